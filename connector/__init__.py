@@ -1,0 +1,1 @@
+"""connector layer — see docs/CONTRACTS.md."""

@@ -1,0 +1,47 @@
+"""The `leadrouter` command line.
+
+Subcommands are registered by small modules so each owner can grow its own without
+touching the others: `sandbox` (starts the local org), plus the connector's run/once/
+status and the ops tools as they land.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leadrouter",
+        description="Route Salesforce leads to channel partners.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sandbox = sub.add_parser("sandbox", help="the local Salesforce stand-in (sandbox org)")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND")
+    serve = sandbox_sub.add_parser(
+        "serve",
+        help="serve a sandbox org over HTTPS on 127.0.0.1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  leadrouter sandbox serve --data ./org --seed demo --partners 200 --leads 10000",
+    )
+    from sandbox import serve as sandbox_serve  # only the CLI may start the sandbox
+
+    sandbox_serve.add_arguments(serve)
+    serve.set_defaults(handler=sandbox_serve.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    return int(handler(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""mappings layer — see docs/CONTRACTS.md."""

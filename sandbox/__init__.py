@@ -1,0 +1,1 @@
+"""sandbox layer — see docs/CONTRACTS.md."""
