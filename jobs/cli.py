@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox_serve.add_arguments(serve)
     serve.set_defaults(handler=sandbox_serve.run)
+
+    # The ops tools (demo, validate, dry-run, explain, report) register themselves.
+    from jobs import ops
+
+    ops.register(sub)
     return parser
 
 
