@@ -1,0 +1,80 @@
+"""structlog set-up: JSON lines for machines, pretty for people, secrets never.
+
+`configure()` is called once by the CLI. Every event passes through `redact` before it
+is rendered, so a token that slips into an exception message or a record dump is
+masked no matter which module logged it.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any, TextIO
+
+import structlog
+
+# Keys whose values are secrets whatever they contain.
+_SECRET_KEY = re.compile(
+    r"(pass(word)?|secret|token|authorization|api[_-]?key|private[_-]?key|session[_-]?id|cookie)",
+    re.I,
+)
+# Values that look secret or personal wherever they appear.
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"(Bearer\s+)[A-Za-z0-9!._\-~+/=]+"), r"\1[redacted]"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), "[redacted key]"),
+    # Salesforce session ids: org id, '!', then a long opaque token.
+    (re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]{20,}"), "[redacted session]"),
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"), "[redacted jwt]"),
+    (re.compile(r"((?:access_token|refresh_token|client_secret|password)=)[^&\s]+", re.I), r"\1[redacted]"),
+    (re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"), "[email]"),
+    (re.compile(r"(?<![\w.])\+?\d[\d ()\-.]{7,}\d(?![\w.])"), "[phone]"),
+]
+
+
+def redact_text(text: str) -> str:
+    for pattern, repl in _PATTERNS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def _redact_value(key: str, value: Any) -> Any:
+    if isinstance(key, str) and _SECRET_KEY.search(key) and value not in (None, "", 0):
+        return "[redacted]"
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _redact_value(k, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redact_value("", v) for v in value)
+    return value
+
+
+def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: mask secrets by key name, and tokens/emails/phones by shape."""
+    return {k: _redact_value(k, v) for k, v in event_dict.items()}
+
+
+def configure(format: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
+    stream = stream or sys.stderr
+    pretty = format == "pretty" or (format == "auto" and stream.isatty())
+    renderer: Any = structlog.dev.ConsoleRenderer(colors=stream.isatty()) if pretty else structlog.processors.JSONRenderer()
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redact,  # last before rendering: exception text is redacted too
+        renderer,
+    ]
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,
+    )
+    # APScheduler and friends log through stdlib logging: keep their warnings visible.
+    logging.basicConfig(level=max(logging.WARNING, getattr(logging, level.upper())), stream=stream)
+
+
+def get_logger(**bound: Any) -> structlog.typing.FilteringBoundLogger:
+    return structlog.get_logger("leadrouter").bind(**bound)

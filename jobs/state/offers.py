@@ -1,0 +1,149 @@
+"""Offers, the leads they belong to, and the partners a lead must not go back to."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from jobs.state import schema
+from jobs.state.store import upsert
+
+O = schema.offers
+L = schema.leads
+X = schema.exclusions
+
+
+class LiveOfferExists(RuntimeError):
+    """The database refused a second live offer for one lead."""
+
+
+def _chunks(ids: list[str], n: int = 500) -> Iterable[list[str]]:
+    for i in range(0, len(ids), n):
+        yield ids[i:i + n]
+
+
+# --- leads ---------------------------------------------------------------------------
+
+def get_leads(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(list(ids)):
+        for r in conn.execute(select(L).where(L.c.lead_id.in_(chunk))):
+            out[r.lead_id] = dict(r._mapping)
+    return out
+
+
+def put_lead(conn: Connection, lead_id: str, now: datetime, **fields: Any) -> None:
+    row = {"lead_id": lead_id, "updated_at": now, **fields}
+    existing = conn.execute(select(L.c.lead_id).where(L.c.lead_id == lead_id)).first()
+    if existing:
+        conn.execute(update(L).where(L.c.lead_id == lead_id).values(**row))
+    else:
+        row.setdefault("attempt", 0)
+        conn.execute(L.insert().values(**row))
+
+
+def lead_state_counts(conn: Connection) -> dict[str, int]:
+    return {s: n for s, n in conn.execute(select(L.c.state, func.count()).group_by(L.c.state))}
+
+
+# --- offers --------------------------------------------------------------------------
+
+def insert_offer(conn: Connection, **values: Any) -> int:
+    """Insert a live offer; the partial unique index turns a double offer into an error."""
+    values.setdefault("status", "live")
+    try:
+        with conn.begin_nested():
+            return conn.execute(O.insert().values(**values)).inserted_primary_key[0]
+    except IntegrityError as e:
+        raise LiveOfferExists(f"lead {values.get('lead_id')} already has a live offer") from e
+
+
+def live_offers(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(list(lead_ids)):
+        for r in conn.execute(select(O).where(O.c.lead_id.in_(chunk), O.c.status == "live")):
+            out[r.lead_id] = dict(r._mapping)
+    return out
+
+
+def accepted_offers(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The latest accepted offer per lead (the one follow-up watches)."""
+    out: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(list(lead_ids)):
+        for r in conn.execute(select(O).where(O.c.lead_id.in_(chunk), O.c.status == "accepted").order_by(O.c.id)):
+            out[r.lead_id] = dict(r._mapping)
+    return out
+
+
+def get_offer(conn: Connection, offer_id: int) -> dict[str, Any] | None:
+    r = conn.execute(select(O).where(O.c.id == offer_id)).first()
+    return dict(r._mapping) if r else None
+
+
+def offers_for_lead(conn: Connection, lead_id: str) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(select(O).where(O.c.lead_id == lead_id).order_by(O.c.id))]
+
+
+def set_offer(conn: Connection, offer_id: int, **values: Any) -> None:
+    conn.execute(update(O).where(O.c.id == offer_id).values(**values))
+
+
+def close_offer(conn: Connection, offer_id: int, status: str, reason: str | None, now: datetime) -> bool:
+    """Move a live offer to a final status; False if it was no longer live."""
+    res = conn.execute(update(O).where(O.c.id == offer_id, O.c.status == "live").values(
+        status=status, close_reason=(reason or "")[:255] or None, closed_at=now))
+    return res.rowcount == 1
+
+
+def expired_offers(conn: Connection, now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
+    rows = conn.execute(select(O).where(O.c.status == "live", O.c.deadline.is_not(None), O.c.deadline <= now)
+                        .order_by(O.c.deadline, O.c.id).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def offers_to_remind(conn: Connection, now: datetime, lead_time: timedelta, limit: int = 1000) -> list[dict[str, Any]]:
+    rows = conn.execute(select(O).where(
+        O.c.status == "live", O.c.reminded_at.is_(None), O.c.deadline.is_not(None),
+        O.c.deadline > now, O.c.deadline <= now + lead_time).order_by(O.c.deadline).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def accepted_untouched(conn: Connection, accepted_before: datetime, untouched_status: str,
+                       limit: int = 1000) -> list[dict[str, Any]]:
+    """Accepted offers older than the cut-off whose lead still shows the untouched Status."""
+    rows = conn.execute(
+        select(O, L.c.status.label("lead_status"))
+        .join(L, L.c.lead_id == O.c.lead_id)
+        .where(O.c.status == "accepted", O.c.accepted_at <= accepted_before,
+               L.c.state == "accepted", L.c.status == untouched_status)
+        .order_by(O.c.accepted_at).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def offer_status_counts(conn: Connection) -> dict[str, int]:
+    return {s: n for s, n in conn.execute(select(O.c.status, func.count()).group_by(O.c.status))}
+
+
+def live_count(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(O).where(O.c.status == "live")).scalar() or 0
+
+
+def next_deadline(conn: Connection) -> datetime | None:
+    return conn.execute(select(func.min(O.c.deadline)).where(O.c.status == "live")).scalar()
+
+
+# --- exclusions ----------------------------------------------------------------------
+
+def exclude(conn: Connection, lead_id: str, partner_id: str, outcome: str, reason: str | None, now: datetime) -> None:
+    conn.execute(X.insert().values(lead_id=lead_id, partner_id=partner_id, outcome=outcome,
+                                   reason=(reason or "")[:255] or None, at=now))
+
+
+def excluded_partners(conn: Connection, lead_ids: Iterable[str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for chunk in _chunks(list(lead_ids)):
+        for r in conn.execute(select(X.c.lead_id, X.c.partner_id).where(X.c.lead_id.in_(chunk))):
+            out.setdefault(r.lead_id, set()).add(r.partner_id)
+    return out

@@ -1,0 +1,73 @@
+"""The outbox (decided writes Salesforce has not confirmed) and the decision audit."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, func, select, update
+
+from jobs.state import schema
+
+OB = schema.outbox
+D = schema.decisions
+
+OPEN = ("pending", "sent")
+
+
+def add(conn: Connection, *, lead_id: str, purpose: str, payload: dict[str, Any], now: datetime,
+        seen_modstamp: datetime | None = None, offer_id: int | None = None) -> int:
+    # A newer decision for the same lead supersedes an older write not yet sent.
+    conn.execute(update(OB).where(OB.c.lead_id == lead_id, OB.c.status == "pending").values(
+        status="dropped", last_error="superseded by a newer decision", updated_at=now))
+    return conn.execute(OB.insert().values(
+        lead_id=lead_id, purpose=purpose, payload=payload, seen_modstamp=seen_modstamp,
+        offer_id=offer_id, status="pending", created_at=now, updated_at=now, attempts=0,
+    )).inserted_primary_key[0]
+
+
+def open_entries(conn: Connection, limit: int = 10_000) -> list[dict[str, Any]]:
+    rows = conn.execute(select(OB).where(OB.c.status.in_(OPEN)).order_by(OB.c.id).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def open_lead_ids(conn: Connection, lead_ids: Iterable[str]) -> set[str]:
+    ids = list(lead_ids)
+    out: set[str] = set()
+    for i in range(0, len(ids), 500):
+        out.update(r[0] for r in conn.execute(
+            select(OB.c.lead_id).where(OB.c.lead_id.in_(ids[i:i + 500]), OB.c.status.in_(OPEN))))
+    return out
+
+
+def mark(conn: Connection, ids: Iterable[int], status: str, now: datetime, error: str | None = None,
+         count_attempt: bool = False) -> None:
+    ids = list(ids)
+    if not ids:
+        return
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if error is not None:
+        values["last_error"] = error[:2000]
+    if count_attempt:
+        values["attempts"] = OB.c.attempts + 1
+    for i in range(0, len(ids), 500):
+        conn.execute(update(OB).where(OB.c.id.in_(ids[i:i + 500])).values(**values))
+
+
+def status_counts(conn: Connection) -> dict[str, int]:
+    return {s: n for s, n in conn.execute(select(OB.c.status, func.count()).group_by(OB.c.status))}
+
+
+def oldest_open(conn: Connection) -> datetime | None:
+    return conn.execute(select(func.min(OB.c.created_at)).where(OB.c.status.in_(OPEN))).scalar()
+
+
+# --- decision audit ------------------------------------------------------------------
+
+def record_decision(conn: Connection, *, lead_id: str, at: datetime, kind: str, rule: str | None,
+                    partner_id: str | None, attempt: int | None, decision: dict[str, Any]) -> None:
+    conn.execute(D.insert().values(lead_id=lead_id, at=at, kind=kind, rule=rule, partner_id=partner_id,
+                                   attempt=attempt, decision=decision))
+
+
+def decisions_for(conn: Connection, lead_id: str) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(select(D).where(D.c.lead_id == lead_id).order_by(D.c.id))]

@@ -1,0 +1,192 @@
+"""The state tables (SQLAlchemy 2 Core), one definition for SQLite and PostgreSQL.
+
+What must survive a restart lives here: watermarks, the partner snapshot the index is
+built from, every offer and its outcome, the routing engine's fairness counters, the
+outbox of writes Salesforce has not confirmed yet, the decision audit and job runs.
+The "one live offer per lead" rule is a partial unique index, so even a bug in the
+jobs cannot offer a lead twice: the second insert fails.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+from jobs.state.types import UTCDateTime
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+ID = String(18)  # Salesforce ids, always in their 18-char form
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+watermarks = Table(
+    "watermarks",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Raw records per kind (partner, rep, pool, pool_member, dealreg): the index is rebuilt
+# from these with the current mappings, so a mapping change needs no re-download.
+snapshot = Table(
+    "snapshot",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("id", ID, primary_key=True),
+    Column("record", JSON, nullable=False),
+    Column("modstamp", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One row per lead the connector has looked at: where it stands for us.
+LEAD_STATES = ("offered", "pooled", "accepted", "escalated", "fallback", "unroutable", "released", "closed")
+leads = Table(
+    "leads",
+    metadata,
+    Column("lead_id", ID, primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("attempt", Integer, nullable=False, default=0),
+    Column("owner_id", ID),  # the owner we last wrote (or saw accepted)
+    Column("status", String(80)),  # the Lead.Status we last saw
+    Column("modstamp", UTCDateTime),  # SystemModstamp we last saw
+    Column("reason", String(255)),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_leads_state", "state"),
+)
+
+OFFER_STATUSES = ("live", "accepted", "rejected", "lapsed", "closed", "escalated", "reclaimed")
+offers = Table(
+    "offers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lead_id", ID, nullable=False),
+    Column("kind", String(12), nullable=False),  # offer | pool
+    Column("partner_id", ID),
+    Column("rep_id", ID),
+    Column("queue_id", ID),
+    Column("owner_id", ID),  # what OwnerId we set: the rep, or the pool's queue
+    Column("rule", String(80)),
+    Column("attempt", Integer, nullable=False),
+    Column("offered_at", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime),
+    Column("reminded_at", UTCDateTime),
+    Column("status", String(12), nullable=False),
+    Column("lead_modstamp", UTCDateTime),
+    Column("accepted_at", UTCDateTime),
+    Column("accepted_by", ID),
+    Column("followup_at", UTCDateTime),  # untouched-after-acceptance reminder sent
+    Column("closed_at", UTCDateTime),
+    Column("close_reason", String(255)),
+    Index("ix_offers_status_deadline", "status", "deadline"),
+    Index("ix_offers_lead", "lead_id"),
+    Index(
+        "uq_offers_one_live_per_lead",
+        "lead_id",
+        unique=True,
+        sqlite_where=text("status = 'live'"),
+        postgresql_where=text("status = 'live'"),
+    ),
+)
+
+# Partners a lead must never go back to (rejected, lapsed, reclaimed), with why.
+exclusions = Table(
+    "exclusions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lead_id", ID, nullable=False),
+    Column("partner_id", ID, nullable=False),
+    Column("outcome", String(12), nullable=False),
+    Column("reason", String(255)),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_exclusions_lead", "lead_id"),
+)
+
+# The engine's RoutingState (rotation pointers, load and daily counters) as one JSON
+# document: small, read once per run, written in the same transaction as the offers.
+routing_state = Table(
+    "routing_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+OUTBOX_STATUSES = ("pending", "sent", "confirmed", "dropped")
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lead_id", ID, nullable=False),
+    Column("offer_id", Integer, ForeignKey("offers.id")),
+    Column("purpose", String(16), nullable=False),  # offer, pool, accept, escalate, ...
+    Column("payload", JSON, nullable=False),  # the Lead field updates, API names
+    Column("seen_modstamp", UTCDateTime),  # the lead as we decided on it
+    Column("status", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Index("ix_outbox_status", "status", "id"),
+    Index("ix_outbox_lead", "lead_id"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lead_id", ID, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(12), nullable=False),
+    Column("rule", String(80)),
+    Column("partner_id", ID),
+    Column("attempt", Integer),
+    Column("decision", JSON, nullable=False),  # the whole Decision incl. explanation
+    Index("ix_decisions_lead", "lead_id", "at"),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(40), nullable=False),
+    Column("job", String(32), nullable=False),
+    Column("instance", String(80)),
+    Column("started", UTCDateTime, nullable=False),
+    Column("finished", UTCDateTime),
+    Column("counts", JSON, nullable=False, default=dict),
+    Column("api_calls", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Index("ix_job_runs_job_started", "job", "started"),
+)
+
+# Who is running: the leader and standbys refresh their row, `status` reads it.
+instances = Table(
+    "instances",
+    metadata,
+    Column("instance", String(80), primary_key=True),
+    Column("role", String(10), nullable=False),  # leader | standby | stopped
+    Column("pid", Integer),
+    Column("host", String(255)),
+    Column("started", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+)

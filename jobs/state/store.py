@@ -1,0 +1,167 @@
+"""The state database: engine set-up and the small records around the offers.
+
+Every function takes a `Connection` so callers compose them inside ONE transaction
+(`with store.begin() as conn:`): a decision, its offer, its outbox entry and the
+engine's counters commit together or not at all.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from jobs.state import schema
+from jobs.state.migrations import migrate
+from jobs.timeutil import parse_sf_datetime
+
+
+class Store:
+    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+        self.url = url
+        self.engine: Engine = _engine(url, pool_size)
+        self.version = migrate(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _engine(url: str, pool_size: int) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # noqa: ANN001
+            # pysqlite's own transaction handling breaks SAVEPOINT (which guards the
+            # one-live-offer insert); take over BEGIN ourselves, as SQLAlchemy documents.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            # WAL: `status` can read while the leader writes; FULL sync: a SIGKILL (or power
+            # loss) never loses a committed outbox entry.
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # noqa: ANN001
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+
+
+def upsert(conn: Connection, table, rows: list[dict[str, Any]], keys: Iterable[str]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE, on whichever of the two databases we are on."""
+    if not rows:
+        return
+    keys = list(keys)
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    cols = [c for c in rows[0] if c not in keys]
+    stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in cols}) if cols \
+        else stmt.on_conflict_do_nothing(index_elements=keys)
+    conn.execute(stmt, rows)
+
+
+# --- watermarks --------------------------------------------------------------------
+
+def get_watermark(conn: Connection, name: str) -> datetime | None:
+    return conn.execute(select(schema.watermarks.c.value).where(schema.watermarks.c.name == name)).scalar()
+
+
+def set_watermark(conn: Connection, name: str, value: datetime, now: datetime) -> None:
+    upsert(conn, schema.watermarks, [{"name": name, "value": value, "updated_at": now}], ["name"])
+
+
+# --- partner snapshot ----------------------------------------------------------------
+
+def put_snapshot(conn: Connection, kind: str, records: list[dict[str, Any]], now: datetime,
+                 modstamp_field: str = "SystemModstamp") -> None:
+    rows = [
+        {"kind": kind, "id": r["Id"], "record": r,
+         "modstamp": parse_sf_datetime(r.get(modstamp_field)), "updated_at": now}
+        for r in records
+    ]
+    for i in range(0, len(rows), 500):
+        upsert(conn, schema.snapshot, rows[i:i + 500], ["kind", "id"])
+
+
+def replace_snapshot(conn: Connection, kind: str, records: list[dict[str, Any]], now: datetime) -> None:
+    """For small kinds read whole each time (pool members): what is gone is gone."""
+    conn.execute(delete(schema.snapshot).where(schema.snapshot.c.kind == kind))
+    put_snapshot(conn, kind, records, now)
+
+
+def drop_snapshot(conn: Connection, kind: str, ids: Iterable[str]) -> None:
+    ids = list(ids)
+    if ids:
+        conn.execute(delete(schema.snapshot).where(schema.snapshot.c.kind == kind, schema.snapshot.c.id.in_(ids)))
+
+
+def snapshot_records(conn: Connection, kind: str) -> list[dict[str, Any]]:
+    rows = conn.execute(select(schema.snapshot.c.record).where(schema.snapshot.c.kind == kind).order_by(schema.snapshot.c.id))
+    return [r[0] for r in rows]
+
+
+def snapshot_counts(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(select(schema.snapshot.c.kind, func.count()).group_by(schema.snapshot.c.kind))
+    return {k: n for k, n in rows}
+
+
+# --- routing state -------------------------------------------------------------------
+
+def load_routing_state(conn: Connection) -> dict[str, Any] | None:
+    return conn.execute(select(schema.routing_state.c.data).where(schema.routing_state.c.id == 1)).scalar()
+
+
+def save_routing_state(conn: Connection, data: dict[str, Any], now: datetime) -> None:
+    upsert(conn, schema.routing_state, [{"id": 1, "data": data, "updated_at": now}], ["id"])
+
+
+# --- job runs ------------------------------------------------------------------------
+
+def start_job_run(conn: Connection, run_id: str, job: str, instance: str, now: datetime) -> int:
+    return conn.execute(schema.job_runs.insert().values(
+        run_id=run_id, job=job, instance=instance, started=now, counts={}, api_calls=0)).inserted_primary_key[0]
+
+
+def finish_job_run(conn: Connection, row_id: int, now: datetime, counts: dict[str, int],
+                   api_calls: int, error: str | None) -> None:
+    conn.execute(update(schema.job_runs).where(schema.job_runs.c.id == row_id).values(
+        finished=now, counts=counts, api_calls=api_calls, error=error))
+
+
+def last_job_runs(conn: Connection) -> list[dict[str, Any]]:
+    """The latest run of each job."""
+    t = schema.job_runs
+    latest = select(t.c.job, func.max(t.c.id).label("id")).group_by(t.c.job).subquery()
+    rows = conn.execute(select(t).join(latest, t.c.id == latest.c.id).order_by(t.c.job))
+    return [dict(r._mapping) for r in rows]
+
+
+# --- instances -----------------------------------------------------------------------
+
+def heartbeat(conn: Connection, instance: str, role: str, pid: int, host: str, started: datetime, now: datetime) -> None:
+    upsert(conn, schema.instances, [{"instance": instance, "role": role, "pid": pid, "host": host,
+                                     "started": started, "seen_at": now}], ["instance"])
+
+
+def list_instances(conn: Connection) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(select(schema.instances).order_by(schema.instances.c.seen_at.desc()))]
