@@ -1,0 +1,47 @@
+"""What every sandbox org has before any seeding: the integration user, an admin,
+and the queues the product's contracts name (docs/CONTRACTS.md §1)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sandbox import ids
+
+if TYPE_CHECKING:
+    from sandbox.store import Org
+
+INTEGRATION_USERNAME = "integration@leadrouter.sandbox"
+ADMIN_USERNAME = "admin@leadrouter.sandbox"
+# DeveloperName -> label; Inside_Sales is where the org's active lead assignment rule sends leads
+BOOTSTRAP_QUEUES = {
+    "Inside_Sales": "Inside Sales",
+    "Channel_Escalations": "Channel Escalations",
+    "Unassigned_Partner_Leads": "Unassigned Partner Leads",
+}
+
+
+def bootstrap_org(org: Org) -> None:
+    # the integration user creates everything, itself included: reserve its id first
+    org.integration_user_id = ids.make_id(ids.PREFIXES["User"], 1)
+    created = org.create(
+        "User",
+        {"Username": INTEGRATION_USERNAME, "FirstName": "LeadRouter", "LastName": "Integration",
+         "Alias": "lrint", "Email": "integration@leadrouter.sandbox", "UserType": "Standard",
+         "TimeZoneSidKey": "GMT"},
+    )  # fmt: skip
+    assert created == org.integration_user_id, "the integration user must be the org's first user"
+    org.admin_user_id = org.create(
+        "User",
+        {"Username": ADMIN_USERNAME, "FirstName": "Sandbox", "LastName": "Admin", "Alias": "admin",
+         "Email": "admin@leadrouter.sandbox", "UserType": "Standard"},
+    )  # fmt: skip
+    for developer_name, label in BOOTSTRAP_QUEUES.items():
+        add_queue(org, developer_name, label)
+
+
+def add_queue(org: Org, developer_name: str, label: str, sobjects: tuple[str, ...] = ("Lead",)) -> str:
+    """A queue (Group of Type Queue) that can own the given objects; registered in org.queue_ids."""
+    queue_id = org.create("Group", {"Name": label, "DeveloperName": developer_name, "Type": "Queue"})
+    for sobject in sobjects:
+        org.create("QueueSobject", {"QueueId": queue_id, "SobjectType": sobject})
+    org.queue_ids[developer_name] = queue_id
+    return queue_id

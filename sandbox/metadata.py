@@ -1,0 +1,116 @@
+"""Custom fields from SFDX source (`objects/<Object>/fields/<Field>.field-meta.xml`).
+
+Only the parts of the CustomField metadata type the sandbox needs are read: type,
+label, length/precision/scale, required, default, picklist values (restricted or
+not), lookups, history tracking. An unknown metadata type is an error naming the file,
+because silently skipping a field would make the sandbox accept writes the real org
+refuses.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+from sandbox.schema import FieldDef
+
+NS = "{http://soap.sforce.com/2006/04/metadata}"
+
+# metadata <type> -> describe type
+_TYPES = {
+    "Text": "string",
+    "TextArea": "textarea",
+    "LongTextArea": "textarea",
+    "Html": "textarea",
+    "Picklist": "picklist",
+    "MultiselectPicklist": "multipicklist",
+    "Checkbox": "boolean",
+    "Number": "double",
+    "Currency": "currency",
+    "Percent": "percent",
+    "Date": "date",
+    "DateTime": "datetime",
+    "Email": "email",
+    "Phone": "phone",
+    "Url": "url",
+    "Lookup": "reference",
+}
+
+
+def _text(el: ET.Element, tag: str) -> str | None:
+    child = el.find(NS + tag)
+    return child.text.strip() if child is not None and child.text else None
+
+
+def _int(el: ET.Element, tag: str) -> int:
+    value = _text(el, tag)
+    return int(value) if value else 0
+
+
+def parse_field(path: Path) -> FieldDef:
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise ValueError(f"{path}: not well-formed XML ({exc})") from None
+    if root.tag != NS + "CustomField":
+        raise ValueError(f"{path}: expected a <CustomField> in the {NS[1:-1]} namespace, found <{root.tag}>")
+    name = _text(root, "fullName") or path.name.removesuffix(".field-meta.xml")
+    meta_type = _text(root, "type")
+    if meta_type not in _TYPES:
+        raise ValueError(f"{path}: field type {meta_type!r} is not emulated; use one of {sorted(_TYPES)}")
+    ftype = _TYPES[meta_type]
+    values: list[str] = []
+    restricted = False
+    value_set = root.find(NS + "valueSet")
+    if value_set is not None:
+        restricted = (_text(value_set, "restricted") or "false") == "true"
+        definition = value_set.find(NS + "valueSetDefinition")
+        if definition is not None:
+            values = [_text(v, "fullName") or "" for v in definition.findall(NS + "value")]
+    default = _text(root, "defaultValue")
+    if ftype == "boolean":
+        default = (default or "false").lower() == "true"
+    elif ftype in ("double", "currency", "percent") and default is not None:
+        default = float(default)
+    length = _int(root, "length")
+    if ftype in ("email", "phone"):
+        length = length or (80 if ftype == "email" else 40)
+    elif ftype == "url":
+        length = length or 255
+    elif ftype == "picklist":
+        length = 255
+    elif ftype == "multipicklist":
+        length = 4099
+    reference_to = [t] if (t := _text(root, "referenceTo")) else []
+    relationship = _text(root, "relationshipName")
+    return FieldDef(
+        name=name,
+        type=ftype,
+        label=_text(root, "label") or name,
+        length=length,
+        precision=_int(root, "precision"),
+        scale=_int(root, "scale"),
+        nillable=ftype != "boolean" and _text(root, "required") != "true",
+        picklist_values=values,
+        restricted_picklist=restricted,
+        reference_to=reference_to,
+        relationship_name=(relationship + "__r") if relationship else None,
+        required=_text(root, "required") == "true",
+        default=default,
+        custom=True,
+        track_history=_text(root, "trackHistory") == "true",
+        description=_text(root, "description"),
+    )
+
+
+def custom_fields(sfdx_dir: Path) -> Iterator[tuple[str, FieldDef]]:
+    """(object name, field) for every field file under the project's package directories."""
+    objects_dirs = sorted(sfdx_dir.glob("**/objects"))
+    if not objects_dirs:
+        raise ValueError(
+            f"no SFDX objects/ folder under {sfdx_dir}; the sandbox reads its custom fields from "
+            f"salesforce/force-app/main/default/objects/<Object>/fields/*.field-meta.xml"
+        )
+    for objects_dir in objects_dirs:
+        for path in sorted(objects_dir.glob("*/fields/*.field-meta.xml")):
+            yield path.parent.parent.name, parse_field(path)

@@ -1,0 +1,245 @@
+"""The standard objects the sandbox emulates, declared once.
+
+Only the fields the product and its tests touch, with the types, lengths and
+picklists a Developer Edition org reports in describe(). Audit fields (Id, IsDeleted,
+CreatedDate, CreatedById, LastModifiedDate, LastModifiedById, SystemModstamp) are
+added to every object here, read-only, as Salesforce maintains them itself.
+"""
+from __future__ import annotations
+
+import re
+
+from sandbox.ids import PREFIXES
+from sandbox.schema import FieldDef, ObjectDef
+
+INDUSTRIES = [
+    "Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications",
+    "Construction", "Consulting", "Education", "Electronics", "Energy", "Engineering",
+    "Entertainment", "Environmental", "Finance", "Food & Beverage", "Government",
+    "Healthcare", "Hospitality", "Insurance", "Machinery", "Manufacturing", "Media",
+    "Not For Profit", "Recreation", "Retail", "Shipping", "Technology",
+    "Telecommunications", "Transportation", "Utilities", "Other",
+]  # fmt: skip
+LEAD_STATUS = ["Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"]
+LEAD_SOURCE = ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"]
+RATING = ["Hot", "Warm", "Cold"]
+OPPORTUNITY_STAGES = [
+    "Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
+    "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost",
+]  # fmt: skip
+ACCOUNT_TYPES = ["Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller",
+                 "Installation Partner", "Technology Partner", "Other"]  # fmt: skip
+SALUTATIONS = ["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."]
+USER_TYPES = ["Standard", "PowerPartner", "PowerCustomerSuccess", "CustomerSuccess", "CspLitePortal", "Guest"]
+LOCALES = ["en_US", "de", "fr", "es", "it", "pt_BR", "nl_NL", "ja"]
+TIME_ZONES = [
+    "America/Los_Angeles", "America/Denver", "America/Chicago", "America/New_York", "America/Sao_Paulo",
+    "Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Madrid", "Europe/Rome", "Europe/Amsterdam",
+    "Asia/Tokyo", "Asia/Singapore", "Asia/Kolkata", "Australia/Sydney", "GMT",
+]  # fmt: skip
+
+
+def _label(name: str) -> str:
+    base = name[:-2] + " ID" if name.endswith("Id") and name != "Id" else name
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", base)
+
+
+def s(name: str, length: int = 255, **kw) -> FieldDef:
+    return FieldDef(name, kw.pop("type", "string"), kw.pop("label", _label(name)), length=length, **kw)
+
+
+def text(name: str, length: int = 32000, **kw) -> FieldDef:
+    return s(name, length, type="textarea", **kw)
+
+
+def pick(name: str, values: list[str], **kw) -> FieldDef:
+    return FieldDef(name, kw.pop("type", "picklist"), kw.pop("label", _label(name)), length=255,
+                    picklist_values=list(values), **kw)  # fmt: skip
+
+
+def flag(name: str, default: bool = False, **kw) -> FieldDef:
+    return FieldDef(name, "boolean", kw.pop("label", _label(name)), nillable=False, default=default, **kw)
+
+
+def num(name: str, precision: int = 18, scale: int = 0, type: str = "double", **kw) -> FieldDef:
+    return FieldDef(name, type, kw.pop("label", _label(name)), precision=precision, scale=scale, **kw)
+
+
+def ref(name: str, to: list[str], rel: str | None, **kw) -> FieldDef:
+    return FieldDef(name, "reference", kw.pop("label", _label(name)), length=18, reference_to=to,
+                    relationship_name=rel, **kw)  # fmt: skip
+
+
+def date(name: str, **kw) -> FieldDef:
+    return FieldDef(name, "date", _label(name), **kw)
+
+
+def dt(name: str, **kw) -> FieldDef:
+    return FieldDef(name, "datetime", _label(name), **kw)
+
+
+RO = {"createable": False, "updateable": False}
+
+
+def _audit() -> list[FieldDef]:
+    return [
+        FieldDef("Id", "id", "Record ID", length=18, nillable=False, **RO),
+        flag("IsDeleted", **RO),
+        dt("CreatedDate", nillable=False, **RO),
+        ref("CreatedById", ["User"], "CreatedBy", nillable=False, **RO),
+        dt("LastModifiedDate", nillable=False, **RO),
+        ref("LastModifiedById", ["User"], "LastModifiedBy", nillable=False, **RO),
+        dt("SystemModstamp", nillable=False, **RO),
+    ]
+
+
+def _full_name(name: str = "Name", length: int = 121) -> FieldDef:
+    return s(name, length, label="Full Name", calculated=True, **RO)
+
+
+def _address(prefix: str = "") -> list[FieldDef]:
+    return [
+        text(prefix + "Street", 255),
+        s(prefix + "City", 40),
+        s(prefix + "State", 80, label=(prefix + " State/Province").strip()),
+        s(prefix + "PostalCode", 20, label=(prefix + " Zip/Postal Code").strip()),
+        s(prefix + "Country", 80),
+        num(prefix + "Latitude", 18, 15),
+        num(prefix + "Longitude", 18, 15),
+    ]
+
+
+def _declare() -> dict[str, tuple[str, list[FieldDef], dict]]:
+    """object name -> (label, fields, object options)."""
+    return {
+        "Lead": ("Lead", [
+            pick("Salutation", SALUTATIONS),
+            s("FirstName", 40),
+            s("LastName", 80, nillable=False, required=True),
+            _full_name(),
+            s("Company", 255, nillable=False, required=True),
+            s("Title", 128),
+            s("Email", 80, type="email"),
+            s("Phone", 40, type="phone"),
+            s("Website", 255, type="url"),
+            *_address(),
+            pick("Industry", INDUSTRIES),
+            pick("LeadSource", LEAD_SOURCE, label="Lead Source"),
+            pick("Rating", RATING),
+            pick("Status", LEAD_STATUS, nillable=False, restricted_picklist=True, default=LEAD_STATUS[0],
+                 track_history=True),
+            num("NumberOfEmployees", 8, 0, type="int", label="Employees"),
+            num("AnnualRevenue", 18, 0, type="currency", label="Annual Revenue"),
+            text("Description"),
+            ref("OwnerId", ["Group", "User"], "Owner", nillable=False, track_history=True),
+            ref("PartnerAccountId", ["Account"], "PartnerAccount", label="Partner Account ID", track_history=True),
+            flag("IsConverted", createable=True, updateable=False),
+            date("ConvertedDate", **RO),
+            ref("ConvertedAccountId", ["Account"], "ConvertedAccount", **RO),
+            ref("ConvertedContactId", ["Contact"], "ConvertedContact", **RO),
+            ref("ConvertedOpportunityId", ["Opportunity"], "ConvertedOpportunity", **RO),
+            flag("IsUnreadByOwner", createable=True, updateable=True),
+        ], {}),
+        "Account": ("Account", [
+            s("Name", 255, label="Account Name", nillable=False, required=True),
+            pick("Type", ACCOUNT_TYPES, label="Account Type"),
+            ref("ParentId", ["Account"], "Parent", label="Parent Account ID"),
+            *_address("Billing"),
+            s("Phone", 40, type="phone"),
+            s("Website", 255, type="url"),
+            pick("Industry", INDUSTRIES),
+            num("NumberOfEmployees", 8, 0, type="int", label="Employees"),
+            text("Description"),
+            ref("OwnerId", ["User"], "Owner", nillable=False),
+            flag("IsPartner", label="Partner Account"),
+        ], {}),
+        "Contact": ("Contact", [
+            ref("AccountId", ["Account"], "Account"),
+            s("FirstName", 40),
+            s("LastName", 80, nillable=False, required=True),
+            _full_name(),
+            s("Email", 80, type="email"),
+            s("Phone", 40, type="phone"),
+            s("Title", 128),
+            ref("OwnerId", ["User"], "Owner", nillable=False),
+        ], {}),
+        "User": ("User", [
+            s("Username", 80, nillable=False, required=True),
+            s("FirstName", 40),
+            s("LastName", 80, nillable=False, required=True),
+            _full_name(),
+            s("Alias", 8),
+            s("Email", 128, type="email", nillable=False, required=True),
+            flag("IsActive", default=True),
+            # In a real org UserType follows the profile and AccountId the contact; the
+            # sandbox has no profiles, so both may be set on create (see README).
+            pick("UserType", USER_TYPES, restricted_picklist=True, default="Standard", updateable=False),
+            ref("AccountId", ["Account"], "Account", updateable=False),
+            ref("ContactId", ["Contact"], "Contact", updateable=False),
+            pick("TimeZoneSidKey", TIME_ZONES, label="Time Zone", default="America/Los_Angeles"),
+            pick("LanguageLocaleKey", LOCALES, label="Language", default="en_US"),
+            pick("LocaleSidKey", LOCALES, label="Locale", default="en_US"),
+            s("Title", 80),
+            s("Department", 80),
+        ], {}),
+        "Group": ("Group", [
+            s("Name", 40, nillable=False, required=True),
+            s("DeveloperName", 80, label="Developer Name"),
+            pick("Type", ["Regular", "Queue", "Role", "RoleAndSubordinates", "Organization"], nillable=False,
+                 restricted_picklist=True, default="Regular", updateable=False),
+            s("Email", 255, type="email"),
+            flag("DoesSendEmailToMembers", label="Send Email to Members"),
+            ref("OwnerId", ["User"], "Owner", nillable=False),
+        ], {}),
+        "GroupMember": ("Group Member", [
+            ref("GroupId", ["Group"], "Group", nillable=False, required=True, updateable=False),
+            ref("UserOrGroupId", ["Group", "User"], None, label="User/Group ID", nillable=False, required=True,
+                updateable=False),
+        ], {"updateable": False}),
+        "QueueSobject": ("Queue Sobject", [
+            ref("QueueId", ["Group"], "Queue", nillable=False, required=True, updateable=False),
+            pick("SobjectType", ["Lead", "Case", "Opportunity", "Account", "Contact"], nillable=False,
+                 required=True, restricted_picklist=True, updateable=False),
+        ], {"updateable": False}),
+        "Opportunity": ("Opportunity", [
+            s("Name", 120, nillable=False, required=True),
+            ref("AccountId", ["Account"], "Account"),
+            pick("StageName", OPPORTUNITY_STAGES, label="Stage", nillable=False, required=True,
+                 restricted_picklist=True),
+            date("CloseDate", nillable=False, required=True),
+            num("Amount", 18, 2, type="currency"),
+            num("Probability", 3, 0, type="percent"),
+            pick("LeadSource", LEAD_SOURCE, label="Lead Source"),
+            ref("PartnerAccountId", ["Account"], "PartnerAccount", label="Partner Account ID"),
+            ref("OwnerId", ["User"], "Owner", nillable=False),
+            flag("IsClosed", **RO),
+            flag("IsWon", **RO),
+            text("Description"),
+        ], {}),
+        "LeadHistory": ("Lead History", [
+            ref("LeadId", ["Lead"], "Lead", nillable=False, **RO),
+            pick("Field", [], label="Changed Field", nillable=False, **RO),
+            pick("DataType", ["EntityId", "Text", "DateTime", "Boolean", "Double", "Date"], **RO),
+            FieldDef("OldValue", "anyType", "Old Value", **RO),
+            FieldDef("NewValue", "anyType", "New Value", **RO),
+        ], {"createable": False, "updateable": False, "deletable": False}),
+    }
+
+
+_PLURALS = {"Opportunity": "Opportunities", "LeadHistory": "Lead History", "QueueSobject": "Queue Sobjects"}
+
+
+def objects() -> dict[str, ObjectDef]:
+    out: dict[str, ObjectDef] = {}
+    for name, (label, fields, opts) in _declare().items():
+        all_fields = _audit()[:1] + fields + _audit()[1:]
+        out[name] = ObjectDef(
+            name=name,
+            label=label,
+            key_prefix=PREFIXES[name],
+            custom=False,
+            fields={f.name: f for f in all_fields},
+            label_plural=_PLURALS.get(name, label + "s"),
+            **opts,
+        )
+    return out

@@ -1,0 +1,356 @@
+"""The in-memory org: tables of records, validated and stamped the way Salesforce does.
+
+Every write goes through `create`/`update`/`delete`, which check fields against the
+schema (names, read-only, types, lengths, restricted picklists, references), keep the
+audit fields (CreatedDate ... SystemModstamp strictly increasing across the org),
+run the org's active lead assignment rule unless the caller opted out, and record
+field history on Lead. The REST layer, the seeders and the partner simulator all use
+this one path, so the data a test sees is data a real org could hold.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sandbox import ids
+from sandbox.clock import Clock
+from sandbox.errors import SalesforceError, entity_is_deleted, not_found
+from sandbox.schema import FieldDef, ObjectDef, Schema, load_schema
+from sandbox.values import coerce
+
+AUDIT_FIELDS = frozenset(
+    ("Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp")
+)
+# read-only fields a system caller (seeders, the simulator, data import with audit fields) may set
+_SYSTEM_SETTABLE = frozenset(("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById"))
+# the lead assignment rule's target: every Lead write without `Sforce-Auto-Assign: FALSE`
+ASSIGNMENT_RULE_QUEUE = "Inside_Sales"
+_ONE_TICK = timedelta(microseconds=1)
+
+Listener = Callable[[str, str, "dict | None", dict], None]
+
+
+def _history_field_name(f: FieldDef) -> str:
+    # Salesforce names standard lookups in history by their relationship (OwnerId -> Owner)
+    if f.type == "reference" and not f.custom and f.relationship_name:
+        return f.relationship_name
+    return f.name
+
+
+def _history_data_type(f: FieldDef) -> str:
+    return {"reference": "EntityId", "boolean": "Boolean", "datetime": "DateTime", "date": "Date",
+            "double": "Double", "currency": "Currency", "int": "Double", "percent": "Double"}.get(f.type, "Text")  # fmt: skip
+
+
+class Org:
+    def __init__(self, schema: Schema | None = None, *, clock: Clock | None = None, bootstrap: bool = True):
+        self.schema = schema or load_schema()
+        self.clock = clock or Clock()
+        self.lock = threading.RLock()
+        self._tables: dict[str, dict[str, dict]] = {name: {} for name in self.schema.objects}
+        self._serials: dict[str, int] = {}
+        self._last_stamp = datetime.min.replace(tzinfo=self.clock.now().tzinfo)
+        self.deleted_at: dict[str, datetime] = {}  # id18 -> when it went to the recycle bin
+        self.version = 0  # moves on every write; persistence saves when it changed
+        self.listeners: list[Listener] = []
+        self.integration_user_id = ""
+        self.admin_user_id = ""
+        self.queue_ids: dict[str, str] = {}
+        if bootstrap:
+            from sandbox.bootstrap import bootstrap_org
+
+            bootstrap_org(self)
+
+    # ---- reading -------------------------------------------------------------------
+    def table(self, sobject: str) -> dict[str, dict]:
+        return self._tables[self._obj(sobject).name]
+
+    def records(self, sobject: str, include_deleted: bool = False) -> Iterable[dict]:
+        rows = self.table(sobject).values()
+        return rows if include_deleted else (r for r in rows if not r["IsDeleted"])
+
+    def get(self, sobject: str, id: str) -> dict | None:
+        try:
+            return self.table(sobject).get(ids.to18(id))
+        except ValueError:
+            return None
+
+    def lookup(self, id: str) -> tuple[str, dict] | None:
+        try:
+            id18 = ids.to18(id)
+        except ValueError:
+            return None
+        obj = self.schema.object_for_id(id18)
+        if obj is None:
+            return None
+        record = self._tables[obj.name].get(id18)
+        return (obj.name, record) if record is not None else None
+
+    # ---- writing -------------------------------------------------------------------
+    def create(
+        self,
+        sobject: str,
+        fields: dict,
+        *,
+        as_user: str | None = None,
+        auto_assign: bool = False,
+        system: bool = False,
+    ) -> str:
+        """Insert a record and return its 18-char id. `system=True` lets seeders set the
+        audit fields a data import with "Set Audit Fields" may set (CreatedDate ...)."""
+        obj = self._obj(sobject)
+        if not obj.createable and not system:
+            raise SalesforceError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be inserted: {obj.name}")
+        with self.lock:
+            values = self._validate(obj, fields, creating=True, system=system)
+            user = as_user or self.integration_user_id
+            missing = [f.name for f in obj.fields.values() if f.required and values.get(f.name) is None]
+            if missing:
+                raise SalesforceError(
+                    400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+                )
+            record: dict[str, Any] = {}
+            for f in obj.fields.values():
+                if f.name in values:
+                    record[f.name] = values[f.name]
+                elif f.default is not None:
+                    record[f.name] = f.default
+                else:
+                    record[f.name] = False if f.type == "boolean" else None
+            if "OwnerId" in obj.fields and record["OwnerId"] is None:
+                record["OwnerId"] = user
+            self._check_owner(obj, record)
+            if obj.name == "User" and record.get("ContactId") and not record.get("AccountId"):
+                contact = self._tables["Contact"].get(record["ContactId"])
+                record["AccountId"] = contact.get("AccountId") if contact else None
+            if obj.name == "Group" and not record.get("DeveloperName"):
+                record["DeveloperName"] = "".join(c if c.isalnum() else "_" for c in record["Name"])
+            stamp = self._stamp()
+            new_id = self._new_id(obj.key_prefix)
+            record["Id"] = new_id
+            record["IsDeleted"] = False
+            record["CreatedDate"] = values.get("CreatedDate") or stamp
+            record["CreatedById"] = values.get("CreatedById") or user
+            record["LastModifiedDate"] = values.get("LastModifiedDate") or stamp
+            record["LastModifiedById"] = values.get("LastModifiedById") or user
+            record["SystemModstamp"] = stamp
+            self._derive(obj, record)
+            if obj.name == "Lead" and auto_assign:
+                self._run_assignment_rule(record)
+            self._tables[obj.name][new_id] = record
+            self.version += 1
+            self._notify(obj.name, new_id, None, record)
+            return new_id
+
+    def update(
+        self,
+        sobject: str,
+        id: str,
+        fields: dict,
+        *,
+        as_user: str | None = None,
+        auto_assign: bool = False,
+        system: bool = False,
+    ) -> None:
+        obj = self._obj(sobject)
+        if not obj.updateable and not system:
+            raise SalesforceError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be updated: {obj.name}")
+        with self.lock:
+            record = self._existing(obj, id)
+            values = self._validate(obj, fields, creating=False, system=system, record_id=record["Id"])
+            if obj.name == "Lead" and record.get("IsConverted") and not system:
+                raise SalesforceError(400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
+            for name, value in values.items():
+                f = obj.fields[name]
+                if value is None and not f.nillable and f.type != "boolean":
+                    raise SalesforceError(
+                        400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{name}]", [name]
+                    )
+            before = dict(record)
+            user = as_user or self.integration_user_id
+            candidate = {**record, **values}
+            self._check_owner(obj, candidate, changed=values)
+            record.update(values)
+            stamp = self._stamp()
+            record["LastModifiedDate"] = values.get("LastModifiedDate") or stamp
+            record["LastModifiedById"] = values.get("LastModifiedById") or user
+            record["SystemModstamp"] = stamp
+            self._derive(obj, record)
+            if obj.name == "Lead":
+                if auto_assign:
+                    self._run_assignment_rule(record)
+                self._record_history(obj, before, record, user)
+            self.version += 1
+            self._notify(obj.name, record["Id"], before, record)
+
+    def delete(self, sobject: str, id: str, *, as_user: str | None = None) -> None:
+        """Soft delete, like the recycle bin: the row stays, visible to queryAll."""
+        obj = self._obj(sobject)
+        if not obj.deletable:
+            raise SalesforceError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be deleted: {obj.name}")
+        with self.lock:
+            record = self._existing(obj, id)
+            before = dict(record)
+            stamp = self._stamp()
+            record["IsDeleted"] = True
+            record["LastModifiedDate"] = stamp
+            record["LastModifiedById"] = as_user or self.integration_user_id
+            record["SystemModstamp"] = stamp
+            self.deleted_at[record["Id"]] = stamp
+            self.version += 1
+            self._notify(obj.name, record["Id"], before, record)
+
+    # ---- internals -----------------------------------------------------------------
+    def _obj(self, sobject: str) -> ObjectDef:
+        obj = self.schema.object(sobject)
+        if obj is None:
+            raise SalesforceError(404, "NOT_FOUND", f"The requested resource does not exist: sObject type '{sobject}' is not supported.")  # fmt: skip
+        return obj
+
+    def _existing(self, obj: ObjectDef, id: Any) -> dict:
+        if not isinstance(id, str) or not ids.is_valid(id) or id[:3] != obj.key_prefix:
+            raise SalesforceError(400, "MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {id}", ["Id"])
+        record = self._tables[obj.name].get(ids.to18(id))
+        if record is None:
+            raise not_found()
+        if record["IsDeleted"]:
+            raise entity_is_deleted()
+        return record
+
+    def _validate(self, obj: ObjectDef, fields: dict, *, creating: bool, system: bool, record_id: str = "") -> dict:
+        if not isinstance(fields, dict):
+            raise SalesforceError(400, "JSON_PARSER_ERROR", f"Expected a JSON object with the {obj.name} fields, got {type(fields).__name__}")  # fmt: skip
+        out: dict[str, Any] = {}
+        read_only: list[str] = []
+        for key, value in fields.items():
+            f = obj.field(key) if isinstance(key, str) else None
+            if f is None:
+                raise SalesforceError(400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}", [str(key)])  # fmt: skip
+            if f.name == "Id" and not creating and isinstance(value, str) and ids.is_valid(value) and ids.to18(value) == record_id:
+                continue  # echoing the record's own id in the body is allowed
+            writable = f.createable if creating else f.updateable
+            if not writable and not (system and (f.name in _SYSTEM_SETTABLE or f.name not in AUDIT_FIELDS)):
+                read_only.append(f.name)
+                continue
+            out[f.name] = self._coerce(obj, f, value)
+        if read_only:
+            raise SalesforceError(
+                400, "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {', '.join(read_only)}. Please check the security settings of "
+                f"this field and verify that it is read/write for your profile or permission set.",
+                read_only,
+            )  # fmt: skip
+        return out
+
+    def _coerce(self, obj: ObjectDef, f: FieldDef, value: Any) -> Any:
+        value = coerce(f, value)
+        if value is None or f.type != "reference":
+            return value
+        if not ids.is_valid(value):
+            raise SalesforceError(400, "MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [f.name])
+        id18 = ids.to18(value)
+        target = self.schema.object_for_id(id18)
+        found = self._tables[target.name].get(id18) if target is not None else None
+        if target is None or target.name not in f.reference_to or found is None:
+            raise SalesforceError(
+                400, "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id", [f.name]
+            )
+        if found["IsDeleted"]:
+            raise SalesforceError(400, "ENTITY_IS_DELETED", "entity is deleted", [f.name])
+        return id18
+
+    def _check_owner(self, obj: ObjectDef, record: dict, changed: dict | None = None) -> None:
+        """An owner must be an active user, or a queue that takes this object."""
+        owner = record.get("OwnerId")
+        if owner is None or (changed is not None and "OwnerId" not in changed):
+            return
+        if owner.startswith("00G"):
+            group = self._tables["Group"][owner]
+            takes_object = group.get("Type") == "Queue" and any(
+                q["QueueId"] == owner and q["SobjectType"] == obj.name and not q["IsDeleted"]
+                for q in self._tables["QueueSobject"].values()
+            )
+            if not takes_object:
+                raise SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {owner} is not a queue for {obj.name}", ["OwnerId"])  # fmt: skip
+        else:
+            user = self._tables["User"].get(owner)
+            if user is not None and not user.get("IsActive", True):
+                raise SalesforceError(
+                    400, "INACTIVE_OWNER_OR_USER",
+                    f"operation performed with inactive user [{owner}] as owner of {obj.name.lower()}", ["OwnerId"],
+                )  # fmt: skip
+
+    def _derive(self, obj: ObjectDef, record: dict) -> None:
+        name = obj.fields.get("Name")
+        if name is not None and name.calculated:
+            record["Name"] = " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p) or None
+        if obj.name == "Opportunity":
+            stage = record.get("StageName") or ""
+            record["IsClosed"] = stage.startswith("Closed")
+            record["IsWon"] = stage == "Closed Won"
+
+    def _run_assignment_rule(self, record: dict) -> None:
+        queue = self.queue_ids.get(ASSIGNMENT_RULE_QUEUE)
+        if queue:
+            record["OwnerId"] = queue
+
+    def _record_history(self, obj: ObjectDef, before: dict, after: dict, user: str) -> None:
+        for f in obj.fields.values():
+            if f.track_history and before.get(f.name) != after.get(f.name):
+                self._insert_history(after["Id"], f, before.get(f.name), after.get(f.name), user)
+
+    def _insert_history(self, lead_id: str, f: FieldDef, old: Any, new: Any, user: str) -> None:
+        stamp = self._stamp()
+        hid = self._new_id(ids.PREFIXES["LeadHistory"])
+        self._tables["LeadHistory"][hid] = {
+            "Id": hid, "LeadId": lead_id, "Field": _history_field_name(f), "DataType": _history_data_type(f),
+            "OldValue": old, "NewValue": new, "IsDeleted": False, "CreatedDate": stamp, "CreatedById": user,
+            "LastModifiedDate": stamp, "LastModifiedById": user, "SystemModstamp": stamp,
+        }  # fmt: skip
+
+    def _stamp(self) -> datetime:
+        """Now, but always later than the previous write: SystemModstamp never ties or goes back."""
+        now = self.clock.now()
+        stamp = now if now > self._last_stamp else self._last_stamp + _ONE_TICK
+        self._last_stamp = stamp
+        return stamp
+
+    def _new_id(self, prefix: str) -> str:
+        n = self._serials.get(prefix, 0) + 1
+        self._serials[prefix] = n
+        return ids.make_id(prefix, n)
+
+    def _notify(self, sobject: str, id18: str, before: dict | None, after: dict) -> None:
+        for listener in self.listeners:
+            listener(sobject, id18, before, after)
+
+    # ---- persistence ---------------------------------------------------------------
+    def snapshot(self) -> dict:
+        """Everything needed to rebuild this org (see sandbox.persist)."""
+        with self.lock:
+            return {
+                "tables": self._tables,
+                "serials": self._serials,
+                "last_stamp": self._last_stamp,
+                "deleted_at": self.deleted_at,
+                "clock_offset": self.clock.offset,
+                "integration_user_id": self.integration_user_id,
+                "admin_user_id": self.admin_user_id,
+                "queue_ids": self.queue_ids,
+            }
+
+    def restore(self, snap: dict) -> None:
+        with self.lock:
+            for name, table in snap["tables"].items():
+                if name in self._tables:
+                    self._tables[name] = table
+            self._serials = snap["serials"]
+            self._last_stamp = snap["last_stamp"]
+            self.deleted_at = snap["deleted_at"]
+            self.clock.advance(snap["clock_offset"] - self.clock.offset)
+            self.integration_user_id = snap["integration_user_id"]
+            self.admin_user_id = snap["admin_user_id"]
+            self.queue_ids = snap["queue_ids"]
+            self.version += 1
