@@ -1,0 +1,133 @@
+"""OAuth 2.0 token requests against a configurable login URL.
+
+simple-salesforce's own login helpers hard-code `https://{domain}.salesforce.com`, so
+the token request is made here (`POST {login_url}/services/oauth2/token`) and the
+resulting `instance_url` + `access_token` are handed to the client. Nothing here logs
+or reprs a secret: the token is a `SecretStr`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import jwt
+import requests
+from pydantic import SecretStr
+
+from .config import (
+    ClientCredentialsAuth,
+    ConnectorConfig,
+    JwtBearerAuth,
+    PasswordAuth,
+    RefreshTokenAuth,
+    SecretResolutionError,
+)
+from .errors import ConfigError, Failure, as_exception, classify
+
+JWT_LIFETIME_SECONDS = 180  # Salesforce accepts at most 3 minutes
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    access_token: SecretStr
+    instance_url: str
+    issued_at: float
+
+    def __repr__(self) -> str:  # the token must never reach a log line
+        return f"TokenGrant(instance_url={self.instance_url!r}, access_token=**********)"
+
+
+def jwt_assertion(auth: JwtBearerAuth, login_url: str, now: float) -> str:
+    """An RS256 assertion: iss = consumer key, sub = username, aud = login URL."""
+    claims = {
+        "iss": auth.client_id,
+        "sub": auth.username,
+        "aud": auth.audience or login_url,
+        "exp": int(now) + JWT_LIFETIME_SECONDS,
+    }
+    try:
+        return jwt.encode(claims, auth.private_key().get_secret_value(), algorithm="RS256")
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            Failure(
+                "config",
+                "invalid_private_key",
+                f"the JWT private key could not be used ({type(exc).__name__})",
+                "point private_key_file/private_key_env at the PEM private key whose certificate is "
+                "uploaded to the connected app",
+            )
+        ) from None
+
+
+def token_form(config: ConnectorConfig, now: float) -> dict[str, str]:
+    """The form body of the token request for the configured method."""
+    auth = config.auth
+    if isinstance(auth, JwtBearerAuth):
+        return {
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion": jwt_assertion(auth, config.login_url, now),
+        }
+    if isinstance(auth, ClientCredentialsAuth):
+        return {
+            "grant_type": "client_credentials",
+            "client_id": auth.client_id,
+            "client_secret": auth.client_secret().get_secret_value(),
+        }
+    if isinstance(auth, RefreshTokenAuth):
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": auth.client_id,
+            "refresh_token": auth.refresh_token().get_secret_value(),
+        }
+        secret = auth.client_secret()
+        if secret is not None:
+            form["client_secret"] = secret.get_secret_value()
+        return form
+    if isinstance(auth, PasswordAuth):
+        return {
+            "grant_type": "password",
+            "client_id": auth.client_id,
+            "client_secret": auth.client_secret().get_secret_value(),
+            "username": auth.username,
+            "password": auth.password().get_secret_value(),
+        }
+    raise TypeError(f"unknown auth method {type(auth).__name__}")
+
+
+def request_token(
+    config: ConnectorConfig,
+    session: requests.Session,
+    *,
+    now: Callable[[], float] = time.time,
+) -> TokenGrant:
+    """One token request. Raises ConfigError (with a fix) or TransientError."""
+    try:
+        form = token_form(config, now())
+    except SecretResolutionError as exc:
+        raise ConfigError(
+            Failure("config", "missing_secret", str(exc), "provide the secret the auth config references")
+        ) from None
+    url = f"{config.login_url}/services/oauth2/token"
+    try:
+        resp = session.post(url, data=form, headers={"Accept": "application/json"}, timeout=config.timeout)
+    except requests.RequestException as exc:
+        raise as_exception(classify(exc), context=f"token request to {config.login_url}") from None
+    if resp.status_code != 200:
+        failure = classify(resp)
+        if failure.kind == "session":
+            # A 401 from the token endpoint is a refused login, not an expired session.
+            failure = Failure("config", failure.code, failure.message, classify({"error": "invalid_grant"}).fix, 401)
+        raise as_exception(failure, context=f"{config.auth.method} login at {config.login_url}")
+    body = resp.json()
+    try:
+        return TokenGrant(SecretStr(body["access_token"]), body["instance_url"].rstrip("/"), now())
+    except (KeyError, AttributeError):
+        raise ConfigError(
+            Failure(
+                "config",
+                "bad_token_response",
+                "the token endpoint answered without access_token/instance_url",
+                f"check that login_url {config.login_url} is a Salesforce login endpoint",
+            )
+        ) from None

@@ -1,0 +1,131 @@
+"""The API budget: how much of the org's daily allowance we have spent, and may spend.
+
+Salesforce reports org-wide usage (`Sforce-Limit-Info: api-usage=U/M`) on every
+response; the limit is a rolling 24 hours. Two settings apply:
+
+- `share`: the fraction of the org's daily limit *this connector* may use. Our own
+  calls are counted in hourly buckets over the last 24 hours; once they reach
+  `share × M`, the next call raises `BudgetExceeded` before it is made.
+- `pause_non_urgent_at`: the org-wide usage fraction at which jobs that can wait
+  (partner sync, reports) hold back, leaving the rest for people and urgent work.
+"""
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import structlog
+
+from .config import BudgetConfig
+from .errors import BudgetExceeded, Failure
+
+_HOUR = 3600
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ApiBudget:
+    def __init__(
+        self,
+        config: BudgetConfig,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        logger: Any = None,
+    ):
+        self.config = config
+        self._clock = clock
+        self._log = logger or structlog.get_logger("connector.budget")
+        self.org_used: int | None = None
+        self.org_max: int | None = None
+        self._buckets: deque[list[int]] = deque()  # [hour, calls], oldest first
+        self._holding_back = False
+
+    # --- bookkeeping ---------------------------------------------------------------
+    def observe(self, used: int, maximum: int) -> None:
+        """Record the org-wide figures from a `Sforce-Limit-Info` header."""
+        self.org_used, self.org_max = used, maximum
+        self._note_pause_state()
+
+    def spend(self, calls: int = 1) -> None:
+        hour = int(self._clock().timestamp()) // _HOUR
+        if self._buckets and self._buckets[-1][0] == hour:
+            self._buckets[-1][1] += calls
+        else:
+            self._buckets.append([hour, calls])
+        self._expire(hour)
+
+    def _expire(self, hour: int) -> None:
+        while self._buckets and self._buckets[0][0] <= hour - 24:
+            self._buckets.popleft()
+
+    @property
+    def spent(self) -> int:
+        """Our calls in the last 24 hours."""
+        self._expire(int(self._clock().timestamp()) // _HOUR)
+        return sum(c for _, c in self._buckets)
+
+    @property
+    def allowance(self) -> int | None:
+        """Calls we may make in 24 hours, once the org's limit is known."""
+        if self.org_max is None:
+            return None
+        return int(self.org_max * self.config.share)
+
+    # --- decisions -----------------------------------------------------------------
+    def check(self) -> None:
+        """Raise BudgetExceeded if the next call would go over our share or the org's limit."""
+        allowance = self.allowance
+        if allowance is not None and self.spent >= allowance:
+            self._stop(
+                "LEADROUTER_SHARE_SPENT",
+                f"this connector used {self.spent} calls in 24h, its share is {allowance} "
+                f"({self.config.share:.0%} of {self.org_max})",
+                "wait for the rolling 24h window, or raise budget.share in the connector config",
+            )
+        if self.org_used is not None and self.org_max and self.org_used >= self.org_max:
+            self._stop(
+                "REQUEST_LIMIT_EXCEEDED",
+                f"the org used {self.org_used} of {self.org_max} daily API calls",
+                "wait for the rolling 24h window or ask Salesforce for a higher limit",
+            )
+
+    def _stop(self, code: str, message: str, fix: str) -> None:
+        self._log.warning("api budget spent, stopping the cycle", code=code, detail=message)
+        raise BudgetExceeded(Failure("budget", code, message, fix))
+
+    def org_fraction(self) -> float | None:
+        if self.org_used is None or not self.org_max:
+            return None
+        return self.org_used / self.org_max
+
+    def should_pause_non_urgent(self) -> bool:
+        fraction = self.org_fraction()
+        allowance = self.allowance
+        own_spent = allowance is not None and self.spent >= allowance
+        return own_spent or (fraction is not None and fraction >= self.config.pause_non_urgent_at)
+
+    def _note_pause_state(self) -> None:
+        pause = self.should_pause_non_urgent()
+        if pause != self._holding_back:
+            self._holding_back = pause
+            if pause:
+                self._log.warning("api budget: holding back non-urgent jobs", **self.status())
+            else:
+                self._log.info("api budget: non-urgent jobs may run again", **self.status())
+
+    def status(self) -> dict[str, Any]:
+        """A status entry for `leadrouter status` and health output."""
+        fraction = self.org_fraction()
+        return {
+            "org_used": self.org_used,
+            "org_max": self.org_max,
+            "org_fraction": round(fraction, 4) if fraction is not None else None,
+            "spent_24h": self.spent,
+            "allowance_24h": self.allowance,
+            "share": self.config.share,
+            "pause_non_urgent_at": self.config.pause_non_urgent_at,
+            "holding_back": self.should_pause_non_urgent(),
+        }

@@ -1,0 +1,421 @@
+"""`SalesforceClient`: the only object in leadrouter that speaks to Salesforce.
+
+It owns one `requests` session (TLS verification on, a CA bundle if configured, a
+timeout on every request, no proxy variables from the environment) under a
+simple-salesforce `Salesforce` built from our own OAuth token. Every HTTP request to
+`/services/data` passes through `_ApiSession.request`, which is where calls are
+counted, the budget is checked before and `Sforce-Limit-Info` read after — so the
+count is exact, including describes and retries. Every call goes through the retry
+policy, which refreshes an expired session once and retries transient faults.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+
+import requests
+import structlog
+from simple_salesforce import Salesforce
+
+from . import notify as _notify
+from . import writes as _writes
+from .auth import TokenGrant, request_token
+from .budget import ApiBudget
+from .config import ConnectorConfig
+from .errors import ConnectorError, Failure, RecordError, TransientError, classify
+from .records import id18, parse_sf_datetime, strip_attributes
+from .retry import RetryPolicy
+from .schema import SchemaCache
+from .soql import and_where, format_soql, id_chunks, ident, select, soql_datetime
+from .writes import GuardedUpdate, WriteResult
+
+T = TypeVar("T")
+_LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+_AUTO_ASSIGN_OFF = {"Sforce-Auto-Assign": "FALSE"}
+
+
+class _ApiSession(requests.Session):
+    """A requests session that times out, counts, and minds the budget on every request."""
+
+    def __init__(self, client: SalesforceClient, timeout: float):
+        super().__init__()
+        self._client = client
+        self._timeout = timeout
+        self.trust_env = False  # no proxies or CA overrides from the environment
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("timeout", self._timeout)
+        is_api = "/services/data/" in url
+        if is_api:
+            self._client._before_api_call()
+        response = super().request(method, url, *args, **kwargs)
+        if is_api:
+            self._client._after_api_call(response)
+        return response
+
+
+class SalesforceClient:
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        logger: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.config = config
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self.log = logger or structlog.get_logger("connector")
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.calls = 0  # HTTP requests to /services/data, retries included
+        self.token_calls = 0  # OAuth token requests, counted apart
+        self._usage: tuple[int, int] | None = None
+        self.budget = ApiBudget(config.budget, clock=self._clock, logger=self.log)
+        self.policy = RetryPolicy(config.retry, sleep=sleep, logger=self.log)
+        self.schema = SchemaCache(self._fetch_describe)
+        self._http = _ApiSession(self, config.timeout)
+        self._http.verify = str(config.ca_bundle) if config.ca_bundle else True
+        self._sf: Salesforce | None = None
+        self.instance_url: str | None = None
+
+    # --- connecting ----------------------------------------------------------------
+    @classmethod
+    def connect(
+        cls,
+        config: ConnectorConfig,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        logger: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> SalesforceClient:
+        """Log in with the configured method; no API call is made yet."""
+        client = cls(config, clock=clock, logger=logger, sleep=sleep)
+        client._login()
+        return client
+
+    def _login(self) -> None:
+        def once() -> TokenGrant:
+            with self._lock:
+                self.token_calls += 1
+            return request_token(self.config, self._http, now=lambda: self._clock().timestamp())
+
+        grant = self.policy.call(once, context="login")
+        self._sf = Salesforce(
+            instance_url=grant.instance_url,
+            session_id=grant.access_token.get_secret_value(),
+            session=self._http,
+            version=self.config.api_version,
+            object_pairs_hook=dict,
+        )
+        self.instance_url = grant.instance_url
+        self.log.info(
+            "salesforce login ok", method=self.config.auth.method, instance_url=grant.instance_url,
+            api_version=self.config.api_version,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SalesforceClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- accounting ----------------------------------------------------------------
+    def _before_api_call(self) -> None:
+        self.budget.check()
+        with self._lock:
+            self.calls += 1
+        self.budget.spend()
+
+    def _after_api_call(self, response: requests.Response) -> None:
+        info = response.headers.get("Sforce-Limit-Info")
+        match = _LIMIT_INFO.search(info) if info else None
+        if match:
+            used, maximum = int(match.group(1)), int(match.group(2))
+            self._usage = (used, maximum)
+            self.budget.observe(used, maximum)
+
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """(used, max) org-wide, from the last `Sforce-Limit-Info` header."""
+        return self._usage
+
+    def _call(self, fn: Callable[[], T], context: str) -> T:
+        return self.policy.call(fn, refresh=self._login, context=context)
+
+    @property
+    def sf(self) -> Salesforce:
+        assert self._sf is not None, "call SalesforceClient.connect() first"
+        return self._sf
+
+    # --- reads ---------------------------------------------------------------------
+    def _query_headers(self) -> dict[str, str]:
+        return {"Sforce-Query-Options": f"batchSize={self.config.query_batch_size}"}
+
+    def _pages(self, soql: str, include_deleted: bool) -> Iterator[list[dict[str, Any]]]:
+        headers = self._query_headers()
+        context = "queryAll" if include_deleted else "query"
+        page = self._call(
+            lambda: self.sf.query(soql, include_deleted=include_deleted, headers=headers), context
+        )
+        while True:
+            next_url = None if page.get("done", True) else page.get("nextRecordsUrl")
+            records = page.get("records") or []
+            del page  # keep one page alive at a time
+            yield records
+            del records
+            if not next_url:
+                return
+            page = self._call(
+                lambda: self.sf.query_more(next_url, identifier_is_url=True, headers=headers), context
+            )
+
+    def query(self, soql: str) -> Iterator[dict[str, Any]]:
+        """Stream the records of a SOQL query, page by page, `attributes` removed."""
+        for records in self._pages(soql, include_deleted=False):
+            for record in records:
+                yield strip_attributes(record)
+
+    def query_all(self, soql: str) -> Iterator[dict[str, Any]]:
+        """Like `query`, through queryAll: deleted and archived rows included."""
+        for records in self._pages(soql, include_deleted=True):
+            for record in records:
+                yield strip_attributes(record)
+
+    def count(self, soql: str) -> int:
+        """totalSize of a query — use `SELECT COUNT() FROM …` to fetch no rows."""
+        page = self._call(lambda: self.sf.query(soql), "count")
+        return int(page["totalSize"])
+
+    def read_incremental(
+        self,
+        sobject: str,
+        fields: Sequence[str],
+        *,
+        watermark: datetime | None,
+        run_start: datetime,
+        lookback: timedelta,
+        where: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Records modified in [watermark − lookback, run_start), oldest first.
+
+        Ordered by SystemModstamp, Id so a caller can advance its watermark as it
+        goes; rows at the boundary repeat across runs (process idempotently by Id).
+        `watermark=None` reads everything before `run_start` (a backfill).
+        """
+        upper = format_soql("SystemModstamp < {}", soql_datetime(run_start))
+        lower = (
+            format_soql("SystemModstamp >= {}", soql_datetime(watermark - lookback))
+            if watermark is not None
+            else None
+        )
+        soql = select(
+            sobject,
+            _with(fields, "Id", "SystemModstamp"),
+            where=and_where(lower, upper, where),
+            order_by=("SystemModstamp", "Id"),
+        )
+        return self.query(soql)
+
+    # The contract in docs/CONTRACTS.md names it this way too.
+    def query_incremental(
+        self,
+        sobject: str,
+        fields: Sequence[str],
+        since: datetime | None,
+        until: datetime,
+        lookback: timedelta,
+        where: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        return self.read_incremental(
+            sobject, fields, watermark=since, run_start=until, lookback=lookback, where=where
+        )
+
+    def read_by_ids(
+        self, sobject: str, fields: Sequence[str], ids: Iterable[str]
+    ) -> Iterator[dict[str, Any]]:
+        """The records with these ids, in as few queries as the URL length allows."""
+        fields = _with(fields, "Id")
+        unique = list(dict.fromkeys(id18(i) for i in ids))
+
+        def render(chunk: list[str]) -> str:
+            return select(sobject, fields, where=format_soql("Id IN {}", chunk))
+
+        for chunk in id_chunks(unique, render):
+            yield from self.query(render(chunk))
+
+    def deleted(self, sobject: str, start: datetime, end: datetime) -> list[str]:
+        """Ids of records deleted in [start, end), via queryAll (recycle bin still holds them)."""
+        soql = select(
+            sobject,
+            ["Id"],
+            where=and_where(
+                "IsDeleted = true",
+                format_soql("SystemModstamp >= {}", soql_datetime(start)),
+                format_soql("SystemModstamp < {}", soql_datetime(end)),
+            ),
+        )
+        return [r["Id"] for r in self.query_all(soql)]
+
+    def limits(self) -> dict[str, Any]:
+        """The org's /limits (one call); DailyApiRequests also feeds the budget."""
+        result = self._call(lambda: self.sf.limits(), "limits")
+        daily = result.get("DailyApiRequests") or {}
+        if "Max" in daily and "Remaining" in daily:
+            self.budget.observe(daily["Max"] - daily["Remaining"], daily["Max"])
+        return result
+
+    # --- schema --------------------------------------------------------------------
+    def _fetch_describe(self, sobject: str) -> dict[str, Any]:
+        name = ident(sobject, what="object")
+        return self._call(lambda: self.sf.restful(f"sobjects/{name}/describe/"), f"describe {name}")
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """Salesforce's describe JSON, fetched once per run (see `schema.refresh()`)."""
+        return self.schema.describe(sobject)
+
+    # --- writes --------------------------------------------------------------------
+    def update(self, sobject: str, records: Sequence[dict[str, Any]]) -> list[WriteResult]:
+        """Write field updates, 200 records a call; one WriteResult per record, in order."""
+        results: list[WriteResult] = []
+        for batch in _writes.batches(list(records)):
+            results.extend(self._write_batch(sobject, batch, method="PATCH"))
+        self._log_writes("update", sobject, results)
+        return results
+
+    def create(self, sobject: str, records: Sequence[dict[str, Any]]) -> list[WriteResult]:
+        """Insert records, 200 a call; WriteResult.id is the new record's id."""
+        results: list[WriteResult] = []
+        for batch in _writes.batches(list(records)):
+            results.extend(self._write_batch(sobject, batch, method="POST"))
+        self._log_writes("create", sobject, results)
+        return results
+
+    def update_guarded(self, sobject: str, updates: Sequence[GuardedUpdate]) -> list[WriteResult]:
+        """Like `update`, but a record whose SystemModstamp moved since `seen_modstamp`
+        (a person edited it) is skipped and reported as kind "stale", not overwritten.
+
+        The check is one query per batch of 200, made right before that batch is written.
+        """
+        results: list[WriteResult] = []
+        for batch in _writes.batches(list(updates)):
+            current = {
+                r["Id"]: r["SystemModstamp"]
+                for r in self.query(
+                    select(
+                        sobject,
+                        ["Id", "SystemModstamp"],
+                        where=format_soql("Id IN {}", [id18(u.id) for u in batch]),
+                    )
+                )
+            }
+            fresh: list[dict[str, Any]] = []
+            verdicts: list[WriteResult | None] = []
+            for u in batch:
+                now = current.get(id18(u.id))
+                if now is None:
+                    verdicts.append(
+                        WriteResult(u.id, False, "stale", "ENTITY_IS_DELETED", "the record no longer exists")
+                    )
+                elif parse_sf_datetime(now) != parse_sf_datetime(u.seen_modstamp):
+                    verdicts.append(
+                        WriteResult(
+                            u.id, False, "stale", "CHANGED_SINCE_DECISION",
+                            f"modified at {now}, after the decision made on {u.seen_modstamp}; not overwritten",
+                        )
+                    )
+                else:
+                    verdicts.append(None)
+                    fresh.append({"Id": u.id, **u.fields})
+            written = iter(self._write_batch(sobject, fresh, method="PATCH") if fresh else ())
+            results.extend(v if v is not None else next(written) for v in verdicts)
+        self._log_writes("guarded update", sobject, results)
+        return results
+
+    def _write_batch(self, sobject: str, records: Sequence[dict[str, Any]], *, method: str) -> list[WriteResult]:
+        """One collection call, then again for just the records that failed transiently."""
+        with_id = method == "PATCH"
+        bodies = _writes.collection_body(sobject, records, with_id=with_id)["records"]
+        # Sent on every write (not only Lead): harmless elsewhere, and a Lead write must
+        # never let the org's assignment rule replace the owner we set.
+        headers = dict(_AUTO_ASSIGN_OFF)
+        results: list[WriteResult | None] = [None] * len(records)
+        pending = list(range(len(records)))
+        for attempt in range(1, self.config.retry.max_attempts + 1):
+            payload = {"allOrNone": False, "records": [bodies[i] for i in pending]}
+            answer = self._call(
+                lambda: self.sf.restful("composite/sobjects", method=method, json=payload, headers=headers),
+                f"{method} composite/sobjects {sobject}",
+            )
+            if not isinstance(answer, list) or len(answer) != len(pending):
+                raise RecordError(
+                    Failure("permanent", "UNEXPECTED_RESPONSE",
+                            f"composite/sobjects answered {type(answer).__name__} for {len(pending)} records")
+                )
+            retry: list[int] = []
+            for i, save in zip(pending, answer):
+                result = _writes.result_of(save, bodies[i].get("id"))
+                results[i] = result
+                if result.kind == "transient":
+                    retry.append(i)
+            if not retry or attempt == self.config.retry.max_attempts:
+                break
+            self.log.warning("records failed transiently, retrying them", count=len(retry), attempt=attempt)
+            self._sleep(min(self.config.retry.initial_wait * 2 ** (attempt - 1), self.config.retry.max_wait))
+            pending = retry
+        return [r for r in results if r is not None]
+
+    def _log_writes(self, what: str, sobject: str, results: Sequence[WriteResult]) -> None:
+        report = _writes.WriteReport.of(results)
+        self.log.info(
+            f"salesforce {what}", sobject=sobject, ok=report.ok, transient=report.transient,
+            permanent=report.permanent, stale=report.stale, codes=report.codes or None,
+        )
+
+    # --- notifications -------------------------------------------------------------
+    def notify(
+        self, kind: _notify.NotifyKind, notifications: Sequence[_notify.Notification]
+    ) -> list[_notify.NotifyResult]:
+        """Send notifications through a standard action in batches; "none" sends nothing."""
+        if kind == "none" or not notifications:
+            return [_notify.NotifyResult(n, True, "NOT_SENT", "notifications are off") for n in notifications] if kind == "none" else []
+        path = _notify.ACTION_PATHS[kind]
+        owners: list[int] = []
+        inputs: list[dict[str, Any]] = []
+        for index, n in enumerate(notifications):
+            for item in _notify.action_inputs(kind, n, self.config.notify):
+                owners.append(index)
+                inputs.append(item)
+        per_notification: list[list[dict[str, Any]]] = [[] for _ in notifications]
+        for start in range(0, len(inputs), _notify.INPUTS_PER_CALL):
+            chunk = inputs[start : start + _notify.INPUTS_PER_CALL]
+            answer = self._call(
+                lambda: self.sf.restful(path, method="POST", json={"inputs": chunk}), f"notify {kind}"
+            ) or []
+            for owner, result in zip(owners[start : start + len(chunk)], answer):
+                per_notification[owner].append(result)
+        results = [_notify.outcome(n, r) for n, r in zip(notifications, per_notification)]
+        failed = [r for r in results if not r.ok]
+        self.log.info("notifications sent", kind=kind, sent=len(results) - len(failed), failed=len(failed))
+        return results
+
+
+def _with(fields: Sequence[str], *required: str) -> list[str]:
+    have = {f.lower() for f in fields}
+    return list(fields) + [r for r in required if r.lower() not in have]
+
+
+__all__ = [
+    "SalesforceClient",
+    "GuardedUpdate",
+    "WriteResult",
+    "ConnectorError",
+    "TransientError",
+    "classify",
+]

@@ -1,0 +1,257 @@
+"""Every failure the connector sees, and THE one function that decides what it means.
+
+`classify()` is the only place that maps a fault — a requests exception, a
+simple-salesforce exception, a raw HTTP response, a per-record error from a
+SaveResult, an OAuth error — to one of five kinds:
+
+- ``transient``  retry with backoff (network, timeouts, 5xx, 429/420, row locks)
+- ``session``    the access token expired: log in again once, then retry
+- ``budget``     the org's API allowance is spent: stop the cycle cleanly
+- ``config``     something in the org or the config is wrong: fail, say what to fix
+- ``permanent``  this request or record is refused as sent: report, don't retry
+
+Anything the table does not know is ``permanent``: retrying an unknown error burns
+API calls without a reason to expect a different answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import requests
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
+
+Kind = Literal["transient", "session", "budget", "config", "permanent"]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    kind: Kind
+    code: str
+    message: str
+    fix: str | None = None
+    status: int | None = None
+    fields: tuple[str, ...] = ()
+    retry_after: float | None = None  # seconds, when the server said so
+
+    def describe(self) -> str:
+        text = f"{self.code}: {self.message}" if self.message else self.code
+        return f"{text} — fix: {self.fix}" if self.fix else text
+
+
+class ConnectorError(Exception):
+    """Base of every error the connector raises; carries the classified `failure`."""
+
+    def __init__(self, failure: Failure, *, context: str | None = None):
+        self.failure = failure
+        self.context = context
+        where = f"{context}: " if context else ""
+        super().__init__(where + failure.describe())
+
+    @property
+    def code(self) -> str:
+        return self.failure.code
+
+    @property
+    def fix(self) -> str | None:
+        return self.failure.fix
+
+
+class TransientError(ConnectorError):
+    """Retries were exhausted on a fault that is usually temporary; try again next cycle."""
+
+
+class SessionError(ConnectorError):
+    """The session could not be renewed (a fresh token was refused too)."""
+
+
+class BudgetExceeded(ConnectorError):
+    """The API allowance (ours or the org's) is spent; the cycle should stop cleanly."""
+
+
+class ConfigError(ConnectorError):
+    """The org or the config needs a change; `fix` says which."""
+
+
+class RecordError(ConnectorError):
+    """Salesforce refused this request or record as sent; retrying will not help."""
+
+
+_EXCEPTION_FOR_KIND: dict[str, type[ConnectorError]] = {
+    "transient": TransientError,
+    "session": SessionError,
+    "budget": BudgetExceeded,
+    "config": ConfigError,
+    "permanent": RecordError,
+}
+
+
+def as_exception(failure: Failure, *, context: str | None = None) -> ConnectorError:
+    return _EXCEPTION_FOR_KIND[failure.kind](failure, context=context)
+
+
+# --- the table -------------------------------------------------------------------
+
+TRANSIENT_CODES = frozenset(
+    {
+        "UNABLE_TO_LOCK_ROW",
+        "SERVER_UNAVAILABLE",
+        "QUERY_TIMEOUT",
+        "REQUEST_RUNNING_TOO_LONG",
+        "TOO_MANY_REQUESTS",
+        "CONCURRENT_REQUEST_LIMIT_EXCEEDED",  # concurrent long-running request limit
+        "TXN_SECURITY_METERING_ERROR",
+    }
+)
+SESSION_CODES = frozenset({"INVALID_SESSION_ID", "INVALID_AUTH_HEADER"})
+BUDGET_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED", "TOTAL_REQUESTS_LIMIT_EXCEEDED"})
+
+# Codes that mean the org or the config is wrong, with the fix a person can make.
+CONFIG_FIXES: dict[str, str] = {
+    "INVALID_FIELD": (
+        "a field in the mapping does not exist or is hidden from the integration user: deploy the "
+        "custom fields under salesforce/ and grant field-level security, or correct the mapping"
+    ),
+    "INVALID_TYPE": (
+        "the object does not exist or the integration user cannot see it: check the object name in "
+        "the mapping and the user's profile/permission set object permissions"
+    ),
+    "INSUFFICIENT_ACCESS": (
+        "the integration user lacks permission: grant it in its permission set (object Read/Edit, "
+        "field-level security) or the sharing settings"
+    ),
+    "INSUFFICIENT_ACCESS_OR_READONLY": (
+        "the integration user cannot edit this record or field: grant Edit on the object and "
+        "field-level security, or check sharing"
+    ),
+    "INVALID_FIELD_FOR_INSERT_UPDATE": (
+        "a mapped field is read-only (formula, system or not updateable): remove it from the write "
+        "mapping or make it editable in the org"
+    ),
+    "API_DISABLED_FOR_ORG": "the org's edition has no API access: enable API access or use a different org",
+    "API_CURRENTLY_DISABLED": "API access is disabled for this user: tick 'API Enabled' on its profile or permission set",
+    "FUNCTIONALITY_NOT_ENABLED": "a feature this needs is not enabled in the org: enable it in Setup",
+    "NOT_FOUND": "the resource does not exist in this org or API version: check api_version and the object names",
+    "MALFORMED_QUERY": "the query is invalid: check the field names and the `where` filter in the mapping",
+    "INVALID_QUERY_FILTER_OPERATOR": "a filter uses an operator the field type does not support: fix the mapping's `where` filter",
+    "UNSUPPORTED_API_VERSION": "the org does not support this api_version: lower `api_version` in the connector config",
+    # OAuth token endpoint errors
+    "invalid_client_id": "the connected app's consumer key is wrong: copy `client_id` from the connected app",
+    "invalid_client": "the client secret does not match the connected app: update the secret the config references",
+    "invalid_grant": (
+        "the login was refused: check the username, that the user is pre-authorised for the "
+        "connected app (Manage Policies → Admin approved users), the certificate, the audience/login URL, "
+        "and that the refresh token was not revoked"
+    ),
+    "unsupported_grant_type": "this grant type is not enabled for the connected app: enable the OAuth flow in its settings",
+    "invalid_request": "the token request was malformed: check login_url and the auth settings",
+    "inactive_user": "the integration user is inactive: reactivate it in Setup → Users",
+    "inactive_org": "the org is locked or inactive: contact the org's administrator",
+    "rate_limit_exceeded": "too many logins in a short time: wait, then check nothing is logging in in a loop",
+}
+
+# Per-record codes whose fix is the person's, not the connector's (still permanent).
+RECORD_HINTS: dict[str, str] = {
+    "FIELD_CUSTOM_VALIDATION_EXCEPTION": "a validation rule in the org rejected the values",
+    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": "a picklist value is not allowed: add it to the picklist or fix the mapping's value map",
+    "ENTITY_IS_DELETED": "the record was deleted in the org",
+    "INVALID_CROSS_REFERENCE_KEY": "a referenced id (owner, partner account) does not exist or is not visible",
+    "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY": "the integration user cannot see the referenced owner/account: check sharing",
+    "MALFORMED_ID": "an id is not a valid Salesforce id",
+    "REQUIRED_FIELD_MISSING": "a required field is empty",
+    "STRING_TOO_LONG": "a text value exceeds the field's length",
+    "DUPLICATE_VALUE": "a unique field already holds this value on another record",
+    "CANNOT_UPDATE_CONVERTED_LEAD": "the lead was converted and can no longer be updated",
+    "ENTITY_IS_LOCKED": "the record is locked (approval process)",
+}
+
+
+def _kind_for_code(code: str, status: int | None) -> Kind | None:
+    if code in TRANSIENT_CODES:
+        return "transient"
+    if code in SESSION_CODES:
+        return "session"
+    if code in BUDGET_CODES:
+        return "budget"
+    if code in CONFIG_FIXES:
+        return "config"
+    if code.startswith("INSUFFICIENT_ACCESS") and code not in RECORD_HINTS:
+        return "config"
+    return None
+
+
+def _kind_for_status(status: int) -> Kind:
+    if status in (408, 420, 429) or status >= 500:
+        return "transient"
+    if status == 401:
+        return "session"
+    if status == 403:
+        return "config"
+    return "permanent"
+
+
+def _first_error(content: Any) -> tuple[str | None, str, tuple[str, ...]]:
+    """(code, message, fields) from any of Salesforce's error body shapes."""
+    if isinstance(content, (bytes, bytearray)):
+        content = content.decode("utf-8", "replace")
+    if isinstance(content, list) and content:
+        content = content[0]
+    if isinstance(content, dict):
+        code = content.get("errorCode") or content.get("statusCode") or content.get("error")
+        message = content.get("message") or content.get("error_description") or ""
+        fields = tuple(content.get("fields") or ())
+        return (str(code) if code else None), str(message), fields
+    if isinstance(content, str):
+        return None, content.strip()[:500], ()
+    return None, "", ()
+
+
+def _retry_after(headers: Any) -> float | None:
+    raw = headers.get("Retry-After") if headers is not None else None
+    try:
+        return max(0.0, float(raw)) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _from_parts(status: int | None, content: Any, headers: Any = None) -> Failure:
+    code, message, fields = _first_error(content)
+    kind = _kind_for_code(code, status) if code else None
+    if kind is None:
+        kind = _kind_for_status(status) if status is not None else "permanent"
+    if not code:
+        code = f"HTTP_{status}" if status is not None else "UNKNOWN"
+    fix = CONFIG_FIXES.get(code) if kind == "config" else RECORD_HINTS.get(code)
+    if kind == "config" and fix is None:
+        fix = "the integration user is refused this request: check its profile/permission set and the org's API access"
+    return Failure(kind, code, message, fix, status, fields, _retry_after(headers))
+
+
+def classify(fault: Any) -> Failure:
+    """Decide what a fault means. Accepts exceptions, responses and error dicts."""
+    if isinstance(fault, ConnectorError):
+        return fault.failure
+    if isinstance(fault, SalesforceAuthenticationFailed):
+        code = str(fault.code or "invalid_grant")
+        kind: Kind = "transient" if code.startswith("HTTP_5") else "config"
+        return Failure(kind, code, fault.auth_message, CONFIG_FIXES.get(code), None)
+    if isinstance(fault, SalesforceError):
+        return _from_parts(fault.status, fault.content)
+    if isinstance(fault, requests.Response):
+        try:
+            body: Any = fault.json()
+        except ValueError:
+            body = fault.text
+        return _from_parts(fault.status_code, body, fault.headers)
+    if isinstance(fault, requests.HTTPError) and fault.response is not None:
+        return classify(fault.response)
+    if isinstance(fault, (requests.Timeout, requests.ConnectionError)):
+        return Failure("transient", type(fault).__name__, str(fault)[:300])
+    if isinstance(fault, requests.exceptions.ChunkedEncodingError):
+        return Failure("transient", "ChunkedEncodingError", str(fault)[:300])
+    if isinstance(fault, dict):  # one SaveResult error or an OAuth error body
+        return _from_parts(None, fault)
+    if isinstance(fault, ValueError) and "JSON" in type(fault).__name__ + str(fault):
+        # A truncated body from a dropped connection.
+        return Failure("transient", "BAD_RESPONSE_BODY", str(fault)[:300])
+    return Failure("permanent", type(fault).__name__, str(fault)[:300])

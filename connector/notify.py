@@ -1,0 +1,88 @@
+"""Offer and reminder notifications through Salesforce's standard invocable actions.
+
+- ``custom``: `POST actions/standard/customNotificationAction` — a bell/push
+  notification to users, needs a Custom Notification Type id.
+- ``email``: `POST actions/standard/emailSimple` — a plain email.
+- ``none``: the org notifies with a Flow on `Routing_Status__c`; nothing is sent.
+
+Inputs go in batches; each input's outcome is reported back against its notification.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping, Sequence
+
+from .config import NotifyConfig
+from .errors import classify
+from .soql import check_id
+
+NotifyKind = Literal["custom", "email", "none"]
+ACTION_PATHS = {
+    "custom": "actions/standard/customNotificationAction",
+    "email": "actions/standard/emailSimple",
+}
+INPUTS_PER_CALL = 200
+EMAIL_RECIPIENTS_PER_INPUT = 5  # emailSimple's documented limit for emailAddresses
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    recipient_ids: tuple[str, ...]  # User ids (005…) to notify
+    title: str
+    body: str
+    target_id: str | None = None  # the record the notification opens (the lead)
+    emails: tuple[str, ...] = ()  # for email: addresses, used instead of recipient ids when given
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyResult:
+    notification: Notification
+    ok: bool
+    code: str | None = None
+    message: str | None = None
+
+
+def action_inputs(
+    kind: NotifyKind, notification: Notification, config: NotifyConfig
+) -> list[dict[str, Any]]:
+    """The action inputs for one notification (email to users needs one input each)."""
+    if kind == "custom":
+        if not config.custom_notification_type_id:
+            raise ValueError(
+                "custom notifications need notify.custom_notification_type_id (a CustomNotificationType Id)"
+            )
+        item: dict[str, Any] = {
+            "customNotifTypeId": config.custom_notification_type_id,
+            "recipientIds": [check_id(r) for r in notification.recipient_ids],
+            "title": notification.title,
+            "body": notification.body,
+        }
+        if notification.target_id:
+            item["targetId"] = check_id(notification.target_id)
+        return [item]
+    if kind == "email":
+        common: dict[str, Any] = {"emailSubject": notification.title, "emailBody": notification.body}
+        if config.email_sender_type:
+            common["senderType"] = config.email_sender_type
+        if config.email_sender_address:
+            common["senderAddress"] = config.email_sender_address
+        if notification.target_id:
+            common["relatedRecordId"] = check_id(notification.target_id)
+        if notification.emails:
+            emails = list(notification.emails)
+            return [
+                {**common, "emailAddresses": ",".join(emails[i : i + EMAIL_RECIPIENTS_PER_INPUT])}
+                for i in range(0, len(emails), EMAIL_RECIPIENTS_PER_INPUT)
+            ]
+        return [{**common, "recipientId": check_id(r)} for r in notification.recipient_ids]
+    raise ValueError(f"notification kind {kind!r} is not one of custom, email, none")
+
+
+def outcome(notification: Notification, results: Sequence[Mapping[str, Any]]) -> NotifyResult:
+    """One notification's result from the action results of its inputs."""
+    for r in results:
+        if not r.get("isSuccess"):
+            errors = r.get("errors") or [{"statusCode": "UNKNOWN", "message": "no error detail"}]
+            failure = classify(dict(errors[0]))
+            return NotifyResult(notification, False, failure.code, failure.message)
+    return NotifyResult(notification, True)

@@ -1,0 +1,102 @@
+"""The retry policy: tenacity driven by `classify()`, plus one session refresh.
+
+Transient faults are retried with exponential backoff and full jitter, capped by
+attempts and by total time (a server's Retry-After is honoured as a floor). An
+expired session is refreshed once and the call repeated, invisibly to the caller.
+Everything else is raised at once as the connector exception for its kind — a
+configuration error is never retried, however many attempts are allowed.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, TypeVar
+
+import structlog
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from .config import RetryConfig
+from .errors import ConnectorError, as_exception, classify
+
+T = TypeVar("T")
+
+
+def _is_transient(exc: BaseException) -> bool:
+    return classify(exc).kind == "transient"
+
+
+class RetryPolicy:
+    def __init__(
+        self,
+        config: RetryConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        logger: structlog.typing.FilteringBoundLogger | None = None,
+    ):
+        self.config = config
+        self._sleep = sleep
+        self._log = logger or structlog.get_logger("connector.retry")
+        self._jitter = wait_random_exponential(multiplier=config.initial_wait, max=config.max_wait)
+        self.retries = 0  # how many times a call was repeated after a transient fault
+        self.refreshes = 0
+
+    def _wait(self, state: RetryCallState) -> float:
+        backoff = self._jitter(state)
+        exc = state.outcome.exception() if state.outcome else None
+        floor = classify(exc).retry_after if exc else None
+        if floor:
+            return min(max(backoff, floor), self.config.max_seconds)
+        return backoff
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        self.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        failure = classify(exc) if exc else None
+        self._log.warning(
+            "salesforce call failed, retrying",
+            code=failure.code if failure else None,
+            attempt=state.attempt_number,
+            wait_s=round(state.next_action.sleep, 3) if state.next_action else None,
+        )
+
+    def _retrying(self) -> Retrying:
+        return Retrying(
+            retry=retry_if_exception(_is_transient),
+            stop=stop_after_attempt(self.config.max_attempts) | stop_after_delay(self.config.max_seconds),
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+
+    def call(
+        self,
+        fn: Callable[[], T],
+        *,
+        refresh: Callable[[], None] | None = None,
+        context: str | None = None,
+    ) -> T:
+        """Run `fn`; retry transient faults; refresh an expired session once."""
+        refreshed = False
+        while True:
+            try:
+                return self._retrying()(fn)
+            except ConnectorError:
+                raise
+            except Exception as exc:
+                failure = classify(exc)
+                if failure.kind == "session" and refresh is not None and not refreshed:
+                    refreshed = True
+                    self.refreshes += 1
+                    self._log.info("salesforce session expired, logging in again")
+                    refresh()
+                    continue
+                if failure.kind == "transient":
+                    self._log.error("salesforce call still failing after retries", code=failure.code)
+                raise as_exception(failure, context=context) from exc
