@@ -21,26 +21,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 DEFAULT_CONFIG = "leadrouter.toml"
 
 # Keys people are tempted to put in the file; each gets its own error with the fix.
-SECRET_KEYS = {
-    "client_secret": "LEADROUTER_CLIENT_SECRET",
-    "refresh_token": "LEADROUTER_REFRESH_TOKEN",
-    "password": "LEADROUTER_PASSWORD",
-    "private_key": "LEADROUTER_PRIVATE_KEY_FILE (a path to the key file)",
-    "access_token": "nothing: the connector obtains its own token",
-    "session_id": "nothing: the connector obtains its own token",
-}
+SECRET_KEYS = ("client_secret", "consumer_secret", "refresh_token", "password", "security_token",
+               "private_key", "access_token", "session_id")
 
 # Environment variable -> (section, key). Only URLs, paths and identities: the knobs
 # a deployment changes without editing the file.
-ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "LEADROUTER_LOGIN_URL": ("salesforce", "login_url"),
-    "LEADROUTER_INSTANCE_URL": ("salesforce", "instance_url"),
     "LEADROUTER_API_VERSION": ("salesforce", "api_version"),
     "LEADROUTER_CA_BUNDLE": ("salesforce", "ca_bundle"),
-    "LEADROUTER_CLIENT_ID": ("salesforce", "client_id"),
-    "LEADROUTER_USERNAME": ("salesforce", "username"),
-    "LEADROUTER_PRIVATE_KEY_FILE": ("salesforce", "private_key_file"),
+    "LEADROUTER_AUTH_METHOD": ("salesforce", "auth", "method"),
+    "LEADROUTER_CLIENT_ID": ("salesforce", "auth", "client_id"),
+    "LEADROUTER_USERNAME": ("salesforce", "auth", "username"),
+    "LEADROUTER_PRIVATE_KEY_FILE": ("salesforce", "auth", "private_key_file"),
     "LEADROUTER_STATE_URL": ("state", "url"),
+    "LEADROUTER_RULES": ("routing", "rules"),
+    "LEADROUTER_MAPPINGS_DIR": ("mappings", "dir"),
     "LEADROUTER_LOG_FORMAT": ("log", "format"),
     "LEADROUTER_LOG_LEVEL": ("log", "level"),
 }
@@ -52,48 +48,6 @@ class ConfigFileError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SalesforceSettings(_Strict):
-    login_url: str = "https://login.salesforce.com"
-    instance_url: str | None = None
-    api_version: str = "62.0"
-    ca_bundle: Path | None = None
-    auth: Literal["jwt", "client_credentials", "refresh_token", "password"] = "jwt"
-    client_id: str | None = None
-    username: str | None = None
-    private_key_file: Path | None = None
-    # Where each secret comes from: an environment variable, or a file (Docker/K8s secrets).
-    client_secret_env: str = "LEADROUTER_CLIENT_SECRET"
-    client_secret_file: Path | None = None
-    refresh_token_env: str = "LEADROUTER_REFRESH_TOKEN"
-    refresh_token_file: Path | None = None
-    password_env: str = "LEADROUTER_PASSWORD"
-    timeout_seconds: float = Field(30.0, gt=0)
-
-    @field_validator("login_url", "instance_url")
-    @classmethod
-    def _https(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith("https://"):
-            raise ValueError(f"{v!r} must start with https:// (Salesforce only speaks TLS)")
-        return v.rstrip("/") if v else v
-
-    @field_validator("api_version")
-    @classmethod
-    def _version(cls, v: str) -> str:
-        v = v.lstrip("v")
-        if not re.fullmatch(r"\d{2}\.0", v):
-            raise ValueError(f"{v!r} is not an API version; write it like \"62.0\"")
-        return v
-
-    def secret(self, name: Literal["client_secret", "refresh_token", "password"],
-               env: Mapping[str, str] | None = None) -> str | None:
-        """Read a secret from its file or environment variable; never from the TOML."""
-        env = os.environ if env is None else env
-        path = getattr(self, f"{name}_file", None)
-        if path is not None:
-            return Path(path).read_text().strip()
-        return env.get(getattr(self, f"{name}_env")) or None
 
 
 class StateSettings(_Strict):
@@ -146,13 +100,14 @@ class OffersSettings(_Strict):
 
 class BudgetSettings(_Strict):
     share: float = Field(0.25, gt=0, le=1)  # our share of the org's daily API limit
-    pause_threshold: float = Field(0.9, gt=0, le=1)  # of our share: stop non-urgent jobs
+    pause_non_urgent_at: float = Field(0.8, gt=0, le=1)  # org-wide usage: non-urgent jobs hold back
 
 
 class NotificationSettings(_Strict):
     mode: Literal["none", "custom", "email"] = "none"
-    custom_notification_type: str = "LeadRouter_Offer"
-    email_sender: str | None = None
+    custom_notification_type_id: str | None = None  # 0ML…, for mode = "custom"
+    email_sender_type: Literal["CurrentUser", "DefaultWorkflowUser", "OrgWideEmailAddress"] | None = None
+    email_sender_address: str | None = None
 
 
 class LogSettings(_Strict):
@@ -166,7 +121,9 @@ class LogSettings(_Strict):
 
 
 class Settings(_Strict):
-    salesforce: SalesforceSettings = SalesforceSettings()
+    # Validated as the connector's own ConnectorConfig (see `connector_config`), with
+    # [budget] and [notifications] folded in.
+    salesforce: dict[str, Any] | None = None
     state: StateSettings = StateSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     routing: RoutingSettings = RoutingSettings()
@@ -190,6 +147,7 @@ class Settings(_Strict):
 class LoadedConfig:
     settings: Settings
     path: Path | None  # None when running on defaults
+    text: str = ""
 
     @property
     def base_dir(self) -> Path:
@@ -201,6 +159,35 @@ class LoadedConfig:
             return None
         p = Path(os.path.expanduser(str(p)))
         return p if p.is_absolute() else self.base_dir / p
+
+    def connector_config(self):  # -> connector.config.ConnectorConfig
+        """The connector's config: [salesforce] plus [budget] and [notifications]."""
+        from connector.config import ConnectorConfig
+
+        s = self.settings
+        if s.salesforce is None:
+            raise ConfigFileError(
+                f"{self.path or 'the configuration'}: no [salesforce] section; copy it from "
+                "config.example.toml (login_url and an [salesforce.auth] method)"
+            )
+        data = dict(s.salesforce)
+        if data.get("ca_bundle"):
+            data["ca_bundle"] = str(self.resolve(Path(data["ca_bundle"])))
+        auth = dict(data.get("auth") or {})
+        for key in ("private_key_file", "client_secret_file", "refresh_token_file", "password_file",
+                    "security_token_file"):
+            if auth.get(key):
+                auth[key] = str(self.resolve(Path(auth[key])))
+        data["auth"] = auth
+        data["budget"] = s.budget.model_dump()
+        n = s.notifications
+        data["notify"] = {"kind": n.mode, "custom_notification_type_id": n.custom_notification_type_id,
+                          "email_sender_type": n.email_sender_type, "email_sender_address": n.email_sender_address}
+        try:
+            return ConnectorConfig.model_validate(data)
+        except ValidationError as e:
+            raise ConfigFileError(_explain(e, self.text, self.path, prefix=("salesforce",),
+                                           model=ConnectorConfig)) from None
 
     def state_url(self) -> str:
         url = self.settings.state.url
@@ -226,50 +213,88 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
         except tomllib.TOMLDecodeError as e:
             raise ConfigFileError(f"{p}: not valid TOML: {e}") from None
     _refuse_secrets(data, text, p)
-    for var, (section, key) in ENV_OVERRIDES.items():
+    for var, loc in ENV_OVERRIDES.items():
         if env.get(var):
-            data.setdefault(section, {})[key] = env[var]
+            node = data
+            for part in loc[:-1]:
+                node = node.setdefault(part, {})
+            node[loc[-1]] = env[var]
     try:
         settings = Settings.model_validate(data)
     except ValidationError as e:
         raise ConfigFileError(_explain(e, text, p)) from None
-    return LoadedConfig(settings, p)
+    loaded = LoadedConfig(settings, p, text)
+    if settings.salesforce is not None:
+        loaded.connector_config()  # fail at load time, with file and line, not at first call
+    return loaded
 
 
-def _refuse_secrets(data: dict, text: str, path: Path | None) -> None:
-    sf = data.get("salesforce", {})
-    for key, where in SECRET_KEYS.items():
-        if key in sf:
+def _refuse_secrets(data: dict, text: str, path: Path | None, loc: tuple[str, ...] = ()) -> None:
+    for key, value in data.items():
+        here = (*loc, key)
+        if isinstance(value, dict):
+            _refuse_secrets(value, text, path, here)
+        elif key.lower() in SECRET_KEYS:
+            fix = (f"set {key}_env = \"LEADROUTER_{key.upper()}\" and export that variable "
+                   f"(or {key}_file = a path)") if key not in ("access_token", "session_id") \
+                else "configure an auth method; the connector obtains its own session"
             raise ConfigFileError(
-                f"{_where(path, text, ('salesforce', key))}: [salesforce] {key}: secrets do not "
-                f"belong in the config file; remove it and set {where} instead"
+                f"{_where(path, text, here)}: {'.'.join(here)}: secrets do not belong in the config "
+                f"file; remove it and {fix}"
             )
 
 
-def _explain(err: ValidationError, text: str, path: Path | None) -> str:
+def _explain(err: ValidationError, text: str, path: Path | None, prefix: tuple[str, ...] = (),
+             model: type[BaseModel] | None = None) -> str:
     lines = []
     for e in err.errors():
-        loc = tuple(str(x) for x in e["loc"])
+        inner = tuple(str(x) for x in e["loc"])
+        loc = _file_loc(prefix, inner)
         where = _where(path, text, loc)
         key = ".".join(loc) or "(top level)"
         if e["type"] == "extra_forbidden":
             msg = f"unknown key {key!r}"
-            hint = _did_you_mean(loc)
+            hint = _did_you_mean(inner, model or Settings)
+            if hint and prefix and not hint.startswith(prefix[0]):
+                hint = ".".join((*prefix, hint))
             if hint:
                 msg += f"; did you mean {hint!r}?"
         else:
-            msg = f"{key}: {e['msg']}"
+            msg = f"{key}: {e['msg'].removeprefix('Value error, ')}"
         lines.append(f"{where}: {msg}")
     return "\n".join(lines)
 
 
-def _did_you_mean(loc: tuple[str, ...]) -> str | None:
-    model: type[BaseModel] = Settings
+def _file_loc(prefix: tuple[str, ...], inner: tuple[str, ...]) -> tuple[str, ...]:
+    """Where a ConnectorConfig error sits in OUR file: budget/notify are top-level there."""
+    if prefix == ("salesforce",) and inner[:1] == ("budget",):
+        return inner
+    if prefix == ("salesforce",) and inner[:1] == ("notify",):
+        return ("notifications", *inner[1:])
+    # discriminated unions add the tag to the path: salesforce.auth.jwt_bearer.client_id
+    if prefix == ("salesforce",) and inner[:1] == ("auth",) and len(inner) > 2:
+        inner = ("auth", *inner[2:])
+    return (*prefix, *inner)
+
+
+def _did_you_mean(loc: tuple[str, ...], model: type[BaseModel]) -> str | None:
+    path: list[str] = []
     for part in loc[:-1]:
         field = model.model_fields.get(part)
-        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+        if field is None:
             return None
-        model = field.annotation
+        ann = field.annotation
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            # a union (auth methods): offer names from all members
+            members = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+            if not members:
+                args = getattr(ann, "__metadata__", None) and getattr(ann, "__origin__", None)
+                members = [a for a in getattr(args, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+            names = sorted({n for m in members for n in m.model_fields})
+            close = difflib.get_close_matches(loc[-1], names, n=1, cutoff=0.5)
+            return ".".join((*path, part, close[0])) if close else None
+        path.append(part)
+        model = ann
     close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1, cutoff=0.5)
     if not close:
         return None

@@ -1,0 +1,53 @@
+"""APScheduler 3.11 wiring: one worker thread, one instance per job, misfires logged.
+
+Jobs share the state database and the API budget, so they run one at a time on a
+single worker thread (no lock juggling between them); `coalesce` folds a backlog of
+missed runs into one, and `misfire_grace_time` is explicit so a long GC pause or a
+suspended laptop does not silently skip a run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from jobs.logging import get_logger
+
+log = get_logger(component="scheduler")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    seconds: float
+    fn: Callable[[], object]
+
+
+def build(specs: list[JobSpec], misfire_grace: int, start_now: bool = True) -> BackgroundScheduler:
+    sched = BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": misfire_grace},
+        timezone=timezone.utc,
+    )
+    first = datetime.now(timezone.utc) if start_now else None
+    for spec in specs:
+        sched.add_job(spec.fn, IntervalTrigger(seconds=spec.seconds), id=spec.name, name=spec.name,
+                      next_run_time=first, replace_existing=True)
+    sched.add_listener(_on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+    return sched
+
+
+def _on_event(event: JobExecutionEvent) -> None:
+    if event.code == EVENT_JOB_ERROR:
+        log.error("job_crashed", job=event.job_id, error=repr(event.exception),
+                  traceback=event.traceback)
+    elif event.code == EVENT_JOB_MISSED:
+        log.warning("job_missed", job=event.job_id, scheduled=str(event.scheduled_run_time))
+    else:
+        log.warning("job_still_running", job=event.job_id,
+                    note="previous run not finished; this run skipped (max_instances=1)")
