@@ -456,7 +456,7 @@ def make_messy(rng: random.Random, kind: str, fields: dict, pl: _Picklists) -> d
 
 
 def registration_fields(rng: random.Random, partner_id: str, company: Company, today: date,
-                        *, status: str, fuzzy: bool, products: list[str]) -> dict:
+                        *, status: str, fuzzy: bool, products: list[str], with_domain: bool | None = None) -> dict:
     registered = fuzzy_variant(rng, company.name) if fuzzy else company.name
     if status == "Expired":
         expires = today - timedelta(days=rng.randint(1, 120))
@@ -473,7 +473,7 @@ def registration_fields(rng: random.Random, partner_id: str, company: Company, t
         "Deal_Registration_Status__c": status,
         "Registration_Expires__c": expires,
         "Registered_Company__c": registered,
-        "Registered_Email_Domain__c": company.domain if rng.random() < 0.6 else None,
+        "Registered_Email_Domain__c": company.domain if (rng.random() < 0.6 if with_domain is None else with_domain) else None,
     }
 
 
@@ -636,7 +636,7 @@ def build_demo_org(org: Any, *, partners: int = 100, leads: int = 2000, random_s
             a, b = rng.sample(partner_ids, 2)
             for pid in (a, b):
                 reg_rows.append(registration_fields(rng, pid, company, today, status="Approved",
-                                                    fuzzy=pid == b, products=pl.products))
+                                                    fuzzy=pid == b, products=pl.products, with_domain=True))
             summary.contested_companies.append(company.name)
         summary.deal_registration_ids = w.create_all("Opportunity", reg_rows)
 
