@@ -48,7 +48,7 @@ def jwt_assertion(auth: JwtBearerAuth, login_url: str, now: float) -> str:
     }
     try:
         return jwt.encode(claims, auth.private_key().get_secret_value(), algorithm="RS256")
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, jwt.exceptions.PyJWTError) as exc:
         raise ConfigError(
             Failure(
                 "config",

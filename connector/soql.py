@@ -35,7 +35,7 @@ MAX_IDS_PER_QUERY = 800
 
 def ident(name: str, *, what: str = "field") -> str:
     """An object or field name, validated (identifiers cannot be escaped)."""
-    if not isinstance(name, str) or not IDENT.match(name):
+    if not isinstance(name, str) or not IDENT.fullmatch(name):
         raise ValueError(
             f"{what} name {name!r} is not a valid Salesforce API name "
             "(letters, digits and single underscores, optional __c/__r suffix, dots for relationships)"
@@ -44,7 +44,7 @@ def ident(name: str, *, what: str = "field") -> str:
 
 
 def check_id(value: str) -> str:
-    if not isinstance(value, str) or not SF_ID.match(value):
+    if not isinstance(value, str) or not SF_ID.fullmatch(value):
         raise ValueError(f"{value!r} is not a Salesforce id (15 or 18 letters and digits)")
     return value
 
@@ -100,7 +100,7 @@ def id_chunks(
     measured rather than estimated so that long field lists shrink the chunks.
     """
     base = len(urlencode({"q": render([])}))
-    per_id = len(urlencode({"q": format_soql("{},", "0" * 18)}))  # quotes and comma, encoded
+    per_id = len(urlencode({"q": format_soql("{},", "0" * 18)})) - len("q=")  # quotes and comma, encoded
     chunk: list[str] = []
     size = base
     for raw in ids:

@@ -1,0 +1,72 @@
+"""The one table: what each failure means."""
+import pytest
+import requests
+from simple_salesforce.exceptions import (
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+)
+
+from connector.errors import ConfigError, Failure, as_exception, classify
+
+
+def sf_error(cls, status, code, message="boom"):
+    return cls("https://x/services/data/v62.0/query", status, "query", [{"errorCode": code, "message": message}])
+
+
+@pytest.mark.parametrize(
+    "fault, kind, code",
+    [
+        (requests.ConnectionError("reset"), "transient", "ConnectionError"),
+        (requests.ReadTimeout("slow"), "transient", "ReadTimeout"),
+        (sf_error(SalesforceGeneralError, 503, "SERVER_UNAVAILABLE"), "transient", "SERVER_UNAVAILABLE"),
+        (SalesforceGeneralError("u", 500, "q", "<html>oops</html>"), "transient", "HTTP_500"),
+        (SalesforceGeneralError("u", 429, "q", ""), "transient", "HTTP_429"),
+        (SalesforceGeneralError("u", 420, "q", ""), "transient", "HTTP_420"),
+        (sf_error(SalesforceMalformedRequest, 400, "UNABLE_TO_LOCK_ROW"), "transient", "UNABLE_TO_LOCK_ROW"),
+        (sf_error(SalesforceExpiredSession, 401, "INVALID_SESSION_ID"), "session", "INVALID_SESSION_ID"),
+        (sf_error(SalesforceRefusedRequest, 403, "REQUEST_LIMIT_EXCEEDED"), "budget", "REQUEST_LIMIT_EXCEEDED"),
+        (sf_error(SalesforceMalformedRequest, 400, "INVALID_FIELD"), "config", "INVALID_FIELD"),
+        (sf_error(SalesforceMalformedRequest, 400, "INVALID_TYPE"), "config", "INVALID_TYPE"),
+        (sf_error(SalesforceRefusedRequest, 403, "INSUFFICIENT_ACCESS"), "config", "INSUFFICIENT_ACCESS"),
+        (sf_error(SalesforceMalformedRequest, 400, "MALFORMED_ID"), "permanent", "MALFORMED_ID"),
+        ({"error": "invalid_grant", "error_description": "user hasn't approved this consumer"}, "config", "invalid_grant"),
+        ({"statusCode": "UNABLE_TO_LOCK_ROW", "message": "locked", "fields": []}, "transient", "UNABLE_TO_LOCK_ROW"),
+        ({"statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "message": "no", "fields": ["Status"]}, "permanent",
+         "FIELD_CUSTOM_VALIDATION_EXCEPTION"),
+        (KeyError("x"), "permanent", "KeyError"),
+    ],
+)
+def test_each_fault_has_one_kind(fault, kind, code):
+    failure = classify(fault)
+    assert (failure.kind, failure.code) == (kind, code)
+
+
+def test_config_errors_carry_a_fix_that_says_what_to_change():
+    failure = classify(sf_error(SalesforceMalformedRequest, 400, "INVALID_FIELD", "No such column 'Foo__c'"))
+    assert "field-level security" in failure.fix
+    err = as_exception(failure, context="query Lead")
+    assert isinstance(err, ConfigError)
+    assert "query Lead" in str(err) and "No such column 'Foo__c'" in str(err) and "fix:" in str(err)
+
+
+def test_unknown_403_is_a_config_problem_with_a_generic_fix():
+    failure = classify(sf_error(SalesforceRefusedRequest, 403, "SOMETHING_NEW"))
+    assert failure.kind == "config" and "permission set" in failure.fix
+
+
+def test_retry_after_header_is_read_from_a_response():
+    resp = requests.Response()
+    resp.status_code = 503
+    resp.headers["Retry-After"] = "3"
+    resp._content = b'[{"errorCode":"SERVER_UNAVAILABLE","message":"down"}]'
+    failure = classify(resp)
+    assert failure == Failure("transient", "SERVER_UNAVAILABLE", "down", None, 503, (), 3.0)
+
+
+def test_per_record_error_keeps_its_fields():
+    failure = classify({"statusCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "message": "bad value",
+                        "fields": ["Routing_Status__c"]})
+    assert failure.fields == ("Routing_Status__c",)
+    assert "picklist" in failure.fix

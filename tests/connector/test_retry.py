@@ -1,0 +1,85 @@
+"""The policy, driven by classify(): what is retried, refreshed, or raised at once."""
+import pytest
+import requests
+from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceMalformedRequest
+
+from connector.config import RetryConfig
+from connector.errors import ConfigError, SessionError, TransientError
+from connector.retry import RetryPolicy
+
+
+class Flaky:
+    def __init__(self, *faults, result="done"):
+        self.faults = list(faults)
+        self.calls = 0
+        self.result = result
+
+    def __call__(self):
+        self.calls += 1
+        if self.faults:
+            raise self.faults.pop(0)
+        return self.result
+
+
+def policy(**kw):
+    waits = []
+    return RetryPolicy(RetryConfig(**{"max_attempts": 4, "initial_wait": 0.5, "max_wait": 4, **kw}),
+                       sleep=waits.append), waits
+
+
+def expired():
+    return SalesforceExpiredSession("u", 401, "q", [{"errorCode": "INVALID_SESSION_ID", "message": "expired"}])
+
+
+def test_transient_faults_are_retried_with_growing_jittered_waits():
+    p, waits = policy()
+    fn = Flaky(requests.ConnectionError(), requests.ReadTimeout(), requests.ConnectionError())
+    assert p.call(fn) == "done"
+    assert fn.calls == 4 and len(waits) == 3
+    assert all(0 <= w <= 4 for w in waits)
+    assert p.retries == 3
+
+
+def test_transient_faults_stop_at_the_attempt_cap_as_transient_error():
+    p, waits = policy(max_attempts=3)
+    fn = Flaky(*[requests.ConnectionError("down")] * 5)
+    with pytest.raises(TransientError, match="ConnectionError"):
+        p.call(fn, context="query Lead")
+    assert fn.calls == 3
+
+
+def test_a_config_error_is_not_retried():
+    p, waits = policy()
+    bad = SalesforceMalformedRequest("u", 400, "q", [{"errorCode": "INVALID_FIELD", "message": "No such column"}])
+    fn = Flaky(bad)
+    with pytest.raises(ConfigError):
+        p.call(fn)
+    assert fn.calls == 1 and waits == []
+
+
+def test_an_expired_session_is_refreshed_once_and_the_call_repeated():
+    p, _ = policy()
+    refreshed = []
+    fn = Flaky(expired())
+    assert p.call(fn, refresh=lambda: refreshed.append(1)) == "done"
+    assert refreshed == [1] and fn.calls == 2
+
+
+def test_a_session_that_expires_again_after_refresh_is_a_session_error():
+    p, _ = policy()
+    refreshed = []
+    fn = Flaky(expired(), expired())
+    with pytest.raises(SessionError):
+        p.call(fn, refresh=lambda: refreshed.append(1))
+    assert refreshed == [1]
+
+
+def test_retry_after_is_a_floor_for_the_wait():
+    p, waits = policy(initial_wait=0.01, max_wait=0.02)
+    resp = requests.Response()
+    resp.status_code = 429
+    resp.headers["Retry-After"] = "2"
+    resp._content = b""
+    fn = Flaky(requests.HTTPError(response=resp))
+    p.call(fn)
+    assert waits == [2.0]
