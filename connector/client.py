@@ -383,8 +383,10 @@ class SalesforceClient:
         self, kind: _notify.NotifyKind, notifications: Sequence[_notify.Notification]
     ) -> list[_notify.NotifyResult]:
         """Send notifications through a standard action in batches; "none" sends nothing."""
-        if kind == "none" or not notifications:
-            return [_notify.NotifyResult(n, True, "NOT_SENT", "notifications are off") for n in notifications] if kind == "none" else []
+        if kind == "none":  # the org notifies with a Flow on the routing status field
+            return [_notify.NotifyResult(n, True, "NOT_SENT", "notifications are off") for n in notifications]
+        if not notifications:
+            return []
         path = _notify.ACTION_PATHS[kind]
         owners: list[int] = []
         inputs: list[dict[str, Any]] = []
