@@ -1,0 +1,279 @@
+"""A bound query -> Python closures: field getters, one row predicate, sort passes.
+
+Built once per execution (date literals depend on the org clock) and then run per
+row with no tree walking: each comparison becomes a closure over its already
+normalised literal. Values are normalised the way Salesforce compares them: text
+case-insensitively (and '' reads as null, since Salesforce stores no empty strings),
+ids in their 18-char form, multi-select picklists as sets of values.
+"""
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from datetime import datetime, time, timezone
+
+from sandbox.soql import ast, dates
+from sandbox.soql.bind import BoundOrder, Hop, Path, Test
+
+Row = dict
+Getter = Callable[[Row], object]
+Predicate = Callable[[Row], bool]
+
+_ORDERING = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+class Context:
+    """What closures need from the org for one execution: its tables and today's date."""
+
+    def __init__(self, org, now: datetime):
+        self.org = org
+        self.now = now.astimezone(timezone.utc)
+        self.today = self.now.date()
+        self._tables: dict[str, dict] = {}
+
+    def table(self, sobject: str) -> dict:
+        t = self._tables.get(sobject)
+        if t is None:
+            t = self._tables[sobject] = self.org.table(sobject)
+        return t
+
+    def prefix(self, sobject: str) -> str:
+        return self.org.schema.object(sobject).key_prefix
+
+
+# ---- getters --------------------------------------------------------------------------
+def _step(prev: Callable[[Row], Row | None] | None, hop: Hop, ctx: Context) -> Callable[[Row], Row | None]:
+    """From a record (or what `prev` reached) to the record its lookup `hop` points at."""
+    fk = hop.fk
+    if hop.polymorphic:
+        by_prefix = {ctx.prefix(t): ctx.table(t) for t in hop.targets}
+
+        def find(ref):
+            table = by_prefix.get(ref[:3]) if ref else None
+            return table.get(ref) if table is not None else None
+    else:
+        table = ctx.table(hop.targets[0])
+
+        def find(ref):
+            return table.get(ref) if ref else None
+
+    if prev is None:
+        return lambda r: find(r.get(fk))
+
+    def step(r: Row) -> Row | None:
+        parent = prev(r)
+        return find(parent.get(fk)) if parent is not None else None
+
+    return step
+
+
+def parent_getter(hops: tuple[Hop, ...], ctx: Context) -> Callable[[Row], Row | None] | None:
+    get = None
+    for hop in hops:
+        get = _step(get, hop, ctx)
+    return get
+
+
+def polymorphic_value(path: Path, ctx: Context) -> Callable[[Row], object]:
+    """Read a Name-object field from whichever object the record is (by its id prefix)."""
+    by_prefix = {ctx.prefix(obj): name for obj, name in path.per_target}
+    objects = {ctx.prefix(obj): obj for obj, _ in path.per_target}
+    if path.name == "Type":
+        # Salesforce answers Owner.Type with 'User' or 'Queue'
+        def read(rec: Row):
+            obj = objects.get(rec["Id"][:3])
+            return "Queue" if obj == "Group" and rec.get("Type") == "Queue" else obj
+    else:
+        def read(rec: Row):
+            name = by_prefix.get(rec["Id"][:3])
+            return rec.get(name) if name else None
+    return read
+
+
+def getter(path: Path, ctx: Context) -> Getter:
+    name = path.name
+    if not path.hops:
+        return lambda r: r.get(name)
+    parent = parent_getter(path.hops, ctx)
+    if path.hops[-1].polymorphic:
+        read = polymorphic_value(path, ctx)
+
+        def poly(r: Row):
+            rec = parent(r)
+            return read(rec) if rec is not None else None
+
+        return poly
+
+    def through(r: Row):
+        rec = parent(r)
+        return rec.get(name) if rec is not None else None
+
+    return through
+
+
+# ---- normalisers: a stored value -> the key Salesforce compares ----------------------
+def _text(v):
+    return v.casefold() if v else None  # '' and None are both null
+
+
+def _multi(v):
+    return frozenset(p.strip().casefold() for p in v.split(";") if p.strip()) if v else None
+
+
+def _same(v):
+    return v
+
+
+_NORMALISE = {"text": _text, "multi": _multi}
+
+
+def _bounds(value: tuple, kind: str, ctx: Context):
+    _, word, n = value
+    start, end = dates.date_range(word, n, ctx.today)
+    if kind == "datetime":
+        return (datetime.combine(start, time(), timezone.utc), datetime.combine(end, time(), timezone.utc))
+    return start, end
+
+
+def _is_relative(v) -> bool:
+    return isinstance(v, tuple) and v and v[0] == "relative"
+
+
+def _test(t: Test, ctx: Context) -> Predicate:
+    get = getter(t.path, ctx)
+    kind = t.path.kind
+    norm = _NORMALISE.get(kind, _same)
+    op = t.op
+
+    if op == "like":
+        rx = re.compile(t.values[0], re.IGNORECASE | re.DOTALL)
+        match = rx.fullmatch
+        return lambda r: (v := get(r)) is not None and match(v) is not None
+
+    if op in ("includes", "excludes"):
+        wanted = [_multi(v) or frozenset() for v in t.values if v is not None]
+
+        def includes(r: Row) -> bool:
+            have = _multi(get(r))
+            return have is not None and any(w <= have for w in wanted)
+
+        return includes if op == "includes" else (lambda r: not includes(r))
+
+    if op in ("!=", "notin"):
+        positive = _test(Test(t.path, "=" if op == "!=" else "in", t.values), ctx)
+        return lambda r: not positive(r)
+
+    if op in _ORDERING:
+        value = t.values[0]
+        if value is None:
+            return lambda r: False
+        if _is_relative(value):
+            start, end = _bounds(value, kind, ctx)
+            # a range literal: < and >= look at its start, <= and > at its end
+            bound, cmp = {"<": (start, operator.lt), "<=": (end, operator.lt),
+                          ">": (end, operator.ge), ">=": (start, operator.ge)}[op]  # fmt: skip
+        else:
+            bound, cmp = norm(value), _ORDERING[op]
+        return lambda r: (v := norm(get(r))) is not None and cmp(v, bound)
+
+    # = and IN: exact values by set membership, relative dates by range
+    ranges = [_bounds(v, kind, ctx) for v in t.values if _is_relative(v)]
+    exact = {norm(v) for v in t.values if not _is_relative(v)}
+    if not ranges:
+        if len(exact) == 1:
+            (only,) = exact
+            if norm is _same:
+                return lambda r: get(r) == only if only is not None else get(r) is None
+            return lambda r: norm(get(r)) == only
+        if norm is _same:
+            return lambda r: get(r) in exact
+        return lambda r: norm(get(r)) in exact
+
+    def in_range(r: Row) -> bool:
+        v = get(r)
+        if v in exact:
+            return True
+        return v is not None and any(s <= v < e for s, e in ranges)
+
+    return in_range
+
+
+def _all(preds: list[Predicate]) -> Predicate:
+    if len(preds) == 1:
+        return preds[0]
+    a, b = preds[0], _all(preds[1:])
+    return lambda r: a(r) and b(r)
+
+
+def _any(preds: list[Predicate]) -> Predicate:
+    if len(preds) == 1:
+        return preds[0]
+    a, b = preds[0], _any(preds[1:])
+    return lambda r: a(r) or b(r)
+
+
+def predicate(cond, ctx: Context) -> Predicate | None:
+    if cond is None:
+        return None
+    if isinstance(cond, Test):
+        return _test(cond, ctx)
+    if isinstance(cond, ast.Not):
+        inner = predicate(cond.item, ctx)
+        return lambda r: not inner(r)
+    preds = [predicate(c, ctx) for c in cond.items]
+    return _all(preds) if isinstance(cond, ast.And) else _any(preds)
+
+
+def id_candidates(cond) -> set[str] | None:
+    """Ids the WHERE restricts the root Id to (`Id = x`, `Id IN (...)`, inside a top AND)."""
+    tests = cond.items if isinstance(cond, ast.And) else (cond,)
+    for t in tests:
+        if isinstance(t, Test) and not t.path.hops and t.path.name == "Id" and t.op in ("=", "in"):
+            return {v for v in t.values if v is not None}
+    return None
+
+
+# ---- ORDER BY ---------------------------------------------------------------------------
+def _sort_value(order: BoundOrder) -> Callable[[object], object]:
+    if order.picklist:
+        rank = {v.casefold(): i for i, v in enumerate(order.picklist)}
+        last = len(rank)
+        return lambda v: (rank.get(v.casefold(), last), v.casefold())
+    if order.path.kind == "text":
+        return str.casefold
+    return _same
+
+
+def sort_rows(rows: list[Row], orders: tuple[BoundOrder, ...], ctx: Context) -> None:
+    """Sort in place: one stable pass per run of keys sharing a direction, last run first."""
+    runs: list[list[BoundOrder]] = []
+    for o in orders:
+        if runs and runs[-1][0].descending == o.descending:
+            runs[-1].append(o)
+        else:
+            runs.append([o])
+    for run in reversed(runs):
+        descending = run[0].descending
+        parts = []
+        for o in run:
+            get, value = getter(o.path, ctx), _sort_value(o)
+            # Nulls go first unless NULLS LAST, whichever the direction: with reverse=True
+            # the rank is mirrored so the null block lands on the requested side.
+            first = not o.nulls_last
+            null_rank = (2 if first else 0) if descending else (0 if first else 2)
+            parts.append((get, value, null_rank))
+        if len(parts) == 1:
+            (get, value, null_rank), = parts
+            if value is _same:
+                key = lambda r: (1, v) if (v := get(r)) is not None else (null_rank, None)  # noqa: E731
+            else:
+                key = lambda r: (1, value(v)) if (v := get(r)) not in (None, "") else (null_rank, None)  # noqa: E731
+        else:
+            def key(r: Row, parts=parts):
+                out = []
+                for get, value, null_rank in parts:
+                    v = get(r)
+                    out.extend((null_rank, None) if v is None or v == "" else (1, value(v)))
+                return tuple(out)
+        rows.sort(key=key, reverse=descending)

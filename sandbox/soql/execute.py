@@ -1,0 +1,146 @@
+"""Running a query against an org: filter, order, slice; render rows on demand.
+
+`execute` returns the store's own record dicts (no copies) and renders JSON only for
+the rows a caller actually sends, one page at a time, through `QueryResult.render`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timezone
+from itertools import islice
+
+from sandbox.soql import compile as cq
+from sandbox.soql.bind import POLYMORPHIC_TYPE, Binder, Hop, Path, Plan
+from sandbox.soql.parser import parse
+
+DEFAULT_VERSION = "62.0"
+
+
+def json_value(v):
+    """A stored value as Salesforce writes it in JSON."""
+    if isinstance(v, datetime):
+        if v.utcoffset():
+            v = v.astimezone(timezone.utc)
+        return f"{v:%Y-%m-%dT%H:%M:%S}.{v.microsecond // 1000:03d}+0000"
+    if isinstance(v, date):
+        return v.isoformat()
+    return v
+
+
+class _Node:
+    """One object level of the SELECT list: its fields and nested relationships, in order."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, object]] = []  # (key, field reader | (_Node, hop))
+        self.children: dict[str, _Node] = {}
+
+
+class _Renderer:
+    def __init__(self, plan: Plan, ctx: cq.Context, version: str):
+        self.base = f"/services/data/v{version}/sobjects/"
+        self.ctx = ctx
+        self.root_type = plan.sobject.name
+        self.root = _Node()
+        for path in plan.fields:
+            self._add(path)
+
+    def _add(self, path: Path) -> None:
+        node = self.root
+        for i, hop in enumerate(path.hops):
+            child = node.children.get(hop.relationship)
+            if child is None:
+                child = node.children[hop.relationship] = _Node()
+                node.entries.append((hop.relationship, (child, self._follow(hop))))
+            node = child
+        if path.hops and path.hops[-1].polymorphic:
+            read = cq.polymorphic_value(path, self.ctx)
+        else:
+            name = path.name
+            read = lambda rec: rec.get(name)  # noqa: E731
+        node.entries.append((path.name, read))
+
+    def _follow(self, hop: Hop) -> Callable[[dict], tuple[str, dict] | None]:
+        """From a record to (object name, parent record) along one lookup."""
+        fk = hop.fk
+        tables = {self.ctx.prefix(t): (t, self.ctx.table(t)) for t in hop.targets}
+
+        def follow(rec: dict):
+            ref = rec.get(fk)
+            if not ref:
+                return None
+            hit = tables.get(ref[:3])
+            if hit is None:
+                return None
+            parent = hit[1].get(ref)
+            return (hit[0], parent) if parent is not None else None
+
+        type_name = POLYMORPHIC_TYPE if hop.polymorphic else None
+        follow.type_name = type_name  # type: ignore[attr-defined]
+        return follow
+
+    def render(self, record: dict, sobject: str, node: _Node, type_name: str | None = None) -> dict:
+        out: dict = {"attributes": {"type": type_name or sobject, "url": f"{self.base}{sobject}/{record['Id']}"}}
+        for key, entry in node.entries:
+            if isinstance(entry, tuple):
+                child, follow = entry
+                hit = follow(record)
+                out[key] = None if hit is None else self.render(hit[1], hit[0], child, follow.type_name)
+            else:
+                out[key] = json_value(entry(record))
+        return out
+
+
+class QueryResult:
+    """What `execute` found: `rows` are the store's records, in order, after OFFSET/LIMIT."""
+
+    __slots__ = ("total_size", "rows", "is_count", "sobject", "_renderer", "_lock")
+
+    def __init__(self, total_size: int, rows: Sequence[dict], is_count: bool, sobject: str, renderer, lock):
+        self.total_size = total_size
+        self.rows = rows
+        self.is_count = is_count
+        self.sobject = sobject
+        self._renderer = renderer
+        self._lock = lock
+
+    def render(self, row: dict) -> dict:
+        """One record in Salesforce's JSON shape: attributes, selected fields, nested parents."""
+        with self._lock:
+            r = self._renderer
+            return r.render(row, r.root_type, r.root)
+
+    def __repr__(self) -> str:
+        return f"QueryResult({self.sobject}, total_size={self.total_size}, is_count={self.is_count})"
+
+
+def plan_for(soql: str, schema) -> Plan:
+    return Binder(soql, schema).plan(parse(soql))
+
+
+def execute(soql: str, org, *, include_deleted: bool = False, version: str = DEFAULT_VERSION) -> QueryResult:
+    """Run one SOQL query on `org`; raises SoqlError as Salesforce would refuse it."""
+    plan = plan_for(soql, org.schema)
+    with org.lock:
+        ctx = cq.Context(org, org.clock.now())
+        table = ctx.table(plan.sobject.name)
+        where = cq.predicate(plan.where, ctx)
+        wanted = cq.id_candidates(plan.where) if plan.where is not None else None
+        source = table.values() if wanted is None else [r for r in map(table.get, wanted) if r is not None]
+        if include_deleted:
+            matches = source if where is None else filter(where, source)
+        elif where is None:
+            matches = (r for r in source if not r["IsDeleted"])
+        else:
+            matches = (r for r in source if not r["IsDeleted"] and where(r))
+        offset, limit = plan.offset, plan.limit
+        if plan.order_by:
+            rows = list(matches)
+            cq.sort_rows(rows, plan.order_by, ctx)
+            rows = rows[offset : None if limit is None else offset + limit]
+        else:
+            # no order to honour: stop scanning as soon as the page window is full
+            rows = list(islice(matches, offset, None if limit is None else offset + limit))
+        renderer = None if plan.is_count else _Renderer(plan, ctx, version)
+    if plan.is_count:
+        return QueryResult(len(rows), (), True, plan.sobject.name, None, org.lock)
+    return QueryResult(len(rows), rows, False, plan.sobject.name, renderer, org.lock)
