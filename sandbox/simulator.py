@@ -1,0 +1,233 @@
+"""Partner reps answering offers in the portal, on the org's simulated clock.
+
+Each partner has a behaviour profile (how often its reps accept, reject or ignore an
+offer, and how long they take). The first time the simulator sees an offer — a lead
+with `Routing_Status__c = 'Offered'`, keyed by lead id and `Offered_At__c` — it
+decides the rep's answer once, from a random stream seeded by the simulator's seed,
+the lead and the offer time, so the same run plays out the same way whatever the
+step cadence. The answer is written when the clock reaches its response time:
+
+- pushed offer (owner is a partner rep): `Partner_Response__c` = Accepted, or Rejected
+  with a `Rejection_Reason__c`; ignoring writes nothing and the offer lapses;
+- pool offer (owner is a queue with partner reps as members): every member rep decides;
+  the earliest one that accepts takes the lead (OwnerId moves from the queue to them).
+
+Writes go through `org.update(..., as_user=rep)`, as a portal edit would: the rep is
+LastModifiedBy and SystemModstamp moves. A lead that already carries a response is
+left alone: re-offering it is the connector's move, and it clears the response then.
+
+Optionally (`people=` a per-lead chance per step) internal users touch leads as
+they do in real orgs: change an owner by hand, tick Do_Not_Route__c, convert a lead.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sandbox import ids
+
+REJECTION_REASONS = ("Outside our territory", "No capacity this month", "Not a fit for our practice",
+                     "Duplicate of an existing deal", "Customer unresponsive")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How a partner's reps answer: chances to accept and reject (the rest is ignored)
+    and the response time range in hours after the offer."""
+
+    name: str
+    accept: float
+    reject: float
+    delay_hours: tuple[float, float]
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.accept <= 1 and 0 <= self.reject <= 1 and self.accept + self.reject <= 1):
+            raise ValueError(f"profile {self.name!r}: accept ({self.accept}) and reject ({self.reject}) must be "
+                             f"chances between 0 and 1 that add up to at most 1 (the rest is ignored)")
+        lo, hi = self.delay_hours
+        if not 0 <= lo <= hi:
+            raise ValueError(f"profile {self.name!r}: delay_hours {self.delay_hours} must be (low, high) with 0 <= low <= high")
+
+
+PROFILES: dict[str, Profile] = {
+    "eager": Profile("eager", accept=0.8, reject=0.1, delay_hours=(0.05, 1.0)),
+    "steady": Profile("steady", accept=0.6, reject=0.25, delay_hours=(1.0, 8.0)),
+    "picky": Profile("picky", accept=0.35, reject=0.5, delay_hours=(0.5, 6.0)),
+    "slow": Profile("slow", accept=0.6, reject=0.2, delay_hours=(20.0, 40.0)),
+    "ghost": Profile("ghost", accept=0.2, reject=0.1, delay_hours=(2.0, 30.0)),
+}
+# how common each behaviour is among partners when nobody says otherwise
+PROFILE_MIX = {"eager": 25, "steady": 35, "picky": 15, "slow": 15, "ghost": 10}
+
+
+@dataclass
+class SimStats:
+    """What one step did."""
+
+    accepted: int = 0
+    rejected: int = 0
+    ignored: int = 0
+    pool_taken: int = 0
+    owner_changed: int = 0
+    do_not_route: int = 0
+    converted: int = 0
+    events: list[tuple[str, str, str | None]] = field(default_factory=list)  # (lead id, action, user id)
+
+    def _add(self, action: str, lead_id: str, user_id: str | None) -> None:
+        setattr(self, action, getattr(self, action) + 1)
+        self.events.append((lead_id, action, user_id))
+
+
+@dataclass
+class _Plan:
+    due: datetime
+    action: str  # accepted | rejected | ignored | pool_taken
+    rep_id: str | None
+    reason: str | None = None
+    done: bool = False
+
+
+class PartnerSimulator:
+    def __init__(self, org: Any, *, random_seed: int = 0, profiles: dict | None = None, people: float = 0.0):
+        """`profiles` overrides behaviour per partner account id (15 or 18 chars), or for
+        every partner with the key "*"; values are a profile name or a `Profile`."""
+        if not 0 <= people <= 1:
+            raise ValueError(f"people={people}: the chance that a person touches a lead in a step must be between 0 and 1")
+        self.org = org
+        self.random_seed = random_seed
+        self.people = people
+        self._overrides: dict[str, Profile] = {}
+        for key, value in (profiles or {}).items():
+            self.set_profile(key, value)
+        self._plans: dict[tuple[str, datetime], _Plan] = {}
+
+    # ---- profiles ------------------------------------------------------------------
+    def set_profile(self, partner_id: str, profile: str | Profile) -> None:
+        if isinstance(profile, str):
+            if profile not in PROFILES:
+                raise ValueError(f"unknown partner behaviour {profile!r} for {partner_id}; "
+                                 f"use one of {sorted(PROFILES)} or pass a sandbox.simulator.Profile")
+            profile = PROFILES[profile]
+        key = partner_id if partner_id == "*" else ids.to18(partner_id)
+        self._overrides[key] = profile
+
+    def profile_for(self, partner_id: str) -> Profile:
+        if partner_id in self._overrides:
+            return self._overrides[partner_id]
+        if "*" in self._overrides:
+            return self._overrides["*"]
+        rng = random.Random(f"{self.random_seed}:profile:{partner_id}")
+        return PROFILES[rng.choices(list(PROFILE_MIX), weights=list(PROFILE_MIX.values()))[0]]
+
+    # ---- stepping ------------------------------------------------------------------
+    def step(self, now: datetime | None = None) -> SimStats:
+        """Play every answer due by `now` (default: the org's clock)."""
+        now = now or self.org.clock.now()
+        stats = SimStats()
+        with self.org.lock:
+            offered = [lead for lead in self.org.records("Lead")
+                       if lead.get("Routing_Status__c") == "Offered" and lead.get("Offered_At__c")
+                       and not lead.get("IsConverted")]
+            live = set()
+            for lead in offered:
+                key = (lead["Id"], lead["Offered_At__c"])
+                live.add(key)
+                plan = self._plans.get(key)
+                if plan is None:
+                    plan = self._plans[key] = self._decide(lead)
+                if plan is None or plan.done or plan.due > now:
+                    continue
+                self._act(lead, plan, stats)
+            # offers that moved on (answered, re-offered, closed) need no memory
+            for key in [k for k in self._plans if k not in live]:
+                del self._plans[key]
+            if self.people:
+                self._people(now, stats)
+        return stats
+
+    def _decide(self, lead: dict) -> _Plan | None:
+        if lead.get("Partner_Response__c"):
+            return None
+        owner = lead.get("OwnerId") or ""
+        offered_at: datetime = lead["Offered_At__c"]
+        if owner.startswith(ids.PREFIXES["Group"]):
+            return self._decide_pool(lead, owner, offered_at)
+        rep = self.org.get("User", owner)
+        if rep is None or not rep.get("AccountId"):
+            return None  # an internal owner: nobody in the portal to answer
+        rng = random.Random(f"{self.random_seed}:offer:{lead['Id']}:{offered_at.isoformat()}")
+        profile = self.profile_for(rep["AccountId"])
+        roll = rng.random()
+        due = offered_at + timedelta(hours=rng.uniform(*profile.delay_hours))
+        if not rep.get("IsActive"):
+            return _Plan(due, "ignored", owner)  # a deactivated rep never logs in
+        if roll < profile.accept:
+            return _Plan(due, "accepted", owner)
+        if roll < profile.accept + profile.reject:
+            return _Plan(due, "rejected", owner, rng.choice(REJECTION_REASONS))
+        return _Plan(due, "ignored", owner)
+
+    def _decide_pool(self, lead: dict, queue_id: str, offered_at: datetime) -> _Plan | None:
+        members = [m["UserOrGroupId"] for m in self.org.records("GroupMember") if m["GroupId"] == queue_id]
+        takers = []
+        for rep_id in sorted(members):
+            rep = self.org.get("User", rep_id)
+            if rep is None or not rep.get("IsActive") or not rep.get("AccountId"):
+                continue
+            rng = random.Random(f"{self.random_seed}:pool:{lead['Id']}:{offered_at.isoformat()}:{rep_id}")
+            profile = self.profile_for(rep["AccountId"])
+            wants = rng.random() < profile.accept
+            due = offered_at + timedelta(hours=rng.uniform(*profile.delay_hours))
+            if wants:
+                takers.append((due, rep_id))
+        if not takers:
+            # nobody in the pool wants it: the offer lapses in the queue
+            return None if not members else _Plan(offered_at, "ignored", None)
+        due, rep_id = min(takers)
+        return _Plan(due, "pool_taken", rep_id)
+
+    def _act(self, lead: dict, plan: _Plan, stats: SimStats) -> None:
+        plan.done = True
+        if plan.action in ("accepted", "rejected") and (lead["OwnerId"] != plan.rep_id or lead.get("Partner_Response__c")):
+            return  # someone moved the lead or answered for the rep meanwhile: the offer is gone
+        if plan.action == "accepted":
+            self.org.update("Lead", lead["Id"], {"Partner_Response__c": "Accepted"}, as_user=plan.rep_id)
+        elif plan.action == "rejected":
+            self.org.update("Lead", lead["Id"], {"Partner_Response__c": "Rejected", "Rejection_Reason__c": plan.reason},
+                            as_user=plan.rep_id)
+        elif plan.action == "pool_taken":
+            if lead["OwnerId"] != self._queue_of(lead):
+                return
+            self.org.update("Lead", lead["Id"], {"OwnerId": plan.rep_id}, as_user=plan.rep_id)
+        stats._add(plan.action, lead["Id"], plan.rep_id)
+
+    def _queue_of(self, lead: dict) -> str | None:
+        owner = lead.get("OwnerId") or ""
+        return owner if owner.startswith(ids.PREFIXES["Group"]) else None
+
+    # ---- people in the org ---------------------------------------------------------
+    def _people(self, now: datetime, stats: SimStats) -> None:
+        """Internal users' own edits, the ones the connector must notice and respect."""
+        person = getattr(self.org, "admin_user_id", "") or self.org.integration_user_id
+        for lead in list(self.org.records("Lead")):
+            if lead.get("IsConverted") or lead.get("Routing_Status__c") not in (None, "Pending", "Offered"):
+                continue
+            rng = random.Random(f"{self.random_seed}:people:{lead['Id']}:{now.isoformat()}")
+            if rng.random() >= self.people:
+                continue
+            what = rng.choice(("owner_changed", "do_not_route", "converted"))
+            if what == "owner_changed":
+                if lead["OwnerId"] == person:
+                    continue
+                self.org.update("Lead", lead["Id"], {"OwnerId": person}, as_user=person)
+            elif what == "do_not_route":
+                if lead.get("Do_Not_Route__c"):
+                    continue
+                self.org.update("Lead", lead["Id"], {"Do_Not_Route__c": True}, as_user=person)
+            else:
+                # conversion is its own API call in Salesforce; the store's system path plays it
+                self.org.update("Lead", lead["Id"], {"IsConverted": True, "ConvertedDate": now.date(),
+                                                     "Status": "Closed - Converted"}, as_user=person, system=True)
+            stats._add(what, lead["Id"], person)
