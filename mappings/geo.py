@@ -1,0 +1,125 @@
+"""Countries and subdivisions as people type them → ISO 3166 codes.
+
+pycountry's own lookups are slow (linear scans, exceptions for misses), so the
+indexes are folded dicts built once on first use; a lookup per record is one dict get.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import pycountry
+
+# names people and CRMs use that pycountry does not carry (folded form → alpha-2)
+_COUNTRY_ALIASES = {
+    "usa": "US", "us": "US", "united states of america": "US", "america": "US", "u s": "US",
+    "uk": "GB", "great britain": "GB", "britain": "GB", "england": "GB", "scotland": "GB",
+    "wales": "GB", "northern ireland": "GB",
+    "deutschland": "DE", "allemagne": "DE", "osterreich": "AT", "schweiz": "CH", "suisse": "CH",
+    "svizzera": "CH", "espana": "ES", "italia": "IT", "nederland": "NL", "holland": "NL",
+    "the netherlands": "NL", "belgie": "BE", "belgique": "BE", "brasil": "BR", "mexico": "MX",
+    "polska": "PL", "sverige": "SE", "norge": "NO", "danmark": "DK", "suomi": "FI",
+    "nippon": "JP", "nihon": "JP", "south korea": "KR", "korea": "KR", "republic of korea": "KR",
+    "north korea": "KP", "russia": "RU", "iran": "IR", "vietnam": "VN", "syria": "SY",
+    "laos": "LA", "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ", "moldova": "MD",
+    "czech republic": "CZ", "czechia": "CZ", "turkey": "TR", "turkiye": "TR", "ivory coast": "CI",
+    "uae": "AE", "emirates": "AE", "taiwan": "TW", "hong kong": "HK", "macau": "MO",
+    "kosovo": "XK", "palestine": "PS", "vatican": "VA", "cape verde": "CV", "swaziland": "SZ",
+    "burma": "MM", "macedonia": "MK", "prc": "CN", "china": "CN",
+}
+
+# English names of subdivisions that pycountry only knows by their local name
+_SUBDIVISION_ALIASES = {
+    "DE": {"bavaria": "DE-BY", "lower saxony": "DE-NI", "north rhine westphalia": "DE-NW",
+           "hesse": "DE-HE", "rhineland palatinate": "DE-RP", "saxony": "DE-SN",
+           "saxony anhalt": "DE-ST", "thuringia": "DE-TH",
+           "mecklenburg western pomerania": "DE-MV"},
+    "IT": {"lombardy": "IT-25", "tuscany": "IT-52", "piedmont": "IT-21", "sicily": "IT-82",
+           "sardinia": "IT-88", "apulia": "IT-75"},
+}
+
+_SPACES = re.compile(r"[\s.\-_,()']+")
+
+
+def fold(text: str) -> str:
+    """Case, accents, punctuation and spacing removed: 'Baden-Württemberg' → 'baden wurttemberg'."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", plain).strip()
+
+
+@lru_cache(maxsize=1)
+def _countries() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for c in pycountry.countries:
+        for attr in ("name", "official_name", "common_name"):
+            name = getattr(c, attr, None)
+            if name:
+                index.setdefault(fold(name), c.alpha_2)
+                # "Korea, Republic of" is also written "Republic of Korea"
+                if ", " in name:
+                    head, tail = name.split(", ", 1)
+                    index.setdefault(fold(f"{tail} {head}"), c.alpha_2)
+        index[fold(c.alpha_3)] = c.alpha_2
+    for alias, code in _COUNTRY_ALIASES.items():
+        index[fold(alias)] = code
+    # alpha-2 codes win over any name that folds to the same two letters
+    for c in pycountry.countries:
+        index[c.alpha_2.lower()] = c.alpha_2
+    index["uk"] = "GB"
+    return index
+
+
+@lru_cache(maxsize=1)
+def _subdivisions() -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+    by_country: dict[tuple[str, str], str] = {}
+    by_code: dict[str, str] = {}
+    for s in pycountry.subdivisions:
+        country, _, local = s.code.partition("-")
+        by_code[s.code.lower()] = s.code
+        by_country.setdefault((country, local.lower()), s.code)
+        by_country.setdefault((country, fold(s.name)), s.code)
+    for country, names in _SUBDIVISION_ALIASES.items():
+        for name, code in names.items():
+            by_country.setdefault((country, name), code)
+    return by_country, by_code
+
+
+_country_memo: dict[str, str | None] = {}
+_sub_memo: dict[tuple[str | None, str], str | None] = {}
+
+
+def country_code(text: str) -> str | None:
+    """ISO 3166-1 alpha-2 for a name, alpha-3 or alpha-2 in any case; None when unknown."""
+    hit = _country_memo.get(text, _country_memo)
+    if hit is not _country_memo:
+        return hit  # type: ignore[return-value]
+    result = _countries().get(fold(text))
+    if len(_country_memo) < 50_000:  # free text could otherwise grow it without end
+        _country_memo[text] = result
+    return result
+
+
+def subdivision_code(text: str, country: str | None) -> str | None:
+    """ISO 3166-2 ('US-CA') for a state name/abbreviation within `country`, or a full code."""
+    key = (country, text)
+    hit = _sub_memo.get(key, _sub_memo)
+    if hit is not _sub_memo:
+        return hit  # type: ignore[return-value]
+    by_country, by_code = _subdivisions()
+    folded = fold(text)
+    result = None
+    if country:
+        result = by_country.get((country, folded)) or by_country.get((country, text.strip().lower()))
+    if result is None:
+        full = by_code.get(text.strip().lower())
+        if full is not None and (country is None or full.startswith(country + "-")):
+            result = full
+    if len(_sub_memo) < 50_000:
+        _sub_memo[key] = result
+    return result
+
+
+def is_country(code: str) -> bool:
+    return code.upper() in _countries().values()

@@ -1,0 +1,281 @@
+"""TOML files → checked, compiled mappings; every problem found is reported at once.
+
+The shipped defaults live in `mappings/defaults/`. Ops point at their own directory
+(or files); any section their files leave out comes from the defaults, so a directory
+holding only `lead.toml` changes only how leads are read.
+"""
+from __future__ import annotations
+
+import keyword
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .compile import CompiledAttribute, LoadProblem, compile_attribute
+from .errors import MappingError, Problem
+from .kinds import KINDS, Attr, Kind
+from .spec import ATTRIBUTE_KEYS, OBJECT_KEYS, TRANSFORMS, TYPES, UNSET, AttributeSpec, ObjectSpec
+from .suggest import did_you_mean
+from .tomllines import LineIndex
+
+DEFAULTS_DIR = Path(__file__).parent / "defaults"
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+# a declared type may narrow a standard attribute's type, never change its meaning
+_COMPATIBLE = {("float", "int"), ("string", "id")}
+
+
+@dataclass
+class Source:
+    file: str
+    lines: LineIndex
+    raw: dict
+
+
+@dataclass
+class ObjectMapping:
+    kind: Kind
+    spec: ObjectSpec
+    source: Source
+    attrs: dict[str, CompiledAttribute] = field(default_factory=dict)
+    extras: dict[str, CompiledAttribute] = field(default_factory=dict)
+
+    @property
+    def file(self) -> str:
+        return self.source.file
+
+    def line(self, *path: Any) -> int | None:
+        return self.source.lines.line((self.kind.name, *path))
+
+    def problem(self, path: tuple, message: str, fix: str | None = None, severity: str = "error") -> Problem:
+        key = ".".join(str(p) for p in (self.kind.name, *path))
+        return Problem(self.file, self.line(*path), key, message, fix, severity)
+
+
+class _Context:
+    """What a transform may ask of the object it is compiled in."""
+
+    def __init__(self, attrs: Any, known: Iterable[str]):
+        self._attrs = attrs
+        self._known = set(known)
+        self.wanted: list[str] = []
+
+    def attribute_getter(self, name: str) -> Any:
+        if not isinstance(name, str) or name not in self._known:
+            raise ValueError(f"subdivision looks up the country in attribute {name!r}, which is not mapped"
+                             + did_you_mean(str(name), self._known))
+        self.wanted.append(name)
+        attrs = self._attrs
+        return lambda r: attrs[name].getter(r)
+
+
+def _files(directory_or_files: Any) -> list[Path]:
+    if directory_or_files is None:
+        return sorted(DEFAULTS_DIR.glob("*.toml"))
+    items = [directory_or_files] if isinstance(directory_or_files, (str, Path)) else list(directory_or_files)
+    out: list[Path] = []
+    for item in items:
+        path = Path(item)
+        out.extend(sorted(path.glob("*.toml")) if path.is_dir() else [path])
+    return out
+
+
+def _read(path: Path, problems: list[Problem]) -> Source | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problems.append(Problem(str(path), None, "", f"cannot read the mapping file: {exc.strerror or exc}",
+                                "check the path given to load_mappings / --mappings"))
+        return None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        problems.append(Problem(str(path), int(match.group(1)) if match else None, "",
+                                f"not valid TOML: {exc}", "fix the syntax at that line (quotes, brackets, `key = value`)"))
+        return None
+    return Source(str(path), LineIndex(text), raw)
+
+
+def _sections(paths: list[Path], problems: list[Problem]) -> dict[str, tuple[Source, Any]]:
+    found: dict[str, tuple[Source, Any]] = {}
+    for path in paths:
+        source = _read(path, problems)
+        if source is None:
+            continue
+        for name, body in source.raw.items():
+            kind = name.lower() if name.lower() in KINDS else None
+            if kind is None:
+                problems.append(Problem(source.file, source.lines.line((name,)), name,
+                                        f"unknown section [{name}]" + did_you_mean(name, KINDS),
+                                        f"use one of: {', '.join(f'[{k}]' for k in KINDS)}"))
+                continue
+            if kind in found:
+                other = found[kind][0]
+                problems.append(Problem(source.file, source.lines.line((name,)), name,
+                                        f"section [{kind}] is also defined in {other.file}",
+                                        "keep one of them"))
+                continue
+            found[kind] = (source, body)
+    return found
+
+
+def load_mappings(directory_or_files: Any = None) -> "MappingSet":
+    """Load, check and compile mapping files (None: the shipped defaults).
+
+    Raises MappingError listing every problem, each with file, line, key and fix.
+    """
+    from .mapping_set import MappingSet
+
+    problems: list[Problem] = []
+    sections = _sections(_files(directory_or_files), problems)
+    if directory_or_files is not None:
+        defaults = _sections(_files(None), problems)
+        for name, entry in defaults.items():
+            sections.setdefault(name, entry)
+    objects: dict[str, ObjectMapping] = {}
+    for name in KINDS:
+        if name not in sections:
+            problems.append(Problem(str(DEFAULTS_DIR), None, name, f"no [{name}] section in any mapping file",
+                                    f"add a [{name}] section (copy it from {DEFAULTS_DIR / 'partner.toml'} or its neighbours)"))
+            continue
+        source, body = sections[name]
+        mapping = _load_object(KINDS[name], source, body, problems)
+        if mapping is not None:
+            objects[name] = mapping
+    if any(p.is_error for p in problems):
+        raise MappingError(problems)
+    return MappingSet(objects, warnings=[p for p in problems if not p.is_error])
+
+
+def _pydantic_problems(exc: ValidationError, source: Source, prefix: tuple, keys: tuple[str, ...]) -> list[Problem]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        path = prefix + loc
+        key = ".".join(str(p) for p in path)
+        message = err["msg"].removeprefix("Value error, ")
+        fix = None
+        if err["type"] == "extra_forbidden":
+            bad = str(loc[-1])
+            message = f"unknown key {bad!r}" + did_you_mean(bad, keys if len(loc) == 1 else ("options",))
+            fix = f"keys allowed here: {', '.join(keys)}"
+        elif err["type"] == "missing":
+            message = f"{loc[-1]} is missing"
+        elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
+            message = f"{message} (got {err['input']!r})"
+        if "unknown transform" in message:
+            bad = message.split("unknown transform ", 1)[1].strip("'\"")
+            message += did_you_mean(bad, TRANSFORMS)
+            fix = f"transforms: {', '.join(TRANSFORMS)}"
+        if "unknown type" in message:
+            fix = f"types: {', '.join(TYPES)}"
+        out.append(Problem(source.file, source.lines.line(path), key, message, fix))
+    return out
+
+
+def _load_object(kind: Kind, source: Source, body: Any, problems: list[Problem]) -> ObjectMapping | None:
+    if not isinstance(body, dict):
+        problems.append(Problem(source.file, source.lines.line((kind.name,)), kind.name,
+                                f"[{kind.name}] must be a table", f"write it as [{kind.name}] with sobject = … and [{kind.name}.fields]"))
+        return None
+    try:
+        spec = ObjectSpec.model_validate(body)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(exc, source, (kind.name,), OBJECT_KEYS))
+        return None
+    mapping = ObjectMapping(kind, spec, source)
+    parsed: dict[tuple[str, str], AttributeSpec] = {}
+    for table in ("fields", "extra"):
+        for name, raw in getattr(spec, table).items():
+            try:
+                parsed[(table, name)] = AttributeSpec.model_validate(raw)
+            except ValidationError as exc:
+                problems.extend(_pydantic_problems(exc, source, (kind.name, table, name), ATTRIBUTE_KEYS))
+    known = [n for (t, n) in parsed if t == "fields" and n in kind.attrs] + [n for (t, n) in parsed if t == "extra"]
+    # getters resolve lazily, so the order of attributes in the file does not matter
+    ctx = _Context(_Merged(mapping), known)
+    for (table, name), attr_spec in parsed.items():
+        compiled = _attribute(mapping, table, name, attr_spec, ctx, problems)
+        if compiled is not None:
+            (mapping.attrs if table == "fields" else mapping.extras)[name] = compiled
+    for name, attr in kind.attrs.items():
+        if attr.required and name not in mapping.attrs and ("fields", name) not in parsed:
+            problems.append(mapping.problem(("fields",), f"{name} must be mapped: every {kind.name} needs it",
+                                            f"add {name} = \"<Salesforce field>\" under [{kind.name}.fields]"))
+    return mapping
+
+
+class _Merged:
+    def __init__(self, mapping: ObjectMapping):
+        self._m = mapping
+
+    def __getitem__(self, name: str) -> CompiledAttribute:
+        return self._m.attrs.get(name) or self._m.extras[name]
+
+
+def _attribute(mapping: ObjectMapping, table: str, name: str, spec: AttributeSpec, ctx: _Context,
+               problems: list[Problem]) -> CompiledAttribute | None:
+    kind = mapping.kind
+    path = (table, name)
+    attr: Attr | None = None
+    if table == "fields":
+        attr = kind.attrs.get(name)
+        if attr is None:
+            hint = did_you_mean(name, kind.attrs)
+            fix = (f"move it to [{kind.name}.extra] if it is an attribute of your own"
+                   if kind.extras else f"{kind.name} has no extra attributes; remove it")
+            problems.append(mapping.problem(path, f"{name!r} is not a standard {kind.name} attribute{hint}", fix))
+            return None
+        type_name = spec.type or attr.type
+        if type_name != attr.type and (attr.type, type_name) not in _COMPATIBLE:
+            problems.append(mapping.problem(path + ("type",), f"type {type_name!r} does not fit {name}, which is {attr.type}",
+                                            f"remove `type` or write type = \"{attr.type}\""))
+            return None
+    else:
+        if not kind.extras:
+            problems.append(mapping.problem(path, f"{kind.name} has no extra attributes",
+                                            f"remove [{kind.name}.extra]"))
+            return None
+        if not _IDENT.match(name) or keyword.iskeyword(name):
+            problems.append(mapping.problem(path, f"extra attribute {name!r} must be a lower-case identifier usable in rule expressions",
+                                            "use letters, digits and underscores, e.g. partner_segment"))
+            return None
+        if name in kind.attrs:
+            problems.append(mapping.problem(path, f"{name!r} is a standard {kind.name} attribute",
+                                            f"map it under [{kind.name}.fields] instead"))
+            return None
+        type_name = spec.type or "string"
+    if kind.writes:
+        return _writeback_attribute(mapping, path, name, spec, attr, type_name, problems)
+    if spec.length is not None:
+        problems.append(mapping.problem(path + ("length",), "length only applies to write-back fields",
+                                        "remove it"))
+    try:
+        return compile_attribute(name, spec, type_name, attr, ctx)
+    except LoadProblem as exc:
+        problems.append(mapping.problem(path + exc.path, str(exc), exc.fix))
+        return None
+
+
+def _writeback_attribute(mapping: ObjectMapping, path: tuple, name: str, spec: AttributeSpec, attr: Attr | None,
+                         type_name: str, problems: list[Problem]) -> CompiledAttribute | None:
+    before = len(problems)
+    if len(spec.field) != 1 or spec.flags is not None or spec.constant is not UNSET:
+        problems.append(mapping.problem(path, "a write-back attribute names exactly one field to write",
+                                        f"write {name} = \"Field__c\""))
+    elif "." in spec.field[0]:
+        problems.append(mapping.problem(path + ("field",), f"cannot write through a relationship path ({spec.field[0]})",
+                                        "name a field of the written object itself"))
+    if spec.transforms:
+        problems.append(mapping.problem(path + ("transforms",), "write-back takes no transforms, only a value map",
+                                        "use map = { Offered = \"Your picklist value\" }"))
+    if spec.required or spec.default is not UNSET:
+        problems.append(mapping.problem(path, "required/default do not apply to write-back", "remove them"))
+    if len(problems) != before:
+        return None
+    return CompiledAttribute(name, type_name, spec.field[0], lambda r: None, spec.field, spec)

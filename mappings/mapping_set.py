@@ -1,0 +1,161 @@
+"""MappingSet: the loaded mappings, as jobs and the rules engine use them."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from rules import model
+
+from .compile import Unroutable, Warn, build_converter
+from .errors import Problem
+from .kinds import KINDS, PY_TYPES, READ_KINDS
+from .loader import ObjectMapping
+from .suggest import did_you_mean
+from .writeback import Writeback
+
+Describe = Callable[[str], dict] | dict[str, dict]
+
+
+class MappingSet:
+    def __init__(self, objects: dict[str, ObjectMapping], warnings: list[Problem] | None = None):
+        self.objects = objects
+        self.warnings = list(warnings or [])
+        self._writeback = Writeback(objects["writeback"])
+
+    # -- what to read -------------------------------------------------------------
+    def _object(self, kind: str) -> ObjectMapping:
+        try:
+            return self.objects[kind]
+        except KeyError:
+            raise KeyError(f"unknown mapping kind {kind!r}" + did_you_mean(kind, KINDS)) from None
+
+    def sobject(self, kind: str) -> str:
+        return self._object(kind).spec.sobject
+
+    def filter(self, kind: str) -> str | None:
+        return self._object(kind).spec.filter
+
+    def soql_fields(self, kind: str) -> list[str]:
+        """Every field to SELECT for `kind`, the id field first, each once."""
+        mapping = self._object(kind)
+        out: dict[str, None] = {}
+        id_attr = mapping.attrs.get("id")
+        if id_attr is not None:
+            out.update(dict.fromkeys(id_attr.fields))
+        for compiled in (*mapping.attrs.values(), *mapping.extras.values()):
+            out.update(dict.fromkeys(compiled.fields))
+        return list(out)
+
+    def file(self, kind: str) -> str:
+        return self._object(kind).file
+
+    # -- records → model ----------------------------------------------------------
+    def _converter(self, kind: str, build: Callable[..., Any], warn: Warn | None) -> Callable[[dict], Any]:
+        mapping = self._object(kind)
+        names = list(mapping.kind.attrs)
+        standard = [mapping.attrs.get(n) for n in names]
+        return build_converter(mapping.kind, mapping.spec.sobject, standard, list(mapping.extras.values()), build, warn)
+
+    def lead_converter(self, warn: Warn | None = None) -> Callable[[dict], model.Lead | Unroutable]:
+        """record dict → Lead, or Unroutable with `<field>: <why>`. `warn(id, message)`
+        hears about values dropped but not fatal (an unknown country on an optional field)."""
+        return self._converter("lead", model.Lead, warn)
+
+    def partner_converter(self, warn: Warn | None = None) -> Callable[[dict], model.Partner | Unroutable]:
+        return self._converter("partner", model.Partner, warn)
+
+    def rep_converter(self, warn: Warn | None = None) -> Callable[[dict], model.Rep | Unroutable]:
+        return self._converter("rep", model.Rep, warn)
+
+    def dealreg_converter(self, warn: Warn | None = None) -> Callable[[dict], model.DealRegistration | Unroutable]:
+        return self._converter("dealreg", model.DealRegistration, warn)
+
+    def pool_builder(self, queues: list[dict], members: list[dict], reps: list[Any],
+                     warn: Warn | None = None) -> list[model.Pool]:
+        """Queues + their GroupMember rows + reps → pools of active partner reps.
+
+        `reps` are Rep objects or User records. Members that are not active partner
+        reps (internal users, nested groups) do not make anyone a pool member.
+        """
+        rep_of: dict[str, model.Rep] = {}
+        to_rep = self.rep_converter(warn)
+        for rep in reps:
+            rep = rep if isinstance(rep, model.Rep) else to_rep(rep)
+            if isinstance(rep, model.Rep):
+                rep_of[rep.id] = rep
+            elif warn is not None:
+                warn(rep.record_id, rep.reason)
+        queue_row = self._converter("pool", lambda *v: v, warn)
+        member_row = self._converter("pool_member", lambda *v: v, warn)
+        pools: dict[str, tuple] = {}
+        for q in queues:
+            row = queue_row(q)
+            if isinstance(row, Unroutable):
+                if warn is not None:
+                    warn(row.record_id, row.reason)
+                continue
+            pools[row[0]] = row
+        reps_in: dict[str, set[str]] = {pid: set() for pid in pools}
+        for m in members:
+            row = member_row(m)
+            if isinstance(row, Unroutable):
+                if warn is not None:
+                    warn(row.record_id, row.reason)
+                continue
+            group_id, member_id = row
+            rep = rep_of.get(member_id)
+            if group_id in reps_in and rep is not None and rep.active:
+                reps_in[group_id].add(member_id)
+        return [
+            model.Pool(
+                id=pid, name=name, developer_name=dev_name,
+                member_rep_ids=frozenset(reps_in[pid]),
+                member_partner_ids=frozenset(rep_of[r].partner_id for r in reps_in[pid]),
+            )
+            for pid, (_, name, dev_name) in pools.items()
+        ]
+
+    # -- types for rule expressions -------------------------------------------------
+    def attribute_types(self, kind: str) -> dict[str, type]:
+        mapping = self._object(kind)
+        out = {name: PY_TYPES[attr.type] for name, attr in mapping.kind.attrs.items()}
+        out.update({name: PY_TYPES[c.type] for name, c in mapping.extras.items()})
+        return out
+
+    def lead_attribute_types(self) -> dict[str, type]:
+        return self.attribute_types("lead")
+
+    def partner_attribute_types(self) -> dict[str, type]:
+        return self.attribute_types("partner")
+
+    def mapped_attributes(self, kind: str) -> list[str]:
+        """Attributes that this org's files actually fill (standard and extra)."""
+        mapping = self._object(kind)
+        return [*mapping.attrs, *mapping.extras]
+
+    # -- model → writes ---------------------------------------------------------------
+    def writeback(self, values: dict[str, Any]) -> dict[str, Any]:
+        """{attribute: value} → {Salesforce field: JSON-ready value} for the lead.
+
+        Attributes the org does not map are skipped; unknown names raise KeyError.
+        """
+        return self._writeback.encode(values)
+
+    def decision_writeback(self, decision: model.Decision, routing_status: Any) -> dict[str, Any]:
+        return self._writeback.decision(decision, routing_status)
+
+    def writeback_sobject(self) -> str:
+        return self._writeback.sobject
+
+    def writeback_fields(self) -> dict[str, str]:
+        """attribute → Salesforce field, for the attributes this org writes."""
+        return self._writeback.fields()
+
+    # -- against the org ----------------------------------------------------------------
+    def validate(self, describe: Describe) -> list[Problem]:
+        """Check every mapping against the org's describe(); errors and warnings."""
+        from .validate import validate
+
+        return validate(self, describe)
+
+
+__all__ = ["MappingSet", "READ_KINDS"]

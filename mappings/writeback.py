@@ -1,0 +1,131 @@
+"""Routing values → Salesforce field updates on the lead, JSON-ready.
+
+Compiled once from [writeback]: one encoder per attribute. Text is cut to the
+field's length with an ellipsis (a reason longer than Routing_Reason__c would fail
+the whole write), datetimes go out in UTC the way Salesforce writes them.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from enum import Enum
+from typing import Any, Callable
+
+from rules.model import Decision, DecisionKind
+
+from .loader import ObjectMapping
+from .sfid import to18
+from .suggest import did_you_mean
+from .transforms import map_key
+
+Encoder = Callable[[Any], Any]
+
+
+def format_datetime(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime (UTC)")
+    utc = value.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
+
+
+def truncate(text: str, length: int | None) -> str:
+    if length is None or len(text) <= length:
+        return text
+    return text[: length - 1] + "…"
+
+
+class Writeback:
+    def __init__(self, mapping: ObjectMapping):
+        self.mapping = mapping
+        self.sobject = mapping.spec.sobject
+        self.lengths: dict[str, int | None] = {}
+        self._encoders: dict[str, tuple[str, Encoder]] = {}
+        for name, compiled in {**mapping.attrs, **mapping.extras}.items():
+            self.lengths[name] = compiled.spec.length
+            self._encoders[name] = (compiled.fields[0], self._encoder(name, compiled.type, compiled.spec.map))
+        self.known = set(mapping.kind.attrs) | set(mapping.extras)
+
+    def field(self, name: str) -> str | None:
+        entry = self._encoders.get(name)
+        return entry[0] if entry else None
+
+    def fields(self) -> dict[str, str]:
+        return {name: f for name, (f, _) in self._encoders.items()}
+
+    def _encoder(self, name: str, type_name: str, value_map: dict | None) -> Encoder:
+        table = {map_key(k): v for k, v in (value_map or {}).items()}
+
+        def plain(v: Any) -> Any:
+            if isinstance(v, Enum):
+                v = v.value
+            if table:
+                v = table.get(map_key(v), v)
+            return v
+
+        def encode(v: Any) -> Any:
+            if v is None:
+                return None
+            v = plain(v)
+            if type_name == "id":
+                out = to18(str(v))
+                if out is None:
+                    raise ValueError(f"write-back {name}: {v!r} is not a Salesforce id")
+                return out
+            if type_name == "string":
+                return truncate(str(v), self.lengths.get(name))
+            if type_name == "int":
+                return int(v)
+            if type_name == "float":
+                return float(v)
+            if type_name == "bool":
+                return bool(v)
+            if type_name == "datetime":
+                if not isinstance(v, datetime):
+                    raise ValueError(f"write-back {name}: expected a datetime, got {v!r}")
+                return format_datetime(v)
+            if type_name == "date":
+                return v.isoformat() if isinstance(v, date) else str(v)
+            if type_name in ("set", "list"):
+                items = sorted(v) if type_name == "set" else list(v)
+                return ";".join(str(x) for x in items)
+            return v
+
+        return encode
+
+    def encode(self, values: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in values.items():
+            entry = self._encoders.get(name)
+            if entry is None:
+                if name in self.known:
+                    continue  # a standard attribute this org does not keep: nothing to write
+                raise KeyError(f"unknown write-back attribute {name!r}" + did_you_mean(name, self.known))
+            out[entry[0]] = entry[1](value)
+        return out
+
+    def decision_values(self, decision: Decision, routing_status: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "routing_status": routing_status,
+            "reason": decision.reason,
+            "rule": decision.rule,
+            "attempt": decision.attempt,
+        }
+        kind = decision.kind
+        if kind is DecisionKind.OFFER or kind is DecisionKind.POOL:
+            owner = decision.rep_id if kind is DecisionKind.OFFER else decision.queue_id
+            if owner:
+                values["owner_id"] = owner
+            values["partner_id"] = decision.partner_id if kind is DecisionKind.OFFER else None
+            values["offered_at"] = decision.offered_at
+            values["deadline"] = decision.deadline
+            # a new offer starts clean: the previous partner's answer must not be read as this one's
+            values["response"] = None
+            values["rejection_reason"] = None
+        elif kind is DecisionKind.ESCALATE or kind is DecisionKind.FALLBACK:
+            if decision.queue_id:
+                values["owner_id"] = decision.queue_id
+            values["partner_id"] = None
+            values["deadline"] = None  # no offer is running: nothing may lapse
+        return values
+
+    def decision(self, decision: Decision, routing_status: Any) -> dict[str, Any]:
+        return self.encode(self.decision_values(decision, routing_status))
