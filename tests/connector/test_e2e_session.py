@@ -1,0 +1,90 @@
+"""Auth methods, session settings, schema cache, budget status and notifications, end to end."""
+from __future__ import annotations
+
+import pytest
+
+from connector import Notification, SalesforceClient
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("method", ["jwt_bearer", "client_credentials", "refresh_token", "password"])
+def test_every_auth_method_logs_in_and_queries(org, connect, method):
+    client = connect(method)
+    assert client.count("SELECT COUNT() FROM User") >= 1
+    assert client.token_calls == 1
+    assert client.calls == 1  # token requests are counted apart
+
+
+def test_every_request_uses_the_configured_api_version_and_reports_usage(org, connect):
+    client = connect(api_version="61.0")
+    client.count("SELECT COUNT() FROM Lead")
+    assert client.sf.base_url.endswith("/services/data/v61.0/")
+    used, maximum = client.api_usage
+    assert 0 < used <= maximum
+
+
+def test_tls_is_verified_against_the_configured_ca_bundle(org, make_config, tmp_path):
+    from connector import TransientError
+
+    other_ca = tmp_path / "other.pem"
+    import trustme
+
+    other_ca.write_bytes(trustme.CA().cert_pem.bytes())
+    config = make_config(ca_bundle=str(other_ca), retry={"max_attempts": 1})
+    with pytest.raises(TransientError, match="SSL|certificate"):
+        SalesforceClient.connect(config)
+
+
+def test_describe_is_fetched_once_per_run_and_answers_mappings_questions(org, client):
+    client.calls = 0
+    client.describe("Lead")
+    client.describe("Lead")
+    assert client.calls == 1
+    status = client.schema.field("Lead", "Routing_Status__c")
+    assert (status.exists, status.type, status.updateable) == (True, "picklist", True)
+    assert "Offered" in status.picklist_values and status.restricted_picklist
+    owner = client.schema.field("Lead", "OwnerId")
+    assert set(owner.references) >= {"User", "Group"}
+    typo = client.schema.field("Lead", "Routing_Stauts__c")
+    assert not typo.exists and typo.suggestion == "Routing_Status__c"
+    client.schema.refresh()
+    client.describe("Lead")
+    assert client.calls == 2
+
+
+def test_budget_status_holds_back_non_urgent_jobs_at_the_org_threshold(org, connect):
+    org.limits.set(maximum=1000, used=850)
+    client = connect(budget={"pause_non_urgent_at": 0.8, "share": 0.5})
+    client.count("SELECT COUNT() FROM Lead")
+    assert client.budget.should_pause_non_urgent()
+    status = client.budget.status()
+    assert status["holding_back"] and status["org_max"] == 1000 and status["spent_24h"] == 1
+
+
+def test_custom_notifications_go_out_in_batches(org, connect):
+    client = connect(notify={"kind": "custom", "custom_notification_type_id": "0MLxx0000000001AAA"})
+    rep = org.org.integration_user_id
+    lead = org.org.create("Lead", {"LastName": "N", "Company": "Notify Co"})
+    items = [Notification((rep,), f"Offer {i}", "A lead for you", target_id=lead) for i in range(250)]
+    client.calls = 0
+    results = client.notify("custom", items)
+    assert all(r.ok for r in results), [r for r in results if not r.ok][:1]
+    assert client.calls == 2
+    sent = org.notifications.all("customNotificationAction")
+    assert len(sent) == 250 and sent[0].inputs["title"] == "Offer 0"
+
+
+def test_email_notifications_use_the_simple_email_action(org, connect):
+    client = connect(notify={"kind": "email"})
+    results = client.notify("email", [Notification((), "Reminder", "Your offer lapses soon",
+                                                   emails=("rep@partner.example",))])
+    assert results[0].ok
+    [sent] = org.notifications.all("emailSimple")
+    assert sent.inputs["emailAddresses"] == "rep@partner.example"
+
+
+def test_notifications_off_send_nothing(org, client):
+    client.calls = 0
+    results = client.notify("none", [Notification(("005000000000001AAA",), "t", "b")])
+    assert client.calls == 0 and results[0].code == "NOT_SENT"
