@@ -1,0 +1,561 @@
+"""The rule book: what ops write in TOML, checked and compiled once.
+
+Shape of a rule file (see rules/defaults/rules.toml for a full, commented example):
+
+    [settings]            escalation queue, fallback queue, offer window, caps, weights
+    [territories]         named groups of coverage items (`Benelux = ["BE", "NL", "LU"]`)
+    [[gate]]              which leads are routable at all (each check names its reason)
+    [[ruleset]]           chosen by a lead condition, first match wins
+      [[ruleset.rule]]    tried top-down: condition, eligibility, distribution, window
+    [hand_down]           how a distributor's resellers are offered a lead it accepted
+
+Everything that can be wrong is collected and raised together as RulesError.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from rules import vocabulary as vocab
+from rules.errors import LineFinder, Problem, RulesError, did_you_mean, nearest
+from rules.expressions import Compiler, Condition, ExpressionError, schema_of
+from rules.model import Lead, Partner
+
+DEFAULT_PATH = Path(__file__).parent / "defaults" / "rules.toml"
+
+STRATEGIES = ("round_robin", "weighted", "least_loaded", "best_fit", "nearest")
+OTHERWISE_WORDS = ("next", "unroutable", "escalate")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    escalation_queue: str = "Channel_Escalations"
+    fallback_queue: str | None = None
+    max_attempts: int = 3
+    offer_hours: float = 48.0
+    business_hours: bool = True
+    workday: tuple[int, int] = (9, 17)
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
+    max_open_offers: int | None = None  # per partner, when the partner sets no Capacity__c
+    max_offers_per_day: int | None = None  # per partner, when the partner sets no Daily_Cap__c
+    tier_weights: Mapping[str, float] = field(default_factory=lambda: {"Registered": 1.0, "Silver": 2.0, "Gold": 3.0, "Platinum": 4.0})
+    best_fit_floor: float = 0.1  # share of a best-fit rule's leads handed out in plain rotation
+    window: int = 50  # scoring strategies weigh at most this many candidates, in rotation order
+    deal_registration: bool = True
+    deal_registration_min_score: float = 90.0  # rapidfuzz token ratio for company names
+    certifications_for_products: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Lead×partner matchers (lead-dependent) and partner-only filters (folded at index build)."""
+
+    geography: bool = False
+    territories: tuple[str, ...] = ()  # the lead must lie in one of these named territories
+    industry: bool = False
+    products: str | None = None  # "any" | "all"
+    certified_for_products: bool = False
+    language: bool = False
+    within_km: float | None = None
+    widen_km: tuple[float, ...] = ()
+    partner_radius: bool = False
+    tiers: tuple[str, ...] = ()
+    min_tier: str | None = None
+    programs: tuple[str, ...] = ()  # all of these
+    certifications: tuple[str, ...] = ()  # any of these
+    certifications_all: tuple[str, ...] = ()
+    role: str | None = None
+
+    @property
+    def proximity(self) -> bool:
+        return self.within_km is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    ruleset: str
+    when: Condition
+    partners: Condition
+    match: Match
+    distribute: str = "round_robin"
+    weight_by: str = "tier"  # weighted: "tier" or "weight" (Routing_Weight__c)
+    prefer_incumbent: bool = False
+    pool: str | None = None  # queue DeveloperName: pull instead of push
+    rep: str = "rotate"  # "rotate" among active reps, or "partner_queue"
+    offer_hours: float = 48.0
+    business_hours: bool = True
+    otherwise: str = "next"
+    line: int | None = None
+    key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    name: str
+    when: Condition
+    rules: tuple[Rule, ...]
+    otherwise: str  # "unroutable" | "escalate" | queue DeveloperName
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GateCheck:
+    when: Condition
+    reason: str  # "<field>: <why>", goes to Routing_Reason__c
+
+
+@dataclass(frozen=True, slots=True)
+class RuleBook:
+    settings: Settings
+    gate: tuple[GateCheck, ...]
+    rulesets: tuple[RuleSet, ...]
+    territories: Mapping[str, tuple[str, ...]]
+    hand_down: Rule | None
+    source: str
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        out = [r for rs in self.rulesets for r in rs.rules]
+        if self.hand_down:
+            out.append(self.hand_down)
+        return tuple(out)
+
+    def queue_names(self) -> frozenset[str]:
+        """Every queue DeveloperName the book refers to (the caller maps them to ids)."""
+        names = {self.settings.escalation_queue}
+        if self.settings.fallback_queue:
+            names.add(self.settings.fallback_queue)
+        for rs in self.rulesets:
+            if rs.otherwise not in OTHERWISE_WORDS:
+                names.add(rs.otherwise)
+        for r in self.rules:
+            if r.pool:
+                names.add(r.pool)
+            if r.otherwise not in OTHERWISE_WORDS:
+                names.add(r.otherwise)
+        return frozenset(names)
+
+
+# ------------------------------------------------------------------ loading
+
+_TOP_KEYS = ("settings", "territories", "gate", "ruleset", "hand_down")
+_SETTINGS_KEYS = tuple(Settings.__dataclass_fields__)
+_RULE_KEYS = ("name", "when", "partners", "match", "distribute", "weight_by", "prefer_incumbent", "pool",
+              "rep", "offer_hours", "business_hours", "otherwise")
+_MATCH_KEYS = tuple(Match.__dataclass_fields__)
+_RULESET_KEYS = ("name", "when", "rule", "otherwise")
+
+
+class _Loader:
+    def __init__(self, text: str, filename: str, lead_schema: dict, partner_schema: dict,
+                 queue_names: Iterable[str] | None):
+        self.text = text
+        self.file = filename
+        self.lines = LineFinder(text)
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.lead = Compiler(lead_schema, direct=frozenset(f for f in Lead.__slots__ if f != "extra"))
+        self.partner = Compiler(partner_schema, direct=frozenset(f for f in Partner.__slots__ if f != "extra"),
+                                with_time=False)
+        self.queue_names = sorted(queue_names) if queue_names is not None else None
+        self.rule_names: set[str] = set()
+
+    # -- reporting
+    def error(self, key: str, message: str, fix: str | None = None, line: int | None = None) -> None:
+        self.problems.append(Problem(self.file, line, key, message, fix))
+
+    def warn(self, key: str, message: str, fix: str | None = None, line: int | None = None) -> None:
+        self.warnings.append(Problem(self.file, line, key, message, fix, severity="warning"))
+
+    def unknown_keys(self, table: Mapping[str, Any], allowed: Iterable[str], where: str, line: int | None) -> None:
+        for k in table:
+            if k not in allowed:
+                self.error(f"{where}.{k}" if where else k, f"unknown key {k!r}", did_you_mean(k, allowed),
+                           self.lines.key(k, line) if line else self.lines.key(k))
+
+    # -- typed getters
+    def get(self, table: Mapping[str, Any], key: str, kind: type | tuple, default: Any, where: str,
+            line: int | None) -> Any:
+        if key not in table:
+            return default
+        value = table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool) and kind in (int, float)):
+            want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            self.error(f"{where}.{key}", f"expected {_human(want)}, got {value!r}", None, self.lines.key(key, line))
+            return default
+        return value
+
+    def strings(self, table: Mapping[str, Any], key: str, where: str, line: int | None) -> tuple[str, ...]:
+        if key not in table:
+            return ()
+        value = table[key]
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.error(f"{where}.{key}", f"expected a list of text values, got {value!r}", None,
+                       self.lines.key(key, line))
+            return ()
+        return tuple(value)
+
+    def condition(self, compiler: Compiler, text: Any, key: str, line: int | None) -> Condition:
+        if not isinstance(text, str):
+            self.error(key, f"expected an expression in quotes, got {text!r}", None, line)
+            return compiler.compile("true")
+        try:
+            return compiler.compile(text)
+        except ExpressionError as exc:
+            self.error(key, exc.message, exc.fix, line)
+            return compiler.compile("false")
+
+    def check_values(self, values: Iterable[str], known: Iterable[str], key: str, line: int | None, what: str) -> None:
+        known = tuple(known)
+        for v in values:
+            if v not in known:
+                self.warn(key, f"{what} {v!r} is not a value of the org's picklist; no partner can match it",
+                          did_you_mean(v, known), line)
+
+    def queue(self, name: str, key: str, line: int | None) -> None:
+        if self.queue_names is not None and name not in self.queue_names:
+            self.error(key, f"unknown queue {name!r}", did_you_mean(name, self.queue_names), line)
+
+    # -- sections
+    def settings(self, data: Mapping[str, Any]) -> Settings:
+        line = self.lines.header("settings")
+        self.unknown_keys(data, _SETTINGS_KEYS, "settings", line)
+        d = Settings()
+        g = lambda k, kind: self.get(data, k, kind, getattr(d, k), "settings", line)  # noqa: E731
+        workday = data.get("workday", list(d.workday))
+        if not (isinstance(workday, list) and len(workday) == 2 and all(isinstance(h, int) for h in workday)
+                and 0 <= workday[0] < workday[1] <= 24):
+            self.error("settings.workday", f"expected [start_hour, end_hour] like [9, 17], got {workday!r}", None,
+                       self.lines.key("workday", line))
+            workday = list(d.workday)
+        weekdays = data.get("weekdays", list(d.weekdays))
+        if not (isinstance(weekdays, list) and weekdays and all(isinstance(x, int) and 0 <= x <= 6 for x in weekdays)):
+            self.error("settings.weekdays", f"expected day numbers 0 (Mon) … 6 (Sun), got {weekdays!r}", None,
+                       self.lines.key("weekdays", line))
+            weekdays = list(d.weekdays)
+        tier_weights = dict(d.tier_weights)
+        raw_tw = g("tier_weights", dict)
+        for tier, w in raw_tw.items():
+            if not isinstance(w, (int, float)) or isinstance(w, bool) or w < 0:
+                self.error(f"settings.tier_weights.{tier}", f"expected a number ≥ 0, got {w!r}", None,
+                           self.lines.key("tier_weights", line))
+                continue
+            if tier not in vocab.TIERS:
+                self.warn(f"settings.tier_weights.{tier}", f"tier {tier!r} is not a Partner_Tier__c value",
+                          did_you_mean(tier, vocab.TIERS), self.lines.key("tier_weights", line))
+            tier_weights[tier] = float(w)
+        cfp = {}
+        for product, certs in g("certifications_for_products", dict).items():
+            certs = [certs] if isinstance(certs, str) else certs
+            if not isinstance(certs, list) or not all(isinstance(c, str) for c in certs):
+                self.error(f"settings.certifications_for_products.{product}", "expected a list of certifications")
+                continue
+            self.check_values([product], vocab.PRODUCTS, f"settings.certifications_for_products.{product}",
+                              self.lines.anywhere(product), "product")
+            self.check_values(certs, vocab.CERTIFICATIONS, f"settings.certifications_for_products.{product}",
+                              self.lines.anywhere(product), "certification")
+            cfp[product] = tuple(certs)
+        s = Settings(
+            escalation_queue=g("escalation_queue", str),
+            fallback_queue=g("fallback_queue", str),
+            max_attempts=g("max_attempts", int),
+            offer_hours=g("offer_hours", float),
+            business_hours=g("business_hours", bool),
+            workday=(workday[0], workday[1]),
+            weekdays=tuple(sorted(set(weekdays))),
+            max_open_offers=g("max_open_offers", int),
+            max_offers_per_day=g("max_offers_per_day", int),
+            tier_weights=tier_weights,
+            best_fit_floor=g("best_fit_floor", float),
+            window=g("window", int),
+            deal_registration=g("deal_registration", bool),
+            deal_registration_min_score=g("deal_registration_min_score", float),
+            certifications_for_products=cfp,
+        )
+        if s.max_attempts < 1:
+            self.error("settings.max_attempts", "must be at least 1", None, self.lines.key("max_attempts", line))
+        if s.offer_hours <= 0:
+            self.error("settings.offer_hours", "must be more than 0 hours", None, self.lines.key("offer_hours", line))
+        if not 0 <= s.best_fit_floor <= 1:
+            self.error("settings.best_fit_floor", "must be a share between 0 and 1", "e.g. 0.1 = one lead in ten",
+                       self.lines.key("best_fit_floor", line))
+        self.queue(s.escalation_queue, "settings.escalation_queue", self.lines.key("escalation_queue", line))
+        if s.fallback_queue:
+            self.queue(s.fallback_queue, "settings.fallback_queue", self.lines.key("fallback_queue", line))
+        return s
+
+    def territories(self, data: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+        from rules.geo import CoverageError, parse_item  # local: geo is heavier and only needed here
+
+        line = self.lines.header("territories")
+        out: dict[str, tuple[str, ...]] = {}
+        for name, items in data.items():
+            key = f"territories.{name}"
+            iline = self.lines.key(name, line)
+            if isinstance(items, str):
+                items = [p for p in items.split(";") if p.strip()]
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                self.error(key, f"expected a list of coverage items like [\"BE\", \"NL\"], got {items!r}", None, iline)
+                continue
+            parsed = []
+            for item in items:
+                try:
+                    parsed.append(parse_item(item))
+                except CoverageError as exc:
+                    self.error(key, str(exc), exc.fix, iline)
+            for p in parsed:
+                if p.startswith("@"):
+                    self.error(key, f"territory {name!r} refers to territory {p!r}",
+                               "list countries, states or postal prefixes; territories do not nest", iline)
+            out[name] = tuple(p for p in parsed if not p.startswith("@"))
+        return out
+
+    def gate(self, data: Any) -> tuple[GateCheck, ...]:
+        if not isinstance(data, list):
+            self.error("gate", "expected [[gate]] entries, each with `when` and `reason`", None,
+                       self.lines.header("gate"))
+            return ()
+        out = []
+        for i, entry in enumerate(data):
+            line = self.lines.header("gate", i)
+            key = f"gate[{i + 1}]"
+            self.unknown_keys(entry, ("when", "reason"), key, line)
+            if "when" not in entry or "reason" not in entry:
+                self.error(key, "a gate check needs `when` (what must hold) and `reason` (\"<field>: <why>\")",
+                           None, line)
+                continue
+            cond = self.condition(self.lead, entry["when"], f"{key}.when", self.lines.key("when", line))
+            reason = entry["reason"]
+            if not isinstance(reason, str) or not reason.strip():
+                self.error(f"{key}.reason", "expected text like \"Company: missing\"", None, line)
+                continue
+            if len(reason) > 255:
+                self.error(f"{key}.reason", "longer than the 255 characters Routing_Reason__c holds", None, line)
+            out.append(GateCheck(cond, reason))
+        return tuple(out)
+
+    def match(self, data: Any, where: str, line: int | None, territories: Mapping[str, Any]) -> Match:
+        if not isinstance(data, dict):
+            self.error(where, f"expected a table of matchers, got {data!r}", None, line)
+            return Match()
+        self.unknown_keys(data, _MATCH_KEYS, where, line)
+        g = lambda k, kind, d: self.get(data, k, kind, d, where, line)  # noqa: E731
+        products = g("products", (str, bool), None)
+        if products is True:
+            products = "any"
+        if products is False:
+            products = None
+        if products not in (None, "any", "all"):
+            self.error(f"{where}.products", f"expected \"any\" or \"all\", got {products!r}", None,
+                       self.lines.key("products", line))
+            products = None
+        within = g("within_km", float, None)
+        widen = []
+        for r in data.get("widen_km", []) if isinstance(data.get("widen_km", []), list) else [data["widen_km"]]:
+            if isinstance(r, (int, float)) and not isinstance(r, bool) and r > 0:
+                widen.append(float(r))
+            else:
+                self.error(f"{where}.widen_km", f"expected radii in km like [100, 250], got {r!r}", None,
+                           self.lines.key("widen_km", line))
+        if widen and within is None:
+            self.error(f"{where}.widen_km", "widening needs a starting radius", "add within_km = 50",
+                       self.lines.key("widen_km", line))
+        if within is not None and within <= 0:
+            self.error(f"{where}.within_km", "must be more than 0 km", None, self.lines.key("within_km", line))
+        if widen and within is not None and sorted(widen) != widen or (widen and within and widen[0] <= within):
+            self.error(f"{where}.widen_km", "radii must grow: each larger than within_km and the one before", None,
+                       self.lines.key("widen_km", line))
+        m = Match(
+            geography=g("geography", bool, False),
+            territories=self.strings(data, "territories", where, line),
+            industry=g("industry", bool, False),
+            products=products,
+            certified_for_products=g("certified_for_products", bool, False),
+            language=g("language", bool, False),
+            within_km=within,
+            widen_km=tuple(widen),
+            partner_radius=g("partner_radius", bool, False),
+            tiers=self.strings(data, "tiers", where, line),
+            min_tier=g("min_tier", str, None),
+            programs=self.strings(data, "programs", where, line),
+            certifications=self.strings(data, "certifications", where, line),
+            certifications_all=self.strings(data, "certifications_all", where, line),
+            role=g("role", str, None),
+        )
+        for t in m.territories:
+            if t.lstrip("@") not in territories:
+                self.error(f"{where}.territories", f"unknown territory {t!r}",
+                           did_you_mean(t.lstrip("@"), territories) + " (define it under [territories])",
+                           self.lines.key("territories", line))
+        tline = self.lines.key("tiers", line)
+        for tier in m.tiers:
+            if tier not in vocab.TIERS:
+                self.error(f"{where}.tiers", f"unknown tier {tier!r}", did_you_mean(tier, vocab.TIERS), tline)
+        if m.min_tier and m.min_tier not in vocab.TIERS:
+            self.error(f"{where}.min_tier", f"unknown tier {m.min_tier!r}", did_you_mean(m.min_tier, vocab.TIERS),
+                       self.lines.key("min_tier", line))
+        if m.role and m.role not in vocab.ROLES:
+            self.error(f"{where}.role", f"unknown role {m.role!r}", did_you_mean(m.role, vocab.ROLES),
+                       self.lines.key("role", line))
+        self.check_values(m.programs, vocab.PROGRAMS, f"{where}.programs", self.lines.key("programs", line), "program")
+        self.check_values(m.certifications + m.certifications_all, vocab.CERTIFICATIONS, f"{where}.certifications",
+                          self.lines.key("certifications", line), "certification")
+        return m
+
+    def rule(self, data: Any, ruleset: str, where: str, line: int | None, settings: Settings,
+             territories: Mapping[str, Any], *, named: bool = True) -> Rule | None:
+        if not isinstance(data, dict):
+            self.error(where, "expected a table", None, line)
+            return None
+        self.unknown_keys(data, _RULE_KEYS, where, line)
+        name = data.get("name") if named else "hand_down"
+        if not isinstance(name, str) or not name.strip():
+            self.error(f"{where}.name", "every rule needs a name (it is written to Routing_Rule__c)", None, line)
+            name = where
+        elif len(name) > 80:
+            self.error(f"{where}.name", "longer than the 80 characters Routing_Rule__c holds", None, line)
+        if name in self.rule_names:
+            self.error(f"{where}.name", f"rule name {name!r} is used twice", "give each rule its own name",
+                       self.lines.key("name", line))
+        self.rule_names.add(name)
+        g = lambda k, kind, d: self.get(data, k, kind, d, where, line)  # noqa: E731
+        when = self.condition(self.lead, data.get("when", "true"), f"{where}.when", self.lines.key("when", line))
+        partners = self.condition(self.partner, data.get("partners", "true"), f"{where}.partners",
+                                  self.lines.key("partners", line))
+        match = self.match(data.get("match", {}), f"{where}.match", self.lines.key("match", line) or line, territories)
+        distribute = g("distribute", str, "nearest" if match.proximity else "round_robin")
+        if distribute not in STRATEGIES:
+            self.error(f"{where}.distribute", f"unknown distribution {distribute!r}", did_you_mean(distribute, STRATEGIES),
+                       self.lines.key("distribute", line))
+            distribute = "round_robin"
+        if distribute == "nearest" and not match.proximity:
+            self.error(f"{where}.distribute", "\"nearest\" needs a radius", "add match.within_km = 50",
+                       self.lines.key("distribute", line))
+        weight_by = g("weight_by", str, "tier")
+        if weight_by not in ("tier", "weight"):
+            self.error(f"{where}.weight_by", f"expected \"tier\" or \"weight\", got {weight_by!r}", None,
+                       self.lines.key("weight_by", line))
+        rep = g("rep", str, "rotate")
+        if rep not in ("rotate", "partner_queue"):
+            self.error(f"{where}.rep", f"expected \"rotate\" or \"partner_queue\", got {rep!r}",
+                       did_you_mean(rep, ("rotate", "partner_queue")), self.lines.key("rep", line))
+        pool = g("pool", str, None)
+        if pool:
+            self.queue(pool, f"{where}.pool", self.lines.key("pool", line))
+        otherwise = g("otherwise", str, "next")
+        if otherwise not in OTHERWISE_WORDS:
+            self.queue(otherwise, f"{where}.otherwise", self.lines.key("otherwise", line))
+        hours = g("offer_hours", float, settings.offer_hours)
+        if hours <= 0:
+            self.error(f"{where}.offer_hours", "must be more than 0 hours", None, self.lines.key("offer_hours", line))
+        if when.rule.statement.expression.__class__.__name__ == "BooleanExpression" and not when.rule.statement.expression.value:
+            self.warn(f"{where}.when", f"condition {when.text!r} can never be true; the rule never applies", None,
+                      self.lines.key("when", line))
+        return Rule(
+            name=name, ruleset=ruleset, when=when, partners=partners, match=match, distribute=distribute,
+            weight_by=weight_by, prefer_incumbent=g("prefer_incumbent", bool, False), pool=pool, rep=rep,
+            offer_hours=hours, business_hours=g("business_hours", bool, settings.business_hours),
+            otherwise=otherwise, line=line, key=where,
+        )
+
+    def rulesets(self, data: Any, settings: Settings, territories: Mapping[str, Any]) -> tuple[RuleSet, ...]:
+        if not isinstance(data, list) or not data:
+            self.error("ruleset", "no [[ruleset]] defined", "add at least one [[ruleset]] with [[ruleset.rule]] entries",
+                       None)
+            return ()
+        out = []
+        rule_occurrence = 0
+        for i, rs in enumerate(data):
+            line = self.lines.header("ruleset", i)
+            where = f"ruleset[{i + 1}]"
+            if not isinstance(rs, dict):
+                self.error(where, "expected a table", None, line)
+                continue
+            self.unknown_keys({k: v for k, v in rs.items()}, _RULESET_KEYS, where, line)
+            name = rs.get("name", where)
+            when = self.condition(self.lead, rs.get("when", "true"), f"{where}.when", self.lines.key("when", line))
+            otherwise = rs.get("otherwise", settings.fallback_queue or "unroutable")
+            if otherwise == "next":
+                self.error(f"{where}.otherwise", "a rule set has no next step", "use \"unroutable\", \"escalate\" or a queue name",
+                           self.lines.key("otherwise", line))
+            elif otherwise not in OTHERWISE_WORDS:
+                self.queue(otherwise, f"{where}.otherwise", self.lines.key("otherwise", line))
+            rules = []
+            raw_rules = rs.get("rule", [])
+            if not raw_rules:
+                self.warn(where, f"rule set {name!r} has no rules; every lead it selects goes to {otherwise!r}", None, line)
+            for j, r in enumerate(raw_rules):
+                rline = self.lines.header("ruleset.rule", rule_occurrence)
+                rule_occurrence += 1
+                rule = self.rule(r, name, f"{where}.rule[{j + 1}]", rline, settings, territories)
+                if rule:
+                    rules.append(rule)
+            out.append(RuleSet(name=name, when=when, rules=tuple(rules), otherwise=otherwise, line=line))
+        for i, rs in enumerate(out[:-1]):
+            if rs.when.always:
+                self.warn(f"ruleset[{i + 1}]", f"rule set {rs.name!r} has no condition, so the rule sets after it are never used",
+                          "move it last or give it a `when`", rs.line)
+        return tuple(out)
+
+    def load(self) -> RuleBook:
+        try:
+            data = tomllib.loads(self.text)
+        except tomllib.TOMLDecodeError as exc:
+            raise RulesError([Problem(self.file, getattr(exc, "lineno", None), "(file)", f"not valid TOML: {exc}",
+                                      "check quotes and brackets on that line")]) from None
+        self.unknown_keys(data, _TOP_KEYS, "", None)
+        settings = self.settings(data.get("settings", {}))
+        territories = self.territories(data.get("territories", {}))
+        gate = self.gate(data.get("gate", []))
+        rulesets = self.rulesets(data.get("ruleset"), settings, territories)
+        hand_down = None
+        if "hand_down" in data:
+            hand_down = self.rule(data["hand_down"], "hand_down", "hand_down", self.lines.header("hand_down"),
+                                  settings, territories, named=False)
+        if self.problems:
+            raise RulesError(self.problems + self.warnings)
+        return RuleBook(settings=settings, gate=gate, rulesets=rulesets, territories=territories,
+                        hand_down=hand_down, source=self.file, warnings=tuple(self.warnings))
+
+
+def _human(kind: str) -> str:
+    return {"str": "text in quotes", "int": "a whole number", "float": "a number", "bool": "true or false",
+            "dict": "a table", "str or bool": "\"any\", \"all\" or true"}.get(kind, kind)
+
+
+def load_rules(path: str | Path | None = None, *, text: str | None = None,
+               lead_attributes: Mapping[str, Any] | None = None,
+               partner_attributes: Mapping[str, Any] | None = None,
+               queue_names: Iterable[str] | None = None) -> RuleBook:
+    """Read and check a rule file; None = the shipped defaults. Raises RulesError listing every problem.
+
+    `lead_attributes` / `partner_attributes`: name → Python type, as the mappings layer
+    knows them, added to the Lead / Partner dataclass fields (extra mapped attributes
+    are read from `extra`). `queue_names`: the org's
+    queue DeveloperNames; when given, an unknown queue is an error with the nearest name.
+    """
+    if text is None:
+        p = Path(path) if path is not None else DEFAULT_PATH
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RulesError([Problem(str(p), None, "(file)", f"cannot read the rule file: {exc.strerror}",
+                                      "check the path in the config's [rules] section")]) from None
+        filename = str(p)
+    else:
+        filename = str(path) if path is not None else "<rules>"
+    lead_schema = schema_of(Lead)
+    if lead_attributes is not None:
+        lead_schema = {**lead_schema, **schema_of(dict(lead_attributes))}
+    partner_schema = schema_of(Partner)
+    if partner_attributes is not None:
+        partner_schema = {**partner_schema, **schema_of(dict(partner_attributes))}
+    return _Loader(text, filename, lead_schema, partner_schema, queue_names).load()

@@ -1,0 +1,97 @@
+"""Why a decision came out as it did: a full trace for the audit log, a short line for the Lead."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+REASON_MAX = 255  # Lead.Routing_Reason__c
+EXCLUSIONS_LISTED = 25  # per rule in the full form; the rest are counted by reason
+
+
+@dataclass
+class RuleTrial:
+    rule: str
+    ruleset: str
+    outcome: str  # "condition not met" | "no candidates" | "nobody eligible" | "chosen" | "pool" | …
+    candidates: int = 0
+    eligible: int = 0
+    excluded: dict[str, str] = field(default_factory=dict)  # partner id → why (first EXCLUSIONS_LISTED)
+    excluded_counts: dict[str, int] = field(default_factory=dict)  # why (kind) → how many
+    scores: list[dict[str, Any]] = field(default_factory=list)  # top candidates, best first
+    notes: list[str] = field(default_factory=list)
+    applied: bool = False  # its condition held (and the lead lies in its territories)
+    _counted: set[str] = field(default_factory=set, repr=False)
+
+    def exclude(self, partner_id: str, kind: str, detail: str | None = None) -> None:
+        if partner_id in self._counted:
+            return
+        self._counted.add(partner_id)
+        self.excluded_counts[kind] = self.excluded_counts.get(kind, 0) + 1
+        if len(self.excluded) < EXCLUSIONS_LISTED and partner_id not in self.excluded:
+            self.excluded[partner_id] = detail or kind
+
+    @property
+    def excluded_total(self) -> int:
+        return sum(self.excluded_counts.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule, "ruleset": self.ruleset, "outcome": self.outcome, "applied": self.applied,
+            "candidates": self.candidates, "eligible": self.eligible,
+            "excluded": dict(sorted(self.excluded.items())), "excluded_counts": dict(sorted(self.excluded_counts.items())),
+            "scores": self.scores, "notes": list(self.notes),
+        }
+
+
+@dataclass
+class Explanation:
+    lead_id: str
+    kind: str = ""
+    summary: str = ""
+    gate: list[str] = field(default_factory=list)  # failed checks' reasons
+    deal_registration: dict[str, Any] | None = None
+    ruleset: str | None = None
+    rulesets_tried: list[str] = field(default_factory=list)
+    trials: list[RuleTrial] = field(default_factory=list)
+    chosen: dict[str, Any] | None = None
+    rotation: dict[str, str] = field(default_factory=dict)  # rotation key → partner chosen (applied by record_offer)
+    notes: list[str] = field(default_factory=list)
+
+    def short(self) -> str:
+        return clip(self.summary)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lead_id": self.lead_id, "kind": self.kind, "summary": self.summary, "gate": list(self.gate),
+            "deal_registration": self.deal_registration, "ruleset": self.ruleset,
+            "rulesets_tried": list(self.rulesets_tried), "rules": [t.to_dict() for t in self.trials],
+            "chosen": self.chosen, "rotation": dict(sorted(self.rotation.items())), "notes": list(self.notes),
+        }
+
+    def text(self) -> str:
+        """The full form, readable in a terminal (`leadrouter explain`)."""
+        out = [f"lead {self.lead_id}: {self.kind} — {self.summary}"]
+        for reason in self.gate:
+            out.append(f"  gate: {reason}")
+        if self.deal_registration:
+            out.append(f"  deal registration: {self.deal_registration}")
+        if self.rulesets_tried:
+            out.append(f"  rule set: {self.ruleset or '(none matched)'} (tried {', '.join(self.rulesets_tried)})")
+        for t in self.trials:
+            counts = f"; {t.candidates} candidates, {t.eligible} eligible" if t.applied else ""
+            out.append(f"  rule {t.rule!r}: {t.outcome}{counts}")
+            for kind, n in sorted(t.excluded_counts.items()):
+                out.append(f"    excluded {n} × {kind}")
+            for pid, why in sorted(t.excluded.items()):
+                out.append(f"      {pid}: {why}")
+            for s in t.scores:
+                out.append(f"    score {s}")
+            for n in t.notes:
+                out.append(f"    note: {n}")
+        for n in self.notes:
+            out.append(f"  note: {n}")
+        return "\n".join(out)
+
+
+def clip(text: str, limit: int = REASON_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,200 @@
+"""Partner indexes, built once per partner sync so each decision looks candidates up.
+
+Every set of partners is an int bitset over partners sorted by id (see rules.bits).
+Postings by coverage key (country, subdivision, postal prefix; territories expanded),
+industry, product, certification, language, tier, program and role; a grid for
+proximity; and, per rule, the partners satisfying its partner-only condition and
+fixed filters — evaluated here, never per lead.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Iterable
+
+from rules import vocabulary as vocab
+from rules.bits import from_positions
+from rules.book import Rule, RuleBook
+from rules.dealreg import DealRegistrations
+from rules.geo import Grid, parse_coverage
+from rules.model import DealRegistration, Partner, Pool
+
+
+@dataclass(frozen=True, slots=True)
+class IndexProblem:
+    partner_id: str
+    partner: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"partner {self.partner} ({self.partner_id}): {self.message}"
+
+
+def _postings(into: dict[str, int], keys: Iterable[str], pos: int) -> None:
+    bit = 1 << pos
+    for k in keys:
+        into[k] = into.get(k, 0) | bit
+
+
+class PartnerIndex:
+    def __init__(self) -> None:
+        self.partners: list[Partner] = []
+        self.ids: list[str] = []
+        self.pos: dict[str, int] = {}
+        self.all = 0
+        self.available = 0  # not paused and at least one active rep
+        self.paused = 0
+        self.no_rep = 0
+        self.coverage: dict[str, int] = {}
+        self.prefix_lengths: tuple[int, ...] = ()
+        self.industry: dict[str, int] = {}
+        self.product: dict[str, int] = {}
+        self.certification: dict[str, int] = {}
+        self.language: dict[str, int] = {}
+        self.tier: dict[str, int] = {}
+        self.program: dict[str, int] = {}
+        self.role: dict[str, int] = {}
+        self.weight: dict[float, int] = {}
+        self.children: dict[str, int] = {}
+        self.grid = Grid()
+        self.rule_mask: dict[str, int] = {}
+        self.pools: dict[str, Pool] = {}
+        self.pool_members: dict[str, int] = {}
+        self.registrations = DealRegistrations(())
+        self.active_reps: list[tuple] = []
+        self.problems: list[IndexProblem] = []
+
+    # ---------------------------------------------------------------- build
+    @classmethod
+    def build(cls, partners: Iterable[Partner], book: RuleBook, *, pools: Iterable[Pool] = (),
+              deal_registrations: Iterable[DealRegistration] = ()) -> "PartnerIndex":
+        idx = cls()
+        seen: dict[str, Partner] = {}
+        for p in partners:
+            seen[p.id] = p  # a partner listed twice: the later copy wins (fresher sync)
+        idx.partners = [seen[k] for k in sorted(seen)]
+        idx.ids = [p.id for p in idx.partners]
+        idx.pos = {pid: i for i, pid in enumerate(idx.ids)}
+        idx.all = (1 << len(idx.ids)) - 1
+        territories = book.territories
+        prefix_lengths: set[int] = set()
+        for i, p in enumerate(idx.partners):
+            bit = 1 << i
+            reps = tuple(sorted((r for r in p.reps if r.active), key=lambda r: r.id))
+            idx.active_reps.append(reps)
+            if p.paused:
+                idx.paused |= bit
+            if not reps:
+                idx.no_rep |= bit
+            items, bad = parse_coverage(p.coverage)
+            if bad:
+                idx.problems.append(IndexProblem(p.id, p.name, f"coverage items ignored: {', '.join(bad)}"))
+            keys = set()
+            for item in items:
+                if item.startswith("@"):
+                    name = item[1:]
+                    if name not in territories:
+                        idx.problems.append(IndexProblem(p.id, p.name, f"unknown territory {item!r} in coverage"))
+                        continue
+                    keys.update(territories[name])
+                else:
+                    keys.add(item)
+            for k in keys:
+                if ":" in k:
+                    prefix_lengths.add(len(k.split(":", 1)[1]))
+            _postings(idx.coverage, keys, i)
+            _postings(idx.industry, p.industries, i)
+            _postings(idx.product, p.products, i)
+            _postings(idx.certification, p.certifications, i)
+            _postings(idx.language, p.languages, i)
+            _postings(idx.program, p.programs, i)
+            if p.tier:
+                _postings(idx.tier, (str(p.tier),), i)
+            _postings(idx.role, (str(p.role or "Reseller"),), i)
+            w = float(p.weight if p.weight is not None else 1.0)
+            idx.weight[w] = idx.weight.get(w, 0) | bit
+            if p.parent_id:
+                idx.children[p.parent_id] = idx.children.get(p.parent_id, 0) | bit
+            if p.lat is not None and p.lon is not None:
+                idx.grid.add(i, float(p.lat), float(p.lon))
+        idx.available = idx.all & ~(idx.paused | idx.no_rep)
+        idx.prefix_lengths = tuple(sorted(prefix_lengths))
+        for rule in book.rules:
+            idx.rule_mask[rule.name] = idx._static_mask(rule)
+        rep_owner = {r.id: p.id for p in idx.partners for r in p.reps}
+        for pool in sorted(pools, key=lambda q: q.id):
+            members = {pid for pid in pool.member_partner_ids if pid in idx.pos}
+            members.update(rep_owner[r] for r in pool.member_rep_ids if r in rep_owner)
+            for name in {pool.developer_name, pool.name, pool.id} - {None}:
+                idx.pools[name] = pool
+                idx.pool_members[name] = from_positions(idx.pos[m] for m in members)
+        idx.registrations = DealRegistrations(deal_registrations, book.settings.deal_registration_min_score)
+        return idx
+
+    def _static_mask(self, rule: Rule) -> int:
+        """Partners passing the rule's partner-only parts: fixed filters via postings, then its condition."""
+        m = rule.match
+        mask = self.all
+        if m.tiers:
+            mask &= self._any(self.tier, m.tiers)
+        if m.min_tier:
+            mask &= self._any(self.tier, vocab.TIERS[vocab.TIERS.index(m.min_tier):])
+        for program in m.programs:
+            mask &= self.program.get(program, 0)
+        if m.certifications:
+            mask &= self._any(self.certification, m.certifications)
+        for cert in m.certifications_all:
+            mask &= self.certification.get(cert, 0)
+        if m.role:
+            mask &= self.role.get(m.role, 0)
+        if not rule.partners.always and mask:
+            keep = 0
+            for i in self.positions(mask):
+                if rule.partners.matches(self.partners[i], {}):
+                    keep |= 1 << i
+            mask = keep
+        return mask
+
+    @staticmethod
+    def _any(postings: dict[str, int], keys: Iterable[str]) -> int:
+        out = 0
+        for k in keys:
+            out |= postings.get(k, 0)
+        return out
+
+    # ---------------------------------------------------------------- reads
+    @staticmethod
+    def positions(mask: int):
+        from rules.bits import positions
+        return positions(mask)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def partner(self, partner_id: str) -> Partner | None:
+        i = self.pos.get(partner_id)
+        return self.partners[i] if i is not None else None
+
+    def position_before(self, partner_id: str | None) -> int:
+        """Where a rotation resumes: the position of `partner_id`, or of the partner that
+        would sort just before it when it has left since (so nobody is skipped twice)."""
+        if partner_id is None:
+            return -1
+        return bisect_right(self.ids, partner_id) - 1
+
+    def coverage_mask(self, country: str | None, state: str | None, postal: str | None) -> tuple[int, dict[str, int]]:
+        from rules.geo import lead_keys
+        mask = 0
+        hit: dict[str, int] = {}
+        for key, spec in lead_keys(country, state, postal, self.prefix_lengths):
+            m = self.coverage.get(key)
+            if m:
+                mask |= m
+                hit[key] = spec
+        return mask, hit
+
+    def unavailable_reason(self, pos: int) -> str:
+        bit = 1 << pos
+        if self.paused & bit:
+            return "paused"
+        return "no active rep"

@@ -1,0 +1,560 @@
+"""The routing engine: lead in, decision out. Pure: partners come from the index, memory
+from RoutingState (read only), time from the caller."""
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from rules.bits import rotation
+from rules.book import OTHERWISE_WORDS, Rule, RuleBook
+from rules.errors import Problem, RulesError, did_you_mean
+from rules.explain import EXCLUSIONS_LISTED, Explanation, RuleTrial, clip
+from rules.expressions import time_values
+from rules.geo import in_territory
+from rules.index import PartnerIndex
+from rules.model import Decision, DecisionKind, Lead
+from rules.state import RoutingState, normalise_domain
+from rules.windows import offer_deadline
+
+DEAL_REGISTRATION_RULE = "Deal registration"
+_PERF_DEFAULT_RESPONSE = 0.5
+
+
+def _unit(*parts: Any) -> float:
+    """A deterministic draw in [0, 1) from the parts: same lead, rule, attempt → same draw."""
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+@dataclass(slots=True)
+class _Pick:
+    pos: int
+    how: str
+    rotation: dict[str, str]
+
+
+class Router:
+    def __init__(self, book: RuleBook, index: PartnerIndex, *, queue_ids: Mapping[str, str] | None = None):
+        self.book = book
+        self.index = index
+        self.settings = book.settings
+        self.queue_ids = dict(queue_ids or {})
+        known = set(self.queue_ids) | set(index.pools)
+        missing = sorted(n for n in book.queue_names() if n not in known)
+        if missing:
+            raise RulesError([
+                Problem(book.source, None, "queues", f"queue {name!r} is not in the org",
+                        did_you_mean(name, known) if known else "create the queue or pass its id in queue_ids")
+                for name in missing
+            ])
+
+    # ================================================================ public
+    def decide(self, lead: Lead, state: RoutingState, now: datetime, *, attempt: int = 1) -> Decision:
+        """The decision for one lead. Does not touch `state`: call `state.record_offer` once committed."""
+        return self._route(lead, state, now, attempt, full=False)[0]
+
+    def explain(self, lead: Lead, state: RoutingState, now: datetime, *, attempt: int = 1) -> Explanation:
+        """The full trace: every rule tried and every candidate's exclusion, not just the first few met."""
+        return self._route(lead, state, now, attempt, full=True)[1]
+
+    def hand_down(self, lead: Lead, distributor_id: str, state: RoutingState, now: datetime, *,
+                  attempt: int = 1) -> Decision:
+        """Multi-tier: a distributor accepted `lead`; offer it to one of its resellers (child accounts)
+        under the rule file's [hand_down] rule (plain round robin among active resellers without one)."""
+        ex = Explanation(lead.id)
+        now = _aware(now)
+        tv = time_values(now)
+        distributor = self.index.partner(distributor_id)
+        dname = distributor.name if distributor else distributor_id
+        rule = self.book.hand_down or _DEFAULT_HAND_DOWN
+        children = self.index.children.get(distributor_id, 0)
+        ex.ruleset = "hand_down"
+        if not children:
+            return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now,
+                                f"Hand-down: {dname} has no reseller accounts; the lead stays with it",
+                                rule="hand_down", partner_id=distributor_id)
+        decision = self._try_rule(rule, lead, state, now, tv, ex, attempt, full=False, restrict=children,
+                                  label=f"Hand-down from {dname}")
+        if decision:
+            return decision
+        outcome = rule.otherwise
+        if outcome in ("next", "unroutable"):
+            return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now,
+                                f"Hand-down: no reseller of {dname} qualifies; the lead stays with it",
+                                rule="hand_down", partner_id=distributor_id)
+        return self._otherwise(lead, ex, outcome, attempt, now, "hand_down", "hand_down",
+                               f"no reseller of {dname} qualifies")
+
+    # ================================================================ flow
+    def _route(self, lead: Lead, state: RoutingState, now: datetime, attempt: int, full: bool):
+        now = _aware(now)
+        ex = Explanation(lead.id)
+        if lead.deleted or lead.converted:
+            why = "Lead: deleted" if lead.deleted else "Lead: already converted"
+            return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, why), ex
+        tv = time_values(now)
+        failed = [g.reason for g in self.book.gate if not g.when.matches(lead, tv)]
+        if failed:
+            ex.gate = failed
+            return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, "; ".join(failed)), ex
+        if self.settings.deal_registration:
+            decision = self._deal_registration(lead, state, now, ex, attempt)
+            if decision:
+                return decision, ex
+        for rs in self.book.rulesets:
+            ex.rulesets_tried.append(rs.name)
+            if not rs.when.matches(lead, tv):
+                continue
+            ex.ruleset = rs.name
+            for rule in rs.rules:
+                decision = self._try_rule(rule, lead, state, now, tv, ex, attempt, full=full)
+                if decision:
+                    return decision, ex
+                if rule.otherwise != "next" and ex.trials[-1].applied:
+                    return self._otherwise(lead, ex, rule.otherwise, attempt, now, rule.name, rs.name,
+                                           f"{rule.name}: {ex.trials[-1].outcome}"), ex
+            return self._otherwise(lead, ex, rs.otherwise, attempt, now, None, rs.name,
+                                   f"no rule of {rs.name!r} found a partner"), ex
+        return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, "Rules: no rule set applies to this lead"), ex
+
+    def _otherwise(self, lead: Lead, ex: Explanation, outcome: str, attempt: int, now: datetime,
+                   rule: str | None, ruleset: str | None, why: str) -> Decision:
+        if outcome == "escalate":
+            return self._finish(lead, ex, DecisionKind.ESCALATE, attempt, now, f"Escalated: {why}", rule=rule,
+                                ruleset=ruleset, queue_id=self._queue(self.settings.escalation_queue))
+        if outcome in OTHERWISE_WORDS:  # unroutable (or "next" with nothing after it)
+            return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, f"Unroutable: {why}", rule=rule,
+                                ruleset=ruleset)
+        return self._finish(lead, ex, DecisionKind.FALLBACK, attempt, now, f"Fallback queue {outcome}: {why}",
+                            rule=rule, ruleset=ruleset, queue_id=self._queue(outcome))
+
+    # ================================================================ deal registration
+    def _deal_registration(self, lead: Lead, state: RoutingState, now: datetime, ex: Explanation,
+                           attempt: int) -> Decision | None:
+        matches = self.index.registrations.matching(lead, now)
+        if not matches:
+            return None
+        declined = state.declined(lead.id)
+        by_partner: dict[str, list] = {}
+        notes = []
+        for m in matches:
+            pid = m.registration.partner_id
+            if pid not in self.index.pos:
+                notes.append(f"registration {m.registration.id} belongs to {pid}, not a current partner")
+                continue
+            if pid in declined:
+                notes.append(f"registration {m.registration.id}: {self._name(pid)} already {declined[pid]} this lead")
+                continue
+            by_partner.setdefault(pid, []).append(m)
+        ex.deal_registration = {
+            "matches": [{"registration": m.registration.id, "partner_id": m.registration.partner_id, "how": m.how}
+                        for m in matches],
+            "notes": notes,
+        }
+        if not by_partner:
+            return None
+        if len(by_partner) > 1:
+            names = " and ".join(f"{self._name(pid)} ({by_partner[pid][0].registration.id})" for pid in sorted(by_partner))
+            return self._finish(lead, ex, DecisionKind.ESCALATE, attempt, now,
+                                f"Conflicting deal registrations: {names}", rule=DEAL_REGISTRATION_RULE,
+                                queue_id=self._queue(self.settings.escalation_queue))
+        (pid, regs), = by_partner.items()
+        pos = self.index.pos[pid]
+        name = self._name(pid)
+        problem = None
+        if not (self.index.available >> pos) & 1:
+            problem = self.index.unavailable_reason(pos)
+        else:
+            problem = self._blocked(pos, state, now)
+        if problem:
+            return self._finish(lead, ex, DecisionKind.ESCALATE, attempt, now,
+                                f"Deal registration {regs[0].registration.id} by {name}, but {name} is {problem}",
+                                rule=DEAL_REGISTRATION_RULE, queue_id=self._queue(self.settings.escalation_queue))
+        pick = _Pick(pos, f"registered deal ({regs[0].how})", {})
+        return self._offer(lead, ex, pick, None, state, now, attempt, rule_name=DEAL_REGISTRATION_RULE,
+                           ruleset=None, hours=self.settings.offer_hours, business_hours=self.settings.business_hours,
+                           rep_mode="rotate", summary_extra="")
+
+    # ================================================================ one rule
+    def _try_rule(self, rule: Rule, lead: Lead, state: RoutingState, now: datetime, tv: dict, ex: Explanation,
+                  attempt: int, *, full: bool, restrict: int | None = None, label: str | None = None) -> Decision | None:
+        trial = RuleTrial(rule.name, rule.ruleset, "")
+        ex.trials.append(trial)
+        if not rule.when.matches(lead, tv):
+            trial.outcome = "condition not met"
+            return None
+        m = rule.match
+        idx = self.index
+        if m.territories and not any(
+                in_territory(self.book.territories.get(t.lstrip("@"), ()), lead.country, lead.state, lead.postal_code)
+                for t in m.territories):
+            trial.outcome = f"lead outside {', '.join(m.territories)}"
+            return None
+        trial.applied = True
+        cand = idx.rule_mask.get(rule.name, idx.all)  # only the built-in hand-down rule is absent
+        if restrict is not None:
+            cand &= restrict
+        coverage_hits: dict[str, int] = {}
+        if m.geography and cand:
+            if not lead.country:
+                trial.outcome = "lead has no country"
+                return None
+            cov, coverage_hits = idx.coverage_mask(lead.country, lead.state, lead.postal_code)
+            cand &= cov
+        if m.industry and cand:
+            if not lead.industry:
+                trial.outcome = "lead has no industry"
+                return None
+            cand &= idx.industry.get(lead.industry, 0)
+        if m.products and cand:
+            if not lead.products:
+                trial.outcome = "lead names no products"
+                return None
+            if m.products == "all":
+                for prod in lead.products:
+                    cand &= idx.product.get(prod, 0)
+            else:
+                cand &= idx._any(idx.product, lead.products)
+        if m.certified_for_products and cand:
+            needed = sorted({c for prod in lead.products for c in self.settings.certifications_for_products.get(prod, ())})
+            if needed:
+                cand &= idx._any(idx.certification, needed)
+            else:
+                trial.notes.append("no product of the lead needs a certification")
+        if m.language and cand and lead.language:
+            cand &= idx.language.get(lead.language, 0)
+        near: list[tuple[float, int]] | None = None
+        if m.proximity and cand:
+            if lead.lat is None or lead.lon is None:
+                trial.outcome = "lead has no coordinates"
+                return None
+        trial.candidates = cand.bit_count()
+        if not cand:
+            trial.outcome = "no partner matches"
+            return None
+        # partners who can never take it: paused or without an active rep
+        unavailable = cand & ~idx.available
+        if unavailable:
+            for pos in _first(idx.positions(unavailable), EXCLUSIONS_LISTED):
+                trial.exclude(idx.ids[pos], idx.unavailable_reason(pos))
+            # counted by bit arithmetic, so thousands of paused partners cost nothing per lead
+            for kind, mask in (("paused", unavailable & idx.paused), ("no active rep", unavailable & ~idx.paused)):
+                if mask:
+                    trial.excluded_counts[kind] = mask.bit_count()
+        eligible = cand & idx.available
+        for pid, outcome in sorted(state.declined(lead.id).items()):
+            pos = idx.pos.get(pid)
+            if pos is not None and (eligible >> pos) & 1:
+                eligible &= ~(1 << pos)
+                trial.exclude(pid, f"already {outcome} this lead")
+        if m.proximity and eligible:
+            near = self._nearby(rule, lead, eligible, trial)
+            if not near:
+                trial.eligible = 0
+                trial.outcome = f"nobody within {max((m.within_km,) + m.widen_km):g} km"
+                return None
+            eligible = 0
+            for _, pos in near:
+                eligible |= 1 << pos
+        trial.eligible = eligible.bit_count()
+        if not eligible:
+            trial.outcome = "nobody eligible"
+            return None
+        if rule.pool:
+            return self._pool(rule, lead, eligible, trial, ex, now, attempt)
+        if full:  # name every capped partner, not only those the strategy happened to meet
+            for pos in idx.positions(eligible):
+                why = self._blocked(pos, state, now)
+                if why:
+                    self._exclude_blocked(trial, pos, why)
+        pick = self._pick(rule, lead, eligible, near, coverage_hits, state, now, trial, attempt)
+        if pick is None:
+            trial.outcome = "every eligible partner is at a cap"
+            return None
+        trial.outcome = "chosen"
+        return self._offer(lead, ex, pick, trial, state, now, attempt, rule_name=rule.name if not label else "hand_down",
+                           ruleset=rule.ruleset, hours=rule.offer_hours, business_hours=rule.business_hours,
+                           rep_mode=rule.rep, summary_extra=label or rule.name)
+
+    def _nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial) -> list[tuple[float, int]]:
+        m = rule.match
+        for radius in (m.within_km,) + m.widen_km:
+            found = []
+            for d, pos in self.index.grid.within(float(lead.lat), float(lead.lon), radius):
+                if not (eligible >> pos) & 1:
+                    continue
+                if m.partner_radius:
+                    own = self.index.partners[pos].radius_km
+                    if own is not None and d > own:
+                        trial.exclude(self.index.ids[pos], "outside its service radius", f"outside its {own:g} km service radius ({d:.0f} km)")
+                        continue
+                found.append((d, pos))
+            if found:
+                if radius != m.within_km:
+                    trial.notes.append(f"widened the radius to {radius:g} km")
+                return found
+        return []
+
+    # ================================================================ caps
+    def _blocked(self, pos: int, state: RoutingState, now: datetime) -> str | None:
+        p = self.index.partners[pos]
+        cap = p.capacity if p.capacity is not None else self.settings.max_open_offers
+        if cap is not None:
+            n = state.open_count(p.id)
+            if n >= cap:
+                return f"at capacity ({n}/{cap} open offers)"
+        daily = p.daily_cap if p.daily_cap is not None else self.settings.max_offers_per_day
+        if daily is not None:
+            n = state.today_count(p.id, now)
+            if n >= daily:
+                return f"at daily cap ({n}/{daily} today)"
+        return None
+
+    def _exclude_blocked(self, trial: RuleTrial, pos: int, why: str) -> None:
+        kind = "at capacity" if why.startswith("at capacity") else "at daily cap"
+        trial.exclude(self.index.ids[pos], kind, why)
+
+    # ================================================================ strategies
+    def _pick(self, rule: Rule, lead: Lead, eligible: int, near, coverage_hits, state: RoutingState, now: datetime,
+              trial: RuleTrial, attempt: int) -> _Pick | None:
+        idx = self.index
+        if rule.prefer_incumbent:
+            pid = state.incumbent(lead.company, lead.email_domain or (lead.email or "").rpartition("@")[2])
+            if pid is not None:
+                pos = idx.pos.get(pid)
+                if pos is None or not (eligible >> pos) & 1:
+                    trial.notes.append(f"incumbent {self._name(pid)} is not eligible for this rule")
+                else:
+                    why = self._blocked(pos, state, now)
+                    if why:
+                        trial.notes.append(f"incumbent {self._name(pid)} is {why}")
+                    else:
+                        return _Pick(pos, "incumbent: already works this company", {})
+        strategy = rule.distribute
+        if strategy == "nearest":
+            for d, pos in near or ():
+                why = self._blocked(pos, state, now)
+                if why:
+                    self._exclude_blocked(trial, pos, why)
+                    continue
+                trial.scores = [{"partner_id": idx.ids[p], "km": round(dd, 1)} for dd, p in (near or [])[:3]]
+                return _Pick(pos, f"nearest ({d:.0f} km)", {})
+            return None
+        if strategy == "weighted":
+            return self._weighted(rule, lead, eligible, state, now, trial, attempt)
+        if strategy == "best_fit" and _unit(lead.id, rule.name, attempt, "floor") >= self.settings.best_fit_floor:
+            return self._scored(rule, lead, eligible, coverage_hits, near, state, now, trial, best_fit=True)
+        if strategy == "least_loaded":
+            return self._scored(rule, lead, eligible, coverage_hits, near, state, now, trial, best_fit=False)
+        key = rule.name
+        how = "round robin" if strategy == "round_robin" else "best fit floor: round robin"
+        return self._rotate(key, eligible, state, now, trial, how)
+
+    def _rotate(self, key: str, eligible: int, state: RoutingState, now: datetime, trial: RuleTrial,
+                how: str) -> _Pick | None:
+        start = self.index.position_before(state.rotation.get(key))
+        for pos in rotation(eligible, start):
+            why = self._blocked(pos, state, now)
+            if why:
+                self._exclude_blocked(trial, pos, why)
+                continue
+            return _Pick(pos, how, {key: self.index.ids[pos]})
+        return None
+
+    def _weighted(self, rule: Rule, lead: Lead, eligible: int, state: RoutingState, now: datetime,
+                  trial: RuleTrial, attempt: int) -> _Pick | None:
+        idx = self.index
+        classes: list[tuple[str, float, int]] = []
+        if rule.weight_by == "tier":
+            tiered = 0
+            for tier in sorted(idx.tier):
+                m = eligible & idx.tier[tier]
+                tiered |= m
+                if m:
+                    classes.append((tier, float(self.settings.tier_weights.get(tier, 1.0)), m))
+            if eligible & ~tiered:
+                classes.append(("(no tier)", 1.0, eligible & ~tiered))
+        else:
+            for w in sorted(idx.weight):
+                m = eligible & idx.weight[w]
+                if m:
+                    classes.append((f"{w:g}", w, m))
+        draw = _unit(lead.id, rule.name, attempt)
+        trial.scores = [{"class": c, "weight": w, "partners": m.bit_count()} for c, w, m in classes]
+        while classes:
+            total = sum(w * m.bit_count() for _, w, m in classes if w > 0)
+            if total <= 0:
+                return None
+            x = draw * total
+            for i, (c, w, m) in enumerate(classes):
+                if w <= 0:
+                    continue
+                x -= w * m.bit_count()
+                if x < 0:
+                    break
+            pick = self._rotate(f"{rule.name}|{c}", m, state, now, trial, f"weighted by {rule.weight_by} ({c}: {w:g})")
+            if pick:
+                return pick
+            del classes[i]
+        return None
+
+    def _scored(self, rule: Rule, lead: Lead, eligible: int, coverage_hits: dict[str, int], near,
+                state: RoutingState, now: datetime, trial: RuleTrial, *, best_fit: bool) -> _Pick | None:
+        idx = self.index
+        key = rule.name
+        start = idx.position_before(state.rotation.get(key))
+        window = self.settings.window if self.settings.window > 0 else None
+        distance = {pos: d for d, pos in near} if near else {}
+        scored: list[tuple[float, int, int, dict]] = []
+        for order, pos in enumerate(rotation(eligible, start)):
+            why = self._blocked(pos, state, now)
+            if why:
+                self._exclude_blocked(trial, pos, why)
+                continue
+            p = idx.partners[pos]
+            if best_fit:
+                detail = self._fit(rule, lead, pos, coverage_hits, distance.get(pos), state)
+                score = detail["score"]
+            else:
+                cap = p.capacity if p.capacity is not None else (self.settings.max_open_offers or 10)
+                n = state.open_count(p.id)
+                load = n / cap if cap else 1.0
+                detail = {"open": n, "capacity": cap, "load": round(load, 3)}
+                score = -load
+            scored.append((score, -order, pos, detail))
+            if window and len(scored) >= window:
+                break
+        if not scored:
+            return None
+        scored.sort(reverse=True)
+        trial.scores = [{"partner_id": idx.ids[pos], "name": idx.partners[pos].name, **detail}
+                        for _, _, pos, detail in scored[:3]]
+        score, _, pos, detail = scored[0]
+        how = f"best fit (score {detail['score']:.2f})" if best_fit else f"least loaded ({detail['open']}/{detail['capacity']} open)"
+        return _Pick(pos, how, {key: idx.ids[pos]})
+
+    def _fit(self, rule: Rule, lead: Lead, pos: int, coverage_hits: dict[str, int], km: float | None,
+             state: RoutingState) -> dict[str, Any]:
+        """Match strength (how specifically the partner fits this lead) blended with track record."""
+        p = self.index.partners[pos]
+        parts = []
+        if coverage_hits:
+            spec = max((s for k, s in coverage_hits.items() if (self.index.coverage[k] >> pos) & 1), default=0)
+            parts.append(min(spec, 4) / 4)
+        if lead.industry:
+            parts.append(1.0 if lead.industry in p.industries else 0.0)
+        if lead.products:
+            parts.append(len(lead.products & p.products) / len(lead.products))
+        if lead.language:
+            parts.append(1.0 if lead.language in p.languages else 0.0)
+        if km is not None:
+            radius = max((rule.match.within_km or 0,) + rule.match.widen_km) or 1
+            parts.append(max(0.0, 1 - km / radius))
+        match = sum(parts) / len(parts) if parts else 0.5
+        perf = state.perf(p.id)
+        hours = perf.mean_response_hours
+        response = 1 / (1 + hours / 24) if hours is not None else _PERF_DEFAULT_RESPONSE
+        track = 0.4 * perf.acceptance_rate + 0.4 * perf.conversion_rate + 0.2 * response
+        score = 0.5 * match + 0.5 * track
+        return {"score": round(score, 4), "match": round(match, 3), "acceptance": round(perf.acceptance_rate, 3),
+                "conversion": round(perf.conversion_rate, 3), "response": round(response, 3)}
+
+    # ================================================================ outcomes
+    def _pool(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, ex: Explanation, now: datetime,
+              attempt: int) -> Decision | None:
+        members = self.index.pool_members.get(rule.pool)
+        if members:  # the org told us who is in the queue: someone in it must be eligible
+            eligible &= members
+            if not eligible:
+                trial.outcome = f"no eligible partner is a member of {rule.pool}"
+                return None
+        trial.outcome = "pool"
+        trial.eligible = eligible.bit_count()
+        deadline = offer_deadline(now, rule.offer_hours, business_hours=rule.business_hours, time_zone=None,
+                                  workday=self.settings.workday, weekdays=self.settings.weekdays)
+        summary = f"{rule.name}: pool {rule.pool}, {trial.eligible} eligible partner(s) may pull it"
+        ex.chosen = {"pool": rule.pool, "eligible": trial.eligible}
+        return self._finish(lead, ex, DecisionKind.POOL, attempt, now, summary, rule=rule.name, ruleset=rule.ruleset,
+                            queue_id=self._queue(rule.pool), deadline=deadline)
+
+    def _offer(self, lead: Lead, ex: Explanation, pick: _Pick, trial: RuleTrial | None, state: RoutingState,
+               now: datetime, attempt: int, *, rule_name: str, ruleset: str | None, hours: float,
+               business_hours: bool, rep_mode: str, summary_extra: str) -> Decision:
+        idx = self.index
+        p = idx.partners[pick.pos]
+        rep = None
+        reps = idx.active_reps[pick.pos]
+        if rep_mode == "rotate" and reps:
+            last = state.rep_rotation.get(p.id)
+            rep_ids = [r.id for r in reps]
+            rep = reps[bisect_right(rep_ids, last) % len(reps) if last else 0]
+        try:
+            deadline = offer_deadline(now, hours, business_hours=business_hours, time_zone=p.time_zone,
+                                      workday=self.settings.workday, weekdays=self.settings.weekdays)
+        except ValueError as exc:
+            ex.notes.append(f"{exc}; offer window counted in UTC")
+            deadline = offer_deadline(now, hours, business_hours=business_hours, time_zone=None,
+                                      workday=self.settings.workday, weekdays=self.settings.weekdays)
+        ex.rotation.update(pick.rotation)
+        ex.chosen = {"partner_id": p.id, "partner": p.name, "rep_id": rep.id if rep else None, "how": pick.how}
+        counts = ""
+        if trial is not None:
+            counts = f"; {trial.eligible} eligible"
+            if trial.excluded_total:
+                counts += f", {trial.excluded_total} excluded"
+        summary = f"{summary_extra or rule_name}: {p.name} — {pick.how}{counts}"
+        return self._finish(lead, ex, DecisionKind.OFFER, attempt, now, summary, rule=rule_name, ruleset=ruleset,
+                            partner_id=p.id, rep_id=rep.id if rep else None, deadline=deadline)
+
+    def _finish(self, lead: Lead, ex: Explanation, kind: DecisionKind, attempt: int, now: datetime, summary: str, *,
+                rule: str | None = None, ruleset: str | None = None, partner_id: str | None = None,
+                rep_id: str | None = None, queue_id: str | None = None, deadline: datetime | None = None) -> Decision:
+        ex.kind = kind.value
+        ex.summary = summary
+        if ruleset and not ex.ruleset:
+            ex.ruleset = ruleset
+        return Decision(
+            lead_id=lead.id, kind=kind, reason=clip(summary), rule=rule, ruleset=ruleset or ex.ruleset,
+            partner_id=partner_id, rep_id=rep_id, queue_id=queue_id,
+            offered_at=now if kind in (DecisionKind.OFFER, DecisionKind.POOL) else None,
+            deadline=deadline, attempt=attempt, explanation=ex.to_dict(),
+        )
+
+    def _queue(self, name: str) -> str | None:
+        if name in self.queue_ids:
+            return self.queue_ids[name]
+        pool = self.index.pools.get(name)
+        return pool.id if pool else None
+
+    def _name(self, partner_id: str) -> str:
+        p = self.index.partner(partner_id)
+        return p.name if p else partner_id
+
+
+def _first(it, n):
+    for i, x in enumerate(it):
+        if i >= n:
+            return
+        yield x
+
+
+def _aware(now: datetime) -> datetime:
+    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+
+
+_DEFAULT_HAND_DOWN: Rule  # set below, needs a compiled "true" condition
+
+
+def _default_hand_down() -> Rule:
+    from rules.book import Match
+    from rules.expressions import Compiler
+    from rules.model import Partner
+    from rules.expressions import schema_of
+    true = Compiler(schema_of(Partner), with_time=False).compile("true")
+    return Rule(name="hand_down", ruleset="hand_down", when=true, partners=true, match=Match())
+
+
+_DEFAULT_HAND_DOWN = _default_hand_down()

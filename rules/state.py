@@ -1,0 +1,191 @@
+"""Everything mutable the engine needs besides partners, as plain data jobs can persist.
+
+The router only reads it; jobs calls `record_offer` once a decision is committed and
+`record_outcome` when a partner answers, lets an offer lapse, or the lead closes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from rules.model import Decision, DecisionKind
+
+OUTCOMES = ("accepted", "rejected", "lapsed", "closed")
+_KEEP_DAYS = 3  # daily counters older than this are dropped; only today's matter
+_CORP = re.compile(
+    r"\b(inc|incorporated|llc|ltd|limited|gmbh|ag|sa|sas|sarl|bv|nv|plc|co|corp|corporation|company|kk|pty|srl|spa|ab|oy)\b\.?"
+)
+
+
+def normalise_company(name: str | None) -> str:
+    """Lower case, no punctuation or legal-form suffixes: `ACME, Inc.` → `acme`."""
+    if not name:
+        return ""
+    text = re.sub(r"[^\w\s]", " ", name.lower())
+    text = _CORP.sub(" ", text)
+    return " ".join(text.split())
+
+
+def normalise_domain(domain: str | None) -> str:
+    if not domain:
+        return ""
+    d = domain.strip().lower()
+    d = re.sub(r"^[a-z]+://", "", d).split("/")[0].split("@")[-1]
+    return d[4:] if d.startswith("www.") else d
+
+
+def _day(now: datetime) -> str:
+    if now.tzinfo is not None:
+        now = now.astimezone(timezone.utc)
+    return now.date().isoformat()
+
+
+@dataclass
+class Performance:
+    offers: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    lapsed: int = 0
+    closed: int = 0
+    response_hours_total: float = 0.0
+    responses: int = 0
+
+    # Laplace-smoothed rates: a new partner starts at an even 50 %, not at 0 or 100 %.
+    @property
+    def acceptance_rate(self) -> float:
+        return (self.accepted + 1) / (self.accepted + self.rejected + self.lapsed + 2)
+
+    @property
+    def conversion_rate(self) -> float:
+        return (self.closed + 1) / (self.accepted + 2)
+
+    @property
+    def mean_response_hours(self) -> float | None:
+        return self.response_hours_total / self.responses if self.responses else None
+
+
+@dataclass
+class RoutingState:
+    excluded: dict[str, dict[str, str]] = field(default_factory=dict)  # lead → partner → "rejected"|"lapsed"
+    open_offers: dict[str, int] = field(default_factory=dict)  # partner → offers it holds (offered or accepted)
+    open_by_lead: dict[str, str] = field(default_factory=dict)  # lead → partner currently holding it
+    daily: dict[str, dict[str, int]] = field(default_factory=dict)  # "YYYY-MM-DD" → partner → offers made that day
+    rotation: dict[str, str] = field(default_factory=dict)  # rotation key → last partner id chosen
+    rep_rotation: dict[str, str] = field(default_factory=dict)  # partner → last rep id offered
+    performance: dict[str, Performance] = field(default_factory=dict)
+    incumbents: dict[str, str] = field(default_factory=dict)  # "company:acme" / "domain:acme.com" → partner
+
+    # ---------------------------------------------------------------- reads
+    def open_count(self, partner_id: str) -> int:
+        return self.open_offers.get(partner_id, 0)
+
+    def today_count(self, partner_id: str, now: datetime) -> int:
+        day = self.daily.get(_day(now))
+        return day.get(partner_id, 0) if day else 0
+
+    def declined(self, lead_id: str) -> dict[str, str]:
+        return self.excluded.get(lead_id) or {}
+
+    def incumbent(self, company: str | None, domain: str | None) -> str | None:
+        d = normalise_domain(domain)
+        if d and f"domain:{d}" in self.incumbents:
+            return self.incumbents[f"domain:{d}"]
+        c = normalise_company(company)
+        return self.incumbents.get(f"company:{c}") if c else None
+
+    def perf(self, partner_id: str) -> Performance:
+        return self.performance.get(partner_id) or Performance()
+
+    # ---------------------------------------------------------------- writes
+    def set_incumbent(self, partner_id: str, *, company: str | None = None, domain: str | None = None) -> None:
+        """The partner already works this company (its account or an open opportunity)."""
+        if normalise_domain(domain):
+            self.incumbents[f"domain:{normalise_domain(domain)}"] = partner_id
+        if normalise_company(company):
+            self.incumbents[f"company:{normalise_company(company)}"] = partner_id
+
+    def record_offer(self, decision: Decision, now: datetime) -> None:
+        """The decision was committed: count the offer and move the rotations past the chosen ones."""
+        for key, partner_id in (decision.explanation.get("rotation") or {}).items():
+            self.rotation[key] = partner_id
+        if decision.kind is not DecisionKind.OFFER or not decision.partner_id:
+            return
+        pid = decision.partner_id
+        previous = self.open_by_lead.get(decision.lead_id)
+        if previous == pid:
+            return  # the same offer recorded twice (a retried commit): count it once
+        if previous:
+            self._release(previous)
+        self.open_by_lead[decision.lead_id] = pid
+        self.open_offers[pid] = self.open_offers.get(pid, 0) + 1
+        day = _day(now)
+        counts = self.daily.setdefault(day, {})
+        counts[pid] = counts.get(pid, 0) + 1
+        for old in sorted(self.daily)[:-_KEEP_DAYS]:
+            del self.daily[old]
+        if decision.rep_id:
+            self.rep_rotation[pid] = decision.rep_id
+        self.performance.setdefault(pid, Performance()).offers += 1
+
+    def record_outcome(self, lead_id: str, partner_id: str, outcome: str, now: datetime,
+                       response_hours: float | None = None) -> None:
+        """accepted: the partner works it (still counts against capacity); rejected / lapsed: the
+        partner is never offered this lead again; closed: the accepted lead was converted or closed."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
+        perf = self.performance.setdefault(partner_id, Performance())
+        if outcome == "accepted":
+            perf.accepted += 1
+        elif outcome in ("rejected", "lapsed"):
+            setattr(perf, outcome, getattr(perf, outcome) + 1)
+            self.excluded.setdefault(lead_id, {})[partner_id] = outcome
+            if self.open_by_lead.get(lead_id) == partner_id:
+                del self.open_by_lead[lead_id]
+                self._release(partner_id)
+        else:
+            perf.closed += 1
+            if self.open_by_lead.get(lead_id) == partner_id:
+                del self.open_by_lead[lead_id]
+                self._release(partner_id)
+            self.excluded.pop(lead_id, None)  # the lead is done; its history need not be kept
+        if response_hours is not None and outcome in ("accepted", "rejected"):
+            perf.response_hours_total += float(response_hours)
+            perf.responses += 1
+
+    def _release(self, partner_id: str) -> None:
+        n = self.open_offers.get(partner_id, 0) - 1
+        if n > 0:
+            self.open_offers[partner_id] = n
+        else:
+            self.open_offers.pop(partner_id, None)
+
+    # ---------------------------------------------------------------- persistence
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "excluded": {k: dict(v) for k, v in self.excluded.items()},
+            "open_offers": dict(self.open_offers),
+            "open_by_lead": dict(self.open_by_lead),
+            "daily": {k: dict(v) for k, v in self.daily.items()},
+            "rotation": dict(self.rotation),
+            "rep_rotation": dict(self.rep_rotation),
+            "performance": {k: vars(v).copy() for k, v in self.performance.items()},
+            "incumbents": dict(self.incumbents),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RoutingState":
+        if data.get("version", 1) != 1:
+            raise ValueError(f"routing state version {data.get('version')!r} is newer than this leadrouter understands")
+        return cls(
+            excluded={k: dict(v) for k, v in data.get("excluded", {}).items()},
+            open_offers={k: int(v) for k, v in data.get("open_offers", {}).items()},
+            open_by_lead=dict(data.get("open_by_lead", {})),
+            daily={k: {p: int(n) for p, n in v.items()} for k, v in data.get("daily", {}).items()},
+            rotation=dict(data.get("rotation", {})),
+            rep_rotation=dict(data.get("rep_rotation", {})),
+            performance={k: Performance(**v) for k, v in data.get("performance", {}).items()},
+            incumbents=dict(data.get("incumbents", {})),
+        )
