@@ -64,6 +64,10 @@ def _shape(word: str) -> tuple[str, str] | None:
     return None
 
 
+def is_unknown(word: str) -> bool:
+    return _shape(word) is None
+
+
 def check(word: str, n: int | None) -> str | None:
     """Why `word[:n]` is not a date literal Salesforce accepts, or None when it is."""
     shape = _shape(word)

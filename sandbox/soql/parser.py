@@ -91,7 +91,7 @@ class _ToAst(Transformer):
         raise _Problem(
             name.line,
             name.column,
-            f"aggregate function {name.value.upper()}() is not supported by the sandbox: "
+            f"aggregate function {name.value.upper()}({children[1].text}) is not supported by the sandbox: "
             "only SELECT COUNT() FROM ... is (no GROUP BY, SUM, MAX, MIN, AVG, COUNT(field))",
         )
 
@@ -134,6 +134,8 @@ class _ToAst(Transformer):
         if n is None and word == "NULL":
             return Literal("null", None, tok.line, tok.column)
         problem = dates.check(word, n)
+        if problem and dates.is_unknown(word):
+            raise _Problem(tok.line, tok.column, f"unexpected token: '{tok.value}'")
         if problem:
             raise _Problem(tok.line, tok.column, problem)
         return Literal("relative", (word, n), tok.line, tok.column)

@@ -1,0 +1,184 @@
+"""SOQL text -> AST: the grammar, literals, and MALFORMED_QUERY with row and column."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from sandbox.soql import SoqlError, parse
+from sandbox.soql.ast import And, Comparison, Not, Or
+
+
+def malformed(soql: str) -> SoqlError:
+    with pytest.raises(SoqlError) as info:
+        parse(soql)
+    assert info.value.error_code == "MALFORMED_QUERY"
+    assert info.value.status == 400
+    return info.value
+
+
+def where_of(soql_where: str):
+    return parse(f"SELECT Id FROM Lead WHERE {soql_where}").where
+
+
+def literal(soql_value: str):
+    cond = where_of(f"X = {soql_value}")
+    assert isinstance(cond, Comparison)
+    return cond.values[0]
+
+
+def test_select_list_keeps_relationship_paths_as_written():
+    q = parse("SELECT Id, Owner.Name, PartnerAccount.Parent.Name FROM Lead")
+    assert [f.parts for f in q.fields] == [("Id",), ("Owner", "Name"), ("PartnerAccount", "Parent", "Name")]
+    assert q.sobject == "Lead" and not q.is_count
+
+
+def test_keywords_are_case_insensitive():
+    q = parse("select id from lead where name = 'x' and not country in ('US') order by name desc nulls last limit 3 offset 1")
+    assert q.limit == 3 and q.offset == 1
+    assert q.order_by[0].descending and q.order_by[0].nulls_last
+    assert isinstance(q.where, And) and isinstance(q.where.items[1], Not)
+
+
+def test_field_names_that_start_with_a_keyword_stay_field_names():
+    q = parse("SELECT Notes__c, Order__c, Limit, Desc__c FROM Lead WHERE Notes__c = 'a' AND Order__c = 1 ORDER BY Desc__c")
+    assert [f.text for f in q.fields] == ["Notes__c", "Order__c", "Limit", "Desc__c"]
+    assert [c.field.text for c in q.where.items] == ["Notes__c", "Order__c"]
+
+
+def test_count_without_field_is_a_count_query():
+    q = parse("SELECT COUNT() FROM Lead WHERE Status = 'Open'")
+    assert q.is_count and q.fields == ()
+
+
+def test_both_not_equal_spellings_mean_the_same():
+    assert where_of("Name != 'a'").op == where_of("Name <> 'a'").op == "!="
+
+
+def test_every_comparison_operator_parses():
+    ops = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+    for text, op in ops.items():
+        assert where_of(f"Amount {text} 5").op == op
+    assert where_of("Name LIKE 'a%'").op == "like"
+    assert where_of("Name IN ('a', 'b')").op == "in"
+    assert where_of("Name NOT IN ('a')").op == "notin"
+    assert where_of("P__c INCLUDES ('a;b', 'c')").op == "includes"
+    assert where_of("P__c EXCLUDES ('a')").op == "excludes"
+
+
+def test_parentheses_group_and_or():
+    cond = where_of("(A = 1 OR B = 2) AND NOT (C = 3 AND D = 4)")
+    assert isinstance(cond, And)
+    assert isinstance(cond.items[0], Or)
+    assert isinstance(cond.items[1], Not) and isinstance(cond.items[1].item, And)
+
+
+def test_mixing_and_with_or_without_parentheses_is_refused_like_salesforce():
+    err = malformed("SELECT Id FROM Lead WHERE A = 1 AND B = 2 OR C = 3")
+    assert err.message.endswith("unexpected token: 'OR'")
+    assert "ERROR at Row:1:Column:43" in err.message
+
+
+def test_null_true_false_literals_any_case():
+    assert literal("null").kind == "null" and literal("NULL").value is None
+    assert literal("true").value is True and literal("False").value is False
+
+
+def test_numbers_keep_integer_or_decimal_and_sign():
+    assert literal("42").value == 42 and isinstance(literal("42").value, int)
+    assert literal("-3.5").value == -3.5
+    assert literal("+7").value == 7
+
+
+def test_date_and_datetime_literals():
+    assert literal("2024-05-01").value == date(2024, 5, 1)
+    want = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+    for text in ("2024-05-01T10:00:00Z", "2024-05-01T10:00:00+00:00", "2024-05-01T10:00:00.000Z",
+                 "2024-05-01T12:00:00+02:00", "2024-05-01T03:00:00-07:00"):  # fmt: skip
+        lit = literal(text)
+        assert lit.kind == "datetime" and lit.value == want, text
+
+
+def test_relative_date_literals_with_and_without_n():
+    assert literal("TODAY").value == ("TODAY", None)
+    assert literal("last_n_days:30").value == ("LAST_N_DAYS", 30)
+    assert literal("THIS_QUARTER").kind == "relative"
+
+
+def test_relative_literal_missing_its_number_says_so():
+    err = malformed("SELECT Id FROM Lead WHERE CreatedDate = LAST_N_DAYS")
+    assert "LAST_N_DAYS needs a number" in err.message
+
+
+def test_unknown_bare_word_is_an_unexpected_token():
+    err = malformed("SELECT Id FROM Lead WHERE Name = Bob")
+    assert err.message.endswith("unexpected token: 'Bob'")
+
+
+def test_string_escapes_decode_as_salesforce_documents():
+    lit = literal(r"'it\'s a \"test\"\\ \n\t\r\b\f \u00e9'")
+    assert lit.value == "it's a \"test\"\\ \n\t\r\b\f é"
+
+
+def test_like_escapes_keep_percent_and_underscore_literal():
+    lit = where_of(r"Name LIKE '50\%\_off%'").values[0]
+    assert lit.like == r"50%_off.*"
+
+
+def test_illegal_escape_is_malformed_with_its_position():
+    err = malformed(r"SELECT Id FROM Lead WHERE Name = 'a\qb'")
+    assert "Illegal character sequence '\\q'" in err.message
+    assert "Row:1:Column:34" in err.message
+
+
+def test_unbalanced_quote_is_malformed_at_the_quote():
+    err = malformed("SELECT Id FROM Lead WHERE Name = 'O'Brien'")
+    assert err.message.endswith("unexpected token: 'Brien'")
+    assert "ERROR at Row:1:Column:37" in err.message
+
+
+def test_error_message_echoes_the_row_with_a_caret_under_the_column():
+    err = malformed("SELECT Id\nFROM Lead\nWHERE Name == 'x'")
+    lines = err.message.split("\n")
+    assert lines[1] == "WHERE Name == 'x'"
+    assert lines[2] == " " * 12 + "^"
+    assert lines[3] == "ERROR at Row:3:Column:13"
+    assert lines[4] == "unexpected token: '='"
+
+
+def test_end_of_input_is_reported_as_eof():
+    err = malformed("SELECT Id FROM Lead WHERE")
+    assert err.message.endswith("unexpected token: <EOF>")
+    assert "Row:1:Column:26" in err.message
+
+
+def test_star_select_is_refused():
+    assert malformed("SELECT * FROM Lead").message.endswith("unexpected token: '*'")
+
+
+def test_empty_query_is_malformed():
+    malformed("   ")
+
+
+def test_subqueries_are_refused_with_a_clear_message():
+    err = malformed("SELECT Id, (SELECT Id FROM Contacts) FROM Account")
+    assert "parent-to-child subqueries" in err.message and "Column:12" in err.message
+    err = malformed("SELECT Id FROM Lead WHERE Id IN (SELECT LeadId FROM LeadHistory)")
+    assert "subqueries" in err.message
+
+
+def test_aggregate_functions_other_than_count_are_refused_with_a_clear_message():
+    err = malformed("SELECT SUM(Amount) FROM Opportunity")
+    assert "aggregate function SUM(Amount) is not supported" in err.message
+    err = malformed("SELECT COUNT(Id) FROM Lead")
+    assert "COUNT(Id) is not supported" in err.message and "only SELECT COUNT() FROM" in err.message
+
+
+def test_clauses_must_come_in_salesforce_order():
+    malformed("SELECT Id FROM Lead LIMIT 5 WHERE Name = 'a'")
+    malformed("SELECT Id FROM Lead ORDER BY Name WHERE Name = 'a'")
+
+
+def test_parsed_queries_are_cached_by_text():
+    soql = "SELECT Id FROM Lead WHERE Name = 'cache me'"
+    assert parse(soql) is parse(soql)
