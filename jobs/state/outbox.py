@@ -25,6 +25,11 @@ def add(conn: Connection, *, lead_id: str, purpose: str, payload: dict[str, Any]
     )).inserted_primary_key[0]
 
 
+def drop_open(conn: Connection, lead_id: str, reason: str, now: datetime) -> None:
+    conn.execute(update(OB).where(OB.c.lead_id == lead_id, OB.c.status.in_(OPEN)).values(
+        status="dropped", last_error=reason[:2000], updated_at=now))
+
+
 def open_entries(conn: Connection, limit: int = 10_000) -> list[dict[str, Any]]:
     rows = conn.execute(select(OB).where(OB.c.status.in_(OPEN)).order_by(OB.c.id).limit(limit))
     return [dict(r._mapping) for r in rows]

@@ -70,6 +70,7 @@ leads = Table(
     Column("status", String(80)),  # the Lead.Status we last saw
     Column("modstamp", UTCDateTime),  # SystemModstamp we last saw
     Column("reason", String(255)),
+    Column("record", JSON),  # the Lead as last read: redistribution after a lapse needs no API read
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_leads_state", "state"),
 )

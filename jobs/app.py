@@ -1,0 +1,163 @@
+"""The assembled connector: one object holding client + mappings + rule book + state.
+
+`Connector.from_config(loaded)` builds it from the TOML config; tests, the ops tools
+and the demo build it with `Connector(...)` around a sandbox client. `run_job(name)`
+runs one job with its accounting (a `job_runs` row and one summary log line);
+`run_cycle()` runs every job once in the order a cycle needs.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+import structlog
+
+from jobs.config import LoadedConfig, OffersSettings, Settings
+from jobs.logging import get_logger
+from jobs.state import Store
+from jobs.state import store as st
+from jobs.timeutil import CallableClock, Clock, SystemClock
+
+# Job name -> module with `run(cx, now) -> dict[str, int]`. The cycle order matters:
+# confirm old writes first, refresh partners, read the lead stream (new leads and
+# responses), notice deletions, then act on time (deadlines, reminders, follow-ups),
+# and finally push what was decided.
+CYCLE = ("outbox", "sync_partners", "leads", "deleted", "expire", "remind", "followup", "outbox")
+
+
+def _job_module(name: str):
+    from jobs import deleted, expire, followup, leads, outbox, remind, sync_partners
+
+    return {"outbox": outbox, "sync_partners": sync_partners, "leads": leads, "deleted": deleted,
+            "expire": expire, "remind": remind, "followup": followup}[name]
+
+
+@dataclass
+class JobResult:
+    job: str
+    run_id: str
+    counts: dict[str, int]
+    api_calls: int
+    seconds: float
+    error: str | None = None
+
+
+@dataclass
+class Routing:
+    """What the engine needs, rebuilt from the partner snapshot when it changes."""
+
+    router: Any
+    index: Any
+    partners: dict[str, Any]
+    rep_partner: dict[str, str]  # rep (User) id -> partner (Account) id
+    pools: dict[str, Any]  # queue id -> Pool
+    queue_ids: dict[str, str]  # queue DeveloperName -> id
+    generation: int
+
+
+@dataclass
+class Connector:
+    client: Any  # connector.client.SalesforceClient
+    mappings: Any  # mappings.MappingSet
+    book: Any  # rules.RuleBook
+    store: Store
+    clock: Clock = field(default_factory=SystemClock)
+    settings: Settings = field(default_factory=Settings)
+    instance: str = "local"
+    stop: threading.Event = field(default_factory=threading.Event)
+    lookback: timedelta = timedelta(minutes=5)
+    _routing: Routing | None = None
+    _snapshot_generation: int = 0
+
+    # ------------------------------------------------------------------ assembly
+    @classmethod
+    def from_config(cls, loaded: LoadedConfig, *, clock: Clock | None = None, client: Any = None,
+                    store: Store | None = None) -> "Connector":
+        from connector.client import SalesforceClient
+        from mappings import load_mappings
+        from rules import load_rules
+
+        s = loaded.settings
+        clock = clock or SystemClock()
+        if client is None:
+            client = SalesforceClient.connect(loaded.connector_config(), clock=clock.now,
+                                              logger=get_logger(component="connector"))
+        ms = load_mappings(loaded.resolve(s.mappings.dir))
+        book = load_rules(loaded.resolve(s.routing.rules), lead_attributes=ms.lead_attribute_types(),
+                          partner_attributes=ms.partner_attribute_types())
+        return cls(client=client, mappings=ms, book=book, store=store or Store(loaded.state_url()),
+                   clock=clock, settings=s, lookback=timedelta(seconds=s.routing.lookback_seconds))
+
+    @classmethod
+    def for_sandbox_clock(cls, clock_now: Callable[[], datetime], **kw: Any) -> "Connector":
+        return cls(clock=CallableClock(clock_now), **kw)
+
+    @property
+    def offers_settings(self) -> OffersSettings:
+        return self.settings.offers
+
+    def log(self, **bound: Any):
+        return get_logger(instance=self.instance, **bound)
+
+    # ------------------------------------------------------------------ routing
+    def snapshot_changed(self) -> None:
+        self._snapshot_generation += 1
+
+    def routing(self) -> Routing:
+        if self._routing is None or self._routing.generation != self._snapshot_generation:
+            from jobs.partners import build_routing
+
+            with self.store.connect() as conn:
+                self._routing = build_routing(self, conn, self._snapshot_generation)
+        return self._routing
+
+    # ------------------------------------------------------------------ running
+    def run_job(self, name: str, now: datetime | None = None) -> JobResult:
+        module = _job_module(name)
+        run_id = uuid.uuid4().hex[:12]
+        now = now or self.clock.now()
+        calls_before = self.client.calls
+        started = time.monotonic()
+        with structlog.contextvars.bound_contextvars(run_id=run_id, job=name):
+            with self.store.begin() as conn:
+                row = st.start_job_run(conn, run_id, name, self.instance, now)
+            counts: dict[str, int] = {}
+            error = None
+            try:
+                counts = module.run(self, now) or {}
+            except Exception as e:
+                error = f"{type(e).__name__}: {e}"
+                self.log().error("job_failed", error=error, exc_info=True)
+            api_calls = self.client.calls - calls_before
+            seconds = round(time.monotonic() - started, 3)
+            with self.store.begin() as conn:
+                st.finish_job_run(conn, row, self.clock.now(), counts, api_calls, error)
+            self.log().info("job_run", counts=counts, api_calls=api_calls, seconds=seconds,
+                            ok=error is None)
+        return JobResult(name, run_id, counts, api_calls, seconds, error)
+
+    def run_cycle(self, now: datetime | None = None, *, raise_errors: bool = True) -> dict[str, JobResult]:
+        """Every job once, in cycle order (for `leadrouter once`, cron and the tests)."""
+        results: dict[str, JobResult] = {}
+        for i, name in enumerate(CYCLE):
+            if self.stop.is_set():
+                break
+            r = self.run_job(name, now)
+            results[name if name not in results else f"{name}#{i}"] = r
+            if r.error and raise_errors:
+                raise RuntimeError(f"job {name} failed: {r.error}")
+        return results
+
+    def scheduled_jobs(self, job_stop: threading.Event):
+        """JobSpecs for the scheduler; `job_stop` ends a job after its current batch."""
+        from jobs.scheduler import JobSpec
+
+        self.stop = job_stop
+        sch = self.settings.schedule
+        every = {"sync_partners": sch.sync_partners, "leads": sch.leads, "deleted": sch.deleted,
+                 "expire": sch.offers, "remind": sch.offers, "followup": sch.offers, "outbox": sch.outbox}
+        return [JobSpec(name, seconds, (lambda n=name: self.run_job(n))) for name, seconds in every.items()]

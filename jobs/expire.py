@@ -1,0 +1,53 @@
+"""Job: offers past their deadline lapse and the lead moves on (or is escalated).
+
+Runs on the clock alone — no read: the lead as last seen in the stream is stored with
+its offer, and the outbox's staleness guard stops the write if a person has touched
+the lead since.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from jobs import lifecycle, outbox
+from jobs.state import offers as of
+from jobs.state import outbox as ob
+from mappings import Unroutable
+from rules.model import Lead
+
+
+def run(cx, now: datetime) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    to_lead = cx.mappings.lead_converter()
+    while not cx.stop.is_set():
+        with cx.store.begin() as conn:
+            due = of.expired_offers(conn, now, limit=200)
+            if not due:
+                break
+            leads = of.get_leads(conn, [o["lead_id"] for o in due])
+            inflight = ob.open_lead_ids(conn, [o["lead_id"] for o in due])
+            state = lifecycle.load_state(conn)
+            progressed = 0
+            for offer in due:
+                if offer["lead_id"] in inflight:
+                    continue  # the offer itself is not confirmed yet; it lapses once it is
+                progressed += 1
+                local = leads.get(offer["lead_id"]) or {}
+                rec = local.get("record")
+                lead = to_lead(rec) if rec else Lead(id=offer["lead_id"])
+                if isinstance(lead, Unroutable):
+                    lead = Lead(id=offer["lead_id"])
+                who = cx.routing().partners.get(offer["partner_id"] or "")
+                name = who.name if who else (offer["partner_id"] or "the pool")
+                why = f"offer to {name} lapsed at {offer['deadline']:%Y-%m-%d %H:%M} UTC"
+                lifecycle.end_offer(conn, state, offer, "lapsed", why, now, outcome="lapsed")
+                decision = lifecycle.redistribute(cx, conn, state, lead, attempt=offer["attempt"] + 1, why=why,
+                                                  record=rec, seen_modstamp=local.get("modstamp"), now=now)
+                key = "escalated" if decision.kind.value == "escalate" else "redistributed"
+                counts[key] = counts.get(key, 0) + 1
+            lifecycle.save_state(conn, state, now)
+        if not progressed:
+            break
+    if counts:
+        for k, v in outbox.flush(cx, now).items():
+            counts[f"flush_{k}"] = v
+    return counts

@@ -1,0 +1,62 @@
+"""Job: accepted leads nobody works — a reminder after N days, then (optionally) reclaim.
+
+"Untouched" means the lead's Status is still the configured untouched value (by
+default `Open - Not Contacted`) as last seen in the lead stream.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from connector.notify import Notification
+from jobs import lifecycle, outbox
+from jobs.state import offers as of
+from mappings import Unroutable
+from rules.model import Lead
+
+
+def run(cx, now: datetime) -> dict[str, int]:
+    cfg = cx.settings.offers
+    counts: dict[str, int] = {}
+    with cx.store.begin() as conn:
+        stale = of.accepted_untouched(conn, now - timedelta(days=cfg.followup_days), cfg.untouched_status)
+        remind = [o for o in stale if o["followup_at"] is None]
+        for o in remind:
+            of.set_offer(conn, o["id"], followup_at=now)
+    if remind:
+        notes = [Notification(recipient_ids=(o["accepted_by"],), title="Accepted lead not worked yet",
+                              body=f"You accepted this lead {(now - o['accepted_at']).days} days ago and its "
+                                   f"status is still {cfg.untouched_status}.",
+                              target_id=o["lead_id"])
+                 for o in remind if o.get("accepted_by")]
+        if notes:
+            cx.client.notify(cx.settings.notifications.mode, notes)
+        counts["followup_reminded"] = len(remind)
+    if cfg.reclaim:
+        counts.update(_reclaim(cx, now, stale, timedelta(days=cfg.reclaim_after_days)))
+    return counts
+
+
+def _reclaim(cx, now: datetime, stale: list[dict], after: timedelta) -> dict[str, int]:
+    due = [o for o in stale if o["followup_at"] is not None and o["followup_at"] <= now - after]
+    if not due:
+        return {}
+    to_lead = cx.mappings.lead_converter()
+    with cx.store.begin() as conn:
+        state = lifecycle.load_state(conn)
+        leads = of.get_leads(conn, [o["lead_id"] for o in due])
+        for o in due:
+            local = leads.get(o["lead_id"]) or {}
+            rec = local.get("record")
+            lead = to_lead(rec) if rec else Lead(id=o["lead_id"])
+            if isinstance(lead, Unroutable):
+                lead = Lead(id=o["lead_id"])
+            why = f"accepted {(now - o['accepted_at']).days} days ago and never worked; reclaimed"
+            of.set_offer(conn, o["id"], status="reclaimed", closed_at=now, close_reason=why)
+            if o.get("partner_id"):
+                state.record_outcome(o["lead_id"], o["partner_id"], "lapsed", now)
+                of.exclude(conn, o["lead_id"], o["partner_id"], "reclaimed", why, now)
+            lifecycle.redistribute(cx, conn, state, lead, attempt=o["attempt"] + 1, why=why, record=rec,
+                                   seen_modstamp=local.get("modstamp"), now=now)
+        lifecycle.save_state(conn, state, now)
+    flushed = outbox.flush(cx, now)
+    return {"reclaimed": len(due), **{f"flush_{k}": v for k, v in flushed.items()}}

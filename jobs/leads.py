@@ -1,0 +1,100 @@
+"""Job: the lead stream — new leads routed, partner responses seen, in ONE read.
+
+Every change to a lead moves its SystemModstamp: a new lead, a partner accepting or
+rejecting in the portal, a pool rep taking ownership, a person editing the owner or
+ticking do-not-route, a conversion. So one incremental query (watermark − lookback,
+up to the run's start, oldest first) serves both routing and the response poll; a
+separate poll over open offers would cost calls and see nothing more.
+
+Records are handled in pages of 200, each page in one transaction; the watermark
+only advances to the last record of a committed page, and records at the boundary
+repeat harmlessly because handling is idempotent by Id.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+from jobs import lifecycle, outbox, poll, route
+from jobs.state import offers as of
+from jobs.state import outbox as ob
+from jobs.state import store as st
+from jobs.timeutil import parse_sf_datetime
+
+WATERMARK = "leads"
+PAGE = 200
+
+
+def lead_fields(cx) -> list[str]:
+    return cx.mappings.soql_fields("lead")
+
+
+def run(cx, now: datetime) -> dict[str, int]:
+    ms, client = cx.mappings, cx.client
+    with cx.store.connect() as conn:
+        wm = st.get_watermark(conn, WATERMARK)
+    stream = client.read_incremental(ms.sobject("lead"), lead_fields(cx), watermark=wm, run_start=now,
+                                     lookback=cx.lookback, where=ms.filter("lead"))
+    counts: dict[str, int] = {"read": 0}
+    page: list[dict[str, Any]] = []
+    for record in stream:
+        page.append(record)
+        if len(page) >= PAGE:
+            handle_page(cx, page, now, counts)
+            page = []
+            if cx.stop.is_set():
+                break  # graceful stop: this page is done, the rest is read next time
+    if page:
+        handle_page(cx, page, now, counts)
+    counts.update({f"flush_{k}": v for k, v in outbox.flush(cx, now).items()})
+    return counts
+
+
+def handle_page(cx, records: list[dict[str, Any]], now: datetime, counts: dict[str, int],
+                advance_watermark: bool = True) -> None:
+    """Route the new leads and evaluate the known ones, in one transaction."""
+    unique = list({r["Id"]: r for r in records}.values())  # boundaries repeat: last copy wins
+    counts["read"] = counts.get("read", 0) + len(records)
+    to_lead = cx.mappings.lead_converter()
+    ids = [r["Id"] for r in unique]
+    with cx.store.begin() as conn:
+        known = of.get_leads(conn, ids)
+        live = of.live_offers(conn, ids)
+        inflight = ob.open_lead_ids(conn, ids)
+        state = lifecycle.load_state(conn)
+        fresh: list[tuple[Any, dict[str, Any]]] = []
+        for rec in unique:
+            lead_id = rec["Id"]
+            if lead_id in inflight:
+                # Our write for it is not confirmed yet: its echo will come back later.
+                _bump(counts, "in_flight")
+                continue
+            lead = to_lead(rec)
+            local = known.get(lead_id)
+            if local is None or poll.wants_reroute(lead, local):
+                fresh.append((lead, rec))
+                continue
+            outcome = poll.evaluate(cx, conn, state, lead, rec, local, live.get(lead_id), now)
+            _bump(counts, outcome)
+        if fresh:
+            for outcome in route.route(cx, conn, state, fresh, now):
+                _bump(counts, outcome)
+        lifecycle.save_state(conn, state, now)
+        if advance_watermark and records:
+            newest = max(parse_sf_datetime(r["SystemModstamp"]) for r in records)
+            old = st.get_watermark(conn, WATERMARK)
+            if old is None or newest > old:
+                st.set_watermark(conn, WATERMARK, min(newest, now), now)
+
+
+def _bump(counts: dict[str, int], key: str | None, n: int = 1) -> None:
+    if key:
+        counts[key] = counts.get(key, 0) + n
+
+
+def modstamp(rec: dict[str, Any]) -> datetime | None:
+    return parse_sf_datetime(rec.get("SystemModstamp"))
+
+
+def ids_of(records: Iterable[dict[str, Any]]) -> list[str]:
+    return [r["Id"] for r in records]

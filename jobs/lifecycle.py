@@ -1,0 +1,152 @@
+"""The offer lifecycle's transactions: commit a decision, end an offer, redistribute.
+
+Each function runs inside the caller's transaction, so a decision, its offer row, the
+lead's state, the engine's counters and the outbox entry carrying the Salesforce
+write commit together: after a crash there is either all of it or none of it.
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Connection
+
+from jobs.state import offers as of
+from jobs.state import outbox as ob
+from jobs.state import store as st
+from jobs.timeutil import format_sf_datetime
+from rules.model import Decision, DecisionKind, Lead
+from rules.state import RoutingState
+
+ROUTING_STATUS = {
+    DecisionKind.OFFER: "Offered",
+    DecisionKind.POOL: "Offered",
+    DecisionKind.ESCALATE: "Escalated",
+    DecisionKind.FALLBACK: "Escalated",
+    DecisionKind.UNROUTABLE: "Unroutable",
+}
+LEAD_STATE = {
+    DecisionKind.OFFER: "offered",
+    DecisionKind.POOL: "pooled",
+    DecisionKind.ESCALATE: "escalated",
+    DecisionKind.FALLBACK: "fallback",
+    DecisionKind.UNROUTABLE: "unroutable",
+}
+LIVE_STATES = ("offered", "pooled")
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses, enums, sets and datetimes as JSON the state DB and Salesforce accept."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return format_sf_datetime(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(jsonable(v) for v in value)
+    return value
+
+
+def load_state(conn: Connection) -> RoutingState:
+    data = st.load_routing_state(conn)
+    return RoutingState.from_dict(data) if data else RoutingState()
+
+
+def save_state(conn: Connection, state: RoutingState, now: datetime) -> None:
+    st.save_routing_state(conn, state.to_dict(), now)
+
+
+def commit_decision(cx, conn: Connection, state: RoutingState, lead: Lead, decision: Decision, *,
+                    record: dict[str, Any] | None, seen_modstamp: datetime | None, now: datetime,
+                    redistribution: bool = False) -> int | None:
+    """Store the decision, its offer, the lead's new state and the write it needs."""
+    kind = decision.kind
+    ob.record_decision(conn, lead_id=lead.id, at=now, kind=kind.value, rule=decision.rule,
+                       partner_id=decision.partner_id, attempt=decision.attempt, decision=jsonable(decision))
+    owner = decision.rep_id or decision.queue_id
+    offer_id = None
+    if kind in (DecisionKind.OFFER, DecisionKind.POOL):
+        offer_id = of.insert_offer(
+            conn, lead_id=lead.id, kind=kind.value, partner_id=decision.partner_id, rep_id=decision.rep_id,
+            queue_id=decision.queue_id, owner_id=owner, rule=decision.rule, attempt=decision.attempt,
+            offered_at=decision.offered_at or now, deadline=decision.deadline, lead_modstamp=seen_modstamp)
+    lead_row: dict[str, Any] = {"state": LEAD_STATE[kind], "attempt": decision.attempt, "owner_id": owner,
+                                "reason": (decision.reason or "")[:255], "modstamp": seen_modstamp,
+                                "status": lead.status}
+    if record is not None:
+        lead_row["record"] = record
+    of.put_lead(conn, lead.id, now, **lead_row)
+    state.record_offer(decision, now)
+    payload = dict(cx.mappings.decision_writeback(decision, ROUTING_STATUS[kind]))
+    if redistribution:
+        # The previous partner's answer must not read as the new partner's.
+        payload.update(cx.mappings.writeback({"response": None, "rejection_reason": None}))
+    ob.add(conn, lead_id=lead.id, purpose=kind.value, payload=jsonable(payload), now=now,
+           seen_modstamp=seen_modstamp, offer_id=offer_id)
+    return offer_id
+
+
+def escalation(cx, lead: Lead, reason: str, attempt: int) -> Decision:
+    """Nobody took the lead: hand it to the escalation queue, saying why."""
+    routing = cx.routing()
+    name = cx.book.settings.escalation_queue
+    queue_id = routing.queue_ids.get(name)
+    return Decision(lead_id=lead.id, kind=DecisionKind.ESCALATE if queue_id else DecisionKind.UNROUTABLE,
+                    reason=reason[:255], rule="escalation", queue_id=queue_id, attempt=attempt,
+                    explanation={"escalation": reason, "queue": name,
+                                 **({} if queue_id else {"problem": f"queue {name} not found in the org"})})
+
+
+def redistribute(cx, conn: Connection, state: RoutingState, lead: Lead, *, attempt: int, why: str,
+                 record: dict[str, Any] | None, seen_modstamp: datetime | None, now: datetime) -> Decision:
+    """Offer the lead to the next partner (never one that declined it), or escalate."""
+    max_attempts = cx.book.settings.max_attempts
+    if attempt > max_attempts:
+        decision = escalation(cx, lead, f"{why}; no partner took it after {max_attempts} offers", attempt)
+    else:
+        decision = cx.routing().router.decide(lead, state, now, attempt=attempt)
+        declined = set(state.declined(lead.id))
+        if decision.kind is DecisionKind.UNROUTABLE or (decision.partner_id and decision.partner_id in declined):
+            decision = escalation(cx, lead, f"{why}; {decision.reason}", attempt)
+    commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
+                    redistribution=True)
+    return decision
+
+
+def end_offer(conn: Connection, state: RoutingState, offer: dict[str, Any], status: str, reason: str,
+              now: datetime, *, outcome: str | None) -> bool:
+    """Close a live offer; `outcome` feeds the engine (rejected/lapsed exclude the partner)."""
+    if not of.close_offer(conn, offer["id"], status, reason, now):
+        return False
+    if outcome and offer.get("partner_id"):
+        hours = (now - offer["offered_at"]).total_seconds() / 3600 if offer.get("offered_at") else None
+        state.record_outcome(offer["lead_id"], offer["partner_id"], outcome, now,
+                             response_hours=hours if outcome in ("accepted", "rejected") else None)
+        if outcome in ("rejected", "lapsed"):
+            of.exclude(conn, offer["lead_id"], offer["partner_id"], outcome, reason, now)
+    return True
+
+
+def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, now: datetime, *,
+            final_state: str = "released", modstamp: datetime | None = None) -> None:
+    """A person (or Salesforce) took the lead: end our interest without writing to it."""
+    for offer in of.live_offers(conn, [lead_id]).values():
+        end_offer(conn, state, offer, "closed", reason, now, outcome="closed")
+    for offer in of.accepted_offers(conn, [lead_id]).values():
+        of.set_offer(conn, offer["id"], status="closed", closed_at=now, close_reason=reason[:255])
+        if offer.get("partner_id"):
+            state.record_outcome(lead_id, offer["partner_id"], "closed", now)
+    ob.drop_open(conn, lead_id, reason, now)
+    values: dict[str, Any] = {"state": final_state, "reason": reason[:255]}
+    if modstamp is not None:
+        values["modstamp"] = modstamp
+    of.put_lead(conn, lead_id, now, **values)

@@ -1,0 +1,159 @@
+"""Job: push the outbox to Salesforce, and reconcile it after a crash.
+
+Flow per entry: pending → (guard: has the lead changed since we decided?) → sent →
+confirmed | pending again (transient) | dropped (permanent error, or a person got there
+first). An entry left `sent` by a crash is ambiguous — the write may or may not have
+landed — so `reconcile` reads those leads back: our values there means confirmed, an
+untouched lead means send again, anything else means a person changed it: drop.
+
+The staleness guard asks Salesforce once for every lead changed since the oldest
+decision in the batch (usually a handful of rows), instead of re-reading each batch
+of 200 by id; for a small outbox it reads the ids directly.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from connector.soql import format_soql, select, soql_datetime
+from jobs import lifecycle
+from jobs.state import offers as of
+from jobs.state import outbox as ob
+from jobs.timeutil import parse_sf_datetime
+
+BATCH = 200
+BY_ID_LIMIT = 400  # up to this many leads: read them by id; beyond: read what changed
+
+
+def run(cx, now: datetime) -> dict[str, int]:
+    counts = reconcile(cx, now)
+    for k, v in flush(cx, now).items():
+        counts[k] = counts.get(k, 0) + v
+    return counts
+
+
+def flush(cx, now: datetime) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    with cx.store.connect() as conn:
+        entries = [e for e in ob.open_entries(conn) if e["status"] == "pending"]
+    if not entries:
+        return counts
+    current = _current_modstamps(cx, entries)
+    fresh, stale = [], []
+    for e in entries:
+        now_stamp = current.get(e["lead_id"], e["seen_modstamp"])
+        if e["seen_modstamp"] is not None and now_stamp is not None and now_stamp != e["seen_modstamp"]:
+            stale.append(e)
+        else:
+            fresh.append(e)
+    if stale:
+        _drop_stale(cx, stale, now)
+        counts["stale"] = len(stale)
+    sobject = cx.mappings.writeback_sobject()
+    for i in range(0, len(fresh), BATCH):
+        batch = fresh[i:i + BATCH]
+        with cx.store.begin() as conn:
+            ob.mark(conn, [e["id"] for e in batch], "sent", now, count_attempt=True)
+        results = cx.client.update(sobject, [{"Id": e["lead_id"], **e["payload"]} for e in batch])
+        _settle(cx, batch, results, now, counts)
+        if cx.stop.is_set():
+            break  # graceful stop: this batch is settled; the rest stays pending
+    return counts
+
+
+def _settle(cx, batch: list[dict[str, Any]], results, now: datetime, counts: dict[str, int]) -> None:
+    with cx.store.begin() as conn:
+        state = lifecycle.load_state(conn)
+        for e, r in zip(batch, results):
+            if r.ok:
+                ob.mark(conn, [e["id"]], "confirmed", now)
+                counts["confirmed"] = counts.get("confirmed", 0) + 1
+            elif r.kind == "transient":
+                ob.mark(conn, [e["id"]], "pending", now, error=f"{r.code}: {r.message}")
+                counts["transient"] = counts.get("transient", 0) + 1
+            elif r.kind == "stale":
+                _drop_one(conn, state, e, f"{r.code}: {r.message}", now)
+                counts["stale"] = counts.get("stale", 0) + 1
+            else:
+                # Salesforce refused it for good (validation rule, deleted lead, bad field):
+                # retrying cannot help, and the lead must not sit in a live offer forever.
+                reason = f"Salesforce refused the write: {r.code}: {r.message}" + (f" — {r.fix}" if r.fix else "")
+                cx.log(lead_id=e["lead_id"]).error("write_refused", code=r.code, message=r.message, fix=r.fix)
+                _drop_one(conn, state, e, reason, now, final_state="closed")
+                counts["refused"] = counts.get("refused", 0) + 1
+        lifecycle.save_state(conn, state, now)
+
+
+def _drop_stale(cx, entries: list[dict[str, Any]], now: datetime) -> None:
+    with cx.store.begin() as conn:
+        state = lifecycle.load_state(conn)
+        for e in entries:
+            _drop_one(conn, state, e, "the lead changed in Salesforce after the decision; a person wins", now)
+        lifecycle.save_state(conn, state, now)
+
+
+def _drop_one(conn, state, entry: dict[str, Any], reason: str, now: datetime, final_state: str = "released") -> None:
+    ob.mark(conn, [entry["id"]], "dropped", now, error=reason)
+    lifecycle.release(conn, state, entry["lead_id"], reason, now, final_state=final_state)
+
+
+def _current_modstamps(cx, entries: list[dict[str, Any]]) -> dict[str, datetime]:
+    """SystemModstamp now, for leads that may have changed since their decision."""
+    sobject = cx.mappings.writeback_sobject()
+    ids = sorted({e["lead_id"] for e in entries})
+    if len(ids) <= BY_ID_LIMIT:
+        rows = cx.client.read_by_ids(sobject, ["Id", "SystemModstamp"], ids)
+    else:
+        oldest = min((e["seen_modstamp"] for e in entries if e["seen_modstamp"] is not None), default=None)
+        if oldest is None:
+            return {}
+        where = format_soql("SystemModstamp > {}", soql_datetime(oldest - timedelta(seconds=1)))
+        rows = cx.client.query(select(sobject, ["Id", "SystemModstamp"], where=where))
+    wanted = set(ids)
+    return {r["Id"]: parse_sf_datetime(r["SystemModstamp"]) for r in rows if r["Id"] in wanted}
+
+
+def reconcile(cx, now: datetime) -> dict[str, int]:
+    """Settle entries a crash left `sent`: confirmed, send again, or dropped."""
+    with cx.store.connect() as conn:
+        sent = [e for e in ob.open_entries(conn) if e["status"] == "sent"]
+    if not sent:
+        return {}
+    fields = sorted({f for e in sent for f in e["payload"]} | {"Id", "SystemModstamp"})
+    sobject = cx.mappings.writeback_sobject()
+    found = {r["Id"]: r for r in cx.client.read_by_ids(sobject, fields, [e["lead_id"] for e in sent])}
+    counts = {"reconciled_confirmed": 0, "reconciled_resend": 0, "reconciled_dropped": 0}
+    with cx.store.begin() as conn:
+        state = lifecycle.load_state(conn)
+        for e in sent:
+            rec = found.get(e["lead_id"])
+            if rec is not None and all(same_value(rec.get(k), v) for k, v in e["payload"].items()):
+                ob.mark(conn, [e["id"]], "confirmed", now)
+                counts["reconciled_confirmed"] += 1
+            elif rec is not None and parse_sf_datetime(rec.get("SystemModstamp")) == e["seen_modstamp"]:
+                ob.mark(conn, [e["id"]], "pending", now, error="unknown outcome after a restart; sending again")
+                counts["reconciled_resend"] += 1
+            else:
+                why = "lead deleted" if rec is None else "the lead changed in Salesforce while our write was unconfirmed"
+                _drop_one(conn, state, e, why, now, final_state="closed" if rec is None else "released")
+                counts["reconciled_dropped"] += 1
+        lifecycle.save_state(conn, state, now)
+    cx.log(component="outbox").info("outbox_reconciled", **counts)
+    return counts
+
+
+def same_value(actual: Any, wanted: Any) -> bool:
+    """Salesforce's echo of a value we wrote: datetimes and numbers compare by value."""
+    if actual == wanted:
+        return True
+    if actual in (None, "") and wanted in (None, ""):
+        return True
+    if isinstance(actual, (int, float)) and isinstance(wanted, (int, float)):
+        return float(actual) == float(wanted)
+    if isinstance(actual, str) and isinstance(wanted, str):
+        try:
+            a, w = parse_sf_datetime(actual), parse_sf_datetime(wanted)
+        except ValueError:
+            return False
+        return a is not None and a == w
+    return False

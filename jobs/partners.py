@@ -1,0 +1,52 @@
+"""Build the routing engine's inputs from the stored partner snapshot.
+
+The snapshot holds raw Salesforce records, so the current mappings are applied at
+build time: a mapping edit takes effect at the next start without a re-download.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from jobs.state import store as st
+from mappings import Unroutable
+from rules.index import PartnerIndex
+from rules.model import Partner, Rep
+from rules.router import Router
+
+
+def build_routing(cx, conn: Connection, generation: int):
+    from jobs.app import Routing
+
+    ms = cx.mappings
+    log = cx.log(component="partners")
+    problems: list[tuple[str | None, str]] = []
+
+    def warn(record_id, reason):  # noqa: ANN001
+        problems.append((record_id, reason))
+
+    to_partner, to_rep, to_dealreg = ms.partner_converter(warn), ms.rep_converter(warn), ms.dealreg_converter(warn)
+    reps = [r for r in (to_rep(x) for x in st.snapshot_records(conn, "rep")) if isinstance(r, Rep)]
+    by_partner: dict[str, list[Rep]] = {}
+    for r in reps:
+        by_partner.setdefault(r.partner_id, []).append(r)
+    partners: dict[str, Partner] = {}
+    for rec in st.snapshot_records(conn, "partner"):
+        p = to_partner(rec)
+        if isinstance(p, Unroutable):
+            problems.append((p.record_id, p.reason))
+            continue
+        p.reps = tuple(sorted(by_partner.get(p.id, ()), key=lambda r: r.id))
+        partners[p.id] = p
+    dealregs = [d for d in (to_dealreg(x) for x in st.snapshot_records(conn, "dealreg")) if not isinstance(d, Unroutable)]
+    pools = ms.pool_builder(st.snapshot_records(conn, "pool"), st.snapshot_records(conn, "pool_member"), reps, warn)
+    queue_ids = {r["DeveloperName"]: r["Id"] for r in st.snapshot_records(conn, "queue") if r.get("DeveloperName")}
+    index = PartnerIndex.build(partners.values(), cx.book, pools=pools, deal_registrations=dealregs)
+    router = Router(cx.book, index, queue_ids=queue_ids)
+    rep_partner = {r.id: r.partner_id for r in reps}
+    if problems or index.problems:
+        log.warning("partner_snapshot_problems", count=len(problems) + len(index.problems),
+                    first=[f"{rid}: {why}" for rid, why in problems[:5]] + [str(p) for p in index.problems[:5]])
+    log.info("routing_built", partners=len(partners), reps=len(reps), pools=len(pools),
+             deal_registrations=len(dealregs), queues=len(queue_ids))
+    return Routing(router=router, index=index, partners=partners, rep_partner=rep_partner,
+                   pools={p.id: p for p in pools}, queue_ids=queue_ids, generation=generation)

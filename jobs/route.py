@@ -1,0 +1,56 @@
+"""Routing new leads: ask the engine, commit each decision with its outbox write."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import Connection
+
+from jobs import lifecycle
+from jobs.state import offers as of
+from jobs.timeutil import parse_sf_datetime
+from mappings import Unroutable
+from rules.model import Decision, DecisionKind, Lead
+from rules.state import RoutingState
+
+ROUTABLE_STATUSES = (None, "", "Pending")
+
+
+def route(cx, conn: Connection, state: RoutingState, items: Iterable[tuple[Any, dict[str, Any]]],
+          now: datetime) -> list[str]:
+    """Decide and commit each lead; returns one outcome label per lead, for the counts."""
+    outcomes = []
+    router = None
+    for lead, rec in items:
+        seen = parse_sf_datetime(rec.get("SystemModstamp"))
+        if isinstance(lead, Unroutable):
+            lead_id = lead.record_id or rec["Id"]
+            decision = Decision(lead_id=lead_id, kind=DecisionKind.UNROUTABLE, reason=lead.reason[:255],
+                                explanation={"mapping": lead.reason})
+            lifecycle.commit_decision(cx, conn, state, Lead(id=lead_id), decision, record=rec,
+                                      seen_modstamp=seen, now=now)
+            outcomes.append("unroutable")
+            continue
+        skip = _not_ours(lead)
+        if skip:
+            state_name, reason = skip
+            of.put_lead(conn, lead.id, now, state=state_name, reason=reason, modstamp=seen, status=lead.status,
+                        owner_id=lead.owner_id, record=rec)
+            outcomes.append(f"skipped_{state_name}")
+            continue
+        router = router or cx.routing().router
+        decision = router.decide(lead, state, now, attempt=1)
+        lifecycle.commit_decision(cx, conn, state, lead, decision, record=rec, seen_modstamp=seen, now=now)
+        outcomes.append(f"routed_{decision.kind.value}")
+    return outcomes
+
+
+def _not_ours(lead: Lead) -> tuple[str, str] | None:
+    """Leads the connector must leave alone, with the state we remember them in."""
+    if lead.converted:
+        return "closed", "converted before routing"
+    if lead.do_not_route:
+        return "released", "Do_Not_Route__c is ticked"
+    if lead.routing_status not in ROUTABLE_STATUSES:
+        return "released", f"already has Routing_Status__c = {lead.routing_status}; set it to Pending to route it"
+    return None

@@ -1,0 +1,60 @@
+"""Job: sync partners — accounts, reps, pools and their members, deal registrations, queues.
+
+Partners, reps and deal registrations are read incrementally by SystemModstamp; a
+record that stops matching the mapping's filter (an account no longer a partner) or
+is deleted cannot show up in an incremental read, so once a day each kind is re-read
+whole and the snapshot replaced. Queues and pool memberships are small and
+GroupMember rows are hard-deleted, so they are re-read whole every time.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from connector.soql import select
+from jobs.state import store as st
+from jobs.timeutil import parse_sf_datetime
+
+INCREMENTAL = ("partner", "rep", "dealreg")
+WHOLE = ("pool", "pool_member")
+FULL_REFRESH = timedelta(hours=24)
+
+
+def run(cx, now: datetime) -> dict[str, int]:
+    ms, client = cx.mappings, cx.client
+    counts: dict[str, int] = {}
+    changed = False
+    with cx.store.connect() as conn:
+        marks = {k: st.get_watermark(conn, f"sync:{k}") for k in INCREMENTAL}
+        full_at = st.get_watermark(conn, "sync:full")
+    full = full_at is None or now - full_at >= FULL_REFRESH
+    fetched: dict[str, list[dict[str, Any]]] = {}
+    for kind in INCREMENTAL:
+        wm = None if full else marks[kind]
+        fetched[kind] = list(client.read_incremental(ms.sobject(kind), ms.soql_fields(kind), watermark=wm,
+                                                     run_start=now, lookback=cx.lookback, where=ms.filter(kind)))
+    for kind in WHOLE:
+        fetched[kind] = list(client.query(select(ms.sobject(kind), ms.soql_fields(kind), where=ms.filter(kind))))
+    fetched["queue"] = list(client.query(select("Group", ["Id", "DeveloperName", "Name"], where="Type = 'Queue'")))
+    with cx.store.begin() as conn:
+        for kind, records in fetched.items():
+            counts[kind] = len(records)
+            if kind in INCREMENTAL and not full:
+                if records:
+                    st.put_snapshot(conn, kind, records, now)
+                    changed = True
+            else:
+                before = {r["Id"]: r for r in st.snapshot_records(conn, kind)}
+                if before != {r["Id"]: r for r in records}:
+                    changed = True
+                st.replace_snapshot(conn, kind, records, now)
+            if kind in INCREMENTAL and records:
+                newest = max(r["SystemModstamp"] for r in records)
+                st.set_watermark(conn, f"sync:{kind}", min(parse_sf_datetime(newest), now), now)
+        if full:
+            st.set_watermark(conn, "sync:full", now, now)
+    if changed:
+        cx.snapshot_changed()
+    counts["full_refresh"] = int(full)
+    counts["changed"] = int(changed)
+    return counts
