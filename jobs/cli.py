@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox_serve.add_arguments(serve)
     serve.set_defaults(handler=sandbox_serve.run)
 
+    # The connector itself: run (scheduler), once (cron), status.
+    from jobs import commands
+
+    commands.register(sub)
+
     # The ops tools (demo, validate, dry-run, explain, report) register themselves.
     from jobs import ops
 

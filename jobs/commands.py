@@ -1,0 +1,163 @@
+"""`leadrouter run | once | status`: the connector's own commands."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+from jobs.config import DEFAULT_CONFIG, ConfigFileError, load
+
+EXIT_CONFIG = 2
+EXIT_NOT_LEADER = 3
+EXIT_JOB_FAILED = 1
+
+
+def register(sub: "argparse._SubParsersAction") -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=os.environ.get("LEADROUTER_CONFIG", DEFAULT_CONFIG),
+                        help=f"the TOML config (default: $LEADROUTER_CONFIG or {DEFAULT_CONFIG})")
+    run = sub.add_parser("run", parents=[common], help="run the scheduler (standby until it is the leader)")
+    run.set_defaults(handler=cmd_run)
+    once = sub.add_parser("once", parents=[common], help="run every job once and exit (for cron / a CronJob)")
+    once.add_argument("--wait-for-leader", type=float, default=0, metavar="SECONDS",
+                      help="wait this long for the leader lock instead of exiting at once")
+    once.set_defaults(handler=cmd_once)
+    status = sub.add_parser("status", parents=[common], help="what the state database says: jobs, offers, outbox")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(handler=cmd_status)
+
+
+def _load(args) -> Any:
+    from jobs.logging import configure
+
+    try:
+        loaded = load(args.config if os.path.exists(args.config) or args.config != DEFAULT_CONFIG else None)
+    except ConfigFileError as e:
+        print(f"leadrouter: configuration problem\n{e}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG)
+    configure(loaded.settings.log.format, loaded.settings.log.level)
+    return loaded
+
+
+def _connector(loaded):
+    from jobs.app import Connector
+
+    try:
+        return Connector.from_config(loaded)
+    except ConfigFileError as e:
+        print(f"leadrouter: configuration problem\n{e}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG)
+
+
+def cmd_run(args) -> int:
+    from jobs.leader import lock_for
+    from jobs.service import Service
+
+    loaded = _load(args)
+    cx = _connector(loaded)
+    service = Service(store=cx.store, lock=lock_for(loaded.state_url()), poll_seconds=loaded.settings.schedule.leads,
+                      make_jobs=cx.scheduled_jobs, misfire_grace=loaded.settings.schedule.misfire_grace,
+                      on_leader=lambda: cx.run_job("outbox"))
+    cx.instance = service.instance
+    service.install_signal_handlers()
+    return service.run()
+
+
+def cmd_once(args) -> int:
+    import threading
+
+    from jobs.leader import lock_for
+    from jobs.logging import get_logger
+
+    loaded = _load(args)
+    lock = lock_for(loaded.state_url())
+    stop = threading.Event()
+    if args.wait_for_leader:
+        from jobs.leader import wait_for_leadership
+
+        timer = threading.Timer(args.wait_for_leader, stop.set)
+        timer.start()
+        got = wait_for_leadership(lock, min(5.0, args.wait_for_leader), stop)
+        timer.cancel()
+    else:
+        got = lock.try_acquire()
+    if not got:
+        get_logger().warning("not_leader", note="another instance holds the leader lock; nothing done")
+        return EXIT_NOT_LEADER
+    try:
+        cx = _connector(loaded)
+        results = cx.run_cycle(raise_errors=False)
+        failed = [r for r in results.values() if r.error]
+        return EXIT_JOB_FAILED if failed else 0
+    finally:
+        lock.release()
+
+
+def cmd_status(args) -> int:
+    from jobs.state import Store
+    from jobs.state import offers as of
+    from jobs.state import outbox as ob
+    from jobs.state import store as st
+    from jobs.state.schema import watermarks
+
+    loaded = _load(args)
+    store = Store(loaded.state_url())
+    with store.connect() as conn:
+        report: dict[str, Any] = {
+            "state": _safe_url(loaded.state_url()),
+            "schema_version": store.version,
+            "instances": st.list_instances(conn),
+            "jobs": st.last_job_runs(conn),
+            "offers": of.offer_status_counts(conn),
+            "leads": of.lead_state_counts(conn),
+            "next_deadline": of.next_deadline(conn),
+            "outbox": ob.status_counts(conn),
+            "oldest_open_outbox": ob.oldest_open(conn),
+            "snapshot": st.snapshot_counts(conn),
+            "watermarks": {r.name: r.value for r in conn.execute(watermarks.select())},
+        }
+    store.dispose()
+    if args.json:
+        print(json.dumps(report, default=_json_default, indent=2))
+    else:
+        _print_status(report)
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.astimezone(timezone.utc).isoformat()
+    return str(v)
+
+
+def _print_status(r: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    c = Console()
+    c.print(f"[bold]state[/bold] {r['state']} (schema v{r['schema_version']})")
+    if r["instances"]:
+        t = Table("instance", "role", "pid", "seen")
+        for i in r["instances"]:
+            t.add_row(i["instance"], i["role"], str(i["pid"]), _json_default(i["seen_at"]))
+        c.print(t)
+    t = Table("job", "last start", "seconds", "api calls", "counts", "error")
+    for j in r["jobs"]:
+        secs = (j["finished"] - j["started"]).total_seconds() if j["finished"] else None
+        t.add_row(j["job"], _json_default(j["started"]), f"{secs:.1f}" if secs is not None else "running",
+                  str(j["api_calls"]), json.dumps(j["counts"]), j["error"] or "")
+    c.print(t)
+    c.print(f"offers: {r['offers'] or 'none'}   next deadline: {_json_default(r['next_deadline']) if r['next_deadline'] else '-'}")
+    c.print(f"leads: {r['leads'] or 'none'}")
+    c.print(f"outbox: {r['outbox'] or 'empty'}   oldest open: {_json_default(r['oldest_open_outbox']) if r['oldest_open_outbox'] else '-'}")
+    c.print(f"partner snapshot: {r['snapshot'] or 'empty'}")
+    c.print(f"watermarks: { {k: _json_default(v) for k, v in r['watermarks'].items()} }")
