@@ -93,11 +93,25 @@ def default_sfdx_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "salesforce"
 
 
+_default_schema: Schema | None = None
+
+
 def load_schema(sfdx_dir: str | Path | None = None) -> Schema:
+    """The schema; the default (repo metadata) one is read once per process and shared,
+    since nothing changes a schema after loading."""
+    global _default_schema
+    if sfdx_dir is None:
+        if _default_schema is None:
+            _default_schema = _load(default_sfdx_dir())
+        return _default_schema
+    return _load(Path(sfdx_dir))
+
+
+def _load(sfdx_dir: Path) -> Schema:
     from sandbox import metadata, standard
 
     objects = standard.objects()
-    for obj_name, fdef in metadata.custom_fields(Path(sfdx_dir) if sfdx_dir else default_sfdx_dir()):
+    for obj_name, fdef in metadata.custom_fields(sfdx_dir):
         obj = objects.get(obj_name)
         if obj is None:
             raise ValueError(

@@ -576,7 +576,8 @@ def build_demo_org(org: Any, *, partners: int = 100, leads: int = 2000, random_s
             contact_id = w.create("Contact", {"AccountId": pid, "FirstName": first, "LastName": last, "Email": email})
             active = k < n_active
             user_id = w.create("User", {
-                "Username": f"{_slug(first)}.{_slug(last)}.{i}.{k}@{domain}.sandbox",
+                # Username holds 80 characters and must be unique across the org
+                "Username": f"{_slug(first)[:20]}.{_slug(last)[:20]}.{i}.{k}@{domain[:28]}.sandbox",
                 "FirstName": first, "LastName": last, "Email": email,
                 "Alias": (_slug(first)[:1] + _slug(last)[:4])[:8],
                 "IsActive": active, "UserType": "PowerPartner",

@@ -10,7 +10,8 @@ this one path, so the data a test sees is data a real org could hold.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,6 +56,8 @@ class Org:
         self.deleted_at: dict[str, datetime] = {}  # id18 -> when it went to the recycle bin
         self.version = 0  # moves on every write; persistence saves when it changed
         self.listeners: list[Listener] = []
+        self._undo: list[tuple] | None = None  # set inside atomic(): how to take writes back
+        self._deferred: list[tuple] = []
         self.integration_user_id = ""
         self.admin_user_id = ""
         self.queue_ids: dict[str, str] = {}
@@ -140,6 +143,7 @@ class Org:
             if obj.name == "Lead" and auto_assign:
                 self._run_assignment_rule(record)
             self._tables[obj.name][new_id] = record
+            self._log_undo(("create", obj.name, new_id))
             self.version += 1
             self._notify(obj.name, new_id, None, record)
             return new_id
@@ -171,6 +175,7 @@ class Org:
             before = dict(record)
             user = as_user or self.integration_user_id
             candidate = {**record, **values}
+            self._log_undo(("update", record, before))
             self._check_owner(obj, candidate, changed=values)
             record.update(values)
             stamp = self._stamp()
@@ -193,6 +198,8 @@ class Org:
         with self.lock:
             record = self._existing(obj, id)
             before = dict(record)
+            self._log_undo(("update", record, before))
+            self._log_undo(("deleted_at", record["Id"]))
             stamp = self._stamp()
             record["IsDeleted"] = True
             record["LastModifiedDate"] = stamp
@@ -304,6 +311,7 @@ class Org:
     def _insert_history(self, lead_id: str, f: FieldDef, old: Any, new: Any, user: str) -> None:
         stamp = self._stamp()
         hid = self._new_id(ids.PREFIXES["LeadHistory"])
+        self._log_undo(("create", "LeadHistory", hid))
         self._tables["LeadHistory"][hid] = {
             "Id": hid, "LeadId": lead_id, "Field": _history_field_name(f), "DataType": _history_data_type(f),
             "OldValue": old, "NewValue": new, "IsDeleted": False, "CreatedDate": stamp, "CreatedById": user,
@@ -323,8 +331,47 @@ class Org:
         return ids.make_id(prefix, n)
 
     def _notify(self, sobject: str, id18: str, before: dict | None, after: dict) -> None:
+        if self._undo is not None:
+            self._deferred.append((sobject, id18, before, after))
+            return
         for listener in self.listeners:
             listener(sobject, id18, before, after)
+
+    def _log_undo(self, entry: tuple) -> None:
+        if self._undo is not None:
+            self._undo.append(entry)
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """All writes inside succeed together or, if the block raises, are taken back
+        (allOrNone). Listeners hear about the writes only once they are kept."""
+        with self.lock:
+            if self._undo is not None:  # nested: the outer block decides
+                yield
+                return
+            self._undo, self._deferred = [], []
+            try:
+                yield
+            except BaseException:
+                self._rollback(self._undo)
+                self._undo, self._deferred = None, []
+                raise
+            deferred = self._deferred
+            self._undo, self._deferred = None, []
+            for event in deferred:
+                self._notify(*event)
+
+    def _rollback(self, undo: list[tuple]) -> None:
+        for entry in reversed(undo):
+            if entry[0] == "create":
+                self._tables[entry[1]].pop(entry[2], None)
+            elif entry[0] == "update":
+                record, before = entry[1], entry[2]
+                record.clear()
+                record.update(before)
+            elif entry[0] == "deleted_at":
+                self.deleted_at.pop(entry[1], None)
+        self.version += 1
 
     # ---- persistence ---------------------------------------------------------------
     def snapshot(self) -> dict:

@@ -1,0 +1,83 @@
+"""Invocable standard actions that notify people: customNotificationAction and
+emailSimple. Inputs are checked as Salesforce checks them; nothing is sent - every
+accepted input is recorded in `sandbox.notifications` for tests and the demo."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox import ids
+from sandbox.errors import SalesforceError
+from sandbox.http import Request, Response
+from sandbox.notifications import Notification
+
+if TYPE_CHECKING:
+    from sandbox.server import Sandbox
+
+# action -> (required inputs, inputs of which at least one is needed)
+ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "customNotificationAction": (("customNotifTypeId", "recipientIds", "title", "body"), ("targetId", "targetPageRef")),
+    "emailSimple": (("emailSubject", "emailBody"), ("emailAddresses", "emailAddressesArray", "recipientId")),
+}
+_LABELS = {"customNotificationAction": "Send Custom Notification", "emailSimple": "Send Email"}
+_SUCCESS = {
+    "customNotificationAction": {"SuccessMessage": "Your custom notification is processed successfully."},
+    "emailSimple": None,
+}
+
+
+def list_actions(sb: Sandbox, request: Request) -> Response:
+    base = f"/services/data/v{request.version}/actions/standard"
+    return Response(200, {"actions": [
+        {"label": _LABELS[name], "name": name, "type": name.upper() if name == "emailSimple" else "CUSTOMNOTIFICATIONACTION",
+         "url": f"{base}/{name}"} for name in ACTIONS
+    ]})  # fmt: skip
+
+
+def _problems(sb: Sandbox, action: str, inputs: Any) -> list[dict]:
+    if not isinstance(inputs, dict):
+        return [{"statusCode": "INVALID_API_INPUT", "message": "each input must be a JSON object", "fields": []}]
+    required, one_of = ACTIONS[action]
+    problems = [
+        {"statusCode": "REQUIRED_FIELD_MISSING", "message": f"Missing required input parameter: {name}", "fields": []}
+        for name in required if inputs.get(name) in (None, "", [])
+    ]  # fmt: skip
+    if not any(inputs.get(name) not in (None, "", []) for name in one_of):
+        problems.append({"statusCode": "REQUIRED_FIELD_MISSING",
+                         "message": f"Missing required input parameter: one of {', '.join(one_of)}", "fields": []})  # fmt: skip
+    if action == "customNotificationAction" and not problems:
+        type_id = inputs["customNotifTypeId"]
+        if not (isinstance(type_id, str) and ids.is_valid(type_id) and type_id.startswith("0ML")):
+            problems.append({"statusCode": "INVALID_ID_FIELD",
+                             "message": f"Invalid customNotifTypeId: {type_id} (expected a CustomNotificationType id, 0ML...)",
+                             "fields": []})  # fmt: skip
+        recipients = inputs["recipientIds"]
+        if not isinstance(recipients, list) or len(recipients) > 500:
+            problems.append({"statusCode": "INVALID_API_INPUT",
+                             "message": "recipientIds must be a list of at most 500 user, group or queue ids", "fields": []})  # fmt: skip
+        else:
+            for rid in recipients:
+                found = sb.org.lookup(rid) if isinstance(rid, str) else None
+                if found is None or found[0] not in ("User", "Group", "Account"):
+                    problems.append({"statusCode": "INVALID_ID_FIELD", "message": f"Invalid recipient id: {rid}", "fields": []})  # fmt: skip
+    return problems
+
+
+def invoke(sb: Sandbox, request: Request) -> Response:
+    action = request.params["action"]
+    if action not in ACTIONS:
+        raise SalesforceError(404, "NOT_FOUND", f"The requested resource does not exist: standard action '{action}' is not emulated")  # fmt: skip
+    body = request.json()
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list) or not inputs:
+        raise SalesforceError(400, "JSON_PARSER_ERROR", 'Expected {"inputs": [{...}, ...]} with at least one input')
+    results = []
+    now = sb.clock.now()
+    for item in inputs:
+        problems = _problems(sb, action, item)
+        if problems:
+            results.append({"actionName": action, "errors": problems, "isSuccess": False, "outputValues": None})
+            continue
+        sb.notifications.record(Notification(action, dict(item), request.user_id or "", now))
+        results.append({"actionName": action, "errors": None, "isSuccess": True, "outputValues": _SUCCESS[action]})
+    status = 200 if all(r["isSuccess"] for r in results) else 400
+    return Response(status, results)

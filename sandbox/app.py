@@ -1,0 +1,158 @@
+"""The request pipeline: route, count, fault, authenticate, meter, dispatch, answer.
+
+Order matters and follows Salesforce: an unknown version is a 404 before anything
+else; a missing or expired session is a 401 that does not use API allocation; a
+spent allocation is a 403 on every call; every API response carries
+`Sforce-Limit-Info`. Admin routes under /__sandbox/ skip all of it.
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sandbox.errors import SalesforceError
+from sandbox.http import Drop, Request, Response
+
+if TYPE_CHECKING:
+    from sandbox.server import Sandbox
+
+VERSIONS = [f"{n}.0" for n in range(50, 65)]
+_RELEASES = ["Winter", "Spring", "Summer"]
+_VERSION_PATH = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
+
+Handler = Callable[["Sandbox", Request], Response]
+
+
+def release_label(version: str) -> str:
+    # v50.0 is Winter '21; three releases a year since
+    n = int(float(version)) - 50
+    return f"{_RELEASES[n % 3]} '{21 + n // 3}"
+
+
+@dataclass
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    name: str
+    handler: Handler
+    composite_write: bool = False
+
+
+class Router:
+    def __init__(self) -> None:
+        self.api: list[Route] = []  # under /services/data/vXX.X
+        self.other: list[Route] = []  # absolute paths (oauth, admin, version list)
+
+    def add(self, table: str, method: str, template: str, handler: Handler, *, composite_write: bool = False) -> None:
+        regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template.rstrip("/")) + "/?$"
+        name = f"{method} {template.strip('/')}"
+        getattr(self, table).append(Route(method, re.compile(regex), name, handler, composite_write))
+
+    def match(self, routes: list[Route], method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
+        allowed: list[str] = []
+        for route in routes:
+            m = route.pattern.match(path)
+            if m:
+                if route.method == method:
+                    return route, m.groupdict(), []
+                allowed.append(route.method)
+        return None, {}, allowed
+
+
+def error_response(exc: SalesforceError, headers: dict[str, str] | None = None) -> Response:
+    return Response(exc.status, [exc.to_json()], headers or {})
+
+
+def not_found() -> SalesforceError:
+    return SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def handle(sb: Sandbox, request: Request) -> Response:
+    path = request.path
+    m = _VERSION_PATH.match(path)
+    if m is None:
+        return _handle_other(sb, request)
+    version, rest = m.group(1), (m.group(2) or "/")
+    if version not in VERSIONS:
+        sb.counters.record("unknown version", 404, False)
+        return error_response(not_found())
+    request.version = version
+    route, params, allowed = sb.router.match(sb.router.api, request.method, rest)
+    name = route.name if route else f"{request.method} (no such resource)"
+    decision = sb.faults.decide(f"{name} {rest}", composite_write=bool(route and route.composite_write))
+    if decision.latency_ms:
+        time.sleep(decision.latency_ms / 1000)
+    status = 500
+    try:
+        session = sb.auth.session_user(request.header("Authorization"))
+        if session is None:
+            raise SalesforceError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        request.token, request.user_id = session
+        sb.limit.consume()
+        fault = decision.fault
+        if fault is not None:
+            _raise_fault(sb, request, fault.kind)
+        if route is None:
+            if allowed:
+                raise SalesforceError(
+                    405, "METHOD_NOT_ALLOWED",
+                    f"HTTP Method '{request.method}' not allowed. Allowed are {','.join(sorted(set(allowed)))}",
+                )  # fmt: skip
+            raise not_found()
+        request.params = params
+        request.record_faults = decision.records  # type: ignore[attr-defined]
+        response = route.handler(sb, request)
+    except SalesforceError as exc:
+        response = error_response(exc)
+    except Drop:
+        sb.counters.record(name, 0, True)
+        raise
+    except Exception as exc:  # a sandbox bug must still answer like an org would
+        sb.log_error(request, exc)
+        response = error_response(SalesforceError(500, "UNKNOWN_EXCEPTION", f"An unexpected error occurred in the sandbox: {type(exc).__name__}: {exc}"))  # fmt: skip
+    status = response.status
+    response.headers["Sforce-Limit-Info"] = sb.limit.header()
+    sb.counters.record(name, status, status != 401)
+    return response
+
+
+def _raise_fault(sb: Sandbox, request: Request, kind: str) -> None:
+    if kind == "503":
+        raise SalesforceError(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry (sandbox fault)")
+    if kind == "500":
+        raise SalesforceError(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-12345 (-1234567890) (sandbox fault)")  # fmt: skip
+    if kind == "lock":
+        raise SalesforceError(400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records (sandbox fault)")  # fmt: skip
+    if kind == "expire":
+        sb.auth.expire(request.token)
+        raise SalesforceError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+    if kind == "drop":
+        raise Drop()
+
+
+def _handle_other(sb: Sandbox, request: Request) -> Response:
+    route, params, allowed = sb.router.match(sb.router.other, request.method, request.path)
+    name = route.name if route else f"{request.method} (no such resource)"
+    admin = request.path.startswith("/__sandbox")
+    if route is not None and not admin:
+        decision = sb.faults.decide(name)
+        if decision.latency_ms:  # only latency: a token endpoint that fails is the login's test, not ours
+            time.sleep(decision.latency_ms / 1000)
+    try:
+        if route is None:
+            if allowed:
+                raise SalesforceError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed. Allowed are {','.join(sorted(set(allowed)))}")  # fmt: skip
+            raise not_found()
+        request.params = params
+        response = route.handler(sb, request)
+    except SalesforceError as exc:
+        response = error_response(exc)
+    except Exception as exc:
+        sb.log_error(request, exc)
+        response = error_response(SalesforceError(500, "UNKNOWN_EXCEPTION", f"{type(exc).__name__}: {exc}"))
+    if not admin:
+        sb.counters.record(name, response.status, False)
+    return response

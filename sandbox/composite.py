@@ -1,0 +1,166 @@
+"""sObject Collections: /composite/sobjects create (POST), update (PATCH), delete
+(DELETE ?ids=) and retrieve (GET /composite/sobjects/X?ids=&fields=).
+
+At most 200 records per call; one SaveResult per record, in request order. With
+allOrNone the call is a transaction: one failure rolls the others back and they report
+ALL_OR_NONE_OPERATION_ROLLED_BACK. Without it each record stands alone. Planned or
+profile `record_failures` faults make chosen records fail as if locked.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox import ids
+from sandbox.errors import SalesforceError
+from sandbox.http import Request, Response
+from sandbox.jsonvalues import record_json
+from sandbox.rest import _field_list, auto_assign, sobject
+
+if TYPE_CHECKING:
+    from sandbox.server import Sandbox
+
+MAX_RECORDS = 200
+ROLLED_BACK = {
+    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
+    "fields": [],
+}
+_LOCK_MESSAGE = "unable to obtain exclusive access to this record or 1 records"
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _too_many(n: int) -> SalesforceError:
+    return SalesforceError(
+        400, "EXCEEDED_ID_LIMIT",
+        f"record limit reached. cannot submit more than {MAX_RECORDS} records into this call (got {n})",
+    )  # fmt: skip
+
+
+def _body(request: Request) -> tuple[bool, list]:
+    body = request.json()
+    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+        raise SalesforceError(400, "JSON_PARSER_ERROR", 'Expected {"allOrNone": bool, "records": [...]} in the request body')  # fmt: skip
+    records = body["records"]
+    if len(records) > MAX_RECORDS:
+        raise _too_many(len(records))
+    all_or_none = body.get("allOrNone", False)
+    if not isinstance(all_or_none, bool):
+        raise SalesforceError(400, "JSON_PARSER_ERROR", f"allOrNone must be true or false, got {all_or_none!r}")
+    return all_or_none, records
+
+
+def _record_type(sb: Sandbox, record: Any) -> str:
+    if not isinstance(record, dict):
+        raise SalesforceError(400, "JSON_PARSER_ERROR", "each entry of records must be a JSON object")
+    attributes = record.get("attributes")
+    kind = attributes.get("type") if isinstance(attributes, dict) else None
+    if not kind:
+        raise SalesforceError(400, "INVALID_TYPE", "Must send a concrete entity type.")
+    return sobject(sb, kind).name
+
+
+def _fault_error(code: str) -> dict:
+    message = _LOCK_MESSAGE if code == "UNABLE_TO_LOCK_ROW" else f"{code} (sandbox fault)"
+    return {"statusCode": code, "message": message, "fields": []}
+
+
+def _run(sb: Sandbox, request: Request, items: list, all_or_none: bool, write) -> list[dict]:
+    """Apply `write(item) -> id` to each item; SaveResults in order, honouring allOrNone."""
+    fault = getattr(request, "record_faults", None)
+    failing = fault.failing_records(len(items)) if fault else set()
+    results: list[dict] = []
+    org = sb.org
+    try:
+        with org.atomic() if all_or_none else _nullcontext():
+            for i, item in enumerate(items):
+                if i in failing:
+                    results.append({"success": False, "errors": [_fault_error(fault.code)]})
+                    continue
+                try:
+                    results.append({"id": write(item), "success": True, "errors": []})
+                except SalesforceError as exc:
+                    results.append({"success": False, "errors": [exc.to_save_error()]})
+            if all_or_none and any(not r["success"] for r in results):
+                raise _Rollback()
+    except _Rollback:
+        results = [r if not r["success"] else {"success": False, "errors": [dict(ROLLED_BACK)]} for r in results]
+    written = sum(1 for r in results if r["success"])
+    sb.counters.add_records_written(written)
+    return results
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def create(sb: Sandbox, request: Request) -> Response:
+    all_or_none, records = _body(request)
+    assign = auto_assign(request)
+
+    def write(record: Any) -> str:
+        kind = _record_type(sb, record)
+        fields = {k: v for k, v in record.items() if k != "attributes"}
+        if any(k.lower() == "id" for k in fields):
+            raise SalesforceError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
+        return sb.org.create(kind, fields, as_user=request.user_id, auto_assign=assign)
+
+    return Response(200, _run(sb, request, records, all_or_none, write))
+
+
+def update(sb: Sandbox, request: Request) -> Response:
+    all_or_none, records = _body(request)
+    assign = auto_assign(request)
+
+    def write(record: Any) -> str:
+        kind = _record_type(sb, record)
+        fields = {k: v for k, v in record.items() if k != "attributes"}
+        id_key = next((k for k in fields if k.lower() == "id"), None)
+        if id_key is None:
+            raise SalesforceError(400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
+        record_id = fields.pop(id_key)
+        sb.org.update(kind, record_id, fields, as_user=request.user_id, auto_assign=assign)
+        return ids.to18(record_id)
+
+    return Response(200, _run(sb, request, records, all_or_none, write))
+
+
+def delete(sb: Sandbox, request: Request) -> Response:
+    raw = request.query.get("ids", "")
+    id_list = [i.strip() for i in raw.split(",") if i.strip()]
+    if not id_list:
+        raise SalesforceError(400, "MISSING_ARGUMENT", "ids: give the record ids to delete, comma-separated (?ids=00Q...,00Q...)")  # fmt: skip
+    if len(id_list) > MAX_RECORDS:
+        raise _too_many(len(id_list))
+    all_or_none = request.query.get("allOrNone", "false").lower() == "true"
+
+    def write(record_id: str) -> str:
+        obj = sb.org.schema.object_for_id(record_id) if ids.is_valid(record_id) else None
+        if obj is None:
+            raise SalesforceError(400, "MALFORMED_ID", f"malformed id {record_id}", [])
+        sb.org.delete(obj.name, record_id, as_user=request.user_id)
+        return ids.to18(record_id)
+
+    return Response(200, _run(sb, request, id_list, all_or_none, write))
+
+
+def retrieve(sb: Sandbox, request: Request) -> Response:
+    obj = sobject(sb, request.params["type"])
+    id_list = [i.strip() for i in request.query.get("ids", "").split(",") if i.strip()]
+    if len(id_list) > 2000:
+        raise SalesforceError(400, "EXCEEDED_ID_LIMIT", "cannot retrieve more than 2000 records in one call")
+    fields = _field_list(obj, request.query.get("fields"))
+    if not fields:
+        raise SalesforceError(400, "MISSING_ARGUMENT", "fields: name the fields to retrieve (?fields=Id,Name)")
+    out: list[dict | None] = []
+    with sb.org.lock:
+        for record_id in id_list:
+            record = sb.org.get(obj.name, record_id) if record_id[:3] == obj.key_prefix else None
+            out.append(record_json(obj, record, request.version, fields) if record and not record["IsDeleted"] else None)
+    return Response(200, out)

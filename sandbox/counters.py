@@ -1,0 +1,51 @@
+"""Request counts per endpoint, for tests and benchmarks to read and reset.
+
+Endpoints are named by route ("GET query", "PATCH composite/sobjects",
+"POST oauth2/token"), so a test can assert "one composite request for 200 leads".
+`api_calls` counts what the org's daily API limit counts.
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+
+class Counters:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._endpoints: Counter[str] = Counter()
+        self._statuses: Counter[int] = Counter()
+        self._api_calls = 0
+        self._records_written = 0
+
+    def record(self, endpoint: str, status: int, api_call: bool) -> None:
+        with self._lock:
+            self._endpoints[endpoint] += 1
+            self._statuses[status] += 1
+            if api_call:
+                self._api_calls += 1
+
+    def add_records_written(self, n: int) -> None:
+        with self._lock:
+            self._records_written += n
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {
+                "endpoints": dict(sorted(self._endpoints.items())),
+                "statuses": {str(k): v for k, v in sorted(self._statuses.items())},
+                "requests": sum(self._endpoints.values()),
+                "api_calls": self._api_calls,
+                "records_written": self._records_written,
+            }
+
+    def count(self, endpoint: str) -> int:
+        with self._lock:
+            return self._endpoints.get(endpoint, 0)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._endpoints.clear()
+            self._statuses.clear()
+            self._api_calls = 0
+            self._records_written = 0

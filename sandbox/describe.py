@@ -1,0 +1,142 @@
+"""describeGlobal and describeSObject bodies, built from the schema."""
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.schema import FieldDef, ObjectDef, Schema
+
+_SOAP_TYPES = {
+    "id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "int": "xsd:int", "double": "xsd:double",
+    "currency": "xsd:double", "percent": "xsd:double", "date": "xsd:date", "datetime": "xsd:dateTime",
+    "anyType": "xsd:anyType",
+}  # fmt: skip
+
+
+def _urls(version: str, name: str) -> dict[str, str]:
+    base = f"/services/data/v{version}/sobjects/{name}"
+    return {
+        "compactLayouts": f"{base}/describe/compactLayouts",
+        "rowTemplate": f"{base}/{{ID}}",
+        "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
+        "describe": f"{base}/describe",
+        "sobject": base,
+    }
+
+
+def _object_summary(obj: ObjectDef, version: str) -> dict[str, Any]:
+    return {
+        "activateable": False,
+        "createable": obj.createable,
+        "custom": obj.custom,
+        "customSetting": False,
+        "deletable": obj.deletable,
+        "deprecatedAndHidden": False,
+        "feedEnabled": False,
+        "keyPrefix": obj.key_prefix,
+        "label": obj.label,
+        "labelPlural": obj.label_plural,
+        "layoutable": obj.updateable,
+        "mergeable": obj.name in ("Lead", "Account", "Contact"),
+        "mruEnabled": obj.updateable,
+        "name": obj.name,
+        "queryable": True,
+        "replicateable": True,
+        "retrieveable": True,
+        "searchable": obj.updateable,
+        "triggerable": obj.updateable,
+        "undeletable": obj.deletable,
+        "updateable": obj.updateable,
+        "urls": _urls(version, obj.name),
+    }
+
+
+def describe_global(schema: Schema, version: str) -> dict[str, Any]:
+    return {
+        "encoding": "UTF-8",
+        "maxBatchSize": 200,
+        "sobjects": [_object_summary(o, version) for o in sorted(schema.objects.values(), key=lambda o: o.name)],
+    }
+
+
+def sobject_info(obj: ObjectDef, version: str) -> dict[str, Any]:
+    return {"objectDescribe": _object_summary(obj, version), "recentItems": []}
+
+
+def _picklist(f: FieldDef) -> list[dict[str, Any]]:
+    return [
+        {"active": True, "defaultValue": v == f.default, "label": v, "validFor": None, "value": v}
+        for v in f.picklist_values
+    ]
+
+
+def describe_field(f: FieldDef) -> dict[str, Any]:
+    numeric = f.type in ("double", "currency", "percent")
+    default = f.default if f.type != "boolean" else None
+    return {
+        "aggregatable": f.type not in ("textarea", "multipicklist", "anyType"),
+        "autoNumber": False,
+        "byteLength": f.length * 3,
+        "calculated": f.calculated,
+        "caseSensitive": False,
+        "createable": f.createable,
+        "custom": f.custom,
+        "defaultValue": default if f.type not in ("picklist", "multipicklist") else None,
+        "defaultValueFormula": None,
+        "defaultedOnCreate": f.default is not None or f.name in ("Id", "IsDeleted", "OwnerId", "CreatedDate",
+                                                                  "CreatedById", "LastModifiedDate",
+                                                                  "LastModifiedById", "SystemModstamp"),
+        "dependentPicklist": False,
+        "digits": f.precision if f.type == "int" else 0,
+        "externalId": False,
+        "filterable": f.type not in ("textarea",),
+        "groupable": f.type not in ("textarea", "double", "currency", "percent", "datetime", "anyType"),
+        "htmlFormatted": False,
+        "idLookup": f.name == "Id" or f.name == "Username",
+        "inlineHelpText": f.description,
+        "label": f.label,
+        "length": f.length if f.type not in ("boolean", "int", "date", "datetime", "anyType") and not numeric else 0,
+        "name": f.name,
+        "nameField": f.name == "Name",
+        "namePointing": f.name == "OwnerId" and len(f.reference_to) > 1,
+        "nillable": f.nillable,
+        "permissionable": f.custom or (f.nillable and f.updateable),
+        "picklistValues": _picklist(f),
+        "polymorphicForeignKey": len(f.reference_to) > 1,
+        "precision": f.precision if numeric else 0,
+        "referenceTo": list(f.reference_to),
+        "relationshipName": f.relationship_name,
+        "restrictedPicklist": f.restricted_picklist,
+        "scale": f.scale if numeric else 0,
+        "soapType": _SOAP_TYPES.get(f.type, "xsd:string"),
+        "sortable": f.type not in ("textarea", "multipicklist"),
+        "type": f.type,
+        "unique": f.name == "Username",
+        "updateable": f.updateable,
+    }
+
+
+def describe_sobject(obj: ObjectDef, schema: Schema, version: str) -> dict[str, Any]:
+    children = []
+    for other in schema.objects.values():
+        for f in other.fields.values():
+            if f.type == "reference" and obj.name in f.reference_to and f.name not in ("CreatedById", "LastModifiedById"):
+                children.append({
+                    "cascadeDelete": False, "childSObject": other.name, "deprecatedAndHidden": False,
+                    "field": f.name, "relationshipName": _child_relationship(other, f),
+                })  # fmt: skip
+    return {
+        **_object_summary(obj, version),
+        "childRelationships": children,
+        "fields": [describe_field(f) for f in obj.fields.values()],
+        "recordTypeInfos": [],
+        "supportedScopes": [{"label": "All " + obj.label_plural.lower(), "name": "everything"}],
+    }
+
+
+def _child_relationship(child: ObjectDef, f: FieldDef) -> str | None:
+    # the few child relationships SOQL subqueries name in the product
+    known = {("Contact", "AccountId"): "Contacts", ("Opportunity", "AccountId"): "Opportunities",
+             ("Account", "ParentId"): "ChildAccounts", ("LeadHistory", "LeadId"): "Histories",
+             ("GroupMember", "GroupId"): "GroupMembers", ("QueueSobject", "QueueId"): "QueueSobjects",
+             ("User", "AccountId"): "Users", ("Lead", "PartnerAccountId"): "PartnerLeads"}  # fmt: skip
+    return known.get((child.name, f.name))

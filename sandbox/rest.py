@@ -1,0 +1,281 @@
+"""REST resources under /services/data: versions, describe, records, query, getUpdated/
+getDeleted, limits. Composite and actions live in their own modules."""
+from __future__ import annotations
+
+import inspect
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+from sandbox import describe, ids
+from sandbox.app import VERSIONS, release_label
+from sandbox.cursors import batch_size
+from sandbox.errors import SalesforceError
+from sandbox.http import Request, Response
+from sandbox.jsonvalues import json_value, record_json
+from sandbox.schema import ObjectDef
+
+if TYPE_CHECKING:
+    from sandbox.server import Sandbox
+
+REPLICATION_DAYS = 30
+MAX_REPLICATION_IDS = 600_000
+
+
+def resource_not_found() -> SalesforceError:
+    return SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def sobject(sb: Sandbox, name: str) -> ObjectDef:
+    obj = sb.org.schema.object(name)
+    if obj is None:
+        raise resource_not_found()
+    return obj
+
+
+def auto_assign(request: Request) -> bool:
+    """`Sforce-Auto-Assign` defaults to TRUE: the org's assignment rule runs unless told not to."""
+    value = (request.header("Sforce-Auto-Assign") or "TRUE").strip().lower()
+    return value not in ("false", "0")
+
+
+# ---- versions and resources ---------------------------------------------------------
+def versions(sb: Sandbox, request: Request) -> Response:
+    return Response(200, [{"label": release_label(v), "url": f"/services/data/v{v}", "version": v} for v in VERSIONS])
+
+
+def resources(sb: Sandbox, request: Request) -> Response:
+    base = f"/services/data/v{request.version}"
+    names = ["sobjects", "query", "queryAll", "limits", "composite", "actions", "search", "recent", "tooling"]
+    return Response(200, {n: f"{base}/{n}" for n in names})
+
+
+# ---- describe ------------------------------------------------------------------------
+def describe_global(sb: Sandbox, request: Request) -> Response:
+    return Response(200, describe.describe_global(sb.org.schema, request.version))
+
+
+def sobject_info(sb: Sandbox, request: Request) -> Response:
+    return Response(200, describe.sobject_info(sobject(sb, request.params["type"]), request.version))
+
+
+def describe_sobject(sb: Sandbox, request: Request) -> Response:
+    obj = sobject(sb, request.params["type"])
+    return Response(200, describe.describe_sobject(obj, sb.org.schema, request.version))
+
+
+# ---- records ---------------------------------------------------------------------------
+def _url_id(obj: ObjectDef, raw: str) -> str:
+    if not ids.is_valid(raw) or raw[:3] != obj.key_prefix:
+        raise SalesforceError(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {raw}")
+    return ids.to18(raw)
+
+
+def _field_list(obj: ObjectDef, raw: str | None) -> list[str] | None:
+    if raw is None:
+        return None
+    out = []
+    for name in (n.strip() for n in raw.split(",") if n.strip()):
+        f = obj.field(name)
+        if f is None:
+            raise SalesforceError(400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}", [name])
+        out.append(f.name)
+    return out
+
+
+def get_record(sb: Sandbox, request: Request) -> Response:
+    obj = sobject(sb, request.params["type"])
+    id18 = _url_id(obj, request.params["id"])
+    fields = _field_list(obj, request.query.get("fields"))
+    with sb.org.lock:
+        record = sb.org.get(obj.name, id18)
+        if record is None:
+            raise resource_not_found()
+        if record["IsDeleted"]:
+            raise SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted")
+        return Response(200, record_json(obj, record, request.version, fields))
+
+
+def _body_fields(request: Request, obj: ObjectDef) -> dict:
+    body = request.json()
+    if not isinstance(body, dict):
+        raise SalesforceError(400, "JSON_PARSER_ERROR", f"Expected a JSON object of {obj.name} fields at [line:1, column:1]")  # fmt: skip
+    return {k: v for k, v in body.items() if k != "attributes"}
+
+
+def create_record(sb: Sandbox, request: Request) -> Response:
+    obj = sobject(sb, request.params["type"])
+    fields = _body_fields(request, obj)
+    if any(k.lower() == "id" for k in fields):
+        raise SalesforceError(400, "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: Id. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", ["Id"])  # fmt: skip
+    new_id = sb.org.create(obj.name, fields, as_user=request.user_id, auto_assign=auto_assign(request))
+    sb.counters.add_records_written(1)
+    return Response(201, {"id": new_id, "success": True, "errors": []},
+                    {"Location": f"/services/data/v{request.version}/sobjects/{obj.name}/{new_id}"})  # fmt: skip
+
+
+def update_record(sb: Sandbox, request: Request) -> Response:
+    obj = sobject(sb, request.params["type"])
+    id18 = _url_id(obj, request.params["id"])
+    fields = _body_fields(request, obj)
+    with sb.org.lock:
+        since = request.header("If-Unmodified-Since")
+        if since:
+            _check_unmodified_since(sb, obj, id18, since)
+        sb.org.update(obj.name, id18, fields, as_user=request.user_id, auto_assign=auto_assign(request))
+    sb.counters.add_records_written(1)
+    return Response(204)
+
+
+def _check_unmodified_since(sb: Sandbox, obj: ObjectDef, id18: str, since: str) -> None:
+    try:
+        when = parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        raise SalesforceError(400, "INVALID_HEADER_TYPE", f"If-Unmodified-Since must be an HTTP date, got {since!r}") from None  # fmt: skip
+    record = sb.org.get(obj.name, id18)
+    if record is not None and record["LastModifiedDate"].replace(microsecond=0) > when:
+        raise SalesforceError(412, "PRECONDITION_FAILED", "The requested entity has been modified since the time specified in If-Unmodified-Since.")  # fmt: skip
+
+
+def delete_record(sb: Sandbox, request: Request) -> Response:
+    obj = sobject(sb, request.params["type"])
+    id18 = _url_id(obj, request.params["id"])
+    sb.org.delete(obj.name, id18, as_user=request.user_id)
+    return Response(204)
+
+
+# ---- query -----------------------------------------------------------------------------
+def _render(result: Any, row: dict, version: str) -> dict:
+    return result.render(row, version=version) if _render_takes_version(result) else result.render(row)
+
+
+_TAKES_VERSION: dict[type, bool] = {}
+
+
+def _render_takes_version(result: Any) -> bool:
+    kind = type(result)
+    if kind not in _TAKES_VERSION:
+        try:
+            _TAKES_VERSION[kind] = "version" in inspect.signature(result.render).parameters
+        except (TypeError, ValueError):
+            _TAKES_VERSION[kind] = False
+    return _TAKES_VERSION[kind]
+
+
+def _page(sb: Sandbox, request: Request, cursor_result: Any, start: int, batch: int, endpoint: str, locator: str | None) -> dict:
+    if getattr(cursor_result, "is_count", False):
+        return {"totalSize": cursor_result.total_size, "done": True, "records": []}
+    rows = cursor_result.rows
+    end = min(start + batch, len(rows))
+    with sb.org.lock:
+        records = [_render(cursor_result, row, request.version) for row in rows[start:end]]
+    page: dict[str, Any] = {"totalSize": cursor_result.total_size, "done": end >= len(rows)}
+    if end < len(rows):
+        if locator is None:
+            locator = sb.cursors.open(cursor_result, batch, endpoint).locator
+        page["nextRecordsUrl"] = f"/services/data/v{request.version}/{endpoint}/{locator}-{end}"
+    elif locator is not None:
+        sb.cursors.close(locator)
+    page["records"] = records
+    return page
+
+
+def _run_query(sb: Sandbox, request: Request, include_deleted: bool) -> Response:
+    soql = request.query.get("q")
+    if soql is None or not soql.strip():
+        raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified: GET .../query?q=SELECT+Id+FROM+Lead")  # fmt: skip
+    from sandbox.soql import execute  # the SOQL engine is its own package
+
+    with sb.org.lock:
+        result = execute(soql, sb.org, include_deleted=include_deleted)
+    batch = batch_size(request.header("Sforce-Query-Options"))
+    endpoint = "queryAll" if include_deleted else "query"
+    return Response(200, _page(sb, request, result, 0, batch, endpoint, None))
+
+
+def query(sb: Sandbox, request: Request) -> Response:
+    return _run_query(sb, request, include_deleted=False)
+
+
+def query_all(sb: Sandbox, request: Request) -> Response:
+    return _run_query(sb, request, include_deleted=True)
+
+
+def query_more(sb: Sandbox, request: Request) -> Response:
+    raw = request.params["locator"]
+    locator, _, position = raw.rpartition("-")
+    if not locator or not position.isdigit():
+        raise SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+    cursor = sb.cursors.get(locator)
+    endpoint = "queryAll" if "queryAll" in request.path else "query"
+    return Response(200, _page(sb, request, cursor.result, int(position), cursor.batch, endpoint, locator))
+
+
+# ---- getUpdated / getDeleted -------------------------------------------------------------
+def _replication_window(sb: Sandbox, request: Request) -> tuple[datetime, datetime]:
+    now = sb.clock.now()
+    out = []
+    for key in ("start", "end"):
+        raw = request.query.get(key)
+        if not raw:
+            raise SalesforceError(400, "MISSING_ARGUMENT", f"The '{key}' parameter is required, e.g. {key}=2024-05-01T10:00:00+00:00")  # fmt: skip
+        try:
+            when = datetime.fromisoformat(raw.strip().replace(" ", "+"))
+        except ValueError:
+            raise SalesforceError(400, "INVALID_REPLICATION_DATE", f"{key}: not a dateTime: {raw}") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        # getUpdated/getDeleted work in whole minutes
+        out.append(when.astimezone(timezone.utc).replace(second=0, microsecond=0))
+    start, end = out
+    end = min(end, now.replace(second=0, microsecond=0))
+    if start > end:
+        raise SalesforceError(400, "INVALID_REPLICATION_DATE", "EndDate before StartDate")
+    if start < now - timedelta(days=REPLICATION_DAYS):
+        raise SalesforceError(400, "INVALID_REPLICATION_DATE", f"startDate cannot be more than {REPLICATION_DAYS} days ago")  # fmt: skip
+    return start, end
+
+
+def updated(sb: Sandbox, request: Request) -> Response:
+    obj = sobject(sb, request.params["type"])
+    start, end = _replication_window(sb, request)
+    with sb.org.lock:
+        hits = sorted(
+            (r["SystemModstamp"], r["Id"]) for r in sb.org.records(obj.name) if start <= r["SystemModstamp"] < end
+        )
+    if len(hits) > MAX_REPLICATION_IDS:
+        raise SalesforceError(400, "EXCEEDED_ID_LIMIT", f"too many ids: more than {MAX_REPLICATION_IDS} records changed in the window; use a shorter window")  # fmt: skip
+    return Response(200, {"ids": [i for _, i in hits], "latestDateCovered": json_value(end)})
+
+
+def deleted(sb: Sandbox, request: Request) -> Response:
+    obj = sobject(sb, request.params["type"])
+    start, end = _replication_window(sb, request)
+    table = sb.org.table(obj.name)
+    with sb.org.lock:
+        hits = sorted(
+            (when, id18) for id18, when in sb.org.deleted_at.items()
+            if id18[:3] == obj.key_prefix and start <= when < end and table.get(id18, {}).get("IsDeleted")
+        )  # fmt: skip
+        earliest = min((w for i, w in sb.org.deleted_at.items() if i[:3] == obj.key_prefix), default=start)
+    return Response(200, {
+        "deletedRecords": [{"id": i, "deletedDate": json_value(w)} for w, i in hits],
+        "earliestDateAvailable": json_value(earliest.replace(second=0, microsecond=0)),
+        "latestDateCovered": json_value(end),
+    })  # fmt: skip
+
+
+# ---- limits ------------------------------------------------------------------------------
+def limits(sb: Sandbox, request: Request) -> Response:
+    remaining = sb.limit.remaining()
+    emails = sum(len(str(n.inputs.get("emailAddresses", "")).split(",")) for n in sb.notifications.all("emailSimple"))
+    return Response(200, {
+        "DailyApiRequests": {"Max": sb.limit.maximum, "Remaining": remaining},
+        "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
+        "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+        "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+        "DataStorageMB": {"Max": 5, "Remaining": 5},
+        "FileStorageMB": {"Max": 20, "Remaining": 20},
+        "SingleEmail": {"Max": 5000, "Remaining": max(0, 5000 - emails)},
+        "HourlyPublishedPlatformEvents": {"Max": 250000, "Remaining": 250000},
+    })  # fmt: skip
