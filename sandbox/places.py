@@ -258,7 +258,9 @@ def all_places() -> tuple[Place, ...]:
     for gid in sorted(cities, key=int):
         c = cities[gid]
         country = c["countrycode"]
-        if country not in COUNTRY_WEIGHTS:
+        # Salesforce address City fields hold 40 characters; geonames has a few
+        # neighbourhood aggregates ("Diamond Head / Kapahulu / …") that are longer
+        if country not in COUNTRY_WEIGHTS or len(c["name"]) > 40:
             continue
         key = (country, c["admin1code"])
         if key not in subdivision_cache:

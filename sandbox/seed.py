@@ -231,7 +231,7 @@ def make_companies(rng: random.Random, n: int, industries: list[str]) -> list[Co
         used.add(core)
         legal = rng.choice(_LEGAL.get(place.country, ("Inc.",)))
         name = f"{core} {legal}" if rng.random() < 0.75 else core
-        domain = f"{_slug(core)}.{_TLD.get(place.country, 'com') if rng.random() < 0.7 else 'com'}"
+        domain = f"{_slug(core)[:30]}.{_TLD.get(place.country, 'com') if rng.random() < 0.7 else 'com'}"
         employees = int(min(250_000, max(1, rng.lognormvariate(4.5, 1.8))))
         out.append(Company(name, domain, place, rng.choice(industries), employees))
     return out

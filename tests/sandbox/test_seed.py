@@ -254,3 +254,12 @@ def test_a_tiny_org_still_has_pools_and_partners():
     org, summary = seeded_org(partners=2, leads=3, random_seed=1)
     assert len(summary.partner_ids) == 2 and len(summary.lead_ids) == 3
     assert set(summary.pool_ids) == set(POOLS.values())
+
+
+@pytest.mark.parametrize("random_seed", range(6))
+def test_every_seed_produces_records_the_org_accepts(random_seed):
+    # the store validates like REST (lengths, picklists, references): any seed must pass
+    org, summary = seeded_org(partners=120, leads=1500, random_seed=random_seed)
+    assert summary.counts["Lead"] == 1500
+    for lead in org.records("Lead"):
+        assert lead["Email"] is None or len(lead["Email"]) <= 80
