@@ -2,7 +2,6 @@
 getDeleted, limits. Composite and actions live in their own modules."""
 from __future__ import annotations
 
-import inspect
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -145,30 +144,14 @@ def delete_record(sb: Sandbox, request: Request) -> Response:
 
 
 # ---- query -----------------------------------------------------------------------------
-def _render(result: Any, row: dict, version: str) -> dict:
-    return result.render(row, version=version) if _render_takes_version(result) else result.render(row)
-
-
-_TAKES_VERSION: dict[type, bool] = {}
-
-
-def _render_takes_version(result: Any) -> bool:
-    kind = type(result)
-    if kind not in _TAKES_VERSION:
-        try:
-            _TAKES_VERSION[kind] = "version" in inspect.signature(result.render).parameters
-        except (TypeError, ValueError):
-            _TAKES_VERSION[kind] = False
-    return _TAKES_VERSION[kind]
-
-
 def _page(sb: Sandbox, request: Request, cursor_result: Any, start: int, batch: int, endpoint: str, locator: str | None) -> dict:
     if getattr(cursor_result, "is_count", False):
         return {"totalSize": cursor_result.total_size, "done": True, "records": []}
     rows = cursor_result.rows
     end = min(start + batch, len(rows))
     with sb.org.lock:
-        records = [_render(cursor_result, row, request.version) for row in rows[start:end]]
+        render = cursor_result.render
+        records = [render(row) for row in rows[start:end]]
     page: dict[str, Any] = {"totalSize": cursor_result.total_size, "done": end >= len(rows)}
     if end < len(rows):
         if locator is None:
@@ -187,7 +170,7 @@ def _run_query(sb: Sandbox, request: Request, include_deleted: bool) -> Response
     from sandbox.soql import execute  # the SOQL engine is its own package
 
     with sb.org.lock:
-        result = execute(soql, sb.org, include_deleted=include_deleted)
+        result = execute(soql, sb.org, include_deleted=include_deleted, version=request.version)
     batch = batch_size(request.header("Sforce-Query-Options"))
     endpoint = "queryAll" if include_deleted else "query"
     return Response(200, _page(sb, request, result, 0, batch, endpoint, None))

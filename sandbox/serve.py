@@ -1,13 +1,76 @@
-"""`leadrouter sandbox serve` — filled in by the sandbox work (issue 2)."""
+"""`leadrouter sandbox serve`: run a sandbox org until Ctrl-C or SIGTERM.
+
+Prints the connection details once the server answers (secrets masked: they are in
+DATA/connection.json, mode 0600), then serves; on a signal it stops the server and
+saves the org under DATA so the next start is the same org.
+"""
 from __future__ import annotations
 
 import argparse
+import json
+import signal
+import sys
+import threading
+import time
+
+from sandbox.faults import PROFILES
+
+SECRET_KEYS = ("client_secret", "password", "refresh_token")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--data", required=True)
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    parser.add_argument("--data", required=True, metavar="DIR",
+                        help="where the org, its CA and credentials live; connection.json is written here")  # fmt: skip
+    parser.add_argument("--seed", choices=["demo"], default=None,
+                        help="fill a new org with demo partners and leads (ignored when DIR already holds an org)")  # fmt: skip
+    parser.add_argument("--partners", type=int, default=100, metavar="N", help="partner accounts to seed (default 100)")
+    parser.add_argument("--leads", type=int, default=2000, metavar="M", help="leads to seed (default 2000)")
+    parser.add_argument("--faults", choices=sorted(PROFILES), default=None, metavar="PROFILE",
+                        help=f"fault profile: {', '.join(PROFILES)} (default none)")  # fmt: skip
+    parser.add_argument("--random-seed", type=int, default=0, metavar="S", help="seed for data and faults (default 0)")
+    parser.add_argument("--token-ttl", type=float, default=7200, metavar="SECONDS", help="access token lifetime")
+    parser.add_argument("--api-limit", type=int, default=None, metavar="N", help="daily API request limit")
+
+
+def _masked(connection: dict) -> dict:
+    return {k: ("*** (in connection.json)" if k in SECRET_KEYS else v) for k, v in connection.items()}
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("sandbox serve is not built yet")
+    from sandbox import start
+
+    for name, value in (("--partners", args.partners), ("--leads", args.leads)):
+        if value < 0:
+            print(f"leadrouter sandbox serve: {name} must be 0 or more, got {value}", file=sys.stderr)
+            return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    began = time.monotonic()
+    try:
+        sb = start(
+            args.data, seed=args.seed, partners=args.partners, leads=args.leads, faults=args.faults,
+            random_seed=args.random_seed, port=args.port, token_ttl=args.token_ttl, api_limit=args.api_limit,
+        )  # fmt: skip
+    except (OSError, ValueError) as exc:
+        print(f"leadrouter sandbox serve: cannot start: {exc}", file=sys.stderr)
+        return 1
+    try:
+        print(json.dumps(_masked(sb.connection), indent=2))
+        print(
+            f"sandbox ready in {time.monotonic() - began:.2f}s at {sb.url} "
+            f"(connection: {sb.data_dir / 'connection.json'}); Ctrl-C to stop",
+            file=sys.stderr, flush=True,
+        )  # fmt: skip
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        sb.stop()
+        print("sandbox stopped; org saved in " + str(sb.data_dir), file=sys.stderr, flush=True)
+    return 0
