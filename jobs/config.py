@@ -151,7 +151,7 @@ class LoadedConfig:
 
     @property
     def base_dir(self) -> Path:
-        return self.path.parent if self.path else Path.cwd()
+        return self.path.resolve().parent if self.path else Path.cwd()
 
     def resolve(self, p: Path | None) -> Path | None:
         """Relative paths in the file are relative to the file, not to the cwd."""

@@ -19,7 +19,7 @@ _SECRET_KEY = re.compile(
     re.I,
 )
 # Values that look secret or personal wherever they appear.
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+_PATTERNS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"(Bearer\s+)[A-Za-z0-9!._\-~+/=]+"), r"\1[redacted]"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), "[redacted key]"),
     # Salesforce session ids: org id, '!', then a long opaque token.
@@ -27,8 +27,15 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"), "[redacted jwt]"),
     (re.compile(r"((?:access_token|refresh_token|client_secret|password)=)[^&\s]+", re.I), r"\1[redacted]"),
     (re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"), "[email]"),
-    (re.compile(r"(?<![\w.])\+?\d[\d ()\-.]{7,}\d(?![\w.])"), "[phone]"),
+    (re.compile(r"(?<![\w.:+-])\+?\(?\d[\d ()\-.]{7,}\d(?![\w.:])"), lambda m: _phone(m.group(0))),
 ]
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _phone(text: str) -> str:
+    """Nine or more digits in phone punctuation, and not a date, reads as a phone number."""
+    digits = sum(ch.isdigit() for ch in text)
+    return "[phone]" if digits >= 9 and not _DATE.search(text) else text
 
 
 def redact_text(text: str) -> str:

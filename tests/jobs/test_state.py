@@ -1,0 +1,113 @@
+"""The state database: versioned schema, one live offer per lead enforced by the DB itself."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, text
+
+from jobs.state import Store
+from jobs.state import offers as of
+from jobs.state import outbox as ob
+from jobs.state import store as st
+from jobs.state.migrations import MIGRATIONS, Migration, SchemaTooNew, migrate
+from jobs.state.schema import SCHEMA_VERSION
+
+from .pg import temp_database
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path}/state.sqlite")
+        yield s
+        s.dispose()
+    else:
+        with temp_database() as url:
+            s = Store(url)
+            yield s
+            s.dispose()
+
+
+def test_schema_version_matches_the_last_migration():
+    assert SCHEMA_VERSION == max(m.version for m in MIGRATIONS)
+
+
+def test_fresh_database_is_created_at_the_latest_version(store):
+    assert store.version == SCHEMA_VERSION
+    names = set(inspect(store.engine).get_table_names())
+    assert {"offers", "outbox", "watermarks", "snapshot", "decisions", "job_runs", "routing_state",
+            "exclusions", "leads", "schema_version"} <= names
+
+
+def test_a_lead_cannot_have_two_live_offers_even_if_code_tries(store):
+    with store.begin() as conn:
+        of.insert_offer(conn, lead_id="00Q1", kind="offer", partner_id="001A", attempt=1, offered_at=NOW)
+        with pytest.raises(of.LiveOfferExists):
+            of.insert_offer(conn, lead_id="00Q1", kind="offer", partner_id="001B", attempt=2, offered_at=NOW)
+        # the failed insert did not spoil the transaction: other leads still go in
+        of.insert_offer(conn, lead_id="00Q2", kind="offer", partner_id="001B", attempt=1, offered_at=NOW)
+    with store.connect() as conn:
+        assert of.offer_status_counts(conn) == {"live": 2}
+
+
+def test_a_closed_offer_makes_room_for_the_next_one(store):
+    with store.begin() as conn:
+        first = of.insert_offer(conn, lead_id="00Q1", kind="offer", partner_id="001A", attempt=1, offered_at=NOW)
+        assert of.close_offer(conn, first, "rejected", "not our region", NOW)
+        assert not of.close_offer(conn, first, "lapsed", "twice", NOW), "only a live offer can be closed"
+        of.insert_offer(conn, lead_id="00Q1", kind="offer", partner_id="001B", attempt=2, offered_at=NOW)
+    with store.connect() as conn:
+        assert [o["status"] for o in of.offers_for_lead(conn, "00Q1")] == ["rejected", "live"]
+
+
+def test_datetimes_come_back_as_aware_utc(store):
+    berlin = NOW.astimezone(timezone(timedelta(hours=1)))
+    with store.begin() as conn:
+        st.set_watermark(conn, "leads", berlin, NOW)
+    with store.connect() as conn:
+        got = st.get_watermark(conn, "leads")
+    assert got == NOW and got.tzinfo is not None
+
+
+def test_expired_and_reminder_queries_pick_by_deadline(store):
+    with store.begin() as conn:
+        of.insert_offer(conn, lead_id="00Q1", kind="offer", attempt=1, offered_at=NOW, deadline=NOW + timedelta(hours=1))
+        of.insert_offer(conn, lead_id="00Q2", kind="offer", attempt=1, offered_at=NOW, deadline=NOW + timedelta(hours=10))
+    with store.connect() as conn:
+        assert [o["lead_id"] for o in of.expired_offers(conn, NOW + timedelta(hours=2))] == ["00Q1"]
+        remind = of.offers_to_remind(conn, NOW + timedelta(hours=7), timedelta(hours=4))
+        assert [o["lead_id"] for o in remind] == ["00Q2"]
+
+
+def test_a_newer_decision_supersedes_an_unsent_write_for_the_same_lead(store):
+    with store.begin() as conn:
+        ob.add(conn, lead_id="00Q1", purpose="offer", payload={"OwnerId": "005A"}, now=NOW)
+        ob.add(conn, lead_id="00Q1", purpose="offer", payload={"OwnerId": "005B"}, now=NOW)
+    with store.connect() as conn:
+        open_ = ob.open_entries(conn)
+        assert [e["payload"]["OwnerId"] for e in open_] == ["005B"]
+        assert ob.status_counts(conn) == {"pending": 1, "dropped": 1}
+
+
+def test_migrations_run_in_order_on_an_existing_database(tmp_path):
+    url = f"sqlite:///{tmp_path}/old.sqlite"
+    store = Store(url)
+    applied = []
+
+    def add_column(conn):
+        applied.append(2)
+        conn.execute(text("ALTER TABLE offers ADD COLUMN note VARCHAR(40)"))
+
+    version = migrate(store.engine, [*MIGRATIONS, Migration(2, "offer notes", add_column)])
+    assert version == 2 and applied == [2]
+    assert "note" in {c["name"] for c in inspect(store.engine).get_columns("offers")}
+    # running again is a no-op
+    assert migrate(store.engine, [*MIGRATIONS, Migration(2, "offer notes", add_column)]) == 2
+    assert applied == [2]
+    # and an older leadrouter refuses a newer database instead of corrupting it
+    with pytest.raises(SchemaTooNew, match="upgrade leadrouter"):
+        migrate(store.engine, MIGRATIONS)
+    store.dispose()
