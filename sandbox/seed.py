@@ -19,7 +19,7 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from sandbox import places
 from sandbox.bootstrap import add_queue
@@ -646,6 +646,16 @@ def build_demo_org(org: Any, *, partners: int = 100, leads: int = 2000, random_s
     return summary
 
 
-def seed_names() -> Iterable[str]:
-    """Names accepted by `--seed`."""
-    return ("demo",)
+def apply_seed(org: Any, seed: str, *, partners: int = 100, leads: int = 2000, random_seed: int = 0) -> Any:
+    """What `--seed` means: "demo" builds the demo org (SeedSummary); a folder loads a
+    Salesforce Data Export from it (sandbox.csv_import.ImportSummary)."""
+    from pathlib import Path
+
+    if seed == "demo":
+        return build_demo_org(org, partners=partners, leads=leads, random_seed=random_seed)
+    if Path(seed).is_dir():
+        from sandbox.csv_import import load_export
+
+        return load_export(org, seed)
+    raise ValueError(f"--seed {seed!r}: use 'demo' for the generated demo org, or the folder of an unzipped "
+                     f"Salesforce Data Export (Lead.csv, Account.csv, User.csv, …)")

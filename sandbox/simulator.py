@@ -22,11 +22,13 @@ they do in real orgs: change an owner by hand, tick Do_Not_Route__c, convert a l
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sandbox import ids
+from sandbox.errors import SalesforceError
 
 REJECTION_REASONS = ("Outside our territory", "No capacity this month", "Not a fit for our practice",
                      "Duplicate of an existing deal", "Customer unresponsive")
@@ -73,6 +75,7 @@ class SimStats:
     owner_changed: int = 0
     do_not_route: int = 0
     converted: int = 0
+    failed: int = 0
     events: list[tuple[str, str, str | None]] = field(default_factory=list)  # (lead id, action, user id)
 
     def _add(self, action: str, lead_id: str, user_id: str | None) -> None:
@@ -99,9 +102,11 @@ class PartnerSimulator:
         self.random_seed = random_seed
         self.people = people
         self._overrides: dict[str, Profile] = {}
+        self._drawn: dict[str, Profile] = {}  # partner id -> profile drawn from the mix
         for key, value in (profiles or {}).items():
             self.set_profile(key, value)
-        self._plans: dict[tuple[str, datetime], _Plan] = {}
+        self._plans: dict[tuple[str, datetime], _Plan | None] = {}
+        self._members: dict[str, list[str]] | None = None
 
     # ---- profiles ------------------------------------------------------------------
     def set_profile(self, partner_id: str, profile: str | Profile) -> None:
@@ -118,8 +123,11 @@ class PartnerSimulator:
             return self._overrides[partner_id]
         if "*" in self._overrides:
             return self._overrides["*"]
-        rng = random.Random(f"{self.random_seed}:profile:{partner_id}")
-        return PROFILES[rng.choices(list(PROFILE_MIX), weights=list(PROFILE_MIX.values()))[0]]
+        drawn = self._drawn.get(partner_id)
+        if drawn is None:
+            rng = random.Random(f"{self.random_seed}:profile:{partner_id}")
+            drawn = self._drawn[partner_id] = PROFILES[rng.choices(list(PROFILE_MIX), weights=list(PROFILE_MIX.values()))[0]]
+        return drawn
 
     # ---- stepping ------------------------------------------------------------------
     def step(self, now: datetime | None = None) -> SimStats:
@@ -131,6 +139,7 @@ class PartnerSimulator:
                        if lead.get("Routing_Status__c") == "Offered" and lead.get("Offered_At__c")
                        and not lead.get("IsConverted")]
             live = set()
+            self._members: dict[str, list[str]] | None = None  # per step: queue id -> member ids
             for lead in offered:
                 key = (lead["Id"], lead["Offered_At__c"])
                 live.add(key)
@@ -139,13 +148,25 @@ class PartnerSimulator:
                     plan = self._plans[key] = self._decide(lead)
                 if plan is None or plan.done or plan.due > now:
                     continue
-                self._act(lead, plan, stats)
+                try:
+                    self._act(lead, plan, stats)
+                except SalesforceError as exc:
+                    # the org refused the portal edit (a validation a test set up): the
+                    # offer simply gets no answer, as when a rep's save fails
+                    stats.failed += 1
+                    stats.events.append((lead["Id"], f"failed: {exc.error_code}", plan.rep_id))
             # offers that moved on (answered, re-offered, closed) need no memory
             for key in [k for k in self._plans if k not in live]:
                 del self._plans[key]
             if self.people:
                 self._people(now, stats)
         return stats
+
+    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
+        """Step on the org's clock every `interval` wall seconds until `stop` is set (for a
+        background thread in the demo or a served sandbox)."""
+        while not stop.wait(interval):
+            self.step()
 
     def _decide(self, lead: dict) -> _Plan | None:
         if lead.get("Partner_Response__c"):
@@ -170,13 +191,19 @@ class PartnerSimulator:
         return _Plan(due, "ignored", owner)
 
     def _decide_pool(self, lead: dict, queue_id: str, offered_at: datetime) -> _Plan | None:
-        members = [m["UserOrGroupId"] for m in self.org.records("GroupMember") if m["GroupId"] == queue_id]
+        if self._members is None:
+            self._members = {}
+            for m in self.org.records("GroupMember"):
+                self._members.setdefault(m["GroupId"], []).append(m["UserOrGroupId"])
+        members = self._members.get(queue_id, [])
         takers = []
+        # one stream per pool offer, drawn member by member in id order
+        rng = random.Random(f"{self.random_seed}:pool:{lead['Id']}:{offered_at.isoformat()}")
+        users = self.org.table("User")  # member ids are stored 18-char: no need to normalise
         for rep_id in sorted(members):
-            rep = self.org.get("User", rep_id)
+            rep = users.get(rep_id)
             if rep is None or not rep.get("IsActive") or not rep.get("AccountId"):
                 continue
-            rng = random.Random(f"{self.random_seed}:pool:{lead['Id']}:{offered_at.isoformat()}:{rep_id}")
             profile = self.profile_for(rep["AccountId"])
             wants = rng.random() < profile.accept
             due = offered_at + timedelta(hours=rng.uniform(*profile.delay_hours))

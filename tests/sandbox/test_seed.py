@@ -263,3 +263,16 @@ def test_every_seed_produces_records_the_org_accepts(random_seed):
     assert summary.counts["Lead"] == 1500
     for lead in org.records("Lead"):
         assert lead["Email"] is None or len(lead["Email"]) <= 80
+
+
+def test_seed_option_takes_demo_or_an_export_folder(tmp_path):
+    from pathlib import Path
+
+    from sandbox.csv_import import ImportSummary
+    from sandbox.seed import SeedSummary, apply_seed
+
+    assert isinstance(apply_seed(Org(), "demo", partners=3, leads=5), SeedSummary)
+    export = Path(__file__).parent / "data" / "export_small"
+    assert isinstance(apply_seed(Org(), str(export)), ImportSummary)
+    with pytest.raises(ValueError, match="use 'demo'.*Data Export"):
+        apply_seed(Org(), "prod")

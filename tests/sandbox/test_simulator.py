@@ -293,3 +293,42 @@ def test_people_change_owners_tick_do_not_route_and_convert(world):
     assert len(converted) == totals["converted"]
     assert all(l["Status"] == "Closed - Converted" and l["ConvertedDate"] for l in converted)
     assert sum(1 for l in org.records("Lead") if l["Do_Not_Route__c"]) >= totals["do_not_route"] > 0
+
+
+def test_a_refused_portal_edit_is_reported_not_raised(world):
+    org, summary = world
+    partner, rep = reps_of(summary)[0]
+    lead = summary.lead_ids[12]
+    offer(org, lead, rep, partner)
+    sim = PartnerSimulator(org, profiles={"*": Profile("wordy", accept=0.0, reject=1.0, delay_hours=(1, 1))})
+    sim.step(T0 + timedelta(minutes=5))  # decided; now the org starts refusing long reasons
+    org.schema.object("Lead").field("Rejection_Reason__c").length = 5
+    try:
+        stats = sim.step(T0 + timedelta(hours=2))
+    finally:
+        org.schema.object("Lead").field("Rejection_Reason__c").length = 255
+    assert stats.failed == 1 and stats.events[0][1] == "failed: STRING_TOO_LONG"
+    assert org.get("Lead", lead)["Partner_Response__c"] is None
+
+
+def test_run_steps_in_the_background_until_stopped(world):
+    import threading
+
+    org, summary = world
+    partner, rep = reps_of(summary)[0]
+    lead = summary.lead_ids[13]
+    offer(org, lead, rep, partner, at=org.clock.now() - timedelta(hours=1))
+    sim = PartnerSimulator(org, profiles={"*": ALWAYS_ACCEPT_IN_30_MIN})
+    stop = threading.Event()
+    worker = threading.Thread(target=sim.run, args=(stop, 0.01))
+    worker.start()
+    try:
+        for _ in range(200):
+            if org.get("Lead", lead)["Partner_Response__c"]:
+                break
+            stop.wait(0.01)
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+    assert not worker.is_alive()
+    assert org.get("Lead", lead)["Partner_Response__c"] == "Accepted"
