@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 import requests
 import structlog
 from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError
 
 from . import notify as _notify
 from . import writes as _writes
@@ -397,15 +398,24 @@ class SalesforceClient:
         per_notification: list[list[dict[str, Any]]] = [[] for _ in notifications]
         for start in range(0, len(inputs), _notify.INPUTS_PER_CALL):
             chunk = inputs[start : start + _notify.INPUTS_PER_CALL]
-            answer = self._call(
-                lambda: self.sf.restful(path, method="POST", json={"inputs": chunk}), f"notify {kind}"
-            ) or []
+            answer = self._call(lambda: self._invoke_action(path, chunk), f"notify {kind}")
             for owner, result in zip(owners[start : start + len(chunk)], answer):
                 per_notification[owner].append(result)
         results = [_notify.outcome(n, r) for n, r in zip(notifications, per_notification)]
         failed = [r for r in results if not r.ok]
         self.log.info("notifications sent", kind=kind, sent=len(results) - len(failed), failed=len(failed))
         return results
+
+
+    def _invoke_action(self, path: str, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        try:
+            return self.sf.restful(path, method="POST", json={"inputs": inputs}) or []
+        except SalesforceError as exc:
+            # When any input fails, Salesforce answers 400 with the per-input results.
+            content = exc.content
+            if exc.status == 400 and isinstance(content, list) and content and "actionName" in content[0]:
+                return content
+            raise
 
 
 def _with(fields: Sequence[str], *required: str) -> list[str]:

@@ -196,6 +196,8 @@ def _first_error(content: Any) -> tuple[str | None, str, tuple[str, ...]]:
         content = content.decode("utf-8", "replace")
     if isinstance(content, list) and content:
         content = content[0]
+    if isinstance(content, dict) and not content.get("errorCode") and content.get("errors"):
+        return _first_error(content["errors"])  # a SaveResult or action result wrapping its errors
     if isinstance(content, dict):
         code = content.get("errorCode") or content.get("statusCode") or content.get("error")
         message = content.get("message") or content.get("error_description") or ""

@@ -17,7 +17,7 @@ def org(tmp_path):
     sandbox = pytest.importorskip("sandbox")
     if not hasattr(sandbox, "start"):
         pytest.skip("the sandbox has no start() yet")
-    with sandbox.start(tmp_path / "org") as sb:
+    with sandbox.start(tmp_path / "org", autosave=None) as sb:
         yield sb
 
 

@@ -102,7 +102,7 @@ def test_an_unknown_object_is_a_config_error(org, client):
 
 
 def test_the_orgs_spent_limit_stops_the_cycle_cleanly_without_retries(org, client):
-    org.limits.set(maximum=5, used=5)
+    org.limit.set(maximum=5, used=5)
     client.calls = 0
     with pytest.raises(BudgetExceeded) as err:
         list(client.query("SELECT Id FROM Lead"))
@@ -111,7 +111,7 @@ def test_the_orgs_spent_limit_stops_the_cycle_cleanly_without_retries(org, clien
 
 
 def test_our_share_of_the_budget_stops_calls_before_they_are_made(org, connect):
-    org.limits.set(maximum=100, used=0)
+    org.limit.set(maximum=100, used=0)
     client = connect(budget={"share": 0.05})
     for _ in range(5):
         client.count("SELECT COUNT() FROM Lead")
@@ -133,10 +133,11 @@ def test_a_wrong_client_secret_is_a_config_error_naming_the_fix(org, make_config
     assert "wrong" not in str(err.value)
 
 
-def test_a_transient_fault_on_the_token_endpoint_is_retried(org, make_config):
+def test_a_token_request_that_times_out_is_retried(org, make_config):
     from connector import SalesforceClient
 
-    org.faults.plan("503", count=1, endpoint="oauth2/token")
-    client = SalesforceClient.connect(make_config())
+    # the sandbox's token endpoint only slows down (a failing login is the login's own test)
+    org.faults.plan("latency", count=1, endpoint="oauth2/token", latency_ms=1200)
+    client = SalesforceClient.connect(make_config(timeout=0.3))
     assert client.token_calls == 2
     client.close()

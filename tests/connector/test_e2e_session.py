@@ -54,7 +54,7 @@ def test_describe_is_fetched_once_per_run_and_answers_mappings_questions(org, cl
 
 
 def test_budget_status_holds_back_non_urgent_jobs_at_the_org_threshold(org, connect):
-    org.limits.set(maximum=1000, used=850)
+    org.limit.set(maximum=1000, used=850)
     client = connect(budget={"pause_non_urgent_at": 0.8, "share": 0.5})
     client.count("SELECT COUNT() FROM Lead")
     assert client.budget.should_pause_non_urgent()
@@ -63,7 +63,7 @@ def test_budget_status_holds_back_non_urgent_jobs_at_the_org_threshold(org, conn
 
 
 def test_custom_notifications_go_out_in_batches(org, connect):
-    client = connect(notify={"kind": "custom", "custom_notification_type_id": "0MLxx0000000001AAA"})
+    client = connect(notify={"kind": "custom", "custom_notification_type_id": "0ML000000000001GAA"})
     rep = org.org.integration_user_id
     lead = org.org.create("Lead", {"LastName": "N", "Company": "Notify Co"})
     items = [Notification((rep,), f"Offer {i}", "A lead for you", target_id=lead) for i in range(250)]

@@ -48,7 +48,7 @@ def test_datetimes_and_dates_are_written_in_salesforce_form(org, client):
 
 def test_lead_writes_keep_our_owner_because_auto_assign_is_off(org, client):
     lead = add_leads(org, 1)[0]
-    rep_queue = org.org.queue_ids["Partner_Pool_EMEA"]
+    rep_queue = org.org.queue_ids["Channel_Escalations"]
     assert client.update("Lead", [{"Id": lead, "OwnerId": rep_queue}])[0].ok
     assert org.org.get("Lead", lead)["OwnerId"] == rep_queue
 
@@ -56,7 +56,7 @@ def test_lead_writes_keep_our_owner_because_auto_assign_is_off(org, client):
 def test_without_the_header_the_orgs_assignment_rule_replaces_the_owner(org, client):
     """The other way round: proves the test above would catch a missing header."""
     lead = add_leads(org, 1)[0]
-    rep_queue = org.org.queue_ids["Partner_Pool_EMEA"]
+    rep_queue = org.org.queue_ids["Channel_Escalations"]
     sf = client.sf
     body = {"allOrNone": False, "records": [{"attributes": {"type": "Lead"}, "id": lead, "OwnerId": rep_queue}]}
     raw = requests.patch(sf.base_url + "composite/sobjects", json=body, headers=sf.headers,
