@@ -82,6 +82,9 @@ class Path:
 
     @property
     def long_text(self) -> bool:
+        """Long text areas and anyType values: selectable, never filtered or sorted."""
+        if self.type == "anyType":
+            return True
         return self.type == "textarea" and self.field is not None and self.field.length > 255
 
 

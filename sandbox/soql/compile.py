@@ -175,6 +175,8 @@ def _test(t: Test, ctx: Context) -> Predicate:
                           ">": (end, operator.ge), ">=": (start, operator.ge)}[op]  # fmt: skip
         else:
             bound, cmp = norm(value), _ORDERING[op]
+            if bound is None:  # '' is null, and nothing is less or greater than null
+                return lambda r: False
         return lambda r: (v := norm(get(r))) is not None and cmp(v, bound)
 
     # = and IN: exact values by set membership, relative dates by range

@@ -133,7 +133,7 @@ def execute(soql: str, org, *, include_deleted: bool = False, version: str = DEF
         else:
             matches = (r for r in source if not r["IsDeleted"] and where(r))
         offset, limit = plan.offset, plan.limit
-        if plan.order_by:
+        if plan.order_by and not plan.is_count:
             rows = list(matches)
             cq.sort_rows(rows, plan.order_by, ctx)
             rows = rows[offset : None if limit is None else offset + limit]

@@ -99,8 +99,9 @@ class _ToAst(Transformer):
     def subquery(self, meta, children: list) -> None:
         raise _Problem(
             meta.line, meta.column,
-            "parent-to-child subqueries (SELECT ... FROM <ChildRelationship>) are not supported by the "
-            "sandbox: query the child object separately with a WHERE on its lookup field",
+            "subqueries are not supported by the sandbox, neither parent-to-child (SELECT Id, (SELECT ... FROM "
+            "Contacts) FROM Account) nor semi-joins (WHERE Id IN (SELECT ...)): query the other object "
+            "separately and filter on its ids",
         )  # fmt: skip
 
     # literals ------------------------------------------------------------------------

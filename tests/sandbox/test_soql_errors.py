@@ -144,3 +144,10 @@ def test_selecting_a_field_twice_is_refused(org):
 def test_syntax_errors_surface_through_execute_as_malformed_query(org):
     err = refused(org, "SELECT Id FROM Lead WHERE Name = ", "MALFORMED_QUERY")
     assert last_line(err) == "unexpected token: <EOF>"
+
+
+def test_history_values_of_any_type_can_be_selected_but_not_filtered_or_sorted(org):
+    assert execute("SELECT OldValue, NewValue FROM LeadHistory", org).total_size >= 0
+    err = refused(org, "SELECT Id FROM LeadHistory WHERE NewValue = 'x'", "INVALID_FIELD")
+    assert last_line(err) == "field 'NewValue' can not be filtered in a query call"
+    refused(org, "SELECT Id FROM LeadHistory ORDER BY OldValue", "INVALID_FIELD")

@@ -107,3 +107,9 @@ def test_rows_are_the_stores_own_records_not_copies(org):
     a = lead(org)
     (row,) = execute(f"SELECT Id FROM Lead WHERE Id = '{a}'", org).rows
     assert row is org.get("Lead", a)
+
+
+def test_count_ignores_order_by(org):
+    for city in ("B", None, "A"):
+        lead(org, City=city)
+    assert execute("SELECT COUNT() FROM Lead WHERE City != null ORDER BY City", org).total_size == 2

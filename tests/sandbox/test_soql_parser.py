@@ -162,7 +162,7 @@ def test_empty_query_is_malformed():
 
 def test_subqueries_are_refused_with_a_clear_message():
     err = malformed("SELECT Id, (SELECT Id FROM Contacts) FROM Account")
-    assert "parent-to-child subqueries" in err.message and "Column:12" in err.message
+    assert "subqueries are not supported by the sandbox" in err.message and "Column:12" in err.message
     err = malformed("SELECT Id FROM Lead WHERE Id IN (SELECT LeadId FROM LeadHistory)")
     assert "subqueries" in err.message
 

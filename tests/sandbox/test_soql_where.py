@@ -256,3 +256,10 @@ def test_deleted_rows_only_come_back_with_include_deleted(org):
     assert ids(org, "IsDeleted = true") == set()
     assert ids(org, "IsDeleted = true", include_deleted=True) == {gone}
     assert ids(org, f"Id = '{gone}'") == set()
+
+
+def test_ordering_against_the_empty_string_matches_nothing_because_it_is_null(org):
+    lead(org, City="Berlin")
+    lead(org)
+    assert ids(org, "City > ''") == set()
+    assert ids(org, "City < ''") == set()
