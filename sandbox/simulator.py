@@ -139,12 +139,14 @@ class PartnerSimulator:
                        if lead.get("Routing_Status__c") == "Offered" and lead.get("Offered_At__c")
                        and not lead.get("IsConverted")]
             live = set()
-            self._members: dict[str, list[str]] | None = None  # per step: queue id -> member ids
+            self._members = None  # pool membership, read once per step when a pool offer needs it
             for lead in offered:
                 key = (lead["Id"], lead["Offered_At__c"])
                 live.add(key)
                 plan = self._plans.get(key)
                 if plan is None:
+                    # no plan yet, or nothing to do last time (no portal owner, already
+                    # answered): look again, someone may have moved the lead since
                     plan = self._plans[key] = self._decide(lead)
                 if plan is None or plan.done or plan.due > now:
                     continue
@@ -238,10 +240,10 @@ class PartnerSimulator:
     def _people(self, now: datetime, stats: SimStats) -> None:
         """Internal users' own edits, the ones the connector must notice and respect."""
         person = getattr(self.org, "admin_user_id", "") or self.org.integration_user_id
+        rng = random.Random(f"{self.random_seed}:people:{now.isoformat()}")
         for lead in list(self.org.records("Lead")):
             if lead.get("IsConverted") or lead.get("Routing_Status__c") not in (None, "Pending", "Offered"):
                 continue
-            rng = random.Random(f"{self.random_seed}:people:{lead['Id']}:{now.isoformat()}")
             if rng.random() >= self.people:
                 continue
             what = rng.choice(("owner_changed", "do_not_route", "converted"))
