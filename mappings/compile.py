@@ -12,8 +12,9 @@ from typing import Any, Callable
 
 from .kinds import Attr, Kind
 from .spec import UNSET, AttributeSpec, TransformSpec
-from .transforms import BUILDERS, PURE, Step, map_step, split_step
-from .values import COERCE, Bad, to_bool
+from .transforms import BUILDERS, MEMO_WORTHY, PURE, Step, map_step, split_step
+from .sfid import to18_uncached
+from .values import COERCE, Bad, to_bool, to_id
 
 Getter = Callable[[dict], Any]
 _MISS = object()
@@ -85,6 +86,10 @@ class CompiledAttribute:
     fields: tuple[str, ...]
     spec: AttributeSpec
     constant: Any = UNSET
+    # set when the value is one plain field with no steps: the converter then reads it
+    # inline and calls `getter` only when the value is not already in its final type
+    fast_key: str | None = None
+    empty: Any = None
 
 
 def empty_value(attr: Attr | None, type_name: str) -> Any:
@@ -100,7 +105,9 @@ def compile_attribute(name: str, spec: AttributeSpec, type_name: str, attr: Attr
     if type_name in ("set", "list") and not any(t.name in ("split", "coverage") for t in spec.transforms):
         steps.append(split_step(spec.split or ";"))
     pure = True
+    memo_worthy = type_name in ("set", "list") or spec.map is not None
     for i, t in enumerate(spec.transforms):
+        memo_worthy = memo_worthy or t.name in MEMO_WORTHY
         try:
             steps.append(BUILDERS[t.name](t, ctx))
         except ValueError as exc:
@@ -160,34 +167,71 @@ def compile_attribute(name: str, spec: AttributeSpec, type_name: str, attr: Attr
     simple = len(spec.field) == 1 and "." not in spec.field[0]
     key = spec.field[0] if spec.field else ""
 
-    if not steps and simple and type_name == "string":
-        def getter(r: dict) -> Any:
-            v = r.get(key)
-            if v.__class__ is str and v:
-                return v
-            return empty if v is None or v == "" else run(v, r)
-    elif not steps and simple:
+    if not steps and simple:
+        # the value usually arrives in its final type already: accept it in one test
+        if type_name == "id" and name == "id":
+            coerce = _own_id  # a record's own id never repeats: skip the shared cache
+
         def getter(r: dict) -> Any:
             v = r.get(key)
             if v is None or v == "":
                 return empty
             v = coerce(v)
             return v if v or v is False or v == 0 or v.__class__ is Bad else empty
-    elif pure:
-        memo: dict[Any, Any] = {}
+    elif simple and type_name == "string" and all(hasattr(s, "text") for s in steps):
+        # text in, text out (trim, lower, postal, e-mail domain…): call the functions
+        # straight; anything unusual (a Bad, a number) takes the general path
+        texts = [s.text for s in steps]  # type: ignore[attr-defined]
+        if len(texts) == 1:
+            only = texts[0]
 
-        def getter(r: dict) -> Any:
-            v = extract(r)
-            if v is None or v == "":
-                return empty
-            if v.__class__ is not str:
-                return run(v, r)
-            hit = memo.get(v, _MISS)
-            if hit is _MISS:
+            def getter(r: dict) -> Any:
+                v = r.get(key)
+                if v.__class__ is str:
+                    out = only(v)
+                    if out.__class__ is str and out:
+                        return out
+                return empty if v is None or v == "" else run(v, r)
+        else:
+            def getter(r: dict) -> Any:
+                v = r.get(key)
+                if v.__class__ is str:
+                    out = v
+                    for f in texts:
+                        out = f(out)
+                        if out.__class__ is not str:
+                            break
+                    else:
+                        if out:
+                            return out
+                return empty if v is None or v == "" else run(v, r)
+    elif pure and memo_worthy:
+        memo: dict[Any, Any] = {}
+        if not simple:
+            def getter(r: dict) -> Any:
+                v = extract(r)
+                if v is None or v == "":
+                    return empty
+                if v.__class__ is not str:
+                    return run(v, r)
+                hit = memo.get(v, _MISS)
+                if hit is _MISS:
+                    hit = run(v, r)
+                    if len(memo) < _MEMO_MAX:
+                        memo[v] = hit
+                return hit
+        else:
+            def getter(r: dict) -> Any:
+                v = r.get(key)
+                hit = memo.get(v, _MISS) if v.__class__ is str else _MISS
+                if hit is not _MISS:
+                    return hit
+                if v is None or v == "":
+                    return empty
                 hit = run(v, r)
-                if len(memo) < _MEMO_MAX:
+                if v.__class__ is str and len(memo) < _MEMO_MAX:
                     memo[v] = hit
-            return hit
+                return hit
     else:
         def getter(r: dict) -> Any:
             v = extract(r)
@@ -195,7 +239,30 @@ def compile_attribute(name: str, spec: AttributeSpec, type_name: str, attr: Attr
                 return empty
             return run(v, r)
 
-    return CompiledAttribute(name, type_name, label, getter, spec.fields_read, spec)
+    fast = key if (not steps and simple and type_name in _INLINE_TEST) else None
+    return CompiledAttribute(name, type_name, label, getter, spec.fields_read, spec, fast_key=fast, empty=empty)
+
+
+def _own_id(v: Any) -> Any:
+    # a record's own Id comes from the org, never from a person: 18 letters and digits
+    # are taken as they are, no checksum to verify
+    if v.__class__ is str:
+        if len(v) == 18 and v.isalnum() and v.isascii():
+            return v
+        out = to18_uncached(v.strip())
+        if out is not None:
+            return out
+    return to_id(v)
+
+
+# "not yet in its final type", as inline source for the converter; {v} is the local
+# (v - v != 0.0 catches nan and inf)
+_INLINE_TEST = {
+    "string": "{v}.__class__ is not str or not {v}",
+    "float": "{v}.__class__ is not float or {v} - {v} != 0.0",
+    "int": "{v}.__class__ is not int",
+    "bool": "{v} is not True and {v} is not False",
+}
 
 
 def _final(coerce: Callable[[Any], Any], value: Any) -> Any:
@@ -244,7 +311,6 @@ def build_converter(
     extra_names = [e.name for e in extras]
     id_attr = standard[names.index("id")] if "id" in names else None
     id_field = id_attr.fields[0] if id_attr is not None and id_attr.fields else "Id"
-    bad_types = {Bad}
 
     def resolve(r: dict, vals: list) -> Any:
         problems: list[str] = []
@@ -260,7 +326,7 @@ def build_converter(
                 problems.append(f"{label}: {v.why}")
         if problems:
             return Unroutable(_record_id(r, vals), problems[0], problems, sobject)
-        return None
+        return vals  # only warnings: carry on with the values kept
 
     def _record_id(r: dict, vals: list) -> str | None:
         v = vals[0] if names and names[0] == "id" else None
@@ -269,21 +335,38 @@ def build_converter(
         raw = r.get(id_field)
         return raw if type(raw) is str else None
 
-    if extras:
-        def convert(r: dict) -> Any:
-            vals = [g(r) for g in getters]
-            if not bad_types.isdisjoint(map(type, vals)):
-                failed = resolve(r, vals)
-                if failed is not None:
-                    return failed
-            return build(*vals[:n_std], extra=dict(zip(extra_names, vals[n_std:])))
-    else:
-        def convert(r: dict) -> Any:
-            vals = [g(r) for g in getters]
-            if not bad_types.isdisjoint(map(type, vals)):
-                failed = resolve(r, vals)
-                if failed is not None:
-                    return failed
-            return build(*vals)
-
+    convert = _generate(all_attrs, getters, build, n_std, extra_names, resolve)
     return convert
+
+
+def _generate(attrs: list, getters: list[Getter], build: Callable[..., Any], n_std: int,
+              extra_names: list[str], resolve: Callable[[dict, list], Any]) -> Callable[[dict], Any]:
+    """One straight-line function per object: plain fields read inline, the rest via
+    their getters. Generated from numbered locals and repr()'d field names only (field
+    names were checked against a strict pattern when the file was loaded)."""
+    env: dict[str, Any] = {"build": build, "resolve": resolve, "bad_types": {Bad}, "_type": type,
+                           "Unroutable": Unroutable}
+    lines = ["def convert(r):", "    get = r.get"]
+    for i, (compiled, getter) in enumerate(zip(attrs, getters)):
+        env[f"g{i}"] = getter
+        key = compiled.fast_key if compiled is not None else None
+        if key is None:
+            lines.append(f"    a{i} = g{i}(r)")
+            continue
+        env[f"e{i}"] = compiled.empty
+        test = _INLINE_TEST[compiled.type].format(v=f"a{i}")
+        lines += [f"    a{i} = get({key!r})", f"    if {test}:", f"        a{i} = e{i} if a{i} is None else g{i}(r)"]
+    names = [f"a{i}" for i in range(len(getters))]
+    lines.append(f"    vals = ({', '.join(names)},)")
+    lines.append("    if not bad_types.isdisjoint(map(_type, vals)):")
+    lines.append("        vals = resolve(r, list(vals))")
+    lines.append("        if vals.__class__ is Unroutable:")
+    lines.append("            return vals")
+    std = ", ".join(f"vals[{i}]" for i in range(n_std)) if n_std else ""
+    if extra_names:
+        env["extra_names"] = extra_names
+        lines.append(f"    return build({std}, extra=dict(zip(extra_names, vals[{n_std}:])))")
+    else:
+        lines.append(f"    return build({std})")
+    exec(compile("\n".join(lines), "<mappings converter>", "exec"), env)  # noqa: S102 - see docstring
+    return env["convert"]

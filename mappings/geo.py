@@ -26,7 +26,7 @@ _COUNTRY_ALIASES = {
     "czech republic": "CZ", "czechia": "CZ", "turkey": "TR", "turkiye": "TR", "ivory coast": "CI",
     "uae": "AE", "emirates": "AE", "taiwan": "TW", "hong kong": "HK", "macau": "MO",
     "kosovo": "XK", "palestine": "PS", "vatican": "VA", "cape verde": "CV", "swaziland": "SZ",
-    "burma": "MM", "macedonia": "MK", "prc": "CN", "china": "CN",
+    "日本": "JP", "bharat": "IN", "burma": "MM", "macedonia": "MK", "prc": "CN", "china": "CN",
 }
 
 # English names of subdivisions that pycountry only knows by their local name

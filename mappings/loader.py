@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from .compile import CompiledAttribute, LoadProblem, compile_attribute
 from .errors import MappingError, Problem
+from .filters import syntax_problems
 from .kinds import KINDS, Attr, Kind
 from .spec import ATTRIBUTE_KEYS, OBJECT_KEYS, TRANSFORMS, TYPES, UNSET, AttributeSpec, ObjectSpec
 from .suggest import did_you_mean
@@ -147,6 +148,7 @@ def load_mappings(directory_or_files: Any = None) -> "MappingSet":
         mapping = _load_object(KINDS[name], source, body, problems)
         if mapping is not None:
             objects[name] = mapping
+    problems.sort(key=lambda p: (p.file, p.line or 0))
     if any(p.is_error for p in problems):
         raise MappingError(problems)
     return MappingSet(objects, warnings=[p for p in problems if not p.is_error])
@@ -156,6 +158,8 @@ def _pydantic_problems(exc: ValidationError, source: Source, prefix: tuple, keys
     out = []
     for err in exc.errors():
         loc = tuple(err["loc"])
+        if len(loc) >= 2 and loc[-1] == "name" and isinstance(loc[-2], int):
+            loc = loc[:-1]  # transforms.1, not transforms.1.name: ops wrote no `name`
         path = prefix + loc
         key = ".".join(str(p) for p in path)
         message = err["msg"].removeprefix("Value error, ")
@@ -173,6 +177,8 @@ def _pydantic_problems(exc: ValidationError, source: Source, prefix: tuple, keys
             message += did_you_mean(bad, TRANSFORMS)
             fix = f"transforms: {', '.join(TRANSFORMS)}"
         if "unknown type" in message:
+            bad = message.split("unknown type ", 1)[1].split(";")[0].strip("'\"")
+            message = message.split(";")[0] + did_you_mean(bad, TYPES)
             fix = f"types: {', '.join(TYPES)}"
         out.append(Problem(source.file, source.lines.line(path), key, message, fix))
     return out
@@ -189,9 +195,21 @@ def _load_object(kind: Kind, source: Source, body: Any, problems: list[Problem])
         problems.extend(_pydantic_problems(exc, source, (kind.name,), OBJECT_KEYS))
         return None
     mapping = ObjectMapping(kind, spec, source)
+    if spec.filter is not None:
+        if kind.writes:
+            problems.append(mapping.problem(("filter",), "write-back takes no filter", "remove it"))
+        for message in syntax_problems(spec.filter):
+            problems.append(mapping.problem(("filter",), f"filter {spec.filter!r}: {message}",
+                                            "write a SOQL condition such as IsPartner = true AND Type = 'Queue'"))
     parsed: dict[tuple[str, str], AttributeSpec] = {}
     for table in ("fields", "extra"):
         for name, raw in getattr(spec, table).items():
+            if table == "fields" and name not in kind.attrs:
+                fix = (f"move it to [{kind.name}.extra] if it is an attribute of your own"
+                       if kind.extras else f"{kind.name} has no extra attributes; remove it")
+                problems.append(mapping.problem((table, name), f"{name!r} is not a standard {kind.name} attribute"
+                                                + did_you_mean(name, kind.attrs), fix))
+                continue
             try:
                 parsed[(table, name)] = AttributeSpec.model_validate(raw)
             except ValidationError as exc:
@@ -224,13 +242,7 @@ def _attribute(mapping: ObjectMapping, table: str, name: str, spec: AttributeSpe
     path = (table, name)
     attr: Attr | None = None
     if table == "fields":
-        attr = kind.attrs.get(name)
-        if attr is None:
-            hint = did_you_mean(name, kind.attrs)
-            fix = (f"move it to [{kind.name}.extra] if it is an attribute of your own"
-                   if kind.extras else f"{kind.name} has no extra attributes; remove it")
-            problems.append(mapping.problem(path, f"{name!r} is not a standard {kind.name} attribute{hint}", fix))
-            return None
+        attr = kind.attrs[name]
         type_name = spec.type or attr.type
         if type_name != attr.type and (attr.type, type_name) not in _COMPATIBLE:
             problems.append(mapping.problem(path + ("type",), f"type {type_name!r} does not fit {name}, which is {attr.type}",

@@ -127,6 +127,13 @@ class MappingSet:
     def partner_attribute_types(self) -> dict[str, type]:
         return self.attribute_types("partner")
 
+    def attribute_problem(self, kind: str, name: str) -> str | None:
+        """None when `name` is an attribute of `kind`; else a message with the nearest one."""
+        types = self.attribute_types(kind)
+        if name in types:
+            return None
+        return f"unknown {kind} attribute {name!r}" + did_you_mean(name, self.mapped_attributes(kind) or types)
+
     def mapped_attributes(self, kind: str) -> list[str]:
         """Attributes that this org's files actually fill (standard and extra)."""
         mapping = self._object(kind)

@@ -16,9 +16,13 @@ _known: dict[str, str | None] = {}
 _KNOWN_MAX = 200_000
 
 
+# 5 flags as written left to right (first char = lowest bit) → the suffix char
+_CHUNK = {f"{n:05b}"[::-1]: _SUFFIX[n] for n in range(32)}
+
+
 def checksum(id15: str) -> str:
     bits = id15.translate(_BITS)
-    return _SUFFIX[int(bits[4::-1], 2)] + _SUFFIX[int(bits[9:4:-1], 2)] + _SUFFIX[int(bits[14:9:-1], 2)]
+    return _CHUNK[bits[:5]] + _CHUNK[bits[5:10]] + _CHUNK[bits[10:15]]
 
 
 def _compute(value: str) -> str | None:
@@ -30,6 +34,11 @@ def _compute(value: str) -> str | None:
         return value + suffix
     # a suffix that disagrees means someone typed or truncated the id
     return value if suffix == value[15:] else None
+
+
+def to18_uncached(value: str) -> str | None:
+    """to18 for values that never repeat (a record's own Id): no cache churn."""
+    return _compute(value)
 
 
 def to18(value: str) -> str | None:

@@ -155,7 +155,11 @@ class AttributeSpec(BaseModel):
             return {"field": data}
         if isinstance(data, dict):
             return canonical_keys(data, ATTRIBUTE_KEYS, ATTRIBUTE_KEY_ALIASES)
-        return data
+        raise ValueError(
+            f"{data!r} does not say where the value comes from; write a field name "
+            "(\"Company\"), a list of them ([\"MobilePhone\", \"Phone\"]) or a table "
+            "({ field = \"Company\", transforms = [\"trim\"] })"
+        )
 
     @field_validator("field", mode="before")
     @classmethod

@@ -36,6 +36,7 @@ def _each(fn: Callable[[str], Any]) -> Step:
             return out
         return v
 
+    step.text = fn  # type: ignore[attr-defined]  # compile may call fn directly on text
     return step
 
 
@@ -55,7 +56,7 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 def _postal(spec: TransformSpec, ctx: Any) -> Step:
-    return _each(lambda s: _WHITESPACE.sub("", s).upper())
+    return _each(lambda s: "".join(s.split()).upper())
 
 
 def _email_domain(spec: TransformSpec, ctx: Any) -> Step:
@@ -265,3 +266,5 @@ BUILDERS: dict[str, Callable[[TransformSpec, Any], Step]] = {
     "split": _split, "map": _map, "date": _date, "datetime": _datetime,
 }
 PURE = frozenset(BUILDERS) - {"subdivision"}  # results depend on the value alone
+# worth remembering per raw value: slow lookups over values that repeat a lot
+MEMO_WORTHY = frozenset({"country", "coverage", "map", "split"})

@@ -116,6 +116,8 @@ def to_datetime(v: Any) -> Any:
             out = datetime.fromisoformat(v.strip())
         except ValueError:
             return Bad(f"expected a date-time like 2024-05-01T10:00:00.000+0000, got {show(v)}")
+        if out.tzinfo is _UTC:  # "+0000" parses to the UTC singleton: nothing to convert
+            return out
         # Salesforce always sends an offset; a bare time from a text field is read as UTC
         return out.replace(tzinfo=_UTC) if out.tzinfo is None else out.astimezone(_UTC)
     if t is datetime:

@@ -1,0 +1,266 @@
+"""Mappings checked against the org's describe(), before any record is read.
+
+Every mapped field must exist with the exact spelling the org uses (records come
+back keyed by it, so `company` would silently read nothing); write-back fields must
+be updateable; picklist values that maps use or that the router writes must exist.
+Relationship paths are followed through `referenceTo` when those objects are
+described too.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from rules.model import Response, Role, RoutingStatus, Tier
+
+from .errors import Problem
+from .filters import filter_fields
+from .kinds import READ_KINDS
+from .loader import ObjectMapping
+from .spec import UNSET
+from .suggest import did_you_mean
+from .transforms import map_key
+
+# which Salesforce field types can feed / receive each attribute type without surprise
+_READ_OK = {
+    "string": None,  # anything reads as text
+    "id": {"id", "reference"},
+    "int": {"int", "double", "currency", "percent", "long"},
+    "float": {"int", "double", "currency", "percent", "long"},
+    "bool": {"boolean"},
+    "date": {"date", "datetime"},
+    "datetime": {"datetime", "date"},
+    "set": {"multipicklist", "picklist", "string", "textarea"},
+    "list": {"multipicklist", "picklist", "string", "textarea"},
+}
+_WRITE_OK = {
+    "id": {"reference", "id"},
+    "string": {"string", "textarea", "picklist", "email", "url", "phone"},
+    "int": {"int", "double", "long", "currency", "percent"},
+    "float": {"double", "currency", "percent"},
+    "datetime": {"datetime"},
+    "date": {"date"},
+    "bool": {"boolean"},
+    "set": {"multipicklist"},
+    "list": {"multipicklist", "string", "textarea"},
+}
+# values the router relies on reading back / writes: they must exist in the org's picklist
+_READ_VALUES = {
+    ("lead", "routing_status"): [s.value for s in RoutingStatus],
+    ("lead", "response"): [r.value for r in Response],
+    ("partner", "tier"): [t.value for t in Tier],
+    ("partner", "role"): [r.value for r in Role],
+}
+_WRITE_VALUES = {
+    "routing_status": [s.value for s in RoutingStatus],
+    "response": [r.value for r in Response],
+}
+
+
+class _Org:
+    """describe() answers, fetched once per object, case-forgiving lookups."""
+
+    def __init__(self, describe: Callable[[str], dict] | dict[str, dict]):
+        self._source = describe
+        self._cache: dict[str, dict | None] = {}
+
+    def known(self) -> list[str]:
+        return list(self._source) if isinstance(self._source, dict) else list(self._cache)
+
+    def get(self, sobject: str) -> dict | None:
+        if sobject not in self._cache:
+            try:
+                if isinstance(self._source, dict):
+                    found = self._source.get(sobject)
+                    if found is None:
+                        found = next((v for k, v in self._source.items() if k.lower() == sobject.lower()), None)
+                else:
+                    found = self._source(sobject)
+            except Exception:  # simple-salesforce raises for an unknown sObject
+                found = None
+            self._cache[sobject] = found
+        return self._cache[sobject]
+
+    @staticmethod
+    def fields(described: dict) -> dict[str, dict]:
+        return {f["name"]: f for f in described.get("fields", [])}
+
+
+class _Check:
+    def __init__(self, mapping: ObjectMapping, org: _Org, out: list[Problem]):
+        self.m = mapping
+        self.org = org
+        self.out = out
+
+    def add(self, path: tuple, message: str, fix: str | None = None, severity: str = "error") -> None:
+        self.out.append(self.m.problem(path, message, fix, severity))
+
+    def resolve(self, path: tuple, sobject: str, dotted: str) -> dict | None:
+        """The describe entry of `dotted` on `sobject`, or None after reporting why."""
+        described = self.org.get(sobject)
+        if described is None:
+            return None
+        parts = dotted.split(".")
+        fields = _Org.fields(described)
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            if last:
+                entry = fields.get(part)
+                if entry is None:
+                    twin = next((f for f in fields if f.lower() == part.lower()), None)
+                    if twin is not None:
+                        self.add(path, f"{sobject} field is spelled {twin!r}, not {part!r}; records come back keyed by {twin!r}",
+                                 f"write {twin!r}")
+                    else:
+                        self.add(path, f"{sobject} has no field {part!r}" + did_you_mean(part, fields),
+                                 "use the field's API name from Setup › Object Manager › Fields (custom ones end in __c)")
+                    return None
+                return entry
+            rel = next((f for f in fields.values() if f.get("relationshipName") == part), None)
+            if rel is None:
+                names = [f["relationshipName"] for f in fields.values() if f.get("relationshipName")]
+                self.add(path, f"{sobject} has no relationship {part!r} (in {dotted!r})" + did_you_mean(part, names),
+                         "relationship names are the lookup field without Id/__c (OwnerId → Owner, Parent__c → Parent__r)")
+                return None
+            targets = [self.org.get(t) for t in rel.get("referenceTo") or []]
+            targets = [t for t in targets if t is not None]
+            if not targets:
+                self.add(path, f"cannot check {dotted!r}: no describe of {', '.join(rel.get('referenceTo') or ['its target'])}",
+                         "pass that object's describe too", severity="warning")
+                return None
+            rest = ".".join(parts[depth + 1:])
+            # polymorphic lookups (Owner → User or Group): the field must exist on one of them
+            for target in targets:
+                entry = self._quiet(target["name"], rest)
+                if entry is not None:
+                    return entry
+            return self.resolve(path, targets[0]["name"], rest)
+        return None
+
+    def _quiet(self, sobject: str, dotted: str) -> dict | None:
+        saved = list(self.out)
+        entry = self.resolve((), sobject, dotted)
+        self.out[:] = saved
+        return entry
+
+    def sobject(self) -> dict | None:
+        name = self.m.spec.sobject
+        described = self.org.get(name)
+        if described is None:
+            self.add(("sobject",), f"the org has no object {name!r} (or the integration user cannot see it)"
+                     + did_you_mean(name, self.org.known()),
+                     "check the API name, and that the integration user's profile can read it")
+        return described
+
+
+def _read_checks(c: _Check) -> None:
+    if c.sobject() is None:
+        return
+    sobject = c.m.spec.sobject
+    if c.m.spec.filter:
+        for name in filter_fields(c.m.spec.filter):
+            c.resolve(("filter",), sobject, name)
+    for table, attrs in (("fields", c.m.attrs), ("extra", c.m.extras)):
+        for name, compiled in attrs.items():
+            spec = compiled.spec
+            entries = []
+            if spec.flags is not None:
+                for value, field_name in spec.flags.items():
+                    entry = c.resolve((table, name, "flags", value), sobject, field_name)
+                    if entry is not None and entry.get("type") != "boolean":
+                        c.add((table, name, "flags", value), f"{field_name} is a {entry.get('type')} field, not a checkbox",
+                              "flags read checkbox fields", severity="warning")
+            for field_name in spec.field:
+                entry = c.resolve((table, name, "field"), sobject, field_name)
+                if entry is not None:
+                    entries.append(entry)
+                    ok = _READ_OK.get(compiled.type)
+                    sf_type = entry.get("type")
+                    if ok is not None and sf_type not in ok and not _parsed_by_transform(spec):
+                        c.add((table, name, "field"),
+                              f"{field_name} is a {sf_type} field but {name} is {compiled.type}; values that do not parse make the record unroutable",
+                              "check the field, or add a transform (number, date) that parses it", severity="warning")
+            _picklist_checks(c, table, name, compiled, entries)
+
+
+def _parsed_by_transform(spec: Any) -> bool:
+    return any(t.name in ("number", "date", "datetime", "split", "coverage", "map") for t in spec.transforms) or spec.map is not None
+
+
+def _picklist_values(entry: dict) -> list[str]:
+    return [p["value"] for p in entry.get("picklistValues") or [] if p.get("active", True)]
+
+
+def _picklist_checks(c: _Check, table: str, name: str, compiled: Any, entries: list[dict]) -> None:
+    spec = compiled.spec
+    for entry in entries:
+        if entry.get("type") not in ("picklist", "multipicklist"):
+            continue
+        values = _picklist_values(entry)
+        folded = {map_key(v) for v in values}
+        for key in (spec.map or {}):
+            if map_key(key) not in folded:
+                c.add((table, name, "map", key), f"{key!r} is not a value of {entry['name']}" + did_you_mean(key, values),
+                      f"values: {', '.join(values)}", severity="warning")
+        expected = _READ_VALUES.get((c.m.kind.name, name))
+        if expected:
+            table_map = {map_key(k): v for k, v in (spec.map or {}).items()}
+            seen = set()
+            for v in values:
+                fallback = v if spec.map_default is UNSET else spec.map_default
+                seen.add(table_map.get(map_key(v), fallback))
+            unknown = sorted(str(s) for s in seen if s not in expected and s is not None)
+            if unknown:
+                c.add((table, name), f"{entry['name']} values {', '.join(map(repr, unknown))} mean nothing to the router "
+                      f"(it knows {', '.join(expected)})",
+                      f"add map = {{ \"{unknown[0]}\" = \"{expected[0]}\" }} (or the value it stands for)", severity="warning")
+
+
+def _writeback_checks(c: _Check, lengths: dict[str, int | None]) -> None:
+    described = c.sobject()
+    if described is None:
+        return
+    sobject = c.m.spec.sobject
+    for table, attrs in (("fields", c.m.attrs), ("extra", c.m.extras)):
+        for name, compiled in attrs.items():
+            path = (table, name, "field")
+            field_name = compiled.fields[0]
+            entry = c.resolve(path, sobject, field_name)
+            if entry is None:
+                continue
+            if not entry.get("updateable", False):
+                c.add(path, f"{sobject}.{field_name} is not updateable for the integration user",
+                      f"give the integration user edit access to {field_name} (field-level security), "
+                      f"or remove {name} from [{c.m.kind.name}.{table}]")
+            ok = _WRITE_OK.get(compiled.type)
+            if ok is not None and entry.get("type") not in ok:
+                c.add(path, f"{field_name} is a {entry.get('type')} field; {name} writes {compiled.type}",
+                      "point it at a field of a matching type")
+            length = entry.get("length") or None
+            if compiled.type == "string" and length and entry.get("type") in ("string", "textarea"):
+                mine = compiled.spec.length
+                if mine is None:
+                    lengths[name] = length  # learnt from the org: cut text to what fits
+                elif mine > length:
+                    c.add((table, name, "length"), f"length {mine} is longer than {field_name} ({length})",
+                          f"write length = {length}")
+            expected = _WRITE_VALUES.get(name)
+            if expected and entry.get("type") == "picklist":
+                values = _picklist_values(entry)
+                table_map = {map_key(k): v for k, v in (compiled.spec.map or {}).items()}
+                for value in expected:
+                    written = table_map.get(map_key(value), value)
+                    if written not in values:
+                        c.add((table, name), f"{field_name} has no picklist value {written!r}, which the router writes"
+                              + did_you_mean(str(written), values),
+                              f"add it to the picklist, or map it: map = {{ {value} = \"<your value>\" }}")
+
+
+def validate(ms: Any, describe: Callable[[str], dict] | dict[str, dict]) -> list[Problem]:
+    org = _Org(describe)
+    out: list[Problem] = []
+    for kind in READ_KINDS:
+        mapping = ms.objects.get(kind)
+        if mapping is not None:
+            _read_checks(_Check(mapping, org, out))
+    _writeback_checks(_Check(ms.objects["writeback"], org, out), ms._writeback.lengths)
+    return out
