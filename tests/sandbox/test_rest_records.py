@@ -1,0 +1,170 @@
+"""Records over REST: create, read, update, delete, through simple-salesforce and raw HTTP."""
+from __future__ import annotations
+
+import re
+from email.utils import format_datetime
+
+import pytest
+from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
+
+from sandbox import ids
+from tests.sandbox.raw import Raw
+
+NO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
+
+
+@pytest.fixture
+def raw(sandbox):
+    client = Raw(sandbox)
+    yield client
+    client.close()
+
+
+def test_create_answers_201_with_id_and_location(raw):
+    r = raw.post("sobjects/Lead", json={"LastName": "Hopper", "Company": "Navy"}, headers=NO_ASSIGN)
+    assert r.status_code == 201
+    body = r.json()
+    assert body == {"id": body["id"], "success": True, "errors": []}
+    assert ids.is_valid(body["id"]) and body["id"].startswith("00Q")
+    assert r.headers["Location"] == f"/services/data/v62.0/sobjects/Lead/{body['id']}"
+    assert r.headers["Content-Type"] == "application/json;charset=UTF-8"
+    assert re.fullmatch(r"api-usage=\d+/\d+", r.headers["Sforce-Limit-Info"])
+
+
+def test_get_returns_attributes_then_every_field_in_json_form(sandbox, raw):
+    lead_id = sandbox.org.create("Lead", {"LastName": "Hopper", "Company": "Navy",
+                                          "Offered_At__c": "2024-05-01T10:00:00Z", "Expected_Close_Date__c": "2024-06-30"})  # fmt: skip
+    body = raw.get(f"sobjects/Lead/{lead_id}").json()
+    assert list(body)[:2] == ["attributes", "Id"]
+    assert body["attributes"] == {"type": "Lead", "url": f"/services/data/v62.0/sobjects/Lead/{lead_id}"}
+    assert body["Offered_At__c"] == "2024-05-01T10:00:00.000+0000"
+    assert body["Expected_Close_Date__c"] == "2024-06-30"
+    assert body["Do_Not_Route__c"] is False and body["Routing_Status__c"] is None
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", body["SystemModstamp"])
+
+
+def test_get_with_fields_returns_only_those(sandbox, raw):
+    lead_id = sandbox.org.create("Lead", {"LastName": "Hopper", "Company": "Navy"})
+    body = raw.get(f"sobjects/Lead/{lead_id}?fields=Company,status").json()
+    assert body == {"attributes": {"type": "Lead", "url": f"/services/data/v62.0/sobjects/Lead/{lead_id}"},
+                    "Company": "Navy", "Status": "Open - Not Contacted"}  # fmt: skip
+
+
+def test_update_answers_204_and_fifteen_char_ids_work(sandbox, raw):
+    lead_id = sandbox.org.create("Lead", {"LastName": "Hopper", "Company": "Navy"})
+    r = raw.patch(f"sobjects/Lead/{lead_id[:15]}", json={"Rating": "Hot"}, headers=NO_ASSIGN)
+    assert (r.status_code, r.content) == (204, b"")
+    assert r.headers["Sforce-Limit-Info"].startswith("api-usage=")
+    assert sandbox.org.get("Lead", lead_id)["Rating"] == "Hot"
+
+
+def test_delete_answers_204_then_get_is_entity_is_deleted(sandbox, raw):
+    lead_id = sandbox.org.create("Lead", {"LastName": "Hopper", "Company": "Navy"})
+    assert raw.delete(f"sobjects/Lead/{lead_id}").status_code == 204
+    r = raw.get(f"sobjects/Lead/{lead_id}")
+    assert (r.status_code, r.json()) == (404, [{"message": "entity is deleted", "errorCode": "ENTITY_IS_DELETED", "fields": []}])
+
+
+def test_unknown_record_and_malformed_url_id_are_404(raw):
+    missing = ids.make_id("00Q", 424242)
+    r = raw.get(f"sobjects/Lead/{missing}")
+    assert (r.status_code, r.json()[0]["errorCode"]) == (404, "NOT_FOUND")
+    r = raw.get("sobjects/Lead/banana")
+    assert r.status_code == 404
+    assert r.json()[0]["message"] == "Provided external ID field does not exist or is not accessible: banana"
+
+
+def test_unknown_sobject_type_is_404(raw):
+    r = raw.get("sobjects/Spaceship__c/describe")
+    assert (r.status_code, r.json()[0]["errorCode"]) == (404, "NOT_FOUND")
+
+
+def test_unsupported_api_version_is_404(raw):
+    r = raw.get("/services/data/v49.0/limits")
+    assert (r.status_code, r.json()[0]["errorCode"]) == (404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("version", ["50.0", "64.0"])
+def test_every_version_from_50_to_64_serves_the_api(sandbox, sf_for, version):
+    sf = sf_for(sandbox, version=version)
+    assert sf.Lead.describe()["name"] == "Lead"
+
+
+def test_version_list_needs_no_session(sandbox):
+    from tests.conftest import https_session
+
+    with https_session(sandbox.connection["ca_file"]) as session:
+        r = session.get(sandbox.url + "/services/data")
+    assert r.status_code == 200
+    assert r.json()[0] == {"label": "Winter '21", "url": "/services/data/v50.0", "version": "50.0"}
+    assert r.json()[-1] == {"label": "Summer '25", "url": "/services/data/v64.0", "version": "64.0"}
+
+
+def test_wrong_method_is_405(raw):
+    r = raw.request("PUT", "sobjects/Lead/" + ids.make_id("00Q", 1), json={})
+    assert r.status_code == 405
+    assert r.json()[0]["errorCode"] == "METHOD_NOT_ALLOWED"
+
+
+def test_crud_through_simple_salesforce(sandbox, sf):
+    created = sf.Lead.create({"LastName": "Hopper", "Company": "Navy", "Products__c": "Analytics;Networking"},
+                             headers=NO_ASSIGN)  # fmt: skip
+    lead_id = created["id"]
+    assert sf.Lead.get(lead_id)["Products__c"] == "Analytics;Networking"
+    assert sf.Lead.update(lead_id, {"Routing_Status__c": "Offered"}, headers=NO_ASSIGN) == 204
+    assert sf.Lead.get(lead_id)["Routing_Status__c"] == "Offered"
+    assert sf.Lead.delete(lead_id) == 204
+    assert sf.Lead.api_usage["api-usage"].used == sandbox.limit.used  # read from Sforce-Limit-Info
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.Lead.get(lead_id)
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"Colour__c": "red"}, "INVALID_FIELD"),
+        ({"IsConverted": True}, "INVALID_FIELD_FOR_INSERT_UPDATE"),
+        ({"OwnerId": "00Gnope"}, "MALFORMED_ID"),
+        ({"PartnerAccountId": ids.make_id("001", 777)}, "INVALID_CROSS_REFERENCE_KEY"),
+        ({"Routing_Status__c": "Maybe"}, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
+        ({"LastName": None}, "REQUIRED_FIELD_MISSING"),
+    ],
+)
+def test_validation_errors_reach_simple_salesforce_as_400(sandbox, sf, fields, code):
+    lead_id = sandbox.org.create("Lead", {"LastName": "Hopper", "Company": "Navy"})
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.Lead.update(lead_id, fields, headers=NO_ASSIGN)
+    assert info.value.status == 400
+    assert info.value.content[0]["errorCode"] == code
+
+
+def test_update_of_a_deleted_record_is_entity_is_deleted(sandbox, sf):
+    lead_id = sandbox.org.create("Lead", {"LastName": "Hopper", "Company": "Navy"})
+    sandbox.org.delete("Lead", lead_id)
+    with pytest.raises(SalesforceResourceNotFound) as info:
+        sf.Lead.update(lead_id, {"Rating": "Hot"})
+    assert info.value.content[0]["errorCode"] == "ENTITY_IS_DELETED"
+
+
+def test_bad_json_body_is_json_parser_error(raw):
+    r = raw.post("sobjects/Lead", data=b"{not json", headers={"Content-Type": "application/json"})
+    assert (r.status_code, r.json()[0]["errorCode"]) == (400, "JSON_PARSER_ERROR")
+
+
+def test_conditional_patch_refuses_a_record_changed_since(sandbox, raw):
+    lead_id = sandbox.org.create("Lead", {"LastName": "Hopper", "Company": "Navy"})
+    modified = sandbox.org.get("Lead", lead_id)["LastModifiedDate"]
+    from datetime import timedelta
+
+    earlier = format_datetime(modified - timedelta(minutes=1), usegmt=True)
+    r = raw.patch(f"sobjects/Lead/{lead_id}", json={"Rating": "Hot"}, headers={"If-Unmodified-Since": earlier})
+    assert (r.status_code, r.json()[0]["errorCode"]) == (412, "PRECONDITION_FAILED")
+    later = format_datetime(modified + timedelta(minutes=1), usegmt=True)
+    r = raw.patch(f"sobjects/Lead/{lead_id}", json={"Rating": "Hot"}, headers={"If-Unmodified-Since": later, **NO_ASSIGN})
+    assert r.status_code == 204
+
+
+def test_keep_alive_connections_are_reused(sandbox, raw):
+    for _ in range(5):
+        assert raw.get("limits").status_code == 200
+    assert len(raw.session.get_adapter(raw.base).poolmanager.pools) == 1
