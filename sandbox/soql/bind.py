@@ -160,7 +160,12 @@ class Binder:
             hop = Hop(fk.name, fk.relationship_name or rel_name, tuple(fk.reference_to))
             hops.append(hop)
             targets = hop.targets
-            obj = self.schema.object(targets[0]) if not hop.polymorphic else None
+            if hop.polymorphic:
+                obj = None
+            else:
+                obj = self.schema.object(targets[0])
+                if obj is None:  # a lookup to an object the sandbox does not emulate
+                    raise unknown_relationship(self.soql, ref.line, column, rel_name)
             column += len(rel_name) + 1
         last = parts[-1]
         if obj is None:

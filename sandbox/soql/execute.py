@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from itertools import islice
 
 from sandbox.soql import compile as cq
@@ -113,7 +114,9 @@ class QueryResult:
         return f"QueryResult({self.sobject}, total_size={self.total_size}, is_count={self.is_count})"
 
 
+@lru_cache(maxsize=256)
 def plan_for(soql: str, schema) -> Plan:
+    """The bound plan; cached per (text, schema) since binding long `Id IN (...)` lists costs."""
     return Binder(soql, schema).plan(parse(soql))
 
 
