@@ -113,8 +113,9 @@ def test_crud_through_simple_salesforce(sandbox, sf):
     assert sf.Lead.get(lead_id)["Products__c"] == "Analytics;Networking"
     assert sf.Lead.update(lead_id, {"Routing_Status__c": "Offered"}, headers=NO_ASSIGN) == 204
     assert sf.Lead.get(lead_id)["Routing_Status__c"] == "Offered"
-    assert sf.Lead.delete(lead_id) == 204
-    assert sf.Lead.api_usage["api-usage"].used == sandbox.limit.used  # read from Sforce-Limit-Info
+    leads = sf.Lead  # simple-salesforce makes a new SFType per attribute access
+    assert leads.delete(lead_id) == 204
+    assert leads.api_usage["api-usage"].used == sandbox.limit.used  # read from Sforce-Limit-Info
     with pytest.raises(SalesforceResourceNotFound):
         sf.Lead.get(lead_id)
 
