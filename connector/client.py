@@ -147,8 +147,8 @@ class SalesforceClient:
         """(used, max) org-wide, from the last `Sforce-Limit-Info` header."""
         return self._usage
 
-    def _call(self, fn: Callable[[], T], context: str) -> T:
-        return self.policy.call(fn, refresh=self._login, context=context)
+    def _call(self, fn: Callable[[], T], context: str, *, idempotent: bool = True) -> T:
+        return self.policy.call(fn, refresh=self._login, context=context, idempotent=idempotent)
 
     @property
     def sf(self) -> Salesforce:
@@ -353,6 +353,7 @@ class SalesforceClient:
             answer = self._call(
                 lambda: self.sf.restful("composite/sobjects", method=method, json=payload, headers=headers),
                 f"{method} composite/sobjects {sobject}",
+                idempotent=method == "PATCH",  # an insert sent twice creates twice
             )
             if not isinstance(answer, list) or len(answer) != len(pending):
                 raise RecordError(

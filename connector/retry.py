@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 from typing import Callable, TypeVar
 
+import requests
 import structlog
+from urllib3.exceptions import NewConnectionError
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -29,6 +31,22 @@ T = TypeVar("T")
 
 def _is_transient(exc: BaseException) -> bool:
     return classify(exc).kind == "transient"
+
+
+def surely_not_applied(exc: BaseException) -> bool:
+    """True when a failed request certainly changed nothing, so even a non-idempotent
+    one (an insert) may be sent again: the connection never opened, or the server
+    answered that it refused the work (503, 429/420, a row lock)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)
+        return isinstance(reason, NewConnectionError)
+    failure = classify(exc)
+    return failure.kind == "transient" and (
+        failure.status in (420, 429, 503) or failure.code == "UNABLE_TO_LOCK_ROW"
+    )
 
 
 class RetryPolicy:
@@ -65,9 +83,9 @@ class RetryPolicy:
             wait_s=round(state.next_action.sleep, 3) if state.next_action else None,
         )
 
-    def _retrying(self) -> Retrying:
+    def _retrying(self, idempotent: bool = True) -> Retrying:
         return Retrying(
-            retry=retry_if_exception(_is_transient),
+            retry=retry_if_exception(_is_transient if idempotent else surely_not_applied),
             stop=stop_after_attempt(self.config.max_attempts) | stop_after_delay(self.config.max_seconds),
             wait=self._wait,
             sleep=self._sleep,
@@ -81,12 +99,19 @@ class RetryPolicy:
         *,
         refresh: Callable[[], None] | None = None,
         context: str | None = None,
+        idempotent: bool = True,
     ) -> T:
-        """Run `fn`; retry transient faults; refresh an expired session once."""
+        """Run `fn`; retry transient faults; refresh an expired session once.
+
+        With `idempotent=False` (inserts) a fault that leaves the outcome unknown — a
+        read timeout, a connection dropped mid-answer, a 500 — is not retried: sending
+        again could create the records twice. It is raised as TransientError so the
+        caller can look before it tries again.
+        """
         refreshed = False
         while True:
             try:
-                return self._retrying()(fn)
+                return self._retrying(idempotent)(fn)
             except ConnectorError:
                 raise
             except Exception as exc:

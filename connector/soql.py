@@ -28,7 +28,9 @@ __all__ = [
 IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(__c|__r)?(\.[A-Za-z][A-Za-z0-9_]*(__c|__r)?)*$")
 SF_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 
-# A GET URL longer than ~16 KB is refused by Salesforce's front end; stay well below.
+# Salesforce refuses a request whose URI plus headers exceed 16,384 bytes (431/414);
+# the q parameter is kept to 12,000 encoded characters, leaving room for the path and
+# the bearer token. With a handful of fields that is ~440 ids per query.
 MAX_QUERY_PARAM_CHARS = 12_000
 MAX_IDS_PER_QUERY = 800
 

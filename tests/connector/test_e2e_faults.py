@@ -141,3 +141,12 @@ def test_a_token_request_that_times_out_is_retried(org, make_config):
     client = SalesforceClient.connect(make_config(timeout=0.3))
     assert client.token_calls == 2
     client.close()
+
+
+def test_a_dropped_insert_is_not_sent_twice(org, client):
+    before = sum(1 for _ in org.org.records("Lead"))
+    org.faults.plan("drop", count=1, endpoint="composite")
+    with pytest.raises(TransientError):
+        client.create("Lead", [{"LastName": "Once", "Company": "Only Once Inc"}])
+    assert sum(1 for _ in org.org.records("Lead")) <= before + 1
+    assert client.policy.retries == 0

@@ -103,3 +103,17 @@ def test_create_returns_new_ids(org, client):
     results = client.create("Lead", [{"LastName": "New", "Company": "Fresh Co"}, {"LastName": "NoCompany"}])
     assert results[0].ok and org.org.get("Lead", results[0].id)["Company"] == "Fresh Co"
     assert (results[1].ok, results[1].code) == (False, "REQUIRED_FIELD_MISSING")
+
+
+def test_every_write_request_on_the_wire_carries_auto_assign_false(org, client):
+    sent = []
+    client._http.hooks["response"].append(lambda resp, *a, **k: sent.append(resp.request))
+    ids = add_leads(org, 3)
+    org.faults.plan("record_failures", count=1, records=[0])  # the retry of a locked record too
+    client.update("Lead", [{"Id": i, "Routing_Attempt__c": 1} for i in ids])
+    seen = {r["Id"]: r["SystemModstamp"] for r in client.read_by_ids("Lead", ["SystemModstamp"], ids)}
+    client.update_guarded("Lead", [GuardedUpdate(ids[0], {"Routing_Attempt__c": 2}, seen[ids[0]])])
+    client.create("Lead", [{"LastName": "New", "Company": "Wire Co"}])
+    writes = [r for r in sent if r.method in ("PATCH", "POST")]
+    assert [w.method for w in writes] == ["PATCH", "PATCH", "PATCH", "POST"]
+    assert all(r.headers.get("Sforce-Auto-Assign") == "FALSE" for r in writes)

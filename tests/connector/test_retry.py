@@ -83,3 +83,21 @@ def test_retry_after_is_a_floor_for_the_wait():
     fn = Flaky(requests.HTTPError(response=resp))
     p.call(fn)
     assert waits == [2.0]
+
+
+def test_an_insert_is_not_resent_when_its_outcome_is_unknown():
+    p, waits = policy()
+    fn = Flaky(requests.ReadTimeout("answer lost"))
+    with pytest.raises(TransientError):
+        p.call(fn, idempotent=False)
+    assert fn.calls == 1
+
+
+def test_an_insert_is_resent_when_the_server_refused_it():
+    from simple_salesforce.exceptions import SalesforceGeneralError
+
+    p, waits = policy()
+    unavailable = SalesforceGeneralError("u", 503, "composite", [{"errorCode": "SERVER_UNAVAILABLE", "message": ""}])
+    fn = Flaky(unavailable, requests.ConnectTimeout("no route"))
+    assert p.call(fn, idempotent=False) == "done"
+    assert fn.calls == 3
