@@ -556,10 +556,12 @@ def build_demo_org(org: Any, *, partners: int = 100, leads: int = 2000, random_s
     free = [i for i in range(partners) if i not in set(dist_idx)]
     rng.shuffle(free)
     for i in dist_idx:
+        # a distributor's resellers are mostly in its own sales region
+        free.sort(key=lambda j: homes[j].region != homes[i].region)
         for _ in range(rng.randint(2, 6)):
             if not free:
                 break
-            child = free.pop()
+            child = free.pop(0)
             org.update("Account", partner_ids[child], {"ParentId": partner_ids[i]}, as_user=integration)
     summary.paused_partner_ids = [pid for pid, r in zip(partner_ids, partner_rows) if r["Routing_Paused__c"]]
 

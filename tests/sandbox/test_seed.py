@@ -131,6 +131,16 @@ def test_distributors_have_two_to_six_reseller_children(demo):
         assert all(c["Partner_Role__c"] == "Reseller" for c in children)
 
 
+def test_resellers_sit_in_their_distributors_sales_region(demo):
+    from sandbox.places import all_places
+
+    region = {p.country_name: p.region for p in all_places()}
+    org, _ = demo
+    pairs = [(region[a["BillingCountry"]], region[org.get("Account", a["ParentId"])["BillingCountry"]])
+             for a in partners(org) if a["ParentId"]]
+    assert pairs and sum(child == parent for child, parent in pairs) >= 0.8 * len(pairs)
+
+
 def test_each_partner_has_one_to_five_active_reps_unless_all_are_inactive(demo):
     org, summary = demo
     users = [u for u in org.records("User") if u["UserType"] == "PowerPartner"]
