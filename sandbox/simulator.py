@@ -107,6 +107,8 @@ class PartnerSimulator:
             self.set_profile(key, value)
         self._plans: dict[tuple[str, datetime], _Plan | None] = {}
         self._members: dict[str, list[str]] | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
     # ---- profiles ------------------------------------------------------------------
     def set_profile(self, partner_id: str, profile: str | Profile) -> None:
@@ -169,6 +171,23 @@ class PartnerSimulator:
         background thread in the demo or a served sandbox)."""
         while not stop.wait(interval):
             self.step()
+
+    def start(self, interval: float = 1.0) -> None:
+        """Answer offers from a background thread until `stop()`; a second start is a no-op."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self.run, args=(self._stop, interval),
+                                        name="sandbox-partner-simulator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background thread, if one runs; safe to call at any time."""
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._thread = None
 
     def _decide(self, lead: dict) -> _Plan | None:
         if lead.get("Partner_Response__c"):

@@ -1,6 +1,7 @@
 """Partner reps answering offers on the simulated clock."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -311,24 +312,21 @@ def test_a_refused_portal_edit_is_reported_not_raised(world):
     assert org.get("Lead", lead)["Partner_Response__c"] is None
 
 
-def test_run_steps_in_the_background_until_stopped(world):
-    import threading
-
+def test_start_answers_in_the_background_until_stopped(world):
     org, summary = world
     partner, rep = reps_of(summary)[0]
     lead = summary.lead_ids[13]
     offer(org, lead, rep, partner, at=org.clock.now() - timedelta(hours=1))
     sim = PartnerSimulator(org, profiles={"*": ALWAYS_ACCEPT_IN_30_MIN})
-    stop = threading.Event()
-    worker = threading.Thread(target=sim.run, args=(stop, 0.01))
-    worker.start()
+    sim.stop()  # stopping a simulator that never started is harmless
+    sim.start(interval=0.01)
     try:
-        for _ in range(200):
+        for _ in range(300):
             if org.get("Lead", lead)["Partner_Response__c"]:
                 break
-            stop.wait(0.01)
+            time.sleep(0.01)
     finally:
-        stop.set()
-        worker.join(timeout=5)
-    assert not worker.is_alive()
+        thread = sim._thread
+        sim.stop()
+    assert not thread.is_alive()
     assert org.get("Lead", lead)["Partner_Response__c"] == "Accepted"
