@@ -62,3 +62,30 @@ def test_names_written_through_updates_come_back_identical(org, client, nasty_le
     back = {r["Id"]: (r["Company"], r["Routing_Reason__c"]) for r in client.read_by_ids(
         "Lead", ["Company", "Routing_Reason__c"], ids)}
     assert back == {i: (n + " (2)", n) for i, n in nasty_leads.items()}
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+company_names = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("'\"\\%_\n\r\t ()=,;*?"),
+        st.characters(categories=("L", "N", "P", "S", "Zs"), exclude_characters="\x00"),
+    ),
+    min_size=1,
+    max_size=60,
+).filter(lambda s: s.strip() == s and s.strip())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=company_names)
+def test_any_company_name_round_trips_through_create_equality_like_and_in(client, name):
+    [created] = client.create("Lead", [{"LastName": "Prop", "Company": name}])
+    assert created.ok, created
+    eq = [r["Id"] for r in client.query(format_soql("SELECT Id FROM Lead WHERE Company = {}", name))]
+    assert created.id in eq  # SOQL's = is case-insensitive: other examples may match too
+    [back] = client.read_by_ids("Lead", ["Company"], [created.id])
+    assert back["Company"] == name
+    like = {r["Id"] for r in client.query(format_soql("SELECT Id FROM Lead WHERE Company LIKE '{:like}'", name))}
+    assert created.id in like
+    inn = {r["Id"] for r in client.query(format_soql("SELECT Id FROM Lead WHERE Company IN {}", [name, "x"]))}
+    assert created.id in inn
