@@ -44,19 +44,24 @@ class Context:
 
 # ---- getters --------------------------------------------------------------------------
 def _step(prev: Callable[[Row], Row | None] | None, hop: Hop, ctx: Context) -> Callable[[Row], Row | None]:
-    """From a record (or what `prev` reached) to the record its lookup `hop` points at."""
+    """From a record (or what `prev` reached) to the record its lookup `hop` points at.
+
+    A parent in the recycle bin reads as no parent: Salesforce clears lookups to it.
+    """
     fk = hop.fk
     if hop.polymorphic:
         by_prefix = {ctx.prefix(t): ctx.table(t) for t in hop.targets}
 
         def find(ref):
             table = by_prefix.get(ref[:3]) if ref else None
-            return table.get(ref) if table is not None else None
+            rec = table.get(ref) if table is not None else None
+            return rec if rec is not None and not rec["IsDeleted"] else None
     else:
         table = ctx.table(hop.targets[0])
 
         def find(ref):
-            return table.get(ref) if ref else None
+            rec = table.get(ref) if ref else None
+            return rec if rec is not None and not rec["IsDeleted"] else None
 
     if prev is None:
         return lambda r: find(r.get(fk))
@@ -257,25 +262,26 @@ def sort_rows(rows: list[Row], orders: tuple[BoundOrder, ...], ctx: Context) -> 
             runs.append([o])
     for run in reversed(runs):
         descending = run[0].descending
-        parts = []
-        for o in run:
-            get, value = getter(o.path, ctx), _sort_value(o)
-            # Nulls go first unless NULLS LAST, whichever the direction: with reverse=True
-            # the rank is mirrored so the null block lands on the requested side.
-            first = not o.nulls_last
-            null_rank = (2 if first else 0) if descending else (0 if first else 2)
-            parts.append((get, value, null_rank))
-        if len(parts) == 1:
-            (get, value, null_rank), = parts
-            if value is _same:
-                key = lambda r: (1, v) if (v := get(r)) is not None else (null_rank, None)  # noqa: E731
-            else:
-                key = lambda r: (1, value(v)) if (v := get(r)) not in (None, "") else (null_rank, None)  # noqa: E731
+        keys = [_key_part(o, ctx) for o in run]
+        if len(keys) == 1:
+            key = keys[0]
+        elif len(keys) == 2:
+            k1, k2 = keys
+            key = lambda r: (k1(r), k2(r))  # noqa: E731
         else:
-            def key(r: Row, parts=parts):
-                out = []
-                for get, value, null_rank in parts:
-                    v = get(r)
-                    out.extend((null_rank, None) if v is None or v == "" else (1, value(v)))
-                return tuple(out)
+            key = lambda r: tuple(k(r) for k in keys)  # noqa: E731
         rows.sort(key=key, reverse=descending)
+
+
+def _key_part(o: BoundOrder, ctx: Context) -> Callable[[Row], tuple]:
+    """(rank, value): rank 1 for values; nulls get 0 or 2 so they land on the asked side.
+
+    Nulls go first unless NULLS LAST, whichever the direction; with reverse=True the
+    rank is mirrored so the null block still lands where it was asked for.
+    """
+    get, value = getter(o.path, ctx), _sort_value(o)
+    first = not o.nulls_last
+    null = ((2 if first else 0) if o.descending else (0 if first else 2), None)
+    if value is _same:
+        return lambda r: (1, v) if (v := get(r)) is not None else null
+    return lambda r: (1, value(v)) if (v := get(r)) is not None and v != "" else null

@@ -73,7 +73,7 @@ class _Renderer:
             if hit is None:
                 return None
             parent = hit[1].get(ref)
-            return (hit[0], parent) if parent is not None else None
+            return (hit[0], parent) if parent is not None and not parent["IsDeleted"] else None
 
         type_name = POLYMORPHIC_TYPE if hop.polymorphic else None
         follow.type_name = type_name  # type: ignore[attr-defined]

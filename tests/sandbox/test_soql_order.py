@@ -113,3 +113,12 @@ def test_count_ignores_order_by(org):
     for city in ("B", None, "A"):
         lead(org, City=city)
     assert execute("SELECT COUNT() FROM Lead WHERE City != null ORDER BY City", org).total_size == 2
+
+
+def test_three_keys_break_ties_left_to_right(org):
+    c = lead(org, Country="US", Company="Acme", LastName="Cole")
+    a = lead(org, Country="US", Company="Acme", LastName="Abel")
+    d = lead(org, Country="DE", Company="Zeta", LastName="Diaz")
+    b = lead(org, Country="US", Company="Beta", LastName="Abel")
+    assert order(org, "SELECT Id FROM Lead ORDER BY Country, Company, LastName") == [d, a, c, b]
+    assert order(org, "SELECT Id FROM Lead ORDER BY Country DESC, Company DESC, LastName DESC") == [b, c, a, d]

@@ -107,3 +107,11 @@ def test_render_reads_the_record_as_it_is_now(org):
     result = execute("SELECT Company FROM Lead", org)
     org.update("Lead", a, {"Company": "Renamed"})
     assert result.render(result.rows[0])["Company"] == "Renamed"
+
+
+def test_a_parent_in_the_recycle_bin_reads_as_no_parent(org):
+    partner = org.create("Account", {"Name": "Gone Partners", "IsPartner": True})
+    org.create("Lead", {"LastName": "Doe", "Company": "Acme", "PartnerAccountId": partner})
+    org.delete("Account", partner)
+    assert one(org, "SELECT PartnerAccount.Name FROM Lead")["PartnerAccount"] is None
+    assert execute("SELECT Id FROM Lead WHERE PartnerAccount.IsPartner = true", org).total_size == 0
