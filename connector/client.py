@@ -129,18 +129,19 @@ class SalesforceClient:
 
     # --- accounting ----------------------------------------------------------------
     def _before_api_call(self) -> None:
-        self.budget.check()
-        with self._lock:
+        with self._lock:  # jobs may share one client across scheduler threads
+            self.budget.check()
             self.calls += 1
-        self.budget.spend()
+            self.budget.spend()
 
     def _after_api_call(self, response: requests.Response) -> None:
         info = response.headers.get("Sforce-Limit-Info")
         match = _LIMIT_INFO.search(info) if info else None
         if match:
             used, maximum = int(match.group(1)), int(match.group(2))
-            self._usage = (used, maximum)
-            self.budget.observe(used, maximum)
+            with self._lock:
+                self._usage = (used, maximum)
+                self.budget.observe(used, maximum)
 
     @property
     def api_usage(self) -> tuple[int, int] | None:

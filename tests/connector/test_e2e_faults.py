@@ -150,3 +150,27 @@ def test_a_dropped_insert_is_not_sent_twice(org, client):
         client.create("Lead", [{"LastName": "Once", "Company": "Only Once Inc"}])
     assert sum(1 for _ in org.org.records("Lead")) <= before + 1
     assert client.policy.retries == 0
+
+
+@pytest.mark.parametrize("kind", ["expire", "503", "drop"])
+def test_a_fault_on_a_later_page_resumes_the_same_stream(org, client, kind):
+    ids = set(add_leads(org, 4500))
+    org.faults.plan(kind, count=1, endpoint="query", skip=1)  # the second page
+    got = [r["Id"] for r in client.query("SELECT Id FROM Lead WHERE LastName LIKE 'L%'")]
+    assert len(got) == len(set(got)) == 4500 and set(got) == ids
+
+
+def test_a_chaotic_org_still_yields_every_record_and_a_result_for_every_write(org, connect):
+    client = connect(retry={"max_attempts": 6})
+    ids = add_leads(org, 3000)
+    org.faults.set_profile("chaos", seed=7)
+    got = {r["Id"] for r in client.query("SELECT Id FROM Lead WHERE LastName LIKE 'L%'")}
+    assert got == set(ids)
+    results = client.update("Lead", [{"Id": i, "Routing_Status__c": "Pending"} for i in ids[:1000]])
+    assert len(results) == 1000 and {r.kind for r in results} <= {"ok", "transient"}
+    org.faults.clear()
+    again = [r.id for r in results if not r.ok]
+    if again:
+        assert all(r.ok for r in client.update("Lead", [{"Id": i, "Routing_Status__c": "Pending"} for i in again]))
+    assert {org.org.get("Lead", i)["Routing_Status__c"] for i in ids[:1000]} == {"Pending"}
+    assert client.policy.retries > 0  # chaos did strike, and was absorbed
