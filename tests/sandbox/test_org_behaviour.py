@@ -1,0 +1,129 @@
+"""What a real org does to a connector: the lead assignment rule, the daily API
+limit and its header, getUpdated/getDeleted, limits, request counters."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceRefusedRequest
+
+from tests.sandbox.raw import Raw
+
+
+@pytest.fixture
+def raw(sandbox):
+    client = Raw(sandbox)
+    yield client
+    client.close()
+
+
+def test_lead_write_without_auto_assign_false_loses_its_owner_to_the_assignment_rule(sandbox, sf):
+    queue = sandbox.org.queue_ids["Channel_Escalations"]
+    lead_id = sandbox.org.create("Lead", {"LastName": "L", "Company": "C"})
+    sf.Lead.update(lead_id, {"OwnerId": queue})
+    assert sandbox.org.get("Lead", lead_id)["OwnerId"] == sandbox.org.queue_ids["Inside_Sales"]
+
+
+def test_lead_write_with_auto_assign_false_keeps_its_owner(sandbox, sf):
+    queue = sandbox.org.queue_ids["Channel_Escalations"]
+    lead_id = sandbox.org.create("Lead", {"LastName": "L", "Company": "C"})
+    sf.Lead.update(lead_id, {"OwnerId": queue}, headers={"Sforce-Auto-Assign": "FALSE"})
+    assert sandbox.org.get("Lead", lead_id)["OwnerId"] == queue
+
+
+def test_assignment_rule_also_runs_on_composite_writes_without_the_header(sandbox, sf):
+    queue = sandbox.org.queue_ids["Channel_Escalations"]
+    lead_id = sandbox.org.create("Lead", {"LastName": "L", "Company": "C"})
+    sf.restful("composite/sobjects", method="PATCH",
+               json={"records": [{"attributes": {"type": "Lead"}, "id": lead_id, "OwnerId": queue}]})  # fmt: skip
+    assert sandbox.org.get("Lead", lead_id)["OwnerId"] == sandbox.org.queue_ids["Inside_Sales"]
+    history = [h["Field"] for h in sandbox.org.records("LeadHistory") if h["LeadId"] == lead_id]
+    assert history == ["Owner"]  # the rule's owner is what got recorded, not ours
+
+
+def test_every_api_response_reports_usage_and_past_the_limit_it_is_403(sandbox_factory, sf_for):
+    sb = sandbox_factory(api_limit=3)
+    sf = sf_for(sb)
+    for expected in (1, 2, 3):
+        sf.limits()
+        assert sf.api_usage["api-usage"].used == expected and sf.api_usage["api-usage"].total == 3
+    with pytest.raises(SalesforceRefusedRequest) as info:
+        sf.limits()
+    assert info.value.status == 403
+    assert info.value.content == [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED", "fields": []}]
+
+
+def test_limit_window_rolls_over_after_24_hours(sandbox_factory, sf_for):
+    sb = sandbox_factory(api_limit=1, token_ttl=3 * 86400)
+    sf = sf_for(sb)
+    sf.limits()
+    with pytest.raises(SalesforceRefusedRequest):
+        sf.limits()
+    sb.clock.advance(timedelta(hours=24, seconds=1))
+    assert sf.limits()["DailyApiRequests"] == {"Max": 1, "Remaining": 0}
+
+
+def test_limits_resource_reports_daily_api_requests(sandbox, raw):
+    r = raw.get("limits")
+    body = r.json()
+    assert r.headers["Sforce-Limit-Info"] == f"api-usage=1/{sandbox.limit.maximum}"
+    assert body["DailyApiRequests"] == {"Max": sandbox.limit.maximum, "Remaining": sandbox.limit.maximum - 1}
+
+
+def test_get_updated_lists_changed_ids_in_the_window(sandbox, sf):
+    start = sandbox.clock.now() - timedelta(minutes=1)
+    lead_id = sandbox.org.create("Lead", {"LastName": "L", "Company": "C"})
+    sandbox.clock.advance(timedelta(minutes=2))
+    result = sf.Lead.updated(start, sandbox.clock.now())
+    assert result["ids"] == [lead_id]
+    assert result["latestDateCovered"].endswith(":00.000+0000")
+
+
+def test_get_deleted_lists_deleted_ids_with_their_date(sandbox, sf):
+    start = sandbox.clock.now() - timedelta(minutes=1)
+    lead_id = sandbox.org.create("Lead", {"LastName": "L", "Company": "C"})
+    sandbox.org.delete("Lead", lead_id)
+    sandbox.clock.advance(timedelta(minutes=2))
+    result = sf.Lead.deleted(start, sandbox.clock.now())
+    assert [d["id"] for d in result["deletedRecords"]] == [lead_id]
+    assert set(result) == {"deletedRecords", "earliestDateAvailable", "latestDateCovered"}
+
+
+def test_get_updated_refuses_windows_older_than_30_days(sandbox, sf):
+    now = sandbox.clock.now()
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.Lead.updated(now - timedelta(days=31), now)
+    assert info.value.content[0]["errorCode"] == "INVALID_REPLICATION_DATE"
+
+
+def test_counters_count_requests_per_endpoint_and_reset(sandbox, sf):
+    sandbox.counters.reset()
+    sf.Lead.describe()
+    sf.Account.describe()
+    sf.query("SELECT Id FROM Lead")
+    snap = sandbox.counters.snapshot()
+    assert snap["endpoints"] == {"GET sobjects/{type}/describe": 2, "GET query": 1}
+    assert snap["api_calls"] == 3 and snap["statuses"] == {"200": 3}
+    sandbox.counters.reset()
+    assert sandbox.counters.snapshot()["requests"] == 0
+
+
+def test_global_describe_and_sobject_describe_shapes(sandbox, sf, raw):
+    names = {o["name"] for o in sf.describe()["sobjects"]}
+    assert {"Lead", "Account", "Contact", "User", "Group", "GroupMember", "QueueSobject", "Opportunity",
+            "LeadHistory"} <= names  # fmt: skip
+    r = raw.get("sobjects/Lead/describe")
+    assert r.headers["Content-Type"] == "application/json;charset=UTF-8"
+    fields = {f["name"]: f for f in r.json()["fields"]}
+    owner = fields["OwnerId"]
+    assert {k: owner[k] for k in ("type", "referenceTo", "relationshipName", "updateable", "nillable")} == {
+        "type": "reference", "referenceTo": ["Group", "User"], "relationshipName": "Owner", "updateable": True,
+        "nillable": False}  # fmt: skip
+    status = fields["Routing_Status__c"]
+    assert (status["type"], status["restrictedPicklist"], status["custom"], status["length"]) == (
+        "picklist", True, True, 255)
+    assert [p["value"] for p in status["picklistValues"]][:2] == ["Pending", "Offered"]
+    assert set(status["picklistValues"][0]) == {"active", "defaultValue", "label", "validFor", "value"}
+    assert (fields["Routing_Rule__c"]["length"], fields["Id"]["createable"]) == (80, False)
+    assert fields["LastName"]["createable"] and not fields["LastName"]["nillable"]
+    assert raw.get("sobjects/Lead").json()["objectDescribe"]["keyPrefix"] == "00Q"
