@@ -196,7 +196,8 @@ class Binder:
     def coerce(self, path: Path, lit: ast.Literal):
         kind = path.kind
         if lit.kind == "null":
-            return None
+            # Salesforce documents `Checkbox = null` as `= false` (a boolean is never null)
+            return False if kind == "bool" else None
         if kind == "id":
             if lit.kind != "string":
                 raise self._wrong_type(path, lit)

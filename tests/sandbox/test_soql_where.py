@@ -263,3 +263,17 @@ def test_ordering_against_the_empty_string_matches_nothing_because_it_is_null(or
     lead(org)
     assert ids(org, "City > ''") == set()
     assert ids(org, "City < ''") == set()
+
+
+def test_null_on_a_checkbox_means_false_as_salesforce_documents(org):
+    held = lead(org, Do_Not_Route__c=True)
+    free = lead(org)
+    assert ids(org, "Do_Not_Route__c = null") == {free}
+    assert ids(org, "Do_Not_Route__c != null") == {held}
+
+
+def test_a_missing_parent_matches_a_null_parent_field(org):
+    partner = org.create("Account", {"Name": "Reseller", "IsPartner": True})
+    lead(org, PartnerAccountId=partner)
+    orphan = lead(org)
+    assert ids(org, "PartnerAccount.Name = null") == {orphan}
