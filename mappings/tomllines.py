@@ -29,7 +29,8 @@ class LineIndex:
                 header = _HEADER.match(line)
                 if header:
                     table = _parts(header.group(1))
-                    self._lines.setdefault(table, number)
+                    for n in range(1, len(table) + 1):  # [a.b] also opens a
+                        self._lines.setdefault(table[:n], number)
                     continue
                 key = _KEY.match(line)
                 if key:
