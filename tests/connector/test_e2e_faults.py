@@ -174,3 +174,26 @@ def test_a_chaotic_org_still_yields_every_record_and_a_result_for_every_write(or
         assert all(r.ok for r in client.update("Lead", [{"Id": i, "Routing_Status__c": "Pending"} for i in again]))
     assert {org.org.get("Lead", i)["Routing_Status__c"] for i in ids[:1000]} == {"Pending"}
     assert client.policy.retries > 0  # chaos did strike, and was absorbed
+
+
+def test_a_jwt_for_an_unknown_user_is_invalid_grant_with_what_to_check(org, make_config):
+    from connector import SalesforceClient
+
+    config = make_config("jwt_bearer")
+    config = config.model_copy(update={"auth": config.auth.model_copy(update={"username": "nobody@nowhere.example"})})
+    with pytest.raises(ConfigError) as err:
+        SalesforceClient.connect(config)
+    assert err.value.code == "invalid_grant"
+    assert "pre-authorised" in err.value.fix and "username" in err.value.fix
+
+
+def test_a_revoked_refresh_token_is_a_config_error_not_a_retry_loop(org, make_config, monkeypatch):
+    from connector import SalesforceClient
+
+    config = make_config("refresh_token")
+    monkeypatch.setenv("LR_TEST_SF_REFRESH", "5Aep861.revoked")
+    org.counters.reset()
+    with pytest.raises(ConfigError) as err:
+        SalesforceClient.connect(config)
+    assert err.value.code == "invalid_grant" and "revoked" in err.value.fix
+    assert org.counters.snapshot()["requests"] == 1

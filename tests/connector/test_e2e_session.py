@@ -88,3 +88,19 @@ def test_notifications_off_send_nothing(org, client):
     client.calls = 0
     results = client.notify("none", [Notification(("005000000000001AAA",), "t", "b")])
     assert client.calls == 0 and results[0].code == "NOT_SENT"
+
+
+def test_call_count_matches_what_the_org_received_faults_and_retries_included(org, connect):
+    org.counters.reset()
+    client = connect()
+    ids = [org.org.create("Lead", {"LastName": f"C{i}", "Company": "Count Co"}) for i in range(450)]
+    org.faults.plan("503", count=1, endpoint="query")
+    org.faults.plan("drop", count=1, endpoint="composite")
+    org.faults.plan("expire", count=1, endpoint="describe")
+    client.describe("Lead")
+    list(client.read_by_ids("Lead", ["Company"], ids))
+    client.update("Lead", [{"Id": i, "Routing_Attempt__c": 1} for i in ids])
+    snapshot = org.counters.snapshot()
+    token_requests = snapshot["endpoints"].get("POST services/oauth2/token", 0)
+    assert token_requests == client.token_calls == 2
+    assert client.calls == snapshot["requests"] - token_requests
