@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from rules.model import DealRegistration, Lead
 from rules.state import normalise_company, normalise_domain
@@ -56,16 +56,21 @@ class DealRegistrations:
                     found.setdefault(reg.id, RegistrationMatch(reg, f"email domain {domain}"))
         company = normalise_company(lead.company)
         if company:
-            seen: set[str] = set()
-            for tok in set(company.split()):
+            # Block on the lead's rarest known word (a name ≥ 90 % alike shares it); common
+            # words ("global", "systems") would otherwise pull in half the book.
+            tokens = sorted((len(self.by_token[t]), t) for t in set(company.split()) if t in self.by_token)
+            pool: dict[str, tuple[str, DealRegistration]] = {}
+            for n, tok in tokens[:1]:
                 for name, reg in self.by_token.get(tok, ()):
-                    if reg.id in seen or reg.id in found or not _live(reg, today):
-                        continue
-                    seen.add(reg.id)
-                    score = fuzz.token_sort_ratio(company, name)
-                    if score >= self.min_score:
-                        found[reg.id] = RegistrationMatch(
-                            reg, f"company {lead.company!r} ~ {reg.company!r} ({score:.0f})")
+                    if reg.id not in found and _live(reg, today):
+                        pool[reg.id] = (name, reg)
+            if pool:
+                ids = sorted(pool)
+                hits = process.extract(company, [pool[i][0] for i in ids], scorer=fuzz.token_sort_ratio,
+                                       score_cutoff=self.min_score, limit=None)
+                for _, score, k in hits:
+                    reg = pool[ids[k]][1]
+                    found[reg.id] = RegistrationMatch(reg, f"company {lead.company!r} ~ {reg.company!r} ({score:.0f})")
         return [found[k] for k in sorted(found)]
 
 

@@ -35,6 +35,8 @@ class RuleTrial:
         return sum(self.excluded_counts.values())
 
     def to_dict(self) -> dict[str, Any]:
+        if not self.applied:
+            return {"rule": self.rule, "ruleset": self.ruleset, "outcome": self.outcome, "applied": False}
         return {
             "rule": self.rule, "ruleset": self.ruleset, "outcome": self.outcome, "applied": self.applied,
             "candidates": self.candidates, "eligible": self.eligible,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import operator
 import types as pytypes
 import typing
@@ -48,6 +49,7 @@ TIME_SYMBOLS: dict[str, Any] = {
 }
 
 
+@functools.lru_cache(maxsize=256)  # a routing run decides a whole batch at one `now`
 def time_values(now: dt.datetime) -> dict[str, dt.datetime]:
     """The TIME_SYMBOLS for one moment (UTC calendar)."""
     if now.tzinfo is None:

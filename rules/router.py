@@ -3,6 +3,7 @@ from RoutingState (read only), time from the caller."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -13,13 +14,13 @@ from rules.book import OTHERWISE_WORDS, Rule, RuleBook
 from rules.errors import Problem, RulesError, did_you_mean
 from rules.explain import EXCLUSIONS_LISTED, Explanation, RuleTrial, clip
 from rules.expressions import time_values
-from rules.geo import in_territory
 from rules.index import PartnerIndex
 from rules.model import Decision, DecisionKind, Lead
-from rules.state import RoutingState, normalise_domain
+from rules.state import RoutingState, day_key
 from rules.windows import offer_deadline
 
 DEAL_REGISTRATION_RULE = "Deal registration"
+_NAMED_IN_DECISIONS = 3  # unavailable partners named per rule in a decision (explain() names more)
 _PERF_DEFAULT_RESPONSE = 0.5
 
 
@@ -42,6 +43,14 @@ class Router:
         self.index = index
         self.settings = book.settings
         self.queue_ids = dict(queue_ids or {})
+        # territories as sets: countries/subdivisions, and (country, postal prefix) pairs
+        self._territories = {
+            name: (frozenset(i for i in items if ":" not in i),
+                   tuple(tuple(i.split(":", 1)) for i in items if ":" in i))
+            for name, items in book.territories.items()
+        }
+        self._day_for: datetime | None = None
+        self._day_counts: dict[str, int] = {}
         known = set(self.queue_ids) | set(index.pools)
         missing = sorted(n for n in book.queue_names() if n not in known)
         if missing:
@@ -66,6 +75,7 @@ class Router:
         under the rule file's [hand_down] rule (plain round robin among active resellers without one)."""
         ex = Explanation(lead.id)
         now = _aware(now)
+        self._remember_day(state, now)
         tv = time_values(now)
         distributor = self.index.partner(distributor_id)
         dname = distributor.name if distributor else distributor_id
@@ -91,6 +101,7 @@ class Router:
     # ================================================================ flow
     def _route(self, lead: Lead, state: RoutingState, now: datetime, attempt: int, full: bool):
         now = _aware(now)
+        self._remember_day(state, now)
         ex = Explanation(lead.id)
         if lead.deleted or lead.converted:
             why = "Lead: deleted" if lead.deleted else "Lead: already converted"
@@ -188,12 +199,79 @@ class Router:
             return None
         m = rule.match
         idx = self.index
-        if m.territories and not any(
-                in_territory(self.book.territories.get(t.lstrip("@"), ()), lead.country, lead.state, lead.postal_code)
-                for t in m.territories):
+        if m.territories and not self._in_territories(m.territories, lead):
             trial.outcome = f"lead outside {', '.join(m.territories)}"
             return None
         trial.applied = True
+        found = self._candidates(rule, lead, trial, restrict)
+        if found is None:
+            return None
+        cand, coverage_hits = found
+        near: list[tuple[float, int]] | None = None
+        # partners who can never take it: paused or without an active rep
+        unavailable = cand & ~idx.available
+        if unavailable:
+            for pos in _first(idx.positions(unavailable), EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS):
+                trial.exclude(idx.ids[pos], idx.unavailable_reason(pos))
+            # counted by bit arithmetic, so thousands of paused partners cost nothing per lead
+            for kind, mask in (("paused", unavailable & idx.paused), ("no active rep", unavailable & ~idx.paused)):
+                if mask:
+                    trial.excluded_counts[kind] = mask.bit_count()
+        eligible = cand & idx.available
+        for pid, outcome in sorted(state.declined(lead.id).items()):
+            pos = idx.pos.get(pid)
+            if pos is not None and (eligible >> pos) & 1:
+                eligible &= ~(1 << pos)
+                trial.exclude(pid, f"already {outcome} this lead")
+        trial.eligible = eligible.bit_count()
+        if m.proximity and eligible:
+            # "nearest" reads the partners lazily, nearest first; other strategies need them all
+            near = self._nearby(rule, lead, eligible, trial, lazy=rule.distribute == "nearest" and not full)
+            if near is None:
+                trial.eligible = 0
+                trial.outcome = f"nobody within {max((m.within_km,) + m.widen_km):g} km"
+                return None
+            if isinstance(near, list):
+                eligible = 0
+                for _, pos in near:
+                    eligible |= 1 << pos
+                trial.eligible = eligible.bit_count()
+            else:
+                trial.notes.append("eligible counts partners before the distance limit")
+        if not eligible:
+            trial.outcome = "nobody eligible"
+            return None
+        if rule.pool:
+            return self._pool(rule, lead, eligible, trial, ex, now, attempt)
+        if full:  # name every capped partner, not only those the strategy happened to meet
+            for pos in idx.positions(eligible):
+                why = self._blocked(pos, state, now)
+                if why:
+                    self._exclude_blocked(trial, pos, why)
+        pick = self._pick(rule, lead, eligible, near, coverage_hits, state, now, trial, attempt)
+        if pick is None:
+            trial.outcome = "every eligible partner is at a cap"
+            return None
+        trial.outcome = "chosen"
+        return self._offer(lead, ex, pick, trial, state, now, attempt, rule_name=rule.name if not label else "hand_down",
+                           ruleset=rule.ruleset, hours=rule.offer_hours, business_hours=rule.business_hours,
+                           rep_mode=rule.rep, summary_extra=label or rule.name)
+
+    def _in_territories(self, names: tuple[str, ...], lead: Lead) -> bool:
+        for name in names:
+            places, postal = self._territories[name.lstrip("@")]
+            if lead.country in places or lead.state in places:
+                return True
+            if postal and lead.postal_code and any(
+                    lead.country == c and lead.postal_code.startswith(prefix) for c, prefix in postal):
+                return True
+        return False
+
+    def _candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None):
+        """(partners the rule's matchers admit for this lead, coverage keys hit) — or None with
+        trial.outcome saying why not. Postings lookups and bit arithmetic only."""
+        m = rule.match
+        idx = self.index
         cand = idx.rule_mask.get(rule.name, idx.all)  # only the built-in hand-down rule is absent
         if restrict is not None:
             cand &= restrict
@@ -226,7 +304,6 @@ class Router:
                 trial.notes.append("no product of the lead needs a certification")
         if m.language and cand and lead.language:
             cand &= idx.language.get(lead.language, 0)
-        near: list[tuple[float, int]] | None = None
         if m.proximity and cand:
             if lead.lat is None or lead.lon is None:
                 trial.outcome = "lead has no coordinates"
@@ -235,70 +312,45 @@ class Router:
         if not cand:
             trial.outcome = "no partner matches"
             return None
-        # partners who can never take it: paused or without an active rep
-        unavailable = cand & ~idx.available
-        if unavailable:
-            for pos in _first(idx.positions(unavailable), EXCLUSIONS_LISTED):
-                trial.exclude(idx.ids[pos], idx.unavailable_reason(pos))
-            # counted by bit arithmetic, so thousands of paused partners cost nothing per lead
-            for kind, mask in (("paused", unavailable & idx.paused), ("no active rep", unavailable & ~idx.paused)):
-                if mask:
-                    trial.excluded_counts[kind] = mask.bit_count()
-        eligible = cand & idx.available
-        for pid, outcome in sorted(state.declined(lead.id).items()):
-            pos = idx.pos.get(pid)
-            if pos is not None and (eligible >> pos) & 1:
-                eligible &= ~(1 << pos)
-                trial.exclude(pid, f"already {outcome} this lead")
-        if m.proximity and eligible:
-            near = self._nearby(rule, lead, eligible, trial)
-            if not near:
-                trial.eligible = 0
-                trial.outcome = f"nobody within {max((m.within_km,) + m.widen_km):g} km"
-                return None
-            eligible = 0
-            for _, pos in near:
-                eligible |= 1 << pos
-        trial.eligible = eligible.bit_count()
-        if not eligible:
-            trial.outcome = "nobody eligible"
-            return None
-        if rule.pool:
-            return self._pool(rule, lead, eligible, trial, ex, now, attempt)
-        if full:  # name every capped partner, not only those the strategy happened to meet
-            for pos in idx.positions(eligible):
-                why = self._blocked(pos, state, now)
-                if why:
-                    self._exclude_blocked(trial, pos, why)
-        pick = self._pick(rule, lead, eligible, near, coverage_hits, state, now, trial, attempt)
-        if pick is None:
-            trial.outcome = "every eligible partner is at a cap"
-            return None
-        trial.outcome = "chosen"
-        return self._offer(lead, ex, pick, trial, state, now, attempt, rule_name=rule.name if not label else "hand_down",
-                           ruleset=rule.ruleset, hours=rule.offer_hours, business_hours=rule.business_hours,
-                           rep_mode=rule.rep, summary_extra=label or rule.name)
+        return cand, coverage_hits
 
-    def _nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial) -> list[tuple[float, int]]:
+    def _nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *, lazy: bool):
+        """Eligible partners within the rule's radius (widening it while nobody is found),
+        nearest first: a list, or with `lazy` an iterator that measures only as far as read."""
         m = rule.match
-        for radius in (m.within_km,) + m.widen_km:
-            found = []
-            for d, pos in self.index.grid.within(float(lead.lat), float(lead.lon), radius):
+        partners = self.index.partners
+        ids = self.index.ids
+
+        def admitted(radius: float):
+            for d, pos in self.index.grid.nearest(float(lead.lat), float(lead.lon), radius):
                 if not (eligible >> pos) & 1:
                     continue
                 if m.partner_radius:
-                    own = self.index.partners[pos].radius_km
+                    own = partners[pos].radius_km
                     if own is not None and d > own:
-                        trial.exclude(self.index.ids[pos], "outside its service radius", f"outside its {own:g} km service radius ({d:.0f} km)")
+                        trial.exclude(ids[pos], "outside its service radius",
+                                      f"outside its {own:g} km service radius ({d:.0f} km)")
                         continue
-                found.append((d, pos))
-            if found:
-                if radius != m.within_km:
-                    trial.notes.append(f"widened the radius to {radius:g} km")
-                return found
-        return []
+                yield d, pos
+
+        for radius in (m.within_km,) + m.widen_km:
+            found = admitted(radius)
+            first = next(found, None)
+            if first is None:
+                continue
+            if radius != m.within_km:
+                trial.notes.append(f"widened the radius to {radius:g} km")
+            if lazy:
+                return itertools.chain((first,), found)
+            return [first, *found]
+        return None
 
     # ================================================================ caps
+    def _remember_day(self, state: RoutingState, now: datetime) -> None:
+        """Today's offer counts, looked up once per decision instead of once per candidate."""
+        self._day_for = now
+        self._day_counts = state.daily.get(day_key(now)) or {}
+
     def _blocked(self, pos: int, state: RoutingState, now: datetime) -> str | None:
         p = self.index.partners[pos]
         cap = p.capacity if p.capacity is not None else self.settings.max_open_offers
@@ -308,7 +360,7 @@ class Router:
                 return f"at capacity ({n}/{cap} open offers)"
         daily = p.daily_cap if p.daily_cap is not None else self.settings.max_offers_per_day
         if daily is not None:
-            n = state.today_count(p.id, now)
+            n = state.today_count(p.id, now) if now is not self._day_for else self._day_counts.get(p.id, 0)
             if n >= daily:
                 return f"at daily cap ({n}/{daily} today)"
         return None
@@ -335,14 +387,18 @@ class Router:
                         return _Pick(pos, "incumbent: already works this company", {})
         strategy = rule.distribute
         if strategy == "nearest":
+            chosen = None
             for d, pos in near or ():
-                why = self._blocked(pos, state, now)
-                if why:
-                    self._exclude_blocked(trial, pos, why)
-                    continue
-                trial.scores = [{"partner_id": idx.ids[p], "km": round(dd, 1)} for dd, p in (near or [])[:3]]
-                return _Pick(pos, f"nearest ({d:.0f} km)", {})
-            return None
+                if chosen is None:
+                    why = self._blocked(pos, state, now)
+                    if why:
+                        self._exclude_blocked(trial, pos, why)
+                        continue
+                    chosen = _Pick(pos, f"nearest ({d:.0f} km)", {})
+                trial.scores.append({"partner_id": idx.ids[pos], "km": round(d, 1)})
+                if len(trial.scores) == 3:
+                    break
+            return chosen
         if strategy == "weighted":
             return self._weighted(rule, lead, eligible, state, now, trial, attempt)
         if strategy == "best_fit" and _unit(lead.id, rule.name, attempt, "floor") >= self.settings.best_fit_floor:
@@ -417,50 +473,69 @@ class Router:
             p = idx.partners[pos]
             if best_fit:
                 detail = self._fit(rule, lead, pos, coverage_hits, distance.get(pos), state)
-                score = detail["score"]
+                score = detail[0]
             else:
                 cap = p.capacity if p.capacity is not None else (self.settings.max_open_offers or 10)
                 n = state.open_count(p.id)
                 load = n / cap if cap else 1.0
-                detail = {"open": n, "capacity": cap, "load": round(load, 3)}
+                detail = (n, cap, load)
                 score = -load
             scored.append((score, -order, pos, detail))
             if window and len(scored) >= window:
                 break
         if not scored:
             return None
-        scored.sort(reverse=True)
-        trial.scores = [{"partner_id": idx.ids[pos], "name": idx.partners[pos].name, **detail}
-                        for _, _, pos, detail in scored[:3]]
+        scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
+        if best_fit:
+            shown = [self._fit_detail(d) for _, _, _, d in scored[:3]]
+        else:
+            shown = [{"open": d[0], "capacity": d[1], "load": round(d[2], 3)} for _, _, _, d in scored[:3]]
+        trial.scores = [{"partner_id": idx.ids[pos], "name": idx.partners[pos].name, **extra}
+                        for (_, _, pos, _), extra in zip(scored, shown)]
         score, _, pos, detail = scored[0]
-        how = f"best fit (score {detail['score']:.2f})" if best_fit else f"least loaded ({detail['open']}/{detail['capacity']} open)"
+        how = f"best fit (score {score:.2f})" if best_fit else f"least loaded ({detail[0]}/{detail[1]} open)"
         return _Pick(pos, how, {key: idx.ids[pos]})
 
     def _fit(self, rule: Rule, lead: Lead, pos: int, coverage_hits: dict[str, int], km: float | None,
-             state: RoutingState) -> dict[str, Any]:
-        """Match strength (how specifically the partner fits this lead) blended with track record."""
+             state: RoutingState) -> tuple[float, float, Any, float]:
+        """(score, match, performance, response): how specifically the partner fits this lead,
+        blended half and half with its track record (acceptance, conversion, response time)."""
         p = self.index.partners[pos]
-        parts = []
+        total = 0.0
+        n = 0
         if coverage_hits:
-            spec = max((s for k, s in coverage_hits.items() if (self.index.coverage[k] >> pos) & 1), default=0)
-            parts.append(min(spec, 4) / 4)
+            cov = self.index.coverage
+            spec = max((s for k, s in coverage_hits.items() if (cov[k] >> pos) & 1), default=0)
+            total += min(spec, 4) / 4
+            n += 1
         if lead.industry:
-            parts.append(1.0 if lead.industry in p.industries else 0.0)
+            total += lead.industry in p.industries
+            n += 1
         if lead.products:
-            parts.append(len(lead.products & p.products) / len(lead.products))
+            total += len(lead.products & p.products) / len(lead.products)
+            n += 1
         if lead.language:
-            parts.append(1.0 if lead.language in p.languages else 0.0)
+            total += lead.language in p.languages
+            n += 1
         if km is not None:
             radius = max((rule.match.within_km or 0,) + rule.match.widen_km) or 1
-            parts.append(max(0.0, 1 - km / radius))
-        match = sum(parts) / len(parts) if parts else 0.5
-        perf = state.perf(p.id)
+            total += max(0.0, 1 - km / radius)
+            n += 1
+        match = total / n if n else 0.5
+        perf = state.performance.get(p.id)
+        if perf is None:
+            return 0.5 * match + 0.5 * (0.4 * 0.5 + 0.4 * 0.5 + 0.2 * _PERF_DEFAULT_RESPONSE), match, None, _PERF_DEFAULT_RESPONSE
         hours = perf.mean_response_hours
         response = 1 / (1 + hours / 24) if hours is not None else _PERF_DEFAULT_RESPONSE
         track = 0.4 * perf.acceptance_rate + 0.4 * perf.conversion_rate + 0.2 * response
-        score = 0.5 * match + 0.5 * track
-        return {"score": round(score, 4), "match": round(match, 3), "acceptance": round(perf.acceptance_rate, 3),
-                "conversion": round(perf.conversion_rate, 3), "response": round(response, 3)}
+        return 0.5 * match + 0.5 * track, match, perf, response
+
+    @staticmethod
+    def _fit_detail(fit: tuple[float, float, Any, float]) -> dict[str, Any]:
+        score, match, perf, response = fit
+        return {"score": round(score, 4), "match": round(match, 3),
+                "acceptance": round(perf.acceptance_rate, 3) if perf else 0.5,
+                "conversion": round(perf.conversion_rate, 3) if perf else 0.5, "response": round(response, 3)}
 
     # ================================================================ outcomes
     def _pool(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, ex: Explanation, now: datetime,

@@ -14,18 +14,19 @@ from rules.model import Decision, DecisionKind
 
 OUTCOMES = ("accepted", "rejected", "lapsed", "closed")
 _KEEP_DAYS = 3  # daily counters older than this are dropped; only today's matter
-_CORP = re.compile(
-    r"\b(inc|incorporated|llc|ltd|limited|gmbh|ag|sa|sas|sarl|bv|nv|plc|co|corp|corporation|company|kk|pty|srl|spa|ab|oy)\b\.?"
+# Legal-form words dropped from company names before comparing them.
+_LEGAL_FORMS = frozenset(
+    "inc incorporated llc ltd limited gmbh ag sa sas sarl bv nv plc co corp corporation company kk pty srl spa ab oy"
+    .split()
 )
+_PUNCTUATION = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"})
 
 
 def normalise_company(name: str | None) -> str:
-    """Lower case, no punctuation or legal-form suffixes: `ACME, Inc.` → `acme`."""
+    """Lower case, no punctuation or legal-form words: `ACME, Inc.` → `acme`."""
     if not name:
         return ""
-    text = re.sub(r"[^\w\s]", " ", name.lower())
-    text = _CORP.sub(" ", text)
-    return " ".join(text.split())
+    return " ".join(w for w in name.lower().translate(_PUNCTUATION).split() if w not in _LEGAL_FORMS)
 
 
 def normalise_domain(domain: str | None) -> str:
@@ -36,7 +37,7 @@ def normalise_domain(domain: str | None) -> str:
     return d[4:] if d.startswith("www.") else d
 
 
-def _day(now: datetime) -> str:
+def day_key(now: datetime) -> str:
     if now.tzinfo is not None:
         now = now.astimezone(timezone.utc)
     return now.date().isoformat()
@@ -82,7 +83,7 @@ class RoutingState:
         return self.open_offers.get(partner_id, 0)
 
     def today_count(self, partner_id: str, now: datetime) -> int:
-        day = self.daily.get(_day(now))
+        day = self.daily.get(day_key(now))
         return day.get(partner_id, 0) if day else 0
 
     def declined(self, lead_id: str) -> dict[str, str]:
@@ -120,7 +121,7 @@ class RoutingState:
             self._release(previous)
         self.open_by_lead[decision.lead_id] = pid
         self.open_offers[pid] = self.open_offers.get(pid, 0) + 1
-        day = _day(now)
+        day = day_key(now)
         counts = self.daily.setdefault(day, {})
         counts[pid] = counts.get(pid, 0) + 1
         for old in sorted(self.daily)[:-_KEEP_DAYS]:

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+UTC = timezone.utc
 
+
+@lru_cache(maxsize=512)
 def zone(name: str | None):
     """The IANA zone, or UTC when unnamed. Raises ValueError naming the bad zone."""
     if not name:
-        return timezone.utc
+        return UTC
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -17,33 +21,45 @@ def zone(name: str | None):
 
 def offer_deadline(offered_at: datetime, hours: float, *, business_hours: bool, time_zone: str | None,
                    workday: tuple[int, int] = (9, 17), weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)) -> datetime:
-    """`hours` after `offered_at`, counting only workday hours on `weekdays` in `time_zone`
-    when `business_hours`. Naive datetimes are taken as UTC; the answer is in UTC."""
+    """`hours` after `offered_at`; with `business_hours`, only hours inside `workday` on
+    `weekdays` in `time_zone` count. Naive datetimes are taken as UTC; the answer is UTC."""
     if offered_at.tzinfo is None:
-        offered_at = offered_at.replace(tzinfo=timezone.utc)
+        offered_at = offered_at.replace(tzinfo=UTC)
     if hours < 0:
         raise ValueError(f"offer window of {hours} hours is negative")
     if not business_hours:
-        return (offered_at + timedelta(hours=hours)).astimezone(timezone.utc)
-    if not weekdays or workday[0] >= workday[1]:
+        return (offered_at + timedelta(hours=hours)).astimezone(UTC)
+    return _business_deadline(offered_at, float(hours), time_zone, tuple(workday), tuple(weekdays))
+
+
+@lru_cache(maxsize=4096)  # a routing run offers a whole batch at one `now`
+def _business_deadline(offered_at: datetime, hours: float, time_zone: str | None, workday: tuple[int, int],
+                       weekdays: tuple[int, ...]) -> datetime:
+    if not weekdays or not 0 <= workday[0] < workday[1] <= 24:
         raise ValueError(f"business hours {workday} on days {weekdays} leave no working time")
     tz = zone(time_zone)
-    local = offered_at.astimezone(tz)
+    # Business hours are wall-clock hours (9 to 17 is eight hours on a DST day too), so
+    # count in local wall time and only attach the zone to the answer.
+    t = offered_at.astimezone(tz).replace(tzinfo=None)
     remaining = timedelta(hours=hours)
-    day = local.date()
-    cursor = local
-    # Walk day by day; wall-clock construction per day keeps DST days the right length.
-    for _ in range(3660):
-        start = datetime(day.year, day.month, day.day, workday[0], tzinfo=tz)
-        end = datetime(day.year, day.month, day.day, workday[1], tzinfo=tz) if workday[1] < 24 else \
-            datetime(day.year, day.month, day.day, tzinfo=tz) + timedelta(days=1)
-        if day.weekday() in weekdays:
-            begin = max(cursor, start)
+    day_length = timedelta(hours=workday[1] - workday[0])
+    week = day_length * len(set(weekdays))
+    midnight = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    for _ in range(3700):
+        start = midnight + timedelta(hours=workday[0])
+        end = midnight + timedelta(hours=workday[1])
+        if midnight.weekday() in weekdays:
+            begin = max(t, start)
             if begin < end:
-                available = end.astimezone(timezone.utc) - begin.astimezone(timezone.utc)
-                if remaining <= available:
-                    return (begin.astimezone(timezone.utc) + remaining)
-                remaining -= available
-        day = day + timedelta(days=1)
-        cursor = datetime(day.year, day.month, day.day, tzinfo=tz)
+                if remaining <= end - begin:
+                    local = begin + remaining
+                    return local.replace(tzinfo=tz).astimezone(UTC)
+                remaining -= end - begin
+        midnight += timedelta(days=1)
+        t = midnight
+        if remaining > week + day_length:  # whole weeks at once: same weekdays, same hours
+            skip = (remaining - day_length) // week
+            remaining -= week * skip
+            midnight += timedelta(weeks=skip)
+            t = midnight
     raise ValueError(f"offer window of {hours} hours does not end within ten years")

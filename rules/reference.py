@@ -1,0 +1,108 @@
+"""A deliberately naive router: same rules, same strategies, but candidates found by
+testing every partner for every lead (partner conditions included) instead of through
+the indexes. It is the yardstick the benchmark measures the indexes against, and the
+oracle the property tests hold the indexed router to."""
+from __future__ import annotations
+
+from rules import vocabulary as vocab
+from rules.book import Rule
+from rules.explain import RuleTrial
+from rules.geo import haversine_km, lead_keys, parse_coverage
+from rules.model import Lead, Partner
+from rules.router import Router
+
+
+class ScanRouter(Router):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._coverage: list[frozenset[str]] = []
+        for p in self.index.partners:
+            items, _ = parse_coverage(p.coverage)
+            keys: set[str] = set()
+            for item in items:
+                if item.startswith("@"):
+                    keys.update(self.book.territories.get(item[1:], ()))
+                else:
+                    keys.add(item)
+            self._coverage.append(frozenset(keys))
+
+    def _admits(self, rule: Rule, lead: Lead, p: Partner, pos: int, lead_geo: frozenset[str], certs: list[str]) -> bool:
+        m = rule.match
+        if m.tiers and p.tier not in m.tiers:
+            return False
+        if m.min_tier and (p.tier not in vocab.TIERS or vocab.TIERS.index(p.tier) < vocab.TIERS.index(m.min_tier)):
+            return False
+        if any(prog not in p.programs for prog in m.programs):
+            return False
+        if m.certifications and not any(c in p.certifications for c in m.certifications):
+            return False
+        if any(c not in p.certifications for c in m.certifications_all):
+            return False
+        if m.role and (p.role or "Reseller") != m.role:
+            return False
+        if not rule.partners.always and not rule.partners.matches(p, {}):
+            return False
+        if m.geography and not (lead_geo & self._coverage[pos]):
+            return False
+        if m.industry and lead.industry not in p.industries:
+            return False
+        if m.products == "all" and not lead.products <= p.products:
+            return False
+        if m.products == "any" and not lead.products & p.products:
+            return False
+        if certs and not any(c in p.certifications for c in certs):
+            return False
+        if m.language and lead.language and lead.language not in p.languages:
+            return False
+        return True
+
+    def _candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None):
+        m = rule.match
+        if m.geography and not lead.country:
+            trial.outcome = "lead has no country"
+            return None
+        if m.industry and not lead.industry:
+            trial.outcome = "lead has no industry"
+            return None
+        if m.products and not lead.products:
+            trial.outcome = "lead names no products"
+            return None
+        if m.proximity and (lead.lat is None or lead.lon is None):
+            trial.outcome = "lead has no coordinates"
+            return None
+        keys = dict(lead_keys(lead.country, lead.state, lead.postal_code, self.index.prefix_lengths))
+        lead_geo = frozenset(keys)
+        certs = sorted({c for prod in lead.products for c in self.settings.certifications_for_products.get(prod, ())}) \
+            if m.certified_for_products else []
+        cand = 0
+        for pos, p in enumerate(self.index.partners):
+            if restrict is not None and not (restrict >> pos) & 1:
+                continue
+            if self._admits(rule, lead, p, pos, lead_geo, certs):
+                cand |= 1 << pos
+        hits = {k: s for k, s in keys.items() if k in self.index.coverage} if m.geography else {}
+        trial.candidates = cand.bit_count()
+        if not cand:
+            trial.outcome = "no partner matches"
+            return None
+        return cand, hits
+
+    def _nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *, lazy: bool = False):
+        m = rule.match
+        for radius in (m.within_km,) + m.widen_km:
+            found = []
+            for pos, p in enumerate(self.index.partners):
+                if not (eligible >> pos) & 1 or p.lat is None or p.lon is None:
+                    continue
+                d = haversine_km(lead.lat, lead.lon, p.lat, p.lon)
+                if d > radius:
+                    continue
+                if m.partner_radius and p.radius_km is not None and d > p.radius_km:
+                    trial.exclude(p.id, "outside its service radius")
+                    continue
+                found.append((d, pos))
+            if found:
+                if radius != m.within_km:
+                    trial.notes.append(f"widened the radius to {radius:g} km")
+                return sorted(found)
+        return None
