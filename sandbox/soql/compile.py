@@ -142,7 +142,7 @@ def _bounds(value: tuple, kind: str, ctx: Context):
 
 
 def _is_relative(v) -> bool:
-    return isinstance(v, tuple) and v and v[0] == "relative"
+    return isinstance(v, tuple) and len(v) == 3 and v[0] == "relative"
 
 
 def _test(t: Test, ctx: Context) -> Predicate:
@@ -190,8 +190,10 @@ def _test(t: Test, ctx: Context) -> Predicate:
     if not ranges:
         if len(exact) == 1:
             (only,) = exact
+            if only is None:
+                return lambda r: norm(get(r)) is None
             if norm is _same:
-                return lambda r: get(r) == only if only is not None else get(r) is None
+                return lambda r: get(r) == only
             return lambda r: norm(get(r)) == only
         if norm is _same:
             return lambda r: get(r) in exact
