@@ -22,6 +22,7 @@ from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
 
 WATERMARK = "leads"
+READ_START = "leads:read_start"
 PAGE = 200
 
 
@@ -31,8 +32,11 @@ def lead_fields(cx) -> list[str]:
 
 def run(cx, now: datetime) -> dict[str, int]:
     ms, client = cx.mappings, cx.client
-    with cx.store.connect() as conn:
+    with cx.store.begin() as conn:
         wm = st.get_watermark(conn, WATERMARK)
+        # Anything changed after this moment is not in this read; the outbox guard asks
+        # Salesforce about exactly that window (see outbox._current_modstamps).
+        st.set_watermark(conn, READ_START, now, now)
     stream = client.read_incremental(ms.sobject("lead"), lead_fields(cx), watermark=wm, run_start=now,
                                      lookback=cx.lookback, where=ms.filter("lead"))
     counts: dict[str, int] = {"read": 0}
@@ -60,14 +64,21 @@ def handle_page(cx, records: list[dict[str, Any]], now: datetime, counts: dict[s
     with cx.store.begin() as conn:
         known = of.get_leads(conn, ids)
         live = of.live_offers(conn, ids)
-        inflight = ob.open_lead_ids(conn, ids)
+        inflight = ob.open_by_lead(conn, ids)
         state = lifecycle.load_state(conn)
         fresh: list[tuple[Any, dict[str, Any]]] = []
         for rec in unique:
             lead_id = rec["Id"]
-            if lead_id in inflight:
-                # Our write for it is not confirmed yet: its echo will come back later.
-                _bump(counts, "in_flight")
+            entry = inflight.get(lead_id)
+            if entry is not None:
+                if entry["status"] == "pending" and entry["seen_modstamp"] not in (None, modstamp(rec)):
+                    # Changed in Salesforce after we decided and before we wrote: a person
+                    # (or the partner) got there first; our write must not land.
+                    outbox.drop_stale_entry(conn, state, entry, now)
+                    _bump(counts, "stale_dropped")
+                else:
+                    # Our write for it is not confirmed yet: its echo will come back later.
+                    _bump(counts, "in_flight")
                 continue
             lead = to_lead(rec)
             local = known.get(lead_id)

@@ -19,6 +19,7 @@ from connector.soql import format_soql, select, soql_datetime
 from jobs import lifecycle
 from jobs.state import offers as of
 from jobs.state import outbox as ob
+from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
 
 BATCH = 200
@@ -64,10 +65,13 @@ def flush(cx, now: datetime) -> dict[str, int]:
 def _settle(cx, batch: list[dict[str, Any]], results, now: datetime, counts: dict[str, int]) -> None:
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn)
+        confirmed = [e["id"] for e, r in zip(batch, results) if r.ok]
+        ob.mark(conn, confirmed, "confirmed", now)
+        if confirmed:
+            counts["confirmed"] = counts.get("confirmed", 0) + len(confirmed)
         for e, r in zip(batch, results):
             if r.ok:
-                ob.mark(conn, [e["id"]], "confirmed", now)
-                counts["confirmed"] = counts.get("confirmed", 0) + 1
+                continue
             elif r.kind == "transient":
                 ob.mark(conn, [e["id"]], "pending", now, error=f"{r.code}: {r.message}")
                 counts["transient"] = counts.get("transient", 0) + 1
@@ -92,6 +96,10 @@ def _drop_stale(cx, entries: list[dict[str, Any]], now: datetime) -> None:
         lifecycle.save_state(conn, state, now)
 
 
+def drop_stale_entry(conn, state, entry: dict[str, Any], now: datetime) -> None:
+    _drop_one(conn, state, entry, "the lead changed in Salesforce after the decision; a person wins", now)
+
+
 def _drop_one(conn, state, entry: dict[str, Any], reason: str, now: datetime, final_state: str = "released") -> None:
     ob.mark(conn, [entry["id"]], "dropped", now, error=reason)
     lifecycle.release(conn, state, entry["lead_id"], reason, now, final_state=final_state)
@@ -104,10 +112,15 @@ def _current_modstamps(cx, entries: list[dict[str, Any]]) -> dict[str, datetime]
     if len(ids) <= BY_ID_LIMIT:
         rows = cx.client.read_by_ids(sobject, ["Id", "SystemModstamp"], ids)
     else:
+        # Changes before the lead stream's last read were seen by it (and a pending write
+        # whose lead changed was dropped there); only later changes need asking about.
+        with cx.store.connect() as conn:
+            read_start = st.get_watermark(conn, "leads:read_start")
         oldest = min((e["seen_modstamp"] for e in entries if e["seen_modstamp"] is not None), default=None)
         if oldest is None:
             return {}
-        where = format_soql("SystemModstamp > {}", soql_datetime(oldest - timedelta(seconds=1)))
+        since = max(oldest, read_start - cx.lookback) if read_start else oldest
+        where = format_soql("SystemModstamp > {}", soql_datetime(since - timedelta(seconds=1)))
         rows = cx.client.query(select(sobject, ["Id", "SystemModstamp"], where=where))
     wanted = set(ids)
     return {r["Id"]: parse_sf_datetime(r["SystemModstamp"]) for r in rows if r["Id"] in wanted}

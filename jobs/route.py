@@ -21,14 +21,14 @@ def route(cx, conn: Connection, state: RoutingState, items: Iterable[tuple[Any, 
     """Decide and commit each lead; returns one outcome label per lead, for the counts."""
     outcomes = []
     router = None
+    decided: list[tuple[Lead, Decision, dict[str, Any] | None, datetime | None]] = []
     for lead, rec in items:
         seen = parse_sf_datetime(rec.get("SystemModstamp"))
         if isinstance(lead, Unroutable):
             lead_id = lead.record_id or rec["Id"]
             decision = Decision(lead_id=lead_id, kind=DecisionKind.UNROUTABLE, reason=lead.reason[:255],
                                 explanation={"mapping": lead.reason})
-            lifecycle.commit_decision(cx, conn, state, Lead(id=lead_id), decision, record=rec,
-                                      seen_modstamp=seen, now=now)
+            decided.append((Lead(id=lead_id), decision, rec, seen))
             outcomes.append("unroutable")
             continue
         skip = _not_ours(lead)
@@ -40,8 +40,11 @@ def route(cx, conn: Connection, state: RoutingState, items: Iterable[tuple[Any, 
             continue
         router = router or cx.routing().router
         decision = router.decide(lead, state, now, attempt=1)
-        lifecycle.commit_decision(cx, conn, state, lead, decision, record=rec, seen_modstamp=seen, now=now)
+        # Record it at once: the next lead's decision must see this one's capacity use.
+        state.record_offer(decision, now)
+        decided.append((lead, decision, rec, seen))
         outcomes.append(f"routed_{decision.kind.value}")
+    lifecycle.commit_decisions(cx, conn, state, decided, now, record_offers=False)
     return outcomes
 
 

@@ -34,7 +34,9 @@ def run(cx, now: datetime) -> dict[str, int]:
         fetched[kind] = list(client.read_incremental(ms.sobject(kind), ms.soql_fields(kind), watermark=wm,
                                                      run_start=now, lookback=cx.lookback, where=ms.filter(kind)))
     for kind in WHOLE:
-        fetched[kind] = list(client.query(select(ms.sobject(kind), ms.soql_fields(kind), where=ms.filter(kind))))
+        fields = ms.soql_fields(kind)
+        fields = fields if "Id" in fields else ["Id", *fields]  # the snapshot is keyed by Id
+        fetched[kind] = list(client.query(select(ms.sobject(kind), fields, where=ms.filter(kind))))
     fetched["queue"] = list(client.query(select("Group", ["Id", "DeveloperName", "Name"], where="Type = 'Queue'")))
     with cx.store.begin() as conn:
         for kind, records in fetched.items():

@@ -60,6 +60,20 @@ def insert_offer(conn: Connection, **values: Any) -> int:
         raise LiveOfferExists(f"lead {values.get('lead_id')} already has a live offer") from e
 
 
+def insert_offers(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert many live offers in one statement; {lead_id: offer id}. A duplicate live
+    offer fails the statement, and the rows are then retried one by one so the error
+    names the lead."""
+    if not rows:
+        return {}
+    try:
+        with conn.begin_nested():
+            result = conn.execute(O.insert().returning(O.c.id, O.c.lead_id), rows)
+            return {r.lead_id: r.id for r in result}
+    except IntegrityError:
+        return {r["lead_id"]: insert_offer(conn, **r) for r in rows}
+
+
 def live_offers(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(list(lead_ids)):

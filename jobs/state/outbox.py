@@ -30,6 +30,18 @@ def drop_open(conn: Connection, lead_id: str, reason: str, now: datetime) -> Non
         status="dropped", last_error=reason[:2000], updated_at=now))
 
 
+def add_many(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
+    """`add` for many leads: one supersede statement and one insert."""
+    if not rows:
+        return
+    ids = [r["lead_id"] for r in rows]
+    for i in range(0, len(ids), 500):
+        conn.execute(update(OB).where(OB.c.lead_id.in_(ids[i:i + 500]), OB.c.status == "pending").values(
+            status="dropped", last_error="superseded by a newer decision", updated_at=now))
+    conn.execute(OB.insert(), [{"offer_id": None, **r, "status": "pending", "created_at": now, "updated_at": now,
+                                "attempts": 0} for r in rows])
+
+
 def open_entries(conn: Connection, limit: int = 10_000) -> list[dict[str, Any]]:
     rows = conn.execute(select(OB).where(OB.c.status.in_(OPEN)).order_by(OB.c.id).limit(limit))
     return [dict(r._mapping) for r in rows]
@@ -41,6 +53,16 @@ def open_lead_ids(conn: Connection, lead_ids: Iterable[str]) -> set[str]:
     for i in range(0, len(ids), 500):
         out.update(r[0] for r in conn.execute(
             select(OB.c.lead_id).where(OB.c.lead_id.in_(ids[i:i + 500]), OB.c.status.in_(OPEN))))
+    return out
+
+
+def open_by_lead(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    ids = list(lead_ids)
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), 500):
+        for r in conn.execute(select(OB).where(OB.c.lead_id.in_(ids[i:i + 500]), OB.c.status.in_(OPEN))
+                              .order_by(OB.c.id)):
+            out[r.lead_id] = dict(r._mapping)
     return out
 
 
@@ -72,6 +94,11 @@ def record_decision(conn: Connection, *, lead_id: str, at: datetime, kind: str, 
                     partner_id: str | None, attempt: int | None, decision: dict[str, Any]) -> None:
     conn.execute(D.insert().values(lead_id=lead_id, at=at, kind=kind, rule=rule, partner_id=partner_id,
                                    attempt=attempt, decision=decision))
+
+
+def record_decisions(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(D.insert(), rows)
 
 
 def decisions_for(conn: Connection, lead_id: str) -> list[dict[str, Any]]:

@@ -1,0 +1,113 @@
+"""Figures a channel manager reads: totals, per-partner outcomes, reasons, timeline.
+
+Read from the state database only (no API calls): offers, exclusions, leads and the
+partner snapshot already hold everything the summary and the report show.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+
+from jobs.ops.report import PartnerFigures, ReportData
+from jobs.state import schema as t
+from jobs.state.store import Store, snapshot_records
+
+
+def summary(store: Store) -> dict[str, int]:
+    """The demo's and the report's headline counts."""
+    with store.connect() as conn:
+        lead_states = dict(conn.execute(select(t.leads.c.state, func.count()).group_by(t.leads.c.state)).all())
+        offer_statuses = dict(conn.execute(select(t.offers.c.status, func.count()).group_by(t.offers.c.status)).all())
+        offered_leads = conn.execute(select(func.count(func.distinct(t.offers.c.lead_id)))).scalar_one()
+        offers = conn.execute(select(func.count()).select_from(t.offers)).scalar_one()
+        redistributed = conn.execute(select(func.count()).select_from(t.offers).where(t.offers.c.attempt > 1)).scalar_one()
+        escalations = conn.execute(
+            select(func.count()).select_from(t.decisions).where(t.decisions.c.kind == "escalate")
+        ).scalar_one()
+    return {
+        "leads": sum(lead_states.values()),
+        "offered": offered_leads,
+        "offers": offers,
+        "accepted": offer_statuses.get("accepted", 0),
+        "rejected": offer_statuses.get("rejected", 0),
+        "expired": offer_statuses.get("lapsed", 0),
+        "redistributed": redistributed,
+        "escalated": max(escalations, lead_states.get("escalated", 0)),
+        "unroutable": lead_states.get("unroutable", 0),
+        "live_offers": offer_statuses.get("live", 0),
+    }
+
+
+def report_data(store: Store, *, title: str = "leadrouter report", now: datetime | None = None,
+                partner_names: dict[str, tuple[str, str | None]] | None = None) -> ReportData:
+    """Everything `report.render` needs; `partner_names` maps id -> (name, tier)."""
+    now = now or datetime.now(timezone.utc)
+    with store.connect() as conn:
+        names = partner_names if partner_names is not None else _partner_names(conn)
+        offer_rows = conn.execute(
+            select(t.offers.c.partner_id, t.offers.c.status, t.offers.c.offered_at, t.offers.c.accepted_at,
+                   t.offers.c.closed_at)
+        ).all()
+        reasons = conn.execute(
+            select(t.exclusions.c.reason, func.count()).where(t.exclusions.c.outcome == "rejected").group_by(t.exclusions.c.reason)
+        ).all()
+        escalated_at = [r[0] for r in conn.execute(select(t.decisions.c.at).where(t.decisions.c.kind == "escalate")).all()]
+
+    partners: dict[str, PartnerFigures] = {}
+    events: dict[str, list[datetime]] = defaultdict(list)
+    for partner_id, status, offered_at, accepted_at, closed_at in offer_rows:
+        events["offered"].append(offered_at)
+        if accepted_at:
+            events["accepted"].append(accepted_at)
+        if status == "lapsed" and closed_at:
+            events["lapsed"].append(closed_at)
+        if not partner_id:  # pool offers have no single partner until someone takes them
+            continue
+        name, tier = names.get(partner_id, (partner_id, None))
+        fig = partners.setdefault(partner_id, PartnerFigures(partner_id, name, tier))
+        fig.offered += 1
+        if status == "accepted":
+            fig.accepted += 1
+            if accepted_at and offered_at:
+                fig.hours_to_accept.append((accepted_at - offered_at).total_seconds() / 3600)
+        elif status == "rejected":
+            fig.rejected += 1
+        elif status == "lapsed":
+            fig.lapsed += 1
+    events["escalated"] = escalated_at
+    labels, timeline = _timeline(events)
+    return ReportData(
+        title=title,
+        generated_at=now.strftime("%Y-%m-%d %H:%M UTC"),
+        totals=summary(store),
+        partners=sorted(partners.values(), key=lambda p: p.partner_id),
+        rejection_reasons=Counter({(reason or "(no reason given)"): n for reason, n in reasons}),
+        timeline_labels=labels,
+        timeline=timeline,
+    )
+
+
+def _partner_names(conn) -> dict[str, tuple[str, str | None]]:
+    out = {}
+    for record in snapshot_records(conn, "partner"):
+        out[record.get("Id")] = (record.get("Name") or record.get("Id"), record.get("Partner_Tier__c"))
+    return out
+
+
+def _timeline(events: dict[str, list[datetime]], buckets: int = 24) -> tuple[list[str], dict[str, list[float]]]:
+    stamps = [s for series in events.values() for s in series if s]
+    if not stamps:
+        return [], {}
+    start, end = min(stamps), max(stamps)
+    width = max((end - start) / buckets, timedelta(minutes=1))
+    labels = [(start + width * i).strftime("%d %b %H:%M") for i in range(buckets)]
+    out = {}
+    for name in ("offered", "accepted", "lapsed", "escalated"):
+        counts = [0.0] * buckets
+        for s in events.get(name, []):
+            counts[min(buckets - 1, int((s - start) / width))] += 1
+        out[name] = counts
+    return labels, out
