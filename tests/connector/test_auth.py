@@ -54,3 +54,16 @@ def test_refresh_token_form_carries_the_secret_only_when_configured(monkeypatch)
 def test_token_grant_repr_hides_the_token():
     grant = TokenGrant(SecretStr("00Dxx!secret"), "https://x", 0.0)
     assert "secret" not in repr(grant)
+
+
+def test_an_unset_secret_variable_fails_the_login_naming_it(monkeypatch):
+    import requests
+
+    from connector.auth import request_token
+
+    monkeypatch.delenv("SF_UNSET_FOR_TEST", raising=False)
+    cfg = ConnectorConfig.model_validate({"auth": {"method": "client_credentials", "client_id": "c",
+                                                   "client_secret_env": "SF_UNSET_FOR_TEST"}})
+    with pytest.raises(ConfigError, match="SF_UNSET_FOR_TEST is not set") as err:
+        request_token(cfg, requests.Session())  # fails before any request is made
+    assert err.value.code == "missing_secret"

@@ -104,3 +104,19 @@ def test_call_count_matches_what_the_org_received_faults_and_retries_included(or
     token_requests = snapshot["endpoints"].get("POST services/oauth2/token", 0)
     assert token_requests == client.token_calls == 2
     assert client.calls == snapshot["requests"] - token_requests
+
+
+def test_no_secret_or_token_reaches_the_logs(org, connect):
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        client = connect("password", retry={"max_attempts": 2})
+        org.faults.plan("503", count=1, endpoint="query")
+        org.faults.plan("expire", count=1, endpoint="query")
+        client.count("SELECT COUNT() FROM Lead")
+    text = repr(logs)
+    conn = org.connection
+    token = client.sf.session_id
+    for secret in (conn["client_secret"], conn["password"], conn["refresh_token"], token):
+        assert secret not in text
+    assert any(e["event"] == "salesforce session expired, logging in again" for e in logs)
