@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sandbox import ids
 from sandbox.errors import SalesforceError
 from sandbox.http import Request, Response
 from sandbox.notifications import Notification
@@ -46,9 +45,11 @@ def _problems(sb: Sandbox, action: str, inputs: Any) -> list[dict]:
                          "message": f"Missing required input parameter: one of {', '.join(one_of)}", "fields": []})  # fmt: skip
     if action == "customNotificationAction" and not problems:
         type_id = inputs["customNotifTypeId"]
-        if not (isinstance(type_id, str) and ids.is_valid(type_id) and type_id.startswith("0ML")):
+        found = sb.org.lookup(type_id) if isinstance(type_id, str) else None
+        if found is None or found[0] != "CustomNotificationType" or found[1]["IsDeleted"]:
             problems.append({"statusCode": "INVALID_ID_FIELD",
-                             "message": f"Invalid customNotifTypeId: {type_id} (expected a CustomNotificationType id, 0ML...)",
+                             "message": f"Invalid customNotifTypeId: {type_id} (SELECT Id FROM CustomNotificationType "
+                                        f"WHERE DeveloperName = '...' gives the org's types)",
                              "fields": []})  # fmt: skip
         recipients = inputs["recipientIds"]
         if not isinstance(recipients, list) or len(recipients) > 500:

@@ -137,11 +137,12 @@ def _handle_other(sb: Sandbox, request: Request) -> Response:
     route, params, allowed = sb.router.match(sb.router.other, request.method, request.path)
     name = route.name if route else f"{request.method} (no such resource)"
     admin = request.path.startswith("/__sandbox")
-    if route is not None and not admin:
-        decision = sb.faults.decide(name)
-        if decision.latency_ms:  # only latency: a token endpoint that fails is the login's test, not ours
-            time.sleep(decision.latency_ms / 1000)
+    decision = sb.faults.decide(name, api=False) if route is not None and not admin else None
+    if decision is not None and decision.latency_ms:
+        time.sleep(decision.latency_ms / 1000)
     try:
+        if decision is not None and decision.fault is not None and decision.fault.kind != "expire":
+            _raise_fault(sb, request, decision.fault.kind)
         if route is None:
             if allowed:
                 raise SalesforceError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed. Allowed are {','.join(sorted(set(allowed)))}")  # fmt: skip
@@ -150,6 +151,9 @@ def _handle_other(sb: Sandbox, request: Request) -> Response:
         response = route.handler(sb, request)
     except SalesforceError as exc:
         response = error_response(exc)
+    except Drop:
+        sb.counters.record(name, 0, False)
+        raise
     except Exception as exc:
         sb.log_error(request, exc)
         response = error_response(SalesforceError(500, "UNKNOWN_EXCEPTION", f"{type(exc).__name__}: {exc}"))

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 INTEGRATION_USERNAME = "integration@leadrouter.sandbox"
 ADMIN_USERNAME = "admin@leadrouter.sandbox"
+NOTIFICATION_TYPE = "Lead_Routing"
 # DeveloperName -> label; Inside_Sales is where the org's active lead assignment rule sends leads
 BOOTSTRAP_QUEUES = {
     "Inside_Sales": "Inside Sales",
@@ -36,6 +37,8 @@ def bootstrap_org(org: Org) -> None:
     )  # fmt: skip
     for developer_name, label in BOOTSTRAP_QUEUES.items():
         add_queue(org, developer_name, label)
+    # what customNotificationAction needs (Setup > Custom Notifications in a real org)
+    org.create("CustomNotificationType", {"DeveloperName": NOTIFICATION_TYPE, "MasterLabel": "Lead routing"})
 
 
 def add_queue(org: Org, developer_name: str, label: str, sobjects: tuple[str, ...] = ("Lead",)) -> str:

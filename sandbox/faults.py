@@ -125,10 +125,14 @@ class Faults:
             self.profile = "none"
             self._n = 0
 
-    def decide(self, endpoint: str, *, composite_write: bool = False) -> Decision:
+    def decide(self, endpoint: str, *, composite_write: bool = False, api: bool = True) -> Decision:
+        """What goes wrong with this request. Outside the REST API (the token endpoint)
+        only plans that name the endpoint apply, and never the profile."""
         decision = Decision()
         with self._lock:
             for plan in self._plans:
+                if plan.endpoint is None and not api:
+                    continue
                 if plan.endpoint is not None and plan.endpoint.lower() not in endpoint.lower():
                     continue
                 kind = plan.fault.kind
@@ -144,7 +148,7 @@ class Faults:
                 plan.remaining -= 1
                 self._apply(decision, plan.fault)
             self._plans = [p for p in self._plans if p.remaining > 0]
-            if self.profile != "none" and not (decision.fault or decision.records):
+            if api and self.profile != "none" and not (decision.fault or decision.records):
                 self._n += 1
                 self._draw(decision, random.Random(self.seed * 1_000_003 + self._n), composite_write)
             for kind in decision.kinds:

@@ -22,6 +22,7 @@ PREFIXES = {
     "GroupMember": "011",
     "QueueSobject": "03g",
     "LeadHistory": "017",
+    "CustomNotificationType": "0ML",
 }
 
 

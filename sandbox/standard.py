@@ -216,6 +216,13 @@ def _declare() -> dict[str, tuple[str, list[FieldDef], dict]]:
             flag("IsWon", **RO),
             text("Description"),
         ], {}),
+        "CustomNotificationType": ("Custom Notification Type", [
+            s("DeveloperName", 80, label="API Name", nillable=False, required=True),
+            s("MasterLabel", 80, label="Custom Notification Name", nillable=False, required=True),
+            text("Description", 255),
+            flag("Desktop", default=True),
+            flag("Mobile", default=True),
+        ], {}),
         "LeadHistory": ("Lead History", [
             ref("LeadId", ["Lead"], "Lead", nillable=False, **RO),
             pick("Field", [], label="Changed Field", nillable=False, **RO),

@@ -131,3 +131,15 @@ def test_clear_removes_plans_and_profile(sandbox, raw):
     sandbox.faults.plan("500", count=5)
     sandbox.faults.clear()
     assert all(raw.get("limits").status_code == 200 for _ in range(10))
+
+
+def test_token_endpoint_fails_only_when_a_plan_names_it(sandbox):
+    from tests.conftest import client_credentials_token
+
+    sandbox.faults.plan("503")  # API calls only: logging in still works
+    assert client_credentials_token(sandbox.connection)
+    sandbox.faults.clear()
+    sandbox.faults.plan("503", endpoint="oauth2/token")
+    with pytest.raises(requests.HTTPError) as info:
+        client_credentials_token(sandbox.connection)
+    assert info.value.response.status_code == 503

@@ -1,0 +1,65 @@
+"""Standard actions that would notify people are recorded, checked, never sent."""
+from __future__ import annotations
+
+import pytest
+from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
+
+from tests.sandbox.raw import Raw
+
+
+def notification_type_id(sf) -> str:
+    return sf.query("SELECT Id FROM CustomNotificationType WHERE DeveloperName = 'Lead_Routing'")["records"][0]["Id"]
+
+
+def test_custom_notification_is_recorded_with_salesforces_answer(sandbox, sf):
+    lead_id = sandbox.org.create("Lead", {"LastName": "L", "Company": "C"})
+    inputs = {"customNotifTypeId": notification_type_id(sf), "recipientIds": [sandbox.org.admin_user_id],
+              "title": "New lead offered", "body": "Acme is yours until Friday", "targetId": lead_id}  # fmt: skip
+    client = Raw(sandbox)
+    try:
+        r = client.post("actions/standard/customNotificationAction", json={"inputs": [inputs]})
+    finally:
+        client.close()
+    assert r.status_code == 200
+    assert r.headers["Sforce-Limit-Info"].startswith("api-usage=")
+    assert r.json() == [{"actionName": "customNotificationAction", "errors": None, "isSuccess": True,
+                         "outputValues": {"SuccessMessage": "Your custom notification is processed successfully."}}]  # fmt: skip
+    (sent,) = sandbox.notifications.all("customNotificationAction")
+    assert sent.inputs == inputs and sent.user_id == sandbox.org.integration_user_id
+
+
+def test_email_simple_is_recorded(sandbox, sf):
+    result = sf.restful("actions/standard/emailSimple", method="POST", json={"inputs": [
+        {"emailAddresses": "rep@partner.example", "emailSubject": "Reminder", "emailBody": "Offer lapses soon"}]})  # fmt: skip
+    assert result == [{"actionName": "emailSimple", "errors": None, "isSuccess": True, "outputValues": None}]
+    assert [n.inputs["emailSubject"] for n in sandbox.notifications.all("emailSimple")] == ["Reminder"]
+
+
+def test_missing_inputs_fail_that_input_with_400(sandbox, sf):
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.restful("actions/standard/emailSimple", method="POST", json={"inputs": [{"emailBody": "hi"}]})
+    (result,) = info.value.content
+    assert result["isSuccess"] is False
+    assert [e["message"] for e in result["errors"]] == [
+        "Missing required input parameter: emailSubject",
+        "Missing required input parameter: one of emailAddresses, emailAddressesArray, recipientId",
+    ]
+    assert len(sandbox.notifications) == 0
+
+
+def test_unknown_notification_type_is_refused(sandbox, sf):
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.restful("actions/standard/customNotificationAction", method="POST", json={"inputs": [
+            {"customNotifTypeId": "0ML000000000000AAA", "recipientIds": [sandbox.org.admin_user_id], "title": "t",
+             "body": "b", "targetPageRef": "{}"}]})  # fmt: skip
+    assert info.value.content[0]["errors"][0]["statusCode"] == "INVALID_ID_FIELD"
+
+
+def test_unknown_action_is_404(sf):
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.restful("actions/standard/postToChatter", method="POST", json={"inputs": [{}]})
+
+
+def test_action_list_names_both_actions(sf):
+    names = [a["name"] for a in sf.restful("actions/standard")["actions"]]
+    assert names == ["customNotificationAction", "emailSimple"]

@@ -1,0 +1,127 @@
+"""Driving a sandbox from outside (/__sandbox/) and getting the same org back after a restart."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import https_session
+from tests.sandbox.raw import Raw
+
+
+@pytest.fixture
+def admin(sandbox):
+    session = https_session(sandbox.connection["ca_file"])
+    base = sandbox.connection["admin_url"]
+
+    def call(method: str, path: str = "", **kwargs):
+        return session.request(method, base + path, timeout=10, **kwargs)
+
+    yield call
+    session.close()
+
+
+def test_connection_json_has_the_six_keys_and_the_conveniences(sandbox):
+    written = json.loads((sandbox.data_dir / "connection.json").read_text())
+    assert written == sandbox.connection
+    for key in ("instance_url", "login_url", "ca_file", "client_id", "client_secret", "api_version"):
+        assert written[key]
+    assert written["instance_url"].startswith("https://127.0.0.1:")
+    assert written["username"] == "integration@leadrouter.sandbox"
+    assert Path(written["private_key_file"]).read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert oct((sandbox.data_dir / "connection.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_admin_counters_read_and_reset_without_counting_themselves(sandbox, sf, admin):
+    sf.limits()
+    assert admin("GET", "/counters").json()["endpoints"] == {"GET limits": 1, "POST services/oauth2/token": 1}
+    assert admin("POST", "/counters/reset").json()["requests"] == 0
+    assert admin("GET", "/counters").json()["requests"] == 0
+
+
+def test_admin_clock_advance_moves_org_time(sandbox, admin):
+    before = sandbox.clock.now()
+    assert admin("POST", "/clock/advance", json={"hours": 2}).status_code == 200
+    assert (sandbox.clock.now() - before).total_seconds() >= 7200
+    assert admin("POST", "/clock/advance", json={"hours": "soon"}).status_code == 400
+
+
+def test_admin_faults_limits_and_notifications(sandbox, sf, admin):
+    assert admin("POST", "/faults", json={"plan": [{"kind": "503", "count": 1}]}).json()["planned"][0]["kind"] == "503"
+    raw = Raw(sandbox)
+    try:
+        assert raw.get("limits").status_code == 503
+        assert raw.get("limits").status_code == 200
+        r = admin("POST", "/faults", json={"profile": "nope"})
+        assert r.status_code == 400 and "unknown fault profile 'nope'" in r.json()[0]["message"]
+        admin("POST", "/limits", json={"max": 5, "used": 5})
+        assert raw.get("limits").status_code == 403
+    finally:
+        raw.close()
+    assert admin("GET", "/notifications").json() == {"notifications": []}
+
+
+def test_restarted_sandbox_is_the_same_org_with_the_same_ca_and_credentials(sandbox_factory, sf_for, tmp_path):
+    data = tmp_path / "org"
+    first = sandbox_factory(data)
+    lead_id = sf_for(first).Lead.create({"LastName": "Kept", "Company": "Across restarts"})["id"]
+    connection = dict(first.connection)
+    first.stop()
+    second = sandbox_factory(data)
+    for key in ("ca_file", "client_id", "client_secret", "password", "refresh_token", "private_key_file"):
+        assert second.connection[key] == connection[key]
+    sf = sf_for(second)  # trusts the CA file written by the first run
+    assert sf.Lead.get(lead_id)["LastName"] == "Kept"
+    assert sf.Lead.create({"LastName": "Next", "Company": "C"})["id"] != lead_id
+
+
+def test_sessions_survive_a_restart(sandbox_factory, tmp_path):
+    data = tmp_path / "org"
+    first = sandbox_factory(data)
+    raw = Raw(first)
+    token = raw.token
+    raw.close()
+    first.stop()
+    second = sandbox_factory(data)
+    raw = Raw(second)
+    raw.token = token
+    try:
+        assert raw.get("limits").status_code == 200
+    finally:
+        raw.close()
+
+
+def test_leadrouter_sandbox_serve_writes_connection_json_and_stops_on_sigterm(tmp_path):
+    data = tmp_path / "served"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobs.cli", "sandbox", "serve", "--data", str(data), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while not (data / "connection.json").exists() and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.05)
+        connection = json.loads((data / "connection.json").read_text())
+        raw_session = https_session(connection["ca_file"])
+        assert raw_session.get(connection["instance_url"] + "/services/data", timeout=10).status_code == 200
+        raw_session.close()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err.decode()
+    printed = json.loads(out.decode())
+    assert printed["instance_url"] == connection["instance_url"]
+    assert printed["client_secret"] != connection["client_secret"]  # secrets stay in the file
+    assert b"sandbox ready" in err and b"sandbox stopped" in err
+    assert (data / "org.pickle").exists()
