@@ -63,14 +63,15 @@ def test_budget_status_holds_back_non_urgent_jobs_at_the_org_threshold(org, conn
 
 
 def test_custom_notifications_go_out_in_batches(org, connect):
-    client = connect(notify={"kind": "custom", "custom_notification_type_id": "0ML000000000001GAA"})
+    [ntype] = connect().query("SELECT Id FROM CustomNotificationType WHERE DeveloperName = 'LeadRouter_Offer'")
+    client = connect(notify={"kind": "custom", "custom_notification_type_id": ntype["Id"]})
     rep = org.org.integration_user_id
     lead = org.org.create("Lead", {"LastName": "N", "Company": "Notify Co"})
     items = [Notification((rep,), f"Offer {i}", "A lead for you", target_id=lead) for i in range(250)]
     client.calls = 0
     results = client.notify("custom", items)
     assert all(r.ok for r in results), [r for r in results if not r.ok][:1]
-    assert client.calls == 2
+    assert client.calls == 2  # 200 inputs a call
     sent = org.notifications.all("customNotificationAction")
     assert len(sent) == 250 and sent[0].inputs["title"] == "Offer 0"
 
@@ -120,3 +121,11 @@ def test_no_secret_or_token_reaches_the_logs(org, connect):
     for secret in (conn["client_secret"], conn["password"], conn["refresh_token"], token):
         assert secret not in text
     assert any(e["event"] == "salesforce session expired, logging in again" for e in logs)
+
+
+def test_a_rejected_notification_is_reported_with_salesforces_reason(org, connect):
+    client = connect(notify={"kind": "custom", "custom_notification_type_id": "0ML000000000001GAA"})
+    [result] = client.notify("custom", [Notification((org.org.integration_user_id,), "t", "b",
+                                                     target_id=org.org.integration_user_id)])
+    assert (result.ok, result.code) == (False, "INVALID_ID_FIELD")
+    assert "customNotifTypeId" in result.message
