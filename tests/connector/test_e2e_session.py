@@ -63,7 +63,7 @@ def test_budget_status_holds_back_non_urgent_jobs_at_the_org_threshold(org, conn
 
 
 def test_custom_notifications_go_out_in_batches(org, connect):
-    [ntype] = connect().query("SELECT Id FROM CustomNotificationType WHERE DeveloperName = 'LeadRouter_Offer'")
+    [ntype] = connect().query("SELECT Id FROM CustomNotificationType LIMIT 1")  # Setup > Custom Notifications
     client = connect(notify={"kind": "custom", "custom_notification_type_id": ntype["Id"]})
     rep = org.org.integration_user_id
     lead = org.org.create("Lead", {"LastName": "N", "Company": "Notify Co"})
