@@ -13,6 +13,7 @@ Everything that can be wrong is collected and raised together as RulesError.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -456,7 +457,9 @@ class _Loader:
         hours = g("offer_hours", float, settings.offer_hours)
         if hours <= 0:
             self.error(f"{where}.offer_hours", "must be more than 0 hours", None, self.lines.key("offer_hours", line))
-        if when.rule.statement.expression.__class__.__name__ == "BooleanExpression" and not when.rule.statement.expression.value:
+        when_failed = any(p.key == f"{where}.when" for p in self.problems)
+        if not when_failed and when.rule.statement.expression.__class__.__name__ == "BooleanExpression" \
+                and not when.rule.statement.expression.value:
             self.warn(f"{where}.when", f"condition {when.text!r} can never be true; the rule never applies", None,
                       self.lines.key("when", line))
         return Rule(
@@ -509,7 +512,8 @@ class _Loader:
         try:
             data = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
-            raise RulesError([Problem(self.file, getattr(exc, "lineno", None), "(file)", f"not valid TOML: {exc}",
+            at = re.search(r"at line (\d+)", str(exc))
+            raise RulesError([Problem(self.file, int(at.group(1)) if at else None, "(file)", f"not valid TOML: {exc}",
                                       "check quotes and brackets on that line")]) from None
         self.unknown_keys(data, _TOP_KEYS, "", None)
         settings = self.settings(data.get("settings", {}))

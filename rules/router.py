@@ -405,9 +405,10 @@ class Router:
             return self._scored(rule, lead, eligible, coverage_hits, near, state, now, trial, best_fit=True)
         if strategy == "least_loaded":
             return self._scored(rule, lead, eligible, coverage_hits, near, state, now, trial, best_fit=False)
-        key = rule.name
-        how = "round robin" if strategy == "round_robin" else "best fit floor: round robin"
-        return self._rotate(key, eligible, state, now, trial, how)
+        if strategy == "round_robin":
+            return self._rotate(rule.name, eligible, state, now, trial, "round robin")
+        # best fit's floor share: a rotation of its own, so every eligible partner gets a turn
+        return self._rotate(f"{rule.name}|floor", eligible, state, now, trial, "best fit floor: round robin")
 
     def _rotate(self, key: str, eligible: int, state: RoutingState, now: datetime, trial: RuleTrial,
                 how: str) -> _Pick | None:

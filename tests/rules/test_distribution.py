@@ -1,0 +1,134 @@
+"""How leads are spread among eligible partners, and who is never chosen."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from rules import RoutingState
+from rules.model import DecisionKind
+
+from tests.rules.conftest import NOW, lead, partner, route_many, router_for, simple_rules
+
+
+def _leads(n):
+    return [lead(f"00Q{i:05d}") for i in range(n)]
+
+
+def test_round_robin_gives_each_equal_partner_one_lead_in_turn():
+    router = router_for(simple_rules(), [partner(f"001{c}") for c in "CAB"])
+    decisions, _ = route_many(router, _leads(6))
+    assert [d.partner_id for d in decisions] == ["001A", "001B", "001C"] * 2
+
+
+def test_round_robin_resumes_where_it_stopped_after_a_restart():
+    router = router_for(simple_rules(), [partner(f"001{c}") for c in "ABC"])
+    _, state = route_many(router, _leads(2))
+    restored = RoutingState.from_dict(state.to_dict())
+    fresh_router = router_for(simple_rules(), [partner(f"001{c}") for c in "ABC"])
+    d = fresh_router.decide(lead("00Q9"), restored, NOW)
+    assert d.partner_id == "001C"
+
+
+def test_round_robin_skips_past_a_partner_who_left_since_the_last_offer():
+    router = router_for(simple_rules(), [partner(f"001{c}") for c in "ABC"])
+    _, state = route_many(router, _leads(2))  # A, B
+    smaller = router_for(simple_rules(), [partner("001A"), partner("001C")])  # B left
+    assert smaller.decide(lead("00Q9"), state, NOW).partner_id == "001C"
+
+
+def test_weighted_by_tier_gives_platinum_about_four_times_registered():
+    partners = [partner("001P", tier="Platinum"), partner("001R", tier="Registered")]
+    router = router_for(simple_rules("weighted"), partners)
+    counts = Counter(router.decide(lead(f"00Q{i:05d}"), RoutingState(), NOW).partner_id for i in range(2000))
+    share = counts["001P"] / 2000
+    assert 0.76 < share < 0.84  # 4 / (4 + 1) = 0.8
+
+
+def test_least_loaded_offers_to_the_partner_with_most_room():
+    partners = [partner("001A", capacity=10), partner("001B", capacity=10)]
+    router = router_for(simple_rules("least_loaded"), partners)
+    state = RoutingState(open_offers={"001A": 6, "001B": 2})
+    assert router.decide(lead(), state, NOW).partner_id == "001B"
+
+
+def test_best_fit_prefers_the_partner_with_the_better_track_record():
+    partners = [partner("001GOOD"), partner("001POOR")]
+    router = router_for(simple_rules("best_fit", best_fit_floor=0), partners)
+    state = RoutingState()
+    for i in range(20):
+        state.record_outcome(f"old{i}", "001GOOD", "accepted", NOW, response_hours=1)
+        state.record_outcome(f"old{i}", "001GOOD", "closed", NOW)
+        state.record_outcome(f"old{i}", "001POOR", "rejected", NOW, response_hours=40)
+    d = router.decide(lead(), state, NOW)
+    assert d.partner_id == "001GOOD"
+    assert d.explanation["rules"][0]["scores"][0]["partner_id"] == "001GOOD"
+
+
+def test_best_fit_floor_still_hands_weaker_partners_some_leads():
+    partners = [partner("001GOOD"), partner("001POOR")]
+    router = router_for(simple_rules("best_fit", best_fit_floor=0.2), partners)
+    state = RoutingState()
+    for i in range(20):
+        state.record_outcome(f"old{i}", "001GOOD", "accepted", NOW)
+        state.record_outcome(f"old{i}", "001POOR", "rejected", NOW)
+    decisions, _ = route_many(router, [lead(f"00Q{i:04d}") for i in range(500)], state)
+    counts = Counter(d.partner_id for d in decisions)
+    assert 0.05 < counts["001POOR"] / 500 < 0.16  # half of the 20 % floor's rotation
+
+
+def test_incumbent_partner_gets_its_customers_new_lead():
+    text = simple_rules().replace('distribute = "round_robin"', 'distribute = "round_robin"\n  prefer_incumbent = true')
+    router = router_for(text, [partner("001A"), partner("001B"), partner("001C")])
+    state = RoutingState()
+    state.set_incumbent("001C", company="ACME Corporation")
+    d = router.decide(lead(company="Acme Corp."), state, NOW)
+    assert d.partner_id == "001C"
+    assert "incumbent" in d.reason
+
+
+def test_partner_at_capacity_is_skipped():
+    router = router_for(simple_rules(), [partner("001A", capacity=1), partner("001B", capacity=5)])
+    decisions, _ = route_many(router, _leads(3))
+    assert [d.partner_id for d in decisions] == ["001A", "001B", "001B"]
+
+
+def test_partner_at_daily_cap_is_skipped_until_the_next_day():
+    router = router_for(simple_rules(), [partner("001A", daily_cap=1)])
+    decisions, state = route_many(router, _leads(2))
+    assert decisions[1].kind is DecisionKind.UNROUTABLE
+    assert "every eligible partner is at a cap" in decisions[1].reason or decisions[1].explanation["rules"][0][
+        "excluded_counts"] == {"at daily cap": 1}
+    tomorrow = router.decide(lead("00Q9"), state, NOW + timedelta(days=1))
+    assert tomorrow.partner_id == "001A"
+
+
+def test_paused_partner_and_partner_without_active_rep_are_never_chosen():
+    partners = [partner("001PAUSED", paused=True), partner("001NOREP", reps=0), partner("001OK")]
+    router = router_for(simple_rules(), partners)
+    decisions, _ = route_many(router, _leads(5))
+    assert {d.partner_id for d in decisions} == {"001OK"}
+    excluded = router.explain(lead(), RoutingState(), NOW).trials[0].excluded
+    assert excluded == {"001PAUSED": "paused", "001NOREP": "no active rep"}
+
+
+def test_reps_inside_a_partner_take_turns():
+    router = router_for(simple_rules(), [partner("001A", reps=3)])
+    decisions, _ = route_many(router, _leads(4))
+    assert [d.rep_id for d in decisions] == ["001A-rep0", "001A-rep1", "001A-rep2", "001A-rep0"]
+
+
+def test_partner_queue_mode_offers_to_the_partner_without_naming_a_rep():
+    text = simple_rules().replace('distribute = "round_robin"', 'distribute = "round_robin"\n  rep = "partner_queue"')
+    d = router_for(text, [partner("001A", reps=2)]).decide(lead(), RoutingState(), NOW)
+    assert d.partner_id == "001A" and d.rep_id is None
+
+
+def test_same_inputs_and_state_give_the_same_decision():
+    partners = [partner(f"001{i}", tier=t) for i, t in enumerate(["Gold", "Silver", "Platinum"])]
+    for strategy in ("round_robin", "weighted", "least_loaded", "best_fit"):
+        router = router_for(simple_rules(strategy), partners)
+        state = RoutingState(open_offers={"0011": 3})
+        first = router.decide(lead(), state, NOW)
+        again = router_for(simple_rules(strategy), list(reversed(partners))).decide(lead(), state, NOW)
+        assert (first.partner_id, first.rep_id, first.reason, first.explanation) == \
+            (again.partner_id, again.rep_id, again.reason, again.explanation)

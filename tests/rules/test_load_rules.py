@@ -1,0 +1,129 @@
+"""Rule files: mistakes named with file, line, key and the fix — all of them in one go."""
+from __future__ import annotations
+
+import pytest
+
+from rules import RulesError, load_rules
+from rules.model import DecisionKind
+
+from tests.rules.conftest import NOW, lead, partner, router_for
+
+GOOD = """
+[settings]
+escalation_queue = "Channel_Escalations"
+
+[[ruleset]]
+name = "Web"
+when = 'source == "Web"'
+  [[ruleset.rule]]
+  name = "Covering"
+  when = "amount >= 1000"
+  partners = 'tier == "Gold"'
+  match = { geography = true }
+"""
+
+
+def _problems(text: str, **kw):
+    with pytest.raises(RulesError) as err:
+        load_rules(text=text, **kw)
+    return err.value.problems
+
+
+def test_shipped_rules_load_without_problems_or_warnings():
+    book = load_rules()
+    assert book.warnings == ()
+    assert book.settings.escalation_queue == "Channel_Escalations"
+    assert book.settings.max_attempts == 3
+    assert {"Partner_Pool_NA", "Partner_Pool_EMEA", "Partner_Pool_APAC", "Unassigned_Partner_Leads"} <= book.queue_names()
+
+
+def test_shipped_rules_validate_against_the_seeded_queues():
+    load_rules(queue_names=["Partner_Pool_NA", "Partner_Pool_EMEA", "Partner_Pool_APAC", "Channel_Escalations",
+                            "Unassigned_Partner_Leads", "Inside_Sales"])
+
+
+def test_misspelt_lead_attribute_fails_at_load_with_did_you_mean_and_line():
+    (p,) = _problems(GOOD.replace("amount >= 1000", "amuont >= 1000"))
+    assert p.key == "ruleset[1].rule[1].when"
+    assert "amuont" in p.message and "amount" in p.fix
+    assert p.line == GOOD.splitlines().index('  when = "amount >= 1000"') + 1
+
+
+def test_misspelt_partner_attribute_is_checked_against_the_partner_schema():
+    (p,) = _problems(GOOD.replace("tier ==", "teir =="))
+    assert p.key.endswith(".partners") and "'tier'" in p.fix
+
+
+def test_attribute_the_mappings_add_is_usable_and_typed():
+    text = GOOD.replace("amount >= 1000", "lead_score >= 80")
+    with pytest.raises(RulesError):
+        load_rules(text=text)
+    book = load_rules(text=text, lead_attributes={"lead_score": int})
+    partners = [partner("001A", tier="Gold")]
+    router = router_for(text.replace("\n", "\n", 1), partners) if False else None  # noqa: F841
+    from rules import PartnerIndex, Router, RoutingState
+    r = Router(book, PartnerIndex.build(partners, book), queue_ids={"Channel_Escalations": "00G1"})
+    hit = r.decide(lead(extra={"lead_score": 91}), RoutingState(), NOW)
+    miss = r.decide(lead(extra={"lead_score": 12}), RoutingState(), NOW)
+    assert hit.kind is DecisionKind.OFFER and miss.kind is DecisionKind.UNROUTABLE
+
+
+def test_every_problem_is_reported_at_once():
+    bad = GOOD.replace("amount >= 1000", "amount >=").replace('distribute', 'x') + """
+  [[ruleset.rule]]
+  name = "Second"
+  distribute = "round_robbin"
+  match = { geography = true, teritories = ["Benelux"] }
+  otherwise = "Unassigned_Leads"
+"""
+    problems = _problems(bad, queue_names=["Channel_Escalations", "Unassigned_Partner_Leads"])
+    keys = {p.key for p in problems}
+    assert {"ruleset[1].rule[1].when", "ruleset[1].rule[2].distribute", "ruleset[1].rule[2].match.teritories",
+            "ruleset[1].rule[2].otherwise"} <= keys
+    by_key = {p.key: p for p in problems}
+    assert "round_robin" in by_key["ruleset[1].rule[2].distribute"].fix
+    assert "territories" in by_key["ruleset[1].rule[2].match.teritories"].fix
+    assert "Unassigned_Partner_Leads" in by_key["ruleset[1].rule[2].otherwise"].fix
+    assert all(p.line for p in problems)
+
+
+def test_unknown_queue_names_the_nearest_known_queue():
+    (p,) = _problems(GOOD.replace("Channel_Escalations", "Channel_Escalation"), queue_names=["Channel_Escalations"])
+    assert p.key == "settings.escalation_queue" and "Channel_Escalations" in p.fix
+
+
+def test_router_refuses_queue_names_the_org_does_not_have():
+    book = load_rules()
+    from rules import PartnerIndex, Router
+    with pytest.raises(RulesError) as err:
+        Router(book, PartnerIndex.build([], book), queue_ids={"Channel_Escalations": "00G1", "Partner_Pool_NA": "00G2"})
+    assert any("Partner_Pool_EMEA" in p.message for p in err.value.problems)
+
+
+def test_not_toml_at_all_says_where():
+    (p,) = _problems('[settings]\nescalation_queue = "x\n')
+    assert "not valid TOML" in p.message and p.line == 2
+
+
+def test_wrong_types_are_named_with_what_was_expected():
+    problems = _problems(GOOD.replace('escalation_queue = "Channel_Escalations"', "max_attempts = \"three\""))
+    assert any(p.key == "settings.max_attempts" and "whole number" in p.message for p in problems)
+
+
+def test_unknown_tier_is_an_error_and_unknown_program_a_warning():
+    problems = _problems(GOOD.replace("geography = true }", 'geography = true, tiers = ["Gld"] }'))
+    assert any("Gold" in (p.fix or "") for p in problems)
+    book = load_rules(text=GOOD.replace("geography = true }", 'geography = true, programs = ["Prefered"] }'))
+    (w,) = book.warnings
+    assert w.severity == "warning" and "Preferred" in w.fix
+
+
+def test_contradictory_condition_is_warned_about():
+    book = load_rules(text=GOOD.replace("amount >= 1000", "1 > 2"))
+    assert any("never" in w.message for w in book.warnings)
+
+
+def test_missing_file_names_the_path():
+    with pytest.raises(RulesError) as err:
+        load_rules("/nonexistent/rules.toml")
+    assert "/nonexistent/rules.toml" in str(err.value)
