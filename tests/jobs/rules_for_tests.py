@@ -1,0 +1,55 @@
+"""A small, readable rule file for the lifecycle tests: plain clock hours, one rotation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+BASE = """
+[settings]
+escalation_queue = "Channel_Escalations"
+max_attempts = 3
+offer_hours = 24
+business_hours = false
+max_open_offers = 1000
+max_offers_per_day = 1000
+deal_registration = false
+
+[[gate]]
+when = "not do_not_route"
+reason = "Do_Not_Route__c: ticked by a person"
+
+[[gate]]
+when = 'country != null and country != ""'
+reason = "Country: missing"
+"""
+
+POOL = """
+[territories]
+NA = ["US", "CA", "MX"]
+
+[[ruleset]]
+name = "North America to the pool"
+when = 'country in ["US", "CA", "MX"]'
+
+  [[ruleset.rule]]
+  name = "North America pool"
+  match = { territories = ["NA"], geography = true }
+  pool = "Partner_Pool_NA"
+  offer_hours = 24
+"""
+
+ROTATION = """
+[[ruleset]]
+name = "Everyone"
+
+  [[ruleset.rule]]
+  name = "Covering partner, fair rotation"
+  match = { geography = true }
+  distribute = "round_robin"
+  otherwise = "escalate"
+"""
+
+
+def write_rules(tmp_path: Path, *, pools: bool = False) -> Path:
+    p = tmp_path / ("rules-pool.toml" if pools else "rules.toml")
+    p.write_text(BASE + (POOL + ROTATION if pools else ROTATION))
+    return p

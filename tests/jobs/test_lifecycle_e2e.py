@@ -1,0 +1,195 @@
+"""The offer lifecycle end to end: sandbox org over HTTPS, partner simulator, simulated clock.
+
+Each test is one rule of the Bar, steered by the partners' behaviour profiles.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from sandbox.simulator import Profile
+
+pytestmark = pytest.mark.e2e
+
+ALWAYS_REJECT = Profile("always reject", accept=0.0, reject=1.0, delay_hours=(0.1, 0.2))
+NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1, 0.2))
+ALWAYS_ACCEPT = Profile("always accept", accept=1.0, reject=0.0, delay_hours=(0.1, 0.2))
+
+
+def offered(loop) -> dict[str, dict]:
+    """Live single-partner offers by lead id."""
+    return {lead_id: o for lead_id, o in loop.live().items() if o["kind"] == "offer"}
+
+
+def test_new_leads_are_offered_within_one_cycle(org, loop):
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    live = offered(loop)
+    assert len(live) >= 10, "the seed has plenty of leads a covering partner can take"
+    for lead_id, offer in live.items():
+        lead = loop.lead(lead_id)
+        assert lead["Routing_Status__c"] == "Offered"
+        assert lead["OwnerId"] == offer["rep_id"] and lead["PartnerAccountId"] == offer["partner_id"]
+        assert lead["Routing_Attempt__c"] == 1 and lead["Offer_Deadline__c"] is not None
+    # every lead got an answer: offered, escalated or unroutable — none left untouched
+    untouched = [r["Id"] for r in org.org.records("Lead") if r.get("Routing_Status__c") is None]
+    assert untouched == []
+    # and a lead created later is offered in the very next cycle
+    some = loop.lead(next(iter(live)))
+    new_id = org.org.create("Lead", {"LastName": "Later", "Company": "Later Ltd", "Country": some["Country"],
+                                     "State": some["State"], "PostalCode": some["PostalCode"], "City": some["City"],
+                                     "LeadSource": some["LeadSource"]})
+    loop.cycle()
+    assert loop.lead(new_id)["Routing_Status__c"] in ("Offered", "Escalated")
+    assert len(loop.offers(new_id)) <= 1
+
+
+def test_rejected_offer_goes_to_next_partner_not_back(org, loop):
+    org.simulator.set_profile("*", ALWAYS_REJECT)
+    loop.cycle()
+    first = offered(loop)
+    loop.cycle(hours=1)  # every partner rejects; the stream sees it and moves each lead on
+    moved = 0
+    for lead_id, offer in first.items():
+        history = loop.offers(lead_id)
+        assert history[0]["status"] == "rejected" and history[0]["close_reason"]
+        if len(history) > 1 and history[1]["kind"] == "offer":
+            assert history[1]["partner_id"] != history[0]["partner_id"]
+            assert history[1]["attempt"] == 2 and history[1]["status"] == "live"
+            lead = loop.lead(lead_id)
+            assert lead["PartnerAccountId"] == history[1]["partner_id"]
+            assert lead["Partner_Response__c"] is None, "the old answer is cleared for the new partner"
+            moved += 1
+    assert moved >= 5
+
+
+def test_lead_nobody_takes_goes_to_escalation_queue_with_the_reason(org, loop):
+    org.simulator.set_profile("*", ALWAYS_REJECT)
+    loop.cycle()
+    first = offered(loop)
+    for _ in range(4):
+        loop.cycle(hours=1)
+    escalations = loop.queue_id("Channel_Escalations")
+    escalated = 0
+    for lead_id in first:
+        history = loop.offers(lead_id)
+        partners = [o["partner_id"] for o in history]
+        assert len(partners) == len(set(partners)), f"{lead_id} went back to a partner: {partners}"
+        assert len(history) <= 3, "never more offers than max_attempts"
+        lead = loop.lead(lead_id)
+        if len(history) == 3:
+            assert lead["OwnerId"] == escalations and lead["Routing_Status__c"] == "Escalated"
+            assert "after 3 offers" in lead["Routing_Reason__c"]
+            escalated += 1
+    assert escalated >= 3
+    assert loop.live() == {} or all(o["kind"] != "offer" for o in loop.live().values())
+
+
+def test_lapsed_offer_is_redistributed_to_another_partner(org, loop):
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    first = offered(loop)
+    loop.cycle(hours=25)  # past the 24-hour window
+    redistributed = 0
+    for lead_id, offer in first.items():
+        history = loop.offers(lead_id)
+        assert history[0]["status"] == "lapsed"
+        if len(history) > 1 and history[1]["kind"] == "offer":
+            assert history[1]["partner_id"] != offer["partner_id"] and history[1]["attempt"] == 2
+            assert loop.lead(lead_id)["Routing_Attempt__c"] == 2
+            redistributed += 1
+    assert redistributed >= 5
+
+
+def test_each_offer_gets_exactly_one_reminder_before_its_deadline(org, loop):
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    live = offered(loop)
+    assert org.notifications.all("customNotificationAction") == []
+    loop.cycle(hours=21)  # 24-hour window, reminders 4 hours before: due now
+    loop.cycle(hours=1)
+    loop.cycle(hours=1)
+    sent = org.notifications.all("customNotificationAction")
+    per_lead: dict[str, int] = {}
+    for n in sent:
+        per_lead[n.inputs["targetId"]] = per_lead.get(n.inputs["targetId"], 0) + 1
+    assert set(per_lead) == set(live) and set(per_lead.values()) == {1}
+    assert {n.inputs["recipientIds"][0] for n in sent} == {o["rep_id"] for o in live.values()}
+
+
+def test_pool_acceptance_is_seen_as_owner_moving_from_queue_to_a_rep(org, make_loop):
+    loop = make_loop(org, pools=True)
+    org.simulator.set_profile("*", ALWAYS_ACCEPT)
+    loop.cycle(partners_act=False)
+    pool = loop.queue_id("Partner_Pool_NA")
+    pooled = {lid: o for lid, o in loop.live().items() if o["kind"] == "pool"}
+    assert pooled and all(loop.lead(lid)["OwnerId"] == pool for lid in pooled)
+    loop.cycle(hours=1)
+    for lead_id in pooled:
+        lead = loop.lead(lead_id)
+        (offer,) = loop.offers(lead_id)
+        assert offer["status"] == "accepted" and offer["accepted_by"] == lead["OwnerId"]
+        assert lead["OwnerId"].startswith("005")
+        assert lead["Routing_Status__c"] == "Accepted"
+        assert lead["PartnerAccountId"] == loop.partner_of_rep(lead["OwnerId"])
+
+
+def test_accepted_offer_confirms_the_owner(org, loop):
+    org.simulator.set_profile("*", ALWAYS_ACCEPT)
+    loop.cycle(partners_act=False)
+    first = offered(loop)
+    loop.cycle(hours=1)
+    for lead_id, offer in first.items():
+        lead = loop.lead(lead_id)
+        assert lead["Routing_Status__c"] == "Accepted" and lead["OwnerId"] == offer["rep_id"]
+        assert loop.offers(lead_id)[-1]["status"] == "accepted"
+
+
+def test_owner_changed_by_hand_ends_the_connectors_interest(org, loop):
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id = next(iter(offered(loop)))
+    admin = next(u["Id"] for u in org.org.records("User") if u["Name"] == "Sandbox Admin")
+    org.org.update("Lead", lead_id, {"OwnerId": admin}, as_user=admin)
+    loop.cycle()
+    (offer,) = loop.offers(lead_id)
+    assert offer["status"] == "closed" and "by hand" in offer["close_reason"]
+    stamp = loop.lead(lead_id)["SystemModstamp"]
+    loop.cycle(hours=30)  # long past the old deadline: still nobody touches it
+    lead = loop.lead(lead_id)
+    assert lead["OwnerId"] == admin and lead["SystemModstamp"] == stamp
+    assert len(loop.offers(lead_id)) == 1
+
+
+def test_do_not_route_is_respected_on_new_and_offered_leads(org, loop):
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    admin = next(u["Id"] for u in org.org.records("User") if u["Name"] == "Sandbox Admin")
+    some = next(iter(org.org.records("Lead")))
+    kept_away = org.org.create("Lead", {"LastName": "Private", "Company": "Keep Away", "Country": some["Country"],
+                                        "Do_Not_Route__c": True}, as_user=admin)
+    loop.cycle()
+    assert loop.lead(kept_away)["Routing_Status__c"] is None and loop.offers(kept_away) == []
+    lead_id = next(iter(offered(loop)))
+    org.org.update("Lead", lead_id, {"Do_Not_Route__c": True}, as_user=admin)
+    stamp = loop.lead(lead_id)["SystemModstamp"]
+    loop.cycle(hours=30)
+    (offer,) = loop.offers(lead_id)
+    assert offer["status"] == "closed" and "Do_Not_Route__c" in offer["close_reason"]
+    assert loop.lead(lead_id)["SystemModstamp"] == stamp, "no write after the tick"
+
+
+def test_converted_and_deleted_leads_close_their_offers(org, loop):
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    converted, deleted = list(offered(loop))[:2]
+    org.org.update("Lead", converted, {"IsConverted": True, "Status": "Closed - Converted"}, system=True)
+    org.org.delete("Lead", deleted)
+    loop.cycle()
+    for lead_id in (converted, deleted):
+        (offer,) = loop.offers(lead_id)
+        assert offer["status"] == "closed"
+    assert "converted" in loop.offers(converted)[0]["close_reason"]
+    assert "deleted" in loop.offers(deleted)[0]["close_reason"]
+    loop.cycle(hours=30)
+    assert len(loop.offers(converted)) == 1 and len(loop.offers(deleted)) == 1
