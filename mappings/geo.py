@@ -79,11 +79,25 @@ def _subdivisions() -> tuple[dict[tuple[str, str], str], dict[str, str]]:
         country, _, local = s.code.partition("-")
         by_code[s.code.lower()] = s.code
         by_country.setdefault((country, local.lower()), s.code)
-        by_country.setdefault((country, fold(s.name)), s.code)
+        for name in _names(s.name):
+            by_country.setdefault((country, fold(name)), s.code)
     for country, names in _SUBDIVISION_ALIASES.items():
         for name, code in names.items():
             by_country.setdefault((country, name), code)
     return by_country, by_code
+
+
+_CODE_LIKE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
+
+
+def _names(name: str) -> list[str]:
+    """'Wales [Cymru GB-CYM]' → ['Wales', 'Cymru']; 'Stockholms län [SE-01]' → ['Stockholms län']."""
+    head, _, rest = name.partition("[")
+    out = [head.strip()]
+    inner = " ".join(w for w in rest.rstrip("]").split() if not _CODE_LIKE.match(w))
+    if inner:
+        out.append(inner)
+    return [n for n in out if n]
 
 
 _country_memo: dict[str, str | None] = {}

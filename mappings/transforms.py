@@ -127,11 +127,11 @@ def parse_coverage(text: str) -> tuple[tuple[str, ...], list[str]]:
 
 
 def _coverage_item(item: str) -> str | None:
+    if item.startswith("@"):
+        # territory names stay as written: the rules file's [territories] defines them
+        name = item[1:].strip()
+        return "@" + name if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_ .&\-]*", name) else None
     compact = _WHITESPACE.sub("", item)
-    if compact.startswith("@"):
-        name = compact[1:]
-        # territory names are case-insensitive: one spelling, upper-case, for comparisons
-        return "@" + name.upper() if re.fullmatch(r"[A-Za-z0-9_\-]+", name) else None
     if ":" in compact:
         country, _, prefix = compact.partition(":")
         code = geo.country_code(country)

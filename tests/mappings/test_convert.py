@@ -148,7 +148,7 @@ def test_a_partner_account_with_coverage_and_programs(ms):
     assert isinstance(got, Partner)
     assert got.tier == "Gold"
     assert got.programs == frozenset({"Cloud", "MSP"})
-    assert got.coverage == ("US-CA", "US:941", "@BENELUX")
+    assert got.coverage == ("US-CA", "US:941", "@Benelux")
     assert (got.country, got.state, got.capacity) == ("US", "US-CA", 25)
     assert (got.weight, got.role, got.paused) == (1.0, "Reseller", False)  # defaults when empty
     assert got.languages == frozenset({"en", "de"})

@@ -90,7 +90,7 @@ def test_coverage_items_are_normalised_and_bad_ones_reported(tmp_path):
     result = convert_extra(tmp_path, 'x = { field = "Cov__c", type = "list", transforms = ["coverage"] }',
                            {"Cov__c": " us ; US-ca;us:941 ; @Benelux; Narnia;DE; de ; Germany:10"},
                            warn=lambda rid, msg: heard.append(msg))
-    assert result.extra["x"] == ("US", "US-CA", "US:941", "@BENELUX", "DE", "DE:10")
+    assert result.extra["x"] == ("US", "US-CA", "US:941", "@Benelux", "DE", "DE:10")
     assert heard == ["Cov__c: coverage items not understood: 'Narnia'"]
 
 

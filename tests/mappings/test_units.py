@@ -67,3 +67,10 @@ def test_filter_fields_skip_keywords_literals_and_functions():
     text = "Owner.IsActive = true AND CALENDAR_YEAR(CreatedDate) = 2024 AND Name LIKE 'A%' AND x__c IN ('a', 'b') " \
            "AND CreatedDate = LAST_N_DAYS:30 AND Products__c INCLUDES ('a;b') AND Amount != null"
     assert filter_fields(text) == ["Owner.IsActive", "CreatedDate", "Name", "x__c", "Products__c", "Amount"]
+
+
+def test_subdivision_names_with_local_variants_in_brackets():
+    # pycountry writes 'Wales [Cymru GB-CYM]', 'Stockholms län [SE-01]', 'Catalunya [Cataluña]'
+    assert subdivision_code("Wales", "GB") == subdivision_code("Cymru", "GB") == "GB-WLS"
+    assert subdivision_code("Stockholms län", "SE") == "SE-AB"
+    assert subdivision_code("Catalunya", "ES") == subdivision_code("Cataluña", "ES") == "ES-CT"
