@@ -22,15 +22,16 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from . import notify as _notify
+from . import reads as _reads
 from . import writes as _writes
 from .auth import TokenGrant, request_token
 from .budget import ApiBudget
 from .config import ConnectorConfig
 from .errors import ConnectorError, Failure, RecordError, TransientError, classify
-from .records import id18, parse_sf_datetime, strip_attributes
+from .records import id18, strip_attributes
 from .retry import RetryPolicy
 from .schema import SchemaCache
-from .soql import and_where, format_soql, id_chunks, ident, select, soql_datetime
+from .soql import format_soql, ident, select
 from .writes import GuardedUpdate, WriteResult
 
 T = TypeVar("T")
@@ -211,19 +212,11 @@ class SalesforceClient:
         goes; rows at the boundary repeat across runs (process idempotently by Id).
         `watermark=None` reads everything before `run_start` (a backfill).
         """
-        upper = format_soql("SystemModstamp < {}", soql_datetime(run_start))
-        lower = (
-            format_soql("SystemModstamp >= {}", soql_datetime(watermark - lookback))
-            if watermark is not None
-            else None
+        return self.query(
+            _reads.incremental_query(
+                sobject, fields, watermark=watermark, run_start=run_start, lookback=lookback, where=where
+            )
         )
-        soql = select(
-            sobject,
-            _with(fields, "Id", "SystemModstamp"),
-            where=and_where(lower, upper, where),
-            order_by=("SystemModstamp", "Id"),
-        )
-        return self.query(soql)
 
     # The contract in docs/CONTRACTS.md names it this way too.
     def query_incremental(
@@ -243,27 +236,12 @@ class SalesforceClient:
         self, sobject: str, fields: Sequence[str], ids: Iterable[str]
     ) -> Iterator[dict[str, Any]]:
         """The records with these ids, in as few queries as the URL length allows."""
-        fields = _with(fields, "Id")
-        unique = list(dict.fromkeys(id18(i) for i in ids))
-
-        def render(chunk: list[str]) -> str:
-            return select(sobject, fields, where=format_soql("Id IN {}", chunk))
-
-        for chunk in id_chunks(unique, render):
-            yield from self.query(render(chunk))
+        for soql in _reads.by_ids_queries(sobject, fields, ids):
+            yield from self.query(soql)
 
     def deleted(self, sobject: str, start: datetime, end: datetime) -> list[str]:
         """Ids of records deleted in [start, end), via queryAll (recycle bin still holds them)."""
-        soql = select(
-            sobject,
-            ["Id"],
-            where=and_where(
-                "IsDeleted = true",
-                format_soql("SystemModstamp >= {}", soql_datetime(start)),
-                format_soql("SystemModstamp < {}", soql_datetime(end)),
-            ),
-        )
-        return [r["Id"] for r in self.query_all(soql)]
+        return [r["Id"] for r in self.query_all(_reads.deleted_query(sobject, start, end))]
 
     def limits(self) -> dict[str, Any]:
         """The org's /limits (one call); DailyApiRequests also feeds the budget."""
@@ -307,34 +285,9 @@ class SalesforceClient:
         """
         results: list[WriteResult] = []
         for batch in _writes.batches(list(updates)):
-            current = {
-                r["Id"]: r["SystemModstamp"]
-                for r in self.query(
-                    select(
-                        sobject,
-                        ["Id", "SystemModstamp"],
-                        where=format_soql("Id IN {}", [id18(u.id) for u in batch]),
-                    )
-                )
-            }
-            fresh: list[dict[str, Any]] = []
-            verdicts: list[WriteResult | None] = []
-            for u in batch:
-                now = current.get(id18(u.id))
-                if now is None:
-                    verdicts.append(
-                        WriteResult(u.id, False, "stale", "ENTITY_IS_DELETED", "the record no longer exists")
-                    )
-                elif parse_sf_datetime(now) != parse_sf_datetime(u.seen_modstamp):
-                    verdicts.append(
-                        WriteResult(
-                            u.id, False, "stale", "CHANGED_SINCE_DECISION",
-                            f"modified at {now}, after the decision made on {u.seen_modstamp}; not overwritten",
-                        )
-                    )
-                else:
-                    verdicts.append(None)
-                    fresh.append({"Id": u.id, **u.fields})
+            check = select(sobject, ["Id", "SystemModstamp"], where=format_soql("Id IN {}", [id18(u.id) for u in batch]))
+            current = {r["Id"]: r["SystemModstamp"] for r in self.query(check)}
+            verdicts, fresh = _writes.stale_verdicts(batch, current)
             written = iter(self._write_batch(sobject, fresh, method="PATCH") if fresh else ())
             results.extend(v if v is not None else next(written) for v in verdicts)
         self._log_writes("guarded update", sobject, results)
@@ -418,11 +371,6 @@ class SalesforceClient:
             if exc.status == 400 and isinstance(content, list) and content and "actionName" in content[0]:
                 return content
             raise
-
-
-def _with(fields: Sequence[str], *required: str) -> list[str]:
-    have = {f.lower() for f in fields}
-    return list(fields) + [r for r in required if r.lower() not in have]
 
 
 __all__ = [

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Iterator, Literal, Mapping, Sequence
 
 from .errors import classify
+from .records import id18, parse_sf_datetime
 from .soql import check_id, ident, sf_json_value
 
 BATCH_SIZE = 200  # the sObject Collections limit
@@ -99,3 +100,30 @@ def result_of(save_result: Mapping[str, Any], fallback_id: str | None) -> WriteR
     kind: WriteKind = "transient" if failure.kind == "transient" else "permanent"
     message = "; ".join(str(e.get("message", "")) for e in errors)
     return WriteResult(rid, False, kind, failure.code, message, failure.fields, failure.fix)
+
+
+def stale_verdicts(
+    batch: Sequence[GuardedUpdate], current: Mapping[str, Any]
+) -> tuple[list[WriteResult | None], list[dict[str, Any]]]:
+    """Compare each update's seen SystemModstamp with the org's `current` one (by 18-char id).
+
+    Returns one verdict per update — a "stale" WriteResult, or None for "write it" —
+    and the records to write. A person's edit always wins over our decision.
+    """
+    verdicts: list[WriteResult | None] = []
+    fresh: list[dict[str, Any]] = []
+    for u in batch:
+        now = current.get(id18(u.id))
+        if now is None:
+            verdicts.append(WriteResult(u.id, False, "stale", "ENTITY_IS_DELETED", "the record no longer exists"))
+        elif parse_sf_datetime(now) != parse_sf_datetime(u.seen_modstamp):
+            verdicts.append(
+                WriteResult(
+                    u.id, False, "stale", "CHANGED_SINCE_DECISION",
+                    f"modified at {now}, after the decision made on {u.seen_modstamp}; not overwritten",
+                )
+            )
+        else:
+            verdicts.append(None)
+            fresh.append({"Id": u.id, **u.fields})
+    return verdicts, fresh

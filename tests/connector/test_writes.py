@@ -53,3 +53,20 @@ def test_save_results_map_to_ok_transient_and_permanent():
     assert invalid.fix and "validation rule" in invalid.fix
     report = WriteReport.of([ok, locked, invalid])
     assert (report.ok, report.transient, report.permanent) == (1, 1, 1)
+
+
+def test_stale_verdicts_skip_changed_and_deleted_records_and_keep_the_rest():
+    from connector.writes import GuardedUpdate, stale_verdicts
+
+    seen = "2024-05-01T10:00:00.000+0000"
+    batch = [
+        GuardedUpdate("001A0000006Vm9r", {"OwnerId": "005000000000001AAA"}, seen),  # 15-char id, unchanged
+        GuardedUpdate("00Q000000000002AAA", {"OwnerId": "005000000000001AAA"}, seen),  # a person edited it
+        GuardedUpdate("00Q000000000003AAA", {"OwnerId": "005000000000001AAA"}, seen),  # deleted
+    ]
+    current = {"001A0000006Vm9rIAC": "2024-05-01T10:00:00Z", "00Q000000000002AAA": "2024-05-01T10:00:01.000+0000"}
+    verdicts, fresh = stale_verdicts(batch, current)
+    assert verdicts[0] is None
+    assert (verdicts[1].kind, verdicts[1].code) == ("stale", "CHANGED_SINCE_DECISION")
+    assert (verdicts[2].kind, verdicts[2].code) == ("stale", "ENTITY_IS_DELETED")
+    assert fresh == [{"Id": "001A0000006Vm9r", "OwnerId": "005000000000001AAA"}]
