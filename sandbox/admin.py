@@ -43,6 +43,11 @@ def counters(sb: Sandbox, request: Request) -> Response:
     return Response(200, sb.counters.snapshot())
 
 
+def requests_log(sb: Sandbox, request: Request) -> Response:
+    entries = sb.counters.requests(request.query.get("endpoint"))
+    return Response(200, {"requests": [e.to_json() for e in entries]})
+
+
 def reset_counters(sb: Sandbox, request: Request) -> Response:
     sb.counters.reset()
     return Response(200, sb.counters.snapshot())

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sandbox.counters import LoggedRequest
 from sandbox.errors import SalesforceError
 from sandbox.http import Drop, Request, Response
 
@@ -78,14 +79,14 @@ def handle(sb: Sandbox, request: Request) -> Response:
     version, rest = m.group(1), (m.group(2) or "/")
     if version not in VERSIONS:
         sb.counters.record("unknown version", 404, False)
-        return error_response(not_found())
+        return error_response(not_found(), {"Sforce-Limit-Info": sb.limit.header()})
+    began = time.perf_counter()
     request.version = version
     route, params, allowed = sb.router.match(sb.router.api, request.method, rest)
     name = route.name if route else f"{request.method} (no such resource)"
     decision = sb.faults.decide(f"{name} {rest}", composite_write=bool(route and route.composite_write))
     if decision.latency_ms:
         time.sleep(decision.latency_ms / 1000)
-    status = 500
     try:
         session = sb.auth.session_user(request.header("Authorization"))
         if session is None:
@@ -116,6 +117,10 @@ def handle(sb: Sandbox, request: Request) -> Response:
     status = response.status
     response.headers["Sforce-Limit-Info"] = sb.limit.header()
     sb.counters.record(name, status, status != 401)
+    sb.counters.log(LoggedRequest(
+        request.method, path, name, status, round((time.perf_counter() - began) * 1000, 2),
+        request.header("Sforce-Auto-Assign"), request.header("Sforce-Query-Options"),
+    ))  # fmt: skip
     return response
 
 

@@ -7,7 +7,24 @@ Endpoints are named by route ("GET query", "PATCH composite/sobjects",
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, deque
+from dataclasses import asdict, dataclass
+
+LOG_SIZE = 10_000  # recent requests kept for inspection
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    endpoint: str
+    status: int
+    elapsed_ms: float
+    auto_assign: str | None  # the Sforce-Auto-Assign header as sent (None = absent)
+    query_options: str | None  # Sforce-Query-Options as sent
+
+    def to_json(self) -> dict:
+        return asdict(self)
 
 
 class Counters:
@@ -17,6 +34,16 @@ class Counters:
         self._statuses: Counter[int] = Counter()
         self._api_calls = 0
         self._records_written = 0
+        self._log: deque[LoggedRequest] = deque(maxlen=LOG_SIZE)
+
+    def log(self, entry: LoggedRequest) -> None:
+        with self._lock:
+            self._log.append(entry)
+
+    def requests(self, endpoint: str | None = None) -> list[LoggedRequest]:
+        """The most recent requests (up to 10,000), oldest first; optionally one endpoint's."""
+        with self._lock:
+            return [r for r in self._log if endpoint is None or r.endpoint == endpoint]
 
     def record(self, endpoint: str, status: int, api_call: bool) -> None:
         with self._lock:
@@ -49,3 +76,4 @@ class Counters:
             self._statuses.clear()
             self._api_calls = 0
             self._records_written = 0
+            self._log.clear()

@@ -94,7 +94,6 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
         )
-        request.raw_query = split.query  # type: ignore[attr-defined]
         try:
             response = self.server.app(request)
         except Drop:

@@ -60,6 +60,7 @@ def build_router() -> Router:
     r.add("other", "GET", "/__sandbox", admin.status)
     r.add("other", "GET", "/__sandbox/counters", admin.counters)
     r.add("other", "POST", "/__sandbox/counters/reset", admin.reset_counters)
+    r.add("other", "GET", "/__sandbox/requests", admin.requests_log)
     r.add("other", "GET", "/__sandbox/clock", admin.clock)
     r.add("other", "POST", "/__sandbox/clock/advance", admin.advance_clock)
     r.add("other", "GET", "/__sandbox/faults", admin.faults)

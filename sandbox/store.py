@@ -261,9 +261,7 @@ class Org:
         target = self.schema.object_for_id(id18)
         found = self._tables[target.name].get(id18) if target is not None else None
         if target is None or target.name not in f.reference_to or found is None:
-            raise SalesforceError(
-                400, "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id", [f.name]
-            )
+            raise SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [f.name])
         if found["IsDeleted"]:
             raise SalesforceError(400, "ENTITY_IS_DELETED", "entity is deleted", [f.name])
         return id18

@@ -127,3 +127,12 @@ def test_global_describe_and_sobject_describe_shapes(sandbox, sf, raw):
     assert (fields["Routing_Rule__c"]["length"], fields["Id"]["createable"]) == (80, False)
     assert fields["LastName"]["createable"] and not fields["LastName"]["nillable"]
     assert raw.get("sobjects/Lead").json()["objectDescribe"]["keyPrefix"] == "00Q"
+
+
+def test_request_log_shows_which_lead_writes_forgot_the_auto_assign_header(sandbox, sf):
+    lead_id = sandbox.org.create("Lead", {"LastName": "L", "Company": "C"})
+    sf.Lead.update(lead_id, {"Rating": "Hot"}, headers={"Sforce-Auto-Assign": "FALSE"})
+    sf.Lead.update(lead_id, {"Rating": "Cold"})
+    writes = sandbox.counters.requests("PATCH sobjects/{type}/{id}")
+    assert [(w.status, w.auto_assign) for w in writes] == [(204, "FALSE"), (204, None)]
+    assert writes[0].path == f"/services/data/v62.0/sobjects/Lead/{lead_id}"
