@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from rules import RulesError, load_rules
+from rules import PartnerIndex, Router, RoutingState, RulesError, load_rules
 from rules.model import DecisionKind
 
-from tests.rules.conftest import NOW, lead, partner, router_for
+from tests.rules.conftest import NOW, lead, partner
 
 GOOD = """
 [settings]
@@ -60,8 +60,6 @@ def test_attribute_the_mappings_add_is_usable_and_typed():
         load_rules(text=text)
     book = load_rules(text=text, lead_attributes={"lead_score": int})
     partners = [partner("001A", tier="Gold")]
-    router = router_for(text.replace("\n", "\n", 1), partners) if False else None  # noqa: F841
-    from rules import PartnerIndex, Router, RoutingState
     r = Router(book, PartnerIndex.build(partners, book), queue_ids={"Channel_Escalations": "00G1"})
     hit = r.decide(lead(extra={"lead_score": 91}), RoutingState(), NOW)
     miss = r.decide(lead(extra={"lead_score": 12}), RoutingState(), NOW)
@@ -94,7 +92,6 @@ def test_unknown_queue_names_the_nearest_known_queue():
 
 def test_router_refuses_queue_names_the_org_does_not_have():
     book = load_rules()
-    from rules import PartnerIndex, Router
     with pytest.raises(RulesError) as err:
         Router(book, PartnerIndex.build([], book), queue_ids={"Channel_Escalations": "00G1", "Partner_Pool_NA": "00G2"})
     assert any("Partner_Pool_EMEA" in p.message for p in err.value.problems)
