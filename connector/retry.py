@@ -72,24 +72,25 @@ class RetryPolicy:
             return min(max(backoff, floor), self.config.max_seconds)
         return backoff
 
-    def _before_sleep(self, state: RetryCallState) -> None:
+    def _before_sleep(self, state: RetryCallState, context: str | None) -> None:
         self.retries += 1
         exc = state.outcome.exception() if state.outcome else None
         failure = classify(exc) if exc else None
         self._log.warning(
             "salesforce call failed, retrying",
+            call=context,
             code=failure.code if failure else None,
             attempt=state.attempt_number,
             wait_s=round(state.next_action.sleep, 3) if state.next_action else None,
         )
 
-    def _retrying(self, idempotent: bool = True) -> Retrying:
+    def _retrying(self, idempotent: bool, context: str | None) -> Retrying:
         return Retrying(
             retry=retry_if_exception(_is_transient if idempotent else surely_not_applied),
             stop=stop_after_attempt(self.config.max_attempts) | stop_after_delay(self.config.max_seconds),
             wait=self._wait,
             sleep=self._sleep,
-            before_sleep=self._before_sleep,
+            before_sleep=lambda state: self._before_sleep(state, context),
             reraise=True,
         )
 
@@ -111,7 +112,7 @@ class RetryPolicy:
         refreshed = False
         while True:
             try:
-                return self._retrying(idempotent)(fn)
+                return self._retrying(idempotent, context)(fn)
             except ConnectorError:
                 raise
             except Exception as exc:
@@ -119,9 +120,9 @@ class RetryPolicy:
                 if failure.kind == "session" and refresh is not None and not refreshed:
                     refreshed = True
                     self.refreshes += 1
-                    self._log.info("salesforce session expired, logging in again")
+                    self._log.info("salesforce session expired, logging in again", call=context)
                     refresh()
                     continue
                 if failure.kind == "transient":
-                    self._log.error("salesforce call still failing after retries", code=failure.code)
+                    self._log.error("salesforce call still failing after retries", call=context, code=failure.code)
                 raise as_exception(failure, context=context) from exc
