@@ -224,6 +224,11 @@ def _from_parts(status: int | None, content: Any, headers: Any = None) -> Failur
     if not code:
         code = f"HTTP_{status}" if status is not None else "UNKNOWN"
     fix = CONFIG_FIXES.get(code) if kind == "config" else RECORD_HINTS.get(code)
+    if kind == "session":
+        fix = (
+            "if a fresh login is refused too: check the connected app's session policies (IP "
+            "relaxation, session timeout, 'Admin approved users') and that the user is active"
+        )
     if kind == "config" and fix is None:
         fix = "the integration user is refused this request: check its profile/permission set and the org's API access"
     return Failure(kind, code, message, fix, status, fields, _retry_after(headers))
