@@ -45,9 +45,13 @@ def _load(args) -> Any:
 def _connector(loaded):
     from jobs.app import Connector
 
+    from connector.errors import ConfigError
+    from mappings import MappingError
+    from rules.errors import RulesError
+
     try:
         return Connector.from_config(loaded)
-    except ConfigFileError as e:
+    except (ConfigFileError, ConfigError, MappingError, RulesError) as e:
         print(f"leadrouter: configuration problem\n{e}", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG)
 
