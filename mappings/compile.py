@@ -98,7 +98,8 @@ def empty_value(attr: Attr | None, type_name: str) -> Any:
     return frozenset() if type_name == "set" else () if type_name == "list" else None
 
 
-def compile_attribute(name: str, spec: AttributeSpec, type_name: str, attr: Attr | None, ctx: Any) -> CompiledAttribute:
+def compile_attribute(name: str, spec: AttributeSpec, type_name: str, attr: Attr | None, ctx: Any,
+                      vocab: tuple[str, ...] = ()) -> CompiledAttribute:
     coerce = COERCE[type_name]
     steps: list[Step] = []
     # coverage parses its own `;` list; everything else multi-valued splits first
@@ -114,13 +115,25 @@ def compile_attribute(name: str, spec: AttributeSpec, type_name: str, attr: Attr
             raise LoadProblem(str(exc), ("transforms", i)) from None
         pure = pure and t.name in PURE
     if spec.map is not None:
+        for key, value in spec.map.items():
+            if type_name not in ("set", "list") and not isinstance(value, (list, dict)):
+                checked = _final(coerce, value)
+                if type(checked) is Bad:
+                    raise LoadProblem(f"map value {value!r} does not fit type {type_name}: {checked.why}", ("map", key))
         steps.append(map_step(spec.map, spec.map_default))
     elif spec.map_default is not UNSET:
         raise LoadProblem("map_default without a map", ("map_default",), "add map = { … } or remove map_default")
+    canonical = None
+    if vocab:
+        # 'gold' and 'GOLD' are the router's 'Gold'
+        canonical = map_step({v: v for v in vocab})
+        steps.append(canonical)
+        memo_worthy = True
 
     required = spec.required or (attr is not None and attr.required)
     if spec.default is not UNSET:
-        empty = _final(coerce, spec.default)
+        default = canonical(spec.default, {}) if canonical is not None else spec.default
+        empty = _final(coerce, default)
         if type(empty) is Bad:
             raise LoadProblem(f"default {spec.default!r} does not fit type {type_name}: {empty.why}", ("default",))
     elif required:

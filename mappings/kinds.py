@@ -33,6 +33,9 @@ class Kind:
     attrs: dict[str, Attr]
     extras: bool  # may ops add attributes of their own?
     writes: bool = False
+    # attributes whose values the router knows by name (rules.model enums): case is
+    # forgiven, values outside the list are worth a warning
+    vocab: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 def _type_name(attr: str, hint: object) -> str:
@@ -76,9 +79,16 @@ def _writeback() -> dict[str, Attr]:
     return {n: Attr(n, t, False, None) for n, t in spec.items()}
 
 
+def _values(enum: type) -> tuple[str, ...]:
+    return tuple(m.value for m in enum)  # type: ignore[attr-defined]
+
+
+_STATUS = {"routing_status": _values(model.RoutingStatus), "response": _values(model.Response)}
+
 KINDS: dict[str, Kind] = {
-    "lead": Kind("lead", model.Lead, _attrs(model.Lead, ("extra",)), extras=True),
-    "partner": Kind("partner", model.Partner, _attrs(model.Partner, ("extra", "reps")), extras=True),
+    "lead": Kind("lead", model.Lead, _attrs(model.Lead, ("extra",)), extras=True, vocab=_STATUS),
+    "partner": Kind("partner", model.Partner, _attrs(model.Partner, ("extra", "reps")), extras=True,
+                    vocab={"tier": _values(model.Tier), "role": _values(model.Role)}),
     "rep": Kind("rep", model.Rep, _attrs(model.Rep, ()), extras=False),
     "pool": Kind("pool", None, _attrs(model.Pool, ("member_rep_ids", "member_partner_ids")), extras=False),
     "pool_member": Kind(
@@ -87,6 +97,6 @@ KINDS: dict[str, Kind] = {
         extras=False,
     ),
     "dealreg": Kind("dealreg", model.DealRegistration, _attrs(model.DealRegistration, ()), extras=False),
-    "writeback": Kind("writeback", None, _writeback(), extras=True, writes=True),
+    "writeback": Kind("writeback", None, _writeback(), extras=True, writes=True, vocab=_STATUS),
 }
 READ_KINDS = tuple(k for k in KINDS if k != "writeback")

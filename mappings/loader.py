@@ -267,11 +267,28 @@ def _attribute(mapping: ObjectMapping, table: str, name: str, spec: AttributeSpe
     if spec.length is not None:
         problems.append(mapping.problem(path + ("length",), "length only applies to write-back fields",
                                         "remove it"))
+    vocab = kind.vocab.get(name, ()) if table == "fields" else ()
+    if vocab:
+        _vocab_warnings(mapping, path, name, spec, vocab, problems)
     try:
-        return compile_attribute(name, spec, type_name, attr, ctx)
+        return compile_attribute(name, spec, type_name, attr, ctx, vocab)
     except LoadProblem as exc:
         problems.append(mapping.problem(path + exc.path, str(exc), exc.fix))
         return None
+
+
+def _vocab_warnings(mapping: ObjectMapping, path: tuple, name: str, spec: AttributeSpec, vocab: tuple[str, ...],
+                    problems: list[Problem]) -> None:
+    """Values the router does not know by name: allowed (an org may have more tiers), but said."""
+    folded = {v.casefold() for v in vocab}
+    written: list[tuple[tuple, Any]] = [((("map", k),), v) for k, v in (spec.map or {}).items()]
+    written += [((("map_default",),), spec.map_default), ((("default",),), spec.default),
+                ((("constant",),), spec.constant)]
+    for (where,), value in written:
+        if isinstance(value, str) and value.strip().casefold() not in folded:
+            problems.append(mapping.problem(path + where, f"{value!r} is not a {name} the router knows"
+                                            + did_you_mean(value, vocab), f"the router knows: {', '.join(vocab)}",
+                                            severity="warning"))
 
 
 def _writeback_attribute(mapping: ObjectMapping, path: tuple, name: str, spec: AttributeSpec, attr: Attr | None,
@@ -288,6 +305,12 @@ def _writeback_attribute(mapping: ObjectMapping, path: tuple, name: str, spec: A
                                         "use map = { Offered = \"Your picklist value\" }"))
     if spec.required or spec.default is not UNSET:
         problems.append(mapping.problem(path, "required/default do not apply to write-back", "remove them"))
+    vocab = mapping.kind.vocab.get(name, ())
+    folded = {v.casefold() for v in vocab}
+    for key in (spec.map or {}) if vocab else ():
+        if key.strip().casefold() not in folded:
+            problems.append(mapping.problem(path + ("map", key), f"the router never writes {key!r} as {name}"
+                                            + did_you_mean(key, vocab), f"map keys are the router's values: {', '.join(vocab)}"))
     if len(problems) != before:
         return None
     return CompiledAttribute(name, type_name, spec.field[0], lambda r: None, spec.field, spec)

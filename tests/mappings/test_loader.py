@@ -196,3 +196,38 @@ def test_all_problems_are_reported_at_once_in_line_order(tmp_path):
     text = str(MappingError(found))
     assert text.startswith("4 problems in the field mappings:")
     assert "lead.toml:6: error: lead.fields.compnay: 'compnay' is not a standard lead attribute (did you mean 'company'?)" in text
+
+
+# -- the router's own vocabularies (tiers, roles, routing statuses, responses) --------
+
+def test_enum_values_in_any_case_become_the_routers_names(tmp_path):
+    ms = load(tmp_path, '[partner]\nsobject = "Account"\n[partner.fields]\nid = "Id"\nname = "Name"\n'
+                        'tier = "Level__c"\nrole = { field = "Kind__c", default = "distributor" }\n', "partner.toml")
+    partner = ms.partner_converter()({"Id": "0015g0000000001AAA", "Name": "N", "Level__c": "PLATINUM"})
+    assert (partner.tier, partner.role) == ("Platinum", "Distributor")
+    lead = load_mappings().lead_converter()({"Id": LEAD_ID, "Partner_Response__c": "rejected",
+                                             "Routing_Status__c": "offered"})
+    assert (lead.response, lead.routing_status) == ("Rejected", "Offered")
+
+
+def test_a_map_onto_a_tier_the_router_does_not_know_is_a_warning_with_the_nearest(tmp_path):
+    ms = load(tmp_path, '[partner]\nsobject = "Account"\n[partner.fields]\nid = "Id"\nname = "Name"\n'
+                        'tier = { field = "Level__c", map = { "Level 3" = "Goldd", "Level 4" = "Platinum" } }\n',
+              "partner.toml")
+    warning, = ms.warnings
+    assert (warning.severity, warning.key, warning.line) == ("warning", "partner.fields.tier.map.Level 3", 6)
+    assert warning.message == "'Goldd' is not a tier the router knows (did you mean 'Gold'?)"
+
+
+def test_a_writeback_map_key_the_router_never_writes_is_an_error(tmp_path):
+    problem = one(problems(tmp_path, '[writeback]\nsobject = "Lead"\n[writeback.fields]\n'
+                                     'routing_status = { field = "Stage__c", map = { Offerd = "With Partner" } }\n',
+                           "writeback.toml"))
+    assert problem.key == "writeback.fields.routing_status.map.Offerd"
+    assert problem.message == "the router never writes 'Offerd' as routing_status (did you mean 'Offered'?)"
+
+
+def test_a_map_value_that_does_not_fit_the_attribute_type(tmp_path):
+    problem = one(problems(tmp_path, LEAD + 'employees = { field = "Size__c", map = { small = 10, large = "many" } }\n'))
+    assert problem.key == "lead.fields.employees.map.large"
+    assert "map value 'many' does not fit type int" in problem.message
