@@ -129,3 +129,11 @@ def test_a_rejected_notification_is_reported_with_salesforces_reason(org, connec
                                                      target_id=org.org.integration_user_id)])
     assert (result.ok, result.code) == (False, "INVALID_ID_FIELD")
     assert "customNotifTypeId" in result.message
+
+
+def test_limits_feed_the_budget_before_any_other_call(org, connect):
+    org.limit.set(maximum=2000, used=1700)
+    client = connect(budget={"pause_non_urgent_at": 0.8})
+    limits = client.limits()
+    assert limits["DailyApiRequests"]["Max"] == 2000
+    assert client.budget.org_max == 2000 and client.budget.should_pause_non_urgent()
