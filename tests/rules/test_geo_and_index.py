@@ -1,0 +1,64 @@
+"""Coverage grammar, distances, the proximity grid and the partner indexes."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from rules import PartnerIndex, load_rules
+from rules.geo import CoverageError, Grid, haversine_km, parse_coverage, parse_item
+
+from tests.rules.conftest import partner
+
+
+def test_coverage_items_are_normalised_and_bad_ones_set_aside():
+    good, bad = parse_coverage(["us; us-ca ;US:941", "@Benelux", "California", ""])
+    assert good == ("US", "US-CA", "US:941", "@Benelux")
+    assert bad == ["California"]
+
+
+def test_bad_coverage_item_says_what_is_allowed():
+    with pytest.raises(CoverageError) as err:
+        parse_item("U.S.")
+    assert "US-CA" in err.value.fix
+
+
+def test_haversine_matches_a_known_distance():
+    assert haversine_km(52.52, 13.405, 48.137, 11.575) == pytest.approx(504, abs=3)  # Berlin–Munich
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_grid_yields_exactly_the_points_in_range_nearest_first(seed):
+    rng = random.Random(seed)
+    grid = Grid()
+    clat, clon = rng.uniform(-60, 60), rng.choice([rng.uniform(-180, 180), 179.5, -179.8])
+    points = [(clat + rng.gauss(0, 1.5), ((clon + rng.gauss(0, 1.5) + 180) % 360) - 180) for _ in range(400)]
+    for i, (a, b) in enumerate(points):
+        grid.add(i, a, b)
+    qlat, qlon = clat + rng.gauss(0, 0.5), clon
+    km = rng.choice([5, 50, 150, 400])
+    brute = sorted((haversine_km(qlat, qlon, a, b), i) for i, (a, b) in enumerate(points)
+                   if haversine_km(qlat, qlon, a, b) <= km)
+    assert list(grid.nearest(qlat, qlon, km)) == brute
+
+
+def test_index_reports_partners_with_unusable_coverage():
+    book = load_rules()
+    idx = PartnerIndex.build([partner("001A", coverage=("US", "Bavaria", "@Nowhere"))], book)
+    messages = [str(p) for p in idx.problems]
+    assert any("Bavaria" in m for m in messages) and any("@Nowhere" in m for m in messages)
+    assert idx.coverage_mask("US", None, None)[0] == 1
+
+
+def test_territory_in_coverage_expands_to_its_countries():
+    book = load_rules()
+    idx = PartnerIndex.build([partner("001A", coverage=("@DACH",))], book)
+    assert idx.coverage_mask("AT", None, None)[0] == 1
+    assert idx.coverage_mask("FR", None, None)[0] == 0
+
+
+def test_partner_condition_is_evaluated_once_at_build_not_per_lead():
+    book = load_rules()
+    idx = PartnerIndex.build([partner("001A", tier="Platinum", enterprise_team=True),
+                              partner("001B", tier="Platinum")], book)
+    assert idx.rule_mask["Enterprise to top tier with enterprise team"] == 0b01

@@ -1,0 +1,81 @@
+"""RoutingState: what jobs persists between runs, and what offers and answers do to it."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from rules import RoutingState
+from rules.model import Decision, DecisionKind
+
+from tests.rules.conftest import NOW
+
+
+def offer(lead_id="00Q1", partner_id="001A", rep_id="r1", rotation=None):
+    return Decision(lead_id=lead_id, kind=DecisionKind.OFFER, reason="", partner_id=partner_id, rep_id=rep_id,
+                    explanation={"rotation": rotation or {"Rule": partner_id}})
+
+
+def test_offer_counts_against_capacity_and_todays_cap_and_moves_the_rotation():
+    s = RoutingState()
+    s.record_offer(offer(), NOW)
+    assert s.open_count("001A") == 1
+    assert s.today_count("001A", NOW) == 1 and s.today_count("001A", NOW + timedelta(days=1)) == 0
+    assert s.rotation == {"Rule": "001A"} and s.rep_rotation == {"001A": "r1"}
+
+
+def test_recording_the_same_offer_twice_counts_it_once():
+    s = RoutingState()
+    s.record_offer(offer(), NOW)
+    s.record_offer(offer(), NOW)
+    assert s.open_count("001A") == 1
+
+
+def test_rejection_frees_capacity_and_bars_the_partner_from_this_lead_only():
+    s = RoutingState()
+    s.record_offer(offer(), NOW)
+    s.record_outcome("00Q1", "001A", "rejected", NOW, response_hours=3)
+    assert s.open_count("001A") == 0
+    assert s.declined("00Q1") == {"001A": "rejected"} and s.declined("00Q2") == {}
+    assert s.perf("001A").rejected == 1 and s.perf("001A").mean_response_hours == 3
+
+
+def test_accepted_lead_keeps_holding_capacity_until_it_closes():
+    s = RoutingState()
+    s.record_offer(offer(), NOW)
+    s.record_outcome("00Q1", "001A", "accepted", NOW)
+    assert s.open_count("001A") == 1
+    s.record_outcome("00Q1", "001A", "closed", NOW)
+    assert s.open_count("001A") == 0 and s.perf("001A").closed == 1
+
+
+def test_rates_start_neutral_and_follow_the_record():
+    s = RoutingState()
+    assert s.perf("new").acceptance_rate == 0.5
+    for i in range(8):
+        s.record_outcome(f"l{i}", "001A", "accepted", NOW)
+    s.record_outcome("x", "001A", "lapsed", NOW)
+    assert s.perf("001A").acceptance_rate == pytest.approx(9 / 11)
+
+
+def test_state_survives_a_json_round_trip():
+    s = RoutingState()
+    s.record_offer(offer(), NOW)
+    s.record_outcome("00Q1", "001A", "rejected", NOW, response_hours=2.5)
+    s.set_incumbent("001B", company="Acme GmbH", domain="https://www.acme.de/")
+    back = RoutingState.from_dict(json.loads(json.dumps(s.to_dict())))
+    assert back == s
+    assert back.incumbent("ACME", None) == "001B" and back.incumbent(None, "acme.de") == "001B"
+
+
+def test_unknown_outcome_is_refused_with_the_allowed_ones():
+    with pytest.raises(ValueError, match="accepted, rejected, lapsed, closed"):
+        RoutingState().record_outcome("00Q1", "001A", "ignored", NOW)
+
+
+def test_old_daily_counters_are_dropped():
+    s = RoutingState()
+    for day in range(10):
+        s.record_offer(offer(lead_id=f"l{day}"), NOW + timedelta(days=day))
+    assert len(s.daily) == 3

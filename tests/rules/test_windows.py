@@ -1,0 +1,67 @@
+"""Offer windows in wall-clock hours or the partner's business hours."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from rules import RoutingState, offer_deadline
+
+from tests.rules.conftest import lead, partner, router_for
+
+UTC = timezone.utc
+
+
+def test_plain_window_is_wall_clock_hours():
+    start = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # a Friday
+    assert offer_deadline(start, 48, business_hours=False, time_zone=None) == datetime(2026, 11, 29, 16, 0, tzinfo=UTC)
+
+
+def test_business_hours_skip_the_night_and_the_weekend():
+    friday_4pm_berlin = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # 16:00 in Berlin (UTC+1)
+    deadline = offer_deadline(friday_4pm_berlin, 8, business_hours=True, time_zone="Europe/Berlin")
+    # 1 h on Friday, 7 h on Monday from 09:00 → Monday 16:00 Berlin = 15:00 UTC
+    assert deadline == datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+
+
+def test_offer_made_at_night_starts_counting_next_morning():
+    sunday_night = datetime(2026, 11, 29, 23, 0, tzinfo=UTC)
+    assert offer_deadline(sunday_night, 2, business_hours=True, time_zone=None) == \
+        datetime(2026, 11, 30, 11, 0, tzinfo=UTC)
+
+
+def test_business_day_across_a_dst_change_is_still_eight_working_hours():
+    # Europe/Berlin leaves summer time on Sunday 2026-10-25
+    friday = datetime(2026, 10, 23, 15, 0, tzinfo=UTC)  # 17:00 Berlin summer time: the day is over
+    deadline = offer_deadline(friday, 8, business_hours=True, time_zone="Europe/Berlin")
+    assert deadline == datetime(2026, 10, 26, 16, 0, tzinfo=UTC)  # Monday 17:00 Berlin winter time
+
+
+def test_long_window_skips_whole_weeks_correctly():
+    monday_9 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    # 3 weeks of 40 h plus 4 h → the fourth Monday at 13:00
+    assert offer_deadline(monday_9, 124, business_hours=True, time_zone="UTC") == \
+        datetime(2026, 12, 14, 13, 0, tzinfo=UTC)
+
+
+def test_unknown_time_zone_is_named():
+    with pytest.raises(ValueError, match="Mars/Olympus"):
+        offer_deadline(datetime(2026, 1, 5, tzinfo=UTC), 4, business_hours=True, time_zone="Mars/Olympus")
+
+
+def test_router_uses_the_partners_time_zone_and_survives_a_bad_one():
+    text = """
+[settings]
+offer_hours = 4
+business_hours = true
+[[ruleset]]
+name = "All"
+  [[ruleset.rule]]
+  name = "Any"
+"""
+    monday_8_utc = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    tokyo = router_for(text, [partner("001T", time_zone="Asia/Tokyo")]).decide(lead(), RoutingState(), monday_8_utc)
+    assert tokyo.deadline == datetime(2026, 11, 24, 4, 0, tzinfo=UTC)  # 17:00 Tokyo is over; Tue 09:00+4h JST
+    bad = router_for(text, [partner("001X", time_zone="Nowhere/Land")]).decide(lead(), RoutingState(), monday_8_utc)
+    assert bad.deadline == datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+    assert any("Nowhere/Land" in n for n in bad.explanation["notes"])
