@@ -21,6 +21,11 @@ class Problem:
     def is_error(self) -> bool:
         return self.severity == "error"
 
+    def as_dict(self) -> dict:
+        """For JSON output (`leadrouter validate --json`, logs)."""
+        return {"file": self.file, "line": self.line, "key": self.key, "message": self.message,
+                "fix": self.fix, "severity": self.severity}
+
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         text = f"{where}: {self.severity}: {self.key}: {self.message}" if self.key else (

@@ -112,7 +112,9 @@ class _Check:
                                  f"write {twin!r}")
                     else:
                         self.add(path, f"{sobject} has no field {part!r}" + did_you_mean(part, fields),
-                                 "use the field's API name from Setup › Object Manager › Fields (custom ones end in __c)")
+                                 "use the field's API name from Setup › Object Manager › Fields (custom ones end "
+                                 "in __c); a field hidden from the integration user by field-level security "
+                                 "is missing from describe too")
                     return None
                 return entry
             rel = next((f for f in fields.values() if f.get("relationshipName") == part), None)
@@ -208,7 +210,8 @@ def _picklist_checks(c: _Check, table: str, name: str, compiled: Any, entries: l
             for v in values:
                 fallback = v if spec.map_default is UNSET else spec.map_default
                 seen.add(table_map.get(map_key(v), fallback))
-            unknown = sorted(str(s) for s in seen if s not in expected and s is not None)
+            known = {e.casefold() for e in expected}
+            unknown = sorted(str(s) for s in seen if s is not None and str(s).casefold() not in known)
             if unknown:
                 c.add((table, name), f"{entry['name']} values {', '.join(map(repr, unknown))} mean nothing to the router "
                       f"(it knows {', '.join(expected)})",
