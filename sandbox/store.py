@@ -184,9 +184,8 @@ class Org:
             record["SystemModstamp"] = stamp
             self._derive(obj, record)
             if obj.name == "Lead":
-                if auto_assign:
-                    self._run_assignment_rule(record)
-                self._record_history(obj, before, record, user)
+                assigned = auto_assign and self._run_assignment_rule(record)
+                self._record_history(obj, before, record, user, owner_by_rule=assigned)
             self.version += 1
             self._notify(obj.name, record["Id"], before, record)
 
@@ -296,22 +295,27 @@ class Org:
             record["IsClosed"] = stage.startswith("Closed")
             record["IsWon"] = stage == "Closed Won"
 
-    def _run_assignment_rule(self, record: dict) -> None:
+    def _run_assignment_rule(self, record: dict) -> bool:
+        """The org's active rule: every lead goes to Inside Sales. True when it took the owner."""
         queue = self.queue_ids.get(ASSIGNMENT_RULE_QUEUE)
-        if queue:
+        if queue and self._tables["Group"].get(queue):
             record["OwnerId"] = queue
+            return True
+        return False
 
-    def _record_history(self, obj: ObjectDef, before: dict, after: dict, user: str) -> None:
+    def _record_history(self, obj: ObjectDef, before: dict, after: dict, user: str, owner_by_rule: bool = False) -> None:
         for f in obj.fields.values():
             if f.track_history and before.get(f.name) != after.get(f.name):
-                self._insert_history(after["Id"], f, before.get(f.name), after.get(f.name), user)
+                # Salesforce marks owner changes made by an assignment rule as "ownerAssignment"
+                name = "ownerAssignment" if f.name == "OwnerId" and owner_by_rule else _history_field_name(f)
+                self._insert_history(after["Id"], f, before.get(f.name), after.get(f.name), user, name)
 
-    def _insert_history(self, lead_id: str, f: FieldDef, old: Any, new: Any, user: str) -> None:
+    def _insert_history(self, lead_id: str, f: FieldDef, old: Any, new: Any, user: str, name: str) -> None:
         stamp = self._stamp()
         hid = self._new_id(ids.PREFIXES["LeadHistory"])
         self._log_undo(("create", "LeadHistory", hid))
         self._tables["LeadHistory"][hid] = {
-            "Id": hid, "LeadId": lead_id, "Field": _history_field_name(f), "DataType": _history_data_type(f),
+            "Id": hid, "LeadId": lead_id, "Field": name, "DataType": _history_data_type(f),
             "OldValue": old, "NewValue": new, "IsDeleted": False, "CreatedDate": stamp, "CreatedById": user,
             "LastModifiedDate": stamp, "LastModifiedById": user, "SystemModstamp": stamp,
         }  # fmt: skip
