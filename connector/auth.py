@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Callable
+from urllib.parse import urlparse
 
 import jwt
 import requests
@@ -38,12 +39,28 @@ class TokenGrant:
         return f"TokenGrant(instance_url={self.instance_url!r}, access_token=**********)"
 
 
+def default_audience(login_url: str) -> str:
+    """The JWT `aud` Salesforce expects for a login URL.
+
+    Salesforce accepts only https://login.salesforce.com (production),
+    https://test.salesforce.com (sandboxes) or an Experience Cloud site URL — not a
+    My Domain host — so a My Domain login URL maps to the one its org type needs.
+    Anything else (login/test themselves, the local sandbox) is its own audience.
+    """
+    host = (urlparse(login_url).hostname or "").lower()
+    if host.endswith(".sandbox.my.salesforce.com") or (host.endswith(".my.salesforce.com") and "--" in host):
+        return "https://test.salesforce.com"
+    if host.endswith(".my.salesforce.com"):
+        return "https://login.salesforce.com"
+    return login_url
+
+
 def jwt_assertion(auth: JwtBearerAuth, login_url: str, now: float) -> str:
-    """An RS256 assertion: iss = consumer key, sub = username, aud = login URL."""
+    """An RS256 assertion: iss = consumer key, sub = username, aud = see default_audience."""
     claims = {
         "iss": auth.client_id,
         "sub": auth.username,
-        "aud": auth.audience or login_url,
+        "aud": auth.audience or default_audience(login_url),
         "exp": int(now) + JWT_LIFETIME_SECONDS,
     }
     try:

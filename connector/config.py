@@ -97,7 +97,8 @@ class JwtBearerAuth(_Strict):
     private_key_file: Path | None = None
     private_key_env: str | None = None
     audience: str | None = Field(
-        None, description="JWT aud; defaults to the login URL (test.salesforce.com for sandboxes)"
+        None,
+        description="JWT aud; by default the login URL, or login/test.salesforce.com for a My Domain login URL",
     )
 
     @model_validator(mode="after")

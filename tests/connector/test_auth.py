@@ -67,3 +67,16 @@ def test_an_unset_secret_variable_fails_the_login_naming_it(monkeypatch):
     with pytest.raises(ConfigError, match="SF_UNSET_FOR_TEST is not set") as err:
         request_token(cfg, requests.Session())  # fails before any request is made
     assert err.value.code == "missing_secret"
+
+
+@pytest.mark.parametrize("login_url, audience", [
+    ("https://login.salesforce.com", "https://login.salesforce.com"),
+    ("https://test.salesforce.com", "https://test.salesforce.com"),
+    ("https://acme.my.salesforce.com", "https://login.salesforce.com"),
+    ("https://acme--uat.sandbox.my.salesforce.com", "https://test.salesforce.com"),
+    ("https://127.0.0.1:8443", "https://127.0.0.1:8443"),
+])
+def test_jwt_audience_is_what_salesforce_accepts_for_the_login_url(login_url, audience):
+    from connector.auth import default_audience
+
+    assert default_audience(login_url) == audience
