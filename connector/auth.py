@@ -8,7 +8,7 @@ or reprs a secret: the token is a `SecretStr`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 from urllib.parse import urlparse
 
@@ -135,6 +135,14 @@ def request_token(
         if failure.kind == "session":
             # A 401 from the token endpoint is a refused login, not an expired session.
             failure = Failure("config", failure.code, failure.message, classify({"error": "invalid_grant"}).fix, 401)
+        host = urlparse(config.login_url).hostname or ""
+        if isinstance(config.auth, ClientCredentialsAuth) and host in ("login.salesforce.com", "test.salesforce.com"):
+            # Salesforce serves the client credentials flow only on the org's own My Domain.
+            failure = replace(
+                failure,
+                fix=(failure.fix or "")
+                + "; for client_credentials set login_url to your My Domain (https://yourdomain.my.salesforce.com)",
+            )
         raise as_exception(failure, context=f"{config.auth.method} login at {config.login_url}")
     body = resp.json()
     try:

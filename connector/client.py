@@ -105,6 +105,10 @@ class SalesforceClient:
                 self.token_calls += 1
             return request_token(self.config, self._http, now=lambda: self._clock().timestamp())
 
+        if self.config.auth.method == "password" and self._sf is None:
+            self.log.warning(
+                "username-password login is legacy and being retired by Salesforce; prefer jwt_bearer"
+            )
         grant = self.policy.call(once, context="login")
         self._sf = Salesforce(
             instance_url=grant.instance_url,
