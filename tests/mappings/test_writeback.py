@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mappings import load_mappings
 from rules.model import Decision, DecisionKind, Response, RoutingStatus
@@ -92,3 +94,11 @@ def test_an_unroutable_decision_leaves_owner_and_partner_alone(ms):
 
 def test_response_enum_values_are_written_as_picklist_values(ms):
     assert ms.writeback({"response": Response.REJECTED}) == {"Partner_Response__c": "Rejected"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(reason=st.text(max_size=400))
+def test_any_reason_fits_routing_reason_and_short_ones_are_untouched(ms, reason):
+    out = ms.writeback({"reason": reason})["Routing_Reason__c"]
+    assert len(out) <= 255
+    assert out == reason if len(reason) <= 255 else out.endswith("…") and reason.startswith(out[:-1])
