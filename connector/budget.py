@@ -11,6 +11,7 @@ response; the limit is a rolling 24 hours. Two settings apply:
 """
 from __future__ import annotations
 
+import re
 from collections import deque
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -21,6 +22,14 @@ from .config import BudgetConfig
 from .errors import BudgetExceeded, Failure
 
 _HOUR = 3600
+# org-wide usage; the lookbehind skips `per-app-api-usage=` that may precede it
+_API_USAGE = re.compile(r"(?<![-\w])api-usage=(\d+)/(\d+)")
+
+
+def parse_limit_info(header: str | None) -> tuple[int, int] | None:
+    """(used, max) from `Sforce-Limit-Info: api-usage=18/15000[; per-app-api-usage=…]`."""
+    match = _API_USAGE.search(header) if header else None
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def _utcnow() -> datetime:

@@ -10,7 +10,6 @@ policy, which refreshes an expired session once and retries transient faults.
 """
 from __future__ import annotations
 
-import re
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -25,7 +24,7 @@ from . import notify as _notify
 from . import reads as _reads
 from . import writes as _writes
 from .auth import TokenGrant, request_token
-from .budget import ApiBudget
+from .budget import ApiBudget, parse_limit_info
 from .config import ConnectorConfig
 from .errors import ConnectorError, Failure, RecordError, TransientError, classify
 from .records import id18, strip_attributes
@@ -35,7 +34,6 @@ from .soql import format_soql, ident, select
 from .writes import GuardedUpdate, WriteResult
 
 T = TypeVar("T")
-_LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 _AUTO_ASSIGN_OFF = {"Sforce-Auto-Assign": "FALSE"}
 
 
@@ -140,10 +138,9 @@ class SalesforceClient:
             self.budget.spend()
 
     def _after_api_call(self, response: requests.Response) -> None:
-        info = response.headers.get("Sforce-Limit-Info")
-        match = _LIMIT_INFO.search(info) if info else None
-        if match:
-            used, maximum = int(match.group(1)), int(match.group(2))
+        usage = parse_limit_info(response.headers.get("Sforce-Limit-Info"))
+        if usage:
+            used, maximum = usage
             with self._lock:
                 self._usage = (used, maximum)
                 self.budget.observe(used, maximum)

@@ -72,3 +72,12 @@ def test_non_urgent_jobs_pause_at_the_org_wide_threshold_and_say_so():
     assert logged[-1][0] == "api budget: holding back non-urgent jobs"
     budget.observe(used=8001, maximum=10000)
     assert len(logged) == 1  # one line per change, not per call
+
+
+def test_limit_info_is_read_for_the_org_not_the_per_app_figure():
+    from connector.budget import parse_limit_info
+
+    assert parse_limit_info("api-usage=18/15000") == (18, 15000)
+    assert parse_limit_info("per-app-api-usage=17/250(appName=leadrouter); api-usage=25/5000") == (25, 5000)
+    assert parse_limit_info("api-usage=25/5000; per-app-api-usage=17/250(appName=leadrouter)") == (25, 5000)
+    assert parse_limit_info(None) is None and parse_limit_info("garbage") is None
