@@ -79,6 +79,8 @@ class SalesforceClient:
         self.schema = SchemaCache(self._fetch_describe)
         self._http = _ApiSession(self, config.timeout)
         self._http.verify = str(config.ca_bundle) if config.ca_bundle else True
+        # Names us in the org's API usage logs and event monitoring, so admins can see who calls.
+        self._http.headers["Sforce-Call-Options"] = "client=leadrouter"
         self._sf: Salesforce | None = None
         self.instance_url: str | None = None
 

@@ -117,3 +117,4 @@ def test_every_write_request_on_the_wire_carries_auto_assign_false(org, client):
     writes = [r for r in sent if r.method in ("PATCH", "POST")]
     assert [w.method for w in writes] == ["PATCH", "PATCH", "PATCH", "POST"]
     assert all(r.headers.get("Sforce-Auto-Assign") == "FALSE" for r in writes)
+    assert all(r.headers.get("Sforce-Call-Options") == "client=leadrouter" for r in sent)
