@@ -7,7 +7,7 @@
 
 See mappings/defaults/*.toml for the file format.
 """
-from .compile import Unroutable
+from .converter import Unroutable
 from .errors import MappingError, Problem
 from .loader import load_mappings
 from .mapping_set import MappingSet

@@ -1,19 +1,18 @@
-"""Mapping spec → plain closures, built once; per record nothing walks the spec.
+"""An attribute's spec → `getter(record) -> value | Bad`, a plain closure built once.
 
-An attribute compiles to `getter(record) -> value | Bad`; an object compiles to a
-converter that calls its getters in dataclass order and builds the dataclass
-positionally. Pure pipelines (no record-dependent step) remember their answers for
-repeated raw values — countries, picklists and product lists repeat a lot.
+Per record nothing walks the spec. Pipelines over values that repeat a lot (countries,
+picklists, product lists) remember their answers per raw value; plain text steps are
+called straight; converter.py strings the getters of an object together.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from .kinds import Attr, Kind
-from .spec import UNSET, AttributeSpec, TransformSpec
-from .transforms import BUILDERS, MEMO_WORTHY, PURE, Step, map_step, split_step
+from .kinds import Attr
 from .sfid import to18_uncached
+from .spec import UNSET, AttributeSpec
+from .transforms import BUILDERS, MEMO_WORTHY, PURE, Step, map_step, split_step
 from .values import COERCE, Bad, to_bool, to_id
 
 Getter = Callable[[dict], Any]
@@ -181,7 +180,8 @@ def compile_attribute(name: str, spec: AttributeSpec, type_name: str, attr: Attr
     key = spec.field[0] if spec.field else ""
 
     if not steps and simple:
-        # the value usually arrives in its final type already: accept it in one test
+        # the converter reads such fields inline and calls this getter only for values
+        # not already in their final type (see converter._generate)
         if type_name == "id" and name == "id":
             coerce = _own_id  # a record's own id never repeats: skip the shared cache
 
@@ -252,7 +252,7 @@ def compile_attribute(name: str, spec: AttributeSpec, type_name: str, attr: Attr
                 return empty
             return run(v, r)
 
-    fast = key if (not steps and simple and type_name in _INLINE_TEST) else None
+    fast = key if (not steps and simple and type_name in INLINE_TEST) else None
     return CompiledAttribute(name, type_name, label, getter, spec.fields_read, spec, fast_key=fast, empty=empty)
 
 
@@ -270,7 +270,7 @@ def _own_id(v: Any) -> Any:
 
 # "not yet in its final type", as inline source for the converter; {v} is the local
 # (v - v != 0.0 catches nan and inf)
-_INLINE_TEST = {
+INLINE_TEST = {
     "string": "{v}.__class__ is not str or not {v}",
     "float": "{v}.__class__ is not float or {v} - {v} != 0.0",
     "int": "{v}.__class__ is not int",
@@ -282,104 +282,3 @@ def _final(coerce: Callable[[Any], Any], value: Any) -> Any:
     if isinstance(value, list):
         value = [str(x) for x in value]
     return coerce(value)
-
-
-@dataclass
-class Unroutable:
-    """A record that cannot be used as it stands; `reason` is written back to the lead."""
-
-    lead_id: str | None
-    reason: str
-    problems: list[str] = field(default_factory=list)
-    sobject: str = "Lead"
-
-    @property
-    def record_id(self) -> str | None:
-        return self.lead_id
-
-
-Warn = Callable[[str | None, str], None]
-
-
-def build_converter(
-    kind: Kind,
-    sobject: str,
-    standard: list[CompiledAttribute | None],
-    extras: list[CompiledAttribute],
-    build: Callable[..., Any],
-    warn: Warn | None = None,
-) -> Callable[[dict], Any]:
-    """Records → `build(*standard values, extra)`; bad data → Unroutable, never raised."""
-    names = list(kind.attrs)
-    std_getters: list[Getter] = []
-    for name, compiled in zip(names, standard):
-        if compiled is None:
-            constant = kind.attrs[name].empty
-            std_getters.append(lambda r, c=constant: c)
-        else:
-            std_getters.append(compiled.getter)
-    all_attrs = [*standard, *extras]
-    getters = [*std_getters, *(e.getter for e in extras)]
-    n_std = len(std_getters)
-    extra_names = [e.name for e in extras]
-    id_attr = standard[names.index("id")] if "id" in names else None
-    id_field = id_attr.fields[0] if id_attr is not None and id_attr.fields else "Id"
-
-    def resolve(r: dict, vals: list) -> Any:
-        problems: list[str] = []
-        for i, v in enumerate(vals):
-            if v.__class__ is not Bad:
-                continue
-            label = all_attrs[i].label if all_attrs[i] is not None else names[i]
-            if v.soft:
-                vals[i] = v.keep
-                if warn is not None:
-                    warn(_record_id(r, vals), f"{label}: {v.why}")
-            else:
-                problems.append(f"{label}: {v.why}")
-        if problems:
-            return Unroutable(_record_id(r, vals), problems[0], problems, sobject)
-        return vals  # only warnings: carry on with the values kept
-
-    def _record_id(r: dict, vals: list) -> str | None:
-        v = vals[0] if names and names[0] == "id" else None
-        if type(v) is str:
-            return v
-        raw = r.get(id_field)
-        return raw if type(raw) is str else None
-
-    convert = _generate(all_attrs, getters, build, n_std, extra_names, resolve)
-    return convert
-
-
-def _generate(attrs: list, getters: list[Getter], build: Callable[..., Any], n_std: int,
-              extra_names: list[str], resolve: Callable[[dict, list], Any]) -> Callable[[dict], Any]:
-    """One straight-line function per object: plain fields read inline, the rest via
-    their getters. Generated from numbered locals and repr()'d field names only (field
-    names were checked against a strict pattern when the file was loaded)."""
-    env: dict[str, Any] = {"build": build, "resolve": resolve, "bad_types": {Bad}, "_type": type,
-                           "Unroutable": Unroutable}
-    lines = ["def convert(r):", "    get = r.get"]
-    for i, (compiled, getter) in enumerate(zip(attrs, getters)):
-        env[f"g{i}"] = getter
-        key = compiled.fast_key if compiled is not None else None
-        if key is None:
-            lines.append(f"    a{i} = g{i}(r)")
-            continue
-        env[f"e{i}"] = compiled.empty
-        test = _INLINE_TEST[compiled.type].format(v=f"a{i}")
-        lines += [f"    a{i} = get({key!r})", f"    if {test}:", f"        a{i} = e{i} if a{i} is None else g{i}(r)"]
-    names = [f"a{i}" for i in range(len(getters))]
-    lines.append(f"    vals = ({', '.join(names)},)")
-    lines.append("    if not bad_types.isdisjoint(map(_type, vals)):")
-    lines.append("        vals = resolve(r, list(vals))")
-    lines.append("        if vals.__class__ is Unroutable:")
-    lines.append("            return vals")
-    std = ", ".join(f"vals[{i}]" for i in range(n_std)) if n_std else ""
-    if extra_names:
-        env["extra_names"] = extra_names
-        lines.append(f"    return build({std}, extra=dict(zip(extra_names, vals[{n_std}:])))")
-    else:
-        lines.append(f"    return build({std})")
-    exec(compile("\n".join(lines), "<mappings converter>", "exec"), env)  # noqa: S102 - see docstring
-    return env["convert"]

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -23,6 +23,9 @@ from .kinds import KINDS, Attr, Kind
 from .spec import ATTRIBUTE_KEYS, OBJECT_KEYS, TRANSFORMS, TYPES, UNSET, AttributeSpec, ObjectSpec
 from .suggest import did_you_mean
 from .tomllines import LineIndex
+
+if TYPE_CHECKING:
+    from .mapping_set import MappingSet
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -125,7 +128,7 @@ def _sections(paths: list[Path], problems: list[Problem]) -> dict[str, tuple[Sou
     return found
 
 
-def load_mappings(directory_or_files: Any = None) -> "MappingSet":
+def load_mappings(directory_or_files: Any = None) -> MappingSet:
     """Load, check and compile mapping files (None: the shipped defaults).
 
     Raises MappingError listing every problem, each with file, line, key and fix.

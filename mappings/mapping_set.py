@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 from rules import model
 
-from .compile import Unroutable, Warn, build_converter
+from .converter import Unroutable, Warn, build_converter
 from .errors import Problem
 from .kinds import KINDS, PY_TYPES, READ_KINDS
 from .loader import ObjectMapping
