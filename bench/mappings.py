@@ -79,22 +79,28 @@ def main(argv: list[str] | None = None) -> int:
 
     records = make_records(args.records)
     ms = load_mappings()
-    best = float("inf")
+    best_wall = best_cpu = float("inf")
     unroutable = 0
     for _ in range(max(1, args.repeat)):
         convert = ms.lead_converter()  # fresh converter: memo tables start empty each run
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         results = [convert(r) for r in records]
-        best = min(best, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+        best_wall = min(best_wall, time.perf_counter() - wall)
         unroutable = sum(isinstance(x, Unroutable) for x in results)
-    rate = args.records / best
-    report = {"bench": "mappings.lead_conversion", "records": args.records, "seconds": round(best, 3),
-              "records_per_s": round(rate), "unroutable": unroutable, "target_records_per_s": 50_000}
+    # CPU time is the figure to compare: the machine is shared, and wall time on a busy
+    # core measures the neighbours as much as the converter
+    rate = args.records / best_cpu
+    report = {"bench": "mappings.lead_conversion", "records": args.records, "cpu_seconds": round(best_cpu, 3),
+              "wall_seconds": round(best_wall, 3), "records_per_s": round(rate),
+              "records_per_s_wall": round(args.records / best_wall), "unroutable": unroutable,
+              "target_records_per_s": 50_000}
     if args.json:
         print(json.dumps(report))
     else:
-        print(f"converted {args.records:,} leads in {best:.3f} s: {rate:,.0f} records/s "
-              f"({unroutable} unroutable; target ≥ 50,000/s)")
+        print(f"converted {args.records:,} leads: {rate:,.0f} records/s of CPU time ({best_cpu:.3f} s), "
+              f"{args.records / best_wall:,.0f} records/s wall ({best_wall:.3f} s); "
+              f"{unroutable} unroutable; target ≥ 50,000/s")
     return 0
 
 

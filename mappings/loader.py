@@ -74,7 +74,15 @@ class _Context:
                              + did_you_mean(str(name), self._known))
         self.wanted.append(name)
         attrs = self._attrs
-        return lambda r: attrs[name].getter(r)
+        found: list = []
+
+        def get(r: dict) -> Any:
+            # resolved on first use: the attribute may be compiled after this one
+            if not found:
+                found.append(attrs[name].getter)
+            return found[0](r)
+
+        return get
 
 
 def _files(directory_or_files: Any) -> list[Path]:

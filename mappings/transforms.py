@@ -61,8 +61,8 @@ def _postal(spec: TransformSpec, ctx: Any) -> Step:
 
 def _email_domain(spec: TransformSpec, ctx: Any) -> Step:
     def domain(s: str) -> Any:
-        host = s.strip().rpartition("@")[2].strip().lower().rstrip(".")
-        if "." not in host or _WHITESPACE.search(host) or host.startswith("."):
+        host = s.rpartition("@")[2].strip().lower().rstrip(".")
+        if "." not in host or host[0] == "." or len(host.split()) != 1:
             return Bad(f"no e-mail domain in {show(s)}", soft=True)
         return host
 
