@@ -43,7 +43,7 @@ class Settings:
     max_offers_per_day: int | None = None  # per partner, when the partner sets no Daily_Cap__c
     tier_weights: Mapping[str, float] = field(default_factory=lambda: {"Registered": 1.0, "Silver": 2.0, "Gold": 3.0, "Platinum": 4.0})
     best_fit_floor: float = 0.1  # share of a best-fit rule's leads handed out in plain rotation
-    window: int = 10  # least_loaded / best_fit weigh this many candidates, in rotation order (0 = all)
+    window: int = 6  # least_loaded / best_fit weigh this many candidates, in rotation order (0 = all)
     deal_registration: bool = True
     deal_registration_min_score: float = 90.0  # rapidfuzz token ratio for company names
     certifications_for_products: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

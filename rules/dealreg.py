@@ -29,7 +29,7 @@ class DealRegistrations:
     def __init__(self, registrations: Iterable[DealRegistration], min_score: float = 90.0):
         self.min_score = min_score
         self.by_domain: dict[str, list[DealRegistration]] = {}
-        self.by_token: dict[str, list[tuple[str, DealRegistration]]] = {}
+        by_token: dict[str, list[tuple[str, DealRegistration]]] = {}
         self.count = 0
         for reg in sorted(registrations, key=lambda r: r.id):
             if (reg.status or "").lower() != "approved":
@@ -38,10 +38,15 @@ class DealRegistrations:
             d = normalise_domain(reg.email_domain)
             if d:
                 self.by_domain.setdefault(d, []).append(reg)
-            c = normalise_company(reg.company)
-            for tok in set(c.split()):
+            words = normalise_company(reg.company).split()
+            c = " ".join(sorted(words))  # sorted once here: token-sort similarity is then plain ratio
+            for tok in set(words):
                 if len(tok) >= 3:
-                    self.by_token.setdefault(tok, []).append((c, reg))
+                    by_token.setdefault(tok, []).append((c, reg))
+        # per word: the names to compare (one list, handed to rapidfuzz whole) and their registrations
+        self.by_token: dict[str, tuple[list[str], list[DealRegistration]]] = {
+            tok: ([name for name, _ in entries], [reg for _, reg in entries]) for tok, entries in by_token.items()
+        }
 
     def matching(self, lead: Lead, now: datetime) -> list[RegistrationMatch]:
         """Approved, unexpired registrations for this lead, one per registration, by id."""
@@ -54,23 +59,25 @@ class DealRegistrations:
             for reg in self.by_domain.get(domain, ()):
                 if _live(reg, today):
                     found.setdefault(reg.id, RegistrationMatch(reg, f"email domain {domain}"))
-        company = normalise_company(lead.company)
-        if company:
+        words = normalise_company(lead.company).split()
+        if words:
+            company = " ".join(sorted(words))
             # Block on the lead's rarest known word (a name ≥ 90 % alike shares it); common
             # words ("global", "systems") would otherwise pull in half the book.
-            tokens = sorted((len(self.by_token[t]), t) for t in set(company.split()) if t in self.by_token)
-            pool: dict[str, tuple[str, DealRegistration]] = {}
-            for n, tok in tokens[:1]:
-                for name, reg in self.by_token.get(tok, ()):
+            by_token = self.by_token
+            rarest = None
+            for tok in words:
+                entry = by_token.get(tok)
+                if entry is not None and (rarest is None or (len(entry[0]), tok) < (len(rarest[0]), rarest[1])):
+                    rarest = (entry[0], tok, entry[1])
+            if rarest is not None:
+                names, _, regs = rarest
+                for _, score, k in process.extract(company, names, scorer=fuzz.ratio,
+                                                   score_cutoff=self.min_score, limit=None):
+                    reg = regs[k]
                     if reg.id not in found and _live(reg, today):
-                        pool[reg.id] = (name, reg)
-            if pool:
-                ids = sorted(pool)
-                hits = process.extract(company, [pool[i][0] for i in ids], scorer=fuzz.token_sort_ratio,
-                                       score_cutoff=self.min_score, limit=None)
-                for _, score, k in hits:
-                    reg = pool[ids[k]][1]
-                    found[reg.id] = RegistrationMatch(reg, f"company {lead.company!r} ~ {reg.company!r} ({score:.0f})")
+                        found[reg.id] = RegistrationMatch(
+                            reg, f"company {lead.company!r} ~ {reg.company!r} ({score:.0f})")
         return [found[k] for k in sorted(found)]
 
 

@@ -183,14 +183,31 @@ class PartnerIndex:
         return bisect_right(self.ids, partner_id) - 1
 
     def coverage_mask(self, country: str | None, state: str | None, postal: str | None) -> tuple[int, dict[str, int]]:
-        from rules.geo import lead_keys
+        """Partners covering a place, and which of its keys hit (key → specificity: 1 country,
+        2 subdivision, 2 + n for an n-character postal prefix)."""
+        coverage = self.coverage
         mask = 0
         hit: dict[str, int] = {}
-        for key, spec in lead_keys(country, state, postal, self.prefix_lengths):
-            m = self.coverage.get(key)
+        if not country:
+            return 0, hit
+        m = coverage.get(country)
+        if m:
+            mask = m
+            hit[country] = 1
+        if state:
+            m = coverage.get(state)
             if m:
                 mask |= m
-                hit[key] = spec
+                hit[state] = 2
+        if postal:
+            for n in self.prefix_lengths:
+                if n > len(postal):
+                    break
+                key = f"{country}:{postal[:n]}"
+                m = coverage.get(key)
+                if m:
+                    mask |= m
+                    hit[key] = 2 + n
         return mask, hit
 
     def unavailable_reason(self, pos: int) -> str:

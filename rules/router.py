@@ -51,6 +51,7 @@ class Router:
         }
         self._day_for: datetime | None = None
         self._day_counts: dict[str, int] = {}
+        self._not_met: dict[str, RuleTrial] = {}
         known = set(self.queue_ids) | set(index.pools)
         missing = sorted(n for n in book.queue_names() if n not in known)
         if missing:
@@ -192,11 +193,15 @@ class Router:
     # ================================================================ one rule
     def _try_rule(self, rule: Rule, lead: Lead, state: RoutingState, now: datetime, tv: dict, ex: Explanation,
                   attempt: int, *, full: bool, restrict: int | None = None, label: str | None = None) -> Decision | None:
+        if not rule.when.matches(lead, tv):
+            # most rules tried are passed over here: one shared, never-modified trial each
+            skipped = self._not_met.get(rule.name)
+            if skipped is None:
+                skipped = self._not_met[rule.name] = RuleTrial(rule.name, rule.ruleset, "condition not met")
+            ex.trials.append(skipped)
+            return None
         trial = RuleTrial(rule.name, rule.ruleset, "")
         ex.trials.append(trial)
-        if not rule.when.matches(lead, tv):
-            trial.outcome = "condition not met"
-            return None
         m = rule.match
         idx = self.index
         if m.territories and not self._in_territories(m.territories, lead):
@@ -211,8 +216,13 @@ class Router:
         # partners who can never take it: paused or without an active rep
         unavailable = cand & ~idx.available
         if unavailable:
-            for pos in _first(idx.positions(unavailable), EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS):
+            rest, named = unavailable, EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS
+            while rest and named:
+                low = rest & -rest
+                pos = low.bit_length() - 1
                 trial.exclude(idx.ids[pos], idx.unavailable_reason(pos))
+                rest ^= low
+                named -= 1
             # counted by bit arithmetic, so thousands of paused partners cost nothing per lead
             for kind, mask in (("paused", unavailable & idx.paused), ("no active rep", unavailable & ~idx.paused)):
                 if mask:
@@ -355,7 +365,7 @@ class Router:
         p = self.index.partners[pos]
         cap = p.capacity if p.capacity is not None else self.settings.max_open_offers
         if cap is not None:
-            n = state.open_count(p.id)
+            n = state.open_offers.get(p.id, 0)
             if n >= cap:
                 return f"at capacity ({n}/{cap} open offers)"
         daily = p.daily_cap if p.daily_cap is not None else self.settings.max_offers_per_day
@@ -608,13 +618,6 @@ class Router:
     def _name(self, partner_id: str) -> str:
         p = self.index.partner(partner_id)
         return p.name if p else partner_id
-
-
-def _first(it, n):
-    for i, x in enumerate(it):
-        if i >= n:
-            return
-        yield x
 
 
 def _aware(now: datetime) -> datetime:

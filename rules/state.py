@@ -5,7 +5,6 @@ The router only reads it; jobs calls `record_offer` once a decision is committed
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -33,7 +32,9 @@ def normalise_domain(domain: str | None) -> str:
     if not domain:
         return ""
     d = domain.strip().lower()
-    d = re.sub(r"^[a-z]+://", "", d).split("/")[0].split("@")[-1]
+    if "://" in d:
+        d = d.split("://", 1)[1]
+    d = d.split("/", 1)[0].rpartition("@")[2]
     return d[4:] if d.startswith("www.") else d
 
 
@@ -124,8 +125,9 @@ class RoutingState:
         day = day_key(now)
         counts = self.daily.setdefault(day, {})
         counts[pid] = counts.get(pid, 0) + 1
-        for old in sorted(self.daily)[:-_KEEP_DAYS]:
-            del self.daily[old]
+        if len(self.daily) > _KEEP_DAYS:
+            for old in sorted(self.daily)[:-_KEEP_DAYS]:
+                del self.daily[old]
         if decision.rep_id:
             self.rep_rotation[pid] = decision.rep_id
         self.performance.setdefault(pid, Performance()).offers += 1
