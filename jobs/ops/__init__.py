@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
+import sys
 from pathlib import Path
 
 EXAMPLES_DEMO = """examples:
@@ -34,6 +37,49 @@ def register(sub: "argparse._SubParsersAction") -> None:
     demo.add_argument("--json", action="store_true", help="print the final summary as one JSON object")
     demo.set_defaults(handler=_demo)
 
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument("--config", default=os.environ.get("LEADROUTER_CONFIG", "leadrouter.toml"),
+                        help="the TOML config (default: $LEADROUTER_CONFIG or leadrouter.toml)")
+    validate = sub.add_parser(
+        "validate", parents=[config], formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="check config, mappings and rules against the org; every problem at once, with its fix",
+        epilog="examples:\n  leadrouter validate --config leadrouter.toml\n"
+               "  leadrouter validate --offline          # files only, no org\n"
+               "  leadrouter validate --json | jq .findings\n\nexit code 1 when there is any error",
+    )
+    validate.add_argument("--offline", action="store_true", help="check the files only; do not contact the org")
+    validate.add_argument("--json", action="store_true", help="findings as one JSON object")
+    validate.set_defaults(handler=_lazy("jobs.ops.validate"))
+
+    dry = sub.add_parser(
+        "dry-run", parents=[config], formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="route the unrouted leads without writing anything; compare two rule files",
+        epilog="examples:\n  leadrouter dry-run\n  leadrouter dry-run --format csv --out decisions.csv\n"
+               "  leadrouter dry-run --rules proposed-rules.toml   # only the leads that would change",
+    )
+    dry.add_argument("--rules", type=Path, help="another rule file: show what would change against the current rules")
+    dry.add_argument("--limit", type=int, default=None, help="at most this many leads (oldest first)")
+    dry.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    dry.add_argument("--out", type=Path, help="write to this file instead of the terminal")
+    dry.set_defaults(handler=_lazy("jobs.ops.dryrun"))
+
+    explain = sub.add_parser(
+        "explain", parents=[config], formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="the full decision trace for one lead: as it would be decided now, and as it was",
+        epilog="examples:\n  leadrouter explain 00Q5g00000001ABEAY\n  leadrouter explain 00Q5g00000001AB --json",
+    )
+    explain.add_argument("lead_id", metavar="LEAD_ID", help="the Lead's id (15 or 18 characters)")
+    explain.add_argument("--json", action="store_true")
+    explain.set_defaults(handler=_lazy("jobs.ops.explain"))
+
+    report = sub.add_parser(
+        "report", parents=[config], formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="write a self-contained HTML report from the state database",
+        epilog="example:\n  leadrouter report --out report.html",
+    )
+    report.add_argument("--out", type=Path, default=Path("report.html"))
+    report.set_defaults(handler=_report)
+
 
 def _demo(args: argparse.Namespace) -> int:
     from jobs.ops.demo import DemoOptions, print_summary, run
@@ -46,3 +92,33 @@ def _demo(args: argparse.Namespace) -> int:
     else:
         print_summary(summary)
     return 0 if summary["job_errors"] == 0 else 1
+
+
+def _lazy(module: str):
+    """Import a tool only when it runs: `leadrouter --help` stays fast."""
+    def handler(args: argparse.Namespace) -> int:
+        return importlib.import_module(module).run(args)
+
+    return handler
+
+
+def _report(args: argparse.Namespace) -> int:
+    from jobs.config import ConfigFileError, load
+    from jobs.ops import figures, report
+    from jobs.ops.context import open_live_store
+
+    try:
+        loaded = load(args.config if os.path.exists(args.config) else None)
+    except ConfigFileError as e:
+        print(f"leadrouter: configuration problem\n{e}", file=sys.stderr)
+        return 2
+    store = open_live_store(loaded)
+    if store is None:
+        print(f"leadrouter report: no state database at {loaded.state_url()} — run the connector first", file=sys.stderr)
+        return 1
+    try:
+        args.out.write_text(report.render(figures.report_data(store)), encoding="utf-8")
+    finally:
+        store.dispose()
+    print(f"report: {args.out.resolve()}")
+    return 0

@@ -1,0 +1,96 @@
+"""What the read-only ops tools (validate, dry-run, explain) share: config, org, routing.
+
+They never write to Salesforce nor to the live state database. The partner snapshot
+they route with is fetched into a private, throw-away state file by the same
+`sync_partners` job production runs, so what they show is what production would do;
+fairness counters (rotation, load) are read from the live state database when one
+exists, so a dry-run continues the rotation instead of starting it afresh.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jobs.config import LoadedConfig
+
+
+@dataclass
+class OpsContext:
+    loaded: LoadedConfig
+    connector: Any  # jobs.app.Connector on a private store
+    live_state: Any | None  # rules.state.RoutingState from the live database, or None
+    live_store: Any | None
+    _tmp: tempfile.TemporaryDirectory
+
+    def close(self) -> None:
+        self.connector.store.dispose()
+        if self.live_store is not None:
+            self.live_store.dispose()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> "OpsContext":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def open_live_store(loaded: LoadedConfig):
+    """The live state database, only if it already exists (never create one here)."""
+    from jobs.state import Store
+
+    url = loaded.state_url()
+    if url.startswith("sqlite:///"):
+        if not Path(url[len("sqlite:///"):]).exists():
+            return None
+    try:
+        return Store(url)
+    except Exception:  # noqa: BLE001 — an unreachable database only costs the live counters
+        return None
+
+
+def open_context(loaded: LoadedConfig, *, rules: Path | None = None, client: Any = None, clock: Any = None) -> OpsContext:
+    from jobs.app import Connector
+    from jobs.lifecycle import load_state
+    from jobs.state import Store
+    from jobs.timeutil import SystemClock
+
+    tmp = tempfile.TemporaryDirectory(prefix="leadrouter-ops-")
+    private = Store(f"sqlite:///{Path(tmp.name) / 'ops.sqlite'}")
+    cx = Connector.from_config(loaded, client=client, store=private, clock=clock or SystemClock())
+    if rules is not None:
+        cx.book = load_book(rules, cx.mappings)
+    cx.instance = "ops"
+    result = cx.run_job("sync_partners")
+    if result.error:
+        private.dispose()
+        tmp.cleanup()
+        raise RuntimeError(f"could not read partners from the org: {result.error}")
+    live = open_live_store(loaded)
+    state = None
+    if live is not None:
+        with live.connect() as conn:
+            state = load_state(conn)
+    return OpsContext(loaded, cx, state, live, tmp)
+
+
+def load_book(path: Path, mappings: Any):
+    from rules import load_rules
+
+    return load_rules(path, lead_attributes=mappings.lead_attribute_types(),
+                      partner_attributes=mappings.partner_attribute_types())
+
+
+def unrouted_leads_soql(cx, limit: int | None = None) -> str:
+    """Leads the route job would pick up: not yet routed (status empty or Pending)."""
+    from connector.soql import ident, select
+
+    ms = cx.mappings
+    status = ident(ms.writeback_fields().get("routing_status", "Routing_Status__c"))
+    where = f"({status} = null OR {status} = 'Pending') AND IsConverted = false"
+    extra = ms.filter("lead")
+    if extra:
+        where = f"({extra}) AND {where}"
+    return select(ms.sobject("lead"), ms.soql_fields("lead"), where=where, order_by=("CreatedDate", "Id"), limit=limit)

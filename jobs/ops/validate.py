@@ -1,0 +1,266 @@
+"""`leadrouter validate`: config, mappings and rules, checked against the org — all at once.
+
+Every finding names the file, the key (and line where known) and the fix. Errors stop
+a deployment (exit 1); warnings are worth a look: rules no lead in the org matches,
+leads no rule can place (coverage holes), partners no rule can reach, and coverage
+that partners of the same tier share.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import tomllib
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+SAMPLE_LEADS = 5000
+
+
+@dataclass
+class Finding:
+    severity: str  # error | warning
+    file: str
+    key: str
+    message: str
+    fix: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        text = f"{self.severity.upper():7} {where}: {self.key}: {self.message}"
+        return f"{text}\n        fix: {self.fix}" if self.fix else text
+
+
+def _from_problem(p: Any) -> Finding:
+    return Finding(getattr(p, "severity", "error"), str(p.file), str(p.key), p.message, p.fix, p.line)
+
+
+def validate(config: Path | None, *, offline: bool = False, client: Any = None, clock: Any = None) -> list[Finding]:
+    from jobs.config import ConfigFileError, load
+    from mappings import MappingError, load_mappings
+    from rules import load_rules
+    from rules.errors import RulesError
+
+    findings: list[Finding] = []
+    cfg_name = str(config) if config else "(defaults)"
+    loaded = None
+    raw: dict[str, Any] = {}
+    if config is not None and config.exists():
+        try:
+            raw = tomllib.loads(config.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError:
+            raw = {}
+    try:
+        loaded = load(config)
+    except ConfigFileError as e:
+        for line in str(e).splitlines():
+            line = line.strip()
+            if line:
+                findings.append(_config_finding(cfg_name, line))
+        loaded = _essentials(config, raw)
+
+    base = config.resolve().parent if config else Path.cwd()
+
+    def path_of(section: str, key: str, default: str | None) -> Path | None:
+        if loaded is not None:
+            s = getattr(loaded.settings, section)
+            value = getattr(s, key)
+            return loaded.resolve(value) if value is not None else None
+        value = (raw.get(section) or {}).get(key, default)
+        if value is None:
+            return None
+        p = Path(value)
+        return p if p.is_absolute() else base / p
+
+    ms = None
+    try:
+        ms = load_mappings(path_of("mappings", "dir", None))
+        findings += [_from_problem(p) for p in getattr(ms, "warnings", [])]
+    except MappingError as e:
+        findings += [_from_problem(p) for p in e.problems]
+
+    rules_path = path_of("routing", "rules", "rules.toml")
+    online = not offline and loaded is not None and loaded.settings.salesforce is not None
+    if not offline and loaded is not None and loaded.settings.salesforce is None:
+        findings.append(Finding("warning", cfg_name, "salesforce", "no [salesforce] section: the org was not checked",
+                                "add [salesforce] (see config.example.toml) or pass --offline"))
+    queue_names = None
+    if online:
+        try:
+            client = client or _connect(loaded, clock)
+        except Exception as e:  # noqa: BLE001 — an unreachable org or bad credentials is a finding, not a crash
+            fix = getattr(e, "fix", None) or "check [salesforce] login_url, ca_bundle and the auth settings"
+            findings.append(Finding("error", cfg_name, "salesforce", f"could not connect to the org: {e}", fix))
+            online = False
+    if online:
+        from connector.soql import select
+
+        queue_names = {r["DeveloperName"] for r in client.query(select("Group", ["DeveloperName"], where="Type = 'Queue'"))
+                       if r.get("DeveloperName")}
+        if ms is not None:
+            describes: dict[str, dict] = {}
+
+            def describe(name: str) -> dict:
+                if name not in describes:
+                    describes[name] = client.describe(name)
+                return describes[name]
+
+            findings += [_from_problem(p) for p in ms.validate(describe)]
+
+    book = None
+    if rules_path is not None and not rules_path.exists():
+        findings.append(Finding("error", cfg_name, "routing.rules", f"rule file {rules_path} does not exist",
+                                "point [routing] rules at your rule file, e.g. a copy of rules/defaults/rules.toml"))
+    else:
+        try:
+            book = load_rules(rules_path, lead_attributes=ms.lead_attribute_types() if ms else None,
+                              partner_attributes=ms.partner_attribute_types() if ms else None, queue_names=queue_names)
+            findings += [_from_problem(p) for p in book.warnings]
+        except RulesError as e:
+            findings += [_from_problem(p) for p in e.problems]
+
+    if online and ms is not None and book is not None and not any(f.severity == "error" for f in findings):
+        findings += _data_warnings_for(loaded, client, clock, str(rules_path or "rules"), book)
+    return findings
+
+
+def _connect(loaded, clock):
+    from connector.client import SalesforceClient
+
+    return SalesforceClient.connect(loaded.connector_config(), clock=clock.now if clock else None)
+
+
+def _essentials(config: Path | None, raw: dict[str, Any]):
+    """The config minus its broken parts, when what reaches the org is intact: so a typo
+    in [schedule] does not hide the mapping and rule problems only the org can reveal."""
+    from pydantic import ValidationError
+
+    from jobs.config import LoadedConfig, Settings
+
+    keep = {k: v for k, v in raw.items() if k in ("salesforce", "state", "routing", "mappings")}
+    try:
+        loaded = LoadedConfig(Settings.model_validate(keep), config, config.read_text(encoding="utf-8") if config else "")
+        if loaded.settings.salesforce is not None:
+            loaded.connector_config()
+        return loaded
+    except (ValidationError, ValueError):
+        return None
+
+
+def _config_finding(cfg_name: str, line: str) -> Finding:
+    """One line of a jobs.config error: `<file>[:<line>]: <key>: <message>` or
+    `<file>[:<line>]: unknown key '<key>'; did you mean '<other>'?`."""
+    m = re.match(r"^(?P<file>.+?)(?::(?P<line>\d+))?: (?P<rest>.*)$", line)
+    if not m:
+        return Finding("error", cfg_name, "config", line, "compare with config.example.toml")
+    file, ln, rest = m.group("file"), m.group("line"), m.group("rest")
+    number = int(ln) if ln else None
+    unknown = re.match(r"unknown key '(?P<key>[^']+)'(?:; did you mean '(?P<hint>[^']+)'\?)?", rest)
+    if unknown:
+        hint = unknown.group("hint")
+        return Finding("error", file, unknown.group("key"), "unknown key", f"did you mean {hint!r}?" if hint
+                       else "remove it; config.example.toml lists every key", number)
+    key, _, message = rest.partition(": ")
+    if not message:
+        return Finding("error", file, "config", rest, "compare with config.example.toml", number)
+    return Finding("error", file, key, message, "see config.example.toml for this key's type and default", number)
+
+
+def _data_warnings_for(loaded, client, clock, rules_file: str, book) -> list[Finding]:
+    """Warnings that need the org's data: run only when the files themselves are sound."""
+    from jobs.ops.context import open_context, unrouted_leads_soql
+
+    with open_context(loaded, client=client, clock=clock) as ctx:
+        return _data_warnings(ctx.connector, ctx.connector.routing(), ctx.connector.book, rules_file,
+                              unrouted_leads_soql(ctx.connector, SAMPLE_LEADS))
+
+
+def _data_warnings(cx, routing, book, rules_file: str, soql: str) -> list[Finding]:
+    import copy
+
+    from mappings import Unroutable
+    from rules.state import RoutingState
+
+    findings: list[Finding] = []
+    index = routing.index
+    reachable = 0
+    for rule in book.rules:
+        reachable |= index.rule_mask.get(rule.name, 0)
+    unreachable = [index.partners[i] for i in index.positions(index.available & ~reachable)]
+    if unreachable:
+        names = ", ".join(p.name for p in unreachable[:8])
+        findings.append(Finding("warning", rules_file, "rules", f"{len(unreachable)} active partner(s) no rule can reach: {names}"
+                                + (" …" if len(unreachable) > 8 else ""),
+                                "check their tier/programs/certifications against the rules' partner conditions"))
+
+    records = list(cx.client.query(soql))
+    convert = cx.mappings.lead_converter()
+    state = RoutingState()
+    applied: Counter[str] = Counter()
+    holes: Counter[str] = Counter()
+    now = cx.clock.now()
+    for rec in records:
+        lead = convert(rec)
+        if isinstance(lead, Unroutable):
+            continue
+        ex = routing.router.explain(lead, copy.copy(state), now)
+        for trial in ex.trials:
+            if trial.applied:
+                applied[trial.rule] += 1
+        if ex.kind in ("fallback", "unroutable") and not ex.gate:
+            holes[" / ".join(x for x in (lead.country, lead.state) if x) or "(no place)"] += 1
+    if records:
+        for rule in book.rules:
+            if rule is book.hand_down:
+                continue
+            if applied[rule.name] == 0:
+                findings.append(Finding("warning", rules_file, f"rule {rule.name!r}",
+                                        f"matched none of the {len(records)} unrouted leads in the org",
+                                        "check its `when` condition and territories; it may never match"))
+        if holes:
+            top = ", ".join(f"{place} ({n})" for place, n in holes.most_common(8))
+            findings.append(Finding("warning", rules_file, "coverage",
+                                    f"{sum(holes.values())} of {len(records)} unrouted leads no rule can place; most in: {top}",
+                                    "add partners' coverage for these places, or a rule/pool that takes them"))
+
+    shared: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for p in index.partners:
+        if p.paused:
+            continue
+        for item in p.coverage:
+            shared[p.tier or "(no tier)"][item].append(p.name)
+    for tier in sorted(shared):
+        overlaps = {item: names for item, names in shared[tier].items() if len(names) > 1}
+        if overlaps:
+            busiest = sorted(overlaps.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:5]
+            text = "; ".join(f"{item}: {', '.join(sorted(names)[:4])}{' …' if len(names) > 4 else ''}" for item, names in busiest)
+            findings.append(Finding("warning", "org: Account.Coverage__c", f"tier {tier}",
+                                    f"{len(overlaps)} coverage area(s) shared by several {tier} partners — {text}",
+                                    "intended if the rules distribute among them (round robin, weights); otherwise narrow the coverage"))
+    return findings
+
+
+def run(args) -> int:
+    from jobs.logging import configure
+
+    configure("auto", "error", stream=sys.stderr)
+    config = Path(args.config) if args.config else None
+    if config is not None and not config.exists() and args.config != "leadrouter.toml":
+        print(f"leadrouter validate: {config}: no such config file", file=sys.stderr)
+        return 2
+    if config is not None and not config.exists():
+        config = None
+    findings = validate(config, offline=args.offline)
+    errors = [f for f in findings if f.severity == "error"]
+    if args.json:
+        print(json.dumps({"ok": not errors, "errors": len(errors), "warnings": len(findings) - len(errors),
+                          "findings": [asdict(f) for f in findings]}, ensure_ascii=False))
+    else:
+        for f in sorted(findings, key=lambda f: (f.severity != "error", f.file, f.line or 0)):
+            print(f)
+        print(f"\n{len(errors)} error(s), {len(findings) - len(errors)} warning(s)"
+              + ("" if errors else " — ready to run"))
+    return 1 if errors else 0

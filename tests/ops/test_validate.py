@@ -1,0 +1,74 @@
+"""`leadrouter validate` names every planted mistake at once: file, key and fix."""
+from __future__ import annotations
+
+import json
+
+from jobs.cli import main
+from jobs.ops.validate import validate
+
+
+def plant(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_the_shipped_files_validate_cleanly_against_the_sandbox_org(workdir):
+    findings = validate(workdir / "leadrouter.toml")
+    assert [f for f in findings if f.severity == "error"] == []
+
+
+def test_every_planted_error_is_reported_with_file_key_and_fix(workdir, capsys):
+    config, rules, lead_map = workdir / "leadrouter.toml", workdir / "rules.toml", workdir / "mappings" / "lead.toml"
+    config.write_text(config.read_text() + "\n[schedule]\nleeds = 60\n")  # unknown key
+    plant(config, "reminder_before_hours = 1.0", 'reminder_before_hours = "soon"')  # wrong type
+    plant(lead_map, 'company = { field = "Company"', 'company = { field = "Compnay"')  # field typo (org)
+    plant(lead_map, 'rating = "Rating"', 'rating = { field = "Rating", map = { Hott = "Hot" } }')  # not a picklist value (org)
+    plant(rules, 'pool = "Partner_Pool_NA"', 'pool = "Partner_Pool_NAA"')  # queue typo (org)
+    plant(rules, "rating == \"Hot\"", "ratng == \"Hot\"")  # attribute typo
+    plant(rules, 'distribute = "least_loaded"', 'distribute = "least_loded"')  # unknown strategy
+
+    code = main(["validate", "--config", str(config), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1 and out["ok"] is False
+    errors = [f for f in out["findings"] if f["severity"] == "error"]
+
+    def find(file_part, key_part, text_part, among=errors):
+        hits = [f for f in among if file_part in f["file"] and key_part in f["key"]
+                and text_part in (f["message"] + " " + (f["fix"] or ""))]
+        assert hits, f"no error in {file_part} at {key_part} mentioning {text_part!r}:\n" + "\n".join(map(str, errors))
+        assert all(h["fix"] for h in hits), hits
+        return hits[0]
+
+    find("leadrouter.toml", "schedule.leeds", "schedule.leads")
+    assert find("leadrouter.toml", "reminder_before_hours", "number")["line"]
+    find("lead.toml", "company", "Company")
+    find("lead.toml", "rating", "Hot", among=out["findings"])  # a dead map entry is a warning, still named
+    find("rules.toml", "", "Partner_Pool_NA'")
+    find("rules.toml", "", "rating")
+    find("rules.toml", "distribute", "least_loaded")
+    assert len(errors) >= 6
+
+
+def test_offline_validation_reads_no_org(workdir, capsys):
+    config = workdir / "leadrouter.toml"
+    plant(config, 'login_url = "https://127.0.0.1', 'login_url = "https://127.0.0.2')  # nothing listens there
+    assert main(["validate", "--config", str(config), "--offline"]) == 0
+    assert "0 error(s)" in capsys.readouterr().out
+
+
+def test_an_unreachable_org_is_an_error_that_says_what_to_check(workdir, capsys):
+    config = workdir / "leadrouter.toml"
+    plant(config, 'login_url = "https://127.0.0.1:', 'login_url = "https://127.0.0.1:1')
+    assert main(["validate", "--config", str(config), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    org = [f for f in out["findings"] if f["key"] == "salesforce"]
+    assert org and "login_url" in org[0]["fix"]
+
+
+def test_a_broken_mapping_file_is_named_with_its_line_even_offline(workdir, capsys):
+    lead_map = workdir / "mappings" / "lead.toml"
+    plant(lead_map, 'city = { field = "City", transforms = ["trim"] }', 'city = { field = "City", transforms = ["trimm"] }')
+    assert main(["validate", "--config", str(workdir / "leadrouter.toml"), "--offline"]) == 1
+    out = capsys.readouterr().out
+    assert "lead.toml:" in out and "trimm" in out and "did you mean 'trim'" in out
