@@ -144,7 +144,11 @@ def load_mappings(directory_or_files: Any = None) -> MappingSet:
     from .mapping_set import MappingSet
 
     problems: list[Problem] = []
-    sections = _sections(_files(directory_or_files), problems)
+    paths = _files(directory_or_files)
+    sections = _sections(paths, problems)
+    if directory_or_files is not None and not paths:
+        problems.append(Problem(str(directory_or_files), None, "", "no .toml mapping files here; the shipped defaults apply",
+                                f"copy the files from {DEFAULTS_DIR} and edit them", severity="warning"))
     if directory_or_files is not None:
         defaults = _sections(_files(None), problems)
         for name, entry in defaults.items():

@@ -101,6 +101,9 @@ class TransformSpec(BaseModel):
             params = TRANSFORMS[name]
             if params and shorthand is not True:
                 options.setdefault(params[0], shorthand)
+            values = options.get("values")
+            if name == "map" and isinstance(values, list) and all(isinstance(x, list) and len(x) == 2 for x in values):
+                options["values"] = {str(k): v for k, v in values}  # pairs: a table written the long way
             return {"name": name, "options": options}
         return data
 

@@ -231,3 +231,14 @@ def test_a_map_value_that_does_not_fit_the_attribute_type(tmp_path):
     problem = one(problems(tmp_path, LEAD + 'employees = { field = "Size__c", map = { small = 10, large = "many" } }\n'))
     assert problem.key == "lead.fields.employees.map.large"
     assert "map value 'many' does not fit type int" in problem.message
+
+
+def test_an_empty_directory_warns_that_the_defaults_apply(tmp_path):
+    ms = load_mappings(tmp_path)
+    warning, = ms.warnings
+    assert warning.severity == "warning" and "no .toml mapping files here" in warning.message
+
+
+def test_a_value_map_transform_written_as_pairs(tmp_path):
+    ms = lead_with(tmp_path, '[lead.extra]\nx = { field = "Rating", transforms = [{ map = [["Hot", "A"]] }] }\n')
+    assert ms.lead_converter()({"Id": LEAD_ID, "Rating": "hot"}).extra["x"] == "A"
