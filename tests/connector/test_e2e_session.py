@@ -137,3 +137,24 @@ def test_limits_feed_the_budget_before_any_other_call(org, connect):
     limits = client.limits()
     assert limits["DailyApiRequests"]["Max"] == 2000
     assert client.budget.org_max == 2000 and client.budget.should_pause_non_urgent()
+
+
+def test_one_client_serves_several_scheduler_threads(org, client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    ids = [org.org.create("Lead", {"LastName": f"T{i}", "Company": "Thread Co"}) for i in range(2500)]
+    client.calls = 0
+    org.counters.reset()
+
+    def read(_):
+        return sorted(r["Id"] for r in client.query("SELECT Id FROM Lead WHERE Company = 'Thread Co'"))
+
+    def write(chunk):
+        return [r.ok for r in client.update("Lead", [{"Id": i, "Routing_Attempt__c": 1} for i in chunk])]
+
+    with ThreadPoolExecutor(4) as pool:
+        reads = list(pool.map(read, range(4)))
+        writes = list(pool.map(write, [ids[i:i + 500] for i in range(0, 2500, 500)]))
+    assert all(r == sorted(ids) for r in reads)
+    assert all(all(w) for w in writes)
+    assert client.calls == org.counters.snapshot()["requests"] == 4 * 2 + 5 * 3
