@@ -7,6 +7,7 @@ saves the org under DATA so the next start is the same org.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import signal
 import sys
@@ -60,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"leadrouter sandbox serve: cannot start: {exc}", file=sys.stderr)
         return 1
+    # the seeded org lives as long as the process: keep the collector from rescanning it
+    gc.freeze()
     try:
         print(json.dumps(_masked(sb.connection), indent=2))
         print(
