@@ -85,6 +85,7 @@ class Rule:
     weight_by: str = "tier"  # weighted: "tier" or "weight" (Routing_Weight__c)
     prefer_incumbent: bool = False
     pool: str | None = None  # queue DeveloperName: pull instead of push
+    pools_by_territory: tuple[tuple[str, str], ...] = ()  # (territory, queue): the lead's region picks the pool
     rep: str = "rotate"  # "rotate" among active reps, or "partner_queue"
     offer_hours: float = 48.0
     business_hours: bool = True
@@ -136,6 +137,7 @@ class RuleBook:
         for r in self.rules:
             if r.pool:
                 names.add(r.pool)
+            names.update(q for _, q in r.pools_by_territory)
             if r.otherwise not in OTHERWISE_WORDS:
                 names.add(r.otherwise)
         return frozenset(names)
@@ -448,8 +450,23 @@ class _Loader:
         if rep not in ("rotate", "partner_queue"):
             self.error(f"{where}.rep", f"expected \"rotate\" or \"partner_queue\", got {rep!r}",
                        did_you_mean(rep, ("rotate", "partner_queue")), self.lines.key("rep", line))
-        pool = g("pool", str, None)
-        if pool:
+        pool = g("pool", (str, dict), None)
+        by_territory: list[tuple[str, str]] = []
+        if isinstance(pool, dict):
+            # pool = { NA = "Partner_Pool_NA", EMEA = "Partner_Pool_EMEA" }: first territory holding the lead
+            for territory, queue in pool.items():
+                if territory not in territories:
+                    self.error(f"{where}.pool.{territory}", f"unknown territory {territory!r}",
+                               did_you_mean(territory, territories) + " (define it under [territories])",
+                               self.lines.key("pool", line))
+                elif not isinstance(queue, str):
+                    self.error(f"{where}.pool.{territory}", f"expected a queue name in quotes, got {queue!r}", None,
+                               self.lines.key("pool", line))
+                else:
+                    self.queue(queue, f"{where}.pool.{territory}", self.lines.key("pool", line))
+                    by_territory.append((territory, queue))
+            pool = None
+        elif pool:
             self.queue(pool, f"{where}.pool", self.lines.key("pool", line))
         otherwise = g("otherwise", str, "next")
         if otherwise not in OTHERWISE_WORDS:
@@ -464,7 +481,8 @@ class _Loader:
                       self.lines.key("when", line))
         return Rule(
             name=name, ruleset=ruleset, when=when, partners=partners, match=match, distribute=distribute,
-            weight_by=weight_by, prefer_incumbent=g("prefer_incumbent", bool, False), pool=pool, rep=rep,
+            weight_by=weight_by, prefer_incumbent=g("prefer_incumbent", bool, False), pool=pool,
+            pools_by_territory=tuple(by_territory), rep=rep,
             offer_hours=hours, business_hours=g("business_hours", bool, settings.business_hours),
             otherwise=otherwise, line=line, key=where,
         )
@@ -532,7 +550,21 @@ class _Loader:
 
 def _human(kind: str) -> str:
     return {"str": "text in quotes", "int": "a whole number", "float": "a number", "bool": "true or false",
-            "dict": "a table", "str or bool": "\"any\", \"all\" or true"}.get(kind, kind)
+            "dict": "a table", "str or bool": "\"any\", \"all\" or true",
+            "str or dict": "a queue name, or a table of territory = queue name"}.get(kind, kind)
+
+
+def _merged(base: dict[str, Any], given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The mappings' attribute types over the dataclass's; where both say "a set", keep
+    the dataclass's more precise "set of text"."""
+    if given is None:
+        return base
+    out = dict(base)
+    for name, kind in schema_of(dict(given)).items():
+        if name in base and getattr(base[name], "name", None) == getattr(kind, "name", None):
+            continue
+        out[name] = kind
+    return out
 
 
 def load_rules(path: str | Path | None = None, *, text: str | None = None,
@@ -556,10 +588,6 @@ def load_rules(path: str | Path | None = None, *, text: str | None = None,
         filename = str(p)
     else:
         filename = str(path) if path is not None else "<rules>"
-    lead_schema = schema_of(Lead)
-    if lead_attributes is not None:
-        lead_schema = {**lead_schema, **schema_of(dict(lead_attributes))}
-    partner_schema = schema_of(Partner)
-    if partner_attributes is not None:
-        partner_schema = {**partner_schema, **schema_of(dict(partner_attributes))}
+    lead_schema = _merged(schema_of(Lead), lead_attributes)
+    partner_schema = _merged(schema_of(Partner), partner_attributes)
     return _Loader(text, filename, lead_schema, partner_schema, queue_names).load()

@@ -207,6 +207,12 @@ class Router:
         if m.territories and not self._in_territories(m.territories, lead):
             trial.outcome = f"lead outside {', '.join(m.territories)}"
             return None
+        pool = rule.pool
+        if rule.pools_by_territory:
+            pool = next((q for t, q in rule.pools_by_territory if self._in_territories((t,), lead)), None)
+            if pool is None:
+                trial.outcome = f"lead outside {', '.join(t for t, _ in rule.pools_by_territory)}"
+                return None
         trial.applied = True
         found = self._candidates(rule, lead, trial, restrict)
         if found is None:
@@ -251,8 +257,8 @@ class Router:
         if not eligible:
             trial.outcome = "nobody eligible"
             return None
-        if rule.pool:
-            return self._pool(rule, lead, eligible, trial, ex, now, attempt)
+        if pool:
+            return self._pool(rule, pool, lead, eligible, trial, ex, now, attempt)
         if full:  # name every capped partner, not only those the strategy happened to meet
             for pos in idx.positions(eligible):
                 why = self._blocked(pos, state, now)
@@ -549,22 +555,22 @@ class Router:
                 "conversion": round(perf.conversion_rate, 3) if perf else 0.5, "response": round(response, 3)}
 
     # ================================================================ outcomes
-    def _pool(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, ex: Explanation, now: datetime,
+    def _pool(self, rule: Rule, pool: str, lead: Lead, eligible: int, trial: RuleTrial, ex: Explanation, now: datetime,
               attempt: int) -> Decision | None:
-        members = self.index.pool_members.get(rule.pool)
+        members = self.index.pool_members.get(pool)
         if members:  # the org told us who is in the queue: someone in it must be eligible
             eligible &= members
             if not eligible:
-                trial.outcome = f"no eligible partner is a member of {rule.pool}"
+                trial.outcome = f"no eligible partner is a member of {pool}"
                 return None
         trial.outcome = "pool"
         trial.eligible = eligible.bit_count()
         deadline = offer_deadline(now, rule.offer_hours, business_hours=rule.business_hours, time_zone=None,
                                   workday=self.settings.workday, weekdays=self.settings.weekdays)
-        summary = f"{rule.name}: pool {rule.pool}, {trial.eligible} eligible partner(s) may pull it"
-        ex.chosen = {"pool": rule.pool, "eligible": trial.eligible}
+        summary = f"{rule.name}: pool {pool}, {trial.eligible} eligible partner(s) may pull it"
+        ex.chosen = {"pool": pool, "eligible": trial.eligible}
         return self._finish(lead, ex, DecisionKind.POOL, attempt, now, summary, rule=rule.name, ruleset=rule.ruleset,
-                            queue_id=self._queue(rule.pool), deadline=deadline)
+                            queue_id=self._queue(pool), deadline=deadline)
 
     def _offer(self, lead: Lead, ex: Explanation, pick: _Pick, trial: RuleTrial | None, state: RoutingState,
                now: datetime, attempt: int, *, rule_name: str, ruleset: str | None, hours: float,

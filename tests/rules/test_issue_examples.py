@@ -88,6 +88,18 @@ def test_product_specialist_rule_needs_a_partner_selling_the_product():
     assert d.partner_id == "001B"
 
 
+def test_uncovered_lead_goes_to_its_regions_pool_only_if_a_pool_member_is_eligible():
+    pools = [Pool(id="00GPAP000000001AAA", name="APAC", developer_name="Partner_Pool_APAC",
+                  member_partner_ids=frozenset({"001JP"}))]
+    japan = lead(country="JP", state=None, postal_code=None, source="Other")
+    with_member = router_for(None, [partner("001DE", coverage=("DE",)), partner("001JP", coverage=("JP-13",))],
+                             pools=pools)
+    d = with_member.decide(japan, RoutingState(), NOW)
+    assert d.kind is DecisionKind.POOL and d.queue_id == QUEUES["Partner_Pool_APAC"]
+    paused_member = router_for(None, [partner("001DE", coverage=("DE",)), partner("001JP", paused=True)], pools=pools)
+    assert paused_member.decide(japan, RoutingState(), NOW).kind is DecisionKind.FALLBACK
+
+
 def test_small_deal_is_pulled_into_the_regional_pool_while_large_deal_is_pushed():
     partners = [partner("001A", coverage=("US",)), partner("001B", coverage=("US",))]
     pools = [Pool(id="00GPNA000000001AAA", name="Partner Pool NA", developer_name="Partner_Pool_NA",
@@ -181,7 +193,8 @@ distribute = "round_robin"
 def test_nobody_eligible_goes_to_the_fallback_queue_with_the_reason():
     partners = [partner("001DE", coverage=("DE",))]
     router = router_for(None, partners)
-    d = router.decide(lead(country="JP", state=None, postal_code=None, source="Other"), RoutingState(), NOW)
+    # South Africa: no partner covers it and it lies in none of the pools' territories
+    d = router.decide(lead(country="ZA", state=None, postal_code=None, source="Other"), RoutingState(), NOW)
     assert d.kind is DecisionKind.FALLBACK
     assert d.queue_id == QUEUES["Unassigned_Partner_Leads"]
     assert "Other sources" in d.reason
