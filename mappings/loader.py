@@ -169,6 +169,21 @@ def load_mappings(directory_or_files: Any = None) -> MappingSet:
     return MappingSet(objects, warnings=[p for p in problems if not p.is_error])
 
 
+# what a key should look like, for values of the wrong shape
+_SHAPE_HINTS = {
+    "transforms": 'write a list, e.g. transforms = ["trim", "lower"]',
+    "map": 'write a table, e.g. map = { Hot = "A", Cold = "C" }',
+    "flags": 'write a table of value = checkbox field, e.g. flags = { Analytics = "Wants_BI__c" }',
+    "required": "write required = true or required = false",
+    "length": "write a whole number, e.g. length = 255",
+    "fields": 'write a table: [<section>.fields] with lines like company = "Company"',
+    "extra": 'write a table: [<section>.extra] with lines like segment = "Segment__c"',
+    "sobject": 'write the API name as text, e.g. sobject = "Lead"',
+    "filter": "write a SOQL condition as text, e.g. filter = \"IsPartner = true\"",
+    "split": 'write the separator as text, e.g. split = ","',
+}
+
+
 def _pydantic_problems(exc: ValidationError, source: Source, prefix: tuple, keys: tuple[str, ...]) -> list[Problem]:
     out = []
     for err in exc.errors():
@@ -178,6 +193,10 @@ def _pydantic_problems(exc: ValidationError, source: Source, prefix: tuple, keys
         path = prefix + loc
         key = ".".join(str(p) for p in path)
         message = err["msg"].removeprefix("Value error, ")
+        # pydantic speaks Python; ops read TOML
+        for python, toml in (("a valid dictionary or instance of TransformSpec", "a transform name or a table"),
+                             ("a valid dictionary", "a table"), ("a valid tuple", "a list"), ("a valid list", "a list")):
+            message = message.replace(python, toml)
         fix = None
         if err["type"] == "extra_forbidden":
             bad = str(loc[-1])
@@ -187,6 +206,7 @@ def _pydantic_problems(exc: ValidationError, source: Source, prefix: tuple, keys
             message = f"{loc[-1]} is missing"
         elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
             message = f"{message} (got {err['input']!r})"
+            fix = _SHAPE_HINTS.get(str(loc[-1]) if loc else "")
         if "unknown transform" in message:
             bad = message.split("unknown transform ", 1)[1].strip("'\"")
             message += did_you_mean(bad, TRANSFORMS)
@@ -237,7 +257,7 @@ def _load_object(kind: Kind, source: Source, body: Any, problems: list[Problem])
         if compiled is not None:
             (mapping.attrs if table == "fields" else mapping.extras)[name] = compiled
     for name, attr in kind.attrs.items():
-        if attr.required and name not in mapping.attrs and ("fields", name) not in parsed:
+        if attr.required and name not in spec.fields:
             problems.append(mapping.problem(("fields",), f"{name} must be mapped: every {kind.name} needs it",
                                             f"add {name} = \"<Salesforce field>\" under [{kind.name}.fields]"))
     return mapping

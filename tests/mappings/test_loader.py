@@ -242,3 +242,15 @@ def test_an_empty_directory_warns_that_the_defaults_apply(tmp_path):
 def test_a_value_map_transform_written_as_pairs(tmp_path):
     ms = lead_with(tmp_path, '[lead.extra]\nx = { field = "Rating", transforms = [{ map = [["Hot", "A"]] }] }\n')
     assert ms.lead_converter()({"Id": LEAD_ID, "Rating": "hot"}).extra["x"] == "A"
+
+
+def test_values_of_the_wrong_shape_say_what_to_write(tmp_path):
+    found = problems(tmp_path, LEAD + 'company = { field = "Company", transforms = 5 }\n'
+                                      'rating = { field = "Rating", map = "Hot" }\n'
+                                      'email = { field = "Email", required = "perhaps" }\n')
+    assert [(p.key, p.message, p.fix) for p in found] == [
+        ("lead.fields.company.transforms", "Input should be a list (got 5)", 'write a list, e.g. transforms = ["trim", "lower"]'),
+        ("lead.fields.rating.map", "Input should be a table (got 'Hot')", 'write a table, e.g. map = { Hot = "A", Cold = "C" }'),
+        ("lead.fields.email.required", "Input should be a valid boolean, unable to interpret input (got 'perhaps')",
+         "write required = true or required = false"),
+    ]
