@@ -18,7 +18,7 @@ from typing import Any, Callable
 import structlog
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED_RULES = ROOT / "rules" / "defaults" / "rules.toml"
+CORPUS_RULES = Path(__file__).resolve().parent / "rules.toml"
 
 # Generous caps so that routing many corpus leads into one territory never runs a
 # partner out of capacity: an escalation must mean the input, not the arithmetic.
@@ -29,7 +29,7 @@ def q(value: Any) -> str:
     return json.dumps(str(value))
 
 
-def config_text(connection: dict[str, Any], *, rules: Path = SHIPPED_RULES, extra: str = "",
+def config_text(connection: dict[str, Any], *, rules: Path = CORPUS_RULES, extra: str = "",
                 auth: str | None = None, retry: str | None = None) -> str:
     auth = auth or (
         'method = "jwt_bearer"\n'
@@ -148,7 +148,7 @@ class Rig:
 
 
 def start_rig(directory: Path, *, partners: int = 30, seed_leads: int = 0, random_seed: int = 0,
-              rules: Path = SHIPPED_RULES) -> Rig:
+              rules: Path = CORPUS_RULES) -> Rig:
     import sandbox
     from jobs.app import Connector
     from jobs.config import load
