@@ -12,21 +12,24 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 import structlog
 
-from jobs.config import LoadedConfig, OffersSettings, Settings
+from jobs.config import LoadedConfig, Settings
 from jobs.logging import get_logger
 from jobs.state import Store
 from jobs.state import store as st
-from jobs.timeutil import CallableClock, Clock, SystemClock
+from jobs.timeutil import Clock, SystemClock
 
 # Job name -> module with `run(cx, now) -> dict[str, int]`. The cycle order matters:
 # confirm old writes first, refresh partners, read the lead stream (new leads and
 # responses), notice deletions, then act on time (deadlines, reminders, follow-ups),
 # and finally push what was decided.
 CYCLE = ("outbox", "sync_partners", "leads", "deleted", "expire", "remind", "followup", "outbox")
+# Jobs that can wait a few hours when the org's API allowance runs low; the lead
+# stream, deadlines and the outbox keep going (leads must not sit unanswered).
+NON_URGENT = ("sync_partners", "followup", "deleted")
 
 
 def _job_module(name: str):
@@ -92,14 +95,6 @@ class Connector:
         return cls(client=client, mappings=ms, book=book, store=store or Store(loaded.state_url()),
                    clock=clock, settings=s, lookback=timedelta(seconds=s.routing.lookback_seconds))
 
-    @classmethod
-    def for_sandbox_clock(cls, clock_now: Callable[[], datetime], **kw: Any) -> "Connector":
-        return cls(clock=CallableClock(clock_now), **kw)
-
-    @property
-    def offers_settings(self) -> OffersSettings:
-        return self.settings.offers
-
     def log(self, **bound: Any):
         return get_logger(instance=self.instance, **bound)
 
@@ -128,7 +123,11 @@ class Connector:
             counts: dict[str, int] = {}
             error = None
             try:
-                counts = module.run(self, now) or {}
+                if name in NON_URGENT and self._budget_tight():
+                    counts = {"skipped_budget": 1}
+                    self.log().warning("job_held_back", reason="org API usage above the pause threshold")
+                else:
+                    counts = module.run(self, now) or {}
             except Exception as e:
                 error = f"{type(e).__name__}: {e}"
                 self.log().error("job_failed", error=error, exc_info=True)
@@ -139,6 +138,10 @@ class Connector:
             self.log().info("job_run", counts=counts, api_calls=api_calls, seconds=seconds,
                             ok=error is None)
         return JobResult(name, run_id, counts, api_calls, seconds, error)
+
+    def _budget_tight(self) -> bool:
+        budget = getattr(self.client, "budget", None)
+        return bool(budget is not None and budget.should_pause_non_urgent())
 
     def run_cycle(self, now: datetime | None = None, *, raise_errors: bool = True) -> dict[str, JobResult]:
         """Every job once, in cycle order (for `leadrouter once`, cron and the tests)."""

@@ -21,6 +21,16 @@ from jobs.timeutil import CallableClock
 SECRET_ENV = "LR_TEST_JOBS_SECRET"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_logging():
+    """Tests that configure logging (the CLI, the redaction tests) point structlog at a
+    stream pytest closes afterwards; put the defaults back for whatever runs next."""
+    yield
+    import structlog
+
+    structlog.reset_defaults()
+
+
 def notification_type_id(sb) -> str:
     return next(r["Id"] for r in sb.org.records("CustomNotificationType"))
 

@@ -193,3 +193,28 @@ def test_converted_and_deleted_leads_close_their_offers(org, loop):
     assert "deleted" in loop.offers(deleted)[0]["close_reason"]
     loop.cycle(hours=30)
     assert len(loop.offers(converted)) == 1 and len(loop.offers(deleted)) == 1
+
+
+def test_accepted_but_untouched_lead_gets_one_follow_up_then_is_reclaimed(org, make_loop):
+    loop = make_loop(org, settings={"offers": {"followup_days": 3, "reclaim": True, "reclaim_after_days": 2}})
+    org.simulator.set_profile("*", ALWAYS_ACCEPT)
+    loop.cycle(partners_act=False)
+    first = offered(loop)
+    loop.cycle(hours=1)
+    untouched = {lid: o for lid, o in first.items() if loop.lead(lid)["Status"] == "Open - Not Contacted"}
+    assert untouched, "the seed has accepted leads nobody has worked"
+    worked = next(lid for lid in first if lid not in untouched) if len(untouched) < len(first) else None
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle(hours=3 * 24)
+    loop.cycle(hours=1)
+    follow_ups = [n for n in org.notifications.all("customNotificationAction")
+                  if n.inputs["title"] == "Accepted lead not worked yet"]
+    assert sorted(n.inputs["targetId"] for n in follow_ups) == sorted(untouched)
+    if worked:
+        assert loop.offers(worked)[-1]["status"] == "accepted", "a worked lead is left alone"
+    loop.cycle(hours=2 * 24)
+    for lead_id, offer in untouched.items():
+        history = loop.offers(lead_id)
+        assert history[0]["status"] == "reclaimed"
+        assert len(history) == 1 or history[1]["partner_id"] != offer["partner_id"]
+        assert loop.lead(lead_id)["Routing_Attempt__c"] == 2
