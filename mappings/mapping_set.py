@@ -6,7 +6,7 @@ from typing import Any, Callable
 from rules import model
 
 from .converter import Unroutable, Warn, build_converter
-from .errors import Problem
+from .errors import MappingError, Problem
 from .kinds import KINDS, PY_TYPES, READ_KINDS
 from .loader import ObjectMapping
 from .suggest import did_you_mean
@@ -163,6 +163,14 @@ class MappingSet:
         from .validate import validate
 
         return validate(self, describe)
+
+    def ensure_valid(self, describe: Describe) -> list[Problem]:
+        """validate() for start-up: raises MappingError when anything is an error,
+        else returns the warnings (worth logging)."""
+        found = self.validate(describe)
+        if any(p.is_error for p in found):
+            raise MappingError(found)
+        return found
 
 
 __all__ = ["MappingSet", "READ_KINDS"]

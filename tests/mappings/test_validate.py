@@ -183,3 +183,15 @@ def test_each_object_the_defaults_read_is_needed(sobject):
     del org[sobject]
     found = errors(load_mappings().validate(org))
     assert any(f"the org has no object {sobject!r}" in p.message for p in found)
+
+
+def test_start_up_stops_on_errors_and_hands_back_warnings(tmp_path):
+    from mappings import MappingError
+
+    broken = load(tmp_path, LEAD + 'company = "Compnay"\nrating = { field = "Rating", map = { Hott = "A" } }\n')
+    with pytest.raises(MappingError) as caught:
+        broken.ensure_valid(contract_org())
+    assert "Lead has no field 'Compnay' (did you mean 'Company'?)" in str(caught.value)
+    only_warned = load(tmp_path, LEAD + 'rating = { field = "Rating", map = { Hott = "A" } }\n')
+    warning, = only_warned.ensure_valid(contract_org())
+    assert warning.severity == "warning"
