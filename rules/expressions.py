@@ -307,8 +307,14 @@ class _Builder:
         return interpret
 
 
+_NUMBERS = (int, float)
+
+
 def _eq(a: Any, b: Any) -> bool:
-    return type(a) is type(b) and a == b
+    """rule-engine's equality: values of different kinds are never equal (1 is not true),
+    but whole and fractional numbers compare by value."""
+    ta, tb = type(a), type(b)
+    return a == b if ta is tb or (ta in _NUMBERS and tb in _NUMBERS) else False
 
 
 class Condition:
@@ -325,8 +331,8 @@ class Condition:
 
     def matches(self, record: Any, tv: Mapping[str, Any]) -> bool:
         try:
-            return bool(self._fast((record, tv)))
-        except _Missing:
+            return self._fast(record, tv)
+        except (_Missing, TypeError):  # an absent value, or one of the wrong kind in this record
             return False
 
     def matches_interpreted(self, record: Any, tv: Mapping[str, Any]) -> bool:
@@ -345,6 +351,7 @@ class Compiler:
 
     def __init__(self, schema: Mapping[str, Any], *, direct: frozenset[str] | None = None, with_time: bool = True):
         types_ = dict(schema)
+        self.schema = dict(schema)
         if with_time:
             types_.update(TIME_SYMBOLS)
         self.names = frozenset(types_)
@@ -373,5 +380,7 @@ class Compiler:
         except re_errors.EngineError as exc:
             raise ExpressionError(f"{exc.message if hasattr(exc, 'message') else exc} in {text!r}",
                                   "compare values of the same type (numbers with numbers, text with quoted text)") from None
-        fast = self.builder.build(rule.statement.expression)
+        from rules.codegen import CodeGen  # imports this module's helpers
+
+        fast = CodeGen(self.schema, self.builder.direct, self.builder.build).compile(rule.statement.expression)
         return Condition(text, rule, fast, frozenset(self.context.symbols))

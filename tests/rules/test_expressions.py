@@ -28,6 +28,10 @@ EXPRESSIONS = [
     "attempt > 1 or converted",
     'company =~~ "acme"',
     "amount * 2 > 100000",
+    "employees == 1000 or employees != 20",
+    "employees in [10, 100, 1000]",
+    'rating != "Cold" and not (source == null)',
+    "do_not_route == false",
 ]
 
 
@@ -66,7 +70,8 @@ leads = st.builds(
     close_date=st.one_of(st.none(), st.dates(date(2026, 1, 1), date(2027, 12, 31))),
     products=st.frozensets(st.sampled_from(["Cloud Migration", "Analytics", "Networking"])),
     source=st.sampled_from(["Web", "Trade Show", "Partner Referral", None]),
-    employees=st.one_of(st.none(), st.integers(0, 10_000)), do_not_route=st.booleans(),
+    employees=st.one_of(st.none(), st.integers(0, 10_000), st.sampled_from([10, 20, 1000])),
+    do_not_route=st.booleans(),
     company=st.sampled_from(["Acme", "ACME corp", None, ""]), industry=st.sampled_from(["Technology", "Banking", None]),
     country=st.sampled_from(["US", "CA", "DE", None]), state=st.sampled_from(["US-CA", "US-NY", None]),
     attempt=st.integers(0, 3), converted=st.booleans(),
