@@ -6,6 +6,7 @@ their types come from those annotations, so the model stays the single source.
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -43,7 +44,7 @@ def _type_name(attr: str, hint: object) -> str:
         return "id"
     origin = typing.get_origin(hint)
     args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType")) and len(args) == 1:
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
         hint, origin = args[0], typing.get_origin(args[0])
     if origin is frozenset:
         return "set"
