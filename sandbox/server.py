@@ -151,6 +151,7 @@ class Sandbox:
         }
         self._write_connection()
         self._saved_version = self.org.version if saved is not None else -1
+        self._save_lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"sandbox-https-{self.port}", daemon=True)  # fmt: skip
@@ -184,20 +185,25 @@ class Sandbox:
         tmp.replace(path)
 
     def _autosave(self, interval: float) -> None:
-        while not self._stopping.wait(interval):
+        wait = interval
+        while not self._stopping.wait(wait):
             if self.org.version != self._saved_version:
+                began = time.monotonic()
                 try:
                     self.save()
                 except Exception as exc:  # keep serving; report it
                     self.errors.append(f"autosave failed: {exc}")
+                # a big org takes seconds to write: save it less often rather than all the time
+                wait = max(interval, 20 * (time.monotonic() - began))
 
     def save(self) -> Path:
-        with self.org.lock:
-            version = self.org.version
-            state = {"org": self.org.snapshot(), "sessions": self.auth.sessions(), "api_used": self.limit.used}
-            path = persist.save(self.data_dir, state)
-        self._saved_version = version
-        return path
+        with self._save_lock:
+            with self.org.lock:
+                version = self.org.version
+                state = {"org": self.org.snapshot(), "sessions": self.auth.sessions(), "api_used": self.limit.used}
+            path = persist.save(self.data_dir, state)  # pickling happens outside the org lock
+            self._saved_version = version
+            return path
 
     def stop(self) -> None:
         if self._stopped:

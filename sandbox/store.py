@@ -378,16 +378,18 @@ class Org:
     # ---- persistence ---------------------------------------------------------------
     def snapshot(self) -> dict:
         """Everything needed to rebuild this org (see sandbox.persist)."""
+        # tables are copied (not their rows) so the caller can pickle after releasing
+        # the lock; a row written meanwhile is saved as it is then, and saved again next time
         with self.lock:
             return {
-                "tables": self._tables,
-                "serials": self._serials,
+                "tables": {name: dict(table) for name, table in self._tables.items()},
+                "serials": dict(self._serials),
                 "last_stamp": self._last_stamp,
-                "deleted_at": self.deleted_at,
+                "deleted_at": dict(self.deleted_at),
                 "clock_offset": self.clock.offset,
                 "integration_user_id": self.integration_user_id,
                 "admin_user_id": self.admin_user_id,
-                "queue_ids": self.queue_ids,
+                "queue_ids": dict(self.queue_ids),
             }
 
     def restore(self, snap: dict) -> None:
