@@ -190,19 +190,21 @@ def _kind_for_status(status: int) -> Kind:
     return "permanent"
 
 
-def _first_error(content: Any) -> tuple[str | None, str, tuple[str, ...]]:
-    """(code, message, fields) from any of Salesforce's error body shapes."""
+def _first_error(content: Any, depth: int = 0) -> tuple[str | None, str, tuple[str, ...]]:
+    """(code, message, fields) from any of Salesforce's error body shapes — or from junk."""
     if isinstance(content, (bytes, bytearray)):
         content = content.decode("utf-8", "replace")
     if isinstance(content, list) and content:
         content = content[0]
-    if isinstance(content, dict) and not content.get("errorCode") and content.get("errors"):
-        return _first_error(content["errors"])  # a SaveResult or action result wrapping its errors
     if isinstance(content, dict):
+        nested = content.get("errors")
+        if not content.get("errorCode") and isinstance(nested, list) and nested and depth < 3:
+            return _first_error(nested, depth + 1)  # a SaveResult or action result wrapping its errors
         code = content.get("errorCode") or content.get("statusCode") or content.get("error")
         message = content.get("message") or content.get("error_description") or ""
-        fields = tuple(content.get("fields") or ())
-        return (str(code) if code else None), str(message), fields
+        raw_fields = content.get("fields")
+        fields = tuple(str(f) for f in raw_fields) if isinstance(raw_fields, list) else ()
+        return (str(code) if isinstance(code, (str, int)) and code != "" else None), str(message)[:1000], fields
     if isinstance(content, str):
         return None, content.strip()[:500], ()
     return None, "", ()

@@ -70,3 +70,20 @@ def test_per_record_error_keeps_its_fields():
                         "fields": ["Routing_Status__c"]})
     assert failure.fields == ("Routing_Status__c",)
     assert "picklist" in failure.fix
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+error_bodies = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["errorCode", "statusCode", "message", "fields", "error", "errors", "x"]), inner, max_size=4),
+    max_leaves=10,
+)
+
+
+@given(status=st.integers(100, 599), body=error_bodies)
+def test_classify_answers_for_any_error_body_salesforce_could_send(status, body):
+    failure = classify(SalesforceGeneralError("u", status, "q", body))
+    assert failure.kind in {"transient", "session", "budget", "config", "permanent"}
+    assert isinstance(failure.code, str) and failure.code
