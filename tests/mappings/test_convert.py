@@ -181,3 +181,14 @@ def test_a_deal_registration_from_an_opportunity(ms):
     assert got == DealRegistration(id="0065g0000000001AAA", partner_id="0015g0000000001AAA", status="Approved",
                                    expires=date(2025, 1, 31), company="Acme", email_domain="acme.com",
                                    name="Acme - Analytics")
+
+
+def test_a_bulk_api_csv_row_where_everything_is_text_converts_the_same(to_lead):
+    got = to_lead({"Id": LEAD_ID, "NumberOfEmployees": "250", "AnnualRevenue": "1500000.0", "Latitude": "48.1",
+                   "Do_Not_Route__c": "false", "IsConverted": "true", "CreatedDate": "2024-05-01T10:00:00.000Z",
+                   "Expected_Close_Date__c": "2025-03-31", "Routing_Attempt__c": "2", "Company": "",
+                   "Products__c": ""})
+    assert (got.employees, got.annual_revenue, got.lat) == (250, 1.5e6, 48.1)
+    assert (got.do_not_route, got.converted, got.attempt) == (False, True, 2)
+    assert got.created == datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+    assert (got.company, got.products) == (None, frozenset())
