@@ -157,8 +157,8 @@ def _page(sb: Sandbox, request: Request, cursor_result: Any, start: int, batch: 
         if locator is None:
             locator = sb.cursors.open(cursor_result, batch, endpoint).locator
         page["nextRecordsUrl"] = f"/services/data/v{request.version}/{endpoint}/{locator}-{end}"
-    elif locator is not None:
-        sb.cursors.close(locator)
+    # the cursor outlives its last page until it idles out: a client retrying a page whose
+    # answer it lost must get the same page again
     page["records"] = records
     return page
 

@@ -99,3 +99,11 @@ def test_unknown_or_used_up_locator_is_invalid_query_locator(sandbox, raw):
 def test_query_without_q_is_malformed_query(raw):
     r = raw.get("query")
     assert (r.status_code, r.json()[0]["errorCode"]) == (400, "MALFORMED_QUERY")
+
+
+def test_a_page_can_be_fetched_again_after_a_lost_answer(sandbox, raw):
+    add_leads(sandbox.org, 300)
+    first = raw.get("query", params={"q": "SELECT Id FROM Lead"}, headers={"Sforce-Query-Options": "batchSize=200"}).json()
+    last = raw.get(first["nextRecordsUrl"]).json()
+    again = raw.get(first["nextRecordsUrl"]).json()
+    assert again == last and last["done"] is True
