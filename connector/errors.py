@@ -210,6 +210,16 @@ def _first_error(content: Any, depth: int = 0) -> tuple[str | None, str, tuple[s
     return None, "", ()
 
 
+def error_list(errors: Any) -> list[dict[str, Any]]:
+    """The `errors` of a SaveResult or action result as a non-empty list of dicts."""
+    if isinstance(errors, list):
+        found = [e for e in errors if isinstance(e, dict)]
+        if found:
+            return found
+    detail = "no error detail" if not errors else str(errors)[:300]
+    return [{"statusCode": "UNKNOWN", "message": detail}]
+
+
 def _retry_after(headers: Any) -> float | None:
     raw = headers.get("Retry-After") if headers is not None else None
     try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
 from .config import NotifyConfig
-from .errors import classify
+from .errors import classify, error_list
 from .soql import check_id
 
 NotifyKind = Literal["custom", "email", "none"]
@@ -82,7 +82,6 @@ def outcome(notification: Notification, results: Sequence[Mapping[str, Any]]) ->
     """One notification's result from the action results of its inputs."""
     for r in results:
         if not r.get("isSuccess"):
-            errors = r.get("errors") or [{"statusCode": "UNKNOWN", "message": "no error detail"}]
-            failure = classify(dict(errors[0]))
+            failure = classify(error_list(r.get("errors"))[0])
             return NotifyResult(notification, False, failure.code, failure.message)
     return NotifyResult(notification, True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterator, Literal, Mapping, Sequence
 
-from .errors import classify
+from .errors import classify, error_list
 from .records import id18, parse_sf_datetime
 from .soql import check_id, ident, sf_json_value
 
@@ -95,8 +95,8 @@ def result_of(save_result: Mapping[str, Any], fallback_id: str | None) -> WriteR
     rid = save_result.get("id") or fallback_id
     if save_result.get("success"):
         return WriteResult(rid, True, "ok")
-    errors = save_result.get("errors") or [{"statusCode": "UNKNOWN", "message": "no error detail"}]
-    failure = classify(dict(errors[0]))
+    errors = error_list(save_result.get("errors"))
+    failure = classify(errors[0])
     kind: WriteKind = "transient" if failure.kind == "transient" else "permanent"
     message = "; ".join(str(e.get("message", "")) for e in errors)
     return WriteResult(rid, False, kind, failure.code, message, failure.fields, failure.fix)

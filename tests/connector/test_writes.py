@@ -70,3 +70,10 @@ def test_stale_verdicts_skip_changed_and_deleted_records_and_keep_the_rest():
     assert (verdicts[1].kind, verdicts[1].code) == ("stale", "CHANGED_SINCE_DECISION")
     assert (verdicts[2].kind, verdicts[2].code) == ("stale", "ENTITY_IS_DELETED")
     assert fresh == [{"Id": "001A0000006Vm9r", "OwnerId": "005000000000001AAA"}]
+
+
+def test_a_save_result_without_usable_errors_is_still_reported():
+    odd = result_of({"id": "x", "success": False, "errors": ["locked?"]}, "x")
+    none = result_of({"id": "y", "success": False}, "y")
+    assert (odd.kind, odd.code, odd.message) == ("permanent", "UNKNOWN", "['locked?']")
+    assert (none.kind, none.code) == ("permanent", "UNKNOWN")
