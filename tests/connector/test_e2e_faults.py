@@ -197,3 +197,14 @@ def test_a_revoked_refresh_token_is_a_config_error_not_a_retry_loop(org, make_co
         SalesforceClient.connect(config)
     assert err.value.code == "invalid_grant" and "revoked" in err.value.fix
     assert org.counters.snapshot()["requests"] == 1
+
+
+@pytest.mark.parametrize("kind", ["503", "500", "lock", "drop", "expire"])
+def test_a_fault_on_a_whole_update_call_is_retried_and_every_record_written(org, client, kind):
+    ids = add_leads(org, 250)
+    org.faults.plan(kind, count=1, endpoint="composite")
+    client.calls = 0
+    results = client.update("Lead", [{"Id": i, "Routing_Status__c": "Offered"} for i in ids])
+    assert all(r.ok for r in results)
+    assert client.calls == 3  # two batches, one of them twice
+    assert {org.org.get("Lead", i)["Routing_Status__c"] for i in ids} == {"Offered"}
