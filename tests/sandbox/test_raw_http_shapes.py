@@ -117,3 +117,13 @@ def test_server_error_and_batch_size_through_simple_salesforce(sandbox, sf):
         sandbox.org.create("Lead", {"LastName": f"L{i}", "Company": "C"})
     page = sf.query("SELECT Id FROM Lead", headers={"Sforce-Query-Options": "batchSize=200"})
     assert (len(page["records"]), page["done"], page["totalSize"]) == (200, False, 300)
+
+
+def test_chunked_request_bodies_are_read(sandbox, raw):
+    def body():
+        yield b'{"LastName": "Chunked",'
+        yield b' "Company": "Streams Inc"}'
+
+    r = raw.post("sobjects/Lead", data=body(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 201
+    assert sandbox.org.get("Lead", r.json()["id"])["Company"] == "Streams Inc"

@@ -1,0 +1,51 @@
+"""Clients that are not simple-salesforce: curl and the standard library's urllib."""
+from __future__ import annotations
+
+import json
+import shutil
+import ssl
+import subprocess
+import urllib.parse
+import urllib.request
+
+import pytest
+
+
+def test_urllib_logs_in_queries_and_updates(sandbox):
+    c = sandbox.connection
+    context = ssl.create_default_context(cafile=c["ca_file"])
+    form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": c["client_id"],
+                                   "client_secret": c["client_secret"]}).encode()  # fmt: skip
+    with urllib.request.urlopen(c["login_url"] + "/services/oauth2/token", data=form, context=context) as r:
+        token = json.load(r)["access_token"]
+    lead_id = sandbox.org.create("Lead", {"LastName": "Url", "Company": "Lib"})
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Sforce-Auto-Assign": "FALSE"}
+    q = urllib.parse.quote("SELECT Id, Company FROM Lead")
+    with urllib.request.urlopen(urllib.request.Request(f"{c['instance_url']}/services/data/v60.0/query?q={q}",
+                                                       headers=auth), context=context) as r:  # fmt: skip
+        assert json.load(r)["records"][0]["Company"] == "Lib"
+        assert r.headers["Sforce-Limit-Info"].startswith("api-usage=")
+    patch = urllib.request.Request(f"{c['instance_url']}/services/data/v60.0/sobjects/Lead/{lead_id}",
+                                   data=b'{"Rating": "Warm"}', headers=auth, method="PATCH")  # fmt: skip
+    with urllib.request.urlopen(patch, context=context) as r:
+        assert r.status == 204
+    assert sandbox.org.get("Lead", lead_id)["Rating"] == "Warm"
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_logs_in_and_reads_limits(sandbox):
+    c = sandbox.connection
+
+    def curl(*args: str) -> dict | list:
+        out = subprocess.run(["curl", "-sS", "--fail-with-body", "--cacert", c["ca_file"], *args],
+                             capture_output=True, text=True, timeout=30, check=True)  # fmt: skip
+        return json.loads(out.stdout)
+
+    token = curl(c["login_url"] + "/services/oauth2/token", "-d", "grant_type=client_credentials",
+                 "-d", f"client_id={c['client_id']}", "-d", f"client_secret={c['client_secret']}")["access_token"]  # fmt: skip
+    limits = curl(c["instance_url"] + "/services/data/v62.0/limits", "-H", f"Authorization: Bearer {token}")
+    assert limits["DailyApiRequests"]["Max"] == sandbox.limit.maximum
+    big = {"LastName": "Curl", "Company": "x" * 200, "Description": "y" * 5000}  # curl sends Expect: 100-continue
+    created = curl(c["instance_url"] + "/services/data/v62.0/sobjects/Lead", "-H", f"Authorization: Bearer {token}",
+                   "-H", "Content-Type: application/json", "-d", json.dumps(big))  # fmt: skip
+    assert created["success"] is True
