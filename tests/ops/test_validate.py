@@ -24,7 +24,7 @@ def test_every_planted_error_is_reported_with_file_key_and_fix(workdir, capsys):
     plant(config, "reminder_before_hours = 1.0", 'reminder_before_hours = "soon"')  # wrong type
     plant(lead_map, 'company = { field = "Company"', 'company = { field = "Compnay"')  # field typo (org)
     plant(lead_map, 'rating = "Rating"', 'rating = { field = "Rating", map = { Hott = "Hot" } }')  # not a picklist value (org)
-    plant(rules, 'pool = "Partner_Pool_NA"', 'pool = "Partner_Pool_NAA"')  # queue typo (org)
+    plant(rules, '"Partner_Pool_NA"', '"Partner_Pool_NAA"')  # queue typo (org)
     plant(rules, "rating == \"Hot\"", "ratng == \"Hot\"")  # attribute typo
     plant(rules, 'distribute = "least_loaded"', 'distribute = "least_loded"')  # unknown strategy
 
