@@ -113,7 +113,7 @@ class Connector:
     # ------------------------------------------------------------------ running
     def run_job(self, name: str, now: datetime | None = None) -> JobResult:
         module = _job_module(name)
-        run_id = uuid.uuid4().hex[:12]
+        run_id = "r" + uuid.uuid4().hex[:11]
         now = now or self.clock.now()
         calls_before = self.client.calls
         started = time.monotonic()

@@ -64,10 +64,17 @@ def cmd_run(args) -> int:
     cx = _connector(loaded)
     service = Service(store=cx.store, lock=lock_for(loaded.state_url()), poll_seconds=loaded.settings.schedule.leads,
                       make_jobs=cx.scheduled_jobs, misfire_grace=loaded.settings.schedule.misfire_grace,
-                      on_leader=lambda: cx.run_job("outbox"))
+                      on_leader=lambda: _first_as_leader(cx))
     cx.instance = service.instance
     service.install_signal_handlers()
     return service.run()
+
+
+def _first_as_leader(cx) -> None:
+    """Before the scheduler starts: settle what a previous leader left in the outbox,
+    and have partners to route to before the first lead is read."""
+    cx.run_job("outbox")
+    cx.run_job("sync_partners")
 
 
 def cmd_once(args) -> int:
@@ -93,11 +100,26 @@ def cmd_once(args) -> int:
         return EXIT_NOT_LEADER
     try:
         cx = _connector(loaded)
+        _stop_on_sigterm(cx.stop)
         results = cx.run_cycle(raise_errors=False)
         failed = [r for r in results.values() if r.error]
         return EXIT_JOB_FAILED if failed else 0
     finally:
         lock.release()
+
+
+def _stop_on_sigterm(stop) -> None:
+    """A CronJob pod being stopped: finish the batch in flight, leave the rest for next time."""
+    import signal
+
+    def _graceful(signum, _frame):  # noqa: ANN001
+        from jobs.logging import get_logger
+
+        get_logger().info("stopping", signal=signal.Signals(signum).name,
+                          note="the job in flight finishes its current batch")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _graceful)
 
 
 def cmd_status(args) -> int:

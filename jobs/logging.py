@@ -33,9 +33,11 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _phone(text: str) -> str:
-    """Nine or more digits in phone punctuation, and not a date, reads as a phone number."""
+    """Nine or more digits written like a phone number (a leading + or some punctuation),
+    and not a date. A bare run of digits is a count or an id far more often than a phone."""
     digits = sum(ch.isdigit() for ch in text)
-    return "[phone]" if digits >= 9 and not _DATE.search(text) else text
+    looks_dialled = text.startswith("+") or not text.isdigit()
+    return "[phone]" if digits >= 9 and looks_dialled and not _DATE.search(text) else text
 
 
 def redact_text(text: str) -> str:

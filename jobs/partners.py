@@ -25,6 +25,9 @@ def build_routing(cx, conn: Connection, generation: int):
         problems.append((record_id, reason))
 
     to_partner, to_rep, to_dealreg = ms.partner_converter(warn), ms.rep_converter(warn), ms.dealreg_converter(warn)
+    if not st.snapshot_records(conn, "partner"):
+        raise RuntimeError("no partners in the snapshot yet: the sync_partners job has not run (or the org has "
+                           "no partner accounts matching the partner mapping's filter); nothing can be routed")
     reps = [r for r in (to_rep(x) for x in st.snapshot_records(conn, "rep")) if isinstance(r, Rep)]
     by_partner: dict[str, list[Rep]] = {}
     for r in reps:

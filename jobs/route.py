@@ -7,6 +7,7 @@ from typing import Any, Iterable
 from sqlalchemy import Connection
 
 from jobs import lifecycle
+from jobs.logging import get_logger
 from jobs.state import offers as of
 from jobs.timeutil import parse_sf_datetime
 from mappings import Unroutable
@@ -14,6 +15,7 @@ from rules.model import Decision, DecisionKind, Lead
 from rules.state import RoutingState
 
 ROUTABLE_STATUSES = (None, "", "Pending")
+log = get_logger(component="route")
 
 
 def route(cx, conn: Connection, state: RoutingState, items: Iterable[tuple[Any, dict[str, Any]]],
@@ -44,6 +46,8 @@ def route(cx, conn: Connection, state: RoutingState, items: Iterable[tuple[Any, 
         state.record_offer(decision, now)
         decided.append((lead, decision, rec, seen))
         outcomes.append(f"routed_{decision.kind.value}")
+        log.debug("decided", lead_id=lead.id, kind=decision.kind.value, rule=decision.rule,
+                  partner_id=decision.partner_id, reason=decision.reason)
     lifecycle.commit_decisions(cx, conn, state, decided, now, record_offers=False)
     return outcomes
 

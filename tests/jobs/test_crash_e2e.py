@@ -114,3 +114,30 @@ def test_sigkill_during_write_back_loses_nothing_and_offers_nothing_twice(sandbo
         if r["Id"] in live:
             assert r["OwnerId"] == live[r["Id"]]["owner_id"]
     store.dispose()
+
+
+def test_sigterm_finishes_the_batch_in_flight_and_leaves_the_rest_pending(sandbox_factory, tmp_path, monkeypatch):
+    sb = sandbox_factory(seed="demo", partners=40, leads=1200, random_seed=6)
+    monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
+    cfg = write_config(tmp_path, sb)
+    time.sleep(1.1)
+    sb.faults.plan("latency", count=1000, endpoint="composite/sobjects", latency_ms=400)
+    sb.counters.reset()
+    proc = leadrouter(cfg, "run")
+    deadline = time.monotonic() + 60
+    while sb.counters.count("PATCH composite/sobjects") < 2:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the write-back never started"
+        time.sleep(0.02)
+    time.sleep(0.15)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err[-2000:]
+    store = Store(f"sqlite:///{tmp_path}/state.sqlite")
+    with store.connect() as conn:
+        counts = ob.status_counts(conn)
+    store.dispose()
+    # the batch on the wire was finished and confirmed; nothing is left in an unknown state
+    assert counts.get("sent", 0) == 0
+    assert counts.get("confirmed", 0) == sb.counters.count("PATCH composite/sobjects") * 200
+    assert counts.get("pending", 0) > 0, "the remaining writes wait for the next start"

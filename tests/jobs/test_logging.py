@@ -61,3 +61,10 @@ def test_a_date_is_not_a_phone_number_but_a_local_number_is():
     get_logger().info("x", close="2026-11-23", phone="030 1234 5678")
     (event,) = lines(out)
     assert event["close"] == "2026-11-23" and event["phone"] == "[phone]"
+
+
+def test_counts_and_ids_made_of_digits_stay_readable():
+    out = capture()
+    get_logger().info("x", run_id="r93746120398", n="123456789012", phone="+14155550100")
+    (event,) = lines(out)
+    assert event["run_id"] == "r93746120398" and event["n"] == "123456789012" and event["phone"] == "[phone]"
