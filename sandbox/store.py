@@ -58,6 +58,7 @@ class Org:
         self.listeners: list[Listener] = []
         self._undo: list[tuple] | None = None  # set inside atomic(): how to take writes back
         self._deferred: list[tuple] = []
+        self._templates: dict[str, tuple[dict, list[str]]] = {}
         self.integration_user_id = ""
         self.admin_user_id = ""
         self.queue_ids: dict[str, str] = {}
@@ -109,20 +110,15 @@ class Org:
         with self.lock:
             values = self._validate(obj, fields, creating=True, system=system)
             user = as_user or self.integration_user_id
-            missing = [f.name for f in obj.fields.values() if f.required and values.get(f.name) is None]
+            template, required = self._template(obj)
+            missing = [name for name in required if values.get(name) is None]
             if missing:
                 raise SalesforceError(
                     400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
                 )
-            record: dict[str, Any] = {}
-            for f in obj.fields.values():
-                if f.name in values:
-                    record[f.name] = values[f.name]
-                elif f.default is not None:
-                    record[f.name] = f.default
-                else:
-                    record[f.name] = False if f.type == "boolean" else None
-            if "OwnerId" in obj.fields and record["OwnerId"] is None:
+            record: dict[str, Any] = dict(template)  # every field present, in describe order
+            record.update(values)
+            if "OwnerId" in record and record["OwnerId"] is None:
                 record["OwnerId"] = user
             self._check_owner(obj, record)
             if obj.name == "User" and record.get("ContactId") and not record.get("AccountId"):
@@ -225,13 +221,26 @@ class Org:
             raise entity_is_deleted()
         return record
 
+    def _template(self, obj: ObjectDef) -> tuple[dict, list[str]]:
+        """A new record's starting values (defaults, else null/false) and its required fields."""
+        cached = self._templates.get(obj.name)
+        if cached is None:
+            template = {
+                f.name: f.default if f.default is not None else (False if f.type == "boolean" else None)
+                for f in obj.fields.values()
+            }
+            cached = (template, [f.name for f in obj.fields.values() if f.required])
+            self._templates[obj.name] = cached
+        return cached
+
     def _validate(self, obj: ObjectDef, fields: dict, *, creating: bool, system: bool, record_id: str = "") -> dict:
         if not isinstance(fields, dict):
             raise SalesforceError(400, "JSON_PARSER_ERROR", f"Expected a JSON object with the {obj.name} fields, got {type(fields).__name__}")  # fmt: skip
         out: dict[str, Any] = {}
         read_only: list[str] = []
+        exact = obj.fields
         for key, value in fields.items():
-            f = obj.field(key) if isinstance(key, str) else None
+            f = exact.get(key) or (obj.field(key) if isinstance(key, str) else None)
             if f is None:
                 raise SalesforceError(400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}", [str(key)])  # fmt: skip
             if f.name == "Id" and not creating and isinstance(value, str) and ids.is_valid(value) and ids.to18(value) == record_id:
@@ -254,10 +263,15 @@ class Org:
         value = coerce(f, value)
         if value is None or f.type != "reference":
             return value
+        target = self.schema.object_for_id(value)
+        if target is not None and len(value) == 18:
+            # fast path: an id the org handed out is well-formed by construction
+            found = self._tables[target.name].get(value)
+            if found is not None and target.name in f.reference_to and not found["IsDeleted"]:
+                return value
         if not ids.is_valid(value):
             raise SalesforceError(400, "MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [f.name])
         id18 = ids.to18(value)
-        target = self.schema.object_for_id(id18)
         found = self._tables[target.name].get(id18) if target is not None else None
         if target is None or target.name not in f.reference_to or found is None:
             raise SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [f.name])
