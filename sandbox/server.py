@@ -109,6 +109,8 @@ class Sandbox:
         api_limit: int = DEFAULT_DAILY_LIMIT,
         autosave: float | None = AUTOSAVE_SECONDS,
     ):
+        self._autosave_interval = autosave
+        self._stopped = True  # until the server runs: stop() has nothing to do
         self.data_dir = Path(data_dir).resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.errors: list[str] = []
@@ -125,16 +127,23 @@ class Sandbox:
         self.router = build_router()
         self.creds = load_or_create(self.data_dir, INTEGRATION_USERNAME)
         ca_file, server_pem = ensure_certificates(self.data_dir)
+        if saved is None and seed is not None:
+            self._seed(seed, partners, leads, random_seed)  # before binding: a failed seed leaves no socket
+        self.simulator = self._make_simulator(random_seed) if seed is not None else None
         self._server = HttpsServer(port, server_context(server_pem), self._app)
+        try:
+            self._finish_start(saved, ca_file, token_ttl)
+        except BaseException:
+            self._server.server_close()
+            raise
+
+    def _finish_start(self, saved: dict | None, ca_file: Path, token_ttl: float) -> None:
         self.port = self._server.server_address[1]
         self.url = f"https://127.0.0.1:{self.port}"
         self.auth = Auth(self.org, self.creds, token_ttl, self.url)
         if saved is not None:
             self.auth.restore(saved.get("sessions", {}))
             self.limit.set(used=saved.get("api_used", 0))
-        elif seed is not None:
-            self._seed(seed, partners, leads, random_seed)
-        self.simulator = self._make_simulator(random_seed) if seed is not None else None
         self.connection: dict[str, Any] = {
             "instance_url": self.url,
             "login_url": self.url,
@@ -157,8 +166,8 @@ class Sandbox:
                                         name=f"sandbox-https-{self.port}", daemon=True)  # fmt: skip
         self._thread.start()
         self._autosaver: threading.Thread | None = None
-        if autosave:
-            self._autosaver = threading.Thread(target=self._autosave, args=(autosave,), name="sandbox-autosave", daemon=True)  # fmt: skip
+        if self._autosave_interval:
+            self._autosaver = threading.Thread(target=self._autosave, args=(self._autosave_interval,), name="sandbox-autosave", daemon=True)  # fmt: skip
             self._autosaver.start()
         self._stopped = False
 

@@ -125,3 +125,22 @@ def test_leadrouter_sandbox_serve_writes_connection_json_and_stops_on_sigterm(tm
     assert printed["client_secret"] != connection["client_secret"]  # secrets stay in the file
     assert b"sandbox ready" in err and b"sandbox stopped" in err
     assert (data / "org.pickle").exists()
+
+
+def test_unknown_seed_is_refused_with_the_known_ones(tmp_path):
+    import sandbox as sandbox_pkg
+
+    with pytest.raises(ValueError, match="unknown seed 'huge'; the sandbox knows: demo"):
+        sandbox_pkg.start(tmp_path / "org", seed="huge", autosave=None)
+
+
+def test_a_taken_port_fails_the_start_and_a_corrupt_save_names_the_file(sandbox, tmp_path):
+    import sandbox as sandbox_pkg
+
+    with pytest.raises(OSError):
+        sandbox_pkg.start(tmp_path / "other", port=sandbox.port, autosave=None)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "org.pickle").write_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match="org.pickle: cannot read the saved sandbox org .* delete the file"):
+        sandbox_pkg.start(broken, autosave=None)
