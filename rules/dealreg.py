@@ -15,6 +15,7 @@ from rapidfuzz import fuzz, process
 from rules.model import DealRegistration, Lead
 from rules.state import normalise_company, normalise_domain
 
+_BLOCK = 64  # registrations fuzzily compared per lead before narrowing by a second word
 _FREE_MAIL = frozenset({"gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "gmx.de", "web.de",
                         "aol.com", "proton.me", "protonmail.com", "live.com", "msn.com"})
 
@@ -43,9 +44,12 @@ class DealRegistrations:
             for tok in set(words):
                 if len(tok) >= 3:
                     by_token.setdefault(tok, []).append((c, reg))
-        # per word: the names to compare (one list, handed to rapidfuzz whole) and their registrations
-        self.by_token: dict[str, tuple[list[str], list[DealRegistration]]] = {
-            tok: ([name for name, _ in entries], [reg for _, reg in entries]) for tok, entries in by_token.items()
+        # per word: the names to compare (one list, handed to rapidfuzz whole), their registrations,
+        # and the registration ids as a set for intersecting two words' lists
+        self.by_token: dict[str, tuple[list[str], list[DealRegistration], frozenset[str]]] = {
+            tok: ([name for name, _ in entries], [reg for _, reg in entries],
+                  frozenset(reg.id for _, reg in entries))
+            for tok, entries in by_token.items()
         }
 
     def matching(self, lead: Lead, now: datetime) -> list[RegistrationMatch]:
@@ -62,16 +66,15 @@ class DealRegistrations:
         words = normalise_company(lead.company).split()
         if words:
             company = " ".join(sorted(words))
-            # Block on the lead's rarest known word (a name ≥ 90 % alike shares it); common
-            # words ("global", "systems") would otherwise pull in half the book.
-            by_token = self.by_token
-            rarest = None
-            for tok in words:
-                entry = by_token.get(tok)
-                if entry is not None and (rarest is None or (len(entry[0]), tok) < (len(rarest[0]), rarest[1])):
-                    rarest = (entry[0], tok, entry[1])
-            if rarest is not None:
-                names, _, regs = rarest
+            # Block on the lead's rarest known word (a name ≥ 90 % alike shares it); when even
+            # that word is common ("global", "systems"), on registrations holding its two rarest.
+            known = sorted((len(self.by_token[t][0]), t) for t in set(words) if t in self.by_token)
+            if known:
+                names, regs, _ = self.by_token[known[0][1]]
+                if len(names) > _BLOCK and len(known) > 1:
+                    both = self.by_token[known[1][1]][2]
+                    keep = [i for i, reg in enumerate(regs) if reg.id in both]
+                    names, regs = [names[i] for i in keep], [regs[i] for i in keep]
                 for _, score, k in process.extract(company, names, scorer=fuzz.ratio,
                                                    score_cutoff=self.min_score, limit=None):
                     reg = regs[k]

@@ -1,0 +1,238 @@
+#!/usr/bin/env python
+"""Seconds from a lead created in Salesforce to its owner written by the connector.
+
+    python bench/latency.py [--samples 8] [--measure-default] [--json]
+
+The connector runs as `leadrouter run` runs it — the APScheduler wiring of jobs/scheduler.py
+over `Connector.scheduled_jobs`, on the real clock — against a sandbox org. A lead is
+created in the org the way web-to-lead would create it (the org's assignment rule puts
+it in the Inside_Sales queue), and the org is watched until the connector's write lands
+(Routing_Status__c set, OwnerId moved).
+
+- fastest supported schedule (the minimums jobs/config.py accepts): MEASURED on the wall clock;
+- default schedule ([schedule] leads = 60): DERIVED unless --measure-default, as the
+  interval's expected wait (half of it; all of it at worst) plus the processing time,
+  which is measured: a lead created just before a lead-stream run, timed from that
+  run's start to the write landing. --measure-default measures it instead (about a
+  minute per sample).
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import connector_for, emit, machine  # noqa: E402
+
+# what web-to-lead fills; copied from a seeded lead the connector could route
+TEMPLATE_FIELDS = ("FirstName", "LastName", "Company", "Email", "Title", "Phone", "Website", "Street", "City",
+                   "State", "PostalCode", "Country", "Latitude", "Longitude", "Industry", "LeadSource",
+                   "Rating", "NumberOfEmployees", "AnnualRevenue", "Products__c", "Preferred_Language__c")
+
+
+def schedule_minimums() -> dict[str, int]:
+    """The smallest interval jobs/config.py accepts for each job (its `ge=` bounds)."""
+    from jobs.config import ScheduleSettings
+
+    out = {}
+    for name, info in ScheduleSettings.model_fields.items():
+        bounds = [m.ge for m in info.metadata if getattr(m, "ge", None) is not None]
+        if bounds:
+            out[name] = int(bounds[0])
+    return out
+
+
+def schedule_defaults() -> dict[str, int]:
+    from jobs.config import ScheduleSettings
+
+    return ScheduleSettings().model_dump()
+
+
+class Watch:
+    """One org, one connector, one template lead; creates leads and waits for their write."""
+
+    def __init__(self, work: Path, schedule: dict[str, int], partners: int, random_seed: int):
+        import sandbox
+
+        self.sb = sandbox.start(work / "org", seed="demo", partners=partners, leads=300, random_seed=random_seed,
+                                autosave=None)
+        self.cx = connector_for(work, self.sb.connection, self.sb.clock.now, schedule=schedule)
+        self.schedule = schedule
+        self.rng = random.Random(random_seed)
+        self.serial = 0
+        time.sleep(1.1)  # the seed's writes fall before the first run's (second-truncated) start
+        self.cx.run_cycle()  # the backlog is routed first: latency is about a NEW lead
+        self.templates = self._routable_templates()
+
+    def _routable_templates(self) -> list[dict]:
+        from sqlalchemy import select
+
+        from jobs.state import schema
+
+        t = schema.offers
+        with self.cx.store.connect() as conn:
+            ids = [r[0] for r in conn.execute(select(t.c.lead_id).where(t.c.kind == "offer").limit(50))]
+        if not ids:
+            raise SystemExit("latency: the seeded org produced no routable lead to copy; try another --random-seed")
+        return [{k: v for k, v in self.sb.org.get("Lead", i).items() if k in TEMPLATE_FIELDS and v is not None}
+                for i in ids]
+
+    def create_lead(self) -> str:
+        self.serial += 1
+        fields = dict(self.rng.choice(self.templates))
+        fields["Company"] = f"{fields.get('Company', 'Latency')} {self.serial}"
+        fields["LastName"] = fields.get("LastName") or "Latency"
+        # as web-to-lead: created by a site user, the org's assignment rule runs
+        return self.sb.org.create("Lead", fields, as_user=self.sb.org.admin_user_id, auto_assign=True)
+
+    def written(self, lead_id: str) -> bool:
+        rec = self.sb.org.get("Lead", lead_id)
+        return rec is not None and rec.get("Routing_Status__c") is not None
+
+    def wait_written(self, lead_id: str, timeout: float) -> float | None:
+        """Monotonic time the connector's write was first seen, or None after `timeout`."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.written(lead_id):
+                return time.monotonic()
+            time.sleep(0.005)
+        return None
+
+    def close(self) -> None:
+        self.cx.store.dispose()
+        self.cx.client.close()
+        self.sb.stop()
+
+
+def measure_scheduled(watch: Watch, samples: int) -> tuple[list[float], float]:
+    """Leads created at random moments while the real scheduler runs: seconds to written,
+    and the API calls per day that schedule costs (from the calls made meanwhile)."""
+    from jobs.scheduler import build
+
+    job_stop = threading.Event()
+    sched = build(watch.cx.scheduled_jobs(job_stop), watch.schedule.get("misfire_grace", 30))
+    sched.start()
+    interval = watch.schedule["leads"]
+    out = []
+    try:
+        time.sleep(min(2.0, interval))  # let the first (start-up) round of jobs pass
+        calls_before, t_before = watch.sb.counters.snapshot()["api_calls"], time.monotonic()
+        for _ in range(samples):
+            time.sleep(watch.rng.uniform(0, interval))  # land anywhere in the interval
+            began = time.monotonic()
+            lead_id = watch.create_lead()
+            seen = watch.wait_written(lead_id, timeout=3 * interval + 30)
+            if seen is None:
+                raise SystemExit(f"latency: lead {lead_id} was not routed within {3 * interval + 30} s")
+            out.append(seen - began)
+        calls = watch.sb.counters.snapshot()["api_calls"] - calls_before
+        per_day = calls / (time.monotonic() - t_before) * 86_400
+    finally:
+        job_stop.set()
+        sched.shutdown(wait=True)
+    return out, round(per_day)
+
+
+def measure_processing(watch: Watch, samples: int) -> list[float]:
+    """From a lead-stream run's start to its write landing, for a lead created just before."""
+    out = []
+    for _ in range(samples):
+        lead_id = watch.create_lead()
+        time.sleep(1.05)  # past the second it was stamped in: this run's read includes it
+        began = time.monotonic()
+        watch.cx.run_job("leads")
+        seen = watch.wait_written(lead_id, timeout=5)
+        if seen is None:
+            raise SystemExit(f"latency: one lead-stream run did not write lead {lead_id}")
+        out.append(seen - began)
+    return out
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"mean": round(statistics.fmean(values), 3), "p50": round(statistics.median(values), 3),
+            "max": round(max(values), 3), "min": round(min(values), 3), "samples": len(values)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=8, help="leads timed per schedule (default 8)")
+    parser.add_argument("--partners", type=int, default=100)
+    parser.add_argument("--measure-default", action="store_true",
+                        help="measure the default schedule on the wall clock too (about a minute per sample)")
+    parser.add_argument("--random-seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    args = parser.parse_args(argv)
+    if args.samples < 1:
+        parser.error(f"--samples must be at least 1, got {args.samples}")
+
+    started = time.perf_counter()
+    fastest = schedule_minimums()
+    default = schedule_defaults()
+    root = Path(tempfile.mkdtemp(prefix="leadrouter-bench-latency-"))
+    try:
+        watch = Watch(root / "fast", fastest, args.partners, args.random_seed)
+        try:
+            # processing first: once the scheduler stops, the connector's stop flag is set
+            # and a lead-stream run ends after its first page (a graceful stop)
+            processing = measure_processing(watch, max(3, args.samples // 2))
+            fast, fast_calls_per_day = measure_scheduled(watch, args.samples)
+        finally:
+            watch.close()
+        measured_default = None
+        if args.measure_default:
+            watch = Watch(root / "default", default, args.partners, args.random_seed)
+            try:
+                measured_default, default_calls_per_day = measure_scheduled(watch, args.samples)
+            finally:
+                watch.close()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    proc = statistics.median(processing)
+    interval = default["leads"]
+    result = {
+        "fastest_schedule": {k: fastest[k] for k in ("leads", "outbox", "offers", "sync_partners", "deleted")},
+        "default_schedule": {k: default[k] for k in ("leads", "outbox", "offers", "sync_partners", "deleted")},
+        "latency_fast_seconds": summary(fast),
+        "processing_seconds": summary(processing),
+        # Expected wait for a uniformly timed arrival is half the interval; the worst case a
+        # whole one (plus up to one second: reads end at a run's start truncated to the second).
+        "latency_default_expected_seconds": round(interval / 2 + proc, 2),
+        "latency_default_worst_seconds": round(interval + 1 + proc, 2),
+        "default_measured": measured_default is not None,
+        "api_calls_per_day_fast": fast_calls_per_day,
+        "seconds": round(time.perf_counter() - started, 1),
+        "machine": machine(),
+    }
+    if measured_default is not None:
+        result["latency_default_seconds"] = summary(measured_default)
+        result["api_calls_per_day_default"] = default_calls_per_day
+    f = result["latency_fast_seconds"]
+    rows = [
+        ("fastest schedule (leads job every)", f"{fastest['leads']} s", "minimum jobs/config.py accepts"),
+        ("  lead created -> owner written, p50", f["p50"], f"measured, {f['samples']} leads on the wall clock"),
+        ("  mean / max", f"{f['mean']} / {f['max']}", "seconds"),
+        ("  API calls per day at this pace", fast_calls_per_day, "measured while timing, idle org"),
+        ("processing (run start -> written)", round(proc, 3), "measured, median"),
+        ("default schedule (leads job every)", f"{interval} s", "[schedule] leads default"),
+        ("  expected latency", result["latency_default_expected_seconds"], "derived: interval / 2 + processing"),
+        ("  worst latency", result["latency_default_worst_seconds"], "derived: interval + 1 s + processing"),
+    ]
+    if measured_default is not None:
+        d = result["latency_default_seconds"]
+        rows.append(("  measured p50 / max", f"{d['p50']} / {d['max']}", f"{d['samples']} leads on the wall clock"))
+    rows.append(("seconds", result["seconds"], "whole benchmark"))
+    emit("leadrouter latency: new lead to owner written", rows, result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,285 @@
+#!/usr/bin/env python
+"""Salesforce API economy of the whole loop, against the sandbox org, with baselines.
+
+    python bench/sync.py --leads 10000 [--partners 200] [--offers 50000] [--json]
+
+Three measurements, every call counted by the sandbox org itself (what the org's daily
+API limit would count), all over HTTPS through simple-salesforce:
+
+1. Route and write N leads end to end: a fresh demo org with N new leads; the connector
+   runs its first cycle (every job: partner sync, lead stream, deletions, deadlines,
+   outbox) and then one more scheduler tick at +60 s (the jobs due then, per the default
+   schedule), in which our own writes come back through the lead stream. Both are
+   counted: `api_calls_per_1000`. The floor for the same work is one query page per
+   2,000 leads plus one sObject Collections call per 200 (`floor_per_1000`).
+2. The per-record baseline: the same decisions (the connector's own write payloads) in
+   a second, identical org, written one `PATCH /sobjects/Lead/{id}` per lead after the
+   same paged query read.
+3. One poll cycle with `--offers` open offers: partners given room (Capacity__c and
+   Daily_Cap__c raised, as a large program would set them), enough leads routed by the
+   connector to hold that many live offers, then partner reps answer `--answer-share`
+   of them in the org (half accept, half reject); one scheduler tick later the calls of
+   the whole cycle are counted (`poll_calls_50k_offers`), next to the obvious
+   alternative: re-reading every open offer.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import shutil
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (QUERY_PAGE, WRITE_BATCH, connector_for, emit, floor_calls, machine,  # noqa: E402
+                     per_1000, verdict)
+
+# Jobs due at +60 s under the default [schedule] (leads 60 s, offers 60 s, outbox 30 s;
+# partners and deletions every 900 s), in the order a cycle runs them.
+TICK_60S = ("outbox", "leads", "expire", "remind", "followup", "outbox")
+REASONS = ("Outside our territory", "No capacity this month", "Not a fit for our practice")
+
+
+def _start(directory: Path, *, partners: int, leads: int, random_seed: int):
+    import sandbox
+
+    return sandbox.start(directory, seed="demo", partners=partners, leads=leads, random_seed=random_seed,
+                         autosave=None)
+
+
+def _settle(sb) -> None:
+    """Move the org's clock past the second of its last write: reads end at the run's start
+    truncated to the second (SOQL datetimes have no fraction), so records written within
+    that second belong to the next run, by design."""
+    sb.clock.advance(timedelta(seconds=2))
+
+
+def _run(cx, sb, jobs) -> dict[str, int]:
+    """Run these jobs once, in order, at the org's now; API calls per job."""
+    calls: dict[str, int] = {}
+    now = sb.clock.now()
+    for name in jobs:
+        r = cx.run_job(name, now)
+        if r.error:
+            raise RuntimeError(f"job {name} failed: {r.error}")
+        calls[name] = calls.get(name, 0) + r.api_calls
+    return calls
+
+
+# ---------------------------------------------------------------------------- 1. the loop
+def measure_loop(work: Path, leads: int, partners: int, random_seed: int) -> dict:
+    from jobs.app import CYCLE
+
+    sb = _start(work / "org", partners=partners, leads=leads, random_seed=random_seed)
+    try:
+        cx = connector_for(work, sb.connection, sb.clock.now)
+        _settle(sb)
+        sb.counters.reset()
+        began = time.perf_counter()
+        first = _run(cx, sb, CYCLE)
+        first_calls = sb.counters.snapshot()["api_calls"]
+        sb.clock.advance(timedelta(seconds=60))
+        sb.counters.reset()
+        second = _run(cx, sb, TICK_60S)
+        second_snap = sb.counters.snapshot()
+        seconds = time.perf_counter() - began
+        written = _written_payloads(cx)
+        routed = len(written)
+        cx.store.dispose()
+        cx.client.close()
+    finally:
+        sb.stop()
+    total = first_calls + second_snap["api_calls"]
+    return {"calls": total, "first_cycle": first, "echo_tick": second, "routed": routed, "seconds": seconds,
+            "payloads": written}
+
+
+def _written_payloads(cx) -> dict[str, dict]:
+    """The writes the connector confirmed, lead id -> fields: the same decisions for the baseline."""
+    from sqlalchemy import select
+
+    from jobs.state import schema
+
+    t = schema.outbox
+    with cx.store.connect() as conn:
+        rows = conn.execute(select(t.c.lead_id, t.c.payload).where(t.c.status == "confirmed")
+                            .order_by(t.c.id)).all()
+    return {lead_id: payload for lead_id, payload in rows}
+
+
+# ---------------------------------------------------------------------------- 2. baseline
+def measure_per_record(work: Path, leads: int, partners: int, random_seed: int, payloads: dict[str, dict]) -> dict:
+    """The same reads, then one PATCH per lead, in an identical org."""
+    sb = _start(work / "org", partners=partners, leads=leads, random_seed=random_seed)
+    try:
+        cx = connector_for(work, sb.connection, sb.clock.now)
+        fields = cx.mappings.soql_fields("lead")
+        sf = cx.client.sf
+        sb.counters.reset()
+        began = time.perf_counter()
+        read = sum(1 for _ in cx.client.query(f"SELECT {', '.join(fields)} FROM Lead "
+                                              "ORDER BY SystemModstamp, Id"))
+        for lead_id, payload in payloads.items():
+            sf.Lead.update(lead_id, payload, headers={"Sforce-Auto-Assign": "FALSE"})
+        seconds = time.perf_counter() - began
+        calls = sb.counters.snapshot()["api_calls"]
+        cx.store.dispose()
+        cx.client.close()
+    finally:
+        sb.stop()
+    return {"calls": calls, "read": read, "written": len(payloads), "seconds": seconds}
+
+
+# ---------------------------------------------------------------------------- 3. the poll
+def measure_poll(work: Path, offers: int, partners: int, answer_share: float, random_seed: int) -> dict:
+    from sqlalchemy import func, select
+
+    from connector.soql import select as soql_select
+    from jobs.app import CYCLE
+    from jobs.state import schema
+
+    # Routing with roomy partners offers (or pools) roughly 3 leads in 4; seed a margin
+    # and top up below if the org still holds fewer live offers than asked.
+    sb = _start(work / "org", partners=partners, leads=math.ceil(offers * 1.4), random_seed=random_seed)
+    try:
+        org = sb.org
+        room = max(1000, 4 * offers // max(1, partners))
+        for account in list(org.records("Account")):
+            if account.get("IsPartner"):
+                org.update("Account", account["Id"], {"Capacity__c": min(room, 999_999),
+                                                      "Daily_Cap__c": min(room, 999_999)})
+        cx = connector_for(work, sb.connection, sb.clock.now)
+        _settle(sb)
+        began = time.perf_counter()
+        _run(cx, sb, CYCLE)
+        sb.clock.advance(timedelta(seconds=60))
+        _run(cx, sb, TICK_60S)  # our writes' echoes, so the poll below sees only answers
+        setup_seconds = time.perf_counter() - began
+        t = schema.offers
+        with cx.store.connect() as conn:
+            live = conn.execute(select(t.c.lead_id, t.c.kind, t.c.rep_id, t.c.queue_id)
+                                .where(t.c.status == "live")).all()
+        rng = random.Random(random_seed)
+        answered = rng.sample(live, k=min(len(live), max(1, round(len(live) * answer_share))))
+        pools = cx.routing().pools
+        accepted = rejected = 0
+        sb.clock.advance(timedelta(minutes=30))
+        for i, (lead_id, kind, rep_id, queue_id) in enumerate(answered):
+            if kind == "pool":
+                members = sorted(pools[queue_id].member_rep_ids) if queue_id in pools else []
+                if not members:
+                    continue
+                org.update("Lead", lead_id, {"OwnerId": rng.choice(members)}, as_user=rng.choice(members))
+                accepted += 1
+            elif i % 2 == 0:
+                org.update("Lead", lead_id, {"Partner_Response__c": "Accepted"}, as_user=rep_id)
+                accepted += 1
+            else:
+                org.update("Lead", lead_id, {"Partner_Response__c": "Rejected",
+                                             "Rejection_Reason__c": rng.choice(REASONS)}, as_user=rep_id)
+                rejected += 1
+        sb.clock.advance(timedelta(seconds=30))
+        sb.counters.reset()
+        by_job = _run(cx, sb, CYCLE)  # the first tick after a restart runs every job: the worst cycle
+        poll_calls = sb.counters.snapshot()["api_calls"]
+        sb.clock.advance(timedelta(seconds=60))
+        sb.counters.reset()
+        tick = _run(cx, sb, TICK_60S)
+        tick_calls = sb.counters.snapshot()["api_calls"]
+        # The obvious alternative: ask Salesforce about every open offer each poll.
+        fields = cx.mappings.soql_fields("lead")
+        sb.counters.reset()
+        reread = sum(1 for _ in cx.client.query(soql_select("Lead", fields, where="Routing_Status__c = 'Offered'")))
+        reread_calls = sb.counters.snapshot()["api_calls"]
+        with cx.store.connect() as conn:
+            still_live = conn.execute(select(func.count()).select_from(t).where(t.c.status == "live")).scalar_one()
+        cx.store.dispose()
+        cx.client.close()
+    finally:
+        sb.stop()
+    return {"open_offers": len(live), "accepted": accepted, "rejected": rejected, "calls": poll_calls,
+            "by_job": by_job, "tick_calls": tick_calls, "tick_by_job": tick, "reread_calls": reread_calls,
+            "reread_records": reread, "still_live": still_live, "setup_seconds": setup_seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=10_000, help="new leads to route end to end (default 10000)")
+    parser.add_argument("--partners", type=int, default=200, help="partner accounts in the org (default 200)")
+    parser.add_argument("--offers", type=int, default=50_000, help="open offers for the poll cycle (default 50000)")
+    parser.add_argument("--answer-share", type=float, default=0.015,
+                        help="share of open offers partners answer before the poll (default 0.015)")
+    parser.add_argument("--random-seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    args = parser.parse_args(argv)
+    for name in ("leads", "partners", "offers"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if not 0 < args.answer_share <= 1:
+        parser.error(f"--answer-share must be in (0, 1], got {args.answer_share}")
+
+    started = time.perf_counter()
+    root = Path(tempfile.mkdtemp(prefix="leadrouter-bench-sync-"))
+    try:
+        loop = measure_loop(root / "loop", args.leads, args.partners, args.random_seed)
+        base = measure_per_record(root / "baseline", args.leads, args.partners, args.random_seed, loop["payloads"])
+        poll = measure_poll(root / "poll", args.offers, args.partners, args.answer_share, args.random_seed)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    n = args.leads
+    floor = floor_calls(n)
+    result = {
+        "leads": n,
+        "partners": args.partners,
+        "routed_and_written": loop["routed"],
+        "api_calls": loop["calls"],
+        "api_calls_per_1000": per_1000(loop["calls"], n),
+        "floor_calls": floor,
+        "floor_per_1000": per_1000(floor, n),
+        "vs_floor": round(loop["calls"] / floor, 2),
+        "calls_by_job_first_cycle": loop["first_cycle"],
+        "calls_by_job_echo_tick": loop["echo_tick"],
+        "loop_seconds": round(loop["seconds"], 1),
+        "per_record_calls": base["calls"],
+        "per_record_per_1000": per_1000(base["calls"], n),
+        "per_record_seconds": round(base["seconds"], 1),
+        "saving_vs_per_record": round(base["calls"] / loop["calls"], 1) if loop["calls"] else None,
+        "poll_open_offers": poll["open_offers"],
+        "poll_answers": {"accepted": poll["accepted"], "rejected": poll["rejected"]},
+        "poll_calls_50k_offers": poll["calls"],
+        "poll_calls_by_job": poll["by_job"],
+        "poll_next_tick_calls": poll["tick_calls"],
+        "poll_reread_all_calls": poll["reread_calls"],
+        "poll_setup_seconds": round(poll["setup_seconds"], 1),
+        "seconds": round(time.perf_counter() - started, 1),
+        "machine": machine(),
+    }
+    per = result["api_calls_per_1000"]
+    rows = [
+        ("leads routed and written", f"{loop['routed']:,} of {n:,}", f"{args.partners} partners"),
+        ("API calls, whole loop", loop["calls"], f"first cycle {sum(loop['first_cycle'].values())} + echo tick "
+                                                 f"{sum(loop['echo_tick'].values())}"),
+        ("API calls per 1,000 leads", per, f"target <= 8: {verdict(per <= 8)}"),
+        ("floor per 1,000 leads", result["floor_per_1000"], f"1 page/{QUERY_PAGE:,} + 1 call/{WRITE_BATCH}"),
+        ("x floor", result["vs_floor"], f"target <= 1.5: {verdict(result['vs_floor'] <= 1.5)}"),
+        ("per-record writes per 1,000", result["per_record_per_1000"],
+         f"baseline: {base['calls']:,} calls, {result['saving_vs_per_record']}x ours"),
+        ("open offers at the poll", poll["open_offers"], f"{poll['accepted']} accepted, {poll['rejected']} rejected"),
+        ("API calls, one poll cycle", poll["calls"], f"target <= 30: {verdict(poll['calls'] <= 30)} "
+                                                     f"(all jobs; next 60 s tick: {poll['tick_calls']})"),
+        ("re-read every open offer", poll["reread_calls"], "the obvious alternative, per poll"),
+        ("seconds", result["seconds"], f"loop {result['loop_seconds']} s, baseline {result['per_record_seconds']} s, "
+                                       f"poll setup {result['poll_setup_seconds']} s"),
+    ]
+    emit("leadrouter sync: Salesforce API calls", rows, result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
