@@ -112,9 +112,10 @@ def make_loop(tmp_path):
 
     made: list[Connector] = []
 
-    def make(sb, *, pools: bool = False, settings: dict | None = None, name: str = "state") -> Loop:
+    def make(sb, *, pools: bool = False, business_hours: bool = False, settings: dict | None = None,
+             name: str = "state") -> Loop:
         cx = build_connector(sb, f"sqlite:///{tmp_path}/{name}.sqlite", settings=settings,
-                             rules=write_rules(tmp_path, pools=pools))
+                             rules=write_rules(tmp_path, pools=pools, business_hours=business_hours))
         made.append(cx)
         return Loop(sb, cx)
 

@@ -49,7 +49,11 @@ name = "Everyone"
 """
 
 
-def write_rules(tmp_path: Path, *, pools: bool = False) -> Path:
-    p = tmp_path / ("rules-pool.toml" if pools else "rules.toml")
-    p.write_text(BASE + (POOL + ROTATION if pools else ROTATION))
+def write_rules(tmp_path: Path, *, pools: bool = False, business_hours: bool = False) -> Path:
+    p = tmp_path / f"rules-{int(pools)}{int(business_hours)}.toml"
+    base = BASE
+    if business_hours:
+        base = base.replace("offer_hours = 24\nbusiness_hours = false",
+                            "offer_hours = 8\nbusiness_hours = true\nworkday = [9, 17]\nweekdays = [0, 1, 2, 3, 4]")
+    p.write_text(base + (POOL + ROTATION if pools else ROTATION))
     return p

@@ -218,3 +218,27 @@ def test_accepted_but_untouched_lead_gets_one_follow_up_then_is_reclaimed(org, m
         assert history[0]["status"] == "reclaimed"
         assert len(history) == 1 or history[1]["partner_id"] != offer["partner_id"]
         assert loop.lead(lead_id)["Routing_Attempt__c"] == 2
+
+
+def test_offer_window_counts_business_hours_in_the_partners_time_zone(org, make_loop):
+    from datetime import datetime, timezone
+
+    for account in org.org.records("Account"):
+        if account.get("IsPartner"):
+            org.org.update("Account", account["Id"], {"Time_Zone__c": "Europe/Berlin"})
+    # Friday 27 November 2026, 15:00 in Berlin: two working hours left this week
+    org.clock.set(datetime(2026, 11, 27, 14, 0, tzinfo=timezone.utc))
+    loop = make_loop(org, business_hours=True)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    live = offered(loop)
+    assert live
+    monday_3pm_berlin = datetime(2026, 11, 30, 14, 0, tzinfo=timezone.utc)  # 2 h Friday + 6 h Monday
+    # (the org's clock keeps running and each cycle steps two seconds: allow a minute)
+    assert all(timedelta(0) <= o["deadline"] - monday_3pm_berlin < timedelta(minutes=1) for o in live.values())
+    org.clock.set(datetime(2026, 11, 29, 20, 0, tzinfo=timezone.utc))  # Sunday night: 54 clock hours later
+    loop.cycle()
+    assert all(loop.offers(lid)[0]["status"] == "live" for lid in live), "the weekend does not count"
+    org.clock.set(datetime(2026, 11, 30, 14, 5, tzinfo=timezone.utc))
+    loop.cycle()
+    assert all(loop.offers(lid)[0]["status"] == "lapsed" for lid in live)
