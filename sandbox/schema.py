@@ -119,4 +119,5 @@ def _load(sfdx_dir: Path) -> Schema:
                 f"add {obj_name} to sandbox/standard.py or move the field"
             )
         obj.add_field(fdef)
+    standard.name_history_fields(objects)
     return Schema(objects)

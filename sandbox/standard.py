@@ -250,3 +250,17 @@ def objects() -> dict[str, ObjectDef]:
             **opts,
         )
     return out
+
+
+def history_field_name(f: FieldDef) -> str:
+    """How LeadHistory.Field names a tracked field: standard lookups by relationship
+    (OwnerId -> Owner, PartnerAccountId -> PartnerAccount), everything else by API name."""
+    if f.type == "reference" and not f.custom and f.relationship_name:
+        return f.relationship_name
+    return f.name
+
+
+def name_history_fields(objects: dict[str, ObjectDef]) -> None:
+    """LeadHistory.Field's picklist: the tracked Lead fields plus Salesforce's event names."""
+    tracked = [history_field_name(f) for f in objects["Lead"].fields.values() if f.track_history]
+    objects["LeadHistory"].fields["Field"].picklist_values = ["created", "ownerAssignment", *tracked]

@@ -19,6 +19,7 @@ from sandbox import ids
 from sandbox.clock import Clock
 from sandbox.errors import SalesforceError, entity_is_deleted, not_found
 from sandbox.schema import FieldDef, ObjectDef, Schema, load_schema
+from sandbox.standard import history_field_name
 from sandbox.values import coerce
 
 AUDIT_FIELDS = frozenset(
@@ -31,13 +32,6 @@ ASSIGNMENT_RULE_QUEUE = "Inside_Sales"
 _ONE_TICK = timedelta(microseconds=1)
 
 Listener = Callable[[str, str, "dict | None", dict], None]
-
-
-def _history_field_name(f: FieldDef) -> str:
-    # Salesforce names standard lookups in history by their relationship (OwnerId -> Owner)
-    if f.type == "reference" and not f.custom and f.relationship_name:
-        return f.relationship_name
-    return f.name
 
 
 def _history_data_type(f: FieldDef) -> str:
@@ -321,7 +315,7 @@ class Org:
         for f in obj.fields.values():
             if f.track_history and before.get(f.name) != after.get(f.name):
                 # Salesforce marks owner changes made by an assignment rule as "ownerAssignment"
-                name = "ownerAssignment" if f.name == "OwnerId" and owner_by_rule else _history_field_name(f)
+                name = "ownerAssignment" if f.name == "OwnerId" and owner_by_rule else history_field_name(f)
                 self._insert_history(after["Id"], f, before.get(f.name), after.get(f.name), user, name)
 
     def _insert_history(self, lead_id: str, f: FieldDef, old: Any, new: Any, user: str, name: str) -> None:
