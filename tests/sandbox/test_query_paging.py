@@ -107,3 +107,13 @@ def test_a_page_can_be_fetched_again_after_a_lost_answer(sandbox, raw):
     last = raw.get(first["nextRecordsUrl"]).json()
     again = raw.get(first["nextRecordsUrl"]).json()
     assert again == last and last["done"] is True
+
+
+def test_an_idle_cursor_expires(sandbox, raw, monkeypatch):
+    from sandbox import cursors
+
+    add_leads(sandbox.org, 250)
+    first = raw.get("query", params={"q": "SELECT Id FROM Lead"}, headers={"Sforce-Query-Options": "batchSize=200"}).json()
+    monkeypatch.setattr(cursors, "IDLE_SECONDS", -1)  # every cursor is now past its idle time
+    r = raw.get(first["nextRecordsUrl"])
+    assert (r.status_code, r.json()[0]["errorCode"]) == (400, "INVALID_QUERY_LOCATOR")
