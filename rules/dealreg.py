@@ -1,13 +1,19 @@
 """Deal registration protection: a partner that registered the deal first is not undercut.
 
-Registrations are indexed at partner sync: by email domain (exact) and by the tokens
-of the normalised company name, so a lead only fuzzy-compares against registrations
-sharing a word with it, not against all of them.
+Registrations are indexed at partner sync: by email domain (exact), and by company name
+for fuzzy matching. A lead only fuzzy-compares against registrations that share a
+blocking key with it — the pair of any two words of the normalised name, or the name
+itself when it is one word — so common words ("global", "systems") cost nothing.
+
+What that tolerates: case, punctuation, legal forms (Inc., GmbH), word order and a typo
+in one word of a name with three words or more (two words still match exactly). A typo
+in one of only two words is not caught by name; the email domain usually is.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import combinations
 from typing import Iterable
 
 from rapidfuzz import fuzz, process
@@ -15,7 +21,7 @@ from rapidfuzz import fuzz, process
 from rules.model import DealRegistration, Lead
 from rules.state import normalise_company, normalise_domain
 
-_BLOCK = 64  # registrations fuzzily compared per lead before narrowing by a second word
+_MAX_WORDS = 6  # words of a name used for blocking keys (15 pairs at most)
 _FREE_MAIL = frozenset({"gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "gmx.de", "web.de",
                         "aol.com", "proton.me", "protonmail.com", "live.com", "msn.com"})
 
@@ -26,11 +32,18 @@ class RegistrationMatch:
     how: str  # "email domain acme.com" | "company 'Acme' ~ 'ACME Inc.' (96)"
 
 
+def _keys(words: list[str]) -> set[str]:
+    distinct = sorted(set(words))[:_MAX_WORDS] if len(set(words)) > _MAX_WORDS else sorted(set(words))
+    if len(distinct) == 1:
+        return {distinct[0]}
+    return {f"{a} {b}" for a, b in combinations(distinct, 2)}
+
+
 class DealRegistrations:
     def __init__(self, registrations: Iterable[DealRegistration], min_score: float = 90.0):
         self.min_score = min_score
         self.by_domain: dict[str, list[DealRegistration]] = {}
-        by_token: dict[str, list[tuple[str, DealRegistration]]] = {}
+        self.by_key: dict[str, list[tuple[str, DealRegistration]]] = {}
         self.count = 0
         for reg in sorted(registrations, key=lambda r: r.id):
             if (reg.status or "").lower() != "approved":
@@ -40,17 +53,10 @@ class DealRegistrations:
             if d:
                 self.by_domain.setdefault(d, []).append(reg)
             words = normalise_company(reg.company).split()
-            c = " ".join(sorted(words))  # sorted once here: token-sort similarity is then plain ratio
-            for tok in set(words):
-                if len(tok) >= 3:
-                    by_token.setdefault(tok, []).append((c, reg))
-        # per word: the names to compare (one list, handed to rapidfuzz whole), their registrations,
-        # and the registration ids as a set for intersecting two words' lists
-        self.by_token: dict[str, tuple[list[str], list[DealRegistration], frozenset[str]]] = {
-            tok: ([name for name, _ in entries], [reg for _, reg in entries],
-                  frozenset(reg.id for _, reg in entries))
-            for tok, entries in by_token.items()
-        }
+            if words:
+                name = " ".join(sorted(words))  # sorted once: token-sort similarity is then plain ratio
+                for key in _keys(words):
+                    self.by_key.setdefault(key, []).append((name, reg))
 
     def matching(self, lead: Lead, now: datetime) -> list[RegistrationMatch]:
         """Approved, unexpired registrations for this lead, one per registration, by id."""
@@ -65,19 +71,17 @@ class DealRegistrations:
                     found.setdefault(reg.id, RegistrationMatch(reg, f"email domain {domain}"))
         words = normalise_company(lead.company).split()
         if words:
-            company = " ".join(sorted(words))
-            # Block on the lead's rarest known word (a name ≥ 90 % alike shares it); when even
-            # that word is common ("global", "systems"), on registrations holding its two rarest.
-            known = sorted((len(self.by_token[t][0]), t) for t in set(words) if t in self.by_token)
-            if known:
-                names, regs, _ = self.by_token[known[0][1]]
-                if len(names) > _BLOCK and len(known) > 1:
-                    both = self.by_token[known[1][1]][2]
-                    keep = [i for i, reg in enumerate(regs) if reg.id in both]
-                    names, regs = [names[i] for i in keep], [regs[i] for i in keep]
-                for _, score, k in process.extract(company, names, scorer=fuzz.ratio,
+            candidates: dict[str, tuple[str, DealRegistration]] = {}
+            by_key = self.by_key
+            for key in _keys(words):
+                for name, reg in by_key.get(key, ()):
+                    candidates[reg.id] = (name, reg)
+            if candidates:
+                company = " ".join(sorted(words))
+                ids = sorted(candidates)
+                for _, score, k in process.extract(company, [candidates[i][0] for i in ids], scorer=fuzz.ratio,
                                                    score_cutoff=self.min_score, limit=None):
-                    reg = regs[k]
+                    reg = candidates[ids[k]][1]
                     if reg.id not in found and _live(reg, today):
                         found[reg.id] = RegistrationMatch(
                             reg, f"company {lead.company!r} ~ {reg.company!r} ({score:.0f})")

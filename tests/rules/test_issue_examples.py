@@ -244,3 +244,13 @@ def test_rejected_offer_goes_to_next_partner_not_back():
     state.record_outcome("00Q1", again.partner_id, "lapsed", NOW)
     third = router.decide(lead(source="Other"), state, NOW, attempt=3)
     assert third.kind is DecisionKind.FALLBACK
+
+
+def test_deal_registration_matches_company_despite_legal_form_order_and_one_typo():
+    partners = [partner("001A"), partner("001REG")]
+    regs = [DealRegistration(id="006R1", partner_id="001REG", status="Approved",
+                             company="Blue Harbor Logistics GmbH")]
+    router = router_for(None, partners, registrations=regs)
+    for company in ("blue harbor logistics", "Logistics Blue Harbor, GmbH", "Blue Harbour Logistics Inc."):
+        assert router.decide(lead(company=company), RoutingState(), NOW).partner_id == "001REG", company
+    assert router.decide(lead(company="Red Harbor Shipping"), RoutingState(), NOW).rule != "Deal registration"
