@@ -73,6 +73,7 @@ def cmd_run(args) -> int:
 def _first_as_leader(cx) -> None:
     """Before the scheduler starts: settle what a previous leader left in the outbox,
     and have partners to route to before the first lead is read."""
+    cx.snapshot_changed()  # another leader may have refreshed partners since we last built the index
     cx.run_job("outbox")
     cx.run_job("sync_partners")
 

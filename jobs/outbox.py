@@ -33,12 +33,25 @@ def run(cx, now: datetime) -> dict[str, int]:
     return counts
 
 
+CHUNK = 10_000  # entries guarded and written per round; an id cursor moves past each round
+
+
 def flush(cx, now: datetime) -> dict[str, int]:
+    """Write every pending entry, oldest first; entries that fail transiently wait for the
+    next run (the cursor never comes back to them in this one)."""
     counts: dict[str, int] = {}
-    with cx.store.connect() as conn:
-        entries = [e for e in ob.open_entries(conn) if e["status"] == "pending"]
-    if not entries:
-        return counts
+    after = 0
+    while not cx.stop.is_set():
+        with cx.store.connect() as conn:
+            entries = ob.pending_after(conn, after, CHUNK)
+        if not entries:
+            break
+        after = entries[-1]["id"]
+        _flush_chunk(cx, entries, now, counts)
+    return counts
+
+
+def _flush_chunk(cx, entries: list[dict[str, Any]], now: datetime, counts: dict[str, int]) -> None:
     current = _current_modstamps(cx, entries)
     fresh, stale = [], []
     for e in entries:
@@ -49,7 +62,7 @@ def flush(cx, now: datetime) -> dict[str, int]:
             fresh.append(e)
     if stale:
         _drop_stale(cx, stale, now)
-        counts["stale"] = len(stale)
+        counts["stale"] = counts.get("stale", 0) + len(stale)
     sobject = cx.mappings.writeback_sobject()
     for i in range(0, len(fresh), BATCH):
         batch = fresh[i:i + BATCH]
@@ -59,7 +72,6 @@ def flush(cx, now: datetime) -> dict[str, int]:
         _settle(cx, batch, results, now, counts)
         if cx.stop.is_set():
             break  # graceful stop: this batch is settled; the rest stays pending
-    return counts
 
 
 def _settle(cx, batch: list[dict[str, Any]], results, now: datetime, counts: dict[str, int]) -> None:

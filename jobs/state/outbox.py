@@ -47,6 +47,11 @@ def open_entries(conn: Connection, limit: int = 10_000) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def pending_after(conn: Connection, after_id: int, limit: int) -> list[dict[str, Any]]:
+    rows = conn.execute(select(OB).where(OB.c.status == "pending", OB.c.id > after_id).order_by(OB.c.id).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
 def open_lead_ids(conn: Connection, lead_ids: Iterable[str]) -> set[str]:
     ids = list(lead_ids)
     out: set[str] = set()
