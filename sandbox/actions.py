@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.errors import SalesforceError
-from sandbox.http import Request, Response
+from sandbox.https_server import Request, Response
 from sandbox.notifications import Notification
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sandbox.errors import SalesforceError
-from sandbox.http import Request, Response
+from sandbox.https_server import Request, Response
 from sandbox.jsonvalues import json_value
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sandbox.counters import LoggedRequest
 from sandbox.errors import SalesforceError
-from sandbox.http import Drop, Request, Response
+from sandbox.https_server import Drop, Request, Response
 
 if TYPE_CHECKING:
     from sandbox.server import Sandbox

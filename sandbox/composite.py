@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox import ids
 from sandbox.errors import SalesforceError
-from sandbox.http import Request, Response
+from sandbox.https_server import Request, Response
 from sandbox.jsonvalues import record_json
 from sandbox.rest import _field_list, auto_assign, sobject
 

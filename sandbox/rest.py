@@ -10,7 +10,7 @@ from sandbox import describe, ids
 from sandbox.app import VERSIONS, release_label
 from sandbox.cursors import batch_size
 from sandbox.errors import SalesforceError
-from sandbox.http import Request, Response
+from sandbox.https_server import Request, Response
 from sandbox.jsonvalues import json_value, record_json
 from sandbox.schema import ObjectDef
 

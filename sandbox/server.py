@@ -23,7 +23,7 @@ from sandbox.counters import Counters
 from sandbox.credentials import load_or_create
 from sandbox.cursors import Cursors
 from sandbox.faults import Faults
-from sandbox.http import HttpsServer, Request, Response
+from sandbox.https_server import HttpsServer, Request, Response
 from sandbox.limits import DEFAULT_DAILY_LIMIT, ApiLimit
 from sandbox.notifications import Notifications
 from sandbox.store import Org
