@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if sys.path[:1] != [str(ROOT)]:
+    sys.path.insert(0, str(ROOT))  # ahead of bench/, whose mappings.py would shadow the package
 
 DEFAULT_RULES = ROOT / "rules" / "defaults" / "rules.toml"
 QUERY_PAGE = 2000  # records per query page, the most Salesforce sends

@@ -28,7 +28,10 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The project first: run as a script, bench/ is sys.path[0], and bench/mappings.py (the
+# mappings benchmark) would shadow the mappings package.
+sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
+sys.path.append(str(Path(__file__).resolve().parent))
 
 from _common import connector_for, emit, machine  # noqa: E402
 

@@ -34,7 +34,10 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The project first: run as a script, bench/ is sys.path[0], and bench/mappings.py (the
+# mappings benchmark) would shadow the mappings package.
+sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
+sys.path.append(str(Path(__file__).resolve().parent))
 
 from _common import (QUERY_PAGE, WRITE_BATCH, connector_for, emit, floor_calls, machine,  # noqa: E402
                      per_1000, verdict)
