@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import combinations
 from typing import Iterable
 
 from rapidfuzz import fuzz, process
@@ -32,11 +31,12 @@ class RegistrationMatch:
     how: str  # "email domain acme.com" | "company 'Acme' ~ 'ACME Inc.' (96)"
 
 
-def _keys(words: list[str]) -> set[str]:
-    distinct = sorted(set(words))[:_MAX_WORDS] if len(set(words)) > _MAX_WORDS else sorted(set(words))
+def _keys(words: list[str]) -> list[str]:
+    distinct = sorted(set(words))
     if len(distinct) == 1:
-        return {distinct[0]}
-    return {f"{a} {b}" for a, b in combinations(distinct, 2)}
+        return distinct
+    distinct = distinct[:_MAX_WORDS]
+    return [a + " " + b for i, a in enumerate(distinct) for b in distinct[i + 1:]]
 
 
 class DealRegistrations:

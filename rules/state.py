@@ -5,6 +5,7 @@ The router only reads it; jobs calls `record_offer` once a decision is committed
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -18,14 +19,14 @@ _LEGAL_FORMS = frozenset(
     "inc incorporated llc ltd limited gmbh ag sa sas sarl bv nv plc co corp corporation company kk pty srl spa ab oy"
     .split()
 )
-_PUNCTUATION = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"})
+_PUNCTUATION = re.compile(r"[^\w\s]+")
 
 
 def normalise_company(name: str | None) -> str:
     """Lower case, no punctuation or legal-form words: `ACME, Inc.` → `acme`."""
     if not name:
         return ""
-    return " ".join(w for w in name.lower().translate(_PUNCTUATION).split() if w not in _LEGAL_FORMS)
+    return " ".join(w for w in _PUNCTUATION.sub(" ", name.lower()).split() if w not in _LEGAL_FORMS)
 
 
 def normalise_domain(domain: str | None) -> str:
