@@ -84,15 +84,16 @@ def handle(sb: Sandbox, request: Request) -> Response:
     request.version = version
     route, params, allowed = sb.router.match(sb.router.api, request.method, rest)
     name = route.name if route else f"{request.method} (no such resource)"
-    decision = sb.faults.decide(f"{name} {rest}", composite_write=bool(route and route.composite_write))
-    if decision.latency_ms:
-        time.sleep(decision.latency_ms / 1000)
     try:
         session = sb.auth.session_user(request.header("Authorization"))
         if session is None:
             raise SalesforceError(401, "INVALID_SESSION_ID", "Session expired or invalid")
         request.token, request.user_id = session
         sb.limit.consume()
+        # only calls the org accepted meet faults: a planned fault is not used up by a 401
+        decision = sb.faults.decide(f"{name} {rest}", composite_write=bool(route and route.composite_write))
+        if decision.latency_ms:
+            time.sleep(decision.latency_ms / 1000)
         fault = decision.fault
         if fault is not None:
             _raise_fault(sb, request, fault.kind)
@@ -126,11 +127,11 @@ def handle(sb: Sandbox, request: Request) -> Response:
 
 def _raise_fault(sb: Sandbox, request: Request, kind: str) -> None:
     if kind == "503":
-        raise SalesforceError(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry (sandbox fault)")
+        raise SalesforceError(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry")
     if kind == "500":
-        raise SalesforceError(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-12345 (-1234567890) (sandbox fault)")  # fmt: skip
+        raise SalesforceError(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-12345 (-1234567890)")  # fmt: skip
     if kind == "lock":
-        raise SalesforceError(400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records (sandbox fault)")  # fmt: skip
+        raise SalesforceError(400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records")  # fmt: skip
     if kind == "expire":
         sb.auth.expire(request.token)
         raise SalesforceError(401, "INVALID_SESSION_ID", "Session expired or invalid")

@@ -143,3 +143,11 @@ def test_token_endpoint_fails_only_when_a_plan_names_it(sandbox):
     with pytest.raises(requests.HTTPError) as info:
         client_credentials_token(sandbox.connection)
     assert info.value.response.status_code == 503
+
+
+def test_a_planned_fault_is_not_used_up_by_an_unauthenticated_call(sandbox, raw):
+    sandbox.faults.plan("503")
+    raw.token, good = "expired", raw.token
+    assert raw.get("limits").status_code == 401
+    raw.token = good
+    assert raw.get("limits").status_code == 503
