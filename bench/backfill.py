@@ -98,7 +98,7 @@ def _rss_mb() -> float:
     return 0.0
 
 
-def run_connector(work: str, connection: dict, out) -> None:
+def run_connector(work: str, connection: dict, out, profile: str | None = None) -> None:
     samples: list[tuple[float, float]] = []
     done = threading.Event()
     t0 = time.monotonic()
@@ -119,7 +119,14 @@ def run_connector(work: str, connection: dict, out) -> None:
         rss_partners = _rss_mb()
         began = time.perf_counter()
         cpu0 = time.process_time()
-        leads = cx.run_job("leads")
+        if profile:
+            import cProfile
+
+            with cProfile.Profile() as prof:
+                leads = cx.run_job("leads")
+            prof.dump_stats(profile)
+        else:
+            leads = cx.run_job("leads")
         seconds = time.perf_counter() - began
         cpu = time.process_time() - cpu0
         done.set()
@@ -144,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--templates", type=int, default=5000,
                         help="demo leads seeded the validated way, then copied up to --leads (default 5000)")
     parser.add_argument("--random-seed", type=int, default=0)
+    parser.add_argument("--profile", metavar="FILE", default=None,
+                        help="cProfile the connector's lead-stream job into FILE (slows it down)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
     if args.leads < 1 or args.partners < 1 or args.templates < 1:
@@ -159,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         org = _get(org_out, org_proc, "the sandbox org")
         cx_out = ctx.Queue()
-        cx_proc = ctx.Process(target=run_connector, args=(str(root / "connector"), org["connection"], cx_out),
+        cx_proc = ctx.Process(target=run_connector, args=(str(root / "connector"), org["connection"], cx_out,
+                                                          args.profile and str(Path(args.profile).resolve())),
                               daemon=True)
         (root / "connector").mkdir()
         cx_proc.start()
