@@ -166,6 +166,8 @@ def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, no
         if offer.get("partner_id"):
             state.record_outcome(lead_id, offer["partner_id"], "closed", now)
     ob.drop_open(conn, lead_id, reason, now)
+    if final_state == "released":
+        reason = f"{reason}; set Routing_Status__c to Pending to have it routed again"
     values: dict[str, Any] = {"state": final_state, "reason": reason[:255]}
     if modstamp is not None:
         values["modstamp"] = modstamp

@@ -23,10 +23,13 @@ REROUTABLE_STATES = ("unroutable", "released", "fallback", "escalated")
 
 
 def wants_reroute(lead: Any, local: dict[str, Any]) -> bool:
-    """A person set Routing_Status__c back to Pending (or cleared a blocker) on a lead we let go."""
+    """A person set Routing_Status__c to Pending on a lead we had let go: route it afresh.
+
+    Only that explicit word counts. A blank status on a lead we released means we never
+    wrote to it, and whatever else the person changed is theirs to keep."""
     if isinstance(lead, Unroutable) or local["state"] not in REROUTABLE_STATES:
         return False
-    if lead.converted or lead.do_not_route or lead.routing_status not in (None, "", "Pending"):
+    if lead.converted or lead.do_not_route or lead.routing_status != "Pending":
         return False
     seen = local.get("modstamp")
     return seen is None or (lead.modstamp is not None and lead.modstamp > seen)

@@ -68,14 +68,14 @@ class Loop:
     def __init__(self, sb, cx: Connector):
         self.sb, self.cx = sb, cx
 
-    def cycle(self, *, hours: float = 0, partners_act: bool = True):
+    def cycle(self, *, hours: float = 0, partners_act: bool = True, raise_errors: bool = True):
         if hours:
             self.sb.clock.advance(timedelta(hours=hours))
         if partners_act:
             self.sb.simulator.step(self.sb.clock.now())
         # SOQL datetimes have whole seconds: step past this second so every change is read.
         self.sb.clock.advance(timedelta(seconds=2))
-        return self.cx.run_cycle()
+        return self.cx.run_cycle(raise_errors=raise_errors)
 
     def lead(self, lead_id: str) -> dict:
         return self.sb.org.get("Lead", lead_id)

@@ -242,3 +242,42 @@ def test_offer_window_counts_business_hours_in_the_partners_time_zone(org, make_
     org.clock.set(datetime(2026, 11, 30, 14, 5, tzinfo=timezone.utc))
     loop.cycle()
     assert all(loop.offers(lid)[0]["status"] == "lapsed" for lid in live)
+
+
+def test_a_person_editing_a_lead_before_our_write_lands_is_not_overwritten(org, loop):
+    from jobs.state import outbox as ob
+
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    org.faults.plan("503", count=200, endpoint="composite/sobjects")  # Salesforce is down for writes
+    results = loop.cycle(raise_errors=False)
+    assert results["leads"].error, "the write-back failed"
+    with loop.cx.store.connect() as conn:
+        unsent = {e["lead_id"]: e for e in ob.open_entries(conn)}
+    lead_id = next(lid for lid, e in unsent.items() if e["purpose"] == "offer")
+    admin = next(u["Id"] for u in org.org.records("User") if u["Name"] == "Sandbox Admin")
+    org.org.update("Lead", lead_id, {"OwnerId": admin}, as_user=admin)
+    org.faults.clear()
+    loop.cycle()
+    lead = loop.lead(lead_id)
+    assert lead["OwnerId"] == admin and lead["Routing_Status__c"] is None, "the person's edit stands"
+    (offer,) = loop.offers(lead_id)
+    assert offer["status"] == "closed"
+    others = [lid for lid in unsent if lid != lead_id]
+    assert all(loop.lead(lid)["Routing_Status__c"] for lid in others), "the other writes went through"
+    with loop.cx.store.connect() as conn:
+        assert not ob.open_entries(conn)
+
+
+def test_a_released_lead_set_back_to_pending_by_a_person_is_routed_again(org, loop):
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id = next(iter(offered(loop)))
+    admin = next(u["Id"] for u in org.org.records("User") if u["Name"] == "Sandbox Admin")
+    org.org.update("Lead", lead_id, {"OwnerId": admin}, as_user=admin)
+    loop.cycle()
+    assert loop.offers(lead_id)[-1]["status"] == "closed"
+    org.org.update("Lead", lead_id, {"Routing_Status__c": "Pending"}, as_user=admin)
+    loop.cycle()
+    history = loop.offers(lead_id)
+    assert len(history) == 2 and history[-1]["status"] == "live"
+    assert loop.lead(lead_id)["Routing_Status__c"] == "Offered"
