@@ -44,11 +44,14 @@ SOURCES = [("Web", 40), ("Phone Inquiry", 10), ("Partner Referral", 20), ("Purch
            ("Trade Show", 7), (None, 5)]
 WORDS = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Soylent", "Tyrell",
          "Cyberdyne", "Aperture", "Wonka", "Gringotts", "Oscorp", "Massive", "Dynamic", "Blue", "North", "Apex"]
+SECTOR = ["Systems", "Logistics", "Health", "Foods", "Energy", "Capital", "Media", "Labs", "Retail", "Motors",
+          "Pharma", "Software", "Builders", "Textiles", "Airlines", "Insurance", "Telecom", "Robotics"]
 SUFFIX = ["Inc.", "GmbH", "Ltd", "SA", "BV", "KK", "LLC", "AG", "Pty Ltd", ""]
 
 
 def _syllables(rng: random.Random) -> str:
-    return "".join(rng.choice(["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zen", "tri", "bel"]) for _ in range(3)).title()
+    return "".join(rng.choice(["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zen", "tri", "bel", "dor", "qu", "sa", "fin"])
+                   for _ in range(rng.randint(3, 4))).title()
 
 
 def _subdivisions() -> dict[str, list[str]]:
@@ -114,11 +117,13 @@ class World:
         out = []
         for i in range(n):
             country, state, postal, lat, lon = self._place()
-            company = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {_syllables(rng)} {rng.choice(SUFFIX)}".strip()
+            # an invented word, a common one, a sector word: real names share their common
+            # words ("Blue", "Systems") far more than their distinctive ones
+            company = f"{_syllables(rng)} {rng.choice(WORDS)} {rng.choice(SECTOR)} {rng.choice(SUFFIX)}".strip()
             has_geo = rng.random() < 0.7
             out.append(Lead(
                 id=f"00Q{i:012d}", company=company if rng.random() > 0.01 else None,
-                email=f"x@{company.split()[2].lower()}{i % 997}.com",
+                email=f"info@{company.split()[0].lower()}-{company.split()[1].lower()}.com",
                 country=country, state=state if rng.random() < 0.85 else None, postal_code=postal,
                 lat=lat if has_geo else None, lon=lon if has_geo else None,
                 industry=rng.choice(vocab.INDUSTRIES) if rng.random() < 0.9 else None,

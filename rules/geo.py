@@ -89,21 +89,32 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 class Grid:
-    """Points bucketed in cells of `cell_deg` degrees.
+    """Points bucketed in fine cells of `cell_deg` degrees, fine cells grouped in coarse
+    cells `group` times wider.
 
-    `nearest` yields points nearest first, lazily: it opens cells ring by ring around
-    the query and only measures a cell's points once no closer point can remain
-    unopened, so finding the nearest eligible partner costs about the same among
-    1,000 or 50,000 partners.
+    `nearest` yields points nearest first, lazily: it opens coarse cells ring by ring
+    around the query, a coarse cell's non-empty fine cells next, and measures a fine
+    cell's points only once no closer point can remain unopened. Finding the nearest
+    eligible partner then costs about the same among 1,000 or 50,000 partners, and a
+    400 km radius visits a few dozen coarse cells rather than thousands of fine ones.
     """
 
-    def __init__(self, cell_deg: float = 0.25):
+    def __init__(self, cell_deg: float = 0.25, group: int = 4):
         self.cell = cell_deg
+        self.group = group
+        self.coarse_cell = cell_deg * group
         self.ncols = int(round(360 / cell_deg))
+        self.coarse_cols = self.ncols // group
         self.cells: dict[tuple[int, int], list[tuple[int, float, float]]] = {}
+        self.coarse: dict[tuple[int, int], list[tuple[int, int]]] = {}
 
     def add(self, pos: int, lat: float, lon: float) -> None:
-        self.cells.setdefault(self._key(lat, lon), []).append((pos, lat, lon))
+        key = self._key(lat, lon)
+        bucket = self.cells.get(key)
+        if bucket is None:
+            bucket = self.cells[key] = []
+            self.coarse.setdefault((key[0] // self.group, key[1] // self.group), []).append(key)
+        bucket.append((pos, lat, lon))
 
     def _key(self, lat: float, lon: float) -> tuple[int, int]:
         return int(math.floor(lat / self.cell)), self._wrap(int(math.floor(lon / self.cell)))
@@ -112,48 +123,59 @@ class Grid:
         half = self.ncols // 2
         return (col + half) % self.ncols - half
 
-    def _cell_bound(self, lat: float, lon: float, row: int, col: int) -> float:
-        """A lower bound (km) on the distance from (lat, lon) to any point of the cell.
-        The east-west gap is measured at the cell's most poleward latitude and shaved 5 %,
-        which keeps it below the true distance for the radii rules use (≤ a few hundred km)."""
-        lat0, lat1 = row * self.cell, (row + 1) * self.cell
-        dlat = lat0 - lat if lat < lat0 else (lat - lat1 if lat > lat1 else 0.0)
-        lon0 = col * self.cell
-        dlon = abs(((lon - lon0 - self.cell / 2) + 180) % 360 - 180) - self.cell / 2
-        dlon = max(dlon, 0.0)
-        if dlon > 20:
-            dlon = 0.0  # far apart in longitude: fall back to the latitude gap alone
-        poleward = min(max(abs(lat0), abs(lat1), abs(lat)), 89.9)
-        return 0.95 * math.hypot(111.2 * dlat, 111.32 * math.cos(math.radians(poleward)) * dlon)
+    @staticmethod
+    def _bound(lat: float, lon: float, row: int, col: int, size: float, km_per_deg_lon: float) -> float:
+        """A lower bound (km) on the distance from (lat, lon) to any point of the cell:
+        the degree gaps scaled by the shortest a degree gets within the search (east-west
+        at the search's most poleward latitude), shaved 5 % for the curvature the flat
+        formula ignores at the radii rules use (≤ a few hundred km)."""
+        lat0 = row * size
+        dlat = lat0 - lat if lat < lat0 else (lat - lat0 - size if lat > lat0 + size else 0.0)
+        dlon = abs(((lon - col * size - size / 2) + 180) % 360 - 180) - size / 2
+        if dlon <= 0 or dlon > 20:
+            dlon = 0.0  # inside the column, or far apart in longitude: the latitude gap alone
+        return 0.95 * math.sqrt((111.2 * dlat) ** 2 + (km_per_deg_lon * dlon) ** 2)
 
     def nearest(self, lat: float, lon: float, km: float) -> Iterator[tuple[float, int]]:
         """(distance km, pos) of points within `km`, nearest first, ties by position."""
-        r0, c0 = self._key(lat, lon)
-        cos_edge = math.cos(math.radians(min(abs(lat) + km / 111.2 + self.cell, 89.9)))
-        ring_km = 0.95 * self.cell * 111.32 * cos_edge  # a ring further out is at least this much further
-        max_ring = min(int(km / ring_km) + 2 if ring_km > 0 else self.ncols, self.ncols // 2)
-        cells, points = [], []
+        size = self.coarse_cell
+        r0 = int(math.floor(lat / size))
+        c0 = int(math.floor(lon / size))
+        cos_edge = math.cos(math.radians(min(abs(lat) + km / 111.2 + size, 89.9)))
+        km_lon = 111.32 * cos_edge
+        ring_km = 0.95 * size * km_lon  # a coarse ring further out is at least this much further
+        max_ring = min(int(km / ring_km) + 2 if ring_km > 0 else self.coarse_cols, self.coarse_cols // 2)
+        half = self.coarse_cols // 2
+        cells: list = []  # (bound, is_fine, row, col)
+        points: list = []
         ring = 0
         push, pop = heapq.heappush, heapq.heappop
+        coarse, fine, bound = self.coarse, self.cells, self._bound
         while True:
-            # open rings until the next one cannot hold anything closer than what we have
+            # open coarse rings until the next one cannot hold anything closer than what we have
             while ring <= max_ring:
                 best = min(points[0][0] if points else math.inf, cells[0][0] if cells else math.inf)
                 if (ring - 1) * ring_km > best:
                     break
                 for row, col in _ring(r0, c0, ring):
-                    col = self._wrap(col)
-                    if (row, col) in self.cells:
-                        bound = self._cell_bound(lat, lon, row, col)
-                        if bound <= km:
-                            push(cells, (bound, row, col))
+                    col = (col + half) % self.coarse_cols - half
+                    if (row, col) in coarse:
+                        b = bound(lat, lon, row, col, size, km_lon)
+                        if b <= km:
+                            push(cells, (b, 0, row, col))
                 ring += 1
             if cells and (not points or cells[0][0] < points[0][0]):
-                _, row, col = pop(cells)
-                for pos, plat, plon in self.cells[(row, col)]:
-                    d = haversine_km(lat, lon, plat, plon)
-                    if d <= km:
-                        push(points, (d, pos))
+                _, is_fine, row, col = pop(cells)
+                if is_fine:
+                    for pos, plat, plon in fine[(row, col)]:
+                        d = haversine_km(lat, lon, plat, plon)
+                        if d <= km:
+                            push(points, (d, pos))
+                else:
+                    for frow, fcol in coarse[(row, col)]:
+                        b = bound(lat, lon, frow, fcol, self.cell, km_lon)
+                        if b <= km:
+                            push(cells, (b, 1, frow, fcol))
             elif points:
                 yield pop(points)
             else:
