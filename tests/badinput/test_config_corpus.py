@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 
 from .config_cases import CASES, CORPUS_RULES, SHIPPED_MAPPINGS, ConfigCase, line_of
 from .harness import config_text
@@ -34,12 +33,10 @@ def org(tmp_path_factory) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _clean_logging(monkeypatch):
+def _no_overrides_from_the_environment(monkeypatch):
     for name in list(os.environ):
         if name.startswith("LEADROUTER_"):
             monkeypatch.delenv(name)
-    yield
-    structlog.reset_defaults()
 
 
 def _lay_out(case: ConfigCase, directory: Path, connection: dict[str, Any]) -> tuple[Path, dict[str, str]]:

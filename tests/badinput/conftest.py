@@ -1,0 +1,34 @@
+"""Logging hygiene for tests that run the product's CLI in-process.
+
+`leadrouter` configures structlog and stdlib logging onto the stderr of the moment —
+under pytest, a capture stream that is closed when the test ends. Each test here gets
+the configuration put back afterwards, so the next test never logs into a closed file.
+
+Some jobs modules also bind a structlog logger when they are imported; such a logger
+keeps the configuration of that moment. They are imported here, before any test
+configures logging. (That import-time binding is itself a bug, reported and tested in
+tests/security/test_log_pipeline.py.)
+"""
+import importlib
+import logging
+import pkgutil
+
+import pytest
+import structlog
+
+import jobs
+
+for _info in pkgutil.walk_packages(jobs.__path__, "jobs."):
+    importlib.import_module(_info.name)
+
+
+@pytest.fixture(autouse=True)
+def _logging_put_back():
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.reset_defaults()
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
