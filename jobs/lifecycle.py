@@ -128,7 +128,14 @@ def escalation(cx, lead: Lead, reason: str, attempt: int) -> Decision:
 
 def redistribute(cx, conn: Connection, state: RoutingState, lead: Lead, *, attempt: int, why: str,
                  record: dict[str, Any] | None, seen_modstamp: datetime | None, now: datetime) -> Decision:
-    """Offer the lead to the next partner (never one that declined it), or escalate."""
+    """Offer the lead to the next partner (never one that declined it), or escalate.
+
+    A lead a distributor accepted and handed down goes to its next reseller instead, and
+    back to the distributor when none is left."""
+    distributor = handed_down_by(cx, conn, lead.id)
+    if distributor is not None:
+        return hand_down(cx, conn, state, lead, distributor, attempt=attempt, why=why, record=record,
+                         seen_modstamp=seen_modstamp, now=now)
     max_attempts = cx.book.settings.max_attempts
     if attempt > max_attempts:
         decision = escalation(cx, lead, f"{why}; no partner took it after {max_attempts} offers", attempt)
@@ -140,6 +147,49 @@ def redistribute(cx, conn: Connection, state: RoutingState, lead: Lead, *, attem
     commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
                     redistribution=True)
     return decision
+
+
+def is_distributor(cx, partner_id: str | None) -> bool:
+    p = cx.routing().partners.get(partner_id or "")
+    return p is not None and str(p.role) == "Distributor"
+
+
+def handed_down_by(cx, conn: Connection, lead_id: str) -> dict[str, Any] | None:
+    """The distributor's accepted offer, when this lead is in its hand-down."""
+    accepted = of.accepted_offers(conn, [lead_id]).get(lead_id)
+    if accepted and is_distributor(cx, accepted.get("partner_id")):
+        return accepted
+    return None
+
+
+def hand_down(cx, conn: Connection, state: RoutingState, lead: Lead, distributor: dict[str, Any], *, attempt: int,
+              why: str | None, record: dict[str, Any] | None, seen_modstamp: datetime | None,
+              now: datetime) -> Decision:
+    """Offer a distributor's lead to one of its resellers; when none qualifies (or all
+    declined, or the attempts ran out) the lead stays with the distributor's rep."""
+    dist_id = distributor["partner_id"]
+    decision = cx.routing().router.hand_down(lead, dist_id, state, now, attempt=attempt)
+    declined = set(state.declined(lead.id))
+    if (decision.kind is DecisionKind.OFFER and decision.partner_id not in declined
+            and attempt <= cx.book.settings.max_attempts):
+        commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
+                        redistribution=True)
+        return decision
+    reason = f"{why}; " if why else ""
+    reason += f"{decision.reason}" if decision.kind is not DecisionKind.OFFER else "no reseller left to offer it to"
+    back = Decision(lead_id=lead.id, kind=DecisionKind.UNROUTABLE, reason=f"Back to the distributor: {reason}"[:255],
+                    rule="hand_down", ruleset="hand_down", partner_id=dist_id, attempt=attempt,
+                    explanation={"hand_down": reason, "distributor": dist_id})
+    ob.record_decision(conn, lead_id=lead.id, at=now, kind="hand_back", rule="hand_down", partner_id=dist_id,
+                       attempt=attempt, decision=jsonable(back))
+    owner = distributor.get("accepted_by")
+    of.put_lead(conn, lead.id, now, state="accepted", owner_id=owner, reason=back.reason,
+                **({"modstamp": seen_modstamp} if seen_modstamp else {}))
+    payload = cx.mappings.writeback({"owner_id": owner, "partner_id": dist_id, "routing_status": "Accepted",
+                                     "reason": back.reason, "response": None, "rejection_reason": None})
+    ob.add(conn, lead_id=lead.id, purpose="hand_back", payload=jsonable(payload), now=now,
+           seen_modstamp=seen_modstamp, offer_id=distributor["id"])
+    return back
 
 
 def end_offer(conn: Connection, state: RoutingState, offer: dict[str, Any], status: str, reason: str,

@@ -104,6 +104,13 @@ def _accept(cx, conn, state, lead: Lead, rec, offer, owner, partner_id, seen, no
         values["partner_id"] = partner_id  # who picked it from the pool
     ob.add(conn, lead_id=lead.id, purpose="accept", payload=lifecycle.jsonable(cx.mappings.writeback(values)),
            now=now, seen_modstamp=seen, offer_id=offer["id"])
+    if not via_pool and lifecycle.is_distributor(cx, partner_id):
+        # Multi-tier: the distributor took it; one of its resellers is offered it next
+        # (superseding the write above). If none qualifies, the distributor keeps it.
+        accepted = of.get_offer(conn, offer["id"])
+        decision = lifecycle.hand_down(cx, conn, state, lead, accepted, attempt=1, why=None, record=rec,
+                                       seen_modstamp=seen, now=now)
+        return f"accepted_then_hand_down_{decision.kind.value}"
     return "accepted_from_pool" if via_pool else "accepted"
 
 

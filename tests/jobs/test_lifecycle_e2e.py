@@ -281,3 +281,36 @@ def test_a_released_lead_set_back_to_pending_by_a_person_is_routed_again(org, lo
     history = loop.offers(lead_id)
     assert len(history) == 2 and history[-1]["status"] == "live"
     assert loop.lead(lead_id)["Routing_Status__c"] == "Offered"
+
+
+def test_a_distributor_accepting_hands_the_lead_down_to_a_reseller_and_gets_it_back_if_none_takes_it(org, loop):
+    org.simulator.set_profile("*", ALWAYS_REJECT)
+    distributors = {a["Id"] for a in org.org.records("Account") if a.get("Partner_Role__c") == "Distributor"}
+    for d in distributors:
+        org.simulator.set_profile(d, ALWAYS_ACCEPT)
+    resellers = {a["Id"]: a["ParentId"] for a in org.org.records("Account") if a.get("ParentId") in distributors}
+    from jobs.state.schema import offers
+
+    def distributor_accepts():
+        with loop.cx.store.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(offers.select().where(
+                offers.c.status == "accepted", offers.c.partner_id.in_(distributors)))]
+
+    for _ in range(8):
+        loop.cycle(hours=1)
+        if distributor_accepts():
+            break
+    accepted_by_distributor = distributor_accepts()[0]
+    lead_id = accepted_by_distributor["lead_id"]
+    history = loop.offers(lead_id)
+    after = history[history.index(next(o for o in history if o["id"] == accepted_by_distributor["id"])) + 1:]
+    assert after and resellers[after[0]["partner_id"]] == accepted_by_distributor["partner_id"], \
+        "the distributor's acceptance offers the lead to one of its resellers"
+    assert after[0]["attempt"] == 1
+    for _ in range(6):  # every reseller rejects: the lead goes back to the distributor's rep
+        loop.cycle(hours=1)
+    lead = loop.lead(lead_id)
+    assert lead["PartnerAccountId"] == accepted_by_distributor["partner_id"]
+    assert lead["OwnerId"] == accepted_by_distributor["accepted_by"] and lead["Routing_Status__c"] == "Accepted"
+    tried = [o["partner_id"] for o in loop.offers(lead_id) if o["partner_id"] in resellers]
+    assert len(tried) == len(set(tried)), "no reseller is offered the lead twice"
