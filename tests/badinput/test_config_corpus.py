@@ -15,7 +15,8 @@ import pytest
 from .config_cases import CASES, CORPUS_RULES, SHIPPED_MAPPINGS, ConfigCase, line_of
 from .harness import config_text
 
-pytestmark = pytest.mark.e2e
+# one worker runs the whole module: its org is started once
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_config_corpus")]
 
 WRITES = ("PATCH", "POST", "DELETE", "PUT")
 # Values the broken files hold that must never be echoed back (secrets pasted by mistake).

@@ -13,7 +13,8 @@ import pytest
 from .harness import Rig, active_reps_of, partner_ids, start_rig
 from .lead_cases import CASES, LeadCase, LeftAlone, Routed, Unroutable, resolve_markers
 
-pytestmark = pytest.mark.e2e
+# one worker runs the whole module: its org is started once
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_lead_corpus")]
 
 BY_ID = {c.id: c for c in CASES}
 

@@ -24,7 +24,8 @@ from sandbox.simulator import Profile
 
 from .rig import q, secret_env, write_config
 
-pytestmark = pytest.mark.e2e
+# one worker runs the whole module: its org is started once
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_partner_isolation")]
 
 SHIPPED_RULES = Path(__file__).resolve().parents[2] / "rules" / "defaults" / "rules.toml"
 WRITTEN = ("Routing_Reason__c", "Routing_Rule__c", "Rejection_Reason__c", "Partner_Response__c")

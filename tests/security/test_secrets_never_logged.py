@@ -21,7 +21,8 @@ from tests.badinput.harness import LogCapture
 
 from .rig import METHODS, private_key_body, secret_env, write_config
 
-pytestmark = pytest.mark.e2e
+# one worker runs the whole module: its org is started once
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_secrets_never_logged")]
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_RUN = 24  # this many consecutive characters of the key's base64 body count as a leak

@@ -17,7 +17,8 @@ import pytest
 from connector import ConnectorConfig, SalesforceClient
 from connector.soql import format_soql, select
 
-pytestmark = pytest.mark.e2e
+# one worker runs the whole module: its org is started once
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_soql_injection")]
 
 NASTY = {
     "single_quote": "O'Brien & Sons",

@@ -13,7 +13,8 @@ import trustme
 from connector import ConnectorConfig, SalesforceClient, TransientError
 from connector.errors import ConnectorError
 
-pytestmark = pytest.mark.e2e
+# one worker runs the whole module: its org is started once
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_tls")]
 
 FAST = {"max_attempts": 1, "initial_wait": 0.01, "max_wait": 0.01, "max_seconds": 5}
 
