@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from connector import ConnectorConfig, SalesforceClient
+from connector import ConnectorConfig, GuardedUpdate, SalesforceClient
 from connector.soql import format_soql, select
 
 # one worker runs the whole module: its org is started once
@@ -149,16 +149,27 @@ def test_an_id_that_is_not_an_id_is_refused_before_any_request(org, client, lead
     assert client.calls == calls, "nothing was sent"
 
 
+@pytest.mark.parametrize("path", ["update", "update_guarded"])
 @pytest.mark.parametrize("name", BAD_IDS, ids=list(BAD_IDS))
-def test_a_write_to_an_id_that_is_not_an_id_changes_no_record(org, client, leads, name):
+def test_a_write_to_an_id_that_is_not_an_id_is_refused_and_changes_no_record(org, client, leads, name, path):
+    from connector.errors import ConnectorError
+
     bad = BAD_IDS[name]
     before = {r["Id"]: r["SystemModstamp"] for r in org.org.records("Lead")}
+    stamp = before[leads["single_quote"]]
+    write = {
+        "update": lambda: client.update("Lead", [{"Id": bad, "Routing_Reason__c": "should land nowhere"}]),
+        "update_guarded": lambda: client.update_guarded("Lead", [GuardedUpdate(
+            bad, {"Routing_Reason__c": "should land nowhere"}, stamp)]),
+    }[path]
     try:
-        results = client.update("Lead", [{"Id": bad, "Routing_Reason__c": "should land nowhere"}])
+        results = write()
     except ValueError:
         results = None  # refused before sending: as good as it gets
+    except ConnectorError as e:
+        pytest.fail(f"{path} sent {bad!r} to Salesforce as an id and failed the whole call: {e}")
     if results is not None:
-        assert [r.ok for r in results] == [False]
+        assert [r.ok for r in results] == [False], f"{path} reported a write to {bad!r} as done"
     after = {r["Id"]: r["SystemModstamp"] for r in org.org.records("Lead")}
     assert after == before
 
