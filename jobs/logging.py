@@ -63,8 +63,22 @@ def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, 
     return {k: _redact_value(k, v) for k, v in event_dict.items()}
 
 
+class _Stderr:
+    """sys.stderr looked up at every write: a test runner (or a daemon manager) may swap
+    it after logging is configured, and a captured stream may be closed by then."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(format: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
-    stream = stream or sys.stderr
+    stream = _Stderr() if stream is None or stream is sys.stderr else stream
     pretty = format == "pretty" or (format == "auto" and stream.isatty())
     renderer: Any = structlog.dev.ConsoleRenderer(colors=stream.isatty()) if pretty else structlog.processors.JSONRenderer()
     processors: list[Any] = [
