@@ -71,7 +71,7 @@ def _picklist(f: FieldDef) -> list[dict[str, Any]]:
 
 def describe_field(f: FieldDef) -> dict[str, Any]:
     numeric = f.type in ("double", "currency", "percent")
-    default = f.default if f.type != "boolean" else None
+    default = f.default
     return {
         "aggregatable": f.type not in ("textarea", "multipicklist", "anyType"),
         "autoNumber": False,
