@@ -151,3 +151,15 @@ def test_a_planned_fault_is_not_used_up_by_an_unauthenticated_call(sandbox, raw)
     assert raw.get("limits").status_code == 401
     raw.token = good
     assert raw.get("limits").status_code == 503
+
+
+def test_simple_salesforce_meets_latency_and_a_dropped_connection(sandbox, sf):
+    sandbox.faults.plan("latency", latency_ms=250, endpoint="GET limits")
+    began = time.monotonic()
+    sf.limits()
+    assert time.monotonic() - began >= 0.25
+    sandbox.faults.plan("drop", endpoint="GET limits")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        sf.limits()
+    assert sf.limits()["DailyApiRequests"]["Max"] == sandbox.limit.maximum
+    assert sandbox.faults.describe()["injected"] == {"latency": 1, "drop": 1}
