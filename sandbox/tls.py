@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import threading
 from pathlib import Path
 
 import trustme
@@ -20,17 +21,32 @@ def _write_private(path: Path, data: bytes) -> None:
     os.chmod(path, 0o600)
 
 
+_lock = threading.Lock()
+_cached: tuple[bytes, bytes] | None = None
+
+
+def _ca_and_server_pems() -> tuple[bytes, bytes]:
+    """(CA certificate, server key + chain), made once per process: a test session starts
+    hundreds of sandboxes and they can all share one throwaway CA."""
+    global _cached
+    with _lock:
+        if _cached is None:
+            ca = trustme.CA(organization_name="leadrouter sandbox CA")
+            leaf = ca.issue_cert(*HOSTS, common_name="leadrouter sandbox")
+            _cached = (ca.cert_pem.bytes(), leaf.private_key_and_cert_chain_pem.bytes())
+        return _cached
+
+
 def ensure_certificates(data_dir: Path) -> tuple[Path, Path]:
-    """(ca_file, server_pem) under data_dir/tls, made on first use and reused after."""
+    """(ca_file, server_pem) under data_dir/tls, written on first use and reused after."""
     tls_dir = data_dir / "tls"
     ca_file, server_pem = tls_dir / "ca.pem", tls_dir / "server.pem"
     if ca_file.exists() and server_pem.exists():
         return ca_file, server_pem
     tls_dir.mkdir(parents=True, exist_ok=True)
-    ca = trustme.CA(organization_name="leadrouter sandbox CA")
-    leaf = ca.issue_cert(*HOSTS, common_name="leadrouter sandbox")
-    _write_private(server_pem, leaf.private_key_and_cert_chain_pem.bytes())
-    ca_file.write_bytes(ca.cert_pem.bytes())
+    ca_pem, server = _ca_and_server_pems()
+    _write_private(server_pem, server)
+    ca_file.write_bytes(ca_pem)
     return ca_file, server_pem
 
 
