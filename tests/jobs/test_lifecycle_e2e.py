@@ -22,6 +22,12 @@ def offered(loop) -> dict[str, dict]:
     return {lead_id: o for lead_id, o in loop.live().items() if o["kind"] == "offer"}
 
 
+def to_resellers(loop) -> dict[str, dict]:
+    """Live offers to partners that work leads themselves (a distributor hands them down)."""
+    distributors = {a["Id"] for a in loop.sb.org.records("Account") if a.get("Partner_Role__c") == "Distributor"}
+    return {lid: o for lid, o in offered(loop).items() if o["partner_id"] not in distributors}
+
+
 def test_new_leads_are_offered_within_one_cycle(org, loop):
     org.simulator.set_profile("*", NEVER_ANSWER)
     loop.cycle()
@@ -138,7 +144,7 @@ def test_pool_acceptance_is_seen_as_owner_moving_from_queue_to_a_rep(org, make_l
 def test_accepted_offer_confirms_the_owner(org, loop):
     org.simulator.set_profile("*", ALWAYS_ACCEPT)
     loop.cycle(partners_act=False)
-    first = offered(loop)
+    first = to_resellers(loop)
     loop.cycle(hours=1)
     for lead_id, offer in first.items():
         lead = loop.lead(lead_id)
@@ -199,7 +205,7 @@ def test_accepted_but_untouched_lead_gets_one_follow_up_then_is_reclaimed(org, m
     loop = make_loop(org, settings={"offers": {"followup_days": 3, "reclaim": True, "reclaim_after_days": 2}})
     org.simulator.set_profile("*", ALWAYS_ACCEPT)
     loop.cycle(partners_act=False)
-    first = offered(loop)
+    first = to_resellers(loop)
     loop.cycle(hours=1)
     untouched = {lid: o for lid, o in first.items() if loop.lead(lid)["Status"] == "Open - Not Contacted"}
     assert untouched, "the seed has accepted leads nobody has worked"
