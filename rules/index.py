@@ -43,6 +43,7 @@ class PartnerIndex:
         self.pos: dict[str, int] = {}
         self.all = 0
         self.available = 0  # not paused and at least one active rep
+        self.unavailable = 0
         self.paused = 0
         self.no_rep = 0
         self.coverage: dict[str, int] = {}
@@ -118,6 +119,7 @@ class PartnerIndex:
             if p.lat is not None and p.lon is not None:
                 idx.grid.add(i, float(p.lat), float(p.lon))
         idx.available = idx.all & ~(idx.paused | idx.no_rep)
+        idx.unavailable = idx.all & ~idx.available
         idx.prefix_lengths = tuple(sorted(prefix_lengths))
         for rule in book.rules:
             idx.rule_mask[rule.name] = idx._static_mask(rule)

@@ -52,6 +52,7 @@ class Router:
         self._day_for: datetime | None = None
         self._day_counts: dict[str, int] = {}
         self._not_met: dict[str, RuleTrial] = {}
+        self._coverage_for: tuple = (None, None)
         known = set(self.queue_ids) | set(index.pools)
         missing = sorted(n for n in book.queue_names() if n not in known)
         if missing:
@@ -220,7 +221,7 @@ class Router:
         cand, coverage_hits = found
         near: list[tuple[float, int]] | None = None
         # partners who can never take it: paused or without an active rep
-        unavailable = cand & ~idx.available
+        unavailable = cand & idx.unavailable
         if unavailable:
             rest, named = unavailable, EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS
             while rest and named:
@@ -234,7 +235,8 @@ class Router:
                 if mask:
                     trial.excluded_counts[kind] = mask.bit_count()
         eligible = cand & idx.available
-        for pid, outcome in sorted(state.declined(lead.id).items()):
+        declined = state.excluded.get(lead.id)
+        for pid, outcome in sorted(declined.items()) if declined else ():
             pos = idx.pos.get(pid)
             if pos is not None and (eligible >> pos) & 1:
                 eligible &= ~(1 << pos)
@@ -296,7 +298,10 @@ class Router:
             if not lead.country:
                 trial.outcome = "lead has no country"
                 return None
-            cov, coverage_hits = idx.coverage_mask(lead.country, lead.state, lead.postal_code)
+            place = (lead.country, lead.state, lead.postal_code)
+            if self._coverage_for[0] != place:  # several rules of one decision ask for the same place
+                self._coverage_for = (place, idx.coverage_mask(*place))
+            cov, coverage_hits = self._coverage_for[1]
             cand &= cov
         if m.industry and cand:
             if not lead.industry:
