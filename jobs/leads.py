@@ -13,7 +13,7 @@ repeat harmlessly because handling is idempotent by Id.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from jobs import lifecycle, outbox, poll, route
 from jobs.state import offers as of
@@ -105,7 +105,3 @@ def _bump(counts: dict[str, int], key: str | None, n: int = 1) -> None:
 
 def modstamp(rec: dict[str, Any]) -> datetime | None:
     return parse_sf_datetime(rec.get("SystemModstamp"))
-
-
-def ids_of(records: Iterable[dict[str, Any]]) -> list[str]:
-    return [r["Id"] for r in records]

@@ -17,7 +17,6 @@ from typing import Any
 
 from connector.soql import format_soql, select, soql_datetime
 from jobs import lifecycle
-from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime

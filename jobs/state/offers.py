@@ -4,11 +4,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jobs.state import schema
-from jobs.state.store import upsert
 
 O = schema.offers
 L = schema.leads
