@@ -136,3 +136,22 @@ def test_request_log_shows_which_lead_writes_forgot_the_auto_assign_header(sandb
     writes = sandbox.counters.requests("PATCH sobjects/{type}/{id}")
     assert [(w.status, w.auto_assign) for w in writes] == [(204, "FALSE"), (204, None)]
     assert writes[0].path == f"/services/data/v62.0/sobjects/Lead/{lead_id}"
+
+
+def test_lead_created_without_the_header_is_assigned_by_the_rule(sandbox, sf):
+    queue = sandbox.org.queue_ids["Channel_Escalations"]
+    created = sf.Lead.create({"LastName": "L", "Company": "C", "OwnerId": queue})
+    assert sandbox.org.get("Lead", created["id"])["OwnerId"] == sandbox.org.queue_ids["Inside_Sales"]
+
+
+def test_an_admin_audits_routing_changes_with_a_lead_history_query(sandbox, sf):
+    lead_id = sandbox.org.create("Lead", {"LastName": "L", "Company": "C"})
+    queue = sandbox.org.queue_ids["Unassigned_Partner_Leads"]
+    sf.Lead.update(lead_id, {"OwnerId": queue, "Routing_Status__c": "Offered"}, headers={"Sforce-Auto-Assign": "FALSE"})
+    rows = sf.query(f"SELECT Field, OldValue, NewValue, CreatedById, CreatedDate FROM LeadHistory "
+                    f"WHERE LeadId = '{lead_id}' ORDER BY Field")["records"]  # fmt: skip
+    assert [(r["Field"], r["OldValue"], r["NewValue"]) for r in rows] == [
+        ("Owner", sandbox.org.integration_user_id, queue),
+        ("Routing_Status__c", None, "Offered"),
+    ]
+    assert all(r["CreatedById"] == sandbox.org.integration_user_id and r["CreatedDate"].endswith("+0000") for r in rows)
