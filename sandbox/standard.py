@@ -181,7 +181,7 @@ def _declare() -> dict[str, tuple[str, list[FieldDef], dict]]:
             pick("LocaleSidKey", LOCALES, label="Locale", default="en_US"),
             s("Title", 80),
             s("Department", 80),
-        ], {}),
+        ], {"deletable": False}),  # users are deactivated (IsActive), never deleted
         "Group": ("Group", [
             s("Name", 40, nillable=False, required=True),
             s("DeveloperName", 80, label="Developer Name"),

@@ -224,3 +224,10 @@ def test_snapshot_and_restore_rebuild_the_same_org(org: Org):
     assert copy.get("Lead", lead_id) == org.get("Lead", lead_id)
     assert copy.queue_ids == org.queue_ids
     assert new_lead(copy) != lead_id
+
+
+def test_users_are_deactivated_not_deleted(org: Org):
+    e = error(org.delete, "User", org.admin_user_id)
+    assert (e.error_code, e.message) == ("INVALID_TYPE_FOR_OPERATION", "entity type cannot be deleted: User")
+    org.update("User", org.admin_user_id, {"IsActive": False})
+    assert org.get("User", org.admin_user_id)["IsActive"] is False
