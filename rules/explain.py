@@ -8,19 +8,29 @@ REASON_MAX = 255  # Lead.Routing_Reason__c
 EXCLUSIONS_LISTED = 25  # per rule in the full form; the rest are counted by reason
 
 
-@dataclass
 class RuleTrial:
-    rule: str
-    ruleset: str
-    outcome: str  # "condition not met" | "no candidates" | "nobody eligible" | "chosen" | "pool" | …
-    candidates: int = 0
-    eligible: int = 0
-    excluded: dict[str, str] = field(default_factory=dict)  # partner id → why (first EXCLUSIONS_LISTED)
-    excluded_counts: dict[str, int] = field(default_factory=dict)  # why (kind) → how many
-    scores: list[dict[str, Any]] = field(default_factory=list)  # top candidates, best first
-    notes: list[str] = field(default_factory=list)
-    applied: bool = False  # its condition held (and the lead lies in its territories)
-    _counted: set[str] = field(default_factory=set, repr=False)
+    """What one rule made of one lead. A plain slotted class: hundreds of thousands are
+    made per run, and dataclass field factories cost more than the rest of a trial."""
+
+    __slots__ = ("rule", "ruleset", "outcome", "candidates", "eligible", "excluded", "excluded_counts", "scores",
+                 "notes", "applied", "_counted")
+
+    def __init__(self, rule: str, ruleset: str, outcome: str = "", *, candidates: int = 0, eligible: int = 0,
+                 applied: bool = False):
+        self.rule = rule
+        self.ruleset = ruleset
+        self.outcome = outcome  # "condition not met" | "no partner matches" | "nobody eligible" | "chosen" | …
+        self.candidates = candidates
+        self.eligible = eligible
+        self.excluded: dict[str, str] = {}  # partner id → why (first EXCLUSIONS_LISTED)
+        self.excluded_counts: dict[str, int] = {}  # why (kind) → how many
+        self.scores: list[dict[str, Any]] = []  # top candidates, best first
+        self.notes: list[str] = []
+        self.applied = applied  # its condition held (and the lead lies in its territories)
+        self._counted: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"RuleTrial({self.rule!r}, {self.outcome!r}, eligible={self.eligible})"
 
     def exclude(self, partner_id: str, kind: str, detail: str | None = None) -> None:
         if partner_id in self._counted:

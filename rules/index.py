@@ -63,6 +63,7 @@ class PartnerIndex:
         self.pool_members: dict[str, int] = {}
         self.registrations = DealRegistrations(())
         self.active_reps: list[tuple] = []
+        self.active_rep_ids: list[list[str]] = []
         self.problems: list[IndexProblem] = []
 
     # ---------------------------------------------------------------- build
@@ -83,6 +84,7 @@ class PartnerIndex:
             bit = 1 << i
             reps = tuple(sorted((r for r in p.reps if r.active), key=lambda r: r.id))
             idx.active_reps.append(reps)
+            idx.active_rep_ids.append([r.id for r in reps])
             if p.paused:
                 idx.paused |= bit
             if not reps:

@@ -53,6 +53,7 @@ class Router:
         self._day_counts: dict[str, int] = {}
         self._not_met: dict[str, RuleTrial] = {}
         self._coverage_for: tuple = (None, None)
+        self._deadlines: dict[tuple, datetime] = {}
         known = set(self.queue_ids) | set(index.pools)
         missing = sorted(n for n in book.queue_names() if n not in known)
         if missing:
@@ -570,8 +571,7 @@ class Router:
                 return None
         trial.outcome = "pool"
         trial.eligible = eligible.bit_count()
-        deadline = offer_deadline(now, rule.offer_hours, business_hours=rule.business_hours, time_zone=None,
-                                  workday=self.settings.workday, weekdays=self.settings.weekdays)
+        deadline = self._deadline(now, rule.offer_hours, rule.business_hours, None, ex)
         summary = f"{rule.name}: pool {pool}, {trial.eligible} eligible partner(s) may pull it"
         ex.chosen = {"pool": pool, "eligible": trial.eligible}
         return self._finish(lead, ex, DecisionKind.POOL, attempt, now, summary, rule=rule.name, ruleset=rule.ruleset,
@@ -586,15 +586,8 @@ class Router:
         reps = idx.active_reps[pick.pos]
         if rep_mode == "rotate" and reps:
             last = state.rep_rotation.get(p.id)
-            rep_ids = [r.id for r in reps]
-            rep = reps[bisect_right(rep_ids, last) % len(reps) if last else 0]
-        try:
-            deadline = offer_deadline(now, hours, business_hours=business_hours, time_zone=p.time_zone,
-                                      workday=self.settings.workday, weekdays=self.settings.weekdays)
-        except ValueError as exc:
-            ex.notes.append(f"{exc}; offer window counted in UTC")
-            deadline = offer_deadline(now, hours, business_hours=business_hours, time_zone=None,
-                                      workday=self.settings.workday, weekdays=self.settings.weekdays)
+            rep = reps[bisect_right(idx.active_rep_ids[pick.pos], last) % len(reps) if last else 0]
+        deadline = self._deadline(now, hours, business_hours, p.time_zone, ex)
         ex.rotation.update(pick.rotation)
         ex.chosen = {"partner_id": p.id, "partner": p.name, "rep_id": rep.id if rep else None, "how": pick.how}
         counts = ""
@@ -605,6 +598,23 @@ class Router:
         summary = f"{summary_extra or rule_name}: {p.name} — {pick.how}{counts}"
         return self._finish(lead, ex, DecisionKind.OFFER, attempt, now, summary, rule=rule_name, ruleset=ruleset,
                             partner_id=p.id, rep_id=rep.id if rep else None, deadline=deadline)
+
+    def _deadline(self, now: datetime, hours: float, business_hours: bool, time_zone: str | None,
+                  ex: Explanation) -> datetime:
+        key = (now, hours, business_hours, time_zone)
+        hit = self._deadlines.get(key)
+        if hit is not None:
+            return hit
+        try:
+            deadline = offer_deadline(now, hours, business_hours=business_hours, time_zone=time_zone,
+                                      workday=self.settings.workday, weekdays=self.settings.weekdays)
+        except ValueError as exc:
+            ex.notes.append(f"{exc}; offer window counted in UTC")
+            return self._deadline(now, hours, business_hours, None, ex)
+        if len(self._deadlines) > 4096:  # a run uses one `now`; older entries are dead weight
+            self._deadlines.clear()
+        self._deadlines[key] = deadline
+        return deadline
 
     def _finish(self, lead: Lead, ex: Explanation, kind: DecisionKind, attempt: int, now: datetime, summary: str, *,
                 rule: str | None = None, ruleset: str | None = None, partner_id: str | None = None,
