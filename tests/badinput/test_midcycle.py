@@ -7,6 +7,7 @@ decision and write" is produced with the org's own fault plan: the write is answ
 """
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -34,6 +35,30 @@ def _hold_the_write(rig) -> None:
     rig.sb.faults.plan("503", count=attempts, endpoint="PATCH composite/sobjects")
 
 
+def _while_the_write_is_in_flight(rig, act) -> threading.Thread:
+    """Run `act` after the org has received the lead write and before it applies it: the
+    write is held 1.5 s by the org's latency fault, and the fault's counter says when."""
+    faults = rig.sb.faults
+    seen = faults.injected.get("latency", 0)
+    faults.plan("latency", endpoint="PATCH composite/sobjects", latency_ms=1500)
+
+    def watch():
+        for _ in range(600):
+            if faults.injected.get("latency", 0) > seen:
+                act()
+                return
+            threading.Event().wait(0.01)
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    return t
+
+
+def _convert(rig, lead_id: str) -> None:
+    rig.sb.org.update("Lead", lead_id, {"IsConverted": True, "Status": "Closed - Converted",
+                                        "ConvertedDate": rig.sb.clock.now().date()}, system=True)
+
+
 def _no_job_crashed(results, allowed: tuple[str, ...] = ()) -> None:
     crashed = {n: r.error for n, r in results.items() if r.error and not n.startswith(allowed)}
     assert crashed == {}
@@ -57,11 +82,7 @@ def test_lead_converted_between_decision_and_write_is_let_go_with_a_reason(rig):
     lead_id = _new_lead(rig)
     _hold_the_write(rig)
 
-    def convert():
-        rig.sb.org.update("Lead", lead_id, {"IsConverted": True, "Status": "Closed - Converted",
-                                            "ConvertedDate": rig.sb.clock.now().date()}, system=True)
-
-    results = rig.cycle(between={"leads": convert})
+    results = rig.cycle(between={"leads": lambda: _convert(rig, lead_id)})
     _no_job_crashed(results, allowed=("leads",))
     rig.cycle()
     lead = rig.lead(lead_id)
@@ -120,3 +141,20 @@ def test_partner_paused_while_holding_a_live_offer_gets_no_new_leads(rig):
     results = rig.cycle()
     _no_job_crashed(results)
     assert all(rig.lead(i)["PartnerAccountId"] != offered_to for i in later), "a paused partner gets nothing new"
+
+
+@pytest.mark.parametrize("what", ["deleted", "converted"])
+def test_lead_changed_while_its_write_is_in_flight_is_closed_with_salesforces_reason(rig, what):
+    lead_id = _new_lead(rig)
+    act = (lambda: rig.sb.org.delete("Lead", lead_id)) if what == "deleted" else (lambda: _convert(rig, lead_id))
+    watcher = _while_the_write_is_in_flight(rig, act)
+    results = rig.cycle()
+    watcher.join(timeout=10)
+    _no_job_crashed(results)
+    rig.cycle()
+    lead = rig.sb.org.table("Lead")[lead_id]
+    assert lead["Routing_Status__c"] is None, "the write did not land on the changed lead"
+    local = rig.local(lead_id)
+    assert local["state"] in ("closed", "released") and local["reason"], local
+    assert all(o["status"] != "live" for o in rig.offers(lead_id)), "no offer stays open"
+    assert rig.logs.lines_naming(lead_id, "write_refused"), "the refusal is logged, naming the lead"
