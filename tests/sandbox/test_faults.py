@@ -108,9 +108,15 @@ def test_profile_draws_the_same_faults_for_the_same_seed():
     assert {"503", "500", "lock", "latency"} <= kinds
 
 
-def test_flaky_profile_over_http_fails_a_few_percent_of_calls(sandbox_factory):
-    sb = sandbox_factory(faults="flaky", random_seed=3)
-    sb.faults.set_profile("outage", seed=3)  # half of all calls: enough to see in 40 calls
+def test_flaky_profile_fails_a_few_percent_of_calls():
+    faults = Faults("flaky", seed=11)
+    kinds = [k for _ in range(4000) for k in faults.decide("GET query").kinds]
+    assert 0.02 < kinds.count("503") / 4000 < 0.04
+    assert 0.07 < kinds.count("latency") / 4000 < 0.13
+
+
+def test_outage_profile_over_http_fails_about_half_the_calls(sandbox_factory):
+    sb = sandbox_factory(faults="outage", random_seed=3)
     client = Raw(sb)
     try:
         statuses = [client.get("limits").status_code for _ in range(40)]
