@@ -176,6 +176,13 @@ CASES: list[LeadCase] = [
     LeadCase("country_written_out_in_lower_case_is_routed", Routed(), fields={"Country": "united states"}),
     LeadCase("state_written_out_is_routed", Routed(), fields={"State": "California"}),
     LeadCase("postal_code_lower_case_with_spaces_is_routed", Routed(), fields={"PostalCode": " 94105 "}),
+    LeadCase("country_as_alpha3_is_routed", Routed(), fields={"Country": "USA"}),
+    LeadCase("country_padded_and_lower_case_is_routed", Routed(), fields={"Country": "  us "}),
+    LeadCase("state_of_another_country_still_routes_on_the_country", Routed(), fields={"State": "Bavaria"}),
+    LeadCase("unknown_product_is_routed", Routed(keep=("Products__c",)), raw={"Products__c": "Quantum Toaster"}),
+    LeadCase("unknown_industry_is_routed", Routed(keep=("Industry",)), raw={"Industry": "Time Travel"}),
+    LeadCase("unknown_lead_source_is_routed", Routed(keep=("LeadSource",)), raw={"LeadSource": "Carrier Pigeon"}),
+    LeadCase("rating_as_a_number_is_routed", Routed(), raw={"Rating": 5}),
     # ---------------------------------------------------------------- not ours to route
     LeadCase("closed_status_is_unroutable_naming_status", Unroutable("Status", ("closed",)),
              fields={"Status": "Closed - Not Converted"}),
