@@ -44,6 +44,7 @@ class DealRegistrations:
         self.min_score = min_score
         self.by_domain: dict[str, list[DealRegistration]] = {}
         self.by_key: dict[str, list[tuple[str, DealRegistration]]] = {}
+        self.words: set[str] = set()  # every word of a registered name: most leads share fewer than two
         self.count = 0
         for reg in sorted(registrations, key=lambda r: r.id):
             if (reg.status or "").lower() != "approved":
@@ -55,6 +56,7 @@ class DealRegistrations:
             words = normalise_company(reg.company).split()
             if words:
                 name = " ".join(sorted(words))  # sorted once: token-sort similarity is then plain ratio
+                self.words.update(words)
                 for key in _keys(words):
                     self.by_key.setdefault(key, []).append((name, reg))
 
@@ -70,10 +72,11 @@ class DealRegistrations:
                 if _live(reg, today):
                     found.setdefault(reg.id, RegistrationMatch(reg, f"email domain {domain}"))
         words = normalise_company(lead.company).split()
-        if words:
+        known = [w for w in words if w in self.words]
+        if known and (len(known) >= 2 or len(set(words)) == 1):
             candidates: dict[str, tuple[str, DealRegistration]] = {}
             by_key = self.by_key
-            for key in _keys(words):
+            for key in _keys(known):
                 for name, reg in by_key.get(key, ()):
                     candidates[reg.id] = (name, reg)
             if candidates:
