@@ -36,15 +36,14 @@ def secret_env(connection: dict[str, Any]) -> dict[str, str]:
 
 
 def write_config(directory: Path, sb, method: str, *, level: str = "debug", notify: bool = True,
-                 ca_file: str | None = None) -> Path:
+                 ca_file: str | None = None, rules: Path = CORPUS_RULES, extra: str = "") -> Path:
     connection = dict(sb.connection)
     if ca_file is not None:
         connection["ca_file"] = ca_file
-    extra = ""
     if notify:
         type_id = next(r["Id"] for r in sb.org.records("CustomNotificationType"))
         extra += f'\n[notifications]\nmode = "custom"\ncustom_notification_type_id = {q(type_id)}\n'
-    text = config_text(connection, rules=CORPUS_RULES, auth=auth_block(method, connection), extra=extra)
+    text = config_text(connection, rules=rules, auth=auth_block(method, connection), extra=extra)
     text = text.replace('level = "debug"', f'level = "{level}"')
     path = directory / "leadrouter.toml"
     path.write_text(text, encoding="utf-8")

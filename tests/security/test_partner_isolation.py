@@ -22,7 +22,7 @@ from jobs.config import load
 from jobs.timeutil import CallableClock
 from sandbox.simulator import Profile
 
-from .rig import q, secret_env, write_config
+from .rig import secret_env, write_config
 
 # one worker runs the whole module: its org is started once
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_partner_isolation")]
@@ -41,11 +41,9 @@ def run(tmp_path_factory) -> Any:
     old_env = {k: os.environ.get(k) for k in secret_env(sb.connection)}
     os.environ.update(secret_env(sb.connection))
     try:
-        config = write_config(directory, sb, "client_credentials", level="warning")
-        config.write_text(config.read_text(encoding="utf-8").replace(
-            q(Path(__file__).resolve().parents[2] / "tests" / "badinput" / "rules.toml"), q(SHIPPED_RULES))
-            # reminders due soon after each offer, so the run sends some
-            + "\n[offers]\nreminder_before_hours = 200.0\n", encoding="utf-8")
+        # reminders fall due soon after each offer, so the run sends some
+        config = write_config(directory, sb, "client_credentials", level="warning", rules=SHIPPED_RULES,
+                              extra="\n[offers]\nreminder_before_hours = 200.0\n")
         cx = Connector.from_config(load(config), clock=CallableClock(sb.clock.now))
         sb.simulator.set_profile("*", PICKY)
         partners = {a["Id"]: a["Name"] for a in sb.org.records("Account") if a.get("IsPartner")}
@@ -95,7 +93,7 @@ def _others(partners: dict[str, str], mine: set[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _visible_to(sb, lead: dict[str, Any], pools: dict[str, set[str]]) -> set[str] | None:
+def _visible_to(lead: dict[str, Any], pools: dict[str, set[str]]) -> set[str] | None:
     """The partners that can see this lead, or None when it sits with the vendor only."""
     if lead.get("PartnerAccountId"):
         return {lead["PartnerAccountId"]}
@@ -120,6 +118,9 @@ def test_the_run_exercised_offers_rejections_redistribution_and_pools(run):
     assert sum(r["status"] == "rejected" for r in rows) >= 5
     assert sum(r["attempt"] > 1 for r in rows) >= 5, "leads moved on to other partners"
     assert any(r["kind"] == "pool" for r in rows)
+    named = {r["lead_id"] for r in rows if r["status"] == "rejected" and "is full this month" in (r["close_reason"] or "")}
+    moved_on = {r["lead_id"] for r in rows if r["lead_id"] in named and r["attempt"] > 1}
+    assert moved_on, "leads rejected with the rejecting partner's own name went on to someone else"
 
 
 def test_a_lead_a_partner_can_see_names_no_other_partner(run):
@@ -127,7 +128,7 @@ def test_a_lead_a_partner_can_see_names_no_other_partner(run):
     pools = _pools(sb)
     leaks = []
     for lead in sb.org.records("Lead"):
-        mine = _visible_to(sb, lead, pools)
+        mine = _visible_to(lead, pools)
         if mine is None:
             continue
         text = " | ".join(str(lead.get(f) or "") for f in WRITTEN)
@@ -144,7 +145,7 @@ def test_a_lead_a_partner_can_see_carries_no_other_leads_data(run):
     leads = list(sb.org.records("Lead"))
     leaks = []
     for lead in leads:
-        if _visible_to(sb, lead, pools) is None:
+        if _visible_to(lead, pools) is None:
             continue
         text = " | ".join(str(lead.get(f) or "") for f in WRITTEN)
         for other in leads:

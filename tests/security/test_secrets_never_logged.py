@@ -13,7 +13,6 @@ import re
 import subprocess
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -24,7 +23,6 @@ from .rig import METHODS, private_key_body, secret_env, write_config
 # one worker runs the whole module: its org is started once
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_secrets_never_logged")]
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY_RUN = 24  # this many consecutive characters of the key's base64 body count as a leak
 
 
