@@ -20,7 +20,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_config_corpus")]
 
 WRITES = ("PATCH", "POST", "DELETE", "PUT")
 # Values the broken files hold that must never be echoed back (secrets pasted by mistake).
-NEVER_SHOWN = ("Sup3r-Secret-Value-42", "hunter2-Hunter2")
+NEVER_SHOWN = ("Sup3r-Secret-Value-42", "hunter2-Hunter2", "5Aep861-Refresh-Token-Value",
+               "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7Pasted", "AQ0AQPastedSessionToken")
 
 
 @pytest.fixture(scope="module")

@@ -57,8 +57,6 @@ def test_a_wrong_ca_bundle_is_refused_with_a_tls_message(org, monkeypatch, other
 
 def test_without_a_ca_bundle_the_system_store_is_used_and_refuses_an_unknown_ca(org, monkeypatch):
     config = _config(org, monkeypatch)
-    client = SalesforceClient(config)
-    assert client._http.verify is True, "verification is on by default"
     with pytest.raises(ConnectorError, match="(?i)certificate|ssl"):
         SalesforceClient.connect(config)
 
