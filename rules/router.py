@@ -487,23 +487,24 @@ class Router:
         start = idx.position_before(state.rotation.get(key))
         window = self.settings.window if self.settings.window > 0 else None
         distance = {pos: d for d, pos in near} if near else {}
-        scored: list[tuple[float, int, int, dict]] = []
+        scored: list[tuple[float, int, int, Any]] = []
+        open_offers = state.open_offers
+        nominal = self.settings.max_open_offers or 10  # capacity assumed for a partner without one
+        partners = idx.partners
         for order, pos in enumerate(rotation(eligible, start)):
             why = self._blocked(pos, state, now)
             if why:
                 self._exclude_blocked(trial, pos, why)
                 continue
-            p = idx.partners[pos]
             if best_fit:
                 detail = self._fit(rule, lead, pos, coverage_hits, distance.get(pos), state)
-                score = detail[0]
+                scored.append((detail[0], -order, pos, detail))
             else:
-                cap = p.capacity if p.capacity is not None else (self.settings.max_open_offers or 10)
-                n = state.open_count(p.id)
+                p = partners[pos]
+                cap = p.capacity if p.capacity is not None else nominal
+                n = open_offers.get(p.id, 0)
                 load = n / cap if cap else 1.0
-                detail = (n, cap, load)
-                score = -load
-            scored.append((score, -order, pos, detail))
+                scored.append((-load, -order, pos, (n, cap, load)))
             if window and len(scored) >= window:
                 break
         if not scored:
