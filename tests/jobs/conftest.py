@@ -7,6 +7,8 @@ reads as one rule of the offer lifecycle.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from jobs.state import Store
 from jobs.timeutil import CallableClock
 
 SECRET_ENV = "LR_TEST_JOBS_SECRET"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -128,3 +131,25 @@ def make_loop(tmp_path):
 @pytest.fixture
 def loop(org, make_loop):
     return make_loop(org)
+
+
+def leadrouter(cfg: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "jobs.cli", *args, "--config", str(cfg)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _spawned.append(proc)
+    return proc
+
+
+_spawned: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left_behind():
+    """Whatever a failed assertion interrupts, no connector outlives its test."""
+    yield
+    while _spawned:
+        proc = _spawned.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)

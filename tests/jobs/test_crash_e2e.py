@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,11 +18,10 @@ from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.state.schema import decisions, job_runs
 
-from .conftest import SECRET_ENV
+from .conftest import SECRET_ENV, leadrouter
 from .rules_for_tests import write_rules
 
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_config(tmp_path: Path, sb) -> Path:
@@ -53,12 +50,6 @@ format = "json"
 level = "warning"
 """)
     return cfg
-
-
-def leadrouter(cfg: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "jobs.cli", *args, "--config", str(cfg)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_sigkill_during_write_back_loses_nothing_and_offers_nothing_twice(sandbox_factory, tmp_path, monkeypatch):

@@ -12,9 +12,9 @@ from jobs.state import Store
 from jobs.state import store as st
 from jobs.state.schema import decisions, offers
 
-from .conftest import SECRET_ENV
+from .conftest import SECRET_ENV, leadrouter
 from .pg import temp_database
-from .test_crash_e2e import leadrouter, write_config
+from .test_crash_e2e import write_config
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e, pytest.mark.reliability]
 POLL = 1.0  # seconds: [schedule] leads, also the standby's retry interval
