@@ -98,7 +98,8 @@ def _rss_mb() -> float:
     return 0.0
 
 
-def run_connector(work: str, connection: dict, out, profile: str | None = None) -> None:
+def run_connector(work: str, connection: dict, out, profile: str | None = None,
+                  time_limit: float | None = None) -> None:
     samples: list[tuple[float, float]] = []
     done = threading.Event()
     t0 = time.monotonic()
@@ -117,6 +118,11 @@ def run_connector(work: str, connection: dict, out, profile: str | None = None) 
         partners = cx.run_job("sync_partners")
         cx.routing()
         rss_partners = _rss_mb()
+        if time_limit:
+            # the connector's own graceful stop: the page in hand is finished, the rest waits
+            timer = threading.Timer(time_limit, cx.stop.set)
+            timer.daemon = True
+            timer.start()
         began = time.perf_counter()
         cpu0 = time.process_time()
         if profile:
@@ -135,7 +141,7 @@ def run_connector(work: str, connection: dict, out, profile: str | None = None) 
         out.put({"read": leads.counts.get("read", 0), "counts": leads.counts, "seconds": seconds, "cpu_seconds": cpu,
                  "api_calls": leads.api_calls, "partner_calls": partners.api_calls, "peak_rss_mb": peak_rss_mb(),
                  "rss_after_start_mb": rss_ready, "rss_after_partners_mb": rss_partners, "rss_end_mb": _rss_mb(),
-                 "rss_samples": samples})
+                 "rss_samples": samples, "stopped_early": cx.stop.is_set()})
         cx.store.dispose()
         cx.client.close()
     except BaseException as e:  # the parent must hear about it, not wait forever
@@ -153,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--random-seed", type=int, default=0)
     parser.add_argument("--profile", metavar="FILE", default=None,
                         help="cProfile the connector's lead-stream job into FILE (slows it down)")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                        help="stop the connector gracefully after this long and report the part done "
+                             "(default: run the whole backfill)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
     if args.leads < 1 or args.partners < 1 or args.templates < 1:
@@ -169,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         org = _get(org_out, org_proc, "the sandbox org")
         cx_out = ctx.Queue()
         cx_proc = ctx.Process(target=run_connector, args=(str(root / "connector"), org["connection"], cx_out,
-                                                          args.profile and str(Path(args.profile).resolve())),
+                                                          args.profile and str(Path(args.profile).resolve()), args.time_limit),
                               daemon=True)
         (root / "connector").mkdir()
         cx_proc.start()
@@ -185,10 +194,14 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(root, ignore_errors=True)
 
     n = run["read"]
+    written = run["counts"].get("flush_confirmed", 0)
+    complete = not run["stopped_early"] and n >= args.leads and written >= n
     peak = run["peak_rss_mb"]
     result = {
         "leads": args.leads,
         "leads_read": n,
+        "leads_written": written,
+        "complete": complete,
         "outcomes": run["counts"],
         "peak_rss_mb": peak,
         "rss_after_start_mb": run["rss_after_start_mb"],
@@ -201,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         "api_calls": run["api_calls"],
         "api_calls_per_1000": per_1000(run["api_calls"], n),
         "floor_per_1000": per_1000(floor_calls(n), n),
+        # whole run, partner sync included, as the org counted them
+        "api_calls_by_endpoint": org_end["counters"]["endpoints"],
         "sandbox_seconds_to_ready": round(org["seed_seconds"] + org["grow_seconds"], 1),
         "sandbox_peak_rss_mb": org_end["sandbox_peak_rss_mb"],
         "seconds": round(time.perf_counter() - started, 1),
@@ -209,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("leads in the org", args.leads, f"{org['copied']:,} copied from {min(args.templates, args.leads):,} demo leads"),
         ("leads read and handled", n, ", ".join(f"{k} {v:,}" for k, v in sorted(run["counts"].items()) if k != "read")),
+        ("leads written back", written, "complete" if complete else
+         f"PARTIAL: stopped after --time-limit {args.time_limit:g} s" if run["stopped_early"] else "PARTIAL"),
         ("connector peak RSS (MB)", peak, f"target < 300: {'ok' if peak < 300 else 'MISSED'}"),
         ("RSS after start / partners / end", f"{run['rss_after_start_mb']} / {run['rss_after_partners_mb']} / "
                                              f"{run['rss_end_mb']}", "MB"),
