@@ -6,6 +6,7 @@ The router only reads it; jobs calls `record_offer` once a decision is committed
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -22,6 +23,7 @@ _LEGAL_FORMS = frozenset(
 _PUNCTUATION = re.compile(r"[^\w\s]+")
 
 
+@lru_cache(maxsize=8192)  # a decision asks twice (deal registration, incumbent); redistributions again
 def normalise_company(name: str | None) -> str:
     """Lower case, no punctuation or legal-form words: `ACME, Inc.` → `acme`."""
     if not name:
@@ -29,6 +31,7 @@ def normalise_company(name: str | None) -> str:
     return " ".join(w for w in _PUNCTUATION.sub(" ", name.lower()).split() if w not in _LEGAL_FORMS)
 
 
+@lru_cache(maxsize=8192)
 def normalise_domain(domain: str | None) -> str:
     if not domain:
         return ""
