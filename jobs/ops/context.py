@@ -9,6 +9,7 @@ exists, so a dry-run continues the rotation instead of starting it afresh.
 from __future__ import annotations
 
 import tempfile
+from datetime import timedelta
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,9 @@ def open_context(loaded: LoadedConfig, *, rules: Path | None = None, client: Any
     if rules is not None:
         cx.book = load_book(rules, cx.mappings)
     cx.instance = "ops"
-    result = cx.run_job("sync_partners")
+    # SOQL datetimes carry no fraction of a second, so a read bounded by "now" misses the
+    # records changed in the current second; a one-shot read looks one second ahead.
+    result = cx.run_job("sync_partners", cx.clock.now() + timedelta(seconds=1))
     if result.error:
         private.dispose()
         tmp.cleanup()
