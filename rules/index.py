@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from enum import Enum
 from typing import Iterable
 
 from rules import vocabulary as vocab
@@ -28,6 +29,11 @@ class IndexProblem:
 
     def __str__(self) -> str:
         return f"partner {self.partner} ({self.partner_id}): {self.message}"
+
+
+def _text(value) -> str:
+    """A picklist value as text: `Tier.GOLD` (a str Enum) is "Gold", not "Tier.GOLD"."""
+    return value.value if isinstance(value, Enum) else str(value)
 
 
 def _postings(into: dict[str, int], keys: Iterable[str], pos: int) -> None:
@@ -112,8 +118,8 @@ class PartnerIndex:
             _postings(idx.language, p.languages, i)
             _postings(idx.program, p.programs, i)
             if p.tier:
-                _postings(idx.tier, (str(p.tier),), i)
-            _postings(idx.role, (str(p.role or "Reseller"),), i)
+                _postings(idx.tier, (_text(p.tier),), i)
+            _postings(idx.role, (_text(p.role or "Reseller"),), i)
             w = float(p.weight if p.weight is not None else 1.0)
             idx.weight[w] = idx.weight.get(w, 0) | bit
             if p.parent_id:

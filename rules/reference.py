@@ -4,6 +4,8 @@ the indexes. It is the yardstick the benchmark measures the indexes against, and
 oracle the property tests hold the indexed router to."""
 from __future__ import annotations
 
+from enum import Enum
+
 from rules import vocabulary as vocab
 from rules.book import Rule
 from rules.explain import RuleTrial
@@ -28,9 +30,10 @@ class ScanRouter(Router):
 
     def _admits(self, rule: Rule, lead: Lead, p: Partner, pos: int, lead_geo: frozenset[str], certs: list[str]) -> bool:
         m = rule.match
-        if m.tiers and p.tier not in m.tiers:
+        tier = p.tier.value if isinstance(p.tier, Enum) else p.tier
+        if m.tiers and tier not in m.tiers:
             return False
-        if m.min_tier and (p.tier not in vocab.TIERS or vocab.TIERS.index(p.tier) < vocab.TIERS.index(m.min_tier)):
+        if m.min_tier and (tier not in vocab.TIERS or vocab.TIERS.index(tier) < vocab.TIERS.index(m.min_tier)):
             return False
         if any(prog not in p.programs for prog in m.programs):
             return False
@@ -38,7 +41,7 @@ class ScanRouter(Router):
             return False
         if any(c not in p.certifications for c in m.certifications_all):
             return False
-        if m.role and (p.role or "Reseller") != m.role:
+        if m.role and (p.role or "Reseller") != m.role:  # a str Enum equals its text
             return False
         if not rule.partners.always and not rule.partners.matches(p, {}):
             return False

@@ -62,3 +62,11 @@ def test_partner_condition_is_evaluated_once_at_build_not_per_lead():
     idx = PartnerIndex.build([partner("001A", tier="Platinum", enterprise_team=True),
                               partner("001B", tier="Platinum")], book)
     assert idx.rule_mask["Enterprise to top tier with enterprise team"] == 0b01
+
+
+def test_tier_and_role_given_as_enums_index_like_their_text():
+    from rules.model import Role, Tier
+    book = load_rules()
+    idx = PartnerIndex.build([partner("001A", tier=Tier.PLATINUM, role=Role.DISTRIBUTOR, enterprise_team=True)], book)
+    assert idx.tier == {"Platinum": 1} and idx.role == {"Distributor": 1}
+    assert idx.rule_mask["Enterprise to top tier with enterprise team"] == 1
