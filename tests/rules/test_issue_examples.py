@@ -254,3 +254,29 @@ def test_deal_registration_matches_company_despite_legal_form_order_and_one_typo
     for company in ("blue harbor logistics", "Logistics Blue Harbor, GmbH", "Blue Harbour Logistics Inc."):
         assert router.decide(lead(company=company), RoutingState(), NOW).partner_id == "001REG", company
     assert router.decide(lead(company="Red Harbor Shipping"), RoutingState(), NOW).rule != "Deal registration"
+
+
+def test_hand_down_keeps_the_lead_with_a_distributor_that_has_no_qualifying_reseller():
+    partners = [
+        partner("001DIST", "Big Distributor", role="Distributor"),
+        partner("001R1", "Paused Reseller", parent_id="001DIST", paused=True),
+    ]
+    router = router_for(None, partners)
+    d = router.hand_down(lead(), "001DIST", RoutingState(), NOW)
+    assert d.kind is DecisionKind.UNROUTABLE and d.partner_id == "001DIST"
+    assert "no reseller of Big Distributor qualifies" in d.reason
+    lonely = router_for(None, [partner("001SOLO", role="Distributor")])
+    assert "has no reseller accounts" in lonely.hand_down(lead(), "001SOLO", RoutingState(), NOW).reason
+
+
+def test_pool_members_can_be_given_as_reps_and_declined_partners_do_not_count():
+    partners = [partner("001A"), partner("001B")]
+    pools = [Pool(id="00GPNA000000001AAA", name="NA", developer_name="Partner_Pool_NA",
+                  member_rep_ids=frozenset({"001A-rep0"}))]
+    router = router_for(None, partners, pools=pools)
+    small = lead(amount=500.0, industry="Retail")
+    assert router.decide(small, RoutingState(), NOW).kind is DecisionKind.POOL
+    state = RoutingState()
+    state.record_outcome(small.id, "001A", "rejected", NOW)
+    d = router.decide(small, state, NOW)
+    assert not (d.kind is DecisionKind.POOL and d.rule == "Small deals to the regional pool")
