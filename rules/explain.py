@@ -1,7 +1,6 @@
 """Why a decision came out as it did: a full trace for the audit log, a short line for the Lead."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 REASON_MAX = 255  # Lead.Routing_Reason__c
@@ -55,19 +54,27 @@ class RuleTrial:
         }
 
 
-@dataclass
 class Explanation:
-    lead_id: str
-    kind: str = ""
-    summary: str = ""
-    gate: list[str] = field(default_factory=list)  # failed checks' reasons
-    deal_registration: dict[str, Any] | None = None
-    ruleset: str | None = None
-    rulesets_tried: list[str] = field(default_factory=list)
-    trials: list[RuleTrial] = field(default_factory=list)
-    chosen: dict[str, Any] | None = None
-    rotation: dict[str, str] = field(default_factory=dict)  # rotation key → partner chosen (applied by record_offer)
-    notes: list[str] = field(default_factory=list)
+    """The trace of one decision; `to_dict()` is what `Decision.explanation` holds."""
+
+    __slots__ = ("lead_id", "kind", "summary", "gate", "deal_registration", "ruleset", "rulesets_tried", "trials",
+                 "chosen", "rotation", "notes")
+
+    def __init__(self, lead_id: str):
+        self.lead_id = lead_id
+        self.kind = ""
+        self.summary = ""
+        self.gate: list[str] = []  # failed checks' reasons
+        self.deal_registration: dict[str, Any] | None = None
+        self.ruleset: str | None = None
+        self.rulesets_tried: list[str] = []
+        self.trials: list[RuleTrial] = []
+        self.chosen: dict[str, Any] | None = None
+        self.rotation: dict[str, str] = {}  # rotation key → partner chosen (applied by record_offer)
+        self.notes: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"Explanation({self.lead_id!r}, {self.kind!r}, {self.summary!r})"
 
     def short(self) -> str:
         return clip(self.summary)
