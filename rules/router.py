@@ -232,9 +232,11 @@ class Router:
                 rest ^= low
                 named -= 1
             # counted by bit arithmetic, so thousands of paused partners cost nothing per lead
-            for kind, mask in (("paused", unavailable & idx.paused), ("no active rep", unavailable & ~idx.paused)):
-                if mask:
-                    trial.excluded_counts[kind] = mask.bit_count()
+            paused = (unavailable & idx.paused).bit_count()
+            if paused:
+                trial.excluded_counts["paused"] = paused
+            if unavailable.bit_count() > paused:
+                trial.excluded_counts["no active rep"] = unavailable.bit_count() - paused
         eligible = cand & idx.available
         declined = state.excluded.get(lead.id)
         for pid, outcome in sorted(declined.items()) if declined else ():
