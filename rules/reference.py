@@ -75,7 +75,7 @@ class ScanRouter(Router):
             return None
         keys = dict(lead_keys(lead.country, lead.state, lead.postal_code, self.index.prefix_lengths))
         lead_geo = frozenset(keys)
-        certs = sorted({c for prod in lead.products for c in self.settings.certifications_for_products.get(prod, ())}) \
+        certs = sorted({c for prod in lead.products or () for c in self.settings.certifications_for_products.get(prod, ())}) \
             if m.certified_for_products else []
         cand = 0
         for pos, p in enumerate(self.index.partners):

@@ -321,7 +321,7 @@ class Router:
             else:
                 cand &= idx._any(idx.product, lead.products)
         if m.certified_for_products and cand:
-            needed = sorted({c for prod in lead.products for c in self.settings.certifications_for_products.get(prod, ())})
+            needed = sorted({c for prod in lead.products or () for c in self.settings.certifications_for_products.get(prod, ())})
             if needed:
                 cand &= idx._any(idx.certification, needed)
             else:

@@ -55,3 +55,13 @@ def test_decision_explanation_matches_explain_for_the_choice():
     d = router.decide(lead(), RoutingState(), NOW)
     ex = router.explain(lead(), RoutingState(), NOW)
     assert d.explanation["chosen"] == ex.chosen and d.reason == ex.short()
+
+
+def test_lead_with_nothing_but_an_id_and_a_company_is_decided_not_crashed():
+    from rules.model import Lead
+    router = router_for(None, [partner("001A")])
+    bare = Lead(id="00Qbare", company="Acme", products=None)  # mappings may hand over None for empty fields
+    d = router.decide(bare, RoutingState(), NOW)
+    assert d.kind is DecisionKind.UNROUTABLE and d.reason.startswith("Country:")
+    located = Lead(id="00Qloc", company="Acme", country="US", products=None, source="Web")
+    assert router.decide(located, RoutingState(), NOW).kind in (DecisionKind.OFFER, DecisionKind.POOL)
