@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from jobs import lifecycle, outbox, poll, route
+from jobs import lifecycle, outbox, poll, route, withdraw
 from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.state import store as st
@@ -50,6 +50,8 @@ def run(cx, now: datetime) -> dict[str, int]:
                 break  # graceful stop: this page is done, the rest is read next time
     if page:
         handle_page(cx, page, now, counts)
+    if not cx.stop.is_set() and (withdrawn := withdraw.run(cx, now)):
+        counts["withdrawn"] = withdrawn
     counts.update({f"flush_{k}": v for k, v in outbox.flush(cx, now).items()})
     return counts
 

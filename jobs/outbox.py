@@ -17,6 +17,7 @@ from typing import Any
 
 from connector.soql import format_soql, select, soql_datetime
 from jobs import lifecycle
+from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
@@ -90,13 +91,35 @@ def _settle(cx, batch: list[dict[str, Any]], results, now: datetime, counts: dic
                 _drop_one(conn, state, e, f"{r.code}: {r.message}", now)
                 counts["stale"] = counts.get("stale", 0) + 1
             else:
-                # Salesforce refused it for good (validation rule, deleted lead, bad field):
-                # retrying cannot help, and the lead must not sit in a live offer forever.
-                reason = f"Salesforce refused the write: {r.code}: {r.message}" + (f" — {r.fix}" if r.fix else "")
                 cx.log(lead_id=e["lead_id"]).error("write_refused", code=r.code, message=r.message, fix=r.fix)
-                _drop_one(conn, state, e, reason, now, final_state="closed")
+                _refused(cx, conn, state, e, r, now)
                 counts["refused"] = counts.get("refused", 0) + 1
         lifecycle.save_state(conn, state, now)
+
+
+GONE = {"ENTITY_IS_DELETED": "lead deleted in Salesforce", "CANNOT_UPDATE_CONVERTED_LEAD": "lead converted"}
+
+
+def _refused(cx, conn, state, entry: dict[str, Any], result, now: datetime) -> None:
+    """Salesforce refused a write for good; retrying cannot help.
+
+    A deleted or converted lead is simply let go. Anything else (an inactive owner, a
+    validation rule, a field the user may not edit) leaves the lead Unroutable with
+    Salesforce's own words as the reason — never silently dropped, never in a live
+    offer that does not exist in Salesforce. A refused fallback write is the end of it."""
+    reason = f"Salesforce refused the write: {result.code}: {result.message}"
+    if result.fix:
+        reason += f" — {result.fix}"
+    if result.code in GONE:
+        _drop_one(conn, state, entry, f"{GONE[result.code]} ({result.code})", now, final_state="closed")
+        return
+    _drop_one(conn, state, entry, reason, now, final_state="closed")
+    if entry["purpose"] == "refused":
+        return
+    values = {"routing_status": "Unroutable", "reason": reason[:255]}
+    of.put_lead(conn, entry["lead_id"], now, state="unroutable", reason=reason[:255])
+    ob.add(conn, lead_id=entry["lead_id"], purpose="refused",
+           payload=lifecycle.jsonable(cx.mappings.writeback(values)), now=now, seen_modstamp=None)
 
 
 def _drop_stale(cx, entries: list[dict[str, Any]], now: datetime) -> None:

@@ -56,7 +56,8 @@ def run(cx, now: datetime) -> dict[str, int]:
         if full:
             st.set_watermark(conn, "sync:full", now, now)
     if changed:
-        cx.snapshot_changed()
+        cx.snapshot_changed()  # the lead stream re-checks live offers against it (jobs/withdraw.py)
     counts["full_refresh"] = int(full)
     counts["changed"] = int(changed)
     return counts
+

@@ -81,6 +81,16 @@ def live_offers(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[str
     return out
 
 
+def live_offers_of(conn: Connection, *, partner_ids: list[str], rep_ids: list[str]) -> list[dict[str, Any]]:
+    """Live offers held by any of these partners or reps."""
+    out: dict[int, dict[str, Any]] = {}
+    for column, ids in ((O.c.partner_id, partner_ids), (O.c.rep_id, rep_ids)):
+        for chunk in _chunks(ids):
+            for r in conn.execute(select(O).where(O.c.status == "live", column.in_(chunk))):
+                out[r.id] = dict(r._mapping)
+    return [out[k] for k in sorted(out)]
+
+
 def accepted_offers(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The latest accepted offer per lead (the one follow-up watches)."""
     out: dict[str, dict[str, Any]] = {}
