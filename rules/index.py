@@ -50,6 +50,7 @@ class PartnerIndex:
         self.all = 0
         self.available = 0  # not paused and at least one active rep
         self.unavailable = 0
+        self.unavailable_why: list[str] = []  # per position: "paused" | "no active rep" | ""
         self.paused = 0
         self.no_rep = 0
         self.coverage: dict[str, int] = {}
@@ -126,6 +127,8 @@ class PartnerIndex:
                 idx.children[p.parent_id] = idx.children.get(p.parent_id, 0) | bit
             if p.lat is not None and p.lon is not None:
                 idx.grid.add(i, float(p.lat), float(p.lon))
+        idx.unavailable_why = ["paused" if p.paused else "no active rep" if not reps else ""
+                               for p, reps in zip(idx.partners, idx.active_reps)]
         idx.available = idx.all & ~(idx.paused | idx.no_rep)
         idx.unavailable = idx.all & ~idx.available
         idx.prefix_lengths = tuple(sorted(prefix_lengths))

@@ -225,10 +225,12 @@ class Router:
         unavailable = cand & idx.unavailable
         if unavailable:
             rest, named = unavailable, EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS
+            excluded, counted, ids, why = trial.excluded, trial._counted, idx.ids, idx.unavailable_why
             while rest and named:
                 low = rest & -rest
                 pos = low.bit_length() - 1
-                trial.exclude(idx.ids[pos], idx.unavailable_reason(pos))
+                excluded[ids[pos]] = why[pos]
+                counted.add(ids[pos])
                 rest ^= low
                 named -= 1
             # counted by bit arithmetic, so thousands of paused partners cost nothing per lead
