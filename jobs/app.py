@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from jobs.config import LoadedConfig, Settings
+from jobs.config import ConfigFileError, LoadedConfig, Settings
 from jobs.logging import get_logger
 from jobs.state import Store
 from jobs.state import store as st
@@ -37,6 +37,32 @@ def _job_module(name: str):
 
     return {"outbox": outbox, "sync_partners": sync_partners, "leads": leads, "deleted": deleted,
             "expire": expire, "remind": remind, "followup": followup}[name]
+
+
+def _secret_files(cfg: Any, loaded: LoadedConfig) -> dict[str, str]:
+    """The auth's `*_file` references, each checked readable before any login attempt."""
+    files = {}
+    for key, value in cfg.auth.model_dump().items():
+        if key.endswith("_file") and value:
+            path = str(value)
+            files[key] = path
+            try:
+                with open(path, "rb"):
+                    pass
+            except OSError as e:
+                raise ConfigFileError(
+                    f"{loaded.path or 'config'}: [salesforce.auth] {key}: cannot read {path} ({e.strerror}); "
+                    "check the path (relative paths start at the config file's folder) and its permissions"
+                ) from None
+    return files
+
+
+def _explained(e: Exception) -> bool:
+    from connector.errors import ConnectorError
+    from mappings import MappingError
+    from rules.errors import RulesError
+
+    return isinstance(e, (ConnectorError, MappingError, RulesError, ConfigFileError))
 
 
 @dataclass
@@ -79,20 +105,44 @@ class Connector:
     # ------------------------------------------------------------------ assembly
     @classmethod
     def from_config(cls, loaded: LoadedConfig, *, clock: Clock | None = None, client: Any = None,
-                    store: Store | None = None) -> "Connector":
+                    store: Store | None = None, preflight: bool = True) -> "Connector":
+        """Log in, load mappings and rules, and (unless told not to) check both against
+        the org before anything runs: a broken set-up stops here, with file and line."""
         from connector.client import SalesforceClient
+        from connector.errors import ConfigError, ConnectorError
+        from jobs import preflight as pf
         from mappings import load_mappings
         from rules import load_rules
 
         s = loaded.settings
         clock = clock or SystemClock()
-        if client is None:
-            client = SalesforceClient.connect(loaded.connector_config(), clock=clock.now,
-                                              logger=get_logger(component="connector"))
         ms = load_mappings(loaded.resolve(s.mappings.dir))
-        book = load_rules(loaded.resolve(s.routing.rules), lead_attributes=ms.lead_attribute_types(),
-                          partner_attributes=ms.partner_attribute_types())
-        return cls(client=client, mappings=ms, book=book, store=store or Store(loaded.state_url()),
+        rules_path = loaded.resolve(s.routing.rules)
+        if client is None:
+            cfg = loaded.connector_config()
+            refs = _secret_files(cfg, loaded)
+            try:
+                client = SalesforceClient.connect(cfg, clock=clock.now, logger=get_logger(component="connector"))
+            except ConfigError as e:
+                named = "; ".join(f"[salesforce.auth] {k} = {v}" for k, v in refs.items())
+                raise ConfigFileError(f"{loaded.path or 'config'}: {e}" + (f" (configured: {named})" if named else "")) \
+                    from None
+            except ConnectorError as e:
+                raise ConfigFileError(
+                    f"{loaded.path or 'config'}: cannot log in at {cfg.login_url} ([salesforce] login_url): {e}; "
+                    "check the URL, the network path to it and ca_bundle") from None
+        store = store or Store(loaded.state_url())
+        org = f"{client.instance_url or ''}|{s.salesforce and s.salesforce.get('login_url')}"
+        key = pf.fingerprint(ms, rules_path, org)
+        checked = preflight and not pf.recently_passed(store, key, clock.now())
+        queue_names = pf.queue_names(client) if checked else None
+        book = load_rules(rules_path, lead_attributes=ms.lead_attribute_types(),
+                          partner_attributes=ms.partner_attribute_types(), queue_names=queue_names)
+        if checked:
+            for warning in pf.check_mappings(client, ms):
+                get_logger(component="preflight").warning("mapping_warning", problem=str(warning))
+            pf.remember_pass(store, key, clock.now())
+        return cls(client=client, mappings=ms, book=book, store=store,
                    clock=clock, settings=s, lookback=timedelta(seconds=s.routing.lookback_seconds))
 
     def log(self, **bound: Any):
@@ -130,7 +180,9 @@ class Connector:
                     counts = module.run(self, now) or {}
             except Exception as e:
                 error = f"{type(e).__name__}: {e}"
-                self.log().error("job_failed", error=error, exc_info=True)
+                # Errors that explain themselves (a refused query, a rule the org cannot
+                # satisfy, Salesforce unreachable) are logged as such; a traceback is for bugs.
+                self.log().error("job_failed", error=error, exc_info=not _explained(e))
             api_calls = self.client.calls - calls_before
             seconds = round(time.monotonic() - started, 3)
             with self.store.begin() as conn:
