@@ -54,6 +54,10 @@ class Router:
         self._not_met: dict[str, RuleTrial] = {}
         self._coverage_for: tuple = (None, None)
         self._deadlines: dict[tuple, datetime] = {}
+        # per position: (id, open-offer cap, daily cap), the settings' defaults filled in
+        s = book.settings
+        self._caps = [(p.id, p.capacity if p.capacity is not None else s.max_open_offers,
+                       p.daily_cap if p.daily_cap is not None else s.max_offers_per_day) for p in index.partners]
         known = set(self.queue_ids) | set(index.pools)
         missing = sorted(n for n in book.queue_names() if n not in known)
         if missing:
@@ -378,15 +382,13 @@ class Router:
         self._day_counts = state.daily.get(day_key(now)) or {}
 
     def _blocked(self, pos: int, state: RoutingState, now: datetime) -> str | None:
-        p = self.index.partners[pos]
-        cap = p.capacity if p.capacity is not None else self.settings.max_open_offers
+        pid, cap, daily = self._caps[pos]
         if cap is not None:
-            n = state.open_offers.get(p.id, 0)
+            n = state.open_offers.get(pid, 0)
             if n >= cap:
                 return f"at capacity ({n}/{cap} open offers)"
-        daily = p.daily_cap if p.daily_cap is not None else self.settings.max_offers_per_day
         if daily is not None:
-            n = state.today_count(p.id, now) if now is not self._day_for else self._day_counts.get(p.id, 0)
+            n = state.today_count(pid, now) if now is not self._day_for else self._day_counts.get(pid, 0)
             if n >= daily:
                 return f"at daily cap ({n}/{daily} today)"
         return None
@@ -494,7 +496,7 @@ class Router:
         scored: list[tuple[float, int, int, Any]] = []
         open_offers = state.open_offers
         nominal = self.settings.max_open_offers or 10  # capacity assumed for a partner without one
-        partners = idx.partners
+        caps = self._caps
         for order, pos in enumerate(rotation(eligible, start)):
             why = self._blocked(pos, state, now)
             if why:
@@ -504,9 +506,10 @@ class Router:
                 detail = self._fit(rule, lead, pos, coverage_hits, distance.get(pos), state)
                 scored.append((detail[0], -order, pos, detail))
             else:
-                p = partners[pos]
-                cap = p.capacity if p.capacity is not None else nominal
-                n = open_offers.get(p.id, 0)
+                pid, cap, _ = caps[pos]
+                if cap is None:
+                    cap = nominal
+                n = open_offers.get(pid, 0)
                 load = n / cap if cap else 1.0
                 scored.append((-load, -order, pos, (n, cap, load)))
             if window and len(scored) >= window:
