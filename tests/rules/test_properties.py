@@ -171,3 +171,23 @@ def test_weights_are_honoured_within_statistical_tolerance(weights):
         expected = n * w / total
         sd = (n * (w / total) * (1 - w / total)) ** 0.5
         assert abs(counts[f"001{i}"] - expected) < 4.5 * sd + 2, (weights, counts)
+
+
+text = st.one_of(st.none(), st.text(max_size=12))
+odd_leads = st.builds(
+    Lead, id=st.text(min_size=1, max_size=18), company=text, email=text, email_domain=text, website=text,
+    country=st.one_of(text, st.sampled_from(COUNTRIES)), state=text, postal_code=text,
+    lat=st.one_of(st.none(), st.floats(-90, 90)), lon=st.one_of(st.none(), st.floats(-180, 180)),
+    industry=text, products=st.frozensets(st.text(max_size=8), max_size=3), source=text, rating=text,
+    status=text, amount=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+    employees=st.one_of(st.none(), st.integers(-10, 10**9)), language=text, do_not_route=st.booleans(),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(odd_leads)
+def test_any_lead_the_mappings_might_produce_gets_a_decision_with_a_short_reason(lead):
+    partners = [Partner(id=f"001{i}", name=f"P{i}", coverage=(c,), lat=37.5, lon=-122.0,
+                        reps=(Rep(id=f"r{i}", partner_id=f"001{i}"),)) for i, c in enumerate(["US", "DE", "@EMEA"])]
+    d = _router(partners).decide(lead, RoutingState(), NOW)
+    assert isinstance(d.kind, DecisionKind) and len(d.reason) <= 255 and d.lead_id == lead.id
