@@ -23,19 +23,6 @@ def positions(mask: int) -> Iterator[int]:
         mask ^= low
 
 
-def lowest(mask: int) -> int:
-    return (mask & -mask).bit_length() - 1
-
-
-def next_after(mask: int, pos: int) -> int:
-    """The first set bit after `pos`, wrapping to the lowest; -1 when empty."""
-    if not mask:
-        return -1
-    above = mask >> (pos + 1) if pos >= 0 else mask
-    if above:
-        return lowest(above) + (pos + 1 if pos >= 0 else 0)
-    return lowest(mask)
-
 
 def rotation(mask: int, pos: int) -> Iterator[int]:
     """Set bits in round-robin order starting after `pos`."""

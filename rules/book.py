@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from rules import vocabulary as vocab
-from rules.errors import LineFinder, Problem, RulesError, did_you_mean, nearest
+from rules.errors import LineFinder, Problem, RulesError, did_you_mean
 from rules.expressions import Compiler, Condition, ExpressionError, schema_of
 from rules.model import Lead, Partner
 

@@ -10,7 +10,6 @@ rule-engine itself). test_expressions holds the generated code to rule-engine's 
 """
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from typing import Any, Callable, Mapping
 

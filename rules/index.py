@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Iterable
 
 from rules import vocabulary as vocab
-from rules.bits import from_positions
+from rules.bits import from_positions, positions
 from rules.book import Rule, RuleBook
 from rules.dealreg import DealRegistrations
 from rules.geo import Grid, parse_coverage
@@ -178,7 +178,6 @@ class PartnerIndex:
     # ---------------------------------------------------------------- reads
     @staticmethod
     def positions(mask: int):
-        from rules.bits import positions
         return positions(mask)
 
     def __len__(self) -> int:
