@@ -23,7 +23,6 @@ def positions(mask: int) -> Iterator[int]:
         mask ^= low
 
 
-
 def rotation(mask: int, pos: int) -> Iterator[int]:
     """Set bits in round-robin order starting after `pos`."""
     start = pos + 1 if pos >= 0 else 0
