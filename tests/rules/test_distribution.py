@@ -132,3 +132,18 @@ def test_same_inputs_and_state_give_the_same_decision():
         again = router_for(simple_rules(strategy), list(reversed(partners))).decide(lead(), state, NOW)
         assert (first.partner_id, first.rep_id, first.reason, first.explanation) == \
             (again.partner_id, again.rep_id, again.reason, again.explanation)
+
+
+def test_rule_that_applies_but_finds_nobody_follows_its_own_otherwise():
+    text = simple_rules().replace('distribute = "round_robin"',
+                                  'distribute = "round_robin"\n  otherwise = "escalate"\n  when = \'source == "Web"\'')
+    text += """
+  [[ruleset.rule]]
+  name = "Never reached"
+"""
+    router = router_for(text, [partner("001DE", coverage=("DE",))])
+    d = router.decide(lead(), RoutingState(), NOW)
+    assert d.kind is DecisionKind.ESCALATE and d.rule == "Covering partner"
+    assert d.reason == "Escalated: Covering partner: no partner matches"
+    skipped = router.decide(lead(source="Other"), RoutingState(), NOW)  # the rule does not apply: next rule
+    assert skipped.rule == "Never reached"
