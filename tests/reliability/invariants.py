@@ -208,6 +208,11 @@ def check(org: Any, store: Any, base: Baseline) -> Verdict:
             if status != "Offered" or owner != live[0]["owner_id"]:
                 v.disagreements.append(f"{lead_id}: live offer to {live[0]['owner_id']} in the state, org shows "
                                        f"{status} owned by {owner}")
+            elif rec.get("Routing_Attempt__c") not in (None, live[0]["attempt"]):
+                # a re-offer to the same rep moves no OwnerId (no history row) but does
+                # move the attempt: this is where the org would show it
+                v.disagreements.append(f"{lead_id}: Routing_Attempt__c {rec.get('Routing_Attempt__c')} in the org, "
+                                       f"live offer attempt {live[0]['attempt']} in the state")
             continue
         if state_row.get("state") in LET_GO and state_row.get("reason"):
             v.let_go += 1
