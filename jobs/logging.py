@@ -99,5 +99,7 @@ def configure(format: str = "auto", level: str = "info", stream: TextIO | None =
     logging.basicConfig(level=max(logging.WARNING, getattr(logging, level.upper())), stream=stream)
 
 
-def get_logger(**bound: Any) -> structlog.typing.FilteringBoundLogger:
-    return structlog.get_logger("leadrouter").bind(**bound)
+def get_logger(**bound: Any) -> Any:
+    """A lazy logger: it takes the configuration current when it logs, not when it was
+    made, so module-level loggers follow a later `configure()`."""
+    return structlog.get_logger("leadrouter", **bound)

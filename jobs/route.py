@@ -32,6 +32,7 @@ def route(cx, conn: Connection, state: RoutingState, items: Iterable[tuple[Any, 
                                 explanation={"mapping": lead.reason})
             decided.append((Lead(id=lead_id), decision, rec, seen))
             outcomes.append("unroutable")
+            log.info("not_routed", lead_id=lead_id, reason=decision.reason)
             continue
         skip = _not_ours(lead)
         if skip:
@@ -39,6 +40,7 @@ def route(cx, conn: Connection, state: RoutingState, items: Iterable[tuple[Any, 
             of.put_lead(conn, lead.id, now, state=state_name, reason=reason, modstamp=seen, status=lead.status,
                         owner_id=lead.owner_id, record=rec)
             outcomes.append(f"skipped_{state_name}")
+            log.info("left_alone", lead_id=lead.id, reason=reason)
             continue
         router = router or cx.routing().router
         decision = router.decide(lead, state, now, attempt=1)
@@ -46,8 +48,11 @@ def route(cx, conn: Connection, state: RoutingState, items: Iterable[tuple[Any, 
         state.record_offer(decision, now)
         decided.append((lead, decision, rec, seen))
         outcomes.append(f"routed_{decision.kind.value}")
-        log.debug("decided", lead_id=lead.id, kind=decision.kind.value, rule=decision.rule,
-                  partner_id=decision.partner_id, reason=decision.reason)
+        # Every lead the connector does not route is named at info level, with why;
+        # the routine offers stay at debug (the audit table has them all).
+        (log.info if decision.kind is DecisionKind.UNROUTABLE else log.debug)(
+            "not_routed" if decision.kind is DecisionKind.UNROUTABLE else "decided", lead_id=lead.id,
+            kind=decision.kind.value, rule=decision.rule, partner_id=decision.partner_id, reason=decision.reason)
     lifecycle.commit_decisions(cx, conn, state, decided, now, record_offers=False)
     return outcomes
 
