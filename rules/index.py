@@ -54,6 +54,7 @@ class PartnerIndex:
         self.paused = 0
         self.no_rep = 0
         self.coverage: dict[str, int] = {}
+        self.coverage_keys: list[frozenset[str]] = []  # per position: the expanded coverage items
         self.prefix_lengths: tuple[int, ...] = ()
         self.industry: dict[str, int] = {}
         self.product: dict[str, int] = {}
@@ -113,6 +114,7 @@ class PartnerIndex:
                 if ":" in k:
                     prefix_lengths.add(len(k.split(":", 1)[1]))
             _postings(idx.coverage, keys, i)
+            idx.coverage_keys.append(frozenset(keys))
             _postings(idx.industry, p.industries, i)
             _postings(idx.product, p.products, i)
             _postings(idx.certification, p.certifications, i)

@@ -2,8 +2,8 @@
 from RoutingState (read only), time from the caller."""
 from __future__ import annotations
 
-import hashlib
 import itertools
+import zlib
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,9 +25,9 @@ _PERF_DEFAULT_RESPONSE = 0.5
 
 
 def _unit(*parts: Any) -> float:
-    """A deterministic draw in [0, 1) from the parts: same lead, rule, attempt → same draw."""
-    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
+    """A deterministic draw in [0, 1) from the parts: same lead, rule, attempt → same draw,
+    in every process (CRC-32, not Python's per-process salted hash)."""
+    return zlib.crc32("|".join(map(str, parts)).encode()) / 2**32
 
 
 @dataclass(slots=True)
@@ -535,8 +535,8 @@ class Router:
         total = 0.0
         n = 0
         if coverage_hits:
-            cov = self.index.coverage
-            spec = max((s for k, s in coverage_hits.items() if (cov[k] >> pos) & 1), default=0)
+            keys = self.index.coverage_keys[pos]
+            spec = max((s for k, s in coverage_hits.items() if k in keys), default=0)
             total += min(spec, 4) / 4
             n += 1
         if lead.industry:
