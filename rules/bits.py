@@ -23,9 +23,25 @@ def positions(mask: int) -> Iterator[int]:
         mask ^= low
 
 
+_CHUNK = 1024
+_CHUNK_MASK = (1 << _CHUNK) - 1
+
+
 def rotation(mask: int, pos: int) -> Iterator[int]:
-    """Set bits in round-robin order starting after `pos`."""
+    """Set bits in round-robin order starting after `pos`.
+
+    Readers usually stop after a handful of bits, so the bits are taken from small
+    1,024-bit chunks: finding each costs operations on a small int, not on the whole set."""
     start = pos + 1 if pos >= 0 else 0
-    high = mask >> start << start
-    yield from positions(high)
-    yield from positions(mask ^ high)
+    rest = mask >> start
+    base = start
+    while rest:
+        chunk = rest & _CHUNK_MASK
+        while chunk:
+            low = chunk & -chunk
+            yield base + low.bit_length() - 1
+            chunk ^= low
+        rest >>= _CHUNK
+        base += _CHUNK
+    if start:
+        yield from rotation(mask & ((1 << start) - 1), -1)
