@@ -4,10 +4,9 @@
 under pytest, a capture stream that is closed when the test ends. Each test here gets
 the configuration put back afterwards, so the next test never logs into a closed file.
 
-Some jobs modules also bind a structlog logger when they are imported; such a logger
-keeps the configuration of that moment. They are imported here, before any test
-configures logging. (That import-time binding is itself a bug, reported and tested in
-tests/security/test_log_pipeline.py.)
+Every jobs module is imported here, before any test configures logging: should a module
+ever bind a logger at import again (it once did; tests/security/test_log_pipeline.py
+guards against it), that logger cannot end up writing into a closed capture stream.
 """
 import importlib
 import logging
