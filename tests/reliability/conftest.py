@@ -78,7 +78,8 @@ def figures(tmp_path_factory, request, capsys) -> Figures:
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN001
     tables = []
-    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+    reports = [r for outcome in ("passed", "failed", "xfailed", "xpassed") for r in terminalreporter.stats.get(outcome, [])]
+    for report in reports:
         for key, value in getattr(report, "user_properties", ()):
             if key == PROPERTY:
                 for name, values in json.loads(value).items():
