@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from rules.bits import rotation
+from rules.bits import positions, rotation
 from rules.book import OTHERWISE_WORDS, Rule, RuleBook
 from rules.errors import Problem, RulesError, did_you_mean
 from rules.explain import EXCLUSIONS_LISTED, Explanation, RuleTrial, clip
@@ -54,6 +54,18 @@ class Router:
         self._not_met: dict[str, RuleTrial] = {}
         self._coverage_for: tuple = (None, None)
         self._deadlines: dict[tuple, datetime] = {}
+        # proximity rules whose candidates depend on nothing but the partner: their eligible
+        # set as an int and as one byte per partner (see _nearby)
+        self._static_ok: dict[str, tuple[int, bytearray]] = {}
+        for rule in book.rules:
+            mt = rule.match
+            if mt.proximity and not (mt.geography or mt.industry or mt.products or mt.certified_for_products
+                                     or mt.language):
+                ok = index.rule_mask.get(rule.name, index.all) & index.available
+                flags = bytearray(len(index.ids))
+                for pos in positions(ok):
+                    flags[pos] = 1
+                self._static_ok[rule.name] = (ok, flags)
         # per position: (id, open-offer cap, daily cap), the settings' defaults filled in
         s = book.settings
         self._caps = [(p.id, p.capacity if p.capacity is not None else s.max_open_offers,
@@ -356,10 +368,22 @@ class Router:
         m = rule.match
         partners = self.index.partners
         ids = self.index.ids
+        # Testing one bit of a big int costs a shift of the whole set; a byte per partner does
+        # not. Usable when `eligible` is the rule's static set less a few partners (declined).
+        static = self._static_ok.get(rule.name)
+        removed: set[int] | None = None
+        if static is not None:
+            diff = static[0] ^ eligible
+            if not diff & eligible and diff.bit_count() <= 64:
+                removed = set(positions(diff))
+        flags = static[1] if removed is not None else None
 
         def admitted(radius: float):
             for d, pos in self.index.grid.nearest(float(lead.lat), float(lead.lon), radius):
-                if not (eligible >> pos) & 1:
+                if flags is not None:
+                    if not flags[pos] or pos in removed:
+                        continue
+                elif not (eligible >> pos) & 1:
                     continue
                 if m.partner_radius:
                     own = partners[pos].radius_km
