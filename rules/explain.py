@@ -46,10 +46,12 @@ class RuleTrial:
     def to_dict(self) -> dict[str, Any]:
         if not self.applied:
             return {"rule": self.rule, "ruleset": self.ruleset, "outcome": self.outcome, "applied": False}
+        excluded, counts = self.excluded, self.excluded_counts
         return {
-            "rule": self.rule, "ruleset": self.ruleset, "outcome": self.outcome, "applied": self.applied,
+            "rule": self.rule, "ruleset": self.ruleset, "outcome": self.outcome, "applied": True,
             "candidates": self.candidates, "eligible": self.eligible,
-            "excluded": dict(sorted(self.excluded.items())), "excluded_counts": dict(sorted(self.excluded_counts.items())),
+            "excluded": dict(sorted(excluded.items())) if len(excluded) > 1 else dict(excluded),
+            "excluded_counts": dict(sorted(counts.items())) if len(counts) > 1 else dict(counts),
             "scores": self.scores, "notes": list(self.notes),
         }
 
@@ -84,7 +86,8 @@ class Explanation:
             "lead_id": self.lead_id, "kind": self.kind, "summary": self.summary, "gate": list(self.gate),
             "deal_registration": self.deal_registration, "ruleset": self.ruleset,
             "rulesets_tried": list(self.rulesets_tried), "rules": [t.to_dict() for t in self.trials],
-            "chosen": self.chosen, "rotation": dict(sorted(self.rotation.items())), "notes": list(self.notes),
+            "chosen": self.chosen, "rotation": dict(sorted(self.rotation.items())) if len(self.rotation) > 1
+            else dict(self.rotation), "notes": list(self.notes),
         }
 
     def text(self) -> str:

@@ -50,6 +50,7 @@ class Router:
             for name, items in book.territories.items()
         }
         self._day_for: datetime | None = None
+        self._day = ""
         self._day_counts: dict[str, int] = {}
         self._not_met: dict[str, RuleTrial] = {}
         self._coverage_for: tuple = (None, None)
@@ -408,8 +409,9 @@ class Router:
     # ================================================================ caps
     def _remember_day(self, state: RoutingState, now: datetime) -> None:
         """Today's offer counts, looked up once per decision instead of once per candidate."""
-        self._day_for = now
-        self._day_counts = state.daily.get(day_key(now)) or {}
+        if now is not self._day_for:
+            self._day_for, self._day = now, day_key(now)
+        self._day_counts = state.daily.get(self._day) or {}
 
     def _blocked(self, pos: int, state: RoutingState, now: datetime) -> str | None:
         pid, cap, daily = self._caps[pos]
