@@ -8,22 +8,34 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from jobs import lifecycle, outbox
+from jobs import leads, lifecycle, outbox
 from jobs.state import offers as of
 from jobs.state import outbox as ob
 from mappings import Unroutable
 from rules.model import Lead
 
+# Offers lapsed per run; more wait for the next run (each lead is read fresh first, ~440 a call).
+REFRESH_LIMIT = 2000
+
 
 def run(cx, now: datetime) -> dict[str, int]:
     counts: dict[str, int] = {}
+    with cx.store.connect() as conn:
+        due_ids = sorted({o["lead_id"] for o in of.expired_offers(conn, now, limit=REFRESH_LIMIT)})
+    if due_ids:
+        # Take in what the lead stream may not have read yet (a late answer, a person's
+        # edit, our own last write) before lapsing anything.
+        refreshed: dict[str, int] = {}
+        leads.refresh(cx, due_ids, now, refreshed)
+        counts.update({f"read_{k}": v for k, v in refreshed.items() if k != "read"})
+    refreshed_ids = set(due_ids)
     to_lead = cx.mappings.lead_converter()
     while not cx.stop.is_set():
         with cx.store.begin() as conn:
-            due = of.expired_offers(conn, now, limit=200)
+            due = [o for o in of.expired_offers(conn, now, limit=200) if o["lead_id"] in refreshed_ids]
             if not due:
                 break
-            leads = of.get_leads(conn, [o["lead_id"] for o in due])
+            rows = of.get_leads(conn, [o["lead_id"] for o in due])
             inflight = ob.open_lead_ids(conn, [o["lead_id"] for o in due])
             state = lifecycle.load_state(conn)
             progressed = 0
@@ -31,7 +43,7 @@ def run(cx, now: datetime) -> dict[str, int]:
                 if offer["lead_id"] in inflight:
                     continue  # the offer itself is not confirmed yet; it lapses once it is
                 progressed += 1
-                local = leads.get(offer["lead_id"]) or {}
+                local = rows.get(offer["lead_id"]) or {}
                 rec = local.get("record")
                 lead = to_lead(rec) if rec else Lead(id=offer["lead_id"])
                 if isinstance(lead, Unroutable):

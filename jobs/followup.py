@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from connector.notify import Notification
-from jobs import lifecycle, outbox
+from jobs import leads, lifecycle, outbox
 from jobs.state import offers as of
 from mappings import Unroutable
 from rules.model import Lead
@@ -40,12 +40,18 @@ def _reclaim(cx, now: datetime, stale: list[dict], after: timedelta) -> dict[str
     due = [o for o in stale if o["followup_at"] is not None and o["followup_at"] <= now - after]
     if not due:
         return {}
+    # Read them now: a lead worked since the last stream read is not reclaimed.
+    counts: dict[str, int] = {}
+    leads.refresh(cx, sorted({o["lead_id"] for o in due}), now, counts)
     to_lead = cx.mappings.lead_converter()
     with cx.store.begin() as conn:
+        still = {o["id"] for o in of.accepted_untouched(conn, now - timedelta(days=cx.settings.offers.followup_days),
+                                                         cx.settings.offers.untouched_status, limit=100_000)}
+        due = [o for o in due if o["id"] in still]
         state = lifecycle.load_state(conn)
-        leads = of.get_leads(conn, [o["lead_id"] for o in due])
+        rows = of.get_leads(conn, [o["lead_id"] for o in due])
         for o in due:
-            local = leads.get(o["lead_id"]) or {}
+            local = rows.get(o["lead_id"]) or {}
             rec = local.get("record")
             lead = to_lead(rec) if rec else Lead(id=o["lead_id"])
             if isinstance(lead, Unroutable):

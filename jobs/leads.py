@@ -56,6 +56,27 @@ def run(cx, now: datetime) -> dict[str, int]:
     return counts
 
 
+def refresh(cx, lead_ids: list[str], now: datetime, counts: dict[str, int]) -> None:
+    """Read these leads now and handle what changed, exactly as the stream would.
+
+    For jobs that act on the clock (expire, reclaim): a partner's late answer, a person's
+    edit or our own last write's echo is taken in first, so the decision that follows is
+    made on the lead as it is — and the outbox guard compares against that."""
+    ms = cx.mappings
+    found = list(cx.client.read_by_ids(ms.sobject("lead"), lead_fields(cx), lead_ids))
+    seen = {r["Id"] for r in found}
+    gone = [i for i in lead_ids if i not in seen]
+    if gone:
+        with cx.store.begin() as conn:
+            state = lifecycle.load_state(conn)
+            for lead_id in gone:
+                lifecycle.release(conn, state, lead_id, "lead deleted in Salesforce", now, final_state="closed")
+            lifecycle.save_state(conn, state, now)
+        _bump(counts, "closed_deleted", len(gone))
+    for i in range(0, len(found), PAGE):
+        handle_page(cx, found[i:i + PAGE], now, counts, advance_watermark=False)
+
+
 def handle_page(cx, records: list[dict[str, Any]], now: datetime, counts: dict[str, int],
                 advance_watermark: bool = True) -> None:
     """Route the new leads and evaluate the known ones, in one transaction."""

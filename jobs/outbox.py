@@ -170,11 +170,13 @@ def reconcile(cx, now: datetime) -> dict[str, int]:
     sobject = cx.mappings.writeback_sobject()
     found = {r["Id"]: r for r in cx.client.read_by_ids(sobject, fields, [e["lead_id"] for e in sent])}
     counts = {"reconciled_confirmed": 0, "reconciled_resend": 0, "reconciled_dropped": 0}
+    answers = set(cx.mappings.writeback({"response": None, "rejection_reason": None}))
+    offered_at = next(iter(cx.mappings.writeback({"offered_at": None})), None)
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn)
         for e in sent:
             rec = found.get(e["lead_id"])
-            if rec is not None and all(same_value(rec.get(k), v) for k, v in e["payload"].items()):
+            if rec is not None and landed(rec, e["payload"], answers, offered_at):
                 ob.mark(conn, [e["id"]], "confirmed", now)
                 counts["reconciled_confirmed"] += 1
             elif rec is not None and parse_sf_datetime(rec.get("SystemModstamp")) == e["seen_modstamp"]:
@@ -187,6 +189,15 @@ def reconcile(cx, now: datetime) -> dict[str, int]:
         lifecycle.save_state(conn, state, now)
     cx.log(component="outbox").info("outbox_reconciled", **counts)
     return counts
+
+
+def landed(rec: dict[str, Any], payload: dict[str, Any], answers: set[str], offered_at: str | None) -> bool:
+    """Did this write reach Salesforce? The partner may have answered (or a pool rep taken
+    the lead) since, so the fields they change are no evidence either way; an offer's own
+    Offered_At__c, set by nobody else, is the best witness."""
+    if offered_at and payload.get(offered_at):
+        return same_value(rec.get(offered_at), payload[offered_at])
+    return all(same_value(rec.get(k), v) for k, v in payload.items() if k not in answers)
 
 
 def same_value(actual: Any, wanted: Any) -> bool:
