@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping
 from rules import vocabulary as vocab
 from rules.errors import LineFinder, Problem, RulesError, did_you_mean
 from rules.expressions import Compiler, Condition, ExpressionError, schema_of
+from rules.literals import LEAD_PICKLISTS, PARTNER_PICKLISTS, compared_values
 from rules.model import Lead, Partner
 
 DEFAULT_PATH = Path(__file__).parent / "defaults" / "rules.toml"
@@ -211,10 +212,17 @@ class _Loader:
             self.error(key, f"expected an expression in quotes, got {text!r}", None, line)
             return compiler.compile("true")
         try:
-            return compiler.compile(text)
+            cond = compiler.compile(text)
         except ExpressionError as exc:
             self.error(key, exc.message, exc.fix, line)
             return compiler.compile("false")
+        picklists = PARTNER_PICKLISTS if compiler is self.partner else LEAD_PICKLISTS
+        for attr, value in compared_values(cond.rule.statement):
+            known = picklists.get(attr)
+            if known and value not in known:
+                self.warn(key, f"{attr} is never {value!r} in the shipped schema, so this comparison never holds",
+                          did_you_mean(value, known), line)
+        return cond
 
     def check_values(self, values: Iterable[str], known: Iterable[str], key: str, line: int | None, what: str) -> None:
         known = tuple(known)

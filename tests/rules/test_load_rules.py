@@ -124,3 +124,12 @@ def test_missing_file_names_the_path():
     with pytest.raises(RulesError) as err:
         load_rules("/nonexistent/rules.toml")
     assert "/nonexistent/rules.toml" in str(err.value)
+
+
+def test_misspelt_picklist_value_in_a_condition_is_warned_with_the_nearest_value():
+    book = load_rules(text=GOOD.replace('"amount >= 1000"', """'rating == "Hott" or industry in ["Bankng"]'""")
+                      .replace('tier == "Gold"', '"AWS Migraton" in certifications'))
+    found = {(w.key, w.fix) for w in book.warnings}
+    assert ("ruleset[1].rule[1].when", "did you mean 'Hot'?") in found
+    assert ("ruleset[1].rule[1].when", "did you mean 'Banking'?") in found
+    assert ("ruleset[1].rule[1].partners", "did you mean 'AWS Migration'?") in found
