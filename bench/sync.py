@@ -8,19 +8,23 @@ API limit would count), all over HTTPS through simple-salesforce:
 
 1. Route and write N leads end to end: a fresh demo org with N new leads; the connector
    runs its first cycle (every job: partner sync, lead stream, deletions, deadlines,
-   outbox) and then one more scheduler tick at +60 s (the jobs due then, per the default
-   schedule), in which our own writes come back through the lead stream. Both are
-   counted: `api_calls_per_1000`. The floor for the same work is one query page per
-   2,000 leads plus one sObject Collections call per 200 (`floor_per_1000`).
+   outbox), then the ticks the default schedule runs every 60 s until the lead stream's
+   lookback window has passed our own writes (they come back through the stream, which
+   reads `lookback` behind the newest change it saw). All of it is counted:
+   `api_calls_per_1000`; the first cycle alone is `first_cycle_per_1000`. The floor for
+   the same work is one query page per 2,000 leads plus one sObject Collections call
+   per 200 (`floor_per_1000`). An hour later, with nothing changed, one more lead-stream
+   run shows what an idle org keeps costing (`idle_reread_calls_per_day`).
 2. The per-record baseline: the same decisions (the connector's own write payloads) in
    a second, identical org, written one `PATCH /sobjects/Lead/{id}` per lead after the
    same paged query read.
 3. One poll cycle with `--offers` open offers: partners given room (Capacity__c and
    Daily_Cap__c raised, as a large program would set them), enough leads routed by the
-   connector to hold that many live offers, then partner reps answer `--answer-share`
-   of them in the org (half accept, half reject); one scheduler tick later the calls of
-   the whole cycle are counted (`poll_calls_50k_offers`), next to the obvious
-   alternative: re-reading every open offer.
+   connector to hold that many live offers, one unrelated edit once the lookback has
+   passed, then partner reps answer `--answer-share` of them in the org (pool pick-ups,
+   accepts, rejects with a reason); the calls of the next cycle, every job included, are
+   counted (`poll_calls_50k_offers`), next to the obvious alternative: re-reading every
+   open offer.
 """
 from __future__ import annotations
 
