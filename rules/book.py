@@ -91,6 +91,7 @@ class Rule:
     offer_hours: float = 48.0
     business_hours: bool = True
     otherwise: str = "next"
+    hand_down: "Rule | None" = None  # how this rule's distributors hand an accepted lead to their resellers
     line: int | None = None
     key: str = ""
 
@@ -123,6 +124,7 @@ class RuleBook:
     @property
     def rules(self) -> tuple[Rule, ...]:
         out = [r for rs in self.rulesets for r in rs.rules]
+        out.extend(r.hand_down for r in list(out) if r.hand_down)
         if self.hand_down:
             out.append(self.hand_down)
         return tuple(out)
@@ -149,7 +151,7 @@ class RuleBook:
 _TOP_KEYS = ("settings", "territories", "gate", "ruleset", "hand_down")
 _SETTINGS_KEYS = tuple(Settings.__dataclass_fields__)
 _RULE_KEYS = ("name", "when", "partners", "match", "distribute", "weight_by", "prefer_incumbent", "pool",
-              "rep", "offer_hours", "business_hours", "otherwise")
+              "rep", "offer_hours", "business_hours", "otherwise", "hand_down")
 _MATCH_KEYS = tuple(Match.__dataclass_fields__)
 _RULESET_KEYS = ("name", "when", "rule", "otherwise")
 
@@ -422,12 +424,12 @@ class _Loader:
         return m
 
     def rule(self, data: Any, ruleset: str, where: str, line: int | None, settings: Settings,
-             territories: Mapping[str, Any], *, named: bool = True) -> Rule | None:
+             territories: Mapping[str, Any], *, fixed_name: str | None = None) -> Rule | None:
         if not isinstance(data, dict):
             self.error(where, "expected a table", None, line)
             return None
         self.unknown_keys(data, _RULE_KEYS, where, line)
-        name = data.get("name") if named else "hand_down"
+        name = fixed_name or data.get("name")
         if not isinstance(name, str) or not name.strip():
             self.error(f"{where}.name", "every rule needs a name (it is written to Routing_Rule__c)", None, line)
             name = where
@@ -492,8 +494,22 @@ class _Loader:
             weight_by=weight_by, prefer_incumbent=g("prefer_incumbent", bool, False), pool=pool,
             pools_by_territory=tuple(by_territory), rep=rep,
             offer_hours=hours, business_hours=g("business_hours", bool, settings.business_hours),
-            otherwise=otherwise, line=line, key=where,
+            otherwise=otherwise, line=line, key=where, hand_down=self.nested_hand_down(data, name, where, line,
+                                                                                 settings, territories, fixed_name),
         )
+
+    def nested_hand_down(self, data: Mapping[str, Any], name: str, where: str, line: int | None, settings: Settings,
+                         territories: Mapping[str, Any], fixed_name: str | None) -> Rule | None:
+        """A rule's own [ruleset.rule.hand_down]: how resellers get a lead its distributors accepted."""
+        if "hand_down" not in data:
+            return None
+        if fixed_name:
+            self.error(f"{where}.hand_down", "a hand-down rule cannot hand down again", None,
+                       self.lines.key("hand_down", line))
+            return None
+        label = f"{name[:66]} (hand-down)"  # Routing_Rule__c holds 80 characters
+        return self.rule(data["hand_down"], "hand_down", f"{where}.hand_down", self.lines.key("hand_down", line),
+                         settings, territories, fixed_name=label)
 
     def rulesets(self, data: Any, settings: Settings, territories: Mapping[str, Any]) -> tuple[RuleSet, ...]:
         if not isinstance(data, list) or not data:
@@ -549,7 +565,7 @@ class _Loader:
         hand_down = None
         if "hand_down" in data:
             hand_down = self.rule(data["hand_down"], "hand_down", "hand_down", self.lines.header("hand_down"),
-                                  settings, territories, named=False)
+                                  settings, territories, fixed_name="hand_down")
         if self.problems:
             raise RulesError(self.problems + self.warnings)
         return RuleBook(settings=settings, gate=gate, rulesets=rulesets, territories=territories,

@@ -55,6 +55,7 @@ class Router:
         self._not_met: dict[str, RuleTrial] = {}
         self._coverage_for: tuple = (None, None)
         self._deadlines: dict[tuple, datetime] = {}
+        self._rules_by_name = {r.name: r for r in book.rules}
         # proximity rules whose candidates depend on nothing but the partner: their eligible
         # set as an int and as one byte per partner (see _nearby)
         self._static_ok: dict[str, tuple[int, bytearray]] = {}
@@ -92,20 +93,28 @@ class Router:
     def hand_down(self, lead: Lead, distributor_id: str, state: RoutingState, now: datetime, *,
                   attempt: int = 1) -> Decision:
         """Multi-tier: a distributor accepted `lead`; offer it to one of its resellers (child accounts)
-        under the rule file's [hand_down] rule (plain round robin among active resellers without one)."""
+        under the hand-down rule of the rule that offered the distributor the lead, else the rule
+        file's [hand_down], else plain round robin among its active resellers."""
         ex = Explanation(lead.id)
         now = _aware(now)
         self._remember_day(state, now)
         tv = time_values(now)
         distributor = self.index.partner(distributor_id)
         dname = distributor.name if distributor else distributor_id
-        rule = self.book.hand_down or _DEFAULT_HAND_DOWN
+        # the rules the distributor was given: those of the rule that offered it the lead,
+        # else the rule file's [hand_down], else plain round robin among its resellers
+        # (a reseller that declined sends the lead back here: its offer's rule is the hand-down rule)
+        offered_by = self._rules_by_name.get(state.offer_rule.get(lead.id, ""))
+        if offered_by is not None and offered_by.ruleset == "hand_down":
+            rule = offered_by
+        else:
+            rule = (offered_by.hand_down if offered_by else None) or self.book.hand_down or _DEFAULT_HAND_DOWN
         children = self.index.children.get(distributor_id, 0)
         ex.ruleset = "hand_down"
         if not children:
             return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now,
                                 f"Hand-down: {dname} has no reseller accounts; the lead stays with it",
-                                rule="hand_down", partner_id=distributor_id)
+                                rule=rule.name, partner_id=distributor_id)
         decision = self._try_rule(rule, lead, state, now, tv, ex, attempt, full=False, restrict=children,
                                   label=f"Hand-down from {dname}")
         if decision:
@@ -114,8 +123,8 @@ class Router:
         if outcome in ("next", "unroutable"):
             return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now,
                                 f"Hand-down: no reseller of {dname} qualifies; the lead stays with it",
-                                rule="hand_down", partner_id=distributor_id)
-        return self._otherwise(lead, ex, outcome, attempt, now, "hand_down", "hand_down",
+                                rule=rule.name, partner_id=distributor_id)
+        return self._otherwise(lead, ex, outcome, attempt, now, rule.name, "hand_down",
                                f"no reseller of {dname} qualifies")
 
     # ================================================================ flow
@@ -299,7 +308,7 @@ class Router:
             trial.outcome = "every eligible partner is at a cap"
             return None
         trial.outcome = "chosen"
-        return self._offer(lead, ex, pick, trial, state, now, attempt, rule_name=rule.name if not label else "hand_down",
+        return self._offer(lead, ex, pick, trial, state, now, attempt, rule_name=rule.name,
                            ruleset=rule.ruleset, hours=rule.offer_hours, business_hours=rule.business_hours,
                            rep_mode=rule.rep, summary_extra=label or rule.name)
 

@@ -82,6 +82,7 @@ class RoutingState:
     rep_rotation: dict[str, str] = field(default_factory=dict)  # partner → last rep id offered
     performance: dict[str, Performance] = field(default_factory=dict)
     incumbents: dict[str, str] = field(default_factory=dict)  # "company:acme" / "domain:acme.com" → partner
+    offer_rule: dict[str, str] = field(default_factory=dict)  # lead → rule of its current offer (for hand-down)
 
     # ---------------------------------------------------------------- reads
     def open_count(self, partner_id: str) -> int:
@@ -125,6 +126,8 @@ class RoutingState:
         if previous:
             self._release(previous)
         self.open_by_lead[decision.lead_id] = pid
+        if decision.rule:
+            self.offer_rule[decision.lead_id] = decision.rule
         self.open_offers[pid] = self.open_offers.get(pid, 0) + 1
         day = day_key(now)
         counts = self.daily.setdefault(day, {})
@@ -157,6 +160,7 @@ class RoutingState:
                 del self.open_by_lead[lead_id]
                 self._release(partner_id)
             self.excluded.pop(lead_id, None)  # the lead is done; its history need not be kept
+            self.offer_rule.pop(lead_id, None)
         if response_hours is not None and outcome in ("accepted", "rejected"):
             perf.response_hours_total += float(response_hours)
             perf.responses += 1
@@ -180,6 +184,7 @@ class RoutingState:
             "rep_rotation": dict(self.rep_rotation),
             "performance": {k: vars(v).copy() for k, v in self.performance.items()},
             "incumbents": dict(self.incumbents),
+            "offer_rule": dict(self.offer_rule),
         }
 
     @classmethod
@@ -195,4 +200,5 @@ class RoutingState:
             rep_rotation=dict(data.get("rep_rotation", {})),
             performance={k: Performance(**v) for k, v in data.get("performance", {}).items()},
             incumbents=dict(data.get("incumbents", {})),
+            offer_rule=dict(data.get("offer_rule", {})),
         )

@@ -280,3 +280,51 @@ def test_pool_members_can_be_given_as_reps_and_declined_partners_do_not_count():
     state.record_outcome(small.id, "001A", "rejected", NOW)
     d = router.decide(small, state, NOW)
     assert not (d.kind is DecisionKind.POOL and d.rule == "Small deals to the regional pool")
+
+
+def test_each_distributor_rule_hands_down_under_its_own_rules():
+    text = """
+[settings]
+business_hours = false
+[[ruleset]]
+name = "Distribution"
+  [[ruleset.rule]]
+  name = "Enterprise via distributors"
+  when = "employees >= 1000"
+  match = { role = "Distributor" }
+    [ruleset.rule.hand_down]
+    partners = 'tier == "Gold"'
+  [[ruleset.rule]]
+  name = "Others via distributors"
+  match = { role = "Distributor" }
+[hand_down]
+distribute = "round_robin"
+"""
+    partners = [
+        partner("001DIST", "Big Distributor", role="Distributor"),
+        partner("001R1", "Silver Reseller", parent_id="001DIST", tier="Silver"),
+        partner("001R2", "Gold Reseller", parent_id="001DIST", tier="Gold"),
+    ]
+    router = router_for(text, partners)
+
+    def distributor_accepts(lead_):
+        state = RoutingState()
+        offer = router.decide(lead_, state, NOW)
+        assert offer.partner_id == "001DIST"
+        state.record_offer(offer, NOW)
+        state.record_outcome(lead_.id, "001DIST", "accepted", NOW)
+        return state
+
+    enterprise = lead("00QENT", employees=5000)
+    state = distributor_accepts(enterprise)
+    first = router.hand_down(enterprise, "001DIST", state, NOW, attempt=2)
+    assert (first.partner_id, first.rule) == ("001R2", "Enterprise via distributors (hand-down)")
+    state.record_offer(first, NOW)
+    state.record_outcome(enterprise.id, "001R2", "rejected", NOW)
+    again = router.hand_down(enterprise, "001DIST", state, NOW, attempt=3)
+    assert again.kind is DecisionKind.UNROUTABLE and again.partner_id == "001DIST"  # no other Gold reseller
+
+    small = lead("00QSMB", employees=10)
+    state = distributor_accepts(small)
+    first = router.hand_down(small, "001DIST", state, NOW, attempt=2)
+    assert (first.partner_id, first.rule) == ("001R1", "hand_down")  # the file's [hand_down]: round robin
