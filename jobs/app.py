@@ -26,17 +26,17 @@ from jobs.timeutil import Clock, SystemClock
 # confirm old writes first, refresh partners, read the lead stream (new leads and
 # responses), notice deletions, then act on time (deadlines, reminders, follow-ups),
 # and finally push what was decided.
-CYCLE = ("outbox", "sync_partners", "leads", "deleted", "expire", "remind", "followup", "outbox")
+CYCLE = ("outbox", "sync_partners", "leads", "deleted", "expire", "remind", "followup", "outbox", "housekeeping")
 # Jobs that can wait a few hours when the org's API allowance runs low; the lead
 # stream, deadlines and the outbox keep going (leads must not sit unanswered).
-NON_URGENT = ("sync_partners", "followup", "deleted")
+NON_URGENT = ("sync_partners", "followup", "deleted")  # housekeeping makes no API call
 
 
 def _job_module(name: str):
-    from jobs import deleted, expire, followup, leads, outbox, remind, sync_partners
+    from jobs import deleted, expire, followup, housekeeping, leads, outbox, remind, sync_partners
 
     return {"outbox": outbox, "sync_partners": sync_partners, "leads": leads, "deleted": deleted,
-            "expire": expire, "remind": remind, "followup": followup}[name]
+            "expire": expire, "remind": remind, "followup": followup, "housekeeping": housekeeping}[name]
 
 
 def _secret_files(cfg: Any, loaded: LoadedConfig) -> dict[str, str]:
@@ -214,5 +214,6 @@ class Connector:
         self.stop = job_stop
         sch = self.settings.schedule
         every = {"sync_partners": sch.sync_partners, "leads": sch.leads, "deleted": sch.deleted,
-                 "expire": sch.offers, "remind": sch.offers, "followup": sch.offers, "outbox": sch.outbox}
+                 "expire": sch.offers, "remind": sch.offers, "followup": sch.offers, "outbox": sch.outbox,
+                 "housekeeping": sch.housekeeping}
         return [JobSpec(name, seconds, (lambda n=name: self.run_job(n))) for name, seconds in every.items()]

@@ -75,6 +75,7 @@ class ScheduleSettings(_Strict):
     offers: int = Field(60, ge=1)  # deadlines, reminders, follow-ups: local, no reads
     outbox: int = Field(30, ge=1)
     deleted: int = Field(900, ge=5)
+    housekeeping: int = Field(3600, ge=60)  # prune old job runs and settled outbox entries
     misfire_grace: int = Field(30, ge=1)
 
 

@@ -111,3 +111,28 @@ def test_migrations_run_in_order_on_an_existing_database(tmp_path):
     with pytest.raises(SchemaTooNew, match="upgrade leadrouter"):
         migrate(store.engine, MIGRATIONS)
     store.dispose()
+
+
+def test_housekeeping_prunes_old_bookkeeping_and_keeps_the_history(store):
+    from jobs import housekeeping
+    from jobs.state.schema import decisions, job_runs
+
+    old, recent = NOW - timedelta(days=40), NOW - timedelta(days=1)
+    with store.begin() as conn:
+        for when in (old, recent):
+            row = st.start_job_run(conn, "r1", "leads", "test", when)
+            st.finish_job_run(conn, row, when, {}, 0, None)
+            ob.add(conn, lead_id=f"00Q{when.day}", purpose="offer", payload={}, now=when)
+            ob.record_decision(conn, lead_id="00Q1", at=when, kind="offer", rule=None, partner_id=None,
+                               attempt=1, decision={})
+        ob.mark(conn, [e["id"] for e in ob.open_entries(conn)], "confirmed", old)
+
+    class Cx:
+        pass
+
+    cx = Cx()
+    cx.store = store
+    assert housekeeping.run(cx, NOW) == {"job_runs_pruned": 1, "outbox_pruned": 2}
+    with store.connect() as conn:
+        assert len(conn.execute(job_runs.select()).fetchall()) == 1
+        assert len(conn.execute(decisions.select()).fetchall()) == 2, "the decision audit is history: kept"
