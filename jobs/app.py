@@ -195,25 +195,41 @@ class Connector:
         budget = getattr(self.client, "budget", None)
         return bool(budget is not None and budget.should_pause_non_urgent())
 
-    def run_cycle(self, now: datetime | None = None, *, raise_errors: bool = True) -> dict[str, JobResult]:
-        """Every job once, in cycle order (for `leadrouter once`, cron and the tests)."""
+    def run_cycle(self, now: datetime | None = None, *, raise_errors: bool = True,
+                  only_due: bool = False) -> dict[str, JobResult]:
+        """Every job once, in cycle order (for `leadrouter once`, cron and the tests).
+
+        `only_due`: skip a job whose last successful run started less than its [schedule]
+        interval ago — a cron entry firing every minute then syncs partners every 15."""
         results: dict[str, JobResult] = {}
+        due = self._due(now or self.clock.now()) if only_due else None
         for i, name in enumerate(CYCLE):
             if self.stop.is_set():
                 break
+            if due is not None and name not in due:
+                continue
             r = self.run_job(name, now)
             results[name if name not in results else f"{name}#{i}"] = r
             if r.error and raise_errors:
                 raise RuntimeError(f"job {name} failed: {r.error}")
         return results
 
+    def intervals(self) -> dict[str, int]:
+        sch = self.settings.schedule
+        return {"sync_partners": sch.sync_partners, "leads": sch.leads, "deleted": sch.deleted,
+                "expire": sch.offers, "remind": sch.offers, "followup": sch.offers, "outbox": sch.outbox,
+                "housekeeping": sch.housekeeping}
+
+    def _due(self, now: datetime) -> set[str]:
+        with self.store.connect() as conn:
+            last = {r["job"]: r for r in st.last_ok_job_runs(conn)}
+        # a little slack: a cron minute and a 60-second interval must not skip every other run
+        return {name for name, seconds in self.intervals().items()
+                if name not in last or now - last[name]["started"] >= timedelta(seconds=seconds * 0.9)}
+
     def scheduled_jobs(self, job_stop: threading.Event):
         """JobSpecs for the scheduler; `job_stop` ends a job after its current batch."""
         from jobs.scheduler import JobSpec
 
         self.stop = job_stop
-        sch = self.settings.schedule
-        every = {"sync_partners": sch.sync_partners, "leads": sch.leads, "deleted": sch.deleted,
-                 "expire": sch.offers, "remind": sch.offers, "followup": sch.offers, "outbox": sch.outbox,
-                 "housekeeping": sch.housekeeping}
-        return [JobSpec(name, seconds, (lambda n=name: self.run_job(n))) for name, seconds in every.items()]
+        return [JobSpec(name, seconds, (lambda n=name: self.run_job(n))) for name, seconds in self.intervals().items()]

@@ -24,6 +24,9 @@ def register(sub: "argparse._SubParsersAction") -> None:
     once = sub.add_parser("once", parents=[common], help="run every job once and exit (for cron / a CronJob)")
     once.add_argument("--wait-for-leader", type=float, default=0, metavar="SECONDS",
                       help="wait this long for the leader lock instead of exiting at once")
+    once.add_argument("--due", action="store_true",
+                      help="run only the jobs whose [schedule] interval has passed since their last run "
+                           "(for a cron entry firing every minute)")
     once.set_defaults(handler=cmd_once)
     status = sub.add_parser("status", parents=[common], help="what the state database says: jobs, offers, outbox")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -102,7 +105,7 @@ def cmd_once(args) -> int:
     try:
         cx = _connector(loaded)
         _stop_on_sigterm(cx.stop)
-        results = cx.run_cycle(raise_errors=False)
+        results = cx.run_cycle(raise_errors=False, only_due=args.due)
         failed = [r for r in results.values() if r.error]
         return EXIT_JOB_FAILED if failed else 0
     finally:

@@ -156,6 +156,14 @@ def last_job_runs(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def last_ok_job_runs(conn: Connection) -> list[dict[str, Any]]:
+    """The latest finished, error-free run of each job."""
+    t = schema.job_runs
+    latest = (select(t.c.job, func.max(t.c.id).label("id"))
+              .where(t.c.finished.is_not(None), t.c.error.is_(None)).group_by(t.c.job).subquery())
+    return [dict(r._mapping) for r in conn.execute(select(t).join(latest, t.c.id == latest.c.id))]
+
+
 # --- instances -----------------------------------------------------------------------
 
 def heartbeat(conn: Connection, instance: str, role: str, pid: int, host: str, started: datetime, now: datetime) -> None:

@@ -320,3 +320,13 @@ def test_a_distributor_accepting_hands_the_lead_down_to_a_reseller_and_gets_it_b
     assert lead["OwnerId"] == accepted_by_distributor["accepted_by"] and lead["Routing_Status__c"] == "Accepted"
     tried = [o["partner_id"] for o in loop.offers(lead_id) if o["partner_id"] in resellers]
     assert len(tried) == len(set(tried)), "no reseller is offered the lead twice"
+
+
+def test_a_cron_run_with_only_due_jobs_skips_what_ran_recently(org, loop):
+    loop.cycle()
+    org.clock.advance(timedelta(seconds=90))
+    results = loop.cx.run_cycle(only_due=True)
+    assert "leads" in results and "outbox" in results, "due every minute or so"
+    assert "sync_partners" not in results and "deleted" not in results, "due every 15 minutes"
+    org.clock.advance(timedelta(minutes=15))
+    assert "sync_partners" in loop.cx.run_cycle(only_due=True)
