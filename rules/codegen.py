@@ -59,7 +59,9 @@ class CodeGen:
         self.names = itertools.count()
 
     def compile(self, node: Any) -> Callable[[Any, Any], bool]:
-        source = f"def _condition(L, T):\n    return bool({self.expr(node)})\n"
+        # the try lives in the generated function: one call per condition, not two
+        source = (f"def _condition(L, T):\n    try:\n        return bool({self.expr(node)})\n"
+                  f"    except (_Missing, TypeError):\n        return False\n")
         env = {"K": self.consts, "F": self.funcs, "C": _coerce, "EQ": _eq, "ORD": _ordered, "M": _missing,
                "_Missing": _Missing}
         exec(compile(source, "<rule condition>", "exec"), env)  # noqa: S102 — source built from a checked AST

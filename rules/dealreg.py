@@ -88,7 +88,7 @@ class DealRegistrations:
                     if reg.id not in found and _live(reg, today):
                         found[reg.id] = RegistrationMatch(
                             reg, f"company {lead.company!r} ~ {reg.company!r} ({score:.0f})")
-        return [found[k] for k in sorted(found)]
+        return [found[k] for k in sorted(found)] if found else []
 
 
 def _live(reg: DealRegistration, today: date) -> bool:

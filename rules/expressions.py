@@ -320,20 +320,16 @@ def _eq(a: Any, b: Any) -> bool:
 class Condition:
     """A compiled, type-checked condition. `matches(record, time_vars)`."""
 
-    __slots__ = ("text", "symbols", "rule", "_fast", "always")
+    __slots__ = ("text", "symbols", "rule", "matches", "always")
 
-    def __init__(self, text: str, rule: rule_engine.Rule, fast: Callable[[Any], Any], symbols: frozenset[str]):
+    def __init__(self, text: str, rule: rule_engine.Rule, fast: Callable[[Any, Any], bool], symbols: frozenset[str]):
         self.text = text
         self.rule = rule
-        self._fast = fast
+        # matches(record, time_vars) -> bool: the generated function itself, which reads an
+        # absent value, or one of the wrong kind in this record, as "does not match"
+        self.matches = fast
         self.symbols = symbols
         self.always = text.strip().lower() in ("", "true")
-
-    def matches(self, record: Any, tv: Mapping[str, Any]) -> bool:
-        try:
-            return self._fast(record, tv)
-        except (_Missing, TypeError):  # an absent value, or one of the wrong kind in this record
-            return False
 
     def matches_interpreted(self, record: Any, tv: Mapping[str, Any]) -> bool:
         """rule-engine's own evaluation; the reference the fast path is tested against."""

@@ -64,6 +64,8 @@ class PartnerIndex:
         self.program: dict[str, int] = {}
         self.role: dict[str, int] = {}
         self.weight: dict[float, int] = {}
+        self.tier_order: tuple[str, ...] = ()
+        self.weight_order: tuple[float, ...] = ()
         self.children: dict[str, int] = {}
         self.grid = Grid()
         self.rule_mask: dict[str, int] = {}
@@ -134,6 +136,8 @@ class PartnerIndex:
         idx.available = idx.all & ~(idx.paused | idx.no_rep)
         idx.unavailable = idx.all & ~idx.available
         idx.prefix_lengths = tuple(sorted(prefix_lengths))
+        idx.tier_order = tuple(sorted(idx.tier))
+        idx.weight_order = tuple(sorted(idx.weight))
         for rule in book.rules:
             idx.rule_mask[rule.name] = idx._static_mask(rule)
         rep_owner = {r.id: p.id for p in idx.partners for r in p.reps}

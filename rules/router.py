@@ -496,7 +496,7 @@ class Router:
         classes: list[tuple[str, float, int, int]] = []  # (class, weight, partners, how many)
         if rule.weight_by == "tier":
             rest = eligible
-            for tier in sorted(idx.tier):
+            for tier in idx.tier_order:
                 m = eligible & idx.tier[tier]
                 if m:
                     rest ^= m
@@ -504,7 +504,7 @@ class Router:
             if rest:
                 classes.append(("(no tier)", 1.0, rest, trial.eligible - sum(n for *_, n in classes)))
         else:
-            for w in sorted(idx.weight):
+            for w in idx.weight_order:
                 m = eligible & idx.weight[w]
                 if m:
                     classes.append((f"{w:g}", w, m, m.bit_count()))
