@@ -1,8 +1,8 @@
 """The failures the suite found, each reduced to one small deterministic story.
 
-Each is marked xfail(strict=True) naming the package and the function at fault: it
-passes as XFAIL while the bug is there, and turns the run red (XPASS) the day it is
-fixed, so the mark is removed and the large figures tests stop reporting it.
+While a bug is open its story is marked xfail(strict=True), naming the package and
+the function at fault: XFAIL while the bug is there, XPASS (red) the day it is
+fixed, so the mark comes off and the story stays as a regression test.
 RELIABILITY.md ("Known gaps") says the same in prose.
 """
 from __future__ import annotations
@@ -45,9 +45,7 @@ def test_long_running_client_calls_again_once_the_org_limit_window_has_rolled(sa
     assert not any(r.error for r in again.values()), {n: r.error for n, r in again.items() if r.error}
 
 
-@pytest.mark.xfail(strict=True, reason="jobs.expire.run redistributes on the lead as last read even when this "
-                                       "cycle's lead read failed; the outbox guard then takes our own earlier "
-                                       "write (or the partner's answer) for a person and lets the lead go")
+# Fixed in jobs b4a506d (expire reads the due leads fresh before acting).
 def test_offer_lapsing_in_a_cycle_whose_lead_read_failed_is_still_redistributed(sandbox_factory, tmp_path):
     sb = sandbox_factory(seed="demo", partners=40, leads=60, random_seed=3)
     base = baseline(sb.org)
@@ -69,11 +67,13 @@ def test_offer_lapsing_in_a_cycle_whose_lead_read_failed_is_still_redistributed(
     cx.client.close()
     cx.store.dispose()
     assert not verdict.stranded, verdict.stranded[:3]
+    verdict.assert_sound("after a lapse in a cycle whose lead read failed")
+    moved_on = {lid for lid in offered if sb.org.get("Lead", lid).get("Routing_Status__c") == "Escalated"
+                or (sb.org.get("Lead", lid).get("Routing_Attempt__c") or 0) >= 2}
+    assert moved_on == offered, f"{len(offered - moved_on)} lapsed offers were neither redistributed nor escalated"
 
 
-@pytest.mark.xfail(strict=True, reason="jobs.outbox.reconcile compares every payload field, so an offer write "
-                                       "that landed before the kill and was answered by the partner since reads "
-                                       "as 'changed by a person': dropped, lead let go, the answer never handled")
+# Fixed in jobs b4a506d (reconcile judges a landed write by Offered_At__c).
 def test_partner_answer_to_an_offer_whose_write_the_kill_left_unconfirmed_is_handled(
         sandbox_factory, tmp_path, monkeypatch):
     sb = sandbox_factory(seed="demo", partners=40, leads=150, random_seed=5)
@@ -107,3 +107,8 @@ def test_partner_answer_to_an_offer_whose_write_the_kill_left_unconfirmed_is_han
     verdict = check(sb.org, store, base)
     store.dispose()
     assert not verdict.stranded, verdict.stranded[:3]
+    verdict.assert_sound("after the kill and the answers")
+    rejected = {lead_id for lead_id, action, _ in answered.events if action == "rejected"}
+    moved_on = {lid for lid in rejected if sb.org.get("Lead", lid).get("Routing_Status__c") == "Escalated"
+                or (sb.org.get("Lead", lid).get("Routing_Attempt__c") or 0) >= 2}
+    assert moved_on == rejected, f"{len(rejected - moved_on)} rejections were never acted on"
