@@ -30,7 +30,7 @@ from .errors import ConnectorError, Failure, RecordError, TransientError, classi
 from .records import id18, strip_attributes
 from .retry import RetryPolicy
 from .schema import SchemaCache
-from .soql import format_soql, ident, select
+from .soql import check_id, format_soql, ident, select
 from .writes import GuardedUpdate, WriteResult
 
 T = TypeVar("T")
@@ -286,8 +286,11 @@ class SalesforceClient:
 
         The check is one query per batch of 200, made right before that batch is written.
         """
+        updates = list(updates)
+        for u in updates:
+            check_id(u.id)  # a non-id must be refused here, not sent as the guard query's value
         results: list[WriteResult] = []
-        for batch in _writes.batches(list(updates)):
+        for batch in _writes.batches(updates):
             check = select(sobject, ["Id", "SystemModstamp"], where=format_soql("Id IN {}", [id18(u.id) for u in batch]))
             current = {r["Id"]: r["SystemModstamp"] for r in self.query(check)}
             verdicts, fresh = _writes.stale_verdicts(batch, current)
