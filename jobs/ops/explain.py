@@ -54,8 +54,15 @@ def run(args) -> int:
     from mappings import Unroutable
     from rules.state import RoutingState
 
-    loaded = _load(args.config)
+    from connector.soql import check_id
+
     lead_id = args.lead_id.strip()
+    try:
+        check_id(lead_id)  # before any query: a non-id never reaches SOQL
+    except ValueError as e:
+        print(f"leadrouter explain: {e}; copy the Lead's id from its URL in Salesforce", file=sys.stderr)
+        return 2
+    loaded = _load(args.config)
     with open_context(loaded) as ctx:
         cx = ctx.connector
         ms = cx.mappings
