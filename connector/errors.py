@@ -264,6 +264,11 @@ def classify(fault: Any) -> Failure:
         return _from_parts(fault.status_code, body, fault.headers)
     if isinstance(fault, requests.HTTPError) and fault.response is not None:
         return classify(fault.response)
+    if isinstance(fault, requests.exceptions.SSLError):
+        # A certificate the bundle does not vouch for will not start vouching on a retry.
+        return Failure("config", "SSLError", str(fault)[:300],
+                       "the server's TLS certificate is not trusted: set [salesforce] ca_bundle to the CA that "
+                       "signed it (the local sandbox's is in its connection.json); verification stays on")
     if isinstance(fault, (requests.Timeout, requests.ConnectionError)):
         return Failure("transient", type(fault).__name__, str(fault)[:300])
     if isinstance(fault, requests.exceptions.ChunkedEncodingError):

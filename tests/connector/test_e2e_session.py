@@ -24,16 +24,17 @@ def test_every_request_uses_the_configured_api_version_and_reports_usage(org, co
     assert 0 < used <= maximum
 
 
-def test_tls_is_verified_against_the_configured_ca_bundle(org, make_config, tmp_path):
-    from connector import TransientError
+def test_an_untrusted_certificate_is_a_config_error_not_retried(org, make_config, tmp_path):
+    from connector import ConfigError
 
     other_ca = tmp_path / "other.pem"
     import trustme
 
     other_ca.write_bytes(trustme.CA().cert_pem.bytes())
-    config = make_config(ca_bundle=str(other_ca), retry={"max_attempts": 1})
-    with pytest.raises(TransientError, match="SSL|certificate"):
+    config = make_config(ca_bundle=str(other_ca), retry={"max_attempts": 5})
+    with pytest.raises(ConfigError, match="SSL|certificate") as raised:
         SalesforceClient.connect(config)
+    assert "ca_bundle" in raised.value.failure.fix
 
 
 def test_describe_is_fetched_once_per_run_and_answers_mappings_questions(org, client):
