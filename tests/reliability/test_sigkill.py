@@ -183,10 +183,6 @@ def test_sigkill_at_twenty_random_points_then_restart_loses_nothing_and_offers_n
     store.dispose()
     verdict.assert_sound("after 20 SIGKILLs and restarts")
     assert verdict.redistributions > 0, "rejections should have been redistributed during the kills"
-    if verdict.stranded:
-        # Known jobs bug (RELIABILITY.md, "Known gaps"): after a kill, an offer write that
-        # landed but was never confirmed is dropped by the reconciliation when the partner
-        # has answered it since, and the answer is never acted on. Everything above holds;
-        # this stays visible as XFAIL with the count until jobs fixes it.
-        pytest.xfail(f"{len(verdict.stranded)} leads stranded by reconcile-after-kill, e.g. "
-                     + "; ".join(verdict.stranded[:3]))
+    # Let go "because a person won" although no person touched a lead: RELIABILITY.md,
+    # gap 3 (reconcile after a kill; fixed in jobs b4a506d).
+    assert not verdict.stranded, f"{len(verdict.stranded)} leads stranded, e.g. {verdict.stranded[:3]}"
