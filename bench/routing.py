@@ -15,6 +15,7 @@ routers decide that sample from a fresh state and must agree decision for decisi
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -163,14 +164,21 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 BATCH = 1000  # leads per routing run; a run decides its batch at one `now`, runs an hour apart
 
 
-def run(router: Router, leads: list[Lead]):
+def _fingerprint(decision) -> bytes:
+    """Every field of a decision, explanation included, in a stable textual form."""
+    fields = {f: getattr(decision, f) for f in decision.__slots__}
+    return json.dumps(fields, sort_keys=True, default=str).encode()
+
+
+def run(router: Router, leads: list[Lead], digest=None):
     """Decide every lead as the jobs would; (CPU seconds spent deciding, outcome per lead).
 
     Between runs, partners answer earlier offers (70 % accept and close the lead two runs
     later, 20 % reject, 10 % let it lapse), so capacity and daily caps behave as in a live
     org instead of only filling up. Only `decide` + `record_offer` are timed, in CPU time
     of this process: the benchmark host is shared, and waiting for a core is not the
-    engine's cost."""
+    engine's cost. With `digest` (a hashlib object), every decision is fed to it after
+    its batch's clock stopped, so an optimisation can prove it changed no decision."""
     state = RoutingState()
     now = NOW
     outcomes = []
@@ -193,14 +201,19 @@ def run(router: Router, leads: list[Lead]):
             for lead_id, pid in accepted[-3]:
                 state.record_outcome(lead_id, pid, "closed", now)
         made = []
+        decided = []
         t0 = time.process_time()
         for lead in batch:
             d = router.decide(lead, state, now)
             state.record_offer(d, now)
+            decided.append(d)
             outcomes.append((d.kind.value, d.partner_id, d.queue_id, d.rule))
             if d.partner_id and d.kind.value == "offer":
                 made.append((d.lead_id, d.partner_id))
         spent += time.process_time() - t0
+        if digest is not None:
+            for d in decided:
+                digest.update(_fingerprint(d))
         offered.append(made)
         now += timedelta(hours=1)
     return spent, outcomes
@@ -225,12 +238,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--naive-leads", type=int, default=300, help="leads the naive scan decides (default 300)")
     ap.add_argument("--sweep", default="1000,10000,50000", help="partner counts for the µs/decision sweep ('' to skip)")
     ap.add_argument("--sweep-leads", type=int, default=20_000)
+    ap.add_argument("--digest", action="store_true",
+                    help="also print a SHA-256 of every decision of the main run (explanations included)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
     book, index, leads, build_s = setup(args.partners, args.leads)
     router = Router(book, index, queue_ids=QUEUES)
-    elapsed, decisions = run(router, leads)
+    digest = hashlib.sha256() if args.digest else None
+    elapsed, decisions = run(router, leads, digest)
     kinds: dict[str, int] = {}
     for kind, *_ in decisions:
         kinds[kind] = kinds.get(kind, 0) + 1
@@ -256,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         "sweep": sweep, "sweep_leads": args.sweep_leads,
         "sweep_growth_1k_to_50k": round(sweep["50000"] / sweep["1000"], 2) if {"1000", "50000"} <= set(sweep) else None,
     }
+    if digest is not None:
+        result["digest"] = digest.hexdigest()
     if args.json:
         print(json.dumps(result))
         return 0
@@ -270,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {int(n):>7,} partners   {us:8.2f} µs/decision")
     if result["sweep_growth_1k_to_50k"]:
         print(f"    growth 1k → 50k      {result['sweep_growth_1k_to_50k']} ×")
+    if digest is not None:
+        print(f"  decisions digest       {result['digest']}")
     return 0
 
 
