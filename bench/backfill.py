@@ -211,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         "leads_per_second": round(n / run["seconds"], 1) if run["seconds"] else None,
         "leads_per_cpu_second": round(n / run["cpu_seconds"], 1) if run["cpu_seconds"] else None,
         "backfill_seconds": round(run["seconds"], 1),
+        # a stopped run: how long reading and routing every lead would take at this pace
+        # (the writes come after the stream and are not in it)
+        "projected_read_route_seconds": None if complete or not n else round(args.leads * run["seconds"] / n),
         "api_calls": run["api_calls"],
         "api_calls_per_1000": per_1000(run["api_calls"], n),
         "floor_per_1000": per_1000(floor_calls(n), n),
@@ -229,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         ("connector peak RSS (MB)", peak, f"target < 300: {'ok' if peak < 300 else 'MISSED'}"),
         ("RSS after start / partners / end", f"{run['rss_after_start_mb']} / {run['rss_after_partners_mb']} / "
                                              f"{run['rss_end_mb']}", "MB"),
-        ("leads/s (wall)", result["leads_per_second"], f"{result['backfill_seconds']} s for the lead-stream job"),
+        ("leads/s (wall)", result["leads_per_second"], f"{result['backfill_seconds']} s for the lead-stream job"
+         + (f"; all {args.leads:,} would take ~{result['projected_read_route_seconds']:,} s to read and route"
+            if result["projected_read_route_seconds"] else "")),
         ("leads/s (connector CPU)", result["leads_per_cpu_second"], "this process's CPU time only"),
         ("API calls per 1,000 leads", result["api_calls_per_1000"], f"floor {result['floor_per_1000']}"),
         ("sandbox ready in (s)", result["sandbox_seconds_to_ready"], f"sandbox peak RSS {result['sandbox_peak_rss_mb']} MB"),
