@@ -84,6 +84,9 @@ class RoutingSettings(_Strict):
     # How far back each incremental read reaches behind its watermark: a commit that
     # lands late in Salesforce still gets read.
     lookback_seconds: int = Field(300, ge=0)
+    # The very first run (no watermark yet) starts this far back, so switching the
+    # connector on does not route years of old, never-routed leads.
+    backfill_hours: float = Field(168.0, gt=0)
 
 
 class MappingsSettings(_Strict):

@@ -12,7 +12,7 @@ repeat harmlessly because handling is idempotent by Id.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from jobs import lifecycle, outbox, poll, route, withdraw
@@ -37,6 +37,9 @@ def run(cx, now: datetime) -> dict[str, int]:
         # Anything changed after this moment is not in this read; the outbox guard asks
         # Salesforce about exactly that window (see outbox._current_modstamps).
         st.set_watermark(conn, READ_START, now, now)
+    if wm is None:
+        # First run: start a bounded way back, not at the beginning of the org's history.
+        wm = now - timedelta(hours=cx.settings.routing.backfill_hours) + cx.lookback
     stream = client.read_incremental(ms.sobject("lead"), lead_fields(cx), watermark=wm, run_start=now,
                                      lookback=cx.lookback, where=ms.filter("lead"))
     counts: dict[str, int] = {"read": 0}

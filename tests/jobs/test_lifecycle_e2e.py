@@ -234,7 +234,7 @@ def test_offer_window_counts_business_hours_in_the_partners_time_zone(org, make_
             org.org.update("Account", account["Id"], {"Time_Zone__c": "Europe/Berlin"})
     # Friday 27 November 2026, 15:00 in Berlin: two working hours left this week
     org.clock.set(datetime(2026, 11, 27, 14, 0, tzinfo=timezone.utc))
-    loop = make_loop(org, business_hours=True)
+    loop = make_loop(org, business_hours=True, settings={"routing": {"backfill_hours": 24 * 30}})
     org.simulator.set_profile("*", NEVER_ANSWER)
     loop.cycle()
     live = offered(loop)
@@ -330,3 +330,13 @@ def test_a_cron_run_with_only_due_jobs_skips_what_ran_recently(org, loop):
     assert "sync_partners" not in results and "deleted" not in results, "due every 15 minutes"
     org.clock.advance(timedelta(minutes=15))
     assert "sync_partners" in loop.cx.run_cycle(only_due=True)
+
+
+def test_the_first_run_does_not_route_leads_older_than_the_backfill_window(org, make_loop):
+    old_enough = [r["Id"] for r in org.org.records("Lead")]
+    org.clock.advance(timedelta(hours=30))  # the seeded leads are now 30 hours old
+    fresh = org.org.create("Lead", {"LastName": "Fresh", "Company": "Fresh Ltd", "Country": "US"})
+    loop = make_loop(org, settings={"routing": {"backfill_hours": 24}})
+    loop.cycle()
+    assert all(loop.lead(i)["Routing_Status__c"] is None for i in old_enough)
+    assert loop.lead(fresh)["Routing_Status__c"] is not None
