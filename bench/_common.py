@@ -88,6 +88,11 @@ def connector_for(directory: Path, connection: dict[str, Any], clock_now, **conf
     return Connector.from_config(loaded, clock=CallableClock(clock_now))
 
 
+def say(text: str) -> None:
+    """Progress on stderr: the runs take minutes, and stdout stays the result alone."""
+    print(text, file=sys.stderr, flush=True)
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set (ru_maxrss is KiB on Linux, bytes on macOS)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

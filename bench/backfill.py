@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 sys.path.append(str(Path(__file__).resolve().parent))
 
-from _common import connector_for, emit, floor_calls, machine, peak_rss_mb, per_1000  # noqa: E402
+from _common import connector_for, emit, floor_calls, machine, peak_rss_mb, per_1000, say  # noqa: E402
 
 CLONE_SERIAL_BASE = 40_000_000  # far above any id the org itself hands out in a run
 
@@ -174,8 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     org_proc = ctx.Process(target=serve_org, args=(str(root / "org"), args.partners, args.templates, args.leads,
                                                    args.random_seed, org_out, stop), daemon=True)
     org_proc.start()
+    say(f"backfill: the sandbox org is growing to {args.leads:,} leads in its own process")
     try:
         org = _get(org_out, org_proc, "the sandbox org")
+        say(f"backfill: org ready in {org['seed_seconds'] + org['grow_seconds']:.1f} s; the connector's first run starts"
+            + (f" (stopped after {args.time_limit:g} s)" if args.time_limit else ""))
         cx_out = ctx.Queue()
         cx_proc = ctx.Process(target=run_connector, args=(str(root / "connector"), org["connection"], cx_out,
                                                           args.profile and str(Path(args.profile).resolve()), args.time_limit),

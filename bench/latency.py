@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 sys.path.append(str(Path(__file__).resolve().parent))
 
-from _common import connector_for, emit, machine  # noqa: E402
+from _common import connector_for, emit, machine, say  # noqa: E402
 
 # what web-to-lead fills; copied from a seeded lead the connector could route
 TEMPLATE_FIELDS = ("FirstName", "LastName", "Company", "Email", "Title", "Phone", "Website", "Street", "City",
@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     default = schedule_defaults()
     root = Path(tempfile.mkdtemp(prefix="leadrouter-bench-latency-"))
     try:
+        say(f"latency: fastest schedule {fastest['leads']} s, {args.samples} leads on the wall clock")
         watch = Watch(root / "fast", fastest, args.partners, args.random_seed)
         try:
             # processing first: once the scheduler stops, the connector's stop flag is set
@@ -191,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             watch.close()
         measured_default = None
         if args.measure_default:
+            say(f"latency: default schedule {default['leads']} s, {args.samples} leads (about a minute each)")
             watch = Watch(root / "default", default, args.partners, args.random_seed)
             try:
                 # (its calls per day would be extrapolated from a few runs: not reported)

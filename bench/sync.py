@@ -44,7 +44,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 sys.path.append(str(Path(__file__).resolve().parent))
 
 from _common import (QUERY_PAGE, WRITE_BATCH, connector_for, emit, floor_calls, machine,  # noqa: E402
-                     per_1000, verdict)
+                     per_1000, say, verdict)
 
 # Jobs due at +60 s under the default [schedule] (leads 60 s, offers 60 s, outbox 30 s;
 # partners and deletions every 900 s), in the order a cycle runs them.
@@ -250,8 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     root = Path(tempfile.mkdtemp(prefix="leadrouter-bench-sync-"))
     try:
+        say(f"sync: routing {args.leads:,} leads end to end, then the ticks of the lookback window")
         loop = measure_loop(root / "loop", args.leads, args.partners, args.random_seed)
+        say(f"sync: per-record baseline, {loop['routed']:,} PATCH calls")
         base = measure_per_record(root / "baseline", args.leads, args.partners, args.random_seed, loop["payloads"])
+        say(f"sync: the connector routes ~{args.offers:,} leads into open offers, then one poll cycle")
         poll = measure_poll(root / "poll", args.offers, args.partners, args.answer_share, args.random_seed)
     finally:
         shutil.rmtree(root, ignore_errors=True)
