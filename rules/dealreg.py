@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from rules.model import DealRegistration, Lead
 from rules.state import normalise_company, normalise_domain
@@ -33,8 +33,8 @@ class RegistrationMatch:
 
 def _keys(words: list[str]) -> list[str]:
     distinct = sorted(set(words))
-    if len(distinct) == 1:
-        return distinct
+    if len(distinct) <= 2:  # one word, or one pair: most names come down to this
+        return distinct if len(distinct) == 1 else [distinct[0] + " " + distinct[1]]
     distinct = distinct[:_MAX_WORDS]
     return [a + " " + b for i, a in enumerate(distinct) for b in distinct[i + 1:]]
 
@@ -64,31 +64,46 @@ class DealRegistrations:
         """Approved, unexpired registrations for this lead, one per registration, by id."""
         if not self.count:
             return []
-        today = now.date() if isinstance(now, datetime) else now
+        today = None
         found: dict[str, RegistrationMatch] = {}
         domain = normalise_domain(lead.email_domain or (lead.email or "").rpartition("@")[2] or lead.website)
         if domain and domain not in _FREE_MAIL:
-            for reg in self.by_domain.get(domain, ()):
-                if _live(reg, today):
-                    found.setdefault(reg.id, RegistrationMatch(reg, f"email domain {domain}"))
+            regs = self.by_domain.get(domain)
+            if regs:
+                today = now.date() if isinstance(now, datetime) else now
+                for reg in regs:
+                    if _live(reg, today):
+                        found.setdefault(reg.id, RegistrationMatch(reg, f"email domain {domain}"))
         words = normalise_company(lead.company).split()
-        known = [w for w in words if w in self.words]
+        vocabulary = self.words
+        known = [w for w in words if w in vocabulary]
         if known and (len(known) >= 2 or len(set(words)) == 1):
-            candidates: dict[str, tuple[str, DealRegistration]] = {}
-            by_key = self.by_key
-            for key in _keys(known):
-                for name, reg in by_key.get(key, ()):
-                    candidates[reg.id] = (name, reg)
+            keys = _keys(known)
+            if len(keys) == 1:  # the usual case: no registration can come up twice
+                candidates = self.by_key.get(keys[0], ())
+            else:
+                by_key = self.by_key
+                unique: dict[str, tuple[str, DealRegistration]] = {}
+                for key in keys:
+                    for pair in by_key.get(key, ()):
+                        unique[pair[1].id] = pair
+                candidates = unique.values()
             if candidates:
+                # a handful of candidates per lead: scoring each directly is cheaper than
+                # process.extract's set-up, and the order is immaterial (found is keyed by id)
                 company = " ".join(sorted(words))
-                ids = sorted(candidates)
-                for _, score, k in process.extract(company, [candidates[i][0] for i in ids], scorer=fuzz.ratio,
-                                                   score_cutoff=self.min_score, limit=None):
-                    reg = candidates[ids[k]][1]
-                    if reg.id not in found and _live(reg, today):
-                        found[reg.id] = RegistrationMatch(
-                            reg, f"company {lead.company!r} ~ {reg.company!r} ({score:.0f})")
-        return [found[k] for k in sorted(found)] if found else []
+                ratio, cutoff = fuzz.ratio, self.min_score
+                for name, reg in candidates:
+                    score = ratio(company, name, score_cutoff=cutoff)
+                    if score >= cutoff and reg.id not in found:
+                        if today is None:
+                            today = now.date() if isinstance(now, datetime) else now
+                        if _live(reg, today):
+                            found[reg.id] = RegistrationMatch(
+                                reg, f"company {lead.company!r} ~ {reg.company!r} ({score:.0f})")
+        if not found:
+            return []
+        return [found[k] for k in sorted(found)] if len(found) > 1 else list(found.values())
 
 
 def _live(reg: DealRegistration, today: date) -> bool:

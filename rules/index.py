@@ -198,7 +198,8 @@ class PartnerIndex:
         would sort just before it when it has left since (so nobody is skipped twice)."""
         if partner_id is None:
             return -1
-        return bisect_right(self.ids, partner_id) - 1
+        pos = self.pos.get(partner_id)  # nearly always a current partner: no bisect needed
+        return pos if pos is not None else bisect_right(self.ids, partner_id) - 1
 
     def coverage_mask(self, country: str | None, state: str | None, postal: str | None) -> tuple[int, dict[str, int]]:
         """Partners covering a place, and which of its keys hit (key → specificity: 1 country,

@@ -54,6 +54,8 @@ class Router:
         self._day_counts: dict[str, int] = {}
         self._not_met: dict[str, RuleTrial] = {}
         self._coverage_for: tuple = (None, None)
+        self._tv_for: datetime | None = None
+        self._tv: dict = {}
         self._deadlines: dict[tuple, datetime] = {}
         self._rules_by_name = {r.name: r for r in book.rules}
         # proximity rules whose candidates depend on nothing but the partner: their eligible
@@ -135,7 +137,9 @@ class Router:
         if lead.deleted or lead.converted:
             why = "Lead: deleted" if lead.deleted else "Lead: already converted"
             return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, why), ex
-        tv = time_values(now)
+        if now != self._tv_for:  # a routing run decides its whole batch at one `now`
+            self._tv_for, self._tv = now, time_values(now)
+        tv = self._tv
         failed = [g.reason for g in self.book.gate if not g.when.matches(lead, tv)]
         if failed:
             ex.gate = failed
@@ -482,12 +486,17 @@ class Router:
     def _rotate(self, key: str, eligible: int, state: RoutingState, now: datetime, trial: RuleTrial,
                 how: str) -> _Pick | None:
         start = self.index.position_before(state.rotation.get(key))
+        caps, open_get, day_get = self._caps, state.open_offers.get, self._day_counts.get
+        fast = now is self._day_for  # today's counts are at hand: test the caps inline
         for pos in rotation(eligible, start):
-            why = self._blocked(pos, state, now)
+            pid, cap, daily = caps[pos]
+            if fast and (cap is None or open_get(pid, 0) < cap) and (daily is None or day_get(pid, 0) < daily):
+                return _Pick(pos, how, {key: pid})
+            why = self._blocked(pos, state, now)  # capped (or no fast path): it says why
             if why:
                 self._exclude_blocked(trial, pos, why)
                 continue
-            return _Pick(pos, how, {key: self.index.ids[pos]})
+            return _Pick(pos, how, {key: pid})
         return None
 
     def _weighted(self, rule: Rule, lead: Lead, eligible: int, state: RoutingState, now: datetime,
@@ -537,35 +546,39 @@ class Router:
         window = self.settings.window if self.settings.window > 0 else None
         distance = {pos: d for d, pos in near} if near else {}
         scored: list[tuple[float, int, int, Any]] = []
-        open_offers = state.open_offers
+        open_get, day_get = state.open_offers.get, self._day_counts.get
         nominal = self.settings.max_open_offers or 10  # capacity assumed for a partner without one
         caps = self._caps
+        fast = now is self._day_for  # today's counts are at hand: test the caps inline
         for order, pos in enumerate(rotation(eligible, start)):
-            why = self._blocked(pos, state, now)
-            if why:
-                self._exclude_blocked(trial, pos, why)
-                continue
+            pid, cap, daily = caps[pos]
+            n = open_get(pid, 0)
+            if not (fast and (cap is None or n < cap) and (daily is None or day_get(pid, 0) < daily)):
+                why = self._blocked(pos, state, now)
+                if why:
+                    self._exclude_blocked(trial, pos, why)
+                    continue
             if best_fit:
                 detail = self._fit(rule, lead, pos, coverage_hits, distance.get(pos), state)
                 scored.append((detail[0], -order, pos, detail))
             else:
-                pid, cap, _ = caps[pos]
                 if cap is None:
                     cap = nominal
-                n = open_offers.get(pid, 0)
                 load = n / cap if cap else 1.0
                 scored.append((-load, -order, pos, (n, cap, load)))
             if window and len(scored) >= window:
                 break
         if not scored:
             return None
-        scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
+        # best first; -order is unique, so the tuples never compare beyond it (ties: rotation order)
+        scored.sort(reverse=True)
+        ids, partners = idx.ids, idx.partners
         if best_fit:
-            shown = [self._fit_detail(d) for _, _, _, d in scored[:3]]
+            trial.scores = [{"partner_id": ids[pos], "name": partners[pos].name, **self._fit_detail(d)}
+                            for _, _, pos, d in scored[:3]]
         else:
-            shown = [{"open": d[0], "capacity": d[1], "load": round(d[2], 3)} for _, _, _, d in scored[:3]]
-        trial.scores = [{"partner_id": idx.ids[pos], "name": idx.partners[pos].name, **extra}
-                        for (_, _, pos, _), extra in zip(scored, shown)]
+            trial.scores = [{"partner_id": ids[pos], "name": partners[pos].name, "open": d[0], "capacity": d[1],
+                             "load": round(d[2], 3)} for _, _, pos, d in scored[:3]]
         score, _, pos, detail = scored[0]
         how = f"best fit (score {score:.2f})" if best_fit else f"least loaded ({detail[0]}/{detail[1]} open)"
         return _Pick(pos, how, {key: idx.ids[pos]})
@@ -579,7 +592,10 @@ class Router:
         n = 0
         if coverage_hits:
             keys = self.index.coverage_keys[pos]
-            spec = max((s for k, s in coverage_hits.items() if k in keys), default=0)
+            spec = 0  # the most specific key of the lead's place this partner covers
+            for k, s in coverage_hits.items():
+                if s > spec and k in keys:
+                    spec = s
             total += min(spec, 4) / 4
             n += 1
         if lead.industry:

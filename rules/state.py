@@ -21,6 +21,10 @@ _LEGAL_FORMS = frozenset(
     .split()
 )
 _PUNCTUATION = re.compile(r"[^\w\s]+")
+# The same blanking for plain-ASCII names (nearly all of them) as a bytes.translate table,
+# a fifth of the regex's cost: every ASCII character that is neither \w nor \s becomes a space.
+_ASCII_PUNCTUATION = bytes(c if chr(c).isalnum() or chr(c) == "_" or chr(c).isspace() else 32 for c in range(128)) \
+    + bytes(range(128, 256))
 
 
 @lru_cache(maxsize=8192)  # a decision asks twice (deal registration, incumbent); redistributions again
@@ -28,7 +32,12 @@ def normalise_company(name: str | None) -> str:
     """Lower case, no punctuation or legal-form words: `ACME, Inc.` → `acme`."""
     if not name:
         return ""
-    return " ".join(w for w in _PUNCTUATION.sub(" ", name.lower()).split() if w not in _LEGAL_FORMS)
+    low = name.lower()
+    if low.isascii():
+        text = low.encode("ascii").translate(_ASCII_PUNCTUATION).decode("ascii")
+    else:
+        text = _PUNCTUATION.sub(" ", low)
+    return " ".join(w for w in text.split() if w not in _LEGAL_FORMS)
 
 
 @lru_cache(maxsize=8192)

@@ -5,9 +5,11 @@ import json
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, strategies as st
 
-from rules import RoutingState
+from rules import RoutingState, normalise_company
 from rules.model import Decision, DecisionKind
+from rules.state import _LEGAL_FORMS, _PUNCTUATION
 
 from tests.rules.conftest import NOW
 
@@ -79,3 +81,17 @@ def test_old_daily_counters_are_dropped():
     for day in range(10):
         s.record_offer(offer(lead_id=f"l{day}"), NOW + timedelta(days=day))
     assert len(s.daily) == 3
+
+
+def test_company_names_lose_case_punctuation_and_legal_forms():
+    assert normalise_company("ACME, Inc.") == "acme"
+    assert normalise_company("Müller & Söhne GmbH") == "müller söhne"
+    assert normalise_company("Blue-North Pty Ltd") == "blue north"
+    assert normalise_company(None) == normalise_company("") == ""
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x17F), max_size=30))
+def test_ascii_fast_path_normalises_names_as_the_unicode_pattern_does(name):
+    # plain-ASCII names skip the regex; they must come out exactly as through it
+    expected = " ".join(w for w in _PUNCTUATION.sub(" ", name.lower()).split() if w not in _LEGAL_FORMS)
+    assert normalise_company.__wrapped__(name) == expected
