@@ -34,9 +34,18 @@ class TokenGrant:
     access_token: SecretStr
     instance_url: str
     issued_at: float
+    user_id: str | None = None  # the integration user, from the identity URL in the answer
 
     def __repr__(self) -> str:  # the token must never reach a log line
         return f"TokenGrant(instance_url={self.instance_url!r}, access_token=**********)"
+
+
+def identity_user_id(identity_url: object) -> str | None:
+    """The user id at the end of the token answer's identity URL (`…/id/<org id>/<user id>`)."""
+    if not isinstance(identity_url, str):
+        return None
+    last = identity_url.rstrip("/").rsplit("/", 1)[-1]
+    return last if len(last) in (15, 18) and last.isalnum() and last.startswith("005") else None
 
 
 def default_audience(login_url: str) -> str:
@@ -146,7 +155,8 @@ def request_token(
         raise as_exception(failure, context=f"{config.auth.method} login at {config.login_url}")
     body = resp.json()
     try:
-        return TokenGrant(SecretStr(body["access_token"]), body["instance_url"].rstrip("/"), now())
+        return TokenGrant(SecretStr(body["access_token"]), body["instance_url"].rstrip("/"), now(),
+                          identity_user_id(body.get("id")))
     except (KeyError, AttributeError):
         raise ConfigError(
             Failure(

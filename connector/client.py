@@ -83,6 +83,7 @@ class SalesforceClient:
         self._http.headers["Sforce-Call-Options"] = "client=leadrouter"
         self._sf: Salesforce | None = None
         self.instance_url: str | None = None
+        self.user_id: str | None = None  # who we are in the org: our own writes carry it
 
     # --- connecting ----------------------------------------------------------------
     @classmethod
@@ -118,6 +119,7 @@ class SalesforceClient:
             object_pairs_hook=dict,
         )
         self.instance_url = grant.instance_url
+        self.user_id = grant.user_id
         self.log.info(
             "salesforce login ok", method=self.config.auth.method, instance_url=grant.instance_url,
             api_version=self.config.api_version,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from connector.soql import format_soql, ident
 from jobs import lifecycle, outbox, poll, route, withdraw
 from jobs.state import offers as of
 from jobs.state import outbox as ob
@@ -40,8 +41,9 @@ def run(cx, now: datetime) -> dict[str, int]:
     if wm is None:
         # First run: start a bounded way back, not at the beginning of the org's history.
         wm = now - timedelta(hours=cx.settings.routing.backfill_hours) + cx.lookback
+    where = " AND ".join(f"({w})" for w in (ms.filter("lead"), not_our_echo(cx)) if w) or None
     stream = client.read_incremental(ms.sobject("lead"), lead_fields(cx), watermark=wm, run_start=now,
-                                     lookback=cx.lookback, where=ms.filter("lead"))
+                                     lookback=cx.lookback, where=where)
     counts: dict[str, int] = {"read": 0}
     page: list[dict[str, Any]] = []
     for record in stream:
@@ -53,10 +55,35 @@ def run(cx, now: datetime) -> dict[str, int]:
                 break  # graceful stop: this page is done, the rest is read next time
     if page:
         handle_page(cx, page, now, counts)
+    if not cx.stop.is_set():
+        # The whole window up to this run's start was read: the next read starts one
+        # lookback before it, not one lookback before the newest change, or an idle org
+        # would have its last few minutes of changes read again on every run, for ever.
+        # (The read's bound has whole seconds: SOQL datetimes carry no fraction.)
+        read_to = now.replace(microsecond=0)
+        with cx.store.begin() as conn:
+            old = st.get_watermark(conn, WATERMARK)
+            if old is None or read_to > old:
+                st.set_watermark(conn, WATERMARK, read_to, now)
     if not cx.stop.is_set() and (withdrawn := withdraw.run(cx, now)):
         counts["withdrawn"] = withdrawn
     counts.update({f"flush_{k}": v for k, v in outbox.flush(cx, now).items()})
     return counts
+
+
+def not_our_echo(cx) -> str | None:
+    """Leave out leads whose last change is our own write-back.
+
+    Each write moves the lead's SystemModstamp, so without this every lead we write
+    comes back in the next reads as an echo: API calls that tell us nothing (we know
+    what we wrote; the composite answer confirmed it). A partner's answer, a pool
+    pick-up, a person's edit or conversion all carry someone else's LastModifiedById,
+    and a lead we never wrote has no routing status, so none of those is left out."""
+    me = getattr(cx.client, "user_id", None)
+    status = cx.mappings.writeback_fields().get("routing_status")
+    if not me or not status:
+        return None
+    return format_soql("NOT (LastModifiedById = {} AND ", me) + ident(status) + " != null)"
 
 
 def refresh(cx, lead_ids: list[str], now: datetime, counts: dict[str, int]) -> None:

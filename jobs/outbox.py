@@ -143,8 +143,11 @@ def _current_modstamps(cx, entries: list[dict[str, Any]]) -> dict[str, datetime]
     """SystemModstamp now, for leads that may have changed since their decision."""
     sobject = cx.mappings.writeback_sobject()
     ids = sorted({e["lead_id"] for e in entries})
+    me = getattr(cx.client, "user_id", None)
     if len(ids) <= BY_ID_LIMIT:
-        rows = cx.client.read_by_ids(sobject, ["Id", "SystemModstamp"], ids)
+        rows = cx.client.read_by_ids(sobject, ["Id", "SystemModstamp", "LastModifiedById"], ids)
+        # Our own last write cannot make our next decision stale: only someone else's can.
+        rows = [r for r in rows if not me or r.get("LastModifiedById") != me]
     else:
         # Changes before the lead stream's last read were seen by it (and a pending write
         # whose lead changed was dropped there); only later changes need asking about.
@@ -155,6 +158,11 @@ def _current_modstamps(cx, entries: list[dict[str, Any]]) -> dict[str, datetime]
             return {}
         since = max(oldest, read_start - cx.lookback) if read_start else oldest
         where = format_soql("SystemModstamp > {}", soql_datetime(since - timedelta(seconds=1)))
+        from jobs.leads import not_our_echo  # (jobs.leads imports this module)
+
+        echo = not_our_echo(cx)  # our own earlier writes cannot make a decision stale
+        if echo:
+            where = f"({where}) AND ({echo})"
         rows = cx.client.query(select(sobject, ["Id", "SystemModstamp"], where=where))
     wanted = set(ids)
     return {r["Id"]: parse_sf_datetime(r["SystemModstamp"]) for r in rows if r["Id"] in wanted}

@@ -188,7 +188,15 @@ def test_owner_partner_status_and_routing_status_changes_land_in_lead_history(or
         "Status": ("Open - Not Contacted", "Working - Contacted"),
         "Routing_Status__c": (None, "Offered"),
     }
-    assert all(h["CreatedById"] == org.integration_user_id for h in history)
+    assert all(h["CreatedById"] == org.admin_user_id for h in history)  # no user named: a person's edit
+
+
+def test_history_names_the_user_who_made_the_change(org: Org):
+    lead_id = new_lead(org)
+    org.update("Lead", lead_id, {"Status": "Working - Contacted"}, as_user=org.integration_user_id)
+    (entry,) = [h for h in org.records("LeadHistory") if h["LeadId"] == lead_id and h["Field"] == "Status"]
+    assert entry["CreatedById"] == org.integration_user_id
+    assert org.get("Lead", lead_id)["LastModifiedById"] == org.integration_user_id
 
 
 def test_atomic_block_takes_every_write_back_when_it_fails(org: Org):
