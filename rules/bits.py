@@ -45,3 +45,20 @@ def rotation(mask: int, pos: int) -> Iterator[int]:
         base += _CHUNK
     if start:
         yield from rotation(mask & ((1 << start) - 1), -1)
+
+
+def lowest(mask: int, n: int) -> list[int]:
+    """The first `n` set bits, lowest first, taken from 1,024-bit chunks: `mask & -mask`
+    on a whole 10,000-partner set costs as much as reading a dozen chunks."""
+    out: list[int] = []
+    base = 0
+    while mask and n:
+        chunk = mask & _CHUNK_MASK
+        while chunk and n:
+            low = chunk & -chunk
+            out.append(base + low.bit_length() - 1)
+            chunk ^= low
+            n -= 1
+        mask >>= _CHUNK
+        base += _CHUNK
+    return out

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from rules.bits import positions, rotation
+from rules.bits import lowest, positions, rotation
 from rules.book import OTHERWISE_WORDS, Rule, RuleBook
 from rules.errors import Problem, RulesError, did_you_mean
 from rules.explain import EXCLUSIONS_LISTED, Explanation, RuleTrial, clip
@@ -254,15 +254,10 @@ class Router:
         # partners who can never take it: paused or without an active rep
         unavailable = cand & idx.unavailable
         if unavailable:
-            rest, named = unavailable, EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS
             excluded, counted, ids, why = trial.excluded, trial._counted, idx.ids, idx.unavailable_why
-            while rest and named:
-                low = rest & -rest
-                pos = low.bit_length() - 1
+            for pos in lowest(unavailable, EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS):
                 excluded[ids[pos]] = why[pos]
                 counted.add(ids[pos])
-                rest ^= low
-                named -= 1
             # counted by bit arithmetic, so thousands of paused partners cost nothing per lead
             # (popcount of a 10,000-partner set costs ~1 µs: counts are derived where they can be)
             n_unavailable = unavailable.bit_count()

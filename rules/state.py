@@ -51,6 +51,7 @@ def normalise_domain(domain: str | None) -> str:
     return d[4:] if d.startswith("www.") else d
 
 
+@lru_cache(maxsize=64)  # one `now` per routing run, asked once per offer
 def day_key(now: datetime) -> str:
     if now.tzinfo is not None:
         now = now.astimezone(timezone.utc)
@@ -146,7 +147,10 @@ class RoutingState:
                 del self.daily[old]
         if decision.rep_id:
             self.rep_rotation[pid] = decision.rep_id
-        self.performance.setdefault(pid, Performance()).offers += 1
+        perf = self.performance.get(pid)  # not setdefault: it would build a Performance every time
+        if perf is None:
+            perf = self.performance[pid] = Performance()
+        perf.offers += 1
 
     def record_outcome(self, lead_id: str, partner_id: str, outcome: str, now: datetime,
                        response_hours: float | None = None) -> None:

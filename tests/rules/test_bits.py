@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from rules.bits import from_positions, positions, rotation
+from rules.bits import from_positions, lowest, positions, rotation
 
 
 @settings(max_examples=200, deadline=None)
@@ -14,3 +14,9 @@ def test_rotation_visits_every_member_once_starting_after_the_last_one(members, 
     expected = [p for p in ordered if p > last] + [p for p in ordered if p <= last]
     assert list(rotation(mask, last)) == expected
     assert list(positions(mask)) == ordered
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(st.integers(0, 5000), max_size=300), st.integers(0, 30))
+def test_lowest_names_the_first_members_in_order_across_chunks(members, n):
+    assert lowest(from_positions(members), n) == sorted(members)[:n]
