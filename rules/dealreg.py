@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from rules.model import DealRegistration, Lead
 from rules.state import normalise_company, normalise_domain
@@ -43,7 +43,10 @@ class DealRegistrations:
     def __init__(self, registrations: Iterable[DealRegistration], min_score: float = 90.0):
         self.min_score = min_score
         self.by_domain: dict[str, list[DealRegistration]] = {}
-        self.by_key: dict[str, list[tuple[str, DealRegistration]]] = {}
+        # blocking key → (names word-sorted, their registrations): parallel lists, so that a lead
+        # with one key hands rapidfuzz a ready list (process.extract on a list costs less than
+        # scoring names one call at a time)
+        self.by_key: dict[str, tuple[list[str], list[DealRegistration]]] = {}
         self.words: set[str] = set()  # every word of a registered name: most leads share fewer than two
         self.count = 0
         for reg in sorted(registrations, key=lambda r: r.id):
@@ -58,7 +61,9 @@ class DealRegistrations:
                 name = " ".join(sorted(words))  # sorted once: token-sort similarity is then plain ratio
                 self.words.update(words)
                 for key in _keys(words):
-                    self.by_key.setdefault(key, []).append((name, reg))
+                    names, regs = self.by_key.setdefault(key, ([], []))
+                    names.append(name)
+                    regs.append(reg)
 
     def matching(self, lead: Lead, now: datetime) -> list[RegistrationMatch]:
         """Approved, unexpired registrations for this lead, one per registration, by id."""
@@ -79,23 +84,21 @@ class DealRegistrations:
         known = [w for w in words if w in vocabulary]
         if known and (len(known) >= 2 or len(set(words)) == 1):
             keys = _keys(known)
-            if len(keys) == 1:  # the usual case: no registration can come up twice
-                candidates = self.by_key.get(keys[0], ())
-            else:
-                by_key = self.by_key
-                unique: dict[str, tuple[str, DealRegistration]] = {}
+            if len(keys) == 1:  # the usual case
+                names, regs = self.by_key.get(keys[0], ((), ()))
+            else:  # a registration may come up under several keys: found keeps it once
+                names, regs = [], []
                 for key in keys:
-                    for pair in by_key.get(key, ()):
-                        unique[pair[1].id] = pair
-                candidates = unique.values()
-            if candidates:
-                # a handful of candidates per lead: scoring each directly is cheaper than
-                # process.extract's set-up, and the order is immaterial (found is keyed by id)
+                    hit = self.by_key.get(key)
+                    if hit:
+                        names += hit[0]
+                        regs += hit[1]
+            if names:
                 company = " ".join(sorted(words))
-                ratio, cutoff = fuzz.ratio, self.min_score
-                for name, reg in candidates:
-                    score = ratio(company, name, score_cutoff=cutoff)
-                    if score >= cutoff and reg.id not in found:
+                for _, score, k in process.extract(company, names, scorer=fuzz.ratio, score_cutoff=self.min_score,
+                                                   limit=None):
+                    reg = regs[k]
+                    if reg.id not in found:
                         if today is None:
                             today = now.date() if isinstance(now, datetime) else now
                         if _live(reg, today):
