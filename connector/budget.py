@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import structlog
@@ -24,6 +24,9 @@ from .errors import BudgetExceeded, Failure
 _HOUR = 3600
 # org-wide usage; the lookbehind skips `per-app-api-usage=` that may precede it
 _API_USAGE = re.compile(r"(?<![-\w])api-usage=(\d+)/(\d+)")
+
+
+ORG_RECHECK = timedelta(minutes=5)  # how stale "the org's limit is spent" may get before one call probes it
 
 
 def parse_limit_info(header: str | None) -> tuple[int, int] | None:
@@ -51,11 +54,13 @@ class ApiBudget:
         self.org_max: int | None = None
         self._buckets: deque[list[int]] = deque()  # [hour, calls], oldest first
         self._holding_back = False
+        self._org_seen_at: datetime | None = None  # when org_used/org_max were last read
 
     # --- bookkeeping ---------------------------------------------------------------
     def observe(self, used: int, maximum: int) -> None:
         """Record the org-wide figures from a `Sforce-Limit-Info` header."""
         self.org_used, self.org_max = used, maximum
+        self._org_seen_at = self._clock()
         self._note_pause_state()
 
     def spend(self, calls: int = 1) -> None:
@@ -95,6 +100,12 @@ class ApiBudget:
                 "wait for the rolling 24h window, or raise budget.share in the connector config",
             )
         if self.org_used is not None and self.org_max and self.org_used >= self.org_max:
+            # The org's figure only moves when a response carries it: without a probe now
+            # and then, a long-running process would stay stopped after the limit resets.
+            if self._org_seen_at is None or self._clock() - self._org_seen_at >= ORG_RECHECK:
+                self._org_seen_at = self._clock()  # at most one probe per interval
+                self._log.info("api budget: asking whether the org's daily limit has room again")
+                return
             self._stop(
                 "REQUEST_LIMIT_EXCEEDED",
                 f"the org used {self.org_used} of {self.org_max} daily API calls",
@@ -105,13 +116,16 @@ class ApiBudget:
         self._log.warning("api budget spent, stopping the cycle", code=code, detail=message)
         raise BudgetExceeded(Failure("budget", code, message, fix))
 
+    def _org_figures_fresh(self) -> bool:
+        return self._org_seen_at is not None and self._clock() - self._org_seen_at < ORG_RECHECK
+
     def org_fraction(self) -> float | None:
         if self.org_used is None or not self.org_max:
             return None
         return self.org_used / self.org_max
 
     def should_pause_non_urgent(self) -> bool:
-        fraction = self.org_fraction()
+        fraction = self.org_fraction() if self._org_figures_fresh() else None
         allowance = self.allowance
         own_spent = allowance is not None and self.spent >= allowance
         return own_spent or (fraction is not None and fraction >= self.config.pause_non_urgent_at)

@@ -81,3 +81,19 @@ def test_limit_info_is_read_for_the_org_not_the_per_app_figure():
     assert parse_limit_info("per-app-api-usage=17/250(appName=leadrouter); api-usage=25/5000") == (25, 5000)
     assert parse_limit_info("api-usage=25/5000; per-app-api-usage=17/250(appName=leadrouter)") == (25, 5000)
     assert parse_limit_info(None) is None and parse_limit_info("garbage") is None
+
+
+def test_a_spent_org_limit_is_asked_about_again_once_the_figure_is_stale():
+    clock = Clock()
+    budget = ApiBudget(BudgetConfig(share=1.0), clock=clock)
+    budget.observe(used=100, maximum=100)
+    with pytest.raises(BudgetExceeded):
+        budget.check()
+    assert budget.should_pause_non_urgent()
+    clock.now += timedelta(minutes=6)
+    budget.check()  # one probe goes through: only a response can say the window rolled
+    with pytest.raises(BudgetExceeded):
+        budget.check()  # …and only one per interval while no fresh figure arrives
+    budget.observe(used=3, maximum=100)  # the probe's answer: the 24-hour window rolled
+    budget.check()
+    assert not budget.should_pause_non_urgent()
