@@ -105,7 +105,9 @@ class Grid:
         self.coarse_cell = cell_deg * group
         self.ncols = int(round(360 / cell_deg))
         self.coarse_cols = self.ncols // group
-        self.cells: dict[tuple[int, int], list[tuple[int, float, float]]] = {}
+        # fine cell → (pos, lat, lon, lat in radians, its cosine): the per-point half of the
+        # haversine formula, worked out once at build instead of once per query
+        self.cells: dict[tuple[int, int], list[tuple[int, float, float, float, float]]] = {}
         self.coarse: dict[tuple[int, int], list[tuple[int, int]]] = {}
 
     def add(self, pos: int, lat: float, lon: float) -> None:
@@ -114,7 +116,8 @@ class Grid:
         if bucket is None:
             bucket = self.cells[key] = []
             self.coarse.setdefault((key[0] // self.group, key[1] // self.group), []).append(key)
-        bucket.append((pos, lat, lon))
+        p = math.radians(lat)
+        bucket.append((pos, lat, lon, p, math.cos(p)))
 
     def _key(self, lat: float, lon: float) -> tuple[int, int]:
         return int(math.floor(lat / self.cell)), self._wrap(int(math.floor(lon / self.cell)))
@@ -151,6 +154,13 @@ class Grid:
         ring = 0
         push, pop = heapq.heappush, heapq.heappop
         coarse, fine, bound = self.coarse, self.cells, self._bound
+        # haversine_km(lat, lon, plat, plon) inlined, with the point's terms precomputed and the
+        # query's worked out once: the same operations in the same order, so the same floats
+        p1 = math.radians(lat)
+        cos_p1 = math.cos(p1)
+        sin, asin, sqrt, radians, diameter = math.sin, math.asin, math.sqrt, math.radians, 2 * EARTH_KM
+        cell = self.cell
+        half_cell = cell / 2
         while True:
             # open coarse rings until the next one cannot hold anything closer than what we have
             while ring <= max_ring:
@@ -167,13 +177,21 @@ class Grid:
             if cells and (not points or cells[0][0] < points[0][0]):
                 _, is_fine, row, col = pop(cells)
                 if is_fine:
-                    for pos, plat, plon in fine[(row, col)]:
-                        d = haversine_km(lat, lon, plat, plon)
+                    for pos, _, plon, p2, cos_p2 in fine[(row, col)]:
+                        a = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos_p2 * sin(radians(plon - lon) / 2) ** 2
+                        d = diameter * asin(min(1.0, sqrt(a)))
                         if d <= km:
                             push(points, (d, pos))
                 else:
                     for frow, fcol in coarse[(row, col)]:
-                        b = bound(lat, lon, frow, fcol, self.cell, km_lon)
+                        # _bound(lat, lon, frow, fcol, cell, km_lon), inlined: a coarse cell opens
+                        # up to 16 fine ones, and the call would cost more than the arithmetic
+                        lat0 = frow * cell
+                        dlat = lat0 - lat if lat < lat0 else (lat - lat0 - cell if lat > lat0 + cell else 0.0)
+                        dlon = abs(((lon - fcol * cell - half_cell) + 180) % 360 - 180) - half_cell
+                        if dlon <= 0 or dlon > 20:
+                            dlon = 0.0
+                        b = 0.95 * sqrt((111.2 * dlat) ** 2 + (km_lon * dlon) ** 2)
                         if b <= km:
                             push(cells, (b, 1, frow, fcol))
             elif points:
