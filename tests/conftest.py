@@ -93,3 +93,31 @@ def sf_for() -> Iterator[Callable[..., Any]]:
     yield make
     for client in clients:
         client.session.close()
+
+
+# Logging hygiene for tests that run the product's CLI in-process: each test gets the
+# logging configuration put back afterwards. Every jobs module is imported first, so a
+# module that bound a logger at import (one once did; tests/security/test_log_pipeline.py
+# guards against it) shows up here rather than in some later test.
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import pkgutil  # noqa: E402
+
+import structlog  # noqa: E402
+
+import jobs  # noqa: E402
+
+for _info in pkgutil.walk_packages(jobs.__path__, "jobs."):
+    importlib.import_module(_info.name)
+
+
+@pytest.fixture(autouse=True)
+def _logging_put_back():
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.reset_defaults()
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
