@@ -85,7 +85,10 @@ class Explanation:
         return {
             "lead_id": self.lead_id, "kind": self.kind, "summary": self.summary, "gate": list(self.gate),
             "deal_registration": self.deal_registration, "ruleset": self.ruleset,
-            "rulesets_tried": list(self.rulesets_tried), "rules": [t.to_dict() for t in self.trials],
+            "rulesets_tried": list(self.rulesets_tried),
+            # a rule passed over is most of the trials: its four keys built here, without a call
+            "rules": [t.to_dict() if t.applied else {"rule": t.rule, "ruleset": t.ruleset, "outcome": t.outcome,
+                                                      "applied": False} for t in self.trials],
             "chosen": self.chosen, "rotation": dict(sorted(self.rotation.items())) if len(self.rotation) > 1
             else dict(self.rotation), "notes": list(self.notes),
         }

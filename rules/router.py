@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from rules.bits import lowest, positions, rotation
 from rules.book import OTHERWISE_WORDS, Rule, RuleBook
 from rules.errors import Problem, RulesError, did_you_mean
-from rules.explain import EXCLUSIONS_LISTED, Explanation, RuleTrial, clip
+from rules.explain import EXCLUSIONS_LISTED, REASON_MAX, Explanation, RuleTrial, clip
 from rules.expressions import time_values
 from rules.index import PartnerIndex
 from rules.model import Decision, DecisionKind, Lead
@@ -22,6 +22,8 @@ from rules.windows import offer_deadline
 DEAL_REGISTRATION_RULE = "Deal registration"
 _NAMED_IN_DECISIONS = 3  # unavailable partners named per rule in a decision (explain() names more)
 _PERF_DEFAULT_RESPONSE = 0.5
+_KIND_TEXT = {k: k.value for k in DecisionKind}  # Enum .value is a descriptor call; a dict is cheaper
+_OFFERED = frozenset({DecisionKind.OFFER, DecisionKind.POOL})  # kinds that put the lead in front of someone
 
 
 def _unit(*parts: Any) -> float:
@@ -58,6 +60,7 @@ class Router:
         self._tv: dict = {}
         self._deadlines: dict[tuple, datetime] = {}
         self._rules_by_name = {r.name: r for r in book.rules}
+        self._gates = tuple((g.when.matches, g.reason) for g in book.gate)
         # proximity rules whose candidates depend on nothing but the partner: their eligible
         # set as an int and as one byte per partner (see _nearby)
         self._static_ok: dict[str, tuple[int, bytearray]] = {}
@@ -140,7 +143,7 @@ class Router:
         if now != self._tv_for:  # a routing run decides its whole batch at one `now`
             self._tv_for, self._tv = now, time_values(now)
         tv = self._tv
-        failed = [g.reason for g in self.book.gate if not g.when.matches(lead, tv)]
+        failed = [reason for matches, reason in self._gates if not matches(lead, tv)]
         if failed:
             ex.gate = failed
             return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, "; ".join(failed)), ex
@@ -579,8 +582,8 @@ class Router:
         return _Pick(pos, how, {key: idx.ids[pos]})
 
     def _fit(self, rule: Rule, lead: Lead, pos: int, coverage_hits: dict[str, int], km: float | None,
-             state: RoutingState) -> tuple[float, float, Any, float]:
-        """(score, match, performance, response): how specifically the partner fits this lead,
+             state: RoutingState) -> tuple[float, float, float, float, float]:
+        """(score, match, acceptance, conversion, response): how specifically the partner fits this lead,
         blended half and half with its track record (acceptance, conversion, response time)."""
         p = self.index.partners[pos]
         total = 0.0
@@ -609,18 +612,19 @@ class Router:
         match = total / n if n else 0.5
         perf = state.performance.get(p.id)
         if perf is None:
-            return 0.5 * match + 0.5 * (0.4 * 0.5 + 0.4 * 0.5 + 0.2 * _PERF_DEFAULT_RESPONSE), match, None, _PERF_DEFAULT_RESPONSE
+            return (0.5 * match + 0.5 * (0.4 * 0.5 + 0.4 * 0.5 + 0.2 * _PERF_DEFAULT_RESPONSE), match, 0.5, 0.5,
+                    _PERF_DEFAULT_RESPONSE)
         hours = perf.mean_response_hours
         response = 1 / (1 + hours / 24) if hours is not None else _PERF_DEFAULT_RESPONSE
-        track = 0.4 * perf.acceptance_rate + 0.4 * perf.conversion_rate + 0.2 * response
-        return 0.5 * match + 0.5 * track, match, perf, response
+        acceptance, conversion = perf.acceptance_rate, perf.conversion_rate
+        track = 0.4 * acceptance + 0.4 * conversion + 0.2 * response
+        return 0.5 * match + 0.5 * track, match, acceptance, conversion, response
 
     @staticmethod
-    def _fit_detail(fit: tuple[float, float, Any, float]) -> dict[str, Any]:
-        score, match, perf, response = fit
-        return {"score": round(score, 4), "match": round(match, 3),
-                "acceptance": round(perf.acceptance_rate, 3) if perf else 0.5,
-                "conversion": round(perf.conversion_rate, 3) if perf else 0.5, "response": round(response, 3)}
+    def _fit_detail(fit: tuple[float, float, float, float, float]) -> dict[str, Any]:
+        score, match, acceptance, conversion, response = fit
+        return {"score": round(score, 4), "match": round(match, 3), "acceptance": round(acceptance, 3),
+                "conversion": round(conversion, 3), "response": round(response, 3)}
 
     # ================================================================ outcomes
     def _pool(self, rule: Rule, pool: str, lead: Lead, eligible: int, trial: RuleTrial, ex: Explanation, now: datetime,
@@ -681,14 +685,14 @@ class Router:
     def _finish(self, lead: Lead, ex: Explanation, kind: DecisionKind, attempt: int, now: datetime, summary: str, *,
                 rule: str | None = None, ruleset: str | None = None, partner_id: str | None = None,
                 rep_id: str | None = None, queue_id: str | None = None, deadline: datetime | None = None) -> Decision:
-        ex.kind = kind.value
+        ex.kind = _KIND_TEXT[kind]
         ex.summary = summary
         if ruleset and not ex.ruleset:
             ex.ruleset = ruleset
         return Decision(
-            lead_id=lead.id, kind=kind, reason=clip(summary), rule=rule, ruleset=ruleset or ex.ruleset,
-            partner_id=partner_id, rep_id=rep_id, queue_id=queue_id,
-            offered_at=now if kind in (DecisionKind.OFFER, DecisionKind.POOL) else None,
+            lead_id=lead.id, kind=kind, reason=summary if len(summary) <= REASON_MAX else clip(summary), rule=rule,
+            ruleset=ruleset or ex.ruleset, partner_id=partner_id, rep_id=rep_id, queue_id=queue_id,
+            offered_at=now if kind in _OFFERED else None,
             deadline=deadline, attempt=attempt, explanation=ex.to_dict(),
         )
 
