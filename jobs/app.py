@@ -185,8 +185,11 @@ class Connector:
                 self.log().error("job_failed", error=error, exc_info=not _explained(e))
             api_calls = self.client.calls - calls_before
             seconds = round(time.monotonic() - started, 3)
+            budget = getattr(self.client, "budget", None)
             with self.store.begin() as conn:
                 st.finish_job_run(conn, row, self.clock.now(), counts, api_calls, error)
+                if budget is not None:
+                    st.put_api_budget(conn, self.instance, budget.status(), self.clock.now())
             self.log().info("job_run", counts=counts, api_calls=api_calls, seconds=seconds,
                             ok=error is None)
         return JobResult(name, run_id, counts, api_calls, seconds, error)

@@ -144,6 +144,8 @@ def cmd_status(args) -> int:
             "offers": of.offer_status_counts(conn),
             "leads": of.lead_state_counts(conn),
             "next_deadline": of.next_deadline(conn),
+            "oldest_open_offer": of.oldest_live_offer(conn),
+            "api_budget": st.api_budgets(conn),
             "outbox": ob.status_counts(conn),
             "oldest_open_outbox": ob.oldest_open(conn),
             "snapshot": st.snapshot_counts(conn),
@@ -187,6 +189,15 @@ def _print_status(r: dict[str, Any]) -> None:
                   str(j["api_calls"]), json.dumps(j["counts"]), j["error"] or "")
     c.print(t)
     c.print(f"offers: {r['offers'] or 'none'}   next deadline: {_json_default(r['next_deadline']) if r['next_deadline'] else '-'}")
+    oldest = r.get("oldest_open_offer")
+    if oldest:
+        c.print(f"oldest open offer: lead {oldest['lead_id']} since {_json_default(oldest['offered_at'])}"
+                f" (deadline {_json_default(oldest['deadline']) if oldest['deadline'] else '-'})")
+    for b in r.get("api_budget") or ():
+        used = f"{b['org_used']:,}/{b['org_max']:,}" if b.get("org_max") else "not seen yet"
+        c.print(f"API usage ({b['instance']}, {_json_default(b['updated_at'])}): org {used}; ours "
+                f"{b['spent_24h']:,} of {b['allowance_24h'] if b['allowance_24h'] is not None else '?'} "
+                f"in 24h (share {b['share']:.0%}){' — holding back non-urgent jobs' if b['holding_back'] else ''}")
     c.print(f"leads: {r['leads'] or 'none'}")
     c.print(f"outbox: {r['outbox'] or 'empty'}   oldest open: {_json_default(r['oldest_open_outbox']) if r['oldest_open_outbox'] else '-'}")
     c.print(f"partner snapshot: {r['snapshot'] or 'empty'}")

@@ -38,6 +38,8 @@ def _initial(conn: Connection) -> None:
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial: offers, outbox, snapshot, audit, job runs", _initial),
+    Migration(2, "api budget as each instance last saw it",
+              lambda conn: schema.api_budget.create(conn, checkfirst=True)),
 ]
 
 

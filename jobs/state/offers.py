@@ -170,3 +170,12 @@ def excluded_partners(conn: Connection, lead_ids: Iterable[str]) -> dict[str, se
         for r in conn.execute(select(X.c.lead_id, X.c.partner_id).where(X.c.lead_id.in_(chunk))):
             out.setdefault(r.lead_id, set()).add(r.partner_id)
     return out
+
+
+def oldest_live_offer(conn: Connection) -> dict[str, Any] | None:
+    """The live offer waiting longest: what a channel manager chases first."""
+    row = conn.execute(
+        select(O.c.lead_id, O.c.partner_id, O.c.queue_id, O.c.offered_at, O.c.deadline)
+        .where(O.c.status == "live").order_by(O.c.offered_at, O.c.id).limit(1)
+    ).first()
+    return dict(row._mapping) if row else None

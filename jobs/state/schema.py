@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 from jobs.state.types import UTCDateTime
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -189,4 +189,14 @@ instances = Table(
     Column("host", String(255)),
     Column("started", UTCDateTime, nullable=False),
     Column("seen_at", UTCDateTime, nullable=False),
+)
+
+# The API budget as each working instance last saw it: the figures live in that
+# process's client, and `leadrouter status` runs in another process.
+api_budget = Table(
+    "api_budget",
+    metadata,
+    Column("instance", String(80), primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

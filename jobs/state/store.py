@@ -173,3 +173,14 @@ def heartbeat(conn: Connection, instance: str, role: str, pid: int, host: str, s
 
 def list_instances(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(select(schema.instances).order_by(schema.instances.c.seen_at.desc()))]
+
+
+# --- API budget ---------------------------------------------------------------------
+
+def put_api_budget(conn: Connection, instance: str, data: dict[str, Any], now: datetime) -> None:
+    upsert(conn, schema.api_budget, [{"instance": instance, "data": data, "updated_at": now}], ["instance"])
+
+
+def api_budgets(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(select(schema.api_budget).order_by(schema.api_budget.c.updated_at.desc()))
+    return [{"instance": r.instance, "updated_at": r.updated_at, **r.data} for r in rows]

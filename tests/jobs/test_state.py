@@ -96,21 +96,34 @@ def test_migrations_run_in_order_on_an_existing_database(tmp_path):
     url = f"sqlite:///{tmp_path}/old.sqlite"
     store = Store(url)
     applied = []
+    nxt = MIGRATIONS[-1].version + 1
 
     def add_column(conn):
-        applied.append(2)
+        applied.append(nxt)
         conn.execute(text("ALTER TABLE offers ADD COLUMN note VARCHAR(40)"))
 
-    version = migrate(store.engine, [*MIGRATIONS, Migration(2, "offer notes", add_column)])
-    assert version == 2 and applied == [2]
+    version = migrate(store.engine, [*MIGRATIONS, Migration(nxt, "offer notes", add_column)])
+    assert version == nxt and applied == [nxt]
     assert "note" in {c["name"] for c in inspect(store.engine).get_columns("offers")}
     # running again is a no-op
-    assert migrate(store.engine, [*MIGRATIONS, Migration(2, "offer notes", add_column)]) == 2
-    assert applied == [2]
+    assert migrate(store.engine, [*MIGRATIONS, Migration(nxt, "offer notes", add_column)]) == nxt
+    assert applied == [nxt]
     # and an older leadrouter refuses a newer database instead of corrupting it
     with pytest.raises(SchemaTooNew, match="upgrade leadrouter"):
         migrate(store.engine, MIGRATIONS)
     store.dispose()
+
+
+def test_a_version_1_database_gains_the_api_budget_table(tmp_path):
+    engine = Store(f"sqlite:///{tmp_path}/v1.sqlite").engine
+    with engine.begin() as conn:  # as version 1 left it: no api_budget table
+        conn.execute(text("DROP TABLE api_budget"))
+        conn.execute(text("DELETE FROM schema_version WHERE version > 1"))
+        conn.execute(text("INSERT OR IGNORE INTO schema_version (version, name, applied_at) "
+                          "VALUES (1, 'initial', '2026-01-01 00:00:00')"))
+    assert migrate(engine) == MIGRATIONS[-1].version
+    assert inspect(engine).has_table("api_budget")
+    engine.dispose()
 
 
 def test_housekeeping_prunes_old_bookkeeping_and_keeps_the_history(store):
