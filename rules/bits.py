@@ -48,17 +48,23 @@ def rotation(mask: int, pos: int) -> Iterator[int]:
 
 
 def lowest(mask: int, n: int) -> list[int]:
-    """The first `n` set bits, lowest first, taken from 1,024-bit chunks: `mask & -mask`
-    on a whole 10,000-partner set costs as much as reading a dozen chunks."""
+    """The first `n` set bits, lowest first.
+
+    Dense sets usually hold them in their first 1,024 bits, read as a small int; past that,
+    each bit costs one `rest & -rest` on the whole set (sparse sets: a few such steps)."""
     out: list[int] = []
-    base = 0
-    while mask and n:
-        chunk = mask & _CHUNK_MASK
-        while chunk and n:
-            low = chunk & -chunk
-            out.append(base + low.bit_length() - 1)
-            chunk ^= low
+    first = mask & _CHUNK_MASK
+    chunk = first
+    while chunk and n:
+        low = chunk & -chunk
+        out.append(low.bit_length() - 1)
+        chunk ^= low
+        n -= 1
+    if n:
+        rest = mask ^ first
+        while rest and n:
+            low = rest & -rest
+            out.append(low.bit_length() - 1)
+            rest ^= low
             n -= 1
-        mask >>= _CHUNK
-        base += _CHUNK
     return out
