@@ -27,7 +27,8 @@ _ASCII_PUNCTUATION = bytes(c if chr(c).isalnum() or chr(c) == "_" or chr(c).issp
     + bytes(range(128, 256))
 
 
-@lru_cache(maxsize=8192)  # a decision asks twice (deal registration, incumbent); redistributions again
+# Not memoised either (see normalise_domain): measured in a routing run, the cache's misses
+# cost more than its hits (incumbent look-ups) saved.
 def normalise_company(name: str | None) -> str:
     """Lower case, no punctuation or legal-form words: `ACME, Inc.` → `acme`."""
     if not name:
@@ -40,7 +41,8 @@ def normalise_company(name: str | None) -> str:
     return " ".join(w for w in text.split() if w not in _LEGAL_FORMS)
 
 
-@lru_cache(maxsize=8192)
+# Not memoised: nearly every lead has a domain of its own, and a cache that always misses
+# costs more (its bookkeeping, and the memory it keeps warm) than the string operations.
 def normalise_domain(domain: str | None) -> str:
     if not domain:
         return ""
