@@ -244,7 +244,11 @@ class Router:
             return None
         pool = rule.pool
         if rule.pools_by_territory:
-            pool = next((q for t, q in rule.pools_by_territory if self._in_territories((t,), lead)), None)
+            pool = None
+            for t, q in rule.pools_by_territory:
+                if self._in_territories((t,), lead):
+                    pool = q
+                    break
             if pool is None:
                 trial.outcome = f"lead outside {', '.join(t for t, _ in rule.pools_by_territory)}"
                 return None
@@ -315,13 +319,15 @@ class Router:
                            rep_mode=rule.rep, summary_extra=label or rule.name)
 
     def _in_territories(self, names: tuple[str, ...], lead: Lead) -> bool:
+        territories = self._territories
         for name in names:
-            places, postal = self._territories[name.lstrip("@")]
+            places, postal = territories[name.lstrip("@")]
             if lead.country in places or lead.state in places:
                 return True
-            if postal and lead.postal_code and any(
-                    lead.country == c and lead.postal_code.startswith(prefix) for c, prefix in postal):
-                return True
+            if postal and lead.postal_code:
+                for c, prefix in postal:
+                    if lead.country == c and lead.postal_code.startswith(prefix):
+                        return True
         return False
 
     def _candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None):
