@@ -29,7 +29,7 @@ import pycountry  # noqa: E402
 
 from rules import PartnerIndex, Router, RoutingState, load_rules  # noqa: E402
 from rules import vocabulary as vocab  # noqa: E402
-from rules.model import DealRegistration, Lead, Partner, Pool, Rep  # noqa: E402
+from rules.model import DealRegistration, DecisionKind, Lead, Partner, Pool, Rep  # noqa: E402
 from rules.reference import ScanRouter  # noqa: E402
 
 # country → (centre lat, centre lon, spread in degrees, lead share)
@@ -200,18 +200,18 @@ def run(router: Router, leads: list[Lead], digest=None):
         if len(accepted) >= 3:
             for lead_id, pid in accepted[-3]:
                 state.record_outcome(lead_id, pid, "closed", now)
-        made = []
+        decided = []  # plain tuples of fields: the decisions themselves die as they are recorded
         t0 = time.process_time()
         for lead in batch:
             d = router.decide(lead, state, now)
             state.record_offer(d, now)
             if digest is not None:
                 digest.update(_fingerprint(d))
-            outcomes.append((d.kind.value, d.partner_id, d.queue_id, d.rule))
-            if d.partner_id and d.kind.value == "offer":
-                made.append((d.lead_id, d.partner_id))
+            decided.append((d.kind, d.partner_id, d.queue_id, d.rule, d.lead_id))
         spent += time.process_time() - t0
-        offered.append(made)
+        # the harness's own bookkeeping, off the clock
+        outcomes.extend((kind.value, pid, queue, rule) for kind, pid, queue, rule, _ in decided)
+        offered.append([(lead_id, pid) for kind, pid, _, _, lead_id in decided if pid and kind is DecisionKind.OFFER])
         now += timedelta(hours=1)
     return spent, outcomes
 

@@ -127,8 +127,9 @@ class RoutingState:
 
     def record_offer(self, decision: Decision, now: datetime) -> None:
         """The decision was committed: count the offer and move the rotations past the chosen ones."""
-        for key, partner_id in (decision.explanation.get("rotation") or {}).items():
-            self.rotation[key] = partner_id
+        rotation = decision.explanation.get("rotation")
+        if rotation:
+            self.rotation.update(rotation)
         if decision.kind is not DecisionKind.OFFER or not decision.partner_id:
             return
         pid = decision.partner_id
