@@ -18,7 +18,7 @@ from typing import Iterable
 from rapidfuzz import fuzz, process
 
 from rules.model import DealRegistration, Lead
-from rules.state import normalise_company, normalise_domain
+from rules.state import company_words, normalise_domain
 
 _MAX_WORDS = 6  # words of a name used for blocking keys (15 pairs at most)
 _FREE_MAIL = frozenset({"gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "gmx.de", "web.de",
@@ -56,7 +56,7 @@ class DealRegistrations:
             d = normalise_domain(reg.email_domain)
             if d:
                 self.by_domain.setdefault(d, []).append(reg)
-            words = normalise_company(reg.company).split()
+            words = company_words(reg.company)
             if words:
                 name = " ".join(sorted(words))  # sorted once: token-sort similarity is then plain ratio
                 self.words.update(words)
@@ -79,7 +79,7 @@ class DealRegistrations:
                 for reg in regs:
                     if _live(reg, today):
                         found.setdefault(reg.id, RegistrationMatch(reg, f"email domain {domain}"))
-        words = normalise_company(lead.company).split()
+        words = company_words(lead.company)
         vocabulary = self.words
         known = [w for w in words if w in vocabulary]
         if known and (len(known) >= 2 or len(set(words)) == 1):

@@ -29,16 +29,21 @@ _ASCII_PUNCTUATION = bytes(c if chr(c).isalnum() or chr(c) == "_" or chr(c).issp
 
 # Not memoised either (see normalise_domain): measured in a routing run, the cache's misses
 # cost more than its hits (incumbent look-ups) saved.
-def normalise_company(name: str | None) -> str:
-    """Lower case, no punctuation or legal-form words: `ACME, Inc.` → `acme`."""
+def company_words(name: str | None) -> list[str]:
+    """The words of a company name, lower case, without punctuation or legal forms."""
     if not name:
-        return ""
+        return []
     low = name.lower()
     if low.isascii():
         text = low.encode("ascii").translate(_ASCII_PUNCTUATION).decode("ascii")
     else:
         text = _PUNCTUATION.sub(" ", low)
-    return " ".join(w for w in text.split() if w not in _LEGAL_FORMS)
+    return [w for w in text.split() if w not in _LEGAL_FORMS]
+
+
+def normalise_company(name: str | None) -> str:
+    """Lower case, no punctuation or legal-form words: `ACME, Inc.` → `acme`."""
+    return " ".join(company_words(name))
 
 
 # Not memoised: nearly every lead has a domain of its own, and a cache that always misses
