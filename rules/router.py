@@ -58,7 +58,8 @@ class Router:
         self._coverage_for: tuple = (None, None)
         self._tv_for: datetime | None = None
         self._tv: dict = {}
-        self._deadlines: dict[tuple, datetime] = {}
+        self._deadlines: dict[tuple, datetime] = {}  # (hours, business hours, zone) → deadline at _deadlines_for
+        self._deadlines_for: datetime | None = None
         self._rules_by_name = {r.name: r for r in book.rules}
         self._gates = tuple((g.when.matches, g.reason) for g in book.gate)
         # proximity rules whose candidates depend on nothing but the partner: their eligible
@@ -665,15 +666,18 @@ class Router:
         counts = ""
         if trial is not None:
             counts = f"; {trial.eligible} eligible"
-            if trial.excluded_total:
-                counts += f", {trial.excluded_total} excluded"
+            excluded = trial.excluded_total
+            if excluded:
+                counts += f", {excluded} excluded"
         summary = f"{summary_extra or rule_name}: {p.name} — {pick.how}{counts}"
         return self._finish(lead, ex, DecisionKind.OFFER, attempt, now, summary, rule=rule_name, ruleset=ruleset,
                             partner_id=p.id, rep_id=rep.id if rep else None, deadline=deadline)
 
     def _deadline(self, now: datetime, hours: float, business_hours: bool, time_zone: str | None,
                   ex: Explanation) -> datetime:
-        key = (now, hours, business_hours, time_zone)
+        if now is not self._deadlines_for:  # a run offers its whole batch at one `now`
+            self._deadlines_for, self._deadlines = now, {}
+        key = (hours, business_hours, time_zone)
         hit = self._deadlines.get(key)
         if hit is not None:
             return hit
@@ -683,8 +687,6 @@ class Router:
         except ValueError as exc:
             ex.notes.append(f"{exc}; offer window counted in UTC")
             return self._deadline(now, hours, business_hours, None, ex)
-        if len(self._deadlines) > 4096:  # a run uses one `now`; older entries are dead weight
-            self._deadlines.clear()
         self._deadlines[key] = deadline
         return deadline
 
