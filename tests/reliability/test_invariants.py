@@ -47,14 +47,18 @@ def test_checker_finds_a_double_offer_a_lost_lead_and_a_cross_partner_tag(sandbo
     (rep_a, partner_a), (rep_b, partner_b) = partner_reps(org)
     store = Store(f"sqlite:///{tmp_path}/state.sqlite")
 
+    us = org.integration_user_id  # these edits stand for the connector's own writes
+
     # `twice`: offered to A, then B, then A again — in the org and in the state
-    org.update("Lead", twice, {"OwnerId": rep_a, "PartnerAccountId": partner_a, "Routing_Status__c": "Offered"})
-    org.update("Lead", twice, {"OwnerId": rep_b, "PartnerAccountId": partner_b})
-    org.update("Lead", twice, {"OwnerId": rep_a, "PartnerAccountId": partner_a})
+    org.update("Lead", twice, {"OwnerId": rep_a, "PartnerAccountId": partner_a, "Routing_Status__c": "Offered"}, as_user=us)
+    org.update("Lead", twice, {"OwnerId": rep_b, "PartnerAccountId": partner_b}, as_user=us)
+    org.update("Lead", twice, {"OwnerId": rep_a, "PartnerAccountId": partner_a}, as_user=us)
     # `crossed`: A's rep owns it, B is tagged
-    org.update("Lead", crossed, {"OwnerId": rep_a, "PartnerAccountId": partner_b, "Routing_Status__c": "Offered"})
+    org.update("Lead", crossed, {"OwnerId": rep_a, "PartnerAccountId": partner_b, "Routing_Status__c": "Offered"},
+               as_user=us)
     # `fine`: one offer, live in the state, shown in the org
-    org.update("Lead", fine, {"OwnerId": rep_b, "PartnerAccountId": partner_b, "Routing_Status__c": "Offered"})
+    org.update("Lead", fine, {"OwnerId": rep_b, "PartnerAccountId": partner_b, "Routing_Status__c": "Offered"},
+               as_user=us)
     with store.begin() as conn:
         for i, (partner, rep, status) in enumerate([(partner_a, rep_a, "rejected"), (partner_b, rep_b, "lapsed"),
                                                     (partner_a, rep_a, "live")]):
