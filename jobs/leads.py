@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from connector.soql import format_soql, ident
+from connector.soql import format_soql, ident, soql_datetime
 from jobs import lifecycle, outbox, poll, route, withdraw
 from jobs.state import offers as of
 from jobs.state import outbox as ob
@@ -41,8 +41,9 @@ def run(cx, now: datetime) -> dict[str, int]:
     if wm is None:
         # First run: start a bounded way back, not at the beginning of the org's history.
         wm = now - timedelta(hours=cx.settings.routing.backfill_hours) + cx.lookback
+    where = " AND ".join(f"({w})" for w in (ms.filter("lead"), echoes_once(cx, wm)) if w) or None
     stream = client.read_incremental(ms.sobject("lead"), lead_fields(cx), watermark=wm, run_start=now,
-                                     lookback=cx.lookback, where=ms.filter("lead"))
+                                     lookback=cx.lookback, where=where)
     counts: dict[str, int] = {"read": 0}
     page: list[dict[str, Any]] = []
     for record in stream:
@@ -75,10 +76,10 @@ def not_our_echo(cx) -> str | None:
 
     The outbox guard uses it: it looks for someone else's change, and without it every
     chunk of a large flush re-read the leads written by the chunks before (quadratic).
-    The lead stream does not (yet): with echoes left out of the stream, the fault suite
-    (tests/reliability/test_faults.py) stranded leads whose partner answered an offer
-    late, while its redistribution was still pending; re-reading the echo keeps that
-    path sound. It costs about one page per 2,000 leads written, within the lookback.
+    The lead stream uses it only for the lookback before its watermark (see
+    `echoes_once`): leaving echoes out altogether stranded leads under faults, whose
+    partner answered an offer late while its redistribution was still pending
+    (tests/reliability/test_faults.py).
     (LastModifiedById is ours and a routing status is set only after our own
     write-back; unrouted leads have no status.)"""
     me = getattr(cx.client, "user_id", None)
@@ -86,6 +87,19 @@ def not_our_echo(cx) -> str | None:
     if not me or not status:
         return None
     return format_soql("NOT (LastModifiedById = {} AND ", me) + ident(status) + " != null)"
+
+
+def echoes_once(cx, watermark: datetime) -> str | None:
+    """Our own write-backs are read once, not once per run within the lookback.
+
+    Changes since the last read (from the watermark on) are all read, our echoes
+    included: the echo is the lead as it now is, and the stream takes it in. The
+    lookback before the watermark is there for other people's late commits; our echoes
+    in it were read by the previous run, so there they are left out."""
+    echo = not_our_echo(cx)
+    if echo is None:
+        return None
+    return format_soql("SystemModstamp >= {} OR ", soql_datetime(watermark)) + f"({echo})"
 
 
 def refresh(cx, lead_ids: list[str], now: datetime, counts: dict[str, int]) -> None:
