@@ -102,7 +102,8 @@ def lines(chart_id: str, title: str, labels: Sequence[str], series: dict[str, Se
 def _open(chart_id: str, title: str, width: int, height: int) -> str:
     return (
         f'<svg id="{escape(chart_id)}" class="chart" role="img" aria-label="{escape(title)}" '
-        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
+        f'viewBox="0 0 {width} {height}" style="width:100%;height:auto;max-width:{width}px" '
+        f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{escape(title)}</title>"
     )
 
