@@ -22,9 +22,8 @@ from rule_engine.ast.expression.access import ContainsExpression
 from rule_engine.ast.expression.control import UnaryExpression
 from rule_engine.ast.expression.resolution import SymbolExpression
 
-from rules.expressions import TIME_SYMBOLS, _coerce, _eq, _Missing
+from rules.expressions import _NOT_CONSTANT, TIME_SYMBOLS, _coerce, _eq, _Missing, literal_value
 
-_NOT_CONSTANT = object()
 _ORDER = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
 
@@ -82,14 +81,7 @@ class CodeGen:
         return f"_v{next(self.names)}"
 
     def constant(self, node: Any) -> Any:
-        if isinstance(node, (ast_lit.ArrayExpression, ast_lit.SetExpression)):
-            items = [self.constant(e) for e in node.value]
-            if any(i is _NOT_CONSTANT for i in items):
-                return _NOT_CONSTANT
-            return tuple(items) if isinstance(node, ast_lit.ArrayExpression) else frozenset(items)
-        if isinstance(node, ast_lit.MappingExpression) or not isinstance(node, ast_base.LiteralExpressionBase):
-            return _NOT_CONSTANT
-        return _coerce(node.value)
+        return literal_value(node)
 
     def symbol(self, name: str) -> str:
         if name in TIME_SYMBOLS:

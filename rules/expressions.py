@@ -240,15 +240,7 @@ class _Builder:
         return self._fallback(node)
 
     def constant(self, node: Any) -> Any:
-        """The value of a literal (arrays and sets of literals included), else _NOT_CONSTANT."""
-        if isinstance(node, (ast_lit.ArrayExpression, ast_lit.SetExpression)):
-            items = [self.constant(e) for e in node.value]
-            if any(i is _NOT_CONSTANT for i in items):
-                return _NOT_CONSTANT
-            return tuple(items) if isinstance(node, ast_lit.ArrayExpression) else frozenset(items)
-        if isinstance(node, ast_lit.MappingExpression) or not isinstance(node, ast_base.LiteralExpressionBase):
-            return _NOT_CONSTANT
-        return _coerce(node.value)
+        return literal_value(node)
 
     def _ordered(self, node: Any) -> Callable[[Any], Any]:
         op = _ORDERED[node.type]
@@ -308,6 +300,18 @@ class _Builder:
 
 
 _NUMBERS = (int, float)
+
+
+def literal_value(node: Any) -> Any:
+    """The value of a literal (arrays and sets of literals included), else _NOT_CONSTANT."""
+    if isinstance(node, (ast_lit.ArrayExpression, ast_lit.SetExpression)):
+        items = [literal_value(e) for e in node.value]
+        if any(i is _NOT_CONSTANT for i in items):
+            return _NOT_CONSTANT
+        return tuple(items) if isinstance(node, ast_lit.ArrayExpression) else frozenset(items)
+    if isinstance(node, ast_lit.MappingExpression) or not isinstance(node, ast_base.LiteralExpressionBase):
+        return _NOT_CONSTANT
+    return _coerce(node.value)
 
 
 def _eq(a: Any, b: Any) -> bool:
