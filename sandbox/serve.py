@@ -20,7 +20,9 @@ SECRET_KEYS = ("client_secret", "password", "refresh_token")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="port on 127.0.0.1 (default: the port this org had last time, so configs written "
+                             "against it keep working; else any free port)")  # fmt: skip
     parser.add_argument("--data", required=True, metavar="DIR",
                         help="where the org, its CA and credentials live; connection.json is written here")  # fmt: skip
     parser.add_argument("--seed", choices=["demo"], default=None,
@@ -32,6 +34,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--random-seed", type=int, default=0, metavar="S", help="seed for data and faults (default 0)")
     parser.add_argument("--token-ttl", type=float, default=7200, metavar="SECONDS", help="access token lifetime")
     parser.add_argument("--api-limit", type=int, default=None, metavar="N", help="daily API request limit")
+
+
+def _previous_port(data_dir: str) -> int | None:
+    """The port a reopened org had: its connection.json still names it."""
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    try:
+        url = json.loads((Path(data_dir) / "connection.json").read_text())["instance_url"]
+        return urlsplit(url).port
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _masked(connection: dict) -> dict:
@@ -53,14 +67,21 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     began = time.monotonic()
-    try:
-        sb = start(
-            args.data, seed=args.seed, partners=args.partners, leads=args.leads, faults=args.faults,
-            random_seed=args.random_seed, port=args.port, token_ttl=args.token_ttl, api_limit=args.api_limit,
-        )  # fmt: skip
-    except (OSError, ValueError) as exc:
-        print(f"leadrouter sandbox serve: cannot start: {exc}", file=sys.stderr)
-        return 1
+    ports = [args.port] if args.port is not None else [p for p in (_previous_port(args.data), 0) if p is not None]
+    for i, port in enumerate(ports):
+        try:
+            sb = start(
+                args.data, seed=args.seed, partners=args.partners, leads=args.leads, faults=args.faults,
+                random_seed=args.random_seed, port=port, token_ttl=args.token_ttl, api_limit=args.api_limit,
+            )  # fmt: skip
+            break
+        except (OSError, ValueError) as exc:
+            if i + 1 < len(ports):
+                print(f"leadrouter sandbox serve: port {port} is taken ({exc}); using another one — configs "
+                      "written for the old port need the new instance_url", file=sys.stderr)
+                continue
+            print(f"leadrouter sandbox serve: cannot start: {exc}", file=sys.stderr)
+            return 1
     # the seeded org lives as long as the process: keep the collector from rescanning it
     gc.freeze()
     try:

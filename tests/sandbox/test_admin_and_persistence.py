@@ -127,6 +127,35 @@ def test_leadrouter_sandbox_serve_writes_connection_json_and_stops_on_sigterm(tm
     assert (data / "org.pickle").exists()
 
 
+def _serve_once(data: Path) -> dict:
+    """Start `leadrouter sandbox serve` on DATA until it is ready, then stop it cleanly."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobs.cli", "sandbox", "serve", "--data", str(data)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    try:
+        for line in proc.stderr:  # ends if the process dies
+            if b"sandbox ready" in line:
+                break
+        connection = json.loads((data / "connection.json").read_text())
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    return connection
+
+
+def test_a_reopened_org_is_served_on_its_previous_port_so_configs_keep_working(tmp_path):
+    data = tmp_path / "kept"
+    first = _serve_once(data)
+    again = _serve_once(data)
+    assert again["instance_url"] == first["instance_url"]
+
+
 def test_unknown_seed_is_refused_with_the_known_ones(tmp_path):
     import sandbox as sandbox_pkg
 
