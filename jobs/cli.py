@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Route Salesforce leads to channel partners.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sandbox = sub.add_parser("sandbox", help="the local Salesforce stand-in (sandbox org)")
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sandbox import serve as sandbox_serve  # only the CLI may start the sandbox
 
     sandbox_serve.add_arguments(serve)
-    serve.set_defaults(handler=sandbox_serve.run)
+    serve.set_defaults(handler=_needs_sandbox(sandbox_serve.run, "leadrouter sandbox serve"))
 
     # The connector itself: run (scheduler), once (cron), status.
     from jobs import commands
@@ -41,6 +42,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     ops.register(sub)
     return parser
+
+
+def version() -> str:
+    """The installed distribution's version (the wheel's metadata, not a copy in code)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("leadrouter")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def _needs_sandbox(handler, what: str):
+    """The stand-in org needs the `sandbox` extra: say so instead of an ImportError."""
+    def run(args: argparse.Namespace) -> int:
+        from jobs import extras
+
+        needs = extras.problem("sandbox", what)
+        if needs:
+            print(f"leadrouter: {needs}", file=sys.stderr)
+            return extras.EXIT_MISSING_EXTRA
+        return handler(args)
+
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:

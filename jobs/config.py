@@ -64,6 +64,12 @@ class StateSettings(_Strict):
         if v.startswith("postgresql://"):
             # psycopg 3 is the driver we ship; the bare scheme would ask for psycopg2.
             v = "postgresql+psycopg://" + v[len("postgresql://"):]
+        if v.startswith("postgresql"):
+            from jobs import extras
+
+            needs = extras.problem("postgres", "PostgreSQL state")
+            if needs:
+                raise ValueError(needs)
         return v
 
 

@@ -82,6 +82,12 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from jobs import extras
+
+    needs = extras.problem("sandbox", "leadrouter demo")
+    if needs:
+        print(f"leadrouter: {needs}", file=sys.stderr)
+        return extras.EXIT_MISSING_EXTRA
     from jobs.ops.demo import DemoOptions, print_summary, run
 
     summary = run(DemoOptions(partners=args.partners, leads=args.leads, days=args.days, faults=args.faults,
