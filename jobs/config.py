@@ -118,6 +118,8 @@ class NotificationSettings(_Strict):
     custom_notification_type_id: str | None = None  # 0ML…, for mode = "custom"
     email_sender_type: Literal["CurrentUser", "DefaultWorkflowUser", "OrgWideEmailAddress"] | None = None
     email_sender_address: str | None = None
+    offer_alert: Literal["email", "custom", "off"] = "email"  # tell the offered rep (jobs/alerts.py); off: a Flow does
+    portal_url: str | None = None  # the partner portal's base URL (…/s): alerts link the Lead there
 
 
 class LogSettings(_Strict):

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from connector.soql import format_soql, select, soql_datetime
-from jobs import lifecycle
+from jobs import alerts, lifecycle
 from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.state import store as st
@@ -48,6 +48,7 @@ def flush(cx, now: datetime) -> dict[str, int]:
             break
         after = entries[-1]["id"]
         _flush_chunk(cx, entries, now, counts)
+        alerts.send_offer_alerts(cx, now, entries, counts)  # the reps of the confirmed offers hear of them
     return counts
 
 

@@ -1,0 +1,189 @@
+"""The offer alert: the rep a lead was just offered to hears of it, once, in their language.
+
+Sent only for writes Salesforce confirmed (an offer that never reached the org must not
+be announced), through Salesforce's own standard actions: `emailSimple` by default —
+it needs nothing set up in the org — or the bell notification (`custom`) when the
+org has a Custom Notification Type. `off` leaves it to a Flow on Routing_Status__c.
+
+Budget: one alert per offer costs an action input, and an action call carries 200.
+A run that offers more than that (a backlog, a first import) folds each rep's offers
+into one message listing them, so 10,000 offers to 180 reps are one call, not fifty.
+
+At most once: the alert goes out after the write is confirmed; a crash in between
+costs the alert, never a second one (the reminder before the deadline still comes).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from connector.errors import ConnectorError
+from connector.notify import INPUTS_PER_CALL, Notification, NotifyResult
+from jobs.state import schema
+
+ALERTED_PURPOSES = ("offer",)  # pool offers: the queue's members see the lead in their list view
+
+# Wording per language (User.LanguageLocaleKey, first part); English when unknown.
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {"title": "New lead for you: {company}", "digest": "{n} new leads for you",
+           "body": "{lead} ({company}) in {region} was offered to you.\nProducts: {products}\n"
+                   "Accept or reject by {deadline}, or it goes to another partner.\n{link}",
+           "none": "none given", "nodeadline": "no deadline"},
+    "de": {"title": "Neuer Lead für Sie: {company}", "digest": "{n} neue Leads für Sie",
+           "body": "{lead} ({company}) in {region} wurde Ihnen angeboten.\nProdukte: {products}\n"
+                   "Bitte bis {deadline} annehmen oder ablehnen, sonst geht der Lead an einen anderen Partner.\n{link}",
+           "none": "keine Angabe", "nodeadline": "keine Frist"},
+    "fr": {"title": "Nouveau lead pour vous : {company}", "digest": "{n} nouveaux leads pour vous",
+           "body": "{lead} ({company}) à {region} vous a été proposé.\nProduits : {products}\n"
+                   "Acceptez ou refusez avant le {deadline}, sinon il sera proposé à un autre partenaire.\n{link}",
+           "none": "non précisé", "nodeadline": "sans échéance"},
+    "es": {"title": "Nuevo lead para usted: {company}", "digest": "{n} leads nuevos para usted",
+           "body": "Se le ha ofrecido {lead} ({company}) en {region}.\nProductos: {products}\n"
+                   "Acéptelo o recházelo antes del {deadline}, o pasará a otro socio.\n{link}",
+           "none": "no indicado", "nodeadline": "sin plazo"},
+    "it": {"title": "Nuovo lead per lei: {company}", "digest": "{n} nuovi lead per lei",
+           "body": "Le è stato offerto {lead} ({company}) in {region}.\nProdotti: {products}\n"
+                   "Accetti o rifiuti entro il {deadline}, altrimenti passerà a un altro partner.\n{link}",
+           "none": "non indicati", "nodeadline": "nessuna scadenza"},
+    "pt": {"title": "Novo lead para você: {company}", "digest": "{n} novos leads para você",
+           "body": "{lead} ({company}) em {region} foi oferecido a você.\nProdutos: {products}\n"
+                   "Aceite ou recuse até {deadline}, ou ele irá para outro parceiro.\n{link}",
+           "none": "não informado", "nodeadline": "sem prazo"},
+    "nl": {"title": "Nieuwe lead voor u: {company}", "digest": "{n} nieuwe leads voor u",
+           "body": "{lead} ({company}) in {region} is u aangeboden.\nProducten: {products}\n"
+                   "Accepteer of weiger vóór {deadline}, anders gaat de lead naar een andere partner.\n{link}",
+           "none": "niet opgegeven", "nodeadline": "geen termijn"},
+    "ja": {"title": "新しいリード: {company}", "digest": "新しいリード {n} 件",
+           "body": "{region} の {lead}（{company}）があなたに割り当てられました。\n製品: {products}\n"
+                   "{deadline} までに承諾または辞退してください。期限を過ぎると他のパートナーに回ります。\n{link}",
+           "none": "指定なし", "nodeadline": "期限なし"},
+}
+
+
+def texts(language: str | None) -> dict[str, str]:
+    key = (language or "en").replace("-", "_").split("_")[0].lower()
+    return TEXTS.get(key, TEXTS["en"])
+
+
+def lead_link(cx, lead_id: str) -> str:
+    """Where the rep opens the lead: the partner portal when configured, else the org."""
+    portal = (getattr(cx.settings.notifications, "portal_url", None) or "").rstrip("/")
+    if portal:
+        return f"{portal}/lead/{lead_id}"
+    base = (getattr(cx.client, "instance_url", None) or "").rstrip("/")
+    return f"{base}/lightning/r/Lead/{lead_id}/view"
+
+
+def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
+                      counts: dict[str, int] | None = None) -> dict[str, int]:
+    """Alert the reps of offers whose write Salesforce has confirmed.
+
+    `offers`: outbox entries just flushed (each with id, lead_id, offer_id, purpose);
+    the state says which of them were confirmed — only those are announced. Counts go
+    into `counts` when given (the flush's own), and are returned."""
+    mode = getattr(cx.settings.notifications, "offer_alert", "email")
+    entries = [e for e in offers if e.get("purpose") in ALERTED_PURPOSES and e.get("offer_id")]
+    if mode == "off" or not entries:
+        return {}
+    rows = _confirmed_offers(cx, [e["id"] for e in entries])
+    routing = cx.routing()
+    convert = cx.mappings.lead_converter()
+    by_rep: dict[str, list[dict[str, Any]]] = {}
+    for offer, record in rows:
+        for rep_id in _recipients(routing, offer):
+            by_rep.setdefault(rep_id, []).append(_facts(cx, offer, record, convert))
+    if not by_rep:
+        return {}
+    singles = sum(len(v) for v in by_rep.values())
+    digest = singles > INPUTS_PER_CALL  # more than one call's worth: one message per rep instead
+    notes = []
+    for rep_id, facts in sorted(by_rep.items()):
+        rep = _rep(routing, rep_id)
+        words = texts(rep.language if rep else None)
+        zone = rep.time_zone if rep else None
+        if digest and len(facts) > 1:
+            notes.append(Notification(recipient_ids=(rep_id,), title=words["digest"].format(n=len(facts)),
+                                      body="\n\n".join(_body(words, f, zone) for f in facts)[:32_000]))
+        else:
+            notes.extend(Notification(recipient_ids=(rep_id,), title=words["title"].format(company=f["company"]),
+                                      body=_body(words, f, zone), target_id=f["lead_id"]) for f in facts)
+    log = cx.log(component="alerts")
+    try:
+        results = cx.client.notify("custom" if mode == "custom" else "email", notes)
+    except ConnectorError as e:  # the offers stand; only their announcement is lost (the reminder still comes)
+        log.warning("offer_alerts_not_sent", offers=singles, error=str(e))
+        results = [NotifyResult(n, False, "NOT_SENT", str(e)) for n in notes]
+    failed = [r for r in results if not r.ok]
+    if failed:
+        log.warning("offer_alerts_failed", failed=len(failed), code=failed[0].code, message=failed[0].message)
+    out = {"alerted": singles, "alert_messages": len(notes) - len(failed)}
+    if failed:
+        out["alerts_failed"] = len(failed)
+    if counts is not None:
+        for k, v in out.items():
+            counts[k] = counts.get(k, 0) + v
+    return out
+
+
+def _confirmed_offers(cx, entry_ids: list[int]) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """The offers of confirmed outbox entries, with the lead as last read."""
+    ob, o, lead = schema.outbox, schema.offers, schema.leads
+    out = []
+    with cx.store.connect() as conn:
+        for i in range(0, len(entry_ids), 500):
+            q = (select(o, lead.c.record)
+                 .select_from(ob.join(o, o.c.id == ob.c.offer_id).outerjoin(lead, lead.c.lead_id == o.c.lead_id))
+                 .where(ob.c.id.in_(entry_ids[i:i + 500]), ob.c.status == "confirmed").order_by(o.c.id))
+            for row in conn.execute(q).mappings():
+                out.append(({k: row[k] for k in o.c.keys()}, row["record"]))
+    return out
+
+
+def _recipients(routing, offer: dict[str, Any]) -> tuple[str, ...]:
+    if offer.get("rep_id"):
+        return (offer["rep_id"],)
+    partner = routing.partners.get(offer.get("partner_id") or "")
+    return tuple(r.id for r in partner.active_reps) if partner else ()
+
+
+def _rep(routing, rep_id: str):
+    partner = routing.partners.get(routing.rep_partner.get(rep_id, ""))
+    return next((r for r in partner.reps if r.id == rep_id), None) if partner else None
+
+
+def _facts(cx, offer: dict[str, Any], record: dict[str, Any] | None, convert) -> dict[str, Any]:
+    lead = None
+    if record:
+        try:
+            lead = convert(record)
+        except Exception:  # a record the mappings cannot read still gets an alert, with less in it
+            lead = None
+    get = (lambda name: getattr(lead, name, None)) if lead is not None and hasattr(lead, "company") else (lambda _: None)
+    name = " ".join(p for p in (get("first_name"), get("last_name")) if p) or offer["lead_id"]
+    region = ", ".join(p for p in (get("city"), get("state"), get("country")) if p)
+    return {"lead_id": offer["lead_id"], "lead": name, "company": get("company") or name,
+            "region": region or "?", "products": sorted(get("products") or ()),
+            "deadline": offer.get("deadline"), "link": lead_link(cx, offer["lead_id"])}
+
+
+def _body(words: dict[str, str], f: dict[str, Any], zone: str | None) -> str:
+    return words["body"].format(lead=f["lead"], company=f["company"], region=f["region"],
+                                products=", ".join(f["products"]) or words["none"],
+                                deadline=_when(f["deadline"], zone) or words["nodeadline"], link=f["link"])
+
+
+def _when(at: datetime | None, zone: str | None) -> str | None:
+    """The deadline in the rep's own time zone, with UTC alongside (reps cross zones)."""
+    if at is None:
+        return None
+    utc = f"{at:%Y-%m-%d %H:%M} UTC"
+    try:
+        local = at.astimezone(ZoneInfo(zone)) if zone else None
+    except (KeyError, ValueError):
+        local = None
+    if local is None or local.utcoffset() == at.utcoffset():
+        return utc
+    return f"{local:%Y-%m-%d %H:%M} {zone} ({utc})"

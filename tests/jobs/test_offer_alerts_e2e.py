@@ -1,0 +1,70 @@
+"""The offer alert end to end: the rep a lead is offered to hears of it once per offer,
+through Salesforce's emailSimple action, in their language, with what they need to act."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from sandbox.simulator import Profile
+
+pytestmark = pytest.mark.e2e
+
+NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1, 0.2))
+ALWAYS_REJECT = Profile("always reject", accept=0.0, reject=1.0, delay_hours=(0.1, 0.2))
+
+
+def offers(loop) -> list[dict]:
+    from jobs.state.schema import offers as table
+
+    with loop.cx.store.connect() as conn:
+        return [dict(r) for r in conn.execute(table.select().where(table.c.kind == "offer")).mappings()]
+
+
+def alerts(org) -> list:
+    return [n for n in org.notifications.all("emailSimple") if "relatedRecordId" in n.inputs]
+
+
+def test_the_offered_rep_gets_one_alert_per_offer_and_no_more(org, loop):
+    org.simulator.set_profile("*", ALWAYS_REJECT)
+    loop.cycle()
+    loop.cycle(hours=1)  # every partner rejects: each lead is offered to a second partner
+    loop.cycle(hours=1)
+    made = offers(loop)
+    assert any(o["attempt"] > 1 for o in made), "redistribution made second offers (else this proves less)"
+    per_offer = Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"]) for n in alerts(org))
+    assert per_offer == Counter((o["lead_id"], o["rep_id"]) for o in made)
+
+
+def test_the_alert_names_the_lead_its_deadline_and_links_to_it(org, loop):
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    offer = offers(loop)[0]
+    lead = loop.lead(offer["lead_id"])
+    [alert] = [n for n in alerts(org) if n.inputs["relatedRecordId"] == offer["lead_id"]]
+    body = alert.inputs["emailBody"]
+    assert lead["Company"] in alert.inputs["emailSubject"] and lead["Company"] in body
+    assert lead["LastName"] in body and lead["Country"] in body
+    assert f"{offer['deadline']:%Y-%m-%d %H:%M} UTC" in body
+    assert f"/lightning/r/Lead/{offer['lead_id']}/view" in body
+    for product in (lead.get("Products__c") or "").split(";"):
+        assert product.strip() in body
+
+
+def test_a_rep_reads_the_alert_in_their_own_language(org, make_loop):
+    reps = [u for u in org.org.records("User") if u.get("UserType") == "PowerPartner"]
+    for u in reps:
+        org.org.update("User", u["Id"], {"LanguageLocaleKey": "de"})
+    loop = make_loop(org)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    sent = alerts(org)
+    assert sent and all(n.inputs["emailSubject"].startswith("Neuer Lead für Sie") for n in sent)
+    assert all("Bitte bis" in n.inputs["emailBody"] for n in sent)
+
+
+def test_alerts_can_be_left_to_a_flow(org, make_loop):
+    loop = make_loop(org, settings={"notifications": {"mode": "custom", "offer_alert": "off"}})
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    assert offers(loop) and alerts(org) == []
