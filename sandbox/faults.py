@@ -10,7 +10,9 @@ Two sources, both reproducible:
 Kinds: `503`, `500`, `lock` (UNABLE_TO_LOCK_ROW for the whole request), `expire`
 (the caller's session ends: 401 INVALID_SESSION_ID), `latency` (added delay, then the
 request proceeds), `drop` (connection closed without an answer), `record_failures`
-(composite writes: chosen records fail with UNABLE_TO_LOCK_ROW or another code).
+(composite writes: chosen records fail with UNABLE_TO_LOCK_ROW or another code),
+`job_failed` (Bulk API 2.0: closing an ingest job fails it after `share` of its rows;
+planned only, never drawn by a profile).
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-KINDS = ("503", "500", "lock", "expire", "latency", "drop", "record_failures")
+KINDS = ("503", "500", "lock", "expire", "latency", "drop", "record_failures", "job_failed")
+_ROW_KINDS = ("record_failures", "job_failed")  # reach only requests that write rows
 
 # per-request probabilities; latency = (probability, min ms, max ms); record_failures =
 # (probability a composite write is affected, share of its records that fail)
@@ -64,7 +67,7 @@ class _Plan:
 class Decision:
     latency_ms: int = 0
     fault: Fault | None = None  # 503/500/lock/expire/drop
-    records: Fault | None = None  # record_failures, for composite writes
+    records: Fault | None = None  # record_failures (composite writes) or job_failed (Bulk ingest close)
     kinds: list[str] = field(default_factory=list)
 
 
@@ -116,6 +119,9 @@ class Faults:
                       record_share=share, code=code, rng_seed=self.seed)  # fmt: skip
         if kind == "record_failures" and endpoint is None:
             endpoint = "composite/sobjects"
+        if kind == "job_failed":
+            endpoint = endpoint or "jobs/ingest"
+            fault.code = code if code != "UNABLE_TO_LOCK_ROW" else "InternalServerError"
         with self._lock:
             self._plans.append(_Plan(fault, count, endpoint, skip))
 
@@ -136,11 +142,11 @@ class Faults:
                 if plan.endpoint is not None and plan.endpoint.lower() not in endpoint.lower():
                     continue
                 kind = plan.fault.kind
-                if kind == "record_failures" and not composite_write:
+                if kind in _ROW_KINDS and not composite_write:
                     continue
                 if kind == "latency" and decision.latency_ms:
                     continue
-                if kind not in ("latency", "record_failures") and decision.fault:
+                if kind not in ("latency", *_ROW_KINDS) and decision.fault:
                     continue
                 if plan.skip:
                     plan.skip -= 1
@@ -159,7 +165,7 @@ class Faults:
         decision.kinds.append(fault.kind)
         if fault.kind == "latency":
             decision.latency_ms = fault.latency_ms
-        elif fault.kind == "record_failures":
+        elif fault.kind in _ROW_KINDS:
             decision.records = fault
         else:
             decision.fault = fault

@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from sandbox import actions, admin, composite, persist, rest
+from sandbox import actions, admin, bulk, composite, persist, rest
 from sandbox.app import Router, handle
 from sandbox.auth import Auth, OAuthError
 from sandbox.bootstrap import INTEGRATION_USERNAME
@@ -91,6 +91,7 @@ def build_router() -> Router:
     r.add("api", "GET", "/limits", rest.limits)
     r.add("api", "GET", "/actions/standard", actions.list_actions)
     r.add("api", "POST", "/actions/standard/{action}", actions.invoke)
+    bulk.add_routes(r)
     return r
 
 
@@ -124,6 +125,7 @@ class Sandbox:
         self.limit = ApiLimit(self.clock, api_limit)
         self.notifications = Notifications()
         self.cursors = Cursors()
+        self.bulk = bulk.BulkJobs()  # Bulk API 2.0 jobs (in memory, like cursors)
         self.router = build_router()
         self.creds = load_or_create(self.data_dir, INTEGRATION_USERNAME)
         ca_file, server_pem = ensure_certificates(self.data_dir)
