@@ -67,7 +67,8 @@ def cmd_run(args) -> int:
     cx = _connector(loaded)
     service = Service(store=cx.store, lock=lock_for(loaded.state_url()), poll_seconds=loaded.settings.schedule.leads,
                       make_jobs=cx.scheduled_jobs, misfire_grace=loaded.settings.schedule.misfire_grace,
-                      on_leader=lambda: _first_as_leader(cx))
+                      on_leader=lambda: _first_as_leader(cx),
+                      metrics_bind=loaded.settings.metrics.bind, now=cx.clock.now)
     cx.instance = service.instance
     service.install_signal_handlers()
     return service.run()

@@ -38,6 +38,7 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "LEADROUTER_RULES": ("routing", "rules"),
     "LEADROUTER_MAPPINGS_DIR": ("mappings", "dir"),
     "LEADROUTER_LOG_FORMAT": ("log", "format"),
+    "LEADROUTER_METRICS_BIND": ("metrics", "bind"),
     "LEADROUTER_LOG_LEVEL": ("log", "level"),
 }
 
@@ -132,6 +133,21 @@ class LogSettings(_Strict):
         return v.lower() if isinstance(v, str) else v
 
 
+class MetricsSettings(_Strict):
+    """The /healthz and /metrics endpoint (jobs/metrics.py): off unless a bind address is set."""
+
+    bind: str | None = None  # "127.0.0.1:9464"; "0.0.0.0:9464" inside a container
+
+    @field_validator("bind")
+    @classmethod
+    def _host_port(cls, v: str | None) -> str | None:
+        if v:
+            from jobs.metrics import parse_bind
+
+            parse_bind(v)
+        return v or None
+
+
 class Settings(_Strict):
     # Validated as the connector's own ConnectorConfig (see `connector_config`), with
     # [budget] and [notifications] folded in.
@@ -144,6 +160,7 @@ class Settings(_Strict):
     budget: BudgetSettings = BudgetSettings()
     notifications: NotificationSettings = NotificationSettings()
     log: LogSettings = LogSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @model_validator(mode="after")
     def _schedule_fits_deadlines(self) -> "Settings":

@@ -13,7 +13,7 @@ import socket
 import threading
 import uuid
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from jobs.leader import LeaderLock
 from jobs.logging import get_logger
@@ -27,7 +27,8 @@ log = get_logger(component="service")
 class Service:
     def __init__(self, *, store: Store, lock: LeaderLock, poll_seconds: float,
                  make_jobs: Callable[[threading.Event], list[JobSpec]], misfire_grace: int,
-                 on_leader: Callable[[], None] | None = None, instance: str | None = None) -> None:
+                 on_leader: Callable[[], None] | None = None, instance: str | None = None,
+                 metrics_bind: str | None = None, now: Callable[[], datetime] | None = None) -> None:
         self.store = store
         self.lock = lock
         self.poll_seconds = poll_seconds
@@ -38,6 +39,9 @@ class Service:
         self.started = datetime.now(timezone.utc)
         self.stop = threading.Event()
         self.role = "standby"
+        self.metrics_bind = metrics_bind  # [metrics] bind: /healthz and /metrics, off when None
+        self.now = now or (lambda: datetime.now(timezone.utc))  # the connector's clock: Salesforce's
+        self.metrics: Any = None  # the running jobs.metrics.MetricsServer
 
     def install_signal_handlers(self) -> None:
         def _graceful(signum, _frame):  # noqa: ANN001
@@ -57,6 +61,11 @@ class Service:
             log.warning("heartbeat_failed", error=str(e))
 
     def run(self) -> int:
+        if self.metrics_bind:
+            from jobs.metrics import serve
+
+            self.metrics = serve(self.metrics_bind, self.store, now=self.now, role=lambda: self.role,
+                                 instance=self.instance)
         try:
             while not self.stop.is_set():
                 if not self._standby():
@@ -66,6 +75,8 @@ class Service:
             self.role = "stopped"
             self._beat()
             self.lock.release()
+            if self.metrics:
+                self.metrics.stop()
         return 0
 
     def _standby(self) -> bool:

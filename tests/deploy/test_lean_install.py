@@ -109,7 +109,7 @@ def test_wheel_without_extras_prints_its_version(lean_env: Path) -> None:
 
 def test_importing_the_product_loads_no_sandbox_package(lean_env: Path) -> None:
     probe = ("import json, sys\n"
-             "import jobs.cli, jobs.service, jobs.app, rules, mappings, connector\n"
+             "import jobs.cli, jobs.service, jobs.app, jobs.metrics, rules, mappings, connector\n"
              "jobs.cli.build_parser()\n"
              "print(json.dumps({'loaded': sorted(m for m in sys.modules if m.split('.')[0] in "
              f"{SANDBOX_ONLY + ('psycopg',)!r}), 'file': jobs.cli.__file__}}))")

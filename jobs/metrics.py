@@ -1,0 +1,232 @@
+"""An optional HTTP endpoint for whoever runs the connector: /healthz and /metrics.
+
+Off unless `[metrics] bind = "host:port"` is set. Every figure is read from the state
+database at scrape time (read-only), so a standby reports the same offers, decisions
+and API budget as the leader, and any instance can be scraped or probed:
+
+- `/healthz`: JSON with this instance's role (leader or standby), the last successful
+  cycle, and whether the state database answers. 200 while the database answers (a
+  standby is healthy), 503 when it does not.
+- `/metrics`: Prometheus text format (prometheus_client), names under `leadrouter_`.
+
+Ages (oldest live offer, watermark lag) are measured on the connector's clock, which
+is Salesforce's, never the host's; timestamps are exported as Unix seconds too, so an
+alert can compare them with Prometheus' own `time()`.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select, text
+
+from jobs.logging import get_logger
+from jobs.state import Store
+from jobs.state import offers as of
+from jobs.state import outbox as ob
+from jobs.state import store as st
+from jobs.state.schema import decisions, job_runs, watermarks
+
+log = get_logger(component="metrics")
+
+
+def parse_bind(bind: str) -> tuple[str, int]:
+    """`host:port` (IPv6 as `[::1]:9464`) into what a socket binds to."""
+    host, sep, port = bind.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ValueError(f"{bind!r}: expected host:port, e.g. 127.0.0.1:9464 (0.0.0.0:9464 in a container)")
+    if not 0 <= int(port) <= 65535:
+        raise ValueError(f"{bind!r}: the port must be between 0 and 65535")
+    return host.strip("[]"), int(port)
+
+
+def _ts(value: datetime | None) -> float | None:
+    return value.astimezone(timezone.utc).timestamp() if value else None
+
+
+class StateReader:
+    """The figures, read in one short read-only connection per scrape or probe."""
+
+    def __init__(self, store: Store, *, now: Callable[[], datetime], role: Callable[[], str], instance: str) -> None:
+        self.store, self.now, self.role, self.instance = store, now, role, instance
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        body: dict[str, Any] = {"instance": self.instance, "role": self.role()}
+        try:
+            with self.store.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                ok_runs = st.last_ok_job_runs(conn)
+        except Exception as e:  # any database failure is the answer, not a crash of the probe
+            body.update(status="unavailable", state_db={"ok": False, "error": type(e).__name__},
+                        last_successful_cycle=None)
+            return 503, body
+        finished = [r["finished"] for r in ok_runs if r["finished"]]
+        body.update(status="ok", state_db={"ok": True},
+                    last_successful_cycle=max(finished).astimezone(timezone.utc).isoformat() if finished else None,
+                    jobs={r["job"]: r["finished"].astimezone(timezone.utc).isoformat() for r in ok_runs})
+        return 200, body
+
+    def collect(self) -> Iterator[Metric]:
+        """prometheus_client's collector protocol: called on every scrape."""
+        role = self.role()
+        leader = GaugeMetricFamily("leadrouter_leader", "1 when this instance holds the leader lock",
+                                   labels=["instance", "role"])
+        leader.add_metric([self.instance, role], 1.0 if role == "leader" else 0.0)
+        yield leader
+        up = GaugeMetricFamily("leadrouter_state_db_up", "1 when the state database answered this scrape")
+        try:
+            with self.store.connect() as conn:
+                figures = list(self._figures(conn))
+        except Exception as e:  # a scrape must still answer: the alert is on state_db_up
+            log.warning("metrics_state_unreadable", error=type(e).__name__)
+            up.add_metric([], 0.0)
+            yield up
+            return
+        up.add_metric([], 1.0)
+        yield up
+        yield from figures
+
+    def _figures(self, conn) -> Iterator[Metric]:
+        now = self.now()
+        kinds = CounterMetricFamily("leadrouter_decisions", "routing decisions recorded, by kind", labels=["kind"])
+        for kind, n in conn.execute(select(decisions.c.kind, func.count()).group_by(decisions.c.kind)):
+            kinds.add_metric([kind], float(n))
+        yield kinds
+
+        counts = of.offer_status_counts(conn)
+        by_status = GaugeMetricFamily("leadrouter_offers", "offers in the state database, by status", labels=["status"])
+        for status, n in sorted(counts.items()):
+            by_status.add_metric([status], float(n))
+        yield by_status
+        yield GaugeMetricFamily("leadrouter_live_offers", "offers waiting for a partner's answer",
+                                value=float(counts.get("live", 0)))
+        yield CounterMetricFamily("leadrouter_lapses", "offers that passed their deadline unanswered",
+                                  value=float(counts.get("lapsed", 0)))
+        oldest = of.oldest_live_offer(conn)
+        age = GaugeMetricFamily("leadrouter_oldest_live_offer_age_seconds",
+                                "how long the longest-waiting live offer has waited (0 when none)")
+        age.add_metric([], max(0.0, (now - oldest["offered_at"]).total_seconds()) if oldest else 0.0)
+        yield age
+
+        outbox = GaugeMetricFamily("leadrouter_outbox", "decided Lead writes, by status", labels=["status"])
+        for status, n in sorted(ob.status_counts(conn).items()):
+            outbox.add_metric([status], float(n))
+        yield outbox
+
+        yield from self._budget(conn)
+        yield from self._jobs(conn)
+
+        lag = GaugeMetricFamily("leadrouter_watermark_lag_seconds",
+                                "how far each incremental read's watermark is behind Salesforce's clock",
+                                labels=["stream"])
+        for name, value in conn.execute(select(watermarks.c.name, watermarks.c.value)):
+            lag.add_metric([name], max(0.0, (now - value).total_seconds()))
+        yield lag
+
+    def _budget(self, conn) -> Iterator[Metric]:
+        used = GaugeMetricFamily("leadrouter_api_calls_used", "our API calls in the last 24 hours",
+                                 labels=["instance"])
+        budget = GaugeMetricFamily("leadrouter_api_calls_budget", "our share of the org's daily API limit",
+                                   labels=["instance"])
+        org_used = GaugeMetricFamily("leadrouter_org_api_requests_used",
+                                     "the org's API requests used today, as Salesforce last reported",
+                                     labels=["instance"])
+        org_max = GaugeMetricFamily("leadrouter_org_api_requests_max", "the org's daily API request limit",
+                                    labels=["instance"])
+        holding = GaugeMetricFamily("leadrouter_api_holding_back", "1 while non-urgent jobs wait for budget",
+                                    labels=["instance"])
+        for b in st.api_budgets(conn):
+            who = [b["instance"]]
+            used.add_metric(who, float(b.get("spent_24h") or 0))
+            if b.get("allowance_24h") is not None:
+                budget.add_metric(who, float(b["allowance_24h"]))
+            if b.get("org_max"):
+                org_used.add_metric(who, float(b.get("org_used") or 0))
+                org_max.add_metric(who, float(b["org_max"]))
+            holding.add_metric(who, 1.0 if b.get("holding_back") else 0.0)
+        yield from (used, budget, org_used, org_max, holding)
+
+    def _jobs(self, conn) -> Iterator[Metric]:
+        failures = CounterMetricFamily("leadrouter_job_failures",
+                                       "failed job runs in the retained history (housekeeping prunes old runs)",
+                                       labels=["job"])
+        for job, n in conn.execute(select(job_runs.c.job, func.count()).where(job_runs.c.error.is_not(None))
+                                   .group_by(job_runs.c.job)):
+            failures.add_metric([job], float(n))
+        yield failures
+        last_failed = GaugeMetricFamily("leadrouter_job_last_run_failed", "1 when a job's latest run failed",
+                                        labels=["job"])
+        for r in st.last_job_runs(conn):
+            last_failed.add_metric([r["job"]], 1.0 if r["error"] else 0.0)
+        yield last_failed
+        last_ok = GaugeMetricFamily("leadrouter_job_last_success_timestamp_seconds",
+                                    "when each job last finished without error (Unix seconds)", labels=["job"])
+        for r in st.last_ok_job_runs(conn):
+            last_ok.add_metric([r["job"]], _ts(r["finished"]) or 0.0)
+        yield last_ok
+
+
+class MetricsServer:
+    """The endpoint on its own daemon threads; `stop()` closes the socket."""
+
+    def __init__(self, reader: StateReader, bind: str) -> None:
+        self.reader = reader
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(reader)
+        host, port = parse_bind(bind)
+        self.httpd = ThreadingHTTPServer((host, port), _handler(self))
+        self.httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="metrics", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+
+    def start(self) -> MetricsServer:
+        self._thread.start()
+        log.info("metrics_listening", url=self.url)
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+def _handler(server: MetricsServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self._send(200, CONTENT_TYPE_LATEST, generate_latest(server.registry))
+            elif path == "/healthz":
+                code, body = server.reader.health()
+                self._send(code, "application/json", json.dumps(body).encode())
+            else:
+                self._send(404, "text/plain; charset=utf-8", b"not found: try /healthz or /metrics\n")
+
+        def _send(self, code: int, content_type: str, body: bytes) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass  # scrapes every few seconds are not worth a log line
+
+    return Handler
+
+
+def serve(bind: str, store: Store, *, now: Callable[[], datetime], role: Callable[[], str],
+          instance: str) -> MetricsServer:
+    """Start the endpoint: what `leadrouter run` calls when `[metrics] bind` is set."""
+    return MetricsServer(StateReader(store, now=now, role=role, instance=instance), bind).start()
