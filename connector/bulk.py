@@ -1,0 +1,352 @@
+"""Bulk API 2.0 for first runs and large backlogs: a handful of calls for 200,000 records.
+
+Above `threshold` records (default 10,000) reads and writes go through Bulk API 2.0
+jobs instead of REST pages of 2,000 and composite calls of 200. Everything else is the
+same as REST: every request passes through the client's session (so it is counted and
+the budget is checked before it), through the retry policy, and every error through
+`classify()`. Below the threshold the REST path is used unchanged.
+
+Crash safety. A write creates a job, hands its id to `on_job(job_id)` BEFORE any data
+is uploaded (the caller persists it next to its outbox rows), then uploads, closes and
+waits. After a restart `resume(job_id)` finds out what happened and answers one
+`WriteResult` per row the job knows about:
+- still Open (we died before closing it): nothing was processed; it is aborted, so it
+  never will be, and every uploaded row comes back as "UNPROCESSED" (write it again);
+- UploadComplete / InProgress: waited for, then read as below;
+- JobComplete / Failed / Aborted: successfulResults are ok (never write them again),
+  failedResults are classified like composite SaveResults, unprocessedrecords are
+  "UNPROCESSED" (transient: write them again).
+So a row is written at most once by a job, and a caller that resends only what
+`resume` did not report ok writes no lead twice and loses none.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
+
+from .errors import CONFIG_FIXES, ConfigError, Failure, RecordError, classify
+from .records import id18
+from .soql import check_id, ident, sf_json_value
+from .writes import WriteResult
+
+if TYPE_CHECKING:
+    from .client import SalesforceClient
+
+DEFAULT_THRESHOLD = 10_000
+PAGE_RECORDS = 100_000  # rows per results page: 2 pages for 200,000 leads
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024 - 1024 * 1024  # Salesforce takes 100 MB of CSV per job; keep a margin
+RUNNING = ("Open", "UploadComplete", "InProgress")
+DONE = ("JobComplete", "Failed", "Aborted")
+_NULL = "#N/A"  # Bulk CSV's way to set a field to null (an empty cell leaves it unchanged)
+_FROM = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)
+_NUMBER_TYPES = {"double": float, "currency": float, "percent": float, "int": int, "long": int}
+
+
+@dataclass
+class BulkOutcome:
+    """What a finished (or resumed) ingest job did, one WriteResult per row it saw."""
+
+    job_id: str
+    state: str
+    results: list[WriteResult] = field(default_factory=list)
+    error_message: str | None = None
+
+    @property
+    def ok_ids(self) -> set[str]:
+        return {r.id for r in self.results if r.ok and r.id}
+
+    @property
+    def retry_ids(self) -> set[str]:
+        return {r.id for r in self.results if r.kind == "transient" and r.id}
+
+
+def _csv_cell(value: Any) -> str:
+    value = sf_json_value(value)
+    if value is None:
+        return _NULL
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+def update_csv(records: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[bytes]]:
+    """Records with an Id as CSV uploads of at most MAX_UPLOAD_BYTES each, and the ids
+    in row order. A field a record does not name is left as it is (an empty cell)."""
+    columns: dict[str, None] = {"Id": None}
+    for record in records:
+        for name in record:
+            if name.lower() != "id" and name != "attributes":
+                columns.setdefault(ident(name), None)
+    names = list(columns)
+    header_buf = io.StringIO()
+    csv.writer(header_buf, lineterminator="\n").writerow(names)
+    header = header_buf.getvalue()
+    ids: list[str] = []
+    chunks: list[bytes] = []
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    size = 0
+    parts: list[str] = []
+    for record in records:
+        rid = next((v for k, v in record.items() if k.lower() == "id"), None)
+        if rid is None:
+            raise ValueError(f"a bulk update needs an 'Id' in every record: {dict(record)!r:.200}")
+        ids.append(id18(check_id(rid)))
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow([ids[-1], *(_csv_cell(record[n]) if n in record else "" for n in names[1:])])
+        line = buf.getvalue()
+        if size + len(line) > MAX_UPLOAD_BYTES and parts:
+            chunks.append((header + "".join(parts)).encode())
+            parts, size = [], 0
+        parts.append(line)
+        size += len(line)
+    if parts:
+        chunks.append((header + "".join(parts)).encode())
+    return ids, chunks
+
+
+def _split_error(text: str) -> tuple[str, str]:
+    """`CODE:message:fields --` (failedResults' sf__Error) as (code, message)."""
+    code, _, rest = text.partition(":")
+    message = rest.rsplit(":", 1)[0] if ":" in rest else rest
+    return code.strip() or "UNKNOWN", message.strip()
+
+
+class BulkClient:
+    """Bulk API 2.0 reads and writes on top of a connected `SalesforceClient`."""
+
+    def __init__(
+        self,
+        client: SalesforceClient,
+        *,
+        threshold: int = DEFAULT_THRESHOLD,
+        poll_interval: float = 2.0,
+        max_poll_interval: float = 30.0,
+        page_records: int = PAGE_RECORDS,
+        timeout: float = 24 * 3600,
+    ):
+        if threshold < 1:
+            raise ValueError(f"bulk threshold must be at least 1 record, got {threshold}")
+        self.client = client
+        self.threshold = threshold
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
+        self.page_records = page_records
+        self.timeout = timeout
+        self.jobs = 0  # jobs created, for reports
+
+    # --- plumbing -------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        return f"{self.client.sf.base_url}jobs/{path}"
+
+    def _request(self, method: str, path: str, context: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
+        def once() -> Any:
+            return self.client.sf._call_salesforce(method, self._url(path), name=context, **kwargs)
+
+        return self.client._call(once, context, idempotent=idempotent)
+
+    def _json(self, method: str, path: str, context: str, body: Any = None, *, idempotent: bool = True) -> dict:
+        kwargs = {"json": body} if body is not None else {}
+        return self._request(method, path, context, idempotent=idempotent, **kwargs).json()
+
+    def _wait(self, kind: str, job_id: str) -> dict:
+        """Poll a job until it is done; each poll is one API call, so the wait grows."""
+        waited, wait = 0.0, self.poll_interval
+        while True:
+            info = self._json("GET", f"{kind}/{job_id}", f"bulk {kind} job state")
+            if info.get("state") in DONE:
+                return info
+            if info.get("state") == "Open":
+                return info  # an Open job waits for us, not the other way round
+            if waited >= self.timeout:
+                raise RecordError(Failure("transient", "BULK_JOB_TIMEOUT",
+                                          f"bulk {kind} job {job_id} still {info.get('state')} after {waited:.0f}s",
+                                          "resume the job later with its id; it keeps running in the org"))  # fmt: skip
+            self.client._sleep(wait)
+            waited += wait
+            wait = min(wait * 2, self.max_poll_interval)
+
+    # --- reads ----------------------------------------------------------------------
+    def should_use_bulk(self, expected_records: int) -> bool:
+        return expected_records >= self.threshold
+
+    def query(self, soql: str, *, include_deleted: bool = False, expected: int | None = None) -> Iterator[dict[str, Any]]:
+        """Records of a SOQL query, typed like the REST API's JSON (numbers, booleans,
+        nulls, `+0000` datetimes, parents as nested dicts). Through a bulk query job when
+        `expected` (or a COUNT() call when not given) reaches the threshold, else REST."""
+        if expected is None:
+            match = _FROM.search(soql)
+            expected = self.client.count(f"SELECT COUNT() FROM {match.group(1)}") if match else self.threshold
+        if not self.should_use_bulk(expected):
+            yield from (self.client.query_all(soql) if include_deleted else self.client.query(soql))
+            return
+        job_id = self.start_query(soql, include_deleted=include_deleted)
+        yield from self.query_results(job_id)
+
+    def start_query(self, soql: str, *, include_deleted: bool = False) -> str:
+        operation = "queryAll" if include_deleted else "query"
+        job = self._json("POST", "query", "bulk query job", {"operation": operation, "query": soql,
+                                                              "contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "LF"})  # fmt: skip
+        self.jobs += 1
+        return job["id"]
+
+    def query_results(self, job_id: str) -> Iterator[dict[str, Any]]:
+        """Every record of a query job, page by page (`Sforce-Locator` until `null`)."""
+        info = self._wait("query", job_id)
+        if info.get("state") != "JobComplete":
+            raise RecordError(Failure("permanent", "BULK_QUERY_FAILED",
+                                      f"bulk query job {job_id} ended {info.get('state')}: {info.get('errorMessage') or 'no message'}"))  # fmt: skip
+        types = self._field_types(info.get("object"))
+        locator: str | None = None
+        while True:
+            params: dict[str, Any] = {"maxRecords": self.page_records}
+            if locator:
+                params["locator"] = locator
+            response = self._request("GET", f"query/{job_id}/results", "bulk query results", params=params,
+                                     headers={"Accept": "text/csv"})  # fmt: skip
+            locator = response.headers.get("Sforce-Locator")
+            text = response.content.decode("utf-8")
+            del response
+            reader = csv.reader(io.StringIO(text, newline=""))
+            header = next(reader, None)
+            if header:
+                convert = [self._converter(name, types) for name in header]
+                paths = [name.split(".") for name in header]
+                for row in reader:
+                    yield _record(paths, convert, row)
+            del text
+            if not locator or locator == "null":
+                return
+
+    def _field_types(self, sobject: str | None) -> dict[str, str]:
+        if not sobject:
+            return {}
+        describe = self.client.describe(sobject)
+        return {f["name"]: f["type"] for f in describe.get("fields", [])}
+
+    @staticmethod
+    def _converter(name: str, types: Mapping[str, str]) -> Callable[[str], Any]:
+        kind = types.get(name) if "." not in name else None
+        if kind == "boolean":
+            return lambda v: v == "true" if v else False
+        if kind in _NUMBER_TYPES:
+            cast = _NUMBER_TYPES[kind]
+            return lambda v: cast(float(v)) if v else None
+        if kind == "datetime":
+            return lambda v: (v[:-1] + "+0000" if v.endswith("Z") else v) if v else None
+        return lambda v: v if v != "" else None
+
+    # --- writes ---------------------------------------------------------------------
+    def update(
+        self,
+        sobject: str,
+        records: Sequence[Mapping[str, Any]],
+        *,
+        on_job: Callable[[str], None] | None = None,
+    ) -> list[WriteResult]:
+        """Field updates by Id; one WriteResult per record, in order. Below the threshold
+        this is `client.update` (REST). Above it, one ingest job per 100 MB of CSV; rows
+        that fail transiently (a row lock, left unprocessed) are written again, by REST or
+        bulk as their number says, up to the retry policy's attempts."""
+        records = list(records)
+        if not self.should_use_bulk(len(records)):
+            return self.client.update(sobject, records)
+        ident(sobject, what="object")
+        ids, chunks = update_csv(records)
+        by_id: dict[str, WriteResult] = {}
+        for chunk in chunks:
+            outcome = self.run_update_job(sobject, chunk, on_job=on_job)
+            by_id.update((id18(r.id), r) for r in outcome.results if r.id)
+        results = [by_id.get(i) or WriteResult(i, False, "transient", "UNPROCESSED", "the job did not report this record") for i in ids]  # fmt: skip
+        for attempt in range(1, self.client.config.retry.max_attempts):
+            again = [n for n, r in enumerate(results) if r.kind == "transient"]
+            if not again:
+                break
+            self.client.log.warning("bulk rows failed transiently, writing them again", count=len(again), attempt=attempt)
+            redo = self.update(sobject, [records[n] for n in again], on_job=on_job)
+            for n, result in zip(again, redo):
+                results[n] = result
+        self.client._log_writes("bulk update", sobject, results)
+        return results
+
+    def run_update_job(self, sobject: str, data: bytes, *, on_job: Callable[[str], None] | None = None) -> BulkOutcome:
+        job = self._json("POST", "ingest", "bulk ingest job", {"object": sobject, "operation": "update",
+                                                               "contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "LF"})  # fmt: skip
+        job_id = job["id"]
+        self.jobs += 1
+        if on_job is not None:
+            on_job(job_id)  # persisted before any row can be written
+        # neither call is repeated when its outcome is unknown: `resume` looks first
+        self._request("PUT", f"ingest/{job_id}/batches", "bulk upload", idempotent=False, data=data,
+                      headers={"Content-Type": "text/csv"})  # fmt: skip
+        self._json("PATCH", f"ingest/{job_id}", "bulk close job", {"state": "UploadComplete"}, idempotent=False)
+        return self.resume(job_id)
+
+    def resume(self, job_id: str) -> BulkOutcome:
+        """What an ingest job did, after waiting for it; an Open job is aborted first
+        (it was never closed, so none of its rows were written and none will be)."""
+        check_id(job_id)
+        info = self._wait("ingest", job_id)
+        if info.get("state") == "Open":
+            self.client.log.warning("bulk job was never closed; aborting it, its rows will be sent again", job_id=job_id)
+            info = self._json("PATCH", f"ingest/{job_id}", "bulk abort job", {"state": "Aborted"})
+        outcome = BulkOutcome(job_id, info["state"], error_message=info.get("errorMessage"))
+        for row in self._result_rows(job_id, "successfulResults"):
+            outcome.results.append(WriteResult(row.get("sf__Id") or row.get("Id"), True, "ok"))
+        for row in self._result_rows(job_id, "failedResults"):
+            code, message = _split_error(row.get("sf__Error", ""))
+            failure = classify({"statusCode": code, "message": message})
+            kind = "transient" if failure.kind == "transient" else "permanent"
+            outcome.results.append(WriteResult(row.get("sf__Id") or row.get("Id"), False, kind, failure.code, message,
+                                               failure.fields, failure.fix))  # fmt: skip
+        for row in self._result_rows(job_id, "unprocessedrecords"):
+            outcome.results.append(WriteResult(row.get("Id"), False, "transient", "UNPROCESSED",
+                                               f"job {job_id} ended {info['state']} before this record"))  # fmt: skip
+        if info["state"] == "Failed" and not any(r.ok for r in outcome.results):
+            self._raise_job_failure(job_id, info.get("errorMessage") or "")
+        if info["state"] == "Failed":
+            self.client.log.warning("bulk job failed part-way", job_id=job_id, error=info.get("errorMessage"))
+        return outcome
+
+    def _result_rows(self, job_id: str, which: str) -> list[dict[str, str]]:
+        response = self._request("GET", f"ingest/{job_id}/{which}", f"bulk {which}", headers={"Accept": "text/csv"})
+        text = response.content.decode("utf-8")
+        return list(csv.DictReader(io.StringIO(text, newline=""))) if text.strip() else []
+
+    def _raise_job_failure(self, job_id: str, message: str) -> None:
+        if "InvalidBatch" in message or "Field name not found" in message:
+            raise ConfigError(Failure("config", "INVALID_FIELD", f"bulk job {job_id}: {message}", CONFIG_FIXES["INVALID_FIELD"]))  # fmt: skip
+
+
+def _record(paths: list[list[str]], convert: list[Callable[[str], Any]], row: list[str]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    nested = False
+    for path, conv, value in zip(paths, convert, row):
+        if len(path) == 1:
+            record[path[0]] = conv(value)
+            continue
+        nested = True
+        node = record
+        for key in path[:-1]:
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+            node = child
+        node[path[-1]] = conv(value)
+    return _no_empty_parents(record) if nested else record
+
+
+def _no_empty_parents(record: dict[str, Any]) -> dict[str, Any]:
+    """A parent whose every column is empty is no parent: None, as REST answers it."""
+    for key, value in record.items():
+        if isinstance(value, dict):
+            _no_empty_parents(value)
+            if all(v is None for v in value.values()):
+                record[key] = None
+    return record
