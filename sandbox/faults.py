@@ -13,6 +13,11 @@ request proceeds), `drop` (connection closed without an answer), `record_failure
 (composite writes: chosen records fail with UNABLE_TO_LOCK_ROW or another code),
 `job_failed` (Bulk API 2.0: closing an ingest job fails it after `share` of its rows;
 planned only, never drawn by a profile).
+
+The Pub/Sub API (gRPC) has two kinds of its own, drawn apart from the REST requests'
+so that a subscriber does not move the faults a REST client meets: `unavailable` (a
+call refused with UNAVAILABLE) and `stream_drop` (an open Subscribe stream ends
+between two responses). See `decide_stream`.
 """
 from __future__ import annotations
 
@@ -20,7 +25,8 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-KINDS = ("503", "500", "lock", "expire", "latency", "drop", "record_failures", "job_failed")
+KINDS = ("503", "500", "lock", "expire", "latency", "drop", "record_failures", "job_failed", "unavailable", "stream_drop")
+STREAM_KINDS = ("unavailable", "stream_drop")  # the Pub/Sub API's: see decide_stream
 _ROW_KINDS = ("record_failures", "job_failed")  # reach only requests that write rows
 
 # per-request probabilities; latency = (probability, min ms, max ms); record_failures =
@@ -28,13 +34,13 @@ _ROW_KINDS = ("record_failures", "job_failed")  # reach only requests that write
 PROFILES: dict[str, dict] = {
     "none": {},
     "flaky": {"503": 0.03, "500": 0.01, "lock": 0.02, "drop": 0.005, "expire": 0.002,
-              "latency": (0.1, 20, 150), "record_failures": (0.05, 0.02)},
+              "latency": (0.1, 20, 150), "record_failures": (0.05, 0.02), "unavailable": 0.05, "stream_drop": 0.05},
     "slow": {"latency": (1.0, 50, 250)},
     "locky": {"lock": 0.1, "record_failures": (0.3, 0.05)},
     "expiring": {"expire": 0.05},
-    "outage": {"503": 0.5},
+    "outage": {"503": 0.5, "unavailable": 0.5},
     "chaos": {"503": 0.08, "500": 0.03, "lock": 0.05, "drop": 0.02, "expire": 0.01,
-              "latency": (0.2, 20, 300), "record_failures": (0.2, 0.05)},
+              "latency": (0.2, 20, 300), "record_failures": (0.2, 0.05), "unavailable": 0.1, "stream_drop": 0.1},
 }  # fmt: skip
 
 
@@ -83,6 +89,7 @@ class Faults:
         self.profile = "none"
         self.seed = seed
         self._n = 0
+        self._stream_n = 0
         self.injected: dict[str, int] = {}
         self.set_profile(profile or "none", seed=seed)
 
@@ -137,6 +144,8 @@ class Faults:
         decision = Decision()
         with self._lock:
             for plan in self._plans:
+                if plan.fault.kind in STREAM_KINDS:
+                    continue
                 if plan.endpoint is None and not api:
                     continue
                 if plan.endpoint is not None and plan.endpoint.lower() not in endpoint.lower():
@@ -160,6 +169,30 @@ class Faults:
             for kind in decision.kinds:
                 self.injected[kind] = self.injected.get(kind, 0) + 1
         return decision
+
+    def decide_stream(self, rpc: str, moment: str) -> Fault | None:
+        """What goes wrong with a Pub/Sub call (`moment` "call": `unavailable`) or before
+        a response on an open stream (`moment` "batch": `stream_drop`). `rpc` is
+        "pubsub/<Method>"; a plan's endpoint matches it by substring, as for REST."""
+        kind = "unavailable" if moment == "call" else "stream_drop"
+        with self._lock:
+            for plan in self._plans:
+                if plan.fault.kind != kind or (plan.endpoint is not None and plan.endpoint.lower() not in rpc.lower()):
+                    continue
+                if plan.skip:
+                    plan.skip -= 1
+                    continue
+                plan.remaining -= 1
+                self._plans = [p for p in self._plans if p.remaining > 0]
+                self.injected[kind] = self.injected.get(kind, 0) + 1
+                return plan.fault
+            rate = PROFILES[self.profile].get(kind, 0.0)
+            if rate:
+                self._stream_n += 1
+                if random.Random(self.seed * 2_000_003 + self._stream_n).random() < rate:
+                    self.injected[kind] = self.injected.get(kind, 0) + 1
+                    return Fault(kind)
+        return None
 
     def _apply(self, decision: Decision, fault: Fault) -> None:
         decision.kinds.append(fault.kind)

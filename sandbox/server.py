@@ -146,6 +146,9 @@ class Sandbox:
         if saved is not None:
             self.auth.restore(saved.get("sessions", {}))
             self.limit.set(used=saved.get("api_used", 0))
+        from sandbox.pubsub import PubSubServer  # Change Data Capture over gRPC, same CA
+
+        self.pubsub = PubSubServer(self, (self.data_dir / "tls" / "server.pem").read_bytes())
         self.connection: dict[str, Any] = {
             "instance_url": self.url,
             "login_url": self.url,
@@ -159,6 +162,7 @@ class Sandbox:
             "certificate_file": self.creds.certificate_file,
             "refresh_token": self.creds.refresh_token,
             "admin_url": self.url + "/__sandbox",
+            "pubsub_url": self.pubsub.url,
         }
         self._write_connection()
         self._saved_version = self.org.version if saved is not None else -1
@@ -228,6 +232,7 @@ class Sandbox:
         self._server.close_all()
         self._server.server_close()
         self._thread.join(timeout=5)
+        self.pubsub.stop()
         if self._autosaver is not None:
             self._autosaver.join(timeout=5)
         if self.org.version != self._saved_version:

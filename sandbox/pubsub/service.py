@@ -1,0 +1,180 @@
+"""The `eventbus.v1.PubSub` gRPC service over the org's event bus.
+
+Every call is authenticated by its metadata as Salesforce does: `accesstoken` (a live
+session of this org), `instanceurl` (this org's URL) and `tenantid` (the org id);
+anything else is UNAUTHENTICATED. A session that expires while a stream is open ends
+the stream with UNAUTHENTICATED too, at its next delivery or keep-alive.
+
+Subscribe is pull-based: each FetchRequest adds `num_requested`; events go out only
+while some are requested. With nothing to send the server sends an empty FetchResponse
+carrying the latest replay id every `keepalive_seconds` (Salesforce: within 270 s).
+The fault profiles reach here too: `unavailable` refuses a call, `stream_drop` ends an
+open stream between two responses.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any, Iterator
+
+import grpc
+
+from eventbus.v1 import pubsub_api_pb2 as pb
+from eventbus.v1 import pubsub_api_pb2_grpc as pb_grpc
+from sandbox.pubsub.avro import topic_entity
+from sandbox.pubsub.bus import EventBus, ReplayIdError
+
+ALL_CHANGES = "/data/ChangeEvents"
+MAX_BATCH = 100  # events per FetchResponse at most
+_AUTH_ERROR = "sfdc.platform.eventbus.grpc.service.auth.error"
+
+
+class _Abort(Exception):
+    def __init__(self, status: grpc.StatusCode, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class PubSubService(pb_grpc.PubSubServicer):
+    def __init__(self, bus: EventBus, auth: Any, faults: Any, instance_url: str, org_id: str,
+                 keepalive_seconds: float = 270.0):
+        self.bus = bus
+        self.auth = auth
+        self.faults = faults
+        self.instance_url = instance_url.rstrip("/")
+        self.org_id = org_id
+        self.keepalive_seconds = keepalive_seconds
+        self.subscriptions = 0  # streams opened, for tests and the admin page
+
+    # ---- helpers ----------------------------------------------------------------------
+    def _fail(self, context: grpc.ServicerContext, abort: _Abort) -> None:
+        context.set_trailing_metadata((("error-code", abort.code),))
+        context.abort(abort.status, abort.message)
+
+    def _check(self, context: grpc.ServicerContext, rpc: str) -> str:
+        """The caller's user id, or _Abort; an injected `unavailable` fault first."""
+        fault = self.faults.decide_stream(f"pubsub/{rpc}", "call")
+        if fault is not None:
+            raise _Abort(grpc.StatusCode.UNAVAILABLE, "sfdc.platform.eventbus.grpc.service.unavailable",
+                         "The service is temporarily unavailable. Try again later.")
+        meta = {k: v for k, v in context.invocation_metadata()}
+        return self._user(meta)
+
+    def _user(self, meta: dict[str, Any]) -> str:
+        token, url, tenant = meta.get("accesstoken"), meta.get("instanceurl"), meta.get("tenantid")
+        if not token or not url or not tenant:
+            missing = [k for k, v in (("accesstoken", token), ("instanceurl", url), ("tenantid", tenant)) if not v]
+            raise _Abort(grpc.StatusCode.UNAUTHENTICATED, _AUTH_ERROR,
+                         f"Authentication failed: missing metadata {', '.join(missing)}.")
+        session = self.auth.session_user(f"Bearer {token}")
+        if session is None:
+            raise _Abort(grpc.StatusCode.UNAUTHENTICATED, _AUTH_ERROR,
+                         "Authentication failed: the access token is invalid or has expired.")
+        if str(url).rstrip("/") != self.instance_url or str(tenant) not in (self.org_id, self.org_id[:15]):
+            raise _Abort(grpc.StatusCode.UNAUTHENTICATED, _AUTH_ERROR,
+                         "Authentication failed: instanceurl or tenantid does not match the token's org.")
+        return session[1]
+
+    def _entities(self, topic: str) -> set[str]:
+        if topic == ALL_CHANGES:
+            return set(self.bus.selected)
+        entity = topic_entity(topic)
+        if entity is None or entity not in self.bus.selected:
+            raise _Abort(grpc.StatusCode.NOT_FOUND, "sfdc.platform.eventbus.grpc.service.topic.not.found",
+                         f"Topic {topic!r} was not found: select the object for Change Data Capture "
+                         "(Setup → Change Data Capture) and check the topic name.")
+        return {entity}
+
+    # ---- unary calls -------------------------------------------------------------------
+    def GetTopic(self, request: pb.TopicRequest, context: grpc.ServicerContext) -> pb.TopicInfo:
+        try:
+            self._check(context, "GetTopic")
+            entities = self._entities(request.topic_name)
+        except _Abort as e:
+            self._fail(context, e)
+        schema_id = self.bus.schemas[next(iter(entities))].id if len(entities) == 1 and request.topic_name != ALL_CHANGES else ""
+        return pb.TopicInfo(topic_name=request.topic_name, tenant_guid=self.org_id, can_publish=False,
+                            can_subscribe=True, schema_id=schema_id, rpc_id=str(uuid.uuid4()))
+
+    def GetSchema(self, request: pb.SchemaRequest, context: grpc.ServicerContext) -> pb.SchemaInfo:
+        try:
+            self._check(context, "GetSchema")
+            schema = self.bus.by_id.get(request.schema_id)
+            if schema is None:
+                raise _Abort(grpc.StatusCode.NOT_FOUND, "sfdc.platform.eventbus.grpc.schema.not.found",
+                             f"Schema {request.schema_id!r} was not found.")
+        except _Abort as e:
+            self._fail(context, e)
+        return pb.SchemaInfo(schema_json=schema.json, schema_id=schema.id, rpc_id=str(uuid.uuid4()))
+
+    # ---- the stream --------------------------------------------------------------------
+    def Subscribe(self, requests: Iterator[pb.FetchRequest], context: grpc.ServicerContext) -> Iterator[pb.FetchResponse]:
+        try:
+            self._check(context, "Subscribe")
+            first = next(requests, None)
+            if first is None:
+                return
+            entities = self._entities(first.topic_name)
+            try:
+                position = self.bus.start_after(int(first.replay_preset), bytes(first.replay_id))
+            except ReplayIdError as e:
+                raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, e.code, str(e)) from None
+            meta = {k: v for k, v in context.invocation_metadata()}
+            self.subscriptions += 1
+            yield from self._deliver(requests, context, first, entities, position, meta)
+        except _Abort as e:
+            self._fail(context, e)
+
+    def _deliver(self, requests: Iterator[pb.FetchRequest], context: grpc.ServicerContext, first: pb.FetchRequest,
+                 entities: set[str], position: int, meta: dict) -> Iterator[pb.FetchResponse]:
+        bus = self.bus
+        state = {"pending": max(0, first.num_requested), "ended": False, "bad_topic": None}
+
+        def read_requests() -> None:  # the client's side of the stream: more requested, or done
+            try:
+                for req in requests:
+                    with bus.cond:
+                        if req.topic_name and req.topic_name != first.topic_name:
+                            state["bad_topic"] = req.topic_name
+                        state["pending"] += max(0, req.num_requested)
+                        bus.cond.notify_all()
+            except Exception:  # the stream was cancelled or broke: the sender notices
+                pass
+            with bus.cond:
+                state["ended"] = True
+                bus.cond.notify_all()
+
+        threading.Thread(target=read_requests, name="pubsub-fetch-requests", daemon=True).start()
+        last_sent = time.monotonic()
+        while context.is_active():
+            with bus.cond:
+                events: list = []
+                while not (bus.closed or state["ended"] or state["bad_topic"]):
+                    if state["pending"] > 0:
+                        events, position = bus.take(position, entities, min(state["pending"], MAX_BATCH))
+                        if events:
+                            break
+                    wait = self.keepalive_seconds - (time.monotonic() - last_sent)
+                    if wait <= 0:
+                        break
+                    bus.cond.wait(min(wait, 0.5))
+                    if not context.is_active():
+                        return
+                if bus.closed or state["ended"]:
+                    return
+                if state["bad_topic"]:
+                    raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "sfdc.platform.eventbus.grpc.subscription.topic.mismatch",
+                                 f"Topic {state['bad_topic']!r} does not match the subscription's {first.topic_name!r}.")
+                state["pending"] -= len(events)
+                pending = state["pending"]
+                latest = bus.replay_id(position - 1)
+            self._user(meta)  # the session may have expired since the stream opened
+            if self.faults.decide_stream("pubsub/Subscribe", "batch") is not None:
+                raise _Abort(grpc.StatusCode.UNAVAILABLE, "sfdc.platform.eventbus.grpc.stream.reset",
+                             "The stream was reset by the server. Subscribe again.")
+            yield pb.FetchResponse(
+                events=[pb.ConsumerEvent(event=pb.ProducerEvent(id=e.event_id, schema_id=e.schema_id, payload=e.payload),
+                                         replay_id=bus.replay_id(e.serial)) for e in events],
+                latest_replay_id=latest, rpc_id=str(uuid.uuid4()), pending_num_requested=pending)
+            last_sent = time.monotonic()

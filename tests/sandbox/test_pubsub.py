@@ -1,0 +1,210 @@
+"""The sandbox's Pub/Sub API: Change Data Capture as Salesforce serves it, over gRPC + TLS."""
+from __future__ import annotations
+
+import queue
+import time
+from datetime import timedelta
+
+import grpc
+import pytest
+
+from eventbus.v1 import pubsub_api_pb2 as pb
+from tests.sandbox.pubsub_raw import LEAD_TOPIC, RawPubSub
+
+
+@pytest.fixture
+def org(sandbox_factory):
+    sb = sandbox_factory()
+    raw = RawPubSub(sb)
+    yield sb, raw
+    raw.close()
+
+
+def _lead(sb, **fields):
+    return sb.org.create("Lead", {"LastName": "Ng", "Company": "Acme", **fields})
+
+
+def _wait_for(condition, timeout=5.0):
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "condition not met in time"
+        time.sleep(0.01)
+
+
+def _bits(raw, schema_id, bitmaps):
+    names = raw.field_names(schema_id)
+    out = []
+    for bitmap in bitmaps:
+        value = int(bitmap, 16)
+        out += [names[i] for i in range(value.bit_length()) if value >> i & 1]
+    return out
+
+
+def test_topics_of_selected_objects_are_served_with_their_schema(org):
+    sb, raw = org
+    lead, account = raw.topic(), raw.topic("/data/AccountChangeEvent")
+    assert lead.can_subscribe and not lead.can_publish and lead.tenant_guid.startswith("00D")
+    assert lead.schema_id != account.schema_id
+    info = raw.stub.GetSchema(pb.SchemaRequest(schema_id=lead.schema_id), metadata=raw.metadata)
+    assert '"name":"ChangeEventHeader"' in info.schema_json and '"name":"Company"' in info.schema_json
+    assert raw.topic("/data/ChangeEvents").can_subscribe
+
+
+def test_an_object_not_selected_for_change_data_capture_has_no_topic(org):
+    sb, raw = org
+    sb.pubsub.bus.select("Account")
+    with pytest.raises(grpc.RpcError) as err:
+        raw.topic(LEAD_TOPIC)
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "Change Data Capture" in err.value.details()
+
+
+def test_create_update_delete_each_publish_a_change_event_with_the_documented_header(org):
+    sb, raw = org
+    lead_id = _lead(sb, Title="CTO")
+    sb.org.update("Lead", lead_id, {"Company": "Acme Ltd", "Title": None})
+    sb.org.delete("Lead", lead_id)
+    stream = raw.subscribe()
+    events = stream.events(3)
+    stream.close()
+    decoded = [raw.decode(e.event) for e in events]
+    headers = [d["ChangeEventHeader"] for d in decoded]
+    assert [h["changeType"] for h in headers] == ["CREATE", "UPDATE", "DELETE"]
+    assert all(h["entityName"] == "Lead" and h["recordIds"] == [lead_id] for h in headers)
+    assert headers[0]["commitNumber"] < headers[1]["commitNumber"] < headers[2]["commitNumber"]
+    assert headers[0]["commitUser"].startswith("005") and headers[0]["transactionKey"]
+    # a create carries its values; an update only what changed, named by bitmaps
+    assert decoded[0]["Company"] == "Acme" and decoded[0]["Title"] == "CTO"
+    schema_id = events[1].event.schema_id
+    assert set(_bits(raw, schema_id, headers[1]["changedFields"])) >= {"Company", "Title", "LastModifiedDate"}
+    assert _bits(raw, schema_id, headers[1]["nulledFields"]) == ["Title"]
+    assert headers[1]["changedFields"][0].startswith("0x")
+    assert decoded[1]["Company"] == "Acme Ltd" and decoded[1]["LastName"] is None  # unchanged: not sent
+    commit = sb.org.get("Lead", lead_id)["SystemModstamp"]
+    assert headers[2]["commitTimestamp"] == int(commit.timestamp() * 1000)
+
+
+def test_a_write_rolled_back_by_all_or_none_publishes_nothing(org):
+    sb, raw = org
+    with pytest.raises(RuntimeError):
+        with sb.org.atomic():
+            _lead(sb)
+            raise RuntimeError("second record failed")
+    kept = _lead(sb, Company="Kept")
+    stream = raw.subscribe()
+    (event,) = stream.events(1)
+    stream.close()
+    assert raw.decode(event.event)["ChangeEventHeader"]["recordIds"] == [kept]
+
+
+def test_flow_control_sends_no_more_than_requested(org):
+    sb, raw = org
+    for i in range(5):
+        _lead(sb, Company=f"C{i}")
+    stream = raw.subscribe(num_requested=2)
+    first = stream.events(2)
+    with pytest.raises(queue.Empty):
+        stream.next(timeout=0.5)  # nothing more until asked for
+    stream.more(10)
+    rest = stream.events(3)
+    stream.close()
+    assert len(first) == 2 and len(rest) == 3
+
+
+def test_replay_presets_latest_earliest_and_custom(org):
+    sb, raw = org
+    ids = [_lead(sb, Company=f"C{i}") for i in range(3)]
+    earliest = raw.subscribe()
+    events = earliest.events(3)
+    earliest.close()
+    custom = raw.subscribe(preset=pb.CUSTOM, replay_id=events[0].replay_id)
+    after_first = custom.events(2)
+    custom.close()
+    assert [raw.decode(e.event)["ChangeEventHeader"]["recordIds"][0] for e in after_first] == ids[1:]
+    opened = sb.pubsub.service.subscriptions
+    latest = raw.subscribe(preset=pb.LATEST)
+    _wait_for(lambda: sb.pubsub.service.subscriptions > opened)  # LATEST is the tip when it opens
+    newer = _lead(sb, Company="New")
+    (only,) = latest.events(1)
+    latest.close()
+    assert raw.decode(only.event)["ChangeEventHeader"]["recordIds"] == [newer]
+
+
+def test_keep_alive_carries_the_latest_replay_id(org):
+    sb, raw = org
+    sb.pubsub.service.keepalive_seconds = 0.3
+    _lead(sb)
+    stream = raw.subscribe()
+    (event,) = stream.events(1)
+    keep_alive = stream.next(timeout=5)
+    stream.close()
+    assert list(keep_alive.events) == [] and keep_alive.latest_replay_id == event.replay_id
+    assert keep_alive.pending_num_requested == 99
+
+
+def test_events_older_than_72_hours_of_org_time_are_gone_and_their_replay_id_is_refused(org):
+    sb, raw = org
+    _lead(sb)
+    stream = raw.subscribe()
+    (old,) = stream.events(1)
+    stream.close()
+    sb.clock.advance(timedelta(hours=72, minutes=1))
+    fresh = _lead(sb, Company="Fresh")
+    raw = RawPubSub(sb)  # the old session expired too
+    stream = raw.subscribe(preset=pb.CUSTOM, replay_id=old.replay_id)
+    with pytest.raises(grpc.RpcError) as err:
+        stream.next()
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "retention" in err.value.details()
+    earliest = raw.subscribe()
+    (first,) = earliest.events(1)
+    earliest.close()
+    assert raw.decode(first.event)["ChangeEventHeader"]["recordIds"] == [fresh]
+
+
+@pytest.mark.parametrize("bad", ["accesstoken", "instanceurl", "tenantid"])
+def test_bad_credentials_are_unauthenticated(org, bad):
+    sb, raw = org
+    raw.metadata = tuple((k, "wrong" if k == bad else v) for k, v in raw.metadata)
+    with pytest.raises(grpc.RpcError) as err:
+        raw.topic()
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_a_session_expiring_mid_stream_ends_it_unauthenticated(sandbox_factory):
+    sb = sandbox_factory(token_ttl=3600)
+    raw = RawPubSub(sb)
+    _lead(sb)
+    stream = raw.subscribe()
+    stream.events(1)
+    sb.clock.advance(timedelta(hours=2))
+    _lead(sb, Company="After expiry")
+    with pytest.raises(grpc.RpcError) as err:
+        stream.events(1)
+    raw.close()
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_planned_faults_refuse_a_call_and_drop_an_open_stream(org):
+    sb, raw = org
+    sb.faults.plan("unavailable", endpoint="pubsub/GetTopic")
+    with pytest.raises(grpc.RpcError) as err:
+        raw.topic()
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert raw.topic().can_subscribe  # only the planned call
+    _lead(sb)
+    sb.faults.plan("stream_drop", endpoint="pubsub/Subscribe")
+    stream = raw.subscribe()
+    with pytest.raises(grpc.RpcError) as err:
+        stream.events(1)
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert sb.faults.describe()["injected"] == {"unavailable": 1, "stream_drop": 1}
+
+
+def test_stream_faults_leave_the_rest_api_fault_sequence_alone(sandbox_factory):
+    sb = sandbox_factory(faults="flaky", random_seed=3)
+    before = [sb.faults.decide("query").kinds for _ in range(50)]
+    sb.faults.set_profile("flaky", seed=3)
+    for _ in range(20):
+        sb.faults.decide_stream("pubsub/Subscribe", "batch")
+    assert [sb.faults.decide("query").kinds for _ in range(50)] == before
