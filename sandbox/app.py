@@ -8,6 +8,7 @@ spent allocation is a 403 on every call; every API response carries
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ _RELEASES = ["Winter", "Spring", "Summer"]
 _VERSION_PATH = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
 
 Handler = Callable[["Sandbox", Request], Response]
+UNKNOWN = "(no such resource)"  # the request log's endpoint name for a path no route matches
 
 
 def release_label(version: str) -> str:
@@ -79,6 +81,7 @@ def handle(sb: Sandbox, request: Request) -> Response:
     version, rest = m.group(1), (m.group(2) or "/")
     if version not in VERSIONS:
         sb.counters.record("unknown version", 404, False)
+        _log_unknown(sb, request, 0.0)
         return error_response(not_found(), {"Sforce-Limit-Info": sb.limit.header()})
     began = time.perf_counter()
     request.version = version
@@ -118,11 +121,24 @@ def handle(sb: Sandbox, request: Request) -> Response:
     status = response.status
     response.headers["Sforce-Limit-Info"] = sb.limit.header()
     sb.counters.record(name, status, status != 401)
-    sb.counters.log(LoggedRequest(
-        request.method, path, name, status, round((time.perf_counter() - began) * 1000, 2),
-        request.header("Sforce-Auto-Assign"), request.header("Sforce-Query-Options"),
-    ))  # fmt: skip
+    if route is None:
+        _log_unknown(sb, request, began)
+    else:
+        sb.counters.log(LoggedRequest(
+            request.method, path, name, status, round((time.perf_counter() - began) * 1000, 2),
+            request.header("Sforce-Auto-Assign"), request.header("Sforce-Query-Options"),
+        ))  # fmt: skip
     return response
+
+
+def _log_unknown(sb: Sandbox, request: Request, began: float) -> None:
+    """A path the sandbox does not emulate goes in the request log and on stderr, with its
+    method and path: a client (sf, Workbench, a new connector call) failing on a 404 must
+    show what it asked for, or nobody learns which resource to add."""
+    elapsed = round((time.perf_counter() - began) * 1000, 2) if began else 0.0
+    sb.counters.log(LoggedRequest(request.method, request.path, UNKNOWN, 404, elapsed,
+                                  request.header("Sforce-Auto-Assign"), request.header("Sforce-Query-Options")))  # fmt: skip
+    print(f"sandbox: no such resource: {request.method} {request.path}", file=sys.stderr, flush=True)
 
 
 def _raise_fault(sb: Sandbox, request: Request, kind: str) -> None:
@@ -165,4 +181,6 @@ def _handle_other(sb: Sandbox, request: Request) -> Response:
         response = error_response(SalesforceError(500, "UNKNOWN_EXCEPTION", f"{type(exc).__name__}: {exc}"))
     if not admin:
         sb.counters.record(name, response.status, False)
+    if route is None:
+        _log_unknown(sb, request, 0.0)
     return response

@@ -20,6 +20,9 @@ BOOTSTRAP_QUEUES = {
 }
 
 
+ORG_NAME = "LeadRouter Sandbox"
+
+
 def bootstrap_org(org: Org) -> None:
     # the integration user creates everything, itself included: reserve its id first
     org.integration_user_id = ids.make_id(ids.PREFIXES["User"], 1)
@@ -30,6 +33,10 @@ def bootstrap_org(org: Org) -> None:
          "TimeZoneSidKey": "GMT"},
     )  # fmt: skip
     assert created == org.integration_user_id, "the integration user must be the org's first user"
+    # the org's own row: its id (00D…1) is the one OAuth hands out in identity URLs
+    org.create("Organization", {"Name": ORG_NAME, "OrganizationType": "Developer Edition", "IsSandbox": True,
+                                "InstanceName": "SBX1", "DefaultLocaleSidKey": "en_US",
+                                "LanguageLocaleKey": "en_US", "TimeZoneSidKey": "GMT"}, system=True)  # fmt: skip
     org.admin_user_id = org.create(
         "User",
         {"Username": ADMIN_USERNAME, "FirstName": "Sandbox", "LastName": "Admin", "Alias": "admin",

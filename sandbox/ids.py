@@ -23,6 +23,7 @@ PREFIXES = {
     "QueueSobject": "03g",
     "LeadHistory": "017",
     "CustomNotificationType": "0ML",
+    "Organization": "00D",
 }
 
 

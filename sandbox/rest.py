@@ -169,6 +169,10 @@ def _run_query(sb: Sandbox, request: Request, include_deleted: bool) -> Response
         raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified: GET .../query?q=SELECT+Id+FROM+Lead")  # fmt: skip
     from sandbox.soql import execute  # the SOQL engine is its own package
 
+    if request.query.get("columns", "").lower() == "true":
+        from sandbox.soql.columns import column_metadata
+
+        return Response(200, column_metadata(soql, sb.org.schema))
     with sb.org.lock:
         result = execute(soql, sb.org, include_deleted=include_deleted, version=request.version)
     batch = batch_size(request.header("Sforce-Query-Options"))

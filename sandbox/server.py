@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from sandbox import actions, admin, bulk, composite, persist, rest
+from sandbox import actions, admin, bulk, composite, identity, persist, rest
 from sandbox.app import Router, handle
 from sandbox.auth import Auth, OAuthError
 from sandbox.bootstrap import INTEGRATION_USERNAME
@@ -56,6 +56,8 @@ def build_router() -> Router:
     r = Router()
     r.add("other", "POST", "/services/oauth2/token", _token)
     r.add("other", "POST", "/services/oauth2/revoke", _revoke)
+    r.add("other", "GET", "/services/oauth2/userinfo", identity.userinfo)
+    r.add("other", "GET", "/id/{org}/{user}", identity.identity)
     r.add("other", "GET", "/services/data", rest.versions)
     r.add("other", "GET", "/__sandbox", admin.status)
     r.add("other", "GET", "/__sandbox/counters", admin.counters)

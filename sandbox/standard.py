@@ -223,6 +223,22 @@ def _declare() -> dict[str, tuple[str, list[FieldDef], dict]]:
             flag("Desktop", default=True),
             flag("Mobile", default=True),
         ], {}),
+        # the org itself: one read-only row, which Salesforce's CLI and other tools query
+        # (SELECT Name, IsSandbox, InstanceName ... FROM Organization) before anything else
+        "Organization": ("Organization", [
+            s("Name", 80, nillable=False, **RO),
+            s("Division", 80, **RO),
+            s("Country", 80, **RO),
+            pick("OrganizationType", ["Developer Edition", "Enterprise Edition", "Unlimited Edition",
+                                      "Professional Edition"], label="Edition", **RO),
+            flag("IsSandbox", **RO),
+            s("InstanceName", 5, **RO),
+            s("NamespacePrefix", 15, **RO),
+            dt("TrialExpirationDate", **RO),
+            pick("DefaultLocaleSidKey", LOCALES, label="Locale", **RO),
+            pick("LanguageLocaleKey", LOCALES, label="Language", **RO),
+            pick("TimeZoneSidKey", TIME_ZONES, label="Time Zone", **RO),
+        ], {"createable": False, "updateable": False, "deletable": False}),
         "LeadHistory": ("Lead History", [
             ref("LeadId", ["Lead"], "Lead", nillable=False, **RO),
             pick("Field", [], label="Changed Field", nillable=False, **RO),
