@@ -55,21 +55,26 @@ def build_converter(
     id_attr = standard[names.index("id")] if "id" in names else None
     id_field = id_attr.fields[0] if id_attr is not None and id_attr.fields else "Id"
 
+    all_names = [*names, *extra_names]
+
     def resolve(r: dict, vals: list) -> Any:
         problems: list[str] = []
+        dropped: dict[str, str] = {}
         for i, v in enumerate(vals):
             if v.__class__ is not Bad:
                 continue
             label = all_attrs[i].label if all_attrs[i] is not None else names[i]
             if v.soft:
                 vals[i] = v.keep
+                dropped[all_names[i]] = f"{label}: {v.why}"
                 if warn is not None:
                     warn(_record_id(r, vals), f"{label}: {v.why}")
             else:
                 problems.append(f"{label}: {v.why}")
         if problems:
             return Unroutable(_record_id(r, vals), problems[0], problems, sobject)
-        return vals  # only warnings: carry on with the values kept
+        vals.append(dropped)  # only warnings: carry on with the values kept, saying which were dropped
+        return vals
 
     def _record_id(r: dict, vals: list) -> str | None:
         v = vals[0] if names and names[0] == "id" else None
@@ -108,8 +113,24 @@ def _generate(attrs: list, getters: list[Getter], build: Callable[..., Any], n_s
     std = ", ".join(f"vals[{i}]" for i in range(n_std)) if n_std else ""
     if extra_names:
         env["extra_names"] = extra_names
-        lines.append(f"    return build({std}, extra=dict(zip(extra_names, vals[{n_std}:])))")
+        made = f"build({std}, extra=dict(zip(extra_names, vals[{n_std}:])))"
     else:
-        lines.append(f"    return build({std})")
+        made = f"build({std})"
+    env["dropped_values"] = _dropped_values
+    lines.append("        dropped = vals.pop()")
+    lines.append(f"        return dropped_values({made}, dropped)")
+    lines.append(f"    return {made}")
     exec(compile("\n".join(lines), "<mappings converter>", "exec"), env)  # noqa: S102 - see docstring
     return env["convert"]
+
+
+DROPPED = "dropped_values"  # key in a record's `extra`: attribute → "Label: why its value was dropped"
+
+
+def _dropped_values(built: Any, dropped: dict[str, str]) -> Any:
+    """Values a soft problem dropped (an unrecognised country read as none) stay known,
+    so a reason can show what was there: "Country: 'Atlantis' is not a recognised country"."""
+    extra = getattr(built, "extra", None)
+    if dropped and isinstance(extra, dict):
+        extra[DROPPED] = dropped
+    return built

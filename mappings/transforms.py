@@ -87,7 +87,7 @@ def _domain(spec: TransformSpec, ctx: Any) -> Step:
 def _country(spec: TransformSpec, ctx: Any) -> Step:
     def country(s: str) -> Any:
         code = geo.country_code(s)
-        return code if code is not None else Bad(f"unknown country {show(s)}", soft=True)
+        return code if code is not None else Bad(f"{show(s)} is not a recognised country", soft=True)
 
     return _each(country)
 

@@ -120,3 +120,55 @@ class Explanation:
 
 def clip(text: str, limit: int = REASON_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# ------------------------------------------------------------------ why nobody
+DROPPED_VALUES = "dropped_values"  # Lead.extra key the mappings fill: attribute → "Label: 'value' is not …"
+
+
+def dropped_value_reason(reason: str, symbols: frozenset[str], extra: dict[str, Any] | None) -> str:
+    """A gate check's reason, or — when its attribute had a value the mappings could not
+    read — that value: "Country: 'Atlantis' is not a recognised country", not "missing"."""
+    dropped = extra.get(DROPPED_VALUES) if extra else None
+    if dropped:
+        for name in sorted(symbols):
+            if name in dropped:
+                return dropped[name]
+    return reason
+
+
+def nobody_left(last: str, before: int, so_far: str) -> str:
+    """A rule's outcome when its criteria left no partner: the criterion that removed the
+    last ones, and how many the ones before it had left ("3 cover APAC but not 'Security Suite'")."""
+    if last.startswith("no partner") or not before:
+        return last if last.startswith("no partner") else f"no partner: {last}"
+    if so_far == "match":
+        who = "1 partner qualifies" if before == 1 else f"{before} partners qualify"
+    else:
+        verb, _, rest = so_far.partition(" ")
+        who = f"1 {verb}s {rest}" if before == 1 else f"{before} {so_far}"
+    return f"{who} but {last}"
+
+
+def nobody_eligible(trial: RuleTrial) -> str:
+    """Partners matched, but each was out for its own reason: say how many for which."""
+    out = ", ".join(f"{n} {kind}" for kind, n in sorted(trial.excluded_counts.items(), key=lambda kv: -kv[1]))
+    n = trial.candidates
+    return f"{n} partner{'s' if n != 1 else ''} matched but none is eligible" + (f" ({out})" if out else "")
+
+
+def why_nobody(trials: list[RuleTrial], ruleset: str) -> tuple[str | None, str]:
+    """(the rule that came last, why no rule of `ruleset` found a partner): each applied
+    rule's own outcome, so the reason names the criterion and the lead's value."""
+    mine = [t for t in trials if t.ruleset == ruleset]
+    applied = [t for t in mine if t.applied or t.outcome.startswith("lead ")]
+    if not applied:
+        last = mine[-1].rule if mine else None
+        return last, f"no rule of {ruleset!r} applies to this lead (every rule's condition is unmet)"
+    seen: list[str] = []
+    for t in applied:
+        if t.outcome and t.outcome not in seen:
+            seen.append(t.outcome)
+    if not seen:
+        return applied[-1].rule, f"no rule of {ruleset!r} found a partner"
+    return applied[-1].rule, f"{'; '.join(seen)} (rule set {ruleset!r})"

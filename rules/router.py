@@ -12,7 +12,8 @@ from typing import Any, Mapping
 from rules.bits import lowest, positions, rotation
 from rules.book import OTHERWISE_WORDS, Rule, RuleBook
 from rules.errors import Problem, RulesError, did_you_mean
-from rules.explain import EXCLUSIONS_LISTED, REASON_MAX, Explanation, RuleTrial, clip
+from rules.explain import (EXCLUSIONS_LISTED, REASON_MAX, Explanation, RuleTrial, clip, dropped_value_reason,
+                           nobody_eligible, nobody_left, why_nobody)
 from rules.expressions import time_values
 from rules.index import PartnerIndex
 from rules.model import Decision, DecisionKind, Lead
@@ -146,6 +147,8 @@ class Router:
         tv = self._tv
         failed = [reason for matches, reason in self._gates if not matches(lead, tv)]
         if failed:
+            failed = [dropped_value_reason(g.reason, g.when.symbols, lead.extra)
+                      for g in self.book.gate if not g.when.matches(lead, tv)]
             ex.gate = failed
             return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, "; ".join(failed)), ex
         if self.settings.deal_registration:
@@ -164,8 +167,8 @@ class Router:
                 if rule.otherwise != "next" and ex.trials[-1].applied:
                     return self._otherwise(lead, ex, rule.otherwise, attempt, now, rule.name, rs.name,
                                            f"{rule.name}: {ex.trials[-1].outcome}"), ex
-            return self._otherwise(lead, ex, rs.otherwise, attempt, now, None, rs.name,
-                                   f"no rule of {rs.name!r} found a partner"), ex
+            last_rule, why = why_nobody(ex.trials, rs.name)
+            return self._otherwise(lead, ex, rs.otherwise, attempt, now, last_rule, rs.name, why), ex
         return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, "Rules: no rule set applies to this lead"), ex
 
     def _otherwise(self, lead: Lead, ex: Explanation, outcome: str, attempt: int, now: datetime,
@@ -301,7 +304,7 @@ class Router:
             else:
                 trial.notes.append("eligible counts partners before the distance limit")
         if not eligible:
-            trial.outcome = "nobody eligible"
+            trial.outcome = nobody_eligible(trial)
             return None
         if pool:
             return self._pool(rule, pool, lead, eligible, trial, ex, now, attempt)
@@ -339,6 +342,9 @@ class Router:
         cand = idx.rule_mask.get(rule.name, idx.all)  # only the built-in hand-down rule is absent
         if restrict is not None:
             cand &= restrict
+        # Why nobody: the criterion that removed the last candidates, with the lead's value
+        # and how many the criteria before it had left (only worked out when nobody is left).
+        last, before, so_far = "no partner meets the rule's partner conditions", 0, "match"
         coverage_hits: dict[str, int] = {}
         if m.geography and cand:
             if not lead.country:
@@ -348,36 +354,45 @@ class Router:
             if self._coverage_for[0] != place:  # several rules of one decision ask for the same place
                 self._coverage_for = (place, idx.coverage_mask(*place))
             cov, coverage_hits = self._coverage_for[1]
-            cand &= cov
+            where = ", ".join(m.territories) if m.territories else (lead.state or lead.country)
+            before, cand = cand, cand & cov
+            last, so_far = f"no partner covers {where}", f"cover {where}"
         if m.industry and cand:
             if not lead.industry:
                 trial.outcome = "lead has no industry"
                 return None
-            cand &= idx.industry.get(lead.industry, 0)
+            before, cand = cand, cand & idx.industry.get(lead.industry, 0)
+            last = f"not industry {lead.industry!r}"
         if m.products and cand:
             if not lead.products:
                 trial.outcome = "lead names no products"
                 return None
             if m.products == "all":
-                for prod in lead.products:
-                    cand &= idx.product.get(prod, 0)
+                for prod in sorted(lead.products):
+                    before, cand = cand, cand & idx.product.get(prod, 0)
+                    last = f"not {prod!r}"
+                    if not cand:
+                        break
             else:
-                cand &= idx._any(idx.product, lead.products)
+                before, cand = cand, cand & idx._any(idx.product, lead.products)
+                last = f"none of {', '.join(repr(p) for p in sorted(lead.products))}"
         if m.certified_for_products and cand:
             needed = sorted({c for prod in lead.products or () for c in self.settings.certifications_for_products.get(prod, ())})
             if needed:
-                cand &= idx._any(idx.certification, needed)
+                before, cand = cand, cand & idx._any(idx.certification, needed)
+                last = f"not certified for {', '.join(repr(c) for c in needed)}"
             else:
                 trial.notes.append("no product of the lead needs a certification")
         if m.language and cand and lead.language:
-            cand &= idx.language.get(lead.language, 0)
+            before, cand = cand, cand & idx.language.get(lead.language, 0)
+            last = f"not speaking {lead.language!r}"
         if m.proximity and cand:
             if lead.lat is None or lead.lon is None:
                 trial.outcome = "lead has no coordinates"
                 return None
         trial.candidates = cand.bit_count()
         if not cand:
-            trial.outcome = "no partner matches"
+            trial.outcome = nobody_left(last, before.bit_count() if before else 0, so_far)
             return None
         return cand, coverage_hits
 

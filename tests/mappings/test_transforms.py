@@ -61,7 +61,7 @@ def test_unknown_country_stays_unknown_unless_required(tmp_path):
     assert extra_value(tmp_path, 'x = { field = "C__c", transforms = ["country"] }', {"C__c": "Narnia"}) is None
     result = convert_extra(tmp_path, 'x = { field = "C__c", transforms = ["country"], required = true }', {"C__c": "Narnia"})
     assert isinstance(result, Unroutable)
-    assert result.reason == "C__c: unknown country 'Narnia'"
+    assert result.reason == "C__c: 'Narnia' is not a recognised country"
 
 
 @pytest.mark.parametrize("country, state, code", [("US", "CA", "US-CA"), ("USA", "California", "US-CA"),

@@ -144,6 +144,6 @@ def test_rule_that_applies_but_finds_nobody_follows_its_own_otherwise():
     router = router_for(text, [partner("001DE", coverage=("DE",))])
     d = router.decide(lead(), RoutingState(), NOW)
     assert d.kind is DecisionKind.ESCALATE and d.rule == "Covering partner"
-    assert d.reason == "Escalated: Covering partner: no partner matches"
+    assert d.reason == "Escalated: Covering partner: no partner covers US-CA"
     skipped = router.decide(lead(source="Other"), RoutingState(), NOW)  # the rule does not apply: next rule
     assert skipped.rule == "Never reached"

@@ -1,0 +1,102 @@
+"""A lead nobody takes says why: the criterion that removed the last partners, and the
+lead's own value — in the reason an admin reads on the Lead, with the rule named."""
+from __future__ import annotations
+
+from rules import RoutingState
+from rules.explain import REASON_MAX
+from rules.model import DecisionKind
+
+from tests.rules.conftest import NOW, lead, partner, router_for
+
+PRODUCTS_APAC = """
+[settings]
+fallback_queue = "Unassigned_Partner_Leads"
+
+[territories]
+APAC = ["AU", "JP", "IN", "SG"]
+
+[[ruleset]]
+name = "All leads"
+otherwise = "Unassigned_Partner_Leads"
+
+  [[ruleset.rule]]
+  name = "Japan specialist"
+  match = { geography = true }
+  when = 'country == "JP"'
+  distribute = "round_robin"
+
+  [[ruleset.rule]]
+  name = "APAC product specialist"
+  match = { territories = ["APAC"], products = "all" }
+  distribute = "round_robin"
+"""
+
+
+def test_fallback_reason_names_the_criterion_and_the_value_that_left_nobody():
+    apac = [partner(f"001AU{i}", coverage=("AU",), products=frozenset({"Analytics"})) for i in range(3)]
+    router = router_for(PRODUCTS_APAC, apac)
+    d = router.decide(lead(country="JP", state=None, postal_code=None, products=frozenset({"Security Suite"})),
+                      RoutingState(), NOW)
+    assert d.kind is DecisionKind.FALLBACK
+    assert d.reason.startswith("Fallback queue Unassigned_Partner_Leads: no partner covers JP; "
+                               "3 partners qualify but not 'Security Suite'")
+    assert d.rule == "APAC product specialist", "Routing_Rule__c names the rule that came last"
+    assert len(d.reason) <= REASON_MAX
+
+
+def test_one_partner_left_reads_in_the_singular():
+    router = router_for(PRODUCTS_APAC.replace('territories = ["APAC"], ', "geography = true, "),
+                        [partner("001AU", coverage=("AU",), products=frozenset({"Analytics"}))])
+    d = router.decide(lead(country="AU", state=None, postal_code=None, products=frozenset({"Security Suite"})),
+                      RoutingState(), NOW)
+    assert d.reason == ("Fallback queue Unassigned_Partner_Leads: 1 covers AU but not 'Security Suite' "
+                        "(rule set 'All leads')")
+
+
+def test_partners_that_match_but_are_all_out_are_counted_by_why():
+    partners = [partner("001A", coverage=("JP",), paused=True), partner("001B", coverage=("JP",), reps=0)]
+    router = router_for(PRODUCTS_APAC, partners)
+    d = router.decide(lead(country="JP", state=None, postal_code=None, products=frozenset({"Analytics"})),
+                      RoutingState(), NOW)
+    assert "2 partners matched but none is eligible (" in d.reason
+    assert "1 paused" in d.reason and "1 no active rep" in d.reason
+
+
+def test_no_rule_applying_says_so_and_still_names_a_rule():
+    text = PRODUCTS_APAC.replace('match = { territories = ["APAC"], products = "all" }',
+                                 'match = { territories = ["APAC"], products = "all" }\n  when = "amount > 1"')
+    router = router_for(text, [partner("001A")])
+    d = router.decide(lead(country="DE", state=None, postal_code=None), RoutingState(), NOW)
+    assert "no rule of 'All leads' applies to this lead" in d.reason or "lead outside APAC" in d.reason
+    assert d.rule is not None
+
+
+def test_a_reason_stays_within_the_field_however_many_rules_failed():
+    territories = "".join(f'Region{i} = ["AU"]\n' for i in range(30))
+    rules = PRODUCTS_APAC.replace('APAC = ["AU", "JP", "IN", "SG"]\n', 'APAC = ["AU", "JP", "IN", "SG"]\n' + territories)
+    rules += "".join(f"""
+  [[ruleset.rule]]
+  name = "Specialist {i}"
+  match = {{ geography = true, territories = ["Region{i}"], products = "all" }}
+  distribute = "round_robin"
+""" for i in range(30))
+    router = router_for(rules, [partner("001AU", coverage=("AU",))])
+    d = router.decide(lead(country="AU", state=None, postal_code=None, products=frozenset({"Security Suite"})),
+                      RoutingState(), NOW)
+    assert "1 covers Region0 but not 'Security Suite'; 1 covers Region1" in d.reason
+    assert len(d.reason) == REASON_MAX and d.reason.endswith("…")
+
+
+def test_an_unrecognised_country_is_shown_as_written_not_as_missing():
+    from mappings import load_mappings
+
+    convert = load_mappings(None).lead_converter()
+    record = {"Id": "00Q000000000001AAA", "Company": "Acme", "LastName": "Lee", "Country": "Atlantis",
+              "Status": "Open - Not Contacted"}
+    atlantis = convert(record)
+    router = router_for(None, [partner("001A")])
+    d = router.decide(atlantis, RoutingState(), NOW)
+    assert d.kind is DecisionKind.UNROUTABLE
+    assert d.reason == "Country: 'Atlantis' is not a recognised country"
+    nowhere = convert({**record, "Country": None})
+    assert router.decide(nowhere, RoutingState(), NOW).reason == "Country: missing or not a recognised country"
