@@ -30,6 +30,7 @@ from .errors import ConnectorError, Failure, RecordError, TransientError, classi
 from .records import id18, strip_attributes
 from .retry import RetryPolicy
 from .schema import SchemaCache
+from .servertime import ServerClock
 from .soql import check_id, format_soql, ident, select
 from .writes import GuardedUpdate, WriteResult
 
@@ -52,6 +53,7 @@ class _ApiSession(requests.Session):
         if is_api:
             self._client._before_api_call()
         response = super().request(method, url, *args, **kwargs)
+        self._client.server_clock.observe(response.headers.get("Date"))
         if is_api:
             self._client._after_api_call(response)
         return response
@@ -67,7 +69,11 @@ class SalesforceClient:
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.config = config
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        # Salesforce's own time, from the Date header of every response (servertime.py).
+        # Without an injected clock the client runs on it: JWT assertions, the budget's
+        # day, and (through jobs) watermarks and deadlines never take the host's word.
+        self.server_clock = ServerClock()
+        self._clock = clock or self.server_clock.now
         self.log = logger or structlog.get_logger("connector")
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -149,6 +155,15 @@ class SalesforceClient:
                 self._usage = (used, maximum)
                 self.budget.observe(used, maximum)
 
+    def server_now(self) -> datetime:
+        """The org's time now (the host's until the first response has arrived)."""
+        return self.server_clock.now()
+
+    @property
+    def clock_skew(self) -> timedelta | None:
+        """Salesforce's clock minus the host's, from the last response; None before any."""
+        return self.server_clock.skew
+
     @property
     def api_usage(self) -> tuple[int, int] | None:
         """(used, max) org-wide, from the last `Sforce-Limit-Info` header."""
@@ -207,20 +222,20 @@ class SalesforceClient:
         fields: Sequence[str],
         *,
         watermark: datetime | None,
-        run_start: datetime,
         lookback: timedelta,
+        until: datetime | None = None,
         where: str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Records modified in [watermark − lookback, run_start), oldest first.
+        """Records modified from `watermark − lookback` on, oldest first.
 
         Ordered by SystemModstamp, Id so a caller can advance its watermark as it
         goes; rows at the boundary repeat across runs (process idempotently by Id).
-        `watermark=None` reads everything before `run_start` (a backfill).
+        `watermark=None` reads everything (a backfill). `until` bounds the read above;
+        the jobs leave it out (see reads.py: a host clock must never hide a record).
         """
         return self.query(
-            _reads.incremental_query(
-                sobject, fields, watermark=watermark, run_start=run_start, lookback=lookback, where=where
-            )
+            _reads.incremental_query(sobject, fields, watermark=watermark, lookback=lookback, until=until,
+                                     where=where)
         )
 
     # The contract in docs/CONTRACTS.md names it this way too.
@@ -229,13 +244,11 @@ class SalesforceClient:
         sobject: str,
         fields: Sequence[str],
         since: datetime | None,
-        until: datetime,
+        until: datetime | None,
         lookback: timedelta,
         where: str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        return self.read_incremental(
-            sobject, fields, watermark=since, run_start=until, lookback=lookback, where=where
-        )
+        return self.read_incremental(sobject, fields, watermark=since, until=until, lookback=lookback, where=where)
 
     def read_by_ids(
         self, sobject: str, fields: Sequence[str], ids: Iterable[str]
@@ -244,8 +257,9 @@ class SalesforceClient:
         for soql in _reads.by_ids_queries(sobject, fields, ids):
             yield from self.query(soql)
 
-    def deleted(self, sobject: str, start: datetime, end: datetime) -> list[str]:
-        """Ids of records deleted in [start, end), via queryAll (recycle bin still holds them)."""
+    def deleted(self, sobject: str, start: datetime, end: datetime | None = None) -> list[str]:
+        """Ids of records deleted in [start, end) — or from start on —, via queryAll
+        (the recycle bin still holds them)."""
         return [r["Id"] for r in self.query_all(_reads.deleted_query(sobject, start, end))]
 
     def limits(self) -> dict[str, Any]:

@@ -1,10 +1,13 @@
 """The shapes of the queries the connector reads with.
 
 Incremental reads follow the watermark discipline: `SystemModstamp >= watermark −
-lookback AND SystemModstamp < run_start ORDER BY SystemModstamp, Id`. The upper bound
-is the run's start, never "now at the end", so a record modified while the run reads
-is picked up by the next run instead of being skipped by a watermark that moved past
-it. Rows on the lower boundary repeat from run to run; callers process by Id.
+lookback ORDER BY SystemModstamp, Id`. There is no upper bound unless a caller names
+one (`until`): a bound taken from the connector host's clock made every lead stamped
+after it invisible when that clock ran fast (ten minutes fast lost 50 of 50 new
+leads), and Salesforce's own clock is only known to the second. Records modified
+while the run reads come back in it and again in the next (the watermark never passes
+the run's server-time start); rows on the lower boundary repeat too; callers process
+by Id.
 """
 from __future__ import annotations
 
@@ -26,11 +29,11 @@ def incremental_query(
     fields: Sequence[str],
     *,
     watermark: datetime | None,
-    run_start: datetime,
     lookback: timedelta,
+    until: datetime | None = None,
     where: str | None = None,
 ) -> str:
-    upper = format_soql("SystemModstamp < {}", soql_datetime(run_start))
+    upper = format_soql("SystemModstamp < {}", soql_datetime(until)) if until is not None else None
     lower = (
         format_soql("SystemModstamp >= {}", soql_datetime(watermark - lookback))
         if watermark is not None
@@ -56,14 +59,14 @@ def by_ids_queries(sobject: str, fields: Sequence[str], ids: Iterable[str]) -> I
         yield render(chunk)
 
 
-def deleted_query(sobject: str, start: datetime, end: datetime) -> str:
-    """For queryAll: rows moved to the recycle bin in [start, end)."""
+def deleted_query(sobject: str, start: datetime, end: datetime | None = None) -> str:
+    """For queryAll: rows moved to the recycle bin in [start, end) (no end: from start on)."""
     return select(
         sobject,
         ["Id"],
         where=and_where(
             "IsDeleted = true",
             format_soql("SystemModstamp >= {}", soql_datetime(start)),
-            format_soql("SystemModstamp < {}", soql_datetime(end)),
+            format_soql("SystemModstamp < {}", soql_datetime(end)) if end is not None else None,
         ),
     )

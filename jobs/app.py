@@ -20,7 +20,7 @@ from jobs.config import ConfigFileError, LoadedConfig, Settings
 from jobs.logging import get_logger
 from jobs.state import Store
 from jobs.state import store as st
-from jobs.timeutil import Clock, SystemClock
+from jobs.timeutil import CallableClock, Clock, SystemClock
 
 # Job name -> module with `run(cx, now) -> dict[str, int]`. The cycle order matters:
 # confirm old writes first, refresh partners, read the lead stream (new leads and
@@ -30,6 +30,7 @@ CYCLE = ("outbox", "sync_partners", "leads", "deleted", "expire", "remind", "fol
 # Jobs that can wait a few hours when the org's API allowance runs low; the lead
 # stream, deadlines and the outbox keep going (leads must not sit unanswered).
 NON_URGENT = ("sync_partners", "followup", "deleted")  # housekeeping makes no API call
+CLOCK_SKEW_WARN_SECONDS = 60.0
 
 
 def _job_module(name: str):
@@ -101,6 +102,7 @@ class Connector:
     lookback: timedelta = timedelta(minutes=5)
     _routing: Routing | None = None
     _snapshot_generation: int = 0
+    _skew_warned: float = float("-inf")
 
     # ------------------------------------------------------------------ assembly
     @classmethod
@@ -115,14 +117,16 @@ class Connector:
         from rules import load_rules
 
         s = loaded.settings
-        clock = clock or SystemClock()
         ms = load_mappings(loaded.resolve(s.mappings.dir))
         rules_path = loaded.resolve(s.routing.rules)
         if client is None:
             cfg = loaded.connector_config()
             refs = _secret_files(cfg, loaded)
             try:
-                client = SalesforceClient.connect(cfg, clock=clock.now, logger=get_logger(component="connector"))
+                # No clock given: the client runs on Salesforce's own (the Date header of
+                # every response), and so does everything the jobs date.
+                client = SalesforceClient.connect(cfg, clock=clock.now if clock else None,
+                                                  logger=get_logger(component="connector"))
             except ConfigError as e:
                 named = "; ".join(f"[salesforce.auth] {k} = {v}" for k, v in refs.items())
                 raise ConfigFileError(f"{loaded.path or 'config'}: {e}" + (f" (configured: {named})" if named else "")) \
@@ -131,6 +135,9 @@ class Connector:
                 raise ConfigFileError(
                     f"{loaded.path or 'config'}: cannot log in at {cfg.login_url} ([salesforce] login_url): {e}; "
                     "check the URL, the network path to it and ca_bundle") from None
+        if clock is None:
+            server_now = getattr(client, "server_now", None)
+            clock = CallableClock(server_now) if callable(server_now) else SystemClock()
         store = store or Store(loaded.state_url())
         org = f"{client.instance_url or ''}|{s.salesforce and s.salesforce.get('login_url')}"
         key = pf.fingerprint(ms, rules_path, org)
@@ -186,13 +193,31 @@ class Connector:
             api_calls = self.client.calls - calls_before
             seconds = round(time.monotonic() - started, 3)
             budget = getattr(self.client, "budget", None)
+            skew = self._clock_skew()
             with self.store.begin() as conn:
                 st.finish_job_run(conn, row, self.clock.now(), counts, api_calls, error)
                 if budget is not None:
-                    st.put_api_budget(conn, self.instance, budget.status(), self.clock.now())
+                    st.put_api_budget(conn, self.instance, {**budget.status(), "clock_skew_seconds": skew},
+                                      self.clock.now())
             self.log().info("job_run", counts=counts, api_calls=api_calls, seconds=seconds,
                             ok=error is None)
         return JobResult(name, run_id, counts, api_calls, seconds, error)
+
+    def _clock_skew(self) -> float | None:
+        """Salesforce's clock minus this host's, in seconds, warned about when large.
+
+        Nothing the connector reads or dates uses the host's clock, so a skew loses no
+        lead; it is still worth fixing (logs, cron timing, JWT lifetimes)."""
+        skew = getattr(self.client, "clock_skew", None)
+        if skew is None:
+            return None
+        seconds = round(skew.total_seconds(), 1)
+        if abs(seconds) >= CLOCK_SKEW_WARN_SECONDS and time.monotonic() - self._skew_warned >= 3600:
+            self._skew_warned = time.monotonic()  # once an hour: a log line per job is noise
+            self.log().warning("clock_skew", seconds=seconds,
+                               fix="this host's clock differs from Salesforce's; leadrouter keeps Salesforce's "
+                                   "time, but check NTP on this host")
+        return seconds
 
     def _budget_tight(self) -> bool:
         budget = getattr(self.client, "budget", None)

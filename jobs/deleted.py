@@ -15,7 +15,7 @@ def run(cx, now: datetime) -> dict[str, int]:
     with cx.store.connect() as conn:
         wm = st.get_watermark(conn, WATERMARK)
     start = (wm - cx.lookback) if wm else now - FIRST_LOOK
-    ids = cx.client.deleted(cx.mappings.sobject("lead"), start, now)
+    ids = cx.client.deleted(cx.mappings.sobject("lead"), start)  # no upper bound: see connector/reads.py
     closed = 0
     with cx.store.begin() as conn:
         known = of.get_leads(conn, ids)

@@ -21,6 +21,7 @@ from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
+from rules.lifecycle import LeadState
 
 WATERMARK = "leads"
 READ_START = "leads:read_start"
@@ -42,7 +43,7 @@ def run(cx, now: datetime) -> dict[str, int]:
         # First run: start a bounded way back, not at the beginning of the org's history.
         wm = now - timedelta(hours=cx.settings.routing.backfill_hours) + cx.lookback
     where = " AND ".join(f"({w})" for w in (ms.filter("lead"), echoes_once(cx, wm)) if w) or None
-    stream = client.read_incremental(ms.sobject("lead"), lead_fields(cx), watermark=wm, run_start=now,
+    stream = client.read_incremental(ms.sobject("lead"), lead_fields(cx), watermark=wm,
                                      lookback=cx.lookback, where=where)
     counts: dict[str, int] = {"read": 0}
     page: list[dict[str, Any]] = []
@@ -116,7 +117,7 @@ def refresh(cx, lead_ids: list[str], now: datetime, counts: dict[str, int]) -> N
         with cx.store.begin() as conn:
             state = lifecycle.load_state(conn)
             for lead_id in gone:
-                lifecycle.release(conn, state, lead_id, "lead deleted in Salesforce", now, final_state="closed")
+                lifecycle.release(conn, state, lead_id, "lead deleted in Salesforce", now, final_state=LeadState.CLOSED)
             lifecycle.save_state(conn, state, now)
         _bump(counts, "closed_deleted", len(gone))
     for i in range(0, len(found), PAGE):
@@ -139,17 +140,23 @@ def handle_page(cx, records: list[dict[str, Any]], now: datetime, counts: dict[s
         for rec in unique:
             lead_id = rec["Id"]
             entry = inflight.get(lead_id)
+            lead = None
             if entry is not None:
                 if entry["status"] == "pending" and entry["seen_modstamp"] not in (None, modstamp(rec)):
-                    # Changed in Salesforce after we decided and before we wrote: a person
-                    # (or the partner) got there first; our write must not land.
-                    outbox.drop_stale_entry(conn, state, entry, now)
+                    # Changed in Salesforce after we decided and before we wrote: our write
+                    # must not land. What the change means is worked out as for any lead.
+                    lead = to_lead(rec)
                     _bump(counts, "stale_dropped")
+                    outcome = outbox.decide_again(cx, conn, state, entry, lead, rec, known.get(lead_id), now)
+                    if outcome is not None:
+                        _bump(counts, outcome)
+                        continue
+                    live = of.live_offers(conn, [lead_id]) | {k: v for k, v in live.items() if k != lead_id}
                 else:
                     # Our write for it is not confirmed yet: its echo will come back later.
                     _bump(counts, "in_flight")
-                continue
-            lead = to_lead(rec)
+                    continue
+            lead = lead or to_lead(rec)
             local = known.get(lead_id)
             if local is None or poll.wants_reroute(lead, local):
                 fresh.append((lead, rec))

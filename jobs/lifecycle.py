@@ -1,8 +1,10 @@
-"""The offer lifecycle's transactions: commit a decision, end an offer, redistribute.
+"""The lifecycle's actions: commit a decision, end an offer, redistribute, release.
 
-Each function runs inside the caller's transaction, so a decision, its offer row, the
-lead's state, the engine's counters and the outbox entry carrying the Salesforce
-write commit together: after a crash there is either all of it or none of it.
+What happens to a lead is decided once, in `rules.lifecycle` (states × events); the
+functions here carry those actions out. Each runs inside the caller's transaction, so
+a decision, its offer row, the lead's state, the engine's counters and the outbox
+entry carrying the Salesforce write commit together: after a crash there is either
+all of it or none of it.
 """
 from __future__ import annotations
 
@@ -18,24 +20,9 @@ from jobs.state import schema
 from jobs.state import outbox as ob
 from jobs.state import store as st
 from jobs.timeutil import format_sf_datetime
-from rules.model import Decision, DecisionKind, Lead
+from rules.lifecycle import DECISION_STATE, DECISION_STATUS, LeadState
+from rules.model import Decision, DecisionKind, Lead, RoutingStatus
 from rules.state import RoutingState
-
-ROUTING_STATUS = {
-    DecisionKind.OFFER: "Offered",
-    DecisionKind.POOL: "Offered",
-    DecisionKind.ESCALATE: "Escalated",
-    DecisionKind.FALLBACK: "Escalated",
-    DecisionKind.UNROUTABLE: "Unroutable",
-}
-LEAD_STATE = {
-    DecisionKind.OFFER: "offered",
-    DecisionKind.POOL: "pooled",
-    DecisionKind.ESCALATE: "escalated",
-    DecisionKind.FALLBACK: "fallback",
-    DecisionKind.UNROUTABLE: "unroutable",
-}
-LIVE_STATES = ("offered", "pooled")
 
 
 def jsonable(value: Any) -> Any:
@@ -92,10 +79,10 @@ def commit_decisions(cx, conn: Connection, state: RoutingState,
                 "queue_id": decision.queue_id, "owner_id": owner, "rule": decision.rule, "attempt": decision.attempt,
                 "offered_at": decision.offered_at or now, "deadline": decision.deadline, "lead_modstamp": seen,
                 "status": "live"})
-        lead_rows.append({"lead_id": lead.id, "state": LEAD_STATE[kind], "attempt": decision.attempt,
+        lead_rows.append({"lead_id": lead.id, "state": DECISION_STATE[kind].value, "attempt": decision.attempt,
                           "owner_id": owner, "reason": (decision.reason or "")[:255], "modstamp": seen,
                           "status": lead.status, "record": record, "updated_at": now})
-        payload = dict(cx.mappings.decision_writeback(decision, ROUTING_STATUS[kind]))
+        payload = dict(cx.mappings.decision_writeback(decision, DECISION_STATUS[kind].value))
         if redistribution:
             # The previous partner's answer must not read as the new partner's.
             payload.update(cx.mappings.writeback({"response": None, "rejection_reason": None}))
@@ -128,7 +115,7 @@ def escalation(cx, lead: Lead, reason: str, attempt: int) -> Decision:
 
 def redistribute(cx, conn: Connection, state: RoutingState, lead: Lead, *, attempt: int, why: str,
                  record: dict[str, Any] | None, seen_modstamp: datetime | None, now: datetime) -> Decision:
-    """Offer the lead to the next partner (never one that declined it), or escalate.
+    """Offer the lead to the next target (never one that declined it), or escalate.
 
     A lead a distributor accepted and handed down goes to its next reseller instead, and
     back to the distributor when none is left."""
@@ -141,12 +128,18 @@ def redistribute(cx, conn: Connection, state: RoutingState, lead: Lead, *, attem
         decision = escalation(cx, lead, f"{why}; no partner took it after {max_attempts} offers", attempt)
     else:
         decision = cx.routing().router.decide(lead, state, now, attempt=attempt)
-        declined = set(state.declined(lead.id))
-        if decision.kind is DecisionKind.UNROUTABLE or (decision.partner_id and decision.partner_id in declined):
+        if decision.kind is DecisionKind.UNROUTABLE or barred(state, lead.id, decision):
             decision = escalation(cx, lead, f"{why}; {decision.reason}", attempt)
     commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
                     redistribution=True)
     return decision
+
+
+def barred(state: RoutingState, lead_id: str, decision: Decision) -> bool:
+    """Does the decision put the lead back in front of a target that declined it?
+    (The router already skips them; this is the lifecycle's own guard.)"""
+    declined = state.declined(lead_id)
+    return any(t and t in declined for t in (decision.partner_id, decision.queue_id))
 
 
 def is_distributor(cx, partner_id: str | None) -> bool:
@@ -169,8 +162,7 @@ def hand_down(cx, conn: Connection, state: RoutingState, lead: Lead, distributor
     declined, or the attempts ran out) the lead stays with the distributor's rep."""
     dist_id = distributor["partner_id"]
     decision = cx.routing().router.hand_down(lead, dist_id, state, now, attempt=attempt)
-    declined = set(state.declined(lead.id))
-    if (decision.kind is DecisionKind.OFFER and decision.partner_id not in declined
+    if (decision.kind is DecisionKind.OFFER and not barred(state, lead.id, decision) and decision.partner_id != dist_id
             and attempt <= cx.book.settings.max_attempts):
         commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
                         redistribution=True)
@@ -183,9 +175,10 @@ def hand_down(cx, conn: Connection, state: RoutingState, lead: Lead, distributor
     ob.record_decision(conn, lead_id=lead.id, at=now, kind="hand_back", rule="hand_down", partner_id=dist_id,
                        attempt=attempt, decision=jsonable(back))
     owner = distributor.get("accepted_by")
-    of.put_lead(conn, lead.id, now, state="accepted", owner_id=owner, reason=back.reason,
+    of.put_lead(conn, lead.id, now, state=LeadState.ACCEPTED.value, owner_id=owner, reason=back.reason,
                 **({"modstamp": seen_modstamp} if seen_modstamp else {}))
-    payload = cx.mappings.writeback({"owner_id": owner, "partner_id": dist_id, "routing_status": "Accepted",
+    payload = cx.mappings.writeback({"owner_id": owner, "partner_id": dist_id,
+                                     "routing_status": RoutingStatus.ACCEPTED.value,
                                      "reason": back.reason, "response": None, "rejection_reason": None})
     ob.add(conn, lead_id=lead.id, purpose="hand_back", payload=jsonable(payload), now=now,
            seen_modstamp=seen_modstamp, offer_id=distributor["id"])
@@ -194,21 +187,29 @@ def hand_down(cx, conn: Connection, state: RoutingState, lead: Lead, distributor
 
 def end_offer(conn: Connection, state: RoutingState, offer: dict[str, Any], status: str, reason: str,
               now: datetime, *, outcome: str | None) -> bool:
-    """Close a live offer; `outcome` feeds the engine (rejected/lapsed exclude the partner)."""
+    """Close a live offer; `outcome` feeds the engine. Rejected or lapsed bars the target
+    — the partner, or the pool's queue — from this lead for good."""
     if not of.close_offer(conn, offer["id"], status, reason, now):
         return False
+    target = offer.get("partner_id") or offer.get("queue_id")
     if outcome and offer.get("partner_id"):
         hours = (now - offer["offered_at"]).total_seconds() / 3600 if offer.get("offered_at") else None
         state.record_outcome(offer["lead_id"], offer["partner_id"], outcome, now,
                              response_hours=hours if outcome in ("accepted", "rejected") else None)
-        if outcome in ("rejected", "lapsed"):
-            of.exclude(conn, offer["lead_id"], offer["partner_id"], outcome, reason, now)
+    elif outcome in ("rejected", "lapsed") and target:
+        state.bar(offer["lead_id"], target, outcome)
+    if outcome in ("rejected", "lapsed") and target:
+        of.exclude(conn, offer["lead_id"], target, outcome, reason, now)
     return True
 
 
 def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, now: datetime, *,
-            final_state: str = "released", modstamp: datetime | None = None) -> None:
-    """A person (or Salesforce) took the lead: end our interest without writing to it."""
+            final_state: LeadState | str = LeadState.RELEASED, modstamp: datetime | None = None,
+            lead_update: dict[str, Any] | None = None) -> None:
+    """End our interest in a lead: its offers close and pending writes drop. A person
+    (or Salesforce) has it now; `lead_update` is the one write that tells the admin so
+    (None: the lead is gone, or nothing of ours is on it)."""
+    final_state = LeadState(final_state)
     for offer in of.live_offers(conn, [lead_id]).values():
         end_offer(conn, state, offer, "closed", reason, now, outcome="closed")
     for offer in of.accepted_offers(conn, [lead_id]).values():
@@ -216,9 +217,35 @@ def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, no
         if offer.get("partner_id"):
             state.record_outcome(lead_id, offer["partner_id"], "closed", now)
     ob.drop_open(conn, lead_id, reason, now)
-    if final_state == "released":
+    if final_state is LeadState.RELEASED:
         reason = f"{reason}; set Routing_Status__c to Pending to have it routed again"
-    values: dict[str, Any] = {"state": final_state, "reason": reason[:255]}
+    values: dict[str, Any] = {"state": final_state.value, "reason": reason[:255]}
     if modstamp is not None:
         values["modstamp"] = modstamp
     of.put_lead(conn, lead_id, now, **values)
+    if lead_update is not None:
+        ob.add(conn, lead_id=lead_id, purpose="release", payload=jsonable(lead_update), now=now,
+               seen_modstamp=modstamp)
+
+
+def released_update(cx, reason: str, *, partner_id: Any = ...) -> dict[str, Any]:
+    """What the Lead shows once a person has it: Released, why, and no offer fields
+    (no deadline ticking, no stale answer). `partner_id`: the partner to show, when
+    the one we set no longer fits the owner (None clears it)."""
+    values: dict[str, Any] = {"routing_status": RoutingStatus.RELEASED.value,
+                              "reason": f"{reason}; set Routing Status to Pending to have it routed again"[:255],
+                              "offered_at": None, "deadline": None, "response": None, "rejection_reason": None}
+    if partner_id is not ...:
+        values["partner_id"] = partner_id
+    return cx.mappings.writeback(values)
+
+
+def put_back(cx, conn: Connection, lead_id: str, *, owner_id: str | None, partner_id: str | None,
+             status: RoutingStatus, reason: str, now: datetime, seen_modstamp: datetime | None,
+             offer_id: int | None = None) -> None:
+    """Undo a move that does not stand (a barred partner's pick-up, a second pick-up):
+    the owner goes back, and the Lead says what happened."""
+    payload = cx.mappings.writeback({"owner_id": owner_id, "partner_id": partner_id,
+                                     "routing_status": status.value, "reason": reason[:255]})
+    ob.add(conn, lead_id=lead_id, purpose="put_back", payload=jsonable(payload), now=now,
+           seen_modstamp=seen_modstamp, offer_id=offer_id)

@@ -62,7 +62,12 @@ def _flush_chunk(cx, entries: list[dict[str, Any]], now: datetime, counts: dict[
         else:
             fresh.append(e)
     if stale:
-        _drop_stale(cx, stale, now)
+        # Someone changed these leads after we decided: read them and take the change for
+        # what it is, as the lead stream does (a late answer, an edit, a person taking
+        # over); what is decided again goes out with a later chunk of this flush.
+        from jobs.leads import refresh  # (jobs.leads imports this module)
+
+        refresh(cx, sorted({e["lead_id"] for e in stale}), now, counts)
         counts["stale"] = counts.get("stale", 0) + len(stale)
     sobject = cx.mappings.writeback_sobject()
     for i in range(0, len(fresh), BATCH):
@@ -123,16 +128,47 @@ def _refused(cx, conn, state, entry: dict[str, Any], result, now: datetime) -> N
            payload=lifecycle.jsonable(cx.mappings.writeback(values)), now=now, seen_modstamp=None)
 
 
-def _drop_stale(cx, entries: list[dict[str, Any]], now: datetime) -> None:
-    with cx.store.begin() as conn:
-        state = lifecycle.load_state(conn)
-        for e in entries:
-            _drop_one(conn, state, e, "the lead changed in Salesforce after the decision; a person wins", now)
-        lifecycle.save_state(conn, state, now)
+DECISION_PURPOSES = ("offer", "pool", "escalate", "fallback", "unroutable")
 
 
-def drop_stale_entry(conn, state, entry: dict[str, Any], now: datetime) -> None:
-    _drop_one(conn, state, entry, "the lead changed in Salesforce after the decision; a person wins", now)
+def decide_again(cx, conn, state, entry: dict[str, Any], lead: Any, rec: dict[str, Any],
+                 local: dict[str, Any] | None, now: datetime) -> str | None:
+    """A pending write whose lead changed before it went out is dropped, and the change
+    is taken for what it is rather than assumed to be a person taking over.
+
+    A decision that never landed (an offer, a pool, an escalation): if the owner is still
+    the one we decided on, someone only edited the lead (or a partner answered late an
+    offer that has lapsed) — decide again at the same attempt, on the lead as it now
+    is. If the owner moved, a person has it. Returns the outcome, or None when the
+    lead stream should now evaluate the lead as usual (a write that followed a
+    transition already made: an acceptance, a put-back, a release)."""
+    from mappings import Unroutable
+    from jobs import lifecycle as lc
+    from rules.lifecycle import LeadState
+
+    ob.mark(conn, [entry["id"]], "dropped", now, error="the lead changed in Salesforce before this write went out")
+    if entry["purpose"] not in DECISION_PURPOSES or local is None or isinstance(lead, Unroutable):
+        return None
+    seen = parse_sf_datetime(rec.get("SystemModstamp"))
+    before = (local.get("record") or {}).get("OwnerId")
+    live = of.live_offers(conn, [lead.id]).get(lead.id)
+    if live is not None:
+        lc.end_offer(conn, state, live, "closed", "withdrawn: the lead changed before the offer reached it", now,
+                     outcome="closed")
+    if before is None or rec.get("OwnerId") != before or lead.converted or lead.do_not_route:
+        reason = ("lead converted" if lead.converted else "Do_Not_Route__c ticked by a person" if lead.do_not_route
+                  else f"taken over by a person before our write landed: owner set to {rec.get('OwnerId')}")
+        if lead.converted:
+            lc.release(conn, state, lead.id, reason, now, final_state=LeadState.CLOSED, modstamp=seen)
+            return "closed_converted"
+        lc.release(conn, state, lead.id, reason, now, modstamp=seen,
+                   lead_update=lc.released_update(cx, reason))
+        return "released_person"
+    attempt = (live or {}).get("attempt") or local.get("attempt") or 1
+    decision = lc.redistribute(cx, conn, state, lead, attempt=attempt,
+                               why="decided again: the lead changed before our write landed",
+                               record=rec, seen_modstamp=seen, now=now)
+    return f"decided_again_{decision.kind.value}"
 
 
 def _drop_one(conn, state, entry: dict[str, Any], reason: str, now: datetime, final_state: str = "released") -> None:

@@ -1,7 +1,10 @@
-"""What a changed, already-known lead means: a partner's answer, a pool pick-up, or a person.
+"""What a changed, already-known lead means, and carrying it out.
 
-Called for each known lead in the lead stream. The order of the checks is the policy:
-a conversion or a tick in Do_Not_Route__c ends everything; then the partner's answer;
+`classify` turns the lead as Salesforce now shows it (against what we last knew) into
+one `rules.lifecycle.Event`: a partner's answer, a pool pick-up, a person taking over,
+a conversion... `rules.lifecycle.step` says what that event does in the lead's state;
+`carry_out` does it. The order of the checks in `classify` is the policy: a
+conversion or a tick in Do_Not_Route__c ends everything; then the partner's answer;
 then an owner nobody expected — a person — wins over the connector.
 """
 from __future__ import annotations
@@ -16,10 +19,10 @@ from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.timeutil import parse_sf_datetime
 from mappings import Unroutable
-from rules.model import Lead, Response
+from rules import lifecycle as rl
+from rules.lifecycle import Action, Event, Ignored, LeadState
+from rules.model import Lead, Response, RoutingStatus
 from rules.state import RoutingState
-
-REROUTABLE_STATES = ("unroutable", "released", "fallback", "escalated")
 
 
 def wants_reroute(lead: Any, local: dict[str, Any]) -> bool:
@@ -27,9 +30,11 @@ def wants_reroute(lead: Any, local: dict[str, Any]) -> bool:
 
     Only that explicit word counts. A blank status on a lead we released means we never
     wrote to it, and whatever else the person changed is theirs to keep."""
-    if isinstance(lead, Unroutable) or local["state"] not in REROUTABLE_STATES:
+    if isinstance(lead, Unroutable) or lead.converted or lead.do_not_route:
         return False
-    if lead.converted or lead.do_not_route or lead.routing_status != "Pending":
+    if lead.routing_status != RoutingStatus.PENDING.value:
+        return False
+    if not isinstance(rl.step(local["state"], Event.REROUTE_REQUESTED), rl.Step):
         return False
     seen = local.get("modstamp")
     return seen is None or (lead.modstamp is not None and lead.modstamp > seen)
@@ -41,54 +46,109 @@ def evaluate(cx, conn: Connection, state: RoutingState, lead: Any, rec: dict[str
     if isinstance(lead, Unroutable):
         of.put_lead(conn, rec["Id"], now, modstamp=seen, record=rec)
         return "unreadable"
-    if local["state"] in ("closed",) or (local["state"] in REROUTABLE_STATES and live is None):
+    event, who = classify(cx, conn, state, lead, local, live)
+    move = rl.step(local["state"], event) if event is not None else None
+    if move is None or isinstance(move, Ignored):
         of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec)
-        return "unchanged"
+        return "unchanged" if event is None else f"ignored_{event.value}"
+    return carry_out(cx, conn, state, move, event, who, lead, rec, local, live, seen, now)
+
+
+def classify(cx, conn: Connection, state: RoutingState, lead: Lead, local: dict[str, Any],
+             live: dict[str, Any] | None) -> tuple[Event | None, str | None]:
+    """The one event this change of the lead amounts to (None: nothing of ours changed),
+    and the partner it concerns, when one does."""
     if lead.converted:
-        lifecycle.release(conn, state, lead.id, "lead converted", now, final_state="closed", modstamp=seen)
-        return "closed_converted"
+        return Event.CONVERTED, None
     if lead.do_not_route:
-        lifecycle.release(conn, state, lead.id, "Do_Not_Route__c ticked by a person", now, modstamp=seen)
-        return "released_do_not_route"
-    if live is not None:
-        outcome = _live(cx, conn, state, lead, rec, live, seen, now)
-    elif local["state"] == "accepted":
-        outcome = _accepted(cx, conn, state, lead, local, seen, now)
-    else:
-        outcome = "unchanged"
-    if outcome in ("unchanged", "reassigned_within_partner"):
-        of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec)
-    return outcome
-
-
-def _live(cx, conn, state, lead: Lead, rec, offer: dict[str, Any], seen, now) -> str:
+        return Event.DO_NOT_ROUTE, None
     routing = cx.routing()
     owner = lead.owner_id
-    if offer["kind"] == "pool":
-        if owner and owner == offer["queue_id"]:
-            return "unchanged"
-        partner = routing.rep_partner.get(owner or "")
-        pool = routing.pools.get(offer["queue_id"])
-        members = pool.member_rep_ids if pool else frozenset()
-        if partner and (owner in members or pool is None):
-            return _accept(cx, conn, state, lead, rec, offer, owner, partner, seen, now, via_pool=True)
-        return _person(conn, state, lead, f"owner moved from the pool to {owner}, not a pool member", seen, now)
-    # an offer to one partner
-    if lead.response == Response.REJECTED.value:
+    owner_partner = routing.rep_partner.get(owner or "")
+    if live is not None and live["kind"] == "pool":
+        if owner and owner == live["queue_id"]:
+            return None, None
+        pool = routing.pools.get(live["queue_id"])
+        if owner_partner and (pool is None or owner in pool.member_rep_ids):
+            barred = owner_partner in state.declined(lead.id)
+            return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), owner_partner
+        return Event.PERSON_TAKES_OVER, None
+    if live is not None:
+        if lead.response == Response.REJECTED.value:
+            return Event.REJECT, live["partner_id"]
+        if lead.response == Response.ACCEPTED.value:
+            return Event.ACCEPT, live["partner_id"]
+        if live.get("owner_id") and owner != live["owner_id"]:
+            if owner_partner and owner_partner == live["partner_id"]:
+                return Event.PASSED_TO_COLLEAGUE, owner_partner
+            return Event.PERSON_TAKES_OVER, None
+        return None, None
+    if not owner or owner == local.get("owner_id") or not local.get("owner_id"):
+        return None, None
+    if local["state"] == LeadState.ACCEPTED.value:
+        accepted = of.accepted_offers(conn, [lead.id]).get(lead.id) or {}
+        if owner_partner and owner_partner == accepted.get("partner_id"):
+            return Event.PASSED_TO_COLLEAGUE, owner_partner
+        pool = routing.pools.get(accepted.get("queue_id") or "")
+        if accepted.get("kind") == "pool" and owner_partner and pool is not None and owner in pool.member_rep_ids:
+            return Event.SECOND_PICKUP, owner_partner
+    return Event.PERSON_TAKES_OVER, None
+
+
+def carry_out(cx, conn: Connection, state: RoutingState, move: rl.Step, event: Event, who: str | None, lead: Lead,
+              rec: dict[str, Any], local: dict[str, Any], live: dict[str, Any] | None, seen: datetime | None,
+              now: datetime) -> str:
+    routing = cx.routing()
+    action = move.action
+    if action is Action.CLOSE:
+        lifecycle.release(conn, state, lead.id, move.why, now, final_state=LeadState.CLOSED, modstamp=seen)
+        return f"closed_{event.value}"
+    if action is Action.RELEASE:
+        reason = _takeover_reason(routing, event, lead, now)
+        keep_partner = ...
+        if lead.partner_id and lead.partner_id == _our_partner(conn, lead.id, live):
+            # the partner we set no longer fits a person's owner: show the owner's, or none
+            keep_partner = routing.rep_partner.get(lead.owner_id or "")
+        lifecycle.release(conn, state, lead.id, reason, now, modstamp=seen,
+                          lead_update=lifecycle.released_update(cx, reason, partner_id=keep_partner))
+        return f"released_{event.value}"
+    if action is Action.FOLLOW_OWNER:
+        if live is not None:
+            of.set_offer(conn, live["id"], owner_id=lead.owner_id)
+        of.put_lead(conn, lead.id, now, owner_id=lead.owner_id, modstamp=seen, status=lead.status, record=rec)
+        return "reassigned_within_partner"
+    if action is Action.SETTLE_ACCEPTED:
+        assert live is not None
+        return _accept(cx, conn, state, lead, rec, live, lead.owner_id, who, seen, now,
+                       via_pool=event is Event.POOL_PICKUP)
+    if action is Action.REDISTRIBUTE:
+        assert live is not None and event is Event.REJECT
         reason = lead.rejection_reason or "no reason given"
-        lifecycle.end_offer(conn, state, offer, "rejected", reason, now, outcome="rejected")
-        decision = lifecycle.redistribute(cx, conn, state, lead, attempt=offer["attempt"] + 1,
-                                          why=f"rejected by {_name(routing, offer['partner_id'])}: {reason}",
+        lifecycle.end_offer(conn, state, live, "rejected", reason, now, outcome="rejected")
+        decision = lifecycle.redistribute(cx, conn, state, lead, attempt=live["attempt"] + 1,
+                                          why=f"rejected by {_name(routing, live['partner_id'])}: {reason}",
                                           record=rec, seen_modstamp=seen, now=now)
         return f"rejected_then_{decision.kind.value}"
-    if lead.response == Response.ACCEPTED.value:
-        return _accept(cx, conn, state, lead, rec, offer, owner, offer["partner_id"], seen, now, via_pool=False)
-    if offer.get("owner_id") and owner != offer["owner_id"]:
-        if routing.rep_partner.get(owner or "") == offer["partner_id"]:
-            of.set_offer(conn, offer["id"], owner_id=owner)  # the partner passed it to a colleague
-            return "reassigned_within_partner"
-        return _person(conn, state, lead, f"owner changed by hand to {owner}", seen, now)
-    return "unchanged"
+    if action is Action.BACK_TO_POOL:
+        assert live is not None
+        why = (f"taken from the pool by a rep of {_name(routing, who)}, which already "
+               f"{state.declined(lead.id).get(who or '', 'declined')} this lead; back in the pool for the others")
+        lifecycle.put_back(cx, conn, lead.id, owner_id=live["queue_id"], partner_id=None,
+                           status=RoutingStatus.OFFERED, reason=why, now=now, seen_modstamp=seen, offer_id=live["id"])
+        of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
+        return "pickup_refused_barred"
+    if action is Action.BACK_TO_FIRST_TAKER:
+        accepted = of.accepted_offers(conn, [lead.id]).get(lead.id) or {}
+        first, first_partner = local.get("owner_id"), accepted.get("partner_id")
+        why = (f"taken from the pool first by a rep of {_name(routing, first_partner)} at "
+               f"{accepted.get('accepted_at') or now:%Y-%m-%d %H:%M} UTC; a later pick-up by a rep of "
+               f"{_name(routing, who)} was undone")
+        lifecycle.put_back(cx, conn, lead.id, owner_id=first, partner_id=first_partner,
+                           status=RoutingStatus.ACCEPTED, reason=why, now=now, seen_modstamp=seen,
+                           offer_id=accepted.get("id"))
+        of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
+        return "second_pickup_undone"
+    raise AssertionError(f"{action} for {event} is not carried out by the lead stream")  # a table/jobs mismatch
 
 
 def _accept(cx, conn, state, lead: Lead, rec, offer, owner, partner_id, seen, now, *, via_pool: bool) -> str:
@@ -97,9 +157,9 @@ def _accept(cx, conn, state, lead: Lead, rec, offer, owner, partner_id, seen, no
     if partner_id:
         hours = (now - offer["offered_at"]).total_seconds() / 3600
         state.record_outcome(lead.id, partner_id, "accepted", now, response_hours=hours)
-    of.put_lead(conn, lead.id, now, state="accepted", owner_id=owner, modstamp=seen, status=lead.status,
-                record=rec, reason="accepted")
-    values: dict[str, Any] = {"routing_status": "Accepted"}
+    of.put_lead(conn, lead.id, now, state=LeadState.ACCEPTED.value, owner_id=owner, modstamp=seen,
+                status=lead.status, record=rec, reason="accepted")
+    values: dict[str, Any] = {"routing_status": RoutingStatus.ACCEPTED.value}
     if via_pool and partner_id:
         values["partner_id"] = partner_id  # who picked it from the pool
     ob.add(conn, lead_id=lead.id, purpose="accept", payload=lifecycle.jsonable(cx.mappings.writeback(values)),
@@ -107,30 +167,28 @@ def _accept(cx, conn, state, lead: Lead, rec, offer, owner, partner_id, seen, no
     if not via_pool and lifecycle.is_distributor(cx, partner_id):
         # Multi-tier: the distributor took it; one of its resellers is offered it next
         # (superseding the write above). If none qualifies, the distributor keeps it.
+        # The hand-down is one more offer of this lead: it counts against max_attempts.
         accepted = of.get_offer(conn, offer["id"])
-        decision = lifecycle.hand_down(cx, conn, state, lead, accepted, attempt=1, why=None, record=rec,
-                                       seen_modstamp=seen, now=now)
+        decision = lifecycle.hand_down(cx, conn, state, lead, accepted, attempt=offer["attempt"] + 1, why=None,
+                                       record=rec, seen_modstamp=seen, now=now)
         return f"accepted_then_hand_down_{decision.kind.value}"
     return "accepted_from_pool" if via_pool else "accepted"
 
 
-def _accepted(cx, conn, state, lead: Lead, local, seen, now) -> str:
-    """After acceptance we only watch for a person taking the lead away from the partner."""
-    owner = lead.owner_id
-    if owner and owner != local.get("owner_id"):
-        accepted = of.accepted_offers(conn, [lead.id]).get(lead.id)
-        partner = cx.routing().rep_partner.get(owner)
-        if accepted and partner and partner == accepted.get("partner_id"):
-            of.put_lead(conn, lead.id, now, owner_id=owner)
-            return "reassigned_within_partner"
-        lifecycle.release(conn, state, lead.id, f"owner changed by hand to {owner}", now, modstamp=seen)
-        return "released_owner_changed"
-    return "unchanged"
+def _our_partner(conn, lead_id: str, live: dict[str, Any] | None) -> str | None:
+    """The partner the connector put on the lead: the live offer's, else the accepted one's."""
+    if live is not None:
+        return live.get("partner_id")
+    return (of.accepted_offers(conn, [lead_id]).get(lead_id) or {}).get("partner_id")
 
 
-def _person(conn, state, lead: Lead, reason: str, seen, now) -> str:
-    lifecycle.release(conn, state, lead.id, reason, now, modstamp=seen)
-    return "released_person"
+def _takeover_reason(routing, event: Event, lead: Lead, now: datetime) -> str:
+    if event is Event.DO_NOT_ROUTE:
+        return "Do_Not_Route__c ticked by a person"
+    who = lead.owner_id or "nobody"
+    partner = routing.rep_partner.get(who)
+    whom = f"a rep of {_name(routing, partner)} ({who})" if partner else who
+    return f"taken over by a person: owner set to {whom} at {now:%Y-%m-%d %H:%M} UTC"
 
 
 def _name(routing, partner_id: str | None) -> str:

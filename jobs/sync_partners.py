@@ -32,7 +32,7 @@ def run(cx, now: datetime) -> dict[str, int]:
     for kind in INCREMENTAL:
         wm = None if full else marks[kind]
         fetched[kind] = list(client.read_incremental(ms.sobject(kind), ms.soql_fields(kind), watermark=wm,
-                                                     run_start=now, lookback=cx.lookback, where=ms.filter(kind)))
+                                                     lookback=cx.lookback, where=ms.filter(kind)))
     for kind in WHOLE:
         fields = ms.soql_fields(kind)
         fields = fields if "Id" in fields else ["Id", *fields]  # the snapshot is keyed by Id

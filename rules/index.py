@@ -85,6 +85,12 @@ class PartnerIndex:
         for p in partners:
             seen[p.id] = p  # a partner listed twice: the later copy wins (fresher sync)
         idx.partners = [seen[k] for k in sorted(seen)]
+        cyclic = parent_cycles(seen)
+        for pid, chain in sorted(cyclic.items()):
+            p = seen[pid]
+            idx.problems.append(IndexProblem(pid, p.name, (
+                f"ParentId makes a cycle ({chain}); its hand-down link is ignored until fixed — "
+                "set Parent Account so that each reseller points to its distributor and no account to itself")))
         idx.ids = [p.id for p in idx.partners]
         idx.pos = {pid: i for i, pid in enumerate(idx.ids)}
         idx.all = (1 << len(idx.ids)) - 1
@@ -127,7 +133,7 @@ class PartnerIndex:
             _postings(idx.role, (_text(p.role or "Reseller"),), i)
             w = float(p.weight if p.weight is not None else 1.0)
             idx.weight[w] = idx.weight.get(w, 0) | bit
-            if p.parent_id:
+            if p.parent_id and p.id not in cyclic:
                 idx.children[p.parent_id] = idx.children.get(p.parent_id, 0) | bit
             if p.lat is not None and p.lon is not None:
                 idx.grid.add(i, float(p.lat), float(p.lon))
@@ -234,3 +240,20 @@ class PartnerIndex:
         if self.paused & bit:
             return "paused"
         return "no active rep"
+
+
+def parent_cycles(partners: dict[str, Partner]) -> dict[str, str]:
+    """Accounts whose ParentId chain comes back to itself (A→A, A→B→A, ...), each with
+    the cycle spelled out by name. A distributor that is its own reseller would hand
+    a lead down to itself on every accept."""
+    cyclic: dict[str, str] = {}
+    for start in partners:
+        path: list[str] = []
+        at: str | None = start
+        while at is not None and at in partners and at not in path:
+            path.append(at)
+            at = partners[at].parent_id
+        if at is not None and at in path and start in path[path.index(at):]:
+            loop = path[path.index(at):] + [at]
+            cyclic[start] = " → ".join(partners[x].name or x for x in loop)
+    return cyclic

@@ -23,7 +23,7 @@ LEAD_PICKLISTS = {
     "products": vocab.PRODUCTS,
     "language": vocab.LANGUAGES,
     "status": ("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"),
-    "routing_status": ("Pending", "Offered", "Accepted", "Escalated", "Unroutable", "Closed"),
+    "routing_status": ("Pending", "Offered", "Accepted", "Escalated", "Fallback", "Unroutable", "Released", "Closed"),
     "response": ("Accepted", "Rejected"),
 }
 PARTNER_PICKLISTS = {

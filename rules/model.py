@@ -36,7 +36,9 @@ class RoutingStatus(str, Enum):
     OFFERED = "Offered"
     ACCEPTED = "Accepted"
     ESCALATED = "Escalated"
+    FALLBACK = "Fallback"  # waiting in a rule's fallback queue: nobody matched
     UNROUTABLE = "Unroutable"
+    RELEASED = "Released"  # a person took the lead over; the connector keeps its hands off
     CLOSED = "Closed"
 
 

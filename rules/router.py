@@ -41,11 +41,16 @@ class _Pick:
 
 
 class Router:
-    def __init__(self, book: RuleBook, index: PartnerIndex, *, queue_ids: Mapping[str, str] | None = None):
+    def __init__(self, book: RuleBook, index: PartnerIndex, *, queue_ids: Mapping[str, str] | None = None,
+                 learner: Any = None):
         self.book = book
         self.index = index
         self.settings = book.settings
         self.queue_ids = dict(queue_ids or {})
+        self.learner = learner  # distribute = "predictive": rules.predictive.Predictor, kept by jobs
+        if learner is None and any(r.distribute == "predictive" for r in book.rules):
+            from rules.predictive import Predictor  # numpy: loaded only when a rule predicts
+            self.learner = Predictor()  # priors only: nothing learnt yet
         # territories as sets: countries/subdivisions, and (country, postal prefix) pairs
         self._territories = {
             name: (frozenset(i for i in items if ":" not in i),
@@ -307,7 +312,7 @@ class Router:
             trial.outcome = nobody_eligible(trial)
             return None
         if pool:
-            return self._pool(rule, pool, lead, eligible, trial, ex, now, attempt)
+            return self._pool(rule, pool, lead, eligible, trial, ex, now, attempt, state)
         if full:  # name every capped partner, not only those the strategy happened to meet
             for pos in idx.positions(eligible):
                 why = self._blocked(pos, state, now)
@@ -492,6 +497,9 @@ class Router:
                 if len(trial.scores) == 3:
                     break
             return chosen
+        if strategy == "predictive":
+            found = self.learner.pick(self, rule, lead, eligible, state, now, trial, attempt)
+            return _Pick(found[0], found[1], {}) if found else None
         if strategy == "weighted":
             return self._weighted(rule, lead, eligible, state, now, trial, attempt)
         if strategy == "best_fit" and _unit(lead.id, rule.name, attempt, "floor") >= self.settings.best_fit_floor:
@@ -650,7 +658,12 @@ class Router:
 
     # ================================================================ outcomes
     def _pool(self, rule: Rule, pool: str, lead: Lead, eligible: int, trial: RuleTrial, ex: Explanation, now: datetime,
-              attempt: int) -> Decision | None:
+              attempt: int, state: RoutingState) -> Decision | None:
+        queue_id = self._queue(pool)
+        barred = state.declined(lead.id).get(queue_id or "") if queue_id else None
+        if barred:  # a pool is an offer target like a partner: one that let the lead lapse is not asked again
+            trial.outcome = f"pool {pool} already {barred} this lead"
+            return None
         members = self.index.pool_members.get(pool)
         if members:  # the org told us who is in the queue: someone in it must be eligible
             eligible &= members
@@ -663,7 +676,7 @@ class Router:
         summary = f"{rule.name}: pool {pool}, {trial.eligible} eligible partner(s) may pull it"
         ex.chosen = {"pool": pool, "eligible": trial.eligible}
         return self._finish(lead, ex, DecisionKind.POOL, attempt, now, summary, rule=rule.name, ruleset=rule.ruleset,
-                            queue_id=self._queue(pool), deadline=deadline)
+                            queue_id=queue_id, deadline=deadline)
 
     def _offer(self, lead: Lead, ex: Explanation, pick: _Pick, trial: RuleTrial | None, state: RoutingState,
                now: datetime, attempt: int, *, rule_name: str, ruleset: str | None, hours: float,

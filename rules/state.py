@@ -186,6 +186,11 @@ class RoutingState:
             perf.response_hours_total += float(response_hours)
             perf.responses += 1
 
+    def bar(self, lead_id: str, target_id: str, outcome: str) -> None:
+        """A pool queue (or any target without a track record) rejected or let this lead
+        lapse: it is never offered this lead again."""
+        self.excluded.setdefault(lead_id, {})[target_id] = outcome
+
     def _release(self, partner_id: str) -> None:
         n = self.open_offers.get(partner_id, 0) - 1
         if n > 0:

@@ -79,6 +79,13 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return "leadrouter-sandbox"
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header tells clients what time it is in the org (Salesforce's clock is
+        # the truth a connector bounds its reads by), so it follows the simulated clock.
+        if timestamp is None and self.server.clock is not None:
+            timestamp = self.server.clock().timestamp()
+        return super().date_time_string(timestamp)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by design
         pass
 
@@ -137,8 +144,10 @@ class HttpsServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, port: int, context: ssl.SSLContext, app: Callable[[Request], Response]):
+    def __init__(self, port: int, context: ssl.SSLContext, app: Callable[[Request], Response],
+                 clock: Callable[[], Any] | None = None):
         self.app = app
+        self.clock = clock  # () -> aware datetime: the org's "now" for the Date header
         self._context = context
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()

@@ -12,12 +12,14 @@ import sys
 import threading
 import time
 import traceback
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sandbox import actions, admin, bulk, composite, identity, persist, rest
 from sandbox.app import Router, handle
 from sandbox.auth import Auth, OAuthError
+from sandbox.clock import Clock
 from sandbox.bootstrap import INTEGRATION_USERNAME
 from sandbox.counters import Counters
 from sandbox.credentials import load_or_create
@@ -111,13 +113,16 @@ class Sandbox:
         token_ttl: float = 7200,
         api_limit: int = DEFAULT_DAILY_LIMIT,
         autosave: float | None = AUTOSAVE_SECONDS,
+        clock_offset: timedelta | None = None,
     ):
         self._autosave_interval = autosave
         self._stopped = True  # until the server runs: stop() has nothing to do
         self.data_dir = Path(data_dir).resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.errors: list[str] = []
-        self.org = Org()
+        # clock_offset: the org's time minus the host's, from the first record on (a test
+        # of a connector whose host clock is wrong, or of a fixed weekday, starts here).
+        self.org = Org(clock=Clock(clock_offset or timedelta(0)))
         saved = persist.load(self.data_dir)
         if saved is not None:
             self.org.restore(saved["org"])
@@ -134,7 +139,7 @@ class Sandbox:
         if saved is None and seed is not None:
             self._seed(seed, partners, leads, random_seed)  # before binding: a failed seed leaves no socket
         self.simulator = self._make_simulator(random_seed) if seed is not None else None
-        self._server = HttpsServer(port, server_context(server_pem), self._app)
+        self._server = HttpsServer(port, server_context(server_pem), self._app, clock=self.clock.now)
         try:
             self._finish_start(saved, ca_file, token_ttl)
         except BaseException:

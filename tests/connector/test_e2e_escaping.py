@@ -48,7 +48,7 @@ def test_in_filter_and_read_by_ids_and_incremental_return_the_names_unchanged(or
     assert by_id == nasty_leads
     org.clock.advance(timedelta(seconds=1))
     inc = {r["Id"]: r["Company"] for r in client.read_incremental(
-        "Lead", ["Company"], watermark=None, run_start=org.clock.now(), lookback=timedelta(0),
+        "Lead", ["Company"], watermark=None, until=org.clock.now(), lookback=timedelta(0),
         where=format_soql("Company IN {}", names))}
     assert inc == nasty_leads
     assert client.count(format_soql("SELECT COUNT() FROM Lead WHERE Company IN {}", names)) == len(names)

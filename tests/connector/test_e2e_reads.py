@@ -47,7 +47,7 @@ def test_incremental_read_covers_the_lookback_window_and_stops_before_run_start(
     org.clock.advance(timedelta(minutes=1))
     after = add_leads(org, 2)
 
-    got = list(client.read_incremental("Lead", ["Company"], watermark=watermark, run_start=run_start,
+    got = list(client.read_incremental("Lead", ["Company"], watermark=watermark, until=run_start,
                                        lookback=timedelta(minutes=5)))
     ids = [r["Id"] for r in got]
     assert set(ids) == set(recent)
@@ -56,7 +56,7 @@ def test_incremental_read_covers_the_lookback_window_and_stops_before_run_start(
     assert stamps == sorted(stamps)  # oldest first: a caller can advance its watermark as it goes
 
     backfill = {r["Id"] for r in client.read_incremental("Lead", ["Company"], watermark=None,
-                                                          run_start=run_start, lookback=timedelta(0))}
+                                                          until=run_start, lookback=timedelta(0))}
     assert set(old) | set(recent) <= backfill and not backfill & set(after)
 
 
@@ -66,9 +66,9 @@ def test_incremental_lookback_rereads_the_boundary(org, client):
     watermark = org.clock.now()
     org.clock.advance(timedelta(seconds=30))
     run_start = org.clock.now()
-    none = list(client.read_incremental("Lead", ["Id"], watermark=watermark, run_start=run_start,
+    none = list(client.read_incremental("Lead", ["Id"], watermark=watermark, until=run_start,
                                         lookback=timedelta(0)))
-    again = {r["Id"] for r in client.read_incremental("Lead", ["Id"], watermark=watermark, run_start=run_start,
+    again = {r["Id"] for r in client.read_incremental("Lead", ["Id"], watermark=watermark, until=run_start,
                                                        lookback=timedelta(minutes=2))}
     assert none == [] and set(first) <= again
 

@@ -9,13 +9,13 @@ RUN_START = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
 def test_incremental_query_reads_from_watermark_minus_lookback_up_to_run_start_in_order():
     q = incremental_query("Lead", ["Company"], watermark=datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc),
-                          run_start=RUN_START, lookback=timedelta(minutes=5))
+                          until=RUN_START, lookback=timedelta(minutes=5))
     assert q == ("SELECT Company, Id, SystemModstamp FROM Lead WHERE (SystemModstamp >= 2024-05-01T09:55:00+00:00)"
                  " AND (SystemModstamp < 2024-05-01T12:00:00+00:00) ORDER BY SystemModstamp, Id")
 
 
 def test_no_watermark_is_a_backfill_bounded_by_run_start():
-    q = incremental_query("Lead", ["Id", "SystemModstamp"], watermark=None, run_start=RUN_START,
+    q = incremental_query("Lead", ["Id", "SystemModstamp"], watermark=None, until=RUN_START,
                           lookback=timedelta(minutes=5), where="IsConverted = false OR Status = 'Open'")
     assert q == ("SELECT Id, SystemModstamp FROM Lead WHERE (SystemModstamp < 2024-05-01T12:00:00+00:00)"
                  " AND (IsConverted = false OR Status = 'Open') ORDER BY SystemModstamp, Id")
@@ -23,7 +23,7 @@ def test_no_watermark_is_a_backfill_bounded_by_run_start():
 
 def test_a_naive_run_start_is_refused():
     with pytest.raises(ValueError, match="no timezone"):
-        incremental_query("Lead", ["Id"], watermark=None, run_start=datetime(2024, 5, 1), lookback=timedelta(0))
+        incremental_query("Lead", ["Id"], watermark=None, until=datetime(2024, 5, 1), lookback=timedelta(0))
 
 
 def test_ids_are_deduplicated_in_18_character_form():

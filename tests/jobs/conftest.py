@@ -51,17 +51,23 @@ def connector_config_data(sb, notify: str = "custom") -> dict[str, Any]:
     return data
 
 
-def build_connector(sb, state_url: str, *, settings: dict | None = None, rules: str | Path | None = None) -> Connector:
+def build_connector(sb, state_url: str, *, settings: dict | None = None, rules: str | Path | None = None,
+                    server_time: bool = False) -> Connector:
+    """A Connector on the sandbox. Its clock is the org's simulated clock, read directly;
+    with `server_time` it is given no clock and takes Salesforce's time from the `Date`
+    header of the responses, as in production."""
     from connector import ConnectorConfig, SalesforceClient
     from mappings import load_mappings
     from rules.book import load_rules
 
     os.environ[SECRET_ENV] = sb.connection["client_secret"]
-    client = SalesforceClient.connect(ConnectorConfig.model_validate(connector_config_data(sb)), clock=sb.clock.now)
+    client = SalesforceClient.connect(ConnectorConfig.model_validate(connector_config_data(sb)),
+                                      clock=None if server_time else sb.clock.now)
     ms = load_mappings(None)
     book = load_rules(rules, lead_attributes=ms.lead_attribute_types(), partner_attributes=ms.partner_attribute_types())
     s = Settings.model_validate({"notifications": {"mode": "custom"}, **(settings or {})})
-    return Connector(client=client, mappings=ms, book=book, store=Store(state_url), clock=CallableClock(sb.clock.now),
+    clock = CallableClock(client.server_now if server_time else sb.clock.now)
+    return Connector(client=client, mappings=ms, book=book, store=Store(state_url), clock=clock,
                      settings=s, lookback=timedelta(seconds=s.routing.lookback_seconds))
 
 

@@ -152,7 +152,7 @@ def test_accepted_offer_confirms_the_owner(org, loop):
         assert loop.offers(lead_id)[-1]["status"] == "accepted"
 
 
-def test_owner_changed_by_hand_ends_the_connectors_interest(org, loop):
+def test_owner_changed_by_hand_ends_the_connectors_interest_and_the_lead_says_so(org, loop):
     org.simulator.set_profile("*", NEVER_ANSWER)
     loop.cycle()
     lead_id = next(iter(offered(loop)))
@@ -160,8 +160,13 @@ def test_owner_changed_by_hand_ends_the_connectors_interest(org, loop):
     org.org.update("Lead", lead_id, {"OwnerId": admin}, as_user=admin)
     loop.cycle()
     (offer,) = loop.offers(lead_id)
-    assert offer["status"] == "closed" and "by hand" in offer["close_reason"]
-    stamp = loop.lead(lead_id)["SystemModstamp"]
+    assert offer["status"] == "closed" and "taken over by a person" in offer["close_reason"]
+    lead = loop.lead(lead_id)
+    assert lead["OwnerId"] == admin, "the person's owner stands"
+    assert lead["Routing_Status__c"] == "Released" and "taken over by a person" in lead["Routing_Reason__c"]
+    assert lead["Offer_Deadline__c"] is None and lead["Offered_At__c"] is None, "no deadline left ticking"
+    assert lead["PartnerAccountId"] is None, "the partner we set does not fit an internal owner"
+    stamp = lead["SystemModstamp"]
     loop.cycle(hours=30)  # long past the old deadline: still nobody touches it
     lead = loop.lead(lead_id)
     assert lead["OwnerId"] == admin and lead["SystemModstamp"] == stamp
@@ -178,11 +183,14 @@ def test_do_not_route_is_respected_on_new_and_offered_leads(org, loop):
     assert loop.lead(kept_away)["Routing_Status__c"] is None and loop.offers(kept_away) == []
     lead_id = next(iter(offered(loop)))
     org.org.update("Lead", lead_id, {"Do_Not_Route__c": True}, as_user=admin)
-    stamp = loop.lead(lead_id)["SystemModstamp"]
-    loop.cycle(hours=30)
+    loop.cycle()
     (offer,) = loop.offers(lead_id)
     assert offer["status"] == "closed" and "Do_Not_Route__c" in offer["close_reason"]
-    assert loop.lead(lead_id)["SystemModstamp"] == stamp, "no write after the tick"
+    lead = loop.lead(lead_id)
+    assert lead["Routing_Status__c"] == "Released" and lead["Offer_Deadline__c"] is None, "the Lead says hands off"
+    stamp = lead["SystemModstamp"]
+    loop.cycle(hours=30)
+    assert loop.lead(lead_id)["SystemModstamp"] == stamp, "no write after that"
 
 
 def test_converted_and_deleted_leads_close_their_offers(org, loop):
@@ -312,7 +320,7 @@ def test_a_distributor_accepting_hands_the_lead_down_to_a_reseller_and_gets_it_b
     after = history[history.index(next(o for o in history if o["id"] == accepted_by_distributor["id"])) + 1:]
     assert after and resellers[after[0]["partner_id"]] == accepted_by_distributor["partner_id"], \
         "the distributor's acceptance offers the lead to one of its resellers"
-    assert after[0]["attempt"] == 1
+    assert after[0]["attempt"] == accepted_by_distributor["attempt"] + 1, "a hand-down is one more offer"
     for _ in range(6):  # every reseller rejects: the lead goes back to the distributor's rep
         loop.cycle(hours=1)
     lead = loop.lead(lead_id)

@@ -116,7 +116,7 @@ def test_a_value_finds_exactly_its_own_lead_on_every_read_path(org, client, lead
         "query_all": list(client.query_all(select("Lead", cols, where=eq))),
         "in_list": list(client.query(select("Lead", cols, where=format_soql("Company IN {}", [value, "no such"])))),
         "like": list(client.query(select("Lead", cols, where=format_soql("Company LIKE '{:like}'", value)))),
-        "incremental": list(client.read_incremental("Lead", cols, watermark=None, run_start=org.clock.now(),
+        "incremental": list(client.read_incremental("Lead", cols, watermark=None, until=org.clock.now(),
                                                     lookback=timedelta(0), where=eq)),
     }
     for path, rows in paths.items():
@@ -183,9 +183,9 @@ def test_an_object_or_field_name_that_is_not_a_name_is_refused_on_every_path(org
         "select_object": lambda: select(bad, ["Id"]),
         "select_field": lambda: select("Lead", ["Id", bad]),
         "order_by": lambda: select("Lead", ["Id"], order_by=[bad]),
-        "incremental_object": lambda: list(client.read_incremental(bad, ["Id"], watermark=None, run_start=now,
+        "incremental_object": lambda: list(client.read_incremental(bad, ["Id"], watermark=None, until=now,
                                                                    lookback=timedelta(0))),
-        "incremental_field": lambda: list(client.read_incremental("Lead", [bad], watermark=None, run_start=now,
+        "incremental_field": lambda: list(client.read_incremental("Lead", [bad], watermark=None, until=now,
                                                                   lookback=timedelta(0))),
         "by_ids_object": lambda: list(client.read_by_ids(bad, ["Id"], ["00Q5g0000000001EAA"])),
         "deleted_object": lambda: client.deleted(bad, now - timedelta(days=1), now),
@@ -228,7 +228,7 @@ def test_an_accepted_filter_with_or_stays_inside_the_watermark_bounds(org, clien
     org.clock.advance(timedelta(seconds=1))
     new = org.org.create("Lead", {"LastName": "New", "Company": "After the watermark", "LeadSource": "Web"})
     org.clock.advance(timedelta(seconds=2))
-    rows = list(client.read_incremental("Lead", ["Id"], watermark=watermark, run_start=org.clock.now(),
+    rows = list(client.read_incremental("Lead", ["Id"], watermark=watermark, until=org.clock.now(),
                                         lookback=timedelta(0), where="LeadSource = 'Web' OR LeadSource = 'Other'"))
     ids = {r["Id"] for r in rows}
     assert new in ids and old not in ids

@@ -1,0 +1,82 @@
+"""Salesforce's time, as its own responses tell it.
+
+Every HTTP response carries a `Date` header written by Salesforce's clock. The
+connector bounds its incremental reads and dates its watermarks and deadlines by
+that clock, never by the host's: a host ten minutes fast once made every new lead
+fall outside the read window for good. `ServerClock` keeps the last `Date` seen and
+the host's monotonic time when it arrived, so between responses it runs on without
+being disturbed by the host's wall clock being set, stepped or wrong.
+
+The header has whole seconds and travels for a round trip, so the estimate trails
+the truth by up to about a second plus half a round trip; the reads' lookback
+(minutes) absorbs that.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Callable
+
+
+def parse_http_date(value: str | None) -> datetime | None:
+    """`Sat, 05 Dec 2026 12:00:00 GMT` -> aware UTC datetime; None when absent or garbled."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+class ServerClock:
+    """The org's "now": the last `Date` header seen plus the monotonic time since.
+
+    Until the first response arrives it answers with the host's clock (`known` is
+    False then); the OAuth login is the first response, so in practice every job
+    runs on server time."""
+
+    def __init__(self, host: Callable[[], datetime] | None = None,
+                 monotonic: Callable[[], float] = time.monotonic):
+        self._host = host or (lambda: datetime.now(timezone.utc))
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._anchor: tuple[datetime, float] | None = None  # (server time, monotonic at receipt)
+        self._skew: timedelta | None = None
+
+    @property
+    def known(self) -> bool:
+        return self._anchor is not None
+
+    @property
+    def skew(self) -> timedelta | None:
+        """Server minus host, as of the last response (positive: the host is behind)."""
+        return self._skew
+
+    def observe(self, date_header: str | None) -> None:
+        server = parse_http_date(date_header)
+        if server is None:
+            return
+        mono, host = self._monotonic(), self._host()
+        with self._lock:
+            if self._anchor is not None:
+                # A header has whole seconds: keep the anchor that predicts later, so the
+                # estimate never steps back by the fraction a newer header dropped.
+                predicted = self._anchor[0] + timedelta(seconds=mono - self._anchor[1])
+                if timedelta(0) <= predicted - server < timedelta(seconds=1):
+                    self._skew = predicted - host
+                    return
+            self._anchor = (server, mono)
+            self._skew = server - host
+
+    def now(self) -> datetime:
+        with self._lock:
+            anchor = self._anchor
+        if anchor is None:
+            return self._host()
+        server, at = anchor
+        return server + timedelta(seconds=self._monotonic() - at)

@@ -1,0 +1,246 @@
+"""A routed lead's lifecycle, defined once: states × events → what happens, and why not.
+
+Every state a lead can be in for us, every event the org (or the clock) can bring,
+and for each pair either a `Step` — the next state, what the connector does, and what
+the Lead then shows — or an `Ignored` with the reason it changes nothing. The jobs
+classify what they see into an `Event`, ask `step(state, event)`, and carry the
+answer out; they do not decide transitions themselves. `docs/LIFECYCLE.md` is
+generated from this table (`table_markdown()`), and a test checks every cell is one
+or the other.
+
+Pools and hand-downs are offer targets like partners: a target that rejected or let
+an offer lapse is barred from that lead for good, whichever way it would come back
+(another rule, a pool pick-up, a hand-down).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from rules.model import DecisionKind, RoutingStatus
+
+
+class LeadState(str, Enum):
+    """Where a lead stands for the connector (the state database's `leads.state`)."""
+
+    OFFERED = "offered"  # a live offer to one partner (a rep inside it)
+    POOLED = "pooled"  # a live offer to a pool queue several partners pull from
+    ACCEPTED = "accepted"  # a partner works it
+    ESCALATED = "escalated"  # in the escalation queue: a channel manager decides
+    FALLBACK = "fallback"  # in a rule's fallback queue: nobody matched
+    UNROUTABLE = "unroutable"  # cannot be routed as it is (bad data, a gate); a person fixes it
+    RELEASED = "released"  # a person took it over (or ticked Do_Not_Route__c): hands off
+    CLOSED = "closed"  # converted, deleted or merged: nothing left to do
+
+
+class Event(str, Enum):
+    """What the lead stream, the clock or a partner sync can tell about a known lead."""
+
+    ACCEPT = "accept"  # the offered partner's rep answered Accepted
+    REJECT = "reject"  # the offered partner's rep answered Rejected (with a reason)
+    LAPSE = "lapse"  # the offer's deadline passed unanswered
+    POOL_PICKUP = "pool_pickup"  # a rep of an eligible pool member took the lead from the queue
+    BARRED_PICKUP = "barred_pickup"  # a rep of a partner barred from this lead took it from the pool
+    SECOND_PICKUP = "second_pickup"  # a rep of another partner took a pool lead someone already took
+    PASSED_TO_COLLEAGUE = "passed_to_colleague"  # the owner moved to another rep of the same partner
+    PERSON_TAKES_OVER = "person_takes_over"  # the owner moved to someone who is not the partner's
+    DO_NOT_ROUTE = "do_not_route"  # a person ticked Do_Not_Route__c
+    REROUTE_REQUESTED = "reroute_requested"  # a person set Routing_Status__c back to Pending
+    CONVERTED = "converted"
+    DELETED = "deleted"  # deleted or merged into another lead (both leave the org's Lead table)
+    PARTNER_PAUSED = "partner_paused"  # the partner paused routing after this offer was made
+    REP_DEACTIVATED = "rep_deactivated"  # the offered rep was deactivated after this offer was made
+    DEAL_REGISTRATION = "deal_registration"  # a registration for the lead's company appeared
+    UNTOUCHED = "untouched"  # accepted long ago and never worked: reclaim (when configured)
+
+
+class Action(str, Enum):
+    """What the connector does. The jobs carry each out in one transaction."""
+
+    SETTLE_ACCEPTED = "settle_accepted"  # close the offer as accepted; the Lead says Accepted
+    HAND_DOWN = "hand_down"  # the accepting partner is a distributor: offer to one of its resellers
+    REDISTRIBUTE = "redistribute"  # bar the target, decide again at attempt + 1 (or escalate)
+    REDECIDE = "redecide"  # withdraw the offer (nobody declined) and decide again at the same attempt
+    BACK_TO_POOL = "back_to_pool"  # the pick-up does not stand: owner back to the pool queue, with why
+    BACK_TO_FIRST_TAKER = "back_to_first_taker"  # owner back to the rep who took it first, with why
+    FOLLOW_OWNER = "follow_owner"  # keep the offer, note the new owner (same partner)
+    RELEASE = "release"  # end our interest; the Lead says a person has it (Released) and offer fields clear
+    CLOSE = "close"  # end our interest without writing (the lead is gone or converted)
+    ROUTE = "route"  # route it afresh, attempt 1
+
+
+@dataclass(frozen=True)
+class Step:
+    """A transition: the lead's next state for us, the action, and what the Lead shows."""
+
+    to: LeadState | None  # None: the action decides (a redistribution may offer, pool or escalate)
+    action: Action
+    status: RoutingStatus | None  # Routing_Status__c afterwards; None: the action's decision sets it
+    why: str  # one line, for the generated table and the reason written on the Lead
+
+    @property
+    def writes(self) -> bool:
+        return self.action is not Action.CLOSE
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A pair that changes nothing, and the reason it does not."""
+
+    why: str
+
+
+_LIVE = (LeadState.OFFERED, LeadState.POOLED)
+_PARKED = (LeadState.ESCALATED, LeadState.FALLBACK, LeadState.UNROUTABLE)
+
+# The Lead's Routing_Status__c for each decision kind, when a decision is written.
+DECISION_STATUS = {
+    DecisionKind.OFFER: RoutingStatus.OFFERED,
+    DecisionKind.POOL: RoutingStatus.OFFERED,
+    DecisionKind.ESCALATE: RoutingStatus.ESCALATED,
+    DecisionKind.FALLBACK: RoutingStatus.FALLBACK,
+    DecisionKind.UNROUTABLE: RoutingStatus.UNROUTABLE,
+}
+# ... and the state the lead is then in for us.
+DECISION_STATE = {
+    DecisionKind.OFFER: LeadState.OFFERED,
+    DecisionKind.POOL: LeadState.POOLED,
+    DecisionKind.ESCALATE: LeadState.ESCALATED,
+    DecisionKind.FALLBACK: LeadState.FALLBACK,
+    DecisionKind.UNROUTABLE: LeadState.UNROUTABLE,
+}
+LIVE_STATES = frozenset(_LIVE)
+# States a person can send back to routing by setting Routing_Status__c to Pending.
+REROUTABLE_STATES = frozenset((*_PARKED, LeadState.RELEASED))
+
+_RELEASE = Step(LeadState.RELEASED, Action.RELEASE, RoutingStatus.RELEASED,
+                "a person took the lead over; the connector stops and the Lead says so")
+_HANDS_OFF = Step(LeadState.RELEASED, Action.RELEASE, RoutingStatus.RELEASED,
+                  "Do_Not_Route__c ticked: the connector stops and the Lead says so")
+_CONVERTED = Step(LeadState.CLOSED, Action.CLOSE, None, "converted: the lead's journey is over")
+_GONE = Step(LeadState.CLOSED, Action.CLOSE, None, "deleted or merged in Salesforce: nothing to write to")
+_REROUTE = Step(None, Action.ROUTE, None, "a person asked for routing again (Pending): routed afresh, attempt 1")
+
+
+def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
+    t: dict[tuple[LeadState, Event], Step | Ignored] = {}
+    s, e = LeadState, Event
+    for state in s:
+        # what holds for every state unless overridden below
+        t[state, e.CONVERTED] = _CONVERTED
+        t[state, e.DELETED] = _GONE
+        t[state, e.DO_NOT_ROUTE] = _HANDS_OFF
+        t[state, e.PERSON_TAKES_OVER] = _RELEASE
+        t[state, e.REROUTE_REQUESTED] = Ignored("only a lead we let go (parked or released) is routed again on request")
+        for ev in (e.ACCEPT, e.REJECT, e.LAPSE):
+            t[state, ev] = Ignored("no offer is live: an answer or a deadline only counts on a live offer")
+        for ev in (e.POOL_PICKUP, e.BARRED_PICKUP, e.SECOND_PICKUP):
+            t[state, ev] = Ignored("the lead is not in a pool")
+        t[state, e.PASSED_TO_COLLEAGUE] = Ignored("no partner holds the lead")
+        t[state, e.PARTNER_PAUSED] = Ignored("no live offer to withdraw")
+        t[state, e.REP_DEACTIVATED] = Ignored("no live offer to withdraw")
+        t[state, e.DEAL_REGISTRATION] = Ignored(
+            "decided already; a registration counts when the lead is next decided (it outranks every rule then)")
+        t[state, e.UNTOUCHED] = Ignored("only an accepted lead can sit untouched")
+
+    # --- an offer to one partner
+    t[s.OFFERED, e.ACCEPT] = Step(s.ACCEPTED, Action.SETTLE_ACCEPTED, RoutingStatus.ACCEPTED,
+                                  "the partner accepted: it works the lead (a distributor hands it down)")
+    t[s.OFFERED, e.REJECT] = Step(None, Action.REDISTRIBUTE, None,
+                                  "rejected: the partner is barred from this lead; next partner, or escalation")
+    t[s.OFFERED, e.LAPSE] = Step(None, Action.REDISTRIBUTE, None,
+                                 "lapsed: the partner is barred from this lead; next partner, or escalation")
+    t[s.OFFERED, e.PASSED_TO_COLLEAGUE] = Step(s.OFFERED, Action.FOLLOW_OWNER, RoutingStatus.OFFERED,
+                                               "the partner passed it to a colleague: the offer stands")
+    t[s.OFFERED, e.PARTNER_PAUSED] = Step(None, Action.REDECIDE, None,
+                                          "the partner paused after the offer was made: withdrawn, decided again")
+    t[s.OFFERED, e.REP_DEACTIVATED] = Step(None, Action.REDECIDE, None,
+                                           "the rep was deactivated after the offer was made: withdrawn, decided again")
+    t[s.OFFERED, e.DEAL_REGISTRATION] = Ignored(
+        "the offer stands until answered or lapsed; if it moves on, the registration routes it")
+
+    # --- an offer to a pool
+    t[s.POOLED, e.POOL_PICKUP] = Step(s.ACCEPTED, Action.SETTLE_ACCEPTED, RoutingStatus.ACCEPTED,
+                                      "a pool member's rep took it: that partner works the lead")
+    t[s.POOLED, e.BARRED_PICKUP] = Step(s.POOLED, Action.BACK_TO_POOL, RoutingStatus.OFFERED,
+                                        "taken by a rep whose partner rejected or let this lead lapse before: "
+                                        "back to the pool, with why")
+    t[s.POOLED, e.LAPSE] = Step(None, Action.REDISTRIBUTE, None,
+                                "nobody took it from the pool in time: the pool is barred from this lead; "
+                                "next rule, or escalation")
+    t[s.POOLED, e.ACCEPT] = Ignored("a pool is answered by taking the lead (a pick-up), not by the response field")
+    t[s.POOLED, e.REJECT] = Ignored("one pool member's rejection does not take the lead from the others")
+    t[s.POOLED, e.PARTNER_PAUSED] = Ignored("the other pool members can still take it; a paused partner's "
+                                            "pick-up is handled as a pick-up")
+    t[s.POOLED, e.REP_DEACTIVATED] = Ignored("a pool is offered to no rep in particular")
+    t[s.POOLED, e.DEAL_REGISTRATION] = t[s.OFFERED, e.DEAL_REGISTRATION]
+
+    # --- accepted
+    t[s.ACCEPTED, e.PASSED_TO_COLLEAGUE] = Step(s.ACCEPTED, Action.FOLLOW_OWNER, RoutingStatus.ACCEPTED,
+                                                "the partner passed it to a colleague")
+    t[s.ACCEPTED, e.SECOND_PICKUP] = Step(s.ACCEPTED, Action.BACK_TO_FIRST_TAKER, RoutingStatus.ACCEPTED,
+                                          "another partner's rep took a pool lead already taken: back to the "
+                                          "first taker, with why")
+    t[s.ACCEPTED, e.UNTOUCHED] = Step(None, Action.REDISTRIBUTE, None,
+                                      "accepted and never worked: reclaimed, the partner is barred; next partner")
+    t[s.ACCEPTED, e.REJECT] = Ignored("an accepted lead is the partner's; handing it back is a conversation, "
+                                      "not a field (a channel manager reassigns it)")
+    t[s.ACCEPTED, e.PARTNER_PAUSED] = Ignored("pausing stops new offers; a lead already accepted stays")
+    t[s.ACCEPTED, e.REP_DEACTIVATED] = Ignored("the partner's admin reassigns its leads; a person's move is seen then")
+
+    # --- parked: a person decides next
+    for state in _PARKED:
+        t[state, e.REROUTE_REQUESTED] = _REROUTE
+    t[s.ESCALATED, e.PERSON_TAKES_OVER] = Step(s.RELEASED, Action.RELEASE, RoutingStatus.RELEASED,
+                                               "a channel manager assigned the escalated lead: hands off")
+    t[s.FALLBACK, e.PERSON_TAKES_OVER] = Step(s.RELEASED, Action.RELEASE, RoutingStatus.RELEASED,
+                                              "a person assigned the lead from the fallback queue: hands off")
+
+    # --- released and closed
+    t[s.RELEASED, e.REROUTE_REQUESTED] = _REROUTE
+    t[s.RELEASED, e.PERSON_TAKES_OVER] = Ignored("a person has the lead already")
+    t[s.RELEASED, e.DO_NOT_ROUTE] = Ignored("hands off already")
+    for ev in Event:
+        if ev is not e.DELETED:
+            t[s.CLOSED, ev] = Ignored("the lead is closed for the connector")
+    t[s.CLOSED, e.DELETED] = Ignored("closed already")
+    return t
+
+
+TABLE: dict[tuple[LeadState, Event], Step | Ignored] = _table()
+
+
+def step(state: LeadState | str, event: Event) -> Step | Ignored:
+    """What happens to a lead in `state` when `event` comes."""
+    return TABLE[LeadState(state), event]
+
+
+def table_markdown() -> str:
+    """The whole table for people (docs/LIFECYCLE.md is this, generated)."""
+    lines = [
+        "# The lead lifecycle",
+        "",
+        "Generated from `rules/lifecycle.py` by `python -m rules.lifecycle > docs/LIFECYCLE.md`; "
+        "a test keeps it current. Each cell is a transition (→ next state · action · Routing_Status__c) "
+        "or *ignored*, with the reason.",
+        "",
+        "States: " + ", ".join(f"`{s.value}`" for s in LeadState) + ".",
+        "",
+    ]
+    for state in LeadState:
+        lines += [f"## {state.value}", "", "| event | what happens | why |", "|---|---|---|"]
+        for event in Event:
+            cell = TABLE[state, event]
+            if isinstance(cell, Step):
+                to = cell.to.value if cell.to else "decided"
+                status = cell.status.value if cell.status else "per decision"
+                what = f"→ {to} · {cell.action.value} · {status}"
+            else:
+                what = "*ignored*"
+            lines.append(f"| {event.value} | {what} | {cell.why} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table_markdown(), end="")

@@ -1,0 +1,68 @@
+"""Salesforce's clock is the truth: a host clock that is wrong by minutes or hours
+loses no lead and dates no deadline.
+
+The org runs `skew` away from this host (the sandbox's clock offset, set before its
+first record), and the connector is given NO clock: it takes the time from the `Date`
+header of Salesforce's responses, as it does in production.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from jobs.timeutil import parse_sf_datetime
+from sandbox.simulator import Profile
+
+from .conftest import Loop, build_connector
+
+pytestmark = pytest.mark.e2e
+
+NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1, 0.2))
+SKEWS = {
+    "host 15 min fast": timedelta(minutes=-15),
+    "host 15 min slow": timedelta(minutes=15),
+    "host 2 h fast": timedelta(hours=-2),
+    "host 2 h slow": timedelta(hours=2),
+}
+
+
+def server_timed_loop(sb, tmp_path) -> Loop:
+    from .rules_for_tests import write_rules
+
+    cx = build_connector(sb, f"sqlite:///{tmp_path}/state.sqlite", server_time=True, rules=write_rules(tmp_path))
+    return Loop(sb, cx)
+
+
+@pytest.mark.parametrize("skew", list(SKEWS.values()), ids=list(SKEWS))
+def test_no_lead_is_lost_whatever_the_hosts_clock_says(sandbox_factory, tmp_path, skew):
+    sb = sandbox_factory(seed="demo", partners=30, leads=40, random_seed=5, clock_offset=skew)
+    sb.simulator.set_profile("*", NEVER_ANSWER)
+    loop = server_timed_loop(sb, tmp_path)
+    try:
+        loop.cycle()
+        leads = list(sb.org.records("Lead"))
+        untouched = [r["Id"] for r in leads if r.get("Routing_Status__c") is None]
+        assert untouched == [], "every seeded lead was read and decided"
+        skew_seen = loop.cx.client.clock_skew
+        assert skew_seen is not None and abs(skew_seen - skew) < timedelta(seconds=3), "the skew is measured"
+
+        # a lead created now, in the org's time, is read in the very next cycle
+        statuses = {r.get("Routing_Status__c") for r in leads}
+        assert "Offered" in statuses, f"the seed has leads a partner covers (got {statuses})"
+        some = next(r for r in sb.org.records("Lead") if r.get("Routing_Status__c") == "Offered")
+        new_id = sb.org.create("Lead", {"LastName": "Skewed", "Company": "Skew Ltd", "Country": some["Country"],
+                                        "State": some["State"], "PostalCode": some["PostalCode"],
+                                        "City": some["City"], "LeadSource": some["LeadSource"]})
+        loop.cycle()
+        new = sb.org.get("Lead", new_id)
+        assert new["Routing_Status__c"] in ("Offered", "Escalated", "Unroutable")
+        if new["Routing_Status__c"] == "Offered":
+            # the deadline is the org's now + 24 h (the test rules), not the host's
+            deadline = parse_sf_datetime(new["Offer_Deadline__c"])
+            offered_at = parse_sf_datetime(new["Offered_At__c"])
+            assert abs(offered_at - sb.clock.now()) < timedelta(minutes=1)
+            assert abs(deadline - offered_at - timedelta(hours=24)) < timedelta(minutes=1)
+    finally:
+        loop.cx.client.close()
+        loop.cx.store.dispose()
