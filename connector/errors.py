@@ -15,6 +15,7 @@ API calls without a reason to expect a different answer.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -246,10 +247,48 @@ def _from_parts(status: int | None, content: Any, headers: Any = None) -> Failur
     return Failure(kind, code, message, fix, status, fields, _retry_after(headers))
 
 
+# Pub/Sub API (gRPC) statuses. A replay id Salesforce no longer keeps is its own code:
+# the subscriber answers it with a reconciliation read, never a retry.
+REPLAY_ID_UNAVAILABLE = "REPLAY_ID_UNAVAILABLE"
+_GRPC_TRANSIENT = frozenset(("UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "RESOURCE_EXHAUSTED", "ABORTED", "UNKNOWN"))
+_GRPC_FIXES = {
+    "NOT_FOUND": (
+        "the change event topic does not exist for this org: select Lead and Account for Change Data "
+        "Capture (deploy salesforce/ — platformEventChannelMembers — or Setup → Change Data Capture)"
+    ),
+    "PERMISSION_DENIED": (
+        "the integration user may not subscribe to change events: grant Read on Lead and Account and the "
+        "'View All Data' or the object permissions change events need (see salesforce/README.md)"
+    ),
+}
+
+
+def _from_grpc(fault: Any) -> Failure:
+    status = fault.code()
+    name = getattr(status, "name", str(status))
+    message = str(fault.details() or "")[:500]
+    trailers = dict(fault.trailing_metadata() or ()) if callable(getattr(fault, "trailing_metadata", None)) else {}
+    error_code = str(trailers.get("error-code") or "")
+    if "replayid" in error_code:
+        return Failure("permanent", REPLAY_ID_UNAVAILABLE, message,
+                       "the stored replay id is past the 72-hour retention: read what changed instead (reconciliation)")
+    if name == "UNAUTHENTICATED":
+        return Failure("session", error_code or name, message,
+                       "if a fresh login is refused too: check the connected app's session policies and the user")
+    if name in _GRPC_TRANSIENT:
+        return Failure("transient", error_code or name, message)
+    if name in _GRPC_FIXES:
+        return Failure("config", error_code or name, message, _GRPC_FIXES[name])
+    return Failure("permanent", error_code or name, message)
+
+
 def classify(fault: Any) -> Failure:
     """Decide what a fault means. Accepts exceptions, responses and error dicts."""
     if isinstance(fault, ConnectorError):
         return fault.failure
+    grpc = sys.modules.get("grpc")  # only a Pub/Sub subscriber loads it, and only it raises its errors
+    if grpc is not None and isinstance(fault, grpc.RpcError) and callable(getattr(fault, "code", None)):
+        return _from_grpc(fault)
     if isinstance(fault, SalesforceAuthenticationFailed):
         code = str(fault.code or "invalid_grant")
         kind: Kind = "transient" if code.startswith("HTTP_5") else "config"

@@ -9,6 +9,7 @@ configuration error is never retried, however many attempts are allowed.
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 from typing import Callable, TypeVar
 
 import requests
@@ -63,6 +64,11 @@ class RetryPolicy:
         self._jitter = wait_random_exponential(multiplier=config.initial_wait, max=config.max_wait)
         self.retries = 0  # how many times a call was repeated after a transient fault
         self.refreshes = 0
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before attempt `attempt + 1` of something that is not one call
+        (a dropped event stream resubscribing): the same jittered exponential."""
+        return self._jitter(SimpleNamespace(attempt_number=attempt))
 
     def _wait(self, state: RetryCallState) -> float:
         backoff = self._jitter(state)

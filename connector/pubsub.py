@@ -1,0 +1,264 @@
+"""Change Data Capture over Salesforce's Pub/Sub API: a subscriber that hands over batches.
+
+    sub = Subscriber(PubSubConfig(url=...), credentials_from(client), client.policy)
+    for batch in sub.batches("/data/LeadChangeEvent", stored_replay_id, stop):
+        ...commit the batch's effects...
+        store(batch.replay_id)          # only now: at-least-once, idempotent by record id
+
+The subscription is pull-based: `batch_size` events are requested, and more only when
+the caller comes back for the next batch — so a replay id is never past work that was
+not committed. Keep-alives arrive as empty batches carrying the latest replay id (store
+it too: an idle subscriber's position stays inside the 72-hour retention).
+
+Faults go through the one classifier (`errors.classify`): a dropped stream or
+UNAVAILABLE resubscribes from the last batch handed over, with the retry policy's
+backoff; UNAUTHENTICATED logs in again once; a replay id Salesforce no longer keeps
+yields `Batch(reconcile=True)` and resubscribes from EARLIEST — the caller reads what
+changed meanwhile (its reconciliation read) and loses nothing. Anything else raises
+the connector exception for its kind, with the fix.
+"""
+from __future__ import annotations
+
+import io
+import json
+import queue
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import fastavro
+import grpc
+import structlog
+from pydantic import SecretStr
+
+from eventbus.v1 import pubsub_api_pb2 as pb
+from eventbus.v1 import pubsub_api_pb2_grpc as pb_grpc
+
+from .errors import REPLAY_ID_UNAVAILABLE, as_exception, classify
+from .retry import RetryPolicy
+
+DEFAULT_URL = "api.pubsub.salesforce.com:7443"
+OVERFLOW = "GAP_OVERFLOW"
+
+
+@dataclass(frozen=True)
+class PubSubConfig:
+    url: str = DEFAULT_URL  # host:port
+    ca_bundle: Path | None = None  # None: the system's roots
+    batch_size: int = 100  # events requested at a time (Salesforce allows up to 100)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_token: SecretStr
+    instance_url: str
+    tenant_id: str  # the org id
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("accesstoken", self.access_token.get_secret_value()), ("instanceurl", self.instance_url),
+                ("tenantid", self.tenant_id))
+
+    def __repr__(self) -> str:  # the token must never reach a log line
+        return f"Credentials(instance_url={self.instance_url!r}, tenant_id={self.tenant_id!r}, access_token=**********)"
+
+
+def credentials_from(client: Any) -> Callable[[bool], Credentials]:
+    """The REST client's session as Pub/Sub credentials; `refresh=True` logs in again first.
+
+    The tenant id is the org id, which Salesforce puts before the "!" of every session id."""
+    def get(refresh: bool) -> Credentials:
+        if refresh:
+            client._login()
+        token = client.sf.session_id
+        return Credentials(SecretStr(token), str(client.instance_url), token.split("!", 1)[0])
+
+    return get
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    entity: str
+    change_type: str  # CREATE UPDATE DELETE UNDELETE GAP_* GAP_OVERFLOW
+    record_ids: tuple[str, ...]
+    changed_fields: tuple[str, ...]
+    nulled_fields: tuple[str, ...]
+    commit_timestamp: datetime
+    commit_user: str
+    replay_id: bytes
+    values: dict[str, Any] = field(default_factory=dict)  # the fields the event carries (non-null)
+
+    @property
+    def is_gap(self) -> bool:
+        """The event carries no change: read these records to learn it."""
+        return self.change_type.startswith("GAP_") and self.change_type != OVERFLOW
+
+    @property
+    def is_overflow(self) -> bool:
+        """Too many changes for events: read everything of the entity that changed."""
+        return self.change_type == OVERFLOW
+
+
+@dataclass
+class Batch:
+    events: list[ChangeEvent]
+    replay_id: bytes  # store once the events' effects are committed; b"" = nothing to store
+    reconcile: bool = False  # the stored replay id was past retention: read what changed
+
+
+class _Schema:
+    def __init__(self, schema_json: str):
+        raw = json.loads(schema_json)
+        self.parsed = fastavro.parse_schema(raw)
+        self.fields = raw["fields"]
+
+    def decode(self, payload: bytes) -> dict[str, Any]:
+        return fastavro.schemaless_reader(io.BytesIO(payload), self.parsed, self.parsed)
+
+    def field_names(self, bitmaps: list[str]) -> tuple[str, ...]:
+        return decode_bitmaps(self.fields, bitmaps)
+
+
+def decode_bitmaps(fields: list[dict], bitmaps: list[str]) -> tuple[str, ...]:
+    """Field names from Salesforce's bitmap strings: "0x…" for top-level fields (bit n is
+    field n of the schema), "p-0x…" for the nested fields of compound field p (Name,
+    Address), named "Parent.Child"."""
+    names: list[str] = []
+    for bitmap in bitmaps:
+        parent, _, bits = bitmap.rpartition("-")
+        value = int(bits, 16)
+        level, prefix = fields, ""
+        if parent:
+            outer = fields[int(parent)]
+            kind = outer["type"]
+            record = next((t for t in kind if isinstance(t, dict)), kind) if isinstance(kind, list) else kind
+            level, prefix = record["fields"], outer["name"] + "."
+        names += [prefix + level[i]["name"] for i in range(value.bit_length()) if value >> i & 1 and i < len(level)]
+    return tuple(names)
+
+
+class Subscriber:
+    def __init__(self, config: PubSubConfig, credentials: Callable[[bool], Credentials], policy: RetryPolicy,
+                 *, logger: Any = None):
+        self.config = config
+        self._credentials = credentials
+        self._creds = credentials(False)
+        self.policy = policy
+        self.log = logger or structlog.get_logger("connector.pubsub")
+        roots = Path(config.ca_bundle).read_bytes() if config.ca_bundle else None
+        self._channel = grpc.secure_channel(config.url, grpc.ssl_channel_credentials(root_certificates=roots),
+                                            options=[("grpc.keepalive_time_ms", 60_000)])
+        self._stub = pb_grpc.PubSubStub(self._channel)
+        self._schemas: dict[str, _Schema] = {}
+        self.resubscribes = 0
+        self.refreshes = 0
+
+    def close(self) -> None:
+        self._channel.close()
+
+    # --- unary calls, through the retry policy ---------------------------------------
+    def _refresh(self) -> None:
+        self.refreshes += 1
+        self._creds = self._credentials(True)
+
+    def _unary(self, fn: Callable[[], Any], context: str) -> Any:
+        return self.policy.call(fn, refresh=self._refresh, context=context)
+
+    def topic(self, name: str) -> pb.TopicInfo:
+        """The topic, if this org has it and the user may subscribe (ConfigError otherwise)."""
+        return self._unary(lambda: self._stub.GetTopic(pb.TopicRequest(topic_name=name),
+                                                       metadata=self._creds.metadata(), timeout=30),
+                           f"pubsub GetTopic {name}")
+
+    def schema(self, schema_id: str) -> _Schema:
+        """Schemas are fetched once per id: events name theirs, and it rarely changes."""
+        if schema_id not in self._schemas:
+            info = self._unary(lambda: self._stub.GetSchema(pb.SchemaRequest(schema_id=schema_id),
+                                                            metadata=self._creds.metadata(), timeout=30),
+                               "pubsub GetSchema")
+            self._schemas[schema_id] = _Schema(info.schema_json)
+        return self._schemas[schema_id]
+
+    def decode(self, consumer_event: pb.ConsumerEvent) -> ChangeEvent:
+        schema = self.schema(consumer_event.event.schema_id)
+        record = schema.decode(consumer_event.event.payload)
+        header = record.pop("ChangeEventHeader")
+        return ChangeEvent(
+            entity=header["entityName"], change_type=header["changeType"], record_ids=tuple(header["recordIds"]),
+            changed_fields=schema.field_names(header["changedFields"]),
+            nulled_fields=schema.field_names(header["nulledFields"]),
+            commit_timestamp=datetime.fromtimestamp(header["commitTimestamp"] / 1000, tz=timezone.utc),
+            commit_user=header["commitUser"], replay_id=bytes(consumer_event.replay_id),
+            values={k: v for k, v in record.items() if v is not None},
+        )
+
+    # --- the stream ------------------------------------------------------------------
+    def batches(self, topic: str, replay_id: bytes | None, stop: threading.Event) -> Iterator[Batch]:
+        """Batches from after `replay_id` (from the tip when None) until `stop` is set."""
+        position, preset = (replay_id, pb.CUSTOM) if replay_id else (b"", pb.LATEST)
+        attempts, refreshed = 0, False
+        while not stop.is_set():
+            try:
+                for batch in self._stream(topic, preset, position, stop):
+                    attempts, refreshed = 0, False
+                    if batch.replay_id:
+                        position, preset = batch.replay_id, pb.CUSTOM
+                    yield batch
+                return  # stopped
+            except grpc.RpcError as exc:
+                if stop.is_set():
+                    return
+                failure = classify(exc)
+                if failure.code == REPLAY_ID_UNAVAILABLE:
+                    self.log.warning("pubsub replay id past retention; reading what changed instead", topic=topic)
+                    position, preset = b"", pb.EARLIEST
+                    yield Batch([], b"", reconcile=True)
+                    continue
+                if failure.kind == "session" and not refreshed:
+                    refreshed = True
+                    self.log.info("pubsub session expired, logging in again", topic=topic)
+                    self._refresh()
+                    continue
+                if failure.kind == "transient" and attempts < self.policy.config.max_attempts:
+                    attempts += 1
+                    self.resubscribes += 1
+                    wait = self.policy.backoff(attempts)
+                    self.log.warning("pubsub stream ended, subscribing again", topic=topic, code=failure.code,
+                                     attempt=attempts, wait_s=round(wait, 3))
+                    stop.wait(wait)
+                    continue
+                raise as_exception(failure, context=f"pubsub Subscribe {topic}") from exc
+
+    def _stream(self, topic: str, preset: int, replay_id: bytes, stop: threading.Event) -> Iterator[Batch]:
+        n = self.config.batch_size
+        requests: queue.Queue = queue.Queue()
+        requests.put(pb.FetchRequest(topic_name=topic, replay_preset=preset, replay_id=replay_id, num_requested=n))
+
+        def send() -> Iterator[pb.FetchRequest]:
+            while (req := requests.get()) is not None:
+                yield req
+
+        call = self._stub.Subscribe(send(), metadata=self._creds.metadata())
+        done = threading.Event()
+
+        def cancel_on_stop() -> None:  # a keep-alive can be minutes away: stopping must not wait
+            while not done.wait(0.2):
+                if stop.is_set():
+                    call.cancel()
+                    return
+
+        threading.Thread(target=cancel_on_stop, name="pubsub-stop", daemon=True).start()
+        try:
+            for response in call:
+                events = [self.decode(e) for e in response.events]
+                latest = events[-1].replay_id if events else bytes(response.latest_replay_id)
+                yield Batch(events, latest)
+                if response.pending_num_requested == 0:
+                    requests.put(pb.FetchRequest(num_requested=n))  # the caller is done with the last ones
+                if stop.is_set():
+                    return
+        finally:
+            done.set()
+            requests.put(None)
+            call.cancel()

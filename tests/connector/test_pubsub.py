@@ -1,0 +1,157 @@
+"""The Pub/Sub subscriber against the sandbox org: batches, replay ids, faults, re-auth."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import grpc
+import pytest
+
+from connector.errors import ConfigError, classify
+from connector.pubsub import Batch, PubSubConfig, Subscriber, credentials_from, decode_bitmaps
+
+LEADS = "/data/LeadChangeEvent"
+
+
+@pytest.fixture
+def subscriber(org, client):
+    sub = Subscriber(PubSubConfig(url=org.connection["pubsub_url"], ca_bundle=Path(org.connection["ca_file"]), batch_size=10),
+                     credentials_from(client), client.policy)
+    yield sub
+    sub.close()
+
+
+def _lead(org, **fields):
+    return org.org.create("Lead", {"LastName": "Ng", "Company": "Acme", **fields})
+
+
+def _collect(sub, replay_id, count, *, stop=None, keep=None, timeout=10.0):
+    """Events (and reconcile signals) until `count` events were seen; the last replay id handed over."""
+    stop = stop or threading.Event()
+    events, signals, last = [], [], replay_id
+    timer = threading.Timer(timeout, stop.set)
+    timer.start()
+    try:
+        for batch in sub.batches(LEADS, replay_id, stop):
+            if batch.reconcile:
+                signals.append(batch)
+            events += batch.events
+            if batch.replay_id:
+                last = batch.replay_id
+            if keep:
+                keep(batch)
+            if len(events) >= count:
+                break
+    finally:
+        timer.cancel()
+    return events, signals, last
+
+
+def _earliest(org):
+    """A replay id before every event: the sandbox's first, for subscribing from the start."""
+    return org.pubsub.bus.replay_id(0)
+
+
+def test_events_are_decoded_with_changed_fields_by_name(org, subscriber):
+    lead_id = _lead(org, Title="CTO")
+    org.org.update("Lead", lead_id, {"Company": "Acme Ltd", "Title": None})
+    events, _, _ = _collect(subscriber, _earliest(org), 2)
+    create, update = events
+    assert (create.entity, create.change_type, create.record_ids) == ("Lead", "CREATE", (lead_id,))
+    assert create.values["Company"] == "Acme" and create.commit_user.startswith("005")
+    assert update.change_type == "UPDATE" and {"Company", "Title"} <= set(update.changed_fields)
+    assert update.nulled_fields == ("Title",)
+    assert update.commit_timestamp == org.org.get("Lead", lead_id)["SystemModstamp"].replace(
+        microsecond=org.org.get("Lead", lead_id)["SystemModstamp"].microsecond // 1000 * 1000)
+
+
+def test_nested_bitmaps_name_the_compound_field():
+    fields = [{"name": "ChangeEventHeader", "type": "record"},
+              {"name": "Name", "type": ["null", {"type": "record", "name": "Name",
+                                                 "fields": [{"name": "Salutation"}, {"name": "FirstName"}, {"name": "LastName"}]}]},
+              {"name": "Company"}]
+    assert decode_bitmaps(fields, ["0x4", "1-0x6"]) == ("Company", "Name.FirstName", "Name.LastName")
+
+
+def test_a_stored_replay_id_resumes_after_it_and_nothing_is_handed_over_twice(org, subscriber):
+    ids = [_lead(org, Company=f"C{i}") for i in range(3)]
+    subscriber.config = PubSubConfig(subscriber.config.url, subscriber.config.ca_bundle, batch_size=1)
+    first, _, replay = _collect(subscriber, _earliest(org), 1)
+    assert len(first) == 1
+    rest, _, _ = _collect(subscriber, replay, 2)
+    assert [e.record_ids[0] for e in first + rest] == ids
+
+
+def test_a_dropped_stream_and_unavailable_resubscribe_from_the_last_batch(org, subscriber):
+    ids = [_lead(org, Company=f"C{i}") for i in range(4)]
+    org.faults.plan("stream_drop", endpoint="pubsub/Subscribe", skip=1)  # the first batch out, then a drop
+    org.faults.plan("unavailable", endpoint="pubsub/Subscribe")  # and the resubscribe refused once
+    subscriber.config = PubSubConfig(subscriber.config.url, subscriber.config.ca_bundle, batch_size=2)
+    events, _, _ = _collect(subscriber, _earliest(org), 4)
+    assert [e.record_ids[0] for e in events] == ids
+    assert subscriber.resubscribes == 2
+
+
+def test_replay_id_past_retention_signals_a_reconciliation_then_streams_from_the_earliest(org, subscriber, client):
+    _lead(org)
+    old, _, replay = _collect(subscriber, _earliest(org), 1)
+    org.clock.advance(timedelta(hours=73))
+    client._login()  # the session is past its life too
+    subscriber._creds = credentials_from(client)(False)
+    kept = _lead(org, Company="Within retention")
+    events, signals, _ = _collect(subscriber, replay, 1)
+    assert len(signals) == 1 and signals[0].replay_id == b""
+    assert [e.record_ids[0] for e in events] == [kept]
+
+
+def test_token_expiry_mid_stream_logs_in_again_and_carries_on(org, subscriber, client):
+    first = _lead(org)
+    seen = []
+
+    def expire_after_first(batch: Batch) -> None:
+        if batch.events and not seen:
+            seen.append(1)
+            org.auth.expire()  # every session ends, as when an admin revokes them
+            _lead(org, Company="After expiry")
+
+    events, _, _ = _collect(subscriber, _earliest(org), 2, keep=expire_after_first)
+    assert events[0].record_ids == (first,) and events[1].values["Company"] == "After expiry"
+    assert subscriber.refreshes == 1
+
+
+def test_a_topic_not_enabled_is_a_config_error_naming_the_setup_step(org, subscriber):
+    org.pubsub.bus.select("Account")
+    with pytest.raises(ConfigError) as err:
+        subscriber.topic(LEADS)
+    assert "Change Data Capture" in str(err.value) and "salesforce/" in err.value.fix
+
+
+def test_grpc_statuses_are_classified_in_the_one_place(org):
+    class Fake(grpc.RpcError):
+        def __init__(self, status, error_code=""):
+            self._status, self._code = status, error_code
+
+        def code(self):
+            return self._status
+
+        def details(self):
+            return "x"
+
+        def trailing_metadata(self):
+            return (("error-code", self._code),) if self._code else ()
+
+    assert classify(Fake(grpc.StatusCode.UNAVAILABLE)).kind == "transient"
+    assert classify(Fake(grpc.StatusCode.UNAUTHENTICATED)).kind == "session"
+    assert classify(Fake(grpc.StatusCode.PERMISSION_DENIED)).kind == "config"
+    replay = classify(Fake(grpc.StatusCode.INVALID_ARGUMENT, "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.invalid"))
+    assert (replay.kind, replay.code) == ("permanent", "REPLAY_ID_UNAVAILABLE")
+
+
+def test_stop_ends_a_quiet_subscription_promptly(org, subscriber):
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    began = time.monotonic()
+    assert list(subscriber.batches(LEADS, None, stop)) == []
+    assert time.monotonic() - began < 3
