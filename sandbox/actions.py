@@ -10,7 +10,7 @@ from sandbox.https_server import Request, Response
 from sandbox.notifications import Notification
 
 if TYPE_CHECKING:
-    from sandbox.server import Sandbox
+    from sandbox.handle import RunningOrg as Sandbox
 
 # action -> (required inputs, inputs of which at least one is needed)
 ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

@@ -14,7 +14,7 @@ from sandbox.https_server import Request, Response
 from sandbox.jsonvalues import json_value
 
 if TYPE_CHECKING:
-    from sandbox.server import Sandbox
+    from sandbox.handle import RunningOrg as Sandbox
 
 
 def _json(request: Request) -> dict:

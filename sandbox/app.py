@@ -19,7 +19,7 @@ from sandbox.errors import SalesforceError
 from sandbox.https_server import Drop, Request, Response
 
 if TYPE_CHECKING:
-    from sandbox.server import Sandbox
+    from sandbox.handle import RunningOrg as Sandbox
 
 VERSIONS = [f"{n}.0" for n in range(50, 65)]
 _RELEASES = ["Winter", "Spring", "Summer"]

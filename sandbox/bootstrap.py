@@ -2,12 +2,22 @@
 and the queues the product's contracts name (docs/CONTRACTS.md §1)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sandbox import ids
 
-if TYPE_CHECKING:
-    from sandbox.store import Org
+
+class Org(Protocol):
+    """What bootstrapping writes to: the store's Org, named here by what is used of it
+    (sandbox.store calls `bootstrap_org` from Org's constructor; importing the store
+    back would close an import circle)."""
+
+    integration_user_id: str
+    admin_user_id: str
+    queue_ids: dict[str, str]
+
+    def create(self, sobject: str, fields: dict, *, as_user: str | None = None, auto_assign: bool = False,
+               system: bool = False) -> str: ...
 
 INTEGRATION_USERNAME = "integration@leadrouter.sandbox"
 ADMIN_USERNAME = "admin@leadrouter.sandbox"

@@ -37,7 +37,7 @@ from sandbox.https_server import Request, Response
 from sandbox.rest import sobject
 
 if TYPE_CHECKING:
-    from sandbox.server import Sandbox
+    from sandbox.handle import RunningOrg as Sandbox
 
 MAX_UPLOAD_BYTES = 150 * 1024 * 1024  # one upload's limit (base64 of the 100 MB CSV limit)
 DEFAULT_MAX_RECORDS = 100_000  # a page when the client names no maxRecords

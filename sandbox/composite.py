@@ -17,7 +17,7 @@ from sandbox.jsonvalues import record_json
 from sandbox.rest import _field_list, auto_assign, sobject
 
 if TYPE_CHECKING:
-    from sandbox.server import Sandbox
+    from sandbox.handle import RunningOrg as Sandbox
 
 MAX_RECORDS = 200
 ROLLED_BACK = {

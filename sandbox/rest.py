@@ -15,7 +15,7 @@ from sandbox.jsonvalues import json_value, record_json
 from sandbox.schema import ObjectDef
 
 if TYPE_CHECKING:
-    from sandbox.server import Sandbox
+    from sandbox.handle import RunningOrg as Sandbox
 
 REPLICATION_DAYS = 30
 MAX_REPLICATION_IDS = 600_000
