@@ -109,3 +109,122 @@ class ScanRouter(Router):
                     trial.notes.append(f"widened the radius to {radius:g} km")
                 return sorted(found)
         return None
+
+
+class FairScanRouter(ScanRouter):
+    """The scan a competent engineer writes without indexes: the rule's partner-only
+    filters (tiers, programs, certifications, role, `partners` condition) run once per
+    rule, not once per lead; then each lead scans that short list testing geography first
+    (the filter that removes most), and the candidate set is built once from the list of
+    hits, never by shifting a partner-sized integer per partner. It must agree with the
+    indexed router decision for decision; the benchmark's honest baseline."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._partner_ok: dict[int, list[int]] = {}
+        self._size = (len(self.index.partners) + 7) // 8
+
+    def _static(self, rule: Rule) -> list[int]:
+        ok = self._partner_ok.get(id(rule))
+        if ok is None:
+            m = rule.match
+            ok = []
+            for pos, p in enumerate(self.index.partners):
+                tier = p.tier.value if isinstance(p.tier, Enum) else p.tier
+                if m.tiers and tier not in m.tiers:
+                    continue
+                if m.min_tier and (tier not in vocab.TIERS or vocab.TIERS.index(tier) < vocab.TIERS.index(m.min_tier)):
+                    continue
+                if any(prog not in p.programs for prog in m.programs):
+                    continue
+                if m.certifications and not any(c in p.certifications for c in m.certifications):
+                    continue
+                if any(c not in p.certifications for c in m.certifications_all):
+                    continue
+                if m.role and (p.role or "Reseller") != m.role:
+                    continue
+                if not rule.partners.always and not rule.partners.matches(p, {}):
+                    continue
+                ok.append(pos)
+            self._partner_ok[id(rule)] = ok
+        return ok
+
+    def _mask(self, found: list[int]) -> int:
+        flags = bytearray(self._size)
+        for pos in found:
+            flags[pos >> 3] |= 1 << (pos & 7)
+        return int.from_bytes(flags, "little")
+
+    @staticmethod
+    def _members(mask: int) -> set[int]:
+        text = bin(mask)[:1:-1]  # lowest bit first
+        return {i for i, c in enumerate(text) if c == "1"}
+
+    def _candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None):
+        m = rule.match
+        if m.geography and not lead.country:
+            trial.outcome = "lead has no country"
+            return None
+        if m.industry and not lead.industry:
+            trial.outcome = "lead has no industry"
+            return None
+        if m.products and not lead.products:
+            trial.outcome = "lead names no products"
+            return None
+        if m.proximity and (lead.lat is None or lead.lon is None):
+            trial.outcome = "lead has no coordinates"
+            return None
+        keys = dict(lead_keys(lead.country, lead.state, lead.postal_code, self.index.prefix_lengths))
+        lead_geo = frozenset(keys)
+        certs = sorted({c for prod in lead.products or () for c in self.settings.certifications_for_products.get(prod, ())}) \
+            if m.certified_for_products else []
+        coverage, partners = self._coverage, self.index.partners
+        industry, products, language = lead.industry, lead.products, lead.language
+        found = []
+        for pos in self._static(rule):
+            if m.geography and not (lead_geo & coverage[pos]):
+                continue
+            p = partners[pos]
+            if m.industry and industry not in p.industries:
+                continue
+            if m.products == "all" and not products <= p.products:
+                continue
+            if m.products == "any" and not products & p.products:
+                continue
+            if certs and not any(c in p.certifications for c in certs):
+                continue
+            if m.language and language and language not in p.languages:
+                continue
+            found.append(pos)
+        cand = self._mask(found) if found else 0
+        if restrict is not None and cand:
+            cand &= restrict
+        hits = {k: s for k, s in keys.items() if k in self.index.coverage} if m.geography else {}
+        trial.candidates = cand.bit_count()
+        if not cand:
+            trial.outcome = "no partner matches"
+            return None
+        return cand, hits
+
+    def _nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *, lazy: bool = False):
+        m = rule.match
+        partners = self.index.partners
+        members = sorted(self._members(eligible))
+        for radius in (m.within_km,) + m.widen_km:
+            found = []
+            for pos in members:
+                p = partners[pos]
+                if p.lat is None or p.lon is None:
+                    continue
+                d = haversine_km(lead.lat, lead.lon, p.lat, p.lon)
+                if d > radius:
+                    continue
+                if m.partner_radius and p.radius_km is not None and d > p.radius_km:
+                    trial.exclude(p.id, "outside its service radius")
+                    continue
+                found.append((d, pos))
+            if found:
+                if radius != m.within_km:
+                    trial.notes.append(f"widened the radius to {radius:g} km")
+                return sorted(found)
+        return None
