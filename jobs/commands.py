@@ -153,10 +153,13 @@ def cmd_status(args) -> int:
             "watermarks": {r.name: r.value for r in conn.execute(watermarks.select())},
         }
     store.dispose()
+    from jobs.ops import status as people
+
+    report["leader"] = people.leader(loaded.state_url(), report["instances"])
     if args.json:
         print(json.dumps(report, default=_json_default, indent=2))
     else:
-        _print_status(report)
+        print(people.render(report))
     return 0
 
 
@@ -170,36 +173,3 @@ def _json_default(v: Any) -> Any:
     if isinstance(v, datetime):
         return v.astimezone(timezone.utc).isoformat()
     return str(v)
-
-
-def _print_status(r: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    c = Console()
-    c.print(f"[bold]state[/bold] {r['state']} (schema v{r['schema_version']})")
-    if r["instances"]:
-        t = Table("instance", "role", "pid", "seen")
-        for i in r["instances"]:
-            t.add_row(i["instance"], i["role"], str(i["pid"]), _json_default(i["seen_at"]))
-        c.print(t)
-    t = Table("job", "last start", "seconds", "api calls", "counts", "error")
-    for j in r["jobs"]:
-        secs = (j["finished"] - j["started"]).total_seconds() if j["finished"] else None
-        t.add_row(j["job"], _json_default(j["started"]), f"{secs:.1f}" if secs is not None else "running",
-                  str(j["api_calls"]), json.dumps(j["counts"]), j["error"] or "")
-    c.print(t)
-    c.print(f"offers: {r['offers'] or 'none'}   next deadline: {_json_default(r['next_deadline']) if r['next_deadline'] else '-'}")
-    oldest = r.get("oldest_open_offer")
-    if oldest:
-        c.print(f"oldest open offer: lead {oldest['lead_id']} since {_json_default(oldest['offered_at'])}"
-                f" (deadline {_json_default(oldest['deadline']) if oldest['deadline'] else '-'})")
-    for b in r.get("api_budget") or ():
-        used = f"{b['org_used']:,}/{b['org_max']:,}" if b.get("org_max") else "not seen yet"
-        c.print(f"API usage ({b['instance']}, {_json_default(b['updated_at'])}): org {used}; ours "
-                f"{b['spent_24h']:,} of {b['allowance_24h'] if b['allowance_24h'] is not None else '?'} "
-                f"in 24h (share {b['share']:.0%}){' — holding back non-urgent jobs' if b['holding_back'] else ''}")
-    c.print(f"leads: {r['leads'] or 'none'}")
-    c.print(f"outbox: {r['outbox'] or 'empty'}   oldest open: {_json_default(r['oldest_open_outbox']) if r['oldest_open_outbox'] else '-'}")
-    c.print(f"partner snapshot: {r['snapshot'] or 'empty'}")
-    c.print(f"watermarks: { {k: _json_default(v) for k, v in r['watermarks'].items()} }")

@@ -83,7 +83,9 @@ def run(opts: DemoOptions) -> dict[str, Any]:
     from jobs.timeutil import CallableClock
 
     keep = opts.data is not None
-    root = Path(opts.data) if keep else Path(tempfile.mkdtemp(prefix="leadrouter-demo-"))
+    # resolved once, here: every path written into the config below is then absolute, and
+    # never read again relative to the config's own folder (./demo-org/demo-org/rules.toml)
+    root = Path(opts.data).resolve() if keep else Path(tempfile.mkdtemp(prefix="leadrouter-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     out = _Progress(quiet=opts.json)
     started = time.monotonic()

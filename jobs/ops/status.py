@@ -1,0 +1,125 @@
+"""`leadrouter status` for a person: plain lines that fit 80 columns, words not dicts.
+
+`--json` keeps the full report for machines. The leader is read from the leader lock
+itself (who holds it now), not only from the instances table: `once` takes the lock
+without registering as an instance, and a crashed leader's row lingers.
+"""
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime, timezone
+from typing import Any
+
+WIDTH = 80
+LABEL = 11  # "Watermarks " — the widest label, so values line up
+
+
+def leader(state_url: str, instances: list[dict[str, Any]]) -> dict[str, Any]:
+    """Who holds the leader lock: {"held": bool, "instance": name|None, "how": text}."""
+    from jobs.leader import PostgresLeaderLock, lock_for
+
+    try:
+        lock = lock_for(state_url)
+    except ValueError as e:
+        return {"held": False, "instance": None, "how": str(e)}
+    if isinstance(lock, PostgresLeaderLock):
+        held = _pg_lock_held(lock)
+        lock._engine.dispose()
+    else:
+        # A file lock can only be asked by trying it; taken and let go at once if free.
+        held = not lock.try_acquire()
+        if not held:
+            lock.release()
+    # the registered leader seen last (a crashed one's row lingers, but then the lock is free)
+    named = sorted((i for i in instances if i.get("role") == "leader"), key=lambda i: _aware(i["seen_at"]))
+    if held and named:
+        who = named[-1]
+        return {"held": True, "instance": who["instance"],
+                "how": f"{who['instance']} (pid {who.get('pid')} on {who.get('host') or '?'}), "
+                       f"last seen {when(who['seen_at'])}"}
+    if held:
+        return {"held": True, "instance": None,
+                "how": "held by a process that is not a registered instance (a `once` run?)"}
+    return {"held": False, "instance": None, "how": "nobody holds the lock: no connector is running"}
+
+
+def _pg_lock_held(lock) -> bool:
+    from sqlalchemy import text
+
+    try:
+        with lock._engine.connect() as conn:
+            n = conn.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND ((classid::bigint << 32) | objid::bigint) = :k"), {"k": lock.key}).scalar()
+        return bool(n)
+    except Exception:  # noqa: BLE001 — an unreachable database: we cannot say
+        return False
+
+
+def _aware(v: datetime) -> datetime:
+    return v if v.tzinfo else v.replace(tzinfo=timezone.utc)
+
+
+def when(v: datetime | None) -> str:
+    return _aware(v).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if v else "-"
+
+
+WORDS = {"live": "open", "expired": "lapsed", "snapshot": "partner data"}
+
+
+def counts(d: dict[str, Any] | None, empty: str = "none") -> str:
+    """{'confirmed': 11344, 'dropped': 212} → 'confirmed 11,344 · dropped 212'."""
+    if not d:
+        return empty
+    return " · ".join(f"{WORDS.get(k, k).replace('_', ' ')} {v:,}" if isinstance(v, int) else
+                      f"{WORDS.get(k, k).replace('_', ' ')} {v}" for k, v in d.items())
+
+
+def line(label: str, text: str) -> list[str]:
+    """`label` then `text` wrapped to WIDTH, continuation lines indented under the text."""
+    return textwrap.wrap(text, WIDTH, initial_indent=f"{label:<{LABEL}}", subsequent_indent=" " * LABEL,
+                         break_on_hyphens=False) or [label]
+
+
+def render(r: dict[str, Any]) -> str:
+    out = ["leadrouter status", ""]
+    out += line("State", f"{r['state']} (schema v{r['schema_version']})")
+    lead = r.get("leader") or {}
+    out += line("Leader", lead.get("how", "-"))
+    if r.get("instances"):
+        out += line("Instances", "; ".join(f"{i['instance']} {i['role']} (seen {when(i['seen_at'])})"
+                                            for i in r["instances"]))
+    out.append("")
+    out.append("Jobs, last run (UTC)")
+    for j in r.get("jobs") or ():
+        secs = (j["finished"] - j["started"]).total_seconds() if j.get("finished") else None
+        took = f"{secs:.1f} s" if secs is not None else "running"
+        head = f"  {j['job']:<15} {_aware(j['started']).astimezone(timezone.utc):%m-%d %H:%M}  {took:>8}  " \
+               f"{j['api_calls']:>5} API call{'' if j['api_calls'] == 1 else 's'}"
+        out.append(head[:WIDTH])
+        detail = counts({k: v for k, v in (j.get("counts") or {}).items() if v}, "nothing to do")
+        out += textwrap.wrap(detail, WIDTH, initial_indent="    ", subsequent_indent="    ")
+        if j.get("error"):
+            out += textwrap.wrap(f"error: {j['error']}", WIDTH, initial_indent="    ! ", subsequent_indent="      ")
+    out.append("")
+    out += line("Offers", counts(r.get("offers")))
+    out += line("", f"next deadline {when(r.get('next_deadline'))}")
+    oldest = r.get("oldest_open_offer")
+    if oldest:
+        out += line("", f"oldest open offer: lead {oldest['lead_id']}, offered {when(oldest['offered_at'])}, "
+                        f"deadline {when(oldest.get('deadline'))}")
+    out += line("Leads", counts(r.get("leads")))
+    out += line("Outbox", counts(r.get("outbox"), "empty") + f"; oldest open {when(r.get('oldest_open_outbox'))}")
+    for b in r.get("api_budget") or ():
+        used = f"{b['org_used']:,} of {b['org_max']:,}" if b.get("org_max") else "not seen yet"
+        allowance = f"{b['allowance_24h']:,}" if b.get("allowance_24h") is not None else "?"
+        text = (f"{b['instance']}: org {used}; ours {b['spent_24h']:,} of {allowance} in 24 h "
+                f"(share {b['share']:.0%}) at {when(b['updated_at'])}")
+        if b.get("holding_back"):
+            text += "; holding back non-urgent jobs"
+        out += line("API usage", text)
+    out += line("Partners", counts(r.get("snapshot"), "not read yet"))
+    marks = r.get("watermarks") or {}
+    if marks:
+        out += line("Watermarks", "; ".join(f"{k} {when(v)}" for k, v in sorted(marks.items())))
+    return "\n".join(out)

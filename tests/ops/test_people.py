@@ -1,0 +1,42 @@
+"""The ops tools read by people: status at 80 columns with the leader named, explain that
+starts with where the lead stands, validate on the real state, undo of a run."""
+from __future__ import annotations
+
+import json
+import time
+
+from jobs.cli import main
+
+
+def _once(workdir, capsys) -> str:
+    config = str(workdir / "leadrouter.toml")
+    time.sleep(1.1)  # SOQL reads whole seconds: let the seeding's second end before the run
+    assert main(["once", "--config", config]) == 0
+    capsys.readouterr()
+    return config
+
+
+def test_status_fits_80_columns_in_words_and_names_who_holds_the_leader_lock(workdir, capsys):
+    from jobs.config import load
+    from jobs.leader import lock_for
+
+    config = _once(workdir, capsys)
+    lock = lock_for(load(workdir / "leadrouter.toml").state_url())
+    assert lock.try_acquire()  # as `run` would hold it
+    try:
+        assert main(["status", "--config", config]) == 0
+        text = capsys.readouterr().out
+        assert main(["status", "--config", config, "--json"]) == 0
+        machine = json.loads(capsys.readouterr().out)
+    finally:
+        lock.release()
+    lines = text.splitlines()
+    assert max(len(x) for x in lines) <= 80, [x for x in lines if len(x) > 80]
+    assert "{" not in text and "}" not in text, "no Python dicts for people"
+    leader = next(x for x in lines if x.startswith("Leader"))
+    assert "nobody" not in leader and "held by" in leader
+    assert machine["leader"]["held"] is True
+    assert any(x.startswith("Outbox") and "confirmed" in x for x in lines)
+    assert main(["status", "--config", config]) == 0
+    free = capsys.readouterr().out
+    assert "nobody holds the lock" in next(x for x in free.splitlines() if x.startswith("Leader"))
