@@ -25,7 +25,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .errors import CONFIG_FIXES, ConfigError, Failure, RecordError, classify
 from .records import id18
@@ -74,41 +74,60 @@ def _csv_cell(value: Any) -> str:
     return str(value)
 
 
-def update_csv(records: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[bytes]]:
-    """Records with an Id as CSV uploads of at most MAX_UPLOAD_BYTES each, and the ids
-    in row order. A field a record does not name is left as it is (an empty cell)."""
-    columns: dict[str, None] = {"Id": None}
-    for record in records:
-        for name in record:
-            if name.lower() != "id" and name != "attributes":
-                columns.setdefault(ident(name), None)
-    names = list(columns)
-    header_buf = io.StringIO()
-    csv.writer(header_buf, lineterminator="\n").writerow(names)
-    header = header_buf.getvalue()
-    ids: list[str] = []
-    chunks: list[bytes] = []
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    size = 0
-    parts: list[str] = []
-    for record in records:
+class UpdateRows:
+    """Update rows as CSV uploads of at most MAX_UPLOAD_BYTES each, built as records come
+    (one line per record, never a list of dicts): `add()` answers a finished upload
+    when the next line would not fit, `finish()` the last one. `ids` are the 18-char ids
+    of the upload being built, in row order. A column a record does not name is left
+    as it is in the org (an empty cell); a None value sets the field to null."""
+
+    def __init__(self, columns: Sequence[str]):
+        names = [ident(n) for n in columns if n.lower() != "id" and n != "attributes"]
+        self.columns = ["Id", *names]
+        self._names = names
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\n").writerow(self.columns)
+        self._header = header.getvalue()
+        self._buf = io.StringIO()
+        self._writer = csv.writer(self._buf, lineterminator="\n")
+        self._lines: list[str] = []
+        self._size = 0
+        self.ids: list[str] = []
+        self.done_ids: list[str] = []  # the ids of the upload `add`/`finish` last answered
+
+    def add(self, record: Mapping[str, Any]) -> bytes | None:
         rid = next((v for k, v in record.items() if k.lower() == "id"), None)
         if rid is None:
             raise ValueError(f"a bulk update needs an 'Id' in every record: {dict(record)!r:.200}")
-        ids.append(id18(check_id(rid)))
+        rid = id18(check_id(rid))
+        buf = self._buf
         buf.seek(0)
         buf.truncate()
-        writer.writerow([ids[-1], *(_csv_cell(record[n]) if n in record else "" for n in names[1:])])
+        self._writer.writerow([rid, *(_csv_cell(record[n]) if n in record else "" for n in self._names)])
         line = buf.getvalue()
-        if size + len(line) > MAX_UPLOAD_BYTES and parts:
-            chunks.append((header + "".join(parts)).encode())
-            parts, size = [], 0
-        parts.append(line)
-        size += len(line)
-    if parts:
-        chunks.append((header + "".join(parts)).encode())
-    return ids, chunks
+        full = None
+        if self._size + len(line) > MAX_UPLOAD_BYTES and self._lines:
+            full = self.finish()
+        self._lines.append(line)
+        self.ids.append(rid)
+        self._size += len(line)
+        return full
+
+    def finish(self) -> bytes | None:
+        if not self._lines:
+            return None
+        data = (self._header + "".join(self._lines)).encode()
+        self.done_ids, self.ids, self._lines, self._size = self.ids, [], [], 0
+        return data
+
+
+def columns_of(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every field any record names, in first-seen order."""
+    seen: dict[str, None] = {}
+    for record in records:
+        for name in record:
+            seen.setdefault(name, None)
+    return list(seen)
 
 
 def _split_error(text: str) -> tuple[str, str]:
@@ -257,13 +276,7 @@ class BulkClient:
         records = list(records)
         if not self.should_use_bulk(len(records)):
             return self.client.update(sobject, records)
-        ident(sobject, what="object")
-        ids, chunks = update_csv(records)
-        by_id: dict[str, WriteResult] = {}
-        for chunk in chunks:
-            outcome = self.run_update_job(sobject, chunk, on_job=on_job)
-            by_id.update((id18(r.id), r) for r in outcome.results if r.id)
-        results = [by_id.get(i) or WriteResult(i, False, "transient", "UNPROCESSED", "the job did not report this record") for i in ids]  # fmt: skip
+        results = self.update_stream(sobject, records, columns=columns_of(records), on_job=on_job)
         for attempt in range(1, self.client.config.retry.max_attempts):
             again = [n for n, r in enumerate(results) if r.kind == "transient"]
             if not again:
@@ -273,6 +286,34 @@ class BulkClient:
             for n, result in zip(again, redo):
                 results[n] = result
         self.client._log_writes("bulk update", sobject, results)
+        return results
+
+    def update_stream(
+        self,
+        sobject: str,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        columns: Sequence[str],
+        on_job: Callable[[str], None] | None = None,
+    ) -> list[WriteResult]:
+        """Bulk updates from an iterable, whatever their number: a job per 100 MB, the
+        CSV built as records come. One WriteResult per record, in order; transient ones
+        (row locks, rows a failed job left) are the caller's to send again."""
+        ident(sobject, what="object")
+        rows = UpdateRows(columns)
+        results: list[WriteResult] = []
+
+        def send(data: bytes | None) -> None:
+            if data is None:
+                return
+            outcome = self.run_update_job(sobject, data, on_job=on_job)
+            by_id = {id18(r.id): r for r in outcome.results if r.id}
+            missing = "the job did not report this record"
+            results.extend(by_id.get(i) or WriteResult(i, False, "transient", "UNPROCESSED", missing) for i in rows.done_ids)
+
+        for record in records:
+            send(rows.add(record))
+        send(rows.finish())
         return results
 
     def run_update_job(self, sobject: str, data: bytes, *, on_job: Callable[[str], None] | None = None) -> BulkOutcome:
