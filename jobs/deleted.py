@@ -19,7 +19,7 @@ def run(cx, now: datetime) -> dict[str, int]:
     closed = 0
     with cx.store.begin() as conn:
         known = of.get_leads(conn, ids)
-        state = lifecycle.load_state(conn)
+        state = lifecycle.load_state(conn, known)
         for lead_id, row in known.items():
             if row["state"] == "closed":
                 continue

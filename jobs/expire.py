@@ -37,7 +37,7 @@ def run(cx, now: datetime) -> dict[str, int]:
                 break
             rows = of.get_leads(conn, [o["lead_id"] for o in due])
             inflight = ob.open_lead_ids(conn, [o["lead_id"] for o in due])
-            state = lifecycle.load_state(conn)
+            state = lifecycle.load_state(conn, [o["lead_id"] for o in due])
             progressed = 0
             for offer in due:
                 if offer["lead_id"] in inflight:

@@ -48,7 +48,7 @@ def _reclaim(cx, now: datetime, stale: list[dict], after: timedelta) -> dict[str
         still = {o["id"] for o in of.accepted_untouched(conn, now - timedelta(days=cx.settings.offers.followup_days),
                                                          cx.settings.offers.untouched_status, limit=100_000)}
         due = [o for o in due if o["id"] in still]
-        state = lifecycle.load_state(conn)
+        state = lifecycle.load_state(conn, [o["lead_id"] for o in due])
         rows = of.get_leads(conn, [o["lead_id"] for o in due])
         for o in due:
             local = rows.get(o["lead_id"]) or {}

@@ -115,7 +115,7 @@ def refresh(cx, lead_ids: list[str], now: datetime, counts: dict[str, int]) -> N
     gone = [i for i in lead_ids if i not in seen]
     if gone:
         with cx.store.begin() as conn:
-            state = lifecycle.load_state(conn)
+            state = lifecycle.load_state(conn, gone)
             for lead_id in gone:
                 lifecycle.release(conn, state, lead_id, "lead deleted in Salesforce", now, final_state=LeadState.CLOSED)
             lifecycle.save_state(conn, state, now)
@@ -135,7 +135,7 @@ def handle_page(cx, records: list[dict[str, Any]], now: datetime, counts: dict[s
         known = of.get_leads(conn, ids)
         live = of.live_offers(conn, ids)
         inflight = ob.open_by_lead(conn, ids)
-        state = lifecycle.load_state(conn)
+        state = lifecycle.load_state(conn, ids)
         fresh: list[tuple[Any, dict[str, Any]]] = []
         for rec in unique:
             lead_id = rec["Id"]

@@ -44,9 +44,15 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def load_state(conn: Connection) -> RoutingState:
+def load_state(conn: Connection, lead_ids: Any = ()) -> RoutingState:
+    """The engine's counters, plus the per-lead facts of `lead_ids` (the leads the caller
+    is about to act on) read from their rows."""
     data = st.load_routing_state(conn)
-    return RoutingState.from_dict(data) if data else RoutingState()
+    state = RoutingState.from_dict(data) if data else RoutingState()
+    ids = list(lead_ids)
+    if ids:
+        state.take_leads(*of.lead_facts(conn, ids))
+    return state
 
 
 def save_state(conn: Connection, state: RoutingState, now: datetime) -> None:

@@ -82,7 +82,7 @@ def _flush_chunk(cx, entries: list[dict[str, Any]], now: datetime, counts: dict[
 
 def _settle(cx, batch: list[dict[str, Any]], results, now: datetime, counts: dict[str, int]) -> None:
     with cx.store.begin() as conn:
-        state = lifecycle.load_state(conn)
+        state = lifecycle.load_state(conn, [e["lead_id"] for e in batch])
         confirmed = [e["id"] for e, r in zip(batch, results) if r.ok]
         ob.mark(conn, confirmed, "confirmed", now)
         if confirmed:
@@ -218,7 +218,7 @@ def reconcile(cx, now: datetime) -> dict[str, int]:
     answers = set(cx.mappings.writeback({"response": None, "rejection_reason": None}))
     offered_at = next(iter(cx.mappings.writeback({"offered_at": None})), None)
     with cx.store.begin() as conn:
-        state = lifecycle.load_state(conn)
+        state = lifecycle.load_state(conn, [e["lead_id"] for e in sent])
         for e in sent:
             rec = found.get(e["lead_id"])
             if rec is not None and landed(rec, e["payload"], answers, offered_at):

@@ -43,7 +43,7 @@ def run(cx, now: datetime) -> int:
         live = of.live_offers_of(conn, partner_ids=list(paused), rep_ids=list(inactive))
         if not live:
             return 0
-        state = lifecycle.load_state(conn)
+        state = lifecycle.load_state(conn, [o["lead_id"] for o in live])
         leads = of.get_leads(conn, [o["lead_id"] for o in live])
         for offer in live:
             since = paused.get(offer["partner_id"] or "") or inactive.get(offer["rep_id"] or "")

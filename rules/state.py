@@ -198,33 +198,40 @@ class RoutingState:
         else:
             self.open_offers.pop(partner_id, None)
 
+    # ---------------------------------------------------------------- per-lead facts
+    def take_leads(self, excluded: dict[str, dict[str, str]], holders: dict[str, str],
+                   offer_rules: dict[str, str]) -> None:
+        """The per-lead facts for the leads at hand (declined targets, who holds each,
+        the rule of its current offer), as the state database's rows tell them. They
+        are not part of the saved document: a burst of 100,000 open offers must not
+        make every page load and save megabytes."""
+        self.excluded = excluded
+        self.open_by_lead = holders
+        self.offer_rule = offer_rules
+
     # ---------------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
+        """The counters (small: per partner, per rotation key), not the per-lead facts."""
         return {
-            "version": 1,
-            "excluded": {k: dict(v) for k, v in self.excluded.items()},
+            "version": 2,
             "open_offers": dict(self.open_offers),
-            "open_by_lead": dict(self.open_by_lead),
             "daily": {k: dict(v) for k, v in self.daily.items()},
             "rotation": dict(self.rotation),
             "rep_rotation": dict(self.rep_rotation),
             "performance": {k: vars(v).copy() for k, v in self.performance.items()},
             "incumbents": dict(self.incumbents),
-            "offer_rule": dict(self.offer_rule),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RoutingState":
-        if data.get("version", 1) != 1:
+        if data.get("version", 1) not in (1, 2):
             raise ValueError(f"routing state version {data.get('version')!r} is newer than this leadrouter understands")
+        # version 1 carried per-lead maps too; they are read from rows now (state migration 3)
         return cls(
-            excluded={k: dict(v) for k, v in data.get("excluded", {}).items()},
             open_offers={k: int(v) for k, v in data.get("open_offers", {}).items()},
-            open_by_lead=dict(data.get("open_by_lead", {})),
             daily={k: {p: int(n) for p, n in v.items()} for k, v in data.get("daily", {}).items()},
             rotation=dict(data.get("rotation", {})),
             rep_rotation=dict(data.get("rep_rotation", {})),
             performance={k: Performance(**v) for k, v in data.get("performance", {}).items()},
             incumbents=dict(data.get("incumbents", {})),
-            offer_rule=dict(data.get("offer_rule", {})),
         )

@@ -60,7 +60,7 @@ def open_context(loaded: LoadedConfig, *, rules: Path | None = None, client: Any
 
     tmp = tempfile.TemporaryDirectory(prefix="leadrouter-ops-")
     private = Store(f"sqlite:///{Path(tmp.name) / 'ops.sqlite'}")
-    cx = Connector.from_config(loaded, client=client, store=private, clock=clock or SystemClock())
+    cx = Connector.from_config(loaded, client=client, store=private, clock=clock)  # no clock: Salesforce's
     if rules is not None:
         cx.book = load_book(rules, cx.mappings)
     cx.instance = "ops"

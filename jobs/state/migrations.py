@@ -36,10 +36,40 @@ def _initial(conn: Connection) -> None:
     schema.metadata.create_all(conn)
 
 
+def _per_lead_facts_to_rows(conn: Connection) -> None:
+    """Routing state v1 → v2: the per-lead maps leave the one JSON document.
+
+    Declined targets are rows of `exclusions` already (every rejection and lapse wrote
+    one); any the document knew and the table lacks are carried over, so no partner
+    gets a lead back it declined. Who holds a lead and its offer's rule are read from
+    `offers`. What stays in the document is the counters. Live offers are untouched."""
+    import json
+
+    row = conn.execute(text("SELECT data FROM routing_state WHERE id = 1")).first()
+    if row is None or row[0] is None:
+        return
+    data = row[0] if isinstance(row[0], dict) else json.loads(row[0])
+    excluded = data.pop("excluded", None) or {}
+    data.pop("open_by_lead", None)
+    data.pop("offer_rule", None)
+    have = {(r[0], r[1]) for r in conn.execute(text("SELECT lead_id, partner_id FROM exclusions"))}
+    now = datetime.now(timezone.utc)
+    missing = [{"lead_id": lead, "partner_id": target, "outcome": outcome,
+                "reason": "carried over from the routing state document", "at": now}
+               for lead, targets in excluded.items() for target, outcome in targets.items()
+               if (lead, target) not in have]
+    if missing:
+        conn.execute(schema.exclusions.insert(), missing)
+    data["version"] = 2
+    cast = "CAST(:data AS JSON)" if conn.dialect.name == "postgresql" else ":data"
+    conn.execute(text(f"UPDATE routing_state SET data = {cast} WHERE id = 1"), {"data": json.dumps(data)})
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial: offers, outbox, snapshot, audit, job runs", _initial),
     Migration(2, "api budget as each instance last saw it",
               lambda conn: schema.api_budget.create(conn, checkfirst=True)),
+    Migration(3, "per-lead routing facts as rows, not in the routing state document", _per_lead_facts_to_rows),
 ]
 
 

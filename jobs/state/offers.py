@@ -172,6 +172,28 @@ def excluded_partners(conn: Connection, lead_ids: Iterable[str]) -> dict[str, se
     return out
 
 
+def lead_facts(conn: Connection, lead_ids: Iterable[str]) -> tuple[dict[str, dict[str, str]], dict[str, str],
+                                                                dict[str, str]]:
+    """What the engine must know of these leads, from rows: the targets (partners, pool
+    queues) barred from each with how they declined, the partner holding each (a live
+    or accepted offer), and the rule of each lead's current offer."""
+    excluded: dict[str, dict[str, str]] = {}
+    holders: dict[str, str] = {}
+    rules: dict[str, str] = {}
+    ids = list(dict.fromkeys(lead_ids))
+    for chunk in _chunks(ids):
+        for r in conn.execute(select(X.c.lead_id, X.c.partner_id, X.c.outcome).where(X.c.lead_id.in_(chunk))
+                              .order_by(X.c.id)):
+            excluded.setdefault(r.lead_id, {})[r.partner_id] = r.outcome
+        for r in conn.execute(select(O.c.lead_id, O.c.partner_id, O.c.rule, O.c.status)
+                              .where(O.c.lead_id.in_(chunk), O.c.status.in_(("live", "accepted"))).order_by(O.c.id)):
+            if r.partner_id:
+                holders[r.lead_id] = r.partner_id
+            if r.rule:
+                rules[r.lead_id] = r.rule
+    return excluded, holders, rules
+
+
 def oldest_live_offer(conn: Connection) -> dict[str, Any] | None:
     """The live offer waiting longest: what a channel manager chases first."""
     row = conn.execute(

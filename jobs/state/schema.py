@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 from jobs.state.types import UTCDateTime
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -108,7 +108,8 @@ offers = Table(
     ),
 )
 
-# Partners a lead must never go back to (rejected, lapsed, reclaimed), with why.
+# Targets (partners, and pool queues) a lead must never go back to (rejected, lapsed,
+# reclaimed), with why: read for the leads at hand, never held whole in memory.
 exclusions = Table(
     "exclusions",
     metadata,
@@ -121,8 +122,8 @@ exclusions = Table(
     Index("ix_exclusions_lead", "lead_id"),
 )
 
-# The engine's RoutingState (rotation pointers, load and daily counters) as one JSON
-# document: small, read once per run, written in the same transaction as the offers.
+# The engine's counters (rotation pointers, load and daily counts, track records) as
+# one JSON document: small — per partner, not per lead — written with the offers.
 routing_state = Table(
     "routing_state",
     metadata,

@@ -149,3 +149,38 @@ def test_housekeeping_prunes_old_bookkeeping_and_keeps_the_history(store):
     with store.connect() as conn:
         assert len(conn.execute(job_runs.select()).fetchall()) == 1
         assert len(conn.execute(decisions.select()).fetchall()) == 2, "the decision audit is history: kept"
+
+
+def test_migration_3_moves_per_lead_facts_to_rows_without_losing_a_live_offer_or_a_bar(tmp_path):
+    """A version-2 database kept who declined what inside one JSON document; after the
+    migration the rows say it, the document holds counters only, live offers stand."""
+    import json
+
+    from jobs.lifecycle import load_state
+
+    url = f"sqlite:///{tmp_path}/v2.sqlite"
+    store = Store(url)
+    with store.begin() as conn:  # make it look like version 2 with a v1 document
+        conn.execute(text("DELETE FROM schema_version"))
+        conn.execute(text("INSERT INTO schema_version (version, name, applied_at) VALUES (2, 'v2', '2026-01-01')"))
+        of.insert_offer(conn, lead_id="00Q1", kind="offer", partner_id="001B", rule="EMEA", attempt=2, offered_at=NOW)
+        of.exclude(conn, "00Q1", "001A", "rejected", "not ours", NOW)
+        doc = {"version": 1, "excluded": {"00Q1": {"001A": "rejected", "00G9": "lapsed"}, "00Q7": {"001C": "lapsed"}},
+               "open_offers": {"001B": 1}, "open_by_lead": {"00Q1": "001B"}, "offer_rule": {"00Q1": "EMEA"},
+               "daily": {}, "rotation": {"EMEA": "001B"}, "rep_rotation": {}, "performance": {}, "incumbents": {}}
+        conn.execute(text("INSERT INTO routing_state (id, data, updated_at) VALUES (1, :d, '2026-01-01')"),
+                     {"d": json.dumps(doc)})
+    store.dispose()
+    store = Store(url)  # migrates on open
+    assert store.version == SCHEMA_VERSION
+    with store.connect() as conn:
+        data = st.load_routing_state(conn)
+        assert data["version"] == 2 and "excluded" not in data and data["rotation"] == {"EMEA": "001B"}
+        state = load_state(conn, ["00Q1", "00Q7"])
+        assert state.declined("00Q1") == {"001A": "rejected", "00G9": "lapsed"}, "the pool's bar carried over"
+        assert state.declined("00Q7") == {"001C": "lapsed"}
+        assert state.open_by_lead == {"00Q1": "001B"} and state.offer_rule == {"00Q1": "EMEA"}
+        assert of.offer_status_counts(conn) == {"live": 1}
+        assert conn.execute(text("SELECT COUNT(*) FROM exclusions WHERE lead_id = '00Q1' AND partner_id = '001A'"))\
+            .scalar() == 1, "a bar the table had is not doubled"
+    store.dispose()

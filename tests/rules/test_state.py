@@ -67,7 +67,9 @@ def test_state_survives_a_json_round_trip():
     s.record_outcome("00Q1", "001A", "rejected", NOW, response_hours=2.5)
     s.set_incumbent("001B", company="Acme GmbH", domain="https://www.acme.de/")
     back = RoutingState.from_dict(json.loads(json.dumps(s.to_dict())))
-    assert back == s
+    # the counters travel in the document; per-lead facts (declined, holder, offer rule) live in rows
+    assert back.open_offers == s.open_offers and back.performance == s.performance and back.daily == s.daily
+    assert back.rotation == s.rotation and back.excluded == {} and "excluded" not in s.to_dict()
     assert back.incumbent("ACME", None) == "001B" and back.incumbent(None, "acme.de") == "001B"
 
 
