@@ -1,0 +1,206 @@
+import { createElement } from 'lwc';
+import LeadOfferResponse, { remainingText, reasonText } from 'c/leadOfferResponse';
+import { getRecord, updateRecord } from 'lightning/uiRecordApi';
+import { getPicklistValues } from 'lightning/uiObjectInfoApi';
+
+// A fixed instant: the countdown never depends on the day the tests run.
+const NOW = new Date('2030-03-29T22:30:00.000Z').getTime();
+const MINUTE = 60 * 1000;
+const LEAD_ID = '00Q5g0000000001EAA';
+const REASONS = ['Out of territory', 'No capacity', 'Not our product/industry', 'Existing customer', 'Bad data',
+    'Other'];
+
+function lead({ status = 'Offered', deadlineIn = 125 * MINUTE, response = null, owner = '0055g0000000009AAA',
+    code = null, text = null } = {}) {
+    const value = (v) => ({ value: v, displayValue: v });
+    return {
+        id: LEAD_ID,
+        fields: {
+            Company: value('Acme Robotics GmbH'),
+            OwnerId: value(owner),
+            Routing_Status__c: value(status),
+            Offer_Deadline__c: value(deadlineIn === null ? null : new Date(NOW + deadlineIn).toISOString()),
+            Partner_Response__c: value(response),
+            Rejection_Reason_Code__c: value(code),
+            Rejection_Reason__c: value(text)
+        }
+    };
+}
+
+function mount(record) {
+    const element = createElement('c-lead-offer-response', { is: LeadOfferResponse });
+    element.recordId = LEAD_ID;
+    document.body.appendChild(element);
+    getRecord.emit(record);
+    getPicklistValues.emit({ values: REASONS.map((r) => ({ label: r, value: r })) });
+    return element;
+}
+
+const $ = (element, selector) => element.shadowRoot.querySelector(selector);
+const settle = () => Promise.resolve().then(() => Promise.resolve());
+
+async function click(element, selector) {
+    $(element, selector).click();
+    await settle();
+}
+
+async function choose(element, selector, value) {
+    $(element, selector).dispatchEvent(new CustomEvent('change', { detail: { value } }));
+    await settle();
+}
+
+beforeEach(() => {
+    jest.useFakeTimers();
+    jest.setSystemTime(NOW);
+});
+
+afterEach(() => {
+    while (document.body.firstChild) {
+        document.body.removeChild(document.body.firstChild);
+    }
+    jest.clearAllMocks();
+    jest.useRealTimers();
+});
+
+describe('the deadline counts down', () => {
+    it('shows hours and minutes left, and goes on counting', async () => {
+        const element = mount(lead({ deadlineIn: 125 * MINUTE }));
+        await settle();
+        expect($(element, '.countdown strong').textContent).toBe('2 h 05 min');
+        jest.advanceTimersByTime(66 * MINUTE);
+        await settle();
+        expect($(element, '.countdown strong').textContent).toBe('59 min');
+        expect($(element, '.countdown').classList).toContain('slds-text-color_error');
+    });
+
+    it('shows seconds in the last ten minutes', async () => {
+        const element = mount(lead({ deadlineIn: 9 * MINUTE + 5000 }));
+        await settle();
+        expect($(element, '.countdown strong').textContent).toBe('9 min 05 s');
+    });
+
+    it('says the offer lapsed and offers no buttons once the deadline passes', async () => {
+        const element = mount(lead({ deadlineIn: 30 * 1000 }));
+        await settle();
+        expect($(element, '.accept')).not.toBeNull();
+        jest.advanceTimersByTime(31 * 1000);
+        await settle();
+        expect($(element, '.accept')).toBeNull();
+        expect($(element, '.lapsed').textContent).toContain('lapsed without an answer');
+    });
+
+    it('formats days, hours, minutes and seconds the way a rep reads them', () => {
+        expect(remainingText(26 * 60 * MINUTE)).toBe('1 d 2 h');
+        expect(remainingText(61 * MINUTE)).toBe('1 h 01 min');
+        expect(remainingText(10 * MINUTE)).toBe('10 min');
+        expect(remainingText(59 * 1000)).toBe('0 min 59 s');
+        expect(remainingText(0)).toBe('');
+    });
+});
+
+describe('accepting', () => {
+    it('writes Accepted and clears any earlier reason', async () => {
+        const element = mount(lead());
+        await settle();
+        await click(element, '.accept');
+        expect(updateRecord).toHaveBeenCalledTimes(1);
+        expect(updateRecord.mock.calls[0][0]).toEqual({
+            fields: { Id: LEAD_ID, Partner_Response__c: 'Accepted', Rejection_Reason_Code__c: null,
+                Rejection_Reason__c: null }
+        });
+    });
+
+    it('takes a pool lead into the rep\'s own name, as Salesforce\'s Accept does', async () => {
+        const element = mount(lead({ owner: '00G5g0000000004AAA' }));
+        await settle();
+        await click(element, '.accept');
+        const fields = updateRecord.mock.calls[0][0].fields;
+        expect(fields.OwnerId).toMatch(/^005/);
+    });
+
+    it('shows why a save failed, in Salesforce\'s words', async () => {
+        updateRecord.mockRejectedValueOnce({ body: { message: 'An error occurred', output: { errors: [
+            { message: 'insufficient access rights on object id' }] } } });
+        const element = mount(lead());
+        await settle();
+        await click(element, '.accept');
+        await settle();
+        expect($(element, '.save-error').textContent).toContain('insufficient access rights on object id');
+    });
+});
+
+describe('rejecting', () => {
+    it('offers the reasons from the restricted picklist', async () => {
+        const element = mount(lead());
+        await settle();
+        await click(element, '.reject');
+        expect($(element, '.reason').options.map((o) => o.value)).toEqual(REASONS);
+    });
+
+    it('cannot be confirmed without a reason', async () => {
+        const element = mount(lead());
+        await settle();
+        await click(element, '.reject');
+        expect($(element, '.confirm-reject').disabled).toBe(true);
+        await choose(element, '.reason', 'No capacity');
+        expect($(element, '.confirm-reject').disabled).toBe(false);
+    });
+
+    it('writes the reason code and the reason in words', async () => {
+        const element = mount(lead());
+        await settle();
+        await click(element, '.reject');
+        await choose(element, '.reason', 'Out of territory');
+        await choose(element, '.details', 'We only cover Bavaria');
+        await click(element, '.confirm-reject');
+        expect(updateRecord.mock.calls[0][0]).toEqual({
+            fields: { Id: LEAD_ID, Partner_Response__c: 'Rejected', Rejection_Reason_Code__c: 'Out of territory',
+                Rejection_Reason__c: 'Out of territory: We only cover Bavaria' }
+        });
+    });
+
+    it('needs words with Other', async () => {
+        const element = mount(lead());
+        await settle();
+        await click(element, '.reject');
+        await choose(element, '.reason', 'Other');
+        expect($(element, '.details').required).toBe(true);
+        expect($(element, '.confirm-reject').disabled).toBe(true);
+        await choose(element, '.details', '   ');
+        expect($(element, '.confirm-reject').disabled).toBe(true);
+        await choose(element, '.details', 'Duplicate of a lead we already work');
+        expect($(element, '.confirm-reject').disabled).toBe(false);
+    });
+
+    it('can be cancelled without writing anything', async () => {
+        const element = mount(lead());
+        await settle();
+        await click(element, '.reject');
+        await click(element, '.cancel-reject');
+        expect($(element, '.accept')).not.toBeNull();
+        expect(updateRecord).not.toHaveBeenCalled();
+    });
+
+    it('keeps the reason within the 255 characters of Rejection_Reason__c', () => {
+        const text = reasonText('Other', 'x'.repeat(400));
+        expect(text.length).toBe(255);
+        expect(text.endsWith('…')).toBe(true);
+        expect(reasonText('Bad data', '  ')).toBe('Bad data');
+    });
+});
+
+describe('a lead that is not waiting for an answer', () => {
+    it('shows the answer already given', async () => {
+        const element = mount(lead({ response: 'Rejected', code: 'No capacity', text: 'No capacity' }));
+        await settle();
+        expect($(element, '.accept')).toBeNull();
+        expect($(element, '.answered').textContent).toBe('You rejected this lead: No capacity.');
+    });
+
+    it('says so when the lead is not offered', async () => {
+        const element = mount(lead({ status: 'Accepted', deadlineIn: null }));
+        await settle();
+        expect($(element, '.accept')).toBeNull();
+        expect($(element, '.not-offered').textContent).toContain('routing status: Accepted');
+    });
+});

@@ -1,0 +1,260 @@
+// A partner rep's answer to an offered lead in one click: Accept, or Reject with a reason
+// from the org's restricted picklist (Rejection_Reason_Code__c), with the offer's deadline
+// counting down. The connector reads the answer from Partner_Response__c on its next poll;
+// Rejection_Reason__c carries the reason as words ("No capacity", "Other: …") so the
+// connector's reason text and the report name it without reading the code field.
+import { LightningElement, api, wire } from 'lwc';
+import { getRecord, getFieldValue, updateRecord } from 'lightning/uiRecordApi';
+import { getPicklistValues } from 'lightning/uiObjectInfoApi';
+import { ShowToastEvent } from 'lightning/platformShowToastEvent';
+import USER_ID from '@salesforce/user/Id';
+import ID_FIELD from '@salesforce/schema/Lead.Id';
+import COMPANY_FIELD from '@salesforce/schema/Lead.Company';
+import OWNER_FIELD from '@salesforce/schema/Lead.OwnerId';
+import STATUS_FIELD from '@salesforce/schema/Lead.Routing_Status__c';
+import DEADLINE_FIELD from '@salesforce/schema/Lead.Offer_Deadline__c';
+import RESPONSE_FIELD from '@salesforce/schema/Lead.Partner_Response__c';
+import REASON_CODE_FIELD from '@salesforce/schema/Lead.Rejection_Reason_Code__c';
+import REASON_TEXT_FIELD from '@salesforce/schema/Lead.Rejection_Reason__c';
+
+const FIELDS = [COMPANY_FIELD, OWNER_FIELD, STATUS_FIELD, DEADLINE_FIELD, RESPONSE_FIELD, REASON_CODE_FIELD,
+    REASON_TEXT_FIELD];
+// orgs without Lead record types answer picklist values for the master record type
+const MASTER_RECORD_TYPE = '012000000000000AAA';
+const OTHER = 'Other';
+const REASON_TEXT_MAX = 255; // Rejection_Reason__c is Text(255)
+const QUEUE_PREFIX = '00G';
+const TICK_MS = 1000;
+
+export function remainingText(ms) {
+    // what the rep reads: hours and minutes, seconds only in the last ten minutes
+    if (ms <= 0) {
+        return '';
+    }
+    const totalSeconds = Math.floor(ms / 1000);
+    const days = Math.floor(totalSeconds / 86400);
+    const hours = Math.floor((totalSeconds % 86400) / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    if (days > 0) {
+        return `${days} d ${hours} h`;
+    }
+    if (hours > 0) {
+        return `${hours} h ${String(minutes).padStart(2, '0')} min`;
+    }
+    if (minutes >= 10) {
+        return `${minutes} min`;
+    }
+    return `${minutes} min ${String(seconds).padStart(2, '0')} s`;
+}
+
+export function reasonText(code, details) {
+    const words = (details || '').trim();
+    const text = words ? `${code}: ${words}` : code;
+    return text.length > REASON_TEXT_MAX ? text.slice(0, REASON_TEXT_MAX - 1) + '…' : text;
+}
+
+function errorMessage(error) {
+    // uiRecordApi errors: body.message, or field/record errors under body.output
+    const body = (error && error.body) || {};
+    const output = body.output || {};
+    const fieldErrors = Object.values(output.fieldErrors || {}).flat().map((e) => e.message);
+    const recordErrors = (output.errors || []).map((e) => e.message);
+    const all = [...recordErrors, ...fieldErrors];
+    if (all.length) {
+        return all.join(' ');
+    }
+    return body.message || (error && error.message) || 'Unknown error';
+}
+
+export default class LeadOfferResponse extends LightningElement {
+    @api recordId;
+
+    record;
+    loadError;
+    reasonOptions = [];
+    rejecting = false;
+    reasonCode = '';
+    details = '';
+    saving = false;
+    saveError;
+    now = Date.now();
+    timer;
+
+    @wire(getRecord, { recordId: '$recordId', fields: FIELDS })
+    wiredLead({ data, error }) {
+        if (data) {
+            this.record = data;
+            this.loadError = undefined;
+        } else if (error) {
+            this.loadError = errorMessage(error);
+        }
+    }
+
+    @wire(getPicklistValues, { recordTypeId: MASTER_RECORD_TYPE, fieldApiName: REASON_CODE_FIELD })
+    wiredReasons({ data }) {
+        if (data) {
+            this.reasonOptions = data.values.map((v) => ({ label: v.label, value: v.value }));
+        }
+    }
+
+    connectedCallback() {
+        this.timer = setInterval(() => {
+            this.now = Date.now();
+        }, TICK_MS);
+    }
+
+    disconnectedCallback() {
+        clearInterval(this.timer);
+    }
+
+    field(f) {
+        return this.record ? getFieldValue(this.record, f) : undefined;
+    }
+
+    get company() {
+        return this.field(COMPANY_FIELD);
+    }
+
+    get deadline() {
+        const raw = this.field(DEADLINE_FIELD);
+        return raw ? new Date(raw).getTime() : undefined;
+    }
+
+    get response() {
+        return this.field(RESPONSE_FIELD);
+    }
+
+    get loaded() {
+        return Boolean(this.record);
+    }
+
+    get lapsed() {
+        return this.deadline !== undefined && this.deadline <= this.now;
+    }
+
+    get open() {
+        return this.field(STATUS_FIELD) === 'Offered' && !this.response && !this.lapsed;
+    }
+
+    get notOffered() {
+        return this.loaded && !this.open && !this.response && !this.lapsed;
+    }
+
+    get lapsedNotAnswered() {
+        return this.loaded && this.lapsed && !this.response && this.field(STATUS_FIELD) === 'Offered';
+    }
+
+    get statusText() {
+        return this.field(STATUS_FIELD) || 'not routed';
+    }
+
+    get accepted() {
+        return this.response === 'Accepted';
+    }
+
+    get rejected() {
+        return this.response === 'Rejected';
+    }
+
+    get rejectionText() {
+        return this.field(REASON_TEXT_FIELD) || this.field(REASON_CODE_FIELD) || '';
+    }
+
+    get countdown() {
+        return this.deadline === undefined ? '' : remainingText(this.deadline - this.now);
+    }
+
+    get hasCountdown() {
+        return this.open && this.deadline !== undefined;
+    }
+
+    get deadlineIso() {
+        return this.deadline === undefined ? undefined : new Date(this.deadline).toISOString();
+    }
+
+    get urgent() {
+        return this.deadline !== undefined && this.deadline - this.now < 60 * 60 * 1000;
+    }
+
+    get countdownClass() {
+        return this.urgent ? 'countdown slds-text-color_error' : 'countdown';
+    }
+
+    get detailsRequired() {
+        return this.reasonCode === OTHER;
+    }
+
+    get detailsLabel() {
+        return this.detailsRequired ? 'Tell us why (required with Other)' : 'Details (optional)';
+    }
+
+    get confirmDisabled() {
+        return this.saving || !this.reasonCode || (this.detailsRequired && !this.details.trim());
+    }
+
+    get buttonsDisabled() {
+        return this.saving;
+    }
+
+    handleAccept() {
+        const fields = {
+            [ID_FIELD.fieldApiName]: this.recordId,
+            [RESPONSE_FIELD.fieldApiName]: 'Accepted',
+            [REASON_CODE_FIELD.fieldApiName]: null,
+            [REASON_TEXT_FIELD.fieldApiName]: null
+        };
+        // a pool (queue) lead becomes the accepting rep's, as Salesforce's own Accept does
+        const owner = this.field(OWNER_FIELD);
+        if (owner && owner.startsWith(QUEUE_PREFIX)) {
+            fields[OWNER_FIELD.fieldApiName] = USER_ID;
+        }
+        return this.save(fields, 'Lead accepted', `${this.company} is yours: contact them soon.`);
+    }
+
+    handleRejectStart() {
+        this.rejecting = true;
+        this.saveError = undefined;
+    }
+
+    handleRejectCancel() {
+        this.rejecting = false;
+        this.reasonCode = '';
+        this.details = '';
+    }
+
+    handleReasonChange(event) {
+        this.reasonCode = event.detail.value;
+    }
+
+    handleDetailsChange(event) {
+        this.details = event.detail.value || '';
+    }
+
+    handleRejectConfirm() {
+        if (this.confirmDisabled) {
+            return undefined;
+        }
+        const fields = {
+            [ID_FIELD.fieldApiName]: this.recordId,
+            [RESPONSE_FIELD.fieldApiName]: 'Rejected',
+            [REASON_CODE_FIELD.fieldApiName]: this.reasonCode,
+            [REASON_TEXT_FIELD.fieldApiName]: reasonText(this.reasonCode, this.details)
+        };
+        return this.save(fields, 'Lead rejected', 'Thanks: the lead goes to the next partner.');
+    }
+
+    async save(fields, title, message) {
+        this.saving = true;
+        this.saveError = undefined;
+        try {
+            await updateRecord({ fields });
+            this.rejecting = false;
+            this.dispatchEvent(new ShowToastEvent({ title, message, variant: 'success' }));
+        } catch (error) {
+            this.saveError = errorMessage(error);
+        } finally {
+            this.saving = false;
+        }
+    }
+}
