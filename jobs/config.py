@@ -40,6 +40,7 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "LEADROUTER_LOG_FORMAT": ("log", "format"),
     "LEADROUTER_METRICS_BIND": ("metrics", "bind"),
     "LEADROUTER_LOG_LEVEL": ("log", "level"),
+    "LEADROUTER_PUBSUB_URL": ("stream", "pubsub_url"),
 }
 
 
@@ -148,6 +149,28 @@ class MetricsSettings(_Strict):
         return v or None
 
 
+class StreamSettings(_Strict):
+    """How changes reach us (jobs/stream.py): Change Data Capture events, or polling alone."""
+
+    # auto: CDC when the org offers the topics to the integration user, else polling with a
+    # warning naming the setup step; cdc: the same, but its absence is an error; poll: no CDC
+    mode: Literal["auto", "cdc", "poll"] = "auto"
+    pubsub_url: str = "api.pubsub.salesforce.com:7443"  # host:port of the Pub/Sub API
+    # with CDC connected, the lead stream's read becomes a reconciliation read this often
+    reconcile_seconds: int = Field(900, ge=60)
+    # and partners (Account events drive it) and deletions (DELETE events) are read this often
+    reconcile_partners_seconds: int = Field(21600, ge=300)
+    batch_size: int = Field(100, ge=1, le=100)  # events requested at a time
+
+    @field_validator("pubsub_url")
+    @classmethod
+    def _host_port(cls, v: str) -> str:
+        host, _, port = v.rpartition(":")
+        if "://" in v or not host or not port.isdigit():
+            raise ValueError(f"{v!r} must be host:port, such as api.pubsub.salesforce.com:7443 (no https://)")
+        return v
+
+
 class Settings(_Strict):
     # Validated as the connector's own ConnectorConfig (see `connector_config`), with
     # [budget] and [notifications] folded in.
@@ -161,6 +184,7 @@ class Settings(_Strict):
     notifications: NotificationSettings = NotificationSettings()
     log: LogSettings = LogSettings()
     metrics: MetricsSettings = MetricsSettings()
+    stream: StreamSettings = StreamSettings()
 
     @model_validator(mode="after")
     def _schedule_fits_deadlines(self) -> "Settings":

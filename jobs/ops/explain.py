@@ -48,7 +48,6 @@ def trace_text(explanation: dict[str, Any], indent: str = "  ") -> str:
 
 
 def run(args) -> int:
-    from jobs.lifecycle import load_state  # noqa: F401 — same state loading as the jobs
     from jobs.ops.context import open_context
     from jobs.ops.dryrun import _load
     from mappings import Unroutable
@@ -66,36 +65,209 @@ def run(args) -> int:
     with open_context(loaded) as ctx:
         cx = ctx.connector
         ms = cx.mappings
-        records = list(cx.client.read_by_ids(ms.sobject("lead"), ms.soql_fields("lead"), [lead_id]))
-        past = history(ctx.live_store, records[0]["Id"] if records else lead_id) if ctx.live_store else []
+        fields = sorted(set(ms.soql_fields("lead")) | set(ms.writeback_fields().values()))
+        try:
+            records = list(cx.client.read_by_ids(ms.sobject("lead"), fields, [lead_id]))
+        except Exception:  # noqa: BLE001 — a write-back field the org lacks: the mapped fields still answer
+            records = list(cx.client.read_by_ids(ms.sobject("lead"), ms.soql_fields("lead"), [lead_id]))
+        full_id = records[0]["Id"] if records else lead_id
+        past = history(ctx.live_store, full_id) if ctx.live_store else []
+        offers = offer_history(ctx.live_store, full_id) if ctx.live_store else []
+        routing = cx.routing()
+        names = Names(routing)
         now_part: dict[str, Any]
+        current: dict[str, Any] = {}
         if not records:
             now_part = {"found": False, "text": f"lead {lead_id}: not found in the org (deleted, or not a Lead id)"}
         else:
+            current = current_state(records[0], ms, names)
             lead = ms.lead_converter()(records[0])
             if isinstance(lead, Unroutable):
+                current["problems"] = list(lead.problems or [lead.reason])
                 now_part = {"found": True, "kind": "unroutable", "text": f"lead {lead_id}: unroutable — {lead.reason}",
                             "explanation": {"mapping": lead.reason}}
             else:
+                current["problems"] = sorted((lead.extra or {}).get("dropped_values", {}).values())
                 state = ctx.live_state or RoutingState()
                 attempt = (lead.attempt or 0) + 1 if lead.routing_status in ("Offered",) else max(1, lead.attempt or 1)
-                ex = cx.routing().router.explain(lead, state, cx.clock.now(), attempt=attempt)
-                now_part = {"found": True, "kind": ex.kind, "text": ex.text(), "explanation": ex.to_dict()}
+                ex = routing.router.explain(lead, state, cx.clock.now(), attempt=attempt)
+                now_part = {"found": True, "kind": ex.kind, "summary": ex.summary, "text": ex.text(),
+                            "explanation": ex.to_dict()}
     if args.json:
-        print(json.dumps({"lead_id": lead_id, "now": now_part, "history": past}, default=str, ensure_ascii=False))
+        print(json.dumps({"lead_id": lead_id, "current": current, "now": now_part, "history": past,
+                          "offers": offers}, default=str, ensure_ascii=False))
         return 0 if now_part.get("found") or past else 1
-    print("As it would be decided now:")
-    print("  " + now_part["text"].replace("\n", "\n  "))
-    print()
-    if not past:
-        print("As it was decided: no decision recorded for this lead in the state database"
-              + ("" if ctx.live_store else " (no state database found for this config)"))
-    else:
-        print(f"As it was decided ({len(past)} decision{'s' if len(past) != 1 else ''}, oldest first):")
-        for entry in past:
-            decision = entry["decision"] or {}
-            print(f"  {entry['at']}  attempt {entry['attempt']}: {entry['kind']} — {decision.get('reason', '')}")
-            text = trace_text(decision.get("explanation") or {}, indent="    ")
-            if text:
-                print(text)
+    print(render(lead_id, current, now_part, past, offers, names, has_state=ctx.live_store is not None))
     return 0 if now_part.get("found") or past else 1
+
+
+# ------------------------------------------------------------------ for people
+class Names:
+    """Partner, rep and queue names for ids, from the partner snapshot."""
+
+    def __init__(self, routing):
+        self.partners = {p.id: p.name for p in routing.partners.values()}
+        self.reps = {r.id: (r.name or r.id) for p in routing.partners.values() for r in p.reps}
+        self.queues = {qid: name for name, qid in routing.queue_ids.items()}
+        for pool in routing.pools.values():
+            self.queues.setdefault(pool.id, pool.name)
+
+    def partner(self, pid: str | None) -> str:
+        return self.partners.get(pid or "", pid or "-")
+
+    def owner(self, oid: str | None) -> str:
+        if not oid:
+            return "-"
+        if oid in self.reps:
+            return f"{self.reps[oid]} (rep)"
+        if oid in self.queues:
+            return f"queue {self.queues[oid]}"
+        return oid
+
+
+def offer_history(store, lead_id: str) -> list[dict[str, Any]]:
+    from jobs.state import offers as of
+
+    with store.connect() as conn:
+        return of.offers_for_lead(conn, lead_id)
+
+
+def current_state(record: dict[str, Any], ms, names: Names) -> dict[str, Any]:
+    """Where the lead stands in the org right now, in the admin's own field values."""
+    wb = ms.writeback_fields()
+
+    def field(name: str) -> Any:
+        api = wb.get(name)
+        return record.get(api) if api else None
+
+    return {
+        "company": record.get("Company"), "name": " ".join(x for x in (record.get("FirstName"), record.get("LastName")) if x),
+        "place": ", ".join(str(x) for x in (record.get("City"), record.get("State"), record.get("Country")) if x),
+        "status": record.get("Status"), "routing_status": field("routing_status"),
+        "owner": names.owner(record.get("OwnerId")), "partner": names.partner(record.get("PartnerAccountId"))
+        if record.get("PartnerAccountId") else "-",
+        "reason": field("reason"), "rule": field("rule"), "deadline": field("deadline"),
+        "response": field("response"), "attempt": field("attempt"),
+    }
+
+
+KIND_WORDS = {"offer": "offered to", "pool": "put in pool", "escalate": "escalated to", "fallback": "sent to fallback",
+              "unroutable": "left unroutable"}
+
+
+def render(lead_id: str, current: dict[str, Any], now_part: dict[str, Any], past: list[dict[str, Any]],
+           offers: list[dict[str, Any]], names: Names, *, has_state: bool) -> str:
+    out: list[str] = []
+    if not now_part.get("found"):
+        out.append(now_part["text"])
+    else:
+        who = " — ".join(x for x in (current.get("company"), current.get("name")) if x)
+        out.append(f"Lead {lead_id}: {who}" + (f", {current['place']}" if current.get("place") else ""))
+        status = current.get("routing_status") or "not routed yet"
+        out.append(f"  Now:      {status}; owner {current.get('owner')}; partner {current.get('partner')}"
+                   + (f"; attempt {int(current['attempt'])}" if current.get("attempt") else ""))
+        if current.get("response"):
+            out.append(f"  Answer:   {current['response']}")
+        if current.get("deadline") and status == "Offered":
+            out.append(f"  Deadline: {_at(parse_sf_datetime(current['deadline']))} UTC")
+        if current.get("reason"):
+            out.append(f"  Reason:   {current['reason']}" + (f"  (rule {current['rule']!r})" if current.get("rule") else ""))
+        for problem in current.get("problems") or ():
+            out.append(f"  Problem:  {problem}")
+    out.append("")
+    if past or offers:
+        out.append("History, oldest first:")
+        out += timeline(past, offers, names)
+    else:
+        out.append("History: no decision recorded for this lead"
+                   + ("" if has_state else " (no state database found for this config)"))
+    if now_part.get("found"):
+        out.append("")
+        out.append("If routed now (what the rules would do today; nothing is written):")
+        out += what_if(now_part, names)
+    return "\n".join(out)
+
+
+def parse_sf_datetime(v: Any) -> Any:
+    from jobs.timeutil import parse_sf_datetime as parse
+
+    try:
+        return parse(v) if isinstance(v, str) else v
+    except ValueError:
+        return v
+
+
+def _at(v: Any) -> str:
+    text = v.isoformat() if hasattr(v, "isoformat") else str(v or "")
+    return text.replace("T", " ")[:16]
+
+
+def timeline(past: list[dict[str, Any]], offers: list[dict[str, Any]], names: Names) -> list[str]:
+    events: list[tuple[str, str]] = []
+    for d in past:
+        decision = d.get("decision") or {}
+        queue = decision.get("queue_id")
+        to = names.partner(d.get("partner_id")) if d["kind"] == "offer" else names.queues.get(queue or "", queue or "")
+        text = f"{KIND_WORDS.get(d['kind'], d['kind'])} {to if to != '-' else ''}".rstrip()
+        if d.get("rule"):
+            text += f" by rule {d['rule']!r}"
+        text += f" (attempt {d.get('attempt') or 1})"
+        if d["kind"] != "offer" and decision.get("reason"):
+            text += f": {decision['reason']}"
+        events.append((_at(d["at"]), text))
+    for o in offers:
+        target = names.partner(o.get("partner_id")) if o.get("partner_id") else names.owner(o.get("queue_id"))
+        if o.get("accepted_at"):
+            events.append((_at(o["accepted_at"]), f"accepted by {names.owner(o.get('accepted_by'))} at {target}"))
+        if o.get("closed_at") and o.get("status") not in ("live", "accepted"):
+            why = f": {o['close_reason']}" if o.get("close_reason") else ""
+            events.append((_at(o["closed_at"]), f"{o['status']} at {target}{why}"))
+        elif o.get("status") == "live" and o.get("deadline"):
+            events.append((_at(o["offered_at"]), f"open at {target} until {_at(o['deadline'])} UTC"))
+    events.sort(key=lambda e: e[0])
+    return [f"  {at}  {text}" for at, text in events]
+
+
+def score_text(s: dict[str, Any], names: Names) -> str:
+    name = s.get("name") or (names.partner(s["partner_id"]) if s.get("partner_id") else None)
+    if "score" in s:
+        return f"{name}: score {s['score']:.2f} (match {s.get('match', 0):.2f}, acceptance {s.get('acceptance', 0):.2f})"
+    if "open" in s:
+        return f"{name}: {s['open']} of {s['capacity']} offers open"
+    if "km" in s:
+        return f"{name}: {s['km']:g} km away"
+    if "class" in s:
+        return f"{s['class']}: {s['partners']} partner(s), weight {s['weight']:g}"
+    return ", ".join(f"{k} {v}" for k, v in s.items())
+
+
+def what_if(now_part: dict[str, Any], names: Names) -> list[str]:
+    ex = now_part.get("explanation") or {}
+    if ex.get("mapping"):
+        return [f"  Outcome:  unroutable — {ex['mapping']}"]
+    out = [f"  Outcome:  {now_part.get('kind')} — {now_part.get('summary') or ''}".rstrip(" —")]
+    for reason in ex.get("gate") or ():
+        out.append(f"  Stopped:  {reason}")
+    chosen = ex.get("chosen") or {}
+    if chosen.get("partner_id"):
+        out.append(f"  Chosen:   {chosen.get('partner') or names.partner(chosen['partner_id'])} ({chosen.get('how')})")
+    rules = ex.get("rules") or []
+    applied = [r for r in rules if r.get("applied")]
+    passed = len(rules) - len(applied)
+    tops = next((r.get("scores") for r in reversed(applied) if r.get("scores")), None)
+    if tops:
+        out.append("  Top candidates:")
+        out += [f"    {i}. {score_text(s, names)}" for i, s in enumerate(tops, 1)]
+    if applied:
+        out.append("  Eliminated, per rule that applied:")
+    for r in applied:
+        head = f"    {r['rule']}: {r.get('candidates', 0)} matched, {r.get('eligible', 0)} eligible"
+        if r.get("outcome") and r["outcome"] not in ("chosen", "pool"):
+            head += f" — {r['outcome']}"
+        out.append(head)
+        counts = r.get("excluded_counts") or {}
+        if counts:
+            out.append("      out: " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1])))
+    if passed:
+        out.append(f"  Passed over: {passed} rule(s) whose condition or territory does not fit this lead")
+    return out

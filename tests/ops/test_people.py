@@ -40,3 +40,34 @@ def test_status_fits_80_columns_in_words_and_names_who_holds_the_leader_lock(wor
     assert main(["status", "--config", config]) == 0
     free = capsys.readouterr().out
     assert "nobody holds the lock" in next(x for x in free.splitlines() if x.startswith("Leader"))
+
+
+def _new_leads(sb) -> tuple[str, str]:
+    """A lead where partners work, and one from a country that does not exist."""
+    with sb.org.lock:
+        some = next(r for r in sb.org.records("Lead") if r.get("Country") == "United States" or r.get("Country") == "US")
+    base = {k: some.get(k) for k in ("Country", "State", "PostalCode", "City", "LeadSource", "Industry")}
+    good = sb.org.create("Lead", {**base, "LastName": "Okafor", "Company": "Explain Me Ltd"})
+    bad = sb.org.create("Lead", {**base, "Country": "Atlantis", "LastName": "Nemo", "Company": "Sunken Co"})
+    return good, bad
+
+
+def test_explain_starts_with_where_the_lead_stands_then_its_history_then_a_what_if(workdir, seeded_org, capsys):
+    good, bad = _new_leads(seeded_org)
+    config = _once(workdir, capsys)
+    lead = seeded_org.org.get("Lead", good)
+    assert main(["explain", good, "--config", config]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    assert lines[0].startswith(f"Lead {good}: Explain Me Ltd — Okafor")
+    assert lines[1].startswith(f"  Now:      {lead['Routing_Status__c']};")
+    assert text.index("History, oldest first:") < text.index("If routed now")
+    assert "{" not in text and "}" not in text, "no raw dicts"
+    if lead.get("PartnerAccountId"):
+        partner = seeded_org.org.get("Account", lead["PartnerAccountId"])["Name"]
+        assert f"partner {partner}" in lines[1] and f"offered to {partner}" in text
+        assert lead["PartnerAccountId"] not in text, "partners by name, not id"
+    assert main(["explain", bad, "--config", config]) == 0
+    text = capsys.readouterr().out
+    assert "  Problem:  Country: 'Atlantis' is not a recognised country" in text
+    assert "Reason:   Country: 'Atlantis' is not a recognised country" in text
