@@ -10,9 +10,8 @@ import keyword
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -20,44 +19,16 @@ from .compile import CompiledAttribute, LoadProblem, compile_attribute
 from .errors import MappingError, Problem
 from .filters import syntax_problems
 from .kinds import KINDS, Attr, Kind
+from .mapping_set import MappingSet
+from .object_mapping import ObjectMapping, Source
 from .spec import ATTRIBUTE_KEYS, OBJECT_KEYS, TRANSFORMS, TYPES, UNSET, AttributeSpec, ObjectSpec
 from .suggest import did_you_mean
 from .tomllines import LineIndex
-
-if TYPE_CHECKING:
-    from .mapping_set import MappingSet
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 # a declared type may narrow a standard attribute's type, never change its meaning
 _COMPATIBLE = {("float", "int"), ("string", "id")}
-
-
-@dataclass
-class Source:
-    file: str
-    lines: LineIndex
-    raw: dict
-
-
-@dataclass
-class ObjectMapping:
-    kind: Kind
-    spec: ObjectSpec
-    source: Source
-    attrs: dict[str, CompiledAttribute] = field(default_factory=dict)
-    extras: dict[str, CompiledAttribute] = field(default_factory=dict)
-
-    @property
-    def file(self) -> str:
-        return self.source.file
-
-    def line(self, *path: Any) -> int | None:
-        return self.source.lines.line((self.kind.name, *path))
-
-    def problem(self, path: tuple, message: str, fix: str | None = None, severity: str = "error") -> Problem:
-        key = ".".join(str(p) for p in (self.kind.name, *path))
-        return Problem(self.file, self.line(*path), key, message, fix, severity)
 
 
 class _Context:
@@ -141,8 +112,6 @@ def load_mappings(directory_or_files: Any = None) -> MappingSet:
 
     Raises MappingError listing every problem, each with file, line, key and fix.
     """
-    from .mapping_set import MappingSet
-
     problems: list[Problem] = []
     paths = _files(directory_or_files)
     sections = _sections(paths, problems)

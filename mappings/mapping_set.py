@@ -8,7 +8,7 @@ from rules import model
 from .converter import Unroutable, Warn, build_converter
 from .errors import MappingError, Problem
 from .kinds import KINDS, PY_TYPES, READ_KINDS
-from .loader import ObjectMapping
+from .object_mapping import ObjectMapping
 from .suggest import did_you_mean
 from .writeback import Writeback
 

@@ -15,7 +15,7 @@ from rules.model import Response, Role, RoutingStatus, Tier
 from .errors import Problem
 from .filters import filter_fields
 from .kinds import READ_KINDS
-from .loader import ObjectMapping
+from .object_mapping import ObjectMapping
 from .spec import UNSET
 from .suggest import did_you_mean
 from .transforms import map_key

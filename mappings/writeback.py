@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from rules.model import Decision, DecisionKind
 
-from .loader import ObjectMapping
+from .object_mapping import ObjectMapping
 from .sfid import to18
 from .suggest import did_you_mean
 from .transforms import map_key
