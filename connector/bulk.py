@@ -88,36 +88,41 @@ class UpdateRows:
         header = io.StringIO()
         csv.writer(header, lineterminator="\n").writerow(self.columns)
         self._header = header.getvalue()
-        self._buf = io.StringIO()
-        self._writer = csv.writer(self._buf, lineterminator="\n")
-        self._lines: list[str] = []
-        self._size = 0
+        self._start()
         self.ids: list[str] = []
         self.done_ids: list[str] = []  # the ids of the upload `add`/`finish` last answered
+
+    def _start(self) -> None:
+        # one growing text buffer, not a string per line: 200,000 rows stay one object
+        self._buf = io.StringIO()
+        self._buf.write(self._header)
+        self._writer = csv.writer(self._buf, lineterminator="\n")
 
     def add(self, record: Mapping[str, Any]) -> bytes | None:
         rid = next((v for k, v in record.items() if k.lower() == "id"), None)
         if rid is None:
             raise ValueError(f"a bulk update needs an 'Id' in every record: {dict(record)!r:.200}")
         rid = id18(check_id(rid))
-        buf = self._buf
-        buf.seek(0)
-        buf.truncate()
-        self._writer.writerow([rid, *(_csv_cell(record[n]) if n in record else "" for n in self._names)])
-        line = buf.getvalue()
+        row = [rid, *(_csv_cell(record[n]) if n in record else "" for n in self._names)]
+        before = self._buf.tell()
+        self._writer.writerow(row)
         full = None
-        if self._size + len(line) > MAX_UPLOAD_BYTES and self._lines:
-            full = self.finish()
-        self._lines.append(line)
+        if self._buf.tell() - len(self._header) > MAX_UPLOAD_BYTES and self.ids:
+            text = self._buf.getvalue()
+            full = text[:before].encode()
+            self.done_ids, self.ids = self.ids, []
+            self._start()
+            self._buf.write(text[before:])
+            del text
         self.ids.append(rid)
-        self._size += len(line)
         return full
 
     def finish(self) -> bytes | None:
-        if not self._lines:
+        if not self.ids:
             return None
-        data = (self._header + "".join(self._lines)).encode()
-        self.done_ids, self.ids, self._lines, self._size = self.ids, [], [], 0
+        data = self._buf.getvalue().encode()
+        self.done_ids, self.ids = self.ids, []
+        self._start()
         return data
 
 
