@@ -62,11 +62,13 @@ def _connector(loaded):
 def cmd_run(args) -> int:
     from jobs.leader import lock_for
     from jobs.service import Service
+    from jobs.stream import Streams
 
     loaded = _load(args)
     cx = _connector(loaded)
     service = Service(store=cx.store, lock=lock_for(loaded.state_url()), poll_seconds=loaded.settings.schedule.leads,
-                      make_jobs=cx.scheduled_jobs, misfire_grace=loaded.settings.schedule.misfire_grace,
+                      make_jobs=Streams(cx).make_jobs,  # CDC first; the jobs poll to reconcile
+                      misfire_grace=loaded.settings.schedule.misfire_grace,
                       on_leader=lambda: _first_as_leader(cx),
                       metrics_bind=loaded.settings.metrics.bind, now=cx.clock.now)
     cx.instance = service.instance
@@ -133,6 +135,7 @@ def cmd_status(args) -> int:
     from jobs.state import outbox as ob
     from jobs.state import store as st
     from jobs.state.schema import watermarks
+    from jobs import stream
 
     loaded = _load(args)
     store = Store(loaded.state_url())
@@ -151,6 +154,7 @@ def cmd_status(args) -> int:
             "oldest_open_outbox": ob.oldest_open(conn),
             "snapshot": st.snapshot_counts(conn),
             "watermarks": {r.name: r.value for r in conn.execute(watermarks.select())},
+            "stream": stream.status(conn),
         }
     store.dispose()
     from jobs.ops import status as people

@@ -122,4 +122,11 @@ def render(r: dict[str, Any]) -> str:
     marks = r.get("watermarks") or {}
     if marks:
         out += line("Watermarks", "; ".join(f"{k} {when(v)}" for k, v in sorted(marks.items())))
+    for st in r.get("stream") or ():
+        since = f"connected since {when(st['connected_since'])}" if st.get("connected_since") else "not connected"
+        lag = f"{st['lag_s']:.1f} s" if st.get("lag_s") is not None else "-"
+        text = (f"{st['topic']}: {st['mode']}, {since}; last replay id {st['replay_id'] or '-'}; lag {lag}; "
+                f"{st['events_per_min'] or 0:.0f} events/min ({st['events']} in all); "
+                f"reconciliation finds {st['reconcile_finds']}" + (f"; {st['note']}" if st.get("note") else ""))
+        out += line("Stream", text)
     return "\n".join(out)
