@@ -34,6 +34,11 @@ class Finding:
         return f"{text}\n        fix: {self.fix}" if self.fix else text
 
 
+def as_json(f: Finding) -> dict[str, Any]:
+    """A finding for machines: a line where there is one, no `"line": null` where there is none."""
+    return {k: v for k, v in asdict(f).items() if v is not None or k not in ("line", "fix")}
+
+
 def _from_problem(p: Any) -> Finding:
     return Finding(getattr(p, "severity", "error"), str(p.file), str(p.key), p.message, p.fix, p.line)
 
@@ -175,10 +180,10 @@ def _data_warnings_for(loaded, client, clock, rules_file: str, book) -> list[Fin
 
     with open_context(loaded, client=client, clock=clock) as ctx:
         return _data_warnings(ctx.connector, ctx.connector.routing(), ctx.connector.book, rules_file,
-                              unrouted_leads_soql(ctx.connector, SAMPLE_LEADS))
+                              unrouted_leads_soql(ctx.connector, SAMPLE_LEADS), ctx.live_state)
 
 
-def _data_warnings(cx, routing, book, rules_file: str, soql: str) -> list[Finding]:
+def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=None) -> list[Finding]:
     import copy
 
     from mappings import Unroutable
@@ -198,7 +203,9 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str) -> list[Findin
 
     records = list(cx.client.query(soql))
     convert = cx.mappings.lead_converter()
-    state = RoutingState()
+    # The live fairness counters, capacity consumed lead by lead: what dry-run shows, so
+    # validate never calls a rule dead that dry-run routes a lead through.
+    state = copy.deepcopy(live_state) if live_state is not None else RoutingState()
     applied: Counter[str] = Counter()
     holes: Counter[str] = Counter()
     now = cx.clock.now()
@@ -206,10 +213,14 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str) -> list[Findin
         lead = convert(rec)
         if isinstance(lead, Unroutable):
             continue
-        ex = routing.router.explain(lead, copy.copy(state), now)
+        ex = routing.router.explain(lead, state, now)
         for trial in ex.trials:
             if trial.applied:
                 applied[trial.rule] += 1
+        decision = routing.router.decide(lead, state, now)
+        state.record_offer(decision, now)
+        if decision.rule:
+            applied[decision.rule] += 1
         if ex.kind in ("fallback", "unroutable") and not ex.gate:
             holes[" / ".join(x for x in (lead.country, lead.state) if x) or "(no place)"] += 1
     if records:
@@ -219,7 +230,8 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str) -> list[Findin
             if applied[rule.name] == 0:
                 findings.append(Finding("warning", rules_file, f"rule {rule.name!r}",
                                         f"matched none of the {len(records)} unrouted leads in the org",
-                                        "check its `when` condition and territories; it may never match"))
+                                        "check its `when` condition and territories; it may never match",
+                                        rule.line))
         if holes:
             top = ", ".join(f"{place} ({n})" for place, n in holes.most_common(8))
             findings.append(Finding("warning", rules_file, "coverage",
@@ -257,7 +269,7 @@ def run(args) -> int:
     errors = [f for f in findings if f.severity == "error"]
     if args.json:
         print(json.dumps({"ok": not errors, "errors": len(errors), "warnings": len(findings) - len(errors),
-                          "findings": [asdict(f) for f in findings]}, ensure_ascii=False))
+                          "findings": [as_json(f) for f in findings]}, ensure_ascii=False))
     else:
         for f in sorted(findings, key=lambda f: (f.severity != "error", f.file, f.line or 0)):
             print(f)

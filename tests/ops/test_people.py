@@ -71,3 +71,22 @@ def test_explain_starts_with_where_the_lead_stands_then_its_history_then_a_what_
     text = capsys.readouterr().out
     assert "  Problem:  Country: 'Atlantis' is not a recognised country" in text
     assert "Reason:   Country: 'Atlantis' is not a recognised country" in text
+
+
+def test_validate_routes_with_the_live_state_so_no_rule_dry_run_uses_is_called_dead(workdir, seeded_org, capsys):
+    config = _once(workdir, capsys)  # a live state: rotations, open offers and caps in use
+    with seeded_org.org.lock:
+        samples = [r for r in seeded_org.org.records("Lead") if r.get("Routing_Status__c")][:40]
+    keep = ("Country", "State", "PostalCode", "City", "LeadSource", "Industry", "Rating", "Deal_Amount__c",
+            "Products__c", "NumberOfEmployees", "Latitude", "Longitude")
+    for i, r in enumerate(samples):
+        seeded_org.org.create("Lead", {**{k: r.get(k) for k in keep}, "LastName": f"Again {i}", "Company": f"Again {i} Ltd"})
+    assert main(["dry-run", "--config", config, "--format", "json"]) == 0
+    used = {r["rule"] for r in json.loads(capsys.readouterr().out) if r["rule"]}
+    assert used, "dry-run routed the new leads through some rules"
+    main(["validate", "--config", config, "--json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    dead = [f["key"] for f in findings if "matched none" in f["message"]]
+    assert not [k for k in dead if k[len("rule '"):-1] in used], (dead, used)
+    assert all(f.get("line", 1) is not None for f in findings), "a line, or none at all"
+    assert all(f["line"] > 0 for f in findings if "matched none" in f["message"])
