@@ -13,20 +13,37 @@ from __future__ import annotations
 
 import os
 import struct
+import xml.etree.ElementTree as ET
 import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sandbox.pubsub.avro import EventSchema, millis
+from sandbox.schema import default_sfdx_dir
 
 RETENTION = timedelta(hours=72)
-DEFAULT_ENTITIES = ("Lead", "Account")
 # what Salesforce puts in recordIds of an overflow event: "all records of the entity"
 WILDCARD_ID = "000000000000000AAA"
 _REPLAY = struct.Struct(">IQ")
 _AUDIT = frozenset(("SystemModstamp", "IsDeleted"))
+
+
+def selected_entities(sfdx_dir: Path | None = None) -> tuple[str, ...]:
+    """What the SFDX metadata selects for Change Data Capture (the ChangeEvents channel's
+    members, salesforce/…/platformEventChannelMembers): the org starts as a deploy leaves it."""
+    root = (sfdx_dir or default_sfdx_dir()) / "force-app" / "main" / "default" / "platformEventChannelMembers"
+    out = []
+    for path in sorted(root.glob("*.platformEventChannelMember-meta.xml")):
+        tree = ET.parse(path).getroot()
+        ns = {"m": "http://soap.sforce.com/2006/04/metadata"}
+        channel, entity = tree.findtext("m:eventChannel", "", ns), tree.findtext("m:selectedEntity", "", ns)
+        if channel == "ChangeEvents" and entity.endswith("ChangeEvent"):
+            name = entity.removesuffix("ChangeEvent")
+            out.append(name[:-2] + "__c" if name.endswith("__") else name)
+    return tuple(out)
 
 
 class ReplayIdError(ValueError):
@@ -46,7 +63,7 @@ class Event:
 
 
 class EventBus:
-    def __init__(self, org: Any, entities: tuple[str, ...] = DEFAULT_ENTITIES):
+    def __init__(self, org: Any, entities: tuple[str, ...] | None = None):
         self.org = org
         self.epoch = int.from_bytes(os.urandom(4), "big")
         self.cond = threading.Condition()
@@ -58,7 +75,7 @@ class EventBus:
         self.by_id: dict[str, EventSchema] = {}
         self.selected: set[str] = set()
         self.closed = False
-        self.select(*entities)
+        self.select(*(selected_entities() if entities is None else entities))
 
     # ---- set-up ------------------------------------------------------------------------
     def select(self, *entities: str) -> None:

@@ -208,3 +208,10 @@ def test_stream_faults_leave_the_rest_api_fault_sequence_alone(sandbox_factory):
     for _ in range(20):
         sb.faults.decide_stream("pubsub/Subscribe", "batch")
     assert [sb.faults.decide("query").kinds for _ in range(50)] == before
+
+
+def test_the_org_selects_for_change_data_capture_what_the_salesforce_metadata_selects(org):
+    from sandbox.pubsub.bus import selected_entities
+
+    sb, raw = org
+    assert set(selected_entities()) == {"Lead", "Account"} == sb.pubsub.bus.selected
