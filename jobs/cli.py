@@ -31,6 +31,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox_serve.add_arguments(serve)
     serve.set_defaults(handler=_needs_sandbox(sandbox_serve.run, "leadrouter sandbox serve"))
+    add_leads = sandbox_sub.add_parser(
+        "add-leads",
+        help="add new leads to a kept sandbox org (served or saved) and print their ids",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  leadrouter sandbox add-leads 50 --data ./demo-org/org",
+    )
+    from sandbox import add_leads as sandbox_add_leads
+
+    sandbox_add_leads.add_arguments(add_leads)
+    add_leads.set_defaults(handler=_needs_sandbox(sandbox_add_leads.run, "leadrouter sandbox add-leads"))
 
     # The connector itself: run (scheduler), once (cron), status.
     from jobs import commands

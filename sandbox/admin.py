@@ -122,3 +122,16 @@ def expire_sessions(sb: Sandbox, request: Request) -> Response:
 def save(sb: Sandbox, request: Request) -> Response:
     path = sb.save()
     return Response(200, {"saved": str(path)})
+
+
+def add_leads(sb: Sandbox, request: Request) -> Response:
+    """New leads in a running org (`leadrouter sandbox add-leads N`): {"count", "random_seed"}."""
+    from sandbox.seed import add_leads as make_leads
+
+    body = _json(request)
+    try:
+        count, seed = int(body.get("count", 0)), int(body.get("random_seed", 0))
+        created = make_leads(sb.org, count, random_seed=seed)
+    except (TypeError, ValueError) as exc:
+        raise _bad(f"leads: {exc}") from None
+    return Response(200, {"ids": created, "now": json_value(sb.clock.now())})

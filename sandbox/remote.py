@@ -78,6 +78,10 @@ class RemoteSandbox:
     def expire_sessions(self) -> None:
         self._call("POST", "/sessions/expire")
 
+    def add_leads(self, count: int, random_seed: int = 0) -> list[str]:
+        """`count` new leads in the running org (see sandbox.seed.add_leads); their ids."""
+        return self._call("POST", "/leads", {"count": count, "random_seed": random_seed})["ids"]
+
     def save(self) -> str:
         return self._call("POST", "/save")["saved"]
 

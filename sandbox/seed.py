@@ -650,6 +650,30 @@ def build_demo_org(org: Any, *, partners: int = 100, leads: int = 2000, random_s
     return summary
 
 
+def add_leads(org: Any, count: int, *, random_seed: int = 0) -> list[str]:
+    """`count` new leads, as web forms and reps bring them in: created by a person (the
+    org's admin, so the connector does not take them for its own writes), owned by the
+    Inside Sales queue, in the demo's mix of countries, products and messy data. For a
+    kept org ops try rules on; the same seed on the same org gives the same leads."""
+    if count < 1:
+        raise ValueError(f"add-leads: give a number of leads of 1 or more, got {count}")
+    pl = _Picklists.from_schema(org.schema)
+    with org.lock:
+        # a different stream per batch: the org's lead count moves with every batch added
+        serial = sum(1 for _ in org.records("Lead", include_deleted=True))
+        rng = random.Random(f"{random_seed}:add-leads:{serial}")
+        companies = make_companies(rng, max(1, int(count * 0.7)), pl.industries)
+        inside_sales = _ensure_queue(org, INSIDE_SALES)
+        today = _today(org)
+        rows = []
+        for _ in range(count):
+            row = lead_fields(rng, pl, rng.choice(companies), inside_sales, today)
+            if rng.random() < 0.05:
+                row = make_messy(rng, rng.choice(MESSY_KINDS), row, pl)
+            rows.append(row)
+        return _Writer(org, org.admin_user_id or org.integration_user_id).create_all("Lead", rows)
+
+
 def apply_seed(org: Any, seed: str, *, partners: int = 100, leads: int = 2000, random_seed: int = 0) -> Any:
     """What `--seed` means: "demo" builds the demo org (SeedSummary); a folder loads a
     Salesforce Data Export from it (sandbox.csv_import.ImportSummary)."""

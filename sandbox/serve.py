@@ -13,10 +13,13 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
+from sandbox import persist
 from sandbox.faults import PROFILES
 
 SECRET_KEYS = ("client_secret", "password", "refresh_token")
+IMPORT_ISSUES_SHOWN = 20
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where the org, its CA and credentials live; connection.json is written here")  # fmt: skip
     parser.add_argument("--seed", choices=["demo"], default=None,
                         help="fill a new org with demo partners and leads (ignored when DIR already holds an org)")  # fmt: skip
+    parser.add_argument("--import", dest="import_dir", default=None, metavar="EXPORT_DIR",
+                        help="fill a new org from a Salesforce Data Export (the unzipped folder of Lead.csv, "
+                             "Account.csv, User.csv, ...), to try rules on a copy of your own data; ignored "
+                             "when DIR already holds an org")  # fmt: skip
     parser.add_argument("--partners", type=int, default=100, metavar="N", help="partner accounts to seed (default 100)")
     parser.add_argument("--leads", type=int, default=2000, metavar="M", help="leads to seed (default 2000)")
     parser.add_argument("--faults", choices=sorted(PROFILES), default=None, metavar="PROFILE",
@@ -52,6 +59,26 @@ def _masked(connection: dict) -> dict:
     return {k: ("*** (in connection.json)" if k in SECRET_KEYS else v) for k, v in connection.items()}
 
 
+def _import(sb, import_dir: str) -> bool:
+    """Load the Data Export into the new org and say what came in and what did not."""
+    from sandbox.csv_import import load_export
+
+    try:
+        summary = load_export(sb.org, import_dir)
+    except (OSError, ValueError) as exc:
+        print(f"leadrouter sandbox serve: --import {import_dir}: {exc}", file=sys.stderr)
+        return False
+    counts = ", ".join(f"{n} {name}" for name, n in summary.counts.items()) or "nothing"
+    print(f"imported from {import_dir}: {counts}; {len(summary.errors)} rows refused, "
+          f"{len(summary.warnings)} values or columns left out", file=sys.stderr)  # fmt: skip
+    for issue in summary.issues[:IMPORT_ISSUES_SHOWN]:
+        print(f"  {issue}", file=sys.stderr)
+    if len(summary.issues) > IMPORT_ISSUES_SHOWN:
+        print(f"  … and {len(summary.issues) - IMPORT_ISSUES_SHOWN} more", file=sys.stderr)
+    sb.save()
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     from sandbox import start
 
@@ -59,6 +86,16 @@ def run(args: argparse.Namespace) -> int:
         if value < 0:
             print(f"leadrouter sandbox serve: {name} must be 0 or more, got {value}", file=sys.stderr)
             return 2
+    import_dir = getattr(args, "import_dir", None)
+    if import_dir is not None:
+        if args.seed is not None:
+            print("leadrouter sandbox serve: --seed and --import both fill a new org; give one of them", file=sys.stderr)
+            return 2
+        if not Path(import_dir).is_dir():
+            print(f"leadrouter sandbox serve: --import {import_dir}: no such folder; unzip the Data Export "
+                  f"(Setup > Data Export) and give its folder", file=sys.stderr)  # fmt: skip
+            return 2
+    fresh = not (Path(args.data) / persist.FILE_NAME).exists()
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -81,6 +118,13 @@ def run(args: argparse.Namespace) -> int:
                       "written for the old port need the new instance_url", file=sys.stderr)
                 continue
             print(f"leadrouter sandbox serve: cannot start: {exc}", file=sys.stderr)
+            return 1
+    if import_dir is not None:
+        if not fresh:
+            print(f"leadrouter sandbox serve: --import ignored: {sb.data_dir} already holds an org "
+                  f"(remove {persist.FILE_NAME} there, or use another --data, to import again)", file=sys.stderr)  # fmt: skip
+        elif not _import(sb, import_dir):
+            sb.stop()
             return 1
     # the seeded org lives as long as the process: keep the collector from rescanning it
     gc.freeze()

@@ -74,6 +74,7 @@ def build_router() -> Router:
     r.add("other", "POST", "/__sandbox/limits", admin.set_limits)
     r.add("other", "POST", "/__sandbox/sessions/expire", admin.expire_sessions)
     r.add("other", "POST", "/__sandbox/save", admin.save)
+    r.add("other", "POST", "/__sandbox/leads", admin.add_leads)
     r.add("api", "GET", "/", rest.resources)
     r.add("api", "GET", "/sobjects", rest.describe_global)
     r.add("api", "GET", "/sobjects/{type}", rest.sobject_info)
