@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
-from sandbox.schema import FieldDef
+from sandbox.definitions import FieldDef
 
 NS = "{http://soap.sforce.com/2006/04/metadata}"
 

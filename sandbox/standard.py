@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from sandbox.ids import PREFIXES
-from sandbox.schema import FieldDef, ObjectDef
+from sandbox.definitions import FieldDef, ObjectDef
 
 INDUSTRIES = [
     "Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications",
