@@ -133,7 +133,3 @@ def subdivision_code(text: str, country: str | None) -> str | None:
     if len(_sub_memo) < 50_000:
         _sub_memo[key] = result
     return result
-
-
-def is_country(code: str) -> bool:
-    return code.upper() in _countries().values()

@@ -165,7 +165,3 @@ COERCE: dict[str, Callable[[Any], Any]] = {
     "string": to_string, "int": to_int, "float": to_float, "bool": to_bool, "date": to_date,
     "datetime": to_datetime, "id": to_id, "set": to_set, "list": to_list,
 }
-
-
-def is_empty(v: Any) -> bool:
-    return v is None or v == "" or (isinstance(v, (list, tuple, frozenset, set)) and not v)
