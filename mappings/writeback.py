@@ -52,42 +52,60 @@ class Writeback:
         return {name: f for name, (f, _) in self._encoders.items()}
 
     def _encoder(self, name: str, type_name: str, value_map: dict | None) -> Encoder:
+        """One function per attribute, specialised to its type once: a decision's payload
+        runs ten of these, so a chain of type tests per value is paid ten times a lead."""
         table = {map_key(k): v for k, v in (value_map or {}).items()}
 
-        def plain(v: Any) -> Any:
-            if isinstance(v, Enum):
-                v = v.value
-            if table:
-                v = table.get(map_key(v), v)
-            return v
+        if table:
+            def plain(v: Any) -> Any:
+                if isinstance(v, Enum):
+                    v = v.value
+                return table.get(map_key(v), v)
+        else:
+            def plain(v: Any) -> Any:
+                return v.value if isinstance(v, Enum) else v
 
-        def encode(v: Any) -> Any:
-            if v is None:
-                return None
-            v = plain(v)
-            if type_name == "id":
+        if type_name == "id":
+            def encode(v: Any) -> Any:
+                if v is None:
+                    return None
+                v = plain(v)
                 out = to18(str(v))
                 if out is None:
                     raise ValueError(f"write-back {name}: {v!r} is not a Salesforce id")
                 return out
-            if type_name == "string":
-                return truncate(str(v), self.lengths.get(name))
-            if type_name == "int":
-                return int(v)
-            if type_name == "float":
-                return float(v)
-            if type_name == "bool":
-                return bool(v)
-            if type_name == "datetime":
+        elif type_name == "string":
+            lengths = self.lengths
+
+            def encode(v: Any) -> Any:
+                return None if v is None else truncate(str(plain(v)), lengths.get(name))
+        elif type_name in ("int", "float", "bool"):
+            cast = {"int": int, "float": float, "bool": bool}[type_name]
+
+            def encode(v: Any) -> Any:
+                return None if v is None else cast(plain(v))
+        elif type_name == "datetime":
+            def encode(v: Any) -> Any:
+                if v is None:
+                    return None
+                v = plain(v)
                 if not isinstance(v, datetime):
                     raise ValueError(f"write-back {name}: expected a datetime, got {v!r}")
                 return format_datetime(v)
-            if type_name == "date":
+        elif type_name == "date":
+            def encode(v: Any) -> Any:
+                if v is None:
+                    return None
+                v = plain(v)
                 return v.isoformat() if isinstance(v, date) else str(v)
-            if type_name in ("set", "list"):
-                items = sorted(v) if type_name == "set" else list(v)
-                return ";".join(str(x) for x in items)
-            return v
+        elif type_name in ("set", "list"):
+            ordered = sorted if type_name == "set" else list
+
+            def encode(v: Any) -> Any:
+                return None if v is None else ";".join(str(x) for x in ordered(plain(v)))
+        else:
+            def encode(v: Any) -> Any:
+                return None if v is None else plain(v)
 
         return encode
 
