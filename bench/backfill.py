@@ -159,7 +159,7 @@ def run_connector(work: str, connection: dict, out, profile: str | None = None,
         raise
 
 
-def run_connector_bulk(work: str, connection: dict, out, expected: int) -> None:
+def run_connector_bulk(work: str, connection: dict, out, expected: int, threshold: int) -> None:
     """The Bulk API 2.0 first run: read → convert → decide → payload → bulk write, streamed."""
     try:
         from datetime import datetime, timezone
@@ -178,7 +178,7 @@ def run_connector_bulk(work: str, connection: dict, out, expected: int) -> None:
         ms, client = cx.mappings, cx.client
         soql = select(ms.sobject("lead"), ms.soql_fields("lead"), where=ms.filter("lead"),
                       order_by=["SystemModstamp", "Id"])  # fmt: skip
-        bulk = BulkClient(client, poll_interval=0.5)
+        bulk = BulkClient(client, poll_interval=0.5, threshold=threshold)
         convert, router, state = ms.lead_converter(), routing.router, RoutingState()
         counts = {"read": 0, "unroutable": 0}
         now = cx.clock.now()
@@ -226,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: run the whole backfill)")
     parser.add_argument("--bulk", action="store_true",
                         help="read and write through Bulk API 2.0 (connector.bulk); no state database commits")
+    parser.add_argument("--bulk-threshold", type=int, default=10_000,
+                        help="with --bulk: fewer records than this go through REST (default 10000)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
     if args.leads < 1 or args.partners < 1 or args.templates < 1:
@@ -246,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         cx_out = ctx.Queue()
         if args.bulk:
             cx_proc = ctx.Process(target=run_connector_bulk, args=(str(root / "connector"), org["connection"], cx_out,
-                                                                   org["leads"]), daemon=True)  # fmt: skip
+                                                                   org["leads"], args.bulk_threshold), daemon=True)  # fmt: skip
         else:
             cx_proc = ctx.Process(target=run_connector, args=(str(root / "connector"), org["connection"], cx_out,
                                                               args.profile and str(Path(args.profile).resolve()), args.time_limit),
