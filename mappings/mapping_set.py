@@ -61,7 +61,13 @@ class MappingSet:
         return self._converter("lead", model.Lead, warn)
 
     def partner_converter(self, warn: Warn | None = None) -> Callable[[dict], model.Partner | Unroutable]:
-        return self._converter("partner", model.Partner, warn)
+        """record dict → Partner; a capacity, daily cap or weight of 0 or less is warned
+        about, naming the account and the value, and a negative one read as 0 (limits.py)."""
+        from .limits import checked_partners
+
+        attrs = self._object("partner").attrs
+        labels = {name: attrs[name].label for name in ("capacity", "daily_cap", "weight") if name in attrs}
+        return checked_partners(self._converter("partner", model.Partner, warn), labels, warn)
 
     def rep_converter(self, warn: Warn | None = None) -> Callable[[dict], model.Rep | Unroutable]:
         return self._converter("rep", model.Rep, warn)

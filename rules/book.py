@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from rules import vocabulary as vocab
+from rules.bounded import MAX_RULE_FILE_BYTES
 from rules.errors import LineFinder, Problem, RulesError, did_you_mean
 from rules.expressions import Compiler, Condition, ExpressionError, schema_of
 from rules.literals import LEAD_PICKLISTS, PARTNER_PICKLISTS, compared_values
@@ -29,6 +30,8 @@ DEFAULT_PATH = Path(__file__).parent / "defaults" / "rules.toml"
 
 STRATEGIES = ("round_robin", "weighted", "least_loaded", "best_fit", "nearest")
 OTHERWISE_WORDS = ("next", "unroutable", "escalate")
+CAP_FIX = ("a whole number of offers, 1 or more; leave the key out for no cap "
+           "(pause a partner with Routing_Paused__c, not a cap of 0)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,14 +212,14 @@ class _Loader:
             return ()
         return tuple(value)
 
-    def condition(self, compiler: Compiler, text: Any, key: str, line: int | None) -> Condition:
+    def condition(self, compiler: Compiler, text: Any, key: str, line: int | None, owner: str | None = None) -> Condition:
         if not isinstance(text, str):
             self.error(key, f"expected an expression in quotes, got {text!r}", None, line)
             return compiler.compile("true")
         try:
             cond = compiler.compile(text)
         except ExpressionError as exc:
-            self.error(key, exc.message, exc.fix, line)
+            self.error(key, f"{owner}: {exc.message}" if owner else exc.message, exc.fix, line)
             return compiler.compile("false")
         picklists = PARTNER_PICKLISTS if compiler is self.partner else LEAD_PICKLISTS
         for attr, value in compared_values(cond.rule.statement):
@@ -257,9 +260,11 @@ class _Loader:
         tier_weights = dict(d.tier_weights)
         raw_tw = g("tier_weights", dict)
         for tier, w in raw_tw.items():
-            if not isinstance(w, (int, float)) or isinstance(w, bool) or w < 0:
-                self.error(f"settings.tier_weights.{tier}", f"expected a number ≥ 0, got {w!r}", None,
-                           self.lines.key("tier_weights", line))
+            if not isinstance(w, (int, float)) or isinstance(w, bool) or not w > 0:
+                self.error(f"settings.tier_weights.{tier}", f"expected a number above 0, got {w!r}",
+                           "a tier's share of weighted offers; leave the tier out of `weighted` rules "
+                           "(match.tiers) rather than weigh it 0", self.lines.key(tier, self.lines.header("settings.tier_weights")
+                                                         or self.lines.key("tier_weights", line)))
                 continue
             if tier not in vocab.TIERS:
                 self.warn(f"settings.tier_weights.{tier}", f"tier {tier!r} is not a Partner_Tier__c value",
@@ -293,6 +298,10 @@ class _Loader:
             deal_registration_min_score=g("deal_registration_min_score", float),
             certifications_for_products=cfp,
         )
+        for cap in ("max_open_offers", "max_offers_per_day"):
+            value = getattr(s, cap)
+            if value is not None and value < 1:
+                self.error(f"settings.{cap}", f"must be at least 1, got {value}", CAP_FIX, self.lines.key(cap, line))
         if s.max_attempts < 1:
             self.error("settings.max_attempts", "must be at least 1", None, self.lines.key("max_attempts", line))
         if s.offer_hours <= 0:
@@ -345,7 +354,8 @@ class _Loader:
                 self.error(key, "a gate check needs `when` (what must hold) and `reason` (\"<field>: <why>\")",
                            None, line)
                 continue
-            cond = self.condition(self.lead, entry["when"], f"{key}.when", self.lines.key("when", line))
+            cond = self.condition(self.lead, entry["when"], f"{key}.when", self.lines.key("when", line),
+                                  f"gate check {entry['reason']!r}")
             reason = entry["reason"]
             if not isinstance(reason, str) or not reason.strip():
                 self.error(f"{key}.reason", "expected text like \"Company: missing\"", None, line)
@@ -440,9 +450,11 @@ class _Loader:
                        self.lines.key("name", line))
         self.rule_names.add(name)
         g = lambda k, kind, d: self.get(data, k, kind, d, where, line)  # noqa: E731
-        when = self.condition(self.lead, data.get("when", "true"), f"{where}.when", self.lines.key("when", line))
+        owner = f"rule {name!r}"
+        when = self.condition(self.lead, data.get("when", "true"), f"{where}.when", self.lines.key("when", line),
+                              owner)
         partners = self.condition(self.partner, data.get("partners", "true"), f"{where}.partners",
-                                  self.lines.key("partners", line))
+                                  self.lines.key("partners", line), owner)
         match = self.match(data.get("match", {}), f"{where}.match", self.lines.key("match", line) or line, territories)
         distribute = g("distribute", str, "nearest" if match.proximity else "round_robin")
         if distribute not in STRATEGIES:
@@ -526,7 +538,8 @@ class _Loader:
                 continue
             self.unknown_keys({k: v for k, v in rs.items()}, _RULESET_KEYS, where, line)
             name = rs.get("name", where)
-            when = self.condition(self.lead, rs.get("when", "true"), f"{where}.when", self.lines.key("when", line))
+            when = self.condition(self.lead, rs.get("when", "true"), f"{where}.when", self.lines.key("when", line),
+                                  f"rule set {name!r}")
             otherwise = rs.get("otherwise", settings.fallback_queue or "unroutable")
             if otherwise == "next":
                 self.error(f"{where}.otherwise", "a rule set has no next step", "use \"unroutable\", \"escalate\" or a queue name",
@@ -572,6 +585,15 @@ class _Loader:
                         hand_down=hand_down, source=self.file, warnings=tuple(self.warnings))
 
 
+def _check_size(size: int, filename: str) -> None:
+    if size > MAX_RULE_FILE_BYTES:
+        raise RulesError([Problem(
+            filename, None, "(file)",
+            f"the rule file is larger than the {MAX_RULE_FILE_BYTES // 1024} KiB limit",
+            "a rule file is written by hand and holds tens of rules; keep partner-specific lists "
+            "(coverage, products) on the partner Accounts and group places under [territories]")])
+
+
 def _human(kind: str) -> str:
     return {"str": "text in quotes", "int": "a whole number", "float": "a number", "bool": "true or false",
             "dict": "a table", "str or bool": "\"any\", \"all\" or true",
@@ -605,13 +627,20 @@ def load_rules(path: str | Path | None = None, *, text: str | None = None,
     if text is None:
         p = Path(path) if path is not None else DEFAULT_PATH
         try:
-            text = p.read_text(encoding="utf-8")
+            with p.open("rb") as f:  # read one byte past the limit, never the whole of a huge file
+                raw = f.read(MAX_RULE_FILE_BYTES + 1)
+            _check_size(len(raw), str(p))
+            text = raw.decode("utf-8")
         except OSError as exc:
             raise RulesError([Problem(str(p), None, "(file)", f"cannot read the rule file: {exc.strerror}",
                                       "check the path in the config's [rules] section")]) from None
+        except UnicodeDecodeError as exc:
+            raise RulesError([Problem(str(p), None, "(file)", f"not UTF-8 text (byte {exc.start})",
+                                      "save the rule file as UTF-8")]) from None
         filename = str(p)
     else:
         filename = str(path) if path is not None else "<rules>"
+        _check_size(len(text.encode("utf-8", "surrogatepass")), filename)
     lead_schema = _merged(schema_of(Lead), lead_attributes)
     partner_schema = _merged(schema_of(Partner), partner_attributes)
     return _Loader(text, filename, lead_schema, partner_schema, queue_names).load()

@@ -14,7 +14,6 @@ import itertools
 from typing import Any, Callable, Mapping
 
 from rule_engine import DataType
-from rule_engine.ast import base as ast_base
 from rule_engine.ast import literal as ast_lit
 from rule_engine.ast.binary import CoalesceExpression
 from rule_engine.ast.binary.comparison import ArithmeticComparisonExpression, ComparisonExpression, LogicExpression

@@ -58,18 +58,23 @@ class LineFinder:
     key inside that block. Good enough to point a person at the right line.
     """
 
+    _HEADER = re.compile(r"^\s*\[\[?\s*([^\[\]#]*?)\s*\]\]?\s*(#.*)?$")
+
     def __init__(self, text: str):
         self.lines = text.splitlines()
+        self._headers: dict[str, list[int]] | None = None
 
     def header(self, name: str, occurrence: int = 0) -> int | None:
-        pat = re.compile(r"^\s*\[\[?\s*" + re.escape(name) + r"\s*\]\]?\s*(#.*)?$")
-        seen = -1
-        for i, line in enumerate(self.lines):
-            if pat.match(line):
-                seen += 1
-                if seen == occurrence:
-                    return i + 1
-        return None
+        # every header's lines, found in one pass: asked once per rule, a rescan each time
+        # made loading quadratic in the file's length
+        if self._headers is None:
+            self._headers = {}
+            for i, line in enumerate(self.lines):
+                m = self._HEADER.match(line)
+                if m:
+                    self._headers.setdefault(m.group(1), []).append(i + 1)
+        found = self._headers.get(name.strip(), ())
+        return found[occurrence] if 0 <= occurrence < len(found) else None
 
     def key(self, key: str, start: int | None = None) -> int | None:
         """First line at or after `start` (1-based) that assigns `key`, stopping at the next header."""

@@ -172,7 +172,7 @@ def _re_resolver(thing: Any, name: str) -> Any:
         value = extra[name]
     if isinstance(value, frozenset):
         return set(value)
-    if isinstance(value, str) and not type(value) is str:
+    if isinstance(value, str) and type(value) is not str:
         return str(value.value)
     return value
 
@@ -364,7 +364,13 @@ class Compiler:
         self.builder = _Builder(direct if direct is not None else frozenset(schema))
 
     def compile(self, text: str) -> Condition:
+        from rules.bounded import RegexRefused, TooDeep, bound_regexes, check_depth
+
         source = text if text.strip() else "true"
+        try:
+            check_depth(source)  # before the recursive parser sees it
+        except TooDeep as exc:
+            raise ExpressionError(exc.message, exc.fix) from None
         try:
             rule = rule_engine.Rule(source, context=self.context)
         except re_errors.SymbolResolutionError as exc:
@@ -380,7 +386,16 @@ class Compiler:
         except re_errors.EngineError as exc:
             raise ExpressionError(f"{exc.message if hasattr(exc, 'message') else exc} in {text!r}",
                                   "compare values of the same type (numbers with numbers, text with quoted text)") from None
+        except (RecursionError, MemoryError):  # the text checks above should make this unreachable
+            raise ExpressionError(f"condition too deeply nested to read: {text[:80]!r}…", TooDeep("").fix) from None
+        try:
+            bound_regexes(rule.statement.expression)
+        except RegexRefused as exc:
+            raise ExpressionError(exc.message, exc.fix) from None
         from rules.codegen import CodeGen  # imports this module's helpers
 
-        fast = CodeGen(self.schema, self.builder.direct, self.builder.build).compile(rule.statement.expression)
+        try:
+            fast = CodeGen(self.schema, self.builder.direct, self.builder.build).compile(rule.statement.expression)
+        except (RecursionError, MemoryError, SyntaxError):  # Python's own nesting limits
+            raise ExpressionError(f"condition too deeply nested to compile: {text[:80]!r}…", TooDeep("").fix) from None
         return Condition(text, rule, fast, frozenset(self.context.symbols))

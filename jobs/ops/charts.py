@@ -26,7 +26,7 @@ def hbar(chart_id: str, title: str, rows: Sequence[tuple[str, float]], *, unit: 
     plot_w = width - label_w - 70
     parts = [_open(chart_id, title, width, height)]
     if not rows:
-        parts.append(f'<text x="10" y="40" class="empty">no data yet</text>')
+        parts.append('<text x="10" y="40" class="empty">no data yet</text>')
     for i, (label, value) in enumerate(rows):
         y = 24 + i * (bar_h + gap)
         w = max(1.0, plot_w * value / top)
@@ -54,7 +54,7 @@ def stacked(chart_id: str, title: str, rows: Sequence[tuple[str, Sequence[float]
             f'<text x="{x + 14}" y="15" class="legend">{escape(name)}</text>'
         )
     if not rows:
-        parts.append(f'<text x="10" y="50" class="empty">no data yet</text>')
+        parts.append('<text x="10" y="50" class="empty">no data yet</text>')
     for i, (label, values) in enumerate(rows):
         y = 30 + i * (bar_h + gap)
         parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end" class="label">{escape(_short(label))}</text>')

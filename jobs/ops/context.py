@@ -56,7 +56,6 @@ def open_context(loaded: LoadedConfig, *, rules: Path | None = None, client: Any
     from jobs.app import Connector
     from jobs.lifecycle import load_state
     from jobs.state import Store
-    from jobs.timeutil import SystemClock
 
     tmp = tempfile.TemporaryDirectory(prefix="leadrouter-ops-")
     private = Store(f"sqlite:///{Path(tmp.name) / 'ops.sqlite'}")

@@ -2,7 +2,6 @@
 the standby takes over within two poll intervals; no lead is offered twice."""
 from __future__ import annotations
 
-import os
 import signal
 import time
 

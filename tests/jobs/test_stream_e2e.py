@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from jobs import stream
-from jobs.stream import LEADS, PARTNERS, Streams
+from jobs.stream import LEADS, Streams
 
 
 def _wait(condition, timeout=15.0, what="condition"):
@@ -82,7 +82,7 @@ def test_a_new_lead_is_routed_from_its_change_event_without_a_poll(org, streamin
 
 def test_a_gap_event_reads_the_leads_it_names(org, streaming):
     loop = streaming()
-    streams = streaming.start(loop)
+    streaming.start(loop)
     org.org.listeners.remove(org.pubsub.bus.on_write)  # a change Salesforce made no event for
     lead_id = _web_lead(org, "Gap Co")
     org.org.listeners.append(org.pubsub.bus.on_write)
@@ -106,13 +106,13 @@ def test_with_cdc_connected_the_lead_poll_becomes_a_slow_reconciliation(org, str
 
 def test_a_replay_id_past_retention_reconciles_and_finds_every_change(org, streaming):
     loop = streaming()
-    streams = streaming.start(loop)
+    streaming.start(loop)
     first = _web_lead(org, "Before")
     _wait(lambda: _routed(org, first))
     streaming.stop()
     missed = [_web_lead(org, f"While down {i}") for i in range(3)]
     org.clock.advance(timedelta(hours=73))  # the stored replay id's event is gone
-    streams = streaming.start(loop, wait=False)
+    streaming.start(loop, wait=False)
     _wait(lambda: all(_routed(org, i) for i in missed), what="the reconciliation read routing the missed leads")
 
     def finds():
