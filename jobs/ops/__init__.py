@@ -123,7 +123,8 @@ def _report(args: argparse.Namespace) -> int:
         print(f"leadrouter report: no state database at {loaded.state_url()} — run the connector first", file=sys.stderr)
         return 1
     try:
-        args.out.write_text(report.render(figures.report_data(store)), encoding="utf-8")
+        args.out.write_text(report.render(figures.report_data(store, instance_url=figures.org_url(loaded))),
+                            encoding="utf-8")
     finally:
         store.dispose()
     print(f"report: {args.out.resolve()}")

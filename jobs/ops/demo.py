@@ -117,11 +117,12 @@ def run(opts: DemoOptions) -> dict[str, Any]:
                 if i % 4 == 0 or i == steps - 1:
                     s = figures.summary(cx.store)
                     advance(i + 1, f"offered {s['offered']}  accepted {s['accepted']}  rejected {s['rejected']}  "
-                                   f"lapsed {s['expired']}  escalated {s['escalated']}")
+                                   f"lapsed {s['lapsed']}  escalated {s['escalated']}")
                 else:
                     advance(i + 1, None)
         cx.run_cycle(sb.clock.now(), raise_errors=False)  # see the last answers
-        data = figures.report_data(cx.store, title="leadrouter demo report", now=sb.clock.now())
+        data = figures.report_data(cx.store, title="leadrouter demo report", now=sb.clock.now(),
+                                   instance_url=sb.connection["instance_url"])
         report_path = Path(opts.report).resolve()
         report_path.write_text(report.render(data), encoding="utf-8")
         totals = figures.summary(cx.store)
@@ -130,11 +131,11 @@ def run(opts: DemoOptions) -> dict[str, Any]:
             "offered": totals["offered"],
             "accepted": totals["accepted"],
             "rejected": totals["rejected"],
-            "expired": totals["expired"],
+            "lapsed": totals["lapsed"],
             "redistributed": totals["redistributed"],
             "escalated": totals["escalated"],
             "unroutable": totals["unroutable"],
-            "live_offers": totals["live_offers"],
+            "open_offers": totals["open_offers"],
             "api_calls": sb.counters.snapshot().get("api_calls", 0),
             "job_errors": errors,
             "seconds": round(time.monotonic() - started, 1),
@@ -189,8 +190,8 @@ class _Progress:
 
 
 def print_summary(summary: dict[str, Any]) -> None:
-    rows = [(k, summary[k]) for k in ("leads", "offered", "accepted", "rejected", "expired", "redistributed",
-                                       "escalated", "unroutable", "live_offers", "api_calls", "seconds")]
+    rows = [(k, summary[k]) for k in ("leads", "offered", "accepted", "rejected", "lapsed", "redistributed",
+                                       "escalated", "unroutable", "open_offers", "api_calls", "seconds")]
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from jobs.ops.report import PartnerFigures, ReportData
+from jobs.ops.report import ActionItem, PartnerFigures, ReportData
 from jobs.state import schema as t
 from jobs.state.store import Store, snapshot_records
 
@@ -32,17 +32,19 @@ def summary(store: Store) -> dict[str, int]:
         "offers": offers,
         "accepted": offer_statuses.get("accepted", 0),
         "rejected": offer_statuses.get("rejected", 0),
-        "expired": offer_statuses.get("lapsed", 0),
+        "lapsed": offer_statuses.get("lapsed", 0),
         "redistributed": redistributed,
         "escalated": max(escalations, lead_states.get("escalated", 0)),
         "unroutable": lead_states.get("unroutable", 0),
-        "live_offers": offer_statuses.get("live", 0),
+        "open_offers": offer_statuses.get("live", 0),
     }
 
 
 def report_data(store: Store, *, title: str = "leadrouter report", now: datetime | None = None,
-                partner_names: dict[str, tuple[str, str | None]] | None = None) -> ReportData:
-    """Everything `report.render` needs; `partner_names` maps id -> (name, tier)."""
+                partner_names: dict[str, tuple[str, str | None]] | None = None,
+                instance_url: str | None = None) -> ReportData:
+    """Everything `report.render` needs; `partner_names` maps id -> (name, tier);
+    `instance_url` makes the action list's lead ids links into the org."""
     now = now or datetime.now(timezone.utc)
     with store.connect() as conn:
         names = partner_names if partner_names is not None else _partner_names(conn)
@@ -54,10 +56,14 @@ def report_data(store: Store, *, title: str = "leadrouter report", now: datetime
             select(t.exclusions.c.reason, func.count()).where(t.exclusions.c.outcome == "rejected").group_by(t.exclusions.c.reason)
         ).all()
         escalated_at = [r[0] for r in conn.execute(select(t.decisions.c.at).where(t.decisions.c.kind == "escalate")).all()]
+        actions = action_list(conn, instance_url)
 
     partners: dict[str, PartnerFigures] = {}
+    hours_to_accept: list[float] = []
     events: dict[str, list[datetime]] = defaultdict(list)
     for partner_id, status, offered_at, accepted_at, closed_at in offer_rows:
+        if status == "accepted" and accepted_at and offered_at:
+            hours_to_accept.append((accepted_at - offered_at).total_seconds() / 3600)
         events["offered"].append(offered_at)
         if accepted_at:
             events["accepted"].append(accepted_at)
@@ -86,7 +92,40 @@ def report_data(store: Store, *, title: str = "leadrouter report", now: datetime
         rejection_reasons=Counter({(reason or "(no reason given)"): n for reason, n in reasons}),
         timeline_labels=labels,
         timeline=timeline,
+        actions=actions,
+        hours_to_accept=hours_to_accept,
     )
+
+
+def org_url(loaded) -> str | None:
+    """Where the org's records open, from the config: a My Domain (or the sandbox) login
+    URL is the org's own address; login/test.salesforce.com are not (no links then)."""
+    url = ((loaded.settings.salesforce or {}).get("login_url") or "").rstrip("/")
+    host = url.split("://", 1)[-1].split("/", 1)[0].lower()
+    return url if url and host not in ("login.salesforce.com", "test.salesforce.com") else None
+
+
+def action_list(conn, instance_url: str | None) -> list[ActionItem]:
+    """The leads a channel manager must act on: escalated, unroutable, lapsed twice or more."""
+    lapses = dict(conn.execute(
+        select(t.offers.c.lead_id, func.count()).where(t.offers.c.status == "lapsed")
+        .group_by(t.offers.c.lead_id).having(func.count() >= 2)).all())
+    stuck = conn.execute(
+        select(t.leads.c.lead_id, t.leads.c.state, t.leads.c.reason, t.leads.c.record, t.leads.c.updated_at)
+        .where(t.leads.c.state.in_(("escalated", "unroutable")) | t.leads.c.lead_id.in_(list(lapses) or [""]))
+        .order_by(t.leads.c.updated_at.desc(), t.leads.c.lead_id)
+    ).all()
+    base = (instance_url or "").rstrip("/")
+    out = []
+    for lead_id, state, reason, record, updated_at in stuck:
+        what = state if state in ("escalated", "unroutable") else "lapsed twice"
+        if lead_id in lapses and what != "lapsed twice":
+            what += f", lapsed {lapses[lead_id]}×"
+        company = (record or {}).get("Company") if isinstance(record, dict) else None
+        out.append(ActionItem(lead_id=lead_id, what=what, reason=reason or "", company=company or "",
+                              since=updated_at.strftime("%Y-%m-%d %H:%M") if updated_at else "",
+                              link=f"{base}/lightning/r/Lead/{lead_id}/view" if base else ""))
+    return out
 
 
 def _partner_names(conn) -> dict[str, tuple[str, str | None]]:

@@ -40,6 +40,18 @@ class PartnerFigures:
 
 
 @dataclass
+class ActionItem:
+    """A lead a channel manager must do something about, and why."""
+
+    lead_id: str
+    what: str  # escalated | unroutable | lapsed twice (and combinations)
+    reason: str
+    company: str = ""
+    since: str = ""
+    link: str = ""  # the Lead in the org, when the org's address is known
+
+
+@dataclass
 class ReportData:
     title: str
     generated_at: str
@@ -49,6 +61,44 @@ class ReportData:
     timeline_labels: list[str] = field(default_factory=list)
     timeline: dict[str, list[float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    actions: list[ActionItem] = field(default_factory=list)
+    hours_to_accept: list[float] = field(default_factory=list)  # every accepted offer's, for the distribution
+    concentration_percent: float = 10.0  # flag a partner that gets more than this share of the offers
+
+
+TOP = 25  # partners shown in the per-partner charts; the heading says "top 25 of N"
+ACTIONS_SHOWN = 200
+# One word per thing, the same everywhere (the state says "lapsed", so does the page).
+TILE_LABELS = {"leads": "leads seen", "offered": "leads offered", "offers": "offers made", "accepted": "accepted",
+               "rejected": "rejected", "lapsed": "lapsed", "expired": "lapsed", "redistributed": "offered again",
+               "escalated": "escalated", "unroutable": "unroutable", "open_offers": "open offers",
+               "live_offers": "open offers"}
+# Hours-to-accept buckets: (upper bound in hours, label)
+ACCEPT_BUCKETS = ((1, "under 1 h"), (2, "1–2 h"), (4, "2–4 h"), (8, "4–8 h"), (24, "8–24 h"), (48, "1–2 days"),
+                  (float("inf"), "over 2 days"))
+
+
+def accept_distribution(hours: list[float]) -> list[tuple[str, float]]:
+    counts = [0] * len(ACCEPT_BUCKETS)
+    for h in hours:
+        counts[next(i for i, (top, _) in enumerate(ACCEPT_BUCKETS) if h < top)] += 1
+    return [(label, n) for (_, label), n in zip(ACCEPT_BUCKETS, counts)]
+
+
+def concentration(partners: list[PartnerFigures], percent: float) -> list[tuple[PartnerFigures, float]]:
+    """Partners that got more than `percent` % of all offers, largest share first. With
+    few partners each one's fair share is large, so the line is at least twice that."""
+    total = sum(p.offered for p in partners)
+    if not total:
+        return []
+    line = max(percent, 2 * 100.0 / len(partners))
+    over = [(p, 100.0 * p.offered / total) for p in partners if 100.0 * p.offered / total > line]
+    return sorted(over, key=lambda x: -x[1])
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 def fairness_by_tier(partners: list[PartnerFigures]) -> list[dict[str, Any]]:
@@ -82,9 +132,13 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:18px}
 .card{border:1px solid #e5e7eb;border-radius:8px;padding:12px;overflow-x:auto}
 svg .label,svg .value,svg .legend{font-size:11px;fill:#374151}svg .empty{fill:#9ca3af}
-svg .axis{stroke:#9ca3af}
+svg .axis{stroke:#6b7280}svg .gridline{stroke:#eef0f3}svg .tick{font-size:10px;fill:#4b5563}svg .axis-title{font-size:11px;fill:#111827;font-weight:600}svg .spike{fill:#b91c1c}
+.meta.shown{margin:0 0 6px}
 table{border-collapse:collapse;width:100%}th,td{padding:4px 8px;border-bottom:1px solid #f3f4f6;text-align:right}
 th:first-child,td:first-child{text-align:left}
+#actions td,#actions th{text-align:left;vertical-align:top}#actions td.reason{max-width:520px}
+.flag{border:1px solid #f59e0b;background:#fffbeb;border-radius:8px;padding:4px 12px;margin:14px 0}
+#actions{margin:14px 0}
 """
 
 # After load, mark each chart with its drawn size so a headless browser (and a person
@@ -93,48 +147,85 @@ _CHECK = """
 window.addEventListener('load',function(){var n=0;document.querySelectorAll('svg.chart').forEach(function(s){
 var b=s.getBBox();var marks=s.querySelectorAll('rect.bar,polyline.series').length;
 s.setAttribute('data-rendered',(b.width>0&&b.height>0&&marks>0)?'yes':'no');s.setAttribute('data-marks',marks);if(marks>0)n++;});
-document.body.setAttribute('data-charts-rendered',n);});
+document.body.setAttribute('data-charts-rendered',n);
+var axes=0;document.querySelectorAll('svg.chart line.x-axis,svg.chart line.y-axis').forEach(function(l){var b=l.getBBox();if(b.width>0||b.height>0)axes++;});
+document.body.setAttribute('data-axes-drawn',axes);
+var rows=0;document.querySelectorAll('#actions tbody tr').forEach(function(r){if(r.offsetHeight>0)rows++;});
+document.body.setAttribute('data-action-rows-visible',rows);});
 """
+
+
+def _lead_cell(a: ActionItem) -> str:
+    if a.link:
+        return f'<a href="{escape(a.link)}">{escape(a.lead_id)}</a>'
+    return escape(a.lead_id)
 
 
 def render(data: ReportData) -> str:
     tiles = "".join(
-        f'<div class="tile"><b>{value:,}</b>{escape(key)}</div>' for key, value in data.totals.items()
+        f'<div class="tile"><b>{value:,}</b>{escape(TILE_LABELS.get(key, key.replace("_", " ")))}</div>'
+        for key, value in data.totals.items()
     )
-    by_volume = sorted(data.partners, key=lambda p: (-p.offered, p.name))[:25]
+    n_partners = len(data.partners)
+    shown = f"top {min(TOP, n_partners)} of {n_partners} partners by offers"
+    by_volume = sorted(data.partners, key=lambda p: (-p.offered, p.name))[:TOP]
     leads_chart = charts.stacked(
         "chart-leads-per-partner",
-        "Leads per partner (top 25 by offers)",
+        f"Leads per partner ({shown})",
         [(p.name, (p.accepted, p.rejected, p.lapsed, max(0, p.offered - p.accepted - p.rejected - p.lapsed))) for p in by_volume],
-        ("accepted", "rejected", "lapsed", "open"),
+        ("accepted", "rejected", "lapsed", "open"), axis="offers",
     )
     answered = [p for p in data.partners if p.accepted + p.rejected + p.lapsed]
+    rate_shown = f"top {min(TOP, len(answered))} of {len(answered)} partners with answers"
     rate_chart = charts.hbar(
         "chart-acceptance-rate",
-        "Acceptance rate per partner (top 25 by offers)",
-        [(p.name, round(p.acceptance_rate, 1)) for p in sorted(answered, key=lambda p: (-p.offered, p.name))[:25]],
-        unit="%",
+        f"Acceptance rate per partner ({rate_shown})",
+        [(p.name, round(p.acceptance_rate, 1)) for p in sorted(answered, key=lambda p: (-p.offered, p.name))[:TOP]],
+        unit="%", axis="acceptance rate (%)",
     )
-    timed = [p for p in data.partners if p.median_hours_to_accept is not None]
+    hours = data.hours_to_accept or [h for p in data.partners for h in p.hours_to_accept]
     time_chart = charts.hbar(
         "chart-time-to-accept",
-        "Median hours to accept (fastest 25)",
-        [(p.name, round(p.median_hours_to_accept or 0.0, 1)) for p in sorted(timed, key=lambda p: (p.median_hours_to_accept, p.name))[:25]],
-        unit=" h",
+        f"Time from offer to acceptance, {len(hours):,} accepted offers",
+        accept_distribution(hours), axis="accepted offers", sort=False,
     )
+    time_note = (f"median {_percentile(hours, 0.5):.1f} h · 90 % within {_percentile(hours, 0.9):.1f} h"
+                 if hours else "no accepted offers yet")
     reasons_chart = charts.hbar(
         "chart-rejection-reasons",
         "Rejection reasons",
-        sorted(data.rejection_reasons.items(), key=lambda kv: (-kv[1], kv[0])),
+        sorted(data.rejection_reasons.items(), key=lambda kv: (-kv[1], kv[0])), axis="rejections",
     )
     timeline_chart = charts.lines(
-        "chart-lapses-escalations", "Offers, acceptances, lapses and escalations over the run", data.timeline_labels, data.timeline
+        "chart-lapses-escalations", "Offers, acceptances, lapses and escalations over the run", data.timeline_labels,
+        data.timeline, y_title="count per interval",
     )
+    flagged = concentration(data.partners, data.concentration_percent)
+    flags = "".join(
+        f"<li><b>{escape(p.name)}</b> got {share:.0f} % of all offers ({p.offered:,} of "
+        f"{sum(q.offered for q in data.partners):,}) — above the "
+        f"{max(data.concentration_percent, 200.0 / max(1, len(data.partners))):.0f} % line</li>"
+        for p, share in flagged)
+    concentration_html = (f'<div class="flag" id="concentration"><h2>Concentration</h2><ul>{flags}</ul></div>'
+                          if flagged else "")
+    action_rows = "".join(
+        f"<tr><td>{_lead_cell(a)}</td><td>{escape(a.company)}</td><td>{escape(a.what)}</td>"
+        f"<td class=\"reason\">{escape(a.reason)}</td><td>{escape(a.since)}</td></tr>"
+        for a in data.actions[:ACTIONS_SHOWN])
+    action_count = (f"{len(data.actions):,} lead(s)" + (f", the {ACTIONS_SHOWN} most recent shown"
+                                                        if len(data.actions) > ACTIONS_SHOWN else ""))
+    actions_html = (
+        f'<div class="card" id="actions"><h2>Leads to act on — {action_count}</h2>'
+        + (f'<table><thead><tr><th>lead</th><th>company</th><th>what</th><th>reason</th><th>since (UTC)</th></tr>'
+           f'</thead><tbody>{action_rows}</tbody></table>' if data.actions
+           else "<p>nothing to act on: no escalated or unroutable lead, none lapsed twice</p>")
+        + "</div>")
     fairness = fairness_by_tier(data.partners)
     fairness_chart = charts.hbar(
         "chart-fairness",
         "Fairness among partners of the same tier (Gini of offers ×100; 0 = perfectly even)",
         [(f"{row['tier']} ({row['partners']} partners)", round(100 * row["gini"], 1)) for row in fairness],
+        axis="Gini × 100",
     )
     fairness_rows = "".join(
         f"<tr><td>{escape(r['tier'])}</td><td>{r['partners']}</td><td>{r['min']}</td><td>{r['max']}</td>"
@@ -148,10 +239,12 @@ def render(data: ReportData) -> str:
 <body>
 <h1>{escape(data.title)}</h1><div class="meta">generated {escape(data.generated_at)}</div>
 <div class="tiles">{tiles}</div>
+{concentration_html}
+{actions_html}
 <div class="grid">
-<div class="card"><h2>Leads per partner</h2>{leads_chart}</div>
-<div class="card"><h2>Acceptance rate</h2>{rate_chart}</div>
-<div class="card"><h2>Time to accept</h2>{time_chart}</div>
+<div class="card"><h2>Leads per partner</h2><p class="meta shown">{escape(shown)}</p>{leads_chart}</div>
+<div class="card"><h2>Acceptance rate</h2><p class="meta shown">{escape(rate_shown)}</p>{rate_chart}</div>
+<div class="card"><h2>Time to accept</h2><p class="meta">{escape(time_note)}</p>{time_chart}</div>
 <div class="card"><h2>Rejection reasons</h2>{reasons_chart}</div>
 <div class="card"><h2>Lapses and escalations</h2>{timeline_chart}</div>
 <div class="card"><h2>Fairness</h2>{fairness_chart}

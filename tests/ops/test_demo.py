@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-KEYS = {"leads", "offered", "accepted", "rejected", "expired", "redistributed", "escalated", "unroutable", "api_calls", "report"}
+KEYS = {"leads", "offered", "accepted", "rejected", "lapsed", "redistributed", "escalated", "unroutable", "api_calls", "report"}
 
 
 def test_demo_json_summary_counts_a_full_loop(tmp_path):
@@ -22,7 +22,7 @@ def test_demo_json_summary_counts_a_full_loop(tmp_path):
     assert KEYS <= set(summary)
     assert summary["leads"] == 300
     assert summary["offered"] > 0 and summary["accepted"] > 0 and summary["rejected"] > 0
-    assert summary["expired"] > 0 and summary["redistributed"] > 0  # offers lapse and move on within the day
+    assert summary["lapsed"] > 0 and summary["redistributed"] > 0  # offers lapse and move on within the day
     assert 0 < summary["api_calls"] < 2000
     assert Path(summary["report"]) == report and "<svg" in report.read_text()
     # --data keeps the org: a sandbox can reopen it

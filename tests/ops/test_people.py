@@ -90,3 +90,21 @@ def test_validate_routes_with_the_live_state_so_no_rule_dry_run_uses_is_called_d
     assert not [k for k in dead if k[len("rule '"):-1] in used], (dead, used)
     assert all(f.get("line", 1) is not None for f in findings), "a line, or none at all"
     assert all(f["line"] > 0 for f in findings if "matched none" in f["message"])
+
+
+def test_the_readmes_demo_with_a_relative_data_folder_runs(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "jobs.cli", "demo", "--partners", "10", "--leads", "40", "--days", "0.2",
+         "--json", "--report", "demo.html", "--data", "./demo-org"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, env={**__import__("os").environ, "PYTHONPATH": str(root)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "demo-org/demo-org" not in done.stdout + done.stderr
+    assert (tmp_path / "demo-org" / "rules.toml").exists() and (tmp_path / "demo-org" / "org").is_dir()
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["leads"] == 40 and "lapsed" in summary and "expired" not in summary
