@@ -8,7 +8,9 @@ the lead and the offer time, so the same run plays out the same way whatever the
 step cadence. The answer is written when the clock reaches its response time:
 
 - pushed offer (owner is a partner rep): `Partner_Response__c` = Accepted, or Rejected
-  with a `Rejection_Reason__c`; ignoring writes nothing and the offer lapses;
+  with a reason from the restricted list (`Rejection_Reason_Code__c`) and in words
+  (`Rejection_Reason__c`), as the portal component writes them; ignoring writes
+  nothing and the offer lapses;
 - pool offer (owner is a queue with partner reps as members): every member rep decides;
   the earliest one that accepts takes the lead (OwnerId moves from the queue to them).
 
@@ -21,6 +23,7 @@ they do in real orgs: change an owner by hand, tick Do_Not_Route__c, convert a l
 """
 from __future__ import annotations
 
+import math
 import random
 import threading
 from dataclasses import dataclass, field
@@ -30,14 +33,35 @@ from typing import Any
 from sandbox import ids
 from sandbox.errors import SalesforceError
 
-REJECTION_REASONS = ("Outside our territory", "No capacity this month", "Not a fit for our practice",
-                     "Duplicate of an existing deal", "Customer unresponsive")
+# Rejection_Reason_Code__c's restricted values (salesforce/…/Rejection_Reason_Code__c), and
+# how often reps pick each; Rejection_Reason__c gets the code in words, as the portal
+# component writes it: "No capacity", or "Out of territory: <the rep's words>".
+REJECTION_CODES = ("Out of territory", "No capacity", "Not our product/industry", "Existing customer", "Bad data",
+                   "Other")
+_REASON_MIX = {"Out of territory": 30, "No capacity": 25, "Not our product/industry": 20, "Existing customer": 8,
+               "Bad data": 10, "Other": 7}
+# a behaviour leans to its own reason: busy and absent partners lack capacity, picky ones the fit
+_REASON_LEAN = {"slow": "No capacity", "ghost": "No capacity", "picky": "Not our product/industry"}
+_REASON_WORDS = {
+    "Out of territory": ("we only cover the north of the country", "too far from our office", "not our region"),
+    "No capacity": ("team fully booked this month", "two reps on leave", "quarter-end crunch"),
+    "Not our product/industry": ("we do not sell this product line", "no references in this industry"),
+    "Existing customer": ("already a customer of ours", "in a deal with another partner"),
+    "Bad data": ("phone number does not work", "company closed", "contact left the company"),
+    "Other": ("duplicate of a lead we already work", "customer asked not to be contacted by partners",
+              "conflict of interest"),
+}  # fmt: skip
+REJECTION_REASONS = tuple(f"{code}: {words}" for code in REJECTION_CODES for words in _REASON_WORDS[code]) + tuple(
+    c for c in REJECTION_CODES if c != "Other")  # every Rejection_Reason__c text the simulator writes
+_SHORTEST_DELAY_HOURS = 1 / 60  # nobody answers within the minute
 
 
 @dataclass(frozen=True)
 class Profile:
     """How a partner's reps answer: chances to accept and reject (the rest is ignored)
-    and the response time range in hours after the offer."""
+    and the response time range in hours after the offer. Within the range, times are
+    log-normal, as people answer: most near the range's geometric middle, a long tail of
+    late ones (the range is ±2 standard deviations); (h, h) is exactly h hours."""
 
     name: str
     accept: float
@@ -51,6 +75,25 @@ class Profile:
         lo, hi = self.delay_hours
         if not 0 <= lo <= hi:
             raise ValueError(f"profile {self.name!r}: delay_hours {self.delay_hours} must be (low, high) with 0 <= low <= high")
+
+    def delay(self, rng: random.Random) -> timedelta:
+        """How long one rep takes to answer one offer."""
+        lo, hi = self.delay_hours
+        if hi <= lo:
+            return timedelta(hours=lo)
+        floor = max(lo, min(hi, _SHORTEST_DELAY_HOURS))
+        median, sigma = math.sqrt(floor * hi), math.log(hi / floor) / 4
+        hours = rng.lognormvariate(math.log(median), sigma) if sigma > 0 else median
+        return timedelta(hours=min(hi, max(lo, hours)))
+
+    def rejection(self, rng: random.Random) -> tuple[str, str]:
+        """(Rejection_Reason_Code__c, Rejection_Reason__c) for one rejection."""
+        lean = _REASON_LEAN.get(self.name)
+        weights = [w * (3 if code == lean else 1) for code, w in _REASON_MIX.items()]
+        code = rng.choices(REJECTION_CODES, weights=weights)[0]
+        if code == "Other" or rng.random() < 0.5:  # Other always comes with words, as the component demands
+            return code, f"{code}: {rng.choice(_REASON_WORDS[code])}"
+        return code, code
 
 
 PROFILES: dict[str, Profile] = {
@@ -88,7 +131,7 @@ class _Plan:
     due: datetime
     action: str  # accepted | rejected | ignored | pool_taken
     rep_id: str | None
-    reason: str | None = None
+    reason: tuple[str, str] | None = None  # (code, words) for a rejection
     done: bool = False
 
 
@@ -202,13 +245,13 @@ class PartnerSimulator:
         rng = random.Random(f"{self.random_seed}:offer:{lead['Id']}:{offered_at.isoformat()}")
         profile = self.profile_for(rep["AccountId"])
         roll = rng.random()
-        due = offered_at + timedelta(hours=rng.uniform(*profile.delay_hours))
+        due = offered_at + profile.delay(rng)
         if not rep.get("IsActive"):
             return _Plan(due, "ignored", owner)  # a deactivated rep never logs in
         if roll < profile.accept:
             return _Plan(due, "accepted", owner)
         if roll < profile.accept + profile.reject:
-            return _Plan(due, "rejected", owner, rng.choice(REJECTION_REASONS))
+            return _Plan(due, "rejected", owner, profile.rejection(rng))
         return _Plan(due, "ignored", owner)
 
     def _decide_pool(self, lead: dict, queue_id: str, offered_at: datetime) -> _Plan | None:
@@ -227,7 +270,7 @@ class PartnerSimulator:
                 continue
             profile = self.profile_for(rep["AccountId"])
             wants = rng.random() < profile.accept
-            due = offered_at + timedelta(hours=rng.uniform(*profile.delay_hours))
+            due = offered_at + profile.delay(rng)
             if wants:
                 takers.append((due, rep_id))
         if not takers:
@@ -243,8 +286,9 @@ class PartnerSimulator:
         if plan.action == "accepted":
             self.org.update("Lead", lead["Id"], {"Partner_Response__c": "Accepted"}, as_user=plan.rep_id)
         elif plan.action == "rejected":
-            self.org.update("Lead", lead["Id"], {"Partner_Response__c": "Rejected", "Rejection_Reason__c": plan.reason},
-                            as_user=plan.rep_id)
+            code, words = plan.reason or ("Other", "Other: no reason given")
+            self.org.update("Lead", lead["Id"], {"Partner_Response__c": "Rejected", "Rejection_Reason_Code__c": code,
+                                                 "Rejection_Reason__c": words}, as_user=plan.rep_id)  # fmt: skip
         elif plan.action == "pool_taken":
             if lead["OwnerId"] != self._queue_of(lead):
                 return

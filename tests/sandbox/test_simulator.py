@@ -8,7 +8,7 @@ import pytest
 
 from sandbox.clock import Clock
 from sandbox.seed import build_demo_org
-from sandbox.simulator import PROFILES, REJECTION_REASONS, PartnerSimulator, Profile
+from sandbox.simulator import PROFILES, REJECTION_CODES, REJECTION_REASONS, PartnerSimulator, Profile
 from sandbox.store import Org
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -330,3 +330,60 @@ def test_start_answers_in_the_background_until_stopped(world):
         sim.stop()
     assert not thread.is_alive()
     assert org.get("Lead", lead)["Partner_Response__c"] == "Accepted"
+
+
+def test_rejections_use_the_restricted_reason_list_with_words_like_the_portal(world):
+    org, summary = world
+    codes_in_org = org.schema.object("Lead").field("Rejection_Reason_Code__c").picklist_values
+    assert list(REJECTION_CODES) == codes_in_org  # the simulator and the shipped picklist agree
+    pairs = reps_of(summary)
+    picky = Profile("picky", accept=0.0, reject=1.0, delay_hours=(0.5, 3))
+    sim = PartnerSimulator(org, profiles={"*": picky})
+    for i, lead in enumerate(summary.lead_ids[:40]):
+        partner, rep = pairs[i % len(pairs)]
+        offer(org, lead, rep, partner)
+    assert sim.step(T0 + timedelta(hours=4)).rejected == 40
+    rows = [org.get("Lead", lead) for lead in summary.lead_ids[:40]]
+    for r in rows:
+        code, words = r["Rejection_Reason_Code__c"], r["Rejection_Reason__c"]
+        assert code in codes_in_org and (words == code or words.startswith(code + ": ")), (code, words)
+        assert code != "Other" or words != code  # Other always comes with words
+    assert len({r["Rejection_Reason_Code__c"] for r in rows}) >= 4
+    # a picky partner's most common reason is the fit
+    by_code = {c: sum(r["Rejection_Reason_Code__c"] == c for r in rows) for c in codes_in_org}
+    assert max(by_code, key=by_code.get) == "Not our product/industry"
+
+
+def test_answer_times_spread_like_people_answer_within_the_profile_range():
+    import random
+    import statistics
+
+    steady = PROFILES["steady"]  # 1 to 8 hours
+    rng = random.Random(5)
+    hours = [steady.delay(rng).total_seconds() / 3600 for _ in range(2000)]
+    assert min(hours) >= 1 and max(hours) <= 8
+    assert len({round(h, 3) for h in hours}) > 1500  # minutes and seconds, not whole hours
+    median = statistics.median(hours)
+    assert 2.4 < median < 3.3  # log-normal: the geometric middle of 1 and 8 h is 2.8 h
+    assert statistics.mean(hours) > median  # a tail of late answers
+    assert Profile("fixed", accept=1, reject=0, delay_hours=(2, 2)).delay(rng) == timedelta(hours=2)
+
+
+def test_accepted_offers_are_answered_at_varied_times(world):
+    org, summary = world
+    pairs = reps_of(summary)
+    sim = PartnerSimulator(org, profiles={"*": Profile("keen", accept=1.0, reject=0.0, delay_hours=(0.2, 6))})
+    leads = summary.lead_ids[:30]
+    for i, lead in enumerate(leads):
+        partner, rep = pairs[i % len(pairs)]
+        offer(org, lead, rep, partner)
+    answered_after = {}
+    t = T0
+    while t < T0 + timedelta(hours=7):
+        t += timedelta(minutes=5)
+        for lead, action, _ in sim.step(t).events:
+            assert action == "accepted"
+            answered_after[lead] = t - T0
+    assert len(answered_after) == 30
+    assert len(set(answered_after.values())) >= 12  # answers in many different 5-minute steps
+    assert min(answered_after.values()) < timedelta(hours=1) < timedelta(hours=2) < max(answered_after.values())
