@@ -103,6 +103,7 @@ class Connector:
     _routing: Routing | None = None
     _snapshot_generation: int = 0
     _skew_warned: float = float("-inf")
+    _minimiser: Any = None
 
     # ------------------------------------------------------------------ assembly
     @classmethod
@@ -151,6 +152,14 @@ class Connector:
             pf.remember_pass(store, key, clock.now())
         return cls(client=client, mappings=ms, book=book, store=store,
                    clock=clock, settings=s, lookback=timedelta(seconds=s.routing.lookback_seconds))
+
+    def minimiser(self):
+        """Trims a lead record to what the state database may keep (jobs/minimise.py)."""
+        if self._minimiser is None or self._minimiser[0] is not self.book:
+            from jobs.minimise import minimiser
+
+            self._minimiser = (self.book, minimiser(self.mappings, self.book))
+        return self._minimiser[1]
 
     def log(self, **bound: Any):
         return get_logger(instance=self.instance, **bound)

@@ -54,6 +54,9 @@ class _Strict(BaseModel):
 
 class StateSettings(_Strict):
     url: str = "sqlite:///leadrouter.sqlite"
+    # Leads whose routing ended (closed, released) this many days ago leave the state:
+    # their stored copy, offers, bars and audit. The org keeps the history (LeadHistory).
+    retention_days: int = Field(default=90, ge=1)
 
     @field_validator("url")
     @classmethod

@@ -129,7 +129,16 @@ def handle_page(cx, records: list[dict[str, Any]], now: datetime, counts: dict[s
     """Route the new leads and evaluate the known ones, in one transaction."""
     unique = list({r["Id"]: r for r in records}.values())  # boundaries repeat: last copy wins
     counts["read"] = counts.get("read", 0) + len(records)
-    to_lead = cx.mappings.lead_converter()
+    convert = cx.mappings.lead_converter()
+    # Each lead is converted once, from the full record; the state keeps a copy without
+    # the personal fields routing does not use (jobs/minimise.py).
+    keep = cx.minimiser()
+    leads_by_id = {r["Id"]: convert(r) for r in unique}
+    unique = [keep(r) for r in unique]
+
+    def to_lead(rec: dict[str, Any]) -> Any:
+        return leads_by_id[rec["Id"]]
+
     ids = [r["Id"] for r in unique]
     with cx.store.begin() as conn:
         known = of.get_leads(conn, ids)
@@ -137,6 +146,7 @@ def handle_page(cx, records: list[dict[str, Any]], now: datetime, counts: dict[s
         inflight = ob.open_by_lead(conn, ids)
         state = lifecycle.load_state(conn, ids)
         fresh: list[tuple[Any, dict[str, Any]]] = []
+        seen_only: list[dict[str, Any]] = []  # known leads with nothing of ours changed
         for rec in unique:
             lead_id = rec["Id"]
             entry = inflight.get(lead_id)
@@ -161,8 +171,9 @@ def handle_page(cx, records: list[dict[str, Any]], now: datetime, counts: dict[s
             if local is None or poll.wants_reroute(lead, local):
                 fresh.append((lead, rec))
                 continue
-            outcome = poll.evaluate(cx, conn, state, lead, rec, local, live.get(lead_id), now)
+            outcome = poll.evaluate(cx, conn, state, lead, rec, local, live.get(lead_id), now, seen_only)
             _bump(counts, outcome)
+        of.note_seen(conn, seen_only, now)
         if fresh:
             for outcome in route.route(cx, conn, state, fresh, now):
                 _bump(counts, outcome)

@@ -41,7 +41,9 @@ def wants_reroute(lead: Any, local: dict[str, Any]) -> bool:
 
 
 def evaluate(cx, conn: Connection, state: RoutingState, lead: Any, rec: dict[str, Any], local: dict[str, Any],
-             live: dict[str, Any] | None, now: datetime) -> str:
+             live: dict[str, Any] | None, now: datetime, seen_only: list[dict[str, Any]] | None = None) -> str:
+    """`seen_only`: where to note leads that changed nothing of ours (the caller writes
+    them in one statement per page); None writes each at once."""
     seen = parse_sf_datetime(rec.get("SystemModstamp"))
     if isinstance(lead, Unroutable):
         of.put_lead(conn, rec["Id"], now, modstamp=seen, record=rec)
@@ -49,7 +51,10 @@ def evaluate(cx, conn: Connection, state: RoutingState, lead: Any, rec: dict[str
     event, who = classify(cx, conn, state, lead, local, live)
     move = rl.step(local["state"], event) if event is not None else None
     if move is None or isinstance(move, Ignored):
-        of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec)
+        if seen_only is None:
+            of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec)
+        else:
+            seen_only.append({"lead_id": lead.id, "modstamp": seen, "status": lead.status, "record": rec})
         return "unchanged" if event is None else f"ignored_{event.value}"
     return carry_out(cx, conn, state, move, event, who, lead, rec, local, live, seen, now)
 

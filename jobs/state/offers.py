@@ -43,6 +43,19 @@ def put_lead(conn: Connection, lead_id: str, now: datetime, **fields: Any) -> No
         conn.execute(L.insert().values(**row))
 
 
+def note_seen(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Known leads read again with nothing of ours changed: their latest record, status
+    and SystemModstamp, in one statement for the page."""
+    if not rows:
+        return
+    from sqlalchemy import bindparam
+
+    stmt = update(L).where(L.c.lead_id == bindparam("b_lead_id")).values(
+        modstamp=bindparam("b_modstamp"), status=bindparam("b_status"), record=bindparam("b_record"), updated_at=now)
+    conn.execute(stmt, [{"b_lead_id": r["lead_id"], "b_modstamp": r["modstamp"], "b_status": r["status"],
+                         "b_record": r["record"]} for r in rows])
+
+
 def lead_state_counts(conn: Connection) -> dict[str, int]:
     return {s: n for s, n in conn.execute(select(L.c.state, func.count()).group_by(L.c.state))}
 

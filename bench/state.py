@@ -1,0 +1,133 @@
+#!/usr/bin/env python
+"""The state database under a burst: is routing linear in the number of live offers?
+
+    python bench/state.py --offers 10000 40000 [--partners 200] [--answer-share 0.015] [--json]
+
+For each N: a fresh demo org with ~N new leads and partners with room for them all
+(Capacity__c and Daily_Cap__c raised), the connector (config file, JWT login, SQLite
+state, shipped mappings and rules) runs its first cycle — every job — and so routes the
+burst, leaving ~N live offers: `burst_s[N]` is that cycle's wall time. Then partner
+reps answer `--answer-share` of the offers in the org (accepts, rejects, pool
+pick-ups) and the next full cycle is timed: `cycle_s[N]`.
+
+Before state migration 3 the engine's memory was one JSON document holding every
+lead's facts, loaded and saved per page of 200: a burst was quadratic (136 s for
+40,961 offers). Now per-lead facts are rows read for the page at hand.
+
+Prints one JSON object with --json: {"burst_s": {"10000": …}, "cycle_s": {…},
+"live_offers": {…}, "ratio_40k_10k": …, "machine": …}.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
+sys.path.append(str(Path(__file__).resolve().parent))
+
+from _common import connector_for, emit, machine, say  # noqa: E402
+
+REASONS = ("Outside our territory", "No capacity this month", "Not a fit for our practice")
+
+
+def burst(work: Path, offers: int, partners: int, answer_share: float, seed: int) -> dict:
+    import sandbox
+    from sqlalchemy import func, select
+
+    from jobs.app import CYCLE
+    from jobs.state import schema
+
+    sb = sandbox.start(work / "org", seed="demo", partners=partners, leads=math.ceil(offers * 1.03),
+                       random_seed=seed, autosave=None)
+    try:
+        org = sb.org
+        room = max(1000, 4 * offers // max(1, partners))
+        for account in list(org.records("Account")):
+            if account.get("IsPartner"):
+                org.update("Account", account["Id"], {"Capacity__c": min(room, 999_999),
+                                                      "Daily_Cap__c": min(room, 999_999)})
+        cx = connector_for(work, sb.connection, sb.clock.now)
+        sb.clock.advance(timedelta(seconds=2))
+        began = time.perf_counter()
+        now = sb.clock.now()
+        for name in CYCLE:
+            r = cx.run_job(name, now)
+            if r.error:
+                raise RuntimeError(f"job {name} failed: {r.error}")
+        burst_s = time.perf_counter() - began
+        t = schema.offers
+        with cx.store.connect() as conn:
+            live = conn.execute(select(t.c.lead_id, t.c.kind, t.c.rep_id, t.c.queue_id)
+                                .where(t.c.status == "live")).all()
+        rng = random.Random(seed)
+        answered = rng.sample(live, k=min(len(live), max(1, round(len(live) * answer_share))))
+        pools = cx.routing().pools
+        sb.clock.advance(timedelta(minutes=20))
+        for i, (lead_id, kind, rep_id, queue_id) in enumerate(answered):
+            if kind == "pool":
+                members = sorted(pools[queue_id].member_rep_ids) if queue_id in pools else []
+                if members:
+                    rep = rng.choice(members)
+                    org.update("Lead", lead_id, {"OwnerId": rep}, as_user=rep)
+            elif i % 2 == 0:
+                org.update("Lead", lead_id, {"Partner_Response__c": "Accepted"}, as_user=rep_id)
+            else:
+                org.update("Lead", lead_id, {"Partner_Response__c": "Rejected",
+                                             "Rejection_Reason__c": rng.choice(REASONS)}, as_user=rep_id)
+        sb.clock.advance(timedelta(seconds=30))
+        began = time.perf_counter()
+        now = sb.clock.now()
+        for name in CYCLE:
+            r = cx.run_job(name, now)
+            if r.error:
+                raise RuntimeError(f"job {name} failed: {r.error}")
+        cycle_s = time.perf_counter() - began
+        with cx.store.connect() as conn:
+            doc = conn.execute(select(func.length(schema.routing_state.c.data))).scalar() or 0
+        cx.store.dispose()
+        cx.client.close()
+    finally:
+        sb.stop()
+    return {"burst_s": round(burst_s, 2), "cycle_s": round(cycle_s, 2), "live": len(live),
+            "answered": len(answered), "state_document_bytes": doc}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1].strip())
+    parser.add_argument("--offers", type=int, nargs="+", default=[10_000, 40_000])
+    parser.add_argument("--partners", type=int, default=200)
+    parser.add_argument("--answer-share", type=float, default=0.015)
+    parser.add_argument("--random-seed", type=int, default=7)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="lr-bench-state-") as tmp:
+        for n in args.offers:
+            say(f"state: a burst leaving ~{n:,} live offers, then one poll cycle")
+            results[n] = burst(Path(tmp) / str(n), n, args.partners, args.answer_share, args.random_seed)
+            say(f"  {results[n]}")
+    out = {"burst_s": {str(n): r["burst_s"] for n, r in results.items()},
+           "cycle_s": {str(n): r["cycle_s"] for n, r in results.items()},
+           "live_offers": {str(n): r["live"] for n, r in results.items()},
+           "state_document_bytes": {str(n): r["state_document_bytes"] for n, r in results.items()},
+           "machine": machine()}
+    lo, hi = min(results), max(results)
+    if lo != hi:
+        out["ratio"] = round(results[hi]["burst_s"] / results[lo]["burst_s"], 2)
+        out["ratio_of"] = f"{hi}/{lo}"
+    rows = [(f"burst leaving {r['live']:,} live offers", r["burst_s"], "s") for r in results.values()]
+    rows += [(f"poll cycle, {r['answered']:,} answered of {r['live']:,}", r["cycle_s"], "s") for r in results.values()]
+    if "ratio" in out:
+        rows.append((f"burst ratio {out['ratio_of']}", out["ratio"], "goal ≤ 5 for 40000/10000 (linear: 4)"))
+    emit("state database under a burst", rows, out, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
