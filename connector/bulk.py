@@ -24,8 +24,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import tempfile
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .errors import CONFIG_FIXES, ConfigError, Failure, RecordError, classify
 from .records import id18
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from .client import SalesforceClient
 
 DEFAULT_THRESHOLD = 10_000
-PAGE_RECORDS = 100_000  # rows per results page: 2 pages for 200,000 leads
+PAGE_RECORDS = 50_000  # rows per results page: 4 pages for 200,000 leads, ~25 MB of CSV each
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024 - 1024 * 1024  # Salesforce takes 100 MB of CSV per job; keep a margin
 RUNNING = ("Open", "UploadComplete", "InProgress")
 DONE = ("JobComplete", "Failed", "Aborted")
@@ -76,54 +77,57 @@ def _csv_cell(value: Any) -> str:
 
 class UpdateRows:
     """Update rows as CSV uploads of at most MAX_UPLOAD_BYTES each, built as records come
-    (one line per record, never a list of dicts): `add()` answers a finished upload
-    when the next line would not fit, `finish()` the last one. `ids` are the 18-char ids
-    of the upload being built, in row order. A column a record does not name is left
+    and spooled to a temporary file (a 200,000-lead upload never sits in memory): `add()`
+    answers a finished upload (a binary file at offset 0) when the next row would not
+    fit, `finish()` the last one. `ids` are the 18-char ids of the upload being built,
+    `done_ids` those of the upload last answered. A column a record does not name is left
     as it is in the org (an empty cell); a None value sets the field to null."""
 
     def __init__(self, columns: Sequence[str]):
         names = [ident(n) for n in columns if n.lower() != "id" and n != "attributes"]
         self.columns = ["Id", *names]
         self._names = names
-        header = io.StringIO()
-        csv.writer(header, lineterminator="\n").writerow(self.columns)
-        self._header = header.getvalue()
-        self._start()
+        self._line = io.StringIO()
+        self._writer = csv.writer(self._line, lineterminator="\n")
+        self._writer.writerow(self.columns)
+        self._header = self._line.getvalue().encode()
+        self._file: Any = None
+        self._size = 0
         self.ids: list[str] = []
-        self.done_ids: list[str] = []  # the ids of the upload `add`/`finish` last answered
+        self.done_ids: list[str] = []
 
-    def _start(self) -> None:
-        # one growing text buffer, not a string per line: 200,000 rows stay one object
-        self._buf = io.StringIO()
-        self._buf.write(self._header)
-        self._writer = csv.writer(self._buf, lineterminator="\n")
+    def _open(self) -> None:
+        self._file = tempfile.TemporaryFile()
+        self._file.write(self._header)
+        self._size = 0
 
-    def add(self, record: Mapping[str, Any]) -> bytes | None:
+    def add(self, record: Mapping[str, Any]) -> IO[bytes] | None:
         rid = next((v for k, v in record.items() if k.lower() == "id"), None)
         if rid is None:
             raise ValueError(f"a bulk update needs an 'Id' in every record: {dict(record)!r:.200}")
         rid = id18(check_id(rid))
-        row = [rid, *(_csv_cell(record[n]) if n in record else "" for n in self._names)]
-        before = self._buf.tell()
-        self._writer.writerow(row)
+        line = self._line
+        line.seek(0)
+        line.truncate()
+        self._writer.writerow([rid, *(_csv_cell(record[n]) if n in record else "" for n in self._names)])
+        row = line.getvalue().encode()
         full = None
-        if self._buf.tell() - len(self._header) > MAX_UPLOAD_BYTES and self.ids:
-            text = self._buf.getvalue()
-            full = text[:before].encode()
-            self.done_ids, self.ids = self.ids, []
-            self._start()
-            self._buf.write(text[before:])
-            del text
+        if self._file is not None and self._size + len(row) > MAX_UPLOAD_BYTES and self.ids:
+            full = self.finish()
+        if self._file is None:
+            self._open()
+        self._file.write(row)
+        self._size += len(row)
         self.ids.append(rid)
         return full
 
-    def finish(self) -> bytes | None:
-        if not self.ids:
+    def finish(self) -> IO[bytes] | None:
+        if self._file is None or not self.ids:
             return None
-        data = self._buf.getvalue().encode()
+        done, self._file = self._file, None
+        done.seek(0)
         self.done_ids, self.ids = self.ids, []
-        self._start()
-        return data
+        return done
 
 
 def columns_of(records: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -308,10 +312,11 @@ class BulkClient:
         rows = UpdateRows(columns)
         results: list[WriteResult] = []
 
-        def send(data: bytes | None) -> None:
+        def send(data: IO[bytes] | None) -> None:
             if data is None:
                 return
-            outcome = self.run_update_job(sobject, data, on_job=on_job)
+            with data:
+                outcome = self.run_update_job(sobject, data, on_job=on_job)
             by_id = {id18(r.id): r for r in outcome.results if r.id}
             missing = "the job did not report this record"
             results.extend(by_id.get(i) or WriteResult(i, False, "transient", "UNPROCESSED", missing) for i in rows.done_ids)
@@ -321,7 +326,8 @@ class BulkClient:
         send(rows.finish())
         return results
 
-    def run_update_job(self, sobject: str, data: bytes, *, on_job: Callable[[str], None] | None = None) -> BulkOutcome:
+    def run_update_job(self, sobject: str, data: bytes | IO[bytes], *,
+                       on_job: Callable[[str], None] | None = None) -> BulkOutcome:
         job = self._json("POST", "ingest", "bulk ingest job", {"object": sobject, "operation": "update",
                                                                "contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "LF"})  # fmt: skip
         job_id = job["id"]
@@ -329,8 +335,13 @@ class BulkClient:
         if on_job is not None:
             on_job(job_id)  # persisted before any row can be written
         # neither call is repeated when its outcome is unknown: `resume` looks first
-        self._request("PUT", f"ingest/{job_id}/batches", "bulk upload", idempotent=False, data=data,
-                      headers={"Content-Type": "text/csv"})  # fmt: skip
+        def upload() -> Any:
+            if not isinstance(data, bytes):
+                data.seek(0)  # a retried upload sends the file from its start again
+            return self.client.sf._call_salesforce("PUT", self._url(f"ingest/{job_id}/batches"), name="bulk upload",
+                                                   data=data, headers={"Content-Type": "text/csv"})  # fmt: skip
+
+        self.client._call(upload, "bulk upload", idempotent=False)
         self._json("PATCH", f"ingest/{job_id}", "bulk close job", {"state": "UploadComplete"}, idempotent=False)
         return self.resume(job_id)
 

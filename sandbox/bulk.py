@@ -29,7 +29,7 @@ import io
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from sandbox import ids
 from sandbox.errors import SalesforceError
@@ -121,6 +121,8 @@ class Job:
     final_state: str = "JobComplete"  # what a running job becomes once its polls are spent
     modstamp: datetime | None = None
     polls_left: int = 0  # status reads still to show InProgress
+    worker: threading.Thread | None = None  # the org processing the job, as Salesforce does: in the background
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     external_id: str | None = None
     assignment_rule: str | None = None
     error_message: str | None = None
@@ -241,14 +243,28 @@ def _csv_response(body: bytes, headers: dict[str, str] | None = None) -> Respons
 
 
 def _advance(job: Job, now: datetime) -> None:
-    """A status read of a running job: InProgress for a while, then its final state."""
-    if job.state in ("UploadComplete", "InProgress"):
-        if job.polls_left > 0:
-            job.polls_left -= 1
-            job.state = "InProgress"
-        else:
-            job.state = job.final_state
-        job.modstamp = now
+    """A status read of a running job: InProgress while the org works on it and for
+    `polls_in_progress` reads at least, then its final state."""
+    with job.lock:
+        if job.state in ("UploadComplete", "InProgress"):
+            if job.polls_left > 0 or (job.worker is not None and job.worker.is_alive()):
+                job.polls_left = max(0, job.polls_left - 1)
+                job.state = "InProgress"
+            else:
+                job.state = job.final_state
+            job.modstamp = now
+
+
+def _in_background(job: Job, work: Callable[[], None]) -> None:
+    def run() -> None:
+        try:
+            work()
+        except Exception as exc:  # a sandbox bug fails the job visibly instead of leaving it running
+            job.final_state = "Failed"
+            job.error_message = f"UNKNOWN_EXCEPTION : sandbox error while processing the job: {type(exc).__name__}: {exc}"
+
+    job.worker = threading.Thread(target=run, name=f"sandbox-bulk-{job.id}", daemon=True)
+    job.worker.start()
 
 
 # ---- query jobs -------------------------------------------------------------------------
@@ -263,24 +279,30 @@ def create_query(sb: Sandbox, request: Request) -> Response:
     delimiter, line_ending = _format(body)
     from sandbox.soql import execute  # the SOQL engine is its own package
 
-    with sb.org.lock:
+    with sb.org.lock:  # the matching rows are fixed now; rendering them is the job's work
         result = execute(soql, sb.org, include_deleted=operation == "queryAll", version=request.version)
         if result.is_count:
             raise SalesforceError(400, "INVALIDJOB", "Bulk API 2.0 query jobs do not support COUNT(); use the REST query resource")  # fmt: skip
         now = sb.clock.now()
-        flat = [_flatten(result.render(row)) for row in result.rows]
     job = Job(_jobs(sb).new_id(), "query", operation, result.sobject, request.user_id or "", now, request.version,
               delimiter, line_ending, state="UploadComplete", polls_left=_jobs(sb).polls_in_progress)  # fmt: skip
     job.final_state = "JobComplete"
-    job.header = list(flat[0]) if flat else _select_list(soql)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=DELIMITERS[delimiter], lineterminator="", quoting=csv.QUOTE_ALL)
-    for row in flat:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([_csv_value(row.get(name)) for name in job.header])
-        job.lines.append(buffer.getvalue())
+    job.header = _select_list(soql)
+
+    def render() -> None:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=DELIMITERS[delimiter], lineterminator="", quoting=csv.QUOTE_ALL)
+        for n, row in enumerate(result.rows):
+            flat = _flatten(result.render(row))
+            if n == 0:
+                job.header = list(flat)
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow([_csv_value(flat.get(name)) for name in job.header])
+            job.lines.append(buffer.getvalue())
+
     _jobs(sb).add(job)
+    _in_background(job, render)
     return Response(200, job.info())
 
 
@@ -332,19 +354,21 @@ def _set_state(sb: Sandbox, request: Request, kind: str) -> Response:
     body = _body(request)
     wanted = body.get("state")
     if wanted == "Aborted":
-        if job.state in TERMINAL:
-            raise invalid_job_state(f"Job {job.id} is {job.state} and can no longer be aborted")
-        if kind == "ingest" and job.state == "Open":
-            # nothing was processed: every uploaded row is unprocessed
-            job.columns, job.unprocessed = _rows(job)
-        # an ingest job aborted while running keeps the rows it already processed
-        job.state = "Aborted"
-        job.modstamp = sb.clock.now()
+        with job.lock:
+            if job.state in TERMINAL:
+                raise invalid_job_state(f"Job {job.id} is {job.state} and can no longer be aborted")
+            if kind == "ingest" and job.state == "Open":
+                # nothing was processed: every uploaded row is unprocessed
+                job.columns, job.unprocessed = _rows(job)
+            # an ingest job aborted while running keeps the rows it already processed; the
+            # worker leaves the rest unprocessed
+            job.state = "Aborted"
+            job.modstamp = sb.clock.now()
         return Response(200, job.info())
     if kind == "ingest" and wanted == "UploadComplete":
         if job.state != "Open":
             raise invalid_job_state(f"Job {job.id} is {job.state}: only an Open job can be closed with UploadComplete")
-        _process(sb, request, job)
+        _close(sb, request, job)
         return Response(200, job.info())
     allowed = "Aborted or UploadComplete" if kind == "ingest" else "Aborted"
     raise invalid_job_state(f"state must be {allowed}, got {wanted!r}")
@@ -440,14 +464,21 @@ def _rows(job: Job) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
-def _process(sb: Sandbox, request: Request, job: Job) -> None:
-    """Run every uploaded row now; the job reports InProgress for a while, then its outcome."""
-    header, rows = _rows(job)
-    job.columns = header
+def _close(sb: Sandbox, request: Request, job: Job) -> None:
+    """UploadComplete: the org takes the job and works through its rows in the background."""
     job.modstamp = sb.clock.now()
     job.polls_left = _jobs(sb).polls_in_progress
     job.state = "UploadComplete"
     job.final_state = "JobComplete"
+    planned = getattr(request, "record_faults", None)
+    user_id = request.user_id
+    _in_background(job, lambda: _process(sb, user_id, planned, job))
+
+
+def _process(sb: Sandbox, user_id: str | None, planned: Any, job: Job) -> None:
+    """Every uploaded row, one at a time, through the store; the outcome on the job."""
+    header, rows = _rows(job)
+    job.columns = header
     if job.upload is None or not header:
         job.final_state = "Failed"
         job.error_message = "InvalidBatch : no data was uploaded to this job"
@@ -458,13 +489,15 @@ def _process(sb: Sandbox, request: Request, job: Job) -> None:
         job.error_message = f"InvalidBatch : Field name not found : {unknown[0]}"
         job.unprocessed = rows
         return
-    planned = getattr(request, "record_faults", None)
     row_faults = planned if planned is not None and planned.kind == "record_failures" else None
     job_fault = planned if planned is not None and planned.kind == "job_failed" else None
     failing = row_faults.failing_records(len(rows)) if row_faults else set()
     stop_at = len(rows) if job_fault is None else int(len(rows) * job_fault.record_share)
     id_column = next((i for i, name in enumerate(header) if name.lower() == "id"), None)
     for n, row in enumerate(rows):
+        if job.state == "Aborted":
+            job.unprocessed = rows[n:]
+            break
         if n >= stop_at:
             job.final_state = "Failed"
             job.error_message = f"{job_fault.code} : processing stopped after {stop_at} of {len(rows)} records (sandbox fault)"  # fmt: skip
@@ -477,7 +510,7 @@ def _process(sb: Sandbox, request: Request, job: Job) -> None:
             job.failed.append([rid, f"{code}:{message}:--", *row])
             continue
         try:
-            record_id, created = _write_row(sb, request, job, header, row, id_column)
+            record_id, created = _write_row(sb, user_id, job, header, row, id_column)
         except SalesforceError as exc:
             rid = row[id_column] if id_column is not None and id_column < len(row) else ""
             job.failed.append([rid, f"{exc.error_code}:{exc.message}:{','.join(exc.fields)} --", *row])
@@ -486,7 +519,7 @@ def _process(sb: Sandbox, request: Request, job: Job) -> None:
     sb.counters.add_records_written(len(job.successful))
 
 
-def _write_row(sb: Sandbox, request: Request, job: Job, header: list[str], row: list[str], id_column: int | None) -> tuple[str, bool]:  # fmt: skip
+def _write_row(sb: Sandbox, user_id: str | None, job: Job, header: list[str], row: list[str], id_column: int | None) -> tuple[str, bool]:  # fmt: skip
     if len(row) != len(header):
         raise SalesforceError(400, "INVALID_FIELD", f"the row has {len(row)} values for {len(header)} columns")
     fields: dict[str, Any] = {}
@@ -501,16 +534,16 @@ def _write_row(sb: Sandbox, request: Request, job: Job, header: list[str], row: 
     if operation == "insert":
         if id_column is not None:
             raise SalesforceError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
-        return sb.org.create(job.object, fields, as_user=request.user_id, auto_assign=assign), True
+        return sb.org.create(job.object, fields, as_user=user_id, auto_assign=assign), True
     record_id = fields.pop(header[id_column], None) if id_column is not None else None
     if not record_id:
         raise SalesforceError(400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
     if operation in ("delete", "hardDelete"):
-        sb.org.delete(job.object, record_id, as_user=request.user_id)
+        sb.org.delete(job.object, record_id, as_user=user_id)
         return ids.to18(record_id), False
     if operation == "upsert":
         raise SalesforceError(400, "INVALID_FIELD", f"upsert by {job.external_id} is not in the sandbox; use Id")
-    sb.org.update(job.object, record_id, fields, as_user=request.user_id, auto_assign=assign)
+    sb.org.update(job.object, record_id, fields, as_user=user_id, auto_assign=assign)
     return ids.to18(record_id), False
 
 

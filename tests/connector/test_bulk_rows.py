@@ -13,7 +13,9 @@ from connector.bulk import UpdateRows
 LEAD = "00Q5g0000000001EAA"
 
 
-def parse(data: bytes) -> list[list[str]]:
+def parse(upload) -> list[list[str]]:
+    data = upload.read()
+    upload.seek(0)
     return list(csv.reader(io.StringIO(data.decode(), newline="")))
 
 
@@ -45,7 +47,9 @@ def test_uploads_are_cut_before_the_limit_and_every_record_lands_in_exactly_one(
             seen += rows.done_ids
     uploads.append(rows.finish())
     seen += rows.done_ids
-    assert len(uploads) > 1 and all(len(u) <= 100 + len("Id,Rating\n") for u in uploads)
+    sizes = [len(u.read()) for u in uploads]
+    _ = [u.seek(0) for u in uploads]
+    assert len(uploads) > 1 and all(size <= 100 + len("Id,Rating\n") for size in sizes)
     assert [r[0] for u in uploads for r in parse(u)[1:]] == seen and len(seen) == 10
 
 
