@@ -2,6 +2,7 @@
 """Seconds from a lead created in Salesforce to its owner written by the connector.
 
     python bench/latency.py [--samples 8] [--measure-default] [--json]
+    python bench/latency.py --mode cdc [--samples 40] [--json]
 
 The connector runs as `leadrouter run` runs it — the APScheduler wiring of jobs/scheduler.py
 over `Connector.scheduled_jobs`, on the real clock — against a sandbox org. A lead is
@@ -15,6 +16,13 @@ it in the Inside_Sales queue), and the org is watched until the connector's writ
   which is measured: a lead created just before a lead-stream run, timed from that
   run's start to the write landing. --measure-default measures it instead (about a
   minute per sample).
+
+--mode cdc: the connector at DEFAULT settings with Change Data Capture ([stream] mode
+"auto" against the sandbox's Pub/Sub API), as `leadrouter run` wires it (Streams over
+the scheduler). Prints p50_s and p99_s (lead created -> owner written, MEASURED on the
+wall clock) and api_calls_per_idle_day: a whole idle day SIMULATED on the org's clock —
+every job run when the real schedule and the stream's gate would run it, the REST calls
+counted by the sandbox (event delivery is not a REST call) — beside the same day polled.
 """
 from __future__ import annotations
 
@@ -159,6 +167,138 @@ def measure_processing(watch: Watch, samples: int) -> list[float]:
     return out
 
 
+class CdcWatch(Watch):
+    """A Watch whose connector subscribes to change events (default settings otherwise)."""
+
+    def __init__(self, work: Path, partners: int, random_seed: int, mode: str = "auto"):
+        from jobs.config import StreamSettings
+
+        super().__init__(work, schedule_defaults(), partners, random_seed)
+        stream = StreamSettings(mode=mode, pubsub_url=self.sb.connection["pubsub_url"])
+        self.cx.settings = self.cx.settings.model_copy(update={"stream": stream})
+
+
+def measure_cdc(watch: CdcWatch, samples: int) -> list[float]:
+    """Leads created while the scheduler and the stream run: seconds to the owner written."""
+    from jobs.scheduler import build
+    from jobs.stream import Streams
+
+    job_stop = threading.Event()
+    streams = Streams(watch.cx)
+    opened = watch.sb.pubsub.service.subscriptions
+    sched = build(streams.make_jobs(job_stop), watch.schedule.get("misfire_grace", 30))
+    sched.start()
+    out = []
+    try:
+        deadline = time.monotonic() + 30
+        while watch.sb.pubsub.service.subscriptions < opened + 2 or streams.connected["/data/LeadChangeEvent"] is None:
+            if time.monotonic() > deadline:
+                raise SystemExit("latency: the connector did not subscribe to change events within 30 s")
+            time.sleep(0.01)
+        time.sleep(2.0)  # the start-up round of jobs passes
+        for _ in range(samples):
+            time.sleep(watch.rng.uniform(0.2, 1.0))
+            began = time.monotonic()
+            lead_id = watch.create_lead()
+            seen = watch.wait_written(lead_id, timeout=60)
+            if seen is None:
+                raise SystemExit(f"latency: lead {lead_id} was not routed within 60 s of its change event")
+            out.append(seen - began)
+    finally:
+        job_stop.set()
+        sched.shutdown(wait=True)
+        streams.join()
+    return out
+
+
+def idle_day_calls(watch: Watch, stream_mode: str) -> int:
+    """REST calls one idle day costs: 24 hours of the org's clock in 30-second steps, each
+    job run when its interval has passed (as APScheduler runs it) and, with CDC connected,
+    when the stream's gate lets it. The lead topic stays subscribed throughout."""
+    from datetime import timedelta
+
+    from jobs.config import StreamSettings
+    from jobs.stream import LEADS, PARTNERS, Streams
+
+    cx = watch.cx
+    cx.settings = cx.settings.model_copy(update={"stream": StreamSettings(
+        mode=stream_mode, pubsub_url=watch.sb.connection["pubsub_url"])})
+    streams = Streams(cx)
+    stop = threading.Event()
+    specs = streams.make_jobs(stop)
+    try:
+        if stream_mode != "poll":
+            deadline = time.monotonic() + 30
+            while streams.connected[LEADS] is None or streams.connected[PARTNERS] is None:
+                if time.monotonic() > deadline:
+                    raise SystemExit("latency: the stream did not connect for the idle day")
+                time.sleep(0.01)
+        for spec in specs:  # a start-up round, as the scheduler does, before counting
+            spec.fn()
+        step = timedelta(seconds=30)
+        last = {spec.name: watch.sb.clock.now() for spec in specs}
+        before = watch.sb.counters.snapshot()["api_calls"]
+        for _ in range(int(86_400 / step.total_seconds())):
+            watch.sb.clock.advance(step)
+            now = watch.sb.clock.now()
+            for spec in specs:
+                if now - last[spec.name] >= timedelta(seconds=spec.seconds):
+                    last[spec.name] = now
+                    spec.fn()
+        return watch.sb.counters.snapshot()["api_calls"] - before
+    finally:
+        stop.set()
+        streams.join()
+
+
+def percentile(values: list[float], q: int) -> float:
+    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 3) if len(values) > 1 else values[0]
+
+
+def main_cdc(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    root = Path(tempfile.mkdtemp(prefix="leadrouter-bench-latency-cdc-"))
+    try:
+        say(f"latency (cdc): default settings, {args.samples} leads on the wall clock")
+        watch = CdcWatch(root / "cdc", args.partners, args.random_seed)
+        try:
+            latencies = measure_cdc(watch, args.samples)
+        finally:
+            watch.close()
+        say("latency (cdc): one idle day simulated on the org's clock, with CDC and polled")
+        calls: dict[str, int] = {}
+        for mode in ("auto", "poll"):
+            watch = CdcWatch(root / f"idle-{mode}", args.partners, args.random_seed, mode=mode)
+            try:
+                calls[mode] = idle_day_calls(watch, mode)
+            finally:
+                watch.close()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    result = {
+        "mode": "cdc",
+        "p50_s": percentile(latencies, 50),
+        "p99_s": percentile(latencies, 99),
+        "latency_seconds": summary(latencies),
+        "api_calls_per_idle_day": calls["auto"],
+        "api_calls_per_idle_day_polling": calls["poll"],
+        "goal": {"p50_s": 2.0, "p99_s": 5.0, "api_calls_per_idle_day": 150},
+        "settings": "defaults; [stream] mode = auto, reconcile_seconds = 900, reconcile_partners_seconds = 21600",
+        "seconds": round(time.perf_counter() - started, 1),
+        "machine": machine(),
+    }
+    rows = [
+        ("lead created -> owner written, p50", result["p50_s"], "goal <= 2 s; measured on the wall clock"),
+        ("  p99", result["p99_s"], f"goal <= 5 s; {len(latencies)} leads"),
+        ("  mean / max", f"{result['latency_seconds']['mean']} / {result['latency_seconds']['max']}", "seconds"),
+        ("REST calls per idle day, CDC", calls["auto"], "goal <= 150; a day simulated on the org's clock"),
+        ("REST calls per idle day, polling", calls["poll"], "the same day, [stream] mode = poll"),
+        ("seconds", result["seconds"], "whole benchmark"),
+    ]
+    emit("leadrouter latency with Change Data Capture: new lead to owner written", rows, result, args.json)
+    return 0
+
+
 def summary(values: list[float]) -> dict[str, float]:
     return {"mean": round(statistics.fmean(values), 3), "p50": round(statistics.median(values), 3),
             "max": round(max(values), 3), "min": round(min(values), 3), "samples": len(values)}
@@ -166,15 +306,22 @@ def summary(values: list[float]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=8, help="leads timed per schedule (default 8)")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="leads timed per schedule (default 8; with --mode cdc 40)")
     parser.add_argument("--partners", type=int, default=100)
     parser.add_argument("--measure-default", action="store_true",
                         help="measure the default schedule on the wall clock too (about a minute per sample)")
     parser.add_argument("--random-seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--mode", choices=("poll", "cdc"), default="poll",
+                        help="poll: the scheduled lead read (default); cdc: Change Data Capture events")
     args = parser.parse_args(argv)
+    if args.samples is None:
+        args.samples = 40 if args.mode == "cdc" else 8
     if args.samples < 1:
         parser.error(f"--samples must be at least 1, got {args.samples}")
+    if args.mode == "cdc":
+        return main_cdc(args)
 
     started = time.perf_counter()
     fastest = schedule_minimums()
