@@ -72,6 +72,18 @@ def register(sub: "argparse._SubParsersAction") -> None:
     explain.add_argument("--json", action="store_true")
     explain.set_defaults(handler=_lazy("jobs.ops.explain"))
 
+    undo = sub.add_parser(
+        "undo", parents=[config], formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="put back the owner, partner and routing status a run set on its leads, where nobody touched them since",
+        epilog="examples:\n  leadrouter undo --run r3f9c2a1b7d0          # dry run: what would be put back\n"
+               "  leadrouter undo --run r3f9c2a1b7d0 --apply  # write it\n\n"
+               "run ids are in the log lines (run_id=…); an unknown id lists the recent runs",
+    )
+    undo.add_argument("--run", required=True, metavar="ID", help="the run's id (run_id in the logs)")
+    undo.add_argument("--apply", action="store_true", help="write the old values (default: dry run)")
+    undo.add_argument("--json", action="store_true")
+    undo.set_defaults(handler=_lazy("jobs.ops.undo"))
+
     report = sub.add_parser(
         "report", parents=[config], formatter_class=argparse.RawDescriptionHelpFormatter,
         help="write a self-contained HTML report from the state database",

@@ -108,3 +108,56 @@ def test_the_readmes_demo_with_a_relative_data_folder_runs(tmp_path):
     assert (tmp_path / "demo-org" / "rules.toml").exists() and (tmp_path / "demo-org" / "org").is_dir()
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["leads"] == 40 and "lapsed" in summary and "expired" not in summary
+
+
+def _last_run(workdir, job: str) -> str:
+    from sqlalchemy import select
+
+    from jobs.config import load
+    from jobs.state import Store
+    from jobs.state.schema import job_runs
+
+    store = Store(load(workdir / "leadrouter.toml").state_url())
+    try:
+        with store.connect() as conn:
+            return conn.execute(select(job_runs.c.run_id).where(job_runs.c.job == job)
+                                .order_by(job_runs.c.id.desc())).first()[0]
+    finally:
+        store.dispose()
+
+
+def test_undo_puts_back_what_a_run_set_except_where_a_person_has_worked_since(workdir, seeded_org, capsys):
+    fields = ("OwnerId", "PartnerAccountId", "Routing_Status__c")
+    with seeded_org.org.lock:
+        some = next(r for r in seeded_org.org.records("Lead") if r.get("Country") and r.get("State"))
+    base = {k: some.get(k) for k in ("Country", "State", "PostalCode", "City", "LeadSource", "Industry")}
+    new = [seeded_org.org.create("Lead", {**base, "LastName": f"Undo {i}", "Company": f"Undo {i} Ltd"}) for i in range(4)]
+    before = {i: {f: seeded_org.org.get("Lead", i).get(f) for f in fields} for i in new}
+    config = _once(workdir, capsys)
+    run_id = _last_run(workdir, "leads")
+    routed = {i: {f: seeded_org.org.get("Lead", i).get(f) for f in fields} for i in new}
+    assert all(routed[i] != before[i] for i in new), "the run decided every new lead"
+    touched = new[0]
+    seeded_org.org.update("Lead", touched, {"Status": "Working - Contacted"})  # a person works the lead
+
+    assert main(["undo", "--run", run_id, "--config", config]) == 0
+    text = capsys.readouterr().out
+    assert "Dry run: nothing was written" in text
+    assert {i: {f: seeded_org.org.get("Lead", i).get(f) for f in fields} for i in new} == routed
+    assert f"{touched}" in text.split("Left alone:")[1]
+
+    assert main(["undo", "--run", run_id, "--config", config, "--apply", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    by_id = {x["lead_id"]: x for x in out["leads"]}
+    assert by_id[touched]["skipped"] and not by_id[touched]["written"]
+    for i in new[1:]:
+        assert by_id[i]["written"], by_id[i]
+        assert {f: seeded_org.org.get("Lead", i).get(f) for f in fields} == before[i]
+    assert {f: seeded_org.org.get("Lead", touched).get(f) for f in fields} == routed[touched]
+
+
+def test_undo_of_an_unknown_run_lists_the_runs_that_decided_leads(workdir, seeded_org, capsys):
+    config = _once(workdir, capsys)
+    assert main(["undo", "--run", "r000000000", "--config", config]) == 2
+    err = capsys.readouterr().err
+    assert "no run 'r000000000'" in err and _last_run(workdir, "leads") in err
