@@ -165,3 +165,26 @@ def test_status_shows_the_stream(org, streaming):
     text = " ".join(people.render({"state": "x", "schema_version": 1, "stream": rows}).split())
     assert "Stream" in text and "/data/LeadChangeEvent: cdc, connected since" in text
     assert "reconciliation finds 0" in text and "events/min" in text
+
+
+def test_under_the_flaky_profile_dropped_streams_lose_no_lead_and_offer_none_twice(org, streaming):
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from jobs.state.schema import offers
+
+    loop = streaming()
+    streaming.start(loop)
+    org.faults.set_profile("flaky", seed=7)  # REST faults, UNAVAILABLE and dropped streams
+    org.faults.plan("stream_drop", endpoint="pubsub/Subscribe", count=3, skip=2)  # at least these
+    created = []
+    for i in range(15):
+        created.append(_web_lead(org, f"Flaky {i}"))
+        time.sleep(0.05)
+    _wait(lambda: all(_routed(org, i) for i in created), timeout=60, what="every lead routed despite the faults")
+    assert org.faults.describe()["injected"].get("stream_drop", 0) >= 3
+    with loop.cx.store.connect() as conn:
+        rows = conn.execute(select(offers.c.lead_id).where(offers.c.lead_id.in_(created), offers.c.kind == "offer"))
+        per_lead = Counter(r.lead_id for r in rows)
+    assert [lead for lead, n in per_lead.items() if n > 1] == []
