@@ -27,8 +27,11 @@ class Schema:
 
 
 def default_sfdx_dir() -> Path:
-    """`salesforce/` next to the package: where the repo keeps the deployable metadata."""
-    return Path(__file__).resolve().parent.parent / "salesforce"
+    """The SFDX project the custom fields come from. Under `sandbox/sfdx/force-app/main/default`,
+    `objects` and `platformEventChannelMembers` link to the repo's `salesforce/` (the
+    metadata an admin deploys), and a built wheel carries the files they reach as package
+    data: installed or checked out, the sandbox reads what an admin deploys."""
+    return Path(__file__).parent / "sfdx"
 
 
 _default_schema: Schema | None = None

