@@ -2,6 +2,8 @@ import { createElement } from 'lwc';
 import LeadOfferResponse, { remainingText, reasonText } from 'c/leadOfferResponse';
 import { getRecord, updateRecord } from 'lightning/uiRecordApi';
 import { getPicklistValues } from 'lightning/uiObjectInfoApi';
+// the contract with the connector: tests/jobs/test_portal_answer_e2e.py sends the same fields
+const ANSWERS = require('./data/answers.json');
 
 // A fixed instant: the countdown never depends on the day the tests run.
 const NOW = new Date('2030-03-29T22:30:00.000Z').getTime();
@@ -104,10 +106,7 @@ describe('accepting', () => {
         await settle();
         await click(element, '.accept');
         expect(updateRecord).toHaveBeenCalledTimes(1);
-        expect(updateRecord.mock.calls[0][0]).toEqual({
-            fields: { Id: LEAD_ID, Partner_Response__c: 'Accepted', Rejection_Reason_Code__c: null,
-                Rejection_Reason__c: null }
-        });
+        expect(updateRecord.mock.calls[0][0]).toEqual({ fields: { Id: LEAD_ID, ...ANSWERS.accept } });
     });
 
     it('takes a pool lead into the rep\'s own name, as Salesforce\'s Accept does', async () => {
@@ -150,13 +149,11 @@ describe('rejecting', () => {
         const element = mount(lead());
         await settle();
         await click(element, '.reject');
-        await choose(element, '.reason', 'Out of territory');
-        await choose(element, '.details', 'We only cover Bavaria');
+        const answer = ANSWERS.reject_out_of_territory;
+        await choose(element, '.reason', answer.fields.Rejection_Reason_Code__c);
+        await choose(element, '.details', answer.details);
         await click(element, '.confirm-reject');
-        expect(updateRecord.mock.calls[0][0]).toEqual({
-            fields: { Id: LEAD_ID, Partner_Response__c: 'Rejected', Rejection_Reason_Code__c: 'Out of territory',
-                Rejection_Reason__c: 'Out of territory: We only cover Bavaria' }
-        });
+        expect(updateRecord.mock.calls[0][0]).toEqual({ fields: { Id: LEAD_ID, ...answer.fields } });
     });
 
     it('needs words with Other', async () => {

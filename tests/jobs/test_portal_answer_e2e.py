@@ -1,0 +1,65 @@
+"""The partner's answer from the portal component, end to end: the offered rep sends
+exactly the fields the Lead Offer Response component writes (its Jest tests check the
+same file), over HTTPS with the rep's own session, and the connector acts on them:
+an acceptance is kept, a rejection moves the lead on and the reason is kept in words."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox.simulator import Profile
+
+pytestmark = pytest.mark.e2e
+
+ANSWERS = json.loads((Path(__file__).resolve().parents[2] / "salesforce/force-app/main/default/lwc/"
+                      "leadOfferResponse/__tests__/data/answers.json").read_text())  # fmt: skip
+NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1, 0.2))
+
+
+def answer_as_rep(sb, lead_id: str, rep_id: str, fields: dict) -> None:
+    """PATCH the Lead as the rep, the way the component's updateRecord reaches the org."""
+    c = sb.connection
+    rep = sb.org.get("User", rep_id)
+    with requests.Session() as http:
+        http.verify, http.trust_env = c["ca_file"], False
+        token = http.post(c["login_url"] + "/services/oauth2/token", data={
+            "grant_type": "password", "client_id": c["client_id"], "client_secret": c["client_secret"],
+            "username": rep["Username"], "password": c["password"]}, timeout=10).json()["access_token"]  # fmt: skip
+        # the component saves through Lightning's UI API, which runs no lead assignment
+        # rule; the REST API does unless told not to
+        r = http.patch(f"{c['instance_url']}/services/data/v62.0/sobjects/Lead/{lead_id}", json=fields,
+                       headers={"Authorization": f"Bearer {token}", "Sforce-Auto-Assign": "FALSE"}, timeout=10)  # fmt: skip
+    assert r.status_code == 204, r.text
+
+
+def an_offer(loop) -> tuple[str, dict]:
+    return next((lid, o) for lid, o in loop.live().items() if o["kind"] == "offer")
+
+
+def test_a_rejection_from_the_component_moves_the_lead_on_and_keeps_the_reason(org, loop):
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id, offer = an_offer(loop)
+    answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["reject_out_of_territory"]["fields"])
+    assert loop.lead(lead_id)["LastModifiedById"] == offer["rep_id"]
+    loop.cycle(partners_act=False)
+    first = loop.offers(lead_id)[0]
+    assert first["status"] == "rejected"
+    assert "Out of territory: We only cover Bavaria" in first["close_reason"]
+    lead = loop.lead(lead_id)
+    assert lead["PartnerAccountId"] != offer["partner_id"]
+    assert lead["Partner_Response__c"] is None  # the next partner starts clean
+
+
+def test_an_acceptance_from_the_component_is_kept(org, loop):
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id, offer = an_offer(loop)
+    answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["accept"])
+    loop.cycle(partners_act=False)
+    assert loop.offers(lead_id)[0]["status"] == "accepted"
+    lead = loop.lead(lead_id)
+    assert (lead["Routing_Status__c"], lead["OwnerId"]) == ("Accepted", offer["rep_id"])
