@@ -13,15 +13,21 @@ from jobs.config import DEFAULT_CONFIG, ConfigFileError, load
 EXIT_CONFIG = 2
 EXIT_NOT_LEADER = 3
 EXIT_JOB_FAILED = 1
+EXIT_STATE = 4  # the state database's path is unusable (jobs/state_path.py)
 
 
 def register(sub: "argparse._SubParsersAction") -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default=os.environ.get("LEADROUTER_CONFIG", DEFAULT_CONFIG),
                         help=f"the TOML config (default: $LEADROUTER_CONFIG or {DEFAULT_CONFIG})")
-    run = sub.add_parser("run", parents=[common], help="run the scheduler (standby until it is the leader)")
+    starting = argparse.ArgumentParser(add_help=False)
+    starting.add_argument("--init", action="store_true",
+                          help="a new, empty state is intended: create the state directory and database if "
+                               "missing (without it a missing directory is an error, a missing file a warning)")
+    run = sub.add_parser("run", parents=[common, starting], help="run the scheduler (standby until it is the leader)")
     run.set_defaults(handler=cmd_run)
-    once = sub.add_parser("once", parents=[common], help="run every job once and exit (for cron / a CronJob)")
+    once = sub.add_parser("once", parents=[common, starting],
+                          help="run every job once and exit (for cron / a CronJob)")
     once.add_argument("--wait-for-leader", type=float, default=0, metavar="SECONDS",
                       help="wait this long for the leader lock instead of exiting at once")
     once.add_argument("--due", action="store_true",
@@ -59,15 +65,29 @@ def _connector(loaded):
         raise SystemExit(EXIT_CONFIG)
 
 
+def _state_ready(loaded, init: bool) -> None:
+    """The state path checked before any lock or database is opened (jobs/state_path.py)."""
+    from jobs.state_path import StatePathError, prepare
+
+    try:
+        prepare(loaded.state_url(), init=init)
+    except StatePathError as e:
+        print(f"leadrouter: state database problem\n{e}", file=sys.stderr)
+        raise SystemExit(EXIT_STATE)
+
+
 def cmd_run(args) -> int:
-    from jobs.leader import lock_for
+    from jobs.leader import guard_jobs, lock_for
     from jobs.service import Service
     from jobs.stream import Streams
 
     loaded = _load(args)
+    _state_ready(loaded, args.init)
     cx = _connector(loaded)
-    service = Service(store=cx.store, lock=lock_for(loaded.state_url()), poll_seconds=loaded.settings.schedule.leads,
-                      make_jobs=Streams(cx).make_jobs,  # CDC first; the jobs poll to reconcile
+    lock = lock_for(loaded.state_url())
+    service = Service(store=cx.store, lock=lock, poll_seconds=loaded.settings.schedule.leads,
+                      # CDC first; the jobs poll to reconcile; each job first asks the lock whether we still lead
+                      make_jobs=guard_jobs(Streams(cx).make_jobs, lock),
                       misfire_grace=loaded.settings.schedule.misfire_grace,
                       on_leader=lambda: _first_as_leader(cx),
                       metrics_bind=loaded.settings.metrics.bind, now=cx.clock.now)
@@ -91,17 +111,21 @@ def cmd_once(args) -> int:
     from jobs.logging import get_logger
 
     loaded = _load(args)
+    _state_ready(loaded, args.init)
     lock = lock_for(loaded.state_url())
     stop = threading.Event()
-    if args.wait_for_leader:
-        from jobs.leader import wait_for_leadership
+    try:
+        if args.wait_for_leader:
+            from jobs.leader import wait_for_leadership
 
-        timer = threading.Timer(args.wait_for_leader, stop.set)
-        timer.start()
-        got = wait_for_leadership(lock, min(5.0, args.wait_for_leader), stop)
-        timer.cancel()
-    else:
-        got = lock.try_acquire()
+            got = wait_for_leadership(lock, min(5.0, args.wait_for_leader), stop, timeout=args.wait_for_leader)
+        else:
+            got = lock.try_acquire()
+    except OSError as e:  # the lock file cannot be made: a path problem, not another instance
+        print(f"leadrouter: state database problem\ncannot create the leader lock {getattr(lock, 'path', '')}: "
+              f"{e.strerror or e}\n  fix: let the user running leadrouter write the state directory",
+              file=sys.stderr)
+        return EXIT_STATE
     if not got:
         get_logger().warning("not_leader", note="another instance holds the leader lock; nothing done")
         return EXIT_NOT_LEADER
@@ -130,15 +154,20 @@ def _stop_on_sigterm(stop) -> None:
 
 
 def cmd_status(args) -> int:
-    from jobs.state import Store
     from jobs.state import offers as of
     from jobs.state import outbox as ob
     from jobs.state import store as st
     from jobs.state.schema import watermarks
     from jobs import stream
 
+    from jobs.state_path import Reader, StatePathError
+
     loaded = _load(args)
-    store = Store(loaded.state_url())
+    try:
+        store = Reader(loaded.state_url())  # read-only: no lock, no migration, never creates a file
+    except StatePathError as e:
+        print(f"leadrouter: state database problem\n{e}", file=sys.stderr)
+        return EXIT_STATE
     with store.connect() as conn:
         report: dict[str, Any] = {
             "state": _safe_url(loaded.state_url()),

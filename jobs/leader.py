@@ -7,13 +7,27 @@ lock next to the database file; the kernel frees it when the process dies.
 
 A standby retries every poll interval, so it takes over within one interval of the
 leader's death (the Bar asks for two).
+
+One lock per state database IDENTITY: the SQLite lock file is named from the resolved
+path, so two configs naming one database through a symlink share one lock (they did
+not: both led, and 41 jobs failed with "database is locked").
+
+Fencing: each acquisition takes `token`, a number one higher than any leader of this
+database took before (a one-row `leader_token` table in the state database itself, so
+it lives and dies with the data it guards). Writes stored with their token let the
+store refuse a deposed leader's late batch. `still_leader()` asks the lock itself (the
+PostgreSQL server; for a file, that the lock file is still the one we locked), and is
+called before each job and each write batch — not only once per poll interval.
 """
 from __future__ import annotations
 
+import os
+import sqlite3
 import threading
+import time
 import zlib
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Callable, Protocol
 
 from filelock import FileLock, Timeout
 from sqlalchemy import create_engine, text
@@ -29,40 +43,116 @@ def lock_key(name: str) -> int:
     return zlib.crc32(f"leadrouter:{name}".encode()) | (0x4C52 << 32)
 
 
+class NotLeader(RuntimeError):
+    """This instance no longer holds the leader lock: nothing more may be written."""
+
+
 class LeaderLock(Protocol):
     description: str
+    token: int | None  # the fencing token of the current leadership, None when not leader
 
     def try_acquire(self) -> bool: ...
 
     def still_held(self) -> bool: ...
 
+    def still_leader(self) -> bool: ...
+
+    def assert_leader(self) -> None: ...
+
     def release(self) -> None: ...
 
 
-class FileLeaderLock:
-    def __init__(self, path: Path) -> None:
+# One row, one number: the highest fencing token any leader of this database took.
+TOKEN_TABLE = "CREATE TABLE IF NOT EXISTS leader_token (id INTEGER PRIMARY KEY, token BIGINT NOT NULL)"
+NEXT_TOKEN = ("INSERT INTO leader_token (id, token) VALUES (1, 1) "
+              "ON CONFLICT (id) DO UPDATE SET token = leader_token.token + 1 RETURNING token")
+
+
+class _Fenced:
+    description: str
+    token: int | None = None
+
+    def still_leader(self) -> bool:
+        return self.still_held()  # type: ignore[attr-defined]
+
+    def assert_leader(self) -> None:
+        if not self.still_leader():
+            self.token = None
+            raise NotLeader(f"the leader lock ({self.description}) is no longer ours; nothing more is written")
+
+
+class FileLeaderLock(_Fenced):
+    def __init__(self, path: Path, database: Path | None = None) -> None:
         self.path = Path(path)
+        self.database = Path(database) if database is not None else None
         self.description = f"file lock {self.path}"
-        self._lock = FileLock(str(self.path), timeout=0, thread_local=False, is_singleton=False)
+        self.token = None
+        # 0600: the lock file sits beside a database of personal data
+        self._lock = FileLock(str(self.path), timeout=0, mode=0o600, thread_local=False, is_singleton=False)
+        self._inode: tuple[int, int] | None = None
 
     def try_acquire(self) -> bool:
-        if self._lock.is_locked:
+        if self._lock.is_locked and self.still_held():
             return True
         try:
             self._lock.acquire(timeout=0)
-            return True
         except Timeout:
             return False
+        self._inode = _identity(self.path)
+        if self.database is not None:
+            try:
+                self.token = _sqlite_token(self.database)
+            except sqlite3.Error as e:
+                self.release()
+                raise NotLeader(f"cannot take a fencing token in {self.database}: {e}") from None
+        return True
 
     def still_held(self) -> bool:
-        return self._lock.is_locked
+        # locked by us, and the lock file on disk is still the one we locked: a lock file
+        # deleted and recreated would let a second process "lock" the new one
+        return self._lock.is_locked and self._inode is not None and _identity(self.path) == self._inode
 
     def release(self) -> None:
+        self.token = None
+        self._inode = None
         if self._lock.is_locked:
             self._lock.release(force=True)
 
+    def held_elsewhere(self) -> bool:
+        """Whether another process leads, for `status`: tried and let go at once, without
+        a fencing token (nothing is written) and without creating a missing lock file."""
+        if self._lock.is_locked:
+            return False
+        if not self.path.exists():
+            return False
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            return True
+        self._lock.release(force=True)
+        return False
 
-class PostgresLeaderLock:
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _sqlite_token(database: Path) -> int:
+    if not database.exists():
+        os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
+    conn = sqlite3.connect(str(database), timeout=5, isolation_level=None)
+    try:
+        conn.execute(TOKEN_TABLE)
+        return int(conn.execute(NEXT_TOKEN).fetchone()[0])
+    finally:
+        conn.close()
+
+
+class PostgresLeaderLock(_Fenced):
     def __init__(self, url: str, name: str = "default") -> None:
         self.key = lock_key(name)
         self.description = f"PostgreSQL advisory lock {self.key}"
@@ -82,6 +172,13 @@ class PostgresLeaderLock:
         got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
         if got:
             self._conn = conn
+            try:
+                conn.execute(text(TOKEN_TABLE))
+                self.token = int(conn.execute(text(NEXT_TOKEN)).scalar())
+            except Exception as e:  # noqa: BLE001 - no token, no leadership
+                log.warning("leader_token_failed", error=str(e))
+                self.release()
+                return False
             return True
         conn.close()
         return False
@@ -100,6 +197,7 @@ class PostgresLeaderLock:
             return False
 
     def _drop(self) -> None:
+        self.token = None
         if self._conn is not None:
             try:
                 self._conn.close()
@@ -124,18 +222,68 @@ def lock_for(state_url: str, name: str = "default") -> LeaderLock:
     db = url.database
     if not db or db == ":memory:":
         raise ValueError("an in-memory SQLite state cannot be shared; set [state] url to a file")
-    return FileLeaderLock(Path(db).with_name(Path(db).name + ".leader.lock"))
+    # the database's identity, not its spelling: symlinks and `..` resolved
+    real = Path(db).resolve()
+    return FileLeaderLock(real.with_name(real.name + ".leader.lock"), database=real)
 
 
-def wait_for_leadership(lock: LeaderLock, interval: float, stop: threading.Event) -> bool:
-    """Block as a standby until the lock is ours (True) or we are told to stop (False)."""
+def pause(stop: threading.Event, seconds: float) -> None:
+    """`stop.wait(seconds)` in short sleeps. A timed Event.wait hangs for good under
+    libfaketime (`faketime -f '@…'` fakes CLOCK_MONOTONIC, CPython turns the timeout into
+    an absolute deadline on that clock and hands it to sem_clockwait, which libfaketime
+    does not intercept: the kernel waits for its real monotonic clock to reach a fake
+    one ~57 years ahead). time.sleep is intercepted, so it keeps working."""
+    end = time.monotonic() + seconds
+    while not stop.is_set():
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(left, 0.05))
+
+
+def wait_for_leadership(lock: LeaderLock, interval: float, stop: threading.Event, *,
+                        timeout: float | None = None,
+                        pause: Callable[[threading.Event, float], Any] = pause) -> bool:
+    """Block as a standby until the lock is ours (True), we are told to stop or
+    `timeout` seconds have passed (False). One attempt per `interval`."""
     announced = False
+    end = None if timeout is None else time.monotonic() + timeout
     while not stop.is_set():
         if lock.try_acquire():
-            log.info("leader_acquired", lock=lock.description)
+            log.info("leader_acquired", lock=lock.description, token=getattr(lock, "token", None))
             return True
         if not announced:
             log.info("standby", lock=lock.description, retry_seconds=interval)
             announced = True
-        stop.wait(interval)
+        wait = interval if end is None else min(interval, end - time.monotonic())
+        if wait <= 0:
+            return False
+        pause(stop, wait)
     return False
+
+
+def guarded(fn: Callable[[], Any], lock: LeaderLock, name: str, on_lost: Callable[[], None]) -> Callable[[], Any]:
+    """A job that first asks the lock itself whether we still lead (on PostgreSQL: a
+    query on the lock's own connection), so a deposed leader stops before its next job,
+    not up to a poll interval later when the service's own check comes round."""
+    def run() -> Any:
+        if not lock.still_leader():
+            log.error("leader_lock_lost", lock=lock.description, job=name,
+                      note="job not started; stopping jobs, back to standby")
+            on_lost()
+            return None
+        return fn()
+
+    run.__name__ = getattr(fn, "__name__", name)
+    return run
+
+
+def guard_jobs(make_jobs: Callable[[threading.Event], list[Any]], lock: LeaderLock
+               ) -> Callable[[threading.Event], list[Any]]:
+    """`make_jobs` (→ JobSpecs) with every job guarded by `still_leader()`."""
+    from dataclasses import replace
+
+    def make(job_stop: threading.Event) -> list[Any]:
+        return [replace(j, fn=guarded(j.fn, lock, j.name, job_stop.set)) for j in make_jobs(job_stop)]
+
+    return make

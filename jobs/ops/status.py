@@ -26,10 +26,9 @@ def leader(state_url: str, instances: list[dict[str, Any]]) -> dict[str, Any]:
         held = _pg_lock_held(lock)
         lock._engine.dispose()
     else:
-        # A file lock can only be asked by trying it; taken and let go at once if free.
-        held = not lock.try_acquire()
-        if not held:
-            lock.release()
+        # A file lock can only be asked by trying it; taken and let go at once if free
+        # (no fencing token taken, no lock file created)
+        held = lock.held_elsewhere()
     # the registered leader seen last (a crashed one's row lingers, but then the lock is free)
     named = sorted((i for i in instances if i.get("role") == "leader"), key=lambda i: _aware(i["seen_at"]))
     if held and named:

@@ -16,6 +16,9 @@ def config(tmp_path, extra: str = "") -> str:
 
 
 def test_status_json_reports_an_empty_state(tmp_path, capsys):
+    from jobs.state import Store
+
+    Store(f"sqlite:///{tmp_path}/state.sqlite").dispose()  # as the first `once --init` leaves it
     assert main(["status", "--json", "--config", config(tmp_path)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["schema_version"] >= 1

@@ -1,6 +1,8 @@
 """One active instance: the leader lock on a SQLite file and on PostgreSQL."""
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -9,7 +11,7 @@ import time
 
 import pytest
 
-from jobs.leader import FileLeaderLock, PostgresLeaderLock, lock_for, wait_for_leadership
+from jobs.leader import FileLeaderLock, NotLeader, PostgresLeaderLock, guarded, lock_for, wait_for_leadership
 
 from .pg import temp_database
 
@@ -53,6 +55,37 @@ def test_file_lock_is_freed_when_the_holder_process_is_killed(tmp_path):
 
 
 def test_standby_takes_over_within_one_interval(tmp_path):
+    """Deterministic: the standby tries once per interval, so the first try after the
+    leader lets go succeeds. Its waits are recorded, not slept: the test holds whatever
+    the clock does (it hung under `faketime -f '@…'`, see jobs.leader.pause)."""
+    url = f"sqlite:///{tmp_path}/state.sqlite"
+    leader, standby = lock_for(url), lock_for(url)
+    assert leader.try_acquire()
+    waits: list[float] = []
+    tries_after_release: list[bool] = []
+    real_try = standby.try_acquire
+
+    def counting_try() -> bool:
+        got = real_try()
+        if not leader.still_held():
+            tries_after_release.append(got)
+        return got
+
+    def pause(stop, seconds):  # noqa: ANN001 - the standby's wait, recorded
+        waits.append(seconds)
+        if len(waits) == 3:
+            leader.release()  # the leader dies during the standby's third wait
+
+    standby.try_acquire = counting_try
+    assert wait_for_leadership(standby, 0.1, threading.Event(), pause=pause)
+    assert waits == [0.1, 0.1, 0.1], "one try per interval, no longer wait"
+    assert tries_after_release == [True], "taken over at the first try after the leader let go"
+    standby.release()
+
+
+def test_standby_takes_over_in_real_time_too(tmp_path):
+    """The same with real threads and sleeps; no timed Event/Lock waits (they hang under
+    faketime), and a bound loose enough for a loaded machine."""
     url = f"sqlite:///{tmp_path}/state.sqlite"
     leader, standby = lock_for(url), lock_for(url)
     assert leader.try_acquire()
@@ -63,16 +96,110 @@ def test_standby_takes_over_within_one_interval(tmp_path):
         if wait_for_leadership(standby, 0.1, stop):
             got.append(time.monotonic())
 
-    t = threading.Thread(target=wait)
+    t = threading.Thread(target=wait, daemon=True)
     t.start()
     time.sleep(0.3)
     assert not got
     released = time.monotonic()
     leader.release()
-    t.join(timeout=2)
+    while t.is_alive() and time.monotonic() - released < 5:
+        time.sleep(0.01)
     stop.set()
-    assert got and got[0] - released < 0.2 + 0.05
+    assert got and got[0] - released < 0.1 + 1.0
     standby.release()
+
+
+def test_wait_for_leadership_gives_up_after_its_timeout(tmp_path):
+    url = f"sqlite:///{tmp_path}/state.sqlite"
+    leader, standby = lock_for(url), lock_for(url)
+    assert leader.try_acquire()
+    waits: list[float] = []
+
+    def pause(stop, seconds):  # noqa: ANN001
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    started = time.monotonic()
+    assert not wait_for_leadership(standby, 0.05, threading.Event(), timeout=0.2, pause=pause)
+    assert time.monotonic() - started < 2 and 3 <= len(waits) <= 6
+    leader.release()
+
+
+def test_a_database_named_through_a_symlink_has_one_lock(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    a = lock_for(f"sqlite:///{real}/state.sqlite")
+    b = lock_for(f"sqlite:///{tmp_path}/link/state.sqlite")
+    c = lock_for(f"sqlite:///{tmp_path}/link/../real/state.sqlite")
+    assert a.path == b.path == c.path == real / "state.sqlite.leader.lock"
+    assert a.try_acquire()
+    assert not b.try_acquire() and not c.try_acquire()
+    a.release()
+
+
+def test_fencing_tokens_grow_with_every_leadership(tmp_path):
+    url = f"sqlite:///{tmp_path}/state.sqlite"
+    first, second = lock_for(url), lock_for(url)
+    assert first.token is None
+    assert first.try_acquire()
+    token = first.token
+    assert token >= 1 and first.still_leader()
+    first.assert_leader()
+    first.release()
+    assert first.token is None and not first.still_leader()
+    with pytest.raises(NotLeader):
+        first.assert_leader()
+    assert second.try_acquire() and second.token == token + 1
+    second.release()
+    assert first.try_acquire() and first.token == token + 2
+    first.release()
+
+
+def test_a_lock_file_replaced_under_the_leader_deposes_it(tmp_path):
+    url = f"sqlite:///{tmp_path}/state.sqlite"
+    leader = lock_for(url)
+    assert leader.try_acquire()
+    leader.path.unlink()  # someone "cleans up"; a second process could now lock a new file
+    leader.path.touch()
+    assert not leader.still_leader()
+    with pytest.raises(NotLeader):
+        leader.assert_leader()
+    leader.release()
+
+
+def test_state_database_and_lock_files_are_private(tmp_path):
+    lock = lock_for(f"sqlite:///{tmp_path}/state.sqlite")
+    assert lock.try_acquire()
+    assert stat.S_IMODE(os.stat(lock.path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(tmp_path / "state.sqlite").st_mode) == 0o600
+    lock.release()
+
+
+def test_a_guarded_job_does_not_start_once_the_lock_is_lost(tmp_path):
+    lock = lock_for(f"sqlite:///{tmp_path}/state.sqlite")
+    assert lock.try_acquire()
+    ran, lost = [], threading.Event()
+    job = guarded(lambda: ran.append(1), lock, "leads", lost.set)
+    job()
+    lock.path.unlink()
+    job()
+    assert ran == [1] and lost.is_set()
+    lock.release()
+
+
+def test_status_probe_takes_no_token_and_creates_no_lock_file(tmp_path):
+    url = f"sqlite:///{tmp_path}/state.sqlite"
+    probe = lock_for(url)
+    assert not probe.held_elsewhere() and not probe.path.exists()
+    leader = lock_for(url)
+    assert leader.try_acquire()
+    token = leader.token
+    assert probe.held_elsewhere()
+    leader.release()
+    assert not probe.held_elsewhere()
+    assert leader.try_acquire() and leader.token == token + 1, "the probe took no token in between"
+    leader.release()
 
 
 @pytest.mark.postgres
@@ -91,3 +218,33 @@ def test_postgres_advisory_lock_is_exclusive_and_freed_with_its_connection():
             time.sleep(0.02)
         a.release()
         b.release()
+
+
+@pytest.mark.postgres
+def test_postgres_leader_whose_lock_connection_is_killed_notices_before_its_next_job():
+    from sqlalchemy import create_engine, text
+
+    with temp_database() as url:
+        lock = lock_for(url)
+        assert lock.try_acquire() and lock.token >= 1
+        first = lock.token
+        ran, lost = [], threading.Event()
+        job = guarded(lambda: ran.append(1), lock, "outbox", lost.set)
+        job()
+        pid = lock._conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:  # an admin, a failover or a network cut kills the session
+            assert c.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+        admin.dispose()
+        job()  # the very next job, whatever the poll interval
+        assert ran == [1] and lost.is_set() and not lock.still_leader()
+        with pytest.raises(NotLeader):
+            lock.assert_leader()
+        other = lock_for(url)
+        deadline = time.monotonic() + 5
+        while not other.try_acquire():
+            assert time.monotonic() < deadline, "the killed session's lock was not freed"
+            time.sleep(0.05)
+        assert other.token == first + 1, "the next leader's token is higher: its writes fence the old one's"
+        other.release()
+        lock.release()
