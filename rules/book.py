@@ -28,7 +28,7 @@ from rules.model import Lead, Partner
 
 DEFAULT_PATH = Path(__file__).parent / "defaults" / "rules.toml"
 
-STRATEGIES = ("round_robin", "weighted", "least_loaded", "best_fit", "nearest")
+STRATEGIES = ("round_robin", "weighted", "least_loaded", "best_fit", "nearest", "predictive")
 OTHERWISE_WORDS = ("next", "unroutable", "escalate")
 CAP_FIX = ("a whole number of offers, 1 or more; leave the key out for no cap "
            "(pause a partner with Routing_Paused__c, not a cap of 0)")

@@ -112,4 +112,4 @@ def test_the_learner_learns_from_outcome_events_only():
     # its only ways in: outcomes, the decisions it was part of, and its own saved state
     public = {name for name, _ in inspect.getmembers(Predictor, inspect.isfunction) if not name.startswith("_")}
     assert public == {"observe", "estimate", "score", "pick", "record_offer", "to_dict"}
-    assert list(inspect.signature(Predictor.observe).parameters) == ["self", "event", "tier"]
+    assert list(inspect.signature(Predictor.observe).parameters) == ["self", "event", "partner"]

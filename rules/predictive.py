@@ -1,0 +1,420 @@
+"""Predictive fit with a fairness floor: the `distribute = "predictive"` strategy.
+
+For each eligible partner the learner estimates the chance that offering it this lead
+ends in a conversion — chance to accept × chance to convert once accepted — for the
+lead's segment (country, industry, products, company size, source), from outcomes
+only (`observe(OutcomeEvent)`; it never sees how the market works). It then chooses by
+Thompson sampling: one draw per partner from a Beta around its estimate, the best draw
+wins. A partner with little evidence draws widely and so gets tried (bounded
+exploration); one with much evidence draws close to its estimate.
+
+The model, per head (accept, convert), is a Beta–Bernoulli per partner with empirical-
+Bayes priors: a partner nobody knows starts at its tier's pooled rate (its tier is the
+one thing the org tells us about quality), worth `prior_strength` outcomes. Segments
+enter as log-odds lifts: a lift every partner shares (pooled over all outcomes: a
+referral converts better than a purchased list) plus the partner's own deviation for
+that segment value, shrunk toward none until its outcomes there say otherwise. We
+chose our own ~100 lines over a library (PyMC, scikit-learn, vowpal wabbit): the model
+must update one outcome at a time, persist as plain JSON, explain each estimate in
+words, and decide in tens of microseconds; numpy supplies the Beta draws.
+
+Fairness floor: every partner eligible for a lead is owed `floor` × its fair share
+(1 / number eligible, for each lead it could have taken). A partner behind on what it
+is owed gets a bonus that grows with the debt, so it catches up on the leads where its
+own draw is nearest the best; a partner owed `hard_debt` leads gets the next one.
+
+Pure: randomness comes from the `seed` given (one stream per lead, rule and attempt,
+so `explain` shows the draw `decide` made), time from the caller. The router never
+writes here; `record_offer(decision)` once a decision is committed, as for RoutingState.
+"""
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+
+from rules.model import Decision, DecisionKind, Lead, Partner
+from rules.performance import OutcomeEvent
+
+TIER_ORDER = ("Registered", "Silver", "Gold", "Platinum")
+_ACCEPT_KINDS = {"accepted": 1, "rejected": 0, "lapsed": 0}
+_CONVERT_KINDS = {"converted": 1, "lost": 0}
+_FULL_ACCEPT = 0.1  # acceptance assumed of a partner at the load it last declined for capacity
+_PENDING_MAX = 50_000  # offers decided but not yet recorded; older ones are dropped (never committed)
+
+
+def size_band(employees: int | None) -> str:
+    if employees is None:
+        return "unknown"
+    if employees < 200:
+        return "small"
+    return "mid" if employees < 2000 else "enterprise"
+
+
+def segment_of(lead: Lead) -> tuple[str, ...]:
+    """The lead's segment as keys: place, industry, products, size, source."""
+    keys = [f"country={lead.country or ''}", f"industry={lead.industry or ''}",
+            f"size={size_band(lead.employees)}", f"source={lead.source or ''}"]
+    keys.extend(f"product={p}" for p in sorted(lead.products))
+    return tuple(keys)
+
+
+def claim_keys(lead: Lead, industries: frozenset[str], products: frozenset[str]) -> tuple[str, ...]:
+    """How the partner's own account describes its fit to this lead: does it list the lead's
+    industry, and how many of the lead's products. Their lift is learnt pooled over every
+    partner (do claims mean anything here?), so it helps from the first outcomes on."""
+    keys = []
+    if lead.industry:
+        keys.append(f"claims_industry={'yes' if lead.industry in industries else 'no'}")
+    if lead.products:
+        shared = len(lead.products & products)
+        keys.append("claims_products=" + ("all" if shared == len(lead.products) else "some" if shared else "none"))
+    return tuple(keys)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+class _Head:
+    """Counts for one Bernoulli outcome (accept, or convert once accepted): in total, per
+    tier, per segment key, and per partner and (partner, key) as numpy arrays over the
+    learner's partner numbering, so a lead's candidates are estimated in a few vector steps."""
+
+    def __init__(self, name: str, default: float):
+        self.name = name
+        self.default = default  # rate assumed before any outcome at all
+        self.total = [0, 0]  # [successes, trials]
+        self.tier: dict[str, list[int]] = {}
+        self.key: dict[str, list[int]] = {}
+        self.ps = np.zeros(0)  # per partner: successes
+        self.pn = np.zeros(0)  # per partner: trials
+        self.cell: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # key → (successes, trials) per partner
+
+    def grow(self, size: int) -> None:
+        if size <= len(self.ps):
+            return
+        size = max(size, 2 * len(self.ps), 64)
+        pad = lambda a: np.concatenate([a, np.zeros(size - len(a))])  # noqa: E731
+        self.ps, self.pn = pad(self.ps), pad(self.pn)
+        self.cell = {k: (pad(s), pad(n)) for k, (s, n) in self.cell.items()}
+
+    def add(self, i: int, tier: str, keys: Iterable[str], y: int) -> None:
+        for counts in (self.total, self.tier.setdefault(tier, [0, 0])):
+            counts[0] += y
+            counts[1] += 1
+        self.ps[i] += y
+        self.pn[i] += 1
+        for k in keys:
+            counts = self.key.setdefault(k, [0, 0])
+            counts[0] += y
+            counts[1] += 1
+            cell = self.cell.get(k)
+            if cell is None:
+                cell = self.cell[k] = (np.zeros(len(self.ps)), np.zeros(len(self.ps)))
+            cell[0][i] += y
+            cell[1][i] += 1
+
+    def overall(self) -> float:
+        s, n = self.total
+        return (s + 2 * self.default) / (n + 2)
+
+    def lift(self, key: str, overall: float, strength: float = 30.0) -> float:
+        """Log-odds lift of a segment value, pooled over every partner."""
+        s, n = self.key.get(key, (0, 0))
+        if not n:
+            return 0.0
+        return _logit((s + strength * overall) / (n + strength)) - _logit(overall)
+
+    def estimate(self, rows: np.ndarray, tiers: list[str], keys: tuple[str, ...], prior_strength: float,
+                 cell_strength: float, claims: list[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, evidence) per partner row, for a lead of these segment keys (and, per partner,
+        these claim keys)."""
+        overall = self.overall()
+        tier_rate = {}
+        for t in set(tiers):
+            ts, tn = self.tier.get(t, (0, 0))
+            tier_rate[t] = (ts + 20 * overall) / (tn + 20)  # the tier's pooled rate, shrunk toward everyone's
+        prior = np.array([tier_rate[t] for t in tiers])
+        n = self.pn[rows]
+        base = (self.ps[rows] + prior_strength * prior) / (n + prior_strength)
+        lifts: dict[str, float] = {}
+        for ck in claims:
+            for k in ck:
+                if k not in lifts:
+                    lifts[k] = self.lift(k, overall)
+        lb = _vlogit(base) + np.array([sum(lifts[k] for k in ck) for ck in claims])
+        x = lb.copy()
+        products = sum(1 for k in keys if k.startswith("product="))
+        for k in keys:
+            g = self.lift(k, overall)
+            w = 1 / products if k.startswith("product=") else 1.0
+            cell = self.cell.get(k)
+            x += w * g
+            if cell is None:
+                continue
+            cs, cn = cell[0][rows], cell[1][rows]
+            if not cn.any():
+                continue
+            # what this partner should do here were it like everyone, moved by its own outcomes here
+            expect = 1 / (1 + np.exp(-(lb + g)))
+            dev = _vlogit((cs + cell_strength * expect) / (cn + cell_strength)) - (lb + g)
+            x += w * dev
+        return 1 / (1 + np.exp(-x)), n + prior_strength
+
+    def to_dict(self, ids: list[str]) -> dict[str, Any]:
+        rows = [i for i in range(len(ids)) if self.pn[i]]
+        return {"total": self.total, "tier": self.tier, "key": self.key,
+                "partner": {ids[i]: [int(self.ps[i]), int(self.pn[i])] for i in rows},
+                "cell": {k: {ids[i]: [int(s[i]), int(n[i])] for i in range(len(ids)) if n[i]}
+                         for k, (s, n) in self.cell.items()}}
+
+    def load(self, data: dict[str, Any], row: Any) -> None:
+        self.total = list(data.get("total", [0, 0]))
+        self.tier = {k: list(v) for k, v in data.get("tier", {}).items()}
+        self.key = {k: list(v) for k, v in data.get("key", {}).items()}
+        for pid, (s, n) in data.get("partner", {}).items():
+            i = row(pid)
+            self.ps[i], self.pn[i] = s, n
+        for k, per in data.get("cell", {}).items():
+            for pid, (s, n) in per.items():
+                i = row(pid)
+                cell = self.cell.get(k)
+                if cell is None:
+                    cell = self.cell[k] = (np.zeros(len(self.ps)), np.zeros(len(self.ps)))
+                cell[0][i], cell[1][i] = s, n
+
+
+def _vlogit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What the learner believes about one partner for one lead."""
+
+    chance: float  # accept × convert
+    sd: float  # its uncertainty (standard deviation)
+    accept: float
+    convert: float
+    evidence: int  # outcomes behind it (offers settled + accepted leads closed)
+
+    def text(self) -> str:
+        return (f"est {self.chance:.1%} ± {self.sd:.1%} (accept {self.accept:.0%} × convert {self.convert:.0%}, "
+                f"{self.evidence} outcomes)")
+
+
+class Predictor:
+    def __init__(self, *, seed: int = 0, floor: float = 0.6, prior_strength: float = 4.0,
+                 cell_strength: float = 4.0, hard_debt: float = 3.0, debt_weight: float = 0.5,
+                 explore: float = 1.0):
+        if not 0 <= floor <= 1:
+            raise ValueError(f"floor={floor}: the share of a fair share every partner is owed must be between 0 and 1")
+        self.seed = seed
+        self.floor = floor
+        self.prior_strength = prior_strength
+        self.cell_strength = cell_strength
+        self.hard_debt = hard_debt
+        self.debt_weight = debt_weight
+        self.explore = explore  # scale of the draws' spread: 1 = Thompson sampling, 0 = always the best estimate
+        self.accept = _Head("accept", 0.6)
+        self.convert = _Head("convert", 0.2)
+        self.rows: dict[str, int] = {}  # partner id → its row in the heads' arrays
+        self.ids: list[str] = [""]  # row 0: a partner nothing is known of (always zero counts)
+        self.accept.grow(1)
+        self.convert.grow(1)
+        self.tiers: dict[str, str] = {}  # partner → tier, as last seen
+        self.claims: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # partner → (industries, products)
+        self.fair: dict[str, dict[str, float]] = {}  # rule → partner → leads it could have taken, each 1/n
+        self.served: dict[str, dict[str, int]] = {}  # rule → partner → leads offered to it
+        # "no capacity" declines: the open load at which the partner said so; it gets leads again
+        # below that load, and the mark moves up when it accepts at or above it
+        self.capacity: dict[str, int] = {}
+        self._pending: dict[tuple[str, int], tuple[str, tuple[str, ...], tuple[int, ...]]] = {}
+        self._load_at_offer: dict[tuple[str, str], int] = {}
+
+    def _row(self, partner_id: str) -> int:
+        i = self.rows.get(partner_id)
+        if i is None:
+            i = self.rows[partner_id] = len(self.ids)
+            self.ids.append(partner_id)
+            self.accept.grow(i + 1)
+            self.convert.grow(i + 1)
+        return i
+
+    # ---------------------------------------------------------------- learning
+    def observe(self, event: OutcomeEvent, partner: Partner | None = None) -> None:
+        """Learn from one outcome. Only accepted/rejected/lapsed and converted/lost teach;
+        the lead's segment comes from `event.lead`; the partner's tier and claimed industries
+        and products from `partner` (its Account as synced), else as last given."""
+        if partner is not None:
+            tier = getattr(partner.tier, "value", partner.tier) or ""
+            self.tiers[event.partner_id] = tier
+            self.claims[event.partner_id] = (partner.industries, partner.products)
+        if event.kind in _ACCEPT_KINDS:
+            self._capacity_feedback(event)
+            head, y = self.accept, _ACCEPT_KINDS[event.kind]
+        elif event.kind in _CONVERT_KINDS:
+            head, y = self.convert, _CONVERT_KINDS[event.kind]
+        else:
+            return
+        keys = segment_of(event.lead) if event.lead is not None else ()
+        claimed = self.claims.get(event.partner_id)
+        if claimed is not None and event.lead is not None:
+            keys += claim_keys(event.lead, *claimed)
+        head.add(self._row(event.partner_id), self.tiers.get(event.partner_id, ""), keys, y)
+
+    def _capacity_feedback(self, event: OutcomeEvent) -> None:
+        load = self._load_at_offer.pop((event.lead_id or "", event.partner_id), None)
+        if load is None:
+            return
+        pid = event.partner_id
+        if event.kind == "rejected" and "capacity" in (event.reason or "").lower():
+            self.capacity[pid] = max(1, min(load, self.capacity.get(pid, load)))
+        elif event.kind == "accepted" and pid in self.capacity and load >= self.capacity[pid]:
+            self.capacity[pid] = load + 1  # it took one more than we thought it could
+
+    def _estimates(self, partner_ids: list[str], tiers: list[str], lead: Lead,
+                   claimed: list[tuple[frozenset[str], frozenset[str]]]):
+        rows = np.array([self.rows.get(pid, 0) for pid in partner_ids], dtype=np.intp)
+        keys = segment_of(lead)
+        claims = [claim_keys(lead, *c) for c in claimed]
+        a, na = self.accept.estimate(rows, tiers, keys, self.prior_strength, self.cell_strength, claims)
+        c, nc = self.convert.estimate(rows, tiers, keys, self.prior_strength, self.cell_strength, claims)
+        # variance of a product of independent Betas
+        va, vc = a * (1 - a) / (na + 1), c * (1 - c) / (nc + 1)
+        sd = np.sqrt(np.maximum((va + a * a) * (vc + c * c) - (a * c) ** 2, 0.0))
+        return a, c, a * c, sd, na + nc - 2 * self.prior_strength
+
+    def estimate(self, partner: Partner, lead: Lead) -> Estimate:
+        """What the learner believes about offering `lead` to this partner."""
+        a, c, m, sd, ev = self._estimates([partner.id], [getattr(partner.tier, "value", partner.tier) or ""], lead,
+                                          [(partner.industries, partner.products)])
+        return Estimate(float(m[0]), float(sd[0]), float(a[0]), float(c[0]), int(ev[0]))
+
+    def score(self, lead: Lead) -> float:
+        """Lead potential, 0–1: the chance an average partner converts this lead once it
+        accepts it (pooled over every partner's outcomes, by the lead's segment). Usable in
+        rules as `score` (`score >= 0.6`) once jobs puts it in `lead.extra["score"]`."""
+        head = self.convert
+        overall = head.overall()
+        x = _logit(overall)
+        keys = segment_of(lead)
+        products = sum(1 for k in keys if k.startswith("product="))
+        for k in keys:
+            x += head.lift(k, overall) / (products if k.startswith("product=") else 1)
+        return round(_sigmoid(x), 4)
+
+    # ---------------------------------------------------------------- choosing (called by the Router)
+    def pick(self, router: Any, rule: Any, lead: Lead, eligible: int, state: Any, now: Any, trial: Any,
+             attempt: int) -> tuple[int, str] | None:
+        """(position, how) of the partner to offer, or None when every eligible one is capped."""
+        idx = router.index
+        cands: list[int] = []
+        for pos in idx.positions(eligible):
+            why = router._blocked(pos, state, now)
+            if why:
+                router._exclude_blocked(trial, pos, why)
+            else:
+                cands.append(pos)
+        if not cands:
+            return None
+        ids, partners = idx.ids, idx.partners
+        pids = [ids[pos] for pos in cands]
+        tiers = []
+        for pos, pid in zip(cands, pids):
+            tier = partners[pos].tier
+            tier = getattr(tier, "value", tier) or ""
+            tiers.append(tier)
+        a, c, mean, sd, evidence = self._estimates(pids, tiers, lead,
+                                                   [(partners[pos].industries, partners[pos].products) for pos in cands])
+        loads = tuple(state.open_offers.get(pid, 0) for pid in pids)
+        full = np.array([load >= self.capacity.get(pid, 1 << 30) for pid, load in zip(pids, loads)])
+        if full.any():
+            a = np.where(full, a * _FULL_ACCEPT, a)  # said "no capacity" at this load before
+            mean = a * c
+        # one Beta per partner around its estimate, worth its evidence: Thompson sampling
+        rng = np.random.default_rng((self.seed, zlib.crc32(f"{lead.id}|{rule.name}|{attempt}".encode())))
+        mean = np.clip(mean, 1e-4, 1 - 1e-4)
+        spread = np.maximum(sd * self.explore, 1e-4)
+        strength = np.maximum(mean * (1 - mean) / spread ** 2 - 1, 1.0)
+        draws = rng.beta(mean * strength, (1 - mean) * strength)
+        best_draw = float(draws.max()) or 1.0
+        fair = self.fair.get(rule.name, {})
+        served = self.served.get(rule.name, {})
+        owed = np.array([self.floor * fair.get(pid, 0.0) - served.get(pid, 0) for pid in pids])
+        value = draws / best_draw + self.debt_weight * np.maximum(owed, 0.0)
+        if owed.max() >= self.hard_debt:
+            i = int(np.argmax(np.where(owed >= self.hard_debt, owed, -np.inf)))
+        else:
+            i = int(np.argmax(value))  # ties: the first in id order
+        pos = cands[i]
+        order = [int(j) for j in np.argsort(-value, kind="stable")[:3]]
+        if i not in order:
+            order = [i] + order[:2]
+        trial.scores = [{"partner_id": pids[j], "name": partners[cands[j]].name,
+                         "estimate": round(float(mean[j]), 4), "uncertainty": round(float(sd[j]), 4),
+                         "accept": round(float(a[j]), 3), "convert": round(float(c[j]), 3),
+                         "outcomes": int(evidence[j]), "draw": round(float(draws[j]), 4),
+                         "owed": round(float(owed[j]), 2)} for j in order]
+        e = Estimate(float(mean[i]), float(sd[i]), float(a[i]), float(c[i]), int(evidence[i]))
+        if owed[i] >= self.hard_debt or (owed[i] > 0 and float(draws[i]) < best_draw):
+            how = (f"fairness floor: owed {owed[i]:.1f} lead(s) of its {self.floor:.0%} share of fair "
+                   f"({e.text()}; drew {draws[i]:.1%} vs best {best_draw:.1%})")
+        else:
+            how = f"predicted fit: {e.text()}; drew {draws[i]:.1%}, best of {len(cands)}"
+        self._pending[(lead.id, attempt)] = (rule.name, tuple(pids), loads)
+        if len(self._pending) > _PENDING_MAX:
+            for k in list(self._pending)[: _PENDING_MAX // 2]:
+                del self._pending[k]
+        return pos, how
+
+    def record_offer(self, decision: Decision) -> None:
+        """The decision was committed: the chosen partner was served, every partner that
+        could have taken it earned its fair share (1 / how many could)."""
+        pending = self._pending.pop((decision.lead_id, decision.attempt), None)
+        if pending is None or decision.kind is not DecisionKind.OFFER or decision.rule != pending[0]:
+            return
+        rule, could, loads = pending
+        if decision.partner_id in could:
+            self._load_at_offer[(decision.lead_id, decision.partner_id)] = loads[could.index(decision.partner_id)]
+            if len(self._load_at_offer) > _PENDING_MAX:
+                for k in list(self._load_at_offer)[: _PENDING_MAX // 2]:
+                    del self._load_at_offer[k]
+        fair = self.fair.setdefault(rule, {})
+        share = 1 / len(could)
+        for pid in could:
+            fair[pid] = fair.get(pid, 0.0) + share
+        served = self.served.setdefault(rule, {})
+        served[decision.partner_id] = served.get(decision.partner_id, 0) + 1
+
+    # ---------------------------------------------------------------- persistence
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (jobs keeps it next to the routing state)."""
+        return {"version": 1, "accept": self.accept.to_dict(self.ids), "convert": self.convert.to_dict(self.ids),
+                "tiers": dict(self.tiers), "capacity": dict(self.capacity),
+                "claims": {k: [sorted(i), sorted(pr)] for k, (i, pr) in self.claims.items()}, "fair": {r: dict(v) for r, v in self.fair.items()},
+                "served": {r: dict(v) for r, v in self.served.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], **settings: Any) -> "Predictor":
+        if data.get("version", 1) != 1:
+            raise ValueError(f"predictive model version {data.get('version')!r} is newer than this leadrouter understands")
+        p = cls(**settings)
+        for head in ("accept", "convert"):
+            getattr(p, head).load(data.get(head, {}), p._row)
+        p.tiers = dict(data.get("tiers", {}))
+        p.capacity = {k: int(v) for k, v in data.get("capacity", {}).items()}
+        p.claims = {k: (frozenset(i), frozenset(pr)) for k, (i, pr) in data.get("claims", {}).items()}
+        p.fair = {r: {k: float(v) for k, v in per.items()} for r, per in data.get("fair", {}).items()}
+        p.served = {r: {k: int(n) for k, n in per.items()} for r, per in data.get("served", {}).items()}
+        return p
