@@ -313,7 +313,11 @@ def _explain(err: ValidationError, text: str, path: Path | None, prefix: tuple[s
             hint = _did_you_mean(inner, model or Settings)
             if hint and prefix and not hint.startswith(prefix[0]):
                 hint = ".".join((*prefix, hint))
-            if hint:
+            if hint == key:  # a key of another variant (auth method): say whose, never "did you mean <itself>"
+                owners = _variants_with(inner, model or Settings)
+                msg += (f"; it belongs to method {' / '.join(map(repr, owners))}, not the one chosen here"
+                        if owners else "; remove it")
+            elif hint:
                 msg += f"; did you mean {hint!r}?"
         else:
             msg = f"{key}: {e['msg'].removeprefix('Value error, ')}"
@@ -331,6 +335,29 @@ def _file_loc(prefix: tuple[str, ...], inner: tuple[str, ...]) -> tuple[str, ...
     if prefix == ("salesforce",) and inner[:1] == ("auth",) and len(inner) > 2:
         inner = ("auth", *inner[2:])
     return (*prefix, *inner)
+
+
+def _variants_with(loc: tuple[str, ...], model: type[BaseModel]) -> list[str]:
+    """The variants of a union (auth methods, by their `method`) that have the key `loc[-1]`."""
+    for part in loc[:-1]:
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+            continue
+        members = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not members:
+            args = getattr(ann, "__metadata__", None) and getattr(ann, "__origin__", None)
+            members = [a for a in getattr(args, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+        out = []
+        for m in members:
+            if loc[-1] in m.model_fields and "method" in m.model_fields:
+                method = m.model_fields["method"]
+                out += [str(v) for v in getattr(method.annotation, "__args__", ())] or [str(method.default)]
+        return out
+    return []
 
 
 def _did_you_mean(loc: tuple[str, ...], model: type[BaseModel]) -> str | None:

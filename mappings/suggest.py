@@ -12,12 +12,17 @@ def _fold(name: str) -> str:
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate `name` most likely meant, or None when nothing is close."""
-    pool = [c for c in candidates if c]
+    pool = [c for c in candidates if c and c != name]  # never suggest the name itself
     if not name or not pool:
         return None
     lowered = {c.lower(): c for c in pool}
     if name.lower() in lowered:
         return lowered[name.lower()]
+    from rules.errors import by_meaning  # lead_source, LeadSource, zip: the name meant, not the nearest spelling
+
+    meant = by_meaning(name, pool)
+    if meant is not None and meant != name:
+        return meant
     folded: dict[str, str] = {}
     for c in pool:
         folded.setdefault(_fold(c), c)

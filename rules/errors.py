@@ -32,12 +32,67 @@ class RulesError(ValueError):
         )
 
 
+# Names people reach for, by meaning rather than spelling: Salesforce's own field names,
+# CRM synonyms. Folded (lower case, no _ - space, no __c) → the attribute it means.
+MEANINGS: dict[str, str] = {
+    "leadsource": "source", "origin": "source", "channel": "source", "sourcechannel": "source",
+    "zip": "postal_code", "zipcode": "postal_code", "postcode": "postal_code", "postal": "postal_code",
+    "plz": "postal_code", "region": "state", "province": "state", "county": "state", "subdivision": "state",
+    "statecode": "state", "countrycode": "country", "nation": "country", "sector": "industry",
+    "vertical": "industry", "product": "products", "productinterest": "products", "solutions": "products",
+    "solution": "products", "dealsize": "amount", "dealamount": "amount", "dealvalue": "amount",
+    "opportunityamount": "amount", "value": "amount", "budget": "amount", "expectedclosedate": "close_date",
+    "closedate": "close_date", "closingdate": "close_date", "headcount": "employees",
+    "employeecount": "employees", "numberofemployees": "employees", "companysize": "employees",
+    "staff": "employees", "revenue": "annual_revenue", "turnover": "annual_revenue", "locale": "language",
+    "preferredlanguage": "language", "lang": "language", "owner": "owner_id", "partner": "partner_id",
+    "partneraccount": "partner_id", "partneraccountid": "partner_id", "account": "company",
+    "accountname": "company", "organisation": "company", "organization": "company", "companyname": "company",
+    "mail": "email", "emailaddress": "email", "domain": "email_domain", "emaildomain": "email_domain",
+    "url": "website", "web": "website", "site": "website", "temperature": "rating", "latitude": "lat",
+    "longitude": "lon", "lng": "lon", "createddate": "created", "createdat": "created",
+    "routingstatus": "routing_status", "partnerresponse": "response", "donotroute": "do_not_route",
+    "isconverted": "converted", "isdeleted": "deleted", "level": "tier", "partnerlevel": "tier",
+    "partnertier": "tier", "program": "programs", "certification": "certifications",
+    "certs": "certifications", "languagesspoken": "languages", "territory": "coverage",
+    "territories": "coverage", "timezone": "time_zone", "tz": "time_zone", "maxoffers": "capacity",
+    "firstname": "first_name", "lastname": "last_name", "surname": "last_name",
+}
+_PREFIXES = ("lead", "partner", "account", "user", "rep")
+
+
+def _fold(name: str) -> str:
+    name = name.strip()
+    if name.lower().endswith("__c"):
+        name = name[:-3]
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def by_meaning(word: str, choices: Iterable[str]) -> str | None:
+    """The choice `word` means though it is spelt otherwise: lead_source → source,
+    LeadSource → source, PostalCode → postal_code, zip → postal_code."""
+    known = {_fold(c): c for c in choices}
+    folded = _fold(word)
+    candidates = [folded] + [folded[len(p):] for p in _PREFIXES if folded.startswith(p) and len(folded) > len(p)]
+    for f in candidates:
+        if f in known:
+            return known[f]
+        meant = MEANINGS.get(f)
+        if meant is not None and _fold(meant) in known:
+            return known[_fold(meant)]
+    return None
+
+
 def nearest(word: str, choices: Iterable[str]) -> str | None:
-    """The closest known spelling, or None when nothing is close enough to be a typo."""
-    choices = sorted(set(choices))
+    """The choice most likely meant — same name in another case, the same meaning under
+    another name, then the closest spelling — or None. Never `word` itself."""
+    choices = sorted(set(choices) - {word})
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return lowered[word.lower()]
+    meant = by_meaning(word, choices)
+    if meant is not None:
+        return meant
     hits = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[hits[0]] if hits else None
 

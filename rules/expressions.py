@@ -363,6 +363,21 @@ class Compiler:
         )
         self.builder = _Builder(direct if direct is not None else frozenset(schema))
 
+    def _same_type_fix(self, text: str) -> str:
+        """How to write the value the attribute compares with; for a date, how to write a date."""
+        import re
+
+        used = [n for n in sorted(self.schema) if re.search(rf"\b{re.escape(n)}\b", text)]
+        dated = [n for n in used if self.schema[n] in (dt.date, dt.datetime) or getattr(self.schema[n], "name", "") == "DATETIME"]
+        if dated:
+            n = dated[0]
+            return (f"{n} is a date: write a date as d\"2026-12-31\" (a date and time as d\"2026-12-31T17:00:00Z\"), "
+                    f"or compare with today, quarter_end, month_end, year_end — e.g. {n} <= d\"2026-12-31\"")
+        numeric = [n for n in used if self.schema[n] in (int, float) or getattr(self.schema[n], "name", "") == "FLOAT"]
+        if numeric:
+            return f"{numeric[0]} is a number: write it without quotes, e.g. {numeric[0]} >= 10000"
+        return "compare values of the same type (numbers with numbers, text with quoted text)"
+
     def compile(self, text: str) -> Condition:
         from rules.bounded import RegexRefused, TooDeep, bound_regexes, check_depth
 
@@ -374,7 +389,10 @@ class Compiler:
         try:
             rule = rule_engine.Rule(source, context=self.context)
         except re_errors.SymbolResolutionError as exc:
-            fix = f"did you mean {exc.suggestion!r}?" if exc.suggestion else "known attributes: " + ", ".join(sorted(self.names))
+            from rules.errors import nearest
+
+            guess = nearest(exc.symbol_name, self.names) or exc.suggestion  # by meaning first: lead_source → source
+            fix = f"did you mean {guess!r}?" if guess else "known attributes: " + ", ".join(sorted(self.names))
             raise ExpressionError(f"unknown attribute {exc.symbol_name!r} in {text!r}", fix) from None
         except re_errors.RuleSyntaxError as exc:
             token = getattr(exc, "token", None)
@@ -385,7 +403,7 @@ class Compiler:
             ) from None
         except re_errors.EngineError as exc:
             raise ExpressionError(f"{exc.message if hasattr(exc, 'message') else exc} in {text!r}",
-                                  "compare values of the same type (numbers with numbers, text with quoted text)") from None
+                                  self._same_type_fix(text)) from None
         except (RecursionError, MemoryError):  # the text checks above should make this unreachable
             raise ExpressionError(f"condition too deeply nested to read: {text[:80]!r}…", TooDeep("").fix) from None
         try:
