@@ -87,6 +87,8 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
     except MappingError as e:
         findings += [_from_problem(p) for p in e.problems]
 
+    if loaded is not None:
+        findings += _state_findings(loaded, cfg_name)
     rules_path = path_of("routing", "rules", "rules.toml")
     online = not offline and loaded is not None and loaded.settings.salesforce is not None
     if not offline and loaded is not None and loaded.settings.salesforce is None:
@@ -98,10 +100,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
             client = client or _connect(loaded, clock)
         except Exception as e:  # noqa: BLE001 — an unreachable org or bad credentials is a finding, not a crash
             fix = getattr(e, "fix", None) or "check [salesforce] login_url, ca_bundle and the auth settings"
-            said = str(e)
-            if getattr(e, "fix", None):  # the fix goes on its own line, once — not inside the message too
-                said = said.replace(f" — fix: {e.fix}", "")
-            findings.append(Finding("error", cfg_name, "salesforce", f"could not connect to the org: {said}", fix))
+            findings.append(Finding("error", cfg_name, "salesforce", f"could not connect to the org: {e}", fix))
             online = False
     if online:
         from connector.soql import select
@@ -135,6 +134,26 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
     return findings
 
 
+def _state_findings(loaded, cfg_name: str) -> list[Finding]:
+    """The state path as `once`/`run` will find it (jobs/state_path.py): usable, or why not."""
+    from jobs.state_path import problem, sqlite_path
+
+    try:
+        url = loaded.state_url()
+        found = problem(url)
+        path = sqlite_path(url)
+    except Exception as e:  # noqa: BLE001 - an unparsable URL is a finding
+        return [Finding("error", cfg_name, "state.url", f"not a database URL: {e}",
+                        "e.g. sqlite:///state/leadrouter.sqlite or postgresql+psycopg://user@host/db")]
+    if found is not None:
+        return [Finding("error", cfg_name, "state.url", found.message, found.fix)]
+    if path is not None and not path.exists():
+        return [Finding("warning", cfg_name, "state.url", f"no state database at {path} yet",
+                        "expected before the first run: `leadrouter once --init` creates it; on a deployment that "
+                        "has run before, the state was lost — restore it or `leadrouter state rebuild`")]
+    return []
+
+
 def _connect(loaded, clock):
     from connector.client import SalesforceClient
 
@@ -166,11 +185,11 @@ def _config_finding(cfg_name: str, line: str) -> Finding:
         return Finding("error", cfg_name, "config", line, "compare with config.example.toml")
     file, ln, rest = m.group("file"), m.group("line"), m.group("rest")
     number = int(ln) if ln else None
-    unknown = re.match(r"unknown key '(?P<key>[^']+)'(?:; did you mean '(?P<hint>[^']+)'\?)?(?:; (?P<other>.+))?", rest)
+    unknown = re.match(r"unknown key '(?P<key>[^']+)'(?:; did you mean '(?P<hint>[^']+)'\?)?", rest)
     if unknown:
-        hint, other = unknown.group("hint"), unknown.group("other")
+        hint = unknown.group("hint")
         return Finding("error", file, unknown.group("key"), "unknown key", f"did you mean {hint!r}?" if hint
-                       else other or "remove it; config.example.toml lists every key", number)
+                       else "remove it; config.example.toml lists every key", number)
     key, _, message = rest.partition(": ")
     if not message:
         return Finding("error", file, "config", rest, "compare with config.example.toml", number)
