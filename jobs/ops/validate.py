@@ -100,7 +100,10 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
             client = client or _connect(loaded, clock)
         except Exception as e:  # noqa: BLE001 — an unreachable org or bad credentials is a finding, not a crash
             fix = getattr(e, "fix", None) or "check [salesforce] login_url, ca_bundle and the auth settings"
-            findings.append(Finding("error", cfg_name, "salesforce", f"could not connect to the org: {e}", fix))
+            said = str(e)
+            if getattr(e, "fix", None):  # the fix goes on its own line, once — not inside the message too
+                said = said.replace(f" — fix: {e.fix}", "")
+            findings.append(Finding("error", cfg_name, "salesforce", f"could not connect to the org: {said}", fix))
             online = False
     if online:
         from connector.soql import select
@@ -185,11 +188,11 @@ def _config_finding(cfg_name: str, line: str) -> Finding:
         return Finding("error", cfg_name, "config", line, "compare with config.example.toml")
     file, ln, rest = m.group("file"), m.group("line"), m.group("rest")
     number = int(ln) if ln else None
-    unknown = re.match(r"unknown key '(?P<key>[^']+)'(?:; did you mean '(?P<hint>[^']+)'\?)?", rest)
+    unknown = re.match(r"unknown key '(?P<key>[^']+)'(?:; did you mean '(?P<hint>[^']+)'\?)?(?:; (?P<other>.+))?", rest)
     if unknown:
-        hint = unknown.group("hint")
+        hint, other = unknown.group("hint"), unknown.group("other")
         return Finding("error", file, unknown.group("key"), "unknown key", f"did you mean {hint!r}?" if hint
-                       else "remove it; config.example.toml lists every key", number)
+                       else other or "remove it; config.example.toml lists every key", number)
     key, _, message = rest.partition(": ")
     if not message:
         return Finding("error", file, "config", rest, "compare with config.example.toml", number)
