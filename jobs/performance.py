@@ -1,0 +1,110 @@
+"""Partner performance facts, gathered: outcome events from our state and the org, facts
+computed by rules.performance, attached to partners so rule conditions can use them.
+
+Where each event comes from:
+
+- our state database (read only, the `offers` table): offered, accepted (with the time
+  to accept), rejected (with the partner's reason), lapsed;
+- the org: leads converted while a partner held them (`IsConverted`, `PartnerAccountId`,
+  `ConvertedDate`), and Opportunities won with a `PartnerAccountId` (`IsWon`, `Amount`,
+  `CloseDate`) — wins a partner brought in outside our offers count too.
+
+"This quarter" and "the last 90 days" are measured from the `now` given (Salesforce's
+clock, as every job takes it), never the host's. Facts are recomputed per partner sync;
+the reads are bounded to the facts' longest window (90 days or the quarter, whichever
+starts earlier).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Protocol
+
+from simple_salesforce.format import format_soql
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from jobs.state.schema import offers as OFFERS
+from rules.model import Partner
+from rules.performance import PARTNER_ATTRIBUTES, OutcomeEvent, PartnerFacts, partner_facts, quarter_start
+
+__all__ = ["PARTNER_ATTRIBUTES", "attach", "facts", "offer_events", "org_events", "window_start"]
+
+
+class _Queries(Protocol):
+    def query(self, soql: str) -> Iterable[dict[str, Any]]: ...
+
+
+def window_start(now: datetime) -> datetime:
+    """The earliest moment any fact looks at."""
+    now = _utc(now)
+    return min(quarter_start(now), now - timedelta(days=90))
+
+
+def offer_events(conn: Connection, since: datetime) -> list[OutcomeEvent]:
+    """Offers made since `since`, as events (read only)."""
+    rows = conn.execute(select(OFFERS.c.lead_id, OFFERS.c.kind, OFFERS.c.partner_id, OFFERS.c.offered_at,
+                               OFFERS.c.status, OFFERS.c.accepted_at, OFFERS.c.closed_at, OFFERS.c.close_reason)
+                        .where(OFFERS.c.offered_at >= since, OFFERS.c.partner_id.is_not(None))
+                        .order_by(OFFERS.c.id))
+    out: list[OutcomeEvent] = []
+    for r in rows:
+        if r.kind != "offer":
+            continue  # a pool offer is made to a queue, not to one partner
+        offered = _utc(r.offered_at)
+        out.append(OutcomeEvent(r.partner_id, "offered", offered, r.lead_id))
+        if r.accepted_at is not None:
+            out.append(OutcomeEvent(r.partner_id, "accepted", _utc(r.accepted_at), r.lead_id, offered_at=offered))
+        at = _utc(r.closed_at) if r.closed_at is not None else offered
+        if r.status in ("rejected", "lapsed"):
+            out.append(OutcomeEvent(r.partner_id, r.status, at, r.lead_id, offered_at=offered,
+                                    reason=r.close_reason if r.status == "rejected" else None))
+        elif r.status in ("closed", "reclaimed", "escalated"):
+            # the offer ended; whether the lead converted is the org's to say (org_events)
+            out.append(OutcomeEvent(r.partner_id, "lost", at, r.lead_id))
+    return out
+
+
+def org_events(client: _Queries, since: datetime) -> list[OutcomeEvent]:
+    """Conversions and partner wins from the org since `since`."""
+    day = _utc(since).date()
+    out: list[OutcomeEvent] = []
+    for r in client.query(format_soql(
+            "SELECT Id, PartnerAccountId, ConvertedDate FROM Lead WHERE IsConverted = true "
+            "AND PartnerAccountId != null AND ConvertedDate >= {}", day)):
+        at = _day(r.get("ConvertedDate"))
+        if at is not None:
+            out.append(OutcomeEvent(r["PartnerAccountId"], "converted", at, r["Id"]))
+    for r in client.query(format_soql(
+            "SELECT Id, PartnerAccountId, Amount, CloseDate FROM Opportunity WHERE IsWon = true "
+            "AND PartnerAccountId != null AND CloseDate >= {}", day)):
+        at = _day(r.get("CloseDate"))
+        if at is not None:
+            out.append(OutcomeEvent(r["PartnerAccountId"], "won", at, amount=r.get("Amount")))
+    return out
+
+
+def facts(conn: Connection, client: _Queries, now: datetime) -> dict[str, PartnerFacts]:
+    """Every partner's facts as of `now`."""
+    since = window_start(now)
+    return partner_facts(offer_events(conn, since) + org_events(client, since), now)
+
+
+def attach(partners: Iterable[Partner], by_partner: dict[str, PartnerFacts]) -> None:
+    """Put the facts in each partner's `extra` (zeros / none for a partner without events),
+    before PartnerIndex.build evaluates the rules' partner conditions."""
+    for p in partners:
+        f = by_partner.get(p.id) or PartnerFacts(p.id)
+        p.extra.update(f.attributes())
+
+
+def _day(value: Any) -> datetime | None:
+    """A Salesforce date ("2026-11-23") as midnight UTC."""
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return _utc(value)
+    return datetime.fromisoformat(str(value)[:10]).replace(tzinfo=timezone.utc)
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)

@@ -1,0 +1,61 @@
+"""jobs/performance.py end to end: offers from the state database, conversions and
+partner wins from a sandbox org over HTTPS, facts as of the org's clock."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from connector import ConnectorConfig, SalesforceClient
+from jobs import performance
+from jobs.state import Store
+from jobs.state import offers as of
+from rules.model import Partner
+from tests.jobs.conftest import SECRET_ENV, connector_config_data
+
+
+def test_facts_from_our_offers_and_the_orgs_wins(sandbox_factory, tmp_path):
+    sb = sandbox_factory()
+    now = sb.clock.now()
+    org = sb.org
+    a = org.create("Account", {"Name": "Alpha Partners", "IsPartner": True})
+    b = org.create("Account", {"Name": "Beta Partners", "IsPartner": True})
+    today = now.date()
+    for amount in (1000, 2500, 4000):
+        org.create("Opportunity", {"Name": f"Deal {amount}", "StageName": "Closed Won", "CloseDate": today,
+                                   "Amount": amount, "PartnerAccountId": a})
+    org.create("Opportunity", {"Name": "Lost deal", "StageName": "Closed Lost", "CloseDate": today, "PartnerAccountId": b})
+    org.create("Opportunity", {"Name": "Old deal", "StageName": "Closed Won", "CloseDate": today - timedelta(days=200),
+                               "Amount": 9, "PartnerAccountId": b})
+    converted = org.create("Lead", {"LastName": "Won", "Company": "Won Co", "PartnerAccountId": a, "IsConverted": True,
+                                    "ConvertedDate": today, "Status": "Closed - Converted"}, system=True)
+
+    store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    t = now - timedelta(days=2)
+    with store.begin() as conn:
+        accepted = of.insert_offer(conn, lead_id=converted, kind="offer", partner_id=a, attempt=1, offered_at=t)
+        of.set_offer(conn, accepted, status="accepted", accepted_at=t + timedelta(hours=4))
+        declined = of.insert_offer(conn, lead_id="00Q000000000002AAA", kind="offer", partner_id=b, attempt=1,
+                                   offered_at=t)
+        of.close_offer(conn, declined, "rejected", "No capacity this month", t + timedelta(hours=1))
+        lapsed = of.insert_offer(conn, lead_id="00Q000000000003AAA", kind="offer", partner_id=b, attempt=1,
+                                 offered_at=t)
+        of.close_offer(conn, lapsed, "lapsed", None, t + timedelta(hours=48))
+
+    os.environ[SECRET_ENV] = sb.connection["client_secret"]
+    client = SalesforceClient.connect(ConnectorConfig.model_validate(connector_config_data(sb, notify="none")),
+                                      clock=sb.clock.now)
+    with store.connect() as conn:
+        facts = performance.facts(conn, client, now)
+    fa, fb = facts[a], facts[b]
+    assert fa.won_this_quarter == 3 and fa.revenue_this_quarter == 7500.0
+    assert fa.converted_this_quarter == 1 and fa.accepted == 1 and fa.median_hours_to_accept == 4.0
+    assert fa.open_load == 0  # its one accepted lead converted
+    assert fb.won_this_quarter == 0 and fb.won_90d == 0  # lost, and a win from long ago
+    assert fb.acceptance_rate == 0.0 and fb.lapse_rate == 0.5
+    assert fb.decline_reasons == {"No capacity this month": 1}
+
+    partners = [Partner(id=a, name="Alpha Partners"), Partner(id=b, name="Beta Partners"),
+                Partner(id="001000000000099AAA", name="New Partners")]
+    performance.attach(partners, facts)
+    assert partners[0].extra["won_this_quarter"] == 3
+    assert partners[2].extra["won_this_quarter"] == 0 and partners[2].extra["acceptance_rate"] is None
