@@ -227,8 +227,8 @@ class Streams:
                 self._reconcile(LEADS, "an overflow event (more changes than Salesforce sends events for)")
             elif e.change_type in ("DELETE", "GAP_DELETE"):
                 self._wanted.add("deleted")
-            elif e.is_gap or e.commit_user != ours:
-                ids.extend(e.record_ids)
+            elif e.is_gap or e.change_type != "UPDATE" or e.commit_user != ours:
+                ids.extend(e.record_ids)  # (an update by us is our write-back's echo: known)
         if "deleted" in self._wanted:
             self.run_job("deleted")
         unique = list(dict.fromkeys(ids))
