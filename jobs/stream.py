@@ -86,7 +86,6 @@ class Streams:
         self.cx = cx
         self.settings = cx.settings.stream
         self.lock = threading.RLock()
-        self._db_lock = threading.Lock()
         self._subscriber_factory = subscriber_factory or self._default_subscriber
         self.connected: dict[str, datetime | None] = {LEADS: None, PARTNERS: None}
         self._last_run: dict[str, datetime] = {}
@@ -283,11 +282,11 @@ class Streams:
         return bytes(value) if value else None
 
     def _note(self, topic: str, *, add_events: int = 0, add_finds: int = 0, **values: Any) -> None:
-        # The write comes first (no read before it): a SQLite transaction that read before
-        # writing fails at once, instead of waiting, when another thread wrote meanwhile.
+        # Under the jobs' lock: a SQLite transaction that read before writing (a job's
+        # watermark update) fails at once, instead of waiting, if another thread wrote meanwhile.
         data = {"instance": self.cx.instance, "updated_at": self.cx.clock.now(), **values}
         t = stream_state
-        with self._db_lock, self.cx.store.begin() as conn:
+        with self.lock, self.cx.store.begin() as conn:
             done = conn.execute(t.update().where(t.c.topic == topic).values(
                 events=t.c.events + add_events, reconcile_finds=t.c.reconcile_finds + add_finds, **data))
             if done.rowcount == 0:
