@@ -104,6 +104,7 @@ class Connector:
     _snapshot_generation: int = 0
     _skew_warned: float = float("-inf")
     _minimiser: Any = None
+    _state_checked: bool = False
 
     # ------------------------------------------------------------------ assembly
     @classmethod
@@ -193,7 +194,15 @@ class Connector:
                     counts = {"skipped_budget": 1}
                     self.log().warning("job_held_back", reason="org API usage above the pause threshold")
                 else:
-                    counts = module.run(self, now) or {}
+                    if not self._state_checked and name not in ("outbox", "sync_partners", "housekeeping"):
+                        # A state that knows no lead while the org has routed ones was lost:
+                        # rebuilt from the org before any job acts on leads (jobs/recovery.py).
+                        from jobs import recovery
+
+                        rebuilt = recovery.ensure(self, now)
+                        self._state_checked = True
+                        counts.update({f"rebuilt_{k}": v for k, v in rebuilt.items()})
+                    counts.update(module.run(self, now) or {})
             except Exception as e:
                 error = f"{type(e).__name__}: {e}"
                 # Errors that explain themselves (a refused query, a rule the org cannot

@@ -86,7 +86,18 @@ def main(argv: list[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
-    return int(handler(args) or 0)
+    from sqlalchemy.exc import DatabaseError
+
+    from jobs.state import StateProblem
+
+    try:
+        return int(handler(args) or 0)
+    except (StateProblem, DatabaseError) as e:  # a damaged or unreachable state: one message, non-zero
+        from jobs.commands import EXIT_STATE
+        from jobs.state.store import describe_problem
+
+        print(f"leadrouter: state database problem\n{describe_problem(e)}", file=sys.stderr)
+        return EXIT_STATE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,6 +34,17 @@ def register(sub: "argparse._SubParsersAction") -> None:
                       help="run only the jobs whose [schedule] interval has passed since their last run "
                            "(for a cron entry firing every minute)")
     once.set_defaults(handler=cmd_once)
+    state = sub.add_parser("state", help="the state database: rebuild it from the org")
+    state_sub = state.add_subparsers(dest="state_command", metavar="SUBCOMMAND")
+    rebuild = state_sub.add_parser(
+        "rebuild", parents=[common, starting],
+        help="rebuild live offers, accepted leads and bars from the org (after the state was lost)",
+        description="Rebuild the state from the org: every routed lead carries its partner, owner, attempt, "
+                    "deadline and status; LeadHistory names the partners and pools that had it before. The "
+                    "state must be empty (move a damaged file aside first). `once`/`run` do this by themselves "
+                    "when they find an empty state and routed leads in the org.")
+    rebuild.set_defaults(handler=cmd_state_rebuild)
+    state.set_defaults(handler=lambda args: (state.print_help(), 2)[1])
     status = sub.add_parser("status", parents=[common], help="what the state database says: jobs, offers, outbox")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=cmd_status)
@@ -72,6 +83,13 @@ def _state_ready(loaded, init: bool) -> None:
     try:
         prepare(loaded.state_url(), init=init)
     except StatePathError as e:
+        print(f"leadrouter: state database problem\n{e}", file=sys.stderr)
+        raise SystemExit(EXIT_STATE)
+    from jobs.state.store import StateProblem, check_sqlite_file
+
+    try:  # a damaged file stops everything here, before a lock or a job touches it
+        check_sqlite_file(loaded.state_url())
+    except StateProblem as e:
         print(f"leadrouter: state database problem\n{e}", file=sys.stderr)
         raise SystemExit(EXIT_STATE)
 
@@ -151,6 +169,37 @@ def _stop_on_sigterm(stop) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, _graceful)
+
+
+def cmd_state_rebuild(args) -> int:
+    from jobs import recovery
+    from jobs.leader import lock_for
+
+    loaded = _load(args)
+    _state_ready(loaded, args.init)
+    lock = lock_for(loaded.state_url())
+    if not lock.try_acquire():
+        print("leadrouter: another instance holds the leader lock; stop it before rebuilding its state",
+              file=sys.stderr)
+        return EXIT_NOT_LEADER
+    try:
+        cx = _connector(loaded)
+        if not recovery.state_is_empty(cx):
+            print("leadrouter: the state database already knows leads; a rebuild starts from an empty one\n"
+                  "  fix: move the state file aside (or point [state] url at a new database) and run this again",
+                  file=sys.stderr)
+            return EXIT_STATE
+        now = cx.clock.now()
+        from jobs import sync_partners
+
+        sync_partners.run(cx, now)
+        counts = recovery.rebuild(cx, now)
+        cx._state_checked = True
+        print("rebuilt from the org: " + (", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+                                          or "no routed lead found"))
+        return 0
+    finally:
+        lock.release()
 
 
 def cmd_status(args) -> int:

@@ -1,4 +1,4 @@
 """Durable state: SQLite by default, PostgreSQL for active/standby. See schema.py."""
-from jobs.state.store import Store
+from jobs.state.store import StateProblem, Store
 
-__all__ = ["Store"]
+__all__ = ["StateProblem", "Store"]

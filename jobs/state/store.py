@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, exc, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from jobs.state import schema
@@ -18,11 +18,25 @@ from jobs.state.migrations import migrate
 from jobs.timeutil import parse_sf_datetime
 
 
+class StateProblem(RuntimeError):
+    """The state database cannot be used as it is (corrupt, not a database, unreadable).
+    The message says what and how to fix it; no job may run on it."""
+
+
 class Store:
     def __init__(self, url: str, *, pool_size: int = 5) -> None:
         self.url = url
         self.engine: Engine = _engine(url, pool_size)
-        self.version = migrate(self.engine)
+        try:
+            if url.startswith("sqlite"):
+                _quick_check(self.engine, url)
+            self.version = migrate(self.engine)
+        except StateProblem:
+            self.engine.dispose()
+            raise
+        except exc.DatabaseError as e:
+            self.engine.dispose()
+            raise StateProblem(_broken(url, str(getattr(e, "orig", e)))) from None
 
     @property
     def dialect(self) -> str:
@@ -40,6 +54,60 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def describe_problem(e: BaseException, url: str | None = None) -> str:
+    """One message for any failure of the state database, without a traceback."""
+    if isinstance(e, StateProblem):
+        return str(e)
+    detail = str(getattr(e, "orig", None) or e).splitlines()[0]
+    return _broken(url or "in [state] url", detail)
+
+
+def _broken(url: str, detail: str) -> str:
+    where = url.split("///", 1)[-1] if url.startswith("sqlite") else _safe_url(url)
+    return (f"the state database {where} cannot be used: {detail}.\n"
+            "  fix: restore it from a backup; or move it aside and run `leadrouter state rebuild`, which "
+            "rebuilds the live offers from the org (every routed lead carries its partner, owner, attempt and "
+            "deadline) before any job runs")
+
+
+def _safe_url(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 — a URL we cannot parse is shown without its credentials
+        return url.split("@")[-1]
+
+
+def check_sqlite_file(url: str) -> None:
+    """Before any lock or job: is the SQLite state file a sound database? (quick_check;
+    nothing to check for a missing or empty file, or for PostgreSQL)."""
+    import sqlite3
+    from pathlib import Path
+
+    if not url.startswith("sqlite"):
+        return
+    path = Path(url.split("///", 1)[-1])
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as conn:
+            rows = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.DatabaseError as e:
+        raise StateProblem(_broken(str(path), str(e))) from None
+    if rows != ["ok"]:
+        raise StateProblem(_broken(str(path), "SQLite's quick_check found damage (" + "; ".join(map(str, rows[:3])) + ")"))
+
+
+def _quick_check(engine: Engine, url: str) -> None:
+    """SQLite's own consistency check (seconds on a large file, once per start): a
+    file damaged mid-way is refused here, before a job reads half of it."""
+    with engine.connect() as conn:
+        rows = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
+    if rows != ["ok"]:
+        raise StateProblem(_broken(url, "SQLite's quick_check found damage (" + "; ".join(map(str, rows[:3])) + ")"))
 
 
 def _engine(url: str, pool_size: int) -> Engine:

@@ -1,0 +1,186 @@
+"""A lost state database costs no lead: it is rebuilt from the org.
+
+The org is the truth and the state a cache of it. Every lead the connector routed
+carries, on the Lead itself, where it stands (Routing_Status__c), its partner, owner,
+attempt, offer time, deadline and rule; LeadHistory remembers which partners and
+pools had it before. So when the state knows no lead while the org has routed ones —
+the file was deleted, truncated, or a new database was pointed at a live org — the
+live offers (and accepted leads, and the bars on partners that declined) are rebuilt
+from the org before any job runs, and the leads are then read once more so answers
+given meanwhile (an accept, a reject, a pool pick-up, a person taking over) are acted
+on. It is logged as a warning with the counts; `leadrouter state rebuild` does the same
+on demand.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from connector.soql import format_soql, ident, select as soql_select
+from jobs import lifecycle
+from jobs.state import offers as of
+from jobs.state import schema
+from jobs.timeutil import parse_sf_datetime
+from rules.lifecycle import LeadState
+from rules.model import RoutingStatus
+
+ROUTED = (RoutingStatus.OFFERED, RoutingStatus.ACCEPTED, RoutingStatus.ESCALATED, RoutingStatus.FALLBACK,
+          RoutingStatus.UNROUTABLE, RoutingStatus.RELEASED)
+_STATE_OF = {RoutingStatus.ACCEPTED: LeadState.ACCEPTED, RoutingStatus.ESCALATED: LeadState.ESCALATED,
+             RoutingStatus.FALLBACK: LeadState.FALLBACK, RoutingStatus.UNROUTABLE: LeadState.UNROUTABLE,
+             RoutingStatus.RELEASED: LeadState.RELEASED}
+HISTORY_FIELDS = ("Owner", "ownerAssignment", "PartnerAccount")
+QUEUE_PREFIX = "00G"
+
+
+def state_is_empty(cx) -> bool:
+    with cx.store.connect() as conn:
+        return not conn.execute(select(func.count()).select_from(schema.leads)).scalar()
+
+
+def _status_values(cx) -> tuple[str, dict[str, RoutingStatus]]:
+    """The Lead field holding the routing status, and its values as the org spells them."""
+    field = cx.mappings.writeback_fields().get("routing_status")
+    spelled = {}
+    for status in RoutingStatus:
+        encoded = cx.mappings.writeback({"routing_status": status.value})
+        spelled[str(encoded.get(field, status.value))] = status
+    return field, spelled
+
+
+def routed_in_org(cx) -> int:
+    """How many leads in the org show a routing status of ours (one COUNT() call)."""
+    field, spelled = _status_values(cx)
+    if not field:
+        return 0
+    values = [v for v, s in spelled.items() if s in ROUTED]
+    where = format_soql(f"{ident(field)} IN {{}}", values)
+    return cx.client.count(f"SELECT COUNT() FROM {ident(cx.mappings.sobject('lead'))} WHERE {where}")
+
+
+def ensure(cx, now: datetime) -> dict[str, int]:
+    """At start: rebuild from the org when the state knows no lead but the org has
+    routed ones. Nothing happens (and no API call is made) once the state knows leads."""
+    if not state_is_empty(cx):
+        return {}
+    routed = routed_in_org(cx)
+    if not routed:
+        return {}
+    with cx.store.connect() as conn:
+        from jobs.state import store as st
+
+        have_partners = bool(st.snapshot_records(conn, "partner"))
+    if not have_partners:  # the rebuild needs the partners (pools, reps) to read the org's leads against
+        from jobs import sync_partners
+
+        sync_partners.run(cx, now)
+    cx.log(component="recovery").warning(
+        "state_lost", routed_leads_in_org=routed,
+        note="the state database knows no lead but the org has routed ones (deleted, truncated or new state "
+             "file); rebuilding live offers from the org before any job runs")
+    counts = rebuild(cx, now)
+    cx.log(component="recovery").warning("state_rebuilt", **counts)
+    return counts
+
+
+def rebuild(cx, now: datetime) -> dict[str, int]:
+    """Rows for every routed lead in the org, from the Lead and its LeadHistory; then
+    one read of those leads through the lead stream's own handling."""
+    ms, client = cx.mappings, cx.client
+    wb = ms.writeback_fields()
+    field, spelled = _status_values(cx)
+    values = [v for v, s in spelled.items() if s in ROUTED]
+    extra = [wb[k] for k in ("rule", "attempt", "offered_at", "deadline") if k in wb]
+    fields = list(dict.fromkeys([*ms.soql_fields("lead"), *extra, "LastModifiedDate"]))
+    records = list(client.query(soql_select(ms.sobject("lead"), fields,
+                                            where=format_soql(f"{ident(field)} IN {{}}", values))))
+    history = _our_history(cx, [r["Id"] for r in records])
+    routing = cx.routing()
+    keep = cx.minimiser()
+    counts = {"offered": 0, "pooled": 0, "accepted": 0, "parked": 0, "bars": 0}
+    with cx.store.begin() as conn:
+        for rec in records:
+            status = spelled.get(str(rec.get(field)))
+            ours = history.get(rec["Id"], [])
+            owners = [v for f, v in ours if f in ("Owner", "ownerAssignment")]
+            partners = [v for f, v in ours if f == "PartnerAccount"]
+            last_owner = owners[-1] if owners else rec.get("OwnerId")
+            attempt = int(rec.get(wb.get("attempt", "")) or 1)
+            seen = parse_sf_datetime(rec.get("SystemModstamp"))
+            current_partner = rec.get("PartnerAccountId")
+            for pid in dict.fromkeys(partners):
+                if pid and pid != current_partner:
+                    of.exclude(conn, rec["Id"], pid, "lapsed", "rebuilt from LeadHistory: had the lead before", now)
+                    counts["bars"] += 1
+            for qid in dict.fromkeys(o for o in owners[:-1] if o and o.startswith(QUEUE_PREFIX)):
+                if qid in routing.pools and qid != rec.get("OwnerId"):
+                    of.exclude(conn, rec["Id"], qid, "lapsed", "rebuilt from LeadHistory: the pool had it before", now)
+                    counts["bars"] += 1
+            row: dict[str, Any] = {"attempt": attempt, "modstamp": seen, "status": rec.get("Status"),
+                                   "record": keep(rec), "reason": "rebuilt from the org"}
+            if status is RoutingStatus.OFFERED:
+                pooled = bool(last_owner and last_owner.startswith(QUEUE_PREFIX))
+                of.insert_offer(
+                    conn, lead_id=rec["Id"], kind="pool" if pooled else "offer",
+                    partner_id=None if pooled else current_partner, rep_id=None if pooled else last_owner,
+                    queue_id=last_owner if pooled else None, owner_id=last_owner,
+                    rule=rec.get(wb.get("rule", "")), attempt=attempt,
+                    offered_at=parse_sf_datetime(rec.get(wb.get("offered_at", ""))) or now,
+                    deadline=parse_sf_datetime(rec.get(wb.get("deadline", ""))), lead_modstamp=seen)
+                state = LeadState.POOLED if pooled else LeadState.OFFERED
+                counts["pooled" if pooled else "offered"] += 1
+                of.put_lead(conn, rec["Id"], now, state=state.value, owner_id=last_owner, **row)
+            elif status is RoutingStatus.ACCEPTED:
+                oid = of.insert_offer(conn, lead_id=rec["Id"], kind="offer", partner_id=current_partner,
+                                      rep_id=rec.get("OwnerId"), owner_id=rec.get("OwnerId"),
+                                      rule=rec.get(wb.get("rule", "")), attempt=attempt,
+                                      offered_at=parse_sf_datetime(rec.get(wb.get("offered_at", ""))) or now,
+                                      lead_modstamp=seen, status="accepted")
+                of.set_offer(conn, oid, accepted_at=parse_sf_datetime(rec.get("LastModifiedDate")) or now,
+                             accepted_by=rec.get("OwnerId"))
+                counts["accepted"] += 1
+                of.put_lead(conn, rec["Id"], now, state=LeadState.ACCEPTED.value, owner_id=rec.get("OwnerId"), **row)
+            elif status in _STATE_OF:
+                counts["parked"] += 1
+                of.put_lead(conn, rec["Id"], now, state=_STATE_OF[status].value, owner_id=rec.get("OwnerId"), **row)
+        # the engine's load counters: what each partner holds now
+        state = lifecycle.load_state(conn)
+        state.open_offers = {}
+        for pid, n in conn.execute(select(schema.offers.c.partner_id, func.count())
+                                   .where(schema.offers.c.status.in_(("live", "accepted")),
+                                          schema.offers.c.partner_id.is_not(None))
+                                   .group_by(schema.offers.c.partner_id)):
+            state.open_offers[pid] = n
+        lifecycle.save_state(conn, state, now)
+    # answers given while the state was gone are in the records: take them in now
+    # (the rows above hold the owner we set, so a pick-up or a person's move shows)
+    from jobs.leads import refresh
+
+    seen_counts: dict[str, int] = {}
+    live_ids = [r["Id"] for r in records if spelled.get(str(r.get(field))) in (RoutingStatus.OFFERED,
+                                                                                RoutingStatus.ACCEPTED)]
+    if live_ids:
+        refresh(cx, live_ids, now, seen_counts)
+    counts.update({f"then_{k}": v for k, v in seen_counts.items() if k != "read"})
+    return {k: v for k, v in counts.items() if v}
+
+
+def _our_history(cx, lead_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """Per lead, the (field, new value) changes our integration user made, oldest first."""
+    me = getattr(cx.client, "user_id", None)
+    out: dict[str, list[tuple[str, str]]] = {}
+    if not me or not lead_ids:
+        return out
+    for i in range(0, len(lead_ids), 300):
+        chunk = lead_ids[i:i + 300]
+        soql = soql_select("LeadHistory", ["LeadId", "Field", "NewValue", "CreatedDate", "CreatedById"],
+                           where=format_soql("LeadId IN {} AND CreatedById = {} AND Field IN {}", chunk, me,
+                                             list(HISTORY_FIELDS)),
+                           order_by=("CreatedDate",))
+        for r in cx.client.query(soql):
+            value = r.get("NewValue")
+            if isinstance(value, str) and len(value) in (15, 18):
+                out.setdefault(r["LeadId"], []).append((r["Field"], value))
+    return out
