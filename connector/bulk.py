@@ -206,8 +206,10 @@ class BulkClient:
 
     def query(self, soql: str, *, include_deleted: bool = False, expected: int | None = None) -> Iterator[dict[str, Any]]:
         """Records of a SOQL query, typed like the REST API's JSON (numbers, booleans,
-        nulls, `+0000` datetimes, parents as nested dicts). Through a bulk query job when
-        `expected` (or a COUNT() call when not given) reaches the threshold, else REST."""
+        nulls, `+0000` datetimes, parents as nested dicts; a parent's non-text fields stay
+        text). Through a bulk query job when `expected` reaches the threshold, else REST.
+        Without `expected`, one COUNT() call over the whole object decides (an upper bound:
+        the WHERE clause is not applied to it); a caller that knows its backlog passes it."""
         if expected is None:
             match = _FROM.search(soql)
             expected = self.client.count(f"SELECT COUNT() FROM {match.group(1)}") if match else self.threshold
