@@ -58,7 +58,7 @@ def _lead() -> list[dict]:
         field("LastModifiedDate", "datetime", updateable=False), field("SystemModstamp", "datetime", updateable=False),
         ref("CreatedById", "User", updateable=False), ref("LastModifiedById", "User", updateable=False),
         field("Routing_Status__c", "picklist", length=255,
-              values=["Pending", "Offered", "Accepted", "Escalated", "Unroutable", "Closed"]),
+              values=["Pending", "Offered", "Accepted", "Escalated", "Fallback", "Unroutable", "Released", "Closed"]),
         text("Routing_Rule__c", 80), text("Routing_Reason__c", 255), field("Routing_Attempt__c", "double"),
         field("Offered_At__c", "datetime"), field("Offer_Deadline__c", "datetime"),
         field("Partner_Response__c", "picklist", values=["Accepted", "Rejected"]),

@@ -145,7 +145,8 @@ def test_routing_status_values_the_router_writes_must_exist_in_the_picklist(tmp_
 def test_a_writeback_map_onto_the_orgs_own_picklist_values_validates(tmp_path):
     org = contract_org()
     field_of(org, "Lead", "Routing_Status__c")["picklistValues"] = [
-        {"value": v, "active": True} for v in ["New", "With Partner", "Won", "Escalated", "Unroutable", "Closed"]]
+        {"value": v, "active": True} for v in ["New", "With Partner", "Won", "Escalated", "Fallback", "Unroutable",
+                                               "Released", "Closed"]]
     ms = load(tmp_path, """
         [writeback]
         sobject = "Lead"

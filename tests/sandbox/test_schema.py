@@ -49,7 +49,8 @@ def test_every_contract_custom_field_has_one_metadata_file_and_the_right_type():
 def test_routing_status_is_a_restricted_picklist_with_the_contract_values():
     f = load_schema().object("Lead").field("Routing_Status__c")
     assert f.restricted_picklist
-    assert f.picklist_values == ["Pending", "Offered", "Accepted", "Escalated", "Unroutable", "Closed"]
+    assert f.picklist_values == ["Pending", "Offered", "Accepted", "Escalated", "Unroutable", "Fallback", "Released",
+                                 "Closed"]
     assert f.track_history
 
 
