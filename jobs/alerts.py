@@ -29,35 +29,35 @@ ALERTED_PURPOSES = ("offer",)  # pool offers: the queue's members see the lead i
 # Wording per language (User.LanguageLocaleKey, first part); English when unknown.
 TEXTS: dict[str, dict[str, str]] = {
     "en": {"title": "New lead for you: {company}", "digest": "{n} new leads for you",
-           "body": "{lead} ({company}) in {region} was offered to you.\nProducts: {products}\n"
+           "body": "{lead} in {region} was offered to you.\nProducts: {products}\n"
                    "Accept or reject by {deadline}, or it goes to another partner.\n{link}",
            "none": "none given", "nodeadline": "no deadline"},
     "de": {"title": "Neuer Lead für Sie: {company}", "digest": "{n} neue Leads für Sie",
-           "body": "{lead} ({company}) in {region} wurde Ihnen angeboten.\nProdukte: {products}\n"
+           "body": "{lead} in {region} wurde Ihnen angeboten.\nProdukte: {products}\n"
                    "Bitte bis {deadline} annehmen oder ablehnen, sonst geht der Lead an einen anderen Partner.\n{link}",
            "none": "keine Angabe", "nodeadline": "keine Frist"},
     "fr": {"title": "Nouveau lead pour vous : {company}", "digest": "{n} nouveaux leads pour vous",
-           "body": "{lead} ({company}) à {region} vous a été proposé.\nProduits : {products}\n"
+           "body": "{lead} à {region} vous a été proposé.\nProduits : {products}\n"
                    "Acceptez ou refusez avant le {deadline}, sinon il sera proposé à un autre partenaire.\n{link}",
            "none": "non précisé", "nodeadline": "sans échéance"},
     "es": {"title": "Nuevo lead para usted: {company}", "digest": "{n} leads nuevos para usted",
-           "body": "Se le ha ofrecido {lead} ({company}) en {region}.\nProductos: {products}\n"
+           "body": "Se le ha ofrecido {lead} en {region}.\nProductos: {products}\n"
                    "Acéptelo o recházelo antes del {deadline}, o pasará a otro socio.\n{link}",
            "none": "no indicado", "nodeadline": "sin plazo"},
     "it": {"title": "Nuovo lead per lei: {company}", "digest": "{n} nuovi lead per lei",
-           "body": "Le è stato offerto {lead} ({company}) in {region}.\nProdotti: {products}\n"
+           "body": "Le è stato offerto {lead} in {region}.\nProdotti: {products}\n"
                    "Accetti o rifiuti entro il {deadline}, altrimenti passerà a un altro partner.\n{link}",
            "none": "non indicati", "nodeadline": "nessuna scadenza"},
     "pt": {"title": "Novo lead para você: {company}", "digest": "{n} novos leads para você",
-           "body": "{lead} ({company}) em {region} foi oferecido a você.\nProdutos: {products}\n"
+           "body": "{lead} em {region} foi oferecido a você.\nProdutos: {products}\n"
                    "Aceite ou recuse até {deadline}, ou ele irá para outro parceiro.\n{link}",
            "none": "não informado", "nodeadline": "sem prazo"},
     "nl": {"title": "Nieuwe lead voor u: {company}", "digest": "{n} nieuwe leads voor u",
-           "body": "{lead} ({company}) in {region} is u aangeboden.\nProducten: {products}\n"
+           "body": "{lead} in {region} is u aangeboden.\nProducten: {products}\n"
                    "Accepteer of weiger vóór {deadline}, anders gaat de lead naar een andere partner.\n{link}",
            "none": "niet opgegeven", "nodeadline": "geen termijn"},
     "ja": {"title": "新しいリード: {company}", "digest": "新しいリード {n} 件",
-           "body": "{region} の {lead}（{company}）があなたに割り当てられました。\n製品: {products}\n"
+           "body": "{region} の {lead} があなたに割り当てられました。\n製品: {products}\n"
                    "{deadline} までに承諾または辞退してください。期限を過ぎると他のパートナーに回ります。\n{link}",
            "none": "指定なし", "nodeadline": "期限なし"},
 }
@@ -162,9 +162,11 @@ def _facts(cx, offer: dict[str, Any], record: dict[str, Any] | None, convert) ->
         except Exception:  # a record the mappings cannot read still gets an alert, with less in it
             lead = None
     get = (lambda name: getattr(lead, name, None)) if lead is not None and hasattr(lead, "company") else (lambda _: None)
-    name = " ".join(p for p in (get("first_name"), get("last_name")) if p) or offer["lead_id"]
+    # The state keeps no personal fields: the person's name is there only if a mapping kept it.
+    person = " ".join(p for p in (get("first_name"), get("last_name")) if p)
+    company = get("company") or person or "a lead"
     region = ", ".join(p for p in (get("city"), get("state"), get("country")) if p)
-    return {"lead_id": offer["lead_id"], "lead": name, "company": get("company") or name,
+    return {"lead_id": offer["lead_id"], "lead": f"{person} ({company})" if person else company, "company": company,
             "region": region or "?", "products": sorted(get("products") or ()),
             "deadline": offer.get("deadline"), "link": lead_link(cx, offer["lead_id"])}
 
