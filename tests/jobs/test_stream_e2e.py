@@ -188,3 +188,40 @@ def test_under_the_flaky_profile_dropped_streams_lose_no_lead_and_offer_none_twi
         rows = conn.execute(select(offers.c.lead_id).where(offers.c.lead_id.in_(created), offers.c.kind == "offer"))
         per_lead = Counter(r.lead_id for r in rows)
     assert [lead for lead, n in per_lead.items() if n > 1] == []
+
+
+def test_only_the_leader_subscribes_and_the_standby_takes_the_subscription_over(org, make_loop, tmp_path):
+    from jobs.leader import lock_for
+    from jobs.service import Service
+
+    settings = {"stream": {"pubsub_url": org.connection["pubsub_url"]}}
+    first = make_loop(org, settings=settings, name="shared")
+    first.cycle()
+    second = make_loop(org, settings=settings, name="shared")
+    url = f"sqlite:///{tmp_path}/shared.sqlite"
+    services, threads = [], []
+    for loop in (first, second):
+        svc = Service(store=loop.cx.store, lock=lock_for(url), poll_seconds=0.2,
+                      make_jobs=Streams(loop.cx).make_jobs, misfire_grace=30)
+        services.append(svc)
+    opened = org.pubsub.service.subscriptions
+    try:
+        for svc in services:
+            threads.append(threading.Thread(target=svc.run, daemon=True))
+            threads[-1].start()
+            time.sleep(0.5)
+        _wait(lambda: org.pubsub.service.subscriptions >= opened + 2, what="the leader subscribing")
+        time.sleep(1.0)
+        assert org.pubsub.service.subscriptions == opened + 2  # the standby does not subscribe
+        leader = next(s for s in services if s.role == "leader")
+        standby = next(s for s in services if s is not leader)
+        leader.stop.set()  # the leader goes away (SIGTERM): the standby takes the lock over
+        _wait(lambda: standby.role == "leader", what="the standby leading")
+        _wait(lambda: org.pubsub.service.subscriptions >= opened + 4, what="the new leader subscribing")
+        lead_id = _web_lead(org, "After failover")
+        _wait(lambda: _routed(org, lead_id), what="the lead routed by the new leader's stream")
+    finally:
+        for svc in services:
+            svc.stop.set()
+        for t in threads:
+            t.join(10)
