@@ -123,6 +123,7 @@ class RuleBook:
     hand_down: Rule | None
     source: str
     warnings: tuple[Problem, ...] = ()
+    geofences: Mapping[str, Any] = field(default_factory=dict)  # territory → shapely shape (rules/geofence.py)
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -172,6 +173,7 @@ class _Loader:
                                 with_time=False)
         self.queue_names = sorted(queue_names) if queue_names is not None else None
         self.rule_names: set[str] = set()
+        self.fences: dict[str, Any] = {}  # shape territories
 
     # -- reporting
     def error(self, key: str, message: str, fix: str | None = None, line: int | None = None) -> None:
@@ -322,6 +324,14 @@ class _Loader:
         for name, items in data.items():
             key = f"territories.{name}"
             iline = self.lines.key(name, line)
+            if isinstance(items, dict):  # a shape (rules/geofence.py): the lead's coordinates decide
+                from rules.geofence import FenceError, parse_fence  # shapely: loaded only when a shape is drawn
+                try:
+                    self.fences[name] = parse_fence(items, Path(self.file).parent)
+                except FenceError as exc:
+                    self.error(key, str(exc), exc.fix, iline)
+                out[name] = ()
+                continue
             if isinstance(items, str):
                 items = [p for p in items.split(";") if p.strip()]
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
@@ -582,7 +592,7 @@ class _Loader:
         if self.problems:
             raise RulesError(self.problems + self.warnings)
         return RuleBook(settings=settings, gate=gate, rulesets=rulesets, territories=territories,
-                        hand_down=hand_down, source=self.file, warnings=tuple(self.warnings))
+                        hand_down=hand_down, source=self.file, warnings=tuple(self.warnings), geofences=self.fences)
 
 
 def _check_size(size: int, filename: str) -> None:

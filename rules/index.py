@@ -75,6 +75,7 @@ class PartnerIndex:
         self.active_reps: list[tuple] = []
         self.active_rep_ids: list[list[str]] = []
         self.problems: list[IndexProblem] = []
+        self.fences = None  # rules.geofence.Fences when the book draws shape territories
 
     # ---------------------------------------------------------------- build
     @classmethod
@@ -95,6 +96,9 @@ class PartnerIndex:
         idx.pos = {pid: i for i, pid in enumerate(idx.ids)}
         idx.all = (1 << len(idx.ids)) - 1
         territories = book.territories
+        if book.geofences:
+            from rules.geofence import Fences  # shapely: loaded only when a shape is drawn
+            idx.fences = Fences(book.geofences)
         prefix_lengths: set[int] = set()
         for i, p in enumerate(idx.partners):
             bit = 1 << i
@@ -116,6 +120,8 @@ class PartnerIndex:
                         idx.problems.append(IndexProblem(p.id, p.name, f"unknown territory {item!r} in coverage"))
                         continue
                     keys.update(territories[name])
+                    if name in book.geofences:
+                        keys.add(item)  # a shape: the lead's point hits "@Name" (fence_mask)
                 else:
                     keys.add(item)
             for k in keys:
@@ -233,6 +239,19 @@ class PartnerIndex:
                 if m:
                     mask |= m
                     hit[key] = 2 + n
+        return mask, hit
+
+    def fence_mask(self, lat: float | None, lon: float | None) -> tuple[int, dict[str, int]]:
+        """Partners covering a shape territory that holds the point, and which hit (key →
+        specificity 5: a drawn area is as precise as coverage gets)."""
+        mask = 0
+        hit: dict[str, int] = {}
+        if self.fences:
+            for name in self.fences.containing(lat, lon):
+                m = self.coverage.get(f"@{name}")
+                if m:
+                    mask |= m
+                    hit[f"@{name}"] = 5
         return mask, hit
 
     def unavailable_reason(self, pos: int) -> str:

@@ -337,6 +337,8 @@ class Router:
                 for c, prefix in postal:
                     if lead.country == c and lead.postal_code.startswith(prefix):
                         return True
+            if self.index.fences and self.index.fences.holds(name.lstrip("@"), lead.lat, lead.lon):
+                return True  # a drawn shape holding the lead's point (rules/geofence.py)
         return False
 
     def _candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None):
@@ -359,6 +361,10 @@ class Router:
             if self._coverage_for[0] != place:  # several rules of one decision ask for the same place
                 self._coverage_for = (place, idx.coverage_mask(*place))
             cov, coverage_hits = self._coverage_for[1]
+            if idx.fences:  # shapes partners cover: the lead's point decides (rules/geofence.py)
+                fmask, fhits = idx.fence_mask(lead.lat, lead.lon)
+                if fmask:
+                    cov, coverage_hits = cov | fmask, {**coverage_hits, **fhits}
             where = ", ".join(m.territories) if m.territories else (lead.state or lead.country)
             before, cand = cand, cand & cov
             last, so_far = f"no partner covers {where}", f"cover {where}"

@@ -1,0 +1,148 @@
+"""Territories drawn as shapes: polygons in the rule file or a GeoJSON file it names.
+
+    [territories]
+    Benelux = ["BE", "NL", "LU"]                                    # places, as before
+    Bay_Area = { polygon = [[-122.6, 37.2], [-121.7, 37.2], [-121.7, 38.0], [-122.6, 38.0]] }
+    Metro_NY = { geojson_file = "fences/metro_ny.geojson" }           # relative to the rule file
+    Downtown = { geojson = { type = "Polygon", coordinates = [[[…]]] } }
+
+Points are [longitude, latitude], as GeoJSON writes them. A shape territory is used like
+any other: `@Bay_Area` in a partner's coverage or in a rule's `match.territories`; a
+lead is in it when its coordinates (Latitude/Longitude) fall inside or on the edge.
+Shapes are indexed in a shapely STRtree, so a lead is tested against the few shapes
+whose bounding boxes hold its point, however many territories there are.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import shapely
+from shapely.geometry import Point, shape
+from shapely.geometry.base import BaseGeometry
+from shapely.strtree import STRtree
+from shapely.validation import explain_validity
+
+KEYS = ("polygon", "geojson", "geojson_file")
+
+
+class FenceError(ValueError):
+    def __init__(self, message: str, fix: str):
+        super().__init__(message)
+        self.fix = fix
+
+
+def parse_fence(spec: Mapping[str, Any], base_dir: Path) -> BaseGeometry:
+    """One territory's shape from its table in the rule file; FenceError says what and how to fix."""
+    given = [k for k in KEYS if k in spec]
+    unknown = [k for k in spec if k not in KEYS]
+    if unknown or len(given) != 1:
+        raise FenceError(f"a shape territory takes exactly one of {', '.join(KEYS)}"
+                         + (f"; unknown key {unknown[0]!r}" if unknown else ""),
+                         'e.g. { polygon = [[-122.6, 37.2], [-121.7, 37.2], [-121.7, 38.0]] } ([longitude, latitude] points)')
+    key = given[0]
+    if key == "polygon":
+        geometry = _polygon(spec["polygon"])
+    elif key == "geojson":
+        geometry = _geojson(spec["geojson"], "geojson")
+    else:
+        path = Path(str(spec["geojson_file"]))
+        path = path if path.is_absolute() else base_dir / path
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise FenceError(f"cannot read {path}: {exc.strerror}", "check the path; it is relative to the rule file")
+        except json.JSONDecodeError as exc:
+            raise FenceError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}",
+                             "export the shape as GeoJSON (a Polygon, MultiPolygon, Feature or FeatureCollection)")
+        geometry = _geojson(data, str(path))
+    _check(geometry)
+    return geometry
+
+
+def _polygon(points: Any) -> BaseGeometry:
+    if not isinstance(points, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in p)
+            for p in points):
+        raise FenceError(f"polygon must be a list of [longitude, latitude] points, got {str(points)[:80]}",
+                         "e.g. [[-122.6, 37.2], [-121.7, 37.2], [-121.7, 38.0]]")
+    distinct = {tuple(p) for p in points}
+    if len(distinct) < 3:
+        raise FenceError(f"a polygon needs at least 3 distinct points, got {len(distinct)}",
+                         "list the corners in order around the area")
+    return shapely.Polygon([tuple(map(float, p)) for p in points])
+
+
+def _geojson(data: Any, where: str) -> BaseGeometry:
+    if not isinstance(data, dict) or "type" not in data:
+        raise FenceError(f"{where}: not a GeoJSON object (no \"type\")", "use a Polygon, MultiPolygon, Feature or FeatureCollection")
+    kind = data["type"]
+    try:
+        if kind == "FeatureCollection":
+            parts = [shape(f["geometry"]) for f in data.get("features", []) if f.get("geometry")]
+            if not parts:
+                raise FenceError(f"{where}: the FeatureCollection has no geometries", "add at least one Polygon feature")
+            geometry = shapely.union_all(parts) if all(p.is_valid for p in parts) else shapely.GeometryCollection(parts)
+        elif kind == "Feature":
+            geometry = shape(data.get("geometry") or {})
+        else:
+            geometry = shape(data)
+    except FenceError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException) as exc:
+        raise FenceError(f"{where}: unreadable GeoJSON {kind}: {exc}",
+                         "coordinates of a Polygon are [[[lon, lat], …]] — a list of rings, each a list of points")
+    return geometry
+
+
+def _check(geometry: BaseGeometry) -> None:
+    if geometry.geom_type not in ("Polygon", "MultiPolygon") and not (
+            geometry.geom_type == "GeometryCollection" and all(g.geom_type in ("Polygon", "MultiPolygon")
+                                                               for g in geometry.geoms)):
+        raise FenceError(f"a territory must be an area (Polygon or MultiPolygon), got a {geometry.geom_type}",
+                         "draw the area's outline as a closed ring of [longitude, latitude] points")
+    minx, miny, maxx, maxy = geometry.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise FenceError(f"points outside longitude -180…180 / latitude -90…90 (bounds {geometry.bounds})",
+                         "points are [longitude, latitude]; check for swapped pairs")
+    if geometry.convex_hull.area == 0:
+        raise FenceError("the polygon has no area (its points lie on one line)", "list at least three corners around the area")
+    if not geometry.is_valid:
+        raise FenceError(f"invalid polygon: {explain_validity(geometry)}",
+                         "the outline must not cross itself: list the corners in order around the area")
+
+
+class Fences:
+    """The rule book's shape territories, indexed: which hold a point, and partner postings."""
+
+    def __init__(self, shapes: Mapping[str, BaseGeometry]):
+        self.names = sorted(shapes)
+        self.geoms = [shapes[n] for n in self.names]
+        self.tree = STRtree(self.geoms) if self.geoms else None
+        self._last: tuple[Any, tuple[str, ...]] = (None, ())
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.names
+
+    def containing(self, lat: float | None, lon: float | None) -> tuple[str, ...]:
+        """Names of the shapes holding the point (inside or on the edge), sorted."""
+        if self.tree is None or lat is None or lon is None:
+            return ()
+        key = (lat, lon)
+        if self._last[0] == key:  # several rules of one decision ask about the same lead
+            return self._last[1]
+        hits = self.tree.query(Point(float(lon), float(lat)), predicate="intersects")
+        found = tuple(self.names[i] for i in sorted(hits))
+        self._last = (key, found)
+        return found
+
+    def holds(self, name: str, lat: float | None, lon: float | None) -> bool:
+        return name in self.containing(lat, lon)
+
+
+def fence_names(items: Iterable[str]) -> list[str]:
+    return [i[1:] for i in items if i.startswith("@")]
