@@ -86,12 +86,20 @@ def insert_offers(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int
         return {r["lead_id"]: insert_offer(conn, **r) for r in rows}
 
 
-def live_offers(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
+# Per-lead reads select by lead id alone and filter the status here: given `lead_id IN
+# (…) AND status = 'live'`, SQLite's planner took the status index and scanned every
+# live offer for each page of 200 leads — a burst of 40,000 offers went quadratic.
+# A lead has a handful of offers at most, so reading them all by lead costs nothing.
+
+def _by_lead(conn: Connection, lead_ids: Iterable[str], statuses: tuple[str, ...]) -> Iterable[Any]:
     for chunk in _chunks(list(lead_ids)):
-        for r in conn.execute(select(O).where(O.c.lead_id.in_(chunk), O.c.status == "live")):
-            out[r.lead_id] = dict(r._mapping)
-    return out
+        for r in conn.execute(select(O).where(O.c.lead_id.in_(chunk)).order_by(O.c.id)):
+            if r.status in statuses:
+                yield r
+
+
+def live_offers(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    return {r.lead_id: dict(r._mapping) for r in _by_lead(conn, lead_ids, ("live",))}
 
 
 def live_offers_of(conn: Connection, *, partner_ids: list[str], rep_ids: list[str]) -> list[dict[str, Any]]:
@@ -106,11 +114,7 @@ def live_offers_of(conn: Connection, *, partner_ids: list[str], rep_ids: list[st
 
 def accepted_offers(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The latest accepted offer per lead (the one follow-up watches)."""
-    out: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(list(lead_ids)):
-        for r in conn.execute(select(O).where(O.c.lead_id.in_(chunk), O.c.status == "accepted").order_by(O.c.id)):
-            out[r.lead_id] = dict(r._mapping)
-    return out
+    return {r.lead_id: dict(r._mapping) for r in _by_lead(conn, lead_ids, ("accepted",))}
 
 
 def get_offer(conn: Connection, offer_id: int) -> dict[str, Any] | None:
@@ -199,7 +203,9 @@ def lead_facts(conn: Connection, lead_ids: Iterable[str]) -> tuple[dict[str, dic
                               .order_by(X.c.id)):
             excluded.setdefault(r.lead_id, {})[r.partner_id] = r.outcome
         for r in conn.execute(select(O.c.lead_id, O.c.partner_id, O.c.rule, O.c.status)
-                              .where(O.c.lead_id.in_(chunk), O.c.status.in_(("live", "accepted"))).order_by(O.c.id)):
+                              .where(O.c.lead_id.in_(chunk)).order_by(O.c.id)):
+            if r.status not in ("live", "accepted"):
+                continue  # (filtered here, not in SQL: see _by_lead)
             if r.partner_id:
                 holders[r.lead_id] = r.partner_id
             if r.rule:

@@ -14,11 +14,26 @@ D = schema.decisions
 OPEN = ("pending", "sent")
 
 
+def _ids_of(conn: Connection, lead_ids: list[str], statuses: tuple[str, ...]) -> list[int]:
+    """Entry ids of these leads in these statuses, found by lead (the status is filtered
+    here: with both in SQL, SQLite's planner scanned every pending entry per page)."""
+    out: list[int] = []
+    for i in range(0, len(lead_ids), 500):
+        out += [r.id for r in conn.execute(select(OB.c.id, OB.c.status).where(OB.c.lead_id.in_(lead_ids[i:i + 500])))
+                if r.status in statuses]
+    return out
+
+
+def _set_by_id(conn: Connection, ids: list[int], **values: Any) -> None:
+    for i in range(0, len(ids), 500):
+        conn.execute(update(OB).where(OB.c.id.in_(ids[i:i + 500])).values(**values))
+
+
 def add(conn: Connection, *, lead_id: str, purpose: str, payload: dict[str, Any], now: datetime,
         seen_modstamp: datetime | None = None, offer_id: int | None = None) -> int:
     # A newer decision for the same lead supersedes an older write not yet sent.
-    conn.execute(update(OB).where(OB.c.lead_id == lead_id, OB.c.status == "pending").values(
-        status="dropped", last_error="superseded by a newer decision", updated_at=now))
+    _set_by_id(conn, _ids_of(conn, [lead_id], ("pending",)), status="dropped",
+               last_error="superseded by a newer decision", updated_at=now)
     return conn.execute(OB.insert().values(
         lead_id=lead_id, purpose=purpose, payload=payload, seen_modstamp=seen_modstamp,
         offer_id=offer_id, status="pending", created_at=now, updated_at=now, attempts=0,
@@ -26,18 +41,15 @@ def add(conn: Connection, *, lead_id: str, purpose: str, payload: dict[str, Any]
 
 
 def drop_open(conn: Connection, lead_id: str, reason: str, now: datetime) -> None:
-    conn.execute(update(OB).where(OB.c.lead_id == lead_id, OB.c.status.in_(OPEN)).values(
-        status="dropped", last_error=reason[:2000], updated_at=now))
+    _set_by_id(conn, _ids_of(conn, [lead_id], OPEN), status="dropped", last_error=reason[:2000], updated_at=now)
 
 
 def add_many(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
     """`add` for many leads: one supersede statement and one insert."""
     if not rows:
         return
-    ids = [r["lead_id"] for r in rows]
-    for i in range(0, len(ids), 500):
-        conn.execute(update(OB).where(OB.c.lead_id.in_(ids[i:i + 500]), OB.c.status == "pending").values(
-            status="dropped", last_error="superseded by a newer decision", updated_at=now))
+    _set_by_id(conn, _ids_of(conn, [r["lead_id"] for r in rows], ("pending",)), status="dropped",
+               last_error="superseded by a newer decision", updated_at=now)
     conn.execute(OB.insert(), [{"offer_id": None, **r, "status": "pending", "created_at": now, "updated_at": now,
                                 "attempts": 0} for r in rows])
 
@@ -55,9 +67,9 @@ def pending_after(conn: Connection, after_id: int, limit: int) -> list[dict[str,
 def open_lead_ids(conn: Connection, lead_ids: Iterable[str]) -> set[str]:
     ids = list(lead_ids)
     out: set[str] = set()
-    for i in range(0, len(ids), 500):
+    for i in range(0, len(ids), 500):  # by lead alone, status filtered here (see offers._by_lead)
         out.update(r[0] for r in conn.execute(
-            select(OB.c.lead_id).where(OB.c.lead_id.in_(ids[i:i + 500]), OB.c.status.in_(OPEN))))
+            select(OB.c.lead_id, OB.c.status).where(OB.c.lead_id.in_(ids[i:i + 500]))) if r[1] in OPEN)
     return out
 
 
@@ -65,9 +77,9 @@ def open_by_lead(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[st
     ids = list(lead_ids)
     out: dict[str, dict[str, Any]] = {}
     for i in range(0, len(ids), 500):
-        for r in conn.execute(select(OB).where(OB.c.lead_id.in_(ids[i:i + 500]), OB.c.status.in_(OPEN))
-                              .order_by(OB.c.id)):
-            out[r.lead_id] = dict(r._mapping)
+        for r in conn.execute(select(OB).where(OB.c.lead_id.in_(ids[i:i + 500])).order_by(OB.c.id)):
+            if r.status in OPEN:  # filtered here, not in SQL (see offers._by_lead)
+                out[r.lead_id] = dict(r._mapping)
     return out
 
 

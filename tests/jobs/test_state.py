@@ -140,11 +140,14 @@ def test_housekeeping_prunes_old_bookkeeping_and_keeps_the_history(store):
                                attempt=1, decision={})
         ob.mark(conn, [e["id"] for e in ob.open_entries(conn)], "confirmed", old)
 
+    from jobs.config import Settings
+
     class Cx:
         pass
 
     cx = Cx()
     cx.store = store
+    cx.settings = Settings()
     assert housekeeping.run(cx, NOW) == {"job_runs_pruned": 1, "outbox_pruned": 2}
     with store.connect() as conn:
         assert len(conn.execute(job_runs.select()).fetchall()) == 1
