@@ -112,7 +112,9 @@ def action_list(conn, instance_url: str | None) -> list[ActionItem]:
         .group_by(t.offers.c.lead_id).having(func.count() >= 2)).all())
     stuck = conn.execute(
         select(t.leads.c.lead_id, t.leads.c.state, t.leads.c.reason, t.leads.c.record, t.leads.c.updated_at)
-        .where(t.leads.c.state.in_(("escalated", "unroutable")) | t.leads.c.lead_id.in_(list(lapses) or [""]))
+        .where(t.leads.c.state.in_(("escalated", "unroutable"))
+               # lapsed twice and still without a partner who took it (accepted later: nothing to do)
+               | (t.leads.c.lead_id.in_(list(lapses) or [""]) & t.leads.c.state.in_(("offered", "pooled", "fallback"))))
         .order_by(t.leads.c.updated_at.desc(), t.leads.c.lead_id)
     ).all()
     base = (instance_url or "").rstrip("/")

@@ -138,7 +138,7 @@ table{border-collapse:collapse;width:100%}th,td{padding:4px 8px;border-bottom:1p
 th:first-child,td:first-child{text-align:left}
 #actions td,#actions th{text-align:left;vertical-align:top}#actions td.reason{max-width:520px}
 .flag{border:1px solid #f59e0b;background:#fffbeb;border-radius:8px;padding:4px 12px;margin:14px 0}
-#actions{margin:14px 0}
+#actions{margin:14px 0}#actions .scroll{max-height:420px;overflow-y:auto}
 """
 
 # After load, mark each chart with its drawn size so a headless browser (and a person
@@ -216,8 +216,8 @@ def render(data: ReportData) -> str:
                                                         if len(data.actions) > ACTIONS_SHOWN else ""))
     actions_html = (
         f'<div class="card" id="actions"><h2>Leads to act on — {action_count}</h2>'
-        + (f'<table><thead><tr><th>lead</th><th>company</th><th>what</th><th>reason</th><th>since (UTC)</th></tr>'
-           f'</thead><tbody>{action_rows}</tbody></table>' if data.actions
+        + (f'<div class="scroll"><table><thead><tr><th>lead</th><th>company</th><th>what</th><th>reason</th>'
+           f'<th>since (UTC)</th></tr></thead><tbody>{action_rows}</tbody></table></div>' if data.actions
            else "<p>nothing to act on: no escalated or unroutable lead, none lapsed twice</p>")
         + "</div>")
     fairness = fairness_by_tier(data.partners)
