@@ -113,3 +113,34 @@ def test_report_from_a_run_lists_the_escalated_and_unroutable_leads_with_links(w
     assert "unroutable" in row and "Country: &#x27;Atlantis&#x27; is not a recognised country" in row
     escalated = [r for r in seeded_org.org.records("Lead") if r.get("Routing_Status__c") == "Escalated"]
     assert all(r["Id"] in html for r in escalated)
+
+
+def test_the_action_list_takes_escalated_unroutable_and_twice_lapsed_leads_still_open(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from jobs.ops.figures import action_list
+    from jobs.state import Store
+    from jobs.state import schema as t
+
+    at = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+    store = Store(f"sqlite:///{tmp_path}/state.sqlite")
+    leads = {"00QESC": "escalated", "00QUNR": "unroutable", "00QLAP": "offered", "00QTAKEN": "accepted",
+             "00QONCE": "offered"}
+    lapses = {"00QLAP": 2, "00QTAKEN": 2, "00QONCE": 1}
+    try:
+        with store.begin() as conn:
+            for lid, state in leads.items():
+                conn.execute(t.leads.insert().values(lead_id=lid, state=state, attempt=1, reason=f"why {lid}",
+                                                     record={"Company": f"{lid} Ltd"}, updated_at=at))
+            for lid, n in lapses.items():
+                for k in range(n):
+                    conn.execute(t.offers.insert().values(lead_id=lid, kind="offer", partner_id="001A", attempt=k + 1,
+                                                          offered_at=at - timedelta(days=3 - k), status="lapsed"))
+        with store.connect() as conn:
+            items = {a.lead_id: a for a in action_list(conn, "https://acme.my.salesforce.com")}
+    finally:
+        store.dispose()
+    assert set(items) == {"00QESC", "00QUNR", "00QLAP"}
+    assert items["00QLAP"].what == "lapsed twice" and items["00QESC"].reason == "why 00QESC"
+    assert items["00QUNR"].link == "https://acme.my.salesforce.com/lightning/r/Lead/00QUNR/view"
+    assert items["00QUNR"].company == "00QUNR Ltd"
