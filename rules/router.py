@@ -155,7 +155,8 @@ class Router:
             failed = [dropped_value_reason(g.reason, g.when.symbols, lead.extra)
                       for g in self.book.gate if not g.when.matches(lead, tv)]
             ex.gate = failed
-            return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, "; ".join(failed)), ex
+            # Routing_Rule__c names where in the rule file it stopped: the [[gate]] checks
+            return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, "; ".join(failed), rule="[[gate]]"), ex
         if self.settings.deal_registration:
             decision = self._deal_registration(lead, state, now, ex, attempt)
             if decision:
@@ -174,7 +175,8 @@ class Router:
                                            f"{rule.name}: {ex.trials[-1].outcome}"), ex
             last_rule, why = why_nobody(ex.trials, rs.name)
             return self._otherwise(lead, ex, rs.otherwise, attempt, now, last_rule, rs.name, why), ex
-        return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, "Rules: no rule set applies to this lead"), ex
+        return self._finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, "Rules: no rule set applies to this lead",
+                            rule="[[ruleset]]"), ex
 
     def _otherwise(self, lead: Lead, ex: Explanation, outcome: str, attempt: int, now: datetime,
                    rule: str | None, ruleset: str | None, why: str) -> Decision:

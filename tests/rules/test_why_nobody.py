@@ -100,3 +100,9 @@ def test_an_unrecognised_country_is_shown_as_written_not_as_missing():
     assert d.reason == "Country: 'Atlantis' is not a recognised country"
     nowhere = convert({**record, "Country": None})
     assert router.decide(nowhere, RoutingState(), NOW).reason == "Country: missing or not a recognised country"
+
+
+def test_a_lead_stopped_at_the_gate_says_so_in_the_rule_field_too():
+    router = router_for(None, [partner("001A")])
+    d = router.decide(lead(company=None), RoutingState(), NOW)
+    assert d.kind is DecisionKind.UNROUTABLE and d.reason == "Company: missing" and d.rule == "[[gate]]"
