@@ -101,3 +101,48 @@ misfire_grace = 5
         assert set(per_lead.values()) == {1}, "a lead was decided twice across the failover"
         assert set(offers_per_lead.values()) <= {1}, "a lead was offered twice"
         assert set(fresh) <= set(per_lead)
+
+
+def test_a_leader_whose_lock_connection_is_killed_starts_no_job_after_it(sandbox_factory, tmp_path, monkeypatch):
+    """The lock is asked before each job, not once per `[schedule] leads` (30 s here):
+    the outbox job, due every second, is the next one, and it does not start."""
+    from sqlalchemy import create_engine, text
+
+    from jobs.leader import lock_key
+
+    sb = sandbox_factory(seed="demo", partners=10, leads=20, random_seed=11)
+    monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
+    with temp_database() as url:
+        cfg = write_config(tmp_path, sb)
+        text_ = cfg.read_text().replace(f'url = "sqlite:///{tmp_path}/state.sqlite"', f'url = "{url}"')
+        cfg.write_text(text_ + "\n[schedule]\nleads = 30\noffers = 1\noutbox = 1\nsync_partners = 60\n"
+                               "deleted = 60\nmisfire_grace = 5\n")
+        store = Store(url)
+        a = leadrouter(cfg, "run")
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            wait_for("the instance to lead", lambda: roles(store).get(a.pid) == "leader")
+
+            def runs() -> int:
+                with store.connect() as conn:
+                    return len(conn.execute(st.schema.job_runs.select()).fetchall())
+
+            wait_for("jobs to run every second", lambda: runs() >= 3, timeout=30)
+            key = lock_key("default")
+            with admin.connect() as c:  # an admin, a failover or a network cut ends the lock's session
+                pid = c.execute(text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND ((classid::bigint << 32) | objid::bigint) = :k"), {"k": key}).scalar()
+                assert pid and c.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+            time.sleep(1.5)  # a job in flight at the kill may still finish and record itself
+            before = runs()
+            time.sleep(4)  # four outbox intervals, far inside the 30 s poll
+            assert runs() == before, "a job started after the leader lost its lock"
+        finally:
+            admin.dispose()
+            if a.poll() is None:
+                a.send_signal(signal.SIGTERM)
+            a.wait(timeout=30)
+        said = a.stdout.read() + a.stderr.read()
+        store.dispose()
+        assert "leader_lock_lost" in said and "Traceback" not in said

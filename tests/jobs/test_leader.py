@@ -132,9 +132,11 @@ def test_a_database_named_through_a_symlink_has_one_lock(tmp_path):
     a = lock_for(f"sqlite:///{real}/state.sqlite")
     b = lock_for(f"sqlite:///{tmp_path}/link/state.sqlite")
     c = lock_for(f"sqlite:///{tmp_path}/link/../real/state.sqlite")
-    assert a.path == b.path == c.path == real / "state.sqlite.leader.lock"
+    (tmp_path / "alias.sqlite").symlink_to(real / "state.sqlite")  # the file itself, under another name
+    d = lock_for(f"sqlite:///{tmp_path}/alias.sqlite")
+    assert a.path == b.path == c.path == d.path == real / "state.sqlite.leader.lock"
     assert a.try_acquire()
-    assert not b.try_acquire() and not c.try_acquire()
+    assert not b.try_acquire() and not c.try_acquire() and not d.try_acquire()
     a.release()
 
 
@@ -248,3 +250,59 @@ def test_postgres_leader_whose_lock_connection_is_killed_notices_before_its_next
         assert other.token == first + 1, "the next leader's token is higher: its writes fence the old one's"
         other.release()
         lock.release()
+
+
+@pytest.mark.e2e
+def test_two_run_processes_naming_one_database_through_a_symlink_have_one_leader(sandbox_factory, tmp_path,
+                                                                                   monkeypatch):
+    from jobs.state import Store
+    from jobs.state import store as st
+
+    from .conftest import SECRET_ENV, leadrouter
+    from .test_crash_e2e import write_config
+
+    sb = sandbox_factory(seed="demo", partners=10, leads=20, random_seed=3)
+    monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "alias.sqlite").symlink_to(real / "state.sqlite")  # the database file, under another name
+    configs = []
+    for name, db in (("a", real / "state.sqlite"), ("b", tmp_path / "alias.sqlite")):
+        d = tmp_path / name
+        d.mkdir()
+        cfg = write_config(d, sb)
+        text = cfg.read_text().replace(f"sqlite:///{d}/state.sqlite", f"sqlite:///{db}")
+        cfg.write_text(text + "\n[schedule]\nleads = 1\n")
+        configs.append(cfg)
+    a = leadrouter(configs[0], "run", "--init")
+    deadline = time.monotonic() + 60
+    store = None
+    while store is None:
+        assert time.monotonic() < deadline and a.poll() is None, "the first instance did not start"
+        try:
+            if (real / "state.sqlite").stat().st_size:
+                store = Store(f"sqlite:///{real}/state.sqlite")
+        except OSError:
+            pass
+        time.sleep(0.1)
+
+    def roles() -> dict[int, str]:
+        with store.connect() as conn:
+            return {i["pid"]: i["role"] for i in st.list_instances(conn)}
+
+    while roles().get(a.pid) != "leader":
+        assert time.monotonic() < deadline, "the first instance never led"
+        time.sleep(0.1)
+    b = leadrouter(configs[1], "run")  # the same database, spelt through the symlink
+    while roles().get(b.pid) != "standby":
+        assert time.monotonic() < deadline and b.poll() is None, "the second instance, on the same database through a symlink, did not stand by"
+        time.sleep(0.1)
+    time.sleep(3)  # three poll intervals: still exactly one leader
+    assert roles()[a.pid] == "leader" and roles()[b.pid] == "standby"
+    for proc in (a, b):
+        proc.send_signal(2)
+    for proc in (a, b):
+        proc.wait(timeout=30)
+    logs = a.stderr.read() + a.stdout.read() + b.stderr.read() + b.stdout.read()
+    assert "database is locked" not in logs and "Traceback" not in logs
+    store.dispose()
