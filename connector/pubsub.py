@@ -47,7 +47,8 @@ OVERFLOW = "GAP_OVERFLOW"
 class PubSubConfig:
     url: str = DEFAULT_URL  # host:port
     ca_bundle: Path | None = None  # None: the system's roots
-    batch_size: int = 100  # events requested at a time (Salesforce allows up to 100)
+    batch_size: int = 100  # events per FetchRequest (Salesforce allows up to 100)
+    max_batch: int = 0  # events requested ahead and handed over at most at once (0: batch_size)
 
 
 @dataclass(frozen=True)
@@ -231,34 +232,67 @@ class Subscriber:
                 raise as_exception(failure, context=f"pubsub Subscribe {topic}") from exc
 
     def _stream(self, topic: str, preset: int, replay_id: bytes, stop: threading.Event) -> Iterator[Batch]:
+        """One Subscribe call. Up to `max_batch` events are requested (in FetchRequests of at
+        most `batch_size`, the server adds them up); what has arrived when the caller comes
+        back is handed over as one Batch, and as many events as it held are requested again.
+        So a burst reaches the caller in large batches, a lone event at once."""
         n = self.config.batch_size
+        most = max(n, self.config.max_batch or n)
         requests: queue.Queue = queue.Queue()
-        requests.put(pb.FetchRequest(topic_name=topic, replay_preset=preset, replay_id=replay_id, num_requested=n))
+        responses: queue.Queue = queue.Queue()
+
+        def ask(count: int, first: bool = False) -> None:
+            while count > 0:
+                take = min(n, count)
+                if first:
+                    requests.put(pb.FetchRequest(topic_name=topic, replay_preset=preset, replay_id=replay_id,
+                                                 num_requested=take))
+                    first = False
+                else:
+                    requests.put(pb.FetchRequest(num_requested=take))
+                count -= take
 
         def send() -> Iterator[pb.FetchRequest]:
             while (req := requests.get()) is not None:
                 yield req
 
+        ask(most, first=True)
         call = self._stub.Subscribe(send(), metadata=self._creds.metadata())
-        done = threading.Event()
 
-        def cancel_on_stop() -> None:  # a keep-alive can be minutes away: stopping must not wait
-            while not done.wait(0.2):
-                if stop.is_set():
-                    call.cancel()
-                    return
+        def pump() -> None:  # responses as they come; the end (or the error) last
+            try:
+                for response in call:
+                    responses.put(response)
+                responses.put(None)
+            except grpc.RpcError as exc:
+                responses.put(exc)
 
-        threading.Thread(target=cancel_on_stop, name="pubsub-stop", daemon=True).start()
+        threading.Thread(target=pump, name="pubsub-responses", daemon=True).start()
         try:
-            for response in call:
-                events = [self.decode(e) for e in response.events]
-                latest = events[-1].replay_id if events else bytes(response.latest_replay_id)
+            while not stop.is_set():
+                try:
+                    item = responses.get(timeout=0.2)  # a keep-alive can be minutes away: mind `stop`
+                except queue.Empty:
+                    continue
+                events: list[ChangeEvent] = []
+                latest = b""
+                while True:
+                    if item is None:
+                        return
+                    if isinstance(item, grpc.RpcError):
+                        raise item
+                    events += [self.decode(e) for e in item.events]
+                    latest = bytes(item.latest_replay_id) if not item.events else events[-1].replay_id
+                    if len(events) >= most:
+                        break
+                    try:
+                        item = responses.get_nowait()
+                    except queue.Empty:
+                        break
+                if events:
+                    latest = events[-1].replay_id
                 yield Batch(events, latest)
-                if response.pending_num_requested == 0:
-                    requests.put(pb.FetchRequest(num_requested=n))  # the caller is done with the last ones
-                if stop.is_set():
-                    return
+                ask(len(events))  # the caller is done with these: as many again
         finally:
-            done.set()
             requests.put(None)
             call.cancel()

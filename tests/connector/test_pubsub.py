@@ -155,3 +155,12 @@ def test_stop_ends_a_quiet_subscription_promptly(org, subscriber):
     began = time.monotonic()
     assert list(subscriber.batches(LEADS, None, stop)) == []
     assert time.monotonic() - began < 3
+
+
+def test_a_burst_is_handed_over_in_batches_of_at_most_max_batch(org, subscriber):
+    ids = [_lead(org, Company=f"C{i}") for i in range(30)]
+    subscriber.config = PubSubConfig(subscriber.config.url, subscriber.config.ca_bundle, batch_size=5, max_batch=20)
+    sizes = []
+    events, _, _ = _collect(subscriber, _earliest(org), 30, keep=lambda b: sizes.append(len(b.events)))
+    assert [e.record_ids[0] for e in events] == ids
+    assert max(sizes) <= 20 and sum(sizes) == 30 and len([s for s in sizes if s]) <= 4

@@ -225,3 +225,17 @@ def test_only_the_leader_subscribes_and_the_standby_takes_the_subscription_over(
             svc.stop.set()
         for t in threads:
             t.join(10)
+
+
+def test_a_burst_of_events_is_read_incrementally_not_by_id(org, streaming):
+    loop = streaming()
+    streams = streaming.start(loop)
+    before = streams._last_run.get("leads")
+    with org.org.atomic():  # an import: the events arrive together
+        created = [_web_lead(org, f"Import {i}") for i in range(stream.BURST + 10)]
+    org.clock.advance(timedelta(seconds=2))  # the incremental read ends at its start, in whole seconds
+    _wait(lambda: streams._last_run.get("leads") not in (None, before), what="the burst's incremental read")
+    _wait(lambda: all(_routed(org, i) for i in created), timeout=30, what="every imported lead routed")
+    with loop.cx.store.connect() as conn:
+        row = next(r for r in stream.status(conn) if r["topic"] == LEADS)
+    assert row["reconcile_finds"] == 0  # a burst read is not a reconciliation
