@@ -11,7 +11,7 @@ So, for a SQLite state (PostgreSQL has no path to check):
 - the directory must exist: it is never created unless `--init` says a new state is
   meant (a missing directory is far more often an unmounted volume than a first run);
 - a missing database file in an existing directory is created, and the first run says
-  so plainly on stderr and in the log (`state_created`), naming `--init` (which says
+  so plainly in the log (a `state_created` warning, on stderr), naming `--init` (which says
   the new state is intended, and silences the warning) and what to do if the state was
   lost instead;
 - directory and file must be writable, tried for real (root ignores permission bits,
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,8 +162,7 @@ def _announce_new_state(path: Path, init: bool) -> None:
             "(pass --init to say so and silence this). If this deployment has run before, its state was "
             "lost: stop it and restore the file from a backup, or rebuild the live offers from the org "
             "(`leadrouter state rebuild`), before the next run.")
-    print(f"leadrouter: {note}", file=sys.stderr)
-    log.warning("state_created", path=str(path), note=note)
+    log.warning("state_created", path=str(path), note=note)  # the log goes to stderr, pretty in a terminal
 
 
 class Reader:
