@@ -27,8 +27,9 @@ from rule_engine.ast.literal import StringExpression
 # A rule file is written by hand: the shipped example is 8 KiB, bench/rules_large.toml
 # 19 KiB. 256 KiB (about a thousand rules) loads in about a second.
 MAX_RULE_FILE_BYTES = 256 * 1024
-# `and` / `or` / `not` in one condition, and how deep its brackets nest. A condition
-# longer than this is better split across a gate, a rule set's `when` and the rule's own.
+# Operators in one condition (`and` `or` `not`, arithmetic and set operators) and how
+# deep its brackets nest. A condition longer than this is better split across a gate,
+# a rule set's `when` and the rule's own.
 MAX_OPERATORS = 64
 MAX_NESTING = 16
 # RE2's own memory bound for one compiled pattern (its default is 8 MiB).
@@ -41,7 +42,11 @@ DEPTH_FIX = ("split it: move a shared part to a [[gate]] or the rule set's `when
              "and write `x in [\"a\", \"b\"]` instead of a chain of `x == \"a\" or x == \"b\"`")
 
 _STRINGS = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'')
-_OPERATORS = re.compile(r"\b(?:and|or|not)\b")
+# numbers (1e-5, -3) and operators inside comparisons (!=, <=, =~) are not joins
+_NOT_JOINS = re.compile(r"\d[eE][-+]|[!<>=]=|=~~?|!~~?")
+# words and symbols that join or combine terms; each adds a level to the parsed tree
+# (comparisons sit between them and add none)
+_OPERATORS = re.compile(r"\b(?:and|or|not)\b|\*\*|<<|>>|//|[-+*/%&|^]")
 
 
 class TooDeep(ValueError):
@@ -54,10 +59,10 @@ class TooDeep(ValueError):
 def check_depth(text: str) -> None:
     """Refuse a condition too long or too deeply nested to parse safely: counted on the
     text, before the recursive parser sees it, so this check cannot itself recurse."""
-    bare = _STRINGS.sub('""', text)
+    bare = _NOT_JOINS.sub(" ", _STRINGS.sub('""', text))
     operators = len(_OPERATORS.findall(bare))
     if operators > MAX_OPERATORS:
-        raise TooDeep(f"condition has {operators} and/or/not operators; the limit is {MAX_OPERATORS}")
+        raise TooDeep(f"condition has {operators} operators (and, or, not, + - * / …); the limit is {MAX_OPERATORS}")
     depth = deepest = 0
     for ch in bare:
         if ch in "([{":

@@ -75,6 +75,12 @@ def test_two_thousand_chained_ands_give_a_message_not_a_recursion_error():
     assert "split it" in p.fix
 
 
+def test_a_long_arithmetic_chain_is_refused_too_not_left_to_overflow_when_a_lead_is_decided():
+    with pytest.raises(ExpressionError, match=f"the limit is {MAX_OPERATORS}"):
+        LEADS.compile(" + ".join(["amount"] * 3000) + " > 1")
+    LEADS.compile("amount * 2 - employees / 3 > 1e-5 and rating != \"Cold\"")  # signs in numbers, != are not joins
+
+
 def test_conditions_up_to_the_limits_still_compile():
     LEADS.compile(" and ".join(['rating == "Hot"'] * (MAX_OPERATORS + 1)))
     LEADS.compile("(" * MAX_NESTING + 'rating == "Hot"' + ")" * MAX_NESTING)
