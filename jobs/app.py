@@ -105,6 +105,7 @@ class Connector:
     _skew_warned: float = float("-inf")
     _minimiser: Any = None
     _state_checked: bool = False
+    lock: Any = None  # the leader lock, when a command holds one: write batches are fenced by its token
 
     # ------------------------------------------------------------------ assembly
     @classmethod

@@ -103,6 +103,7 @@ def cmd_run(args) -> int:
     _state_ready(loaded, args.init)
     cx = _connector(loaded)
     lock = lock_for(loaded.state_url())
+    cx.lock = lock  # write batches are fenced by its token (jobs/outbox.py fence)
     service = Service(store=cx.store, lock=lock, poll_seconds=loaded.settings.schedule.leads,
                       # CDC first; the jobs poll to reconcile; each job first asks the lock whether we still lead
                       make_jobs=guard_jobs(Streams(cx).make_jobs, lock),
@@ -149,6 +150,7 @@ def cmd_once(args) -> int:
         return EXIT_NOT_LEADER
     try:
         cx = _connector(loaded)
+        cx.lock = lock  # write batches are fenced by its token (jobs/outbox.py fence)
         _stop_on_sigterm(cx.stop)
         results = cx.run_cycle(raise_errors=False, only_due=args.due)
         failed = [r for r in results.values() if r.error]

@@ -73,11 +73,34 @@ def _flush_chunk(cx, entries: list[dict[str, Any]], now: datetime, counts: dict[
     for i in range(0, len(fresh), BATCH):
         batch = fresh[i:i + BATCH]
         with cx.store.begin() as conn:
+            fence(conn, getattr(cx, "lock", None))
             ob.mark(conn, [e["id"] for e in batch], "sent", now, count_attempt=True)
         results = cx.client.update(sobject, [{"Id": e["lead_id"], **e["payload"]} for e in batch])
         _settle(cx, batch, results, now, counts)
         if cx.stop.is_set():
             break  # graceful stop: this batch is settled; the rest stays pending
+
+
+def fence(conn, lock) -> None:
+    """A write batch goes out only under the newest leadership: the batch is marked
+    `sent` in the same transaction that finds our fencing token still the highest any
+    leader of this database took. A deposed leader (its lock connection killed, its
+    lock file taken over) stops here, before Salesforce sees anything from it; at most
+    the one batch it had already marked is in flight, and the new leader reconciles
+    `sent` entries by reading them back."""
+    token = getattr(lock, "token", None) if lock is not None else None
+    if lock is None:
+        return
+    from sqlalchemy import text
+
+    from jobs.leader import NotLeader
+
+    lock.assert_leader()
+    lock_clause = " FOR SHARE" if conn.dialect.name == "postgresql" else ""
+    current = conn.execute(text(f"SELECT token FROM leader_token WHERE id = 1{lock_clause}")).scalar()
+    if token is None or current != token:
+        raise NotLeader(f"fencing token {token} is not the newest ({current}): another instance leads now; "
+                        "this one writes nothing more")
 
 
 def _settle(cx, batch: list[dict[str, Any]], results, now: datetime, counts: dict[str, int]) -> None:

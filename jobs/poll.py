@@ -158,9 +158,11 @@ def carry_out(cx, conn: Connection, state: RoutingState, move: rl.Step, event: E
 
 def _accept(cx, conn, state, lead: Lead, rec, offer, owner, partner_id, seen, now, *, via_pool: bool) -> str:
     lifecycle.end_offer(conn, state, offer, "accepted", "accepted", now, outcome=None)
-    of.set_offer(conn, offer["id"], accepted_at=now, accepted_by=owner, partner_id=partner_id)
+    # when the rep answered (the lead's SystemModstamp), not when we happened to read it
+    answered = min(now, seen) if seen is not None else now
+    of.set_offer(conn, offer["id"], accepted_at=answered, accepted_by=owner, partner_id=partner_id)
     if partner_id:
-        hours = (now - offer["offered_at"]).total_seconds() / 3600
+        hours = max(0.0, (answered - offer["offered_at"]).total_seconds() / 3600)
         state.record_outcome(lead.id, partner_id, "accepted", now, response_hours=hours)
     of.put_lead(conn, lead.id, now, state=LeadState.ACCEPTED.value, owner_id=owner, modstamp=seen,
                 status=lead.status, record=rec, reason="accepted")
