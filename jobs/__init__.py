@@ -1,7 +1,7 @@
 """jobs layer: what runs — the scheduled jobs, their durable state, the leader lock, the CLI.
 
     loaded = jobs.config.load("leadrouter.toml")          # strict TOML + LEADROUTER_* env overrides
-    cx = jobs.app.Connector.from_config(loaded)           # client + mappings + rule book + state
+    cx = jobs.app.LeadRouter.from_config(loaded)          # client + mappings + rule book + state
     cx.run_cycle()                                        # every job once (what `leadrouter once` does)
     cx.run_job("leads")                                   # one job, with its job_runs row and summary log
 

@@ -1,7 +1,9 @@
-"""The assembled connector: one object holding client + mappings + rule book + state.
+"""The assembled application: one object holding client + mappings + rule book + state.
 
-`Connector.from_config(loaded)` builds it from the TOML config; tests, the ops tools
-and the demo build it with `Connector(...)` around a sandbox client. `run_job(name)`
+`LeadRouter.from_config(loaded)` builds it from the TOML config; tests, the ops tools
+and the demo build it with `LeadRouter(...)` around a sandbox client. (It was called
+`Connector`, which is the name of the Salesforce I/O package; the old name stays as
+an alias.) Every job function takes it as `cx: LeadRouter`. `run_job(name)`
 runs one job with its accounting (a `job_runs` row and one summary log line);
 `run_cycle()` runs every job once in the order a cycle needs.
 """
@@ -90,7 +92,7 @@ class Routing:
 
 
 @dataclass
-class Connector:
+class LeadRouter:
     client: Any  # connector.client.SalesforceClient
     mappings: Any  # mappings.MappingSet
     book: Any  # rules.RuleBook
@@ -110,7 +112,7 @@ class Connector:
     # ------------------------------------------------------------------ assembly
     @classmethod
     def from_config(cls, loaded: LoadedConfig, *, clock: Clock | None = None, client: Any = None,
-                    store: Store | None = None, preflight: bool = True) -> "Connector":
+                    store: Store | None = None, preflight: bool = True) -> "LeadRouter":
         """Log in, load mappings and rules, and (unless told not to) check both against
         the org before anything runs: a broken set-up stops here, with file and line."""
         from connector.client import SalesforceClient
@@ -280,3 +282,6 @@ class Connector:
 
         self.stop = job_stop
         return [JobSpec(name, seconds, (lambda n=name: self.run_job(n))) for name, seconds in self.intervals().items()]
+
+
+Connector = LeadRouter  # the former name, kept for scripts written against it

@@ -1,17 +1,22 @@
 """Job: leads deleted in Salesforce end their offers (one queryAll call)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from datetime import datetime, timedelta
 
 from jobs import lifecycle
 from jobs.state import offers as of
 from jobs.state import store as st
 
+if TYPE_CHECKING:
+    from jobs.app import LeadRouter
+
 WATERMARK = "leads:deleted"
 FIRST_LOOK = timedelta(days=30)  # the recycle bin keeps deleted rows about this long
 
 
-def run(cx, now: datetime) -> dict[str, int]:
+def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
     with cx.store.connect() as conn:
         wm = st.get_watermark(conn, WATERMARK)
     start = (wm - cx.lookback) if wm else now - FIRST_LOOK

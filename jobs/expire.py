@@ -6,6 +6,8 @@ the lead since.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from datetime import datetime
 
 from jobs import leads, lifecycle, outbox
@@ -14,11 +16,14 @@ from jobs.state import outbox as ob
 from mappings import Unroutable
 from rules.model import Lead
 
+if TYPE_CHECKING:
+    from jobs.app import LeadRouter
+
 # Offers lapsed per run; more wait for the next run (each lead is read fresh first, ~440 a call).
 REFRESH_LIMIT = 2000
 
 
-def run(cx, now: datetime) -> dict[str, int]:
+def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
     counts: dict[str, int] = {}
     with cx.store.connect() as conn:
         due_ids = sorted({o["lead_id"] for o in of.expired_offers(conn, now, limit=REFRESH_LIMIT)})

@@ -5,6 +5,8 @@ default `Open - Not Contacted`) as last seen in the lead stream.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from datetime import datetime, timedelta
 
 from connector.notify import Notification
@@ -13,8 +15,11 @@ from jobs.state import offers as of
 from mappings import Unroutable
 from rules.model import Lead
 
+if TYPE_CHECKING:
+    from jobs.app import LeadRouter
 
-def run(cx, now: datetime) -> dict[str, int]:
+
+def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
     cfg = cx.settings.offers
     counts: dict[str, int] = {}
     with cx.store.begin() as conn:
@@ -36,7 +41,7 @@ def run(cx, now: datetime) -> dict[str, int]:
     return counts
 
 
-def _reclaim(cx, now: datetime, stale: list[dict], after: timedelta) -> dict[str, int]:
+def _reclaim(cx: LeadRouter, now: datetime, stale: list[dict], after: timedelta) -> dict[str, int]:
     due = [o for o in stale if o["followup_at"] is not None and o["followup_at"] <= now - after]
     if not due:
         return {}

@@ -8,11 +8,16 @@ what routing needs, not a second copy of the org's history.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
 from jobs.state import schema
+
+if TYPE_CHECKING:
+    from jobs.app import LeadRouter
 
 KEEP_RUNS = timedelta(days=30)
 KEEP_SETTLED_WRITES = timedelta(days=30)
@@ -22,7 +27,7 @@ KEEP_GONE_INSTANCES = timedelta(days=7)
 ENDED = ("closed", "released")
 
 
-def run(cx, now: datetime) -> dict[str, int]:
+def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
     retention = timedelta(days=cx.settings.state.retention_days)
     with cx.store.begin() as conn:
         ended = prune_ended_leads(conn, now - retention)

@@ -13,7 +13,7 @@ repeat harmlessly because handling is idempotent by Id.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.soql import format_soql, ident, soql_datetime
 from jobs import lifecycle, outbox, poll, route, withdraw
@@ -23,16 +23,19 @@ from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
 from rules.lifecycle import LeadState
 
+if TYPE_CHECKING:
+    from jobs.app import LeadRouter
+
 WATERMARK = "leads"
 READ_START = "leads:read_start"
 PAGE = 200
 
 
-def lead_fields(cx) -> list[str]:
+def lead_fields(cx: LeadRouter) -> list[str]:
     return cx.mappings.soql_fields("lead")
 
 
-def run(cx, now: datetime) -> dict[str, int]:
+def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
     ms, client = cx.mappings, cx.client
     with cx.store.begin() as conn:
         wm = st.get_watermark(conn, WATERMARK)
@@ -72,7 +75,7 @@ def run(cx, now: datetime) -> dict[str, int]:
     return counts
 
 
-def not_our_echo(cx) -> str | None:
+def not_our_echo(cx: LeadRouter) -> str | None:
     """A SOQL condition leaving out leads whose last change is our own write-back.
 
     The outbox guard uses it: it looks for someone else's change, and without it every
@@ -90,7 +93,7 @@ def not_our_echo(cx) -> str | None:
     return format_soql("NOT (LastModifiedById = {} AND ", me) + ident(status) + " != null)"
 
 
-def echoes_once(cx, watermark: datetime) -> str | None:
+def echoes_once(cx: LeadRouter, watermark: datetime) -> str | None:
     """Our own write-backs are read once, not once per run within the lookback.
 
     Changes since the last read (from the watermark on) are all read, our echoes
@@ -103,7 +106,7 @@ def echoes_once(cx, watermark: datetime) -> str | None:
     return format_soql("SystemModstamp >= {} OR ", soql_datetime(watermark)) + f"({echo})"
 
 
-def refresh(cx, lead_ids: list[str], now: datetime, counts: dict[str, int]) -> None:
+def refresh(cx: LeadRouter, lead_ids: list[str], now: datetime, counts: dict[str, int]) -> None:
     """Read these leads now and handle what changed, exactly as the stream would.
 
     For jobs that act on the clock (expire, reclaim): a partner's late answer, a person's
@@ -124,7 +127,7 @@ def refresh(cx, lead_ids: list[str], now: datetime, counts: dict[str, int]) -> N
         handle_page(cx, found[i:i + PAGE], now, counts, advance_watermark=False)
 
 
-def handle_page(cx, records: list[dict[str, Any]], now: datetime, counts: dict[str, int],
+def handle_page(cx: LeadRouter, records: list[dict[str, Any]], now: datetime, counts: dict[str, int],
                 advance_watermark: bool = True) -> None:
     """Route the new leads and evaluate the known ones, in one transaction."""
     unique = list({r["Id"]: r for r in records}.values())  # boundaries repeat: last copy wins

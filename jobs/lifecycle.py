@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -23,6 +23,9 @@ from jobs.timeutil import format_sf_datetime
 from rules.lifecycle import DECISION_STATE, DECISION_STATUS, LeadState
 from rules.model import Decision, DecisionKind, Lead, RoutingStatus
 from rules.state import RoutingState
+
+if TYPE_CHECKING:
+    from jobs.app import LeadRouter
 
 
 def jsonable(value: Any) -> Any:
@@ -59,14 +62,14 @@ def save_state(conn: Connection, state: RoutingState, now: datetime) -> None:
     st.save_routing_state(conn, state.to_dict(), now)
 
 
-def commit_decision(cx, conn: Connection, state: RoutingState, lead: Lead, decision: Decision, *,
+def commit_decision(cx: LeadRouter, conn: Connection, state: RoutingState, lead: Lead, decision: Decision, *,
                     record: dict[str, Any] | None, seen_modstamp: datetime | None, now: datetime,
                     redistribution: bool = False) -> None:
     """Store the decision, its offer, the lead's new state and the write it needs."""
     commit_decisions(cx, conn, state, [(lead, decision, record, seen_modstamp)], now, redistribution=redistribution)
 
 
-def commit_decisions(cx, conn: Connection, state: RoutingState,
+def commit_decisions(cx: LeadRouter, conn: Connection, state: RoutingState,
                      items: list[tuple[Lead, Decision, dict[str, Any] | None, datetime | None]], now: datetime, *,
                      redistribution: bool = False, record_offers: bool = True) -> None:
     """`commit_decision` for many leads at once: a page of new leads costs a handful of
@@ -108,7 +111,7 @@ def commit_decisions(cx, conn: Connection, state: RoutingState,
     ob.add_many(conn, writes, now)
 
 
-def escalation(cx, lead: Lead, reason: str, attempt: int) -> Decision:
+def escalation(cx: LeadRouter, lead: Lead, reason: str, attempt: int) -> Decision:
     """Nobody took the lead: hand it to the escalation queue, saying why."""
     routing = cx.routing()
     name = cx.book.settings.escalation_queue
@@ -119,7 +122,7 @@ def escalation(cx, lead: Lead, reason: str, attempt: int) -> Decision:
                                  **({} if queue_id else {"problem": f"queue {name} not found in the org"})})
 
 
-def redistribute(cx, conn: Connection, state: RoutingState, lead: Lead, *, attempt: int, why: str,
+def redistribute(cx: LeadRouter, conn: Connection, state: RoutingState, lead: Lead, *, attempt: int, why: str,
                  record: dict[str, Any] | None, seen_modstamp: datetime | None, now: datetime) -> Decision:
     """Offer the lead to the next target (never one that declined it), or escalate.
 
@@ -148,12 +151,12 @@ def barred(state: RoutingState, lead_id: str, decision: Decision) -> bool:
     return any(t and t in declined for t in (decision.partner_id, decision.queue_id))
 
 
-def is_distributor(cx, partner_id: str | None) -> bool:
+def is_distributor(cx: LeadRouter, partner_id: str | None) -> bool:
     p = cx.routing().partners.get(partner_id or "")
     return p is not None and str(p.role) == "Distributor"
 
 
-def handed_down_by(cx, conn: Connection, lead_id: str) -> dict[str, Any] | None:
+def handed_down_by(cx: LeadRouter, conn: Connection, lead_id: str) -> dict[str, Any] | None:
     """The distributor's accepted offer, when this lead is in its hand-down."""
     accepted = of.accepted_offers(conn, [lead_id]).get(lead_id)
     if accepted and is_distributor(cx, accepted.get("partner_id")):
@@ -161,7 +164,7 @@ def handed_down_by(cx, conn: Connection, lead_id: str) -> dict[str, Any] | None:
     return None
 
 
-def hand_down(cx, conn: Connection, state: RoutingState, lead: Lead, distributor: dict[str, Any], *, attempt: int,
+def hand_down(cx: LeadRouter, conn: Connection, state: RoutingState, lead: Lead, distributor: dict[str, Any], *, attempt: int,
               why: str | None, record: dict[str, Any] | None, seen_modstamp: datetime | None,
               now: datetime) -> Decision:
     """Offer a distributor's lead to one of its resellers; when none qualifies (or all
@@ -234,7 +237,7 @@ def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, no
                seen_modstamp=modstamp)
 
 
-def released_update(cx, reason: str, *, partner_id: Any = ...) -> dict[str, Any]:
+def released_update(cx: LeadRouter, reason: str, *, partner_id: Any = ...) -> dict[str, Any]:
     """What the Lead shows once a person has it: Released, why, and no offer fields
     (no deadline ticking, no stale answer). `partner_id`: the partner to show, when
     the one we set no longer fits the owner (None clears it)."""
@@ -246,7 +249,7 @@ def released_update(cx, reason: str, *, partner_id: Any = ...) -> dict[str, Any]
     return cx.mappings.writeback(values)
 
 
-def put_back(cx, conn: Connection, lead_id: str, *, owner_id: str | None, partner_id: str | None,
+def put_back(cx: LeadRouter, conn: Connection, lead_id: str, *, owner_id: str | None, partner_id: str | None,
              status: RoutingStatus, reason: str, now: datetime, seen_modstamp: datetime | None,
              offer_id: int | None = None) -> None:
     """Undo a move that does not stand (a barred partner's pick-up, a second pick-up):

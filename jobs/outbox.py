@@ -13,7 +13,7 @@ of 200 by id; for a small outbox it reads the ids directly.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.soql import format_soql, select, soql_datetime
 from jobs import alerts, lifecycle
@@ -22,11 +22,14 @@ from jobs.state import outbox as ob
 from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
 
+if TYPE_CHECKING:
+    from jobs.app import LeadRouter
+
 BATCH = 200
 BY_ID_LIMIT = 400  # up to this many leads: read them by id; beyond: read what changed
 
 
-def run(cx, now: datetime) -> dict[str, int]:
+def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
     counts = reconcile(cx, now)
     for k, v in flush(cx, now).items():
         counts[k] = counts.get(k, 0) + v
@@ -36,7 +39,7 @@ def run(cx, now: datetime) -> dict[str, int]:
 CHUNK = 10_000  # entries guarded and written per round; an id cursor moves past each round
 
 
-def flush(cx, now: datetime) -> dict[str, int]:
+def flush(cx: LeadRouter, now: datetime) -> dict[str, int]:
     """Write every pending entry, oldest first; entries that fail transiently wait for the
     next run (the cursor never comes back to them in this one)."""
     counts: dict[str, int] = {}
@@ -52,7 +55,7 @@ def flush(cx, now: datetime) -> dict[str, int]:
     return counts
 
 
-def _flush_chunk(cx, entries: list[dict[str, Any]], now: datetime, counts: dict[str, int]) -> None:
+def _flush_chunk(cx: LeadRouter, entries: list[dict[str, Any]], now: datetime, counts: dict[str, int]) -> None:
     current = _current_modstamps(cx, entries)
     fresh, stale = [], []
     for e in entries:
@@ -103,7 +106,7 @@ def fence(conn, lock) -> None:
                         "this one writes nothing more")
 
 
-def _settle(cx, batch: list[dict[str, Any]], results, now: datetime, counts: dict[str, int]) -> None:
+def _settle(cx: LeadRouter, batch: list[dict[str, Any]], results, now: datetime, counts: dict[str, int]) -> None:
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn, [e["lead_id"] for e in batch])
         confirmed = [e["id"] for e, r in zip(batch, results) if r.ok]
@@ -129,7 +132,7 @@ def _settle(cx, batch: list[dict[str, Any]], results, now: datetime, counts: dic
 GONE = {"ENTITY_IS_DELETED": "lead deleted in Salesforce", "CANNOT_UPDATE_CONVERTED_LEAD": "lead converted"}
 
 
-def _refused(cx, conn, state, entry: dict[str, Any], result, now: datetime) -> None:
+def _refused(cx: LeadRouter, conn, state, entry: dict[str, Any], result, now: datetime) -> None:
     """Salesforce refused a write for good; retrying cannot help.
 
     A deleted or converted lead is simply let go. Anything else (an inactive owner, a
@@ -154,7 +157,7 @@ def _refused(cx, conn, state, entry: dict[str, Any], result, now: datetime) -> N
 DECISION_PURPOSES = ("offer", "pool", "escalate", "fallback", "unroutable")
 
 
-def decide_again(cx, conn, state, entry: dict[str, Any], lead: Any, rec: dict[str, Any],
+def decide_again(cx: LeadRouter, conn, state, entry: dict[str, Any], lead: Any, rec: dict[str, Any],
                  local: dict[str, Any] | None, now: datetime) -> str | None:
     """A pending write whose lead changed before it went out is dropped, and the change
     is taken for what it is rather than assumed to be a person taking over.
@@ -199,7 +202,7 @@ def _drop_one(conn, state, entry: dict[str, Any], reason: str, now: datetime, fi
     lifecycle.release(conn, state, entry["lead_id"], reason, now, final_state=final_state)
 
 
-def _current_modstamps(cx, entries: list[dict[str, Any]]) -> dict[str, datetime]:
+def _current_modstamps(cx: LeadRouter, entries: list[dict[str, Any]]) -> dict[str, datetime]:
     """SystemModstamp now, for leads that may have changed since their decision."""
     sobject = cx.mappings.writeback_sobject()
     ids = sorted({e["lead_id"] for e in entries})
@@ -228,7 +231,7 @@ def _current_modstamps(cx, entries: list[dict[str, Any]]) -> dict[str, datetime]
     return {r["Id"]: parse_sf_datetime(r["SystemModstamp"]) for r in rows if r["Id"] in wanted}
 
 
-def reconcile(cx, now: datetime) -> dict[str, int]:
+def reconcile(cx: LeadRouter, now: datetime) -> dict[str, int]:
     """Settle entries a crash left `sent`: confirmed, send again, or dropped."""
     with cx.store.connect() as conn:
         sent = [e for e in ob.open_entries(conn) if e["status"] == "sent"]

@@ -5,6 +5,8 @@ build time: a mapping edit takes effect at the next start without a re-download.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Connection
 
 from jobs.state import store as st
@@ -13,8 +15,11 @@ from rules.index import PartnerIndex
 from rules.model import Partner, Rep
 from rules.router import Router
 
+if TYPE_CHECKING:
+    from jobs.app import LeadRouter
 
-def build_routing(cx, conn: Connection, generation: int):
+
+def build_routing(cx: LeadRouter, conn: Connection, generation: int):
     from jobs.app import Routing
 
     ms = cx.mappings

@@ -10,7 +10,7 @@ then an owner nobody expected — a person — wins over the connector.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -23,6 +23,9 @@ from rules import lifecycle as rl
 from rules.lifecycle import Action, Event, Ignored, LeadState
 from rules.model import Lead, Response, RoutingStatus
 from rules.state import RoutingState
+
+if TYPE_CHECKING:
+    from jobs.app import LeadRouter
 
 
 def wants_reroute(lead: Any, local: dict[str, Any]) -> bool:
@@ -40,7 +43,7 @@ def wants_reroute(lead: Any, local: dict[str, Any]) -> bool:
     return seen is None or (lead.modstamp is not None and lead.modstamp > seen)
 
 
-def evaluate(cx, conn: Connection, state: RoutingState, lead: Any, rec: dict[str, Any], local: dict[str, Any],
+def evaluate(cx: LeadRouter, conn: Connection, state: RoutingState, lead: Any, rec: dict[str, Any], local: dict[str, Any],
              live: dict[str, Any] | None, now: datetime, seen_only: list[dict[str, Any]] | None = None) -> str:
     """`seen_only`: where to note leads that changed nothing of ours (the caller writes
     them in one statement per page); None writes each at once."""
@@ -59,7 +62,7 @@ def evaluate(cx, conn: Connection, state: RoutingState, lead: Any, rec: dict[str
     return carry_out(cx, conn, state, move, event, who, lead, rec, local, live, seen, now)
 
 
-def classify(cx, conn: Connection, state: RoutingState, lead: Lead, local: dict[str, Any],
+def classify(cx: LeadRouter, conn: Connection, state: RoutingState, lead: Lead, local: dict[str, Any],
              live: dict[str, Any] | None) -> tuple[Event | None, str | None]:
     """The one event this change of the lead amounts to (None: nothing of ours changed),
     and the partner it concerns, when one does."""
@@ -100,7 +103,7 @@ def classify(cx, conn: Connection, state: RoutingState, lead: Lead, local: dict[
     return Event.PERSON_TAKES_OVER, None
 
 
-def carry_out(cx, conn: Connection, state: RoutingState, move: rl.Step, event: Event, who: str | None, lead: Lead,
+def carry_out(cx: LeadRouter, conn: Connection, state: RoutingState, move: rl.Step, event: Event, who: str | None, lead: Lead,
               rec: dict[str, Any], local: dict[str, Any], live: dict[str, Any] | None, seen: datetime | None,
               now: datetime) -> str:
     routing = cx.routing()
@@ -156,7 +159,7 @@ def carry_out(cx, conn: Connection, state: RoutingState, move: rl.Step, event: E
     raise AssertionError(f"{action} for {event} is not carried out by the lead stream")  # a table/jobs mismatch
 
 
-def _accept(cx, conn, state, lead: Lead, rec, offer, owner, partner_id, seen, now, *, via_pool: bool) -> str:
+def _accept(cx: LeadRouter, conn, state, lead: Lead, rec, offer, owner, partner_id, seen, now, *, via_pool: bool) -> str:
     lifecycle.end_offer(conn, state, offer, "accepted", "accepted", now, outcome=None)
     # when the rep answered (the lead's SystemModstamp), not when we happened to read it
     answered = min(now, seen) if seen is not None else now

@@ -14,7 +14,7 @@ on demand.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -26,6 +26,9 @@ from jobs.timeutil import parse_sf_datetime
 from rules.lifecycle import LeadState
 from rules.model import RoutingStatus
 
+if TYPE_CHECKING:
+    from jobs.app import LeadRouter
+
 ROUTED = (RoutingStatus.OFFERED, RoutingStatus.ACCEPTED, RoutingStatus.ESCALATED, RoutingStatus.FALLBACK,
           RoutingStatus.UNROUTABLE, RoutingStatus.RELEASED)
 _STATE_OF = {RoutingStatus.ACCEPTED: LeadState.ACCEPTED, RoutingStatus.ESCALATED: LeadState.ESCALATED,
@@ -35,12 +38,12 @@ HISTORY_FIELDS = ("Owner", "ownerAssignment", "PartnerAccount")
 QUEUE_PREFIX = "00G"
 
 
-def state_is_empty(cx) -> bool:
+def state_is_empty(cx: LeadRouter) -> bool:
     with cx.store.connect() as conn:
         return not conn.execute(select(func.count()).select_from(schema.leads)).scalar()
 
 
-def _status_values(cx) -> tuple[str, dict[str, RoutingStatus]]:
+def _status_values(cx: LeadRouter) -> tuple[str, dict[str, RoutingStatus]]:
     """The Lead field holding the routing status, and its values as the org spells them."""
     field = cx.mappings.writeback_fields().get("routing_status")
     spelled = {}
@@ -50,7 +53,7 @@ def _status_values(cx) -> tuple[str, dict[str, RoutingStatus]]:
     return field, spelled
 
 
-def routed_in_org(cx) -> int:
+def routed_in_org(cx: LeadRouter) -> int:
     """How many leads in the org show a routing status of ours (one COUNT() call)."""
     field, spelled = _status_values(cx)
     if not field:
@@ -60,7 +63,7 @@ def routed_in_org(cx) -> int:
     return cx.client.count(f"SELECT COUNT() FROM {ident(cx.mappings.sobject('lead'))} WHERE {where}")
 
 
-def ensure(cx, now: datetime) -> dict[str, int]:
+def ensure(cx: LeadRouter, now: datetime) -> dict[str, int]:
     """At start: rebuild from the org when the state knows no lead but the org has
     routed ones. Nothing happens (and no API call is made) once the state knows leads."""
     if not state_is_empty(cx):
@@ -85,7 +88,7 @@ def ensure(cx, now: datetime) -> dict[str, int]:
     return counts
 
 
-def rebuild(cx, now: datetime) -> dict[str, int]:
+def rebuild(cx: LeadRouter, now: datetime) -> dict[str, int]:
     """Rows for every routed lead in the org, from the Lead and its LeadHistory; then
     one read of those leads through the lead stream's own handling."""
     ms, client = cx.mappings, cx.client
@@ -167,7 +170,7 @@ def rebuild(cx, now: datetime) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
-def _our_history(cx, lead_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+def _our_history(cx: LeadRouter, lead_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
     """Per lead, the (field, new value) changes our integration user made, oldest first."""
     me = getattr(cx.client, "user_id", None)
     out: dict[str, list[tuple[str, str]]] = {}

@@ -5,13 +5,18 @@ one reminder rather than sending two (a partner rep pinged twice is the worse er
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from datetime import datetime, timedelta
 
 from connector.notify import Notification
 from jobs.state import offers as of
 
+if TYPE_CHECKING:
+    from jobs.app import LeadRouter
 
-def run(cx, now: datetime) -> dict[str, int]:
+
+def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
     lead_time = timedelta(hours=cx.settings.offers.reminder_before_hours)
     with cx.store.begin() as conn:
         due = of.offers_to_remind(conn, now, lead_time, limit=5000)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlalchemy import Connection
 
@@ -14,11 +14,14 @@ from mappings import Unroutable
 from rules.model import Decision, DecisionKind, Lead
 from rules.state import RoutingState
 
+if TYPE_CHECKING:
+    from jobs.app import LeadRouter
+
 ROUTABLE_STATUSES = (None, "", "Pending")
 log = get_logger(component="route")
 
 
-def route(cx, conn: Connection, state: RoutingState, items: Iterable[tuple[Any, dict[str, Any]]],
+def route(cx: LeadRouter, conn: Connection, state: RoutingState, items: Iterable[tuple[Any, dict[str, Any]]],
           now: datetime) -> list[str]:
     """Decide and commit each lead; returns one outcome label per lead, for the counts."""
     outcomes = []

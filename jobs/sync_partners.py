@@ -9,18 +9,21 @@ GroupMember rows are hard-deleted, so they are re-read whole every time.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.soql import select
 from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
+
+if TYPE_CHECKING:
+    from jobs.app import LeadRouter
 
 INCREMENTAL = ("partner", "rep", "dealreg")
 WHOLE = ("pool", "pool_member")
 FULL_REFRESH = timedelta(hours=24)
 
 
-def run(cx, now: datetime) -> dict[str, int]:
+def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
     ms, client = cx.mappings, cx.client
     counts: dict[str, int] = {}
     changed = False

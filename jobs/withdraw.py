@@ -8,6 +8,8 @@ same attempt, since nobody declined them.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from datetime import datetime
 
 from jobs import lifecycle
@@ -17,8 +19,11 @@ from jobs.timeutil import parse_sf_datetime
 from mappings import Unroutable
 from rules.model import Lead
 
+if TYPE_CHECKING:
+    from jobs.app import LeadRouter
 
-def run(cx, now: datetime) -> int:
+
+def run(cx: LeadRouter, now: datetime) -> int:
     try:
         routing = cx.routing()
     except RuntimeError:
