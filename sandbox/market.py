@@ -47,8 +47,9 @@ SOURCES = {"Partner Referral": (15, 0.8), "Web": (35, 0.0), "Trade Show": (12, 0
            "Purchased List": (18, -0.9), "Other": (10, -0.3)}
 # size band → (employees range, share of leads, shared conversion log-odds)
 SIZES = {"small": ((5, 199), 50, -0.2), "mid": ((200, 1999), 35, 0.1), "enterprise": ((2000, 50000), 15, 0.4)}
-DECLINE_REASONS = ("Outside our territory", "No capacity this month", "Not a fit for our practice",
-                   "Duplicate of an existing deal", "Customer unresponsive")
+# Rejection_Reason_Code__c values (the restricted list the portal offers)
+NO_CAPACITY, NOT_OUR_INDUSTRY = "No capacity", "Not our product/industry"
+OTHER_REASONS = ("Existing customer", "Bad data")
 LEADS_PER_DAY = 150.0
 _BASE_CONVERT = -1.6  # log-odds of converting an accepted lead for an average partner (≈ 17 %)
 _BASE_ACCEPT = 1.0  # log-odds of accepting for an average partner below its capacity (≈ 73 %)
@@ -107,10 +108,14 @@ class Market:
     start: datetime = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
     drift_at: float = 0.5  # share of the run after which a drifting market redraws quality
     affinity: float = 1.0  # scale of partners' own segment affinities (0: only their overall quality differs)
+    partner_ids: tuple[str, ...] | None = None  # name the partners after an org's accounts (the simulator's market)
     _truth: dict[str, _Truth] = field(default_factory=dict, init=False, repr=False)
     _partners: list[dict] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.partner_ids is not None:
+            self.partner_ids = tuple(self.partner_ids)
+            self.partners = len(self.partner_ids)
         if self.shape not in SHAPES:
             raise ValueError(f"market shape {self.shape!r} is not one of {', '.join(SHAPES)}")
         if self.partners < len(REGIONS):
@@ -151,6 +156,17 @@ class Market:
             })
         return out
 
+    def knows(self, partner_id: str) -> bool:
+        return partner_id in self._truth
+
+    @staticmethod
+    def lead_from_record(record: dict) -> dict:
+        """A Salesforce Lead record as the market reads a lead."""
+        products = record.get("Products__c") or ""
+        return {"id": record["Id"], "industry": record.get("Industry"), "source": record.get("LeadSource"),
+                "employees": record.get("NumberOfEmployees"), "country": record.get("Country"),
+                "products": frozenset(p for p in products.split(";") if p)}
+
     # ---------------------------------------------------------------- hidden (oracle and simulation only)
     def chances(self, partner_id: str, lead: dict, at: datetime, open_load: int = 0) -> tuple[float, float]:
         """(chance to accept, chance to convert once accepted) — the hidden truth."""
@@ -178,12 +194,12 @@ class Market:
         if roll < accept:
             return Answer("accepted", hours)
         if open_load >= t.capacity:
-            return Answer("rejected", hours, "No capacity this month")
+            return Answer("rejected", hours, NO_CAPACITY)
         if rng.random() < t.lapse_share:
             return Answer("lapsed", hours)
         if t.industry.get(lead.get("industry"), 0.0) < 0 and rng.random() < 0.6:
-            return Answer("rejected", hours, "Not a fit for our practice")
-        return Answer("rejected", hours, rng.choice(DECLINE_REASONS[3:] + DECLINE_REASONS[2:3]))
+            return Answer("rejected", hours, NOT_OUR_INDUSTRY)
+        return Answer("rejected", hours, rng.choice(OTHER_REASONS + (NOT_OUR_INDUSTRY,)))
 
     def close(self, partner_id: str, lead: dict, accepted_at: datetime) -> Close:
         """How the accepted lead ends: converted or not, after how many days, for what revenue."""
@@ -201,7 +217,7 @@ class Market:
         tier_sd = math.sqrt(sum((i - tier_mean) ** 2 * w for i, w in enumerate(TIER_MIX)) / sum(TIER_MIX))
         sign = {"tier": 1.0, "against_tier": -1.0}.get(self.shape, 0.0)
         for i in range(self.partners):
-            pid = f"001M{self.seed:03d}{i:08d}"
+            pid = self.partner_ids[i] if self.partner_ids is not None else f"001M{self.seed:03d}{i:08d}"
             region = regions[i % len(regions)]
             tier_i = rng.choices(range(len(TIERS)), weights=TIER_MIX)[0]
             z = rng.gauss(0, 1)

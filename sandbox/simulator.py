@@ -118,6 +118,7 @@ class SimStats:
     owner_changed: int = 0
     do_not_route: int = 0
     converted: int = 0
+    closed_lost: int = 0  # with a market: accepted leads that ended without a conversion
     failed: int = 0
     events: list[tuple[str, str, str | None]] = field(default_factory=list)  # (lead id, action, user id)
 
@@ -136,9 +137,13 @@ class _Plan:
 
 
 class PartnerSimulator:
-    def __init__(self, org: Any, *, random_seed: int = 0, profiles: dict | None = None, people: float = 0.0):
+    def __init__(self, org: Any, *, random_seed: int = 0, profiles: dict | None = None, people: float = 0.0,
+                 market: Any = None):
         """`profiles` overrides behaviour per partner account id (15 or 18 chars), or for
-        every partner with the key "*"; values are a profile name or a `Profile`."""
+        every partner with the key "*"; values are a profile name or a `Profile`.
+        `market` (sandbox.market.Market named after the org's partner accounts): its partners
+        answer from hidden per-segment propensities and true capacity instead of a profile,
+        and their accepted leads convert (or close unconverted) as the market says."""
         if not 0 <= people <= 1:
             raise ValueError(f"people={people}: the chance that a person touches a lead in a step must be between 0 and 1")
         self.org = org
@@ -149,6 +154,9 @@ class PartnerSimulator:
         for key, value in (profiles or {}).items():
             self.set_profile(key, value)
         self._plans: dict[tuple[str, datetime], _Plan | None] = {}
+        self.market = market
+        self._loads: dict[str, int] | None = None  # partner → leads its reps hold, per step (market only)
+        self._closes: dict[tuple[str, str], tuple[datetime, Any]] = {}  # (lead, owner) → (due, market Close)
         self._members: dict[str, list[str]] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -185,6 +193,7 @@ class PartnerSimulator:
                        and not lead.get("IsConverted")]
             live = set()
             self._members = None  # pool membership, read once per step when a pool offer needs it
+            self._loads = None
             for lead in offered:
                 key = (lead["Id"], lead["Offered_At__c"])
                 live.add(key)
@@ -205,6 +214,8 @@ class PartnerSimulator:
             # offers that moved on (answered, re-offered, closed) need no memory
             for key in [k for k in self._plans if k not in live]:
                 del self._plans[key]
+            if self.market is not None:
+                self._market_closes(now, stats)
             if self.people:
                 self._people(now, stats)
         return stats
@@ -242,6 +253,8 @@ class PartnerSimulator:
         rep = self.org.get("User", owner)
         if rep is None or not rep.get("AccountId"):
             return None  # an internal owner: nobody in the portal to answer
+        if self.market is not None and self.market.knows(rep["AccountId"]):
+            return self._decide_market(lead, rep, owner, offered_at)
         rng = random.Random(f"{self.random_seed}:offer:{lead['Id']}:{offered_at.isoformat()}")
         profile = self.profile_for(rep["AccountId"])
         roll = rng.random()
@@ -253,6 +266,60 @@ class PartnerSimulator:
         if roll < profile.accept + profile.reject:
             return _Plan(due, "rejected", owner, profile.rejection(rng))
         return _Plan(due, "ignored", owner)
+
+    def _decide_market(self, lead: dict, rep: dict, owner: str, offered_at: datetime) -> _Plan:
+        """The market's answer: from the partner's hidden propensities for this lead's segment
+        and its true capacity against the leads its reps already hold."""
+        if self._loads is None:
+            account = {u["Id"]: u.get("AccountId") for u in self.org.records("User") if u.get("AccountId")}
+            self._loads = {}
+            for other in self.org.records("Lead"):
+                pid = account.get(other.get("OwnerId") or "")
+                if pid and other.get("Routing_Status__c") in ("Offered", "Accepted") and not other.get("IsConverted"):
+                    self._loads[pid] = self._loads.get(pid, 0) + 1
+        pid = rep["AccountId"]
+        load = max(0, self._loads.get(pid, 0) - 1)  # this offer is one of the leads it holds
+        answer = self.market.answer(pid, self.market.lead_from_record(lead), offered_at, load,
+                                    int(lead.get("Routing_Attempt__c") or 1))
+        due = offered_at + timedelta(hours=max(answer.hours, _SHORTEST_DELAY_HOURS))
+        if not rep.get("IsActive") or answer.outcome == "lapsed":
+            return _Plan(due, "ignored", owner)
+        if answer.outcome == "accepted":
+            return _Plan(due, "accepted", owner)
+        return _Plan(due, "rejected", owner, (answer.reason, answer.reason))
+
+    def _market_closes(self, now: datetime, stats: SimStats) -> None:
+        """Accepted leads of market partners end as the market says: converted (with the
+        partner on the Lead) or closed unconverted, days after the simulator saw them accepted."""
+        users = self.org.table("User")
+        seen = set()
+        for lead in list(self.org.records("Lead")):
+            if lead.get("Partner_Response__c") != "Accepted" or lead.get("IsConverted") \
+                    or (lead.get("Status") or "").startswith("Closed"):
+                continue
+            owner = lead.get("OwnerId") or ""
+            pid = (users.get(owner) or {}).get("AccountId")
+            if not pid or not self.market.knows(pid):
+                continue
+            key = (lead["Id"], owner)
+            seen.add(key)
+            if key not in self._closes:
+                close = self.market.close(pid, self.market.lead_from_record(lead), now)
+                self._closes[key] = (now + timedelta(days=close.days), close)
+            due, close = self._closes[key]
+            if due > now:
+                continue
+            if close.converted:
+                self.org.update("Lead", lead["Id"], {"IsConverted": True, "ConvertedDate": now.date(),
+                                                     "Status": "Closed - Converted", "PartnerAccountId": pid},
+                                as_user=owner, system=True)
+                stats._add("converted", lead["Id"], owner)
+            else:
+                self.org.update("Lead", lead["Id"], {"Status": "Closed - Not Converted"}, as_user=owner)
+                stats._add("closed_lost", lead["Id"], owner)
+            seen.discard(key)
+        for key in [k for k in self._closes if k not in seen]:
+            del self._closes[key]
 
     def _decide_pool(self, lead: dict, queue_id: str, offered_at: datetime) -> _Plan | None:
         if self._members is None:

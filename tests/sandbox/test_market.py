@@ -71,7 +71,7 @@ def test_a_partner_past_its_true_capacity_declines_for_capacity_whatever_it_decl
     assert m.chances(pid, leads[0], at, open_load=true_cap)[0] < m.chances(pid, leads[0], at, open_load=0)[0] / 5
     answers = [m.answer(pid, lead, at, open_load=true_cap + 5) for lead in leads]
     declined = [a for a in answers if a.outcome != "accepted"]
-    assert declined and all(a.reason == "No capacity this month" for a in declined)
+    assert declined and all(a.reason == "No capacity" for a in declined)
     assert all(a.hours > 0 for a in answers)
 
 
