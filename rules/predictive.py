@@ -146,12 +146,14 @@ class _Head:
         prior = np.array([tier_rate[t] for t in tiers])
         n = self.pn[rows]
         base = (self.ps[rows] + prior_strength * prior) / (n + prior_strength)
-        lifts: dict[str, float] = {}
+        lb = _vlogit(base)
+        # claim keys: few distinct ones (claims_industry=yes/no, claims_products=all/some/none)
+        distinct: dict[tuple[str, ...], float] = {}
         for ck in claims:
-            for k in ck:
-                if k not in lifts:
-                    lifts[k] = self.lift(k, overall)
-        lb = _vlogit(base) + np.array([sum(lifts[k] for k in ck) for ck in claims])
+            if ck not in distinct:
+                distinct[ck] = sum(self.lift(k, overall) for k in ck)
+        if any(distinct.values()):
+            lb = lb + np.array([distinct[ck] for ck in claims])
         x = lb.copy()
         products = sum(1 for k in keys if k.startswith("product="))
         for k in keys:
