@@ -2,6 +2,7 @@
 """Salesforce API economy of the whole loop, against the sandbox org, with baselines.
 
     python bench/sync.py --leads 10000 [--partners 200] [--offers 50000] [--json]
+    python bench/sync.py --mode cdc --leads 10000 [--json]
 
 Three measurements, every call counted by the sandbox org itself (what the org's daily
 API limit would count), all over HTTPS through simple-salesforce:
@@ -25,6 +26,11 @@ API limit would count), all over HTTPS through simple-salesforce:
    accepts, rejects with a reason); the calls of the next cycle, every job included, are
    counted (`poll_calls_50k_offers`), next to the obvious alternative: re-reading every
    open offer.
+
+--mode cdc: the same N leads ARRIVE while the connector runs as `leadrouter run` does
+with Change Data Capture (default settings, the real scheduler on the wall clock):
+created in the org as web-to-lead would, one change event each; every REST call until
+each lead's write has landed and its echo has come back is counted (`api_calls_per_1000`).
 """
 from __future__ import annotations
 
@@ -114,6 +120,85 @@ def measure_loop(work: Path, leads: int, partners: int, random_seed: int) -> dic
             "tick_calls": ticks, "routed": len(written), "seconds": seconds, "payloads": written,
             "idle_read": idle.counts.get("read", 0), "idle_calls": idle_calls,
             "idle_calls_per_day": round(idle_calls * 86_400 / every)}
+
+
+def measure_cdc(work: Path, leads: int, partners: int, random_seed: int) -> dict:
+    import threading
+
+    from jobs.config import StreamSettings
+    from jobs.scheduler import build
+    from jobs.stream import LEADS, PARTNERS, Streams
+
+    sb = _start(work / "org", partners=partners, leads=200, random_seed=random_seed)
+    job_stop = threading.Event()
+    sched = None
+    try:
+        cx = connector_for(work, sb.connection, sb.clock.now)
+        cx.settings = cx.settings.model_copy(update={"stream": StreamSettings(pubsub_url=sb.connection["pubsub_url"])})
+        _settle(sb)
+        cx.run_cycle()  # the seeded backlog; what follows is about arrivals
+        fields = ("LastName", "Country", "State", "City", "PostalCode", "Industry", "Products__c", "NumberOfEmployees",
+                  "LeadSource", "Latitude", "Longitude")
+        templates = [{k: r[k] for k in fields if r.get(k) is not None} for r in sb.org.records("Lead")
+                     if r.get("Routing_Status__c") == "Offered"][:50]
+        streams = Streams(cx)
+        sched = build(streams.make_jobs(job_stop), cx.settings.schedule.misfire_grace)
+        sched.start()
+        deadline = time.monotonic() + 30
+        while streams.connected[LEADS] is None or streams.connected[PARTNERS] is None:
+            if time.monotonic() > deadline:
+                raise SystemExit("sync: the stream did not connect within 30 s")
+            time.sleep(0.01)
+        time.sleep(2.0)  # the scheduler's start-up round passes before counting
+        sb.counters.reset()
+        began = time.perf_counter()
+        rng = random.Random(random_seed)
+        created = [sb.org.create("Lead", {**rng.choice(templates), "Company": f"Arrival {i}"},
+                                 as_user=sb.org.admin_user_id, auto_assign=True) for i in range(leads)]
+        deadline = time.monotonic() + 600
+        pending = set(created)
+        while pending:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"sync: {len(pending)} leads not written within 10 minutes")
+            pending = {i for i in pending if sb.org.get("Lead", i).get("Routing_Status__c") is None}
+            time.sleep(0.2)
+        time.sleep(3.0)  # the writes' echoes come back as events (and are not read again)
+        snap = sb.counters.snapshot()
+        calls, by_endpoint = snap["api_calls"], {k: v for k, v in snap["endpoints"].items() if v}
+        seconds = time.perf_counter() - began
+    finally:
+        job_stop.set()
+        if sched is not None:
+            sched.shutdown(wait=True)
+        sb.stop()
+    return {"calls": calls, "routed": len(created), "seconds": seconds, "by_endpoint": by_endpoint}
+
+
+def main_cdc(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    root = Path(tempfile.mkdtemp(prefix="leadrouter-bench-sync-cdc-"))
+    try:
+        say(f"sync (cdc): {args.leads:,} leads arrive while the connector streams change events")
+        run = measure_cdc(root / "cdc", args.leads, args.partners, args.random_seed)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    n = args.leads
+    floor = floor_calls(n)
+    per = per_1000(run["calls"], n)
+    result = {"mode": "cdc", "leads": n, "partners": args.partners, "routed_and_written": run["routed"],
+              "api_calls": run["calls"], "api_calls_per_1000": per, "floor_per_1000": per_1000(floor, n),
+              "vs_floor": round(run["calls"] / floor, 2), "loop_seconds": round(run["seconds"], 1),
+              "calls_by_endpoint": run["by_endpoint"],
+              "seconds": round(time.perf_counter() - started, 1), "machine": machine()}
+    rows = [
+        ("leads arrived, routed and written", f"{run['routed']:,}", f"{args.partners} partners"),
+        ("API calls", run["calls"], "REST calls counted by the org; event delivery is not one"),
+        ("API calls per 1,000 leads", per, f"target <= 6: {verdict(per <= 6)}"),
+        ("floor per 1,000 leads", result["floor_per_1000"], f"1 page/{QUERY_PAGE:,} + 1 call/{WRITE_BATCH}"),
+        ("seconds", result["seconds"], f"arrivals to the last write {result['loop_seconds']} s"),
+    ]
+    emit("leadrouter sync with Change Data Capture: Salesforce API calls", rows, result, args.json)
+    return 0
 
 
 def _written_payloads(cx) -> dict[str, dict]:
@@ -240,12 +325,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of open offers partners answer before the poll (default 0.015)")
     parser.add_argument("--random-seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--mode", choices=("poll", "cdc"), default="poll",
+                        help="cdc: the leads arrive as change events while the connector streams")
     args = parser.parse_args(argv)
     for name in ("leads", "partners", "offers"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     if not 0 < args.answer_share <= 1:
         parser.error(f"--answer-share must be in (0, 1], got {args.answer_share}")
+    if args.mode == "cdc":
+        return main_cdc(args)
 
     started = time.perf_counter()
     root = Path(tempfile.mkdtemp(prefix="leadrouter-bench-sync-"))

@@ -41,6 +41,8 @@ SETUP_STEP = ("select Lead and Account for Change Data Capture (deploy salesforc
 _QUIET = frozenset(("read", "unchanged", "in_flight", "unreadable", "withdrawn"))
 _QUIET_PREFIXES = ("ignored_", "flush_", "skipped_")
 BURST = 50  # leads named by one batch of events, from which the incremental read is cheaper
+SEEN_FOR = timedelta(minutes=30)  # how long a handled copy's modstamp is remembered
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
 MAX_BATCH = 2000  # events requested ahead and handled together: one page of the incremental read
 
 _meta = MetaData()
@@ -93,10 +95,12 @@ class Streams:
         self._last_run: dict[str, datetime] = {}
         self._wanted: set[str] = set()  # jobs an event asked for
         # changes committed before this were read by a completed lead-stream run
-        self._covered_until = datetime.min.replace(tzinfo=timezone.utc)
+        self._covered_until = _NEVER
+        self._seen: dict[str, datetime] = {}  # lead id -> SystemModstamp of the copy last handled
         self._rates: dict[str, deque] = {LEADS: deque(), PARTNERS: deque()}
         self.threads: list[threading.Thread] = []
         self.handled = 0  # leads handled from events, for tests and the benchmark
+        self.burst_reads = 0
         ensure_table(cx.store)
 
     # ---- wiring --------------------------------------------------------------------------
@@ -235,6 +239,8 @@ class Streams:
         for e in events:
             if e.commit_timestamp < self._covered_until and not e.is_overflow:
                 continue  # a lead-stream read since has taken this change in
+            if len(e.record_ids) == 1 and self._seen.get(e.record_ids[0], _NEVER) >= e.commit_timestamp:
+                continue  # a read since (a burst's) saw this change
             if e.is_overflow:
                 self._reconcile(LEADS, "an overflow event (more changes than Salesforce sends events for)")
             elif e.change_type in ("DELETE", "GAP_DELETE"):
@@ -246,17 +252,34 @@ class Streams:
         unique = list(dict.fromkeys(ids))
         if not unique:
             return
+        now = self.cx.clock.now()
+        if hasattr(leads, "READ_START"):
+            # as the lead stream does: the outbox guard asks Salesforce only about what
+            # changed after this read, not since the last scheduled read
+            from jobs.state import store as st
+
+            with self.cx.store.begin() as conn:
+                st.set_watermark(conn, leads.READ_START, now, now)
+        records: list[dict[str, Any]] = []
         if len(unique) >= BURST:
             # A burst (an import, a mass update): one incremental read pages 2,000 leads a
-            # call, where reads by id take a few hundred; later events it covers are skipped.
-            log.info("stream_burst_read", events=len(events), leads=len(unique))
-            self.run_job("leads", reconcile=False)
-            return
-        now = self.cx.clock.now()
-        records = self._read(unique)
+            # call where reads by id take a few hundred, and it reaches the leads whose
+            # events are still on their way (they are skipped when they come).
+            since = min(e.commit_timestamp for e in events if e.record_ids and e.record_ids[0] in unique)
+            records = self._read_since(since - timedelta(seconds=1), ours)
+            self.burst_reads += 1
+            log.info("stream_burst_read", events=len(events), leads=len(unique), read=len(records))
+        got = {r["Id"] for r in records}
+        records += self._read([i for i in unique if i not in got])  # (all of them, outside a burst)
         counts: dict[str, int] = {}
         for i in range(0, len(records), leads.PAGE):
             leads.handle_page(self.cx, records[i:i + leads.PAGE], now, counts, advance_watermark=False)
+        for r in records:  # what these reads saw: an event for a change no later is known
+            stamp = leads.modstamp(r)
+            if stamp is not None:
+                self._seen[r["Id"]] = max(stamp, self._seen.get(r["Id"], stamp))
+        horizon = now - SEEN_FOR
+        self._seen = {k: v for k, v in self._seen.items() if v >= horizon}
         counts.update({f"flush_{k}": v for k, v in outbox.flush(self.cx, now).items()})
         self.handled += len(records)
         log.info("stream_batch", events=len(events), leads=len(unique), counts=counts)
@@ -275,6 +298,18 @@ class Streams:
             return soql_select(sobject, fields, where=f"({format_soql('Id IN {}', chunk)}) AND ({where})")
 
         return [r for chunk in id_chunks(ids, render) for r in client.query(render(chunk))]
+
+    def _read_since(self, since: datetime, ours: str | None) -> list[dict[str, Any]]:
+        """Leads changed from `since` on whose last change is not our own write (those are
+        echoes; a change before our write was read before we wrote), the mapping's filter applied."""
+        from connector.soql import format_soql
+        from jobs import leads
+
+        ms = self.cx.mappings
+        where = " AND ".join(f"({w})" for w in (ms.filter("lead"), format_soql("LastModifiedById != {}", ours)
+                                                 if ours else None) if w) or None
+        return list(self.cx.client.read_incremental(ms.sobject("lead"), leads.lead_fields(self.cx), watermark=since,
+                                                    lookback=timedelta(0), where=where))
 
     def _reconcile(self, topic: str, why: str) -> None:
         log.warning("stream_reconciling", topic=topic, why=why)
