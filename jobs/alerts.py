@@ -72,7 +72,7 @@ def lead_link(cx, lead_id: str) -> str:
     """Where the rep opens the lead: the partner portal when configured, else the org."""
     portal = (getattr(cx.settings.notifications, "portal_url", None) or "").rstrip("/")
     if portal:
-        return f"{portal}/lead/{lead_id}"
+        return f"{portal}/lead/{lead_id}/detail"  # Experience Cloud's record page
     base = (getattr(cx.client, "instance_url", None) or "").rstrip("/")
     return f"{base}/lightning/r/Lead/{lead_id}/view"
 
@@ -113,8 +113,10 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
     log = cx.log(component="alerts")
     try:
         results = cx.client.notify("custom" if mode == "custom" else "email", notes)
-    except ConnectorError as e:  # the offers stand; only their announcement is lost (the reminder still comes)
-        log.warning("offer_alerts_not_sent", offers=singles, error=str(e))
+    except (ConnectorError, ValueError) as e:  # the offers stand; only their announcement is lost (the reminder still comes)
+        log.warning("offer_alerts_not_sent", offers=singles, error=str(e),
+                    fix="offer_alert = \"custom\" needs [notifications] custom_notification_type_id"
+                    if isinstance(e, ValueError) else None)
         results = [NotifyResult(n, False, "NOT_SENT", str(e)) for n in notes]
     failed = [r for r in results if not r.ok]
     if failed:
