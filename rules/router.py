@@ -343,9 +343,21 @@ class Router:
                 return True  # a drawn shape holding the lead's point (rules/geofence.py)
         return False
 
-    def _candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None):
+    def funnel(self, lead: Lead, rule_name: str) -> list[tuple[str, int]]:
+        """How many partners each of a rule's criteria left for `lead`, in order — what
+        `leadrouter explain` shows as the eliminations per criterion."""
+        rule = self._rules_by_name.get(rule_name)
+        if rule is None:
+            return []
+        steps: list[tuple[str, int]] = []
+        Router._candidates(self, rule, lead, RuleTrial(rule.name, rule.ruleset, ""), None, steps)
+        return steps
+
+    def _candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None,
+                    steps: list[tuple[str, int]] | None = None):
         """(partners the rule's matchers admit for this lead, coverage keys hit) — or None with
-        trial.outcome saying why not. Postings lookups and bit arithmetic only."""
+        trial.outcome saying why not. Postings lookups and bit arithmetic only. `steps`,
+        when given, receives (criterion, partners left) after each criterion."""
         m = rule.match
         idx = self.index
         cand = idx.rule_mask.get(rule.name, idx.all)  # only the built-in hand-down rule is absent
@@ -354,6 +366,8 @@ class Router:
         # Why nobody: the criterion that removed the last candidates, with the lead's value
         # and how many the criteria before it had left (only worked out when nobody is left).
         last, before, so_far = "no partner meets the rule's partner conditions", 0, "match"
+        if steps is not None:
+            steps.append(("admitted by the rule's partner conditions", cand.bit_count()))
         coverage_hits: dict[str, int] = {}
         if m.geography and cand:
             if not lead.country:
@@ -370,12 +384,16 @@ class Router:
             where = ", ".join(m.territories) if m.territories else (lead.state or lead.country)
             before, cand = cand, cand & cov
             last, so_far = f"no partner covers {where}", f"cover {where}"
+            if steps is not None:
+                steps.append((f"cover {where}", cand.bit_count()))
         if m.industry and cand:
             if not lead.industry:
                 trial.outcome = "lead has no industry"
                 return None
             before, cand = cand, cand & idx.industry.get(lead.industry, 0)
             last = f"not industry {lead.industry!r}"
+            if steps is not None:
+                steps.append((f"in industry {lead.industry!r}", cand.bit_count()))
         if m.products and cand:
             if not lead.products:
                 trial.outcome = "lead names no products"
@@ -384,21 +402,29 @@ class Router:
                 for prod in sorted(lead.products):
                     before, cand = cand, cand & idx.product.get(prod, 0)
                     last = f"not {prod!r}"
+                    if steps is not None:
+                        steps.append((f"sell {prod!r}", cand.bit_count()))
                     if not cand:
                         break
             else:
                 before, cand = cand, cand & idx._any(idx.product, lead.products)
                 last = f"none of {', '.join(repr(p) for p in sorted(lead.products))}"
+                if steps is not None:
+                    steps.append((f"sell any of {', '.join(repr(p) for p in sorted(lead.products))}", cand.bit_count()))
         if m.certified_for_products and cand:
             needed = sorted({c for prod in lead.products or () for c in self.settings.certifications_for_products.get(prod, ())})
             if needed:
                 before, cand = cand, cand & idx._any(idx.certification, needed)
                 last = f"not certified for {', '.join(repr(c) for c in needed)}"
+                if steps is not None:
+                    steps.append((f"certified for {', '.join(repr(c) for c in needed)}", cand.bit_count()))
             else:
                 trial.notes.append("no product of the lead needs a certification")
         if m.language and cand and lead.language:
             before, cand = cand, cand & idx.language.get(lead.language, 0)
             last = f"not speaking {lead.language!r}"
+            if steps is not None:
+                steps.append((f"speak {lead.language!r}", cand.bit_count()))
         if m.proximity and cand:
             if lead.lat is None or lead.lon is None:
                 trial.outcome = "lead has no coordinates"

@@ -91,8 +91,9 @@ def run(args) -> int:
                 state = ctx.live_state or RoutingState()
                 attempt = (lead.attempt or 0) + 1 if lead.routing_status in ("Offered",) else max(1, lead.attempt or 1)
                 ex = routing.router.explain(lead, state, cx.clock.now(), attempt=attempt)
+                funnels = {t.rule: routing.router.funnel(lead, t.rule) for t in ex.trials if t.applied}
                 now_part = {"found": True, "kind": ex.kind, "summary": ex.summary, "text": ex.text(),
-                            "explanation": ex.to_dict()}
+                            "explanation": ex.to_dict(), "funnels": {k: v for k, v in funnels.items() if v}}
     if args.json:
         print(json.dumps({"lead_id": lead_id, "current": current, "now": now_part, "history": past,
                           "offers": offers}, default=str, ensure_ascii=False))
@@ -265,6 +266,9 @@ def what_if(now_part: dict[str, Any], names: Names) -> list[str]:
         if r.get("outcome") and r["outcome"] not in ("chosen", "pool"):
             head += f" — {r['outcome']}"
         out.append(head)
+        steps = (now_part.get("funnels") or {}).get(r["rule"])
+        if steps:
+            out.append("      by criterion: " + " → ".join(f"{n} {label}" for label, n in steps))
         counts = r.get("excluded_counts") or {}
         if counts:
             out.append("      out: " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1])))

@@ -67,6 +67,8 @@ def test_explain_starts_with_where_the_lead_stands_then_its_history_then_a_what_
         partner = seeded_org.org.get("Account", lead["PartnerAccountId"])["Name"]
         assert f"partner {partner}" in lines[1] and f"offered to {partner}" in text
         assert lead["PartnerAccountId"] not in text, "partners by name, not id"
+    funnel = [x for x in lines if x.strip().startswith("by criterion:")]
+    assert funnel and "admitted by the rule's partner conditions" in funnel[0]
     assert main(["explain", bad, "--config", config]) == 0
     text = capsys.readouterr().out
     assert "  Problem:  Country: 'Atlantis' is not a recognised country" in text

@@ -106,3 +106,12 @@ def test_a_lead_stopped_at_the_gate_says_so_in_the_rule_field_too():
     router = router_for(None, [partner("001A")])
     d = router.decide(lead(company=None), RoutingState(), NOW)
     assert d.kind is DecisionKind.UNROUTABLE and d.reason == "Company: missing" and d.rule == "[[gate]]"
+
+
+def test_the_funnel_counts_the_partners_left_after_each_criterion():
+    apac = [partner(f"001AU{i}", coverage=("AU",), products=frozenset({"Analytics"})) for i in range(3)]
+    router = router_for(PRODUCTS_APAC, apac + [partner("001US")])
+    jp = lead(country="AU", state=None, postal_code=None, products=frozenset({"Security Suite"}))
+    assert router.funnel(jp, "APAC product specialist") == [
+        ("admitted by the rule's partner conditions", 4), ("sell 'Security Suite'", 0)]
+    assert router.funnel(jp, "no such rule") == []
