@@ -363,9 +363,9 @@ class Router:
         cand = idx.rule_mask.get(rule.name, idx.all)  # only the built-in hand-down rule is absent
         if restrict is not None:
             cand &= restrict
-        # Why nobody: the criterion that removed the last candidates, with the lead's value
-        # and how many the criteria before it had left (only worked out when nobody is left).
-        last, before, so_far = "no partner meets the rule's partner conditions", 0, "match"
+        # Why nobody: which criterion ran last, and what it was given; worded only when it
+        # left nobody (the words cost more than the bit arithmetic, and are rarely needed).
+        last, before, pstart, needed = 0, cand, 0, None
         if steps is not None:
             steps.append(("admitted by the rule's partner conditions", cand.bit_count()))
         coverage_hits: dict[str, int] = {}
@@ -381,17 +381,16 @@ class Router:
                 fmask, fhits = idx.fence_mask(lead.lat, lead.lon)
                 if fmask:
                     cov, coverage_hits = cov | fmask, {**coverage_hits, **fhits}
-            where = ", ".join(m.territories) if m.territories else (lead.state or lead.country)
-            before, cand = cand, cand & cov
-            last, so_far = f"no partner covers {where}", f"cover {where}"
+            before, last = cand, 1
+            cand &= cov
             if steps is not None:
-                steps.append((f"cover {where}", cand.bit_count()))
+                steps.append((f"cover {_where(m, lead)}", cand.bit_count()))
         if m.industry and cand:
             if not lead.industry:
                 trial.outcome = "lead has no industry"
                 return None
-            before, cand = cand, cand & idx.industry.get(lead.industry, 0)
-            last = f"not industry {lead.industry!r}"
+            before, last = cand, 2
+            cand &= idx.industry.get(lead.industry, 0)
             if steps is not None:
                 steps.append((f"in industry {lead.industry!r}", cand.bit_count()))
         if m.products and cand:
@@ -399,30 +398,30 @@ class Router:
                 trial.outcome = "lead names no products"
                 return None
             if m.products == "all":
-                for prod in sorted(lead.products):
-                    before, cand = cand, cand & idx.product.get(prod, 0)
-                    last = f"not {prod!r}"
+                before, pstart, last = cand, cand, 3
+                for prod in (sorted(lead.products) if steps is not None else lead.products):
+                    cand &= idx.product.get(prod, 0)
                     if steps is not None:
                         steps.append((f"sell {prod!r}", cand.bit_count()))
                     if not cand:
                         break
             else:
-                before, cand = cand, cand & idx._any(idx.product, lead.products)
-                last = f"none of {', '.join(repr(p) for p in sorted(lead.products))}"
+                before, last = cand, 4
+                cand &= idx._any(idx.product, lead.products)
                 if steps is not None:
                     steps.append((f"sell any of {', '.join(repr(p) for p in sorted(lead.products))}", cand.bit_count()))
         if m.certified_for_products and cand:
             needed = sorted({c for prod in lead.products or () for c in self.settings.certifications_for_products.get(prod, ())})
             if needed:
-                before, cand = cand, cand & idx._any(idx.certification, needed)
-                last = f"not certified for {', '.join(repr(c) for c in needed)}"
+                before, last = cand, 5
+                cand &= idx._any(idx.certification, needed)
                 if steps is not None:
                     steps.append((f"certified for {', '.join(repr(c) for c in needed)}", cand.bit_count()))
             else:
                 trial.notes.append("no product of the lead needs a certification")
         if m.language and cand and lead.language:
-            before, cand = cand, cand & idx.language.get(lead.language, 0)
-            last = f"not speaking {lead.language!r}"
+            before, last = cand, 6
+            cand &= idx.language.get(lead.language, 0)
             if steps is not None:
                 steps.append((f"speak {lead.language!r}", cand.bit_count()))
         if m.proximity and cand:
@@ -431,9 +430,30 @@ class Router:
                 return None
         trial.candidates = cand.bit_count()
         if not cand:
-            trial.outcome = nobody_left(last, before.bit_count() if before else 0, so_far)
+            trial.outcome = self._nobody_left(m, lead, last, before, pstart, needed)
             return None
         return cand, coverage_hits
+
+    def _nobody_left(self, m, lead: Lead, last: int, before: int, pstart: int, needed: list[str] | None) -> str:
+        """The outcome of a rule whose criteria left nobody, in words: the criterion that
+        removed the last partners, the lead's value, and how many the others had left."""
+        if last == 0:
+            return "no partner meets the rule's partner conditions"
+        if last == 1:
+            return f"no partner covers {_where(m, lead)}"
+        if last == 3:  # name the first product, in a stable order, that no partner left sells
+            for prod in sorted(lead.products):
+                left = pstart & self.index.product.get(prod, 0)
+                if not left:
+                    what, before = f"not {prod!r}", pstart
+                    break
+                pstart = left
+        else:
+            what = {2: lambda: f"not industry {lead.industry!r}",
+                    4: lambda: f"none of {', '.join(repr(p) for p in sorted(lead.products))}",
+                    5: lambda: f"not certified for {', '.join(repr(c) for c in needed or ())}",
+                    6: lambda: f"not speaking {lead.language!r}"}[last]()
+        return nobody_left(what, before.bit_count(), f"cover {_where(m, lead)}" if m.geography else "match")
 
     def _nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *, lazy: bool):
         """Eligible partners within the rule's radius (widening it while nobody is found),
@@ -775,6 +795,11 @@ class Router:
     def _name(self, partner_id: str) -> str:
         p = self.index.partner(partner_id)
         return p.name if p else partner_id
+
+
+def _where(m, lead: Lead) -> str:
+    """The place a rule's coverage is asked about: its territories, else the lead's state or country."""
+    return ", ".join(m.territories) if m.territories else (lead.state or lead.country or "?")
 
 
 def _aware(now: datetime) -> datetime:
