@@ -270,7 +270,9 @@ class Streams:
             self.burst_reads += 1
             log.info("stream_burst_read", events=len(events), leads=len(unique), read=len(records))
         got = {r["Id"] for r in records}
-        records += self._read([i for i in unique if i not in got])  # (all of them, outside a burst)
+        rest = [i for i in unique if i not in got]  # (all of them, outside a burst)
+        if rest:
+            records += self._read(rest)
         counts: dict[str, int] = {}
         for i in range(0, len(records), leads.PAGE):
             leads.handle_page(self.cx, records[i:i + leads.PAGE], now, counts, advance_watermark=False)
