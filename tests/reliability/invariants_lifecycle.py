@@ -17,10 +17,14 @@ in-process from a sandbox org (`OrgView.from_org`) or over SOQL with simple-sale
     Blind spot: the org keeps no history of Partner_Response__c or Routing_Paused__c,
     so an offer withdrawn because the partner paused (or its rep was deactivated) looks
     like a lapse; such losses are not counted while the partner is paused (the rep
-    inactive) now.
+    inactive) now. Likewise a distributor's hand-down leaves the Lead Offered, as a
+    redistribution does: a move from a distributor to one of its own resellers is
+    taken for a hand-down, never for the distributor's rejection.
 (b) `owner_partner_mismatch`: on every lead the connector touched, a partner rep as
     owner means PartnerAccountId is that rep's account; a queue or an internal user as
-    owner means no PartnerAccountId.
+    owner means no PartnerAccountId. A Released lead someone moved after the
+    connector's last write (a rep pulling a lead that was let go from a queue) is
+    theirs: the connector keeps its hands off, so it is not judged.
 (c) `takeover_not_released`: every lead a person took over — its owner last set by a
     user who is neither the integration user nor a partner rep, after the connector's
     last routing write, or Do_Not_Route__c ticked — says Routing_Status__c = Released.
@@ -259,8 +263,11 @@ def barred_got_back(view: OrgView) -> list[Violation]:
 def owner_partner_mismatch(view: OrgView) -> list[Violation]:
     """The Lead's owner and PartnerAccountId tell different stories."""
     out: list[Violation] = []
+    me = view.integration_user_id
     for lead_id in view.touched():
         now = view.now(lead_id)
+        if now.status == RELEASED and _changed_after_release(view, lead_id, me):
+            continue  # someone moved it after the connector let go: theirs, hands off
         rep_of = view.partner_of(now.owner)
         if rep_of is not None:
             if now.partner != rep_of:
@@ -273,6 +280,13 @@ def owner_partner_mismatch(view: OrgView) -> list[Violation]:
                 f"owned by {kind} {now.owner} but PartnerAccountId is {view.name(now.partner)} "
                 f"(status {now.status})")))
     return out
+
+
+def _changed_after_release(view: OrgView, lead_id: str, me: str) -> bool:
+    """Owner or partner changed by someone else after the connector's last write."""
+    writes = view.writes(lead_id)
+    ours = [w.at for w in writes if w.by == me]
+    return bool(ours) and any(w.by != me and w.at > ours[-1] and w.before != w.after for w in writes)
 
 
 # ---------------------------------------------------------------------- (c)
