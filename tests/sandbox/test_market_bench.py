@@ -1,0 +1,24 @@
+"""bench/quality.py still runs and reports what BENCHMARKS.md quotes (tiny size; the figures
+are checked for sense, never for a bar)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quality_bench_reports_oracle_ratio_lift_and_fair_share_per_shape():
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "quality.py"), "--leads", "1500", "--partners", "30",
+                           "--seeds", "1", "--shapes", "independent,drift", "--jobs", "1", "--json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(r["per_shape"]) == {"independent", "drift"}
+    for key in ("oracle_ratio", "lift_over_round_robin", "min_share_of_fair", "round_robin_oracle_ratio"):
+        assert isinstance(r[key], float), key
+    conv = r["conversions"]
+    assert conv["oracle"] > conv["round_robin"] > 0 and conv["predictive"] > 0  # knowing the truth pays
+    assert 0 < r["oracle_ratio"] < 1.2 and r["min_share_of_fair"] > 0
