@@ -255,6 +255,10 @@ class LeadRouter:
         for i, name in enumerate(CYCLE):
             if self.stop.is_set():
                 break
+            if self.lock is not None and not self.lock.still_leader():
+                # `once` holds the lock for the whole cycle: a job starts only while it is ours
+                self.log().error("leader_lock_lost", job=name, note="job not started; nothing more is done")
+                break
             if due is not None and name not in due:
                 continue
             r = self.run_job(name, now)

@@ -227,18 +227,20 @@ def lock_for(state_url: str, name: str = "default") -> LeaderLock:
     return FileLeaderLock(real.with_name(real.name + ".leader.lock"), database=real)
 
 
-def pause(stop: threading.Event, seconds: float) -> None:
+def pause(stop: threading.Event, seconds: float) -> bool:
     """`stop.wait(seconds)` in short sleeps. A timed Event.wait hangs for good under
     libfaketime (`faketime -f '@…'` fakes CLOCK_MONOTONIC, CPython turns the timeout into
     an absolute deadline on that clock and hands it to sem_clockwait, which libfaketime
     does not intercept: the kernel waits for its real monotonic clock to reach a fake
-    one ~57 years ahead). time.sleep is intercepted, so it keeps working."""
+    one ~57 years ahead). time.sleep is intercepted, so it keeps working. Returns
+    whether `stop` is set, as Event.wait does."""
     end = time.monotonic() + seconds
     while not stop.is_set():
         left = end - time.monotonic()
         if left <= 0:
-            return
+            return False
         time.sleep(min(left, 0.05))
+    return True
 
 
 def wait_for_leadership(lock: LeaderLock, interval: float, stop: threading.Event, *,

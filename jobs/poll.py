@@ -139,22 +139,25 @@ def carry_out(cx: LeadRouter, conn: Connection, state: RoutingState, move: rl.St
         return f"rejected_then_{decision.kind.value}"
     if action is Action.BACK_TO_POOL:
         assert live is not None
-        why = (f"taken from the pool by a rep of {_name(routing, who)}, which already "
-               f"{state.declined(lead.id).get(who or '', 'declined')} this lead; back in the pool for the others")
+        # Pool members read this reason: it names no partner (partner isolation).
+        why = ("a pick-up by a partner barred from this lead (it rejected it or let it lapse before) was undone; "
+               "back in the pool for the other partners")
         lifecycle.put_back(cx, conn, lead.id, owner_id=live["queue_id"], partner_id=None,
                            status=RoutingStatus.OFFERED, reason=why, now=now, seen_modstamp=seen, offer_id=live["id"])
         of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
+        cx.log(lead_id=lead.id).info("pickup_refused_barred", partner_id=who)
         return "pickup_refused_barred"
     if action is Action.BACK_TO_FIRST_TAKER:
         accepted = of.accepted_offers(conn, [lead.id]).get(lead.id) or {}
         first, first_partner = local.get("owner_id"), accepted.get("partner_id")
-        why = (f"taken from the pool first by a rep of {_name(routing, first_partner)} at "
-               f"{accepted.get('accepted_at') or now:%Y-%m-%d %H:%M} UTC; a later pick-up by a rep of "
-               f"{_name(routing, who)} was undone")
+        taken = accepted.get("accepted_at") or now
+        why = (f"taken from the pool first at {taken:%Y-%m-%d %H:%M} UTC; a later pick-up by another partner's "
+               "rep was undone")  # names no partner: both partners' reps can read it
         lifecycle.put_back(cx, conn, lead.id, owner_id=first, partner_id=first_partner,
                            status=RoutingStatus.ACCEPTED, reason=why, now=now, seen_modstamp=seen,
                            offer_id=accepted.get("id"))
         of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
+        cx.log(lead_id=lead.id).info("second_pickup_undone", first_partner_id=first_partner, second_partner_id=who)
         return "second_pickup_undone"
     raise AssertionError(f"{action} for {event} is not carried out by the lead stream")  # a table/jobs mismatch
 

@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from jobs.leader import LeaderLock
+from jobs.leader import LeaderLock, pause
 from jobs.logging import get_logger
 from jobs.scheduler import JobSpec, build
 from jobs.state import Store
@@ -90,7 +90,7 @@ class Service:
                          instance=self.instance)
                 announced = True
             self._beat()
-            self.stop.wait(self.poll_seconds)
+            pause(self.stop, self.poll_seconds)
         return False
 
     def _lead(self) -> None:
@@ -103,7 +103,7 @@ class Service:
         sched = build(self.make_jobs(job_stop), self.misfire_grace)
         sched.start()
         try:
-            while not self.stop.wait(self.poll_seconds):
+            while not pause(self.stop, self.poll_seconds):
                 if not self.lock.still_held():
                     log.error("leader_lock_lost", lock=self.lock.description,
                               note="stopping jobs; back to standby")

@@ -26,6 +26,8 @@ class StateProblem(RuntimeError):
 class Store:
     def __init__(self, url: str, *, pool_size: int = 5) -> None:
         self.url = url
+        if url.startswith("sqlite"):
+            _private_file(url)
         self.engine: Engine = _engine(url, pool_size)
         try:
             if url.startswith("sqlite"):
@@ -79,6 +81,22 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 — a URL we cannot parse is shown without its credentials
         return url.split("@")[-1]
+
+
+def _private_file(url: str) -> None:
+    """The state holds personal data: a new SQLite file is created 0600 before SQLite
+    would create it with the process umask (the demo and tests open stores directly)."""
+    from pathlib import Path
+
+    db = url.split("///", 1)[-1]
+    if not db or db == ":memory:" or not Path(db).parent.is_dir():
+        return
+    from jobs.state_path import create_private
+
+    try:
+        create_private(Path(db))
+    except OSError:
+        pass  # an unwritable place: SQLite's own error says so when it opens the file
 
 
 def check_sqlite_file(url: str) -> None:
