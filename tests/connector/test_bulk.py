@@ -125,3 +125,21 @@ def test_an_unknown_column_is_a_config_error_naming_the_field(quick, client):
 def test_a_bad_job_id_is_refused_before_any_call(client):
     with pytest.raises(ValueError):
         bulk_for(client).resume("750' OR 1=1")
+
+
+def test_guarded_bulk_write_leaves_a_lead_a_person_edited_since_the_read(quick, client):
+    from connector import GuardedUpdate
+
+    lead_ids = add_leads(quick.org, 8)
+    read = {r["Id"]: r["SystemModstamp"] for r in client.query("SELECT Id, SystemModstamp FROM Lead")}
+    read_started = quick.clock.now()
+    time.sleep(0.01)
+    quick.org.update("Lead", lead_ids[3], {"Rating": "Cold"})  # a person, after our read
+    quick.counters.reset()
+    results = bulk_for(client).update_guarded(
+        "Lead", [GuardedUpdate(i, {"Rating": "Hot"}, read[i]) for i in lead_ids], changed_since=read_started)
+    assert [r.kind for r in results] == ["ok"] * 3 + ["stale"] + ["ok"] * 4
+    assert results[3].code == "CHANGED_SINCE_DECISION"
+    assert quick.org.get("Lead", lead_ids[3])["Rating"] == "Cold"  # the person's edit wins
+    assert quick.counters.snapshot()["records_written"] == 7
+    assert quick.counters.count("GET query") == 1  # one guard query for the whole backlog
