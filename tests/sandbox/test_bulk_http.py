@@ -131,3 +131,17 @@ def test_bulk_calls_count_against_the_daily_api_limit_and_meet_request_faults(sa
     assert r.status_code == 503 and r.headers["Sforce-Limit-Info"].startswith("api-usage=")
     assert raw.post("jobs/query", json={"operation": "query", "query": "SELECT Id FROM Lead"}).status_code == 200
     assert sandbox.counters.snapshot()["api_calls"] == 2
+
+
+def test_aborting_a_running_job_keeps_what_it_wrote_and_lists_the_rest_unprocessed(sandbox, raw):
+    lead_ids = add_leads(sandbox.org, 300)
+    job = raw.post("jobs/ingest", json={"object": "Lead", "operation": "update"}).json()
+    data = "Id,Rating\n" + "".join(f"{i},Hot\n" for i in lead_ids)
+    raw.request("PUT", f"jobs/ingest/{job['id']}/batches", headers=CSV, data=data)
+    raw.patch(f"jobs/ingest/{job['id']}", json={"state": "UploadComplete"})
+    assert raw.patch(f"jobs/ingest/{job['id']}", json={"state": "Aborted"}).json()["state"] == "Aborted"
+    sandbox.bulk.get(job["id"], "ingest").worker.join(10)
+    ok = [line.split(",")[0].strip('"') for line in raw.get(f"jobs/ingest/{job['id']}/successfulResults").text.splitlines()[1:]]
+    left = [line.split(",")[0].strip('"') for line in raw.get(f"jobs/ingest/{job['id']}/unprocessedrecords").text.splitlines()[1:]]
+    assert sorted(ok + left) == sorted(lead_ids)  # every row once: written or left, never both
+    assert {i for i in lead_ids if sandbox.org.get("Lead", i)["Rating"] == "Hot"} == set(ok)
