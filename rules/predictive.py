@@ -86,7 +86,7 @@ def _sigmoid(x: float) -> float:
 
 class _Head:
     """Counts for one Bernoulli outcome (accept, or convert once accepted): in total, per
-    tier, per segment key, and per partner and (partner, key) as numpy arrays over the
+    tier, per segment key, and per partner and (key, partner) as numpy arrays over the
     learner's partner numbering, so a lead's candidates are estimated in a few vector steps."""
 
     def __init__(self, name: str, default: float):
@@ -97,15 +97,28 @@ class _Head:
         self.key: dict[str, list[int]] = {}
         self.ps = np.zeros(0)  # per partner: successes
         self.pn = np.zeros(0)  # per partner: trials
-        self.cell: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # key → (successes, trials) per partner
+        self.krow: dict[str, int] = {}  # segment key → its row in cs / cn
+        self.cs = np.zeros((0, 0))  # (key, partner): successes
+        self.cn = np.zeros((0, 0))  # (key, partner): trials
 
     def grow(self, size: int) -> None:
         if size <= len(self.ps):
             return
         size = max(size, 2 * len(self.ps), 64)
-        pad = lambda a: np.concatenate([a, np.zeros(size - len(a))])  # noqa: E731
-        self.ps, self.pn = pad(self.ps), pad(self.pn)
-        self.cell = {k: (pad(s), pad(n)) for k, (s, n) in self.cell.items()}
+        extra = size - len(self.ps)
+        self.ps, self.pn = np.concatenate([self.ps, np.zeros(extra)]), np.concatenate([self.pn, np.zeros(extra)])
+        self.cs = np.pad(self.cs, ((0, 0), (0, extra)))
+        self.cn = np.pad(self.cn, ((0, 0), (0, extra)))
+
+    def _row_of(self, key: str) -> int:
+        r = self.krow.get(key)
+        if r is None:
+            r = self.krow[key] = len(self.krow)
+            if r >= self.cs.shape[0]:
+                more = max(16, self.cs.shape[0])
+                self.cs = np.pad(self.cs, ((0, more), (0, 0)))
+                self.cn = np.pad(self.cn, ((0, more), (0, 0)))
+        return r
 
     def add(self, i: int, tier: str, keys: Iterable[str], y: int) -> None:
         for counts in (self.total, self.tier.setdefault(tier, [0, 0])):
@@ -117,11 +130,9 @@ class _Head:
             counts = self.key.setdefault(k, [0, 0])
             counts[0] += y
             counts[1] += 1
-            cell = self.cell.get(k)
-            if cell is None:
-                cell = self.cell[k] = (np.zeros(len(self.ps)), np.zeros(len(self.ps)))
-            cell[0][i] += y
-            cell[1][i] += 1
+            r = self._row_of(k)
+            self.cs[r, i] += y
+            self.cn[r, i] += 1
 
     def overall(self) -> float:
         s, n = self.total
@@ -154,30 +165,29 @@ class _Head:
                 distinct[ck] = sum(self.lift(k, overall) for k in ck)
         if any(distinct.values()):
             lb = lb + np.array([distinct[ck] for ck in claims])
-        x = lb.copy()
         products = sum(1 for k in keys if k.startswith("product="))
-        for k in keys:
-            g = self.lift(k, overall)
-            w = 1 / products if k.startswith("product=") else 1.0
-            cell = self.cell.get(k)
-            x += w * g
-            if cell is None:
-                continue
-            cs, cn = cell[0][rows], cell[1][rows]
-            if not cn.any():
-                continue
-            # what this partner should do here were it like everyone, moved by its own outcomes here
-            expect = 1 / (1 + np.exp(-(lb + g)))
-            dev = _vlogit((cs + cell_strength * expect) / (cn + cell_strength)) - (lb + g)
-            x += w * dev
+        weights = [1 / products if k.startswith("product=") else 1.0 for k in keys]
+        lifts = [self.lift(k, overall) for k in keys]
+        x = lb + sum(w * g for w, g in zip(weights, lifts))
+        known = [j for j, k in enumerate(keys) if k in self.krow]
+        if known:
+            # every segment key at once, a (key, partner) block: what the partner should do there were
+            # it like everyone, moved by its own outcomes there
+            kr = np.array([self.krow[keys[j]] for j in known], dtype=np.intp)
+            block = np.ix_(kr, rows)
+            cs, cn = self.cs[block], self.cn[block]
+            lbg = lb[None, :] + np.array([lifts[j] for j in known])[:, None]
+            expect = 1 / (1 + np.exp(-lbg))
+            dev = np.where(cn > 0, _vlogit((cs + cell_strength * expect) / (cn + cell_strength)) - lbg, 0.0)
+            x = x + (np.array([weights[j] for j in known])[:, None] * dev).sum(axis=0)
         return 1 / (1 + np.exp(-x)), n + prior_strength
 
     def to_dict(self, ids: list[str]) -> dict[str, Any]:
         rows = [i for i in range(len(ids)) if self.pn[i]]
         return {"total": self.total, "tier": self.tier, "key": self.key,
                 "partner": {ids[i]: [int(self.ps[i]), int(self.pn[i])] for i in rows},
-                "cell": {k: {ids[i]: [int(s[i]), int(n[i])] for i in range(len(ids)) if n[i]}
-                         for k, (s, n) in self.cell.items()}}
+                "cell": {k: {ids[i]: [int(self.cs[r, i]), int(self.cn[r, i])] for i in range(len(ids))
+                             if self.cn[r, i]} for k, r in self.krow.items()}}
 
     def load(self, data: dict[str, Any], row: Any) -> None:
         self.total = list(data.get("total", [0, 0]))
@@ -189,10 +199,8 @@ class _Head:
         for k, per in data.get("cell", {}).items():
             for pid, (s, n) in per.items():
                 i = row(pid)
-                cell = self.cell.get(k)
-                if cell is None:
-                    cell = self.cell[k] = (np.zeros(len(self.ps)), np.zeros(len(self.ps)))
-                cell[0][i], cell[1][i] = s, n
+                r = self._row_of(k)
+                self.cs[r, i], self.cn[r, i] = s, n
 
 
 def _vlogit(p: np.ndarray) -> np.ndarray:
