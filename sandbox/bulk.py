@@ -383,9 +383,11 @@ def delete_query(sb: Sandbox, request: Request) -> Response:
 
 
 def _delete(sb: Sandbox, request: Request, kind: str) -> Response:
+    """Salesforce deletes a query job once it ended, an ingest job once it was closed."""
     job = _jobs(sb).get(request.params["id"], kind)
-    if job.state not in ("UploadComplete", "JobComplete", "Aborted", "Failed") or (kind == "ingest" and job.state == "UploadComplete"):  # fmt: skip
-        raise invalid_job_state(f"Job {job.id} is {job.state}: delete it once it is JobComplete, Failed or Aborted")
+    allowed = ("JobComplete", "Aborted", "Failed") + (("UploadComplete", "InProgress") if kind == "ingest" else ())
+    if job.state not in allowed:
+        raise invalid_job_state(f"Job {job.id} is {job.state}: a {kind} job can be deleted once it is {', '.join(allowed)}")
     _jobs(sb).remove(job.id)
     return Response(204)
 

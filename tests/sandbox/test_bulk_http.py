@@ -145,3 +145,12 @@ def test_aborting_a_running_job_keeps_what_it_wrote_and_lists_the_rest_unprocess
     left = [line.split(",")[0].strip('"') for line in raw.get(f"jobs/ingest/{job['id']}/unprocessedrecords").text.splitlines()[1:]]
     assert sorted(ok + left) == sorted(lead_ids)  # every row once: written or left, never both
     assert {i for i in lead_ids if sandbox.org.get("Lead", i)["Rating"] == "Hot"} == set(ok)
+
+
+def test_a_job_is_deleted_only_once_it_can_no_longer_take_data(sandbox, raw):
+    job = raw.post("jobs/ingest", json={"object": "Lead", "operation": "update"}).json()
+    r = raw.delete(f"jobs/ingest/{job['id']}")
+    assert r.status_code == 400 and r.json()[0]["errorCode"] == "INVALIDJOBSTATE"
+    raw.patch(f"jobs/ingest/{job['id']}", json={"state": "Aborted"})
+    assert raw.delete(f"jobs/ingest/{job['id']}").status_code == 204
+    assert raw.get(f"jobs/ingest/{job['id']}").status_code == 404
