@@ -25,9 +25,9 @@ in-process from a sandbox org (`OrgView.from_org`) or over SOQL with simple-sale
     owner means no PartnerAccountId. A Released lead someone moved after the
     connector's last write (a rep pulling a lead that was let go from a queue) is
     theirs: the connector keeps its hands off, so it is not judged.
-(c) `takeover_not_released`: every lead a person took over — its owner last set by a
-    user who is neither the integration user nor a partner rep, after the connector's
-    last routing write, or Do_Not_Route__c ticked — says Routing_Status__c = Released.
+(c) `takeover_not_released`: every lead a person took over — its owner last moved by a
+    user who is neither the integration user nor a partner rep (after the connector's
+    first write), or Do_Not_Route__c ticked — says Routing_Status__c = Released.
     A person moving the lead from one rep of a partner to another rep of the same
     partner is not counted: the lifecycle table calls that passing it to a colleague
     (the offer stands), whoever makes the move.
@@ -299,17 +299,17 @@ def takeover_not_released(view: OrgView) -> list[Violation]:
         if lead.get("IsConverted"):
             continue  # converted: Salesforce takes no more writes, the connector closes it quietly
         writes = view.writes(lead_id)
-        routed = [w.at for w in writes if w.by == me and w.after.status != RELEASED]
-        last_routed = routed[-1] if routed else None
-        people = [w for w in writes if view.is_person(w.by) and w.after.owner != w.before.owner
-                  and not view.same_partner(w.before.owner, w.after.owner)
-                  and (last_routed is None or w.at > last_routed)]
+        first_ours = next((w.at for w in writes if w.by == me), None)
+        # the last move of the owner decides who has the lead: a person's, unless the
+        # connector moved it since (routed again after someone set Pending)
+        moves = [w for w in writes if w.after.owner != w.before.owner
+                 and not (view.is_person(w.by) and view.same_partner(w.before.owner, w.after.owner))]
+        last = moves[-1] if moves else None
         why = None
         if lead.get("Do_Not_Route__c"):
             why = "Do_Not_Route__c is ticked"
-        elif people:
-            w = people[-1]
-            why = f"a person ({w.by}) set the owner to {w.after.owner} at {_t(w.at)}"
+        elif last is not None and view.is_person(last.by) and first_ours is not None and last.at > first_ours:
+            why = f"a person ({last.by}) set the owner to {last.after.owner} at {_t(last.at)}"
         if why and lead.get("Routing_Status__c") != RELEASED:
             out.append(Violation(lead_id, (
                 f"{why}, yet Routing_Status__c is {lead.get('Routing_Status__c')} "
