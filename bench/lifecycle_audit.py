@@ -3,6 +3,7 @@
 
     python bench/lifecycle_audit.py --partners 50 --leads 500
     python bench/lifecycle_audit.py --partners 50 --leads 1000 --faults flaky [--data DIR] [--days 2]
+    python bench/lifecycle_audit.py --partners 50 --leads 500 --people 0.003   # internal users act too
 
 Runs `leadrouter demo` in-process (jobs/ops/demo.py: seeded sandbox org over HTTPS, the
 partner simulator, the real jobs on simulated days) keeping its org, then serves that
@@ -37,9 +38,19 @@ sys.path[:0] = [str(ROOT)]
 EXAMPLES = 3
 
 
-def run_demo(data: Path, partners: int, leads: int, faults: str | None, days: float, seed: int) -> dict:
+def run_demo(data: Path, partners: int, leads: int, faults: str | None, days: float, seed: int,
+             people: float = 0.0) -> dict:
     from jobs.ops.demo import DemoOptions, run
 
+    if people:
+        # DemoOptions has no say over the partner simulator's `people` (internal users
+        # changing owners, ticking Do_Not_Route__c, converting): the sandbox the demo
+        # starts builds its simulator through this one factory, so set it there.
+        from sandbox.server import Sandbox
+        from sandbox.simulator import PartnerSimulator
+
+        Sandbox._make_simulator = lambda self, random_seed: PartnerSimulator(  # type: ignore[method-assign]
+            self.org, random_seed=random_seed, people=people)
     return run(DemoOptions(partners=partners, leads=leads, faults=faults, days=days, random_seed=seed, data=data,
                            json=True, report=data / "report.html"))
 
@@ -78,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--faults", default=None, help="the sandbox's fault profile, e.g. flaky")
     ap.add_argument("--days", type=float, default=2.0, help="simulated days the demo runs")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--people", type=float, default=0.0,
+                    help="chance per lead and step that an internal user touches an open lead (takes it over, "
+                         "ticks Do_Not_Route__c, converts it); 0: partners only, as `leadrouter demo`")
     ap.add_argument("--data", type=Path, default=None, help="keep the demo's org and state here (default: a temp dir)")
     args = ap.parse_args(argv)
 
@@ -89,14 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"demo: {args.partners} partners, {args.leads} leads, faults {args.faults or 'none'}, "
               f"{args.days:g} days (data in {data})", file=sys.stderr, flush=True)
-        summary = run_demo(data, args.partners, args.leads, args.faults, args.days, args.seed)
+        summary = run_demo(data, args.partners, args.leads, args.faults, args.days, args.seed, args.people)
         demo_s = time.monotonic() - began
         print("reading the kept org over SOQL", file=sys.stderr, flush=True)
         view = read_org(data / "org")
         found = audit(view)
         result = {
             "config": {"partners": args.partners, "leads": args.leads, "faults": args.faults, "days": args.days,
-                       "seed": args.seed},
+                       "seed": args.seed, "people": args.people},
             "violations": {name: len(v) for name, v in found.items()},
             "examples": {name: [str(x) for x in v[:EXAMPLES]] for name, v in found.items() if v},
             "checked": coverage(view),
