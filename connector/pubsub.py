@@ -23,6 +23,7 @@ import io
 import json
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -227,7 +228,7 @@ class Subscriber:
                     wait = self.policy.backoff(attempts)
                     self.log.warning("pubsub stream ended, subscribing again", topic=topic, code=failure.code,
                                      attempt=attempts, wait_s=round(wait, 3))
-                    stop.wait(wait)
+                    _pause(stop, wait)
                     continue
                 raise as_exception(failure, context=f"pubsub Subscribe {topic}") from exc
 
@@ -267,13 +268,20 @@ class Subscriber:
             except grpc.RpcError as exc:
                 responses.put(exc)
 
+        finished = threading.Event()
+
+        def watch_stop() -> None:  # a keep-alive can be minutes away: `stop` must not wait for it
+            while not finished.is_set():
+                if stop.is_set():
+                    responses.put(None)
+                    return
+                time.sleep(0.1)
+
         threading.Thread(target=pump, name="pubsub-responses", daemon=True).start()
+        threading.Thread(target=watch_stop, name="pubsub-stop", daemon=True).start()
         try:
             while not stop.is_set():
-                try:
-                    item = responses.get(timeout=0.2)  # a keep-alive can be minutes away: mind `stop`
-                except queue.Empty:
-                    continue
+                item = responses.get()  # untimed: see _pause
                 events: list[ChangeEvent] = []
                 latest = b""
                 while True:
@@ -294,5 +302,15 @@ class Subscriber:
                 yield Batch(events, latest)
                 ask(len(events))  # the caller is done with these: as many again
         finally:
+            finished.set()
             requests.put(None)
             call.cancel()
+
+
+def _pause(stop: threading.Event, seconds: float) -> None:
+    """`stop.wait(seconds)` in short sleeps: a timed wait on a thread primitive never returns
+    under libfaketime (it fakes CLOCK_MONOTONIC, the kernel waits on the real one; see
+    RELIABILITY.md), and time.sleep works."""
+    end = time.monotonic() + seconds
+    while not stop.is_set() and time.monotonic() < end:
+        time.sleep(min(0.05, max(0.0, end - time.monotonic())))

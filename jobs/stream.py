@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 from sqlalchemy import Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, select
 
+from jobs.leader import pause
 from jobs.logging import get_logger
 from jobs.state.types import UTCDateTime
 
@@ -122,8 +123,9 @@ class Streams:
             self.threads.append(t)
 
     def join(self, timeout: float = 5.0) -> None:
-        for t in self.threads:
-            t.join(timeout)
+        end = time.monotonic() + timeout  # sleeps, not Thread.join(timeout): see jobs.leader.pause
+        while any(t.is_alive() for t in self.threads) and time.monotonic() < end:
+            time.sleep(0.02)
 
     def _default_subscriber(self) -> Any:
         from connector.pubsub import PubSubConfig, Subscriber, credentials_from
@@ -193,16 +195,16 @@ class Streams:
                     return
                 log.error("cdc_unavailable", topic=topic, problem=str(e), fix=SETUP_STEP,
                           note="[stream] mode = cdc; polling meanwhile, trying again in 5 minutes")
-                stop.wait(300)
+                pause(stop, 300)
             except ConnectorError as e:
                 self._disconnected(topic, str(e))
                 log.warning("stream_down_polling_meanwhile", topic=topic, problem=str(e), retry_s=wait)
-                stop.wait(wait)
+                pause(stop, wait)
                 wait = min(wait * 2, 300)
             except Exception as e:  # a bug: say so, poll meanwhile, try again
                 self._disconnected(topic, repr(e))
                 log.error("stream_crashed", topic=topic, error=repr(e), exc_info=True)
-                stop.wait(wait)
+                pause(stop, wait)
                 wait = min(wait * 2, 300)
             finally:
                 if sub is not None:

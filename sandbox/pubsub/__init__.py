@@ -13,6 +13,7 @@ api.pubsub.salesforce.com:7443) goes into connection.json as `pubsub_url`.
 from __future__ import annotations
 
 import re
+import time
 from concurrent import futures
 from typing import Any
 
@@ -48,4 +49,7 @@ class PubSubServer:
 
     def stop(self) -> None:
         self.bus.detach()
-        self._server.stop(grace=0.5).wait(5)
+        stopped = self._server.stop(grace=0.5)
+        end = time.monotonic() + 5
+        while not stopped.is_set() and time.monotonic() < end:  # sleeps: see EventBus._tick
+            time.sleep(0.02)

@@ -15,6 +15,7 @@ import os
 import struct
 import xml.etree.ElementTree as ET
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -90,6 +91,16 @@ class EventBus:
 
     def attach(self) -> None:
         self.org.listeners.append(self.on_write)
+        threading.Thread(target=self._tick, name="pubsub-tick", daemon=True).start()
+
+    def _tick(self) -> None:
+        """Wake the waiting streams now and then (keep-alives, cancelled calls). Their waits
+        are untimed, and this sleeps: a timed wait never returns under libfaketime
+        (RELIABILITY.md, "The faketime hang"); time.sleep does."""
+        while not self.closed:
+            time.sleep(0.25)
+            with self.cond:
+                self.cond.notify_all()
 
     def detach(self) -> None:
         if self.on_write in self.org.listeners:

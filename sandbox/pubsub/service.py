@@ -158,7 +158,7 @@ class PubSubService(pb_grpc.PubSubServicer):
                     wait = self.keepalive_seconds - (time.monotonic() - last_sent)
                     if wait <= 0:
                         break
-                    bus.cond.wait(min(wait, 0.5))
+                    bus.cond.wait()  # woken by a new event, a request, or the bus's tick
                     if not context.is_active():
                         return
                 if bus.closed or state["ended"]:

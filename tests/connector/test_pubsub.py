@@ -31,8 +31,8 @@ def _collect(sub, replay_id, count, *, stop=None, keep=None, timeout=10.0):
     """Events (and reconcile signals) until `count` events were seen; the last replay id handed over."""
     stop = stop or threading.Event()
     events, signals, last = [], [], replay_id
-    timer = threading.Timer(timeout, stop.set)
-    timer.start()
+    done = threading.Event()
+    _stop_after(timeout, stop, done)
     try:
         for batch in sub.batches(LEADS, replay_id, stop):
             if batch.reconcile:
@@ -45,8 +45,21 @@ def _collect(sub, replay_id, count, *, stop=None, keep=None, timeout=10.0):
             if len(events) >= count:
                 break
     finally:
-        timer.cancel()
+        done.set()
     return events, signals, last
+
+
+def _stop_after(seconds, stop, done=None):
+    """threading.Timer, in sleeps (a timed wait hangs under faketime: RELIABILITY.md)."""
+    def run():
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if done is not None and done.is_set():
+                return
+            time.sleep(0.02)
+        stop.set()
+
+    threading.Thread(target=run, daemon=True).start()
 
 
 def _earliest(org):
@@ -151,7 +164,7 @@ def test_grpc_statuses_are_classified_in_the_one_place(org):
 
 def test_stop_ends_a_quiet_subscription_promptly(org, subscriber):
     stop = threading.Event()
-    threading.Timer(0.3, stop.set).start()
+    _stop_after(0.3, stop)
     began = time.monotonic()
     assert list(subscriber.batches(LEADS, None, stop)) == []
     assert time.monotonic() - began < 3
