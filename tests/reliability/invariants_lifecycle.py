@@ -22,7 +22,8 @@ in-process from a sandbox org (`OrgView.from_org`) or over SOQL with simple-sale
     taken for a hand-down, never for the distributor's rejection.
 (b) `owner_partner_mismatch`: on every lead the connector touched, a partner rep as
     owner means PartnerAccountId is that rep's account; a queue or an internal user as
-    owner means no PartnerAccountId. A Released lead someone moved after the
+    owner means no PartnerAccountId (converted leads aside: nobody can write to
+    them any more). A Released lead someone moved after the
     connector's last write (a rep pulling a lead that was let go from a queue) is
     theirs: the connector keeps its hands off, so it is not judged.
 (c) `takeover_not_released`: every lead a person took over — its owner last moved by a
@@ -265,6 +266,8 @@ def owner_partner_mismatch(view: OrgView) -> list[Violation]:
     out: list[Violation] = []
     me = view.integration_user_id
     for lead_id in view.touched():
+        if view.leads[lead_id].get("IsConverted"):
+            continue  # converted: Salesforce takes no more writes; it is the opportunity's now
         now = view.now(lead_id)
         if now.status == RELEASED and _changed_after_release(view, lead_id, me):
             continue  # someone moved it after the connector let go: theirs, hands off
