@@ -82,14 +82,17 @@ def classify(cx: LeadRouter, conn: Connection, state: RoutingState, lead: Lead, 
             return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), owner_partner
         return Event.PERSON_TAKES_OVER, None
     if live is not None:
+        moved = bool(live.get("owner_id")) and owner != live["owner_id"]
+        if moved and owner_partner != live["partner_id"]:
+            # Someone outside the partner took the lead: that outranks an answer given in
+            # the same moment (an acceptance must not settle the lead on an admin).
+            return Event.PERSON_TAKES_OVER, None
         if lead.response == Response.REJECTED.value:
             return Event.REJECT, live["partner_id"]
         if lead.response == Response.ACCEPTED.value:
             return Event.ACCEPT, live["partner_id"]
-        if live.get("owner_id") and owner != live["owner_id"]:
-            if owner_partner and owner_partner == live["partner_id"]:
-                return Event.PASSED_TO_COLLEAGUE, owner_partner
-            return Event.PERSON_TAKES_OVER, None
+        if moved:
+            return Event.PASSED_TO_COLLEAGUE, owner_partner
         return None, None
     if not owner or owner == local.get("owner_id") or not local.get("owner_id"):
         return None, None
@@ -114,9 +117,13 @@ def carry_out(cx: LeadRouter, conn: Connection, state: RoutingState, move: rl.St
     if action is Action.RELEASE:
         reason = _takeover_reason(routing, event, lead, now)
         keep_partner = ...
-        if lead.partner_id and lead.partner_id == _our_partner(conn, lead.id, live):
-            # the partner we set no longer fits a person's owner: show the owner's, or none
-            keep_partner = routing.rep_partner.get(lead.owner_id or "")
+        owner_partner = routing.rep_partner.get(lead.owner_id or "")
+        if owner_partner:
+            # a partner rep owns it now: the Lead names that rep's partner, whoever set it
+            if lead.partner_id != owner_partner:
+                keep_partner = owner_partner
+        elif lead.partner_id and lead.partner_id == _our_partner(conn, lead.id, live):
+            keep_partner = None  # the partner we set does not fit an internal owner
         lifecycle.release(conn, state, lead.id, reason, now, modstamp=seen,
                           lead_update=lifecycle.released_update(cx, reason, partner_id=keep_partner))
         return f"released_{event.value}"

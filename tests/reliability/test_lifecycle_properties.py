@@ -315,12 +315,6 @@ def test_an_admin_reading_over_soql_sees_what_the_org_holds(world):
     assert [v.lead_id for v in il.owner_partner_mismatch(over_soql)] == [a_lead]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "owner/partner inconsistent after a person assigns an escalated lead (or a fallback one, or a pooled one to a rep "
-    "outside the pool) to a partner rep: "
-    "the connector releases it (Released) but leaves PartnerAccountId empty — jobs/poll.py carry_out RELEASE only "
-    "recomputes the partner when the lead's partner was the connector's; it should also set the new owner's "
-    "partner when the owner is a partner rep"))
 def test_a_channel_manager_assigning_an_escalated_lead_to_a_partner_rep_leaves_it_consistent(world):
     loop = world.fresh_loop()
     try:
@@ -338,10 +332,6 @@ def test_a_channel_manager_assigning_an_escalated_lead_to_a_partner_rep_leaves_i
         loop.cx.store.dispose()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "owner/partner inconsistent when a pool pick-up and a Do_Not_Route__c tick land in one cycle: Do_Not_Route wins "
-    "(jobs/poll.py classify), the pick-up is never settled, and RELEASE writes Released without the picking rep's "
-    "PartnerAccountId — seen in a demo with people acting (lead owned by the rep, partner empty); same root as above"))
 def test_a_pool_pick_up_and_a_do_not_route_tick_in_one_cycle_leave_the_lead_consistent(world):
     loop = world.fresh_loop()
     try:
@@ -360,11 +350,6 @@ def test_a_pool_pick_up_and_a_do_not_route_tick_in_one_cycle_leave_the_lead_cons
         loop.cx.store.dispose()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a partner's Accepted and a person's takeover in one cycle: jobs/poll.py classify checks the response before the "
-    "owner, so ACCEPT wins, the offer is settled with accepted_by = the person, and the Lead ends Accepted, "
-    "PartnerAccountId = the partner, owner = an internal user (owner/partner inconsistent, takeover not Released) — "
-    "seen in a flaky demo with people acting"))
 def test_an_answer_and_a_takeover_in_one_cycle_leave_the_lead_telling_the_truth(world):
     loop = world.fresh_loop()
     try:
