@@ -9,6 +9,50 @@
 from __future__ import annotations
 
 import itertools
+import os
+import threading
+import time as _time
+
+
+def _under_faketime() -> bool:
+    return "faketime" in os.environ.get("LD_PRELOAD", "") or bool(os.environ.get("FAKETIME"))
+
+
+class _PollingLock:
+    """Under libfaketime only (tests/README.md runs the suites that way): `faketime -f
+    '@…'` fakes CLOCK_MONOTONIC, CPython turns a timed wait on a thread primitive into
+    an absolute deadline on that clock and hands it to sem_clockwait, which libfaketime
+    does not intercept — the kernel then waits ~57 years. A timed acquire becomes short
+    sleeps (which libfaketime does intercept). Nothing changes outside faketime."""
+
+    def __init__(self) -> None:
+        self._lock = _ORIGINAL_ALLOCATE()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if not blocking or timeout is None or timeout < 0:
+            return self._lock.acquire(blocking)
+        end = _time.monotonic() + timeout
+        while not self._lock.acquire(False):
+            if _time.monotonic() >= end:
+                return False
+            _time.sleep(0.001)
+        return True
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+_ORIGINAL_ALLOCATE = threading._allocate_lock
+if _under_faketime():
+    threading._allocate_lock = _PollingLock  # Condition/Event/Queue waiters poll instead
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
