@@ -18,6 +18,12 @@ chose our own ~100 lines over a library (PyMC, scikit-learn, vowpal wabbit): the
 must update one outcome at a time, persist as plain JSON, explain each estimate in
 words, and decide in tens of microseconds; numpy supplies the Beta draws.
 
+A partner's own outcomes fade with a half-life (`half_life_days`, 60): a partner that
+got better or worse is seen as it is now (the benchmark's drifting market gains ~2–3 %,
+the steady ones lose nothing measurable). A "no capacity" decline marks the open load at
+which the partner said so; below it the partner gets leads again, and the mark rises when
+it accepts at or above it.
+
 Fairness floor: every partner eligible for a lead is owed `floor` × its fair share
 (1 / number eligible, for each lead it could have taken). A partner behind on what it
 is owed gets a bonus that grows with the debt, so it catches up on the leads where its
@@ -100,6 +106,7 @@ class _Head:
         self.krow: dict[str, int] = {}  # segment key → its row in cs / cn
         self.cs = np.zeros((0, 0))  # (key, partner): successes
         self.cn = np.zeros((0, 0))  # (key, partner): trials
+        self.seen = np.zeros(0)  # per partner: day (since 1970) of its latest outcome here, for forgetting
 
     def grow(self, size: int) -> None:
         if size <= len(self.ps):
@@ -107,6 +114,7 @@ class _Head:
         size = max(size, 2 * len(self.ps), 64)
         extra = size - len(self.ps)
         self.ps, self.pn = np.concatenate([self.ps, np.zeros(extra)]), np.concatenate([self.pn, np.zeros(extra)])
+        self.seen = np.concatenate([self.seen, np.zeros(extra)])
         self.cs = np.pad(self.cs, ((0, 0), (0, extra)))
         self.cn = np.pad(self.cn, ((0, 0), (0, extra)))
 
@@ -120,7 +128,16 @@ class _Head:
                 self.cn = np.pad(self.cn, ((0, more), (0, 0)))
         return r
 
-    def add(self, i: int, tier: str, keys: Iterable[str], y: int) -> None:
+    def add(self, i: int, tier: str, keys: Iterable[str], y: int, day: float = 0.0,
+            half_life: float | None = None) -> None:
+        if half_life and self.seen[i] and day > self.seen[i]:
+            # forget: the partner's older outcomes weigh half as much every `half_life` days
+            f = 0.5 ** ((day - self.seen[i]) / half_life)
+            self.ps[i] *= f
+            self.pn[i] *= f
+            self.cs[:, i] *= f
+            self.cn[:, i] *= f
+        self.seen[i] = max(self.seen[i], day)
         for counts in (self.total, self.tier.setdefault(tier, [0, 0])):
             counts[0] += y
             counts[1] += 1
@@ -185,22 +202,29 @@ class _Head:
     def to_dict(self, ids: list[str]) -> dict[str, Any]:
         rows = [i for i in range(len(ids)) if self.pn[i]]
         return {"total": self.total, "tier": self.tier, "key": self.key,
-                "partner": {ids[i]: [int(self.ps[i]), int(self.pn[i])] for i in rows},
-                "cell": {k: {ids[i]: [int(self.cs[r, i]), int(self.cn[r, i])] for i in range(len(ids))
+                "partner": {ids[i]: [_num(self.ps[i]), _num(self.pn[i]), _num(self.seen[i])] for i in rows},
+                "cell": {k: {ids[i]: [_num(self.cs[r, i]), _num(self.cn[r, i])] for i in range(len(ids))
                              if self.cn[r, i]} for k, r in self.krow.items()}}
 
     def load(self, data: dict[str, Any], row: Any) -> None:
         self.total = list(data.get("total", [0, 0]))
         self.tier = {k: list(v) for k, v in data.get("tier", {}).items()}
         self.key = {k: list(v) for k, v in data.get("key", {}).items()}
-        for pid, (s, n) in data.get("partner", {}).items():
+        for pid, (s, n, *seen) in data.get("partner", {}).items():
             i = row(pid)
             self.ps[i], self.pn[i] = s, n
+            self.seen[i] = seen[0] if seen else 0.0
         for k, per in data.get("cell", {}).items():
             for pid, (s, n) in per.items():
                 i = row(pid)
                 r = self._row_of(k)
                 self.cs[r, i], self.cn[r, i] = s, n
+
+
+def _num(x: float) -> float | int:
+    """A count for JSON: whole when it is (forgetting makes fractions; JSON keeps them exactly)."""
+    x = float(x)
+    return int(x) if x.is_integer() else x
 
 
 def _vlogit(p: np.ndarray) -> np.ndarray:
@@ -226,7 +250,7 @@ class Estimate:
 class Predictor:
     def __init__(self, *, seed: int = 0, floor: float = 0.6, prior_strength: float = 4.0,
                  cell_strength: float = 4.0, hard_debt: float = 3.0, debt_weight: float = 0.5,
-                 explore: float = 1.0):
+                 explore: float = 1.0, half_life_days: float | None = 60.0):
         if not 0 <= floor <= 1:
             raise ValueError(f"floor={floor}: the share of a fair share every partner is owed must be between 0 and 1")
         self.seed = seed
@@ -235,6 +259,7 @@ class Predictor:
         self.cell_strength = cell_strength
         self.hard_debt = hard_debt
         self.debt_weight = debt_weight
+        self.half_life_days = half_life_days  # forget old outcomes (a market that drifts); None: keep all
         self.explore = explore  # scale of the draws' spread: 1 = Thompson sampling, 0 = always the best estimate
         self.accept = _Head("accept", 0.6)
         self.convert = _Head("convert", 0.2)
@@ -281,7 +306,8 @@ class Predictor:
         claimed = self.claims.get(event.partner_id)
         if claimed is not None and event.lead is not None:
             keys += claim_keys(event.lead, *claimed)
-        head.add(self._row(event.partner_id), self.tiers.get(event.partner_id, ""), keys, y)
+        head.add(self._row(event.partner_id), self.tiers.get(event.partner_id, ""), keys, y,
+                 event.at.timestamp() / 86400, self.half_life_days)
 
     def _capacity_feedback(self, event: OutcomeEvent) -> None:
         load = self._load_at_offer.pop((event.lead_id or "", event.partner_id), None)

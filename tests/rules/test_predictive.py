@@ -215,3 +215,18 @@ def test_without_a_learner_the_router_starts_from_priors():
 def test_floor_outside_zero_to_one_is_refused_with_the_range():
     with pytest.raises(ValueError, match="between 0 and 1"):
         Predictor(floor=1.5)
+
+
+def test_old_outcomes_fade_so_a_partner_that_changed_is_seen_as_it_is_now():
+    def learner_with_history(half_life):
+        learner = Predictor(seed=1, half_life_days=half_life)
+        p = partner("001A00")
+        for i in range(60):  # a year ago it converted half its leads; lately one in ten
+            at = NOW - timedelta(days=365) if i < 30 else NOW - timedelta(days=5)
+            won = i % 2 == 0 if i < 30 else i % 10 == 0
+            ld = lead(f"00QH{i:04d}")
+            learner.observe(OutcomeEvent("001A00", "converted" if won else "lost", at, ld.id, lead=ld), p)
+        return learner.estimate(p, lead("00QZ")).convert
+
+    forgetting, remembering = learner_with_history(60.0), learner_with_history(None)
+    assert forgetting < 0.2 < remembering
