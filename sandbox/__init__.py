@@ -6,7 +6,7 @@ and the seeders can be used without loading the server's TLS and JWT machinery.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ def start(
     api_limit: int | None = None,
     autosave: float | None = 10.0,
     clock_offset: timedelta | None = None,
+    start_at: datetime | None = None,
 ) -> SandboxHandle:
     """Start a sandbox org serving HTTPS on 127.0.0.1 (port 0 = any free port)."""
     from sandbox.limits import DEFAULT_DAILY_LIMIT
@@ -34,7 +35,7 @@ def start(
     return Sandbox(
         data_dir, seed=seed, partners=partners, leads=leads, faults=faults, random_seed=random_seed,
         port=port, token_ttl=token_ttl, api_limit=api_limit or DEFAULT_DAILY_LIMIT, autosave=autosave,
-        clock_offset=clock_offset,
+        clock_offset=clock_offset, start_at=start_at,
     )  # fmt: skip
 
 

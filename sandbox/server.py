@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import traceback
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,7 @@ class Sandbox:
         api_limit: int = DEFAULT_DAILY_LIMIT,
         autosave: float | None = AUTOSAVE_SECONDS,
         clock_offset: timedelta | None = None,
+        start_at: datetime | None = None,
     ):
         self._autosave_interval = autosave
         self._stopped = True  # until the server runs: stop() has nothing to do
@@ -123,7 +124,12 @@ class Sandbox:
         self.errors: list[str] = []
         # clock_offset: the org's time minus the host's, from the first record on (a test
         # of a connector whose host clock is wrong, or of a fixed weekday, starts here).
-        self.org = Org(clock=Clock(clock_offset or timedelta(0)))
+        # start_at: the org's "now" at its first record (a test that needs a Friday afternoon
+        # starts there, whatever day it runs on); it runs on from there like a live org.
+        clock = Clock(clock_offset or timedelta(0))
+        if start_at is not None:
+            clock.set(start_at)
+        self.org = Org(clock=clock)
         saved = persist.load(self.data_dir)
         if saved is not None:
             self.org.restore(saved["org"])

@@ -234,15 +234,19 @@ def test_accepted_but_untouched_lead_gets_one_follow_up_then_is_reclaimed(org, m
         assert loop.lead(lead_id)["Routing_Attempt__c"] == 2
 
 
-def test_offer_window_counts_business_hours_in_the_partners_time_zone(org, make_loop):
+def test_offer_window_counts_business_hours_in_the_partners_time_zone(sandbox_factory, make_loop):
     from datetime import datetime, timezone
 
+    # The org is seeded on Friday 27 November 2026 in its own time, whatever day the test
+    # runs: the leads are an hour old when the connector first reads them.
+    org = sandbox_factory(seed="demo", partners=40, leads=60, random_seed=3,
+                          start_at=datetime(2026, 11, 27, 13, 0, tzinfo=timezone.utc))
     for account in org.org.records("Account"):
         if account.get("IsPartner"):
             org.org.update("Account", account["Id"], {"Time_Zone__c": "Europe/Berlin"})
     # Friday 27 November 2026, 15:00 in Berlin: two working hours left this week
     org.clock.set(datetime(2026, 11, 27, 14, 0, tzinfo=timezone.utc))
-    loop = make_loop(org, business_hours=True, settings={"routing": {"backfill_hours": 24 * 30}})
+    loop = make_loop(org, business_hours=True)
     org.simulator.set_profile("*", NEVER_ANSWER)
     loop.cycle()
     live = offered(loop)
