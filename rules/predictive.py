@@ -355,25 +355,28 @@ class Predictor:
              attempt: int) -> tuple[int, str] | None:
         """(position, how) of the partner to offer, or None when every eligible one is capped."""
         idx = router.index
+        partners = idx.partners
         cands: list[int] = []
+        pids: list[str] = []
+        loads: list[int] = []
+        # the caps as the router's rotation tests them: inline while today's counts are at hand
+        caps, open_get, day_get, fast = router._caps, state.open_offers.get, router._day_counts.get, now is router._day_for
         for pos in idx.positions(eligible):
-            why = router._blocked(pos, state, now)
-            if why:
-                router._exclude_blocked(trial, pos, why)
-            else:
-                cands.append(pos)
+            pid, cap, daily = caps[pos]
+            load = open_get(pid, 0)
+            if not (fast and (cap is None or load < cap) and (daily is None or day_get(pid, 0) < daily)):
+                why = router._blocked(pos, state, now)
+                if why:
+                    router._exclude_blocked(trial, pos, why)
+                    continue
+            cands.append(pos)
+            pids.append(pid)
+            loads.append(load)
         if not cands:
             return None
-        ids, partners = idx.ids, idx.partners
-        pids = [ids[pos] for pos in cands]
-        tiers = []
-        for pos, pid in zip(cands, pids):
-            tier = partners[pos].tier
-            tier = getattr(tier, "value", tier) or ""
-            tiers.append(tier)
+        tiers = [getattr(t, "value", t) or "" for t in (partners[pos].tier for pos in cands)]
         a, c, mean, sd, evidence = self._estimates(pids, tiers, lead,
                                                    [(partners[pos].industries, partners[pos].products) for pos in cands])
-        loads = tuple(state.open_offers.get(pid, 0) for pid in pids)
         full = np.array([load >= self.capacity.get(pid, 1 << 30) for pid, load in zip(pids, loads)])
         if full.any():
             a = np.where(full, a * _FULL_ACCEPT, a)  # said "no capacity" at this load before
@@ -408,7 +411,7 @@ class Predictor:
                    f"({e.text()}; drew {draws[i]:.1%} vs best {best_draw:.1%})")
         else:
             how = f"predicted fit: {e.text()}; drew {draws[i]:.1%}, best of {len(cands)}"
-        self._pending[(lead.id, attempt)] = (rule.name, tuple(pids), loads)
+        self._pending[(lead.id, attempt)] = (rule.name, tuple(pids), tuple(loads))
         if len(self._pending) > _PENDING_MAX:
             for k in list(self._pending)[: _PENDING_MAX // 2]:
                 del self._pending[k]
