@@ -90,8 +90,7 @@ class PartnerIndex:
         for pid, chain in sorted(cyclic.items()):
             p = seen[pid]
             idx.problems.append(IndexProblem(pid, p.name, (
-                f"ParentId makes a cycle ({chain}); its hand-down link is ignored until fixed — "
-                "set Parent Account so that each reseller points to its distributor and no account to itself")))
+                f"ParentId makes a cycle ({chain}); its hand-down link is ignored until fixed")))
         idx.ids = [p.id for p in idx.partners]
         idx.pos = {pid: i for i, pid in enumerate(idx.ids)}
         idx.all = (1 << len(idx.ids)) - 1

@@ -72,3 +72,18 @@ def test_a_broken_mapping_file_is_named_with_its_line_even_offline(workdir, caps
     assert main(["validate", "--config", str(workdir / "leadrouter.toml"), "--offline"]) == 1
     out = capsys.readouterr().out
     assert "lead.toml:" in out and "trimm" in out and "did you mean 'trim'" in out
+
+
+def test_a_parent_account_cycle_is_reported_naming_the_accounts(workdir, seeded_org):
+    """A distributor whose ParentId is itself would hand its leads down to itself for ever."""
+    org = seeded_org.org
+    partner = next(a for a in org.records("Account") if a.get("IsPartner"))
+    before = partner.get("ParentId")
+    org.update("Account", partner["Id"], {"ParentId": partner["Id"]})
+    try:
+        findings = validate(workdir / "leadrouter.toml")
+    finally:
+        org.update("Account", partner["Id"], {"ParentId": before})
+    cycles = [f for f in findings if "ParentId makes a cycle" in f.message]
+    assert cycles and partner["Name"] in cycles[0].message and cycles[0].fix
+    assert cycles[0].severity == "warning"
