@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--random-seed", type=int, default=0, metavar="S", help="seed for data and faults (default 0)")
     parser.add_argument("--token-ttl", type=float, default=7200, metavar="SECONDS", help="access token lifetime")
     parser.add_argument("--api-limit", type=int, default=None, metavar="N", help="daily API request limit")
+    parser.add_argument("--keep-clock", action="store_true",
+                        help="a reopened org keeps the simulated time it was saved at (default: it runs on the "
+                             "real time again, as a live org would after a demo moved its clock ahead)")
 
 
 def _previous_port(data_dir: str) -> int | None:
@@ -119,6 +122,12 @@ def run(args: argparse.Namespace) -> int:
                 continue
             print(f"leadrouter sandbox serve: cannot start: {exc}", file=sys.stderr)
             return 1
+    if not fresh and not args.keep_clock:
+        # A demo moves the org's clock days ahead; reopened for ops to try things, the org
+        # runs on real time again (new records are still stamped after every old one).
+        from datetime import datetime, timezone
+
+        sb.clock.set(datetime.now(timezone.utc))
     if import_dir is not None:
         if not fresh:
             print(f"leadrouter sandbox serve: --import ignored: {sb.data_dir} already holds an org "

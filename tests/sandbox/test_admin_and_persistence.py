@@ -1,6 +1,7 @@
 """Driving a sandbox from outside (/__sandbox/) and getting the same org back after a restart."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 import json
 import os
 import signal
@@ -173,3 +174,43 @@ def test_a_taken_port_fails_the_start_and_a_corrupt_save_names_the_file(sandbox,
     (broken / "org.pickle").write_bytes(b"not a pickle")
     with pytest.raises(ValueError, match="org.pickle: cannot read the saved sandbox org .* delete the file"):
         sandbox_pkg.start(broken, autosave=None)
+
+
+def _served_clock(data: Path, *extra: str) -> datetime:
+    """The org's now as a reopened `sandbox serve` reports it."""
+    import requests
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobs.cli", "sandbox", "serve", "--data", str(data), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    try:
+        for line in proc.stderr:
+            if b"sandbox ready" in line:
+                break
+        connection = json.loads((data / "connection.json").read_text())
+        with requests.Session() as s:
+            s.verify, s.trust_env = connection["ca_file"], False
+            now = s.get(connection["admin_url"] + "/clock", timeout=10).json()["now"]
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return datetime.fromisoformat(now.replace("Z", "+00:00").replace("+0000", "+00:00"))
+
+
+def test_a_kept_org_reopens_at_real_time_unless_told_to_keep_its_clock(tmp_path):
+    """A demo moves the org's clock days ahead; reopened for ops, it runs on real time."""
+    import sandbox as sandbox_pkg
+
+    data = tmp_path / "kept"
+    sb = sandbox_pkg.start(data, autosave=None)
+    sb.clock.advance(timedelta(days=2))
+    ahead = sb.clock.now()
+    sb.stop()
+    assert abs(_served_clock(data, "--keep-clock") - ahead) < timedelta(minutes=5)
+    host = datetime.now(timezone.utc)  # the property under test is "the host's real time"
+    assert abs(_served_clock(data) - host) < timedelta(minutes=5)
