@@ -156,11 +156,13 @@ class _Head:
         return (s + 2 * self.default) / (n + 2)
 
     def lift(self, key: str, overall: float, strength: float = 30.0) -> float:
-        """Log-odds lift of a segment value, pooled over every partner."""
+        """Log-odds lift of a segment value, pooled over every partner: its rate against
+        everyone's, both shrunk alike (a value every outcome shares lifts nothing)."""
         s, n = self.key.get(key, (0, 0))
         if not n:
             return 0.0
-        return _logit((s + strength * overall) / (n + strength)) - _logit(overall)
+        ts, tn = self.total
+        return _logit((s + strength * overall) / (n + strength)) - _logit((ts + strength * overall) / (tn + strength))
 
     def estimate(self, rows: np.ndarray, tiers: list[str], keys: tuple[str, ...], prior_strength: float,
                  cell_strength: float, claims: list[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray]:
@@ -193,9 +195,14 @@ class _Head:
             kr = np.array([self.krow[keys[j]] for j in known], dtype=np.intp)
             block = np.ix_(kr, rows)
             cs, cn = self.cs[block], self.cn[block]
-            lbg = lb[None, :] + np.array([lifts[j] for j in known])[:, None]
+            g = np.array([lifts[j] for j in known])[:, None]
+            lbg = lb[None, :] + g
             expect = 1 / (1 + np.exp(-lbg))
-            dev = np.where(cn > 0, _vlogit((cs + cell_strength * expect) / (cn + cell_strength)) - lbg, 0.0)
+            # against the partner's own overall rate, shrunk alike and lifted the same: a cell
+            # holding all the partner's outcomes, like everyone's there, moves nothing
+            own = _vlogit((self.ps[rows] + cell_strength / (1 + np.exp(-lb))) / (n + cell_strength))
+            dev = np.where(cn > 0, _vlogit((cs + cell_strength * expect) / (cn + cell_strength)) - (own[None, :] + g),
+                           0.0)
             x = x + (np.array([weights[j] for j in known])[:, None] * dev).sum(axis=0)
         return 1 / (1 + np.exp(-x)), n + prior_strength
 
