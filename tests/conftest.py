@@ -12,6 +12,12 @@ import itertools
 import os
 import threading
 import time as _time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
 
 
 def _under_faketime() -> bool:
@@ -53,12 +59,6 @@ class _PollingLock:
 _ORIGINAL_ALLOCATE = threading._allocate_lock
 if _under_faketime():
     threading._allocate_lock = _PollingLock  # Condition/Event/Queue waiters poll instead
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
-import requests
 
 
 def https_session(ca_file: str) -> requests.Session:
