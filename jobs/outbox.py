@@ -149,7 +149,8 @@ def _refused(cx: LeadRouter, conn, state, entry: dict[str, Any], result, now: da
     if entry["purpose"] == "refused":
         return
     values = {"routing_status": "Unroutable", "reason": reason[:255]}
-    of.put_lead(conn, entry["lead_id"], now, state="unroutable", reason=reason[:255])
+    # the owner we meant to set never landed: the lead's owner is no change of a person's
+    of.put_lead(conn, entry["lead_id"], now, state="unroutable", reason=reason[:255], owner_id=None)
     ob.add(conn, lead_id=entry["lead_id"], purpose="refused",
            payload=lifecycle.jsonable(cx.mappings.writeback(values)), now=now, seen_modstamp=None)
 

@@ -54,13 +54,15 @@ def _status_values(cx: LeadRouter) -> tuple[str, dict[str, RoutingStatus]]:
 
 
 def routed_in_org(cx: LeadRouter) -> int:
-    """How many leads in the org show a routing status of ours (one COUNT() call)."""
-    field, spelled = _status_values(cx)
-    if not field:
+    """How many routing statuses our integration user ever wrote in the org (one COUNT()
+    call on LeadHistory — Routing_Status__c is a tracked field): a status a person
+    typed on a lead we never touched is not ours to rebuild."""
+    field, _ = _status_values(cx)
+    me = getattr(cx.client, "user_id", None)
+    if not field or not me:
         return 0
-    values = [v for v, s in spelled.items() if s in ROUTED]
-    where = format_soql(f"{ident(field)} IN {{}}", values)
-    return cx.client.count(f"SELECT COUNT() FROM {ident(cx.mappings.sobject('lead'))} WHERE {where}")
+    return cx.client.count(format_soql("SELECT COUNT() FROM LeadHistory WHERE Field = {} AND CreatedById = {}",
+                                       field, me))
 
 
 def ensure(cx: LeadRouter, now: datetime) -> dict[str, int]:
@@ -99,7 +101,8 @@ def rebuild(cx: LeadRouter, now: datetime) -> dict[str, int]:
     fields = list(dict.fromkeys([*ms.soql_fields("lead"), *extra, "LastModifiedDate"]))
     records = list(client.query(soql_select(ms.sobject("lead"), fields,
                                             where=format_soql(f"{ident(field)} IN {{}}", values))))
-    history = _our_history(cx, [r["Id"] for r in records])
+    history, ours = _our_history(cx, [r["Id"] for r in records], field)
+    records = [r for r in records if r["Id"] in ours]  # leads whose status we wrote: ours to carry on
     routing = cx.routing()
     keep = cx.minimiser()
     counts = {"offered": 0, "pooled": 0, "accepted": 0, "parked": 0, "bars": 0}
@@ -170,20 +173,26 @@ def rebuild(cx: LeadRouter, now: datetime) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
-def _our_history(cx: LeadRouter, lead_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
-    """Per lead, the (field, new value) changes our integration user made, oldest first."""
+def _our_history(cx: LeadRouter, lead_ids: list[str],
+                 status_field: str) -> tuple[dict[str, list[tuple[str, str]]], set[str]]:
+    """Per lead, the (field, new value) owner and partner changes our integration user
+    made, oldest first; and the leads whose routing status it wrote."""
     me = getattr(cx.client, "user_id", None)
     out: dict[str, list[tuple[str, str]]] = {}
+    ours: set[str] = set()
     if not me or not lead_ids:
-        return out
+        return out, ours
     for i in range(0, len(lead_ids), 300):
         chunk = lead_ids[i:i + 300]
         soql = soql_select("LeadHistory", ["LeadId", "Field", "NewValue", "CreatedDate", "CreatedById"],
                            where=format_soql("LeadId IN {} AND CreatedById = {} AND Field IN {}", chunk, me,
-                                             list(HISTORY_FIELDS)),
+                                             [*HISTORY_FIELDS, status_field]),
                            order_by=("CreatedDate",))
         for r in cx.client.query(soql):
+            if r["Field"] == status_field:
+                ours.add(r["LeadId"])
+                continue
             value = r.get("NewValue")
             if isinstance(value, str) and len(value) in (15, 18):
                 out.setdefault(r["LeadId"], []).append((r["Field"], value))
-    return out
+    return out, ours

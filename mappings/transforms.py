@@ -86,6 +86,8 @@ def _domain(spec: TransformSpec, ctx: Any) -> Step:
 
 def _country(spec: TransformSpec, ctx: Any) -> Step:
     def country(s: str) -> Any:
+        if not s.strip():
+            return None  # blank is missing, not a value we failed to recognise
         code = geo.country_code(s)
         return code if code is not None else Bad(f"{show(s)} is not a recognised country", soft=True)
 

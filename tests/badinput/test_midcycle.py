@@ -127,7 +127,7 @@ def test_rep_deactivated_between_sync_and_routing_does_not_own_the_lead(rig):
     assert lead["Routing_Status__c"] is not None and lead["Routing_Reason__c"], (
         "Salesforce refused the owner; the lead must still get a status and a reason, not be dropped "
         f"(local state: {rig.local(lead_id)})")
-    assert lead["Routing_Status__c"] in ("Escalated", "Unroutable")
+    assert lead["Routing_Status__c"] in ("Escalated", "Unroutable"), (lead["Routing_Reason__c"], rig.local(lead_id))
 
 
 def test_partner_paused_while_holding_a_live_offer_gets_no_new_leads(rig):
