@@ -33,8 +33,8 @@ industry converts ~2.5× its worst); at 0 partners differ only overall.
 
 Runtime: 20 market runs × 4 policies × 20,000 leads ≈ 600 CPU seconds, three quarters of
 it the predictive router (≈ 0.5 ms a decision with 40 candidates): about 5 minutes on 2
-idle cores (`--jobs 2`, one process per core); all CPU, no network. Measured 5.6 minutes
-wall on the 2 cores shared with other work (load 3–4), 24 minutes at load 10.
+idle cores (`--jobs 2`, one process per core); all CPU, no network. Measured 4.3 minutes
+wall on the 2 cores shared with other work (load ≈ 2.5), 24 minutes at load 10.
 `--seeds 1 --shapes independent` takes about 40 s.
 """
 from __future__ import annotations
