@@ -19,8 +19,9 @@ must update one outcome at a time, persist as plain JSON, explain each estimate 
 words, and decide in tens of microseconds; numpy supplies the Beta draws.
 
 A partner's own outcomes fade with a half-life (`half_life_days`, 60): a partner that
-got better or worse is seen as it is now (the benchmark's drifting market gains ~2–3 %,
-the steady ones lose nothing measurable). A "no capacity" decline marks the open load at
+got better or worse is seen as it is now (bench/quality.py, seed 1: +4 % conversions in
+the steady market — early outcomes were gathered at other loads — and +0.4 % in the
+drifting one). A "no capacity" decline marks the open load at
 which the partner said so; below it the partner gets leads again, and the mark rises when
 it accepts at or above it.
 
