@@ -53,14 +53,22 @@ class ReplayIdError(ValueError):
         self.code = code
 
 
-@dataclass(frozen=True)
+@dataclass
 class Event:
     serial: int
     entity: str
     committed: datetime  # org time
     schema_id: str
-    payload: bytes
+    encode: Any  # () -> bytes: Avro-encoded when first delivered, not on the write path
     event_id: str
+    _payload: bytes | None = None
+
+    @property
+    def payload(self) -> bytes:
+        if self._payload is None:
+            self._payload = self.encode()
+            self.encode = None  # the header and values it closed over can go
+        return self._payload
 
 
 class EventBus:
@@ -150,8 +158,10 @@ class EventBus:
                 "commitNumber": self._commit_number, "commitUser": user,
                 "nulledFields": schema.bitmap(nulled), "diffFields": [], "changedFields": schema.bitmap(changed),
             }  # fmt: skip
-            event = Event(self._next, schema.entity, committed, schema.id, schema.encode(header, values),
-                          str(uuid.uuid4()))
+            # encoded when a subscriber first reads it: a write path with no subscriber
+            # (most of the time, and every burst) pays no Avro encoding
+            event = Event(self._next, schema.entity, committed, schema.id,
+                          lambda s=schema, h=header, v=dict(values): s.encode(h, v), str(uuid.uuid4()))
             self._events.append(event)
             self._next += 1
             self._prune()
