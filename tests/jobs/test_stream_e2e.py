@@ -191,9 +191,6 @@ def test_under_the_flaky_profile_dropped_streams_lose_no_lead_and_offer_none_twi
     assert [lead for lead, n in per_lead.items() if n > 1] == []
 
 
-@pytest.mark.skipif("faketime" in os.environ.get("LD_PRELOAD", ""),
-                    reason="jobs/service.py and APScheduler wait with timeouts, which hang under libfaketime "
-                           "(RELIABILITY.md, 'The faketime hang')")
 def test_only_the_leader_subscribes_and_the_standby_takes_the_subscription_over(org, make_loop, tmp_path):
     from jobs.leader import lock_for
     from jobs.service import Service
