@@ -1,7 +1,6 @@
 """Streaming first, polling to reconcile: Change Data Capture events drive the lead stream."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 from datetime import timedelta
