@@ -88,6 +88,32 @@ def connector_for(directory: Path, connection: dict[str, Any], clock_now, **conf
     return Connector.from_config(loaded, clock=CallableClock(clock_now))
 
 
+REASONS = ("Outside our territory", "No capacity this month", "Not a fit for our practice")
+
+
+def answer_offers(org, offers, rng) -> tuple[int, int]:
+    """Partner reps answer these live offers in the org, as the benches' polls need:
+    `offers` are (lead id, kind, rep id, the pool's member reps); a pool lead is taken by
+    one of its members, every other offer is accepted or rejected in turn. Returns
+    (accepted, rejected)."""
+    accepted = rejected = 0
+    for i, (lead_id, kind, rep_id, members) in enumerate(offers):
+        if kind == "pool":
+            if not members:
+                continue
+            rep = rng.choice(members)  # the rep who picks it from the queue takes ownership
+            org.update("Lead", lead_id, {"OwnerId": rep}, as_user=rep)
+            accepted += 1
+        elif i % 2 == 0:
+            org.update("Lead", lead_id, {"Partner_Response__c": "Accepted"}, as_user=rep_id)
+            accepted += 1
+        else:
+            org.update("Lead", lead_id, {"Partner_Response__c": "Rejected",
+                                         "Rejection_Reason__c": rng.choice(REASONS)}, as_user=rep_id)
+            rejected += 1
+    return accepted, rejected
+
+
 def say(text: str) -> None:
     """Progress on stderr: the runs take minutes, and stdout stays the result alone."""
     print(text, file=sys.stderr, flush=True)

@@ -35,9 +35,8 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 sys.path.append(str(Path(__file__).resolve().parent))
 
-from _common import emit, machine, say  # noqa: E402
+from _common import answer_offers, emit, machine, say  # noqa: E402
 
-REASONS = ("Outside our territory", "No capacity this month", "Not a fit for our practice")
 
 
 def _org_process(pipe, work: Path, offers: int, partners: int, seed: int) -> None:
@@ -58,18 +57,8 @@ def _org_process(pipe, work: Path, offers: int, partners: int, seed: int) -> Non
     while True:
         command, args = pipe.recv()
         if command == "answer":
-            rng = random.Random(seed)
             sb.clock.advance(timedelta(minutes=20))
-            for i, (lead_id, kind, rep_id, members) in enumerate(args):
-                if kind == "pool":
-                    if members:
-                        rep = rng.choice(members)  # the rep who picks it from the queue takes ownership
-                        org.update("Lead", lead_id, {"OwnerId": rep}, as_user=rep)
-                elif i % 2 == 0:
-                    org.update("Lead", lead_id, {"Partner_Response__c": "Accepted"}, as_user=rep_id)
-                else:
-                    org.update("Lead", lead_id, {"Partner_Response__c": "Rejected",
-                                                 "Rejection_Reason__c": rng.choice(REASONS)}, as_user=rep_id)
+            answer_offers(org, args, random.Random(seed))
             sb.clock.advance(timedelta(seconds=30))
             pipe.send(len(args))
         elif command == "stop":

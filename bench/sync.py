@@ -49,13 +49,12 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 sys.path.append(str(Path(__file__).resolve().parent))
 
-from _common import (QUERY_PAGE, WRITE_BATCH, connector_for, emit, floor_calls, machine,  # noqa: E402
+from _common import (QUERY_PAGE, WRITE_BATCH, answer_offers, connector_for, emit, floor_calls, machine,  # noqa: E402
                      per_1000, say, verdict)
 
 # Jobs due at +60 s under the default [schedule] (leads 60 s, offers 60 s, outbox 30 s;
 # partners and deletions every 900 s), in the order a cycle runs them.
 TICK_60S = ("outbox", "leads", "expire", "remind", "followup", "outbox")
-REASONS = ("Outside our territory", "No capacity this month", "Not a fit for our practice")
 
 
 def _start(directory: Path, *, partners: int, leads: int, random_seed: int):
@@ -275,23 +274,9 @@ def measure_poll(work: Path, offers: int, partners: int, answer_share: float, ra
         rng = random.Random(random_seed)
         answered = rng.sample(live, k=min(len(live), max(1, round(len(live) * answer_share))))
         pools = cx.routing().pools
-        accepted = rejected = 0
         sb.clock.advance(timedelta(minutes=20))
-        for i, (lead_id, kind, rep_id, queue_id) in enumerate(answered):
-            if kind == "pool":
-                members = sorted(pools[queue_id].member_rep_ids) if queue_id in pools else []
-                if not members:
-                    continue
-                rep = rng.choice(members)  # the rep who picks it from the queue takes ownership
-                org.update("Lead", lead_id, {"OwnerId": rep}, as_user=rep)
-                accepted += 1
-            elif i % 2 == 0:
-                org.update("Lead", lead_id, {"Partner_Response__c": "Accepted"}, as_user=rep_id)
-                accepted += 1
-            else:
-                org.update("Lead", lead_id, {"Partner_Response__c": "Rejected",
-                                             "Rejection_Reason__c": rng.choice(REASONS)}, as_user=rep_id)
-                rejected += 1
+        accepted, rejected = answer_offers(org, [(lid, kind, rep, sorted(pools[q].member_rep_ids) if q in pools else [])
+                                                 for lid, kind, rep, q in answered], rng)
         sb.clock.advance(timedelta(seconds=30))
         sb.counters.reset()
         by_job = _run(cx, sb, CYCLE)  # the first tick after a restart runs every job: the worst cycle

@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -22,7 +22,10 @@ from jobs.config import ConfigFileError, LoadedConfig, Settings
 from jobs.logging import get_logger
 from jobs.state import Store
 from jobs.state import store as st
-from jobs.timeutil import CallableClock, Clock, SystemClock
+from jobs.timeutil import Clock, SalesforceTime, SystemClock
+
+if TYPE_CHECKING:
+    from jobs.partners import Routing
 
 # Job name -> module with `run(cx, now) -> dict[str, int]`. The cycle order matters:
 # confirm old writes first, refresh partners, read the lead stream (new leads and
@@ -33,13 +36,17 @@ CYCLE = ("outbox", "sync_partners", "leads", "deleted", "expire", "remind", "fol
 # stream, deadlines and the outbox keep going (leads must not sit unanswered).
 NON_URGENT = ("sync_partners", "followup", "deleted")  # housekeeping makes no API call
 CLOCK_SKEW_WARN_SECONDS = 60.0
+JOBS = ("outbox", "sync_partners", "leads", "deleted", "expire", "remind", "followup", "housekeeping")
 
 
 def _job_module(name: str):
-    from jobs import deleted, expire, followup, housekeeping, leads, outbox, remind, sync_partners
+    """The job modules by name (each `run(cx: Context, now)`); they import the seam in
+    jobs/context.py, never this module."""
+    import importlib
 
-    return {"outbox": outbox, "sync_partners": sync_partners, "leads": leads, "deleted": deleted,
-            "expire": expire, "remind": remind, "followup": followup, "housekeeping": housekeeping}[name]
+    if name not in JOBS:
+        raise KeyError(f"no job named {name!r}; the jobs are {', '.join(JOBS)}")
+    return importlib.import_module(f"jobs.{name}")
 
 
 def _secret_files(cfg: Any, loaded: LoadedConfig) -> dict[str, str]:
@@ -76,19 +83,6 @@ class JobResult:
     api_calls: int
     seconds: float
     error: str | None = None
-
-
-@dataclass
-class Routing:
-    """What the engine needs, rebuilt from the partner snapshot when it changes."""
-
-    router: Any
-    index: Any
-    partners: dict[str, Any]
-    rep_partner: dict[str, str]  # rep (User) id -> partner (Account) id
-    pools: dict[str, Any]  # queue id -> Pool
-    queue_ids: dict[str, str]  # queue DeveloperName -> id
-    generation: int
 
 
 @dataclass
@@ -141,8 +135,7 @@ class LeadRouter:
                     f"{loaded.path or 'config'}: cannot log in at {cfg.login_url} ([salesforce] login_url): {e}; "
                     "check the URL, the network path to it and ca_bundle") from None
         if clock is None:
-            server_now = getattr(client, "server_now", None)
-            clock = CallableClock(server_now) if callable(server_now) else SystemClock()
+            clock = SalesforceTime(client) if callable(getattr(client, "server_now", None)) else SystemClock()
         store = store or Store(loaded.state_url())
         org = f"{client.instance_url or ''}|{s.salesforce and s.salesforce.get('login_url')}"
         key = pf.fingerprint(ms, rules_path, org)
@@ -164,6 +157,12 @@ class LeadRouter:
 
             self._minimiser = (self.book, minimiser(self.mappings, self.book))
         return self._minimiser[1]
+
+    def refresh_leads(self, lead_ids: list[str], now: datetime, counts: dict[str, int]) -> None:
+        """Read these leads now and handle them as the lead stream would (jobs/leads.py)."""
+        from jobs.leads import refresh
+
+        refresh(self, lead_ids, now, counts)
 
     def log(self, **bound: Any):
         return get_logger(instance=self.instance, **bound)
@@ -235,8 +234,7 @@ class LeadRouter:
         seconds = round(skew.total_seconds(), 1)
         # Only worth a warning when this process runs on Salesforce's time; a demo or a test
         # that drives a simulated org clock (an injected clock) skews on purpose.
-        on_server_time = getattr(self.clock, "_fn", None) == getattr(self.client, "server_now", None)
-        if on_server_time and abs(seconds) >= CLOCK_SKEW_WARN_SECONDS \
+        if isinstance(self.clock, SalesforceTime) and abs(seconds) >= CLOCK_SKEW_WARN_SECONDS \
                 and time.monotonic() - self._skew_warned >= 3600:
             self._skew_warned = time.monotonic()  # once an hour: a log line per job is noise
             self.log().warning("clock_skew", seconds=seconds,

@@ -214,6 +214,9 @@ def cmd_status(args) -> int:
     from jobs.state_path import Reader, StatePathError
 
     loaded = _load(args)
+    from jobs.state.store import check_sqlite_file
+
+    check_sqlite_file(loaded.state_url())  # damaged: one message and exit 4 (jobs/cli.py)
     try:
         store = Reader(loaded.state_url())  # read-only: no lock, no migration, never creates a file
     except StatePathError as e:

@@ -10,13 +10,13 @@ from jobs.state import offers as of
 from jobs.state import store as st
 
 if TYPE_CHECKING:
-    from jobs.app import LeadRouter
+    from jobs.context import Context
 
 WATERMARK = "leads:deleted"
 FIRST_LOOK = timedelta(days=30)  # the recycle bin keeps deleted rows about this long
 
 
-def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
+def run(cx: Context, now: datetime) -> dict[str, int]:
     with cx.store.connect() as conn:
         wm = st.get_watermark(conn, WATERMARK)
     start = (wm - cx.lookback) if wm else now - FIRST_LOOK

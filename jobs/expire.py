@@ -17,13 +17,13 @@ from mappings import Unroutable
 from rules.model import Lead
 
 if TYPE_CHECKING:
-    from jobs.app import LeadRouter
+    from jobs.context import Context
 
 # Offers lapsed per run; more wait for the next run (each lead is read fresh first, ~440 a call).
 REFRESH_LIMIT = 2000
 
 
-def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
+def run(cx: Context, now: datetime) -> dict[str, int]:
     counts: dict[str, int] = {}
     with cx.store.connect() as conn:
         due_ids = sorted({o["lead_id"] for o in of.expired_offers(conn, now, limit=REFRESH_LIMIT)})

@@ -16,10 +16,10 @@ from mappings import Unroutable
 from rules.model import Lead
 
 if TYPE_CHECKING:
-    from jobs.app import LeadRouter
+    from jobs.context import Context
 
 
-def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
+def run(cx: Context, now: datetime) -> dict[str, int]:
     cfg = cx.settings.offers
     counts: dict[str, int] = {}
     with cx.store.begin() as conn:
@@ -41,7 +41,7 @@ def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
     return counts
 
 
-def _reclaim(cx: LeadRouter, now: datetime, stale: list[dict], after: timedelta) -> dict[str, int]:
+def _reclaim(cx: Context, now: datetime, stale: list[dict], after: timedelta) -> dict[str, int]:
     due = [o for o in stale if o["followup_at"] is not None and o["followup_at"] <= now - after]
     if not due:
         return {}

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from jobs.state import schema
 
 if TYPE_CHECKING:
-    from jobs.app import LeadRouter
+    from jobs.context import Context
 
 KEEP_RUNS = timedelta(days=30)
 KEEP_SETTLED_WRITES = timedelta(days=30)
@@ -27,7 +27,7 @@ KEEP_GONE_INSTANCES = timedelta(days=7)
 ENDED = ("closed", "released")
 
 
-def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
+def run(cx: Context, now: datetime) -> dict[str, int]:
     retention = timedelta(days=cx.settings.state.retention_days)
     with cx.store.begin() as conn:
         ended = prune_ended_leads(conn, now - retention)

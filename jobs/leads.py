@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from connector.soql import format_soql, ident, soql_datetime
 from jobs import lifecycle, outbox, poll, route, withdraw
+from jobs.echoes import echoes_once
 from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.state import store as st
@@ -24,18 +24,18 @@ from jobs.timeutil import parse_sf_datetime
 from rules.lifecycle import LeadState
 
 if TYPE_CHECKING:
-    from jobs.app import LeadRouter
+    from jobs.context import Context
 
 WATERMARK = "leads"
 READ_START = "leads:read_start"
 PAGE = 200
 
 
-def lead_fields(cx: LeadRouter) -> list[str]:
+def lead_fields(cx: Context) -> list[str]:
     return cx.mappings.soql_fields("lead")
 
 
-def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
+def run(cx: Context, now: datetime) -> dict[str, int]:
     ms, client = cx.mappings, cx.client
     with cx.store.begin() as conn:
         wm = st.get_watermark(conn, WATERMARK)
@@ -75,38 +75,7 @@ def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
     return counts
 
 
-def not_our_echo(cx: LeadRouter) -> str | None:
-    """A SOQL condition leaving out leads whose last change is our own write-back.
-
-    The outbox guard uses it: it looks for someone else's change, and without it every
-    chunk of a large flush re-read the leads written by the chunks before (quadratic).
-    The lead stream uses it only for the lookback before its watermark (see
-    `echoes_once`): leaving echoes out altogether stranded leads under faults, whose
-    partner answered an offer late while its redistribution was still pending
-    (tests/reliability/test_faults.py).
-    (LastModifiedById is ours and a routing status is set only after our own
-    write-back; unrouted leads have no status.)"""
-    me = getattr(cx.client, "user_id", None)
-    status = cx.mappings.writeback_fields().get("routing_status")
-    if not me or not status:
-        return None
-    return format_soql("NOT (LastModifiedById = {} AND ", me) + ident(status) + " != null)"
-
-
-def echoes_once(cx: LeadRouter, watermark: datetime) -> str | None:
-    """Our own write-backs are read once, not once per run within the lookback.
-
-    Changes since the last read (from the watermark on) are all read, our echoes
-    included: the echo is the lead as it now is, and the stream takes it in. The
-    lookback before the watermark is there for other people's late commits; our echoes
-    in it were read by the previous run, so there they are left out."""
-    echo = not_our_echo(cx)
-    if echo is None:
-        return None
-    return format_soql("SystemModstamp >= {} OR ", soql_datetime(watermark)) + f"({echo})"
-
-
-def refresh(cx: LeadRouter, lead_ids: list[str], now: datetime, counts: dict[str, int]) -> None:
+def refresh(cx: Context, lead_ids: list[str], now: datetime, counts: dict[str, int]) -> None:
     """Read these leads now and handle what changed, exactly as the stream would.
 
     For jobs that act on the clock (expire, reclaim): a partner's late answer, a person's
@@ -127,7 +96,7 @@ def refresh(cx: LeadRouter, lead_ids: list[str], now: datetime, counts: dict[str
         handle_page(cx, found[i:i + PAGE], now, counts, advance_watermark=False)
 
 
-def handle_page(cx: LeadRouter, records: list[dict[str, Any]], now: datetime, counts: dict[str, int],
+def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, counts: dict[str, int],
                 advance_watermark: bool = True) -> None:
     """Route the new leads and evaluate the known ones, in one transaction."""
     unique = list({r["Id"]: r for r in records}.values())  # boundaries repeat: last copy wins
@@ -164,7 +133,11 @@ def handle_page(cx: LeadRouter, records: list[dict[str, Any]], now: datetime, co
                     if outcome is not None:
                         _bump(counts, outcome)
                         continue
-                    live = of.live_offers(conn, [lead_id]) | {k: v for k, v in live.items() if k != lead_id}
+                    now_live = of.live_offers(conn, [lead_id]).get(lead_id)  # the drop may have closed it
+                    if now_live is None:
+                        live.pop(lead_id, None)
+                    else:
+                        live[lead_id] = now_live
                 else:
                     # Our write for it is not confirmed yet: its echo will come back later.
                     _bump(counts, "in_flight")

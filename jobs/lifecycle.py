@@ -25,7 +25,7 @@ from rules.model import Decision, DecisionKind, Lead, RoutingStatus
 from rules.state import RoutingState
 
 if TYPE_CHECKING:
-    from jobs.app import LeadRouter
+    from jobs.context import Context
 
 
 _PLAIN = frozenset((str, int, float, bool, type(None)))
@@ -80,14 +80,14 @@ def save_state(conn: Connection, state: RoutingState, now: datetime) -> None:
     st.save_routing_state(conn, state.to_dict(), now)
 
 
-def commit_decision(cx: LeadRouter, conn: Connection, state: RoutingState, lead: Lead, decision: Decision, *,
+def commit_decision(cx: Context, conn: Connection, state: RoutingState, lead: Lead, decision: Decision, *,
                     record: dict[str, Any] | None, seen_modstamp: datetime | None, now: datetime,
                     redistribution: bool = False) -> None:
     """Store the decision, its offer, the lead's new state and the write it needs."""
     commit_decisions(cx, conn, state, [(lead, decision, record, seen_modstamp)], now, redistribution=redistribution)
 
 
-def commit_decisions(cx: LeadRouter, conn: Connection, state: RoutingState,
+def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
                      items: list[tuple[Lead, Decision, dict[str, Any] | None, datetime | None]], now: datetime, *,
                      redistribution: bool = False, record_offers: bool = True) -> None:
     """`commit_decision` for many leads at once: a page of new leads costs a handful of
@@ -129,7 +129,7 @@ def commit_decisions(cx: LeadRouter, conn: Connection, state: RoutingState,
     ob.add_many(conn, writes, now)
 
 
-def escalation(cx: LeadRouter, lead: Lead, reason: str, attempt: int) -> Decision:
+def escalation(cx: Context, lead: Lead, reason: str, attempt: int) -> Decision:
     """Nobody took the lead: hand it to the escalation queue, saying why."""
     routing = cx.routing()
     name = cx.book.settings.escalation_queue
@@ -140,7 +140,7 @@ def escalation(cx: LeadRouter, lead: Lead, reason: str, attempt: int) -> Decisio
                                  **({} if queue_id else {"problem": f"queue {name} not found in the org"})})
 
 
-def redistribute(cx: LeadRouter, conn: Connection, state: RoutingState, lead: Lead, *, attempt: int, why: str,
+def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead, *, attempt: int, why: str,
                  record: dict[str, Any] | None, seen_modstamp: datetime | None, now: datetime) -> Decision:
     """Offer the lead to the next target (never one that declined it), or escalate.
 
@@ -169,12 +169,12 @@ def barred(state: RoutingState, lead_id: str, decision: Decision) -> bool:
     return any(t and t in declined for t in (decision.partner_id, decision.queue_id))
 
 
-def is_distributor(cx: LeadRouter, partner_id: str | None) -> bool:
+def is_distributor(cx: Context, partner_id: str | None) -> bool:
     p = cx.routing().partners.get(partner_id or "")
     return p is not None and str(p.role) == "Distributor"
 
 
-def handed_down_by(cx: LeadRouter, conn: Connection, lead_id: str) -> dict[str, Any] | None:
+def handed_down_by(cx: Context, conn: Connection, lead_id: str) -> dict[str, Any] | None:
     """The distributor's accepted offer, when this lead is in its hand-down."""
     accepted = of.accepted_offers(conn, [lead_id]).get(lead_id)
     if accepted and is_distributor(cx, accepted.get("partner_id")):
@@ -182,7 +182,7 @@ def handed_down_by(cx: LeadRouter, conn: Connection, lead_id: str) -> dict[str, 
     return None
 
 
-def hand_down(cx: LeadRouter, conn: Connection, state: RoutingState, lead: Lead, distributor: dict[str, Any], *, attempt: int,
+def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, distributor: dict[str, Any], *, attempt: int,
               why: str | None, record: dict[str, Any] | None, seen_modstamp: datetime | None,
               now: datetime) -> Decision:
     """Offer a distributor's lead to one of its resellers; when none qualifies (or all
@@ -255,7 +255,7 @@ def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, no
                seen_modstamp=modstamp)
 
 
-def released_update(cx: LeadRouter, reason: str, *, partner_id: Any = ...) -> dict[str, Any]:
+def released_update(cx: Context, reason: str, *, partner_id: Any = ...) -> dict[str, Any]:
     """What the Lead shows once a person has it: Released, why, and no offer fields
     (no deadline ticking, no stale answer). `partner_id`: the partner to show, when
     the one we set no longer fits the owner (None clears it)."""
@@ -267,7 +267,7 @@ def released_update(cx: LeadRouter, reason: str, *, partner_id: Any = ...) -> di
     return cx.mappings.writeback(values)
 
 
-def put_back(cx: LeadRouter, conn: Connection, lead_id: str, *, owner_id: str | None, partner_id: str | None,
+def put_back(cx: Context, conn: Connection, lead_id: str, *, owner_id: str | None, partner_id: str | None,
              status: RoutingStatus, reason: str, now: datetime, seen_modstamp: datetime | None,
              offer_id: int | None = None) -> None:
     """Undo a move that does not stand (a barred partner's pick-up, a second pick-up):

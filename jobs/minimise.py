@@ -20,21 +20,16 @@ _EMAIL = "email"
 def minimiser(mappings: Any, book: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A function trimming one lead record to what the state may keep."""
     used = _names_in_conditions(book)
-    attrs = mappings._object("lead").attrs  # attribute -> compiled (with its source fields)
+    sources = mappings.source_fields("lead")  # attribute -> the fields it is read from
     drop: set[str] = set()
     mask: set[str] = set()
-    for name, compiled in attrs.items():
-        if name not in PERSONAL or name in used:
-            continue
-        fields = set(compiled.fields)
-        if name == _EMAIL:
-            mask |= fields
-        else:
-            drop |= fields
+    for name, fields in sources.items():
+        if name in PERSONAL and name not in used:
+            (mask if name == _EMAIL else drop).update(fields)
     # a field another (kept) attribute reads stays: e.g. Email also feeds email_domain
-    needed = {f for n, c in attrs.items() if n not in PERSONAL or n in used for f in c.fields}
-    drop -= needed
-    mask -= {f for n, c in attrs.items() if n not in PERSONAL and n != "email_domain" for f in c.fields}
+    kept = [(n, fields) for n, fields in sources.items() if n not in PERSONAL or n in used]
+    drop -= {f for _, fields in kept for f in fields}
+    mask -= {f for n, fields in kept if n != "email_domain" for f in fields}
     if not drop and not mask:
         return lambda rec: rec
 

@@ -17,19 +17,22 @@ from typing import TYPE_CHECKING, Any
 
 from connector.soql import format_soql, select, soql_datetime
 from jobs import alerts, lifecycle
+from jobs.echoes import not_our_echo
 from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
+from mappings import Unroutable
+from rules.lifecycle import LeadState
 
 if TYPE_CHECKING:
-    from jobs.app import LeadRouter
+    from jobs.context import Context
 
 BATCH = 200
 BY_ID_LIMIT = 400  # up to this many leads: read them by id; beyond: read what changed
 
 
-def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
+def run(cx: Context, now: datetime) -> dict[str, int]:
     counts = reconcile(cx, now)
     for k, v in flush(cx, now).items():
         counts[k] = counts.get(k, 0) + v
@@ -39,7 +42,7 @@ def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
 CHUNK = 10_000  # entries guarded and written per round; an id cursor moves past each round
 
 
-def flush(cx: LeadRouter, now: datetime) -> dict[str, int]:
+def flush(cx: Context, now: datetime) -> dict[str, int]:
     """Write every pending entry, oldest first; entries that fail transiently wait for the
     next run (the cursor never comes back to them in this one)."""
     counts: dict[str, int] = {}
@@ -55,7 +58,7 @@ def flush(cx: LeadRouter, now: datetime) -> dict[str, int]:
     return counts
 
 
-def _flush_chunk(cx: LeadRouter, entries: list[dict[str, Any]], now: datetime, counts: dict[str, int]) -> None:
+def _flush_chunk(cx: Context, entries: list[dict[str, Any]], now: datetime, counts: dict[str, int]) -> None:
     current = _current_modstamps(cx, entries)
     fresh, stale = [], []
     for e in entries:
@@ -68,9 +71,7 @@ def _flush_chunk(cx: LeadRouter, entries: list[dict[str, Any]], now: datetime, c
         # Someone changed these leads after we decided: read them and take the change for
         # what it is, as the lead stream does (a late answer, an edit, a person taking
         # over); what is decided again goes out with a later chunk of this flush.
-        from jobs.leads import refresh  # (jobs.leads imports this module)
-
-        refresh(cx, sorted({e["lead_id"] for e in stale}), now, counts)
+        cx.refresh_leads(sorted({e["lead_id"] for e in stale}), now, counts)
         counts["stale"] = counts.get("stale", 0) + len(stale)
     sobject = cx.mappings.writeback_sobject()
     for i in range(0, len(fresh), BATCH):
@@ -91,9 +92,9 @@ def fence(conn, lock) -> None:
     lock file taken over) stops here, before Salesforce sees anything from it; at most
     the one batch it had already marked is in flight, and the new leader reconciles
     `sent` entries by reading them back."""
-    token = getattr(lock, "token", None) if lock is not None else None
     if lock is None:
         return
+    token = getattr(lock, "token", None)
     from sqlalchemy import text
 
     from jobs.leader import NotLeader
@@ -106,7 +107,7 @@ def fence(conn, lock) -> None:
                         "this one writes nothing more")
 
 
-def _settle(cx: LeadRouter, batch: list[dict[str, Any]], results, now: datetime, counts: dict[str, int]) -> None:
+def _settle(cx: Context, batch: list[dict[str, Any]], results, now: datetime, counts: dict[str, int]) -> None:
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn, [e["lead_id"] for e in batch])
         confirmed = [e["id"] for e, r in zip(batch, results) if r.ok]
@@ -132,7 +133,7 @@ def _settle(cx: LeadRouter, batch: list[dict[str, Any]], results, now: datetime,
 GONE = {"ENTITY_IS_DELETED": "lead deleted in Salesforce", "CANNOT_UPDATE_CONVERTED_LEAD": "lead converted"}
 
 
-def _refused(cx: LeadRouter, conn, state, entry: dict[str, Any], result, now: datetime) -> None:
+def _refused(cx: Context, conn, state, entry: dict[str, Any], result, now: datetime) -> None:
     """Salesforce refused a write for good; retrying cannot help.
 
     A deleted or converted lead is simply let go. Anything else (an inactive owner, a
@@ -158,7 +159,7 @@ def _refused(cx: LeadRouter, conn, state, entry: dict[str, Any], result, now: da
 DECISION_PURPOSES = ("offer", "pool", "escalate", "fallback", "unroutable")
 
 
-def decide_again(cx: LeadRouter, conn, state, entry: dict[str, Any], lead: Any, rec: dict[str, Any],
+def decide_again(cx: Context, conn, state, entry: dict[str, Any], lead: Any, rec: dict[str, Any],
                  local: dict[str, Any] | None, now: datetime) -> str | None:
     """A pending write whose lead changed before it went out is dropped, and the change
     is taken for what it is rather than assumed to be a person taking over.
@@ -169,10 +170,6 @@ def decide_again(cx: LeadRouter, conn, state, entry: dict[str, Any], lead: Any, 
     is. If the owner moved, a person has it. Returns the outcome, or None when the
     lead stream should now evaluate the lead as usual (a write that followed a
     transition already made: an acceptance, a put-back, a release)."""
-    from mappings import Unroutable
-    from jobs import lifecycle as lc
-    from rules.lifecycle import LeadState
-
     ob.mark(conn, [entry["id"]], "dropped", now, error="the lead changed in Salesforce before this write went out")
     if entry["purpose"] not in DECISION_PURPOSES or local is None or isinstance(lead, Unroutable):
         return None
@@ -180,21 +177,21 @@ def decide_again(cx: LeadRouter, conn, state, entry: dict[str, Any], lead: Any, 
     before = (local.get("record") or {}).get("OwnerId")
     live = of.live_offers(conn, [lead.id]).get(lead.id)
     if live is not None:
-        lc.end_offer(conn, state, live, "closed", "withdrawn: the lead changed before the offer reached it", now,
-                     outcome="closed")
+        lifecycle.end_offer(conn, state, live, "closed", "withdrawn: the lead changed before the offer reached it",
+                            now, outcome="closed")
     if before is None or rec.get("OwnerId") != before or lead.converted or lead.do_not_route:
         reason = ("lead converted" if lead.converted else "Do_Not_Route__c ticked by a person" if lead.do_not_route
                   else f"taken over by a person before our write landed: owner set to {rec.get('OwnerId')}")
         if lead.converted:
-            lc.release(conn, state, lead.id, reason, now, final_state=LeadState.CLOSED, modstamp=seen)
+            lifecycle.release(conn, state, lead.id, reason, now, final_state=LeadState.CLOSED, modstamp=seen)
             return "closed_converted"
-        lc.release(conn, state, lead.id, reason, now, modstamp=seen,
-                   lead_update=lc.released_update(cx, reason))
+        lifecycle.release(conn, state, lead.id, reason, now, modstamp=seen,
+                          lead_update=lifecycle.released_update(cx, reason))
         return "released_person"
     attempt = (live or {}).get("attempt") or local.get("attempt") or 1
-    decision = lc.redistribute(cx, conn, state, lead, attempt=attempt,
-                               why="decided again: the lead changed before our write landed",
-                               record=rec, seen_modstamp=seen, now=now)
+    decision = lifecycle.redistribute(cx, conn, state, lead, attempt=attempt,
+                                      why="decided again: the lead changed before our write landed",
+                                      record=rec, seen_modstamp=seen, now=now)
     return f"decided_again_{decision.kind.value}"
 
 
@@ -203,7 +200,7 @@ def _drop_one(conn, state, entry: dict[str, Any], reason: str, now: datetime, fi
     lifecycle.release(conn, state, entry["lead_id"], reason, now, final_state=final_state)
 
 
-def _current_modstamps(cx: LeadRouter, entries: list[dict[str, Any]]) -> dict[str, datetime]:
+def _current_modstamps(cx: Context, entries: list[dict[str, Any]]) -> dict[str, datetime]:
     """SystemModstamp now, for leads that may have changed since their decision."""
     sobject = cx.mappings.writeback_sobject()
     ids = sorted({e["lead_id"] for e in entries})
@@ -222,8 +219,6 @@ def _current_modstamps(cx: LeadRouter, entries: list[dict[str, Any]]) -> dict[st
             return {}
         since = max(oldest, read_start - cx.lookback) if read_start else oldest
         where = format_soql("SystemModstamp > {}", soql_datetime(since - timedelta(seconds=1)))
-        from jobs.leads import not_our_echo  # (jobs.leads imports this module)
-
         echo = not_our_echo(cx)  # our own earlier writes cannot make a decision stale
         if echo:
             where = f"({where}) AND ({echo})"
@@ -232,7 +227,7 @@ def _current_modstamps(cx: LeadRouter, entries: list[dict[str, Any]]) -> dict[st
     return {r["Id"]: parse_sf_datetime(r["SystemModstamp"]) for r in rows if r["Id"] in wanted}
 
 
-def reconcile(cx: LeadRouter, now: datetime) -> dict[str, int]:
+def reconcile(cx: Context, now: datetime) -> dict[str, int]:
     """Settle entries a crash left `sent`: confirmed, send again, or dropped."""
     with cx.store.connect() as conn:
         sent = [e for e in ob.open_entries(conn) if e["status"] == "sent"]

@@ -5,7 +5,8 @@ build time: a mapping edit takes effect at the next start without a re-download.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -16,12 +17,23 @@ from rules.model import Partner, Rep
 from rules.router import Router
 
 if TYPE_CHECKING:
-    from jobs.app import LeadRouter
+    from jobs.context import Context
 
 
-def build_routing(cx: LeadRouter, conn: Connection, generation: int):
-    from jobs.app import Routing
+@dataclass
+class Routing:
+    """What the engine needs, rebuilt from the partner snapshot when it changes."""
 
+    router: Any
+    index: Any
+    partners: dict[str, Any]
+    rep_partner: dict[str, str]  # rep (User) id -> partner (Account) id
+    pools: dict[str, Any]  # queue id -> Pool
+    queue_ids: dict[str, str]  # queue DeveloperName -> id
+    generation: int
+
+
+def build_routing(cx: Context, conn: Connection, generation: int):
     ms = cx.mappings
     log = cx.log(component="partners")
     problems: list[tuple[str | None, str]] = []

@@ -25,7 +25,7 @@ from rules.model import Lead, Response, RoutingStatus
 from rules.state import RoutingState
 
 if TYPE_CHECKING:
-    from jobs.app import LeadRouter
+    from jobs.context import Context
 
 
 def wants_reroute(lead: Any, local: dict[str, Any]) -> bool:
@@ -43,7 +43,7 @@ def wants_reroute(lead: Any, local: dict[str, Any]) -> bool:
     return seen is None or (lead.modstamp is not None and lead.modstamp > seen)
 
 
-def evaluate(cx: LeadRouter, conn: Connection, state: RoutingState, lead: Any, rec: dict[str, Any], local: dict[str, Any],
+def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec: dict[str, Any], local: dict[str, Any],
              live: dict[str, Any] | None, now: datetime, seen_only: list[dict[str, Any]] | None = None) -> str:
     """`seen_only`: where to note leads that changed nothing of ours (the caller writes
     them in one statement per page); None writes each at once."""
@@ -62,7 +62,7 @@ def evaluate(cx: LeadRouter, conn: Connection, state: RoutingState, lead: Any, r
     return carry_out(cx, conn, state, move, event, who, lead, rec, local, live, seen, now)
 
 
-def classify(cx: LeadRouter, conn: Connection, state: RoutingState, lead: Lead, local: dict[str, Any],
+def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, local: dict[str, Any],
              live: dict[str, Any] | None) -> tuple[Event | None, str | None]:
     """The one event this change of the lead amounts to (None: nothing of ours changed),
     and the partner it concerns, when one does."""
@@ -106,7 +106,7 @@ def classify(cx: LeadRouter, conn: Connection, state: RoutingState, lead: Lead, 
     return Event.PERSON_TAKES_OVER, None
 
 
-def carry_out(cx: LeadRouter, conn: Connection, state: RoutingState, move: rl.Step, event: Event, who: str | None, lead: Lead,
+def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step, event: Event, who: str | None, lead: Lead,
               rec: dict[str, Any], local: dict[str, Any], live: dict[str, Any] | None, seen: datetime | None,
               now: datetime) -> str:
     routing = cx.routing()
@@ -169,7 +169,7 @@ def carry_out(cx: LeadRouter, conn: Connection, state: RoutingState, move: rl.St
     raise AssertionError(f"{action} for {event} is not carried out by the lead stream")  # a table/jobs mismatch
 
 
-def _accept(cx: LeadRouter, conn, state, lead: Lead, rec, offer, owner, partner_id, seen, now, *, via_pool: bool) -> str:
+def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id, seen, now, *, via_pool: bool) -> str:
     lifecycle.end_offer(conn, state, offer, "accepted", "accepted", now, outcome=None)
     # when the rep answered (the lead's SystemModstamp), not when we happened to read it
     answered = min(now, seen) if seen is not None else now

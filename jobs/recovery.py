@@ -22,12 +22,13 @@ from connector.soql import format_soql, ident, select as soql_select
 from jobs import lifecycle
 from jobs.state import offers as of
 from jobs.state import schema
+from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
 from rules.lifecycle import LeadState
 from rules.model import RoutingStatus
 
 if TYPE_CHECKING:
-    from jobs.app import LeadRouter
+    from jobs.context import Context
 
 ROUTED = (RoutingStatus.OFFERED, RoutingStatus.ACCEPTED, RoutingStatus.ESCALATED, RoutingStatus.FALLBACK,
           RoutingStatus.UNROUTABLE, RoutingStatus.RELEASED)
@@ -38,12 +39,12 @@ HISTORY_FIELDS = ("Owner", "ownerAssignment", "PartnerAccount")
 QUEUE_PREFIX = "00G"
 
 
-def state_is_empty(cx: LeadRouter) -> bool:
+def state_is_empty(cx: Context) -> bool:
     with cx.store.connect() as conn:
         return not conn.execute(select(func.count()).select_from(schema.leads)).scalar()
 
 
-def _status_values(cx: LeadRouter) -> tuple[str, dict[str, RoutingStatus]]:
+def _status_values(cx: Context) -> tuple[str, dict[str, RoutingStatus]]:
     """The Lead field holding the routing status, and its values as the org spells them."""
     field = cx.mappings.writeback_fields().get("routing_status")
     spelled = {}
@@ -53,7 +54,7 @@ def _status_values(cx: LeadRouter) -> tuple[str, dict[str, RoutingStatus]]:
     return field, spelled
 
 
-def routed_in_org(cx: LeadRouter) -> int:
+def routed_in_org(cx: Context) -> int:
     """How many routing statuses our integration user ever wrote in the org (one COUNT()
     call on LeadHistory — Routing_Status__c is a tracked field): a status a person
     typed on a lead we never touched is not ours to rebuild."""
@@ -65,7 +66,7 @@ def routed_in_org(cx: LeadRouter) -> int:
                                        field, me))
 
 
-def ensure(cx: LeadRouter, now: datetime) -> dict[str, int]:
+def ensure(cx: Context, now: datetime) -> dict[str, int]:
     """At start: rebuild from the org when the state knows no lead but the org has
     routed ones. Nothing happens (and no API call is made) once the state knows leads."""
     if not state_is_empty(cx):
@@ -74,8 +75,6 @@ def ensure(cx: LeadRouter, now: datetime) -> dict[str, int]:
     if not routed:
         return {}
     with cx.store.connect() as conn:
-        from jobs.state import store as st
-
         have_partners = bool(st.snapshot_records(conn, "partner"))
     if not have_partners:  # the rebuild needs the partners (pools, reps) to read the org's leads against
         from jobs import sync_partners
@@ -90,7 +89,7 @@ def ensure(cx: LeadRouter, now: datetime) -> dict[str, int]:
     return counts
 
 
-def rebuild(cx: LeadRouter, now: datetime) -> dict[str, int]:
+def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     """Rows for every routed lead in the org, from the Lead and its LeadHistory; then
     one read of those leads through the lead stream's own handling."""
     ms, client = cx.mappings, cx.client
@@ -162,18 +161,16 @@ def rebuild(cx: LeadRouter, now: datetime) -> dict[str, int]:
         lifecycle.save_state(conn, state, now)
     # answers given while the state was gone are in the records: take them in now
     # (the rows above hold the owner we set, so a pick-up or a person's move shows)
-    from jobs.leads import refresh
-
     seen_counts: dict[str, int] = {}
     live_ids = [r["Id"] for r in records if spelled.get(str(r.get(field))) in (RoutingStatus.OFFERED,
                                                                                 RoutingStatus.ACCEPTED)]
     if live_ids:
-        refresh(cx, live_ids, now, seen_counts)
+        cx.refresh_leads(live_ids, now, seen_counts)
     counts.update({f"then_{k}": v for k, v in seen_counts.items() if k != "read"})
     return {k: v for k, v in counts.items() if v}
 
 
-def _our_history(cx: LeadRouter, lead_ids: list[str],
+def _our_history(cx: Context, lead_ids: list[str],
                  status_field: str) -> tuple[dict[str, list[tuple[str, str]]], set[str]]:
     """Per lead, the (field, new value) owner and partner changes our integration user
     made, oldest first; and the leads whose routing status it wrote."""

@@ -13,10 +13,10 @@ from connector.notify import Notification
 from jobs.state import offers as of
 
 if TYPE_CHECKING:
-    from jobs.app import LeadRouter
+    from jobs.context import Context
 
 
-def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
+def run(cx: Context, now: datetime) -> dict[str, int]:
     lead_time = timedelta(hours=cx.settings.offers.reminder_before_hours)
     with cx.store.begin() as conn:
         due = of.offers_to_remind(conn, now, lead_time, limit=5000)

@@ -15,13 +15,13 @@ from rules.model import Decision, DecisionKind, Lead
 from rules.state import RoutingState
 
 if TYPE_CHECKING:
-    from jobs.app import LeadRouter
+    from jobs.context import Context
 
 ROUTABLE_STATUSES = (None, "", "Pending")
 log = get_logger(component="route")
 
 
-def route(cx: LeadRouter, conn: Connection, state: RoutingState, items: Iterable[tuple[Any, dict[str, Any]]],
+def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tuple[Any, dict[str, Any]]],
           now: datetime) -> list[str]:
     """Decide and commit each lead; returns one outcome label per lead, for the counts."""
     outcomes = []

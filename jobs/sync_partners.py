@@ -16,14 +16,14 @@ from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
 
 if TYPE_CHECKING:
-    from jobs.app import LeadRouter
+    from jobs.context import Context
 
 INCREMENTAL = ("partner", "rep", "dealreg")
 WHOLE = ("pool", "pool_member")
 FULL_REFRESH = timedelta(hours=24)
 
 
-def run(cx: LeadRouter, now: datetime) -> dict[str, int]:
+def run(cx: Context, now: datetime) -> dict[str, int]:
     ms, client = cx.mappings, cx.client
     counts: dict[str, int] = {}
     changed = False

@@ -25,6 +25,15 @@ class CallableClock:
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+class SalesforceTime(CallableClock):
+    """Salesforce's own time, as the client reads it from the `Date` header of every
+    response (connector/servertime.py): what production runs on, where a test or the
+    demo may inject a simulated clock instead."""
+
+    def __init__(self, client) -> None:  # noqa: ANN001 - a connector.client.SalesforceClient
+        super().__init__(client.server_now)
+
+
 def parse_sf_datetime(value: str | datetime | None) -> datetime | None:
     """`2024-05-01T10:00:00.000+0000` (REST JSON) or ISO 8601 -> aware UTC datetime."""
     if value is None or value == "":

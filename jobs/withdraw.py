@@ -20,10 +20,10 @@ from mappings import Unroutable
 from rules.model import Lead
 
 if TYPE_CHECKING:
-    from jobs.app import LeadRouter
+    from jobs.context import Context
 
 
-def run(cx: LeadRouter, now: datetime) -> int:
+def run(cx: Context, now: datetime) -> int:
     try:
         routing = cx.routing()
     except RuntimeError:

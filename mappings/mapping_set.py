@@ -45,6 +45,11 @@ class MappingSet:
             out.update(dict.fromkeys(compiled.fields))
         return list(out)
 
+    def source_fields(self, kind: str) -> dict[str, tuple[str, ...]]:
+        """attribute → the Salesforce fields it is read from (extras included)."""
+        mapping = self._object(kind)
+        return {name: tuple(c.fields) for name, c in (*mapping.attrs.items(), *mapping.extras.items())}
+
     def file(self, kind: str) -> str:
         return self._object(kind).file
 

@@ -21,7 +21,11 @@ from rule_engine.ast.expression.access import ContainsExpression
 from rule_engine.ast.expression.control import UnaryExpression
 from rule_engine.ast.expression.resolution import SymbolExpression
 
-from rules.expressions import _NOT_CONSTANT, TIME_SYMBOLS, _coerce, _eq, _Missing, literal_value
+from rules.values import NOT_CONSTANT as _NOT_CONSTANT
+from rules.values import TIME_SYMBOLS, literal_value
+from rules.values import Missing as _Missing
+from rules.values import coerce as _coerce
+from rules.values import eq as _eq
 
 _ORDER = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 

@@ -36,18 +36,11 @@ from rule_engine.ast.expression.access import ContainsExpression
 from rule_engine.ast.expression.control import UnaryExpression
 from rule_engine.ast.expression.resolution import SymbolExpression
 
-UTC = dt.timezone.utc
-
-# Symbols about "now" a condition may use; values come from the `now` passed in, never the clock.
-TIME_SYMBOLS: dict[str, Any] = {
-    "now": DataType.DATETIME,
-    "today": DataType.DATETIME,
-    "quarter_start": DataType.DATETIME,
-    "quarter_end": DataType.DATETIME,
-    "month_end": DataType.DATETIME,
-    "year_end": DataType.DATETIME,
-}
-
+from rules.values import NOT_CONSTANT as _NOT_CONSTANT  # noqa: F401
+from rules.values import TIME_SYMBOLS, UTC, literal_value  # noqa: F401
+from rules.values import Missing as _Missing  # noqa: F401
+from rules.values import coerce as _coerce  # noqa: F401
+from rules.values import eq as _eq  # noqa: F401
 
 @functools.lru_cache(maxsize=256)  # a routing run decides a whole batch at one `now`
 def time_values(now: dt.datetime) -> dict[str, dt.datetime]:
@@ -69,13 +62,6 @@ def time_values(now: dt.datetime) -> dict[str, dt.datetime]:
         "month_end": next_m - last,
         "year_end": dt.datetime(now.year + 1, 1, 1, tzinfo=UTC) - last,
     }
-
-
-_NOT_CONSTANT = object()
-
-
-class _Missing(Exception):
-    """A value the condition needs is absent: the whole condition does not match."""
 
 
 # ---------------------------------------------------------------- schema
@@ -138,24 +124,7 @@ class ExpressionError(Exception):
         self.fix = fix
 
 
-def _coerce(value: Any) -> Any:
-    """Our runtime representation: numbers as float, dates as UTC datetimes, sets frozen."""
-    t = type(value)
-    if t is bool or t is str or value is None or t is float:
-        return value
-    if t is int or t is decimal.Decimal:
-        return float(value)
-    if t is dt.datetime:
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if t is dt.date:
-        return dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if t is set:
-        return frozenset(_coerce(v) for v in value)
-    if t is tuple or t is list:
-        return tuple(_coerce(v) for v in value)
-    if isinstance(value, str):  # str enums
-        return str(value.value) if hasattr(value, "value") else str(value)
-    return value
+
 
 
 def _re_resolver(thing: Any, name: str) -> Any:
@@ -297,28 +266,6 @@ class _Builder:
             except (re_errors.EvaluationError, TypeError, decimal.InvalidOperation):
                 raise _Missing
         return interpret
-
-
-_NUMBERS = (int, float)
-
-
-def literal_value(node: Any) -> Any:
-    """The value of a literal (arrays and sets of literals included), else _NOT_CONSTANT."""
-    if isinstance(node, (ast_lit.ArrayExpression, ast_lit.SetExpression)):
-        items = [literal_value(e) for e in node.value]
-        if any(i is _NOT_CONSTANT for i in items):
-            return _NOT_CONSTANT
-        return tuple(items) if isinstance(node, ast_lit.ArrayExpression) else frozenset(items)
-    if isinstance(node, ast_lit.MappingExpression) or not isinstance(node, ast_base.LiteralExpressionBase):
-        return _NOT_CONSTANT
-    return _coerce(node.value)
-
-
-def _eq(a: Any, b: Any) -> bool:
-    """rule-engine's equality: values of different kinds are never equal (1 is not true),
-    but whole and fractional numbers compare by value."""
-    ta, tb = type(a), type(b)
-    return a == b if ta is tb or (ta in _NUMBERS and tb in _NUMBERS) else False
 
 
 class Condition:

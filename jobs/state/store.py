@@ -30,8 +30,6 @@ class Store:
             _private_file(url)
         self.engine: Engine = _engine(url, pool_size)
         try:
-            if url.startswith("sqlite"):
-                _quick_check(self.engine, url)
             self.version = migrate(self.engine)
         except StateProblem:
             self.engine.dispose()
@@ -100,8 +98,10 @@ def _private_file(url: str) -> None:
 
 
 def check_sqlite_file(url: str) -> None:
-    """Before any lock or job: is the SQLite state file a sound database? (quick_check;
-    nothing to check for a missing or empty file, or for PostgreSQL)."""
+    """Before any lock or job: is the SQLite state file a sound database? SQLite's own
+    quick_check (seconds on a large file, once per command): a file damaged mid-way is
+    refused before a job reads half of it. Nothing to check for a missing or empty
+    file, or for PostgreSQL."""
     import sqlite3
     from pathlib import Path
 
@@ -117,15 +117,6 @@ def check_sqlite_file(url: str) -> None:
         raise StateProblem(_broken(str(path), str(e))) from None
     if rows != ["ok"]:
         raise StateProblem(_broken(str(path), "SQLite's quick_check found damage (" + "; ".join(map(str, rows[:3])) + ")"))
-
-
-def _quick_check(engine: Engine, url: str) -> None:
-    """SQLite's own consistency check (seconds on a large file, once per start): a
-    file damaged mid-way is refused here, before a job reads half of it."""
-    with engine.connect() as conn:
-        rows = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
-    if rows != ["ok"]:
-        raise StateProblem(_broken(url, "SQLite's quick_check found damage (" + "; ".join(map(str, rows[:3])) + ")"))
 
 
 def _engine(url: str, pool_size: int) -> Engine:

@@ -18,7 +18,7 @@ import pytest
 from jobs.app import Connector
 from jobs.config import Settings
 from jobs.state import Store
-from jobs.timeutil import CallableClock
+from jobs.timeutil import CallableClock, SalesforceTime
 
 SECRET_ENV = "LR_TEST_JOBS_SECRET"
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def build_connector(sb, state_url: str, *, settings: dict | None = None, rules: 
     ms = load_mappings(None)
     book = load_rules(rules, lead_attributes=ms.lead_attribute_types(), partner_attributes=ms.partner_attribute_types())
     s = Settings.model_validate({"notifications": {"mode": "custom"}, **(settings or {})})
-    clock = CallableClock(client.server_now if server_time else sb.clock.now)
+    clock = SalesforceTime(client) if server_time else CallableClock(sb.clock.now)
     return Connector(client=client, mappings=ms, book=book, store=Store(state_url), clock=clock,
                      settings=s, lookback=timedelta(seconds=s.routing.lookback_seconds))
 
