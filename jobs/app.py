@@ -3,9 +3,9 @@
 `LeadRouter.from_config(loaded)` builds it from the TOML config; tests, the ops tools
 and the demo build it with `LeadRouter(...)` around a sandbox client. (It was called
 `Connector`, which is the name of the Salesforce I/O package; the old name stays as
-an alias.) Every job function takes it as `cx: LeadRouter`. `run_job(name)`
-runs one job with its accounting (a `job_runs` row and one summary log line);
-`run_cycle()` runs every job once in the order a cycle needs.
+an alias.) Every job function takes it as `cx: Context`, the protocol in
+jobs/context.py. `run_job(name)` runs one job with its accounting (a `job_runs` row
+and one summary log line); `run_cycle()` runs every job once in the order a cycle needs.
 """
 from __future__ import annotations
 
