@@ -216,12 +216,12 @@ def cmd_status(args) -> int:
     loaded = _load(args)
     from jobs.state.store import check_sqlite_file
 
-    check_sqlite_file(loaded.state_url())  # damaged: one message and exit 4 (jobs/cli.py)
     try:
         store = Reader(loaded.state_url())  # read-only: no lock, no migration, never creates a file
     except StatePathError as e:
         print(f"leadrouter: state database problem\n{e}", file=sys.stderr)
         return EXIT_STATE
+    check_sqlite_file(loaded.state_url())  # damaged mid-file: one message and exit 4 (jobs/cli.py)
     with store.connect() as conn:
         report: dict[str, Any] = {
             "state": _safe_url(loaded.state_url()),
