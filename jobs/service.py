@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from jobs.leader import LeaderLock, pause
+from jobs.leader import LeaderLock, NotLeader, pause
 from jobs.logging import get_logger
 from jobs.scheduler import JobSpec, build
 from jobs.state import Store
@@ -83,8 +83,14 @@ class Service:
         self.role = "standby"
         announced = False
         while not self.stop.is_set():
-            if self.lock.try_acquire():
-                return True
+            try:
+                if self.lock.try_acquire():
+                    return True
+            except NotLeader as e:
+                # the state database is out of reach (volume gone, server down): stay up as
+                # a standby so /healthz can say so, and try again next round
+                log.warning("lock_unavailable", lock=self.lock.description, error=str(e),
+                            retry_seconds=self.poll_seconds, instance=self.instance)
             if not announced:
                 log.info("standby", lock=self.lock.description, retry_seconds=self.poll_seconds,
                          instance=self.instance)

@@ -33,14 +33,14 @@ def scrape(url: str) -> dict[str, dict[tuple, float]]:
     return out
 
 
-def start_service(cx, state_url: str, instance: str) -> tuple[Service, threading.Thread]:
+def start_service(cx, state_url: str, instance: str, role: str = "leader") -> tuple[Service, threading.Thread]:
     service = Service(store=cx.store, lock=lock_for(state_url), poll_seconds=0.1, make_jobs=lambda stop: [],
                       misfire_grace=30, instance=instance, metrics_bind="127.0.0.1:0", now=cx.clock.now)
     thread = threading.Thread(target=service.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
-    while service.metrics is None or service.role not in ("leader", "standby"):
-        assert time.monotonic() < deadline, "the service did not start its endpoint"
+    while service.metrics is None or service.role != role:
+        assert time.monotonic() < deadline, f"the service did not start its endpoint as {role}"
         time.sleep(0.05)
     return service, thread
 
@@ -58,7 +58,7 @@ def test_metrics_and_health_report_what_the_state_database_holds(loop, tmp_path)
     loop.sb.clock.advance(timedelta(hours=2))  # the next offers have waited two hours on the org's clock
     state_url = str(loop.cx.store.engine.url)
     leader, leader_thread = start_service(loop.cx, state_url, "worker-a")
-    standby, standby_thread = start_service(loop.cx, state_url, "worker-b")
+    standby, standby_thread = start_service(loop.cx, state_url, "worker-b", role="standby")
     try:
         assert (leader.role, standby.role) == ("leader", "standby")
         with loop.cx.store.connect() as conn:
@@ -116,6 +116,29 @@ def test_health_says_unavailable_when_the_state_database_does_not_answer(loop):
         assert health.json()["state_db"] == {"ok": False, "error": "OperationalError"}
         assert health.json()["role"] == "leader"
         assert scrape(service.metrics.url)["leadrouter_state_db_up"][()] == 0
+    finally:
+        stop_service(service, thread)
+
+
+def test_a_service_that_cannot_reach_its_state_database_stays_up_as_standby_and_says_so(loop):
+    state_url = str(loop.cx.store.engine.url)
+    db = loop.cx.store.engine.url.database
+    os.replace(db, db + ".moved")  # gone before the service ever took the lock
+    os.mkdir(db)
+    loop.cx.store.engine.dispose()
+    service, thread = start_service(loop.cx, state_url, "worker-d", role="standby")
+    try:
+        time.sleep(0.5)  # several rounds of trying to take the lock
+        assert thread.is_alive() and service.role == "standby"
+        health = requests.get(service.metrics.url + "/healthz", timeout=10)
+        assert health.status_code == 503
+        assert health.json()["state_db"]["ok"] is False
+        os.rmdir(db)
+        os.replace(db + ".moved", db)  # the volume is back: the standby takes over
+        deadline = time.monotonic() + 20
+        while service.role != "leader":
+            assert time.monotonic() < deadline, "the service did not take the lock once the database was back"
+            time.sleep(0.05)
     finally:
         stop_service(service, thread)
 
