@@ -239,6 +239,7 @@ class ConnectorConfig(_Strict):
     budget: BudgetConfig = BudgetConfig()
     notify: NotifyConfig = NotifyConfig()
     query_batch_size: int = Field(2000, ge=200, le=2000, description="Sforce-Query-Options batchSize")
+    bulk_threshold: int = Field(10_000, ge=1, description="records from which a read or a write goes through Bulk API 2.0")
 
     @field_validator("login_url")
     @classmethod
