@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+import requests
+
 from .errors import CONFIG_FIXES, ConfigError, Failure, RecordError, classify
 from .records import id18, parse_sf_datetime
 from .soql import check_id, format_soql, ident, select, sf_json_value, soql_datetime
-from .writes import GuardedUpdate, WriteResult
+from .writes import GuardedUpdate, WriteKind, WriteResult
 
 if TYPE_CHECKING:
     from .client import SalesforceClient
@@ -92,15 +94,16 @@ class UpdateRows:
         self._writer = csv.writer(self._line, lineterminator="\n")
         self._writer.writerow(self.columns)
         self._header = self._line.getvalue().encode()
-        self._file: Any = None
+        self._file: IO[bytes] | None = None
         self._size = 0
         self.ids: list[str] = []
         self.done_ids: list[str] = []
 
-    def _open(self) -> None:
+    def _open(self) -> IO[bytes]:
         self._file = tempfile.TemporaryFile()
         self._file.write(self._header)
         self._size = 0
+        return self._file
 
     def add(self, record: Mapping[str, Any]) -> IO[bytes] | None:
         rid = next((v for k, v in record.items() if k.lower() == "id"), None)
@@ -115,12 +118,16 @@ class UpdateRows:
         full = None
         if self._file is not None and self._size + len(row) > MAX_UPLOAD_BYTES and self.ids:
             full = self.finish()
-        if self._file is None:
-            self._open()
-        self._file.write(row)
+        file = self._file if self._file is not None else self._open()
+        file.write(row)
         self._size += len(row)
         self.ids.append(rid)
         return full
+
+    @property
+    def size(self) -> int:
+        """Bytes of rows in the upload being built (its header not counted)."""
+        return self._size if self._file is not None else 0
 
     def finish(self) -> IO[bytes] | None:
         if self._file is None or not self.ids:
@@ -174,17 +181,20 @@ class BulkClient:
     def _url(self, path: str) -> str:
         return f"{self.client.sf.base_url}jobs/{path}"
 
-    def _request(self, method: str, path: str, context: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
-        def once() -> Any:
+    def _request(self, method: str, path: str, context: str, *, idempotent: bool = True,
+                 **kwargs: Any) -> requests.Response:
+        def once() -> requests.Response:
             return self.client.sf._call_salesforce(method, self._url(path), name=context, **kwargs)
 
         return self.client._call(once, context, idempotent=idempotent)
 
-    def _json(self, method: str, path: str, context: str, body: Any = None, *, idempotent: bool = True) -> dict:
+    def _json(self, method: str, path: str, context: str, body: Any = None, *,
+              idempotent: bool = True) -> dict[str, Any]:
         kwargs = {"json": body} if body is not None else {}
-        return self._request(method, path, context, idempotent=idempotent, **kwargs).json()
+        answer: dict[str, Any] = self._request(method, path, context, idempotent=idempotent, **kwargs).json()
+        return answer
 
-    def _wait(self, kind: str, job_id: str) -> dict:
+    def _wait(self, kind: str, job_id: str) -> dict[str, Any]:
         """Poll a job until it is done; each poll is one API call, so the wait grows."""
         waited, wait = 0.0, self.poll_interval
         while True:
@@ -225,7 +235,7 @@ class BulkClient:
         job = self._json("POST", "query", "bulk query job", {"operation": operation, "query": soql,
                                                               "contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "LF"})  # fmt: skip
         self.jobs += 1
-        return job["id"]
+        return str(job["id"])
 
     def query_results(self, job_id: str) -> Iterator[dict[str, Any]]:
         """Every record of a query job, page by page (`Sforce-Locator` until `null`)."""
@@ -398,7 +408,7 @@ class BulkClient:
         for sf_id, rid, error in self._result_rows(job_id, "failedResults", ("sf__Id", "Id", "sf__Error")):
             code, message = _split_error(error)
             failure = classify({"statusCode": code, "message": message})
-            kind = "transient" if failure.kind == "transient" else "permanent"
+            kind: WriteKind = "transient" if failure.kind == "transient" else "permanent"
             results.append(WriteResult(sf_id or rid, False, kind, failure.code, message, failure.fields, failure.fix))
         left = f"job {job_id} ended {info['state']} before this record"
         for (rid,) in self._result_rows(job_id, "unprocessedrecords", ("Id",)):

@@ -13,11 +13,11 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import requests
 import structlog
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from . import notify as _notify
@@ -264,7 +264,7 @@ class SalesforceClient:
 
     def limits(self) -> dict[str, Any]:
         """The org's /limits (one call); DailyApiRequests also feeds the budget."""
-        result = self._call(lambda: self.sf.limits(), "limits")
+        result: dict[str, Any] = self._call(lambda: self.sf.limits(), "limits")
         daily = result.get("DailyApiRequests") or {}
         if "Max" in daily and "Remaining" in daily:
             self.budget.observe(daily["Max"] - daily["Remaining"], daily["Max"])
@@ -273,14 +273,16 @@ class SalesforceClient:
     # --- schema --------------------------------------------------------------------
     def _fetch_describe(self, sobject: str) -> dict[str, Any]:
         name = ident(sobject, what="object")
-        return self._call(lambda: self.sf.restful(f"sobjects/{name}/describe/"), f"describe {name}")
+        described: dict[str, Any] = self._call(lambda: self.sf.restful(f"sobjects/{name}/describe/") or {},
+                                               f"describe {name}")
+        return described
 
     def describe(self, sobject: str) -> dict[str, Any]:
         """Salesforce's describe JSON, fetched once per run (see `schema.refresh()`)."""
         return self.schema.describe(sobject)
 
     # --- writes --------------------------------------------------------------------
-    def update(self, sobject: str, records: Sequence[dict[str, Any]]) -> list[WriteResult]:
+    def update(self, sobject: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         """Write field updates, 200 records a call; one WriteResult per record, in order."""
         results: list[WriteResult] = []
         for batch in _writes.batches(list(records)):

@@ -116,13 +116,16 @@ class _Schema:
         self.fields = raw["fields"]
 
     def decode(self, payload: bytes) -> dict[str, Any]:
-        return fastavro.schemaless_reader(io.BytesIO(payload), self.parsed, self.parsed)
+        record = fastavro.schemaless_reader(io.BytesIO(payload), self.parsed, self.parsed)
+        if not isinstance(record, dict):  # a change event's schema is a record: anything else is not ours
+            raise ValueError(f"change event payload decoded to {type(record).__name__}, not a record")
+        return record
 
     def field_names(self, bitmaps: list[str]) -> tuple[str, ...]:
         return decode_bitmaps(self.fields, bitmaps)
 
 
-def decode_bitmaps(fields: list[dict], bitmaps: list[str]) -> tuple[str, ...]:
+def decode_bitmaps(fields: list[dict[str, Any]], bitmaps: list[str]) -> tuple[str, ...]:
     """Field names from Salesforce's bitmap strings: "0x…" for top-level fields (bit n is
     field n of the schema), "p-0x…" for the nested fields of compound field p (Name,
     Address), named "Parent.Child"."""
@@ -134,8 +137,9 @@ def decode_bitmaps(fields: list[dict], bitmaps: list[str]) -> tuple[str, ...]:
         if parent:
             outer = fields[int(parent)]
             kind = outer["type"]
-            record = next((t for t in kind if isinstance(t, dict)), kind) if isinstance(kind, list) else kind
-            level, prefix = record["fields"], outer["name"] + "."
+            if isinstance(kind, list):  # a compound field that may be null: ["null", {record}]
+                kind = next((t for t in kind if isinstance(t, dict)), kind)
+            level, prefix = kind["fields"], outer["name"] + "."
         names += [prefix + level[i]["name"] for i in range(value.bit_length()) if value >> i & 1 and i < len(level)]
     return tuple(names)
 
@@ -239,8 +243,8 @@ class Subscriber:
         So a burst reaches the caller in large batches, a lone event at once."""
         n = self.config.batch_size
         most = max(n, self.config.max_batch or n)
-        requests: queue.Queue = queue.Queue()
-        responses: queue.Queue = queue.Queue()
+        requests: queue.Queue[pb.FetchRequest | None] = queue.Queue()
+        responses: queue.Queue[pb.FetchResponse | grpc.RpcError | None] = queue.Queue()
 
         def ask(count: int, first: bool = False) -> None:
             while count > 0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from types import SimpleNamespace
-from typing import Callable, TypeVar
+from typing import Callable, TypeVar, cast
 
 import requests
 import structlog
@@ -68,7 +68,8 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before attempt `attempt + 1` of something that is not one call
         (a dropped event stream resubscribing): the same jittered exponential."""
-        return self._jitter(SimpleNamespace(attempt_number=attempt))
+        # the wait strategy reads nothing of a call's state but its attempt number
+        return self._jitter(cast(RetryCallState, SimpleNamespace(attempt_number=attempt)))
 
     def _wait(self, state: RetryCallState) -> float:
         backoff = self._jitter(state)

@@ -77,6 +77,11 @@ class Match:
     def proximity(self) -> bool:
         return self.within_km is not None
 
+    @property
+    def radii(self) -> tuple[float, ...]:
+        """The radii a proximity rule searches, the first and then each widening (km)."""
+        return () if self.within_km is None else (self.within_km, *self.widen_km)
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -160,8 +165,11 @@ _MATCH_KEYS = tuple(Match.__dataclass_fields__)
 _RULESET_KEYS = ("name", "when", "rule", "otherwise")
 
 
+Kind = type | tuple[type, ...]  # what a key's value must be an instance of
+
+
 class _Loader:
-    def __init__(self, text: str, filename: str, lead_schema: dict, partner_schema: dict,
+    def __init__(self, text: str, filename: str, lead_schema: Mapping[str, Any], partner_schema: Mapping[str, Any],
                  queue_names: Iterable[str] | None):
         self.text = text
         self.file = filename
@@ -189,7 +197,7 @@ class _Loader:
                            self.lines.key(k, line) if line else self.lines.key(k))
 
     # -- typed getters
-    def get(self, table: Mapping[str, Any], key: str, kind: type | tuple, default: Any, where: str,
+    def get(self, table: Mapping[str, Any], key: str, kind: Kind, default: Any, where: str,
             line: int | None) -> Any:
         if key not in table:
             return default
@@ -247,7 +255,8 @@ class _Loader:
         line = self.lines.header("settings")
         self.unknown_keys(data, _SETTINGS_KEYS, "settings", line)
         d = Settings()
-        g = lambda k, kind: self.get(data, k, kind, getattr(d, k), "settings", line)  # noqa: E731
+        def g(k: str, kind: Kind) -> Any:
+            return self.get(data, k, kind, getattr(d, k), "settings", line)
         workday = data.get("workday", list(d.workday))
         if not (isinstance(workday, list) and len(workday) == 2 and all(isinstance(h, int) for h in workday)
                 and 0 <= workday[0] < workday[1] <= 24):
@@ -380,7 +389,8 @@ class _Loader:
             self.error(where, f"expected a table of matchers, got {data!r}", None, line)
             return Match()
         self.unknown_keys(data, _MATCH_KEYS, where, line)
-        g = lambda k, kind, d: self.get(data, k, kind, d, where, line)  # noqa: E731
+        def g(k: str, kind: Kind, default: Any) -> Any:
+            return self.get(data, k, kind, default, where, line)
         products = g("products", (str, bool), None)
         if products is True:
             products = "any"
@@ -459,7 +469,8 @@ class _Loader:
             self.error(f"{where}.name", f"rule name {name!r} is used twice", "give each rule its own name",
                        self.lines.key("name", line))
         self.rule_names.add(name)
-        g = lambda k, kind, d: self.get(data, k, kind, d, where, line)  # noqa: E731
+        def g(k: str, kind: Kind, default: Any) -> Any:
+            return self.get(data, k, kind, default, where, line)
         owner = f"rule {name!r}"
         when = self.condition(self.lead, data.get("when", "true"), f"{where}.when", self.lines.key("when", line),
                               owner)

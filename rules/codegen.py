@@ -42,33 +42,36 @@ def _ordered(a: Any, b: Any, op: str) -> bool:
     if type(a) is bool or type(b) is bool:
         if type(a) is not type(b):
             raise _Missing
+    holds: bool  # two values of one kind (numbers, text, dates) compare to a bool
     if op == "<":
-        return a < b
-    if op == "<=":
-        return a <= b
-    if op == ">":
-        return a > b
-    return a >= b
+        holds = a < b
+    elif op == "<=":
+        holds = a <= b
+    elif op == ">":
+        holds = a > b
+    else:
+        holds = a >= b
+    return holds
 
 
 class CodeGen:
-    def __init__(self, schema: Mapping[str, Any], direct: frozenset[str], fallback: Callable[[Any], Callable]):
+    def __init__(self, schema: Mapping[str, Any], direct: frozenset[str],
+                 fallback: Callable[[Any], Callable[[Any], Any]]):
         self.schema = schema
         self.direct = direct
         self.fallback = fallback
         self.consts: list[Any] = []
-        self.funcs: list[Callable] = []
+        self.funcs: list[Callable[[Any], Any]] = []
         self.names = itertools.count()
 
     def compile(self, node: Any) -> Callable[[Any, Any], bool]:
         # the try lives in the generated function: one call per condition, not two
         source = (f"def _condition(L, T):\n    try:\n        return bool({self.expr(node)})\n"
                   f"    except (_Missing, TypeError):\n        return False\n")
-        env = {"K": self.consts, "F": self.funcs, "C": _coerce, "EQ": _eq, "ORD": _ordered, "M": _missing,
+        env: dict[str, Any] = {"K": self.consts, "F": self.funcs, "C": _coerce, "EQ": _eq, "ORD": _ordered, "M": _missing,
                "_Missing": _Missing}
         exec(compile(source, "<rule condition>", "exec"), env)  # noqa: S102 — source built from a checked AST
-        fn = env["_condition"]
-        fn.source = source
+        fn: Callable[[Any, Any], bool] = env["_condition"]
         return fn
 
     # ------------------------------------------------------------------ pieces

@@ -73,10 +73,10 @@ class DealRegistrations:
         found: dict[str, RegistrationMatch] = {}
         domain = normalise_domain(lead.email_domain or (lead.email or "").rpartition("@")[2] or lead.website)
         if domain and domain not in _FREE_MAIL:
-            regs = self.by_domain.get(domain)
-            if regs:
+            by_domain = self.by_domain.get(domain)
+            if by_domain:
                 today = now.date() if isinstance(now, datetime) else now
-                for reg in regs:
+                for reg in by_domain:
                     if _live(reg, today):
                         found.setdefault(reg.id, RegistrationMatch(reg, f"email domain {domain}"))
         words = company_words(lead.company)
@@ -84,8 +84,10 @@ class DealRegistrations:
         known = [w for w in words if w in vocabulary]
         if known and (len(known) >= 2 or len(set(words)) == 1):
             keys = _keys(known)
+            names: list[str]
+            regs: list[DealRegistration]
             if len(keys) == 1:  # the usual case
-                names, regs = self.by_key.get(keys[0], ((), ()))
+                names, regs = self.by_key.get(keys[0], ([], []))
             else:  # a registration may come up under several keys: found keeps it once
                 names, regs = [], []
                 for key in keys:

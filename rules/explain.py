@@ -111,10 +111,10 @@ class Explanation:
                 out.append(f"      {pid}: {why}")
             for s in t.scores:
                 out.append(f"    score {s}")
-            for n in t.notes:
-                out.append(f"    note: {n}")
-        for n in self.notes:
-            out.append(f"  note: {n}")
+            for note in t.notes:
+                out.append(f"    note: {note}")
+        for note in self.notes:
+            out.append(f"  note: {note}")
         return "\n".join(out)
 
 
@@ -133,7 +133,7 @@ def dropped_value_reason(reason: str, symbols: frozenset[str], extra: dict[str, 
     if dropped:
         for name in sorted(symbols):
             if name in dropped:
-                return dropped[name]
+                return str(dropped[name])
     return reason
 
 

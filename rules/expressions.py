@@ -20,6 +20,7 @@ import operator
 import types as pytypes
 import typing
 from dataclasses import fields, is_dataclass
+from enum import Enum
 from typing import Any, Callable, Mapping
 
 import rule_engine
@@ -81,9 +82,9 @@ def datatype_of(hint: Any) -> Any:
         sub = datatype_of(inner)
         return DataType.SET(sub) if sub is not DataType.UNDEFINED else DataType.SET
     if origin in (list, tuple):
-        args = typing.get_args(hint)
-        sub = datatype_of(args[0]) if args else DataType.UNDEFINED
-        return DataType.ARRAY(sub) if sub is not DataType.UNDEFINED and (origin is list or (len(args) == 2 and args[1] is Ellipsis)) else DataType.ARRAY
+        items = typing.get_args(hint)
+        sub = datatype_of(items[0]) if items else DataType.UNDEFINED
+        return DataType.ARRAY(sub) if sub is not DataType.UNDEFINED and (origin is list or (len(items) == 2 and items[1] is Ellipsis)) else DataType.ARRAY
     if origin is dict or hint is dict:
         return DataType.MAPPING
     if hint in (frozenset, set):
@@ -109,7 +110,9 @@ def schema_of(attributes: Mapping[str, Any] | type) -> dict[str, Any]:
     A dataclass's `extra` dict is not itself a symbol: the mappings layer lists extra
     attributes by name in the dict form.
     """
-    if isinstance(attributes, type) and is_dataclass(attributes):
+    if isinstance(attributes, type):
+        if not is_dataclass(attributes):
+            raise TypeError(f"attributes come from a dataclass or a name → type mapping, not {attributes!r}")
         hints = typing.get_type_hints(attributes)
         return {f.name: datatype_of(hints[f.name]) for f in fields(attributes) if f.name != "extra"}
     return {name: datatype_of(hint) for name, hint in attributes.items()}
@@ -141,7 +144,7 @@ def _re_resolver(thing: Any, name: str) -> Any:
         value = extra[name]
     if isinstance(value, frozenset):
         return set(value)
-    if isinstance(value, str) and type(value) is not str:
+    if isinstance(value, Enum):  # a str Enum (Tier.GOLD) resolves to its text
         return str(value.value)
     return value
 
@@ -223,7 +226,8 @@ class _Builder:
                 raise _Missing
             if type(a) is not type(b):
                 raise _Missing
-            return op(a, b)
+            holds: bool = op(a, b)
+            return holds
         return compare
 
     def _contains(self, node: Any) -> Callable[[Any], Any]:

@@ -149,8 +149,8 @@ class Grid:
         ring_km = 0.95 * size * km_lon  # a coarse ring further out is at least this much further
         max_ring = min(int(km / ring_km) + 2 if ring_km > 0 else self.coarse_cols, self.coarse_cols // 2)
         half = self.coarse_cols // 2
-        cells: list = []  # (bound, is_fine, row, col)
-        points: list = []
+        cells: list[tuple[float, int, int, int]] = []  # (bound, is_fine, row, col)
+        points: list[tuple[float, int]] = []
         ring = 0
         push, pop = heapq.heappush, heapq.heappop
         coarse, fine, bound = self.coarse, self.cells, self._bound

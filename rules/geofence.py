@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import shapely
-from shapely.geometry import Point, shape
+from shapely.geometry import GeometryCollection, Point, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
 from shapely.validation import explain_validity
@@ -98,8 +98,8 @@ def _geojson(data: Any, where: str) -> BaseGeometry:
 
 def _check(geometry: BaseGeometry) -> None:
     if geometry.geom_type not in ("Polygon", "MultiPolygon") and not (
-            geometry.geom_type == "GeometryCollection" and all(g.geom_type in ("Polygon", "MultiPolygon")
-                                                               for g in geometry.geoms)):
+            isinstance(geometry, GeometryCollection) and all(g.geom_type in ("Polygon", "MultiPolygon")
+                                                             for g in geometry.geoms)):
         raise FenceError(f"a territory must be an area (Polygon or MultiPolygon), got a {geometry.geom_type}",
                          "draw the area's outline as a closed ring of [longitude, latitude] points")
     minx, miny, maxx, maxy = geometry.bounds

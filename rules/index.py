@@ -11,14 +11,17 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from rules import vocabulary as vocab
 from rules.bits import from_positions, positions
 from rules.book import Rule, RuleBook
 from rules.dealreg import DealRegistrations
 from rules.geo import Grid, parse_coverage
-from rules.model import DealRegistration, Partner, Pool
+from rules.model import DealRegistration, Partner, Pool, Rep
+
+if TYPE_CHECKING:  # shapely is loaded only when a book draws a shape
+    from rules.geofence import Fences
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +34,9 @@ class IndexProblem:
         return f"partner {self.partner} ({self.partner_id}): {self.message}"
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     """A picklist value as text: `Tier.GOLD` (a str Enum) is "Gold", not "Tier.GOLD"."""
-    return value.value if isinstance(value, Enum) else str(value)
+    return str(value.value) if isinstance(value, Enum) else str(value)
 
 
 def _postings(into: dict[str, int], keys: Iterable[str], pos: int) -> None:
@@ -72,10 +75,10 @@ class PartnerIndex:
         self.pools: dict[str, Pool] = {}
         self.pool_members: dict[str, int] = {}
         self.registrations = DealRegistrations(())
-        self.active_reps: list[tuple] = []
+        self.active_reps: list[tuple[Rep, ...]] = []
         self.active_rep_ids: list[list[str]] = []
         self.problems: list[IndexProblem] = []
-        self.fences = None  # rules.geofence.Fences when the book draws shape territories
+        self.fences: Fences | None = None  # when the book draws shape territories
 
     # ---------------------------------------------------------------- build
     @classmethod
@@ -111,7 +114,7 @@ class PartnerIndex:
             items, bad = parse_coverage(p.coverage)
             if bad:
                 idx.problems.append(IndexProblem(p.id, p.name, f"coverage items ignored: {', '.join(bad)}"))
-            keys = set()
+            keys: set[str] = set()
             for item in items:
                 if item.startswith("@"):
                     name = item[1:]
@@ -155,7 +158,7 @@ class PartnerIndex:
         for pool in sorted(pools, key=lambda q: q.id):
             members = {pid for pid in pool.member_partner_ids if pid in idx.pos}
             members.update(rep_owner[r] for r in pool.member_rep_ids if r in rep_owner)
-            for name in {pool.developer_name, pool.name, pool.id} - {None}:
+            for name in {n for n in (pool.developer_name, pool.name, pool.id) if n is not None}:
                 idx.pools[name] = pool
                 idx.pool_members[name] = from_positions(idx.pos[m] for m in members)
         idx.registrations = DealRegistrations(deal_registrations, book.settings.deal_registration_min_score)
@@ -194,7 +197,7 @@ class PartnerIndex:
 
     # ---------------------------------------------------------------- reads
     @staticmethod
-    def positions(mask: int):
+    def positions(mask: int) -> Iterator[int]:
         return positions(mask)
 
     def __len__(self) -> int:

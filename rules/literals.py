@@ -7,7 +7,7 @@ the nearest known one. LeadSource is left out: orgs extend it more than any othe
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 from rule_engine.ast import base as ast_base
 from rule_engine.ast import literal as ast_lit
@@ -37,15 +37,15 @@ PARTNER_PICKLISTS = {
 }
 
 
-def _strings(node) -> list[str]:
+def _strings(node: Any) -> list[str]:
     if isinstance(node, ast_lit.StringExpression):
-        return [node.value]
+        return [str(node.value)]
     if isinstance(node, (ast_lit.ArrayExpression, ast_lit.SetExpression)):
         return [v for e in node.value for v in _strings(e)]
     return []
 
 
-def _children(node) -> Iterator:
+def _children(node: Any) -> Iterator[Any]:
     for name in ("expression", "left", "right", "container", "member", "condition", "case_true", "case_false"):
         child = getattr(node, name, None)
         if isinstance(child, ast_base.ASTNodeBase):
@@ -54,7 +54,7 @@ def _children(node) -> Iterator:
         yield from (e for e in node.value if isinstance(e, ast_base.ASTNodeBase))
 
 
-def compared_values(node) -> Iterator[tuple[str, str]]:
+def compared_values(node: Any) -> Iterator[tuple[str, str]]:
     """(attribute, quoted value) for every `attr == "v"`, `attr in ["v", …]`, `"v" in attr`."""
     if isinstance(node, ComparisonExpression) and node.type in ("eq", "ne"):
         for sym, lit in ((node.left, node.right), (node.right, node.left)):

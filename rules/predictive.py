@@ -237,7 +237,8 @@ def _num(x: float) -> float | int:
 
 def _vlogit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
+    logits: np.ndarray = np.log(p / (1 - p))
+    return logits
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +329,8 @@ class Predictor:
             self.capacity[pid] = load + 1  # it took one more than we thought it could
 
     def _estimates(self, partner_ids: list[str], tiers: list[str], lead: Lead,
-                   claimed: list[tuple[frozenset[str], frozenset[str]]]):
+                   claimed: list[tuple[frozenset[str], frozenset[str]]]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         rows = np.array([self.rows.get(pid, 0) for pid in partner_ids], dtype=np.intp)
         keys = segment_of(lead)
         claims = [claim_keys(lead, *c) for c in claimed]
@@ -429,7 +431,8 @@ class Predictor:
         """The decision was committed: the chosen partner was served, every partner that
         could have taken it earned its fair share (1 / how many could)."""
         pending = self._pending.pop((decision.lead_id, decision.attempt), None)
-        if pending is None or decision.kind is not DecisionKind.OFFER or decision.rule != pending[0]:
+        if (pending is None or decision.kind is not DecisionKind.OFFER or decision.rule != pending[0]
+                or decision.partner_id is None):
             return
         rule, could, loads = pending
         if decision.partner_id in could:

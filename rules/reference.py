@@ -5,18 +5,21 @@ oracle the property tests hold the indexed router to."""
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any, Mapping
 
 from rules import vocabulary as vocab
-from rules.book import Rule
+from rules.book import Rule, RuleBook
 from rules.explain import RuleTrial
 from rules.geo import haversine_km, lead_keys, parse_coverage
+from rules.index import PartnerIndex
 from rules.model import Lead, Partner
 from rules.router import Router
 
 
 class ScanRouter(Router):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, book: RuleBook, index: PartnerIndex, *, queue_ids: Mapping[str, str] | None = None,
+                 learner: Any = None):
+        super().__init__(book, index, queue_ids=queue_ids, learner=learner)
         self._coverage: list[frozenset[str]] = []
         for p in self.index.partners:
             items, _ = parse_coverage(p.coverage)
@@ -59,7 +62,8 @@ class ScanRouter(Router):
             return False
         return True
 
-    def _candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None):
+    def _candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None,
+                    steps: list[tuple[str, int]] | None = None) -> tuple[int, dict[str, int]] | None:
         m = rule.match
         if m.geography and not lead.country:
             trial.outcome = "lead has no country"
@@ -90,14 +94,18 @@ class ScanRouter(Router):
             return None
         return cand, hits
 
-    def _nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *, lazy: bool = False):
+    def _nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *,
+                lazy: bool = False) -> list[tuple[float, int]] | None:
         m = rule.match
-        for radius in (m.within_km,) + m.widen_km:
+        lat, lon = lead.lat, lead.lon
+        if lat is None or lon is None:
+            return None
+        for radius in m.radii:
             found = []
             for pos, p in enumerate(self.index.partners):
                 if not (eligible >> pos) & 1 or p.lat is None or p.lon is None:
                     continue
-                d = haversine_km(lead.lat, lead.lon, p.lat, p.lon)
+                d = haversine_km(lat, lon, p.lat, p.lon)
                 if d > radius:
                     continue
                 if m.partner_radius and p.radius_km is not None and d > p.radius_km:
@@ -119,8 +127,9 @@ class FairScanRouter(ScanRouter):
     hits, never by shifting a partner-sized integer per partner. It must agree with the
     indexed router decision for decision; the benchmark's honest baseline."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, book: RuleBook, index: PartnerIndex, *, queue_ids: Mapping[str, str] | None = None,
+                 learner: Any = None):
+        super().__init__(book, index, queue_ids=queue_ids, learner=learner)
         self._partner_ok: dict[int, list[int]] = {}
         self._size = (len(self.index.partners) + 7) // 8
 
@@ -160,7 +169,8 @@ class FairScanRouter(ScanRouter):
         text = bin(mask)[:1:-1]  # lowest bit first
         return {i for i, c in enumerate(text) if c == "1"}
 
-    def _candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None):
+    def _candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None,
+                    steps: list[tuple[str, int]] | None = None) -> tuple[int, dict[str, int]] | None:
         m = rule.match
         if m.geography and not lead.country:
             trial.outcome = "lead has no country"
@@ -206,17 +216,21 @@ class FairScanRouter(ScanRouter):
             return None
         return cand, hits
 
-    def _nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *, lazy: bool = False):
+    def _nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *,
+                lazy: bool = False) -> list[tuple[float, int]] | None:
         m = rule.match
+        lat, lon = lead.lat, lead.lon
+        if lat is None or lon is None:
+            return None
         partners = self.index.partners
         members = sorted(self._members(eligible))
-        for radius in (m.within_km,) + m.widen_km:
+        for radius in m.radii:
             found = []
             for pos in members:
                 p = partners[pos]
                 if p.lat is None or p.lon is None:
                     continue
-                d = haversine_km(lead.lat, lead.lon, p.lat, p.lon)
+                d = haversine_km(lat, lon, p.lat, p.lon)
                 if d > radius:
                     continue
                 if m.partner_radius and p.radius_km is not None and d > p.radius_km:

@@ -7,10 +7,11 @@ import zlib
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from rules.bits import lowest, positions, rotation
-from rules.book import OTHERWISE_WORDS, Rule, RuleBook
+from rules.dealreg import RegistrationMatch
+from rules.book import OTHERWISE_WORDS, Match, Rule, RuleBook
 from rules.errors import Problem, RulesError, did_you_mean
 from rules.explain import (EXCLUSIONS_LISTED, REASON_MAX, Explanation, RuleTrial, clip, dropped_value_reason,
                            nobody_eligible, nobody_left, why_nobody)
@@ -25,6 +26,10 @@ _NAMED_IN_DECISIONS = 3  # unavailable partners named per rule in a decision (ex
 _PERF_DEFAULT_RESPONSE = 0.5
 _KIND_TEXT = {k: k.value for k in DecisionKind}  # Enum .value is a descriptor call; a dict is cheaper
 _OFFERED = frozenset({DecisionKind.OFFER, DecisionKind.POOL})  # kinds that put the lead in front of someone
+
+
+Place = tuple[str | None, str | None, str | None]  # a lead's (country, state, postal code)
+Near = list[tuple[float, int]] | Iterator[tuple[float, int]]  # (km, position), nearest first
 
 
 def _unit(*parts: Any) -> float:
@@ -61,10 +66,10 @@ class Router:
         self._day = ""
         self._day_counts: dict[str, int] = {}
         self._not_met: dict[str, RuleTrial] = {}
-        self._coverage_for: tuple = (None, None)
+        self._coverage_for: tuple[Place | None, tuple[int, dict[str, int]]] = (None, (0, {}))
         self._tv_for: datetime | None = None
-        self._tv: dict = {}
-        self._deadlines: dict[tuple, datetime] = {}  # (hours, business hours, zone) → deadline at _deadlines_for
+        self._tv: dict[str, datetime] = {}
+        self._deadlines: dict[tuple[float, bool, str | None], datetime] = {}  # (hours, business hours, zone) → deadline at _deadlines_for
         self._deadlines_for: datetime | None = None
         self._rules_by_name = {r.name: r for r in book.rules}
         self._gates = tuple((g.when.matches, g.reason) for g in book.gate)
@@ -140,7 +145,8 @@ class Router:
                                f"no reseller of {dname} qualifies")
 
     # ================================================================ flow
-    def _route(self, lead: Lead, state: RoutingState, now: datetime, attempt: int, full: bool):
+    def _route(self, lead: Lead, state: RoutingState, now: datetime, attempt: int,
+               full: bool) -> tuple[Decision, Explanation]:
         now = _aware(now)
         self._remember_day(state, now)
         ex = Explanation(lead.id)
@@ -196,7 +202,7 @@ class Router:
         if not matches:
             return None
         declined = state.declined(lead.id)
-        by_partner: dict[str, list] = {}
+        by_partner: dict[str, list[RegistrationMatch]] = {}
         notes = []
         for m in matches:
             pid = m.registration.partner_id
@@ -237,7 +243,8 @@ class Router:
                            rep_mode="rotate", summary_extra="")
 
     # ================================================================ one rule
-    def _try_rule(self, rule: Rule, lead: Lead, state: RoutingState, now: datetime, tv: dict, ex: Explanation,
+    def _try_rule(self, rule: Rule, lead: Lead, state: RoutingState, now: datetime, tv: Mapping[str, datetime],
+                  ex: Explanation,
                   attempt: int, *, full: bool, restrict: int | None = None, label: str | None = None) -> Decision | None:
         if not rule.when.matches(lead, tv):
             # most rules tried are passed over here: one shared, never-modified trial each
@@ -268,13 +275,13 @@ class Router:
         if found is None:
             return None
         cand, coverage_hits = found
-        near: list[tuple[float, int]] | None = None
+        near: Near | None = None
         # partners who can never take it: paused or without an active rep
         unavailable = cand & idx.unavailable
         if unavailable:
-            excluded, counted, ids, why = trial.excluded, trial._counted, idx.ids, idx.unavailable_why
+            excluded, counted, ids, reasons = trial.excluded, trial._counted, idx.ids, idx.unavailable_why
             for pos in lowest(unavailable, EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS):
-                excluded[ids[pos]] = why[pos]
+                excluded[ids[pos]] = reasons[pos]
                 counted.add(ids[pos])
             # counted by bit arithmetic, so thousands of paused partners cost nothing per lead
             # (popcount of a 10,000-partner set costs ~1 µs: counts are derived where they can be)
@@ -290,9 +297,9 @@ class Router:
             eligible, n_eligible = cand, trial.candidates
         declined = state.excluded.get(lead.id)
         for pid, outcome in sorted(declined.items()) if declined else ():
-            pos = idx.pos.get(pid)
-            if pos is not None and (eligible >> pos) & 1:
-                eligible ^= 1 << pos
+            at = idx.pos.get(pid)
+            if at is not None and (eligible >> at) & 1:
+                eligible ^= 1 << at
                 n_eligible -= 1
                 trial.exclude(pid, f"already {outcome} this lead")
         trial.eligible = n_eligible
@@ -301,7 +308,7 @@ class Router:
             near = self._nearby(rule, lead, eligible, trial, lazy=rule.distribute == "nearest" and not full)
             if near is None:
                 trial.eligible = 0
-                trial.outcome = f"nobody within {max((m.within_km,) + m.widen_km):g} km"
+                trial.outcome = f"nobody within {max(m.radii):g} km"
                 return None
             if isinstance(near, list):
                 eligible = 0
@@ -354,7 +361,7 @@ class Router:
         return steps
 
     def _candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None,
-                    steps: list[tuple[str, int]] | None = None):
+                    steps: list[tuple[str, int]] | None = None) -> tuple[int, dict[str, int]] | None:
         """(partners the rule's matchers admit for this lead, coverage keys hit) — or None with
         trial.outcome saying why not. Postings lookups and bit arithmetic only. `steps`,
         when given, receives (criterion, partners left) after each criterion."""
@@ -434,7 +441,7 @@ class Router:
             return None
         return cand, coverage_hits
 
-    def _nobody_left(self, m, lead: Lead, last: int, before: int, pstart: int, needed: list[str] | None) -> str:
+    def _nobody_left(self, m: Match, lead: Lead, last: int, before: int, pstart: int, needed: list[str] | None) -> str:
         """The outcome of a rule whose criteria left nobody, in words: the criterion that
         removed the last partners, the lead's value, and how many the others had left."""
         if last == 0:
@@ -455,24 +462,28 @@ class Router:
                     6: lambda: f"not speaking {lead.language!r}"}[last]()
         return nobody_left(what, before.bit_count(), f"cover {_where(m, lead)}" if m.geography else "match")
 
-    def _nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *, lazy: bool):
+    def _nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *, lazy: bool) -> Near | None:
         """Eligible partners within the rule's radius (widening it while nobody is found),
         nearest first: a list, or with `lazy` an iterator that measures only as far as read."""
         m = rule.match
         partners = self.index.partners
         ids = self.index.ids
+        lat, lon = lead.lat, lead.lon
+        if lat is None or lon is None:  # _candidates has said so in the trial
+            return None
         # Testing one bit of a big int costs a shift of the whole set; a byte per partner does
         # not. Usable when `eligible` is the rule's static set less a few partners (declined).
         static = self._static_ok.get(rule.name)
-        removed: set[int] | None = None
+        flags: bytearray | None = None
+        removed: set[int] = set()
         if static is not None:
             diff = static[0] ^ eligible
             if not diff & eligible and diff.bit_count() <= 64:
                 removed = set(positions(diff))
-        flags = static[1] if removed is not None else None
+                flags = static[1]
 
-        def admitted(radius: float):
-            for d, pos in self.index.grid.nearest(float(lead.lat), float(lead.lon), radius):
+        def admitted(radius: float) -> Iterator[tuple[float, int]]:
+            for d, pos in self.index.grid.nearest(float(lat), float(lon), radius):
                 if flags is not None:
                     if not flags[pos] or pos in removed:
                         continue
@@ -486,7 +497,7 @@ class Router:
                         continue
                 yield d, pos
 
-        for radius in (m.within_km,) + m.widen_km:
+        for radius in m.radii:
             found = admitted(radius)
             first = next(found, None)
             if first is None:
@@ -522,7 +533,8 @@ class Router:
         trial.exclude(self.index.ids[pos], kind, why)
 
     # ================================================================ strategies
-    def _pick(self, rule: Rule, lead: Lead, eligible: int, near, coverage_hits, state: RoutingState, now: datetime,
+    def _pick(self, rule: Rule, lead: Lead, eligible: int, near: Near | None, coverage_hits: dict[str, int],
+              state: RoutingState, now: datetime,
               trial: RuleTrial, attempt: int) -> _Pick | None:
         idx = self.index
         if rule.prefer_incumbent:
@@ -606,7 +618,7 @@ class Router:
             if total <= 0:
                 return None
             x = draw * total
-            i = None
+            i = -1  # total > 0: some class has weight, so the loop sets it
             for j, (_, w, _, n) in enumerate(classes):
                 if w > 0:
                     i = j  # the last class with weight, should rounding leave x just above 0
@@ -620,7 +632,7 @@ class Router:
             del classes[i]
         return None
 
-    def _scored(self, rule: Rule, lead: Lead, eligible: int, coverage_hits: dict[str, int], near,
+    def _scored(self, rule: Rule, lead: Lead, eligible: int, coverage_hits: dict[str, int], near: Near | None,
                 state: RoutingState, now: datetime, trial: RuleTrial, *, best_fit: bool) -> _Pick | None:
         idx = self.index
         key = rule.name
@@ -797,7 +809,7 @@ class Router:
         return p.name if p else partner_id
 
 
-def _where(m, lead: Lead) -> str:
+def _where(m: Match, lead: Lead) -> str:
     """The place a rule's coverage is asked about: its territories, else the lead's state or country."""
     return ", ".join(m.territories) if m.territories else (lead.state or lead.country or "?")
 

@@ -1,7 +1,7 @@
 """Offer windows: when an offer lapses, in wall-clock or in the partner's business hours."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -9,7 +9,7 @@ UTC = timezone.utc
 
 
 @lru_cache(maxsize=512)
-def zone(name: str | None):
+def zone(name: str | None) -> tzinfo:
     """The IANA zone, or UTC when unnamed. Raises ValueError naming the bad zone."""
     if not name:
         return UTC
