@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from jobs import lifecycle, outbox, poll, route, withdraw
+from jobs import bulk_intake, lifecycle, outbox, poll, route, withdraw
 from jobs.echoes import echoes_once
 from jobs.state import offers as of
 from jobs.state import outbox as ob
@@ -36,6 +36,8 @@ def lead_fields(cx: Context) -> list[str]:
 
 
 def run(cx: Context, now: datetime) -> dict[str, int]:
+    if backlog := bulk_intake.wanted(cx, now):  # a first run or a large backlog: Bulk API 2.0
+        return bulk_intake.run(cx, now, backlog, handle_page)
     ms, client = cx.mappings, cx.client
     with cx.store.begin() as conn:
         wm = st.get_watermark(conn, WATERMARK)
