@@ -1,0 +1,326 @@
+"""Write-back of a large outbox through Bulk API 2.0 ingest jobs, safe against a kill.
+
+From `[salesforce] bulk_threshold` pending outbox entries on (a first run's backlog),
+the entries go out as one ingest job per upload (~100 MB of CSV, some 300,000 leads)
+instead of one composite call per 200. Each step is committed before the next:
+
+1. per chunk of pending entries: the staleness guard (a lead someone else changed
+   since the decision is read again and handled as the lead stream would, exactly as
+   the REST flush does), then ONE transaction records the chunk in `bulk_jobs` (state
+   `preparing`, its outbox ids) and marks its entries `sent`;
+2. the ingest job is created and its id written to the upload's rows (`running`)
+   BEFORE any CSV is uploaded;
+3. upload, close, wait; the job's results settle the entries: successful → confirmed;
+   failed → settled as a REST SaveResult would be (the outbox's own `settle`: a row
+   lock back to pending, a deleted or converted lead let go, any other refusal leaves
+   the lead Unroutable with Salesforce's words); unprocessed → pending again;
+4. the rows become `settled`.
+
+After a kill, `resume` runs before the outbox reads back `sent` entries (outbox.run):
+a `preparing` upload (no job id, so nothing was uploaded) puts its entries back to
+pending; a `running` one is resumed by its job id (connector.bulk.BulkClient.resume: a
+job never closed is aborted and none of its rows is written; a running one is waited
+for) and settled as in 3. Only entries still `sent` are settled, so a resume that is
+itself killed can run again. A job the org no longer knows (Salesforce keeps them 7
+days) leaves its entries `sent`, for the outbox's read-back by id. No lead is written
+twice: a row is sent again only when its job reported it failed or unprocessed.
+
+The table is this module's own (created if absent, as jobs/stream.py does for
+stream_state): bookkeeping of jobs in flight, not part of the versioned schema.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text, func, select, update
+
+from connector.bulk import MAX_UPLOAD_BYTES, BulkClient, BulkOutcome, UpdateRows
+from connector.errors import ConnectorError
+from connector.records import id18
+from connector.soql import format_soql, select as soql_select, soql_datetime
+from connector.writes import WriteResult
+from jobs import alerts
+from jobs.echoes import not_our_echo
+from jobs.state import outbox as ob
+from jobs.state import schema
+from jobs.state import store as st
+from jobs.state.types import UTCDateTime
+from jobs.timeutil import parse_sf_datetime
+
+if TYPE_CHECKING:
+    from jobs.context import Context
+
+CHUNK = 10_000  # entries guarded, recorded and marked per transaction
+ALERT_CHUNK = 10_000  # confirmed offers announced per pass, as the REST flush does
+# An upload is cut at a chunk boundary this far below Salesforce's limit: a chunk's rows
+# must never make UpdateRows cut one by itself (its rows would have no job of their own).
+_MARGIN = 24 * 1024 * 1024
+READ_START = "leads:read_start"  # jobs.leads.READ_START: the lead stream's last read began here
+
+Settle = Callable[["Context", list[dict[str, Any]], list[WriteResult], datetime, dict[str, int]], None]
+Fence = Callable[[Any, Any], None]
+
+_meta = MetaData()
+bulk_jobs = Table(
+    "bulk_jobs", _meta,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("upload", String(36), nullable=False),  # the chunks of one upload share it: one ingest job
+    Column("job_id", String(18)),  # set before the upload starts
+    Column("sobject", String(80), nullable=False),
+    Column("state", String(10), nullable=False),  # preparing | running | settled | orphaned
+    Column("entries", JSON, nullable=False),  # outbox ids of this chunk
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("note", Text),
+    Index("ix_bulk_jobs_state", "state"),
+)
+_ready: set[int] = set()
+
+
+def ensure_table(store: Any) -> None:
+    if id(store.engine) not in _ready:
+        _meta.create_all(store.engine, tables=[bulk_jobs], checkfirst=True)
+        _ready.add(id(store.engine))
+
+
+def threshold(cx: Context) -> int:
+    return int(getattr(cx.client.config, "bulk_threshold", 10_000))
+
+
+def bulk_client(cx: Context) -> BulkClient:
+    return BulkClient(cx.client, threshold=threshold(cx), poll_interval=0.5, max_poll_interval=10.0)
+
+
+def run(cx: Context, now: datetime, *, settle: Settle, fence: Fence) -> dict[str, int]:
+    """What the outbox job does first: settle the jobs a kill left, then write a pending
+    backlog from the threshold on. Fewer entries are left to the REST flush."""
+    counts = resume(cx, now, settle=settle)
+    for k, v in flush(cx, now, settle=settle, fence=fence).items():
+        counts[k] = counts.get(k, 0) + v
+    return counts
+
+
+def pending_count(cx: Context) -> int:
+    with cx.store.connect() as conn:
+        return conn.execute(select(func.count()).select_from(schema.outbox)
+                            .where(schema.outbox.c.status == "pending")).scalar() or 0
+
+
+# ---------------------------------------------------------------------------- writing
+def flush(cx: Context, now: datetime, *, settle: Settle, fence: Fence) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    if pending_count(cx) < threshold(cx):
+        return counts
+    ensure_table(cx.store)
+    log = cx.log(component="bulk_writeback")
+    sobject = cx.mappings.writeback_sobject()
+    columns = ["Id", *cx.mappings.writeback_fields().values()]
+    known = set(columns)
+    bulk = bulk_client(cx)
+    changed = _changed_since_decided(cx)
+    rows = UpdateRows(columns)
+    upload = _Upload(sobject)
+    for entries in _pending_chunks(cx):
+        fresh, stale = [], []
+        for e in entries:
+            now_stamp = changed.get(e["lead_id"])
+            if e["seen_modstamp"] is not None and now_stamp is not None and now_stamp != e["seen_modstamp"]:
+                stale.append(e)
+            elif known.issuperset(e["payload"]):
+                fresh.append(e)
+            # an entry naming a field outside the write-back mapping waits for the REST flush
+        if stale:
+            cx.refresh_leads(sorted({e["lead_id"] for e in stale}), now, counts)
+            counts["stale"] = counts.get("stale", 0) + len(stale)
+        if not fresh:
+            continue
+        with cx.store.begin() as conn:
+            fence(conn, getattr(cx, "lock", None))
+            conn.execute(bulk_jobs.insert().values(upload=upload.key, sobject=sobject, state="preparing",
+                                                   entries=[e["id"] for e in fresh], created_at=now, updated_at=now))
+            ob.mark(conn, [e["id"] for e in fresh], "sent", now, count_attempt=True)
+        for e in fresh:
+            if rows.add({"Id": e["lead_id"], **e["payload"]}) is not None:
+                raise AssertionError("an upload was cut inside a chunk")  # _MARGIN keeps this from happening
+            upload.entries.append((e["id"], e["lead_id"], e.get("offer_id"), e["purpose"]))
+        if rows.size >= MAX_UPLOAD_BYTES - _MARGIN:
+            _send(cx, bulk, rows, upload, now, counts, settle, log)
+            upload = _Upload(sobject)
+        if cx.stop.is_set():
+            break  # graceful stop: what is recorded goes out now, the rest stays pending
+    if upload.entries:
+        _send(cx, bulk, rows, upload, now, counts, settle, log)
+    return counts
+
+
+class _Upload:
+    """The entries of one upload: (outbox id, lead id, offer id, purpose)."""
+
+    def __init__(self, sobject: str):
+        self.key = str(uuid.uuid4())
+        self.sobject = sobject
+        self.entries: list[tuple[int, str, int | None, str]] = []
+
+
+def _send(cx: Context, bulk: BulkClient, rows: UpdateRows, upload: _Upload, now: datetime,
+          counts: dict[str, int], settle: Settle, log: Any) -> None:
+    data = rows.finish()
+    if data is None:
+        return
+
+    def record(job_id: str) -> None:  # committed before the first byte of CSV leaves
+        with cx.store.begin() as conn:
+            conn.execute(update(bulk_jobs).where(bulk_jobs.c.upload == upload.key)
+                         .values(job_id=job_id, state="running", updated_at=now))
+
+    with data:
+        outcome = bulk.run_update_job(upload.sobject, data, on_job=record)
+    counts["bulk_jobs"] = counts.get("bulk_jobs", 0) + 1
+    log.info("bulk_write_done", job_id=outcome.job_id, state=outcome.state, rows=len(upload.entries))
+    _settle_upload(cx, upload.key, upload.entries, outcome, now, counts, settle)
+
+
+def _settle_upload(cx: Context, key: str, entries: list[tuple[int, str, int | None, str]], outcome: BulkOutcome,
+                   now: datetime, counts: dict[str, int], settle: Settle) -> None:
+    """The job's word on each entry still `sent`; entries it does not name were not written."""
+    by_lead = {id18(r.id): r for r in outcome.results if r.id}
+    still = _still_sent(cx, [e[0] for e in entries])
+    confirmed: list[int] = []
+    failed: list[tuple[int, WriteResult]] = []
+    for entry_id, lead_id, _offer, _purpose in entries:
+        if entry_id not in still:
+            continue
+        r = by_lead.get(id18(lead_id))
+        if r is None:
+            r = WriteResult(lead_id, False, "transient", "UNPROCESSED", f"bulk job {outcome.job_id} did not report this lead")
+        if r.ok:
+            confirmed.append(entry_id)
+        else:
+            failed.append((entry_id, r))
+    if failed:
+        with cx.store.connect() as conn:
+            full = {e["id"]: e for e in _entries_by_id(conn, [i for i, _ in failed])}
+        settle(cx, [full[i] for i, _ in failed], [r for _, r in failed], now, counts)
+        unprocessed = sum(1 for _, r in failed if r.code == "UNPROCESSED")
+        if unprocessed:
+            counts["bulk_unprocessed"] = counts.get("bulk_unprocessed", 0) + unprocessed
+    with cx.store.begin() as conn:
+        ob.mark(conn, confirmed, "confirmed", now)
+        conn.execute(update(bulk_jobs).where(bulk_jobs.c.upload == key)
+                     .values(state="settled", updated_at=now, note=f"{outcome.state}: {len(confirmed)} confirmed, "
+                                                                   f"{len(failed)} not written"))
+    if confirmed:
+        counts["confirmed"] = counts.get("confirmed", 0) + len(confirmed)
+    _alert(cx, now, [e for e in entries if e[0] in still], counts)
+
+
+def _alert(cx: Context, now: datetime, entries: list[tuple[int, str, int | None, str]], counts: dict[str, int]) -> None:
+    """The reps of confirmed offers hear of them, as after a REST flush (the alerts read
+    which entries were confirmed)."""
+    for i in range(0, len(entries), ALERT_CHUNK):
+        part = [{"id": e[0], "lead_id": e[1], "offer_id": e[2], "purpose": e[3]} for e in entries[i:i + ALERT_CHUNK]]
+        alerts.send_offer_alerts(cx, now, part, counts)
+
+
+# ---------------------------------------------------------------------------- after a kill
+def resume(cx: Context, now: datetime, *, settle: Settle) -> dict[str, int]:
+    """Settle every upload a stopped process left unsettled (see the module's notes)."""
+    ensure_table(cx.store)
+    with cx.store.connect() as conn:
+        rows = conn.execute(select(bulk_jobs).where(bulk_jobs.c.state.in_(("preparing", "running")))
+                            .order_by(bulk_jobs.c.id)).mappings().all()
+    counts: dict[str, int] = {}
+    if not rows:
+        return counts
+    uploads: dict[str, list[Any]] = {}
+    for r in rows:
+        uploads.setdefault(r["upload"], []).append(r)
+    log = cx.log(component="bulk_writeback")
+    bulk = bulk_client(cx)
+    for key, parts in uploads.items():
+        ids = [i for p in parts for i in p["entries"]]
+        job_id = next((p["job_id"] for p in parts if p["job_id"]), None)
+        if job_id is None:
+            with cx.store.begin() as conn:
+                back = sorted(_still_sent_in(conn, ids))
+                ob.mark(conn, back, "pending", now, error="stopped while a Bulk API job was prepared; nothing was uploaded")
+                _set_state(conn, key, "settled", now, f"never uploaded: {len(back)} back to pending")
+            counts["bulk_resumed_unsent"] = counts.get("bulk_resumed_unsent", 0) + len(back)
+            log.warning("bulk_upload_never_started", entries=len(back))
+            continue
+        try:
+            outcome = bulk.resume(job_id)
+        except ConnectorError as e:
+            if e.code != "NOT_FOUND":
+                raise  # the org cannot be asked now: the next run resumes it
+            with cx.store.begin() as conn:
+                _set_state(conn, key, "orphaned", now, f"job {job_id} unknown to the org: its entries stay sent, "
+                                                       "for the outbox's read-back")  # fmt: skip
+            log.warning("bulk_job_unknown", job_id=job_id, entries=len(ids),
+                        fix="nothing to do: the outbox reads these leads back and sends what did not land")
+            continue
+        with cx.store.connect() as conn:
+            entries = [(e["id"], e["lead_id"], e["offer_id"], e["purpose"]) for e in _entries_by_id(conn, ids)]
+        log.warning("bulk_job_resumed", job_id=job_id, state=outcome.state, entries=len(entries))
+        counts["bulk_resumed_jobs"] = counts.get("bulk_resumed_jobs", 0) + 1
+        _settle_upload(cx, key, entries, outcome, now, counts, settle)
+    return counts
+
+
+def _set_state(conn: Any, key: str, state: str, now: datetime, note: str) -> None:
+    conn.execute(update(bulk_jobs).where(bulk_jobs.c.upload == key).values(state=state, updated_at=now, note=note))
+
+
+# ---------------------------------------------------------------------------- reading the state
+def _pending_chunks(cx: Context) -> Iterator[list[dict[str, Any]]]:
+    after = 0
+    while True:
+        with cx.store.connect() as conn:
+            entries = ob.pending_after(conn, after, CHUNK)
+        if not entries:
+            return
+        after = entries[-1]["id"]
+        yield entries
+
+
+def _entries_by_id(conn: Any, ids: list[int]) -> Iterator[dict[str, Any]]:
+    OB = schema.outbox
+    for i in range(0, len(ids), 500):
+        for r in conn.execute(select(OB).where(OB.c.id.in_(ids[i:i + 500]))).mappings():
+            yield dict(r)
+
+
+def _still_sent(cx: Context, ids: list[int]) -> set[int]:
+    with cx.store.connect() as conn:
+        return _still_sent_in(conn, ids)
+
+
+def _still_sent_in(conn: Any, ids: list[int]) -> set[int]:
+    """Those of `ids` still `sent`, read by id range (an upload's ids are increasing)."""
+    if not ids:
+        return set()
+    OB = schema.outbox
+    wanted = set(ids)
+    rows = conn.execute(select(OB.c.id).where(OB.c.id >= min(ids), OB.c.id <= max(ids), OB.c.status == "sent"))
+    return {r[0] for r in rows if r[0] in wanted}
+
+
+def _changed_since_decided(cx: Context) -> dict[str, datetime]:
+    """SystemModstamp of the leads someone else changed after the oldest pending decision
+    (not before the lead stream's last read began, less the lookback: changes before
+    it were seen by that read). One query, whatever the backlog."""
+    with cx.store.connect() as conn:
+        oldest = conn.execute(select(func.min(schema.outbox.c.seen_modstamp))
+                              .where(schema.outbox.c.status == "pending")).scalar()
+        read_start = st.get_watermark(conn, READ_START)
+    if oldest is None:
+        return {}
+    since = max(oldest, read_start - cx.lookback) if read_start else oldest
+    where = format_soql("SystemModstamp > {}", soql_datetime(since - timedelta(seconds=1)))
+    echo = not_our_echo(cx)  # our own earlier writes cannot make a decision stale
+    if echo:
+        where = f"({where}) AND ({echo})"
+    rows = cx.client.query(soql_select(cx.mappings.writeback_sobject(), ["Id", "SystemModstamp"], where=where))
+    return {r["Id"]: parse_sf_datetime(r["SystemModstamp"]) for r in rows}
