@@ -21,6 +21,7 @@ from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
+from jobs.writer import BackgroundWriter
 from rules.lifecycle import LeadState
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     with cx.store.begin() as conn:
         wm = st.get_watermark(conn, WATERMARK)
         # Anything changed after this moment is not in this read; the outbox guard asks
-        # Salesforce about exactly that window (see outbox._current_modstamps).
+        # Salesforce about exactly that window (see outbox.current_modstamps).
         st.set_watermark(conn, READ_START, now, now)
     if wm is None:
         # First run: start a bounded way back, not at the beginning of the org's history.
@@ -52,15 +53,24 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
                                      lookback=cx.lookback, where=where)
     counts: dict[str, int] = {"read": 0}
     page: list[dict[str, Any]] = []
-    for record in stream:
-        page.append(record)
-        if len(page) >= PAGE:
-            handle_page(cx, page, now, counts)
-            page = []
-            if cx.stop.is_set():
-                break  # graceful stop: this page is done, the rest is read next time
-    if page:
-        handle_page(cx, page, now, counts)
+    # A burst's decided pages are written while the next ones are read (jobs/writer.py).
+    writer = BackgroundWriter(cx, now)
+    try:
+        for record in stream:
+            page.append(record)
+            if len(page) >= PAGE:
+                with writer.turn():
+                    handle_page(cx, page, now, counts)
+                writer.decided(len(page))
+                page = []
+                if cx.stop.is_set():
+                    break  # graceful stop: this page is done, the rest is read next time
+        if page:
+            with writer.turn():
+                handle_page(cx, page, now, counts)
+    finally:
+        written = writer.finish()
+    counts.update({f"flush_{k}": v for k, v in written.items()})
     if not cx.stop.is_set():
         # The whole window up to this run's start was read: the next read starts one
         # lookback before it, not one lookback before the newest change, or an idle org
@@ -73,7 +83,8 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
                 st.set_watermark(conn, WATERMARK, read_to, now)
     if not cx.stop.is_set() and (withdrawn := withdraw.run(cx, now)):
         counts["withdrawn"] = withdrawn
-    counts.update({f"flush_{k}": v for k, v in outbox.flush(cx, now).items()})
+    for k, v in outbox.flush(cx, now).items():
+        counts[f"flush_{k}"] = counts.get(f"flush_{k}", 0) + v
     return counts
 
 

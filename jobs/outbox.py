@@ -58,8 +58,8 @@ def flush(cx: Context, now: datetime) -> dict[str, int]:
     return counts
 
 
-def _flush_chunk(cx: Context, entries: list[dict[str, Any]], now: datetime, counts: dict[str, int]) -> None:
-    current = _current_modstamps(cx, entries)
+def split_stale(entries: list[dict[str, Any]], current: dict[str, datetime]) -> tuple[list, list]:
+    """(fresh, stale): stale entries' leads changed in Salesforce since their decision."""
     fresh, stale = [], []
     for e in entries:
         now_stamp = current.get(e["lead_id"], e["seen_modstamp"])
@@ -67,6 +67,11 @@ def _flush_chunk(cx: Context, entries: list[dict[str, Any]], now: datetime, coun
             stale.append(e)
         else:
             fresh.append(e)
+    return fresh, stale
+
+
+def _flush_chunk(cx: Context, entries: list[dict[str, Any]], now: datetime, counts: dict[str, int]) -> None:
+    fresh, stale = split_stale(entries, current_modstamps(cx, entries))
     if stale:
         # Someone changed these leads after we decided: read them and take the change for
         # what it is, as the lead stream does (a late answer, an edit, a person taking
@@ -80,7 +85,7 @@ def _flush_chunk(cx: Context, entries: list[dict[str, Any]], now: datetime, coun
             fence(conn, getattr(cx, "lock", None))
             ob.mark(conn, [e["id"] for e in batch], "sent", now, count_attempt=True)
         results = cx.client.update(sobject, [{"Id": e["lead_id"], **e["payload"]} for e in batch])
-        _settle(cx, batch, results, now, counts)
+        settle(cx, batch, results, now, counts)
         if cx.stop.is_set():
             break  # graceful stop: this batch is settled; the rest stays pending
 
@@ -107,7 +112,7 @@ def fence(conn, lock) -> None:
                         "this one writes nothing more")
 
 
-def _settle(cx: Context, batch: list[dict[str, Any]], results, now: datetime, counts: dict[str, int]) -> None:
+def settle(cx: Context, batch: list[dict[str, Any]], results, now: datetime, counts: dict[str, int]) -> None:
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn, [e["lead_id"] for e in batch])
         confirmed = [e["id"] for e, r in zip(batch, results) if r.ok]
@@ -200,7 +205,7 @@ def _drop_one(conn, state, entry: dict[str, Any], reason: str, now: datetime, fi
     lifecycle.release(conn, state, entry["lead_id"], reason, now, final_state=final_state)
 
 
-def _current_modstamps(cx: Context, entries: list[dict[str, Any]]) -> dict[str, datetime]:
+def current_modstamps(cx: Context, entries: list[dict[str, Any]]) -> dict[str, datetime]:
     """SystemModstamp now, for leads that may have changed since their decision."""
     sobject = cx.mappings.writeback_sobject()
     ids = sorted({e["lead_id"] for e in entries})
@@ -214,11 +219,16 @@ def _current_modstamps(cx: Context, entries: list[dict[str, Any]]) -> dict[str, 
         # whose lead changed was dropped there); only later changes need asking about.
         with cx.store.connect() as conn:
             read_start = st.get_watermark(conn, "leads:read_start")
-        oldest = min((e["seen_modstamp"] for e in entries if e["seen_modstamp"] is not None), default=None)
-        if oldest is None:
+        seen = [e["seen_modstamp"] for e in entries if e["seen_modstamp"] is not None]
+        if not seen:
             return {}
+        oldest, newest = min(seen), max(seen)
         since = max(oldest, read_start - cx.lookback) if read_start else oldest
-        where = format_soql("SystemModstamp > {}", soql_datetime(since - timedelta(seconds=1)))
+        # A lead of these entries was created no later than the version we decided on, so
+        # leads created after the newest of them cannot be among them: without this bound a
+        # burst's later leads (new, created inside the lookback) were all read back again.
+        where = format_soql("SystemModstamp > {} AND CreatedDate <= {}", soql_datetime(since - timedelta(seconds=1)),
+                            soql_datetime(newest + timedelta(seconds=1)))
         echo = not_our_echo(cx)  # our own earlier writes cannot make a decision stale
         if echo:
             where = f"({where}) AND ({echo})"
