@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from connector.soql import format_soql, select, soql_datetime
-from jobs import alerts, lifecycle
+from jobs import alerts, bulk_writeback, lifecycle
 from jobs.echoes import not_our_echo
 from jobs.state import offers as of
 from jobs.state import outbox as ob
@@ -33,7 +33,11 @@ BY_ID_LIMIT = 400  # up to this many leads: read them by id; beyond: read what c
 
 
 def run(cx: Context, now: datetime) -> dict[str, int]:
-    counts = reconcile(cx, now)
+    # First the Bulk API jobs a kill left (their rows are `sent`: reconcile must not read
+    # them back while the org may still be writing them), and a backlog from the threshold on.
+    counts = bulk_writeback.run(cx, now, settle=settle, fence=fence)
+    for k, v in reconcile(cx, now).items():
+        counts[k] = counts.get(k, 0) + v
     for k, v in flush(cx, now).items():
         counts[k] = counts.get(k, 0) + v
     return counts
