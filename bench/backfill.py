@@ -20,11 +20,14 @@ Two processes besides this one, so the figure is the connector's memory alone:
 threads, the lead-stream job only), `leads_per_s` the same per wall second, `api_calls`
 the job's calls as the connector counted them.
 
-`--bulk` measures the Bulk API 2.0 path instead (connector.bulk): one bulk query job
-reads every lead (CSV pages of 100,000), each is converted, decided and turned into its
-write-back payload, and one ingest job per 100 MB of CSV writes them back — the API
-calls a first run costs through Bulk API 2.0. It does NOT commit to the state database
-(the jobs side's lead stream has no bulk hook yet): its CPU figure is the I/O path's.
+By default a backlog of `[salesforce] bulk_threshold` leads or more (10,000) takes the
+jobs' Bulk API 2.0 path, as any deployment would: the lead-stream job counts the backlog,
+reads it through one Bulk API 2.0 query job (jobs/bulk_intake.py), routes and commits it
+page by page exactly as the REST read does, and writes it back through ingest jobs whose
+ids are in the state before their upload (jobs/bulk_writeback.py). `--rest` raises the
+threshold above the backlog: the REST path (pages of 2,000, writes of 200), for comparison.
+`--stages` times the connector's CPU stage by stage (wrapped functions: a few µs per lead
+of its own). `--state URL` puts the state in PostgreSQL instead of a SQLite file.
 """
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 sys.path.append(str(Path(__file__).resolve().parent))
 
-from _common import connector_for, emit, floor_calls, machine, peak_rss_mb, per_1000, say  # noqa: E402
+from _common import emit, floor_calls, machine, peak_rss_mb, per_1000, say  # noqa: E402
 
 CLONE_SERIAL_BASE = 40_000_000  # far above any id the org itself hands out in a run
 
@@ -108,8 +111,124 @@ def _rss_mb() -> float:
     return 0.0
 
 
+def connector_for(work: Path, connection: dict, threshold: int | None, state: str | None):
+    """The application built from a config file like a deployment's, on the wall clock
+    (the org runs on it here: nobody advances it); `threshold`: [salesforce] bulk_threshold."""
+    from datetime import datetime, timezone
+
+    from _common import write_config
+
+    from jobs.app import Connector
+    from jobs.config import load
+    from jobs.logging import configure
+    from jobs.timeutil import CallableClock
+
+    path = write_config(work, connection, **({"state": state} if state else {}))
+    if threshold is not None:
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("[salesforce]\n", f"[salesforce]\nbulk_threshold = {threshold}\n", 1), encoding="utf-8")
+    loaded = load(path)
+    configure(loaded.settings.log.format, loaded.settings.log.level, stream=sys.stderr)
+    return Connector.from_config(loaded, clock=CallableClock(lambda: datetime.now(timezone.utc)))
+
+
+# Stages of the connector's CPU: (name, module, attribute) wrapped in place, so the jobs run
+# as they are; a name containing "." is a method of a class. Stages nest (handle_page holds
+# convert, decide, commit…): each is its inclusive CPU time, and is counted once however deep
+# it recurses.
+STAGES = (
+    ("read: bulk query (HTTP + CSV → records)", "connector.bulk", "BulkClient.query"),
+    ("read: REST query (HTTP + JSON)", "connector.client", "SalesforceClient.query"),
+    ("handle_page (everything below)", "jobs.leads", "handle_page"),
+    ("  convert (mappings)", "mappings", "MappingSet.lead_converter"),
+    ("  minimise (stored copy)", "jobs.app", "LeadRouter.minimiser"),
+    ("  lookups (leads, offers, outbox, routing state)", "jobs.state.offers", "get_leads"),
+    ("  lookups (leads, offers, outbox, routing state)", "jobs.state.offers", "live_offers"),
+    ("  lookups (leads, offers, outbox, routing state)", "jobs.state.outbox", "open_by_lead"),
+    ("  lookups (leads, offers, outbox, routing state)", "jobs.lifecycle", "load_state"),
+    ("  decide (Router.decide)", "rules.router", "Router.decide"),
+    ("  record_offer (engine counters)", "rules.state", "RoutingState.record_offer"),
+    ("  commit_decisions (everything below)", "jobs.lifecycle", "commit_decisions"),
+    ("    audit + payload JSON (jsonable)", "jobs.lifecycle", "jsonable"),
+    ("    write-back payload (mappings)", "mappings", "MappingSet.decision_writeback"),
+    ("    SQL: decisions insert", "jobs.state.outbox", "record_decisions"),
+    ("    SQL: offers insert", "jobs.state.offers", "insert_offers"),
+    ("    SQL: leads upsert", "jobs.state.store", "upsert"),
+    ("    SQL: outbox insert", "jobs.state.outbox", "add_many"),
+    ("  routing state save", "jobs.lifecycle", "save_state"),
+    ("bulk write-back (everything below)", "jobs.bulk_writeback", "flush"),
+    ("  outbox entries read (SQL + JSON)", "jobs.state.outbox", "pending_after"),
+    ("  CSV rows", "connector.bulk", "UpdateRows.add"),
+    ("  mark sent / confirmed (SQL)", "jobs.state.outbox", "mark"),
+    ("  ingest job (HTTP upload, waits, results)", "connector.bulk", "BulkClient.run_update_job"),
+    ("  offer alerts", "jobs.alerts", "send_offer_alerts"),
+    ("REST flush (what is left)", "jobs.outbox", "flush"),
+)
+
+
+def instrument() -> dict[str, list[float]]:
+    """Wrap the STAGES in place; answers {stage: [cpu seconds, calls]}, filled as they run."""
+    import functools
+    import importlib
+    import inspect
+
+    spent: dict[str, list[float]] = {}
+    depth: dict[str, int] = {}
+    clock = time.process_time
+
+    def timed(name: str, fn):
+        if inspect.isgeneratorfunction(fn) or name.startswith("read:"):
+            @functools.wraps(fn)
+            def gen(*a, **k):
+                it = iter(fn(*a, **k))
+                while True:
+                    t = clock()
+                    try:
+                        item = next(it)
+                    except StopIteration:
+                        spent[name][0] += clock() - t
+                        return
+                    spent[name][0] += clock() - t
+                    yield item
+            return gen
+
+        @functools.wraps(fn)
+        def wrapper(*a, **k):
+            if depth[name]:
+                return fn(*a, **k)
+            depth[name] += 1
+            t = clock()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[name][0] += clock() - t
+                spent[name][1] += 1
+                depth[name] -= 1
+        return wrapper
+
+    def returned_fn(name: str, factory):
+        """A factory (lead_converter, minimiser) whose answer is the per-record function."""
+        @functools.wraps(factory)
+        def make(*a, **k):
+            return timed(name, factory(*a, **k))
+        return make
+
+    for name, module, attr in STAGES:
+        spent.setdefault(name, [0.0, 0])
+        depth.setdefault(name, 0)
+        owner = importlib.import_module(module)
+        if "." in attr:
+            cls, attr = attr.split(".")
+            owner = getattr(owner, cls)
+        fn = getattr(owner, attr)
+        wrap = returned_fn if attr in ("lead_converter", "minimiser") else timed
+        setattr(owner, attr, wrap(name, fn))
+    return spent
+
+
 def run_connector(work: str, connection: dict, out, profile: str | None = None,
-                  time_limit: float | None = None) -> None:
+                  time_limit: float | None = None, threshold: int | None = None, state: str | None = None,
+                  stages: bool = False) -> None:
     samples: list[tuple[float, float]] = []
     done = threading.Event()
     t0 = time.monotonic()
@@ -120,10 +239,7 @@ def run_connector(work: str, connection: dict, out, profile: str | None = None,
 
     threading.Thread(target=sample, daemon=True).start()
     try:
-        from datetime import datetime, timezone
-
-        # The org runs on the wall clock here (nobody advances it), so the connector does too.
-        cx = connector_for(Path(work), connection, lambda: datetime.now(timezone.utc))
+        cx = connector_for(Path(work), connection, threshold, state)
         rss_ready = _rss_mb()
         partners = cx.run_job("sync_partners")
         cx.routing()
@@ -133,6 +249,8 @@ def run_connector(work: str, connection: dict, out, profile: str | None = None,
             timer = threading.Timer(time_limit, cx.stop.set)
             timer.daemon = True
             timer.start()
+        spent = instrument() if stages else None
+        calls0 = cx.client.calls
         began = time.perf_counter()
         cpu0 = time.process_time()
         if profile:
@@ -151,62 +269,11 @@ def run_connector(work: str, connection: dict, out, profile: str | None = None,
         out.put({"read": leads.counts.get("read", 0), "counts": leads.counts, "seconds": seconds, "cpu_seconds": cpu,
                  "api_calls": leads.api_calls, "partner_calls": partners.api_calls, "peak_rss_mb": peak_rss_mb(),
                  "rss_after_start_mb": rss_ready, "rss_after_partners_mb": rss_partners, "rss_end_mb": _rss_mb(),
-                 "rss_samples": samples, "stopped_early": cx.stop.is_set()})
+                 "rss_samples": samples, "stopped_early": cx.stop.is_set(), "client_calls": cx.client.calls - calls0,
+                 "stages": spent})
         cx.store.dispose()
         cx.client.close()
     except BaseException as e:  # the parent must hear about it, not wait forever
-        out.put({"error": f"{type(e).__name__}: {e}"})
-        raise
-
-
-def run_connector_bulk(work: str, connection: dict, out, expected: int, threshold: int) -> None:
-    """The Bulk API 2.0 first run: read → convert → decide → payload → bulk write, streamed."""
-    try:
-        from datetime import datetime, timezone
-
-        from connector.bulk import BulkClient
-        from connector.soql import select
-        from mappings import Unroutable
-        from rules import RoutingState
-        from rules.lifecycle import DECISION_STATUS
-
-        cx = connector_for(Path(work), connection, lambda: datetime.now(timezone.utc))
-        rss_ready = _rss_mb()
-        partners = cx.run_job("sync_partners")
-        routing = cx.routing()
-        rss_partners = _rss_mb()
-        ms, client = cx.mappings, cx.client
-        soql = select(ms.sobject("lead"), ms.soql_fields("lead"), where=ms.filter("lead"),
-                      order_by=["SystemModstamp", "Id"])  # fmt: skip
-        bulk = BulkClient(client, poll_interval=0.5, threshold=threshold)
-        convert, router, state = ms.lead_converter(), routing.router, RoutingState()
-        counts = {"read": 0, "unroutable": 0}
-        now = cx.clock.now()
-        columns = ["Id", *ms.writeback_fields().values()]
-        calls0, began, cpu0 = client.calls, time.perf_counter(), time.process_time()
-
-        def payloads():
-            for record in bulk.query(soql, expected=expected):
-                counts["read"] += 1
-                lead = convert(record)
-                if isinstance(lead, Unroutable):
-                    counts["unroutable"] += 1
-                    continue
-                decision = router.decide(lead, state, now)
-                state.record_offer(decision, now)
-                yield {"Id": lead.id, **ms.decision_writeback(decision, DECISION_STATUS[decision.kind].value)}
-
-        results = bulk.update_stream(ms.writeback_sobject(), payloads(), columns=columns)
-        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu0
-        counts["flush_confirmed"] = sum(1 for r in results if r.ok)
-        counts["write_failed"] = len(results) - counts["flush_confirmed"]
-        out.put({"read": counts["read"], "counts": counts, "seconds": seconds, "cpu_seconds": cpu,
-                 "api_calls": client.calls - calls0, "partner_calls": partners.api_calls, "peak_rss_mb": peak_rss_mb(),
-                 "rss_after_start_mb": rss_ready, "rss_after_partners_mb": rss_partners, "rss_end_mb": _rss_mb(),
-                 "rss_samples": [], "stopped_early": False, "bulk_jobs": bulk.jobs})  # fmt: skip
-        cx.store.dispose()
-        client.close()
-    except BaseException as e:
         out.put({"error": f"{type(e).__name__}: {e}"})
         raise
 
@@ -224,10 +291,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                         help="stop the connector gracefully after this long and report the part done "
                              "(default: run the whole backfill)")
-    parser.add_argument("--bulk", action="store_true",
-                        help="read and write through Bulk API 2.0 (connector.bulk); no state database commits")
-    parser.add_argument("--bulk-threshold", type=int, default=10_000,
-                        help="with --bulk: fewer records than this go through REST (default 10000)")
+    parser.add_argument("--bulk-threshold", type=int, default=None, metavar="N",
+                        help="[salesforce] bulk_threshold: from N leads the jobs read and write through Bulk API 2.0 "
+                             "(default: the config's default, 10000)")
+    parser.add_argument("--rest", action="store_true",
+                        help="the REST path: the threshold set above the backlog (for comparison)")
+    parser.add_argument("--state", metavar="URL", default=None,
+                        help="the state database (default: a SQLite file), e.g. postgresql+psycopg://…")
+    parser.add_argument("--stages", action="store_true",
+                        help="time the connector's CPU stage by stage (costs a few µs per lead itself)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
     if args.leads < 1 or args.partners < 1 or args.templates < 1:
@@ -246,13 +318,11 @@ def main(argv: list[str] | None = None) -> int:
         say(f"backfill: org ready in {org['seed_seconds'] + org['grow_seconds']:.1f} s; the connector's first run starts"
             + (f" (stopped after {args.time_limit:g} s)" if args.time_limit else ""))
         cx_out = ctx.Queue()
-        if args.bulk:
-            cx_proc = ctx.Process(target=run_connector_bulk, args=(str(root / "connector"), org["connection"], cx_out,
-                                                                   org["leads"], args.bulk_threshold), daemon=True)  # fmt: skip
-        else:
-            cx_proc = ctx.Process(target=run_connector, args=(str(root / "connector"), org["connection"], cx_out,
-                                                              args.profile and str(Path(args.profile).resolve()), args.time_limit),
-                                  daemon=True)
+        threshold = args.leads + 1 if args.rest else args.bulk_threshold
+        cx_proc = ctx.Process(target=run_connector, args=(str(root / "connector"), org["connection"], cx_out,
+                                                          args.profile and str(Path(args.profile).resolve()),
+                                                          args.time_limit, threshold, args.state, args.stages),
+                              daemon=True)
         (root / "connector").mkdir()
         cx_proc.start()
         run = _get(cx_out, cx_proc, "the connector")
@@ -285,14 +355,16 @@ def main(argv: list[str] | None = None) -> int:
         "leads_per_cpu_second": round(n / run["cpu_seconds"], 1) if run["cpu_seconds"] else None,
         "leads_per_s": round(n / run["seconds"], 1) if run["seconds"] else None,
         "connector_cpu_leads_per_s": round(n / run["cpu_seconds"], 1) if run["cpu_seconds"] else None,
-        "path": "bulk" if args.bulk else "rest",
-        "bulk_jobs": run.get("bulk_jobs", 0),
+        "path": "bulk" if run["counts"].get("bulk_read") else "rest",
+        "bulk_jobs": run["counts"].get("flush_bulk_jobs", 0) + (1 if run["counts"].get("bulk_read") else 0),
         "backfill_seconds": round(run["seconds"], 1),
         # a stopped run: how long reading and routing every lead would take at this pace
         # (the writes come after the stream and are not in it)
         "projected_read_route_seconds": None if complete or not n else round(args.leads * run["seconds"] / n),
         "api_calls": run["api_calls"],
         "api_calls_with_partner_sync": run["api_calls"] + run["partner_calls"],
+        # the offer alerts (one message per rep per chunk of 10,000 confirmed offers) apart
+        "api_calls_offer_alerts": sum(v for k, v in org_end["counters"]["endpoints"].items() if "actions/" in k),
         "api_calls_per_1000": per_1000(run["api_calls"], n),
         "floor_per_1000": per_1000(floor_calls(n), n),
         # whole run, partner sync included, as the org counted them
@@ -302,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.perf_counter() - started, 1),
         "machine": machine(),
     }
+    if run.get("stages"):
+        result["stages_cpu_us_per_lead"] = {name: round(cpu * 1e6 / max(n, 1), 1)
+                                            for name, (cpu, _calls) in run["stages"].items() if cpu}
     rows = [
         ("leads in the org", args.leads, f"{org['copied']:,} copied from {min(args.templates, args.leads):,} demo leads"),
         ("leads read and handled", n, ", ".join(f"{k} {v:,}" for k, v in sorted(run["counts"].items()) if k != "read")),
@@ -318,8 +393,11 @@ def main(argv: list[str] | None = None) -> int:
         ("sandbox ready in (s)", result["sandbox_seconds_to_ready"], f"sandbox peak RSS {result['sandbox_peak_rss_mb']} MB"),
         ("seconds", result["seconds"], "whole benchmark"),
     ]
-    if args.bulk:
-        rows.insert(5, ("path", "Bulk API 2.0", f"{result['bulk_jobs']} jobs, {run['api_calls']} calls; no state DB commits"))
+    rows.insert(5, ("path", "Bulk API 2.0" if result["path"] == "bulk" else "REST",
+                    f"{result['bulk_jobs']} bulk jobs, {run['api_calls']} calls "
+                    f"({result['api_calls_offer_alerts']} of them offer alerts)"))
+    for name, us in (result.get("stages_cpu_us_per_lead") or {}).items():
+        rows.append((f"CPU µs/lead: {name}", us, ""))
     emit("leadrouter backfill: first run over the whole org", rows, result, args.json)
     return 0
 
