@@ -136,7 +136,10 @@ class LeadRouter:
                     "check the URL, the network path to it and ca_bundle") from None
         if clock is None:
             clock = SalesforceTime(client) if callable(getattr(client, "server_now", None)) else SystemClock()
-        store = store or Store(loaded.state_url())
+        if store is None:  # refused (exit 4) when it is another org's state: jobs/state/orgs.py
+            from jobs.state.orgs import organization_id
+
+            store = Store(loaded.state_url(), org=s.org.name, organization_id=organization_id(client))
         org = f"{client.instance_url or ''}|{s.salesforce and s.salesforce.get('login_url')}"
         key = pf.fingerprint(ms, rules_path, org)
         checked = preflight and not pf.recently_passed(store, key, clock.now())

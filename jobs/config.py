@@ -27,6 +27,7 @@ SECRET_KEYS = ("client_secret", "consumer_secret", "refresh_token", "password", 
 # Environment variable -> (section, key). Only URLs, paths and identities: the knobs
 # a deployment changes without editing the file.
 ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "LEADROUTER_ORG": ("org", "name"),
     "LEADROUTER_LOGIN_URL": ("salesforce", "login_url"),
     "LEADROUTER_API_VERSION": ("salesforce", "api_version"),
     "LEADROUTER_CA_BUNDLE": ("salesforce", "ca_bundle"),
@@ -174,7 +175,22 @@ class StreamSettings(_Strict):
         return v
 
 
+class OrgSettings(_Strict):
+    """The org this worker serves (jobs/state/orgs.py): its state, leader lock and metrics
+    are keyed by it, so one PostgreSQL database serves many orgs, one worker each."""
+
+    name: str = "default"
+
+    @field_validator("name")
+    @classmethod
+    def _org_name(cls, v: str) -> str:
+        from jobs.state.orgs import check_name
+
+        return check_name(v)
+
+
 class Settings(_Strict):
+    org: OrgSettings = OrgSettings()
     # Validated as the connector's own ConnectorConfig (see `connector_config`), with
     # [budget] and [notifications] folded in.
     salesforce: dict[str, Any] | None = None
@@ -188,6 +204,13 @@ class Settings(_Strict):
     log: LogSettings = LogSettings()
     metrics: MetricsSettings = MetricsSettings()
     stream: StreamSettings = StreamSettings()
+
+    @model_validator(mode="after")
+    def _state_url_leaves_the_schema_to_the_org(self) -> "Settings":
+        from jobs.state.orgs import url_for
+
+        url_for(self.state.url, self.org.name)  # ValueError when the URL chooses a search_path itself
+        return self
 
     @model_validator(mode="after")
     def _schedule_fits_deadlines(self) -> "Settings":
@@ -246,11 +269,15 @@ class LoadedConfig:
                                            model=ConnectorConfig)) from None
 
     def state_url(self) -> str:
+        """[state] url as this org's workers connect to it: a relative SQLite path
+        resolved; on PostgreSQL the org's own schema (jobs/state/orgs.py)."""
+        from jobs.state.orgs import url_for
+
         url = self.settings.state.url
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
             return prefix + str(self.base_dir / url[len(prefix):])
-        return url
+        return url_for(url, self.settings.org.name)
 
 
 def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:

@@ -10,7 +10,9 @@ leader's death (the Bar asks for two).
 
 One lock per state database IDENTITY: the SQLite lock file is named from the resolved
 path, so two configs naming one database through a symlink share one lock (they did
-not: both led, and 41 jobs failed with "database is locked").
+not: both led, and 41 jobs failed with "database is locked"). On PostgreSQL the
+identity is the org (jobs/state/orgs.py): each org's workers share one advisory lock
+key and the org's schema, so many orgs in one database each have their own leader.
 
 Fencing: each acquisition takes `token`, a number one higher than any leader of this
 database took before (a one-row `leader_token` table in the state database itself, so
@@ -25,7 +27,6 @@ import os
 import sqlite3
 import threading
 import time
-import zlib
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -34,13 +35,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from jobs.logging import get_logger
+from jobs.state.orgs import lock_key, org_of, quoted_schema, schema_for
 
 log = get_logger(component="leader")
-
-
-def lock_key(name: str) -> int:
-    """A stable signed 64-bit advisory-lock key for a deployment name."""
-    return zlib.crc32(f"leadrouter:{name}".encode()) | (0x4C52 << 32)
 
 
 class NotLeader(RuntimeError):
@@ -153,9 +150,10 @@ def _sqlite_token(database: Path) -> int:
 
 
 class PostgresLeaderLock(_Fenced):
-    def __init__(self, url: str, name: str = "default") -> None:
-        self.key = lock_key(name)
-        self.description = f"PostgreSQL advisory lock {self.key}"
+    def __init__(self, url: str, name: str | None = None) -> None:
+        self.org = org_of(url)
+        self.key = lock_key(name or self.org)
+        self.description = f"PostgreSQL advisory lock {self.key} (org {name or self.org})"
         # Its own engine with one connection: the lock lives exactly as long as it does.
         self._engine = create_engine(url, poolclass=None, pool_size=1, max_overflow=0, pool_pre_ping=False)
         self._conn = None
@@ -173,6 +171,8 @@ class PostgresLeaderLock(_Fenced):
         if got:
             self._conn = conn
             try:
+                if schema_for(self.org):  # the fencing token lives in the org's schema, made here if first
+                    conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quoted_schema(self.org)}"))
                 conn.execute(text(TOKEN_TABLE))
                 self.token = int(conn.execute(text(NEXT_TOKEN)).scalar())
             except Exception as e:  # noqa: BLE001 - no token, no leadership
@@ -215,7 +215,9 @@ class PostgresLeaderLock(_Fenced):
         self._engine.dispose()
 
 
-def lock_for(state_url: str, name: str = "default") -> LeaderLock:
+def lock_for(state_url: str, name: str | None = None) -> LeaderLock:
+    """The leader lock of the state at `state_url`: on PostgreSQL the advisory lock of
+    the org the URL was made for (jobs/state/orgs.py url_for), unless `name` says."""
     url = make_url(state_url)
     if url.get_backend_name() == "postgresql":
         return PostgresLeaderLock(state_url, name)

@@ -9,6 +9,10 @@ and API budget as the leader, and any instance can be scraped or probed:
   standby is healthy), 503 when it does not.
 - `/metrics`: Prometheus text format (prometheus_client), names under `leadrouter_`.
 
+Every figure carries an `org` label (the `[org] name`): many orgs' workers, each scraped
+on its own, add up in one Prometheus without relabelling, and `leadrouter_org_info`
+ties the name to the Organization Id the state recorded.
+
 Ages (oldest live offer, watermark lag) are measured on the connector's clock, which
 is Salesforce's, never the host's; timestamps are exported as Unix seconds too, so an
 alert can compare them with Prometheus' own `time()`.
@@ -32,6 +36,7 @@ from jobs.state import Store
 from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.state import store as st
+from jobs.state.orgs import recorded
 from jobs.state.schema import decisions, job_runs, watermarks
 
 log = get_logger(component="metrics")
@@ -51,18 +56,32 @@ def _ts(value: datetime | None) -> float | None:
     return value.astimezone(timezone.utc).timestamp() if value else None
 
 
+def _gauge(name: str, doc: str, labels: tuple[str, ...] = ()) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, labels=["org", *labels])
+
+
+def _counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> CounterMetricFamily:
+    return CounterMetricFamily(name, doc, labels=["org", *labels])
+
+
 class StateReader:
     """The figures, read in one short read-only connection per scrape or probe."""
 
-    def __init__(self, store: Store, *, now: Callable[[], datetime], role: Callable[[], str], instance: str) -> None:
+    def __init__(self, store: Store, *, now: Callable[[], datetime], role: Callable[[], str], instance: str,
+                 org: str | None = None) -> None:
         self.store, self.now, self.role, self.instance = store, now, role, instance
+        self.org = org or store.org
+
+    def _add(self, family: Metric, labels: list[str], value: float) -> None:
+        family.add_metric([self.org, *labels], value)  # type: ignore[attr-defined]
 
     def health(self) -> tuple[int, dict[str, Any]]:
-        body: dict[str, Any] = {"instance": self.instance, "role": self.role()}
+        body: dict[str, Any] = {"org": self.org, "instance": self.instance, "role": self.role()}
         try:
             with self.store.connect() as conn:
                 conn.execute(text("SELECT 1"))
                 ok_runs = st.last_ok_job_runs(conn)
+                body["organization_id"] = (recorded(conn) or (None, None))[1]
         except Exception as e:  # any database failure is the answer, not a crash of the probe
             body.update(status="unavailable", state_db={"ok": False, "error": type(e).__name__},
                         last_successful_cycle=None)
@@ -76,100 +95,99 @@ class StateReader:
     def collect(self) -> Iterator[Metric]:
         """prometheus_client's collector protocol: called on every scrape."""
         role = self.role()
-        leader = GaugeMetricFamily("leadrouter_leader", "1 when this instance holds the leader lock",
-                                   labels=["instance", "role"])
-        leader.add_metric([self.instance, role], 1.0 if role == "leader" else 0.0)
+        leader = _gauge("leadrouter_leader", "1 when this instance holds the leader lock", ("instance", "role"))
+        self._add(leader, [self.instance, role], 1.0 if role == "leader" else 0.0)
         yield leader
-        up = GaugeMetricFamily("leadrouter_state_db_up", "1 when the state database answered this scrape")
+        up = _gauge("leadrouter_state_db_up", "1 when the state database answered this scrape")
         try:
             with self.store.connect() as conn:
                 figures = list(self._figures(conn))
         except Exception as e:  # a scrape must still answer: the alert is on state_db_up
             log.warning("metrics_state_unreadable", error=type(e).__name__)
-            up.add_metric([], 0.0)
+            self._add(up, [], 0.0)
             yield up
             return
-        up.add_metric([], 1.0)
+        self._add(up, [], 1.0)
         yield up
         yield from figures
 
     def _figures(self, conn) -> Iterator[Metric]:
         now = self.now()
-        kinds = CounterMetricFamily("leadrouter_decisions", "routing decisions recorded, by kind", labels=["kind"])
+        info = _gauge("leadrouter_org_info", "the org this state belongs to: its Organization Id as recorded on "
+                      "first connect (empty until then)", ("organization_id",))
+        org_id = (recorded(conn) or (None, None))[1]
+        self._add(info, [org_id or ""], 1.0)
+        yield info
+
+        kinds = _counter("leadrouter_decisions", "routing decisions recorded, by kind", ("kind",))
         for kind, n in conn.execute(select(decisions.c.kind, func.count()).group_by(decisions.c.kind)):
-            kinds.add_metric([kind], float(n))
+            self._add(kinds, [kind], float(n))
         yield kinds
 
         counts = of.offer_status_counts(conn)
-        by_status = GaugeMetricFamily("leadrouter_offers", "offers in the state database, by status", labels=["status"])
+        by_status = _gauge("leadrouter_offers", "offers in the state database, by status", ("status",))
         for status, n in sorted(counts.items()):
-            by_status.add_metric([status], float(n))
+            self._add(by_status, [status], float(n))
         yield by_status
-        yield GaugeMetricFamily("leadrouter_live_offers", "offers waiting for a partner's answer",
-                                value=float(counts.get("live", 0)))
-        yield CounterMetricFamily("leadrouter_lapses", "offers that passed their deadline unanswered",
-                                  value=float(counts.get("lapsed", 0)))
+        live = _gauge("leadrouter_live_offers", "offers waiting for a partner's answer")
+        self._add(live, [], float(counts.get("live", 0)))
+        yield live
+        lapses = _counter("leadrouter_lapses", "offers that passed their deadline unanswered")
+        self._add(lapses, [], float(counts.get("lapsed", 0)))
+        yield lapses
         oldest = of.oldest_live_offer(conn)
-        age = GaugeMetricFamily("leadrouter_oldest_live_offer_age_seconds",
-                                "how long the longest-waiting live offer has waited (0 when none)")
-        age.add_metric([], max(0.0, (now - oldest["offered_at"]).total_seconds()) if oldest else 0.0)
+        age = _gauge("leadrouter_oldest_live_offer_age_seconds",
+                     "how long the longest-waiting live offer has waited (0 when none)")
+        self._add(age, [], max(0.0, (now - oldest["offered_at"]).total_seconds()) if oldest else 0.0)
         yield age
 
-        outbox = GaugeMetricFamily("leadrouter_outbox", "decided Lead writes, by status", labels=["status"])
+        outbox = _gauge("leadrouter_outbox", "decided Lead writes, by status", ("status",))
         for status, n in sorted(ob.status_counts(conn).items()):
-            outbox.add_metric([status], float(n))
+            self._add(outbox, [status], float(n))
         yield outbox
 
         yield from self._budget(conn)
         yield from self._jobs(conn)
 
-        lag = GaugeMetricFamily("leadrouter_watermark_lag_seconds",
-                                "how far each incremental read's watermark is behind Salesforce's clock",
-                                labels=["stream"])
+        lag = _gauge("leadrouter_watermark_lag_seconds",
+                     "how far each incremental read's watermark is behind Salesforce's clock", ("stream",))
         for name, value in conn.execute(select(watermarks.c.name, watermarks.c.value)):
-            lag.add_metric([name], max(0.0, (now - value).total_seconds()))
+            self._add(lag, [name], max(0.0, (now - value).total_seconds()))
         yield lag
 
     def _budget(self, conn) -> Iterator[Metric]:
-        used = GaugeMetricFamily("leadrouter_api_calls_used", "our API calls in the last 24 hours",
-                                 labels=["instance"])
-        budget = GaugeMetricFamily("leadrouter_api_calls_budget", "our share of the org's daily API limit",
-                                   labels=["instance"])
-        org_used = GaugeMetricFamily("leadrouter_org_api_requests_used",
-                                     "the org's API requests used today, as Salesforce last reported",
-                                     labels=["instance"])
-        org_max = GaugeMetricFamily("leadrouter_org_api_requests_max", "the org's daily API request limit",
-                                    labels=["instance"])
-        holding = GaugeMetricFamily("leadrouter_api_holding_back", "1 while non-urgent jobs wait for budget",
-                                    labels=["instance"])
+        used = _gauge("leadrouter_api_calls_used", "our API calls in the last 24 hours", ("instance",))
+        budget = _gauge("leadrouter_api_calls_budget", "our share of the org's daily API limit", ("instance",))
+        org_used = _gauge("leadrouter_org_api_requests_used",
+                          "the org's API requests used today, as Salesforce last reported", ("instance",))
+        org_max = _gauge("leadrouter_org_api_requests_max", "the org's daily API request limit", ("instance",))
+        holding = _gauge("leadrouter_api_holding_back", "1 while non-urgent jobs wait for budget", ("instance",))
         for b in st.api_budgets(conn):
             who = [b["instance"]]
-            used.add_metric(who, float(b.get("spent_24h") or 0))
+            self._add(used, who, float(b.get("spent_24h") or 0))
             if b.get("allowance_24h") is not None:
-                budget.add_metric(who, float(b["allowance_24h"]))
+                self._add(budget, who, float(b["allowance_24h"]))
             if b.get("org_max"):
-                org_used.add_metric(who, float(b.get("org_used") or 0))
-                org_max.add_metric(who, float(b["org_max"]))
-            holding.add_metric(who, 1.0 if b.get("holding_back") else 0.0)
+                self._add(org_used, who, float(b.get("org_used") or 0))
+                self._add(org_max, who, float(b["org_max"]))
+            self._add(holding, who, 1.0 if b.get("holding_back") else 0.0)
         yield from (used, budget, org_used, org_max, holding)
 
     def _jobs(self, conn) -> Iterator[Metric]:
-        failures = CounterMetricFamily("leadrouter_job_failures",
-                                       "failed job runs in the retained history (housekeeping prunes old runs)",
-                                       labels=["job"])
+        failures = _counter("leadrouter_job_failures",
+                            "failed job runs in the retained history (housekeeping prunes old runs)", ("job",))
         for job, n in conn.execute(select(job_runs.c.job, func.count()).where(job_runs.c.error.is_not(None))
                                    .group_by(job_runs.c.job)):
-            failures.add_metric([job], float(n))
+            self._add(failures, [job], float(n))
         yield failures
-        last_failed = GaugeMetricFamily("leadrouter_job_last_run_failed", "1 when a job's latest run failed",
-                                        labels=["job"])
+        last_failed = _gauge("leadrouter_job_last_run_failed", "1 when a job's latest run failed", ("job",))
         for r in st.last_job_runs(conn):
-            last_failed.add_metric([r["job"]], 1.0 if r["error"] else 0.0)
+            self._add(last_failed, [r["job"]], 1.0 if r["error"] else 0.0)
         yield last_failed
-        last_ok = GaugeMetricFamily("leadrouter_job_last_success_timestamp_seconds",
-                                    "when each job last finished without error (Unix seconds)", labels=["job"])
+        last_ok = _gauge("leadrouter_job_last_success_timestamp_seconds",
+                         "when each job last finished without error (Unix seconds)", ("job",))
         for r in st.last_ok_job_runs(conn):
-            last_ok.add_metric([r["job"]], _ts(r["finished"]) or 0.0)
+            self._add(last_ok, [r["job"]], _ts(r["finished"]) or 0.0)
         yield last_ok
 
 
@@ -227,6 +245,6 @@ def _handler(server: MetricsServer) -> type[BaseHTTPRequestHandler]:
 
 
 def serve(bind: str, store: Store, *, now: Callable[[], datetime], role: Callable[[], str],
-          instance: str) -> MetricsServer:
+          instance: str, org: str | None = None) -> MetricsServer:
     """Start the endpoint: what `leadrouter run` calls when `[metrics] bind` is set."""
-    return MetricsServer(StateReader(store, now=now, role=role, instance=instance), bind).start()
+    return MetricsServer(StateReader(store, now=now, role=role, instance=instance, org=org), bind).start()

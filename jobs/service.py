@@ -4,6 +4,10 @@ The main thread owns leadership: it waits as a standby, starts the scheduler whe
 lock is ours, checks the lock and writes a heartbeat every poll interval, and on
 SIGTERM (or a lost lock) stops scheduling and lets the job in flight finish its
 current batch before returning.
+
+A service serves one org (the store's): its lock is that org's, its log lines and
+metrics name it. Many orgs run as many services, one process each, sharing nothing
+but the database.
 """
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ class Service:
         self.metrics_bind = metrics_bind  # [metrics] bind: /healthz and /metrics, off when None
         self.now = now or (lambda: datetime.now(timezone.utc))  # the connector's clock: Salesforce's
         self.metrics: Any = None  # the running jobs.metrics.MetricsServer
+        self.org = store.org
 
     def install_signal_handlers(self) -> None:
         def _graceful(signum, _frame):  # noqa: ANN001
@@ -65,7 +70,7 @@ class Service:
             from jobs.metrics import serve
 
             self.metrics = serve(self.metrics_bind, self.store, now=self.now, role=lambda: self.role,
-                                 instance=self.instance)
+                                 instance=self.instance, org=self.org)
         try:
             while not self.stop.is_set():
                 if not self._standby():
@@ -90,10 +95,10 @@ class Service:
                 # the state database is out of reach (volume gone, server down): stay up as
                 # a standby so /healthz can say so, and try again next round
                 log.warning("lock_unavailable", lock=self.lock.description, error=str(e),
-                            retry_seconds=self.poll_seconds, instance=self.instance)
+                            retry_seconds=self.poll_seconds, instance=self.instance, org=self.org)
             if not announced:
                 log.info("standby", lock=self.lock.description, retry_seconds=self.poll_seconds,
-                         instance=self.instance)
+                         instance=self.instance, org=self.org)
                 announced = True
             self._beat()
             pause(self.stop, self.poll_seconds)
@@ -101,7 +106,7 @@ class Service:
 
     def _lead(self) -> None:
         self.role = "leader"
-        log.info("leader", lock=self.lock.description, instance=self.instance)
+        log.info("leader", lock=self.lock.description, instance=self.instance, org=self.org)
         self._beat()
         if self.on_leader:
             self.on_leader()  # e.g. reconcile the outbox before anything new is decided

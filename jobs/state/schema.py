@@ -1,8 +1,9 @@
 """The state tables (SQLAlchemy 2 Core), one definition for SQLite and PostgreSQL.
 
-What must survive a restart lives here: watermarks, the partner snapshot the index is
-built from, every offer and its outcome, the routing engine's fairness counters, the
-outbox of writes Salesforce has not confirmed yet, the decision audit and job runs.
+What must survive a restart lives here: which org the state belongs to, watermarks,
+the partner snapshot the index is built from, every offer and its outcome, the routing
+engine's fairness counters, the outbox of writes Salesforce has not confirmed yet, the
+decision audit and job runs.
 The "one live offer per lead" rule is a partial unique index, so even a bug in the
 jobs cannot offer a lead twice: the second insert fails.
 """
@@ -23,7 +24,7 @@ from sqlalchemy import (
 
 from jobs.state.types import UTCDateTime
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -200,4 +201,15 @@ api_budget = Table(
     Column("instance", String(80), primary_key=True),
     Column("data", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Which Salesforce org this state belongs to (jobs/state/orgs.py): one row, the `org`
+# name of the worker that first opened it and the Organization Id (00D…) its org reported
+# on first connect. A worker of another org is refused.
+org_identity = Table(
+    "org_identity",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(40)),
+    Column("organization_id", ID),
 )

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import Connection, Engine, create_engine, delete, event, exc, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from jobs.state import schema
+from jobs.state import orgs, schema
 from jobs.state.migrations import migrate
 from jobs.timeutil import parse_sf_datetime
 
@@ -24,13 +24,29 @@ class StateProblem(RuntimeError):
 
 
 class Store:
-    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+    """The state of one org. `org`: the configured org name of the worker opening it —
+    the state is refused when it belongs to another org, else it records this one (and
+    `organization_id`, the 00D… the org reported, once known). Without `org` (tools,
+    tests) nothing is checked or recorded; `self.org` is then the org the URL names."""
+
+    def __init__(self, url: str, *, pool_size: int = 5, org: str | None = None,
+                 organization_id: str | None = None) -> None:
         self.url = url
+        self.org = org or orgs.org_of(url)
         if url.startswith("sqlite"):
             _private_file(url)
         self.engine: Engine = _engine(url, pool_size)
         try:
-            self.version = migrate(self.engine)
+            if org is not None:  # before anything is created or migrated in another org's state
+                with self.engine.connect() as conn:
+                    orgs.refuse_other(orgs.recorded(conn), org, organization_id, _where(url))
+            self.version = migrate(self.engine, organization_id=organization_id)
+            if org is not None:
+                with self.engine.begin() as conn:
+                    orgs.claim(conn, org, organization_id, _where(url))
+        except orgs.OrgRefused as e:
+            self.engine.dispose()
+            raise StateProblem(str(e)) from None
         except StateProblem:
             self.engine.dispose()
             raise
@@ -62,6 +78,21 @@ def describe_problem(e: BaseException, url: str | None = None) -> str:
         return str(e)
     detail = str(getattr(e, "orig", None) or e).splitlines()[0]
     return _broken(url or "in [state] url", detail)
+
+
+def _where(url: str) -> str:
+    """The state database as a person finds it: the SQLite file, or the PostgreSQL
+    database (no password) and the org's schema."""
+    if url.startswith("sqlite"):
+        return url.split("///", 1)[-1]
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+    except Exception:  # noqa: BLE001 — a URL we cannot parse is shown without its credentials
+        return url.split("@")[-1]
+    schema = orgs.schema_for(orgs.org_of(u))
+    return f"{u.set(query={}).render_as_string(hide_password=True)} ({f'schema {schema}' if schema else 'default schema'})"
 
 
 def _broken(url: str, detail: str) -> str:

@@ -21,15 +21,18 @@ from jobs.service import Service
 from jobs.state.schema import decisions, job_runs, offers
 
 
-def scrape(url: str) -> dict[str, dict[tuple, float]]:
-    """metric sample name -> {label values: value}"""
+def scrape(url: str, org: str = "default") -> dict[str, dict[tuple, float]]:
+    """metric sample name -> {label values: value}; every sample is labelled with the
+    org, which is checked and left out of the keys"""
     out: dict[str, dict[tuple, float]] = {}
     body = requests.get(url + "/metrics", timeout=10)
     assert body.status_code == 200
     assert body.headers["Content-Type"].startswith("text/plain; version=")
     for family in text_string_to_metric_families(body.text):
         for s in family.samples:
-            out.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = s.value
+            labels = dict(s.labels)
+            assert labels.pop("org", None) == org, (s.name, s.labels)
+            out.setdefault(s.name, {})[tuple(sorted(labels.items()))] = s.value
     return out
 
 

@@ -1,0 +1,127 @@
+"""Versioned schema migrations: an ordered list of small steps, one module each.
+
+A fresh database gets the current schema in one go and is stamped with the latest
+version (replaying history on an empty database only costs time; a test replays it
+and finds the same tables). An existing database runs, in order, every migration
+above its recorded version, each in its own transaction together with its version
+row, so a crash leaves it at a clean version.
+
+Each step carries its own frozen DDL and never imports today's table definitions
+(`schema.py`), which move on: a step must do tomorrow exactly what it did the day it
+was written.
+
+Many orgs (jobs/state/orgs.py): on PostgreSQL the state of a named org lives in its own
+schema, which is created here; a single-org state found in the default schema is first
+carried into it (carry_over.py), then migrated like any other.
+
+Alembic would be the tool for a large team with branching histories; a dozen tables
+owned by one package are served by a few short modules we can read in one go.
+
+Adding a change: edit `schema.py`, bump `SCHEMA_VERSION`, add a module `vN_<what>.py`
+doing the same change with explicit, frozen DDL for databases at the previous version,
+and list it in MIGRATIONS.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+from filelock import FileLock
+from sqlalchemy import Connection, Engine, inspect, select, text
+
+from jobs.state import orgs, schema
+from jobs.state.migrations import carry_over, v1_initial, v2_api_budget, v3_per_lead_rows, v4_org_identity
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[Connection], None]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, v1_initial.NAME, v1_initial.apply),
+    Migration(2, v2_api_budget.NAME, v2_api_budget.apply),
+    Migration(3, v3_per_lead_rows.NAME, v3_per_lead_rows.apply),
+    Migration(4, v4_org_identity.NAME, v4_org_identity.apply),
+]
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+def current_version(conn: Connection) -> int | None:
+    if not inspect(conn).has_table("schema_version"):
+        return None
+    v = conn.execute(select(schema.schema_version.c.version).order_by(schema.schema_version.c.version.desc())).first()
+    return v[0] if v else None
+
+
+def migrate(engine: Engine, migrations: list[Migration] | None = None, *,
+            organization_id: str | None = None) -> int:
+    """Bring the database to the latest version; return the version reached.
+    `organization_id`: the Salesforce org of the worker opening it, when known — a
+    single-org state of another org is never carried into this one's schema."""
+    migrations = MIGRATIONS if migrations is None else migrations
+    target = max(m.version for m in migrations)
+    org = orgs.org_of(engine.url)
+    own_schema = engine.dialect.name == "postgresql" and orgs.schema_for(org) is not None
+    with _exclusive(engine):
+        if own_schema:
+            with engine.begin() as conn:
+                conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {orgs.quoted_schema(org)}"))
+        with engine.connect() as conn:
+            have = current_version(conn)
+        if have is None and own_schema:
+            with engine.begin() as conn:
+                if carry_over.from_default_schema(conn, org, organization_id):
+                    have = current_version(conn)
+        if have is not None and have > target:
+            raise SchemaTooNew(
+                f"the state database is at schema version {have}, this leadrouter knows up to "
+                f"{target}; upgrade leadrouter (or point [state] url at another database)"
+            )
+        if have is None:
+            # Fresh database: the current schema at once, stamped with the latest version.
+            with engine.begin() as conn:
+                schema.metadata.create_all(conn)
+                _stamp(conn, target, f"created at version {target}")
+            return target
+        for m in migrations:
+            if have < m.version <= target:
+                with engine.begin() as conn:
+                    m.apply(conn)
+                    _stamp(conn, m.version, m.name)
+        return target
+
+
+def _stamp(conn: Connection, version: int, name: str) -> None:
+    conn.execute(schema.schema_version.insert().values(
+        version=version, name=name, applied_at=datetime.now(timezone.utc)))
+
+
+@contextmanager
+def _exclusive(engine: Engine) -> Iterator[None]:
+    """Two instances starting together must not both migrate."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            # one lock for the whole database, every org: a carry-over out of the default
+            # schema must not race another org's
+            conn.execute(text("SELECT pg_advisory_lock(72210001)"))
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(72210001)"))
+                conn.commit()
+        return
+    db = engine.url.database
+    if not db or db == ":memory:":
+        yield
+        return
+    with FileLock(str(Path(db)) + ".migrate.lock", timeout=60):
+        yield
