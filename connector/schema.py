@@ -6,9 +6,10 @@ that without the caller walking Salesforce's describe JSON.
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from rules.errors import nearest
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +57,7 @@ class SchemaCache:
         raw = fields.get(name.lower())
         if raw is None:
             names = [f["name"] for f in fields.values()]
-            close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-            return FieldInfo(name=name, exists=False, suggestion=close[0] if close else None)
+            return FieldInfo(name=name, exists=False, suggestion=nearest(name, names))
         return FieldInfo(
             name=raw["name"],
             exists=True,

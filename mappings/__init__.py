@@ -11,6 +11,5 @@ from .converter import Unroutable
 from .errors import MappingError, Problem
 from .loader import load_mappings
 from .mapping_set import MappingSet
-from .suggest import suggest
 
-__all__ = ["MappingError", "MappingSet", "Problem", "Unroutable", "load_mappings", "suggest"]
+__all__ = ["MappingError", "MappingSet", "Problem", "Unroutable", "load_mappings"]

@@ -1,37 +1,23 @@
 """What goes wrong in a mapping file, said so a person can fix it.
 
-Every problem names the file, the line, the key path and the fix; loading and
-validation collect all of them before raising, so ops fix a file in one pass.
+Every problem names the file, the line, the key path and the fix (`rules.errors.Problem`,
+the one shape config, mappings and rules report in); loading and validation collect all
+of them before raising, so ops fix a file in one pass.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+
+from rules.errors import Problem, did_you_mean
+
+__all__ = ["MappingError", "Problem", "meant"]
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    file: str
-    line: int | None
-    key: str
-    message: str
-    fix: str | None = None
-    severity: str = "error"  # "error" stops start-up; "warning" is worth a look
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity == "error"
-
-    def as_dict(self) -> dict:
-        """For JSON output (`leadrouter validate --json`, logs)."""
-        return {"file": self.file, "line": self.line, "key": self.key, "message": self.message,
-                "fix": self.fix, "severity": self.severity}
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        text = f"{where}: {self.severity}: {self.key}: {self.message}" if self.key else (
-            f"{where}: {self.severity}: {self.message}"
-        )
-        return f"{text} — fix: {self.fix}" if self.fix else text
+def meant(name: str, candidates: Iterable[str]) -> str:
+    """The name a typo meant, in brackets to follow a message — " (did you mean 'company'?)" —
+    or "" when none is close (the message or its fix lists the choices)."""
+    hint = did_you_mean(name, candidates, or_known=False)
+    return f" ({hint})" if hint else ""
 
 
 class MappingError(Exception):

@@ -15,15 +15,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from rules.tomllines import TomlLines
+
 from .compile import CompiledAttribute, LoadProblem, compile_attribute
-from .errors import MappingError, Problem
+from .errors import MappingError, Problem, meant
 from .filters import syntax_problems
 from .kinds import KINDS, Attr, Kind
 from .mapping_set import MappingSet
 from .object_mapping import ObjectMapping, Source
 from .spec import ATTRIBUTE_KEYS, OBJECT_KEYS, TRANSFORMS, TYPES, UNSET, AttributeSpec, ObjectSpec
-from .suggest import did_you_mean
-from .tomllines import LineIndex
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -42,7 +42,7 @@ class _Context:
     def attribute_getter(self, name: str) -> Any:
         if not isinstance(name, str) or name not in self._known:
             raise ValueError(f"subdivision looks up the country in attribute {name!r}, which is not mapped"
-                             + did_you_mean(str(name), self._known))
+                             + meant(str(name), self._known))
         self.wanted.append(name)
         attrs = self._attrs
         found: list = []
@@ -81,7 +81,7 @@ def _read(path: Path, problems: list[Problem]) -> Source | None:
         problems.append(Problem(str(path), int(match.group(1)) if match else None, "",
                                 f"not valid TOML: {exc}", "fix the syntax at that line (quotes, brackets, `key = value`)"))
         return None
-    return Source(str(path), LineIndex(text), raw)
+    return Source(str(path), TomlLines(text), raw)
 
 
 def _sections(paths: list[Path], problems: list[Problem]) -> dict[str, tuple[Source, Any]]:
@@ -94,7 +94,7 @@ def _sections(paths: list[Path], problems: list[Problem]) -> dict[str, tuple[Sou
             kind = name.lower() if name.lower() in KINDS else None
             if kind is None:
                 problems.append(Problem(source.file, source.lines.line((name,)), name,
-                                        f"unknown section [{name}]" + did_you_mean(name, KINDS),
+                                        f"unknown section [{name}]" + meant(name, KINDS),
                                         f"use one of: {', '.join(f'[{k}]' for k in KINDS)}"))
                 continue
             if kind in found:
@@ -169,7 +169,7 @@ def _pydantic_problems(exc: ValidationError, source: Source, prefix: tuple, keys
         fix = None
         if err["type"] == "extra_forbidden":
             bad = str(loc[-1])
-            message = f"unknown key {bad!r}" + did_you_mean(bad, keys if len(loc) == 1 else ("options",))
+            message = f"unknown key {bad!r}" + meant(bad, keys if len(loc) == 1 else ("options",))
             fix = f"keys allowed here: {', '.join(keys)}"
         elif err["type"] == "missing":
             message = f"{loc[-1]} is missing"
@@ -178,11 +178,11 @@ def _pydantic_problems(exc: ValidationError, source: Source, prefix: tuple, keys
             fix = _SHAPE_HINTS.get(str(loc[-1]) if loc else "")
         if "unknown transform" in message:
             bad = message.split("unknown transform ", 1)[1].strip("'\"")
-            message += did_you_mean(bad, TRANSFORMS)
+            message += meant(bad, TRANSFORMS)
             fix = f"transforms: {', '.join(TRANSFORMS)}"
         if "unknown type" in message:
             bad = message.split("unknown type ", 1)[1].split(";")[0].strip("'\"")
-            message = message.split(";")[0] + did_you_mean(bad, TYPES)
+            message = message.split(";")[0] + meant(bad, TYPES)
             fix = f"types: {', '.join(TYPES)}"
         out.append(Problem(source.file, source.lines.line(path), key, message, fix))
     return out
@@ -212,7 +212,7 @@ def _load_object(kind: Kind, source: Source, body: Any, problems: list[Problem])
                 fix = (f"move it to [{kind.name}.extra] if it is an attribute of your own"
                        if kind.extras else f"{kind.name} has no extra attributes; remove it")
                 problems.append(mapping.problem((table, name), f"{name!r} is not a standard {kind.name} attribute"
-                                                + did_you_mean(name, kind.attrs), fix))
+                                                + meant(name, kind.attrs), fix))
                 continue
             try:
                 parsed[(table, name)] = AttributeSpec.model_validate(raw)
@@ -291,7 +291,7 @@ def _vocab_warnings(mapping: ObjectMapping, path: tuple, name: str, spec: Attrib
     for (where,), value in written:
         if isinstance(value, str) and value.strip().casefold() not in folded:
             problems.append(mapping.problem(path + where, f"{value!r} is not a {name} the router knows"
-                                            + did_you_mean(value, vocab), f"the router knows: {', '.join(vocab)}",
+                                            + meant(value, vocab), f"the router knows: {', '.join(vocab)}",
                                             severity="warning"))
 
 
@@ -314,7 +314,7 @@ def _writeback_attribute(mapping: ObjectMapping, path: tuple, name: str, spec: A
     for key in (spec.map or {}) if vocab else ():
         if key.strip().casefold() not in folded:
             problems.append(mapping.problem(path + ("map", key), f"the router never writes {key!r} as {name}"
-                                            + did_you_mean(key, vocab), f"map keys are the router's values: {', '.join(vocab)}"))
+                                            + meant(key, vocab), f"map keys are the router's values: {', '.join(vocab)}"))
     if len(problems) != before:
         return None
     return CompiledAttribute(name, type_name, spec.field[0], lambda r: None, spec.field, spec)

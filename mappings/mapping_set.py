@@ -6,10 +6,9 @@ from typing import Any, Callable
 from rules import model
 
 from .converter import Unroutable, Warn, build_converter
-from .errors import MappingError, Problem
+from .errors import MappingError, Problem, meant
 from .kinds import KINDS, PY_TYPES, READ_KINDS
 from .object_mapping import ObjectMapping
-from .suggest import did_you_mean
 from .writeback import Writeback
 
 Describe = Callable[[str], dict] | dict[str, dict]
@@ -26,7 +25,7 @@ class MappingSet:
         try:
             return self.objects[kind]
         except KeyError:
-            raise KeyError(f"unknown mapping kind {kind!r}" + did_you_mean(kind, KINDS)) from None
+            raise KeyError(f"unknown mapping kind {kind!r}" + meant(kind, KINDS)) from None
 
     def sobject(self, kind: str) -> str:
         return self._object(kind).spec.sobject
@@ -143,7 +142,7 @@ class MappingSet:
         types = self.attribute_types(kind)
         if name in types:
             return None
-        return f"unknown {kind} attribute {name!r}" + did_you_mean(name, self.mapped_attributes(kind) or types)
+        return f"unknown {kind} attribute {name!r}" + meant(name, self.mapped_attributes(kind) or types)
 
     def mapped_attributes(self, kind: str) -> list[str]:
         """Attributes that this org's files actually fill (standard and extra)."""

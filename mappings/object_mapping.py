@@ -7,17 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rules.tomllines import TomlLines
+
 from .compile import CompiledAttribute
 from .errors import Problem
 from .kinds import Kind
 from .spec import ObjectSpec
-from .tomllines import LineIndex
 
 
 @dataclass
 class Source:
     file: str
-    lines: LineIndex
+    lines: TomlLines
     raw: dict
 
 

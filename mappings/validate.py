@@ -12,12 +12,11 @@ from typing import Any, Callable
 
 from rules.model import Response, Role, RoutingStatus, Tier
 
-from .errors import Problem
+from .errors import Problem, meant
 from .filters import filter_fields
 from .kinds import READ_KINDS
 from .object_mapping import ObjectMapping
 from .spec import UNSET
-from .suggest import did_you_mean
 from .transforms import map_key
 
 # which Salesforce field types can feed / receive each attribute type without surprise
@@ -111,7 +110,7 @@ class _Check:
                         self.add(path, f"{sobject} field is spelled {twin!r}, not {part!r}; records come back keyed by {twin!r}",
                                  f"write {twin!r}")
                     else:
-                        self.add(path, f"{sobject} has no field {part!r}" + did_you_mean(part, fields),
+                        self.add(path, f"{sobject} has no field {part!r}" + meant(part, fields),
                                  "use the field's API name from Setup › Object Manager › Fields (custom ones end "
                                  "in __c); a field hidden from the integration user by field-level security "
                                  "is missing from describe too")
@@ -120,7 +119,7 @@ class _Check:
             rel = next((f for f in fields.values() if f.get("relationshipName") == part), None)
             if rel is None:
                 names = [f["relationshipName"] for f in fields.values() if f.get("relationshipName")]
-                self.add(path, f"{sobject} has no relationship {part!r} (in {dotted!r})" + did_you_mean(part, names),
+                self.add(path, f"{sobject} has no relationship {part!r} (in {dotted!r})" + meant(part, names),
                          "relationship names are the lookup field without Id/__c (OwnerId → Owner, Parent__c → Parent__r)")
                 return None
             targets = [self.org.get(t) for t in rel.get("referenceTo") or []]
@@ -149,7 +148,7 @@ class _Check:
         described = self.org.get(name)
         if described is None:
             self.add(("sobject",), f"the org has no object {name!r} (or the integration user cannot see it)"
-                     + did_you_mean(name, self.org.known()),
+                     + meant(name, self.org.known()),
                      "check the API name, and that the integration user's profile can read it")
         return described
 
@@ -201,7 +200,7 @@ def _picklist_checks(c: _Check, table: str, name: str, compiled: Any, entries: l
         folded = {map_key(v) for v in values}
         for key in (spec.map or {}):
             if map_key(key) not in folded:
-                c.add((table, name, "map", key), f"{key!r} is not a value of {entry['name']}" + did_you_mean(key, values),
+                c.add((table, name, "map", key), f"{key!r} is not a value of {entry['name']}" + meant(key, values),
                       f"values: {', '.join(values)}", severity="warning")
         expected = _READ_VALUES.get((c.m.kind.name, name))
         if expected:
@@ -254,7 +253,7 @@ def _writeback_checks(c: _Check, lengths: dict[str, int | None]) -> None:
                     written = table_map.get(map_key(value), value)
                     if written not in values:
                         c.add((table, name), f"{field_name} has no picklist value {written!r}, which the router writes"
-                              + did_you_mean(str(written), values),
+                              + meant(str(written), values),
                               f"add it to the picklist, or map it: map = {{ {value} = \"<your value>\" }}")
 
 

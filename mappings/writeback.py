@@ -12,9 +12,9 @@ from typing import Any, Callable
 
 from rules.model import Decision, DecisionKind
 
+from .errors import meant
 from .object_mapping import ObjectMapping
 from .sfid import to18
-from .suggest import did_you_mean
 from .transforms import map_key
 
 Encoder = Callable[[Any], Any]
@@ -116,7 +116,7 @@ class Writeback:
             if entry is None:
                 if name in self.known:
                     continue  # a standard attribute this org does not keep: nothing to write
-                raise KeyError(f"unknown write-back attribute {name!r}" + did_you_mean(name, self.known))
+                raise KeyError(f"unknown write-back attribute {name!r}" + meant(name, self.known))
             out[entry[0]] = entry[1](value)
         return out
 

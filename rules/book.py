@@ -21,7 +21,8 @@ from typing import Any, Iterable, Mapping
 
 from rules import vocabulary as vocab
 from rules.bounded import MAX_RULE_FILE_BYTES
-from rules.errors import LineFinder, Problem, RulesError, did_you_mean
+from rules.errors import Problem, RulesError, did_you_mean
+from rules.tomllines import TomlLines
 from rules.expressions import Compiler, Condition, ExpressionError, schema_of
 from rules.literals import LEAD_PICKLISTS, PARTNER_PICKLISTS, compared_values
 from rules.model import Lead, Partner
@@ -173,7 +174,7 @@ class _Loader:
                  queue_names: Iterable[str] | None):
         self.text = text
         self.file = filename
-        self.lines = LineFinder(text)
+        self.lines = TomlLines(text)
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self.lead = Compiler(lead_schema, direct=frozenset(f for f in Lead.__slots__ if f != "extra"))

@@ -1,25 +1,40 @@
-"""Problems found in a rule file, all reported at once with where and how to fix them."""
+"""Problems in the files people edit, all reported at once with where and how to fix them, and
+the name a typo meant. The bottom of the layers: config, mappings and rules report through it."""
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
+    """One problem in a file a person edits (config, mappings, rules): where, what, and the fix.
+
+    The one shape every layer reports in, so `leadrouter validate` and a refused start
+    read the same whichever file is wrong."""
+
     file: str
     line: int | None
     key: str  # dotted path, e.g. "ruleset[2].rule[1].when"
     message: str
     fix: str | None = None
-    severity: str = "error"  # "error" | "warning"
+    severity: str = "error"  # "error" stops start-up; "warning" is worth a look
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def as_dict(self) -> dict[str, Any]:
+        """For JSON output (`leadrouter validate --json`, logs)."""
+        return {"file": self.file, "line": self.line, "key": self.key, "message": self.message,
+                "fix": self.fix, "severity": self.severity}
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        text = f"{where}: {self.key}: {self.message}"
-        return f"{text} ({self.fix})" if self.fix else text
+        text = f"{where}: {self.severity}: {self.key}: {self.message}" if self.key else (
+            f"{where}: {self.severity}: {self.message}")
+        return f"{text} — fix: {self.fix}" if self.fix else text
 
 
 class RulesError(ValueError):
@@ -85,66 +100,36 @@ def by_meaning(word: str, choices: Iterable[str]) -> str | None:
 
 def nearest(word: str, choices: Iterable[str]) -> str | None:
     """The choice most likely meant — same name in another case, the same meaning under
-    another name, then the closest spelling — or None. Never `word` itself."""
-    choices = sorted(set(choices) - {word})
-    lowered = {c.lower(): c for c in choices}
+    another name, then the closest spelling (ignoring case, `_`, spaces and `__c` first) —
+    or None. Never `word` itself."""
+    pool = sorted({c for c in choices if c} - {word})
+    if not word or not pool:
+        return None
+    lowered = {c.lower(): c for c in pool}
     if word.lower() in lowered:
         return lowered[word.lower()]
-    meant = by_meaning(word, choices)
+    meant = by_meaning(word, pool)
     if meant is not None:
         return meant
+    folded: dict[str, str] = {}
+    for c in pool:  # `Partner_Teir__c` and `partner tier` both find `Partner_Tier__c`
+        folded.setdefault(_fold(c), c)
+    hits = difflib.get_close_matches(_fold(word), list(folded), n=1, cutoff=0.72)
+    if hits:
+        return folded[hits[0]]
     hits = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[hits[0]] if hits else None
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
+def did_you_mean(word: str, choices: Iterable[str], *, or_known: bool = True) -> str:
+    """The fix for a name that is not one of `choices`: "did you mean 'x'?" for the one most
+    likely meant; when none is close, the names there are ("known: a, b, …"), or "" when
+    `or_known` is False (a message that lists the choices itself)."""
     choices = sorted(set(choices))
     guess = nearest(word, choices)
     if guess:
         return f"did you mean {guess!r}?"
+    if not or_known:
+        return ""
     shown = ", ".join(choices[:12]) + (" …" if len(choices) > 12 else "")
     return f"known: {shown}"
-
-
-class LineFinder:
-    """Finds the line of a key in TOML text.
-
-    tomllib gives no positions, so we scan: the n-th `[[ruleset]]` header, then the
-    key inside that block. Good enough to point a person at the right line.
-    """
-
-    _HEADER = re.compile(r"^\s*\[\[?\s*([^\[\]#]*?)\s*\]\]?\s*(#.*)?$")
-
-    def __init__(self, text: str):
-        self.lines = text.splitlines()
-        self._headers: dict[str, list[int]] | None = None
-
-    def header(self, name: str, occurrence: int = 0) -> int | None:
-        # every header's lines, found in one pass: asked once per rule, a rescan each time
-        # made loading quadratic in the file's length
-        if self._headers is None:
-            self._headers = {}
-            for i, line in enumerate(self.lines):
-                m = self._HEADER.match(line)
-                if m:
-                    self._headers.setdefault(m.group(1), []).append(i + 1)
-        found = self._headers.get(name.strip(), ())
-        return found[occurrence] if 0 <= occurrence < len(found) else None
-
-    def key(self, key: str, start: int | None = None) -> int | None:
-        """First line at or after `start` (1-based) that assigns `key`, stopping at the next header."""
-        pat = re.compile(r"^\s*\"?" + re.escape(key) + r"\"?\s*=")
-        begin = (start or 1) - 1
-        for i in range(begin, len(self.lines)):
-            line = self.lines[i]
-            if i > begin and start is not None and re.match(r"^\s*\[", line):
-                break
-            if pat.match(line):
-                return i + 1
-        return start
-
-    def anywhere(self, needle: str) -> int | None:
-        for i, line in enumerate(self.lines):
-            if needle in line:
-                return i + 1
-        return None

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from mappings import suggest
 from mappings.filters import filter_fields
 from mappings.geo import country_code, subdivision_code
 from mappings.sfid import to18
-from mappings.tomllines import LineIndex
+from rules.errors import nearest as suggest
+from rules.tomllines import TomlLines as LineIndex
 
 
 @pytest.mark.parametrize("id15, id18", [("001000000000001", "001000000000001AAA"),
