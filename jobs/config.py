@@ -8,15 +8,16 @@ container can run with the example file untouched.
 """
 from __future__ import annotations
 
-import difflib
 import os
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rules.errors import Problem, nearest
+from rules.tomllines import TomlLines
 
 DEFAULT_CONFIG = "leadrouter.toml"
 
@@ -46,7 +47,12 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
 
 
 class ConfigFileError(ValueError):
-    """A configuration mistake, already phrased for the person who made it."""
+    """A configuration mistake, already phrased for the person who made it. Made from the
+    problems found in the file (file, line, key, message, fix), they are in `problems`."""
+
+    def __init__(self, what: str | list[Problem]):
+        self.problems = [] if isinstance(what, str) else list(what)
+        super().__init__(what if isinstance(what, str) else "\n".join(str(p) for p in self.problems))
 
 
 class _Strict(BaseModel):
@@ -321,35 +327,32 @@ def _refuse_secrets(data: dict, text: str, path: Path | None, loc: tuple[str, ..
             fix = (f"set {key}_env = \"LEADROUTER_{key.upper()}\" and export that variable "
                    f"(or {key}_file = a path)") if key not in ("access_token", "session_id") \
                 else "configure an auth method; the connector obtains its own session"
-            raise ConfigFileError(
-                f"{_where(path, text, here)}: {'.'.join(here)}: secrets do not belong in the config "
-                f"file; remove it and {fix}"
-            )
+            raise ConfigFileError([_problem(path, text, here, "secrets do not belong in the config file",
+                                            f"remove it and {fix}")])
 
 
 def _explain(err: ValidationError, text: str, path: Path | None, prefix: tuple[str, ...] = (),
-             model: type[BaseModel] | None = None) -> str:
-    lines = []
+             model: type[BaseModel] | None = None) -> list[Problem]:
+    problems = []
     for e in err.errors():
         inner = tuple(str(x) for x in e["loc"])
         loc = _file_loc(prefix, inner)
-        where = _where(path, text, loc)
         key = ".".join(loc) or "(top level)"
         if e["type"] == "extra_forbidden":
-            msg = f"unknown key {key!r}"
             hint = _did_you_mean(inner, model or Settings)
             if hint and prefix and not hint.startswith(prefix[0]):
                 hint = ".".join((*prefix, hint))
             if hint == key:  # a key of another variant (auth method): say whose, never "did you mean <itself>"
                 owners = _variants_with(inner, model or Settings)
-                msg += (f"; it belongs to method {' / '.join(map(repr, owners))}, not the one chosen here"
-                        if owners else "; remove it")
-            elif hint:
-                msg += f"; did you mean {hint!r}?"
+                fix = (f"it belongs to method {' / '.join(map(repr, owners))}, not the one chosen here" if owners
+                       else "remove it")
+            else:
+                fix = f"did you mean {hint!r}?" if hint else "remove it; config.example.toml lists every key"
+            problems.append(_problem(path, text, loc, f"unknown key {key!r}", fix))
         else:
-            msg = f"{key}: {e['msg'].removeprefix('Value error, ')}"
-        lines.append(f"{where}: {msg}")
-    return "\n".join(lines)
+            problems.append(_problem(path, text, loc, e["msg"].removeprefix("Value error, "),
+                                     "see config.example.toml for this key's type and default"))
+    return problems
 
 
 def _file_loc(prefix: tuple[str, ...], inner: tuple[str, ...]) -> tuple[str, ...]:
@@ -401,37 +404,17 @@ def _did_you_mean(loc: tuple[str, ...], model: type[BaseModel]) -> str | None:
                 args = getattr(ann, "__metadata__", None) and getattr(ann, "__origin__", None)
                 members = [a for a in getattr(args, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
             names = sorted({n for m in members for n in m.model_fields})
-            close = difflib.get_close_matches(loc[-1], names, n=1, cutoff=0.5)
-            return ".".join((*path, part, close[0])) if close else None
+            # the key itself when another member has it (the caller names that member)
+            close = loc[-1] if loc[-1] in names else nearest(loc[-1], names)
+            return ".".join((*path, part, close)) if close else None
         path.append(part)
         model = ann
-    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1, cutoff=0.5)
+    close = nearest(loc[-1], model.model_fields)
     if not close:
         return None
-    return ".".join((*loc[:-1], close[0]))
+    return ".".join((*loc[:-1], close))
 
 
-def _where(path: Path | None, text: str, loc: tuple[str, ...]) -> str:
-    name = str(path) if path else "<defaults/environment>"
-    line = _line_of(text, loc)
-    return f"{name}:{line}" if line else name
-
-
-def _line_of(text: str, loc: tuple[str, ...]) -> int | None:
-    """Find the line defining `loc` (table header then key), tomllib keeps no positions."""
-    if not loc or not text:
-        return None
-    table: tuple[str, ...] = ()
-    header_line = None
-    for n, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        m = re.fullmatch(r"\[\s*([^\[\]]+?)\s*\]\s*(#.*)?", line)
-        if m:
-            table = tuple(part.strip().strip('"') for part in m.group(1).split("."))
-            if table == loc:
-                header_line = n
-            continue
-        km = re.match(r'^"?([A-Za-z0-9_\-]+)"?\s*=', line)
-        if km and (*table, km.group(1)) == loc:
-            return n
-    return header_line
+def _problem(path: Path | None, text: str, loc: tuple[str, ...], message: str, fix: str | None) -> Problem:
+    return Problem(str(path) if path else "<defaults/environment>", TomlLines(text).line(loc) if loc and text else None,
+                   ".".join(loc) or "(top level)", message, fix)

@@ -61,10 +61,8 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
     try:
         loaded = load(config)
     except ConfigFileError as e:
-        for line in str(e).splitlines():
-            line = line.strip()
-            if line:
-                findings.append(_config_finding(cfg_name, line))
+        findings += [_from_problem(p) for p in e.problems] or [
+            _config_finding(cfg_name, line.strip()) for line in str(e).splitlines() if line.strip()]
         loaded = _essentials(config, raw)
 
     base = config.resolve().parent if config else Path.cwd()
@@ -181,18 +179,13 @@ def _essentials(config: Path | None, raw: dict[str, Any]):
 
 
 def _config_finding(cfg_name: str, line: str) -> Finding:
-    """One line of a jobs.config error: `<file>[:<line>]: <key>: <message>` or
-    `<file>[:<line>]: unknown key '<key>'; did you mean '<other>'?`."""
+    """One line of a jobs.config error that is not about a key of the file (its problems
+    carry their own key and fix): `<file>[:<line>]: <key>: <message>`."""
     m = re.match(r"^(?P<file>.+?)(?::(?P<line>\d+))?: (?P<rest>.*)$", line)
     if not m:
         return Finding("error", cfg_name, "config", line, "compare with config.example.toml")
     file, ln, rest = m.group("file"), m.group("line"), m.group("rest")
     number = int(ln) if ln else None
-    unknown = re.match(r"unknown key '(?P<key>[^']+)'(?:; did you mean '(?P<hint>[^']+)'\?)?(?:; (?P<other>.+))?", rest)
-    if unknown:
-        hint, other = unknown.group("hint"), unknown.group("other")
-        return Finding("error", file, unknown.group("key"), "unknown key", f"did you mean {hint!r}?" if hint
-                       else other or "remove it; config.example.toml lists every key", number)
     key, _, message = rest.partition(": ")
     if not message:
         return Finding("error", file, "config", rest, "compare with config.example.toml", number)
