@@ -98,7 +98,7 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
     for lead, decision, record, seen in items:
         kind = decision.kind
         audit.append({"lead_id": lead.id, "at": now, "kind": kind.value, "rule": decision.rule,
-                      "partner_id": decision.partner_id, "attempt": decision.attempt, "decision": jsonable(decision)})
+                      "partner_id": decision.partner_id, "attempt": decision.attempt, "decision": decision})
         owner = decision.rep_id or decision.queue_id
         if kind in (DecisionKind.OFFER, DecisionKind.POOL):
             offer_rows.append({
