@@ -122,8 +122,8 @@ def bound_regexes(expression: Any) -> None:
 
     rule-engine compiled a literal pattern with `re` when it parsed; that compiled form is
     replaced by RE2's (RegexRefused when RE2 cannot run it). A pattern computed at
-    evaluation time goes through RE2 too. Both evaluation paths (the generated code falls
-    back to rule-engine for these nodes) thus use the same bounded engine.
+    evaluation time goes through RE2 too. The generated code hands these nodes to
+    rule-engine, so decisions and the reference evaluation use the same bounded engine.
     """
     for node in _nodes(expression):
         if isinstance(node, FuzzyComparisonExpression):

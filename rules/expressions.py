@@ -2,11 +2,13 @@
 
 rule-engine parses and type-checks each expression against the attribute schema the
 mappings layer provides, so `ratng == "Hot"` fails at load time with "did you mean
-'rating'". Evaluation then runs through a small closure tree built from rule-engine's
-own checked AST: the interpreter costs 12–25 µs per call, the closures about 1 µs,
-which is what lets a decision try several conditions inside a 50 µs budget. Nodes we
-do not translate fall back to rule-engine's evaluator, and a property test holds the
-two to the same answers.
+'rating'". Decisions then evaluate a condition one way only: the Python function
+`rules/codegen.py` generates from rule-engine's checked AST (a few hundred nanoseconds,
+where rule-engine's interpreter costs 12–25 µs), which hands the nodes it does not
+translate (regular expressions, arithmetic, set operators) to rule-engine's evaluator.
+`Condition.matches_interpreted` — rule-engine evaluating the whole condition — is not a
+second path for decisions: it is the reference a property test holds the generated
+code to (tests/rules/test_expressions.py).
 
 One policy on top of rule-engine: a condition that needs a value the record lacks
 (`amount >= 50000` on a lead without an amount) does not match, rather than raising.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import functools
-import operator
+import re
 import types as pytypes
 import typing
 from dataclasses import fields, is_dataclass
@@ -25,23 +27,12 @@ from typing import Any, Callable, Mapping
 
 import rule_engine
 from rule_engine import DataType, errors as re_errors
-from rule_engine.ast import base as ast_base
-from rule_engine.ast import literal as ast_lit
-from rule_engine.ast.binary import CoalesceExpression
-from rule_engine.ast.binary.comparison import (
-    ArithmeticComparisonExpression,
-    ComparisonExpression,
-    LogicExpression,
-)
-from rule_engine.ast.expression.access import ContainsExpression
-from rule_engine.ast.expression.control import UnaryExpression
-from rule_engine.ast.expression.resolution import SymbolExpression
 
-from rules.values import NOT_CONSTANT as _NOT_CONSTANT  # noqa: F401
-from rules.values import TIME_SYMBOLS, UTC, literal_value  # noqa: F401
-from rules.values import Missing as _Missing  # noqa: F401
-from rules.values import coerce as _coerce  # noqa: F401
-from rules.values import eq as _eq  # noqa: F401
+from rules.bounded import RegexRefused, TooDeep, bound_regexes, check_depth
+from rules.codegen import CodeGen
+from rules.errors import nearest
+from rules.values import TIME_SYMBOLS, UTC
+
 
 @functools.lru_cache(maxsize=256)  # a routing run decides a whole batch at one `now`
 def time_values(now: dt.datetime) -> dict[str, dt.datetime]:
@@ -127,11 +118,9 @@ class ExpressionError(Exception):
         self.fix = fix
 
 
-
-
-
 def _re_resolver(thing: Any, name: str) -> Any:
-    """Symbol lookup for rule-engine's own evaluator (the fallback path)."""
+    """Symbol lookup for rule-engine's evaluator: the nodes the generated code hands it,
+    and the reference evaluation (`matches_interpreted`)."""
     record, tv = thing
     if name in tv:
         return tv[name]
@@ -147,129 +136,6 @@ def _re_resolver(thing: Any, name: str) -> Any:
     if isinstance(value, Enum):  # a str Enum (Tier.GOLD) resolves to its text
         return str(value.value)
     return value
-
-
-def _symbol_getter(name: str, direct: frozenset[str]) -> Callable[[Any], Any]:
-    if name in TIME_SYMBOLS:
-        return lambda t: t[1][name]
-    if name in direct:
-        get = operator.attrgetter(name)
-
-        def from_attr(t: Any) -> Any:
-            return _coerce(get(t[0]))
-        return from_attr
-
-    def from_extra(t: Any) -> Any:
-        extra = getattr(t[0], "extra", None)
-        return _coerce(extra.get(name)) if extra else None
-    return from_extra
-
-
-_ORDERED = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
-
-
-class _Builder:
-    def __init__(self, direct: frozenset[str]):
-        self.direct = direct
-
-    def build(self, node: Any) -> Callable[[Any], Any]:
-        constant = self.constant(node)
-        if constant is not _NOT_CONSTANT:
-            return lambda t: constant
-        if isinstance(node, (ast_lit.ArrayExpression, ast_lit.SetExpression)):
-            parts = [self.build(e) for e in node.value]
-            make = tuple if isinstance(node, ast_lit.ArrayExpression) else frozenset
-            return lambda t: make(part(t) for part in parts)
-        if isinstance(node, ast_base.LiteralExpressionBase) and not isinstance(node, ast_lit.MappingExpression):
-            value = _coerce(node.value)
-            return lambda t: value
-        if isinstance(node, SymbolExpression) and node.scope is None:
-            return _symbol_getter(node.name, self.direct)
-        if isinstance(node, LogicExpression):
-            left, right = self.build(node.left), self.build(node.right)
-            if node.type == "and":
-                return lambda t: bool(left(t) and right(t))
-            return lambda t: bool(left(t) or right(t))
-        if isinstance(node, ArithmeticComparisonExpression) and node.type in _ORDERED:
-            return self._ordered(node)
-        if type(node) is ComparisonExpression and node.type in ("eq", "ne"):
-            left, right = self.build(node.left), self.build(node.right)
-            if node.type == "eq":
-                return lambda t: _eq(left(t), right(t))
-            return lambda t: not _eq(left(t), right(t))
-        if isinstance(node, ContainsExpression):
-            return self._contains(node)
-        if isinstance(node, UnaryExpression) and node.type == "not":
-            inner = self.build(node.right)
-            return lambda t: not inner(t)
-        if isinstance(node, CoalesceExpression):
-            left, right = self.build(node.left), self.build(node.right)
-
-            def coalesce(t: Any) -> Any:
-                v = left(t)
-                return right(t) if v is None else v
-            return coalesce
-        return self._fallback(node)
-
-    def constant(self, node: Any) -> Any:
-        return literal_value(node)
-
-    def _ordered(self, node: Any) -> Callable[[Any], Any]:
-        op = _ORDERED[node.type]
-        left, right = self.build(node.left), self.build(node.right)
-
-        def compare(t: Any) -> bool:
-            a, b = left(t), right(t)
-            if a is None or b is None:
-                if a is None and b is None:
-                    return node.type in ("le", "ge")
-                raise _Missing
-            if type(a) is not type(b):
-                raise _Missing
-            holds: bool = op(a, b)
-            return holds
-        return compare
-
-    def _contains(self, node: Any) -> Callable[[Any], Any]:
-        member = self.build(node.member)
-        items = self.constant(node.container)
-        if items is not _NOT_CONSTANT and items is not None:
-            if isinstance(items, str):
-                def in_text(t: Any) -> bool:
-                    m = member(t)
-                    if type(m) is not str:
-                        raise _Missing
-                    return m in items
-                return in_text
-            try:
-                lookup = frozenset((type(v), v) for v in items)
-            except TypeError:
-                lookup = None
-            if lookup is not None:
-                return lambda t: (type(m := member(t)), m) in lookup
-        container = self.build(node.container)
-
-        def contains(t: Any) -> bool:
-            c, m = container(t), member(t)
-            if c is None:
-                raise _Missing
-            if type(c) is str:
-                if type(m) is not str:
-                    raise _Missing
-                return m in c
-            try:
-                return m in c
-            except TypeError:
-                return False
-        return contains
-
-    def _fallback(self, node: Any) -> Callable[[Any], Any]:
-        def interpret(t: Any) -> Any:
-            try:
-                return _coerce(node.evaluate(t))
-            except (re_errors.EvaluationError, TypeError, decimal.InvalidOperation):
-                raise _Missing
-        return interpret
 
 
 class Condition:
@@ -312,12 +178,11 @@ class Compiler:
             default_timezone="utc",
             mapping_attribute_lookup=False,
         )
-        self.builder = _Builder(direct if direct is not None else frozenset(schema))
+        # attributes read straight off the record; the others come from its `extra` dict
+        self.direct = direct if direct is not None else frozenset(schema)
 
     def _same_type_fix(self, text: str) -> str:
         """How to write the value the attribute compares with; for a date, how to write a date."""
-        import re
-
         used = [n for n in sorted(self.schema) if re.search(rf"\b{re.escape(n)}\b", text)]
         dated = [n for n in used if self.schema[n] in (dt.date, dt.datetime) or getattr(self.schema[n], "name", "") == "DATETIME"]
         if dated:
@@ -330,8 +195,6 @@ class Compiler:
         return "compare values of the same type (numbers with numbers, text with quoted text)"
 
     def compile(self, text: str) -> Condition:
-        from rules.bounded import RegexRefused, TooDeep, bound_regexes, check_depth
-
         source = text if text.strip() else "true"
         try:
             check_depth(source)  # before the recursive parser sees it
@@ -340,8 +203,6 @@ class Compiler:
         try:
             rule = rule_engine.Rule(source, context=self.context)
         except re_errors.SymbolResolutionError as exc:
-            from rules.errors import nearest
-
             guess = nearest(exc.symbol_name, self.names) or exc.suggestion  # by meaning first: lead_source → source
             fix = f"did you mean {guess!r}?" if guess else "known attributes: " + ", ".join(sorted(self.names))
             raise ExpressionError(f"unknown attribute {exc.symbol_name!r} in {text!r}", fix) from None
@@ -361,10 +222,8 @@ class Compiler:
             bound_regexes(rule.statement.expression)
         except RegexRefused as exc:
             raise ExpressionError(exc.message, exc.fix) from None
-        from rules.codegen import CodeGen  # imports this module's helpers
-
         try:
-            fast = CodeGen(self.schema, self.builder.direct, self.builder.build).compile(rule.statement.expression)
+            fast = CodeGen(self.schema, self.direct).compile(rule.statement.expression)
         except (RecursionError, MemoryError, SyntaxError):  # Python's own nesting limits
             raise ExpressionError(f"condition too deeply nested to compile: {text[:80]!r}…", TooDeep("").fix) from None
         return Condition(text, rule, fast, frozenset(self.context.symbols))

@@ -1,9 +1,9 @@
-"""What a condition's values are at run time, for both condition compilers.
+"""What a condition's values are at run time.
 
-rule-engine checks a condition's types; `rules/expressions.py` builds a closure tree
-and `rules/codegen.py` generates Python from the same tree. Both read and compare
-values the same way, defined once here: numbers as floats, dates as UTC datetimes,
-sets frozen, rule-engine's equality, literals, an absent value, the time symbols.
+rule-engine checks a condition's types (`rules/expressions.py`) and `rules/codegen.py`
+generates the Python that evaluates it; both read values the same way, defined once
+here: numbers as floats, dates as UTC datetimes, sets frozen, rule-engine's equality,
+literals, an absent value, the time symbols.
 """
 from __future__ import annotations
 
