@@ -114,6 +114,31 @@ def stop(*procs) -> None:
         p.wait(timeout=60)
 
 
+def test_the_config_names_the_org_and_the_state_url_follows_it(tmp_path):
+    from jobs.config import ConfigFileError, load
+    from jobs.leader import lock_for
+
+    pg = "postgresql+psycopg://leadrouter:secret@db.internal/leadrouter"
+    cfg = tmp_path / "leadrouter.toml"
+    cfg.write_text(f'[org]\nname = "acme"\n[state]\nurl = "{pg}"\n')
+    loaded = load(cfg, env={})
+    assert loaded.settings.org.name == "acme"
+    assert loaded.state_url() == pg + "?options=-csearch_path%3Dleadrouter_acme"
+    assert load(cfg, env={"LEADROUTER_ORG": "globex"}).state_url().endswith("search_path%3Dleadrouter_globex")
+    assert load(None, env={"LEADROUTER_STATE_URL": pg}).state_url() == pg, "the default org: the default schema"
+    keys = {org: lock_for(load(cfg, env={"LEADROUTER_ORG": org}).state_url()).key for org in ("acme", "globex")}
+    assert keys["acme"] != keys["globex"]
+    assert lock_for(pg).key == lock_key("default"), "a single-org deployment keeps its lock across the upgrade"
+
+    cfg.write_text('\n[org]\nname = "Acme-Prod"\n')
+    with pytest.raises(ConfigFileError) as bad:
+        load(cfg, env={})
+    assert f"{cfg}:3" in str(bad.value) and "'acme_prod'" in str(bad.value)
+    cfg.write_text(f'[org]\nname = "acme"\n[state]\nurl = "{pg}?options=-csearch_path%3Dmine"\n')
+    with pytest.raises(ConfigFileError, match=r"\[state\] url sets search_path"):
+        load(cfg, env={})
+
+
 @pytest.mark.postgres
 @pytest.mark.e2e
 def test_two_orgs_one_database_two_workers_and_no_row_of_one_touched_by_the_other(
