@@ -240,6 +240,9 @@ class ConnectorConfig(_Strict):
     notify: NotifyConfig = NotifyConfig()
     query_batch_size: int = Field(2000, ge=200, le=2000, description="Sforce-Query-Options batchSize")
     bulk_threshold: int = Field(10_000, ge=1, description="records from which a read or a write goes through Bulk API 2.0")
+    write_concurrency: int = Field(2, ge=1, le=4, description="write calls in flight while the lead stream reads on "
+                                   "(1: one at a time); each batch holds whole owners, so parallel batches do not "
+                                   "contend for the same owner's row locks (UNABLE_TO_LOCK_ROW)")
 
     @field_validator("login_url")
     @classmethod

@@ -8,6 +8,8 @@ while the stream goes on, so the two overlap.
 What it does, and what it leaves to the stream's own thread:
 - it guards, marks `sent` (under the fencing token), writes and marks `confirmed`, and
   alerts the reps of confirmed offers — nothing of the engine's routing state is touched;
+- up to `[salesforce] write_concurrency` calls are in flight, in lanes that share no
+  owner (Salesforce locks an owner's row for each lead it updates);
 - an entry whose lead changed since the decision, or a write Salesforce refused, is left
   as it is for the stream's thread to settle once the read is done (`finish`): that
   settlement decides again or releases, which needs the routing state the stream holds.
@@ -20,6 +22,7 @@ marked `sent`; a newer decision supersedes a pending one in the stream's transac
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterator
@@ -102,11 +105,25 @@ class BackgroundWriter:
         fresh, stale = outbox.split_stale(entries, outbox.current_modstamps(cx, entries))
         if stale:
             _bump(counts, "stale_deferred", len(stale))
+        k = max(1, int(getattr(cx.client.config, "write_concurrency", 1) or 1))
+        lanes = [lane for lane in by_owner(fresh, k) if lane]
+        if len(lanes) <= 1:
+            sent = [e for lane in lanes for e in self._lane(lane)]
+        else:
+            with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="leadrouter-write") as pool:
+                sent = [e for done in pool.map(self._lane, lanes) for e in done]
+        if sent:
+            alerts.send_offer_alerts(cx, self.now, sent, counts)
+
+    def _lane(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One lane's batches, one call at a time; lanes share no owner."""
+        cx, sent = self.cx, []
         sobject = cx.mappings.writeback_sobject()
-        sent: list[dict[str, Any]] = []
-        for i in range(0, len(fresh), outbox.BATCH):
+        for i in range(0, len(entries), outbox.BATCH):
+            if cx.stop.is_set():
+                break  # graceful stop: what was sent is settled; the rest stays pending
             with self._db, cx.store.begin() as conn:
-                batch = _still_pending(conn, fresh[i:i + outbox.BATCH])
+                batch = _still_pending(conn, entries[i:i + outbox.BATCH])
                 if not batch:
                     continue
                 outbox.fence(conn, getattr(cx, "lock", None))
@@ -115,15 +132,29 @@ class BackgroundWriter:
             confirmed = [e["id"] for e, r in zip(batch, results) if r.ok]
             with self._db, cx.store.begin() as conn:
                 ob.mark(conn, confirmed, "confirmed", self.now)
-            _bump(counts, "confirmed", len(confirmed))
             failed = [(e, r) for e, r in zip(batch, results) if not r.ok]
-            if failed:
-                self._unsettled.append(([e for e, _ in failed], [r for _, r in failed]))
+            with self._db:
+                _bump(self.counts, "confirmed", len(confirmed))
+                _bump(self.counts, "written_while_reading", len(confirmed))
+                if failed:
+                    self._unsettled.append(([e for e, _ in failed], [r for _, r in failed]))
             sent += batch
-            if cx.stop.is_set():
-                break
-        if sent:
-            alerts.send_offer_alerts(cx, self.now, sent, counts)
+        return sent
+
+
+def by_owner(entries: list[dict[str, Any]], lanes: int) -> list[list[dict[str, Any]]]:
+    """Entries in `lanes` lists, each owner's entries all in one list (the biggest owners
+    placed first, each on the lightest lane): two calls in flight never update leads of
+    the same owner, whose shared row locks make Salesforce answer UNABLE_TO_LOCK_ROW."""
+    owners: dict[str, list[dict[str, Any]]] = {}
+    for e in entries:
+        owners.setdefault(str(e["payload"].get("OwnerId") or ""), []).append(e)
+    out: list[list[dict[str, Any]]] = [[] for _ in range(max(1, lanes))]
+    for group in sorted(owners.values(), key=len, reverse=True):
+        min(out, key=len).extend(group)
+    for lane in out:
+        lane.sort(key=lambda e: e["id"])  # oldest decision first within a lane
+    return out
 
 
 def _still_pending(conn, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
