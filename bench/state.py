@@ -12,7 +12,8 @@ pick-ups) and the next full cycle is timed: `cycle_s[N]`. The org runs in a proc
 its own (a real org is remote; in-process it took the connector's interpreter lock),
 and the connector takes Salesforce's time from the `Date` header, as in production.
 `burst_cpu_s`/`cycle_cpu_s`: the connector process's own CPU seconds, steadier than
-wall time on a shared host.
+wall time on a shared host; `burst_org_cpu_s`: the org process's (the stand-in's own
+work, which a real org does on Salesforce's servers, competes here for the same cores).
 
 Before state migration 3 the engine's memory was one JSON document holding every
 lead's facts, loaded and saved per page of 200: a burst was quadratic (136 s for
@@ -61,6 +62,8 @@ def _org_process(pipe, work: Path, offers: int, partners: int, seed: int) -> Non
             answer_offers(org, args, random.Random(seed))
             sb.clock.advance(timedelta(seconds=30))
             pipe.send(len(args))
+        elif command == "cpu":
+            pipe.send(time.process_time())  # the org's own CPU, all its threads
         elif command == "stop":
             sb.stop()
             pipe.send("stopped")
@@ -107,7 +110,11 @@ def burst(work: Path, offers: int, partners: int, answer_share: float, seed: int
             at = cx.clock.now()
             with cx.store.begin() as conn:
                 st.set_watermark(conn, "leads", at - timedelta(minutes=1), at)
+        parent.send(("cpu", None))
+        org_cpu = parent.recv()
         burst_s, burst_cpu = _cycle(cx)
+        parent.send(("cpu", None))
+        org_cpu = parent.recv() - org_cpu
         t = schema.offers
         with cx.store.connect() as conn:
             live = conn.execute(select(t.c.lead_id, t.c.kind, t.c.rep_id, t.c.queue_id)
@@ -129,7 +136,7 @@ def burst(work: Path, offers: int, partners: int, answer_share: float, seed: int
         parent.send(("stop", None))
         parent.recv()
         proc.join(timeout=30)
-    return {"burst_s": round(burst_s, 2), "cycle_s": round(cycle_s, 2), "burst_cpu_s": round(burst_cpu, 2),
+    return {"burst_s": round(burst_s, 2), "cycle_s": round(cycle_s, 2), "burst_cpu_s": round(burst_cpu, 2), "burst_org_cpu_s": round(org_cpu, 2),
             "cycle_cpu_s": round(cycle_cpu, 2), "live": len(live), "answered": len(answered),
             "state_document_bytes": doc}
 
@@ -156,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
            "cycle_s": {str(n): r["cycle_s"] for n, r in results.items()},
            "burst_cpu_s": {str(n): r["burst_cpu_s"] for n, r in results.items()},
            "cycle_cpu_s": {str(n): r["cycle_cpu_s"] for n, r in results.items()},
+           "burst_org_cpu_s": {str(n): r["burst_org_cpu_s"] for n, r in results.items()},
            "live_offers": {str(n): r["live"] for n, r in results.items()},
            "state_document_bytes": {str(n): r["state_document_bytes"] for n, r in results.items()},
            "intake": args.intake, "machine": machine()}
