@@ -31,6 +31,12 @@ class RuleTrial:
     def __repr__(self) -> str:
         return f"RuleTrial({self.rule!r}, {self.outcome!r}, eligible={self.eligible})"
 
+    def list_excluded(self, partner_id: str, why: str) -> None:
+        """Name a partner among the excluded; the caller counts its kind in `excluded_counts`
+        (by bit arithmetic over thousands of them, not one by one)."""
+        self.excluded[partner_id] = why
+        self._counted.add(partner_id)
+
     def exclude(self, partner_id: str, kind: str, detail: str | None = None) -> None:
         if partner_id in self._counted:
             return

@@ -169,13 +169,13 @@ class PartnerIndex:
         m = rule.match
         mask = self.all
         if m.tiers:
-            mask &= self._any(self.tier, m.tiers)
+            mask &= self.any_of(self.tier, m.tiers)
         if m.min_tier:
-            mask &= self._any(self.tier, vocab.TIERS[vocab.TIERS.index(m.min_tier):])
+            mask &= self.any_of(self.tier, vocab.TIERS[vocab.TIERS.index(m.min_tier):])
         for program in m.programs:
             mask &= self.program.get(program, 0)
         if m.certifications:
-            mask &= self._any(self.certification, m.certifications)
+            mask &= self.any_of(self.certification, m.certifications)
         for cert in m.certifications_all:
             mask &= self.certification.get(cert, 0)
         if m.role:
@@ -189,7 +189,8 @@ class PartnerIndex:
         return mask
 
     @staticmethod
-    def _any(postings: dict[str, int], keys: Iterable[str]) -> int:
+    def any_of(postings: dict[str, int], keys: Iterable[str]) -> int:
+        """Partners posted under any of `keys`."""
         out = 0
         for k in keys:
             out |= postings.get(k, 0)

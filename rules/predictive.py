@@ -369,15 +369,16 @@ class Predictor:
         cands: list[int] = []
         pids: list[str] = []
         loads: list[int] = []
-        # the caps as the router's rotation tests them: inline while today's counts are at hand
-        caps, open_get, day_get, fast = router._caps, state.open_offers.get, router._day_counts.get, now is router._day_for
+        # the caps as the rotation tests them (rules/caps.py): inline while today's counts are at hand
+        caps = router.caps
+        table, open_get, day_get, fast = caps.table, state.open_offers.get, caps.day_counts.get, now is caps.day_for
         for pos in idx.positions(eligible):
-            pid, cap, daily = caps[pos]
+            pid, cap, daily = table[pos]
             load = open_get(pid, 0)
             if not (fast and (cap is None or load < cap) and (daily is None or day_get(pid, 0) < daily)):
-                why = router._blocked(pos, state, now)
+                why = caps.blocked(pos, state, now)
                 if why:
-                    router._exclude_blocked(trial, pos, why)
+                    caps.exclude(trial, pos, why)
                     continue
             cands.append(pos)
             pids.append(pid)

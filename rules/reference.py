@@ -13,13 +13,15 @@ from rules.explain import RuleTrial
 from rules.geo import haversine_km, lead_keys, parse_coverage
 from rules.index import PartnerIndex
 from rules.model import Lead, Partner
+from rules.eligibility import Eligibility
 from rules.router import Router
 
 
-class ScanRouter(Router):
-    def __init__(self, book: RuleBook, index: PartnerIndex, *, queue_ids: Mapping[str, str] | None = None,
-                 learner: Any = None):
-        super().__init__(book, index, queue_ids=queue_ids, learner=learner)
+class ScanEligibility(Eligibility):
+    """Candidates and distances by testing every partner; the rest as the indexed router."""
+
+    def __init__(self, book: RuleBook, index: PartnerIndex) -> None:
+        super().__init__(book, index)
         self._coverage: list[frozenset[str]] = []
         for p in self.index.partners:
             items, _ = parse_coverage(p.coverage)
@@ -62,8 +64,8 @@ class ScanRouter(Router):
             return False
         return True
 
-    def _candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None,
-                    steps: list[tuple[str, int]] | None = None) -> tuple[int, dict[str, int]] | None:
+    def candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None,
+                   steps: list[tuple[str, int]] | None = None) -> tuple[int, dict[str, int]] | None:
         m = rule.match
         if m.geography and not lead.country:
             trial.outcome = "lead has no country"
@@ -94,8 +96,8 @@ class ScanRouter(Router):
             return None
         return cand, hits
 
-    def _nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *,
-                lazy: bool = False) -> list[tuple[float, int]] | None:
+    def nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *,
+               lazy: bool = False) -> list[tuple[float, int]] | None:
         m = rule.match
         lat, lon = lead.lat, lead.lon
         if lat is None or lon is None:
@@ -119,7 +121,7 @@ class ScanRouter(Router):
         return None
 
 
-class FairScanRouter(ScanRouter):
+class FairScanEligibility(ScanEligibility):
     """The scan a competent engineer writes without indexes: the rule's partner-only
     filters (tiers, programs, certifications, role, `partners` condition) run once per
     rule, not once per lead; then each lead scans that short list testing geography first
@@ -127,9 +129,8 @@ class FairScanRouter(ScanRouter):
     hits, never by shifting a partner-sized integer per partner. It must agree with the
     indexed router decision for decision; the benchmark's honest baseline."""
 
-    def __init__(self, book: RuleBook, index: PartnerIndex, *, queue_ids: Mapping[str, str] | None = None,
-                 learner: Any = None):
-        super().__init__(book, index, queue_ids=queue_ids, learner=learner)
+    def __init__(self, book: RuleBook, index: PartnerIndex) -> None:
+        super().__init__(book, index)
         self._partner_ok: dict[int, list[int]] = {}
         self._size = (len(self.index.partners) + 7) // 8
 
@@ -169,8 +170,8 @@ class FairScanRouter(ScanRouter):
         text = bin(mask)[:1:-1]  # lowest bit first
         return {i for i, c in enumerate(text) if c == "1"}
 
-    def _candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None,
-                    steps: list[tuple[str, int]] | None = None) -> tuple[int, dict[str, int]] | None:
+    def candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None,
+                   steps: list[tuple[str, int]] | None = None) -> tuple[int, dict[str, int]] | None:
         m = rule.match
         if m.geography and not lead.country:
             trial.outcome = "lead has no country"
@@ -216,8 +217,8 @@ class FairScanRouter(ScanRouter):
             return None
         return cand, hits
 
-    def _nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *,
-                lazy: bool = False) -> list[tuple[float, int]] | None:
+    def nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *,
+               lazy: bool = False) -> list[tuple[float, int]] | None:
         m = rule.match
         lat, lon = lead.lat, lead.lon
         if lat is None or lon is None:
@@ -242,3 +243,21 @@ class FairScanRouter(ScanRouter):
                     trial.notes.append(f"widened the radius to {radius:g} km")
                 return sorted(found)
         return None
+
+
+class ScanRouter(Router):
+    """The naive twin: the Router with ScanEligibility (every partner tested for every lead)."""
+
+    def __init__(self, book: RuleBook, index: PartnerIndex, *, queue_ids: Mapping[str, str] | None = None,
+                 learner: Any = None):
+        super().__init__(book, index, queue_ids=queue_ids, learner=learner)
+        self.eligibility = ScanEligibility(book, index)
+
+
+class FairScanRouter(Router):
+    """The Router with FairScanEligibility: the benchmark's honest baseline."""
+
+    def __init__(self, book: RuleBook, index: PartnerIndex, *, queue_ids: Mapping[str, str] | None = None,
+                 learner: Any = None):
+        super().__init__(book, index, queue_ids=queue_ids, learner=learner)
+        self.eligibility = FairScanEligibility(book, index)

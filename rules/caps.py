@@ -1,0 +1,52 @@
+"""Open-offer and daily caps: whether a partner may take one more offer now, and if not, why.
+
+A partner's own Capacity__c / Daily_Cap__c, else the rule file's max_open_offers /
+max_offers_per_day. Today's offer counts are looked up once per decision, not once per
+candidate; a strategy walking many candidates tests the caps inline against `table` and
+`day_counts` while `now is day_for` (the counts at hand are today's), and asks `blocked`
+for the words only when a partner is capped.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from rules.book import Settings
+from rules.explain import RuleTrial
+from rules.index import PartnerIndex
+from rules.state import RoutingState, day_key
+
+
+class Caps:
+    def __init__(self, index: PartnerIndex, settings: Settings) -> None:
+        self.ids = index.ids
+        # per position: (id, open-offer cap, daily cap), the settings' defaults filled in
+        self.table: list[tuple[str, int | None, int | None]] = [
+            (p.id, p.capacity if p.capacity is not None else settings.max_open_offers,
+             p.daily_cap if p.daily_cap is not None else settings.max_offers_per_day) for p in index.partners]
+        self.day_for: datetime | None = None  # the `now` whose day `day_counts` holds
+        self.day = ""
+        self.day_counts: dict[str, int] = {}
+
+    def remember_day(self, state: RoutingState, now: datetime) -> None:
+        """Today's offer counts, looked up once per decision instead of once per candidate."""
+        if now is not self.day_for:
+            self.day_for, self.day = now, day_key(now)
+        self.day_counts = state.daily.get(self.day) or {}
+
+    def blocked(self, pos: int, state: RoutingState, now: datetime) -> str | None:
+        """Why the partner at `pos` may take no offer now, or None."""
+        pid, cap, daily = self.table[pos]
+        if cap is not None:
+            n = state.open_offers.get(pid, 0)
+            if n >= cap:
+                return f"at capacity ({n}/{cap} open offers)"
+        if daily is not None:
+            n = state.today_count(pid, now) if now is not self.day_for else self.day_counts.get(pid, 0)
+            if n >= daily:
+                return f"at daily cap ({n}/{daily} today)"
+        return None
+
+    def exclude(self, trial: RuleTrial, pos: int, why: str) -> None:
+        """Record in the trial that a capped partner was passed over (`why` from `blocked`)."""
+        kind = "at capacity" if why.startswith("at capacity") else "at daily cap"
+        trial.exclude(self.ids[pos], kind, why)

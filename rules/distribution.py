@@ -1,0 +1,232 @@
+"""Who of the eligible partners gets the offer: the distribution strategies.
+
+`pick` applies the rule's `prefer_incumbent`, then its `distribute`: nearest, predictive
+(the learner, rules/predictive.py), weighted (by tier or Routing_Weight__c: a weight class
+by a seeded draw, then rotation inside it), best fit and least loaded (the next
+`settings.window` candidates in rotation order, scored), round robin ("next set bit after
+the last partner chosen"). Every strategy passes over partners at a cap (rules/caps.py),
+and says in the trial whom and why.
+"""
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+from typing import Any, Callable
+
+from rules.bits import rotation
+from rules.book import Rule, Settings
+from rules.caps import Caps
+from rules.eligibility import Near
+from rules.explain import RuleTrial
+from rules.index import PartnerIndex
+from rules.model import Lead
+from rules.outcomes import Pick
+from rules.state import RoutingState
+
+_PERF_DEFAULT_RESPONSE = 0.5
+
+
+def unit(*parts: Any) -> float:
+    """A deterministic draw in [0, 1) from the parts: same lead, rule, attempt → same draw,
+    in every process (CRC-32, not Python's per-process salted hash)."""
+    return zlib.crc32("|".join(map(str, parts)).encode()) / 2**32
+
+
+class Distribution:
+    def __init__(self, index: PartnerIndex, settings: Settings, caps: Caps, name: Callable[[str], str],
+                 learner: Any = None) -> None:
+        self.index = index
+        self.settings = settings
+        self.caps = caps
+        self.name = name  # a partner's name for notes, by id
+        self.learner = learner  # distribute = "predictive": rules.predictive.Predictor
+
+    def pick(self, rule: Rule, lead: Lead, eligible: int, near: Near | None, coverage_hits: dict[str, int],
+             state: RoutingState, now: datetime, trial: RuleTrial, attempt: int) -> Pick | None:
+        """The partner to offer the lead to, or None when every eligible one is at a cap."""
+        idx = self.index
+        if rule.prefer_incumbent:
+            pid = state.incumbent(lead.company, lead.email_domain or (lead.email or "").rpartition("@")[2])
+            if pid is not None:
+                pos = idx.pos.get(pid)
+                if pos is None or not (eligible >> pos) & 1:
+                    trial.notes.append(f"incumbent {self.name(pid)} is not eligible for this rule")
+                else:
+                    why = self.caps.blocked(pos, state, now)
+                    if why:
+                        trial.notes.append(f"incumbent {self.name(pid)} is {why}")
+                    else:
+                        return Pick(pos, "incumbent: already works this company", {})
+        strategy = rule.distribute
+        if strategy == "nearest":
+            chosen = None
+            for d, pos in near or ():
+                if chosen is None:
+                    why = self.caps.blocked(pos, state, now)
+                    if why:
+                        self.caps.exclude(trial, pos, why)
+                        continue
+                    chosen = Pick(pos, f"nearest ({d:.0f} km)", {})
+                trial.scores.append({"partner_id": idx.ids[pos], "km": round(d, 1)})
+                if len(trial.scores) == 3:
+                    break
+            return chosen
+        if strategy == "predictive":
+            # the learner tests the caps as rotate does, through this distribution's index and caps
+            found = self.learner.pick(self, rule, lead, eligible, state, now, trial, attempt)
+            return Pick(found[0], found[1], {}) if found else None
+        if strategy == "weighted":
+            return self.weighted(rule, lead, eligible, state, now, trial, attempt)
+        if strategy == "best_fit" and unit(lead.id, rule.name, attempt, "floor") >= self.settings.best_fit_floor:
+            return self.scored(rule, lead, eligible, coverage_hits, near, state, now, trial, best_fit=True)
+        if strategy == "least_loaded":
+            return self.scored(rule, lead, eligible, coverage_hits, near, state, now, trial, best_fit=False)
+        if strategy == "round_robin":
+            return self.rotate(rule.name, eligible, state, now, trial, "round robin")
+        # best fit's floor share: a rotation of its own, so every eligible partner gets a turn
+        return self.rotate(f"{rule.name}|floor", eligible, state, now, trial, "best fit floor: round robin")
+
+    def rotate(self, key: str, eligible: int, state: RoutingState, now: datetime, trial: RuleTrial,
+               how: str) -> Pick | None:
+        start = self.index.position_before(state.rotation.get(key))
+        caps, open_get, day_get = self.caps.table, state.open_offers.get, self.caps.day_counts.get
+        fast = now is self.caps.day_for  # today's counts are at hand: test the caps inline
+        for pos in rotation(eligible, start):
+            pid, cap, daily = caps[pos]
+            if fast and (cap is None or open_get(pid, 0) < cap) and (daily is None or day_get(pid, 0) < daily):
+                return Pick(pos, how, {key: pid})
+            why = self.caps.blocked(pos, state, now)  # capped (or no fast path): it says why
+            if why:
+                self.caps.exclude(trial, pos, why)
+                continue
+            return Pick(pos, how, {key: pid})
+        return None
+
+    def weighted(self, rule: Rule, lead: Lead, eligible: int, state: RoutingState, now: datetime,
+                 trial: RuleTrial, attempt: int) -> Pick | None:
+        idx = self.index
+        classes: list[tuple[str, float, int, int]] = []  # (class, weight, partners, how many)
+        if rule.weight_by == "tier":
+            rest = eligible
+            for tier in idx.tier_order:
+                m = eligible & idx.tier[tier]
+                if m:
+                    rest ^= m
+                    classes.append((tier, float(self.settings.tier_weights.get(tier, 1.0)), m, m.bit_count()))
+            if rest:
+                classes.append(("(no tier)", 1.0, rest, trial.eligible - sum(n for *_, n in classes)))
+        else:
+            for w in idx.weight_order:
+                m = eligible & idx.weight[w]
+                if m:
+                    classes.append((f"{w:g}", w, m, m.bit_count()))
+        draw = unit(lead.id, rule.name, attempt)
+        trial.scores = [{"class": c, "weight": w, "partners": n} for c, w, _, n in classes]
+        while classes:
+            total = sum(w * n for _, w, _, n in classes if w > 0)
+            if total <= 0:
+                return None
+            x = draw * total
+            i = -1  # total > 0: some class has weight, so the loop sets it
+            for j, (_, w, _, n) in enumerate(classes):
+                if w > 0:
+                    i = j  # the last class with weight, should rounding leave x just above 0
+                    x -= w * n
+                    if x < 0:
+                        break
+            c, w, m, n = classes[i]
+            pick = self.rotate(f"{rule.name}|{c}", m, state, now, trial, f"weighted by {rule.weight_by} ({c}: {w:g})")
+            if pick:
+                return pick
+            del classes[i]
+        return None
+
+    def scored(self, rule: Rule, lead: Lead, eligible: int, coverage_hits: dict[str, int], near: Near | None,
+               state: RoutingState, now: datetime, trial: RuleTrial, *, best_fit: bool) -> Pick | None:
+        idx = self.index
+        key = rule.name
+        start = idx.position_before(state.rotation.get(key))
+        window = self.settings.window if self.settings.window > 0 else None
+        distance = {pos: d for d, pos in near} if near else {}
+        scored: list[tuple[float, int, int, Any]] = []
+        open_get, day_get = state.open_offers.get, self.caps.day_counts.get
+        nominal = self.settings.max_open_offers or 10  # capacity assumed for a partner without one
+        caps = self.caps.table
+        fast = now is self.caps.day_for  # today's counts are at hand: test the caps inline
+        for order, pos in enumerate(rotation(eligible, start)):
+            pid, cap, daily = caps[pos]
+            n = open_get(pid, 0)
+            if not (fast and (cap is None or n < cap) and (daily is None or day_get(pid, 0) < daily)):
+                why = self.caps.blocked(pos, state, now)
+                if why:
+                    self.caps.exclude(trial, pos, why)
+                    continue
+            if best_fit:
+                detail = self.fit(rule, lead, pos, coverage_hits, distance.get(pos), state)
+                scored.append((detail[0], -order, pos, detail))
+            else:
+                if cap is None:
+                    cap = nominal
+                load = n / cap if cap else 1.0
+                scored.append((-load, -order, pos, (n, cap, load)))
+            if window and len(scored) >= window:
+                break
+        if not scored:
+            return None
+        # best first; -order is unique, so the tuples never compare beyond it (ties: rotation order)
+        scored.sort(reverse=True)
+        ids, partners = idx.ids, idx.partners
+        if best_fit:
+            trial.scores = [{"partner_id": ids[pos], "name": partners[pos].name, **self.fit_detail(d)}
+                            for _, _, pos, d in scored[:3]]
+        else:
+            trial.scores = [{"partner_id": ids[pos], "name": partners[pos].name, "open": d[0], "capacity": d[1],
+                             "load": round(d[2], 3)} for _, _, pos, d in scored[:3]]
+        score, _, pos, detail = scored[0]
+        how = f"best fit (score {score:.2f})" if best_fit else f"least loaded ({detail[0]}/{detail[1]} open)"
+        return Pick(pos, how, {key: idx.ids[pos]})
+
+    def fit(self, rule: Rule, lead: Lead, pos: int, coverage_hits: dict[str, int], km: float | None,
+            state: RoutingState) -> tuple[float, float, float, float, float]:
+        """(score, match, acceptance, conversion, response): how specifically the partner fits this lead,
+        blended half and half with its track record (acceptance, conversion, response time)."""
+        p = self.index.partners[pos]
+        total = 0.0
+        n = 0
+        if coverage_hits:
+            keys = self.index.coverage_keys[pos]
+            spec = 0  # the most specific key of the lead's place this partner covers
+            for k, s in coverage_hits.items():
+                if s > spec and k in keys:
+                    spec = s
+            total += min(spec, 4) / 4
+            n += 1
+        if lead.industry:
+            total += lead.industry in p.industries
+            n += 1
+        if lead.products:
+            total += len(lead.products & p.products) / len(lead.products)
+            n += 1
+        if lead.language:
+            total += lead.language in p.languages
+            n += 1
+        if km is not None:
+            radius = max((rule.match.within_km or 0,) + rule.match.widen_km) or 1
+            total += max(0.0, 1 - km / radius)
+            n += 1
+        match = total / n if n else 0.5
+        perf = state.performance.get(p.id)
+        if perf is None:
+            return (0.5 * match + 0.5 * (0.4 * 0.5 + 0.4 * 0.5 + 0.2 * _PERF_DEFAULT_RESPONSE), match, 0.5, 0.5,
+                    _PERF_DEFAULT_RESPONSE)
+        hours = perf.mean_response_hours
+        response = 1 / (1 + hours / 24) if hours is not None else _PERF_DEFAULT_RESPONSE
+        acceptance, conversion = perf.acceptance_rate, perf.conversion_rate
+        track = 0.4 * acceptance + 0.4 * conversion + 0.2 * response
+        return 0.5 * match + 0.5 * track, match, acceptance, conversion, response
+
+    @staticmethod
+    def fit_detail(fit: tuple[float, float, float, float, float]) -> dict[str, Any]:
+        score, match, acceptance, conversion, response = fit
+        return {"score": round(score, 4), "match": round(match, 3), "acceptance": round(acceptance, 3),
+                "conversion": round(conversion, 3), "response": round(response, 3)}

@@ -1,0 +1,290 @@
+"""Which partners may take a lead under a rule: eligibility and candidates.
+
+In order: the lead lies in the rule's territories (and picks its pool by region); the
+rule's matchers admit partners (`candidates`: postings lookups and bit arithmetic, each
+criterion narrowing the set, and when nobody is left, which criterion and why); partners
+who can never take it (paused, no active rep) and those that already declined this lead
+drop out; a proximity rule keeps those within its radius, widening it while nobody is
+found (`nearby`). What is left is handed to the distribution (rules/distribution.py).
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Iterator
+
+from rules.bits import lowest, positions
+from rules.book import Match, Rule, RuleBook
+from rules.explain import EXCLUSIONS_LISTED, RuleTrial, nobody_eligible, nobody_left
+from rules.index import PartnerIndex
+from rules.model import Lead
+from rules.state import RoutingState
+
+_NAMED_IN_DECISIONS = 3  # unavailable partners named per rule in a decision (explain() names more)
+
+Place = tuple[str | None, str | None, str | None]  # a lead's (country, state, postal code)
+Near = list[tuple[float, int]] | Iterator[tuple[float, int]]  # (km, position), nearest first
+
+
+class Eligibility:
+    def __init__(self, book: RuleBook, index: PartnerIndex) -> None:
+        self.book = book
+        self.index = index
+        self.settings = book.settings
+        # territories as sets: countries/subdivisions, and (country, postal prefix) pairs
+        self._territories = {
+            name: (frozenset(i for i in items if ":" not in i),
+                   tuple(tuple(i.split(":", 1)) for i in items if ":" in i))
+            for name, items in book.territories.items()
+        }
+        self._coverage_for: tuple[Place | None, tuple[int, dict[str, int]]] = (None, (0, {}))
+        # proximity rules whose candidates depend on nothing but the partner: their eligible
+        # set as an int and as one byte per partner (see nearby)
+        self._static_ok: dict[str, tuple[int, bytearray]] = {}
+        for rule in book.rules:
+            mt = rule.match
+            if mt.proximity and not (mt.geography or mt.industry or mt.products or mt.certified_for_products
+                                     or mt.language):
+                ok = index.rule_mask.get(rule.name, index.all) & index.available
+                flags = bytearray(len(index.ids))
+                for pos in positions(ok):
+                    flags[pos] = 1
+                self._static_ok[rule.name] = (ok, flags)
+
+    def territory_pool(self, rule: Rule, lead: Lead, trial: RuleTrial) -> tuple[bool, str | None]:
+        """(whether the lead lies in the rule's territories, the pool it goes to): a rule
+        with pools by territory sends the lead to its region's pool, outside them nowhere."""
+        m = rule.match
+        if m.territories and not self.in_territories(m.territories, lead):
+            trial.outcome = f"lead outside {', '.join(m.territories)}"
+            return False, None
+        pool = rule.pool
+        if rule.pools_by_territory:
+            pool = None
+            for t, q in rule.pools_by_territory:
+                if self.in_territories((t,), lead):
+                    pool = q
+                    break
+            if pool is None:
+                trial.outcome = f"lead outside {', '.join(t for t, _ in rule.pools_by_territory)}"
+                return False, None
+        return True, pool
+
+    def in_territories(self, names: tuple[str, ...], lead: Lead) -> bool:
+        territories = self._territories
+        for name in names:
+            places, postal = territories[name.lstrip("@")]
+            if lead.country in places or lead.state in places:
+                return True
+            if postal and lead.postal_code:
+                for c, prefix in postal:
+                    if lead.country == c and lead.postal_code.startswith(prefix):
+                        return True
+            if self.index.fences and self.index.fences.holds(name.lstrip("@"), lead.lat, lead.lon):
+                return True  # a drawn shape holding the lead's point (rules/geofence.py)
+        return False
+
+    def candidates(self, rule: Rule, lead: Lead, trial: RuleTrial, restrict: int | None,
+                    steps: list[tuple[str, int]] | None = None) -> tuple[int, dict[str, int]] | None:
+        """(partners the rule's matchers admit for this lead, coverage keys hit) — or None with
+        trial.outcome saying why not. Postings lookups and bit arithmetic only. `steps`,
+        when given, receives (criterion, partners left) after each criterion (`funnel`)."""
+        m = rule.match
+        idx = self.index
+        cand = idx.rule_mask.get(rule.name, idx.all)  # only the built-in hand-down rule is absent
+        if restrict is not None:
+            cand &= restrict
+        # Why nobody: which criterion ran last, and what it was given; worded only when it
+        # left nobody (the words cost more than the bit arithmetic, and are rarely needed).
+        last, before, pstart, needed = 0, cand, 0, None
+        if steps is not None:
+            steps.append(("admitted by the rule's partner conditions", cand.bit_count()))
+        coverage_hits: dict[str, int] = {}
+        if m.geography and cand:
+            if not lead.country:
+                trial.outcome = "lead has no country"
+                return None
+            place = (lead.country, lead.state, lead.postal_code)
+            if self._coverage_for[0] != place:  # several rules of one decision ask for the same place
+                self._coverage_for = (place, idx.coverage_mask(*place))
+            cov, coverage_hits = self._coverage_for[1]
+            if idx.fences:  # shapes partners cover: the lead's point decides (rules/geofence.py)
+                fmask, fhits = idx.fence_mask(lead.lat, lead.lon)
+                if fmask:
+                    cov, coverage_hits = cov | fmask, {**coverage_hits, **fhits}
+            before, last = cand, 1
+            cand &= cov
+            if steps is not None:
+                steps.append((f"cover {_where(m, lead)}", cand.bit_count()))
+        if m.industry and cand:
+            if not lead.industry:
+                trial.outcome = "lead has no industry"
+                return None
+            before, last = cand, 2
+            cand &= idx.industry.get(lead.industry, 0)
+            if steps is not None:
+                steps.append((f"in industry {lead.industry!r}", cand.bit_count()))
+        if m.products and cand:
+            if not lead.products:
+                trial.outcome = "lead names no products"
+                return None
+            if m.products == "all":
+                before, pstart, last = cand, cand, 3
+                for prod in (sorted(lead.products) if steps is not None else lead.products):
+                    cand &= idx.product.get(prod, 0)
+                    if steps is not None:
+                        steps.append((f"sell {prod!r}", cand.bit_count()))
+                    if not cand:
+                        break
+            else:
+                before, last = cand, 4
+                cand &= idx.any_of(idx.product, lead.products)
+                if steps is not None:
+                    steps.append((f"sell any of {', '.join(repr(p) for p in sorted(lead.products))}", cand.bit_count()))
+        if m.certified_for_products and cand:
+            needed = sorted({c for prod in lead.products or () for c in self.settings.certifications_for_products.get(prod, ())})
+            if needed:
+                before, last = cand, 5
+                cand &= idx.any_of(idx.certification, needed)
+                if steps is not None:
+                    steps.append((f"certified for {', '.join(repr(c) for c in needed)}", cand.bit_count()))
+            else:
+                trial.notes.append("no product of the lead needs a certification")
+        if m.language and cand and lead.language:
+            before, last = cand, 6
+            cand &= idx.language.get(lead.language, 0)
+            if steps is not None:
+                steps.append((f"speak {lead.language!r}", cand.bit_count()))
+        if m.proximity and cand:
+            if lead.lat is None or lead.lon is None:
+                trial.outcome = "lead has no coordinates"
+                return None
+        trial.candidates = cand.bit_count()
+        if not cand:
+            trial.outcome = self.nobody_left(m, lead, last, before, pstart, needed)
+            return None
+        return cand, coverage_hits
+
+    def nobody_left(self, m: Match, lead: Lead, last: int, before: int, pstart: int, needed: list[str] | None) -> str:
+        """The outcome of a rule whose criteria left nobody, in words: the criterion that
+        removed the last partners, the lead's value, and how many the others had left."""
+        if last == 0:
+            return "no partner meets the rule's partner conditions"
+        if last == 1:
+            return f"no partner covers {_where(m, lead)}"
+        if last == 3:  # name the first product, in a stable order, that no partner left sells
+            for prod in sorted(lead.products):
+                left = pstart & self.index.product.get(prod, 0)
+                if not left:
+                    what, before = f"not {prod!r}", pstart
+                    break
+                pstart = left
+        else:
+            what = {2: lambda: f"not industry {lead.industry!r}",
+                    4: lambda: f"none of {', '.join(repr(p) for p in sorted(lead.products))}",
+                    5: lambda: f"not certified for {', '.join(repr(c) for c in needed or ())}",
+                    6: lambda: f"not speaking {lead.language!r}"}[last]()
+        return nobody_left(what, before.bit_count(), f"cover {_where(m, lead)}" if m.geography else "match")
+
+    def eligible(self, rule: Rule, lead: Lead, cand: int, state: RoutingState, trial: RuleTrial, *,
+                 full: bool) -> tuple[int, Near | None] | None:
+        """Of the candidates, those who may take this lead (and, for a proximity rule, how far
+        they are) — or None with trial.outcome saying why nobody."""
+        idx = self.index
+        m = rule.match
+        near: Near | None = None
+        # partners who can never take it: paused or without an active rep
+        unavailable = cand & idx.unavailable
+        if unavailable:
+            ids, reasons = idx.ids, idx.unavailable_why
+            for pos in lowest(unavailable, EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS):
+                trial.list_excluded(ids[pos], reasons[pos])
+            # counted by bit arithmetic, so thousands of paused partners cost nothing per lead
+            # (popcount of a 10,000-partner set costs ~1 µs: counts are derived where they can be)
+            n_unavailable = unavailable.bit_count()
+            paused = (unavailable & idx.paused).bit_count() if idx.paused else 0
+            if paused:
+                trial.excluded_counts["paused"] = paused
+            if n_unavailable > paused:
+                trial.excluded_counts["no active rep"] = n_unavailable - paused
+            eligible = cand ^ unavailable
+            n_eligible = trial.candidates - n_unavailable
+        else:
+            eligible, n_eligible = cand, trial.candidates
+        declined = state.excluded.get(lead.id)
+        for pid, outcome in sorted(declined.items()) if declined else ():
+            at = idx.pos.get(pid)
+            if at is not None and (eligible >> at) & 1:
+                eligible ^= 1 << at
+                n_eligible -= 1
+                trial.exclude(pid, f"already {outcome} this lead")
+        trial.eligible = n_eligible
+        if m.proximity and eligible:
+            # "nearest" reads the partners lazily, nearest first; other strategies need them all
+            near = self.nearby(rule, lead, eligible, trial, lazy=rule.distribute == "nearest" and not full)
+            if near is None:
+                trial.eligible = 0
+                trial.outcome = f"nobody within {max(m.radii):g} km"
+                return None
+            if isinstance(near, list):
+                eligible = 0
+                for _, pos in near:
+                    eligible |= 1 << pos
+                trial.eligible = len(near)
+            else:
+                trial.notes.append("eligible counts partners before the distance limit")
+        if not eligible:
+            trial.outcome = nobody_eligible(trial)
+            return None
+        return eligible, near
+
+    def nearby(self, rule: Rule, lead: Lead, eligible: int, trial: RuleTrial, *, lazy: bool) -> Near | None:
+        """Eligible partners within the rule's radius (widening it while nobody is found),
+        nearest first: a list, or with `lazy` an iterator that measures only as far as read."""
+        m = rule.match
+        partners = self.index.partners
+        ids = self.index.ids
+        lat, lon = lead.lat, lead.lon
+        if lat is None or lon is None:  # _candidates has said so in the trial
+            return None
+        # Testing one bit of a big int costs a shift of the whole set; a byte per partner does
+        # not. Usable when `eligible` is the rule's static set less a few partners (declined).
+        static = self._static_ok.get(rule.name)
+        flags: bytearray | None = None
+        removed: set[int] = set()
+        if static is not None:
+            diff = static[0] ^ eligible
+            if not diff & eligible and diff.bit_count() <= 64:
+                removed = set(positions(diff))
+                flags = static[1]
+
+        def admitted(radius: float) -> Iterator[tuple[float, int]]:
+            for d, pos in self.index.grid.nearest(float(lat), float(lon), radius):
+                if flags is not None:
+                    if not flags[pos] or pos in removed:
+                        continue
+                elif not (eligible >> pos) & 1:
+                    continue
+                if m.partner_radius:
+                    own = partners[pos].radius_km
+                    if own is not None and d > own:
+                        trial.exclude(ids[pos], "outside its service radius",
+                                      f"outside its {own:g} km service radius ({d:.0f} km)")
+                        continue
+                yield d, pos
+
+        for radius in m.radii:
+            found = admitted(radius)
+            first = next(found, None)
+            if first is None:
+                continue
+            if radius != m.within_km:
+                trial.notes.append(f"widened the radius to {radius:g} km")
+            if lazy:
+                return itertools.chain((first,), found)
+            return [first, *found]
+        return None
+
+
+def _where(m: Match, lead: Lead) -> str:
+    """The place a rule's coverage is asked about: its territories, else the lead's state or country."""
+    return ", ".join(m.territories) if m.territories else (lead.state or lead.country or "?")

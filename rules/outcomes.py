@@ -1,0 +1,138 @@
+"""How a decision ends: an offer to a partner (and which rep), a pool, the escalation or
+fallback queue, or unroutable — with its deadline, its reason for the Lead and its trace.
+
+Every routing step (rules, deal registration, hand-down) ends here, so a Decision is
+built in one place.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Mapping
+
+from rules.book import OTHERWISE_WORDS, Rule, Settings
+from rules.explain import REASON_MAX, Explanation, RuleTrial, clip
+from rules.index import PartnerIndex
+from rules.model import Decision, DecisionKind, Lead
+from rules.state import RoutingState
+from rules.windows import offer_deadline
+
+_KIND_TEXT = {k: k.value for k in DecisionKind}  # Enum .value is a descriptor call; a dict is cheaper
+_OFFERED = frozenset({DecisionKind.OFFER, DecisionKind.POOL})  # kinds that put the lead in front of someone
+
+
+@dataclass(slots=True)
+class Pick:
+    """The partner a strategy chose: its position, how (for the reason), and the rotation
+    keys to move on once the offer is committed."""
+    pos: int
+    how: str
+    rotation: dict[str, str]
+
+
+class Outcomes:
+    def __init__(self, index: PartnerIndex, settings: Settings, queue_ids: Mapping[str, str]) -> None:
+        self.index = index
+        self.settings = settings
+        self.queue_ids = queue_ids
+        self._deadlines: dict[tuple[float, bool, str | None], datetime] = {}  # → deadline at _deadlines_for
+        self._deadlines_for: datetime | None = None
+
+    def finish(self, lead: Lead, ex: Explanation, kind: DecisionKind, attempt: int, now: datetime, summary: str, *,
+               rule: str | None = None, ruleset: str | None = None, partner_id: str | None = None,
+               rep_id: str | None = None, queue_id: str | None = None, deadline: datetime | None = None) -> Decision:
+        ex.kind = _KIND_TEXT[kind]
+        ex.summary = summary
+        if ruleset and not ex.ruleset:
+            ex.ruleset = ruleset
+        return Decision(
+            lead_id=lead.id, kind=kind, reason=summary if len(summary) <= REASON_MAX else clip(summary), rule=rule,
+            ruleset=ruleset or ex.ruleset, partner_id=partner_id, rep_id=rep_id, queue_id=queue_id,
+            offered_at=now if kind in _OFFERED else None,
+            deadline=deadline, attempt=attempt, explanation=ex.to_dict(),
+        )
+
+    def otherwise(self, lead: Lead, ex: Explanation, outcome: str, attempt: int, now: datetime,
+                  rule: str | None, ruleset: str | None, why: str) -> Decision:
+        """A rule's or rule set's `otherwise`: escalate, unroutable, or a fallback queue."""
+        if outcome == "escalate":
+            return self.finish(lead, ex, DecisionKind.ESCALATE, attempt, now, f"Escalated: {why}", rule=rule,
+                               ruleset=ruleset, queue_id=self.queue(self.settings.escalation_queue))
+        if outcome in OTHERWISE_WORDS:  # unroutable (or "next" with nothing after it)
+            return self.finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, f"Unroutable: {why}", rule=rule,
+                               ruleset=ruleset)
+        return self.finish(lead, ex, DecisionKind.FALLBACK, attempt, now, f"Fallback queue {outcome}: {why}",
+                           rule=rule, ruleset=ruleset, queue_id=self.queue(outcome))
+
+    def pool(self, rule: Rule, pool: str, lead: Lead, eligible: int, trial: RuleTrial, ex: Explanation,
+             now: datetime, attempt: int, state: RoutingState) -> Decision | None:
+        queue_id = self.queue(pool)
+        barred = state.declined(lead.id).get(queue_id or "") if queue_id else None
+        if barred:  # a pool is an offer target like a partner: one that let the lead lapse is not asked again
+            trial.outcome = f"pool {pool} already {barred} this lead"
+            return None
+        members = self.index.pool_members.get(pool)
+        if members:  # the org told us who is in the queue: someone in it must be eligible
+            eligible &= members
+            if not eligible:
+                trial.outcome = f"no eligible partner is a member of {pool}"
+                return None
+        trial.outcome = "pool"
+        trial.eligible = eligible.bit_count()
+        deadline = self.deadline(now, rule.offer_hours, rule.business_hours, None, ex)
+        summary = f"{rule.name}: pool {pool}, {trial.eligible} eligible partner(s) may pull it"
+        ex.chosen = {"pool": pool, "eligible": trial.eligible}
+        return self.finish(lead, ex, DecisionKind.POOL, attempt, now, summary, rule=rule.name, ruleset=rule.ruleset,
+                           queue_id=queue_id, deadline=deadline)
+
+    def offer(self, lead: Lead, ex: Explanation, pick: Pick, trial: RuleTrial | None, state: RoutingState,
+              now: datetime, attempt: int, *, rule_name: str, ruleset: str | None, hours: float,
+              business_hours: bool, rep_mode: str, summary_extra: str) -> Decision:
+        idx = self.index
+        p = idx.partners[pick.pos]
+        rep = None
+        reps = idx.active_reps[pick.pos]
+        if rep_mode == "rotate" and reps:
+            last = state.rep_rotation.get(p.id)
+            rep = reps[bisect_right(idx.active_rep_ids[pick.pos], last) % len(reps) if last else 0]
+        deadline = self.deadline(now, hours, business_hours, p.time_zone, ex)
+        ex.rotation.update(pick.rotation)
+        ex.chosen = {"partner_id": p.id, "partner": p.name, "rep_id": rep.id if rep else None, "how": pick.how}
+        counts = ""
+        if trial is not None:
+            counts = f"; {trial.eligible} eligible"
+            excluded = trial.excluded_total
+            if excluded:
+                counts += f", {excluded} excluded"
+        summary = f"{summary_extra or rule_name}: {p.name} — {pick.how}{counts}"
+        return self.finish(lead, ex, DecisionKind.OFFER, attempt, now, summary, rule=rule_name, ruleset=ruleset,
+                           partner_id=p.id, rep_id=rep.id if rep else None, deadline=deadline)
+
+    def deadline(self, now: datetime, hours: float, business_hours: bool, time_zone: str | None,
+                 ex: Explanation) -> datetime:
+        if now is not self._deadlines_for:  # a run offers its whole batch at one `now`
+            self._deadlines_for, self._deadlines = now, {}
+        key = (hours, business_hours, time_zone)
+        hit = self._deadlines.get(key)
+        if hit is not None:
+            return hit
+        try:
+            deadline = offer_deadline(now, hours, business_hours=business_hours, time_zone=time_zone,
+                                      workday=self.settings.workday, weekdays=self.settings.weekdays)
+        except ValueError as exc:
+            ex.notes.append(f"{exc}; offer window counted in UTC")
+            return self.deadline(now, hours, business_hours, None, ex)
+        self._deadlines[key] = deadline
+        return deadline
+
+    def queue(self, name: str) -> str | None:
+        """A queue's id: from the org's queues, else a known pool's."""
+        if name in self.queue_ids:
+            return self.queue_ids[name]
+        pool = self.index.pools.get(name)
+        return pool.id if pool else None
+
+    def name(self, partner_id: str) -> str:
+        p = self.index.partner(partner_id)
+        return p.name if p else partner_id
