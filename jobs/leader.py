@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from jobs.logging import get_logger
-from jobs.state.orgs import lock_key, org_of, quoted_schema, schema_for
+from jobs.state.orgs import ensure_schema, lock_key, org_of
 
 log = get_logger(component="leader")
 
@@ -171,8 +171,7 @@ class PostgresLeaderLock(_Fenced):
         if got:
             self._conn = conn
             try:
-                if schema_for(self.org):  # the fencing token lives in the org's schema, made here if first
-                    conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quoted_schema(self.org)}"))
+                ensure_schema(conn, self.org)  # the fencing token lives in the org's schema: made here if first
                 conn.execute(text(TOKEN_TABLE))
                 self.token = int(conn.execute(text(NEXT_TOKEN)).scalar())
             except Exception as e:  # noqa: BLE001 - no token, no leadership

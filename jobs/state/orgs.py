@@ -18,7 +18,7 @@ import re
 import zlib
 from typing import Any
 
-from sqlalchemy import Connection, inspect, select, update
+from sqlalchemy import Connection, inspect, select, text, update
 from sqlalchemy.engine import URL, make_url
 
 DEFAULT_ORG = "default"
@@ -87,11 +87,14 @@ def lock_key(org: str) -> int:
     return zlib.crc32(f"leadrouter:{org}".encode()) | (0x4C52 << 32)
 
 
-def quoted_schema(org: str) -> str:
-    """The org's schema as an SQL identifier (names are checked: letters, digits, _)."""
+def ensure_schema(conn: Connection, org: str) -> None:
+    """Create the org's schema on its first start. Looked up first: a database user
+    without CREATE on the database can still use a schema a DBA made for it."""
     schema = schema_for(check_name(org))
-    assert schema is not None
-    return f'"{schema}"'
+    if schema is None:
+        return
+    if conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}).first() is None:
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
 
 
 def organization_id(client: Any) -> str | None:

@@ -74,7 +74,7 @@ def migrate(engine: Engine, migrations: list[Migration] | None = None, *,
     with _exclusive(engine):
         if own_schema:
             with engine.begin() as conn:
-                conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {orgs.quoted_schema(org)}"))
+                orgs.ensure_schema(conn, org)
         with engine.connect() as conn:
             have = current_version(conn)
         if have is None and own_schema:
