@@ -146,12 +146,14 @@ def claim(conn: Connection, org: str, organization_id: str | None, where: str) -
     """Record the org's name and (once known) its Organization Id; refuse another org's state."""
     from jobs.state.schema import org_identity
 
-    found = recorded(conn)
-    refuse_other(found, org, organization_id, where)
-    if found is None or conn.execute(select(org_identity.c.id).where(org_identity.c.id == 1)).first() is None:
+    # read under a row lock (PostgreSQL): two workers starting together name it one at a time
+    row = conn.execute(select(org_identity.c.name, org_identity.c.organization_id)
+                       .where(org_identity.c.id == 1).with_for_update()).first()
+    refuse_other((row[0], row[1]) if row else None, org, organization_id, where)
+    if row is None:
         conn.execute(org_identity.insert().values(id=1, name=org, organization_id=organization_id))
         return
-    name, org_id = found
+    name, org_id = row
     if name != org or (organization_id and not org_id):
         conn.execute(update(org_identity).where(org_identity.c.id == 1)
                      .values(name=org, organization_id=org_id or organization_id))

@@ -214,3 +214,21 @@ def test_a_version_3_postgresql_state_of_the_default_org_stays_where_it_is():
         assert inspect(engine).get_schema_names().count("leadrouter_default") == 0
         store.dispose()
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_an_active_standby_pair_starting_together_on_a_new_database_both_open_it():
+    """compose and Kubernetes start both instances of an org at once: one creates the
+    schema and its state, the other waits for the migration lock; both name the same org."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with temp_database() as url:
+        def open_() -> Store:
+            return Store(url_for(url, "acme"), org="acme", organization_id=ACME_ID)
+
+        with ThreadPoolExecutor(2) as pool:
+            stores = [f.result() for f in [pool.submit(open_) for _ in range(2)]]
+        with stores[0].connect() as conn:
+            assert conn.execute(schema.org_identity.select()).all() == [(1, "acme", ACME_ID)]
+        for s in stores:
+            s.dispose()

@@ -90,6 +90,7 @@ def migrate(engine: Engine, migrations: list[Migration] | None = None, *,
             # Fresh database: the current schema at once, stamped with the latest version.
             with engine.begin() as conn:
                 schema.metadata.create_all(conn)
+                conn.execute(schema.org_identity.insert().values(id=1))  # named by the first worker (orgs.claim)
                 _stamp(conn, target, f"created at version {target}")
             return target
         for m in migrations:
