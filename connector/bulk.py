@@ -27,7 +27,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence, cast
 
 import requests
 
@@ -57,6 +57,7 @@ class BulkOutcome:
     state: str
     results: list[WriteResult] = field(default_factory=list)
     error_message: str | None = None
+    succeeded: int = 0  # successful rows, whether kept in `results` or handed to `on_ok`
 
     @property
     def ok_ids(self) -> set[str]:
@@ -123,6 +124,30 @@ class UpdateRows:
         self._size += len(row)
         self.ids.append(rid)
         return full
+
+    def add_many(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """`add` for a batch, written in one go. The caller keeps each upload under
+        MAX_UPLOAD_BYTES (see `size`, and `finish` for the upload so far): a batch that
+        would cross it is refused, nothing of it written."""
+        ids, rows = [], []
+        for record in records:
+            rid = record.get("Id") or next((v for k, v in record.items() if k.lower() == "id"), None)
+            if rid is None:
+                raise ValueError(f"a bulk update needs an 'Id' in every record: {dict(record)!r:.200}")
+            rid = id18(check_id(rid))
+            ids.append(rid)
+            rows.append([rid, *(_csv_cell(record[n]) if n in record else "" for n in self._names)])
+        line = self._line
+        line.seek(0)
+        line.truncate()
+        self._writer.writerows(rows)
+        data = line.getvalue().encode()
+        file = self._file if self._file is not None else self._open()
+        if self._size + len(data) > MAX_UPLOAD_BYTES:
+            raise ValueError(f"{len(ids)} rows would take the upload past {MAX_UPLOAD_BYTES} bytes: finish() it first")
+        file.write(data)
+        self._size += len(data)
+        self.ids.extend(ids)
 
     @property
     def size(self) -> int:
@@ -376,9 +401,14 @@ class BulkClient:
 
     def run_update_job(self, sobject: str, data: bytes | IO[bytes], *,
                        on_job: Callable[[str], None] | None = None) -> BulkOutcome:
+        return self.resume(self.start_update_job(sobject, data, on_job=on_job))
+
+    def start_update_job(self, sobject: str, data: bytes | IO[bytes], *,
+                         on_job: Callable[[str], None] | None = None) -> str:
+        """Create, upload and close an update job; its id (`resume` tells what it did)."""
         job = self._json("POST", "ingest", "bulk ingest job", {"object": sobject, "operation": "update",
                                                                "contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "LF"})  # fmt: skip
-        job_id = job["id"]
+        job_id = str(job["id"])
         self.jobs += 1
         if on_job is not None:
             on_job(job_id)  # persisted before any row can be written
@@ -391,11 +421,15 @@ class BulkClient:
 
         self.client._call(upload, "bulk upload", idempotent=False)
         self._json("PATCH", f"ingest/{job_id}", "bulk close job", {"state": "UploadComplete"}, idempotent=False)
-        return self.resume(job_id)
+        return job_id
 
-    def resume(self, job_id: str) -> BulkOutcome:
+    def resume(self, job_id: str, *, on_ok: Callable[[str], None] | None = None) -> BulkOutcome:
         """What an ingest job did, after waiting for it; an Open job is aborted first
-        (it was never closed, so none of its rows were written and none will be)."""
+        (it was never closed, so none of its rows were written and none will be).
+        `on_ok`: each successful record's id is handed to it instead of being kept as a
+        WriteResult (a 200,000-row job's successes as objects cost tens of MB). A result
+        file the job's own figures say is empty is not read (a JobComplete job has no
+        unprocessed rows; `numberRecordsFailed` 0, no failed ones)."""
         check_id(job_id)
         info = self._wait("ingest", job_id)
         if info.get("state") == "Open":
@@ -404,16 +438,23 @@ class BulkClient:
         outcome = BulkOutcome(job_id, info["state"], error_message=info.get("errorMessage"))
         results = outcome.results
         for sf_id, rid in self._result_rows(job_id, "successfulResults", ("sf__Id", "Id")):
-            results.append(WriteResult(sf_id or rid, True, "ok"))
-        for sf_id, rid, error in self._result_rows(job_id, "failedResults", ("sf__Id", "Id", "sf__Error")):
-            code, message = _split_error(error)
-            failure = classify({"statusCode": code, "message": message})
-            kind: WriteKind = "transient" if failure.kind == "transient" else "permanent"
-            results.append(WriteResult(sf_id or rid, False, kind, failure.code, message, failure.fields, failure.fix))
+            outcome.succeeded += 1
+            if on_ok is None:
+                results.append(WriteResult(sf_id or rid, True, "ok"))
+            else:
+                on_ok(sf_id or rid)
+        complete = info["state"] == "JobComplete"
+        if not (complete and info.get("numberRecordsFailed") == 0):
+            for sf_id, rid, error in self._result_rows(job_id, "failedResults", ("sf__Id", "Id", "sf__Error")):
+                code, message = _split_error(error)
+                failure = classify({"statusCode": code, "message": message})
+                kind: WriteKind = "transient" if failure.kind == "transient" else "permanent"
+                results.append(WriteResult(sf_id or rid, False, kind, failure.code, message, failure.fields, failure.fix))
         left = f"job {job_id} ended {info['state']} before this record"
-        for (rid,) in self._result_rows(job_id, "unprocessedrecords", ("Id",)):
-            results.append(WriteResult(rid, False, "transient", "UNPROCESSED", left))
-        if info["state"] == "Failed" and not any(r.ok for r in outcome.results):
+        if not complete:
+            for (rid,) in self._result_rows(job_id, "unprocessedrecords", ("Id",)):
+                results.append(WriteResult(rid, False, "transient", "UNPROCESSED", left))
+        if info["state"] == "Failed" and not outcome.succeeded:
             self._raise_job_failure(job_id, info.get("errorMessage") or "")
         if info["state"] == "Failed":
             self.client.log.warning("bulk job failed part-way", job_id=job_id, error=info.get("errorMessage"))
@@ -422,17 +463,23 @@ class BulkClient:
     def _result_rows(self, job_id: str, which: str, wanted: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
         """The `wanted` columns of a result file, row by row ("" for a column it lacks):
         200,000 rows as dicts of every uploaded field would cost hundreds of MB."""
-        response = self._request("GET", f"ingest/{job_id}/{which}", f"bulk {which}", headers={"Accept": "text/csv"})
-        content = response.content
-        del response
-        reader = _csv_rows(content)
-        header = next(reader, None)
-        if not header:
-            return
-        at = [header.index(name) if name in header else None for name in wanted]
-        for row in reader:
-            if row:
-                yield tuple(row[i] if i is not None and i < len(row) else "" for i in at)
+        # streamed: the body (every uploaded column of every row) is never held whole
+        response = self._request("GET", f"ingest/{job_id}/{which}", f"bulk {which}", headers={"Accept": "text/csv"},
+                                 stream=True)  # fmt: skip
+        try:
+            raw = response.raw
+            raw.decode_content = True
+            raw.auto_close = False  # TextIOWrapper reads once more at the end: no ValueError on a closed file
+            reader = csv.reader(io.TextIOWrapper(cast(IO[bytes], raw), encoding="utf-8", newline=""))
+            header = next(reader, None)
+            if not header:
+                return
+            at = [header.index(name) if name in header else None for name in wanted]
+            for row in reader:
+                if row:
+                    yield tuple(row[i] if i is not None and i < len(row) else "" for i in at)
+        finally:
+            response.close()
 
     def _raise_job_failure(self, job_id: str, message: str) -> None:
         if "InvalidBatch" in message or "Field name not found" in message:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text, func, select, update
 
-from connector.bulk import MAX_UPLOAD_BYTES, BulkClient, BulkOutcome, UpdateRows
+from connector.bulk import MAX_UPLOAD_BYTES, BulkClient, UpdateRows
 from connector.errors import ConnectorError
 from connector.records import id18
 from connector.soql import format_soql, select as soql_select, soql_datetime
@@ -90,7 +90,8 @@ def threshold(cx: Context) -> int:
 
 
 def bulk_client(cx: Context) -> BulkClient:
-    return BulkClient(cx.client, threshold=threshold(cx), poll_interval=0.5, max_poll_interval=10.0)
+    # each state read is an API call: a 200,000-row job is asked about some six times
+    return BulkClient(cx.client, threshold=threshold(cx), poll_interval=1.0, max_poll_interval=30.0)
 
 
 def run(cx: Context, now: datetime, *, settle: Settle, fence: Fence) -> dict[str, int]:
@@ -125,43 +126,55 @@ def flush(cx: Context, now: datetime, *, settle: Settle, fence: Fence) -> dict[s
     for entries in _pending_chunks(cx):
         fresh, stale = [], []
         for e in entries:
-            now_stamp = changed.get(e["lead_id"])
-            if e["seen_modstamp"] is not None and now_stamp is not None and now_stamp != e["seen_modstamp"]:
+            now_stamp = changed.get(e.lead_id)
+            if e.seen_modstamp is not None and now_stamp is not None and now_stamp != e.seen_modstamp:
                 stale.append(e)
-            elif known.issuperset(e["payload"]):
+            elif known.issuperset(e.payload):
                 fresh.append(e)
             # an entry naming a field outside the write-back mapping waits for the REST flush
         if stale:
-            cx.refresh_leads(sorted({e["lead_id"] for e in stale}), now, counts)
+            cx.refresh_leads(sorted({e.lead_id for e in stale}), now, counts)
             counts["stale"] = counts.get("stale", 0) + len(stale)
         if not fresh:
             continue
+        ids = [e.id for e in fresh]
         with cx.store.begin() as conn:
             fence(conn, getattr(cx, "lock", None))
             conn.execute(bulk_jobs.insert().values(upload=upload.key, sobject=sobject, state="preparing",
-                                                   entries=[e["id"] for e in fresh], created_at=now, updated_at=now))
-            ob.mark(conn, [e["id"] for e in fresh], "sent", now, count_attempt=True)
-        for e in fresh:
-            if rows.add({"Id": e["lead_id"], **e["payload"]}) is not None:
-                raise AssertionError("an upload was cut inside a chunk")  # _MARGIN keeps this from happening
-            upload.entries.append((e["id"], e["lead_id"], e.get("offer_id"), e["purpose"]))
+                                                   entries=ids, created_at=now, updated_at=now))
+            if len(fresh) == len(entries):
+                # the chunk is every pending entry from its first id to its last: one statement
+                conn.execute(update(OB).where(OB.c.status == "pending", OB.c.id >= ids[0], OB.c.id <= ids[-1])
+                             .values(status="sent", updated_at=now, attempts=OB.c.attempts + 1))
+            else:
+                ob.mark(conn, ids, "sent", now, count_attempt=True)
+        rows.add_many({"Id": e.lead_id, **e.payload} for e in fresh)
+        upload.take(fresh)
         if rows.size >= MAX_UPLOAD_BYTES - _MARGIN:
             _send(cx, bulk, rows, upload, now, counts, settle, log)
             upload = _Upload(sobject)
         if cx.stop.is_set():
             break  # graceful stop: what is recorded goes out now, the rest stays pending
-    if upload.entries:
+    if upload.by_lead:
         _send(cx, bulk, rows, upload, now, counts, settle, log)
     return counts
 
 
 class _Upload:
-    """The entries of one upload: (outbox id, lead id, offer id, purpose)."""
+    """The entries of one upload, by lead (a lead has one pending entry at most: a newer
+    decision supersedes the older), and the offers among them whose reps are alerted."""
 
-    def __init__(self, sobject: str):
-        self.key = str(uuid.uuid4())
+    def __init__(self, sobject: str, key: str | None = None):
+        self.key = key or str(uuid.uuid4())
         self.sobject = sobject
-        self.entries: list[tuple[int, str, int | None, str]] = []
+        self.by_lead: dict[str, int] = {}
+        self.alerted: list[dict[str, Any]] = []
+
+    def take(self, entries: Any) -> None:
+        for e in entries:
+            self.by_lead[id18(e.lead_id)] = e.id
+            if e.purpose in alerts.ALERTED_PURPOSES and e.offer_id:
+                self.alerted.append({"id": e.id, "lead_id": e.lead_id, "offer_id": e.offer_id, "purpose": e.purpose})
 
 
 def _send(cx: Context, bulk: BulkClient, rows: UpdateRows, upload: _Upload, now: datetime,
@@ -176,29 +189,33 @@ def _send(cx: Context, bulk: BulkClient, rows: UpdateRows, upload: _Upload, now:
                          .values(job_id=job_id, state="running", updated_at=now))
 
     with data:
-        outcome = bulk.run_update_job(upload.sobject, data, on_job=record)
+        job_id = bulk.start_update_job(upload.sobject, data, on_job=record)
     counts["bulk_jobs"] = counts.get("bulk_jobs", 0) + 1
-    log.info("bulk_write_done", job_id=outcome.job_id, state=outcome.state, rows=len(upload.entries))
-    _settle_upload(cx, upload.key, upload.entries, outcome, now, counts, settle)
+    log.info("bulk_write_sent", job_id=job_id, rows=len(upload.by_lead))
+    _settle_upload(cx, upload, bulk, job_id, now, counts, settle)
 
 
-def _settle_upload(cx: Context, key: str, entries: list[tuple[int, str, int | None, str]], outcome: BulkOutcome,
-                   now: datetime, counts: dict[str, int], settle: Settle) -> None:
+def _settle_upload(cx: Context, upload: _Upload, bulk: BulkClient, job_id: str, now: datetime,
+                   counts: dict[str, int], settle: Settle) -> None:
     """The job's word on each entry still `sent`; entries it does not name were not written."""
-    by_lead = {id18(r.id): r for r in outcome.results if r.id}
-    still = _still_sent(cx, [e[0] for e in entries])
+    by_lead = upload.by_lead
+    still = _still_sent(cx, list(by_lead.values()))
     confirmed: list[int] = []
-    failed: list[tuple[int, WriteResult]] = []
-    for entry_id, lead_id, _offer, _purpose in entries:
-        if entry_id not in still:
-            continue
-        r = by_lead.get(id18(lead_id))
-        if r is None:
-            r = WriteResult(lead_id, False, "transient", "UNPROCESSED", f"bulk job {outcome.job_id} did not report this lead")
-        if r.ok:
+
+    def ok(lead_id: str) -> None:
+        entry_id = by_lead.pop(id18(lead_id), None)
+        if entry_id is not None and entry_id in still:
             confirmed.append(entry_id)
-        else:
+
+    outcome = bulk.resume(job_id, on_ok=ok)
+    failed: list[tuple[int, WriteResult]] = []
+    for r in outcome.results:  # failed and unprocessed rows only
+        entry_id = by_lead.pop(id18(r.id), None) if r.id else None
+        if entry_id is not None and entry_id in still:
             failed.append((entry_id, r))
+    missing = f"bulk job {outcome.job_id} did not report this lead"
+    failed += [(entry_id, WriteResult(lead_id, False, "transient", "UNPROCESSED", missing))
+               for lead_id, entry_id in by_lead.items() if entry_id in still]
     if failed:
         with cx.store.connect() as conn:
             full = {e["id"]: e for e in _entries_by_id(conn, [i for i, _ in failed])}
@@ -208,20 +225,16 @@ def _settle_upload(cx: Context, key: str, entries: list[tuple[int, str, int | No
             counts["bulk_unprocessed"] = counts.get("bulk_unprocessed", 0) + unprocessed
     with cx.store.begin() as conn:
         ob.mark(conn, confirmed, "confirmed", now)
-        conn.execute(update(bulk_jobs).where(bulk_jobs.c.upload == key)
+        conn.execute(update(bulk_jobs).where(bulk_jobs.c.upload == upload.key)
                      .values(state="settled", updated_at=now, note=f"{outcome.state}: {len(confirmed)} confirmed, "
                                                                    f"{len(failed)} not written"))
     if confirmed:
         counts["confirmed"] = counts.get("confirmed", 0) + len(confirmed)
-    _alert(cx, now, [e for e in entries if e[0] in still], counts)
-
-
-def _alert(cx: Context, now: datetime, entries: list[tuple[int, str, int | None, str]], counts: dict[str, int]) -> None:
-    """The reps of confirmed offers hear of them, as after a REST flush (the alerts read
-    which entries were confirmed)."""
-    for i in range(0, len(entries), ALERT_CHUNK):
-        part = [{"id": e[0], "lead_id": e[1], "offer_id": e[2], "purpose": e[3]} for e in entries[i:i + ALERT_CHUNK]]
-        alerts.send_offer_alerts(cx, now, part, counts)
+    # the reps of confirmed offers hear of them, as after a REST flush (the alerts read
+    # which entries were confirmed)
+    offers = [e for e in upload.alerted if e["id"] in still]
+    for i in range(0, len(offers), ALERT_CHUNK):
+        alerts.send_offer_alerts(cx, now, offers[i:i + ALERT_CHUNK], counts)
 
 
 # ---------------------------------------------------------------------------- after a kill
@@ -251,7 +264,7 @@ def resume(cx: Context, now: datetime, *, settle: Settle) -> dict[str, int]:
             log.warning("bulk_upload_never_started", entries=len(back))
             continue
         try:
-            outcome = bulk.resume(job_id)
+            bulk._wait("ingest", job_id)  # the org still knows it? (settling reads it again, done)
         except ConnectorError as e:
             if e.code != "NOT_FOUND":
                 raise  # the org cannot be asked now: the next run resumes it
@@ -261,11 +274,12 @@ def resume(cx: Context, now: datetime, *, settle: Settle) -> dict[str, int]:
             log.warning("bulk_job_unknown", job_id=job_id, entries=len(ids),
                         fix="nothing to do: the outbox reads these leads back and sends what did not land")
             continue
+        upload = _Upload(parts[0]["sobject"], key)
         with cx.store.connect() as conn:
-            entries = [(e["id"], e["lead_id"], e["offer_id"], e["purpose"]) for e in _entries_by_id(conn, ids)]
-        log.warning("bulk_job_resumed", job_id=job_id, state=outcome.state, entries=len(entries))
+            upload.take(_Entry(e) for e in _entries_by_id(conn, ids))
+        log.warning("bulk_job_resumed", job_id=job_id, entries=len(upload.by_lead))
         counts["bulk_resumed_jobs"] = counts.get("bulk_resumed_jobs", 0) + 1
-        _settle_upload(cx, key, entries, outcome, now, counts, settle)
+        _settle_upload(cx, upload, bulk, job_id, now, counts, settle)
     return counts
 
 
@@ -274,19 +288,34 @@ def _set_state(conn: Any, key: str, state: str, now: datetime, note: str) -> Non
 
 
 # ---------------------------------------------------------------------------- reading the state
-def _pending_chunks(cx: Context) -> Iterator[list[dict[str, Any]]]:
+OB = schema.outbox
+_COLUMNS = (OB.c.id, OB.c.lead_id, OB.c.payload, OB.c.seen_modstamp, OB.c.offer_id, OB.c.purpose)
+
+
+class _Entry:
+    """What the write-back needs of an outbox row given as a dict."""
+
+    __slots__ = ("id", "lead_id", "payload", "seen_modstamp", "offer_id", "purpose")
+
+    def __init__(self, row: dict[str, Any]):
+        for name in self.__slots__:
+            setattr(self, name, row[name])
+
+
+def _pending_chunks(cx: Context) -> Iterator[list[Any]]:
+    """Pending entries in id order, CHUNK at a time, only the columns the write needs."""
     after = 0
     while True:
         with cx.store.connect() as conn:
-            entries = ob.pending_after(conn, after, CHUNK)
+            entries = conn.execute(select(*_COLUMNS).where(OB.c.status == "pending", OB.c.id > after)
+                                   .order_by(OB.c.id).limit(CHUNK)).all()
         if not entries:
             return
-        after = entries[-1]["id"]
+        after = entries[-1].id
         yield entries
 
 
 def _entries_by_id(conn: Any, ids: list[int]) -> Iterator[dict[str, Any]]:
-    OB = schema.outbox
     for i in range(0, len(ids), 500):
         for r in conn.execute(select(OB).where(OB.c.id.in_(ids[i:i + 500]))).mappings():
             yield dict(r)
@@ -301,7 +330,6 @@ def _still_sent_in(conn: Any, ids: list[int]) -> set[int]:
     """Those of `ids` still `sent`, read by id range (an upload's ids are increasing)."""
     if not ids:
         return set()
-    OB = schema.outbox
     wanted = set(ids)
     rows = conn.execute(select(OB.c.id).where(OB.c.id >= min(ids), OB.c.id <= max(ids), OB.c.status == "sent"))
     return {r[0] for r in rows if r[0] in wanted}
