@@ -244,7 +244,7 @@ class Eligibility:
         partners = self.index.partners
         ids = self.index.ids
         lat, lon = lead.lat, lead.lon
-        if lat is None or lon is None:  # _candidates has said so in the trial
+        if lat is None or lon is None:  # candidates() has said so in the trial
             return None
         # Testing one bit of a big int costs a shift of the whole set; a byte per partner does
         # not. Usable when `eligible` is the rule's static set less a few partners (declined).

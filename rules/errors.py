@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Iterable
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +24,6 @@ class Problem:
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
-
-    def as_dict(self) -> dict[str, Any]:
-        """For JSON output (`leadrouter validate --json`, logs)."""
-        return {"file": self.file, "line": self.line, "key": self.key, "message": self.message,
-                "fix": self.fix, "severity": self.severity}
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

@@ -70,17 +70,6 @@ def lead_keys(country: str | None, state: str | None, postal: str | None,
                 yield postal_key(country, postal[:n]), 2 + n
 
 
-def in_territory(items: Iterable[str], country: str | None, state: str | None, postal: str | None) -> bool:
-    for item in items:
-        m = _POSTAL.match(item)
-        if m:
-            if country == m.group(1) and postal and postal.startswith(m.group(2)):
-                return True
-        elif item == country or item == state:
-            return True
-    return False
-
-
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
