@@ -157,10 +157,11 @@ STAGES = (
     ("    SQL: outbox insert", "jobs.state.outbox", "add_many"),
     ("  routing state save", "jobs.lifecycle", "save_state"),
     ("bulk write-back (everything below)", "jobs.bulk_writeback", "flush"),
-    ("  outbox entries read (SQL + JSON)", "jobs.state.outbox", "pending_after"),
-    ("  CSV rows", "connector.bulk", "UpdateRows.add"),
+    ("  outbox entries read (SQL + JSON)", "jobs.bulk_writeback", "_pending_chunks"),
+    ("  CSV rows", "connector.bulk", "UpdateRows.add_many"),
     ("  mark sent / confirmed (SQL)", "jobs.state.outbox", "mark"),
-    ("  ingest job (HTTP upload, waits, results)", "connector.bulk", "BulkClient.run_update_job"),
+    ("  ingest job: create, upload, close", "connector.bulk", "BulkClient.start_update_job"),
+    ("  ingest job: waits, results (streamed)", "connector.bulk", "BulkClient.resume"),
     ("  offer alerts", "jobs.alerts", "send_offer_alerts"),
     ("REST flush (what is left)", "jobs.outbox", "flush"),
 )
@@ -375,8 +376,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
     }
     if run.get("stages"):
-        result["stages_cpu_us_per_lead"] = {name: round(cpu * 1e6 / max(n, 1), 1)
-                                            for name, (cpu, _calls) in run["stages"].items() if cpu}
+        # a list, in the order of STAGES (a JSON object's keys may be sorted on the way)
+        result["stages_cpu_us_per_lead"] = [[name, round(cpu * 1e6 / max(n, 1), 1)]
+                                            for name, (cpu, _calls) in run["stages"].items() if cpu]
     rows = [
         ("leads in the org", args.leads, f"{org['copied']:,} copied from {min(args.templates, args.leads):,} demo leads"),
         ("leads read and handled", n, ", ".join(f"{k} {v:,}" for k, v in sorted(run["counts"].items()) if k != "read")),
@@ -396,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.insert(5, ("path", "Bulk API 2.0" if result["path"] == "bulk" else "REST",
                     f"{result['bulk_jobs']} bulk jobs, {run['api_calls']} calls "
                     f"({result['api_calls_offer_alerts']} of them offer alerts)"))
-    for name, us in (result.get("stages_cpu_us_per_lead") or {}).items():
+    for name, us in result.get("stages_cpu_us_per_lead") or []:
         rows.append((f"CPU µs/lead: {name}", us, ""))
     emit("leadrouter backfill: first run over the whole org", rows, result, args.json)
     return 0

@@ -123,3 +123,50 @@ def test_a_permanent_row_failure_leaves_the_lead_unroutable_with_salesforce_word
     lead_id = refused[0]
     assert "FIELD_CUSTOM_VALIDATION_EXCEPTION" in (loop.lead(lead_id)["Routing_Reason__c"] or "")
     assert loop.lead(lead_id)["Routing_Status__c"] == "Unroutable"
+
+
+def test_a_job_that_could_not_be_created_puts_its_rows_back_and_the_next_run_writes_them(sandbox_factory, make_loop):
+    sb = sandbox_factory(seed="demo", partners=40, leads=LEADS, random_seed=8)
+    loop = make_loop(sb)
+    bulk_from(loop, 100)
+    sb.faults.plan("503", endpoint="POST jobs/ingest", count=10)  # more than the retry policy's attempts
+    run = loop.cycle(partners_act=False, raise_errors=False)
+    assert run["leads"].error, "the job could not be created: the run says so"
+    with loop.cx.store.connect() as conn:
+        uploads = conn.execute(select(bulk_writeback.bulk_jobs).order_by(bulk_writeback.bulk_jobs.c.id)).mappings().all()
+        assert ob.status_counts(conn).get("sent") == LEADS
+    # the cycle's outbox job put the first attempt's rows back and failed the same way
+    assert [u["state"] for u in uploads] == ["settled", "preparing"] and not any(u["job_id"] for u in uploads)
+    sb.faults.clear()
+
+    again = loop.cycle(partners_act=False)
+    assert again["outbox"].counts["bulk_resumed_unsent"] == LEADS  # nothing was uploaded: back to pending
+    assert again["outbox"].counts["confirmed"] == LEADS  # and out again, through a new job
+    _, _, outbox = state_view(loop.cx)
+    assert set(outbox) == {"confirmed"}
+    assert sb.counters.snapshot()["records_written"] == LEADS
+
+
+def test_a_job_the_org_no_longer_knows_leaves_its_rows_to_the_outbox_read_back(sandbox_factory, make_loop):
+    sb = sandbox_factory(seed="demo", partners=40, leads=LEADS, random_seed=8)
+    loop = make_loop(sb)
+    bulk_from(loop, 100)
+    # the job runs in the org, but every state read fails: the run ends with the job unsettled
+    sb.faults.plan("503", endpoint="GET jobs/ingest/{id}", count=10)
+    run = loop.cycle(partners_act=False, raise_errors=False)
+    assert run["leads"].error
+    with loop.cx.store.connect() as conn:
+        (job,) = conn.execute(select(bulk_writeback.bulk_jobs)).mappings().all()
+    assert job["state"] == "running"
+    sb.faults.clear()
+    while sb.bulk.get(job["job_id"], "ingest").worker.is_alive():
+        sb.bulk.get(job["job_id"], "ingest").worker.join(1)
+    sb.bulk.remove(job["job_id"])  # Salesforce keeps jobs 7 days
+
+    again = loop.cycle(partners_act=False)
+    counts = again["outbox"].counts
+    assert counts["reconciled_confirmed"] == LEADS, counts  # read back by id: every row had landed
+    with loop.cx.store.connect() as conn:
+        (job,) = conn.execute(select(bulk_writeback.bulk_jobs)).mappings().all()
+    assert job["state"] == "orphaned"
+    assert sb.counters.snapshot()["records_written"] == LEADS, "nothing written twice"
