@@ -47,6 +47,7 @@ DONE = ("JobComplete", "Failed", "Aborted")
 _NULL = "#N/A"  # Bulk CSV's way to set a field to null (an empty cell leaves it unchanged)
 _FROM = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)
 _NUMBER_TYPES = {"double": float, "currency": float, "percent": float, "int": int, "long": int}
+_TYPED = frozenset(("boolean", "datetime", *_NUMBER_TYPES))  # columns whose CSV text is converted
 
 
 @dataclass
@@ -130,13 +131,18 @@ class UpdateRows:
         MAX_UPLOAD_BYTES (see `size`, and `finish` for the upload so far): a batch that
         would cross it is refused, nothing of it written."""
         ids, rows = [], []
+        names = self._names
         for record in records:
             rid = record.get("Id") or next((v for k, v in record.items() if k.lower() == "id"), None)
             if rid is None:
                 raise ValueError(f"a bulk update needs an 'Id' in every record: {dict(record)!r:.200}")
             rid = id18(check_id(rid))
             ids.append(rid)
-            rows.append([rid, *(_csv_cell(record[n]) if n in record else "" for n in self._names)])
+            row = [rid]
+            for n in names:  # most values of a write-back are text already
+                v = record.get(n, "")  # a column the record does not name: "" (left as it is)
+                row.append(v if type(v) is str else _csv_cell(v))
+            rows.append(row)
         line = self._line
         line.seek(0)
         line.truncate()
@@ -281,7 +287,15 @@ class BulkClient:
             del response
             reader = _csv_rows(content)
             header = next(reader, None)
-            if header:
+            if header and not any("." in name for name in header):
+                # flat (no parent fields): one dict per row at C speed, then the typed columns
+                typed = [(name, self._converter(name, types)) for name in header if types.get(name) in _TYPED]
+                for row in reader:
+                    record = {name: value or None for name, value in zip(header, row)}
+                    for name, conv in typed:
+                        record[name] = conv(record[name])
+                    yield record
+            elif header:
                 convert = [self._converter(name, types) for name in header]
                 paths = [name.split(".") for name in header]
                 for row in reader:
@@ -297,13 +311,14 @@ class BulkClient:
         return {f["name"]: f["type"] for f in describe.get("fields", [])}
 
     @staticmethod
-    def _converter(name: str, types: Mapping[str, str]) -> Callable[[str], Any]:
+    def _converter(name: str, types: Mapping[str, str]) -> Callable[[str | None], Any]:
+        """Text of a CSV cell (None or "" when empty) as the REST API's JSON types it."""
         kind = types.get(name) if "." not in name else None
         if kind == "boolean":
-            return lambda v: v == "true" if v else False
+            return lambda v: v == "true"
         if kind in _NUMBER_TYPES:
-            cast = _NUMBER_TYPES[kind]
-            return lambda v: cast(float(v)) if v else None
+            number = _NUMBER_TYPES[kind]
+            return lambda v: number(float(v)) if v else None
         if kind == "datetime":
             return lambda v: (v[:-1] + "+0000" if v.endswith("Z") else v) if v else None
         return lambda v: v if v != "" else None
@@ -492,7 +507,7 @@ def _csv_rows(content: bytes) -> Iterator[list[str]]:
     return csv.reader(line.decode("utf-8") for line in io.BytesIO(content))
 
 
-def _record(paths: list[list[str]], convert: list[Callable[[str], Any]], row: list[str]) -> dict[str, Any]:
+def _record(paths: list[list[str]], convert: list[Callable[[str | None], Any]], row: list[str]) -> dict[str, Any]:
     record: dict[str, Any] = {}
     nested = False
     for path, conv, value in zip(paths, convert, row):

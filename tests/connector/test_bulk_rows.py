@@ -64,3 +64,25 @@ def test_a_record_without_an_id_or_with_a_bad_one_is_refused():
 def test_a_column_that_is_not_a_field_name_is_refused():
     with pytest.raises(ValueError):
         UpdateRows(["Id", "Rating,OwnerId"])
+
+
+def test_a_batch_is_written_as_its_records_one_by_one_would_be():
+    columns = ["Id", "Rating", "Offer_Deadline__c", "Do_Not_Route__c", "Routing_Reason__c"]
+    records = [{"Id": LEAD[:15], "Rating": None, "Do_Not_Route__c": True, "Routing_Reason__c": 'a "quoted", text',
+                "Offer_Deadline__c": datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)},
+               {"id": "00Q5g0000000002EAA", "Rating": "", "Routing_Reason__c": "line\nbreak"}]  # fmt: skip
+    one, batch = UpdateRows(columns), UpdateRows(columns)
+    for record in records:
+        one.add(record)
+    batch.add_many(records)
+    assert batch.ids == one.ids == [LEAD, "00Q5g0000000002EAA"]
+    assert parse(batch.finish()) == parse(one.finish())
+
+
+def test_a_batch_that_would_cross_the_upload_limit_is_refused_whole(monkeypatch):
+    monkeypatch.setattr(bulk, "MAX_UPLOAD_BYTES", 100)
+    rows = UpdateRows(["Id", "Rating"])
+    rows.add_many([{"Id": LEAD, "Rating": "Hot"}])
+    with pytest.raises(ValueError, match="finish"):
+        rows.add_many([{"Id": LEAD, "Rating": "x" * 60}, {"Id": LEAD, "Rating": "Warm"}])
+    assert rows.ids == [LEAD] and len(parse(rows.finish())) == 2
