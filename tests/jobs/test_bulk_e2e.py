@@ -170,3 +170,27 @@ def test_a_job_the_org_no_longer_knows_leaves_its_rows_to_the_outbox_read_back(s
         (job,) = conn.execute(select(bulk_writeback.bulk_jobs)).mappings().all()
     assert job["state"] == "orphaned"
     assert sb.counters.snapshot()["records_written"] == LEADS, "nothing written twice"
+
+
+def test_the_bulk_first_run_keeps_its_bookkeeping_in_a_postgresql_state_too(sandbox_factory, tmp_path):
+    from .conftest import Loop, build_connector
+    from .pg import temp_database
+    from .rules_for_tests import write_rules
+
+    sb = sandbox_factory(seed="demo", partners=40, leads=LEADS, random_seed=8)
+    with temp_database() as url:
+        cx = build_connector(sb, url, rules=write_rules(tmp_path))
+        try:
+            loop = Loop(sb, cx)
+            bulk_from(loop, 100)
+            run = loop.cycle(partners_act=False)
+            assert run["leads"].counts["bulk_read"] == LEADS and run["leads"].counts["flush_confirmed"] == LEADS
+            decided, _, outbox = state_view(cx)
+            assert len(decided) == LEADS and set(outbox) == {"confirmed"}
+            with cx.store.connect() as conn:
+                (job,) = conn.execute(select(bulk_writeback.bulk_jobs)).mappings().all()
+            assert job["state"] == "settled" and len(job["entries"]) == LEADS
+        finally:
+            cx.client.close()
+            cx.store.dispose()
+    assert sb.counters.snapshot()["records_written"] == LEADS
