@@ -89,15 +89,16 @@ class Distribution:
     def rotate(self, key: str, eligible: int, state: RoutingState, now: datetime, trial: RuleTrial,
                how: str) -> Pick | None:
         start = self.index.position_before(state.rotation.get(key))
-        caps, open_get, day_get = self.caps.table, state.open_offers.get, self.caps.day_counts.get
-        fast = now is self.caps.day_for  # today's counts are at hand: test the caps inline
+        caps = self.caps
+        table, open_get, day_get = caps.table, state.open_offers.get, caps.day_counts.get
+        fast = now is caps.day_for  # today's counts are at hand: test the caps inline
         for pos in rotation(eligible, start):
-            pid, cap, daily = caps[pos]
+            pid, cap, daily = table[pos]
             if fast and (cap is None or open_get(pid, 0) < cap) and (daily is None or day_get(pid, 0) < daily):
                 return Pick(pos, how, {key: pid})
-            why = self.caps.blocked(pos, state, now)  # capped (or no fast path): it says why
+            why = caps.blocked(pos, state, now)  # capped (or no fast path): it says why
             if why:
-                self.caps.exclude(trial, pos, why)
+                caps.exclude(trial, pos, why)
                 continue
             return Pick(pos, how, {key: pid})
         return None

@@ -195,9 +195,8 @@ class Eligibility:
         # partners who can never take it: paused or without an active rep
         unavailable = cand & idx.unavailable
         if unavailable:
-            ids, reasons = idx.ids, idx.unavailable_why
-            for pos in lowest(unavailable, EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS):
-                trial.list_excluded(ids[pos], reasons[pos])
+            trial.list_excluded(lowest(unavailable, EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS),
+                                idx.ids, idx.unavailable_why)
             # counted by bit arithmetic, so thousands of paused partners cost nothing per lead
             # (popcount of a 10,000-partner set costs ~1 µs: counts are derived where they can be)
             n_unavailable = unavailable.bit_count()

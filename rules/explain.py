@@ -1,7 +1,7 @@
 """Why a decision came out as it did: a full trace for the audit log, a short line for the Lead."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 REASON_MAX = 255  # Lead.Routing_Reason__c
 EXCLUSIONS_LISTED = 25  # per rule in the full form; the rest are counted by reason
@@ -31,11 +31,14 @@ class RuleTrial:
     def __repr__(self) -> str:
         return f"RuleTrial({self.rule!r}, {self.outcome!r}, eligible={self.eligible})"
 
-    def list_excluded(self, partner_id: str, why: str) -> None:
-        """Name a partner among the excluded; the caller counts its kind in `excluded_counts`
-        (by bit arithmetic over thousands of them, not one by one)."""
-        self.excluded[partner_id] = why
-        self._counted.add(partner_id)
+    def list_excluded(self, positions: Iterable[int], ids: Sequence[str], reasons: Sequence[str]) -> None:
+        """Name the partners at `positions` among the excluded, each with its reason; the
+        caller counts their kinds in `excluded_counts` (by bit arithmetic over thousands of
+        them, not one by one)."""
+        excluded, counted = self.excluded, self._counted
+        for pos in positions:
+            excluded[ids[pos]] = reasons[pos]
+            counted.add(ids[pos])
 
     def exclude(self, partner_id: str, kind: str, detail: str | None = None) -> None:
         if partner_id in self._counted:

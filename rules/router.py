@@ -103,10 +103,9 @@ class Router:
         now = _aware(now)
         self.caps.remember_day(state, now)
         ex = Explanation(lead.id)
-        finish = self.outcomes.finish
         if lead.deleted or lead.converted:
             why = "Lead: deleted" if lead.deleted else "Lead: already converted"
-            return finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, why), ex
+            return self.outcomes.finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, why), ex
         if now != self._tv_for:  # a routing run decides its whole batch at one `now`
             self._tv_for, self._tv = now, time_values(now)
         tv = self._tv
@@ -116,7 +115,8 @@ class Router:
                       for g in self.book.gate if not g.when.matches(lead, tv)]
             ex.gate = failed
             # Routing_Rule__c names where in the rule file it stopped: the [[gate]] checks
-            return finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, "; ".join(failed), rule="[[gate]]"), ex
+            return self.outcomes.finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, "; ".join(failed),
+                                        rule="[[gate]]"), ex
         if self.settings.deal_registration:
             decision = self.registered.decide(lead, state, now, ex, attempt)
             if decision:
@@ -135,8 +135,8 @@ class Router:
                                                    f"{rule.name}: {ex.trials[-1].outcome}"), ex
             last_rule, why = why_nobody(ex.trials, rs.name)
             return self.outcomes.otherwise(lead, ex, rs.otherwise, attempt, now, last_rule, rs.name, why), ex
-        return finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, "Rules: no rule set applies to this lead",
-                      rule="[[ruleset]]"), ex
+        return self.outcomes.finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now,
+                                    "Rules: no rule set applies to this lead", rule="[[ruleset]]"), ex
 
     # ================================================================ one rule
     def try_rule(self, rule: Rule, lead: Lead, state: RoutingState, now: datetime, tv: Mapping[str, datetime],
@@ -155,9 +155,11 @@ class Router:
         trial = RuleTrial(rule.name, rule.ruleset, "")
         ex.trials.append(trial)
         eligibility = self.eligibility
-        inside, pool = eligibility.territory_pool(rule, lead, trial)
-        if not inside:
-            return None
+        pool = rule.pool
+        if rule.match.territories or rule.pools_by_territory:
+            inside, pool = eligibility.territory_pool(rule, lead, trial)
+            if not inside:
+                return None
         trial.applied = True
         found = eligibility.candidates(rule, lead, trial, restrict)
         if found is None:
