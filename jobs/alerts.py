@@ -130,18 +130,45 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
     return out
 
 
+# What an alert says about a lead is kept (cx.alert_facts, bounded) from when the lead
+# stream converted it: a burst's alerts then neither read the stored record back nor
+# convert it a second time. A miss (a restart, an evicted lead) reads the record.
+REMEMBER_AT_MOST = 100_000
+
+
+def remember(cx, leads: Iterable[tuple[Any, dict[str, Any]]]) -> None:
+    """Keep what an offer alert would say about these leads: (converted lead, the record
+    as the state keeps it). The alert says no more than the stored record would: the
+    person's name only where the minimiser keeps it (jobs/minimise.py)."""
+    memo = getattr(cx, "alert_facts", None)
+    if memo is None:
+        return
+    name_fields = [f for fields in _name_fields(cx).values() for f in fields]
+    for lead, kept in leads:
+        if hasattr(lead, "company"):
+            memo[lead.id] = _lead_facts(lead, person=all(f in kept for f in name_fields))
+    if len(memo) > REMEMBER_AT_MOST:
+        for key in list(memo)[:len(memo) - REMEMBER_AT_MOST]:
+            del memo[key]
+
+
 def _confirmed_offers(cx, entry_ids: list[int]) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
-    """The offers of confirmed outbox entries, with the lead as last read."""
+    """The offers of confirmed outbox entries, with the lead as last read (the stored
+    record is read only for leads whose facts are not remembered)."""
     ob, o, lead = schema.outbox, schema.offers, schema.leads
-    out = []
+    memo = getattr(cx, "alert_facts", None) or {}
+    offers = []
     with cx.store.connect() as conn:
         for i in range(0, len(entry_ids), 500):
-            q = (select(o, lead.c.record)
-                 .select_from(ob.join(o, o.c.id == ob.c.offer_id).outerjoin(lead, lead.c.lead_id == o.c.lead_id))
+            q = (select(o).select_from(ob.join(o, o.c.id == ob.c.offer_id))
                  .where(ob.c.id.in_(entry_ids[i:i + 500]), ob.c.status == "confirmed").order_by(o.c.id))
-            for row in conn.execute(q).mappings():
-                out.append(({k: row[k] for k in o.c.keys()}, row["record"]))
-    return out
+            offers += [dict(row) for row in conn.execute(q).mappings()]
+        missing = sorted({x["lead_id"] for x in offers if x["lead_id"] not in memo})
+        records: dict[str, Any] = {}
+        for i in range(0, len(missing), 500):
+            records.update(conn.execute(select(lead.c.lead_id, lead.c.record)
+                                        .where(lead.c.lead_id.in_(missing[i:i + 500]))).all())
+    return [(x, records.get(x["lead_id"])) for x in offers]
 
 
 def _recipients(routing, offer: dict[str, Any]) -> tuple[str, ...]:
@@ -157,20 +184,33 @@ def _rep(routing, rep_id: str):
 
 
 def _facts(cx, offer: dict[str, Any], record: dict[str, Any] | None, convert) -> dict[str, Any]:
-    lead = None
-    if record:
-        try:
-            lead = convert(record)
-        except Exception:  # a record the mappings cannot read still gets an alert, with less in it
-            lead = None
+    memo = getattr(cx, "alert_facts", None)
+    about = memo.get(offer["lead_id"]) if memo else None
+    if about is None:
+        lead = None
+        if record:
+            try:
+                lead = convert(record)
+            except Exception:  # a record the mappings cannot read still gets an alert, with less in it
+                lead = None
+        about = _lead_facts(lead)
+    return {"lead_id": offer["lead_id"], **about, "deadline": offer.get("deadline"),
+            "link": lead_link(cx, offer["lead_id"])}
+
+
+def _name_fields(cx) -> dict[str, tuple[str, ...]]:
+    sources = cx.mappings.source_fields("lead")
+    return {n: tuple(sources.get(n, ())) for n in ("first_name", "last_name")}
+
+
+def _lead_facts(lead: Any, *, person: bool = True) -> dict[str, Any]:
     get = (lambda name: getattr(lead, name, None)) if lead is not None and hasattr(lead, "company") else (lambda _: None)
     # The state keeps no personal fields: the person's name is there only if a mapping kept it.
-    person = " ".join(p for p in (get("first_name"), get("last_name")) if p)
+    person = " ".join(p for p in (get("first_name"), get("last_name")) if p) if person else ""
     company = get("company") or person or "a lead"
     region = ", ".join(p for p in (get("city"), get("state"), get("country")) if p)
-    return {"lead_id": offer["lead_id"], "lead": f"{person} ({company})" if person else company, "company": company,
-            "region": region or "?", "products": sorted(get("products") or ()),
-            "deadline": offer.get("deadline"), "link": lead_link(cx, offer["lead_id"])}
+    return {"lead": f"{person} ({company})" if person else company, "company": company,
+            "region": region or "?", "products": sorted(get("products") or ())}
 
 
 def _body(words: dict[str, str], f: dict[str, Any], zone: str | None) -> str:

@@ -102,6 +102,8 @@ class LeadRouter:
     _minimiser: Any = None
     _state_checked: bool = False
     lock: Any = None  # the leader lock, when a command holds one: write batches are fenced by its token
+    # what an offer alert says about a lead, kept from the lead stream's conversion (jobs/alerts.py)
+    alert_facts: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ assembly
     @classmethod

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from jobs import bulk_intake, lifecycle, outbox, poll, route, withdraw
+from jobs import alerts, bulk_intake, lifecycle, outbox, poll, route, withdraw
 from jobs.echoes import echoes_once
 from jobs.state import offers as of
 from jobs.state import outbox as ob
@@ -120,6 +120,7 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
     keep = cx.minimiser()
     leads_by_id = {r["Id"]: convert(r) for r in unique}
     unique = [keep(r) for r in unique]
+    kept_by_id = {r["Id"]: r for r in unique}
 
     def to_lead(rec: dict[str, Any]) -> Any:
         return leads_by_id[rec["Id"]]
@@ -164,6 +165,7 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
             _bump(counts, outcome)
         of.note_seen(conn, seen_only, now)
         if fresh:
+            alerts.remember(cx, ((lead, kept_by_id[lead.id]) for lead, _ in fresh if hasattr(lead, "id")))
             for outcome in route.route(cx, conn, state, fresh, now):
                 _bump(counts, outcome)
         lifecycle.save_state(conn, state, now)

@@ -68,3 +68,32 @@ def test_alerts_can_be_left_to_a_flow(org, make_loop):
     org.simulator.set_profile("*", NEVER_ANSWER)
     loop.cycle()
     assert offers(loop) and alerts(org) == []
+
+
+def test_the_alert_says_the_same_from_memory_or_after_a_restart_and_no_name_the_state_drops(org, loop):
+    """Alerts use what the lead stream kept of a lead when it converted it; a restarted
+    connector reads the stored record instead. Both say the same, and neither names the
+    person when the state does not keep the name (jobs/minimise.py)."""
+    from jobs import alerts as al
+
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    offer = offers(loop)[0]
+    lead = loop.lead(offer["lead_id"])
+    [sent] = [n for n in alerts(org) if n.inputs["relatedRecordId"] == offer["lead_id"]]
+    assert offer["lead_id"] in loop.cx.alert_facts, "the burst's alert came from the remembered facts"
+    remembered = loop.cx.alert_facts.pop(offer["lead_id"])
+    [(row, record)] = [x for x in al._confirmed_offers(loop.cx, [_entry_id(loop, offer["id"])])]
+    assert record is not None, "a miss reads the stored record"
+    from_record = al._facts(loop.cx, row, record, loop.cx.mappings.lead_converter())
+    assert {k: from_record[k] for k in remembered} == remembered
+    for personal in (lead.get("FirstName"), lead.get("LastName")):
+        if personal and personal not in lead["Company"]:
+            assert personal not in sent.inputs["emailBody"]
+
+
+def _entry_id(loop, offer_id: int) -> int:
+    from jobs.state.schema import outbox
+
+    with loop.cx.store.connect() as conn:
+        return conn.execute(outbox.select().where(outbox.c.offer_id == offer_id)).mappings().first()["id"]
