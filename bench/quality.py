@@ -22,6 +22,18 @@ no HTTPS:
   partner well but no segment: the share of the oracle's edge that is learnable from
   20,000 leads over 200 partners (≈ 8 offers per partner and industry).
 
+`--profile` adds policies that say where the learner's shortfall comes from (each a
+ratio to the oracle in `profile`):
+
+- `oracle_no_industry`, `oracle_no_product_size`, `oracle_no_segments`: the oracle with
+  those parts of the truth withheld (what knowing each is worth — the learner has to
+  learn it from about 8 outcomes per partner and industry);
+- `floor_oracle`: the truth through the predictive strategy itself — its caps, its
+  "no capacity" marks and its fairness floor (what the floor and the mechanics cost);
+- `convert_known`: the predictive strategy told each partner's true chance to convert,
+  learning acceptance and capacity itself, choosing greedily (what the learner loses on
+  acceptance and capacity alone).
+
 A declined or lapsed offer goes to the next choice at once (attempt 2, 3). Printed, averaged
 over seeds and shapes: `oracle_ratio` (predictive conversions / oracle's), `lift_over_round_robin`
 (predictive / round robin − 1), `min_share_of_fair` (the least-served partner's offers /
@@ -49,6 +61,8 @@ from datetime import timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
 
 from rules import PartnerIndex, Router, RoutingState, load_rules  # noqa: E402
 from rules.model import Decision, DecisionKind, Lead, Partner, Rep  # noqa: E402
@@ -91,6 +105,38 @@ def _lead(rec: dict) -> Lead:
                 created=rec["arrival"].replace(tzinfo=timezone.utc))
 
 
+WITHHOLD = {"oracle": frozenset(), "oracle_no_industry": frozenset({"industry"}),
+            "oracle_no_product_size": frozenset({"product", "size"}),
+            "oracle_no_segments": frozenset({"industry", "product", "size"})}
+PROFILE = ("oracle_no_industry", "oracle_no_product_size", "oracle_no_segments", "floor_oracle", "convert_known")
+
+
+class _Told(Predictor):
+    """The predictive strategy told parts of the market's truth instead of estimating them
+    (--profile only: the learner proper never reads the market)."""
+
+    def __init__(self, market: Market, leads: list[dict], tell: str, **settings):
+        super().__init__(**settings)
+        self.market, self.tell = market, tell
+        self.recs = {r["id"]: r for r in leads}
+        if tell == "all":
+            self.capacity = {pid: market._truth[pid].capacity for pid in market._truth}
+
+    def observe(self, event, partner=None):
+        if self.tell != "all":
+            super().observe(event, partner)
+
+    def _estimates(self, partner_ids, tiers, lead, claimed):
+        a, c, _, sd, evidence = super()._estimates(partner_ids, tiers, lead, claimed)
+        rec = self.recs[lead.id]
+        truth = [self.market.chances(pid, rec, lead.created) for pid in partner_ids]
+        c = np.array([t[1] for t in truth])
+        if self.tell == "all":
+            a = np.array([t[0] for t in truth])
+            sd = np.zeros(len(truth))
+        return a, c, a * c, sd, evidence
+
+
 def run(market: Market, policy: str, leads: list[dict], seed: int) -> dict:
     """One policy over the market's leads: conversions, and offers vs fair share per partner."""
     partners = _partners(market)
@@ -102,10 +148,16 @@ def run(market: Market, policy: str, leads: list[dict], seed: int) -> dict:
             by_country.setdefault(c, []).append(p.id)
     state = RoutingState()
     learner = Predictor(seed=seed, **LEARNER) if policy == "predictive" else None
+    if policy == "floor_oracle":
+        learner = _Told(market, leads, "all", seed=seed, **LEARNER)
+    elif policy == "convert_known":
+        learner = _Told(market, leads, "convert", seed=seed, **{**LEARNER, "explore": 0.0})
     router = None
     average = _partner_averages(market, leads) if policy == "partner_oracle" else None
-    if policy not in ("oracle", "partner_oracle"):
-        book = load_rules(text=RULES.format(strategy=policy))
+    direct = policy in WITHHOLD or policy == "partner_oracle"
+    if not direct:
+        strategy = "round_robin" if policy == "round_robin" else "predictive"
+        book = load_rules(text=RULES.format(strategy=strategy))
         router = Router(book, PartnerIndex.build(partners, book), queue_ids=QUEUES, learner=learner)
     events: list = []  # (time, seq, what, payload): answers the learner hears later, closes
     seq = 0
@@ -133,10 +185,10 @@ def run(market: Market, policy: str, leads: list[dict], seed: int) -> dict:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             could = [pid for pid in by_country.get(rec["country"], ())
                      if pid not in declined and state.open_offers.get(pid, 0) < cap[pid]]
-            if policy in ("oracle", "partner_oracle"):
+            if direct:
                 best = None
                 for pid in could:
-                    a, c = market.chances(pid, rec, now, state.open_offers.get(pid, 0))
+                    a, c = market.chances(pid, rec, now, state.open_offers.get(pid, 0), WITHHOLD.get(policy, frozenset()))
                     if average is not None:
                         c = average[pid][now >= market.drift_time]
                     if best is None or a * c > best[0]:
@@ -196,13 +248,13 @@ def _partner_averages(market: Market, leads: list[dict]) -> dict[str, tuple[floa
     return out
 
 
-def one_market(args: tuple[str, int, int, int, float]) -> dict:
-    shape, seed, n_leads, n_partners, affinity = args
+def one_market(args: tuple[str, int, int, int, float, bool]) -> dict:
+    shape, seed, n_leads, n_partners, affinity, profile = args
     market = Market(seed=seed, shape=shape, partners=n_partners, leads=n_leads, affinity=affinity)
     leads = market.lead_records()
     t0 = time.process_time()
     out = {"shape": shape, "seed": seed}
-    for policy in ("oracle", "partner_oracle", "round_robin", "predictive"):
+    for policy in ("oracle", "partner_oracle", "round_robin", "predictive") + (PROFILE if profile else ()):
         out[policy] = run(market, policy, leads, seed)
     out["cpu_s"] = round(time.process_time() - t0, 1)
     return out
@@ -215,7 +267,7 @@ def summarise(runs: list[dict]) -> dict:
         share = [r["predictive"]["min_share_of_fair"] for r in rs]
         rr_ratio = [r["round_robin"]["conversions"] / r["oracle"]["conversions"] for r in rs]
         partner_ratio = [r["predictive"]["conversions"] / r["partner_oracle"]["conversions"] for r in rs]
-        return {"oracle_ratio": round(sum(ratio) / len(ratio), 3),
+        out = {"oracle_ratio": round(sum(ratio) / len(ratio), 3),
                 "lift_over_round_robin": round(sum(lift) / len(lift), 3),
                 "min_share_of_fair": round(sum(share) / len(share), 3),
                 "worst_min_share_of_fair": min(share),
@@ -223,6 +275,10 @@ def summarise(runs: list[dict]) -> dict:
                 "partner_oracle_ratio": round(sum(partner_ratio) / len(partner_ratio), 3),
                 "conversions": {p: round(sum(r[p]["conversions"] for r in rs) / len(rs), 1)
                                 for p in ("oracle", "partner_oracle", "predictive", "round_robin")}}
+        if PROFILE[0] in rs[0]:
+            out["profile"] = {p: round(sum(r[p]["conversions"] / r["oracle"]["conversions"] for r in rs) / len(rs), 3)
+                              for p in PROFILE}
+        return out
 
     out = figures(runs)
     out["per_shape"] = {s: figures([r for r in runs if r["shape"] == s]) for s in SHAPES if any(r["shape"] == s for r in runs)}
@@ -239,10 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--affinity", type=float, default=1.0,
                     help="scale of partners' own segment affinities in the market (default 1; 0 = partners differ "
                          "only overall)")
+    ap.add_argument("--profile", action="store_true",
+                    help="also run oracles with parts of the truth withheld and the strategy told parts of it: "
+                         "where the shortfall comes from (about 1.6× the runtime)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
-    tasks = [(shape, seed, args.leads, args.partners, args.affinity) for shape in shapes
+    tasks = [(shape, seed, args.leads, args.partners, args.affinity, args.profile) for shape in shapes
              for seed in range(1, args.seeds + 1)]
     t0 = time.perf_counter()
     if args.jobs > 1:
@@ -263,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     for shape, f in result["per_shape"].items():
         print(f"  {shape:14} oracle {f['oracle_ratio']:.3f}  lift {f['lift_over_round_robin']:+.3f}  "
               f"min share {f['min_share_of_fair']:.2f}  conversions {f['conversions']}")
+        if "profile" in f:
+            print(" " * 17 + "  ".join(f"{k} {v:.3f}" for k, v in f["profile"].items()))
     print(f"  wall {result['wall_s']} s")
     return 0
 

@@ -168,8 +168,13 @@ class Market:
                 "products": frozenset(p for p in products.split(";") if p)}
 
     # ---------------------------------------------------------------- hidden (oracle and simulation only)
-    def chances(self, partner_id: str, lead: dict, at: datetime, open_load: int = 0) -> tuple[float, float]:
-        """(chance to accept, chance to convert once accepted) — the hidden truth."""
+    def chances(self, partner_id: str, lead: dict, at: datetime, open_load: int = 0,
+                withhold: frozenset[str] = frozenset()) -> tuple[float, float]:
+        """(chance to accept, chance to convert once accepted) — the hidden truth.
+
+        `withhold` names parts of the truth to leave out ("industry", "product", "size"):
+        what an oracle that knows everything but those would believe (bench/quality.py
+        --profile measures what each part is worth)."""
         t = self._truth[partner_id]
         accept = _sigmoid(_BASE_ACCEPT + t.accept)
         if open_load >= t.capacity:
@@ -178,9 +183,10 @@ class Market:
         products = lead.get("products") or ()
         x = _BASE_CONVERT + quality + SOURCES.get(lead.get("source"), (0, 0.0))[1]
         band = size_band(lead.get("employees"))
-        x += SIZES[band][2] + t.size[band]
-        x += t.industry.get(lead.get("industry"), 0.0)
-        if products:
+        x += SIZES[band][2] + (0.0 if "size" in withhold else t.size[band])
+        if "industry" not in withhold:
+            x += t.industry.get(lead.get("industry"), 0.0)
+        if products and "product" not in withhold:
             x += sum(t.product.get(p, 0.0) for p in products) / len(products)
         return accept, _sigmoid(x)
 
