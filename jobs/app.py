@@ -97,6 +97,9 @@ class LeadRouter:
     stop: threading.Event = field(default_factory=threading.Event)
     lookback: timedelta = timedelta(minutes=5)
     _routing: Routing | None = None
+    # the predictive rules' learner (jobs/learning.py): kept across routing builds, so a
+    # partner sync does not reset the fairness floor's counts
+    learning: Any = None
     _snapshot_generation: int = 0
     _skew_warned: float = float("-inf")
     _minimiser: Any = None
@@ -146,8 +149,13 @@ class LeadRouter:
         key = pf.fingerprint(ms, rules_path, org)
         checked = preflight and not pf.recently_passed(store, key, clock.now())
         queue_names = pf.queue_names(client) if checked else None
-        book = load_rules(rules_path, lead_attributes=ms.lead_attribute_types(),
-                          partner_attributes=ms.partner_attribute_types(), queue_names=queue_names)
+        from jobs.performance import LEAD_ATTRIBUTES, PARTNER_ATTRIBUTES
+
+        # issue 17: the lead score and partner performance facts are usable in conditions (the
+        # mappings' own attributes win a clash of names)
+        book = load_rules(rules_path, lead_attributes={**LEAD_ATTRIBUTES, **ms.lead_attribute_types()},
+                          partner_attributes={**PARTNER_ATTRIBUTES, **ms.partner_attribute_types()},
+                          queue_names=queue_names)
         if checked:
             for warning in pf.check_mappings(client, ms):
                 get_logger(component="preflight").warning("mapping_warning", problem=str(warning))

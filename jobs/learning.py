@@ -7,25 +7,34 @@ through the mappings). A lost state database loses nothing the learner needs tha
 rebuild from the org and the offers kept cannot give back; a routing build after a
 partner sync calls it once, not per lead.
 
-The one-line hook (jobs/partners.py, build_routing):
+While the connector runs (hooks, one line each):
 
-    router = Router(cx.book, index, queue_ids=queue_ids,
-                    learner=learning.rebuild(conn, cx.client, partners, cx.mappings.lead_converter(), cx.clock.now()))
+- jobs/partners.py `build_routing`: `for_routing(...)` gives the Router its learner
+  (rebuilt as above) when a rule says `distribute = "predictive"`, and `Live` keeps it
+  with a watermark;
+- jobs/route.py, before a batch is decided: `catch_up(...)` feeds it every answer our
+  offers table gained since the watermark (accepted, rejected with the partner's reason,
+  lapsed; an accepted lead closed: converted if its record says so, else lost), and puts
+  the lead-potential `score` on each lead (`score >= 0.6` in a rule);
+- jobs/lifecycle.py `commit_decisions`: `committed(...)` tells it which offers were made
+  (its fairness floor counts them).
 
-then `router.learner.record_offer(decision)` next to `state.record_offer(decision, now)`,
-and `router.learner.observe(event, partner)` where an outcome is recorded.
+The watermark lives in memory: a restart rebuilds from the org and the offers table.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
 from jobs import performance
 from jobs.state.schema import leads as LEADS
-from rules.model import Lead, Partner
+from jobs.state.schema import offers as OFFERS
+from rules.book import RuleBook
+from rules.model import Decision, DecisionKind, Lead, Partner
 from rules.performance import OutcomeEvent
 from rules.predictive import Predictor
 
@@ -67,3 +76,99 @@ def _leads(conn: Connection, ids: set[str], to_lead: Callable[[dict], Any]) -> d
                 if isinstance(lead, Lead):
                     out[r.lead_id] = lead
     return out
+
+
+# ---------------------------------------------------------------- the running connector
+@dataclass
+class Live:
+    """The learner a routing build made, and how far into the offers table it has read."""
+
+    learner: Predictor
+    partners: Mapping[str, Partner]
+    to_lead: Callable[[dict], Any]
+    mark: datetime  # answers and closes at or before this are learnt
+    book: Any = None  # the rules it was built for: new rules, a new learner
+
+
+def predictive_rules(book: RuleBook) -> frozenset[str]:
+    """Names of the rules that choose with the learner."""
+    return frozenset(r.name for r in book.rules if r.distribute == "predictive")
+
+
+def for_routing(cx: Any, conn: Connection, partners: Mapping[str, Partner], now: datetime) -> Live | None:
+    """The learner for a routing build, or None when no rule needs one: the one this
+    connector already keeps (told the newest partners), else rebuilt from history."""
+    if not predictive_rules(cx.book):
+        return None
+    live = getattr(cx, "learning", None)
+    if isinstance(live, Live) and live.book is cx.book:
+        live.partners = partners
+        return live
+    live = Live(rebuild(conn, cx.client, partners, cx.mappings.lead_converter(), now), partners,
+                cx.mappings.lead_converter(), now, cx.book)
+    cx.learning = live
+    return live
+
+
+def catch_up(conn: Connection, live: Live | None, now: datetime) -> int:
+    """Learn every answer and close our offers table gained since the last call; returns
+    how many outcomes were learnt."""
+    if live is None:
+        return 0
+    mark = live.mark
+    rows = list(conn.execute(
+        select(OFFERS.c.lead_id, OFFERS.c.kind, OFFERS.c.partner_id, OFFERS.c.offered_at, OFFERS.c.status,
+               OFFERS.c.accepted_at, OFFERS.c.closed_at, OFFERS.c.close_reason)
+        .where(OFFERS.c.partner_id.is_not(None), OFFERS.c.kind == "offer",
+               or_(OFFERS.c.accepted_at > mark, OFFERS.c.closed_at > mark))
+        .order_by(OFFERS.c.id)))
+    if not rows:
+        live.mark = max(mark, now)
+        return 0
+    leads = _leads(conn, {r.lead_id for r in rows}, live.to_lead)
+    events: list[OutcomeEvent] = []
+    for r in rows:
+        lead = leads.get(r.lead_id)
+        offered = _utc(r.offered_at)
+        if r.accepted_at is not None and _utc(r.accepted_at) > mark:
+            events.append(OutcomeEvent(r.partner_id, "accepted", _utc(r.accepted_at), r.lead_id, offered_at=offered,
+                                       lead=lead))
+        if r.closed_at is None or _utc(r.closed_at) <= mark:
+            continue
+        closed = _utc(r.closed_at)
+        if r.status in ("rejected", "lapsed"):
+            events.append(OutcomeEvent(r.partner_id, r.status, closed, r.lead_id, offered_at=offered,
+                                       reason=r.close_reason if r.status == "rejected" else None, lead=lead))
+        elif r.accepted_at is not None and lead is not None:
+            # an accepted lead's offer ended: the record we keep says whether it converted
+            converted = lead.converted or (r.close_reason or "").startswith("converted")
+            events.append(OutcomeEvent(r.partner_id, "converted" if converted else "lost", closed, r.lead_id,
+                                       lead=lead))
+    learnt = 0
+    for e in sorted(events, key=lambda e: e.at):
+        if e.lead is not None:
+            live.learner.observe(e, live.partners.get(e.partner_id))
+            learnt += 1
+    live.mark = max([mark, now] + [e.at for e in events])
+    return learnt
+
+
+def score(live: Live | None, lead: Lead) -> None:
+    """Put the lead-potential score where rule conditions read it (`score >= 0.6`)."""
+    if live is not None:
+        lead.extra["score"] = live.learner.score(lead)
+
+
+def committed(cx: Any, decisions: Iterable[Decision]) -> None:
+    """Offers the learner chose were made: its fairness floor counts them. (A decision of a
+    predictive rule comes from a routing build, so asking for it builds nothing.)"""
+    mine = predictive_rules(cx.book)
+    chosen = [d for d in decisions if d.kind is DecisionKind.OFFER and d.rule in mine]
+    live = cx.routing().learning if chosen else None
+    if live is not None:
+        for d in chosen:
+            live.learner.record_offer(d)
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from jobs import learning
 from jobs.state import offers as of
 from jobs.state import schema
 from jobs.state import outbox as ob
@@ -118,6 +119,7 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
         if record_offers:
             state.record_offer(decision, now)
     ob.record_decisions(conn, audit)
+    learning.committed(cx, [d for _, d, _, _ in items])
     offer_ids = of.insert_offers(conn, offer_rows)
     with_record = [r for r in lead_rows if r["record"] is not None]
     # without a fresh record (a lapse decided from state): keep the lead as last read

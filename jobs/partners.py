@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from jobs import learning, performance
 from jobs.state import store as st
 from mappings import Unroutable
 from rules.index import PartnerIndex
@@ -31,6 +32,7 @@ class Routing:
     pools: dict[str, Any]  # queue id -> Pool
     queue_ids: dict[str, str]  # queue DeveloperName -> id
     generation: int
+    learning: Any = None  # jobs.learning.Live: the predictive rules' learner, when a rule has one
 
 
 def build_routing(cx: Context, conn: Connection, generation: int):
@@ -60,8 +62,13 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     dealregs = [d for d in (to_dealreg(x) for x in st.snapshot_records(conn, "dealreg")) if not isinstance(d, Unroutable)]
     pools = ms.pool_builder(st.snapshot_records(conn, "pool"), st.snapshot_records(conn, "pool_member"), reps, warn)
     queue_ids = {r["DeveloperName"]: r["Id"] for r in st.snapshot_records(conn, "queue") if r.get("DeveloperName")}
+    # issue 17: performance facts as partner attributes, and the predictive rules' learner
+    now = cx.clock.now()
+    if performance.wanted(cx.book):
+        performance.attach(partners.values(), performance.facts(conn, cx.client, now))
+    live = learning.for_routing(cx, conn, partners, now)
     index = PartnerIndex.build(partners.values(), cx.book, pools=pools, deal_registrations=dealregs)
-    router = Router(cx.book, index, queue_ids=queue_ids)
+    router = Router(cx.book, index, queue_ids=queue_ids, learner=live.learner if live else None)
     rep_partner = {r.id: r.partner_id for r in reps}
     if problems or index.problems:
         log.warning("partner_snapshot_problems", count=len(problems) + len(index.problems),
@@ -69,4 +76,4 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     log.info("routing_built", partners=len(partners), reps=len(reps), pools=len(pools),
              deal_registrations=len(dealregs), queues=len(queue_ids))
     return Routing(router=router, index=index, partners=partners, rep_partner=rep_partner,
-                   pools={p.id: p for p in pools}, queue_ids=queue_ids, generation=generation)
+                   pools={p.id: p for p in pools}, queue_ids=queue_ids, generation=generation, learning=live)

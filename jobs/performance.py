@@ -27,11 +27,22 @@ from jobs.state.schema import offers as OFFERS
 from rules.model import Partner
 from rules.performance import PARTNER_ATTRIBUTES, OutcomeEvent, PartnerFacts, partner_facts, quarter_start
 
-__all__ = ["PARTNER_ATTRIBUTES", "attach", "facts", "offer_events", "org_events", "window_start"]
+__all__ = ["LEAD_ATTRIBUTES", "PARTNER_ATTRIBUTES", "attach", "facts", "offer_events", "org_events", "wanted",
+           "window_start"]
+
+# the lead-potential score the predictive learner puts on each lead (jobs/learning.py)
+LEAD_ATTRIBUTES: dict[str, type] = {"score": float}
 
 
 class _Queries(Protocol):
     def query(self, soql: str) -> Iterable[dict[str, Any]]: ...
+
+
+def wanted(book: Any) -> bool:
+    """Does any rule condition name a performance fact? (Only then are they gathered:
+    two queries to the org per routing build.)"""
+    names = set(PARTNER_ATTRIBUTES)
+    return any(names & set(getattr(cond, "symbols", ())) for r in book.rules for cond in (r.when, r.partners))
 
 
 def window_start(now: datetime) -> datetime:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlalchemy import Connection
 
-from jobs import lifecycle
+from jobs import learning, lifecycle
 from jobs.logging import get_logger
 from jobs.state import offers as of
 from jobs.timeutil import parse_sf_datetime
@@ -26,6 +26,7 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
     """Decide and commit each lead; returns one outcome label per lead, for the counts."""
     outcomes = []
     router = None
+    live = None  # jobs.learning.Live, when a rule is predictive
     decided: list[tuple[Lead, Decision, dict[str, Any] | None, datetime | None]] = []
     for lead, rec in items:
         seen = parse_sf_datetime(rec.get("SystemModstamp"))
@@ -45,7 +46,11 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
             outcomes.append(f"skipped_{state_name}")
             log.info("left_alone", lead_id=lead.id, reason=reason)
             continue
-        router = router or cx.routing().router
+        if router is None:
+            routing = cx.routing()
+            router, live = routing.router, routing.learning
+            learning.catch_up(conn, live, now)  # answers since the last batch, before choosing
+        learning.score(live, lead)
         decision = router.decide(lead, state, now, attempt=1)
         # Record it at once: the next lead's decision must see this one's capacity use.
         state.record_offer(decision, now)
