@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     from jobs import ops
 
     ops.register(sub)
+
+    # issue 17: replay recent leads through rule files before deploying one
+    from jobs import backtest
+
+    backtest.register(sub)
     return parser
 
 

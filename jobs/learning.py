@@ -87,7 +87,6 @@ class Live:
     partners: Mapping[str, Partner]
     to_lead: Callable[[dict], Any]
     mark: datetime  # answers and closes at or before this are learnt
-    book: Any = None  # the rules it was built for: new rules, a new learner
 
 
 def predictive_rules(book: RuleBook) -> frozenset[str]:
@@ -101,11 +100,11 @@ def for_routing(cx: Any, conn: Connection, partners: Mapping[str, Partner], now:
     if not predictive_rules(cx.book):
         return None
     live = getattr(cx, "learning", None)
-    if isinstance(live, Live) and live.book is cx.book:
+    if isinstance(live, Live):  # what it learnt does not depend on the rules; its floor counts are per rule
         live.partners = partners
         return live
     live = Live(rebuild(conn, cx.client, partners, cx.mappings.lead_converter(), now), partners,
-                cx.mappings.lead_converter(), now, cx.book)
+                cx.mappings.lead_converter(), now)
     cx.learning = live
     return live
 
