@@ -22,31 +22,6 @@ def history(store, lead_id: str) -> list[dict[str, Any]]:
              "attempt": r.attempt, "decision": r.decision} for r in rows]
 
 
-def trace_text(explanation: dict[str, Any], indent: str = "  ") -> str:
-    """The stored (dict) form of an explanation, laid out like `Explanation.text()`."""
-    out = []
-    for reason in explanation.get("gate") or ():
-        out.append(f"{indent}gate: {reason}")
-    if explanation.get("deal_registration"):
-        out.append(f"{indent}deal registration: {explanation['deal_registration']}")
-    tried = explanation.get("rulesets_tried") or ()
-    if tried:
-        out.append(f"{indent}rule set: {explanation.get('ruleset') or '(none matched)'} (tried {', '.join(tried)})")
-    for rule in explanation.get("rules") or ():
-        extra = f"; {rule.get('candidates', 0)} candidates, {rule.get('eligible', 0)} eligible" if rule.get("applied") else ""
-        out.append(f"{indent}rule {rule.get('rule')!r}: {rule.get('outcome')}{extra}")
-        for kind, n in sorted((rule.get("excluded_counts") or {}).items()):
-            out.append(f"{indent}  excluded {n} × {kind}")
-        for score in rule.get("scores") or ():
-            out.append(f"{indent}  score {score}")
-    for key in ("mapping", "escalation"):
-        if explanation.get(key):
-            out.append(f"{indent}{key}: {explanation[key]}")
-    for note in explanation.get("notes") or ():
-        out.append(f"{indent}note: {note}")
-    return "\n".join(out)
-
-
 def run(args) -> int:
     from jobs.ops.context import open_context
     from jobs.ops.dryrun import _load

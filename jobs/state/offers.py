@@ -166,10 +166,6 @@ def offer_status_counts(conn: Connection) -> dict[str, int]:
     return {s: n for s, n in conn.execute(select(O.c.status, func.count()).group_by(O.c.status))}
 
 
-def live_count(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(O).where(O.c.status == "live")).scalar() or 0
-
-
 def next_deadline(conn: Connection) -> datetime | None:
     return conn.execute(select(func.min(O.c.deadline)).where(O.c.status == "live")).scalar()
 
@@ -179,14 +175,6 @@ def next_deadline(conn: Connection) -> datetime | None:
 def exclude(conn: Connection, lead_id: str, partner_id: str, outcome: str, reason: str | None, now: datetime) -> None:
     conn.execute(X.insert().values(lead_id=lead_id, partner_id=partner_id, outcome=outcome,
                                    reason=(reason or "")[:255] or None, at=now))
-
-
-def excluded_partners(conn: Connection, lead_ids: Iterable[str]) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for chunk in _chunks(list(lead_ids)):
-        for r in conn.execute(select(X.c.lead_id, X.c.partner_id).where(X.c.lead_id.in_(chunk))):
-            out.setdefault(r.lead_id, set()).add(r.partner_id)
-    return out
 
 
 def lead_facts(conn: Connection, lead_ids: Iterable[str]) -> tuple[dict[str, dict[str, str]], dict[str, str],

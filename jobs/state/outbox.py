@@ -116,7 +116,3 @@ def record_decision(conn: Connection, *, lead_id: str, at: datetime, kind: str, 
 def record_decisions(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn.execute(D.insert(), rows)
-
-
-def decisions_for(conn: Connection, lead_id: str) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in conn.execute(select(D).where(D.c.lead_id == lead_id).order_by(D.c.id))]

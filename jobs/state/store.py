@@ -220,12 +220,6 @@ def replace_snapshot(conn: Connection, kind: str, records: list[dict[str, Any]],
     put_snapshot(conn, kind, records, now)
 
 
-def drop_snapshot(conn: Connection, kind: str, ids: Iterable[str]) -> None:
-    ids = list(ids)
-    if ids:
-        conn.execute(delete(schema.snapshot).where(schema.snapshot.c.kind == kind, schema.snapshot.c.id.in_(ids)))
-
-
 def snapshot_records(conn: Connection, kind: str) -> list[dict[str, Any]]:
     rows = conn.execute(select(schema.snapshot.c.record).where(schema.snapshot.c.kind == kind).order_by(schema.snapshot.c.id))
     return [r[0] for r in rows]
