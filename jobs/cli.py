@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     from jobs import backtest
 
     backtest.register(sub)
+    # partners' rejection reasons at work, and their undo
+    from jobs import feedback
+
+    feedback.register(sub)
     return parser
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from jobs import learning, performance
+from jobs import feedback, learning, performance
 from jobs.state import store as st
 from mappings import Unroutable
 from rules.index import PartnerIndex
@@ -33,6 +33,7 @@ class Routing:
     queue_ids: dict[str, str]  # queue DeveloperName -> id
     generation: int
     learning: Any = None  # jobs.learning.Live: the predictive rules' learner, when a rule has one
+    feedback: Any = None  # jobs.feedback.Adjustments in force
 
 
 def build_routing(cx: Context, conn: Connection, generation: int):
@@ -67,6 +68,8 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     if performance.wanted(cx.book):
         performance.attach(partners.values(), performance.facts(conn, cx.client, now))
     live = learning.for_routing(cx, conn, partners, now)
+    adjustments = feedback.gather(conn, partners, ms.lead_converter(), now)
+    feedback.apply(partners.values(), adjustments)  # "No capacity" declines throttle the caps
     index = PartnerIndex.build(partners.values(), cx.book, pools=pools, deal_registrations=dealregs)
     router = Router(cx.book, index, queue_ids=queue_ids, learner=live.learner if live else None)
     rep_partner = {r.id: r.partner_id for r in reps}
@@ -76,4 +79,5 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     log.info("routing_built", partners=len(partners), reps=len(reps), pools=len(pools),
              deal_registrations=len(dealregs), queues=len(queue_ids))
     return Routing(router=router, index=index, partners=partners, rep_partner=rep_partner,
-                   pools={p.id: p for p in pools}, queue_ids=queue_ids, generation=generation, learning=live)
+                   pools={p.id: p for p in pools}, queue_ids=queue_ids, generation=generation, learning=live,
+                   feedback=adjustments)

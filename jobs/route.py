@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlalchemy import Connection
 
-from jobs import learning, lifecycle
+from jobs import feedback, learning, lifecycle
 from jobs.logging import get_logger
 from jobs.state import offers as of
 from jobs.timeutil import parse_sf_datetime
@@ -27,6 +27,7 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
     outcomes = []
     router = None
     live = None  # jobs.learning.Live, when a rule is predictive
+    adjustments = None  # jobs.feedback.Adjustments
     decided: list[tuple[Lead, Decision, dict[str, Any] | None, datetime | None]] = []
     for lead, rec in items:
         seen = parse_sf_datetime(rec.get("SystemModstamp"))
@@ -48,9 +49,13 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
             continue
         if router is None:
             routing = cx.routing()
-            router, live = routing.router, routing.learning
+            if routing.feedback is not None and routing.feedback.stale(now):
+                cx.snapshot_changed()  # partners' feedback is re-read at least hourly (jobs/feedback.py)
+                routing = cx.routing()
+            router, live, adjustments = routing.router, routing.learning, routing.feedback
             learning.catch_up(conn, live, now)  # answers since the last batch, before choosing
         learning.score(live, lead)
+        feedback.bar(state, lead, adjustments)
         decision = router.decide(lead, state, now, attempt=1)
         # Record it at once: the next lead's decision must see this one's capacity use.
         state.record_offer(decision, now)

@@ -1,4 +1,4 @@
-"""`leadrouter backtest` from the command line: after a run, the shipped rules and a
+"""`leadrouter backtest` and `leadrouter feedback` from the command line. Backtest: after a run, the shipped rules and a
 proposal side by side, as a table and as JSON (issue 17, item 4)."""
 from __future__ import annotations
 
@@ -25,3 +25,22 @@ def test_backtest_compares_the_shipped_rules_with_a_proposal_after_a_run(workdir
     assert main(["backtest", "--config", config, "--rules", str(rules), "--rules", str(proposal)]) == 0
     table = capsys.readouterr().out
     assert "as routed" in table and "proposal.toml" in table and "Gini of offers" in table
+
+
+def test_feedback_lists_what_partners_answers_changed_and_resets_one(workdir, seeded_org, capsys):
+    config = str(workdir / "leadrouter.toml")
+    time.sleep(1.1)
+    assert main(["once", "--config", config]) == 0
+    capsys.readouterr()
+    assert main(["feedback", "--config", config, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"throttled", "excluded", "out_of_territory", "reviewed"}
+    assert main(["feedback", "--config", config]) == 0
+    assert capsys.readouterr().out.strip()
+    partner = next(a["Id"] for a in seeded_org.org.records("Account") if a.get("IsPartner"))
+    assert main(["feedback", "reset", partner, "--config", config]) == 0
+    assert "no longer counts" in capsys.readouterr().out
+    assert main(["feedback", "--config", config, "--json"]) == 0
+    assert partner in json.loads(capsys.readouterr().out)["reviewed"]
+    assert main(["feedback", "reset", "001000000000000AAA", "--config", config]) == 2
+    assert "not a partner" in capsys.readouterr().err
