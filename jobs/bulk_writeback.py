@@ -180,6 +180,7 @@ class _Upload:
 def _send(cx: Context, bulk: BulkClient, rows: UpdateRows, upload: _Upload, now: datetime,
           counts: dict[str, int], settle: Settle, log: Any) -> None:
     data = rows.finish()
+    rows.done_ids = []  # the upload's lead ids are in `upload.by_lead` already
     if data is None:
         return
 
@@ -197,44 +198,49 @@ def _send(cx: Context, bulk: BulkClient, rows: UpdateRows, upload: _Upload, now:
 
 def _settle_upload(cx: Context, upload: _Upload, bulk: BulkClient, job_id: str, now: datetime,
                    counts: dict[str, int], settle: Settle) -> None:
-    """The job's word on each entry still `sent`; entries it does not name were not written."""
+    """The job's word on each entry still `sent` (a resume may settle an upload twice);
+    entries it does not name were not written."""
     by_lead = upload.by_lead
-    still = _still_sent(cx, list(by_lead.values()))
     confirmed: list[int] = []
 
     def ok(lead_id: str) -> None:
         entry_id = by_lead.pop(id18(lead_id), None)
-        if entry_id is not None and entry_id in still:
+        if entry_id is not None:
             confirmed.append(entry_id)
 
     outcome = bulk.resume(job_id, on_ok=ok)
     failed: list[tuple[int, WriteResult]] = []
     for r in outcome.results:  # failed and unprocessed rows only
         entry_id = by_lead.pop(id18(r.id), None) if r.id else None
-        if entry_id is not None and entry_id in still:
+        if entry_id is not None:
             failed.append((entry_id, r))
     missing = f"bulk job {outcome.job_id} did not report this lead"
     failed += [(entry_id, WriteResult(lead_id, False, "transient", "UNPROCESSED", missing))
-               for lead_id, entry_id in by_lead.items() if entry_id in still]
+               for lead_id, entry_id in by_lead.items()]
+    by_lead.clear()
     if failed:
         with cx.store.connect() as conn:
-            full = {e["id"]: e for e in _entries_by_id(conn, [i for i, _ in failed])}
+            full = {e["id"]: e for e in _entries_by_id(conn, [i for i, _ in failed]) if e["status"] == "sent"}
+        failed = [(i, r) for i, r in failed if i in full]
+    if failed:
         settle(cx, [full[i] for i, _ in failed], [r for _, r in failed], now, counts)
         unprocessed = sum(1 for _, r in failed if r.code == "UNPROCESSED")
         if unprocessed:
             counts["bulk_unprocessed"] = counts.get("bulk_unprocessed", 0) + unprocessed
     with cx.store.begin() as conn:
-        ob.mark(conn, confirmed, "confirmed", now)
+        done = 0
+        for i in range(0, len(confirmed), 500):
+            done += conn.execute(update(OB).where(OB.c.id.in_(confirmed[i:i + 500]), OB.c.status == "sent")
+                                 .values(status="confirmed", updated_at=now)).rowcount
         conn.execute(update(bulk_jobs).where(bulk_jobs.c.upload == upload.key)
-                     .values(state="settled", updated_at=now, note=f"{outcome.state}: {len(confirmed)} confirmed, "
+                     .values(state="settled", updated_at=now, note=f"{outcome.state}: {done} confirmed, "
                                                                    f"{len(failed)} not written"))
-    if confirmed:
-        counts["confirmed"] = counts.get("confirmed", 0) + len(confirmed)
+    if done:
+        counts["confirmed"] = counts.get("confirmed", 0) + done
     # the reps of confirmed offers hear of them, as after a REST flush (the alerts read
     # which entries were confirmed)
-    offers = [e for e in upload.alerted if e["id"] in still]
-    for i in range(0, len(offers), ALERT_CHUNK):
-        alerts.send_offer_alerts(cx, now, offers[i:i + ALERT_CHUNK], counts)
+    for i in range(0, len(upload.alerted), ALERT_CHUNK):
+        alerts.send_offer_alerts(cx, now, upload.alerted[i:i + ALERT_CHUNK], counts)
 
 
 # ---------------------------------------------------------------------------- after a kill
@@ -319,11 +325,6 @@ def _entries_by_id(conn: Any, ids: list[int]) -> Iterator[dict[str, Any]]:
     for i in range(0, len(ids), 500):
         for r in conn.execute(select(OB).where(OB.c.id.in_(ids[i:i + 500]))).mappings():
             yield dict(r)
-
-
-def _still_sent(cx: Context, ids: list[int]) -> set[int]:
-    with cx.store.connect() as conn:
-        return _still_sent_in(conn, ids)
 
 
 def _still_sent_in(conn: Any, ids: list[int]) -> set[int]:
