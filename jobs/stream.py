@@ -18,7 +18,7 @@ counted. While a topic is not connected, its jobs run on their usual schedule â€
 stream falling over never stops the connector, it only makes it poll.
 
 Jobs and the stream share one lock: the scheduler's jobs and a batch never decide the
-same lead at the same time. The stream's own table (`stream_state`) is created here.
+same lead at the same time. Its position is the state's `stream_state` table (migration 5).
 """
 from __future__ import annotations
 
@@ -28,11 +28,11 @@ from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, select
+from sqlalchemy import select
 
 from jobs.leader import pause
 from jobs.logging import get_logger
-from jobs.state.types import UTCDateTime
+from jobs.state.schema import stream_state
 
 LEADS, PARTNERS = "/data/LeadChangeEvent", "/data/AccountChangeEvent"
 SETUP_STEP = ("select Lead and Account for Change Data Capture (deploy salesforce/: "
@@ -46,27 +46,7 @@ SEEN_FOR = timedelta(minutes=30)  # how long a handled copy's modstamp is rememb
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 MAX_BATCH = 2000  # events requested ahead and handled together: one page of the incremental read
 
-_meta = MetaData()
-stream_state = Table(
-    "stream_state", _meta,
-    Column("topic", String(120), primary_key=True),
-    Column("replay_id", LargeBinary),  # resume after this event (stored after its effects)
-    Column("instance", String(200)),
-    Column("mode", String(10)),  # cdc | poll
-    Column("connected_since", UTCDateTime),
-    Column("updated_at", UTCDateTime),
-    Column("events", Integer, default=0),
-    Column("events_per_min", Float),
-    Column("lag_s", Float),  # commitTimestamp of the batch's newest event -> its decisions committed
-    Column("reconcile_finds", Integer, default=0),
-    Column("note", Text),
-)
-
 log = get_logger(component="stream")
-
-
-def ensure_table(store: Any) -> None:
-    _meta.create_all(store.engine, tables=[stream_state], checkfirst=True)
 
 
 def status(conn: Any) -> list[dict[str, Any]]:
@@ -102,7 +82,6 @@ class Streams:
         self.threads: list[threading.Thread] = []
         self.handled = 0  # leads handled from events, for tests and the benchmark
         self.burst_reads = 0
-        ensure_table(cx.store)
 
     # ---- wiring --------------------------------------------------------------------------
     def make_jobs(self, job_stop: threading.Event) -> list[Any]:

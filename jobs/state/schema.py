@@ -12,9 +12,11 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -24,7 +26,7 @@ from sqlalchemy import (
 
 from jobs.state.types import UTCDateTime
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = MetaData()
 
@@ -212,4 +214,39 @@ org_identity = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(40)),
     Column("organization_id", ID),
+)
+
+# The change-event stream's position per topic (jobs/stream.py): the replay id is stored
+# only after a batch's effects are committed.
+stream_state = Table(
+    "stream_state",
+    metadata,
+    Column("topic", String(120), primary_key=True),
+    Column("replay_id", LargeBinary),  # resume after this event (stored after its effects)
+    Column("instance", String(200)),
+    Column("mode", String(10)),  # cdc | poll
+    Column("connected_since", UTCDateTime),
+    Column("updated_at", UTCDateTime),
+    Column("events", Integer, default=0),
+    Column("events_per_min", Float),
+    Column("lag_s", Float),  # commitTimestamp of the batch's newest event -> its decisions committed
+    Column("reconcile_finds", Integer, default=0),
+    Column("note", Text),
+)
+
+# Bulk API 2.0 ingest jobs in flight (jobs/bulk_writeback.py): a chunk is recorded before
+# its upload starts, so a restart finds the job by its id.
+bulk_jobs = Table(
+    "bulk_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("upload", String(36), nullable=False),  # the chunks of one upload share it: one ingest job
+    Column("job_id", String(18)),  # set before the upload starts
+    Column("sobject", String(80), nullable=False),
+    Column("state", String(10), nullable=False),  # preparing | running | settled | orphaned
+    Column("entries", JSON, nullable=False),  # outbox ids of this chunk
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("note", Text),
+    Index("ix_bulk_jobs_state", "state"),
 )

@@ -33,7 +33,14 @@ from filelock import FileLock
 from sqlalchemy import Connection, Engine, inspect, select, text
 
 from jobs.state import orgs, schema
-from jobs.state.migrations import carry_over, v1_initial, v2_api_budget, v3_per_lead_rows, v4_org_identity
+from jobs.state.migrations import (
+    carry_over,
+    v1_initial,
+    v2_api_budget,
+    v3_per_lead_rows,
+    v4_org_identity,
+    v5_stream_and_bulk_jobs,
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ MIGRATIONS: list[Migration] = [
     Migration(2, v2_api_budget.NAME, v2_api_budget.apply),
     Migration(3, v3_per_lead_rows.NAME, v3_per_lead_rows.apply),
     Migration(4, v4_org_identity.NAME, v4_org_identity.apply),
+    Migration(5, v5_stream_and_bulk_jobs.NAME, v5_stream_and_bulk_jobs.apply),
 ]
 
 
