@@ -24,3 +24,18 @@ def test_quality_bench_reports_oracle_ratio_lift_and_fair_share_per_shape():
     assert conv["oracle"] > conv["round_robin"] > 0 and conv["predictive"] > 0  # knowing the truth pays
     assert conv["oracle"] >= conv["partner_oracle"] * 0.97  # knowing segments too pays (or nearly ties)
     assert 0 < r["oracle_ratio"] < 1.2 and r["min_share_of_fair"] > 0
+
+
+def test_quality_bench_profile_says_what_each_part_of_the_truth_is_worth():
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "quality.py"), "--leads", "1500", "--partners", "30",
+                           "--seeds", "1", "--shapes", "independent", "--jobs", "1", "--profile", "--json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    prof = r["profile"]
+    assert set(prof) == {"oracle_no_industry", "oracle_no_product_size", "oracle_no_segments", "floor_oracle",
+                         "convert_known"}
+    assert all(isinstance(v, float) and 0 < v < 1.3 for v in prof.values())
+    # withholding every affinity cannot beat withholding one of them by much (noise at this size)
+    assert prof["oracle_no_segments"] <= max(prof["oracle_no_industry"], prof["oracle_no_product_size"]) + 0.05
+    assert r["per_shape"]["independent"]["profile"] == prof
