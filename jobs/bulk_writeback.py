@@ -31,6 +31,8 @@ stream_state): bookkeeping of jobs in flight, not part of the versioned schema.
 from __future__ import annotations
 
 import uuid
+from array import array
+from bisect import bisect_left
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -155,32 +157,36 @@ def flush(cx: Context, now: datetime, *, settle: Settle, fence: Fence) -> dict[s
             upload = _Upload(sobject)
         if cx.stop.is_set():
             break  # graceful stop: what is recorded goes out now, the rest stays pending
-    if upload.by_lead:
+    if upload.ids:
         _send(cx, bulk, rows, upload, now, counts, settle, log)
     return counts
 
 
 class _Upload:
-    """The entries of one upload, by lead (a lead has one pending entry at most: a newer
-    decision supersedes the older), and the offers among them whose reps are alerted."""
+    """The outbox ids of one upload, increasing (8 bytes each: a dict by lead of 200,000
+    entries cost ~30 MB), and the offers among them whose reps are alerted."""
 
     def __init__(self, sobject: str, key: str | None = None):
         self.key = key or str(uuid.uuid4())
         self.sobject = sobject
-        self.by_lead: dict[str, int] = {}
+        self.ids = array("q")
         self.alerted: list[dict[str, Any]] = []
 
     def take(self, entries: Any) -> None:
         for e in entries:
-            self.by_lead[id18(e.lead_id)] = e.id
+            self.ids.append(e.id)
             if e.purpose in alerts.ALERTED_PURPOSES and e.offer_id:
                 self.alerted.append({"id": e.id, "lead_id": e.lead_id, "offer_id": e.offer_id, "purpose": e.purpose})
+
+    def __contains__(self, entry_id: int) -> bool:
+        at = bisect_left(self.ids, entry_id)
+        return at < len(self.ids) and self.ids[at] == entry_id
 
 
 def _send(cx: Context, bulk: BulkClient, rows: UpdateRows, upload: _Upload, now: datetime,
           counts: dict[str, int], settle: Settle, log: Any) -> None:
     data = rows.finish()
-    rows.done_ids = []  # the upload's lead ids are in `upload.by_lead` already
+    rows.done_ids = []  # not needed: the job's results name the leads, the state their entries
     if data is None:
         return
 
@@ -192,55 +198,75 @@ def _send(cx: Context, bulk: BulkClient, rows: UpdateRows, upload: _Upload, now:
     with data:
         job_id = bulk.start_update_job(upload.sobject, data, on_job=record)
     counts["bulk_jobs"] = counts.get("bulk_jobs", 0) + 1
-    log.info("bulk_write_sent", job_id=job_id, rows=len(upload.by_lead))
+    log.info("bulk_write_sent", job_id=job_id, rows=len(upload.ids))
     _settle_upload(cx, upload, bulk, job_id, now, counts, settle)
 
 
 def _settle_upload(cx: Context, upload: _Upload, bulk: BulkClient, job_id: str, now: datetime,
                    counts: dict[str, int], settle: Settle) -> None:
-    """The job's word on each entry still `sent` (a resume may settle an upload twice);
-    entries it does not name were not written."""
-    by_lead = upload.by_lead
-    confirmed: list[int] = []
+    """The job's word on each of the upload's entries still `sent` (a resume may settle
+    an upload twice); entries it does not name were not written. The results are
+    streamed and settled 5,000 leads at a time, nothing per entry held in memory."""
+    confirmed = 0
+    ok_leads: list[str] = []
+
+    def confirm() -> None:
+        nonlocal confirmed
+        with cx.store.begin() as conn:
+            ids = [e["id"] for e in _sent_entries(conn, upload, ok_leads, whole=False)]
+            for i in range(0, len(ids), 500):
+                confirmed += conn.execute(update(OB).where(OB.c.id.in_(ids[i:i + 500]))
+                                          .values(status="confirmed", updated_at=now)).rowcount
+        ok_leads.clear()
 
     def ok(lead_id: str) -> None:
-        entry_id = by_lead.pop(id18(lead_id), None)
-        if entry_id is not None:
-            confirmed.append(entry_id)
+        ok_leads.append(id18(lead_id))
+        if len(ok_leads) >= 5_000:
+            confirm()
 
     outcome = bulk.resume(job_id, on_ok=ok)
-    failed: list[tuple[int, WriteResult]] = []
-    for r in outcome.results:  # failed and unprocessed rows only
-        entry_id = by_lead.pop(id18(r.id), None) if r.id else None
-        if entry_id is not None:
-            failed.append((entry_id, r))
+    confirm()
+    reported = {id18(r.id): r for r in outcome.results if r.id}  # failed and unprocessed rows only
+    with cx.store.connect() as conn:
+        failed = [(e, reported[e["lead_id"]]) for e in _sent_entries(conn, upload, list(reported))]
+    if failed:
+        settle(cx, [e for e, _ in failed], [r for _, r in failed], now, counts)
     missing = f"bulk job {outcome.job_id} did not report this lead"
-    failed += [(entry_id, WriteResult(lead_id, False, "transient", "UNPROCESSED", missing))
-               for lead_id, entry_id in by_lead.items()]
-    by_lead.clear()
-    if failed:
-        with cx.store.connect() as conn:
-            full = {e["id"]: e for e in _entries_by_id(conn, [i for i, _ in failed]) if e["status"] == "sent"}
-        failed = [(i, r) for i, r in failed if i in full]
-    if failed:
-        settle(cx, [full[i] for i, _ in failed], [r for _, r in failed], now, counts)
-        unprocessed = sum(1 for _, r in failed if r.code == "UNPROCESSED")
-        if unprocessed:
-            counts["bulk_unprocessed"] = counts.get("bulk_unprocessed", 0) + unprocessed
+    with cx.store.connect() as conn:  # what is still `sent` now, the job never named
+        unreported = [dict(r) for r in conn.execute(select(OB).where(
+            OB.c.status == "sent", OB.c.id >= upload.ids[0], OB.c.id <= upload.ids[-1])).mappings() if r["id"] in upload]
+    if unreported:
+        settle(cx, unreported, [WriteResult(e["lead_id"], False, "transient", "UNPROCESSED", missing) for e in unreported],
+               now, counts)  # fmt: skip
+    not_written = len(failed) + len(unreported)
+    unprocessed = sum(1 for _, r in failed if r.code == "UNPROCESSED") + len(unreported)
+    if unprocessed:
+        counts["bulk_unprocessed"] = counts.get("bulk_unprocessed", 0) + unprocessed
     with cx.store.begin() as conn:
-        done = 0
-        for i in range(0, len(confirmed), 500):
-            done += conn.execute(update(OB).where(OB.c.id.in_(confirmed[i:i + 500]), OB.c.status == "sent")
-                                 .values(status="confirmed", updated_at=now)).rowcount
         conn.execute(update(bulk_jobs).where(bulk_jobs.c.upload == upload.key)
-                     .values(state="settled", updated_at=now, note=f"{outcome.state}: {done} confirmed, "
-                                                                   f"{len(failed)} not written"))
-    if done:
-        counts["confirmed"] = counts.get("confirmed", 0) + done
+                     .values(state="settled", updated_at=now, note=f"{outcome.state}: {confirmed} confirmed, "
+                                                                   f"{not_written} not written"))
+    if confirmed:
+        counts["confirmed"] = counts.get("confirmed", 0) + confirmed
     # the reps of confirmed offers hear of them, as after a REST flush (the alerts read
     # which entries were confirmed)
     for i in range(0, len(upload.alerted), ALERT_CHUNK):
         alerts.send_offer_alerts(cx, now, upload.alerted[i:i + ALERT_CHUNK], counts)
+
+
+def _sent_entries(conn: Any, upload: _Upload, lead_ids: list[str], *, whole: bool = True) -> list[dict[str, Any]]:
+    """The upload's entries of these leads that are still `sent`. Read by lead and the
+    status filtered here (see jobs/state/outbox.py: with both in SQL, SQLite's planner
+    scanned every sent entry), kept only if the upload holds them (a lead may also have
+    an older `sent` entry that a killed REST batch left, for the outbox's read-back).
+    `whole=False`: the id alone (no payload to decode)."""
+    out = []
+    columns = (OB,) if whole else (OB.c.id, OB.c.status)
+    for i in range(0, len(lead_ids), 500):
+        for r in conn.execute(select(*columns).where(OB.c.lead_id.in_(lead_ids[i:i + 500]))).mappings():
+            if r["status"] == "sent" and r["id"] in upload:
+                out.append(dict(r))
+    return out
 
 
 # ---------------------------------------------------------------------------- after a kill
@@ -283,7 +309,8 @@ def resume(cx: Context, now: datetime, *, settle: Settle) -> dict[str, int]:
         upload = _Upload(parts[0]["sobject"], key)
         with cx.store.connect() as conn:
             upload.take(_Entry(e) for e in _entries_by_id(conn, ids))
-        log.warning("bulk_job_resumed", job_id=job_id, entries=len(upload.by_lead))
+        upload.ids = array("q", sorted(upload.ids))
+        log.warning("bulk_job_resumed", job_id=job_id, entries=len(upload.ids))
         counts["bulk_resumed_jobs"] = counts.get("bulk_resumed_jobs", 0) + 1
         _settle_upload(cx, upload, bulk, job_id, now, counts, settle)
     return counts
