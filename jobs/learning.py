@@ -23,7 +23,7 @@ The watermark lives in memory: a restart rebuilds from the org and the offers ta
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
@@ -79,14 +79,20 @@ def _leads(conn: Connection, ids: set[str], to_lead: Callable[[dict], Any]) -> d
 
 
 # ---------------------------------------------------------------- the running connector
+LAG = timedelta(days=7)  # an answer can be recorded with a time before the last batch (read late): look back this far
+
+
 @dataclass
 class Live:
-    """The learner a routing build made, and how far into the offers table it has read."""
+    """The learner a routing build made, and which answers and closes of the offers table
+    it has learnt (by offer and kind, for the last `LAG`: an answer read late is dated when
+    the rep gave it, which can be before the batch that last read the table)."""
 
     learner: Predictor
     partners: Mapping[str, Partner]
     to_lead: Callable[[dict], Any]
-    mark: datetime  # answers and closes at or before this are learnt
+    mark: datetime  # the last catch-up
+    learnt: dict[tuple[int, str], datetime] = field(default_factory=dict)
 
 
 def predictive_rules(book: RuleBook) -> frozenset[str]:
@@ -103,8 +109,10 @@ def for_routing(cx: Any, conn: Connection, partners: Mapping[str, Partner], now:
     if isinstance(live, Live):  # what it learnt does not depend on the rules; its floor counts are per rule
         live.partners = partners
         return live
-    live = Live(rebuild(conn, cx.client, partners, cx.mappings.lead_converter(), now), partners,
-                cx.mappings.lead_converter(), now)
+    to_lead = cx.mappings.lead_converter()
+    live = Live(rebuild(conn, cx.client, partners, to_lead, now), partners, to_lead, now)
+    # the rebuild read everything up to now: those answers are learnt
+    live.learnt = {key: e.at for key, e in _recent(conn, now - LAG, to_lead)}
     cx.learning = live
     return live
 
@@ -114,42 +122,49 @@ def catch_up(conn: Connection, live: Live | None, now: datetime) -> int:
     how many outcomes were learnt."""
     if live is None:
         return 0
-    mark = live.mark
-    rows = list(conn.execute(
-        select(OFFERS.c.lead_id, OFFERS.c.kind, OFFERS.c.partner_id, OFFERS.c.offered_at, OFFERS.c.status,
-               OFFERS.c.accepted_at, OFFERS.c.closed_at, OFFERS.c.close_reason)
-        .where(OFFERS.c.partner_id.is_not(None), OFFERS.c.kind == "offer",
-               or_(OFFERS.c.accepted_at > mark, OFFERS.c.closed_at > mark))
-        .order_by(OFFERS.c.id)))
-    if not rows:
-        live.mark = max(mark, now)
-        return 0
-    leads = _leads(conn, {r.lead_id for r in rows}, live.to_lead)
-    events: list[OutcomeEvent] = []
-    for r in rows:
-        lead = leads.get(r.lead_id)
-        offered = _utc(r.offered_at)
-        if r.accepted_at is not None and _utc(r.accepted_at) > mark:
-            events.append(OutcomeEvent(r.partner_id, "accepted", _utc(r.accepted_at), r.lead_id, offered_at=offered,
-                                       lead=lead))
-        if r.closed_at is None or _utc(r.closed_at) <= mark:
-            continue
-        closed = _utc(r.closed_at)
-        if r.status in ("rejected", "lapsed"):
-            events.append(OutcomeEvent(r.partner_id, r.status, closed, r.lead_id, offered_at=offered,
-                                       reason=r.close_reason if r.status == "rejected" else None, lead=lead))
-        elif r.accepted_at is not None and lead is not None:
-            # an accepted lead's offer ended: the record we keep says whether it converted
-            converted = lead.converted or (r.close_reason or "").startswith("converted")
-            events.append(OutcomeEvent(r.partner_id, "converted" if converted else "lost", closed, r.lead_id,
-                                       lead=lead))
+    since = min(live.mark, now) - LAG
     learnt = 0
-    for e in sorted(events, key=lambda e: e.at):
+    for key, e in sorted(_recent(conn, since, live.to_lead), key=lambda ke: ke[1].at):
+        if key in live.learnt:
+            continue
+        live.learnt[key] = e.at
         if e.lead is not None:
             live.learner.observe(e, live.partners.get(e.partner_id))
             learnt += 1
-    live.mark = max([mark, now] + [e.at for e in events])
+    live.learnt = {k: at for k, at in live.learnt.items() if at > since}
+    live.mark = now
     return learnt
+
+
+def _recent(conn: Connection, since: datetime, to_lead: Callable[[dict], Any]) -> list[tuple[tuple[int, str], OutcomeEvent]]:
+    """Answers and closes of our offers dated after `since`, each keyed by (offer, kind)."""
+    rows = list(conn.execute(
+        select(OFFERS.c.id, OFFERS.c.lead_id, OFFERS.c.partner_id, OFFERS.c.offered_at, OFFERS.c.status,
+               OFFERS.c.accepted_at, OFFERS.c.closed_at, OFFERS.c.close_reason)
+        .where(OFFERS.c.partner_id.is_not(None), OFFERS.c.kind == "offer",
+               or_(OFFERS.c.accepted_at > since, OFFERS.c.closed_at > since))
+        .order_by(OFFERS.c.id)))
+    leads = _leads(conn, {r.lead_id for r in rows}, to_lead) if rows else {}
+    out: list[tuple[tuple[int, str], OutcomeEvent]] = []
+    for r in rows:
+        lead = leads.get(r.lead_id)
+        offered = _utc(r.offered_at)
+        if r.accepted_at is not None and _utc(r.accepted_at) > since:
+            out.append(((r.id, "accepted"), OutcomeEvent(r.partner_id, "accepted", _utc(r.accepted_at), r.lead_id,
+                                                         offered_at=offered, lead=lead)))
+        if r.closed_at is None or _utc(r.closed_at) <= since:
+            continue
+        closed = _utc(r.closed_at)
+        if r.status in ("rejected", "lapsed"):
+            out.append(((r.id, r.status), OutcomeEvent(r.partner_id, r.status, closed, r.lead_id, offered_at=offered,
+                                                       reason=r.close_reason if r.status == "rejected" else None,
+                                                       lead=lead)))
+        elif r.accepted_at is not None and lead is not None:
+            # an accepted lead's offer ended: the record we keep (or why it closed) says whether it converted
+            converted = lead.converted or (r.close_reason or "").startswith("converted")
+            out.append(((r.id, "closed"), OutcomeEvent(r.partner_id, "converted" if converted else "lost", closed,
+                                                       r.lead_id, lead=lead)))
+    return out
 
 
 def score(live: Live | None, lead: Lead) -> None:

@@ -85,3 +85,29 @@ def test_a_predictive_rule_routes_learns_from_answers_and_explains_its_choice(or
     finally:
         loop.cx.client.close()
         loop.cx.store.dispose()
+
+
+def test_an_answer_read_late_is_learnt_once_though_dated_before_the_last_batch(org, tmp_path):
+    from datetime import timedelta
+
+    from jobs import learning
+    from jobs.state import offers as of
+
+    loop = _loop(org, tmp_path)
+    try:
+        loop.cycle(partners_act=False)
+        live = loop.cx.routing().learning
+        offer = next(iter(loop.live().values()))
+        with loop.cx.store.connect() as conn:
+            assert learning.catch_up(conn, live, loop.cx.clock.now()) == 0  # nothing answered yet
+        before = live.learner.accept.total[1]
+        # the rep accepted an hour before that batch; we read it only now
+        with loop.cx.store.begin() as conn:
+            of.set_offer(conn, offer["id"], accepted_at=live.mark - timedelta(hours=1), accepted_by=offer["owner_id"])
+        with loop.cx.store.connect() as conn:
+            assert learning.catch_up(conn, live, loop.cx.clock.now()) == 1
+            assert learning.catch_up(conn, live, loop.cx.clock.now()) == 0  # and only once
+        assert live.learner.accept.total[1] == before + 1
+    finally:
+        loop.cx.client.close()
+        loop.cx.store.dispose()
