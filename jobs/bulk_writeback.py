@@ -54,7 +54,7 @@ from jobs.timeutil import parse_sf_datetime
 if TYPE_CHECKING:
     from jobs.context import Context
 
-CHUNK = 10_000  # entries guarded, recorded and marked per transaction
+CHUNK = 2_000  # entries guarded, recorded and marked per transaction (10,000 at once held ~30 MB)
 ALERT_CHUNK = 10_000  # confirmed offers announced per pass, as the REST flush does
 # An upload is cut at a chunk boundary this far below Salesforce's limit: a chunk's rows
 # must never make UpdateRows cut one by itself (its rows would have no job of their own).
