@@ -213,7 +213,7 @@ def _settle_upload(cx: Context, upload: _Upload, bulk: BulkClient, job_id: str, 
     def confirm() -> None:
         nonlocal confirmed
         with cx.store.begin() as conn:
-            ids = [e["id"] for e in _sent_entries(conn, upload, ok_leads, whole=False)]
+            ids = _sent_ids(conn, upload, ok_leads)
             for i in range(0, len(ids), 500):
                 confirmed += conn.execute(update(OB).where(OB.c.id.in_(ids[i:i + 500]))
                                           .values(status="confirmed", updated_at=now)).rowcount
@@ -254,18 +254,26 @@ def _settle_upload(cx: Context, upload: _Upload, bulk: BulkClient, job_id: str, 
         alerts.send_offer_alerts(cx, now, upload.alerted[i:i + ALERT_CHUNK], counts)
 
 
-def _sent_entries(conn: Any, upload: _Upload, lead_ids: list[str], *, whole: bool = True) -> list[dict[str, Any]]:
+def _sent_entries(conn: Any, upload: _Upload, lead_ids: list[str]) -> list[dict[str, Any]]:
     """The upload's entries of these leads that are still `sent`. Read by lead and the
     status filtered here (see jobs/state/outbox.py: with both in SQL, SQLite's planner
     scanned every sent entry), kept only if the upload holds them (a lead may also have
-    an older `sent` entry that a killed REST batch left, for the outbox's read-back).
-    `whole=False`: the id alone (no payload to decode)."""
+    an older `sent` entry that a killed REST batch left, for the outbox's read-back)."""
     out = []
-    columns = (OB,) if whole else (OB.c.id, OB.c.status)
     for i in range(0, len(lead_ids), 500):
-        for r in conn.execute(select(*columns).where(OB.c.lead_id.in_(lead_ids[i:i + 500]))).mappings():
+        for r in conn.execute(select(OB).where(OB.c.lead_id.in_(lead_ids[i:i + 500]))).mappings():
             if r["status"] == "sent" and r["id"] in upload:
                 out.append(dict(r))
+    return out
+
+
+def _sent_ids(conn: Any, upload: _Upload, lead_ids: list[str]) -> list[int]:
+    """`_sent_entries`' ids alone (no payload decoded)."""
+    out = []
+    for i in range(0, len(lead_ids), 500):
+        for entry_id, status in conn.execute(select(OB.c.id, OB.c.status).where(OB.c.lead_id.in_(lead_ids[i:i + 500]))):
+            if status == "sent" and entry_id in upload:
+                out.append(entry_id)
     return out
 
 
