@@ -116,30 +116,39 @@ class BackgroundWriter:
             alerts.send_offer_alerts(cx, self.now, sent, counts)
 
     def _lane(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """One lane's batches, one call at a time; lanes share no owner."""
+        """One lane's batches, one call at a time; lanes share no owner. A batch's
+        confirmation and the next batch's `sent` mark share one transaction (one commit
+        per call, not two)."""
         cx, sent = self.cx, []
         sobject = cx.mappings.writeback_sobject()
-        for i in range(0, len(entries), outbox.BATCH):
-            if cx.stop.is_set():
-                break  # graceful stop: what was sent is settled; the rest stays pending
+        chunks = [entries[i:i + outbox.BATCH] for i in range(0, len(entries), outbox.BATCH)]
+        done: tuple[list[dict[str, Any]], list[Any]] | None = None
+        k = 0
+        while True:
+            batch: list[dict[str, Any]] = []
             with self._db, cx.store.begin() as conn:
-                batch = _still_pending(conn, entries[i:i + outbox.BATCH])
-                if not batch:
-                    continue
-                outbox.fence(conn, getattr(cx, "lock", None))
-                ob.mark(conn, [e["id"] for e in batch], "sent", self.now, count_attempt=True)
-            results = cx.client.update(sobject, [{"Id": e["lead_id"], **e["payload"]} for e in batch])
-            confirmed = [e["id"] for e, r in zip(batch, results) if r.ok]
-            with self._db, cx.store.begin() as conn:
-                ob.mark(conn, confirmed, "confirmed", self.now)
-            failed = [(e, r) for e, r in zip(batch, results) if not r.ok]
-            with self._db:
-                _bump(self.counts, "confirmed", len(confirmed))
-                _bump(self.counts, "written_while_reading", len(confirmed))
-                if failed:
-                    self._unsettled.append(([e for e, _ in failed], [r for _, r in failed]))
+                if done is not None:
+                    self._confirm(conn, *done)
+                    done = None
+                while not batch and k < len(chunks) and not cx.stop.is_set():
+                    batch = _still_pending(conn, chunks[k])  # graceful stop: the rest stays pending
+                    k += 1
+                if batch:
+                    outbox.fence(conn, getattr(cx, "lock", None))
+                    ob.mark(conn, [e["id"] for e in batch], "sent", self.now, count_attempt=True)
+            if not batch:
+                return sent
+            done = (batch, cx.client.update(sobject, [{"Id": e["lead_id"], **e["payload"]} for e in batch]))
             sent += batch
-        return sent
+
+    def _confirm(self, conn, batch: list[dict[str, Any]], results: list[Any]) -> None:
+        confirmed = [e["id"] for e, r in zip(batch, results) if r.ok]
+        ob.mark(conn, confirmed, "confirmed", self.now)
+        _bump(self.counts, "confirmed", len(confirmed))
+        _bump(self.counts, "written_while_reading", len(confirmed))
+        failed = [(e, r) for e, r in zip(batch, results) if not r.ok]
+        if failed:  # settled on the stream's thread (finish)
+            self._unsettled.append(([e for e, _ in failed], [r for _, r in failed]))
 
 
 def by_owner(entries: list[dict[str, Any]], lanes: int) -> list[list[dict[str, Any]]]:
