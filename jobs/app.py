@@ -149,12 +149,11 @@ class LeadRouter:
         key = pf.fingerprint(ms, rules_path, org)
         checked = preflight and not pf.recently_passed(store, key, clock.now())
         queue_names = pf.queue_names(client) if checked else None
-        from jobs.performance import LEAD_ATTRIBUTES, PARTNER_ATTRIBUTES
+        from jobs.performance import rule_attributes
 
-        # issue 17: the lead score and partner performance facts are usable in conditions (the
-        # mappings' own attributes win a clash of names)
-        book = load_rules(rules_path, lead_attributes={**LEAD_ATTRIBUTES, **ms.lead_attribute_types()},
-                          partner_attributes={**PARTNER_ATTRIBUTES, **ms.partner_attribute_types()},
+        # the lead score and partner performance facts are usable in conditions too
+        lead_attributes, partner_attributes = rule_attributes(ms)
+        book = load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
                           queue_names=queue_names)
         if checked:
             for warning in pf.check_mappings(client, ms):

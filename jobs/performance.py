@@ -27,11 +27,22 @@ from jobs.state.schema import offers as OFFERS
 from rules.model import Partner
 from rules.performance import PARTNER_ATTRIBUTES, OutcomeEvent, PartnerFacts, partner_facts, quarter_start
 
-__all__ = ["LEAD_ATTRIBUTES", "PARTNER_ATTRIBUTES", "attach", "facts", "offer_events", "org_events", "wanted",
+__all__ = ["LEAD_ATTRIBUTES", "PARTNER_ATTRIBUTES", "attach", "rule_attributes", "facts", "offer_events", "org_events", "wanted",
            "window_start"]
 
 # the lead-potential score the predictive learner puts on each lead (jobs/learning.py)
 LEAD_ATTRIBUTES: dict[str, type] = {"score": float}
+
+
+def rule_attributes(mappings: Any) -> tuple[dict[str, type] | None, dict[str, type] | None]:
+    """(lead, partner) attributes a rule condition may name: the mappings' own, plus the
+    lead score and the partner performance facts (a mapping's attribute wins a clash of
+    names). One definition for `once`/`run`, `validate`, `dry-run` and `explain`: a rule
+    one of them accepts, all of them accept."""
+    if mappings is None:  # no mappings loaded (validate reports why): attributes go unchecked
+        return None, None
+    return ({**LEAD_ATTRIBUTES, **mappings.lead_attribute_types()},
+            {**PARTNER_ATTRIBUTES, **mappings.partner_attribute_types()})
 
 
 class _Queries(Protocol):

@@ -79,10 +79,11 @@ def open_context(loaded: LoadedConfig, *, rules: Path | None = None, client: Any
 
 
 def load_book(path: Path, mappings: Any):
+    from jobs.performance import rule_attributes
     from rules import load_rules
 
-    return load_rules(path, lead_attributes=mappings.lead_attribute_types(),
-                      partner_attributes=mappings.partner_attribute_types())
+    lead_attributes, partner_attributes = rule_attributes(mappings)
+    return load_rules(path, lead_attributes=lead_attributes, partner_attributes=partner_attributes)
 
 
 def unrouted_leads_soql(cx, limit: int | None = None) -> str:

@@ -124,8 +124,11 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
                                 "point [routing] rules at your rule file, e.g. a copy of rules/defaults/rules.toml"))
     else:
         try:
-            book = load_rules(rules_path, lead_attributes=ms.lead_attribute_types() if ms else None,
-                              partner_attributes=ms.partner_attribute_types() if ms else None, queue_names=queue_names)
+            from jobs.performance import rule_attributes
+
+            lead_attributes, partner_attributes = rule_attributes(ms)
+            book = load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
+                              queue_names=queue_names)
             findings += [_from_problem(p) for p in book.warnings]
         except RulesError as e:
             findings += [_from_problem(p) for p in e.problems]

@@ -61,3 +61,22 @@ def test_explain_gives_the_trace_of_one_lead(workdir, seeded_org, capsys):
 def test_explain_an_unknown_lead_says_so(workdir, capsys):
     assert main(["explain", "00Q5g00000ZZZZZ", "--config", str(workdir / "leadrouter.toml")]) == 1
     assert "not found in the org" in capsys.readouterr().out
+
+
+def test_validate_and_dry_run_accept_the_score_and_performance_facts_as_once_does(workdir, capsys):
+    """A rule naming the lead score or a partner performance fact is valid everywhere:
+    `validate` and `dry-run` read the same attributes as the running connector."""
+    proposed = workdir / "learning.toml"
+    text = (workdir / "rules.toml").read_text()
+    old = """when = 'source in ["Partner Referral", "Trade Show"]'"""
+    assert old in text
+    proposed.write_text(text.replace(old, """when = 'score >= 0.0 and source in ["Partner Referral", "Trade Show"]'""", 1))
+    config = workdir / "learning-config.toml"
+    config.write_text((workdir / "leadrouter.toml").read_text().replace(str(workdir / "rules.toml"), str(proposed)))
+    assert str(proposed) in config.read_text()
+    code = main(["validate", "--config", str(config), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert (code, report["errors"]) == (0, 0), report["findings"]
+    assert any(f["file"].endswith("learning.toml") for f in report["findings"]), "the proposed rule file was read"
+    assert main(["dry-run", "--config", str(config), "--format", "json"]) == 0
+    capsys.readouterr()
