@@ -26,7 +26,7 @@ from sqlalchemy import (
 
 from jobs.state.types import UTCDateTime
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 metadata = MetaData()
 
@@ -102,6 +102,9 @@ offers = Table(
     Column("close_reason", String(255)),
     Index("ix_offers_status_deadline", "status", "deadline"),
     Index("ix_offers_lead", "lead_id"),
+    # the predictive learner's catch-up reads answers and closes after a moment (jobs/learning.py)
+    Index("ix_offers_accepted_at", "accepted_at"),
+    Index("ix_offers_closed_at", "closed_at"),
     Index(
         "uq_offers_one_live_per_lead",
         "lead_id",

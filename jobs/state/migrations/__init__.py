@@ -40,6 +40,7 @@ from jobs.state.migrations import (
     v3_per_lead_rows,
     v4_org_identity,
     v5_stream_and_bulk_jobs,
+    v6_offer_answer_indexes,
 )
 
 
@@ -56,6 +57,7 @@ MIGRATIONS: list[Migration] = [
     Migration(3, v3_per_lead_rows.NAME, v3_per_lead_rows.apply),
     Migration(4, v4_org_identity.NAME, v4_org_identity.apply),
     Migration(5, v5_stream_and_bulk_jobs.NAME, v5_stream_and_bulk_jobs.apply),
+    Migration(6, v6_offer_answer_indexes.NAME, v6_offer_answer_indexes.apply),
 ]
 
 
