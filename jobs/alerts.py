@@ -133,7 +133,7 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
 # What an alert says about a lead is kept (cx.alert_facts, bounded) from when the lead
 # stream converted it: a burst's alerts then neither read the stored record back nor
 # convert it a second time. A miss (a restart, an evicted lead) reads the record.
-REMEMBER_AT_MOST = 100_000
+REMEMBER_AT_MOST = 20_000  # a write round's worth and more; ~15 MB at most
 
 
 def remember(cx, leads: Iterable[tuple[Any, dict[str, Any]]]) -> None:
@@ -185,7 +185,7 @@ def _rep(routing, rep_id: str):
 
 def _facts(cx, offer: dict[str, Any], record: dict[str, Any] | None, convert) -> dict[str, Any]:
     memo = getattr(cx, "alert_facts", None)
-    about = memo.get(offer["lead_id"]) if memo else None
+    about = memo.pop(offer["lead_id"], None) if memo else None  # one alert per offer: used once
     if about is None:
         lead = None
         if record:
