@@ -36,7 +36,7 @@ from bisect import bisect_left
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text, func, select, update
+from sqlalchemy import func, select, update
 
 from connector.bulk import MAX_UPLOAD_BYTES, BulkClient, UpdateRows
 from connector.errors import ConnectorError
@@ -47,8 +47,8 @@ from jobs import alerts
 from jobs.echoes import not_our_echo
 from jobs.state import outbox as ob
 from jobs.state import schema
+from jobs.state.schema import bulk_jobs  # migration 5
 from jobs.state import store as st
-from jobs.state.types import UTCDateTime
 from jobs.timeutil import parse_sf_datetime
 
 if TYPE_CHECKING:
@@ -63,29 +63,6 @@ READ_START = "leads:read_start"  # jobs.leads.READ_START: the lead stream's last
 
 Settle = Callable[["Context", list[dict[str, Any]], list[WriteResult], datetime, dict[str, int]], None]
 Fence = Callable[[Any, Any], None]
-
-_meta = MetaData()
-bulk_jobs = Table(
-    "bulk_jobs", _meta,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("upload", String(36), nullable=False),  # the chunks of one upload share it: one ingest job
-    Column("job_id", String(18)),  # set before the upload starts
-    Column("sobject", String(80), nullable=False),
-    Column("state", String(10), nullable=False),  # preparing | running | settled | orphaned
-    Column("entries", JSON, nullable=False),  # outbox ids of this chunk
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-    Column("note", Text),
-    Index("ix_bulk_jobs_state", "state"),
-)
-_ready: set[int] = set()
-
-
-def ensure_table(store: Any) -> None:
-    if id(store.engine) not in _ready:
-        _meta.create_all(store.engine, tables=[bulk_jobs], checkfirst=True)
-        _ready.add(id(store.engine))
-
 
 def threshold(cx: Context) -> int:
     return int(getattr(cx.client.config, "bulk_threshold", 10_000))
@@ -116,7 +93,6 @@ def flush(cx: Context, now: datetime, *, settle: Settle, fence: Fence) -> dict[s
     counts: dict[str, int] = {}
     if pending_count(cx) < threshold(cx):
         return counts
-    ensure_table(cx.store)
     log = cx.log(component="bulk_writeback")
     sobject = cx.mappings.writeback_sobject()
     columns = ["Id", *cx.mappings.writeback_fields().values()]
@@ -280,7 +256,6 @@ def _sent_ids(conn: Any, upload: _Upload, lead_ids: list[str]) -> list[int]:
 # ---------------------------------------------------------------------------- after a kill
 def resume(cx: Context, now: datetime, *, settle: Settle) -> dict[str, int]:
     """Settle every upload a stopped process left unsettled (see the module's notes)."""
-    ensure_table(cx.store)
     with cx.store.connect() as conn:
         rows = conn.execute(select(bulk_jobs).where(bulk_jobs.c.state.in_(("preparing", "running")))
                             .order_by(bulk_jobs.c.id)).mappings().all()
