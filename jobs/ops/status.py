@@ -43,12 +43,15 @@ def leader(state_url: str, instances: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _pg_lock_held(lock) -> bool:
+    """Advisory locks are per database, and every org's key is the same in each one
+    (`lock_key(org)`): only this database's lock counts."""
     from sqlalchemy import text
 
     try:
         with lock._engine.connect() as conn:
             n = conn.execute(text(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                 "AND ((classid::bigint << 32) | objid::bigint) = :k"), {"k": lock.key}).scalar()
         return bool(n)
     except Exception:  # noqa: BLE001 — an unreachable database: we cannot say

@@ -132,6 +132,7 @@ def test_a_leader_whose_lock_connection_is_killed_starts_no_job_after_it(sandbox
             with admin.connect() as c:  # an admin, a failover or a network cut ends the lock's session
                 pid = c.execute(text(
                     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                     "AND ((classid::bigint << 32) | objid::bigint) = :k"), {"k": key}).scalar()
                 assert pid and c.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
             time.sleep(1.5)  # a job in flight at the kill may still finish and record itself

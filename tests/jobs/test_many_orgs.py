@@ -186,7 +186,8 @@ def test_two_orgs_one_database_two_workers_and_no_row_of_one_touched_by_the_othe
             with engine.connect() as conn:
                 held = set(conn.execute(text(
                     "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks "
-                    "WHERE locktype = 'advisory' AND granted")).scalars())
+                    "WHERE locktype = 'advisory' AND granted "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).scalars())
             assert {lock_key("acme"), lock_key("globex")} <= held, "one leader lock per org"
             engine.dispose()
             shared_ids = 0
