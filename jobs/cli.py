@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     backtest.register(sub)
     # partners' rejection reasons at work, and their undo
-    from jobs import feedback
+    from jobs.ops import feedback
 
     feedback.register(sub)
     return parser

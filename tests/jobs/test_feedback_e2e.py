@@ -8,6 +8,7 @@ import dataclasses
 import json
 
 from jobs import feedback
+from jobs.ops import feedback as feedback_command
 from jobs.cli import main
 from rules.state import RoutingState
 
@@ -44,7 +45,7 @@ def test_no_capacity_declines_throttle_the_partner_and_ops_lift_it(loop):
     assert (was, declines) == (declared, 2) and inferred == max(1, int(int(declared * 0.7) * 0.7))
     assert routing.partners[pid].capacity == inferred  # the cap every strategy respects
     assert routing.partners[pid].extra["inferred_capacity"] == inferred
-    text = feedback.render(routing.feedback.to_dict({pid: routing.partners[pid].name}))
+    text = feedback_command.render(routing.feedback.to_dict({pid: routing.partners[pid].name}))
     assert f"{inferred} of {declared} open leads" in text and "No capacity" in text
 
     with loop.cx.store.begin() as conn:
@@ -94,5 +95,5 @@ def test_the_feedback_command_lists_adjustments_and_refuses_a_reset_without_a_pa
     data = feedback.Adjustments(at=None, capacity={"001A": (3, 10, 3)}, excluded={"001A": {"Banking": 2}},  # type: ignore[arg-type]
                                 territory={"001A": {"FR": 4}}).to_dict({"001A": "Acme"})
     json.dumps(data)
-    text = feedback.render(data)
+    text = feedback_command.render(data)
     assert "Acme: 3 of 10 open leads" in text and "no Banking leads" in text and "covers FR" in text
