@@ -6,10 +6,9 @@ that without the caller walking Salesforce's describe JSON.
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any, Callable
-
-from rules.errors import nearest
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +56,10 @@ class SchemaCache:
         raw = fields.get(name.lower())
         if raw is None:
             names = [f["name"] for f in fields.values()]
-            return FieldInfo(name=name, exists=False, suggestion=nearest(name, names))
+            # the connector stands alone (DESIGN.md): the files people edit get their
+            # did-you-mean from rules.errors; here the closest spelling is enough
+            close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+            return FieldInfo(name=name, exists=False, suggestion=close[0] if close else None)
         return FieldInfo(
             name=raw["name"],
             exists=True,
