@@ -174,6 +174,11 @@ def test_a_burst_is_handed_over_in_batches_of_at_most_max_batch(org, subscriber)
     ids = [_lead(org, Company=f"C{i}") for i in range(30)]
     subscriber.config = PubSubConfig(subscriber.config.url, subscriber.config.ca_bundle, batch_size=5, max_batch=20)
     sizes = []
-    events, _, _ = _collect(subscriber, _earliest(org), 30, keep=lambda b: sizes.append(len(b.events)))
+
+    def handle(batch) -> None:  # a consumer busy with each batch, as the connector is: the burst piles up meanwhile
+        sizes.append(len(batch.events))
+        time.sleep(0.2)
+
+    events, _, _ = _collect(subscriber, _earliest(org), 30, keep=handle)
     assert [e.record_ids[0] for e in events] == ids
     assert max(sizes) <= 20 and sum(sizes) == 30 and len([s for s in sizes if s]) <= 4
