@@ -238,6 +238,7 @@ def cmd_status(args) -> int:
             "snapshot": st.snapshot_counts(conn),
             "watermarks": {r.name: r.value for r in conn.execute(watermarks.select())},
             "stream": stream.status(conn),
+            "feedback": _feedback_status(conn, loaded),
         }
     store.dispose()
     from jobs.ops import status as people
@@ -248,6 +249,19 @@ def cmd_status(args) -> int:
     else:
         print(people.render(report))
     return 0
+
+
+def _feedback_status(conn, loaded) -> dict[str, Any] | None:
+    """Adjustments partners' feedback put in force (jobs/feedback.py): a count and the list."""
+    from jobs import feedback
+
+    try:
+        from mappings import load_mappings
+
+        adj = feedback.from_state(conn, load_mappings(loaded.resolve(loaded.settings.mappings.dir)))
+    except Exception as e:  # noqa: BLE001 — status reports what it can; this part says why it cannot
+        return {"count": None, "error": str(e)[:200]}
+    return adj.to_dict() if adj is not None else None
 
 
 def _safe_url(url: str) -> str:

@@ -8,13 +8,17 @@ adjust how it is routed to — visibly, and undone by ops.
 - "Not our product/industry": after `EXCLUDE_AFTER` such declines of one industry's
   leads, the partner is no longer offered that industry's leads; `explain` names why
   ("already said … — skips this lead") on each lead it skips.
-- "Out of territory": counted per country and listed as a coverage fix to review
-  (`leadrouter feedback`), never acted on alone.
+- "Out of territory": counted per area — the lead's state (`US-CA`) when it has one, else
+  its country, the finest place the coverage model knows besides postal prefixes — and
+  listed as a coverage fix to review (`validate`, `leadrouter feedback`, the report);
+  after `STOP_AFTER` such declines in one area the partner is no longer offered that
+  area's leads (a stop on a country covers its states too), named the same way.
 
 Everything is derived from the offers table and the leads we read (the last 90 days),
 recomputed at each routing build and at least hourly; nothing is stored but an ops
 review: `leadrouter feedback reset PARTNER_ID` sets a watermark from which that
-partner's feedback counts afresh (its throttle lifted, its exclusions cleared).
+partner's feedback counts afresh (its throttle lifted, its exclusions and stops
+cleared); `reset PARTNER_ID --area US-CA` clears only that area's territory declines.
 `leadrouter feedback [--json]` lists every adjustment in force.
 """
 from __future__ import annotations
@@ -26,17 +30,37 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from jobs.logging import get_logger
 from jobs.state import store as st
+from jobs.timeutil import parse_sf_datetime
 from jobs.state.schema import offers as OFFERS
 from jobs.state.schema import watermarks as WATERMARKS
+from rules.explain import clip
 from rules.model import Lead, Partner
 
 NO_CAPACITY, NOT_OUR_FIT, OUT_OF_TERRITORY = "No capacity", "Not our product/industry", "Out of territory"
 EXCLUDE_AFTER = 2  # "Not our product/industry" declines of one industry's leads before it is excluded
+# "Out of territory" declines in one area before the partner stops getting it: one more than
+# for an industry, because a lead's address is wrong more often than its industry (a
+# head-office country, a mistyped state), and a stop takes a whole area from the partner
+STOP_AFTER = 3
 THROTTLE = 0.7  # a "No capacity" decline keeps this share of the inferred capacity
 WINDOW = timedelta(days=90)
 REFRESH = timedelta(hours=1)
+RATINGS_WINDOW = timedelta(days=365)  # ratings the lead score learns from (older leads are little like new ones)
+RATING_FIELD = "Lead_Quality_Rating__c"  # docs/CONTRACTS.md §1; a restricted picklist "1" … "5"
 _REVIEW = "feedback:"  # watermark name prefix: the time ops last reviewed a partner's feedback
+log = get_logger(component="feedback")
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """A partner's rating of a lead it got (Lead_Quality_Rating__c, 1 poor … 5 excellent)."""
+
+    lead_id: str
+    partner_id: str
+    rating: int
+    at: datetime  # the Lead's LastModifiedDate when read: no later than the rating
 
 
 @dataclass
@@ -44,28 +68,47 @@ class Adjustments:
     at: datetime
     capacity: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # partner → (inferred, declared, declines)
     excluded: dict[str, dict[str, int]] = field(default_factory=dict)  # partner → industry → declines (≥ N)
-    territory: dict[str, dict[str, int]] = field(default_factory=dict)  # partner → country → declines
-    reviewed: dict[str, datetime] = field(default_factory=dict)
+    territory: dict[str, dict[str, int]] = field(default_factory=dict)  # partner → area → declines
+    stopped: dict[str, dict[str, int]] = field(default_factory=dict)  # partner → area → declines (≥ STOP_AFTER)
+    reviewed: dict[str, datetime] = field(default_factory=dict)  # partner, or "partner@area" → last ops review
+    names: dict[str, str] = field(default_factory=dict)  # partner → name, for the words on the Lead
+    rated: list[Rating] | None = None  # the partners' ratings of their leads; None: not read (or no field)
+    quality: dict[str, tuple[float, int]] = field(default_factory=dict)  # partner → (average rating, ratings)
+
+    def count(self) -> int:
+        """Adjustments in force: throttles, excluded industries, stopped areas."""
+        return (len(self.capacity) + sum(len(v) for v in self.excluded.values())
+                + sum(len(v) for v in self.stopped.values()))
 
     def stale(self, now: datetime) -> bool:
         return now - self.at >= REFRESH
 
     def to_dict(self, names: Mapping[str, str] | None = None) -> dict[str, Any]:
-        name = (names or {}).get
+        name = {**self.names, **(names or {})}.get
         return {
+            "count": self.count(),
             "throttled": [{"partner_id": p, "partner": name(p, p), "capacity": c, "declared": d, "declines": n}
                           for p, (c, d, n) in sorted(self.capacity.items())],
             "excluded": [{"partner_id": p, "partner": name(p, p), "industry": i, "declines": n}
                          for p, per in sorted(self.excluded.items()) for i, n in sorted(per.items())],
-            "out_of_territory": [{"partner_id": p, "partner": name(p, p), "country": c, "declines": n,
-                                  "fix": f"review whether {name(p, p)} covers {c} (its coverage lists it)"}
-                                 for p, per in sorted(self.territory.items()) for c, n in sorted(per.items())],
+            "stopped": [{"partner_id": p, "partner": name(p, p), "area": a, "declines": n}
+                        for p, per in sorted(self.stopped.items()) for a, n in sorted(per.items())],
+            "out_of_territory": [{"partner_id": p, "partner": name(p, p), "area": a, "country": a[:2], "declines": n,
+                                  "stopped": a in self.stopped.get(p, {}),
+                                  "fix": f"review whether {name(p, p)} covers {a} (its Coverage__c, or the rule's "
+                                         f"territory, says so), then: leadrouter feedback reset {p} --area {a}"}
+                                 for p, per in sorted(self.territory.items()) for a, n in sorted(per.items())],
+            "lead_quality": [{"partner_id": p, "partner": name(p, p), "average_rating": avg, "ratings": n}
+                             for p, (avg, n) in sorted(self.quality.items())],
+            "ratings_read": self.rated is not None,
             "reviewed": {p: t.isoformat() for p, t in sorted(self.reviewed.items())},
         }
 
 
-def gather(conn: Connection, partners: Mapping[str, Partner], to_lead: Any, now: datetime) -> Adjustments:
-    """What the partners' answers of the last 90 days say, since each one's last review."""
+def gather(conn: Connection, partners: Mapping[str, Partner], to_lead: Any, now: datetime,
+           rated: list[Rating] | None = None) -> Adjustments:
+    """What the partners' answers of the last 90 days say, since each one's last review
+    (and, given the org's ratings, what each partner thinks of the leads it got)."""
     from jobs.learning import _leads
 
     reviewed = reviews(conn)
@@ -81,7 +124,7 @@ def gather(conn: Connection, partners: Mapping[str, Partner], to_lead: Any, now:
             answers.append((_utc(r.closed_at), r.partner_id, code_of(r.close_reason), r.lead_id))
     need = {lid for _, _, what, lid in answers if what in (NOT_OUR_FIT, OUT_OF_TERRITORY)}
     leads: dict[str, Lead] = _leads(conn, need, to_lead) if need else {}
-    adj = Adjustments(at=now, reviewed=reviewed)
+    adj = Adjustments(at=now, reviewed=reviewed, names={p.id: p.name for p in partners.values()})
     level: dict[str, float] = {}
     declines: dict[str, int] = {}
     fit: dict[str, dict[str, int]] = {}
@@ -96,10 +139,14 @@ def gather(conn: Connection, partners: Mapping[str, Partner], to_lead: Any, now:
             level[pid] = min(float(declared), level[pid] + 1)
         elif what in (NOT_OUR_FIT, OUT_OF_TERRITORY):
             lead = leads.get(lid or "")
-            key = (lead.industry if what == NOT_OUR_FIT else lead.country) if lead is not None else None
-            if key:
-                per = (fit if what == NOT_OUR_FIT else adj.territory).setdefault(pid, {})
-                per[key] = per.get(key, 0) + 1
+            key = (lead.industry if what == NOT_OUR_FIT else area_of(lead)) if lead is not None else None
+            if not key:
+                continue
+            area_review = reviewed.get(f"{pid}@{key}") if what == OUT_OF_TERRITORY else None
+            if area_review is not None and at <= area_review:
+                continue
+            per = (fit if what == NOT_OUR_FIT else adj.territory).setdefault(pid, {})
+            per[key] = per.get(key, 0) + 1
     for pid, lv in level.items():
         declared = partners[pid].capacity or 0
         if int(lv) < declared:
@@ -108,7 +155,92 @@ def gather(conn: Connection, partners: Mapping[str, Partner], to_lead: Any, now:
         out = {i: n for i, n in per.items() if n >= EXCLUDE_AFTER}
         if out:
             adj.excluded[pid] = out
+    for pid, per in adj.territory.items():
+        stop = {a: n for a, n in per.items() if n >= STOP_AFTER}
+        if stop:
+            adj.stopped[pid] = stop
+    if rated is not None:
+        adj.rated = rated
+        adj.quality = quality(rated, now)
     return adj
+
+
+def from_state(conn: Connection, ms: Any) -> Adjustments | None:
+    """The adjustments in force as the state database tells them, for readers that do not
+    ask the org (`status`, `report`): the partners of the snapshot, as of the last job run
+    (Salesforce's time as the job took it). None before any job ran or partner was read."""
+    from sqlalchemy import func
+
+    from jobs.state.schema import job_runs
+
+    now = conn.execute(select(func.max(job_runs.c.started))).scalar()
+    if now is None:
+        return None
+    to_partner = ms.partner_converter(lambda *_: None)
+    partners = {p.id: p for p in (to_partner(r) for r in st.snapshot_records(conn, "partner")) if isinstance(p, Partner)}
+    if not partners:
+        return None
+    return gather(conn, partners, ms.lead_converter(), _utc(now))
+
+
+def ratings(client: Any, now: datetime, since: timedelta = RATINGS_WINDOW) -> list[Rating] | None:
+    """Every rated Lead modified in the window, rated by the partner holding it — or None
+    when the org has no readable `Lead_Quality_Rating__c` (not deployed, or hidden from the
+    integration user: `validate` says so; routing goes on without ratings)."""
+    from connector.soql import format_soql, soql_datetime
+
+    soql = format_soql(f"SELECT Id, PartnerAccountId, {RATING_FIELD}, LastModifiedDate FROM Lead "
+                       f"WHERE {RATING_FIELD} != null AND PartnerAccountId != null AND LastModifiedDate >= {{}}",
+                       soql_datetime(_utc(now) - since))
+    try:
+        records = list(client.query(soql))
+    except Exception as e:  # noqa: BLE001 — only a missing field is expected; anything else is said and skipped
+        log.warning("lead_quality_ratings_unread", field=RATING_FIELD, error=str(e)[:300],
+                    fix=f"deploy salesforce/ (Lead.{RATING_FIELD} and the permission sets), or ignore: routing "
+                        "goes on without partners' ratings")
+        return None
+    out = []
+    for r in records:
+        value = rating_of(r.get(RATING_FIELD))
+        at = parse_sf_datetime(r.get("LastModifiedDate"))
+        if value is not None and at is not None:
+            out.append(Rating(r["Id"], r["PartnerAccountId"], value, _utc(at)))
+    return out
+
+
+def rating_of(value: Any) -> int | None:
+    """The picklist's value ("1" … "5", or a label beginning with the digit) as a number."""
+    text = str(value or "").strip()
+    return int(text[0]) if text[:1] in ("1", "2", "3", "4", "5") else None
+
+
+def quality(rated: Iterable[Rating], now: datetime) -> dict[str, tuple[float, int]]:
+    """Each partner's average rating of the leads it got in the last 90 days (a
+    performance fact: `lead_quality`), with how many ratings it rests on."""
+    since = _utc(now) - WINDOW
+    sums: dict[str, list[int]] = {}
+    for r in rated:
+        if r.at >= since:
+            s = sums.setdefault(r.partner_id, [0, 0])
+            s[0] += r.rating
+            s[1] += 1
+    return {pid: (round(total / n, 2), n) for pid, (total, n) in sums.items()}
+
+
+def wants_ratings(book: Any) -> bool:
+    """Do the rules use what ratings feed (the lead score of a predictive rule, or the
+    `lead_quality` fact)? Only then does a routing build read them: one query."""
+    names = {"lead_quality", "lead_quality_ratings", "score"}
+    return any(r.distribute == "predictive" or names & set(getattr(cond, "symbols", ()))
+               for r in book.rules for cond in (r.when, r.partners))
+
+
+def area_of(lead: Lead | None) -> str | None:
+    """Where "Out of territory" is counted: the lead's state (ISO 3166-2, `US-CA`) when it
+    has one, else its country — the places a partner's coverage names."""
+    if lead is None:
+        return None
+    return lead.state or lead.country or None
 
 
 def code_of(reason: str | None) -> str:
@@ -130,25 +262,63 @@ def apply(partners: Iterable[Partner], adj: Adjustments) -> None:
             p.capacity = throttled[0]
 
 
-def bar(state: Any, lead: Lead, adj: Adjustments | None) -> None:
-    """Partners excluded from this lead's industry by their own feedback skip it."""
-    if adj is None or not lead.industry:
+def bar(state: Any, lead: Lead, adj: Adjustments | None) -> dict[str, str]:
+    """Partners excluded from this lead's industry, or stopped in its area, by their own
+    feedback skip it; returns who and why (partner → the words `explain` shows)."""
+    if adj is None:
+        return {}
+    skipped: dict[str, str] = {}
+    if lead.industry:
+        for pid, per in adj.excluded.items():
+            n = per.get(lead.industry)
+            if n:
+                skipped[pid] = (f"said '{NOT_OUR_FIT}' {n}× for {lead.industry} leads (feedback; undo: "
+                                f"leadrouter feedback reset {pid}) — skips")
+    if adj.stopped and lead.country:
+        for pid, per in adj.stopped.items():
+            if pid in skipped:
+                continue
+            # a stop on a country holds for its states too; one on a state, for that state
+            area = lead.state if lead.state in per else lead.country if lead.country in per else None
+            if area:
+                skipped[pid] = (f"said '{OUT_OF_TERRITORY}' {per[area]}× for {area} leads (feedback; undo: "
+                                f"leadrouter feedback reset {pid} --area {area}) — skips")
+    for pid, why in skipped.items():
+        state.bar(lead.id, pid, why)
+    return skipped
+
+
+def note(decision: Any, skipped: Mapping[str, str], adj: Adjustments | None) -> None:
+    """Say on the Lead (Routing_Reason__c, and the decision's trace) which partners its own
+    feedback kept from this lead — only those a rule would otherwise have considered."""
+    if not skipped or adj is None:
         return
-    for pid, per in adj.excluded.items():
-        n = per.get(lead.industry)
-        if n:
-            state.bar(lead.id, pid, f"said '{NOT_OUR_FIT}' {n}× for {lead.industry} leads (feedback; undo: "
-                                    f"leadrouter feedback reset {pid}) — skips")
+    trials = (decision.explanation or {}).get("rules") or ()
+    barred = {k for t in trials for k in (t.get("excluded_counts") or {})}
+    mine = [(pid, why) for pid, why in sorted(skipped.items()) if f"already {why} this lead" in barred]
+    if not mine:
+        return
+    decision.explanation["feedback"] = {pid: why for pid, why in mine}
+    words = "; ".join(f"{adj.names.get(pid, pid)} {_short(why)}" for pid, why in mine)
+    text = f"{decision.reason} · skipped by its own feedback: {words}"
+    decision.reason = clip(text)
+
+
+def _short(why: str) -> str:
+    """ "said 'Out of territory' 3× for US-CA leads (feedback; …) — skips" → "said 'Out of territory' 3× for US-CA" """
+    return why.split(" leads (feedback", 1)[0]
 
 
 def reviews(conn: Connection) -> dict[str, datetime]:
+    """partner (or "partner@area") → when ops last reviewed its feedback."""
     rows = conn.execute(select(WATERMARKS.c.name, WATERMARKS.c.value).where(WATERMARKS.c.name.like(_REVIEW + "%")))
     return {r.name[len(_REVIEW):]: _utc(r.value) for r in rows}
 
 
-def reset(conn: Connection, partner_id: str, now: datetime) -> None:
-    """Ops reviewed this partner's feedback: what came before counts no more."""
-    st.set_watermark(conn, _REVIEW + partner_id, now, now)
+def reset(conn: Connection, partner_id: str, now: datetime, area: str | None = None) -> None:
+    """Ops reviewed this partner's feedback (or only its "Out of territory" declines in
+    one area): what came before counts no more."""
+    st.set_watermark(conn, _REVIEW + partner_id + (f"@{area}" if area else ""), now, now)
 
 
 def _utc(at: datetime) -> datetime:

@@ -167,6 +167,19 @@ def _recent(conn: Connection, since: datetime, to_lead: Callable[[dict], Any]) -
     return out
 
 
+def rate(conn: Connection, live: Live | None, rated: Iterable[Any] | None) -> int:
+    """Give the learner the partners' ratings of their leads (jobs/feedback.ratings), each
+    lead's segment as we last read it; returns how many it took. None: ratings not read,
+    the learner keeps what it had."""
+    if live is None or rated is None:
+        return 0
+    rated = list(rated)
+    leads = _leads(conn, {r.lead_id for r in rated}, live.to_lead)
+    pairs = [(leads[r.lead_id], r.rating) for r in rated if r.lead_id in leads]
+    live.learner.rate(pairs)
+    return len(pairs)
+
+
 def score(live: Live | None, lead: Lead) -> None:
     """Put the lead-potential score where rule conditions read it (`score >= 0.6`)."""
     if live is not None:

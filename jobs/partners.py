@@ -65,10 +65,14 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     queue_ids = {r["DeveloperName"]: r["Id"] for r in st.snapshot_records(conn, "queue") if r.get("DeveloperName")}
     # issue 17: performance facts as partner attributes, and the predictive rules' learner
     now = cx.clock.now()
+    # partners' ratings of their leads (one query, when the score or `lead_quality` is used)
+    rated = feedback.ratings(cx.client, now) if feedback.wants_ratings(cx.book) else None
     if performance.wanted(cx.book):
-        performance.attach(partners.values(), performance.facts(conn, cx.client, now))
+        performance.attach(partners.values(), performance.facts(conn, cx.client, now),
+                           feedback.quality(rated or (), now))
     live = learning.for_routing(cx, conn, partners, now)
-    adjustments = feedback.gather(conn, partners, ms.lead_converter(), now)
+    learning.rate(conn, live, rated)  # leads like ones partners rated low score lower
+    adjustments = feedback.gather(conn, partners, ms.lead_converter(), now, rated)
     feedback.apply(partners.values(), adjustments)  # "No capacity" declines throttle the caps
     index = PartnerIndex.build(partners.values(), cx.book, pools=pools, deal_registrations=dealregs)
     router = Router(cx.book, index, queue_ids=queue_ids, learner=live.learner if live else None)

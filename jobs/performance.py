@@ -17,7 +17,7 @@ starts earlier).
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable, Mapping, Protocol
 
 from simple_salesforce.format import format_soql
 from sqlalchemy import select
@@ -111,11 +111,16 @@ def facts(conn: Connection, client: _Queries, now: datetime) -> dict[str, Partne
     return partner_facts(offer_events(conn, since) + org_events(client, since), now)
 
 
-def attach(partners: Iterable[Partner], by_partner: dict[str, PartnerFacts]) -> None:
+def attach(partners: Iterable[Partner], by_partner: dict[str, PartnerFacts],
+           quality: Mapping[str, tuple[float, int]] | None = None) -> None:
     """Put the facts in each partner's `extra` (zeros / none for a partner without events),
-    before PartnerIndex.build evaluates the rules' partner conditions."""
+    before PartnerIndex.build evaluates the rules' partner conditions. `quality`: each
+    partner's average rating of the leads it got and how many (jobs/feedback.quality)."""
     for p in partners:
         f = by_partner.get(p.id) or PartnerFacts(p.id)
+        rated = (quality or {}).get(p.id)
+        if rated is not None:
+            f.lead_quality, f.lead_quality_ratings = rated
         p.extra.update(f.attributes())
 
 

@@ -66,6 +66,10 @@ class PartnerFacts:
     revenue_90d: float = 0.0
     open_load: int = 0  # offered or accepted, not yet closed
     decline_reasons: dict[str, int] = field(default_factory=dict)  # reason → count
+    # the partner's own rating of the leads it got (Lead_Quality_Rating__c, 1–5), last 90 days:
+    # jobs fills these from the org, they are not outcome events
+    lead_quality: float | None = None
+    lead_quality_ratings: int = 0
 
     def attributes(self) -> dict[str, Any]:
         """The facts rule conditions may use, by name (numbers only; the reason mix is for reports)."""
@@ -80,6 +84,7 @@ PARTNER_ATTRIBUTES: dict[str, type] = {
     "offers": int, "accepted": int, "rejected": int, "lapsed": int, "acceptance_rate": float, "lapse_rate": float,
     "median_hours_to_accept": float, "converted_this_quarter": int, "converted_90d": int, "won_this_quarter": int,
     "won_90d": int, "revenue_this_quarter": float, "revenue_90d": float, "open_load": int,
+    "lead_quality": float, "lead_quality_ratings": int,
 }
 
 

@@ -120,6 +120,20 @@ def _lazy(module: str):
     return handler
 
 
+def _feedback(store, loaded) -> dict | None:
+    """The report's feedback section: adjustments in force, from the state alone."""
+    from jobs import feedback
+    from mappings import MappingError, load_mappings
+
+    try:
+        ms = load_mappings(loaded.resolve(loaded.settings.mappings.dir))
+    except MappingError:
+        return None  # `leadrouter validate` says what is wrong with them
+    with store.connect() as conn:
+        adj = feedback.from_state(conn, ms)
+    return adj.to_dict() if adj is not None else None
+
+
 def _report(args: argparse.Namespace) -> int:
     from jobs.config import ConfigFileError, load
     from jobs.ops import figures, report
@@ -135,8 +149,9 @@ def _report(args: argparse.Namespace) -> int:
         print(f"leadrouter report: no state database at {loaded.state_url()} — run the connector first", file=sys.stderr)
         return 1
     try:
-        args.out.write_text(report.render(figures.report_data(store, instance_url=figures.org_url(loaded))),
-                            encoding="utf-8")
+        data = figures.report_data(store, instance_url=figures.org_url(loaded))
+        data.feedback = _feedback(store, loaded)
+        args.out.write_text(report.render(data), encoding="utf-8")
     finally:
         store.dispose()
     print(f"report: {args.out.resolve()}")

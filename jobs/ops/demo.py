@@ -123,6 +123,8 @@ def run(opts: DemoOptions) -> dict[str, Any]:
         cx.run_cycle(sb.clock.now(), raise_errors=False)  # see the last answers
         data = figures.report_data(cx.store, title="leadrouter demo report", now=sb.clock.now(),
                                    instance_url=sb.connection["instance_url"])
+        adj = cx.routing().feedback
+        data.feedback = adj.to_dict() if adj is not None else None
         report_path = Path(opts.report).resolve()
         report_path.write_text(report.render(data), encoding="utf-8")
         totals = figures.summary(cx.store)

@@ -22,7 +22,21 @@ def history(store, lead_id: str) -> list[dict[str, Any]]:
              "attempt": r.attempt, "decision": r.decision} for r in rows]
 
 
+def feedback_part(lead, skipped: dict[str, str], routing, names: "Names") -> dict[str, Any]:
+    """What partners' feedback does to this lead: who it keeps away, the lead score and how
+    much partners' ratings of leads like it moved it."""
+    part: dict[str, Any] = {"skipped": {names.partner(pid): why for pid, why in skipped.items()}}
+    live = routing.learning
+    if live is not None:
+        from rules.predictive import segment_of
+
+        part["score"] = lead.extra.get("score")
+        part["rating_lift"] = round(live.learner.rating_lift(segment_of(lead)), 3)
+    return part
+
+
 def run(args) -> int:
+    from jobs import feedback, learning
     from jobs.ops.context import open_context
     from jobs.ops.dryrun import _load
     from mappings import Unroutable
@@ -65,10 +79,14 @@ def run(args) -> int:
                 current["problems"] = sorted((lead.extra or {}).get("dropped_values", {}).values())
                 state = ctx.live_state or RoutingState()
                 attempt = (lead.attempt or 0) + 1 if lead.routing_status in ("Offered",) else max(1, lead.attempt or 1)
+                # as the connector routes it: the lead score on it, partners its feedback keeps away skipped
+                learning.score(routing.learning, lead)
+                skipped = feedback.bar(state, lead, routing.feedback)
                 ex = routing.router.explain(lead, state, cx.clock.now(), attempt=attempt)
                 funnels = {t.rule: routing.router.funnel(lead, t.rule) for t in ex.trials if t.applied}
                 now_part = {"found": True, "kind": ex.kind, "summary": ex.summary, "text": ex.text(),
-                            "explanation": ex.to_dict(), "funnels": {k: v for k, v in funnels.items() if v}}
+                            "explanation": ex.to_dict(), "funnels": {k: v for k, v in funnels.items() if v},
+                            "feedback": feedback_part(lead, skipped, routing, names)}
     if args.json:
         print(json.dumps({"lead_id": lead_id, "current": current, "now": now_part, "history": past,
                           "offers": offers}, default=str, ensure_ascii=False))
@@ -224,6 +242,13 @@ def what_if(now_part: dict[str, Any], names: Names) -> list[str]:
     out = [f"  Outcome:  {now_part.get('kind')} — {now_part.get('summary') or ''}".rstrip(" —")]
     for reason in ex.get("gate") or ():
         out.append(f"  Stopped:  {reason}")
+    fb = now_part.get("feedback") or {}
+    if fb.get("score") is not None:
+        lift = fb.get("rating_lift") or 0.0
+        out.append(f"  Score:    {fb['score']:.2f} lead potential" + (
+            f" (partners' ratings of leads like it: {lift:+.2f} log-odds)" if lift else ""))
+    for who, why in sorted((fb.get("skipped") or {}).items()):
+        out.append(f"  Skipped:  {who} {why}")
     chosen = ex.get("chosen") or {}
     if chosen.get("partner_id"):
         out.append(f"  Chosen:   {chosen.get('partner') or names.partner(chosen['partner_id'])} ({chosen.get('how')})")

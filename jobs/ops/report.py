@@ -64,6 +64,7 @@ class ReportData:
     actions: list[ActionItem] = field(default_factory=list)
     hours_to_accept: list[float] = field(default_factory=list)  # every accepted offer's, for the distribution
     concentration_percent: float = 10.0  # flag a partner that gets more than this share of the offers
+    feedback: dict[str, Any] | None = None  # jobs.feedback.Adjustments.to_dict(): adjustments in force
 
 
 TOP = 25  # partners shown in the per-partner charts; the heading says "top 25 of N"
@@ -161,6 +162,36 @@ def _lead_cell(a: ActionItem) -> str:
     return escape(a.lead_id)
 
 
+def _feedback_section(fb: dict[str, Any] | None) -> str:
+    """Every automatic adjustment partners' feedback put in force, with its undo; and the
+    coverage partners say is wrong."""
+    if fb is None:
+        return ""
+    rows = [(t["partner"], "capacity throttled", f"{t['capacity']} of {t['declared']} open leads after "
+             f"{t['declines']} 'No capacity' declines; recovers by one per accepted offer", t["partner_id"], "")
+            for t in fb.get("throttled", ())]
+    rows += [(e["partner"], "industry excluded", f"no {e['industry']} leads after {e['declines']} "
+              f"'Not our product/industry' declines", e["partner_id"], "") for e in fb.get("excluded", ())]
+    rows += [(a["partner"], "area stopped", f"no {a['area']} leads after {a['declines']} 'Out of territory' "
+              f"declines", a["partner_id"], f" --area {a['area']}") for a in fb.get("stopped", ())]
+    body = "".join(f"<tr><td>{escape(who)}</td><td>{escape(what)}</td><td>{escape(detail)}</td>"
+                   f"<td><code>leadrouter feedback reset {escape(pid)}{escape(area)}</code></td></tr>"
+                   for who, what, detail, pid, area in rows)
+    fixes = "".join(f"<li>{escape(c['partner'])}: {c['declines']} 'Out of territory' declines in "
+                    f"{escape(c.get('area') or c['country'])} — {escape(c['fix'])}</li>"
+                    for c in fb.get("out_of_territory", ()))
+    quality = "".join(f"<tr><td>{escape(q['partner'])}</td><td>{q['average_rating']:.1f}</td><td>{q['ratings']}</td></tr>"
+                      for q in fb.get("lead_quality", ()))
+    return ('<div class="card" id="feedback"><h2>Partner feedback — '
+            f'{len(rows)} automatic adjustment(s) in force</h2>'
+            + (f"<table><thead><tr><th>partner</th><th>adjustment</th><th>why</th><th>undo</th></tr></thead>"
+               f"<tbody>{body}</tbody></table>" if rows else "<p>none: no partner's rejection reasons changed its routing</p>")
+            + (f"<h2>Coverage to review</h2><ul>{fixes}</ul>" if fixes else "")
+            + (f"<h2>Partners' rating of lead quality (1–5, last 90 days)</h2><table><thead><tr><th>partner</th>"
+               f"<th>average</th><th>ratings</th></tr></thead><tbody>{quality}</tbody></table>" if quality else "")
+            + "</div>")
+
+
 def render(data: ReportData) -> str:
     tiles = "".join(
         f'<div class="tile"><b>{value:,}</b>{escape(TILE_LABELS.get(key, key.replace("_", " ")))}</div>'
@@ -232,6 +263,7 @@ def render(data: ReportData) -> str:
         f"<td>{r['mean']:.1f}</td><td>{r['gini']:.3f}</td></tr>"
         for r in fairness
     )
+    feedback_html = _feedback_section(data.feedback)
     notes = "".join(f"<li>{escape(n)}</li>" for n in data.notes)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(data.title)}</title>
@@ -241,6 +273,7 @@ def render(data: ReportData) -> str:
 <div class="tiles">{tiles}</div>
 {concentration_html}
 {actions_html}
+{feedback_html}
 <div class="grid">
 <div class="card"><h2>Leads per partner</h2><p class="meta shown">{escape(shown)}</p>{leads_chart}</div>
 <div class="card"><h2>Acceptance rate</h2><p class="meta shown">{escape(rate_shown)}</p>{rate_chart}</div>

@@ -121,6 +121,18 @@ def render(r: dict[str, Any]) -> str:
             text += "; holding back non-urgent jobs"
         out += line("API usage", text)
     out += line("Partners", counts(r.get("snapshot"), "not read yet"))
+    fb = r.get("feedback")
+    if fb:
+        if fb.get("count") is None:
+            out += line("Feedback", f"not read: {fb.get('error')}")
+        else:
+            listed = ([f"{t['partner']} capacity {t['capacity']} of {t['declared']}" for t in fb["throttled"]]
+                      + [f"{e['partner']} no {e['industry']}" for e in fb["excluded"]]
+                      + [f"{a['partner']} no {a['area']}" for a in fb["stopped"]])
+            out += line("Feedback", f"{fb['count']} adjustment(s) in force" + (
+                ": " + "; ".join(listed[:6]) + (" …" if len(listed) > 6 else "") if listed else "")
+                + (f"; {len(fb['out_of_territory'])} coverage fix(es) to review" if fb["out_of_territory"] else "")
+                + ("; `leadrouter feedback` for all" if listed or fb["out_of_territory"] else ""))
     marks = r.get("watermarks") or {}
     if marks:
         out += line("Watermarks", "; ".join(f"{k} {when(v)}" for k, v in sorted(marks.items())))

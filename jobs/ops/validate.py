@@ -117,6 +117,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
                 return describes[name]
 
             findings += [_from_problem(p) for p in ms.validate(describe)]
+            findings += _rating_field(describe, ms.sobject("lead"))
 
     book = None
     if rules_path is not None and not rules_path.exists():
@@ -136,6 +137,23 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
     if online and ms is not None and book is not None and not any(f.severity == "error" for f in findings):
         findings += _data_warnings_for(loaded, client, clock, str(rules_path or "rules"), book)
     return findings
+
+
+def _rating_field(describe, sobject: str) -> list[Finding]:
+    """The partners' rating of lead quality is optional: without it routing works, the
+    lead score and `lead_quality` just lack what partners think of their leads."""
+    from jobs.feedback import RATING_FIELD
+
+    try:
+        fields = {f["name"] for f in describe(sobject).get("fields", [])}
+    except Exception:  # noqa: BLE001 — the mapping checks already said why the object cannot be described
+        return []
+    if RATING_FIELD in fields:
+        return []
+    return [Finding("warning", f"org: {sobject}", RATING_FIELD,
+                    "no field for partners' rating of lead quality (or hidden from the integration user): the lead "
+                    "score and the `lead_quality` fact go without it",
+                    "deploy salesforce/ (the field and the LeadRouter permission sets), or leave it: routing works")]
 
 
 def _state_findings(loaded, cfg_name: str) -> list[Finding]:
@@ -264,6 +282,19 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
             findings.append(Finding("warning", rules_file, "coverage",
                                     f"{sum(holes.values())} of {len(records)} unrouted leads no rule can place; most in: {top}",
                                     "add partners' coverage for these places, or a rule/pool that takes them"))
+
+    # "Out of territory" declines: coverage the partners themselves say is wrong
+    adj = getattr(routing, "feedback", None)
+    if adj is not None:
+        stopped = {(p, a) for p, per in adj.stopped.items() for a in per}
+        for pid, per in sorted(adj.territory.items()):
+            name = adj.names.get(pid, pid)
+            for area, n in sorted(per.items()):
+                stop_note = ("; it is no longer offered leads there until reviewed" if (pid, area) in stopped else "")
+                findings.append(Finding("warning", f"Account {pid}", "coverage",
+                                        f"{name} declined {n} lead(s) in {area} as 'Out of territory'{stop_note}",
+                                        f"correct its Coverage__c (or the rule's territory) if it does not work {area}; "
+                                        f"then `leadrouter feedback reset {pid} --area {area}`"))
 
     shared: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for p in index.partners:
