@@ -19,14 +19,12 @@ from urllib.parse import parse_qs, unquote
 import jwt
 from cryptography import x509
 
-from sandbox import ids
 from sandbox.credentials import Credentials
 
 if TYPE_CHECKING:
     from sandbox.store import Org
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-ORG_ID = ids.make_id("00D", 1)
 
 
 class OAuthError(Exception):
@@ -136,7 +134,7 @@ class Auth:
         return None
 
     def _issue(self, user_id: str) -> dict:
-        token = f"{ORG_ID[:15]}!" + secrets.token_urlsafe(72)
+        token = f"{self.org.organization_id[:15]}!" + secrets.token_urlsafe(72)
         now = self.org.clock.now()
         with self._lock:
             self._sessions[token] = Session(user_id, now + self.token_ttl)
@@ -146,7 +144,7 @@ class Auth:
             "signature": base64.b64encode(secrets.token_bytes(32)).decode(),
             "scope": "api",
             "instance_url": self.instance_url,
-            "id": f"{self.login_url}/id/{ORG_ID}/{user_id}",
+            "id": f"{self.login_url}/id/{self.org.organization_id}/{user_id}",
             "token_type": "Bearer",
             "issued_at": issued_at,
         }

@@ -2,6 +2,8 @@
 and the queues the product's contracts name (docs/CONTRACTS.md §1)."""
 from __future__ import annotations
 
+import secrets
+
 from typing import Protocol
 
 from sandbox import ids
@@ -43,8 +45,11 @@ def bootstrap_org(org: Org) -> None:
          "TimeZoneSidKey": "GMT"},
     )  # fmt: skip
     assert created == org.integration_user_id, "the integration user must be the org's first user"
-    # the org's own row: its id (00D…1) is the one OAuth hands out in identity URLs
-    org.create("Organization", {"Name": ORG_NAME, "OrganizationType": "Developer Edition", "IsSandbox": True,
+    # the org's own row: its id is the one OAuth hands out in identity URLs and session ids.
+    # Every real org has its own; two sandboxes sharing one would let a state database
+    # move between them unnoticed (jobs/state/orgs.py checks it), so each draws its own.
+    org._serials[ids.PREFIXES["Organization"]] = secrets.randbelow(62 ** 6)
+    org.organization_id = org.create("Organization", {"Name": ORG_NAME, "OrganizationType": "Developer Edition", "IsSandbox": True,
                                 "InstanceName": "SBX1", "DefaultLocaleSidKey": "en_US",
                                 "LanguageLocaleKey": "en_US", "TimeZoneSidKey": "GMT"}, system=True)  # fmt: skip
     org.admin_user_id = org.create(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sandbox.auth import ORG_ID
 from sandbox.https_server import Request, Response
 from sandbox.jsonvalues import json_value
 
@@ -35,9 +34,9 @@ def _session_user(sb: Sandbox, request: Request) -> dict | None:
 def _urls(sb: Sandbox, user_id: str) -> dict[str, str]:
     base = f"{sb.url}/services/data/v{{version}}"
     return {
-        "enterprise": f"{sb.url}/services/Soap/c/{{version}}/{ORG_ID[:15]}",
-        "metadata": f"{sb.url}/services/Soap/m/{{version}}/{ORG_ID[:15]}",
-        "partner": f"{sb.url}/services/Soap/u/{{version}}/{ORG_ID[:15]}",
+        "enterprise": f"{sb.url}/services/Soap/c/{{version}}/{sb.org.organization_id[:15]}",
+        "metadata": f"{sb.url}/services/Soap/m/{{version}}/{sb.org.organization_id[:15]}",
+        "partner": f"{sb.url}/services/Soap/u/{{version}}/{sb.org.organization_id[:15]}",
         "rest": f"{base}/",
         "sobjects": f"{base}/sobjects/",
         "search": f"{base}/search/",
@@ -53,7 +52,7 @@ def _urls(sb: Sandbox, user_id: str) -> dict[str, str]:
 def _common(sb: Sandbox, user: dict) -> dict[str, Any]:
     return {
         "user_id": user["Id"],
-        "organization_id": ORG_ID,
+        "organization_id": sb.org.organization_id,
         "email": user["Email"],
         "email_verified": True,
         "urls": _urls(sb, user["Id"]),
@@ -72,7 +71,7 @@ def userinfo(sb: Sandbox, request: Request) -> Response:
     if user is None:
         return _bad_token()
     return Response(200, {
-        "sub": f"{sb.url}/id/{ORG_ID}/{user['Id']}",
+        "sub": f"{sb.url}/id/{sb.org.organization_id}/{user['Id']}",
         "preferred_username": user["Username"],
         "nickname": user.get("Alias") or user["LastName"],
         "name": user["Name"],
@@ -90,10 +89,10 @@ def identity(sb: Sandbox, request: Request) -> Response:
     if user is None:
         return _bad_token()
     asked_org, asked_user = request.params["org"], request.params["user"]
-    if asked_org[:15] != ORG_ID[:15] or asked_user[:15] != user["Id"][:15]:
+    if asked_org[:15] != sb.org.organization_id[:15] or asked_user[:15] != user["Id"][:15]:
         return Response(403, b"Bad_Id", {"Content-Type": "text/plain;charset=UTF-8"})
     return Response(200, {
-        "id": f"{sb.url}/id/{ORG_ID}/{user['Id']}",
+        "id": f"{sb.url}/id/{sb.org.organization_id}/{user['Id']}",
         "asserted_user": True,
         "username": user["Username"],
         "nick_name": user.get("Alias") or user["LastName"],

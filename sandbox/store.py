@@ -56,10 +56,23 @@ class Org:
         self.integration_user_id = ""
         self.admin_user_id = ""
         self.queue_ids: dict[str, str] = {}
+        self._organization_id = ""
         if bootstrap:
             from sandbox.bootstrap import bootstrap_org
 
             bootstrap_org(self)
+
+    @property
+    def organization_id(self) -> str:
+        """The org's Id (00D…): its Organization row's, found again after a restore."""
+        if not self._organization_id:
+            row = next(iter(self.table("Organization").values()), None)
+            self._organization_id = row["Id"] if row else ""
+        return self._organization_id
+
+    @organization_id.setter
+    def organization_id(self, value: str) -> None:
+        self._organization_id = value
 
     # ---- reading -------------------------------------------------------------------
     def table(self, sobject: str) -> dict[str, dict]:
@@ -408,6 +421,7 @@ class Org:
                 if name in self._tables:
                     self._tables[name] = table
             self._serials = snap["serials"]
+            self._organization_id = ""  # the restored org's own, not the one bootstrapped before it
             self._last_stamp = snap["last_stamp"]
             self.deleted_at = snap["deleted_at"]
             self.clock.advance(snap["clock_offset"] - self.clock.offset)

@@ -20,7 +20,6 @@ from typing import Any
 import grpc
 
 from eventbus.v1 import pubsub_api_pb2_grpc as pb_grpc
-from sandbox.auth import ORG_ID
 from sandbox.pubsub.bus import EventBus
 from sandbox.pubsub.service import PubSubService
 
@@ -35,9 +34,9 @@ def _key_and_chain(server_pem: bytes) -> tuple[bytes, bytes]:
 
 
 class PubSubServer:
-    def __init__(self, sb: Any, server_pem: bytes, org_id: str = ORG_ID):
+    def __init__(self, sb: Any, server_pem: bytes, org_id: str | None = None):
         self.bus = EventBus(sb.org)
-        self.service = PubSubService(self.bus, sb.auth, sb.faults, sb.url, org_id)
+        self.service = PubSubService(self.bus, sb.auth, sb.faults, sb.url, org_id or sb.org.organization_id)
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_STREAMS + 4, thread_name_prefix="sandbox-pubsub"),
                                    maximum_concurrent_rpcs=MAX_STREAMS)  # fmt: skip
         pb_grpc.add_PubSubServicer_to_server(self.service, self._server)

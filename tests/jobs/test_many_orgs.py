@@ -18,7 +18,6 @@ from jobs.state import offers as of
 from jobs.state import store as st
 from jobs.state.orgs import url_for
 from jobs.state.schema import decisions, job_runs, leads, org_identity, snapshot
-from sandbox.ids import make_id
 
 from .conftest import leadrouter
 from .pg import temp_database
@@ -34,17 +33,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def own_organization_id(sb, serial: int) -> str:
-    """Every sandbox org reports 00D…1; a second org gets an Organization Id of its own, as
-    two real orgs have."""
-    table = sb.org.table("Organization")
-    (old, row), = table.items()
-    new = make_id("00D", serial)
-    del table[old]
-    table[new] = {**row, "Id": new}
-    return new
 
 
 def write_config(tmp_path: Path, sb, *, org: str, state_url: str, secret_env: str, port: int | None = None) -> Path:
@@ -145,8 +133,8 @@ def test_two_orgs_one_database_two_workers_and_no_row_of_one_touched_by_the_othe
         sandbox_factory, tmp_path, monkeypatch):
     acme_sb = sandbox_factory(seed="demo", partners=15, leads=30, random_seed=21)
     globex_sb = sandbox_factory(seed="demo", partners=20, leads=45, random_seed=22)
-    org_ids = {"acme": next(iter(acme_sb.org.records("Organization")))["Id"],
-               "globex": own_organization_id(globex_sb, 2)}
+    # each sandbox org reports an Organization Id of its own, as two real orgs do
+    org_ids = {"acme": acme_sb.org.organization_id, "globex": globex_sb.org.organization_id}
     assert org_ids["acme"] != org_ids["globex"]
     sandboxes = {"acme": acme_sb, "globex": globex_sb}
     monkeypatch.setenv("LR_TEST_ACME_SECRET", acme_sb.connection["client_secret"])
@@ -243,7 +231,6 @@ def test_two_orgs_one_database_two_workers_and_no_row_of_one_touched_by_the_othe
 def test_two_orgs_pointed_at_one_sqlite_file_the_second_is_refused(sandbox_factory, tmp_path, monkeypatch):
     acme_sb = sandbox_factory(seed="demo", partners=8, leads=10, random_seed=31)
     globex_sb = sandbox_factory(seed="demo", partners=8, leads=12, random_seed=32)
-    own_organization_id(globex_sb, 2)
     monkeypatch.setenv("LR_TEST_ACME_SECRET", acme_sb.connection["client_secret"])
     monkeypatch.setenv("LR_TEST_GLOBEX_SECRET", globex_sb.connection["client_secret"])
     shared = f"sqlite:///{tmp_path}/state.sqlite"  # a config copied with its [state] url
