@@ -8,6 +8,7 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jobs.state import schema
+from jobs.state import store as st
 
 O = schema.offers
 L = schema.leads
@@ -80,8 +81,7 @@ def insert_offers(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int
         return {}
     try:
         with conn.begin_nested():
-            result = conn.execute(O.insert().returning(O.c.id, O.c.lead_id), rows)
-            return {r.lead_id: r.id for r in result}
+            return {lead_id: offer_id for offer_id, lead_id in st.insert_rows(conn, O, rows, returning=("id", "lead_id"))}
     except IntegrityError:
         return {r["lead_id"]: insert_offer(conn, **r) for r in rows}
 

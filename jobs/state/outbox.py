@@ -7,6 +7,7 @@ from typing import Any, Iterable
 from sqlalchemy import Connection, func, select, update
 
 from jobs.state import schema
+from jobs.state import store as st
 
 OB = schema.outbox
 D = schema.decisions
@@ -50,8 +51,8 @@ def add_many(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> Non
         return
     _set_by_id(conn, _ids_of(conn, [r["lead_id"] for r in rows], ("pending",)), status="dropped",
                last_error="superseded by a newer decision", updated_at=now)
-    conn.execute(OB.insert(), [{"offer_id": None, **r, "status": "pending", "created_at": now, "updated_at": now,
-                                "attempts": 0} for r in rows])
+    st.insert_rows(conn, OB, [{"offer_id": None, **r, "status": "pending", "created_at": now, "updated_at": now,
+                               "attempts": 0} for r in rows])
 
 
 def open_entries(conn: Connection, limit: int = 10_000) -> list[dict[str, Any]]:
@@ -114,5 +115,4 @@ def record_decision(conn: Connection, *, lead_id: str, at: datetime, kind: str, 
 
 
 def record_decisions(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(D.insert(), rows)
+    st.insert_rows(conn, D, rows)

@@ -1,0 +1,103 @@
+"""jobs.state.store.insert_rows stores exactly what SQLAlchemy's own executemany stores:
+the same text for every datetime and JSON value, the same ids in the same order, and an
+upsert's last row of a key wins — on SQLite and on PostgreSQL."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+
+from jobs.state import Store, schema
+from jobs.state import store as st
+from rules.model import Decision, DecisionKind
+
+from .pg import temp_database
+
+NOW = datetime(2026, 3, 29, 1, 0, 0, 123456, tzinfo=timezone.utc)
+PARIS = timezone(timedelta(hours=2))
+
+
+def _decision(i: int) -> Decision:
+    return Decision(lead_id=f"00Q{i:015d}", kind=DecisionKind.POOL if i % 3 else DecisionKind.OFFER,
+                    reason=f"rule {i}: pool — ünïcode “quotes”", rule="r", partner_id=None if i % 2 else f"001{i:015d}",
+                    offered_at=NOW, deadline=NOW + timedelta(hours=i % 4), attempt=1,
+                    explanation={"rules": [{"rule": "r", "excluded": {"a": "b"}, "n": i / 7}], "set": None})
+
+
+def _rows(n: int) -> dict[str, list[dict]]:
+    stamps = [NOW - timedelta(microseconds=i * 977) for i in range(n)]
+    stamps[1] = stamps[1].astimezone(PARIS)  # another zone: stored as UTC all the same
+    return {
+        "decisions": [{"lead_id": f"00Q{i:015d}", "at": NOW, "kind": "pool", "rule": None if i % 5 else "r",
+                       "partner_id": None, "attempt": 1, "decision": _decision(i)} for i in range(n)],
+        "offers": [{"lead_id": f"00Q{i:015d}", "kind": "pool", "partner_id": None, "rep_id": None,
+                    "queue_id": "00G000000000001AAA", "owner_id": "00G000000000001AAA", "rule": "r", "attempt": 1,
+                    "offered_at": NOW, "deadline": NOW + timedelta(hours=i % 4), "lead_modstamp": stamps[i],
+                    "status": "live"} for i in range(n)],
+        "leads": [{"lead_id": f"00Q{i % (n - 3):015d}", "state": "pooled", "attempt": i, "owner_id": None,
+                   "reason": "x" * (i % 255), "modstamp": stamps[i], "status": "Open",
+                   "record": {"Id": f"00Q{i:015d}", "Name": "Zoë", "n": i, "none": None}, "updated_at": NOW}
+                  for i in range(n)],  # three keys repeat: the later row wins
+        "outbox": [{"offer_id": None, "lead_id": f"00Q{i:015d}", "purpose": "pool",
+                    "payload": {"OwnerId": "00G000000000001AAA", "Routing_Deadline__c": "2026-03-29T01:00:00.000+0000",
+                                "Routing_Partner__c": None}, "seen_modstamp": None if i % 4 == 0 else stamps[i],
+                    "status": "pending", "created_at": NOW, "updated_at": NOW, "attempts": 0} for i in range(n)],
+    }
+
+
+def _stored(store: Store, name: str) -> list[tuple]:
+    with store.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(f"SELECT * FROM {name} ORDER BY 1"))]  # raw: text, not types
+
+
+def _compare(url_a: str, url_b: str, n: int) -> None:
+    ours, theirs = Store(url_a), Store(url_b)
+    rows = _rows(n)
+    try:
+        with theirs.begin() as conn:
+            conn.execute(schema.decisions.insert(), rows["decisions"])
+            ids = {r.lead_id: r.id for r in conn.execute(schema.offers.insert().returning(
+                schema.offers.c.id, schema.offers.c.lead_id), rows["offers"])}
+            for r in rows["leads"]:  # one by one: the later row of a key wins
+                conn.execute(text("DELETE FROM leads WHERE lead_id = :k"), {"k": r["lead_id"]})
+                conn.execute(schema.leads.insert(), r)
+            conn.execute(schema.outbox.insert(), rows["outbox"])
+        with ours.begin() as conn:
+            st.insert_rows(conn, schema.decisions, rows["decisions"])
+            got = dict((lead, oid) for oid, lead in st.insert_rows(conn, schema.offers, rows["offers"],
+                                                                   returning=("id", "lead_id")))
+            st.upsert(conn, schema.leads, rows["leads"], ["lead_id"])
+            st.insert_rows(conn, schema.outbox, rows["outbox"])
+        assert got == ids
+        for name in ("decisions", "offers", "leads", "outbox"):
+            a, b = _stored(ours, name), _stored(theirs, name)
+            assert len(a) == len(b) > 0
+            assert a == b, name
+    finally:
+        ours.dispose()
+        theirs.dispose()
+
+
+def test_sqlite_rows_are_sqlalchemys_own(tmp_path):
+    _compare(f"sqlite:///{tmp_path}/a.sqlite", f"sqlite:///{tmp_path}/b.sqlite", 1_234)  # > one statement's rows
+
+
+@pytest.mark.postgres
+def test_postgresql_rows_are_sqlalchemys_own():
+    with temp_database() as a, temp_database() as b:
+        _compare(a, b, 2_600)
+
+
+def test_an_upsert_updates_and_a_naive_datetime_is_refused(tmp_path):
+    store = Store(f"sqlite:///{tmp_path}/s.sqlite")
+    try:
+        with store.begin() as conn:
+            st.upsert(conn, schema.watermarks, [{"name": "w", "value": NOW, "updated_at": NOW}], ["name"])
+            st.upsert(conn, schema.watermarks, [{"name": "w", "value": NOW + timedelta(days=1), "updated_at": NOW}],
+                      ["name"])
+            assert st.get_watermark(conn, "w") == NOW + timedelta(days=1)
+        with pytest.raises(ValueError, match="naive datetime"), store.begin() as conn:
+            st.insert_rows(conn, schema.watermarks, [{"name": "x", "value": datetime(2026, 1, 1), "updated_at": NOW}])
+    finally:
+        store.dispose()
