@@ -225,6 +225,7 @@ def cmd_status(args) -> int:
     with store.connect() as conn:
         report: dict[str, Any] = {
             "state": _safe_url(loaded.state_url()),
+            "org": _org_status(conn, loaded),
             "schema_version": store.version,
             "instances": st.list_instances(conn),
             "jobs": st.last_job_runs(conn),
@@ -238,6 +239,7 @@ def cmd_status(args) -> int:
             "snapshot": st.snapshot_counts(conn),
             "watermarks": {r.name: r.value for r in conn.execute(watermarks.select())},
             "stream": stream.status(conn),
+            "bulk_jobs": _bulk_jobs_status(conn),
             "feedback": _feedback_status(conn, loaded),
         }
     store.dispose()
@@ -249,6 +251,29 @@ def cmd_status(args) -> int:
     else:
         print(people.render(report))
     return 0
+
+
+def _org_status(conn, loaded) -> dict[str, Any]:
+    """The org this state belongs to: the configured name and what the state recorded."""
+    from jobs.state import orgs
+
+    found = orgs.recorded(conn)
+    name, org_id = found if found else (None, None)
+    return {"configured": loaded.settings.org.name, "recorded": name, "organization_id": org_id}
+
+
+def _bulk_jobs_status(conn) -> list[dict[str, Any]]:
+    """Bulk API 2.0 ingest jobs not settled yet (a kill leaves them for the next run to pick
+    up): what an admin looks for in Setup > Bulk Data Load Jobs."""
+    from sqlalchemy import inspect, select
+
+    from jobs.state.schema import bulk_jobs
+
+    if not inspect(conn).has_table("bulk_jobs"):
+        return []
+    rows = conn.execute(select(bulk_jobs).where(bulk_jobs.c.state != "settled").order_by(bulk_jobs.c.id)).mappings()
+    return [{"job_id": r["job_id"], "upload": r["upload"], "sobject": r["sobject"], "state": r["state"],
+             "entries": len(r["entries"] or ()), "created_at": r["created_at"], "note": r["note"]} for r in rows]
 
 
 def _feedback_status(conn, loaded) -> dict[str, Any] | None:

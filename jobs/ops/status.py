@@ -85,6 +85,15 @@ def line(label: str, text: str) -> list[str]:
 
 def render(r: dict[str, Any]) -> str:
     out = ["leadrouter status", ""]
+    org = r.get("org") or {}
+    if org:
+        recorded = org.get("recorded")
+        text = org.get("configured") or "-"
+        if recorded and recorded != org.get("configured"):
+            text += f" (the state was first opened for org {recorded!r})"
+        text += f"; Organization Id {org['organization_id']}" if org.get("organization_id") else \
+            "; Organization Id not recorded yet (the first connection records it)"
+        out += line("Org", text)
     out += line("State", f"{r['state']} (schema v{r['schema_version']})")
     lead = r.get("leader") or {}
     out += line("Leader", lead.get("how", "-"))
@@ -133,6 +142,10 @@ def render(r: dict[str, Any]) -> str:
                 ": " + "; ".join(listed[:6]) + (" …" if len(listed) > 6 else "") if listed else "")
                 + (f"; {len(fb['out_of_territory'])} coverage fix(es) to review" if fb["out_of_territory"] else "")
                 + ("; `leadrouter feedback` for all" if listed or fb["out_of_territory"] else ""))
+    for b in r.get("bulk_jobs") or ():
+        out += line("Bulk job", f"{b['job_id'] or 'not created yet'} ({b['sobject']}, {b['entries']:,} leads): "
+                                f"{b['state']} since {when(b['created_at'])}" + (f"; {b['note']}" if b.get("note") else "")
+                    + "; the next run settles it")
     marks = r.get("watermarks") or {}
     if marks:
         out += line("Watermarks", "; ".join(f"{k} {when(v)}" for k, v in sorted(marks.items())))

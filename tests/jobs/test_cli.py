@@ -25,6 +25,33 @@ def test_status_json_reports_an_empty_state(tmp_path, capsys):
     assert report["offers"] == {} and report["outbox"] == {} and report["jobs"] == []
 
 
+def test_status_names_the_org_and_an_unsettled_bulk_job(tmp_path, capsys):
+    from datetime import datetime, timezone
+
+    from jobs.state import Store
+    from jobs.state import orgs
+    from jobs.state.schema import bulk_jobs
+
+    store = Store(f"sqlite:///{tmp_path}/state.sqlite")
+    at = datetime(2026, 3, 31, 23, 30, tzinfo=timezone.utc)
+    with store.begin() as conn:
+        orgs.claim(conn, "default", "00D5g00000ABCDEFGH", "the test")
+        conn.execute(bulk_jobs.insert().values(upload="u-1", job_id="7505g00000XYZ12AAA", sobject="Lead",
+                                               state="running", entries=[1, 2, 3], created_at=at, updated_at=at))
+        conn.execute(bulk_jobs.insert().values(upload="u-0", job_id="7505g00000XYZ11AAA", sobject="Lead",
+                                               state="settled", entries=[4], created_at=at, updated_at=at))
+    store.dispose()
+    assert main(["status", "--json", "--config", config(tmp_path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["org"]["organization_id"] == "00D5g00000ABCDEFGH"
+    assert [(b["job_id"], b["state"], b["entries"]) for b in report["bulk_jobs"]] == [("7505g00000XYZ12AAA", "running", 3)]
+    assert main(["status", "--config", config(tmp_path)]) == 0
+    text = " ".join(capsys.readouterr().out.split())  # (lines wrap at 80 columns)
+    assert "Org default; Organization Id 00D5g00000ABCDEFGH" in text
+    assert "Bulk job 7505g00000XYZ12AAA (Lead, 3 leads): running since 2026-03-31 23:30 UTC" in text
+    assert "XYZ11" not in text  # a settled job is history, not status
+
+
 def test_once_does_nothing_while_another_instance_leads(tmp_path, capsys):
     cfg = config(tmp_path)
     leader = lock_for(f"sqlite:///{tmp_path}/state.sqlite")
