@@ -299,8 +299,11 @@ def note(decision: Any, skipped: Mapping[str, str], adj: Adjustments | None) -> 
     if not mine:
         return
     decision.explanation["feedback"] = {pid: why for pid, why in mine}
+    reason = decision.reason
+    for _, why in mine:  # a reason of "none eligible" quotes the exclusion whole: the note below says it once
+        reason = reason.replace(f"already {why} this lead", "kept away by its own feedback")
     words = "; ".join(f"{adj.names.get(pid, pid)} {_short(why)}" for pid, why in mine)
-    text = f"{decision.reason} · skipped by its own feedback: {words}"
+    text = f"{reason} · skipped by its own feedback: {words}"
     decision.reason = clip(text)
 
 

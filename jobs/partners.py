@@ -5,6 +5,7 @@ build time: a mapping edit takes effect at the next start without a re-download.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -67,12 +68,16 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     now = cx.clock.now()
     # partners' ratings of their leads (one query, when the score or `lead_quality` is used)
     rated = feedback.ratings(cx.client, now) if feedback.wants_ratings(cx.book) else None
-    if performance.wanted(cx.book):
-        performance.attach(partners.values(), performance.facts(conn, cx.client, now),
-                           feedback.quality(rated or (), now))
-    live = learning.for_routing(cx, conn, partners, now)
-    learning.rate(conn, live, rated)  # leads like ones partners rated low score lower
-    adjustments = feedback.gather(conn, partners, ms.lead_converter(), now, rated)
+    # what happened to offers: this state's, or — for an ops tool routing on a private
+    # snapshot (jobs/ops/context.py) — the live state's, so it shows what production does
+    history = getattr(cx, "history_store", None)
+    with history.connect() if history is not None else nullcontext(conn) as past:
+        if performance.wanted(cx.book):
+            performance.attach(partners.values(), performance.facts(past, cx.client, now),
+                               feedback.quality(rated or (), now))
+        live = learning.for_routing(cx, past, partners, now)
+        learning.rate(past, live, rated)  # leads like ones partners rated low score lower
+        adjustments = feedback.gather(past, partners, ms.lead_converter(), now, rated)
     feedback.apply(partners.values(), adjustments)  # "No capacity" declines throttle the caps
     index = PartnerIndex.build(partners.values(), cx.book, pools=pools, deal_registrations=dealregs)
     router = Router(cx.book, index, queue_ids=queue_ids, learner=live.learner if live else None)

@@ -63,14 +63,19 @@ def open_context(loaded: LoadedConfig, *, rules: Path | None = None, client: Any
     if rules is not None:
         cx.book = load_book(rules, cx.mappings)
     cx.instance = "ops"
+    live = open_live_store(loaded)
+    # offers, answers and reviews come from the live state: the learner, the performance
+    # facts and partners' feedback route here as they do in production
+    cx.history_store = live
     # SOQL datetimes carry no fraction of a second, so a read bounded by "now" misses the
     # records changed in the current second; a one-shot read looks one second ahead.
     result = cx.run_job("sync_partners", cx.clock.now() + timedelta(seconds=1))
     if result.error:
         private.dispose()
+        if live is not None:
+            live.dispose()
         tmp.cleanup()
         raise RuntimeError(f"could not read partners from the org: {result.error}")
-    live = open_live_store(loaded)
     state = None
     if live is not None:
         with live.connect() as conn:
