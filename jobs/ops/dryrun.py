@@ -32,6 +32,7 @@ class Row:
 
 def route_all(cx, records: Iterable[dict[str, Any]], state, now: datetime, *, book=None) -> list[Row]:
     """Decide every lead in turn, consuming capacity as production would."""
+    from jobs import feedback, learning
     from mappings import Unroutable
 
     routing = cx.routing() if book is None else routing_with(cx, book)
@@ -48,7 +49,10 @@ def route_all(cx, records: Iterable[dict[str, Any]], state, now: datetime, *, bo
         if isinstance(lead, Unroutable):
             rows.append(Row(lead.record_id or rec.get("Id", ""), company, country, "unroutable", "", "", lead.reason))
             continue
+        learning.score(routing.learning, lead)  # as jobs/route.py: the score, and partners' feedback
+        skipped = feedback.bar(state, lead, routing.feedback)
         decision = router.decide(lead, state, now, attempt=1)
+        feedback.note(decision, skipped, routing.feedback)
         state.record_offer(decision, now)
         if decision.kind is DecisionKind.OFFER:
             to = names.get(decision.partner_id or "", decision.partner_id or "")

@@ -225,6 +225,7 @@ def _data_warnings_for(loaded, client, clock, rules_file: str, book) -> list[Fin
 def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=None) -> list[Finding]:
     import copy
 
+    from jobs import feedback, learning
     from mappings import Unroutable
     from rules.state import RoutingState
 
@@ -258,6 +259,8 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
         lead = convert(rec)
         if isinstance(lead, Unroutable):
             continue
+        learning.score(routing.learning, lead)  # as jobs/route.py routes it
+        feedback.bar(state, lead, routing.feedback)
         ex = routing.router.explain(lead, state, now)
         for trial in ex.trials:
             if trial.applied:
