@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from jobs.feedback import RATING_FIELD
 from mappings import load_mappings
 from mappings.filters import filter_fields
 
@@ -52,6 +53,8 @@ def used():
         objects.add(sobject)
         names = list(ms.soql_fields(kind)) + (filter_fields(ms.filter(kind)) if ms.filter(kind) else [])
         read |= {f"{sobject}.{n}" for n in names if "." not in n}
+    # read outside the mappings, by a query of its own so an org without the field still routes
+    read.add(f"{ms.sobject('lead')}.{RATING_FIELD}")
     wb = ms.writeback_sobject()
     written = {f"{wb}.{f}" for f in ms.writeback_fields().values()}
     return read | written, written, objects, wb
