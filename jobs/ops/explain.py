@@ -22,10 +22,17 @@ def history(store, lead_id: str) -> list[dict[str, Any]]:
              "attempt": r.attempt, "decision": r.decision} for r in rows]
 
 
-def feedback_part(lead, skipped: dict[str, str], routing, names: "Names") -> dict[str, Any]:
-    """What partners' feedback does to this lead: who it keeps away, the lead score and how
-    much partners' ratings of leads like it moved it."""
+def feedback_part(lead, skipped: dict[str, str], routing, names: "Names", ex) -> dict[str, Any]:
+    """What partners' feedback does to this lead: who it keeps away, whose cap it lowered
+    (of the partners a rule weighed), the lead score and how much partners' ratings of
+    leads like it moved it."""
     part: dict[str, Any] = {"skipped": {names.partner(pid): why for pid, why in skipped.items()}}
+    adj = routing.feedback
+    weighed = {pid for t in ex.trials for pid in t.excluded} | {s.get("partner_id") for t in ex.trials for s in t.scores}
+    if adj is not None and adj.capacity:
+        part["throttled"] = {names.partner(pid): f"capacity {c} of {d} open leads after {n} 'No capacity' declines "
+                                                 f"(feedback; undo: leadrouter feedback reset {pid})"
+                             for pid, (c, d, n) in sorted(adj.capacity.items()) if pid in weighed}
     live = routing.learning
     if live is not None:
         from rules.predictive import segment_of
@@ -86,7 +93,7 @@ def run(args) -> int:
                 funnels = {t.rule: routing.router.funnel(lead, t.rule) for t in ex.trials if t.applied}
                 now_part = {"found": True, "kind": ex.kind, "summary": ex.summary, "text": ex.text(),
                             "explanation": ex.to_dict(), "funnels": {k: v for k, v in funnels.items() if v},
-                            "feedback": feedback_part(lead, skipped, routing, names)}
+                            "feedback": feedback_part(lead, skipped, routing, names, ex)}
     if args.json:
         print(json.dumps({"lead_id": lead_id, "current": current, "now": now_part, "history": past,
                           "offers": offers}, default=str, ensure_ascii=False))
@@ -249,6 +256,8 @@ def what_if(now_part: dict[str, Any], names: Names) -> list[str]:
             f" (partners' ratings of leads like it: {lift:+.2f} log-odds)" if lift else ""))
     for who, why in sorted((fb.get("skipped") or {}).items()):
         out.append(f"  Skipped:  {who} {why}")
+    for who, why in sorted((fb.get("throttled") or {}).items()):
+        out.append(f"  Throttled: {who}: {why}")
     chosen = ex.get("chosen") or {}
     if chosen.get("partner_id"):
         out.append(f"  Chosen:   {chosen.get('partner') or names.partner(chosen['partner_id'])} ({chosen.get('how')})")

@@ -131,3 +131,20 @@ def test_status_counts_the_adjustments_and_json_lists_them():
     text = status.render({"state": "sqlite:///x", "schema_version": 6, "feedback": fb})
     joined = " ".join(line.strip() for line in text.splitlines())
     assert "3 adjustment(s) in force" in joined and "Gamma no US-CA" in joined and "2 coverage fix(es)" in joined
+
+
+def test_explain_names_a_throttled_partner_a_rule_weighed_and_no_other():
+    from types import SimpleNamespace
+
+    from jobs.ops.explain import feedback_part, render
+
+    adj = feedback.Adjustments(at=NOW, capacity={"001A": (3, 10, 3), "001Z": (1, 5, 4)})
+    routing = SimpleNamespace(feedback=adj, learning=None, partners={}, queue_ids={}, pools={})
+    names = SimpleNamespace(partner=lambda pid: {"001A": "Acme"}.get(pid, pid))
+    ex = SimpleNamespace(trials=[SimpleNamespace(excluded={"001A": "at capacity (3 of 3 open)"}, scores=[])])
+    part = feedback_part(Lead(id="00Q1"), {}, routing, names, ex)
+    assert part["throttled"] == {"Acme": "capacity 3 of 10 open leads after 3 'No capacity' declines "
+                                         "(feedback; undo: leadrouter feedback reset 001A)"}
+    text = render("00Q1", {}, {"found": True, "kind": "offer", "explanation": {}, "feedback": part}, [], [],
+                  names, has_state=True)
+    assert "Throttled: Acme: capacity 3 of 10" in text
