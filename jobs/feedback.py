@@ -20,6 +20,10 @@ review: `leadrouter feedback reset PARTNER_ID` sets a watermark from which that
 partner's feedback counts afresh (its throttle lifted, its exclusions and stops
 cleared); `reset PARTNER_ID --area US-CA` clears only that area's territory declines.
 `leadrouter feedback [--json]` lists every adjustment in force.
+
+The partner's rating of lead quality (`Lead_Quality_Rating__c`, 1–5) is read from the org
+by `ratings()`, apart from the lead mapping so an org without the field still routes; it
+feeds the lead score (jobs/learning.rate) and the `lead_quality` fact (`quality()`).
 """
 from __future__ import annotations
 
