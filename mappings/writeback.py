@@ -85,13 +85,23 @@ class Writeback:
             def encode(v: Any) -> Any:
                 return None if v is None else cast(plain(v))
         elif type_name == "datetime":
+            # a run's decisions share their moments (`now`, a deadline per offer window):
+            # the text of the last one is kept
+            # (one tuple, replaced whole: threads sharing the mappings never see half of it)
+            last: list[tuple[Any, Any]] = [(None, None)]
+
             def encode(v: Any) -> Any:
                 if v is None:
                     return None
-                v = plain(v)
-                if not isinstance(v, datetime):
-                    raise ValueError(f"write-back {name}: expected a datetime, got {v!r}")
-                return format_datetime(v)
+                seen, text = last[0]
+                if v is seen:
+                    return text
+                got = plain(v)
+                if not isinstance(got, datetime):
+                    raise ValueError(f"write-back {name}: expected a datetime, got {got!r}")
+                text = format_datetime(got)
+                last[0] = (v, text)
+                return text
         elif type_name == "date":
             def encode(v: Any) -> Any:
                 if v is None:

@@ -48,14 +48,22 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable: {value!r:.80}")
 
 
+# Without the circular-reference check (a set of every dict and list's id, kept while
+# encoding): the same text ~15 % sooner; a decision is a tree, and one that were not
+# would fail all the same (RecursionError instead of ValueError).
+_ENCODE = json.JSONEncoder(default=_default, check_circular=False).encode
+
+
 def to_json(value: Any, *, separators: tuple[str, str] | None = None) -> str:
     """Any decision-shaped value (dataclasses, enums, datetimes, sets, dicts, lists) as JSON."""
-    return json.dumps(value, default=_default, separators=separators)
+    if separators is None:
+        return _ENCODE(value)
+    return json.dumps(value, default=_default, separators=separators, check_circular=False)
 
 
 def decision_json(decision: Any, *, separators: tuple[str, str] | None = None) -> str:
     """The full decision, explanation included, as JSON text."""
-    return json.dumps(decision, default=_default, separators=separators)
+    return to_json(decision, separators=separators)
 
 
 def compact_audit(decision: Any) -> dict[str, Any]:
