@@ -78,6 +78,31 @@ class Adjustments:
     names: dict[str, str] = field(default_factory=dict)  # partner → name, for the words on the Lead
     rated: list[Rating] | None = None  # the partners' ratings of their leads; None: not read (or no field)
     quality: dict[str, tuple[float, int]] = field(default_factory=dict)  # partner → (average rating, ratings)
+    _by_key: dict[tuple[str, str], dict[str, str]] | None = field(default=None, repr=False, compare=False)
+
+    def barred_for(self, lead: Lead) -> dict[str, str]:
+        """Partners kept from this lead by their own feedback — excluded from its industry,
+        or stopped in its area (a stop on a country holds for its states) — and why."""
+        if self._by_key is None:
+            by: dict[tuple[str, str], dict[str, str]] = {}
+            for pid, per in self.excluded.items():
+                for industry, n in per.items():
+                    by.setdefault(("industry", industry), {})[pid] = (
+                        f"said '{NOT_OUR_FIT}' {n}× for {industry} leads (feedback; undo: "
+                        f"leadrouter feedback reset {pid}) — skips")
+            for pid, per in self.stopped.items():
+                for area, n in per.items():
+                    by.setdefault(("area", area), {})[pid] = (
+                        f"said '{OUT_OF_TERRITORY}' {n}× for {area} leads (feedback; undo: "
+                        f"leadrouter feedback reset {pid} --area {area}) — skips")
+            self._by_key = by
+        if not self._by_key:
+            return {}
+        out: dict[str, str] = {}
+        for key in (("area", lead.country), ("area", lead.state), ("industry", lead.industry)):
+            if key[1]:
+                out.update(self._by_key.get(key) or {})
+        return out
 
     def count(self) -> int:
         """Adjustments in force: throttles, excluded industries, stopped areas."""
@@ -268,28 +293,23 @@ def apply(partners: Iterable[Partner], adj: Adjustments) -> None:
 
 def bar(state: Any, lead: Lead, adj: Adjustments | None) -> dict[str, str]:
     """Partners excluded from this lead's industry, or stopped in its area, by their own
-    feedback skip it; returns who and why (partner → the words `explain` shows)."""
-    if adj is None:
-        return {}
-    skipped: dict[str, str] = {}
-    if lead.industry:
-        for pid, per in adj.excluded.items():
-            n = per.get(lead.industry)
-            if n:
-                skipped[pid] = (f"said '{NOT_OUR_FIT}' {n}× for {lead.industry} leads (feedback; undo: "
-                                f"leadrouter feedback reset {pid}) — skips")
-    if adj.stopped and lead.country:
-        for pid, per in adj.stopped.items():
-            if pid in skipped:
-                continue
-            # a stop on a country holds for its states too; one on a state, for that state
-            area = lead.state if lead.state in per else lead.country if lead.country in per else None
-            if area:
-                skipped[pid] = (f"said '{OUT_OF_TERRITORY}' {per[area]}× for {area} leads (feedback; undo: "
-                                f"leadrouter feedback reset {pid} --area {area}) — skips")
+    feedback skip it; returns who and why (partner → the words `explain` shows). A router
+    built by jobs/partners.py skips them by itself (`hook`); this also marks them in `state`
+    for a router without the hook."""
+    skipped = adj.barred_for(lead) if adj is not None else {}
     for pid, why in skipped.items():
         state.bar(lead.id, pid, why)
     return skipped
+
+
+def skipped(lead: Lead, adj: Adjustments | None) -> dict[str, str]:
+    """Who the router (hooked) will skip for this lead by their feedback, and why."""
+    return adj.barred_for(lead) if adj is not None else {}
+
+
+def hook(router: Any, adj: Adjustments) -> None:
+    """Every decision of this router skips the partners their feedback keeps from a lead."""
+    router.eligibility.barred = adj.barred_for
 
 
 def note(decision: Any, skipped: Mapping[str, str], adj: Adjustments | None) -> None:

@@ -81,6 +81,7 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     feedback.apply(partners.values(), adjustments)  # "No capacity" declines throttle the caps
     index = PartnerIndex.build(partners.values(), cx.book, pools=pools, deal_registrations=dealregs)
     router = Router(cx.book, index, queue_ids=queue_ids, learner=live.learner if live else None)
+    feedback.hook(router, adjustments)  # excluded industries and stopped areas, in every decision
     rep_partner = {r.id: r.partner_id for r in reps}
     if problems or index.problems:
         log.warning("partner_snapshot_problems", count=len(problems) + len(index.problems),

@@ -55,7 +55,7 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
             router, live, adjustments = routing.router, routing.learning, routing.feedback
             learning.catch_up(conn, live, now)  # answers since the last batch, before choosing
         learning.score(live, lead)
-        skipped = feedback.bar(state, lead, adjustments)
+        skipped = feedback.skipped(lead, adjustments)  # the router skips them (feedback.hook); the Lead says so
         decision = router.decide(lead, state, now, attempt=1)
         feedback.note(decision, skipped, adjustments)  # the Lead says whom its feedback kept away
         # Record it at once: the next lead's decision must see this one's capacity use.

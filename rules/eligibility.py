@@ -10,7 +10,7 @@ found (`nearby`). What is left is handed to the distribution (rules/distribution
 from __future__ import annotations
 
 import itertools
-from typing import Iterator
+from typing import Callable, Iterator, Mapping
 
 from rules.bits import lowest, positions
 from rules.book import Match, Rule, RuleBook
@@ -26,6 +26,11 @@ Near = list[tuple[float, int]] | Iterator[tuple[float, int]]  # (km, position), 
 
 
 class Eligibility:
+    # Partners kept from a lead by their own feedback (jobs/feedback.py sets it): lead →
+    # {partner id: why}. They drop out like partners that declined this very lead, so every
+    # decision honours them: a new lead, a redistribution, explain, dry-run.
+    barred: Callable[[Lead], Mapping[str, str]] | None = None
+
     def __init__(self, book: RuleBook, index: PartnerIndex) -> None:
         self.book = book
         self.index = index
@@ -209,7 +214,11 @@ class Eligibility:
             n_eligible = trial.candidates - n_unavailable
         else:
             eligible, n_eligible = cand, trial.candidates
-        declined = state.excluded.get(lead.id)
+        declined: Mapping[str, str] | None = state.excluded.get(lead.id)
+        if self.barred is not None:
+            kept = self.barred(lead)
+            if kept:
+                declined = {**kept, **declined} if declined else kept
         for pid, outcome in sorted(declined.items()) if declined else ():
             at = idx.pos.get(pid)
             if at is not None and (eligible >> at) & 1:

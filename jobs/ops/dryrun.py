@@ -49,8 +49,8 @@ def route_all(cx, records: Iterable[dict[str, Any]], state, now: datetime, *, bo
         if isinstance(lead, Unroutable):
             rows.append(Row(lead.record_id or rec.get("Id", ""), company, country, "unroutable", "", "", lead.reason))
             continue
-        learning.score(routing.learning, lead)  # as jobs/route.py: the score, and partners' feedback
-        skipped = feedback.bar(state, lead, routing.feedback)
+        learning.score(routing.learning, lead)  # as jobs/route.py: the score; the Lead's words on feedback
+        skipped = feedback.skipped(lead, routing.feedback)
         decision = router.decide(lead, state, now, attempt=1)
         feedback.note(decision, skipped, routing.feedback)
         state.record_offer(decision, now)

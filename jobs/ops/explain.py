@@ -88,7 +88,7 @@ def run(args) -> int:
                 attempt = (lead.attempt or 0) + 1 if lead.routing_status in ("Offered",) else max(1, lead.attempt or 1)
                 # as the connector routes it: the lead score on it, partners its feedback keeps away skipped
                 learning.score(routing.learning, lead)
-                skipped = feedback.bar(state, lead, routing.feedback)
+                skipped = feedback.skipped(lead, routing.feedback)
                 ex = routing.router.explain(lead, state, cx.clock.now(), attempt=attempt)
                 funnels = {t.rule: routing.router.funnel(lead, t.rule) for t in ex.trials if t.applied}
                 now_part = {"found": True, "kind": ex.kind, "summary": ex.summary, "text": ex.text(),

@@ -225,7 +225,7 @@ def _data_warnings_for(loaded, client, clock, rules_file: str, book) -> list[Fin
 def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=None) -> list[Finding]:
     import copy
 
-    from jobs import feedback, learning
+    from jobs import learning
     from mappings import Unroutable
     from rules.state import RoutingState
 
@@ -259,8 +259,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
         lead = convert(rec)
         if isinstance(lead, Unroutable):
             continue
-        learning.score(routing.learning, lead)  # as jobs/route.py routes it
-        feedback.bar(state, lead, routing.feedback)
+        learning.score(routing.learning, lead)  # as jobs/route.py routes it (feedback: the router's hook)
         ex = routing.router.explain(lead, state, now)
         for trial in ex.trials:
             if trial.applied:

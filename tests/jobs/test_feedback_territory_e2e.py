@@ -92,6 +92,10 @@ def test_out_of_territory_declines_stop_the_area_until_ops_review_it(loop, tmp_p
 
     # the next lead of that area goes elsewhere, and its Lead says why
     new_id = _new_lead_like(loop, offers[0]["lead_id"], 1)
+    # whoever decides — a redistribution too — asks the router, which skips the partner by itself
+    fresh = loop.cx.mappings.lead_converter()(loop.lead(new_id))
+    d = routing.router.decide(fresh, RoutingState(), loop.cx.clock.now(), attempt=2)
+    assert d.partner_id != pid and any(pid in t.get("excluded", {}) for t in d.explanation["rules"])
     loop.cycle(partners_act=False)
     made = loop.offers(new_id)
     assert made and made[0]["partner_id"] != pid
