@@ -122,6 +122,10 @@ def test_out_of_territory_declines_stop_the_area_until_ops_review_it(loop, tmp_p
     assert "adjustment(s) in force" in capsys.readouterr().out
     assert main(["feedback", "--config", str(cfg)]) == 0
     assert f"stopped   {name}: no {where} leads" in capsys.readouterr().out
+    page = tmp_path / "report.html"
+    assert main(["report", "--config", str(cfg), "--out", str(page)]) == 0
+    section = page.read_text(encoding="utf-8").split('id="feedback"', 1)[1]
+    assert "area stopped" in section and f"leadrouter feedback reset {pid} --area {where}" in section
 
     # ops review that area: the partner is eligible for its leads again
     assert main(["feedback", "reset", pid, "--area", where, "--config", str(cfg)]) == 0
