@@ -40,6 +40,12 @@ class Distribution:
         self.caps = caps
         self.name = name  # a partner's name for notes, by id
         self.learner = learner  # distribute = "predictive": rules.predictive.Predictor
+        # Walks that found every partner capped, by (eligible, start): once the partners are
+        # full (a backfill's first few thousand offers) each lead walks the same ones again
+        # under several rules before it is pooled. A walk is replayed when every partner in
+        # it still has the counts it was passed over with: the same exclusions, same words.
+        self._capped: dict[tuple[int, int], tuple[tuple[tuple[str, int, int], ...], tuple[tuple[str, str, str], ...]]] = {}
+        self._capped_size = 0  # partners held in those walks, all told
 
     def pick(self, rule: Rule, lead: Lead, eligible: int, near: Near | None, coverage_hits: dict[str, int],
              state: RoutingState, now: datetime, trial: RuleTrial, attempt: int) -> Pick | None:
@@ -92,6 +98,9 @@ class Distribution:
         caps = self.caps
         table, open_get, day_get = caps.table, state.open_offers.get, caps.day_counts.get
         fast = now is caps.day_for  # today's counts are at hand: test the caps inline
+        if fast and self.replay_capped(eligible, start, state, trial):
+            return None
+        passed: list[tuple[str, int, int, str]] | None = [] if fast else None
         for pos in rotation(eligible, start):
             pid, cap, daily = table[pos]
             if fast and (cap is None or open_get(pid, 0) < cap) and (daily is None or day_get(pid, 0) < daily):
@@ -99,9 +108,36 @@ class Distribution:
             why = caps.blocked(pos, state, now)  # capped (or no fast path): it says why
             if why:
                 caps.exclude(trial, pos, why)
+                if passed is not None:
+                    passed.append((pid, open_get(pid, 0), day_get(pid, 0), why))
                 continue
             return Pick(pos, how, {key: pid})
+        if passed is not None:
+            self._remember_capped(eligible, start, passed)
         return None
+
+    def replay_capped(self, eligible: int, start: int, state: RoutingState, trial: RuleTrial) -> bool:
+        """True when the walk from `start` over `eligible` is known to find everyone capped
+        with today's counts as they are now: its exclusions are then in `trial`."""
+        walk = self._capped.get((eligible, start))
+        if walk is None:
+            return False
+        open_get, day_get = state.open_offers.get, self.caps.day_counts.get
+        for pid, n, d in walk[0]:
+            if open_get(pid, 0) != n or day_get(pid, 0) != d:
+                return False
+        trial.exclude_each(walk[1])
+        return True
+
+    def _remember_capped(self, eligible: int, start: int, passed: list[tuple[str, int, int, str]]) -> None:
+        if self._capped_size + len(passed) > 200_000:
+            self._capped.clear()
+            self._capped_size = 0
+        self._capped[(eligible, start)] = (
+            tuple((pid, n, d) for pid, n, d, _ in passed),
+            tuple((pid, "at capacity" if why.startswith("at capacity") else "at daily cap", why)
+                  for pid, _, _, why in passed))
+        self._capped_size += len(passed)
 
     def weighted(self, rule: Rule, lead: Lead, eligible: int, state: RoutingState, now: datetime,
                  trial: RuleTrial, attempt: int) -> Pick | None:
@@ -154,6 +190,9 @@ class Distribution:
         nominal = self.settings.max_open_offers or 10  # capacity assumed for a partner without one
         caps = self.caps.table
         fast = now is self.caps.day_for  # today's counts are at hand: test the caps inline
+        if fast and self.replay_capped(eligible, start, state, trial):
+            return None
+        passed: list[tuple[str, int, int, str]] = []
         for order, pos in enumerate(rotation(eligible, start)):
             pid, cap, daily = caps[pos]
             n = open_get(pid, 0)
@@ -161,6 +200,7 @@ class Distribution:
                 why = self.caps.blocked(pos, state, now)
                 if why:
                     self.caps.exclude(trial, pos, why)
+                    passed.append((pid, n, day_get(pid, 0), why))
                     continue
             if best_fit:
                 detail = self.fit(rule, lead, pos, coverage_hits, distance.get(pos), state)
@@ -173,6 +213,8 @@ class Distribution:
             if window and len(scored) >= window:
                 break
         if not scored:
+            if fast:
+                self._remember_capped(eligible, start, passed)
             return None
         # best first; -order is unique, so the tuples never compare beyond it (ties: rotation order)
         scored.sort(reverse=True)

@@ -48,6 +48,17 @@ class RuleTrial:
         if len(self.excluded) < EXCLUSIONS_LISTED and partner_id not in self.excluded:
             self.excluded[partner_id] = detail or kind
 
+    def exclude_each(self, passed: Iterable[tuple[str, str, str]]) -> None:
+        """`exclude(partner_id, kind, detail)` for each, in order (a walk replayed)."""
+        counted, counts, excluded = self._counted, self.excluded_counts, self.excluded
+        for pid, kind, detail in passed:
+            if pid in counted:
+                continue
+            counted.add(pid)
+            counts[kind] = counts.get(kind, 0) + 1
+            if len(excluded) < EXCLUSIONS_LISTED and pid not in excluded:
+                excluded[pid] = detail
+
     @property
     def excluded_total(self) -> int:
         return sum(self.excluded_counts.values())

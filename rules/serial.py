@@ -19,10 +19,19 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 _REPEATED = frozenset(("lead_id", "kind", "summary", "ruleset"))  # explanation keys the decision already holds
 
 
+_STAMPS: dict[datetime, str] = {}  # a run's decisions share their moments: `now`, a deadline per offer window
+
+
 def _stamp(value: datetime) -> str:
     """Salesforce's REST datetime (the form jobs.timeutil.format_sf_datetime writes)."""
-    value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    text = _STAMPS.get(value)
+    if text is None:
+        utc = value.astimezone(timezone.utc)  # equal instants in any zone: the same text
+        text = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
+        if len(_STAMPS) >= 1024:
+            _STAMPS.clear()
+        _STAMPS[value] = text
+    return text
 
 
 def _scalar(value: Any) -> Any:

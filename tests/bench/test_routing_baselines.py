@@ -80,3 +80,34 @@ def test_routing_bench_reports_the_fair_baseline_and_the_committed_cost():
         stages["convert"] + stages["decide"] + stages["audit_json"] + stages["writeback_json"], abs=0.05)
     assert r["per_decision_us_committed"] > stages["decide"] > 0
     assert r["large_rules"]["rules"] >= 60 and r["large_rules"]["fair_naive_agrees"] is True
+
+
+def test_walks_replayed_over_capped_partners_decide_and_explain_exactly_as_walked():
+    """Once the partners are full, a lead's walks over capped partners are replayed from
+    the last lead's (rules.distribution.replay_capped): every decision and explanation is
+    the same as walking them again, and the replay did happen."""
+    import hashlib
+
+    from rules.distribution import Distribution
+
+    book, index, leads, _ = routing.setup(200, 3_000, seed=11)
+    digests, replays = [], []
+    real = Distribution.replay_capped
+    for replay in (True, False):
+        router = Router(book, index, queue_ids=routing.QUEUES)
+        hits = [0]
+
+        def counted(self, *a, _real=real, _hits=hits, _replay=replay):
+            if not _replay:
+                return False
+            found = _real(self, *a)
+            _hits[0] += found
+            return found
+
+        router.distribution.replay_capped = counted.__get__(router.distribution)
+        digest = hashlib.sha256()
+        routing.run(router, leads, digest)
+        digests.append(digest.hexdigest())
+        replays.append(hits[0])
+    assert replays[0] > 100 and replays[1] == 0
+    assert digests[0] == digests[1]
