@@ -13,7 +13,7 @@ of 200 by id; for a small outbox it reads the ids directly.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from connector.soql import format_soql, select, soql_datetime
 from jobs import alerts, bulk_writeback, lifecycle
@@ -46,9 +46,19 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
 CHUNK = 10_000  # entries guarded and written per round; an id cursor moves past each round
 
 
-def flush(cx: Context, now: datetime) -> dict[str, int]:
+Guard = Callable[[list[dict[str, Any]]], tuple[dict[str, datetime], list[dict[str, Any]]]]
+
+
+def flush(cx: Context, now: datetime, *, guard: Guard | None = None, hold_after: datetime | None = None
+          ) -> dict[str, int]:
     """Write every pending entry, oldest first; entries that fail transiently wait for the
-    next run (the cursor never comes back to them in this one)."""
+    next run (the cursor never comes back to them in this one).
+
+    `guard`: answers the staleness question for the entries it can without Salesforce
+    (the change event stream, jobs/stream.py); the rest are asked of the REST API.
+    `hold_after`: a burst is still arriving — the last partial write batch waits for a
+    later flush to fill it, if every entry in it was decided after this moment (so none
+    waits longer than its caller allows)."""
     counts: dict[str, int] = {}
     after = 0
     while not cx.stop.is_set():
@@ -56,8 +66,12 @@ def flush(cx: Context, now: datetime) -> dict[str, int]:
             entries = ob.pending_after(conn, after, CHUNK)
         if not entries:
             break
+        last = len(entries) < CHUNK
+        if last and len(entries) < BATCH and _young(entries, hold_after):
+            counts["held"] = len(entries)
+            break  # nothing to guard or write until the batch fills
         after = entries[-1]["id"]
-        _flush_chunk(cx, entries, now, counts)
+        _flush_chunk(cx, entries, now, counts, guard=guard, hold_after=hold_after if last else None)
         alerts.send_offer_alerts(cx, now, entries, counts)  # the reps of the confirmed offers hear of them
     return counts
 
@@ -74,8 +88,13 @@ def split_stale(entries: list[dict[str, Any]], current: dict[str, datetime]) -> 
     return fresh, stale
 
 
-def _flush_chunk(cx: Context, entries: list[dict[str, Any]], now: datetime, counts: dict[str, int]) -> None:
-    fresh, stale = split_stale(entries, current_modstamps(cx, entries))
+def _young(entries: list[dict[str, Any]], hold_after: datetime | None) -> bool:
+    return hold_after is not None and bool(entries) and all(e["created_at"] > hold_after for e in entries)
+
+
+def _flush_chunk(cx: Context, entries: list[dict[str, Any]], now: datetime, counts: dict[str, int], *,
+                 guard: Guard | None = None, hold_after: datetime | None = None) -> None:
+    fresh, stale = split_stale(entries, current_modstamps(cx, entries, guard=guard))
     if stale:
         # Someone changed these leads after we decided: read them and take the change for
         # what it is, as the lead stream does (a late answer, an edit, a person taking
@@ -83,6 +102,9 @@ def _flush_chunk(cx: Context, entries: list[dict[str, Any]], now: datetime, coun
         cx.refresh_leads(sorted({e["lead_id"] for e in stale}), now, counts)
         counts["stale"] = counts.get("stale", 0) + len(stale)
     sobject = cx.mappings.writeback_sobject()
+    if len(fresh) % BATCH and _young(fresh[len(fresh) - len(fresh) % BATCH:], hold_after):
+        counts["held"] = len(fresh) % BATCH  # pending still: guarded again when they go
+        fresh = fresh[:len(fresh) - len(fresh) % BATCH]
     for i in range(0, len(fresh), BATCH):
         batch = fresh[i:i + BATCH]
         with cx.store.begin() as conn:
@@ -209,8 +231,17 @@ def _drop_one(conn, state, entry: dict[str, Any], reason: str, now: datetime, fi
     lifecycle.release(conn, state, entry["lead_id"], reason, now, final_state=final_state)
 
 
-def current_modstamps(cx: Context, entries: list[dict[str, Any]]) -> dict[str, datetime]:
-    """SystemModstamp now, for leads that may have changed since their decision."""
+def current_modstamps(cx: Context, entries: list[dict[str, Any]], *, guard: Guard | None = None
+                      ) -> dict[str, datetime]:
+    """SystemModstamp now, for leads that may have changed since their decision.
+
+    `guard` answers first for the entries it can (the leads' change events); only the
+    others are asked of Salesforce, exactly as without it."""
+    answered: dict[str, datetime] = {}
+    if guard is not None:
+        answered, entries = guard(entries)
+        if not entries:
+            return answered
     sobject = cx.mappings.writeback_sobject()
     ids = sorted({e["lead_id"] for e in entries})
     me = getattr(cx.client, "user_id", None)
@@ -225,7 +256,7 @@ def current_modstamps(cx: Context, entries: list[dict[str, Any]]) -> dict[str, d
             read_start = st.get_watermark(conn, "leads:read_start")
         seen = [e["seen_modstamp"] for e in entries if e["seen_modstamp"] is not None]
         if not seen:
-            return {}
+            return answered
         oldest, newest = min(seen), max(seen)
         since = max(oldest, read_start - cx.lookback) if read_start else oldest
         # A lead of these entries was created no later than the version we decided on, so
@@ -238,7 +269,7 @@ def current_modstamps(cx: Context, entries: list[dict[str, Any]]) -> dict[str, d
             where = f"({where}) AND ({echo})"
         rows = cx.client.query(select(sobject, ["Id", "SystemModstamp"], where=where))
     wanted = set(ids)
-    return {r["Id"]: parse_sf_datetime(r["SystemModstamp"]) for r in rows if r["Id"] in wanted}
+    return {**{r["Id"]: parse_sf_datetime(r["SystemModstamp"]) for r in rows if r["Id"] in wanted}, **answered}
 
 
 def reconcile(cx: Context, now: datetime) -> dict[str, int]:

@@ -19,13 +19,37 @@ stream falling over never stops the connector, it only makes it poll.
 
 Jobs and the stream share one lock: the scheduler's jobs and a batch never decide the
 same lead at the same time. Its position is the state's `stream_state` table (migration 5).
+
+The outbox guard asks the events, not the REST API, while the lead topic is connected
+and caught up. A write decided on a lead this stream read at version V is stale if an
+event since showed someone else (not our integration user) changing the lead after V;
+no such event, no change as far as Salesforce has told us. The race window this leaves
+is the events' delivery: a person's change committed after our read (or after the newest
+event handled, if later) and before our write, whose event had not reached us when the
+write went out — our own handling time plus the delivery delay, and at most CAUGHT_UP,
+or the REST guard answers for that lead. It is closed after the fact: every
+change event by someone else is compared, before anything skips it, with our last
+confirmed write to that lead (the outbox, so a restart replaying the events still
+checks); a change made after the version that write was decided on, in fields the
+write set, whose values the lead no longer has while it has ours, was overwritten by
+us — the person's values are written back, the lead released to them, and the Lead's
+routing reason says so. Leads read before the subscription (re)connected, and every
+flush of the scheduler's jobs, use the REST guard as in poll mode.
+
+Write batches are kept full while events keep coming: a flush after a batch of events
+writes whole batches of 200 and holds the rest (pending in the outbox, so nothing is lost
+to a crash) for the next batch to fill, until no events came for QUIET_SECONDS or the
+oldest held entry has waited HOLD_SECONDS — a lone lead's write waits QUIET_SECONDS, a
+burst's last leads at most HOLD_SECONDS. Successive burst reads start where the previous
+one stopped (its newest second, and past the last Id it read in that second) instead of
+re-reading it; a lead the narrower read misses is read by id, as outside a burst.
 """
 from __future__ import annotations
 
 import threading
 import time
 from collections import deque
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
 from sqlalchemy import select
@@ -45,6 +69,16 @@ BURST = 50  # leads named by one batch of events, from which the incremental rea
 SEEN_FOR = timedelta(minutes=30)  # how long a handled copy's modstamp is remembered
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 MAX_BATCH = 2000  # events requested ahead and handled together: one page of the incremental read
+# The event guard answers for a lead while what the events cannot yet have told of (the
+# time since our read of it, or since the newest event handled, whichever is later) is at
+# most this long; beyond, the REST guard answers, as it would without the stream.
+CAUGHT_UP = timedelta(seconds=10)
+# A partial last write batch waits for more events to fill it while they keep coming (the
+# next batch handed over within QUIET_SECONDS), at most HOLD_SECONDS in all: a lone lead's
+# write waits QUIET_SECONDS, a burst's tail at most HOLD_SECONDS — well inside the 2 s p50 /
+# 5 s p99 latency goal (BENCHMARKS.md 5b).
+HOLD_SECONDS = 2.0
+QUIET_SECONDS = 0.2
 
 log = get_logger(component="stream")
 
@@ -82,6 +116,18 @@ class Streams:
         self.threads: list[threading.Thread] = []
         self.handled = 0  # leads handled from events, for tests and the benchmark
         self.burst_reads = 0
+        # The event guard's memory: the version of each lead this subscription read, and
+        # the newest version someone else made that its events told of.
+        self._read_at: dict[str, tuple[datetime, datetime, int]] = {}  # lead -> (SystemModstamp, read when, batch)
+        self._changed_at: dict[str, datetime] = {}
+        self._gap_in: dict[str, int] = {}  # lead -> the last batch a gap event named it in
+        self._batches = 0
+        self._newest_event = _NEVER  # commit time of the newest lead event handled
+        self._holding = False  # a partial write batch waits for the next events
+        self._last_arrival = 0.0  # monotonic: when the subscriber last handed over lead events
+        self._burst_mark: tuple[datetime, str] | None = None  # (second, last Id) the last burst read reached
+        self.guarded_by_events = 0
+        self.overwrites_undone = 0
 
     # ---- wiring --------------------------------------------------------------------------
     def make_jobs(self, job_stop: threading.Event) -> list[Any]:
@@ -100,6 +146,10 @@ class Streams:
             t = threading.Thread(target=self._run_topic, args=(topic, stop), name=f"stream{topic}", daemon=True)
             t.start()
             self.threads.append(t)
+        topics = list(self.threads[-2:])
+        t = threading.Thread(target=self._release_held, args=(stop, topics), name="stream-held-writes", daemon=True)
+        t.start()
+        self.threads.append(t)
 
     def join(self, timeout: float = 5.0) -> None:
         end = time.monotonic() + timeout  # sleeps, not Thread.join(timeout): see jobs.leader.pause
@@ -132,6 +182,8 @@ class Streams:
             started = self.cx.clock.now()
             self._last_run[name] = started
             self._wanted.discard(name)
+            if name == "outbox" and self._holding:
+                self._flush(started, hold=False)  # the held tail first, still guarded by the events
             result = fn() if fn is not None else self.cx.run_job(name)
             if name == "leads" and result is not None and not result.error and not self.cx.stop.is_set():
                 # its read reached the run's start (in whole seconds): events before that are read
@@ -193,6 +245,12 @@ class Streams:
     def _consume(self, topic: str, sub: Any, stop: threading.Event) -> None:
         replay = self._stored_replay(topic)
         since = self.cx.clock.now()
+        if topic == LEADS:
+            with self.lock:  # what was read before this subscription is for the REST guard
+                self._read_at.clear()
+                self._changed_at.clear()
+                self._gap_in.clear()
+                self._newest_event = _NEVER
         self.connected[topic] = since
         self._note(topic, mode="cdc", connected_since=since, note=None)
         log.info("stream_connected", topic=topic, resume=replay.hex() if replay else "latest")
@@ -202,6 +260,8 @@ class Streams:
                 continue
             lag = None
             if batch.events:
+                if topic == LEADS:
+                    self._last_arrival = time.monotonic()
                 self._count(topic, len(batch.events))
                 with self.lock:
                     if topic == LEADS:
@@ -213,9 +273,10 @@ class Streams:
                 self._note(topic, replay_id=batch.replay_id, **({"lag_s": lag} if lag is not None else {}))
 
     def _handle_leads(self, events: list[Any]) -> None:
-        from jobs import leads, outbox
+        from jobs import leads
 
         ours = getattr(self.cx.client, "user_id", None)
+        suspects = self._note_changes(events, ours)  # before anything below skips an event
         ids: list[str] = []
         for e in events:
             if e.commit_timestamp < self._covered_until and not e.is_overflow:
@@ -230,10 +291,12 @@ class Streams:
                 ids.extend(e.record_ids)  # (an update by us is our write-back's echo: known)
         if "deleted" in self._wanted:
             self.run_job("deleted")
-        unique = list(dict.fromkeys(ids))
-        if not unique:
-            return
+        unique = list(dict.fromkeys(ids + list(suspects)))
         now = self.cx.clock.now()
+        if not unique:
+            if self._holding:
+                self._flush(now, hold=True)  # (writes the held tail once it has waited enough)
+            return
         if hasattr(leads, "READ_START"):
             # as the lead stream does: the outbox guard asks Salesforce only about what
             # changed after this read, not since the last scheduled read
@@ -242,30 +305,169 @@ class Streams:
             with self.cx.store.begin() as conn:
                 st.set_watermark(conn, leads.READ_START, now, now)
         records: list[dict[str, Any]] = []
-        if len(unique) >= BURST:
+        burst = len(unique) >= BURST
+        if burst:
             # A burst (an import, a mass update): one incremental read pages 2,000 leads a
             # call where reads by id take a few hundred, and it reaches the leads whose
             # events are still on their way (they are skipped when they come).
             since = min(e.commit_timestamp for e in events if e.record_ids and e.record_ids[0] in unique)
-            records = self._read_since(since - timedelta(seconds=1), ours)
+            records = self._read_since(since - timedelta(seconds=1), ours, set(unique))
             self.burst_reads += 1
             log.info("stream_burst_read", events=len(events), leads=len(unique), read=len(records))
         got = {r["Id"] for r in records}
         rest = [i for i in unique if i not in got]  # (all of them, outside a burst)
         if rest:
             records += self._read(rest)
-        counts: dict[str, int] = {}
-        for i in range(0, len(records), leads.PAGE):
-            leads.handle_page(self.cx, records[i:i + leads.PAGE], now, counts, advance_watermark=False)
         for r in records:  # what these reads saw: an event for a change no later is known
             stamp = leads.modstamp(r)
             if stamp is not None:
                 self._seen[r["Id"]] = max(stamp, self._seen.get(r["Id"], stamp))
+                self._read_at[r["Id"]] = (stamp, now, self._batches)  # the version decided on
+        undone = self._undo_overwrites(suspects, records, now) if suspects else set()
+        counts: dict[str, int] = {"overwrites_undone": len(undone)} if undone else {}
+        if undone:
+            records = [r for r in records if r["Id"] not in undone]
+        for i in range(0, len(records), leads.PAGE):
+            leads.handle_page(self.cx, records[i:i + leads.PAGE], now, counts, advance_watermark=False)
         horizon = now - SEEN_FOR
         self._seen = {k: v for k, v in self._seen.items() if v >= horizon}
-        counts.update({f"flush_{k}": v for k, v in outbox.flush(self.cx, now).items()})
+        self._read_at = {k: v for k, v in self._read_at.items() if v[1] >= horizon}
+        self._changed_at = {k: v for k, v in self._changed_at.items() if v >= horizon}
+        self._gap_in = {k: v for k, v in self._gap_in.items() if k in self._read_at}
+        counts.update({f"flush_{k}": v for k, v in self._flush(now, hold=True).items()})
         self.handled += len(records)
         log.info("stream_batch", events=len(events), leads=len(unique), counts=counts)
+
+    # ---- the outbox guard from the events, and its check after the fact -------------------
+    def _note_changes(self, events: list[Any], ours: str | None) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        """Remember who changed which lead when; return the leads whose last confirmed
+        write of ours may have overwritten a change someone else made meanwhile:
+        {lead: (their values of the fields both touched, our write's payload)}."""
+        theirs: dict[str, list[Any]] = {}
+        self._batches += 1
+        for e in events:
+            self._newest_event = max(self._newest_event, e.commit_timestamp)
+            if e.commit_user == ours or e.is_overflow or e.change_type in ("DELETE", "GAP_DELETE"):
+                continue
+            if e.is_gap:  # a change at some time before the event, of unknown version: what
+                for lead in e.record_ids:  # a read after this batch sees, a read before may not
+                    self._gap_in[lead] = self._batches
+                continue
+            version = _version(e)
+            for lead in e.record_ids:
+                if version > self._changed_at.get(lead, _NEVER):
+                    self._changed_at[lead] = version
+                if e.change_type == "UPDATE":
+                    theirs.setdefault(lead, []).append(e)
+        if not theirs:
+            return {}
+        from jobs.state.schema import outbox as t
+
+        with self.cx.store.connect() as conn:
+            rows = conn.execute(select(t.c.lead_id, t.c.payload, t.c.seen_modstamp)
+                                .where(t.c.lead_id.in_(list(theirs)), t.c.status == "confirmed")
+                                .order_by(t.c.id)).all()
+        last = {r.lead_id: r for r in rows}  # our write the lead shows, if any still does
+        suspects: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        for lead, row in last.items():
+            if row.seen_modstamp is None:
+                continue
+            values: dict[str, Any] = {}
+            for e in theirs[lead]:  # in commit order: the later value of a field wins
+                if _version(e) <= row.seen_modstamp:
+                    continue  # our write was decided on this change: nothing of theirs lost
+                for f in (*e.changed_fields, *e.nulled_fields):
+                    if f in row.payload:
+                        values[f] = None if f in e.nulled_fields else _as_written(e.values.get(f))
+            if values:
+                suspects[lead] = (values, row.payload)
+        return suspects
+
+    def _undo_overwrites(self, suspects: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+                         records: list[dict[str, Any]], now: datetime) -> set[str]:
+        """Leads whose fields hold our write's values where someone else's later change
+        had set others: our write landed after their change (its event came too late for
+        the guard). Their values go back, the lead is theirs, and the Lead says why."""
+        from jobs import leads, lifecycle
+        from jobs.outbox import same_value
+
+        undone: set[str] = set()
+        for rec in records:
+            if rec["Id"] not in suspects:
+                continue
+            values, payload = suspects[rec["Id"]]
+            lost = sorted(f for f, v in values.items() if f in rec and same_value(rec[f], payload[f])
+                          and not same_value(v, payload[f]))
+            if not lost:
+                continue  # their change stands (it came after our write), or they chose what we wrote
+            reason = (f"a person changed {', '.join(lost)} while our write was on its way; our write had "
+                      "replaced their change, which is put back")
+            update = {**lifecycle.released_update(self.cx, reason), **{f: values[f] for f in lost}}
+            with self.cx.store.begin() as conn:
+                state = lifecycle.load_state(conn, [rec["Id"]])
+                lifecycle.release(conn, state, rec["Id"], reason, now, modstamp=leads.modstamp(rec),
+                                  lead_update=update)
+                lifecycle.save_state(conn, state, now)
+            log.warning("stream_overwrite_undone", lead_id=rec["Id"], fields=lost)
+            undone.add(rec["Id"])
+        self.overwrites_undone += len(undone)
+        return undone
+
+    def _event_guard(self, entries: list[dict[str, Any]]) -> tuple[dict[str, datetime], list[dict[str, Any]]]:
+        """outbox.current_modstamps' answer from the events, for entries decided on a version
+        of the lead this subscription read; (answers, entries left for the REST guard)."""
+        answered: dict[str, datetime] = {}
+        rest: list[dict[str, Any]] = []
+        now = self.cx.clock.now()
+        live = self.connected[LEADS] is not None
+        for e in entries:
+            lead, seen = e["lead_id"], e["seen_modstamp"]
+            if seen is None:
+                continue  # nothing to compare with: fresh either way (outbox.split_stale)
+            read = self._read_at.get(lead)
+            if not live or read is None or read[0] != seen or now - max(read[1], self._newest_event) > CAUGHT_UP:
+                rest.append(e)
+                continue
+            changed = self._changed_at.get(lead)
+            if self._gap_in.get(lead, 0) > read[2]:
+                answered[lead] = seen + timedelta(microseconds=1)  # changed after our read: stale
+            else:
+                answered[lead] = changed if changed is not None and changed > seen else seen
+            if answered[lead] != seen:  # read again by the flush; what it decides, the REST guard guards
+                del self._read_at[lead]
+        self.guarded_by_events += len(answered)
+        return answered, rest
+
+    def _flush(self, now: datetime, *, hold: bool) -> dict[str, int]:
+        """Write what is pending; during a burst whole batches only, a tail decided less
+        than HOLD_SECONDS ago waiting for the next. Guarded by the events while connected."""
+        from jobs import outbox
+
+        guard = self._event_guard if self.connected[LEADS] is not None else None
+        hold_after = self.cx.clock.now() - timedelta(seconds=HOLD_SECONDS) if hold else None
+        counts = outbox.flush(self.cx, now, guard=guard, hold_after=hold_after)
+        self._holding = bool(counts.get("held"))
+        return counts
+
+    def _release_held(self, stop: threading.Event, topics: list[threading.Thread]) -> None:
+        """A held tail goes out once no events came for QUIET_SECONDS, or it has waited
+        HOLD_SECONDS; while a topic thread runs (a held tail outlives none: the last
+        thread's end writes it)."""
+        while not stop.is_set():
+            time.sleep(0.05)  # (not stop.wait: see jobs.leader.pause)
+            ended = not any(t.is_alive() for t in topics)
+            if ended and not self._holding:
+                return
+            if not self._holding:
+                continue
+            quiet = ended or time.monotonic() - self._last_arrival >= QUIET_SECONDS
+            try:
+                with self.lock:
+                    if self._holding and not stop.is_set():
+                        self._flush(self.cx.clock.now(), hold=not quiet)  # (hold: what waited enough goes)
+            except Exception as e:  # the outbox job writes them on its schedule instead
+                log.error("stream_held_flush_failed", error=repr(e), exc_info=True)
+                self._holding = False
 
     def _read(self, ids: list[str]) -> list[dict[str, Any]]:
         """The leads by id — only those the mapping's filter lets in, as the polled stream reads."""
@@ -282,17 +484,44 @@ class Streams:
 
         return [r for chunk in id_chunks(ids, render) for r in client.query(render(chunk))]
 
-    def _read_since(self, since: datetime, ours: str | None) -> list[dict[str, Any]]:
+    def _read_since(self, since: datetime, ours: str | None, wanted: set[str]) -> list[dict[str, Any]]:
         """Leads changed from `since` on whose last change is not our own write (those are
-        echoes; a change before our write was read before we wrote), the mapping's filter applied."""
-        from connector.soql import format_soql
+        echoes; a change before our write was read before we wrote), the mapping's filter applied.
+
+        The previous burst read's part is not read again: from the last whole second it
+        reached, and in that second only past the last Id it read there (SOQL datetimes
+        have whole seconds). A lead changed there under a lower Id is missed by this read
+        and read by id with the others its events name. The read stops at the end of the
+        first page holding every lead of `wanted`: a further page would only read ahead,
+        and the next burst read fills its pages from here instead."""
+        from connector.soql import format_soql, soql_datetime
         from jobs import leads
 
         ms = self.cx.mappings
+        since = since.replace(microsecond=0)
+        past = None
+        if self._burst_mark is not None and self._burst_mark[0] >= since:
+            since, last_id = self._burst_mark
+            past = format_soql("SystemModstamp >= {} OR Id > {}", soql_datetime(since + timedelta(seconds=1)),
+                               last_id)
         where = " AND ".join(f"({w})" for w in (ms.filter("lead"), format_soql("LastModifiedById != {}", ours)
-                                                 if ours else None) if w) or None
-        return list(self.cx.client.read_incremental(ms.sobject("lead"), leads.lead_fields(self.cx), watermark=since,
-                                                    lookback=timedelta(0), where=where))
+                                                 if ours else None, past) if w) or None
+        page = getattr(getattr(self.cx.client, "config", None), "query_batch_size", 2000)
+        missing = set(wanted)
+        found: list[dict[str, Any]] = []
+        for r in self.cx.client.read_incremental(ms.sobject("lead"), leads.lead_fields(self.cx), watermark=since,
+                                                 lookback=timedelta(0), where=where):
+            found.append(r)
+            missing.discard(r["Id"])
+            if not missing and len(found) % page == 0:
+                break  # (a page ends here: the next is not asked for)
+        stamps = [(s.replace(microsecond=0), r["Id"]) for r in found if (s := leads.modstamp(r)) is not None]
+        if stamps:
+            top = max(sec for sec, _ in stamps)
+            mark = (top, max(i for sec, i in stamps if sec == top))
+            if self._burst_mark is None or mark > self._burst_mark:
+                self._burst_mark = mark
+        return found
 
     def _reconcile(self, topic: str, why: str) -> None:
         log.warning("stream_reconciling", topic=topic, why=why)
@@ -329,3 +558,23 @@ class Streams:
             if done.rowcount == 0:
                 conn.execute(t.insert().values(topic=topic, events=add_events, reconcile_finds=add_finds,
                                                **{"mode": self.settings.mode, **data}))
+
+
+def _version(event: Any) -> datetime:
+    """The version of the lead an event reports: its LastModifiedDate when the event
+    carries it (the field our reads see), else the commit time."""
+    value = event.values.get("LastModifiedDate")
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, int):  # epoch milliseconds, as Salesforce's schemas type datetimes
+        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    return event.commit_timestamp
+
+
+def _as_written(value: Any) -> Any:
+    """An event's value as the REST API takes it back."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

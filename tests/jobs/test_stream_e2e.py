@@ -67,7 +67,8 @@ def test_a_new_lead_is_routed_from_its_change_event_without_a_poll(org, streamin
     lead_id = _web_lead(org)
     _wait(lambda: _routed(org, lead_id), what="the lead routed from its event")
     _wait(lambda: streams.handled >= 1)
-    calls = loop.cx.client.calls
+    with streams.lock:  # the write's flush (its alert too) is done
+        calls = loop.cx.client.calls
 
     def lead_row():
         with loop.cx.store.connect() as conn:
