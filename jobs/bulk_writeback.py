@@ -189,10 +189,8 @@ def _settle_upload(cx: Context, upload: _Upload, bulk: BulkClient, job_id: str, 
     def confirm() -> None:
         nonlocal confirmed
         with cx.store.begin() as conn:
-            ids = _sent_ids(conn, upload, ok_leads)
-            for i in range(0, len(ids), 500):
-                confirmed += conn.execute(update(OB).where(OB.c.id.in_(ids[i:i + 500]))
-                                          .values(status="confirmed", updated_at=now)).rowcount
+            confirmed += st.update_in(conn, OB, "id", _sent_ids(conn, upload, ok_leads), status="confirmed",
+                                      updated_at=now)
         ok_leads.clear()
 
     def ok(lead_id: str) -> None:
@@ -245,12 +243,8 @@ def _sent_entries(conn: Any, upload: _Upload, lead_ids: list[str]) -> list[dict[
 
 def _sent_ids(conn: Any, upload: _Upload, lead_ids: list[str]) -> list[int]:
     """`_sent_entries`' ids alone (no payload decoded)."""
-    out = []
-    for i in range(0, len(lead_ids), 500):
-        for entry_id, status in conn.execute(select(OB.c.id, OB.c.status).where(OB.c.lead_id.in_(lead_ids[i:i + 500]))):
-            if status == "sent" and entry_id in upload:
-                out.append(entry_id)
-    return out
+    return [entry_id for entry_id, status in st.where_in(conn, OB, ("id", "status"), "lead_id", lead_ids)
+            if status == "sent" and entry_id in upload]
 
 
 # ---------------------------------------------------------------------------- after a kill

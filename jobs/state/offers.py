@@ -187,17 +187,17 @@ def lead_facts(conn: Connection, lead_ids: Iterable[str]) -> tuple[dict[str, dic
     rules: dict[str, str] = {}
     ids = list(dict.fromkeys(lead_ids))
     for chunk in _chunks(ids):
-        for r in conn.execute(select(X.c.lead_id, X.c.partner_id, X.c.outcome).where(X.c.lead_id.in_(chunk))
-                              .order_by(X.c.id)):
-            excluded.setdefault(r.lead_id, {})[r.partner_id] = r.outcome
-        for r in conn.execute(select(O.c.lead_id, O.c.partner_id, O.c.rule, O.c.status)
-                              .where(O.c.lead_id.in_(chunk)).order_by(O.c.id)):
-            if r.status not in ("live", "accepted"):
+        for lead_id, partner_id, outcome in st.where_in(conn, X, ("lead_id", "partner_id", "outcome"), "lead_id", chunk,
+                                                        order_by="id"):
+            excluded.setdefault(lead_id, {})[partner_id] = outcome
+        for lead_id, partner_id, rule, status in st.where_in(conn, O, ("lead_id", "partner_id", "rule", "status"),
+                                                             "lead_id", chunk, order_by="id"):
+            if status not in ("live", "accepted"):
                 continue  # (filtered here, not in SQL: see _by_lead)
-            if r.partner_id:
-                holders[r.lead_id] = r.partner_id
-            if r.rule:
-                rules[r.lead_id] = r.rule
+            if partner_id:
+                holders[lead_id] = partner_id
+            if rule:
+                rules[lead_id] = rule
     return excluded, holders, rules
 
 

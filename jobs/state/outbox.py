@@ -18,16 +18,11 @@ OPEN = ("pending", "sent")
 def _ids_of(conn: Connection, lead_ids: list[str], statuses: tuple[str, ...]) -> list[int]:
     """Entry ids of these leads in these statuses, found by lead (the status is filtered
     here: with both in SQL, SQLite's planner scanned every pending entry per page)."""
-    out: list[int] = []
-    for i in range(0, len(lead_ids), 500):
-        out += [r.id for r in conn.execute(select(OB.c.id, OB.c.status).where(OB.c.lead_id.in_(lead_ids[i:i + 500])))
-                if r.status in statuses]
-    return out
+    return [i for i, status in st.where_in(conn, OB, ("id", "status"), "lead_id", lead_ids) if status in statuses]
 
 
 def _set_by_id(conn: Connection, ids: list[int], **values: Any) -> None:
-    for i in range(0, len(ids), 500):
-        conn.execute(update(OB).where(OB.c.id.in_(ids[i:i + 500])).values(**values))
+    st.update_in(conn, OB, "id", ids, **values)
 
 
 def add(conn: Connection, *, lead_id: str, purpose: str, payload: dict[str, Any], now: datetime,

@@ -101,3 +101,42 @@ def test_an_upsert_updates_and_a_naive_datetime_is_refused(tmp_path):
             st.insert_rows(conn, schema.watermarks, [{"name": "x", "value": datetime(2026, 1, 1), "updated_at": NOW}])
     finally:
         store.dispose()
+
+
+def _lookups(url_a: str, url_b: str) -> None:
+    from sqlalchemy import select, update
+
+    ours, theirs = Store(url_a), Store(url_b)
+    rows = _rows(1_100)["outbox"]
+    ids = list(range(1, 1_101, 2))
+    try:
+        for store in (ours, theirs):
+            with store.begin() as conn:
+                st.insert_rows(conn, schema.outbox, rows)
+        with theirs.begin() as conn:
+            for i in range(0, len(ids), 500):
+                conn.execute(update(schema.outbox).where(schema.outbox.c.id.in_(ids[i:i + 500]))
+                             .values(status="confirmed", updated_at=NOW.astimezone(PARIS), last_error="é"))
+        with ours.begin() as conn:
+            assert st.update_in(conn, schema.outbox, "id", ids, status="confirmed",
+                                updated_at=NOW.astimezone(PARIS), last_error="é") == len(ids)
+        assert _stored(ours, "outbox") == _stored(theirs, "outbox")
+        leads = [r["lead_id"] for r in rows[::3]] + ["00Qnotthere"]
+        with ours.connect() as conn:
+            got = st.where_in(conn, schema.outbox, ("id", "status"), "lead_id", leads, order_by="id")
+            want = [tuple(r) for r in conn.execute(select(schema.outbox.c.id, schema.outbox.c.status)
+                                                   .where(schema.outbox.c.lead_id.in_(leads)).order_by(schema.outbox.c.id))]
+        assert got == want and len(got) == 367 and {s for _, s in got} == {"pending", "confirmed"}
+    finally:
+        ours.dispose()
+        theirs.dispose()
+
+
+def test_lookups_and_updates_by_ids_are_sqlalchemys_own_sqlite(tmp_path):
+    _lookups(f"sqlite:///{tmp_path}/a.sqlite", f"sqlite:///{tmp_path}/b.sqlite")
+
+
+@pytest.mark.postgres
+def test_lookups_and_updates_by_ids_are_sqlalchemys_own_postgresql():
+    with temp_database() as a, temp_database() as b:
+        _lookups(a, b)
