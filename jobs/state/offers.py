@@ -27,11 +27,7 @@ def _chunks(ids: list[str], n: int = 500) -> Iterable[list[str]]:
 # --- leads ---------------------------------------------------------------------------
 
 def get_leads(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(list(ids)):
-        for r in conn.execute(select(L).where(L.c.lead_id.in_(chunk))):
-            out[r.lead_id] = dict(r._mapping)
-    return out
+    return {r["lead_id"]: r for r in st.rows_in(conn, L, "lead_id", list(ids))}
 
 
 def put_lead(conn: Connection, lead_id: str, now: datetime, **fields: Any) -> None:
@@ -91,15 +87,15 @@ def insert_offers(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int
 # live offer for each page of 200 leads — a burst of 40,000 offers went quadratic.
 # A lead has a handful of offers at most, so reading them all by lead costs nothing.
 
-def _by_lead(conn: Connection, lead_ids: Iterable[str], statuses: tuple[str, ...]) -> Iterable[Any]:
+def _by_lead(conn: Connection, lead_ids: Iterable[str], statuses: tuple[str, ...]) -> Iterable[dict[str, Any]]:
     for chunk in _chunks(list(lead_ids)):
-        for r in conn.execute(select(O).where(O.c.lead_id.in_(chunk)).order_by(O.c.id)):
-            if r.status in statuses:
+        for r in st.rows_in(conn, O, "lead_id", chunk, order_by="id"):
+            if r["status"] in statuses:
                 yield r
 
 
 def live_offers(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    return {r.lead_id: dict(r._mapping) for r in _by_lead(conn, lead_ids, ("live",))}
+    return {r["lead_id"]: r for r in _by_lead(conn, lead_ids, ("live",))}
 
 
 def live_offers_of(conn: Connection, *, partner_ids: list[str], rep_ids: list[str]) -> list[dict[str, Any]]:
@@ -114,7 +110,7 @@ def live_offers_of(conn: Connection, *, partner_ids: list[str], rep_ids: list[st
 
 def accepted_offers(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The latest accepted offer per lead (the one follow-up watches)."""
-    return {r.lead_id: dict(r._mapping) for r in _by_lead(conn, lead_ids, ("accepted",))}
+    return {r["lead_id"]: r for r in _by_lead(conn, lead_ids, ("accepted",))}
 
 
 def get_offer(conn: Connection, offer_id: int) -> dict[str, Any] | None:

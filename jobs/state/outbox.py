@@ -73,9 +73,9 @@ def open_by_lead(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[st
     ids = list(lead_ids)
     out: dict[str, dict[str, Any]] = {}
     for i in range(0, len(ids), 500):
-        for r in conn.execute(select(OB).where(OB.c.lead_id.in_(ids[i:i + 500])).order_by(OB.c.id)):
-            if r.status in OPEN:  # filtered here, not in SQL (see offers._by_lead)
-                out[r.lead_id] = dict(r._mapping)
+        for r in st.rows_in(conn, OB, "lead_id", ids[i:i + 500], order_by="id"):
+            if r["status"] in OPEN:  # filtered here, not in SQL (see offers._by_lead)
+                out[r["lead_id"]] = r
     return out
 
 

@@ -284,6 +284,23 @@ def where_in(conn: Connection, table, columns: tuple[str, ...], column: str, val
     return out
 
 
+def rows_in(conn: Connection, table, column: str, values: list[Any], *, order_by: str | None = None) -> list[dict[str, Any]]:
+    """`where_in` for whole rows, each value read by its column's own result processor
+    (the datetimes, the JSON), as `dict(row._mapping)` of a select of the table gives them."""
+    names = tuple(c.key for c in table.c)
+    dialect = conn.dialect
+    processors = [(i, p) for i, c in enumerate(table.c)
+                  if (p := c.type.dialect_impl(dialect).result_processor(dialect, None)) is not None]
+    out = []
+    for row in where_in(conn, table, names, column, values, order_by=order_by):
+        if processors:
+            row = list(row)  # type: ignore[assignment]
+            for i, p in processors:
+                row[i] = p(row[i])  # type: ignore[index]
+        out.append(dict(zip(names, row)))
+    return out
+
+
 def update_in(conn: Connection, table, column: str, values: list[Any], **assign: Any) -> int:
     """UPDATE `table` SET `assign` WHERE `column` IN `values` (per chunk of 500); the
     assigned values bound by their columns' own processors. Answers the rows updated."""

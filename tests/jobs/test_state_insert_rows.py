@@ -74,6 +74,17 @@ def _compare(url_a: str, url_b: str, n: int) -> None:
             a, b = _stored(ours, name), _stored(theirs, name)
             assert len(a) == len(b) > 0
             assert a == b, name
+        # whole rows read back by lead: the values a select of the table gives (aware datetimes, JSON)
+        from sqlalchemy import select
+
+        wanted = [r["lead_id"] for r in rows["offers"][::7]]
+        with ours.connect() as conn:
+            for table in (schema.offers, schema.leads, schema.outbox):
+                got = st.rows_in(conn, table, "lead_id", wanted, order_by="lead_id")
+                want = [dict(r._mapping) for r in conn.execute(
+                    select(table).where(table.c.lead_id.in_(wanted)).order_by(table.c.lead_id))]
+                assert got == want and len(got) >= 100, table.name
+                assert any(isinstance(v, datetime) and v.tzinfo is not None for v in got[1].values())
     finally:
         ours.dispose()
         theirs.dispose()
