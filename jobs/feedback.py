@@ -16,10 +16,19 @@ adjust how it is routed to — visibly, and undone by ops.
 
 Everything is derived from the offers table and the leads we read (the last 90 days),
 recomputed at each routing build and at least hourly; nothing is stored but an ops
-review: `leadrouter feedback reset PARTNER_ID` sets a watermark from which that
-partner's feedback counts afresh (its throttle lifted, its exclusions and stops
-cleared); `reset PARTNER_ID --area US-CA` clears only that area's territory declines.
+review: `leadrouter feedback reset PARTNER_ID` sets a time from which that partner's
+feedback counts afresh (its throttle lifted, its exclusions and stops cleared);
+`reset PARTNER_ID --area US-CA` clears only that area's territory declines.
 `leadrouter feedback [--json]` lists every adjustment in force.
+
+The org holds both, since the state database is a cache that can be lost: a review is
+written to the partner's Account (`Routing_Feedback_Review__c`, one line per review,
+`all 2026-12-06T03:00:00Z` / `US-CA 2026-12-06T03:00:00Z`, Salesforce's time) and to
+the state; the partner sync reads the field with the Accounts, and a routing build
+takes the later of the two for each review. The adjustments in force are written in
+words to `Account.Routing_Feedback__c` when they change (`show`). Both fields are
+optional: an org without them routes, with the reviews in the state only (one warning;
+`validate` names the fields to deploy).
 
 The partner's rating of lead quality (`Lead_Quality_Rating__c`, 1–5) is read from the org
 by `ratings()`, apart from the lead mapping so an org without the field still routes; it
@@ -27,6 +36,8 @@ feeds the lead score (jobs/learning.rate) and the `lead_quality` fact (`quality(
 """
 from __future__ import annotations
 
+import re
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
@@ -54,6 +65,14 @@ REFRESH = timedelta(hours=1)
 RATINGS_WINDOW = timedelta(days=365)  # ratings the lead score learns from (older leads are little like new ones)
 RATING_FIELD = "Lead_Quality_Rating__c"  # docs/CONTRACTS.md §1; a restricted picklist "1" … "5"
 _REVIEW = "feedback:"  # watermark name prefix: the time ops last reviewed a partner's feedback
+# on the partner's Account (docs/CONTRACTS.md §1), both optional: read apart from the
+# partner mapping's fields, since a mapped field the org lacks fails every partner read
+REVIEW_FIELD = "Routing_Feedback_Review__c"  # ops reviews, one line each: "all <time>" / "<area> <time>"
+SHOWN_FIELD = "Routing_Feedback__c"  # the adjustments in force, in words
+SHOWN_LENGTH = 4000  # the field's length in salesforce/
+ALL = "all"  # a review's scope in REVIEW_FIELD: every adjustment, not one area's territory declines
+AREA = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")  # a country (US) or a state (US-CA)
+_warned: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()  # client → fields said missing
 log = get_logger(component="feedback")
 
 
@@ -135,12 +154,16 @@ class Adjustments:
 
 
 def gather(conn: Connection, partners: Mapping[str, Partner], to_lead: Any, now: datetime,
-           rated: list[Rating] | None = None) -> Adjustments:
+           rated: list[Rating] | None = None, org: Mapping[str, datetime] | None = None) -> Adjustments:
     """What the partners' answers of the last 90 days say, since each one's last review
-    (and, given the org's ratings, what each partner thinks of the leads it got)."""
+    (and, given the org's ratings, what each partner thinks of the leads it got).
+    `org`: the reviews on the partners' Accounts (`org_reviews`); by default those of the
+    partner snapshot in `conn`."""
     from jobs.learning import _leads
 
-    reviewed = reviews(conn)
+    if org is None:
+        org = org_reviews(st.snapshot_records(conn, "partner"))
+    reviewed = later(reviews(conn), org or {})
     rows = list(conn.execute(
         select(OFFERS.c.lead_id, OFFERS.c.partner_id, OFFERS.c.status, OFFERS.c.accepted_at, OFFERS.c.closed_at,
                OFFERS.c.close_reason)
@@ -346,6 +369,189 @@ def reset(conn: Connection, partner_id: str, now: datetime, area: str | None = N
     """Ops reviewed this partner's feedback (or only its "Out of territory" declines in
     one area): what came before counts no more."""
     st.set_watermark(conn, _REVIEW + partner_id + (f"@{area}" if area else ""), now, now)
+
+
+def later(*sources: Mapping[str, datetime]) -> dict[str, datetime]:
+    """Each review at its latest time among the sources (the state's and the org's): a
+    review written to one and not yet, or no longer, to the other still holds."""
+    out: dict[str, datetime] = {}
+    for source in sources:
+        for key, at in source.items():
+            if key not in out or at > out[key]:
+                out[key] = at
+    return out
+
+
+def review_time(now: datetime) -> datetime:
+    """A review's time as REVIEW_FIELD spells it, in whole seconds: rounded up, so the
+    declines of the second ops reviewed in count no more either."""
+    now = _utc(now)
+    return now.replace(microsecond=0) + (timedelta(seconds=1) if now.microsecond else timedelta(0))
+
+
+def parse_reviews(text: str | None) -> dict[str, datetime]:
+    """REVIEW_FIELD's lines ("all 2026-12-06T03:00:00Z", "US-CA 2026-12-06T03:00:00Z") as
+    scope → time; a line that is not one (a person's note) is skipped; the latest per scope."""
+    out: dict[str, datetime] = {}
+    for line in (text or "").splitlines():
+        parts = line.split()
+        if len(parts) != 2:
+            continue
+        scope = ALL if parts[0].lower() == ALL else parts[0].upper()
+        if scope != ALL and not AREA.match(scope):
+            continue
+        try:
+            at = parse_sf_datetime(parts[1])
+        except ValueError:
+            continue
+        if at is not None and (scope not in out or at > out[scope]):
+            out[scope] = at
+    return out
+
+
+def format_reviews(reviews: Mapping[str, datetime]) -> str:
+    """scope → time as REVIEW_FIELD's lines: `all` first, then the areas; an area's review
+    no later than the `all` one is left out (that one covers it)."""
+    every = reviews.get(ALL)
+    lines = [f"{ALL} {_text(every)}"] if every is not None else []
+    lines += [f"{scope} {_text(at)}" for scope, at in sorted(reviews.items())
+              if scope != ALL and (every is None or at > every)]
+    return "\n".join(lines)
+
+
+def org_reviews(records: Iterable[Mapping[str, Any]]) -> dict[str, datetime] | None:
+    """The reviews on the partners' Accounts as `reviews()` keys them (partner, or
+    "partner@area"), from snapshot records read with REVIEW_FIELD — None when none was
+    (the org has no such field, or the snapshot predates it)."""
+    read = False
+    out: dict[str, datetime] = {}
+    for r in records:
+        if REVIEW_FIELD not in r:
+            continue
+        read = True
+        for scope, at in parse_reviews(r.get(REVIEW_FIELD)).items():
+            out[r["Id"] if scope == ALL else f"{r['Id']}@{scope}"] = at
+    return out if read else None
+
+
+def account_fields(client: Any, sobject: str) -> dict[str, bool]:
+    """The feedback fields the partners' object has for the integration user (describe,
+    fetched once per process): name → editable. Those missing are said once per client,
+    with the fix; without them reviews live in the state database only."""
+    describe = getattr(client, "describe", None)
+    if describe is None:  # a client that cannot describe (a test double) reads and writes none
+        return {}
+    found = {f["name"]: bool(f.get("updateable")) for f in describe(sobject).get("fields", ())
+             if f.get("name") in (REVIEW_FIELD, SHOWN_FIELD)}
+    missing = [f for f in (REVIEW_FIELD, SHOWN_FIELD) if f not in found]
+    try:
+        said = _warned.setdefault(client, set())
+    except TypeError:  # not weakly referable: say it every time rather than never
+        said = set()
+    if missing and not set(missing) <= said:
+        said.update(missing)
+        log.warning("feedback_fields_missing", sobject=sobject, fields=missing,
+                    effect="ops reviews of partners' feedback are kept in the state database only (lost with it)"
+                    if REVIEW_FIELD in missing else "the adjustments in force are not shown on the partners' Accounts",
+                    fix=f"deploy salesforce/ ({', '.join(f'{sobject}.{f}' for f in missing)} and the LeadRouter "
+                        "permission sets), then restart; or ignore: routing works without them")
+    return found
+
+
+def words(adj: Adjustments, partner_id: str) -> str:
+    """The partner's adjustments in force as SHOWN_FIELD says them to a channel manager,
+    with the undo; "" when none."""
+    parts = []
+    if partner_id in adj.capacity:
+        c, d, n = adj.capacity[partner_id]
+        parts.append(f"capacity {c} of {d} after {n} '{NO_CAPACITY}' decline{'s' if n != 1 else ''}")
+    parts += [f"no {industry} leads after {n} '{NOT_OUR_FIT}'"
+              for industry, n in sorted(adj.excluded.get(partner_id, {}).items())]
+    stopped = sorted(adj.stopped.get(partner_id, {}).items())
+    parts += [f"stopped in {area} after {n} '{OUT_OF_TERRITORY}'" for area, n in stopped]
+    if not parts:
+        return ""
+    undo = f"leadrouter feedback reset {partner_id}"
+    if len(parts) == 1 and len(stopped) == 1:
+        undo += f" --area {stopped[0][0]}"  # lifts that stop and keeps the partner's other declines counted
+    text = " · ".join(parts) + f" — undo: {undo}"
+    return text if len(text) <= SHOWN_LENGTH else text[:SHOWN_LENGTH - 1] + "…"
+
+
+def show(cx: Any, now: datetime) -> dict[str, int]:
+    """Write the adjustments in force to each partner's Account (SHOWN_FIELD) where its
+    words changed — one collection call per 200 Accounts, nothing when none changed.
+    Compared with what the partner sync read from the Account, so a text a person
+    edited is put back, and an Account already saying it is not written again."""
+    sobject = cx.mappings.sobject("partner")
+    if not account_fields(cx.client, sobject).get(SHOWN_FIELD):
+        return {}
+    with cx.store.connect() as conn:
+        records = {r["Id"]: r for r in st.snapshot_records(conn, "partner") if SHOWN_FIELD in r}
+    if not records:
+        return {}
+    routing = cx.routing()
+    if routing.feedback is not None and routing.feedback.stale(now):
+        cx.snapshot_changed()  # as the route job does: feedback re-read at least hourly
+        routing = cx.routing()
+    adj = routing.feedback
+    if adj is None:
+        return {}
+    changes = [(pid, text) for pid, rec in sorted(records.items()) if pid in routing.partners
+               for text in [words(adj, pid)] if text != (rec.get(SHOWN_FIELD) or "")]
+    if not changes:
+        return {}
+    results = cx.client.update(sobject, [{"Id": pid, SHOWN_FIELD: text or None} for pid, text in changes])
+    done = []
+    for (pid, text), result in zip(changes, results):
+        if result.ok:
+            done.append({**records[pid], SHOWN_FIELD: text or None})
+        else:
+            log.warning("feedback_not_shown", account=pid, code=result.code, error=(result.message or "")[:200],
+                        fix=result.fix or f"give the integration user edit access to {sobject}.{SHOWN_FIELD} "
+                                          "and to partner Accounts (salesforce/README.md)")
+    if done:  # until the next sync reads them back: the same words are not written twice
+        with cx.store.begin() as conn:
+            st.put_snapshot(conn, "partner", done, now)
+    return {"feedback_shown": len(done), "feedback_show_failed": len(changes) - len(done)}
+
+
+def save_review(client: Any, sobject: str, partner_id: str, at: datetime, area: str | None = None,
+                attempts: int = 3) -> str | None:
+    """Add this review to the partner's Account (REVIEW_FIELD), keeping the others; the
+    field's new text, or None when the org has no such field. A review written at the same
+    moment by someone else is re-read and kept (the write is guarded by SystemModstamp).
+    Raises the connector's error when Salesforce refuses the write."""
+    from connector.errors import Failure, RecordError, TransientError
+    from connector.writes import GuardedUpdate
+
+    if not account_fields(client, sobject).get(REVIEW_FIELD):
+        return None
+    result = None
+    for _ in range(attempts):
+        rec = next(iter(client.read_by_ids(sobject, ["Id", REVIEW_FIELD, "SystemModstamp"], [partner_id])), None)
+        if rec is None:
+            raise RecordError(Failure("permanent", "NOT_FOUND", f"{sobject} {partner_id} is not in the org"))
+        scopes = parse_reviews(rec.get(REVIEW_FIELD))
+        scope = area or ALL
+        scopes[scope] = max(_utc(at), scopes.get(scope, _utc(at)))
+        text = format_reviews(scopes)
+        result = client.update_guarded(sobject, [GuardedUpdate(rec["Id"], {REVIEW_FIELD: text},
+                                                               rec["SystemModstamp"])])[0]
+        if result.ok:
+            return text
+        if result.kind != "stale":
+            break
+    assert result is not None
+    if result.kind == "permanent":
+        raise RecordError(Failure("permanent", result.code or "NOT_WRITTEN", result.message or "", fix=result.fix))
+    raise TransientError(Failure("transient", result.code or "KEPT_CHANGING",
+                                 result.message or "the Account kept changing while the review was written",
+                                 fix="run the reset again"))
+
+
+def _text(at: datetime) -> str:
+    return _utc(at).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _utc(at: datetime) -> datetime:

@@ -54,7 +54,9 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     for r in reps:
         by_partner.setdefault(r.partner_id, []).append(r)
     partners: dict[str, Partner] = {}
-    for rec in st.snapshot_records(conn, "partner"):
+    records = st.snapshot_records(conn, "partner")
+    reviewed = feedback.org_reviews(records)  # ops reviews on the Accounts: they outlive the state
+    for rec in records:
         p = to_partner(rec)
         if isinstance(p, Unroutable):
             problems.append((p.record_id, p.reason))
@@ -77,7 +79,7 @@ def build_routing(cx: Context, conn: Connection, generation: int):
                                feedback.quality(rated or (), now))
         live = learning.for_routing(cx, past, partners, now)
         learning.rate(past, live, rated)  # leads like ones partners rated low score lower
-        adjustments = feedback.gather(past, partners, ms.lead_converter(), now, rated)
+        adjustments = feedback.gather(past, partners, ms.lead_converter(), now, rated, reviewed or {})
     feedback.apply(partners.values(), adjustments)  # "No capacity" declines throttle the caps
     index = PartnerIndex.build(partners.values(), cx.book, pools=pools, deal_registrations=dealregs)
     router = Router(cx.book, index, queue_ids=queue_ids, learner=live.learner if live else None)

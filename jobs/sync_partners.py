@@ -5,6 +5,11 @@ record that stops matching the mapping's filter (an account no longer a partner)
 is deleted cannot show up in an incremental read, so once a day each kind is re-read
 whole and the snapshot replaced. Queues and pool memberships are small and
 GroupMember rows are hard-deleted, so they are re-read whole every time.
+
+Partner Accounts are read with the feedback fields the org has (jobs/feedback.py: ops
+reviews, and the adjustments in force in words), apart from the mapping so an org
+without them still syncs; after the sync, the words of adjustments that changed are
+written to the Accounts (`feedback.show`).
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from connector.soql import select
+from jobs import feedback
 from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
 
@@ -32,9 +38,11 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         full_at = st.get_watermark(conn, "sync:full")
     full = full_at is None or now - full_at >= FULL_REFRESH
     fetched: dict[str, list[dict[str, Any]]] = {}
+    extra = {"partner": list(feedback.account_fields(client, ms.sobject("partner")))}
     for kind in INCREMENTAL:
         wm = None if full else marks[kind]
-        fetched[kind] = list(client.read_incremental(ms.sobject(kind), ms.soql_fields(kind), watermark=wm,
+        fields = list(dict.fromkeys([*ms.soql_fields(kind), *extra.get(kind, ())]))
+        fetched[kind] = list(client.read_incremental(ms.sobject(kind), fields, watermark=wm,
                                                      lookback=cx.lookback, where=ms.filter(kind)))
     for kind in WHOLE:
         fields = ms.soql_fields(kind)
@@ -62,5 +70,11 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         cx.snapshot_changed()  # the lead stream re-checks live offers against it (jobs/withdraw.py)
     counts["full_refresh"] = int(full)
     counts["changed"] = int(changed)
+    # the ops tools sync into a private snapshot and never write to Salesforce (jobs/ops/context.py)
+    if getattr(cx, "instance", None) != "ops":
+        try:
+            counts.update(feedback.show(cx, now))
+        except Exception as e:  # noqa: BLE001 — showing adjustments must not stop the partners' sync
+            cx.log(component="feedback").warning("feedback_not_shown", error=f"{type(e).__name__}: {e}"[:300])
     return counts
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from typing import Any
 
-from jobs.feedback import NO_CAPACITY, NOT_OUR_FIT, OUT_OF_TERRITORY, RATING_FIELD, gather, ratings, reset
-
-_AREA = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+from jobs.feedback import (AREA, NO_CAPACITY, NOT_OUR_FIT, OUT_OF_TERRITORY, RATING_FIELD, REVIEW_FIELD, gather,
+                           ratings, reset, review_time, save_review)
 
 
 def register(sub: Any) -> None:
@@ -41,27 +39,14 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     area = (args.area or "").strip().upper() or None
-    if area is not None and (args.action != "reset" or not _AREA.match(area)):
+    if area is not None and (args.action != "reset" or not AREA.match(area)):
         print(f"leadrouter feedback: --area {args.area!r}: " + (
             "only with reset" if args.action != "reset" else "write a country (US) or a state (US-CA)"), file=sys.stderr)
         return 2
     cx = _connector(load_config_or_exit(args))
-    now = cx.clock.now()
+    now = cx.clock.now()  # Salesforce's time: the review is compared with the org's answers
     if args.action == "reset":
-        partners = cx.routing().partners
-        if args.partner_id not in partners:
-            print(f"leadrouter feedback reset: {args.partner_id} is not a partner in the snapshot; "
-                  "`leadrouter feedback` lists the partners with adjustments", file=sys.stderr)
-            return 2
-        with cx.store.begin() as conn:
-            reset(conn, args.partner_id, now, area)
-        if area:
-            print(f"{partners[args.partner_id].name}: 'Out of territory' declines in {area} before {now.isoformat()} "
-                  "no longer count (offered that area again from the next routing build)")
-        else:
-            print(f"{partners[args.partner_id].name}: feedback before {now.isoformat()} no longer counts "
-                  "(capacity, industries and areas back at the next routing build)")
-        return 0
+        return _reset(cx, args.partner_id, review_time(now), area)
     routing = cx.routing()
     rated = ratings(cx.client, now)
     with cx.store.connect() as conn:
@@ -72,6 +57,45 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(render(data))
     return 0
+
+
+def _reset(cx: Any, partner_id: str, now: Any, area: str | None) -> int:
+    """The review goes to the partner's Account (it outlives the state database) and to
+    the state (in force at this connector's next routing build even before its next
+    partner sync reads the Account back)."""
+    from connector.errors import ConnectorError
+
+    partners = cx.routing().partners
+    if partner_id not in partners:
+        print(f"leadrouter feedback reset: {partner_id} is not a partner in the snapshot; "
+              "`leadrouter feedback` lists the partners with adjustments", file=sys.stderr)
+        return 2
+    sobject = cx.mappings.sobject("partner")
+    problem = None
+    try:
+        saved = save_review(cx.client, sobject, partner_id, now, area)
+    except ConnectorError as e:
+        saved, problem = None, str(e)
+    with cx.store.begin() as conn:
+        reset(conn, partner_id, now, area)
+    name, when = partners[partner_id].name, now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if area:
+        print(f"{name}: 'Out of territory' declines in {area} before {when} no longer count "
+              "(offered that area again from the next routing build)")
+    else:
+        print(f"{name}: feedback before {when} no longer counts "
+              "(capacity, industries and areas back at the next routing build)")
+    if saved is not None:
+        print(f"saved on its Account ({sobject}.{REVIEW_FIELD}): a lost state database does not bring it back")
+        return 0
+    if problem is None:
+        print(f"note: kept in the state database only — the org has no {sobject}.{REVIEW_FIELD} for the "
+              "integration user, so a lost state brings the adjustments back; fix: deploy salesforce/ "
+              "(the field and the LeadRouter permission sets)", file=sys.stderr)
+        return 0
+    print(f"leadrouter feedback reset: in force, but not saved on the Account ({problem}); a lost state database "
+          "would bring it back — run the reset again once Salesforce accepts the write", file=sys.stderr)
+    return 1
 
 
 def render(data: dict[str, Any]) -> str:

@@ -118,6 +118,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
 
             findings += [_from_problem(p) for p in ms.validate(describe)]
             findings += _rating_field(describe, ms.sobject("lead"))
+            findings += _feedback_fields(describe, ms.sobject("partner"))
 
     book = None
     if rules_path is not None and not rules_path.exists():
@@ -154,6 +155,26 @@ def _rating_field(describe, sobject: str) -> list[Finding]:
                     "no field for partners' rating of lead quality (or hidden from the integration user): the lead "
                     "score and the `lead_quality` fact go without it",
                     "deploy salesforce/ (the field and the LeadRouter permission sets), or leave it: routing works")]
+
+
+def _feedback_fields(describe, sobject: str) -> list[Finding]:
+    """Ops reviews of partners' feedback and the adjustments in force live on the partner's
+    Account when the org has the fields; without them routing works, reviews are kept in
+    the state database only (a lost state brings back what ops lifted)."""
+    from jobs.feedback import REVIEW_FIELD, SHOWN_FIELD
+
+    try:
+        fields = {f["name"]: f for f in describe(sobject).get("fields", [])}
+    except Exception:  # noqa: BLE001 — the mapping checks already said why the object cannot be described
+        return []
+    why = {REVIEW_FIELD: "ops reviews of partners' feedback (`leadrouter feedback reset`) are kept in the state "
+                         "database only: a lost state brings back the throttles, exclusions and stops ops lifted",
+           SHOWN_FIELD: "the feedback adjustments in force are not shown on the partners' Accounts"}
+    return [Finding("warning", f"org: {sobject}", name,
+                    f"no field {name} the integration user can edit: {effect}",
+                    f"deploy salesforce/ ({sobject}.{name} and the LeadRouter permission sets), or leave it: "
+                    "routing works")
+            for name, effect in why.items() if not fields.get(name, {}).get("updateable")]
 
 
 def _state_findings(loaded, cfg_name: str) -> list[Finding]:
