@@ -89,9 +89,9 @@ def _reset(cx: Any, partner_id: str, now: Any, area: str | None) -> int:
         print(f"saved on its Account ({sobject}.{REVIEW_FIELD}): a lost state database does not bring it back")
         return 0
     if problem is None:
-        print(f"note: kept in the state database only — the org has no {sobject}.{REVIEW_FIELD} for the "
-              "integration user, so a lost state brings the adjustments back; fix: deploy salesforce/ "
-              "(the field and the LeadRouter permission sets)", file=sys.stderr)
+        print(f"note: kept in the state database only — the org has no {sobject}.{REVIEW_FIELD} the "
+              "integration user can edit, so a state restored from before now brings the adjustments back; "
+              "fix: deploy salesforce/ (the field and the LeadRouter permission sets)", file=sys.stderr)
         return 0
     print(f"leadrouter feedback reset: in force, but not saved on the Account ({problem}); a lost state database "
           "would bring it back — run the reset again once Salesforce accepts the write", file=sys.stderr)
