@@ -165,12 +165,15 @@ def measure_cdc(work: Path, leads: int, partners: int, random_seed: int) -> dict
         snap = sb.counters.snapshot()
         calls, by_endpoint = snap["api_calls"], {k: v for k, v in snap["endpoints"].items() if v}
         seconds = time.perf_counter() - began
+        # how the stream spent them: burst reads, and writes the events guarded (no REST guard read)
+        stream = {"burst_reads": streams.burst_reads, "guarded_by_events": streams.guarded_by_events,
+                  "overwrites_undone": streams.overwrites_undone}
     finally:
         job_stop.set()
         if sched is not None:
             sched.shutdown(wait=True)
         sb.stop()
-    return {"calls": calls, "routed": len(created), "seconds": seconds, "by_endpoint": by_endpoint}
+    return {"calls": calls, "routed": len(created), "seconds": seconds, "by_endpoint": by_endpoint, "stream": stream}
 
 
 def main_cdc(args: argparse.Namespace) -> int:
@@ -187,7 +190,7 @@ def main_cdc(args: argparse.Namespace) -> int:
     result = {"mode": "cdc", "leads": n, "partners": args.partners, "routed_and_written": run["routed"],
               "api_calls": run["calls"], "api_calls_per_1000": per, "floor_per_1000": per_1000(floor, n),
               "vs_floor": round(run["calls"] / floor, 2), "loop_seconds": round(run["seconds"], 1),
-              "calls_by_endpoint": run["by_endpoint"],
+              "calls_by_endpoint": run["by_endpoint"], "stream": run["stream"],
               "seconds": round(time.perf_counter() - started, 1), "machine": machine()}
     rows = [
         ("leads arrived, routed and written", f"{run['routed']:,}", f"{args.partners} partners"),

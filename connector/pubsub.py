@@ -159,6 +159,9 @@ class Subscriber:
         self._schemas: dict[str, _Schema] = {}
         self.resubscribes = 0
         self.refreshes = 0
+        # monotonic time the last response carrying events arrived (handed over or not):
+        # a caller holding work back for more events to come can tell whether they still do
+        self.events_arrived_at = 0.0
 
     def close(self) -> None:
         self._channel.close()
@@ -267,6 +270,8 @@ class Subscriber:
         def pump() -> None:  # responses as they come; the end (or the error) last
             try:
                 for response in call:
+                    if response.events:
+                        self.events_arrived_at = time.monotonic()
                     responses.put(response)
                 responses.put(None)
             except grpc.RpcError as exc:

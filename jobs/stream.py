@@ -38,9 +38,9 @@ flush of the scheduler's jobs, use the REST guard as in poll mode.
 
 Write batches are kept full while events keep coming: a flush after a batch of events
 writes whole batches of 200 and holds the rest (pending in the outbox, so nothing is lost
-to a crash) for the next batch to fill, until no events came for QUIET_SECONDS or the
-oldest held entry has waited HOLD_SECONDS — a lone lead's write waits QUIET_SECONDS, a
-burst's last leads at most HOLD_SECONDS. Successive burst reads start where the previous
+to a crash) for the next batch to fill, until no events came for QUIET_SECONDS after a
+batch or the oldest held entry was decided HOLD_SECONDS before — a lone lead's write
+waits QUIET_SECONDS, a burst's last leads about HOLD_SECONDS at most. Successive burst reads start where the previous
 one stopped (its newest second, and past the last Id it read in that second) instead of
 re-reading it; a lead the narrower read misses is read by id, as outside a burst.
 """
@@ -74,9 +74,10 @@ MAX_BATCH = 2000  # events requested ahead and handled together: one page of the
 # most this long; beyond, the REST guard answers, as it would without the stream.
 CAUGHT_UP = timedelta(seconds=10)
 # A partial last write batch waits for more events to fill it while they keep coming (the
-# next batch handed over within QUIET_SECONDS), at most HOLD_SECONDS in all: a lone lead's
-# write waits QUIET_SECONDS, a burst's tail at most HOLD_SECONDS — well inside the 2 s p50 /
-# 5 s p99 latency goal (BENCHMARKS.md 5b).
+# subscriber hands over the next batch within QUIET_SECONDS of our finishing one), at most
+# HOLD_SECONDS from its decision to the batch that starts after (plus that batch's own
+# time): a lone lead's write waits QUIET_SECONDS — well inside the 2 s p50 / 5 s p99
+# latency goal (BENCHMARKS.md 5b).
 HOLD_SECONDS = 2.0
 QUIET_SECONDS = 0.2
 
@@ -124,7 +125,9 @@ class Streams:
         self._batches = 0
         self._newest_event = _NEVER  # commit time of the newest lead event handled
         self._holding = False  # a partial write batch waits for the next events
-        self._last_arrival = 0.0  # monotonic: when the subscriber last handed over lead events
+        self._busy = False  # the lead topic's thread is handling a batch
+        self._lead_sub: Any = None  # the lead topic's subscriber, while it runs
+        self._idle_since = 0.0  # monotonic: since when it has waited for the next
         self._burst_mark: tuple[datetime, str] | None = None  # (second, last Id) the last burst read reached
         self.guarded_by_events = 0
         self.overwrites_undone = 0
@@ -246,11 +249,13 @@ class Streams:
         replay = self._stored_replay(topic)
         since = self.cx.clock.now()
         if topic == LEADS:
+            self._lead_sub = sub
             with self.lock:  # what was read before this subscription is for the REST guard
                 self._read_at.clear()
                 self._changed_at.clear()
                 self._gap_in.clear()
                 self._newest_event = _NEVER
+                self._busy = False
         self.connected[topic] = since
         self._note(topic, mode="cdc", connected_since=since, note=None)
         log.info("stream_connected", topic=topic, resume=replay.hex() if replay else "latest")
@@ -261,7 +266,7 @@ class Streams:
             lag = None
             if batch.events:
                 if topic == LEADS:
-                    self._last_arrival = time.monotonic()
+                    self._busy = True
                 self._count(topic, len(batch.events))
                 with self.lock:
                     if topic == LEADS:
@@ -271,6 +276,8 @@ class Streams:
                 lag = (self.cx.clock.now() - max(e.commit_timestamp for e in batch.events)).total_seconds()
             if batch.replay_id:  # after the effects: a crash before this line replays the batch
                 self._note(topic, replay_id=batch.replay_id, **({"lag_s": lag} if lag is not None else {}))
+            if topic == LEADS and self._busy:
+                self._idle_since, self._busy = time.monotonic(), False  # (the next batch, if any, comes at once)
 
     def _handle_leads(self, events: list[Any]) -> None:
         from jobs import leads
@@ -444,15 +451,22 @@ class Streams:
         from jobs import outbox
 
         guard = self._event_guard if self.connected[LEADS] is not None else None
-        hold_after = self.cx.clock.now() - timedelta(seconds=HOLD_SECONDS) if hold else None
+        # (`now`: the batch's start, so its own decisions are young however long it took)
+        hold_after = now - timedelta(seconds=HOLD_SECONDS) if hold else None
         counts = outbox.flush(self.cx, now, guard=guard, hold_after=hold_after)
         self._holding = bool(counts.get("held"))
         return counts
 
+    def _quiet(self) -> bool:
+        """No lead events for QUIET_SECONDS: none handled, none arrived at the subscriber."""
+        now = time.monotonic()
+        arrived = getattr(self._lead_sub, "events_arrived_at", 0.0)
+        return not self._busy and now - max(self._idle_since, arrived) >= QUIET_SECONDS
+
     def _release_held(self, stop: threading.Event, topics: list[threading.Thread]) -> None:
-        """A held tail goes out once no events came for QUIET_SECONDS, or it has waited
-        HOLD_SECONDS; while a topic thread runs (a held tail outlives none: the last
-        thread's end writes it)."""
+        """A held tail goes out once no events came for QUIET_SECONDS after a batch (while
+        they come, each batch's flush writes what has waited HOLD_SECONDS), or once the
+        topic threads have ended."""
         while not stop.is_set():
             time.sleep(0.05)  # (not stop.wait: see jobs.leader.pause)
             ended = not any(t.is_alive() for t in topics)
@@ -460,11 +474,12 @@ class Streams:
                 return
             if not self._holding:
                 continue
-            quiet = ended or time.monotonic() - self._last_arrival >= QUIET_SECONDS
+            if not ended and not self._quiet():
+                continue  # events are coming: the batch being handled flushes (what waited enough goes)
             try:
                 with self.lock:
-                    if self._holding and not stop.is_set():
-                        self._flush(self.cx.clock.now(), hold=not quiet)  # (hold: what waited enough goes)
+                    if self._holding and not stop.is_set() and not self._busy:
+                        self._flush(self.cx.clock.now(), hold=False)
             except Exception as e:  # the outbox job writes them on its schedule instead
                 log.error("stream_held_flush_failed", error=repr(e), exc_info=True)
                 self._holding = False
