@@ -114,7 +114,8 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
         if redistribution:
             # The previous partner's answer must not read as the new partner's.
             payload.update(cx.mappings.writeback({"response": None, "rejection_reason": None}))
-        writes.append({"lead_id": lead.id, "purpose": kind.value, "payload": jsonable(payload),
+        # as it is: the JSON column's serializer (rules.serial) writes what jsonable would
+        writes.append({"lead_id": lead.id, "purpose": kind.value, "payload": payload,
                        "seen_modstamp": seen})
         if record_offers:
             state.record_offer(decision, now)

@@ -151,3 +151,16 @@ def test_lookups_and_updates_by_ids_are_sqlalchemys_own_sqlite(tmp_path):
 def test_lookups_and_updates_by_ids_are_sqlalchemys_own_postgresql():
     with temp_database() as a, temp_database() as b:
         _lookups(a, b)
+
+
+def test_a_payload_is_stored_as_jsonable_would_have_made_it():
+    """jobs.lifecycle hands the write-back payload to the JSON column as it is: the column's
+    serializer writes the same text as it did of jsonable(payload)."""
+    from jobs.lifecycle import jsonable
+    from rules.model import RoutingStatus
+    from rules.serial import to_json
+
+    payload = {"OwnerId": "00G000000000001AAA", "Routing_Status__c": RoutingStatus.OFFERED, "Routing_Attempt__c": 2,
+               "Routing_Offered_At__c": NOW.astimezone(PARIS), "Close__c": NOW.date(), "Score__c": 0.1 + 0.2,
+               "Tags__c": {"b", "a"}, "Pair__c": ("x", None), "Done__c": True, "Reason__c": "ünï — “x”", "N__c": None}
+    assert to_json(payload) == to_json(jsonable(payload))
