@@ -3,9 +3,13 @@
 While this instance leads, one thread per topic subscribes over the Pub/Sub API:
 
 - `/data/LeadChangeEvent`: the leads an event names (new leads, partner answers, a
-  person's edit) are read by id and handled by `jobs.leads.handle_page`, exactly as the
-  polled stream handles them, then the decided writes are flushed. Our own write-backs'
-  echoes (commitUser = the integration user) are not read again. GAP events name the
+  person's edit) are read and handled by `jobs.leads.handle_page`, exactly as the polled
+  stream handles them, then the decided writes are flushed. They are carried from batch
+  to batch while events keep coming, until they fill a page of the incremental read
+  (2,000 leads a call, where reads by id take a few hundred) or no events came for
+  QUIET_SECONDS (a lone lead waits that long) or HOLD_SECONDS passed; fewer than BURST
+  are read by id. Their batches' replay id is stored only once they are handled. Our
+  own write-backs' echoes (commitUser = the integration user) are not read again. GAP events name the
   records to read; an overflow event, or a replay id past the 72-hour retention, runs
   the reconciliation read (the `leads` job) at once. DELETE events run the `deleted` job.
 - `/data/AccountChangeEvent`: any change runs `sync_partners`.
@@ -40,9 +44,10 @@ Write batches are kept full while events keep coming: a flush after a batch of e
 writes whole batches of 200 and holds the rest (pending in the outbox, so nothing is lost
 to a crash) for the next batch to fill, until no events came for QUIET_SECONDS after a
 batch or the oldest held entry was decided HOLD_SECONDS before — a lone lead's write
-waits QUIET_SECONDS, a burst's last leads about HOLD_SECONDS at most. Successive burst reads start where the previous
-one stopped (its newest second, and past the last Id it read in that second) instead of
-re-reading it; a lead the narrower read misses is read by id, as outside a burst.
+waits QUIET_SECONDS, a burst's last leads about HOLD_SECONDS at most. Successive burst
+reads start where the previous one stopped (its newest second, and past the last Id it
+read in that second) instead of re-reading it, and read one page each; a named lead a
+read went past without finding is read by id.
 """
 from __future__ import annotations
 
@@ -127,6 +132,11 @@ class Streams:
         self._holding = False  # a partial write batch waits for the next events
         self._busy = False  # the lead topic's thread is handling a batch
         self._lead_sub: Any = None  # the lead topic's subscriber, while it runs
+        # leads events named, not read yet (-> the first event's commit time), since when
+        # (monotonic); and the position to store once they are handled
+        self._carried: dict[str, datetime] = {}
+        self._carried_at: float | None = None
+        self._unstored: bytes | None = None
         self._idle_since = 0.0  # monotonic: since when it has waited for the next
         self._burst_mark: tuple[datetime, str] | None = None  # (second, last Id) the last burst read reached
         self.guarded_by_events = 0
@@ -274,17 +284,17 @@ class Streams:
                     else:
                         self.run_job("sync_partners")
                 lag = (self.cx.clock.now() - max(e.commit_timestamp for e in batch.events)).total_seconds()
-            if batch.replay_id:  # after the effects: a crash before this line replays the batch
+            if batch.replay_id and topic == LEADS and self._carried:
+                self._unstored = batch.replay_id  # leads not read yet: stored once they are handled
+            elif batch.replay_id:  # after the effects: a crash before this line replays the batch
+                self._unstored = None
                 self._note(topic, replay_id=batch.replay_id, **({"lag_s": lag} if lag is not None else {}))
             if topic == LEADS and self._busy:
                 self._idle_since, self._busy = time.monotonic(), False  # (the next batch, if any, comes at once)
 
     def _handle_leads(self, events: list[Any]) -> None:
-        from jobs import leads
-
         ours = getattr(self.cx.client, "user_id", None)
         suspects = self._note_changes(events, ours)  # before anything below skips an event
-        ids: list[str] = []
         for e in events:
             if e.commit_timestamp < self._covered_until and not e.is_overflow:
                 continue  # a lead-stream read since has taken this change in
@@ -295,14 +305,57 @@ class Streams:
             elif e.change_type in ("DELETE", "GAP_DELETE"):
                 self._wanted.add("deleted")
             elif e.is_gap or e.change_type != "UPDATE" or e.commit_user != ours:
-                ids.extend(e.record_ids)  # (an update by us is our write-back's echo: known)
+                for lead in e.record_ids:  # (an update by us is our write-back's echo: known)
+                    self._carried.setdefault(lead, e.commit_timestamp)
+                    self._carried_at = self._carried_at or time.monotonic()
         if "deleted" in self._wanted:
             self.run_job("deleted")
-        unique = list(dict.fromkeys(ids + list(suspects)))
-        now = self.cx.clock.now()
-        if not unique:
+        self._read_and_handle(self.cx.clock.now(), ours, suspects, drain=False)
+
+    def _read_and_handle(self, now: datetime, ours: str | None,
+                         suspects: dict[str, tuple[dict[str, Any], dict[str, Any]]], *, drain: bool) -> None:
+        """Read the leads events named and decide on them, then flush.
+
+        Leads named are carried from batch to batch until a read can fill its page (a
+        burst: one incremental read of 2,000 leads a call, reaching leads whose events are
+        still on their way — they are skipped when they come), or no events came for
+        QUIET_SECONDS, or the first was named HOLD_SECONDS ago (`drain`): then all are read,
+        a few by id. Leads whose last confirmed write may have overwritten someone's
+        change (`suspects`) are read at once."""
+        from jobs import leads
+
+        page = getattr(getattr(self.cx.client, "config", None), "query_batch_size", 2000)
+        if self._carried_at is not None and time.monotonic() - self._carried_at >= HOLD_SECONDS:
+            drain = True
+        records: list[dict[str, Any]] = []
+        now_ids = list(suspects)
+        for i in now_ids:
+            self._carried.pop(i, None)
+        while len(self._carried) >= (BURST if drain else page):
+            since = min(self._carried.values())
+            found, exhausted = self._read_since(since - timedelta(seconds=1), ours, set(self._carried), one_page=True)
+            self.burst_reads += 1
+            records += found
+            for r in found:
+                self._carried.pop(r["Id"], None)
+            last = max((leads.modstamp(r) or _NEVER for r in found), default=_NEVER)
+            # named leads this read went past without finding them (the filter, our own
+            # last write, the Id bound of its first second): by id
+            now_ids += [i for i, at in self._carried.items() if exhausted or at < last]
+            for i in now_ids:
+                self._carried.pop(i, None)
+            log.info("stream_burst_read", read=len(found), carried=len(self._carried))
+            if exhausted or not found:
+                break
+        if drain:
+            now_ids += [i for i in self._carried if i not in now_ids]
+            self._carried.clear()
+        if not self._carried:
+            self._carried_at = None
+        unique = list(dict.fromkeys(i for i in now_ids if i not in {r["Id"] for r in records}))
+        if not records and not unique:
             if self._holding:
-                self._flush(now, hold=True)  # (writes the held tail once it has waited enough)
+                self._flush(now, hold=not drain)  # (writes the held tail once it has waited enough)
             return
         if hasattr(leads, "READ_START"):
             # as the lead stream does: the outbox guard asks Salesforce only about what
@@ -311,20 +364,8 @@ class Streams:
 
             with self.cx.store.begin() as conn:
                 st.set_watermark(conn, leads.READ_START, now, now)
-        records: list[dict[str, Any]] = []
-        burst = len(unique) >= BURST
-        if burst:
-            # A burst (an import, a mass update): one incremental read pages 2,000 leads a
-            # call where reads by id take a few hundred, and it reaches the leads whose
-            # events are still on their way (they are skipped when they come).
-            since = min(e.commit_timestamp for e in events if e.record_ids and e.record_ids[0] in unique)
-            records = self._read_since(since - timedelta(seconds=1), ours, set(unique))
-            self.burst_reads += 1
-            log.info("stream_burst_read", events=len(events), leads=len(unique), read=len(records))
-        got = {r["Id"] for r in records}
-        rest = [i for i in unique if i not in got]  # (all of them, outside a burst)
-        if rest:
-            records += self._read(rest)
+        if unique:
+            records += self._read(unique)
         for r in records:  # what these reads saw: an event for a change no later is known
             stamp = leads.modstamp(r)
             if stamp is not None:
@@ -341,9 +382,9 @@ class Streams:
         self._read_at = {k: v for k, v in self._read_at.items() if v[1] >= horizon}
         self._changed_at = {k: v for k, v in self._changed_at.items() if v >= horizon}
         self._gap_in = {k: v for k, v in self._gap_in.items() if k in self._read_at}
-        counts.update({f"flush_{k}": v for k, v in self._flush(now, hold=True).items()})
+        counts.update({f"flush_{k}": v for k, v in self._flush(now, hold=not drain).items()})
         self.handled += len(records)
-        log.info("stream_batch", events=len(events), leads=len(unique), counts=counts)
+        log.info("stream_batch", leads=len(records), carried=len(self._carried), counts=counts)
 
     # ---- the outbox guard from the events, and its check after the fact -------------------
     def _note_changes(self, events: list[Any], ours: str | None) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
@@ -457,6 +498,17 @@ class Streams:
         self._holding = bool(counts.get("held"))
         return counts
 
+    def _drain(self) -> None:
+        """The carried leads read and decided, every pending write flushed, and the
+        position they held back stored (called under the lock)."""
+        if self._carried:
+            self._read_and_handle(self.cx.clock.now(), getattr(self.cx.client, "user_id", None), {}, drain=True)
+        elif self._holding:
+            self._flush(self.cx.clock.now(), hold=False)
+        if not self._carried and self._unstored is not None:
+            self._note(LEADS, replay_id=self._unstored)
+            self._unstored = None
+
     def _quiet(self) -> bool:
         """No lead events for QUIET_SECONDS: none handled, none arrived at the subscriber."""
         now = time.monotonic()
@@ -470,16 +522,17 @@ class Streams:
         while not stop.is_set():
             time.sleep(0.05)  # (not stop.wait: see jobs.leader.pause)
             ended = not any(t.is_alive() for t in topics)
-            if ended and not self._holding:
+            waiting = self._holding or bool(self._carried)
+            if ended and not waiting:
                 return
-            if not self._holding:
+            if not waiting:
                 continue
             if not ended and not self._quiet():
-                continue  # events are coming: the batch being handled flushes (what waited enough goes)
+                continue  # events are coming: the batch being handled reads and flushes
             try:
                 with self.lock:
-                    if self._holding and not stop.is_set() and not self._busy:
-                        self._flush(self.cx.clock.now(), hold=False)
+                    if not stop.is_set() and not self._busy:
+                        self._drain()
             except Exception as e:  # the outbox job writes them on its schedule instead
                 log.error("stream_held_flush_failed", error=repr(e), exc_info=True)
                 self._holding = False
@@ -499,16 +552,18 @@ class Streams:
 
         return [r for chunk in id_chunks(ids, render) for r in client.query(render(chunk))]
 
-    def _read_since(self, since: datetime, ours: str | None, wanted: set[str]) -> list[dict[str, Any]]:
+    def _read_since(self, since: datetime, ours: str | None, wanted: set[str], *, one_page: bool = False
+                    ) -> tuple[list[dict[str, Any]], bool]:
         """Leads changed from `since` on whose last change is not our own write (those are
         echoes; a change before our write was read before we wrote), the mapping's filter applied.
 
         The previous burst read's part is not read again: from the last whole second it
         reached, and in that second only past the last Id it read there (SOQL datetimes
         have whole seconds). A lead changed there under a lower Id is missed by this read
-        and read by id with the others its events name. The read stops at the end of the
-        first page holding every lead of `wanted`: a further page would only read ahead,
-        and the next burst read fills its pages from here instead."""
+        and read by id with the others its events name. The read stops at the end of its
+        first page (`one_page`), or of the first page holding every lead of `wanted`: a
+        further page would only read ahead, and the next burst read fills its pages from
+        here instead. Returns (the leads, whether the read reached the end)."""
         from connector.soql import format_soql, soql_datetime
         from jobs import leads
 
@@ -524,11 +579,13 @@ class Streams:
         page = getattr(getattr(self.cx.client, "config", None), "query_batch_size", 2000)
         missing = set(wanted)
         found: list[dict[str, Any]] = []
+        exhausted = True
         for r in self.cx.client.read_incremental(ms.sobject("lead"), leads.lead_fields(self.cx), watermark=since,
                                                  lookback=timedelta(0), where=where):
             found.append(r)
             missing.discard(r["Id"])
-            if not missing and len(found) % page == 0:
+            if (one_page or not missing) and len(found) % page == 0:
+                exhausted = False
                 break  # (a page ends here: the next is not asked for)
         stamps = [(s.replace(microsecond=0), r["Id"]) for r in found if (s := leads.modstamp(r)) is not None]
         if stamps:
@@ -536,7 +593,7 @@ class Streams:
             mark = (top, max(i for sec, i in stamps if sec == top))
             if self._burst_mark is None or mark > self._burst_mark:
                 self._burst_mark = mark
-        return found
+        return found, exhausted
 
     def _reconcile(self, topic: str, why: str) -> None:
         log.warning("stream_reconciling", topic=topic, why=why)

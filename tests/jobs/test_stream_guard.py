@@ -48,9 +48,19 @@ def _person(org) -> str:
 
 @pytest.fixture
 def held(monkeypatch):
-    """Writes wait (as a burst's tail would) until the test has done its part."""
-    monkeypatch.setattr(stream, "QUIET_SECONDS", 30.0)
+    """Writes wait, as a burst's tail does, until the test has done its part: `held.release()`."""
+    import threading
+
+    gate = threading.Event()
+    real = stream.Streams._flush
+
+    def flush(self, now, *, hold):
+        return real(self, now, hold=hold or not gate.is_set())
+
     monkeypatch.setattr(stream, "HOLD_SECONDS", 60.0)
+    monkeypatch.setattr(stream.Streams, "_flush", flush)
+    gate.release = gate.set  # type: ignore[attr-defined]
+    return gate
 
 
 def _decided(loop, lead_id) -> bool:
@@ -63,7 +73,7 @@ def test_a_change_whose_event_comes_before_our_write_stops_it(org, streaming, he
     lead_id = _web_lead(org, "Taken Before The Write")
     _wait(lambda: _decided(loop, lead_id), what="our offer decided and waiting")
     org.org.update("Lead", lead_id, {"OwnerId": _person(org)}, as_user=_person(org))
-    monkeypatch.setattr(stream, "QUIET_SECONDS", 0.2)  # what follows the person's change goes out
+    held.release()  # what follows the person's change goes out
     _wait(lambda: org.org.get("Lead", lead_id).get("Routing_Status__c") == "Released", timeout=20,
           what="the lead released to the person")
     rec = org.org.get("Lead", lead_id)
@@ -115,6 +125,7 @@ def test_without_the_stream_the_rest_guard_answers(org, streaming, held, monkeyp
     _wait(lambda: streams.connected[LEADS] is None, timeout=60, what="the lead topic disconnected")
     org.org.update("Lead", lead_id, {"OwnerId": _person(org)}, as_user=_person(org))
     guard_reads = GuardReads(loop.cx.client, monkeypatch)
+    held.release()
     streams.run_job("outbox")  # the held write goes out now, guarded by Salesforce
     assert guard_reads() >= 1
     rec = org.org.get("Lead", lead_id)
