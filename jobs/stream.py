@@ -7,7 +7,7 @@ While this instance leads, one thread per topic subscribes over the Pub/Sub API:
   stream handles them, then the decided writes are flushed. They are carried from batch
   to batch while events keep coming, until they fill a page of the incremental read
   (2,000 leads a call, where reads by id take a few hundred) or no events came for
-  QUIET_SECONDS (a lone lead waits that long) or HOLD_SECONDS passed; fewer than BURST
+  QUIET_SECONDS (a lone lead waits that long) or they waited HOLD_SECONDS; fewer than BURST
   are read by id. Their batches' replay id is stored only once they are handled. Our
   own write-backs' echoes (commitUser = the integration user) are not read again. GAP events name the
   records to read; an overflow event, or a replay id past the 72-hour retention, runs
@@ -43,11 +43,10 @@ flush of the scheduler's jobs, use the REST guard as in poll mode.
 Write batches are kept full while events keep coming: a flush after a batch of events
 writes whole batches of 200 and holds the rest (pending in the outbox, so nothing is lost
 to a crash) for the next batch to fill, until no events came for QUIET_SECONDS after a
-batch or the oldest held entry was decided HOLD_SECONDS before — a lone lead's write
-waits QUIET_SECONDS, a burst's last leads about HOLD_SECONDS at most. Successive burst
-reads start where the previous one stopped (its newest second, and past the last Id it
-read in that second) instead of re-reading it, and read one page each; a named lead a
-read went past without finding is read by id.
+batch, or HOLD_SECONDS of waiting have passed. Successive burst reads start where the
+previous one stopped (its newest second, and past the last Id it read in that second)
+instead of re-reading it, and read one page each; a named lead a read went past without
+finding is read by id.
 """
 from __future__ import annotations
 
@@ -78,11 +77,11 @@ MAX_BATCH = 2000  # events requested ahead and handled together: one page of the
 # time since our read of it, or since the newest event handled, whichever is later) is at
 # most this long; beyond, the REST guard answers, as it would without the stream.
 CAUGHT_UP = timedelta(seconds=10)
-# A partial last write batch waits for more events to fill it while they keep coming (the
-# subscriber hands over the next batch within QUIET_SECONDS of our finishing one), at most
-# HOLD_SECONDS from its decision to the batch that starts after (plus that batch's own
-# time): a lone lead's write waits QUIET_SECONDS — well inside the 2 s p50 / 5 s p99
-# latency goal (BENCHMARKS.md 5b).
+# Leads named by events, and a partial last write batch, wait for more events to fill a
+# page or a batch while they keep coming (the subscriber hands over the next batch within
+# QUIET_SECONDS of our finishing one), at most HOLD_SECONDS of waiting in all (the time we
+# spend handling other leads meanwhile is not waiting): a lone lead waits QUIET_SECONDS —
+# well inside the 2 s p50 / 5 s p99 latency goal (BENCHMARKS.md 5b).
 HOLD_SECONDS = 2.0
 QUIET_SECONDS = 0.2
 
@@ -135,8 +134,10 @@ class Streams:
         # leads events named, not read yet (-> the first event's commit time), since when
         # (monotonic); and the position to store once they are handled
         self._carried: dict[str, datetime] = {}
-        self._carried_at: float | None = None
         self._unstored: bytes | None = None
+        # seconds carried leads or held writes have waited while this thread was idle (its
+        # own handling of other leads is not waiting: a burst's batches follow each other)
+        self._wait_idle = 0.0
         self._idle_since = 0.0  # monotonic: since when it has waited for the next
         self._burst_mark: tuple[datetime, str] | None = None  # (second, last Id) the last burst read reached
         self.guarded_by_events = 0
@@ -276,6 +277,8 @@ class Streams:
             lag = None
             if batch.events:
                 if topic == LEADS:
+                    if self._carried or self._holding:
+                        self._wait_idle += time.monotonic() - self._idle_since
                     self._busy = True
                 self._count(topic, len(batch.events))
                 with self.lock:
@@ -286,6 +289,8 @@ class Streams:
                 lag = (self.cx.clock.now() - max(e.commit_timestamp for e in batch.events)).total_seconds()
             if batch.replay_id and topic == LEADS and self._carried:
                 self._unstored = batch.replay_id  # leads not read yet: stored once they are handled
+                if lag is not None:
+                    self._note(topic, lag_s=lag)
             elif batch.replay_id:  # after the effects: a crash before this line replays the batch
                 self._unstored = None
                 self._note(topic, replay_id=batch.replay_id, **({"lag_s": lag} if lag is not None else {}))
@@ -307,7 +312,6 @@ class Streams:
             elif e.is_gap or e.change_type != "UPDATE" or e.commit_user != ours:
                 for lead in e.record_ids:  # (an update by us is our write-back's echo: known)
                     self._carried.setdefault(lead, e.commit_timestamp)
-                    self._carried_at = self._carried_at or time.monotonic()
         if "deleted" in self._wanted:
             self.run_job("deleted")
         self._read_and_handle(self.cx.clock.now(), ours, suspects, drain=False)
@@ -319,13 +323,13 @@ class Streams:
         Leads named are carried from batch to batch until a read can fill its page (a
         burst: one incremental read of 2,000 leads a call, reaching leads whose events are
         still on their way — they are skipped when they come), or no events came for
-        QUIET_SECONDS, or the first was named HOLD_SECONDS ago (`drain`): then all are read,
+        QUIET_SECONDS, or they have waited HOLD_SECONDS (`drain`): then all are read,
         a few by id. Leads whose last confirmed write may have overwritten someone's
         change (`suspects`) are read at once."""
         from jobs import leads
 
         page = getattr(getattr(self.cx.client, "config", None), "query_batch_size", 2000)
-        if self._carried_at is not None and time.monotonic() - self._carried_at >= HOLD_SECONDS:
+        if self._waited() >= HOLD_SECONDS:
             drain = True
         records: list[dict[str, Any]] = []
         now_ids = list(suspects)
@@ -350,8 +354,6 @@ class Streams:
         if drain:
             now_ids += [i for i in self._carried if i not in now_ids]
             self._carried.clear()
-        if not self._carried:
-            self._carried_at = None
         unique = list(dict.fromkeys(i for i in now_ids if i not in {r["Id"] for r in records}))
         if not records and not unique:
             if self._holding:
@@ -487,16 +489,24 @@ class Streams:
         return answered, rest
 
     def _flush(self, now: datetime, *, hold: bool) -> dict[str, int]:
-        """Write what is pending; during a burst whole batches only, a tail decided less
-        than HOLD_SECONDS ago waiting for the next. Guarded by the events while connected."""
+        """Write what is pending; while events keep coming whole batches only, the tail
+        waiting for the next until HOLD_SECONDS of waiting. Guarded by the events while
+        connected."""
         from jobs import outbox
 
         guard = self._event_guard if self.connected[LEADS] is not None else None
-        # (`now`: the batch's start, so its own decisions are young however long it took)
-        hold_after = now - timedelta(seconds=HOLD_SECONDS) if hold else None
-        counts = outbox.flush(self.cx, now, guard=guard, hold_after=hold_after)
+        hold = hold and self._waited() < HOLD_SECONDS
+        counts = outbox.flush(self.cx, now, guard=guard, hold_after=_NEVER if hold else None)
         self._holding = bool(counts.get("held"))
+        if not self._holding and not self._carried:
+            self._wait_idle = 0.0
         return counts
+
+    def _waited(self) -> float:
+        """How long carried leads and held writes have waited on events that did not come."""
+        if not (self._carried or self._holding):
+            return 0.0
+        return self._wait_idle + (0.0 if self._busy else time.monotonic() - self._idle_since)
 
     def _drain(self) -> None:
         """The carried leads read and decided, every pending write flushed, and the
@@ -517,7 +527,7 @@ class Streams:
 
     def _release_held(self, stop: threading.Event, topics: list[threading.Thread]) -> None:
         """A held tail goes out once no events came for QUIET_SECONDS after a batch (while
-        they come, each batch's flush writes what has waited HOLD_SECONDS), or once the
+        they come, each batch reads and flushes), after HOLD_SECONDS of waiting, or once the
         topic threads have ended."""
         while not stop.is_set():
             time.sleep(0.05)  # (not stop.wait: see jobs.leader.pause)
@@ -527,7 +537,7 @@ class Streams:
                 return
             if not waiting:
                 continue
-            if not ended and not self._quiet():
+            if not ended and not self._quiet() and self._waited() < HOLD_SECONDS:
                 continue  # events are coming: the batch being handled reads and flushes
             try:
                 with self.lock:
