@@ -164,3 +164,30 @@ def test_a_payload_is_stored_as_jsonable_would_have_made_it():
                "Routing_Offered_At__c": NOW.astimezone(PARIS), "Close__c": NOW.date(), "Score__c": 0.1 + 0.2,
                "Tags__c": {"b", "a"}, "Pair__c": ("x", None), "Done__c": True, "Reason__c": "ünï — “x”", "N__c": None}
     assert to_json(payload) == to_json(jsonable(payload))
+
+
+def _double_offer(url: str) -> None:
+    from jobs.state import offers as of
+
+    store = Store(url)
+    rows = _rows(30)["offers"]
+    try:
+        with store.begin() as conn:
+            of.insert_offer(conn, **rows[7])
+            with pytest.raises(of.LiveOfferExists, match=rows[7]["lead_id"]):
+                of.insert_offers(conn, rows)  # the batch fails as a whole, then one by one names the lead
+            of.insert_offers(conn, rows[8:])  # the transaction is still good
+        with store.connect() as conn:
+            assert of.offer_status_counts(conn) == {"live": 30}  # the seven before it went in one by one
+    finally:
+        store.dispose()
+
+
+def test_a_batch_with_a_second_live_offer_names_the_lead_sqlite(tmp_path):
+    _double_offer(f"sqlite:///{tmp_path}/s.sqlite")
+
+
+@pytest.mark.postgres
+def test_a_batch_with_a_second_live_offer_names_the_lead_postgresql():
+    with temp_database() as url:
+        _double_offer(url)
