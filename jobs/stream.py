@@ -25,20 +25,7 @@ Jobs and the stream share one lock: the scheduler's jobs and a batch never decid
 same lead at the same time. Its position is the state's `stream_state` table (migration 5).
 
 The outbox guard asks the events, not the REST API, while the lead topic is connected
-and caught up. A write decided on a lead this stream read at version V is stale if an
-event since showed someone else (not our integration user) changing the lead after V;
-no such event, no change as far as Salesforce has told us. The race window this leaves
-is the events' delivery: a person's change committed after our read (or after the newest
-event handled, if later) and before our write, whose event had not reached us when the
-write went out — our own handling time plus the delivery delay, and at most CAUGHT_UP,
-or the REST guard answers for that lead. It is closed after the fact: every
-change event by someone else is compared, before anything skips it, with our last
-confirmed write to that lead (the outbox, so a restart replaying the events still
-checks); a change made after the version that write was decided on, in fields the
-write set, whose values the lead no longer has while it has ours, was overwritten by
-us — the person's values are written back, the lead released to them, and the Lead's
-routing reason says so. Leads read before the subscription (re)connected, and every
-flush of the scheduler's jobs, use the REST guard as in poll mode.
+and caught up (`jobs.event_guard`: the guard, its race window and its check after the fact).
 
 Write batches are kept full while events keep coming: a flush after a batch of events
 writes whole batches of 200 and holds the rest (pending in the outbox, so nothing is lost
@@ -53,11 +40,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from sqlalchemy import select
 
+from jobs.event_guard import EventGuard, Suspects
 from jobs.leader import pause
 from jobs.logging import get_logger
 from jobs.state.schema import stream_state
@@ -73,10 +61,6 @@ BURST = 50  # leads named by one batch of events, from which the incremental rea
 SEEN_FOR = timedelta(minutes=30)  # how long a handled copy's modstamp is remembered
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 MAX_BATCH = 2000  # events requested ahead and handled together: one page of the incremental read
-# The event guard answers for a lead while what the events cannot yet have told of (the
-# time since our read of it, or since the newest event handled, whichever is later) is at
-# most this long; beyond, the REST guard answers, as it would without the stream.
-CAUGHT_UP = timedelta(seconds=10)
 # Leads named by events, and a partial last write batch, wait for more events to fill a
 # page or a batch while they keep coming (the subscriber hands over the next batch within
 # QUIET_SECONDS of our finishing one), at most HOLD_SECONDS of waiting in all (the time we
@@ -121,13 +105,7 @@ class Streams:
         self.threads: list[threading.Thread] = []
         self.handled = 0  # leads handled from events, for tests and the benchmark
         self.burst_reads = 0
-        # The event guard's memory: the version of each lead this subscription read, and
-        # the newest version someone else made that its events told of.
-        self._read_at: dict[str, tuple[datetime, datetime, int]] = {}  # lead -> (SystemModstamp, read when, batch)
-        self._changed_at: dict[str, datetime] = {}
-        self._gap_in: dict[str, int] = {}  # lead -> the last batch a gap event named it in
-        self._batches = 0
-        self._newest_event = _NEVER  # commit time of the newest lead event handled
+        self.guard = EventGuard(cx, live=lambda: self.connected[LEADS] is not None)
         self._holding = False  # a partial write batch waits for the next events
         self._busy = False  # the lead topic's thread is handling a batch
         self._lead_sub: Any = None  # the lead topic's subscriber, while it runs
@@ -140,8 +118,14 @@ class Streams:
         self._wait_idle = 0.0
         self._idle_since = 0.0  # monotonic: since when it has waited for the next
         self._burst_mark: tuple[datetime, str] | None = None  # (second, last Id) the last burst read reached
-        self.guarded_by_events = 0
-        self.overwrites_undone = 0
+
+    @property
+    def guarded_by_events(self) -> int:
+        return self.guard.answered
+
+    @property
+    def overwrites_undone(self) -> int:
+        return self.guard.undone
 
     # ---- wiring --------------------------------------------------------------------------
     def make_jobs(self, job_stop: threading.Event) -> list[Any]:
@@ -262,10 +246,7 @@ class Streams:
         if topic == LEADS:
             self._lead_sub = sub
             with self.lock:  # what was read before this subscription is for the REST guard
-                self._read_at.clear()
-                self._changed_at.clear()
-                self._gap_in.clear()
-                self._newest_event = _NEVER
+                self.guard.reconnected()
                 self._busy = False
         self.connected[topic] = since
         self._note(topic, mode="cdc", connected_since=since, note=None)
@@ -299,7 +280,7 @@ class Streams:
 
     def _handle_leads(self, events: list[Any]) -> None:
         ours = getattr(self.cx.client, "user_id", None)
-        suspects = self._note_changes(events, ours)  # before anything below skips an event
+        suspects = self.guard.note_changes(events, ours)  # before anything below skips an event
         for e in events:
             if e.commit_timestamp < self._covered_until and not e.is_overflow:
                 continue  # a lead-stream read since has taken this change in
@@ -317,7 +298,7 @@ class Streams:
         self._read_and_handle(self.cx.clock.now(), ours, suspects, drain=False)
 
     def _read_and_handle(self, now: datetime, ours: str | None,
-                         suspects: dict[str, tuple[dict[str, Any], dict[str, Any]]], *, drain: bool) -> None:
+                         suspects: Suspects, *, drain: bool) -> None:
         """Read the leads events named and decide on them, then flush.
 
         Leads named are carried from batch to batch until a read can fill its page (a
@@ -372,8 +353,8 @@ class Streams:
             stamp = leads.modstamp(r)
             if stamp is not None:
                 self._seen[r["Id"]] = max(stamp, self._seen.get(r["Id"], stamp))
-                self._read_at[r["Id"]] = (stamp, now, self._batches)  # the version decided on
-        undone = self._undo_overwrites(suspects, records, now) if suspects else set()
+                self.guard.read(r["Id"], stamp, now)  # the version decided on
+        undone = self.guard.undo_overwrites(suspects, records, now) if suspects else set()
         counts: dict[str, int] = {"overwrites_undone": len(undone)} if undone else {}
         if undone:
             records = [r for r in records if r["Id"] not in undone]
@@ -381,112 +362,10 @@ class Streams:
             leads.handle_page(self.cx, records[i:i + leads.PAGE], now, counts, advance_watermark=False)
         horizon = now - SEEN_FOR
         self._seen = {k: v for k, v in self._seen.items() if v >= horizon}
-        self._read_at = {k: v for k, v in self._read_at.items() if v[1] >= horizon}
-        self._changed_at = {k: v for k, v in self._changed_at.items() if v >= horizon}
-        self._gap_in = {k: v for k, v in self._gap_in.items() if k in self._read_at}
+        self.guard.forget_before(horizon)
         counts.update({f"flush_{k}": v for k, v in self._flush(now, hold=not drain).items()})
         self.handled += len(records)
         log.info("stream_batch", leads=len(records), carried=len(self._carried), counts=counts)
-
-    # ---- the outbox guard from the events, and its check after the fact -------------------
-    def _note_changes(self, events: list[Any], ours: str | None) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-        """Remember who changed which lead when; return the leads whose last confirmed
-        write of ours may have overwritten a change someone else made meanwhile:
-        {lead: (their values of the fields both touched, our write's payload)}."""
-        theirs: dict[str, list[Any]] = {}
-        self._batches += 1
-        for e in events:
-            self._newest_event = max(self._newest_event, e.commit_timestamp)
-            if e.commit_user == ours or e.is_overflow or e.change_type in ("DELETE", "GAP_DELETE"):
-                continue
-            if e.is_gap:  # a change at some time before the event, of unknown version: what
-                for lead in e.record_ids:  # a read after this batch sees, a read before may not
-                    self._gap_in[lead] = self._batches
-                continue
-            version = _version(e)
-            for lead in e.record_ids:
-                if version > self._changed_at.get(lead, _NEVER):
-                    self._changed_at[lead] = version
-                if e.change_type == "UPDATE":
-                    theirs.setdefault(lead, []).append(e)
-        if not theirs:
-            return {}
-        from jobs.state.schema import outbox as t
-
-        with self.cx.store.connect() as conn:
-            rows = conn.execute(select(t.c.lead_id, t.c.payload, t.c.seen_modstamp)
-                                .where(t.c.lead_id.in_(list(theirs)), t.c.status == "confirmed")
-                                .order_by(t.c.id)).all()
-        last = {r.lead_id: r for r in rows}  # our write the lead shows, if any still does
-        suspects: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-        for lead, row in last.items():
-            if row.seen_modstamp is None:
-                continue
-            values: dict[str, Any] = {}
-            for e in theirs[lead]:  # in commit order: the later value of a field wins
-                if _version(e) <= row.seen_modstamp:
-                    continue  # our write was decided on this change: nothing of theirs lost
-                for f in (*e.changed_fields, *e.nulled_fields):
-                    if f in row.payload:
-                        values[f] = None if f in e.nulled_fields else _as_written(e.values.get(f))
-            if values:
-                suspects[lead] = (values, row.payload)
-        return suspects
-
-    def _undo_overwrites(self, suspects: dict[str, tuple[dict[str, Any], dict[str, Any]]],
-                         records: list[dict[str, Any]], now: datetime) -> set[str]:
-        """Leads whose fields hold our write's values where someone else's later change
-        had set others: our write landed after their change (its event came too late for
-        the guard). Their values go back, the lead is theirs, and the Lead says why."""
-        from jobs import leads, lifecycle
-        from jobs.outbox import same_value
-
-        undone: set[str] = set()
-        for rec in records:
-            if rec["Id"] not in suspects:
-                continue
-            values, payload = suspects[rec["Id"]]
-            lost = sorted(f for f, v in values.items() if f in rec and same_value(rec[f], payload[f])
-                          and not same_value(v, payload[f]))
-            if not lost:
-                continue  # their change stands (it came after our write), or they chose what we wrote
-            reason = (f"a person changed {', '.join(lost)} while our write was on its way; our write had "
-                      "replaced their change, which is put back")
-            update = {**lifecycle.released_update(self.cx, reason), **{f: values[f] for f in lost}}
-            with self.cx.store.begin() as conn:
-                state = lifecycle.load_state(conn, [rec["Id"]])
-                lifecycle.release(conn, state, rec["Id"], reason, now, modstamp=leads.modstamp(rec),
-                                  lead_update=update)
-                lifecycle.save_state(conn, state, now)
-            log.warning("stream_overwrite_undone", lead_id=rec["Id"], fields=lost)
-            undone.add(rec["Id"])
-        self.overwrites_undone += len(undone)
-        return undone
-
-    def _event_guard(self, entries: list[dict[str, Any]]) -> tuple[dict[str, datetime], list[dict[str, Any]]]:
-        """outbox.current_modstamps' answer from the events, for entries decided on a version
-        of the lead this subscription read; (answers, entries left for the REST guard)."""
-        answered: dict[str, datetime] = {}
-        rest: list[dict[str, Any]] = []
-        now = self.cx.clock.now()
-        live = self.connected[LEADS] is not None
-        for e in entries:
-            lead, seen = e["lead_id"], e["seen_modstamp"]
-            if seen is None:
-                continue  # nothing to compare with: fresh either way (outbox.split_stale)
-            read = self._read_at.get(lead)
-            if not live or read is None or read[0] != seen or now - max(read[1], self._newest_event) > CAUGHT_UP:
-                rest.append(e)
-                continue
-            changed = self._changed_at.get(lead)
-            if self._gap_in.get(lead, 0) > read[2]:
-                answered[lead] = seen + timedelta(microseconds=1)  # changed after our read: stale
-            else:
-                answered[lead] = changed if changed is not None and changed > seen else seen
-            if answered[lead] != seen:  # read again by the flush; what it decides, the REST guard guards
-                del self._read_at[lead]
-        self.guarded_by_events += len(answered)
-        return answered, rest
 
     def _flush(self, now: datetime, *, hold: bool) -> dict[str, int]:
         """Write what is pending; while events keep coming whole batches only, the tail
@@ -494,7 +373,7 @@ class Streams:
         connected."""
         from jobs import outbox
 
-        guard = self._event_guard if self.connected[LEADS] is not None else None
+        guard = self.guard.answer if self.connected[LEADS] is not None else None
         hold = hold and self._waited() < HOLD_SECONDS
         counts = outbox.flush(self.cx, now, guard=guard, hold_after=_NEVER if hold else None)
         self._holding = bool(counts.get("held"))
@@ -640,23 +519,3 @@ class Streams:
             if done.rowcount == 0:
                 conn.execute(t.insert().values(topic=topic, events=add_events, reconcile_finds=add_finds,
                                                **{"mode": self.settings.mode, **data}))
-
-
-def _version(event: Any) -> datetime:
-    """The version of the lead an event reports: its LastModifiedDate when the event
-    carries it (the field our reads see), else the commit time."""
-    value = event.values.get("LastModifiedDate")
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, int):  # epoch milliseconds, as Salesforce's schemas type datetimes
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
-    return event.commit_timestamp
-
-
-def _as_written(value: Any) -> Any:
-    """An event's value as the REST API takes it back."""
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
