@@ -225,6 +225,8 @@ def insert_rows(conn: Connection, table, rows: list[dict[str, Any]], *, returnin
             columns[i] = fn(columns[i])
     values = list(zip(*columns))
     if dialect.name == "postgresql":
+        if not returning and not conflict:
+            return _pg_copy(conn, table, cols, values)
         return _pg_many(conn, head + one + tail, values, bool(returning))
     step = max(1, _PARAMS_PER_STATEMENT.get(dialect.name, 999) // len(cols))
     out: list[tuple[Any, ...]] = []
@@ -252,6 +254,23 @@ def _pg_many(conn: Connection, sql: str, values: list[tuple[Any, ...]], returnin
                 break
         return out
     except dbapi.Error as e:  # as SQLAlchemy would raise it (IntegrityError for a double live offer)
+        raise exc.DBAPIError.instance(sql, values[:3], e, dbapi.Error) from e
+    finally:
+        cur.close()
+
+
+def _pg_copy(conn: Connection, table, cols: list[Any], values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Plain appends (the decision audit, the outbox) on PostgreSQL: COPY, rows in order."""
+    dbapi = conn.dialect.dbapi
+    prep = conn.dialect.identifier_preparer
+    sql = f"COPY {prep.format_table(table)} ({', '.join(prep.quote(c.name) for c in cols)}) FROM STDIN"
+    cur = conn.connection.cursor()
+    try:
+        with cur.copy(sql) as copy:
+            for row in values:
+                copy.write_row(row)
+        return []
+    except dbapi.Error as e:
         raise exc.DBAPIError.instance(sql, values[:3], e, dbapi.Error) from e
     finally:
         cur.close()
