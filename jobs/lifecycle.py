@@ -157,7 +157,15 @@ def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead,
     if attempt > max_attempts:
         decision = escalation(cx, lead, f"{why}; no partner took it after {max_attempts} offers", attempt)
     else:
-        decision = cx.routing().router.decide(lead, state, now, attempt=attempt)
+        from jobs import feedback
+
+        # as a new lead is routed (jobs/route.py): the lead score where rules read it, and
+        # the Lead saying which partners their own feedback kept from it
+        routing = cx.routing()
+        learning.score(routing.learning, lead)
+        skipped = feedback.skipped(lead, routing.feedback)
+        decision = routing.router.decide(lead, state, now, attempt=attempt)
+        feedback.note(decision, skipped, routing.feedback)
         if decision.kind is DecisionKind.UNROUTABLE or barred(state, lead.id, decision):
             decision = escalation(cx, lead, f"{why}; {decision.reason}", attempt)
     commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,

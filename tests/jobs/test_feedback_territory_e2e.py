@@ -101,6 +101,15 @@ def test_out_of_territory_declines_stop_the_area_until_ops_review_it(loop, tmp_p
     assert made and made[0]["partner_id"] != pid
     reason = loop.lead(new_id)["Routing_Reason__c"]
     assert "skipped by its own feedback" in reason and name in reason and "Out of territory" in reason, reason
+    # declined by that partner, the lead is offered again: still not to the stopped partner, and
+    # the re-offer's reason says so too
+    answer_as_rep(loop.sb, new_id, made[0]["rep_id"], {
+        "Partner_Response__c": "Rejected", "Rejection_Reason_Code__c": "Existing customer",
+        "Rejection_Reason__c": "Existing customer: already ours"})
+    loop.cycle(partners_act=False)
+    assert all(o["partner_id"] != pid for o in loop.offers(new_id))
+    reason = loop.lead(new_id)["Routing_Reason__c"]
+    assert "by its own feedback" in reason and name in reason, reason
 
     # explain names the skip; validate proposes the coverage fix; status and feedback list the stop
     cfg = _config(loop, tmp_path)
