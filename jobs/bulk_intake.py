@@ -21,14 +21,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from connector.reads import incremental_query
 from connector.soql import and_where, format_soql, ident, soql_datetime
-from jobs import bulk_writeback, outbox, withdraw
+from jobs import bulk_writeback, outbox, read_window
 from jobs.echoes import echoes_once
-from jobs.state import store as st
 
 if TYPE_CHECKING:
     from jobs.context import Context
 
-WATERMARK, READ_START = "leads", "leads:read_start"  # jobs.leads' own (it imports this module)
 PAGE = 2_000  # records per transaction: a REST page's worth
 BEHIND = timedelta(hours=1)  # a read starting closer to now than this is never a backlog worth counting
 
@@ -38,21 +36,15 @@ HandlePage = Callable[["Context", list[dict[str, Any]], datetime, dict[str, int]
 def wanted(cx: Context, now: datetime) -> int:
     """How many leads the lead stream's read would bring, when that reaches the bulk
     threshold; else 0. No API call unless the read starts over an hour back."""
-    with cx.store.connect() as conn:
-        wm = st.get_watermark(conn, WATERMARK)
+    wm = read_window.saved(cx)
     if wm is not None and now - wm < BEHIND:
         return 0
-    start = _start(cx, now, wm)
+    start = read_window.start(cx, now, wm)
     ms = cx.mappings
     where = and_where(format_soql("SystemModstamp >= {}", soql_datetime(start - cx.lookback)),
                       ms.filter("lead"), echoes_once(cx, start))  # fmt: skip
     backlog = cx.client.count(f"SELECT COUNT() FROM {ident(ms.sobject('lead'), what='object')} WHERE {where}")
     return backlog if backlog >= bulk_writeback.threshold(cx) else 0
-
-
-def _start(cx: Context, now: datetime, wm: datetime | None) -> datetime:
-    # as jobs.leads.run: a first run starts a bounded way back, not at the org's beginning
-    return wm if wm is not None else now - timedelta(hours=cx.settings.routing.backfill_hours) + cx.lookback
 
 
 def run(cx: Context, now: datetime, backlog: int, handle_page: HandlePage) -> dict[str, int]:
@@ -83,10 +75,7 @@ def _run(cx: Context, now: datetime, backlog: int, handle_page: HandlePage) -> d
     ms = cx.mappings
     counts: dict[str, int] = {"read": 0}
     flushed = bulk_writeback.resume(cx, now, settle=outbox.settle)  # a killed run's ingest job first
-    with cx.store.begin() as conn:
-        wm = st.get_watermark(conn, WATERMARK)
-        st.set_watermark(conn, READ_START, now, now)  # the outbox guard asks about changes after this
-    start = _start(cx, now, wm)
+    start = read_window.begin(cx, now)
     where = and_where(ms.filter("lead"), echoes_once(cx, start))
     soql = incremental_query(ms.sobject("lead"), ms.soql_fields("lead"), watermark=start, lookback=cx.lookback,
                              where=where)  # fmt: skip
@@ -102,15 +91,7 @@ def _run(cx: Context, now: datetime, backlog: int, handle_page: HandlePage) -> d
     if page:
         handle_page(cx, page, now, counts)
     counts["bulk_read"] = counts["read"]
-    if not cx.stop.is_set():
-        # as jobs.leads.run: the whole window up to this run's start was read
-        read_to = now.replace(microsecond=0)
-        with cx.store.begin() as conn:
-            old = st.get_watermark(conn, WATERMARK)
-            if old is None or read_to > old:
-                st.set_watermark(conn, WATERMARK, read_to, now)
-    if not cx.stop.is_set() and (withdrawn := withdraw.run(cx, now)):
-        counts["withdrawn"] = withdrawn
+    read_window.finish(cx, now, counts)
     # what is left (rows to send again, fewer than the threshold) goes through REST
     for part in (bulk_writeback.flush(cx, now, settle=outbox.settle, fence=outbox.fence), outbox.flush(cx, now)):
         for k, v in part.items():

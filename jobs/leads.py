@@ -12,10 +12,10 @@ repeat harmlessly because handling is idempotent by Id.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from jobs import alerts, bulk_intake, lifecycle, outbox, poll, route, withdraw
+from jobs import alerts, bulk_intake, lifecycle, outbox, poll, read_window, route
 from jobs.echoes import echoes_once
 from jobs.state import offers as of
 from jobs.state import outbox as ob
@@ -27,8 +27,7 @@ from rules.lifecycle import LeadState
 if TYPE_CHECKING:
     from jobs.context import Context
 
-WATERMARK = "leads"
-READ_START = "leads:read_start"
+WATERMARK, READ_START = read_window.WATERMARK, read_window.READ_START
 PAGE = 200
 
 
@@ -40,14 +39,7 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     if backlog := bulk_intake.wanted(cx, now):  # a first run or a large backlog: Bulk API 2.0
         return bulk_intake.run(cx, now, backlog, handle_page)
     ms, client = cx.mappings, cx.client
-    with cx.store.begin() as conn:
-        wm = st.get_watermark(conn, WATERMARK)
-        # Anything changed after this moment is not in this read; the outbox guard asks
-        # Salesforce about exactly that window (see outbox.current_modstamps).
-        st.set_watermark(conn, READ_START, now, now)
-    if wm is None:
-        # First run: start a bounded way back, not at the beginning of the org's history.
-        wm = now - timedelta(hours=cx.settings.routing.backfill_hours) + cx.lookback
+    wm = read_window.begin(cx, now)
     where = " AND ".join(f"({w})" for w in (ms.filter("lead"), echoes_once(cx, wm)) if w) or None
     stream = client.read_incremental(ms.sobject("lead"), lead_fields(cx), watermark=wm,
                                      lookback=cx.lookback, where=where)
@@ -71,18 +63,7 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     finally:
         written = writer.finish()
     counts.update({f"flush_{k}": v for k, v in written.items()})
-    if not cx.stop.is_set():
-        # The whole window up to this run's start was read: the next read starts one
-        # lookback before it, not one lookback before the newest change, or an idle org
-        # would have its last few minutes of changes read again on every run, for ever.
-        # (The read's bound has whole seconds: SOQL datetimes carry no fraction.)
-        read_to = now.replace(microsecond=0)
-        with cx.store.begin() as conn:
-            old = st.get_watermark(conn, WATERMARK)
-            if old is None or read_to > old:
-                st.set_watermark(conn, WATERMARK, read_to, now)
-    if not cx.stop.is_set() and (withdrawn := withdraw.run(cx, now)):
-        counts["withdrawn"] = withdrawn
+    read_window.finish(cx, now, counts)
     for k, v in outbox.flush(cx, now).items():
         counts[f"flush_{k}"] = counts.get(f"flush_{k}", 0) + v
     return counts
