@@ -314,17 +314,6 @@ def apply(partners: Iterable[Partner], adj: Adjustments) -> None:
             p.capacity = throttled[0]
 
 
-def bar(state: Any, lead: Lead, adj: Adjustments | None) -> dict[str, str]:
-    """Partners excluded from this lead's industry, or stopped in its area, by their own
-    feedback skip it; returns who and why (partner → the words `explain` shows). A router
-    built by jobs/partners.py skips them by itself (`hook`); this also marks them in `state`
-    for a router without the hook."""
-    skipped = adj.barred_for(lead) if adj is not None else {}
-    for pid, why in skipped.items():
-        state.bar(lead.id, pid, why)
-    return skipped
-
-
 def skipped(lead: Lead, adj: Adjustments | None) -> dict[str, str]:
     """Who the router (hooked) will skip for this lead by their feedback, and why."""
     return adj.barred_for(lead) if adj is not None else {}

@@ -57,6 +57,7 @@ def build_connector(sb, state_url: str, *, settings: dict | None = None, rules: 
     with `server_time` it is given no clock and takes Salesforce's time from the `Date`
     header of the responses, as in production."""
     from connector import ConnectorConfig, SalesforceClient
+    from jobs.performance import rule_attributes
     from mappings import load_mappings
     from rules.book import load_rules
 
@@ -64,7 +65,9 @@ def build_connector(sb, state_url: str, *, settings: dict | None = None, rules: 
     client = SalesforceClient.connect(ConnectorConfig.model_validate(connector_config_data(sb)),
                                       clock=None if server_time else sb.clock.now)
     ms = load_mappings(None)
-    book = load_rules(rules, lead_attributes=ms.lead_attribute_types(), partner_attributes=ms.partner_attribute_types())
+    # as jobs/app.py loads them: the lead score and the partner performance facts are attributes too
+    lead_attributes, partner_attributes = rule_attributes(ms)
+    book = load_rules(rules, lead_attributes=lead_attributes, partner_attributes=partner_attributes)
     s = Settings.model_validate({"notifications": {"mode": "custom"}, **(settings or {})})
     clock = SalesforceTime(client) if server_time else CallableClock(sb.clock.now)
     return Connector(client=client, mappings=ms, book=book, store=Store(state_url), clock=clock,
@@ -102,6 +105,20 @@ class Loop:
         with self.cx.store.connect() as conn:
             ids = [r.lead_id for r in conn.execute(offers.select().where(offers.c.status == "live"))]
             return of.live_offers(conn, ids)
+
+    def offers_by_partner(self) -> dict[str, list[dict]]:
+        """The live offers to partners (not pools), by partner."""
+        by: dict[str, list[dict]] = {}
+        for o in self.live().values():
+            if o["kind"] == "offer":
+                by.setdefault(o["partner_id"], []).append(o)
+        return by
+
+    def busiest_partner(self) -> tuple[str, list[dict]]:
+        """The partner with the most live offers (ties: the highest id), and its offers."""
+        by = self.offers_by_partner()
+        pid = max(by, key=lambda p: (len(by[p]), p))
+        return pid, by[pid]
 
     def queue_id(self, developer_name: str) -> str:
         return self.sb.org.queue_ids[developer_name]

@@ -4,6 +4,7 @@ status rendering of every adjustment. Fixed dates: nothing here depends on today
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 from jobs import feedback
 from jobs.ops import report, status
@@ -72,20 +73,14 @@ def test_the_rating_picklist_reads_as_a_number():
 def test_the_lead_names_whom_its_feedback_kept_away_within_its_255_characters():
     adj = feedback.Adjustments(at=NOW, stopped={"001A": {"US-CA": 3}}, names={"001A": "Acme Partners"})
     lead = Lead(id="00Q000000000000001", country="US", state="US-CA")
-
-    class State:
-        excluded: dict = {}
-
-        def bar(self, lead_id, pid, why):
-            self.excluded.setdefault(lead_id, {})[pid] = why
-
-    state = State()
-    skipped = feedback.bar(state, lead, adj)
-    assert "--area US-CA" in skipped["001A"] and state.excluded[lead.id]["001A"] == skipped["001A"]
+    router = SimpleNamespace(eligibility=SimpleNamespace(barred=None))
+    feedback.hook(router, adj)  # the router skips whom the Lead will name
+    skipped = feedback.skipped(lead, adj)
+    assert "--area US-CA" in skipped["001A"] and router.eligibility.barred(lead)["001A"] == skipped["001A"]
     # a stop on a country keeps its states away too
     adj_country = feedback.Adjustments(at=NOW, stopped={"001A": {"US": 3}})
-    assert "for US leads" in feedback.bar(State(), lead, adj_country)["001A"]
-    assert feedback.bar(State(), Lead(id="x", country="CA", state="CA-ON"), adj_country) == {}
+    assert "for US leads" in feedback.skipped(lead, adj_country)["001A"]
+    assert feedback.skipped(Lead(id="x", country="CA", state="CA-ON"), adj_country) == {}
 
     why = skipped["001A"]
     d = Decision(lead_id=lead.id, kind=DecisionKind.OFFER, reason="Covering partner: Beta GmbH — round robin" + "x" * 200,

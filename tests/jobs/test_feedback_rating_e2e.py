@@ -13,8 +13,6 @@ import pytest
 
 from jobs import feedback
 from jobs.ops import feedback as feedback_command
-from jobs.performance import LEAD_ATTRIBUTES, PARTNER_ATTRIBUTES
-from rules.book import load_rules
 from rules.predictive import segment_of
 
 from .conftest import Loop, build_connector
@@ -38,13 +36,9 @@ name = "Everyone"
 
 
 def _loop(sb, tmp_path: Path) -> Loop:
-    plain = tmp_path / "plain.toml"  # the test helper loads rules without issue 17's attributes
-    plain.write_text(RULES.replace('  when = "score >= 0"\n', "").replace('  partners = "lead_quality_ratings >= 0"\n', ""))
     rules = tmp_path / "rated.toml"
     rules.write_text(RULES)
-    cx = build_connector(sb, f"sqlite:///{tmp_path}/state.sqlite", rules=plain)
-    cx.book = load_rules(rules, lead_attributes={**LEAD_ATTRIBUTES, **cx.mappings.lead_attribute_types()},
-                         partner_attributes={**PARTNER_ATTRIBUTES, **cx.mappings.partner_attribute_types()})
+    cx = build_connector(sb, f"sqlite:///{tmp_path}/state.sqlite", rules=rules)
     return Loop(sb, cx)
 
 

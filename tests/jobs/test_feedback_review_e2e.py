@@ -22,15 +22,6 @@ from jobs.ops.demo import write_config
 pytestmark = pytest.mark.e2e
 
 
-def _busiest(loop) -> tuple[str, list[dict]]:
-    by: dict[str, list[dict]] = {}
-    for o in loop.live().values():
-        if o["kind"] == "offer":
-            by.setdefault(o["partner_id"], []).append(o)
-    pid = max(by, key=lambda p: (len(by[p]), p))
-    return pid, by[pid]
-
-
 def _no_capacity(loop, offers: list[dict]) -> None:
     for o in offers:
         loop.sb.org.update("Lead", o["lead_id"], {"Partner_Response__c": "Rejected",
@@ -53,7 +44,7 @@ def _account(loop, pid: str) -> dict:
 def _throttled(loop) -> tuple[str, int, int]:
     """A partner throttled by two 'No capacity' declines, as production sees it."""
     loop.cycle(partners_act=False)
-    pid, offers = _busiest(loop)
+    pid, offers = loop.busiest_partner()
     declared = loop.cx.routing().partners[pid].capacity
     assert declared and declared > 1 and len(offers) >= 2
     _no_capacity(loop, offers[:2])

@@ -22,19 +22,11 @@ COPIED = ("Company", "LastName", "Country", "State", "PostalCode", "City", "Indu
           "NumberOfEmployees", "Products__c")
 
 
-def _offers_by_partner(loop) -> dict[str, list[dict]]:
-    by: dict[str, list[dict]] = {}
-    for o in loop.live().values():
-        if o["kind"] == "offer":
-            by.setdefault(o["partner_id"], []).append(o)
-    return by
-
-
 def _partner_sharing_its_area(loop) -> tuple[str, list[dict]]:
     """A partner with STOP_AFTER open offers, the first of a lead another partner covers
     too: once stopped there, such a lead has somewhere else to go."""
     routing, convert = loop.cx.routing(), loop.cx.mappings.lead_converter()
-    by = _offers_by_partner(loop)
+    by = loop.offers_by_partner()
     for pid in sorted(by, key=lambda p: (-len(by[p]), p)):
         if len(by[pid]) < feedback.STOP_AFTER:
             break
@@ -145,7 +137,7 @@ def test_out_of_territory_declines_stop_the_area_until_ops_review_it(loop, tmp_p
     again_id = _new_lead_like(loop, offers[0]["lead_id"], 2)
     lead = loop.cx.mappings.lead_converter()(loop.lead(again_id))
     state = RoutingState()
-    assert feedback.bar(state, lead, routing.feedback) == {}
+    assert feedback.skipped(lead, routing.feedback) == {}
     ex = routing.router.explain(lead, state, loop.cx.clock.now(), attempt=1)
     assert not any(pid in t.excluded for t in ex.trials)
     assert any(s for t in ex.trials if t.applied for s in [t.candidates])

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jobs.performance import LEAD_ATTRIBUTES, PARTNER_ATTRIBUTES
-from rules.book import load_rules
 from rules.state import RoutingState
 from sandbox.market import Market
 from sandbox.seed import add_leads
@@ -30,14 +28,9 @@ name = "Everyone"
 
 
 def _loop(sb, tmp_path: Path) -> Loop:
-    plain = tmp_path / "plain.toml"  # the test helper loads rules without issue 17's attributes
-    plain.write_text(PREDICTIVE.replace('  when = "score >= 0"\n', ""))
     rules = tmp_path / "predictive.toml"
     rules.write_text(PREDICTIVE)
-    cx = build_connector(sb, f"sqlite:///{tmp_path}/state.sqlite", rules=plain)
-    # as jobs/app.py loads it: the lead score and the performance facts are attributes
-    cx.book = load_rules(rules, lead_attributes={**LEAD_ATTRIBUTES, **cx.mappings.lead_attribute_types()},
-                         partner_attributes={**PARTNER_ATTRIBUTES, **cx.mappings.partner_attribute_types()})
+    cx = build_connector(sb, f"sqlite:///{tmp_path}/state.sqlite", rules=rules)
     return Loop(sb, cx)
 
 
