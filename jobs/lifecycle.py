@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from jobs import learning
+from jobs import feedback, learning
 from jobs.state import offers as of
 from jobs.state import schema
 from jobs.state import outbox as ob
@@ -143,6 +143,17 @@ def escalation(cx: Context, lead: Lead, reason: str, attempt: int) -> Decision:
                                  **({} if queue_id else {"problem": f"queue {name} not found in the org"})})
 
 
+def decide(routing: Any, lead: Lead, state: RoutingState, now: datetime, *, attempt: int) -> Decision:
+    """How every lead is decided, new or offered again: the lead score where rules read
+    it, the router's choice (it skips the partners their own feedback keeps away: the
+    routing build hooks them in), and the Lead naming those partners."""
+    learning.score(routing.learning, lead)
+    skipped = feedback.skipped(lead, routing.feedback)
+    decision = routing.router.decide(lead, state, now, attempt=attempt)
+    feedback.note(decision, skipped, routing.feedback)
+    return decision
+
+
 def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead, *, attempt: int, why: str,
                  record: dict[str, Any] | None, seen_modstamp: datetime | None, now: datetime) -> Decision:
     """Offer the lead to the next target (never one that declined it), or escalate.
@@ -157,15 +168,7 @@ def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead,
     if attempt > max_attempts:
         decision = escalation(cx, lead, f"{why}; no partner took it after {max_attempts} offers", attempt)
     else:
-        from jobs import feedback
-
-        # as a new lead is routed (jobs/route.py): the lead score where rules read it, and
-        # the Lead saying which partners their own feedback kept from it
-        routing = cx.routing()
-        learning.score(routing.learning, lead)
-        skipped = feedback.skipped(lead, routing.feedback)
-        decision = routing.router.decide(lead, state, now, attempt=attempt)
-        feedback.note(decision, skipped, routing.feedback)
+        decision = decide(cx.routing(), lead, state, now, attempt=attempt)
         if decision.kind is DecisionKind.UNROUTABLE or barred(state, lead.id, decision):
             decision = escalation(cx, lead, f"{why}; {decision.reason}", attempt)
     commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,

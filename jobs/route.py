@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlalchemy import Connection
 
-from jobs import feedback, learning, lifecycle
+from jobs import learning, lifecycle
 from jobs.logging import get_logger
 from jobs.state import offers as of
 from jobs.timeutil import parse_sf_datetime
@@ -25,9 +25,7 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
           now: datetime) -> list[str]:
     """Decide and commit each lead; returns one outcome label per lead, for the counts."""
     outcomes = []
-    router = None
-    live = None  # jobs.learning.Live, when a rule is predictive
-    adjustments = None  # jobs.feedback.Adjustments
+    routing = None  # built (or refreshed) once a lead needs deciding
     decided: list[tuple[Lead, Decision, dict[str, Any] | None, datetime | None]] = []
     for lead, rec in items:
         seen = parse_sf_datetime(rec.get("SystemModstamp"))
@@ -47,17 +45,13 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
             outcomes.append(f"skipped_{state_name}")
             log.info("left_alone", lead_id=lead.id, reason=reason)
             continue
-        if router is None:
+        if routing is None:
             routing = cx.routing()
             if routing.feedback is not None and routing.feedback.stale(now):
                 cx.snapshot_changed()  # partners' feedback is re-read at least hourly (jobs/feedback.py)
                 routing = cx.routing()
-            router, live, adjustments = routing.router, routing.learning, routing.feedback
-            learning.catch_up(conn, live, now)  # answers since the last batch, before choosing
-        learning.score(live, lead)
-        skipped = feedback.skipped(lead, adjustments)  # the router skips them (feedback.hook); the Lead says so
-        decision = router.decide(lead, state, now, attempt=1)
-        feedback.note(decision, skipped, adjustments)  # the Lead says whom its feedback kept away
+            learning.catch_up(conn, routing.learning, now)  # answers since the last batch, before choosing
+        decision = lifecycle.decide(routing, lead, state, now, attempt=1)
         # Record it at once: the next lead's decision must see this one's capacity use.
         state.record_offer(decision, now)
         decided.append((lead, decision, rec, seen))
