@@ -43,7 +43,7 @@ from connector.errors import ConnectorError
 from connector.records import id18
 from connector.soql import format_soql, select as soql_select, soql_datetime
 from connector.writes import WriteResult
-from jobs import alerts
+from jobs import alerts, read_window
 from jobs.echoes import not_our_echo
 from jobs.state import outbox as ob
 from jobs.state import schema
@@ -59,7 +59,6 @@ ALERT_CHUNK = 10_000  # confirmed offers announced per pass, as the REST flush d
 # An upload is cut at a chunk boundary this far below Salesforce's limit: a chunk's rows
 # must never make UpdateRows cut one by itself (its rows would have no job of their own).
 _MARGIN = 24 * 1024 * 1024
-READ_START = "leads:read_start"  # jobs.leads.READ_START: the lead stream's last read began here
 
 Settle = Callable[["Context", list[dict[str, Any]], list[WriteResult], datetime, dict[str, int]], None]
 Fence = Callable[[Any, Any], None]
@@ -347,7 +346,7 @@ def _changed_since_decided(cx: Context) -> dict[str, datetime]:
     with cx.store.connect() as conn:
         oldest = conn.execute(select(func.min(schema.outbox.c.seen_modstamp))
                               .where(schema.outbox.c.status == "pending")).scalar()
-        read_start = st.get_watermark(conn, READ_START)
+        read_start = read_window.read_start(conn)
     if oldest is None:
         return {}
     since = max(oldest, read_start - cx.lookback) if read_start else oldest

@@ -314,6 +314,17 @@ def apply(partners: Iterable[Partner], adj: Adjustments) -> None:
             p.capacity = throttled[0]
 
 
+def current_routing(cx: Any, now: datetime) -> Any:
+    """The connector's routing build, built again first when the feedback it holds is
+    REFRESH old: answers keep coming without a partner sync, so feedback is re-read at
+    least hourly."""
+    routing = cx.routing()
+    if routing.feedback is not None and routing.feedback.stale(now):
+        cx.snapshot_changed()
+        routing = cx.routing()
+    return routing
+
+
 def skipped(lead: Lead, adj: Adjustments | None) -> dict[str, str]:
     """Who the router (hooked) will skip for this lead by their feedback, and why."""
     return adj.barred_for(lead) if adj is not None else {}
@@ -479,10 +490,7 @@ def show(cx: Any, now: datetime) -> dict[str, int]:
         records = {r["Id"]: r for r in st.snapshot_records(conn, "partner") if SHOWN_FIELD in r}
     if not records:
         return {}
-    routing = cx.routing()
-    if routing.feedback is not None and routing.feedback.stale(now):
-        cx.snapshot_changed()  # as the route job does: feedback re-read at least hourly
-        routing = cx.routing()
+    routing = current_routing(cx, now)
     adj = routing.feedback
     if adj is None:
         return {}

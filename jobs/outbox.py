@@ -16,11 +16,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
 from connector.soql import format_soql, select, soql_datetime
-from jobs import alerts, bulk_writeback, lifecycle
+from jobs import alerts, bulk_writeback, lifecycle, read_window
 from jobs.echoes import not_our_echo
 from jobs.state import offers as of
 from jobs.state import outbox as ob
-from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
 from mappings import Unroutable
 from rules.lifecycle import LeadState
@@ -253,7 +252,7 @@ def current_modstamps(cx: Context, entries: list[dict[str, Any]], *, guard: Guar
         # Changes before the lead stream's last read were seen by it (and a pending write
         # whose lead changed was dropped there); only later changes need asking about.
         with cx.store.connect() as conn:
-            read_start = st.get_watermark(conn, "leads:read_start")
+            read_start = read_window.read_start(conn)
         seen = [e["seen_modstamp"] for e in entries if e["seen_modstamp"] is not None]
         if not seen:
             return answered

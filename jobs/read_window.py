@@ -15,7 +15,7 @@ One window for every way the lead stream reads (REST pages, a Bulk API 2.0 query
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jobs import withdraw
 from jobs.state import store as st
@@ -44,6 +44,18 @@ def begin(cx: Context, now: datetime) -> datetime:
         wm = st.get_watermark(conn, WATERMARK)
         st.set_watermark(conn, READ_START, now, now)
     return start(cx, now, wm)
+
+
+def mark_start(cx: Context, now: datetime) -> None:
+    """A read of named leads (the change-event stream's) begins now: the outbox guard
+    asks only about what changed after it. The watermark is the polled read's own."""
+    with cx.store.begin() as conn:
+        st.set_watermark(conn, READ_START, now, now)
+
+
+def read_start(conn: Any) -> datetime | None:
+    """When the last read of leads began."""
+    return st.get_watermark(conn, READ_START)
 
 
 def finish(cx: Context, now: datetime, counts: dict[str, int]) -> None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlalchemy import Connection
 
-from jobs import learning, lifecycle
+from jobs import feedback, learning, lifecycle
 from jobs.logging import get_logger
 from jobs.state import offers as of
 from jobs.timeutil import parse_sf_datetime
@@ -46,10 +46,7 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
             log.info("left_alone", lead_id=lead.id, reason=reason)
             continue
         if routing is None:
-            routing = cx.routing()
-            if routing.feedback is not None and routing.feedback.stale(now):
-                cx.snapshot_changed()  # partners' feedback is re-read at least hourly (jobs/feedback.py)
-                routing = cx.routing()
+            routing = feedback.current_routing(cx, now)  # partners' feedback at most an hour old
             learning.catch_up(conn, routing.learning, now)  # answers since the last batch, before choosing
         decision = lifecycle.decide(routing, lead, state, now, attempt=1)
         # Record it at once: the next lead's decision must see this one's capacity use.

@@ -45,6 +45,7 @@ from typing import Any, Callable
 
 from sqlalchemy import select
 
+from jobs import read_window
 from jobs.event_guard import EventGuard, Suspects
 from jobs.leader import pause
 from jobs.logging import get_logger
@@ -340,13 +341,9 @@ class Streams:
             if self._holding:
                 self._flush(now, hold=not drain)  # (writes the held tail once it has waited enough)
             return
-        if hasattr(leads, "READ_START"):
-            # as the lead stream does: the outbox guard asks Salesforce only about what
-            # changed after this read, not since the last scheduled read
-            from jobs.state import store as st
-
-            with self.cx.store.begin() as conn:
-                st.set_watermark(conn, leads.READ_START, now, now)
+        # as the lead stream does: the outbox guard asks Salesforce only about what
+        # changed after this read, not since the last scheduled read
+        read_window.mark_start(self.cx, now)
         if unique:
             records += self._read(unique)
         for r in records:  # what these reads saw: an event for a change no later is known

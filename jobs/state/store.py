@@ -208,8 +208,7 @@ def insert_rows(conn: Connection, table, rows: list[dict[str, Any]], *, returnin
     prep = dialect.identifier_preparer
     cols = [table.c[n] for n in names]
     convert = [_bind_converter(c.type, dialect) for c in cols]
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    one = "(" + ", ".join([mark] * len(cols)) + ")"
+    one = "(" + ", ".join([_mark(dialect)] * len(cols)) + ")"
     head = f"INSERT INTO {prep.format_table(table)} ({', '.join(prep.quote(c.name) for c in cols)}) VALUES "
     tail = ""
     if conflict:
@@ -360,8 +359,7 @@ def update_in(conn: Connection, table, column: str, values: list[Any], **assign:
         sql = _SQL.get(key)
         if sql is None:
             prep = dialect.identifier_preparer
-            one = "?" if dialect.paramstyle == "qmark" else "%s"
-            sql = (f"UPDATE {prep.format_table(table)} SET {', '.join(f'{prep.quote(table.c[n].name)} = {one}' for n in names)} "
+            sql = (f"UPDATE {prep.format_table(table)} SET {', '.join(f'{prep.quote(table.c[n].name)} = {_mark(dialect)}' for n in names)} "
                    f"WHERE {prep.quote(table.c[column].name)} {_in(conn, len(chunk))}")
             _SQL[key] = sql
         updated += conn.exec_driver_sql(sql, (*bound, *_in_params(conn, chunk))).rowcount
@@ -372,7 +370,12 @@ def _in(conn: Connection, n: int) -> str:
     # PostgreSQL: one array parameter (psycopg parses a statement of more than 50 anew each time)
     if conn.dialect.name == "postgresql":
         return "= ANY(%s)"
-    return "IN (" + ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * n) + ")"
+    return "IN (" + ", ".join([_mark(conn.dialect)] * n) + ")"
+
+
+def _mark(dialect: Any) -> str:
+    """One parameter's placeholder in the driver's own style (sqlite3: ?, psycopg: %s)."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
 def _in_params(conn: Connection, chunk: list[Any]) -> tuple[Any, ...]:
