@@ -249,7 +249,9 @@ def cmd_status(args) -> int:
     if args.json:
         print(json.dumps(report, default=_json_default, indent=2))
     else:
-        print(people.render(report))
+        from jobs.ops.printable import for_terminal
+
+        print(for_terminal(people.render(report)))
     return 0
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
+from jobs.ops.printable import csv_cell, one_line
 from rules.model import DecisionKind
 
 
@@ -100,22 +101,24 @@ def render(rows: list[dict[str, Any]], fmt: str, out: io.TextIOBase, title: str)
             return
         writer = csv.DictWriter(out, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in r.items()} for r in rows)
         return
     if out.isatty():
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title=title, show_lines=False)
         for key in rows[0]:
             table.add_column(key, overflow="fold", max_width=60 if key == "reason" else None)
         for r in rows:
-            table.add_row(*(str(v) for v in r.values()))
+            # Text, not a str: rich would read "[/]" in a Company as markup and fail on it.
+            table.add_row(*(Text(one_line(v)) for v in r.values()))
         Console(file=out).print(table)
     else:
         print("\t".join(rows[0]), file=out)
         for r in rows:
-            print("\t".join(str(v).replace("\t", " ").replace("\n", " ") for v in r.values()), file=out)
+            print("\t".join(one_line(v) for v in r.values()), file=out)
 
 
 def counts(rows: list[Row]) -> dict[str, int]:

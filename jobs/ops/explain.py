@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from jobs.ops.printable import for_terminal, one_line
+
 
 def history(store, lead_id: str) -> list[dict[str, Any]]:
     """The lead's decisions from the audit log, oldest first."""
@@ -98,7 +100,7 @@ def run(args) -> int:
         print(json.dumps({"lead_id": lead_id, "current": current, "now": now_part, "history": past,
                           "offers": offers}, default=str, ensure_ascii=False))
         return 0 if now_part.get("found") or past else 1
-    print(render(lead_id, current, now_part, past, offers, names, has_state=ctx.live_store is not None))
+    print(for_terminal(render(lead_id, current, now_part, past, offers, names, has_state=ctx.live_store is not None)))
     return 0 if now_part.get("found") or past else 1
 
 
@@ -107,8 +109,8 @@ class Names:
     """Partner, rep and queue names for ids, from the partner snapshot."""
 
     def __init__(self, routing):
-        self.partners = {p.id: p.name for p in routing.partners.values()}
-        self.reps = {r.id: (r.name or r.id) for p in routing.partners.values() for r in p.reps}
+        self.partners = {p.id: one_line(p.name) for p in routing.partners.values()}
+        self.reps = {r.id: one_line(r.name or r.id) for p in routing.partners.values() for r in p.reps}
         self.queues = {qid: name for name, qid in routing.queue_ids.items()}
         for pool in routing.pools.values():
             self.queues.setdefault(pool.id, pool.name)
@@ -162,19 +164,21 @@ def render(lead_id: str, current: dict[str, Any], now_part: dict[str, Any], past
     if not now_part.get("found"):
         out.append(now_part["text"])
     else:
-        who = " — ".join(x for x in (current.get("company"), current.get("name")) if x)
-        out.append(f"Lead {lead_id}: {who}" + (f", {current['place']}" if current.get("place") else ""))
+        # the org's text on one line each: a newline in a Company must not forge a line of this trace
+        who = " — ".join(one_line(x) for x in (current.get("company"), current.get("name")) if x)
+        out.append(f"Lead {lead_id}: {who}" + (f", {one_line(current['place'])}" if current.get("place") else ""))
         status = current.get("routing_status") or "not routed yet"
         out.append(f"  Now:      {status}; owner {current.get('owner')}; partner {current.get('partner')}"
                    + (f"; attempt {int(current['attempt'])}" if current.get("attempt") else ""))
         if current.get("response"):
-            out.append(f"  Answer:   {current['response']}")
+            out.append(f"  Answer:   {one_line(current['response'])}")
         if current.get("deadline") and status == "Offered":
             out.append(f"  Deadline: {_at(parse_sf_datetime(current['deadline']))} UTC")
         if current.get("reason"):
-            out.append(f"  Reason:   {current['reason']}" + (f"  (rule {current['rule']!r})" if current.get("rule") else ""))
+            out.append(f"  Reason:   {one_line(current['reason'])}"
+                       + (f"  (rule {current['rule']!r})" if current.get("rule") else ""))
         for problem in current.get("problems") or ():
-            out.append(f"  Problem:  {problem}")
+            out.append(f"  Problem:  {one_line(problem)}")
     out.append("")
     if past or offers:
         out.append("History, oldest first:")

@@ -10,6 +10,7 @@ from typing import Any
 
 from jobs.feedback import (AREA, NO_CAPACITY, NOT_OUR_FIT, OUT_OF_TERRITORY, RATING_FIELD, REVIEW_FIELD, gather,
                            ratings, reset, review_time, save_review)
+from jobs.ops.printable import for_terminal
 
 
 def register(sub: Any) -> None:
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data))
         return 0
-    print(render(data))
+    print(for_terminal(render(data)))
     return 0
 
 

@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from jobs.ops.printable import for_terminal
+
 HISTORY_NAMES = {"owner_id": ("Owner", "ownerAssignment", "OwnerId"), "partner_id": ("PartnerAccount", "PartnerAccountId")}
 
 
@@ -222,7 +224,7 @@ def run(args) -> int:
             print(json.dumps({"run_id": args.run, "applied": bool(args.apply), "leads": [asdict(i) for i in items]},
                              default=str, ensure_ascii=False))
         else:
-            print(render(args.run, window, items, bool(args.apply)))
+            print(for_terminal(render(args.run, window, items, bool(args.apply))))
         return 0
     finally:
         store.dispose()

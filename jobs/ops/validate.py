@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from jobs.ops.printable import for_terminal
+
 SAMPLE_LEADS = 5000
 
 
@@ -353,7 +355,7 @@ def run(args) -> int:
                           "findings": [as_json(f) for f in findings]}, ensure_ascii=False))
     else:
         for f in sorted(findings, key=lambda f: (f.severity != "error", f.file, f.line or 0)):
-            print(f)
+            print(for_terminal(str(f)))
         print(f"\n{len(errors)} error(s), {len(findings) - len(errors)} warning(s)"
               + ("" if errors else " — ready to run"))
     return 1 if errors else 0

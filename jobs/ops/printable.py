@@ -1,0 +1,47 @@
+"""Text from the org made safe to show to the person running a command.
+
+A Company, a rep's decline reason or a partner's name is typed by anyone — a web form,
+a partner portal, an import — and the ops commands print it to a terminal or a
+spreadsheet. Unescaped, an ESC sequence repaints the operator's terminal, a newline
+forges a line of `explain` ("FAKE: routed to Acme"), a right-to-left override turns
+a name around, and a cell starting with "=" runs as a formula when the CSV is opened.
+The text itself is never changed in the org or the state; only what is printed.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# C0 and C1 controls, DEL, and the invisible marks that reorder or hide text (bidi
+# embeddings, overrides and isolates, zero-width joiners are harmless and kept).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# What a spreadsheet reads as the start of a formula (OWASP's list for CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    c = match.group()
+    return _NAMED.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+
+
+def one_line(value: Any) -> str:
+    """A value from the org as one visible line: every control character escaped."""
+    text = "" if value is None else str(value)
+    return _UNSAFE.sub(_escaped, text)
+
+
+def for_terminal(text: str) -> str:
+    """A rendered multi-line text: its own line breaks kept, every other control escaped."""
+    return "\n".join(one_line(line) for line in text.split("\n"))
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: a leading formula character is quoted.
+
+    Numbers stay numbers; only text that would start a formula gets the apostrophe
+    spreadsheets themselves use to mean "this is text".
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
