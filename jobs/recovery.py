@@ -10,6 +10,13 @@ from the org before any job runs, and the leads are then read once more so answe
 given meanwhile (an accept, a reject, a pool pick-up, a person taking over) are acted
 on. It is logged as a warning with the counts; `leadrouter state rebuild` does the same
 on demand.
+
+A partner's declines come back too, with their reasons: the rejection reason field
+(Rejection_Reason__c) is history-tracked, so each reason a rep gave is in LeadHistory
+with its time, and the partner that held the lead then is the last PartnerAccount our
+integration user set before it. The declined offers are rebuilt as such, so partner
+feedback (a throttle after "No capacity", an area stopped after "Out of territory")
+acts on the same answers it acted on before the state was lost.
 """
 from __future__ import annotations
 
@@ -100,24 +107,35 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     fields = list(dict.fromkeys([*ms.soql_fields("lead"), *extra, "LastModifiedDate"]))
     records = list(client.query(soql_select(ms.sobject("lead"), fields,
                                             where=format_soql(f"{ident(field)} IN {{}}", values))))
-    history, ours = _our_history(cx, [r["Id"] for r in records], field)
+    reason_field = wb.get("rejection_reason")
+    history, ours = _our_history(cx, [r["Id"] for r in records], field, reason_field)
     records = [r for r in records if r["Id"] in ours]  # leads whose status we wrote: ours to carry on
     routing = cx.routing()
     keep = cx.minimiser()
-    counts = {"offered": 0, "pooled": 0, "accepted": 0, "parked": 0, "bars": 0}
+    counts = {"offered": 0, "pooled": 0, "accepted": 0, "parked": 0, "bars": 0, "declines": 0}
     with cx.store.begin() as conn:
         for rec in records:
             status = spelled.get(str(rec.get(field)))
             ours = history.get(rec["Id"], [])
-            owners = [v for f, v in ours if f in ("Owner", "ownerAssignment")]
-            partners = [v for f, v in ours if f == "PartnerAccount"]
+            owners = [v for _, f, v in ours if f in ("Owner", "ownerAssignment")]
+            partners = [v for _, f, v in ours if f == "PartnerAccount"]
             last_owner = owners[-1] if owners else rec.get("OwnerId")
             attempt = int(rec.get(wb.get("attempt", "")) or 1)
             seen = parse_sf_datetime(rec.get("SystemModstamp"))
             current_partner = rec.get("PartnerAccountId")
+            declined = declines(ours)
             for pid in dict.fromkeys(partners):
                 if pid and pid != current_partner:
-                    of.exclude(conn, rec["Id"], pid, "lapsed", "rebuilt from LeadHistory: had the lead before", now)
+                    if pid in declined:
+                        since, at, reason = declined[pid]
+                        of.insert_offer(conn, lead_id=rec["Id"], kind="offer", partner_id=pid, attempt=attempt,
+                                        offered_at=since, status="rejected", closed_at=at,
+                                        close_reason=f"{reason} (rebuilt from LeadHistory)"[:255])
+                        of.exclude(conn, rec["Id"], pid, "rejected", reason, now)
+                        counts["declines"] += 1
+                    else:
+                        of.exclude(conn, rec["Id"], pid, "lapsed", "rebuilt from LeadHistory: had the lead before",
+                                   now)
                     counts["bars"] += 1
             for qid in dict.fromkeys(o for o in owners[:-1] if o and o.startswith(QUEUE_PREFIX)):
                 if qid in routing.pools and qid != rec.get("OwnerId"):
@@ -170,26 +188,50 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
-def _our_history(cx: Context, lead_ids: list[str],
-                 status_field: str) -> tuple[dict[str, list[tuple[str, str]]], set[str]]:
-    """Per lead, the (field, new value) owner and partner changes our integration user
-    made, oldest first; and the leads whose routing status it wrote."""
+def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_field: str | None = None,
+                 ) -> tuple[dict[str, list[tuple[datetime, str, str]]], set[str]]:
+    """Per lead, oldest first, (when, field, new value): the owner and partner changes our
+    integration user made, and the rejection reasons anyone else gave (field "reason");
+    and the leads whose routing status our user wrote."""
     me = getattr(cx.client, "user_id", None)
-    out: dict[str, list[tuple[str, str]]] = {}
+    out: dict[str, list[tuple[datetime, str, str]]] = {}
     ours: set[str] = set()
     if not me or not lead_ids:
         return out, ours
     for i in range(0, len(lead_ids), 300):
         chunk = lead_ids[i:i + 300]
+        where = format_soql("LeadId IN {} AND CreatedById = {} AND Field IN {}", chunk, me,
+                            [*HISTORY_FIELDS, status_field])
+        if reason_field:  # a rep's reason, never our own clearing of it
+            where = format_soql("LeadId IN {} AND ((CreatedById = {} AND Field IN {}) OR "
+                                "(Field = {} AND CreatedById != {}))", chunk, me,
+                                [*HISTORY_FIELDS, status_field], reason_field, me)
         soql = soql_select("LeadHistory", ["LeadId", "Field", "NewValue", "CreatedDate", "CreatedById"],
-                           where=format_soql("LeadId IN {} AND CreatedById = {} AND Field IN {}", chunk, me,
-                                             [*HISTORY_FIELDS, status_field]),
-                           order_by=("CreatedDate",))
+                           where=where, order_by=("CreatedDate", "Id"))
         for r in cx.client.query(soql):
             if r["Field"] == status_field:
                 ours.add(r["LeadId"])
                 continue
             value = r.get("NewValue")
-            if isinstance(value, str) and len(value) in (15, 18):
-                out.setdefault(r["LeadId"], []).append((r["Field"], value))
+            at = parse_sf_datetime(r.get("CreatedDate"))
+            if r["Field"] == reason_field:
+                if isinstance(value, str) and value.strip() and at is not None:
+                    out.setdefault(r["LeadId"], []).append((at, "reason", value.strip()))
+            elif isinstance(value, str) and len(value) in (15, 18) and at is not None:
+                out.setdefault(r["LeadId"], []).append((at, r["Field"], value))
     return out, ours
+
+
+def declines(history: list[tuple[datetime, str, str]]) -> dict[str, tuple[datetime, datetime, str]]:
+    """{partner: (offered since, declined at, reason)} from one lead's history: a reason is
+    the decline of the partner our user had set last before it (the portal writes the
+    reason while the lead is still that partner's)."""
+    out: dict[str, tuple[datetime, datetime, str]] = {}
+    partner: str | None = None
+    since: datetime | None = None
+    for at, field, value in history:
+        if field == "PartnerAccount":
+            partner, since = value, at
+        elif field == "reason" and partner and since is not None:
+            out.setdefault(partner, (since, at, value))
+    return out
