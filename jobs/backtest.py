@@ -236,7 +236,7 @@ def render(result: dict) -> str:
     actual = {"offered": routed["offered"], "expected_acceptance": routed["acceptance"],
               "expected_conversions": routed["conversions"], "hours_to_accept": routed["hours_to_accept"],
               "gini": routed["gini"]}
-    heads = ["", "as routed"] + [Path(f).name for f in files]
+    heads = ["", "as routed"] + labels(files)
     rows = [[label, _cell(actual.get(key))] + [_cell(result["rule_files"][f].get(key)) for f in files]
             for key, label in _ROWS]
     widths = [max(len(str(r[i])) for r in rows + [heads]) for i in range(len(heads))]
@@ -244,6 +244,18 @@ def render(result: dict) -> str:
              "estimates; as routed: what happened)", "  ".join(h.ljust(w) for h, w in zip(heads, widths))]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
     return "\n".join(lines)
+
+
+def labels(files: list[str]) -> list[str]:
+    """Column heads: each file's name, with as many parent folders as it takes to tell two
+    files of the same name apart (`a/rules.toml`, `b/rules.toml`)."""
+    parts = [Path(f).parts for f in files]
+    depth = 1
+    while True:
+        heads = ["/".join(p[-depth:]) for p in parts]
+        if len(set(heads)) == len(heads) or depth >= max(len(p) for p in parts):
+            return heads
+        depth += 1
 
 
 def _cell(v: Any) -> str:

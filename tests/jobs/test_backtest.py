@@ -70,3 +70,14 @@ def test_backtest_refuses_a_window_it_cannot_read_and_says_how_to_write_one(sinc
     assert main(["backtest", "--config", str(tmp_path / "none.toml"), "--rules", str(rules), "--since", since]) == 2
     err = capsys.readouterr().err
     assert f"--since {since!r}" in err and "90d" in err
+
+
+def test_two_rule_files_of_the_same_name_get_columns_that_tell_them_apart():
+    assert backtest.labels(["ops/a/rules.toml", "ops/b/rules.toml", "extra.toml"]) == [
+        "a/rules.toml", "b/rules.toml", "extra.toml"]
+    assert backtest.labels(["/x/rules.toml"]) == ["rules.toml"]
+    result = {"leads": 1, "since": "2026-01-01T00:00:00+00:00",
+              "as_routed": {"offered": 1, "acceptance": None, "conversions": 0, "hours_to_accept": None, "gini": None},
+              "rule_files": {"now/rules.toml": {"offered": 1}, "next/rules.toml": {"offered": 0}}}
+    head = backtest.render(result).splitlines()[1]
+    assert "now/rules.toml" in head and "next/rules.toml" in head
