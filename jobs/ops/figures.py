@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from jobs.ops.report import ActionItem, PartnerFigures, ReportData
 from jobs.state import schema as t
-from jobs.state.store import Store, snapshot_records
+from jobs.state.store import Store, api_budgets, snapshot_records
 
 
 def summary(store: Store) -> dict[str, int]:
@@ -40,13 +40,25 @@ def summary(store: Store) -> dict[str, int]:
     }
 
 
+def org_now(conn) -> datetime:
+    """Salesforce's time, for a report made offline from the state: the host's clock plus
+    the skew the connector last measured against the org's Date header (a host hours off
+    would otherwise date the report wrong)."""
+    host = datetime.now(timezone.utc)
+    for budget in api_budgets(conn):
+        skew = budget.get("clock_skew_seconds")
+        if isinstance(skew, (int, float)):
+            return host + timedelta(seconds=skew)
+    return host
+
+
 def report_data(store: Store, *, title: str = "leadrouter report", now: datetime | None = None,
                 partner_names: dict[str, tuple[str, str | None]] | None = None,
                 instance_url: str | None = None) -> ReportData:
     """Everything `report.render` needs; `partner_names` maps id -> (name, tier);
     `instance_url` makes the action list's lead ids links into the org."""
-    now = now or datetime.now(timezone.utc)
     with store.connect() as conn:
+        now = now or org_now(conn)
         names = partner_names if partner_names is not None else _partner_names(conn)
         offer_rows = conn.execute(
             select(t.offers.c.partner_id, t.offers.c.status, t.offers.c.offered_at, t.offers.c.accepted_at,

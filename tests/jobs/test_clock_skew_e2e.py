@@ -63,6 +63,13 @@ def test_no_lead_is_lost_whatever_the_hosts_clock_says(sandbox_factory, tmp_path
             offered_at = parse_sf_datetime(new["Offered_At__c"])
             assert abs(offered_at - sb.clock.now()) < timedelta(minutes=1)
             assert abs(deadline - offered_at - timedelta(hours=24)) < timedelta(minutes=1)
+        # the report, made offline from the state, is dated in the org's time too
+        from datetime import datetime, timezone
+
+        from jobs.ops import figures
+
+        dated = datetime.strptime(figures.report_data(loop.cx.store).generated_at, "%Y-%m-%d %H:%M UTC")
+        assert abs(dated.replace(tzinfo=timezone.utc) - sb.clock.now()) < timedelta(minutes=2)
     finally:
         loop.cx.client.close()
         loop.cx.store.dispose()
