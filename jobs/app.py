@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from jobs.config import ConfigFileError, LoadedConfig, Settings
+from jobs.config import ConfigFileError, LoadedConfig, SalesforceUnreachable, Settings
 from jobs.logging import get_logger
 from jobs.state import Store
 from jobs.state import store as st
@@ -115,7 +115,7 @@ class LeadRouter:
         """Log in, load mappings and rules, and (unless told not to) check both against
         the org before anything runs: a broken set-up stops here, with file and line."""
         from connector.client import SalesforceClient
-        from connector.errors import ConfigError, ConnectorError
+        from connector.errors import ConfigError, ConnectorError, TransientError
         from jobs import preflight as pf
         from mappings import load_mappings
         from rules import load_rules
@@ -136,7 +136,8 @@ class LeadRouter:
                 raise ConfigFileError(f"{loaded.path or 'config'}: {e}" + (f" (configured: {named})" if named else "")) \
                     from None
             except ConnectorError as e:
-                raise ConfigFileError(
+                kind = SalesforceUnreachable if isinstance(e, TransientError) else ConfigFileError
+                raise kind(
                     f"{loaded.path or 'config'}: cannot log in at {cfg.login_url} ([salesforce] login_url): {e}; "
                     "check the URL, the network path to it and ca_bundle") from None
         if clock is None:

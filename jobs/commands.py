@@ -69,8 +69,13 @@ def _connector(loaded):
     from mappings import MappingError
     from rules.errors import RulesError
 
+    from jobs.config import SalesforceUnreachable
+
     try:
         return Connector.from_config(loaded)
+    except SalesforceUnreachable as e:
+        print(f"leadrouter: Salesforce did not answer (exit {EXIT_JOB_FAILED}: run again later)\n{e}", file=sys.stderr)
+        raise SystemExit(EXIT_JOB_FAILED)
     except (ConfigFileError, ConfigError, MappingError, RulesError) as e:
         print(f"leadrouter: configuration problem\n{e}", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG)

@@ -55,6 +55,13 @@ class ConfigFileError(ValueError):
         super().__init__(what if isinstance(what, str) else "\n".join(str(p) for p in self.problems))
 
 
+class SalesforceUnreachable(ConfigFileError):
+    """The org did not answer the login (refused, timed out, down for maintenance) after
+    the retries. Said as a configuration problem where a person reads it — the URL may be
+    wrong — but `once` and `run` exit 1 (try again), not 2: a Salesforce outage is not a
+    mistake in the file, and a scheduler should simply run again."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -76,3 +76,26 @@ def test_once_without_a_salesforce_section_says_what_to_add(tmp_path, capsys):
         main(["once", "--config", config(tmp_path)])
     assert e.value.code == 2
     assert "no [salesforce] section" in capsys.readouterr().err
+
+
+def test_salesforce_not_answering_exits_1_to_run_again_and_a_wrong_login_exits_2(sandbox_factory, tmp_path, capsys):
+    """An outage is not a mistake in the file: a scheduler runs `once` again on exit 1;
+    exit 2 is for what a person must fix (here: a user the org does not know)."""
+    from jobs.ops.demo import DEFAULT_RULES, write_config
+
+    sb = sandbox_factory(seed="demo", partners=5, leads=5, random_seed=1)
+    cfg = write_config(tmp_path, sb.connection, DEFAULT_RULES)
+    text = cfg.read_text()
+    wrong_user = tmp_path / "wrong-user.toml"
+    wrong_user.write_text(text.replace(f'username = "{sb.connection["username"]}"', 'username = "nobody@example.com"'))
+    with pytest.raises(SystemExit) as e:
+        main(["once", "--config", str(wrong_user)])
+    assert e.value.code == 2
+    assert "configuration problem" in capsys.readouterr().err
+
+    sb.stop()  # nothing listens on the org's port any more
+    with pytest.raises(SystemExit) as e:
+        main(["once", "--config", str(cfg)])
+    assert e.value.code == 1
+    err = capsys.readouterr().err
+    assert "Salesforce did not answer" in err and sb.connection["login_url"] in err and "Traceback" not in err
