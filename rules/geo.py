@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_left, bisect_right
 import re
 from typing import Iterable, Iterator
 
@@ -98,6 +99,13 @@ class Grid:
         # haversine formula, worked out once at build instead of once per query
         self.cells: dict[tuple[int, int], list[tuple[int, float, float, float, float]]] = {}
         self.coarse: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        # The non-empty coarse cells around a query's coarse cell, by ring, worked out once per
+        # (row, col, rings) and kept: a sparse grid's rings are mostly empty, and walking them
+        # cell by cell cost more than the rest of a search. Leads cluster where people live,
+        # so a few thousand coarse cells serve a whole run.
+        self._rings: dict[tuple[int, int, int], tuple[tuple[int, tuple[tuple[int, int], ...]], ...]] = {}
+        self._cols_by_row: dict[int, list[int]] | None = None  # occupied coarse columns per row, sorted
+        self._rows: list[int] = []  # occupied coarse rows, sorted
 
     def add(self, pos: int, lat: float, lon: float) -> None:
         key = self._key(lat, lon)
@@ -105,6 +113,8 @@ class Grid:
         if bucket is None:
             bucket = self.cells[key] = []
             self.coarse.setdefault((key[0] // self.group, key[1] // self.group), []).append(key)
+            self._rings.clear()
+            self._cols_by_row = None
         p = math.radians(lat)
         bucket.append((pos, lat, lon, p, math.cos(p)))
 
@@ -150,9 +160,26 @@ class Grid:
         sin, asin, sqrt, radians, diameter = math.sin, math.asin, math.sqrt, math.radians, 2 * EARTH_KM
         cell = self.cell
         half_cell = cell / 2
+        # Only the rings holding a coarse cell are opened: an empty ring pushes nothing, and
+        # the test that stops the opening only gets stricter further out, so skipping them
+        # changes nothing but the cost. Past half the globe a ring can meet itself across the
+        # antimeridian (the same cell twice): there, every ring is walked as it always was.
+        rings = self.rings(r0, c0, max_ring) if 2 * max_ring < self.coarse_cols else None
+        n_rings = len(rings) if rings is not None else 0
         while True:
             # open coarse rings until the next one cannot hold anything closer than what we have
-            while ring <= max_ring:
+            if rings is not None:
+                while ring < n_rings:
+                    k, ring_cells = rings[ring]
+                    best = min(points[0][0] if points else math.inf, cells[0][0] if cells else math.inf)
+                    if (k - 1) * ring_km > best:
+                        break
+                    for row, col in ring_cells:
+                        b = bound(lat, lon, row, col, size, km_lon)
+                        if b <= km:
+                            push(cells, (b, 0, row, col))
+                    ring += 1
+            while rings is None and ring <= max_ring:
                 best = min(points[0][0] if points else math.inf, cells[0][0] if cells else math.inf)
                 if (ring - 1) * ring_km > best:
                     break
@@ -190,6 +217,41 @@ class Grid:
 
     def within(self, lat: float, lon: float, km: float) -> list[tuple[float, int]]:
         return list(self.nearest(lat, lon, km))
+
+    def rings(self, r0: int, c0: int, max_ring: int) -> tuple[tuple[int, tuple[tuple[int, int], ...]], ...]:
+        """The occupied coarse cells within `max_ring` rings of (r0, c0), grouped by ring,
+        nearest ring first (within a ring in any order: the search's heap orders them by
+        bound, then cell). Only for 2 * max_ring < coarse_cols, where no ring reaches the
+        same column twice."""
+        key = (r0, c0, max_ring)
+        found = self._rings.get(key)
+        if found is not None:
+            return found
+        if self._cols_by_row is None:
+            by_row: dict[int, list[int]] = {}
+            for row, col in self.coarse:
+                by_row.setdefault(row, []).append(col)
+            for cols in by_row.values():
+                cols.sort()
+            self._cols_by_row, self._rows = by_row, sorted(by_row)
+        by_row, rows = self._cols_by_row, self._rows
+        ncols, half = self.coarse_cols, self.coarse_cols // 2
+        grouped: dict[int, list[tuple[int, int]]] = {}
+        for row in rows[bisect_left(rows, r0 - max_ring):bisect_right(rows, r0 + max_ring)]:
+            dr = abs(row - r0)
+            for col in by_row[row]:
+                if (col + half) % ncols - half != col:
+                    continue  # a column the ring walk's wrapping never names
+                # the column's offset from c0 the short way round: the one ring position
+                # that wraps to it, as 2 * max_ring < ncols
+                dc = abs((col - c0 + half) % ncols - half)
+                if dc <= max_ring:
+                    grouped.setdefault(dr if dr > dc else dc, []).append((row, col))
+        found = tuple((k, tuple(grouped[k])) for k in sorted(grouped))
+        if len(self._rings) >= 8192:  # a bound on memory for an org whose leads are everywhere
+            self._rings.clear()
+        self._rings[key] = found
+        return found
 
 
 def _ring(r0: int, c0: int, k: int) -> Iterator[tuple[int, int]]:

@@ -42,6 +42,26 @@ def test_grid_yields_exactly_the_points_in_range_nearest_first(seed):
     assert list(grid.nearest(qlat, qlon, km)) == brute
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_a_sparse_grid_yields_the_same_as_measuring_every_point(seed):
+    """Partners spread thinly over the world: most rings around a lead are empty, and
+    the search opens only those holding a cell (rings worked out once per coarse cell)."""
+    rng = random.Random(seed)
+    grid = Grid()
+    points = [(rng.uniform(-75, 75), rng.uniform(-180, 180)) for _ in range(rng.choice([20, 200, 1000]))]
+    for i, (a, b) in enumerate(points):
+        grid.add(i, a, b)
+    for _ in range(10):  # several queries per grid: later ones reuse the rings of earlier ones
+        qlat, qlon = rng.uniform(-70, 70), rng.choice([rng.uniform(-180, 180), 179.9, -179.9])
+        km = rng.choice([50, 150, 400])
+        brute = sorted((haversine_km(qlat, qlon, a, b), i) for i, (a, b) in enumerate(points)
+                       if haversine_km(qlat, qlon, a, b) <= km)
+        assert list(grid.nearest(qlat, qlon, km)) == brute
+        assert list(grid.nearest(qlat, qlon, km)) == brute
+    grid.add(len(points), qlat, qlon)  # a partner added later is found: the kept rings are dropped
+    assert (0.0, len(points)) in grid.nearest(qlat, qlon, 50)
+
+
 def test_index_reports_partners_with_unusable_coverage():
     book = load_rules()
     idx = PartnerIndex.build([partner("001A", coverage=("US", "Bavaria", "@Nowhere"))], book)
