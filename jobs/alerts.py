@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from connector.errors import ConnectorError
 from connector.notify import INPUTS_PER_CALL, Notification, NotifyResult
+from jobs.printable import plain
 from jobs.state import schema
 
 ALERTED_PURPOSES = ("offer",)  # pool offers: the queue's members see the lead in their list view
@@ -206,11 +207,12 @@ def _name_fields(cx) -> dict[str, tuple[str, ...]]:
 def _lead_facts(lead: Any, *, person: bool = True) -> dict[str, Any]:
     get = (lambda name: getattr(lead, name, None)) if lead is not None and hasattr(lead, "company") else (lambda _: None)
     # The state keeps no personal fields: the person's name is there only if a mapping kept it.
-    person = " ".join(p for p in (get("first_name"), get("last_name")) if p) if person else ""
-    company = get("company") or person or "a lead"
-    region = ", ".join(p for p in (get("city"), get("state"), get("country")) if p)
+    # Web forms fill these: each goes into the alert as one plain line (jobs/printable.plain).
+    person = " ".join(p for p in (plain(get("first_name")), plain(get("last_name"))) if p) if person else ""
+    company = plain(get("company")) or person or "a lead"
+    region = ", ".join(p for p in (plain(get("city")), plain(get("state")), plain(get("country"))) if p)
     return {"lead": f"{person} ({company})" if person else company, "company": company,
-            "region": region or "?", "products": sorted(get("products") or ())}
+            "region": region or "?", "products": sorted(plain(p) for p in get("products") or ())}
 
 
 def _body(words: dict[str, str], f: dict[str, Any], zone: str | None) -> str:

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, default=str))
     else:
-        from jobs.ops.printable import for_terminal
+        from jobs.printable import for_terminal
 
         print(for_terminal(render(result)))
     return 0

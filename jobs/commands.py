@@ -254,7 +254,7 @@ def cmd_status(args) -> int:
     if args.json:
         print(json.dumps(report, default=_json_default, indent=2))
     else:
-        from jobs.ops.printable import for_terminal
+        from jobs.printable import for_terminal
 
         print(for_terminal(people.render(report)))
     return 0

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
-from jobs.ops.printable import csv_cell, one_line
+from jobs.printable import csv_cell, one_line
 from rules.model import DecisionKind
 
 

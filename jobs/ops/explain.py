@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from jobs.ops.printable import for_terminal, one_line
+from jobs.printable import for_terminal, one_line
 
 
 def history(store, lead_id: str) -> list[dict[str, Any]]:

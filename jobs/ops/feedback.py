@@ -10,7 +10,7 @@ from typing import Any
 
 from jobs.feedback import (AREA, NO_CAPACITY, NOT_OUR_FIT, OUT_OF_TERRITORY, RATING_FIELD, REVIEW_FIELD, gather,
                            ratings, reset, review_time, save_review)
-from jobs.ops.printable import for_terminal
+from jobs.printable import for_terminal
 
 
 def register(sub: Any) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from jobs.ops.printable import for_terminal
+from jobs.printable import for_terminal
 
 HISTORY_NAMES = {"owner_id": ("Owner", "ownerAssignment", "OwnerId"), "partner_id": ("PartnerAccount", "PartnerAccountId")}
 

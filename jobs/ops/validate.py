@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.ops.printable import for_terminal
+from jobs.printable import for_terminal
 
 SAMPLE_LEADS = 5000
 

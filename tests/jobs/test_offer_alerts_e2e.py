@@ -99,3 +99,24 @@ def _entry_id(loop, offer_id: int) -> int:
 
     with loop.cx.store.connect() as conn:
         return conn.execute(outbox.select().where(outbox.c.offer_id == offer_id)).mappings().first()["id"]
+
+
+def test_a_company_from_a_web_form_cannot_write_lines_of_its_own_into_the_alert(org, loop):
+    """The partner rep reads the alert as the vendor's words: a Company with line breaks
+    (or an ESC sequence) arrives as one plain line, and nothing else of the alert moves."""
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    like = loop.lead(offers(loop)[0]["lead_id"])
+    hostile = "Acme\r\n\r\nURGENT: your portal password expires, log in at http://evil.example\x1b[8m"
+    fields = {k: like[k] for k in ("LastName", "Country", "State", "PostalCode", "City", "Industry", "LeadSource",
+                                   "Products__c") if like.get(k) is not None}
+    new_id = org.org.create("Lead", {**fields, "Company": hostile})
+    loop.cycle()
+    sent = [n for n in alerts(org) if n.inputs["relatedRecordId"] == new_id]
+    assert sent, "the new lead was offered like the one it copies"
+    body, subject = sent[0].inputs["emailBody"], sent[0].inputs["emailSubject"]
+    shown = "Acme URGENT: your portal password expires, log in at http://evil.example [8m"
+    assert shown in body and shown in subject
+    assert not any(line.startswith("URGENT") for line in body.splitlines())
+    assert "\x1b" not in body + subject and "\r" not in body + subject
+    assert org.org.get("Lead", new_id)["Company"] == hostile  # the org's own text is untouched

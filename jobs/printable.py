@@ -1,4 +1,5 @@
-"""Text from the org made safe to show to the person running a command.
+"""Text from the org made safe to show: to the person running a command, or to a
+partner rep in an offer alert.
 
 A Company, a rep's decline reason or a partner's name is typed by anyone — a web form,
 a partner portal, an import — and the ops commands print it to a terminal or a
@@ -34,6 +35,14 @@ def one_line(value: Any) -> str:
 def for_terminal(text: str) -> str:
     """A rendered multi-line text: its own line breaks kept, every other control escaped."""
     return "\n".join(one_line(line) for line in text.split("\n"))
+
+
+def plain(value: Any) -> str:
+    """A value from the org for a message to a person outside (an offer alert to a partner
+    rep): one line of ordinary text, controls and runs of blanks as one space. A Company
+    with line breaks cannot add lines of its own to the alert ("URGENT: log in at …")."""
+    text = "" if value is None else str(value)
+    return " ".join(_UNSAFE.sub(" ", text).split())
 
 
 def csv_cell(value: Any) -> Any:
