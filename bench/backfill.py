@@ -159,6 +159,8 @@ STAGES = (
     ("bulk write-back (everything below)", "jobs.bulk_writeback", "flush"),
     ("  outbox entries read (SQL + JSON)", "jobs.bulk_writeback", "_pending_chunks"),
     ("  CSV rows", "connector.bulk", "UpdateRows.add_many"),
+    ("  CSV rows", "connector.bulk", "UpdateRows.add_tails"),
+    ("  CSV rows", "connector.bulk", "UpdateRows.tail"),
     ("  mark sent / confirmed (SQL)", "jobs.state.outbox", "mark"),
     ("  ingest job: create, upload, close", "connector.bulk", "BulkClient.start_update_job"),
     ("  ingest job: waits, results (streamed)", "connector.bulk", "BulkClient.resume"),

@@ -59,6 +59,7 @@ class BulkOutcome:
     results: list[WriteResult] = field(default_factory=list)
     error_message: str | None = None
     succeeded: int = 0  # successful rows, whether kept in `results` or handed to `on_ok`
+    all_ok: bool = False  # every uploaded row written (`resume(uploaded=…)`): none is in `results`
 
     @property
     def ok_ids(self) -> set[str]:
@@ -148,6 +149,37 @@ class UpdateRows:
         line.truncate()
         self._writer.writerows(rows)
         data = line.getvalue().encode()
+        file = self._file if self._file is not None else self._open()
+        if self._size + len(data) > MAX_UPLOAD_BYTES:
+            raise ValueError(f"{len(ids)} rows would take the upload past {MAX_UPLOAD_BYTES} bytes: finish() it first")
+        file.write(data)
+        self._size += len(data)
+        self.ids.extend(ids)
+
+    def tail(self, fields: Mapping[str, Any]) -> str:
+        """A row's CSV after its Id (from the comma on, line end included), as `add_many`
+        writes it for a record of these fields: a backlog's rows repeat the same fields
+        (the same pool, reason and moment) under different ids, so a caller can render
+        each distinct set once and hand `add_tails` the pairs."""
+        row = ["x"]  # an Id is 18 letters and digits, never quoted: the rest is the same text
+        for n in self._names:
+            v = fields.get(n, "")
+            row.append(v if type(v) is str else _csv_cell(v))
+        line = self._line
+        line.seek(0)
+        line.truncate()
+        self._writer.writerow(row)
+        return line.getvalue()[1:]
+
+    def add_tails(self, rows: Iterable[tuple[str, str]]) -> None:
+        """`add_many` for rows given as (Id, `tail(fields)`): the same bytes, each Id checked."""
+        ids, parts = [], []
+        for rid, tail in rows:
+            rid = id18(check_id(rid))
+            ids.append(rid)
+            parts.append(rid)
+            parts.append(tail)
+        data = "".join(parts).encode()
         file = self._file if self._file is not None else self._open()
         if self._size + len(data) > MAX_UPLOAD_BYTES:
             raise ValueError(f"{len(ids)} rows would take the upload past {MAX_UPLOAD_BYTES} bytes: finish() it first")
@@ -438,19 +470,31 @@ class BulkClient:
         self._json("PATCH", f"ingest/{job_id}", "bulk close job", {"state": "UploadComplete"}, idempotent=False)
         return job_id
 
-    def resume(self, job_id: str, *, on_ok: Callable[[str], None] | None = None) -> BulkOutcome:
+    def resume(self, job_id: str, *, on_ok: Callable[[str], None] | None = None,
+               uploaded: int | None = None) -> BulkOutcome:
         """What an ingest job did, after waiting for it; an Open job is aborted first
         (it was never closed, so none of its rows were written and none will be).
         `on_ok`: each successful record's id is handed to it instead of being kept as a
         WriteResult (a 200,000-row job's successes as objects cost tens of MB). A result
         file the job's own figures say is empty is not read (a JobComplete job has no
-        unprocessed rows; `numberRecordsFailed` 0, no failed ones)."""
+        unprocessed rows; `numberRecordsFailed` 0, no failed ones).
+        `uploaded`: the rows the caller uploaded. When the job's figures say every one of
+        them succeeded, its successful rows are counted rather than handed out, and
+        `outcome.all_ok` tells the caller that all of them were written (it then settles
+        its rows wholesale, not by id)."""
         check_id(job_id)
         info = self._wait("ingest", job_id)
         if info.get("state") == "Open":
             self.client.log.warning("bulk job was never closed; aborting it, its rows will be sent again", job_id=job_id)
             info = self._json("PATCH", f"ingest/{job_id}", "bulk abort job", {"state": "Aborted"})
         outcome = BulkOutcome(job_id, info["state"], error_message=info.get("errorMessage"))
+        if (uploaded and info["state"] == "JobComplete" and info.get("numberRecordsFailed") == 0
+                and info.get("numberRecordsProcessed") == uploaded):
+            # the results still say so, row by row: a count that disagrees is read as usual
+            succeeded = sum(1 for _ in self._result_rows(job_id, "successfulResults", ()))
+            if succeeded == uploaded:
+                outcome.succeeded, outcome.all_ok = succeeded, True
+                return outcome
         results = outcome.results
         for sf_id, rid in self._result_rows(job_id, "successfulResults", ("sf__Id", "Id")):
             outcome.succeeded += 1

@@ -30,13 +30,14 @@ stream_state): bookkeeping of jobs in flight, not part of the versioned schema.
 """
 from __future__ import annotations
 
+import json
 import uuid
 from array import array
 from bisect import bisect_left
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, cast, func, select, update
 
 from connector.bulk import MAX_UPLOAD_BYTES, BulkClient, UpdateRows
 from connector.errors import ConnectorError
@@ -100,15 +101,25 @@ def flush(cx: Context, now: datetime, *, settle: Settle, fence: Fence) -> dict[s
     changed = _changed_since_decided(cx)
     rows = UpdateRows(columns)
     upload = _Upload(sobject)
+    # A backlog's payloads repeat (the same pool, reason and moment for thousands of leads):
+    # each distinct JSON text is decoded and rendered as CSV once.
+    tails: dict[str, str | None] = {}
     for entries in _pending_chunks(cx):
-        fresh, stale = [], []
+        fresh, stale, lines = [], [], []
         for e in entries:
             now_stamp = changed.get(e.lead_id)
             if e.seen_modstamp is not None and now_stamp is not None and now_stamp != e.seen_modstamp:
                 stale.append(e)
-            elif known.issuperset(e.payload):
+                continue
+            if e.payload in tails:
+                tail = tails[e.payload]
+            else:
+                if len(tails) >= 20_000:
+                    tails.clear()
+                tail = tails[e.payload] = _csv_tail(rows, known, e.payload)
+            if tail is not None:
                 fresh.append(e)
-            # an entry naming a field outside the write-back mapping waits for the REST flush
+                lines.append((e.lead_id, tail))
         if stale:
             cx.refresh_leads(sorted({e.lead_id for e in stale}), now, counts)
             counts["stale"] = counts.get("stale", 0) + len(stale)
@@ -125,7 +136,7 @@ def flush(cx: Context, now: datetime, *, settle: Settle, fence: Fence) -> dict[s
                              .values(status="sent", updated_at=now, attempts=OB.c.attempts + 1))
             else:
                 ob.mark(conn, ids, "sent", now, count_attempt=True)
-        rows.add_many({"Id": e.lead_id, **e.payload} for e in fresh)
+        rows.add_tails(lines)
         upload.take(fresh)
         if rows.size >= MAX_UPLOAD_BYTES - _MARGIN:
             _send(cx, bulk, rows, upload, now, counts, settle, log)
@@ -135,6 +146,15 @@ def flush(cx: Context, now: datetime, *, settle: Settle, fence: Fence) -> dict[s
     if upload.ids:
         _send(cx, bulk, rows, upload, now, counts, settle, log)
     return counts
+
+
+def _csv_tail(rows: UpdateRows, known: set[str], payload_json: str) -> str | None:
+    """The CSV a payload adds after its lead's Id; None for a payload naming a field
+    outside the write-back mapping (or an Id of its own): it waits for the REST flush."""
+    payload = json.loads(payload_json)
+    if not known.issuperset(payload) or any(k.lower() == "id" for k in payload):
+        return None
+    return rows.tail(payload)
 
 
 class _Upload:
@@ -197,7 +217,10 @@ def _settle_upload(cx: Context, upload: _Upload, bulk: BulkClient, job_id: str, 
         if len(ok_leads) >= 5_000:
             confirm()
 
-    outcome = bulk.resume(job_id, on_ok=ok)
+    outcome = bulk.resume(job_id, on_ok=ok, uploaded=len(upload.ids))
+    if outcome.all_ok:  # every row written: the upload's entries still `sent`, by runs of ids
+        with cx.store.begin() as conn:
+            confirmed += _confirm_upload(conn, upload, now)
     confirm()
     reported = {id18(r.id): r for r in outcome.results if r.id}  # failed and unprocessed rows only
     with cx.store.connect() as conn:
@@ -238,6 +261,27 @@ def _sent_entries(conn: Any, upload: _Upload, lead_ids: list[str]) -> list[dict[
             if r["status"] == "sent" and r["id"] in upload:
                 out.append(dict(r))
     return out
+
+
+def _confirm_upload(conn: Any, upload: _Upload, now: datetime) -> int:
+    """Every entry of the upload still `sent` becomes confirmed: one UPDATE per run of
+    consecutive outbox ids (an upload is mostly one run; an id between its first and
+    last that it does not hold, e.g. an older REST batch's, is left as it is)."""
+    runs: list[list[int]] = []
+    rows = conn.execute(select(OB.c.id, OB.c.status).where(OB.c.id >= upload.ids[0], OB.c.id <= upload.ids[-1])
+                        .order_by(OB.c.id))  # by the id range, the status filtered here (see _sent_entries)
+    for i, status in rows:
+        if status != "sent" or i not in upload:
+            continue
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    done = 0
+    for first, last in runs:
+        done += conn.execute(update(OB).where(OB.c.status == "sent", OB.c.id >= first, OB.c.id <= last)
+                             .values(status="confirmed", updated_at=now)).rowcount
+    return done
 
 
 def _sent_ids(conn: Any, upload: _Upload, lead_ids: list[str]) -> list[int]:
@@ -298,7 +342,9 @@ def _set_state(conn: Any, key: str, state: str, now: datetime, note: str) -> Non
 
 # ---------------------------------------------------------------------------- reading the state
 OB = schema.outbox
-_COLUMNS = (OB.c.id, OB.c.lead_id, OB.c.payload, OB.c.seen_modstamp, OB.c.offer_id, OB.c.purpose)
+# the payload as its stored JSON text (decoded once per distinct text, see flush)
+_COLUMNS = (OB.c.id, OB.c.lead_id, cast(OB.c.payload, Text).label("payload"), OB.c.seen_modstamp, OB.c.offer_id,
+            OB.c.purpose)
 
 
 class _Entry:

@@ -108,6 +108,30 @@ def test_a_job_whose_close_answer_was_lost_is_read_not_written_again(quick, conn
     assert quick.counters.snapshot()["records_written"] == 0
 
 
+def test_a_job_that_wrote_every_uploaded_row_says_so_without_handing_out_each_id(quick, client):
+    lead_ids = add_leads(quick.org, 8)
+    bulk = bulk_for(client)
+    job_id = bulk.start_update_job("Lead", ("Id,Rating\n" + "".join(f"{i},Warm\n" for i in lead_ids)).encode())
+    quick.counters.reset()
+    handed: list[str] = []
+    outcome = bulk.resume(job_id, on_ok=handed.append, uploaded=8)
+    assert outcome.all_ok and outcome.succeeded == 8 and not outcome.results and not handed
+    assert quick.counters.count("GET jobs/ingest/{id}/successfulResults") == 1  # the rows are still counted
+    # the caller's count is not the job's: each id is handed out as usual
+    again = bulk.resume(job_id, on_ok=handed.append, uploaded=9)
+    assert not again.all_ok and sorted(handed) == sorted(lead_ids)
+
+
+def test_a_job_with_a_failed_row_is_never_all_ok(quick, client):
+    lead_ids = add_leads(quick.org, 6)
+    quick.faults.plan("record_failures", endpoint="jobs/ingest", records=[3])
+    bulk = bulk_for(client)
+    job_id = bulk.start_update_job("Lead", ("Id,Rating\n" + "".join(f"{i},Warm\n" for i in lead_ids)).encode())
+    handed: list[str] = []
+    outcome = bulk.resume(job_id, on_ok=handed.append, uploaded=6)
+    assert not outcome.all_ok and len(handed) == 5 and [r.code for r in outcome.results] == ["UNABLE_TO_LOCK_ROW"]
+
+
 def test_a_job_failed_part_way_reports_what_it_wrote_and_the_rest_is_sent_again(quick, client):
     lead_ids = add_leads(quick.org, 10)
     quick.faults.plan("job_failed", share=0.5)

@@ -86,3 +86,20 @@ def test_a_batch_that_would_cross_the_upload_limit_is_refused_whole(monkeypatch)
     with pytest.raises(ValueError, match="finish"):
         rows.add_many([{"Id": LEAD, "Rating": "x" * 60}, {"Id": LEAD, "Rating": "Warm"}])
     assert rows.ids == [LEAD] and len(parse(rows.finish())) == 2
+
+
+def test_rows_given_as_an_id_and_a_rendered_tail_are_the_bytes_of_a_batch():
+    columns = ["Id", "Rating", "Offer_Deadline__c", "Do_Not_Route__c", "Routing_Reason__c", "OwnerId"]
+    fields = [{"Rating": None, "Do_Not_Route__c": True, "Routing_Reason__c": 'a "quoted", text',
+               "Offer_Deadline__c": datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)},
+              {"Rating": "", "Routing_Reason__c": "line\nbreak", "OwnerId": None}]  # fmt: skip
+    ids = [LEAD[:15], "00Q5g0000000002EAA", "00Q5g0000000003EAA"]
+    records = [{"Id": i, **fields[n % 2]} for n, i in enumerate(ids)]
+    batch, tails = UpdateRows(columns), UpdateRows(columns)
+    batch.add_many(records)
+    rendered = [tails.tail(f) for f in fields]
+    tails.add_tails((i, rendered[n % 2]) for n, i in enumerate(ids))
+    assert tails.ids == batch.ids == [LEAD, *ids[1:]] and tails.size == batch.size
+    assert tails.finish().read() == batch.finish().read()
+    with pytest.raises(ValueError):
+        tails.add_tails([("00Q' OR Id != '", rendered[0])])
