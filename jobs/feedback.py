@@ -21,36 +21,28 @@ feedback counts afresh (its throttle lifted, its exclusions and stops cleared);
 `reset PARTNER_ID --area US-CA` clears only that area's territory declines.
 `leadrouter feedback [--json]` lists every adjustment in force.
 
-The org holds both, since the state database is a cache that can be lost: a review is
-written to the partner's Account (`Routing_Feedback_Review__c`, one line per review,
-`all 2026-12-06T03:00:00Z` / `US-CA 2026-12-06T03:00:00Z`, Salesforce's time) and to
-the state; the partner sync reads the field with the Accounts, and a routing build
-takes the later of the two for each review. The adjustments in force are written in
-words to `Account.Routing_Feedback__c` when they change (`show`). Both fields are
-optional: an org without them routes, with the reviews in the state only (one warning;
-`validate` names the fields to deploy).
-
-The partner's rating of lead quality (`Lead_Quality_Rating__c`, 1–5) is read from the org
-by `ratings()`, apart from the lead mapping so an org without the field still routes; it
-feeds the lead score (jobs/learning.rate) and the `lead_quality` fact (`quality()`).
+The org holds what outlives the state: the declines themselves (Rejection_Reason__c is
+history-tracked; jobs/recovery.py rebuilds them), each ops review on the partner's
+Account, and the adjustments in force in words there too (`show`): jobs/feedback_account.py.
+The partners' rating of lead quality is jobs/ratings.py.
 """
 from __future__ import annotations
 
-import re
-import weakref
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from jobs.feedback_account import SHOWN_FIELD, SHOWN_LENGTH, account_fields, org_reviews
 from jobs.logging import get_logger
+from jobs.ratings import Rating, quality
 from jobs.state import store as st
-from jobs.timeutil import parse_sf_datetime
 from jobs.state.schema import offers as OFFERS
 from jobs.state.schema import watermarks as WATERMARKS
 from rules.explain import clip
+from jobs.timeutil import as_utc
 from rules.model import Lead, Partner
 
 NO_CAPACITY, NOT_OUR_FIT, OUT_OF_TERRITORY = "No capacity", "Not our product/industry", "Out of territory"
@@ -62,28 +54,8 @@ STOP_AFTER = 3
 THROTTLE = 0.7  # a "No capacity" decline keeps this share of the inferred capacity
 WINDOW = timedelta(days=90)
 REFRESH = timedelta(hours=1)
-RATINGS_WINDOW = timedelta(days=365)  # ratings the lead score learns from (older leads are little like new ones)
-RATING_FIELD = "Lead_Quality_Rating__c"  # docs/CONTRACTS.md §1; a restricted picklist "1" … "5"
 _REVIEW = "feedback:"  # watermark name prefix: the time ops last reviewed a partner's feedback
-# on the partner's Account (docs/CONTRACTS.md §1), both optional: read apart from the
-# partner mapping's fields, since a mapped field the org lacks fails every partner read
-REVIEW_FIELD = "Routing_Feedback_Review__c"  # ops reviews, one line each: "all <time>" / "<area> <time>"
-SHOWN_FIELD = "Routing_Feedback__c"  # the adjustments in force, in words
-SHOWN_LENGTH = 4000  # the field's length in salesforce/
-ALL = "all"  # a review's scope in REVIEW_FIELD: every adjustment, not one area's territory declines
-AREA = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")  # a country (US) or a state (US-CA)
-_warned: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()  # client → fields said missing
 log = get_logger(component="feedback")
-
-
-@dataclass(frozen=True, slots=True)
-class Rating:
-    """A partner's rating of a lead it got (Lead_Quality_Rating__c, 1 poor … 5 excellent)."""
-
-    lead_id: str
-    partner_id: str
-    rating: int
-    at: datetime  # the Lead's LastModifiedDate when read: no later than the rating
 
 
 @dataclass
@@ -171,9 +143,9 @@ def gather(conn: Connection, partners: Mapping[str, Partner], to_lead: Any, now:
     answers: list[tuple[datetime, str, str, str | None]] = []  # (when, partner, accepted | reason, lead)
     for r in rows:
         if r.accepted_at is not None:
-            answers.append((_utc(r.accepted_at), r.partner_id, "accepted", r.lead_id))
+            answers.append((as_utc(r.accepted_at), r.partner_id, "accepted", r.lead_id))
         elif r.status == "rejected" and r.closed_at is not None:
-            answers.append((_utc(r.closed_at), r.partner_id, code_of(r.close_reason), r.lead_id))
+            answers.append((as_utc(r.closed_at), r.partner_id, code_of(r.close_reason), r.lead_id))
     need = {lid for _, _, what, lid in answers if what in (NOT_OUR_FIT, OUT_OF_TERRITORY)}
     leads: dict[str, Lead] = _leads(conn, need, to_lead) if need else {}
     adj = Adjustments(at=now, reviewed=reviewed, names={p.id: p.name for p in partners.values()})
@@ -232,59 +204,7 @@ def from_state(conn: Connection, ms: Any) -> Adjustments | None:
     partners = {p.id: p for p in (to_partner(r) for r in st.snapshot_records(conn, "partner")) if isinstance(p, Partner)}
     if not partners:
         return None
-    return gather(conn, partners, ms.lead_converter(), _utc(now))
-
-
-def ratings(client: Any, now: datetime, since: timedelta = RATINGS_WINDOW) -> list[Rating] | None:
-    """Every rated Lead modified in the window, rated by the partner holding it — or None
-    when the org has no readable `Lead_Quality_Rating__c` (not deployed, or hidden from the
-    integration user: `validate` says so; routing goes on without ratings)."""
-    from connector.soql import format_soql, soql_datetime
-
-    soql = format_soql(f"SELECT Id, PartnerAccountId, {RATING_FIELD}, LastModifiedDate FROM Lead "
-                       f"WHERE {RATING_FIELD} != null AND PartnerAccountId != null AND LastModifiedDate >= {{}}",
-                       soql_datetime(_utc(now) - since))
-    try:
-        records = list(client.query(soql))
-    except Exception as e:  # noqa: BLE001 — only a missing field is expected; anything else is said and skipped
-        log.warning("lead_quality_ratings_unread", field=RATING_FIELD, error=str(e)[:300],
-                    fix=f"deploy salesforce/ (Lead.{RATING_FIELD} and the permission sets), or ignore: routing "
-                        "goes on without partners' ratings")
-        return None
-    out = []
-    for r in records:
-        value = rating_of(r.get(RATING_FIELD))
-        at = parse_sf_datetime(r.get("LastModifiedDate"))
-        if value is not None and at is not None:
-            out.append(Rating(r["Id"], r["PartnerAccountId"], value, _utc(at)))
-    return out
-
-
-def rating_of(value: Any) -> int | None:
-    """The picklist's value ("1" … "5", or a label beginning with the digit) as a number."""
-    text = str(value or "").strip()
-    return int(text[0]) if text[:1] in ("1", "2", "3", "4", "5") else None
-
-
-def quality(rated: Iterable[Rating], now: datetime) -> dict[str, tuple[float, int]]:
-    """Each partner's average rating of the leads it got in the last 90 days (a
-    performance fact: `lead_quality`), with how many ratings it rests on."""
-    since = _utc(now) - WINDOW
-    sums: dict[str, list[int]] = {}
-    for r in rated:
-        if r.at >= since:
-            s = sums.setdefault(r.partner_id, [0, 0])
-            s[0] += r.rating
-            s[1] += 1
-    return {pid: (round(total / n, 2), n) for pid, (total, n) in sums.items()}
-
-
-def wants_ratings(book: Any) -> bool:
-    """Do the rules use what ratings feed (the lead score of a predictive rule, or the
-    `lead_quality` fact)? Only then does a routing build read them: one query."""
-    names = {"lead_quality", "lead_quality_ratings", "score"}
-    return any(r.distribute == "predictive" or names & set(getattr(cond, "symbols", ()))
-               for r in book.rules for cond in (r.when, r.partners))
+    return gather(conn, partners, ms.lead_converter(), as_utc(now))
 
 
 def area_of(lead: Lead | None) -> str | None:
@@ -362,7 +282,7 @@ def _short(why: str) -> str:
 def reviews(conn: Connection) -> dict[str, datetime]:
     """partner (or "partner@area") → when ops last reviewed its feedback."""
     rows = conn.execute(select(WATERMARKS.c.name, WATERMARKS.c.value).where(WATERMARKS.c.name.like(_REVIEW + "%")))
-    return {r.name[len(_REVIEW):]: _utc(r.value) for r in rows}
+    return {r.name[len(_REVIEW):]: as_utc(r.value) for r in rows}
 
 
 def reset(conn: Connection, partner_id: str, now: datetime, area: str | None = None) -> None:
@@ -380,82 +300,6 @@ def later(*sources: Mapping[str, datetime]) -> dict[str, datetime]:
             if key not in out or at > out[key]:
                 out[key] = at
     return out
-
-
-def review_time(now: datetime) -> datetime:
-    """A review's time as REVIEW_FIELD spells it, in whole seconds: rounded up, so the
-    declines of the second ops reviewed in count no more either."""
-    now = _utc(now)
-    return now.replace(microsecond=0) + (timedelta(seconds=1) if now.microsecond else timedelta(0))
-
-
-def parse_reviews(text: str | None) -> dict[str, datetime]:
-    """REVIEW_FIELD's lines ("all 2026-12-06T03:00:00Z", "US-CA 2026-12-06T03:00:00Z") as
-    scope → time; a line that is not one (a person's note) is skipped; the latest per scope."""
-    out: dict[str, datetime] = {}
-    for line in (text or "").splitlines():
-        parts = line.split()
-        if len(parts) != 2:
-            continue
-        scope = ALL if parts[0].lower() == ALL else parts[0].upper()
-        if scope != ALL and not AREA.match(scope):
-            continue
-        try:
-            at = parse_sf_datetime(parts[1])
-        except ValueError:
-            continue
-        if at is not None and (scope not in out or at > out[scope]):
-            out[scope] = at
-    return out
-
-
-def format_reviews(reviews: Mapping[str, datetime]) -> str:
-    """scope → time as REVIEW_FIELD's lines: `all` first, then the areas; an area's review
-    no later than the `all` one is left out (that one covers it)."""
-    every = reviews.get(ALL)
-    lines = [f"{ALL} {_text(every)}"] if every is not None else []
-    lines += [f"{scope} {_text(at)}" for scope, at in sorted(reviews.items())
-              if scope != ALL and (every is None or at > every)]
-    return "\n".join(lines)
-
-
-def org_reviews(records: Iterable[Mapping[str, Any]]) -> dict[str, datetime] | None:
-    """The reviews on the partners' Accounts as `reviews()` keys them (partner, or
-    "partner@area"), from snapshot records read with REVIEW_FIELD — None when none was
-    (the org has no such field, or the snapshot predates it)."""
-    read = False
-    out: dict[str, datetime] = {}
-    for r in records:
-        if REVIEW_FIELD not in r:
-            continue
-        read = True
-        for scope, at in parse_reviews(r.get(REVIEW_FIELD)).items():
-            out[r["Id"] if scope == ALL else f"{r['Id']}@{scope}"] = at
-    return out if read else None
-
-
-def account_fields(client: Any, sobject: str) -> dict[str, bool]:
-    """The feedback fields the partners' object has for the integration user (describe,
-    fetched once per process): name → editable. Those missing are said once per client,
-    with the fix; without them reviews live in the state database only."""
-    describe = getattr(client, "describe", None)
-    if describe is None:  # a client that cannot describe (a test double) reads and writes none
-        return {}
-    found = {f["name"]: bool(f.get("updateable")) for f in describe(sobject).get("fields", ())
-             if f.get("name") in (REVIEW_FIELD, SHOWN_FIELD)}
-    missing = [f for f in (REVIEW_FIELD, SHOWN_FIELD) if f not in found]
-    try:
-        said = _warned.setdefault(client, set())
-    except TypeError:  # not weakly referable: say it every time rather than never
-        said = set()
-    if missing and not set(missing) <= said:
-        said.update(missing)
-        log.warning("feedback_fields_missing", sobject=sobject, fields=missing,
-                    effect="ops reviews of partners' feedback are kept in the state database only (lost with it)"
-                    if REVIEW_FIELD in missing else "the adjustments in force are not shown on the partners' Accounts",
-                    fix=f"deploy salesforce/ ({', '.join(f'{sobject}.{f}' for f in missing)} and the LeadRouter "
-                        "permission sets), then restart; or ignore: routing works without them")
-    return found
 
 
 def words(adj: Adjustments, partner_id: str) -> str:
@@ -511,45 +355,3 @@ def show(cx: Any, now: datetime) -> dict[str, int]:
         with cx.store.begin() as conn:
             st.put_snapshot(conn, "partner", done, now)
     return {"feedback_shown": len(done), "feedback_show_failed": len(changes) - len(done)}
-
-
-def save_review(client: Any, sobject: str, partner_id: str, at: datetime, area: str | None = None,
-                attempts: int = 3) -> str | None:
-    """Add this review to the partner's Account (REVIEW_FIELD), keeping the others; the
-    field's new text, or None when the org has no such field. A review written at the same
-    moment by someone else is re-read and kept (the write is guarded by SystemModstamp).
-    Raises the connector's error when Salesforce refuses the write."""
-    from connector.errors import Failure, RecordError, TransientError
-    from connector.writes import GuardedUpdate
-
-    if not account_fields(client, sobject).get(REVIEW_FIELD):
-        return None
-    result = None
-    for _ in range(attempts):
-        rec = next(iter(client.read_by_ids(sobject, ["Id", REVIEW_FIELD, "SystemModstamp"], [partner_id])), None)
-        if rec is None:
-            raise RecordError(Failure("permanent", "NOT_FOUND", f"{sobject} {partner_id} is not in the org"))
-        scopes = parse_reviews(rec.get(REVIEW_FIELD))
-        scope = area or ALL
-        scopes[scope] = max(_utc(at), scopes.get(scope, _utc(at)))
-        text = format_reviews(scopes)
-        result = client.update_guarded(sobject, [GuardedUpdate(rec["Id"], {REVIEW_FIELD: text},
-                                                               rec["SystemModstamp"])])[0]
-        if result.ok:
-            return text
-        if result.kind != "stale":
-            break
-    assert result is not None
-    if result.kind == "permanent":
-        raise RecordError(Failure("permanent", result.code or "NOT_WRITTEN", result.message or "", fix=result.fix))
-    raise TransientError(Failure("transient", result.code or "KEPT_CHANGING",
-                                 result.message or "the Account kept changing while the review was written",
-                                 fix="run the reset again"))
-
-
-def _text(at: datetime) -> str:
-    return _utc(at).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)

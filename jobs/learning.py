@@ -168,7 +168,7 @@ def _recent(conn: Connection, since: datetime, to_lead: Callable[[dict], Any]) -
 
 
 def rate(conn: Connection, live: Live | None, rated: Iterable[Any] | None) -> int:
-    """Give the learner the partners' ratings of their leads (jobs/feedback.ratings), each
+    """Give the learner the partners' ratings of their leads (jobs/ratings.ratings), each
     lead's segment as we last read it; returns how many it took. None: ratings not read,
     the learner keeps what it had."""
     if live is None or rated is None:

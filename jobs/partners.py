@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from jobs import feedback, learning, performance
+from jobs import feedback, feedback_account, learning, performance, ratings
 from jobs.state import store as st
 from mappings import Unroutable
 from rules.index import PartnerIndex
@@ -55,7 +55,7 @@ def build_routing(cx: Context, conn: Connection, generation: int):
         by_partner.setdefault(r.partner_id, []).append(r)
     partners: dict[str, Partner] = {}
     records = st.snapshot_records(conn, "partner")
-    reviewed = feedback.org_reviews(records)  # ops reviews on the Accounts: they outlive the state
+    reviewed = feedback_account.org_reviews(records)  # ops reviews on the Accounts: they outlive the state
     for rec in records:
         p = to_partner(rec)
         if isinstance(p, Unroutable):
@@ -69,14 +69,14 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     # issue 17: performance facts as partner attributes, and the predictive rules' learner
     now = cx.clock.now()
     # partners' ratings of their leads (one query, when the score or `lead_quality` is used)
-    rated = feedback.ratings(cx.client, now) if feedback.wants_ratings(cx.book) else None
+    rated = ratings.ratings(cx.client, now) if ratings.wants_ratings(cx.book) else None
     # what happened to offers: this state's, or — for an ops tool routing on a private
     # snapshot (jobs/ops/context.py) — the live state's, so it shows what production does
     history = getattr(cx, "history_store", None)
     with history.connect() if history is not None else nullcontext(conn) as past:
         if performance.wanted(cx.book):
             performance.attach(partners.values(), performance.facts(past, cx.client, now),
-                               feedback.quality(rated or (), now))
+                               ratings.quality(rated or (), now))
         live = learning.for_routing(cx, past, partners, now)
         learning.rate(past, live, rated)  # leads like ones partners rated low score lower
         adjustments = feedback.gather(past, partners, ms.lead_converter(), now, rated, reviewed or {})

@@ -115,7 +115,7 @@ def attach(partners: Iterable[Partner], by_partner: dict[str, PartnerFacts],
            quality: Mapping[str, tuple[float, int]] | None = None) -> None:
     """Put the facts in each partner's `extra` (zeros / none for a partner without events),
     before PartnerIndex.build evaluates the rules' partner conditions. `quality`: each
-    partner's average rating of the leads it got and how many (jobs/feedback.quality)."""
+    partner's average rating of the leads it got and how many (jobs/ratings.quality)."""
     for p in partners:
         f = by_partner.get(p.id) or PartnerFacts(p.id)
         rated = (quality or {}).get(p.id)

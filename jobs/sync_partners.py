@@ -6,7 +6,7 @@ is deleted cannot show up in an incremental read, so once a day each kind is re-
 whole and the snapshot replaced. Queues and pool memberships are small and
 GroupMember rows are hard-deleted, so they are re-read whole every time.
 
-Partner Accounts are read with the feedback fields the org has (jobs/feedback.py: ops
+Partner Accounts are read with the feedback fields the org has (jobs/feedback_account.py: ops
 reviews, and the adjustments in force in words), apart from the mapping so an org
 without them still syncs; after the sync, the words of adjustments that changed are
 written to the Accounts (`feedback.show`).
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from connector.soql import select
-from jobs import feedback
+from jobs import feedback, feedback_account
 from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
 
@@ -38,7 +38,7 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         full_at = st.get_watermark(conn, "sync:full")
     full = full_at is None or now - full_at >= FULL_REFRESH
     fetched: dict[str, list[dict[str, Any]]] = {}
-    extra = {"partner": list(feedback.account_fields(client, ms.sobject("partner")))}
+    extra = {"partner": list(feedback_account.account_fields(client, ms.sobject("partner")))}
     for kind in INCREMENTAL:
         wm = None if full else marks[kind]
         fields = list(dict.fromkeys([*ms.soql_fields(kind), *extra.get(kind, ())]))

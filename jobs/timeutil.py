@@ -53,3 +53,8 @@ def format_sf_datetime(value: datetime) -> str:
     """The REST JSON form Salesforce answers with; it accepts it back on writes."""
     value = value.astimezone(timezone.utc)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+def as_utc(at: datetime) -> datetime:
+    """An aware UTC datetime; a naive one (as SQLite hands stored times back) is taken as UTC."""
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)

@@ -8,8 +8,9 @@ import os
 import sys
 from typing import Any
 
-from jobs.feedback import (AREA, NO_CAPACITY, NOT_OUR_FIT, OUT_OF_TERRITORY, RATING_FIELD, REVIEW_FIELD, gather,
-                           ratings, reset, review_time, save_review)
+from jobs.feedback import NO_CAPACITY, NOT_OUR_FIT, OUT_OF_TERRITORY, gather, reset
+from jobs.feedback_account import AREA, REVIEW_FIELD, review_time, save_review
+from jobs.ratings import RATING_FIELD, ratings
 from jobs.printable import for_terminal
 
 

@@ -145,7 +145,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
 def _rating_field(describe, sobject: str) -> list[Finding]:
     """The partners' rating of lead quality is optional: without it routing works, the
     lead score and `lead_quality` just lack what partners think of their leads."""
-    from jobs.feedback import RATING_FIELD
+    from jobs.ratings import RATING_FIELD
 
     try:
         fields = {f["name"] for f in describe(sobject).get("fields", [])}
@@ -163,7 +163,7 @@ def _feedback_fields(describe, sobject: str) -> list[Finding]:
     """Ops reviews of partners' feedback and the adjustments in force live on the partner's
     Account when the org has the fields; without them routing works, reviews are kept in
     the state database only (a lost state brings back what ops lifted)."""
-    from jobs.feedback import REVIEW_FIELD, SHOWN_FIELD
+    from jobs.feedback_account import REVIEW_FIELD, SHOWN_FIELD
 
     try:
         fields = {f["name"]: f for f in describe(sobject).get("fields", [])}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
-from jobs import feedback
+from jobs import feedback, ratings
 from jobs.ops import report, status
 from jobs.performance import attach
 from rules.book import load_rules
@@ -47,11 +47,11 @@ def test_ratings_replace_the_ones_before_and_survive_the_model_as_json():
 
 
 def test_a_partners_average_rating_is_a_fact_rules_can_name(tmp_path):
-    r = [feedback.Rating("00Q1", "001A", 2, NOW - timedelta(days=3)),
-         feedback.Rating("00Q2", "001A", 4, NOW - timedelta(days=10)),
-         feedback.Rating("00Q3", "001A", 1, NOW - timedelta(days=120)),  # before the 90 days
-         feedback.Rating("00Q4", "001B", 5, NOW - timedelta(days=1))]
-    q = feedback.quality(r, NOW)
+    r = [ratings.Rating("00Q1", "001A", 2, NOW - timedelta(days=3)),
+         ratings.Rating("00Q2", "001A", 4, NOW - timedelta(days=10)),
+         ratings.Rating("00Q3", "001A", 1, NOW - timedelta(days=120)),  # before the 90 days
+         ratings.Rating("00Q4", "001B", 5, NOW - timedelta(days=1))]
+    q = ratings.quality(r, NOW)
     assert q == {"001A": (3.0, 2), "001B": (5.0, 1)}
     a, b, c = Partner(id="001A", name="A"), Partner(id="001B", name="B"), Partner(id="001C", name="C")
     attach([a, b, c], {}, q)
@@ -62,11 +62,11 @@ def test_a_partners_average_rating_is_a_fact_rules_can_name(tmp_path):
     rules.write_text('[[ruleset]]\nname = "all"\n  [[ruleset.rule]]\n  name = "well rated"\n'
                      '  partners = "lead_quality >= 3.5"\n  distribute = "round_robin"\n')
     book = load_rules(rules, partner_attributes=PARTNER_ATTRIBUTES)
-    assert feedback.wants_ratings(book)
+    assert ratings.wants_ratings(book)
 
 
 def test_the_rating_picklist_reads_as_a_number():
-    assert [feedback.rating_of(v) for v in ("1", "5", "3 - Fair", " 4", None, "", "0", "9", "x")] == \
+    assert [ratings.rating_of(v) for v in ("1", "5", "3 - Fair", " 4", None, "", "0", "9", "x")] == \
         [1, 5, 3, 4, None, None, None, None, None]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs import feedback
+from jobs import ratings
 from jobs.ops import feedback as feedback_command
 from rules.predictive import segment_of
 
@@ -59,7 +59,7 @@ def test_ratings_on_leads_move_the_score_by_segment_and_are_the_partners_lead_qu
         assert learner.rating_lift(segment_of(as_low)) == learner.rating_lift(segment_of(as_high)) == 0.0
 
         for o, stars in rated:  # the rep of the partner that got the lead rates it
-            answer_as_rep(loop.sb, o["lead_id"], o["rep_id"], {feedback.RATING_FIELD: stars})
+            answer_as_rep(loop.sb, o["lead_id"], o["rep_id"], {ratings.RATING_FIELD: stars})
         loop.cycle(partners_act=False)
         loop.cx.snapshot_changed()
         routing = loop.cx.routing()
@@ -79,7 +79,7 @@ def test_ratings_on_leads_move_the_score_by_segment_and_are_the_partners_lead_qu
 
         # ratings changed or taken back are read afresh: nothing is counted twice
         for o, _ in rated:
-            answer_as_rep(loop.sb, o["lead_id"], o["rep_id"], {feedback.RATING_FIELD: None})
+            answer_as_rep(loop.sb, o["lead_id"], o["rep_id"], {ratings.RATING_FIELD: None})
         loop.cycle(partners_act=False)
         loop.cx.snapshot_changed()
         routing = loop.cx.routing()
@@ -96,10 +96,10 @@ def test_an_org_without_the_rating_field_routes_without_ratings(org, tmp_path):
         with org.org.lock:  # an org where salesforce/ was deployed before the field existed (its own schema:
             schema = copy.deepcopy(org.org.schema)  # the default one is shared by every org of the process)
             lead = schema.object("Lead")
-            lead.fields.pop(feedback.RATING_FIELD)
+            lead.fields.pop(ratings.RATING_FIELD)
             lead._reindex()
             org.org.schema = schema
-        assert feedback.ratings(loop.cx.client, loop.cx.clock.now()) is None
+        assert ratings.ratings(loop.cx.client, loop.cx.clock.now()) is None
         loop.cycle(partners_act=False)
         routing = loop.cx.routing()
         assert routing.feedback.rated is None and loop.live()

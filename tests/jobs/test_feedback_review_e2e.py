@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from structlog.testing import capture_logs
 
-from jobs import feedback
+from jobs import feedback, feedback_account
 from jobs.cli import main
 from jobs.ops.demo import write_config
 
@@ -63,7 +63,7 @@ def test_a_review_is_kept_on_the_account_and_outlives_the_state(org, make_loop, 
     pid, inferred, declared = _throttled(loop)
 
     # the adjustment in force shows on the partner's Account, in words, with its undo
-    shown = _account(loop, pid)[feedback.SHOWN_FIELD]
+    shown = _account(loop, pid)[feedback_account.SHOWN_FIELD]
     assert shown == (f"capacity {inferred} of {declared} after 2 'No capacity' declines"
                      f" — undo: leadrouter feedback reset {pid}"), shown
     stamp = _account(loop, pid)["SystemModstamp"]
@@ -80,9 +80,9 @@ def test_a_review_is_kept_on_the_account_and_outlives_the_state(org, make_loop, 
     assert main(["feedback", "reset", pid, "--config", str(cfg)]) == 0
     out = capsys.readouterr().out
     assert "saved on its Account" in out
-    text = _account(loop, pid)[feedback.REVIEW_FIELD]
+    text = _account(loop, pid)[feedback_account.REVIEW_FIELD]
     assert text.startswith("all ") and len(text.splitlines()) == 1, text
-    at = feedback.parse_reviews(text)["all"]
+    at = feedback_account.parse_reviews(text)["all"]
     assert abs(at - org.clock.now()) < timedelta(minutes=1)
     assert at - datetime.now(timezone.utc) > timedelta(days=1)  # not this host's clock
 
@@ -90,11 +90,11 @@ def test_a_review_is_kept_on_the_account_and_outlives_the_state(org, make_loop, 
     loop.cycle(partners_act=False)
     routing = loop.cx.routing()
     assert pid not in routing.feedback.capacity and routing.partners[pid].capacity == declared
-    assert not _account(loop, pid)[feedback.SHOWN_FIELD]
+    assert not _account(loop, pid)[feedback_account.SHOWN_FIELD]
 
     # an area review adds a line and keeps the first
     assert main(["feedback", "reset", pid, "--area", "US-CA", "--config", str(cfg)]) == 0
-    lines = _account(loop, pid)[feedback.REVIEW_FIELD].splitlines()
+    lines = _account(loop, pid)[feedback_account.REVIEW_FIELD].splitlines()
     assert lines[0] == text and lines[1].startswith("US-CA ") and len(lines) == 2
 
     # the state restored from the backup holds the declines and not the review ...
@@ -109,7 +109,7 @@ def test_a_review_is_kept_on_the_account_and_outlives_the_state(org, make_loop, 
     # ... and routes with the review in force, read from the Account
     assert routing.feedback.reviewed[pid] == at and f"{pid}@US-CA" in routing.feedback.reviewed
     assert pid not in routing.feedback.capacity and routing.partners[pid].capacity == declared
-    assert not _account(loop, pid)[feedback.SHOWN_FIELD]
+    assert not _account(loop, pid)[feedback_account.SHOWN_FIELD]
 
     # a new state (the old one deleted): rebuilt from the org, the review with it
     fresh = make_loop(org, name="fresh")
@@ -126,7 +126,7 @@ def test_a_review_in_the_state_only_is_lost_with_it(org, make_loop, tmp_path):
     with sqlite3.connect(tmp_path / "state.sqlite") as src, sqlite3.connect(backup) as dst:
         src.backup(dst)
     with loop.cx.store.begin() as conn:  # a review in the first state only
-        feedback.reset(conn, pid, feedback.review_time(loop.cx.clock.now()))
+        feedback.reset(conn, pid, feedback_account.review_time(loop.cx.clock.now()))
     restored = make_loop(org, name="restored")
     restored.cycle(partners_act=False)
     restored.cx.snapshot_changed()
@@ -137,7 +137,7 @@ def test_an_org_without_the_fields_routes_warns_once_and_validate_names_them(org
     with org.org.lock:  # salesforce/ deployed before the fields existed (a schema of its own: the
         schema = copy.deepcopy(org.org.schema)  # default one is shared by every org of the process)
         account = schema.object("Account")
-        for name in (feedback.REVIEW_FIELD, feedback.SHOWN_FIELD):
+        for name in (feedback_account.REVIEW_FIELD, feedback_account.SHOWN_FIELD):
             account.fields.pop(name)
         account._reindex()
         org.org.schema = schema
@@ -146,7 +146,7 @@ def test_an_org_without_the_fields_routes_warns_once_and_validate_names_them(org
         pid, _, declared = _throttled(loop)
         loop.cycle(partners_act=False)
     missing = [e for e in logs if e["event"] == "feedback_fields_missing"]
-    assert len(missing) == 1 and set(missing[0]["fields"]) == {feedback.REVIEW_FIELD, feedback.SHOWN_FIELD}
+    assert len(missing) == 1 and set(missing[0]["fields"]) == {feedback_account.REVIEW_FIELD, feedback_account.SHOWN_FIELD}
     assert "deploy salesforce/" in missing[0]["fix"]
     assert loop.live()
 
@@ -161,4 +161,4 @@ def test_an_org_without_the_fields_routes_warns_once_and_validate_names_them(org
     main(["validate", "--config", str(cfg), "--json"])
     findings = json.loads(capsys.readouterr().out)["findings"]
     named = {f["key"] for f in findings if f["file"] == "org: Account"}
-    assert {feedback.REVIEW_FIELD, feedback.SHOWN_FIELD} <= named
+    assert {feedback_account.REVIEW_FIELD, feedback_account.SHOWN_FIELD} <= named

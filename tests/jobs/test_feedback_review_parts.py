@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from jobs import feedback
+from jobs import feedback, feedback_account
 from jobs.feedback import Adjustments
 
 T1 = datetime(2026, 12, 6, 3, 0, 0, tzinfo=timezone.utc)
@@ -13,28 +13,28 @@ T2 = datetime(2026, 12, 7, 9, 30, 0, tzinfo=timezone.utc)
 
 
 def test_the_review_lines_read_back_as_written():
-    text = feedback.format_reviews({"US-CA": T2, "all": T1, "DE": T1})
+    text = feedback_account.format_reviews({"US-CA": T2, "all": T1, "DE": T1})
     assert text == "all 2026-12-06T03:00:00Z\nUS-CA 2026-12-07T09:30:00Z"  # DE is covered by `all`
-    assert feedback.parse_reviews(text) == {"all": T1, "US-CA": T2}
+    assert feedback_account.parse_reviews(text) == {"all": T1, "US-CA": T2}
 
 
 def test_a_person_s_note_and_older_duplicates_are_ignored():
     text = "reviewed with the channel team\r\nALL 2026-12-06T03:00:00Z\nus-ca 2026-12-07T09:30:00.000+0000\n" \
            "all 2026-12-01T00:00:00Z\nUS-CA yesterday\nCalifornia 2026-12-07T09:30:00Z"
-    assert feedback.parse_reviews(text) == {"all": T1, "US-CA": T2}
-    assert feedback.parse_reviews(None) == {}
+    assert feedback_account.parse_reviews(text) == {"all": T1, "US-CA": T2}
+    assert feedback_account.parse_reviews(None) == {}
 
 
 def test_a_review_time_is_whole_seconds_rounded_up():
-    assert feedback.review_time(T1.replace(microsecond=1)) == T1.replace(second=1)
-    assert feedback.review_time(T1) == T1
+    assert feedback_account.review_time(T1.replace(microsecond=1)) == T1.replace(second=1)
+    assert feedback_account.review_time(T1) == T1
 
 
 def test_reviews_on_accounts_are_keyed_as_the_state_keys_them():
-    records = [{"Id": "001A", feedback.REVIEW_FIELD: "all 2026-12-06T03:00:00Z\nUS-CA 2026-12-07T09:30:00Z"},
-               {"Id": "001B", feedback.REVIEW_FIELD: None}]
-    assert feedback.org_reviews(records) == {"001A": T1, "001A@US-CA": T2}
-    assert feedback.org_reviews([{"Id": "001A"}]) is None  # not read: the org has no such field
+    records = [{"Id": "001A", feedback_account.REVIEW_FIELD: "all 2026-12-06T03:00:00Z\nUS-CA 2026-12-07T09:30:00Z"},
+               {"Id": "001B", feedback_account.REVIEW_FIELD: None}]
+    assert feedback_account.org_reviews(records) == {"001A": T1, "001A@US-CA": T2}
+    assert feedback_account.org_reviews([{"Id": "001A"}]) is None  # not read: the org has no such field
 
 
 def test_the_later_review_of_the_state_and_the_org_holds():
@@ -53,4 +53,4 @@ def test_the_words_on_the_account_name_every_adjustment_and_the_undo():
                                            "leadrouter feedback reset 001B --area US-NY")
     assert feedback.words(adj, "001C") == ""
     many = Adjustments(at=T1, excluded={"001A": {f"Industry {i}": 2 for i in range(200)}})
-    assert len(feedback.words(many, "001A")) == feedback.SHOWN_LENGTH
+    assert len(feedback.words(many, "001A")) == feedback_account.SHOWN_LENGTH

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.feedback import RATING_FIELD, REVIEW_FIELD, SHOWN_FIELD
+from jobs.feedback_account import REVIEW_FIELD, SHOWN_FIELD
+from jobs.ratings import RATING_FIELD
 from mappings import load_mappings
 from mappings.filters import filter_fields
 
