@@ -27,7 +27,7 @@ import json
 import os
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from statistics import mean
 from typing import Any, Iterable
@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection
 
 from jobs import learning, performance
 from jobs.state.schema import leads as LEADS
+from jobs.timeutil import as_utc
 from rules.model import DecisionKind, Lead, Partner
 from rules.predictive import Predictor
 from rules.state import RoutingState
@@ -136,7 +137,7 @@ def history(conn: Connection, to_lead: Any, since: datetime) -> list[Lead]:
         lead = to_lead(r.record)
         if not isinstance(lead, Lead):
             continue
-        at = _utc(lead.created or r.updated_at)
+        at = as_utc(lead.created or r.updated_at)
         if at >= since:
             lead.created = at
             out.append(lead)
@@ -260,7 +261,3 @@ def labels(files: list[str]) -> list[str]:
 
 def _cell(v: Any) -> str:
     return "-" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)

@@ -24,7 +24,7 @@ The watermark lives in memory: a restart rebuilds from the org and the offers ta
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Mapping
 
 from sqlalchemy import or_, select
@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from jobs import performance
 from jobs.state.schema import leads as LEADS
 from jobs.state.schema import offers as OFFERS
+from jobs.timeutil import as_utc
 from rules.book import RuleBook
 from rules.model import Decision, DecisionKind, Lead, Partner
 from rules.performance import OutcomeEvent
@@ -148,13 +149,13 @@ def _recent(conn: Connection, since: datetime, to_lead: Callable[[dict], Any]) -
     out: list[tuple[tuple[int, str], OutcomeEvent]] = []
     for r in rows:
         lead = leads.get(r.lead_id)
-        offered = _utc(r.offered_at)
-        if r.accepted_at is not None and _utc(r.accepted_at) > since:
-            out.append(((r.id, "accepted"), OutcomeEvent(r.partner_id, "accepted", _utc(r.accepted_at), r.lead_id,
+        offered = as_utc(r.offered_at)
+        if r.accepted_at is not None and as_utc(r.accepted_at) > since:
+            out.append(((r.id, "accepted"), OutcomeEvent(r.partner_id, "accepted", as_utc(r.accepted_at), r.lead_id,
                                                          offered_at=offered, lead=lead)))
-        if r.closed_at is None or _utc(r.closed_at) <= since:
+        if r.closed_at is None or as_utc(r.closed_at) <= since:
             continue
-        closed = _utc(r.closed_at)
+        closed = as_utc(r.closed_at)
         if r.status in ("rejected", "lapsed"):
             out.append(((r.id, r.status), OutcomeEvent(r.partner_id, r.status, closed, r.lead_id, offered_at=offered,
                                                        reason=r.close_reason if r.status == "rejected" else None,
@@ -195,7 +196,3 @@ def committed(cx: Any, decisions: Iterable[Decision]) -> None:
     if live is not None:
         for d in chosen:
             live.learner.record_offer(d)
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)

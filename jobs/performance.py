@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from jobs.state.schema import offers as OFFERS
+from jobs.timeutil import as_utc
 from rules.model import Partner
 from rules.performance import PARTNER_ATTRIBUTES, OutcomeEvent, PartnerFacts, partner_facts, quarter_start
 
@@ -58,7 +59,7 @@ def wanted(book: Any) -> bool:
 
 def window_start(now: datetime) -> datetime:
     """The earliest moment any fact looks at."""
-    now = _utc(now)
+    now = as_utc(now)
     return min(quarter_start(now), now - timedelta(days=90))
 
 
@@ -72,11 +73,11 @@ def offer_events(conn: Connection, since: datetime) -> list[OutcomeEvent]:
     for r in rows:
         if r.kind != "offer":
             continue  # a pool offer is made to a queue, not to one partner
-        offered = _utc(r.offered_at)
+        offered = as_utc(r.offered_at)
         out.append(OutcomeEvent(r.partner_id, "offered", offered, r.lead_id))
         if r.accepted_at is not None:
-            out.append(OutcomeEvent(r.partner_id, "accepted", _utc(r.accepted_at), r.lead_id, offered_at=offered))
-        at = _utc(r.closed_at) if r.closed_at is not None else offered
+            out.append(OutcomeEvent(r.partner_id, "accepted", as_utc(r.accepted_at), r.lead_id, offered_at=offered))
+        at = as_utc(r.closed_at) if r.closed_at is not None else offered
         if r.status in ("rejected", "lapsed"):
             out.append(OutcomeEvent(r.partner_id, r.status, at, r.lead_id, offered_at=offered,
                                     reason=r.close_reason if r.status == "rejected" else None))
@@ -88,7 +89,7 @@ def offer_events(conn: Connection, since: datetime) -> list[OutcomeEvent]:
 
 def org_events(client: _Queries, since: datetime) -> list[OutcomeEvent]:
     """Conversions and partner wins from the org since `since`."""
-    day = _utc(since).date()
+    day = as_utc(since).date()
     out: list[OutcomeEvent] = []
     for r in client.query(format_soql(
             "SELECT Id, PartnerAccountId, ConvertedDate FROM Lead WHERE IsConverted = true "
@@ -129,9 +130,5 @@ def _day(value: Any) -> datetime | None:
     if not value:
         return None
     if isinstance(value, datetime):
-        return _utc(value)
+        return as_utc(value)
     return datetime.fromisoformat(str(value)[:10]).replace(tzinfo=timezone.utc)
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
