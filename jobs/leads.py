@@ -106,6 +106,15 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
     def to_lead(rec: dict[str, Any]) -> Any:
         return leads_by_id[rec["Id"]]
 
+    parsed: dict[Any, datetime | None] = {}
+
+    def stamp(value: Any) -> datetime | None:
+        """A SystemModstamp read once for the page: routing and the watermark both want it."""
+        if value in parsed:
+            return parsed[value]
+        at = parsed[value] = parse_sf_datetime(value)
+        return at
+
     ids = [r["Id"] for r in unique]
     with cx.store.begin() as conn:
         known = of.get_leads(conn, ids)
@@ -146,12 +155,17 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
             _bump(counts, outcome)
         of.note_seen(conn, seen_only, now)
         if fresh:
-            alerts.remember(cx, ((lead, kept_by_id[lead.id]) for lead, _ in fresh if hasattr(lead, "id")))
-            for outcome in route.route(cx, conn, state, fresh, now):
+            outcomes = route.route(cx, conn, state, fresh, now, parse=stamp)
+            # What an offer alert will say of the leads just offered (a backfill's pooled
+            # thousands are never alerted about: nothing kept for them).
+            alerted = {f"routed_{purpose}" for purpose in alerts.ALERTED_PURPOSES}
+            alerts.remember(cx, ((lead, kept_by_id[lead.id]) for (lead, _), outcome in zip(fresh, outcomes)
+                                 if outcome in alerted))
+            for outcome in outcomes:
                 _bump(counts, outcome)
         lifecycle.save_state(conn, state, now)
         if advance_watermark and records:
-            newest = max(parse_sf_datetime(r["SystemModstamp"]) for r in records)
+            newest = max(stamp(r["SystemModstamp"]) for r in records)
             old = st.get_watermark(conn, WATERMARK)
             if old is None or newest > old:
                 st.set_watermark(conn, WATERMARK, min(newest, now), now)

@@ -95,41 +95,48 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
     multi-row statements instead of five statements per lead."""
     if not items:
         return
-    audit, offer_rows, lead_rows, writes = [], [], [], []
+    # Each table's rows built as tuples in one pass over the page (no dict per row).
+    audit, offer_rows, with_record, without, writes = [], [], [], [], []
+    writeback = cx.mappings.decision_writeback
+    # The previous partner's answer must not read as the new partner's.
+    cleared = cx.mappings.writeback({"response": None, "rejection_reason": None}) if redistribution else None
+    offered = (DecisionKind.OFFER, DecisionKind.POOL)
     for lead, decision, record, seen in items:
         kind = decision.kind
-        audit.append({"lead_id": lead.id, "at": now, "kind": kind.value, "rule": decision.rule,
-                      "partner_id": decision.partner_id, "attempt": decision.attempt, "decision": decision})
+        value, lead_id, attempt = kind.value, lead.id, decision.attempt
+        audit.append((lead_id, now, value, decision.rule, decision.partner_id, attempt, decision))
         owner = decision.rep_id or decision.queue_id
-        if kind in (DecisionKind.OFFER, DecisionKind.POOL):
-            offer_rows.append({
-                "lead_id": lead.id, "kind": kind.value, "partner_id": decision.partner_id, "rep_id": decision.rep_id,
-                "queue_id": decision.queue_id, "owner_id": owner, "rule": decision.rule, "attempt": decision.attempt,
-                "offered_at": decision.offered_at or now, "deadline": decision.deadline, "lead_modstamp": seen,
-                "status": "live"})
-        lead_rows.append({"lead_id": lead.id, "state": DECISION_STATE[kind].value, "attempt": decision.attempt,
-                          "owner_id": owner, "reason": (decision.reason or "")[:255], "modstamp": seen,
-                          "status": lead.status, "record": record, "updated_at": now})
-        payload = dict(cx.mappings.decision_writeback(decision, DECISION_STATUS[kind].value))
-        if redistribution:
-            # The previous partner's answer must not read as the new partner's.
-            payload.update(cx.mappings.writeback({"response": None, "rejection_reason": None}))
+        if kind in offered:
+            offer_rows.append((lead_id, value, decision.partner_id, decision.rep_id, decision.queue_id, owner,
+                               decision.rule, attempt, decision.offered_at or now, decision.deadline, seen, "live"))
+        reason = (decision.reason or "")[:255]
+        if record is not None:
+            with_record.append((lead_id, _STATE[kind], attempt, owner, reason, seen, lead.status, now, record))
+        else:  # without a fresh record (a lapse decided from state): keep the lead as last read
+            without.append((lead_id, _STATE[kind], attempt, owner, reason, seen, lead.status, now))
+        payload = dict(writeback(decision, _STATUS[kind]))
+        if cleared is not None:
+            payload.update(cleared)
         # as it is: the JSON column's serializer (rules.serial) writes what jsonable would
-        writes.append({"lead_id": lead.id, "purpose": kind.value, "payload": payload,
-                       "seen_modstamp": seen})
+        writes.append({"lead_id": lead_id, "purpose": value, "payload": payload, "seen_modstamp": seen})
         if record_offers:
             state.record_offer(decision, now)
-    ob.record_decisions(conn, audit)
+    ob.record_decisions(conn, audit, names=_AUDIT)
     learning.committed(cx, [d for _, d, _, _ in items])
-    offer_ids = of.insert_offers(conn, offer_rows)
-    with_record = [r for r in lead_rows if r["record"] is not None]
-    # without a fresh record (a lapse decided from state): keep the lead as last read
-    without = [{k: v for k, v in r.items() if k != "record"} for r in lead_rows if r["record"] is None]
-    st.upsert(conn, schema.leads, with_record, ["lead_id"])
-    st.upsert(conn, schema.leads, without, ["lead_id"])
+    offer_ids = of.insert_offers(conn, offer_rows, names=_OFFER)
+    st.upsert(conn, schema.leads, with_record, ["lead_id"], names=_LEAD)
+    st.upsert(conn, schema.leads, without, ["lead_id"], names=_LEAD[:-1])
     for w in writes:
         w["offer_id"] = offer_ids.get(w["lead_id"])
     ob.add_many(conn, writes, now)
+
+
+_AUDIT = ("lead_id", "at", "kind", "rule", "partner_id", "attempt", "decision")
+_OFFER = ("lead_id", "kind", "partner_id", "rep_id", "queue_id", "owner_id", "rule", "attempt", "offered_at",
+          "deadline", "lead_modstamp", "status")
+_LEAD = ("lead_id", "state", "attempt", "owner_id", "reason", "modstamp", "status", "updated_at", "record")
+_STATE = {kind: state.value for kind, state in DECISION_STATE.items()}
+_STATUS = {kind: status.value for kind, status in DECISION_STATUS.items()}
 
 
 def escalation(cx: Context, lead: Lead, reason: str, attempt: int) -> Decision:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from sqlalchemy import Connection
 
@@ -22,20 +22,25 @@ log = get_logger(component="route")
 
 
 def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tuple[Any, dict[str, Any]]],
-          now: datetime) -> list[str]:
-    """Decide and commit each lead; returns one outcome label per lead, for the counts."""
+          now: datetime, *, parse: Callable[[Any], datetime | None] = parse_sf_datetime) -> list[str]:
+    """Decide and commit each lead; returns one outcome label per lead, for the counts.
+    `parse`: how a record's SystemModstamp is read (the caller's memo of its page's)."""
     outcomes = []
     routing = None  # built (or refreshed) once a lead needs deciding
     decided: list[tuple[Lead, Decision, dict[str, Any] | None, datetime | None]] = []
+    # Bound once for the page (it still follows a configure() made before the call):
+    # the module's lazy logger builds a bound logger anew at every call, ~3 µs a lead.
+    logger = log.bind()
+    unroutable = DecisionKind.UNROUTABLE
     for lead, rec in items:
-        seen = parse_sf_datetime(rec.get("SystemModstamp"))
+        seen = parse(rec.get("SystemModstamp"))
         if isinstance(lead, Unroutable):
             lead_id = lead.record_id or rec["Id"]
             decision = Decision(lead_id=lead_id, kind=DecisionKind.UNROUTABLE, reason=lead.reason[:255],
                                 explanation={"mapping": lead.reason})
             decided.append((Lead(id=lead_id), decision, rec, seen))
             outcomes.append("unroutable")
-            log.info("not_routed", lead_id=lead_id, reason=decision.reason)
+            logger.info("not_routed", lead_id=lead_id, reason=decision.reason)
             continue
         skip = _not_ours(lead)
         if skip:
@@ -43,7 +48,7 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
             of.put_lead(conn, lead.id, now, state=state_name, reason=reason, modstamp=seen, status=lead.status,
                         owner_id=lead.owner_id, record=rec)
             outcomes.append(f"skipped_{state_name}")
-            log.info("left_alone", lead_id=lead.id, reason=reason)
+            logger.info("left_alone", lead_id=lead.id, reason=reason)
             continue
         if routing is None:
             routing = feedback.current_routing(cx, now)  # partners' feedback at most an hour old
@@ -52,12 +57,13 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
         # Record it at once: the next lead's decision must see this one's capacity use.
         state.record_offer(decision, now)
         decided.append((lead, decision, rec, seen))
-        outcomes.append(f"routed_{decision.kind.value}")
+        kind = decision.kind.value
+        outcomes.append(f"routed_{kind}")
         # Every lead the connector does not route is named at info level, with why;
         # the routine offers stay at debug (the audit table has them all).
-        (log.info if decision.kind is DecisionKind.UNROUTABLE else log.debug)(
-            "not_routed" if decision.kind is DecisionKind.UNROUTABLE else "decided", lead_id=lead.id,
-            kind=decision.kind.value, rule=decision.rule, partner_id=decision.partner_id, reason=decision.reason)
+        (logger.info if decision.kind is unroutable else logger.debug)(
+            "not_routed" if decision.kind is unroutable else "decided", lead_id=lead.id,
+            kind=kind, rule=decision.rule, partner_id=decision.partner_id, reason=decision.reason)
     lifecycle.commit_decisions(cx, conn, state, decided, now, record_offers=False)
     return outcomes
 

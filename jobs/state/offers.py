@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -69,17 +69,19 @@ def insert_offer(conn: Connection, **values: Any) -> int:
         raise LiveOfferExists(f"lead {values.get('lead_id')} already has a live offer") from e
 
 
-def insert_offers(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Insert many live offers in one statement; {lead_id: offer id}. A duplicate live
-    offer fails the statement, and the rows are then retried one by one so the error
-    names the lead."""
+def insert_offers(conn: Connection, rows: list[Any], *, names: Sequence[str] | None = None) -> dict[str, int]:
+    """Insert many live offers in one statement (rows as `store.insert_rows` takes them);
+    {lead_id: offer id}. A duplicate live offer fails the statement, and the rows are then
+    retried one by one so the error names the lead."""
     if not rows:
         return {}
     try:
         with conn.begin_nested():
-            return {lead_id: offer_id for offer_id, lead_id in st.insert_rows(conn, O, rows, returning=("id", "lead_id"))}
+            return {lead_id: offer_id for offer_id, lead_id in st.insert_rows(conn, O, rows, names=names,
+                                                                              returning=("id", "lead_id"))}
     except IntegrityError:
-        return {r["lead_id"]: insert_offer(conn, **r) for r in rows}
+        dicts = rows if names is None else [dict(zip(names, r)) for r in rows]
+        return {r["lead_id"]: insert_offer(conn, **r) for r in dicts}
 
 
 # Per-lead reads select by lead id alone and filter the status here: given `lead_id IN

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection, func, select, update
 
@@ -46,8 +46,11 @@ def add_many(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> Non
         return
     _set_by_id(conn, _ids_of(conn, [r["lead_id"] for r in rows], ("pending",)), status="dropped",
                last_error="superseded by a newer decision", updated_at=now)
-    st.insert_rows(conn, OB, [{"offer_id": None, **r, "status": "pending", "created_at": now, "updated_at": now,
-                               "attempts": 0} for r in rows])
+    st.insert_rows(conn, OB, [(r.get("offer_id"), r["lead_id"], r["purpose"], r["payload"], r.get("seen_modstamp"),
+                               "pending", now, now, 0) for r in rows], names=_NEW)
+
+
+_NEW = ("offer_id", "lead_id", "purpose", "payload", "seen_modstamp", "status", "created_at", "updated_at", "attempts")
 
 
 def open_entries(conn: Connection, limit: int = 10_000) -> list[dict[str, Any]]:
@@ -109,5 +112,5 @@ def record_decision(conn: Connection, *, lead_id: str, at: datetime, kind: str, 
                                    attempt=attempt, decision=decision))
 
 
-def record_decisions(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    st.insert_rows(conn, D, rows)
+def record_decisions(conn: Connection, rows: list[Any], *, names: Sequence[str] | None = None) -> None:
+    st.insert_rows(conn, D, rows, names=names)

@@ -51,7 +51,16 @@ def _stored(store: Store, name: str) -> list[tuple]:
         return [tuple(r) for r in conn.execute(text(f"SELECT * FROM {name} ORDER BY 1"))]  # raw: text, not types
 
 
-def _compare(url_a: str, url_b: str, n: int) -> None:
+def _as(tuples: bool, rows: list[dict]) -> dict:
+    """The rows as insert_rows takes them: dicts, or tuples of named columns (in reverse
+    order, so nothing rests on the table's own order)."""
+    if not tuples:
+        return {"rows": rows}
+    names = list(rows[0])[::-1]
+    return {"rows": [tuple(r[n] for n in names) for r in rows], "names": names}
+
+
+def _compare(url_a: str, url_b: str, n: int, tuples: bool = False) -> None:
     ours, theirs = Store(url_a), Store(url_b)
     rows = _rows(n)
     try:
@@ -64,11 +73,11 @@ def _compare(url_a: str, url_b: str, n: int) -> None:
                 conn.execute(schema.leads.insert(), r)
             conn.execute(schema.outbox.insert(), rows["outbox"])
         with ours.begin() as conn:
-            st.insert_rows(conn, schema.decisions, rows["decisions"])
-            got = dict((lead, oid) for oid, lead in st.insert_rows(conn, schema.offers, rows["offers"],
+            st.insert_rows(conn, schema.decisions, **_as(tuples, rows["decisions"]))
+            got = dict((lead, oid) for oid, lead in st.insert_rows(conn, schema.offers, **_as(tuples, rows["offers"]),
                                                                    returning=("id", "lead_id")))
-            st.upsert(conn, schema.leads, rows["leads"], ["lead_id"])
-            st.insert_rows(conn, schema.outbox, rows["outbox"])
+            st.upsert(conn, schema.leads, keys=["lead_id"], **_as(tuples, rows["leads"]))
+            st.insert_rows(conn, schema.outbox, **_as(tuples, rows["outbox"]))
         assert got == ids
         for name in ("decisions", "offers", "leads", "outbox"):
             a, b = _stored(ours, name), _stored(theirs, name)
@@ -90,14 +99,16 @@ def _compare(url_a: str, url_b: str, n: int) -> None:
         theirs.dispose()
 
 
-def test_sqlite_rows_are_sqlalchemys_own(tmp_path):
-    _compare(f"sqlite:///{tmp_path}/a.sqlite", f"sqlite:///{tmp_path}/b.sqlite", 1_234)  # > one statement's rows
+@pytest.mark.parametrize("tuples", [False, True], ids=["dicts", "tuples"])
+def test_sqlite_rows_are_sqlalchemys_own(tmp_path, tuples):
+    _compare(f"sqlite:///{tmp_path}/a.sqlite", f"sqlite:///{tmp_path}/b.sqlite", 1_234, tuples)  # > one statement's rows
 
 
 @pytest.mark.postgres
-def test_postgresql_rows_are_sqlalchemys_own():
+@pytest.mark.parametrize("tuples", [False, True], ids=["dicts", "tuples"])
+def test_postgresql_rows_are_sqlalchemys_own(tuples):
     with temp_database() as a, temp_database() as b:
-        _compare(a, b, 2_600)
+        _compare(a, b, 2_600, tuples)
 
 
 def test_an_upsert_updates_and_a_naive_datetime_is_refused(tmp_path):
