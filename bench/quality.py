@@ -28,6 +28,11 @@ ratio to the oracle in `profile`):
 - `oracle_no_industry`, `oracle_no_product_size`, `oracle_no_segments`: the oracle with
   those parts of the truth withheld (what knowing each is worth — the learner has to
   learn it from about 8 outcomes per partner and industry);
+- `priced_oracle`: the oracle with capacity as a price: a partner's value for a lead is
+  its chance less PRICE × the lead's best chance × (its open load / its true capacity)²,
+  so a partner nearing capacity keeps it for the leads it converts clearly better than
+  the rest, where the greedy oracle spends it on whichever lead comes first (above 1: the
+  greedy oracle is not the ceiling; a learner could beat it on what it knows);
 - `floor_oracle`: the truth through the predictive strategy itself — its caps, its
   "no capacity" marks and its fairness floor (what the floor and the mechanics cost);
 - `convert_known`: the predictive strategy told each partner's true chance to convert,
@@ -107,8 +112,9 @@ def _lead(rec: dict) -> Lead:
 
 WITHHOLD = {"oracle": frozenset(), "oracle_no_industry": frozenset({"industry"}),
             "oracle_no_product_size": frozenset({"product", "size"}),
-            "oracle_no_segments": frozenset({"industry", "product", "size"})}
-PROFILE = ("oracle_no_industry", "oracle_no_product_size", "oracle_no_segments", "floor_oracle", "convert_known")
+            "oracle_no_segments": frozenset({"industry", "product", "size"}), "priced_oracle": frozenset()}
+PRICE = 0.8  # priced_oracle: the price of a partner at its true capacity, as a share of the lead's best chance
+PROFILE = ("priced_oracle", "oracle_no_industry", "oracle_no_product_size", "oracle_no_segments", "floor_oracle", "convert_known")
 
 
 class _Told(Predictor):
@@ -187,12 +193,21 @@ def run(market: Market, policy: str, leads: list[dict], seed: int) -> dict:
                      if pid not in declined and state.open_offers.get(pid, 0) < cap[pid]]
             if direct:
                 best = None
+                values = []
                 for pid in could:
                     a, c = market.chances(pid, rec, now, state.open_offers.get(pid, 0), WITHHOLD.get(policy, frozenset()))
                     if average is not None:
                         c = average[pid][now >= market.drift_time]
-                    if best is None or a * c > best[0]:
-                        best = (a * c, pid)
+                    values.append((a * c, pid))
+                if policy == "priced_oracle" and values:
+                    # capacity as a price: a partner nearing its true capacity keeps it for the leads
+                    # it converts clearly better than the rest (what greedy spends on any lead)
+                    top = max(v for v, _ in values)
+                    values = [(v - PRICE * top * min(state.open_offers.get(pid, 0) / market._truth[pid].capacity, 1.0) ** 2,
+                               pid) for v, pid in values]
+                for v, pid in values:
+                    if best is None or v > best[0]:
+                        best = (v, pid)
                 decision = Decision(lead.id, DecisionKind.OFFER, "oracle", rule="oracle", attempt=attempt,
                                     partner_id=best[1]) if best else None
             else:

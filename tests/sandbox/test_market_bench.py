@@ -33,7 +33,7 @@ def test_quality_bench_profile_says_what_each_part_of_the_truth_is_worth():
     assert proc.returncode == 0, proc.stderr[-3000:]
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     prof = r["profile"]
-    assert set(prof) == {"oracle_no_industry", "oracle_no_product_size", "oracle_no_segments", "floor_oracle",
+    assert set(prof) == {"priced_oracle", "oracle_no_industry", "oracle_no_product_size", "oracle_no_segments", "floor_oracle",
                          "convert_known"}
     assert all(isinstance(v, float) and 0 < v < 1.3 for v in prof.values())
     # withholding every affinity cannot beat withholding one of them by much (noise at this size)
