@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from rules.bits import rotation
 from rules.book import Rule, Settings
@@ -24,6 +24,18 @@ from rules.outcomes import Pick
 from rules.state import RoutingState
 
 _PERF_DEFAULT_RESPONSE = 0.5
+
+
+class _Walk(NamedTuple):
+    """A walk that found every partner capped: whom it passed, with what counts, and what it
+    wrote in the trial (`RuleTrial.exclude_walk`)."""
+    ids: tuple[str, ...]
+    zeros: tuple[int, ...]  # the default of each count look-up
+    open: tuple[int, ...]  # open offers of each, as walked
+    today: tuple[int, ...]  # offers today of each, as walked
+    passed: tuple[tuple[str, str, str], ...]  # (partner id, kind, words), in walk order
+    members: frozenset[str]
+    kinds: tuple[tuple[str, int], ...]  # partners per kind, in the order first met
 
 
 def unit(*parts: Any) -> float:
@@ -44,8 +56,9 @@ class Distribution:
         # full (a backfill's first few thousand offers) each lead walks the same ones again
         # under several rules before it is pooled. A walk is replayed when every partner in
         # it still has the counts it was passed over with: the same exclusions, same words.
-        self._capped: dict[tuple[int, int], tuple[tuple[tuple[str, int, int], ...], tuple[tuple[str, str, str], ...]]] = {}
+        self._capped: dict[tuple[int, int], _Walk] = {}
         self._capped_size = 0  # partners held in those walks, all told
+        self._class_words: dict[tuple[str, str, float], tuple[str, str]] = {}
 
     def pick(self, rule: Rule, lead: Lead, eligible: int, near: Near | None, coverage_hits: dict[str, int],
              state: RoutingState, now: datetime, trial: RuleTrial, attempt: int) -> Pick | None:
@@ -122,21 +135,26 @@ class Distribution:
         walk = self._capped.get((eligible, start))
         if walk is None:
             return False
-        open_get, day_get = state.open_offers.get, self.caps.day_counts.get
-        for pid, n, d in walk[0]:
-            if open_get(pid, 0) != n or day_get(pid, 0) != d:
-                return False
-        trial.exclude_each(walk[1])
+        # every partner's counts as they were, compared in one go (map runs the look-ups in C)
+        if (tuple(map(state.open_offers.get, walk.ids, walk.zeros)) != walk.open
+                or tuple(map(self.caps.day_counts.get, walk.ids, walk.zeros)) != walk.today):
+            return False
+        trial.exclude_walk(walk.passed, walk.members, walk.kinds)
         return True
 
     def _remember_capped(self, eligible: int, start: int, passed: list[tuple[str, int, int, str]]) -> None:
         if self._capped_size + len(passed) > 200_000:
             self._capped.clear()
             self._capped_size = 0
-        self._capped[(eligible, start)] = (
-            tuple((pid, n, d) for pid, n, d, _ in passed),
-            tuple((pid, "at capacity" if why.startswith("at capacity") else "at daily cap", why)
-                  for pid, _, _, why in passed))
+        entries = tuple((pid, "at capacity" if why.startswith("at capacity") else "at daily cap", why)
+                        for pid, _, _, why in passed)
+        kinds: dict[str, int] = {}  # in the order the walk first met each: nobody_eligible's ties keep it
+        for _, kind, _ in entries:
+            kinds[kind] = kinds.get(kind, 0) + 1
+        ids = tuple(pid for pid, _, _, _ in passed)
+        self._capped[(eligible, start)] = _Walk(
+            ids, (0,) * len(ids), tuple(n for _, n, _, _ in passed), tuple(d for _, _, d, _ in passed), entries,
+            frozenset(ids), tuple(kinds.items()))
         self._capped_size += len(passed)
 
     def weighted(self, rule: Rule, lead: Lead, eligible: int, state: RoutingState, now: datetime,
@@ -172,7 +190,13 @@ class Distribution:
                     if x < 0:
                         break
             c, w, m, n = classes[i]
-            pick = self.rotate(f"{rule.name}|{c}", m, state, now, trial, f"weighted by {rule.weight_by} ({c}: {w:g})")
+            words = self._class_words.get((rule.name, c, w))
+            if words is None:  # (rotation key, how): the same few per rule, worded once
+                if len(self._class_words) >= 10_000:
+                    self._class_words.clear()
+                words = self._class_words[(rule.name, c, w)] = (f"{rule.name}|{c}",
+                                                               f"weighted by {rule.weight_by} ({c}: {w:g})")
+            pick = self.rotate(words[0], m, state, now, trial, words[1])
             if pick:
                 return pick
             del classes[i]

@@ -42,6 +42,10 @@ class Eligibility:
             for name, items in book.territories.items()
         }
         self._coverage_for: tuple[Place | None, tuple[int, dict[str, int]]] = (None, (0, {}))
+        # territory_pool's answers by (rule, country, state, postal code or None): the postal
+        # code only matters when some territory names postal prefixes
+        self._placed: dict[tuple[str, str | None, str | None, str | None], tuple[bool, str | None, str]] = {}
+        self._postal_territories = any(postal for _, postal in self._territories.values())
         # proximity rules whose candidates depend on nothing but the partner: their eligible
         # set as an int and as one byte per partner (see nearby)
         self._static_ok: dict[str, tuple[int, bytearray]] = {}
@@ -58,10 +62,26 @@ class Eligibility:
     def territory_pool(self, rule: Rule, lead: Lead, trial: RuleTrial) -> tuple[bool, str | None]:
         """(whether the lead lies in the rule's territories, the pool it goes to): a rule
         with pools by territory sends the lead to its region's pool, outside them nowhere."""
+        if self.index.fences:  # a drawn shape may hold the lead's point: no two leads alike
+            inside, pool, outcome = self._territory_pool(rule, lead)
+        else:
+            # the answer depends on the lead's country and state (and postal code, when a
+            # territory names postal prefixes): kept per place, as leads share places
+            key = (rule.name, lead.country, lead.state, lead.postal_code if self._postal_territories else None)
+            found = self._placed.get(key)
+            if found is None:
+                if len(self._placed) >= 50_000:
+                    self._placed.clear()
+                found = self._placed[key] = self._territory_pool(rule, lead)
+            inside, pool, outcome = found
+        if not inside:
+            trial.outcome = outcome
+        return inside, pool
+
+    def _territory_pool(self, rule: Rule, lead: Lead) -> tuple[bool, str | None, str]:
         m = rule.match
         if m.territories and not self.in_territories(m.territories, lead):
-            trial.outcome = f"lead outside {', '.join(m.territories)}"
-            return False, None
+            return False, None, f"lead outside {', '.join(m.territories)}"
         pool = rule.pool
         if rule.pools_by_territory:
             pool = None
@@ -70,9 +90,8 @@ class Eligibility:
                     pool = q
                     break
             if pool is None:
-                trial.outcome = f"lead outside {', '.join(t for t, _ in rule.pools_by_territory)}"
-                return False, None
-        return True, pool
+                return False, None, f"lead outside {', '.join(t for t, _ in rule.pools_by_territory)}"
+        return True, pool, ""
 
     def in_territories(self, names: tuple[str, ...], lead: Lead) -> bool:
         territories = self._territories

@@ -1,7 +1,7 @@
 """Why a decision came out as it did: a full trace for the audit log, a short line for the Lead."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import AbstractSet, Any, Iterable, Sequence
 
 REASON_MAX = 255  # Lead.Routing_Reason__c
 EXCLUSIONS_LISTED = 25  # per rule in the full form; the rest are counted by reason
@@ -58,6 +58,25 @@ class RuleTrial:
             counts[kind] = counts.get(kind, 0) + 1
             if len(excluded) < EXCLUSIONS_LISTED and pid not in excluded:
                 excluded[pid] = detail
+
+    def exclude_walk(self, passed: Sequence[tuple[str, str, str]], members: AbstractSet[str],
+                     kinds: Iterable[tuple[str, int]]) -> None:
+        """`exclude_each(passed)`, given the set of its partners and how many of each kind
+        (in the order first met): when none of them is counted yet, as it is for a walk
+        replayed in a fresh trial, without a step per partner."""
+        counted = self._counted
+        if not counted.isdisjoint(members):
+            self.exclude_each(passed)
+            return
+        counted |= members
+        counts = self.excluded_counts
+        for kind, n in kinds:
+            counts[kind] = counts.get(kind, 0) + n
+        excluded = self.excluded
+        room = EXCLUSIONS_LISTED - len(excluded)
+        # none of them is named yet: every named partner is counted
+        for pid, _, detail in passed[:room] if room > 0 else ():
+            excluded[pid] = detail
 
     @property
     def excluded_total(self) -> int:

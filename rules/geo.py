@@ -160,6 +160,7 @@ class Grid:
         sin, asin, sqrt, radians, diameter = math.sin, math.asin, math.sqrt, math.radians, 2 * EARTH_KM
         cell = self.cell
         half_cell = cell / 2
+        half_size = size / 2
         # Only the rings holding a coarse cell are opened: an empty ring pushes nothing, and
         # the test that stops the opening only gets stricter further out, so skipping them
         # changes nothing but the cost. Past half the globe a ring can meet itself across the
@@ -168,16 +169,26 @@ class Grid:
         n_rings = len(rings) if rings is not None else 0
         while True:
             # open coarse rings until the next one cannot hold anything closer than what we have
-            if rings is not None:
+            if ring < n_rings:
+                best = points[0][0] if points else math.inf
+                if cells and cells[0][0] < best:
+                    best = cells[0][0]
                 while ring < n_rings:
-                    k, ring_cells = rings[ring]
-                    best = min(points[0][0] if points else math.inf, cells[0][0] if cells else math.inf)
+                    k, ring_cells = rings[ring]  # type: ignore[index]
                     if (k - 1) * ring_km > best:
                         break
                     for row, col in ring_cells:
-                        b = bound(lat, lon, row, col, size, km_lon)
+                        # _bound(lat, lon, row, col, size, km_lon), inlined
+                        lat0 = row * size
+                        dlat = lat0 - lat if lat < lat0 else (lat - lat0 - size if lat > lat0 + size else 0.0)
+                        dlon = abs(((lon - col * size - half_size) + 180) % 360 - 180) - half_size
+                        if dlon <= 0 or dlon > 20:
+                            dlon = 0.0
+                        b = 0.95 * sqrt((111.2 * dlat) ** 2 + (km_lon * dlon) ** 2)
                         if b <= km:
                             push(cells, (b, 0, row, col))
+                            if b < best:  # nothing is popped while rings open: the best only falls
+                                best = b
                     ring += 1
             while rings is None and ring <= max_ring:
                 best = min(points[0][0] if points else math.inf, cells[0][0] if cells else math.inf)

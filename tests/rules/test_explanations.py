@@ -65,3 +65,26 @@ def test_lead_with_nothing_but_an_id_and_a_company_is_decided_not_crashed():
     assert d.kind is DecisionKind.UNROUTABLE and d.reason.startswith("Country:")
     located = Lead(id="00Qloc", company="Acme", country="US", products=None, source="Web")
     assert router.decide(located, RoutingState(), NOW).kind in (DecisionKind.OFFER, DecisionKind.POOL)
+
+
+def test_a_replayed_walk_writes_the_trial_as_excluding_its_partners_one_by_one():
+    """RuleTrial.exclude_walk (a capped walk replayed, rules.distribution) against
+    exclude_each, in a fresh trial and in one that already counted some of its partners."""
+    from rules.explain import EXCLUSIONS_LISTED, RuleTrial
+
+    passed = tuple((f"001P{i:03d}", "at capacity" if i % 3 else "at daily cap", f"why {i}") for i in range(40))
+    kinds: dict[str, int] = {}
+    for _, kind, _ in passed:
+        kinds[kind] = kinds.get(kind, 0) + 1
+    for already in ((), ("001P005", "001P030")):  # nobody of the walk counted yet; two of them
+        walked, replayed = RuleTrial("r", "s", ""), RuleTrial("r", "s", "")
+        for t in (walked, replayed):
+            t.list_excluded([0], ["001X"], ["paused"])  # a paused partner named first, as eligible() does
+            t.excluded_counts["paused"] = 1
+            for pid in already:
+                t.exclude(pid, "at capacity", "earlier")
+        walked.exclude_each(passed)
+        replayed.exclude_walk(passed, frozenset(p for p, _, _ in passed), tuple(kinds.items()))
+        assert replayed.excluded == walked.excluded and len(walked.excluded) == EXCLUSIONS_LISTED
+        assert list(replayed.excluded_counts.items()) == list(walked.excluded_counts.items())  # same order too
+        assert replayed.to_dict() == walked.to_dict()
