@@ -253,6 +253,14 @@ class ConnectorConfig(_Strict):
                 f"login_url {v!r} must be an https:// URL such as https://login.salesforce.com, "
                 "https://test.salesforce.com or https://yourdomain.my.salesforce.com"
             )
+        if parsed.path.rstrip("/") or parsed.query or parsed.fragment:
+            # a pasted token endpoint or a Setup page: the client adds its own paths to this
+            raise ValueError(f"login_url {v!r} must be the org's address without a path: "
+                             f"https://{parsed.netloc}")
+        if parsed.hostname.endswith(".lightning.force.com"):
+            my_domain = parsed.hostname.removesuffix(".lightning.force.com")
+            raise ValueError(f"login_url {v!r} is the Lightning UI's address, which does not log API clients in: "
+                             f"use the My Domain, https://{my_domain}.my.salesforce.com")
         return v.rstrip("/")
 
     @field_validator("api_version")
