@@ -1,5 +1,6 @@
 """sObject Collections: /composite/sobjects create (POST), update (PATCH), delete
-(DELETE ?ids=) and retrieve (GET /composite/sobjects/X?ids=&fields=).
+(DELETE ?ids=) and retrieve (GET /composite/sobjects/X?ids=&fields=, or POST with
+{"ids", "fields"} in the body).
 
 At most 200 records per call; one SaveResult per record, in request order. With
 allOrNone the call is a transaction: one failure rolls the others back and they report
@@ -15,6 +16,7 @@ from sandbox.errors import SalesforceError
 from sandbox.https_server import Request, Response
 from sandbox.jsonvalues import record_json
 from sandbox.rest import _field_list, auto_assign, sobject
+from sandbox.schema import ObjectDef
 
 if TYPE_CHECKING:
     from sandbox.handle import RunningOrg as Sandbox
@@ -153,9 +155,27 @@ def delete(sb: Sandbox, request: Request) -> Response:
 def retrieve(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
     id_list = [i.strip() for i in request.query.get("ids", "").split(",") if i.strip()]
+    return _retrieve(sb, request, obj, id_list, _field_list(obj, request.query.get("fields")))
+
+
+def retrieve_post(sb: Sandbox, request: Request) -> Response:
+    """The same read with the ids and fields in the body: a GET URL holds about 800 ids,
+    a POST up to 2,000 (jsforce's `retrieve([ids])` always posts)."""
+    obj = sobject(sb, request.params["type"])
+    body = request.json()
+    if not isinstance(body, dict):
+        raise SalesforceError(400, "JSON_PARSER_ERROR", 'Expected {"ids": [...], "fields": [...]} in the request body')
+    id_list, names = body.get("ids"), body.get("fields")
+    for key, value in (("ids", id_list), ("fields", names)):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SalesforceError(400, "JSON_PARSER_ERROR", f"{key}: expected a list of strings, got {value!r}")
+    fields = _field_list(obj, ",".join(names)) if names else None
+    return _retrieve(sb, request, obj, [i.strip() for i in id_list if i.strip()], fields)
+
+
+def _retrieve(sb: Sandbox, request: Request, obj: ObjectDef, id_list: list[str], fields: list[str] | None) -> Response:
     if len(id_list) > 2000:
         raise SalesforceError(400, "EXCEEDED_ID_LIMIT", "cannot retrieve more than 2000 records in one call")
-    fields = _field_list(obj, request.query.get("fields"))
     if not fields:
         raise SalesforceError(400, "MISSING_ARGUMENT", "fields: name the fields to retrieve (?fields=Id,Name)")
     out: list[dict | None] = []
