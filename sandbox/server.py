@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox import actions, admin, bulk, composite, identity, persist, rest
+from sandbox import composite_request  # /composite, /composite/batch, /composite/tree
 from sandbox.app import Router, handle
 from sandbox.auth import Auth, OAuthError
 from sandbox.clock import Clock
@@ -97,6 +98,7 @@ def build_router() -> Router:
     r.add("api", "GET", "/actions/standard", actions.list_actions)
     r.add("api", "POST", "/actions/standard/{action}", actions.invoke)
     bulk.add_routes(r)
+    composite_request.add_routes(r)
     return r
 
 
