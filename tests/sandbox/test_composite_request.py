@@ -247,3 +247,52 @@ def test_collections_retrieve_accepts_post_with_ids_and_fields_in_the_body(sandb
     with pytest.raises(SalesforceMalformedRequest) as info:
         sf.restful("composite/sobjects/Lead", method="POST", json={"ids": [first], "fields": ["Nope__c"]})
     assert info.value.content[0]["errorCode"] == "INVALID_FIELD"
+
+
+# ---- an independent client: jsforce (Node) ------------------------------------------------------
+JSFORCE_SCRIPT = r"""
+const jsforce = require(process.env.JSFORCE_DIR);
+(async () => {
+  const conn = new jsforce.Connection({instanceUrl: process.env.SF_URL, accessToken: process.env.SF_TOKEN, version: '62.0'});
+  const composite = await conn.requestPost('/composite', {allOrNone: false, compositeRequest: [
+    {method: 'POST', url: '/services/data/v62.0/sobjects/Lead', referenceId: 'newLead',
+     body: {LastName: 'Node', Company: 'jsforce'}},
+    {method: 'GET', url: '/services/data/v62.0/sobjects/Lead/@{newLead.id}?fields=Company', referenceId: 'readLead'},
+  ]});
+  const ids = process.env.LEAD_IDS.split(',');
+  const records = await conn.sobject('Lead').retrieve(ids);
+  const some = await conn.sobject('Lead').retrieve(ids, {fields: ['LastName']});
+  console.log(JSON.stringify({composite, records, some}));
+})().catch((err) => { console.error(err.stack || String(err)); process.exit(1); });
+"""
+
+
+def test_jsforce_composite_and_retrieve_many(sandbox, tmp_path):
+    import json
+    import subprocess
+
+    from tests.conftest import client_credentials_token
+    from tests.salesforce.toolchain import SALESFORCE, require
+
+    env = require()
+    jsforce_dir = SALESFORCE / "node_modules" / "@jsforce" / "jsforce-node"
+    if not (jsforce_dir / "package.json").exists():
+        pytest.skip(f"jsforce is not installed in {jsforce_dir} (it comes with Salesforce's CLI: cd salesforce && npm ci)")
+    lead_ids = [sandbox.org.create("Lead", {"LastName": f"Many {i}", "Company": "Acme"}) for i in range(2)]
+    script = tmp_path / "composite.js"
+    script.write_text(JSFORCE_SCRIPT)
+    env.update(JSFORCE_DIR=str(jsforce_dir), SF_URL=sandbox.connection["instance_url"], LEAD_IDS=",".join(lead_ids),
+               SF_TOKEN=client_credentials_token(sandbox.connection), NODE_EXTRA_CA_CERTS=sandbox.connection["ca_file"])
+    done = subprocess.run(["node", str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    created, read = out["composite"]["compositeResponse"]
+    assert created["httpStatusCode"] == 201 and read["httpStatusCode"] == 200
+    assert read["body"]["Company"] == "jsforce"
+    assert read["body"]["attributes"]["url"].endswith("/" + created["body"]["id"])
+    assert sandbox.org.get("Lead", created["body"]["id"])["LastName"] == "Node"
+    assert [r["Id"] for r in out["records"]] == lead_ids
+    assert [r["LastName"] for r in out["records"]] == ["Many 0", "Many 1"]
+    assert out["records"][0]["Company"] == "Acme"  # no fields named: jsforce asks for every described field
+    assert [sorted(r) for r in out["some"]] == [["LastName", "attributes"]] * 2
+    assert sandbox.counters.count("POST composite/sobjects/{type}") == 2
