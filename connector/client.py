@@ -270,6 +270,17 @@ class SalesforceClient:
             self.budget.observe(daily["Max"] - daily["Remaining"], daily["Max"])
         return result
 
+    def versions(self) -> list[str]:
+        """The REST API versions the org serves ("62.0", …), from /services/data (one call)."""
+        url = f"{(self.instance_url or '').rstrip('/')}/services/data/"
+
+        def fetch() -> list[str]:
+            response = self.sf.session.get(url, timeout=self.config.timeout)
+            response.raise_for_status()
+            return [str(v.get("version")) for v in response.json() if isinstance(v, dict)]
+
+        return self._call(fetch, "versions")
+
     # --- schema --------------------------------------------------------------------
     def _fetch_describe(self, sobject: str) -> dict[str, Any]:
         name = ident(sobject, what="object")

@@ -267,8 +267,10 @@ class ConnectorConfig(_Strict):
     @classmethod
     def _version(cls, v: str) -> str:
         parts = v.removeprefix("v").split(".")
-        if len(parts) != 2 or not all(p.isdigit() for p in parts) or int(parts[0]) < 31:
-            raise ValueError(f"api_version {v!r} must look like '62.0' (31.0 or later)")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise ValueError(f"api_version {v!r} must look like '62.0'")
+        if int(parts[0]) < 47:  # Bulk API 2.0 query jobs (the first run's reads) came with 47.0
+            raise ValueError(f"api_version {v!r} is older than the connector can use: 47.0 or later, e.g. '62.0'")
         return v.removeprefix("v")
 
     @field_validator("ca_bundle")

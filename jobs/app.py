@@ -146,7 +146,9 @@ class LeadRouter:
             from jobs.state.orgs import organization_id
 
             store = Store(loaded.state_url(), org=s.org.name, organization_id=organization_id(client))
-        org = f"{client.instance_url or ''}|{s.salesforce and s.salesforce.get('login_url')}"
+        # the API version is part of what passed: an org serves a range of versions
+        org = (f"{client.instance_url or ''}|{s.salesforce and s.salesforce.get('login_url')}"
+               f"|{getattr(getattr(client, 'config', None), 'api_version', '')}")
         key = pf.fingerprint(ms, rules_path, org)
         checked = preflight and not pf.recently_passed(store, key, clock.now())
         queue_names = pf.queue_names(client) if checked else None

@@ -106,6 +106,11 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
             findings.append(Finding("error", cfg_name, "salesforce", f"could not connect to the org: {said}", fix))
             online = False
     if online:
+        problem = _api_version(client, cfg_name)
+        if problem is not None:  # every other check would fail on the same missing version
+            findings.append(problem)
+            online = False
+    if online:
         from connector.soql import select
 
         queue_names = {r["DeveloperName"] for r in client.query(select("Group", ["DeveloperName"], where="Type = 'Queue'"))
@@ -140,6 +145,34 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
     if online and ms is not None and book is not None and not any(f.severity == "error" for f in findings):
         findings += _data_warnings_for(loaded, client, clock, str(rules_path or "rules"), book)
     return findings
+
+
+def _api_version(client, cfg_name: str) -> Finding | None:
+    """The configured api_version must be one the org serves (an org serves a range; old
+    versions are retired): otherwise every query and describe answers NOT_FOUND."""
+    from connector.errors import ConnectorError
+
+    wanted = getattr(getattr(client, "config", None), "api_version", None)
+    try:
+        served = client.versions()
+    except (ConnectorError, AttributeError):  # a client that cannot list versions: the other checks will say
+        return None
+    if not wanted or not served or wanted in served:
+        return None
+
+    def number(v: str) -> float:
+        try:
+            return float(v)
+        except ValueError:
+            return 0.0
+
+    from connector.config import ConnectorConfig
+
+    tested = ConnectorConfig.model_fields["api_version"].default  # the version the connector is tested on
+    best = tested if tested in served else max(served, key=number)
+    return Finding("error", cfg_name, "salesforce.api_version",
+                   f"api_version {wanted!r} is not served by this org (it serves {min(served, key=number)} to {best})",
+                   f'set api_version = "{best}" under [salesforce]')
 
 
 def _rating_field(describe, sobject: str) -> list[Finding]:

@@ -80,3 +80,15 @@ def test_validate_and_dry_run_accept_the_score_and_performance_facts_as_once_doe
     assert any(f["file"].endswith("learning.toml") for f in report["findings"]), "the proposed rule file was read"
     assert main(["dry-run", "--config", str(config), "--format", "json"]) == 0
     capsys.readouterr()
+
+
+def test_validate_names_an_api_version_the_org_does_not_serve_and_the_one_to_use(workdir, capsys):
+    """Every query and describe would answer NOT_FOUND: one finding says why, not a traceback."""
+    config = workdir / "leadrouter.toml"
+    config.write_text(config.read_text().replace('api_version = "62.0"', 'api_version = "48.0"'))
+    assert 'api_version = "48.0"' in config.read_text()
+    assert main(["validate", "--config", str(config), "--json"]) != 0
+    report = json.loads(capsys.readouterr().out)
+    [finding] = [f for f in report["findings"] if f["key"] == "salesforce.api_version"]
+    assert "'48.0' is not served by this org" in finding["message"] and 'api_version = "62.0"' in finding["fix"]
+    assert report["errors"] == 1, report["findings"]
