@@ -26,7 +26,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from sandbox import composite, composite_tree
 from sandbox.app import VERSIONS, _raise_fault, error_response, not_found
@@ -130,7 +130,8 @@ def run_subrequest(sb: Sandbox, parent: Request, method: str, version: str, url:
             _raise_fault(sb, request, decision.fault.kind)
         request.params = params
         request.record_faults = decision.records  # type: ignore[attr-defined]
-        return route.handler(sb, request)
+        response: Response = route.handler(sb, request)
+        return response
     except SalesforceError as exc:
         return error_response(exc)
     except Drop:
@@ -149,7 +150,7 @@ class _BadReference(Exception):
     pass
 
 
-def _lookup(answers: dict[str, dict], ref: str, path: str) -> Any:
+def _lookup(answers: dict[str, dict[str, Any]], ref: str, path: str) -> Any:
     missing = _BadReference(f"Invalid reference specified. No value for {ref}{path} found in {ref}.")
     answer = answers.get(ref)
     if answer is None or answer["httpStatusCode"] >= 400:
@@ -167,7 +168,7 @@ def _lookup(answers: dict[str, dict], ref: str, path: str) -> Any:
     return value
 
 
-def _substitute(text: str, answers: dict[str, dict]) -> Any:
+def _substitute(text: str, answers: dict[str, dict[str, Any]]) -> Any:
     whole = _REFERENCE.fullmatch(text)
     if whole:  # a value that is only a reference keeps the referred value's JSON type
         return _lookup(answers, whole.group(1), whole.group(2))
@@ -179,7 +180,7 @@ def _substitute(text: str, answers: dict[str, dict]) -> Any:
     return _REFERENCE.sub(one, text)
 
 
-def _resolve(value: Any, answers: dict[str, dict]) -> Any:
+def _resolve(value: Any, answers: dict[str, dict[str, Any]]) -> Any:
     if isinstance(value, str):
         return _substitute(value, answers) if "@{" in value else value
     if isinstance(value, list):
@@ -242,15 +243,15 @@ def _failed(response: Response) -> bool:
     return isinstance(body, list) and any(isinstance(r, dict) and r.get("success") is False for r in body)
 
 
-def _halted(ref: str) -> dict:
+def _halted(ref: str) -> dict[str, Any]:
     return {"body": [{"errorCode": "PROCESSING_HALTED", "message": HALTED}], "httpHeaders": {},
             "httpStatusCode": 400, "referenceId": ref}  # fmt: skip
 
 
 def composite_request(sb: Sandbox, request: Request) -> Response:
     all_or_none, subs = _parse_composite(sb, request)
-    answers: dict[str, dict] = {}
-    results: list[dict] = []
+    answers: dict[str, dict[str, Any]] = {}
+    results: list[dict[str, Any]] = []
     written = sb.counters.snapshot()["records_written"]
     try:
         with sb.org.atomic() if all_or_none else nullcontext():
@@ -271,15 +272,21 @@ def composite_request(sb: Sandbox, request: Request) -> Response:
     return Response(200, {"compositeResponse": results})
 
 
-def _run_composite_sub(sb: Sandbox, parent: Request, sub: Subrequest, answers: dict[str, dict], all_or_none: bool) -> Response:
+def _run_composite_sub(sb: Sandbox, parent: Request, sub: Subrequest, answers: dict[str, dict[str, Any]], all_or_none: bool) -> Response:
     try:
         url = _resolve(sub.url, answers)
         body = _resolve(sub.body, answers)
         headers = {k: str(_resolve(v, answers)) for k, v in sub.headers.items()}
     except _BadReference as exc:
         return Response(400, [{"errorCode": "PROCESSING_HALTED", "message": str(exc)}])
-    if all_or_none and isinstance(body, dict) and "records" in body and sub.url.strip("/").startswith("composite/sobjects"):
-        body = {**body, "allOrNone": True}  # the composite's allOrNone overrides the collection's
+    if all_or_none and sub.url.strip("/").startswith("composite/sobjects"):
+        # the composite's allOrNone overrides the collection's (a body flag, or ?allOrNone= on delete)
+        if isinstance(body, dict) and "records" in body:
+            body = {**body, "allOrNone": True}
+        elif sub.method == "DELETE":
+            split = urlsplit(str(url))
+            query = [(k, v) for k, v in parse_qsl(split.query, keep_blank_values=True) if k != "allOrNone"]
+            url = f"{split.path}?{urlencode([*query, ('allOrNone', 'true')])}"
     return run_subrequest(sb, parent, sub.method, sub.version, str(url), _encode(body, sub.has_body), headers)
 
 
@@ -307,7 +314,7 @@ def batch(sb: Sandbox, request: Request) -> Response:
         version, path, query = _parse_url(sb, item.get("url"), request.version, BATCH_RESOURCES, relative_ok=True)
         subs.append(Subrequest(method, version, path + query, "", item.get("richInput"), "richInput" in item,
                                _headers(item.get("httpHeaders"), request)))  # fmt: skip
-    results: list[dict] = []
+    results: list[dict[str, Any]] = []
     halted = False
     for n, sub in enumerate(subs):
         if halted:

@@ -18,7 +18,7 @@ from sandbox import composite, describe
 from sandbox.errors import SalesforceError
 from sandbox.https_server import Request, Response
 from sandbox.rest import auto_assign, sobject
-from sandbox.schema import ObjectDef
+from sandbox.definitions import ObjectDef
 
 if TYPE_CHECKING:
     from sandbox.handle import RunningOrg as Sandbox
@@ -41,7 +41,7 @@ class _Node:
 
 
 class _Failed(Exception):
-    def __init__(self, node: _Node, error: dict):
+    def __init__(self, node: _Node, error: dict[str, Any]):
         super().__init__(node.reference_id)
         self.node, self.error = node, error
 
@@ -67,7 +67,7 @@ class _Parser:
             }  # fmt: skip
         return self._children[obj.name]
 
-    def records(self, value: Any, where: str) -> list:
+    def records(self, value: Any, where: str) -> list[Any]:
         records = value.get("records") if isinstance(value, dict) else None
         if not isinstance(records, list) or not records:
             raise _invalid(f'{where}: expected {{"records": [...]}} with at least one record', "JSON_PARSER_ERROR")

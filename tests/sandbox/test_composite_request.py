@@ -139,6 +139,19 @@ def test_a_fault_planned_for_a_subrequest_endpoint_fails_that_subrequest_only(sa
     assert sandbox.org.get("Lead", lead_id)["Rating"] is None
 
 
+def test_all_or_none_covers_a_collection_delete_whatever_its_own_flag(sandbox, sf):
+    keep, also = (sandbox.org.create("Lead", {"LastName": "Deleted?", "Company": "Acme"}) for _ in range(2))
+    answer = composite(sf, [
+        sub("gone", "DELETE", f"composite/sobjects?allOrNone=false&ids={keep},00Qbanana"),
+        sub("other", "DELETE", f"sobjects/Lead/{also}"),
+    ], all_or_none=True)
+    results = by_ref(answer)
+    assert results["gone"]["httpStatusCode"] == 200
+    assert results["gone"]["body"][0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    assert results["other"]["body"][0]["errorCode"] == "PROCESSING_HALTED"
+    assert not sandbox.org.get("Lead", keep)["IsDeleted"] and not sandbox.org.get("Lead", also)["IsDeleted"]
+
+
 @pytest.mark.parametrize("subrequests, code", [
     ([sub(f"r{i}", "GET", "limits") for i in range(1)], "JSON_PARSER_ERROR"),  # /limits is not a composite resource
     ([sub(f"r{i}", "POST", "sobjects/Lead", {"LastName": "Never", "Company": "A"}) for i in range(26)], "LIMIT_EXCEEDED"),  # noqa: E501
@@ -187,7 +200,7 @@ def test_batch_without_halt_on_error_runs_every_subrequest(sandbox, sf):
     answer = sf.restful("composite/batch", method="POST", headers=NO_ASSIGN, json={"batchRequests": [
         {"method": "PATCH", "url": f"v62.0/sobjects/Lead/{lead_id}", "richInput": {"Email": "not-an-email"}},
         {"method": "PATCH", "url": f"v62.0/sobjects/Lead/{lead_id}", "richInput": {"Rating": "Cold"}},
-        {"method": "GET", "url": "v62.0/query?q=SELECT+Rating+FROM+Lead"},
+        {"method": "GET", "url": f"{V}/query?q=SELECT+Rating+FROM+Lead"},
     ]})  # fmt: skip
     assert [r["statusCode"] for r in answer["results"]] == [400, 204, 200]
     assert answer["results"][2]["result"]["records"][0]["Rating"] == "Cold"
@@ -232,6 +245,16 @@ def test_tree_refuses_more_than_two_hundred_records(sandbox, raw):
     r = raw.post("composite/tree/Account", json={"records": records})
     assert r.status_code == 400 and r.json()[0]["errorCode"] == "LIMIT_EXCEEDED"
     assert not [a for a in sandbox.org.records("Account") if a["Name"].startswith("Big ")]
+
+
+def test_tree_record_fault_fails_the_whole_tree(sandbox, raw):
+    sandbox.faults.plan("record_failures", endpoint="composite/tree", records=[1], code="UNABLE_TO_LOCK_ROW")
+    r = raw.post("composite/tree/Account", json={"records": [
+        tree_account("root", "Faulted Co", [("child", {"LastName": "Locked"})])]})  # fmt: skip
+    assert r.status_code == 400
+    assert r.json()["results"][0]["referenceId"] == "child"
+    assert r.json()["results"][0]["errors"][0]["statusCode"] == "UNABLE_TO_LOCK_ROW"
+    assert [a for a in sandbox.org.records("Account") if a["Name"] == "Faulted Co"] == []
 
 
 # ---- sObject Collections retrieve by POST ---------------------------------------------------------
