@@ -148,6 +148,8 @@ def _page(sb: Sandbox, request: Request, cursor_result: Any, start: int, batch: 
     if getattr(cursor_result, "is_count", False):
         return {"totalSize": cursor_result.total_size, "done": True, "records": []}
     rows = cursor_result.rows
+    if getattr(cursor_result, "is_aggregate", False):
+        batch = max(batch, len(rows))  # one batch (at most 2,000 groups): no locator for aggregates
     end = min(start + batch, len(rows))
     with sb.org.lock:
         render = cursor_result.render

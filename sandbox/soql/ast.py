@@ -21,6 +21,21 @@ class FieldRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Call:
+    """A function applied to a field: COUNT(Id), SUM(x), CALENDAR_YEAR(CreatedDate),
+    toLabel(Status), FIELDS(ALL); COUNT() has no argument."""
+
+    name: str  # upper-cased: COUNT, COUNT_DISTINCT, SUM, CALENDAR_YEAR, TOLABEL, FIELDS, ...
+    arg: "FieldRef | Call | None"
+    line: int
+    column: int
+    text: str  # as written, e.g. "COUNT(Id)": the column's displayName
+
+
+Expr = Union[FieldRef, Call]
+
+
+@dataclass(frozen=True, slots=True)
 class Literal:
     """kind: string, number, date, datetime, boolean, null, relative.
 
@@ -37,7 +52,7 @@ class Literal:
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    field: FieldRef
+    field: Expr  # a Call in HAVING (COUNT(Id) > 1) or for a date function in WHERE
     op: str  # = != < <= > >= like in notin includes excludes
     values: tuple[Literal, ...]  # one for scalar operators
 
@@ -62,14 +77,14 @@ Condition = Union[Comparison, And, Or, Not]
 
 @dataclass(frozen=True, slots=True)
 class OrderKey:
-    field: FieldRef
+    field: Expr  # a Call for ORDER BY COUNT(Id) in an aggregate query
     descending: bool
     nulls_last: bool  # Salesforce sorts nulls first unless told NULLS LAST, whatever the direction
 
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    fields: tuple[FieldRef, ...]  # empty for COUNT()
+    fields: tuple[Expr, ...]  # empty for COUNT(); FIELDS(...) still unexpanded
     is_count: bool
     sobject: str
     sobject_line: int
@@ -80,3 +95,8 @@ class Query:
     offset: int | None
     offset_line: int = 0
     offset_column: int = 0
+    aliases: tuple[str | None, ...] = ()  # one per field, None when not aliased
+    alias_positions: tuple[tuple[int, int], ...] = ()
+    group_by: tuple[Expr, ...] = ()
+    having: Condition | None = None
+    with_mode: str | None = None  # SECURITY_ENFORCED, USER_MODE or SYSTEM_MODE

@@ -9,11 +9,12 @@ The result carries canonical names only, so the compiler never looks at text aga
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sandbox import ids
 from sandbox.schema import FieldDef, ObjectDef, Schema
 from sandbox.soql import ast
+from sandbox.soql.parser import AGGREGATES, DATE_FUNCTIONS
 from sandbox.soql.errors import (
     INVALID_FIELD,
     INVALID_QUERY_FILTER_OPERATOR,
@@ -27,6 +28,16 @@ from sandbox.soql.errors import (
 )
 
 MAX_OFFSET = 2000
+MAX_FIELDS_LIMIT = 200  # FIELDS(ALL) and FIELDS(CUSTOM) are unbounded: the REST API wants LIMIT <= 200
+
+# Which field types each aggregate function takes (Salesforce's "Support for Field Types in
+# Aggregate Functions"): COUNT, COUNT_DISTINCT, MIN and MAX anything but checkboxes,
+# multi-select picklists, long text and anyType; SUM and AVG numbers only.
+_NUMBER_TYPES = frozenset(("int", "double", "currency", "percent"))
+_UNAGGREGATABLE = frozenset(("boolean", "multipicklist", "anyType"))
+# Not groupable: numbers other than int, datetimes (group by DAY_ONLY() instead), multi-select
+# picklists, long text areas, anyType.
+_UNGROUPABLE = frozenset(("double", "currency", "percent", "datetime", "multipicklist", "anyType"))
 
 # describe type -> how values compare
 _KINDS = {
@@ -95,6 +106,8 @@ class Test:
     path: Path
     op: str
     values: tuple  # python values; relative dates stay ("relative", WORD, n)
+    fn: str | None = None  # a date function applied to the field first: CALENDAR_YEAR(CreatedDate) = 2024
+    slot: int | None = None  # HAVING: the test reads this slot of a group, not a record
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +116,8 @@ class BoundOrder:
     descending: bool
     nulls_last: bool
     picklist: tuple[str, ...] = ()  # definition order, which is how Salesforce sorts picklists
+    fn: str | None = None  # date function, as for Test
+    slot: int | None = None  # aggregate query: sort groups by this slot
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +129,49 @@ class Plan:
     order_by: tuple[BoundOrder, ...]
     limit: int | None
     offset: int
+    aggregation: "Aggregation | None" = None  # set for GROUP BY / aggregate function queries
+
+
+@dataclass(frozen=True, slots=True)
+class GroupKey:
+    """One GROUP BY expression: a field, or a date function of one."""
+
+    path: Path  # kind/type already those of the function's result
+    fn: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One aggregate function a query needs (in SELECT, HAVING or ORDER BY)."""
+
+    fn: str  # COUNT COUNT_DISTINCT SUM AVG MIN MAX
+    path: Path  # its argument; kind/type are the argument's (after a date function)
+    date_fn: str | None
+    result_type: str  # describe type of the answer: int for COUNT, the argument's for MIN/MAX, ...
+    scale: int | None  # SUM of currency/double: rounded like the field
+    picklist: tuple[str, ...] = ()  # MIN/MAX of a picklist go by definition order
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One column of an AggregateResult row."""
+
+    key: str  # alias, exprN, or the grouped field's name
+    slot: int  # groups come first in a group's values, then measures
+    display: str  # as written: COUNT(Id), Routing_Status__c (columns=true displayName)
+    aggregate: bool  # a function (columns=true says aggregate: true), not a plain grouped field
+    type: str  # describe type of the value
+    path: Path | None  # the grouped field, for columns=true
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregation:
+    groups: tuple[GroupKey, ...]
+    measures: tuple[Measure, ...]
+    outputs: tuple[Output, ...]
+    having: object  # Tests with `slot` set, combined by ast.And/Or/Not, or None
+    order_by: tuple[BoundOrder, ...]  # with `slot` set
+    grouped: bool  # GROUP BY given: no groups -> no rows (else one row, even over nothing)
 
 
 def restore_id_case(value: str) -> str | None:
@@ -231,8 +289,19 @@ class Binder:
     def _bad_operator(self, cmp: ast.Comparison, text: str) -> SoqlError:
         return positioned(INVALID_QUERY_FILTER_OPERATOR, self.soql, cmp.field.line, cmp.field.column, text)
 
-    def test(self, cmp: ast.Comparison, root: ObjectDef) -> Test:
-        path = self.path(cmp.field, root)
+    def test(self, cmp: ast.Comparison, root: ObjectDef, bound: Path | None = None) -> Test:
+        fn = None
+        if bound is not None:
+            path = bound
+        elif isinstance(cmp.field, ast.Call):
+            if cmp.field.name in DATE_FUNCTIONS:
+                path, fn = self.date_path(cmp.field, root), cmp.field.name
+            elif cmp.field.name == "TOLABEL":
+                path = self.label_path(cmp.field, root)
+            else:
+                raise self._malformed(cmp.field, f"aggregate functions are only allowed in HAVING, not in WHERE: {cmp.field.text}")  # fmt: skip
+        else:
+            path = self.path(cmp.field, root)
         op = cmp.op
         if path.long_text:
             raise positioned(
@@ -253,8 +322,8 @@ class Binder:
             lit = cmp.values[0]
             if lit.kind != "string":
                 raise self._wrong_type(path, lit)
-            return Test(path, op, (lit.like,))
-        return Test(path, op, tuple(self.coerce(path, v) for v in cmp.values))
+            return Test(path, op, (lit.like,), fn)
+        return Test(path, op, tuple(self.coerce(path, v) for v in cmp.values), fn)
 
     def condition(self, cond, root: ObjectDef):
         if isinstance(cond, ast.Comparison):
@@ -263,32 +332,217 @@ class Binder:
             return ast.Not(self.condition(cond.item, root))
         return type(cond)(tuple(self.condition(c, root) for c in cond.items))
 
+    # functions ---------------------------------------------------------------------
+    def _malformed(self, node, text: str) -> SoqlError:
+        return positioned(MALFORMED_QUERY, self.soql, node.line, node.column, text)
+
+    def date_path(self, call: ast.Call, root: ObjectDef) -> Path:
+        """The field under a date function, typed as the function's result."""
+        arg = call.arg
+        if not isinstance(arg, ast.FieldRef):
+            raise self._malformed(call, f"{call.name}() takes a date or dateTime field")
+        path = self.path(arg, root)
+        if path.kind not in ("date", "datetime") or (path.kind == "date" and call.name == "HOUR_IN_DAY"):
+            raise self._malformed(call, f"{call.name}() needs a {'dateTime' if call.name == 'HOUR_IN_DAY' else 'date or dateTime'} field, not {path.type} field {path.name}")  # fmt: skip
+        if call.name == "DAY_ONLY":
+            if path.kind != "datetime":
+                raise self._malformed(call, f"DAY_ONLY() needs a dateTime field, not {path.type} field {path.name}")
+            return replace(path, type="date", kind="date", field=None)
+        return replace(path, type="int", kind="number", field=None)
+
+    def label_path(self, call: ast.Call, root: ObjectDef) -> Path:
+        """toLabel(field): picklist labels, which are the values in the sandbox (it keeps no
+        translations), so the path is the field's own."""
+        if not isinstance(call.arg, ast.FieldRef):
+            raise self._malformed(call, "toLabel() takes a picklist field")
+        path = self.path(call.arg, root)
+        if path.type not in ("picklist", "multipicklist") and not (path.name == "Type" and path.field is None):
+            raise self._malformed(call, f"toLabel() takes a picklist field, not {path.type} field {path.name}")
+        return path
+
+    def expand_fields(self, query: ast.Query, root: ObjectDef) -> list[tuple[ast.Expr, str | None, tuple[int, int]]]:
+        """The SELECT list with FIELDS(ALL|STANDARD|CUSTOM) replaced by the fields it names."""
+        items: list[tuple[ast.Expr, str | None, tuple[int, int]]] = []
+        aliases = query.aliases or (None,) * len(query.fields)
+        positions = query.alias_positions or ((0, 0),) * len(query.fields)
+        for expr, alias, pos in zip(query.fields, aliases, positions):
+            if not (isinstance(expr, ast.Call) and expr.name == "FIELDS"):
+                items.append((expr, alias, pos))
+                continue
+            group = expr.arg.text.upper() if expr.arg is not None else ""
+            if group in ("ALL", "CUSTOM") and (query.limit is None or query.limit > MAX_FIELDS_LIMIT):
+                raise SoqlError(MALFORMED_QUERY, f"The SOQL FIELDS function must have a LIMIT of at most {MAX_FIELDS_LIMIT}")  # fmt: skip
+            for f in root.fields.values():
+                if group == "ALL" or (group == "CUSTOM") == f.custom:
+                    items.append((ast.FieldRef((f.name,), expr.line, expr.column), None, (0, 0)))
+        return items
+
     # the whole query ---------------------------------------------------------------
     def plan(self, query: ast.Query) -> Plan:
         root = self.schema.object(query.sobject)
         if root is None:
             raise unsupported_type(self.soql, query.sobject_line, query.sobject_column, query.sobject)
+        items = self.expand_fields(query, root)
+        if query.offset is not None and query.offset > MAX_OFFSET:
+            raise SoqlError(NUMBER_OUTSIDE_VALID_RANGE, f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+        if _is_aggregate(query, items):
+            return self.aggregate_plan(query, root, items)
         fields: list[Path] = []
         seen: set[tuple[str, ...]] = set()
-        for ref in query.fields:
-            path = self.path(ref, root)
+        for expr, alias, pos in items:
+            if alias is not None:
+                raise positioned(MALFORMED_QUERY, self.soql, pos[0], pos[1], "only aggregate expressions use field aliasing")  # fmt: skip
+            path = self.label_path(expr, root) if isinstance(expr, ast.Call) else self.path(expr, root)
             if path.key in seen:
                 raise positioned(
-                    MALFORMED_QUERY, self.soql, ref.line, ref.column, f"duplicate field selected: {'.'.join(path.key)}"
+                    MALFORMED_QUERY, self.soql, expr.line, expr.column, f"duplicate field selected: {'.'.join(path.key)}"
                 )
             seen.add(path.key)
             fields.append(path)
         where = self.condition(query.where, root) if query.where is not None else None
         order = []
         for key in query.order_by:
-            path = self.path(key.field, root)
-            if path.kind == "multi" or path.long_text:
-                raise positioned(
-                    INVALID_FIELD, self.soql, key.field.line, key.field.column,
-                    f"field '{path.name}' can not be sorted in a query call",
-                )  # fmt: skip
-            picklist = tuple(path.field.picklist_values) if path.field is not None and path.type == "picklist" else ()
-            order.append(BoundOrder(path, key.descending, key.nulls_last, picklist))
-        if query.offset is not None and query.offset > MAX_OFFSET:
-            raise SoqlError(NUMBER_OUTSIDE_VALID_RANGE, f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+            if isinstance(key.field, ast.Call):
+                if key.field.name in DATE_FUNCTIONS:
+                    path = self.date_path(key.field, root)
+                    order.append(BoundOrder(path, key.descending, key.nulls_last, (), key.field.name))
+                    continue
+                path = self.label_path(key.field, root)
+            else:
+                path = self.path(key.field, root)
+            self._check_sortable(path, key.field)
+            order.append(BoundOrder(path, key.descending, key.nulls_last, _picklist(path)))
         return Plan(root, tuple(fields), query.is_count, where, tuple(order), query.limit, query.offset or 0)
+
+    def _check_sortable(self, path: Path, node) -> None:
+        if path.kind == "multi" or path.long_text:
+            raise positioned(
+                INVALID_FIELD, self.soql, node.line, node.column, f"field '{path.name}' can not be sorted in a query call"
+            )
+
+    # aggregate queries -------------------------------------------------------------
+    def measure(self, call: ast.Call, root: ObjectDef) -> Measure:
+        arg = call.arg
+        if isinstance(arg, ast.Call):
+            path, date_fn = self.date_path(arg, root), arg.name
+        else:
+            path, date_fn = self.path(arg, root), None  # type: ignore[arg-type]
+        ftype = path.type
+        if (
+            ftype in _UNAGGREGATABLE
+            or path.long_text
+            or (call.name in ("SUM", "AVG") and ftype not in _NUMBER_TYPES)
+        ):
+            raise self._malformed(call, f"field {path.name} does not support aggregate operator {call.name}")
+        if call.name in ("COUNT", "COUNT_DISTINCT"):
+            result, scale = "int", None
+        elif call.name == "AVG":
+            result, scale = ("double" if ftype == "int" else ftype), None
+        elif call.name == "SUM":
+            result, scale = ftype, (path.field.scale if path.field is not None and ftype != "int" else None)
+        else:
+            result, scale = ftype, None
+        picklist = _picklist(path) if call.name in ("MIN", "MAX") else ()
+        return Measure(call.name, path, date_fn, result, scale, picklist)
+
+    def group_key(self, expr: ast.Expr, root: ObjectDef) -> GroupKey:
+        if isinstance(expr, ast.Call):
+            if expr.name in AGGREGATES:
+                raise self._malformed(expr, f"Grouped field should not be aggregated: {expr.text}")
+            if expr.name == "TOLABEL":
+                return GroupKey(self.label_path(expr, root), None)
+            return GroupKey(self.date_path(expr, root), expr.name)
+        path = self.path(expr, root)
+        if path.type in _UNGROUPABLE or path.long_text:
+            raise positioned(
+                INVALID_FIELD, self.soql, expr.line, expr.column, f"field '{path.name}' can not be grouped in a query call"
+            )
+        return GroupKey(path, None)
+
+    def aggregate_plan(self, query: ast.Query, root: ObjectDef, items) -> Plan:
+        groups = [self.group_key(e, root) for e in query.group_by]
+        group_slots = {(g.path.key, g.fn): i for i, g in enumerate(groups)}
+        measures: list[Measure] = []
+
+        def slot_of(expr: ast.Expr, problem: str) -> tuple[int, Path, str | None]:
+            """The slot an expression reads in a group: a grouped expression or a measure."""
+            if isinstance(expr, ast.Call) and expr.name in AGGREGATES:
+                m = self.measure(expr, root)
+                key = (m.fn, m.path.key, m.date_fn)
+                for i, other in enumerate(measures):
+                    if (other.fn, other.path.key, other.date_fn) == key:
+                        return len(groups) + i, _result_path(m), m.fn
+                measures.append(m)
+                return len(groups) + len(measures) - 1, _result_path(m), m.fn
+            if isinstance(expr, ast.Call):
+                g = self.group_key(expr, root)
+            else:
+                g = GroupKey(self.path(expr, root), None)
+            slot = group_slots.get((g.path.key, g.fn))
+            if slot is None:
+                raise self._malformed(expr, f"{problem}: {expr.text}")
+            return slot, groups[slot].path, None
+
+        outputs: list[Output] = []
+        seen: set[str] = set()
+        n_expr = 0
+        for expr, alias, pos in items:
+            slot, path, fn = slot_of(expr, "Field must be grouped or aggregated")
+            is_function = isinstance(expr, ast.Call) and expr.name != "TOLABEL"
+            if alias is not None:
+                key = alias
+            elif is_function:
+                key, n_expr = f"expr{n_expr}", n_expr + 1
+            else:
+                key = path.name
+            if key.lower() in seen:
+                line, column = pos if alias is not None else (expr.line, expr.column)
+                raise positioned(MALFORMED_QUERY, self.soql, line, column, f"duplicate alias: {key}")
+            seen.add(key.lower())
+            grouped_field = None if is_function else path
+            outputs.append(Output(key, slot, expr.text, is_function, path.type, grouped_field))
+        if not query.group_by and query.limit is not None:
+            raise SoqlError(MALFORMED_QUERY, "a query with aggregate functions and no GROUP BY may not have a LIMIT: it answers one row")  # fmt: skip
+
+        def having(cond):
+            if isinstance(cond, ast.Comparison):
+                slot, path, _ = slot_of(cond.field, "Having field must be grouped or aggregated")
+                return replace(self.test(cond, root, path), slot=slot)
+            if isinstance(cond, ast.Not):
+                return ast.Not(having(cond.item))
+            return type(cond)(tuple(having(c) for c in cond.items))
+
+        having_cond = having(query.having) if query.having is not None else None
+        order = []
+        for okey in query.order_by:
+            slot, path, _ = slot_of(okey.field, "Ordered field must be grouped or aggregated")
+            self._check_sortable(path, okey.field)
+            order.append(BoundOrder(path, okey.descending, okey.nulls_last, _picklist(path), None, slot))
+        where = self.condition(query.where, root) if query.where is not None else None
+        aggregation = Aggregation(
+            tuple(groups), tuple(measures), tuple(outputs), having_cond, tuple(order), bool(query.group_by)
+        )
+        return Plan(root, (), False, where, (), query.limit, query.offset or 0, aggregation)
+
+
+def _is_aggregate(query: ast.Query, items) -> bool:
+    def is_function(expr) -> bool:
+        return isinstance(expr, ast.Call) and (expr.name in AGGREGATES or expr.name in DATE_FUNCTIONS)
+
+    return (
+        bool(query.group_by)
+        or query.having is not None
+        or any(is_function(e) for e, _, _ in items)
+        or any(isinstance(k.field, ast.Call) and k.field.name in AGGREGATES for k in query.order_by)
+    )
+
+
+def _picklist(path: Path) -> tuple[str, ...]:
+    return tuple(path.field.picklist_values) if path.field is not None and path.type == "picklist" else ()
+
+
+def _result_path(m: Measure) -> Path:
+    """What a measure's value compares and sorts like."""
+    if m.fn in ("MIN", "MAX"):
+        return m.path
+    return replace(m.path, type=m.result_type, kind="number", field=None)

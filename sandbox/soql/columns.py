@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.soql.bind import Path
+from sandbox.soql.bind import Aggregation, Path
 from sandbox.soql.execute import plan_for
 
 _APEX_TYPES = {
@@ -62,14 +62,35 @@ def _level(paths: list[Path], depth: int, prefix: str) -> list[dict]:
     return out
 
 
+def _aggregate_columns(agg: Aggregation) -> list[dict]:
+    """An aggregate query's columns, flat as its rows are: a grouped field by its key (so
+    `Owner.Name` is `Name`), functions with `aggregate: true` and the text as displayName,
+    which is what Salesforce's CLI prints as the header of an unaliased `exprN`."""
+    out = []
+    for o in agg.outputs:
+        col = _column(o.key, o.display, o.path, [])
+        if o.aggregate or o.path is None:
+            col.update(
+                aggregate=o.aggregate, apexType=_APEX_TYPES.get(o.type, "String"), booleanType=o.type == "boolean",
+                custom=False, insertable=False, updatable=False, numberType=o.type in _NUMBERS,
+                textType=o.type not in _NUMBERS and o.type not in _APEX_TYPES,
+            )  # fmt: skip
+        out.append(col)
+    return out
+
+
 def column_metadata(soql: str, schema: Any) -> dict:
     """What `columns=true` answers for `soql` (raises SoqlError as the query itself would)."""
     plan = plan_for(soql, schema)
     paths = list(plan.fields)
+    if plan.aggregation is not None:
+        columns = _aggregate_columns(plan.aggregation)
+    else:
+        columns = [] if plan.is_count else _level(paths, 0, "")
     return {
-        "columnMetadata": [] if plan.is_count else _level(paths, 0, ""),
+        "columnMetadata": columns,
         "entityName": plan.sobject.name,
-        "groupBy": False,
+        "groupBy": plan.aggregation is not None and plan.aggregation.grouped,
         "idSelected": any(not p.hops and p.name == "Id" for p in paths),
         "keyPrefix": plan.sobject.key_prefix,
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable
-from datetime import datetime, time, timezone
+from datetime import date, datetime, time, timezone
 
 from sandbox.soql import ast, dates
 from sandbox.soql.bind import BoundOrder, Hop, Path, Test
@@ -117,6 +117,48 @@ def getter(path: Path, ctx: Context) -> Getter:
     return through
 
 
+# ---- date functions (CALENDAR_YEAR(CreatedDate) ...): in UTC, the org's clock zone --------
+def _date_function(name: str) -> Callable[[object], object]:
+    """Salesforce's date functions; the fiscal year is taken to start in January (the
+    default fiscal year), so FISCAL_X equals CALENDAR_X."""
+    base = name.replace("FISCAL_", "CALENDAR_")
+    if base == "HOUR_IN_DAY":
+        return lambda v: None if v is None else v.astimezone(timezone.utc).hour
+    if base == "DAY_ONLY":
+        return lambda v: None if v is None else v.astimezone(timezone.utc).date()
+    of_day: Callable[[date], int] = {
+        "CALENDAR_YEAR": lambda d: d.year,
+        "CALENDAR_MONTH": lambda d: d.month,
+        "CALENDAR_QUARTER": lambda d: (d.month - 1) // 3 + 1,
+        "DAY_IN_MONTH": lambda d: d.day,
+        "DAY_IN_WEEK": lambda d: d.isoweekday() % 7 + 1,  # 1 = Sunday
+        "DAY_IN_YEAR": lambda d: d.timetuple().tm_yday,
+        "WEEK_IN_MONTH": lambda d: (d.day - 1) // 7 + 1,  # days 1-7 are week 1
+        "WEEK_IN_YEAR": lambda d: (d.timetuple().tm_yday - 1) // 7 + 1,  # January 1-7 is week 1
+    }[base]
+
+    def apply(v):
+        if v is None:
+            return None
+        if isinstance(v, datetime):
+            v = v.astimezone(timezone.utc).date()
+        return of_day(v)
+
+    return apply
+
+
+def value_getter(path: Path, ctx: Context, fn: str | None = None, slot: int | None = None) -> Getter:
+    """What a test or sort key reads: a record's field (through a date function), or one
+    slot of an aggregate query's group."""
+    if slot is not None:
+        return operator.itemgetter(slot)
+    get = getter(path, ctx)
+    if fn is None:
+        return get
+    transform = _date_function(fn)
+    return lambda r: transform(get(r))
+
+
 # ---- normalisers: a stored value -> the key Salesforce compares ----------------------
 def _text(v):
     return v.casefold() if v else None  # '' and None are both null
@@ -146,7 +188,7 @@ def _is_relative(v) -> bool:
 
 
 def _test(t: Test, ctx: Context) -> Predicate:
-    get = getter(t.path, ctx)
+    get = value_getter(t.path, ctx, t.fn, t.slot)
     kind = t.path.kind
     norm = _NORMALISE.get(kind, _same)
     op = t.op
@@ -166,7 +208,7 @@ def _test(t: Test, ctx: Context) -> Predicate:
         return includes if op == "includes" else (lambda r: not includes(r))
 
     if op in ("!=", "notin"):
-        positive = _test(Test(t.path, "=" if op == "!=" else "in", t.values), ctx)
+        positive = _test(Test(t.path, "=" if op == "!=" else "in", t.values, t.fn, t.slot), ctx)
         return lambda r: not positive(r)
 
     if op in _ORDERING:
@@ -281,7 +323,7 @@ def _key_part(o: BoundOrder, ctx: Context) -> Callable[[Row], tuple]:
     Nulls go first unless NULLS LAST, whichever the direction; with reverse=True the
     rank is mirrored so the null block still lands where it was asked for.
     """
-    get, value = getter(o.path, ctx), _sort_value(o)
+    get, value = value_getter(o.path, ctx, o.fn, o.slot), _sort_value(o)
     first = not o.nulls_last
     null = ((2 if first else 0) if o.descending else (0 if first else 2), None)
     if value is _same:

@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from itertools import islice
 
+from sandbox.soql import aggregate
 from sandbox.soql import compile as cq
 from sandbox.soql.bind import POLYMORPHIC_TYPE, Binder, Hop, Path, Plan
 from sandbox.soql.parser import parse
@@ -79,6 +80,9 @@ class _Renderer:
         follow.type_name = type_name  # type: ignore[attr-defined]
         return follow
 
+    def __call__(self, record: dict) -> dict:
+        return self.render(record, self.root_type, self.root)
+
     def render(self, record: dict, sobject: str, node: _Node, type_name: str | None = None) -> dict:
         out: dict = {"attributes": {"type": type_name or sobject, "url": f"{self.base}{sobject}/{record['Id']}"}}
         for key, entry in node.entries:
@@ -91,24 +95,38 @@ class _Renderer:
         return out
 
 
+def _render_aggregate(row: dict) -> dict:
+    out: dict = {"attributes": {"type": "AggregateResult"}}
+    for key, value in row.items():
+        out[key] = json_value(value)
+    return out
+
+
 class QueryResult:
-    """What `execute` found: `rows` are the store's records, in order, after OFFSET/LIMIT."""
+    """What `execute` found: `rows` are the store's records, in order, after OFFSET/LIMIT.
 
-    __slots__ = ("total_size", "rows", "is_count", "sobject", "_renderer", "_lock")
+    For an aggregate query (`is_aggregate`) `rows` are the AggregateResult rows as
+    `{key: value}`, all of them in one batch: Salesforce has no query locator for them.
+    """
 
-    def __init__(self, total_size: int, rows: Sequence[dict], is_count: bool, sobject: str, renderer, lock):
+    __slots__ = ("total_size", "rows", "is_count", "sobject", "is_aggregate", "_renderer", "_lock")
+
+    def __init__(
+        self, total_size: int, rows: Sequence[dict], is_count: bool, sobject: str, renderer, lock,
+        is_aggregate: bool = False,
+    ):  # fmt: skip
         self.total_size = total_size
         self.rows = rows
         self.is_count = is_count
         self.sobject = sobject
+        self.is_aggregate = is_aggregate
         self._renderer = renderer
         self._lock = lock
 
     def render(self, row: dict) -> dict:
         """One record in Salesforce's JSON shape: attributes, selected fields, nested parents."""
         with self._lock:
-            r = self._renderer
-            return r.render(row, r.root_type, r.root)
+            return self._renderer(row)
 
     def __repr__(self) -> str:
         return f"QueryResult({self.sobject}, total_size={self.total_size}, is_count={self.is_count})"
@@ -120,13 +138,22 @@ def plan_for(soql: str, schema) -> Plan:
     return Binder(soql, schema).plan(parse(soql))
 
 
-def execute(soql: str, org, *, include_deleted: bool = False, version: str = DEFAULT_VERSION) -> QueryResult:
-    """Run one SOQL query on `org`; raises SoqlError as Salesforce would refuse it."""
+def execute(
+    soql: str, org, *, include_deleted: bool = False, version: str = DEFAULT_VERSION,
+    also: Callable[[dict], bool] | None = None,
+) -> QueryResult:  # fmt: skip
+    """Run one SOQL query on `org`; raises SoqlError as Salesforce would refuse it.
+
+    `also`: a further row test ANDed to the WHERE (SOSL's search match), before ORDER BY
+    and LIMIT.
+    """
     plan = plan_for(soql, org.schema)
     with org.lock:
         ctx = cq.Context(org, org.clock.now())
         table = ctx.table(plan.sobject.name)
         where = cq.predicate(plan.where, ctx)
+        if also is not None:
+            where = also if where is None else cq._all([where, also])
         wanted = cq.id_candidates(plan.where) if plan.where is not None else None
         source = table.values() if wanted is None else [r for r in map(table.get, wanted) if r is not None]
         if include_deleted:
@@ -135,6 +162,9 @@ def execute(soql: str, org, *, include_deleted: bool = False, version: str = DEF
             matches = (r for r in source if not r["IsDeleted"])
         else:
             matches = (r for r in source if not r["IsDeleted"] and where(r))
+        if plan.aggregation is not None:
+            groups = aggregate.run(plan, ctx, matches)
+            return QueryResult(len(groups), groups, False, plan.sobject.name, _render_aggregate, org.lock, True)
         offset, limit = plan.offset, plan.limit
         if plan.order_by and not plan.is_count:
             rows = list(matches)

@@ -15,9 +15,17 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from sandbox.soql import dates
-from sandbox.soql.ast import And, Comparison, FieldRef, Literal, Not, Or, OrderKey, Query
+from sandbox.soql.ast import And, Call, Comparison, Expr, FieldRef, Literal, Not, Or, OrderKey, Query
 from sandbox.soql.errors import MALFORMED_QUERY, positioned
 
+AGGREGATES = frozenset(("COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"))
+DATE_FUNCTIONS = frozenset((
+    "CALENDAR_MONTH", "CALENDAR_QUARTER", "CALENDAR_YEAR", "DAY_IN_MONTH", "DAY_IN_WEEK", "DAY_IN_YEAR",
+    "DAY_ONLY", "FISCAL_MONTH", "FISCAL_QUARTER", "FISCAL_YEAR", "HOUR_IN_DAY", "WEEK_IN_MONTH", "WEEK_IN_YEAR",
+))  # fmt: skip
+KNOWN_FUNCTIONS = AGGREGATES | DATE_FUNCTIONS | {"TOLABEL", "FIELDS"}
+FIELDS_GROUPS = ("ALL", "STANDARD", "CUSTOM")
+WITH_MODES = ("SECURITY_ENFORCED", "USER_MODE", "SYSTEM_MODE")
 _OPS = {"=": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 # The escapes Salesforce documents for quoted strings; \% and \_ only mean something in LIKE.
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
@@ -74,26 +82,35 @@ def _parse_datetime(token: Token) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
+def _text(expr: Expr | None) -> str:
+    if expr is None:
+        return ""
+    return expr.text
+
+
 class _ToAst(Transformer):
     """Bottom-up: lark calls one method per rule with the already-built children."""
 
     def field_path(self, names: list[Token]) -> FieldRef:
         return FieldRef(tuple(str(n) for n in names), names[0].line, names[0].column)
 
-    def count_all(self, children: list[Token]) -> str:
-        name = children[0]
-        if name.value.lower() != "count":
-            raise _Problem(name.line, name.column, f"unexpected token: '{name.value}'")
-        return "COUNT()"
-
-    def function_call(self, children: list) -> FieldRef:
+    def function_call(self, children: list) -> Call:
         name: Token = children[0]
-        raise _Problem(
-            name.line,
-            name.column,
-            f"aggregate function {name.value.upper()}({children[1].text}) is not supported by the sandbox: "
-            "only SELECT COUNT() FROM ... is (no GROUP BY, SUM, MAX, MIN, AVG, COUNT(field))",
-        )
+        fn = name.value.upper()
+        arg = children[1] if len(children) > 1 else None
+        if fn not in KNOWN_FUNCTIONS:
+            raise _Problem(
+                name.line, name.column,
+                f"function {name.value}() is not supported by the sandbox; it knows {', '.join(sorted(KNOWN_FUNCTIONS))}",
+            )  # fmt: skip
+        if arg is None and fn != "COUNT":
+            raise _Problem(name.line, name.column + len(name.value) + 1, "unexpected token: ')'")
+        if isinstance(arg, Call) and not (fn in AGGREGATES and arg.name in DATE_FUNCTIONS):
+            raise _Problem(arg.line, arg.column, f"unexpected token: '{arg.text.split('(')[0]}'")
+        if fn == "FIELDS" and (arg is None or len(arg.parts) != 1 or arg.parts[0].upper() not in FIELDS_GROUPS):
+            where = arg if arg is not None else name
+            raise _Problem(where.line, where.column, "FIELDS() takes ALL, STANDARD or CUSTOM")
+        return Call(fn, arg, name.line, name.column, f"{name.value}({_text(arg)})")
 
     @v_args(meta=True)
     def subquery(self, meta, children: list) -> None:
@@ -183,8 +200,8 @@ class _ToAst(Transformer):
     # tail clauses --------------------------------------------------------------------
     def order_key(self, children: list) -> OrderKey:
         field = children[0]
-        descending = any(isinstance(c, Token) and c.type == "DIRECTION" and c.value.upper() == "DESC" for c in children)
-        nulls_last = any(isinstance(c, Token) and c.type == "NULLS_WHERE" and c.value.upper() == "LAST" for c in children)
+        descending = any(isinstance(c, Token) and c.type == "DESC" for c in children)
+        nulls_last = any(isinstance(c, Token) and c.type == "LAST" for c in children)
         return OrderKey(field, descending, nulls_last)
 
     def order_clause(self, children: list):
@@ -196,17 +213,44 @@ class _ToAst(Transformer):
     def offset_clause(self, children: list[Token]):
         return ("offset", children[0])
 
+    def with_clause(self, children: list[Token]):
+        mode = children[0]
+        if mode.value.upper() not in WITH_MODES:
+            raise _Problem(
+                mode.line, mode.column,
+                f"WITH {mode.value} is not supported by the sandbox; it accepts WITH {', WITH '.join(WITH_MODES)}",
+            )  # fmt: skip
+        return ("with", mode.value.upper())
+
+    def group_clause(self, children: list):
+        return ("group", tuple(children))
+
+    def having_clause(self, children: list):
+        return ("having", children[0])
+
+    def select_item(self, children: list) -> tuple[Expr, Token | None]:
+        return (children[0], children[1] if len(children) > 1 else None)
+
     def select_list(self, children: list):
         return ("select", children)
 
     def start(self, children: list) -> Query:
-        select = children[0][1]
+        select: list[tuple[Expr, Token | None]] = children[0][1]
         sobject: Token = children[1]
         clauses = dict(c for c in children[2:])
-        is_count = select == ["COUNT()"]
+        counts = [e for e, _ in select if isinstance(e, Call) and e.name == "COUNT" and e.arg is None]
+        is_count = bool(counts)
+        if counts and (len(select) > 1 or select[0][1] is not None):
+            raise _Problem(
+                counts[0].line, counts[0].column,
+                "COUNT() must be the only element in the SELECT list: use COUNT(Id) beside other fields",
+            )  # fmt: skip
+        if is_count and "group" in clauses:
+            raise _Problem(counts[0].line, counts[0].column, "COUNT() can not be used with GROUP BY: use COUNT(Id)")
         offset_tok: Token | None = clauses.get("offset")
+        aliases = tuple(a.value if a is not None else None for _, a in select)
         return Query(
-            fields=() if is_count else tuple(select),
+            fields=() if is_count else tuple(e for e, _ in select),
             is_count=is_count,
             sobject=sobject.value,
             sobject_line=sobject.line,
@@ -217,6 +261,11 @@ class _ToAst(Transformer):
             offset=int(offset_tok) if offset_tok is not None else None,
             offset_line=offset_tok.line if offset_tok is not None else 0,
             offset_column=offset_tok.column if offset_tok is not None else 0,
+            aliases=() if is_count else aliases,
+            alias_positions=() if is_count else tuple((a.line, a.column) if a is not None else (0, 0) for _, a in select),
+            group_by=clauses.get("group", ()),
+            having=clauses.get("having"),
+            with_mode=clauses.get("with"),
         )
 
 

@@ -167,11 +167,25 @@ def test_subqueries_are_refused_with_a_clear_message():
     assert "subqueries" in err.message
 
 
-def test_aggregate_functions_other_than_count_are_refused_with_a_clear_message():
-    err = malformed("SELECT SUM(Amount) FROM Opportunity")
-    assert "aggregate function SUM(Amount) is not supported" in err.message
-    err = malformed("SELECT COUNT(Id) FROM Lead")
-    assert "COUNT(Id) is not supported" in err.message and "only SELECT COUNT() FROM" in err.message
+def test_aggregate_queries_parse_into_functions_aliases_group_by_and_having():
+    q = parse(
+        "SELECT PartnerAccountId, COUNT(Id) c, MAX(CALENDAR_YEAR(CreatedDate)) FROM Lead WITH USER_MODE "
+        "GROUP BY PartnerAccountId HAVING COUNT(Id) > 1 ORDER BY COUNT(Id) DESC LIMIT 3"
+    )
+    assert not q.is_count and q.aliases == (None, "c", None)
+    assert [f.text for f in q.fields] == ["PartnerAccountId", "COUNT(Id)", "MAX(CALENDAR_YEAR(CreatedDate))"]
+    assert q.fields[2].arg.name == "CALENDAR_YEAR" and q.with_mode == "USER_MODE"
+    assert [g.text for g in q.group_by] == ["PartnerAccountId"]
+    assert q.having.field.text == "COUNT(Id)" and q.order_by[0].field.text == "COUNT(Id)" and q.order_by[0].descending
+
+
+def test_count_must_stand_alone_and_unknown_functions_are_named():
+    err = malformed("SELECT Id, COUNT() FROM Lead")
+    assert "COUNT() must be the only element" in err.message and "Column:12" in err.message
+    assert "COUNT() can not be used with GROUP BY" in malformed("SELECT COUNT() FROM Lead GROUP BY Status").message
+    assert "function FORMAT() is not supported by the sandbox" in malformed("SELECT FORMAT(Amount) FROM Lead").message
+    assert "FIELDS() takes ALL, STANDARD or CUSTOM" in malformed("SELECT FIELDS(SOME) FROM Lead").message
+    assert "WITH RECORD_VISIBILITY is not supported" in malformed("SELECT Id FROM Lead WITH RECORD_VISIBILITY").message
 
 
 def test_clauses_must_come_in_salesforce_order():
