@@ -111,21 +111,29 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
             findings.append(problem)
             online = False
     if online:
+        from connector.errors import ConnectorError
         from connector.soql import select
 
-        queue_names = {r["DeveloperName"] for r in client.query(select("Group", ["DeveloperName"], where="Type = 'Queue'"))
-                       if r.get("DeveloperName")}
-        if ms is not None:
-            describes: dict[str, dict] = {}
+        try:
+            queue_names = {r["DeveloperName"] for r in client.query(select("Group", ["DeveloperName"],
+                                                                           where="Type = 'Queue'"))
+                           if r.get("DeveloperName")}
+        except ConnectorError as e:  # the user cannot read queues, or the org refused: a finding, not a crash
+            findings.append(Finding("error", cfg_name, "salesforce", f"the org refused the queue check: {e}",
+                                    getattr(e, "fix", None) or "give the integration user the LeadRouter permission "
+                                                               "set (salesforce/README.md)"))
+            online = False
+    if online and ms is not None:
+        describes: dict[str, dict] = {}
 
-            def describe(name: str) -> dict:
-                if name not in describes:
-                    describes[name] = client.describe(name)
-                return describes[name]
+        def describe(name: str) -> dict:
+            if name not in describes:
+                describes[name] = client.describe(name)
+            return describes[name]
 
-            findings += [_from_problem(p) for p in ms.validate(describe)]
-            findings += _rating_field(describe, ms.sobject("lead"))
-            findings += _feedback_fields(describe, ms.sobject("partner"))
+        findings += [_from_problem(p) for p in ms.validate(describe)]
+        findings += _rating_field(describe, ms.sobject("lead"))
+        findings += _feedback_fields(describe, ms.sobject("partner"))
 
     book = None
     if rules_path is not None and not rules_path.exists():

@@ -87,3 +87,29 @@ def test_a_parent_account_cycle_is_reported_naming_the_accounts(workdir, seeded_
     cycles = [f for f in findings if "ParentId makes a cycle" in f.message]
     assert cycles and partner["Name"] in cycles[0].message and cycles[0].fix
     assert cycles[0].severity == "warning"
+
+
+def test_an_org_refusing_the_queue_check_is_a_finding_not_a_traceback(workdir, seeded_org):
+    """The integration user without read access to Group (queues): validate says so and how to fix it."""
+    from jobs.config import load
+    from jobs.ops.validate import _connect
+
+    real = _connect(load(workdir / "leadrouter.toml"), None)
+
+    class NoQueues:
+        """The real client, but Salesforce refuses reading Group, as for a user without the permission set."""
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def query(self, soql):
+            from connector.errors import ConfigError, Failure
+
+            if "FROM Group" in soql:
+                raise ConfigError(Failure("config", "INSUFFICIENT_ACCESS", "sObject type 'Group' is not supported",
+                                          fix="give the integration user read access to queues"))
+            return real.query(soql)
+
+    findings = validate(workdir / "leadrouter.toml", client=NoQueues())
+    [refused] = [f for f in findings if "refused the queue check" in f.message]
+    assert refused.severity == "error" and "read access to queues" in refused.fix
