@@ -200,6 +200,18 @@ def query_more(sb: Sandbox, request: Request) -> Response:
     return Response(200, _page(sb, request, cursor.result, int(position), cursor.batch, endpoint, locator))
 
 
+def search(sb: Sandbox, request: Request) -> Response:
+    """SOSL: `GET search?q=FIND {text} ...` -> `{"searchRecords": [...]}` (sandbox/soql/sosl.py)."""
+    sosl = request.query.get("q")
+    if sosl is None or not sosl.strip():
+        raise SalesforceError(400, "MALFORMED_SEARCH", "A search string has to be specified: GET .../search?q=FIND+{Acme}")  # fmt: skip
+    from sandbox.soql.sosl import search as run_search  # the SOQL engine is its own package
+
+    with sb.org.lock:
+        records = run_search(sosl, sb.org, version=request.version)
+    return Response(200, {"searchRecords": records})
+
+
 # ---- getUpdated / getDeleted -------------------------------------------------------------
 def _replication_window(sb: Sandbox, request: Request) -> tuple[datetime, datetime]:
     now = sb.clock.now()

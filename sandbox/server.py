@@ -90,6 +90,7 @@ def build_router() -> Router:
     r.add("api", "GET", "/query/{locator}", rest.query_more)
     r.add("api", "GET", "/queryAll", rest.query_all)
     r.add("api", "GET", "/queryAll/{locator}", rest.query_more)
+    r.add("api", "GET", "/search", rest.search)
     r.add("api", "POST", "/composite/sobjects", composite.create, composite_write=True)
     r.add("api", "PATCH", "/composite/sobjects", composite.update, composite_write=True)
     r.add("api", "DELETE", "/composite/sobjects", composite.delete, composite_write=True)
