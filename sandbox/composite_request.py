@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -122,6 +123,8 @@ def run_subrequest(sb: Sandbox, parent: Request, method: str, version: str, url:
         if route is None:
             if allowed:
                 raise SalesforceError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are {','.join(sorted(set(allowed)))}")  # fmt: skip
+            # as for a single call: a client failing on a 404 must show what it asked for
+            print(f"sandbox: no such resource: {method} {request.path} (a composite subrequest)", file=sys.stderr, flush=True)  # fmt: skip
             raise not_found()
         decision = sb.faults.decide(f"{route.name} {split.path}", composite_write=route.composite_write, api=False)
         if decision.latency_ms:
