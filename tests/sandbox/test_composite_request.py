@@ -201,9 +201,11 @@ def test_batch_without_halt_on_error_runs_every_subrequest(sandbox, sf):
         {"method": "PATCH", "url": f"v62.0/sobjects/Lead/{lead_id}", "richInput": {"Email": "not-an-email"}},
         {"method": "PATCH", "url": f"v62.0/sobjects/Lead/{lead_id}", "richInput": {"Rating": "Cold"}},
         {"method": "GET", "url": f"{V}/query?q=SELECT+Rating+FROM+Lead"},
+        {"method": "GET", "url": "v62.0/search?q=FIND+{Batched}+IN+NAME+FIELDS+RETURNING+Lead(Id)"},
     ]})  # fmt: skip
-    assert [r["statusCode"] for r in answer["results"]] == [400, 204, 200]
+    assert [r["statusCode"] for r in answer["results"]] == [400, 204, 200, 200]
     assert answer["results"][2]["result"]["records"][0]["Rating"] == "Cold"
+    assert [r["Id"] for r in answer["results"][3]["result"]["searchRecords"]] == [lead_id]
 
 
 # ---- /composite/tree ----------------------------------------------------------------------------
