@@ -71,7 +71,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from jobs.commands import _load as load_config_or_exit
-    from jobs.ops.context import open_context
+    from jobs.ops.context import open_context, why_no_live_store
     from rules.errors import RulesError
 
     try:
@@ -83,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
     with open_context(loaded) as ctx:
         cx = ctx.connector
         if ctx.live_store is None:
-            print("leadrouter backtest: no state database yet (the connector has not run): nothing to replay",
-                  file=sys.stderr)
+            print(f"leadrouter backtest: nothing to replay: {why_no_live_store(loaded)}", file=sys.stderr)
             return 1
         books = []
         for path in args.rules:

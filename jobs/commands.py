@@ -150,6 +150,11 @@ def cmd_once(args) -> int:
               f"{e.strerror or e}\n  fix: let the user running leadrouter write the state directory",
               file=sys.stderr)
         return EXIT_STATE
+    if not got and getattr(lock, "unreachable", None):  # no answer at all is not "another instance leads"
+        print(f"leadrouter: state database problem\ncannot reach the state database at {_safe_url(loaded.state_url())}: "
+              f"{lock.unreachable}\n  fix: check [state] url (or LEADROUTER_STATE_URL) and that the database server "
+              "is running and reachable", file=sys.stderr)
+        return EXIT_STATE
     if not got:
         get_logger().warning("not_leader", note="another instance holds the leader lock; nothing done")
         return EXIT_NOT_LEADER

@@ -157,6 +157,7 @@ class PostgresLeaderLock(_Fenced):
         # Its own engine with one connection: the lock lives exactly as long as it does.
         self._engine = create_engine(url, poolclass=None, pool_size=1, max_overflow=0, pool_pre_ping=False)
         self._conn = None
+        self.unreachable: str | None = None  # why the last try could not even ask (the database is down)
 
     def try_acquire(self) -> bool:
         if self._conn is not None and self.still_held():
@@ -165,8 +166,10 @@ class PostgresLeaderLock(_Fenced):
         try:
             conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         except Exception as e:  # the database is down: we are certainly not leader
+            self.unreachable = str(getattr(e, "orig", None) or e).strip()
             log.warning("leader_lock_unreachable", error=str(e))
             return False
+        self.unreachable = None
         got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
         if got:
             self._conn = conn

@@ -137,7 +137,7 @@ def _feedback(store, loaded) -> dict | None:
 def _report(args: argparse.Namespace) -> int:
     from jobs.config import ConfigFileError, load
     from jobs.ops import figures, report
-    from jobs.ops.context import open_live_store
+    from jobs.ops.context import open_live_store, why_no_live_store
 
     try:
         loaded = load(args.config if os.path.exists(args.config) else None)
@@ -146,7 +146,7 @@ def _report(args: argparse.Namespace) -> int:
         return 2
     store = open_live_store(loaded)
     if store is None:
-        print(f"leadrouter report: no state database at {loaded.state_url()} — run the connector first", file=sys.stderr)
+        print(f"leadrouter report: {why_no_live_store(loaded)}", file=sys.stderr)
         return 1
     try:
         data = figures.report_data(store, instance_url=figures.org_url(loaded))

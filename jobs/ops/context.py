@@ -52,6 +52,22 @@ def open_live_store(loaded: LoadedConfig):
         return None
 
 
+def why_no_live_store(loaded: LoadedConfig) -> str:
+    """Why `open_live_store` gave nothing: no state yet, or a database that cannot be reached
+    or used — two different things to do about it."""
+    from jobs.state import Store
+    from jobs.state.store import describe_problem
+
+    url = loaded.state_url()
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        return f"no state database at {url[len('sqlite:///'):]} yet — run the connector first"
+    try:
+        Store(url).dispose()
+    except Exception as e:  # noqa: BLE001 — said, not raised: the caller stops with this message
+        return describe_problem(e, url)
+    return "the state database could be opened only on a second try: run the command again"
+
+
 def open_context(loaded: LoadedConfig, *, rules: Path | None = None, client: Any = None, clock: Any = None) -> OpsContext:
     from jobs.app import Connector
     from jobs.lifecycle import load_state

@@ -196,13 +196,13 @@ def _v(v: Any) -> str:
 
 
 def run(args) -> int:
-    from jobs.ops.context import open_live_store
+    from jobs.ops.context import open_live_store, why_no_live_store
     from jobs.ops.dryrun import _load
 
     loaded = _load(args.config)
     store = open_live_store(loaded)
     if store is None:
-        print(f"leadrouter undo: no state database at {loaded.state_url()}; runs are recorded there", file=sys.stderr)
+        print(f"leadrouter undo: {why_no_live_store(loaded)}", file=sys.stderr)
         return 2
     try:
         window = run_window(store, args.run)

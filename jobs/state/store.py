@@ -55,6 +55,12 @@ class Store:
         except StateProblem:
             self.engine.dispose()
             raise
+        except exc.OperationalError as e:
+            self.engine.dispose()
+            detail = str(getattr(e, "orig", e)).strip()
+            # a server that does not answer is not a damaged database: restoring a backup would not help
+            raise StateProblem(_broken(url, detail) if url.startswith("sqlite") else _unreachable(url, detail)) \
+                from None
         except exc.DatabaseError as e:
             self.engine.dispose()
             raise StateProblem(_broken(url, str(getattr(e, "orig", e)))) from None
@@ -106,6 +112,12 @@ def _broken(url: str, detail: str) -> str:
             "  fix: restore it from a backup; or move it aside and run `leadrouter state rebuild`, which "
             "rebuilds the live offers from the org (every routed lead carries its partner, owner, attempt and "
             "deadline) before any job runs")
+
+
+def _unreachable(url: str, detail: str) -> str:
+    return (f"cannot reach the state database at {_safe_url(url)}: {detail}\n"
+            "  fix: check [state] url (or LEADROUTER_STATE_URL) and that the database server is running and "
+            "reachable")
 
 
 def _safe_url(url: str) -> str:

@@ -99,3 +99,28 @@ def test_salesforce_not_answering_exits_1_to_run_again_and_a_wrong_login_exits_2
     assert e.value.code == 1
     err = capsys.readouterr().err
     assert "Salesforce did not answer" in err and sb.connection["login_url"] in err and "Traceback" not in err
+
+
+def test_once_with_its_postgresql_state_unreachable_says_so_and_exits_4_not_3(tmp_path, capsys):
+    """A database that does not answer is not "another instance holds the lock"."""
+    p = tmp_path / "leadrouter.toml"
+    p.write_text('[state]\nurl = "postgresql+psycopg://postgres:s3cret@127.0.0.1:9/leadrouter"\n[log]\nformat = "json"\n')
+    assert main(["once", "--config", str(p)]) == 4
+    said = capsys.readouterr()
+    assert "cannot reach the state database" in said.err and "127.0.0.1:9" in said.err
+    assert "s3cret" not in said.err + said.out and "not_leader" not in said.out + said.err
+
+
+def test_report_and_undo_tell_an_unreachable_state_from_a_missing_one(tmp_path, capsys):
+    down = tmp_path / "down.toml"
+    down.write_text('[state]\nurl = "postgresql+psycopg://postgres@127.0.0.1:9/leadrouter"\n')
+    missing = tmp_path / "missing.toml"
+    missing.write_text(f'[state]\nurl = "sqlite:///{tmp_path}/none.sqlite"\n')
+    assert main(["report", "--config", str(down), "--out", str(tmp_path / "r.html")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot reach the state database" in err and "run the connector first" not in err
+    assert main(["report", "--config", str(missing), "--out", str(tmp_path / "r.html")]) == 1
+    assert "run the connector first" in capsys.readouterr().err
+    assert main(["undo", "--run", "r1", "--config", str(down)]) == 2
+    assert "cannot reach the state database" in capsys.readouterr().err
+    assert not (tmp_path / "none.sqlite").exists(), "asking why creates nothing"
