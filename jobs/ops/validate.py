@@ -89,6 +89,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
 
     if loaded is not None:
         findings += _state_findings(loaded, cfg_name)
+        findings += _alert_findings(loaded, cfg_name)
     rules_path = path_of("routing", "rules", "rules.toml")
     online = not offline and loaded is not None and loaded.settings.salesforce is not None
     if not offline and loaded is not None and loaded.settings.salesforce is None:
@@ -237,6 +238,28 @@ def _state_findings(loaded, cfg_name: str) -> list[Finding]:
         return [Finding("warning", cfg_name, "state.url", f"no state database at {path} yet",
                         "expected before the first run: `leadrouter once --init` creates it; on a deployment that "
                         "has run before, the state was lost — restore it or `leadrouter state rebuild`")]
+    return []
+
+
+def _alert_findings(loaded, cfg_name: str) -> list[Finding]:
+    """Offer alerts link the lead: partner reps log in to the partner portal, not to the
+    org, so a link into the org's own Lightning pages shows them an error page."""
+    from urllib.parse import urlparse
+
+    n = loaded.settings.notifications
+    if n.offer_alert == "off":
+        return []
+    if not n.portal_url:
+        return [Finding("warning", cfg_name, "notifications.portal_url",
+                        "offer alerts link each lead to the org's Lightning page (…/lightning/r/Lead/…/view), which "
+                        "partner users cannot open",
+                        'set portal_url = "https://<your site>/s" (Setup → Digital Experiences → All Sites: the '
+                        "site's URL) under [notifications]")]
+    url = urlparse(n.portal_url)
+    if url.scheme != "https" or not url.hostname or url.query or url.fragment or "/lead/" in url.path.lower():
+        return [Finding("error", cfg_name, "notifications.portal_url",
+                        f"{n.portal_url!r} is not the site's base URL: alerts add /lead/<id>/detail to it",
+                        'e.g. portal_url = "https://partners.example.com/s"')]
     return []
 
 

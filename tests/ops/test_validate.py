@@ -113,3 +113,18 @@ def test_an_org_refusing_the_queue_check_is_a_finding_not_a_traceback(workdir, s
     findings = validate(workdir / "leadrouter.toml", client=NoQueues())
     [refused] = [f for f in findings if "refused the queue check" in f.message]
     assert refused.severity == "error" and "read access to queues" in refused.fix
+
+
+def test_offer_alerts_without_the_partner_portal_url_are_a_warning_and_a_lead_page_is_an_error(workdir):
+    """Partner reps log in to the portal: an alert linking into the org's own pages shows them an error."""
+    config = workdir / "leadrouter.toml"
+    base = config.read_text()
+    [unset] = [f for f in validate(config) if f.key == "notifications.portal_url"]
+    assert unset.severity == "warning" and "partner users cannot open" in unset.message and "/s" in unset.fix
+    config.write_text(base + '\n[notifications]\nportal_url = "https://partners.example.com/s/lead/00Q5g00000ABCDE"\n')
+    [wrong] = [f for f in validate(config) if f.key == "notifications.portal_url"]
+    assert wrong.severity == "error" and "base URL" in wrong.message
+    config.write_text(base + '\n[notifications]\nportal_url = "https://partners.example.com/s"\n')
+    assert [f for f in validate(config) if f.key == "notifications.portal_url"] == []
+    config.write_text(base + '\n[notifications]\noffer_alert = "off"\n')
+    assert [f for f in validate(config) if f.key == "notifications.portal_url"] == []
