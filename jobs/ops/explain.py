@@ -76,7 +76,7 @@ def run(args) -> int:
         now_part: dict[str, Any]
         current: dict[str, Any] = {}
         if not records:
-            now_part = {"found": False, "text": f"lead {lead_id}: not found in the org (deleted, or not a Lead id)"}
+            now_part = {"found": False, "text": f"lead {lead_id}: not found in the org ({_not_found_why(cx, ms, lead_id)})"}
         else:
             current = current_state(records[0], ms, names)
             lead = ms.lead_converter()(records[0])
@@ -191,6 +191,17 @@ def render(lead_id: str, current: dict[str, Any], now_part: dict[str, Any], past
         out.append("If routed now (what the rules would do today; nothing is written):")
         out += what_if(now_part, names)
     return "\n".join(out)
+
+
+def _not_found_why(cx, ms, lead_id: str) -> str:
+    """An id of another object is the usual mistake (an Account's 001… pasted from the partner)."""
+    try:
+        prefix = cx.client.describe(ms.sobject("lead")).get("keyPrefix")
+    except Exception:  # noqa: BLE001 — only a hint
+        prefix = None
+    if prefix and not lead_id.startswith(prefix):
+        return f"not a {ms.sobject('lead')} id: those begin with {prefix}, this one with {lead_id[:3]}"
+    return "deleted, or not a Lead id"
 
 
 def parse_sf_datetime(v: Any) -> Any:

@@ -63,6 +63,12 @@ def test_explain_an_unknown_lead_says_so(workdir, capsys):
     assert "not found in the org" in capsys.readouterr().out
 
 
+def test_explain_given_an_account_id_says_it_is_not_a_lead(workdir, seeded_org, capsys):
+    account = next(a for a in seeded_org.org.records("Account") if a.get("IsPartner"))
+    assert main(["explain", account["Id"], "--config", str(workdir / "leadrouter.toml")]) == 1
+    assert "not a Lead id: those begin with 00Q, this one with 001" in capsys.readouterr().out
+
+
 def test_validate_and_dry_run_accept_the_score_and_performance_facts_as_once_does(workdir, capsys):
     """A rule naming the lead score or a partner performance fact is valid everywhere:
     `validate` and `dry-run` read the same attributes as the running connector."""
