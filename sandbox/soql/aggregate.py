@@ -29,7 +29,9 @@ def _measure(m: Measure, ctx: cq.Context) -> Callable[[list], object]:
     get = cq.value_getter(m.path, ctx, m.date_fn)
     fn = m.fn
     if fn == "COUNT":
-        return lambda rows: sum(1 for r in rows if _present(get(r)))
+        if not m.path.hops and m.path.name == "Id" and m.date_fn is None:
+            return len  # every record has an Id
+        return lambda rows: sum(1 for r in rows if (v := get(r)) is not None and v != "")
     if fn == "COUNT_DISTINCT":
         norm = cq._NORMALISE.get(m.path.kind, cq._same)
         return lambda rows: len({norm(v) for r in rows if _present(v := get(r))})
@@ -68,15 +70,24 @@ def run(plan: Plan, ctx: cq.Context, matches: Iterable[dict]) -> list[dict]:
     keys = [
         (cq.value_getter(g.path, ctx, g.fn), cq._NORMALISE.get(g.path.kind, cq._same)) for g in agg.groups
     ]
-    members: dict[tuple, list] = {}
-    shown: dict[tuple, tuple] = {}  # a group's values as the first of its records has them
+    members: dict = {}  # group key -> its records
+    shown: dict = {}  # group key -> the group's values as the first of its records has them
     if not keys:  # no GROUP BY: one row, even over no records (COUNT(Id) = 0)
         members[()] = list(matches)
         shown[()] = ()
+    elif len(keys) == 1:  # the common case, without a tuple per record
+        ((get, norm),) = keys
+        for r in matches:
+            v = get(r)
+            k = norm(v)  # text groups ignore case and '' is null, as Salesforce compares text
+            rows = members.get(k)
+            if rows is None:
+                members[k] = rows = []
+                shown[k] = (v if k is not None else None,)
+            rows.append(r)
     else:
         for r in matches:
             raw = tuple(get(r) for get, _ in keys)
-            # text groups ignore case and '' is null, as Salesforce compares text
             k = tuple(norm(v) for (_, norm), v in zip(keys, raw))
             rows = members.get(k)
             if rows is None:

@@ -87,6 +87,13 @@ def main(argv: list[str] | None = None) -> None:
         ),
         "COUNT() with date literal": "SELECT COUNT() FROM Lead WHERE Offer_Deadline__c = LAST_N_DAYS:30",
         "polymorphic Owner.Type filter": "SELECT Id FROM Lead WHERE Owner.Type = 'Queue' ORDER BY Owner.Name",
+        "GROUP BY status, COUNT/SUM (aggregate)": (
+            "SELECT Routing_Status__c, COUNT(Id), SUM(Deal_Amount__c) FROM Lead GROUP BY Routing_Status__c"
+        ),
+        "GROUP BY partner name, top 3 (aggregate)": (
+            "SELECT PartnerAccount.Name, COUNT(Id) c FROM Lead WHERE PartnerAccountId != null "
+            "GROUP BY PartnerAccount.Name ORDER BY COUNT(Id) DESC LIMIT 3"
+        ),
     }
     for label, soql in queries.items():
         seconds, size = timed(org, soql)

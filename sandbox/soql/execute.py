@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timezone
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import islice
 
 from sandbox.soql import aggregate
@@ -79,9 +79,6 @@ class _Renderer:
         type_name = POLYMORPHIC_TYPE if hop.polymorphic else None
         follow.type_name = type_name  # type: ignore[attr-defined]
         return follow
-
-    def __call__(self, record: dict) -> dict:
-        return self.render(record, self.root_type, self.root)
 
     def render(self, record: dict, sobject: str, node: _Node, type_name: str | None = None) -> dict:
         out: dict = {"attributes": {"type": type_name or sobject, "url": f"{self.base}{sobject}/{record['Id']}"}}
@@ -173,7 +170,12 @@ def execute(
         else:
             # no order to honour: stop scanning as soon as the page window is full
             rows = list(islice(matches, offset, None if limit is None else offset + limit))
-        renderer = None if plan.is_count else _Renderer(plan, ctx, version)
+        if plan.is_count:
+            renderer = None
+        else:
+            r = _Renderer(plan, ctx, version)
+            # bound once, without a Python frame per row in between: rendering is the hot path
+            renderer = partial(r.render, sobject=r.root_type, node=r.root)
     if plan.is_count:
         return QueryResult(len(rows), (), True, plan.sobject.name, None, org.lock)
     return QueryResult(len(rows), rows, False, plan.sobject.name, renderer, org.lock)

@@ -1,0 +1,68 @@
+"""Salesforce's own CLI (`sf`, Node 22) runs an admin's GROUP BY query and a SOSL search
+against the sandbox, as JSON and as the human table (which asks `columns=true`)."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.conftest import client_credentials_token
+from tests.salesforce.toolchain import require
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def sf_cli(sandbox_factory, tmp_path):
+    env = require("sf")
+    sb = sandbox_factory()
+    home = tmp_path / "home"
+    home.mkdir()
+    env.update({
+        "HOME": str(home),
+        "SF_ACCESS_TOKEN": client_credentials_token(sb.connection),
+        "NODE_EXTRA_CA_CERTS": sb.connection["ca_file"],
+        "NO_PROXY": "127.0.0.1,localhost",
+        "SF_DISABLE_TELEMETRY": "true", "SF_AUTOUPDATE_DISABLE": "true", "SF_SKIP_NEW_VERSION_CHECK": "true",
+        "SF_USE_GENERIC_UNIX_KEYCHAIN": "true", "SF_CONTAINER_MODE": "true",
+    })  # fmt: skip
+
+    def run(*args: str, as_json: bool = True):
+        argv = ["sf", *args, "--target-org", "sandbox"] + (["--json"] if as_json else [])
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert done.returncode == 0, f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        return json.loads(done.stdout)["result"] if as_json else done.stdout
+
+    login = ["sf", "org", "login", "access-token", "--instance-url", sb.url, "--no-prompt", "--alias", "sandbox"]
+    done = subprocess.run(login, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run.sb = sb  # type: ignore[attr-defined]
+    return run
+
+
+def test_sf_data_query_with_group_by_and_sf_data_search(sf_cli):
+    sb = sf_cli.sb
+    for i, status in enumerate(["Offered", "Offered", "Accepted", "Offered", None]):
+        sb.org.create("Lead", {"LastName": f"L{i}", "Company": "Acme Corp" if i < 2 else "Globex", "Routing_Status__c": status})  # fmt: skip
+
+    soql = "SELECT Routing_Status__c, COUNT(Id) n FROM Lead GROUP BY Routing_Status__c"
+    result = sf_cli("data", "query", "--query", soql)
+    assert result["totalSize"] == 3
+    counts = {r["Routing_Status__c"]: r["n"] for r in result["records"]}
+    assert counts == {"Offered": 3, "Accepted": 1, None: 1}
+    assert all(r["attributes"]["type"] == "AggregateResult" for r in result["records"])
+    table = sf_cli("data", "query", "--query", "SELECT Routing_Status__c, COUNT(Id) FROM Lead GROUP BY Routing_Status__c",
+                   as_json=False)  # fmt: skip
+    assert "COUNT(ID)" in table  # the header is columns=true's displayName, upper-cased by sf
+    assert any("Offered" in line and " 3 " in line for line in table.splitlines()), table
+
+    found = sf_cli("data", "search", "--query", "FIND {Acme} IN ALL FIELDS RETURNING Lead(Id)")
+    assert sorted(r["Id"] for r in found["searchRecords"]) == sorted(
+        r["Id"] for r in sb.org.records("Lead") if r["Company"] == "Acme Corp"
+    )
+    human = sf_cli("data", "search", "--query", "FIND {Globex} RETURNING Lead(Id, Company)", as_json=False)
+    assert "Globex" in human and "Lead" in human
+
+    unknown = [(e.method, e.path) for e in sb.counters.requests("(no such resource)")]
+    assert unknown == [], f"sf asked for paths the sandbox does not emulate: {unknown}"
