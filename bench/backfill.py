@@ -149,7 +149,7 @@ STAGES = (
     ("  decide (Router.decide)", "rules.router", "Router.decide"),
     ("  record_offer (engine counters)", "rules.state", "RoutingState.record_offer"),
     ("  commit_decisions (everything below)", "jobs.lifecycle", "commit_decisions"),
-    ("    audit + payload JSON (jsonable)", "jobs.lifecycle", "jsonable"),
+    ("    JSON text (audit, stored record, payload; inside the SQL below)", "jobs.state.store", "_JSON_TEXT"),
     ("    write-back payload (mappings)", "mappings", "MappingSet.decision_writeback"),
     ("    SQL: decisions insert", "jobs.state.outbox", "record_decisions"),
     ("    SQL: offers insert", "jobs.state.offers", "insert_offers"),

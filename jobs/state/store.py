@@ -405,15 +405,16 @@ def where_in(conn: Connection, table, columns: tuple[str, ...], column: str, val
     out: list[tuple[Any, ...]] = []
     for i in range(0, len(values), _CHUNK):
         chunk = values[i:i + _CHUNK]
-        key = ("select", conn.dialect.name, table.name, columns, column, order_by, len(chunk))
+        form = _form(conn, chunk)
+        key = ("select", conn.dialect.name, table.name, columns, column, order_by, len(chunk), form)
         sql = _SQL.get(key)
         if sql is None:
             prep = conn.dialect.identifier_preparer
             sql = (f"SELECT {', '.join(prep.quote(table.c[c].name) for c in columns)} FROM {prep.format_table(table)} "
-                   f"WHERE {prep.quote(table.c[column].name)} {_in(conn, len(chunk))}"
+                   f"WHERE {prep.quote(table.c[column].name)} {_in(conn, len(chunk), form)}"
                    + (f" ORDER BY {prep.quote(table.c[order_by].name)}" if order_by else ""))
             _SQL[key] = sql
-        out += [tuple(r) for r in conn.exec_driver_sql(sql, _in_params(conn, chunk))]
+        out += [tuple(r) for r in conn.exec_driver_sql(sql, _in_params(conn, chunk, form))]
     return out
 
 
@@ -448,22 +449,40 @@ def update_in(conn: Connection, table, column: str, values: list[Any], **assign:
     updated = 0
     for i in range(0, len(values), _CHUNK):
         chunk = values[i:i + _CHUNK]
-        key = ("update", dialect.name, table.name, names, column, len(chunk))
+        form = _form(conn, chunk)
+        key = ("update", dialect.name, table.name, names, column, len(chunk), form)
         sql = _SQL.get(key)
         if sql is None:
             prep = dialect.identifier_preparer
             sql = (f"UPDATE {prep.format_table(table)} SET {', '.join(f'{prep.quote(table.c[n].name)} = {_mark(dialect)}' for n in names)} "
-                   f"WHERE {prep.quote(table.c[column].name)} {_in(conn, len(chunk))}")
+                   f"WHERE {prep.quote(table.c[column].name)} {_in(conn, len(chunk), form)}")
             _SQL[key] = sql
-        updated += conn.exec_driver_sql(sql, (*bound, *_in_params(conn, chunk))).rowcount
+        updated += conn.exec_driver_sql(sql, (*bound, *_in_params(conn, chunk, form))).rowcount
     return updated
 
 
-def _in(conn: Connection, n: int) -> str:
-    # PostgreSQL: one array parameter (psycopg parses a statement of more than 50 anew each time)
-    if conn.dialect.name == "postgresql":
-        return "= ANY(%s)"
-    return "IN (" + ", ".join([_mark(conn.dialect)] * n) + ")"
+def _form(conn: Connection, chunk: list[Any]) -> str:
+    """How a chunk of values goes to PostgreSQL as one parameter (psycopg parses a statement
+    of more than 50 anew each time): ids (letters and digits) or integers as ONE text the
+    server splits — psycopg dumps a list element by element in Python, ~1 µs a value
+    against ~0.07 — anything else as a list. SQLite: a placeholder per value."""
+    if conn.dialect.name != "postgresql":
+        return "values"
+    if all(type(v) is str for v in chunk) and "".join(chunk).isalnum():
+        return "text"
+    if all(type(v) is int for v in chunk):
+        return "int"
+    return "list"
+
+
+_IN = {"text": "= ANY(string_to_array(%s, ','))", "int": "= ANY(CAST(string_to_array(%s, ',') AS bigint[]))",
+       "list": "= ANY(%s)"}
+
+
+def _in(conn: Connection, n: int, form: str) -> str:
+    if form == "values":
+        return "IN (" + ", ".join([_mark(conn.dialect)] * n) + ")"
+    return _IN[form]
 
 
 def _mark(dialect: Any) -> str:
@@ -471,8 +490,14 @@ def _mark(dialect: Any) -> str:
     return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
-def _in_params(conn: Connection, chunk: list[Any]) -> tuple[Any, ...]:
-    return (list(chunk),) if conn.dialect.name == "postgresql" else tuple(chunk)
+def _in_params(conn: Connection, chunk: list[Any], form: str) -> tuple[Any, ...]:
+    if form == "values":
+        return tuple(chunk)
+    if form == "text":
+        return (",".join(chunk),)
+    if form == "int":
+        return (",".join(map(str, chunk)),)
+    return (list(chunk),)
 
 
 # --- watermarks --------------------------------------------------------------------

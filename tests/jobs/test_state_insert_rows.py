@@ -154,6 +154,15 @@ def _lookups(url_a: str, url_b: str) -> None:
             want = [tuple(r) for r in conn.execute(select(schema.outbox.c.id, schema.outbox.c.status)
                                                    .where(schema.outbox.c.lead_id.in_(leads)).order_by(schema.outbox.c.id))]
         assert got == want and len(got) == 367 and {s for _, s in got} == {"pending", "confirmed"}
+        # values that are not plain ids (a comma, a quote, a brace, a space, an empty one)
+        # still find exactly their rows
+        odd = ["a,b", "x'y", "{z}", "a b", "", '"q"']
+        with ours.begin() as conn:
+            st.insert_rows(conn, schema.outbox, [{**rows[0], "lead_id": v} for v in odd])
+        with ours.connect() as conn:
+            for wanted in (odd, ["a", "b"], ["a,b", *leads[:3]], [""]):
+                got = st.where_in(conn, schema.outbox, ("lead_id",), "lead_id", wanted)
+                assert sorted(v for (v,) in got if v in odd) == sorted(v for v in wanted if v in odd), wanted
     finally:
         ours.dispose()
         theirs.dispose()
