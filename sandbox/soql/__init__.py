@@ -9,12 +9,16 @@ Name object), `SELECT COUNT()`, WHERE with = != <> < <= > >= LIKE IN NOT IN INCL
 EXCLUDES, AND/OR/NOT with parentheses (AND and OR may not be mixed without them),
 null/true/false, date and datetime literals, relative date literals (TODAY,
 LAST_N_DAYS:n, THIS_QUARTER, ... evaluated against the org clock in UTC), ORDER BY with
-ASC/DESC and NULLS FIRST/LAST over several keys, LIMIT, OFFSET (at most 2,000).
+ASC/DESC and NULLS FIRST/LAST over several keys, LIMIT, OFFSET (at most 2,000);
+aggregate functions (COUNT(f), COUNT_DISTINCT, SUM, AVG, MIN, MAX) with GROUP BY (fields,
+relationship fields, date functions), HAVING, aliases and exprN (`sandbox/soql/aggregate.py`);
+FIELDS(ALL|STANDARD|CUSTOM), toLabel(), WITH SECURITY_ENFORCED|USER_MODE|SYSTEM_MODE
+(accepted: the sandbox has no field-level security to enforce). SOSL: `sosl.search`.
 
 Left out, answered with MALFORMED_QUERY and a message that says so: parent-to-child
-subqueries and semi-joins (`(SELECT ... FROM Contacts)`, `Id IN (SELECT ...)`),
-aggregate functions other than COUNT(), GROUP BY/HAVING, TYPEOF, FIELDS(), FOR
-UPDATE/VIEW, WITH, USING SCOPE, and SOSL.
+subqueries and semi-joins (`(SELECT ... FROM Contacts)`, `Id IN (SELECT ...)`), TYPEOF,
+GROUP BY ROLLUP/CUBE, FORMAT(), convertCurrency(), FOR UPDATE/VIEW, WITH DATA CATEGORY,
+USING SCOPE.
 """
 from sandbox.soql.errors import SoqlError
 from sandbox.soql.execute import QueryResult, execute, json_value

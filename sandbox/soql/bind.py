@@ -296,7 +296,7 @@ class Binder:
         elif isinstance(cmp.field, ast.Call):
             if cmp.field.name in DATE_FUNCTIONS:
                 path, fn = self.date_path(cmp.field, root), cmp.field.name
-            elif cmp.field.name == "TOLABEL":
+            elif cmp.field.name in ("TOLABEL", "FIELDS"):
                 path = self.label_path(cmp.field, root)
             else:
                 raise self._malformed(cmp.field, f"aggregate functions are only allowed in HAVING, not in WHERE: {cmp.field.text}")  # fmt: skip
@@ -338,6 +338,8 @@ class Binder:
 
     def date_path(self, call: ast.Call, root: ObjectDef) -> Path:
         """The field under a date function, typed as the function's result."""
+        if call.name == "FIELDS":
+            raise self._malformed(call, "FIELDS() is only allowed in the SELECT list")
         arg = call.arg
         if not isinstance(arg, ast.FieldRef):
             raise self._malformed(call, f"{call.name}() takes a date or dateTime field")
@@ -353,6 +355,8 @@ class Binder:
     def label_path(self, call: ast.Call, root: ObjectDef) -> Path:
         """toLabel(field): picklist labels, which are the values in the sandbox (it keeps no
         translations), so the path is the field's own."""
+        if call.name != "TOLABEL":
+            raise self._malformed(call, f"{call.name}() is only allowed in the SELECT list")
         if not isinstance(call.arg, ast.FieldRef):
             raise self._malformed(call, "toLabel() takes a picklist field")
         path = self.path(call.arg, root)
