@@ -16,7 +16,7 @@ object's RETURNING asks (else as stored), not by relevance.
 
 Left out, refused with a message that says so: WITH clauses (SNIPPET, HIGHLIGHT,
 DIVISION, DATA CATEGORY, NETWORK, METADATA, PricebookId, SPELL_CORRECTION), USING
-LISTVIEW, UPDATE TRACKING/VIEWSTAT, and toLabel()/convertCurrency() in field lists.
+LISTVIEW (as SOQL refuses USING), UPDATE TRACKING/VIEWSTAT, convertCurrency().
 """
 from __future__ import annotations
 
