@@ -267,9 +267,14 @@ def _confirm_upload(conn: Any, upload: _Upload, now: datetime) -> int:
     """Every entry of the upload still `sent` becomes confirmed: one UPDATE per run of
     consecutive outbox ids (an upload is mostly one run; an id between its first and
     last that it does not hold, e.g. an older REST batch's, is left as it is)."""
+    first, last = upload.ids[0], upload.ids[-1]
     runs: list[list[int]] = []
-    rows = conn.execute(select(OB.c.id, OB.c.status).where(OB.c.id >= upload.ids[0], OB.c.id <= upload.ids[-1])
-                        .order_by(OB.c.id))  # by the id range, the status filtered here (see _sent_entries)
+    if len(upload.ids) == last - first + 1:  # the upload holds every id of its range (a backfill's)
+        runs.append([first, last])
+        rows: Any = ()
+    else:
+        rows = conn.execute(select(OB.c.id, OB.c.status).where(OB.c.id >= first, OB.c.id <= last)
+                            .order_by(OB.c.id))  # by the id range, the status filtered here (see _sent_entries)
     for i, status in rows:
         if status != "sent" or i not in upload:
             continue

@@ -45,6 +45,14 @@ def _check(url: str) -> None:
         assert [status[i][0] for i in ids] == ["sent", "confirmed", "confirmed", "confirmed", "confirmed", "sent",
                                                "pending", "confirmed", "confirmed", "confirmed", "confirmed", "sent"]
         assert {i for i in ids if status[i][1] == LATER} == set(ids[1:5]) | {ids[7], ids[8], ids[10]}
+        # an upload holding every id of its range (a backfill's): what is still `sent` in it
+        whole = bw._Upload("Lead")
+        whole.take(_E(i) for i in ids[4:])
+        with store.begin() as conn:
+            assert bw._confirm_upload(conn, whole, LATER) == 2  # ids 5 and 11; 6 is pending, the rest done
+        with store.connect() as conn:
+            status = {r.id: r.status for r in conn.execute(select(outbox))}
+        assert [status[i] for i in ids] == ["sent", *["confirmed"] * 5, "pending", *["confirmed"] * 5]
     finally:
         store.dispose()
 
