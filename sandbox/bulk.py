@@ -283,6 +283,9 @@ def create_query(sb: Sandbox, request: Request) -> Response:
         result = execute(soql, sb.org, include_deleted=operation == "queryAll", version=request.version)
         if result.is_count:
             raise SalesforceError(400, "INVALIDJOB", "Bulk API 2.0 query jobs do not support COUNT(); use the REST query resource")  # fmt: skip
+        if result.is_aggregate:  # Salesforce's documented limits for query jobs: no GROUP BY, no aggregate functions
+            raise SalesforceError(400, "INVALIDJOB", "Bulk API 2.0 query jobs do not support GROUP BY or aggregate "
+                                                     "functions (COUNT, SUM, MAX …); use the REST query resource")
         now = sb.clock.now()
     job = Job(_jobs(sb).new_id(), "query", operation, result.sobject, request.user_id or "", now, request.version,
               delimiter, line_ending, state="UploadComplete", polls_left=_jobs(sb).polls_in_progress)  # fmt: skip

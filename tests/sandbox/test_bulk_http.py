@@ -65,6 +65,9 @@ def test_bad_query_job_requests_name_the_problem(sandbox, raw):
     assert r.status_code == 400 and "query or queryAll" in r.json()[0]["message"]
     r = raw.post("jobs/query", json={"operation": "query", "query": "SELECT COUNT() FROM Lead"})
     assert r.status_code == 400 and "COUNT()" in r.json()[0]["message"]
+    # what the REST query resource answers, a query job refuses (Salesforce's documented limits)
+    r = raw.post("jobs/query", json={"operation": "query", "query": "SELECT Country, COUNT(Id) FROM Lead GROUP BY Country"})
+    assert r.status_code == 400 and "GROUP BY" in r.json()[0]["message"] and r.json()[0]["errorCode"] == "INVALIDJOB"
     r = raw.get("jobs/query/7505g0000000999AAA")
     assert r.status_code == 404 and r.json()[0]["errorCode"] == "NOT_FOUND"
     sandbox.bulk.polls_in_progress = 0
