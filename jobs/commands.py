@@ -62,7 +62,7 @@ def _load(args) -> Any:
     return loaded
 
 
-def _connector(loaded):
+def _connector(loaded, *, raise_unreachable: bool = False):
     from jobs.app import Connector
 
     from connector.errors import ConfigError
@@ -74,6 +74,8 @@ def _connector(loaded):
     try:
         return Connector.from_config(loaded)
     except SalesforceUnreachable as e:
+        if raise_unreachable:  # `run` waits and tries again (jobs/service.py wait_for)
+            raise
         print(f"leadrouter: Salesforce did not answer (exit {EXIT_JOB_FAILED}: run again later)\n{e}", file=sys.stderr)
         raise SystemExit(EXIT_JOB_FAILED)
     except (ConfigFileError, ConfigError, MappingError, RulesError) as e:
@@ -106,18 +108,62 @@ def cmd_run(args) -> int:
 
     loaded = _load(args)
     _state_ready(loaded, args.init)
-    cx = _connector(loaded)
     lock = lock_for(loaded.state_url())
-    cx.lock = lock  # write batches are fenced by its token (jobs/outbox.py fence)
-    service = Service(store=cx.store, lock=lock, poll_seconds=loaded.settings.schedule.leads,
-                      # CDC first; the jobs poll to reconcile; each job first asks the lock whether we still lead
-                      make_jobs=guard_jobs(Streams(cx).make_jobs, lock),
-                      misfire_grace=loaded.settings.schedule.misfire_grace,
-                      on_leader=lambda: _first_as_leader(cx),
-                      metrics_bind=loaded.settings.metrics.bind, now=cx.clock.now)
-    cx.instance = service.instance
+    service = Service(store=None, lock=lock, poll_seconds=loaded.settings.schedule.leads,
+                      make_jobs=lambda stop: [], misfire_grace=loaded.settings.schedule.misfire_grace,
+                      metrics_bind=loaded.settings.metrics.bind, org=loaded.settings.org.name)
     service.install_signal_handlers()
+    # A service waits for Salesforce and the database server instead of exiting (`once`
+    # exits 1 / 4 for cron to run it again): under systemd or Kubernetes an exit is a
+    # restart loop, and /healthz meanwhile says what it waits for.
+    cx = service.wait_for(lambda: _connector_for_run(loaded))
+    if cx is None:  # stopped while waiting
+        service.close_endpoint()
+        return 0
+    cx.lock = lock  # write batches are fenced by its token (jobs/outbox.py fence)
+    # CDC first; the jobs poll to reconcile; each job first asks the lock whether we still lead
+    service.attach(cx.store, make_jobs=guard_jobs(Streams(cx).make_jobs, lock),
+                   on_leader=lambda: _first_as_leader(cx), now=cx.clock.now)
+    cx.instance = service.instance
     return service.run()
+
+
+def _connector_for_run(loaded):
+    """The connector, or `Unavailable` when Salesforce or the state database server does
+    not answer; any other problem ends the command as `once` would (exit 2 or 4)."""
+    from connector.errors import TransientError
+
+    from jobs.config import SalesforceUnreachable
+    from jobs.service import Unavailable
+    from jobs.state.store import StateProblem
+
+    try:
+        return _connector(loaded, raise_unreachable=True)
+    except SalesforceUnreachable as e:
+        raise Unavailable("salesforce", str(e)) from None
+    except TransientError as e:  # a query of the start (the org's id, the preflight) failed after retries
+        raise Unavailable("salesforce", f"{type(e).__name__}: {e}") from None
+    except StateProblem as e:
+        if not _server_down(loaded.state_url()):
+            raise
+        raise Unavailable("state database", str(e).splitlines()[0]) from None
+
+
+def _server_down(url: str) -> bool:
+    """Whether the state database's SERVER does not answer (not a damaged or refused state)."""
+    if url.startswith("sqlite"):
+        return False
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, poolclass=None, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return False
+    except Exception:  # noqa: BLE001 - no connection at all is the answer
+        return True
+    finally:
+        engine.dispose()
 
 
 def _first_as_leader(cx) -> None:

@@ -4,9 +4,14 @@ Off unless `[metrics] bind = "host:port"` is set. Every figure is read from the 
 database at scrape time (read-only), so a standby reports the same offers, decisions
 and API budget as the leader, and any instance can be scraped or probed:
 
-- `/healthz`: JSON with this instance's role (leader or standby), the last successful
-  cycle, and whether the state database answers. 200 while the database answers (a
-  standby is healthy), 503 when it does not.
+- `/healthz` (also `/readyz`): JSON with this instance's role (starting, leader or
+  standby), the last successful cycle, whether the state database answers, and
+  `problems`: why it is not ready. 200 when ready: the database answers and takes
+  writes, and, for a leader, its job runs are not failing in a row (a standby is ready:
+  it is the failover); 503 otherwise, and while `run` waits at start for Salesforce or
+  the database server. A readiness probe.
+- `/livez`: 200 while the process serves; a liveness probe. Never 503 for a dependency
+  that is down: restarting would not bring it back, and would restart the standby too.
 - `/metrics`: Prometheus text format (prometheus_client), names under `leadrouter_`.
 
 Every figure carries an `org` label (the `[org] name`): many orgs' workers, each scraped
@@ -67,16 +72,23 @@ def _counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> CounterMetric
 class StateReader:
     """The figures, read in one short read-only connection per scrape or probe."""
 
-    def __init__(self, store: Store, *, now: Callable[[], datetime], role: Callable[[], str], instance: str,
-                 org: str | None = None) -> None:
+    def __init__(self, store: Store | None, *, now: Callable[[], datetime], role: Callable[[], str], instance: str,
+                 org: str | None = None, problems: Callable[[], list[str]] | None = None) -> None:
+        # store: None while `run` waits at start (no state opened yet); set once it is
         self.store, self.now, self.role, self.instance = store, now, role, instance
-        self.org = org or store.org
+        self.org = org or (store.org if store is not None else "default")
+        self.problems = problems or (lambda: [])
 
     def _add(self, family: Metric, labels: list[str], value: float) -> None:
         family.add_metric([self.org, *labels], value)  # type: ignore[attr-defined]
 
     def health(self) -> tuple[int, dict[str, Any]]:
-        body: dict[str, Any] = {"org": self.org, "instance": self.instance, "role": self.role()}
+        problems = self.problems()
+        body: dict[str, Any] = {"org": self.org, "instance": self.instance, "role": self.role(), "ready": False,
+                                "problems": problems}
+        if self.store is None:
+            body.update(status="starting", state_db=None, last_successful_cycle=None)
+            return 503, body
         try:
             with self.store.connect() as conn:
                 conn.execute(text("SELECT 1"))
@@ -87,10 +99,13 @@ class StateReader:
                         last_successful_cycle=None)
             return 503, body
         finished = [r["finished"] for r in ok_runs if r["finished"]]
-        body.update(status="ok", state_db={"ok": True},
+        body.update(status="not_ready" if problems else "ok", ready=not problems, state_db={"ok": True},
                     last_successful_cycle=max(finished).astimezone(timezone.utc).isoformat() if finished else None,
                     jobs={r["job"]: r["finished"].astimezone(timezone.utc).isoformat() for r in ok_runs})
-        return 200, body
+        return (503 if problems else 200), body
+
+    def alive(self) -> tuple[int, dict[str, Any]]:
+        return 200, {"org": self.org, "instance": self.instance, "role": self.role(), "status": "alive"}
 
     def collect(self) -> Iterator[Metric]:
         """prometheus_client's collector protocol: called on every scrape."""
@@ -98,6 +113,12 @@ class StateReader:
         leader = _gauge("leadrouter_leader", "1 when this instance holds the leader lock", ("instance", "role"))
         self._add(leader, [self.instance, role], 1.0 if role == "leader" else 0.0)
         yield leader
+        ready = _gauge("leadrouter_ready", "1 when /healthz answers 200 for this instance (problems: its body)",
+                       ("instance",))
+        self._add(ready, [self.instance], 0.0 if self.problems() or self.store is None else 1.0)
+        yield ready
+        if self.store is None:
+            return
         up = _gauge("leadrouter_state_db_up", "1 when the state database answered this scrape")
         try:
             with self.store.connect() as conn:
@@ -180,9 +201,14 @@ class StateReader:
                                    .group_by(job_runs.c.job)):
             self._add(failures, [job], float(n))
         yield failures
-        last_failed = _gauge("leadrouter_job_last_run_failed", "1 when a job's latest run failed", ("job",))
-        for r in st.last_job_runs(conn):
-            self._add(last_failed, [r["job"]], 1.0 if r["error"] else 0.0)
+        last_failed = _gauge("leadrouter_job_last_run_failed", "1 when a job's latest finished run failed", ("job",))
+        # the latest FINISHED run: a run in flight has no error yet, and read as the latest it
+        # showed 0 for every scrape that fell while a failing job was retrying
+        latest = (select(job_runs.c.job, func.max(job_runs.c.id).label("id"))
+                  .where(job_runs.c.finished.is_not(None)).group_by(job_runs.c.job).subquery())
+        for job, error in conn.execute(select(job_runs.c.job, job_runs.c.error)
+                                       .join(latest, job_runs.c.id == latest.c.id)):
+            self._add(last_failed, [job], 1.0 if error else 0.0)
         yield last_failed
         last_ok = _gauge("leadrouter_job_last_success_timestamp_seconds",
                          "when each job last finished without error (Unix seconds)", ("job",))
@@ -225,11 +251,11 @@ def _handler(server: MetricsServer) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
                 self._send(200, CONTENT_TYPE_LATEST, generate_latest(server.registry))
-            elif path == "/healthz":
-                code, body = server.reader.health()
+            elif path in ("/healthz", "/readyz", "/livez"):
+                code, body = server.reader.alive() if path == "/livez" else server.reader.health()
                 self._send(code, "application/json", json.dumps(body).encode())
             else:
-                self._send(404, "text/plain; charset=utf-8", b"not found: try /healthz or /metrics\n")
+                self._send(404, "text/plain; charset=utf-8", b"not found: try /healthz, /livez or /metrics\n")
 
         def _send(self, code: int, content_type: str, body: bytes) -> None:
             self.send_response(code)
@@ -244,7 +270,8 @@ def _handler(server: MetricsServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve(bind: str, store: Store, *, now: Callable[[], datetime], role: Callable[[], str],
-          instance: str, org: str | None = None) -> MetricsServer:
+def serve(bind: str, store: Store | None, *, now: Callable[[], datetime], role: Callable[[], str],
+          instance: str, org: str | None = None, problems: Callable[[], list[str]] | None = None) -> MetricsServer:
     """Start the endpoint: what `leadrouter run` calls when `[metrics] bind` is set."""
-    return MetricsServer(StateReader(store, now=now, role=role, instance=instance, org=org), bind).start()
+    reader = StateReader(store, now=now, role=role, instance=instance, org=org, problems=problems)
+    return MetricsServer(reader, bind).start()

@@ -8,6 +8,12 @@ current batch before returning.
 A service serves one org (the store's): its lock is that org's, its log lines and
 metrics name it. Many orgs run as many services, one process each, sharing nothing
 but the database.
+
+A service outlives what it depends on. Started while Salesforce or the state database
+server does not answer, it waits with backoff (`wait_for`), its /healthz saying why it
+is not ready; a standby that loses the database stays a standby and tries again; a
+leader whose jobs keep failing says so on /healthz (not ready) without being restarted:
+/livez stays 200, and a restart would not bring Salesforce back.
 """
 from __future__ import annotations
 
@@ -17,9 +23,9 @@ import socket
 import threading
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
-from jobs.leader import LeaderLock, NotLeader, pause
+from jobs.leader import LeaderLock, pause
 from jobs.logging import get_logger
 from jobs.scheduler import JobSpec, build
 from jobs.state import Store
@@ -27,12 +33,32 @@ from jobs.state import store as st
 
 log = get_logger(component="service")
 
+T = TypeVar("T")
+
+# A leader is not ready once this many job runs in a row failed (a run that made no API
+# call and succeeded says nothing about Salesforce and does not count either way): one
+# failure after the client's own retries is weather, two is an outage.
+FAILED_RUNS_NOT_READY = 2
+# Waiting at start: the first retry after this many seconds, doubling up to the cap.
+WAIT_FIRST, WAIT_CAP = 5.0, 300.0
+
+
+class Unavailable(Exception):
+    """What `leadrouter run` waits for at start: Salesforce, or the state database server,
+    did not answer. `what` names it for the log and /healthz."""
+
+    def __init__(self, what: str, message: str) -> None:
+        super().__init__(message)
+        self.what = what
+
 
 class Service:
-    def __init__(self, *, store: Store, lock: LeaderLock, poll_seconds: float,
+    def __init__(self, *, store: Store | None, lock: LeaderLock, poll_seconds: float,
                  make_jobs: Callable[[threading.Event], list[JobSpec]], misfire_grace: int,
                  on_leader: Callable[[], None] | None = None, instance: str | None = None,
-                 metrics_bind: str | None = None, now: Callable[[], datetime] | None = None) -> None:
+                 metrics_bind: str | None = None, now: Callable[[], datetime] | None = None,
+                 org: str | None = None) -> None:
+        # `store` is None until `wait_for` has connected: `attach` gives it then
         self.store = store
         self.lock = lock
         self.poll_seconds = poll_seconds
@@ -46,7 +72,85 @@ class Service:
         self.metrics_bind = metrics_bind  # [metrics] bind: /healthz and /metrics, off when None
         self.now = now or (lambda: datetime.now(timezone.utc))  # the connector's clock: Salesforce's
         self.metrics: Any = None  # the running jobs.metrics.MetricsServer
-        self.org = store.org
+        self._endpoint_closed = False
+        self.org = org or (store.org if store is not None else "default")
+        self.waiting: str | None = None  # why the start waits (Salesforce, the database): not ready
+        self.beat_error: str | None = None  # the last heartbeat write failed: the database takes no write
+        self.failed_runs = 0  # job runs failed in a row since the last one that succeeded calling Salesforce
+        self.last_job_error: str | None = None
+
+    def attach(self, store: Store, *, make_jobs: Callable[[threading.Event], list[JobSpec]] | None = None,
+               on_leader: Callable[[], None] | None = None, now: Callable[[], datetime] | None = None) -> None:
+        """What `wait_for` connected: the state, and the jobs made from it."""
+        self.store = store
+        self.make_jobs = make_jobs or self.make_jobs
+        self.on_leader = on_leader or self.on_leader
+        self.now = now or self.now
+        if self.metrics:
+            self.metrics.reader.store = store
+
+    def problems(self) -> list[str]:
+        """Why this instance is not ready (empty: ready). A standby is ready: it is the
+        failover, and a rollout waits for new pods to be ready."""
+        found = []
+        if self.waiting:
+            found.append(self.waiting)
+        if self.beat_error:
+            found.append(f"the state database refused a write: {self.beat_error}")
+        if self.role == "leader" and self.failed_runs >= FAILED_RUNS_NOT_READY:
+            found.append(f"the last {self.failed_runs} job runs failed; the last: {self.last_job_error}")
+        return found
+
+    def start_endpoint(self) -> None:
+        if self.metrics_bind and self.metrics is None:
+            from jobs.metrics import serve
+
+            self.metrics = serve(self.metrics_bind, self.store, now=lambda: self.now(), role=lambda: self.role,
+                                 instance=self.instance, org=self.org, problems=self.problems)
+
+    def wait_for(self, connect: Callable[[], T]) -> T | None:
+        """`connect()` until it does not raise `Unavailable`, with backoff (5 s doubling to
+        5 min), each failure logged and on /healthz; None when told to stop meanwhile."""
+        self.role = "starting"
+        self.waiting = "starting: logging in to Salesforce and opening the state database"
+        self.start_endpoint()
+        delay = WAIT_FIRST
+        while not self.stop.is_set():
+            try:
+                made = connect()
+            except Unavailable as e:
+                self.waiting = f"waiting for {e.what}: {e}"
+                log.warning("waiting_for_" + e.what.replace(" ", "_"), error=str(e), retry_seconds=delay,
+                            instance=self.instance, org=self.org)
+                pause(self.stop, delay)
+                delay = min(delay * 2, WAIT_CAP)
+                continue
+            self.waiting = None
+            return made
+        return None
+
+    def _watched(self, spec: JobSpec) -> JobSpec:
+        """The job, its outcome kept for /healthz: a leader whose runs keep failing is not ready."""
+        from dataclasses import replace
+
+        def run() -> Any:
+            try:
+                result = spec.fn()
+            except Exception as e:
+                self._outcome(f"{type(e).__name__}: {e}", None)
+                raise
+            if result is not None and hasattr(result, "error"):
+                self._outcome(result.error, getattr(result, "api_calls", None))
+            return result
+
+        return replace(spec, fn=run)
+
+    def _outcome(self, error: str | None, api_calls: int | None) -> None:
+        if error:
+            self.failed_runs += 1
+            self.last_job_error = error.splitlines()[0][:300]
+        elif api_calls:
+            self.failed_runs, self.last_job_error = 0, None
 
     def install_signal_handlers(self) -> None:
         def _graceful(signum, _frame):  # noqa: ANN001
@@ -59,18 +163,18 @@ class Service:
 
     def _beat(self) -> None:
         try:
+            if self.store is None:
+                return
             with self.store.begin() as conn:
                 st.heartbeat(conn, self.instance, self.role, os.getpid(), socket.gethostname(),
                              self.started, datetime.now(timezone.utc))
-        except Exception as e:  # a heartbeat is for humans; never fatal
+            self.beat_error = None
+        except Exception as e:  # a heartbeat is for humans and /healthz; never fatal
+            self.beat_error = str(getattr(e, "orig", None) or e).splitlines()[0][:300]
             log.warning("heartbeat_failed", error=str(e))
 
     def run(self) -> int:
-        if self.metrics_bind:
-            from jobs.metrics import serve
-
-            self.metrics = serve(self.metrics_bind, self.store, now=self.now, role=lambda: self.role,
-                                 instance=self.instance, org=self.org)
+        self.start_endpoint()
         try:
             while not self.stop.is_set():
                 if not self._standby():
@@ -80,9 +184,13 @@ class Service:
             self.role = "stopped"
             self._beat()
             self.lock.release()
-            if self.metrics:
-                self.metrics.stop()
+            self.close_endpoint()
         return 0
+
+    def close_endpoint(self) -> None:
+        if self.metrics and not self._endpoint_closed:
+            self._endpoint_closed = True
+            self.metrics.stop()
 
     def _standby(self) -> bool:
         self.role = "standby"
@@ -91,9 +199,11 @@ class Service:
             try:
                 if self.lock.try_acquire():
                     return True
-            except NotLeader as e:
-                # the state database is out of reach (volume gone, server down): stay up as
-                # a standby so /healthz can say so, and try again next round
+            except Exception as e:  # noqa: BLE001
+                # the state database is out of reach (volume gone, server down, a pooled
+                # connection the server dropped): stay up as a standby so /healthz can say
+                # so, and try again next round; exiting would only make the database's
+                # outage a crash loop of every instance
                 log.warning("lock_unavailable", lock=self.lock.description, error=str(e),
                             retry_seconds=self.poll_seconds, instance=self.instance, org=self.org)
             if not announced:
@@ -106,12 +216,20 @@ class Service:
 
     def _lead(self) -> None:
         self.role = "leader"
+        self.failed_runs, self.last_job_error = 0, None
         log.info("leader", lock=self.lock.description, instance=self.instance, org=self.org)
         self._beat()
         if self.on_leader:
-            self.on_leader()  # e.g. reconcile the outbox before anything new is decided
+            try:
+                self.on_leader()  # e.g. reconcile the outbox before anything new is decided
+            except Exception as e:  # noqa: BLE001 - the state database went away mid-way: stand by, retry
+                log.error("leader_start_failed", error=str(e), retry_seconds=self.poll_seconds,
+                          note="lock released; back to standby", instance=self.instance, org=self.org)
+                self.lock.release()
+                pause(self.stop, self.poll_seconds)
+                return
         job_stop = threading.Event()
-        sched = build(self.make_jobs(job_stop), self.misfire_grace)
+        sched = build([self._watched(j) for j in self.make_jobs(job_stop)], self.misfire_grace)
         sched.start()
         try:
             while not pause(self.stop, self.poll_seconds):
