@@ -36,6 +36,7 @@ class _Walk(NamedTuple):
     passed: tuple[tuple[str, str, str], ...]  # (partner id, kind, words), in walk order
     members: frozenset[str]
     kinds: tuple[tuple[str, int], ...]  # partners per kind, in the order first met
+    named: tuple[tuple[str, str], ...]  # (partner id, words), in walk order
 
 
 def unit(*parts: Any) -> float:
@@ -139,7 +140,7 @@ class Distribution:
         if (tuple(map(state.open_offers.get, walk.ids, walk.zeros)) != walk.open
                 or tuple(map(self.caps.day_counts.get, walk.ids, walk.zeros)) != walk.today):
             return False
-        trial.exclude_walk(walk.passed, walk.members, walk.kinds)
+        trial.exclude_walk(walk.passed, walk.members, walk.kinds, walk.named)
         return True
 
     def _remember_capped(self, eligible: int, start: int, passed: list[tuple[str, int, int, str]]) -> None:
@@ -154,7 +155,7 @@ class Distribution:
         ids = tuple(pid for pid, _, _, _ in passed)
         self._capped[(eligible, start)] = _Walk(
             ids, (0,) * len(ids), tuple(n for _, n, _, _ in passed), tuple(d for _, _, d, _ in passed), entries,
-            frozenset(ids), tuple(kinds.items()))
+            frozenset(ids), tuple(kinds.items()), tuple((pid, why) for pid, _, why in entries))
         self._capped_size += len(passed)
 
     def weighted(self, rule: Rule, lead: Lead, eligible: int, state: RoutingState, now: datetime,

@@ -49,8 +49,15 @@ class Eligibility:
         # proximity rules whose candidates depend on nothing but the partner: their eligible
         # set as an int and as one byte per partner (see nearby)
         self._static_ok: dict[str, tuple[int, bytearray]] = {}
+        # rules none of whose criteria depends on the lead (a pool for everyone, say): by id,
+        # (the rule, its partners, how many) — candidates() has nothing to work out for them
+        self._plain: dict[int, tuple[Rule, int, int]] = {}
         for rule in book.rules:
             mt = rule.match
+            if not (mt.geography or mt.industry or mt.products or mt.certified_for_products or mt.language
+                    or mt.proximity):
+                mask = index.rule_mask.get(rule.name, index.all)
+                self._plain[id(rule)] = (rule, mask, mask.bit_count())
             if mt.proximity and not (mt.geography or mt.industry or mt.products or mt.certified_for_products
                                      or mt.language):
                 ok = index.rule_mask.get(rule.name, index.all) & index.available
@@ -112,6 +119,14 @@ class Eligibility:
         """(partners the rule's matchers admit for this lead, coverage keys hit) — or None with
         trial.outcome saying why not. Postings lookups and bit arithmetic only. `steps`,
         when given, receives (criterion, partners left) after each criterion (`funnel`)."""
+        plain = self._plain.get(id(rule))
+        if plain is not None and plain[0] is rule and restrict is None and steps is None:
+            # no criterion depends on the lead: the rule's partners as folded at build
+            trial.candidates = plain[2]
+            if not plain[1]:
+                trial.outcome = self.nobody_left(rule.match, lead, 0, 0, 0, None)
+                return None
+            return plain[1], {}
         m = rule.match
         idx = self.index
         cand = idx.rule_mask.get(rule.name, idx.all)  # only the built-in hand-down rule is absent

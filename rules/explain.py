@@ -60,10 +60,10 @@ class RuleTrial:
                 excluded[pid] = detail
 
     def exclude_walk(self, passed: Sequence[tuple[str, str, str]], members: AbstractSet[str],
-                     kinds: Iterable[tuple[str, int]]) -> None:
-        """`exclude_each(passed)`, given the set of its partners and how many of each kind
-        (in the order first met): when none of them is counted yet, as it is for a walk
-        replayed in a fresh trial, without a step per partner."""
+                     kinds: Iterable[tuple[str, int]], named: Sequence[tuple[str, str]]) -> None:
+        """`exclude_each(passed)`, given the set of its partners, how many of each kind (in
+        the order first met) and each (partner id, words) in order: when none of them is
+        counted yet, as it is for a walk replayed in a fresh trial, without a step per partner."""
         counted = self._counted
         if not counted.isdisjoint(members):
             self.exclude_each(passed)
@@ -74,9 +74,8 @@ class RuleTrial:
             counts[kind] = counts.get(kind, 0) + n
         excluded = self.excluded
         room = EXCLUSIONS_LISTED - len(excluded)
-        # none of them is named yet: every named partner is counted
-        for pid, _, detail in passed[:room] if room > 0 else ():
-            excluded[pid] = detail
+        if room > 0:  # none of them is named yet: every named partner is counted
+            excluded.update(named[:room])
 
     @property
     def excluded_total(self) -> int:

@@ -100,10 +100,10 @@ class Grid:
         self.cells: dict[tuple[int, int], list[tuple[int, float, float, float, float]]] = {}
         self.coarse: dict[tuple[int, int], list[tuple[int, int]]] = {}
         # The non-empty coarse cells around a query's coarse cell, by ring, worked out once per
-        # (row, col, rings) and kept: a sparse grid's rings are mostly empty, and walking them
+        # coarse cell (for the most rings asked) and kept: a sparse grid's rings are mostly empty, and walking them
         # cell by cell cost more than the rest of a search. Leads cluster where people live,
         # so a few thousand coarse cells serve a whole run.
-        self._rings: dict[tuple[int, int, int], tuple[tuple[int, tuple[tuple[int, int], ...]], ...]] = {}
+        self._rings: dict[tuple[int, int], tuple[int, tuple[tuple[int, tuple[tuple[int, int], ...]], ...]]] = {}
         self._cols_by_row: dict[int, list[int]] | None = None  # occupied coarse columns per row, sorted
         self._rows: list[int] = []  # occupied coarse rows, sorted
 
@@ -166,7 +166,11 @@ class Grid:
         # changes nothing but the cost. Past half the globe a ring can meet itself across the
         # antimeridian (the same cell twice): there, every ring is walked as it always was.
         rings = self.rings(r0, c0, max_ring) if 2 * max_ring < self.coarse_cols else None
-        n_rings = len(rings) if rings is not None else 0
+        n_rings = 0
+        if rings is not None:  # those within max_ring (the cells kept may reach further out)
+            n_rings = len(rings)
+            while n_rings and rings[n_rings - 1][0] > max_ring:
+                n_rings -= 1
         while True:
             # open coarse rings until the next one cannot hold anything closer than what we have
             if ring < n_rings:
@@ -230,14 +234,16 @@ class Grid:
         return list(self.nearest(lat, lon, km))
 
     def rings(self, r0: int, c0: int, max_ring: int) -> tuple[tuple[int, tuple[tuple[int, int], ...]], ...]:
-        """The occupied coarse cells within `max_ring` rings of (r0, c0), grouped by ring,
-        nearest ring first (within a ring in any order: the search's heap orders them by
-        bound, then cell). Only for 2 * max_ring < coarse_cols, where no ring reaches the
-        same column twice."""
-        key = (r0, c0, max_ring)
-        found = self._rings.get(key)
-        if found is not None:
-            return found
+        """The occupied coarse cells within at least `max_ring` rings of (r0, c0) (perhaps
+        more: those within fewer rings are the first of them), grouped by ring, nearest ring
+        first (within a ring in any order: the search's heap orders them by bound, then
+        cell). Only for 2 * max_ring < coarse_cols, where no ring reaches the same column
+        twice. Kept per coarse cell, for the widest search asked so far: the narrower
+        searches of a widening radius read the first rings of it."""
+        key = (r0, c0)
+        kept = self._rings.get(key)
+        if kept is not None and kept[0] >= max_ring:
+            return kept[1]
         if self._cols_by_row is None:
             by_row: dict[int, list[int]] = {}
             for row, col in self.coarse:
@@ -261,7 +267,7 @@ class Grid:
         found = tuple((k, tuple(grouped[k])) for k in sorted(grouped))
         if len(self._rings) >= 8192:  # a bound on memory for an org whose leads are everywhere
             self._rings.clear()
-        self._rings[key] = found
+        self._rings[key] = (max_ring, found)
         return found
 
 

@@ -84,7 +84,8 @@ def test_a_replayed_walk_writes_the_trial_as_excluding_its_partners_one_by_one()
             for pid in already:
                 t.exclude(pid, "at capacity", "earlier")
         walked.exclude_each(passed)
-        replayed.exclude_walk(passed, frozenset(p for p, _, _ in passed), tuple(kinds.items()))
+        replayed.exclude_walk(passed, frozenset(p for p, _, _ in passed), tuple(kinds.items()),
+                              tuple((p, why) for p, _, why in passed))
         assert replayed.excluded == walked.excluded and len(walked.excluded) == EXCLUSIONS_LISTED
         assert list(replayed.excluded_counts.items()) == list(walked.excluded_counts.items())  # same order too
         assert replayed.to_dict() == walked.to_dict()
