@@ -170,7 +170,7 @@ class Distribution:
                     rest ^= m
                     classes.append((tier, float(self.settings.tier_weights.get(tier, 1.0)), m, m.bit_count()))
             if rest:
-                classes.append(("(no tier)", 1.0, rest, trial.eligible - sum(n for *_, n in classes)))
+                classes.append(("(no tier)", 1.0, rest, trial.eligible - sum([n for *_, n in classes])))
         else:
             for w in idx.weight_order:
                 m = eligible & idx.weight[w]
@@ -179,7 +179,7 @@ class Distribution:
         draw = unit(lead.id, rule.name, attempt)
         trial.scores = [{"class": c, "weight": w, "partners": n} for c, w, _, n in classes]
         while classes:
-            total = sum(w * n for _, w, _, n in classes if w > 0)
+            total = sum([w * n for _, w, _, n in classes if w > 0])  # a list: sum() of it as of a generator
             if total <= 0:
                 return None
             x = draw * total

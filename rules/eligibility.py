@@ -20,6 +20,7 @@ from rules.model import Lead
 from rules.state import RoutingState
 
 _NAMED_IN_DECISIONS = 3  # unavailable partners named per rule in a decision (explain() names more)
+_KEPT_SETS_BITS = 2048  # partner sets up to this many positions are kept by value (hashing one is cheap)
 
 Place = tuple[str | None, str | None, str | None]  # a lead's (country, state, postal code)
 Near = list[tuple[float, int]] | Iterator[tuple[float, int]]  # (km, position), nearest first
@@ -49,6 +50,8 @@ class Eligibility:
         # proximity rules whose candidates depend on nothing but the partner: their eligible
         # set as an int and as one byte per partner (see nearby)
         self._static_ok: dict[str, tuple[int, bytearray]] = {}
+        # (unavailable partners, full) → (named (id, why), their ids, how many, how many paused)
+        self._unavailable: dict[tuple[int, bool], tuple[tuple[tuple[str, str], ...], frozenset[str], int, int]] = {}
         # rules none of whose criteria depends on the lead (a pool for everyone, say): by id,
         # (the rule, its partners, how many) — candidates() has nothing to work out for them
         self._plain: dict[int, tuple[Rule, int, int]] = {}
@@ -234,12 +237,25 @@ class Eligibility:
         # partners who can never take it: paused or without an active rep
         unavailable = cand & idx.unavailable
         if unavailable:
-            trial.list_excluded(lowest(unavailable, EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS),
-                                idx.ids, idx.unavailable_why)
-            # counted by bit arithmetic, so thousands of paused partners cost nothing per lead
-            # (popcount of a 10,000-partner set costs ~1 µs: counts are derived where they can be)
-            n_unavailable = unavailable.bit_count()
-            paused = (unavailable & idx.paused).bit_count() if idx.paused else 0
+            # What a set of unavailable partners writes in the trial, kept by the set when it
+            # is small enough that looking it up (hashing it) costs less than working it out:
+            # the same few sets come back lead after lead (one per rule and place).
+            small = unavailable.bit_length() <= _KEPT_SETS_BITS
+            said = self._unavailable.get((unavailable, full)) if small else None
+            if said is None:
+                named = [(idx.ids[pos], idx.unavailable_why[pos])
+                         for pos in lowest(unavailable, EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS)]
+                # counted by bit arithmetic, so thousands of paused partners cost nothing per lead
+                # (popcount of a 10,000-partner set costs ~1 µs: counts are derived where they can be)
+                n_unavailable = unavailable.bit_count()
+                paused = (unavailable & idx.paused).bit_count() if idx.paused else 0
+                said = (tuple(named), frozenset(pid for pid, _ in named), n_unavailable, paused)
+                if small:
+                    if len(self._unavailable) >= 10_000:
+                        self._unavailable.clear()
+                    self._unavailable[(unavailable, full)] = said
+            trial.list_named(said[0], said[1])
+            n_unavailable, paused = said[2], said[3]
             if paused:
                 trial.excluded_counts["paused"] = paused
             if n_unavailable > paused:

@@ -40,6 +40,11 @@ class RuleTrial:
             excluded[ids[pos]] = reasons[pos]
             counted.add(ids[pos])
 
+    def list_named(self, named: Iterable[tuple[str, str]], ids: AbstractSet[str]) -> None:
+        """`list_excluded` given the (partner id, reason) pairs and their ids."""
+        self.excluded.update(named)
+        self._counted |= ids
+
     def exclude(self, partner_id: str, kind: str, detail: str | None = None) -> None:
         if partner_id in self._counted:
             return
