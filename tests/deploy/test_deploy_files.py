@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 import os
 import re
 import shutil
@@ -134,8 +135,10 @@ def test_two_replicas_run_as_non_root_with_the_key_from_a_secret_and_config_from
         assert mounts[str(key_file.parent)] == "secrets"
     assert _pod("CronJob")["containers"][0]["args"] == ["once", "--due"]
     assert m["CronJob"]["spec"]["concurrencyPolicy"] == "Forbid"
-    probe = _pod("Deployment")["containers"][0]["livenessProbe"]["httpGet"]
-    assert probe["path"] == "/healthz"
+    container = _pod("Deployment")["containers"][0]
+    # liveness is not readiness: a standby, or a pod waiting out an outage, is alive
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
 
 
 def test_the_configmap_files_load_through_leadrouters_own_validation(tmp_path):
@@ -207,3 +210,127 @@ def test_compose_runs_postgres_and_two_instances_of_one_image_on_one_database():
     assert len(set(ports)) == 2, "each instance's /healthz on its own host port"
     config = tomllib.loads((DEPLOY / "leadrouter.toml").read_text())
     assert config["state"]["url"].startswith("postgresql+psycopg://")
+
+
+# --- the deploy files agree with the CLI and the endpoint ---------------------------------
+
+def _bind_port(bind: str) -> int:
+    return int(bind.rsplit(":", 1)[1])
+
+
+def _image_env() -> dict[str, str]:
+    text = (DEPLOY / "Containerfile").read_text()
+    block = re.search(r"(?ms)^ENV (.*?)(?<!\\)\n", text).group(1)
+    return dict(re.findall(r"(\w+)=(\S+)", block))
+
+
+def test_every_leadrouter_variable_the_deploy_files_set_is_one_leadrouter_reads():
+    """A misspelt variable is silently ignored by the process: the key or the database
+    would come from the file's placeholder instead."""
+    from jobs.config import ENV_OVERRIDES
+
+    known = set(ENV_OVERRIDES) | {"LEADROUTER_CONFIG"}
+    texts = {p.relative_to(ROOT).as_posix(): p.read_text()
+             for p in [*DEPLOY.rglob("*.yaml"), DEPLOY / "Containerfile", DEPLOY / "leadrouter.toml",
+                       DEPLOY / "systemd" / "leadrouter.service", ROOT / "docs" / "DEPLOY.md"]}
+    unknown = {(path, name) for path, text in texts.items() for name in re.findall(r"LEADROUTER_[A-Z_]+", text)
+               if name not in known}
+    assert not unknown, f"not read by leadrouter (jobs/config.py ENV_OVERRIDES): {sorted(unknown)}"
+
+
+def test_the_commands_the_deploy_files_run_are_commands_of_the_cli():
+    """ENTRYPOINT + CMD, compose's command, the pods' args and the unit's ExecStart,
+    each parsed by the real CLI (`--help` stops before any config is read)."""
+    text = (DEPLOY / "Containerfile").read_text()
+    entry = json.loads(re.search(r"(?m)^ENTRYPOINT (.+)$", text).group(1))
+    assert entry == ["leadrouter"], "the image's entrypoint is the console script pip installs"
+    runs = [json.loads(re.search(r"(?m)^CMD (.+)$", text).group(1))]
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    runs += [s["command"] for s in compose["services"].values() if "command" in s]
+    runs += [_pod(kind)["containers"][0]["args"] for kind in ("Deployment", "CronJob")]
+    unit = (DEPLOY / "systemd" / "leadrouter.service").read_text()
+    runs.append(re.search(r"(?m)^ExecStart=/opt/leadrouter/bin/leadrouter (.+)$", unit).group(1).split())
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for args in runs:
+        done = subprocess.run([sys.executable, "-m", "jobs.cli", *args, "--help"], capture_output=True, text=True,
+                              timeout=60, env=env, cwd=ROOT)
+        assert done.returncode == 0 and "--config" in done.stdout, (args, done.stderr)
+
+
+def test_the_probes_and_the_scrape_reach_the_endpoint_on_the_port_it_binds():
+    text = (DEPLOY / "Containerfile").read_text()
+    port = _bind_port(_image_env()["LEADROUTER_METRICS_BIND"])
+    assert re.search(r"(?m)^EXPOSE (\d+)$", text).group(1) == str(port)
+    assert f"http://127.0.0.1:{port}/" in re.search(r"(?ms)^HEALTHCHECK .*?$\n.*?$", text).group(0)
+    pod = _pod("Deployment")
+    (container,) = pod["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert _bind_port(env["LEADROUTER_METRICS_BIND"]) == port
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert ports[container[probe]["httpGet"]["port"]] == port, probe
+    annotations = manifests()["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(port) and annotations["prometheus.io/path"] == "/metrics"
+    service = manifests()["Service"]["spec"]["ports"][0]
+    assert ports.get(service["targetPort"], service["targetPort"]) == port
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    for name, s in compose["services"].items():
+        if "LEADROUTER_METRICS_BIND" in s.get("environment", {}):
+            inner = {int(p.rsplit(":", 1)[1]) for p in s["ports"]}
+            assert inner == {_bind_port(s["environment"]["LEADROUTER_METRICS_BIND"])} == {port}, name
+
+
+def _probe_paths() -> dict[str, str]:
+    (container,) = _pod("Deployment")["containers"]
+    image = re.search(r"http://127\.0\.0\.1:\d+(/\w+)", (DEPLOY / "Containerfile").read_text()).group(1)
+    return {"liveness": container["livenessProbe"]["httpGet"]["path"],
+            "readiness": container["readinessProbe"]["httpGet"]["path"], "image": image}
+
+
+def test_liveness_never_restarts_a_standby_or_a_waiting_instance_and_readiness_drops_a_broken_leader(tmp_path):
+    """The endpoint itself, over HTTP, answering the paths the manifests and the image
+    probe: a liveness probe (the image's HEALTHCHECK is one for a runtime that restarts)
+    must pass for a standby, for an instance waiting at start for Salesforce and for one
+    whose database is gone; readiness must fail for a leader with problems."""
+    import requests
+
+    from jobs.metrics import serve
+    from jobs.state import Store
+
+    paths = _probe_paths()
+    store = Store(f"sqlite:///{tmp_path}/state.sqlite")
+    gone = Store(f"sqlite:///{tmp_path}/gone.sqlite")
+    gone.engine.dispose()
+    (tmp_path / "gone.sqlite").unlink()
+    (tmp_path / "gone.sqlite").mkdir()  # a database that cannot be opened any more
+    cases = {  # name: (store, role, problems) -> (liveness, readiness)
+        "standby": ((store, "standby", []), (200, 200)),
+        "leader": ((store, "leader", []), (200, 200)),
+        "waiting at start": ((None, "starting", ["waiting for salesforce: refused"]), (200, 503)),
+        "leader whose jobs fail": ((store, "leader", ["the last 3 job runs failed"]), (200, 503)),
+        "database gone": ((gone, "standby", []), (200, 503)),
+    }
+    try:
+        for name, ((st, role, problems), (live, ready)) in cases.items():
+            server = serve("127.0.0.1:0", st, now=lambda: datetime.now(timezone.utc), role=lambda r=role: r,
+                           instance="probe", problems=lambda p=problems: p)
+            try:
+                for kind in ("liveness", "image"):
+                    assert requests.get(server.url + paths[kind], timeout=10).status_code == live, (name, kind)
+                assert requests.get(server.url + paths["readiness"], timeout=10).status_code == ready, name
+            finally:
+                server.stop()
+    finally:
+        store.dispose()
+
+
+def test_the_configmap_carries_the_shipped_files_as_they_are():
+    """The ConfigMap says it holds copies of the shipped defaults: a default changed
+    without its copy (a mapping comment drifted once) ships another config to Kubernetes
+    than to compose and systemd."""
+    data = manifests()["ConfigMap"]["data"]
+    shipped = {"leadrouter.toml": DEPLOY / "leadrouter.toml", "rules.toml": ROOT / "rules" / "defaults" / "rules.toml"}
+    shipped |= {f"mappings.{p.stem}.toml": p for p in (ROOT / "mappings" / "defaults").glob("*.toml")}
+    assert set(data) == set(shipped)
+    stale = [key for key, path in shipped.items() if data[key] != path.read_text()]
+    assert not stale, f"deploy/kubernetes/configmap.yaml differs from the shipped file for {stale}"

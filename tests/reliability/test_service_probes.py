@@ -53,7 +53,9 @@ def get(port: int, path: str) -> tuple[int, dict]:
         r = requests.get(f"http://127.0.0.1:{port}{path}", timeout=5)
     except requests.ConnectionError:
         return 0, {}
-    return r.status_code, (r.json() if path != "/metrics" else {"text": r.text})
+    if r.headers.get("Content-Type") == "application/json":
+        return r.status_code, r.json()
+    return r.status_code, {"text": r.text}
 
 
 def until(what: str, predicate, proc: subprocess.Popen | None = None, timeout: float = 60.0):
@@ -222,17 +224,18 @@ def test_the_database_server_going_away_is_waited_out_by_leader_standby_and_a_ne
 
         proxy.close()  # the database server goes away
         cut = time.monotonic()
-        c = leadrouter(cfgs[2], "run")  # and an instance starts meanwhile
+        for port, proc in zip(ports[:2], (a, b)):
+            until("/healthz 503 while the database is away", lambda: get(port, "/healthz")[0] == 503, proc)
+        time.sleep(12)  # several standby rounds, on a pooled connection the server dropped (exit 4 came in 5-14 s)
+        for port, proc in zip(ports[:2], (a, b)):
+            assert proc.poll() is None, proc.communicate()[1][-3000:]
+            assert get(port, "/livez")[0] == 200  # nothing for a liveness probe to restart
+        c = leadrouter(cfgs[2], "run")  # an instance starting meanwhile waits too
         code, body = until("c to wait for the database",
                            lambda: (lambda r: r if "waiting" in str(r[1].get("problems")) else None)(get(ports[2], "/healthz")),
                            c)
         assert code == 503 and body["problems"][0].startswith("waiting for state database"), body
-        for port, proc in zip(ports[:2], (a, b)):
-            until("/healthz 503 while the database is away", lambda: get(port, "/healthz")[0] == 503, proc)
-        time.sleep(4)  # several standby rounds on a dead pooled connection
-        for port, proc in zip(ports, (a, b, c)):
-            assert proc.poll() is None, proc.communicate()[1][-3000:]
-            assert get(port, "/livez")[0] == 200  # nothing for a liveness probe to restart
+        assert get(ports[2], "/livez")[0] == 200
 
         proxy.open()
         back = time.monotonic()
@@ -246,7 +249,8 @@ def test_the_database_server_going_away_is_waited_out_by_leader_standby_and_a_ne
         # SIGTERM the leader: exit 0, and a standby takes over
         leader = next(proc for p, proc in zip(ports, (a, b, c)) if get(p, "/healthz")[1]["role"] == "leader")
         code, err = stop(leader)
-        assert code == 0 and "Traceback" not in err, err
+        # (the outage above logged its failed jobs; the stop itself is clean)
+        assert code == 0 and "Traceback" not in err.split('"event": "stopping"')[-1], err[-3000:]
         rest = [(p, proc) for p, proc in zip(ports, (a, b, c)) if proc is not leader]
         until("a standby to take over", lambda: any(get(p, "/healthz")[1].get("role") == "leader" for p, _ in rest),
               timeout=30)
