@@ -52,6 +52,12 @@ class Unavailable(Exception):
         self.what = what
 
 
+def _database_outage(e: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    return isinstance(e, OperationalError) or (isinstance(e, DBAPIError) and e.connection_invalidated)
+
+
 class Service:
     def __init__(self, *, store: Store | None, lock: LeaderLock, poll_seconds: float,
                  make_jobs: Callable[[threading.Event], list[JobSpec]], misfire_grace: int,
@@ -138,7 +144,13 @@ class Service:
                 result = spec.fn()
             except Exception as e:
                 self._outcome(f"{type(e).__name__}: {e}", None)
-                raise
+                if not _database_outage(e):
+                    raise  # a bug: the scheduler logs it with its traceback (job_crashed)
+                # the state database went away mid-job (its accounting could not even be
+                # written): one log line, not a traceback per job per interval of the outage
+                log.error("job_failed", job=spec.name, error=str(getattr(e, "orig", None) or e).splitlines()[0],
+                          note="the state database did not answer; the job runs again next interval")
+                return None
             if result is not None and hasattr(result, "error"):
                 self._outcome(result.error, getattr(result, "api_calls", None))
             return result

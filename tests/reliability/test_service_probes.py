@@ -112,7 +112,8 @@ def test_run_waits_for_salesforce_and_says_so_then_leads_and_goes_unready_while_
 
     sb = sandbox_factory(org_dir, port=sf_port)  # the org answers again, on the same address
     back = time.monotonic()
-    until("the service to lead and be ready", lambda: get(port, "/healthz")[0] == 200, run, timeout=60)
+    until("the service to lead and be ready",
+          lambda: (lambda r: r[0] == 200 and r[1]["role"] == "leader")(get(port, "/healthz")), run, timeout=60)
     code, body = get(port, "/healthz")
     assert body["role"] == "leader" and body["problems"] == [], body
     waited = time.monotonic() - back
@@ -135,7 +136,8 @@ def test_run_waits_for_salesforce_and_says_so_then_leads_and_goes_unready_while_
 
     code, err = stop(run)
     assert code == 0, err
-    assert "Traceback" not in err, err
+    (tmp_path / "run.err").write_text(err)
+    assert "Traceback" not in err, f"see {tmp_path / 'run.err'}"
     # the lock is free: a `once` now leads (3 would be "another instance holds the lock")
     after = leadrouter(cfg, "once")
     after.communicate(timeout=120)
@@ -249,8 +251,9 @@ def test_the_database_server_going_away_is_waited_out_by_leader_standby_and_a_ne
         # SIGTERM the leader: exit 0, and a standby takes over
         leader = next(proc for p, proc in zip(ports, (a, b, c)) if get(p, "/healthz")[1]["role"] == "leader")
         code, err = stop(leader)
-        # (the outage above logged its failed jobs; the stop itself is clean)
-        assert code == 0 and "Traceback" not in err.split('"event": "stopping"')[-1], err[-3000:]
+        assert code == 0, err[-3000:]
+        # a job the outage cut short is one JSON line, not the scheduler's plain-text traceback
+        assert "Traceback" not in err and "raised an exception" not in err, err[-3000:]
         rest = [(p, proc) for p, proc in zip(ports, (a, b, c)) if proc is not leader]
         until("a standby to take over", lambda: any(get(p, "/healthz")[1].get("role") == "leader" for p, _ in rest),
               timeout=30)
