@@ -22,7 +22,7 @@ import signal
 import socket
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, TypeVar
 
 from jobs.leader import LeaderLock, pause
@@ -84,6 +84,7 @@ class Service:
         self.beat_error: str | None = None  # the last heartbeat write failed: the database takes no write
         self.failed_runs = 0  # job runs failed in a row since the last one that succeeded calling Salesforce
         self.last_job_error: str | None = None
+        self._sched: Any = None  # this leadership's scheduler: a failed long-interval job is retried sooner
 
     def attach(self, store: Store, *, make_jobs: Callable[[threading.Event], list[JobSpec]] | None = None,
                on_leader: Callable[[], None] | None = None, now: Callable[[], datetime] | None = None) -> None:
@@ -149,13 +150,28 @@ class Service:
                 # the state database went away mid-job (its accounting could not even be
                 # written): one log line, not a traceback per job per interval of the outage
                 log.error("job_failed", job=spec.name, error=str(getattr(e, "orig", None) or e).splitlines()[0],
-                          note="the state database did not answer; the job runs again next interval")
+                          note="the state database did not answer; the job runs again after a poll interval")
+                self._retry_soon(spec)
                 return None
             if result is not None and hasattr(result, "error"):
                 self._outcome(result.error, getattr(result, "api_calls", None))
+                if result.error:
+                    self._retry_soon(spec)
             return result
 
         return replace(spec, fn=run)
+
+    def _retry_soon(self, spec: JobSpec) -> None:
+        """A failed run of a job with a long interval runs again after one poll interval,
+        not after its own: a partner sync that failed while Salesforce was away left
+        the lead stream with no partners to route to for 15 minutes after it was back."""
+        sched = self._sched
+        if sched is None or spec.seconds <= self.poll_seconds:
+            return
+        try:
+            sched.modify_job(spec.name, next_run_time=datetime.now(timezone.utc) + timedelta(seconds=self.poll_seconds))
+        except Exception as e:  # noqa: BLE001 - the scheduler is shutting down: nothing to retry
+            log.debug("retry_not_scheduled", job=spec.name, error=str(e))
 
     def _outcome(self, error: str | None, api_calls: int | None) -> None:
         if error:
@@ -242,6 +258,7 @@ class Service:
                 return
         job_stop = threading.Event()
         sched = build([self._watched(j) for j in self.make_jobs(job_stop)], self.misfire_grace)
+        self._sched = sched
         sched.start()
         try:
             while not pause(self.stop, self.poll_seconds):
@@ -253,6 +270,7 @@ class Service:
         finally:
             job_stop.set()
             sched.shutdown(wait=True)
+            self._sched = None
             log.info("scheduler_stopped", instance=self.instance)
         if not self.stop.is_set():
             self.lock.release()

@@ -146,6 +146,39 @@ def test_run_waits_for_salesforce_and_says_so_then_leads_and_goes_unready_while_
                       "ready_again_after_outage_s": round(recovered, 2)}), file=sys.stderr)
 
 
+def test_a_standby_that_takes_over_while_salesforce_is_down_routes_once_it_is_back(
+        sandbox_factory, tmp_path, monkeypatch):
+    """Failover in the middle of a Salesforce outage: the new leader's first jobs fail, it
+    says so (leader, not ready), and it routes once the org answers. (Before, its /healthz
+    said 200 "ok" throughout. A failed long-interval job now comes again after one poll
+    interval: tests/jobs/test_service_retry.py.)"""
+    sb = sandbox_factory(seed="demo", partners=20, leads=40, random_seed=9)
+    monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
+    org_dir, sf_port = sb.data_dir, sb.port
+    ports = [free_port(), free_port()]
+    cfgs = []
+    for i, port in enumerate(ports):
+        (tmp_path / f"i{i}").mkdir()
+        cfgs.append(service_config(tmp_path / f"i{i}", sb, port, state_url=f"sqlite:///{tmp_path}/state.sqlite"))
+    a = leadrouter(cfgs[0], "run")
+    until("a to lead", lambda: get(ports[0], "/healthz")[1].get("role") == "leader", a)
+    b = leadrouter(cfgs[1], "run")
+    until("b to stand by", lambda: get(ports[1], "/healthz")[1].get("role") == "standby", b)
+
+    sb.stop()
+    code, err = stop(a)  # the leader goes away during the outage: b takes over without Salesforce
+    assert code == 0, err[-3000:]
+    until("b to lead, not ready", lambda: (lambda r: r[0] == 503 and r[1]["role"] == "leader")(
+        get(ports[1], "/healthz")), b)
+
+    sb = sandbox_factory(org_dir, port=sf_port)
+    back = time.monotonic()
+    until("b to route again", lambda: get(ports[1], "/healthz")[0] == 200, b, timeout=60)
+    print(json.dumps({"ready_after_failover_in_outage_s": round(time.monotonic() - back, 2)}), file=sys.stderr)
+    code, err = stop(b)
+    assert code == 0, err[-3000:]
+
+
 class Proxy:
     """127.0.0.1:<port> -> PostgreSQL; `close()` cuts every connection, as a server
     going away (or a network partition) does; `open()` listens again on the same port."""
