@@ -160,10 +160,17 @@ def _server_down(url: str) -> bool:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return False
-    except Exception:  # noqa: BLE001 - no connection at all is the answer
-        return True
+    except Exception as e:  # noqa: BLE001 - no connection at all is the answer
+        said = str(getattr(e, "orig", None) or e)
+        # a server that answered and refused (no such database or role, a wrong password) is
+        # a configuration to fix, not an outage to wait out, unless it is on its way up or
+        # down, or full
+        return "FATAL:" not in said or any(t in said for t in _PASSING_REFUSALS)
     finally:
         engine.dispose()
+
+
+_PASSING_REFUSALS = ("starting up", "shutting down", "recovery", "too many clients", "connection slots")
 
 
 def _first_as_leader(cx) -> None:

@@ -179,6 +179,25 @@ def test_a_standby_that_takes_over_while_salesforce_is_down_routes_once_it_is_ba
     assert code == 0, err[-3000:]
 
 
+@pytest.mark.postgres
+def test_a_database_server_that_refuses_the_configured_database_is_not_waited_for(sandbox_factory, tmp_path,
+                                                                                  monkeypatch):
+    """Waiting is for a server that does not answer; one that answers "no such database"
+    (or role, or password) is a configuration to fix: exit 4 at once, as `once` does."""
+    sb = sandbox_factory(seed="demo", partners=5, leads=5, random_seed=10)
+    monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
+    cfg = service_config(tmp_path, sb, free_port(),
+                         state_url="postgresql+psycopg://postgres@127.0.0.1:5432/lr_test_no_such_database")
+    run = leadrouter(cfg, "run")
+    try:
+        _, err = run.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        _, err = run.communicate()
+        raise AssertionError("`run` waited for a database the server says does not exist:\n" + err[-2000:])
+    assert run.returncode == 4 and "does not exist" in err, err[-2000:]
+
+
 class Proxy:
     """127.0.0.1:<port> -> PostgreSQL; `close()` cuts every connection, as a server
     going away (or a network partition) does; `open()` listens again on the same port."""
