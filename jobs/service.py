@@ -136,11 +136,15 @@ class Service:
             return made
         return None
 
-    def _watched(self, spec: JobSpec) -> JobSpec:
+    def _watched(self, spec: JobSpec, job_stop: threading.Event) -> JobSpec:
         """The job, its outcome kept for /healthz: a leader whose runs keep failing is not ready."""
         from dataclasses import replace
 
         def run() -> Any:
+            if self.stop.is_set() or job_stop.is_set():
+                # stopping (SIGTERM, a lost lock): the executor still runs what was queued
+                # when the scheduler shut down; only the job in flight finishes its batch
+                return None
             try:
                 result = spec.fn()
             except Exception as e:
@@ -256,8 +260,10 @@ class Service:
                 self.lock.release()
                 pause(self.stop, self.poll_seconds)
                 return
+        if self.stop.is_set():  # told to stop while settling the outbox: no scheduler to start
+            return
         job_stop = threading.Event()
-        sched = build([self._watched(j) for j in self.make_jobs(job_stop)], self.misfire_grace)
+        sched = build([self._watched(j, job_stop) for j in self.make_jobs(job_stop)], self.misfire_grace)
         self._sched = sched
         sched.start()
         try:

@@ -198,6 +198,30 @@ def test_a_database_server_that_refuses_the_configured_database_is_not_waited_fo
     assert run.returncode == 4 and "does not exist" in err, err[-2000:]
 
 
+def test_sigterm_as_the_leader_starts_runs_no_queued_job_and_frees_the_lock(sandbox_factory, tmp_path, monkeypatch):
+    """SIGTERM while the new leader settles the outbox: it used to start the scheduler
+    anyway, and every job due at start (all of them) ran after the signal, API calls and
+    all, before the process exited. Now only what was in flight finishes."""
+    from sqlalchemy import create_engine, text
+
+    sb = sandbox_factory(seed="demo", partners=20, leads=200, random_seed=11)
+    monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
+    port = free_port()
+    cfg = service_config(tmp_path, sb, port)
+    run = leadrouter(cfg, "run", "--init")
+    until("the leader", lambda: get(port, "/healthz")[1].get("role") == "leader", run, timeout=90)
+    code, err = stop(run)
+    assert code == 0, err[-3000:]
+    engine = create_engine(f"sqlite:///{tmp_path}/state.sqlite")
+    with engine.connect() as conn:
+        jobs = [r[0] for r in conn.execute(text("SELECT job FROM job_runs ORDER BY id"))]
+    engine.dispose()
+    assert jobs == ["outbox", "sync_partners"][:len(jobs)], jobs  # the leader's settling, nothing queued after
+    after = leadrouter(cfg, "once")  # the lock is free
+    after.communicate(timeout=120)
+    assert after.returncode == 0
+
+
 class Proxy:
     """127.0.0.1:<port> -> PostgreSQL; `close()` cuts every connection, as a server
     going away (or a network partition) does; `open()` listens again on the same port."""
