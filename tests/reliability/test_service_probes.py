@@ -222,6 +222,34 @@ def test_sigterm_as_the_leader_starts_runs_no_queued_job_and_frees_the_lock(sand
     assert after.returncode == 0
 
 
+@pytest.mark.postgres
+def test_a_database_that_answers_but_takes_no_write_is_not_ready(sandbox_factory, tmp_path, monkeypatch):
+    """`SELECT 1` answering is not enough: with the database read-only nobody can lead,
+    and /healthz said 200 "ok" (the heartbeat's failure went to the log only)."""
+    from sqlalchemy import create_engine, text
+
+    sb = sandbox_factory(seed="demo", partners=5, leads=5, random_seed=12)
+    monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
+    with temp_database() as url:
+        port = free_port()
+        run = leadrouter(service_config(tmp_path, sb, port, state_url=url), "run")
+        until("the leader, ready", lambda: (lambda r: r[0] == 200 and r[1]["role"] == "leader")(
+            get(port, "/healthz")), run, timeout=90)
+        name = url.rsplit("/", 1)[1]
+        admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+            c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"), {"d": name})
+        admin.dispose()
+        code, body = until("/healthz to say the database takes no write", lambda: (
+            lambda r: r if r[0] == 503 else None)(get(port, "/healthz")), run, timeout=60)
+        assert body["state_db"] == {"ok": True}, body  # it answers reads
+        assert any("refused a write" in p for p in body["problems"]), body
+        assert get(port, "/livez")[0] == 200
+        code, err = stop(run)
+        assert code == 0, err[-3000:]
+
+
 class Proxy:
     """127.0.0.1:<port> -> PostgreSQL; `close()` cuts every connection, as a server
     going away (or a network partition) does; `open()` listens again on the same port."""
