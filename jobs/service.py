@@ -85,6 +85,7 @@ class Service:
         self.failed_runs = 0  # job runs failed in a row since the last one that succeeded calling Salesforce
         self.last_job_error: str | None = None
         self._sched: Any = None  # this leadership's scheduler: a failed long-interval job is retried sooner
+        self._job_failures: dict[str, int] = {}  # failed runs in a row, per job: the retry's backoff
 
     def attach(self, store: Store, *, make_jobs: Callable[[threading.Event], list[JobSpec]] | None = None,
                on_leader: Callable[[], None] | None = None, now: Callable[[], datetime] | None = None) -> None:
@@ -161,6 +162,8 @@ class Service:
                 self._outcome(result.error, getattr(result, "api_calls", None))
                 if result.error:
                     self._retry_soon(spec)
+                else:
+                    self._job_failures.pop(spec.name, None)
             return result
 
         return replace(spec, fn=run)
@@ -168,12 +171,16 @@ class Service:
     def _retry_soon(self, spec: JobSpec) -> None:
         """A failed run of a job with a long interval runs again after one poll interval,
         not after its own: a partner sync that failed while Salesforce was away left
-        the lead stream with no partners to route to for 15 minutes after it was back."""
+        the lead stream with no partners to route to for 15 minutes after it was back.
+        Each further failure doubles the wait, up to the job's own interval, so a job
+        that fails for good (a field the org lacks) does not spend API calls every minute."""
         sched = self._sched
-        if sched is None or spec.seconds <= self.poll_seconds:
+        failures = self._job_failures[spec.name] = self._job_failures.get(spec.name, 0) + 1
+        wait = min(self.poll_seconds * 2 ** (failures - 1), spec.seconds)
+        if sched is None or wait >= spec.seconds:
             return
         try:
-            sched.modify_job(spec.name, next_run_time=datetime.now(timezone.utc) + timedelta(seconds=self.poll_seconds))
+            sched.modify_job(spec.name, next_run_time=datetime.now(timezone.utc) + timedelta(seconds=wait))
         except Exception as e:  # noqa: BLE001 - the scheduler is shutting down: nothing to retry
             log.debug("retry_not_scheduled", job=spec.name, error=str(e))
 

@@ -41,3 +41,30 @@ def test_a_failed_long_interval_job_is_retried_after_a_poll_interval_not_its_own
         thread.join(timeout=20)
         store.dispose()
     assert not thread.is_alive()
+
+
+def test_a_job_that_keeps_failing_is_retried_ever_less_often(tmp_path):
+    """A job failing for good (a field the org lacks) must not spend API calls every poll
+    interval: the wait doubles from one poll interval up to the job's own."""
+    url = f"sqlite:///{tmp_path}/state.sqlite"
+    store = Store(url)
+    runs: list[float] = []
+
+    def sync() -> JobResult:
+        runs.append(time.monotonic())
+        return JobResult("sync_partners", f"r{len(runs)}", {}, 1, 0.0, "MalformedQuery: No such column")
+
+    service = Service(store=store, lock=lock_for(url), poll_seconds=0.25, misfire_grace=30,
+                      make_jobs=lambda stop: [JobSpec("sync_partners", 900, sync)])
+    thread = threading.Thread(target=service.run, daemon=True)
+    thread.start()
+    try:
+        time.sleep(4.5)
+    finally:
+        service.stop.set()
+        thread.join(timeout=20)
+        store.dispose()
+    gaps = [b - a for a, b in zip(runs, runs[1:])]
+    # 0.25, 0.5, 1, 2 s: 5 runs in 4.5 s (18 at a fixed 0.25 s)
+    assert 3 <= len(runs) <= 6, gaps
+    assert all(later > earlier * 1.5 for earlier, later in zip(gaps, gaps[1:])), gaps
