@@ -81,10 +81,19 @@ def test_estimates_are_per_segment_a_partner_good_at_banking_gets_banking_leads(
     assert retail.count("001B00") > 80
 
 
-def test_unknown_partners_are_tried_exploration_is_bounded_but_real():
-    learner = Predictor(seed=3, floor=0.0)
+def test_an_unknown_partner_is_tried_through_its_floor_share_exploration_is_bounded_but_real():
+    learner = Predictor(seed=3, floor=0.6)
     _teach(learner, "001A00", "Technology", 10, 3)  # decent, little evidence
     router = _router([partner("001A00"), partner("001C00")], learner)  # 001C00: nothing known
+    chosen = _decide_many(router, 200)
+    owed = 0.6 * 200 / 2 - 4
+    assert owed <= chosen.count("001C00") <= 200 - owed
+
+
+def test_with_explore_1_an_unknown_partner_is_tried_by_thompson_sampling_alone():
+    learner = Predictor(seed=3, floor=0.0, explore=1.0)
+    _teach(learner, "001A00", "Technology", 10, 3)
+    router = _router([partner("001A00"), partner("001C00")], learner)
     chosen = _decide_many(router, 200, commit=False)
     assert 10 < chosen.count("001C00") < 190
 
@@ -137,15 +146,17 @@ def test_a_floor_pick_says_it_is_the_floor():
 
 
 def test_deciding_reads_the_model_never_writes_it_and_the_same_seed_decides_the_same():
-    learner = Predictor(seed=7)
+    learner = Predictor(seed=7, explore=1.0)  # draws, so that the seed matters
     _teach(learner, "001A00", "Technology", 20, 5)
     before = json.dumps(learner.to_dict(), sort_keys=True)
     partners = [partner(p) for p in ("001A00", "001B00", "001C00")]
     first = _decide_many(_router(partners, learner), 30, commit=False)
     assert json.dumps(learner.to_dict(), sort_keys=True) == before
-    again = _decide_many(_router(partners, Predictor.from_dict(learner.to_dict(), seed=7)), 30, commit=False)
+    again = _decide_many(_router(partners, Predictor.from_dict(learner.to_dict(), seed=7, explore=1.0)), 30,
+                         commit=False)
     assert first == again
-    other = _decide_many(_router(partners, Predictor.from_dict(learner.to_dict(), seed=8)), 30, commit=False)
+    other = _decide_many(_router(partners, Predictor.from_dict(learner.to_dict(), seed=8, explore=1.0)), 30,
+                         commit=False)
     assert other != first
 
 
@@ -181,6 +192,24 @@ def test_a_no_capacity_decline_throttles_the_partner_until_it_accepts_again():
     state.open_offers["001A00"] = 2
     freed = _decide_many(router, 40, state=state, commit=False, prefix="00QM")
     assert freed.count("001A00") > 30  # below the load it declined at: back to the better partner
+
+
+def test_a_partner_near_its_cap_loses_a_lead_another_converts_almost_as_well():
+    learner = Predictor(seed=10, floor=0.0)
+    _teach(learner, "001A00", "Technology", 40, 20)
+    _teach(learner, "001B00", "Technology", 40, 17)  # nearly as good
+    _teach(learner, "001A00", "Banking", 40, 24)
+    _teach(learner, "001B00", "Banking", 40, 2)  # far worse
+    router = _router([partner("001A00", "Alpha", capacity=10), partner("001B00", "Beta", capacity=10)], learner)
+    state = RoutingState()
+    assert router.decide(lead("00QP1"), state, NOW).partner_id == "001A00"  # both free: the better one
+    state.open_offers["001A00"] = 9  # one place left: kept for a lead only it converts well
+    d = router.decide(lead("00QP2"), state, NOW)
+    assert d.partner_id == "001B00"
+    assert "Alpha" in d.reason and "holds 9 of 10 open leads" in d.reason
+    assert d.explanation["rules"][0]["scores"][0]["capacity_price"] == 0.0
+    # a lead it converts far better than the other still goes to it
+    assert router.decide(lead("00QP3", industry="Banking"), state, NOW).partner_id == "001A00"
 
 
 def test_lead_score_is_a_rule_attribute():
