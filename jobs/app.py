@@ -72,7 +72,13 @@ def _explained(e: Exception) -> bool:
     from mappings import MappingError
     from rules.errors import RulesError
 
-    return isinstance(e, (ConnectorError, MappingError, RulesError, ConfigFileError))
+    if isinstance(e, (ConnectorError, MappingError, RulesError, ConfigFileError)):
+        return True
+    # the state database's server went away or is restarting: an outage, said in one line
+    # (the job runs again); a traceback is for our bugs, not for a dropped connection
+    from sqlalchemy import exc as sa
+
+    return isinstance(e, (sa.OperationalError, sa.InterfaceError)) and "sqlite" not in type(getattr(e, "orig", e)).__module__
 
 
 @dataclass

@@ -71,8 +71,18 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+        """A write transaction. On SQLite it takes the write lock at its start (BEGIN
+        IMMEDIATE): one that read first and wrote after another writer committed in between
+        would otherwise fail at once with "database is locked" (its snapshot is stale, so
+        SQLite cannot wait) — the stream's read window, the heartbeat and a job meet so."""
+        if self.engine.dialect.name != "sqlite":
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -167,6 +177,9 @@ def check_sqlite_file(url: str) -> None:
         raise StateProblem(_broken(str(path), "SQLite's quick_check found damage (" + "; ".join(map(str, rows[:3])) + ")"))
 
 
+_WRITE = "leadrouter_write"  # execution option: this SQLite transaction writes (Store.begin)
+
+
 def _engine(url: str, pool_size: int) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=to_json)
@@ -190,7 +203,7 @@ def _engine(url: str, pool_size: int) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # noqa: ANN001
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
         return engine
     return create_engine(url, pool_size=pool_size, pool_pre_ping=True, json_serializer=to_json)
