@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime
-from typing import Any, Callable, NamedTuple
+from itertools import repeat
+from operator import eq
+from typing import Any, Callable
 
 from rules.bits import rotation
 from rules.book import Rule, Settings
@@ -26,17 +28,21 @@ from rules.state import RoutingState
 _PERF_DEFAULT_RESPONSE = 0.5
 
 
-class _Walk(NamedTuple):
+class _Walk:
     """A walk that found every partner capped: whom it passed, with what counts, and what it
-    wrote in the trial (`RuleTrial.exclude_walk`)."""
-    ids: tuple[str, ...]
-    zeros: tuple[int, ...]  # the default of each count look-up
-    open: tuple[int, ...]  # open offers of each, as walked
-    today: tuple[int, ...]  # offers today of each, as walked
-    passed: tuple[tuple[str, str, str], ...]  # (partner id, kind, words), in walk order
-    members: frozenset[str]
-    kinds: tuple[tuple[str, int], ...]  # partners per kind, in the order first met
-    named: tuple[tuple[str, str], ...]  # (partner id, words), in walk order
+    wrote in the trial (`RuleTrial.exclude_walk`; the last three once it is first replayed)."""
+
+    __slots__ = ("ids", "open", "today", "passed", "members", "kinds", "named")
+
+    def __init__(self, ids: tuple[str, ...], open_offers: tuple[int, ...], today: tuple[int, ...],
+                 passed: tuple[tuple[str, str, str], ...]) -> None:
+        self.ids = ids
+        self.open = open_offers  # open offers of each, as walked
+        self.today = today  # offers today of each, as walked
+        self.passed = passed  # (partner id, kind, words), in walk order
+        self.members: frozenset[str] = frozenset()
+        self.kinds: tuple[tuple[str, int], ...] | None = None  # partners per kind, in the order first met
+        self.named: tuple[tuple[str, str], ...] = ()  # (partner id, words), in walk order
 
 
 def unit(*parts: Any) -> float:
@@ -137,9 +143,16 @@ class Distribution:
         if walk is None:
             return False
         # every partner's counts as they were, compared in one go (map runs the look-ups in C)
-        if (tuple(map(state.open_offers.get, walk.ids, walk.zeros)) != walk.open
-                or tuple(map(self.caps.day_counts.get, walk.ids, walk.zeros)) != walk.today):
+        # every partner's counts as they were, compared in C (map, eq, all), stopping at the first change
+        if not (all(map(eq, map(state.open_offers.get, walk.ids, repeat(0)), walk.open))
+                and all(map(eq, map(self.caps.day_counts.get, walk.ids, repeat(0)), walk.today))):
             return False
+        if walk.kinds is None:  # the first replay: what the walk wrote, summed up for exclude_walk
+            kinds: dict[str, int] = {}  # in the order the walk first met each: nobody_eligible's ties keep it
+            for _, kind, _ in walk.passed:
+                kinds[kind] = kinds.get(kind, 0) + 1
+            walk.members, walk.kinds = frozenset(walk.ids), tuple(kinds.items())
+            walk.named = tuple((pid, why) for pid, _, why in walk.passed)
         trial.exclude_walk(walk.passed, walk.members, walk.kinds, walk.named)
         return True
 
@@ -147,15 +160,13 @@ class Distribution:
         if self._capped_size + len(passed) > 200_000:
             self._capped.clear()
             self._capped_size = 0
-        entries = tuple((pid, "at capacity" if why.startswith("at capacity") else "at daily cap", why)
-                        for pid, _, _, why in passed)
-        kinds: dict[str, int] = {}  # in the order the walk first met each: nobody_eligible's ties keep it
-        for _, kind, _ in entries:
-            kinds[kind] = kinds.get(kind, 0) + 1
-        ids = tuple(pid for pid, _, _, _ in passed)
+        # most walks kept are never replayed (a partner's counts move first): only what checks
+        # them is worked out now, what a replay writes at its first use
         self._capped[(eligible, start)] = _Walk(
-            ids, (0,) * len(ids), tuple(n for _, n, _, _ in passed), tuple(d for _, _, d, _ in passed), entries,
-            frozenset(ids), tuple(kinds.items()), tuple((pid, why) for pid, _, why in entries))
+            tuple([pid for pid, _, _, _ in passed]), tuple([n for _, n, _, _ in passed]),
+            tuple([d for _, _, d, _ in passed]),
+            tuple([(pid, "at capacity" if why.startswith("at capacity") else "at daily cap", why)
+                   for pid, _, _, why in passed]))
         self._capped_size += len(passed)
 
     def weighted(self, rule: Rule, lead: Lead, eligible: int, state: RoutingState, now: datetime,

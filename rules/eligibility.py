@@ -240,22 +240,25 @@ class Eligibility:
             # What a set of unavailable partners writes in the trial, kept by the set when it
             # is small enough that looking it up (hashing it) costs less than working it out:
             # the same few sets come back lead after lead (one per rule and place).
-            small = unavailable.bit_length() <= _KEPT_SETS_BITS
-            said = self._unavailable.get((unavailable, full)) if small else None
-            if said is None:
-                named = [(idx.ids[pos], idx.unavailable_why[pos])
-                         for pos in lowest(unavailable, EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS)]
+            if unavailable.bit_length() <= _KEPT_SETS_BITS:
+                said = self._unavailable.get((unavailable, full))
+                if said is None:
+                    named = tuple((idx.ids[pos], idx.unavailable_why[pos])
+                                  for pos in lowest(unavailable, EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS))
+                    said = (named, frozenset(pid for pid, _ in named), unavailable.bit_count(),
+                            (unavailable & idx.paused).bit_count() if idx.paused else 0)
+                    if len(self._unavailable) >= 10_000:
+                        self._unavailable.clear()
+                    self._unavailable[(unavailable, full)] = said
+                trial.list_named(said[0], said[1])
+                n_unavailable, paused = said[2], said[3]
+            else:
+                trial.list_excluded(lowest(unavailable, EXCLUSIONS_LISTED if full else _NAMED_IN_DECISIONS),
+                                    idx.ids, idx.unavailable_why)
                 # counted by bit arithmetic, so thousands of paused partners cost nothing per lead
                 # (popcount of a 10,000-partner set costs ~1 µs: counts are derived where they can be)
                 n_unavailable = unavailable.bit_count()
                 paused = (unavailable & idx.paused).bit_count() if idx.paused else 0
-                said = (tuple(named), frozenset(pid for pid, _ in named), n_unavailable, paused)
-                if small:
-                    if len(self._unavailable) >= 10_000:
-                        self._unavailable.clear()
-                    self._unavailable[(unavailable, full)] = said
-            trial.list_named(said[0], said[1])
-            n_unavailable, paused = said[2], said[3]
             if paused:
                 trial.excluded_counts["paused"] = paused
             if n_unavailable > paused:
