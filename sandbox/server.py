@@ -156,6 +156,14 @@ class Sandbox:
             self._server.server_close()
             raise
 
+    def _previous_pubsub_port(self) -> int:
+        """The Pub/Sub port a reopened org had (its connection.json names it), or 0."""
+        try:
+            url = json.loads((self.data_dir / "connection.json").read_text())["pubsub_url"]
+            return int(str(url).rpartition(":")[2])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
     def _finish_start(self, saved: dict | None, ca_file: Path, token_ttl: float) -> None:
         self.port = self._server.server_address[1]
         self.url = f"https://127.0.0.1:{self.port}"
@@ -165,7 +173,8 @@ class Sandbox:
             self.limit.set(used=saved.get("api_used", 0))
         from sandbox.pubsub import PubSubServer  # Change Data Capture over gRPC, same CA
 
-        self.pubsub = PubSubServer(self, (self.data_dir / "tls" / "server.pem").read_bytes())
+        self.pubsub = PubSubServer(self, (self.data_dir / "tls" / "server.pem").read_bytes(),
+                                   port=self._previous_pubsub_port() if saved is not None else 0)
         self.connection: dict[str, Any] = {
             "instance_url": self.url,
             "login_url": self.url,

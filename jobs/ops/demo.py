@@ -67,7 +67,9 @@ def write_config(directory: Path, connection: dict[str, Any], rules_file: Path) 
         "\n[offers]\n"
         "reminder_before_hours = 1.0\n"
         "followup_days = 1.0\n"
-        "\n[log]\n"
+        + (f"\n[stream]\npubsub_url = {q(connection['pubsub_url'])}   # the sandbox's Pub/Sub API (Change Data Capture)\n"
+           if connection.get("pubsub_url") else "")
+        + "\n[log]\n"
         'level = "warning"\n',
         encoding="utf-8",
     )

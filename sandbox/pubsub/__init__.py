@@ -34,14 +34,22 @@ def _key_and_chain(server_pem: bytes) -> tuple[bytes, bytes]:
 
 
 class PubSubServer:
-    def __init__(self, sb: Any, server_pem: bytes, org_id: str | None = None):
+    def __init__(self, sb: Any, server_pem: bytes, org_id: str | None = None, port: int = 0):
         self.bus = EventBus(sb.org)
         self.service = PubSubService(self.bus, sb.auth, sb.faults, sb.url, org_id or sb.org.organization_id)
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_STREAMS + 4, thread_name_prefix="sandbox-pubsub"),
                                    maximum_concurrent_rpcs=MAX_STREAMS)  # fmt: skip
         pb_grpc.add_PubSubServicer_to_server(self.service, self._server)
         key, chain = _key_and_chain(server_pem)
-        self.port = self._server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([(key, chain)]))
+        credentials = grpc.ssl_server_credentials([(key, chain)])
+        self.port = 0
+        if port:  # a reopened org keeps its Pub/Sub port, as its HTTPS one, so configs written for it still work
+            try:
+                self.port = self._server.add_secure_port(f"127.0.0.1:{port}", credentials)
+            except RuntimeError:  # taken: gRPC raises (or answers 0) and another port is used
+                self.port = 0
+        if not self.port:
+            self.port = self._server.add_secure_port("127.0.0.1:0", credentials)
         self.url = f"127.0.0.1:{self.port}"
         self.bus.attach()
         self._server.start()

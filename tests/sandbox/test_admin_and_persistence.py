@@ -155,6 +155,18 @@ def test_a_reopened_org_is_served_on_its_previous_port_so_configs_keep_working(t
     first = _serve_once(data)
     again = _serve_once(data)
     assert again["instance_url"] == first["instance_url"]
+    # Change Data Capture too: `leadrouter run` with the demo's config finds the Pub/Sub API again
+    assert again["pubsub_url"] == first["pubsub_url"]
+
+
+def test_the_demo_config_names_the_sandbox_pub_sub_api(tmp_path):
+    from jobs.config import load
+    from jobs.ops.demo import DEFAULT_RULES, write_config
+
+    data = tmp_path / "kept"
+    connection = _serve_once(data)
+    loaded = load(write_config(tmp_path, connection, DEFAULT_RULES))
+    assert loaded.settings.stream.pubsub_url == connection["pubsub_url"]
 
 
 def test_unknown_seed_is_refused_with_the_known_ones(tmp_path):
