@@ -498,7 +498,11 @@ class Streams:
         if self.connected.get(topic) is not None:
             log.warning("stream_disconnected", topic=topic, why=why)
         self.connected[topic] = None
-        self._note(topic, connected_since=None, note=why[:500])
+        try:
+            self._note(topic, connected_since=None, note=why[:500])
+        except Exception as e:  # noqa: BLE001 — the state database is away too: the status row waits,
+            # the topic's loop goes on (raised from its error handler, this ended the thread for good)
+            log.warning("stream_status_unwritten", topic=topic, error=str(e)[:300])
 
     def _stored_replay(self, topic: str) -> bytes | None:
         with self.cx.store.connect() as conn:
