@@ -149,12 +149,7 @@ class UpdateRows:
         line.truncate()
         self._writer.writerows(rows)
         data = line.getvalue().encode()
-        file = self._file if self._file is not None else self._open()
-        if self._size + len(data) > MAX_UPLOAD_BYTES:
-            raise ValueError(f"{len(ids)} rows would take the upload past {MAX_UPLOAD_BYTES} bytes: finish() it first")
-        file.write(data)
-        self._size += len(data)
-        self.ids.extend(ids)
+        self._append(data, ids)
 
     def tail(self, fields: Mapping[str, Any]) -> str:
         """A row's CSV after its Id (from the comma on, line end included), as `add_many`
@@ -180,6 +175,9 @@ class UpdateRows:
             parts.append(rid)
             parts.append(tail)
         data = "".join(parts).encode()
+        self._append(data, ids)
+
+    def _append(self, data: bytes, ids: list[str]) -> None:
         file = self._file if self._file is not None else self._open()
         if self._size + len(data) > MAX_UPLOAD_BYTES:
             raise ValueError(f"{len(ids)} rows would take the upload past {MAX_UPLOAD_BYTES} bytes: finish() it first")

@@ -204,9 +204,9 @@ def cmd_once(args) -> int:
               file=sys.stderr)
         return EXIT_STATE
     if not got and getattr(lock, "unreachable", None):  # no answer at all is not "another instance leads"
-        print(f"leadrouter: state database problem\ncannot reach the state database at {_safe_url(loaded.state_url())}: "
-              f"{lock.unreachable}\n  fix: check [state] url (or LEADROUTER_STATE_URL) and that the database server "
-              "is running and reachable", file=sys.stderr)
+        from jobs.state.store import unreachable
+
+        print(f"leadrouter: state database problem\n{unreachable(loaded.state_url(), lock.unreachable)}", file=sys.stderr)
         return EXIT_STATE
     if not got:
         get_logger().warning("not_leader", note="another instance holds the leader lock; nothing done")

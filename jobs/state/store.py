@@ -59,7 +59,7 @@ class Store:
             self.engine.dispose()
             detail = str(getattr(e, "orig", e)).strip()
             # a server that does not answer is not a damaged database: restoring a backup would not help
-            raise StateProblem(_broken(url, detail) if url.startswith("sqlite") else _unreachable(url, detail)) \
+            raise StateProblem(_broken(url, detail) if url.startswith("sqlite") else unreachable(url, detail)) \
                 from None
         except exc.DatabaseError as e:
             self.engine.dispose()
@@ -124,7 +124,8 @@ def _broken(url: str, detail: str) -> str:
             "deadline) before any job runs")
 
 
-def _unreachable(url: str, detail: str) -> str:
+def unreachable(url: str, detail: str) -> str:
+    """What to say of a database server that does not answer (not a damaged database)."""
     return (f"cannot reach the state database at {_safe_url(url)}: {detail}\n"
             "  fix: check [state] url (or LEADROUTER_STATE_URL) and that the database server is running and "
             "reachable")

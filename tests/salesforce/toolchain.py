@@ -40,3 +40,22 @@ def require(*tools: str) -> dict[str, str]:
     if os.environ.get("CI"):
         pytest.fail(message + " — under CI ./dev must have installed them")
     pytest.skip(message)
+
+
+def sf_env(connection: dict, home: Path) -> dict[str, str]:
+    """The environment for Salesforce's CLI against a sandbox org: Node 22 first on PATH, its
+    own HOME (sf keeps auth files there), the org's CA, a token to log in with, and no
+    network beyond loopback (no telemetry, no update check)."""
+    from tests.conftest import client_credentials_token
+
+    env = require("sf")
+    home.mkdir(exist_ok=True)
+    env.update({
+        "HOME": str(home),
+        "SF_ACCESS_TOKEN": client_credentials_token(connection),
+        "NODE_EXTRA_CA_CERTS": connection["ca_file"],
+        "NO_PROXY": "127.0.0.1,localhost",
+        "SF_DISABLE_TELEMETRY": "true", "SF_AUTOUPDATE_DISABLE": "true", "SF_SKIP_NEW_VERSION_CHECK": "true",
+        "SF_USE_GENERIC_UNIX_KEYCHAIN": "true", "SF_CONTAINER_MODE": "true",
+    })  # fmt: skip
+    return env

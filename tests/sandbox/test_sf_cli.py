@@ -9,27 +9,15 @@ import subprocess
 
 import pytest
 
-from tests.conftest import client_credentials_token
-from tests.salesforce.toolchain import require
+from tests.salesforce.toolchain import sf_env
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def sf_cli(sandbox_factory, tmp_path):
-    env = require("sf")
     sb = sandbox_factory(seed="demo", partners=5, leads=12)
-    home = tmp_path / "home"
-    home.mkdir()
-    env.update({
-        "HOME": str(home),  # sf keeps its auth files under ~/.sf and ~/.sfdx
-        "SF_ACCESS_TOKEN": client_credentials_token(sb.connection),
-        "NODE_EXTRA_CA_CERTS": sb.connection["ca_file"],
-        "NO_PROXY": "127.0.0.1,localhost",
-        # no network beyond loopback: no telemetry, no update check
-        "SF_DISABLE_TELEMETRY": "true", "SF_AUTOUPDATE_DISABLE": "true", "SF_SKIP_NEW_VERSION_CHECK": "true",
-        "SF_USE_GENERIC_UNIX_KEYCHAIN": "true", "SF_CONTAINER_MODE": "true",
-    })  # fmt: skip
+    env = sf_env(sb.connection, tmp_path / "home")
 
     def run(*args: str, as_json: bool = True):
         argv = ["sf", *args] + (["--json"] if as_json else [])
