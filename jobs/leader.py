@@ -155,7 +155,10 @@ class PostgresLeaderLock(_Fenced):
         self.key = lock_key(name or self.org)
         self.description = f"PostgreSQL advisory lock {self.key} (org {name or self.org})"
         # Its own engine with one connection: the lock lives exactly as long as it does.
-        self._engine = create_engine(url, poolclass=None, pool_size=1, max_overflow=0, pool_pre_ping=False)
+        # pool_pre_ping: a standby's pooled connection the server dropped meanwhile (a
+        # restart, a failover, an idle timeout) is replaced when the next try checks it
+        # out, instead of failing that try with a closed connection.
+        self._engine = create_engine(url, poolclass=None, pool_size=1, max_overflow=0, pool_pre_ping=True)
         self._conn = None
         self.unreachable: str | None = None  # why the last try could not even ask (the database is down)
 
