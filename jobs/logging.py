@@ -3,6 +3,10 @@
 `configure()` is called once by the CLI. Every event passes through `redact` before it
 is rendered, so a token that slips into an exception message or a record dump is
 masked no matter which module logged it.
+
+Libraries that log through the standard library (psycopg's "error ignored terminating
+Pipeline" when the server drops mid-write, APScheduler, urllib3) go through the same
+processors and renderer: every line of a JSON log is JSON, and redacted.
 """
 from __future__ import annotations
 
@@ -81,22 +85,34 @@ def configure(format: str = "auto", level: str = "info", stream: TextIO | None =
     stream = _Stderr() if stream is None or stream is sys.stderr else stream
     pretty = format == "pretty" or (format == "auto" and stream.isatty())
     renderer: Any = structlog.dev.ConsoleRenderer(colors=stream.isatty()) if pretty else structlog.processors.JSONRenderer()
-    processors: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    stamp = [structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso", utc=True)]
+    last = [
         structlog.processors.format_exc_info,
         redact,  # last before rendering: exception text is redacted too
         renderer,
     ]
     structlog.configure(
-        processors=processors,
+        processors=[structlog.contextvars.merge_contextvars, *stamp, *last],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
-    # APScheduler and friends log through stdlib logging: keep their warnings visible.
-    logging.basicConfig(level=max(logging.WARNING, getattr(logging, level.upper())), stream=stream)
+    # APScheduler, psycopg and friends log through stdlib logging: their warnings stay
+    # visible, rendered as ours (a plain "WARNING:psycopg:…" line broke the JSON log).
+    handler = logging.StreamHandler(stream)  # type: ignore[arg-type]
+    handler.set_name(_STDLIB_HANDLER)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.contextvars.merge_contextvars, structlog.stdlib.add_logger_name, *stamp],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *last],
+    ))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _STDLIB_HANDLER]:
+        root.removeHandler(old)  # configured again (tests, a second command): one handler, the newest stream
+    root.addHandler(handler)
+    root.setLevel(max(logging.WARNING, getattr(logging, level.upper())))
+
+
+_STDLIB_HANDLER = "leadrouter-json"
 
 
 def get_logger(**bound: Any) -> Any:
