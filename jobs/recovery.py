@@ -14,9 +14,13 @@ on demand.
 A partner's declines come back too, with their reasons: the rejection reason field
 (Rejection_Reason__c) is history-tracked, so each reason a rep gave is in LeadHistory
 with its time, and the partner that held the lead then is the last PartnerAccount our
-integration user set before it. The declined offers are rebuilt as such, so partner
-feedback (a throttle after "No capacity", an area stopped after "Out of territory")
-acts on the same answers it acted on before the state was lost.
+integration user set before it. A rep may reject without a reason (the response field,
+Partner_Response__c, set to Rejected and nothing else): where the org tracks that field's
+history, such an answer by anyone but our integration user is a decline too ("no reason
+given", as the live poll records it); where it does not, LeadHistory holds no trace of it
+and the partner comes back barred as having let the lead lapse. The declined offers are
+rebuilt as such, so partner feedback (a throttle after "No capacity", an area stopped
+after "Out of territory") acts on the same answers it acted on before the state was lost.
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ from jobs.state import schema
 from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
 from rules.lifecycle import LeadState
-from rules.model import RoutingStatus
+from rules.model import Response, RoutingStatus
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -44,6 +48,9 @@ _STATE_OF = {RoutingStatus.ACCEPTED: LeadState.ACCEPTED, RoutingStatus.ESCALATED
              RoutingStatus.RELEASED: LeadState.RELEASED}
 HISTORY_FIELDS = ("Owner", "ownerAssignment", "PartnerAccount")
 QUEUE_PREFIX = "00G"
+# the words jobs/poll.py records for a live rejection without a reason: a rebuilt decline
+# must read (and count in feedback and performance) as the same answer
+NO_REASON = "no reason given"
 
 
 def state_is_empty(cx: Context) -> bool:
@@ -108,7 +115,8 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     records = list(client.query(soql_select(ms.sobject("lead"), fields,
                                             where=format_soql(f"{ident(field)} IN {{}}", values))))
     reason_field = wb.get("rejection_reason")
-    history, ours = _our_history(cx, [r["Id"] for r in records], field, reason_field)
+    rejected = _rejected_response(cx)
+    history, ours = _our_history(cx, [r["Id"] for r in records], field, reason_field, rejected)
     records = [r for r in records if r["Id"] in ours]  # leads whose status we wrote: ours to carry on
     routing = cx.routing()
     keep = cx.minimiser()
@@ -188,24 +196,37 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
+def _rejected_response(cx: Context) -> tuple[str, str] | None:
+    """(the Lead field the partner's answer is in, its rejected value as the org spells
+    it), or None when the org maps no answer field."""
+    encoded = cx.mappings.writeback({"response": Response.REJECTED.value})
+    for field, value in encoded.items():
+        return field, str(value)
+    return None
+
+
 def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_field: str | None = None,
+                 rejected: tuple[str, str] | None = None,
                  ) -> tuple[dict[str, list[tuple[datetime, str, str]]], set[str]]:
     """Per lead, oldest first, (when, field, new value): the owner and partner changes our
-    integration user made, and the rejection reasons anyone else gave (field "reason");
-    and the leads whose routing status our user wrote."""
+    integration user made (a partner cleared as ""), the rejection reasons anyone else gave
+    (field "reason") and the rejections anyone else answered (field "declined"); and the
+    leads whose routing status our user wrote."""
     me = getattr(cx.client, "user_id", None)
     out: dict[str, list[tuple[datetime, str, str]]] = {}
     ours: set[str] = set()
     if not me or not lead_ids:
         return out, ours
+    # a rep's answer, never our own clearing of it when the lead moves on
+    answers = [f for f in (reason_field, rejected[0] if rejected else None) if f]
     for i in range(0, len(lead_ids), 300):
         chunk = lead_ids[i:i + 300]
         where = format_soql("LeadId IN {} AND CreatedById = {} AND Field IN {}", chunk, me,
                             [*HISTORY_FIELDS, status_field])
-        if reason_field:  # a rep's reason, never our own clearing of it
+        if answers:
             where = format_soql("LeadId IN {} AND ((CreatedById = {} AND Field IN {}) OR "
-                                "(Field = {} AND CreatedById != {}))", chunk, me,
-                                [*HISTORY_FIELDS, status_field], reason_field, me)
+                                "(Field IN {} AND CreatedById != {}))", chunk, me,
+                                [*HISTORY_FIELDS, status_field], answers, me)
         soql = soql_select("LeadHistory", ["LeadId", "Field", "NewValue", "CreatedDate", "CreatedById"],
                            where=where, order_by=("CreatedDate", "Id"))
         for r in cx.client.query(soql):
@@ -214,24 +235,39 @@ def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_fie
                 continue
             value = r.get("NewValue")
             at = parse_sf_datetime(r.get("CreatedDate"))
+            if at is None:
+                continue
             if r["Field"] == reason_field:
-                if isinstance(value, str) and value.strip() and at is not None:
+                if isinstance(value, str) and value.strip():
                     out.setdefault(r["LeadId"], []).append((at, "reason", value.strip()))
-            elif isinstance(value, str) and len(value) in (15, 18) and at is not None:
+            elif rejected and r["Field"] == rejected[0]:
+                # NewValue cannot be filtered in SOQL (anyType): only a change to the rejected value counts
+                if value == rejected[1]:
+                    out.setdefault(r["LeadId"], []).append((at, "declined", value))
+            elif isinstance(value, str) and len(value) in (15, 18):
                 out.setdefault(r["LeadId"], []).append((at, r["Field"], value))
+            elif r["Field"] == "PartnerAccount" and value is None:
+                # a pool or a queue held it after: an answer then is no earlier partner's
+                out.setdefault(r["LeadId"], []).append((at, r["Field"], ""))
     return out, ours
 
 
 def declines(history: list[tuple[datetime, str, str]]) -> dict[str, tuple[datetime, datetime, str]]:
-    """{partner: (offered since, declined at, reason)} from one lead's history: a reason is
-    the decline of the partner our user had set last before it (the portal writes the
-    reason while the lead is still that partner's)."""
+    """{partner: (offered since, declined at, reason)} from one lead's history: a reason, or
+    a rejection answered without one, is the decline of the partner our user had set last
+    before it (the portal writes the answer while the lead is still that partner's). The
+    answer and its reason are one save, so their rows share a time in either order: the
+    reason wins over "no reason given"."""
     out: dict[str, tuple[datetime, datetime, str]] = {}
     partner: str | None = None
     since: datetime | None = None
     for at, field, value in history:
         if field == "PartnerAccount":
             partner, since = value, at
-        elif field == "reason" and partner and since is not None:
-            out.setdefault(partner, (since, at, value))
+        elif not partner or since is None:
+            continue
+        elif field == "reason" and out.get(partner, (since, at, NO_REASON))[2] == NO_REASON:
+            out[partner] = (since, out[partner][1] if partner in out else at, value)
+        elif field == "declined":
+            out.setdefault(partner, (since, at, NO_REASON))
     return out
