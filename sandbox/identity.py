@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.https_server import Request, Response
 from sandbox.jsonvalues import json_value
+from sandbox.rest import served
 
 if TYPE_CHECKING:
     from sandbox.handle import RunningOrg as Sandbox
@@ -32,8 +33,10 @@ def _session_user(sb: Sandbox, request: Request) -> dict | None:
 
 
 def _urls(sb: Sandbox, user_id: str) -> dict[str, str]:
+    """Salesforce's set of URLs, less those the sandbox does not serve (SOAP, Tooling,
+    recent items, Chatter, the UI): a tool that follows one must not meet a 404."""
     base = f"{sb.url}/services/data/v{{version}}"
-    return {
+    urls = {
         "enterprise": f"{sb.url}/services/Soap/c/{{version}}/{sb.org.organization_id[:15]}",
         "metadata": f"{sb.url}/services/Soap/m/{{version}}/{sb.org.organization_id[:15]}",
         "partner": f"{sb.url}/services/Soap/u/{{version}}/{sb.org.organization_id[:15]}",
@@ -47,6 +50,7 @@ def _urls(sb: Sandbox, user_id: str) -> dict[str, str]:
         "users": f"{base}/chatter/users",
         "custom_domain": sb.url,
     }
+    return {k: u for k, u in urls.items() if served(sb, u.removeprefix(sb.url) or "/")}
 
 
 def _common(sb: Sandbox, user: dict) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 getDeleted, limits. Composite and actions live in their own modules."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -43,10 +44,29 @@ def versions(sb: Sandbox, request: Request) -> Response:
     return Response(200, [{"label": release_label(v), "url": f"/services/data/v{v}", "version": v} for v in VERSIONS])
 
 
+# Resources by Version as Salesforce lists them; the sandbox names only those it serves
+# (`served`), so a client following the list never meets a 404 the real org would not give.
+# Recently viewed items are left out rather than faked: nothing here marks a record viewed
+# (no UI, no FOR VIEW), so an empty list would be a guess, not the org's answer.
+RESOURCES = ("sobjects", "query", "queryAll", "limits", "composite", "actions", "search", "recent", "tooling")
+_API_PATH = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
+
+
+def served(sb: Sandbox, path: str) -> bool:
+    """Does a GET on this absolute path reach one of the org's handlers? A `{version}`
+    placeholder, as identity URLs carry, stands for a version the org serves."""
+    path = path.replace("{version}", VERSIONS[-1])
+    m = _API_PATH.match(path)
+    if m is None:
+        route, _, _ = sb.router.match(sb.router.other, "GET", path)
+    else:
+        route, _, _ = sb.router.match(sb.router.api, "GET", m.group(2) or "/")
+    return route is not None
+
+
 def resources(sb: Sandbox, request: Request) -> Response:
     base = f"/services/data/v{request.version}"
-    names = ["sobjects", "query", "queryAll", "limits", "composite", "actions", "search", "recent", "tooling"]
-    return Response(200, {n: f"{base}/{n}" for n in names})
+    return Response(200, {n: f"{base}/{n}" for n in RESOURCES if served(sb, f"{base}/{n}")})
 
 
 # ---- describe ------------------------------------------------------------------------

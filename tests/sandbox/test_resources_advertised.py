@@ -1,0 +1,71 @@
+"""What the sandbox advertises, it serves: every URL in the version list, the Resources
+by Version list and the identity URLs (userinfo and the token's identity URL) answers a
+GET with something other than 404. A client that discovers resources by following these
+(Salesforce's CLI, Workbench-like tools) must not be sent to a resource that is not there.
+
+An answer other than 404 is enough here: /query without `q` is Salesforce's 400
+MALFORMED_QUERY, not a missing resource."""
+from __future__ import annotations
+
+import pytest
+
+from sandbox import rest
+from tests.conftest import https_session
+from tests.sandbox.raw import Raw
+
+
+@pytest.fixture
+def raw(sandbox):
+    client = Raw(sandbox)
+    yield client
+    client.close()
+
+
+def _answers(raw: Raw, url: str) -> int:
+    return raw.get(url.removeprefix(raw.base) or "/").status_code
+
+
+def test_every_version_in_the_version_list_answers(raw):
+    listed = raw.get("/services/data").json()
+    assert listed
+    for v in listed:
+        assert _answers(raw, v["url"]) == 200, v
+
+
+def test_every_resource_in_the_resource_list_answers(raw):
+    listed = raw.get("").json()
+    assert {"sobjects", "query", "limits"} <= set(listed)
+    missing = {name: url for name, url in listed.items() if _answers(raw, url) == 404}
+    assert not missing, f"advertised, not served: {missing}"
+
+
+def test_resources_not_served_are_not_advertised(raw, sandbox):
+    """Recently viewed items and the Tooling API are Salesforce resources the sandbox does
+    not serve: they are left out of the list, not answered with a guess."""
+    listed = raw.get("").json()
+    assert "recent" not in listed and "tooling" not in listed
+    for name in rest.RESOURCES:
+        assert (name in listed) == rest.served(sandbox, f"/services/data/v62.0/{name}"), name
+
+
+@pytest.mark.parametrize("version", ["62.0", "50.0"])
+def test_every_url_in_userinfo_answers(raw, version):
+    urls = raw.get("/services/oauth2/userinfo").json()["urls"]
+    assert {"rest", "sobjects", "query"} <= set(urls)
+    missing = {k: u for k, u in urls.items() if _answers(raw, u.replace("{version}", version)) == 404}
+    assert not missing, f"advertised, not served: {missing}"
+    assert "recent" not in urls and "tooling_rest" not in urls
+
+
+def test_every_url_of_the_tokens_identity_answers(sandbox):
+    c = sandbox.connection
+    with https_session(c["ca_file"]) as session:
+        token = session.post(c["login_url"] + "/services/oauth2/token", data={
+            "grant_type": "client_credentials", "client_id": c["client_id"], "client_secret": c["client_secret"],
+        }, timeout=10).json()  # fmt: skip
+        auth = {"Authorization": f"Bearer {token['access_token']}"}
+        urls = session.get(token["id"], headers=auth, timeout=10).json()["urls"]
+        assert urls
+        answers = {k: session.get(u.replace("{version}", "62.0"), headers=auth, timeout=10).status_code
+                   for k, u in urls.items()}
+    assert not {k: s for k, s in answers.items() if s == 404}, answers
