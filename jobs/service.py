@@ -14,13 +14,36 @@ server does not answer, it waits with backoff (`wait_for`), its /healthz saying 
 is not ready; a standby that loses the database stays a standby and tries again; a
 leader whose jobs keep failing says so on /healthz (not ready) without being restarted:
 /livez stays 200, and a restart would not bring Salesforce back.
+
+/livez answers for the main thread itself: it stamps `time.monotonic()` every round of
+its loops (and every second while it sleeps or waits), and /livez is 503 with the reason
+when the last stamp is older than max(3 poll intervals, 60 s). What the main thread hands
+to another thread and waits for (connecting at start, the new leader's outbox settle, a
+job finishing its batch at stop) ticks while it waits: a long job is not a stuck loop.
+What it does itself (the leader lock, the heartbeat row) must return: a query hanging on
+a half-open database connection is what a restart is for.
+
+Ready, for a new leader, means its first rounds are done: on_leader (the outbox a
+previous leader left, settled; partners synced) has returned, and every job of the
+schedule has finished its first run under this leadership, whether it succeeded or not
+(failures are FAILED_RUNS_NOT_READY's business). Every job, not a list of "the jobs that
+talk to Salesforce": all but housekeeping do, housekeeping's first run is local and
+short, and service.py keeps no list of which job calls what, to go stale.
+
+Stopping: the first SIGTERM or SIGINT is graceful (the job in flight finishes its
+current batch); a second SIGINT (Ctrl-C again) stops at once, exit 130. That is as safe
+as a kill: a write batch is marked `sent` in the state before it goes to Salesforce, and
+the next leader reads those leads back and settles them (jobs/outbox.py reconcile);
+what was being decided was never committed, and is read again.
 """
 from __future__ import annotations
 
 import os
 import signal
 import socket
+import sys
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, TypeVar
@@ -41,6 +64,10 @@ T = TypeVar("T")
 FAILED_RUNS_NOT_READY = 2
 # Waiting at start: the first retry after this many seconds, doubling up to the cap.
 WAIT_FIRST, WAIT_CAP = 5.0, 300.0
+# /livez: the main loop is stuck once it has not ticked for this many poll intervals, and
+# never sooner than this many seconds (a probe every 30 s must not catch a slow query).
+STUCK_POLLS, STUCK_MIN_SECONDS = 3, 60.0
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 
 
 class Unavailable(Exception):
@@ -63,7 +90,7 @@ class Service:
                  make_jobs: Callable[[threading.Event], list[JobSpec]], misfire_grace: int,
                  on_leader: Callable[[], None] | None = None, instance: str | None = None,
                  metrics_bind: str | None = None, now: Callable[[], datetime] | None = None,
-                 org: str | None = None) -> None:
+                 org: str | None = None, monotonic: Callable[[], float] | None = None) -> None:
         # `store` is None until `wait_for` has connected: `attach` gives it then
         self.store = store
         self.lock = lock
@@ -86,6 +113,14 @@ class Service:
         self.last_job_error: str | None = None
         self._sched: Any = None  # this leadership's scheduler: a failed long-interval job is retried sooner
         self._job_failures: dict[str, int] = {}  # failed runs in a row, per job: the retry's backoff
+        self.monotonic = monotonic or time.monotonic  # /livez: elapsed time only, never the wall clock
+        self.stuck_after = max(STUCK_POLLS * poll_seconds, STUCK_MIN_SECONDS)
+        self._ticked = self.monotonic()  # the main loop's last stamp
+        self._doing = "starting"  # what the main thread was doing when it last stamped
+        self._settling = False  # a new leader's on_leader has not returned yet: not ready
+        # replaced, never changed in place: /healthz and the signal handler read them meanwhile
+        self._first_runs: frozenset[str] = frozenset()  # jobs of this leadership whose first run has not finished
+        self._in_flight: frozenset[str] = frozenset()  # jobs running now, for the log line of a forced stop
 
     def attach(self, store: Store, *, make_jobs: Callable[[threading.Event], list[JobSpec]] | None = None,
                on_leader: Callable[[], None] | None = None, now: Callable[[], datetime] | None = None) -> None:
@@ -105,16 +140,42 @@ class Service:
             found.append(self.waiting)
         if self.beat_error:
             found.append(f"the state database refused a write: {self.beat_error}")
+        if self.role == "leader" and self._settling:
+            found.append("a new leader: settling what the previous leader left (the outbox) and syncing partners "
+                         "before its first job runs")
+        elif self.role == "leader" and (first := self._first_runs):
+            found.append(f"a new leader: waiting for the first run of {', '.join(sorted(first))}")
         if self.role == "leader" and self.failed_runs >= FAILED_RUNS_NOT_READY:
             found.append(f"the last {self.failed_runs} job runs failed; the last: {self.last_job_error}")
         return found
 
+    def stuck(self) -> str | None:
+        """Why /livez says the main loop is stuck, or None while it ticks."""
+        silent = self.monotonic() - self._ticked
+        if silent <= self.stuck_after:
+            return None
+        return (f"the main loop has not ticked for {silent:.0f} s (limit {self.stuck_after:.0f} s); "
+                f"it was last {self._doing}")
+
+    def _tick(self, doing: str) -> None:
+        self._ticked = self.monotonic()
+        self._doing = doing
+
     def start_endpoint(self) -> None:
         if self.metrics_bind and self.metrics is None:
-            from jobs.metrics import serve
+            from jobs.metrics import MetricsServer, StateReader
 
-            self.metrics = serve(self.metrics_bind, self.store, now=lambda: self.now(), role=lambda: self.role,
-                                 instance=self.instance, org=self.org, problems=self.problems)
+            service = self
+
+            class Reader(StateReader):
+                def alive(self) -> tuple[int, dict[str, Any]]:
+                    code, body = super().alive()
+                    reason = service.stuck()
+                    return (503, {**body, "status": "stuck", "reason": reason}) if reason else (code, body)
+
+            reader = Reader(self.store, now=lambda: self.now(), role=lambda: self.role, instance=self.instance,
+                            org=self.org, problems=self.problems)
+            self.metrics = MetricsServer(reader, self.metrics_bind).start()
 
     def wait_for(self, connect: Callable[[], T]) -> T | None:
         """`connect()` until it does not raise `Unavailable`, with backoff (5 s doubling to
@@ -125,12 +186,12 @@ class Service:
         delay = WAIT_FIRST
         while not self.stop.is_set():
             try:
-                made = connect()
+                made = self._await(connect, "connecting to Salesforce and the state database")
             except Unavailable as e:
                 self.waiting = f"waiting for {e.what}: {e}"
                 log.warning("waiting_for_" + e.what.replace(" ", "_"), error=str(e), retry_seconds=delay,
                             instance=self.instance, org=self.org)
-                pause(self.stop, delay)
+                self._pause(delay, "waiting to connect again")
                 delay = min(delay * 2, WAIT_CAP)
                 continue
             self.waiting = None
@@ -146,6 +207,7 @@ class Service:
                 # stopping (SIGTERM, a lost lock): the executor still runs what was queued
                 # when the scheduler shut down; only the job in flight finishes its batch
                 return None
+            self._in_flight = self._in_flight | {spec.name}
             try:
                 result = spec.fn()
             except Exception as e:
@@ -158,6 +220,9 @@ class Service:
                           note="the state database did not answer; the job runs again after a poll interval")
                 self._retry_soon(spec)
                 return None
+            finally:
+                self._in_flight = self._in_flight - {spec.name}
+                self._first_runs = self._first_runs - {spec.name}  # ran once, either way: readiness (problems)
             if result is not None and hasattr(result, "error"):
                 self._outcome(result.error, getattr(result, "api_calls", None))
                 if result.error:
@@ -193,12 +258,67 @@ class Service:
 
     def install_signal_handlers(self) -> None:
         def _graceful(signum, _frame):  # noqa: ANN001
+            if signum == signal.SIGINT and self.stop.is_set():
+                self.stop_now()
             log.info("stopping", signal=signal.Signals(signum).name,
-                     note="the job in flight finishes its current batch")
+                     note="the job in flight finishes its current batch; a second SIGINT (Ctrl-C) stops at once")
             self.stop.set()
 
         signal.signal(signal.SIGTERM, _graceful)
         signal.signal(signal.SIGINT, _graceful)
+
+    def stop_now(self) -> None:
+        """A second SIGINT: exit at once, without waiting for the batch in flight. Nothing
+        is cleaned up on purpose: the kernel frees the file lock and the server the advisory
+        lock with the process, exactly as after a kill, and a kill is what the state is
+        built to survive."""
+        jobs = sorted(self._in_flight)
+        log.warning("stopped_now", signal="SIGINT", exit_code=EXIT_INTERRUPTED,
+                    interrupted=(f"the current batch of {', '.join(jobs)}" if jobs
+                                 else f"no job was running; the main loop was {self._doing}"),
+                    note="safe to rerun: a write batch is marked sent before it goes to Salesforce, and the next "
+                         "leader reads those leads back and settles them (the outbox's reconcile); a decision "
+                         "not yet committed is read and made again", instance=self.instance, org=self.org)
+        try:
+            sys.stderr.flush()
+            sys.stdout.flush()
+        finally:
+            os._exit(EXIT_INTERRUPTED)  # not SystemExit: that would wait for the job's thread at exit
+
+    def _pause(self, seconds: float, doing: str) -> bool:
+        """`pause` that stamps the main loop's heartbeat at least every second meanwhile."""
+        end = time.monotonic() + seconds  # the sleep's own deadline: the injected clock only stamps
+        while True:
+            self._tick(doing)
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            if pause(self.stop, min(left, 1.0)):
+                self._tick(doing)
+                return True
+
+    def _await(self, fn: Callable[[], T], doing: str) -> T:
+        """`fn()` on a helper thread while the main thread ticks (and signals are handled
+        at once): waiting on work that is not the main loop's own is not being stuck.
+        What `fn` raises (SystemExit too) is raised here."""
+        box: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                box["value"] = fn()
+            except BaseException as e:  # noqa: BLE001 - handed to the main thread as it is
+                box["error"] = e
+
+        worker = threading.Thread(target=call, name=doing.split(" ")[0], daemon=True)
+        worker.start()
+        # short sleeps, not Thread.join(timeout): see jobs.leader.pause
+        while worker.is_alive():
+            self._tick(doing)
+            time.sleep(0.02)
+        self._tick(doing)
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
 
     def _beat(self) -> None:
         try:
@@ -213,6 +333,7 @@ class Service:
             log.warning("heartbeat_failed", error=str(e))
 
     def run(self) -> int:
+        self._tick("starting the endpoint")
         self.start_endpoint()
         try:
             while not self.stop.is_set():
@@ -235,6 +356,7 @@ class Service:
         self.role = "standby"
         announced = False
         while not self.stop.is_set():
+            self._tick("asking for the leader lock")
             try:
                 if self.lock.try_acquire():
                     return True
@@ -249,41 +371,57 @@ class Service:
                 log.info("standby", lock=self.lock.description, retry_seconds=self.poll_seconds,
                          instance=self.instance, org=self.org)
                 announced = True
+            self._tick("writing the heartbeat row")
             self._beat()
-            pause(self.stop, self.poll_seconds)
+            self._pause(self.poll_seconds, "waiting as a standby")
         return False
 
     def _lead(self) -> None:
+        self._settling = True  # before the role: /healthz must never see a leader with nothing to wait for
         self.role = "leader"
         self.failed_runs, self.last_job_error = 0, None
         log.info("leader", lock=self.lock.description, instance=self.instance, org=self.org)
+        self._tick("writing the heartbeat row")
         self._beat()
-        if self.on_leader:
-            try:
-                self.on_leader()  # e.g. reconcile the outbox before anything new is decided
-            except Exception as e:  # noqa: BLE001 - the state database went away mid-way: stand by, retry
-                log.error("leader_start_failed", error=str(e), retry_seconds=self.poll_seconds,
-                          note="lock released; back to standby", instance=self.instance, org=self.org)
-                self.lock.release()
-                pause(self.stop, self.poll_seconds)
-                return
+        try:
+            if self.on_leader:
+                # e.g. reconcile the outbox before anything new is decided; on a helper
+                # thread so the main loop ticks through a long settle
+                self._await(self.on_leader, "settling the outbox as the new leader")
+        except Exception as e:  # noqa: BLE001 - the state database went away mid-way: stand by, retry
+            log.error("leader_start_failed", error=str(e), retry_seconds=self.poll_seconds,
+                      note="lock released; back to standby", instance=self.instance, org=self.org)
+            self._settling = False
+            self.lock.release()
+            self._pause(self.poll_seconds, "waiting to lead again")
+            return
         if self.stop.is_set():  # told to stop while settling the outbox: no scheduler to start
+            self._settling = False
             return
         job_stop = threading.Event()
-        sched = build([self._watched(j, job_stop) for j in self.make_jobs(job_stop)], self.misfire_grace)
+        try:
+            specs = self.make_jobs(job_stop)
+            self._first_runs = frozenset(j.name for j in specs)
+        finally:
+            self._settling = False  # only now: the first runs take over saying why not ready
+        sched = build([self._watched(j, job_stop) for j in specs], self.misfire_grace)
         self._sched = sched
         sched.start()
         try:
-            while not pause(self.stop, self.poll_seconds):
+            while not self._pause(self.poll_seconds, "leading: between checks of the leader lock"):
+                self._tick("checking the leader lock")
                 if not self.lock.still_held():
                     log.error("leader_lock_lost", lock=self.lock.description,
                               note="stopping jobs; back to standby")
                     break
+                self._tick("writing the heartbeat row")
                 self._beat()
         finally:
             job_stop.set()
-            sched.shutdown(wait=True)
+            # the job in flight finishes its batch: a wait, not a stuck loop
+            self._await(lambda: sched.shutdown(wait=True), "stopping: waiting for the job in flight")
             self._sched = None
+            self._first_runs = frozenset()
             log.info("scheduler_stopped", instance=self.instance)
         if not self.stop.is_set():
             self.lock.release()

@@ -1,0 +1,77 @@
+"""Ctrl-C twice: `leadrouter run` stops at once on a second SIGINT (exit 130) with one
+log line saying the batch in flight was interrupted and why a rerun is safe, and a
+rerun indeed settles that batch by reading it back from Salesforce."""
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+
+from jobs.state import Store
+from jobs.state import outbox as ob
+from jobs.state.schema import decisions, job_runs
+
+from .conftest import SECRET_ENV, leadrouter
+from .test_crash_e2e import write_config
+
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
+
+
+def test_a_second_sigint_stops_at_once_with_exit_130_and_the_rerun_settles_the_interrupted_batch(
+        sandbox_factory, tmp_path, monkeypatch):
+    sb = sandbox_factory(seed="demo", partners=20, leads=500, random_seed=8)
+    monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
+    cfg = write_config(tmp_path, sb)
+    cfg.write_text(cfg.read_text() + '\n[stream]\nmode = "poll"\n')  # no Pub/Sub: loopback only
+    time.sleep(1.1)  # SOQL datetimes are whole seconds: let the seed fall before the run's start
+    # a slow write: a graceful stop would wait seconds for the batch on the wire
+    sb.faults.plan("latency", count=1000, endpoint="composite/sobjects", latency_ms=4000)
+    sb.counters.reset()
+    proc = leadrouter(cfg, "run")
+    deadline = time.monotonic() + 60
+    while sb.counters.count("PATCH composite/sobjects") < 1:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the write-back never started"
+        time.sleep(0.02)
+    time.sleep(0.2)  # the first batch is on the wire
+    proc.send_signal(signal.SIGINT)  # graceful: would finish that batch, seconds from now
+    time.sleep(0.3)
+    assert proc.poll() is None, "the first SIGINT waits for the batch in flight"
+    second = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    took = time.monotonic() - second
+    assert proc.returncode == 130, err[-3000:]
+    assert took < 2.5, f"the second SIGINT took {took:.1f} s: it waited for the batch"
+
+    (tmp_path / "run.err").write_text(err)
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    said = [line for line in lines if line.get("event") == "stopped_now"]
+    assert len(said) == 1, err[-3000:]
+    assert said[0]["interrupted"].startswith("the current batch of "), said[0]
+    assert "safe to rerun" in said[0]["note"] and "reads those leads back" in said[0]["note"], said[0]
+    assert "Traceback" not in err
+
+    store = Store(f"sqlite:///{tmp_path}/state.sqlite")
+    with store.connect() as conn:
+        interrupted = ob.status_counts(conn).get("sent", 0)
+    store.dispose()
+    assert interrupted > 0, "the batch on the wire is left `sent`: its fate is unknown until read back"
+
+    sb.faults.clear()
+    again = leadrouter(cfg, "once")
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err[-3000:]
+    store = Store(f"sqlite:///{tmp_path}/state.sqlite")
+    with store.connect() as conn:
+        counts = ob.status_counts(conn)
+        per_lead: dict[str, int] = {}
+        for row in conn.execute(decisions.select()):
+            per_lead[row.lead_id] = per_lead.get(row.lead_id, 0) + 1
+        runs = [r.counts for r in conn.execute(job_runs.select().where(job_runs.c.job == "outbox"))]
+    store.dispose()
+    assert counts.get("sent", 0) == 0 and counts.get("pending", 0) == 0, counts
+    assert sum(v for c in runs for k, v in c.items() if k.startswith("reconciled_")) == interrupted
+    assert set(per_lead.values()) == {1}, "a lead was decided (and offered) twice"
