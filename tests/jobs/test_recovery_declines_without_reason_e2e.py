@@ -6,9 +6,8 @@ partner declined (the answer was set by the rep, not our integration user, while
 lead was that partner's) — or the partner comes back as one that let the lead lapse,
 which feedback and the partner's track record count differently.
 
-That needs the org to track field history on Partner_Response__c. The metadata under
-salesforce/ ships it untracked, so the shipped org cannot tell the two apart: that case
-is an expected failure (strict, so it turns red the day the field is tracked)."""
+That needs the org to track field history on Partner_Response__c: the metadata under
+salesforce/ ships it tracked (DEPLOY.md tells an admin who deploys by hand to keep it)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,30 +26,15 @@ NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1
 RESPONSE = "Partner_Response__c"
 
 
-def _track_response_history(monkeypatch) -> None:
-    """Field history on for Partner_Response__c (an admin's Set History Tracking on Lead),
-    in this test only: the schema is the one every sandbox in this process serves."""
+@pytest.fixture
+def response_history() -> str:
+    """The org as shipped: Partner_Response__c is history-tracked
+    (salesforce/…/Lead/fields/Partner_Response__c.field-meta.xml), so LeadHistory keeps a
+    rejection given without a reason."""
     from sandbox.schema import load_schema
-    from sandbox.standard import history_field_name
 
-    schema = load_schema()
-    field = schema.object("Lead").field(RESPONSE)
-    monkeypatch.setattr(field, "track_history", True)
-    picklist = schema.object("LeadHistory").field("Field")
-    monkeypatch.setattr(picklist, "picklist_values", [*picklist.picklist_values, history_field_name(field)])
-
-
-@pytest.fixture(params=[
-    pytest.param("shipped", marks=pytest.mark.xfail(
-        strict=True, reason="salesforce/…/Lead/fields/Partner_Response__c.field-meta.xml has "
-                            "trackHistory false: LeadHistory keeps no trace of a rejection without a reason")),
-    "tracked",
-])
-def response_history(request, monkeypatch) -> str:
-    """The org as shipped, or with Partner_Response__c's history tracked."""
-    if request.param == "tracked":
-        _track_response_history(monkeypatch)
-    return request.param
+    assert load_schema().object("Lead").field(RESPONSE).track_history
+    return "shipped"
 
 
 def _bars(store) -> set[tuple[str, str, str]]:
@@ -115,10 +99,9 @@ def test_a_rejection_without_a_reason_comes_back_as_rejected_and_the_partner_is_
     assert lead["Routing_Status__c"] == "Escalated", lead.get("Routing_Reason__c")
 
 
-def test_lapses_stay_lapses_when_the_answer_field_is_tracked(monkeypatch, org, make_loop, tmp_path):
+def test_lapses_stay_lapses_when_the_answer_field_is_tracked(response_history, org, make_loop, tmp_path):
     """Our own clearing of the answer when a lead moves on is in LeadHistory too (by our
     integration user, to no value): it is nobody's decline."""
-    _track_response_history(monkeypatch)
     org.simulator.set_profile("*", NEVER_ANSWER)
     loop = make_loop(org)
     loop.cycle()
