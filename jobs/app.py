@@ -69,10 +69,12 @@ def _secret_files(cfg: Any, loaded: LoadedConfig) -> dict[str, str]:
 
 def _explained(e: Exception) -> bool:
     from connector.errors import ConnectorError
+    from jobs.partners import NoPartnersYet
     from mappings import MappingError
     from rules.errors import RulesError
 
-    if isinstance(e, (ConnectorError, MappingError, RulesError, ConfigFileError)):
+    # NoPartnersYet: routing waits for a partner sync whose own job_failed line says why
+    if isinstance(e, (ConnectorError, MappingError, RulesError, ConfigFileError, NoPartnersYet)):
         return True
     # the state database's server went away or is restarting: an outage, said in one line
     # (the job runs again); a traceback is for our bugs, not for a dropped connection

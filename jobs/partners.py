@@ -22,6 +22,18 @@ if TYPE_CHECKING:
     from jobs.context import Context
 
 
+class NoPartnersYet(RuntimeError):
+    """Routing was asked for before any partner sync succeeded: an outage with its cause
+    logged elsewhere (the sync's own job_failed line), not a bug, so jobs/app.py logs it
+    in one line without a traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no partners in the snapshot yet, so no lead was routed: no partner sync has succeeded (the "
+            "sync_partners job's own job_failed line says why), or the org has no partner Accounts matching "
+            "the partner mapping's filter; the leads wait unrouted and routing runs again at the next poll")
+
+
 @dataclass
 class Routing:
     """What the engine needs, rebuilt from the partner snapshot when it changes."""
@@ -47,8 +59,7 @@ def build_routing(cx: Context, conn: Connection, generation: int):
 
     to_partner, to_rep, to_dealreg = ms.partner_converter(warn), ms.rep_converter(warn), ms.dealreg_converter(warn)
     if not st.snapshot_records(conn, "partner"):
-        raise RuntimeError("no partners in the snapshot yet: the sync_partners job has not run (or the org has "
-                           "no partner accounts matching the partner mapping's filter); nothing can be routed")
+        raise NoPartnersYet()
     reps = [r for r in (to_rep(x) for x in st.snapshot_records(conn, "rep")) if isinstance(r, Rep)]
     by_partner: dict[str, list[Rep]] = {}
     for r in reps:
