@@ -10,8 +10,10 @@ and API budget as the leader, and any instance can be scraped or probed:
   writes, and, for a leader, its job runs are not failing in a row (a standby is ready:
   it is the failover); 503 otherwise, and while `run` waits at start for Salesforce or
   the database server. A readiness probe.
-- `/livez`: 200 while the process serves; a liveness probe. Never 503 for a dependency
-  that is down: restarting would not bring it back, and would restart the standby too.
+- `/livez`: a liveness probe. 200 while the service's main loop ticks; 503 with the
+  reason once it has not ticked for max(3 poll intervals, 60 s) (jobs/service.py), since
+  a stuck loop is what a restart fixes. Never 503 for a dependency that is down:
+  restarting would not bring it back, and would restart the standby too.
 - `/metrics`: Prometheus text format (prometheus_client), names under `leadrouter_`.
 
 Every figure carries an `org` label (the `[org] name`): many orgs' workers, each scraped
