@@ -24,9 +24,16 @@ from .rules_for_tests import write_rules
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 
 
-def write_config(tmp_path: Path, sb) -> Path:
+def write_config(tmp_path: Path, sb, *, stream: str | None = None) -> Path:
+    """A config for `leadrouter once`/`run` on the sandbox org.
+
+    `stream="poll"` writes `[stream] mode = "poll"`: without it `run` takes the default,
+    auto, and dials Salesforce's own Pub/Sub API (api.pubsub.salesforce.com), network
+    beyond loopback. The default writes no [stream] table because other modules append
+    their own to this file (a second [stream] is invalid TOML)."""
     c = sb.connection
     rules = write_rules(tmp_path)
+    stream_table = f'[stream]\nmode = "{stream}"\n' if stream else ""
     cfg = tmp_path / "leadrouter.toml"
     cfg.write_text(f"""
 [salesforce]
@@ -45,7 +52,7 @@ max_wait = 0.05
 url = "sqlite:///{tmp_path}/state.sqlite"
 [routing]
 rules = "{rules}"
-[log]
+{stream_table}[log]
 format = "json"
 level = "warning"
 """)
@@ -56,7 +63,7 @@ def test_sigkill_during_write_back_loses_nothing_and_offers_nothing_twice(sandbo
     sb = sandbox_factory(seed="demo", partners=40, leads=1200, random_seed=5)
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
     os.environ[SECRET_ENV] = sb.connection["client_secret"]
-    cfg = write_config(tmp_path, sb)
+    cfg = write_config(tmp_path, sb, stream="poll")
     time.sleep(1.1)  # SOQL datetimes are whole seconds: let the seed fall before the run's start
     sb.faults.plan("latency", count=1000, endpoint="composite/sobjects", latency_ms=400)
     sb.counters.reset()
@@ -110,7 +117,7 @@ def test_sigkill_during_write_back_loses_nothing_and_offers_nothing_twice(sandbo
 def test_sigterm_finishes_the_batch_in_flight_and_leaves_the_rest_pending(sandbox_factory, tmp_path, monkeypatch):
     sb = sandbox_factory(seed="demo", partners=40, leads=1200, random_seed=6)
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
-    cfg = write_config(tmp_path, sb)
+    cfg = write_config(tmp_path, sb, stream="poll")
     time.sleep(1.1)
     sb.faults.plan("latency", count=1000, endpoint="composite/sobjects", latency_ms=400)
     sb.counters.reset()
