@@ -69,6 +69,7 @@ _FULL_ACCEPT = 0.1  # acceptance assumed of a partner at the load it last declin
 RATING_WEIGHT = 0.4
 RATING_STRENGTH = 10.0
 _PENDING_MAX = 50_000  # offers decided but not yet recorded; older ones are dropped (never committed)
+CLAIMS_INDUSTRY = "claims_industry=yes"
 
 
 def size_band(employees: int | None) -> str:
@@ -117,6 +118,7 @@ class _Head:
     def __init__(self, name: str, default: float):
         self.name = name
         self.default = default  # rate assumed before any outcome at all
+        self.priors: dict[str, float] = {}  # segment key → log-odds lift assumed before its outcomes
         self.total = [0, 0]  # [successes, trials]
         self.tier: dict[str, list[int]] = {}
         self.key: dict[str, list[int]] = {}
@@ -176,12 +178,15 @@ class _Head:
 
     def lift(self, key: str, overall: float, strength: float = 30.0) -> float:
         """Log-odds lift of a segment value, pooled over every partner: its rate against
-        everyone's, both shrunk alike (a value every outcome shares lifts nothing)."""
+        everyone's, both shrunk alike (a value every outcome shares lifts nothing) — or
+        toward the head's prior lift for that key, where it has one."""
+        prior = self.priors.get(key, 0.0)
         s, n = self.key.get(key, (0, 0))
         if not n:
-            return 0.0
+            return prior
         ts, tn = self.total
-        return _logit((s + strength * overall) / (n + strength)) - _logit((ts + strength * overall) / (tn + strength))
+        own = _sigmoid(_logit(overall) + prior) if prior else overall
+        return _logit((s + strength * own) / (n + strength)) - _logit((ts + strength * overall) / (tn + strength))
 
     def estimate(self, rows: np.ndarray, tiers: list[str], keys: tuple[str, ...], prior_strength: float,
                  cell_strength: float, claims: list[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray]:
@@ -275,8 +280,9 @@ class _Logistic:
     REFIT_DAYS = 2.0
     OWN = ("industry=", "product=", "size=")  # what a partner's own deviations are kept for
 
-    def __init__(self, half_life: float | None):
+    def __init__(self, half_life: float | None, priors: dict[str, float] | None = None):
         self.half_life = half_life
+        self.priors = dict(priors or {})  # shared effect → its prior mean (log-odds), else 0
         self.cols: dict[str, int] = {}  # segment key → column (0: the partner's level / the intercept)
         self.own: list[bool] = [True]  # per column: does the partner have its own deviation there
         self.obs: list[tuple[int, tuple[tuple[int, float], ...], int, float]] = []  # row, columns, y, day
@@ -330,6 +336,10 @@ class _Logistic:
         beta[: self.beta.shape[0], : self.beta.shape[1]] = self.beta
         prior_s = np.full(k, 1 / self.SD_SHARED ** 2)
         prior_s[0] = 1e-4  # the intercept: free
+        prior_m = np.zeros(k)
+        for key, mean in self.priors.items():
+            if key in self.cols and not self.own[self.cols[key]]:
+                prior_m[self.cols[key]] = mean
         prior_p = np.full(kp, 1 / self.SD_DEV ** 2)
         prior_p[0] = 1 / self.SD_LEVEL ** 2
         # each partner's outcomes side by side, padded: every partner's Newton step at once
@@ -350,7 +360,7 @@ class _Logistic:
             own_part = np.einsum("nk,nk->n", xp, beta[row])
             for _ in range(2):
                 p = _vsigmoid(x @ theta + own_part)
-                g = x.T @ (w * (y - p)) - prior_s * theta
+                g = x.T @ (w * (y - p)) - prior_s * (theta - prior_m)
                 h = (x * (w * p * (1 - p))[:, None]).T @ x + np.diag(prior_s)
                 theta = theta + np.clip(np.linalg.solve(h, g), -1, 1)
             shared = np.zeros(xb.shape[:2])
@@ -419,9 +429,13 @@ class Estimate:
 class Predictor:
     def __init__(self, *, seed: int = 0, floor: float = 0.6, prior_strength: float = 4.0,
                  cell_strength: float = 4.0, hard_debt: float = 3.0, debt_weight: float = 0.5,
-                 explore: float = 0.0, half_life_days: float | None = 60.0, capacity_price: float = 0.7):
+                 explore: float = 0.0, half_life_days: float | None = 60.0, capacity_price: float = 0.7,
+                 convert_half_life_days: float | None = 150.0, accept_weight: float = 0.5, claim_prior: float = 0.4):
         if not 0 <= floor <= 1:
             raise ValueError(f"floor={floor}: the share of a fair share every partner is owed must be between 0 and 1")
+        if not 0 <= accept_weight <= 1:
+            raise ValueError(f"accept_weight={accept_weight}: the weight of the chance to accept in the choice must be "
+                             "between 0 (ignored) and 1 (accept × convert)")
         self.seed = seed
         self.floor = floor
         self.prior_strength = prior_strength
@@ -433,9 +447,17 @@ class Predictor:
         # what a partner's last free places cost: at its cap a lead must look this share of the
         # best one's chance better on it than on the others for the partner to be worth offering it
         self.capacity_price = capacity_price
+        # a declined offer goes to the next choice (up to max_attempts), so choosing weighs the
+        # chance to accept as accept ** accept_weight: 1 picks by accept × convert, 0 by convert
+        # alone (a partner at its "no capacity" mark keeps its whole discount either way)
+        self.accept_weight = accept_weight
         self.accept = _Head("accept", 0.6)
         self.convert = _Head("convert", 0.2)
-        self.logistic = _Logistic(half_life_days)
+        # a partner's Account listing the lead's industry: assumed worth claim_prior log-odds
+        # of converting until outcomes say what claims mean in this org (pooled over partners)
+        self.convert.priors = {CLAIMS_INDUSTRY: claim_prior}
+        # conversions come one per accepted lead, weeks late: they fade slower than answers
+        self.logistic = _Logistic(convert_half_life_days, {CLAIMS_INDUSTRY: claim_prior})
         self.rows: dict[str, int] = {}  # partner id → its row in the heads' arrays
         self.ids: list[str] = [""]  # row 0: a partner nothing is known of (always zero counts)
         self.accept.grow(1)
@@ -599,15 +621,18 @@ class Predictor:
         a, c, mean, sd, evidence = self._estimates(pids, tiers, lead,
                                                    [(partners[pos].industries, partners[pos].products) for pos in cands])
         full = np.array([load >= self.capacity.get(pid, 1 << 30) for pid, load in zip(pids, loads)])
+        discount = np.where(full, _FULL_ACCEPT, 1.0)  # said "no capacity" at this load before
         if full.any():
-            a = np.where(full, a * _FULL_ACCEPT, a)  # said "no capacity" at this load before
+            a = a * discount
             mean = a * c
+        # what the choice weighs: the chance to convert, and the chance to accept only in part
+        worth = mean if self.accept_weight == 1 else (a / discount) ** self.accept_weight * discount * c
         # one Beta per partner around its estimate, worth its evidence: Thompson sampling
         rng = np.random.default_rng((self.seed, zlib.crc32(f"{lead.id}|{rule.name}|{attempt}".encode())))
-        mean = np.clip(mean, 1e-4, 1 - 1e-4)
+        worth = np.clip(worth, 1e-4, 1 - 1e-4)
         spread = np.maximum(sd * self.explore, 1e-4)
-        strength = np.maximum(mean * (1 - mean) / spread ** 2 - 1, 1.0)
-        draws = rng.beta(mean * strength, (1 - mean) * strength)
+        strength = np.maximum(worth * (1 - worth) / spread ** 2 - 1, 1.0)
+        draws = rng.beta(worth * strength, (1 - worth) * strength)
         best_draw = float(draws.max()) or 1.0
         fair = self.fair.get(rule.name, {})
         served = self.served.get(rule.name, {})
@@ -634,16 +659,19 @@ class Predictor:
                          "capacity_price": round(float(price[j]), 3)} for j in order]
         e = Estimate(float(mean[i]), float(sd[i]), float(a[i]), float(c[i]), int(evidence[i]))
         fit = draws / best_draw - price
+        # with no exploration the "draw" is the worth itself: convert × accept ** accept_weight
+        drew = "drew" if self.explore else "worth"
+        weighed = "" if self.accept_weight == 1 else f" (convert × accept^{self.accept_weight:g})"
         if owed[i] >= self.hard_debt or (owed[i] > 0 and fit[i] < fit.max()):
             how = (f"fairness floor: owed {owed[i]:.1f} lead(s) of its {self.floor:.0%} share of fair "
-                   f"({e.text()}; drew {draws[i]:.1%} vs best {best_draw:.1%})")
+                   f"({e.text()}; {drew} {draws[i]:.1%} vs best {best_draw:.1%})")
         else:
-            how = f"predicted fit: {e.text()}; drew {draws[i]:.1%}, best of {len(cands)}"
+            how = f"predicted fit: {e.text()}; {drew} {draws[i]:.1%}{weighed}, best of {len(cands)}"
             if price[i] > 0:
                 how += f"; capacity price {price[i]:.2f} (load {loads[i]} of {limit[i]:g})"
             top = int(np.argmax(draws))
             if top != i:
-                how += (f"; {partners[cands[top]].name} drew {draws[top]:.1%} but holds {loads[top]} of "
+                how += (f"; {partners[cands[top]].name} {drew} {draws[top]:.1%} but holds {loads[top]} of "
                         f"{limit[top]:g} open leads (price {price[top]:.2f})")
         self._pending[(lead.id, attempt)] = (rule.name, tuple(pids), tuple(loads))
         if len(self._pending) > _PENDING_MAX:

@@ -247,8 +247,8 @@ def test_floor_outside_zero_to_one_is_refused_with_the_range():
 
 
 def test_old_outcomes_fade_so_a_partner_that_changed_is_seen_as_it_is_now():
-    def learner_with_history(half_life):
-        learner = Predictor(seed=1, half_life_days=half_life)
+    def learner_with_history(**fading):
+        learner = Predictor(seed=1, **fading)
         p = partner("001A00")
         for i in range(60):  # a year ago it converted half its leads; lately one in ten
             at = NOW - timedelta(days=365) if i < 30 else NOW - timedelta(days=5)
@@ -257,5 +257,64 @@ def test_old_outcomes_fade_so_a_partner_that_changed_is_seen_as_it_is_now():
             learner.observe(OutcomeEvent("001A00", "converted" if won else "lost", at, ld.id, lead=ld), p)
         return learner.estimate(p, lead("00QZ")).convert
 
-    forgetting, remembering = learner_with_history(60.0), learner_with_history(None)
-    assert forgetting < 0.2 < remembering
+    forgetting = learner_with_history()  # the defaults: answers fade in 60 days, conversions in 150
+    quicker = learner_with_history(half_life_days=60.0, convert_half_life_days=60.0)
+    remembering = learner_with_history(half_life_days=None, convert_half_life_days=None)
+    assert quicker < forgetting < 0.2 < remembering
+
+
+def _teach_answers(learner: Predictor, p, offers: int, accepted: int, converted: int):
+    """`offers` offers to partner `p`, `accepted` of them accepted, `converted` of those converted."""
+    for i in range(offers):
+        lid = f"00Q{p.id[-2:]}ANS{i:05d}"
+        ld = lead(lid)
+        at = NOW - timedelta(days=10)
+        learner.observe(OutcomeEvent(p.id, "accepted" if i < accepted else "rejected", at, lid, lead=ld), p)
+        if i < accepted:
+            learner.observe(OutcomeEvent(p.id, "converted" if i < converted else "lost", at, lid, lead=ld), p)
+
+
+def test_a_partner_that_converts_far_better_is_offered_first_though_it_accepts_less():
+    # a decline moves the lead on to the next choice, so the chance to accept weighs less than
+    # the chance to convert: choosy (accepts 1 in 2, converts 2 in 5 of those) beats eager
+    # (accepts 19 in 20, converts 1 in 4), though accept × convert favours eager (0.20 vs 0.23)
+    choosy, eager = partner("001C01"), partner("001E02")
+
+    def first_choice(**settings):
+        learner = Predictor(seed=1, floor=0.0, capacity_price=0.0, **settings)
+        _teach_answers(learner, choosy, 200, 100, 40)
+        _teach_answers(learner, eager, 200, 190, 46)
+        return _router([choosy, eager], learner).decide(lead("00QW"), RoutingState(), NOW)
+
+    d = first_choice()
+    assert d.partner_id == choosy.id and "convert × accept^0.5" in d.reason
+    assert first_choice(accept_weight=1.0).partner_id == eager.id
+
+
+def test_accept_weight_outside_zero_to_one_is_refused_with_the_range():
+    with pytest.raises(ValueError, match="accept_weight=1.5.*between 0"):
+        Predictor(accept_weight=1.5)
+
+
+def test_before_any_outcome_a_partner_listing_the_leads_industry_is_preferred():
+    claims, other = partner("001L01", industries={"Banking"}), partner("001L02", industries={"Retail"})
+    d = _router([other, claims], Predictor(seed=1, floor=0.0)).decide(lead("00QB", industry="Banking"),
+                                                                     RoutingState(), NOW)
+    assert d.partner_id == claims.id
+    # with no prior for claims the two look alike
+    assert Predictor(claim_prior=0.0).estimate(claims, lead("00QB", industry="Banking")).convert == \
+        Predictor(claim_prior=0.0).estimate(other, lead("00QB", industry="Banking")).convert
+
+
+def test_the_claims_prior_yields_to_outcomes_that_say_claims_mean_nothing():
+    claims, other = partner("001L01", industries={"Banking"}), partner("001L02", industries={"Retail"})
+    learner = Predictor(seed=1, floor=0.0)
+    before = learner.estimate(claims, lead("00QB", industry="Banking")).convert / \
+        learner.estimate(other, lead("00QB", industry="Banking")).convert
+    for p in (claims, other):  # both convert one Banking lead in five, listed or not
+        _teach(learner, p.id, "Banking", 300, 60)
+        learner.tiers[p.id] = "Silver"
+        learner.claims[p.id] = (p.industries, p.products)
+    after = learner.estimate(claims, lead("00QC", industry="Banking")).convert / \
+        learner.estimate(other, lead("00QC", industry="Banking")).convert
+    assert before > 1.3 and after < 1.1
