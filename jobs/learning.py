@@ -39,7 +39,8 @@ from rules.model import Decision, DecisionKind, Lead, Partner
 from rules.performance import OutcomeEvent
 from rules.predictive import Predictor
 
-HISTORY = timedelta(days=365)  # older outcomes have faded to nothing at a 60-day half-life
+# older outcomes weigh little: answers fade with a 60-day half-life, conversions with 150 (a year: ×0.19)
+HISTORY = timedelta(days=365)
 
 
 def rebuild(conn: Connection, client: Any, partners: Mapping[str, Partner] | Iterable[Partner],

@@ -29,10 +29,19 @@ chose our own ~100 lines over a library (PyMC, scikit-learn, vowpal wabbit): the
 must update one outcome at a time, persist as plain JSON, explain each estimate in
 words, and decide in tens of microseconds; numpy supplies the Beta draws.
 
-A partner's own outcomes fade with a half-life (`half_life_days`, 60): a partner that
-got better or worse is seen as it is now (bench/quality.py, seed 1: +4 % conversions in
-the steady market — early outcomes were gathered at other loads — and +0.4 % in the
-drifting one). A "no capacity" decline marks the open load at
+A partner's own outcomes fade with a half-life (`half_life_days`, 60; conversions
+`convert_half_life_days`, 150): a partner that got better or worse is seen as it is now.
+Conversions fade slower because there are few of them — one per accepted lead, weeks
+after it — and a model that forgets them at the answers' pace starves (bench/quality.py,
+four markets: 150 days converts 1 % more than 60, the drifting market included).
+
+The choice weighs the chance to accept as accept ** `accept_weight` (0.5), not whole: a
+declined offer goes to the next choice at once, so a partner that converts far better is
+worth offering first though it declines more often (four markets: +3 % conversions over
+accept × convert; 0.25 and 0 do no better, and a lapse costs the lead time in a real org
+that the benchmark does not charge). And a partner whose Account lists the lead's industry
+starts `claim_prior` (0.4) log-odds ahead, a prior on the pooled "claims" effect that the
+outcomes replace: before the first lead has closed nothing else tells partners apart. A "no capacity" decline marks the open load at
 which the partner said so; below it the partner gets leads again, and the mark rises when
 it accepts at or above it.
 
