@@ -270,7 +270,7 @@ def test_two_run_processes_naming_one_database_through_a_symlink_have_one_leader
     for name, db in (("a", real / "state.sqlite"), ("b", tmp_path / "alias.sqlite")):
         d = tmp_path / name
         d.mkdir()
-        cfg = write_config(d, sb)
+        cfg = write_config(d, sb, stream="poll")  # `run` dials no Pub/Sub beyond loopback
         text = cfg.read_text().replace(f"sqlite:///{d}/state.sqlite", f"sqlite:///{db}")
         cfg.write_text(text + "\n[schedule]\nleads = 1\n")
         configs.append(cfg)
