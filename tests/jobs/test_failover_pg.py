@@ -38,7 +38,7 @@ def test_one_leader_and_a_standby_that_takes_over_without_double_offers(sandbox_
     sb = sandbox_factory(seed="demo", partners=30, leads=150, random_seed=7)
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
     with temp_database() as url:
-        cfg = write_config(tmp_path, sb)
+        cfg = write_config(tmp_path, sb, stream="poll")  # `run` dials no Pub/Sub beyond loopback
         text = cfg.read_text().replace(f'url = "sqlite:///{tmp_path}/state.sqlite"', f'url = "{url}"')
         cfg.write_text(text + f"""
 [schedule]
@@ -113,7 +113,7 @@ def test_a_leader_whose_lock_connection_is_killed_starts_no_job_after_it(sandbox
     sb = sandbox_factory(seed="demo", partners=10, leads=20, random_seed=11)
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
     with temp_database() as url:
-        cfg = write_config(tmp_path, sb)
+        cfg = write_config(tmp_path, sb, stream="poll")  # `run` dials no Pub/Sub beyond loopback
         text_ = cfg.read_text().replace(f'url = "sqlite:///{tmp_path}/state.sqlite"', f'url = "{url}"')
         cfg.write_text(text_ + "\n[schedule]\nleads = 30\noffers = 1\noutbox = 1\nsync_partners = 60\n"
                                "deleted = 60\nmisfire_grace = 5\n")
