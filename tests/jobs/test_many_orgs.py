@@ -36,6 +36,8 @@ def free_port() -> int:
 
 
 def write_config(tmp_path: Path, sb, *, org: str, state_url: str, secret_env: str, port: int | None = None) -> Path:
+    """A worker's config for one org. `[stream] mode = "poll"`: the default, auto, has `run`
+    dial Salesforce's own Pub/Sub API (api.pubsub.salesforce.com), network beyond loopback."""
     c = sb.connection
     folder = tmp_path / org
     folder.mkdir(exist_ok=True)
@@ -62,6 +64,8 @@ rules = "{write_rules(folder)}"
 [log]
 format = "json"
 level = "warning"
+[stream]
+mode = "poll"
 [schedule]
 leads = {POLL}
 offers = 1
