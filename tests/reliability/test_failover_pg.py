@@ -37,7 +37,7 @@ INSTANT = Profile("instant", accept=0.45, reject=0.45, delay_hours=(0.0, 0.0))
 
 
 def pg_config(tmp_path, sb, url):
-    cfg = write_config(tmp_path, sb)
+    cfg = write_config(tmp_path, sb, stream="poll")  # `run` dials no Pub/Sub beyond loopback
     text = cfg.read_text().replace(f'url = "sqlite:///{tmp_path}/state.sqlite"', f'url = "{url}"')
     assert url in text, "the crash test's config helper changed; point [state] at PostgreSQL another way"
     cfg.write_text(text + f"\n[schedule]\nleads = {POLL}\noffers = 1\noutbox = 1\nsync_partners = 5\n"
