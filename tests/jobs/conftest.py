@@ -158,6 +158,8 @@ def loop(org, make_loop):
 
 def leadrouter(cfg: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if args and args[0] == "run":
+        _assert_offline(cfg, env)
     proc = subprocess.Popen([sys.executable, "-m", "jobs.cli", *args, "--config", str(cfg)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _spawned.append(proc)
@@ -165,6 +167,21 @@ def leadrouter(cfg: Path, *args: str) -> subprocess.Popen:
 
 
 _spawned: list[subprocess.Popen] = []
+
+
+def _assert_offline(cfg: Path, env: dict[str, str]) -> None:
+    """`run` starts the event stream: a test's config must poll or name a loopback Pub/Sub,
+    or the service dials api.pubsub.salesforce.com — tests run offline."""
+    from jobs.config import load
+
+    try:
+        stream = load(cfg, env=env).settings.stream
+    except Exception:
+        return  # a test of a config `run` refuses: it exits before any stream
+    host = stream.pubsub_url.rsplit(":", 1)[0].strip("[]")
+    assert stream.mode == "poll" or host in ("127.0.0.1", "localhost", "::1"), (
+        f"{cfg}: `leadrouter run` would dial {stream.pubsub_url} (stream mode {stream.mode!r}); "
+        "write [stream] mode = \"poll\" or point pubsub_url at the sandbox")
 
 
 @pytest.fixture(autouse=True)
