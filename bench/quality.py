@@ -49,9 +49,9 @@ declined it, was below its cap — 1 / the number who could), and the same per s
 industry converts ~2.5× its worst); at 0 partners differ only overall.
 
 Runtime: 20 market runs × 4 policies × 20,000 leads ≈ 1,200 CPU seconds since the learner
-refits a logistic model (≈ 50 CPU s a run, 14 before; the rest ≈ 9 s): about 10 minutes on
-2 idle cores (`--jobs 2`, one process per core); all CPU, no network. Measured 20 minutes
-wall with `--jobs 1` on the 2 cores shared with other work (load 4–7).
+refits a logistic model (≈ 50 CPU s a run, 14 before; the rest ≈ 9 s): 539 s measured on
+2 idle cores (`--jobs 2`, one process per core, 2026-12-06); all CPU, no network. Measured
+20 minutes wall with `--jobs 1` on the 2 cores shared with other work (load 4–7).
 `--seeds 1 --shapes independent` takes about a minute.
 """
 from __future__ import annotations
