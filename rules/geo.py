@@ -166,6 +166,7 @@ class Grid:
         # changes nothing but the cost. Past half the globe a ring can meet itself across the
         # antimeridian (the same cell twice): there, every ring is walked as it always was.
         rings = self.rings(r0, c0, max_ring) if 2 * max_ring < self.coarse_cols else None
+        walked: set[tuple[int, int]] = set()  # coarse cells the ring walk has pushed (rings is None)
         n_rings = 0
         if rings is not None:  # those within max_ring (the cells kept may reach further out)
             n_rings = len(rings)
@@ -200,7 +201,10 @@ class Grid:
                     break
                 for row, col in _ring(r0, c0, ring):
                     col = (col + half) % self.coarse_cols - half
-                    if (row, col) in coarse:
+                    # past half the globe a ring meets itself across the antimeridian: a cell
+                    # pushed twice would yield its partners twice
+                    if (row, col) in coarse and (row, col) not in walked:
+                        walked.add((row, col))
                         b = bound(lat, lon, row, col, size, km_lon)
                         if b <= km:
                             push(cells, (b, 0, row, col))

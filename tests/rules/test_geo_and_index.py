@@ -42,6 +42,25 @@ def test_grid_yields_exactly_the_points_in_range_nearest_first(seed):
     assert list(grid.nearest(qlat, qlon, km)) == brute
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_near_the_poles_and_across_half_the_globe_each_partner_is_yielded_once(seed):
+    """A search wider than half the globe walks rings that meet themselves across the
+    antimeridian; near a pole a few hundred km is such a search. Every point in range,
+    once, nearest first."""
+    rng = random.Random(seed)
+    grid = Grid() if seed % 2 else Grid(0.5, group=4)
+    polar = lambda: rng.choice([rng.uniform(-90, 90), rng.uniform(84, 90), rng.uniform(-90, -84)])  # noqa: E731
+    points = [(polar(), rng.uniform(-180, 180)) for _ in range(rng.randint(1, 30))]
+    for i, (a, b) in enumerate(points):
+        grid.add(i, a, b)
+    for _ in range(10):
+        qlat, qlon = polar(), rng.uniform(-180, 180)
+        km = rng.choice([rng.uniform(50, 800), rng.uniform(5000, 20100)])
+        brute = sorted((haversine_km(qlat, qlon, a, b), i) for i, (a, b) in enumerate(points)
+                       if haversine_km(qlat, qlon, a, b) <= km)
+        assert list(grid.nearest(qlat, qlon, km)) == brute
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_a_sparse_grid_yields_the_same_as_measuring_every_point(seed):
     """Partners spread thinly over the world: most rings around a lead are empty, and
