@@ -155,7 +155,9 @@ def _server_down(url: str) -> bool:
         return False
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(url, poolclass=None, pool_size=1, max_overflow=0)
+    from jobs.state.store import server_connect_args
+
+    engine = create_engine(url, poolclass=None, pool_size=1, max_overflow=0, connect_args=server_connect_args(url))
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 
 from jobs.logging import get_logger
 from jobs.state.orgs import ensure_schema, lock_key, org_of
+from jobs.state.store import server_connect_args
 
 log = get_logger(component="leader")
 
@@ -158,7 +159,8 @@ class PostgresLeaderLock(_Fenced):
         # pool_pre_ping: a standby's pooled connection the server dropped meanwhile (a
         # restart, a failover, an idle timeout) is replaced when the next try checks it
         # out, instead of failing that try with a closed connection.
-        self._engine = create_engine(url, poolclass=None, pool_size=1, max_overflow=0, pool_pre_ping=True)
+        self._engine = create_engine(url, poolclass=None, pool_size=1, max_overflow=0, pool_pre_ping=True,
+                                     connect_args=server_connect_args(url))
         self._conn = None
         self.unreachable: str | None = None  # why the last try could not even ask (the database is down)
 

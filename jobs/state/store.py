@@ -207,7 +207,22 @@ def _engine(url: str, pool_size: int) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
         return engine
-    return create_engine(url, pool_size=pool_size, pool_pre_ping=True, json_serializer=to_json)
+    return create_engine(url, pool_size=pool_size, pool_pre_ping=True, json_serializer=to_json,
+                         connect_args=server_connect_args(url))
+
+
+# Seconds a PostgreSQL connection attempt may take. Without a bound, a server host that drops
+# packets (rather than refusing) holds the caller for the OS's TCP timeout, minutes: the
+# service's main loop would look hung (/livez 503, a pod restarted) during what is an outage.
+CONNECT_TIMEOUT = 10
+
+
+def server_connect_args(url: str) -> dict[str, Any]:
+    """Connection arguments for a database server's URL: a bounded connect, unless the URL
+    names its own `connect_timeout` (libpq reads it from the URL's query)."""
+    if url.startswith("sqlite") or "connect_timeout=" in url:
+        return {}
+    return {"connect_timeout": CONNECT_TIMEOUT}
 
 
 def upsert(conn: Connection, table, rows: list[Any], keys: Iterable[str], *,
