@@ -108,8 +108,13 @@ def configure(format: str = "auto", level: str = "info", stream: TextIO | None =
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _STDLIB_HANDLER]:
         root.removeHandler(old)  # configured again (tests, a second command): one handler, the newest stream
+    # the handler's own level too: pytest (or an embedding app) may lower the root's, and our
+    # stream must still show only warnings and above from libraries (urllib3's debug lines
+    # name URLs with record ids)
+    threshold = max(logging.WARNING, getattr(logging, level.upper()))
+    handler.setLevel(threshold)
     root.addHandler(handler)
-    root.setLevel(max(logging.WARNING, getattr(logging, level.upper())))
+    root.setLevel(threshold)
 
 
 _STDLIB_HANDLER = "leadrouter-json"
