@@ -31,7 +31,7 @@ from .records import id18, strip_attributes
 from .retry import RetryPolicy
 from .schema import SchemaCache
 from .servertime import ServerClock
-from .soql import check_id, format_soql, ident, select
+from .soql import check_id, format_soql, ident, of_object, select
 from .writes import GuardedUpdate, WriteResult
 
 T = TypeVar("T")
@@ -183,7 +183,8 @@ class SalesforceClient:
 
     def _pages(self, soql: str, include_deleted: bool) -> Iterator[list[dict[str, Any]]]:
         headers = self._query_headers()
-        context = "queryAll" if include_deleted else "query"
+        # the error names the object: "query of Account: …" says which sync failed
+        context = ("queryAll" if include_deleted else "query") + of_object(soql)
         page = self._call(
             lambda: self.sf.query(soql, include_deleted=include_deleted, headers=headers), context
         )
@@ -213,7 +214,7 @@ class SalesforceClient:
 
     def count(self, soql: str) -> int:
         """totalSize of a query — use `SELECT COUNT() FROM …` to fetch no rows."""
-        page = self._call(lambda: self.sf.query(soql), "count")
+        page = self._call(lambda: self.sf.query(soql), "count" + of_object(soql))
         return int(page["totalSize"])
 
     def read_incremental(

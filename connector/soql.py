@@ -131,3 +131,31 @@ def sf_json_value(value: Any) -> Any:
     if isinstance(value, Enum):  # RoutingStatus and friends
         return value.value
     return value
+
+
+def queried_object(soql: str) -> str | None:
+    """The object a query reads: the name after its own FROM (not a subquery's, not one
+    inside a string literal), or None when there is none."""
+    depth, i, n = 0, 0, len(soql)
+    while i < n:
+        ch = soql[i]
+        if ch == "'":  # a string literal: skipped whole, escaped quotes included
+            i += 1
+            while i < n and soql[i] != "'":
+                i += 2 if soql[i] == "\\" else 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif (depth == 0 and soql[i:i + 4].upper() == "FROM" and (i == 0 or not soql[i - 1].isalnum())
+              and i + 4 < n and soql[i + 4].isspace()):
+            name = soql[i + 4:].split(None, 1)
+            return name[0].rstrip(",") if name else None
+        i += 1
+    return None
+
+
+def of_object(soql: str) -> str:
+    """" of Account" for an error's context (which read failed), "" when unknown."""
+    name = queried_object(soql)
+    return f" of {name}" if name else ""

@@ -208,3 +208,11 @@ def test_a_fault_on_a_whole_update_call_is_retried_and_every_record_written(org,
     assert all(r.ok for r in results)
     assert client.calls == 3  # two batches, one of them twice
     assert {org.org.get("Lead", i)["Routing_Status__c"] for i in ids} == {"Offered"}
+
+
+def test_a_read_that_fails_for_good_names_the_object_it_was_reading(org, connect):
+    """"query of Account: …" tells ops which sync failed, not only that a query did."""
+    client = connect(retry={"max_attempts": 2})
+    org.faults.plan("500", count=5, endpoint="query")
+    with pytest.raises(TransientError, match=r"^query of Account: "):
+        list(client.query("SELECT Id, (SELECT Id FROM Contacts) FROM Account WHERE Name = 'x FROM Lead'"))

@@ -9,6 +9,7 @@ from connector.soql import (
     format_soql,
     id_chunks,
     ident,
+    queried_object,
     select,
     sf_json_value,
     soql_datetime,
@@ -93,3 +94,16 @@ def test_write_values_take_salesforce_json_forms():
     assert sf_json_value(None) is None and sf_json_value(3) == 3
     with pytest.raises(ValueError, match="no timezone"):
         sf_json_value(datetime(2024, 5, 1))
+
+
+@pytest.mark.parametrize("soql, name", [
+    ("SELECT Id FROM Account", "Account"),
+    ("select count() from LeadHistory where Field = 'Owner'", "LeadHistory"),
+    ("SELECT Id, (SELECT Id FROM Contacts) FROM Account", "Account"),  # the query's own FROM
+    ("SELECT Id FROM Lead WHERE Company = 'Smith FROM Jones'", "Lead"),
+    ("SELECT Id FROM Lead WHERE Company = 'O\\' FROM Brien'", "Lead"),  # an escaped quote
+    ("SELECT Fromage__c FROM Cheese__c", "Cheese__c"),
+    ("not a query", None),
+])
+def test_the_object_a_query_reads_is_its_own_from(soql, name):
+    assert queried_object(soql) == name
