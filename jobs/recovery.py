@@ -76,8 +76,8 @@ def routed_in_org(cx: Context) -> int:
     me = getattr(cx.client, "user_id", None)
     if not field or not me:
         return 0
-    return cx.client.count(format_soql("SELECT COUNT() FROM LeadHistory WHERE Field = {} AND CreatedById = {}",
-                                       field, me))
+    return int(cx.client.count(format_soql("SELECT COUNT() FROM LeadHistory WHERE Field = {} AND CreatedById = {}",
+                                           field, me)))
 
 
 def ensure(cx: Context, now: datetime) -> dict[str, int]:
@@ -116,8 +116,8 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                                             where=format_soql(f"{ident(field)} IN {{}}", values))))
     reason_field = wb.get("rejection_reason")
     rejected = _rejected_response(cx)
-    history, ours = _our_history(cx, [r["Id"] for r in records], field, reason_field, rejected)
-    records = [r for r in records if r["Id"] in ours]  # leads whose status we wrote: ours to carry on
+    history, wrote = _our_history(cx, [r["Id"] for r in records], field, reason_field, rejected)
+    records = [r for r in records if r["Id"] in wrote]  # leads whose status we wrote: ours to carry on
     routing = cx.routing()
     keep = cx.minimiser()
     counts = {"offered": 0, "pooled": 0, "accepted": 0, "parked": 0, "bars": 0, "declines": 0}
@@ -160,9 +160,9 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                     rule=rec.get(wb.get("rule", "")), attempt=attempt,
                     offered_at=parse_sf_datetime(rec.get(wb.get("offered_at", ""))) or now,
                     deadline=parse_sf_datetime(rec.get(wb.get("deadline", ""))), lead_modstamp=seen)
-                state = LeadState.POOLED if pooled else LeadState.OFFERED
+                lead_state = LeadState.POOLED if pooled else LeadState.OFFERED
                 counts["pooled" if pooled else "offered"] += 1
-                of.put_lead(conn, rec["Id"], now, state=state.value, owner_id=last_owner, **row)
+                of.put_lead(conn, rec["Id"], now, state=lead_state.value, owner_id=last_owner, **row)
             elif status is RoutingStatus.ACCEPTED:
                 oid = of.insert_offer(conn, lead_id=rec["Id"], kind="offer", partner_id=current_partner,
                                       rep_id=rec.get("OwnerId"), owner_id=rec.get("OwnerId"),
@@ -177,14 +177,14 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                 counts["parked"] += 1
                 of.put_lead(conn, rec["Id"], now, state=_STATE_OF[status].value, owner_id=rec.get("OwnerId"), **row)
         # the engine's load counters: what each partner holds now
-        state = lifecycle.load_state(conn)
-        state.open_offers = {}
+        routing = lifecycle.load_state(conn)
+        routing.open_offers = {}
         for pid, n in conn.execute(select(schema.offers.c.partner_id, func.count())
                                    .where(schema.offers.c.status.in_(("live", "accepted")),
                                           schema.offers.c.partner_id.is_not(None))
                                    .group_by(schema.offers.c.partner_id)):
-            state.open_offers[pid] = n
-        lifecycle.save_state(conn, state, now)
+            routing.open_offers[pid] = n
+        lifecycle.save_state(conn, routing, now)
     # answers given while the state was gone are in the records: take them in now
     # (the rows above hold the owner we set, so a pick-up or a person's move shows)
     seen_counts: dict[str, int] = {}
