@@ -15,6 +15,12 @@ is not ready; a standby that loses the database stays a standby and tries again;
 leader whose jobs keep failing says so on /healthz (not ready) without being restarted:
 /livez stays 200, and a restart would not bring Salesforce back.
 
+A standby logs in again about hourly (LOGIN_CHECK_SECONDS) with the login it started
+with, so credentials revoked or a connected app changed while it waited show before a
+failover needs them, not during one. A standby whose check failed is not ready, with the
+reason: a failover that cannot log in is no failover, and a rollout or an alert on
+readiness must see that now rather than after the leader is gone.
+
 /livez answers for the main thread itself: it stamps `time.monotonic()` every round of
 its loops (and every second while it sleeps or waits), and /livez is 503 with the reason
 when the last stamp is older than max(3 poll intervals, 60 s). What the main thread hands
@@ -67,6 +73,9 @@ WAIT_FIRST, WAIT_CAP = 5.0, 300.0
 # /livez: the main loop is stuck once it has not ticked for this many poll intervals, and
 # never sooner than this many seconds (a probe every 30 s must not catch a slow query).
 STUCK_POLLS, STUCK_MIN_SECONDS = 3, 60.0
+# A standby logs in again this often (seconds of time.monotonic): one token request an
+# hour costs nothing, and a revoked login is known within the hour, not at the failover.
+LOGIN_CHECK_SECONDS = 3600.0
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 
 
@@ -90,7 +99,9 @@ class Service:
                  make_jobs: Callable[[threading.Event], list[JobSpec]], misfire_grace: int,
                  on_leader: Callable[[], None] | None = None, instance: str | None = None,
                  metrics_bind: str | None = None, now: Callable[[], datetime] | None = None,
-                 org: str | None = None, monotonic: Callable[[], float] | None = None) -> None:
+                 org: str | None = None, monotonic: Callable[[], float] | None = None,
+                 check_login: Callable[[], None] | None = None,
+                 login_check_seconds: float = LOGIN_CHECK_SECONDS) -> None:
         # `store` is None until `wait_for` has connected: `attach` gives it then
         self.store = store
         self.lock = lock
@@ -121,11 +132,19 @@ class Service:
         # replaced, never changed in place: /healthz and the signal handler read them meanwhile
         self._first_runs: frozenset[str] = frozenset()  # jobs of this leadership whose first run has not finished
         self._in_flight: frozenset[str] = frozenset()  # jobs running now, for the log line of a forced stop
+        # the Salesforce login `run` started with, done again (raises when refused): a
+        # standby checks that it could still take over; None checks nothing
+        self.check_login = check_login
+        self.login_check_seconds = login_check_seconds
+        self.login_error: str | None = None  # the standby's last login check failed: not ready
+        self._login_due: float | None = None  # self.monotonic() of the next check; set on entering standby
 
     def attach(self, store: Store, *, make_jobs: Callable[[threading.Event], list[JobSpec]] | None = None,
-               on_leader: Callable[[], None] | None = None, now: Callable[[], datetime] | None = None) -> None:
-        """What `wait_for` connected: the state, and the jobs made from it."""
+               on_leader: Callable[[], None] | None = None, now: Callable[[], datetime] | None = None,
+               check_login: Callable[[], None] | None = None) -> None:
+        """What `wait_for` connected: the state, the jobs made from it, and its login."""
         self.store = store
+        self.check_login = check_login or self.check_login
         self.make_jobs = make_jobs or self.make_jobs
         self.on_leader = on_leader or self.on_leader
         self.now = now or self.now
@@ -133,11 +152,13 @@ class Service:
             self.metrics.reader.store = store
 
     def problems(self) -> list[str]:
-        """Why this instance is not ready (empty: ready). A standby is ready: it is the
-        failover, and a rollout waits for new pods to be ready."""
+        """Why this instance is not ready (empty: ready). A standby is ready, being the
+        failover, while its last Salesforce login check passed (see the module docstring)."""
         found = []
         if self.waiting:
             found.append(self.waiting)
+        if self.role == "standby" and self.login_error:
+            found.append(self.login_error)
         if self.beat_error:
             found.append(f"the state database refused a write: {self.beat_error}")
         if self.role == "leader" and self._settling:
@@ -355,10 +376,16 @@ class Service:
     def _standby(self) -> bool:
         self.role = "standby"
         announced = False
+        # the login was just done (at start) or exercised by the jobs (a leadership that
+        # ended): the first check is one interval away
+        self._login_due = self.monotonic() + self.login_check_seconds
         while not self.stop.is_set():
             self._tick("asking for the leader lock")
             try:
                 if self.lock.try_acquire():
+                    # a leader's own job runs say whether Salesforce takes its login
+                    # (FAILED_RUNS_NOT_READY); a standby's verdict would go stale
+                    self.login_error = None
                     return True
             except Exception as e:  # noqa: BLE001
                 # the state database is out of reach (volume gone, server down, a pooled
@@ -373,8 +400,36 @@ class Service:
                 announced = True
             self._tick("writing the heartbeat row")
             self._beat()
+            if self.check_login is not None and self.monotonic() >= self._login_due:
+                self._check_login(self.check_login)
+                self._login_due = self.monotonic() + self.login_check_seconds
             self._pause(self.poll_seconds, "waiting as a standby")
         return False
+
+    def _check_login(self, login: Callable[[], None]) -> None:
+        """Log in again as at start, on a helper thread (a login's retries can take
+        minutes: the main loop ticks meanwhile); one log line per change of outcome."""
+        from connector.errors import TransientError
+
+        try:
+            self._await(login, "checking the standby's Salesforce login")
+            error = None
+        except Exception as e:  # noqa: BLE001 - whatever refused the login is the finding
+            said = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
+            if isinstance(e, (Unavailable, TransientError)):  # no answer, after the client's retries
+                error = (f"the standby's Salesforce login check got no answer: {said}; a failover needs "
+                         "Salesforce reachable from this host: check the network path to the login URL")
+            else:
+                error = (f"the standby's Salesforce login failed: {said}; fix the credentials (or the "
+                         "connected app) before a failover needs them")
+        if error == self.login_error:
+            return
+        if error:
+            log.error("standby_login_failed", problem=error, instance=self.instance, org=self.org)
+        else:
+            log.info("standby_login_ok", note="the standby's Salesforce login works again; ready as the failover",
+                     instance=self.instance, org=self.org)
+        self.login_error = error
 
     def _lead(self) -> None:
         self._settling = True  # before the role: /healthz must never see a leader with nothing to wait for
