@@ -106,6 +106,12 @@ class SalesforceClient:
         client._login()
         return client
 
+    def login_again(self) -> None:
+        """Log in again, the same way as at start (a standby's periodic check that its
+        credentials still work): raises as `connect` would, and on success the client
+        carries on with the fresh session."""
+        self._login()
+
     def _login(self) -> None:
         def once() -> TokenGrant:
             with self._lock:

@@ -123,7 +123,7 @@ def cmd_run(args) -> int:
     cx.lock = lock  # write batches are fenced by its token (jobs/outbox.py fence)
     # CDC first; the jobs poll to reconcile; each job first asks the lock whether we still lead
     service.attach(cx.store, make_jobs=guard_jobs(Streams(cx).make_jobs, lock),
-                   on_leader=lambda: _first_as_leader(cx), now=cx.clock.now)
+                   on_leader=lambda: _first_as_leader(cx), now=cx.clock.now, check_login=cx.client.login_again)
     cx.instance = service.instance
     return service.run()
 

@@ -159,3 +159,11 @@ def test_one_client_serves_several_scheduler_threads(org, client):
     assert all(r == sorted(ids) for r in reads)
     assert all(all(w) for w in writes)
     assert client.calls == org.counters.snapshot()["requests"] == 4 * 2 + 5 * 3
+
+
+def test_logging_in_again_gets_a_fresh_session_the_same_way(org, client):
+    """A standby's hourly check: the same login as at start, and the client carries on."""
+    logins = client.token_calls
+    client.login_again()
+    assert client.token_calls == logins + 1
+    assert client.count("SELECT COUNT() FROM Lead") >= 0
