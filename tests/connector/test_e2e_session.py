@@ -163,7 +163,8 @@ def test_one_client_serves_several_scheduler_threads(org, client):
 
 def test_logging_in_again_gets_a_fresh_session_the_same_way(org, client):
     """A standby's hourly check: the same login as at start, and the client carries on."""
+    org.org.create("Lead", {"LastName": "Again", "Company": "Again Co"})
     logins = client.token_calls
     client.login_again()
     assert client.token_calls == logins + 1
-    assert client.count("SELECT COUNT() FROM Lead") >= 0
+    assert client.count("SELECT COUNT() FROM Lead WHERE LastName = 'Again'") == 1  # on the fresh session
