@@ -39,7 +39,7 @@ from jobs import learning, performance
 from jobs.state.schema import leads as LEADS
 from jobs.timeutil import as_utc
 from rules.model import DecisionKind, Lead, Partner
-from rules.predictive import Predictor
+from rules.predictive import Predictor, tuning
 from rules.state import RoutingState
 
 _SINCE = re.compile(r"^(\d+)([dhw])$")
@@ -123,7 +123,9 @@ def compare(cx: Any, conn: Connection, books: list[tuple[str, Any]], now: dateti
     out: dict[str, Any] = {"since": since.isoformat(), "until": now.isoformat(), "leads": len(leads),
                            "as_routed": as_routed(conn, cx.client, since), "rule_files": {}}
     for name, book in books:
-        out["rule_files"][name] = replay(cx, book, leads, Predictor.from_dict(learner.to_dict()), facts)
+        # each rule file's own fairness_floor and accept_weight: the backtest compares them too
+        out["rule_files"][name] = replay(cx, book, leads, Predictor.from_dict(learner.to_dict(), **tuning(book.settings)),
+                                         facts)
     return out
 
 

@@ -37,7 +37,7 @@ from jobs.timeutil import as_utc
 from rules.book import RuleBook
 from rules.model import Decision, DecisionKind, Lead, Partner
 from rules.performance import OutcomeEvent
-from rules.predictive import Predictor
+from rules.predictive import Predictor, tuning
 
 # older outcomes weigh little: answers fade with a 60-day half-life, conversions with 150 (a year: ×0.19)
 HISTORY = timedelta(days=365)
@@ -110,9 +110,10 @@ def for_routing(cx: Any, conn: Connection, partners: Mapping[str, Partner], now:
     live = getattr(cx, "learning", None)
     if isinstance(live, Live):  # what it learnt does not depend on the rules; its floor counts are per rule
         live.partners = partners
+        live.learner.tune(cx.book.settings)  # a reloaded rule book's fairness_floor, accept_weight
         return live
     to_lead = cx.mappings.lead_converter()
-    live = Live(rebuild(conn, cx.client, partners, to_lead, now), partners, to_lead, now)
+    live = Live(rebuild(conn, cx.client, partners, to_lead, now, **tuning(cx.book.settings)), partners, to_lead, now)
     # the rebuild read everything up to now: those answers are learnt
     live.learnt = {key: e.at for key, e in _recent(conn, now - LAG, to_lead)}
     cx.learning = live

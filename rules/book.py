@@ -52,6 +52,10 @@ class Settings:
     deal_registration: bool = True
     deal_registration_min_score: float = 90.0  # rapidfuzz token ratio for company names
     certifications_for_products: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # predictive rules: every eligible partner is owed this share of its fair share of leads
+    fairness_floor: float = 0.6
+    # predictive rules: the choice weighs accept ** this × convert (1: whole; 0: convert alone)
+    accept_weight: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +313,8 @@ class _Loader:
             deal_registration=g("deal_registration", bool),
             deal_registration_min_score=g("deal_registration_min_score", float),
             certifications_for_products=cfp,
+            fairness_floor=g("fairness_floor", float),
+            accept_weight=g("accept_weight", float),
         )
         for cap in ("max_open_offers", "max_offers_per_day"):
             value = getattr(s, cap)
@@ -318,6 +324,15 @@ class _Loader:
             self.error("settings.max_attempts", "must be at least 1", None, self.lines.key("max_attempts", line))
         if s.offer_hours <= 0:
             self.error("settings.offer_hours", "must be more than 0 hours", None, self.lines.key("offer_hours", line))
+        if not 0 <= s.fairness_floor <= 1:
+            self.error("settings.fairness_floor", f"must be a share between 0 and 1, got {s.fairness_floor}",
+                       "e.g. 0.6 = every eligible partner gets at least 60 % of its fair share of a predictive "
+                       "rule's leads; 0 = no floor", self.lines.key("fairness_floor", line))
+        if not 0 <= s.accept_weight <= 1:
+            self.error("settings.accept_weight", f"must be between 0 and 1, got {s.accept_weight}",
+                       "how much a partner's chance to accept counts in a predictive choice: 1 = accept × convert, "
+                       "0.5 (the default) = its square root, 0 = the chance to convert alone",
+                       self.lines.key("accept_weight", line))
         if not 0 <= s.best_fit_floor <= 1:
             self.error("settings.best_fit_floor", "must be a share between 0 and 1", "e.g. 0.1 = one lead in ten",
                        self.lines.key("best_fit_floor", line))

@@ -435,6 +435,11 @@ class Estimate:
                 f"{self.evidence} outcomes)")
 
 
+def tuning(settings: Any) -> dict[str, float]:
+    """The rule book's [settings] a Predictor takes (fairness_floor, accept_weight)."""
+    return {"floor": settings.fairness_floor, "accept_weight": settings.accept_weight}
+
+
 class Predictor:
     def __init__(self, *, seed: int = 0, floor: float = 0.6, prior_strength: float = 4.0,
                  cell_strength: float = 4.0, hard_debt: float = 3.0, debt_weight: float = 0.5,
@@ -545,6 +550,12 @@ class Predictor:
             vc = (c * (1 - c) * spread) ** 2
         sd = np.sqrt(np.maximum((va + a * a) * (vc + c * c) - (a * c) ** 2, 0.0))
         return a, c, a * c, sd, na + nc - 2 * self.prior_strength
+
+    def tune(self, settings: Any) -> None:
+        """Take the rule book's settings (a reloaded book may change them); what was
+        learnt stays."""
+        for name, value in tuning(settings).items():
+            setattr(self, name, value)
 
     def estimate(self, partner: Partner, lead: Lead) -> Estimate:
         """What the learner believes about offering `lead` to this partner."""

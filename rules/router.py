@@ -40,8 +40,8 @@ class Router:
         self.settings = book.settings
         self.queue_ids = dict(queue_ids or {})
         if learner is None and any(r.distribute == "predictive" for r in book.rules):
-            from rules.predictive import Predictor  # numpy: loaded only when a rule predicts
-            learner = Predictor()  # priors only: nothing learnt yet
+            from rules.predictive import Predictor, tuning  # numpy: loaded only when a rule predicts
+            learner = Predictor(**tuning(book.settings))  # priors only: nothing learnt yet
         self.caps = Caps(index, book.settings)
         self.outcomes = Outcomes(index, book.settings, self.queue_ids)
         self.eligibility = Eligibility(book, index)

@@ -133,3 +133,26 @@ def test_misspelt_picklist_value_in_a_condition_is_warned_with_the_nearest_value
     assert ("ruleset[1].rule[1].when", "did you mean 'Hot'?") in found
     assert ("ruleset[1].rule[1].when", "did you mean 'Banking'?") in found
     assert ("ruleset[1].rule[1].partners", "did you mean 'AWS Migration'?") in found
+
+
+@pytest.mark.parametrize("key, value", [("fairness_floor", "1.5"), ("fairness_floor", "-0.1"),
+                                        ("accept_weight", "2"), ("accept_weight", "-1")])
+def test_a_predictive_setting_outside_its_range_names_the_key_its_line_and_the_meaning(key, value):
+    text = GOOD.replace('escalation_queue = "Channel_Escalations"',
+                        f'escalation_queue = "Channel_Escalations"\n{key} = {value}')
+    (p,) = _problems(text)
+    assert p.key == f"settings.{key}" and "between 0 and 1" in p.message and p.line == 4
+    assert "0.6" in p.fix if key == "fairness_floor" else "square root" in p.fix
+
+
+def test_the_predictive_settings_reach_the_learner_a_router_starts_with():
+    from tests.rules.conftest import partner
+
+    text = GOOD.replace('escalation_queue = "Channel_Escalations"',
+                        'escalation_queue = "Channel_Escalations"\nfairness_floor = 0.25\naccept_weight = 1.0')
+    text = text.replace("match = { geography = true }", 'match = { geography = true }\n  distribute = "predictive"')
+    book = load_rules(text=text)
+    assert (book.settings.fairness_floor, book.settings.accept_weight) == (0.25, 1.0)
+    router = Router(book, PartnerIndex.build([partner("001A00")], book), queue_ids={"Channel_Escalations": "00G1"})
+    learner = router.distribution.learner
+    assert (learner.floor, learner.accept_weight) == (0.25, 1.0)

@@ -1,0 +1,48 @@
+"""The rule book's fairness_floor and accept_weight reach the learner the connector keeps
+across routing builds — also when the rule book is reloaded with new values — and each
+rule file of a backtest replays with its own."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+from jobs.learning import Live, for_routing
+from rules import load_rules
+from rules.predictive import Predictor, tuning
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+RULES = """
+[settings]
+business_hours = false
+fairness_floor = {floor}
+accept_weight = {weight}
+
+[[ruleset]]
+name = "All"
+otherwise = "unroutable"
+
+  [[ruleset.rule]]
+  name = "Best converter"
+  match = {{ geography = true }}
+  distribute = "predictive"
+"""
+
+
+def _book(floor: float, weight: float):
+    return load_rules(text=RULES.format(floor=floor, weight=weight))
+
+
+def test_a_reloaded_rule_book_retunes_the_learner_and_keeps_what_it_learnt():
+    learner = Predictor(**tuning(_book(0.6, 0.5).settings))
+    learner.served = {"Best converter": {"001A00": 7}}  # what it counted so far
+    cx = SimpleNamespace(book=_book(0.3, 1.0), learning=Live(learner, {}, lambda r: r, NOW))
+    live = for_routing(cx, None, {}, NOW)  # the kept learner: no history read
+    assert live.learner is learner
+    assert (learner.floor, learner.accept_weight) == (0.3, 1.0)
+    assert learner.served == {"Best converter": {"001A00": 7}}
+
+
+def test_a_backtest_rule_file_replays_with_its_own_settings():
+    kept = Predictor()
+    replayed = Predictor.from_dict(kept.to_dict(), **tuning(_book(0.2, 0.0).settings))
+    assert (replayed.floor, replayed.accept_weight) == (0.2, 0.0)
