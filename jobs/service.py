@@ -293,14 +293,17 @@ class Service:
         is cleaned up on purpose: the kernel frees the file lock and the server the advisory
         lock with the process, exactly as after a kill, and a kill is what the state is
         built to survive."""
-        jobs = sorted(self._in_flight)
-        log.warning("stopped_now", signal="SIGINT", exit_code=EXIT_INTERRUPTED,
-                    interrupted=(f"the current batch of {', '.join(jobs)}" if jobs
-                                 else f"no job was running; the main loop was {self._doing}"),
-                    note="safe to rerun: a write batch is marked sent before it goes to Salesforce, and the next "
-                         "leader reads those leads back and settles them (the outbox's reconcile); a decision "
-                         "not yet committed is read and made again", instance=self.instance, org=self.org)
+        # the exit happens whatever the log line does: this runs in a signal handler, and a
+        # write the main thread was in the middle of can make ours raise (a reentrant call)
         try:
+            jobs = sorted(self._in_flight)
+            log.warning("stopped_now", signal="SIGINT", exit_code=EXIT_INTERRUPTED,
+                        interrupted=(f"the current batch of {', '.join(jobs)}" if jobs
+                                     else f"no job was running; the main loop was {self._doing}"),
+                        note="safe to rerun: a write batch is marked sent before it goes to Salesforce, and the "
+                             "next leader reads those leads back and settles them (the outbox's reconcile); a "
+                             "decision not yet committed is read and made again", instance=self.instance,
+                        org=self.org)
             sys.stderr.flush()
             sys.stdout.flush()
         finally:

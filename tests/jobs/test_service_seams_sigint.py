@@ -75,3 +75,31 @@ def test_a_second_sigint_stops_at_once_with_exit_130_and_the_rerun_settles_the_i
     assert counts.get("sent", 0) == 0 and counts.get("pending", 0) == 0, counts
     assert sum(v for c in runs for k, v in c.items() if k.startswith("reconciled_")) == interrupted
     assert set(per_lead.values()) == {1}, "a lead was decided (and offered) twice"
+
+
+def test_the_forced_stop_exits_even_when_its_log_line_cannot_be_written(tmp_path, monkeypatch):
+    """It runs in a signal handler: a write the main thread was in the middle of can make
+    the log line raise (a reentrant call). The exit must not depend on it."""
+    from jobs import service as svc
+    from jobs.leader import lock_for
+
+    url = f"sqlite:///{tmp_path}/state.sqlite"
+    service = svc.Service(store=Store(url), lock=lock_for(url), poll_seconds=30, misfire_grace=30,
+                          make_jobs=lambda stop: [])
+    exits = []
+
+    class Exited(BaseException):
+        pass
+
+    def fake_exit(code):
+        exits.append(code)
+        raise Exited
+
+    def broken_log(*args, **kwargs):
+        raise RuntimeError("reentrant call inside <_io.BufferedWriter name='<stderr>'>")
+
+    monkeypatch.setattr(svc.os, "_exit", fake_exit)
+    monkeypatch.setattr(svc.log, "warning", broken_log)
+    with pytest.raises(Exited):
+        service.stop_now()
+    assert exits == [130]
