@@ -281,9 +281,12 @@ class Service:
         def _graceful(signum, _frame):  # noqa: ANN001
             if signum == signal.SIGINT and self.stop.is_set():
                 self.stop_now()
-            log.info("stopping", signal=signal.Signals(signum).name,
-                     note="the job in flight finishes its current batch; a second SIGINT (Ctrl-C) stops at once")
-            self.stop.set()
+            self.stop.set()  # first: the stop must not depend on the log line below
+            try:
+                log.info("stopping", signal=signal.Signals(signum).name,
+                         note="the job in flight finishes its current batch; a second SIGINT (Ctrl-C) stops at once")
+            except Exception:  # noqa: BLE001 - a handler must not raise into what the main thread was doing
+                pass
 
         signal.signal(signal.SIGTERM, _graceful)
         signal.signal(signal.SIGINT, _graceful)

@@ -103,3 +103,24 @@ def test_the_forced_stop_exits_even_when_its_log_line_cannot_be_written(tmp_path
     with pytest.raises(Exited):
         service.stop_now()
     assert exits == [130]
+
+
+def test_the_graceful_stop_is_set_even_when_its_log_line_cannot_be_written(tmp_path, monkeypatch):
+    import signal as sig
+
+    from jobs import service as svc
+    from jobs.leader import lock_for
+
+    url = f"sqlite:///{tmp_path}/state.sqlite"
+    service = svc.Service(store=Store(url), lock=lock_for(url), poll_seconds=30, misfire_grace=30,
+                          make_jobs=lambda stop: [])
+    before = sig.getsignal(sig.SIGTERM), sig.getsignal(sig.SIGINT)
+    try:
+        service.install_signal_handlers()
+        monkeypatch.setattr(svc.log, "info", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("reentrant call")))
+        sig.getsignal(sig.SIGTERM)(sig.SIGTERM, None)  # no exception into the main thread
+        assert service.stop.is_set()
+    finally:
+        sig.signal(sig.SIGTERM, before[0])
+        sig.signal(sig.SIGINT, before[1])
+        service.store.dispose()
