@@ -435,7 +435,7 @@ class Estimate:
                 f"{self.evidence} outcomes)")
 
 
-def tuning(settings: Any) -> dict[str, float]:
+def tuning(settings: Any) -> dict[str, Any]:
     """The rule book's [settings] a Predictor takes (fairness_floor, accept_weight)."""
     return {"floor": settings.fairness_floor, "accept_weight": settings.accept_weight}
 

@@ -110,8 +110,10 @@ def test_the_learner_learns_from_outcome_events_only():
     fields = {f.name for f in dataclasses.fields(OutcomeEvent)}
     assert fields == {"partner_id", "kind", "at", "lead_id", "offered_at", "reason", "amount", "lead"}
     # its only ways in: outcomes, the decisions it was part of, the ratings partners wrote
-    # on leads (Lead_Quality_Rating__c, read from the org) and its own saved state
+    # on leads (Lead_Quality_Rating__c, read from the org), its own saved state and the rule
+    # book's settings (tune: fairness_floor, accept_weight)
     public = {name for name, _ in inspect.getmembers(Predictor, inspect.isfunction) if not name.startswith("_")}
-    assert public == {"observe", "estimate", "score", "pick", "record_offer", "to_dict", "rate", "rating_lift"}
+    assert public == {"observe", "estimate", "score", "pick", "record_offer", "to_dict", "rate", "rating_lift", "tune"}
+    assert list(inspect.signature(Predictor.tune).parameters) == ["self", "settings"]
     assert list(inspect.signature(Predictor.observe).parameters) == ["self", "event", "partner"]
     assert list(inspect.signature(Predictor.rate).parameters) == ["self", "rated"]
