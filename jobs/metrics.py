@@ -75,11 +75,13 @@ class StateReader:
     """The figures, read in one short read-only connection per scrape or probe."""
 
     def __init__(self, store: Store | None, *, now: Callable[[], datetime], role: Callable[[], str], instance: str,
-                 org: str | None = None, problems: Callable[[], list[str]] | None = None) -> None:
+                 org: str | None = None, problems: Callable[[], list[str]] | None = None,
+                 stuck: Callable[[], str | None] | None = None) -> None:
         # store: None while `run` waits at start (no state opened yet); set once it is
         self.store, self.now, self.role, self.instance = store, now, role, instance
         self.org = org or (store.org if store is not None else "default")
         self.problems = problems or (lambda: [])
+        self.stuck = stuck or (lambda: None)  # why the service's main loop is stuck, if it is
 
     def _add(self, family: Metric, labels: list[str], value: float) -> None:
         family.add_metric([self.org, *labels], value)  # type: ignore[attr-defined]
@@ -107,7 +109,9 @@ class StateReader:
         return (503 if problems else 200), body
 
     def alive(self) -> tuple[int, dict[str, Any]]:
-        return 200, {"org": self.org, "instance": self.instance, "role": self.role(), "status": "alive"}
+        body = {"org": self.org, "instance": self.instance, "role": self.role(), "status": "alive"}
+        reason = self.stuck()
+        return (503, {**body, "status": "stuck", "reason": reason}) if reason else (200, body)
 
     def collect(self) -> Iterator[Metric]:
         """prometheus_client's collector protocol: called on every scrape."""
@@ -273,7 +277,8 @@ def _handler(server: MetricsServer) -> type[BaseHTTPRequestHandler]:
 
 
 def serve(bind: str, store: Store | None, *, now: Callable[[], datetime], role: Callable[[], str],
-          instance: str, org: str | None = None, problems: Callable[[], list[str]] | None = None) -> MetricsServer:
+          instance: str, org: str | None = None, problems: Callable[[], list[str]] | None = None,
+          stuck: Callable[[], str | None] | None = None) -> MetricsServer:
     """Start the endpoint: what `leadrouter run` calls when `[metrics] bind` is set."""
-    reader = StateReader(store, now=now, role=role, instance=instance, org=org, problems=problems)
+    reader = StateReader(store, now=now, role=role, instance=instance, org=org, problems=problems, stuck=stuck)
     return MetricsServer(reader, bind).start()

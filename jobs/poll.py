@@ -24,6 +24,9 @@ from rules.lifecycle import Action, Event, Ignored, LeadState
 from rules.model import Lead, Response, RoutingStatus
 from rules.state import RoutingState
 
+# a rejection answered without a reason, as the offer's close reason (recovery rebuilds the same)
+NO_REASON = "no reason given"
+
 if TYPE_CHECKING:
     from jobs.context import Context
 
@@ -138,7 +141,7 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
                        via_pool=event is Event.POOL_PICKUP)
     if action is Action.REDISTRIBUTE:
         assert live is not None and event is Event.REJECT
-        reason = lead.rejection_reason or "no reason given"
+        reason = lead.rejection_reason or NO_REASON
         lifecycle.end_offer(conn, state, live, "rejected", reason, now, outcome="rejected")
         decision = lifecycle.redistribute(cx, conn, state, lead, attempt=live["attempt"] + 1,
                                           why=f"rejected by {_name(routing, live['partner_id'])}: {reason}",

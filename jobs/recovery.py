@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 
 from connector.soql import format_soql, ident, select as soql_select
 from jobs import lifecycle
+from jobs.poll import NO_REASON  # a rebuilt decline reads (and counts in feedback) as the live one
 from jobs.state import offers as of
 from jobs.state import schema
 from jobs.state import store as st
@@ -48,9 +49,6 @@ _STATE_OF = {RoutingStatus.ACCEPTED: LeadState.ACCEPTED, RoutingStatus.ESCALATED
              RoutingStatus.RELEASED: LeadState.RELEASED}
 HISTORY_FIELDS = ("Owner", "ownerAssignment", "PartnerAccount")
 QUEUE_PREFIX = "00G"
-# the words jobs/poll.py records for a live rejection without a reason: a rebuilt decline
-# must read (and count in feedback and performance) as the same answer
-NO_REASON = "no reason given"
 
 
 def state_is_empty(cx: Context) -> bool:
@@ -200,9 +198,7 @@ def _rejected_response(cx: Context) -> tuple[str, str] | None:
     """(the Lead field the partner's answer is in, its rejected value as the org spells
     it), or None when the org maps no answer field."""
     encoded = cx.mappings.writeback({"response": Response.REJECTED.value})
-    for field, value in encoded.items():
-        return field, str(value)
-    return None
+    return next(((field, str(value)) for field, value in encoded.items()), None)
 
 
 def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_field: str | None = None,

@@ -184,19 +184,10 @@ class Service:
 
     def start_endpoint(self) -> None:
         if self.metrics_bind and self.metrics is None:
-            from jobs.metrics import MetricsServer, StateReader
+            from jobs.metrics import serve
 
-            service = self
-
-            class Reader(StateReader):
-                def alive(self) -> tuple[int, dict[str, Any]]:
-                    code, body = super().alive()
-                    reason = service.stuck()
-                    return (503, {**body, "status": "stuck", "reason": reason}) if reason else (code, body)
-
-            reader = Reader(self.store, now=lambda: self.now(), role=lambda: self.role, instance=self.instance,
-                            org=self.org, problems=self.problems)
-            self.metrics = MetricsServer(reader, self.metrics_bind).start()
+            self.metrics = serve(self.metrics_bind, self.store, now=lambda: self.now(), role=lambda: self.role,
+                                 instance=self.instance, org=self.org, problems=self.problems, stuck=self.stuck)
 
     def wait_for(self, connect: Callable[[], T]) -> T | None:
         """`connect()` until it does not raise `Unavailable`, with backoff (5 s doubling to

@@ -642,11 +642,12 @@ class Predictor:
                                                    [(partners[pos].industries, partners[pos].products) for pos in cands])
         full = np.array([load >= self.capacity.get(pid, 1 << 30) for pid, load in zip(pids, loads)])
         discount = np.where(full, _FULL_ACCEPT, 1.0)  # said "no capacity" at this load before
+        # what the choice weighs: the chance to convert, and the chance to accept only in part
+        # (the "no capacity" discount whole)
+        worth = a ** self.accept_weight * c * discount
         if full.any():
             a = a * discount
             mean = a * c
-        # what the choice weighs: the chance to convert, and the chance to accept only in part
-        worth = mean if self.accept_weight == 1 else (a / discount) ** self.accept_weight * discount * c
         # one Beta per partner around its estimate, worth its evidence: Thompson sampling
         rng = np.random.default_rng((self.seed, zlib.crc32(f"{lead.id}|{rule.name}|{attempt}".encode())))
         worth = np.clip(worth, 1e-4, 1 - 1e-4)

@@ -69,6 +69,11 @@ def https_session(ca_file: str) -> requests.Session:
 
 
 def client_credentials_token(connection: dict) -> str:
+    return client_credentials_grant(connection)["access_token"]
+
+
+def client_credentials_grant(connection: dict) -> dict:
+    """The token response of a client_credentials login (access_token, instance_url, id…)."""
     with https_session(connection["ca_file"]) as session:
         response = session.post(
             connection["login_url"] + "/services/oauth2/token",
@@ -80,7 +85,7 @@ def client_credentials_token(connection: dict) -> str:
             timeout=10,
         )
     response.raise_for_status()
-    return response.json()["access_token"]
+    return response.json()
 
 
 def salesforce_client(sb: Any, version: str = "62.0"):

@@ -59,33 +59,46 @@ level = "warning"
     return cfg
 
 
+def writing(sb, cfg, command: str, *, batches: int, latency_ms: int):
+    """`leadrouter <command>` with every write-back batch slowed down to `latency_ms`,
+    returned once `batches` batches have gone on the wire (the process still running)."""
+    sb.faults.plan("latency", count=1000, endpoint="composite/sobjects", latency_ms=latency_ms)
+    sb.counters.reset()
+    proc = leadrouter(cfg, command)
+    deadline = time.monotonic() + 60
+    while sb.counters.count("PATCH composite/sobjects") < batches:
+        assert proc.poll() is None, f"finished before the write-back was under way: {proc.communicate()}"
+        assert time.monotonic() < deadline, "the write-back never started"
+        time.sleep(0.02)
+    return proc
+
+
+def outbox_counts(tmp_path: Path) -> dict[str, int]:
+    """The outbox's entries by status, read from the state file and closed again."""
+    store = Store(f"sqlite:///{tmp_path}/state.sqlite")
+    try:
+        with store.connect() as conn:
+            return dict(ob.status_counts(conn))
+    finally:
+        store.dispose()
+
+
 def test_sigkill_during_write_back_loses_nothing_and_offers_nothing_twice(sandbox_factory, tmp_path, monkeypatch):
     sb = sandbox_factory(seed="demo", partners=40, leads=1200, random_seed=5)
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
     os.environ[SECRET_ENV] = sb.connection["client_secret"]
     cfg = write_config(tmp_path, sb, stream="poll")
     time.sleep(1.1)  # SOQL datetimes are whole seconds: let the seed fall before the run's start
-    sb.faults.plan("latency", count=1000, endpoint="composite/sobjects", latency_ms=400)
-    sb.counters.reset()
-
-    victim = leadrouter(cfg, "once")
-    deadline = time.monotonic() + 60
-    while sb.counters.count("PATCH composite/sobjects") < 2:
-        assert victim.poll() is None, f"finished before the kill: {victim.communicate()}"
-        assert time.monotonic() < deadline, "the write-back never started"
-        time.sleep(0.02)
+    victim = writing(sb, cfg, "once", batches=2, latency_ms=400)
     time.sleep(0.15)  # the third batch is now on the wire
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     written_before_restart = sb.counters.count("PATCH composite/sobjects")
     assert written_before_restart < 6, "killed mid write-back, not after it"
 
-    store = Store(f"sqlite:///{tmp_path}/state.sqlite")
-    with store.connect() as conn:
-        open_before = ob.status_counts(conn)
+    open_before = outbox_counts(tmp_path)
     assert open_before.get("pending", 0) > 0, f"the kill left writes to do: {open_before}"
     assert open_before.get("sent", 0) > 0, f"the kill left a batch whose fate is unknown: {open_before}"
-    store.dispose()
 
     sb.faults.clear()
     again = leadrouter(cfg, "once")
@@ -119,22 +132,12 @@ def test_sigterm_finishes_the_batch_in_flight_and_leaves_the_rest_pending(sandbo
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
     cfg = write_config(tmp_path, sb, stream="poll")
     time.sleep(1.1)
-    sb.faults.plan("latency", count=1000, endpoint="composite/sobjects", latency_ms=400)
-    sb.counters.reset()
-    proc = leadrouter(cfg, "run")
-    deadline = time.monotonic() + 60
-    while sb.counters.count("PATCH composite/sobjects") < 2:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the write-back never started"
-        time.sleep(0.02)
+    proc = writing(sb, cfg, "run", batches=2, latency_ms=400)
     time.sleep(0.15)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err[-2000:]
-    store = Store(f"sqlite:///{tmp_path}/state.sqlite")
-    with store.connect() as conn:
-        counts = ob.status_counts(conn)
-    store.dispose()
+    counts = outbox_counts(tmp_path)
     # the batch on the wire was finished and confirmed; nothing is left in an unknown state
     assert counts.get("sent", 0) == 0
     assert counts.get("confirmed", 0) == sb.counters.count("PATCH composite/sobjects") * 200

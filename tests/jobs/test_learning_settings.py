@@ -9,27 +9,14 @@ from types import SimpleNamespace
 from jobs.learning import Live, for_routing
 from rules import load_rules
 from rules.predictive import Predictor, tuning
+from tests.rules.test_predictive import PREDICTIVE
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
-RULES = """
-[settings]
-business_hours = false
-fairness_floor = {floor}
-accept_weight = {weight}
-
-[[ruleset]]
-name = "All"
-otherwise = "unroutable"
-
-  [[ruleset.rule]]
-  name = "Best converter"
-  match = {{ geography = true }}
-  distribute = "predictive"
-"""
 
 
 def _book(floor: float, weight: float):
-    return load_rules(text=RULES.format(floor=floor, weight=weight))
+    return load_rules(text=PREDICTIVE.replace("[settings]", f"[settings]\nfairness_floor = {floor}\n"
+                                                           f"accept_weight = {weight}", 1))
 
 
 def test_a_reloaded_rule_book_retunes_the_learner_and_keeps_what_it_learnt():

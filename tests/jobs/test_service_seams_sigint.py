@@ -14,7 +14,7 @@ from jobs.state import outbox as ob
 from jobs.state.schema import decisions, job_runs
 
 from .conftest import SECRET_ENV, leadrouter
-from .test_crash_e2e import write_config
+from .test_crash_e2e import outbox_counts, write_config, writing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 
@@ -23,18 +23,10 @@ def test_a_second_sigint_stops_at_once_with_exit_130_and_the_rerun_settles_the_i
         sandbox_factory, tmp_path, monkeypatch):
     sb = sandbox_factory(seed="demo", partners=20, leads=500, random_seed=8)
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
-    cfg = write_config(tmp_path, sb)
-    cfg.write_text(cfg.read_text() + '\n[stream]\nmode = "poll"\n')  # no Pub/Sub: loopback only
+    cfg = write_config(tmp_path, sb, stream="poll")  # no Pub/Sub: loopback only
     time.sleep(1.1)  # SOQL datetimes are whole seconds: let the seed fall before the run's start
     # a slow write: a graceful stop would wait seconds for the batch on the wire
-    sb.faults.plan("latency", count=1000, endpoint="composite/sobjects", latency_ms=4000)
-    sb.counters.reset()
-    proc = leadrouter(cfg, "run")
-    deadline = time.monotonic() + 60
-    while sb.counters.count("PATCH composite/sobjects") < 1:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the write-back never started"
-        time.sleep(0.02)
+    proc = writing(sb, cfg, "run", batches=1, latency_ms=4000)
     time.sleep(0.2)  # the first batch is on the wire
     proc.send_signal(signal.SIGINT)  # graceful: would finish that batch, seconds from now
     time.sleep(0.3)
@@ -54,10 +46,7 @@ def test_a_second_sigint_stops_at_once_with_exit_130_and_the_rerun_settles_the_i
     assert "safe to rerun" in said[0]["note"] and "reads those leads back" in said[0]["note"], said[0]
     assert "Traceback" not in err
 
-    store = Store(f"sqlite:///{tmp_path}/state.sqlite")
-    with store.connect() as conn:
-        interrupted = ob.status_counts(conn).get("sent", 0)
-    store.dispose()
+    interrupted = outbox_counts(tmp_path).get("sent", 0)
     assert interrupted > 0, "the batch on the wire is left `sent`: its fate is unknown until read back"
 
     sb.faults.clear()

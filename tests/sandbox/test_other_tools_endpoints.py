@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import https_session
+from tests.conftest import client_credentials_grant, https_session
 from tests.sandbox.raw import Raw
 
 
@@ -29,10 +29,8 @@ def test_userinfo_names_the_tokens_user_and_org(raw, sandbox):
 
 def test_identity_url_from_the_token_response_answers_with_the_username(sandbox):
     c = sandbox.connection
+    token = client_credentials_grant(c)
     with https_session(c["ca_file"]) as session:
-        token = session.post(c["login_url"] + "/services/oauth2/token", data={
-            "grant_type": "client_credentials", "client_id": c["client_id"], "client_secret": c["client_secret"],
-        }, timeout=10).json()  # fmt: skip
         r = session.get(token["id"], headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10)
     assert r.status_code == 200
     body = r.json()

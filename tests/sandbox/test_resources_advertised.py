@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox import rest
-from tests.conftest import https_session
+from tests.conftest import client_credentials_grant, https_session
 from tests.sandbox.raw import Raw
 
 
@@ -59,10 +59,8 @@ def test_every_url_in_userinfo_answers(raw, version):
 
 def test_every_url_of_the_tokens_identity_answers(sandbox):
     c = sandbox.connection
+    token = client_credentials_grant(c)
     with https_session(c["ca_file"]) as session:
-        token = session.post(c["login_url"] + "/services/oauth2/token", data={
-            "grant_type": "client_credentials", "client_id": c["client_id"], "client_secret": c["client_secret"],
-        }, timeout=10).json()  # fmt: skip
         auth = {"Authorization": f"Bearer {token['access_token']}"}
         urls = session.get(token["id"], headers=auth, timeout=10).json()["urls"]
         assert urls
