@@ -20,7 +20,7 @@ from jobs import alerts, bulk_writeback, lifecycle, read_window
 from jobs.echoes import not_our_echo
 from jobs.state import offers as of
 from jobs.state import outbox as ob
-from jobs.timeutil import parse_sf_datetime
+from jobs.timeutil import as_utc, parse_sf_datetime
 from mappings import Unroutable
 from rules.lifecycle import LeadState
 
@@ -108,7 +108,7 @@ def _flush_chunk(cx: Context, entries: list[dict[str, Any]], now: datetime, coun
         batch = fresh[i:i + BATCH]
         with cx.store.begin() as conn:
             fence(conn, getattr(cx, "lock", None))
-            ob.mark(conn, [e["id"] for e in batch], "sent", now, count_attempt=True)
+            ob.mark(conn, [e["id"] for e in batch], "sent", sent_at(cx, now), count_attempt=True)
         results = cx.client.update(sobject, [{"Id": e["lead_id"], **e["payload"]} for e in batch])
         settle(cx, batch, results, now, counts)
         if cx.stop.is_set():
@@ -277,6 +277,8 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
         sent = [e for e in ob.open_entries(conn) if e["status"] == "sent"]
     if not sent:
         return {}
+    if not let_in_flight_land(cx, sent):
+        return {}  # stopping: the next run reads them back
     fields = sorted({f for e in sent for f in e["payload"]} | {"Id", "SystemModstamp"})
     sobject = cx.mappings.writeback_sobject()
     found = {r["Id"]: r for r in cx.client.read_by_ids(sobject, fields, [e["lead_id"] for e in sent])}
@@ -300,6 +302,47 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
         lifecycle.save_state(conn, state, now)
     cx.log(component="outbox").info("outbox_reconciled", **counts)
     return counts
+
+
+def sent_at(cx: Context, fallback: datetime) -> datetime:
+    """When a batch goes on the wire, by Salesforce's clock (a long flush's batches go
+    out well after the job's start): what `let_in_flight_land` measures from."""
+    clock = getattr(cx, "clock", None)
+    return clock.now() if clock is not None else fallback
+
+
+def in_flight_window(cx: Context) -> float:
+    """Seconds after its sending within which a write may still land: the connector's
+    request timeout ([salesforce] timeout), after which any live client has given up."""
+    config = getattr(getattr(cx, "client", None), "config", None)
+    return float(getattr(config, "timeout", None) or 30.0)
+
+
+def let_in_flight_land(cx: Context, sent: list[dict[str, Any]]) -> bool:
+    """Wait until the youngest `sent` entry is older than the in-flight window.
+
+    Salesforce finishes a request it has received whether or not the client is still
+    there: the batch a killed instance had on the wire can land seconds after the kill.
+    Read back before it lands, such a lead looks untouched, is sent again, and may move
+    on (the partner rejects, the lead is offered to the next one); then the first
+    request lands on top and hands the lead back to the partner who rejected it. So
+    the read-back waits out the window, measured by Salesforce's clock, in real seconds
+    and at most the window once (a simulated clock that stands still cannot hold it
+    up). False if the service is stopping meanwhile."""
+    window = in_flight_window(cx)
+    newest = max((e["updated_at"] for e in sent if e.get("updated_at") is not None), default=None)
+    clock = getattr(cx, "clock", None)
+    if newest is None or clock is None:
+        return True
+    age = (clock.now() - as_utc(newest)).total_seconds()
+    wait = min(window, window - age)
+    if wait <= 0:
+        return True
+    cx.log(component="outbox").info("outbox_waiting_for_writes_in_flight", entries=len(sent),
+                                    seconds=round(wait, 1),
+                                    why="a batch sent moments ago (by an instance that stopped) may still land; "
+                                        "reading it back before then would send it twice")
+    return not cx.stop.wait(wait)
 
 
 def landed(rec: dict[str, Any], payload: dict[str, Any], answers: set[str], offered_at: str | None) -> bool:

@@ -135,7 +135,7 @@ class BackgroundWriter:
                     k += 1
                 if batch:
                     outbox.fence(conn, getattr(cx, "lock", None))
-                    ob.mark(conn, [e["id"] for e in batch], "sent", self.now, count_attempt=True)
+                    ob.mark(conn, [e["id"] for e in batch], "sent", outbox.sent_at(cx, self.now), count_attempt=True)
             if not batch:
                 return sent
             done = (batch, cx.client.update(sobject, [{"Id": e["lead_id"], **e["payload"]} for e in batch]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 
 
 def write_config(tmp_path: Path, sb, *, stream: str | None = None) -> Path:
-    """A config for `leadrouter once`/`run` on the sandbox org.
+    """A config for `leadrouter once`/`run` on the sandbox org (a 10-second request timeout:
+    the read-back after a kill waits that long for a batch still on the wire).
 
     `stream="poll"` writes `[stream] mode = "poll"`: without it `run` takes the default,
     auto, and dials Salesforce's own Pub/Sub API (api.pubsub.salesforce.com), network
@@ -40,6 +42,7 @@ def write_config(tmp_path: Path, sb, *, stream: str | None = None) -> Path:
 login_url = "{c['login_url']}"
 ca_bundle = "{c['ca_file']}"
 api_version = "62.0"
+timeout = 10
 [salesforce.auth]
 method = "client_credentials"
 client_id = "{c['client_id']}"
@@ -142,3 +145,42 @@ def test_sigterm_finishes_the_batch_in_flight_and_leaves_the_rest_pending(sandbo
     assert counts.get("sent", 0) == 0
     assert counts.get("confirmed", 0) == sb.counters.count("PATCH composite/sobjects") * 200
     assert counts.get("pending", 0) > 0, "the remaining writes wait for the next start"
+
+
+def test_a_batch_still_on_the_wire_when_its_sender_died_is_read_back_once_it_lands_not_sent_twice(
+        sandbox_factory, tmp_path, monkeypatch):
+    """Salesforce finishes a request it has received even when the client is gone. Read
+    back too early, the killed run's last batch looks untouched and goes out again; in a
+    busy org the lead moves on meanwhile (rejected, offered to the next partner) and the
+    late first request hands it back to the partner who said no."""
+    sb = sandbox_factory(seed="demo", partners=40, leads=400, random_seed=9)
+    seeded = {h["Id"] for h in sb.org.records("LeadHistory")}
+    monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
+    cfg = write_config(tmp_path, sb, stream="poll")
+    time.sleep(1.1)
+    victim = writing(sb, cfg, "once", batches=1, latency_ms=5000)  # each lands 5 s after it went out
+    time.sleep(0.5)  # the second batch is now on the wire
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    sb.faults.clear()  # later requests are served at once; the one on the wire keeps its delay
+    on_the_wire = outbox_counts(tmp_path).get("sent", 0)
+    assert on_the_wire > 0, "the kill left a batch whose fate is unknown"
+
+    started = time.monotonic()
+    again = leadrouter(cfg, "once")
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err[-3000:]
+    assert time.monotonic() - started < 10 + 30, "waited the window once, not more"
+
+    store = Store(f"sqlite:///{tmp_path}/state.sqlite")
+    with store.connect() as conn:
+        runs = [r.counts for r in conn.execute(job_runs.select().where(job_runs.c.job == "outbox"))]
+        counts = ob.status_counts(conn)
+    store.dispose()
+    reconciled = {k: sum(c.get(k, 0) for c in runs) for k in ("reconciled_confirmed", "reconciled_resend")}
+    assert reconciled == {"reconciled_confirmed": on_the_wire, "reconciled_resend": 0}, reconciled
+    assert counts.get("sent", 0) == 0 and counts.get("pending", 0) == 0, counts
+    # every lead was written once: the org saw its owner set once, by the first request
+    owners = Counter(h["LeadId"] for h in sb.org.records("LeadHistory")
+                     if h["Id"] not in seeded and h["Field"] in ("Owner", "OwnerId"))
+    assert owners and max(owners.values()) == 1, owners.most_common(3)
