@@ -19,7 +19,10 @@ A standby logs in again about hourly (LOGIN_CHECK_SECONDS) with the login it sta
 with, so credentials revoked or a connected app changed while it waited show before a
 failover needs them, not during one. A standby whose check failed is not ready, with the
 reason: a failover that cannot log in is no failover, and a rollout or an alert on
-readiness must see that now rather than after the leader is gone.
+readiness must see that now rather than after the leader is gone. Nor does it ask for the
+leader lock while its login fails: another standby that can log in takes over instead
+(with three instances the lock race must not go to the one that cannot work). It checks
+again every LOGIN_RECHECK_SECONDS while failing, and competes again once a check passes.
 
 /livez answers for the main thread itself: it stamps `time.monotonic()` every round of
 its loops (and every second while it sleeps or waits), and /livez is 503 with the reason
@@ -76,6 +79,8 @@ STUCK_POLLS, STUCK_MIN_SECONDS = 3, 60.0
 # A standby logs in again this often (seconds of time.monotonic): one token request an
 # hour costs nothing, and a revoked login is known within the hour, not at the failover.
 LOGIN_CHECK_SECONDS = 3600.0
+# … and every minute while that check fails (a network blip heals; a fixed credential shows)
+LOGIN_RECHECK_SECONDS = 60.0
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 
 
@@ -379,7 +384,7 @@ class Service:
         while not self.stop.is_set():
             self._tick("asking for the leader lock")
             try:
-                if self.lock.try_acquire():
+                if self.login_error is None and self.lock.try_acquire():
                     # a leader's own job runs say whether Salesforce takes its login
                     # (FAILED_RUNS_NOT_READY); a standby's verdict would go stale
                     self.login_error = None
@@ -399,7 +404,9 @@ class Service:
             self._beat()
             if self.check_login is not None and self.monotonic() >= self._login_due:
                 self._check_login(self.check_login)
-                self._login_due = self.monotonic() + self.login_check_seconds
+                every = self.login_check_seconds if self.login_error is None else \
+                    min(self.login_check_seconds, LOGIN_RECHECK_SECONDS)
+                self._login_due = self.monotonic() + every
             self._pause(self.poll_seconds, "waiting as a standby")
         return False
 
@@ -422,7 +429,9 @@ class Service:
         if error == self.login_error:
             return
         if error:
-            log.error("standby_login_failed", problem=error, instance=self.instance, org=self.org)
+            log.error("standby_login_failed", problem=error, instance=self.instance, org=self.org,
+                      note=f"this standby does not take the leader lock until its login works again (checked "
+                           f"every {min(self.login_check_seconds, LOGIN_RECHECK_SECONDS):.0f} s)")
         else:
             log.info("standby_login_ok", note="the standby's Salesforce login works again; ready as the failover",
                      instance=self.instance, org=self.org)

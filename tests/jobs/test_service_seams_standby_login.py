@@ -16,7 +16,7 @@ import time
 from connector.errors import ConfigError, Failure
 from jobs.leader import lock_for
 from jobs.logging import configure
-from jobs.service import LOGIN_CHECK_SECONDS, Service
+from jobs.service import LOGIN_CHECK_SECONDS, LOGIN_RECHECK_SECONDS, Service
 from jobs.state import Store
 
 from .test_service_seams_probes import Monotonic, get, started, stopped, until
@@ -129,5 +129,38 @@ def test_the_main_loop_ticks_while_a_login_check_hangs(tmp_path):
         until("the standby loop to go on", lambda: service._doing != "checking the standby's Salesforce login")
     finally:
         release.set()
+        stopped(service, thread, store)
+        leader.release()
+
+
+def test_a_standby_that_cannot_log_in_leaves_the_lock_to_others_and_takes_it_once_its_login_works(tmp_path):
+    """With three instances, the lock race must not go to the one that cannot work: while
+    its login fails it does not ask for the lock, and checks again every minute."""
+    url = f"sqlite:///{tmp_path}/state.sqlite"
+    leader = lock_for(url)
+    assert leader.try_acquire()
+    store, clock, login = Store(url), Monotonic(), Login()
+    service = Service(store=store, lock=lock_for(url), poll_seconds=0.05, misfire_grace=30,
+                      metrics_bind="127.0.0.1:0", make_jobs=lambda stop: [], monotonic=clock, check_login=login)
+    thread = started(service)
+    try:
+        until("the standby loop", lambda: service.role == "standby" and service._login_due is not None)
+        login.refuse = REVOKED
+        checked(service, login, clock)
+        assert service._login_due - clock.value == LOGIN_RECHECK_SECONDS, "failing: checked again in a minute"
+
+        leader.release()  # the leader is gone; the lock is free
+        time.sleep(0.5)  # ten rounds of the standby loop
+        assert service.role == "standby", "took the lock with a login that fails"
+        other = lock_for(url)
+        assert other.try_acquire(), "the lock was left free for a standby that can log in"
+        other.release()
+
+        login.refuse = None
+        login.done.clear()
+        clock.value += LOGIN_RECHECK_SECONDS
+        until("the login check a minute later", login.done.is_set)
+        until("the standby to take over", lambda: service.role == "leader")
+    finally:
         stopped(service, thread, store)
         leader.release()
