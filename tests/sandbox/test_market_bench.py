@@ -17,9 +17,10 @@ def test_quality_bench_reports_oracle_ratio_lift_and_fair_share_per_shape():
     assert proc.returncode == 0, proc.stderr[-3000:]
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(r["per_shape"]) == {"independent", "drift"}
-    for key in ("oracle_ratio", "lift_over_round_robin", "min_share_of_fair", "round_robin_oracle_ratio",
-                "partner_oracle_ratio"):
+    for key in ("oracle_ratio", "oracle_ratio_after_warmup", "lift_over_round_robin", "min_share_of_fair",
+                "round_robin_oracle_ratio", "partner_oracle_ratio"):
         assert isinstance(r[key], float), key
+        assert all(isinstance(f[key], float) for f in r["per_shape"].values()), key
     conv = r["conversions"]
     assert conv["oracle"] > conv["round_robin"] > 0 and conv["predictive"] > 0  # knowing the truth pays
     assert conv["oracle"] >= conv["partner_oracle"] * 0.97  # knowing segments too pays (or nearly ties)
