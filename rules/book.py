@@ -35,6 +35,9 @@ CAP_FIX = ("a whole number of offers, 1 or more; leave the key out for no cap "
            "(pause a partner with Routing_Paused__c, not a cap of 0)")
 
 
+HALF_LIFE_DAYS = (7, 3650)  # predictive rules: how fast outcomes may fade, in days (a week … ten years)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     escalation_queue: str = "Channel_Escalations"
@@ -56,6 +59,10 @@ class Settings:
     fairness_floor: float = 0.6
     # predictive rules: the choice weighs accept ** this × convert (1: whole; 0: convert alone)
     accept_weight: float = 0.5
+    # predictive rules: a partner's answers (accepted, declined, lapsed) count half after this many days …
+    answers_half_life_days: float = 60.0
+    # … and its conversions (one per accepted lead, weeks late) after this many
+    conversions_half_life_days: float = 150.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +322,8 @@ class _Loader:
             certifications_for_products=cfp,
             fairness_floor=g("fairness_floor", float),
             accept_weight=g("accept_weight", float),
+            answers_half_life_days=g("answers_half_life_days", float),
+            conversions_half_life_days=g("conversions_half_life_days", float),
         )
         for cap in ("max_open_offers", "max_offers_per_day"):
             value = getattr(s, cap)
@@ -333,6 +342,14 @@ class _Loader:
                        "how much a partner's chance to accept counts in a predictive choice: 1 = accept × convert, "
                        "0.5 (the default) = its square root, 0 = the chance to convert alone",
                        self.lines.key("accept_weight", line))
+        for key in ("answers_half_life_days", "conversions_half_life_days"):
+            days = getattr(s, key)
+            if not HALF_LIFE_DAYS[0] <= days <= HALF_LIFE_DAYS[1]:
+                self.error(f"settings.{key}", f"must be between {HALF_LIFE_DAYS[0]} and {HALF_LIFE_DAYS[1]} days, "
+                           f"got {days:g}",
+                           "how fast a partner's past outcomes fade in predictive rules: the shorter, the sooner a "
+                           "partner that got better or worse is seen as it is now, and the fewer outcomes each "
+                           "estimate rests on (defaults: answers 60, conversions 150)", self.lines.key(key, line))
         if not 0 <= s.best_fit_floor <= 1:
             self.error("settings.best_fit_floor", "must be a share between 0 and 1", "e.g. 0.1 = one lead in ten",
                        self.lines.key("best_fit_floor", line))

@@ -30,7 +30,8 @@ must update one outcome at a time, persist as plain JSON, explain each estimate 
 words, and decide in tens of microseconds; numpy supplies the Beta draws.
 
 A partner's own outcomes fade with a half-life (`half_life_days`, 60; conversions
-`convert_half_life_days`, 150): a partner that got better or worse is seen as it is now.
+`convert_half_life_days`, 150; the rule file's `answers_half_life_days` and
+`conversions_half_life_days`): a partner that got better or worse is seen as it is now.
 Conversions fade slower because there are few of them — one per accepted lead, weeks
 after it — and a model that forgets them at the answers' pace starves (bench/quality.py,
 four markets: 150 days converts 1 % more than 60, the drifting market included).
@@ -436,8 +437,11 @@ class Estimate:
 
 
 def tuning(settings: Any) -> dict[str, Any]:
-    """The rule book's [settings] a Predictor takes (fairness_floor, accept_weight)."""
-    return {"floor": settings.fairness_floor, "accept_weight": settings.accept_weight}
+    """The rule book's [settings] a Predictor takes (fairness_floor, accept_weight, the
+    answers' and conversions' half-lives)."""
+    return {"floor": settings.fairness_floor, "accept_weight": settings.accept_weight,
+            "half_life_days": settings.answers_half_life_days,
+            "convert_half_life_days": settings.conversions_half_life_days}
 
 
 class Predictor:
@@ -471,6 +475,7 @@ class Predictor:
         # of converting until outcomes say what claims mean in this org (pooled over partners)
         self.convert.priors = {CLAIMS_INDUSTRY: claim_prior}
         # conversions come one per accepted lead, weeks late: they fade slower than answers
+        self.convert_half_life_days = convert_half_life_days
         self.logistic = _Logistic(convert_half_life_days, {CLAIMS_INDUSTRY: claim_prior})
         self.rows: dict[str, int] = {}  # partner id → its row in the heads' arrays
         self.ids: list[str] = [""]  # row 0: a partner nothing is known of (always zero counts)
@@ -556,6 +561,9 @@ class Predictor:
         learnt stays."""
         for name, value in tuning(settings).items():
             setattr(self, name, value)
+        if self.logistic.half_life != self.convert_half_life_days:
+            self.logistic.half_life = self.convert_half_life_days
+            self.logistic.fitted_at = None  # refitted with the new weights when next asked
 
     def estimate(self, partner: Partner, lead: Lead) -> Estimate:
         """What the learner believes about offering `lead` to this partner."""

@@ -84,20 +84,22 @@ def test_two_rule_files_of_the_same_name_get_columns_that_tell_them_apart():
 
 
 def test_each_rule_file_replays_with_its_own_fairness_floor_and_accept_weight(loop, tmp_path, monkeypatch):
-    """Ops compare a floor or an acceptance weight before deploying it: the backtest's
+    """Ops compare a floor, an acceptance weight or a half-life before deploying it: the backtest's
     learner for each rule file is tuned by that file's [settings]."""
     loop.cycle(hours=20)
     seen = {}
     replay = backtest.replay
     monkeypatch.setattr(backtest, "replay", lambda cx, book, leads, learner, facts: (
-        seen.__setitem__(book.settings.fairness_floor, (learner.floor, learner.accept_weight))
+        seen.__setitem__(book.settings.fairness_floor, (learner.floor, learner.accept_weight,
+                                                        learner.logistic.half_life))
         or replay(cx, book, leads, learner, facts)))
     files = []
-    for floor, weight in ((0.0, 1.0), (0.9, 0.25)):
-        text = PREDICTIVE.replace("[settings]", f"[settings]\nfairness_floor = {floor}\naccept_weight = {weight}", 1)
+    for floor, weight, days in ((0.0, 1.0, 150), (0.9, 0.25, 30)):
+        text = PREDICTIVE.replace("[settings]", f"[settings]\nfairness_floor = {floor}\naccept_weight = {weight}\n"
+                                                f"conversions_half_life_days = {days}", 1)
         path = tmp_path / f"floor{floor}.toml"
         path.write_text(text)
         files.append((path.name, backtest.load_book(path, loop.cx.mappings)))
     with loop.cx.store.connect() as conn:
         backtest.compare(loop.cx, conn, files, loop.cx.clock.now(), timedelta(days=30))
-    assert seen == {0.0: (0.0, 1.0), 0.9: (0.9, 0.25)}
+    assert seen == {0.0: (0.0, 1.0, 150), 0.9: (0.9, 0.25, 30)}

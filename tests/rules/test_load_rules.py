@@ -156,3 +156,26 @@ def test_the_predictive_settings_reach_the_learner_a_router_starts_with():
     router = Router(book, PartnerIndex.build([partner("001A00")], book), queue_ids={"Channel_Escalations": "00G1"})
     learner = router.distribution.learner
     assert (learner.floor, learner.accept_weight) == (0.25, 1.0)
+
+
+@pytest.mark.parametrize("key, value", [("answers_half_life_days", "3"), ("answers_half_life_days", "0"),
+                                        ("conversions_half_life_days", "5000"), ("conversions_half_life_days", "-30")])
+def test_a_half_life_outside_a_week_to_ten_years_names_the_key_its_line_and_what_it_does(key, value):
+    text = GOOD.replace('escalation_queue = "Channel_Escalations"',
+                        f'escalation_queue = "Channel_Escalations"\n{key} = {value}')
+    (p,) = _problems(text)
+    assert p.key == f"settings.{key}" and "between 7 and 3650 days" in p.message and p.line == 4, p
+    assert "fade" in p.fix and "answers 60, conversions 150" in p.fix, p.fix
+
+
+def test_the_half_lives_reach_the_learner_a_router_starts_with():
+    from tests.rules.conftest import partner
+
+    text = GOOD.replace('escalation_queue = "Channel_Escalations"',
+                        'escalation_queue = "Channel_Escalations"\nanswers_half_life_days = 30\n'
+                        'conversions_half_life_days = 90')
+    text = text.replace("match = { geography = true }", 'match = { geography = true }\n  distribute = "predictive"')
+    book = load_rules(text=text)
+    router = Router(book, PartnerIndex.build([partner("001A00")], book), queue_ids={"Channel_Escalations": "00G1"})
+    learner = router.distribution.learner
+    assert (learner.half_life_days, learner.convert_half_life_days, learner.logistic.half_life) == (30, 90, 90)
