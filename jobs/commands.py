@@ -121,6 +121,8 @@ def cmd_run(args) -> int:
         service.close_endpoint()
         return 0
     cx.lock = lock  # write batches are fenced by its token (jobs/outbox.py fence)
+    # a dead leader's last batch may still land: read back by a later outbox run, not waited for
+    cx.defer_in_flight = True
     # CDC first; the jobs poll to reconcile; each job first asks the lock whether we still lead
     service.attach(cx.store, make_jobs=guard_jobs(Streams(cx).make_jobs, lock),
                    on_leader=lambda: _first_as_leader(cx), now=cx.clock.now, check_login=cx.client.login_again)

@@ -277,12 +277,23 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
         sent = [e for e in ob.open_entries(conn) if e["status"] == "sent"]
     if not sent:
         return {}
-    if not let_in_flight_land(cx, sent):
+    held = 0
+    if getattr(cx, "defer_in_flight", False):
+        # the service: its next outbox run reads these back; the rest goes on meanwhile
+        young = still_in_flight(cx, sent)
+        held, sent = len(young), [e for e in sent if e["id"] not in young]
+        if held:
+            cx.log(component="outbox").info("outbox_in_flight_held", entries=held, why=IN_FLIGHT_WHY)
+        if not sent:
+            return {"in_flight_held": held}
+    elif not let_in_flight_land(cx, sent):
         return {}  # stopping: the next run reads them back
     fields = sorted({f for e in sent for f in e["payload"]} | {"Id", "SystemModstamp"})
     sobject = cx.mappings.writeback_sobject()
     found = {r["Id"]: r for r in cx.client.read_by_ids(sobject, fields, [e["lead_id"] for e in sent])}
     counts = {"reconciled_confirmed": 0, "reconciled_resend": 0, "reconciled_dropped": 0}
+    if held:
+        counts["in_flight_held"] = held
     answers = set(cx.mappings.writeback({"response": None, "rejection_reason": None}))
     offered_at = next(iter(cx.mappings.writeback({"offered_at": None})), None)
     with cx.store.begin() as conn:
@@ -318,6 +329,23 @@ def in_flight_window(cx: Context) -> float:
     return float(getattr(config, "timeout", None) or 30.0)
 
 
+IN_FLIGHT_WHY = ("a batch sent moments ago (by an instance that stopped) may still land; reading it back before "
+                 "then would send it twice")
+
+
+def _age(cx: Context, entry: dict[str, Any]) -> float | None:
+    clock = getattr(cx, "clock", None)
+    if clock is None or entry.get("updated_at") is None:
+        return None
+    return (clock.now() - as_utc(entry["updated_at"])).total_seconds()
+
+
+def still_in_flight(cx: Context, sent: list[dict[str, Any]]) -> set[int]:
+    """Ids of the `sent` entries whose batch went out less than the in-flight window ago."""
+    window = in_flight_window(cx)
+    return {e["id"] for e in sent if (age := _age(cx, e)) is not None and age < window}
+
+
 def let_in_flight_land(cx: Context, sent: list[dict[str, Any]]) -> bool:
     """Wait until the youngest `sent` entry is older than the in-flight window.
 
@@ -328,20 +356,15 @@ def let_in_flight_land(cx: Context, sent: list[dict[str, Any]]) -> bool:
     request lands on top and hands the lead back to the partner who rejected it. So
     the read-back waits out the window, measured by Salesforce's clock, in real seconds
     and at most the window once (a simulated clock that stands still cannot hold it
-    up). False if the service is stopping meanwhile."""
+    up). `once` waits here; the service holds such entries for its next outbox run
+    instead (`defer_in_flight`) and goes on routing. False if stopping meanwhile."""
     window = in_flight_window(cx)
-    newest = max((e["updated_at"] for e in sent if e.get("updated_at") is not None), default=None)
-    clock = getattr(cx, "clock", None)
-    if newest is None or clock is None:
-        return True
-    age = (clock.now() - as_utc(newest)).total_seconds()
-    wait = min(window, window - age)
+    ages = [a for e in sent if (a := _age(cx, e)) is not None]
+    wait = min(window, window - min(ages)) if ages else 0.0
     if wait <= 0:
         return True
     cx.log(component="outbox").info("outbox_waiting_for_writes_in_flight", entries=len(sent),
-                                    seconds=round(wait, 1),
-                                    why="a batch sent moments ago (by an instance that stopped) may still land; "
-                                        "reading it back before then would send it twice")
+                                    seconds=round(wait, 1), why=IN_FLIGHT_WHY)
     return not cx.stop.wait(wait)
 
 
