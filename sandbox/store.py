@@ -327,14 +327,18 @@ class Org:
         return False
 
     def _record_history(self, obj: ObjectDef, before: dict, after: dict, user: str, owner_by_rule: bool = False) -> None:
+        # Every row of one update carries the update's own time, as Salesforce dates a
+        # transaction's history rows: a reader groups them by CreatedDate, and a thread
+        # switch between two rows must not split one write in two.
+        stamp = after["SystemModstamp"]
         for f in obj.fields.values():
             if f.track_history and before.get(f.name) != after.get(f.name):
                 # Salesforce marks owner changes made by an assignment rule as "ownerAssignment"
                 name = "ownerAssignment" if f.name == "OwnerId" and owner_by_rule else history_field_name(f)
-                self._insert_history(after["Id"], f, before.get(f.name), after.get(f.name), user, name)
+                self._insert_history(after["Id"], f, before.get(f.name), after.get(f.name), user, name, stamp)
 
-    def _insert_history(self, lead_id: str, f: FieldDef, old: Any, new: Any, user: str, name: str) -> None:
-        stamp = self._stamp()
+    def _insert_history(self, lead_id: str, f: FieldDef, old: Any, new: Any, user: str, name: str,
+                        stamp: datetime) -> None:
         hid = self._new_id(ids.PREFIXES["LeadHistory"])
         self._log_undo(("create", "LeadHistory", hid))
         self._tables["LeadHistory"][hid] = {
