@@ -341,9 +341,11 @@ def _age(cx: Context, entry: dict[str, Any]) -> float | None:
 
 
 def still_in_flight(cx: Context, sent: list[dict[str, Any]]) -> set[int]:
-    """Ids of the `sent` entries whose batch went out less than the in-flight window ago."""
+    """Ids of the `sent` entries whose batch went out less than the in-flight window ago.
+    A stamp further ahead of Salesforce's time than the window is no measure (a clock
+    that was wrong when it was taken): such an entry is read back, not held for ever."""
     window = in_flight_window(cx)
-    return {e["id"] for e in sent if (age := _age(cx, e)) is not None and age < window}
+    return {e["id"] for e in sent if (age := _age(cx, e)) is not None and -window < age < window}
 
 
 def let_in_flight_land(cx: Context, sent: list[dict[str, Any]]) -> bool:
@@ -359,7 +361,7 @@ def let_in_flight_land(cx: Context, sent: list[dict[str, Any]]) -> bool:
     up). `once` waits here; the service holds such entries for its next outbox run
     instead (`defer_in_flight`) and goes on routing. False if stopping meanwhile."""
     window = in_flight_window(cx)
-    ages = [a for e in sent if (a := _age(cx, e)) is not None]
+    ages = [a for e in sent if (a := _age(cx, e)) is not None and a > -window]  # (see still_in_flight)
     wait = min(window, window - min(ages)) if ages else 0.0
     if wait <= 0:
         return True

@@ -36,3 +36,15 @@ def test_the_service_holds_a_batch_still_on_the_wire_until_it_has_had_time_to_la
     assert settled.get("reconciled_confirmed") == 1 and "in_flight_held" not in settled, settled
     with loop.cx.store.connect() as conn:
         assert ob.status_counts(conn).get("sent", 0) == 0
+
+
+def test_a_batch_stamped_ahead_of_salesforces_time_is_read_back_not_held_for_ever(loop):
+    """A stamp from a clock that was wrong is no measure of how long a request has had."""
+    loop.cycle()
+    with loop.cx.store.begin() as conn:
+        entry = next(e for e in conn.execute(OB.select().where(OB.c.status == "confirmed")).mappings())
+        ahead = loop.cx.clock.now() + timedelta(days=2)
+        conn.execute(update(OB).where(OB.c.id == entry["id"]).values(status="sent", updated_at=ahead))
+    loop.cx.defer_in_flight = True
+    counts = _counts(loop, "outbox")
+    assert counts.get("reconciled_confirmed") == 1 and "in_flight_held" not in counts, counts
