@@ -367,7 +367,9 @@ def let_in_flight_land(cx: Context, sent: list[dict[str, Any]]) -> bool:
         return True
     cx.log(component="outbox").info("outbox_waiting_for_writes_in_flight", entries=len(sent),
                                     seconds=round(wait, 1), why=IN_FLIGHT_WHY)
-    return not cx.stop.wait(wait)
+    from jobs.leader import pause  # sleeps: a timed Event.wait hangs under libfaketime (RELIABILITY.md)
+
+    return not pause(cx.stop, wait)
 
 
 def landed(rec: dict[str, Any], payload: dict[str, Any], answers: set[str], offered_at: str | None) -> bool:
