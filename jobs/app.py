@@ -114,7 +114,7 @@ class LeadRouter:
     _state_checked: bool = False
     lock: Any = None  # the leader lock, when a command holds one: write batches are fenced by its token
     # `run`: a batch a dead leader may still have on the wire is read back by a later outbox
-    # run (the rest goes on); `once` waits for it (jobs/outbox.py let_in_flight_land)
+    # run (the rest goes on); `once` waits for it (jobs/in_flight.py)
     defer_in_flight: bool = False
     # what an offer alert says about a lead, kept from the lead stream's conversion (jobs/alerts.py)
     alert_facts: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)

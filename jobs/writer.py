@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from sqlalchemy import select
 
 from jobs import alerts, outbox
+from jobs.in_flight import sent_at
 from jobs.state import outbox as ob
 from jobs.state import schema
 
@@ -135,7 +136,7 @@ class BackgroundWriter:
                     k += 1
                 if batch:
                     outbox.fence(conn, getattr(cx, "lock", None))
-                    ob.mark(conn, [e["id"] for e in batch], "sent", outbox.sent_at(cx, self.now), count_attempt=True)
+                    ob.mark(conn, [e["id"] for e in batch], "sent", sent_at(cx, self.now), count_attempt=True)
             if not batch:
                 return sent
             done = (batch, cx.client.update(sobject, [{"Id": e["lead_id"], **e["payload"]} for e in batch]))
