@@ -5,7 +5,23 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from jobs.cli import main
+
+
+@pytest.fixture
+def seeded_org(tmp_path_factory):
+    """A seeded org per test, not per module as for the tools that only read it: these
+    tests run `once`, which routes the org's leads, and a later test's `once` on a fresh
+    state then finds nothing to decide (under xdist which tests share a worker, and so
+    an org, varies from run to run)."""
+    import sandbox
+
+    sb = sandbox.start(tmp_path_factory.mktemp("org"), seed="demo", partners=40, leads=300, random_seed=7,
+                       autosave=None)
+    yield sb
+    sb.stop()
 
 
 def _once(workdir, capsys) -> str:
