@@ -45,6 +45,18 @@ def json_lines(buf: io.StringIO) -> list[dict]:
     return [json.loads(line) for line in buf.getvalue().splitlines() if line.startswith("{")]
 
 
+def standby(tmp_path, check_login=None):
+    """(the lock someone else holds, store, clock, login, the service kept a standby by it)."""
+    url = f"sqlite:///{tmp_path}/state.sqlite"
+    leader = lock_for(url)
+    assert leader.try_acquire()  # someone else leads: the service stays a standby
+    store, clock, login = Store(url), Monotonic(), Login()
+    service = Service(store=store, lock=lock_for(url), poll_seconds=0.05, misfire_grace=30,
+                      metrics_bind="127.0.0.1:0", make_jobs=lambda stop: [], monotonic=clock,
+                      check_login=check_login or login)
+    return leader, store, clock, login, service
+
+
 def checked(service: Service, login: Login, clock: Monotonic) -> None:
     """An hour passes; wait until the standby has logged in again and taken the outcome in."""
     login.done.clear()
@@ -55,14 +67,9 @@ def checked(service: Service, login: Login, clock: Monotonic) -> None:
 
 
 def test_a_standby_whose_login_stops_working_is_not_ready_with_the_reason_until_it_works_again(tmp_path):
-    url = f"sqlite:///{tmp_path}/state.sqlite"
-    leader = lock_for(url)
-    assert leader.try_acquire()  # someone else leads: the service stays a standby
     buf = io.StringIO()
     configure("json", "info", stream=buf)
-    store, clock, login = Store(url), Monotonic(), Login()
-    service = Service(store=store, lock=lock_for(url), poll_seconds=0.05, misfire_grace=30,
-                      metrics_bind="127.0.0.1:0", make_jobs=lambda stop: [], monotonic=clock, check_login=login)
+    leader, store, clock, login, service = standby(tmp_path)
     thread = started(service)
     try:
         until("the standby loop", lambda: service.role == "standby" and service._login_due is not None)
@@ -103,19 +110,13 @@ def test_a_standby_whose_login_stops_working_is_not_ready_with_the_reason_until_
 
 def test_the_main_loop_ticks_while_a_login_check_hangs(tmp_path):
     """A login's retries can take minutes: /livez must not call that a stuck loop."""
-    url = f"sqlite:///{tmp_path}/state.sqlite"
-    leader = lock_for(url)
-    assert leader.try_acquire()
-    store, clock = Store(url), Monotonic()
     hanging, release = threading.Event(), threading.Event()
 
     def slow_login() -> None:
         hanging.set()
         release.wait(20)
 
-    service = Service(store=store, lock=lock_for(url), poll_seconds=0.05, misfire_grace=30,
-                      metrics_bind="127.0.0.1:0", make_jobs=lambda stop: [], monotonic=clock,
-                      check_login=slow_login)
+    leader, store, clock, _, service = standby(tmp_path, check_login=slow_login)
     thread = started(service)
     try:
         until("the standby loop", lambda: service._login_due is not None)
@@ -136,12 +137,8 @@ def test_the_main_loop_ticks_while_a_login_check_hangs(tmp_path):
 def test_a_standby_that_cannot_log_in_leaves_the_lock_to_others_and_takes_it_once_its_login_works(tmp_path):
     """With three instances, the lock race must not go to the one that cannot work: while
     its login fails it does not ask for the lock, and checks again every minute."""
+    leader, store, clock, login, service = standby(tmp_path)
     url = f"sqlite:///{tmp_path}/state.sqlite"
-    leader = lock_for(url)
-    assert leader.try_acquire()
-    store, clock, login = Store(url), Monotonic(), Login()
-    service = Service(store=store, lock=lock_for(url), poll_seconds=0.05, misfire_grace=30,
-                      metrics_bind="127.0.0.1:0", make_jobs=lambda stop: [], monotonic=clock, check_login=login)
     thread = started(service)
     try:
         until("the standby loop", lambda: service.role == "standby" and service._login_due is not None)

@@ -135,47 +135,44 @@ def test_misspelt_picklist_value_in_a_condition_is_warned_with_the_nearest_value
     assert ("ruleset[1].rule[1].partners", "did you mean 'AWS Migration'?") in found
 
 
+def _with_settings(*lines: str) -> str:
+    """GOOD with these lines added to its [settings]."""
+    return GOOD.replace('escalation_queue = "Channel_Escalations"',
+                        "\n".join(('escalation_queue = "Channel_Escalations"', *lines)))
+
+
+def _learner_of(text: str):
+    """The learner a router built from `text` starts with, its rule made predictive."""
+    from tests.rules.conftest import partner
+
+    book = load_rules(text=text.replace("match = { geography = true }",
+                                        'match = { geography = true }\n  distribute = "predictive"'))
+    router = Router(book, PartnerIndex.build([partner("001A00")], book), queue_ids={"Channel_Escalations": "00G1"})
+    return book, router.distribution.learner
+
+
 @pytest.mark.parametrize("key, value", [("fairness_floor", "1.5"), ("fairness_floor", "-0.1"),
                                         ("accept_weight", "2"), ("accept_weight", "-1")])
 def test_a_predictive_setting_outside_its_range_names_the_key_its_line_and_the_meaning(key, value):
-    text = GOOD.replace('escalation_queue = "Channel_Escalations"',
-                        f'escalation_queue = "Channel_Escalations"\n{key} = {value}')
-    (p,) = _problems(text)
+    (p,) = _problems(_with_settings(f"{key} = {value}"))
     assert p.key == f"settings.{key}" and "between 0 and 1" in p.message and p.line == 4
     assert "0.6" in p.fix if key == "fairness_floor" else "square root" in p.fix
 
 
 def test_the_predictive_settings_reach_the_learner_a_router_starts_with():
-    from tests.rules.conftest import partner
-
-    text = GOOD.replace('escalation_queue = "Channel_Escalations"',
-                        'escalation_queue = "Channel_Escalations"\nfairness_floor = 0.25\naccept_weight = 1.0')
-    text = text.replace("match = { geography = true }", 'match = { geography = true }\n  distribute = "predictive"')
-    book = load_rules(text=text)
+    book, learner = _learner_of(_with_settings("fairness_floor = 0.25", "accept_weight = 1.0"))
     assert (book.settings.fairness_floor, book.settings.accept_weight) == (0.25, 1.0)
-    router = Router(book, PartnerIndex.build([partner("001A00")], book), queue_ids={"Channel_Escalations": "00G1"})
-    learner = router.distribution.learner
     assert (learner.floor, learner.accept_weight) == (0.25, 1.0)
 
 
 @pytest.mark.parametrize("key, value", [("answers_half_life_days", "3"), ("answers_half_life_days", "0"),
                                         ("conversions_half_life_days", "5000"), ("conversions_half_life_days", "-30")])
 def test_a_half_life_outside_a_week_to_ten_years_names_the_key_its_line_and_what_it_does(key, value):
-    text = GOOD.replace('escalation_queue = "Channel_Escalations"',
-                        f'escalation_queue = "Channel_Escalations"\n{key} = {value}')
-    (p,) = _problems(text)
+    (p,) = _problems(_with_settings(f"{key} = {value}"))
     assert p.key == f"settings.{key}" and "between 7 and 3650 days" in p.message and p.line == 4, p
     assert "fade" in p.fix and "answers 60, conversions 150" in p.fix, p.fix
 
 
 def test_the_half_lives_reach_the_learner_a_router_starts_with():
-    from tests.rules.conftest import partner
-
-    text = GOOD.replace('escalation_queue = "Channel_Escalations"',
-                        'escalation_queue = "Channel_Escalations"\nanswers_half_life_days = 30\n'
-                        'conversions_half_life_days = 90')
-    text = text.replace("match = { geography = true }", 'match = { geography = true }\n  distribute = "predictive"')
-    book = load_rules(text=text)
-    router = Router(book, PartnerIndex.build([partner("001A00")], book), queue_ids={"Channel_Escalations": "00G1"})
-    learner = router.distribution.learner
+    _, learner = _learner_of(_with_settings("answers_half_life_days = 30", "conversions_half_life_days = 90"))
     assert (learner.half_life_days, learner.convert_half_life_days, learner.logistic.half_life) == (30, 90, 90)
