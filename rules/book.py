@@ -36,6 +36,8 @@ CAP_FIX = ("a whole number of offers, 1 or more; leave the key out for no cap "
 
 
 HALF_LIFE_DAYS = (7, 3650)  # predictive rules: how fast outcomes may fade, in days (a week … ten years)
+CLAIM_PRIOR = (-2.0, 2.0)  # predictive rules: log-odds a claimed industry starts ahead (×0.14 … ×7.4 the odds)
+CAPACITY_PRICE = (0.0, 3.0)  # predictive rules: what a partner's last free places cost (0 = nothing: greedy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,12 @@ class Settings:
     answers_half_life_days: float = 60.0
     # … and its conversions (one per accepted lead, weeks late) after this many
     conversions_half_life_days: float = 150.0
+    # predictive rules: log-odds a partner whose Account lists the lead's industry starts ahead,
+    # until the org's outcomes say what such claims are worth
+    claim_prior: float = 0.4
+    # predictive rules: at its cap, a lead must look this share of the best one's chance better
+    # on a partner than on the others for the partner to be offered it (0 = greedy)
+    capacity_price: float = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +332,8 @@ class _Loader:
             accept_weight=g("accept_weight", float),
             answers_half_life_days=g("answers_half_life_days", float),
             conversions_half_life_days=g("conversions_half_life_days", float),
+            claim_prior=g("claim_prior", float),
+            capacity_price=g("capacity_price", float),
         )
         for cap in ("max_open_offers", "max_offers_per_day"):
             value = getattr(s, cap)
@@ -350,6 +360,18 @@ class _Loader:
                            "how fast a partner's past outcomes fade in predictive rules: the shorter, the sooner a "
                            "partner that got better or worse is seen as it is now, and the fewer outcomes each "
                            "estimate rests on (defaults: answers 60, conversions 150)", self.lines.key(key, line))
+        if not CLAIM_PRIOR[0] <= s.claim_prior <= CLAIM_PRIOR[1]:
+            self.error("settings.claim_prior", f"must be between {CLAIM_PRIOR[0]:g} and {CLAIM_PRIOR[1]:g} log-odds, "
+                       f"got {s.claim_prior:g}",
+                       "how much better a predictive rule assumes a partner converts a lead of an industry its "
+                       "Account lists, before the org's outcomes say: 0.4 (the default) ≈ ×1.5 the odds, 0 = claims "
+                       "count for nothing until outcomes show they do", self.lines.key("claim_prior", line))
+        if not CAPACITY_PRICE[0] <= s.capacity_price <= CAPACITY_PRICE[1]:
+            self.error("settings.capacity_price", f"must be between {CAPACITY_PRICE[0]:g} and {CAPACITY_PRICE[1]:g}, "
+                       f"got {s.capacity_price:g}",
+                       "what a predictive rule charges for a partner's last free places, as a share of the lead's "
+                       "best chance: 0.7 (the default) keeps a nearly full partner for the leads it converts clearly "
+                       "better than the others; 0 = fill the best partner first", self.lines.key("capacity_price", line))
         if not 0 <= s.best_fit_floor <= 1:
             self.error("settings.best_fit_floor", "must be a share between 0 and 1", "e.g. 0.1 = one lead in ten",
                        self.lines.key("best_fit_floor", line))

@@ -438,10 +438,11 @@ class Estimate:
 
 def tuning(settings: Any) -> dict[str, Any]:
     """The rule book's [settings] a Predictor takes (fairness_floor, accept_weight, the
-    answers' and conversions' half-lives)."""
+    answers' and conversions' half-lives, claim_prior, capacity_price)."""
     return {"floor": settings.fairness_floor, "accept_weight": settings.accept_weight,
             "half_life_days": settings.answers_half_life_days,
-            "convert_half_life_days": settings.conversions_half_life_days}
+            "convert_half_life_days": settings.conversions_half_life_days,
+            "claim_prior": settings.claim_prior, "capacity_price": settings.capacity_price}
 
 
 class Predictor:
@@ -471,12 +472,12 @@ class Predictor:
         self.accept_weight = accept_weight
         self.accept = _Head("accept", 0.6)
         self.convert = _Head("convert", 0.2)
-        # a partner's Account listing the lead's industry: assumed worth claim_prior log-odds
-        # of converting until outcomes say what claims mean in this org (pooled over partners)
-        self.convert.priors = {CLAIMS_INDUSTRY: claim_prior}
         # conversions come one per accepted lead, weeks late: they fade slower than answers
         self.convert_half_life_days = convert_half_life_days
-        self.logistic = _Logistic(convert_half_life_days, {CLAIMS_INDUSTRY: claim_prior})
+        self.logistic = _Logistic(convert_half_life_days)
+        # a partner's Account listing the lead's industry: assumed worth claim_prior log-odds
+        # of converting until outcomes say what claims mean in this org (pooled over partners)
+        self._set_claim_prior(claim_prior)
         self.rows: dict[str, int] = {}  # partner id → its row in the heads' arrays
         self.ids: list[str] = [""]  # row 0: a partner nothing is known of (always zero counts)
         self.accept.grow(1)
@@ -491,6 +492,11 @@ class Predictor:
         self.ratings: tuple[list[float], dict[str, list[float]]] = ([0.0, 0], {})  # (all, per segment key): [sum, n]
         self._pending: dict[tuple[str, int], tuple[str, tuple[str, ...], tuple[int, ...]]] = {}
         self._load_at_offer: dict[tuple[str, str], int] = {}
+
+    def _set_claim_prior(self, claim_prior: float) -> None:
+        self.claim_prior = claim_prior
+        self.convert.priors = {CLAIMS_INDUSTRY: claim_prior}
+        self.logistic.priors = {CLAIMS_INDUSTRY: claim_prior}
 
     def _row(self, partner_id: str) -> int:
         i = self.rows.get(partner_id)
@@ -559,11 +565,16 @@ class Predictor:
     def tune(self, settings: Any) -> None:
         """Take the rule book's settings (a reloaded book may change them); what was
         learnt stays."""
-        for name, value in tuning(settings).items():
+        values = tuning(settings)
+        claim_prior = values.pop("claim_prior")
+        for name, value in values.items():
             setattr(self, name, value)
         if self.logistic.half_life != self.convert_half_life_days:
             self.logistic.half_life = self.convert_half_life_days
             self.logistic.fitted_at = None  # refitted with the new weights when next asked
+        if self.claim_prior != claim_prior:
+            self._set_claim_prior(claim_prior)
+            self.logistic.fitted_at = None  # refitted toward the new prior when next asked
 
     def estimate(self, partner: Partner, lead: Lead) -> Estimate:
         """What the learner believes about offering `lead` to this partner."""

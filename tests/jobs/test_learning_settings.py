@@ -44,3 +44,14 @@ def test_a_reloaded_half_life_reweighs_the_conversions_kept_at_the_next_estimate
     for_routing(cx, None, {}, NOW)
     assert (learner.half_life_days, learner.logistic.half_life) == (20, 45)
     assert learner.logistic.fitted_at is None, "the kept outcomes are refitted with the new weights"
+
+
+def test_a_reloaded_claim_prior_moves_the_prior_and_refits_what_was_kept():
+    learner = Predictor(**tuning(_book(0.6, 0.5).settings))
+    learner.logistic.fitted_at = 12.0
+    book = load_rules(text=PREDICTIVE.replace("[settings]", "[settings]\nclaim_prior = 1.0\ncapacity_price = 0", 1))
+    cx = SimpleNamespace(book=book, learning=Live(learner, {}, lambda r: r, NOW))
+    for_routing(cx, None, {}, NOW)
+    assert (learner.claim_prior, learner.capacity_price) == (1.0, 0.0)
+    assert learner.convert.priors == learner.logistic.priors == {"claims_industry=yes": 1.0}
+    assert learner.logistic.fitted_at is None, "the kept outcomes are refitted toward the new prior"

@@ -176,3 +176,19 @@ def test_a_half_life_outside_a_week_to_ten_years_names_the_key_its_line_and_what
 def test_the_half_lives_reach_the_learner_a_router_starts_with():
     _, learner = _learner_of(_with_settings("answers_half_life_days = 30", "conversions_half_life_days = 90"))
     assert (learner.half_life_days, learner.convert_half_life_days, learner.logistic.half_life) == (30, 90, 90)
+
+
+@pytest.mark.parametrize("key, value, bound", [("claim_prior", "2.5", "between -2 and 2 log-odds"),
+                                               ("claim_prior", "-3", "between -2 and 2 log-odds"),
+                                               ("capacity_price", "-0.1", "between 0 and 3"),
+                                               ("capacity_price", "4", "between 0 and 3")])
+def test_a_claim_prior_or_capacity_price_out_of_range_names_the_key_its_line_and_the_default(key, value, bound):
+    (p,) = _problems(_with_settings(f"{key} = {value}"))
+    assert p.key == f"settings.{key}" and bound in p.message and p.line == 4, p
+    assert ("0.4 (the default)" if key == "claim_prior" else "0.7 (the default)") in p.fix, p.fix
+
+
+def test_the_claim_prior_and_capacity_price_reach_the_learner_a_router_starts_with():
+    _, learner = _learner_of(_with_settings("claim_prior = 0", "capacity_price = 1.5"))
+    assert (learner.claim_prior, learner.capacity_price) == (0.0, 1.5)
+    assert learner.convert.priors == learner.logistic.priors == {"claims_industry=yes": 0.0}
