@@ -37,7 +37,10 @@ ratio to the oracle in `profile`):
   "no capacity" marks and its fairness floor (what the floor and the mechanics cost);
 - `convert_known`: the predictive strategy told each partner's true chance to convert,
   learning acceptance and capacity itself, choosing greedily (what the learner loses on
-  acceptance and capacity alone).
+  acceptance and capacity alone);
+- `closes_at_once`: the learner proper, but it hears whether an accepted lead converted
+  the moment the lead is accepted, not 5–30 days later (what the wait for outcomes costs:
+  a learner that must learn, with all the evidence as early as it could ever come).
 
 A declined or lapsed offer goes to the next choice at once (attempt 2, 3). Printed, averaged
 over seeds and shapes: `oracle_ratio` (predictive conversions / oracle's), `lift_over_round_robin`
@@ -119,7 +122,8 @@ WITHHOLD = {"oracle": frozenset(), "oracle_no_industry": frozenset({"industry"})
             "oracle_no_product_size": frozenset({"product", "size"}),
             "oracle_no_segments": frozenset({"industry", "product", "size"}), "priced_oracle": frozenset()}
 PRICE = 0.8  # priced_oracle: the price of a partner at its true capacity, as a share of the lead's best chance
-PROFILE = ("priced_oracle", "oracle_no_industry", "oracle_no_product_size", "oracle_no_segments", "floor_oracle", "convert_known")
+PROFILE = ("priced_oracle", "oracle_no_industry", "oracle_no_product_size", "oracle_no_segments", "floor_oracle", "convert_known",
+           "closes_at_once")
 
 
 class _Told(Predictor):
@@ -158,7 +162,7 @@ def run(market: Market, policy: str, leads: list[dict], seed: int) -> dict:
         for c in p.coverage:
             by_country.setdefault(c, []).append(p.id)
     state = RoutingState()
-    learner = Predictor(seed=seed, **LEARNER) if policy == "predictive" else None
+    learner = Predictor(seed=seed, **LEARNER) if policy in ("predictive", "closes_at_once") else None
     if policy == "floor_oracle":
         learner = _Told(market, leads, "all", seed=seed, **LEARNER)
     elif policy == "convert_known":
@@ -185,10 +189,11 @@ def run(market: Market, policy: str, leads: list[dict], seed: int) -> dict:
         now = rec["arrival"].replace(tzinfo=timezone.utc)
         while events and events[0][0] <= now:
             at, _, what, payload = heapq.heappop(events)
-            if what == "close":
+            if what in ("close", "closed"):
                 lead, pid, close = payload
-                state.record_outcome(lead.id, pid, "closed", at)
-                if learner:
+                if what == "close":
+                    state.record_outcome(lead.id, pid, "closed", at)
+                if learner and (what == "closed" or policy != "closes_at_once"):
                     learner.observe(OutcomeEvent(pid, "converted" if close.converted else "lost", at, lead.id,
                                                  amount=close.revenue, lead=lead), by_id[pid])
             elif learner:
@@ -245,6 +250,9 @@ def run(market: Market, policy: str, leads: list[dict], seed: int) -> dict:
                 revenue += close.revenue
                 seq += 1
                 heapq.heappush(events, (now + timedelta(days=close.days), seq, "close", (lead, pid, close)))
+                if policy == "closes_at_once":  # the learner hears the outcome now; the lead stays open till it closes
+                    seq += 1
+                    heapq.heappush(events, (now, seq, "closed", (lead, pid, close)))
                 break
             state.record_outcome(lead.id, pid, answer.outcome, now)
             why = answer.reason or answer.outcome

@@ -35,7 +35,7 @@ def test_quality_bench_profile_says_what_each_part_of_the_truth_is_worth():
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     prof = r["profile"]
     assert set(prof) == {"priced_oracle", "oracle_no_industry", "oracle_no_product_size", "oracle_no_segments", "floor_oracle",
-                         "convert_known"}
+                         "convert_known", "closes_at_once"}
     assert all(isinstance(v, float) and 0 < v < 1.3 for v in prof.values())
     # withholding every affinity cannot beat withholding one of them by much (noise at this size)
     assert prof["oracle_no_segments"] <= max(prof["oracle_no_industry"], prof["oracle_no_product_size"]) + 0.05
