@@ -65,6 +65,9 @@ class Settings:
     answers_half_life_days: float = 60.0
     # … and its conversions (one per accepted lead, weeks late) after this many
     conversions_half_life_days: float = 150.0
+    # the month the org's fiscal year starts (Organization.FiscalYearStartMonth): quarter_start,
+    # quarter_end, year_end and the facts "this quarter" follow it; 1 = calendar quarters
+    fiscal_year_start_month: int = 1
     # predictive rules: log-odds a partner whose Account lists the lead's industry starts ahead,
     # until the org's outcomes say what such claims are worth
     claim_prior: float = 0.4
@@ -332,6 +335,7 @@ class _Loader:
             accept_weight=g("accept_weight", float),
             answers_half_life_days=g("answers_half_life_days", float),
             conversions_half_life_days=g("conversions_half_life_days", float),
+            fiscal_year_start_month=g("fiscal_year_start_month", int),
             claim_prior=g("claim_prior", float),
             capacity_price=g("capacity_price", float),
         )
@@ -360,6 +364,11 @@ class _Loader:
                            "how fast a partner's past outcomes fade in predictive rules: the shorter, the sooner a "
                            "partner that got better or worse is seen as it is now, and the fewer outcomes each "
                            "estimate rests on (defaults: answers 60, conversions 150)", self.lines.key(key, line))
+        if not 1 <= s.fiscal_year_start_month <= 12:
+            self.error("settings.fiscal_year_start_month", f"must be a month, 1 to 12, got {s.fiscal_year_start_month}",
+                       "the month the org's fiscal year starts (Setup → Fiscal Year; Organization.FiscalYearStartMonth): "
+                       "1 = January, calendar quarters; 2 = quarters from February, May, August, November",
+                       self.lines.key("fiscal_year_start_month", line))
         if not CLAIM_PRIOR[0] <= s.claim_prior <= CLAIM_PRIOR[1]:
             self.error("settings.claim_prior", f"must be between {CLAIM_PRIOR[0]:g} and {CLAIM_PRIOR[1]:g} log-odds, "
                        f"got {s.claim_prior:g}",

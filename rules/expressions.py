@@ -31,28 +31,29 @@ from rule_engine import DataType, errors as re_errors
 from rules.bounded import RegexRefused, TooDeep, bound_regexes, check_depth
 from rules.codegen import CodeGen
 from rules.errors import nearest
+from rules.fiscal import months_after as _months_after, quarter_start
 from rules.values import TIME_SYMBOLS, UTC
 
 
 @functools.lru_cache(maxsize=256)  # a routing run decides a whole batch at one `now`
-def time_values(now: dt.datetime) -> dict[str, dt.datetime]:
-    """The TIME_SYMBOLS for one moment (UTC calendar)."""
+def time_values(now: dt.datetime, fiscal_start: int = 1) -> dict[str, dt.datetime]:
+    """The TIME_SYMBOLS for one moment, UTC; quarters and the year are the org's fiscal ones
+    (`fiscal_start`: the month its fiscal year starts, 1 = January: calendar quarters)."""
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     now = now.astimezone(UTC)
     today = dt.datetime(now.year, now.month, now.day, tzinfo=UTC)
-    q0 = (now.month - 1) // 3 * 3 + 1
-    quarter_start = dt.datetime(now.year, q0, 1, tzinfo=UTC)
-    next_q = dt.datetime(now.year + (q0 == 10), 1 if q0 == 10 else q0 + 3, 1, tzinfo=UTC)
-    next_m = dt.datetime(now.year + (now.month == 12), 1 if now.month == 12 else now.month + 1, 1, tzinfo=UTC)
+    q0 = quarter_start(now, fiscal_start)
+    next_m = _months_after(dt.datetime(now.year, now.month, 1, tzinfo=UTC), 1)
+    year_start = dt.datetime(now.year if now.month >= fiscal_start else now.year - 1, fiscal_start, 1, tzinfo=UTC)
     last = dt.timedelta(microseconds=1)
     return {
         "now": now,
         "today": today,
-        "quarter_start": quarter_start,
-        "quarter_end": next_q - last,
+        "quarter_start": q0,
+        "quarter_end": _months_after(q0, 3) - last,
         "month_end": next_m - last,
-        "year_end": dt.datetime(now.year + 1, 1, 1, tzinfo=UTC) - last,
+        "year_end": _months_after(year_start, 12) - last,
     }
 
 

@@ -7,8 +7,8 @@ attributes (`won_this_quarter >= 3`, `acceptance_rate >= 0.5`): pass
 `PARTNER_ATTRIBUTES` to `load_rules(partner_attributes=…)` and `facts.attributes()` into
 each Partner's `extra` before `PartnerIndex.build`.
 
-"This quarter" and "the last 90 days" are counted from the `now` passed in, never the
-host's clock. Pure: no I/O, nothing of ours but rules.
+"This quarter" (the org's fiscal quarter, rules/fiscal.py) and "the last 90 days" are
+counted from the `now` passed in, never the host's clock. Pure: no I/O, nothing of ours but rules.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from statistics import median
 from typing import Any, Iterable
 
+from rules.fiscal import quarter_start
 from rules.model import Lead
 
 KINDS = ("offered", "accepted", "rejected", "lapsed", "converted", "lost", "won")
@@ -88,17 +89,12 @@ PARTNER_ATTRIBUTES: dict[str, type] = {
 }
 
 
-def quarter_start(now: datetime) -> datetime:
-    """The first instant of `now`'s calendar quarter, UTC."""
-    now = _utc(now)
-    return datetime(now.year, (now.month - 1) // 3 * 3 + 1, 1, tzinfo=timezone.utc)
-
-
-def partner_facts(events: Iterable[OutcomeEvent], now: datetime) -> dict[str, PartnerFacts]:
+def partner_facts(events: Iterable[OutcomeEvent], now: datetime, fiscal_start: int = 1) -> dict[str, PartnerFacts]:
     """Facts per partner from its events up to `now` (later events are ignored: a replay
-    at an earlier `now` sees what was known then)."""
+    at an earlier `now` sees what was known then). "This quarter" is the org's fiscal
+    quarter (`fiscal_start`: the month its fiscal year starts; 1 = calendar quarters)."""
     now = _utc(now)
-    q0 = quarter_start(now)
+    q0 = quarter_start(now, fiscal_start)
     since = now - _RECENT
     facts: dict[str, PartnerFacts] = {}
     hours: dict[str, list[float]] = {}

@@ -51,7 +51,8 @@ def bootstrap_org(org: Org) -> None:
     org._serials[ids.PREFIXES["Organization"]] = secrets.randbelow(62 ** 6)
     org.organization_id = org.create("Organization", {"Name": ORG_NAME, "OrganizationType": "Developer Edition", "IsSandbox": True,
                                 "InstanceName": "SBX1", "DefaultLocaleSidKey": "en_US",
-                                "LanguageLocaleKey": "en_US", "TimeZoneSidKey": "GMT"}, system=True)  # fmt: skip
+                                "LanguageLocaleKey": "en_US", "TimeZoneSidKey": "GMT",
+                                "FiscalYearStartMonth": 1, "UsesStartDateAsFiscalYearName": False}, system=True)  # fmt: skip
     org.admin_user_id = org.create(
         "User",
         {"Username": ADMIN_USERNAME, "FirstName": "Sandbox", "LastName": "Admin", "Alias": "admin",

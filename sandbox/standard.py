@@ -238,6 +238,9 @@ def _declare() -> dict[str, tuple[str, list[FieldDef], dict]]:
             pick("DefaultLocaleSidKey", LOCALES, label="Locale", **RO),
             pick("LanguageLocaleKey", LOCALES, label="Language", **RO),
             pick("TimeZoneSidKey", TIME_ZONES, label="Time Zone", **RO),
+            # Setup → Fiscal Year (a standard fiscal year): its quarters are the org's quarters
+            num("FiscalYearStartMonth", 2, 0, type="int", label="Fiscal Year Starts In", **RO),
+            flag("UsesStartDateAsFiscalYearName", label="Fiscal Year Name by Start", **RO),
         ], {"createable": False, "updateable": False, "deletable": False}),
         "LeadHistory": ("Lead History", [
             ref("LeadId", ["Lead"], "Lead", nillable=False, **RO),

@@ -7,6 +7,7 @@ that partners of the same tier share.
 """
 from __future__ import annotations
 
+import calendar
 import json
 import re
 import sys
@@ -151,9 +152,33 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         except RulesError as e:
             findings += [_from_problem(p) for p in e.problems]
 
+    if online and book is not None:
+        findings += _fiscal_year(client, book, str(rules_path or "rules"))
     if online and ms is not None and book is not None and not any(f.severity == "error" for f in findings):
         findings += _data_warnings_for(loaded, client, clock, str(rules_path or "rules"), book)
     return findings
+
+
+def _fiscal_year(client, book, rules_file: str) -> list[Finding]:
+    """The rule file's quarters (quarter_end, won_this_quarter) must be the org's: a rule
+    file counting from January in an org whose fiscal year starts in February routes "this
+    quarter" a month off."""
+    from connector.errors import ConnectorError
+
+    try:
+        rows = list(client.query("SELECT FiscalYearStartMonth FROM Organization LIMIT 1"))
+    except ConnectorError:  # a user that cannot read Organization: the rule file's setting stands
+        return []
+    month = rows[0].get("FiscalYearStartMonth") if rows else None
+    ours = book.settings.fiscal_year_start_month
+    if not isinstance(month, int) or month == ours:
+        return []
+    names = calendar.month_name
+    return [Finding("warning", rules_file, "settings.fiscal_year_start_month",
+                    f"the org's fiscal year starts in {names[month]} (Organization.FiscalYearStartMonth = {month}); "
+                    f"this rule file counts quarters from {names[ours]}, so quarter_start, quarter_end, year_end and "
+                    "the performance facts \"this quarter\" are not the org's quarters",
+                    f"set fiscal_year_start_month = {month} under [settings]")]
 
 
 def _api_version(client, cfg_name: str) -> Finding | None:

@@ -128,3 +128,19 @@ def test_offer_alerts_without_the_partner_portal_url_are_a_warning_and_a_lead_pa
     assert [f for f in validate(config) if f.key == "notifications.portal_url"] == []
     config.write_text(base + '\n[notifications]\noffer_alert = "off"\n')
     assert [f for f in validate(config) if f.key == "notifications.portal_url"] == []
+
+
+def test_a_rule_file_counting_quarters_from_another_month_than_the_org_is_warned_with_the_setting(workdir, seeded_org):
+    """An org whose fiscal year starts in April: "this quarter" in the rules must be its quarter."""
+    org = seeded_org.org
+    org.update("Organization", org.organization_id, {"FiscalYearStartMonth": 4}, system=True)
+    try:
+        findings = validate(workdir / "leadrouter.toml")
+        plant(workdir / "rules.toml", "[settings]\n", "[settings]\nfiscal_year_start_month = 4\n")
+        agreed = validate(workdir / "leadrouter.toml")
+    finally:
+        org.update("Organization", org.organization_id, {"FiscalYearStartMonth": 1}, system=True)
+    [fiscal] = [f for f in findings if f.key == "settings.fiscal_year_start_month"]
+    assert fiscal.severity == "warning" and "starts in April" in fiscal.message and "from January" in fiscal.message
+    assert fiscal.fix == "set fiscal_year_start_month = 4 under [settings]" and fiscal.file.endswith("rules.toml")
+    assert not [f for f in agreed if f.key == "settings.fiscal_year_start_month"]
