@@ -57,10 +57,10 @@ def wanted(book: Any) -> bool:
     return any(names & set(getattr(cond, "symbols", ())) for r in book.rules for cond in (r.when, r.partners))
 
 
-def window_start(now: datetime, fiscal_start: int = 1) -> datetime:
+def window_start(now: datetime, fiscal_start: int = 1, time_zone: str | None = None) -> datetime:
     """The earliest moment any fact looks at."""
     now = as_utc(now)
-    return min(quarter_start(now, fiscal_start), now - timedelta(days=90))
+    return min(quarter_start(now, fiscal_start, time_zone), now - timedelta(days=90))
 
 
 def offer_events(conn: Connection, since: datetime) -> list[OutcomeEvent]:
@@ -106,11 +106,13 @@ def org_events(client: _Queries, since: datetime) -> list[OutcomeEvent]:
     return out
 
 
-def facts(conn: Connection, client: _Queries, now: datetime, fiscal_start: int = 1) -> dict[str, PartnerFacts]:
+def facts(conn: Connection, client: _Queries, now: datetime, fiscal_start: int = 1,
+          time_zone: str | None = None) -> dict[str, PartnerFacts]:
     """Every partner's facts as of `now`; "this quarter" is the fiscal quarter of a year
-    starting in month `fiscal_start` (the rule book's fiscal_year_start_month)."""
-    since = window_start(now, fiscal_start)
-    return partner_facts(offer_events(conn, since) + org_events(client, since), now, fiscal_start)
+    starting in month `fiscal_start`, in `time_zone` (the rule book's fiscal_year_start_month
+    and time_zone: the org's calendar)."""
+    since = window_start(now, fiscal_start, time_zone)
+    return partner_facts(offer_events(conn, since) + org_events(client, since), now, fiscal_start, time_zone)
 
 
 def attach(partners: Iterable[Partner], by_partner: dict[str, PartnerFacts],

@@ -13,6 +13,7 @@ Everything that can be wrong is collected and raised together as RulesError.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from rules.tomllines import TomlLines
 from rules.expressions import Compiler, Condition, ExpressionError, schema_of
 from rules.literals import LEAD_PICKLISTS, PARTNER_PICKLISTS, compared_values
 from rules.model import Lead, Partner
+from rules.windows import zone
 
 DEFAULT_PATH = Path(__file__).parent / "defaults" / "rules.toml"
 
@@ -68,6 +70,8 @@ class Settings:
     # the month the org's fiscal year starts (Organization.FiscalYearStartMonth): quarter_start,
     # quarter_end, year_end and the facts "this quarter" follow it; 1 = calendar quarters
     fiscal_year_start_month: int = 1
+    # the org's time zone (Organization.TimeZoneSidKey): `today` and where quarters turn
+    time_zone: str = "UTC"
     # predictive rules: log-odds a partner whose Account lists the lead's industry starts ahead,
     # until the org's outcomes say what such claims are worth
     claim_prior: float = 0.4
@@ -336,6 +340,7 @@ class _Loader:
             answers_half_life_days=g("answers_half_life_days", float),
             conversions_half_life_days=g("conversions_half_life_days", float),
             fiscal_year_start_month=g("fiscal_year_start_month", int),
+            time_zone=g("time_zone", str),
             claim_prior=g("claim_prior", float),
             capacity_price=g("capacity_price", float),
         )
@@ -369,6 +374,14 @@ class _Loader:
                        "the month the org's fiscal year starts (Setup → Fiscal Year; Organization.FiscalYearStartMonth): "
                        "1 = January, calendar quarters; 2 = quarters from February, May, August, November",
                        self.lines.key("fiscal_year_start_month", line))
+        try:
+            zone(s.time_zone)
+        except ValueError as e:
+            self.error("settings.time_zone", str(e),
+                       "the org's time zone (Setup → Company Information → Default Time Zone; "
+                       "Organization.TimeZoneSidKey), e.g. \"America/Los_Angeles\"; \"UTC\" is the default",
+                       self.lines.key("time_zone", line))
+            s = dataclasses.replace(s, time_zone="UTC")
         if not CLAIM_PRIOR[0] <= s.claim_prior <= CLAIM_PRIOR[1]:
             self.error("settings.claim_prior", f"must be between {CLAIM_PRIOR[0]:g} and {CLAIM_PRIOR[1]:g} log-odds, "
                        f"got {s.claim_prior:g}",

@@ -31,28 +31,29 @@ from rule_engine import DataType, errors as re_errors
 from rules.bounded import RegexRefused, TooDeep, bound_regexes, check_depth
 from rules.codegen import CodeGen
 from rules.errors import nearest
-from rules.fiscal import months_after as _months_after, quarter_start
+from rules.fiscal import months_after as _months_after, org_day, quarter_start
 from rules.values import TIME_SYMBOLS, UTC
 
 
 @functools.lru_cache(maxsize=256)  # a routing run decides a whole batch at one `now`
-def time_values(now: dt.datetime, fiscal_start: int = 1) -> dict[str, dt.datetime]:
-    """The TIME_SYMBOLS for one moment, UTC; quarters and the year are the org's fiscal ones
-    (`fiscal_start`: the month its fiscal year starts, 1 = January: calendar quarters)."""
+def time_values(now: dt.datetime, fiscal_start: int = 1, time_zone: str | None = None) -> dict[str, dt.datetime]:
+    """The TIME_SYMBOLS for one moment: `now` itself, and the org's calendar (rules/fiscal.py):
+    its time zone's today, its fiscal quarter and year (`fiscal_start`: the month its fiscal
+    year starts, 1 = January), each day written as rules write dates, midnight UTC."""
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     now = now.astimezone(UTC)
-    today = dt.datetime(now.year, now.month, now.day, tzinfo=UTC)
-    q0 = quarter_start(now, fiscal_start)
-    next_m = _months_after(dt.datetime(now.year, now.month, 1, tzinfo=UTC), 1)
-    year_start = dt.datetime(now.year if now.month >= fiscal_start else now.year - 1, fiscal_start, 1, tzinfo=UTC)
+    today = org_day(now, time_zone)
+    q0 = quarter_start(now, fiscal_start, time_zone)
+    year_start = today.replace(year=today.year if today.month >= fiscal_start else today.year - 1, month=fiscal_start,
+                               day=1)
     last = dt.timedelta(microseconds=1)
     return {
         "now": now,
         "today": today,
         "quarter_start": q0,
         "quarter_end": _months_after(q0, 3) - last,
-        "month_end": next_m - last,
+        "month_end": _months_after(today.replace(day=1), 1) - last,
         "year_end": _months_after(year_start, 12) - last,
     }
 

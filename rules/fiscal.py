@@ -1,21 +1,31 @@
-"""The org's fiscal calendar: quarters and years that start in the month its fiscal year
-does (Salesforce: Setup → Fiscal Year, Organization.FiscalYearStartMonth; 1 = January,
-calendar quarters). "This quarter" in a rule (`quarter_end`, `won_this_quarter`) is the
-org's fiscal quarter. Custom fiscal years (periods of any length) are not modelled.
-Instants are UTC; pure."""
+"""The org's calendar: its time zone's dates, and quarters and years that start in the
+month its fiscal year does (Salesforce: Setup → Company Information, Default Time Zone
+and Fiscal Year; Organization.TimeZoneSidKey and FiscalYearStartMonth). "Today" and
+"this quarter" in a rule (`today`, `quarter_end`, `won_this_quarter`) are the org's: at
+17:00 in Los Angeles it is still today there, whatever the date in UTC. Dates are
+written as rules write them, midnight UTC of the date; custom fiscal years (periods of
+any length) are not modelled. Pure."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from rules.windows import zone
 
-def quarter_start(now: datetime, fiscal_start: int = 1) -> datetime:
-    """The first instant (UTC) of `now`'s quarter of a fiscal year starting in month
-    `fiscal_start` (1: calendar quarters; 2: Feb–Apr, May–Jul, …)."""
+
+def org_day(now: datetime, time_zone: str | None = None) -> datetime:
+    """`now`'s date in the org's time zone, as midnight UTC of that date."""
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
-    now = now.astimezone(timezone.utc)
-    into = (now.month - fiscal_start) % 3  # months since the quarter began
-    return months_after(datetime(now.year, now.month, 1, tzinfo=timezone.utc), -into)
+    local = now.astimezone(zone(time_zone))
+    return datetime(local.year, local.month, local.day, tzinfo=timezone.utc)
+
+
+def quarter_start(now: datetime, fiscal_start: int = 1, time_zone: str | None = None) -> datetime:
+    """The first day of `now`'s quarter (midnight UTC of it) of a fiscal year starting in
+    month `fiscal_start` (1: calendar quarters; 2: Feb–Apr, May–Jul, …), in the org's zone."""
+    day = org_day(now, time_zone)
+    into = (day.month - fiscal_start) % 3  # months since the quarter began
+    return months_after(day.replace(day=1), -into)
 
 
 def months_after(first: datetime, months: int) -> datetime:

@@ -89,12 +89,14 @@ PARTNER_ATTRIBUTES: dict[str, type] = {
 }
 
 
-def partner_facts(events: Iterable[OutcomeEvent], now: datetime, fiscal_start: int = 1) -> dict[str, PartnerFacts]:
+def partner_facts(events: Iterable[OutcomeEvent], now: datetime, fiscal_start: int = 1,
+                  time_zone: str | None = None) -> dict[str, PartnerFacts]:
     """Facts per partner from its events up to `now` (later events are ignored: a replay
     at an earlier `now` sees what was known then). "This quarter" is the org's fiscal
-    quarter (`fiscal_start`: the month its fiscal year starts; 1 = calendar quarters)."""
+    quarter in its time zone (`fiscal_start`: the month its fiscal year starts; 1 =
+    calendar quarters)."""
     now = _utc(now)
-    q0 = quarter_start(now, fiscal_start)
+    q0 = quarter_start(now, fiscal_start, time_zone)
     since = now - _RECENT
     facts: dict[str, PartnerFacts] = {}
     hours: dict[str, list[float]] = {}

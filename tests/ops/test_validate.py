@@ -144,3 +144,18 @@ def test_a_rule_file_counting_quarters_from_another_month_than_the_org_is_warned
     assert fiscal.severity == "warning" and "starts in April" in fiscal.message and "from January" in fiscal.message
     assert fiscal.fix == "set fiscal_year_start_month = 4 under [settings]" and fiscal.file.endswith("rules.toml")
     assert not [f for f in agreed if f.key == "settings.fiscal_year_start_month"]
+
+
+def test_a_rule_file_on_another_time_zone_than_the_org_is_warned_with_the_setting(workdir, seeded_org):
+    org = seeded_org.org
+    org.update("Organization", org.organization_id, {"TimeZoneSidKey": "America/Los_Angeles"}, system=True)
+    try:
+        findings = validate(workdir / "leadrouter.toml")
+        plant(workdir / "rules.toml", "[settings]\n", '[settings]\ntime_zone = "America/Los_Angeles"\n')
+        agreed = validate(workdir / "leadrouter.toml")
+    finally:
+        org.update("Organization", org.organization_id, {"TimeZoneSidKey": "GMT"}, system=True)
+    [tz] = [f for f in findings if f.key == "settings.time_zone"]
+    assert tz.severity == "warning" and "America/Los_Angeles" in tz.message and "UTC" in tz.message
+    assert tz.fix == 'set time_zone = "America/Los_Angeles" under [settings]'
+    assert not [f for f in agreed if f.key == "settings.time_zone"]

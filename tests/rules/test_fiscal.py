@@ -1,6 +1,6 @@
-"""Quarters and years follow the org's fiscal year (`fiscal_year_start_month`): in a
-rule's time symbols, in the performance facts' "this quarter", and 1 keeps calendar
-quarters."""
+"""Days, quarters and years are the org's: its time zone (`time_zone`) turns the day, its
+fiscal year (`fiscal_year_start_month`) the quarter — in a rule's time symbols and in the
+performance facts' "this quarter"; UTC and 1 keep UTC calendar quarters."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -81,3 +81,38 @@ def test_a_fiscal_start_that_is_not_a_month_names_the_key_and_the_org_setting(va
     (p,) = err.value.problems
     assert p.key == "settings.fiscal_year_start_month" and "1 to 12" in p.message and p.line == 4
     assert "FiscalYearStartMonth" in p.fix
+
+
+NEW_YEARS_EVE_IN_LOS_ANGELES = datetime(2027, 1, 1, 4, 0, tzinfo=UTC)  # 20:00 on 31 December there
+
+
+def test_the_day_turns_in_the_orgs_time_zone():
+    there = time_values(NEW_YEARS_EVE_IN_LOS_ANGELES, 1, "America/Los_Angeles")
+    assert there["today"].date() == date(2026, 12, 31) and there["quarter_end"].date() == date(2026, 12, 31)
+    assert there["year_end"].date() == date(2026, 12, 31) and there["now"] == NEW_YEARS_EVE_IN_LOS_ANGELES
+    assert time_values(NEW_YEARS_EVE_IN_LOS_ANGELES)["today"].date() == date(2027, 1, 1)
+
+
+@pytest.mark.parametrize("zone, routed", [("America/Los_Angeles", True), ("UTC", False)])
+def test_a_lead_closing_today_in_the_org_is_still_closing_today(zone, routed):
+    book = load_rules(text=RULES.format(start=1).replace('"close_date <= quarter_end"', '"close_date >= today"')
+                      .replace("fiscal_year_start_month = 1", f'time_zone = "{zone}"'))
+    router = Router(book, PartnerIndex.build([partner("001A")], book), queue_ids=QUEUES)
+    decision = router.decide(lead(close_date=date(2026, 12, 31)), RoutingState(), NEW_YEARS_EVE_IN_LOS_ANGELES)
+    assert (decision.kind is DecisionKind.OFFER) is routed, decision
+
+
+def test_won_this_quarter_counts_the_quarter_the_org_is_in():
+    won = [OutcomeEvent("001A", "won", datetime(2026, 12, 15, tzinfo=UTC), amount=100.0)]
+    assert partner_facts(won, NEW_YEARS_EVE_IN_LOS_ANGELES, 1, "America/Los_Angeles")["001A"].won_this_quarter == 1
+    assert partner_facts(won, NEW_YEARS_EVE_IN_LOS_ANGELES)["001A"].won_this_quarter == 0  # UTC: already Q1
+
+
+def test_an_unknown_time_zone_names_the_key_and_where_the_org_keeps_its_own():
+    from rules.errors import RulesError
+
+    with pytest.raises(RulesError) as err:
+        load_rules(text=RULES.format(start=1).replace("fiscal_year_start_month = 1", 'time_zone = "Pacific/Atlantis"'))
+    (p,) = err.value.problems
+    assert p.key == "settings.time_zone" and "Pacific/Atlantis" in p.message and p.line == 4
+    assert "TimeZoneSidKey" in p.fix and "America/Los_Angeles" in p.fix
