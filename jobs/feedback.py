@@ -257,7 +257,10 @@ def hook(router: Any, adj: Adjustments) -> None:
 
 def note(decision: Any, skipped: Mapping[str, str], adj: Adjustments | None) -> None:
     """Say on the Lead (Routing_Reason__c, and the decision's trace) which partners its own
-    feedback kept from this lead — only those a rule would otherwise have considered."""
+    feedback kept from this lead — only those a rule would otherwise have considered. A lead
+    offered to a partner or put in a pool is one partner users see: there it says "a
+    partner", never which (a partner must not learn another's name from its lead); the
+    trace, which `explain` and the report show, names it."""
     if not skipped or adj is None:
         return
     trials = (decision.explanation or {}).get("rules") or ()
@@ -269,7 +272,9 @@ def note(decision: Any, skipped: Mapping[str, str], adj: Adjustments | None) -> 
     reason = decision.reason
     for _, why in mine:  # a reason of "none eligible" quotes the exclusion whole: the note below says it once
         reason = reason.replace(f"already {why} this lead", "kept away by its own feedback")
-    words = "; ".join(f"{adj.names.get(pid, pid)} {_short(why)}" for pid, why in mine)
+    seen_by_partners = getattr(decision.kind, "value", decision.kind) in ("offer", "pool")
+    words = "; ".join(f"{'a partner' if seen_by_partners else adj.names.get(pid, pid)} {_short(why)}"
+                      for pid, why in mine)
     text = f"{reason} · skipped by its own feedback: {words}"
     decision.reason = clip(text)
 

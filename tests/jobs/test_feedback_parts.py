@@ -87,6 +87,14 @@ def test_the_lead_names_whom_its_feedback_kept_away_within_its_255_characters():
                  explanation={"rules": [{"applied": True, "excluded_counts": {f"already {why} this lead": 1}}]})
     feedback.note(d, skipped, adj)
     assert len(d.reason) <= 255 and d.explanation["feedback"] == {"001A": why}
+    # offered to a partner, the Lead is one partner users see: the skipped partner goes unnamed there
+    assert "Acme Partners" not in d.reason
+    offered = Decision(lead_id=lead.id, kind=DecisionKind.OFFER, reason="Covering partner: Beta GmbH — round robin",
+                       explanation={"rules": [{"applied": True, "excluded_counts": {f"already {why} this lead": 1}}]})
+    feedback.note(offered, skipped, adj)
+    assert offered.reason == ("Covering partner: Beta GmbH — round robin · skipped by its own feedback: "
+                              "a partner said 'Out of territory' 3× for US-CA")
+    assert offered.explanation["feedback"] == {"001A": why}  # explain and the report name it
     short = Decision(lead_id=lead.id, kind=DecisionKind.ESCALATE, reason=f"Escalated: none eligible (1 already {why} this lead)",
                      explanation={"rules": [{"applied": True, "excluded_counts": {f"already {why} this lead": 1}}]})
     feedback.note(short, skipped, adj)
