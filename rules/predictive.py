@@ -711,8 +711,11 @@ class Predictor:
                 how += f"; capacity price {price[i]:.2f} (load {loads[i]} of {limit[i]:g})"
             top = int(np.argmax(draws))
             if top != i:
-                how += (f"; {partners[cands[top]].name} {drew} {draws[top]:.1%} but holds {loads[top]} of "
-                        f"{limit[top]:g} open leads (price {price[top]:.2f})")
+                # the reason goes on the Lead, which the chosen partner sees: the partner passed
+                # over is named in the trace (`explain`), not there
+                held = f"{drew} {draws[top]:.1%} but holds {loads[top]} of {limit[top]:g} open leads (price {price[top]:.2f})"
+                how += f"; the best estimate {held}"
+                trial.notes.append(f"passed over for capacity: {partners[cands[top]].name} {held}")
         self._pending[(lead.id, attempt)] = (rule.name, tuple(pids), tuple(loads))
         if len(self._pending) > _PENDING_MAX:
             for k in list(self._pending)[: _PENDING_MAX // 2]:

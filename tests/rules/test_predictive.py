@@ -206,7 +206,9 @@ def test_a_partner_near_its_cap_loses_a_lead_another_converts_almost_as_well():
     state.open_offers["001A00"] = 9  # one place left: kept for a lead only it converts well
     d = router.decide(lead("00QP2"), state, NOW)
     assert d.partner_id == "001B00"
-    assert "Alpha" in d.reason and "holds 9 of 10 open leads" in d.reason
+    assert "the best estimate worth" in d.reason and "holds 9 of 10 open leads" in d.reason
+    assert "Alpha" not in d.reason  # Beta's partner users see the Lead: the partner passed over is named in the trace
+    assert any(n.startswith("passed over for capacity: Alpha") for n in d.explanation["rules"][0]["notes"])
     assert d.explanation["rules"][0]["scores"][0]["capacity_price"] == 0.0
     # a lead it converts far better than the other still goes to it
     assert router.decide(lead("00QP3", industry="Banking"), state, NOW).partner_id == "001A00"
