@@ -23,14 +23,16 @@ class Caps:
         self.table: list[tuple[str, int | None, int | None]] = [
             (p.id, p.capacity if p.capacity is not None else settings.max_open_offers,
              p.daily_cap if p.daily_cap is not None else settings.max_offers_per_day) for p in index.partners]
+        self.time_zone = settings.time_zone  # the org's: its day is the daily caps' day
         self.day_for: datetime | None = None  # the `now` whose day `day_counts` holds
         self.day = ""
         self.day_counts: dict[str, int] = {}
 
     def remember_day(self, state: RoutingState, now: datetime) -> None:
         """Today's offer counts, looked up once per decision instead of once per candidate."""
+        state.day_zone = self.time_zone
         if now is not self.day_for:
-            self.day_for, self.day = now, day_key(now)
+            self.day_for, self.day = now, day_key(now, self.time_zone)
         self.day_counts = state.daily.get(self.day) or {}
 
     def blocked(self, pos: int, state: RoutingState, now: datetime) -> str | None:

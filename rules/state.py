@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rules.model import Decision, DecisionKind
+from rules.windows import zone
 
 OUTCOMES = ("accepted", "rejected", "lapsed", "closed")
 _KEEP_DAYS = 3  # daily counters older than this are dropped; only today's matter
@@ -59,10 +60,11 @@ def normalise_domain(domain: str | None) -> str:
 
 
 @lru_cache(maxsize=64)  # one `now` per routing run, asked once per offer
-def day_key(now: datetime) -> str:
-    if now.tzinfo is not None:
-        now = now.astimezone(timezone.utc)
-    return now.date().isoformat()
+def day_key(now: datetime, time_zone: str | None = None) -> str:
+    """The date daily caps count `now` on: the org's date (its time zone, UTC when unnamed)."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    return now.astimezone(zone(time_zone)).date().isoformat()
 
 
 @dataclass
@@ -100,13 +102,16 @@ class RoutingState:
     performance: dict[str, Performance] = field(default_factory=dict)
     incumbents: dict[str, str] = field(default_factory=dict)  # "company:acme" / "domain:acme.com" → partner
     offer_rule: dict[str, str] = field(default_factory=dict)  # lead → rule of its current offer (for hand-down)
+    # the time zone whose days the daily caps count (the org's: the router sets it from the rule
+    # book before deciding, so an offer is counted on the day its cap was checked); not saved
+    day_zone: str | None = field(default=None, compare=False, repr=False)
 
     # ---------------------------------------------------------------- reads
     def open_count(self, partner_id: str) -> int:
         return self.open_offers.get(partner_id, 0)
 
     def today_count(self, partner_id: str, now: datetime) -> int:
-        day = self.daily.get(day_key(now))
+        day = self.daily.get(day_key(now, self.day_zone))
         return day.get(partner_id, 0) if day else 0
 
     def declined(self, lead_id: str) -> dict[str, str]:
@@ -147,7 +152,7 @@ class RoutingState:
         if decision.rule:
             self.offer_rule[decision.lead_id] = decision.rule
         self.open_offers[pid] = self.open_offers.get(pid, 0) + 1
-        day = day_key(now)
+        day = day_key(now, self.day_zone)
         counts = self.daily.setdefault(day, {})
         counts[pid] = counts.get(pid, 0) + 1
         if len(self.daily) > _KEEP_DAYS:

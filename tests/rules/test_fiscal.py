@@ -116,3 +116,33 @@ def test_an_unknown_time_zone_names_the_key_and_where_the_org_keeps_its_own():
     (p,) = err.value.problems
     assert p.key == "settings.time_zone" and "Pacific/Atlantis" in p.message and p.line == 4
     assert "TimeZoneSidKey" in p.fix and "America/Los_Angeles" in p.fix
+
+
+CAPPED = """
+[settings]
+escalation_queue = "Channel_Escalations"
+max_offers_per_day = 1
+{zone}
+
+[[ruleset]]
+name = "Everyone"
+otherwise = "unroutable"
+  [[ruleset.rule]]
+  name = "Covering"
+  match = {{ geography = true }}
+"""
+
+
+@pytest.mark.parametrize("zone, second_offered", [('time_zone = "America/Los_Angeles"', False), ("", True)])
+def test_a_daily_cap_counts_the_orgs_day(zone, second_offered):
+    book = load_rules(text=CAPPED.format(zone=zone))
+    router = Router(book, PartnerIndex.build([partner("001A")], book), queue_ids=QUEUES)
+    state = RoutingState()
+    three_pm_there = datetime(2026, 12, 5, 23, 0, tzinfo=UTC)  # 15:00 on 5 December in Los Angeles
+    first = router.decide(lead("00Q1"), state, three_pm_there)
+    state.record_offer(first, three_pm_there)
+    five_pm_there = datetime(2026, 12, 6, 1, 0, tzinfo=UTC)  # 17:00, the same day there; 6 December in UTC
+    second = router.decide(lead("00Q2"), state, five_pm_there)
+    assert first.kind is DecisionKind.OFFER and (second.kind is DecisionKind.OFFER) is second_offered, second
+    next_morning = datetime(2026, 12, 6, 17, 0, tzinfo=UTC)  # 09:00 on 6 December there
+    assert router.decide(lead("00Q3"), state, next_morning).kind is DecisionKind.OFFER
