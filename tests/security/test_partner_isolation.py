@@ -11,6 +11,7 @@ that partner's lead.
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,17 +33,35 @@ WRITTEN = ("Routing_Reason__c", "Routing_Rule__c", "Rejection_Reason__c", "Partn
 PICKY = Profile("picky for the test", accept=0.3, reject=0.5, delay_hours=(0.5, 3.0))
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Any:
+def _predictive_rules(directory: Path) -> Path:
+    """The shipped rules with every rule's strategy made predictive: its reasons speak of
+    estimates, loads and the partners passed over."""
+    text = SHIPPED_RULES.read_text()
+    rules, hand_down = text.split("\n[hand_down]", 1)
+    rules = re.sub(r'distribute = "(round_robin|weighted|least_loaded|best_fit|nearest)"', 'distribute = "predictive"',
+                   rules)
+    assert 'distribute = "predictive"' in rules
+    path = directory / "predictive.toml"
+    path.write_text(rules + "\n[hand_down]" + hand_down)
+    return path
+
+
+@pytest.fixture(scope="module", params=["shipped rules", "predictive rules"])
+def run(request, tmp_path_factory) -> Any:
     import sandbox
 
     directory = tmp_path_factory.mktemp("isolation")
+    rules_file = SHIPPED_RULES if request.param == "shipped rules" else _predictive_rules(directory)
     sb = sandbox.start(directory / "org", seed="demo", partners=24, leads=150, random_seed=5, autosave=None)
+    if request.param == "predictive rules":  # few places each: the choice prices them, and its reasons say so
+        for account in sb.org.records("Account"):
+            if account.get("IsPartner"):
+                sb.org.update("Account", account["Id"], {"Capacity__c": 4})
     old_env = {k: os.environ.get(k) for k in secret_env(sb.connection)}
     os.environ.update(secret_env(sb.connection))
     try:
         # reminders fall due soon after each offer, so the run sends some
-        config = write_config(directory, sb, "client_credentials", level="warning", rules=SHIPPED_RULES,
+        config = write_config(directory, sb, "client_credentials", level="warning", rules=rules_file,
                               extra="\n[offers]\nreminder_before_hours = 200.0\n")
         cx = Connector.from_config(load(config), clock=CallableClock(sb.clock.now))
         sb.simulator.set_profile("*", PICKY)
@@ -121,6 +140,9 @@ def test_the_run_exercised_offers_rejections_redistribution_and_pools(run):
     named = {r["lead_id"] for r in rows if r["status"] == "rejected" and "is full this month" in (r["close_reason"] or "")}
     moved_on = {r["lead_id"] for r in rows if r["lead_id"] in named and r["attempt"] > 1}
     assert moved_on, "leads rejected with the rejecting partner's own name went on to someone else"
+    if any(r.distribute == "predictive" for r in cx.book.rules):
+        reasons = [lead.get("Routing_Reason__c") or "" for lead in sb.org.records("Lead")]
+        assert sum("predicted fit" in r or "fairness floor" in r for r in reasons) >= 20, "the predictive run chose"
 
 
 def test_a_lead_a_partner_can_see_names_no_other_partner(run):
