@@ -119,7 +119,7 @@ def compare(cx: Any, conn: Connection, books: list[tuple[str, Any]], now: dateti
     base = cx.routing()
     partners: dict[str, Partner] = base.partners
     learner = learning.rebuild(conn, cx.client, partners, to_lead, now)
-    facts = performance.facts(conn, cx.client, now, cx.book.settings.fiscal_year_start_month, cx.book.settings.time_zone)
+    facts = performance.facts(conn, cx.client, now, cx.book.settings.calendar)
     out: dict[str, Any] = {"since": since.isoformat(), "until": now.isoformat(), "leads": len(leads),
                            "as_routed": as_routed(conn, cx.client, since), "rule_files": {}}
     for name, book in books:

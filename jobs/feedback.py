@@ -43,7 +43,7 @@ from jobs.state.schema import offers as OFFERS
 from jobs.state.schema import watermarks as WATERMARKS
 from rules.explain import clip
 from jobs.timeutil import as_utc
-from rules.model import Lead, Partner
+from rules.model import DecisionKind, Lead, Partner
 
 NO_CAPACITY, NOT_OUR_FIT, OUT_OF_TERRITORY = "No capacity", "Not our product/industry", "Out of territory"
 EXCLUDE_AFTER = 2  # "Not our product/industry" declines of one industry's leads before it is excluded
@@ -272,7 +272,7 @@ def note(decision: Any, skipped: Mapping[str, str], adj: Adjustments | None) -> 
     reason = decision.reason
     for _, why in mine:  # a reason of "none eligible" quotes the exclusion whole: the note below says it once
         reason = reason.replace(f"already {why} this lead", "kept away by its own feedback")
-    seen_by_partners = getattr(decision.kind, "value", decision.kind) in ("offer", "pool")
+    seen_by_partners = decision.kind in (DecisionKind.OFFER, DecisionKind.POOL)
     words = "; ".join(f"{'a partner' if seen_by_partners else adj.names.get(pid, pid)} {_short(why)}"
                       for pid, why in mine)
     text = f"{reason} · skipped by its own feedback: {words}"

@@ -26,7 +26,8 @@ from sqlalchemy.engine import Connection
 from jobs.state.schema import offers as OFFERS
 from jobs.timeutil import as_utc
 from rules.model import Partner
-from rules.performance import PARTNER_ATTRIBUTES, OutcomeEvent, PartnerFacts, partner_facts, quarter_start
+from rules.fiscal import UTC_CALENDAR, OrgCalendar
+from rules.performance import PARTNER_ATTRIBUTES, OutcomeEvent, PartnerFacts, partner_facts
 
 __all__ = ["LEAD_ATTRIBUTES", "PARTNER_ATTRIBUTES", "attach", "rule_attributes", "facts", "offer_events", "org_events", "wanted",
            "window_start"]
@@ -57,10 +58,10 @@ def wanted(book: Any) -> bool:
     return any(names & set(getattr(cond, "symbols", ())) for r in book.rules for cond in (r.when, r.partners))
 
 
-def window_start(now: datetime, fiscal_start: int = 1, time_zone: str | None = None) -> datetime:
+def window_start(now: datetime, calendar: OrgCalendar = UTC_CALENDAR) -> datetime:
     """The earliest moment any fact looks at."""
     now = as_utc(now)
-    return min(quarter_start(now, fiscal_start, time_zone), now - timedelta(days=90))
+    return min(calendar.quarter_start(now), now - timedelta(days=90))
 
 
 def offer_events(conn: Connection, since: datetime) -> list[OutcomeEvent]:
@@ -106,13 +107,12 @@ def org_events(client: _Queries, since: datetime) -> list[OutcomeEvent]:
     return out
 
 
-def facts(conn: Connection, client: _Queries, now: datetime, fiscal_start: int = 1,
-          time_zone: str | None = None) -> dict[str, PartnerFacts]:
-    """Every partner's facts as of `now`; "this quarter" is the fiscal quarter of a year
-    starting in month `fiscal_start`, in `time_zone` (the rule book's fiscal_year_start_month
-    and time_zone: the org's calendar)."""
-    since = window_start(now, fiscal_start, time_zone)
-    return partner_facts(offer_events(conn, since) + org_events(client, since), now, fiscal_start, time_zone)
+def facts(conn: Connection, client: _Queries, now: datetime,
+          calendar: OrgCalendar = UTC_CALENDAR) -> dict[str, PartnerFacts]:
+    """Every partner's facts as of `now`; "this quarter" is the org's fiscal quarter
+    (`calendar`: the rule book's, `settings.calendar`)."""
+    since = window_start(now, calendar)
+    return partner_facts(offer_events(conn, since) + org_events(client, since), now, calendar)
 
 
 def attach(partners: Iterable[Partner], by_partner: dict[str, PartnerFacts],

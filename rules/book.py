@@ -13,7 +13,6 @@ Everything that can be wrong is collected and raised together as RulesError.
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from rules.errors import Problem, RulesError, did_you_mean
 from rules.tomllines import TomlLines
 from rules.expressions import Compiler, Condition, ExpressionError, schema_of
 from rules.literals import LEAD_PICKLISTS, PARTNER_PICKLISTS, compared_values
+from rules.fiscal import OrgCalendar
 from rules.model import Lead, Partner
 from rules.windows import zone
 
@@ -78,6 +78,11 @@ class Settings:
     # predictive rules: at its cap, a lead must look this share of the best one's chance better
     # on a partner than on the others for the partner to be offered it (0 = greedy)
     capacity_price: float = 0.7
+
+    @property
+    def calendar(self) -> OrgCalendar:
+        """The org's calendar these settings name (fiscal year start, time zone)."""
+        return OrgCalendar(self.fiscal_year_start_month, self.time_zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +216,14 @@ class _Loader:
         self.fences: dict[str, Any] = {}  # shape territories
 
     # -- reporting
+    def between(self, settings: Settings, key: str, bounds: tuple[float, float], unit: str, fix: str,
+                line: int | None) -> None:
+        """A setting outside its range: the error names the range, the value and what it does."""
+        value = getattr(settings, key)
+        if not bounds[0] <= value <= bounds[1]:
+            self.error(f"settings.{key}", f"must be between {bounds[0]:g} and {bounds[1]:g}{unit}, got {value:g}", fix,
+                       self.lines.key(key, line))
+
     def error(self, key: str, message: str, fix: str | None = None, line: int | None = None) -> None:
         self.problems.append(Problem(self.file, line, key, message, fix))
 
@@ -361,14 +374,11 @@ class _Loader:
                        "how much a partner's chance to accept counts in a predictive choice: 1 = accept × convert, "
                        "0.5 (the default) = its square root, 0 = the chance to convert alone",
                        self.lines.key("accept_weight", line))
-        for key in ("answers_half_life_days", "conversions_half_life_days"):
-            days = getattr(s, key)
-            if not HALF_LIFE_DAYS[0] <= days <= HALF_LIFE_DAYS[1]:
-                self.error(f"settings.{key}", f"must be between {HALF_LIFE_DAYS[0]} and {HALF_LIFE_DAYS[1]} days, "
-                           f"got {days:g}",
-                           "how fast a partner's past outcomes fade in predictive rules: the shorter, the sooner a "
-                           "partner that got better or worse is seen as it is now, and the fewer outcomes each "
-                           "estimate rests on (defaults: answers 60, conversions 150)", self.lines.key(key, line))
+        half_life_fix = ("how fast a partner's past outcomes fade in predictive rules: the shorter, the sooner a partner "
+                         "that got better or worse is seen as it is now, and the fewer outcomes each estimate rests on "
+                         "(defaults: answers 60, conversions 150)")
+        self.between(s, "answers_half_life_days", HALF_LIFE_DAYS, " days", half_life_fix, line)
+        self.between(s, "conversions_half_life_days", HALF_LIFE_DAYS, " days", half_life_fix, line)
         if not 1 <= s.fiscal_year_start_month <= 12:
             self.error("settings.fiscal_year_start_month", f"must be a month, 1 to 12, got {s.fiscal_year_start_month}",
                        "the month the org's fiscal year starts (Setup → Fiscal Year; Organization.FiscalYearStartMonth): "
@@ -381,19 +391,14 @@ class _Loader:
                        "the org's time zone (Setup → Company Information → Default Time Zone; "
                        "Organization.TimeZoneSidKey), e.g. \"America/Los_Angeles\"; \"UTC\" is the default",
                        self.lines.key("time_zone", line))
-            s = dataclasses.replace(s, time_zone="UTC")
-        if not CLAIM_PRIOR[0] <= s.claim_prior <= CLAIM_PRIOR[1]:
-            self.error("settings.claim_prior", f"must be between {CLAIM_PRIOR[0]:g} and {CLAIM_PRIOR[1]:g} log-odds, "
-                       f"got {s.claim_prior:g}",
-                       "how much better a predictive rule assumes a partner converts a lead of an industry its "
-                       "Account lists, before the org's outcomes say: 0.4 (the default) ≈ ×1.5 the odds, 0 = claims "
-                       "count for nothing until outcomes show they do", self.lines.key("claim_prior", line))
-        if not CAPACITY_PRICE[0] <= s.capacity_price <= CAPACITY_PRICE[1]:
-            self.error("settings.capacity_price", f"must be between {CAPACITY_PRICE[0]:g} and {CAPACITY_PRICE[1]:g}, "
-                       f"got {s.capacity_price:g}",
-                       "what a predictive rule charges for a partner's last free places, as a share of the lead's "
-                       "best chance: 0.7 (the default) keeps a nearly full partner for the leads it converts clearly "
-                       "better than the others; 0 = fill the best partner first", self.lines.key("capacity_price", line))
+        self.between(s, "claim_prior", CLAIM_PRIOR, " log-odds",
+                     "how much better a predictive rule assumes a partner converts a lead of an industry its Account "
+                     "lists, before the org's outcomes say: 0.4 (the default) ≈ ×1.5 the odds, 0 = claims count for "
+                     "nothing until outcomes show they do", line)
+        self.between(s, "capacity_price", CAPACITY_PRICE, "",
+                     "what a predictive rule charges for a partner's last free places, as a share of the lead's best "
+                     "chance: 0.7 (the default) keeps a nearly full partner for the leads it converts clearly better "
+                     "than the others; 0 = fill the best partner first", line)
         if not 0 <= s.best_fit_floor <= 1:
             self.error("settings.best_fit_floor", "must be a share between 0 and 1", "e.g. 0.1 = one lead in ten",
                        self.lines.key("best_fit_floor", line))

@@ -31,22 +31,22 @@ from rule_engine import DataType, errors as re_errors
 from rules.bounded import RegexRefused, TooDeep, bound_regexes, check_depth
 from rules.codegen import CodeGen
 from rules.errors import nearest
-from rules.fiscal import months_after as _months_after, org_day, quarter_start
+from rules.fiscal import UTC_CALENDAR, OrgCalendar, months_after as _months_after
 from rules.values import TIME_SYMBOLS, UTC
 
 
 @functools.lru_cache(maxsize=256)  # a routing run decides a whole batch at one `now`
-def time_values(now: dt.datetime, fiscal_start: int = 1, time_zone: str | None = None) -> dict[str, dt.datetime]:
+def time_values(now: dt.datetime, calendar: OrgCalendar = UTC_CALENDAR) -> dict[str, dt.datetime]:
     """The TIME_SYMBOLS for one moment: `now` itself, and the org's calendar (rules/fiscal.py):
-    its time zone's today, its fiscal quarter and year (`fiscal_start`: the month its fiscal
-    year starts, 1 = January), each day written as rules write dates, midnight UTC."""
+    its time zone's today, its fiscal quarter and year, each day written as rules write
+    dates, midnight UTC."""
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     now = now.astimezone(UTC)
-    today = org_day(now, time_zone)
-    q0 = quarter_start(now, fiscal_start, time_zone)
-    year_start = today.replace(year=today.year if today.month >= fiscal_start else today.year - 1, month=fiscal_start,
-                               day=1)
+    today = calendar.day(now)
+    q0 = calendar.quarter_start(now)
+    start = calendar.fiscal_start
+    year_start = today.replace(year=today.year if today.month >= start else today.year - 1, month=start, day=1)
     last = dt.timedelta(microseconds=1)
     return {
         "now": now,

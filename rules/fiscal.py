@@ -7,25 +7,36 @@ written as rules write them, midnight UTC of the date; custom fiscal years (peri
 any length) are not modelled. Pure."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from rules.windows import zone
 
 
-def org_day(now: datetime, time_zone: str | None = None) -> datetime:
-    """`now`'s date in the org's time zone, as midnight UTC of that date."""
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
-    local = now.astimezone(zone(time_zone))
-    return datetime(local.year, local.month, local.day, tzinfo=timezone.utc)
+@dataclass(frozen=True, slots=True)
+class OrgCalendar:
+    """The month the org's fiscal year starts (1 = January: calendar quarters) and its time
+    zone (None: UTC) — the rule book's `fiscal_year_start_month` and `time_zone`."""
+
+    fiscal_start: int = 1
+    time_zone: str | None = None
+
+    def day(self, now: datetime) -> datetime:
+        """`now`'s date in the org's time zone, as midnight UTC of that date."""
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=timezone.utc)
+        local = now.astimezone(zone(self.time_zone))
+        return datetime(local.year, local.month, local.day, tzinfo=timezone.utc)
+
+    def quarter_start(self, now: datetime) -> datetime:
+        """The first day of `now`'s fiscal quarter (midnight UTC of it): with a fiscal year
+        from February, quarters run Feb–Apr, May–Jul, …"""
+        day = self.day(now)
+        into = (day.month - self.fiscal_start) % 3  # months since the quarter began
+        return months_after(day.replace(day=1), -into)
 
 
-def quarter_start(now: datetime, fiscal_start: int = 1, time_zone: str | None = None) -> datetime:
-    """The first day of `now`'s quarter (midnight UTC of it) of a fiscal year starting in
-    month `fiscal_start` (1: calendar quarters; 2: Feb–Apr, May–Jul, …), in the org's zone."""
-    day = org_day(now, time_zone)
-    into = (day.month - fiscal_start) % 3  # months since the quarter began
-    return months_after(day.replace(day=1), -into)
+UTC_CALENDAR = OrgCalendar()
 
 
 def months_after(first: datetime, months: int) -> datetime:

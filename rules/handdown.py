@@ -58,7 +58,7 @@ class HandDown:
     def decide(self, lead: Lead, distributor_id: str, state: RoutingState, now: datetime, attempt: int) -> Decision:
         ex = Explanation(lead.id)
         self.caps.remember_day(state, now)
-        tv = time_values(now, self.book.settings.fiscal_year_start_month, self.book.settings.time_zone)
+        tv = time_values(now, self.book.settings.calendar)
         distributor = self.index.partner(distributor_id)
         dname = distributor.name if distributor else distributor_id
         rule = self.rule_for(lead, state)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from statistics import median
 from typing import Any, Iterable
 
-from rules.fiscal import quarter_start
+from rules.fiscal import UTC_CALENDAR, OrgCalendar
 from rules.model import Lead
 
 KINDS = ("offered", "accepted", "rejected", "lapsed", "converted", "lost", "won")
@@ -89,14 +89,13 @@ PARTNER_ATTRIBUTES: dict[str, type] = {
 }
 
 
-def partner_facts(events: Iterable[OutcomeEvent], now: datetime, fiscal_start: int = 1,
-                  time_zone: str | None = None) -> dict[str, PartnerFacts]:
+def partner_facts(events: Iterable[OutcomeEvent], now: datetime,
+                  calendar: OrgCalendar = UTC_CALENDAR) -> dict[str, PartnerFacts]:
     """Facts per partner from its events up to `now` (later events are ignored: a replay
     at an earlier `now` sees what was known then). "This quarter" is the org's fiscal
-    quarter in its time zone (`fiscal_start`: the month its fiscal year starts; 1 =
-    calendar quarters)."""
+    quarter in its time zone (`calendar`)."""
     now = _utc(now)
-    q0 = quarter_start(now, fiscal_start, time_zone)
+    q0 = calendar.quarter_start(now)
     since = now - _RECENT
     facts: dict[str, PartnerFacts] = {}
     hours: dict[str, list[float]] = {}

@@ -107,8 +107,7 @@ class Router:
             why = "Lead: deleted" if lead.deleted else "Lead: already converted"
             return self.outcomes.finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, why), ex
         if now != self._tv_for:  # a routing run decides its whole batch at one `now`
-            self._tv_for, self._tv = now, time_values(now, self.book.settings.fiscal_year_start_month,
-                                                           self.book.settings.time_zone)
+            self._tv_for, self._tv = now, time_values(now, self.book.settings.calendar)
         tv = self._tv
         failed = [reason for matches, reason in self._gates if not matches(lead, tv)]
         if failed:

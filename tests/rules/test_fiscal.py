@@ -1,6 +1,7 @@
 """Days, quarters and years are the org's: its time zone (`time_zone`) turns the day, its
-fiscal year (`fiscal_year_start_month`) the quarter — in a rule's time symbols and in the
-performance facts' "this quarter"; UTC and 1 keep UTC calendar quarters."""
+fiscal year (`fiscal_year_start_month`) the quarter — in a rule's time symbols, in the
+performance facts' "this quarter" and in the daily caps; UTC and 1 keep UTC calendar
+quarters."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -8,8 +9,9 @@ from datetime import date, datetime, timezone
 import pytest
 
 from rules import PartnerIndex, Router, RoutingState, load_rules
+from rules.errors import RulesError
 from rules.expressions import time_values
-from rules.fiscal import quarter_start
+from rules.fiscal import OrgCalendar
 from rules.model import DecisionKind
 from rules.performance import OutcomeEvent, partner_facts
 
@@ -17,6 +19,31 @@ from tests.rules.conftest import QUEUES, lead, partner
 
 UTC = timezone.utc
 JAN_20 = datetime(2027, 1, 20, 15, 0, tzinfo=UTC)
+NEW_YEARS_EVE_IN_LOS_ANGELES = datetime(2027, 1, 1, 4, 0, tzinfo=UTC)  # 20:00 on 31 December there
+LOS_ANGELES = OrgCalendar(time_zone="America/Los_Angeles")
+
+RULES = """
+[settings]
+escalation_queue = "Channel_Escalations"
+{setting}
+
+[[ruleset]]
+name = "Leads"
+{when}otherwise = "unroutable"
+  [[ruleset.rule]]
+  name = "Covering"
+  match = {{ geography = true }}
+"""
+
+
+def router_for(setting: str, when: str = "") -> Router:
+    """One partner covering every lead, under a rule file with this [settings] line (line 4)."""
+    book = load_rules(text=RULES.format(setting=setting, when=f"when = {when!r}\n" if when else ""))
+    return Router(book, PartnerIndex.build([partner("001A")], book), queue_ids=QUEUES)
+
+
+def offered(decision) -> bool:
+    return decision.kind is DecisionKind.OFFER
 
 
 @pytest.mark.parametrize("start, now, quarter", [
@@ -29,65 +56,49 @@ JAN_20 = datetime(2027, 1, 20, 15, 0, tzinfo=UTC)
     (12, datetime(2027, 2, 28, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)),
 ])
 def test_a_quarter_starts_where_the_fiscal_year_puts_it(start, now, quarter):
-    assert quarter_start(now, start) == quarter
+    assert OrgCalendar(start).quarter_start(now) == quarter
 
 
 def test_the_time_symbols_end_the_fiscal_quarter_and_year():
     calendar = time_values(JAN_20)
     assert calendar["quarter_end"].date() == date(2027, 3, 31) and calendar["year_end"].date() == date(2027, 12, 31)
-    february = time_values(JAN_20, 2)
+    february = time_values(JAN_20, OrgCalendar(2))
     assert february["quarter_start"].date() == date(2026, 11, 1)
     assert february["quarter_end"].date() == date(2027, 1, 31) and february["year_end"].date() == date(2027, 1, 31)
     assert february["month_end"] == calendar["month_end"] and february["today"] == calendar["today"]
 
 
-RULES = """
-[settings]
-escalation_queue = "Channel_Escalations"
-fiscal_year_start_month = {start}
-
-[[ruleset]]
-name = "Closing this quarter"
-when = "close_date <= quarter_end"
-otherwise = "unroutable"
-  [[ruleset.rule]]
-  name = "Covering"
-  match = {{ geography = true }}
-"""
-
-
 @pytest.mark.parametrize("start, routed", [(1, True), (2, False)])
 def test_closing_this_quarter_means_the_orgs_fiscal_quarter(start, routed):
-    book = load_rules(text=RULES.format(start=start))
-    router = Router(book, PartnerIndex.build([partner("001A")], book), queue_ids=QUEUES)
+    router = router_for(f"fiscal_year_start_month = {start}", "close_date <= quarter_end")
     decision = router.decide(lead(close_date=date(2027, 2, 15)), RoutingState(), JAN_20)
     # calendar Q1 runs to March: February closes this quarter; a fiscal year from February
     # puts January at the end of Q4, and February in the next quarter
-    assert (decision.kind is DecisionKind.OFFER) is routed, decision
+    assert offered(decision) is routed, decision
 
 
 def test_won_this_quarter_counts_the_fiscal_quarter():
     won = [OutcomeEvent("001A", "won", datetime(2026, m, 15, tzinfo=UTC), amount=100.0) for m in (10, 11, 12)]
     assert partner_facts(won, JAN_20)["001A"].won_this_quarter == 0  # calendar Q1 2027 has none
-    assert partner_facts(won, JAN_20, 2)["001A"].won_this_quarter == 2  # Nov–Jan: November and December
+    assert partner_facts(won, JAN_20, OrgCalendar(2))["001A"].won_this_quarter == 2  # Nov–Jan: November and December
+
+
+def _problem(setting: str):
+    with pytest.raises(RulesError) as err:
+        router_for(setting)
+    (p,) = err.value.problems
+    return p
 
 
 @pytest.mark.parametrize("value", ["0", "13"])
 def test_a_fiscal_start_that_is_not_a_month_names_the_key_and_the_org_setting(value):
-    from rules.errors import RulesError
-
-    with pytest.raises(RulesError) as err:
-        load_rules(text=RULES.format(start=value))
-    (p,) = err.value.problems
+    p = _problem(f"fiscal_year_start_month = {value}")
     assert p.key == "settings.fiscal_year_start_month" and "1 to 12" in p.message and p.line == 4
     assert "FiscalYearStartMonth" in p.fix
 
 
-NEW_YEARS_EVE_IN_LOS_ANGELES = datetime(2027, 1, 1, 4, 0, tzinfo=UTC)  # 20:00 on 31 December there
-
-
 def test_the_day_turns_in_the_orgs_time_zone():
-    there = time_values(NEW_YEARS_EVE_IN_LOS_ANGELES, 1, "America/Los_Angeles")
+    there = time_values(NEW_YEARS_EVE_IN_LOS_ANGELES, LOS_ANGELES)
     assert there["today"].date() == date(2026, 12, 31) and there["quarter_end"].date() == date(2026, 12, 31)
     assert there["year_end"].date() == date(2026, 12, 31) and there["now"] == NEW_YEARS_EVE_IN_LOS_ANGELES
     assert time_values(NEW_YEARS_EVE_IN_LOS_ANGELES)["today"].date() == date(2027, 1, 1)
@@ -95,54 +106,32 @@ def test_the_day_turns_in_the_orgs_time_zone():
 
 @pytest.mark.parametrize("zone, routed", [("America/Los_Angeles", True), ("UTC", False)])
 def test_a_lead_closing_today_in_the_org_is_still_closing_today(zone, routed):
-    book = load_rules(text=RULES.format(start=1).replace('"close_date <= quarter_end"', '"close_date >= today"')
-                      .replace("fiscal_year_start_month = 1", f'time_zone = "{zone}"'))
-    router = Router(book, PartnerIndex.build([partner("001A")], book), queue_ids=QUEUES)
+    router = router_for(f'time_zone = "{zone}"', "close_date >= today")
     decision = router.decide(lead(close_date=date(2026, 12, 31)), RoutingState(), NEW_YEARS_EVE_IN_LOS_ANGELES)
-    assert (decision.kind is DecisionKind.OFFER) is routed, decision
+    assert offered(decision) is routed, decision
 
 
 def test_won_this_quarter_counts_the_quarter_the_org_is_in():
     won = [OutcomeEvent("001A", "won", datetime(2026, 12, 15, tzinfo=UTC), amount=100.0)]
-    assert partner_facts(won, NEW_YEARS_EVE_IN_LOS_ANGELES, 1, "America/Los_Angeles")["001A"].won_this_quarter == 1
+    assert partner_facts(won, NEW_YEARS_EVE_IN_LOS_ANGELES, LOS_ANGELES)["001A"].won_this_quarter == 1
     assert partner_facts(won, NEW_YEARS_EVE_IN_LOS_ANGELES)["001A"].won_this_quarter == 0  # UTC: already Q1
 
 
 def test_an_unknown_time_zone_names_the_key_and_where_the_org_keeps_its_own():
-    from rules.errors import RulesError
-
-    with pytest.raises(RulesError) as err:
-        load_rules(text=RULES.format(start=1).replace("fiscal_year_start_month = 1", 'time_zone = "Pacific/Atlantis"'))
-    (p,) = err.value.problems
+    p = _problem('time_zone = "Pacific/Atlantis"')
     assert p.key == "settings.time_zone" and "Pacific/Atlantis" in p.message and p.line == 4
     assert "TimeZoneSidKey" in p.fix and "America/Los_Angeles" in p.fix
 
 
-CAPPED = """
-[settings]
-escalation_queue = "Channel_Escalations"
-max_offers_per_day = 1
-{zone}
-
-[[ruleset]]
-name = "Everyone"
-otherwise = "unroutable"
-  [[ruleset.rule]]
-  name = "Covering"
-  match = {{ geography = true }}
-"""
-
-
 @pytest.mark.parametrize("zone, second_offered", [('time_zone = "America/Los_Angeles"', False), ("", True)])
 def test_a_daily_cap_counts_the_orgs_day(zone, second_offered):
-    book = load_rules(text=CAPPED.format(zone=zone))
-    router = Router(book, PartnerIndex.build([partner("001A")], book), queue_ids=QUEUES)
+    router = router_for(f"max_offers_per_day = 1\n{zone}")
     state = RoutingState()
     three_pm_there = datetime(2026, 12, 5, 23, 0, tzinfo=UTC)  # 15:00 on 5 December in Los Angeles
     first = router.decide(lead("00Q1"), state, three_pm_there)
     state.record_offer(first, three_pm_there)
     five_pm_there = datetime(2026, 12, 6, 1, 0, tzinfo=UTC)  # 17:00, the same day there; 6 December in UTC
     second = router.decide(lead("00Q2"), state, five_pm_there)
-    assert first.kind is DecisionKind.OFFER and (second.kind is DecisionKind.OFFER) is second_offered, second
+    assert offered(first) and offered(second) is second_offered, second
     next_morning = datetime(2026, 12, 6, 17, 0, tzinfo=UTC)  # 09:00 on 6 December there
-    assert router.decide(lead("00Q3"), state, next_morning).kind is DecisionKind.OFFER
+    assert offered(router.decide(lead("00Q3"), state, next_morning))

@@ -8,7 +8,8 @@ import pytest
 
 from rules import PartnerIndex, Router, RoutingState, load_rules
 from rules.model import DecisionKind
-from rules.performance import PARTNER_ATTRIBUTES, OutcomeEvent, PartnerFacts, partner_facts, quarter_start
+from rules.fiscal import UTC_CALENDAR
+from rules.performance import PARTNER_ATTRIBUTES, OutcomeEvent, PartnerFacts, partner_facts
 
 from tests.rules.conftest import QUEUES, lead, partner
 
@@ -46,7 +47,7 @@ def test_this_quarter_follows_the_now_given_not_the_host_clock():
     assert in_q3.won_this_quarter == 3 and in_q3.revenue_this_quarter == 3000.0
     in_q4 = partner_facts(won, FIRST_DAY_OF_Q4)["001A"]
     assert in_q4.won_this_quarter == 0 and in_q4.won_90d == 3
-    assert quarter_start(FIRST_DAY_OF_Q4) == datetime(2026, 10, 1, tzinfo=UTC)
+    assert UTC_CALENDAR.quarter_start(FIRST_DAY_OF_Q4) == datetime(2026, 10, 1, tzinfo=UTC)
 
 
 def test_the_last_90_days_and_events_after_now_ignored():

@@ -64,6 +64,8 @@ def test_facts_from_our_offers_and_the_orgs_wins(sandbox_factory, tmp_path):
 def test_this_quarter_is_the_orgs_fiscal_quarter_on_the_orgs_clock(sandbox_factory, tmp_path):
     from datetime import date, datetime, timezone
 
+    from rules.fiscal import OrgCalendar
+
     sb = sandbox_factory()
     now = sb.clock.set(datetime(2027, 1, 20, 15, 0, tzinfo=timezone.utc))  # the org's clock, not the host's
     a = sb.org.create("Account", {"Name": "Alpha Partners", "IsPartner": True})
@@ -75,7 +77,7 @@ def test_this_quarter_is_the_orgs_fiscal_quarter_on_the_orgs_clock(sandbox_facto
                                       clock=sb.clock.now)
     with Store(f"sqlite:///{tmp_path / 'state.sqlite'}").connect() as conn:
         calendar = performance.facts(conn, client, now)[a]
-        from_february = performance.facts(conn, client, now, fiscal_start=2)[a]  # quarters Nov–Jan, Feb–Apr, …
+        from_february = performance.facts(conn, client, now, OrgCalendar(2))[a]  # quarters Nov–Jan, Feb–Apr, …
     assert calendar.won_this_quarter == 1  # January's
     assert from_february.won_this_quarter == 2 and from_february.revenue_this_quarter == 200.0  # December's too
     assert calendar.won_90d == from_february.won_90d == 2  # October 15th is more than 90 days before
