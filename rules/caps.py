@@ -5,6 +5,10 @@ max_offers_per_day. Today's offer counts are looked up once per decision, not on
 candidate; a strategy walking many candidates tests the caps inline against `table` and
 `day_counts` while `now is day_for` (the counts at hand are today's), and asks `blocked`
 for the words only when a partner is capped.
+
+"Today" is the partner's own day when its Account names a time zone (Time_Zone__c, as for
+its offer windows), else the org's (the rule file's `time_zone`): a Tokyo partner's
+Daily_Cap__c turns at Tokyo midnight, not at the org's in Los Angeles.
 """
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from datetime import datetime
 from rules.book import Settings
 from rules.explain import RuleTrial
 from rules.index import PartnerIndex
-from rules.state import RoutingState, day_key
+from rules.state import PartnerDays, RoutingState, day_key
+from rules.windows import zone
 
 
 class Caps:
@@ -24,16 +29,25 @@ class Caps:
             (p.id, p.capacity if p.capacity is not None else settings.max_open_offers,
              p.daily_cap if p.daily_cap is not None else settings.max_offers_per_day) for p in index.partners]
         self.time_zone = settings.time_zone  # the org's: its day is the daily caps' day
+        # partners whose own day is not the org's (a zone Python does not know: the org's day,
+        # as its offer window falls back to UTC with a note)
+        self.zones: dict[str, str] = {p.id: p.time_zone for p in index.partners
+                                      if p.time_zone and p.time_zone != self.time_zone and _known(p.time_zone)}
         self.day_for: datetime | None = None  # the `now` whose day `day_counts` holds
         self.day = ""
-        self.day_counts: dict[str, int] = {}
+        self.days: dict[str, str] = {}  # partner with its own zone → its date at `day_for`
+        self.day_counts: dict[str, int] | PartnerDays = {}
 
     def remember_day(self, state: RoutingState, now: datetime) -> None:
         """Today's offer counts, looked up once per decision instead of once per candidate."""
-        state.day_zone = self.time_zone
+        state.day_zone, state.day_zones = self.time_zone, self.zones
         if now is not self.day_for:
             self.day_for, self.day = now, day_key(now, self.time_zone)
-        self.day_counts = state.daily.get(self.day) or {}
+            self.days = {pid: day_key(now, tz) for pid, tz in self.zones.items()}
+        if self.days:
+            self.day_counts = PartnerDays(state.daily, self.day, self.days)
+        else:
+            self.day_counts = state.daily.get(self.day) or {}
 
     def blocked(self, pos: int, state: RoutingState, now: datetime) -> str | None:
         """Why the partner at `pos` may take no offer now, or None."""
@@ -52,3 +66,11 @@ class Caps:
         """Record in the trial that a capped partner was passed over (`why` from `blocked`)."""
         kind = "at capacity" if why.startswith("at capacity") else "at daily cap"
         trial.exclude(self.ids[pos], kind, why)
+
+
+def _known(name: str) -> bool:
+    try:
+        zone(name)
+    except ValueError:
+        return False
+    return True

@@ -67,6 +67,21 @@ def day_key(now: datetime, time_zone: str | None = None) -> str:
     return now.astimezone(zone(time_zone)).date().isoformat()
 
 
+class PartnerDays:
+    """Today's offer count per partner, each partner's on its own date (`days`: the partners
+    with their own time zone → their date; the rest count on `org_day`). Live: it reads
+    `daily` at each lookup, so offers recorded since are counted."""
+
+    __slots__ = ("daily", "org_day", "days")
+
+    def __init__(self, daily: dict[str, dict[str, int]], org_day: str, days: dict[str, str]):
+        self.daily, self.org_day, self.days = daily, org_day, days
+
+    def get(self, partner_id: str, default: int = 0) -> int:
+        counts = self.daily.get(self.days.get(partner_id, self.org_day))
+        return counts.get(partner_id, default) if counts else default
+
+
 @dataclass
 class Performance:
     offers: int = 0
@@ -105,13 +120,18 @@ class RoutingState:
     # the time zone whose days the daily caps count (the org's: the router sets it from the rule
     # book before deciding, so an offer is counted on the day its cap was checked); not saved
     day_zone: str | None = field(default=None, compare=False, repr=False)
+    day_zones: dict[str, str] = field(default_factory=dict, compare=False, repr=False)  # partner → its own zone
+
+    def day_of(self, partner_id: str, now: datetime) -> str:
+        """The date `now` counts on for the partner's daily cap: its own, else the org's."""
+        return day_key(now, self.day_zones.get(partner_id, self.day_zone))
 
     # ---------------------------------------------------------------- reads
     def open_count(self, partner_id: str) -> int:
         return self.open_offers.get(partner_id, 0)
 
     def today_count(self, partner_id: str, now: datetime) -> int:
-        day = self.daily.get(day_key(now, self.day_zone))
+        day = self.daily.get(self.day_of(partner_id, now))
         return day.get(partner_id, 0) if day else 0
 
     def declined(self, lead_id: str) -> dict[str, str]:
@@ -152,8 +172,7 @@ class RoutingState:
         if decision.rule:
             self.offer_rule[decision.lead_id] = decision.rule
         self.open_offers[pid] = self.open_offers.get(pid, 0) + 1
-        day = day_key(now, self.day_zone)
-        counts = self.daily.setdefault(day, {})
+        counts = self.daily.setdefault(self.day_of(pid, now), {})
         counts[pid] = counts.get(pid, 0) + 1
         if len(self.daily) > _KEEP_DAYS:
             for old in sorted(self.daily)[:-_KEEP_DAYS]:

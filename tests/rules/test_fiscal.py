@@ -36,10 +36,10 @@ name = "Leads"
 """
 
 
-def router_for(setting: str, when: str = "") -> Router:
+def router_for(setting: str, when: str = "", **partner_fields) -> Router:
     """One partner covering every lead, under a rule file with this [settings] line (line 4)."""
     book = load_rules(text=RULES.format(setting=setting, when=f"when = {when!r}\n" if when else ""))
-    return Router(book, PartnerIndex.build([partner("001A")], book), queue_ids=QUEUES)
+    return Router(book, PartnerIndex.build([partner("001A", **partner_fields)], book), queue_ids=QUEUES)
 
 
 def offered(decision) -> bool:
@@ -135,3 +135,24 @@ def test_a_daily_cap_counts_the_orgs_day(zone, second_offered):
     assert offered(first) and offered(second) is second_offered, second
     next_morning = datetime(2026, 12, 6, 17, 0, tzinfo=UTC)  # 09:00 on 6 December there
     assert offered(router.decide(lead("00Q3"), state, next_morning))
+
+
+@pytest.mark.parametrize("partner_zone, second_offered", [
+    ("Asia/Tokyo", True),  # 01:00 on 6 December in Tokyo: the partner's new day
+    (None, False),  # no zone of its own: the org's day, still 5 December in Los Angeles
+    ("Tokyo", False),  # not a zone: the org's day (its offer window notes the bad zone)
+])
+def test_a_partners_daily_cap_counts_its_own_day_when_its_account_names_a_time_zone(partner_zone, second_offered):
+    router = router_for('time_zone = "America/Los_Angeles"', daily_cap=1, time_zone=partner_zone)
+    state = RoutingState()
+    eleven_pm_in_tokyo = datetime(2026, 12, 5, 14, 0, tzinfo=UTC)  # 06:00 on 5 December in Los Angeles
+    first = router.decide(lead("00Q1"), state, eleven_pm_in_tokyo)
+    state.record_offer(first, eleven_pm_in_tokyo)
+    one_am_in_tokyo = datetime(2026, 12, 5, 16, 0, tzinfo=UTC)  # 08:00 on 5 December in Los Angeles
+    second = router.decide(lead("00Q2"), state, one_am_in_tokyo)
+    assert offered(first) and offered(second) is second_offered, second
+    if second_offered:
+        state.record_offer(second, one_am_in_tokyo)
+        later_that_day_in_tokyo = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)  # 19:00 on 6 December there
+        third = router.decide(lead("00Q3"), state, later_that_day_in_tokyo)
+        assert not offered(third) and "at daily cap (1/1 today)" in str(third.explanation), third
