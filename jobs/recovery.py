@@ -21,11 +21,13 @@ given", as the live poll records it); where it does not, LeadHistory holds no tr
 and the partner comes back barred as having let the lead lapse. The declined offers are
 rebuilt as such, so partner feedback (a throttle after "No capacity", an area stopped
 after "Out of territory") acts on the same answers it acted on before the state was lost.
+So do the daily caps: each partner our user set on a lead in the last two days is an offer,
+counted on the partner's day, so a partner at its Daily_Cap__c stays there.
 """
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlalchemy import func, select
 
@@ -36,8 +38,10 @@ from jobs.state import offers as of
 from jobs.state import schema
 from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
+from rules.caps import Caps
 from rules.lifecycle import LeadState
 from rules.model import Response, RoutingStatus
+from rules.state import RoutingState
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -174,15 +178,16 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
             elif status in _STATE_OF:
                 counts["parked"] += 1
                 of.put_lead(conn, rec["Id"], now, state=_STATE_OF[status].value, owner_id=rec.get("OwnerId"), **row)
-        # the engine's load counters: what each partner holds now
-        routing = lifecycle.load_state(conn)
-        routing.open_offers = {}
+        # the engine's load counters: what each partner holds now, and what it was offered today
+        state = lifecycle.load_state(conn)
+        state.open_offers = {}
         for pid, n in conn.execute(select(schema.offers.c.partner_id, func.count())
                                    .where(schema.offers.c.status.in_(("live", "accepted")),
                                           schema.offers.c.partner_id.is_not(None))
                                    .group_by(schema.offers.c.partner_id)):
-            routing.open_offers[pid] = n
-        lifecycle.save_state(conn, routing, now)
+            state.open_offers[pid] = n
+        counts["offered_today"] = offers_by_day(state, routing.router.caps, history.values(), now)
+        lifecycle.save_state(conn, state, now)
     # answers given while the state was gone are in the records: take them in now
     # (the rows above hold the owner we set, so a pick-up or a person's move shows)
     seen_counts: dict[str, int] = {}
@@ -192,6 +197,23 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
         cx.refresh_leads(live_ids, now, seen_counts)
     counts.update({f"then_{k}": v for k, v in seen_counts.items() if k != "read"})
     return {k: v for k, v in counts.items() if v}
+
+
+def offers_by_day(state: RoutingState, caps: Caps, history: Iterable[list[tuple[datetime, str, str]]],
+                  now: datetime) -> int:
+    """The daily caps' counts, from the partners our user set on the leads (each one an
+    offer) in the last two days, each on the partner's own day as the caps count it: a
+    partner at its Daily_Cap__c this morning stays there when the state is lost at noon.
+    Returns how many of the offers fell on the partner's today."""
+    state.day_zone, state.day_zones = caps.time_zone, caps.zones
+    since = now - timedelta(days=2)
+    state.daily = {}
+    for entries in history:
+        for at, field, value in entries:
+            if field == "PartnerAccount" and value and since <= at <= now:
+                day = state.daily.setdefault(state.day_of(value, at), {})
+                day[value] = day.get(value, 0) + 1
+    return sum(state.today_count(pid, now) for pid in {p for d in state.daily.values() for p in d})
 
 
 def _rejected_response(cx: Context) -> tuple[str, str] | None:
