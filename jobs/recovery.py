@@ -22,7 +22,8 @@ and the partner comes back barred as having let the lead lapse. The declined off
 rebuilt as such, so partner feedback (a throttle after "No capacity", an area stopped
 after "Out of territory") acts on the same answers it acted on before the state was lost.
 So do the daily caps: each partner our user set on a lead in the last two days is an offer,
-counted on the partner's day, so a partner at its Daily_Cap__c stays there.
+counted on the partner's day, so a partner at its Daily_Cap__c stays there. And fair
+rotation goes on from each rule's latest offer, not from the first partner again.
 """
 from __future__ import annotations
 
@@ -187,6 +188,8 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                                    .group_by(schema.offers.c.partner_id)):
             state.open_offers[pid] = n
         counts["offered_today"] = offers_by_day(state, routing.router.caps, history.values(), now)
+        rotations_from_leads(state, [r for r in records if spelled.get(str(r.get(field))) in
+                                     (RoutingStatus.OFFERED, RoutingStatus.ACCEPTED)], wb)
         lifecycle.save_state(conn, state, now)
     # answers given while the state was gone are in the records: take them in now
     # (the rows above hold the owner we set, so a pick-up or a person's move shows)
@@ -214,6 +217,30 @@ def offers_by_day(state: RoutingState, caps: Caps, history: Iterable[list[tuple[
                 day = state.daily.setdefault(state.day_of(value, at), {})
                 day[value] = day.get(value, 0) + 1
     return sum(state.today_count(pid, now) for pid in {p for d in state.daily.values() for p in d})
+
+
+def rotations_from_leads(state: RoutingState, records: list[dict[str, Any]], wb: dict[str, str]) -> None:
+    """Fair rotation goes on where it stood: each rule's turn passes the partner of its
+    latest offer still on a Lead, and each partner's rep turn the rep that offer went to
+    (a new state would otherwise start every rotation again at the first partner)."""
+    rule_field, at_field = wb.get("rule"), wb.get("offered_at")
+    if not rule_field or not at_field:
+        return
+    latest_rule: dict[str, tuple[datetime, str, str]] = {}
+    latest_rep: dict[str, tuple[datetime, str, str]] = {}
+    # one run offers its batch at one time, in the order it read the leads (oldest first):
+    # among offers made at the same time the lead read last (the highest id) was offered last
+    for rec in sorted(records, key=lambda r: r["Id"]):
+        at, partner, rule = parse_sf_datetime(rec.get(at_field)), rec.get("PartnerAccountId"), rec.get(rule_field)
+        if at is None or not partner:
+            continue
+        if rule and at >= latest_rule.get(rule, (at,))[0]:
+            latest_rule[rule] = (at, partner, rec["Id"])
+        owner = rec.get("OwnerId")
+        if owner and not owner.startswith(QUEUE_PREFIX) and at >= latest_rep.get(partner, (at,))[0]:
+            latest_rep[partner] = (at, owner, rec["Id"])
+    state.rotation.update({rule: pid for rule, (_, pid, _) in latest_rule.items()})
+    state.rep_rotation.update({pid: rep for pid, (_, rep, _) in latest_rep.items()})
 
 
 def _rejected_response(cx: Context) -> tuple[str, str] | None:

@@ -1,7 +1,9 @@
-"""A daily cap outlives a lost state: the offers it counts are the partners our
-integration user set on the leads today, which LeadHistory keeps. A partner that reached
+"""The engine's counters outlive a lost state. A daily cap counts the partners our
+integration user set on the leads today, which LeadHistory keeps: a partner that reached
 its Daily_Cap__c this morning gets no more leads today from a connector started on a new
-state file, while the others go on getting theirs."""
+state file, while the others go on getting theirs. And each rule's fair rotation, and each
+partner's rep rotation, go on after the latest offer on the Leads, not from the first
+partner again."""
 from __future__ import annotations
 
 import pytest
@@ -32,3 +34,20 @@ def test_a_partner_at_its_daily_cap_gets_no_more_leads_today_after_the_state_is_
     assert not got, f"{len(got)} new leads offered to {pid}, at its daily cap of {offered_today}"
     others = {org.org.get("Lead", lead_id).get("PartnerAccountId") for lead_id in new} - {None}
     assert others, "the new leads went to other partners"
+
+
+def test_fair_rotation_goes_on_where_it_stood_after_the_state_is_lost(org, make_loop):
+    from jobs import recovery
+
+    loop = make_loop(org)
+    loop.cycle(partners_act=False)
+    with loop.cx.store.connect() as conn:
+        before = lifecycle.load_state(conn)
+    assert before.rotation and before.rep_rotation
+
+    fresh = make_loop(org, name="fresh")
+    recovery.ensure(fresh.cx, org.clock.now())
+    with fresh.cx.store.connect() as conn:
+        after = lifecycle.load_state(conn)
+    assert after.rotation == before.rotation  # each rule's next turn: the partner after its last offer
+    assert after.rep_rotation == before.rep_rotation
