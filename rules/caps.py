@@ -17,7 +17,7 @@ from datetime import datetime
 from rules.book import Settings
 from rules.explain import RuleTrial
 from rules.index import PartnerIndex
-from rules.state import PartnerDays, RoutingState, day_key
+from rules.state import RoutingState, day_key
 from rules.windows import zone
 
 
@@ -33,21 +33,36 @@ class Caps:
         # as its offer window falls back to UTC with a note)
         self.zones: dict[str, str] = {p.id: p.time_zone for p in index.partners
                                       if p.time_zone and p.time_zone != self.time_zone and _known(p.time_zone)}
+        self.zone_names = frozenset(self.zones.values())
+        self.token = object()  # marks the counts this Caps merged into a state (a copied state copies a token)
         self.day_for: datetime | None = None  # the `now` whose day `day_counts` holds
         self.day = ""
-        self.days: dict[str, str] = {}  # partner with its own zone → its date at `day_for`
-        self.day_counts: dict[str, int] | PartnerDays = {}
+        self.differing: dict[str, str] = {}  # partners' zones whose date is not the org's at `day_for` → theirs
+        self.day_counts: dict[str, int] = {}
 
     def remember_day(self, state: RoutingState, now: datetime) -> None:
         """Today's offer counts, looked up once per decision instead of once per candidate."""
         state.day_zone, state.day_zones = self.time_zone, self.zones
         if now is not self.day_for:
             self.day_for, self.day = now, day_key(now, self.time_zone)
-            self.days = {pid: day_key(now, tz) for pid, tz in self.zones.items()}
-        if self.days:
-            self.day_counts = PartnerDays(state.daily, self.day, self.days)
-        else:
+            self.differing = {tz: d for tz in self.zone_names if (d := day_key(now, tz)) != self.day}
+        if not self.differing:  # every partner's date is the org's: its counts are today's
             self.day_counts = state.daily.get(self.day) or {}
+            return
+        today = state.today
+        if today is None or today[0] is not now or today[1] is not self.token:
+            today = state.today = (now, self.token, self._merged(state))
+        self.day_counts = today[2]
+
+    def _merged(self, state: RoutingState) -> dict[str, int]:
+        """Each partner's offers on its own today, in one dict (the inline tests read a dict)."""
+        zones, differing = self.zones, self.differing
+        out = {pid: n for pid, n in (state.daily.get(self.day) or {}).items() if zones.get(pid) not in differing}
+        for tz, day in differing.items():
+            counts = state.daily.get(day)
+            if counts:
+                out.update((pid, n) for pid, n in counts.items() if zones.get(pid) == tz)
+        return out
 
     def blocked(self, pos: int, state: RoutingState, now: datetime) -> str | None:
         """Why the partner at `pos` may take no offer now, or None."""

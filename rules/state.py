@@ -67,21 +67,6 @@ def day_key(now: datetime, time_zone: str | None = None) -> str:
     return now.astimezone(zone(time_zone)).date().isoformat()
 
 
-class PartnerDays:
-    """Today's offer count per partner, each partner's on its own date (`days`: the partners
-    with their own time zone → their date; the rest count on `org_day`). Live: it reads
-    `daily` at each lookup, so offers recorded since are counted."""
-
-    __slots__ = ("daily", "org_day", "days")
-
-    def __init__(self, daily: dict[str, dict[str, int]], org_day: str, days: dict[str, str]):
-        self.daily, self.org_day, self.days = daily, org_day, days
-
-    def get(self, partner_id: str, default: int = 0) -> int:
-        counts = self.daily.get(self.days.get(partner_id, self.org_day))
-        return counts.get(partner_id, default) if counts else default
-
-
 @dataclass
 class Performance:
     offers: int = 0
@@ -121,6 +106,9 @@ class RoutingState:
     # book before deciding, so an offer is counted on the day its cap was checked); not saved
     day_zone: str | None = field(default=None, compare=False, repr=False)
     day_zones: dict[str, str] = field(default_factory=dict, compare=False, repr=False)  # partner → its own zone
+    # (now, whose, partner → offers on its own today): the counts the caps read inline when
+    # partners' days differ, kept up by record_offer while `now` is the same; not saved
+    today: tuple[datetime, object, dict[str, int]] | None = field(default=None, compare=False, repr=False)
 
     def day_of(self, partner_id: str, now: datetime) -> str:
         """The date `now` counts on for the partner's daily cap: its own, else the org's."""
@@ -174,6 +162,12 @@ class RoutingState:
         self.open_offers[pid] = self.open_offers.get(pid, 0) + 1
         counts = self.daily.setdefault(self.day_of(pid, now), {})
         counts[pid] = counts.get(pid, 0) + 1
+        if self.today is not None:
+            if self.today[0] is now:
+                mine = self.today[2]
+                mine[pid] = mine.get(pid, 0) + 1
+            else:
+                self.today = None
         if len(self.daily) > _KEEP_DAYS:
             for old in sorted(self.daily)[:-_KEEP_DAYS]:
                 del self.daily[old]

@@ -156,3 +156,17 @@ def test_a_partners_daily_cap_counts_its_own_day_when_its_account_names_a_time_z
         later_that_day_in_tokyo = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)  # 19:00 on 6 December there
         third = router.decide(lead("00Q3"), state, later_that_day_in_tokyo)
         assert not offered(third) and "at daily cap (1/1 today)" in str(third.explanation), third
+
+
+def test_a_run_at_one_moment_counts_each_offer_against_the_partners_own_day():
+    """One routing run decides its batch at one `now`: the third lead of the run finds the
+    Tokyo partner at its cap of 2 on its own day (6 December there, 5 December in the org)."""
+    router = router_for('time_zone = "America/Los_Angeles"', daily_cap=2, time_zone="Asia/Tokyo")
+    state = RoutingState()
+    one_am_in_tokyo = datetime(2026, 12, 5, 16, 0, tzinfo=UTC)
+    got = []
+    for lid in ("00Q1", "00Q2", "00Q3"):
+        decision = router.decide(lead(lid), state, one_am_in_tokyo)
+        state.record_offer(decision, one_am_in_tokyo)
+        got.append(offered(decision))
+    assert got == [True, True, False]
