@@ -19,6 +19,7 @@ from rules.book import Rule, RuleBook
 from rules.dealreg import DealRegistrations
 from rules.geo import Grid, parse_coverage
 from rules.model import DealRegistration, Partner, Pool, Rep
+from rules.windows import zone_fix
 
 if TYPE_CHECKING:  # shapely is loaded only when a book draws a shape
     from rules.geofence import Fences
@@ -29,6 +30,7 @@ class IndexProblem:
     partner_id: str
     partner: str
     message: str
+    fix: str | None = None
 
     def __str__(self) -> str:
         return f"partner {self.partner} ({self.partner_id}): {self.message}"
@@ -111,6 +113,12 @@ class PartnerIndex:
                 idx.paused |= bit
             if not reps:
                 idx.no_rep |= bit
+            if p.time_zone:
+                fix = zone_fix(p.time_zone)
+                if fix:
+                    idx.problems.append(IndexProblem(p.id, p.name, (
+                        f"time zone {p.time_zone!r} is not an IANA time zone: its offer windows count in UTC and "
+                        "its daily cap on the org's day"), fix))
             items, bad = parse_coverage(p.coverage)
             if bad:
                 idx.problems.append(IndexProblem(p.id, p.name, f"coverage items ignored: {', '.join(bad)}"))

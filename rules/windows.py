@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone, tzinfo
+from difflib import get_close_matches
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,6 +18,33 @@ def zone(name: str | None) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {name!r}; use an IANA name such as 'Europe/Berlin'") from None
+
+
+def zone_fix(name: str) -> str | None:
+    """None for a zone Python knows; else the fix, naming the IANA zone meant where the name
+    is a city's or a near miss ("Berlin", "new york", "Asia/Tokio" → Europe/Berlin,
+    America/New_York, Asia/Tokyo)."""
+    try:
+        zone(name)
+        return None
+    except ValueError:
+        pass
+    city = name.strip().replace(" ", "_").lower()
+    names = _zone_names()
+    meant = sorted(z for z in names if z.rsplit("/", 1)[-1].lower() == city or z.lower() == city)
+    if not meant:  # a misspelling ("Asia/Tokio")
+        lower = {z.lower(): z for z in names}
+        meant = [lower[m] for m in get_close_matches(name.strip().replace(" ", "_").lower(), lower, n=1, cutoff=0.85)]
+    if meant:
+        return f"set Time_Zone__c to {meant[0]!r}"
+    return "set Time_Zone__c to an IANA name such as 'Europe/Berlin'"
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    from zoneinfo import available_timezones  # reads the zone database: only when a name is wrong
+
+    return frozenset(available_timezones())
 
 
 def offer_deadline(offered_at: datetime, hours: float, *, business_hours: bool, time_zone: str | None,

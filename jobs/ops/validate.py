@@ -357,8 +357,8 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
     index = routing.index
     # what the partner data itself gets wrong: a ParentId cycle, coverage we cannot read
     for problem in index.problems:
-        fix = ("set Parent Account so each reseller points to its distributor and none to itself"
-               if "ParentId" in problem.message else "correct the account's Coverage__c")
+        fix = problem.fix or ("set Parent Account so each reseller points to its distributor and none to itself"
+                              if "ParentId" in problem.message else "correct the account's Coverage__c")
         findings.append(Finding("warning", f"Account {problem.partner_id}", "partner",
                                 f"{problem.partner}: {problem.message}", fix))
     reachable = 0

@@ -89,6 +89,23 @@ def test_a_parent_account_cycle_is_reported_naming_the_accounts(workdir, seeded_
     assert cycles[0].severity == "warning"
 
 
+def test_a_partner_time_zone_that_is_not_an_iana_name_is_warned_with_the_zone_meant(workdir, seeded_org):
+    """"Berlin" in Time_Zone__c: the partner's offer windows would count in UTC and its daily
+    cap on the org's day, silently; validate names the account, the value and the zone meant."""
+    org = seeded_org.org
+    partner = next(a for a in org.records("Account") if a.get("IsPartner"))
+    before = partner.get("Time_Zone__c")
+    org.update("Account", partner["Id"], {"Time_Zone__c": "Berlin"})
+    try:
+        findings = validate(workdir / "leadrouter.toml")
+    finally:
+        org.update("Account", partner["Id"], {"Time_Zone__c": before})
+    zones = [f for f in findings if "time zone 'Berlin'" in f.message]
+    assert len(zones) == 1 and partner["Name"] in zones[0].message, findings
+    assert zones[0].severity == "warning" and zones[0].fix == "set Time_Zone__c to 'Europe/Berlin'"
+    assert not [f for f in validate(workdir / "leadrouter.toml") if "time zone" in f.message]
+
+
 def test_an_org_refusing_the_queue_check_is_a_finding_not_a_traceback(workdir, seeded_org):
     """The integration user without read access to Group (queues): validate says so and how to fix it."""
     from jobs.config import load

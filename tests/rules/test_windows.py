@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from rules import RoutingState, offer_deadline
+from rules import PartnerIndex, RoutingState, load_rules, offer_deadline
+from rules.windows import zone_fix
 
 from tests.rules.conftest import lead, partner, router_for
 
@@ -65,3 +66,23 @@ name = "All"
     bad = router_for(text, [partner("001X", time_zone="Nowhere/Land")]).decide(lead(), RoutingState(), monday_8_utc)
     assert bad.deadline == datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
     assert any("Nowhere/Land" in n for n in bad.explanation["notes"])
+
+
+@pytest.mark.parametrize("name, fix", [
+    ("Europe/Berlin", None),
+    ("Berlin", "set Time_Zone__c to 'Europe/Berlin'"),  # a city, as a web form takes it
+    ("new york", "set Time_Zone__c to 'America/New_York'"),
+    ("Asia/Tokio", "set Time_Zone__c to 'Asia/Tokyo'"),  # a near miss
+    ("europe/paris", "set Time_Zone__c to 'Europe/Paris'"),
+    ("../../etc/passwd", "set Time_Zone__c to an IANA name such as 'Europe/Berlin'"),
+    ("Mars/Olympus_Mons", "set Time_Zone__c to an IANA name such as 'Europe/Berlin'"),
+])
+def test_a_partner_time_zone_python_does_not_know_gets_the_zone_meant_as_its_fix(name, fix):
+    assert zone_fix(name) == fix
+
+
+def test_a_partner_with_an_unknown_time_zone_is_an_index_problem_naming_it():
+    index = PartnerIndex.build([partner("001A", time_zone="Berlin"), partner("001B", time_zone="Europe/Berlin")],
+                               load_rules())
+    assert [(p.partner_id, p.fix) for p in index.problems] == [("001A", "set Time_Zone__c to 'Europe/Berlin'")]
+    assert "time zone 'Berlin'" in index.problems[0].message
