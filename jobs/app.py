@@ -69,12 +69,14 @@ def _secret_files(cfg: Any, loaded: LoadedConfig) -> dict[str, str]:
 
 def _explained(e: Exception) -> bool:
     from connector.errors import ConnectorError
+    from jobs.leader import NotLeader
     from jobs.partners import NoPartnersYet
     from mappings import MappingError
     from rules.errors import RulesError
 
-    # NoPartnersYet: routing waits for a partner sync whose own job_failed line says why
-    if isinstance(e, (ConnectorError, MappingError, RulesError, ConfigFileError, NoPartnersYet)):
+    # NoPartnersYet: routing waits for a partner sync whose own job_failed line says why;
+    # NotLeader: the lock was lost mid-job (its fence stopped the write), said as leader_lock_lost
+    if isinstance(e, (ConnectorError, MappingError, RulesError, ConfigFileError, NoPartnersYet, NotLeader)):
         return True
     # the state database's server went away or is restarting: an outage, said in one line
     # (the job runs again); a traceback is for our bugs, not for a dropped connection
