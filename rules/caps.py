@@ -74,7 +74,8 @@ class Caps:
         if daily is not None:
             n = state.today_count(pid, now) if now is not self.day_for else self.day_counts.get(pid, 0)
             if n >= daily:
-                return f"at daily cap ({n}/{daily} today)"
+                zone = self.zones.get(pid)  # its own day: say whose, or "today" reads as the org's
+                return f"at daily cap ({n}/{daily} today{f' in {zone}' if zone else ''})"
         return None
 
     def exclude(self, trial: RuleTrial, pos: int, why: str) -> None:

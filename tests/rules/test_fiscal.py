@@ -155,7 +155,7 @@ def test_a_partners_daily_cap_counts_its_own_day_when_its_account_names_a_time_z
         state.record_offer(second, one_am_in_tokyo)
         later_that_day_in_tokyo = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)  # 19:00 on 6 December there
         third = router.decide(lead("00Q3"), state, later_that_day_in_tokyo)
-        assert not offered(third) and "at daily cap (1/1 today)" in str(third.explanation), third
+        assert not offered(third) and "at daily cap (1/1 today in Asia/Tokyo)" in str(third.explanation), third
 
 
 def test_a_run_at_one_moment_counts_each_offer_against_the_partners_own_day():
