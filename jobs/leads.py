@@ -37,7 +37,38 @@ def lead_fields(cx: Context) -> list[str]:
 
 def run(cx: Context, now: datetime) -> dict[str, int]:
     if backlog := bulk_intake.wanted(cx, now):  # a first run or a large backlog: Bulk API 2.0
-        return bulk_intake.run(cx, now, backlog, handle_page)
+        counts = bulk_intake.run(cx, now, backlog, handle_page)
+    else:
+        counts = _stream(cx, now)
+    counts.update(unknown_routed(cx))
+    return counts
+
+
+def unknown_routed(cx: Context) -> dict[str, int]:
+    """Leads our integration user routed that this state has never seen: a state restored
+    from a backup, or a second connector on this org with its own state. They are left
+    alone (acting on another state's offers would act twice), and said loudly, with the fix,
+    once per run: a state that should know them is rebuilt from the org."""
+    from jobs import recovery
+
+    live = recovery.live_statuses(cx)  # offered or accepted: work that needs following up
+    ids = list(dict.fromkeys(lead_id for lead_id, status in cx.unknown_routed if str(status) in live))
+    cx.unknown_routed.clear()
+    if not ids:
+        return {}
+    ours = recovery.routed_by_us(cx, ids)
+    if not ours:
+        return {}
+    cx.log(component="leads").warning(
+        "routed_leads_unknown_to_state", count=len(ours), first=sorted(ours)[:5],
+        note="leads this integration user routed are not in this state database (restored from a backup, or "
+             "another connector with its own state on this org); they are left alone, their offers not followed up",
+        fix="if this is the org's only connector: stop it, move the state file aside (or point [state] url at a new "
+            "database) and run `leadrouter state rebuild`; else stop the other connector")
+    return {"unknown_routed": len(ours)}
+
+
+def _stream(cx: Context, now: datetime) -> dict[str, int]:
     ms, client = cx.mappings, cx.client
     wm = read_window.begin(cx, now)
     where = " AND ".join(f"({w})" for w in (ms.filter("lead"), echoes_once(cx, wm)) if w) or None
@@ -163,6 +194,9 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
                                  if outcome in alerted))
             for outcome in outcomes:
                 _bump(counts, outcome)
+            # left alone for their routing status: ours, written by a state this one does not know?
+            cx.unknown_routed.extend((lead.id, lead.routing_status) for (lead, _), outcome in zip(fresh, outcomes)
+                                     if outcome == "skipped_released" and not lead.do_not_route)
         lifecycle.save_state(conn, state, now)
         if advance_watermark and records:
             newest = max(stamp(r["SystemModstamp"]) for r in records)

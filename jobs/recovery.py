@@ -71,6 +71,18 @@ def _status_values(cx: Context) -> tuple[str, dict[str, RoutingStatus]]:
     return field, spelled
 
 
+def live_statuses(cx: Context) -> set[str]:
+    """The routing statuses of live work (offered, accepted), as the org spells them."""
+    _, spelled = _status_values(cx)
+    return {v for v, s in spelled.items() if s in (RoutingStatus.OFFERED, RoutingStatus.ACCEPTED)}
+
+
+def routed_by_us(cx: Context, lead_ids: list[str]) -> set[str]:
+    """Those of these leads whose routing status our integration user wrote (LeadHistory)."""
+    field, _ = _status_values(cx)
+    return _our_history(cx, lead_ids, field)[1] if field else set()
+
+
 def routed_in_org(cx: Context) -> int:
     """How many routing statuses our integration user ever wrote in the org (one COUNT()
     call on LeadHistory — Routing_Status__c is a tracked field): a status a person
