@@ -357,6 +357,7 @@ class Streams:
             records = [r for r in records if r["Id"] not in undone]
         for i in range(0, len(records), leads.PAGE):
             leads.handle_page(self.cx, records[i:i + leads.PAGE], now, counts, advance_watermark=False)
+        counts.update(leads.unknown_routed(self.cx))  # routed by a state this one does not know: said now
         horizon = now - SEEN_FOR
         self._seen = {k: v for k, v in self._seen.items() if v >= horizon}
         self.guard.forget_before(horizon)
