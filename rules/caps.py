@@ -18,7 +18,7 @@ from rules.book import Settings
 from rules.explain import RuleTrial
 from rules.index import PartnerIndex
 from rules.state import RoutingState, day_key
-from rules.windows import zone
+from rules.windows import known_zone
 
 
 class Caps:
@@ -32,7 +32,7 @@ class Caps:
         # partners whose own day is not the org's (a zone Python does not know: the org's day,
         # as its offer window falls back to UTC with a note)
         self.zones: dict[str, str] = {p.id: p.time_zone for p in index.partners
-                                      if p.time_zone and p.time_zone != self.time_zone and _known(p.time_zone)}
+                                      if p.time_zone and p.time_zone != self.time_zone and known_zone(p.time_zone)}
         self.zone_names = frozenset(self.zones.values())
         self.token = object()  # marks the counts this Caps merged into a state (a copied state copies a token)
         self.day_for: datetime | None = None  # the `now` whose day `day_counts` holds
@@ -83,10 +83,3 @@ class Caps:
         kind = "at capacity" if why.startswith("at capacity") else "at daily cap"
         trial.exclude(self.ids[pos], kind, why)
 
-
-def _known(name: str) -> bool:
-    try:
-        zone(name)
-    except ValueError:
-        return False
-    return True

@@ -20,15 +20,26 @@ def zone(name: str | None) -> tzinfo:
         raise ValueError(f"unknown time zone {name!r}; use an IANA name such as 'Europe/Berlin'") from None
 
 
-def zone_fix(name: str) -> str | None:
+@lru_cache(maxsize=4096)
+def known_zone(name: str) -> bool:
+    """Whether Python knows the zone (cached either way: a wrong name is asked about at
+    every routing build, once per partner that carries it)."""
+    try:
+        zone(name)
+    except ValueError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=1024)
+def zone_fix(name: str, suggest: bool = True) -> str | None:
     """None for a zone Python knows; else the fix, naming the IANA zone meant where the name
     is a city's or a near miss ("Berlin", "new york", "Asia/Tokio" → Europe/Berlin,
     America/New_York, Asia/Tokyo)."""
-    try:
-        zone(name)
+    if known_zone(name):
         return None
-    except ValueError:
-        pass
+    if not suggest:
+        return "set Time_Zone__c to an IANA name such as 'Europe/Berlin'"
     city = name.strip().replace(" ", "_").lower()
     names = _zone_names()
     meant = sorted(z for z in names if z.rsplit("/", 1)[-1].lower() == city or z.lower() == city)
