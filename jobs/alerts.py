@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -24,6 +23,7 @@ from connector.errors import ConnectorError
 from connector.notify import INPUTS_PER_CALL, Notification, NotifyResult
 from jobs.printable import plain
 from jobs.state import schema
+from rules.windows import zone as time_zone
 
 ALERTED_PURPOSES = ("offer",)  # pool offers: the queue's members see the lead in their list view
 
@@ -227,8 +227,8 @@ def _when(at: datetime | None, zone: str | None) -> str | None:
         return None
     utc = f"{at:%Y-%m-%d %H:%M} UTC"
     try:
-        local = at.astimezone(ZoneInfo(zone)) if zone else None
-    except (KeyError, ValueError):
+        local = at.astimezone(time_zone(zone)) if zone else None
+    except ValueError:  # not a zone Python knows (any way a name can be wrong): UTC alone
         local = None
     if local is None or local.utcoffset() == at.utcoffset():
         return utc

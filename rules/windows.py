@@ -16,8 +16,8 @@ def zone(name: str | None) -> tzinfo:
         return UTC
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as 'Europe/Berlin'") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError, TypeError):  # OSError: a name too long for a file name
+        raise ValueError(f"unknown time zone {str(name)[:60]!r}; use an IANA name such as 'Europe/Berlin'") from None
 
 
 @lru_cache(maxsize=4096)

@@ -76,6 +76,7 @@ name = "All"
     ("europe/paris", "set Time_Zone__c to 'Europe/Paris'"),
     ("../../etc/passwd", "set Time_Zone__c to an IANA name such as 'Europe/Berlin'"),
     ("Mars/Olympus_Mons", "set Time_Zone__c to an IANA name such as 'Europe/Berlin'"),
+    ("a" * 1000, "set Time_Zone__c to an IANA name such as 'Europe/Berlin'"),  # too long for a file name: OSError
 ])
 def test_a_partner_time_zone_python_does_not_know_gets_the_zone_meant_as_its_fix(name, fix):
     assert zone_fix(name) == fix
@@ -86,3 +87,8 @@ def test_a_partner_with_an_unknown_time_zone_is_an_index_problem_naming_it():
                                load_rules())
     assert [(p.partner_id, p.fix) for p in index.problems] == [("001A", "set Time_Zone__c to 'Europe/Berlin'")]
     assert "time zone 'Berlin'" in index.problems[0].message
+
+
+def test_a_time_zone_too_long_for_a_file_name_is_an_unknown_zone_not_an_os_error():
+    with pytest.raises(ValueError, match="unknown time zone"):
+        offer_deadline(datetime(2026, 12, 4, 16, 0, tzinfo=UTC), 8, business_hours=True, time_zone="Europe/" + "x" * 300)
