@@ -120,9 +120,9 @@ class LeadRouter:
     defer_in_flight: bool = False
     # what an offer alert says about a lead, kept from the lead stream's conversion (jobs/alerts.py)
     alert_facts: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
-    # new to this state, already carrying a routing status: checked against LeadHistory at the
+    # new to this state, already offered or accepted: checked against LeadHistory at the
     # end of the lead stream's run (jobs/leads.py unknown_routed)
-    unknown_routed: list[tuple[str, Any]] = field(default_factory=list, repr=False)  # (lead id, its status)
+    unknown_routed: list[str] = field(default_factory=list, repr=False)
 
     # ------------------------------------------------------------------ assembly
     @classmethod

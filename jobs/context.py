@@ -24,7 +24,7 @@ class Context(Protocol):
     lock: Any  # the leader lock a command holds, or None: write batches are fenced by its token
     defer_in_flight: bool  # `run`: hold a batch still on the wire for a later outbox run instead of waiting
     alert_facts: dict[str, dict[str, Any]]  # what an offer alert says of a lead, kept from its conversion
-    unknown_routed: list[tuple[str, Any]]  # (lead id, routing status): new to this state, already routed
+    unknown_routed: list[str]  # leads new to this state, already offered or accepted
 
     def routing(self) -> Any: ...  # jobs.partners.Routing, rebuilt when the partner snapshot changes
 

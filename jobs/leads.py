@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from jobs import alerts, bulk_intake, lifecycle, outbox, poll, read_window, route
+from jobs import alerts, bulk_intake, lifecycle, outbox, poll, read_window, recovery, route
 from jobs.echoes import echoes_once
 from jobs.state import offers as of
 from jobs.state import outbox as ob
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 WATERMARK, READ_START = read_window.WATERMARK, read_window.READ_START
 PAGE = 200
+UNKNOWN_CHECKED = 3000  # leads new to the state but offered or accepted, checked against LeadHistory per run
 
 
 def lead_fields(cx: Context) -> list[str]:
@@ -49,10 +50,7 @@ def unknown_routed(cx: Context) -> dict[str, int]:
     from a backup, or a second connector on this org with its own state. They are left
     alone (acting on another state's offers would act twice), and said loudly, with the fix,
     once per run: a state that should know them is rebuilt from the org."""
-    from jobs import recovery
-
-    live = recovery.live_statuses(cx)  # offered or accepted: work that needs following up
-    ids = list(dict.fromkeys(lead_id for lead_id, status in cx.unknown_routed if str(status) in live))
+    ids = list(dict.fromkeys(cx.unknown_routed))[:UNKNOWN_CHECKED]
     cx.unknown_routed.clear()
     if not ids:
         return {}
@@ -65,7 +63,7 @@ def unknown_routed(cx: Context) -> dict[str, int]:
              "another connector with its own state on this org); they are left alone, their offers not followed up",
         fix="if this is the org's only connector: stop it, move the state file aside (or point [state] url at a new "
             "database) and run `leadrouter state rebuild`; else stop the other connector")
-    return {"unknown_routed": len(ours)}
+    return {"unknown_routed": len(ours)}  # (at most UNKNOWN_CHECKED a run: enough to say so)
 
 
 def _stream(cx: Context, now: datetime) -> dict[str, int]:
@@ -194,9 +192,12 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
                                  if outcome in alerted))
             for outcome in outcomes:
                 _bump(counts, outcome)
-            # left alone for their routing status: ours, written by a state this one does not know?
-            cx.unknown_routed.extend((lead.id, lead.routing_status) for (lead, _), outcome in zip(fresh, outcomes)
-                                     if outcome == "skipped_released" and not lead.do_not_route)
+            # left alone for an offered or accepted status: ours, written by a state this one does not know?
+            if "skipped_released" in outcomes and len(cx.unknown_routed) < UNKNOWN_CHECKED:
+                live = recovery.live_statuses(cx)
+                cx.unknown_routed.extend(lead.id for (lead, _), outcome in zip(fresh, outcomes)
+                                         if outcome == "skipped_released" and str(lead.routing_status) in live
+                                         and not lead.do_not_route)
         lifecycle.save_state(conn, state, now)
         if advance_watermark and records:
             newest = max(stamp(r["SystemModstamp"]) for r in records)
