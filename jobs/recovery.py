@@ -52,6 +52,7 @@ ROUTED = (RoutingStatus.OFFERED, RoutingStatus.ACCEPTED, RoutingStatus.ESCALATED
 _STATE_OF = {RoutingStatus.ACCEPTED: LeadState.ACCEPTED, RoutingStatus.ESCALATED: LeadState.ESCALATED,
              RoutingStatus.FALLBACK: LeadState.FALLBACK, RoutingStatus.UNROUTABLE: LeadState.UNROUTABLE,
              RoutingStatus.RELEASED: LeadState.RELEASED}
+LIVE = (RoutingStatus.OFFERED, RoutingStatus.ACCEPTED)  # work still followed up: offers, accepted leads
 HISTORY_FIELDS = ("Owner", "ownerAssignment", "PartnerAccount")
 QUEUE_PREFIX = "00G"
 
@@ -74,7 +75,7 @@ def _status_values(cx: Context) -> tuple[str, dict[str, RoutingStatus]]:
 def live_statuses(cx: Context) -> set[str]:
     """The routing statuses of live work (offered, accepted), as the org spells them."""
     _, spelled = _status_values(cx)
-    return {v for v, s in spelled.items() if s in (RoutingStatus.OFFERED, RoutingStatus.ACCEPTED)}
+    return {v for v, s in spelled.items() if s in LIVE}
 
 
 def routed_by_us(cx: Context, lead_ids: list[str]) -> set[str]:
@@ -199,17 +200,15 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                                           schema.offers.c.partner_id.is_not(None))
                                    .group_by(schema.offers.c.partner_id)):
             state.open_offers[pid] = n
+        live = [r for r in records if spelled.get(str(r.get(field))) in LIVE]
         counts["offered_today"] = offers_by_day(state, routing.router.caps, history.values(), now)
-        rotations_from_leads(state, [r for r in records if spelled.get(str(r.get(field))) in
-                                     (RoutingStatus.OFFERED, RoutingStatus.ACCEPTED)], wb)
+        rotations_from_leads(state, live, wb)
         lifecycle.save_state(conn, state, now)
     # answers given while the state was gone are in the records: take them in now
     # (the rows above hold the owner we set, so a pick-up or a person's move shows)
     seen_counts: dict[str, int] = {}
-    live_ids = [r["Id"] for r in records if spelled.get(str(r.get(field))) in (RoutingStatus.OFFERED,
-                                                                                RoutingStatus.ACCEPTED)]
-    if live_ids:
-        cx.refresh_leads(live_ids, now, seen_counts)
+    if live:
+        cx.refresh_leads([r["Id"] for r in live], now, seen_counts)
     counts.update({f"then_{k}": v for k, v in seen_counts.items() if k != "read"})
     return {k: v for k, v in counts.items() if v}
 
@@ -238,8 +237,8 @@ def rotations_from_leads(state: RoutingState, records: list[dict[str, Any]], wb:
     rule_field, at_field = wb.get("rule"), wb.get("offered_at")
     if not rule_field or not at_field:
         return
-    latest_rule: dict[str, tuple[datetime, str, str]] = {}
-    latest_rep: dict[str, tuple[datetime, str, str]] = {}
+    latest_rule: dict[str, tuple[datetime, str]] = {}
+    latest_rep: dict[str, tuple[datetime, str]] = {}
     # one run offers its batch at one time, in the order it read the leads (oldest first):
     # among offers made at the same time the lead read last (the highest id) was offered last
     for rec in sorted(records, key=lambda r: r["Id"]):
@@ -247,12 +246,12 @@ def rotations_from_leads(state: RoutingState, records: list[dict[str, Any]], wb:
         if at is None or not partner:
             continue
         if rule and at >= latest_rule.get(rule, (at,))[0]:
-            latest_rule[rule] = (at, partner, rec["Id"])
+            latest_rule[rule] = (at, partner)
         owner = rec.get("OwnerId")
         if owner and not owner.startswith(QUEUE_PREFIX) and at >= latest_rep.get(partner, (at,))[0]:
-            latest_rep[partner] = (at, owner, rec["Id"])
-    state.rotation.update({rule: pid for rule, (_, pid, _) in latest_rule.items()})
-    state.rep_rotation.update({pid: rep for pid, (_, rep, _) in latest_rep.items()})
+            latest_rep[partner] = (at, owner)
+    state.rotation.update({rule: pid for rule, (_, pid) in latest_rule.items()})
+    state.rep_rotation.update({pid: rep for pid, (_, rep) in latest_rep.items()})
 
 
 def _rejected_response(cx: Context) -> tuple[str, str] | None:

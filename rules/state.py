@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from rules.model import Decision, DecisionKind
-from rules.windows import zone
+from rules.fiscal import OrgCalendar
 
 OUTCOMES = ("accepted", "rejected", "lapsed", "closed")
 _KEEP_DAYS = 3  # daily counters older than this are dropped; only today's matter
@@ -62,9 +62,7 @@ def normalise_domain(domain: str | None) -> str:
 @lru_cache(maxsize=64)  # one `now` per routing run, asked once per offer
 def day_key(now: datetime, time_zone: str | None = None) -> str:
     """The date daily caps count `now` on: the org's date (its time zone, UTC when unnamed)."""
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
-    return now.astimezone(zone(time_zone)).date().isoformat()
+    return OrgCalendar(time_zone=time_zone).day(now).date().isoformat()
 
 
 @dataclass
