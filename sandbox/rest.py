@@ -66,7 +66,11 @@ def served(sb: Sandbox, path: str) -> bool:
 
 def resources(sb: Sandbox, request: Request) -> Response:
     base = f"/services/data/v{request.version}"
-    return Response(200, {n: f"{base}/{n}" for n in RESOURCES if served(sb, f"{base}/{n}")})
+    listed = {n: f"{base}/{n}" for n in RESOURCES if served(sb, f"{base}/{n}")}
+    # Salesforce lists the caller's identity URL too, absolute; jsforce's identity() reads
+    # it from here when its connection was made from an access token alone
+    listed["identity"] = f"{sb.url}/id/{sb.org.organization_id}/{request.user_id}"
+    return Response(200, listed)
 
 
 # ---- describe ------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""jsforce (Node), the other common Salesforce client, against the sandbox: what its
+calls send, the sandbox must answer as Salesforce's REST API does. Each test runs one
+script through the jsforce that comes with Salesforce's CLI (salesforce/node_modules)."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.conftest import client_credentials_token
+from tests.salesforce.toolchain import SALESFORCE, require
+
+pytestmark = pytest.mark.e2e
+
+PRELUDE = r"""
+const jsforce = require(process.env.JSFORCE_DIR);
+const conn = new jsforce.Connection({instanceUrl: process.env.SF_URL, accessToken: process.env.SF_TOKEN,
+                                     version: '62.0'});
+const out = {};
+async function step(name, call) {  // each call's answer, or the error jsforce raised
+  try { out[name] = await call(); }
+  catch (e) { out[name] = {error: e.errorCode || e.name, message: String(e.message)}; }
+}
+"""
+POSTLUDE = r"""
+main().then(() => console.log(JSON.stringify(out)))
+      .catch((err) => { console.error(err.stack || String(err)); process.exit(1); });
+"""
+
+
+@pytest.fixture
+def jsforce(sandbox, tmp_path):
+    env = require()
+    jsforce_dir = SALESFORCE / "node_modules" / "@jsforce" / "jsforce-node"
+    if not (jsforce_dir / "package.json").exists():
+        pytest.skip(f"jsforce is not installed in {jsforce_dir} (it comes with Salesforce's CLI: cd salesforce && npm ci)")
+    env.update(JSFORCE_DIR=str(jsforce_dir), SF_URL=sandbox.connection["instance_url"],
+               SF_TOKEN=client_credentials_token(sandbox.connection), NODE_EXTRA_CA_CERTS=sandbox.connection["ca_file"])
+
+    def run(main: str, **values: str) -> dict:
+        script = tmp_path / "script.js"
+        script.write_text(PRELUDE + main + POSTLUDE)
+        done = subprocess.run(["node", str(script)], env={**env, **values}, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    return run
+
+
+def test_identity_of_a_connection_made_from_an_access_token(jsforce, sandbox):
+    """With only an access token, jsforce finds the identity URL in the Resources by
+    Version list (its `identity` entry, as Salesforce lists it) and reads it."""
+    out = jsforce("""
+    async function main() {
+      await step('identity', () => conn.identity());
+    }
+    """)
+    assert out["identity"].get("error") is None, out["identity"]
+    assert out["identity"]["username"] == sandbox.connection["username"]
+    assert out["identity"]["organization_id"] == sandbox.org.organization_id
