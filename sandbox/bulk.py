@@ -535,7 +535,10 @@ def _write_row(sb: Sandbox, user_id: str | None, job: Job, header: list[str], ro
     assign = bool(job.assignment_rule)
     operation = job.operation
     if operation == "upsert" and (job.external_id or "").lower() == "id":
-        operation = "update" if fields.get("Id") or fields.get("id") else "insert"
+        if id_column is not None and row[id_column]:
+            operation = "update"
+        else:  # no Id in the row: Salesforce's way to ask an upsert for a new record
+            return sb.org.create(job.object, fields, as_user=user_id, auto_assign=assign), True
     if operation == "insert":
         if id_column is not None:
             raise SalesforceError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])

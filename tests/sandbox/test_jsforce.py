@@ -59,3 +59,25 @@ def test_identity_of_a_connection_made_from_an_access_token(jsforce, sandbox):
     assert out["identity"].get("error") is None, out["identity"]
     assert out["identity"]["username"] == sandbox.connection["username"]
     assert out["identity"]["organization_id"] == sandbox.org.organization_id
+
+
+def test_bulk2_upsert_by_id_inserts_the_rows_without_an_id(jsforce, sandbox):
+    """Upsert with Id as the external id field: a row naming an Id updates that record, a
+    row whose Id is blank creates one (Salesforce's way to force an insert in an upsert)."""
+    known = sandbox.org.create("Lead", {"LastName": "Known", "Company": "Acme"})
+    out = jsforce("""
+    async function main() {
+      conn.bulk2.pollInterval = 100;
+      await step('upsert', () => conn.bulk2.loadAndWaitForResults({object: 'Lead', operation: 'upsert',
+        externalIdFieldName: 'Id', input: [{Id: process.env.KNOWN, LastName: 'Known', Company: 'Acme Renamed'},
+                                           {Id: '', LastName: 'New', Company: 'Newco'}]}));
+    }
+    """, KNOWN=known)
+    result = out["upsert"]
+    assert result.get("error") is None, result
+    assert result["failedResults"] == []
+    created = {r["LastName"]: (r["sf__Id"], r["sf__Created"]) for r in result["successfulResults"]}
+    assert created["Known"] == (known, "false")
+    new_id, was_created = created["New"]
+    assert was_created == "true" and sandbox.org.get("Lead", new_id)["Company"] == "Newco"
+    assert sandbox.org.get("Lead", known)["Company"] == "Acme Renamed"
