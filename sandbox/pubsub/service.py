@@ -5,8 +5,8 @@ session of this org), `instanceurl` (this org's URL) and `tenantid` (the org id)
 anything else is UNAUTHENTICATED. A session that expires while a stream is open ends
 the stream with UNAUTHENTICATED too, at its next delivery or keep-alive.
 
-Subscribe is pull-based: each FetchRequest adds `num_requested`; events go out only
-while some are requested. With nothing to send the server sends an empty FetchResponse
+Subscribe is pull-based: each FetchRequest adds `num_requested` (at most 100 outstanding,
+as Salesforce counts them); events go out only while some are requested. With nothing to send the server sends an empty FetchResponse
 carrying the latest replay id every `keepalive_seconds` (Salesforce: within 270 s).
 The fault profiles reach here too: `unavailable` refuses a call, `stream_drop` ends an
 open stream between two responses.
@@ -27,6 +27,9 @@ from sandbox.pubsub.bus import EventBus, ReplayIdError
 
 ALL_CHANGES = "/data/ChangeEvents"
 MAX_BATCH = 100  # events per FetchResponse at most
+# Salesforce: at most 100 events requested across a Subscribe call's FetchRequests; more
+# asked for counts as 100 (requested and not yet delivered)
+MAX_PENDING = 100
 _AUTH_ERROR = "sfdc.platform.eventbus.grpc.service.auth.error"
 
 
@@ -129,7 +132,7 @@ class PubSubService(pb_grpc.PubSubServicer):
     def _deliver(self, requests: Iterator[pb.FetchRequest], context: grpc.ServicerContext, first: pb.FetchRequest,
                  entities: set[str], position: int, meta: dict) -> Iterator[pb.FetchResponse]:
         bus = self.bus
-        state = {"pending": max(0, first.num_requested), "ended": False, "bad_topic": None}
+        state = {"pending": min(MAX_PENDING, max(0, first.num_requested)), "ended": False, "bad_topic": None}
 
         def read_requests() -> None:  # the client's side of the stream: more requested, or done
             try:
@@ -137,7 +140,7 @@ class PubSubService(pb_grpc.PubSubServicer):
                     with bus.cond:
                         if req.topic_name and req.topic_name != first.topic_name:
                             state["bad_topic"] = req.topic_name
-                        state["pending"] += max(0, req.num_requested)
+                        state["pending"] = min(MAX_PENDING, state["pending"] + max(0, req.num_requested))
                         bus.cond.notify_all()
             except Exception:  # the stream was cancelled or broke: the sender notices
                 pass

@@ -111,6 +111,26 @@ def test_flow_control_sends_no_more_than_requested(org):
     assert len(first) == 2 and len(rest) == 3
 
 
+def test_at_most_100_events_are_outstanding_however_many_are_requested(org):
+    """Salesforce: "The maximum number of events that can be requested across all
+    FetchRequests in a Subscribe call is 100. If a client requests more than 100 events,
+    the server considers the number of requested events to be 100." """
+    sb, raw = org
+    for i in range(130):
+        _lead(sb, Company=f"C{i}")
+    stream = raw.subscribe(num_requested=150)
+    responses = [stream.next()]
+    while sum(len(r.events) for r in responses) < 100:
+        responses.append(stream.next())
+    with pytest.raises(queue.Empty):
+        stream.next(timeout=0.5)  # 100 delivered: nothing more until asked again
+    stream.more(500)
+    rest = stream.events(30)
+    stream.close()
+    assert sum(len(r.events) for r in responses) == 100 and len(rest) == 30
+    assert responses[-1].pending_num_requested == 0
+
+
 def test_replay_presets_latest_earliest_and_custom(org):
     sb, raw = org
     ids = [_lead(sb, Company=f"C{i}") for i in range(3)]
