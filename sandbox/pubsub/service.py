@@ -132,9 +132,11 @@ class PubSubService(pb_grpc.PubSubServicer):
     def _deliver(self, requests: Iterator[pb.FetchRequest], context: grpc.ServicerContext, first: pb.FetchRequest,
                  entities: set[str], position: int, meta: dict) -> Iterator[pb.FetchResponse]:
         bus = self.bus
-        state = {"pending": min(MAX_PENDING, max(0, first.num_requested)), "ended": False, "bad_topic": None}
+        state = {"pending": min(MAX_PENDING, max(0, first.num_requested)), "ended": False, "bad_topic": None,
+                 "half_closed": False}
 
         def read_requests() -> None:  # the client's side of the stream: more requested, or done
+            outcome = "half_closed"
             try:
                 for req in requests:
                     with bus.cond:
@@ -143,17 +145,22 @@ class PubSubService(pb_grpc.PubSubServicer):
                         state["pending"] = min(MAX_PENDING, state["pending"] + max(0, req.num_requested))
                         bus.cond.notify_all()
             except Exception:  # the stream was cancelled or broke: the sender notices
-                pass
+                outcome = "ended"
             with bus.cond:
-                state["ended"] = True
+                # a client done sending (Subscribe(iter([request]))) still gets the events it
+                # asked for: gRPC lets the server go on; the stream ends once none are owed
+                state[outcome] = True
                 bus.cond.notify_all()
+
+        def finished() -> bool:
+            return bool(state["ended"] or (state["half_closed"] and state["pending"] <= 0))
 
         threading.Thread(target=read_requests, name="pubsub-fetch-requests", daemon=True).start()
         last_sent = time.monotonic()
         while context.is_active():
             with bus.cond:
                 events: list = []
-                while not (bus.closed or state["ended"] or state["bad_topic"]):
+                while not (bus.closed or finished() or state["bad_topic"]):
                     if state["pending"] > 0:
                         events, position = bus.take(position, entities, min(state["pending"], MAX_BATCH))
                         if events:
@@ -164,7 +171,7 @@ class PubSubService(pb_grpc.PubSubServicer):
                     bus.cond.wait()  # woken by a new event, a request, or the bus's tick
                     if not context.is_active():
                         return
-                if bus.closed or state["ended"]:
+                if bus.closed or finished():
                     return
                 if state["bad_topic"]:
                     raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "sfdc.platform.eventbus.grpc.subscription.topic.mismatch",

@@ -131,6 +131,21 @@ def test_at_most_100_events_are_outstanding_however_many_are_requested(org):
     assert responses[-1].pending_num_requested == 0
 
 
+def test_a_client_that_sends_one_request_and_half_closes_still_gets_what_it_asked_for(org):
+    """`stub.Subscribe(iter([FetchRequest(...)]))` ends the client's side of the stream
+    after its one request; the events it asked for must still come (gRPC lets the server
+    go on sending). The sandbox used to end the stream then, with nothing sent."""
+    sb, raw = org
+    opened = sb.pubsub.service.subscriptions
+    request = pb.FetchRequest(topic_name=LEAD_TOPIC, replay_preset=pb.LATEST, num_requested=1)
+    call = raw.stub.Subscribe(iter([request]), metadata=raw.metadata, timeout=10)
+    _wait_for(lambda: sb.pubsub.service.subscriptions > opened)
+    time.sleep(0.2)  # the half-close has reached the server by now
+    lead = _lead(sb)
+    events = [e for response in call for e in response.events]  # the stream ends once the 1 is sent
+    assert [raw.decode(e.event)["ChangeEventHeader"]["recordIds"] for e in events] == [[lead]]
+
+
 def test_replay_presets_latest_earliest_and_custom(org):
     sb, raw = org
     ids = [_lead(sb, Company=f"C{i}") for i in range(3)]
