@@ -277,7 +277,11 @@ def create_query(sb: Sandbox, request: Request) -> Response:
     if not isinstance(soql, str) or not soql.strip():
         raise SalesforceError(400, "INVALIDJOB", 'a query job needs "query": the SOQL to run, e.g. SELECT Id FROM Lead')
     delimiter, line_ending = _format(body)
-    from sandbox.soql import execute  # the SOQL engine is its own package
+    from sandbox.soql import execute, parse  # the SOQL engine is its own package
+
+    if parse(soql).offset is not None:  # Salesforce's documented limits for query jobs: no OFFSET
+        raise SalesforceError(400, "INVALIDJOB", "Bulk API 2.0 query jobs do not support OFFSET; page the results "
+                                                 "with their locator instead (or use the REST query resource)")
 
     with sb.org.lock:  # the matching rows are fixed now; rendering them is the job's work
         result = execute(soql, sb.org, include_deleted=operation == "queryAll", version=request.version)

@@ -81,3 +81,20 @@ def test_bulk2_upsert_by_id_inserts_the_rows_without_an_id(jsforce, sandbox):
     new_id, was_created = created["New"]
     assert was_created == "true" and sandbox.org.get("Lead", new_id)["Company"] == "Newco"
     assert sandbox.org.get("Lead", known)["Company"] == "Acme Renamed"
+
+
+def test_bulk2_query_refuses_offset_as_salesforce_documents(jsforce, sandbox):
+    """Bulk API 2.0 query jobs take no GROUP BY, OFFSET or TYPEOF (Salesforce's "Understanding
+    Bulk API 2.0 Query"): a client paging a bulk query by OFFSET must learn it here, not in
+    production."""
+    for i in range(3):
+        sandbox.org.create("Lead", {"LastName": f"L{i}", "Company": "Acme"})
+    out = jsforce("""
+    async function main() {
+      conn.bulk2.pollInterval = 100;
+      await step('offset', async () => (await conn.bulk2.query('SELECT Id FROM Lead LIMIT 2 OFFSET 1')).toArray());
+      await step('plain', async () => (await conn.bulk2.query('SELECT Id FROM Lead LIMIT 2')).toArray());
+    }
+    """)
+    assert out["offset"]["error"] == "INVALIDJOB" and "OFFSET" in out["offset"]["message"]
+    assert len(out["plain"]) == 2
