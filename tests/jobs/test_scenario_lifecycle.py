@@ -379,3 +379,23 @@ def test_deal_registration_wins_over_the_rotation(so, sc):
     sc.step()
     v = sc.view(lead)
     assert offered_partner(sc, lead) != so.partners["dijk"] and v["Routing_Rule__c"] == "Dutch rotation", v
+
+
+def test_a_handed_down_offer_lapses_in_the_rule_files_offer_window_and_moves_on(so, sc):
+    # [settings] offer_hours = 24 in clock hours: the reseller's offer lapses like any other
+    lead = so.new_lead("Antwerpen Assurantie", country="BE")
+    sc.step()
+    sc.accept(lead)
+    sc.step()
+    first = offered_partner(sc, lead)
+    offer = sc.offers(lead)[-1]
+    assert offer["deadline"] - offer["offered_at"] == timedelta(hours=24), offer
+    sc.step(hours=25)
+    v = sc.view(lead)
+    second = offered_partner(sc, lead)
+    assert second != first and v["Routing_Attempt__c"] == 3 and v["Routing_Rule__c"] == "hand_down", v
+    sc.step(hours=25)  # the last reseller lets it lapse too: back to the distributor's rep, accepted
+    v = sc.view(lead)
+    assert (v["Routing_Status__c"], v["PartnerAccountId"], v["OwnerId"]) == \
+        ("Accepted", so.partners["maas"], so.reps["maas"][0]), v
+    assert "Back to the distributor" in v["Routing_Reason__c"], v
