@@ -90,3 +90,24 @@ def test_withdrawn_offer_never_goes_back_to_a_partner_that_declined_the_lead(so,
     assert v["PartnerAccountId"] != declined, f"back to the partner that rejected it: {v}"
     assert v["Routing_Status__c"] == "Escalated" and v["OwnerId"] == sc.queue_id("Channel_Escalations"), v
     assert v["Routing_Reason__c"], v
+
+
+def test_lead_deleted_merged_or_converted_mid_offer_closes_its_offer_and_nothing_is_written_after(so, sc):
+    deleted, survivor, merged, converted = (so.new_lead(n) for n in ("Weg B.V.", "Samen B.V.", "Samen BV",
+                                                                      "Klant B.V."))
+    sc.step()
+    sc.sb.org.delete("Lead", deleted, as_user=so.admin)
+    # a merge keeps one record (a person's edit on it) and deletes the other
+    sc.sb.org.update("Lead", survivor, {"Title": "CFO"}, as_user=so.admin)
+    sc.sb.org.delete("Lead", merged, as_user=so.admin)
+    sc.sb.org.update("Lead", converted, {"IsConverted": True, "Status": "Closed - Converted"}, system=True)
+    sc.step()
+    for lead in (deleted, merged, converted):
+        (offer,) = sc.offers(lead)
+        assert offer["status"] == "closed" and offer["close_reason"], offer
+    v = sc.view(survivor)
+    assert v["Routing_Status__c"] == "Offered" and sc.offers(survivor)[-1]["status"] == "live", v
+    stamp = sc.lead(converted)["SystemModstamp"]
+    sc.step(hours=30)
+    assert sc.lead(converted)["SystemModstamp"] == stamp and len(sc.offers(converted)) == 1
+    assert all(len(sc.offers(x)) == 1 for x in (deleted, merged))
