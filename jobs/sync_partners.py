@@ -1,9 +1,11 @@
 """Job: sync partners — accounts, reps, pools and their members, deal registrations, queues.
 
 Partners, reps and deal registrations are read incrementally by SystemModstamp; a
-record that stops matching the mapping's filter (an account no longer a partner) or
-is deleted cannot show up in an incremental read, so once a day each kind is re-read
-whole and the snapshot replaced. Queues and pool memberships are small and
+record that stops matching the mapping's filter or is deleted cannot show up in an
+incremental read, so once a day each kind is re-read whole and the snapshot replaced.
+An account that stops being a partner is looked for at every sync (one more query, for
+the ids of changed accounts the filter no longer lets in): a day of new offers to it,
+and its live offers standing, would be a day of leads nobody can work. Queues and pool memberships are small and
 GroupMember rows are hard-deleted, so they are re-read whole every time.
 
 Partner Accounts are read with the feedback fields the org has (jobs/feedback_account.py: ops
@@ -44,6 +46,11 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         fields = list(dict.fromkeys([*ms.soql_fields(kind), *extra.get(kind, ())]))
         fetched[kind] = list(client.read_incremental(ms.sobject(kind), fields, watermark=wm,
                                                      lookback=cx.lookback, where=ms.filter(kind)))
+    left: list[str] = []
+    if not full and marks["partner"] is not None and ms.filter("partner"):
+        left = [r["Id"] for r in client.read_incremental(ms.sobject("partner"), ["Id"], watermark=marks["partner"],
+                                                         lookback=cx.lookback,
+                                                         where=f"NOT ({ms.filter('partner')})")]
     for kind in WHOLE:
         fields = ms.soql_fields(kind)
         fields = fields if "Id" in fields else ["Id", *fields]  # the snapshot is keyed by Id
@@ -64,6 +71,9 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
             if kind in INCREMENTAL and records:
                 newest = max(r["SystemModstamp"] for r in records)
                 st.set_watermark(conn, f"sync:{kind}", min(parse_sf_datetime(newest), now), now)
+        if left and st.drop_from_snapshot(conn, "partner", left):
+            changed = True
+        counts["left"] = len(left)
         if full:
             st.set_watermark(conn, "sync:full", now, now)
     if changed:

@@ -1,10 +1,14 @@
-"""Offers decided on a partner snapshot that was already out of date are withdrawn.
+"""Live offers to a partner that paused, stopped being a partner, or whose rep was
+deactivated, are withdrawn and the leads decided again (docs/LIFECYCLE.md: offered ×
+partner_paused / rep_deactivated).
 
-A partner can pause routing, or a rep be deactivated, after the partner sync read them
-and before the lead stream routed with that copy. When the next sync brings the change,
-the lead stream (which runs after it, with every lead's latest state read) withdraws
-the offers made after the change and decides those leads again on the fresh snapshot —
-same attempt, since nobody declined them.
+Whether the change came after the offer was made or before it (a sync read the partner
+just before the pause, the lead stream routed with that copy), nobody can answer the
+offer as it stands: an inactive rep cannot log in, a paused partner asked for no leads.
+When a sync brings the change, the lead stream (which runs after it, with every lead's
+latest state read) withdraws those offers and decides the leads again on the fresh
+snapshot — same attempt, since nobody declined them, and the partners that did decline
+stay barred.
 """
 from __future__ import annotations
 
@@ -15,7 +19,6 @@ from datetime import datetime
 from jobs import lifecycle
 from jobs.state import offers as of
 from jobs.state import store as st
-from jobs.timeutil import parse_sf_datetime
 from mappings import Unroutable
 from rules.model import Lead
 
@@ -31,32 +34,45 @@ def run(cx: Context, now: datetime) -> int:
     if getattr(cx, "_withdraw_checked", None) == routing.generation:
         return 0  # nothing new since the last check
     cx._withdraw_checked = routing.generation
-    paused = {pid: p.modstamp for pid, p in routing.partners.items() if p.paused and p.modstamp is not None}
+    paused = {pid for pid, p in routing.partners.items() if p.paused}
     with cx.store.connect() as conn:
-        inactive = {}
+        inactive = set()
         to_rep = cx.mappings.rep_converter()
         for rec in st.snapshot_records(conn, "rep"):
             r = to_rep(rec)
-            stamp = parse_sf_datetime(rec.get("SystemModstamp"))
-            if not isinstance(r, Unroutable) and not r.active and stamp is not None:
-                inactive[r.id] = stamp
-    if not paused and not inactive:
+            if not isinstance(r, Unroutable) and not r.active:
+                inactive.add(r.id)
+        # an Account no longer a partner (IsPartner cleared) leaves the snapshot; one the
+        # mappings cannot read stays in it (and is not withdrawn from for a typo)
+        accounts = {rec.get("Id") for rec in st.snapshot_records(conn, "partner")}
+        held = set(of.live_partner_ids(conn))
+    gone = {pid for pid in held if pid not in accounts}
+    if not paused and not inactive and not gone:
         return 0
     to_lead = cx.mappings.lead_converter()
     n = 0
     with cx.store.begin() as conn:
-        live = of.live_offers_of(conn, partner_ids=list(paused), rep_ids=list(inactive))
+        live = of.live_offers_of(conn, partner_ids=sorted(paused | gone), rep_ids=sorted(inactive))
         if not live:
             return 0
         state = lifecycle.load_state(conn, [o["lead_id"] for o in live])
         leads = of.get_leads(conn, [o["lead_id"] for o in live])
         for offer in live:
-            since = paused.get(offer["partner_id"] or "") or inactive.get(offer["rep_id"] or "")
-            if since is None or offer["offered_at"] < since:
-                continue  # offered before the change: it stands until answered or lapsed
-            why = ("the partner paused routing" if offer["partner_id"] in paused else "the rep was deactivated") \
-                + " before this offer was made; decided again"
+            pid = offer["partner_id"] or ""
+            if pid in gone:
+                why = "the account is no longer a partner"
+            elif pid in paused:
+                why = "the partner paused routing"
+            elif (offer.get("owner_id") or offer["rep_id"]) in inactive:
+                why = "the rep it was offered to was deactivated"
+            else:
+                continue  # the rep passed it to an active colleague: the offer stands
+            why += "; offer withdrawn, decided again"
+            # a withdrawal bars nobody, and forgets none of the lead's earlier declines
+            declined = dict(state.declined(offer["lead_id"]))
             lifecycle.end_offer(conn, state, offer, "closed", f"withdrawn: {why}", now, outcome="closed")
+            if declined:
+                state.excluded[offer["lead_id"]] = declined
             local = leads.get(offer["lead_id"]) or {}
             rec = local.get("record")
             lead = to_lead(rec) if rec else Lead(id=offer["lead_id"])

@@ -9,6 +9,7 @@ hand-down rule's `otherwise` says).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Mapping, Protocol
 
@@ -35,7 +36,7 @@ def _default_rule() -> Rule:
     return Rule(name="hand_down", ruleset="hand_down", when=true, partners=true, match=Match())
 
 
-DEFAULT_RULE = _default_rule()  # round robin among the distributor's active resellers
+DEFAULT_RULE = _default_rule()  # round robin among the distributor's active resellers, in the book's offer window
 
 
 class HandDown:
@@ -47,13 +48,17 @@ class HandDown:
         self.outcomes = outcomes
         self.try_rule = try_rule
         self.rules_by_name = {r.name: r for r in book.rules}
+        # the file's [settings] offer window, as every rule without its own gets: the built-in
+        # rule's dataclass defaults (48 business hours) ignored a file's `offer_hours = 24`
+        self.default_rule = replace(DEFAULT_RULE, offer_hours=book.settings.offer_hours,
+                                    business_hours=book.settings.business_hours)
 
     def rule_for(self, lead: Lead, state: RoutingState) -> Rule:
         """The rule the distributor was given for this lead (see the module's docstring)."""
         offered_by = self.rules_by_name.get(state.offer_rule.get(lead.id, ""))
         if offered_by is not None and offered_by.ruleset == "hand_down":
             return offered_by
-        return (offered_by.hand_down if offered_by else None) or self.book.hand_down or DEFAULT_RULE
+        return (offered_by.hand_down if offered_by else None) or self.book.hand_down or self.default_rule
 
     def decide(self, lead: Lead, distributor_id: str, state: RoutingState, now: datetime, attempt: int) -> Decision:
         ex = Explanation(lead.id)

@@ -101,13 +101,20 @@ def live_offers(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[str
 
 
 def live_offers_of(conn: Connection, *, partner_ids: list[str], rep_ids: list[str]) -> list[dict[str, Any]]:
-    """Live offers held by any of these partners or reps."""
+    """Live offers held by any of these partners or reps (the rep owning the lead now: a
+    colleague it was passed to holds it)."""
     out: dict[int, dict[str, Any]] = {}
-    for column, ids in ((O.c.partner_id, partner_ids), (O.c.rep_id, rep_ids)):
+    for column, ids in ((O.c.partner_id, partner_ids), (O.c.owner_id, rep_ids)):
         for chunk in _chunks(ids):
             for r in conn.execute(select(O).where(O.c.status == "live", column.in_(chunk))):
                 out[r.id] = dict(r._mapping)
     return [out[k] for k in sorted(out)]
+
+
+def live_partner_ids(conn: Connection) -> list[str]:
+    """The partners holding a live offer."""
+    rows = conn.execute(select(O.c.partner_id).where(O.c.status == "live", O.c.partner_id.is_not(None)).distinct())
+    return [r[0] for r in rows]
 
 
 def accepted_offers(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict[str, Any]]:

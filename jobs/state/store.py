@@ -565,6 +565,15 @@ def replace_snapshot(conn: Connection, kind: str, records: list[dict[str, Any]],
     put_snapshot(conn, kind, records, now)
 
 
+def drop_from_snapshot(conn: Connection, kind: str, ids: list[str]) -> int:
+    """Records that no longer belong (an account no longer a partner): how many went."""
+    gone = 0
+    for i in range(0, len(ids), 500):
+        gone += conn.execute(delete(schema.snapshot).where(schema.snapshot.c.kind == kind,
+                                                          schema.snapshot.c.id.in_(ids[i:i + 500]))).rowcount or 0
+    return gone
+
+
 def snapshot_records(conn: Connection, kind: str) -> list[dict[str, Any]]:
     rows = conn.execute(select(schema.snapshot.c.record).where(schema.snapshot.c.kind == kind).order_by(schema.snapshot.c.id))
     return [r[0] for r in rows]
