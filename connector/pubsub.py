@@ -5,9 +5,10 @@
         ...commit the batch's effects...
         store(batch.replay_id)          # only now: at-least-once, idempotent by record id
 
-The subscription is pull-based: `batch_size` events are requested, and more only when
-the caller comes back for the next batch — so a replay id is never past work that was
-not committed. Keep-alives arrive as empty batches carrying the latest replay id (store
+The subscription is pull-based: events are requested as they arrive, until `max_batch`
+are held for the caller (Salesforce owes at most 100 at a time), and the caller stores a
+replay id only after committing its batch — so a replay id is never past work that was
+not committed, and events held when the process dies are sent again. Keep-alives arrive as empty batches carrying the latest replay id (store
 it too: an idle subscriber's position stays inside the 72-hour retention).
 
 Faults go through the one classifier (`errors.classify`): a dropped stream or
@@ -41,6 +42,9 @@ from .errors import REPLAY_ID_UNAVAILABLE, as_exception, classify
 from .retry import RetryPolicy
 
 DEFAULT_URL = "api.pubsub.salesforce.com:7443"
+# Salesforce owes a Subscribe call at most this many events across all its FetchRequests;
+# it counts a larger request as this many (Pub/Sub API allocations, "flow control").
+OUTSTANDING = 100
 OVERFLOW = "GAP_OVERFLOW"
 
 
@@ -49,7 +53,7 @@ class PubSubConfig:
     url: str = DEFAULT_URL  # host:port
     ca_bundle: Path | None = None  # None: the system's roots
     batch_size: int = 100  # events per FetchRequest (Salesforce allows up to 100)
-    max_batch: int = 0  # events requested ahead and handed over at most at once (0: batch_size)
+    max_batch: int = 0  # events held ahead and handed over at most at once (0: batch_size)
 
 
 @dataclass(frozen=True)
@@ -240,16 +244,23 @@ class Subscriber:
                 raise as_exception(failure, context=f"pubsub Subscribe {topic}") from exc
 
     def _stream(self, topic: str, preset: int, replay_id: bytes, stop: threading.Event) -> Iterator[Batch]:
-        """One Subscribe call. Up to `max_batch` events are requested (in FetchRequests of at
-        most `batch_size`, the server adds them up); what has arrived when the caller comes
-        back is handed over as one Batch, and as many events as it held are requested again.
-        So a burst reaches the caller in large batches, a lone event at once."""
-        n = self.config.batch_size
+        """One Subscribe call. Events are requested (in FetchRequests of at most `batch_size`)
+        until `max_batch` are owed or held: Salesforce owes at most OUTSTANDING at a time,
+        however many are asked for, so the credit is topped up as events arrive, not when the
+        caller comes back. What has arrived when the caller comes back is handed over as one
+        Batch. So a burst reaches the caller in large batches, a lone event at once."""
+        n = min(self.config.batch_size, OUTSTANDING)
         most = max(n, self.config.max_batch or n)
         requests: queue.Queue[pb.FetchRequest | None] = queue.Queue()
         responses: queue.Queue[pb.FetchResponse | grpc.RpcError | None] = queue.Queue()
+        credit = threading.Lock()
+        owed = held = 0  # requested and not yet sent by the server; arrived and not yet handed over
+        first = True
 
-        def ask(count: int, first: bool = False) -> None:
+        def top_up() -> None:  # under `credit`
+            nonlocal owed, first
+            count = min(OUTSTANDING - owed, most - held - owed)
+            owed += max(count, 0)
             while count > 0:
                 take = min(n, count)
                 if first:
@@ -264,14 +275,19 @@ class Subscriber:
             while (req := requests.get()) is not None:
                 yield req
 
-        ask(most, first=True)
+        with credit:
+            top_up()
         call = self._stub.Subscribe(send(), metadata=self._creds.metadata())
 
         def pump() -> None:  # responses as they come; the end (or the error) last
+            nonlocal owed, held
             try:
                 for response in call:
                     if response.events:
                         self.events_arrived_at = time.monotonic()
+                        with credit:
+                            owed, held = max(owed - len(response.events), 0), held + len(response.events)
+                            top_up()
                     responses.put(response)
                 responses.put(None)
             except grpc.RpcError as exc:
@@ -309,7 +325,9 @@ class Subscriber:
                 if events:
                     latest = events[-1].replay_id
                 yield Batch(events, latest)
-                ask(len(events))  # the caller is done with these: as many again
+                with credit:  # the caller is done with these: room for as many again
+                    held -= len(events)
+                    top_up()
         finally:
             finished.set()
             requests.put(None)

@@ -61,7 +61,7 @@ _QUIET_PREFIXES = ("ignored_", "flush_", "skipped_")
 BURST = 50  # leads named by one batch of events, from which the incremental read is cheaper
 SEEN_FOR = timedelta(minutes=30)  # how long a handled copy's modstamp is remembered
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
-MAX_BATCH = 2000  # events requested ahead and handled together: one page of the incremental read
+MAX_BATCH = 2000  # events held ahead and handled together: one page of the incremental read
 # Leads named by events, and a partial last write batch, wait for more events to fill a
 # page or a batch while they keep coming (the subscriber hands over the next batch within
 # QUIET_SECONDS of our finishing one), at most HOLD_SECONDS of waiting in all (the time we

@@ -49,6 +49,9 @@ class PubSubService(pb_grpc.PubSubServicer):
         self.org_id = org_id
         self.keepalive_seconds = keepalive_seconds
         self.subscriptions = 0  # streams opened, for tests and the admin page
+        # events asked for beyond the 100 Salesforce owes at once (it ignores them): a client
+        # relying on them would stall on a real org
+        self.over_asked = 0
 
     # ---- helpers ----------------------------------------------------------------------
     def _fail(self, context: grpc.ServicerContext, abort: _Abort) -> None:
@@ -134,6 +137,7 @@ class PubSubService(pb_grpc.PubSubServicer):
         bus = self.bus
         state = {"pending": min(MAX_PENDING, max(0, first.num_requested)), "ended": False, "bad_topic": None,
                  "half_closed": False}
+        self.over_asked += max(0, first.num_requested - MAX_PENDING)
 
         def read_requests() -> None:  # the client's side of the stream: more requested, or done
             outcome = "half_closed"
@@ -142,7 +146,9 @@ class PubSubService(pb_grpc.PubSubServicer):
                     with bus.cond:
                         if req.topic_name and req.topic_name != first.topic_name:
                             state["bad_topic"] = req.topic_name
-                        state["pending"] = min(MAX_PENDING, state["pending"] + max(0, req.num_requested))
+                        asked = state["pending"] + max(0, req.num_requested)
+                        self.over_asked += max(0, asked - MAX_PENDING)
+                        state["pending"] = min(MAX_PENDING, asked)
                         bus.cond.notify_all()
             except Exception:  # the stream was cancelled or broke: the sender notices
                 outcome = "ended"

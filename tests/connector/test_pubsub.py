@@ -182,3 +182,21 @@ def test_a_burst_is_handed_over_in_batches_of_at_most_max_batch(org, subscriber)
     events, _, _ = _collect(subscriber, _earliest(org), 30, keep=handle)
     assert [e.record_ids[0] for e in events] == ids
     assert max(sizes) <= 20 and sum(sizes) == 30 and len([s for s in sizes if s]) <= 4
+
+
+def test_a_burst_larger_than_what_salesforce_owes_at_once_still_comes_in_large_batches(org, subscriber):
+    """Salesforce owes a Subscribe call at most 100 events, however many are asked for: the
+    subscriber asks again as they arrive, so a busy consumer finds more than 100 waiting."""
+    ids = [_lead(org, Company=f"C{i}") for i in range(260)]
+    subscriber.config = PubSubConfig(subscriber.config.url, subscriber.config.ca_bundle, batch_size=100, max_batch=2000)
+    sizes = []
+
+    def handle(batch) -> None:
+        sizes.append(len(batch.events))
+        time.sleep(1.0)
+
+    asked_before = org.pubsub.service.over_asked
+    events, _, _ = _collect(subscriber, _earliest(org), 260, keep=handle, timeout=30)
+    assert [e.record_ids[0] for e in events] == ids
+    assert sum(sizes) == 260 and max(sizes) > 100
+    assert org.pubsub.service.over_asked == asked_before  # nothing asked that Salesforce would ignore
