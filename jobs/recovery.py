@@ -28,7 +28,7 @@ rotation goes on from each rule's latest offer, not from the first partner again
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from sqlalchemy import func, select
 
@@ -53,7 +53,8 @@ _STATE_OF = {RoutingStatus.ACCEPTED: LeadState.ACCEPTED, RoutingStatus.ESCALATED
              RoutingStatus.FALLBACK: LeadState.FALLBACK, RoutingStatus.UNROUTABLE: LeadState.UNROUTABLE,
              RoutingStatus.RELEASED: LeadState.RELEASED}
 LIVE = (RoutingStatus.OFFERED, RoutingStatus.ACCEPTED)  # work still followed up: offers, accepted leads
-HISTORY_FIELDS = ("Owner", "ownerAssignment", "PartnerAccount")
+OWNER_FIELDS = ("Owner", "ownerAssignment")
+HISTORY_FIELDS = (*OWNER_FIELDS, "PartnerAccount")
 QUEUE_PREFIX = "00G"
 
 
@@ -131,7 +132,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     records = list(client.query(soql_select(ms.sobject("lead"), fields,
                                             where=format_soql(f"{ident(field)} IN {{}}", values))))
     reason_field = wb.get("rejection_reason")
-    rejected = _rejected_response(cx)
+    rejected = _response_values(cx)
     history, wrote = _our_history(cx, [r["Id"] for r in records], field, reason_field, rejected)
     records = [r for r in records if r["Id"] in wrote]  # leads whose status we wrote: ours to carry on
     routing = cx.routing()
@@ -141,15 +142,23 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
         for rec in records:
             status = spelled.get(str(rec.get(field)))
             ours = history.get(rec["Id"], [])
-            owners = [v for _, f, v in ours if f in ("Owner", "ownerAssignment")]
+            owners = [v for _, f, v in ours if f in OWNER_FIELDS]
             partners = [v for _, f, v in ours if f == "PartnerAccount"]
             last_owner = owners[-1] if owners else rec.get("OwnerId")
             attempt = int(rec.get(wb.get("attempt", "")) or 1)
             seen = parse_sf_datetime(rec.get("SystemModstamp"))
             current_partner = rec.get("PartnerAccountId")
             declined = declines(ours)
+            handed = handed_down_by(ours, current_partner, routing.partners) if status is RoutingStatus.OFFERED else None
+            if handed is not None:
+                # the distributor accepted and handed it down: its acceptance comes back, so a
+                # reseller's rejection goes on to the next reseller, and in the end back to it
+                dist, dist_rep, since, at = handed
+                oid = of.insert_offer(conn, lead_id=rec["Id"], kind="offer", partner_id=dist, rep_id=dist_rep,
+                                      owner_id=dist_rep, rule=None, attempt=1, offered_at=since, status="accepted")
+                of.set_offer(conn, oid, accepted_at=at, accepted_by=dist_rep)
             for pid in dict.fromkeys(partners):
-                if pid and pid != current_partner:
+                if pid and pid != current_partner and (handed is None or pid != handed[0]):
                     if pid in declined:
                         since, at, reason = declined[pid]
                         of.insert_offer(conn, lead_id=rec["Id"], kind="offer", partner_id=pid, attempt=attempt,
@@ -180,15 +189,20 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                 counts["pooled" if pooled else "offered"] += 1
                 of.put_lead(conn, rec["Id"], now, state=lead_state.value, owner_id=last_owner, **row)
             elif status is RoutingStatus.ACCEPTED:
-                oid = of.insert_offer(conn, lead_id=rec["Id"], kind="offer", partner_id=current_partner,
-                                      rep_id=rec.get("OwnerId"), owner_id=rec.get("OwnerId"),
+                # the rep who had it when it was accepted, not whoever has it now: a move since
+                # (a second pool pick-up, a person taking over) is then seen by the re-read below
+                queue, taker, taken_at = accepted_by(ours, current_partner, routing)
+                taker = taker or rec.get("OwnerId")
+                oid = of.insert_offer(conn, lead_id=rec["Id"], kind="pool" if queue else "offer",
+                                      partner_id=current_partner, queue_id=queue,
+                                      rep_id=taker, owner_id=taker,
                                       rule=rec.get(wb.get("rule", "")), attempt=attempt,
                                       offered_at=parse_sf_datetime(rec.get(wb.get("offered_at", ""))) or now,
                                       lead_modstamp=seen, status="accepted")
-                of.set_offer(conn, oid, accepted_at=parse_sf_datetime(rec.get("LastModifiedDate")) or now,
-                             accepted_by=rec.get("OwnerId"))
+                of.set_offer(conn, oid, accepted_at=taken_at or parse_sf_datetime(rec.get("LastModifiedDate")) or now,
+                             accepted_by=taker)
                 counts["accepted"] += 1
-                of.put_lead(conn, rec["Id"], now, state=LeadState.ACCEPTED.value, owner_id=rec.get("OwnerId"), **row)
+                of.put_lead(conn, rec["Id"], now, state=LeadState.ACCEPTED.value, owner_id=taker, **row)
             elif status in _STATE_OF:
                 counts["parked"] += 1
                 of.put_lead(conn, rec["Id"], now, state=_STATE_OF[status].value, owner_id=rec.get("OwnerId"), **row)
@@ -254,35 +268,92 @@ def rotations_from_leads(state: RoutingState, records: list[dict[str, Any]], wb:
     state.rep_rotation.update({pid: rep for pid, (_, rep) in latest_rep.items()})
 
 
-def _rejected_response(cx: Context) -> tuple[str, str] | None:
-    """(the Lead field the partner's answer is in, its rejected value as the org spells
-    it), or None when the org maps no answer field."""
-    encoded = cx.mappings.writeback({"response": Response.REJECTED.value})
-    return next(((field, str(value)) for field, value in encoded.items()), None)
+def handed_down_by(history: list[tuple[datetime, str, str]], reseller: str | None,
+                   partners: Mapping[str, Any]) -> tuple[str, str | None, datetime, datetime] | None:
+    """(distributor, its rep, offered since, handed down at) when the live offer to
+    `reseller` is a hand-down: our user set the reseller's distributor on the lead, its rep
+    accepted (an "accepted" answer), and our user then set one of its resellers. None
+    otherwise — a distributor that declined or let the lead lapse handed nothing down."""
+    parent = getattr(partners.get(reseller or ""), "parent_id", None)
+    dist: tuple[str, datetime] | None = None
+    accepted_at: datetime | None = None
+    for at, field, value in history:
+        if field == "PartnerAccount":
+            if value and value == parent:
+                dist, accepted_at = (value, at), None
+            elif dist is not None and accepted_at is not None and value == reseller:
+                return dist[0], _owner_at(history, dist[1], at), dist[1], accepted_at
+            elif value != parent and getattr(partners.get(value), "parent_id", None) != parent:
+                dist = None  # the lead left the distributor's family
+        elif field == "accepted" and dist is not None:
+            accepted_at = accepted_at or at
+    return None
+
+
+def _owner_at(history: list[tuple[datetime, str, str]], since: datetime, before: datetime) -> str | None:
+    """The last owner our user set from `since` until just before `before`."""
+    found = None
+    for at, field, value in history:
+        if field in OWNER_FIELDS and since <= at < before:
+            found = value
+    return found
+
+
+def accepted_by(history: list[tuple[datetime, str, str]], partner: str | None,
+                routing: Any) -> tuple[str | None, str | None, datetime | None]:
+    """(the pool's queue, the rep who took it, when) for a lead taken from a pool: the first
+    of the partner's reps to set themselves owner after our user put it in the pool; or
+    (None, the last owner our user set, None) for an offer to a rep. (None, None, None)
+    when the history does not say."""
+    queue: str | None = None
+    taker: tuple[str, datetime] | None = None
+    ours: str | None = None
+    for at, field, value in history:
+        if field in OWNER_FIELDS:
+            ours = value
+            if value.startswith(QUEUE_PREFIX) and value in routing.pools:
+                queue, taker = value, None
+            elif not value.startswith(QUEUE_PREFIX):
+                queue = None
+        elif field == "taken" and queue and taker is None and routing.rep_partner.get(value) == partner:
+            taker = (value, at)
+    if queue and taker:
+        return queue, taker[0], taker[1]
+    if ours and not ours.startswith(QUEUE_PREFIX) and routing.rep_partner.get(ours) == partner:
+        return None, ours, None
+    return None, None, None
+
+
+def _response_values(cx: Context) -> tuple[str, str, str] | None:
+    """(the Lead field the partner's answer is in, its rejected and accepted values as the
+    org spells them), or None when the org maps no answer field."""
+    field = next(iter(cx.mappings.writeback({"response": Response.REJECTED.value}).items()), None)
+    if field is None:
+        return None
+    accepted = cx.mappings.writeback({"response": Response.ACCEPTED.value}).get(field[0])
+    return field[0], str(field[1]), str(accepted)
 
 
 def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_field: str | None = None,
-                 rejected: tuple[str, str] | None = None,
+                 rejected: tuple[str, str, str] | None = None,
                  ) -> tuple[dict[str, list[tuple[datetime, str, str]]], set[str]]:
     """Per lead, oldest first, (when, field, new value): the owner and partner changes our
     integration user made (a partner cleared as ""), the rejection reasons anyone else gave
-    (field "reason") and the rejections anyone else answered (field "declined"); and the
-    leads whose routing status our user wrote."""
+    (field "reason"), the rejections anyone else answered (field "declined") and the owners
+    anyone else set (field "taken"); and the leads whose routing status our user wrote."""
     me = getattr(cx.client, "user_id", None)
     out: dict[str, list[tuple[datetime, str, str]]] = {}
     ours: set[str] = set()
     if not me or not lead_ids:
         return out, ours
-    # a rep's answer, never our own clearing of it when the lead moves on
+    # a rep's answer, never our own clearing of it when the lead moves on; and who else
+    # moved the lead (a rep's pool pick-up is the rep's own owner change)
     answers = [f for f in (reason_field, rejected[0] if rejected else None) if f]
     for i in range(0, len(lead_ids), 300):
         chunk = lead_ids[i:i + 300]
-        where = format_soql("LeadId IN {} AND CreatedById = {} AND Field IN {}", chunk, me,
-                            [*HISTORY_FIELDS, status_field])
-        if answers:
-            where = format_soql("LeadId IN {} AND ((CreatedById = {} AND Field IN {}) OR "
-                                "(Field IN {} AND CreatedById != {}))", chunk, me,
-                                [*HISTORY_FIELDS, status_field], answers, me)
+        where = format_soql("LeadId IN {} AND ((CreatedById = {} AND Field IN {}) OR "
+                            "(Field IN {} AND CreatedById != {}))", chunk, me,
+                            [*HISTORY_FIELDS, status_field], [*answers, *OWNER_FIELDS], me)
         soql = soql_select("LeadHistory", ["LeadId", "Field", "NewValue", "CreatedDate", "CreatedById"],
                            where=where, order_by=("CreatedDate", "Id"))
         for r in cx.client.query(soql):
@@ -297,9 +368,14 @@ def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_fie
                 if isinstance(value, str) and value.strip():
                     out.setdefault(r["LeadId"], []).append((at, "reason", value.strip()))
             elif rejected and r["Field"] == rejected[0]:
-                # NewValue cannot be filtered in SOQL (anyType): only a change to the rejected value counts
+                # NewValue cannot be filtered in SOQL (anyType): only a change to an answer counts
                 if value == rejected[1]:
                     out.setdefault(r["LeadId"], []).append((at, "declined", value))
+                elif value == rejected[2]:
+                    out.setdefault(r["LeadId"], []).append((at, "accepted", value))
+            elif r["Field"] in OWNER_FIELDS and r.get("CreatedById") != me:
+                if isinstance(value, str) and len(value) in (15, 18):
+                    out.setdefault(r["LeadId"], []).append((at, "taken", value))
             elif isinstance(value, str) and len(value) in (15, 18):
                 out.setdefault(r["LeadId"], []).append((at, r["Field"], value))
             elif r["Field"] == "PartnerAccount" and value is None:

@@ -49,11 +49,7 @@ def test_push_offers_accepted_rejected_and_lapsed_come_out_the_same_across_resta
     assert sc.view(accepted)["Routing_Status__c"] == "Accepted"
 
 
-@pytest.mark.parametrize("mode", ["same", "restart",
-                                  pytest.param("lose", marks=pytest.mark.xfail(strict=True, reason=(
-                                      "the rebuild takes the current owner of an accepted pool lead for the "
-                                      "taker: a second partner's pick-up while the state was gone stands, "
-                                      "the Lead's owner and partner then disagree")))])
+@pytest.mark.parametrize("mode", ["same", "restart", "lose"])
 def test_a_second_pool_pickup_is_undone_across_restarts(so, sc, mode):
     lead = so.new_lead("Lille Lin", country="FR")
     sc.step()
@@ -68,12 +64,7 @@ def test_a_second_pool_pickup_is_undone_across_restarts(so, sc, mode):
     assert (v["Routing_Status__c"], v["OwnerId"], v["PartnerAccountId"]) == ("Accepted", rhone, so.partners["rhone"])
 
 
-@pytest.mark.parametrize("mode", ["same", "restart",
-                                  pytest.param("lose", marks=pytest.mark.xfail(strict=True, reason=(
-                                      "the rebuild does not know a reseller's offer is a hand-down: the "
-                                      "distributor comes back barred (as if it had let the lead lapse) and a "
-                                      "reseller's rejection escalates the lead instead of offering the next "
-                                      "reseller")))])
+@pytest.mark.parametrize("mode", ["same", "restart", "lose"])
 def test_a_hand_down_goes_on_to_the_next_reseller_across_restarts(so, sc, mode):
     lead = so.new_lead("Charleroi Chocolat", country="BE")
     sc.step()
