@@ -1,0 +1,56 @@
+"""Time at its seams: hours that repeat or never happen, days that turn in the org's zone
+rather than in UTC, and dates (a registration's expiry, a win's close date) that are the
+org's dates, not UTC's. Every `now` is given; nothing reads the host's clock."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from rules import offer_deadline
+
+UTC = timezone.utc
+ALL_DAY_EVERY_DAY = dict(workday=(0, 24), weekdays=(0, 1, 2, 3, 4, 5, 6))
+
+# ---------------------------------------------------------------- offer windows and DST
+
+@pytest.mark.parametrize("offered_at", [
+    datetime(2027, 11, 7, 5, 10, tzinfo=UTC),  # 01:10 EDT, the first time New York reads 01:10
+    datetime(2027, 11, 7, 6, 10, tzinfo=UTC),  # 01:10 EST, the second time
+])
+def test_a_business_hours_deadline_in_the_repeated_hour_is_after_the_offer(offered_at):
+    """On the night New York leaves summer time the wall clock shows 01:00–02:00 twice. Half
+    a working hour from the second 01:10 is the second 01:40, not the first (which is half
+    an hour before the offer was made: it lapsed at once)."""
+    deadline = offer_deadline(offered_at, 0.5, business_hours=True, time_zone="America/New_York",
+                              **ALL_DAY_EVERY_DAY)
+    assert deadline == offered_at + timedelta(minutes=30)
+
+
+def test_a_business_hours_deadline_counted_through_the_repeated_hour_counts_it_once():
+    """Working hours are wall-clock hours: from 00:30 EDT, two of them end at 02:30 EST,
+    three real hours later (the hour the clock repeats is counted once)."""
+    half_past_midnight = datetime(2027, 11, 7, 4, 30, tzinfo=UTC)
+    deadline = offer_deadline(half_past_midnight, 2, business_hours=True, time_zone="America/New_York",
+                              **ALL_DAY_EVERY_DAY)
+    assert deadline == datetime(2027, 11, 7, 7, 30, tzinfo=UTC)
+
+
+def test_a_business_hours_deadline_in_the_hour_that_never_happens_is_an_hour_of_real_time():
+    """New York skips 02:00–03:00 on 14 March 2027: an hour from 01:30 EST is 03:30 EDT."""
+    deadline = offer_deadline(datetime(2027, 3, 14, 6, 30, tzinfo=UTC), 1, business_hours=True,
+                              time_zone="America/New_York", **ALL_DAY_EVERY_DAY)
+    assert deadline == datetime(2027, 3, 14, 7, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("zone, offered_at, deadline", [
+    # Kathmandu is UTC+05:45: Monday 16:45 there, 15 working minutes left, then 7 h 45 on Tuesday
+    ("Asia/Kathmandu", datetime(2027, 3, 1, 11, 0, tzinfo=UTC), datetime(2027, 3, 2, 11, 0, tzinfo=UTC)),
+    # Lord Howe leaves summer time by half an hour on Sunday 4 April 2027 (02:00 → 01:30):
+    # Friday 16:00 (+11) is an hour before the day ends; Monday 09:00 (+10:30) + 7 h
+    ("Australia/Lord_Howe", datetime(2027, 4, 2, 5, 0, tzinfo=UTC), datetime(2027, 4, 5, 5, 30, tzinfo=UTC)),
+    # Adelaide (+10:30 in summer): Friday 16:30 there, half an hour then Monday 09:00 + 7 h 30
+    ("Australia/Adelaide", datetime(2027, 2, 5, 6, 0, tzinfo=UTC), datetime(2027, 2, 8, 6, 0, tzinfo=UTC)),
+])
+def test_business_hours_in_zones_with_odd_offsets_and_southern_summers(zone, offered_at, deadline):
+    assert offer_deadline(offered_at, 8, business_hours=True, time_zone=zone) == deadline
