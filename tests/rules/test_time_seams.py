@@ -7,10 +7,32 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from rules import offer_deadline
+from rules import PartnerIndex, Router, RoutingState, load_rules, offer_deadline
+from rules.model import DecisionKind
+
+from tests.rules.conftest import QUEUES, lead, partner
 
 UTC = timezone.utc
 ALL_DAY_EVERY_DAY = dict(workday=(0, 24), weekdays=(0, 1, 2, 3, 4, 5, 6))
+
+RULES = """
+[settings]
+escalation_queue = "Channel_Escalations"
+{settings}
+
+[[ruleset]]
+name = "Leads"
+otherwise = "unroutable"
+  [[ruleset.rule]]
+  name = "Covering"
+  match = {{ geography = true }}
+"""
+
+
+def router_for(settings: str, partners) -> Router:
+    book = load_rules(text=RULES.format(settings=settings))
+    return Router(book, PartnerIndex.build(partners, book), queue_ids=QUEUES)
+
 
 # ---------------------------------------------------------------- offer windows and DST
 
@@ -54,3 +76,24 @@ def test_a_business_hours_deadline_in_the_hour_that_never_happens_is_an_hour_of_
 ])
 def test_business_hours_in_zones_with_odd_offsets_and_southern_summers(zone, offered_at, deadline):
     assert offer_deadline(offered_at, 8, business_hours=True, time_zone=zone) == deadline
+
+
+def test_a_partner_without_a_time_zone_works_the_orgs_business_hours_not_utcs():
+    """A Los Angeles org's partner that names no zone of its own works 9 to 5 in Los Angeles
+    (as its daily cap counts the org's day): an offer at 08:00 there, four working hours,
+    lapses at 13:00 there — not at 13:00 UTC, which is 05:00 in Los Angeles, before the
+    partner's day began."""
+    router = router_for('offer_hours = 4\nbusiness_hours = true\ntime_zone = "America/Los_Angeles"',
+                        [partner("001A", time_zone=None)])
+    eight_am_in_los_angeles = datetime(2027, 3, 1, 16, 0, tzinfo=UTC)  # a Monday
+    decision = router.decide(lead(), RoutingState(), eight_am_in_los_angeles)
+    assert decision.kind is DecisionKind.OFFER
+    assert decision.deadline == datetime(2027, 3, 1, 21, 0, tzinfo=UTC)  # 13:00 PST
+
+
+def test_a_partner_with_a_zone_python_does_not_know_works_the_orgs_hours_with_a_note():
+    router = router_for('offer_hours = 4\nbusiness_hours = true\ntime_zone = "America/Los_Angeles"',
+                        [partner("001A", time_zone="Pacific/Atlantis")])
+    decision = router.decide(lead(), RoutingState(), datetime(2027, 3, 1, 16, 0, tzinfo=UTC))
+    assert decision.deadline == datetime(2027, 3, 1, 21, 0, tzinfo=UTC)
+    assert any("Pacific/Atlantis" in n and "America/Los_Angeles" in n for n in decision.explanation["notes"])
