@@ -3,12 +3,12 @@ rather than in UTC, and dates (a registration's expiry, a win's close date) that
 org's dates, not UTC's. Every `now` is given; nothing reads the host's clock."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from rules import PartnerIndex, Router, RoutingState, load_rules, offer_deadline
-from rules.model import DecisionKind
+from rules.model import DealRegistration, DecisionKind
 
 from tests.rules.conftest import QUEUES, lead, partner
 
@@ -29,9 +29,9 @@ otherwise = "unroutable"
 """
 
 
-def router_for(settings: str, partners) -> Router:
+def router_for(settings: str, partners, registrations=()) -> Router:
     book = load_rules(text=RULES.format(settings=settings))
-    return Router(book, PartnerIndex.build(partners, book), queue_ids=QUEUES)
+    return Router(book, PartnerIndex.build(partners, book, deal_registrations=registrations), queue_ids=QUEUES)
 
 
 # ---------------------------------------------------------------- offer windows and DST
@@ -97,3 +97,30 @@ def test_a_partner_with_a_zone_python_does_not_know_works_the_orgs_hours_with_a_
     decision = router.decide(lead(), RoutingState(), datetime(2027, 3, 1, 16, 0, tzinfo=UTC))
     assert decision.deadline == datetime(2027, 3, 1, 21, 0, tzinfo=UTC)
     assert any("Pacific/Atlantis" in n and "America/Los_Angeles" in n for n in decision.explanation["notes"])
+
+
+# ---------------------------------------------------------------- the org's dates
+
+def test_a_deal_registration_expiring_today_protects_until_midnight_in_the_org():
+    """Expiration dates are the org's dates: at 17:30 on its last day in a Los Angeles org
+    (already the next day in UTC) the registration still protects the deal; after
+    midnight there it does not."""
+    reg = DealRegistration(id="a0R1", partner_id="001R", status="Approved", expires=date(2027, 3, 31),
+                           company="Acme Corp")
+    partners = [partner("001A"), partner("001R")]
+    router = router_for('time_zone = "America/Los_Angeles"', partners, [reg])
+    half_past_five_on_its_last_day = datetime(2027, 4, 1, 0, 30, tzinfo=UTC)
+    decision = router.decide(lead(), RoutingState(), half_past_five_on_its_last_day)
+    assert decision.partner_id == "001R" and decision.rule == "Deal registration", decision
+    after_midnight_there = datetime(2027, 4, 1, 7, 30, tzinfo=UTC)
+    assert router.decide(lead(), RoutingState(), after_midnight_there).rule != "Deal registration"
+
+
+def test_a_deal_registration_that_expired_yesterday_in_the_org_no_longer_protects():
+    """Tokyo is a day ahead of UTC every morning: at 08:00 on 1 April there a registration
+    that expired on 31 March protects nothing, though UTC still reads 31 March."""
+    reg = DealRegistration(id="a0R1", partner_id="001R", status="Approved", expires=date(2027, 3, 31),
+                           company="Acme Corp")
+    router = router_for('time_zone = "Asia/Tokyo"', [partner("001A"), partner("001R")], [reg])
+    eight_am_on_1_april_in_tokyo = datetime(2027, 3, 31, 23, 0, tzinfo=UTC)
+    assert router.decide(lead(), RoutingState(), eight_am_on_1_april_in_tokyo).rule != "Deal registration"
