@@ -8,7 +8,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from rules import PartnerIndex, Router, RoutingState, load_rules, offer_deadline
+from rules.fiscal import OrgCalendar
 from rules.model import DealRegistration, DecisionKind
+from rules.performance import OutcomeEvent, partner_facts
 
 from tests.rules.conftest import QUEUES, lead, partner
 
@@ -124,3 +126,30 @@ def test_a_deal_registration_that_expired_yesterday_in_the_org_no_longer_protect
     router = router_for('time_zone = "Asia/Tokyo"', [partner("001A"), partner("001R")], [reg])
     eight_am_on_1_april_in_tokyo = datetime(2027, 3, 31, 23, 0, tzinfo=UTC)
     assert router.decide(lead(), RoutingState(), eight_am_on_1_april_in_tokyo).rule != "Deal registration"
+
+
+def test_a_win_closed_today_in_an_org_ahead_of_utc_counts_this_quarter():
+    """A Sydney org at 09:00 on 1 April (still 31 March in UTC): an Opportunity won today
+    (CloseDate 1 April, read as midnight UTC of that date) is a win of this quarter and of
+    the last 90 days, not an event "after now"."""
+    sydney = OrgCalendar(time_zone="Australia/Sydney")
+    nine_am_on_1_april_in_sydney = datetime(2027, 3, 31, 22, 0, tzinfo=UTC)
+    won = [OutcomeEvent("001A", "won", datetime(2027, 4, 1, tzinfo=UTC), amount=500.0),
+           OutcomeEvent("001A", "converted", datetime(2027, 4, 1, tzinfo=UTC), "00Q1")]
+    facts = partner_facts(won, nine_am_on_1_april_in_sydney, sydney)["001A"]
+    assert (facts.won_this_quarter, facts.won_90d, facts.revenue_this_quarter) == (1, 1, 500.0)
+    assert (facts.converted_this_quarter, facts.converted_90d) == (1, 1)
+    # a close date after the org's today is still after now
+    tomorrow = [OutcomeEvent("001A", "won", datetime(2027, 4, 2, tzinfo=UTC), amount=500.0)]
+    assert "001A" not in partner_facts(tomorrow, nine_am_on_1_april_in_sydney, sydney)
+
+
+def test_a_win_dated_tomorrow_in_an_org_behind_utc_is_not_this_quarters_yet():
+    """17:00 on 31 March in Los Angeles is already 1 April in UTC: an Opportunity closing
+    on 1 April is tomorrow's, in the next quarter, and not a win yet."""
+    los_angeles = OrgCalendar(time_zone="America/Los_Angeles")
+    five_pm_on_31_march_there = datetime(2027, 4, 1, 0, 0, tzinfo=UTC)
+    tomorrow = [OutcomeEvent("001A", "won", datetime(2027, 4, 1, tzinfo=UTC), amount=500.0)]
+    assert "001A" not in partner_facts(tomorrow, five_pm_on_31_march_there, los_angeles)
+    today = [OutcomeEvent("001A", "won", datetime(2027, 3, 31, tzinfo=UTC), amount=500.0)]
+    assert partner_facts(today, five_pm_on_31_march_there, los_angeles)["001A"].won_this_quarter == 1
