@@ -30,7 +30,7 @@ class Caps:
              p.daily_cap if p.daily_cap is not None else settings.max_offers_per_day) for p in index.partners]
         self.time_zone = settings.time_zone  # the org's: its day is the daily caps' day
         # partners whose own day is not the org's (a zone Python does not know: the org's day,
-        # as its offer window falls back to UTC with a note)
+        # as its offer window falls back to the org's hours with a note)
         self.zones: dict[str, str] = {p.id: p.time_zone for p in index.partners
                                       if p.time_zone and p.time_zone != self.time_zone and known_zone(p.time_zone)}
         self.zone_names = frozenset(self.zones.values())

@@ -65,8 +65,10 @@ class DealRegistrations:
                     names.append(name)
                     regs.append(reg)
 
-    def matching(self, lead: Lead, now: datetime) -> list[RegistrationMatch]:
-        """Approved, unexpired registrations for this lead, one per registration, by id."""
+    def matching(self, lead: Lead, now: datetime | date) -> list[RegistrationMatch]:
+        """Approved, unexpired registrations for this lead, one per registration, by id.
+        `now`: the org's date (a registration expires at the end of it), or a moment,
+        whose UTC date is taken."""
         if not self.count:
             return []
         today = None

@@ -117,12 +117,19 @@ class Outcomes:
         hit = self._deadlines.get(key)
         if hit is not None:
             return hit
+        # A partner that names no zone of its own works the org's hours, as its daily cap
+        # counts the org's day (9 to 5 in UTC is the night in Los Angeles).
+        org = self.settings.time_zone
         try:
-            deadline = offer_deadline(now, hours, business_hours=business_hours, time_zone=time_zone,
+            deadline = offer_deadline(now, hours, business_hours=business_hours, time_zone=time_zone or org,
                                       workday=self.settings.workday, weekdays=self.settings.weekdays)
         except ValueError as exc:
-            ex.notes.append(f"{exc}; offer window counted in UTC")
-            return self.deadline(now, hours, business_hours, None, ex)
+            if time_zone is not None and time_zone != org:
+                ex.notes.append(f"{exc}; offer window counted in the org's time zone {org}")
+                return self.deadline(now, hours, business_hours, None, ex)
+            ex.notes.append(f"{exc}; offer window counted in UTC")  # the org's own zone is unknown
+            deadline = offer_deadline(now, hours, business_hours=business_hours, time_zone=None,
+                                      workday=self.settings.workday, weekdays=self.settings.weekdays)
         self._deadlines[key] = deadline
         return deadline
 

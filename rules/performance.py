@@ -13,7 +13,7 @@ counted from the `now` passed in, never the host's clock. Pure: no I/O, nothing 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from statistics import median
 from typing import Any, Iterable
 
@@ -22,6 +22,12 @@ from rules.model import Lead
 
 KINDS = ("offered", "accepted", "rejected", "lapsed", "converted", "lost", "won")
 _RECENT = timedelta(days=90)
+# kinds the org dates with a day (ConvertedDate, CloseDate), written as midnight UTC of the
+# date: "after now" for such a date is after the org's today — else a Sydney org's win of
+# this morning waited for UTC's date to turn before it counted, and a Los Angeles org at
+# 17:00 counted tomorrow's win in this quarter
+_DATED = frozenset({"converted", "won"})
+_MIDNIGHT = time(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,19 +102,20 @@ def partner_facts(events: Iterable[OutcomeEvent], now: datetime,
     quarter in its time zone (`calendar`)."""
     now = _utc(now)
     q0 = calendar.quarter_start(now)
+    today = calendar.day(now).date()
     since = now - _RECENT
     facts: dict[str, PartnerFacts] = {}
     hours: dict[str, list[float]] = {}
     holding: dict[str, set[str]] = {}  # partner → leads it holds open
     for e in sorted(events, key=lambda e: _utc(e.at)):
         at = _utc(e.at)
-        if at > now:
+        kind = e.kind
+        if (at.date() > today) if kind in _DATED and at.time() == _MIDNIGHT else (at > now):
             continue
         f = facts.get(e.partner_id)
         if f is None:
             f = facts[e.partner_id] = PartnerFacts(e.partner_id)
         held = holding.setdefault(e.partner_id, set())
-        kind = e.kind
         if kind == "offered":
             f.offers += 1
             if e.lead_id:

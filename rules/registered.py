@@ -6,7 +6,7 @@ Matching itself is rules/dealreg.py.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from rules.book import Settings
 from rules.caps import Caps
@@ -26,12 +26,20 @@ class RegisteredDeals:
         self.settings = settings
         self.caps = caps
         self.outcomes = outcomes
+        self._today: tuple[datetime, date] | None = None  # (now, the org's date at it)
 
     def decide(self, lead: Lead, state: RoutingState, now: datetime, ex: Explanation,
                attempt: int) -> Decision | None:
         """The decision a registered deal makes, or None when no live registration of a current
         partner that has not declined this lead matches it (routing goes on to the rules)."""
-        matches = self.index.registrations.matching(lead, now)
+        registrations = self.index.registrations
+        if not registrations.count:
+            return None
+        today = self._today
+        if today is None or today[0] is not now:  # a run decides its batch at one `now`
+            # an expiration date is the org's date: it lapses at midnight where the org is, not in UTC
+            today = self._today = (now, self.settings.calendar.day(now).date())
+        matches = registrations.matching(lead, today[1])
         if not matches:
             return None
         declined = state.declined(lead.id)

@@ -79,7 +79,8 @@ def _business_deadline(offered_at: datetime, hours: float, time_zone: str | None
     tz = zone(time_zone)
     # Business hours are wall-clock hours (9 to 17 is eight hours on a DST day too), so
     # count in local wall time and only attach the zone to the answer.
-    t = offered_at.astimezone(tz).replace(tzinfo=None)
+    offered_local = offered_at.astimezone(tz)
+    t = offered_local.replace(tzinfo=None)
     remaining = timedelta(hours=hours)
     day_length = timedelta(hours=workday[1] - workday[0])
     week = day_length * len(set(weekdays))
@@ -92,7 +93,11 @@ def _business_deadline(offered_at: datetime, hours: float, time_zone: str | None
             if begin < end:
                 if remaining <= end - begin:
                     local = begin + remaining
-                    return local.replace(tzinfo=tz).astimezone(UTC)
+                    # A wall time the clock shows twice (the night summer time ends): on the
+                    # offer's own day it is the pass the offer was made in or a later one,
+                    # never the earlier — that one can be before the offer itself.
+                    fold = offered_local.fold if local.date() == offered_local.date() else 0
+                    return local.replace(tzinfo=tz, fold=fold).astimezone(UTC)
                 remaining -= end - begin
         midnight += timedelta(days=1)
         t = midnight

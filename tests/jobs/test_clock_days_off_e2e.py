@@ -1,0 +1,87 @@
+"""A host clock days off Salesforce's: the connector logs in, reads, offers and lapses on
+Salesforce's time all the same.
+
+The org runs three days ahead of or behind this host (the sandbox's clock offset, from its
+first record) and the connector is given no clock: it takes the time from the `Date`
+header of Salesforce's responses, as in production. The sandbox checks a JWT assertion's
+`exp` on the org's clock, as Salesforce does.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from jobs.timeutil import parse_sf_datetime
+from sandbox.simulator import Profile
+
+from .conftest import Loop, build_connector, connector_config_data
+
+pytestmark = pytest.mark.e2e
+
+NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1, 0.2))
+THREE_DAYS = timedelta(days=3)
+
+
+def jwt_config(sb) -> dict:
+    data = connector_config_data(sb, notify="none")
+    c = sb.connection
+    data["auth"] = {"method": "jwt_bearer", "client_id": c["client_id"], "username": c["username"],
+                    "private_key_file": c["private_key_file"]}
+    return data
+
+
+def test_a_jwt_login_from_a_host_three_days_behind_salesforce_goes_through(sandbox_factory):
+    """The first assertion is stamped with the host's clock (nothing else is known yet) and
+    refused as expired; the refusal's Date header tells Salesforce's time, and the next
+    assertion, stamped with it, logs in."""
+    from connector import ConnectorConfig, SalesforceClient
+
+    sb = sandbox_factory(clock_offset=THREE_DAYS)
+    sb.auth.jwt_exp_clock = sb.clock.now
+    client = SalesforceClient.connect(ConnectorConfig.model_validate(jwt_config(sb)))
+    try:
+        assert client.count("SELECT COUNT() FROM User") >= 1
+        assert client.token_calls == 2, "one refused assertion, one on Salesforce's time"
+        assert abs(client.clock_skew - THREE_DAYS) < timedelta(seconds=3)
+        assert abs(client.server_now() - sb.clock.now()) < timedelta(seconds=3)
+    finally:
+        client.close()
+
+
+def test_a_jwt_login_refused_for_another_reason_is_still_a_config_error(sandbox_factory):
+    from connector import ConfigError, ConnectorConfig, SalesforceClient
+
+    sb = sandbox_factory(clock_offset=THREE_DAYS)
+    sb.auth.jwt_exp_clock = sb.clock.now
+    data = jwt_config(sb)
+    data["auth"]["username"] = "nobody@example.invalid"
+    with pytest.raises(ConfigError, match="invalid_grant"):
+        SalesforceClient.connect(ConnectorConfig.model_validate(data))
+
+
+@pytest.mark.parametrize("skew", [THREE_DAYS, -THREE_DAYS], ids=["host 3 days behind", "host 3 days ahead"])
+def test_offers_are_dated_and_lapse_on_salesforces_clock_when_the_host_is_days_off(sandbox_factory, tmp_path, skew):
+    from .rules_for_tests import write_rules
+
+    sb = sandbox_factory(seed="demo", partners=30, leads=30, random_seed=7, clock_offset=skew)
+    sb.simulator.set_profile("*", NEVER_ANSWER)
+    cx = build_connector(sb, f"sqlite:///{tmp_path}/state.sqlite", server_time=True, rules=write_rules(tmp_path))
+    loop = Loop(sb, cx)
+    try:
+        loop.cycle()
+        leads = list(sb.org.records("Lead"))
+        assert [r["Id"] for r in leads if r.get("Routing_Status__c") is None] == [], "every lead was read"
+        offered = [r for r in leads if r.get("Routing_Status__c") == "Offered"]
+        assert offered
+        for r in offered:  # dated in the org's time: 24 h from the org's now (the test rules)
+            assert abs(parse_sf_datetime(r["Offered_At__c"]) - sb.clock.now()) < timedelta(minutes=2)
+            assert abs(parse_sf_datetime(r["Offer_Deadline__c"]) - parse_sf_datetime(r["Offered_At__c"])
+                       - timedelta(hours=24)) < timedelta(minutes=1)
+        loop.cycle(hours=23)  # nothing lapses an hour early, whatever the host's clock says
+        assert {loop.offers(r["Id"])[0]["status"] for r in offered} == {"live"}
+        loop.cycle(hours=1.1)
+        assert {loop.offers(r["Id"])[0]["status"] for r in offered} == {"lapsed"}, "lapsed at the deadline"
+    finally:
+        cx.client.close()
+        cx.store.dispose()
