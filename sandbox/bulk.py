@@ -278,10 +278,16 @@ def create_query(sb: Sandbox, request: Request) -> Response:
         raise SalesforceError(400, "INVALIDJOB", 'a query job needs "query": the SOQL to run, e.g. SELECT Id FROM Lead')
     delimiter, line_ending = _format(body)
     from sandbox.soql import execute, parse  # the SOQL engine is its own package
+    from sandbox.soql.ast import SubQuery
 
-    if parse(soql).offset is not None:  # Salesforce's documented limits for query jobs: no OFFSET
+    parsed = parse(soql)
+    if parsed.offset is not None:  # Salesforce's documented limits for query jobs: no OFFSET
         raise SalesforceError(400, "INVALIDJOB", "Bulk API 2.0 query jobs do not support OFFSET; page the results "
                                                  "with their locator instead (or use the REST query resource)")
+    if any(isinstance(item, SubQuery) for item in parsed.fields):  # nor parent-to-child relationship queries
+        raise SalesforceError(400, "INVALIDJOB", "Bulk API 2.0 query jobs do not support parent-to-child relationship "
+                                                 "queries (SELECT ..., (SELECT ... FROM Contacts) ...); query the child "
+                                                 "object with a child-to-parent path (Account.Name) or use the REST query resource")  # fmt: skip
 
     with sb.org.lock:  # the matching rows are fixed now; rendering them is the job's work
         result = execute(soql, sb.org, include_deleted=operation == "queryAll", version=request.version)

@@ -115,15 +115,27 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
     }
 
 
-def describe_sobject(obj: ObjectDef, schema: Schema, version: str) -> dict[str, Any]:
-    children = []
+def child_relationships(obj: ObjectDef, schema: Schema) -> list[tuple[str | None, ObjectDef, FieldDef]]:
+    """(relationship name or None, child object, its lookup field) for every lookup to `obj`.
+
+    One list for describe's childRelationships and for the SOQL subqueries that name them,
+    so a name describe advertises is a name a query may use, and no other."""
+    out = []
     for other in schema.objects.values():
         for f in other.fields.values():
             if f.type == "reference" and obj.name in f.reference_to and f.name not in ("CreatedById", "LastModifiedById"):
-                children.append({
-                    "cascadeDelete": False, "childSObject": other.name, "deprecatedAndHidden": False,
-                    "field": f.name, "relationshipName": _child_relationship(other, f),
-                })  # fmt: skip
+                out.append((_child_relationship(other, f), other, f))
+    return out
+
+
+def describe_sobject(obj: ObjectDef, schema: Schema, version: str) -> dict[str, Any]:
+    children = [
+        {
+            "cascadeDelete": False, "childSObject": child.name, "deprecatedAndHidden": False, "field": f.name,
+            "junctionIdListNames": [], "junctionReferenceTo": [], "relationshipName": name, "restrictedDelete": False,
+        }
+        for name, child, f in child_relationships(obj, schema)
+    ]  # fmt: skip
     return {
         **_object_summary(obj, version),
         "childRelationships": children,
@@ -133,10 +145,19 @@ def describe_sobject(obj: ObjectDef, schema: Schema, version: str) -> dict[str, 
     }
 
 
+# Salesforce's names for the standard lookups the sandbox has; a lookup not named here has
+# no child relationship name (describe says null), as Lead.OwnerId has none on User.
+_STANDARD_CHILDREN = {
+    ("Contact", "AccountId"): "Contacts", ("Opportunity", "AccountId"): "Opportunities",
+    ("Account", "ParentId"): "ChildAccounts", ("LeadHistory", "LeadId"): "Histories",
+    ("GroupMember", "GroupId"): "GroupMembers", ("QueueSobject", "QueueId"): "QueueSobjects",
+    ("User", "AccountId"): "Users", ("Lead", "PartnerAccountId"): "PartnerLeads",
+}  # fmt: skip
+
+
 def _child_relationship(child: ObjectDef, f: FieldDef) -> str | None:
-    # the few child relationships SOQL subqueries name in the product
-    known = {("Contact", "AccountId"): "Contacts", ("Opportunity", "AccountId"): "Opportunities",
-             ("Account", "ParentId"): "ChildAccounts", ("LeadHistory", "LeadId"): "Histories",
-             ("GroupMember", "GroupId"): "GroupMembers", ("QueueSobject", "QueueId"): "QueueSobjects",
-             ("User", "AccountId"): "Users", ("Lead", "PartnerAccountId"): "PartnerLeads"}  # fmt: skip
-    return known.get((child.name, f.name))
+    if f.custom:
+        # a custom lookup's metadata <relationshipName> (the child relationship name) with
+        # __r, which sandbox.metadata keeps in relationship_name
+        return f.relationship_name
+    return _STANDARD_CHILDREN.get((child.name, f.name))

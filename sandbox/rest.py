@@ -174,8 +174,8 @@ def _page(sb: Sandbox, request: Request, cursor_result: Any, start: int, batch: 
     rows = cursor_result.rows
     if getattr(cursor_result, "is_aggregate", False):
         batch = max(batch, len(rows))  # one batch (at most 2,000 groups): no locator for aggregates
-    end = min(start + batch, len(rows))
     with sb.org.lock:
+        end = _page_end(rows, start, batch, getattr(cursor_result, "weigh", None))
         render = cursor_result.render
         records = [render(row) for row in rows[start:end]]
     page: dict[str, Any] = {"totalSize": cursor_result.total_size, "done": end >= len(rows)}
@@ -189,6 +189,20 @@ def _page(sb: Sandbox, request: Request, cursor_result: Any, start: int, batch: 
     return page
 
 
+def _page_end(rows: Any, start: int, batch: int, weigh: Any) -> int:
+    """Where a page starting at `start` ends. With subqueries the child records count toward
+    the batch size too, as Salesforce counts them; a page holds at least one record."""
+    if weigh is None:
+        return min(start + batch, len(rows))
+    end, used = start, 0
+    while end < len(rows):
+        used += weigh(rows[end])
+        if used > batch and end > start:
+            break
+        end += 1
+    return end
+
+
 def _run_query(sb: Sandbox, request: Request, include_deleted: bool) -> Response:
     soql = request.query.get("q")
     if soql is None or not soql.strip():
@@ -198,7 +212,7 @@ def _run_query(sb: Sandbox, request: Request, include_deleted: bool) -> Response
     if request.query.get("columns", "").lower() == "true":
         from sandbox.soql.columns import column_metadata
 
-        return Response(200, column_metadata(soql, sb.org.schema))
+        return Response(200, column_metadata(soql, sb.org.schema, request.version))
     with sb.org.lock:
         result = execute(soql, sb.org, include_deleted=include_deleted, version=request.version)
     batch = batch_size(request.header("Sforce-Query-Options"))

@@ -13,12 +13,15 @@ ASC/DESC and NULLS FIRST/LAST over several keys, LIMIT, OFFSET (at most 2,000);
 aggregate functions (COUNT(f), COUNT_DISTINCT, SUM, AVG, MIN, MAX) with GROUP BY (fields,
 relationship fields, date functions), HAVING, aliases and exprN (`sandbox/soql/aggregate.py`);
 FIELDS(ALL|STANDARD|CUSTOM), toLabel(), WITH SECURITY_ENFORCED|USER_MODE|SYSTEM_MODE
-(accepted: the sandbox has no field-level security to enforce). SOSL: `sosl.search`.
+(accepted: the sandbox has no field-level security to enforce); parent-to-child subqueries
+(`SELECT Name, (SELECT LastName FROM Contacts WHERE ... ORDER BY ... LIMIT n) FROM Account`)
+over the child relationships describe advertises (`sandbox.describe.child_relationships`),
+nested one level below the root up to API 57.0 and four from 58.0, at most 20 in a query.
+SOSL: `sosl.search`.
 
-Left out, answered with MALFORMED_QUERY and a message that says so: parent-to-child
-subqueries and semi-joins (`(SELECT ... FROM Contacts)`, `Id IN (SELECT ...)`), TYPEOF,
-GROUP BY ROLLUP/CUBE, FORMAT(), convertCurrency(), FOR UPDATE/VIEW, WITH DATA CATEGORY,
-USING SCOPE.
+Left out, answered with MALFORMED_QUERY and a message that says so: semi-joins and anti-joins
+(`WHERE Id IN (SELECT ...)`), TYPEOF, GROUP BY ROLLUP/CUBE, FORMAT(), convertCurrency(),
+FOR UPDATE/VIEW, WITH DATA CATEGORY, USING SCOPE.
 """
 from sandbox.soql.errors import SoqlError
 from sandbox.soql.execute import QueryResult, execute, json_value

@@ -83,8 +83,22 @@ class OrderKey:
 
 
 @dataclass(frozen=True, slots=True)
+class SubQuery:
+    """A parent-to-child subquery in the SELECT list: `(SELECT ... FROM Contacts)`.
+
+    `query.sobject` is the child relationship name as written (`Contacts`, or
+    `Account.Contacts` qualified by the parent object); binding resolves it."""
+
+    query: "Query"
+    line: int  # the opening parenthesis
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
 class Query:
-    fields: tuple[Expr, ...]  # empty for COUNT(); FIELDS(...) still unexpanded
+    # the SELECT list in order: fields, function calls and parent-to-child subqueries;
+    # empty for COUNT(); FIELDS(...) still unexpanded
+    fields: tuple["Expr | SubQuery", ...]
     is_count: bool
     sobject: str
     sobject_line: int

@@ -2,16 +2,18 @@
 
 Everything Salesforce refuses before looking at a single row is refused here, with
 its error code and a message pointing into the query: unknown object (INVALID_TYPE),
-unknown field or relationship (INVALID_FIELD), a literal of the wrong type for its
-field (INVALID_FIELD), an operator the field type does not support
-(INVALID_QUERY_FILTER_OPERATOR), a malformed id literal, OFFSET beyond 2,000.
+unknown field or relationship (INVALID_FIELD), an unknown child relationship in a
+subquery's FROM (INVALID_TYPE), a literal of the wrong type for its field
+(INVALID_FIELD), an operator the field type does not support
+(INVALID_QUERY_FILTER_OPERATOR), a malformed id literal, OFFSET beyond 2,000, subqueries
+nested deeper than the API version allows or more than 20 of them.
 The result carries canonical names only, so the compiler never looks at text again.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sandbox import ids
+from sandbox import describe, ids
 from sandbox.schema import FieldDef, ObjectDef, Schema
 from sandbox.soql import ast
 from sandbox.soql.parser import AGGREGATES, DATE_FUNCTIONS
@@ -23,11 +25,13 @@ from sandbox.soql.errors import (
     SoqlError,
     no_such_column,
     positioned,
+    unknown_child_relationship,
     unknown_relationship,
     unsupported_type,
 )
 
 MAX_OFFSET = 2000
+MAX_SUBQUERIES = 20  # "No more than 20 parent-to-child relationships can be specified in a query"
 MAX_FIELDS_LIMIT = 200  # FIELDS(ALL) and FIELDS(CUSTOM) are unbounded: the REST API wants LIMIT <= 200
 
 # Which field types each aggregate function takes (Salesforce's "Support for Field Types in
@@ -130,6 +134,17 @@ class Plan:
     limit: int | None
     offset: int
     aggregation: "Aggregation | None" = None  # set for GROUP BY / aggregate function queries
+    children: tuple["ChildPlan", ...] = ()  # parent-to-child subqueries, in SELECT order
+
+
+@dataclass(frozen=True, slots=True)
+class ChildPlan:
+    """A parent-to-child subquery: the child object's own plan, read per parent record."""
+
+    relationship: str  # the child relationship name as describe spells it: the key in the JSON
+    fk: str  # the child's lookup field holding the parent's id
+    plan: Plan  # fields, WHERE, ORDER BY, LIMIT, OFFSET and nested subqueries on the child object
+    at: int  # how many of the parent's fields come before it in the SELECT list
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,10 +209,21 @@ def restore_id_case(value: str) -> str | None:
     return ids.to18(value) if ids.is_valid(value) else None
 
 
+def child_levels(version: str) -> int:
+    """How deep subqueries may nest: one level up to API 57.0; from 58.0 four below the root
+    ("up to five levels of parent-to-child relationship", the root counting as the first)."""
+    try:
+        return 4 if float(version) >= 58.0 else 1
+    except ValueError:
+        return 4
+
+
 class Binder:
-    def __init__(self, soql: str, schema: Schema):
+    def __init__(self, soql: str, schema: Schema, max_child_levels: int = 4):
         self.soql = soql
         self.schema = schema
+        self.max_child_levels = max_child_levels
+        self._subqueries = 0
 
     # names -------------------------------------------------------------------------
     def path(self, ref: ast.FieldRef, root: ObjectDef) -> Path:
@@ -364,9 +390,9 @@ class Binder:
             raise self._malformed(call, f"toLabel() takes a picklist field, not {path.type} field {path.name}")
         return path
 
-    def expand_fields(self, query: ast.Query, root: ObjectDef) -> list[tuple[ast.Expr, str | None, tuple[int, int]]]:
+    def expand_fields(self, query: ast.Query, root: ObjectDef) -> list[tuple[ast.Expr | ast.SubQuery, str | None, tuple[int, int]]]:  # fmt: skip
         """The SELECT list with FIELDS(ALL|STANDARD|CUSTOM) replaced by the fields it names."""
-        items: list[tuple[ast.Expr, str | None, tuple[int, int]]] = []
+        items: list[tuple[ast.Expr | ast.SubQuery, str | None, tuple[int, int]]] = []
         aliases = query.aliases or (None,) * len(query.fields)
         positions = query.alias_positions or ((0, 0),) * len(query.fields)
         for expr, alias, pos in zip(query.fields, aliases, positions):
@@ -386,14 +412,30 @@ class Binder:
         root = self.schema.object(query.sobject)
         if root is None:
             raise unsupported_type(self.soql, query.sobject_line, query.sobject_column, query.sobject)
+        return self._plan(query, root, 0)
+
+    def _plan(self, query: ast.Query, root: ObjectDef, depth: int) -> Plan:
         items = self.expand_fields(query, root)
         if query.offset is not None and query.offset > MAX_OFFSET:
             raise SoqlError(NUMBER_OUTSIDE_VALID_RANGE, f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+        subqueries = [e for e, _, _ in items if isinstance(e, ast.SubQuery)]
         if _is_aggregate(query, items):
+            if depth:
+                function = next((e for e, _, _ in items if isinstance(e, ast.Call) and e.name != "TOLABEL"), None)
+                raise self._malformed(function or sub_position(query), "aggregate functions are not allowed in a subquery")  # fmt: skip
+            if subqueries:
+                raise self._malformed(subqueries[0], "an aggregate query can not have parent-to-child subqueries")
             return self.aggregate_plan(query, root, items)
         fields: list[Path] = []
+        children: list[ChildPlan] = []
         seen: set[tuple[str, ...]] = set()
         for expr, alias, pos in items:
+            if isinstance(expr, ast.SubQuery):
+                child = self.child_plan(expr, root, query, depth + 1, len(fields))
+                if any(c.relationship == child.relationship for c in children):
+                    raise self._malformed(expr, f"Cannot follow the same aggregate relationship twice: {child.relationship}")
+                children.append(child)
+                continue
             if alias is not None:
                 raise positioned(MALFORMED_QUERY, self.soql, pos[0], pos[1], "only aggregate expressions use field aliasing")  # fmt: skip
             path = self.label_path(expr, root) if isinstance(expr, ast.Call) else self.path(expr, root)
@@ -416,7 +458,40 @@ class Binder:
                 path = self.path(key.field, root)
             self._check_sortable(path, key.field)
             order.append(BoundOrder(path, key.descending, key.nulls_last, _picklist(path)))
-        return Plan(root, tuple(fields), query.is_count, where, tuple(order), query.limit, query.offset or 0)
+        return Plan(
+            root, tuple(fields), query.is_count, where, tuple(order), query.limit, query.offset or 0,
+            children=tuple(children),
+        )  # fmt: skip
+
+    def child_plan(self, sub: ast.SubQuery, parent: ObjectDef, outer: ast.Query, depth: int, at: int) -> ChildPlan:
+        """A subquery of `parent`'s query: its FROM names one of `parent`'s child relationships."""
+        if depth > self.max_child_levels:
+            levels = "1 level" if self.max_child_levels == 1 else f"{self.max_child_levels} levels"
+            raise self._malformed(sub, f"SOQL statements cannot query aggregate relationships more than {levels} away from the root entity object.")  # fmt: skip
+        self._subqueries += 1
+        if self._subqueries > MAX_SUBQUERIES:
+            raise self._malformed(sub, f"No more than {MAX_SUBQUERIES} parent-to-child relationships can be specified in a query")  # fmt: skip
+        query = sub.query
+        line, column = query.sobject_line, query.sobject_column
+        parts = query.sobject.split(".")
+        if len(parts) == 2 and parts[0].lower() == parent.name.lower():  # Account.Contacts
+            column += len(parts[0]) + 1
+            parts = parts[1:]
+        name = parts[0] if len(parts) == 1 else query.sobject
+        found = None
+        for rel_name, child, fk in describe.child_relationships(parent, self.schema):
+            if rel_name is not None and rel_name.lower() == name.lower():
+                found = (rel_name, child, fk)
+                break
+        if found is None:
+            raise unknown_child_relationship(self.soql, line, column, name)
+        rel_name, child, fk = found
+        if query.offset is not None and outer.limit != 1:
+            raise positioned(
+                MALFORMED_QUERY, self.soql, query.offset_line, query.offset_column,
+                "OFFSET is allowed in a subquery only when the outer query has LIMIT 1",
+            )  # fmt: skip
+        return ChildPlan(rel_name, fk.name, self._plan(query, child, depth), at)
 
     def _check_sortable(self, path: Path, node) -> None:
         if path.kind == "multi" or path.long_text:
@@ -529,8 +604,13 @@ class Binder:
         return Plan(root, (), False, where, (), query.limit, query.offset or 0, aggregation)
 
 
+def sub_position(query: ast.Query) -> ast.FieldRef:
+    """Where a subquery's FROM names its relationship, for messages about the whole subquery."""
+    return ast.FieldRef((query.sobject,), query.sobject_line, query.sobject_column)
+
+
 def _is_aggregate(query: ast.Query, items) -> bool:
-    def is_function(expr) -> bool:
+    def is_function(expr) -> bool:  # a subquery is neither
         return isinstance(expr, ast.Call) and (expr.name in AGGREGATES or expr.name in DATE_FUNCTIONS)
 
     return (

@@ -4,14 +4,16 @@ Salesforce answers `{"columnMetadata": [...], "entityName", "groupBy", "idSelect
 "keyPrefix"}`; a column reached through a lookup (`Owner.Name`) is the relationship's
 column with the parent's fields in `joinColumns`, one level per hop. Salesforce's CLI
 asks this before printing `sf data query` as a table and fails with "Value is not a
-JsonArray" when `columnMetadata` is missing.
+JsonArray" when `columnMetadata` is missing. A parent-to-child subquery is one column named
+by its relationship, `aggregate: true`, with the child's columns in `joinColumns`: that is
+how the CLI tells a subquery from a parent lookup.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from sandbox.soql.bind import Aggregation, Path
-from sandbox.soql.execute import plan_for
+from sandbox.soql.bind import Aggregation, Path, Plan
+from sandbox.soql.execute import DEFAULT_VERSION, plan_for
 
 _APEX_TYPES = {
     "id": "Id", "reference": "Id", "boolean": "Boolean", "int": "Integer", "double": "Double",
@@ -79,14 +81,25 @@ def _aggregate_columns(agg: Aggregation) -> list[dict]:
     return out
 
 
-def column_metadata(soql: str, schema: Any) -> dict:
+def _record_columns(plan: Plan) -> list[dict]:
+    """A record query's columns in SELECT order, each subquery where it was written."""
+    paths = list(plan.fields)
+    columns = _level(paths, 0, "")
+    for child in reversed(plan.children):  # from the last, so earlier positions stay put
+        col = _column(child.relationship, child.relationship, None, _record_columns(child.plan))
+        col.update(aggregate=True, apexType=None, custom=child.relationship.endswith("__r"))
+        columns.insert(len(_level(paths[: child.at], 0, "")), col)
+    return columns
+
+
+def column_metadata(soql: str, schema: Any, version: str = DEFAULT_VERSION) -> dict:
     """What `columns=true` answers for `soql` (raises SoqlError as the query itself would)."""
-    plan = plan_for(soql, schema)
+    plan = plan_for(soql, schema, version)
     paths = list(plan.fields)
     if plan.aggregation is not None:
         columns = _aggregate_columns(plan.aggregation)
     else:
-        columns = [] if plan.is_count else _level(paths, 0, "")
+        columns = [] if plan.is_count else _record_columns(plan)
     return {
         "columnMetadata": columns,
         "entityName": plan.sobject.name,

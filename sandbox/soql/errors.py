@@ -59,5 +59,12 @@ def unknown_relationship(soql: str, line: int, column: int, name: str) -> SoqlEr
     )
 
 
+def unknown_child_relationship(soql: str, line: int, column: int, name: str) -> SoqlError:
+    return positioned(
+        INVALID_TYPE, soql, line, column,
+        f"Didn't understand relationship '{name}' in FROM part of query call. {RELATIONSHIP_HINT}",
+    )  # fmt: skip
+
+
 def unsupported_type(soql: str, line: int, column: int, name: str) -> SoqlError:
     return positioned(INVALID_TYPE, soql, line, column, f"sObject type '{name}' is not supported. {TYPE_HINT}")

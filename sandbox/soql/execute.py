@@ -12,7 +12,7 @@ from itertools import islice
 
 from sandbox.soql import aggregate
 from sandbox.soql import compile as cq
-from sandbox.soql.bind import POLYMORPHIC_TYPE, Binder, Hop, Path, Plan
+from sandbox.soql.bind import POLYMORPHIC_TYPE, Binder, ChildPlan, Hop, Path, Plan, child_levels
 from sandbox.soql.parser import parse
 
 DEFAULT_VERSION = "62.0"
@@ -38,13 +38,29 @@ class _Node:
 
 
 class _Renderer:
-    def __init__(self, plan: Plan, ctx: cq.Context, version: str):
+    def __init__(self, plan: Plan, ctx: cq.Context, version: str, include_deleted: bool = False):
         self.base = f"/services/data/v{version}/sobjects/"
         self.ctx = ctx
         self.root_type = plan.sobject.name
         self.root = _Node()
-        for path in plan.fields:
+        self.children: list[_Children] = []
+        pending = list(plan.children)
+        for i, path in enumerate(plan.fields):
+            while pending and pending[0].at == i:
+                self._add_children(pending.pop(0), version, include_deleted)
             self._add(path)
+        for child in pending:
+            self._add_children(child, version, include_deleted)
+
+    def _add_children(self, child: ChildPlan, version: str, include_deleted: bool) -> None:
+        children = _Children(child, self.ctx, version, include_deleted)
+        self.children.append(children)
+        # a reader like a field's: json_value passes the nested result through unchanged
+        self.root.entries.append((child.relationship, children.render))
+
+    def weigh(self, record: dict) -> int:
+        """The record and every child record rendered with it: what counts toward a batch."""
+        return 1 + sum(c.weigh(record) for c in self.children)
 
     def _add(self, path: Path) -> None:
         node = self.root
@@ -92,6 +108,47 @@ class _Renderer:
         return out
 
 
+class _Children:
+    """One subquery's records per parent: matched, ordered and limited once per execution
+    (the child table is scanned once, not once per parent), rendered per page."""
+
+    def __init__(self, child: ChildPlan, ctx: cq.Context, version: str, include_deleted: bool):
+        plan = child.plan
+        where = cq.predicate(plan.where, ctx)
+        fk = child.fk
+        by_parent: dict[str, list[dict]] = {}
+        for row in ctx.table(plan.sobject.name).values():
+            if (row["IsDeleted"] and not include_deleted) or (where is not None and not where(row)):
+                continue
+            parent = row.get(fk)
+            if parent:
+                by_parent.setdefault(parent, []).append(row)
+        window = slice(plan.offset, None if plan.limit is None else plan.offset + plan.limit)
+        for parent, rows in by_parent.items():
+            if plan.order_by:
+                cq.sort_rows(rows, plan.order_by, ctx)
+            by_parent[parent] = rows[window]
+        self.by_parent = by_parent
+        self.renderer = _Renderer(plan, ctx, version, include_deleted)
+        self.sobject = plan.sobject.name
+
+    def render(self, record: dict) -> dict | None:
+        """Salesforce's nested query result, or null when the record has no such children;
+        all of them in one batch (done), however many."""
+        rows = self.by_parent.get(record["Id"])
+        if not rows:
+            return None
+        r = self.renderer
+        return {"totalSize": len(rows), "done": True,
+                "records": [r.render(row, self.sobject, r.root) for row in rows]}  # fmt: skip
+
+    def weigh(self, record: dict) -> int:
+        rows = self.by_parent.get(record["Id"], ())
+        if not self.renderer.children:
+            return len(rows)
+        return sum(self.renderer.weigh(row) for row in rows)
+
+
 def _render_aggregate(row: dict) -> dict:
     out: dict = {"attributes": {"type": "AggregateResult"}}
     for key, value in row.items():
@@ -106,17 +163,20 @@ class QueryResult:
     `{key: value}`, all of them in one batch: Salesforce has no query locator for them.
     """
 
-    __slots__ = ("total_size", "rows", "is_count", "sobject", "is_aggregate", "_renderer", "_lock")
+    __slots__ = ("total_size", "rows", "is_count", "sobject", "is_aggregate", "weigh", "_renderer", "_lock")
 
     def __init__(
         self, total_size: int, rows: Sequence[dict], is_count: bool, sobject: str, renderer, lock,
-        is_aggregate: bool = False,
+        is_aggregate: bool = False, weigh: Callable[[dict], int] | None = None,
     ):  # fmt: skip
         self.total_size = total_size
         self.rows = rows
         self.is_count = is_count
         self.sobject = sobject
         self.is_aggregate = is_aggregate
+        # with subqueries: a row and its child records, which count toward the batch size
+        # ("Child objects count toward the number of records for the batch size"); else None
+        self.weigh = weigh
         self._renderer = renderer
         self._lock = lock
 
@@ -129,10 +189,15 @@ class QueryResult:
         return f"QueryResult({self.sobject}, total_size={self.total_size}, is_count={self.is_count})"
 
 
+def plan_for(soql: str, schema, version: str = DEFAULT_VERSION) -> Plan:
+    """The bound plan for `soql` on `schema` at API `version` (which sets how deep subqueries nest)."""
+    return _plan_for(soql, schema, child_levels(version))
+
+
 @lru_cache(maxsize=256)
-def plan_for(soql: str, schema) -> Plan:
-    """The bound plan; cached per (text, schema) since binding long `Id IN (...)` lists costs."""
-    return Binder(soql, schema).plan(parse(soql))
+def _plan_for(soql: str, schema, max_child_levels: int) -> Plan:
+    """Cached per (text, schema, nesting allowed) since binding long `Id IN (...)` lists costs."""
+    return Binder(soql, schema, max_child_levels).plan(parse(soql))
 
 
 def execute(
@@ -144,7 +209,7 @@ def execute(
     `also`: a further row test ANDed to the WHERE (SOSL's search match), before ORDER BY
     and LIMIT.
     """
-    plan = plan_for(soql, org.schema)
+    plan = plan_for(soql, org.schema, version)
     with org.lock:
         ctx = cq.Context(org, org.clock.now())
         table = ctx.table(plan.sobject.name)
@@ -170,12 +235,14 @@ def execute(
         else:
             # no order to honour: stop scanning as soon as the page window is full
             rows = list(islice(matches, offset, None if limit is None else offset + limit))
+        weigh = None
         if plan.is_count:
             renderer = None
         else:
-            r = _Renderer(plan, ctx, version)
+            r = _Renderer(plan, ctx, version, include_deleted)
             # bound once, without a Python frame per row in between: rendering is the hot path
             renderer = partial(r.render, sobject=r.root_type, node=r.root)
+            weigh = r.weigh if r.children else None
     if plan.is_count:
         return QueryResult(len(rows), (), True, plan.sobject.name, None, org.lock)
-    return QueryResult(len(rows), rows, False, plan.sobject.name, renderer, org.lock)
+    return QueryResult(len(rows), rows, False, plan.sobject.name, renderer, org.lock, weigh=weigh)

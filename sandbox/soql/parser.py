@@ -15,7 +15,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from sandbox.soql import dates
-from sandbox.soql.ast import And, Call, Comparison, Expr, FieldRef, Literal, Not, Or, OrderKey, Query
+from sandbox.soql.ast import And, Call, Comparison, Expr, FieldRef, Literal, Not, Or, OrderKey, Query, SubQuery
 from sandbox.soql.errors import MALFORMED_QUERY, positioned
 
 AGGREGATES = frozenset(("COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"))
@@ -113,13 +113,16 @@ class _ToAst(Transformer):
         return Call(fn, arg, name.line, name.column, f"{name.value}({_text(arg)})")
 
     @v_args(meta=True)
-    def subquery(self, meta, children: list) -> None:
-        raise _Problem(
-            meta.line, meta.column,
-            "subqueries are not supported by the sandbox, neither parent-to-child (SELECT Id, (SELECT ... FROM "
-            "Contacts) FROM Account) nor semi-joins (WHERE Id IN (SELECT ...)): query the other object "
-            "separately and filter on its ids",
-        )  # fmt: skip
+    def subquery(self, meta, children: list) -> SubQuery:
+        select: list[tuple[Expr | SubQuery, Token | None]] = children[0][1]
+        relationship: FieldRef = children[1]
+        for expr, alias in select:
+            if alias is not None:  # only aggregate expressions take aliases, and a subquery has none
+                raise _Problem(alias.line, alias.column, f"unexpected token: '{alias.value}'")
+            if isinstance(expr, Call) and expr.name in AGGREGATES:
+                raise _Problem(expr.line, expr.column, f"aggregate functions are not allowed in a subquery: {expr.text}")
+        query = _query(select, relationship.text, relationship.line, relationship.column, dict(children[2:]))
+        return SubQuery(query, meta.line, meta.column)
 
     # literals ------------------------------------------------------------------------
     def string(self, children: list[Token]) -> Literal:
@@ -182,8 +185,13 @@ class _ToAst(Transformer):
     def excludes(self, children: list) -> Comparison:
         return Comparison(children[0], "excludes", children[-1])
 
-    def semi_join(self, children: list) -> None:  # pragma: no cover - subquery raises first
-        raise AssertionError("unreachable")
+    def semi_join(self, children: list) -> None:
+        sub: SubQuery = children[-1]
+        raise _Problem(
+            sub.line, sub.column,
+            "semi-joins (WHERE Id IN (SELECT ...)) are not supported by the sandbox: query the other object "
+            "separately and filter on its ids",
+        )  # fmt: skip
 
     def and_(self, children: list) -> And:
         return And(tuple(c for c in children if not isinstance(c, Token)))
@@ -228,45 +236,51 @@ class _ToAst(Transformer):
     def having_clause(self, children: list):
         return ("having", children[0])
 
-    def select_item(self, children: list) -> tuple[Expr, Token | None]:
+    def select_item(self, children: list) -> tuple[Expr | SubQuery, Token | None]:
         return (children[0], children[1] if len(children) > 1 else None)
 
     def select_list(self, children: list):
         return ("select", children)
 
     def start(self, children: list) -> Query:
-        select: list[tuple[Expr, Token | None]] = children[0][1]
         sobject: Token = children[1]
-        clauses = dict(c for c in children[2:])
-        counts = [e for e, _ in select if isinstance(e, Call) and e.name == "COUNT" and e.arg is None]
-        is_count = bool(counts)
-        if counts and (len(select) > 1 or select[0][1] is not None):
-            raise _Problem(
-                counts[0].line, counts[0].column,
-                "COUNT() must be the only element in the SELECT list: use COUNT(Id) beside other fields",
-            )  # fmt: skip
-        if is_count and "group" in clauses:
-            raise _Problem(counts[0].line, counts[0].column, "COUNT() can not be used with GROUP BY: use COUNT(Id)")
-        offset_tok: Token | None = clauses.get("offset")
-        aliases = tuple(a.value if a is not None else None for _, a in select)
-        return Query(
-            fields=() if is_count else tuple(e for e, _ in select),
-            is_count=is_count,
-            sobject=sobject.value,
-            sobject_line=sobject.line,
-            sobject_column=sobject.column,
-            where=clauses.get("where"),
-            order_by=clauses.get("order", ()),
-            limit=clauses.get("limit"),
-            offset=int(offset_tok) if offset_tok is not None else None,
-            offset_line=offset_tok.line if offset_tok is not None else 0,
-            offset_column=offset_tok.column if offset_tok is not None else 0,
-            aliases=() if is_count else aliases,
-            alias_positions=() if is_count else tuple((a.line, a.column) if a is not None else (0, 0) for _, a in select),
-            group_by=clauses.get("group", ()),
-            having=clauses.get("having"),
-            with_mode=clauses.get("with"),
-        )
+        return _query(children[0][1], sobject.value, sobject.line, sobject.column, dict(children[2:]))
+
+
+def _query(select: list[tuple[Expr | SubQuery, Token | None]], sobject: str, line: int, column: int, clauses: dict) -> Query:
+    """One SELECT statement, the outer query or a subquery, from its transformed clauses."""
+    for expr, alias in select:
+        if isinstance(expr, SubQuery) and alias is not None:  # a subquery's name is its relationship
+            raise _Problem(alias.line, alias.column, f"unexpected token: '{alias.value}'")
+    counts = [e for e, _ in select if isinstance(e, Call) and e.name == "COUNT" and e.arg is None]
+    is_count = bool(counts)
+    if counts and (len(select) > 1 or select[0][1] is not None):
+        raise _Problem(
+            counts[0].line, counts[0].column,
+            "COUNT() must be the only element in the SELECT list: use COUNT(Id) beside other fields",
+        )  # fmt: skip
+    if is_count and "group" in clauses:
+        raise _Problem(counts[0].line, counts[0].column, "COUNT() can not be used with GROUP BY: use COUNT(Id)")
+    offset_tok: Token | None = clauses.get("offset")
+    aliases = tuple(a.value if a is not None else None for _, a in select)
+    return Query(
+        fields=() if is_count else tuple(e for e, _ in select),
+        is_count=is_count,
+        sobject=sobject,
+        sobject_line=line,
+        sobject_column=column,
+        where=clauses.get("where"),
+        order_by=clauses.get("order", ()),
+        limit=clauses.get("limit"),
+        offset=int(offset_tok) if offset_tok is not None else None,
+        offset_line=offset_tok.line if offset_tok is not None else 0,
+        offset_column=offset_tok.column if offset_tok is not None else 0,
+        aliases=() if is_count else aliases,
+        alias_positions=() if is_count else tuple((a.line, a.column) if a is not None else (0, 0) for _, a in select),
+        group_by=clauses.get("group", ()),
+        having=clauses.get("having"),
+        with_mode=clauses.get("with"),
+    )
 
 
 _GRAMMAR = (Path(__file__).parent / "soql.lark").read_text(encoding="utf-8")

@@ -25,8 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sandbox.errors import SalesforceError
+from sandbox.soql.ast import SubQuery
 from sandbox.soql.errors import TYPE_HINT, SoqlError
 from sandbox.soql.execute import DEFAULT_VERSION, execute
+from sandbox.soql.parser import parse as parse_soql
 
 MALFORMED_SEARCH = "MALFORMED_SEARCH"
 INVALID_SEARCH = "INVALID_SEARCH"
@@ -328,6 +330,8 @@ def search(sosl: str, org, *, version: str = DEFAULT_VERSION) -> list[dict]:
             raise SalesforceError(400, "INVALID_TYPE", f"sObject type '{spec.sobject}' is not supported. {TYPE_HINT}")
         soql = f"SELECT {spec.fields} FROM {obj.name} {spec.clauses}".strip()
         try:
+            if any(isinstance(item, SubQuery) for item in parse_soql(soql).fields):
+                raise _malformed(f"RETURNING {spec.sobject}(...) takes fields, not parent-to-child subqueries")
             result = execute(soql, org, version=version, also=matcher(parsed, obj))
         except SoqlError as err:
             raise _bare(err) from None

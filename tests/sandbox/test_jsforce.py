@@ -98,3 +98,36 @@ def test_bulk2_query_refuses_offset_as_salesforce_documents(jsforce, sandbox):
     """)
     assert out["offset"]["error"] == "INVALIDJOB" and "OFFSET" in out["offset"]["message"]
     assert len(out["plain"]) == 2
+
+
+def test_query_with_a_child_relationship_subquery(jsforce, sandbox):
+    """jsforce's query() and its autoFetch over pages whose child records count toward the
+    batch, and the INVALID_TYPE error it raises for a relationship the org does not have."""
+    org = sandbox.org
+    accounts = [org.create("Account", {"Name": f"A{i}"}) for i in range(3)]
+    for account in accounts[:2]:
+        for j in range(150):
+            org.create("Contact", {"LastName": f"C{j:03d}", "AccountId": account})
+    out = jsforce("""
+    async function main() {
+      const soql = 'SELECT Id, Name, (SELECT LastName FROM Contacts ORDER BY LastName LIMIT 3) FROM Account ORDER BY Name';
+      await step('first', () => conn.query(soql));
+      await step('all', async () => {
+        const records = [];
+        await new Promise((resolve, reject) => conn.query('SELECT Id, (SELECT Id FROM Contacts) FROM Account ORDER BY Name')
+          .on('record', (r) => records.push(r)).on('end', resolve).on('error', reject)
+          .run({autoFetch: true, headers: {'Sforce-Query-Options': 'batchSize=200'}}));
+        return records.map((r) => r.Contacts ? r.Contacts.totalSize : null);
+      });
+      await step('unknown', () => conn.query('SELECT Id, (SELECT Id FROM Contactz) FROM Account'));
+    }
+    """)
+    first = out["first"]
+    assert first.get("error") is None, first
+    assert [c["LastName"] for c in first["records"][0]["Contacts"]["records"]] == ["C000", "C001", "C002"]
+    assert first["records"][0]["Contacts"]["records"][0]["attributes"]["type"] == "Contact"
+    assert first["records"][2]["Contacts"] is None
+    assert out["all"] == [150, 150, None]
+    assert sandbox.counters.snapshot()["endpoints"]["GET query/{locator}"] == 1  # 151 records, then 151 + 1
+    assert out["unknown"]["error"] == "INVALID_TYPE"
+    assert "Didn't understand relationship 'Contactz' in FROM part of query call" in out["unknown"]["message"]

@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from sandbox.soql import SoqlError, parse
-from sandbox.soql.ast import And, Comparison, Not, Or
+from sandbox.soql.ast import And, Comparison, Not, Or, SubQuery
 
 
 def malformed(soql: str) -> SoqlError:
@@ -160,11 +160,25 @@ def test_empty_query_is_malformed():
     malformed("   ")
 
 
-def test_subqueries_are_refused_with_a_clear_message():
-    err = malformed("SELECT Id, (SELECT Id FROM Contacts) FROM Account")
-    assert "subqueries are not supported by the sandbox" in err.message and "Column:12" in err.message
+def test_semi_joins_are_refused_with_a_clear_message():
     err = malformed("SELECT Id FROM Lead WHERE Id IN (SELECT LeadId FROM LeadHistory)")
-    assert "subqueries" in err.message
+    assert "semi-joins (WHERE Id IN (SELECT ...)) are not supported by the sandbox" in err.message
+    assert "Column:33" in err.message
+
+
+def test_a_parent_to_child_subquery_parses_into_the_select_list_in_order():
+    q = parse("SELECT Id, (SELECT LastName FROM Account.Contacts WHERE LastName != null ORDER BY LastName LIMIT 5), Name "
+              "FROM Account")  # fmt: skip
+    sub = q.fields[1]
+    assert isinstance(sub, SubQuery) and (sub.line, sub.column) == (1, 12)
+    assert sub.query.sobject == "Account.Contacts" and sub.query.limit == 5
+    assert [f.text for f in (q.fields[0], q.fields[2])] == ["Id", "Name"]
+
+
+def test_a_subquery_takes_no_alias_and_no_aggregate():
+    assert malformed("SELECT Id, (SELECT Id FROM Contacts) c FROM Account").message.endswith("unexpected token: 'c'")
+    err = malformed("SELECT Id, (SELECT COUNT() FROM Contacts) FROM Account")
+    assert err.message.endswith("aggregate functions are not allowed in a subquery: COUNT()")
 
 
 def test_aggregate_queries_parse_into_functions_aliases_group_by_and_having():

@@ -55,3 +55,32 @@ def test_sf_data_query_with_group_by_and_sf_data_search(sf_cli):
 
     unknown = [(e.method, e.path) for e in sb.counters.requests("(no such resource)")]
     assert unknown == [], f"sf asked for paths the sandbox does not emulate: {unknown}"
+
+
+def test_sf_data_query_and_export_tree_follow_a_child_relationship(sf_cli, tmp_path):
+    """`sf data query` prints a subquery's rows as CONTACTS.LASTNAME (from columns=true), and
+    `sf data export tree --plan` turns the nested Contacts into Contact records whose AccountId
+    refers to their account, by finding the relationship in describe's childRelationships."""
+    org = sf_cli.sb.org
+    acme = org.create("Account", {"Name": "Acme"})
+    org.create("Account", {"Name": "Bare"})
+    for name in ("Amy", "Zed"):
+        org.create("Contact", {"LastName": name, "AccountId": acme})
+    soql = "SELECT Id, Name, (SELECT Id, LastName FROM Contacts ORDER BY LastName) FROM Account ORDER BY Name"
+
+    result = sf_cli("data", "query", "--query", soql)
+    acme_row, bare_row = result["records"]
+    assert [c["LastName"] for c in acme_row["Contacts"]["records"]] == ["Amy", "Zed"]
+    assert bare_row["Contacts"] is None
+    table = sf_cli("data", "query", "--query", soql, as_json=False)
+    assert "CONTACTS.LASTNAME" in table and "Zed" in table, table
+
+    out = tmp_path / "export"
+    sf_cli("data", "export", "tree", "--query", "SELECT Id, Name, (SELECT Id, LastName FROM Contacts) FROM Account",
+           "--plan", "--output-dir", str(out))  # fmt: skip
+    accounts = json.loads((out / "Account.json").read_text())["records"]
+    contacts = json.loads((out / "Contact.json").read_text())["records"]
+    acme_ref = next(a["attributes"]["referenceId"] for a in accounts if a["Name"] == "Acme")
+    assert sorted((c["LastName"], c["AccountId"]) for c in contacts) == [("Amy", f"@{acme_ref}"), ("Zed", f"@{acme_ref}")]
+    plan = json.loads(next(out.glob("*plan.json")).read_text())
+    assert [p["sobject"] for p in plan] == ["Account", "Contact"]
