@@ -42,8 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token-ttl", type=float, default=7200, metavar="SECONDS", help="access token lifetime")
     parser.add_argument("--api-limit", type=int, default=None, metavar="N", help="daily API request limit")
     parser.add_argument("--keep-clock", action="store_true",
-                        help="a reopened org keeps the simulated time it was saved at (default: it runs on the "
-                             "real time again, as a live org would after a demo moved its clock ahead)")
+                        help="a reopened org keeps its clock's distance from real time, even when behind it (default: "
+                             "it runs on real time again, except that an org a demo moved ahead keeps its lead: "
+                             "its clock never goes back)")
 
 
 def _previous_port(data_dir: str) -> int | None:
@@ -123,11 +124,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"leadrouter sandbox serve: cannot start: {exc}", file=sys.stderr)
             return 1
     if not fresh and not args.keep_clock:
-        # A demo moves the org's clock days ahead; reopened for ops to try things, the org
-        # runs on real time again (new records are still stamped after every old one).
+        # A reopened org runs on real time again, but a clock never goes back: an org a demo
+        # moved days ahead keeps its lead, or every client that saw its later time (the
+        # connector's read watermark) would miss what is created now, stamped before it.
         from datetime import datetime, timezone
 
-        sb.clock.set(datetime.now(timezone.utc))
+        sb.clock.set(max(datetime.now(timezone.utc), sb.clock.now()))
     if import_dir is not None:
         if not fresh:
             print(f"leadrouter sandbox serve: --import ignored: {sb.data_dir} already holds an org "

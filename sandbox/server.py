@@ -192,6 +192,7 @@ class Sandbox:
         }
         self._write_connection()
         self._saved_version = self.org.version if saved is not None else -1
+        self._saved_offset = self.clock.offset
         self._save_lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -228,7 +229,7 @@ class Sandbox:
     def _autosave(self, interval: float) -> None:
         wait = interval
         while not self._stopping.wait(wait):
-            if self.org.version != self._saved_version:
+            if self._unsaved():
                 began = time.monotonic()
                 try:
                     self.save()
@@ -237,13 +238,18 @@ class Sandbox:
                 # a big org takes seconds to write: save it less often rather than all the time
                 wait = max(interval, 20 * (time.monotonic() - began))
 
+    def _unsaved(self) -> bool:
+        # A clock moved ahead is a change too: a reopened org must not run behind the time
+        # its clients already saw (their watermarks), even when no record changed after.
+        return self.org.version != self._saved_version or self.clock.offset != self._saved_offset
+
     def save(self) -> Path:
         with self._save_lock:
             with self.org.lock:
-                version = self.org.version
+                version, offset = self.org.version, self.clock.offset
                 state = {"org": self.org.snapshot(), "sessions": self.auth.sessions(), "api_used": self.limit.used}
             path = persist.save(self.data_dir, state)  # pickling happens outside the org lock
-            self._saved_version = version
+            self._saved_version, self._saved_offset = version, offset
             return path
 
     def stop(self) -> None:
@@ -261,7 +267,7 @@ class Sandbox:
         self.pubsub.stop()
         if self._autosaver is not None:
             self._autosaver.join(timeout=5)
-        if self.org.version != self._saved_version:
+        if self._unsaved():
             self.save()
 
     def __enter__(self) -> Sandbox:

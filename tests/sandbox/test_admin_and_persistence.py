@@ -214,15 +214,23 @@ def _served_clock(data: Path, *extra: str) -> datetime:
     return datetime.fromisoformat(now.replace("Z", "+00:00").replace("+0000", "+00:00"))
 
 
-def test_a_kept_org_reopens_at_real_time_unless_told_to_keep_its_clock(tmp_path):
-    """A demo moves the org's clock days ahead; reopened for ops, it runs on real time."""
+def test_a_kept_org_reopens_at_real_time_but_its_clock_never_goes_back(tmp_path):
+    """A demo moves the org's clock days ahead; reopened, the org keeps that lead (its clients'
+    read watermarks are there: leads created at real time would be stamped before them and never
+    read), while an org behind real time runs on real time again unless told to keep its clock."""
     import sandbox as sandbox_pkg
 
-    data = tmp_path / "kept"
-    sb = sandbox_pkg.start(data, autosave=None)
-    sb.clock.advance(timedelta(days=2))
+    host = datetime.now(timezone.utc)  # the property under test is "the host's real time"
+    ahead_dir = tmp_path / "ahead"
+    sb = sandbox_pkg.start(ahead_dir, autosave=None)
+    sb.save()
+    sb.clock.advance(timedelta(days=2))  # no record changes after the last save: the clock alone
     ahead = sb.clock.now()
     sb.stop()
-    assert abs(_served_clock(data, "--keep-clock") - ahead) < timedelta(minutes=5)
-    host = datetime.now(timezone.utc)  # the property under test is "the host's real time"
-    assert abs(_served_clock(data) - host) < timedelta(minutes=5)
+    assert _served_clock(ahead_dir) >= ahead
+    assert abs(_served_clock(ahead_dir, "--keep-clock") - ahead) < timedelta(minutes=5)
+
+    behind_dir = tmp_path / "behind"
+    sandbox_pkg.start(behind_dir, autosave=None, clock_offset=timedelta(days=-3)).stop()
+    assert _served_clock(behind_dir, "--keep-clock") < host - timedelta(days=2)
+    assert abs(_served_clock(behind_dir) - host) < timedelta(minutes=5)
