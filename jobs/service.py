@@ -279,8 +279,12 @@ class Service:
                 self.stop_now()
             self.stop.set()  # first: the stop must not depend on the log line below
             try:
-                log.info("stopping", signal=signal.Signals(signum).name,
-                         note="the job in flight finishes its current batch; a second SIGINT (Ctrl-C) stops at once")
+                if self.role == "leader":
+                    note = ("the job in flight finishes its current batch, no other job starts, then it exits 0"
+                            + ("; a second Ctrl-C stops at once" if signum == signal.SIGINT else ""))
+                else:  # waiting to connect, or a standby: nothing of ours is in flight
+                    note = f"not leading ({self.role}): nothing is in flight; it exits 0 now"
+                log.info("stopping", signal=signal.Signals(signum).name, role=self.role, note=note)
             except Exception:  # noqa: BLE001 - a handler must not raise into what the main thread was doing
                 pass
 
@@ -364,10 +368,14 @@ class Service:
                     break
                 self._lead()
         finally:
+            led = self.role == "leader"
             self.role = "stopped"
             self._beat()
             self.lock.release()
             self.close_endpoint()
+        log.info("stopped", exit_code=0, instance=self.instance, org=self.org,
+                 note=("the leader lock is released: a standby takes over; `leadrouter run` resumes where this "
+                       "left off" if led else "`leadrouter run` starts it again"))
         return 0
 
     def close_endpoint(self) -> None:
@@ -397,8 +405,14 @@ class Service:
                 log.warning("lock_unavailable", lock=self.lock.description, error=str(e),
                             retry_seconds=self.poll_seconds, instance=self.instance, org=self.org)
             if not announced:
+                # a second `run` on the same state (by mistake, or a standby on purpose): say
+                # who leads and what this one does, not only which lock it waits for
+                leader = self._who_leads()
                 log.info("standby", lock=self.lock.description, retry_seconds=self.poll_seconds,
-                         instance=self.instance, org=self.org)
+                         leader=leader, instance=self.instance, org=self.org,
+                         note=f"another instance leads this state ({leader}): this one does nothing but wait "
+                              "as its standby, and takes over if that one stops. Intended for a failover; if "
+                              "not, stop this one (Ctrl-C or SIGTERM) — `leadrouter status` shows who leads")
                 announced = True
             self._tick("writing the heartbeat row")
             self._beat()
@@ -409,6 +423,22 @@ class Service:
                 self._login_due = self.monotonic() + every
             self._pause(self.poll_seconds, "waiting as a standby")
         return False
+
+    def _who_leads(self) -> str:
+        """The instance holding the lock, as its heartbeat row names it; a row not written
+        for three poll intervals is a crashed leader's leftover, not the holder."""
+        try:
+            if self.store is not None:
+                with self.store.connect() as conn:
+                    rows = st.list_instances(conn)
+                fresh = datetime.now(timezone.utc) - timedelta(seconds=3 * max(self.poll_seconds, 60))
+                for row in rows:  # newest first
+                    seen = row["seen_at"] if row["seen_at"].tzinfo else row["seen_at"].replace(tzinfo=timezone.utc)
+                    if row["role"] == "leader" and row["instance"] != self.instance and seen >= fresh:
+                        return f"{row['instance']}, pid {row['pid']} on {row['host'] or '?'}"
+        except Exception as e:  # noqa: BLE001 - a name for a log line; the lock is what counts
+            log.debug("leader_unknown", error=str(e))
+        return "a process not registered as an instance, e.g. a `leadrouter once` run"
 
     def _check_login(self, login: Callable[[], None]) -> None:
         """Log in again as at start, on a helper thread (a login's retries can take
