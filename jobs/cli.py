@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return int(handler(args) or 0)
+    except KeyboardInterrupt:  # Ctrl-C where a command has no handler of its own: one line, no traceback
+        print(f"leadrouter: interrupted (Ctrl-C); `leadrouter {args.command}` did not finish", file=sys.stderr)
+        return 130
     except (StateProblem, DatabaseError) as e:  # a damaged or unreachable state: one message, non-zero
         from jobs.commands import EXIT_STATE
         from jobs.state.store import describe_problem

@@ -227,17 +227,30 @@ def cmd_once(args) -> int:
 
 
 def _stop_on_sigterm(stop) -> None:
-    """A CronJob pod being stopped: finish the batch in flight, leave the rest for next time."""
+    """A CronJob pod being stopped, or Ctrl-C: finish the batch in flight, leave the rest for
+    next time. A second Ctrl-C stops at once, as `run` does (jobs/service.py stop_now)."""
+    import os
     import signal
+
+    from jobs.service import EXIT_INTERRUPTED
 
     def _graceful(signum, _frame):  # noqa: ANN001
         from jobs.logging import get_logger
 
-        get_logger().info("stopping", signal=signal.Signals(signum).name,
-                          note="the job in flight finishes its current batch")
+        if signum == signal.SIGINT and stop.is_set():
+            try:
+                get_logger().warning("stopped_now", signal="SIGINT", exit_code=EXIT_INTERRUPTED,
+                                     note="safe to rerun: a write batch is marked sent before it goes to "
+                                          "Salesforce, and the next run reads those leads back and settles them")
+            finally:
+                os._exit(EXIT_INTERRUPTED)
         stop.set()
+        get_logger().info("stopping", signal=signal.Signals(signum).name,
+                          note="the job in flight finishes its current batch; no other job starts"
+                               + ("; a second Ctrl-C stops at once" if signum == signal.SIGINT else ""))
 
     signal.signal(signal.SIGTERM, _graceful)
+    signal.signal(signal.SIGINT, _graceful)
 
 
 def cmd_state_rebuild(args) -> int:
