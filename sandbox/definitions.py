@@ -30,7 +30,11 @@ class FieldDef:
     picklist_values: list[str] = field(default_factory=list)
     restricted_picklist: bool = False
     reference_to: list[str] = field(default_factory=list)
+    # a lookup's two sides: the parent relationship this record's queries walk up
+    # (`Referring_Account__r.Name`) and the child relationship its parent's subqueries name
+    # (`(SELECT … FROM Referred_Leads__r)`); a custom lookup's metadata names only the child
     relationship_name: str | None = None
+    child_relationship_name: str | None = None
     required: bool = False
     default: Any = None
     custom: bool = False

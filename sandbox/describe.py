@@ -157,7 +157,6 @@ _STANDARD_CHILDREN = {
 
 def _child_relationship(child: ObjectDef, f: FieldDef) -> str | None:
     if f.custom:
-        # a custom lookup's metadata <relationshipName> (the child relationship name) with
-        # __r, which sandbox.metadata keeps in relationship_name
-        return f.relationship_name
+        # a custom lookup's metadata <relationshipName> with __r (sandbox.metadata)
+        return f.child_relationship_name
     return _STANDARD_CHILDREN.get((child.name, f.name))

@@ -82,7 +82,11 @@ def parse_field(path: Path) -> FieldDef:
     elif ftype == "multipicklist":
         length = 4099
     reference_to = [t] if (t := _text(root, "referenceTo")) else []
-    relationship = _text(root, "relationshipName")
+    # <relationshipName> is the CHILD side (the parent's subqueries: Referred_Leads__r);
+    # Salesforce names the parent side after the field itself (Referring_Account__c ->
+    # Referring_Account__r), which describe reports as the field's relationshipName
+    child = _text(root, "relationshipName")
+    parent = name.removesuffix("__c") + "__r" if ftype == "reference" else None
     return FieldDef(
         name=name,
         type=ftype,
@@ -94,7 +98,8 @@ def parse_field(path: Path) -> FieldDef:
         picklist_values=values,
         restricted_picklist=restricted,
         reference_to=reference_to,
-        relationship_name=(relationship + "__r") if relationship else None,
+        relationship_name=parent,
+        child_relationship_name=(child + "__r") if child and ftype == "reference" else None,
         required=_text(root, "required") == "true",
         default=default,
         custom=True,
