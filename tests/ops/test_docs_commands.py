@@ -1,0 +1,192 @@
+"""What the README and docs/ tell a person to type is what the CLI takes, and the config
+keys they name are keys the config accepts (and config.example.toml shows every key the
+connector's [salesforce] tables accept, as it does the other sections'; tests/jobs/test_config.py)."""
+from __future__ import annotations
+
+import argparse
+import itertools
+import re
+import shlex
+import textwrap
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from jobs.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SAMPLE_LEAD = "00Q5g00000ABCDEEA5"  # 18 characters, as Salesforce shows a Lead's id
+
+
+def commands(text: str) -> list[tuple[str, bool]]:
+    """(command, in a code block) for every `leadrouter …` or `./dev …` the text shows."""
+    found, prose, fence = [], [], None
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fence = None if fence is not None else line.strip()[3:]
+        elif fence is None:
+            prose.append(line)
+        elif fence in ("", "sh", "bash", "console") and line.strip().startswith(("leadrouter ", "./dev ")):
+            found.append((line.strip(), True))
+    for span in re.findall(r"`([^`\n]+)`", "\n".join(prose)):
+        if span.startswith(("leadrouter ", "./dev ")):
+            found.append((span, False))
+    return found
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _variants(command: str) -> list[list[str]]:
+    """The argument lists a documented command stands for: a comment dropped, each
+    `[--since 90d]` with and without, each `a|b` alternative, a placeholder filled in."""
+    command = re.sub(r"\s+#.*$", "", command)
+    command = command.replace("<id>", SAMPLE_LEAD).replace("LEAD_ID", SAMPLE_LEAD).replace("<command>", "once")
+    optional = re.findall(r"\[([^\]]+)\]", command)
+    out = []
+    for keep in itertools.product((True, False), repeat=len(optional)):
+        text = command
+        for group, kept in zip(optional, keep):
+            text = text.replace(f"[{group}]", group if kept else "", 1)
+        try:
+            tokens = shlex.split(text)[1:]
+        except ValueError:  # a quote of the sentence around it
+            tokens = text.split()[1:]
+        if tokens[:1] == ["test"]:  # ./dev test runs pytest, not the CLI
+            return []
+        choices = [t.split("|") if "|" in t and not t.startswith("-") else [t] for t in tokens]
+        out += [list(combo) for combo in itertools.product(*choices)]
+    return out
+
+
+def problems(command: str, in_block: bool) -> list[str]:
+    found = []
+    for args in _variants(command):
+        parser, path = build_parser(), []
+        rest = list(args)
+        while rest and rest[0] in (subs := _subparsers(parser)):
+            parser = subs[rest[0]]
+            path.append(rest.pop(0))
+        if not path and rest in (["--version"], ["--help"]):
+            continue
+        if not path:
+            found.append(f"{args}: no such command")
+            continue
+        if _subparsers(parser):
+            found.append(f"{args}: `leadrouter {' '.join(path)}` needs a subcommand")
+            continue
+        if "…" in rest:
+            # `--config …`: the reader fills in the rest; the options shown must exist
+            known = {s for a in parser._actions for s in a.option_strings}
+            unknown = [t.split("=")[0] for t in rest if t.startswith("--") and t.split("=")[0] not in known]
+            if unknown:
+                found.append(f"{args}: unknown option(s) {unknown}")
+            continue
+        if not rest and not in_block:
+            continue  # a command named in a sentence (`leadrouter backtest replays…`), not typed
+        try:
+            build_parser().parse_args(args)
+        except SystemExit as e:
+            if e.code != 0:  # 0: --help
+                found.append(f"{args}: the CLI refuses it")
+    return found
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_command_the_docs_show_is_one_the_cli_takes(doc, capsys):
+    shown = commands(doc.read_text())
+    assert shown or doc.name != "README.md"
+    bad = [f"{c!r}: {p}" for c, block in shown for p in problems(c, block)]
+    capsys.readouterr()  # argparse's own complaints
+    assert not bad, "\n".join(bad)
+
+
+def test_the_check_catches_a_wrong_command(capsys):
+    assert problems("leadrouter explain 00Q5g00000ABCDEF0", True) == []
+    assert problems("leadrouter dry-run --limt 200", True)
+    assert problems("leadrouter explain --config x.toml", True)  # no lead id
+    assert problems("leadrouter status --config … --jsn", False)
+    assert problems("leadrouter sandbox", True)
+
+
+def test_the_readme_explain_example_is_an_id_explain_accepts():
+    from connector.records import id18  # what explain checks an id with
+
+    shown = [args[1] for c, _ in commands((ROOT / "README.md").read_text()) for args in _variants(c)
+             if args[:1] == ["explain"] and len(args) > 1 and not args[1].startswith("-")]
+    assert shown
+    for lead_id in shown:
+        id18(lead_id)
+
+
+def _connector_keys() -> dict[str, set[str]]:
+    from connector.config import AuthConfig, ConnectorConfig, RetryConfig
+
+    auth_models = AuthConfig.__origin__.__args__  # type: ignore[attr-defined]
+    return {
+        "salesforce": set(ConnectorConfig.model_fields) - {"auth", "retry", "budget", "notify"},
+        "salesforce.auth": set().union(*(m.model_fields for m in auth_models)),
+        "salesforce.retry": set(RetryConfig.model_fields),
+    }
+
+
+def test_config_example_shows_every_key_of_the_salesforce_tables():
+    text = (ROOT / "config.example.toml").read_text()
+    missing = [f"[{table}] {key}" for table, keys in _connector_keys().items() for key in sorted(keys)
+               if not re.search(rf"(^|[\s#(`,]){re.escape(key)}\b", text, re.M)]
+    assert not missing, f"not in config.example.toml: {missing}"
+
+
+def test_config_keys_the_docs_show_in_toml_blocks_are_keys_the_config_takes(tmp_path):
+    from jobs.config import Settings
+
+    tables: dict[str, set[str]] = {s: set(getattr(f.annotation, "model_fields", {}))
+                                   for s, f in Settings.model_fields.items()}
+    tables.update(_connector_keys())
+    bad, checked = [], []
+    for doc in DOCS:
+        for block in re.findall(r"^[ \t]*```toml\n(.*?)^[ \t]*```", doc.read_text(), re.S | re.M):
+            try:
+                data = tomllib.loads(textwrap.dedent(block))
+            except tomllib.TOMLDecodeError:
+                continue
+            if not set(data) <= set(tables) | {"salesforce"}:
+                continue  # a mapping or rule file, not the config
+            for table, value in _flatten(data):
+                checked.append(f"{doc.name}: [{table}] {value}")
+                if table in tables and value not in tables[table]:
+                    bad.append(checked[-1])
+    assert "README.md: [salesforce.auth] private_key_file" in checked and not bad, bad
+
+
+def _flatten(data: dict, prefix: str = ""):
+    for key, value in data.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            yield from _flatten(value, name)
+        else:
+            yield prefix, key
+
+
+def test_config_keys_the_docs_name_in_prose_are_keys_the_config_takes():
+    """`[budget] share`, `[salesforce] write_concurrency`: what a reader looks up in the file."""
+    from jobs.config import Settings
+
+    tables: dict[str, set[str]] = {s: set(getattr(f.annotation, "model_fields", {}))
+                                   for s, f in Settings.model_fields.items()}
+    tables.update(_connector_keys())
+    bad, seen = [], 0
+    for doc in [*DOCS, ROOT / "config.example.toml"]:
+        text = " ".join(doc.read_text().split())  # a reference may break across lines
+        for table, key in re.findall(r"`\[([a-z_.]+)\]\s+([a-z_]+)`?", text):
+            if table in tables:
+                seen += 1
+                if key not in tables[table]:
+                    bad.append(f"{doc.name}: [{table}] {key}")
+    assert seen > 10 and not bad, bad
