@@ -83,12 +83,12 @@ def _connector(loaded, *, raise_unreachable: bool = False):
         raise SystemExit(EXIT_CONFIG)
 
 
-def _state_ready(loaded, init: bool) -> None:
+def _state_ready(loaded, init: bool, rebuild: bool = False) -> None:
     """The state path checked before any lock or database is opened (jobs/state_path.py)."""
     from jobs.state_path import StatePathError, prepare
 
     try:
-        prepare(loaded.state_url(), init=init)
+        prepare(loaded.state_url(), init=init, rebuild=rebuild)
     except StatePathError as e:
         print(f"leadrouter: state database problem\n{e}", file=sys.stderr)
         raise SystemExit(EXIT_STATE)
@@ -258,7 +258,7 @@ def cmd_state_rebuild(args) -> int:
     from jobs.leader import lock_for
 
     loaded = _load(args)
-    _state_ready(loaded, args.init)
+    _state_ready(loaded, args.init, rebuild=True)
     lock = lock_for(loaded.state_url())
     if not lock.try_acquire():
         print("leadrouter: another instance holds the leader lock; stop it before rebuilding its state",

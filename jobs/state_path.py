@@ -123,7 +123,7 @@ class Prepared:
     created: bool = False
 
 
-def prepare(url: str, *, init: bool = False) -> Prepared:
+def prepare(url: str, *, init: bool = False, rebuild: bool = False) -> Prepared:
     """Check the state path for `once`/`run`; create what is missing (0600 files, a 0700
     directory only with `init`). StatePathError when it cannot be used."""
     found = problem(url, init=init)
@@ -139,7 +139,7 @@ def prepare(url: str, *, init: bool = False) -> Prepared:
     except OSError as e:
         raise _unwritable(path.parent, e) from None
     if created:
-        _announce_new_state(path, init)
+        _announce_new_state(path, init, rebuild)
     return Prepared(path, created)
 
 
@@ -161,12 +161,14 @@ def create_private(path: Path) -> bool:
     return created
 
 
-def _announce_new_state(path: Path, init: bool) -> None:
+def _announce_new_state(path: Path, init: bool, rebuild: bool = False) -> None:
     from jobs.logging import get_logger
 
     log = get_logger(component="state")
-    if init:
-        log.info("state_created", path=str(path), note="new, empty state database (--init)")
+    if init or rebuild:
+        # `state rebuild` is what the warning below asks for: a new file is its starting point
+        log.info("state_created", path=str(path),
+                 note="new, empty state database (" + ("--init" if init else "rebuilt from the org next") + ")")
         return
     note = (f"no state database at {path}: created a new, empty one. On a first run that is expected "
             "(pass --init to say so and silence this). If this deployment has run before, its state was "
