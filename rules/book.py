@@ -13,9 +13,11 @@ Everything that can be wrong is collected and raised together as RulesError.
 """
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -27,7 +29,7 @@ from rules.expressions import Compiler, Condition, ExpressionError, schema_of
 from rules.literals import LEAD_PICKLISTS, PARTNER_PICKLISTS, compared_values
 from rules.fiscal import OrgCalendar
 from rules.model import Lead, Partner
-from rules.windows import zone
+from rules.windows import offer_deadline, zone
 
 DEFAULT_PATH = Path(__file__).parent / "defaults" / "rules.toml"
 
@@ -38,6 +40,9 @@ CAP_FIX = ("a whole number of offers, 1 or more; leave the key out for no cap "
 
 
 HALF_LIFE_DAYS = (7, 3650)  # predictive rules: how fast outcomes may fade, in days (a week … ten years)
+MATCH_SCORE = (0, 100)  # rapidfuzz's scale: deal_registration_min_score outside it fails every match
+MAX_OFFER_HOURS = 24 * 3652  # what rules/windows.py can count: an offer window ends within ten years
+_TRIAL_START = datetime(2026, 1, 5, tzinfo=timezone.utc)  # a Monday: where a load-time window is counted from
 CLAIM_PRIOR = (-2.0, 2.0)  # predictive rules: log-odds a claimed industry starts ahead (×0.14 … ×7.4 the odds)
 CAPACITY_PRICE = (0.0, 3.0)  # predictive rules: what a partner's last free places cost (0 = nothing: greedy)
 
@@ -248,7 +253,26 @@ class _Loader:
             want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             self.error(f"{where}.{key}", f"expected {_human(want)}, got {value!r}", None, self.lines.key(key, line))
             return default
+        if isinstance(value, float) and not math.isfinite(value):  # TOML's nan and inf are no setting's value
+            self.error(f"{where}.{key}", f"expected a finite number, got {value!r}", None, self.lines.key(key, line))
+            return default
         return value
+
+    def offer_window(self, hours: float, business_hours: bool, settings: Settings, key: str,
+                     line: int | None) -> None:
+        """An offer window routing can count: refused here rather than in every decision's deadline."""
+        if hours <= 0:
+            self.error(key, "must be more than 0 hours", None, line)
+            return
+        try:
+            if hours > MAX_OFFER_HOURS:
+                raise ValueError("longer than ten years")
+            offer_deadline(_TRIAL_START, hours, business_hours=business_hours, time_zone=None,
+                           workday=settings.workday, weekdays=settings.weekdays)
+        except (ValueError, OverflowError):
+            self.error(key, f"an offer window of {hours:g} hours does not end within ten years "
+                            f"({MAX_OFFER_HOURS} hours)",
+                       "hours a partner has to answer before the offer lapses, e.g. 48", line)
 
     def strings(self, table: Mapping[str, Any], key: str, where: str, line: int | None) -> tuple[str, ...]:
         if key not in table:
@@ -311,7 +335,7 @@ class _Loader:
         tier_weights = dict(d.tier_weights)
         raw_tw = g("tier_weights", dict)
         for tier, w in raw_tw.items():
-            if not isinstance(w, (int, float)) or isinstance(w, bool) or not w > 0:
+            if not isinstance(w, (int, float)) or isinstance(w, bool) or not 0 < w < math.inf:
                 self.error(f"settings.tier_weights.{tier}", f"expected a number above 0, got {w!r}",
                            "a tier's share of weighted offers; leave the tier out of `weighted` rules "
                            "(match.tiers) rather than weigh it 0", self.lines.key(tier, self.lines.header("settings.tier_weights")
@@ -363,8 +387,10 @@ class _Loader:
                 self.error(f"settings.{cap}", f"must be at least 1, got {value}", CAP_FIX, self.lines.key(cap, line))
         if s.max_attempts < 1:
             self.error("settings.max_attempts", "must be at least 1", None, self.lines.key("max_attempts", line))
-        if s.offer_hours <= 0:
-            self.error("settings.offer_hours", "must be more than 0 hours", None, self.lines.key("offer_hours", line))
+        self.offer_window(s.offer_hours, s.business_hours, s, "settings.offer_hours", self.lines.key("offer_hours", line))
+        self.between(s, "deal_registration_min_score", MATCH_SCORE, "",
+                     "how alike a lead's company and a registration's must be to match, on rapidfuzz's 0–100 scale "
+                     "(90, the default, forgives a suffix or a typo; 100 = the same words)", line)
         if not 0 <= s.fairness_floor <= 1:
             self.error("settings.fairness_floor", f"must be a share between 0 and 1, got {s.fairness_floor}",
                        "e.g. 0.6 = every eligible partner gets at least 60 % of its fair share of a predictive "
@@ -485,7 +511,7 @@ class _Loader:
         within = g("within_km", float, None)
         widen = []
         for r in data.get("widen_km", []) if isinstance(data.get("widen_km", []), list) else [data["widen_km"]]:
-            if isinstance(r, (int, float)) and not isinstance(r, bool) and r > 0:
+            if isinstance(r, (int, float)) and not isinstance(r, bool) and 0 < r < math.inf:
                 widen.append(float(r))
             else:
                 self.error(f"{where}.widen_km", f"expected radii in km like [100, 250], got {r!r}", None,
@@ -597,8 +623,10 @@ class _Loader:
         if otherwise not in OTHERWISE_WORDS:
             self.queue(otherwise, f"{where}.otherwise", self.lines.key("otherwise", line))
         hours = g("offer_hours", float, settings.offer_hours)
-        if hours <= 0:
-            self.error(f"{where}.offer_hours", "must be more than 0 hours", None, self.lines.key("offer_hours", line))
+        business_hours = g("business_hours", bool, settings.business_hours)
+        if "offer_hours" in data or "business_hours" in data:  # else the settings' window, checked there
+            self.offer_window(hours, business_hours, settings, f"{where}.offer_hours",
+                              self.lines.key("offer_hours", line))
         when_failed = any(p.key == f"{where}.when" for p in self.problems)
         if not when_failed and when.rule.statement.expression.__class__.__name__ == "BooleanExpression" \
                 and not when.rule.statement.expression.value:
@@ -608,7 +636,7 @@ class _Loader:
             name=name, ruleset=ruleset, when=when, partners=partners, match=match, distribute=distribute,
             weight_by=weight_by, prefer_incumbent=g("prefer_incumbent", bool, False), pool=pool,
             pools_by_territory=tuple(by_territory), rep=rep,
-            offer_hours=hours, business_hours=g("business_hours", bool, settings.business_hours),
+            offer_hours=hours, business_hours=business_hours,
             otherwise=otherwise, line=line, key=where, hand_down=self.nested_hand_down(data, name, where, line,
                                                                                  settings, territories, fixed_name),
         )
