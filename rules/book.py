@@ -274,6 +274,16 @@ class _Loader:
                             f"({MAX_OFFER_HOURS} hours)",
                        "hours a partner has to answer before the offer lapses, e.g. 48", line)
 
+    def table(self, data: Mapping[str, Any], section: str) -> Mapping[str, Any]:
+        """A top-level section that must be one table: `[[settings]]` or `settings = "…"` is named, not a crash."""
+        value = data.get(section, {})
+        if isinstance(value, dict):
+            return value
+        self.error(section, f"expected one [{section}] table, got {_shape(value)}",
+                   f"write the section as [{section}] (single brackets) followed by its key = value lines",
+                   self.lines.line((section,)))
+        return {}
+
     def strings(self, table: Mapping[str, Any], key: str, where: str, line: int | None) -> tuple[str, ...]:
         if key not in table:
             return ()
@@ -474,8 +484,12 @@ class _Loader:
             return ()
         out = []
         for i, entry in enumerate(data):
-            line = self.lines.header("gate", i)
+            line = self.lines.header("gate", i) or self.lines.line(("gate",))
             key = f"gate[{i + 1}]"
+            if not isinstance(entry, dict):
+                self.error(key, f"expected a table with `when` and `reason`, got {_shape(entry)}",
+                           "write each check as [[gate]] with when = '…' and reason = \"<field>: <why>\"", line)
+                continue
             self.unknown_keys(entry, ("when", "reason"), key, line)
             if "when" not in entry or "reason" not in entry:
                 self.error(key, "a gate check needs `when` (what must hold) and `reason` (\"<field>: <why>\")",
@@ -662,27 +676,39 @@ class _Loader:
         out = []
         rule_occurrence = 0
         for i, rs in enumerate(data):
-            line = self.lines.header("ruleset", i)
+            line = self.lines.header("ruleset", i) or self.lines.line(("ruleset",))
             where = f"ruleset[{i + 1}]"
             if not isinstance(rs, dict):
                 self.error(where, "expected a table", None, line)
                 continue
             self.unknown_keys({k: v for k, v in rs.items()}, _RULESET_KEYS, where, line)
             name = rs.get("name", where)
+            if not isinstance(name, str) or not name.strip():
+                self.error(f"{where}.name", f"expected the rule set's name in quotes, got {name!r}", None,
+                           self.lines.key("name", line))
+                name = where
             when = self.condition(self.lead, rs.get("when", "true"), f"{where}.when", self.lines.key("when", line),
                                   f"rule set {name!r}")
             otherwise = rs.get("otherwise", settings.fallback_queue or "unroutable")
-            if otherwise == "next":
+            if not isinstance(otherwise, str):
+                self.error(f"{where}.otherwise", f"expected a queue name or \"unroutable\" / \"escalate\" in quotes, "
+                                                 f"got {otherwise!r}", None, self.lines.key("otherwise", line))
+                otherwise = "unroutable"
+            elif otherwise == "next":
                 self.error(f"{where}.otherwise", "a rule set has no next step", "use \"unroutable\", \"escalate\" or a queue name",
                            self.lines.key("otherwise", line))
             elif otherwise not in OTHERWISE_WORDS:
                 self.queue(otherwise, f"{where}.otherwise", self.lines.key("otherwise", line))
             rules = []
             raw_rules = rs.get("rule", [])
-            if not raw_rules:
+            if not isinstance(raw_rules, list):
+                self.error(f"{where}.rule", f"expected [[ruleset.rule]] entries, got {_shape(raw_rules)}",
+                           "write each rule as [[ruleset.rule]] under its [[ruleset]]", self.lines.key("rule", line))
+                raw_rules = []
+            elif not raw_rules:
                 self.warn(where, f"rule set {name!r} has no rules; every lead it selects goes to {otherwise!r}", None, line)
             for j, r in enumerate(raw_rules):
-                rline = self.lines.header("ruleset.rule", rule_occurrence)
+                rline = self.lines.header("ruleset.rule", rule_occurrence) or line
                 rule_occurrence += 1
                 rule = self.rule(r, name, f"{where}.rule[{j + 1}]", rline, settings, territories)
                 if rule:
@@ -702,8 +728,8 @@ class _Loader:
             raise RulesError([Problem(self.file, int(at.group(1)) if at else None, "(file)", f"not valid TOML: {exc}",
                                       "check quotes and brackets on that line")]) from None
         self.unknown_keys(data, _TOP_KEYS, "", None)
-        settings = self.settings(data.get("settings", {}))
-        territories = self.territories(data.get("territories", {}))
+        settings = self.settings(self.table(data, "settings"))
+        territories = self.territories(self.table(data, "territories"))
         gate = self.gate(data.get("gate", []))
         rulesets = self.rulesets(data.get("ruleset"), settings, territories)
         hand_down = None
@@ -723,6 +749,15 @@ def _check_size(size: int, filename: str) -> None:
             f"the rule file is larger than the {MAX_RULE_FILE_BYTES // 1024} KiB limit",
             "a rule file is written by hand and holds tens of rules; keep partner-specific lists "
             "(coverage, products) on the partner Accounts and group places under [territories]")])
+
+
+def _shape(value: Any) -> str:
+    """What a person wrote instead of the table or list expected, in TOML's words."""
+    if isinstance(value, list):
+        return "a list ([[…]] or [ … ])"
+    if isinstance(value, dict):
+        return "a table"
+    return repr(value)
 
 
 def _human(kind: str) -> str:
