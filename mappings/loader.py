@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rules.tomllines import TomlLines
+from rules.tomllines import loads as toml_loads
 
 from .compile import CompiledAttribute, LoadProblem, compile_attribute
 from .errors import MappingError, Problem, meant
@@ -74,8 +75,12 @@ def _read(path: Path, problems: list[Problem]) -> Source | None:
         problems.append(Problem(str(path), None, "", f"cannot read the mapping file: {exc.strerror or exc}",
                                 "check the path given to load_mappings / --mappings"))
         return None
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(str(path), None, "", f"not UTF-8 text (byte {exc.start})",
+                                "save the mapping file as UTF-8"))
+        return None
     try:
-        raw = tomllib.loads(text)
+        raw = toml_loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         problems.append(Problem(str(path), int(match.group(1)) if match else None, "",

@@ -25,6 +25,7 @@ from rules import vocabulary as vocab
 from rules.bounded import MAX_RULE_FILE_BYTES
 from rules.errors import Problem, RulesError, did_you_mean
 from rules.tomllines import TomlLines
+from rules.tomllines import loads as toml_loads
 from rules.expressions import Compiler, Condition, ExpressionError, schema_of
 from rules.literals import LEAD_PICKLISTS, PARTNER_PICKLISTS, compared_values
 from rules.fiscal import OrgCalendar
@@ -722,7 +723,7 @@ class _Loader:
 
     def load(self) -> RuleBook:
         try:
-            data = tomllib.loads(self.text)
+            data = toml_loads(self.text)
         except tomllib.TOMLDecodeError as exc:
             at = re.search(r"at line (\d+)", str(exc))
             raise RulesError([Problem(self.file, int(at.group(1)) if at else None, "(file)", f"not valid TOML: {exc}",
