@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from sqlalchemy.exc import DatabaseError
 
-    from connector.errors import ConfigError
+    from connector.errors import ConfigError, ConnectorError
     from jobs.commands import EXIT_CONFIG, EXIT_JOB_FAILED
     from jobs.config import ConfigFileError, SalesforceUnreachable
     from jobs.state import StateProblem
@@ -121,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigFileError, ConfigError, MappingError, RulesError) as e:
         print(f"leadrouter: configuration problem\n{e}", file=sys.stderr)
         return EXIT_CONFIG
+    except ConnectorError as e:  # a read the retries gave up on (an outage, the API budget): as `once` exits
+        print(f"leadrouter: Salesforce did not answer (exit {EXIT_JOB_FAILED}: run again later)\n{e}",
+              file=sys.stderr)
+        return EXIT_JOB_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

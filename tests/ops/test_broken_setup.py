@@ -75,3 +75,18 @@ def test_an_org_that_does_not_answer_says_run_again(workdir, command, capsys, mo
     code, said = said_by(workdir, command, capsys, monkeypatch)
     assert code in (1, 2), said
     assert "login_url" in said, said
+
+
+def test_salesforce_failing_a_read_mid_command_is_a_message_not_a_traceback(workdir, seeded_org, capsys, monkeypatch):
+    """Every query answers 503 until the retries give up: the ops tool says what failed and to run again."""
+    config = workdir / "leadrouter.toml"
+    config.write_text(config.read_text() + "\n[salesforce.retry]\nmax_attempts = 2\nmax_seconds = 5\n"
+                                           "initial_wait = 0.01\nmax_wait = 0.02\n")
+    seeded_org.faults.plan("503", endpoint="query", count=1000)
+    try:
+        code, said = said_by(workdir, "dry-run", capsys, monkeypatch)
+    finally:
+        seeded_org.faults.clear()
+    assert code == 1, said
+    assert "query" in said and "503" in said or "unavailable" in said.lower(), said
+    assert "run again" in said, said
