@@ -12,6 +12,7 @@ import decimal
 from typing import Any
 
 from rule_engine import DataType
+from rule_engine.parser import Parser
 from rule_engine.ast import base as ast_base
 from rule_engine.ast import literal as ast_lit
 
@@ -26,6 +27,8 @@ TIME_SYMBOLS: dict[str, Any] = {
     "month_end": DataType.DATETIME,
     "year_end": DataType.DATETIME,
 }
+# Names a condition reads as something else than an attribute: rule-engine's words and the time symbols.
+RESERVED_NAMES: frozenset[str] = frozenset(Parser.reserved_words) | frozenset(TIME_SYMBOLS)
 
 
 NOT_CONSTANT = object()
