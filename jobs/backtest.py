@@ -41,6 +41,7 @@ from jobs.timeutil import as_utc
 from rules.model import DecisionKind, Lead, Partner
 from rules.predictive import Predictor, tuning
 from rules.state import RoutingState
+from rules.values import LEAD_SCORE
 
 _SINCE = re.compile(r"^(\d+)([dhw])$")
 _UNITS = {"d": "days", "h": "hours", "w": "weeks"}
@@ -172,7 +173,7 @@ def replay(cx: Any, book: Any, leads: Iterable[Lead], learner: Predictor, facts:
     for lead in leads:
         n += 1
         at = lead.created
-        lead.extra["score"] = learner.score(lead)
+        lead.extra[LEAD_SCORE] = learner.score(lead)
         d = router.decide(lead, state, at, attempt=1)
         state.record_offer(d, at)
         learner.record_offer(d)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from rules.tomllines import TomlLines
 from rules.tomllines import loads as toml_loads
-from rules.values import RESERVED_NAMES
+from rules.values import LEAD_SCORE, RESERVED_NAMES
 
 from .compile import CompiledAttribute, LoadProblem, compile_attribute
 from .errors import MappingError, Problem, meant
@@ -271,6 +271,11 @@ def _attribute(mapping: ObjectMapping, table: str, name: str, spec: AttributeSpe
             problems.append(mapping.problem(path, f"extra attribute {name!r} is a word of the rule language "
                                                   f"(a rule reading {name} never means this attribute)",
                                             f"name it for what it holds, e.g. {kind.name}_{name}"))
+            return None
+        if kind.name == "lead" and name == LEAD_SCORE:
+            problems.append(mapping.problem(path, f"extra attribute {name!r} is the learner's lead-potential score "
+                                                  "(rules read it as score; a predictive rule overwrites it)",
+                                            "name yours for where it comes from, e.g. marketing_score"))
             return None
         if name in kind.attrs:
             problems.append(mapping.problem(path, f"{name!r} is a standard {kind.name} attribute",

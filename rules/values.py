@@ -29,6 +29,9 @@ TIME_SYMBOLS: dict[str, Any] = {
 }
 # Names a condition reads as something else than an attribute: rule-engine's words and the time symbols.
 RESERVED_NAMES: frozenset[str] = frozenset(Parser.reserved_words) | frozenset(TIME_SYMBOLS)
+# The lead-potential score the predictive learner puts on each lead (`score >= 0.6`): a
+# lead attribute of the same name would be overwritten by it whenever a rule learns.
+LEAD_SCORE = "score"
 
 
 NOT_CONSTANT = object()

@@ -14,3 +14,11 @@ def test_an_extra_attribute_named_like_a_word_of_the_rule_language_is_refused(tm
     [problem] = [p for p in found if p.key == f"lead.extra.{name}"]
     assert problem.line and "rule" in problem.message and problem.fix, problem
 
+
+
+def test_a_lead_extra_named_score_is_refused_the_learner_writes_that_name(tmp_path):
+    """A marketing score mapped as `score` would be overwritten by the predictive learner's
+    lead score whenever a rule learns, and rules reading it would change meaning unseen."""
+    found = problems(tmp_path, LEAD + '\n[lead.extra]\nscore = { field = "Description", type = "float" }\n')
+    [problem] = [p for p in found if p.key == "lead.extra.score"]
+    assert "learner" in problem.message and "marketing_score" in problem.fix, problem
