@@ -115,7 +115,8 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
     routing = cx.routing()
     action = move.action
     if action is Action.CLOSE:
-        lifecycle.release(conn, state, lead.id, move.why, now, final_state=LeadState.CLOSED, modstamp=seen)
+        lifecycle.release(conn, state, lead.id, move.why, now, final_state=LeadState.CLOSED, modstamp=seen,
+                          converted=event is Event.CONVERTED)
         return f"closed_{event.value}"
     if action is Action.RELEASE:
         reason = _takeover_reason(routing, event, lead, now)
