@@ -183,6 +183,40 @@ def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead,
     return decision
 
 
+REROUTE_WHY = "a person asked for routing again (Routing_Status__c set to Pending)"
+HELD = "had"  # how a partner that held the lead shows among the exclusions of its fresh decision
+
+
+def reroute(cx: Context, conn: Connection, state: RoutingState, lead: Lead, *, record: dict[str, Any] | None,
+            seen_modstamp: datetime | None, now: datetime) -> Decision:
+    """A person set Pending: whatever of ours is on the lead is withdrawn and it is decided
+    afresh at attempt 1, with the reason saying who asked (docs/LIFECYCLE.md: reroute_requested).
+
+    A withdrawal bars nobody; the partners that held the lead are only passed over by this
+    decision (routing it again to the same partner would leave the Lead as the person
+    found it). A lead a partner's rep still owns never stays with it: when nothing can be
+    offered it goes to escalation, where a channel manager sees it."""
+    held = withdraw_held(conn, state, lead.id, f"withdrawn: {REROUTE_WHY}", now)
+    declined = state.excluded.get(lead.id)
+    if held:
+        state.excluded[lead.id] = {**{p: HELD for p in held}, **(declined or {})}
+    try:
+        decision = decide(cx.routing(), lead, state, now, attempt=1)
+    finally:
+        if declined is None:
+            state.excluded.pop(lead.id, None)
+        else:
+            state.excluded[lead.id] = declined
+    if held and decision.kind is DecisionKind.UNROUTABLE:
+        decision = escalation(cx, lead, f"{REROUTE_WHY}; {decision.reason}", 1)
+    else:
+        decision = dataclasses.replace(decision, reason=f"{REROUTE_WHY}: {decision.reason}"[:255])
+    decision.explanation["rerouted"] = {"why": REROUTE_WHY, "withdrawn_from": sorted(held)}
+    commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
+                    redistribution=True)
+    return decision
+
+
 def barred(state: RoutingState, lead_id: str, decision: Decision) -> bool:
     """Does the decision put the lead back in front of a target that declined it?
     (The router already skips them; this is the lifecycle's own guard.)"""
