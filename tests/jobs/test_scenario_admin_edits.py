@@ -210,3 +210,62 @@ def test_withdrawals_and_takeovers_leave_the_partners_record_as_it_was_a_convers
     assert track_record(sc, by_lead[taken]).closed == 0, "a takeover is not the partner's conversion"
     perf = track_record(sc, by_lead[converted])
     assert (perf.accepted, perf.closed) == (1, 1), perf
+
+
+def test_pending_on_a_handed_down_lead_withdraws_the_distributor_and_reseller_alike(so, sc):
+    # Belgium has one distributor: past it (and its reseller) nobody is left, so a channel manager decides
+    lead = so.new_lead("Mechelen Meubel", country="BE")
+    sc.step()
+    assert offered_partner(sc, lead) == so.partners["maas"]
+    sc.accept(lead)
+    sc.step()
+    reseller = offered_partner(sc, lead)
+    assert reseller in (so.partners["schelde"], so.partners["leie"])
+    admin_sets(sc, lead, {"Routing_Status__c": "Pending"})
+    sc.step()
+    v = sc.view(lead)
+    assert (v["Routing_Status__c"], v["OwnerId"], v["PartnerAccountId"]) == \
+        ("Escalated", sc.queue_id("Channel_Escalations"), None), v
+    assert asked_again(v["Routing_Reason__c"]) and v["Partner_Response__c"] is None, v
+    assert {o["status"] for o in sc.offers(lead)} == {"closed"}, sc.offers(lead)
+    with sc.cx.store.connect() as conn:
+        assert of.accepted_offers(conn, [lead]) == {}, "the distributor must not hold the lead any more"
+    sc.step(hours=30)
+    assert sc.view(lead)["Routing_Status__c"] == "Escalated"
+    no_broken_promise(sc)
+
+
+def test_pending_on_a_released_lead_says_a_person_asked(so, sc):
+    lead = so.new_lead("Tiel Tegels")
+    sc.step()
+    offered_partner(sc, lead)
+    admin_sets(sc, lead, {"OwnerId": so.admin})
+    sc.step()
+    assert sc.view(lead)["Routing_Status__c"] == "Released"
+    admin_sets(sc, lead, {"Routing_Status__c": "Pending"})
+    sc.step()
+    v = sc.view(lead)
+    assert v["Routing_Status__c"] == "Offered" and asked_again(v["Routing_Reason__c"]), v
+    assert v["Routing_Attempt__c"] == 1, v
+    no_broken_promise(sc)
+
+
+def test_an_offer_decided_again_before_it_landed_never_goes_back_to_a_partner_that_declined(so, sc):
+    """A redistribution whose write waits (a locked row) and whose lead a person then edits
+    is decided again; the withdrawn offer must not wipe the lead's declines."""
+    sc.sb.org.update("Account", so.partners["dijk"], {"Routing_Paused__c": True}, as_user=so.admin)
+    sc.step(hours=0.5)
+    lead = so.new_lead("Vlissingen Vis")
+    sc.step()
+    declined = offered_partner(sc, lead)
+    sc.sb.faults.plan("record_failures", count=10)  # every write of the next cycle: UNABLE_TO_LOCK_ROW
+    sc.reject(lead, "No capacity", "full")
+    sc.step()
+    assert sc.view(lead)["PartnerAccountId"] == declined and sc.offers(lead)[-1]["status"] == "live"
+    sc.sb.faults.clear()
+    admin_sets(sc, lead, {"Title": "Inkoper"})
+    sc.step()
+    v = sc.view(lead)
+    assert v["PartnerAccountId"] != declined, f"back to the partner that rejected it: {v}"
+    assert offered_partner(sc, lead) and v["Routing_Attempt__c"] == 2, v
+    no_broken_promise(sc)
