@@ -183,6 +183,40 @@ def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead,
     return decision
 
 
+REROUTE_WHY = "a person asked for routing again (Routing_Status__c set to Pending)"
+HELD = "had"  # how a partner that held the lead shows among the exclusions of its fresh decision
+
+
+def reroute(cx: Context, conn: Connection, state: RoutingState, lead: Lead, *, record: dict[str, Any] | None,
+            seen_modstamp: datetime | None, now: datetime) -> Decision:
+    """A person set Pending: whatever of ours is on the lead is withdrawn and it is decided
+    afresh at attempt 1, with the reason saying who asked (docs/LIFECYCLE.md: reroute_requested).
+
+    A withdrawal bars nobody; the partners that held the lead are only passed over by this
+    decision (routing it again to the same partner would leave the Lead as the person
+    found it). A lead a partner's rep still owns never stays with it: when nothing can be
+    offered it goes to escalation, where a channel manager sees it."""
+    held = withdraw_held(conn, state, lead.id, f"withdrawn: {REROUTE_WHY}", now)
+    declined = state.excluded.get(lead.id)
+    if held:
+        state.excluded[lead.id] = {**{p: HELD for p in held}, **(declined or {})}
+    try:
+        decision = decide(cx.routing(), lead, state, now, attempt=1)
+    finally:
+        if declined is None:
+            state.excluded.pop(lead.id, None)
+        else:
+            state.excluded[lead.id] = declined
+    if held and decision.kind is DecisionKind.UNROUTABLE:
+        decision = escalation(cx, lead, f"{REROUTE_WHY}; {decision.reason}", 1)
+    else:
+        decision = dataclasses.replace(decision, reason=f"{REROUTE_WHY}: {decision.reason}"[:255])
+    decision.explanation["rerouted"] = {"why": REROUTE_WHY, "withdrawn_from": sorted(held)}
+    commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
+                    redistribution=True)
+    return decision
+
+
 def barred(state: RoutingState, lead_id: str, decision: Decision) -> bool:
     """Does the decision put the lead back in front of a target that declined it?
     (The router already skips them; this is the lifecycle's own guard.)"""
@@ -253,17 +287,15 @@ def end_offer(conn: Connection, state: RoutingState, offer: dict[str, Any], stat
 
 def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, now: datetime, *,
             final_state: LeadState | str = LeadState.RELEASED, modstamp: datetime | None = None,
-            lead_update: dict[str, Any] | None = None) -> None:
+            lead_update: dict[str, Any] | None = None, converted: bool = False) -> None:
     """End our interest in a lead: its offers close and pending writes drop. A person
     (or Salesforce) has it now; `lead_update` is the one write that tells the admin so
-    (None: the lead is gone, or nothing of ours is on it)."""
+    (None: the lead is gone, or nothing of ours is on it). `converted`: the lead was
+    converted, which an accepting partner's record counts; anything else ending an offer
+    or an acceptance (a takeover, a deletion, a refused write) is a withdrawal, neither
+    to its credit nor its fault."""
     final_state = LeadState(final_state)
-    for offer in of.live_offers(conn, [lead_id]).values():
-        end_offer(conn, state, offer, "closed", reason, now, outcome="closed")
-    for offer in of.accepted_offers(conn, [lead_id]).values():
-        of.set_offer(conn, offer["id"], status="closed", closed_at=now, close_reason=reason[:255])
-        if offer.get("partner_id"):
-            state.record_outcome(lead_id, offer["partner_id"], "closed", now)
+    withdraw_held(conn, state, lead_id, reason, now, converted=converted)
     ob.drop_open(conn, lead_id, reason, now)
     if final_state is LeadState.RELEASED:
         reason = f"{reason}; set Routing_Status__c to Pending to have it routed again"
@@ -274,6 +306,23 @@ def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, no
     if lead_update is not None:
         ob.add(conn, lead_id=lead_id, purpose="release", payload=jsonable(lead_update), now=now,
                seen_modstamp=modstamp)
+
+
+def withdraw_held(conn: Connection, state: RoutingState, lead_id: str, reason: str, now: datetime, *,
+                  converted: bool = False) -> set[str]:
+    """Close the lead's live offer and its acceptance, barring nobody; the partners that
+    held it. Only the conversion of an accepted lead counts on the partner's record."""
+    held: set[str] = set()
+    for offer in of.live_offers(conn, [lead_id]).values():
+        end_offer(conn, state, offer, "closed", reason, now, outcome="withdrawn")
+        if offer.get("partner_id"):
+            held.add(offer["partner_id"])
+    for offer in of.every_accepted_offer(conn, lead_id):
+        of.set_offer(conn, offer["id"], status="closed", closed_at=now, close_reason=reason[:255])
+        if offer.get("partner_id"):
+            state.record_outcome(lead_id, offer["partner_id"], "closed" if converted else "withdrawn", now)
+            held.add(offer["partner_id"])
+    return held
 
 
 def released_update(cx: Context, reason: str, *, partner_id: Any = ...) -> dict[str, Any]:
