@@ -269,3 +269,24 @@ def test_an_offer_decided_again_before_it_landed_never_goes_back_to_a_partner_th
     assert v["PartnerAccountId"] != declined, f"back to the partner that rejected it: {v}"
     assert offered_partner(sc, lead) and v["Routing_Attempt__c"] == 2, v
     no_broken_promise(sc)
+
+
+def test_pending_set_while_the_state_was_lost_routes_again_past_the_partners_that_declined_or_held_it(so, sc):
+    """Three Dutch partners: the first rejects, the second holds the offer when an admin
+    sets Pending while the connector's state file is gone. The rebuilt state remembers
+    both: the lead goes to the third, not back to the partner that rejected it."""
+    lead = so.new_lead("Zwolle Zink")
+    sc.step()
+    first = offered_partner(sc, lead)
+    sc.reject(lead, "Out of territory", "east only")
+    sc.step()
+    second = offered_partner(sc, lead)
+    assert second not in (None, first)
+    sc.restart(lose_state=True)
+    admin_sets(sc, lead, {"Routing_Status__c": "Pending"})
+    sc.step()
+    v = sc.view(lead)
+    third = offered_partner(sc, lead)
+    assert third is not None and third not in (first, second), (so.name_of(third), v)
+    assert v["Routing_Status__c"] == "Offered" and asked_again(v["Routing_Reason__c"]), v
+    no_broken_promise(sc)
