@@ -138,5 +138,6 @@ def _child_relationship(child: ObjectDef, f: FieldDef) -> str | None:
     known = {("Contact", "AccountId"): "Contacts", ("Opportunity", "AccountId"): "Opportunities",
              ("Account", "ParentId"): "ChildAccounts", ("LeadHistory", "LeadId"): "Histories",
              ("GroupMember", "GroupId"): "GroupMembers", ("QueueSobject", "QueueId"): "QueueSobjects",
-             ("User", "AccountId"): "Users", ("Lead", "PartnerAccountId"): "PartnerLeads"}  # fmt: skip
+             ("User", "AccountId"): "Users", ("Lead", "PartnerAccountId"): "PartnerLeads",
+             ("Task", "WhoId"): "Tasks", ("Task", "WhatId"): "Tasks"}  # fmt: skip
     return known.get((child.name, f.name))
