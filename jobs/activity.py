@@ -10,7 +10,8 @@ partner's reps too: the text names no partner and no person.
 Written in the run that notified, 200 a call (sObject Collections). The notification is
 marked in the state before it goes out, so a Task that cannot be written (the
 integration user lacks Edit Tasks, a validation rule on Task) neither loses nor repeats
-it: one warning per run names the fix, the count says how many leads show nothing.
+it: one warning per run names the fix, the count says how many leads show nothing. A
+lead deleted or converted since the state last read it is only counted (`_lead_gone`).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from connector.writes import BATCH_SIZE
 
 # what a refusal of the Task itself (not of one lead) looks like
 _REFUSED = ("INSUFFICIENT_ACCESS", "INVALID_TYPE", "NOT_FOUND", "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY")
+LEAD_GONE = frozenset(("ENTITY_IS_DELETED", "CANNOT_UPDATE_CONVERTED_LEAD"))
 PERMISSION_FIX = ("give the integration user the Edit Tasks permission (EditTask: deploy salesforce/ and its "
                   "LeadRouter_Integration permission set)")
 
@@ -66,6 +68,12 @@ def write(cx, now: datetime, marks: Sequence[Mark], *, kind: str, setting: str, 
     warned = warned or counts.get(f"{kind}_tasks_failed", 0) > 0
     if written:
         counts[f"{kind}_tasks"] = counts.get(f"{kind}_tasks", 0) + written
+    # a lead deleted or converted in the org since the state last read it has nowhere to show
+    # the Task and nobody looking: counted, no warning (nothing to fix)
+    gone = [f for f in failed if f[1] in LEAD_GONE]
+    failed = [f for f in failed if f[1] not in LEAD_GONE]
+    if gone:
+        counts[f"{kind}_tasks_lead_gone"] = counts.get(f"{kind}_tasks_lead_gone", 0) + len(gone)
     if not failed:
         return
     counts[f"{kind}_tasks_failed"] = counts.get(f"{kind}_tasks_failed", 0) + len(failed)

@@ -216,3 +216,23 @@ def test_the_task_is_dated_the_orgs_day_in_the_orgs_time_zone(org, tmp_path, sf_
         assert task["ActivityDate"] == f"{auckland:%Y-%m-%d}" != f"{at:%Y-%m-%d}"
     finally:
         cx.client.close()
+
+
+def test_a_lead_deleted_before_its_reminder_is_not_taken_for_a_missing_permission(org, make_loop, sf_for):
+    """The deletions read runs every 15 minutes: a lead deleted in between is reminded of
+    (the rep may still have it open) but has no Lead to hold the Task. That is counted,
+    and no warning sends an admin looking for a permission that is there."""
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop = make_loop(org, settings={"notifications": {"mode": "custom"}})
+    loop.cycle()
+    offer = live_offers(loop)[0]
+    due = [o for o in live_offers(loop) if o["deadline"] - offer["deadline"] <= timedelta(hours=1)]
+    assert len(due) > 1, "other leads are reminded in the same run (else this proves less)"
+    org.org.delete("Lead", offer["lead_id"])
+    loop.sb.clock.set(offer["deadline"] - timedelta(hours=3))
+    with capture_logs() as logs:
+        result = loop.cx.run_job("remind", org.clock.now())  # before the deletions read sees it
+    assert result.counts["reminder_tasks_lead_gone"] == 1 and result.counts["reminder_tasks"] == len(due) - 1
+    assert "reminder_tasks_failed" not in result.counts
+    assert not [e for e in logs if e["event"] == "activity_tasks_not_written"]
+    assert {t["WhoId"] for t in tasks(lambda: sf_for(org))} == {o["lead_id"] for o in due} - {offer["lead_id"]}
