@@ -22,6 +22,7 @@ from typing import Any
 
 from connector.errors import ConnectorError
 from connector.writes import BATCH_SIZE
+from jobs.logging import redact_text
 
 # what a refusal of the Task itself (not of one lead) looks like
 _REFUSED = ("INSUFFICIENT_ACCESS", "INVALID_TYPE", "NOT_FOUND", "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY")
@@ -37,6 +38,12 @@ class Mark:
     lead_id: str
     subject: str
     description: str
+
+
+def reason(code: str | None, message: str | None) -> str:
+    """Salesforce's refusal as a Task may show it: a later partner's reps can read it, so an
+    address or phone number it names (a rep's, another partner's) is left out."""
+    return f"{code}: {redact_text(message or '')[:500]}"
 
 
 def wanted(cx, setting: str, sent: bool) -> bool:

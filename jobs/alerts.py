@@ -164,7 +164,7 @@ def _mark(routing, offer: dict[str, Any], kind: str, outcome: list[NotifyResult]
     if outcome and failure is None:
         subject, lines = "Offer alert sent", [f"leadrouter told {who} {how} that this lead was offered to them."]
     else:
-        reason = f"{failure.code}: {(failure.message or '')[:500]}" if failure else "no active partner user to tell"
+        reason = activity.reason(failure.code, failure.message) if failure else "no active partner user to tell"
         subject = "Offer alert not sent"
         lines = [f"leadrouter could not tell {who if outcome else 'anyone'} {how} that this lead was offered to them "
                  f"({reason}).", "The offer stands; the partner sees the lead in its list views."]

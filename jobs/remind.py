@@ -91,7 +91,7 @@ def _mark(offer: dict[str, Any], mode: str, outcome: list[NotifyResult], zones: 
     if failure is None:
         subject, lines = "Offer reminder sent", [f"leadrouter reminded {who} {how} that the offer ends soon."]
     else:
-        reason = f"{failure.code}: {(failure.message or '')[:500]}" if outcome else "no active partner user to remind"
+        reason = activity.reason(failure.code, failure.message) if outcome else "no active partner user to remind"
         subject = "Offer reminder not sent"
         lines = [f"leadrouter could not remind {who if outcome else 'anyone'} {how} that the offer ends soon "
                  f"({reason}).", "The offer stands; it lapses at its deadline as usual."]

@@ -236,3 +236,30 @@ def test_a_lead_deleted_before_its_reminder_is_not_taken_for_a_missing_permissio
     assert "reminder_tasks_failed" not in result.counts
     assert not [e for e in logs if e["event"] == "activity_tasks_not_written"]
     assert {t["WhoId"] for t in tasks(lambda: sf_for(org))} == {o["lead_id"] for o in due} - {offer["lead_id"]}
+
+
+def test_a_reminder_salesforce_refuses_says_so_on_the_lead_with_its_reason(org, make_loop, sf_for):
+    """The org's Custom Notification Type was deleted: every bell reminder is refused per
+    input. Each lead says its rep was not reminded, and why; nothing is sent again."""
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop = make_loop(org)  # bell notifications, the type id as the org had it
+    loop.cycle()
+    offer = live_offers(loop)[0]
+    for t in org.org.records("CustomNotificationType"):
+        org.org.delete("CustomNotificationType", t["Id"])
+    result = remind_due(loop, offer["deadline"])
+    assert result.counts["notified"] == 0 and result.counts["failed"] == result.counts["reminded"]
+    [task] = tasks(lambda: sf_for(org), offer["lead_id"])
+    assert task["Subject"] == "Offer reminder not sent" and task["Status"] == "Completed"
+    assert "INVALID_ID_FIELD: Invalid customNotifTypeId" in task["Description"]
+    assert f"{offer['deadline']:%Y-%m-%d %H:%M} UTC" in task["Description"]
+    loop.cycle(hours=0.5, partners_act=False)
+    assert len(tasks(lambda: sf_for(org), offer["lead_id"])) == 1
+
+
+def test_a_refusal_shown_on_the_lead_names_no_address_or_phone():
+    from jobs.activity import reason
+
+    shown = reason("INVALID_EMAIL_ADDRESS", "bad recipient rep@partner-a.example (+49 30 1234 5678)")
+    assert shown.startswith("INVALID_EMAIL_ADDRESS: bad recipient ")
+    assert "partner-a" not in shown and "1234" not in shown
