@@ -140,6 +140,12 @@ class NotificationSettings(_Strict):
     email_sender_address: str | None = None
     offer_alert: Literal["email", "custom", "off"] = "email"  # tell the offered rep (jobs/alerts.py); off: a Flow does
     portal_url: str | None = None  # the partner portal's base URL (…/s): alerts link the Lead there
+    # A completed Task on the Lead saying what was sent (jobs/activity.py): all, failed (only what
+    # did not go out), off. Needs Edit Tasks. An alert coincides with the offer the Lead shows
+    # already (Offered_At__c), so by default only an alert that failed leaves a Task: one for
+    # each would cost a call per 200 offers, as much as writing the offers.
+    reminder_tasks: Literal["all", "failed", "off"] = "all"
+    alert_tasks: Literal["all", "failed", "off"] = "failed"
 
 
 class LogSettings(_Strict):
