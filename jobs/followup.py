@@ -101,6 +101,7 @@ def _reclaim(cx: Context, now: datetime, stale: list[dict], after: timedelta) ->
                 state.record_outcome(o["lead_id"], o["partner_id"], "lapsed", now)
                 of.exclude(conn, o["lead_id"], o["partner_id"], "reclaimed", why, now)
             lifecycle.redistribute(cx, conn, state, lead, attempt=o["attempt"] + 1, why=why, record=rec,
+                                   moved=f"reclaimed: accepted {(now - o['accepted_at']).days} days ago and never worked",
                                    seen_modstamp=local.get("modstamp"), now=now)
         lifecycle.save_state(conn, state, now)
     flushed = outbox.flush(cx, now)

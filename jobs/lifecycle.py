@@ -162,15 +162,18 @@ def decide(routing: Any, lead: Lead, state: RoutingState, now: datetime, *, atte
 
 
 def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead, *, attempt: int, why: str,
-                 record: dict[str, Any] | None, seen_modstamp: datetime | None, now: datetime) -> Decision:
+                 record: dict[str, Any] | None, seen_modstamp: datetime | None, now: datetime,
+                 moved: str | None = None) -> Decision:
     """Offer the lead to the next target (never one that declined it), or escalate.
+    `moved`: what became of the previous offer, in words that name no partner (the next
+    partner's reps read the reason), put before the new offer's reason on the Lead.
 
     A lead a distributor accepted and handed down goes to its next reseller instead, and
     back to the distributor when none is left."""
     distributor = handed_down_by(cx, conn, lead.id)
     if distributor is not None:
         return hand_down(cx, conn, state, lead, distributor, attempt=attempt, why=why, record=record,
-                         seen_modstamp=seen_modstamp, now=now)
+                         seen_modstamp=seen_modstamp, now=now, moved=moved)
     max_attempts = cx.book.settings.max_attempts
     if attempt > max_attempts:
         decision = escalation(cx, lead, f"{why}; no partner took it after {max_attempts} offers", attempt)
@@ -178,6 +181,8 @@ def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead,
         decision = decide(cx.routing(), lead, state, now, attempt=attempt)
         if decision.kind is DecisionKind.UNROUTABLE or barred(state, lead.id, decision):
             decision = escalation(cx, lead, f"{why}; {decision.reason}", attempt)
+        else:
+            decision = said_why(decision, moved)
     commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
                     redistribution=True)
     return decision
@@ -237,15 +242,23 @@ def handed_down_by(cx: Context, conn: Connection, lead_id: str) -> dict[str, Any
     return None
 
 
+def said_why(decision: Decision, moved: str | None) -> Decision:
+    """An offer made again says why the lead moved on, before the rule's own reason."""
+    if not moved or decision.kind not in (DecisionKind.OFFER, DecisionKind.POOL):
+        return decision
+    return dataclasses.replace(decision, reason=f"{moved}; {decision.reason}"[:255])
+
+
 def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, distributor: dict[str, Any], *, attempt: int,
               why: str | None, record: dict[str, Any] | None, seen_modstamp: datetime | None,
-              now: datetime) -> Decision:
+              now: datetime, moved: str | None = None) -> Decision:
     """Offer a distributor's lead to one of its resellers; when none qualifies (or all
     declined, or the attempts ran out) the lead stays with the distributor's rep."""
     dist_id = distributor["partner_id"]
     decision = cx.routing().router.hand_down(lead, dist_id, state, now, attempt=attempt)
     if (decision.kind is DecisionKind.OFFER and not barred(state, lead.id, decision) and decision.partner_id != dist_id
             and attempt <= cx.book.settings.max_attempts):
+        decision = said_why(decision, moved)
         commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
                         redistribution=True)
         return decision

@@ -195,7 +195,8 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         lifecycle.end_offer(conn, state, live, "rejected", reason, now, outcome="rejected")
         decision = lifecycle.redistribute(cx, conn, state, lead, attempt=live["attempt"] + 1,
                                           why=f"rejected by {_name(routing, live['partner_id'])}: {reason}",
-                                          record=rec, seen_modstamp=seen, now=now)
+                                          record=rec, seen_modstamp=seen, now=now,
+                                          moved=f"offer {live['attempt']} was rejected")
         return f"rejected_then_{decision.kind.value}"
     if action is Action.BACK_TO_POOL:
         assert live is not None

@@ -77,6 +77,7 @@ def run(cx: Context, now: datetime) -> int:
             if isinstance(lead, Unroutable):
                 lead = Lead(id=offer["lead_id"])
             lifecycle.redistribute(cx, conn, state, lead, attempt=offer["attempt"], why=why, record=rec,
+                                   moved="the previous offer was withdrawn",
                                    seen_modstamp=local.get("modstamp"), now=now)
             n += 1
         lifecycle.save_state(conn, state, now)
