@@ -11,6 +11,10 @@ into one message listing them, so 10,000 offers to 180 reps are one call, not fi
 
 At most once: the alert goes out after the write is confirmed; a crash in between
 costs the alert, never a second one (the reminder before the deadline still comes).
+
+On the Lead: an alert that did not go out (refused, or no active user to tell) leaves a
+completed Task "Offer alert not sent" with Salesforce's reason; with [notifications]
+alert_tasks = "all" every alert does ("Offer alert sent"), at one call per 200 offers.
 """
 from __future__ import annotations
 
@@ -21,10 +25,12 @@ from sqlalchemy import select
 
 from connector.errors import ConnectorError
 from connector.notify import INPUTS_PER_CALL, Notification, NotifyResult
+from jobs import activity
 from jobs.printable import plain
 from jobs.state import schema
 from rules.windows import zone as time_zone
 
+TASK_SETTING = "alert_tasks"  # [notifications]: a Task on the Lead for each alert (jobs/activity.py)
 ALERTED_PURPOSES = ("offer",)  # pool offers: the queue's members see the lead in their list view
 
 # Wording per language (User.LanguageLocaleKey, first part); English when unknown.
@@ -90,45 +96,81 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
     if mode == "off" or not entries:
         return {}
     rows = _confirmed_offers(cx, [e["id"] for e in entries])
+    if not rows:
+        return {}
     routing = cx.routing()
     convert = cx.mappings.lead_converter()
-    by_rep: dict[str, list[dict[str, Any]]] = {}
-    for offer, record in rows:
-        for rep_id in _recipients(routing, offer):
-            by_rep.setdefault(rep_id, []).append(_facts(cx, offer, record, convert))
-    if not by_rep:
-        return {}
+    # each offer's facts once (what the lead stream remembered is used up by the first read)
+    alerted = [(offer, _facts(cx, offer, record, convert), _recipients(routing, offer)) for offer, record in rows]
+    by_rep: dict[str, list[int]] = {}
+    for i, (_, _, recipients) in enumerate(alerted):
+        for rep_id in recipients:
+            by_rep.setdefault(rep_id, []).append(i)
     singles = sum(len(v) for v in by_rep.values())
     digest = singles > INPUTS_PER_CALL  # more than one call's worth: one message per rep instead
-    notes = []
-    for rep_id, facts in sorted(by_rep.items()):
-        rep = _rep(routing, rep_id)
+    notes: list[Notification] = []
+    covers: list[list[int]] = []  # the offers each message tells of
+    for rep_id, mine in sorted(by_rep.items()):
+        rep = rep_of(routing, rep_id)
         words = texts(rep.language if rep else None)
         zone = rep.time_zone if rep else None
-        if digest and len(facts) > 1:
-            notes.append(Notification(recipient_ids=(rep_id,), title=words["digest"].format(n=len(facts)),
-                                      body="\n\n".join(_body(words, f, zone) for f in facts)[:32_000]))
+        if digest and len(mine) > 1:
+            notes.append(Notification(recipient_ids=(rep_id,), title=words["digest"].format(n=len(mine)),
+                                      body="\n\n".join(_body(words, alerted[i][1], zone) for i in mine)[:32_000]))
+            covers.append(mine)
         else:
-            notes.extend(Notification(recipient_ids=(rep_id,), title=words["title"].format(company=f["company"]),
-                                      body=_body(words, f, zone), target_id=f["lead_id"]) for f in facts)
+            for i in mine:
+                f = alerted[i][1]
+                notes.append(Notification(recipient_ids=(rep_id,), title=words["title"].format(company=f["company"]),
+                                          body=_body(words, f, zone), target_id=f["lead_id"]))
+                covers.append([i])
     log = cx.log(component="alerts")
+    kind = "custom" if mode == "custom" else "email"
     try:
-        results = cx.client.notify("custom" if mode == "custom" else "email", notes)
+        results = cx.client.notify(kind, notes) if notes else []
     except (ConnectorError, ValueError) as e:  # the offers stand; only their announcement is lost (the reminder still comes)
         log.warning("offer_alerts_not_sent", offers=singles, error=str(e),
                     fix="offer_alert = \"custom\" needs [notifications] custom_notification_type_id"
                     if isinstance(e, ValueError) else None)
-        results = [NotifyResult(n, False, "NOT_SENT", str(e)) for n in notes]
+        code = e.failure.code if isinstance(e, ConnectorError) else "NOT_SENT"
+        results = [NotifyResult(n, False, code, str(e)) for n in notes]
     failed = [r for r in results if not r.ok]
     if failed:
         log.warning("offer_alerts_failed", failed=len(failed), code=failed[0].code, message=failed[0].message)
-    out = {"alerted": singles, "alert_messages": len(notes) - len(failed)}
+    out = {"alerted": singles, "alert_messages": len(notes) - len(failed)} if notes else {}
     if failed:
         out["alerts_failed"] = len(failed)
+    outcomes: list[list[NotifyResult]] = [[] for _ in alerted]
+    for note_result, mine in zip(results, covers):
+        for i in mine:
+            outcomes[i].append(note_result)
+    marks = [_mark(routing, offer, kind, outcome) for (offer, _, _), outcome in zip(alerted, outcomes)
+             if activity.wanted(cx, TASK_SETTING, bool(outcome) and all(r.ok for r in outcome))]
+    activity.write(cx, now, marks, kind="alert", setting=TASK_SETTING, counts=out,
+                   warned=bool(counts and counts.get("alert_tasks_failed")))
     if counts is not None:
         for k, v in out.items():
             counts[k] = counts.get(k, 0) + v
     return out
+
+
+def _mark(routing, offer: dict[str, Any], kind: str, outcome: list[NotifyResult]) -> activity.Mark:
+    """The Task on the Lead for its alert: who was told how (never their names: a later
+    partner's reps read the lead's activities too), the deadline in their zones."""
+    users = sorted({u for r in outcome for u in r.notification.recipient_ids})
+    who = f"{len(users)} user{'s' if len(users) != 1 else ''} of the offered partner"
+    how = "by a Salesforce notification" if kind == "custom" else "by email"
+    failure = next((r for r in outcome if not r.ok), None)
+    if outcome and failure is None:
+        subject, lines = "Offer alert sent", [f"leadrouter told {who} {how} that this lead was offered to them."]
+    else:
+        reason = activity.reason(failure.code, failure.message) if failure else "no active partner user to tell"
+        subject = "Offer alert not sent"
+        lines = [f"leadrouter could not tell {who if outcome else 'anyone'} {how} that this lead was offered to them "
+                 f"({reason}).", "The offer stands; the partner sees the lead in its list views."]
+    zones = [rep.time_zone if rep else None for rep in (rep_of(routing, u) for u in users)]
+    facts = [f"Offer attempt: {offer.get('attempt')}", *deadline_lines(offer.get("deadline"), zones)]
+    return activity.Mark(offer["lead_id"], subject, "\n".join(lines + facts))
 
 
 # What an alert says about a lead is kept (cx.alert_facts, bounded) from when the lead
@@ -179,7 +221,8 @@ def _recipients(routing, offer: dict[str, Any]) -> tuple[str, ...]:
     return tuple(r.id for r in partner.active_reps) if partner else ()
 
 
-def _rep(routing, rep_id: str):
+def rep_of(routing, rep_id: str):
+    """The rep (rules.model.Rep) of this user id, or None when routing does not know it."""
     partner = routing.partners.get(routing.rep_partner.get(rep_id, ""))
     return next((r for r in partner.reps if r.id == rep_id), None) if partner else None
 
@@ -218,18 +261,34 @@ def _lead_facts(lead: Any, *, person: bool = True) -> dict[str, Any]:
 def _body(words: dict[str, str], f: dict[str, Any], zone: str | None) -> str:
     return words["body"].format(lead=f["lead"], company=f["company"], region=f["region"],
                                 products=", ".join(f["products"]) or words["none"],
-                                deadline=_when(f["deadline"], zone) or words["nodeadline"], link=f["link"])
+                                deadline=deadline_text(f["deadline"], zone) or words["nodeadline"], link=f["link"])
 
 
-def _when(at: datetime | None, zone: str | None) -> str | None:
+def deadline_text(at: datetime | None, zone: str | None) -> str | None:
     """The deadline in the rep's own time zone, with UTC alongside (reps cross zones)."""
     if at is None:
         return None
     utc = f"{at:%Y-%m-%d %H:%M} UTC"
+    local = local_time(at, zone)
+    return f"{local} ({utc})" if local else utc
+
+
+def local_time(at: datetime, zone: str | None) -> str | None:
+    """`at` in the zone, named ("2024-05-01 16:00 Europe/Berlin"); None where it would say
+    no more than UTC does (no zone, UTC by another name, or a zone Python does not know)."""
     try:
         local = at.astimezone(time_zone(zone)) if zone else None
     except ValueError:  # not a zone Python knows (any way a name can be wrong): UTC alone
         local = None
     if local is None or local.utcoffset() == at.utcoffset():
-        return utc
-    return f"{local:%Y-%m-%d %H:%M} {zone} ({utc})"
+        return None
+    return f"{local:%Y-%m-%d %H:%M} {zone}"
+
+
+def deadline_lines(at: datetime | None, zones: Iterable[str | None]) -> list[str]:
+    """The deadline for an admin (a Task on the Lead, jobs/activity.py): in UTC, then in each
+    of the recipients' zones that says more."""
+    if at is None:
+        return ["Offer deadline: none"]
+    local = sorted({t for t in (local_time(at, z) for z in set(zones)) if t})
+    return [f"Offer deadline: {at:%Y-%m-%d %H:%M} UTC", *(f"In the recipient's time zone: {t}" for t in local)]

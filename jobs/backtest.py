@@ -41,16 +41,25 @@ from jobs.timeutil import as_utc
 from rules.model import DecisionKind, Lead, Partner
 from rules.predictive import Predictor, tuning
 from rules.state import RoutingState
+from rules.values import LEAD_SCORE
 
 _SINCE = re.compile(r"^(\d+)([dhw])$")
 _UNITS = {"d": "days", "h": "hours", "w": "weeks"}
+
+
+MAX_SINCE = timedelta(days=3650)
 
 
 def parse_since(text: str) -> timedelta:
     m = _SINCE.match(text.strip())
     if not m or int(m.group(1)) <= 0:
         raise ValueError(f"--since {text!r}: give a number of days, hours or weeks, e.g. 90d, 36h or 4w")
-    return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+    # a window past ten years reads nothing more (the org keeps field history for less) and
+    # a huge number would overflow the date arithmetic
+    n, unit = int(m.group(1)), _UNITS[m.group(2)]
+    if n > MAX_SINCE / timedelta(**{unit: 1}):
+        raise ValueError(f"--since {text!r}: at most {MAX_SINCE.days}d (ten years); e.g. 90d")
+    return timedelta(**{unit: n})
 
 
 def register(sub: Any) -> None:
@@ -164,7 +173,7 @@ def replay(cx: Any, book: Any, leads: Iterable[Lead], learner: Predictor, facts:
     for lead in leads:
         n += 1
         at = lead.created
-        lead.extra["score"] = learner.score(lead)
+        lead.extra[LEAD_SCORE] = learner.score(lead)
         d = router.decide(lead, state, at, attempt=1)
         state.record_offer(d, at)
         learner.record_offer(d)

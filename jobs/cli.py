@@ -97,7 +97,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from sqlalchemy.exc import DatabaseError
 
+    from connector.errors import ConfigError, ConnectorError
+    from jobs.commands import EXIT_CONFIG, EXIT_JOB_FAILED
+    from jobs.config import ConfigFileError, SalesforceUnreachable
     from jobs.state import StateProblem
+    from mappings import MappingError
+    from rules.errors import RulesError
 
     try:
         return int(handler(args) or 0)
@@ -110,6 +115,19 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"leadrouter: state database problem\n{describe_problem(e)}", file=sys.stderr)
         return EXIT_STATE
+    # The ops tools (dry-run, explain, backtest, …) assemble the connector as `once` does:
+    # a broken rule file, mapping or login ends them as it ends `once`, not in a traceback.
+    except SalesforceUnreachable as e:
+        print(f"leadrouter: Salesforce did not answer (exit {EXIT_JOB_FAILED}: run again later)\n{e}",
+              file=sys.stderr)
+        return EXIT_JOB_FAILED
+    except (ConfigFileError, ConfigError, MappingError, RulesError) as e:
+        print(f"leadrouter: configuration problem\n{e}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ConnectorError as e:  # a read the retries gave up on (an outage, the API budget): as `once` exits
+        print(f"leadrouter: Salesforce did not answer (exit {EXIT_JOB_FAILED}: run again later)\n{e}",
+              file=sys.stderr)
+        return EXIT_JOB_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

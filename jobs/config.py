@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rules.errors import Problem, nearest
 from rules.tomllines import TomlLines
+from rules.tomllines import loads as toml_loads
 
 DEFAULT_CONFIG = "leadrouter.toml"
 
@@ -139,6 +140,12 @@ class NotificationSettings(_Strict):
     email_sender_address: str | None = None
     offer_alert: Literal["email", "custom", "off"] = "email"  # tell the offered rep (jobs/alerts.py); off: a Flow does
     portal_url: str | None = None  # the partner portal's base URL (…/s): alerts link the Lead there
+    # A completed Task on the Lead saying what was sent (jobs/activity.py): all, failed (only what
+    # did not go out), off. Needs Edit Tasks. An alert coincides with the offer the Lead shows
+    # already (Offered_At__c), so by default only an alert that failed leaves a Task: one for
+    # each would cost a call per 200 offers, as much as writing the offers.
+    reminder_tasks: Literal["all", "failed", "off"] = "all"
+    alert_tasks: Literal["all", "failed", "off"] = "failed"
 
 
 class LogSettings(_Strict):
@@ -293,6 +300,18 @@ class LoadedConfig:
         return url_for(url, self.settings.org.name)
 
 
+def read_config_text(p: Path) -> str:
+    """The config file's text, or a ConfigFileError saying why it cannot be read."""
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigFileError(f"{p}: not UTF-8 text (byte {e.start}); save the config file as UTF-8") from None
+    except OSError as e:
+        what = "is a directory, not a file" if p.is_dir() else f"cannot be read: {e.strerror or e}"
+        raise ConfigFileError(f"{p}: the config file {what}; point --config (or $LEADROUTER_CONFIG) at the "
+                              "TOML file, a copy of config.example.toml") from None
+
+
 def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
     """Read the TOML file (or defaults when `path` is None), then apply env overrides."""
     env = os.environ if env is None else env
@@ -303,9 +322,9 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
             raise ConfigFileError(
                 f"{p}: no such config file; copy config.example.toml to {p} and edit it"
             )
-        text = p.read_text()
+        text = read_config_text(p)
         try:
-            data = tomllib.loads(text)
+            data = toml_loads(text)
         except tomllib.TOMLDecodeError as e:
             raise ConfigFileError(f"{p}: not valid TOML: {e}") from None
     _refuse_secrets(data, text, p)

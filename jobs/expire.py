@@ -58,7 +58,8 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
                 why = f"offer to {name} lapsed at {offer['deadline']:%Y-%m-%d %H:%M} UTC"
                 lifecycle.end_offer(conn, state, offer, "lapsed", why, now, outcome="lapsed")
                 decision = lifecycle.redistribute(cx, conn, state, lead, attempt=offer["attempt"] + 1, why=why,
-                                                  record=rec, seen_modstamp=local.get("modstamp"), now=now)
+                                                  record=rec, seen_modstamp=local.get("modstamp"), now=now,
+                                                  moved=f"offer {offer['attempt']} lapsed unanswered")
                 key = "escalated" if decision.kind.value == "escalate" else "redistributed"
                 counts[key] = counts.get(key, 0) + 1
             lifecycle.save_state(conn, state, now)

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 
 from datetime import datetime, timedelta
 
-from connector.notify import Notification
-from jobs import leads, lifecycle, outbox
+from connector.errors import ConnectorError
+from connector.notify import Notification, NotifyResult
+from jobs import activity, leads, lifecycle, outbox
+from jobs.remind import HOW
 from jobs.state import offers as of
 from mappings import Unroutable
 from rules.model import Lead
@@ -28,17 +30,49 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         for o in remind:
             of.set_offer(conn, o["id"], followup_at=now)
     if remind:
-        notes = [Notification(recipient_ids=(o["accepted_by"],), title="Accepted lead not worked yet",
-                              body=f"You accepted this lead {(now - o['accepted_at']).days} days ago and its "
-                                   f"status is still {cfg.untouched_status}.",
-                              target_id=o["lead_id"])
-                 for o in remind if o.get("accepted_by")]
-        if notes:
-            cx.client.notify(cx.settings.notifications.mode, notes)
         counts["followup_reminded"] = len(remind)
+        _remind(cx, now, remind, counts)
     if cfg.reclaim:
         counts.update(_reclaim(cx, now, stale, timedelta(days=cfg.reclaim_after_days)))
     return counts
+
+
+def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, int]) -> None:
+    """Remind each rep who accepted and did nothing; the reminder (or why it did not go
+    out) shows on the Lead as a completed Task, as the offer reminder does (jobs/activity.py)."""
+    untouched = cx.settings.offers.untouched_status
+    mode = cx.settings.notifications.mode
+    with_rep = [o for o in remind if o.get("accepted_by")]
+    notes = [Notification(recipient_ids=(o["accepted_by"],), title="Accepted lead not worked yet",
+                          body=f"You accepted this lead {(now - o['accepted_at']).days} days ago and its "
+                               f"status is still {untouched}.",
+                          target_id=o["lead_id"])
+             for o in with_rep]
+    if mode == "none":  # the org notifies with a Flow: nothing sent here, nothing to show
+        return
+    try:
+        results = cx.client.notify(mode, notes) if notes else []
+    except (ConnectorError, ValueError) as e:  # marked reminded already: not sent again, said on each lead
+        code = e.failure.code if isinstance(e, ConnectorError) else "NOT_SENT"
+        cx.log(component="followup").warning("followup_reminders_not_sent", reminders=len(notes), code=code,
+                                             error=str(e)[:300])
+        results = [NotifyResult(n, False, code, str(e)) for n in notes]
+    by_lead = {r.notification.target_id: r for r in results}
+    marks = []
+    for o in remind:
+        r = by_lead.get(o["lead_id"])
+        sent = r is not None and r.ok
+        if not activity.wanted(cx, "reminder_tasks", sent):
+            continue
+        days = (now - o["accepted_at"]).days
+        if sent:
+            subject, line = "Follow-up reminder sent", f"leadrouter reminded the rep who accepted this lead {HOW.get(mode, mode)} to work it."
+        else:
+            why = activity.reason(r.code, r.message) if r is not None else "no rep recorded as accepting it"
+            subject, line = "Follow-up reminder not sent", f"leadrouter could not remind the rep who accepted this lead ({why})."
+        marks.append(activity.Mark(o["lead_id"], subject,
+                                   f"{line}\nAccepted {days} days ago; Status still {untouched}."))
+    activity.write(cx, now, marks, kind="followup", setting="reminder_tasks", counts=counts)
 
 
 def _reclaim(cx: Context, now: datetime, stale: list[dict], after: timedelta) -> dict[str, int]:
@@ -67,6 +101,7 @@ def _reclaim(cx: Context, now: datetime, stale: list[dict], after: timedelta) ->
                 state.record_outcome(o["lead_id"], o["partner_id"], "lapsed", now)
                 of.exclude(conn, o["lead_id"], o["partner_id"], "reclaimed", why, now)
             lifecycle.redistribute(cx, conn, state, lead, attempt=o["attempt"] + 1, why=why, record=rec,
+                                   moved=f"reclaimed: accepted {(now - o['accepted_at']).days} days ago and never worked",
                                    seen_modstamp=local.get("modstamp"), now=now)
         lifecycle.save_state(conn, state, now)
     flushed = outbox.flush(cx, now)

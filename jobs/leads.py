@@ -152,6 +152,7 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
         state = lifecycle.load_state(conn, ids)
         fresh: list[tuple[Any, dict[str, Any]]] = []
         seen_only: list[dict[str, Any]] = []  # known leads with nothing of ours changed
+        pending: list[tuple[Any, dict[str, Any], dict[str, Any]]] = []  # known leads reading Pending anew
         for rec in unique:
             lead_id = rec["Id"]
             entry = inflight.get(lead_id)
@@ -177,11 +178,23 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
                     continue
             lead = lead or to_lead(rec)
             local = known.get(lead_id)
-            if local is None or poll.wants_reroute(lead, local):
+            if local is None:
                 fresh.append((lead, rec))
+                continue
+            if poll.wants_reroute(lead, local):
+                pending.append((lead, rec, local))
                 continue
             outcome = poll.evaluate(cx, conn, state, lead, rec, local, live.get(lead_id), now, seen_only)
             _bump(counts, outcome)
+        if pending:
+            # a person's Pending is a request to route the lead again; our own write is not
+            asked = poll.asked_by_person(cx, [lead.id for lead, _, _ in pending])
+            for lead, rec, local in pending:
+                outcome = poll.evaluate(cx, conn, state, lead, rec, local, live.get(lead.id), now, seen_only,
+                                        asked=lead.id in asked)
+                _bump(counts, outcome)
+                if outcome in {f"rerouted_{purpose}" for purpose in alerts.ALERTED_PURPOSES}:
+                    alerts.remember(cx, [(lead, kept_by_id[lead.id])])
         of.note_seen(conn, seen_only, now)
         if fresh:
             outcomes = route.route(cx, conn, state, fresh, now, parse=stamp)

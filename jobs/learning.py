@@ -38,6 +38,7 @@ from rules.book import RuleBook
 from rules.model import Decision, DecisionKind, Lead, Partner
 from rules.performance import OutcomeEvent
 from rules.predictive import Predictor, tuning
+from rules.values import LEAD_SCORE
 
 # older outcomes weigh little: answers fade with a 60-day half-life, conversions with 150 (a year: ×0.19)
 HISTORY = timedelta(days=365)
@@ -186,7 +187,7 @@ def rate(conn: Connection, live: Live | None, rated: Iterable[Any] | None) -> in
 def score(live: Live | None, lead: Lead) -> None:
     """Put the lead-potential score where rule conditions read it (`score >= 0.6`)."""
     if live is not None:
-        lead.extra["score"] = live.learner.score(lead)
+        lead.extra[LEAD_SCORE] = live.learner.score(lead)
 
 
 def committed(cx: Any, decisions: Iterable[Decision]) -> None:

@@ -162,15 +162,18 @@ def decide(routing: Any, lead: Lead, state: RoutingState, now: datetime, *, atte
 
 
 def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead, *, attempt: int, why: str,
-                 record: dict[str, Any] | None, seen_modstamp: datetime | None, now: datetime) -> Decision:
+                 record: dict[str, Any] | None, seen_modstamp: datetime | None, now: datetime,
+                 moved: str | None = None) -> Decision:
     """Offer the lead to the next target (never one that declined it), or escalate.
+    `moved`: what became of the previous offer, in words that name no partner (the next
+    partner's reps read the reason), put before the new offer's reason on the Lead.
 
     A lead a distributor accepted and handed down goes to its next reseller instead, and
     back to the distributor when none is left."""
     distributor = handed_down_by(cx, conn, lead.id)
     if distributor is not None:
         return hand_down(cx, conn, state, lead, distributor, attempt=attempt, why=why, record=record,
-                         seen_modstamp=seen_modstamp, now=now)
+                         seen_modstamp=seen_modstamp, now=now, moved=moved)
     max_attempts = cx.book.settings.max_attempts
     if attempt > max_attempts:
         decision = escalation(cx, lead, f"{why}; no partner took it after {max_attempts} offers", attempt)
@@ -178,6 +181,42 @@ def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead,
         decision = decide(cx.routing(), lead, state, now, attempt=attempt)
         if decision.kind is DecisionKind.UNROUTABLE or barred(state, lead.id, decision):
             decision = escalation(cx, lead, f"{why}; {decision.reason}", attempt)
+        else:
+            decision = said_why(decision, moved)
+    commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
+                    redistribution=True)
+    return decision
+
+
+REROUTE_WHY = "a person asked for routing again (Routing_Status__c set to Pending)"
+HELD = "had"  # how a partner that held the lead shows among the exclusions of its fresh decision
+
+
+def reroute(cx: Context, conn: Connection, state: RoutingState, lead: Lead, *, record: dict[str, Any] | None,
+            seen_modstamp: datetime | None, now: datetime) -> Decision:
+    """A person set Pending: whatever of ours is on the lead is withdrawn and it is decided
+    afresh at attempt 1, with the reason saying who asked (docs/LIFECYCLE.md: reroute_requested).
+
+    A withdrawal bars nobody; the partners that held the lead are only passed over by this
+    decision (routing it again to the same partner would leave the Lead as the person
+    found it). A lead a partner's rep still owns never stays with it: when nothing can be
+    offered it goes to escalation, where a channel manager sees it."""
+    held = withdraw_held(conn, state, lead.id, f"withdrawn: {REROUTE_WHY}", now)
+    declined = state.excluded.get(lead.id)
+    if held:
+        state.excluded[lead.id] = {**{p: HELD for p in held}, **(declined or {})}
+    try:
+        decision = decide(cx.routing(), lead, state, now, attempt=1)
+    finally:
+        if declined is None:
+            state.excluded.pop(lead.id, None)
+        else:
+            state.excluded[lead.id] = declined
+    if held and decision.kind is DecisionKind.UNROUTABLE:
+        decision = escalation(cx, lead, f"{REROUTE_WHY}; {decision.reason}", 1)
+    else:
+        decision = dataclasses.replace(decision, reason=f"{REROUTE_WHY}: {decision.reason}"[:255])
+    decision.explanation["rerouted"] = {"why": REROUTE_WHY, "withdrawn_from": sorted(held)}
     commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
                     redistribution=True)
     return decision
@@ -203,15 +242,23 @@ def handed_down_by(cx: Context, conn: Connection, lead_id: str) -> dict[str, Any
     return None
 
 
+def said_why(decision: Decision, moved: str | None) -> Decision:
+    """An offer made again says why the lead moved on, before the rule's own reason."""
+    if not moved or decision.kind not in (DecisionKind.OFFER, DecisionKind.POOL):
+        return decision
+    return dataclasses.replace(decision, reason=f"{moved}; {decision.reason}"[:255])
+
+
 def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, distributor: dict[str, Any], *, attempt: int,
               why: str | None, record: dict[str, Any] | None, seen_modstamp: datetime | None,
-              now: datetime) -> Decision:
+              now: datetime, moved: str | None = None) -> Decision:
     """Offer a distributor's lead to one of its resellers; when none qualifies (or all
     declined, or the attempts ran out) the lead stays with the distributor's rep."""
     dist_id = distributor["partner_id"]
     decision = cx.routing().router.hand_down(lead, dist_id, state, now, attempt=attempt)
     if (decision.kind is DecisionKind.OFFER and not barred(state, lead.id, decision) and decision.partner_id != dist_id
             and attempt <= cx.book.settings.max_attempts):
+        decision = said_why(decision, moved)
         commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
                         redistribution=True)
         return decision
@@ -253,17 +300,15 @@ def end_offer(conn: Connection, state: RoutingState, offer: dict[str, Any], stat
 
 def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, now: datetime, *,
             final_state: LeadState | str = LeadState.RELEASED, modstamp: datetime | None = None,
-            lead_update: dict[str, Any] | None = None) -> None:
+            lead_update: dict[str, Any] | None = None, converted: bool = False) -> None:
     """End our interest in a lead: its offers close and pending writes drop. A person
     (or Salesforce) has it now; `lead_update` is the one write that tells the admin so
-    (None: the lead is gone, or nothing of ours is on it)."""
+    (None: the lead is gone, or nothing of ours is on it). `converted`: the lead was
+    converted, which an accepting partner's record counts; anything else ending an offer
+    or an acceptance (a takeover, a deletion, a refused write) is a withdrawal, neither
+    to its credit nor its fault."""
     final_state = LeadState(final_state)
-    for offer in of.live_offers(conn, [lead_id]).values():
-        end_offer(conn, state, offer, "closed", reason, now, outcome="closed")
-    for offer in of.accepted_offers(conn, [lead_id]).values():
-        of.set_offer(conn, offer["id"], status="closed", closed_at=now, close_reason=reason[:255])
-        if offer.get("partner_id"):
-            state.record_outcome(lead_id, offer["partner_id"], "closed", now)
+    withdraw_held(conn, state, lead_id, reason, now, converted=converted)
     ob.drop_open(conn, lead_id, reason, now)
     if final_state is LeadState.RELEASED:
         reason = f"{reason}; set Routing_Status__c to Pending to have it routed again"
@@ -274,6 +319,23 @@ def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, no
     if lead_update is not None:
         ob.add(conn, lead_id=lead_id, purpose="release", payload=jsonable(lead_update), now=now,
                seen_modstamp=modstamp)
+
+
+def withdraw_held(conn: Connection, state: RoutingState, lead_id: str, reason: str, now: datetime, *,
+                  converted: bool = False) -> set[str]:
+    """Close the lead's live offer and its acceptance, barring nobody; the partners that
+    held it. Only the conversion of an accepted lead counts on the partner's record."""
+    held: set[str] = set()
+    for offer in of.live_offers(conn, [lead_id]).values():
+        end_offer(conn, state, offer, "closed", reason, now, outcome="withdrawn")
+        if offer.get("partner_id"):
+            held.add(offer["partner_id"])
+    for offer in of.every_accepted_offer(conn, lead_id):
+        of.set_offer(conn, offer["id"], status="closed", closed_at=now, close_reason=reason[:255])
+        if offer.get("partner_id"):
+            state.record_outcome(lead_id, offer["partner_id"], "closed" if converted else "withdrawn", now)
+            held.add(offer["partner_id"])
+    return held
 
 
 def released_update(cx: Context, reason: str, *, partner_id: Any = ...) -> dict[str, Any]:

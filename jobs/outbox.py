@@ -209,7 +209,7 @@ def decide_again(cx: Context, conn, state, entry: dict[str, Any], lead: Any, rec
     live = of.live_offers(conn, [lead.id]).get(lead.id)
     if live is not None:
         lifecycle.end_offer(conn, state, live, "closed", "withdrawn: the lead changed before the offer reached it",
-                            now, outcome="closed")
+                            now, outcome="withdrawn")
     if before is None or rec.get("OwnerId") != before or lead.converted or lead.do_not_route:
         reason = ("lead converted" if lead.converted else "Do_Not_Route__c ticked by a person" if lead.do_not_route
                   else f"taken over by a person before our write landed: owner set to {rec.get('OwnerId')}")

@@ -28,12 +28,13 @@ from jobs.timeutil import as_utc
 from rules.model import Partner
 from rules.fiscal import UTC_CALENDAR, OrgCalendar
 from rules.performance import PARTNER_ATTRIBUTES, OutcomeEvent, PartnerFacts, partner_facts
+from rules.values import LEAD_SCORE
 
 __all__ = ["LEAD_ATTRIBUTES", "PARTNER_ATTRIBUTES", "attach", "rule_attributes", "facts", "offer_events", "org_events", "wanted",
            "window_start"]
 
 # the lead-potential score the predictive learner puts on each lead (jobs/learning.py)
-LEAD_ATTRIBUTES: dict[str, type] = {"score": float}
+LEAD_ATTRIBUTES: dict[str, type] = {LEAD_SCORE: float}
 
 
 def rule_attributes(mappings: Any) -> tuple[dict[str, type] | None, dict[str, type] | None]:

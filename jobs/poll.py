@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from connector.soql import format_soql, select
 from jobs import lifecycle
 from jobs.state import offers as of
 from jobs.state import outbox as ob
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
 
 
 def wants_reroute(lead: Any, local: dict[str, Any]) -> bool:
-    """A person set Routing_Status__c to Pending on a lead we had let go: route it afresh.
+    """Routing_Status__c reads Pending on a lead we know, changed since we last read it:
+    perhaps a person asking for it to be routed again (`asked_by_person` says whether).
 
     Only that explicit word counts. A blank status on a lead we released means we never
     wrote to it, and whatever else the person changed is theirs to keep."""
@@ -46,15 +48,40 @@ def wants_reroute(lead: Any, local: dict[str, Any]) -> bool:
     return seen is None or (lead.modstamp is not None and lead.modstamp > seen)
 
 
+def asked_by_person(cx: Context, lead_ids: list[str]) -> set[str]:
+    """Those of these leads whose Pending a person set, not our integration user.
+
+    LeadHistory names who last changed Routing_Status__c (a tracked field); where it keeps
+    no such change (tracking off, or Pending since the lead was created), the Lead's
+    LastModifiedById does. One query each for a page's candidates, which are rare: a
+    person's Pending on a lead we know."""
+    me = getattr(cx.client, "user_id", None)
+    field = cx.mappings.writeback_fields().get("routing_status")
+    if not me or not field or not lead_ids:
+        return set(lead_ids)  # nobody to tell apart: the word on the Lead is all there is
+    last: dict[str, str] = {}
+    soql = select("LeadHistory", ["LeadId", "CreatedById"],
+                  where=format_soql("LeadId IN {} AND Field = {}", lead_ids, field), order_by=("CreatedDate", "Id"))
+    for row in cx.client.query(soql):
+        last[row["LeadId"]] = row.get("CreatedById") or ""
+    rest = [i for i in lead_ids if i not in last]
+    if rest:
+        for row in cx.client.read_by_ids(cx.mappings.sobject("lead"), ["Id", "LastModifiedById"], rest):
+            last[row["Id"]] = row.get("LastModifiedById") or ""
+    return {i for i in lead_ids if last.get(i, me) != me}
+
+
 def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec: dict[str, Any], local: dict[str, Any],
-             live: dict[str, Any] | None, now: datetime, seen_only: list[dict[str, Any]] | None = None) -> str:
+             live: dict[str, Any] | None, now: datetime, seen_only: list[dict[str, Any]] | None = None, *,
+             asked: bool = False) -> str:
     """`seen_only`: where to note leads that changed nothing of ours (the caller writes
-    them in one statement per page); None writes each at once."""
+    them in one statement per page); None writes each at once. `asked`: a person set the
+    lead's Routing_Status__c to Pending (`wants_reroute`, `asked_by_person`)."""
     seen = parse_sf_datetime(rec.get("SystemModstamp"))
     if isinstance(lead, Unroutable):
         of.put_lead(conn, rec["Id"], now, modstamp=seen, record=rec)
         return "unreadable"
-    event, who = classify(cx, conn, state, lead, local, live)
+    event, who = classify(cx, conn, state, lead, local, live, asked=asked)
     move = rl.step(local["state"], event) if event is not None else None
     if move is None or isinstance(move, Ignored):
         if seen_only is None:
@@ -66,13 +93,17 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
 
 
 def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, local: dict[str, Any],
-             live: dict[str, Any] | None) -> tuple[Event | None, str | None]:
+             live: dict[str, Any] | None, *, asked: bool = False) -> tuple[Event | None, str | None]:
     """The one event this change of the lead amounts to (None: nothing of ours changed),
-    and the partner it concerns, when one does."""
+    and the partner it concerns, when one does. A person's Pending outranks whatever else
+    they changed in the same save (a new owner, the partner cleared): they asked for the
+    lead to be routed again."""
     if lead.converted:
         return Event.CONVERTED, None
     if lead.do_not_route:
         return Event.DO_NOT_ROUTE, None
+    if asked:
+        return Event.REROUTE_REQUESTED, None
     routing = cx.routing()
     owner = lead.owner_id
     owner_partner = routing.rep_partner.get(owner or "")
@@ -90,6 +121,8 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
             # Someone outside the partner took the lead: that outranks an answer given in
             # the same moment (an acceptance must not settle the lead on an admin).
             return Event.PERSON_TAKES_OVER, None
+        if _partner_removed(cx, lead, live.get("partner_id")):
+            return Event.PARTNER_REMOVED, None  # outranks an answer: the partner is off the lead
         if lead.response == Response.REJECTED.value:
             return Event.REJECT, live["partner_id"]
         if lead.response == Response.ACCEPTED.value:
@@ -97,6 +130,10 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         if moved:
             return Event.PASSED_TO_COLLEAGUE, owner_partner
         return None, None
+    if local["state"] == LeadState.ACCEPTED.value and lead.partner_id != owner_partner:
+        accepted = of.accepted_offers(conn, [lead.id]).get(lead.id) or {}
+        if owner_partner == accepted.get("partner_id") and _partner_removed(cx, lead, accepted.get("partner_id")):
+            return Event.PARTNER_REMOVED, None
     if not owner or owner == local.get("owner_id") or not local.get("owner_id"):
         return None, None
     if local["state"] == LeadState.ACCEPTED.value:
@@ -109,13 +146,26 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
     return Event.PERSON_TAKES_OVER, None
 
 
+def _partner_removed(cx: Context, lead: Lead, ours: str | None) -> bool:
+    """Is the partner we set on the lead (`ours`) no longer its PartnerAccountId? Only where
+    the mappings both write and read that field: else the Lead never shows our partner."""
+    if not ours or lead.partner_id == ours:
+        return False
+    field = cx.mappings.writeback_fields().get("partner_id")
+    return bool(field) and field in cx.mappings.soql_fields("lead")
+
+
 def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step, event: Event, who: str | None, lead: Lead,
               rec: dict[str, Any], local: dict[str, Any], live: dict[str, Any] | None, seen: datetime | None,
               now: datetime) -> str:
     routing = cx.routing()
     action = move.action
+    if action is Action.ROUTE:
+        decision = lifecycle.reroute(cx, conn, state, lead, record=rec, seen_modstamp=seen, now=now)
+        return f"rerouted_{decision.kind.value}"
     if action is Action.CLOSE:
-        lifecycle.release(conn, state, lead.id, move.why, now, final_state=LeadState.CLOSED, modstamp=seen)
+        lifecycle.release(conn, state, lead.id, move.why, now, final_state=LeadState.CLOSED, modstamp=seen,
+                          converted=event is Event.CONVERTED)
         return f"closed_{event.value}"
     if action is Action.RELEASE:
         reason = _takeover_reason(routing, event, lead, now)
@@ -145,7 +195,8 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         lifecycle.end_offer(conn, state, live, "rejected", reason, now, outcome="rejected")
         decision = lifecycle.redistribute(cx, conn, state, lead, attempt=live["attempt"] + 1,
                                           why=f"rejected by {_name(routing, live['partner_id'])}: {reason}",
-                                          record=rec, seen_modstamp=seen, now=now)
+                                          record=rec, seen_modstamp=seen, now=now,
+                                          moved=f"offer {live['attempt']} was rejected")
         return f"rejected_then_{decision.kind.value}"
     if action is Action.BACK_TO_POOL:
         assert live is not None
@@ -208,6 +259,13 @@ def _our_partner(conn, lead_id: str, live: dict[str, Any] | None) -> str | None:
 def _takeover_reason(routing, event: Event, lead: Lead, now: datetime) -> str:
     if event is Event.DO_NOT_ROUTE:
         return "Do_Not_Route__c ticked by a person"
+    if event is Event.PARTNER_REMOVED:
+        now_on = f"set to {_name(routing, lead.partner_id)}" if lead.partner_id else "cleared"
+        why = f"taken over by a person: the partner account was {now_on} at {now:%Y-%m-%d %H:%M} UTC"
+        owner_partner = routing.rep_partner.get(lead.owner_id or "")
+        if owner_partner:  # the Lead names the owner's partner (see RELEASE): say how to take it off
+            why += f"; a rep of {_name(routing, owner_partner)} still owns it: change the owner to take it off them"
+        return why
     who = lead.owner_id or "nobody"
     partner = routing.rep_partner.get(who)
     whom = f"a rep of {_name(routing, partner)} ({who})" if partner else who

@@ -131,13 +131,15 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     fields = list(dict.fromkeys([*ms.soql_fields("lead"), *extra, "LastModifiedDate"]))
     records = list(client.query(soql_select(ms.sobject("lead"), fields,
                                             where=format_soql(f"{ident(field)} IN {{}}", values))))
+    pending = next((v for v, st_ in spelled.items() if st_ is RoutingStatus.PENDING), None)
+    records += _asked_again(cx, field, pending, fields, now) if pending is not None else []
     reason_field = wb.get("rejection_reason")
     rejected = _response_values(cx)
     history, wrote = _our_history(cx, [r["Id"] for r in records], field, reason_field, rejected)
     records = [r for r in records if r["Id"] in wrote]  # leads whose status we wrote: ours to carry on
     routing = cx.routing()
     keep = cx.minimiser()
-    counts = {"offered": 0, "pooled": 0, "accepted": 0, "parked": 0, "bars": 0, "declines": 0}
+    counts = {"offered": 0, "pooled": 0, "accepted": 0, "parked": 0, "asked_again": 0, "bars": 0, "declines": 0}
     with cx.store.begin() as conn:
         for rec in records:
             status = spelled.get(str(rec.get(field)))
@@ -176,7 +178,10 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                     counts["bars"] += 1
             row: dict[str, Any] = {"attempt": attempt, "modstamp": seen, "status": rec.get("Status"),
                                    "record": keep(rec), "reason": "rebuilt from the org"}
-            if status is RoutingStatus.OFFERED:
+            if status is RoutingStatus.OFFERED or status is RoutingStatus.PENDING:
+                # a Pending here is a person's request to route again, made while the state was
+                # gone: the lead comes back as the offer it was, and the re-read below withdraws
+                # it and routes it afresh past that partner, as it would have live
                 pooled = bool(last_owner and last_owner.startswith(QUEUE_PREFIX))
                 of.insert_offer(
                     conn, lead_id=rec["Id"], kind="pool" if pooled else "offer",
@@ -186,7 +191,9 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                     offered_at=parse_sf_datetime(rec.get(wb.get("offered_at", ""))) or now,
                     deadline=parse_sf_datetime(rec.get(wb.get("deadline", ""))), lead_modstamp=seen)
                 lead_state = LeadState.POOLED if pooled else LeadState.OFFERED
-                counts["pooled" if pooled else "offered"] += 1
+                if status is RoutingStatus.PENDING:
+                    row["modstamp"] = None  # the person's Pending is news to this state: the re-read acts on it
+                counts["asked_again" if status is RoutingStatus.PENDING else "pooled" if pooled else "offered"] += 1
                 of.put_lead(conn, rec["Id"], now, state=lead_state.value, owner_id=last_owner, **row)
             elif status is RoutingStatus.ACCEPTED:
                 # the rep who had it when it was accepted, not whoever has it now: a move since
@@ -214,7 +221,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                                           schema.offers.c.partner_id.is_not(None))
                                    .group_by(schema.offers.c.partner_id)):
             state.open_offers[pid] = n
-        live = [r for r in records if spelled.get(str(r.get(field))) in LIVE]
+        live = [r for r in records if spelled.get(str(r.get(field))) in (*LIVE, RoutingStatus.PENDING)]
         counts["offered_today"] = offers_by_day(state, routing.router.caps, history.values(), now)
         rotations_from_leads(state, live, wb)
         lifecycle.save_state(conn, state, now)
@@ -266,6 +273,27 @@ def rotations_from_leads(state: RoutingState, records: list[dict[str, Any]], wb:
             latest_rep[partner] = (at, owner)
     state.rotation.update({rule: pid for rule, (_, pid) in latest_rule.items()})
     state.rep_rotation.update({pid: rep for pid, (_, rep) in latest_rep.items()})
+
+
+ASKED_AGAIN_DAYS = 30  # a person's Pending older than this was seen by the connector that ran then
+
+
+def _asked_again(cx: Context, field: str, pending: str, fields: list[str], now: datetime) -> list[dict[str, Any]]:
+    """Leads a person set back to Pending lately (Routing_Status__c is history-tracked):
+    routed by us before, so their declines and holders come back with them rather than the
+    lead being routed as new — and offered again to a partner that rejected it."""
+    me = getattr(cx.client, "user_id", None)
+    if not me:
+        return []
+    since = now - timedelta(days=ASKED_AGAIN_DAYS)
+    ids = list(dict.fromkeys(r["LeadId"] for r in cx.client.query(soql_select(
+        "LeadHistory", ["LeadId"], where=format_soql("Field = {} AND CreatedById != {} AND CreatedDate >= {}",
+                                                     field, me, since)))))
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(ids), 300):
+        out += cx.client.query(soql_select(cx.mappings.sobject("lead"), fields, where=format_soql(
+            f"Id IN {{}} AND {ident(field)} = {{}}", ids[i:i + 300], pending)))
+    return out
 
 
 def handed_down_by(history: list[tuple[datetime, str, str]], reseller: str | None,

@@ -2,18 +2,30 @@
 
 The reminder is marked sent in the state BEFORE it is sent: a crash in between costs
 one reminder rather than sending two (a partner rep pinged twice is the worse error).
+Each rep reads the deadline in their own time zone with UTC alongside, as in the offer
+alert (jobs/alerts.py); reps of one offer in different zones get a message each.
+
+What happened shows on the Lead as a completed Task, "Offer reminder sent" or "Offer
+reminder not sent" with Salesforce's reason (jobs/activity.py; [notifications]
+reminder_tasks). With notifications mode "none" nothing is sent, and no Task written.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from datetime import datetime, timedelta
 
-from connector.notify import Notification
+from connector.errors import ConnectorError
+from connector.notify import Notification, NotifyResult
+from jobs import activity
+from jobs.alerts import deadline_lines, deadline_text, rep_of
 from jobs.state import offers as of
 
 if TYPE_CHECKING:
     from jobs.context import Context
+
+SETTING = "reminder_tasks"
+HOW = {"email": "by email", "custom": "by a Salesforce notification"}
 
 
 def run(cx: Context, now: datetime) -> dict[str, int]:
@@ -25,22 +37,75 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     if not due:
         return {}
     routing = cx.routing()
-    notes = []
-    for offer in due:
-        recipients = _recipients(routing, offer)
-        if not recipients:
-            continue
-        notes.append(Notification(
-            recipient_ids=recipients,
-            title="Lead offer expires soon",
-            body=f"Please accept or reject this lead before {offer['deadline']:%Y-%m-%d %H:%M} UTC, "
-                 "or it goes to another partner.",
-            target_id=offer["lead_id"],
-        ))
     mode = cx.settings.notifications.mode
-    results = cx.client.notify(mode, notes) if notes else []
-    failed = sum(1 for r in results if not r.ok and r.code != "NOT_SENT")
-    return {"reminded": len(due), "notified": len(notes) - failed if mode != "none" else 0, "failed": failed}
+    notes: list[Notification] = []
+    of_offer: list[list[int]] = []  # each offer's notifications, by index in notes
+    zones_of: list[list[str | None]] = []
+    for offer in due:
+        mine: list[int] = []
+        zones: list[str | None] = []
+        for zone, reps in _by_zone(routing, _recipients(routing, offer)):
+            mine.append(len(notes))
+            zones.append(zone)
+            notes.append(Notification(
+                recipient_ids=reps,
+                title="Lead offer expires soon",
+                body=f"Please accept or reject this lead before {deadline_text(offer['deadline'], zone)}, "
+                     "or it goes to another partner.",
+                target_id=offer["lead_id"],
+            ))
+        of_offer.append(mine)
+        zones_of.append(zones)
+    counts: dict[str, int] = {"reminded": len(due), "notified": 0, "failed": 0}
+    if mode == "none":  # the org notifies with a Flow: nothing sent here, nothing to show
+        return counts
+    results = _send(cx, mode, notes)
+    marks = []
+    for offer, mine, zones in zip(due, of_offer, zones_of):
+        outcome = [results[i] for i in mine]
+        failure = next((r for r in outcome if not r.ok), None)
+        sent = bool(outcome) and failure is None
+        counts["notified" if sent else "failed"] += 1
+        if activity.wanted(cx, SETTING, sent):
+            marks.append(_mark(offer, mode, outcome, zones, failure))
+    activity.write(cx, now, marks, kind="reminder", setting=SETTING, counts=counts)
+    return counts
+
+
+def _send(cx: Context, mode: str, notes: list[Notification]) -> list[NotifyResult]:
+    if not notes:
+        return []
+    try:
+        return cx.client.notify(mode, notes)
+    except (ConnectorError, ValueError) as e:  # the reminders are lost (marked sent already): say so on each lead
+        code = e.failure.code if isinstance(e, ConnectorError) else "NOT_SENT"
+        cx.log(component="remind").warning("reminders_not_sent", reminders=len(notes), code=code, error=str(e)[:300])
+        return [NotifyResult(n, False, code, str(e)) for n in notes]
+
+
+def _mark(offer: dict[str, Any], mode: str, outcome: list[NotifyResult], zones: list[str | None],
+          failure: NotifyResult | None) -> activity.Mark:
+    users = sum(len(r.notification.recipient_ids) for r in outcome)
+    who = f"{users} user{'s' if users != 1 else ''} of the " + ("pool" if offer.get("kind") == "pool" else "offered partner")
+    how = HOW.get(mode, mode)
+    if failure is None:
+        subject, lines = "Offer reminder sent", [f"leadrouter reminded {who} {how} that the offer ends soon."]
+    else:
+        reason = activity.reason(failure.code, failure.message) if outcome else "no active partner user to remind"
+        subject = "Offer reminder not sent"
+        lines = [f"leadrouter could not remind {who if outcome else 'anyone'} {how} that the offer ends soon "
+                 f"({reason}).", "The offer stands; it lapses at its deadline as usual."]
+    facts = [f"Offer attempt: {offer.get('attempt')}", *deadline_lines(offer.get("deadline"), zones)]
+    return activity.Mark(offer["lead_id"], subject, "\n".join(lines + facts))
+
+
+def _by_zone(routing, reps: tuple[str, ...]) -> list[tuple[str | None, tuple[str, ...]]]:
+    """The recipients grouped by time zone: one message per zone says each rep's own time."""
+    groups: dict[str | None, list[str]] = {}
+    for rep_id in reps:
+        rep = rep_of(routing, rep_id)
+        groups.setdefault(rep.time_zone if rep else None, []).append(rep_id)
+    return sorted(((z, tuple(r)) for z, r in groups.items()), key=lambda g: (g[0] or "", g[1]))
 
 
 def _recipients(routing, offer) -> tuple[str, ...]:

@@ -68,17 +68,16 @@ def run(cx: Context, now: datetime) -> int:
             else:
                 continue  # the rep passed it to an active colleague: the offer stands
             why += "; offer withdrawn, decided again"
-            # a withdrawal bars nobody, and forgets none of the lead's earlier declines
-            declined = dict(state.declined(offer["lead_id"]))
-            lifecycle.end_offer(conn, state, offer, "closed", f"withdrawn: {why}", now, outcome="closed")
-            if declined:
-                state.excluded[offer["lead_id"]] = declined
+            # a withdrawal bars nobody, forgets none of the lead's earlier declines, and is
+            # neither a conversion nor the partner's fault on its track record
+            lifecycle.end_offer(conn, state, offer, "closed", f"withdrawn: {why}", now, outcome="withdrawn")
             local = leads.get(offer["lead_id"]) or {}
             rec = local.get("record")
             lead = to_lead(rec) if rec else Lead(id=offer["lead_id"])
             if isinstance(lead, Unroutable):
                 lead = Lead(id=offer["lead_id"])
             lifecycle.redistribute(cx, conn, state, lead, attempt=offer["attempt"], why=why, record=rec,
+                                   moved="the previous offer was withdrawn",
                                    seen_modstamp=local.get("modstamp"), now=now)
             n += 1
         lifecycle.save_state(conn, state, now)

@@ -16,6 +16,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from rules.tomllines import TomlLines
+from rules.tomllines import loads as toml_loads
+from rules.values import LEAD_SCORE, RESERVED_NAMES
 
 from .compile import CompiledAttribute, LoadProblem, compile_attribute
 from .errors import MappingError, Problem, meant
@@ -74,8 +76,12 @@ def _read(path: Path, problems: list[Problem]) -> Source | None:
         problems.append(Problem(str(path), None, "", f"cannot read the mapping file: {exc.strerror or exc}",
                                 "check the path given to load_mappings / --mappings"))
         return None
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(str(path), None, "", f"not UTF-8 text (byte {exc.start})",
+                                "save the mapping file as UTF-8"))
+        return None
     try:
-        raw = tomllib.loads(text)
+        raw = toml_loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         problems.append(Problem(str(path), int(match.group(1)) if match else None, "",
@@ -260,6 +266,16 @@ def _attribute(mapping: ObjectMapping, table: str, name: str, spec: AttributeSpe
         if not _IDENT.match(name) or keyword.iskeyword(name):
             problems.append(mapping.problem(path, f"extra attribute {name!r} must be a lower-case identifier usable in rule expressions",
                                             "use letters, digits and underscores, e.g. partner_segment"))
+            return None
+        if name in RESERVED_NAMES:
+            problems.append(mapping.problem(path, f"extra attribute {name!r} is a word of the rule language "
+                                                  f"(a rule reading {name} never means this attribute)",
+                                            f"name it for what it holds, e.g. {kind.name}_{name}"))
+            return None
+        if kind.name == "lead" and name == LEAD_SCORE:
+            problems.append(mapping.problem(path, f"extra attribute {name!r} is the learner's lead-potential score "
+                                                  "(rules read it as score; a predictive rule overwrites it)",
+                                            "name yours for where it comes from, e.g. marketing_score"))
             return None
         if name in kind.attrs:
             problems.append(mapping.problem(path, f"{name!r} is a standard {kind.name} attribute",

@@ -13,9 +13,11 @@ Everything that can be wrong is collected and raised together as RulesError.
 """
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -23,11 +25,12 @@ from rules import vocabulary as vocab
 from rules.bounded import MAX_RULE_FILE_BYTES
 from rules.errors import Problem, RulesError, did_you_mean
 from rules.tomllines import TomlLines
+from rules.tomllines import loads as toml_loads
 from rules.expressions import Compiler, Condition, ExpressionError, schema_of
 from rules.literals import LEAD_PICKLISTS, PARTNER_PICKLISTS, compared_values
 from rules.fiscal import OrgCalendar
 from rules.model import Lead, Partner
-from rules.windows import zone
+from rules.windows import offer_deadline, zone
 
 DEFAULT_PATH = Path(__file__).parent / "defaults" / "rules.toml"
 
@@ -38,6 +41,9 @@ CAP_FIX = ("a whole number of offers, 1 or more; leave the key out for no cap "
 
 
 HALF_LIFE_DAYS = (7, 3650)  # predictive rules: how fast outcomes may fade, in days (a week … ten years)
+MATCH_SCORE = (0, 100)  # rapidfuzz's scale: deal_registration_min_score outside it fails every match
+MAX_OFFER_HOURS = 24 * 3652  # what rules/windows.py can count: an offer window ends within ten years
+_TRIAL_START = datetime(2026, 1, 5, tzinfo=timezone.utc)  # a Monday: where a load-time window is counted from
 CLAIM_PRIOR = (-2.0, 2.0)  # predictive rules: log-odds a claimed industry starts ahead (×0.14 … ×7.4 the odds)
 CAPACITY_PRICE = (0.0, 3.0)  # predictive rules: what a partner's last free places cost (0 = nothing: greedy)
 
@@ -248,7 +254,36 @@ class _Loader:
             want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             self.error(f"{where}.{key}", f"expected {_human(want)}, got {value!r}", None, self.lines.key(key, line))
             return default
+        if isinstance(value, float) and not math.isfinite(value):  # TOML's nan and inf are no setting's value
+            self.error(f"{where}.{key}", f"expected a finite number, got {value!r}", None, self.lines.key(key, line))
+            return default
         return value
+
+    def offer_window(self, hours: float, business_hours: bool, settings: Settings, key: str,
+                     line: int | None) -> None:
+        """An offer window routing can count: refused here rather than in every decision's deadline."""
+        if hours <= 0:
+            self.error(key, "must be more than 0 hours", None, line)
+            return
+        try:
+            if hours > MAX_OFFER_HOURS:
+                raise ValueError("longer than ten years")
+            offer_deadline(_TRIAL_START, hours, business_hours=business_hours, time_zone=None,
+                           workday=settings.workday, weekdays=settings.weekdays)
+        except (ValueError, OverflowError):
+            self.error(key, f"an offer window of {hours:g} hours does not end within ten years "
+                            f"({MAX_OFFER_HOURS} hours)",
+                       "hours a partner has to answer before the offer lapses, e.g. 48", line)
+
+    def table(self, data: Mapping[str, Any], section: str) -> Mapping[str, Any]:
+        """A top-level section that must be one table: `[[settings]]` or `settings = "…"` is named, not a crash."""
+        value = data.get(section, {})
+        if isinstance(value, dict):
+            return value
+        self.error(section, f"expected one [{section}] table, got {_shape(value)}",
+                   f"write the section as [{section}] (single brackets) followed by its key = value lines",
+                   self.lines.line((section,)))
+        return {}
 
     def strings(self, table: Mapping[str, Any], key: str, where: str, line: int | None) -> tuple[str, ...]:
         if key not in table:
@@ -311,7 +346,7 @@ class _Loader:
         tier_weights = dict(d.tier_weights)
         raw_tw = g("tier_weights", dict)
         for tier, w in raw_tw.items():
-            if not isinstance(w, (int, float)) or isinstance(w, bool) or not w > 0:
+            if not isinstance(w, (int, float)) or isinstance(w, bool) or not 0 < w < math.inf:
                 self.error(f"settings.tier_weights.{tier}", f"expected a number above 0, got {w!r}",
                            "a tier's share of weighted offers; leave the tier out of `weighted` rules "
                            "(match.tiers) rather than weigh it 0", self.lines.key(tier, self.lines.header("settings.tier_weights")
@@ -363,8 +398,10 @@ class _Loader:
                 self.error(f"settings.{cap}", f"must be at least 1, got {value}", CAP_FIX, self.lines.key(cap, line))
         if s.max_attempts < 1:
             self.error("settings.max_attempts", "must be at least 1", None, self.lines.key("max_attempts", line))
-        if s.offer_hours <= 0:
-            self.error("settings.offer_hours", "must be more than 0 hours", None, self.lines.key("offer_hours", line))
+        self.offer_window(s.offer_hours, s.business_hours, s, "settings.offer_hours", self.lines.key("offer_hours", line))
+        self.between(s, "deal_registration_min_score", MATCH_SCORE, "",
+                     "how alike a lead's company and a registration's must be to match, on rapidfuzz's 0–100 scale "
+                     "(90, the default, forgives a suffix or a typo; 100 = the same words)", line)
         if not 0 <= s.fairness_floor <= 1:
             self.error("settings.fairness_floor", f"must be a share between 0 and 1, got {s.fairness_floor}",
                        "e.g. 0.6 = every eligible partner gets at least 60 % of its fair share of a predictive "
@@ -448,8 +485,12 @@ class _Loader:
             return ()
         out = []
         for i, entry in enumerate(data):
-            line = self.lines.header("gate", i)
+            line = self.lines.header("gate", i) or self.lines.line(("gate",))
             key = f"gate[{i + 1}]"
+            if not isinstance(entry, dict):
+                self.error(key, f"expected a table with `when` and `reason`, got {_shape(entry)}",
+                           "write each check as [[gate]] with when = '…' and reason = \"<field>: <why>\"", line)
+                continue
             self.unknown_keys(entry, ("when", "reason"), key, line)
             if "when" not in entry or "reason" not in entry:
                 self.error(key, "a gate check needs `when` (what must hold) and `reason` (\"<field>: <why>\")",
@@ -485,7 +526,7 @@ class _Loader:
         within = g("within_km", float, None)
         widen = []
         for r in data.get("widen_km", []) if isinstance(data.get("widen_km", []), list) else [data["widen_km"]]:
-            if isinstance(r, (int, float)) and not isinstance(r, bool) and r > 0:
+            if isinstance(r, (int, float)) and not isinstance(r, bool) and 0 < r < math.inf:
                 widen.append(float(r))
             else:
                 self.error(f"{where}.widen_km", f"expected radii in km like [100, 250], got {r!r}", None,
@@ -597,8 +638,10 @@ class _Loader:
         if otherwise not in OTHERWISE_WORDS:
             self.queue(otherwise, f"{where}.otherwise", self.lines.key("otherwise", line))
         hours = g("offer_hours", float, settings.offer_hours)
-        if hours <= 0:
-            self.error(f"{where}.offer_hours", "must be more than 0 hours", None, self.lines.key("offer_hours", line))
+        business_hours = g("business_hours", bool, settings.business_hours)
+        if "offer_hours" in data or "business_hours" in data:  # else the settings' window, checked there
+            self.offer_window(hours, business_hours, settings, f"{where}.offer_hours",
+                              self.lines.key("offer_hours", line))
         when_failed = any(p.key == f"{where}.when" for p in self.problems)
         if not when_failed and when.rule.statement.expression.__class__.__name__ == "BooleanExpression" \
                 and not when.rule.statement.expression.value:
@@ -608,7 +651,7 @@ class _Loader:
             name=name, ruleset=ruleset, when=when, partners=partners, match=match, distribute=distribute,
             weight_by=weight_by, prefer_incumbent=g("prefer_incumbent", bool, False), pool=pool,
             pools_by_territory=tuple(by_territory), rep=rep,
-            offer_hours=hours, business_hours=g("business_hours", bool, settings.business_hours),
+            offer_hours=hours, business_hours=business_hours,
             otherwise=otherwise, line=line, key=where, hand_down=self.nested_hand_down(data, name, where, line,
                                                                                  settings, territories, fixed_name),
         )
@@ -634,27 +677,39 @@ class _Loader:
         out = []
         rule_occurrence = 0
         for i, rs in enumerate(data):
-            line = self.lines.header("ruleset", i)
+            line = self.lines.header("ruleset", i) or self.lines.line(("ruleset",))
             where = f"ruleset[{i + 1}]"
             if not isinstance(rs, dict):
                 self.error(where, "expected a table", None, line)
                 continue
             self.unknown_keys({k: v for k, v in rs.items()}, _RULESET_KEYS, where, line)
             name = rs.get("name", where)
+            if not isinstance(name, str) or not name.strip():
+                self.error(f"{where}.name", f"expected the rule set's name in quotes, got {name!r}", None,
+                           self.lines.key("name", line))
+                name = where
             when = self.condition(self.lead, rs.get("when", "true"), f"{where}.when", self.lines.key("when", line),
                                   f"rule set {name!r}")
             otherwise = rs.get("otherwise", settings.fallback_queue or "unroutable")
-            if otherwise == "next":
+            if not isinstance(otherwise, str):
+                self.error(f"{where}.otherwise", f"expected a queue name or \"unroutable\" / \"escalate\" in quotes, "
+                                                 f"got {otherwise!r}", None, self.lines.key("otherwise", line))
+                otherwise = "unroutable"
+            elif otherwise == "next":
                 self.error(f"{where}.otherwise", "a rule set has no next step", "use \"unroutable\", \"escalate\" or a queue name",
                            self.lines.key("otherwise", line))
             elif otherwise not in OTHERWISE_WORDS:
                 self.queue(otherwise, f"{where}.otherwise", self.lines.key("otherwise", line))
             rules = []
             raw_rules = rs.get("rule", [])
-            if not raw_rules:
+            if not isinstance(raw_rules, list):
+                self.error(f"{where}.rule", f"expected [[ruleset.rule]] entries, got {_shape(raw_rules)}",
+                           "write each rule as [[ruleset.rule]] under its [[ruleset]]", self.lines.key("rule", line))
+                raw_rules = []
+            elif not raw_rules:
                 self.warn(where, f"rule set {name!r} has no rules; every lead it selects goes to {otherwise!r}", None, line)
             for j, r in enumerate(raw_rules):
-                rline = self.lines.header("ruleset.rule", rule_occurrence)
+                rline = self.lines.header("ruleset.rule", rule_occurrence) or line
                 rule_occurrence += 1
                 rule = self.rule(r, name, f"{where}.rule[{j + 1}]", rline, settings, territories)
                 if rule:
@@ -668,14 +723,14 @@ class _Loader:
 
     def load(self) -> RuleBook:
         try:
-            data = tomllib.loads(self.text)
+            data = toml_loads(self.text)
         except tomllib.TOMLDecodeError as exc:
             at = re.search(r"at line (\d+)", str(exc))
             raise RulesError([Problem(self.file, int(at.group(1)) if at else None, "(file)", f"not valid TOML: {exc}",
                                       "check quotes and brackets on that line")]) from None
         self.unknown_keys(data, _TOP_KEYS, "", None)
-        settings = self.settings(data.get("settings", {}))
-        territories = self.territories(data.get("territories", {}))
+        settings = self.settings(self.table(data, "settings"))
+        territories = self.territories(self.table(data, "territories"))
         gate = self.gate(data.get("gate", []))
         rulesets = self.rulesets(data.get("ruleset"), settings, territories)
         hand_down = None
@@ -695,6 +750,15 @@ def _check_size(size: int, filename: str) -> None:
             f"the rule file is larger than the {MAX_RULE_FILE_BYTES // 1024} KiB limit",
             "a rule file is written by hand and holds tens of rules; keep partner-specific lists "
             "(coverage, products) on the partner Accounts and group places under [territories]")])
+
+
+def _shape(value: Any) -> str:
+    """What a person wrote instead of the table or list expected, in TOML's words."""
+    if isinstance(value, list):
+        return "a list ([[…]] or [ … ])"
+    if isinstance(value, dict):
+        return "a table"
+    return repr(value)
 
 
 def _human(kind: str) -> str:

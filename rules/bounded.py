@@ -74,11 +74,32 @@ def check_depth(text: str) -> None:
         raise TooDeep(f"condition nests brackets {deepest} deep; the limit is {MAX_NESTING}")
 
 
+# What RE2 says → the fix for that construct; anything else is a backreference or lookaround.
+_REFUSAL_FIXES = (
+    ("repetition size", "RE2 repeats a part at most 1000 times, nested counts multiplied ((a{100}){100} is "
+                        "10,000): use a smaller count, or + / * for \"one or more\" / \"any number\""),
+    ("bad repetition operator", "RE2 has no possessive quantifiers (a++, a*+, a?+) and needs none: write a+, a* or a?"),
+    ("(?>", "RE2 has no atomic groups (?>…) and needs none: write the group as (…) or drop the brackets"),
+    ("(?#", "RE2 has no (?#…) comments: remove the comment from the pattern"),
+    ("pattern too large", "the pattern is too large for RE2: shorten it, or split it into several conditions"),
+)
+_FLAGS_FIX = "RE2 takes the flags i, m, s and U only, e.g. (?i) for any case: remove the others ((?x), (?u), (?a)…)"
+
+
+def _refusal_fix(why: str) -> str:
+    for needle, fix in _REFUSAL_FIXES:
+        if needle in why:
+            return fix
+    if re.search(r"\(\?[a-zA-Z]", why) and "(?P" not in why:
+        return _FLAGS_FIX
+    return REGEX_FIX
+
+
 class RegexRefused(ValueError):
     def __init__(self, pattern: str, why: str):
         super().__init__(f"regular expression {pattern!r} cannot run with a time bound: {why}")
         self.message = str(self)
-        self.fix = REGEX_FIX
+        self.fix = _refusal_fix(why)
 
 
 def _options() -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import decimal
 import itertools
+import math
 from typing import Any, Callable, Mapping
 
 from rule_engine import DataType, errors as re_errors
@@ -90,7 +91,8 @@ class CodeGen:
     def const(self, value: Any) -> str:
         if value is None or isinstance(value, bool):
             return repr(value)
-        if type(value) is str or type(value) is float:
+        # repr(inf) and repr(nan) are not Python: `amount < 1e400` is rule-engine's inf
+        if type(value) is str or (type(value) is float and math.isfinite(value)):
             return repr(value)
         self.consts.append(value)
         return f"K[{len(self.consts) - 1}]"

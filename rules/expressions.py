@@ -215,6 +215,11 @@ class Compiler:
                 f"syntax error{at} in {text!r}",
                 "rule-engine syntax: ==, !=, <, >=, and, or, not, 'x' in products, [\"a\", \"b\"] arrays",
             ) from None
+        except re_errors.RegexSyntaxError as exc:  # before EngineError: the pattern, not the types, is wrong
+            raise ExpressionError(f"{exc.value!r} is not a regular expression ({exc.error.msg}, at position "
+                                  f"{exc.error.pos}) in {text!r}",
+                                  "check the pattern's brackets ( ) [ ] and escapes; in a TOML \"…\" string a "
+                                  "backslash is written twice (\"\\\\d+\"), in a '…' string once") from None
         except re_errors.EngineError as exc:
             raise ExpressionError(f"{exc.message if hasattr(exc, 'message') else exc} in {text!r}",
                                   self._same_type_fix(text)) from None

@@ -15,6 +15,7 @@ whose bounding boxes hold its point, however many territories there are.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -50,7 +51,7 @@ def parse_fence(spec: Mapping[str, Any], base_dir: Path) -> BaseGeometry:
         path = Path(str(spec["geojson_file"]))
         path = path if path.is_absolute() else base_dir / path
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_not_a_coordinate)
         except OSError as exc:
             raise FenceError(f"cannot read {path}: {exc.strerror}", "check the path; it is relative to the rule file")
         except json.JSONDecodeError as exc:
@@ -67,6 +68,10 @@ def _polygon(points: Any) -> BaseGeometry:
             for p in points):
         raise FenceError(f"polygon must be a list of [longitude, latitude] points, got {str(points)[:80]}",
                          "e.g. [[-122.6, 37.2], [-121.7, 37.2], [-121.7, 38.0]]")
+    for p in points:
+        if not all(math.isfinite(x) for x in p):  # GEOS fails on these with an exception of its own
+            raise FenceError(f"polygon point {p} is not a place: a coordinate is {_not_finite(p)}",
+                             "points are [longitude, latitude] numbers, e.g. [-122.6, 37.2]")
     distinct = {tuple(p) for p in points}
     if len(distinct) < 3:
         raise FenceError(f"a polygon needs at least 3 distinct points, got {len(distinct)}",
@@ -96,7 +101,20 @@ def _geojson(data: Any, where: str) -> BaseGeometry:
     return geometry
 
 
+def _not_finite(point: list[float]) -> str:
+    return next(str(x) for x in point if not math.isfinite(x))
+
+
+def _not_a_coordinate(constant: str) -> Any:
+    """json reads NaN and Infinity, which are not JSON and no place on a map."""
+    raise FenceError(f"the GeoJSON holds {constant}, which is not a coordinate",
+                     "points are [longitude, latitude] numbers; re-export the shape from the tool that drew it")
+
+
 def _check(geometry: BaseGeometry) -> None:
+    if geometry.is_empty:
+        raise FenceError(f"the {geometry.geom_type} has no points", "draw the area's outline as a closed ring of "
+                                                                    "[longitude, latitude] points")
     if geometry.geom_type not in ("Polygon", "MultiPolygon") and not (
             isinstance(geometry, GeometryCollection) and all(g.geom_type in ("Polygon", "MultiPolygon")
                                                              for g in geometry.geoms)):

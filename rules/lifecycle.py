@@ -44,8 +44,9 @@ class Event(str, Enum):
     SECOND_PICKUP = "second_pickup"  # a rep of another partner took a pool lead someone already took
     PASSED_TO_COLLEAGUE = "passed_to_colleague"  # the owner moved to another rep of the same partner
     PERSON_TAKES_OVER = "person_takes_over"  # the owner moved to someone who is not the partner's
+    PARTNER_REMOVED = "partner_removed"  # a person cleared (or changed) the PartnerAccountId we set
     DO_NOT_ROUTE = "do_not_route"  # a person ticked Do_Not_Route__c
-    REROUTE_REQUESTED = "reroute_requested"  # a person set Routing_Status__c back to Pending
+    REROUTE_REQUESTED = "reroute_requested"  # a person (LeadHistory: not us) set Routing_Status__c back to Pending
     CONVERTED = "converted"
     DELETED = "deleted"  # deleted or merged into another lead (both leave the org's Lead table)
     PARTNER_PAUSED = "partner_paused"  # the partner paused routing after this offer was made
@@ -66,7 +67,7 @@ class Action(str, Enum):
     FOLLOW_OWNER = "follow_owner"  # keep the offer, note the new owner (same partner)
     RELEASE = "release"  # end our interest; the Lead says a person has it (Released) and offer fields clear
     CLOSE = "close"  # end our interest without writing (the lead is gone or converted)
-    ROUTE = "route"  # route it afresh, attempt 1
+    ROUTE = "route"  # withdraw any live offer or acceptance (no bar), decide afresh at attempt 1, saying why
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,6 @@ class Ignored:
 
 
 _LIVE = (LeadState.OFFERED, LeadState.POOLED)
-_PARKED = (LeadState.ESCALATED, LeadState.FALLBACK, LeadState.UNROUTABLE)
 
 # The Lead's Routing_Status__c for each decision kind, when a decision is written.
 DECISION_STATUS = {
@@ -111,7 +111,7 @@ DECISION_STATE = {
 }
 LIVE_STATES = frozenset(_LIVE)
 # States a person can send back to routing by setting Routing_Status__c to Pending.
-REROUTABLE_STATES = frozenset((*_PARKED, LeadState.RELEASED))
+REROUTABLE_STATES = frozenset(s for s in LeadState if s is not LeadState.CLOSED)
 
 _RELEASE = Step(LeadState.RELEASED, Action.RELEASE, RoutingStatus.RELEASED,
                 "a person took the lead over; the connector stops and the Lead says so")
@@ -120,6 +120,14 @@ _HANDS_OFF = Step(LeadState.RELEASED, Action.RELEASE, RoutingStatus.RELEASED,
 _CONVERTED = Step(LeadState.CLOSED, Action.CLOSE, None, "converted: the lead's journey is over")
 _GONE = Step(LeadState.CLOSED, Action.CLOSE, None, "deleted or merged in Salesforce: nothing to write to")
 _REROUTE = Step(None, Action.ROUTE, None, "a person asked for routing again (Pending): routed afresh, attempt 1")
+_REROUTE_HELD = Step(None, Action.ROUTE, None,
+                     "a person asked for routing again (Pending): the Lead must not keep saying Pending while the "
+                     "offer or acceptance runs on, so it is withdrawn (nobody declined: no bar, nothing on the "
+                     "partner's record) and the lead routed afresh, attempt 1, past the partner that held it")
+_PARTNER_REMOVED = Step(LeadState.RELEASED, Action.RELEASE, RoutingStatus.RELEASED,
+                        "a person took the partner we set off the Lead: that is taking the lead over (an answer "
+                        "after it must not settle a lead with no partner); hands off, the Lead says so and names "
+                        "the owner's partner while a rep of it still owns the lead")
 
 
 def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
@@ -131,7 +139,8 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
         t[state, e.DELETED] = _GONE
         t[state, e.DO_NOT_ROUTE] = _HANDS_OFF
         t[state, e.PERSON_TAKES_OVER] = _RELEASE
-        t[state, e.REROUTE_REQUESTED] = Ignored("only a lead we let go (parked or released) is routed again on request")
+        t[state, e.REROUTE_REQUESTED] = _REROUTE
+        t[state, e.PARTNER_REMOVED] = Ignored("no partner of ours is on the lead: the partner field is the person's")
         for ev in (e.ACCEPT, e.REJECT, e.LAPSE):
             t[state, ev] = Ignored("no offer is live: an answer or a deadline only counts on a live offer")
         for ev in (e.POOL_PICKUP, e.BARRED_PICKUP, e.SECOND_PICKUP):
@@ -158,6 +167,8 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
                                            "the rep was deactivated after the offer was made: withdrawn, decided again")
     t[s.OFFERED, e.DEAL_REGISTRATION] = Ignored(
         "the offer stands until answered or lapsed; if it moves on, the registration routes it")
+    t[s.OFFERED, e.PARTNER_REMOVED] = _PARTNER_REMOVED
+    t[s.OFFERED, e.REROUTE_REQUESTED] = _REROUTE_HELD
 
     # --- an offer to a pool
     t[s.POOLED, e.POOL_PICKUP] = Step(s.ACCEPTED, Action.SETTLE_ACCEPTED, RoutingStatus.ACCEPTED,
@@ -174,6 +185,8 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
                                             "pick-up is handled as a pick-up")
     t[s.POOLED, e.REP_DEACTIVATED] = Ignored("a pool is offered to no rep in particular")
     t[s.POOLED, e.DEAL_REGISTRATION] = t[s.OFFERED, e.DEAL_REGISTRATION]
+    t[s.POOLED, e.PARTNER_REMOVED] = Ignored("a pool offer names no partner")
+    t[s.POOLED, e.REROUTE_REQUESTED] = _REROUTE_HELD
 
     # --- accepted
     t[s.ACCEPTED, e.PASSED_TO_COLLEAGUE] = Step(s.ACCEPTED, Action.FOLLOW_OWNER, RoutingStatus.ACCEPTED,
@@ -187,17 +200,16 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
                                       "not a field (a channel manager reassigns it)")
     t[s.ACCEPTED, e.PARTNER_PAUSED] = Ignored("pausing stops new offers; a lead already accepted stays")
     t[s.ACCEPTED, e.REP_DEACTIVATED] = Ignored("the partner's admin reassigns its leads; a person's move is seen then")
+    t[s.ACCEPTED, e.PARTNER_REMOVED] = _PARTNER_REMOVED
+    t[s.ACCEPTED, e.REROUTE_REQUESTED] = _REROUTE_HELD
 
-    # --- parked: a person decides next
-    for state in _PARKED:
-        t[state, e.REROUTE_REQUESTED] = _REROUTE
+    # --- parked: a person decides next (routed again on Pending, as every state but closed)
     t[s.ESCALATED, e.PERSON_TAKES_OVER] = Step(s.RELEASED, Action.RELEASE, RoutingStatus.RELEASED,
                                                "a channel manager assigned the escalated lead: hands off")
     t[s.FALLBACK, e.PERSON_TAKES_OVER] = Step(s.RELEASED, Action.RELEASE, RoutingStatus.RELEASED,
                                               "a person assigned the lead from the fallback queue: hands off")
 
     # --- released and closed
-    t[s.RELEASED, e.REROUTE_REQUESTED] = _REROUTE
     t[s.RELEASED, e.PERSON_TAKES_OVER] = Ignored("a person has the lead already")
     t[s.RELEASED, e.DO_NOT_ROUTE] = Ignored("hands off already")
     for ev in Event:

@@ -1,7 +1,8 @@
 """Everything mutable the engine needs besides partners, as plain data jobs can persist.
 
 The router only reads it; jobs calls `record_offer` once a decision is committed and
-`record_outcome` when a partner answers, lets an offer lapse, or the lead closes.
+`record_outcome` when a partner answers, lets an offer lapse, the lead closes, or the
+offer is withdrawn.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 from rules.model import Decision, DecisionKind
 from rules.fiscal import OrgCalendar
 
-OUTCOMES = ("accepted", "rejected", "lapsed", "closed")
+OUTCOMES = ("accepted", "rejected", "lapsed", "closed", "withdrawn")
 _KEEP_DAYS = 3  # daily counters older than this are dropped; only today's matter
 # Legal-form words dropped from company names before comparing them.
 _LEGAL_FORMS = frozenset(
@@ -179,7 +180,11 @@ class RoutingState:
     def record_outcome(self, lead_id: str, partner_id: str, outcome: str, now: datetime,
                        response_hours: float | None = None) -> None:
         """accepted: the partner works it (still counts against capacity); rejected / lapsed: the
-        partner is never offered this lead again; closed: the accepted lead was converted or closed."""
+        partner is never offered this lead again; closed: the accepted lead was converted (best-fit
+        reads `closed` as the partner's conversions); withdrawn: the offer or the acceptance ended
+        through nobody's answer — the partner paused, its rep left, a person took the lead over or
+        asked for it to be routed again — so the capacity is freed and the track record left as
+        it was (neither a conversion nor the partner's fault), and the lead's declines stand."""
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
         perf = self.performance.setdefault(partner_id, Performance())
@@ -192,11 +197,12 @@ class RoutingState:
                 del self.open_by_lead[lead_id]
                 self._release(partner_id)
         else:
-            perf.closed += 1
+            if outcome == "closed":
+                perf.closed += 1
+                self.excluded.pop(lead_id, None)  # the lead is done; its history need not be kept
             if self.open_by_lead.get(lead_id) == partner_id:
                 del self.open_by_lead[lead_id]
                 self._release(partner_id)
-            self.excluded.pop(lead_id, None)  # the lead is done; its history need not be kept
             self.offer_rule.pop(lead_id, None)
         if response_hours is not None and outcome in ("accepted", "rejected"):
             perf.response_hours_total += float(response_hours)

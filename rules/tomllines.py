@@ -16,12 +16,43 @@ Good enough to point a person at the right line; nothing here decides what is va
 from __future__ import annotations
 
 import re
+import tomllib
+from typing import Any
 
 _HEADER = re.compile(r'^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$')
 _KEY = re.compile(r'^\s*((?:"[^"]*"|\'[^\']*\'|[A-Za-z0-9_\-]+)(?:\s*\.\s*(?:"[^"]*"|\'[^\']*\'|[A-Za-z0-9_\-]+))*)\s*=')
 _INLINE_KEY = re.compile(r'[{,]\s*("[^"]*"|\'[^\']*\'|[A-Za-z0-9_\-]+)\s*=')
 _PART = re.compile(r'"([^"]*)"|\'([^\']*)\'|([A-Za-z0-9_\-]+)')
 _OPENS_TABLE = re.compile(r"^\s*\[")
+BOM = "\ufeff"
+MAX_NESTING = 100  # where a line is named as too deep: hand-written files nest a few levels
+
+
+def loads(text: str) -> dict[str, Any]:
+    """tomllib.loads for files people edit: a byte order mark (Notepad, Excel) is forgiven,
+    and nesting deep enough to exhaust tomllib's recursion is a TOMLDecodeError naming the
+    line, like any other syntax error, instead of a RecursionError traceback."""
+    text = text.removeprefix(BOM)
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        at = _too_deep(text)
+        raise tomllib.TOMLDecodeError(f"brackets nest more than {MAX_NESTING} deep"
+                                      + (f" (at line {at}, column 1)" if at else "")) from None
+
+
+def _too_deep(text: str) -> int | None:
+    """The first line where brackets nest deeper than MAX_NESTING, if one is found."""
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        for ch in _strip_strings(line):
+            if ch in "[{":
+                depth += 1
+                if depth > MAX_NESTING:
+                    return number
+            elif ch in "]}":
+                depth = max(depth - 1, 0)
+    return None
 
 
 def _parts(dotted: str) -> tuple[str, ...]:
@@ -30,7 +61,7 @@ def _parts(dotted: str) -> tuple[str, ...]:
 
 class TomlLines:
     def __init__(self, text: str):
-        self.lines = text.splitlines()
+        self.lines = text.removeprefix(BOM).splitlines()
         self._paths: dict[tuple[str, ...], int] = {}  # key path → first line that defines it
         self._headers: dict[str, list[int]] = {}  # "ruleset.rule" → the line of each such header
         table: tuple[str, ...] = ()

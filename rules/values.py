@@ -12,6 +12,7 @@ import decimal
 from typing import Any
 
 from rule_engine import DataType
+from rule_engine.parser import Parser
 from rule_engine.ast import base as ast_base
 from rule_engine.ast import literal as ast_lit
 
@@ -26,6 +27,11 @@ TIME_SYMBOLS: dict[str, Any] = {
     "month_end": DataType.DATETIME,
     "year_end": DataType.DATETIME,
 }
+# Names a condition reads as something else than an attribute: rule-engine's words and the time symbols.
+RESERVED_NAMES: frozenset[str] = frozenset(Parser.reserved_words) | frozenset(TIME_SYMBOLS)
+# The lead-potential score the predictive learner puts on each lead (`score >= 0.6`): a
+# lead attribute of the same name would be overwritten by it whenever a rule learns.
+LEAD_SCORE = "score"
 
 
 NOT_CONSTANT = object()

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# describe types the sandbox knows; anyType is the History objects' Old/NewValue
+# describe types the sandbox knows; anyType is the History objects' Old/NewValue, combobox
+# a picklist that takes any text too (Task.Subject)
 FIELD_TYPES = frozenset(
     "id string textarea picklist multipicklist boolean int double currency percent "
-    "date datetime reference email phone url anyType".split()
+    "date datetime reference email phone url combobox anyType".split()
 )
 
 

@@ -152,6 +152,7 @@ _STANDARD_CHILDREN = {
     ("Account", "ParentId"): "ChildAccounts", ("LeadHistory", "LeadId"): "Histories",
     ("GroupMember", "GroupId"): "GroupMembers", ("QueueSobject", "QueueId"): "QueueSobjects",
     ("User", "AccountId"): "Users", ("Lead", "PartnerAccountId"): "PartnerLeads",
+    ("Task", "WhoId"): "Tasks", ("Task", "WhatId"): "Tasks",
 }  # fmt: skip
 
 

@@ -24,6 +24,7 @@ PREFIXES = {
     "LeadHistory": "017",
     "CustomNotificationType": "0ML",
     "Organization": "00D",
+    "Task": "00T",
 }
 
 

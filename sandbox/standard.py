@@ -30,6 +30,11 @@ OPPORTUNITY_STAGES = [
 ACCOUNT_TYPES = ["Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller",
                  "Installation Partner", "Technology Partner", "Other"]  # fmt: skip
 SALUTATIONS = ["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."]
+TASK_STATUS = ["Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"]
+TASK_CLOSED = frozenset(("Completed",))  # TaskStatus.IsClosed in a new org
+TASK_PRIORITY = ["High", "Normal", "Low"]
+TASK_SUBTYPES = ["Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"]
+TASK_SUBJECTS = ["Call", "Send Letter", "Send Quote", "Other"]
 USER_TYPES = ["Standard", "PowerPartner", "PowerCustomerSuccess", "CustomerSuccess", "CspLitePortal", "Guest"]
 LOCALES = ["en_US", "de", "fr", "es", "it", "pt_BR", "nl_NL", "ja"]
 TIME_ZONES = [
@@ -71,7 +76,7 @@ def ref(name: str, to: list[str], rel: str | None, **kw) -> FieldDef:
 
 
 def date(name: str, **kw) -> FieldDef:
-    return FieldDef(name, "date", _label(name), **kw)
+    return FieldDef(name, "date", kw.pop("label", _label(name)), **kw)
 
 
 def dt(name: str, **kw) -> FieldDef:
@@ -215,6 +220,20 @@ def _declare() -> dict[str, tuple[str, list[FieldDef], dict]]:
             flag("IsClosed", **RO),
             flag("IsWon", **RO),
             text("Description"),
+        ], {}),
+        # an activity: WhoId is a person (lead or contact), WhatId a record (never with a lead);
+        # OwnerId defaults to whoever creates it; IsClosed follows Status
+        "Task": ("Task", [
+            ref("WhoId", ["Contact", "Lead"], "Who", label="Name ID"),
+            ref("WhatId", ["Account", "Opportunity"], "What", label="Related To ID"),
+            pick("Subject", TASK_SUBJECTS, type="combobox"),
+            date("ActivityDate", label="Due Date Only"),
+            pick("Status", TASK_STATUS, nillable=False, restricted_picklist=True, default="Not Started"),
+            pick("Priority", TASK_PRIORITY, nillable=False, restricted_picklist=True, default="Normal"),
+            ref("OwnerId", ["User"], "Owner", label="Assigned To ID", nillable=False),
+            text("Description"),
+            flag("IsClosed", label="Closed", **RO),
+            pick("TaskSubtype", TASK_SUBTYPES, label="Task Subtype", restricted_picklist=True, updateable=False),
         ], {}),
         "CustomNotificationType": ("Custom Notification Type", [
             s("DeveloperName", 80, label="API Name", nillable=False, required=True),

@@ -19,7 +19,7 @@ from sandbox import ids
 from sandbox.clock import Clock
 from sandbox.errors import SalesforceError, entity_is_deleted, not_found
 from sandbox.schema import FieldDef, ObjectDef, Schema, load_schema
-from sandbox.standard import history_field_name
+from sandbox.standard import TASK_CLOSED, history_field_name
 from sandbox.values import coerce
 
 AUDIT_FIELDS = frozenset(
@@ -317,6 +317,8 @@ class Org:
             stage = record.get("StageName") or ""
             record["IsClosed"] = stage.startswith("Closed")
             record["IsWon"] = stage == "Closed Won"
+        elif obj.name == "Task":
+            record["IsClosed"] = record.get("Status") in TASK_CLOSED
 
     def _run_assignment_rule(self, record: dict) -> bool:
         """The org's active rule: every lead goes to Inside Sales. True when it took the owner."""

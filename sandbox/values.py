@@ -15,7 +15,7 @@ from sandbox.errors import SalesforceError
 from sandbox.schema import FieldDef
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_TEXT_TYPES = frozenset(("string", "textarea", "email", "phone", "url", "picklist", "multipicklist"))
+_TEXT_TYPES = frozenset(("string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox"))
 
 
 def _parser_error(value: Any, kind: str) -> SalesforceError:

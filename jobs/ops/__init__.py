@@ -58,7 +58,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
                "  leadrouter dry-run --rules proposed-rules.toml   # only the leads that would change",
     )
     dry.add_argument("--rules", type=Path, help="another rule file: show what would change against the current rules")
-    dry.add_argument("--limit", type=int, default=None, help="at most this many leads (oldest first)")
+    dry.add_argument("--limit", type=_at_least_one, default=None, help="at most this many leads (oldest first)")
     dry.add_argument("--format", choices=("table", "csv", "json"), default="table")
     dry.add_argument("--out", type=Path, help="write to this file instead of the terminal")
     dry.set_defaults(handler=_lazy("jobs.ops.dryrun"))
@@ -91,6 +91,17 @@ def register(sub: "argparse._SubParsersAction") -> None:
     )
     report.add_argument("--out", type=Path, default=Path("report.html"))
     report.set_defaults(handler=_report)
+
+
+def _at_least_one(text: str) -> int:
+    """A count typed by hand: a whole number of at least 1 (argparse names the option)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of leads, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 lead, got {value}; leave --limit out for all")
+    return value
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -138,7 +149,12 @@ def _report(args: argparse.Namespace) -> int:
     from jobs.config import ConfigFileError, load
     from jobs.ops import figures, report
     from jobs.ops.context import open_live_store, why_no_live_store
+    from jobs.ops.output import why_not_writable, write_whole
 
+    why = why_not_writable(args.out)
+    if why:
+        print(f"leadrouter report: --out {args.out} {why}", file=sys.stderr)
+        return 2
     try:
         loaded = load(args.config if os.path.exists(args.config) else None)
     except ConfigFileError as e:
@@ -151,7 +167,7 @@ def _report(args: argparse.Namespace) -> int:
     try:
         data = figures.report_data(store, instance_url=figures.org_url(loaded))
         data.feedback = _feedback(store, loaded)
-        args.out.write_text(report.render(data), encoding="utf-8")
+        write_whole(args.out, report.render(data))
     finally:
         store.dispose()
     print(f"report: {args.out.resolve()}")

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
+from jobs.ops.output import why_not_writable, write_whole
 from jobs.printable import csv_cell, one_line
 from rules.model import DecisionKind
 
@@ -133,6 +134,11 @@ def run(args) -> int:
     from rules.errors import RulesError
     from rules.state import RoutingState
 
+    if args.out is not None:
+        why = why_not_writable(args.out)
+        if why:
+            print(f"leadrouter dry-run: --out {args.out} {why}", file=sys.stderr)
+            return 2
     loaded = _load(args.config)
     with open_context(loaded) as ctx:
         cx = ctx.connector
@@ -140,24 +146,25 @@ def run(args) -> int:
         records = list(cx.client.query(unrouted_leads_soql(cx, args.limit)))
         start = ctx.live_state or RoutingState()
         current = route_all(cx, records, copy.deepcopy(start), now)
-        out = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout
-        try:
-            if args.rules:
-                try:
-                    other = load_book(Path(args.rules), cx.mappings)
-                except RulesError as e:
-                    print(f"leadrouter dry-run: {e}", file=sys.stderr)
-                    return 2
-                proposed = route_all(cx, records, copy.deepcopy(start), now, book=other)
-                changes = diff(current, proposed)
-                render(changes, args.format, out, f"{len(changes)} of {len(records)} leads would route differently")
-                _footer(f"current {counts(current)}  →  proposed {counts(proposed)}", args)
-            else:
-                render([asdict(r) for r in current], args.format, out, f"dry-run: {len(records)} unrouted leads")
-                _footer(f"{len(records)} leads: {counts(current)} (nothing was written)", args)
-        finally:
-            if args.out:
-                out.close()
+        # the file is written once the whole output is ready: never half a table
+        buffer = io.StringIO() if args.out else None
+        out = buffer if buffer is not None else sys.stdout
+        if args.rules:
+            try:
+                other = load_book(Path(args.rules), cx.mappings)
+            except RulesError as e:
+                print(f"leadrouter dry-run: {e}", file=sys.stderr)
+                return 2
+            proposed = route_all(cx, records, copy.deepcopy(start), now, book=other)
+            changes = diff(current, proposed)
+            render(changes, args.format, out, f"{len(changes)} of {len(records)} leads would route differently")
+            footer = f"current {counts(current)}  →  proposed {counts(proposed)}"
+        else:
+            render([asdict(r) for r in current], args.format, out, f"dry-run: {len(records)} unrouted leads")
+            footer = f"{len(records)} leads: {counts(current)} (nothing was written)"
+        if buffer is not None:
+            write_whole(args.out, buffer.getvalue())
+        _footer(footer, args)
     return 0
 
 

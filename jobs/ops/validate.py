@@ -47,7 +47,8 @@ def _from_problem(p: Any) -> Finding:
 
 
 def validate(config: Path | None, *, offline: bool = False, client: Any = None, clock: Any = None) -> list[Finding]:
-    from jobs.config import ConfigFileError, load
+    from jobs.config import ConfigFileError, load, read_config_text
+    from rules.tomllines import loads as toml_loads
     from mappings import MappingError, load_mappings
     from rules import load_rules
     from rules.errors import RulesError
@@ -58,8 +59,8 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
     raw: dict[str, Any] = {}
     if config is not None and config.exists():
         try:
-            raw = tomllib.loads(config.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError:
+            raw = toml_loads(read_config_text(config))
+        except (tomllib.TOMLDecodeError, ConfigFileError):  # load() below says what is wrong
             raw = {}
     try:
         loaded = load(config)
@@ -315,7 +316,11 @@ def _essentials(config: Path | None, raw: dict[str, Any]):
 
     keep = {k: v for k, v in raw.items() if k in ("salesforce", "state", "routing", "mappings")}
     try:
-        loaded = LoadedConfig(Settings.model_validate(keep), config, config.read_text(encoding="utf-8") if config else "")
+        text = config.read_text(encoding="utf-8") if config else ""
+    except (OSError, UnicodeDecodeError):  # the file itself is the problem, already named
+        return None
+    try:
+        loaded = LoadedConfig(Settings.model_validate(keep), config, text)
         if loaded.settings.salesforce is not None:
             loaded.connector_config()
         return loaded

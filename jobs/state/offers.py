@@ -122,6 +122,12 @@ def accepted_offers(conn: Connection, lead_ids: Iterable[str]) -> dict[str, dict
     return {r["lead_id"]: r for r in _by_lead(conn, lead_ids, ("accepted",))}
 
 
+def every_accepted_offer(conn: Connection, lead_id: str) -> list[dict[str, Any]]:
+    """All of the lead's accepted offers: a distributor's stays accepted beside the one
+    of the reseller it handed the lead down to."""
+    return list(_by_lead(conn, [lead_id], ("accepted",)))
+
+
 def get_offer(conn: Connection, offer_id: int) -> dict[str, Any] | None:
     r = conn.execute(select(O).where(O.c.id == offer_id)).first()
     return dict(r._mapping) if r else None

@@ -36,7 +36,7 @@ MAX_RECORDS = 2000
 # what FIND searches without RETURNING: the emulated objects people search for
 SEARCHABLE = ("Account", "Contact", "Lead", "Opportunity", "User")
 SCOPES = ("ALL", "NAME", "EMAIL", "PHONE", "SIDEBAR")
-_TEXT_TYPES = frozenset(("string", "textarea", "email", "phone", "url"))
+_TEXT_TYPES = frozenset(("string", "textarea", "email", "phone", "url", "combobox"))
 # the fields NAME (and SIDEBAR) FIELDS search; a lead is found by its company as well
 _NAME_FIELDS = ("Name", "FirstName", "LastName")
 _EXTRA_NAME_FIELDS = {"Lead": ("Company",)}

@@ -63,7 +63,7 @@ def test_backtest_replays_history_through_each_rule_file_side_by_side(loop, tmp_
     assert "as routed" in table and "predictive.toml" in table and "conversions (expected)" in table
 
 
-@pytest.mark.parametrize("since", ["90", "0d", "3y", "soon"])
+@pytest.mark.parametrize("since", ["90", "0d", "3y", "soon", "99999999999999d", "600w"])
 def test_backtest_refuses_a_window_it_cannot_read_and_says_how_to_write_one(since, tmp_path, capsys):
     rules = tmp_path / "r.toml"
     rules.write_text(BASE + ROTATION)

@@ -224,6 +224,10 @@ def test_accepted_but_untouched_lead_gets_one_follow_up_then_is_reclaimed(org, m
     follow_ups = [n for n in org.notifications.all("customNotificationAction")
                   if n.inputs["title"] == "Accepted lead not worked yet"]
     assert sorted(n.inputs["targetId"] for n in follow_ups) == sorted(untouched)
+    # and each shows on its Lead, where an admin looks: a completed Task
+    shown = [t for t in org.org.records("Task") if t.get("Subject") == "Follow-up reminder sent"]
+    assert sorted(t["WhoId"] for t in shown) == sorted(untouched)
+    assert all(t["Status"] == "Completed" and "Open - Not Contacted" in t["Description"] for t in shown)
     if worked:
         assert loop.offers(worked)[-1]["status"] == "accepted", "a worked lead is left alone"
     loop.cycle(hours=2 * 24)

@@ -245,6 +245,9 @@ def test_rejection_moves_the_lead_to_the_next_partner_and_never_back(so, sc):
     assert second not in tried and v["Routing_Attempt__c"] == 2, v
     assert v["Partner_Response__c"] is None and sc.lead(lead)["Rejection_Reason__c"] is None
     assert v["Routing_Rule__c"] == "Dutch rotation" and v["Routing_Reason__c"], v
+    # the Lead says why it moved on, naming no partner (the next partner's reps read it)
+    assert v["Routing_Reason__c"].startswith("offer 1 was rejected; "), v
+    assert so.name_of(tried[0]) not in v["Routing_Reason__c"].lower()
     tried.append(second)
     sc.reject(lead)
     sc.step(hours=1)
@@ -291,6 +294,7 @@ def test_lapsed_offer_is_reminded_then_redistributed_and_the_lead_says_so(so, sc
     v = sc.view(lead)
     second = offered_partner(sc, lead)
     assert second != first and v["Routing_Attempt__c"] == 2, v
+    assert v["Routing_Reason__c"].startswith("offer 1 lapsed unanswered; "), v
     sc.step(hours=25)
     third = offered_partner(sc, lead)
     assert third not in (first, second)

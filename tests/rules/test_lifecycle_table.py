@@ -41,6 +41,24 @@ def test_a_person_taking_over_is_shown_on_the_lead_in_every_live_or_parked_state
         assert isinstance(cell, Step) and cell.status is RoutingStatus.RELEASED and cell.writes
 
 
+def test_a_persons_pending_routes_every_lead_we_follow_again_withdrawing_what_is_live():
+    for state in LeadState:
+        cell = rl.step(state, Event.REROUTE_REQUESTED)
+        if state is LeadState.CLOSED:
+            assert isinstance(cell, Ignored)
+        else:
+            assert isinstance(cell, Step) and cell.action is Action.ROUTE and cell.to is None, state
+    assert rl.REROUTABLE_STATES == frozenset(LeadState) - {LeadState.CLOSED}
+
+
+def test_the_partner_taken_off_an_offer_or_an_accepted_lead_is_a_takeover():
+    for state in (LeadState.OFFERED, LeadState.ACCEPTED):
+        cell = rl.step(state, Event.PARTNER_REMOVED)
+        assert isinstance(cell, Step) and cell.action is Action.RELEASE and cell.status is RoutingStatus.RELEASED
+    for state in (LeadState.POOLED, LeadState.ESCALATED, LeadState.RELEASED):
+        assert isinstance(rl.step(state, Event.PARTNER_REMOVED), Ignored)
+
+
 def test_a_closed_lead_ignores_everything():
     assert all(isinstance(rl.step(LeadState.CLOSED, e), Ignored) for e in Event)
 

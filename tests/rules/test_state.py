@@ -1,6 +1,7 @@
 """RoutingState: what jobs persists between runs, and what offers and answers do to it."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 
@@ -50,6 +51,32 @@ def test_accepted_lead_keeps_holding_capacity_until_it_closes():
     assert s.open_count("001A") == 1
     s.record_outcome("00Q1", "001A", "closed", NOW)
     assert s.open_count("001A") == 0 and s.perf("001A").closed == 1
+
+
+def test_a_withdrawn_offer_or_acceptance_frees_capacity_and_leaves_the_record_as_it_was():
+    """A withdrawal (partner paused, rep deactivated, a person took the lead over or asked for
+    it to be routed again) is neither a conversion nor the partner's fault."""
+    s = RoutingState()
+    s.record_offer(offer(), NOW)
+    s.record_outcome("00Q1", "001A", "accepted", NOW, response_hours=1)
+    s.record_offer(offer(lead_id="00Q2"), NOW)
+    s.bar("00Q2", "001B", "rejected")
+    before = dataclasses.replace(s.perf("001A"))
+    s.record_outcome("00Q1", "001A", "withdrawn", NOW)
+    s.record_outcome("00Q2", "001A", "withdrawn", NOW)
+    assert s.open_count("001A") == 0
+    assert s.perf("001A") == before, "a withdrawal changed the partner's track record"
+    assert s.perf("001A").conversion_rate == pytest.approx(1 / 3)  # one acceptance, no conversion
+    assert s.declined("00Q2") == {"001B": "rejected"}, "the lead's declines outlive a withdrawal"
+
+
+def test_only_a_closed_accepted_lead_counts_as_a_conversion_for_best_fit():
+    converted, withdrawn = RoutingState(), RoutingState()
+    for s, outcome in ((converted, "closed"), (withdrawn, "withdrawn")):
+        s.record_offer(offer(), NOW)
+        s.record_outcome("00Q1", "001A", "accepted", NOW)
+        s.record_outcome("00Q1", "001A", outcome, NOW)
+    assert converted.perf("001A").conversion_rate > withdrawn.perf("001A").conversion_rate
 
 
 def test_rates_start_neutral_and_follow_the_record():

@@ -1,0 +1,45 @@
+"""One lead whose decision meets a defect does not stop the leads behind it, and the lead
+says so where an admin looks."""
+from __future__ import annotations
+
+import pytest
+
+from rules.router import Router
+
+from .harness import start_rig
+from .lead_cases import BASE
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_decision_that_fails_parks_its_lead_as_unroutable_and_the_others_are_routed(tmp_path, monkeypatch):
+    rig = start_rig(tmp_path / "rig")
+    try:
+        org = rig.sb.org
+        make = dict(BASE)  # a San Francisco lead the corpus rules offer
+        ids = [org.create("Lead", {**make, "Company": name}, as_user=org.admin_user_id)
+               for name in ("Before GmbH", "Poison GmbH", "After GmbH")]
+        decide = Router.decide
+
+        def flaky(self, lead, *args, **kwargs):
+            if lead.company == "Poison GmbH":
+                raise KeyError("a defect the engine meets on this lead only")
+            return decide(self, lead, *args, **kwargs)
+
+        monkeypatch.setattr(Router, "decide", flaky)
+        results = rig.cycle()
+        assert all(r.get("ok", True) for r in results.values() if isinstance(r, dict)), results
+        before, poison, after = (rig.lead(i) for i in ids)
+        assert before["Routing_Status__c"] == after["Routing_Status__c"] == "Offered", (before, after)
+        assert poison["Routing_Status__c"] == "Unroutable"
+        assert "routing this lead failed (KeyError" in poison["Routing_Reason__c"]
+        assert "Pending" in poison["Routing_Reason__c"]
+        failed = [e for e in rig.logs.events() if e.get("event") == "decision_failed"]
+        assert [e["lead_id"] for e in failed] == [ids[1]] and failed[0]["error"] == "KeyError"
+
+        monkeypatch.setattr(Router, "decide", decide)  # the defect fixed: the admin asks again
+        org.update("Lead", ids[1], {"Routing_Status__c": "Pending"}, as_user=org.admin_user_id)
+        rig.cycle()
+        assert rig.lead(ids[1])["Routing_Status__c"] == "Offered"
+    finally:
+        rig.close()

@@ -1,0 +1,48 @@
+"""Arguments ops type by hand: an output path that cannot be written, a limit below one.
+Each is a one-line message naming the argument, exit 2, and no file half-written."""
+from __future__ import annotations
+
+import pytest
+
+from jobs.cli import main
+
+
+def said_by(args, capsys) -> tuple[int, str]:
+    try:
+        code = main(args)
+    except SystemExit as e:
+        code = e.code
+    except Exception as crash:  # noqa: BLE001 - the point: a message, not a crash
+        pytest.fail(f"`leadrouter {args[0]}` crashed: {type(crash).__name__}: {crash}")
+    out = capsys.readouterr()
+    return code, out.err + out.out
+
+
+@pytest.fixture(scope="module")
+def with_state(tmp_path_factory, seeded_org):
+    """One routed cycle, so `report` has a state database to read."""
+    import shutil
+
+    from jobs.ops.demo import DEFAULT_RULES, write_config
+
+    directory = tmp_path_factory.mktemp("hostile-args")
+    shutil.copy(DEFAULT_RULES, directory / "rules.toml")
+    config = write_config(directory, seeded_org.connection, directory / "rules.toml")
+    assert main(["once", "--init", "--config", str(config)]) == 0
+    return config
+
+
+@pytest.mark.parametrize("command", [["dry-run", "--format", "csv"], ["report"]])
+@pytest.mark.parametrize("where", ["missing-dir/out.txt", "."])
+def test_an_output_path_that_cannot_be_written_is_named(with_state, tmp_path, capsys, command, where):
+    target = tmp_path / where
+    code, said = said_by([*command, "--out", str(target), "--config", str(with_state)], capsys)
+    assert code == 2, said
+    assert str(target) in said and "--out" in said, said
+    assert not (tmp_path / "missing-dir").exists()
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "ten"])
+def test_a_limit_below_one_is_refused_before_anything_is_read(with_state, capsys, limit):
+    code, said = said_by(["dry-run", "--limit", limit, "--config", str(with_state)], capsys)
+    assert code == 2 and "--limit" in said and "MALFORMED_QUERY" not in said, said
