@@ -187,11 +187,12 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
             outcome = poll.evaluate(cx, conn, state, lead, rec, local, live.get(lead_id), now, seen_only)
             _bump(counts, outcome)
         if pending:
-            # a person's Pending is a request to route the lead again; our own write is not
-            asked = poll.asked_by_person(cx, [lead.id for lead, _, _ in pending])
+            # Pending on a lead we follow is a request to route it again, whoever wrote it:
+            # the connector never writes Pending, and an admin's tool may well log in as
+            # the integration user (jsforce, `sf data update record`, a data loader)
             for lead, rec, local in pending:
                 outcome = poll.evaluate(cx, conn, state, lead, rec, local, live.get(lead.id), now, seen_only,
-                                        asked=lead.id in asked)
+                                        asked=True)
                 _bump(counts, outcome)
                 if outcome in {f"rerouted_{purpose}" for purpose in alerts.ALERTED_PURPOSES}:
                     alerts.remember(cx, [(lead, kept_by_id[lead.id])])

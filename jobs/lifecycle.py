@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from jobs import feedback, learning
+from jobs.logging import get_logger
 from jobs.state import offers as of
 from jobs.state import schema
 from jobs.state import outbox as ob
@@ -27,6 +28,8 @@ from rules.state import RoutingState
 
 if TYPE_CHECKING:
     from jobs.context import Context
+
+_log = get_logger(component="route")
 
 
 _PLAIN = frozenset((str, int, float, bool, type(None)))
@@ -154,11 +157,27 @@ def decide(routing: Any, lead: Lead, state: RoutingState, now: datetime, *, atte
     """How every lead is decided, new or offered again: the lead score where rules read
     it, the router's choice (it skips the partners their own feedback keeps away: the
     routing build hooks them in), and the Lead naming those partners."""
-    learning.score(routing.learning, lead)
-    skipped = feedback.skipped(lead, routing.feedback)
-    decision = routing.router.decide(lead, state, now, attempt=attempt)
-    feedback.note(decision, skipped, routing.feedback)
+    try:
+        learning.score(routing.learning, lead)
+        skipped = feedback.skipped(lead, routing.feedback)
+        decision = routing.router.decide(lead, state, now, attempt=attempt)
+        feedback.note(decision, skipped, routing.feedback)
+    except Exception as exc:  # a defect met by one lead must not stop the leads behind it
+        _log.error("decision_failed", lead_id=lead.id, error=type(exc).__name__, exc_info=True,
+                   fix="a defect in leadrouter: report this log line; the lead shows why (Unroutable, or escalated "
+                       "when offered before) and is routed again when set to Pending")
+        return failed(lead, exc, attempt)
     return decision
+
+
+def failed(lead: Lead, exc: Exception, attempt: int = 1) -> Decision:
+    """The decision a lead gets when deciding it failed: nothing automatic, and the Lead
+    says so (the error's type only: its text may quote the lead, and partner reps read
+    the field)."""
+    reason = (f"routing this lead failed ({type(exc).__name__}, a defect in leadrouter; see the connector's "
+              "log, decision_failed); set Routing_Status__c to Pending to route it again")
+    return Decision(lead_id=lead.id, kind=DecisionKind.UNROUTABLE, reason=reason[:255], attempt=attempt,
+                    explanation={"failed": type(exc).__name__})
 
 
 def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead, *, attempt: int, why: str,

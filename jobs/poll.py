@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from connector.soql import format_soql, select
 from jobs import lifecycle
 from jobs.state import offers as of
 from jobs.state import outbox as ob
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
 
 def wants_reroute(lead: Any, local: dict[str, Any]) -> bool:
     """Routing_Status__c reads Pending on a lead we know, changed since we last read it:
-    perhaps a person asking for it to be routed again (`asked_by_person` says whether).
+    somebody asking for it to be routed again (the connector itself never writes Pending).
 
     Only that explicit word counts. A blank status on a lead we released means we never
     wrote to it, and whatever else the person changed is theirs to keep."""
@@ -48,35 +47,12 @@ def wants_reroute(lead: Any, local: dict[str, Any]) -> bool:
     return seen is None or (lead.modstamp is not None and lead.modstamp > seen)
 
 
-def asked_by_person(cx: Context, lead_ids: list[str]) -> set[str]:
-    """Those of these leads whose Pending a person set, not our integration user.
-
-    LeadHistory names who last changed Routing_Status__c (a tracked field); where it keeps
-    no such change (tracking off, or Pending since the lead was created), the Lead's
-    LastModifiedById does. One query each for a page's candidates, which are rare: a
-    person's Pending on a lead we know."""
-    me = getattr(cx.client, "user_id", None)
-    field = cx.mappings.writeback_fields().get("routing_status")
-    if not me or not field or not lead_ids:
-        return set(lead_ids)  # nobody to tell apart: the word on the Lead is all there is
-    last: dict[str, str] = {}
-    soql = select("LeadHistory", ["LeadId", "CreatedById"],
-                  where=format_soql("LeadId IN {} AND Field = {}", lead_ids, field), order_by=("CreatedDate", "Id"))
-    for row in cx.client.query(soql):
-        last[row["LeadId"]] = row.get("CreatedById") or ""
-    rest = [i for i in lead_ids if i not in last]
-    if rest:
-        for row in cx.client.read_by_ids(cx.mappings.sobject("lead"), ["Id", "LastModifiedById"], rest):
-            last[row["Id"]] = row.get("LastModifiedById") or ""
-    return {i for i in lead_ids if last.get(i, me) != me}
-
-
 def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec: dict[str, Any], local: dict[str, Any],
              live: dict[str, Any] | None, now: datetime, seen_only: list[dict[str, Any]] | None = None, *,
              asked: bool = False) -> str:
     """`seen_only`: where to note leads that changed nothing of ours (the caller writes
     them in one statement per page); None writes each at once. `asked`: a person set the
-    lead's Routing_Status__c to Pending (`wants_reroute`, `asked_by_person`)."""
+    lead's Routing_Status__c to Pending (`wants_reroute`)."""
     seen = parse_sf_datetime(rec.get("SystemModstamp"))
     if isinstance(lead, Unroutable):
         of.put_lead(conn, rec["Id"], now, modstamp=seen, record=rec)

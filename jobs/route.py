@@ -53,13 +53,7 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
         if routing is None:
             routing = feedback.current_routing(cx, now)  # partners' feedback at most an hour old
             learning.catch_up(conn, routing.learning, now)  # answers since the last batch, before choosing
-        try:
-            decision = lifecycle.decide(routing, lead, state, now, attempt=1)
-        except Exception as exc:  # a defect met by one lead must not stop the batch behind it
-            decision = _failed(lead, exc)
-            logger.error("decision_failed", lead_id=lead.id, error=type(exc).__name__, exc_info=True,
-                         fix="a defect in leadrouter: report this log line; the lead is Unroutable, with why, "
-                             "and is routed again when set to Pending")
+        decision = lifecycle.decide(routing, lead, state, now, attempt=1)  # a failure: Unroutable, saying so
         # Record it at once: the next lead's decision must see this one's capacity use.
         state.record_offer(decision, now)
         decided.append((lead, decision, rec, seen))
@@ -72,15 +66,6 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
             kind=kind, rule=decision.rule, partner_id=decision.partner_id, reason=decision.reason)
     lifecycle.commit_decisions(cx, conn, state, decided, now, record_offers=False)
     return outcomes
-
-
-def _failed(lead: Lead, exc: Exception) -> Decision:
-    """The lead a decision failed on, parked where an admin sees it: Unroutable, saying so
-    (the error's type only: its text may quote the lead, and partner reps read this field)."""
-    reason = (f"routing this lead failed ({type(exc).__name__}, a defect in leadrouter; see the connector's "
-              "log, decision_failed); set Routing_Status__c to Pending to route it again")
-    return Decision(lead_id=lead.id, kind=DecisionKind.UNROUTABLE, reason=reason[:255],
-                    explanation={"failed": type(exc).__name__})
 
 
 def _not_ours(lead: Lead) -> tuple[str, str] | None:

@@ -137,6 +137,8 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         findings += [_from_problem(p) for p in ms.validate(describe)]
         findings += _rating_field(describe, ms.sobject("lead"))
         findings += _feedback_fields(describe, ms.sobject("partner"))
+        if loaded is not None:
+            findings += _activity_tasks(describe, loaded.settings.notifications, cfg_name)
 
     book = None
     if rules_path is not None and not rules_path.exists():
@@ -257,6 +259,26 @@ def _feedback_fields(describe, sobject: str) -> list[Finding]:
                     f"deploy salesforce/ ({sobject}.{name} and the LeadRouter permission sets), or leave it: "
                     "routing works")
             for name, effect in why.items() if not fields.get(name, {}).get("updateable")]
+
+
+def _activity_tasks(describe, notifications: Any, cfg_name: str) -> list[Finding]:
+    """Reminders (and failed alerts) show on the Lead as completed Tasks (jobs/activity.py):
+    an integration user that cannot create Tasks still reminds, but the Lead shows nothing."""
+    from jobs.activity import PERMISSION_FIX
+
+    wanted = [k for k in ("reminder_tasks", "alert_tasks") if getattr(notifications, k, "off") != "off"]
+    if notifications.mode == "none" or not wanted:
+        return []
+    try:
+        createable = bool(describe("Task").get("createable"))
+    except Exception:  # noqa: BLE001 — NOT_FOUND / INVALID_TYPE: the user cannot see Tasks at all
+        createable = False
+    if createable:
+        return []
+    return [Finding("warning", "org: Task", "createable",
+                    "the integration user cannot create Tasks: reminders and alerts still go out, but no Lead shows "
+                    "them in its activity history",
+                    f"{PERMISSION_FIX}, or set [notifications] {' and '.join(wanted)} = \"off\" in {cfg_name}")]
 
 
 def _state_findings(loaded, cfg_name: str) -> list[Finding]:

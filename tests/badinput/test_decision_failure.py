@@ -43,3 +43,34 @@ def test_a_decision_that_fails_parks_its_lead_as_unroutable_and_the_others_are_r
         assert rig.lead(ids[1])["Routing_Status__c"] == "Offered"
     finally:
         rig.close()
+
+
+def test_a_redistribution_that_fails_escalates_the_lead_saying_why_and_the_poll_goes_on(tmp_path, monkeypatch):
+    rig = start_rig(tmp_path / "rig")
+    try:
+        org = rig.sb.org
+        ids = [org.create("Lead", {**BASE, "Company": name}, as_user=org.admin_user_id)
+               for name in ("Poison GmbH", "Fine GmbH")]
+        rig.cycle()
+        leads = [dict(rig.lead(i)) for i in ids]  # as they were (the org hands out its live rows)
+        assert [v["Routing_Status__c"] for v in leads] == ["Offered", "Offered"], leads
+        decide = Router.decide
+
+        def flaky(self, lead, *args, **kwargs):
+            if lead.company == "Poison GmbH":
+                raise KeyError("a defect the engine meets on this lead only")
+            return decide(self, lead, *args, **kwargs)
+
+        monkeypatch.setattr(Router, "decide", flaky)
+        for v in leads:  # both partners' reps say no: each lead is decided again
+            org.update("Lead", v["Id"], {"Partner_Response__c": "Rejected", "Rejection_Reason__c": "No capacity"},
+                       as_user=v["OwnerId"])
+        results = rig.cycle()
+        assert all(r.get("ok", True) for r in results.values() if isinstance(r, dict)), results
+        poison, fine = (rig.lead(i) for i in ids)
+        assert poison["Routing_Status__c"] in ("Escalated", "Unroutable"), poison
+        assert "routing this lead failed (KeyError" in poison["Routing_Reason__c"], poison
+        assert fine["Routing_Status__c"] in ("Offered", "Escalated") and fine["Routing_Attempt__c"] == 2, fine
+        assert fine["PartnerAccountId"] != leads[1]["PartnerAccountId"] or fine["Routing_Status__c"] == "Escalated"
+    finally:
+        rig.close()

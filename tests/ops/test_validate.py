@@ -176,3 +176,32 @@ def test_a_rule_file_on_another_time_zone_than_the_org_is_warned_with_the_settin
     assert tz.severity == "warning" and "America/Los_Angeles" in tz.message and "UTC" in tz.message
     assert tz.fix == 'set time_zone = "America/Los_Angeles" under [settings]'
     assert not [f for f in agreed if f.key == "settings.time_zone"]
+
+
+def test_an_integration_user_that_cannot_create_tasks_is_warned_the_leads_will_not_show_reminders(workdir, seeded_org):
+    """Reminders show on the Lead as completed Tasks: without Edit Tasks they still go out,
+    but nothing shows where an admin looks. validate says so before the first run."""
+    from connector.errors import ConfigError, Failure
+    from jobs.config import load
+    from jobs.ops.validate import _connect
+
+    config = workdir / "leadrouter.toml"
+    text = config.read_text()
+    assert "[notifications]" not in text
+    config.write_text(text + '\n[notifications]\nmode = "email"\nportal_url = "https://partners.example.com/s"\n')
+    real = _connect(load(config), None)
+    assert not [f for f in validate(config, client=real) if f.file == "org: Task"]
+
+    class NoTasks:
+        """The real client, but Task is not there for this user (no Edit Tasks)."""
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def describe(self, name):
+            if name == "Task":
+                raise ConfigError(Failure("config", "NOT_FOUND", "The requested resource does not exist"))
+            return real.describe(name)
+
+    [warned] = [f for f in validate(config, client=NoTasks()) if f.file == "org: Task"]
+    assert warned.severity == "warning" and "EditTask" in warned.fix and "reminder_tasks" in warned.fix
