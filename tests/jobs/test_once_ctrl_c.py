@@ -22,7 +22,8 @@ def _events(err: str) -> list[dict]:
 
 
 def test_ctrl_c_on_once_finishes_the_batch_and_a_second_stops_at_once(sandbox_factory, tmp_path, monkeypatch):
-    sb = sandbox_factory(seed="demo", partners=20, leads=500, random_seed=8)
+    # enough leads for several write-back batches: each Ctrl-C lands while one is on the wire
+    sb = sandbox_factory(seed="demo", partners=20, leads=1500, random_seed=8)
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
     monkeypatch.setenv("LEADROUTER_LOG_LEVEL", "info")
     cfg = write_config(tmp_path, sb, stream="poll")
@@ -39,6 +40,7 @@ def test_ctrl_c_on_once_finishes_the_batch_and_a_second_stops_at_once(sandbox_fa
 
     sb.faults.clear()
     proc = writing(sb, cfg, "once", batches=1, latency_ms=4000)
+    time.sleep(1.0)  # the first batch is counted once answered: the next one is on the wire now
     proc.send_signal(signal.SIGINT)
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
