@@ -46,10 +46,10 @@ def test_key_and_type_names_in_any_case_and_common_synonyms(tmp_path):
         do_not_route = { fields = "Do_Not_Route__c", type = "Checkbox", Required = "yes" }
         [lead.extra]
         segments = { field = "Segments__c", type = "MultiPicklist", transform = "trim" }
-        score = { field = "Score__c", type = "double" }
+        marketing_score = { field = "Score__c", type = "double" }
     """)
     types = ms.lead_attribute_types()
-    assert types["segments"] is frozenset and types["score"] is float
+    assert types["segments"] is frozenset and types["marketing_score"] is float
     got = ms.lead_converter()({"Id": LEAD_ID, "Segments__c": "a; b", "Do_Not_Route__c": True, "NumberOfEmployees": 3})
     assert got.extra["segments"] == frozenset({"a", "b"}) and got.employees == 3
 
