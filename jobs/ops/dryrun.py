@@ -122,11 +122,12 @@ def render(rows: list[dict[str, Any]], fmt: str, out: io.TextIOBase, title: str)
             print("\t".join(one_line(v) for v in r.values()), file=out)
 
 
-def counts(rows: list[Row]) -> dict[str, int]:
+def counts(rows: list[Row]) -> str:
+    """How many leads each outcome got, as a channel manager reads it: "3 offer, 2 pool"."""
     out: dict[str, int] = {}
     for r in rows:
         out[r.outcome] = out.get(r.outcome, 0) + 1
-    return out
+    return ", ".join(f"{n} {outcome}" for outcome, n in sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))) or "none"
 
 
 def run(args) -> int:

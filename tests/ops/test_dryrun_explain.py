@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from jobs.cli import main
 
@@ -98,3 +99,9 @@ def test_validate_names_an_api_version_the_org_does_not_serve_and_the_one_to_use
     [finding] = [f for f in report["findings"] if f["key"] == "salesforce.api_version"]
     assert "'48.0' is not served by this org" in finding["message"] and 'api_version = "62.0"' in finding["fix"]
     assert report["errors"] == 1, report["findings"]
+
+
+def test_dry_run_ends_with_a_count_per_outcome_a_channel_manager_reads(workdir, seeded_org, capsys):
+    assert main(["dry-run", "--config", str(workdir / "leadrouter.toml")]) == 0
+    footer = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.fullmatch(r"\d+ leads: \d+ [a-z]+(, \d+ [a-z]+)* \(nothing was written\)", footer), footer
