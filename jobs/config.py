@@ -270,6 +270,12 @@ class LoadedConfig:
                 "config.example.toml (login_url and an [salesforce.auth] method)"
             )
         data = dict(s.salesforce)
+        for inner, table in (("budget", "budget"), ("notify", "notifications")):
+            if inner in data:  # the connector's own names: this file keeps them at the top
+                raise ConfigFileError(
+                    f"{self.path or 'the configuration'}: [salesforce.{inner}] is not read here; its settings "
+                    f"go in the top-level [{table}] section (config.example.toml shows it)"
+                )
         if data.get("ca_bundle"):
             data["ca_bundle"] = str(self.resolve(Path(data["ca_bundle"])))
         auth = dict(data.get("auth") or {})

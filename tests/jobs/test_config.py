@@ -102,3 +102,21 @@ def test_wrong_value_type_says_which_key(tmp_path):
 def test_missing_file_says_how_to_start(tmp_path):
     with pytest.raises(ConfigFileError, match="config.example.toml"):
         load(tmp_path / "nope.toml", env={})
+
+
+@pytest.mark.parametrize("inner, table", [("budget", "budget"), ("notify", "notifications")])
+def test_the_connectors_own_tables_under_salesforce_are_named_where_they_go(tmp_path, inner, table):
+    """[salesforce.budget] looked right and was silently replaced by the top-level [budget]."""
+    p = write(tmp_path, f"""
+        [salesforce]
+        login_url = "https://test.salesforce.com"
+        [salesforce.auth]
+        method = "client_credentials"
+        client_id = "abc"
+        client_secret_env = "SF_SECRET"
+        [salesforce.{inner}]
+        pause_non_urgent_at = 0.5
+    """)
+    with pytest.raises(ConfigFileError) as e:
+        load(p, env={})
+    assert f"[salesforce.{inner}]" in str(e.value) and f"[{table}]" in str(e.value)
