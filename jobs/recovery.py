@@ -275,25 +275,18 @@ def rotations_from_leads(state: RoutingState, records: list[dict[str, Any]], wb:
     state.rep_rotation.update({pid: rep for pid, (_, rep) in latest_rep.items()})
 
 
-ASKED_AGAIN_DAYS = 30  # a person's Pending older than this was seen by the connector that ran then
+ASKED_AGAIN_DAYS = 30  # a Pending older than this was seen by the connector that ran then
 
 
 def _asked_again(cx: Context, field: str, pending: str, fields: list[str], now: datetime) -> list[dict[str, Any]]:
-    """Leads a person set back to Pending lately (Routing_Status__c is history-tracked):
-    routed by us before, so their declines and holders come back with them rather than the
-    lead being routed as new — and offered again to a partner that rejected it."""
-    me = getattr(cx.client, "user_id", None)
-    if not me:
-        return []
+    """Leads set back to Pending lately: those our user routed before (the caller keeps only
+    leads whose status our user wrote) come back with their declines and holders rather than
+    being routed as new — and offered again to a partner that rejected them. Whoever set
+    Pending: an admin's tool may log in as the integration user too (the connector itself
+    never writes Pending)."""
     since = now - timedelta(days=ASKED_AGAIN_DAYS)
-    ids = list(dict.fromkeys(r["LeadId"] for r in cx.client.query(soql_select(
-        "LeadHistory", ["LeadId"], where=format_soql("Field = {} AND CreatedById != {} AND CreatedDate >= {}",
-                                                     field, me, since)))))
-    out: list[dict[str, Any]] = []
-    for i in range(0, len(ids), 300):
-        out += cx.client.query(soql_select(cx.mappings.sobject("lead"), fields, where=format_soql(
-            f"Id IN {{}} AND {ident(field)} = {{}}", ids[i:i + 300], pending)))
-    return out
+    return list(cx.client.query(soql_select(cx.mappings.sobject("lead"), fields, where=format_soql(
+        f"{ident(field)} = {{}} AND SystemModstamp >= {{}}", pending, since))))
 
 
 def handed_down_by(history: list[tuple[datetime, str, str]], reseller: str | None,

@@ -272,10 +272,12 @@ def test_an_offer_decided_again_before_it_landed_never_goes_back_to_a_partner_th
     no_broken_promise(sc)
 
 
-def test_pending_set_while_the_state_was_lost_routes_again_past_the_partners_that_declined_or_held_it(so, sc):
+@pytest.mark.parametrize("who", ["admin", "integration user"])
+def test_pending_set_while_the_state_was_lost_routes_again_past_the_partners_that_declined_or_held_it(so, sc, who):
     """Three Dutch partners: the first rejects, the second holds the offer when an admin
-    sets Pending while the connector's state file is gone. The rebuilt state remembers
-    both: the lead goes to the third, not back to the partner that rejected it."""
+    sets Pending while the connector's state file is gone (in the org, or with a tool logged
+    in as the integration user). The rebuilt state remembers both: the lead goes to the
+    third, not back to the partner that rejected it."""
     lead = so.new_lead("Zwolle Zink")
     sc.step()
     first = offered_partner(sc, lead)
@@ -284,7 +286,8 @@ def test_pending_set_while_the_state_was_lost_routes_again_past_the_partners_tha
     second = offered_partner(sc, lead)
     assert second not in (None, first)
     sc.restart(lose_state=True)
-    admin_sets(sc, lead, {"Routing_Status__c": "Pending"})
+    sc.sb.org.update("Lead", lead, {"Routing_Status__c": "Pending"},
+                     as_user=so.admin if who == "admin" else sc.sb.org.integration_user_id)
     sc.step()
     v = sc.view(lead)
     third = offered_partner(sc, lead)
