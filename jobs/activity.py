@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from connector.errors import ConnectorError
+from connector.notify import Notification, NotifyResult
 from connector.writes import BATCH_SIZE
 from jobs.logging import redact_text
 
@@ -29,6 +30,30 @@ _REFUSED = ("INSUFFICIENT_ACCESS", "INVALID_TYPE", "NOT_FOUND", "CANNOT_INSERT_U
 LEAD_GONE = frozenset(("ENTITY_IS_DELETED", "CANNOT_UPDATE_CONVERTED_LEAD"))
 PERMISSION_FIX = ("give the integration user the Edit Tasks permission (EditTask: deploy salesforce/ and its "
                   "LeadRouter_Integration permission set)")
+
+
+HOW = {"email": "by email", "custom": "by a Salesforce notification"}  # how people were told, by mode
+
+
+def users(n: int, of: str) -> str:
+    """Who was told, never by name (a later partner's reps read the activities): "2 users of the pool"."""
+    return f"{n} user{'s' if n != 1 else ''} of the {of}"
+
+
+def send(cx, mode: str, notes: Sequence[Notification], *, log: Any, event: str, config_fix: str | None = None,
+         **fields: Any) -> list[NotifyResult]:
+    """Send the notifications. A call refused as a whole (or a mode the config cannot serve:
+    `config_fix` says what to set) marks each one failed with why, so each lead can say so:
+    the caller marked them sent already, and they are not sent again."""
+    if not notes:
+        return []
+    try:
+        return cx.client.notify(mode, list(notes))
+    except (ConnectorError, ValueError) as e:
+        code = e.failure.code if isinstance(e, ConnectorError) else "NOT_SENT"
+        log.warning(event, notifications=len(notes), code=code, error=str(e)[:300], **fields,
+                    **({"fix": config_fix} if config_fix and isinstance(e, ValueError) else {}))
+        return [NotifyResult(n, False, code, str(e)) for n in notes]
 
 
 @dataclass(frozen=True, slots=True)

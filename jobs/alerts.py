@@ -23,7 +23,6 @@ from typing import Any, Iterable
 
 from sqlalchemy import select
 
-from connector.errors import ConnectorError
 from connector.notify import INPUTS_PER_CALL, Notification, NotifyResult
 from jobs import activity
 from jobs.printable import plain
@@ -126,14 +125,9 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
                 covers.append([i])
     log = cx.log(component="alerts")
     kind = "custom" if mode == "custom" else "email"
-    try:
-        results = cx.client.notify(kind, notes) if notes else []
-    except (ConnectorError, ValueError) as e:  # the offers stand; only their announcement is lost (the reminder still comes)
-        log.warning("offer_alerts_not_sent", offers=singles, error=str(e),
-                    fix="offer_alert = \"custom\" needs [notifications] custom_notification_type_id"
-                    if isinstance(e, ValueError) else None)
-        code = e.failure.code if isinstance(e, ConnectorError) else "NOT_SENT"
-        results = [NotifyResult(n, False, code, str(e)) for n in notes]
+    # the offers stand when this fails; only their announcement is lost (the reminder still comes)
+    results = activity.send(cx, kind, notes, log=log, event="offer_alerts_not_sent", offers=singles,
+                            config_fix="offer_alert = \"custom\" needs [notifications] custom_notification_type_id")
     failed = [r for r in results if not r.ok]
     if failed:
         log.warning("offer_alerts_failed", failed=len(failed), code=failed[0].code, message=failed[0].message)
@@ -158,8 +152,8 @@ def _mark(routing, offer: dict[str, Any], kind: str, outcome: list[NotifyResult]
     """The Task on the Lead for its alert: who was told how (never their names: a later
     partner's reps read the lead's activities too), the deadline in their zones."""
     users = sorted({u for r in outcome for u in r.notification.recipient_ids})
-    who = f"{len(users)} user{'s' if len(users) != 1 else ''} of the offered partner"
-    how = "by a Salesforce notification" if kind == "custom" else "by email"
+    who = activity.users(len(users), "offered partner")
+    how = activity.HOW[kind]
     failure = next((r for r in outcome if not r.ok), None)
     if outcome and failure is None:
         subject, lines = "Offer alert sent", [f"leadrouter told {who} {how} that this lead was offered to them."]

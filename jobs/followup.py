@@ -9,10 +9,8 @@ from typing import TYPE_CHECKING
 
 from datetime import datetime, timedelta
 
-from connector.errors import ConnectorError
-from connector.notify import Notification, NotifyResult
+from connector.notify import Notification
 from jobs import activity, leads, lifecycle, outbox
-from jobs.remind import HOW
 from jobs.state import offers as of
 from mappings import Unroutable
 from rules.model import Lead
@@ -50,13 +48,7 @@ def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, in
              for o in with_rep]
     if mode == "none":  # the org notifies with a Flow: nothing sent here, nothing to show
         return
-    try:
-        results = cx.client.notify(mode, notes) if notes else []
-    except (ConnectorError, ValueError) as e:  # marked reminded already: not sent again, said on each lead
-        code = e.failure.code if isinstance(e, ConnectorError) else "NOT_SENT"
-        cx.log(component="followup").warning("followup_reminders_not_sent", reminders=len(notes), code=code,
-                                             error=str(e)[:300])
-        results = [NotifyResult(n, False, code, str(e)) for n in notes]
+    results = activity.send(cx, mode, notes, log=cx.log(component="followup"), event="followup_reminders_not_sent")
     by_lead = {r.notification.target_id: r for r in results}
     marks = []
     for o in remind:
@@ -66,7 +58,7 @@ def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, in
             continue
         days = (now - o["accepted_at"]).days
         if sent:
-            subject, line = "Follow-up reminder sent", f"leadrouter reminded the rep who accepted this lead {HOW.get(mode, mode)} to work it."
+            subject, line = "Follow-up reminder sent", f"leadrouter reminded the rep who accepted this lead {activity.HOW.get(mode, mode)} to work it."
         else:
             why = activity.reason(r.code, r.message) if r is not None else "no rep recorded as accepting it"
             subject, line = "Follow-up reminder not sent", f"leadrouter could not remind the rep who accepted this lead ({why})."

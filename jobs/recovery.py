@@ -151,7 +151,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
             seen = parse_sf_datetime(rec.get("SystemModstamp"))
             current_partner = rec.get("PartnerAccountId")
             declined = declines(ours)
-            handed = handed_down_by(ours, current_partner, routing.partners) if status is RoutingStatus.OFFERED else None
+            handed = hand_down_in_history(ours, current_partner, routing.partners) if status is RoutingStatus.OFFERED else None
             if handed is not None:
                 # the distributor accepted and handed it down: its acceptance comes back, so a
                 # reseller's rejection goes on to the next reseller, and in the end back to it
@@ -289,7 +289,7 @@ def _asked_again(cx: Context, field: str, pending: str, fields: list[str], now: 
         f"{ident(field)} = {{}} AND SystemModstamp >= {{}}", pending, since))))
 
 
-def handed_down_by(history: list[tuple[datetime, str, str]], reseller: str | None,
+def hand_down_in_history(history: list[tuple[datetime, str, str]], reseller: str | None,
                    partners: Mapping[str, Any]) -> tuple[str, str | None, datetime, datetime] | None:
     """(distributor, its rep, offered since, handed down at) when the live offer to
     `reseller` is a hand-down: our user set the reseller's distributor on the lead, its rep

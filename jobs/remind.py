@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from datetime import datetime, timedelta
 
-from connector.errors import ConnectorError
 from connector.notify import Notification, NotifyResult
 from jobs import activity
 from jobs.alerts import deadline_lines, deadline_text, rep_of
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
     from jobs.context import Context
 
 SETTING = "reminder_tasks"
-HOW = {"email": "by email", "custom": "by a Salesforce notification"}
 
 
 def run(cx: Context, now: datetime) -> dict[str, int]:
@@ -59,7 +57,7 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     counts: dict[str, int] = {"reminded": len(due), "notified": 0, "failed": 0}
     if mode == "none":  # the org notifies with a Flow: nothing sent here, nothing to show
         return counts
-    results = _send(cx, mode, notes)
+    results = activity.send(cx, mode, notes, log=cx.log(component="remind"), event="reminders_not_sent")
     marks = []
     for offer, mine, zones in zip(due, of_offer, zones_of):
         outcome = [results[i] for i in mine]
@@ -72,22 +70,11 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     return counts
 
 
-def _send(cx: Context, mode: str, notes: list[Notification]) -> list[NotifyResult]:
-    if not notes:
-        return []
-    try:
-        return cx.client.notify(mode, notes)
-    except (ConnectorError, ValueError) as e:  # the reminders are lost (marked sent already): say so on each lead
-        code = e.failure.code if isinstance(e, ConnectorError) else "NOT_SENT"
-        cx.log(component="remind").warning("reminders_not_sent", reminders=len(notes), code=code, error=str(e)[:300])
-        return [NotifyResult(n, False, code, str(e)) for n in notes]
-
-
 def _mark(offer: dict[str, Any], mode: str, outcome: list[NotifyResult], zones: list[str | None],
           failure: NotifyResult | None) -> activity.Mark:
-    users = sum(len(r.notification.recipient_ids) for r in outcome)
-    who = f"{users} user{'s' if users != 1 else ''} of the " + ("pool" if offer.get("kind") == "pool" else "offered partner")
-    how = HOW.get(mode, mode)
+    who = activity.users(sum(len(r.notification.recipient_ids) for r in outcome),
+                         "pool" if offer.get("kind") == "pool" else "offered partner")
+    how = activity.HOW.get(mode, mode)
     if failure is None:
         subject, lines = "Offer reminder sent", [f"leadrouter reminded {who} {how} that the offer ends soon."]
     else:
