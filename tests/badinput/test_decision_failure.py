@@ -12,6 +12,19 @@ from .lead_cases import BASE
 pytestmark = pytest.mark.e2e
 
 
+def poison_company(monkeypatch, company: str):
+    """The engine meets a defect on the leads of this company only; returns the sound decide."""
+    decide = Router.decide
+
+    def flaky(self, lead, *args, **kwargs):
+        if lead.company == company:
+            raise KeyError("a defect the engine meets on this lead only")
+        return decide(self, lead, *args, **kwargs)
+
+    monkeypatch.setattr(Router, "decide", flaky)
+    return decide
+
+
 def test_a_decision_that_fails_parks_its_lead_as_unroutable_and_the_others_are_routed(tmp_path, monkeypatch):
     rig = start_rig(tmp_path / "rig")
     try:
@@ -19,14 +32,7 @@ def test_a_decision_that_fails_parks_its_lead_as_unroutable_and_the_others_are_r
         make = dict(BASE)  # a San Francisco lead the corpus rules offer
         ids = [org.create("Lead", {**make, "Company": name}, as_user=org.admin_user_id)
                for name in ("Before GmbH", "Poison GmbH", "After GmbH")]
-        decide = Router.decide
-
-        def flaky(self, lead, *args, **kwargs):
-            if lead.company == "Poison GmbH":
-                raise KeyError("a defect the engine meets on this lead only")
-            return decide(self, lead, *args, **kwargs)
-
-        monkeypatch.setattr(Router, "decide", flaky)
+        decide = poison_company(monkeypatch, "Poison GmbH")
         results = rig.cycle()
         assert all(r.get("ok", True) for r in results.values() if isinstance(r, dict)), results
         before, poison, after = (rig.lead(i) for i in ids)
@@ -54,14 +60,7 @@ def test_a_redistribution_that_fails_escalates_the_lead_saying_why_and_the_poll_
         rig.cycle()
         leads = [dict(rig.lead(i)) for i in ids]  # as they were (the org hands out its live rows)
         assert [v["Routing_Status__c"] for v in leads] == ["Offered", "Offered"], leads
-        decide = Router.decide
-
-        def flaky(self, lead, *args, **kwargs):
-            if lead.company == "Poison GmbH":
-                raise KeyError("a defect the engine meets on this lead only")
-            return decide(self, lead, *args, **kwargs)
-
-        monkeypatch.setattr(Router, "decide", flaky)
+        poison_company(monkeypatch, "Poison GmbH")
         for v in leads:  # both partners' reps say no: each lead is decided again
             org.update("Lead", v["Id"], {"Partner_Response__c": "Rejected", "Rejection_Reason__c": "No capacity"},
                        as_user=v["OwnerId"])
