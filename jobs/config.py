@@ -126,6 +126,9 @@ class OffersSettings(_Strict):
     reclaim_after_days: float = Field(7.0, gt=0)
     # A lead still in this Status after acceptance counts as untouched.
     untouched_status: str = "Open - Not Contacted"
+    # Lead Status values that mean the partner closed an accepted lead without converting
+    # it: its place in the partner's capacity frees up and it counts as lost. [] turns it off.
+    closed_unconverted_statuses: list[str] = ["Closed - Not Converted"]
 
 
 class BudgetSettings(_Strict):

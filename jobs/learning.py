@@ -14,7 +14,8 @@ While the connector runs (hooks, one line each):
   with a watermark;
 - jobs/route.py, before a batch is decided: `catch_up(...)` feeds it every answer our
   offers table gained since the watermark (accepted, rejected with the partner's reason,
-  lapsed; an accepted lead closed: converted if its record says so, else lost), and puts
+  lapsed; an accepted lead ended: converted if its record says so, lost if the partner closed
+  it unconverted or never worked it, nothing if it was withdrawn), and puts
   the lead-potential `score` on each lead (`score >= 0.6` in a rule);
 - jobs/lifecycle.py `commit_decisions`: `committed(...)` tells it which offers were made
   (its fairness floor counts them).
@@ -164,10 +165,16 @@ def _recent(conn: Connection, since: datetime, to_lead: Callable[[dict], Any]) -
                                                        reason=r.close_reason if r.status == "rejected" else None,
                                                        lead=lead)))
         elif r.accepted_at is not None and lead is not None:
-            # an accepted lead's offer ended: the record we keep (or why it closed) says whether it converted
-            converted = lead.converted or (r.close_reason or "").startswith("converted")
-            out.append(((r.id, "closed"), OutcomeEvent(r.partner_id, "converted" if converted else "lost", closed,
-                                                       r.lead_id, lead=lead)))
+            # an accepted lead's offer ended: the record we keep (or why it closed) says whether it
+            # converted; closed unconverted by the partner or never worked is lost; anything else
+            # (a person took it over, asked for routing again) is a withdrawal and teaches nothing
+            if lead.converted or (r.close_reason or "").startswith("converted"):
+                kind = "converted"
+            elif r.status in ("lost", "reclaimed", "escalated"):
+                kind = "lost"
+            else:
+                continue
+            out.append(((r.id, "closed"), OutcomeEvent(r.partner_id, kind, closed, r.lead_id, lead=lead)))
     return out
 
 

@@ -221,6 +221,8 @@ def reroute(cx: Context, conn: Connection, state: RoutingState, lead: Lead, *, r
     found it). A lead a partner's rep still owns never stays with it: when nothing can be
     offered it goes to escalation, where a channel manager sees it."""
     held = withdraw_held(conn, state, lead.id, f"withdrawn: {REROUTE_WHY}", now)
+    # a partner that closed the lead unconverted has had its go: a person reopening it wants another
+    held |= {o["partner_id"] for o in of.offers_for_lead(conn, lead.id) if o["status"] == "lost" and o["partner_id"]}
     declined = state.excluded.get(lead.id)
     if held:
         state.excluded[lead.id] = {**{p: HELD for p in held}, **(declined or {})}
@@ -319,16 +321,18 @@ def end_offer(conn: Connection, state: RoutingState, offer: dict[str, Any], stat
 
 def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, now: datetime, *,
             final_state: LeadState | str = LeadState.RELEASED, modstamp: datetime | None = None,
-            lead_update: dict[str, Any] | None = None, converted: bool = False) -> None:
+            lead_update: dict[str, Any] | None = None, converted: bool = False, lost: bool = False) -> None:
     """End our interest in a lead: its offers close and pending writes drop. A person
     (or Salesforce) has it now; `lead_update` is the one write that tells the admin so
     (None: the lead is gone, or nothing of ours is on it). `converted`: the lead was
-    converted, which an accepting partner's record counts; anything else ending an offer
-    or an acceptance (a takeover, a deletion, a refused write) is a withdrawal, neither
-    to its credit nor its fault."""
+    converted, which an accepting partner's record counts; `lost`: the accepting partner
+    closed it unconverted, which frees its capacity and counts as lost; anything else
+    ending an offer or an acceptance (a takeover, a deletion, a refused write) is a
+    withdrawal, neither to its credit nor its fault."""
     final_state = LeadState(final_state)
-    withdraw_held(conn, state, lead_id, reason, now, converted=converted)
-    ob.drop_open(conn, lead_id, reason, now)
+    withdraw_held(conn, state, lead_id, reason, now, converted=converted, lost=lost)
+    if not lost:  # a lead the partner closed is still there: what we last wrote (Accepted) must land
+        ob.drop_open(conn, lead_id, reason, now)
     if final_state is LeadState.RELEASED:
         reason = f"{reason}; set Routing_Status__c to Pending to have it routed again"
     values: dict[str, Any] = {"state": final_state.value, "reason": reason[:255]}
@@ -341,18 +345,21 @@ def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, no
 
 
 def withdraw_held(conn: Connection, state: RoutingState, lead_id: str, reason: str, now: datetime, *,
-                  converted: bool = False) -> set[str]:
+                  converted: bool = False, lost: bool = False) -> set[str]:
     """Close the lead's live offer and its acceptance, barring nobody; the partners that
-    held it. Only the conversion of an accepted lead counts on the partner's record."""
+    held it. Only the end of an accepted lead — converted, or closed unconverted (`lost`)
+    by the partner — counts on the partner's record."""
     held: set[str] = set()
     for offer in of.live_offers(conn, [lead_id]).values():
         end_offer(conn, state, offer, "closed", reason, now, outcome="withdrawn")
         if offer.get("partner_id"):
             held.add(offer["partner_id"])
+    outcome = "closed" if converted else "lost" if lost else "withdrawn"
     for offer in of.every_accepted_offer(conn, lead_id):
-        of.set_offer(conn, offer["id"], status="closed", closed_at=now, close_reason=reason[:255])
+        of.set_offer(conn, offer["id"], status="lost" if outcome == "lost" else "closed", closed_at=now,
+                     close_reason=reason[:255])
         if offer.get("partner_id"):
-            state.record_outcome(lead_id, offer["partner_id"], "closed" if converted else "withdrawn", now)
+            state.record_outcome(lead_id, offer["partner_id"], outcome, now)
             held.add(offer["partner_id"])
     return held
 

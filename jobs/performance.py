@@ -83,9 +83,12 @@ def offer_events(conn: Connection, since: datetime) -> list[OutcomeEvent]:
         if r.status in ("rejected", "lapsed"):
             out.append(OutcomeEvent(r.partner_id, r.status, at, r.lead_id, offered_at=offered,
                                     reason=r.close_reason if r.status == "rejected" else None))
-        elif r.status in ("closed", "reclaimed", "escalated"):
-            # the offer ended; whether the lead converted is the org's to say (org_events)
+        elif r.status in ("lost", "reclaimed", "escalated"):
+            # closed unconverted by the partner, or accepted and never worked
             out.append(OutcomeEvent(r.partner_id, "lost", at, r.lead_id))
+        elif r.status == "closed":
+            # withdrawn, or converted: whether the lead converted is the org's to say (org_events)
+            out.append(OutcomeEvent(r.partner_id, "withdrawn", at, r.lead_id))
     return out
 
 

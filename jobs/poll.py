@@ -47,6 +47,11 @@ def wants_reroute(lead: Any, local: dict[str, Any]) -> bool:
     return seen is None or (lead.modstamp is not None and lead.modstamp > seen)
 
 
+def closed_unconverted(cx: Context, lead: Lead) -> bool:
+    """Does the lead's Status say it was closed without a conversion (Closed - Not Converted)?"""
+    return bool(lead.status) and lead.status in cx.settings.offers.closed_unconverted_statuses
+
+
 def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec: dict[str, Any], local: dict[str, Any],
              live: dict[str, Any] | None, now: datetime, seen_only: list[dict[str, Any]] | None = None, *,
              asked: bool = False) -> str:
@@ -65,7 +70,16 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
         else:
             seen_only.append({"lead_id": lead.id, "modstamp": seen, "status": lead.status, "record": rec})
         return "unchanged" if event is None else f"ignored_{event.value}"
-    return carry_out(cx, conn, state, move, event, who, lead, rec, local, live, seen, now)
+    done = carry_out(cx, conn, state, move, event, who, lead, rec, local, live, seen, now)
+    if move.action is Action.SETTLE_ACCEPTED and closed_unconverted(cx, lead) \
+            and of.get_leads(conn, [lead.id]).get(lead.id, {}).get("state") == LeadState.ACCEPTED.value:
+        # accepted and closed in one save (and not handed down): the lead will not change
+        # again to tell us, so the close is taken now, after the acceptance is written
+        then = rl.step(LeadState.ACCEPTED, Event.CLOSED_UNCONVERTED)
+        assert isinstance(then, rl.Step)
+        done = carry_out(cx, conn, state, then, Event.CLOSED_UNCONVERTED, None, lead, rec,
+                         {**local, "state": LeadState.ACCEPTED.value}, None, seen, now)
+    return done
 
 
 def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, local: dict[str, Any],
@@ -80,6 +94,8 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         return Event.DO_NOT_ROUTE, None
     if asked:
         return Event.REROUTE_REQUESTED, None
+    if local["state"] == LeadState.ACCEPTED.value and closed_unconverted(cx, lead):
+        return Event.CLOSED_UNCONVERTED, None  # the partner's verdict: whatever else moved, the lead is over
     routing = cx.routing()
     owner = lead.owner_id
     owner_partner = routing.rep_partner.get(owner or "")
@@ -140,9 +156,9 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         decision = lifecycle.reroute(cx, conn, state, lead, record=rec, seen_modstamp=seen, now=now)
         return f"rerouted_{decision.kind.value}"
     if action is Action.CLOSE:
-        lifecycle.release(conn, state, lead.id, move.why, now, final_state=LeadState.CLOSED, modstamp=seen,
-                          converted=event is Event.CONVERTED)
-        return f"closed_{event.value}"
+        lifecycle.release(conn, state, lead.id, move.why, now, final_state=move.to or LeadState.CLOSED, modstamp=seen,
+                          converted=event is Event.CONVERTED, lost=event is Event.CLOSED_UNCONVERTED)
+        return event.value if event is Event.CLOSED_UNCONVERTED else f"closed_{event.value}"
     if action is Action.RELEASE:
         reason = _takeover_reason(routing, event, lead, now)
         keep_partner = ...

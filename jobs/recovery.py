@@ -139,6 +139,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     records = [r for r in records if r["Id"] in wrote]  # leads whose status we wrote: ours to carry on
     routing = cx.routing()
     keep = cx.minimiser()
+    convert = ms.lead_converter()
     counts = {"offered": 0, "pooled": 0, "accepted": 0, "parked": 0, "asked_again": 0, "bars": 0, "declines": 0}
     with cx.store.begin() as conn:
         for rec in records:
@@ -208,6 +209,14 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                                       lead_modstamp=seen, status="accepted")
                 of.set_offer(conn, oid, accepted_at=taken_at or parse_sf_datetime(rec.get("LastModifiedDate")) or now,
                              accepted_by=taker)
+                if getattr(convert(rec), "status", None) in cx.settings.offers.closed_unconverted_statuses:
+                    # the partner closed it unconverted meanwhile: lost, its place free (as live)
+                    of.set_offer(conn, oid, status="lost", closed_at=parse_sf_datetime(rec.get("LastModifiedDate")) or now,
+                                 close_reason="closed unconverted by the partner (rebuilt from the org)")
+                    counts["closed_unconverted"] = counts.get("closed_unconverted", 0) + 1
+                    of.put_lead(conn, rec["Id"], now, state=LeadState.RELEASED.value, owner_id=taker,
+                                **{**row, "reason": "rebuilt from the org: the partner closed it unconverted"})
+                    continue
                 counts["accepted"] += 1
                 of.put_lead(conn, rec["Id"], now, state=LeadState.ACCEPTED.value, owner_id=taker, **row)
             elif status in _STATE_OF:

@@ -48,6 +48,7 @@ class Event(str, Enum):
     DO_NOT_ROUTE = "do_not_route"  # a person ticked Do_Not_Route__c
     REROUTE_REQUESTED = "reroute_requested"  # a person (LeadHistory: not us) set Routing_Status__c back to Pending
     CONVERTED = "converted"
+    CLOSED_UNCONVERTED = "closed_unconverted"  # the lead's Status became a closed, unconverted one (Closed - Not Converted)
     DELETED = "deleted"  # deleted or merged into another lead (both leave the org's Lead table)
     PARTNER_PAUSED = "partner_paused"  # the partner paused routing after this offer was made
     REP_DEACTIVATED = "rep_deactivated"  # the offered rep was deactivated after this offer was made
@@ -119,6 +120,12 @@ _HANDS_OFF = Step(LeadState.RELEASED, Action.RELEASE, RoutingStatus.RELEASED,
                   "Do_Not_Route__c ticked: the connector stops and the Lead says so")
 _CONVERTED = Step(LeadState.CLOSED, Action.CLOSE, None, "converted: the lead's journey is over")
 _GONE = Step(LeadState.CLOSED, Action.CLOSE, None, "deleted or merged in Salesforce: nothing to write to")
+# Released, not closed: the partner's verdict ends our interest, but a person who reopens the
+# lead can still ask for it to be routed again (Pending).
+_CLOSED_UNCONVERTED = Step(LeadState.RELEASED, Action.CLOSE, None,
+                           "the partner closed the accepted lead without converting it: its place in the partner's "
+                           "capacity frees up and it counts as lost (not a conversion, no bar); nothing is written, "
+                           "the Lead's Status says it")
 _REROUTE = Step(None, Action.ROUTE, None, "a person asked for routing again (Pending): routed afresh, attempt 1")
 _REROUTE_HELD = Step(None, Action.ROUTE, None,
                      "a person asked for routing again (Pending): the Lead must not keep saying Pending while the "
@@ -151,6 +158,8 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
         t[state, e.DEAL_REGISTRATION] = Ignored(
             "decided already; a registration counts when the lead is next decided (it outranks every rule then)")
         t[state, e.UNTOUCHED] = Ignored("only an accepted lead can sit untouched")
+        t[state, e.CLOSED_UNCONVERTED] = Ignored(
+            "only an accepted lead is the partner's to close; an offer is answered by accepting or rejecting")
 
     # --- an offer to one partner
     t[s.OFFERED, e.ACCEPT] = Step(s.ACCEPTED, Action.SETTLE_ACCEPTED, RoutingStatus.ACCEPTED,
@@ -194,6 +203,7 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
     t[s.ACCEPTED, e.SECOND_PICKUP] = Step(s.ACCEPTED, Action.BACK_TO_FIRST_TAKER, RoutingStatus.ACCEPTED,
                                           "another partner's rep took a pool lead already taken: back to the "
                                           "first taker, with why")
+    t[s.ACCEPTED, e.CLOSED_UNCONVERTED] = _CLOSED_UNCONVERTED
     t[s.ACCEPTED, e.UNTOUCHED] = Step(None, Action.REDISTRIBUTE, None,
                                       "accepted and never worked: reclaimed, the partner is barred; next partner")
     t[s.ACCEPTED, e.REJECT] = Ignored("an accepted lead is the partner's; handing it back is a conversation, "

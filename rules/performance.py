@@ -1,7 +1,7 @@
 """Partner performance facts, computed from what happened to offers — nothing else.
 
 Input: a list of `OutcomeEvent`s (offered, accepted, rejected, lapsed, converted, lost,
-won), gathered by jobs/performance.py from the state database and the org. Output: one
+withdrawn, won), gathered by jobs/performance.py from the state database and the org. Output: one
 `PartnerFacts` per partner, whose fields are usable in rule conditions as partner
 attributes (`won_this_quarter >= 3`, `acceptance_rate >= 0.5`): pass
 `PARTNER_ATTRIBUTES` to `load_rules(partner_attributes=…)` and `facts.attributes()` into
@@ -20,7 +20,7 @@ from typing import Any, Iterable
 from rules.fiscal import UTC_CALENDAR, OrgCalendar
 from rules.model import Lead
 
-KINDS = ("offered", "accepted", "rejected", "lapsed", "converted", "lost", "won")
+KINDS = ("offered", "accepted", "rejected", "lapsed", "converted", "lost", "withdrawn", "won")
 _RECENT = timedelta(days=90)
 # kinds the org dates with a day (ConvertedDate, CloseDate), written as midnight UTC of the
 # date: "after now" for such a date is after the org's today — else a Sydney org's win of
@@ -36,7 +36,9 @@ class OutcomeEvent:
 
     kind: offered | accepted | rejected (with `reason`) | lapsed (the offer's deadline passed)
     | converted (the accepted lead was converted; `amount` its value) | lost (closed without
-    conversion) | won (an Opportunity with this PartnerAccountId closed won; `amount`).
+    conversion, or accepted and never worked) | withdrawn (the offer or acceptance ended through
+    nobody's answer: a person took the lead, asked for it to be routed again; neither a
+    conversion nor a loss) | won (an Opportunity with this PartnerAccountId closed won; `amount`).
     `offered_at` on accepted/rejected gives the time to answer. `lead` carries the lead's
     public attributes (its segment) for the learner; facts do not need it.
     """
@@ -139,7 +141,7 @@ def partner_facts(events: Iterable[OutcomeEvent], now: datetime,
                     name = f"{kind}_{window}"
                     setattr(f, name, getattr(f, name) + 1)
                     setattr(f, f"revenue_{window}", getattr(f, f"revenue_{window}") + amount)
-        else:  # lost
+        else:  # lost, withdrawn: the partner holds it no more
             held.discard(e.lead_id)
     for pid, f in facts.items():
         settled = f.accepted + f.rejected + f.lapsed

@@ -15,7 +15,7 @@ from typing import Any
 from rules.model import Decision, DecisionKind
 from rules.fiscal import OrgCalendar
 
-OUTCOMES = ("accepted", "rejected", "lapsed", "closed", "withdrawn")
+OUTCOMES = ("accepted", "rejected", "lapsed", "closed", "lost", "withdrawn")
 _KEEP_DAYS = 3  # daily counters older than this are dropped; only today's matter
 # Legal-form words dropped from company names before comparing them.
 _LEGAL_FORMS = frozenset(
@@ -181,7 +181,8 @@ class RoutingState:
                        response_hours: float | None = None) -> None:
         """accepted: the partner works it (still counts against capacity); rejected / lapsed: the
         partner is never offered this lead again; closed: the accepted lead was converted (best-fit
-        reads `closed` as the partner's conversions); withdrawn: the offer or the acceptance ended
+        reads `closed` as the partner's conversions); lost: the partner closed the accepted lead
+        unconverted, which frees its capacity (no bar: the lead is over); withdrawn: the offer or the acceptance ended
         through nobody's answer — the partner paused, its rep left, a person took the lead over or
         asked for it to be routed again — so the capacity is freed and the track record left as
         it was (neither a conversion nor the partner's fault), and the lead's declines stand."""

@@ -139,6 +139,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         findings += _feedback_fields(describe, ms.sobject("partner"))
         if loaded is not None:
             findings += _activity_tasks(describe, loaded.settings.notifications, cfg_name)
+            findings += _lead_statuses(describe, ms, loaded.settings.offers, cfg_name)
 
     book = None
     if rules_path is not None and not rules_path.exists():
@@ -279,6 +280,34 @@ def _activity_tasks(describe, notifications: Any, cfg_name: str) -> list[Finding
                     "the integration user cannot create Tasks: reminders and alerts still go out, but no Lead shows "
                     "them in its activity history",
                     f"{PERMISSION_FIX}, or set [notifications] {' and '.join(wanted)} = \"off\" in {cfg_name}")]
+
+
+def _lead_statuses(describe, ms, offers: Any, cfg_name: str) -> list[Finding]:
+    """[offers] names Lead Status values (untouched, closed unconverted): one the org's
+    picklist lacks never matches, so follow-ups, reclaims or freed capacity silently never happen."""
+    import difflib
+
+    field = (ms.source_fields("lead").get("status") or (None,))[0]
+    try:
+        info = next((f for f in describe(ms.sobject("lead")).get("fields", []) if f.get("name") == field), None)
+    except Exception:  # noqa: BLE001 — the mapping checks already said why the object cannot be described
+        return []
+    values = [p["value"] for p in (info or {}).get("picklistValues") or () if p.get("active", True)]
+    if not values:
+        return []
+    wanted = [("untouched_status", offers.untouched_status, "accepted leads are never seen as untouched: no "
+                                                            "follow-up reminder, no reclaim")]
+    wanted += [("closed_unconverted_statuses", v, "a lead the partner closes this way keeps its place in the "
+                                                  "partner's capacity") for v in offers.closed_unconverted_statuses]
+    findings = []
+    for key, value, effect in wanted:
+        if value not in values:
+            close = difflib.get_close_matches(value, values, n=1, cutoff=0.6)
+            findings.append(Finding(
+                "warning", cfg_name, f"offers.{key}",
+                f"Lead.{field} has no value {value!r}: {effect}",
+                f"did you mean {close[0]!r}?" if close else f"use one of the org's values: {', '.join(values)}"))
+    return findings
 
 
 def _state_findings(loaded, cfg_name: str) -> list[Finding]:

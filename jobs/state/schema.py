@@ -77,7 +77,8 @@ leads = Table(
     Index("ix_leads_state", "state"),
 )
 
-OFFER_STATUSES = ("live", "accepted", "rejected", "lapsed", "closed", "escalated", "reclaimed")
+# lost: an accepted lead the partner closed without converting it (Closed - Not Converted)
+OFFER_STATUSES = ("live", "accepted", "rejected", "lapsed", "closed", "escalated", "reclaimed", "lost")
 offers = Table(
     "offers",
     metadata,

@@ -205,3 +205,20 @@ def test_an_integration_user_that_cannot_create_tasks_is_warned_the_leads_will_n
 
     [warned] = [f for f in validate(config, client=NoTasks()) if f.file == "org: Task"]
     assert warned.severity == "warning" and "EditTask" in warned.fix and "reminder_tasks" in warned.fix
+
+
+def test_an_offers_status_the_org_lead_status_lacks_is_warned_with_the_value_meant(workdir):
+    """[offers] names Lead Status values; one the org's picklist lacks would never match, so
+    closed leads would keep their places in partners' capacity and untouched ones never be
+    followed up — silently. validate says which value was meant."""
+    config = workdir / "leadrouter.toml"
+    assert not [f for f in validate(config) if f.key.startswith("offers.")]
+    text = config.read_text()
+    if "[offers]" not in text:
+        text += "\n[offers]\n"
+    config.write_text(text.replace("[offers]\n", '[offers]\nclosed_unconverted_statuses = ["Closed - Not converted"]\n'
+                                                  'untouched_status = "Nobody Called"\n', 1))
+    found = {f.key: f for f in validate(config) if f.key.startswith("offers.")}
+    closed, untouched = found["offers.closed_unconverted_statuses"], found["offers.untouched_status"]
+    assert closed.severity == "warning" and "'Closed - Not Converted'" in closed.fix and "capacity" in closed.message
+    assert "Open - Not Contacted" in untouched.fix and "follow-up" in untouched.message
