@@ -98,6 +98,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         findings.append(Finding("warning", cfg_name, "salesforce", "no [salesforce] section: the org was not checked",
                                 "add [salesforce] (see config.example.toml) or pass --offline"))
     queue_names = None
+    picklists = None  # the org's picklist values as mapped, once describe has answered
     if online:
         try:
             client = client or _connect(loaded, clock)
@@ -135,6 +136,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
             return describes[name]
 
         findings += [_from_problem(p) for p in ms.validate(describe)]
+        picklists = {side: ms.picklist_values(side, describe) for side in ("lead", "partner")}
         findings += _rating_field(describe, ms.sobject("lead"))
         findings += _feedback_fields(describe, ms.sobject("partner"))
         if loaded is not None:
@@ -150,7 +152,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
 
             lead_attributes, partner_attributes = rule_attributes(ms)
             book = load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
-                              queue_names=queue_names)
+                              queue_names=queue_names, picklists=picklists)
             findings += [_from_problem(p) for p in book.warnings]
         except RulesError as e:
             findings += [_from_problem(p) for p in e.problems]
