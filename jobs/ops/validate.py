@@ -384,12 +384,14 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
 
     findings: list[Finding] = []
     index = routing.index
+    coverage_field = _partner_field(cx.mappings, "coverage")
     # what the partner data itself gets wrong: a ParentId cycle, coverage we cannot read
     for problem in index.problems:
         fix = problem.fix or ("set Parent Account so each reseller points to its distributor and none to itself"
-                              if "ParentId" in problem.message else "correct the account's Coverage__c")
+                              if "ParentId" in problem.message else f"correct the account's {coverage_field}")
         findings.append(Finding("warning", f"Account {problem.partner_id}", "partner",
                                 f"{problem.partner}: {problem.message}", fix))
+    findings += _never_offered(cx, index, book, coverage_field)
     reachable = 0
     for rule in book.rules:
         reachable |= index.rule_mask.get(rule.name, 0)
@@ -448,12 +450,12 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
                 stop_note = ("; it is no longer offered leads there until reviewed" if (pid, area) in stopped else "")
                 findings.append(Finding("warning", f"Account {pid}", "coverage",
                                         f"{name} declined {n} lead(s) in {area} as 'Out of territory'{stop_note}",
-                                        f"correct its Coverage__c (or the rule's territory) if it does not work {area}; "
+                                        f"correct its {coverage_field} (or the rule's territory) if it does not work {area}; "
                                         f"then `leadrouter feedback reset {pid} --area {area}`"))
 
     shared: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for p in index.partners:
-        if p.paused:
+    for i, p in enumerate(index.partners):
+        if index.unavailable_why[i]:  # paused, or no active rep: it shares nothing it can be offered
             continue
         for item in p.coverage:
             shared[p.tier or "(no tier)"][item].append(p.name)
@@ -462,10 +464,44 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
         if overlaps:
             busiest = sorted(overlaps.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:5]
             text = "; ".join(f"{item}: {', '.join(sorted(names)[:4])}{' …' if len(names) > 4 else ''}" for item, names in busiest)
-            findings.append(Finding("warning", "org: Account.Coverage__c", f"tier {tier}",
+            findings.append(Finding("warning", f"org: {cx.mappings.sobject('partner')}.{coverage_field}", f"tier {tier}",
                                     f"{len(overlaps)} coverage area(s) shared by several {tier} partners — {text}",
                                     "intended if the rules distribute among them (round robin, weights); otherwise narrow the coverage"))
     return findings
+
+
+def _partner_field(ms, attribute: str) -> str:
+    """The org's field a partner attribute is read from, as its mappings say (Coverage__c
+    in the shipped ones, Sales_Territory__c in an org that keeps territories there)."""
+    fields = ms.source_fields("partner").get(attribute) or ()
+    return " / ".join(fields) or attribute
+
+
+def _never_offered(cx, index, book, coverage_field: str) -> list[Finding]:
+    """Partner accounts the router can never offer a lead, whatever the rules say: no active
+    rep to own it (none invited yet, or the only ones deactivated), or no coverage while
+    every rule needs it. The router passes them by silently, lead after lead."""
+    sobject = cx.mappings.sobject("partner")
+    out = []
+    no_rep = [p for i, p in enumerate(index.partners) if index.unavailable_why[i] == "no active rep"]
+    if no_rep:
+        said = ", ".join(p.name + (" (its reps are inactive)" if p.reps else " (no rep)") for p in no_rep[:8])
+        out.append(Finding("warning", f"org: {sobject}", "partner reps",
+                           f"{len(no_rep)} partner account(s) never offered a lead, having no active rep to own it: "
+                           f"{said}{' …' if len(no_rep) > 8 else ''}",
+                           "give each an active partner user (a User of the account's contact with a partner "
+                           "licence); an account that is no partner any more: untick IsPartner"))
+    rules = [r for r in book.rules if r is not book.hand_down and not r.pool]
+    if rules and all(r.match.geography for r in rules):
+        bare = [p for i, p in enumerate(index.partners) if not p.coverage and not index.unavailable_why[i]]
+        if bare:
+            names = ", ".join(p.name for p in bare[:8]) + (" …" if len(bare) > 8 else "")
+            out.append(Finding("warning", f"org: {sobject}.{coverage_field}", "coverage",
+                               f"{len(bare)} partner account(s) with no coverage, so no rule (each matches on "
+                               f"geography) offers them a lead: {names}",
+                               f"fill in {coverage_field} with the countries, states or postal prefixes each works "
+                               "(e.g. 'US-TX; CA-ON; US:750')"))
+    return out
 
 
 def run(args) -> int:

@@ -46,3 +46,22 @@ def test_a_value_the_orgs_picklist_lacks_is_named_with_the_orgs_nearest_value(ot
     assert "not a value of the org's picklist" in product["message"] and "Cloud" in product["fix"], product
     [segment] = about(found, "segment is never 'Enterprize'")
     assert "Enterprise" in segment["fix"], segment
+
+
+def test_partners_the_router_can_never_offer_a_lead_are_named_with_the_orgs_own_fields(other_org, capsys):
+    """Empty Desk Partners has no rep, Retired Rep Co's only rep is inactive, Café Ünïcode
+    SARL has no Sales_Territory__c while every rule matches on geography: each is passed by
+    lead after lead, and validate says so, naming the field this org keeps coverage in."""
+    sb, ids, config = other_org
+    found = findings(config, capsys)
+    [reps] = about(found, "never offered a lead")
+    assert "Empty Desk Partners (no rep)" in reps["message"], reps
+    assert "Retired Rep Co (its reps are inactive)" in reps["message"], reps
+    assert "Maple Leaf" not in reps["message"] and reps["fix"]
+    [bare] = about(found, "with no coverage")
+    assert "Café Ünïcode SARL" in bare["message"] and "Sales_Territory__c" in bare["fix"], bare
+    assert bare["file"] == "org: Account.Sales_Territory__c"
+    # partners that cannot be offered anything share no coverage with anyone, and no
+    # finding names a field this org does not read
+    assert not about(found, "shared by several"), found
+    assert not [f for f in found if "Coverage__c" in json.dumps(f)], found
