@@ -27,10 +27,13 @@ _COUNTRY_ALIASES = {
     "uae": "AE", "emirates": "AE", "taiwan": "TW", "hong kong": "HK", "macau": "MO",
     "kosovo": "XK", "palestine": "PS", "vatican": "VA", "cape verde": "CV", "swaziland": "SZ",
     "日本": "JP", "bharat": "IN", "burma": "MM", "macedonia": "MK", "prc": "CN", "china": "CN",
+    "republic of ireland": "IE", "eire": "IE", "hong kong sar": "HK",
 }
 
 # English names of subdivisions that pycountry only knows by their local name
 _SUBDIVISION_ALIASES = {
+    "US": {"washington dc": "US-DC"},
+    "CA": {"newfoundland": "CA-NL", "pq": "CA-QC"},
     "DE": {"bavaria": "DE-BY", "lower saxony": "DE-NI", "north rhine westphalia": "DE-NW",
            "hesse": "DE-HE", "rhineland palatinate": "DE-RP", "saxony": "DE-SN",
            "saxony anhalt": "DE-ST", "thuringia": "DE-TH",
@@ -46,7 +49,15 @@ def fold(text: str) -> str:
     """Case, accents, punctuation and spacing removed: 'Baden-Württemberg' → 'baden wurttemberg'."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", plain).strip()
+    return _INITIALS.sub(_joined, _SPACES.sub(" ", plain).strip())
+
+
+# initials are one word: 'U.S.A.' is usa, 'Washington D.C.' is washington dc
+_INITIALS = re.compile(r"(?<![^ ])[^\W\d_](?: [^\W\d_])+(?![^ ])")
+
+
+def _joined(m: re.Match[str]) -> str:
+    return m.group(0).replace(" ", "")
 
 
 @lru_cache(maxsize=1)

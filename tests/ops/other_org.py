@@ -173,6 +173,8 @@ def build(org: Any) -> OtherOrg:
                     "Purchase_By__c": "2020-01-31"})
     lead("long_name", {"Company": "Ω" * 40 + " " + "Very Long Company Name Holdings " * 6,
                        "Country": "United States", "State": "TX", "PostalCode": "75001"})
+    lead("usa_dotted", {"Company": "Fort Worth Feed & Seed", "Country": "U.S.A.", "State": "Texas",
+                        "PostalCode": "76102"})
     lead("japanese", {"Company": "株式会社テスト", "Country": "日本", "Industry": "Technology"})
     lead("null_budget", {"Company": "Plano Dental", "Country": "US", "State": "Texas", "PostalCode": "75024",
                          "Segment__c": "smb"})

@@ -27,6 +27,9 @@ def test_values_in_another_case_meet_the_rules_and_partners_that_spell_them_othe
     assert austin["Routing_Rule__c"] == "Hot tech to an industry specialist", austin
     assert (austin["Routing_Status__c"], austin["PartnerAccountId"]) == ("Offered", ids.partners["lonestar"])
     assert austin["OwnerId"] == ids.reps["lonestar"]
+    # Country "U.S.A.", as many a form has it: a country, not "missing or not a recognised country"
+    dotted = lead_row(sf, ids.leads["usa_dotted"])
+    assert (dotted["Routing_Status__c"], dotted["PartnerAccountId"]) == ("Offered", ids.partners["lonestar"]), dotted
     # Segment__c "smb", an attribute of the org's own ([lead.extra] segment)
     plano = lead_row(sf, ids.leads["null_budget"])
     assert plano["Routing_Rule__c"] == "Small business", plano
