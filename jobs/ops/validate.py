@@ -379,6 +379,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
     import copy
 
     from jobs import learning
+    from jobs.route import not_ours
     from mappings import Unroutable
     from rules.state import RoutingState
 
@@ -412,7 +413,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
     now = cx.clock.now()
     for rec in records:
         lead = convert(rec)
-        if isinstance(lead, Unroutable):
+        if isinstance(lead, Unroutable) or not_ours(lead):  # `once` decides nothing for these
             continue
         learning.score(routing.learning, lead)  # as jobs/route.py routes it (feedback: the router's hook)
         ex = routing.router.explain(lead, state, now)

@@ -175,6 +175,7 @@ def build(org: Any) -> OtherOrg:
                        "Country": "United States", "State": "TX", "PostalCode": "75001"})
     lead("usa_dotted", {"Company": "Fort Worth Feed & Seed", "Country": "U.S.A.", "State": "Texas",
                         "PostalCode": "76102"})
+    lead("do_not_route", {"Company": "Keep Away Ltd", "Country": "US", "State": "TX", "Do_Not_Route__c": True})
     lead("japanese", {"Company": "株式会社テスト", "Country": "日本", "Industry": "Technology"})
     lead("null_budget", {"Company": "Plano Dental", "Country": "US", "State": "Texas", "PostalCode": "75024",
                          "Segment__c": "smb"})
