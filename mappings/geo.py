@@ -98,6 +98,21 @@ def _subdivisions() -> tuple[dict[tuple[str, str], str], dict[str, str]]:
     return by_country, by_code
 
 
+@lru_cache(maxsize=1)
+def _subdivisions_by_name() -> dict[str, tuple[str, ...]]:
+    by_name: dict[str, list[str]] = {}
+    for (_country, name), code in _subdivisions()[0].items():
+        if len(name) > 3 and code not in by_name.setdefault(name, []):  # names, not local codes
+            by_name[name].append(code)
+    return {name: tuple(sorted(codes)) for name, codes in by_name.items()}
+
+
+def subdivisions_named(text: str) -> tuple[str, ...]:
+    """ISO 3166-2 codes of the subdivisions called `text` in any country ('Texas' → US-TX):
+    what a coverage item written as a name most likely meant."""
+    return _subdivisions_by_name().get(fold(text), ())
+
+
 _CODE_LIKE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
 
 

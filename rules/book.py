@@ -217,7 +217,10 @@ class _Loader:
             self.values = {"lead": dict(LEAD_PICKLISTS), "partner": dict(PARTNER_PICKLISTS)}
             self.values_from = "the shipped schema"
         else:
-            self.values = {side: {a: tuple(v) for a, v in (picklists.get(side) or {}).items()}
+            # LeadSource stays unchecked, as in rules/literals.py: a rule names the sources an
+            # org is adding ("Trade Show") before its picklist has them
+            self.values = {side: {a: tuple(v) for a, v in (picklists.get(side) or {}).items()
+                                  if (side, a) != ("lead", "source")}
                            for side in ("lead", "partner")}
             self.values_from = "the org's picklist"
 

@@ -392,6 +392,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
                               if "ParentId" in problem.message else f"correct the account's {coverage_field}")
         findings.append(Finding("warning", f"Account {problem.partner_id}", "partner",
                                 f"{problem.partner}: {problem.message}", fix))
+    findings += _partner_records(routing, cx.mappings)
     findings += _never_offered(cx, index, book, coverage_field)
     reachable = 0
     for rule in book.rules:
@@ -476,6 +477,28 @@ def _partner_field(ms, attribute: str) -> str:
     in the shipped ones, Sales_Territory__c in an org that keeps territories there)."""
     fields = ms.source_fields("partner").get(attribute) or ()
     return " / ".join(fields) or attribute
+
+
+def _partner_records(routing, ms) -> list[Finding]:
+    """Partner data the mappings could not read, or read in part: a partner left out of
+    routing (a required value empty), coverage items or a country not understood. Routing
+    goes on without them and logs the first few; here each one is named."""
+    out = []
+    sobject = ms.sobject("partner")
+    for record_id, why in getattr(routing, "problems", ()):
+        partner = routing.partners.get(record_id)
+        who = f"{partner.name}: " if partner is not None else ""
+        if partner is None and record_id and str(record_id).startswith("001"):
+            why += " — this account is left out of routing"
+        fix = (_COVERAGE_FIX if "coverage items" in why
+               else "correct the value on the record, or the mapping that reads it (mappings/*.toml)")
+        out.append(Finding("warning", f"{sobject} {record_id}" if record_id else f"org: {sobject}", "partner",
+                           f"{who}{why}", fix))
+    return out
+
+
+_COVERAGE_FIX = ("write each item as a code: a country (US), a state or province (US-TX, CA-ON), a postal prefix "
+                 "(US:750, CA:K1A) or a territory of the rule file (@NA), separated by ';'")
 
 
 def _never_offered(cx, index, book, coverage_field: str) -> list[Finding]:

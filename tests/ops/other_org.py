@@ -135,6 +135,12 @@ def build(org: Any) -> OtherOrg:
         "Name": "Café Ünïcode SARL", "BillingCountry": "France", "Partner_Level__c": "Level 2",
     })
 
+    partner("prairie", {  # territories typed as names, as a channel team would
+        "Name": "Prairie Partners", "BillingCountry": "US", "Partner_Level__c": "Level 1",
+        "Sales_Territory__c": "Texas; Ontario; US-OK",
+    })
+
+    _rep(org, out, "prairie", out.partners["prairie"], "Pat", "Plains", tz="America/Chicago")
     _rep(org, out, "maple", out.partners["maple"], "Chloe", "Tremblay", tz="America/Toronto")
     _rep(org, out, "lonestar", out.partners["lonestar"], "Travis", "Walker", tz="America/Chicago")
     _rep(org, out, "bayern", out.partners["bayern"], "Lena", "Huber", tz="Europe/Berlin")

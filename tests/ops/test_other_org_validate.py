@@ -65,3 +65,15 @@ def test_partners_the_router_can_never_offer_a_lead_are_named_with_the_orgs_own_
     # finding names a field this org does not read
     assert not about(found, "shared by several"), found
     assert not [f for f in found if "Coverage__c" in json.dumps(f)], found
+
+
+def test_coverage_written_as_names_is_named_with_the_codes_meant(other_org, capsys):
+    """Prairie Partners' Sales_Territory__c reads 'Texas; Ontario; US-OK': the mapping drops
+    the two names (only US-OK is a code) and routing went on with a log line the ops
+    person never sees; validate names the account, the items and the codes meant."""
+    sb, ids, config = other_org
+    found = findings(config, capsys)
+    [prairie] = [f for f in found if f["file"] == f"Account {ids.partners['prairie']}"]
+    assert "Prairie Partners" in prairie["message"], prairie
+    assert "'Texas' (US-TX?)" in prairie["message"] and "'Ontario' (CA-ON?)" in prairie["message"], prairie
+    assert "US-TX" in prairie["fix"] and "US:750" in prairie["fix"], prairie
