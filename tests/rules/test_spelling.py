@@ -45,3 +45,34 @@ def test_values_no_rule_or_partner_writes_stay_as_they_are():
     assert (spelt.rating, spelt.industry, spelt.products) == ("Hottest", "Software", frozenset({"Analytics", "Widgets"}))
     same = lead(rating="Hot", industry="Technology", products={"Analytics"})
     assert router.spelling.lead(same) is same  # nothing to respell: no copy
+
+
+PARTNER_RULES = """
+[settings]
+escalation_queue = "Channel_Escalations"
+fallback_queue = "Unassigned_Partner_Leads"
+business_hours = false
+
+[[ruleset]]
+name = "All"
+
+  [[ruleset.rule]]
+  name = "Preferred technology specialists"
+  when = 'industry == "Technology"'
+  partners = '"Public Sector" not in programs'
+  match = { geography = true, industry = true, programs = ["Preferred"], certifications = ["AWS Migration"] }
+"""
+
+
+def test_partners_typed_in_another_case_meet_the_rules_and_the_leads():
+    typed = partner("001A", programs={"preferred", "public sector"}, industries={" technology"},
+                    certifications={"aws migration"})
+    spelt = partner("001B", programs={"Preferred"}, industries={"Technology"}, certifications={"AWS Migration"})
+    router = router_for(PARTNER_RULES, [typed, spelt])
+    # 001A is in Public Sector whatever the case, so the partner condition leaves it out
+    decision = router.decide(lead(industry="Technology"), RoutingState(), NOW)
+    assert (decision.rule, decision.partner_id) == ("Preferred technology specialists", "001B")
+    router = router_for(PARTNER_RULES.replace('"Public Sector" not in programs', "true"), [typed])
+    decision = router.decide(lead(industry="TECHNOLOGY"), RoutingState(), NOW)
+    assert (decision.rule, decision.partner_id) == ("Preferred technology specialists", "001A")
+    assert typed.programs == frozenset({"preferred", "public sector"})  # the caller's partner is not changed
