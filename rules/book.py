@@ -579,8 +579,7 @@ class _Loader:
         )
         for t in m.territories:
             if t.lstrip("@") not in territories:
-                self.error(f"{where}.territories", f"unknown territory {t!r}",
-                           did_you_mean(t.lstrip("@"), territories) + " (define it under [territories])",
+                self.error(f"{where}.territories", f"unknown territory {t!r}", _territory_fix(t.lstrip("@"), territories),
                            self.lines.key("territories", line))
         tline = self.lines.key("tiers", line)
         for tier in m.tiers:
@@ -645,8 +644,7 @@ class _Loader:
             for territory, queue in pool.items():
                 if territory not in territories:
                     self.error(f"{where}.pool.{territory}", f"unknown territory {territory!r}",
-                               did_you_mean(territory, territories) + " (define it under [territories])",
-                               self.lines.key("pool", line))
+                               _territory_fix(territory, territories), self.lines.key("pool", line))
                 elif not isinstance(queue, str):
                     self.error(f"{where}.pool.{territory}", f"expected a queue name in quotes, got {queue!r}", None,
                                self.lines.key("pool", line))
@@ -800,6 +798,15 @@ def _merged(base: dict[str, Any], given: Mapping[str, Any] | None) -> dict[str, 
             continue
         out[name] = kind
     return out
+
+
+def _territory_fix(name: str, territories: Mapping[str, Any]) -> str:
+    """A territory the file does not define: the one meant, else how to define it (a file
+    with no [territories] at all, e.g. a README excerpt copied alone, is told the table)."""
+    define = f'define it under [territories], e.g. {name} = ["US", "CA"] (countries, states like US-TX, or @other territories)'
+    if not territories:
+        return f"this file has no [territories] table: {define}"
+    return f"{did_you_mean(name, territories)} ({define})"
 
 
 def load_rules(path: str | Path | None = None, *, text: str | None = None,
