@@ -47,6 +47,9 @@ class Routing:
     generation: int
     learning: Any = None  # jobs.learning.Live: the predictive rules' learner, when a rule has one
     feedback: Any = None  # jobs.feedback.Adjustments in force
+    # (record id, why) for partner, rep and pool records the mappings dropped or read in
+    # part ('Sales_Territory__c: coverage items not understood: …'): validate shows them all
+    problems: tuple[tuple[str | None, str], ...] = ()
 
 
 def build_routing(cx: Context, conn: Connection, generation: int):
@@ -103,4 +106,4 @@ def build_routing(cx: Context, conn: Connection, generation: int):
              deal_registrations=len(dealregs), queues=len(queue_ids))
     return Routing(router=router, index=index, partners=partners, rep_partner=rep_partner,
                    pools={p.id: p for p in pools}, queue_ids=queue_ids, generation=generation, learning=live,
-                   feedback=adjustments)
+                   feedback=adjustments, problems=tuple(problems))

@@ -42,7 +42,7 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
             outcomes.append("unroutable")
             logger.info("not_routed", lead_id=lead_id, reason=decision.reason)
             continue
-        skip = _not_ours(lead)
+        skip = not_ours(lead)
         if skip:
             state_name, reason = skip
             of.put_lead(conn, lead.id, now, state=state_name, reason=reason, modstamp=seen, status=lead.status,
@@ -68,8 +68,10 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
     return outcomes
 
 
-def _not_ours(lead: Lead) -> tuple[str, str] | None:
-    """Leads the connector must leave alone, with the state we remember them in."""
+def not_ours(lead: Lead) -> tuple[str, str] | None:
+    """Leads the connector must leave alone, with the state we remember them in and why.
+    Whatever the rule file says (it may have no Do_Not_Route gate): dry-run, explain and
+    validate ask this too, so they never show an offer `once` would not make."""
     if lead.converted:
         return "closed", "converted before routing"
     if lead.do_not_route:

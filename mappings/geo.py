@@ -27,10 +27,13 @@ _COUNTRY_ALIASES = {
     "uae": "AE", "emirates": "AE", "taiwan": "TW", "hong kong": "HK", "macau": "MO",
     "kosovo": "XK", "palestine": "PS", "vatican": "VA", "cape verde": "CV", "swaziland": "SZ",
     "日本": "JP", "bharat": "IN", "burma": "MM", "macedonia": "MK", "prc": "CN", "china": "CN",
+    "republic of ireland": "IE", "eire": "IE", "hong kong sar": "HK",
 }
 
 # English names of subdivisions that pycountry only knows by their local name
 _SUBDIVISION_ALIASES = {
+    "US": {"washington dc": "US-DC"},
+    "CA": {"newfoundland": "CA-NL", "pq": "CA-QC"},
     "DE": {"bavaria": "DE-BY", "lower saxony": "DE-NI", "north rhine westphalia": "DE-NW",
            "hesse": "DE-HE", "rhineland palatinate": "DE-RP", "saxony": "DE-SN",
            "saxony anhalt": "DE-ST", "thuringia": "DE-TH",
@@ -46,7 +49,15 @@ def fold(text: str) -> str:
     """Case, accents, punctuation and spacing removed: 'Baden-Württemberg' → 'baden wurttemberg'."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", plain).strip()
+    return _INITIALS.sub(_joined, _SPACES.sub(" ", plain).strip())
+
+
+# initials are one word: 'U.S.A.' is usa, 'Washington D.C.' is washington dc
+_INITIALS = re.compile(r"(?<![^ ])[^\W\d_](?: [^\W\d_])+(?![^ ])")
+
+
+def _joined(m: re.Match[str]) -> str:
+    return m.group(0).replace(" ", "")
 
 
 @lru_cache(maxsize=1)
@@ -85,6 +96,21 @@ def _subdivisions() -> tuple[dict[tuple[str, str], str], dict[str, str]]:
         for name, code in names.items():
             by_country.setdefault((country, name), code)
     return by_country, by_code
+
+
+@lru_cache(maxsize=1)
+def _subdivisions_by_name() -> dict[str, tuple[str, ...]]:
+    by_name: dict[str, list[str]] = {}
+    for (_country, name), code in _subdivisions()[0].items():
+        if len(name) > 3 and code not in by_name.setdefault(name, []):  # names, not local codes
+            by_name[name].append(code)
+    return {name: tuple(sorted(codes)) for name, codes in by_name.items()}
+
+
+def subdivisions_named(text: str) -> tuple[str, ...]:
+    """ISO 3166-2 codes of the subdivisions called `text` in any country ('Texas' → US-TX):
+    what a coverage item written as a name most likely meant."""
+    return _subdivisions_by_name().get(fold(text), ())
 
 
 _CODE_LIKE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")

@@ -179,6 +179,8 @@ def _pydantic_problems(exc: ValidationError, source: Source, prefix: tuple, keys
             fix = f"keys allowed here: {', '.join(keys)}"
         elif err["type"] == "missing":
             message = f"{loc[-1]} is missing"
+            where = ".".join(str(p) for p in path[:-1])
+            fix = f"add it under [{where}]" + (f": {_SHAPE_HINTS[str(loc[-1])]}" if str(loc[-1]) in _SHAPE_HINTS else "")
         elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
             message = f"{message} (got {err['input']!r})"
             fix = _SHAPE_HINTS.get(str(loc[-1]) if loc else "")

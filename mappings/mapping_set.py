@@ -149,6 +149,28 @@ class MappingSet:
         mapping = self._object(kind)
         return [*mapping.attrs, *mapping.extras]
 
+    def picklist_values(self, kind: str, describe: Describe) -> dict[str, tuple[str, ...]]:
+        """attribute → the values it can take, for each attribute read from picklist fields of
+        the org: the fields' active values run through the attribute's own transforms and map
+        (so `Level 3` mapped to Gold gives Gold). An attribute read from any other kind of
+        field is left out: its values are not known in advance."""
+        from .validate import picklist_options
+
+        mapping = self._object(kind)
+        out: dict[str, tuple[str, ...]] = {}
+        for name, compiled in (*mapping.attrs.items(), *mapping.extras.items()):
+            options = picklist_options(describe, mapping.spec.sobject, compiled.fields)
+            if not options:
+                continue
+            values: dict[str, None] = {}
+            for field_name, value in options:
+                got = compiled.getter({field_name: value})
+                for v in got if isinstance(got, (frozenset, tuple, list)) else (got,):
+                    if isinstance(v, str) and v:
+                        values[v] = None
+            out[name] = tuple(values)
+        return out
+
     # -- model → writes ---------------------------------------------------------------
     def writeback(self, values: dict[str, Any]) -> dict[str, Any]:
         """{attribute: value} → {Salesforce field: JSON-ready value} for the lead.

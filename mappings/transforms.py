@@ -145,13 +145,19 @@ def _coverage_item(item: str) -> str | None:
     return geo.country_code(item)
 
 
+def _meant_item(item: str) -> str:
+    """A coverage item not understood, with the code it most likely meant: 'Texas' (US-TX?)."""
+    codes = geo.subdivisions_named(item)
+    return show(item, 20) + (f" ({' or '.join(codes[:3])}?)" if codes else "")
+
+
 def _coverage(spec: TransformSpec, ctx: Any) -> Step:
     def step(v: Any, r: dict) -> Any:
         if type(v) is not str:
             return v
         good, bad = parse_coverage(v)
         if bad:
-            items = ", ".join(show(b, 20) for b in bad[:5]) + (" …" if len(bad) > 5 else "")
+            items = ", ".join(_meant_item(b) for b in bad[:5]) + (" …" if len(bad) > 5 else "")
             return Bad(f"coverage items not understood: {items}", soft=True, keep=list(good))
         return list(good)
 

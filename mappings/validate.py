@@ -266,3 +266,21 @@ def validate(ms: Any, describe: Callable[[str], dict] | dict[str, dict]) -> list
             _read_checks(_Check(mapping, org, out))
     _writeback_checks(_Check(ms.objects["writeback"], org, out), ms._writeback.lengths)
     return out
+
+
+def picklist_options(describe: Callable[[str], dict] | dict[str, dict], sobject: str,
+                     fields: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(field, value) for the active values of `fields` on `sobject` when every one of them
+    is a picklist or multi-select picklist of the org; [] otherwise (a text field, a
+    relationship path, an object or field describe does not know)."""
+    described = _Org(describe).get(sobject)
+    if described is None or not fields:
+        return []
+    by_name = _Org.fields(described)
+    out: list[tuple[str, str]] = []
+    for name in fields:
+        entry = by_name.get(name)
+        if entry is None or entry.get("type") not in ("picklist", "multipicklist"):
+            return []
+        out += [(name, v["value"]) for v in entry.get("picklistValues") or () if v.get("active", True) and v.get("value")]
+    return out

@@ -208,8 +208,22 @@ Kind = type | tuple[type, ...]  # what a key's value must be an instance of
 
 class _Loader:
     def __init__(self, text: str, filename: str, lead_schema: Mapping[str, Any], partner_schema: Mapping[str, Any],
-                 queue_names: Iterable[str] | None):
+                 queue_names: Iterable[str] | None,
+                 picklists: Mapping[str, Mapping[str, Iterable[str]]] | None = None):
         self.text = text
+        # The values rules are checked against: the org's picklists as mapped when validate
+        # read them (an attribute it found no picklist for is not checked), else the shipped schema's.
+        if picklists is None:
+            self.values = {"lead": dict(LEAD_PICKLISTS), "partner": dict(PARTNER_PICKLISTS)}
+            self.values_from = "the shipped schema"
+        else:
+            # LeadSource stays unchecked, as in rules/literals.py: a rule names the sources an
+            # org is adding ("Trade Show") before its picklist has them
+            self.values = {side: {a: tuple(v) for a, v in (picklists.get(side) or {}).items()
+                                  if (side, a) != ("lead", "source")}
+                           for side in ("lead", "partner")}
+            self.values_from = "the org's picklist"
+
         self.file = filename
         self.lines = TomlLines(text)
         self.problems: list[Problem] = []
@@ -306,19 +320,26 @@ class _Loader:
         except ExpressionError as exc:
             self.error(key, f"{owner}: {exc.message}" if owner else exc.message, exc.fix, line)
             return compiler.compile("false")
-        picklists = PARTNER_PICKLISTS if compiler is self.partner else LEAD_PICKLISTS
+        lead_side = compiler is not self.partner
+        picklists = self.values["lead" if lead_side else "partner"]
         for attr, value in compared_values(cond.rule.statement):
             known = picklists.get(attr)
-            if known and value not in known:
-                self.warn(key, f"{attr} is never {value!r} in the shipped schema, so this comparison never holds",
-                          did_you_mean(value, known), line)
+            if not known or value in known:
+                continue
+            # a lead's value is read in the rule's spelling whatever its case (rules/spelling.py)
+            if lead_side and value.strip().casefold() in {k.casefold() for k in known}:
+                continue
+            self.warn(key, f"{attr} is never {value!r} in {self.values_from}, so this comparison never holds",
+                      did_you_mean(value, known), line)
         return cond
 
-    def check_values(self, values: Iterable[str], known: Iterable[str], key: str, line: int | None, what: str) -> None:
-        known = tuple(known)
+    def check_values(self, values: Iterable[str], side: str, attr: str, key: str, line: int | None, what: str) -> None:
+        known = tuple(self.values[side].get(attr, ()))
+        if not known:  # the org's field for it is no picklist: nothing to check against
+            return
         for v in values:
             if v not in known:
-                self.warn(key, f"{what} {v!r} is not a value of the org's picklist; no partner can match it",
+                self.warn(key, f"{what} {v!r} is not a value of {self.values_from}; no partner can match it",
                           did_you_mean(v, known), line)
 
     def queue(self, name: str, key: str, line: int | None) -> None:
@@ -362,9 +383,9 @@ class _Loader:
             if not isinstance(certs, list) or not all(isinstance(c, str) for c in certs):
                 self.error(f"settings.certifications_for_products.{product}", "expected a list of certifications")
                 continue
-            self.check_values([product], vocab.PRODUCTS, f"settings.certifications_for_products.{product}",
+            self.check_values([product], "lead", "products", f"settings.certifications_for_products.{product}",
                               self.lines.anywhere(product), "product")
-            self.check_values(certs, vocab.CERTIFICATIONS, f"settings.certifications_for_products.{product}",
+            self.check_values(certs, "partner", "certifications", f"settings.certifications_for_products.{product}",
                               self.lines.anywhere(product), "certification")
             cfp[product] = tuple(certs)
         s = Settings(
@@ -558,8 +579,7 @@ class _Loader:
         )
         for t in m.territories:
             if t.lstrip("@") not in territories:
-                self.error(f"{where}.territories", f"unknown territory {t!r}",
-                           did_you_mean(t.lstrip("@"), territories) + " (define it under [territories])",
+                self.error(f"{where}.territories", f"unknown territory {t!r}", _territory_fix(t.lstrip("@"), territories),
                            self.lines.key("territories", line))
         tline = self.lines.key("tiers", line)
         for tier in m.tiers:
@@ -571,8 +591,9 @@ class _Loader:
         if m.role and m.role not in vocab.ROLES:
             self.error(f"{where}.role", f"unknown role {m.role!r}", did_you_mean(m.role, vocab.ROLES),
                        self.lines.key("role", line))
-        self.check_values(m.programs, vocab.PROGRAMS, f"{where}.programs", self.lines.key("programs", line), "program")
-        self.check_values(m.certifications + m.certifications_all, vocab.CERTIFICATIONS, f"{where}.certifications",
+        self.check_values(m.programs, "partner", "programs", f"{where}.programs", self.lines.key("programs", line),
+                          "program")
+        self.check_values(m.certifications + m.certifications_all, "partner", "certifications", f"{where}.certifications",
                           self.lines.key("certifications", line), "certification")
         return m
 
@@ -623,8 +644,7 @@ class _Loader:
             for territory, queue in pool.items():
                 if territory not in territories:
                     self.error(f"{where}.pool.{territory}", f"unknown territory {territory!r}",
-                               did_you_mean(territory, territories) + " (define it under [territories])",
-                               self.lines.key("pool", line))
+                               _territory_fix(territory, territories), self.lines.key("pool", line))
                 elif not isinstance(queue, str):
                     self.error(f"{where}.pool.{territory}", f"expected a queue name in quotes, got {queue!r}", None,
                                self.lines.key("pool", line))
@@ -780,16 +800,29 @@ def _merged(base: dict[str, Any], given: Mapping[str, Any] | None) -> dict[str, 
     return out
 
 
+def _territory_fix(name: str, territories: Mapping[str, Any]) -> str:
+    """A territory the file does not define: the one meant, else how to define it (a file
+    with no [territories] at all, e.g. a README excerpt copied alone, is told the table)."""
+    define = f'define it under [territories], e.g. {name} = ["US", "CA"] (countries, states like US-TX, or @other territories)'
+    if not territories:
+        return f"this file has no [territories] table: {define}"
+    return f"{did_you_mean(name, territories)} ({define})"
+
+
 def load_rules(path: str | Path | None = None, *, text: str | None = None,
                lead_attributes: Mapping[str, Any] | None = None,
                partner_attributes: Mapping[str, Any] | None = None,
-               queue_names: Iterable[str] | None = None) -> RuleBook:
+               queue_names: Iterable[str] | None = None,
+               picklists: Mapping[str, Mapping[str, Iterable[str]]] | None = None) -> RuleBook:
     """Read and check a rule file; None = the shipped defaults. Raises RulesError listing every problem.
 
     `lead_attributes` / `partner_attributes`: name → Python type, as the mappings layer
     knows them, added to the Lead / Partner dataclass fields (extra mapped attributes
     are read from `extra`). `queue_names`: the org's
     queue DeveloperNames; when given, an unknown queue is an error with the nearest name.
+    `picklists`: {"lead": {attribute: values}, "partner": {…}}, the org's picklist values as
+    the mappings read them; values a rule names outside them are warned about. None: the
+    shipped schema's (rules/vocabulary.py).
     """
     if text is None:
         p = Path(path) if path is not None else DEFAULT_PATH
@@ -810,4 +843,4 @@ def load_rules(path: str | Path | None = None, *, text: str | None = None,
         _check_size(len(text.encode("utf-8", "surrogatepass")), filename)
     lead_schema = _merged(schema_of(Lead), lead_attributes)
     partner_schema = _merged(schema_of(Partner), partner_attributes)
-    return _Loader(text, filename, lead_schema, partner_schema, queue_names).load()
+    return _Loader(text, filename, lead_schema, partner_schema, queue_names, picklists).load()

@@ -19,6 +19,7 @@ from rules.book import Rule, RuleBook
 from rules.dealreg import DealRegistrations
 from rules.geo import Grid, parse_coverage
 from rules.model import DealRegistration, Partner, Pool, Rep
+from rules.spelling import Spelling
 from rules.windows import zone_fix
 
 if TYPE_CHECKING:  # shapely is loaded only when a book draws a shape
@@ -90,7 +91,8 @@ class PartnerIndex:
         seen: dict[str, Partner] = {}
         for p in partners:
             seen[p.id] = p  # a partner listed twice: the later copy wins (fresher sync)
-        idx.partners = [seen[k] for k in sorted(seen)]
+        respell = Spelling.for_partners(book).record  # 'preferred' read as the rules write it: Preferred
+        idx.partners = [respell(seen[k]) for k in sorted(seen)]
         cyclic = parent_cycles(seen)
         for pid, chain in sorted(cyclic.items()):
             p = seen[pid]

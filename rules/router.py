@@ -29,6 +29,7 @@ from rules.index import PartnerIndex
 from rules.model import Decision, DecisionKind, Lead
 from rules.outcomes import Outcomes
 from rules.registered import RegisteredDeals
+from rules.spelling import Spelling
 from rules.state import RoutingState
 
 
@@ -53,6 +54,7 @@ class Router:
         self._not_met: dict[str, RuleTrial] = {}
         self._rules_by_name = {r.name: r for r in book.rules}
         self._gates = tuple((g.when.matches, g.reason) for g in book.gate)
+        self.spelling = Spelling.build(book, index)  # "hot", "web " read as the rules write them
         known = set(self.queue_ids) | set(index.pools)
         missing = sorted(n for n in book.queue_names() if n not in known)
         if missing:
@@ -85,7 +87,7 @@ class Router:
         """Multi-tier: a distributor accepted `lead`; offer it to one of its resellers (child accounts)
         under the hand-down rule of the rule that offered the distributor the lead, else the rule
         file's [hand_down], else plain round robin among its active resellers (rules/handdown.py)."""
-        return self.handdown.decide(lead, distributor_id, state, _aware(now), attempt)
+        return self.handdown.decide(self.spelling.lead(lead), distributor_id, state, _aware(now), attempt)
 
     def funnel(self, lead: Lead, rule_name: str) -> list[tuple[str, int]]:
         """How many partners each of a rule's criteria left for `lead`, in order — what
@@ -94,7 +96,7 @@ class Router:
         if rule is None:
             return []
         steps: list[tuple[str, int]] = []
-        self.eligibility.candidates(rule, lead, RuleTrial(rule.name, rule.ruleset, ""), None, steps)
+        self.eligibility.candidates(rule, self.spelling.lead(lead), RuleTrial(rule.name, rule.ruleset, ""), None, steps)
         return steps
 
     # ================================================================ flow
@@ -102,6 +104,7 @@ class Router:
                full: bool) -> tuple[Decision, Explanation]:
         now = _aware(now)
         self.caps.remember_day(state, now)
+        lead = self.spelling.lead(lead)
         ex = Explanation(lead.id)
         if lead.deleted or lead.converted:
             why = "Lead: deleted" if lead.deleted else "Lead: already converted"

@@ -26,7 +26,7 @@ class Row:
     lead_id: str
     company: str
     country: str
-    outcome: str  # offer | pool | escalate | fallback | unroutable
+    outcome: str  # offer | pool | escalate | fallback | unroutable | left alone
     to: str  # partner (and rep), pool or queue name
     rule: str
     reason: str
@@ -35,6 +35,7 @@ class Row:
 def route_all(cx, records: Iterable[dict[str, Any]], state, now: datetime, *, book=None) -> list[Row]:
     """Decide every lead in turn, consuming capacity as production would."""
     from jobs import feedback, learning
+    from jobs.route import not_ours
     from mappings import Unroutable
 
     routing = cx.routing() if book is None else routing_with(cx, book)
@@ -50,6 +51,10 @@ def route_all(cx, records: Iterable[dict[str, Any]], state, now: datetime, *, bo
         country = str(rec.get("Country") or "")
         if isinstance(lead, Unroutable):
             rows.append(Row(lead.record_id or rec.get("Id", ""), company, country, "unroutable", "", "", lead.reason))
+            continue
+        skip = not_ours(lead)
+        if skip is not None:  # `once` writes nothing on it: neither does its preview
+            rows.append(Row(lead.id, company, country, "left alone", "", "", skip[1]))
             continue
         learning.score(routing.learning, lead)  # as jobs/route.py: the score; the Lead's words on feedback
         skipped = feedback.skipped(lead, routing.feedback)

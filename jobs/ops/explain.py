@@ -48,6 +48,7 @@ def run(args) -> int:
     from jobs import feedback, learning
     from jobs.ops.context import open_context
     from jobs.ops.dryrun import _load
+    from jobs.route import not_ours
     from mappings import Unroutable
     from rules.state import RoutingState
 
@@ -96,6 +97,9 @@ def run(args) -> int:
                 now_part = {"found": True, "kind": ex.kind, "summary": ex.summary, "text": ex.text(),
                             "explanation": ex.to_dict(), "funnels": {k: v for k, v in funnels.items() if v},
                             "feedback": feedback_part(lead, skipped, routing, names, ex)}
+                skip = not_ours(lead) if lead.routing_status in (None, "", "Pending") or lead.do_not_route else None
+                if skip is not None:  # what `once` does with it, whatever the rules would
+                    now_part["left_alone"] = skip[1]
     if args.json:
         print(json.dumps({"lead_id": lead_id, "current": current, "now": now_part, "history": past,
                           "offers": offers}, default=str, ensure_ascii=False))
@@ -188,6 +192,10 @@ def render(lead_id: str, current: dict[str, Any], now_part: dict[str, Any], past
                    + ("" if has_state else " (no state database found for this config)"))
     if now_part.get("found"):
         out.append("")
+        if now_part.get("left_alone"):
+            out.append(f"Left alone: the connector does not route this lead ({one_line(now_part['left_alone'])}); "
+                       "below is only what the rules alone would say")
+            out.append("")
         out.append("If routed now (what the rules would do today; nothing is written):")
         out += what_if(now_part, names)
     return "\n".join(out)

@@ -98,6 +98,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         findings.append(Finding("warning", cfg_name, "salesforce", "no [salesforce] section: the org was not checked",
                                 "add [salesforce] (see config.example.toml) or pass --offline"))
     queue_names = None
+    picklists = None  # the org's picklist values as mapped, once describe has answered
     if online:
         try:
             client = client or _connect(loaded, clock)
@@ -135,6 +136,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
             return describes[name]
 
         findings += [_from_problem(p) for p in ms.validate(describe)]
+        picklists = {side: ms.picklist_values(side, describe) for side in ("lead", "partner")}
         findings += _rating_field(describe, ms.sobject("lead"))
         findings += _feedback_fields(describe, ms.sobject("partner"))
         if loaded is not None:
@@ -151,7 +153,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
 
             lead_attributes, partner_attributes = rule_attributes(ms)
             book = load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
-                              queue_names=queue_names)
+                              queue_names=queue_names, picklists=picklists)
             findings += [_from_problem(p) for p in book.warnings]
         except RulesError as e:
             findings += [_from_problem(p) for p in e.problems]
@@ -406,17 +408,21 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
     import copy
 
     from jobs import learning
+    from jobs.route import not_ours
     from mappings import Unroutable
     from rules.state import RoutingState
 
     findings: list[Finding] = []
     index = routing.index
+    coverage_field = _partner_field(cx.mappings, "coverage")
     # what the partner data itself gets wrong: a ParentId cycle, coverage we cannot read
     for problem in index.problems:
         fix = problem.fix or ("set Parent Account so each reseller points to its distributor and none to itself"
-                              if "ParentId" in problem.message else "correct the account's Coverage__c")
+                              if "ParentId" in problem.message else f"correct the account's {coverage_field}")
         findings.append(Finding("warning", f"Account {problem.partner_id}", "partner",
                                 f"{problem.partner}: {problem.message}", fix))
+    findings += _partner_records(routing, cx.mappings)
+    findings += _never_offered(cx, index, book, coverage_field)
     reachable = 0
     for rule in book.rules:
         reachable |= index.rule_mask.get(rule.name, 0)
@@ -437,7 +443,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
     now = cx.clock.now()
     for rec in records:
         lead = convert(rec)
-        if isinstance(lead, Unroutable):
+        if isinstance(lead, Unroutable) or not_ours(lead):  # `once` decides nothing for these
             continue
         learning.score(routing.learning, lead)  # as jobs/route.py routes it (feedback: the router's hook)
         ex = routing.router.explain(lead, state, now)
@@ -475,12 +481,12 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
                 stop_note = ("; it is no longer offered leads there until reviewed" if (pid, area) in stopped else "")
                 findings.append(Finding("warning", f"Account {pid}", "coverage",
                                         f"{name} declined {n} lead(s) in {area} as 'Out of territory'{stop_note}",
-                                        f"correct its Coverage__c (or the rule's territory) if it does not work {area}; "
+                                        f"correct its {coverage_field} (or the rule's territory) if it does not work {area}; "
                                         f"then `leadrouter feedback reset {pid} --area {area}`"))
 
     shared: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for p in index.partners:
-        if p.paused:
+    for i, p in enumerate(index.partners):
+        if index.unavailable_why[i]:  # paused, or no active rep: it shares nothing it can be offered
             continue
         for item in p.coverage:
             shared[p.tier or "(no tier)"][item].append(p.name)
@@ -489,10 +495,66 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
         if overlaps:
             busiest = sorted(overlaps.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:5]
             text = "; ".join(f"{item}: {', '.join(sorted(names)[:4])}{' …' if len(names) > 4 else ''}" for item, names in busiest)
-            findings.append(Finding("warning", "org: Account.Coverage__c", f"tier {tier}",
+            findings.append(Finding("warning", f"org: {cx.mappings.sobject('partner')}.{coverage_field}", f"tier {tier}",
                                     f"{len(overlaps)} coverage area(s) shared by several {tier} partners — {text}",
                                     "intended if the rules distribute among them (round robin, weights); otherwise narrow the coverage"))
     return findings
+
+
+def _partner_field(ms, attribute: str) -> str:
+    """The org's field a partner attribute is read from, as its mappings say (Coverage__c
+    in the shipped ones, Sales_Territory__c in an org that keeps territories there)."""
+    fields = ms.source_fields("partner").get(attribute) or ()
+    return " / ".join(fields) or attribute
+
+
+def _partner_records(routing, ms) -> list[Finding]:
+    """Partner data the mappings could not read, or read in part: a partner left out of
+    routing (a required value empty), coverage items or a country not understood. Routing
+    goes on without them and logs the first few; here each one is named."""
+    out = []
+    sobject = ms.sobject("partner")
+    for record_id, why in getattr(routing, "problems", ()):
+        partner = routing.partners.get(record_id)
+        who = f"{partner.name}: " if partner is not None else ""
+        if partner is None and record_id and str(record_id).startswith("001"):
+            why += " — this account is left out of routing"
+        fix = (_COVERAGE_FIX if "coverage items" in why
+               else "correct the value on the record, or the mapping that reads it (mappings/*.toml)")
+        out.append(Finding("warning", f"{sobject} {record_id}" if record_id else f"org: {sobject}", "partner",
+                           f"{who}{why}", fix))
+    return out
+
+
+_COVERAGE_FIX = ("write each item as a code: a country (US), a state or province (US-TX, CA-ON), a postal prefix "
+                 "(US:750, CA:K1A) or a territory of the rule file (@NA), separated by ';'")
+
+
+def _never_offered(cx, index, book, coverage_field: str) -> list[Finding]:
+    """Partner accounts the router can never offer a lead, whatever the rules say: no active
+    rep to own it (none invited yet, or the only ones deactivated), or no coverage while
+    every rule needs it. The router passes them by silently, lead after lead."""
+    sobject = cx.mappings.sobject("partner")
+    out = []
+    no_rep = [p for i, p in enumerate(index.partners) if index.unavailable_why[i] == "no active rep"]
+    if no_rep:
+        said = ", ".join(p.name + (" (its reps are inactive)" if p.reps else " (no rep)") for p in no_rep[:8])
+        out.append(Finding("warning", f"org: {sobject}", "partner reps",
+                           f"{len(no_rep)} partner account(s) never offered a lead, having no active rep to own it: "
+                           f"{said}{' …' if len(no_rep) > 8 else ''}",
+                           "give each an active partner user (a User of the account's contact with a partner "
+                           "licence); an account that is no partner any more: untick IsPartner"))
+    rules = [r for r in book.rules if r is not book.hand_down and not r.pool]
+    if rules and all(r.match.geography for r in rules):
+        bare = [p for i, p in enumerate(index.partners) if not p.coverage and not index.unavailable_why[i]]
+        if bare:
+            names = ", ".join(p.name for p in bare[:8]) + (" …" if len(bare) > 8 else "")
+            out.append(Finding("warning", f"org: {sobject}.{coverage_field}", "coverage",
+                               f"{len(bare)} partner account(s) with no coverage, so no rule (each matches on "
+                               f"geography) offers them a lead: {names}",
+                               f"fill in {coverage_field} with the countries, states or postal prefixes each works "
+                               "(e.g. 'US-TX; CA-ON; US:750')"))
+    return out
 
 
 def run(args) -> int:

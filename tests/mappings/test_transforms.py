@@ -52,7 +52,8 @@ def test_domain_from_a_website(tmp_path, raw):
 
 @pytest.mark.parametrize("raw, code", [("USA", "US"), ("united states", "US"), ("Deutschland", "DE"), ("DEU", "DE"),
                                        ("de", "DE"), ("  us ", "US"), ("U.S.", "US"), ("Côte d'Ivoire", "CI"),
-                                       ("South Korea", "KR"), ("UK", "GB"), ("België", "BE"), ("日本", "JP")])
+                                       ("South Korea", "KR"), ("UK", "GB"), ("België", "BE"), ("日本", "JP"),
+                                       ("U.S.A.", "US"), ("U.K.", "GB"), ("U.A.E.", "AE"), ("Republic of Ireland", "IE")])
 def test_country_names_and_codes_become_iso_alpha2(tmp_path, raw, code):
     assert extra_value(tmp_path, 'x = { field = "C__c", transforms = ["country"] }', {"C__c": raw}) == code
 
@@ -67,7 +68,9 @@ def test_unknown_country_stays_unknown_unless_required(tmp_path):
 @pytest.mark.parametrize("country, state, code", [("US", "CA", "US-CA"), ("USA", "California", "US-CA"),
                                                   ("Germany", "Bayern", "DE-BY"), ("DE", "Bavaria", "DE-BY"),
                                                   ("Canada", "on", "CA-ON"), (None, "US-NY", "US-NY"),
-                                                  ("Australia", "New South Wales", "AU-NSW")])
+                                                  ("Australia", "New South Wales", "AU-NSW"),
+                                                  ("U.S.A.", "N.Y.", "US-NY"), ("US", "Washington, D.C.", "US-DC"),
+                                                  ("Canada", "Newfoundland", "CA-NL")])
 def test_subdivision_uses_the_records_country(tmp_path, country, state, code):
     toml = ('country = { field = "Country", transforms = ["country"] }\n'
             'state = { field = "State", transforms = [{ subdivision = "country" }] }\n')

@@ -29,3 +29,19 @@ def workdir(tmp_path, seeded_org):
     config = write_config(tmp_path, seeded_org.connection, rules)
     config.write_text(config.read_text() + '\n[mappings]\ndir = "mappings"\n')
     return tmp_path
+
+
+@pytest.fixture
+def other_org(tmp_path, sandbox_factory, monkeypatch):
+    """Another company's org (tests/ops/other_org.py), fresh per test, with the config,
+    mappings and rules an ops person wrote for it from the docs: (sandbox, ids, config)."""
+    from sandbox import schema as schema_module
+
+    from .other_org import build, other_sfdx, write_workdir
+
+    monkeypatch.setattr(schema_module, "_default_schema", schema_module.load_schema(other_sfdx(tmp_path / "sfdx")))
+    sb = sandbox_factory()
+    ids = build(sb.org)
+    work = tmp_path / "ops"
+    work.mkdir()
+    return sb, ids, write_workdir(work, sb.connection)

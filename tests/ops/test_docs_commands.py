@@ -190,3 +190,54 @@ def test_config_keys_the_docs_name_in_prose_are_keys_the_config_takes():
                 if key not in tables[table]:
                     bad.append(f"{doc.name}: [{table}] {key}")
     assert seen > 10 and not bad, bad
+
+
+def _pasted_into_the_shipped_file(shipped: str, block: str) -> str:
+    """The shipped lead.toml with the lines of a docs block put into its tables, replacing
+    the attributes the block shows: what a reader who copied the folder and pasted does."""
+    lines = shipped.splitlines()
+    table = None
+    for raw in block.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            table = line.split("]")[0] + "]"
+            continue
+        key = line.split("=", 1)[0].strip()
+        if not key or key.startswith("#") or table is None:
+            continue
+        lines = [x for x in lines if not re.match(rf"\s*{re.escape(key)}\s*=", x)]
+        at = next(i for i, x in enumerate(lines) if x.strip() == table)
+        lines.insert(at + 1, line)
+    return "\n".join(lines) + "\n"
+
+
+def test_the_readme_mapping_example_pasted_into_the_shipped_lead_mapping_loads(tmp_path):
+    """The README's example, copied into mappings/lead.toml as the README says to edit it,
+    must load: `phone` shown under [lead.fields] failed ("'phone' is not a standard lead
+    attribute"), since a phone is an attribute of one's own."""
+    from mappings import MappingError, load_mappings
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Mappings: which field means what", 1)[1]
+    block = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    assert "[lead.fields]" in block and "[lead.extra]" in block
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    shipped = (ROOT / "mappings" / "defaults" / "lead.toml").read_text()
+    (folder / "lead.toml").write_text(_pasted_into_the_shipped_file(shipped, block))
+    try:
+        ms = load_mappings(folder)
+    except MappingError as e:
+        pytest.fail(f"the README's mapping example does not load:\n{e}")
+    assert {"segment", "phone"} <= set(ms.mapped_attributes("lead"))
+    assert ms.source_fields("lead")["phone"] == ("MobilePhone", "Phone")
+
+
+def test_a_mapping_section_without_its_sobject_says_where_to_add_it(tmp_path):
+    from mappings import MappingError, load_mappings
+
+    (tmp_path / "lead.toml").write_text('[lead.fields]\nid = "Id"\n')
+    with pytest.raises(MappingError) as e:
+        load_mappings(tmp_path)
+    [missing] = [p for p in e.value.problems if "sobject is missing" in p.message]
+    assert missing.fix and "[lead]" in missing.fix and 'sobject = "' in missing.fix, missing

@@ -328,3 +328,14 @@ distribute = "round_robin"
     state = distributor_accepts(small)
     first = router.hand_down(small, "001DIST", state, NOW, attempt=2)
     assert (first.partner_id, first.rule) == ("001R1", "hand_down")  # the file's [hand_down]: round robin
+
+
+def test_hot_lead_whose_close_date_has_passed_is_not_treated_as_closing_this_quarter():
+    """A close date left from an earlier quarter (a stale opportunity, an import) is not
+    'closing this quarter': the shipped rule read only `close_date <= quarter_end`."""
+    partners = [partner("001A", tier="Gold", programs={"Preferred"}, coverage=("US-CA",))]
+    router = router_for(None, partners)
+    stale = lead(rating="Hot", amount=75_000.0, close_date=date(2026, 5, 29))  # NOW is in Q4 2026
+    assert router.decide(stale, RoutingState(), NOW).rule != "Hot this quarter to Gold preferred (web)"
+    early_in_quarter = lead(rating="Hot", amount=75_000.0, close_date=date(2026, 10, 2))  # passed, but this quarter
+    assert router.decide(early_in_quarter, RoutingState(), NOW).rule == "Hot this quarter to Gold preferred (web)"

@@ -192,3 +192,22 @@ def test_the_claim_prior_and_capacity_price_reach_the_learner_a_router_starts_wi
     _, learner = _learner_of(_with_settings("claim_prior = 0", "capacity_price = 1.5"))
     assert (learner.claim_prior, learner.capacity_price) == (0.0, 1.5)
     assert learner.convert.priors == learner.logistic.priors == {"claims_industry=yes": 0.0}
+
+
+def test_a_pool_by_territory_in_a_file_without_territories_says_how_to_define_them():
+    """The README's rule example copied alone names pools by NA/EMEA/APAC, which only the
+    shipped file's [territories] defines: the fix read 'known:  (define it under [territories])'."""
+
+    text = """
+[[ruleset]]
+name = "Website"
+
+  [[ruleset.rule]]
+  name = "Small deals to the regional pool"
+  pool = { NA = "Partner_Pool_NA" }
+"""
+    with pytest.raises(RulesError) as err:
+        load_rules(text=text)
+    [problem] = err.value.problems
+    assert problem.key.endswith("pool.NA") and "known:" not in problem.fix, problem
+    assert "no [territories] table" in problem.fix and 'NA = ["US", "CA"]' in problem.fix, problem

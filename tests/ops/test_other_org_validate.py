@@ -1,0 +1,79 @@
+"""`leadrouter validate` on another org checks what rules name against THAT org's
+picklists, read through its mappings (its products in Solutions__c, its own Segment__c),
+not against the demo schema's values."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jobs.cli import main
+
+pytestmark = pytest.mark.e2e
+
+
+def findings(config, capsys):
+    code = main(["validate", "--config", str(config), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, report["findings"]
+    return report["findings"]
+
+
+def about(found, text):
+    return [f for f in found if text in f["key"] + " " + f["message"]]
+
+
+def test_values_of_the_orgs_own_picklists_are_not_called_unknown(other_org, capsys):
+    sb, ids, config = other_org
+    rules = config.parent / "rules.toml"
+    rules.write_text(rules.read_text().replace("when = 'segment == \"SMB\"'",
+                                               "when = 'segment == \"SMB\" and \"Data\" in products and rating == \"hot\"'"))
+    found = findings(config, capsys)
+    # Cloud is a value of Solutions__c, the org's product field; "hot" is read as Hot (rules/spelling.py)
+    assert not about(found, "not a value of"), found
+    assert not about(found, "is never"), found
+
+
+def test_a_value_the_orgs_picklist_lacks_is_named_with_the_orgs_nearest_value(other_org, capsys):
+    sb, ids, config = other_org
+    rules = config.parent / "rules.toml"
+    text = rules.read_text()
+    text = text.replace('"Cloud" = ["AWS Migration"]', '"Cloud Migration" = ["AWS Migration"]')  # the demo's product
+    text = text.replace("when = 'segment == \"SMB\"'", "when = 'segment == \"Enterprize\"'")
+    rules.write_text(text)
+    found = findings(config, capsys)
+    [product] = about(found, "product 'Cloud Migration'")
+    assert "not a value of the org's picklist" in product["message"] and "Cloud" in product["fix"], product
+    [segment] = about(found, "segment is never 'Enterprize'")
+    assert "Enterprise" in segment["fix"], segment
+
+
+def test_partners_the_router_can_never_offer_a_lead_are_named_with_the_orgs_own_fields(other_org, capsys):
+    """Empty Desk Partners has no rep, Retired Rep Co's only rep is inactive, Café Ünïcode
+    SARL has no Sales_Territory__c while every rule matches on geography: each is passed by
+    lead after lead, and validate says so, naming the field this org keeps coverage in."""
+    sb, ids, config = other_org
+    found = findings(config, capsys)
+    [reps] = about(found, "never offered a lead")
+    assert "Empty Desk Partners (no rep)" in reps["message"], reps
+    assert "Retired Rep Co (its reps are inactive)" in reps["message"], reps
+    assert "Maple Leaf" not in reps["message"] and reps["fix"]
+    [bare] = about(found, "with no coverage")
+    assert "Café Ünïcode SARL" in bare["message"] and "Sales_Territory__c" in bare["fix"], bare
+    assert bare["file"] == "org: Account.Sales_Territory__c"
+    # partners that cannot be offered anything share no coverage with anyone, and no
+    # finding names a field this org does not read
+    assert not about(found, "shared by several"), found
+    assert not [f for f in found if "Coverage__c" in json.dumps(f)], found
+
+
+def test_coverage_written_as_names_is_named_with_the_codes_meant(other_org, capsys):
+    """Prairie Partners' Sales_Territory__c reads 'Texas; Ontario; US-OK': the mapping drops
+    the two names (only US-OK is a code) and routing went on with a log line the ops
+    person never sees; validate names the account, the items and the codes meant."""
+    sb, ids, config = other_org
+    found = findings(config, capsys)
+    [prairie] = [f for f in found if f["file"] == f"Account {ids.partners['prairie']}"]
+    assert "Prairie Partners" in prairie["message"], prairie
+    assert "'Texas' (US-TX?)" in prairie["message"] and "'Ontario' (CA-ON?)" in prairie["message"], prairie
+    assert "US-TX" in prairie["fix"] and "US:750" in prairie["fix"], prairie
