@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from sqlalchemy import JSON, Connection, Engine, Null, create_engine, delete, event, exc, func, select, update
 
 from jobs.state import orgs, schema
-from jobs.state.migrations import migrate
+from jobs.state.migrations import SchemaTooNew, migrate, too_new
 from jobs.state.types import UTCDateTime
 from jobs.timeutil import parse_sf_datetime
 # JSON columns take decisions (dataclasses, enums, datetimes) as they are: the C encoder
@@ -44,14 +44,17 @@ class Store:
         try:
             if org is not None:  # before anything is created or migrated in another org's state
                 with self.engine.connect() as conn:
-                    orgs.refuse_other(orgs.recorded(conn), org, organization_id, _where(url))
+                    orgs.refuse_other(orgs.recorded(conn), org, organization_id, location(url))
             self.version = migrate(self.engine, organization_id=organization_id)
             if org is not None:
                 with self.engine.begin() as conn:
-                    orgs.claim(conn, org, organization_id, _where(url))
+                    orgs.claim(conn, org, organization_id, location(url))
         except orgs.OrgRefused as e:
             self.engine.dispose()
             raise StateProblem(str(e)) from None
+        except SchemaTooNew as e:
+            self.engine.dispose()
+            raise StateProblem(too_new(location(url), e.have, e.known)) from None
         except StateProblem:
             self.engine.dispose()
             raise
@@ -101,7 +104,7 @@ def describe_problem(e: BaseException, url: str | None = None) -> str:
     return _broken(url or "in [state] url", detail)
 
 
-def _where(url: str) -> str:
+def location(url: str) -> str:
     """The state database as a person finds it: the SQLite file, or the PostgreSQL
     database (no password) and the org's schema."""
     if url.startswith("sqlite"):
