@@ -1,8 +1,12 @@
 """One active instance: the leader lock, and the standby loop that waits for it.
 
 PostgreSQL: `pg_try_advisory_lock` on a dedicated connection kept open for the life
-of the process; the server frees it the moment that connection dies (process killed,
-host gone), so no lease to expire and no clock to trust. SQLite: an exclusive OS file
+of the process; the server frees it when that connection dies: at once for a process
+killed, and for a host gone or cut off by a partition after 90 s of silence on the
+session (server-side TCP keepalives, jobs/state/store.py SERVER_KEEPALIVES; the server's
+default held it over two hours). No lease to expire and no clock to trust but the
+server's own timers; the cut-off leader writes nothing meanwhile (its fence needs the
+database). SQLite: an exclusive OS file
 lock next to the database file; the kernel frees it when the process dies.
 
 A standby retries every poll interval, so it takes over within one interval of the
@@ -36,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from jobs.logging import get_logger
 from jobs.state.orgs import ensure_schema, lock_key, org_of
-from jobs.state.store import server_connect_args
+from jobs.state.store import lock_session_args
 
 log = get_logger(component="leader")
 
@@ -196,7 +200,7 @@ class PostgresLeaderLock(_Fenced):
         # restart, a failover, an idle timeout) is replaced when the next try checks it
         # out, instead of failing that try with a closed connection.
         self._engine = create_engine(url, poolclass=None, pool_size=1, max_overflow=0, pool_pre_ping=True,
-                                     connect_args=server_connect_args(url))
+                                     connect_args=lock_session_args(url))
         self._conn = None
         self.unreachable: str | None = None  # why the last try could not even ask (the database is down)
 

@@ -224,6 +224,10 @@ CONNECT_TIMEOUT = 10
 # a host gone, a NAT that forgot it) fails its query within about a minute (30 s idle, then
 # 3 probes 10 s apart) instead of waiting on a socket nobody answers.
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+# Keepalives cover an idle socket only. A query sent into a network partition is data the
+# server never acknowledges: the kernel retransmits it for ~15 minutes (tcp_retries2) before
+# failing. Unacknowledged for 60 s is as dead as unanswered keepalives (milliseconds).
+TCP_USER_TIMEOUT_MS = 60_000
 
 
 def server_connect_args(url: str) -> dict[str, Any]:
@@ -231,8 +235,29 @@ def server_connect_args(url: str) -> dict[str, Any]:
     keepalives, each unless the URL names its own (libpq reads them from the URL's query)."""
     if url.startswith("sqlite"):
         return {}
-    wanted = {"connect_timeout": CONNECT_TIMEOUT, **KEEPALIVES}
+    wanted = {"connect_timeout": CONNECT_TIMEOUT, **KEEPALIVES, "tcp_user_timeout": TCP_USER_TIMEOUT_MS}
     return {k: v for k, v in wanted.items() if f"{k}=" not in url}
+
+
+# The SERVER's side of the leader lock's session. The advisory lock goes when the server
+# sees that session's socket die; a leader cut off by a network partition sends nothing, and
+# the server's own default (tcp_keepalives_idle 7200 s) kept its lock, and every standby
+# waiting, for over two hours. With these the server lets go after 90 s of silence
+# (60 s idle, 3 probes 10 s apart) — later than the leader's own side gives up (above: 30 s
+# + 3 × 10 s, or 60 s unacknowledged), and the leader cannot write to Salesforce meanwhile
+# anyway: each batch is fenced in a state transaction it cannot reach. The server's clock
+# alone times the handover; no two hosts' clocks are compared.
+SERVER_KEEPALIVES = {"tcp_keepalives_idle": 60, "tcp_keepalives_interval": 10, "tcp_keepalives_count": 3,
+                     "tcp_user_timeout": 90_000}
+
+
+def lock_session_args(url: str) -> dict[str, Any]:
+    """`server_connect_args` plus the server-side settings of a session that holds a lock
+    (libpq's `options`), unless the URL passes its own options."""
+    args = server_connect_args(url)
+    if "options=" not in url:
+        args["options"] = " ".join(f"-c {k}={v}" for k, v in SERVER_KEEPALIVES.items())
+    return args
 
 
 def upsert(conn: Connection, table, rows: list[Any], keys: Iterable[str], *,
