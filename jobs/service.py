@@ -62,6 +62,7 @@ from jobs.logging import get_logger
 from jobs.scheduler import JobSpec, build
 from jobs.state import Store
 from jobs.state import store as st
+from jobs.state.store import held_by_another_process
 
 log = get_logger(component="service")
 
@@ -234,8 +235,11 @@ class Service:
                     raise  # a bug: the scheduler logs it with its traceback (job_crashed)
                 # the state database went away mid-job (its accounting could not even be
                 # written): one log line, not a traceback per job per interval of the outage
-                log.error("job_failed", job=spec.name, error=str(getattr(e, "orig", None) or e).splitlines()[0],
-                          note="the state database did not answer; the job runs again after a poll interval")
+                detail = str(getattr(e, "orig", None) or e).splitlines()[0]
+                where = st.location(self.store.url) if self.store is not None else "?"
+                log.error("job_failed", job=spec.name, error=detail,
+                          note=(held_by_another_process(detail, where) or "the state database did not answer")
+                          + "; the job runs again after a poll interval")
                 self._retry_soon(spec)
                 return None
             finally:
@@ -358,7 +362,9 @@ class Service:
             self.beat_error = None
         except Exception as e:  # a heartbeat is for humans and /healthz; never fatal
             self.beat_error = str(getattr(e, "orig", None) or e).splitlines()[0][:300]
-            log.warning("heartbeat_failed", error=str(e))
+            log.warning("heartbeat_failed", error=self.beat_error,
+                        note=held_by_another_process(self.beat_error, st.location(self.store.url)
+                                                     if self.store is not None else "?"))
 
     def run(self) -> int:
         self._tick("starting the endpoint")

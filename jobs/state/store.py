@@ -104,6 +104,18 @@ def describe_problem(e: BaseException, url: str | None = None) -> str:
     return _broken(url or "in [state] url", detail)
 
 
+def held_by_another_process(detail: str, where: str) -> str | None:
+    """What to say when SQLite stayed locked past our wait: another process holds the
+    file's write lock (a backup tool, an sqlite3 shell left in a transaction, a second
+    connector pointed at a copy through another path) — not damage, and nothing lost."""
+    if "database is locked" not in detail and "database table is locked" not in detail:
+        return None
+    return (f"another process holds the write lock of the state database {where} (a backup tool, or an "
+            "sqlite3 shell left in a transaction?); nothing was lost, the work waits for it.\n"
+            "  fix: end that process's transaction; back the state up with `sqlite3 <file> \".backup <copy>\"` "
+            "(or the online backup API), which reads without holding the write lock")
+
+
 def location(url: str) -> str:
     """The state database as a person finds it: the SQLite file, or the PostgreSQL
     database (no password) and the org's schema."""
