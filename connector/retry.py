@@ -8,6 +8,7 @@ configuration error is never retried, however many attempts are allowed.
 """
 from __future__ import annotations
 
+import threading
 import time
 from types import SimpleNamespace
 from typing import Callable, TypeVar, cast
@@ -28,6 +29,12 @@ from .config import RetryConfig
 from .errors import ConnectorError, as_exception, classify
 
 T = TypeVar("T")
+
+# While every call fails after its retries (Salesforce down, a network path gone), the jobs
+# keep trying each poll interval: said once when it starts, again this often, and once when a
+# call is answered. Before, each try logged every retry, the give-up and the job's failure —
+# a dozen lines a minute, for hours.
+OUTAGE_REMINDER_SECONDS = 3600.0
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -57,6 +64,7 @@ class RetryPolicy:
         *,
         sleep: Callable[[float], None] = time.sleep,
         logger: structlog.typing.FilteringBoundLogger | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         self.config = config
         self._sleep = sleep
@@ -64,6 +72,12 @@ class RetryPolicy:
         self._jitter = wait_random_exponential(multiplier=config.initial_wait, max=config.max_wait)
         self.retries = 0  # how many times a call was repeated after a transient fault
         self.refreshes = 0
+        self._monotonic = monotonic
+        # the outage in progress: since when every call gave up (monotonic), how many, when said
+        self.failing_since: float | None = None
+        self._failed_calls = 0
+        self._said_at = 0.0
+        self._outage_lock = threading.Lock()  # a stream thread shares the policy with the jobs
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before attempt `attempt + 1` of something that is not one call
@@ -83,7 +97,9 @@ class RetryPolicy:
         self.retries += 1
         exc = state.outcome.exception() if state.outcome else None
         failure = classify(exc) if exc else None
-        self._log.warning(
+        # during a known outage a retry is no news: debug
+        log = self._log.debug if self.failing_since is not None else self._log.warning
+        log(
             "salesforce call failed, retrying",
             call=context,
             code=failure.code if failure else None,
@@ -119,7 +135,7 @@ class RetryPolicy:
         refreshed = False
         while True:
             try:
-                return self._retrying(idempotent, context)(fn)
+                answer = self._retrying(idempotent, context)(fn)
             except ConnectorError:
                 raise
             except Exception as exc:
@@ -131,5 +147,39 @@ class RetryPolicy:
                     refresh()
                     continue
                 if failure.kind == "transient":
-                    self._log.error("salesforce call still failing after retries", call=context, code=failure.code)
+                    self._gave_up(context, failure.code)
                 raise as_exception(failure, context=context) from exc
+            self._answered()
+            return answer
+
+    @property
+    def unavailable(self) -> bool:
+        """Every call since `failing_since` gave up after its retries."""
+        return self.failing_since is not None
+
+    def _gave_up(self, context: str | None, code: str | None) -> None:
+        with self._outage_lock:
+            now = self._monotonic()
+            self._failed_calls += 1
+            if self.failing_since is None:
+                self.failing_since = self._said_at = now
+                self._log.error("salesforce_unavailable", call=context, code=code,
+                                note="a call still failed after its retries; the jobs go on trying every poll "
+                                     "interval, logged again when Salesforce answers (salesforce_available_again) "
+                                     "and hourly while it does not; nothing is lost meanwhile")
+            elif now - self._said_at >= OUTAGE_REMINDER_SECONDS:
+                self._said_at = now
+                self._log.error("salesforce_still_unavailable", call=context, code=code,
+                                minutes=round((now - self.failing_since) / 60), failed_calls=self._failed_calls)
+            else:
+                self._log.debug("salesforce call still failing after retries", call=context, code=code)
+
+    def _answered(self) -> None:
+        if self.failing_since is None:
+            return
+        with self._outage_lock:
+            if self.failing_since is None:
+                return
+            self._log.warning("salesforce_available_again", failed_calls=self._failed_calls,
+                              minutes=round((self._monotonic() - self.failing_since) / 60, 1))
+            self.failing_since, self._failed_calls = None, 0

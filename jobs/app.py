@@ -85,6 +85,13 @@ def _explained(e: Exception) -> bool:
     return isinstance(e, (sa.OperationalError, sa.InterfaceError)) and "sqlite" not in type(getattr(e, "orig", e)).__module__
 
 
+def _outage_said(client: Any, e: Exception) -> bool:
+    from connector.errors import TransientError
+
+    policy = getattr(client, "policy", None)
+    return isinstance(e, TransientError) and bool(getattr(policy, "unavailable", False))
+
+
 @dataclass
 class JobResult:
     job: str
@@ -240,7 +247,12 @@ class LeadRouter:
                 error = f"{type(e).__name__}: {e}"
                 # Errors that explain themselves (a refused query, a rule the org cannot
                 # satisfy, Salesforce unreachable) are logged as such; a traceback is for bugs.
-                self.log().error("job_failed", error=error, exc_info=not _explained(e))
+                if _outage_said(self.client, e):
+                    # Salesforce is down and the client said so once (salesforce_unavailable): one
+                    # more job that could not reach it is no news; its job_run line says ok false
+                    self.log().info("job_failed", error=error, note="Salesforce unavailable (said once)")
+                else:
+                    self.log().error("job_failed", error=error, exc_info=not _explained(e))
             api_calls = self.client.calls - calls_before
             seconds = round(time.monotonic() - started, 3)
             budget = getattr(self.client, "budget", None)

@@ -188,7 +188,7 @@ def _first_as_leader(cx) -> None:
 def cmd_once(args) -> int:
     import threading
 
-    from jobs.leader import lock_for
+    from jobs.leader import NotLeader, lock_for
     from jobs.logging import get_logger
 
     loaded = _load(args)
@@ -202,6 +202,9 @@ def cmd_once(args) -> int:
             got = wait_for_leadership(lock, min(5.0, args.wait_for_leader), stop, timeout=args.wait_for_leader)
         else:
             got = lock.try_acquire()
+    except NotLeader as e:  # the state file was replaced since it was checked
+        print(f"leadrouter: state database problem\n{e}", file=sys.stderr)
+        return EXIT_STATE
     except OSError as e:  # the lock file cannot be made: a path problem, not another instance
         print(f"leadrouter: state database problem\ncannot create the leader lock {getattr(lock, 'path', '')}: "
               f"{e.strerror or e}\n  fix: let the user running leadrouter write the state directory",
@@ -220,6 +223,10 @@ def cmd_once(args) -> int:
         cx.lock = lock  # write batches are fenced by its token (jobs/outbox.py fence)
         _stop_on_sigterm(cx.stop)
         results = cx.run_cycle(raise_errors=False, only_due=args.due)
+        gone = getattr(lock, "gone", None)
+        if gone:  # the state file was deleted or replaced mid-run: said, jobs stopped
+            print(f"leadrouter: state database problem\n{gone}", file=sys.stderr)
+            return EXIT_STATE
         failed = [r for r in results.values() if r.error]
         return EXIT_JOB_FAILED if failed else 0
     finally:

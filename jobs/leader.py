@@ -1,8 +1,12 @@
 """One active instance: the leader lock, and the standby loop that waits for it.
 
 PostgreSQL: `pg_try_advisory_lock` on a dedicated connection kept open for the life
-of the process; the server frees it the moment that connection dies (process killed,
-host gone), so no lease to expire and no clock to trust. SQLite: an exclusive OS file
+of the process; the server frees it when that connection dies: at once for a process
+killed, and for a host gone or cut off by a partition after 90 s of silence on the
+session (server-side TCP keepalives, jobs/state/store.py SERVER_KEEPALIVES; the server's
+default held it over two hours). No lease to expire and no clock to trust but the
+server's own timers; the cut-off leader writes nothing meanwhile (its fence needs the
+database). SQLite: an exclusive OS file
 lock next to the database file; the kernel frees it when the process dies.
 
 A standby retries every poll interval, so it takes over within one interval of the
@@ -36,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from jobs.logging import get_logger
 from jobs.state.orgs import ensure_schema, lock_key, org_of
-from jobs.state.store import server_connect_args
+from jobs.state.store import held_by_another_process, lock_session_args
 
 log = get_logger(component="leader")
 
@@ -88,10 +92,18 @@ class FileLeaderLock(_Fenced):
         # 0600: the lock file sits beside a database of personal data
         self._lock = FileLock(str(self.path), timeout=0, mode=0o600, thread_local=False, is_singleton=False)
         self._inode: tuple[int, int] | None = None
+        # the database file this process opens (the caller made it, or opened it, before the
+        # lock): a standby's pooled connections are on it too, so it is the one to lead
+        self._database_inode = _identity(self.database) if self.database is not None else None
+        # why this process can never lead this path again: its database file was deleted or
+        # replaced under it (`leadrouter run` stops, exit 4, instead of standing by)
+        self.gone: str | None = None
 
     def try_acquire(self) -> bool:
         if self._lock.is_locked and self.still_held():
             return True
+        if self.gone:
+            raise NotLeader(self.gone)  # this process's connections still hold the old file
         try:
             self._lock.acquire(timeout=0)
         except Timeout:
@@ -102,13 +114,42 @@ class FileLeaderLock(_Fenced):
                 self.token = _sqlite_token(self.database)
             except sqlite3.Error as e:
                 self.release()
-                raise NotLeader(f"cannot take a fencing token in {self.database}: {e}") from None
+                raise NotLeader(held_by_another_process(str(e), str(self.database))
+                                or f"cannot take a fencing token in {self.database}: {e}") from None
+            if self._database_inode is None:
+                self._database_inode = _identity(self.database)
+            if not self._database_still_ours():
+                self.release()
+                raise NotLeader(self.gone)
         return True
 
     def still_held(self) -> bool:
         # locked by us, and the lock file on disk is still the one we locked: a lock file
         # deleted and recreated would let a second process "lock" the new one
-        return self._lock.is_locked and self._inode is not None and _identity(self.path) == self._inode
+        if not (self._lock.is_locked and self._inode is not None and _identity(self.path) == self._inode):
+            return False
+        return self._database_still_ours()
+
+    def _database_still_ours(self) -> bool:
+        """The database path still names the file we opened. SQLite keeps writing to the file
+        it has open: after a `rm` or a backup copied over it, every offer written would go to
+        a file no later run reads, while the org is written as usual."""
+        if self.database is None or self._database_inode is None:
+            return True
+        now = _identity(self.database)
+        if now == self._database_inode:
+            return True
+        if self.gone is None:
+            what = "deleted" if now is None else "replaced by another file (a backup put back?)"
+            self.gone = (
+                f"the state database {self.database} was {what} while this process had it open: SQLite goes on "
+                "writing to the file it had open, which no later run would read, so nothing more is written "
+                "to Salesforce.\n  fix: restart leadrouter (systemd and Kubernetes do). A missing file is "
+                "rebuilt from the org before any job (state_lost); a file put back from a backup is read as "
+                "it is and the leads it does not know are named (routed_leads_unknown_to_state): then stop, "
+                "move it aside and run `leadrouter state rebuild`. To restore a backup, stop leadrouter first")
+            log.error("state_database_gone", database=str(self.database), problem=self.gone)
+        return False
 
     def release(self) -> None:
         self.token = None
@@ -160,7 +201,7 @@ class PostgresLeaderLock(_Fenced):
         # restart, a failover, an idle timeout) is replaced when the next try checks it
         # out, instead of failing that try with a closed connection.
         self._engine = create_engine(url, poolclass=None, pool_size=1, max_overflow=0, pool_pre_ping=True,
-                                     connect_args=server_connect_args(url))
+                                     connect_args=lock_session_args(url))
         self._conn = None
         self.unreachable: str | None = None  # why the last try could not even ask (the database is down)
 

@@ -7,11 +7,18 @@ suspended laptop does not silently skip a run.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobExecutionEvent,
+)
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -38,16 +45,34 @@ def build(specs: list[JobSpec], misfire_grace: int, start_now: bool = True) -> B
     for spec in specs:
         sched.add_job(spec.fn, IntervalTrigger(seconds=spec.seconds), id=spec.name, name=spec.name,
                       next_run_time=first, replace_existing=True)
-    sched.add_listener(_on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+    # our listener says each of these once, as JSON; APScheduler's own warning said it again
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    sched.add_listener(_Events().on_event,
+                       EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
     return sched
 
 
-def _on_event(event: JobExecutionEvent) -> None:
-    if event.code == EVENT_JOB_ERROR:
-        log.error("job_crashed", job=event.job_id, error=repr(event.exception),
-                  traceback=event.traceback)
-    elif event.code == EVENT_JOB_MISSED:
-        log.warning("job_missed", job=event.job_id, scheduled=str(event.scheduled_run_time))
-    else:
-        log.warning("job_still_running", job=event.job_id,
-                    note="previous run not finished; this run skipped (max_instances=1)")
+class _Events:
+    """A job still running when its next run is due (a lead read waiting out Salesforce's
+    timeouts) is said once, not at every interval it goes on for; the next one is said when
+    that run has finished and another overruns."""
+
+    def __init__(self) -> None:
+        self.overrunning: set[str] = set()
+
+    def on_event(self, event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_EXECUTED:
+            self.overrunning.discard(event.job_id)
+        elif event.code == EVENT_JOB_ERROR:
+            self.overrunning.discard(event.job_id)
+            log.error("job_crashed", job=event.job_id, error=repr(event.exception),
+                      traceback=event.traceback)
+        elif event.code == EVENT_JOB_MISSED:
+            log.warning("job_missed", job=event.job_id, scheduled=str(event.scheduled_run_time))
+        elif event.job_id in self.overrunning:
+            log.debug("job_still_running", job=event.job_id)
+        else:
+            self.overrunning.add(event.job_id)
+            log.warning("job_still_running", job=event.job_id,
+                        note="previous run not finished; runs due meanwhile are skipped (max_instances=1), "
+                             "said once until it finishes")

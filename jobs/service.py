@@ -62,6 +62,7 @@ from jobs.logging import get_logger
 from jobs.scheduler import JobSpec, build
 from jobs.state import Store
 from jobs.state import store as st
+from jobs.state.store import held_by_another_process
 
 log = get_logger(component="service")
 
@@ -143,6 +144,7 @@ class Service:
         self.login_check_seconds = login_check_seconds
         self.login_error: str | None = None  # the standby's last login check failed: not ready
         self._login_due: float | None = None  # self.monotonic() of the next check; set on entering standby
+        self.exit_code = 0  # EXIT_STATE once the state database file went from under a leader
 
     def attach(self, store: Store, *, make_jobs: Callable[[threading.Event], list[JobSpec]] | None = None,
                on_leader: Callable[[], None] | None = None, now: Callable[[], datetime] | None = None,
@@ -233,8 +235,11 @@ class Service:
                     raise  # a bug: the scheduler logs it with its traceback (job_crashed)
                 # the state database went away mid-job (its accounting could not even be
                 # written): one log line, not a traceback per job per interval of the outage
-                log.error("job_failed", job=spec.name, error=str(getattr(e, "orig", None) or e).splitlines()[0],
-                          note="the state database did not answer; the job runs again after a poll interval")
+                detail = str(getattr(e, "orig", None) or e).splitlines()[0]
+                where = st.location(self.store.url) if self.store is not None else "?"
+                log.error("job_failed", job=spec.name, error=detail,
+                          note=(held_by_another_process(detail, where) or "the state database did not answer")
+                          + "; the job runs again after a poll interval")
                 self._retry_soon(spec)
                 return None
             finally:
@@ -357,7 +362,9 @@ class Service:
             self.beat_error = None
         except Exception as e:  # a heartbeat is for humans and /healthz; never fatal
             self.beat_error = str(getattr(e, "orig", None) or e).splitlines()[0][:300]
-            log.warning("heartbeat_failed", error=str(e))
+            log.warning("heartbeat_failed", error=self.beat_error,
+                        note=held_by_another_process(self.beat_error, st.location(self.store.url)
+                                                     if self.store is not None else "?"))
 
     def run(self) -> int:
         self._tick("starting the endpoint")
@@ -373,6 +380,10 @@ class Service:
             self._beat()
             self.lock.release()
             self.close_endpoint()
+        if self.exit_code:
+            log.error("stopped", exit_code=self.exit_code, instance=self.instance, org=self.org,
+                      problem=getattr(self.lock, "gone", None))
+            return self.exit_code
         log.info("stopped", exit_code=0, instance=self.instance, org=self.org,
                  note=("the leader lock is released: a standby takes over; `leadrouter run` resumes where this "
                        "left off" if led else "`leadrouter run` starts it again"))
@@ -398,6 +409,13 @@ class Service:
                     self.login_error = None
                     return True
             except Exception as e:  # noqa: BLE001
+                if getattr(self.lock, "gone", None):
+                    # the state file this standby has open was deleted or replaced (its lock said
+                    # why): leading would write to the old file; a restart opens the new one
+                    from jobs.state_path import EXIT_STATE
+
+                    self.exit_code = EXIT_STATE
+                    return False
                 # the state database is out of reach (volume gone, server down, a pooled
                 # connection the server dropped): stay up as a standby so /healthz can say
                 # so, and try again next round; exiting would only make the database's
@@ -502,6 +520,14 @@ class Service:
             while not self._pause(self.poll_seconds, "leading: between checks of the leader lock"):
                 self._tick("checking the leader lock")
                 if not self.lock.still_held():
+                    if getattr(self.lock, "gone", None):
+                        # the state file was deleted or replaced: standing by would open the new one
+                        # beside pooled connections still on the old; a restart starts clean
+                        from jobs.state_path import EXIT_STATE
+
+                        self.exit_code = EXIT_STATE
+                        self.stop.set()
+                        break
                     log.error("leader_lock_lost", lock=self.lock.description,
                               note="stopping jobs; back to standby")
                     break

@@ -206,6 +206,17 @@ class Reader:
             raise StatePathError(f"cannot read the state database: {str(e).splitlines()[0]}",
                                  "check [state] url and that the user running leadrouter can read it; "
                                  "a busy database answers on the next try") from None
+        from jobs.state.schema import SCHEMA_VERSION
+
+        if self.version is not None and self.version > SCHEMA_VERSION:
+            # a newer leadrouter's tables may mean other things: say so rather than misread them
+            from jobs.state.migrations import too_new
+            from jobs.state.store import location
+
+            self.engine.dispose()
+            message, fix = too_new(location(url), self.version,
+                                   SCHEMA_VERSION).split("\n  fix: ")
+            raise StatePathError(message, fix)
         if self.version is None:
             self.engine.dispose()
             raise StatePathError("the state database has no leadrouter schema yet",

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from sqlalchemy import JSON, Connection, Engine, Null, create_engine, delete, event, exc, func, select, update
 
 from jobs.state import orgs, schema
-from jobs.state.migrations import migrate
+from jobs.state.migrations import SchemaTooNew, migrate, too_new
 from jobs.state.types import UTCDateTime
 from jobs.timeutil import parse_sf_datetime
 # JSON columns take decisions (dataclasses, enums, datetimes) as they are: the C encoder
@@ -44,14 +44,17 @@ class Store:
         try:
             if org is not None:  # before anything is created or migrated in another org's state
                 with self.engine.connect() as conn:
-                    orgs.refuse_other(orgs.recorded(conn), org, organization_id, _where(url))
+                    orgs.refuse_other(orgs.recorded(conn), org, organization_id, location(url))
             self.version = migrate(self.engine, organization_id=organization_id)
             if org is not None:
                 with self.engine.begin() as conn:
-                    orgs.claim(conn, org, organization_id, _where(url))
+                    orgs.claim(conn, org, organization_id, location(url))
         except orgs.OrgRefused as e:
             self.engine.dispose()
             raise StateProblem(str(e)) from None
+        except SchemaTooNew as e:
+            self.engine.dispose()
+            raise StateProblem(too_new(location(url), e.have, e.known)) from None
         except StateProblem:
             self.engine.dispose()
             raise
@@ -101,7 +104,19 @@ def describe_problem(e: BaseException, url: str | None = None) -> str:
     return _broken(url or "in [state] url", detail)
 
 
-def _where(url: str) -> str:
+def held_by_another_process(detail: str, where: str) -> str | None:
+    """What to say when SQLite stayed locked past our wait: another process holds the
+    file's write lock (a backup tool, an sqlite3 shell left in a transaction, a second
+    connector pointed at a copy through another path) — not damage, and nothing lost."""
+    if "database is locked" not in detail and "database table is locked" not in detail:
+        return None
+    return (f"another process holds the write lock of the state database {where} (a backup tool, or an "
+            "sqlite3 shell left in a transaction?); nothing was lost, the work waits for it.\n"
+            "  fix: end that process's transaction; back the state up with `sqlite3 <file> \".backup <copy>\"` "
+            "(or the online backup API), which reads without holding the write lock")
+
+
+def location(url: str) -> str:
     """The state database as a person finds it: the SQLite file, or the PostgreSQL
     database (no password) and the org's schema."""
     if url.startswith("sqlite"):
@@ -221,6 +236,10 @@ CONNECT_TIMEOUT = 10
 # a host gone, a NAT that forgot it) fails its query within about a minute (30 s idle, then
 # 3 probes 10 s apart) instead of waiting on a socket nobody answers.
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+# Keepalives cover an idle socket only. A query sent into a network partition is data the
+# server never acknowledges: the kernel retransmits it for ~15 minutes (tcp_retries2) before
+# failing. Unacknowledged for 60 s is as dead as unanswered keepalives (milliseconds).
+TCP_USER_TIMEOUT_MS = 60_000
 
 
 def server_connect_args(url: str) -> dict[str, Any]:
@@ -228,8 +247,29 @@ def server_connect_args(url: str) -> dict[str, Any]:
     keepalives, each unless the URL names its own (libpq reads them from the URL's query)."""
     if url.startswith("sqlite"):
         return {}
-    wanted = {"connect_timeout": CONNECT_TIMEOUT, **KEEPALIVES}
+    wanted = {"connect_timeout": CONNECT_TIMEOUT, **KEEPALIVES, "tcp_user_timeout": TCP_USER_TIMEOUT_MS}
     return {k: v for k, v in wanted.items() if f"{k}=" not in url}
+
+
+# The SERVER's side of the leader lock's session. The advisory lock goes when the server
+# sees that session's socket die; a leader cut off by a network partition sends nothing, and
+# the server's own default (tcp_keepalives_idle 7200 s) kept its lock, and every standby
+# waiting, for over two hours. With these the server lets go after 90 s of silence
+# (60 s idle, 3 probes 10 s apart) — later than the leader's own side gives up (above: 30 s
+# + 3 × 10 s, or 60 s unacknowledged), and the leader cannot write to Salesforce meanwhile
+# anyway: each batch is fenced in a state transaction it cannot reach. The server's clock
+# alone times the handover; no two hosts' clocks are compared.
+SERVER_KEEPALIVES = {"tcp_keepalives_idle": 60, "tcp_keepalives_interval": 10, "tcp_keepalives_count": 3,
+                     "tcp_user_timeout": 90_000}
+
+
+def lock_session_args(url: str) -> dict[str, Any]:
+    """`server_connect_args` plus the server-side settings of a session that holds a lock
+    (libpq's `options`), unless the URL passes its own options."""
+    args = server_connect_args(url)
+    if "options=" not in url:
+        args["options"] = " ".join(f"-c {k}={v}" for k, v in SERVER_KEEPALIVES.items())
+    return args
 
 
 def upsert(conn: Connection, table, rows: list[Any], keys: Iterable[str], *,

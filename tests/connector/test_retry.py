@@ -101,3 +101,33 @@ def test_an_insert_is_resent_when_the_server_refused_it():
     fn = Flaky(unavailable, requests.ConnectTimeout("no route"))
     assert p.call(fn, idempotent=False) == "done"
     assert fn.calls == 3
+
+
+def test_an_outage_is_said_once_then_hourly_then_once_when_salesforce_answers():
+    """Salesforce down for hours: every job run's calls give up after their retries. Before,
+    each said every retry (warning) and the give-up (error), a dozen lines a minute; now the
+    first give-up says salesforce_unavailable, the retries and give-ups after it are debug,
+    an hour on it is said again with the count, and the first answer says it is back."""
+    import structlog
+
+    clock = [1000.0]
+    p = RetryPolicy(RetryConfig(max_attempts=3, initial_wait=0.01, max_wait=0.01), sleep=lambda s: None,
+                    monotonic=lambda: clock[0])
+    with structlog.testing.capture_logs() as logs:
+        for minute in range(90):
+            clock[0] = 1000.0 + 60 * minute
+            with pytest.raises(TransientError):
+                p.call(Flaky(*[requests.ConnectionError("down")] * 3), context="query Lead")
+        assert p.unavailable
+        assert p.call(Flaky(), context="query Lead") == "done"
+        assert not p.unavailable
+    loud = [(e["event"], e["log_level"]) for e in logs if e["log_level"] in ("warning", "error")]
+    assert loud == [("salesforce call failed, retrying", "warning")] * 2 + [
+        ("salesforce_unavailable", "error"), ("salesforce_still_unavailable", "error"),
+        ("salesforce_available_again", "warning")], loud
+    again = next(e for e in logs if e["event"] == "salesforce_available_again")
+    assert again["failed_calls"] == 90 and again["minutes"] == 89.0
+    with structlog.testing.capture_logs() as logs:  # the next outage is news again
+        with pytest.raises(TransientError):
+            p.call(Flaky(*[requests.ConnectionError("down")] * 3))
+    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["salesforce_unavailable"]

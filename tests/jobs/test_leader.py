@@ -307,3 +307,26 @@ def test_two_run_processes_naming_one_database_through_a_symlink_have_one_leader
         by_b = conn.execute(st.schema.job_runs.select().where(st.schema.job_runs.c.instance.like(f"%:{b.pid}:%")))
         assert by_b.fetchall() == [], "the standby ran no job"
     store.dispose()
+
+
+def test_a_state_file_replaced_under_the_locks_is_no_longer_led_by_the_leader_nor_taken_by_a_standby(tmp_path):
+    """SQLite keeps writing to the file it has open. A leader whose database path now names
+    another file (a backup copied over it) or none must stop; a standby opened on the old
+    file must not take over on it (its pooled connections write to the old file)."""
+    url = f"sqlite:///{tmp_path}/state.sqlite"
+    (tmp_path / "state.sqlite").touch()
+    leader, standby = lock_for(url), lock_for(url)
+    assert leader.try_acquire() and leader.still_held() and not standby.try_acquire()
+    (tmp_path / "backup.sqlite").write_bytes((tmp_path / "state.sqlite").read_bytes())
+    (tmp_path / "backup.sqlite").replace(tmp_path / "state.sqlite")
+    assert not leader.still_held() and not leader.still_leader()
+    assert "replaced" in leader.gone and str(tmp_path / "state.sqlite") in leader.gone
+    with pytest.raises(NotLeader, match="replaced"):
+        leader.try_acquire()
+    leader.release()
+    with pytest.raises(NotLeader, match="replaced"):
+        standby.try_acquire()
+    assert not standby.still_held()
+    fresh = lock_for(url)  # a restarted process opens the file now at the path: it leads
+    assert fresh.try_acquire() and fresh.still_held()
+    fresh.release()

@@ -4,6 +4,7 @@ org without losing a live offer — on a SQLite file and on a PostgreSQL databas
 from __future__ import annotations
 
 import ast
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -232,3 +233,28 @@ def test_an_active_standby_pair_starting_together_on_a_new_database_both_open_it
             assert conn.execute(schema.org_identity.select()).all() == [(1, "acme", ACME_ID)]
         for s in stores:
             s.dispose()
+
+
+def test_a_state_a_newer_leadrouter_wrote_is_refused_naming_the_file_and_the_fix_and_left_as_it_was(tmp_path):
+    """A rolled-back upgrade: the old program meets the state the new one migrated. `once`,
+    `run` and `state rebuild` open it through Store (the CLI turns a StateProblem into one
+    message and exit 4); `status` through its read-only Reader. Before, Store raised a bare
+    SchemaTooNew (a traceback, exit 1) and `status` read the newer tables as if they were its own."""
+    from .test_state_path import leadrouter
+
+    db = tmp_path / "state.sqlite"
+    Store(f"sqlite:///{db}").dispose()
+    newer = MIGRATIONS[-1].version + 1
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, 'a later step', "
+                     "'2026-01-01 00:00:00')", (newer,))
+    before = db.read_bytes()
+    with pytest.raises(StateProblem) as refused:
+        Store(f"sqlite:///{db}", org="acme", organization_id=ACME_ID)
+    said = str(refused.value)
+    assert str(db) in said and f"schema version {newer}" in said and "newer leadrouter" in said, said
+    assert "fix:" in said and "state rebuild" in said
+    assert db.read_bytes() == before, "nothing was migrated, claimed or stamped"
+
+    code, said, _ = leadrouter(tmp_path, str(db), "status")
+    assert code == 4 and str(db) in said and "newer leadrouter" in said, said

@@ -62,7 +62,22 @@ MIGRATIONS: list[Migration] = [
 
 
 class SchemaTooNew(RuntimeError):
-    pass
+    """The database was written by a newer leadrouter: nothing is read or changed in it."""
+
+    def __init__(self, have: int, known: int) -> None:
+        super().__init__(f"the state database is at schema version {have}, this leadrouter knows up to "
+                         f"{known}; upgrade leadrouter (or point [state] url at another database)")
+        self.have, self.known = have, known
+
+
+def too_new(where: str, have: int, known: int) -> str:
+    """What to say of a state a newer leadrouter wrote (a rolled-back upgrade, an old image
+    pointed at a shared database): a downgrade that ran on it could misread every table."""
+    return (f"the state database {where} is at schema version {have}, written by a newer leadrouter; this one "
+            f"knows versions up to {known} and changed nothing in it.\n"
+            "  fix: run the leadrouter that wrote it (`leadrouter --version` there; a rollback of the program "
+            "does not roll its state back); to go back for good, restore the state's backup from before the "
+            "upgrade, or move it aside and run `leadrouter state rebuild` with this version")
 
 
 def current_version(conn: Connection) -> int | None:
@@ -92,10 +107,7 @@ def migrate(engine: Engine, migrations: list[Migration] | None = None, *,
                 if carry_over.from_default_schema(conn, org, organization_id):
                     have = current_version(conn)
         if have is not None and have > target:
-            raise SchemaTooNew(
-                f"the state database is at schema version {have}, this leadrouter knows up to "
-                f"{target}; upgrade leadrouter (or point [state] url at another database)"
-            )
+            raise SchemaTooNew(have, target)
         if have is None:
             # Fresh database: the current schema at once, stamped with the latest version.
             with engine.begin() as conn:

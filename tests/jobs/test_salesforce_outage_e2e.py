@@ -1,0 +1,53 @@
+"""Salesforce down while `leadrouter run` leads: it is said once, the jobs keep trying
+quietly, the return is said once, and what arrived meanwhile is routed.
+
+Before, each job run logged every retry (warning), the give-up (error) and its failure
+(error), and the scheduler said twice at every interval that the read was still running:
+with the default 60 s poll a dozen lines a minute for as long as the outage lasted."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sandbox.seed import add_leads
+
+from .conftest import SECRET_ENV, leadrouter
+from .test_crash_e2e import write_config
+from .test_service_seams_second_run import Lines
+
+pytestmark = [pytest.mark.e2e]
+
+
+def test_an_outage_is_said_once_and_its_end_once_and_nothing_is_lost(sandbox_factory, tmp_path, monkeypatch):
+    sb = sandbox_factory(seed="demo", partners=5, leads=20, random_seed=3)
+    monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
+    cfg = write_config(tmp_path, sb, stream="poll")
+    with cfg.open("a") as f:
+        f.write("[schedule]\nleads = 1\noffers = 1\noutbox = 1\n")
+    monkeypatch.setenv("LEADROUTER_LOG_LEVEL", "info")
+    run = leadrouter(cfg, "run", "--init")
+    log = Lines(run)
+    try:
+        log.wait_for("leader")
+        while sum(1 for x in log.lines if x.get("event") == "job_run") < 8:  # every job has run once
+            time.sleep(0.1)
+        seen = len(log.lines)
+        sb.faults.plan("503", count=150)  # every request answered 503: ~50 calls given up
+        new = add_leads(sb.org, 5, random_seed=7)
+        again = log.wait_for("salesforce_available_again", timeout=120)
+        during = log.lines[seen:log.lines.index(again)]
+        failed_runs = [x for x in during if x.get("event") == "job_run" and not x.get("ok")]
+        assert len(failed_runs) >= 5, "the outage lasted several job runs"
+        loud = [x["event"] for x in during if x.get("level") in ("warning", "error")]
+        assert loud.count("salesforce_unavailable") == 1, loud
+        assert len(loud) <= 6, f"{len(loud)} warnings and errors for one outage: {loud}"
+        deadline = time.monotonic() + 60
+        while any(sb.org.get("Lead", i).get("Routing_Status__c") in (None, "", "Pending") for i in new):
+            assert time.monotonic() < deadline, "the leads that arrived during the outage were not routed"
+            time.sleep(0.2)
+        assert not any("Traceback" in line for line in log.raw)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
