@@ -26,6 +26,8 @@ from rules.state import RoutingState
 
 # a rejection answered without a reason, as the offer's close reason (recovery rebuilds the same)
 NO_REASON = "no reason given"
+ANSWERS = (Response.ACCEPTED.value, Response.REJECTED.value)
+SAVED_BY = "LastModifiedById"  # jobs/leads.py reads it with every lead
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -57,7 +59,7 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
     if isinstance(lead, Unroutable):
         of.put_lead(conn, rec["Id"], now, modstamp=seen, record=rec)
         return "unreadable"
-    event, who = classify(cx, conn, state, lead, local, live, asked=asked)
+    event, who = classify(cx, conn, state, lead, local, live, asked=asked, saved_by=rec.get(SAVED_BY))
     move = rl.step(local["state"], event) if event is not None else None
     if move is None or isinstance(move, Ignored):
         if seen_only is None:
@@ -69,11 +71,12 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
 
 
 def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, local: dict[str, Any],
-             live: dict[str, Any] | None, *, asked: bool = False) -> tuple[Event | None, str | None]:
+             live: dict[str, Any] | None, *, asked: bool = False,
+             saved_by: str | None = None) -> tuple[Event | None, str | None]:
     """The one event this change of the lead amounts to (None: nothing of ours changed),
     and the partner it concerns, when one does. A person's Pending outranks whatever else
     they changed in the same save (a new owner, the partner cleared): they asked for the
-    lead to be routed again."""
+    lead to be routed again. `saved_by`: the lead's LastModifiedById."""
     if lead.converted:
         return Event.CONVERTED, None
     if lead.do_not_route:
@@ -83,6 +86,12 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
     routing = cx.routing()
     owner = lead.owner_id
     owner_partner = routing.rep_partner.get(owner or "")
+    outsider = _outsider(routing, live, saved_by)
+    if outsider and (lead.response in ANSWERS or (owner_partner == outsider and owner != _live_owner(live))):
+        # Only the offered partner's reps answer its offer. Salesforce's sharing keeps other
+        # partners' reps off the lead unless the org opened it to them; then this save is
+        # theirs, not the partner's (and not a person of the org's taking over).
+        return Event.OUTSIDER_ANSWER, outsider
     if live is not None and live["kind"] == "pool":
         if owner and owner == live["queue_id"]:
             return None, None
@@ -120,6 +129,29 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         if accepted.get("kind") == "pool" and owner_partner and pool is not None and owner in pool.member_rep_ids:
             return Event.SECOND_PICKUP, owner_partner
     return Event.PERSON_TAKES_OVER, None
+
+
+def _outsider(routing, live: dict[str, Any] | None, saved_by: str | None) -> str | None:
+    """The partner of the rep who saved the lead, when that partner is not the one the live
+    offer is for (for a pool: not one of its members); None otherwise, and for a save by
+    anyone who is not a partner rep (the org's people answer on a partner's behalf)."""
+    partner = routing.rep_partner.get(saved_by or "")
+    if live is None or not partner:
+        return None
+    if live["kind"] != "pool":
+        return partner if partner != live["partner_id"] else None
+    pool = routing.pools.get(live["queue_id"])
+    if pool is None:
+        return None
+    members = {routing.rep_partner.get(r) for r in pool.member_rep_ids}
+    return partner if partner not in members else None
+
+
+def _live_owner(live: dict[str, Any] | None) -> str | None:
+    """Who owns the lead while the offer runs: the pool's queue, else the offered rep."""
+    if live is None:
+        return None
+    return live["queue_id"] if live["kind"] == "pool" else (live.get("owner_id") or live.get("rep_id"))
 
 
 def _partner_removed(cx: Context, lead: Lead, ours: str | None) -> bool:
@@ -184,6 +216,21 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
         cx.log(lead_id=lead.id).info("pickup_refused_barred", partner_id=who)
         return "pickup_refused_barred"
+    if action is Action.REFUSE_ANSWER:
+        assert live is not None
+        pool = live["kind"] == "pool"
+        at = seen or now
+        # Both partners' reps may read this reason: it names neither.
+        why = (f"an answer or pick-up saved at {at:%Y-%m-%d %H:%M} UTC by a rep of a partner this lead is not "
+               f"offered to was not taken; {'back in the pool' if pool else 'the offer stands'}")
+        lifecycle.put_back(cx, conn, lead.id, owner_id=_live_owner(live), partner_id=None if pool else live["partner_id"],
+                           status=RoutingStatus.OFFERED, reason=why, now=now, seen_modstamp=seen, offer_id=live["id"],
+                           clear_answer=True)
+        of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
+        cx.log(lead_id=lead.id).warning("answer_not_taken", saved_by=rec.get(SAVED_BY), saved_by_partner_id=who,
+                                        offered_to=live["queue_id"] if pool else live["partner_id"],
+                                        response=lead.response, owner_id=lead.owner_id)
+        return "outsider_answer_refused"
     if action is Action.BACK_TO_FIRST_TAKER:
         accepted = of.accepted_offers(conn, [lead.id]).get(lead.id) or {}
         first, first_partner = local.get("owner_id"), accepted.get("partner_id")
