@@ -93,9 +93,18 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         # theirs, not the partner's (and not a person of the org's taking over).
         return Event.OUTSIDER_ANSWER, outsider
     if live is not None and live["kind"] == "pool":
-        if owner and owner == live["queue_id"]:
-            return None, None
         pool = routing.pools.get(live["queue_id"])
+        if owner and owner == live["queue_id"]:
+            # an answer in the response field, the lead left in the pool: a member's rep
+            # rejecting it, or accepting it without taking it (a page layout without the
+            # offer component); anyone else's was dealt with above
+            member = routing.rep_partner.get(saved_by or "") if pool and saved_by in pool.member_rep_ids else None
+            if member and lead.response == Response.REJECTED.value:
+                return Event.REJECT, member
+            if member and lead.response == Response.ACCEPTED.value:
+                barred = member in state.declined(lead.id)
+                return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), member
+            return None, None
         if owner_partner and (pool is None or owner in pool.member_rep_ids):
             barred = owner_partner in state.declined(lead.id)
             return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), owner_partner
@@ -195,8 +204,23 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         return "reassigned_within_partner"
     if action is Action.SETTLE_ACCEPTED:
         assert live is not None
-        return _accept(cx, conn, state, lead, rec, live, lead.owner_id, who, seen, now,
+        # accepted in the field with the lead left in the queue: the rep who saved it takes it
+        taker = rec.get(SAVED_BY) if lead.owner_id == live.get("queue_id") else lead.owner_id
+        return _accept(cx, conn, state, lead, rec, live, taker, who, seen, now,
                        via_pool=event is Event.POOL_PICKUP)
+    if action is Action.DECLINE_IN_POOL:
+        assert live is not None and who is not None
+        declined = lead.rejection_reason or NO_REASON
+        state.bar(lead.id, who, "rejected")
+        of.exclude(conn, lead.id, who, "rejected", declined, now)
+        # Every pool member reads this reason: it names no partner.
+        why = (f"a partner of the pool declined it at {(seen or now):%Y-%m-%d %H:%M} UTC; "
+               "the other partners of the pool can still take it")
+        lifecycle.put_back(cx, conn, lead.id, owner_id=live["queue_id"], partner_id=None, status=RoutingStatus.OFFERED,
+                           reason=why, now=now, seen_modstamp=seen, offer_id=live["id"], clear_answer=True)
+        of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
+        cx.log(lead_id=lead.id).info("pool_member_declined", partner_id=who, reason=declined)
+        return "declined_in_pool"
     if action is Action.REDISTRIBUTE:
         assert live is not None and event is Event.REJECT
         reason = lead.rejection_reason or NO_REASON
@@ -211,8 +235,10 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         # Pool members read this reason: it names no partner (partner isolation).
         why = ("a pick-up by a partner barred from this lead (it rejected it or let it lapse before) was undone; "
                "back in the pool for the other partners")
+        # the pick-up's Accepted is cleared too: the other members' offer component offers the lead again
         lifecycle.put_back(cx, conn, lead.id, owner_id=live["queue_id"], partner_id=None,
-                           status=RoutingStatus.OFFERED, reason=why, now=now, seen_modstamp=seen, offer_id=live["id"])
+                           status=RoutingStatus.OFFERED, reason=why, now=now, seen_modstamp=seen, offer_id=live["id"],
+                           clear_answer=True)
         of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
         cx.log(lead_id=lead.id).info("pickup_refused_barred", partner_id=who)
         return "pickup_refused_barred"
@@ -259,6 +285,8 @@ def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id,
     values: dict[str, Any] = {"routing_status": RoutingStatus.ACCEPTED.value}
     if via_pool and partner_id:
         values["partner_id"] = partner_id  # who picked it from the pool
+    if via_pool and owner and owner != lead.owner_id:
+        values["owner_id"] = owner  # accepted in the field, left in the queue: the rep takes it
     ob.add(conn, lead_id=lead.id, purpose="accept", payload=lifecycle.jsonable(cx.mappings.writeback(values)),
            now=now, seen_modstamp=seen, offer_id=offer["id"])
     if not via_pool and lifecycle.is_distributor(cx, partner_id):

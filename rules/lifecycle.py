@@ -66,6 +66,7 @@ class Action(str, Enum):
     BACK_TO_POOL = "back_to_pool"  # the pick-up does not stand: owner back to the pool queue, with why
     BACK_TO_FIRST_TAKER = "back_to_first_taker"  # owner back to the rep who took it first, with why
     FOLLOW_OWNER = "follow_owner"  # keep the offer, note the new owner (same partner)
+    DECLINE_IN_POOL = "decline_in_pool"  # bar the declining pool member; answer cleared, the others may take it
     REFUSE_ANSWER = "refuse_answer"  # the answer or pick-up does not stand: answer cleared, owner back, with why
     RELEASE = "release"  # end our interest; the Lead says a person has it (Released) and offer fields clear
     CLOSE = "close"  # end our interest without writing (the lead is gone or converted)
@@ -186,8 +187,11 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
     t[s.POOLED, e.LAPSE] = Step(None, Action.REDISTRIBUTE, None,
                                 "nobody took it from the pool in time: the pool is barred from this lead; "
                                 "next rule, or escalation")
-    t[s.POOLED, e.ACCEPT] = Ignored("a pool is answered by taking the lead (a pick-up), not by the response field")
-    t[s.POOLED, e.REJECT] = Ignored("one pool member's rejection does not take the lead from the others")
+    t[s.POOLED, e.ACCEPT] = Ignored("a pool is answered by taking the lead: an acceptance in the response field by "
+                                    "a member's rep is that rep's pick-up")
+    t[s.POOLED, e.REJECT] = Step(s.POOLED, Action.DECLINE_IN_POOL, RoutingStatus.OFFERED,
+                                 "a pool member's rep rejected it: that partner is barred from this lead (its pick-up "
+                                 "is undone), the answer is cleared and the other members can still take it")
     t[s.POOLED, e.PARTNER_PAUSED] = Ignored("the other pool members can still take it; a paused partner's "
                                             "pick-up is handled as a pick-up")
     t[s.POOLED, e.REP_DEACTIVATED] = Ignored("a pool is offered to no rep in particular")
