@@ -40,6 +40,7 @@ class NotifyResult:
     ok: bool
     code: str | None = None
     message: str | None = None
+    fix: str | None = None  # what a person changes when the org or the config refused it
 
 
 def action_inputs(
@@ -83,5 +84,6 @@ def outcome(notification: Notification, results: Sequence[Mapping[str, Any]]) ->
     for r in results:
         if not r.get("isSuccess"):
             failure = classify(error_list(r.get("errors"))[0])
-            return NotifyResult(notification, False, failure.code, failure.message)
+            return NotifyResult(notification, False, failure.code, failure.message,
+                                failure.fix if failure.kind == "config" else None)
     return NotifyResult(notification, True)

@@ -58,6 +58,10 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     if mode == "none":  # the org notifies with a Flow: nothing sent here, nothing to show
         return counts
     results = activity.send(cx, mode, notes, log=cx.log(component="remind"), event="reminders_not_sent")
+    refused = next((r for r in results if not r.ok and r.fix), None)
+    if refused is not None:  # the org or the config refuses every reminder alike: say what to change
+        cx.log(component="remind").warning("reminders_failed", failed=sum(not r.ok for r in results),
+                                           code=refused.code, message=refused.message, fix=refused.fix)
     marks = []
     for offer, mine, zones in zip(due, of_offer, zones_of):
         outcome = [results[i] for i in mine]

@@ -43,6 +43,11 @@ def _problems(sb: Sandbox, action: str, inputs: Any) -> list[dict]:
     if not any(inputs.get(name) not in (None, "", []) for name in one_of):
         problems.append({"statusCode": "REQUIRED_FIELD_MISSING",
                          "message": f"Missing required input parameter: one of {', '.join(one_of)}", "fields": []})  # fmt: skip
+    if action == "emailSimple" and not problems and getattr(sb.org, "email_deliverability", "all") != "all":
+        # Setup → Deliverability → Access level "System email only" or "No access": the
+        # action sends nothing (the code is the one Apex's single email answers with)
+        problems.append({"statusCode": "NO_MASS_MAIL_PERMISSION",
+                         "message": "Single email is not enabled for your organization or profile.", "fields": []})
     if action == "customNotificationAction" and not problems:
         type_id = inputs["customNotifTypeId"]
         found = sb.org.lookup(type_id) if isinstance(type_id, str) else None
