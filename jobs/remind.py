@@ -32,6 +32,8 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         due = of.offers_to_remind(conn, now, lead_time, limit=5000)
         for offer in due:
             of.set_offer(conn, offer["id"], reminded_at=now)
+        # a pool member that declined the lead is not asked for it again
+        declined = of.lead_facts(conn, [o["lead_id"] for o in due if o.get("queue_id")])[0] if due else {}
     if not due:
         return {}
     routing = cx.routing()
@@ -42,7 +44,7 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     for offer in due:
         mine: list[int] = []
         zones: list[str | None] = []
-        for zone, reps in _by_zone(routing, _recipients(routing, offer)):
+        for zone, reps in _by_zone(routing, _recipients(routing, offer, declined.get(offer["lead_id"], {}))):
             mine.append(len(notes))
             zones.append(zone)
             notes.append(Notification(
@@ -99,11 +101,11 @@ def _by_zone(routing, reps: tuple[str, ...]) -> list[tuple[str | None, tuple[str
     return sorted(((z, tuple(r)) for z, r in groups.items()), key=lambda g: (g[0] or "", g[1]))
 
 
-def _recipients(routing, offer) -> tuple[str, ...]:
+def _recipients(routing, offer, declined: dict[str, str]) -> tuple[str, ...]:
     if offer.get("rep_id"):
         return (offer["rep_id"],)
     pool = routing.pools.get(offer.get("queue_id") or "")
     if pool is not None:
-        return tuple(sorted(pool.member_rep_ids))
+        return tuple(sorted(r for r in pool.member_rep_ids if routing.rep_partner.get(r) not in declined))
     partner = routing.partners.get(offer.get("partner_id") or "")
     return tuple(r.id for r in partner.active_reps) if partner else ()

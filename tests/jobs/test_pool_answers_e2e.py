@@ -68,3 +68,15 @@ def test_an_acceptance_in_the_field_takes_the_pool_lead_for_the_rep(org, pooled)
     lead = loop.lead(lead_id)
     assert (lead["OwnerId"], lead["PartnerAccountId"], lead["Routing_Status__c"]) == (rep, partner, "Accepted")
     assert loop.offers(lead_id)[0]["status"] == "accepted"
+
+
+def test_the_pool_reminder_skips_the_partner_that_declined(org, pooled):
+    loop, lead_id, offer, (_, decliner), (other_partner, _) = pooled
+    assert save_as(org, decliner, lead_id, ANSWERS["reject_out_of_territory"]["fields"]).status_code == 204
+    loop.cycle(partners_act=False)
+    hours_left = (offer["deadline"] - org.clock.now()).total_seconds() / 3600
+    loop.cycle(hours=hours_left - 1, partners_act=False)  # inside the reminder window
+    reminders = [n for n in org.notifications.all("customNotificationAction")
+                 if n.inputs.get("targetId") == lead_id and "expires" in n.inputs["title"]]  # one per time zone
+    told = {loop.partner_of_rep(r) for n in reminders for r in n.inputs["recipientIds"]}
+    assert other_partner in told and loop.partner_of_rep(decliner) not in told
