@@ -252,6 +252,11 @@ def search(sb: Sandbox, request: Request) -> Response:
 
     with sb.org.lock:
         records = run_search(sosl, sb.org, version=request.version)
+        user = sharing.external_user(sb.org, request.user_id)
+        if user is not None:  # a partner user finds only the leads shared with them
+            visible = sharing.lead_filter(sb.org, user)
+            records = [r for r in records if (r.get("attributes") or {}).get("type") != "Lead"
+                       or visible(sb.org.get("Lead", r.get("Id") or "") or {"Id": "00Q"})]
     return Response(200, {"searchRecords": records})
 
 

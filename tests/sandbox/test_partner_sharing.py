@@ -144,3 +144,11 @@ def test_an_org_that_opened_leads_to_partner_users_lets_any_rep_write(org):
 
 def test_an_internal_user_reaches_every_lead(org, sf):
     assert len(sf.query("SELECT Id FROM Lead WHERE Routing_Status__c = 'Offered'")["records"]) == 4
+
+
+def test_a_rep_searching_finds_only_its_own_leads(org):
+    ids, a1 = org.ids, Rep(org, org.ids["A1"])
+    r = a1.http.get(f"{a1.base}/search", params={"q": "FIND {Owned} IN ALL FIELDS RETURNING Lead(Id, Company)"},
+                    timeout=10)
+    assert r.status_code == 200, r.text
+    assert {row["Id"] for row in r.json()["searchRecords"]} == {ids["lead_A1"], ids["lead_pool"]}
