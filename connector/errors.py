@@ -132,6 +132,11 @@ CONFIG_FIXES: dict[str, str] = {
     "API_DISABLED_FOR_ORG": "the org's edition has no API access: enable API access or use a different org",
     "API_CURRENTLY_DISABLED": "API access is disabled for this user: tick 'API Enabled' on its profile or permission set",
     "FUNCTIONALITY_NOT_ENABLED": "a feature this needs is not enabled in the org: enable it in Setup",
+    "NO_MASS_MAIL_PERMISSION": (
+        "the org sends no email from the API (Setup → Deliverability → Access level is 'System email only' "
+        "or 'No access'): set it to 'All email', or tell reps by Salesforce notification instead "
+        "([notifications] offer_alert = \"custom\" and mode = \"custom\")"
+    ),
     "NOT_FOUND": "the resource does not exist in this org or API version: check api_version and the object names",
     "MALFORMED_QUERY": "the query is invalid: check the field names and the `where` filter in the mapping",
     "INVALID_QUERY_FILTER_OPERATOR": "a filter uses an operator the field type does not support: fix the mapping's `where` filter",

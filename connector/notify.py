@@ -22,6 +22,9 @@ ACTION_PATHS = {
     "email": "actions/standard/emailSimple",
 }
 INPUTS_PER_CALL = 200
+# Salesforce refuses a custom notification whose title or body is longer: a long Company
+# in the title, or a backlog folded into one message, is cut to fit instead
+CUSTOM_TITLE_MAX, CUSTOM_BODY_MAX = 250, 750
 EMAIL_RECIPIENTS_PER_INPUT = 5  # emailSimple's documented limit for emailAddresses
 
 
@@ -40,6 +43,7 @@ class NotifyResult:
     ok: bool
     code: str | None = None
     message: str | None = None
+    fix: str | None = None  # what a person changes when the org or the config refused it
 
 
 def action_inputs(
@@ -54,8 +58,8 @@ def action_inputs(
         item: dict[str, Any] = {
             "customNotifTypeId": config.custom_notification_type_id,
             "recipientIds": [check_id(r) for r in notification.recipient_ids],
-            "title": notification.title,
-            "body": notification.body,
+            "title": _fit(notification.title, CUSTOM_TITLE_MAX),
+            "body": _fit(notification.body, CUSTOM_BODY_MAX),
         }
         if notification.target_id:
             item["targetId"] = check_id(notification.target_id)
@@ -78,10 +82,15 @@ def action_inputs(
     raise ValueError(f"notification kind {kind!r} is not one of custom, email, none")
 
 
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def outcome(notification: Notification, results: Sequence[Mapping[str, Any]]) -> NotifyResult:
     """One notification's result from the action results of its inputs."""
     for r in results:
         if not r.get("isSuccess"):
             failure = classify(error_list(r.get("errors"))[0])
-            return NotifyResult(notification, False, failure.code, failure.message)
+            return NotifyResult(notification, False, failure.code, failure.message,
+                                failure.fix if failure.kind == "config" else None)
     return NotifyResult(notification, True)

@@ -130,7 +130,8 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
                             config_fix="offer_alert = \"custom\" needs [notifications] custom_notification_type_id")
     failed = [r for r in results if not r.ok]
     if failed:
-        log.warning("offer_alerts_failed", failed=len(failed), code=failed[0].code, message=failed[0].message)
+        log.warning("offer_alerts_failed", failed=len(failed), code=failed[0].code, message=failed[0].message,
+                    **({"fix": failed[0].fix} if failed[0].fix else {}))
     out = {"alerted": singles, "alert_messages": len(notes) - len(failed)} if notes else {}
     if failed:
         out["alerts_failed"] = len(failed)

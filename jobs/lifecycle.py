@@ -378,10 +378,15 @@ def released_update(cx: Context, reason: str, *, partner_id: Any = ...) -> dict[
 
 def put_back(cx: Context, conn: Connection, lead_id: str, *, owner_id: str | None, partner_id: str | None,
              status: RoutingStatus, reason: str, now: datetime, seen_modstamp: datetime | None,
-             offer_id: int | None = None) -> None:
-    """Undo a move that does not stand (a barred partner's pick-up, a second pick-up):
-    the owner goes back, and the Lead says what happened."""
-    payload = cx.mappings.writeback({"owner_id": owner_id, "partner_id": partner_id,
-                                     "routing_status": status.value, "reason": reason[:255]})
+             offer_id: int | None = None, clear_answer: bool = False) -> None:
+    """Undo a move that does not stand (a barred partner's pick-up, a second pick-up, an
+    outsider's answer): the owner goes back, and the Lead says what happened.
+    `clear_answer`: the response and reason on the Lead are not the offered partner's;
+    they are cleared so its reps can still answer."""
+    values: dict[str, Any] = {"owner_id": owner_id, "partner_id": partner_id,
+                              "routing_status": status.value, "reason": reason[:255]}
+    if clear_answer:
+        values.update(response=None, rejection_reason=None)
+    payload = cx.mappings.writeback(values)
     ob.add(conn, lead_id=lead_id, purpose="put_back", payload=jsonable(payload), now=now,
            seen_modstamp=seen_modstamp, offer_id=offer_id)

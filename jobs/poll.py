@@ -26,6 +26,8 @@ from rules.state import RoutingState
 
 # a rejection answered without a reason, as the offer's close reason (recovery rebuilds the same)
 NO_REASON = "no reason given"
+ANSWERS = (Response.ACCEPTED.value, Response.REJECTED.value)
+SAVED_BY = "LastModifiedById"  # jobs/leads.py reads it with every lead
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -62,7 +64,7 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
     if isinstance(lead, Unroutable):
         of.put_lead(conn, rec["Id"], now, modstamp=seen, record=rec)
         return "unreadable"
-    event, who = classify(cx, conn, state, lead, local, live, asked=asked)
+    event, who = classify(cx, conn, state, lead, local, live, asked=asked, saved_by=rec.get(SAVED_BY))
     move = rl.step(local["state"], event) if event is not None else None
     if move is None or isinstance(move, Ignored):
         if seen_only is None:
@@ -83,11 +85,12 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
 
 
 def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, local: dict[str, Any],
-             live: dict[str, Any] | None, *, asked: bool = False) -> tuple[Event | None, str | None]:
+             live: dict[str, Any] | None, *, asked: bool = False,
+             saved_by: str | None = None) -> tuple[Event | None, str | None]:
     """The one event this change of the lead amounts to (None: nothing of ours changed),
     and the partner it concerns, when one does. A person's Pending outranks whatever else
     they changed in the same save (a new owner, the partner cleared): they asked for the
-    lead to be routed again."""
+    lead to be routed again. `saved_by`: the lead's LastModifiedById."""
     if lead.converted:
         return Event.CONVERTED, None
     if lead.do_not_route:
@@ -99,10 +102,25 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
     routing = cx.routing()
     owner = lead.owner_id
     owner_partner = routing.rep_partner.get(owner or "")
+    outsider = _outsider(routing, live, saved_by)
+    if outsider and (lead.response in ANSWERS or (owner_partner == outsider and owner != _live_owner(live))):
+        # Only the offered partner's reps answer its offer. Salesforce's sharing keeps other
+        # partners' reps off the lead unless the org opened it to them; then this save is
+        # theirs, not the partner's (and not a person of the org's taking over).
+        return Event.OUTSIDER_ANSWER, outsider
     if live is not None and live["kind"] == "pool":
-        if owner and owner == live["queue_id"]:
-            return None, None
         pool = routing.pools.get(live["queue_id"])
+        if owner and owner == live["queue_id"]:
+            # an answer in the response field, the lead left in the pool: a member's rep
+            # rejecting it, or accepting it without taking it (a page layout without the
+            # offer component); anyone else's was dealt with above
+            member = routing.rep_partner.get(saved_by or "") if pool and saved_by in pool.member_rep_ids else None
+            if member and lead.response == Response.REJECTED.value:
+                return Event.REJECT, member
+            if member and lead.response == Response.ACCEPTED.value:
+                barred = member in state.declined(lead.id)
+                return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), member
+            return None, None
         if owner_partner and (pool is None or owner in pool.member_rep_ids):
             barred = owner_partner in state.declined(lead.id)
             return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), owner_partner
@@ -136,6 +154,29 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         if accepted.get("kind") == "pool" and owner_partner and pool is not None and owner in pool.member_rep_ids:
             return Event.SECOND_PICKUP, owner_partner
     return Event.PERSON_TAKES_OVER, None
+
+
+def _outsider(routing, live: dict[str, Any] | None, saved_by: str | None) -> str | None:
+    """The partner of the rep who saved the lead, when that partner is not the one the live
+    offer is for (for a pool: not one of its members); None otherwise, and for a save by
+    anyone who is not a partner rep (the org's people answer on a partner's behalf)."""
+    partner = routing.rep_partner.get(saved_by or "")
+    if live is None or not partner:
+        return None
+    if live["kind"] != "pool":
+        return partner if partner != live["partner_id"] else None
+    pool = routing.pools.get(live["queue_id"])
+    if pool is None:
+        return None
+    members = {routing.rep_partner.get(r) for r in pool.member_rep_ids}
+    return partner if partner not in members else None
+
+
+def _live_owner(live: dict[str, Any] | None) -> str | None:
+    """Who owns the lead while the offer runs: the pool's queue, else the offered rep."""
+    if live is None:
+        return None
+    return live["queue_id"] if live["kind"] == "pool" else (live.get("owner_id") or live.get("rep_id"))
 
 
 def _partner_removed(cx: Context, lead: Lead, ours: str | None) -> bool:
@@ -179,8 +220,23 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         return "reassigned_within_partner"
     if action is Action.SETTLE_ACCEPTED:
         assert live is not None
-        return _accept(cx, conn, state, lead, rec, live, lead.owner_id, who, seen, now,
+        # accepted in the field with the lead left in the queue: the rep who saved it takes it
+        taker = rec.get(SAVED_BY) if lead.owner_id == live.get("queue_id") else lead.owner_id
+        return _accept(cx, conn, state, lead, rec, live, taker, who, seen, now,
                        via_pool=event is Event.POOL_PICKUP)
+    if action is Action.DECLINE_IN_POOL:
+        assert live is not None and who is not None
+        declined = lead.rejection_reason or NO_REASON
+        state.bar(lead.id, who, "rejected")
+        of.exclude(conn, lead.id, who, "rejected", declined, now)
+        # Every pool member reads this reason: it names no partner.
+        why = (f"a partner of the pool declined it at {(seen or now):%Y-%m-%d %H:%M} UTC; "
+               "the other partners of the pool can still take it")
+        lifecycle.put_back(cx, conn, lead.id, owner_id=live["queue_id"], partner_id=None, status=RoutingStatus.OFFERED,
+                           reason=why, now=now, seen_modstamp=seen, offer_id=live["id"], clear_answer=True)
+        of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
+        cx.log(lead_id=lead.id).info("pool_member_declined", partner_id=who, reason=declined)
+        return "declined_in_pool"
     if action is Action.REDISTRIBUTE:
         assert live is not None and event is Event.REJECT
         reason = lead.rejection_reason or NO_REASON
@@ -195,11 +251,28 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         # Pool members read this reason: it names no partner (partner isolation).
         why = ("a pick-up by a partner barred from this lead (it rejected it or let it lapse before) was undone; "
                "back in the pool for the other partners")
+        # the pick-up's Accepted is cleared too: the other members' offer component offers the lead again
         lifecycle.put_back(cx, conn, lead.id, owner_id=live["queue_id"], partner_id=None,
-                           status=RoutingStatus.OFFERED, reason=why, now=now, seen_modstamp=seen, offer_id=live["id"])
+                           status=RoutingStatus.OFFERED, reason=why, now=now, seen_modstamp=seen, offer_id=live["id"],
+                           clear_answer=True)
         of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
         cx.log(lead_id=lead.id).info("pickup_refused_barred", partner_id=who)
         return "pickup_refused_barred"
+    if action is Action.REFUSE_ANSWER:
+        assert live is not None
+        pool = live["kind"] == "pool"
+        at = seen or now
+        # Both partners' reps may read this reason: it names neither.
+        why = (f"an answer or pick-up saved at {at:%Y-%m-%d %H:%M} UTC by a rep of a partner this lead is not "
+               f"offered to was not taken; {'back in the pool' if pool else 'the offer stands'}")
+        lifecycle.put_back(cx, conn, lead.id, owner_id=_live_owner(live), partner_id=None if pool else live["partner_id"],
+                           status=RoutingStatus.OFFERED, reason=why, now=now, seen_modstamp=seen, offer_id=live["id"],
+                           clear_answer=True)
+        of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
+        cx.log(lead_id=lead.id).warning("answer_not_taken", saved_by=rec.get(SAVED_BY), saved_by_partner_id=who,
+                                        offered_to=live["queue_id"] if pool else live["partner_id"],
+                                        response=lead.response, owner_id=lead.owner_id)
+        return "outsider_answer_refused"
     if action is Action.BACK_TO_FIRST_TAKER:
         accepted = of.accepted_offers(conn, [lead.id]).get(lead.id) or {}
         first, first_partner = local.get("owner_id"), accepted.get("partner_id")
@@ -228,6 +301,8 @@ def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id,
     values: dict[str, Any] = {"routing_status": RoutingStatus.ACCEPTED.value}
     if via_pool and partner_id:
         values["partner_id"] = partner_id  # who picked it from the pool
+    if via_pool and owner and owner != lead.owner_id:
+        values["owner_id"] = owner  # accepted in the field, left in the queue: the rep takes it
     ob.add(conn, lead_id=lead.id, purpose="accept", payload=lifecycle.jsonable(cx.mappings.writeback(values)),
            now=now, seen_modstamp=seen, offer_id=offer["id"])
     if not via_pool and lifecycle.is_distributor(cx, partner_id):

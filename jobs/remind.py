@@ -11,6 +11,7 @@ reminder_tasks). With notifications mode "none" nothing is sent, and no Task wri
 """
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from connector.notify import Notification, NotifyResult
 from jobs import activity
 from jobs.alerts import deadline_lines, deadline_text, rep_of
 from jobs.state import offers as of
+from rules.windows import reminder_time
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -27,14 +29,21 @@ SETTING = "reminder_tasks"
 
 
 def run(cx: Context, now: datetime) -> dict[str, int]:
-    lead_time = timedelta(hours=cx.settings.offers.reminder_before_hours)
-    with cx.store.begin() as conn:
-        due = of.offers_to_remind(conn, now, lead_time, limit=5000)
-        for offer in due:
-            of.set_offer(conn, offer["id"], reminded_at=now)
-    if not due:
+    hours = cx.settings.offers.reminder_before_hours
+    with cx.store.connect() as conn:
+        near = of.offers_to_remind(conn, now, _horizon(cx.book, hours), limit=5000)
+    if not near:
         return {}
     routing = cx.routing()
+    rules = {r.name: r for r in cx.book.rules}
+    due = [o for o in near if _remind_at(cx.book, rules, routing, o, hours) <= now]
+    with cx.store.begin() as conn:
+        for offer in due:
+            of.set_offer(conn, offer["id"], reminded_at=now)
+        # a pool member that declined the lead is not asked for it again
+        declined = of.lead_facts(conn, [o["lead_id"] for o in due if o.get("queue_id")])[0] if due else {}
+    if not due:
+        return {}
     mode = cx.settings.notifications.mode
     notes: list[Notification] = []
     of_offer: list[list[int]] = []  # each offer's notifications, by index in notes
@@ -42,7 +51,7 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     for offer in due:
         mine: list[int] = []
         zones: list[str | None] = []
-        for zone, reps in _by_zone(routing, _recipients(routing, offer)):
+        for zone, reps in _by_zone(routing, _recipients(routing, offer, declined.get(offer["lead_id"], {}))):
             mine.append(len(notes))
             zones.append(zone)
             notes.append(Notification(
@@ -58,6 +67,10 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     if mode == "none":  # the org notifies with a Flow: nothing sent here, nothing to show
         return counts
     results = activity.send(cx, mode, notes, log=cx.log(component="remind"), event="reminders_not_sent")
+    refused = next((r for r in results if not r.ok and r.fix), None)
+    if refused is not None:  # the org or the config refuses every reminder alike: say what to change
+        cx.log(component="remind").warning("reminders_failed", failed=sum(not r.ok for r in results),
+                                           code=refused.code, message=refused.message, fix=refused.fix)
     marks = []
     for offer, mine, zones in zip(due, of_offer, zones_of):
         outcome = [results[i] for i in mine]
@@ -68,6 +81,33 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
             marks.append(_mark(offer, mode, outcome, zones, failure))
     activity.write(cx, now, marks, kind="reminder", setting=SETTING, counts=counts)
     return counts
+
+
+def _horizon(book, hours: float) -> timedelta:
+    """How far ahead a deadline can be and still be due for its reminder: `hours` of wall
+    time, or — where a window counts working hours — as many weeks as those hours span."""
+    calendars = [r.business_hours for r in book.rules] + [book.settings.business_hours]
+    if not any(calendars):
+        return timedelta(hours=hours)
+    s = book.settings
+    weekly = (s.workday[1] - s.workday[0]) * len(set(s.weekdays)) or 1
+    return timedelta(weeks=math.ceil(hours / weekly) + 1)
+
+
+def _remind_at(book, rules: dict[str, Any], routing, offer: dict[str, Any], hours: float) -> datetime:
+    """The reminder's time: `hours` before the deadline, counted as the offer's window was
+    (its rule's business hours, in the partner's zone, else the org's)."""
+    rule = rules.get(offer.get("rule") or "")
+    business = rule.business_hours if rule is not None else book.settings.business_hours
+    partner = routing.partners.get(offer.get("partner_id") or "")
+    s = book.settings
+    for zone_name in dict.fromkeys(((partner.time_zone if partner else None) or s.time_zone, s.time_zone, None)):
+        try:
+            return reminder_time(offer["deadline"], hours, business_hours=business, time_zone=zone_name,
+                                 workday=s.workday, weekdays=s.weekdays)
+        except ValueError:  # a zone the deadline could not use either: as it fell back
+            continue
+    return offer["deadline"] - timedelta(hours=hours)
 
 
 def _mark(offer: dict[str, Any], mode: str, outcome: list[NotifyResult], zones: list[str | None],
@@ -95,11 +135,11 @@ def _by_zone(routing, reps: tuple[str, ...]) -> list[tuple[str | None, tuple[str
     return sorted(((z, tuple(r)) for z, r in groups.items()), key=lambda g: (g[0] or "", g[1]))
 
 
-def _recipients(routing, offer) -> tuple[str, ...]:
+def _recipients(routing, offer, declined: dict[str, str]) -> tuple[str, ...]:
     if offer.get("rep_id"):
         return (offer["rep_id"],)
     pool = routing.pools.get(offer.get("queue_id") or "")
     if pool is not None:
-        return tuple(sorted(pool.member_rep_ids))
+        return tuple(sorted(r for r in pool.member_rep_ids if routing.rep_partner.get(r) not in declined))
     partner = routing.partners.get(offer.get("partner_id") or "")
     return tuple(r.id for r in partner.active_reps) if partner else ()

@@ -43,6 +43,7 @@ class Event(str, Enum):
     BARRED_PICKUP = "barred_pickup"  # a rep of a partner barred from this lead took it from the pool
     SECOND_PICKUP = "second_pickup"  # a rep of another partner took a pool lead someone already took
     PASSED_TO_COLLEAGUE = "passed_to_colleague"  # the owner moved to another rep of the same partner
+    OUTSIDER_ANSWER = "outsider_answer"  # a rep of a partner the lead is not offered to answered it or took it
     PERSON_TAKES_OVER = "person_takes_over"  # the owner moved to someone who is not the partner's
     PARTNER_REMOVED = "partner_removed"  # a person cleared (or changed) the PartnerAccountId we set
     DO_NOT_ROUTE = "do_not_route"  # a person ticked Do_Not_Route__c
@@ -66,6 +67,8 @@ class Action(str, Enum):
     BACK_TO_POOL = "back_to_pool"  # the pick-up does not stand: owner back to the pool queue, with why
     BACK_TO_FIRST_TAKER = "back_to_first_taker"  # owner back to the rep who took it first, with why
     FOLLOW_OWNER = "follow_owner"  # keep the offer, note the new owner (same partner)
+    DECLINE_IN_POOL = "decline_in_pool"  # bar the declining pool member; answer cleared, the others may take it
+    REFUSE_ANSWER = "refuse_answer"  # the answer or pick-up does not stand: answer cleared, owner back, with why
     RELEASE = "release"  # end our interest; the Lead says a person has it (Released) and offer fields clear
     CLOSE = "close"  # end our interest without writing (the lead is gone or converted)
     ROUTE = "route"  # withdraw any live offer or acceptance (no bar), decide afresh at attempt 1, saying why
@@ -153,6 +156,7 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
         for ev in (e.POOL_PICKUP, e.BARRED_PICKUP, e.SECOND_PICKUP):
             t[state, ev] = Ignored("the lead is not in a pool")
         t[state, e.PASSED_TO_COLLEAGUE] = Ignored("no partner holds the lead")
+        t[state, e.OUTSIDER_ANSWER] = Ignored("no offer is live: an answer or a deadline only counts on a live offer")
         t[state, e.PARTNER_PAUSED] = Ignored("no live offer to withdraw")
         t[state, e.REP_DEACTIVATED] = Ignored("no live offer to withdraw")
         t[state, e.DEAL_REGISTRATION] = Ignored(
@@ -177,6 +181,10 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
     t[s.OFFERED, e.DEAL_REGISTRATION] = Ignored(
         "the offer stands until answered or lapsed; if it moves on, the registration routes it")
     t[s.OFFERED, e.PARTNER_REMOVED] = _PARTNER_REMOVED
+    t[s.OFFERED, e.OUTSIDER_ANSWER] = Step(s.OFFERED, Action.REFUSE_ANSWER, RoutingStatus.OFFERED,
+                                           "a rep of another partner answered or took the lead (the org's sharing "
+                                           "let it reach the lead): not the offered partner's answer; the answer is "
+                                           "cleared, the owner put back, the offer stands and the Lead says so")
     t[s.OFFERED, e.REROUTE_REQUESTED] = _REROUTE_HELD
 
     # --- an offer to a pool
@@ -188,14 +196,20 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
     t[s.POOLED, e.LAPSE] = Step(None, Action.REDISTRIBUTE, None,
                                 "nobody took it from the pool in time: the pool is barred from this lead; "
                                 "next rule, or escalation")
-    t[s.POOLED, e.ACCEPT] = Ignored("a pool is answered by taking the lead (a pick-up), not by the response field")
-    t[s.POOLED, e.REJECT] = Ignored("one pool member's rejection does not take the lead from the others")
+    t[s.POOLED, e.ACCEPT] = Ignored("a pool is answered by taking the lead: an acceptance in the response field by "
+                                    "a member's rep is that rep's pick-up")
+    t[s.POOLED, e.REJECT] = Step(s.POOLED, Action.DECLINE_IN_POOL, RoutingStatus.OFFERED,
+                                 "a pool member's rep rejected it: that partner is barred from this lead (its pick-up "
+                                 "is undone), the answer is cleared and the other members can still take it")
     t[s.POOLED, e.PARTNER_PAUSED] = Ignored("the other pool members can still take it; a paused partner's "
                                             "pick-up is handled as a pick-up")
     t[s.POOLED, e.REP_DEACTIVATED] = Ignored("a pool is offered to no rep in particular")
     t[s.POOLED, e.DEAL_REGISTRATION] = t[s.OFFERED, e.DEAL_REGISTRATION]
     t[s.POOLED, e.PARTNER_REMOVED] = Ignored("a pool offer names no partner")
     t[s.POOLED, e.REROUTE_REQUESTED] = _REROUTE_HELD
+    t[s.POOLED, e.OUTSIDER_ANSWER] = Step(s.POOLED, Action.REFUSE_ANSWER, RoutingStatus.OFFERED,
+                                          "a rep of a partner outside the pool answered or took the lead: back to "
+                                          "the pool, the answer cleared, and the Lead says so")
 
     # --- accepted
     t[s.ACCEPTED, e.PASSED_TO_COLLEAGUE] = Step(s.ACCEPTED, Action.FOLLOW_OWNER, RoutingStatus.ACCEPTED,

@@ -107,3 +107,44 @@ def _business_deadline(offered_at: datetime, hours: float, time_zone: str | None
             midnight += timedelta(weeks=skip)
             t = midnight
     raise ValueError(f"offer window of {hours} hours does not end within ten years")
+
+
+def reminder_time(deadline: datetime, hours: float, *, business_hours: bool, time_zone: str | None,
+                  workday: tuple[int, int] = (9, 17), weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)) -> datetime:
+    """When to remind of an offer ending at `deadline`: `hours` before it; with
+    `business_hours`, `hours` of working time before it, as its window was counted — a
+    deadline early in the working day is reminded of the working day before, not at
+    night with an hour left. The answer is UTC."""
+    if deadline.tzinfo is None:
+        deadline = deadline.replace(tzinfo=UTC)
+    if not business_hours or hours <= 0:
+        return (deadline - timedelta(hours=max(hours, 0.0))).astimezone(UTC)
+    return _business_before(deadline, float(hours), time_zone, tuple(workday), tuple(weekdays))
+
+
+@lru_cache(maxsize=4096)  # a burst's offers share a handful of deadlines
+def _business_before(deadline: datetime, hours: float, time_zone: str | None, workday: tuple[int, int],
+                     weekdays: tuple[int, ...]) -> datetime:
+    if not weekdays or not 0 <= workday[0] < workday[1] <= 24:
+        raise ValueError(f"business hours {workday} on days {weekdays} leave no working time")
+    tz = zone(time_zone)
+    t = deadline.astimezone(tz).replace(tzinfo=None)  # wall time, as the window was counted
+    remaining = timedelta(hours=hours)
+    midnight = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = timedelta(hours=workday[1] - workday[0]) * len(set(weekdays))
+    if remaining > week * 2:  # whole weeks at once: same weekdays, same hours
+        skip = remaining // week - 1
+        remaining -= week * skip
+        midnight -= timedelta(weeks=skip)
+        t -= timedelta(weeks=skip)
+    for _ in range(3700):
+        if midnight.weekday() in weekdays:
+            start = midnight + timedelta(hours=workday[0])
+            finish = min(t, midnight + timedelta(hours=workday[1]))
+            if finish > start:
+                if remaining <= finish - start:
+                    return (finish - remaining).replace(tzinfo=tz).astimezone(UTC)
+                remaining -= finish - start
+        midnight -= timedelta(days=1)
+        t = midnight + timedelta(days=1)
+    raise ValueError(f"{hours} working hours before {deadline} reach back more than ten years")

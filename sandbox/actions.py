@@ -17,6 +17,8 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "customNotificationAction": (("customNotifTypeId", "recipientIds", "title", "body"), ("targetId", "targetPageRef")),
     "emailSimple": (("emailSubject", "emailBody"), ("emailAddresses", "emailAddressesArray", "recipientId")),
 }
+# a custom notification's title and body, as Salesforce documents them for the action
+CUSTOM_LIMITS = {"title": 250, "body": 750}
 _LABELS = {"customNotificationAction": "Send Custom Notification", "emailSimple": "Send Email"}
 _SUCCESS = {
     "customNotificationAction": {"SuccessMessage": "Your custom notification is processed successfully."},
@@ -43,7 +45,18 @@ def _problems(sb: Sandbox, action: str, inputs: Any) -> list[dict]:
     if not any(inputs.get(name) not in (None, "", []) for name in one_of):
         problems.append({"statusCode": "REQUIRED_FIELD_MISSING",
                          "message": f"Missing required input parameter: one of {', '.join(one_of)}", "fields": []})  # fmt: skip
+    if action == "emailSimple" and not problems and getattr(sb.org, "email_deliverability", "all") != "all":
+        # Setup → Deliverability → Access level "System email only" or "No access": the
+        # action sends nothing (the code is the one Apex's single email answers with)
+        problems.append({"statusCode": "NO_MASS_MAIL_PERMISSION",
+                         "message": "Single email is not enabled for your organization or profile.", "fields": []})
     if action == "customNotificationAction" and not problems:
+        for name, limit in CUSTOM_LIMITS.items():
+            value = inputs[name]
+            if isinstance(value, str) and len(value) > limit:
+                problems.append({"statusCode": "STRING_TOO_LONG",
+                                 "message": f"{name}: data value too large: the notification's {name} holds at most "
+                                            f"{limit} characters, got {len(value)}", "fields": [name]})  # fmt: skip
         type_id = inputs["customNotifTypeId"]
         found = sb.org.lookup(type_id) if isinstance(type_id, str) else None
         if found is None or found[0] != "CustomNotificationType" or found[1]["IsDeleted"]:

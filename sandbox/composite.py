@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sandbox import ids
+from sandbox import ids, sharing
 from sandbox.errors import SalesforceError
 from sandbox.https_server import Request, Response
 from sandbox.jsonvalues import record_json
@@ -127,6 +127,7 @@ def update(sb: Sandbox, request: Request) -> Response:
         if id_key is None:
             raise SalesforceError(400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
         record_id = fields.pop(id_key)
+        sharing.check_update(sb.org, request.user_id, kind, record_id, fields)
         sb.org.update(kind, record_id, fields, as_user=request.user_id, auto_assign=assign)
         return ids.to18(record_id)
 
@@ -146,6 +147,7 @@ def delete(sb: Sandbox, request: Request) -> Response:
         obj = sb.org.schema.object_for_id(record_id) if ids.is_valid(record_id) else None
         if obj is None:
             raise SalesforceError(400, "MALFORMED_ID", f"malformed id {record_id}", [])
+        sharing.check_delete(sb.org, request.user_id, obj.name)
         sb.org.delete(obj.name, record_id, as_user=request.user_id)
         return ids.to18(record_id)
 
@@ -180,7 +182,11 @@ def _retrieve(sb: Sandbox, request: Request, obj: ObjectDef, id_list: list[str],
         raise SalesforceError(400, "MISSING_ARGUMENT", "fields: name the fields to retrieve (?fields=Id,Name)")
     out: list[dict | None] = []
     with sb.org.lock:
+        user = sharing.external_user(sb.org, request.user_id)
+        visible = sharing.lead_filter(sb.org, user) if user is not None else None
         for record_id in id_list:
             record = sb.org.get(obj.name, record_id) if record_id[:3] == obj.key_prefix else None
+            if record is not None and visible is not None and not visible(record):
+                record = None  # a record out of the user's reach answers as a missing one
             out.append(record_json(obj, record, request.version, fields) if record and not record["IsDeleted"] else None)
     return Response(200, out)

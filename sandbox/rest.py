@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from sandbox import describe, ids
+from sandbox import describe, ids, sharing
 from sandbox.app import VERSIONS, release_label
 from sandbox.cursors import batch_size
 from sandbox.errors import SalesforceError
@@ -116,6 +116,7 @@ def get_record(sb: Sandbox, request: Request) -> Response:
             raise resource_not_found()
         if record["IsDeleted"]:
             raise SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted")
+        sharing.check_read(sb.org, request.user_id, obj.name, record)
         return Response(200, record_json(obj, record, request.version, fields))
 
 
@@ -145,6 +146,7 @@ def update_record(sb: Sandbox, request: Request) -> Response:
         since = request.header("If-Unmodified-Since")
         if since:
             _check_unmodified_since(sb, obj, id18, since)
+        sharing.check_update(sb.org, request.user_id, obj.name, id18, fields)
         sb.org.update(obj.name, id18, fields, as_user=request.user_id, auto_assign=auto_assign(request))
     sb.counters.add_records_written(1)
     return Response(204)
@@ -163,6 +165,7 @@ def _check_unmodified_since(sb: Sandbox, obj: ObjectDef, id18: str, since: str) 
 def delete_record(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
     id18 = _url_id(obj, request.params["id"])
+    sharing.check_delete(sb.org, request.user_id, obj.name)
     sb.org.delete(obj.name, id18, as_user=request.user_id)
     return Response(204)
 
@@ -214,7 +217,9 @@ def _run_query(sb: Sandbox, request: Request, include_deleted: bool) -> Response
 
         return Response(200, column_metadata(soql, sb.org.schema, request.version))
     with sb.org.lock:
-        result = execute(soql, sb.org, include_deleted=include_deleted, version=request.version)
+        user = sharing.external_user(sb.org, request.user_id)
+        also = sharing.lead_filter(sb.org, user) if user is not None else None
+        result = execute(soql, sb.org, include_deleted=include_deleted, version=request.version, also=also)
     batch = batch_size(request.header("Sforce-Query-Options"))
     endpoint = "queryAll" if include_deleted else "query"
     return Response(200, _page(sb, request, result, 0, batch, endpoint, None))
@@ -247,6 +252,11 @@ def search(sb: Sandbox, request: Request) -> Response:
 
     with sb.org.lock:
         records = run_search(sosl, sb.org, version=request.version)
+        user = sharing.external_user(sb.org, request.user_id)
+        if user is not None:  # a partner user finds only the leads shared with them
+            visible = sharing.lead_filter(sb.org, user)
+            records = [r for r in records if (r.get("attributes") or {}).get("type") != "Lead"
+                       or visible(sb.org.get("Lead", r.get("Id") or "") or {"Id": "00Q"})]
     return Response(200, {"searchRecords": records})
 
 

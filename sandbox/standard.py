@@ -181,6 +181,8 @@ def _declare() -> dict[str, tuple[str, list[FieldDef], dict]]:
             pick("UserType", USER_TYPES, restricted_picklist=True, default="Standard", updateable=False),
             ref("AccountId", ["Account"], "Account", updateable=False),
             ref("ContactId", ["Contact"], "Contact", updateable=False),
+            # a partner super user sees the leads of every user of its partner account
+            flag("IsPrmSuperUser", label="Partner Super User"),
             pick("TimeZoneSidKey", TIME_ZONES, label="Time Zone", default="America/Los_Angeles"),
             pick("LanguageLocaleKey", LOCALES, label="Language", default="en_US"),
             pick("LocaleSidKey", LOCALES, label="Locale", default="en_US"),

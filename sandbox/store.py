@@ -56,6 +56,11 @@ class Org:
         self.integration_user_id = ""
         self.admin_user_id = ""
         self.queue_ids: dict[str, str] = {}
+        # external users' org-wide default for Lead (sandbox/sharing.py): Private as
+        # Salesforce sets it; "ReadWrite" for an org that opened leads to every partner user
+        self.lead_sharing_external = "Private"
+        # Setup → Deliverability → Access level: "all", or "system" / "none" (emailSimple refused)
+        self.email_deliverability = "all"
         self._organization_id = ""
         if bootstrap:
             from sandbox.bootstrap import bootstrap_org

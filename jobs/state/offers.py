@@ -155,6 +155,8 @@ def expired_offers(conn: Connection, now: datetime, limit: int = 1000) -> list[d
 
 
 def offers_to_remind(conn: Connection, now: datetime, lead_time: timedelta, limit: int = 1000) -> list[dict[str, Any]]:
+    """Live offers not yet reminded whose deadline is within `lead_time` of `now` (of wall
+    time: the caller widens it for windows counted in working hours, and picks from these)."""
     rows = conn.execute(select(O).where(
         O.c.status == "live", O.c.reminded_at.is_(None), O.c.deadline.is_not(None),
         O.c.deadline > now, O.c.deadline <= now + lead_time).order_by(O.c.deadline).limit(limit))

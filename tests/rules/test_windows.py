@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from rules import PartnerIndex, RoutingState, load_rules, offer_deadline
-from rules.windows import zone_fix
+from rules.windows import reminder_time, zone_fix
 
 from tests.rules.conftest import lead, partner, router_for
 
@@ -92,3 +92,17 @@ def test_a_partner_with_an_unknown_time_zone_is_an_index_problem_naming_it():
 def test_a_time_zone_too_long_for_a_file_name_is_an_unknown_zone_not_an_os_error():
     with pytest.raises(ValueError, match="unknown time zone"):
         offer_deadline(datetime(2026, 12, 4, 16, 0, tzinfo=UTC), 8, business_hours=True, time_zone="Europe/" + "x" * 300)
+
+
+def test_a_reminder_counts_back_the_working_hours_its_window_counted():
+    utc = timezone.utc
+    monday_10am_new_york = datetime(2027, 3, 15, 14, 0, tzinfo=utc)  # summer time since Sunday
+    # one working hour on Monday morning, three on Friday afternoon (still winter time)
+    assert reminder_time(monday_10am_new_york, 4, business_hours=True, time_zone="America/New_York") == \
+        datetime(2027, 3, 12, 19, 0, tzinfo=utc)
+    assert reminder_time(monday_10am_new_york, 4, business_hours=False, time_zone="America/New_York") == \
+        datetime(2027, 3, 15, 10, 0, tzinfo=utc)
+    # counting forward from the reminder gives the deadline back, for short and long windows
+    for hours in (0.5, 4, 8, 40, 333):
+        back = reminder_time(monday_10am_new_york, hours, business_hours=True, time_zone="Europe/Berlin")
+        assert offer_deadline(back, hours, business_hours=True, time_zone="Europe/Berlin") == monday_10am_new_york

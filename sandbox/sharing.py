@@ -1,0 +1,166 @@
+"""What a partner (portal) user may see and change of a Lead: record sharing and
+field-level security for external users, as a real org applies them to every API call
+made with that user's session.
+
+Sharing: the external org-wide default for Lead is Private, as Salesforce sets it. A
+partner user reaches a lead they own, a lead owned by a queue they are a member of (a
+pool), and — as a partner super user (`User.IsPrmSuperUser`) — a lead owned by another
+user of their own partner account. Nothing else: a lead re-offered to another partner
+is out of reach of the first partner's reps. `Org.lead_sharing_external = "ReadWrite"`
+stands for an org that opened leads to every external user (a sharing rule, or the
+external default raised): then the connector's own check is all there is.
+
+Field-level security: custom Lead fields as the shipped `LeadRouter_Partner_Rep`
+permission set grants them (a field it does not list is invisible to a rep); standard
+fields are editable except the partner relationship (`PartnerAccountId`), which the
+channel side sets. A new owner must be the rep, a colleague of the rep's partner
+account, or a queue the rep belongs to.
+
+Internal users (UserType Standard) see and change everything, as the integration user's
+View All / Modify All give it.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from sandbox.errors import SalesforceError
+
+if TYPE_CHECKING:
+    from sandbox.store import Org
+
+EXTERNAL_TYPES = frozenset({"PowerPartner", "PowerCustomerSuccess", "CustomerSuccess", "CspLitePortal", "Guest"})
+PERMISSION_SET = "LeadRouter_Partner_Rep"
+# standard Lead fields no partner user may set, whatever the profile
+INTERNAL_ONLY = frozenset({"PartnerAccountId"})
+_NS = "{http://soap.sforce.com/2006/04/metadata}"
+
+
+def external_user(org: Org, user_id: str | None) -> dict | None:
+    """The User row when `user_id` is an external (portal) user, else None."""
+    if not user_id:
+        return None
+    user = org.get("User", user_id)
+    return user if user is not None and user.get("UserType") in EXTERNAL_TYPES else None
+
+
+def _queues_of(org: Org, user_id: str) -> frozenset[str]:
+    return frozenset(m["GroupId"] for m in org.table("GroupMember").values()
+                     if m["UserOrGroupId"] == user_id and not m["IsDeleted"])  # fmt: skip
+
+
+def lead_filter(org: Org, user: dict) -> Callable[[dict], bool]:
+    """A row test: may this external user see (and edit) the lead? Non-Lead rows pass."""
+    if getattr(org, "lead_sharing_external", "Private") == "ReadWrite":
+        return lambda row: True
+    me, account = user["Id"], user.get("AccountId")
+    queues = _queues_of(org, me)
+    colleagues = frozenset(u["Id"] for u in org.table("User").values()
+                           if account and u.get("AccountId") == account) if user.get("IsPrmSuperUser") else frozenset()  # fmt: skip
+
+    def visible(row: dict) -> bool:
+        if not str(row.get("Id", "")).startswith("00Q"):
+            return True
+        owner = row.get("OwnerId")
+        return owner == me or owner in queues or owner in colleagues
+
+    return visible
+
+
+def _insufficient_access() -> SalesforceError:
+    return SalesforceError(400, "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
+
+
+def check_read(org: Org, user_id: str | None, sobject: str, record: dict) -> None:
+    """404 for a lead the external user cannot see, as Salesforce hides it."""
+    user = external_user(org, user_id) if sobject == "Lead" else None
+    if user is not None and not lead_filter(org, user)(record):
+        raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def check_update(org: Org, user_id: str | None, sobject: str, record_id: object, fields: dict) -> None:
+    """Refuse an external user's Lead update the org would refuse: a lead out of their
+    reach, a field their permissions do not let them edit, an owner outside their partner."""
+    user = external_user(org, user_id) if sobject == "Lead" else None
+    if user is None or not isinstance(record_id, str):
+        return
+    obj = org.schema.object("Lead")
+    record = org.get("Lead", record_id)
+    if obj is None or record is None or record["IsDeleted"]:
+        return  # the store says NOT_FOUND / MALFORMED_ID / ENTITY_IS_DELETED as usual
+    if not lead_filter(org, user)(record):
+        raise _insufficient_access()
+    readable, editable = partner_field_access()
+    hidden, read_only = [], []
+    for key in fields:
+        f = obj.field(key) if isinstance(key, str) else None
+        if f is None or f.name == "Id":
+            continue  # the store names an unknown field; the record's own id may be echoed
+        if f.custom and f.name not in readable:
+            hidden.append(f.name)
+        elif (f.custom and f.name not in editable) or f.name in INTERNAL_ONLY:
+            read_only.append(f.name)
+    if hidden:
+        raise SalesforceError(400, "INVALID_FIELD", f"No such column '{hidden[0]}' on sobject of type Lead", hidden[:1])
+    if read_only:
+        raise SalesforceError(
+            400, "INVALID_FIELD_FOR_INSERT_UPDATE",
+            f"Unable to create/update fields: {', '.join(read_only)}. Please check the security settings of this "
+            f"field and verify that it is read/write for your profile or permission set.", read_only)  # fmt: skip
+    owner_key = next((k for k in fields if isinstance(k, str) and k.lower() == "ownerid"), None)
+    owner = fields.get(owner_key) if owner_key else None
+    if owner_key and owner != record.get("OwnerId"):
+        _check_new_owner(org, user, owner)
+
+
+def check_delete(org: Org, user_id: str | None, sobject: str) -> None:
+    """The partner rep permission set grants no Lead delete."""
+    if sobject == "Lead" and external_user(org, user_id) is not None:
+        raise _insufficient_access()
+
+
+def _check_new_owner(org: Org, user: dict, owner: object) -> None:
+    """A partner user hands a lead only within reach: to themselves (taking it from a pool
+    they belong to), a user of their own partner account, or a queue they are in."""
+    if not isinstance(owner, str) or len(owner) not in (15, 18):
+        return  # the store refuses a malformed id with its own message
+    from sandbox import ids
+
+    if not ids.is_valid(owner):
+        return
+    owner = ids.to18(owner)
+    if owner.startswith("00G"):
+        if owner in _queues_of(org, user["Id"]):
+            return
+    else:
+        target = org.get("User", owner)
+        if target is None or owner == user["Id"] or (user.get("AccountId") and target.get("AccountId") == user["AccountId"]):
+            return
+    raise SalesforceError(400, "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+                          "insufficient access rights on cross-reference id", ["OwnerId"])  # fmt: skip
+
+
+def _permission_set_file() -> Path:
+    from sandbox.schema import default_sfdx_dir
+
+    return default_sfdx_dir() / "force-app/main/default/permissionsets" / f"{PERMISSION_SET}.permissionset-meta.xml"
+
+
+@lru_cache(maxsize=1)
+def partner_field_access() -> tuple[frozenset[str], frozenset[str]]:
+    """(readable, editable) custom Lead fields of the partner rep permission set."""
+    root = ET.parse(_permission_set_file()).getroot()
+    readable: set[str] = set()
+    editable: set[str] = set()
+    for fp in root.iter(f"{_NS}fieldPermissions"):
+        field = (fp.findtext(f"{_NS}field") or "").strip()
+        obj, _, name = field.partition(".")
+        if obj != "Lead" or not name:
+            continue
+        if (fp.findtext(f"{_NS}readable") or "").strip() == "true":
+            readable.add(name)
+        if (fp.findtext(f"{_NS}editable") or "").strip() == "true":
+            editable.add(name)
+    return frozenset(readable), frozenset(editable)
