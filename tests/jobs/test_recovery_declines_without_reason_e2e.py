@@ -82,11 +82,12 @@ def test_a_rejection_without_a_reason_comes_back_as_rejected_and_the_partner_is_
     assert rebuilt.status == "rejected"
     assert rebuilt.close_reason.startswith("no reason given"), "the words of a live rejection without a reason"
 
-    # Every other partner pauses: the one that declined is the only one left who could take
-    # the lead when its present partner turns it down too. It is not offered it again.
+    # Every other partner but the holder pauses: the one that declined is the only one left
+    # who could take the lead when its present partner turns it down too. It is not offered
+    # it again. (A paused holder would lose its offer, and its rep the lead with it.)
     holder = fresh.live()[lead_id]
     for a in org.org.records("Account"):
-        if a.get("IsPartner") and a["Id"] != declined_by:
+        if a.get("IsPartner") and a["Id"] not in (declined_by, holder["partner_id"]):
             org.org.update("Account", a["Id"], {"Routing_Paused__c": True})
     fresh.cycle(partners_act=False)
     assert not fresh.cx.routing().partners[declined_by].paused
