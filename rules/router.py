@@ -87,6 +87,28 @@ class Router:
         file's [hand_down], else plain round robin among its active resellers (rules/handdown.py)."""
         return self.handdown.decide(lead, distributor_id, state, _aware(now), attempt)
 
+    def rotation_of(self, lead: Lead, rule_name: str, partner_id: str) -> dict[str, str]:
+        """The rotation pointers an offer of `lead` to `partner_id` under `rule_name` moved
+        (rotation key → partner), so a rebuilt state goes on where the rotations stood. A rule
+        the book does not know (deal registration, a hand-down) gives its name only."""
+        rule = self._rules_by_name.get(rule_name)
+        pos = self.index.pos.get(partner_id)
+        if rule is None or pos is None:
+            return {rule_name: partner_id}
+        found = self.eligibility.candidates(rule, lead, RuleTrial(rule.name, rule.ruleset, ""), None)
+        if found is None or not (found[0] >> pos) & 1:
+            return {rule_name: partner_id}
+        seg = self.distribution.segment(rule.name, found[0])
+        if rule.distribute == "weighted":
+            idx = self.index
+            if rule.weight_by == "tier":
+                cls = next((t for t in idx.tier_order if (idx.tier[t] >> pos) & 1), "(no tier)")
+            else:
+                weight = idx.partners[pos].weight
+                cls = f"{float(weight if weight is not None else 1.0):g}"
+            seg = seg.sub(cls)
+        return {seg.key: partner_id, seg.rule: partner_id}
+
     def funnel(self, lead: Lead, rule_name: str) -> list[tuple[str, int]]:
         """How many partners each of a rule's criteria left for `lead`, in order — what
         `leadrouter explain` shows as the eliminations per criterion."""
@@ -177,7 +199,8 @@ class Router:
                 why = caps.blocked(pos, state, now)
                 if why:
                     caps.exclude(trial, pos, why)
-        pick = self.distribution.pick(rule, lead, eligible, near, coverage_hits, state, now, trial, attempt)
+        pick = self.distribution.pick(rule, lead, eligible, near, coverage_hits, state, now, trial, attempt,
+                                      self.distribution.segment(rule.name, cand))
         if pick is None:
             trial.outcome = "every eligible partner is at a cap"
             return None

@@ -17,6 +17,10 @@ from rules.fiscal import OrgCalendar
 
 OUTCOMES = ("accepted", "rejected", "lapsed", "closed", "withdrawn")
 _KEEP_DAYS = 3  # daily counters older than this are dropped; only today's matter
+# Rotation pointers kept: one per rule and per set of partners it admitted (a place, an
+# industry…); a set that changed (a partner joined it) leaves its old pointer unused, so
+# the least recently moved go first beyond this many.
+_KEEP_ROTATIONS = 20_000
 # Legal-form words dropped from company names before comparing them.
 _LEGAL_FORMS = frozenset(
     "inc incorporated llc ltd limited gmbh ag sa sas sarl bv nv plc co corp corporation company kk pty srl spa ab oy"
@@ -146,7 +150,13 @@ class RoutingState:
         """The decision was committed: count the offer and move the rotations past the chosen ones."""
         rotation = decision.explanation.get("rotation")
         if rotation:
-            self.rotation.update(rotation)
+            pointers = self.rotation
+            for key, chosen in rotation.items():  # moved to the end: the order is when each last turned
+                pointers.pop(key, None)
+                pointers[key] = chosen
+            if len(pointers) > _KEEP_ROTATIONS:
+                for key in list(pointers)[:len(pointers) - _KEEP_ROTATIONS]:
+                    del pointers[key]
         if decision.kind is not DecisionKind.OFFER or not decision.partner_id:
             return
         pid = decision.partner_id
