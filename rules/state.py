@@ -218,6 +218,19 @@ class RoutingState:
             perf.response_hours_total += float(response_hours)
             perf.responses += 1
 
+    def record_pickup(self, lead_id: str, partner_id: str) -> None:
+        """A partner's rep took a pool lead: the partner holds it now, and it counts against
+        its capacity until closed or withdrawn, as an offer it accepted does (not against its
+        daily cap: nobody offered it to this partner). Uncounted, the pool leads a partner
+        worked never filled its Capacity__c, and each one closing freed room it did not hold."""
+        if self.open_by_lead.get(lead_id) == partner_id:
+            return  # counted already (the same pick-up seen twice)
+        previous = self.open_by_lead.get(lead_id)
+        if previous:
+            self._release(previous)
+        self.open_by_lead[lead_id] = partner_id
+        self.open_offers[partner_id] = self.open_offers.get(partner_id, 0) + 1
+
     def bar(self, lead_id: str, target_id: str, outcome: str) -> None:
         """A pool queue (or any target without a track record) rejected or let this lead
         lapse: it is never offered this lead again."""

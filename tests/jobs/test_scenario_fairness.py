@@ -27,6 +27,15 @@ max_open_offers = 1000
 max_offers_per_day = 1000
 
 [[ruleset]]
+name = "France"
+when = 'country == "FR"'
+
+  [[ruleset.rule]]
+  name = "French pool"
+  match = { geography = true }
+  pool = "Partner_Pool_EMEA"
+
+[[ruleset]]
 name = "Everything"
 
   [[ruleset.rule]]
@@ -44,6 +53,7 @@ class Org:
         self.admin = sb.org.admin_user_id
         self.inside_sales = sb.org.queue_ids["Inside_Sales"]
         self.n = 0
+        self.pool = ""
 
     def partner(self, short: str, country: str, **fields) -> str:
         org, integration = self.org, self.org.integration_user_id
@@ -62,13 +72,17 @@ class Org:
     def short(self, partner_id: str | None) -> str | None:
         return next((k for k, v in self.partners.items() if v == partner_id), None)
 
+    def rep(self, short: str) -> str:
+        return next(u["Id"] for u in self.org.records("User") if u.get("AccountId") == self.partners[short])
+
     def leads(self, countries: str) -> list[str]:
-        """One new lead per letter: N a Dutch one, D a German one, in that order."""
+        """One new lead per letter: N a Dutch one, D a German one, F a French one, B a Belgian one."""
         out = []
         for c in countries:
             self.n += 1
             out.append(self.org.create("Lead", {
-                "LastName": "Buyer", "Company": f"Company {self.n}", "Country": {"N": "NL", "D": "DE"}[c],
+                "LastName": "Buyer", "Company": f"Company {self.n}",
+                "Country": {"N": "NL", "D": "DE", "F": "FR", "B": "BE"}[c],
                 "LeadSource": "Web", "Email": f"buyer@company{self.n}.example", "OwnerId": self.inside_sales,
                 "Status": "Open - Not Contacted"}, as_user=self.admin))
         return out
@@ -107,7 +121,10 @@ class Scenario(Loop):
 
 @pytest.fixture
 def o(sandbox_factory):
+    from sandbox.bootstrap import add_queue
+
     o = Org(sandbox_factory())
+    o.pool = add_queue(o.org, "Partner_Pool_EMEA", "Partner Pool EMEA")
     o.partner("anker", "NL")
     o.partner("elbe", "DE")
     o.partner("brug", "NL")
@@ -162,3 +179,49 @@ def test_a_new_partner_mid_month_gets_its_turn_in_the_rotation_not_the_backlog(o
     sc.cycle(hours=1, partners_act=False)
     got = Counter(dutch(sc.route("ND" * 8)))
     assert got == {"anker": 2, "brug": 2, "dijk": 2, "eems": 2}
+
+
+# ---------------------------------------------------------------------------- load and pools
+@pytest.fixture
+def seine(o):
+    """A partner pushed Belgian leads (Capacity__c 1) whose rep also pulls French ones from a pool."""
+    pid = o.partner("seine", "FR;BE", Capacity__c=1.0)
+    o.org.create("GroupMember", {"GroupId": o.pool, "UserOrGroupId": o.rep("seine")}, as_user=o.org.integration_user_id)
+    return pid
+
+
+def test_a_pool_lead_a_partner_took_counts_against_its_capacity_until_it_is_done(o, sc, seine):
+    french, = o.leads("F")
+    sc.cycle(partners_act=False)
+    assert sc.lead(french)["Routing_Status__c"] == "Offered"  # in the pool
+    o.org.update("Lead", french, {"OwnerId": o.rep("seine")}, as_user=o.rep("seine"))
+    sc.cycle(partners_act=False)
+    assert (sc.lead(french)["Routing_Status__c"], sc.lead(french)["PartnerAccountId"]) == ("Accepted", seine)
+    # seine works one lead, its Capacity__c: a Belgian lead is not pushed on top
+    belgian, = o.leads("B")
+    sc.cycle(partners_act=False)
+    b = sc.lead(belgian)
+    assert b["Routing_Status__c"] == "Escalated" and "cap" in b["Routing_Reason__c"], b
+    # the French lead converts: seine has room again, and the next Belgian lead is its
+    o.org.update("Lead", french, {"IsConverted": True, "Status": "Closed - Converted"}, system=True)
+    sc.cycle(hours=1, partners_act=False)
+    second, = o.leads("B")
+    sc.cycle(partners_act=False)
+    assert sc.lead(second)["PartnerAccountId"] == seine and sc.lead(second)["Routing_Status__c"] == "Offered"
+
+
+def test_a_converted_pool_lead_does_not_free_room_the_partner_is_still_using(o, sc, seine):
+    belgian, = o.leads("B")
+    sc.cycle(partners_act=False)
+    assert sc.lead(belgian)["PartnerAccountId"] == seine
+    o.org.update("Lead", belgian, {"Partner_Response__c": "Accepted"}, as_user=o.rep("seine"))
+    french, = o.leads("F")
+    sc.cycle(partners_act=False)
+    o.org.update("Lead", french, {"OwnerId": o.rep("seine")}, as_user=o.rep("seine"))
+    sc.cycle(partners_act=False)
+    o.org.update("Lead", french, {"IsConverted": True, "Status": "Closed - Converted"}, system=True)
+    sc.cycle(hours=1, partners_act=False)
+    # seine still works the accepted Belgian lead, its Capacity__c of 1: the next one is not its
+    nxt, = o.leads("B")
+    sc.cycle(partners_act=False)
+    assert sc.lead(nxt)["Routing_Status__c"] == "Escalated", sc.lead(nxt)
