@@ -126,6 +126,9 @@ class OffersSettings(_Strict):
     reclaim_after_days: float = Field(7.0, gt=0)
     # A lead still in this Status after acceptance counts as untouched.
     untouched_status: str = "Open - Not Contacted"
+    # An accepted lead its partner sets to this Status is done: it stops counting against the
+    # partner's Capacity__c (as a converted one does, without the conversion). "" = never.
+    closed_status: str = "Closed - Not Converted"
 
 
 class BudgetSettings(_Strict):

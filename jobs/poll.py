@@ -111,6 +111,9 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         if owner_partner == accepted.get("partner_id") and _partner_removed(cx, lead, accepted.get("partner_id")):
             return Event.PARTNER_REMOVED, None
     if not owner or owner == local.get("owner_id") or not local.get("owner_id"):
+        closed = cx.settings.offers.closed_status
+        if closed and lead.status == closed and local["state"] == LeadState.ACCEPTED.value:
+            return Event.DISQUALIFIED, None  # the partner's rep closed it: its work on it is done
         return None, None
     if local["state"] == LeadState.ACCEPTED.value:
         accepted = of.accepted_offers(conn, [lead.id]).get(lead.id) or {}

@@ -48,6 +48,7 @@ class Event(str, Enum):
     DO_NOT_ROUTE = "do_not_route"  # a person ticked Do_Not_Route__c
     REROUTE_REQUESTED = "reroute_requested"  # a person (LeadHistory: not us) set Routing_Status__c back to Pending
     CONVERTED = "converted"
+    DISQUALIFIED = "disqualified"  # the partner closed its accepted lead unconverted ([offers] closed_status)
     DELETED = "deleted"  # deleted or merged into another lead (both leave the org's Lead table)
     PARTNER_PAUSED = "partner_paused"  # the partner paused routing after this offer was made
     REP_DEACTIVATED = "rep_deactivated"  # the offered rep was deactivated after this offer was made
@@ -151,6 +152,7 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
         t[state, e.DEAL_REGISTRATION] = Ignored(
             "decided already; a registration counts when the lead is next decided (it outranks every rule then)")
         t[state, e.UNTOUCHED] = Ignored("only an accepted lead can sit untouched")
+        t[state, e.DISQUALIFIED] = Ignored("no partner works the lead: its Status is the owner's business")
 
     # --- an offer to one partner
     t[s.OFFERED, e.ACCEPT] = Step(s.ACCEPTED, Action.SETTLE_ACCEPTED, RoutingStatus.ACCEPTED,
@@ -202,6 +204,10 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
     t[s.ACCEPTED, e.REP_DEACTIVATED] = Ignored("the partner's admin reassigns its leads; a person's move is seen then")
     t[s.ACCEPTED, e.PARTNER_REMOVED] = _PARTNER_REMOVED
     t[s.ACCEPTED, e.REROUTE_REQUESTED] = _REROUTE_HELD
+    t[s.ACCEPTED, e.DISQUALIFIED] = Step(s.CLOSED, Action.CLOSE, None,
+                                         "the partner closed the lead unconverted: its work on it is done, so it "
+                                         "no longer counts against its Capacity__c (nor as a conversion); the Lead "
+                                         "stays as the partner left it")
 
     # --- parked: a person decides next (routed again on Pending, as every state but closed)
     t[s.ESCALATED, e.PERSON_TAKES_OVER] = Step(s.RELEASED, Action.RELEASE, RoutingStatus.RELEASED,

@@ -225,3 +225,39 @@ def test_a_converted_pool_lead_does_not_free_room_the_partner_is_still_using(o, 
     nxt, = o.leads("B")
     sc.cycle(partners_act=False)
     assert sc.lead(nxt)["Routing_Status__c"] == "Escalated", sc.lead(nxt)
+
+
+def test_an_accepted_lead_the_partner_closes_unconverted_frees_its_place_under_capacity(o, sc, seine):
+    belgian, = o.leads("B")
+    sc.cycle(partners_act=False)
+    assert sc.lead(belgian)["PartnerAccountId"] == seine
+    o.org.update("Lead", belgian, {"Partner_Response__c": "Accepted"}, as_user=o.rep("seine"))
+    sc.cycle(partners_act=False)
+    full, = o.leads("B")  # seine works one lead, its Capacity__c
+    sc.cycle(partners_act=False)
+    assert sc.lead(full)["Routing_Status__c"] == "Escalated", sc.lead(full)
+    # the rep disqualifies it: the partner's work on it is done (it held the place for good before)
+    o.org.update("Lead", belgian, {"Status": "Closed - Not Converted"}, as_user=o.rep("seine"))
+    sc.cycle(hours=1, partners_act=False)
+    nxt, = o.leads("B")
+    sc.cycle(partners_act=False)
+    assert sc.lead(nxt)["PartnerAccountId"] == seine and sc.lead(nxt)["Routing_Status__c"] == "Offered"
+    # the Lead it closed is the partner's as it left it, and not a conversion on its record
+    assert (sc.lead(belgian)["Routing_Status__c"], sc.lead(belgian)["OwnerId"]) == ("Accepted", o.rep("seine"))
+    with sc.cx.store.connect() as conn:
+        from jobs import lifecycle
+
+        assert lifecycle.load_state(conn).perf(seine).closed == 0
+
+
+def test_a_lost_state_does_not_count_a_closed_unconverted_lead_against_capacity(o, sc, seine):
+    belgian, = o.leads("B")
+    sc.cycle(partners_act=False)
+    o.org.update("Lead", belgian, {"Partner_Response__c": "Accepted"}, as_user=o.rep("seine"))
+    sc.cycle(partners_act=False)
+    o.org.update("Lead", belgian, {"Status": "Closed - Not Converted"}, as_user=o.rep("seine"))
+    sc.restart(lose_state=True)
+    sc.cycle(hours=1, partners_act=False)
+    nxt, = o.leads("B")
+    sc.cycle(partners_act=False)
+    assert sc.lead(nxt)["PartnerAccountId"] == seine and sc.lead(nxt)["Routing_Status__c"] == "Offered"
