@@ -12,7 +12,8 @@ one pointer per rule, shared by the Dutch and the German leads of a "covering pa
 rule, sent every Dutch lead that followed a German one to the Dutch partner after the
 German partner's id, and starved the others (3 Dutch partners, leads alternating: 59, 1
 and 0 of 60). The rule's own pointer is still kept, and a set seen for the first time
-(a partner joined or left it) starts after it rather than at the first partner.
+(a partner joined or left the org's partners) starts after it rather than at the first
+partner.
 """
 from __future__ import annotations
 
@@ -60,8 +61,8 @@ def unit(*parts: Any) -> float:
 
 class Segment:
     """The rotation keys of one rule for one set of candidates: `key` for the set (a CRC-32
-    of its partners' ids, so an unrelated partner joining elsewhere leaves it as it was),
-    `rule` for the rule as a whole (where a set seen for the first time starts)."""
+    of its bits and the partner list), `rule` for the rule as a whole (where a set seen for
+    the first time starts)."""
 
     __slots__ = ("key", "rule")
 
@@ -88,18 +89,15 @@ class Distribution:
         self._capped: dict[tuple[int, int], _Walk] = {}
         self._capped_size = 0  # partners held in those walks, all told
         self._class_words: dict[tuple[str, str, float], tuple[str, str]] = {}
-        self._segments: dict[tuple[str, int], str] = {}  # (rule, candidates) → its set's rotation key
+        # Rotation keys name a set by its bits, and bits are positions in the partner list: the
+        # list's ids are hashed in, so a partner joining or leaving (positions shift) makes every
+        # set start once after its rule's pointer rather than take another set's place.
+        self._partners_crc = zlib.crc32("\n".join(index.ids).encode())
 
     def segment(self, rule_name: str, candidates: int) -> Segment:
         """The rotation keys for `rule_name` over these candidates (see the module's docstring)."""
-        key = self._segments.get((rule_name, candidates))
-        if key is None:
-            ids = self.index.ids
-            crc = zlib.crc32("\n".join([ids[pos] for pos in self.index.positions(candidates)]).encode())
-            if len(self._segments) >= 10_000:
-                self._segments.clear()
-            key = self._segments[(rule_name, candidates)] = f"{rule_name}|set {crc:08x}"
-        return Segment(key, rule_name)
+        crc = zlib.crc32(candidates.to_bytes((candidates.bit_length() + 7) // 8, "little"), self._partners_crc)
+        return Segment(f"{rule_name}|set {crc:08x}", rule_name)
 
     def pick(self, rule: Rule, lead: Lead, eligible: int, near: Near | None, coverage_hits: dict[str, int],
              state: RoutingState, now: datetime, trial: RuleTrial, attempt: int,
