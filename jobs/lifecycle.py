@@ -289,6 +289,7 @@ def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, di
     ob.record_decision(conn, lead_id=lead.id, at=now, kind="hand_back", rule="hand_down", partner_id=dist_id,
                        attempt=attempt, decision=jsonable(back))
     owner = distributor.get("accepted_by")
+    state.record_held(lead.id, dist_id)  # its accepted lead again: it counts against its capacity
     of.put_lead(conn, lead.id, now, state=LeadState.ACCEPTED.value, owner_id=owner, reason=back.reason,
                 **({"modstamp": seen_modstamp} if seen_modstamp else {}))
     payload = cx.mappings.writeback({"owner_id": owner, "partner_id": dist_id,

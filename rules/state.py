@@ -218,13 +218,14 @@ class RoutingState:
             perf.response_hours_total += float(response_hours)
             perf.responses += 1
 
-    def record_pickup(self, lead_id: str, partner_id: str) -> None:
-        """A partner's rep took a pool lead: the partner holds it now, and it counts against
-        its capacity until closed or withdrawn, as an offer it accepted does (not against its
-        daily cap: nobody offered it to this partner). Uncounted, the pool leads a partner
-        worked never filled its Capacity__c, and each one closing freed room it did not hold."""
+    def record_held(self, lead_id: str, partner_id: str) -> None:
+        """The partner holds the lead now without an offer of it being recorded: a pool lead
+        its rep took, a lead back with the distributor once its resellers declined. It counts
+        against the partner's capacity until closed or withdrawn, as an offer it accepted does
+        (not against its daily cap: no new offer was made). Uncounted, such leads never filled
+        a partner's Capacity__c, and each one closing freed room the partner did not hold."""
         if self.open_by_lead.get(lead_id) == partner_id:
-            return  # counted already (the same pick-up seen twice)
+            return  # counted already (the same hold seen twice)
         previous = self.open_by_lead.get(lead_id)
         if previous:
             self._release(previous)

@@ -9,6 +9,7 @@ the test reads each Lead as an admin would and counts who got what.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,10 @@ name = "Everything"
   match = { geography = true }
   distribute = "round_robin"
   otherwise = "escalate"
+
+[hand_down]
+match = { geography = true }
+distribute = "round_robin"
 """
 
 
@@ -261,3 +266,92 @@ def test_a_lost_state_does_not_count_a_closed_unconverted_lead_against_capacity(
     nxt, = o.leads("B")
     sc.cycle(partners_act=False)
     assert sc.lead(nxt)["PartnerAccountId"] == seine and sc.lead(nxt)["Routing_Status__c"] == "Offered"
+
+
+# ---------------------------------------------------------------------------- deal registration
+def register(o: Org, short: str, company: str, *, domain: str | None = None, days: int = 30,
+             status: str = "Approved") -> str:
+    today = o.sb.clock.now().date()
+    return o.org.create("Opportunity", {
+        "Name": f"{company} - deal", "PartnerAccountId": o.partners[short], "StageName": "Qualification",
+        "CloseDate": today + timedelta(days=60), "Deal_Registration_Status__c": status,
+        "Registration_Expires__c": today + timedelta(days=days), "Registered_Company__c": company,
+        "Registered_Email_Domain__c": domain}, as_user=o.org.integration_user_id)
+
+
+def new_lead(o: Org, company: str, **fields) -> str:
+    return o.org.create("Lead", {"LastName": "Buyer", "Company": company, "Country": "NL", "LeadSource": "Web",
+                                 "OwnerId": o.inside_sales, "Status": "Open - Not Contacted", **fields},
+                        as_user=o.admin)
+
+
+def test_a_registration_is_matched_by_name_whatever_the_punctuation_case_and_legal_form(o, sc):
+    register(o, "dijk", "ACME, Inc.")
+    lead = new_lead(o, "Acme Inc", Email="jo@gmail.com")  # a free mail domain: the name decides
+    sc.cycle(partners_act=False)
+    v = sc.lead(lead)
+    assert (v["PartnerAccountId"], v["Routing_Rule__c"]) == (o.partners["dijk"], "Deal registration"), v
+    # the reason says why this partner, naming no other
+    assert "registered deal" in v["Routing_Reason__c"], v
+    assert not any(n in v["Routing_Reason__c"] for n in ("Anker", "Brug", "Elbe")), v
+
+
+def test_a_registration_is_matched_by_the_website_domain(o, sc):
+    register(o, "brug", "Noordzee Visserij", domain="noordzee-vis.example")
+    lead = new_lead(o, "NZV", Website="https://www.noordzee-vis.example/contact")
+    sc.cycle(partners_act=False)
+    assert sc.lead(lead)["PartnerAccountId"] == o.partners["brug"], sc.lead(lead)
+
+
+def test_an_expired_registration_does_not_win_and_two_live_ones_escalate_naming_both(o, sc):
+    register(o, "dijk", "Veluwe Verf", days=-1)  # expired yesterday
+    expired = new_lead(o, "Veluwe Verf B.V.")
+    sc.cycle(partners_act=False)
+    v = sc.lead(expired)
+    assert v["Routing_Rule__c"] == "Covering partner" and v["PartnerAccountId"] == o.partners["anker"], v
+    register(o, "anker", "Twente Textiel")
+    register(o, "brug", "twente textiel bv")
+    both = new_lead(o, "Twente Textiel")
+    sc.cycle(hours=1, partners_act=False)
+    v = sc.lead(both)
+    assert v["Routing_Status__c"] == "Escalated" and v["OwnerId"] == sc.queue_id("Channel_Escalations"), v
+    assert "Anker Partners" in v["Routing_Reason__c"] and "Brug Partners" in v["Routing_Reason__c"], v
+
+
+# ---------------------------------------------------------------------------- multi-tier
+def test_a_distributor_whose_resellers_do_not_cover_the_lead_keeps_it_and_the_lead_says_why(o, sc):
+    rijn = o.partner("rijn", "NL;DE", Partner_Role__c="Distributor")
+    o.partner("ruhr", "DE", ParentId=rijn)  # its only reseller: German
+    o.org.update("Account", o.partners["anker"], {"Routing_Paused__c": True}, as_user=o.admin)
+    o.org.update("Account", o.partners["brug"], {"Routing_Paused__c": True}, as_user=o.admin)
+    o.org.update("Account", o.partners["dijk"], {"Routing_Paused__c": True}, as_user=o.admin)
+    lead, = o.leads("N")
+    sc.cycle(partners_act=False)
+    assert sc.lead(lead)["PartnerAccountId"] == rijn
+    o.org.update("Lead", lead, {"Partner_Response__c": "Accepted"}, as_user=o.rep("rijn"))
+    sc.cycle(partners_act=False)
+    v = sc.lead(lead)
+    assert (v["Routing_Status__c"], v["PartnerAccountId"], v["OwnerId"]) == ("Accepted", rijn, o.rep("rijn")), v
+    assert "no reseller" in v["Routing_Reason__c"] and "Ruhr" not in v["Routing_Reason__c"], v
+
+
+def test_a_lead_back_with_its_distributor_counts_against_the_distributors_capacity(o, sc):
+    rijn = o.partner("rijn", "NL", Partner_Role__c="Distributor", Capacity__c=1.0)
+    ruhr = o.partner("ruhr", "NL", ParentId=rijn)
+    for short in ("anker", "brug", "dijk"):
+        o.org.update("Account", o.partners[short], {"Routing_Paused__c": True}, as_user=o.admin)
+    lead, = o.leads("N")
+    sc.cycle(partners_act=False)
+    o.org.update("Lead", lead, {"Partner_Response__c": "Accepted"}, as_user=o.rep("rijn"))
+    sc.cycle(partners_act=False)
+    assert sc.lead(lead)["PartnerAccountId"] == ruhr
+    o.org.update("Lead", lead, {"Partner_Response__c": "Rejected", "Rejection_Reason_Code__c": "No capacity",
+                                "Rejection_Reason__c": "No capacity: full"}, as_user=o.rep("ruhr"))
+    sc.cycle(partners_act=False)
+    v = sc.lead(lead)
+    assert (v["Routing_Status__c"], v["PartnerAccountId"]) == ("Accepted", rijn), v
+    # rijn works it again, its Capacity__c of 1: the next Dutch lead is not pushed on top
+    o.org.update("Account", ruhr, {"Routing_Paused__c": True}, as_user=o.admin)
+    nxt, = o.leads("N")
+    sc.cycle(partners_act=False)
+    assert sc.lead(nxt)["Routing_Status__c"] == "Escalated", sc.lead(nxt)
