@@ -32,6 +32,9 @@ from rules.registered import RegisteredDeals
 from rules.state import RoutingState
 
 
+_CAP_KINDS = ("at capacity", "at daily cap")  # rules/caps.py: the kinds a capped partner is excluded as
+
+
 class Router:
     def __init__(self, book: RuleBook, index: PartnerIndex, *, queue_ids: Mapping[str, str] | None = None,
                  learner: Any = None):
@@ -202,7 +205,9 @@ class Router:
         pick = self.distribution.pick(rule, lead, eligible, near, coverage_hits, state, now, trial, attempt,
                                       self.distribution.segment(rule.name, cand))
         if pick is None:
-            trial.outcome = "every eligible partner is at a cap"
+            # which caps, in the words of the trial's exclusions: "(2 at capacity, 1 at daily cap)"
+            held = [f"{n} {kind}" for kind, n in trial.excluded_counts.items() if kind in _CAP_KINDS]
+            trial.outcome = "every eligible partner is at a cap" + (f" ({', '.join(held)})" if held else "")
             return None
         trial.outcome = "chosen"
         return self.outcomes.offer(lead, ex, pick, trial, state, now, attempt, rule_name=rule.name,

@@ -355,3 +355,35 @@ def test_a_lead_back_with_its_distributor_counts_against_the_distributors_capaci
     nxt, = o.leads("N")
     sc.cycle(partners_act=False)
     assert sc.lead(nxt)["Routing_Status__c"] == "Escalated", sc.lead(nxt)
+
+
+# ---------------------------------------------------------------------------- daily caps
+def test_a_daily_cap_turns_at_midnight_where_the_org_is_and_a_rejected_offer_counts(o, tmp_path):
+    from datetime import datetime, timezone
+
+    o.sb.clock.set(datetime(2026, 11, 24, 7, 30, tzinfo=timezone.utc))  # 23:30 the day before in Los Angeles
+    for short in ("brug", "dijk"):
+        o.org.update("Account", o.partners[short], {"Routing_Paused__c": True}, as_user=o.admin)
+    o.org.update("Account", o.partners["anker"], {"Daily_Cap__c": 1.0}, as_user=o.admin)
+    rules = tmp_path / "la.toml"
+    rules.write_text(RULES.replace('business_hours = false', 'business_hours = false\ntime_zone = "America/Los_Angeles"'))
+    s = Scenario(o, tmp_path)
+    s.close()
+    s.rules = rules
+    s.cx = build_connector(o.sb, f"sqlite:///{s.state}", rules=rules)
+    try:
+        first, = o.leads("N")
+        s.cycle(partners_act=False)
+        assert s.lead(first)["PartnerAccountId"] == o.partners["anker"]
+        o.org.update("Lead", first, {"Partner_Response__c": "Rejected", "Rejection_Reason_Code__c": "Other",
+                                     "Rejection_Reason__c": "Other: no"}, as_user=o.rep("anker"))
+        second, = o.leads("N")  # the rejected offer was today's one
+        s.cycle(hours=0.25, partners_act=False)
+        assert s.lead(second)["Routing_Status__c"] == "Escalated", s.lead(second)
+        assert "daily cap" in s.lead(second)["Routing_Reason__c"], s.lead(second)
+        s.cycle(hours=0.5, partners_act=False)  # 00:17 in Los Angeles, still 24 November in UTC
+        third, = o.leads("N")
+        s.cycle(partners_act=False)
+        assert s.lead(third)["PartnerAccountId"] == o.partners["anker"], s.lead(third)
+    finally:
+        s.close()
