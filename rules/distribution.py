@@ -253,7 +253,9 @@ class Distribution:
             if words is None:  # (class, how): the same few per rule, worded once
                 if len(self._class_words) >= 10_000:
                     self._class_words.clear()
-                words = self._class_words[(rule.name, c, w)] = (c, f"weighted by {rule.weight_by} ({c}: {w:g})")
+                words = self._class_words[(rule.name, c, w)] = (
+                    c, f"weighted by tier ({c}: weight {w:g})" if rule.weight_by == "tier"
+                    else f"weighted by routing weight ({w:g})")
             pick = self.rotate((segment or Segment(rule.name, rule.name)).sub(words[0]), m, state, now, trial,
                                words[1])
             if pick:

@@ -82,3 +82,13 @@ def test_rotation_pointers_stay_bounded_and_the_least_recently_turned_go_first(m
     offer("00Q2", "Rule", "Rule|set b")  # the rule's own pointer turned again: it is the newest
     offer("00Q3", "Rule|set c")
     assert list(s.rotation) == ["Rule", "Rule|set b", "Rule|set c"]
+
+
+def test_a_weighted_offer_says_the_weight_in_words_a_channel_manager_reads():
+    partners = [partner("001A", coverage=("NL",), weight=3.0, tier="Gold"), partner("001C", coverage=("NL",))]
+    by_weight = simple_rules("weighted").replace('distribute = "weighted"', 'distribute = "weighted"\n  weight_by = "weight"')
+    d = router_for(by_weight, partners).decide(place("00Q1", "NL"), RoutingState(), NOW)
+    assert "weighted by routing weight (" in d.reason and "weighted by weight" not in d.reason, d.reason
+    by_tier = simple_rules("weighted").replace('distribute = "weighted"', 'distribute = "weighted"\n  weight_by = "tier"')
+    d = router_for(by_tier, partners).decide(place("00Q1", "NL"), RoutingState(), NOW)
+    assert "weighted by tier (" in d.reason and ": weight " in d.reason, d.reason
