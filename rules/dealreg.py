@@ -5,7 +5,8 @@ for fuzzy matching. A lead only fuzzy-compares against registrations that share 
 blocking key with it — the pair of any two words of the normalised name, or the name
 itself when it is one word — so common words ("global", "systems") cost nothing.
 
-What that tolerates: case, punctuation, legal forms (Inc., GmbH), word order and a typo
+What that tolerates: case, punctuation, accents, legal forms (Inc., GmbH & Co. KG, B.V.
+with or without its dots, a leading "The"), word order and a typo
 in one word of a name with three words or more (two words still match exactly). A typo
 in one of only two words is not caught by name; the email domain usually is.
 """

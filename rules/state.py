@@ -7,6 +7,7 @@ offer is withdrawn.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,12 +22,18 @@ _KEEP_DAYS = 3  # daily counters older than this are dropped; only today's matte
 # industry…); a set that changed (a partner joined it) leaves its old pointer unused, so
 # the least recently moved go first beyond this many.
 _KEEP_ROTATIONS = 20_000
-# Legal-form words dropped from company names before comparing them.
+# Legal-form words dropped from company names before comparing them (and "the": "The Acme
+# Company" is Acme Co.). Written with dots, a form is one word: "B.V." is "bv" (below).
 _LEGAL_FORMS = frozenset(
     "inc incorporated llc ltd limited gmbh ag sa sas sarl bv nv plc co corp corporation company kk pty srl spa ab oy"
+    " kg kgaa ohg ug se bvba sprl vof cv lp llp pte pvt ltda sl sro aps asa oyj kft zrt the"
     .split()
 )
 _PUNCTUATION = re.compile(r"[^\w\s]+")
+# Initials written with dots ("B.V.", "N.V.", "S.p.A.", "L.L.C."), closed up before the
+# punctuation goes: blanked, they were single letters ("b v") no legal form matched, and
+# "Acme Logistics B.V." did not meet its registration as "Acme Logistics BV".
+_DOTTED = re.compile(r"\b\w(?:\.\w)+\b\.?")
 # The same blanking for plain-ASCII names (nearly all of them) as a bytes.translate table,
 # a fifth of the regex's cost: every ASCII character that is neither \w nor \s becomes a space.
 _ASCII_PUNCTUATION = bytes(c if chr(c).isalnum() or chr(c) == "_" or chr(c).isspace() else 32 for c in range(128)) \
@@ -40,11 +47,19 @@ def company_words(name: str | None) -> list[str]:
     if not name:
         return []
     low = name.lower()
+    if "." in low:
+        low = _DOTTED.sub(_closed_up, low)
     if low.isascii():
         text = low.encode("ascii").translate(_ASCII_PUNCTUATION).decode("ascii")
     else:
-        text = _PUNCTUATION.sub(" ", low)
+        # accents as typed or not ("Société Générale", "Societe Generale"): letters without their marks
+        folded = "".join(c for c in unicodedata.normalize("NFKD", low.casefold()) if not unicodedata.combining(c))
+        text = _PUNCTUATION.sub(" ", folded)
     return [w for w in text.split() if w not in _LEGAL_FORMS]
+
+
+def _closed_up(m: re.Match[str]) -> str:
+    return m.group().replace(".", "")
 
 
 def normalise_company(name: str | None) -> str:

@@ -294,6 +294,10 @@ def test_a_registration_is_matched_by_name_whatever_the_punctuation_case_and_leg
     # the reason says why this partner, naming no other
     assert "registered deal" in v["Routing_Reason__c"], v
     assert not any(n in v["Routing_Reason__c"] for n in ("Anker", "Brug", "Elbe")), v
+    register(o, "brug", "Zuid Zuivel B.V.")  # as a Dutch registration is written
+    typed = new_lead(o, "ZUID ZUIVEL BV", Email="info@hotmail.com")
+    sc.cycle(hours=1, partners_act=False)
+    assert sc.lead(typed)["PartnerAccountId"] == o.partners["brug"], sc.lead(typed)
 
 
 def test_a_registration_is_matched_by_the_website_domain(o, sc):
