@@ -93,12 +93,17 @@ class Router:
     def rotation_of(self, lead: Lead, rule_name: str, partner_id: str) -> dict[str, str]:
         """The rotation pointers an offer of `lead` to `partner_id` under `rule_name` moved
         (rotation key → partner), so a rebuilt state goes on where the rotations stood. A rule
-        the book does not know (deal registration, a hand-down) gives its name only."""
+        the book does not know (deal registration) gives its name only."""
         rule = self._rules_by_name.get(rule_name)
+        if rule is None and rule_name == self.handdown.default_rule.name:
+            rule = self.handdown.default_rule
         pos = self.index.pos.get(partner_id)
         if rule is None or pos is None:
             return {rule_name: partner_id}
-        found = self.eligibility.candidates(rule, lead, RuleTrial(rule.name, rule.ruleset, ""), None)
+        restrict = None
+        if rule.ruleset == "hand_down":  # a reseller's turn among its own distributor's resellers
+            restrict = self.index.children.get(self.index.partners[pos].parent_id or "", 0)
+        found = self.eligibility.candidates(rule, lead, RuleTrial(rule.name, rule.ruleset, ""), restrict)
         if found is None or not (found[0] >> pos) & 1:
             return {rule_name: partner_id}
         seg = self.distribution.segment(rule.name, found[0])

@@ -92,3 +92,22 @@ def test_a_weighted_offer_says_the_weight_in_words_a_channel_manager_reads():
     by_tier = simple_rules("weighted").replace('distribute = "weighted"', 'distribute = "weighted"\n  weight_by = "tier"')
     d = router_for(by_tier, partners).decide(place("00Q1", "NL"), RoutingState(), NOW)
     assert "weighted by tier (" in d.reason and ": weight " in d.reason, d.reason
+
+
+def test_a_rebuilt_state_moves_the_same_rotation_keys_the_offer_moved():
+    # what jobs/recovery.py asks of the router, from the Lead alone, for every kind of turn
+    partners = [*DUTCH_AND_GERMAN, partner("001D1", role="Distributor", coverage=("NL",)),
+                partner("001R1", parent_id="001D1", coverage=("NL",)), partner("001R2", parent_id="001D1", coverage=("NL",))]
+    weighted = simple_rules("weighted").replace('distribute = "weighted"', 'distribute = "weighted"\n  weight_by = "tier"')
+    for text in (simple_rules("round_robin"), weighted, simple_rules("least_loaded"), simple_rules("round_robin")
+                 + '\n[hand_down]\nmatch = { geography = true }\ndistribute = "round_robin"\n'):
+        router = router_for(text, partners)
+        state = RoutingState()
+        for i, c in enumerate("NDNND"):
+            d = router.decide(place(f"00Q{i}", "NL" if c == "N" else "DE"), state, NOW)
+            state.record_offer(d, NOW)
+            assert router.rotation_of(place(f"00Q{i}", "NL" if c == "N" else "DE"), d.rule, d.partner_id) \
+                == d.explanation["rotation"], (text, d.reason)
+        d = router.hand_down(place("00Q9", "NL"), "001D1", state, NOW, attempt=2)
+        assert d.partner_id in ("001R1", "001R2")
+        assert router.rotation_of(place("00Q9", "NL"), d.rule, d.partner_id) == d.explanation["rotation"]
