@@ -281,7 +281,10 @@ def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, di
         commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
                         redistribution=True)
         return decision
-    reason = f"{why}; " if why else ""
+    # the distributor's reps read it: what became of the reseller's offer in words naming no
+    # partner (`moved`), not `why`, which names the reseller and quotes its rejection
+    said = moved or why
+    reason = f"{said}; " if said else ""
     reason += f"{decision.reason}" if decision.kind is not DecisionKind.OFFER else "no reseller left to offer it to"
     back = Decision(lead_id=lead.id, kind=DecisionKind.UNROUTABLE, reason=f"Back to the distributor: {reason}"[:255],
                     rule="hand_down", ruleset="hand_down", partner_id=dist_id, attempt=attempt,

@@ -354,6 +354,9 @@ def test_a_lead_back_with_its_distributor_counts_against_the_distributors_capaci
     sc.cycle(partners_act=False)
     v = sc.lead(lead)
     assert (v["Routing_Status__c"], v["PartnerAccountId"]) == ("Accepted", rijn), v
+    # the distributor's reps read why it is back, naming no reseller nor quoting its words
+    assert v["Routing_Reason__c"].startswith("Back to the distributor: offer 2 was rejected; "), v
+    assert "Ruhr" not in v["Routing_Reason__c"] and "full" not in v["Routing_Reason__c"], v
     # rijn works it again, its Capacity__c of 1: the next Dutch lead is not pushed on top
     o.org.update("Account", ruhr, {"Routing_Paused__c": True}, as_user=o.admin)
     nxt, = o.leads("N")
