@@ -156,10 +156,8 @@ class Distribution:
         last = rotation.get(seg.key)
         return last if last is not None else rotation.get(seg.rule)
 
-    def rotate(self, seg: Segment | str, eligible: int, state: RoutingState, now: datetime, trial: RuleTrial,
+    def rotate(self, seg: Segment, eligible: int, state: RoutingState, now: datetime, trial: RuleTrial,
                how: str) -> Pick | None:
-        if isinstance(seg, str):
-            seg = Segment(seg, seg)
         keys = (seg.key, seg.rule)
         start = self.index.position_before(self.resume(seg, state))
         caps = self.caps
