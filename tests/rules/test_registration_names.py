@@ -39,3 +39,12 @@ def test_names_that_differ_in_more_than_their_form_do_not_match(registered, othe
 def test_dotted_initials_close_up_only_between_single_letters():
     assert normalise_company("U.S. Steel Corp.") == "us steel"
     assert normalise_company("www.acme.com") == "www acme com"
+
+
+def test_a_registration_for_a_domain_covers_the_addresses_under_it():
+    regs = DealRegistrations([DealRegistration(id="006A", partner_id="001A", status="Approved", company="Acme",
+                                               email_domain="acme.com")])
+    for email in ("jo@us.acme.com", "jo@sales.emea.acme.com", "jo@ACME.com"):
+        assert [m.registration.id for m in regs.matching(Lead(id="00Q1", company="Unrelated", email=email),
+                                                         date(2026, 11, 1))] == ["006A"], email
+    assert regs.matching(Lead(id="00Q1", company="Unrelated", email="jo@notacme.com"), date(2026, 11, 1)) == []
