@@ -283,7 +283,10 @@ def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, di
         commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
                         redistribution=True)
         return decision
-    reason = f"{why}; " if why else ""
+    # the distributor's reps read it: what became of the reseller's offer in words naming no
+    # partner (`moved`), not `why`, which names the reseller and quotes its rejection
+    said = moved or why
+    reason = f"{said}; " if said else ""
     reason += f"{decision.reason}" if decision.kind is not DecisionKind.OFFER else "no reseller left to offer it to"
     back = Decision(lead_id=lead.id, kind=DecisionKind.UNROUTABLE, reason=f"Back to the distributor: {reason}"[:255],
                     rule="hand_down", ruleset="hand_down", partner_id=dist_id, attempt=attempt,
@@ -291,6 +294,7 @@ def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, di
     ob.record_decision(conn, lead_id=lead.id, at=now, kind="hand_back", rule="hand_down", partner_id=dist_id,
                        attempt=attempt, decision=jsonable(back))
     owner = distributor.get("accepted_by")
+    state.record_held(lead.id, dist_id)  # its accepted lead again: it counts against its capacity
     of.put_lead(conn, lead.id, now, state=LeadState.ACCEPTED.value, owner_id=owner, reason=back.reason,
                 **({"modstamp": seen_modstamp} if seen_modstamp else {}))
     payload = cx.mappings.writeback({"owner_id": owner, "partner_id": dist_id,

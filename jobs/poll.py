@@ -296,6 +296,8 @@ def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id,
     if partner_id:
         hours = max(0.0, (answered - offer["offered_at"]).total_seconds() / 3600)
         state.record_outcome(lead.id, partner_id, "accepted", now, response_hours=hours)
+        if via_pool:
+            state.record_held(lead.id, partner_id)
     of.put_lead(conn, lead.id, now, state=LeadState.ACCEPTED.value, owner_id=owner, modstamp=seen,
                 status=lead.status, record=rec, reason="accepted")
     values: dict[str, Any] = {"routing_status": RoutingStatus.ACCEPTED.value}

@@ -28,7 +28,7 @@ rotation goes on from each rule's latest offer, not from the first partner again
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from sqlalchemy import func, select
 
@@ -41,7 +41,8 @@ from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
 from rules.caps import Caps
 from rules.lifecycle import LeadState
-from rules.model import Response, RoutingStatus
+from rules.model import Lead, Response, RoutingStatus
+from rules.router import Router
 from rules.state import RoutingState
 
 if TYPE_CHECKING:
@@ -232,7 +233,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
             state.open_offers[pid] = n
         live = [r for r in records if spelled.get(str(r.get(field))) in (*LIVE, RoutingStatus.PENDING)]
         counts["offered_today"] = offers_by_day(state, routing.router.caps, history.values(), now)
-        rotations_from_leads(state, live, wb)
+        rotations_from_leads(state, live, wb, routing.router, ms.lead_converter())
         lifecycle.save_state(conn, state, now)
     # answers given while the state was gone are in the records: take them in now
     # (the rows above hold the owner we set, so a pick-up or a person's move shows)
@@ -260,10 +261,12 @@ def offers_by_day(state: RoutingState, caps: Caps, history: Iterable[list[tuple[
     return sum(state.today_count(pid, now) for pid in {p for d in state.daily.values() for p in d})
 
 
-def rotations_from_leads(state: RoutingState, records: list[dict[str, Any]], wb: dict[str, str]) -> None:
-    """Fair rotation goes on where it stood: each rule's turn passes the partner of its
-    latest offer still on a Lead, and each partner's rep turn the rep that offer went to
-    (a new state would otherwise start every rotation again at the first partner)."""
+def rotations_from_leads(state: RoutingState, records: list[dict[str, Any]], wb: dict[str, str],
+                         router: Router, convert: Callable[[dict[str, Any]], Any]) -> None:
+    """Fair rotation goes on where it stood: each rule's turn (for each set of partners it
+    admits: a country's, a distributor's resellers) passes the partner of its latest offer
+    still on a Lead, and each partner's rep turn the rep that offer went to (a new state
+    would otherwise start every rotation again at the first partner)."""
     rule_field, at_field = wb.get("rule"), wb.get("offered_at")
     if not rule_field or not at_field:
         return
@@ -275,8 +278,12 @@ def rotations_from_leads(state: RoutingState, records: list[dict[str, Any]], wb:
         at, partner, rule = parse_sf_datetime(rec.get(at_field)), rec.get("PartnerAccountId"), rec.get(rule_field)
         if at is None or not partner:
             continue
-        if rule and at >= latest_rule.get(rule, (at,))[0]:
-            latest_rule[rule] = (at, partner)
+        if rule:
+            lead = convert(rec)  # a record that no longer converts moves its rule's pointer only
+            keys = router.rotation_of(lead, rule, partner) if isinstance(lead, Lead) else {rule: partner}
+            for key, pid in keys.items():
+                if at >= latest_rule.get(key, (at,))[0]:
+                    latest_rule[key] = (at, pid)
         owner = rec.get("OwnerId")
         if owner and not owner.startswith(QUEUE_PREFIX) and at >= latest_rep.get(partner, (at,))[0]:
             latest_rep[partner] = (at, owner)

@@ -1,11 +1,13 @@
 """Deal registration protection: a partner that registered the deal first is not undercut.
 
-Registrations are indexed at partner sync: by email domain (exact), and by company name
+Registrations are indexed at partner sync: by email domain (the lead's, or one it lies
+under: acme.com covers jo@us.acme.com), and by company name
 for fuzzy matching. A lead only fuzzy-compares against registrations that share a
 blocking key with it — the pair of any two words of the normalised name, or the name
 itself when it is one word — so common words ("global", "systems") cost nothing.
 
-What that tolerates: case, punctuation, legal forms (Inc., GmbH), word order and a typo
+What that tolerates: case, punctuation, accents, legal forms (Inc., GmbH & Co. KG, B.V.
+with or without its dots, a leading "The"), word order and a typo
 in one word of a name with three words or more (two words still match exactly). A typo
 in one of only two words is not caught by name; the email domain usually is.
 """
@@ -75,7 +77,10 @@ class DealRegistrations:
         found: dict[str, RegistrationMatch] = {}
         domain = normalise_domain(lead.email_domain or (lead.email or "").rpartition("@")[2] or lead.website)
         if domain and domain not in _FREE_MAIL:
+            # the company's domain or one under it: a registration for acme.com covers jo@us.acme.com
             by_domain = self.by_domain.get(domain)
+            if by_domain is None and domain.count(".") > 1:
+                by_domain = next((self.by_domain[d] for d in _parents(domain) if d in self.by_domain), None)
             if by_domain:
                 today = now.date() if isinstance(now, datetime) else now
                 for reg in by_domain:
@@ -111,6 +116,12 @@ class DealRegistrations:
         if not found:
             return []
         return [found[k] for k in sorted(found)] if len(found) > 1 else list(found.values())
+
+
+def _parents(domain: str) -> list[str]:
+    """The domains `domain` lies under, nearest first, down to two labels: us.acme.com → acme.com."""
+    labels = domain.split(".")
+    return [".".join(labels[i:]) for i in range(1, len(labels) - 1)]
 
 
 def _live(reg: DealRegistration, today: date) -> bool:

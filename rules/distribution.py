@@ -6,6 +6,14 @@ by a seeded draw, then rotation inside it), best fit and least loaded (the next
 `settings.window` candidates in rotation order, scored), round robin ("next set bit after
 the last partner chosen"). Every strategy passes over partners at a cap (rules/caps.py),
 and says in the trial whom and why.
+
+A rotation turns per rule AND per set of partners the rule admits for the lead (`Segment`):
+one pointer per rule, shared by the Dutch and the German leads of a "covering partner"
+rule, sent every Dutch lead that followed a German one to the Dutch partner after the
+German partner's id, and starved the others (3 Dutch partners, leads alternating: 59, 1
+and 0 of 60). The rule's own pointer is still kept, and a set seen for the first time
+(a partner joined or left the org's partners) starts after it rather than at the first
+partner.
 """
 from __future__ import annotations
 
@@ -51,6 +59,21 @@ def unit(*parts: Any) -> float:
     return zlib.crc32("|".join(map(str, parts)).encode()) / 2**32
 
 
+class Segment:
+    """The rotation keys of one rule for one set of candidates: `key` for the set (a CRC-32
+    of its bits and the partner list), `rule` for the rule as a whole (where a set seen for
+    the first time starts)."""
+
+    __slots__ = ("key", "rule")
+
+    def __init__(self, key: str, rule: str) -> None:
+        self.key = key
+        self.rule = rule
+
+    def sub(self, suffix: str) -> "Segment":
+        return Segment(f"{self.key}|{suffix}", f"{self.rule}|{suffix}")
+
+
 class Distribution:
     def __init__(self, index: PartnerIndex, settings: Settings, caps: Caps, name: Callable[[str], str],
                  learner: Any = None) -> None:
@@ -66,11 +89,23 @@ class Distribution:
         self._capped: dict[tuple[int, int], _Walk] = {}
         self._capped_size = 0  # partners held in those walks, all told
         self._class_words: dict[tuple[str, str, float], tuple[str, str]] = {}
+        # Rotation keys name a set by its bits, and bits are positions in the partner list: the
+        # list's ids are hashed in, so a partner joining or leaving (positions shift) makes every
+        # set start once after its rule's pointer rather than take another set's place.
+        self._partners_crc = zlib.crc32("\n".join(index.ids).encode())
+
+    def segment(self, rule_name: str, candidates: int) -> Segment:
+        """The rotation keys for `rule_name` over these candidates (see the module's docstring)."""
+        crc = zlib.crc32(candidates.to_bytes((candidates.bit_length() + 7) // 8, "little"), self._partners_crc)
+        return Segment(f"{rule_name}|set {crc:08x}", rule_name)
 
     def pick(self, rule: Rule, lead: Lead, eligible: int, near: Near | None, coverage_hits: dict[str, int],
-             state: RoutingState, now: datetime, trial: RuleTrial, attempt: int) -> Pick | None:
-        """The partner to offer the lead to, or None when every eligible one is at a cap."""
+             state: RoutingState, now: datetime, trial: RuleTrial, attempt: int,
+             segment: Segment | None = None) -> Pick | None:
+        """The partner to offer the lead to, or None when every eligible one is at a cap.
+        `segment`: the rule's rotation keys for the lead's candidates (default: the rule's own)."""
         idx = self.index
+        seg = segment or Segment(rule.name, rule.name)
         if rule.prefer_incumbent:
             pid = state.incumbent(lead.company, lead.email_domain or (lead.email or "").rpartition("@")[2])
             if pid is not None:
@@ -102,19 +137,29 @@ class Distribution:
             found = self.learner.pick(self, rule, lead, eligible, state, now, trial, attempt)
             return Pick(found[0], found[1], {}) if found else None
         if strategy == "weighted":
-            return self.weighted(rule, lead, eligible, state, now, trial, attempt)
+            return self.weighted(rule, lead, eligible, state, now, trial, attempt, seg)
         if strategy == "best_fit" and unit(lead.id, rule.name, attempt, "floor") >= self.settings.best_fit_floor:
-            return self.scored(rule, lead, eligible, coverage_hits, near, state, now, trial, best_fit=True)
+            return self.scored(rule, lead, eligible, coverage_hits, near, state, now, trial, best_fit=True,
+                               segment=seg)
         if strategy == "least_loaded":
-            return self.scored(rule, lead, eligible, coverage_hits, near, state, now, trial, best_fit=False)
+            return self.scored(rule, lead, eligible, coverage_hits, near, state, now, trial, best_fit=False,
+                               segment=seg)
         if strategy == "round_robin":
-            return self.rotate(rule.name, eligible, state, now, trial, "round robin")
+            return self.rotate(seg, eligible, state, now, trial, "round robin")
         # best fit's floor share: a rotation of its own, so every eligible partner gets a turn
-        return self.rotate(f"{rule.name}|floor", eligible, state, now, trial, "best fit floor: round robin")
+        return self.rotate(seg.sub("floor"), eligible, state, now, trial, "best fit floor: round robin")
 
-    def rotate(self, key: str, eligible: int, state: RoutingState, now: datetime, trial: RuleTrial,
+    @staticmethod
+    def resume(seg: Segment, state: RoutingState) -> str | None:
+        """The last partner this set's rotation chose; for a set not seen yet, the rule's."""
+        rotation = state.rotation
+        last = rotation.get(seg.key)
+        return last if last is not None else rotation.get(seg.rule)
+
+    def rotate(self, seg: Segment, eligible: int, state: RoutingState, now: datetime, trial: RuleTrial,
                how: str) -> Pick | None:
-        start = self.index.position_before(state.rotation.get(key))
+        keys = (seg.key, seg.rule)
+        start = self.index.position_before(self.resume(seg, state))
         caps = self.caps
         table, open_get, day_get = caps.table, state.open_offers.get, caps.day_counts.get
         fast = now is caps.day_for  # today's counts are at hand: test the caps inline
@@ -124,14 +169,14 @@ class Distribution:
         for pos in rotation(eligible, start):
             pid, cap, daily = table[pos]
             if fast and (cap is None or open_get(pid, 0) < cap) and (daily is None or day_get(pid, 0) < daily):
-                return Pick(pos, how, {key: pid})
+                return Pick(pos, how, dict.fromkeys(keys, pid))
             why = caps.blocked(pos, state, now)  # capped (or no fast path): it says why
             if why:
                 caps.exclude(trial, pos, why)
                 if passed is not None:
                     passed.append((pid, open_get(pid, 0), day_get(pid, 0), why))
                 continue
-            return Pick(pos, how, {key: pid})
+            return Pick(pos, how, dict.fromkeys(keys, pid))
         if passed is not None:
             self._remember_capped(eligible, start, passed)
         return None
@@ -170,7 +215,7 @@ class Distribution:
         self._capped_size += len(passed)
 
     def weighted(self, rule: Rule, lead: Lead, eligible: int, state: RoutingState, now: datetime,
-                 trial: RuleTrial, attempt: int) -> Pick | None:
+                 trial: RuleTrial, attempt: int, segment: Segment | None = None) -> Pick | None:
         idx = self.index
         classes: list[tuple[str, float, int, int]] = []  # (class, weight, partners, how many)
         if rule.weight_by == "tier":
@@ -203,22 +248,25 @@ class Distribution:
                         break
             c, w, m, n = classes[i]
             words = self._class_words.get((rule.name, c, w))
-            if words is None:  # (rotation key, how): the same few per rule, worded once
+            if words is None:  # (class, how): the same few per rule, worded once
                 if len(self._class_words) >= 10_000:
                     self._class_words.clear()
-                words = self._class_words[(rule.name, c, w)] = (f"{rule.name}|{c}",
-                                                               f"weighted by {rule.weight_by} ({c}: {w:g})")
-            pick = self.rotate(words[0], m, state, now, trial, words[1])
+                words = self._class_words[(rule.name, c, w)] = (
+                    c, f"weighted by tier ({c}: weight {w:g})" if rule.weight_by == "tier"
+                    else f"weighted by routing weight ({w:g})")
+            pick = self.rotate((segment or Segment(rule.name, rule.name)).sub(words[0]), m, state, now, trial,
+                               words[1])
             if pick:
                 return pick
             del classes[i]
         return None
 
     def scored(self, rule: Rule, lead: Lead, eligible: int, coverage_hits: dict[str, int], near: Near | None,
-               state: RoutingState, now: datetime, trial: RuleTrial, *, best_fit: bool) -> Pick | None:
+               state: RoutingState, now: datetime, trial: RuleTrial, *, best_fit: bool,
+               segment: Segment | None = None) -> Pick | None:
         idx = self.index
-        key = rule.name
-        start = idx.position_before(state.rotation.get(key))
+        seg = segment or Segment(rule.name, rule.name)
+        start = idx.position_before(self.resume(seg, state))
         window = self.settings.window if self.settings.window > 0 else None
         distance = {pos: d for d, pos in near} if near else {}
         scored: list[tuple[float, int, int, Any]] = []
@@ -263,7 +311,7 @@ class Distribution:
                              "load": round(d[2], 3)} for _, _, pos, d in scored[:3]]
         score, _, pos, detail = scored[0]
         how = f"best fit (score {score:.2f})" if best_fit else f"least loaded ({detail[0]}/{detail[1]} open)"
-        return Pick(pos, how, {key: idx.ids[pos]})
+        return Pick(pos, how, dict.fromkeys((seg.key, seg.rule), idx.ids[pos]))
 
     def fit(self, rule: Rule, lead: Lead, pos: int, coverage_hits: dict[str, int], km: float | None,
             state: RoutingState) -> tuple[float, float, float, float, float]:

@@ -33,6 +33,9 @@ from rules.spelling import Spelling
 from rules.state import RoutingState
 
 
+_CAP_KINDS = ("at capacity", "at daily cap")  # rules/caps.py: the kinds a capped partner is excluded as
+
+
 class Router:
     def __init__(self, book: RuleBook, index: PartnerIndex, *, queue_ids: Mapping[str, str] | None = None,
                  learner: Any = None):
@@ -88,6 +91,33 @@ class Router:
         under the hand-down rule of the rule that offered the distributor the lead, else the rule
         file's [hand_down], else plain round robin among its active resellers (rules/handdown.py)."""
         return self.handdown.decide(self.spelling.lead(lead), distributor_id, state, _aware(now), attempt)
+
+    def rotation_of(self, lead: Lead, rule_name: str, partner_id: str) -> dict[str, str]:
+        """The rotation pointers an offer of `lead` to `partner_id` under `rule_name` moved
+        (rotation key → partner), so a rebuilt state goes on where the rotations stood. A rule
+        the book does not know (deal registration) gives its name only."""
+        rule = self._rules_by_name.get(rule_name)
+        if rule is None and rule_name == self.handdown.default_rule.name:
+            rule = self.handdown.default_rule
+        pos = self.index.pos.get(partner_id)
+        if rule is None or pos is None:
+            return {rule_name: partner_id}
+        restrict = None
+        if rule.ruleset == "hand_down":  # a reseller's turn among its own distributor's resellers
+            restrict = self.index.children.get(self.index.partners[pos].parent_id or "", 0)
+        found = self.eligibility.candidates(rule, lead, RuleTrial(rule.name, rule.ruleset, ""), restrict)
+        if found is None or not (found[0] >> pos) & 1:
+            return {rule_name: partner_id}
+        seg = self.distribution.segment(rule.name, found[0])
+        if rule.distribute == "weighted":
+            idx = self.index
+            if rule.weight_by == "tier":
+                cls = next((t for t in idx.tier_order if (idx.tier[t] >> pos) & 1), "(no tier)")
+            else:
+                weight = idx.partners[pos].weight
+                cls = f"{float(weight if weight is not None else 1.0):g}"
+            seg = seg.sub(cls)
+        return {seg.key: partner_id, seg.rule: partner_id}
 
     def funnel(self, lead: Lead, rule_name: str) -> list[tuple[str, int]]:
         """How many partners each of a rule's criteria left for `lead`, in order — what
@@ -180,9 +210,12 @@ class Router:
                 why = caps.blocked(pos, state, now)
                 if why:
                     caps.exclude(trial, pos, why)
-        pick = self.distribution.pick(rule, lead, eligible, near, coverage_hits, state, now, trial, attempt)
+        pick = self.distribution.pick(rule, lead, eligible, near, coverage_hits, state, now, trial, attempt,
+                                      self.distribution.segment(rule.name, cand))
         if pick is None:
-            trial.outcome = "every eligible partner is at a cap"
+            # which caps, in the words of the trial's exclusions: "(2 at capacity, 1 at daily cap)"
+            held = [f"{n} {kind}" for kind, n in trial.excluded_counts.items() if kind in _CAP_KINDS]
+            trial.outcome = "every eligible partner is at a cap" + (f" ({', '.join(held)})" if held else "")
             return None
         trial.outcome = "chosen"
         return self.outcomes.offer(lead, ex, pick, trial, state, now, attempt, rule_name=rule.name,

@@ -7,6 +7,7 @@ offer is withdrawn.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,12 +18,22 @@ from rules.fiscal import OrgCalendar
 
 OUTCOMES = ("accepted", "rejected", "lapsed", "closed", "lost", "withdrawn")
 _KEEP_DAYS = 3  # daily counters older than this are dropped; only today's matter
-# Legal-form words dropped from company names before comparing them.
+# Rotation pointers kept: one per rule and per set of partners it admitted (a place, an
+# industry…); a set that changed (a partner joined it) leaves its old pointer unused, so
+# the least recently moved go first beyond this many.
+_KEEP_ROTATIONS = 20_000
+# Legal-form words dropped from company names before comparing them (and "the": "The Acme
+# Company" is Acme Co.). Written with dots, a form is one word: "B.V." is "bv" (below).
 _LEGAL_FORMS = frozenset(
     "inc incorporated llc ltd limited gmbh ag sa sas sarl bv nv plc co corp corporation company kk pty srl spa ab oy"
+    " kg kgaa ohg ug se bvba sprl vof cv lp llp pte pvt ltda sl sro aps asa oyj kft zrt the"
     .split()
 )
 _PUNCTUATION = re.compile(r"[^\w\s]+")
+# Initials written with dots ("B.V.", "N.V.", "S.p.A.", "L.L.C."), closed up before the
+# punctuation goes: blanked, they were single letters ("b v") no legal form matched, and
+# "Acme Logistics B.V." did not meet its registration as "Acme Logistics BV".
+_DOTTED = re.compile(r"\b\w(?:\.\w)+\b\.?")
 # The same blanking for plain-ASCII names (nearly all of them) as a bytes.translate table,
 # a fifth of the regex's cost: every ASCII character that is neither \w nor \s becomes a space.
 _ASCII_PUNCTUATION = bytes(c if chr(c).isalnum() or chr(c) == "_" or chr(c).isspace() else 32 for c in range(128)) \
@@ -36,11 +47,19 @@ def company_words(name: str | None) -> list[str]:
     if not name:
         return []
     low = name.lower()
+    if "." in low:
+        low = _DOTTED.sub(_closed_up, low)
     if low.isascii():
         text = low.encode("ascii").translate(_ASCII_PUNCTUATION).decode("ascii")
     else:
-        text = _PUNCTUATION.sub(" ", low)
+        # accents as typed or not ("Société Générale", "Societe Generale"): letters without their marks
+        folded = "".join(c for c in unicodedata.normalize("NFKD", low.casefold()) if not unicodedata.combining(c))
+        text = _PUNCTUATION.sub(" ", folded)
     return [w for w in text.split() if w not in _LEGAL_FORMS]
+
+
+def _closed_up(m: re.Match[str]) -> str:
+    return m.group().replace(".", "")
 
 
 def normalise_company(name: str | None) -> str:
@@ -146,7 +165,13 @@ class RoutingState:
         """The decision was committed: count the offer and move the rotations past the chosen ones."""
         rotation = decision.explanation.get("rotation")
         if rotation:
-            self.rotation.update(rotation)
+            pointers = self.rotation
+            for key, chosen in rotation.items():  # moved to the end: the order is when each last turned
+                pointers.pop(key, None)
+                pointers[key] = chosen
+            if len(pointers) > _KEEP_ROTATIONS:
+                for key in list(pointers)[:len(pointers) - _KEEP_ROTATIONS]:
+                    del pointers[key]
         if decision.kind is not DecisionKind.OFFER or not decision.partner_id:
             return
         pid = decision.partner_id
@@ -208,6 +233,20 @@ class RoutingState:
         if response_hours is not None and outcome in ("accepted", "rejected"):
             perf.response_hours_total += float(response_hours)
             perf.responses += 1
+
+    def record_held(self, lead_id: str, partner_id: str) -> None:
+        """The partner holds the lead now without an offer of it being recorded: a pool lead
+        its rep took, a lead back with the distributor once its resellers declined. It counts
+        against the partner's capacity until closed or withdrawn, as an offer it accepted does
+        (not against its daily cap: no new offer was made). Uncounted, such leads never filled
+        a partner's Capacity__c, and each one closing freed room the partner did not hold."""
+        if self.open_by_lead.get(lead_id) == partner_id:
+            return  # counted already (the same hold seen twice)
+        previous = self.open_by_lead.get(lead_id)
+        if previous:
+            self._release(previous)
+        self.open_by_lead[lead_id] = partner_id
+        self.open_offers[partner_id] = self.open_offers.get(partner_id, 0) + 1
 
     def bar(self, lead_id: str, target_id: str, outcome: str) -> None:
         """A pool queue (or any target without a track record) rejected or let this lead
