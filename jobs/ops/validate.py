@@ -411,10 +411,14 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
     state = copy.deepcopy(live_state) if live_state is not None else RoutingState()
     applied: Counter[str] = Counter()
     holes: Counter[str] = Counter()
+    stopped: Counter[str] = Counter()  # why leads would be marked Unroutable before any rule
     now = cx.clock.now()
     for rec in records:
         lead = convert(rec)
-        if isinstance(lead, Unroutable) or not_ours(lead):  # `once` decides nothing for these
+        if isinstance(lead, Unroutable):
+            stopped[lead.reason] += 1
+            continue
+        if not_ours(lead):  # `once` leaves it alone: no rule is tried
             continue
         learning.score(routing.learning, lead)  # as jobs/route.py routes it (feedback: the router's hook)
         ex = routing.router.explain(lead, state, now)
@@ -427,6 +431,8 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
             applied[decision.rule] += 1
         if ex.kind in ("fallback", "unroutable") and not ex.gate:
             holes[" / ".join(x for x in (lead.country, lead.state) if x) or "(no place)"] += 1
+        elif ex.gate:
+            stopped["; ".join(ex.gate)] += 1
     if records:
         for rule in book.rules:
             if rule is book.hand_down:
@@ -436,6 +442,13 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
                                         f"matched none of the {len(records)} unrouted leads in the org",
                                         "check its `when` condition and territories; it may never match",
                                         rule.line))
+        if stopped:
+            top = "; ".join(f"{why} ({n})" for why, n in stopped.most_common(5))
+            findings.append(Finding("warning", rules_file, "gate",
+                                    f"{sum(stopped.values())} of {len(records)} unrouted leads would be marked Unroutable "
+                                    f"before any rule: {top}",
+                                    "correct those leads' data (`leadrouter dry-run` lists them with their ids), or the "
+                                    "mapping or [[gate]] check that stops them"))
         if holes:
             top = ", ".join(f"{place} ({n})" for place, n in holes.most_common(8))
             findings.append(Finding("warning", rules_file, "coverage",

@@ -77,3 +77,15 @@ def test_coverage_written_as_names_is_named_with_the_codes_meant(other_org, caps
     assert "Prairie Partners" in prairie["message"], prairie
     assert "'Texas' (US-TX?)" in prairie["message"] and "'Ontario' (CA-ON?)" in prairie["message"], prairie
     assert "US-TX" in prairie["fix"] and "US:750" in prairie["fix"], prairie
+
+
+def test_leads_the_gate_or_the_mappings_would_mark_unroutable_are_counted_with_why(other_org, capsys):
+    """Houston Widgets came from a form with no Country: `once` marks it Unroutable at the
+    Country gate. validate spoke of coverage holes and dead rules, never of the leads its
+    data stops before any rule; it now counts them by reason."""
+    sb, ids, config = other_org
+    found = findings(config, capsys)
+    [gate] = [f for f in found if f["key"] == "gate"]
+    assert "would be marked Unroutable before any rule: Country: missing or not a recognised country (1)" \
+        in gate["message"], gate
+    assert "dry-run" in gate["fix"]
