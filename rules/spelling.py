@@ -112,7 +112,25 @@ class Spelling:
                     new_extra[attr] = respelt
             if new_extra is not None:
                 changes["extra"] = new_extra
-        return dataclasses.replace(record, **changes) if changes else record
+        if not changes:
+            return record
+        copy = _copy(record)
+        for attr, value in changes.items():
+            setattr(copy, attr, value)
+        return copy
+
+
+def _copy(record: Any) -> Any:
+    """A shallow copy of a slotted dataclass, without the cost of dataclasses.replace
+    (an org whose every lead is typed in lower case respells each one)."""
+    cls = type(record)
+    new = object.__new__(cls)
+    for name in _SLOTS.get(cls) or _SLOTS.setdefault(cls, tuple(f.name for f in dataclasses.fields(cls))):
+        object.__setattr__(new, name, getattr(record, name))
+    return new
+
+
+_SLOTS: dict[type, tuple[str, ...]] = {}
 
 
 def _respell(value: Any, right: frozenset[str], table: dict[str, str]) -> Any:
