@@ -393,6 +393,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
         findings.append(Finding("warning", f"Account {problem.partner_id}", "partner",
                                 f"{problem.partner}: {problem.message}", fix))
     findings += _partner_records(routing, cx.mappings)
+    findings += _pools_not_read(book, index, cx.mappings, rules_file)
     findings += _never_offered(cx, index, book, coverage_field)
     reachable = 0
     for rule in book.rules:
@@ -490,6 +491,24 @@ def _partner_field(ms, attribute: str) -> str:
     in the shipped ones, Sales_Territory__c in an org that keeps territories there)."""
     fields = ms.source_fields("partner").get(attribute) or ()
     return " / ".join(fields) or attribute
+
+
+def _pools_not_read(book, index, ms, rules_file: str) -> list[Finding]:
+    """A rule's pool must be a queue the [pool] mapping reads (shipped: DeveloperName LIKE
+    'Partner_Pool_%'): of any other queue the members are not known, so the lead goes there
+    for every covering partner to pull, and a partner that let it lapse is not kept off it."""
+    out = []
+    for rule in book.rules:
+        for queue in dict.fromkeys([*([rule.pool] if rule.pool else []), *(q for _, q in rule.pools_by_territory)]):
+            if queue in index.pools:
+                continue
+            out.append(Finding(
+                "warning", rules_file, f"rule {rule.name!r}",
+                f"pool {queue!r} is a queue the [pool] mapping does not read as a pool (its filter: "
+                f"{ms.filter('pool') or 'none'}): who may pull its leads is not known",
+                f"name the queue Partner_Pool_… in Salesforce, or widen [pool] filter in {ms.file('pool')} "
+                f"(e.g. \"Type = 'Queue' AND DeveloperName IN ('{queue}', …)\")", rule.line))
+    return out
 
 
 def _partner_records(routing, ms) -> list[Finding]:

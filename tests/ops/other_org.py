@@ -156,6 +156,9 @@ def build(org: Any) -> OtherOrg:
         "TimeZoneSidKey": "America/New_York", "LanguageLocaleKey": "en_US",
     })
 
+    out.queues["West_Partners"] = add_queue(org, "West_Partners", "West Partners")  # a pool, by this org's name
+    org.create("GroupMember", {"GroupId": out.queues["West_Partners"], "UserOrGroupId": out.reps["lonestar"]})
+
     web = out.queues["Web_Leads"]
 
     def lead(key: str, fields: dict) -> None:
