@@ -138,10 +138,35 @@ def load_mappings(directory_or_files: Any = None) -> MappingSet:
         mapping = _load_object(KINDS[name], source, body, problems)
         if mapping is not None:
             objects[name] = mapping
+    problems += _read_back(objects)
     problems.sort(key=lambda p: (p.file, p.line or 0))
     if any(p.is_error for p in problems):
         raise MappingError(problems)
     return MappingSet(objects, warnings=[p for p in problems if not p.is_error])
+
+
+# what the router writes on the Lead and reads back on the next poll: the same field both ways
+_READ_BACK = ("routing_status", "response", "rejection_reason", "attempt", "owner_id", "partner_id")
+
+
+def _read_back(objects: dict[str, ObjectMapping]) -> list[Problem]:
+    """A status written to one field and read from another is never seen again: a person's
+    Pending there is not heard, dry-run and once disagree on which leads are unrouted."""
+    lead, writeback = objects.get("lead"), objects.get("writeback")
+    if lead is None or writeback is None or lead.spec.sobject.lower() != writeback.spec.sobject.lower():
+        return []
+    out = []
+    for name in _READ_BACK:
+        written, read = writeback.attrs.get(name), lead.attrs.get(name)
+        if written is None or read is None or len(read.fields) != 1:
+            continue
+        if read.fields[0].lower() != written.fields[0].lower():
+            out.append(writeback.problem(
+                ("fields", name), f"{name} is written to {written.fields[0]} but read back from {read.fields[0]} "
+                f"({lead.file}): the connector never sees what it wrote there, nor a person's change to it",
+                f"read it from the same field under [lead.fields]: {name} = \"{written.fields[0]}\" (with a map from "
+                "your values back to the router's when writeback maps them)", severity="warning"))
+    return out
 
 
 # what a key should look like, for values of the wrong shape

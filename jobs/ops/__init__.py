@@ -131,6 +131,17 @@ def _lazy(module: str):
     return handler
 
 
+def _mappings(loaded):
+    """The org's mappings for the report's partner tiers; None (the shipped ones) when they
+    do not load (`leadrouter validate` says what is wrong with them)."""
+    from mappings import MappingError, load_mappings
+
+    try:
+        return load_mappings(loaded.resolve(loaded.settings.mappings.dir))
+    except MappingError:
+        return None
+
+
 def _feedback(store, loaded) -> dict | None:
     """The report's feedback section: adjustments in force, from the state alone."""
     from jobs import feedback
@@ -165,7 +176,7 @@ def _report(args: argparse.Namespace) -> int:
         print(f"leadrouter report: {why_no_live_store(loaded)}", file=sys.stderr)
         return 1
     try:
-        data = figures.report_data(store, instance_url=figures.org_url(loaded))
+        data = figures.report_data(store, instance_url=figures.org_url(loaded), mappings=_mappings(loaded))
         data.feedback = _feedback(store, loaded)
         write_whole(args.out, report.render(data))
     finally:

@@ -44,11 +44,15 @@ def route_all(cx, records: Iterable[dict[str, Any]], state, now: datetime, *, bo
     rep_names = {r.id: r.name for p in routing.partners.values() for r in p.reps}
     queue_names = {qid: name for name, qid in routing.queue_ids.items()}
     convert = cx.mappings.lead_converter()
+    # the company and country as the org has them, from the fields this org's mappings read
+    sources = cx.mappings.source_fields("lead")
+    company_field = (sources.get("company") or ("Company",))[0]
+    country_field = (sources.get("country") or ("Country",))[0]
     rows = []
     for rec in records:
         lead = convert(rec)
-        company = str(rec.get("Company") or "")
-        country = str(rec.get("Country") or "")
+        company = str(rec.get(company_field) or "")
+        country = str(rec.get(country_field) or "")
         if isinstance(lead, Unroutable):
             rows.append(Row(lead.record_id or rec.get("Id", ""), company, country, "unroutable", "", "", lead.reason))
             continue

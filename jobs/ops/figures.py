@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -54,12 +55,13 @@ def org_now(conn) -> datetime:
 
 def report_data(store: Store, *, title: str = "leadrouter report", now: datetime | None = None,
                 partner_names: dict[str, tuple[str, str | None]] | None = None,
-                instance_url: str | None = None) -> ReportData:
-    """Everything `report.render` needs; `partner_names` maps id -> (name, tier);
+                instance_url: str | None = None, mappings: Any = None) -> ReportData:
+    """Everything `report.render` needs; `partner_names` maps id -> (name, tier), else they
+    are read from the partner snapshot through `mappings` (the org's tier field, mapped);
     `instance_url` makes the action list's lead ids links into the org."""
     with store.connect() as conn:
         now = now or org_now(conn)
-        names = partner_names if partner_names is not None else _partner_names(conn)
+        names = partner_names if partner_names is not None else _partner_names(conn, mappings)
         offer_rows = conn.execute(
             select(t.offers.c.partner_id, t.offers.c.status, t.offers.c.offered_at, t.offers.c.accepted_at,
                    t.offers.c.closed_at)
@@ -142,10 +144,19 @@ def action_list(conn, instance_url: str | None) -> list[ActionItem]:
     return out
 
 
-def _partner_names(conn) -> dict[str, tuple[str, str | None]]:
+def _partner_names(conn, mappings: Any = None) -> dict[str, tuple[str, str | None]]:
+    """id -> (name, tier) as routing reads them: an org whose tier is Partner_Level__c
+    'Level 3' mapped to Gold is Gold here too (without mappings: the shipped fields)."""
+    if mappings is None:
+        from mappings import load_mappings
+
+        mappings = load_mappings(None)
+    convert = mappings.partner_converter()
     out = {}
     for record in snapshot_records(conn, "partner"):
-        out[record.get("Id")] = (record.get("Name") or record.get("Id"), record.get("Partner_Tier__c"))
+        p = convert(record)
+        tier = getattr(p, "tier", None)
+        out[record.get("Id")] = (getattr(p, "name", None) or record.get("Name") or record.get("Id"), tier)
     return out
 
 

@@ -422,6 +422,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
         findings.append(Finding("warning", f"Account {problem.partner_id}", "partner",
                                 f"{problem.partner}: {problem.message}", fix))
     findings += _partner_records(routing, cx.mappings)
+    findings += _pools_not_read(book, index, cx.mappings, rules_file)
     findings += _never_offered(cx, index, book, coverage_field)
     reachable = 0
     for rule in book.rules:
@@ -440,10 +441,14 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
     state = copy.deepcopy(live_state) if live_state is not None else RoutingState()
     applied: Counter[str] = Counter()
     holes: Counter[str] = Counter()
+    stopped: Counter[str] = Counter()  # why leads would be marked Unroutable before any rule
     now = cx.clock.now()
     for rec in records:
         lead = convert(rec)
-        if isinstance(lead, Unroutable) or not_ours(lead):  # `once` decides nothing for these
+        if isinstance(lead, Unroutable):
+            stopped[lead.reason] += 1
+            continue
+        if not_ours(lead):  # `once` leaves it alone: no rule is tried
             continue
         learning.score(routing.learning, lead)  # as jobs/route.py routes it (feedback: the router's hook)
         ex = routing.router.explain(lead, state, now)
@@ -456,6 +461,8 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
             applied[decision.rule] += 1
         if ex.kind in ("fallback", "unroutable") and not ex.gate:
             holes[" / ".join(x for x in (lead.country, lead.state) if x) or "(no place)"] += 1
+        elif ex.gate:
+            stopped["; ".join(ex.gate)] += 1
     if records:
         for rule in book.rules:
             if rule is book.hand_down:
@@ -465,6 +472,13 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
                                         f"matched none of the {len(records)} unrouted leads in the org",
                                         "check its `when` condition and territories; it may never match",
                                         rule.line))
+        if stopped:
+            top = "; ".join(f"{why} ({n})" for why, n in stopped.most_common(5))
+            findings.append(Finding("warning", rules_file, "gate",
+                                    f"{sum(stopped.values())} of {len(records)} unrouted leads would be marked Unroutable "
+                                    f"before any rule: {top}",
+                                    "correct those leads' data (`leadrouter dry-run` lists them with their ids), or the "
+                                    "mapping or [[gate]] check that stops them"))
         if holes:
             top = ", ".join(f"{place} ({n})" for place, n in holes.most_common(8))
             findings.append(Finding("warning", rules_file, "coverage",
@@ -506,6 +520,24 @@ def _partner_field(ms, attribute: str) -> str:
     in the shipped ones, Sales_Territory__c in an org that keeps territories there)."""
     fields = ms.source_fields("partner").get(attribute) or ()
     return " / ".join(fields) or attribute
+
+
+def _pools_not_read(book, index, ms, rules_file: str) -> list[Finding]:
+    """A rule's pool must be a queue the [pool] mapping reads (shipped: DeveloperName LIKE
+    'Partner_Pool_%'): of any other queue the members are not known, so the lead goes there
+    for every covering partner to pull, and a partner that let it lapse is not kept off it."""
+    out = []
+    for rule in book.rules:
+        for queue in dict.fromkeys([*([rule.pool] if rule.pool else []), *(q for _, q in rule.pools_by_territory)]):
+            if queue in index.pools:
+                continue
+            out.append(Finding(
+                "warning", rules_file, f"rule {rule.name!r}",
+                f"pool {queue!r} is a queue the [pool] mapping does not read as a pool (its filter: "
+                f"{ms.filter('pool') or 'none'}): who may pull its leads is not known",
+                f"name the queue Partner_Pool_… in Salesforce, or widen [pool] filter in {ms.file('pool')} "
+                f"(e.g. \"Type = 'Queue' AND DeveloperName IN ('{queue}', …)\")", rule.line))
+    return out
 
 
 def _partner_records(routing, ms) -> list[Finding]:

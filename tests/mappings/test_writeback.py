@@ -102,3 +102,27 @@ def test_any_reason_fits_routing_reason_and_short_ones_are_untouched(ms, reason)
     out = ms.writeback({"reason": reason})["Routing_Reason__c"]
     assert len(out) <= 255
     assert out == reason if len(reason) <= 255 else out.endswith("…") and reason.startswith(out[:-1])
+
+
+def test_a_status_written_to_one_field_and_read_from_another_is_warned_about(tmp_path):
+    """writeback.toml's own example sends routing_status to Stage__c; with lead.toml still
+    reading Routing_Status__c the connector never saw its status again (nor a person's
+    Pending there), and nothing said so."""
+    import shutil
+
+    from mappings import load_mappings
+    from mappings.loader import DEFAULTS_DIR
+
+    folder = tmp_path / "mappings"
+    shutil.copytree(DEFAULTS_DIR, folder)
+    wb = folder / "writeback.toml"
+    wb.write_text(wb.read_text().replace('routing_status = "Routing_Status__c"',
+                                         'routing_status = { field = "Stage__c", map = { Offered = "With partner" } }'))
+    [warning] = [w for w in load_mappings(folder).warnings if w.key == "writeback.fields.routing_status"]
+    assert "written to Stage__c but read back from Routing_Status__c" in warning.message, warning
+    assert 'routing_status = "Stage__c"' in warning.fix and warning.line
+    lead = folder / "lead.toml"
+    lead.write_text(lead.read_text().replace('routing_status = "Routing_Status__c"',
+                                             'routing_status = { field = "Stage__c", map = { "With partner" = "Offered" } }'))
+    assert not [w for w in load_mappings(folder).warnings if w.key == "writeback.fields.routing_status"]
+    assert not load_mappings(None).warnings  # the shipped files read back what they write

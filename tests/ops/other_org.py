@@ -54,6 +54,7 @@ OTHER_FIELDS: dict[str, list[tuple[str, str, str]]] = {
         ("Purchase_By__c", "Date", ""),
         ("Solutions__c", "MultiselectPicklist", "\n    <visibleLines>4</visibleLines>" + _picklist(SOLUTIONS)),
         ("Segment__c", "Picklist", _picklist(["SMB", "Mid-Market", "Enterprise"])),
+        ("Country_Code__c", "Text", "\n    <length>3</length>"),  # ISO code a form integration fills
     ],
     "Account": [
         ("Partner_Level__c", "Picklist", _picklist(LEVELS)),
@@ -156,6 +157,9 @@ def build(org: Any) -> OtherOrg:
         "TimeZoneSidKey": "America/New_York", "LanguageLocaleKey": "en_US",
     })
 
+    out.queues["West_Partners"] = add_queue(org, "West_Partners", "West Partners")  # a pool, by this org's name
+    org.create("GroupMember", {"GroupId": out.queues["West_Partners"], "UserOrGroupId": out.reps["lonestar"]})
+
     web = out.queues["Web_Leads"]
 
     def lead(key: str, fields: dict) -> None:
@@ -169,7 +173,7 @@ def build(org: Any) -> OtherOrg:
                           "Industry": "technology", "Rating": "hot", "LeadSource": "web"})
     lead("ottawa", {"Company": "Ottawa Civic Services", "Country": "Canada", "State": "Ontario",
                     "PostalCode": "K1A 0B1", "Industry": "Government", "Budget__c": 0})
-    lead("canada_code_on", {"Company": "Toronto Tools Inc", "Country": "CA", "State": "ON",
+    lead("canada_code_on", {"Company": "Toronto Tools Inc", "Country": "CA", "Country_Code__c": "CAN", "State": "ON",
                             "PostalCode": "M5V 3L9", "Industry": "Software"})
     lead("no_country", {"Company": "Houston Widgets", "State": "TX", "PostalCode": "77002",
                         "Industry": "Manufacturing"})

@@ -32,3 +32,16 @@ def test_dry_run_and_explain_show_a_do_not_route_lead_left_alone_as_once_leaves_
     sf = salesforce_client(sb)
     lead = sf.query(f"SELECT OwnerId, PartnerAccountId, Routing_Status__c FROM Lead WHERE Id = '{lead_id}'")["records"][0]
     assert (lead["OwnerId"], lead["PartnerAccountId"], lead["Routing_Status__c"]) == (ids.queues["Web_Leads"], None, None)
+
+
+def test_dry_run_shows_the_country_from_the_field_the_mappings_read(other_org, capsys):
+    """An org that keeps the country in Country_Code__c maps it so; dry-run's country
+    column read Lead.Country all the same, showing a country routing never used."""
+    sb, ids, config = other_org
+    lead_toml = config.parent / "mappings" / "lead.toml"
+    lead_toml.write_text(lead_toml.read_text().replace('country = { field = "Country", transforms = ["country"] }',
+                                                       'country = { field = "Country_Code__c", transforms = ["country"] }'))
+    assert main(["dry-run", "--config", str(config), "--format", "json"]) == 0
+    rows = {r["lead_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows[ids.leads["canada_code_on"]]["country"] == "CAN"
+    assert rows[ids.leads["ottawa"]]["country"] == ""  # Country says Canada; the mapped field is empty

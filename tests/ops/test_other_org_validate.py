@@ -77,3 +77,36 @@ def test_coverage_written_as_names_is_named_with_the_codes_meant(other_org, caps
     assert "Prairie Partners" in prairie["message"], prairie
     assert "'Texas' (US-TX?)" in prairie["message"] and "'Ontario' (CA-ON?)" in prairie["message"], prairie
     assert "US-TX" in prairie["fix"] and "US:750" in prairie["fix"], prairie
+
+
+def test_leads_the_gate_or_the_mappings_would_mark_unroutable_are_counted_with_why(other_org, capsys):
+    """Houston Widgets came from a form with no Country: `once` marks it Unroutable at the
+    Country gate. validate spoke of coverage holes and dead rules, never of the leads its
+    data stops before any rule; it now counts them by reason."""
+    sb, ids, config = other_org
+    found = findings(config, capsys)
+    [gate] = [f for f in found if f["key"] == "gate"]
+    assert "would be marked Unroutable before any rule: Country: missing or not a recognised country (1)" \
+        in gate["message"], gate
+    assert "dry-run" in gate["fix"]
+
+
+def test_a_pool_queue_named_otherwise_than_the_pool_mapping_reads_is_named(other_org, capsys):
+    """Northwind's pool queue is West_Partners; the shipped [pool] filter reads only queues
+    named Partner_Pool_…, so the queue's members were never known (a lead sent there went to
+    every covering partner, a partner that let it lapse could pull it again) and validate,
+    which only checks that the queue exists, said nothing."""
+    sb, ids, config = other_org
+    rules = config.parent / "rules.toml"
+    rules.write_text(rules.read_text().replace('''  name = "Anyone covering"
+  match = { geography = true }''', '''  name = "Anyone covering"
+  match = { geography = true }
+  pool = "West_Partners"''', 1))
+    found = findings(config, capsys)
+    [pool] = [f for f in found if "is a queue the [pool] mapping does not read" in f["message"]]
+    assert pool["key"] == "rule 'Anyone covering'" and pool["line"], pool
+    assert "Partner_Pool_%" in pool["message"] and "West_Partners" in pool["fix"], pool
+    partner_toml = config.parent / "mappings" / "partner.toml"
+    partner_toml.write_text(partner_toml.read_text().replace("DeveloperName LIKE 'Partner_Pool_%'",
+                                                             "DeveloperName IN ('West_Partners')"))
+    assert not [f for f in findings(config, capsys) if "mapping does not read" in f["message"]]
