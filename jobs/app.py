@@ -20,6 +20,7 @@ import structlog
 
 from jobs.config import ConfigFileError, LoadedConfig, SalesforceUnreachable, Settings
 from jobs.logging import get_logger
+from jobs.repeats import Repeats
 from jobs.state import Store
 from jobs.state import store as st
 from jobs.timeutil import Clock, SalesforceTime, SystemClock
@@ -130,6 +131,8 @@ class LeadRouter:
     # new to this state, already offered or accepted: checked against LeadHistory at the
     # end of the lead stream's run (jobs/leads.py unknown_routed)
     unknown_routed: list[str] = field(default_factory=list, repr=False)
+    # failures every run meets alike (credentials rotated, a field gone): said once (jobs/repeats.py)
+    repeats: Repeats = field(default_factory=Repeats, repr=False)
 
     # ------------------------------------------------------------------ assembly
     @classmethod
@@ -247,12 +250,21 @@ class LeadRouter:
                 error = f"{type(e).__name__}: {e}"
                 # Errors that explain themselves (a refused query, a rule the org cannot
                 # satisfy, Salesforce unreachable) are logged as such; a traceback is for bugs.
+                explained = _explained(e)
+                loud, times, seconds = self.repeats.failed(name, error) if explained else (True, 1, 0.0)
                 if _outage_said(self.client, e):
                     # Salesforce is down and the client said so once (salesforce_unavailable): one
                     # more job that could not reach it is no news; its job_run line says ok false
                     self.log().info("job_failed", error=error, note="Salesforce unavailable (said once)")
+                elif not loud:  # the same failure as before (jobs/repeats.py): its job_run line says ok false
+                    self.log().info("job_failed", error=error, note="failed as before (said once)")
+                elif times > 1:
+                    self.log().error("job_failed", error=error, times=times, minutes=round(seconds / 60),
+                                     note="still failing this way; said again hourly while it lasts")
                 else:
-                    self.log().error("job_failed", error=error, exc_info=not _explained(e))
+                    self.log().error("job_failed", error=error, exc_info=not explained)
+            if error is None:
+                self.repeats.worked(name)
             api_calls = self.client.calls - calls_before
             seconds = round(time.monotonic() - started, 3)
             budget = getattr(self.client, "budget", None)
