@@ -235,7 +235,10 @@ class LeadRouter:
             try:
                 if name in NON_URGENT and self._budget_tight():
                     counts = {"skipped_budget": 1}
-                    self.log().warning("job_held_back", reason="org API usage above the pause threshold")
+                    # info: the budget said it once when it began holding back ("api budget: holding
+                    # back non-urgent jobs", a warning) and says when it stops; a warning per held
+                    # run was a line per job per interval for the rest of the org's day
+                    self.log().info("job_held_back", reason="org API usage above the pause threshold")
                 else:
                     if not self._state_checked and name not in ("outbox", "sync_partners", "housekeeping"):
                         # A state that knows no lead while the org has routed ones was lost:
