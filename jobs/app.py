@@ -86,6 +86,12 @@ def _explained(e: Exception) -> bool:
     return isinstance(e, (sa.OperationalError, sa.InterfaceError)) and "sqlite" not in type(getattr(e, "orig", e)).__module__
 
 
+def _sqlite_error(e: Exception) -> bool:
+    from sqlalchemy import exc as sa
+
+    return isinstance(e, sa.OperationalError) and "sqlite" in type(getattr(e, "orig", e)).__module__
+
+
 def _outage_said(client: Any, e: Exception) -> bool:
     from connector.errors import TransientError
 
@@ -250,10 +256,14 @@ class LeadRouter:
                         counts.update({f"rebuilt_{k}": v for k, v in rebuilt.items()})
                     counts.update(module.run(self, now) or {})
             except Exception as e:
-                error = f"{type(e).__name__}: {e}"
+                # a write the state's disk refused (full, read-only, locked by another process):
+                # said with the file and the fix, not as a SQLAlchemy traceback
+                said = st.sqlite_trouble(str(getattr(e, "orig", "")), st.location(self.store.url)) \
+                    if _sqlite_error(e) else None
+                error = said or f"{type(e).__name__}: {e}"
                 # Errors that explain themselves (a refused query, a rule the org cannot
                 # satisfy, Salesforce unreachable) are logged as such; a traceback is for bugs.
-                explained = _explained(e)
+                explained = _explained(e) or said is not None
                 loud, times, seconds = self.repeats.failed(name, error) if explained else (True, 1, 0.0)
                 if _outage_said(self.client, e):
                     # Salesforce is down and the client said so once (salesforce_unavailable): one

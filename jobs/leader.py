@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from jobs.logging import get_logger
 from jobs.state.orgs import ensure_schema, lock_key, org_of
-from jobs.state.store import held_by_another_process, lock_session_args
+from jobs.state.store import lock_session_args, sqlite_trouble
 
 log = get_logger(component="leader")
 
@@ -114,7 +114,7 @@ class FileLeaderLock(_Fenced):
                 self.token = _sqlite_token(self.database)
             except sqlite3.Error as e:
                 self.release()
-                raise NotLeader(held_by_another_process(str(e), str(self.database))
+                raise NotLeader(sqlite_trouble(str(e), str(self.database))
                                 or f"cannot take a fencing token in {self.database}: {e}") from None
             if self._database_inode is None:
                 self._database_inode = _identity(self.database)

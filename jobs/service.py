@@ -62,7 +62,7 @@ from jobs.logging import get_logger
 from jobs.scheduler import JobSpec, build
 from jobs.state import Store
 from jobs.state import store as st
-from jobs.state.store import held_by_another_process
+from jobs.state.store import sqlite_trouble
 
 log = get_logger(component="service")
 
@@ -238,7 +238,7 @@ class Service:
                 detail = str(getattr(e, "orig", None) or e).splitlines()[0]
                 where = st.location(self.store.url) if self.store is not None else "?"
                 log.error("job_failed", job=spec.name, error=detail,
-                          note=(held_by_another_process(detail, where) or "the state database did not answer")
+                          note=(sqlite_trouble(detail, where) or "the state database did not answer")
                           + "; the job runs again after a poll interval")
                 self._retry_soon(spec)
                 return None
@@ -363,7 +363,7 @@ class Service:
         except Exception as e:  # a heartbeat is for humans and /healthz; never fatal
             self.beat_error = str(getattr(e, "orig", None) or e).splitlines()[0][:300]
             log.warning("heartbeat_failed", error=self.beat_error,
-                        note=held_by_another_process(self.beat_error, st.location(self.store.url)
+                        note=sqlite_trouble(self.beat_error, st.location(self.store.url)
                                                      if self.store is not None else "?"))
 
     def run(self) -> int:

@@ -101,19 +101,34 @@ def describe_problem(e: BaseException, url: str | None = None) -> str:
     if isinstance(e, StateProblem):
         return str(e)
     detail = str(getattr(e, "orig", None) or e).splitlines()[0]
-    return _broken(url or "in [state] url", detail)
+    return sqlite_trouble(detail, location(url) if url else "in [state] url") or _broken(url or "in [state] url", detail)
 
 
-def held_by_another_process(detail: str, where: str) -> str | None:
-    """What to say when SQLite stayed locked past our wait: another process holds the
-    file's write lock (a backup tool, an sqlite3 shell left in a transaction, a second
-    connector pointed at a copy through another path) — not damage, and nothing lost."""
-    if "database is locked" not in detail and "database table is locked" not in detail:
-        return None
-    return (f"another process holds the write lock of the state database {where} (a backup tool, or an "
-            "sqlite3 shell left in a transaction?); nothing was lost, the work waits for it.\n"
-            "  fix: end that process's transaction; back the state up with `sqlite3 <file> \".backup <copy>\"` "
-            "(or the online backup API), which reads without holding the write lock")
+def sqlite_trouble(detail: str, where: str) -> str | None:
+    """What to say when SQLite refuses a write for a reason outside the database (its file
+    locked by another process, the disk full, the file or volume gone read-only, an I/O
+    error): not damage, and the transaction refused was rolled back whole, so nothing was
+    written to Salesforce on its account. None for anything else."""
+    if "database is locked" in detail or "database table is locked" in detail:
+        return (f"another process holds the write lock of the state database {where} (a backup tool, or an "
+                "sqlite3 shell left in a transaction?); nothing was lost, the work waits for it.\n"
+                "  fix: end that process's transaction; back the state up with `sqlite3 <file> \".backup <copy>\"` "
+                "(or the online backup API), which reads without holding the write lock")
+    if "disk is full" in detail:
+        return (f"the disk holding the state database {where} is full: the write was refused and rolled back "
+                "whole, nothing was sent to Salesforce on its account, and the work is done again once it fits.\n"
+                "  fix: free space on that filesystem (or grow the volume); `[state] retention_days` bounds "
+                "how long ended leads are kept")
+    if "readonly database" in detail or "read-only" in detail:
+        return (f"the state database {where} cannot be written: the file, its directory or its volume is "
+                "read-only (a volume remounted read-only after a disk error?); nothing was sent to Salesforce "
+                "on its account.\n  fix: make it writable again for the user running leadrouter (remount, "
+                "chmod/chown) and restart leadrouter")
+    if "disk I/O error" in detail:
+        return (f"the disk holding the state database {where} failed a read or write (disk I/O error); nothing "
+                "was sent to Salesforce on its account.\n  fix: check the disk and the volume (dmesg); if the "
+                "file is damaged, move it aside and run `leadrouter state rebuild`")
+    return None
 
 
 def location(url: str) -> str:
