@@ -41,7 +41,7 @@ from sqlalchemy.engine import make_url
 
 from jobs.logging import get_logger
 from jobs.state.orgs import ensure_schema, lock_key, org_of
-from jobs.state.store import lock_session_args, sqlite_trouble
+from jobs.state.store import keep_lock_session_alive, server_connect_args, sqlite_trouble
 
 log = get_logger(component="leader")
 
@@ -212,7 +212,8 @@ class PostgresLeaderLock(_Fenced):
         # restart, a failover, an idle timeout) is replaced when the next try checks it
         # out, instead of failing that try with a closed connection.
         self._engine = create_engine(url, poolclass=None, pool_size=1, max_overflow=0, pool_pre_ping=True,
-                                     connect_args=lock_session_args(url))
+                                     connect_args=server_connect_args(url))
+        keep_lock_session_alive(self._engine)
         self._conn = None
         self.unreachable: str | None = None  # why the last try could not even ask (the database is down)
 

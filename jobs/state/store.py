@@ -278,13 +278,21 @@ SERVER_KEEPALIVES = {"tcp_keepalives_idle": 60, "tcp_keepalives_interval": 10, "
                      "tcp_user_timeout": 90_000}
 
 
-def lock_session_args(url: str) -> dict[str, Any]:
-    """`server_connect_args` plus the server-side settings of a session that holds a lock
-    (libpq's `options`), unless the URL passes its own options."""
-    args = server_connect_args(url)
-    if "options=" not in url:
-        args["options"] = " ".join(f"-c {k}={v}" for k, v in SERVER_KEEPALIVES.items())
-    return args
+def keep_lock_session_alive(engine: Engine) -> None:
+    """Ask the server for SERVER_KEEPALIVES on each session `engine` opens: SET after
+    connecting, not libpq's startup `options`, which a connection pooler in front of the
+    server (PgBouncer) refuses outright. A server that refuses a SET keeps its defaults:
+    the lock still works, only a partitioned leader holds it longer."""
+    sets = "; ".join(f"SET {k} = {v}" for k, v in SERVER_KEEPALIVES.items())
+
+    @event.listens_for(engine, "connect")
+    def _keepalives(dbapi_conn, _record):  # noqa: ANN001
+        try:
+            with dbapi_conn.cursor() as cur:
+                cur.execute(sets)
+            dbapi_conn.commit()
+        except Exception:  # noqa: BLE001 - see above: the lock works without them
+            dbapi_conn.rollback()
 
 
 def upsert(conn: Connection, table, rows: list[Any], keys: Iterable[str], *,
