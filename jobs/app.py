@@ -20,6 +20,7 @@ import structlog
 
 from jobs.config import ConfigFileError, LoadedConfig, SalesforceUnreachable, Settings
 from jobs.logging import get_logger
+from jobs.repeats import Repeats
 from jobs.state import Store
 from jobs.state import store as st
 from jobs.timeutil import Clock, SalesforceTime, SystemClock
@@ -85,6 +86,12 @@ def _explained(e: Exception) -> bool:
     return isinstance(e, (sa.OperationalError, sa.InterfaceError)) and "sqlite" not in type(getattr(e, "orig", e)).__module__
 
 
+def _sqlite_error(e: Exception) -> bool:
+    from sqlalchemy import exc as sa
+
+    return isinstance(e, sa.OperationalError) and "sqlite" in type(getattr(e, "orig", e)).__module__
+
+
 def _outage_said(client: Any, e: Exception) -> bool:
     from connector.errors import TransientError
 
@@ -130,6 +137,8 @@ class LeadRouter:
     # new to this state, already offered or accepted: checked against LeadHistory at the
     # end of the lead stream's run (jobs/leads.py unknown_routed)
     unknown_routed: list[str] = field(default_factory=list, repr=False)
+    # failures every run meets alike (credentials rotated, a field gone): said once (jobs/repeats.py)
+    repeats: Repeats = field(default_factory=Repeats, repr=False)
 
     # ------------------------------------------------------------------ assembly
     @classmethod
@@ -232,7 +241,10 @@ class LeadRouter:
             try:
                 if name in NON_URGENT and self._budget_tight():
                     counts = {"skipped_budget": 1}
-                    self.log().warning("job_held_back", reason="org API usage above the pause threshold")
+                    # info: the budget said it once when it began holding back ("api budget: holding
+                    # back non-urgent jobs", a warning) and says when it stops; a warning per held
+                    # run was a line per job per interval for the rest of the org's day
+                    self.log().info("job_held_back", reason="org API usage above the pause threshold")
                 else:
                     if not self._state_checked and name not in ("outbox", "sync_partners", "housekeeping"):
                         # A state that knows no lead while the org has routed ones was lost:
@@ -244,15 +256,28 @@ class LeadRouter:
                         counts.update({f"rebuilt_{k}": v for k, v in rebuilt.items()})
                     counts.update(module.run(self, now) or {})
             except Exception as e:
-                error = f"{type(e).__name__}: {e}"
+                # a write the state's disk refused (full, read-only, locked by another process):
+                # said with the file and the fix, not as a SQLAlchemy traceback
+                said = st.sqlite_trouble(str(getattr(e, "orig", "")), st.location(self.store.url)) \
+                    if _sqlite_error(e) else None
+                error = said or f"{type(e).__name__}: {e}"
                 # Errors that explain themselves (a refused query, a rule the org cannot
                 # satisfy, Salesforce unreachable) are logged as such; a traceback is for bugs.
+                explained = _explained(e) or said is not None
+                loud, times, seconds = self.repeats.failed(name, error) if explained else (True, 1, 0.0)
                 if _outage_said(self.client, e):
                     # Salesforce is down and the client said so once (salesforce_unavailable): one
                     # more job that could not reach it is no news; its job_run line says ok false
                     self.log().info("job_failed", error=error, note="Salesforce unavailable (said once)")
+                elif not loud:  # the same failure as before (jobs/repeats.py): its job_run line says ok false
+                    self.log().info("job_failed", error=error, note="failed as before (said once)")
+                elif times > 1:
+                    self.log().error("job_failed", error=error, times=times, minutes=round(seconds / 60),
+                                     note="still failing this way; said again hourly while it lasts")
                 else:
-                    self.log().error("job_failed", error=error, exc_info=not _explained(e))
+                    self.log().error("job_failed", error=error, exc_info=not explained)
+            if error is None:
+                self.repeats.worked(name)
             api_calls = self.client.calls - calls_before
             seconds = round(time.monotonic() - started, 3)
             budget = getattr(self.client, "budget", None)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import threading
 import time
 from pathlib import Path
@@ -40,7 +41,7 @@ from sqlalchemy.engine import make_url
 
 from jobs.logging import get_logger
 from jobs.state.orgs import ensure_schema, lock_key, org_of
-from jobs.state.store import held_by_another_process, lock_session_args
+from jobs.state.store import keep_lock_session_alive, server_connect_args, sqlite_trouble
 
 log = get_logger(component="leader")
 
@@ -94,7 +95,7 @@ class FileLeaderLock(_Fenced):
         self._inode: tuple[int, int] | None = None
         # the database file this process opens (the caller made it, or opened it, before the
         # lock): a standby's pooled connections are on it too, so it is the one to lead
-        self._database_inode = _identity(self.database) if self.database is not None else None
+        self._database_inode = _file_identity(self.database) if self.database is not None else None
         # why this process can never lead this path again: its database file was deleted or
         # replaced under it (`leadrouter run` stops, exit 4, instead of standing by)
         self.gone: str | None = None
@@ -114,10 +115,10 @@ class FileLeaderLock(_Fenced):
                 self.token = _sqlite_token(self.database)
             except sqlite3.Error as e:
                 self.release()
-                raise NotLeader(held_by_another_process(str(e), str(self.database))
+                raise NotLeader(sqlite_trouble(str(e), str(self.database))
                                 or f"cannot take a fencing token in {self.database}: {e}") from None
             if self._database_inode is None:
-                self._database_inode = _identity(self.database)
+                self._database_inode = _file_identity(self.database)
             if not self._database_still_ours():
                 self.release()
                 raise NotLeader(self.gone)
@@ -136,7 +137,7 @@ class FileLeaderLock(_Fenced):
         a file no later run reads, while the org is written as usual."""
         if self.database is None or self._database_inode is None:
             return True
-        now = _identity(self.database)
+        now = _file_identity(self.database)
         if now == self._database_inode:
             return True
         if self.gone is None:
@@ -180,6 +181,16 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """A regular file's identity; None for anything else (a volume not mounted yet leaves a
+    directory or nothing at the path: no file this process could have opened)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
 def _sqlite_token(database: Path) -> int:
     if not database.exists():
         os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
@@ -201,7 +212,8 @@ class PostgresLeaderLock(_Fenced):
         # restart, a failover, an idle timeout) is replaced when the next try checks it
         # out, instead of failing that try with a closed connection.
         self._engine = create_engine(url, poolclass=None, pool_size=1, max_overflow=0, pool_pre_ping=True,
-                                     connect_args=lock_session_args(url))
+                                     connect_args=server_connect_args(url))
+        keep_lock_session_alive(self._engine)
         self._conn = None
         self.unreachable: str | None = None  # why the last try could not even ask (the database is down)
 

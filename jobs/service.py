@@ -62,7 +62,7 @@ from jobs.logging import get_logger
 from jobs.scheduler import JobSpec, build
 from jobs.state import Store
 from jobs.state import store as st
-from jobs.state.store import held_by_another_process
+from jobs.state.store import sqlite_trouble
 
 log = get_logger(component="service")
 
@@ -238,7 +238,7 @@ class Service:
                 detail = str(getattr(e, "orig", None) or e).splitlines()[0]
                 where = st.location(self.store.url) if self.store is not None else "?"
                 log.error("job_failed", job=spec.name, error=detail,
-                          note=(held_by_another_process(detail, where) or "the state database did not answer")
+                          note=(sqlite_trouble(detail, where) or "the state database did not answer")
                           + "; the job runs again after a poll interval")
                 self._retry_soon(spec)
                 return None
@@ -358,12 +358,12 @@ class Service:
                 return
             with self.store.begin() as conn:
                 st.heartbeat(conn, self.instance, self.role, os.getpid(), socket.gethostname(),
-                             self.started, datetime.now(timezone.utc))
+                             self.started, self.now())  # Salesforce's clock: hosts' clocks differ
             self.beat_error = None
         except Exception as e:  # a heartbeat is for humans and /healthz; never fatal
             self.beat_error = str(getattr(e, "orig", None) or e).splitlines()[0][:300]
             log.warning("heartbeat_failed", error=self.beat_error,
-                        note=held_by_another_process(self.beat_error, st.location(self.store.url)
+                        note=sqlite_trouble(self.beat_error, st.location(self.store.url)
                                                      if self.store is not None else "?"))
 
     def run(self) -> int:
@@ -449,7 +449,9 @@ class Service:
             if self.store is not None:
                 with self.store.connect() as conn:
                     rows = st.list_instances(conn)
-                fresh = datetime.now(timezone.utc) - timedelta(seconds=3 * max(self.poll_seconds, 60))
+                # the leader stamped its row on Salesforce's clock, as this does: a standby host
+                # minutes off would otherwise take a live leader's row for a stale one
+                fresh = self.now() - timedelta(seconds=3 * max(self.poll_seconds, 60))
                 for row in rows:  # newest first
                     seen = row["seen_at"] if row["seen_at"].tzinfo else row["seen_at"].replace(tzinfo=timezone.utc)
                     if row["role"] == "leader" and row["instance"] != self.instance and seen >= fresh:

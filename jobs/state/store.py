@@ -101,19 +101,34 @@ def describe_problem(e: BaseException, url: str | None = None) -> str:
     if isinstance(e, StateProblem):
         return str(e)
     detail = str(getattr(e, "orig", None) or e).splitlines()[0]
-    return _broken(url or "in [state] url", detail)
+    return sqlite_trouble(detail, location(url) if url else "in [state] url") or _broken(url or "in [state] url", detail)
 
 
-def held_by_another_process(detail: str, where: str) -> str | None:
-    """What to say when SQLite stayed locked past our wait: another process holds the
-    file's write lock (a backup tool, an sqlite3 shell left in a transaction, a second
-    connector pointed at a copy through another path) — not damage, and nothing lost."""
-    if "database is locked" not in detail and "database table is locked" not in detail:
-        return None
-    return (f"another process holds the write lock of the state database {where} (a backup tool, or an "
-            "sqlite3 shell left in a transaction?); nothing was lost, the work waits for it.\n"
-            "  fix: end that process's transaction; back the state up with `sqlite3 <file> \".backup <copy>\"` "
-            "(or the online backup API), which reads without holding the write lock")
+def sqlite_trouble(detail: str, where: str) -> str | None:
+    """What to say when SQLite refuses a write for a reason outside the database (its file
+    locked by another process, the disk full, the file or volume gone read-only, an I/O
+    error): not damage, and the transaction refused was rolled back whole, so nothing was
+    written to Salesforce on its account. None for anything else."""
+    if "database is locked" in detail or "database table is locked" in detail:
+        return (f"another process holds the write lock of the state database {where} (a backup tool, or an "
+                "sqlite3 shell left in a transaction?); nothing was lost, the work waits for it.\n"
+                "  fix: end that process's transaction; back the state up with `sqlite3 <file> \".backup <copy>\"` "
+                "(or the online backup API), which reads without holding the write lock")
+    if "disk is full" in detail:
+        return (f"the disk holding the state database {where} is full: the write was refused and rolled back "
+                "whole, nothing was sent to Salesforce on its account, and the work is done again once it fits.\n"
+                "  fix: free space on that filesystem (or grow the volume); `[state] retention_days` bounds "
+                "how long ended leads are kept")
+    if "readonly database" in detail or "read-only" in detail:
+        return (f"the state database {where} cannot be written: the file, its directory or its volume is "
+                "read-only (a volume remounted read-only after a disk error?); nothing was sent to Salesforce "
+                "on its account.\n  fix: make it writable again for the user running leadrouter (remount, "
+                "chmod/chown) and restart leadrouter")
+    if "disk I/O error" in detail:
+        return (f"the disk holding the state database {where} failed a read or write (disk I/O error); nothing "
+                "was sent to Salesforce on its account.\n  fix: check the disk and the volume (dmesg); if the "
+                "file is damaged, move it aside and run `leadrouter state rebuild`")
+    return None
 
 
 def location(url: str) -> str:
@@ -263,13 +278,21 @@ SERVER_KEEPALIVES = {"tcp_keepalives_idle": 60, "tcp_keepalives_interval": 10, "
                      "tcp_user_timeout": 90_000}
 
 
-def lock_session_args(url: str) -> dict[str, Any]:
-    """`server_connect_args` plus the server-side settings of a session that holds a lock
-    (libpq's `options`), unless the URL passes its own options."""
-    args = server_connect_args(url)
-    if "options=" not in url:
-        args["options"] = " ".join(f"-c {k}={v}" for k, v in SERVER_KEEPALIVES.items())
-    return args
+def keep_lock_session_alive(engine: Engine) -> None:
+    """Ask the server for SERVER_KEEPALIVES on each session `engine` opens: SET after
+    connecting, not libpq's startup `options`, which a connection pooler in front of the
+    server (PgBouncer) refuses outright. A server that refuses a SET keeps its defaults:
+    the lock still works, only a partitioned leader holds it longer."""
+    sets = "; ".join(f"SET {k} = {v}" for k, v in SERVER_KEEPALIVES.items())
+
+    @event.listens_for(engine, "connect")
+    def _keepalives(dbapi_conn, _record):  # noqa: ANN001
+        try:
+            with dbapi_conn.cursor() as cur:
+                cur.execute(sets)
+            dbapi_conn.commit()
+        except Exception:  # noqa: BLE001 - see above: the lock works without them
+            dbapi_conn.rollback()
 
 
 def upsert(conn: Connection, table, rows: list[Any], keys: Iterable[str], *,
