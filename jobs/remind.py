@@ -127,12 +127,15 @@ def _mark(offer: dict[str, Any], mode: str, outcome: list[NotifyResult], zones: 
 
 
 def _by_zone(routing, reps: tuple[str, ...]) -> list[tuple[str | None, tuple[str, ...]]]:
-    """The recipients grouped by time zone: one message per zone says each rep's own time."""
-    groups: dict[str | None, list[str]] = {}
+    """The recipients grouped by time zone and partner: one message per zone says each rep's
+    own time, and none goes to reps of two partners (a pool's members do not learn of each
+    other through a shared notification)."""
+    groups: dict[tuple[str, str], list[str]] = {}
     for rep_id in reps:
         rep = rep_of(routing, rep_id)
-        groups.setdefault(rep.time_zone if rep else None, []).append(rep_id)
-    return sorted(((z, tuple(r)) for z, r in groups.items()), key=lambda g: (g[0] or "", g[1]))
+        key = (rep.time_zone if rep else None) or "", routing.rep_partner.get(rep_id, "")
+        groups.setdefault(key, []).append(rep_id)
+    return [(zone or None, tuple(r)) for (zone, _), r in sorted(groups.items())]
 
 
 def _recipients(routing, offer, declined: dict[str, str]) -> tuple[str, ...]:
