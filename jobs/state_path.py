@@ -211,7 +211,7 @@ class Reader:
         if self.version is not None and self.version > SCHEMA_VERSION:
             # a newer leadrouter's tables may mean other things: say so rather than misread them
             from jobs.state.migrations import too_new
-            from jobs.state.store import location
+            from jobs.state.orgs import location
 
             self.engine.dispose()
             message, fix = too_new(location(url), self.version,

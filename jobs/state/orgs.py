@@ -169,3 +169,16 @@ def _mismatch(where: str, theirs: str, their_id: str | None, ours: str, our_id: 
             "own `org` name (its own schema); on SQLite give each org its own file in [state] url. If this worker "
             f"is meant to serve {theirs!r}, correct its `org` and [salesforce] settings instead. A sandbox refreshed "
             "from production reports a new Organization Id: move its state aside and run `leadrouter state rebuild`")
+
+
+def location(url: str) -> str:
+    """The state database as a person finds it: the SQLite file, or the PostgreSQL
+    database (no password) and the org's schema."""
+    if url.startswith("sqlite"):
+        return url.split("///", 1)[-1]
+    try:
+        u = make_url(url)
+    except Exception:  # noqa: BLE001 — a URL we cannot parse is shown without its credentials
+        return url.split("@")[-1]
+    schema = schema_for(org_of(u))
+    return f"{u.set(query={}).render_as_string(hide_password=True)} ({f'schema {schema}' if schema else 'default schema'})"

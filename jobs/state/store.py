@@ -15,6 +15,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from sqlalchemy import JSON, Connection, Engine, Null, create_engine, delete, event, exc, func, select, update
 
 from jobs.state import orgs, schema
+from jobs.state.orgs import location  # noqa: F401 - where callers (st.location) find it
 from jobs.state.migrations import SchemaTooNew, migrate, too_new
 from jobs.state.types import UTCDateTime
 from jobs.timeutil import parse_sf_datetime
@@ -129,21 +130,6 @@ def sqlite_trouble(detail: str, where: str) -> str | None:
                 "was sent to Salesforce on its account.\n  fix: check the disk and the volume (dmesg); if the "
                 "file is damaged, move it aside and run `leadrouter state rebuild`")
     return None
-
-
-def location(url: str) -> str:
-    """The state database as a person finds it: the SQLite file, or the PostgreSQL
-    database (no password) and the org's schema."""
-    if url.startswith("sqlite"):
-        return url.split("///", 1)[-1]
-    from sqlalchemy.engine import make_url
-
-    try:
-        u = make_url(url)
-    except Exception:  # noqa: BLE001 — a URL we cannot parse is shown without its credentials
-        return url.split("@")[-1]
-    schema = orgs.schema_for(orgs.org_of(u))
-    return f"{u.set(query={}).render_as_string(hide_password=True)} ({f'schema {schema}' if schema else 'default schema'})"
 
 
 def _broken(url: str, detail: str) -> str:
