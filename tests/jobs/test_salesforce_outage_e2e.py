@@ -33,7 +33,7 @@ def test_an_outage_is_said_once_and_its_end_once_and_nothing_is_lost(sandbox_fac
         while sum(1 for x in log.lines if x.get("event") == "job_run") < 8:  # every job has run once
             time.sleep(0.1)
         seen = len(log.lines)
-        sb.faults.plan("503", count=150)  # every request answered 503: ~50 calls given up
+        sb.faults.plan("503", count=60)  # every request answered 503: ~20 calls given up
         new = add_leads(sb.org, 5, random_seed=7)
         again = log.wait_for("salesforce_available_again", timeout=120)
         during = log.lines[seen:log.lines.index(again)]
