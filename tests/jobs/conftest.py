@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,14 @@ def make_loop(tmp_path):
 @pytest.fixture
 def loop(org, make_loop):
     return make_loop(org)
+
+
+def wait_routed(sb, lead_ids, deadline: float, why: str) -> None:
+    """Until every lead reads a routing status other than none or Pending (a running
+    `leadrouter run` routes them), or `deadline` (time.monotonic()) passes: then fail with `why`."""
+    while any(sb.org.get("Lead", i).get("Routing_Status__c") in (None, "", "Pending") for i in lead_ids):
+        assert time.monotonic() < deadline, why
+        time.sleep(0.2)
 
 
 def leadrouter(cfg: Path, *args: str) -> subprocess.Popen:

@@ -13,7 +13,7 @@ import pytest
 
 from sandbox.seed import add_leads
 
-from .conftest import SECRET_ENV, leadrouter
+from .conftest import SECRET_ENV, leadrouter, wait_routed
 from .test_crash_e2e import write_config
 from .test_service_seams_second_run import Lines
 
@@ -46,10 +46,7 @@ def test_an_outage_is_said_once_and_its_end_once_and_nothing_is_lost(sandbox_fac
         loud = [x["event"] for x in during if x.get("level") in ("warning", "error")]
         assert loud.count("salesforce_unavailable") == 1, loud
         assert len(loud) <= 6, f"{len(loud)} warnings and errors for one outage: {loud}"
-        deadline = time.monotonic() + 60
-        while any(sb.org.get("Lead", i).get("Routing_Status__c") in (None, "", "Pending") for i in new):
-            assert time.monotonic() < deadline, "the leads that arrived during the outage were not routed"
-            time.sleep(0.2)
+        wait_routed(sb, new, time.monotonic() + 60, "the leads that arrived during the outage were not routed")
         assert not any("Traceback" in line for line in log.raw)
     finally:
         if run.poll() is None:
