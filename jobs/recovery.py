@@ -232,7 +232,8 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                                    .group_by(schema.offers.c.partner_id)):
             state.open_offers[pid] = n
         live = [r for r in records if spelled.get(str(r.get(field))) in (*LIVE, RoutingStatus.PENDING)]
-        counts["offered_today"] = offers_by_day(state, routing.router.caps, history.values(), now)
+        accepted = next((v for v, s in spelled.items() if s is RoutingStatus.ACCEPTED), None)
+        counts["offered_today"] = offers_by_day(state, routing.router.caps, history.values(), now, accepted)
         rotations_from_leads(state, live, wb, routing.router, ms.lead_converter())
         lifecycle.save_state(conn, state, now)
     # answers given while the state was gone are in the records: take them in now
@@ -245,17 +246,21 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
 
 
 def offers_by_day(state: RoutingState, caps: Caps, history: Iterable[list[tuple[datetime, str, str]]],
-                  now: datetime) -> int:
+                  now: datetime, accepted: str | None = None) -> int:
     """The daily caps' counts, from the partners our user set on the leads (each one an
     offer) in the last two days, each on the partner's own day as the caps count it: a
     partner at its Daily_Cap__c this morning stays there when the state is lost at noon.
+    A partner set in the same save as the routing status `accepted` (the org's spelling of
+    Accepted) was no offer: a rep's pool pick-up, or a lead back with its distributor; the
+    live state counts those against capacity, not the daily cap, and so does this.
     Returns how many of the offers fell on the partner's today."""
     state.day_zone, state.day_zones = caps.time_zone, caps.zones
     since = now - timedelta(days=2)
     state.daily = {}
     for entries in history:
+        held = {at for at, field, value in entries if field == "status" and value == accepted}
         for at, field, value in entries:
-            if field == "PartnerAccount" and value and since <= at <= now:
+            if field == "PartnerAccount" and value and since <= at <= now and at not in held:
                 day = state.daily.setdefault(state.day_of(value, at), {})
                 day[value] = day.get(value, 0) + 1
     return sum(state.today_count(pid, now) for pid in {p for d in state.daily.values() for p in d})
@@ -374,8 +379,9 @@ def _response_values(cx: Context) -> tuple[str, str, str] | None:
 def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_field: str | None = None,
                  rejected: tuple[str, str, str] | None = None,
                  ) -> tuple[dict[str, list[tuple[datetime, str, str]]], set[str]]:
-    """Per lead, oldest first, (when, field, new value): the owner and partner changes our
-    integration user made (a partner cleared as ""), the rejection reasons anyone else gave
+    """Per lead, oldest first, (when, field, new value): the owner, partner and routing
+    status (field "status") changes our integration user made (a partner cleared as ""),
+    the rejection reasons anyone else gave
     (field "reason"), the rejections anyone else answered (field "declined") and the owners
     anyone else set (field "taken"); and the leads whose routing status our user wrote."""
     me = getattr(cx.client, "user_id", None)
@@ -394,11 +400,13 @@ def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_fie
         soql = soql_select("LeadHistory", ["LeadId", "Field", "NewValue", "CreatedDate", "CreatedById"],
                            where=where, order_by=("CreatedDate", "Id"))
         for r in cx.client.query(soql):
-            if r["Field"] == status_field:
-                ours.add(r["LeadId"])
-                continue
             value = r.get("NewValue")
             at = parse_sf_datetime(r.get("CreatedDate"))
+            if r["Field"] == status_field:
+                ours.add(r["LeadId"])
+                if at is not None and isinstance(value, str):
+                    out.setdefault(r["LeadId"], []).append((at, "status", value))
+                continue
             if at is None:
                 continue
             if r["Field"] == reason_field:
