@@ -27,7 +27,15 @@ from rules.state import RoutingState
 # a rejection answered without a reason, as the offer's close reason (recovery rebuilds the same)
 NO_REASON = "no reason given"
 ANSWERS = (Response.ACCEPTED.value, Response.REJECTED.value)
-SAVED_BY = "LastModifiedById"  # jobs/leads.py reads it with every lead
+SAVED_BY = "LastModifiedById"  # read with every lead (read_fields)
+
+
+def read_fields(mappings: Any) -> list[str]:
+    """The Lead fields every read of leads asks for (REST, Bulk, the event stream's
+    re-reads): the mapping's, and who saved the lead last — an answer saved by a rep of a
+    partner the lead is not offered to is not that partner's answer (Event.OUTSIDER_ANSWER)."""
+    fields = mappings.soql_fields("lead")
+    return fields if SAVED_BY in fields else [*fields, SAVED_BY]
 
 if TYPE_CHECKING:
     from jobs.context import Context

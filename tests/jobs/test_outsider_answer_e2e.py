@@ -129,3 +129,21 @@ def test_a_pool_lead_taken_by_a_rep_outside_the_pool_goes_back_to_the_pool(org, 
     assert save_as(org, member_rep, lead_id, {"OwnerId": member_rep}).status_code == 204
     loop.cycle(partners_act=False)
     assert loop.lead(lead_id)["Routing_Status__c"] == "Accepted"
+
+
+def test_an_outsiders_answer_read_through_a_bulk_job_is_not_taken_either(org, loop, opened):
+    """The connector stopped for two hours and a large backlog read through a Bulk API 2.0
+    query job: that read carries who saved each lead too, so the outsider's rejection is
+    refused as the REST read refuses it (it was taken as the offered partner's)."""
+    from .test_bulk_e2e import bulk_from
+
+    lead_id, offer = opened
+    outsider = rep_elsewhere(org, offer["partner_id"])
+    assert save_as(org, outsider, lead_id, ANSWERS["reject_out_of_territory"]["fields"]).status_code == 204
+    bulk_from(loop, 1)
+    run = loop.cycle(hours=2, partners_act=False)
+    assert run["leads"].counts.get("bulk_read"), run["leads"].counts
+    assert [o["status"] for o in loop.offers(lead_id)][0] == "live"
+    lead = loop.lead(lead_id)
+    assert (lead["PartnerAccountId"], lead["OwnerId"], lead["Partner_Response__c"]) == (
+        offer["partner_id"], offer["rep_id"], None)
