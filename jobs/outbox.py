@@ -295,7 +295,7 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
     counts = {"reconciled_confirmed": 0, "reconciled_resend": 0, "reconciled_dropped": 0}
     if held:
         counts["in_flight_held"] = held
-    answers = set(cx.mappings.writeback({"response": None, "rejection_reason": None}))
+    answers = set(cx.mappings.cleared_answer())
     offered_at = next(iter(cx.mappings.writeback({"offered_at": None})), None)
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn, [e["lead_id"] for e in sent])

@@ -19,6 +19,12 @@ from .transforms import map_key
 
 Encoder = Callable[[Any], Any]
 
+# What a partner fills in answering an offer (the portal component writes all three): cleared
+# together whenever the lead is offered on, so the next partner sees no earlier answer and the
+# next poll does not read one as theirs. The rep's reason stays in Rejection_Reason__c's field
+# history (it starts with the code), and the close reason of the offer.
+ANSWER = ("response", "rejection_reason", "rejection_code")
+
 
 def format_datetime(value: datetime) -> str:
     if value.tzinfo is None:
@@ -38,11 +44,25 @@ class Writeback:
         self.mapping = mapping
         self.sobject = mapping.spec.sobject
         self.lengths: dict[str, int | None] = {}
-        self._encoders: dict[str, tuple[str, Encoder]] = {}
+        self._mapped: dict[str, tuple[str, Encoder]] = {}
         for name, compiled in {**mapping.attrs, **mapping.extras}.items():
             self.lengths[name] = compiled.spec.length
-            self._encoders[name] = (compiled.fields[0], self._encoder(name, compiled.type, compiled.spec.map))
+            self._mapped[name] = (compiled.fields[0], self._encoder(name, compiled.type, compiled.spec.map))
+        self._encoders = dict(self._mapped)
         self.known = set(mapping.kind.attrs) | set(mapping.extras)
+        self.optional = frozenset(n for n, c in {**mapping.attrs, **mapping.extras}.items() if c.spec.optional)
+        self.left_out: frozenset[str] = frozenset()
+
+    def leave_out(self, names: set[str] | frozenset[str]) -> None:
+        """Stop writing these optional attributes (their field is not in the org or not
+        editable by the integration user; validate said so). Replaces the previous set: a
+        check against an org that has the fields again writes them again."""
+        wrong = set(names) - self.optional
+        if wrong:
+            raise ValueError(f"only optional write-back attributes can be left out, not {', '.join(sorted(wrong))}")
+        self.left_out = frozenset(names)
+        # one dict, replaced whole: threads encoding meanwhile see the old set or the new
+        self._encoders = {n: e for n, e in self._mapped.items() if n not in self.left_out}
 
     def field(self, name: str) -> str | None:
         entry = self._encoders.get(name)
@@ -146,8 +166,7 @@ class Writeback:
             values["offered_at"] = decision.offered_at
             values["deadline"] = decision.deadline
             # a new offer starts clean: the previous partner's answer must not be read as this one's
-            values["response"] = None
-            values["rejection_reason"] = None
+            values.update(dict.fromkeys(ANSWER))
         elif kind is DecisionKind.ESCALATE or kind is DecisionKind.FALLBACK:
             if decision.queue_id:
                 values["owner_id"] = decision.queue_id
@@ -157,3 +176,7 @@ class Writeback:
 
     def decision(self, decision: Decision, routing_status: Any) -> dict[str, Any]:
         return self.encode(self.decision_values(decision, routing_status))
+
+    def cleared_answer(self) -> dict[str, Any]:
+        """The field updates that clear the partner's answer (ANSWER), for the fields written."""
+        return self.encode(dict.fromkeys(ANSWER))
