@@ -192,6 +192,22 @@ class MappingSet:
         integration user may not edit it (found by validate / ensure_optional_fields)."""
         return self._writeback.left_out
 
+    def writeback_dropped_fields(self) -> frozenset[str]:
+        """The Salesforce fields of writeback_left_out(): a write stored before they were
+        left out (the outbox outlives a restart) goes out without them."""
+        return self._writeback.dropped_fields()
+
+    def leave_out_fields(self, fields: tuple[str, ...] | list[str]) -> frozenset[str]:
+        """Salesforce refused a write naming `fields` (gone from the org, or no longer
+        editable, since the start): when every one is an optional attribute's field, those
+        attributes are left out from now on and returned; else nothing changes and the
+        answer is empty (the refusal stands)."""
+        wb = self._writeback
+        names = wb.optional_named(fields)
+        if names:
+            wb.leave_out(wb.left_out | names)
+        return names
+
     def writeback_sobject(self) -> str:
         return self._writeback.sobject
 

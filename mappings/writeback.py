@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from enum import Enum
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from rules.model import Decision, DecisionKind
 
@@ -63,6 +63,18 @@ class Writeback:
         self.left_out = frozenset(names)
         # one dict, replaced whole: threads encoding meanwhile see the old set or the new
         self._encoders = {n: e for n, e in self._mapped.items() if n not in self.left_out}
+
+    def dropped_fields(self) -> frozenset[str]:
+        """The Salesforce fields of the attributes left out: taken out of writes decided
+        (and stored in the outbox) before they were left out."""
+        return frozenset(self._mapped[n][0] for n in self.left_out)
+
+    def optional_named(self, fields: Iterable[str]) -> frozenset[str]:
+        """The optional attributes written to `fields` (Salesforce's names, any case), or
+        nothing when one of them is not an optional attribute's field."""
+        by_field = {f.lower(): n for n, (f, _) in self._mapped.items() if n in self.optional}
+        names = [by_field.get(str(f).lower()) for f in fields]
+        return frozenset(names) if names and all(names) else frozenset()  # type: ignore[arg-type]
 
     def field(self, name: str) -> str | None:
         entry = self._encoders.get(name)

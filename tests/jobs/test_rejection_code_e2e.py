@@ -184,3 +184,27 @@ def test_a_code_field_the_integration_user_may_not_edit_is_left_alone_with_one_w
 
     finding, = validate_findings(cfg, capsys)
     assert finding["severity"] == "warning" and "not editable" in finding["message"]
+
+
+def test_a_code_field_gone_while_running_is_left_out_and_the_lead_still_moves_on(org, tmp_path):
+    loop = start(org, _config(org, tmp_path))
+    try:
+        org.simulator.set_profile("*", NEVER_ANSWER)
+        loop.cycle()
+        lead_id, first = an_offer(loop)
+        reshape_lead(org, lambda lead: lead.fields.pop(CODE))  # an admin deletes the field meanwhile
+        answer_as_rep(org, lead_id, first["rep_id"], {"Partner_Response__c": "Rejected",
+                                                      "Rejection_Reason__c": "Bad data: the phone is wrong"})
+        with capture_logs() as logs:
+            loop.cycle(partners_act=False)  # the offer to B is refused for the field: B's write goes again
+            loop.cycle(partners_act=False)
+        assert not [e for e in logs if e.get("log_level") == "error"], [e for e in logs if e.get("log_level") == "error"]
+        left, = [e for e in logs if e["event"] == "optional_field_left_out"]
+        assert left["attribute"] == "rejection_code" and "LeadRouter_Integration" in left["fix"]
+        second = loop.live()[lead_id]
+        assert second["kind"] == "offer" and second["partner_id"] != first["partner_id"]
+        lead = org.org.get("Lead", lead_id)
+        assert (lead["OwnerId"], lead["Routing_Status__c"], lead["Partner_Response__c"]) == (
+            second["rep_id"], "Offered", None)
+    finally:
+        stop(loop)

@@ -146,3 +146,13 @@ def test_without_an_optional_field_the_start_check_asks_nothing(tmp_path):
         raise AssertionError(f"described {name}")
 
     assert ms.ensure_optional_fields(describe) == []
+
+
+def test_a_refusal_naming_an_optional_field_leaves_it_out_and_one_naming_any_other_changes_nothing():
+    ms = load_mappings()
+    assert ms.leave_out_fields(["Rejection_Reason__c"]) == frozenset()
+    assert ms.leave_out_fields([CODE, "OwnerId"]) == frozenset()
+    assert ms.writeback_left_out() == frozenset()
+    assert ms.leave_out_fields(["rejection_reason_code__c"]) == {"rejection_code"}
+    assert ms.writeback_left_out() == {"rejection_code"} and ms.writeback_dropped_fields() == {CODE}
+    assert CODE not in ms.cleared_answer()
