@@ -21,8 +21,8 @@ Encoder = Callable[[Any], Any]
 
 # What a partner fills in answering an offer (the portal component writes all three): cleared
 # together whenever the lead is offered on, so the next partner sees no earlier answer and the
-# next poll does not read one as theirs. The rep's reason stays in Rejection_Reason__c's field
-# history (it starts with the code), and the close reason of the offer.
+# next poll does not read one as theirs. Who answered what stays in the Lead's field history
+# (the shipped three are history-tracked) and in the offer's close reason in the state.
 ANSWER = ("response", "rejection_reason", "rejection_code")
 
 
@@ -74,7 +74,9 @@ class Writeback:
         nothing when one of them is not an optional attribute's field."""
         by_field = {f.lower(): n for n, (f, _) in self._mapped.items() if n in self.optional}
         names = [by_field.get(str(f).lower()) for f in fields]
-        return frozenset(names) if names and all(names) else frozenset()  # type: ignore[arg-type]
+        if not names or None in names:
+            return frozenset()
+        return frozenset(n for n in names if n is not None)
 
     def field(self, name: str) -> str | None:
         entry = self._encoders.get(name)
