@@ -15,6 +15,7 @@ from typing import Callable, Iterator, Mapping
 from rules.bits import lowest, positions
 from rules.book import Match, Rule, RuleBook
 from rules.explain import EXCLUSIONS_LISTED, RuleTrial, nobody_eligible, nobody_left
+from rules.geo import postal_under
 from rules.index import PartnerIndex
 from rules.model import Lead
 from rules.state import RoutingState
@@ -111,7 +112,7 @@ class Eligibility:
                 return True
             if postal and lead.postal_code:
                 for c, prefix in postal:
-                    if lead.country == c and lead.postal_code.startswith(prefix):
+                    if lead.country == c and postal_under(c, lead.postal_code, prefix):
                         return True
             if self.index.fences and self.index.fences.holds(name.lstrip("@"), lead.lat, lead.lon):
                 return True  # a drawn shape holding the lead's point (rules/geofence.py)

@@ -1,0 +1,62 @@
+"""Routing criteria as another org's channel manager writes them from the docs, on that
+org's own data (tests/ops/other_org.py, "Northwind"), driven through `leadrouter once`
+and read back from the Lead through simple-salesforce."""
+from __future__ import annotations
+
+import pytest
+
+from jobs.cli import main
+from tests.conftest import salesforce_client
+
+from .other_org import _rep
+
+pytestmark = pytest.mark.e2e
+
+
+def lead_row(sf, lead_id):
+    return sf.query(f"SELECT OwnerId, PartnerAccountId, Routing_Status__c, Routing_Rule__c, Routing_Reason__c "
+                    f"FROM Lead WHERE Id = '{lead_id}'")["records"][0]
+
+
+def _partner(org, ids, key, name, territory):
+    ids.partners[key] = org.create("Account", {
+        "IsPartner": True, "Name": name, "BillingCountry": "United Kingdom", "Partner_Level__c": "Level 2",
+        "Sales_Territory__c": territory,
+    })
+    _rep(org, ids, key, ids.partners[key], name.split()[0], "Rep", tz="Europe/London")
+
+
+def _lead(org, ids, key, company, postcode):
+    ids.leads[key] = org.create("Lead", {
+        "LastName": "Buyer", "OwnerId": ids.queues["Web_Leads"], "LeadSource": "Web", "Company": company,
+        "Country": "United Kingdom", "PostalCode": postcode,
+    })
+
+
+def test_uk_postcode_areas_and_districts_cover_their_own_postcodes_only(other_org, capsys):
+    """A UK channel team splits the country by postcode area ("B" Birmingham) and district
+    ("E1" Whitechapel). "B" is not the start of Bristol's "BS1", nor "E1" of Canary Wharf's
+    "E14": those leads belong to nobody here, not to the partner whose code they begin with."""
+    sb, ids, config = other_org
+    _partner(sb.org, ids, "brum", "Brum Partners", "GB:B")
+    _partner(sb.org, ids, "whitechapel", "Whitechapel Partners", "GB:E1")
+    _partner(sb.org, ids, "westminster", "Westminster Partners", "GB:SW1")
+    _lead(sb.org, ids, "edgbaston", "Edgbaston Ltd", "B15 2TT")
+    _lead(sb.org, ids, "bristol", "Bristol Ltd", "BS1 4DJ")
+    _lead(sb.org, ids, "aldgate", "Aldgate Ltd", "e1 7aa")
+    _lead(sb.org, ids, "canary", "Canary Wharf Ltd", "E14 5AB")
+    _lead(sb.org, ids, "whitehall", "Whitehall Ltd", "SW1A 2AA")
+    _lead(sb.org, ids, "putney", "Putney Ltd", "SW15 2AA")
+    assert main(["once", "--init", "--config", str(config)]) == 0
+    capsys.readouterr()
+    sf = salesforce_client(sb)
+    partner_of = {key: lead_row(sf, ids.leads[key])["PartnerAccountId"] for key in
+                  ("edgbaston", "bristol", "aldgate", "canary", "whitehall", "putney")}
+    assert partner_of == {
+        "edgbaston": ids.partners["brum"], "bristol": None,
+        "aldgate": ids.partners["whitechapel"], "canary": None,
+        "whitehall": ids.partners["westminster"], "putney": None,
+    }
+    bristol = lead_row(sf, ids.leads["bristol"])
+    assert bristol["Routing_Status__c"] == "Fallback", bristol
+    assert "no partner covers GB" in bristol["Routing_Reason__c"], bristol
