@@ -60,3 +60,56 @@ def test_uk_postcode_areas_and_districts_cover_their_own_postcodes_only(other_or
     bristol = lead_row(sf, ids.leads["bristol"])
     assert bristol["Routing_Status__c"] == "Fallback", bristol
     assert "no partner covers GB" in bristol["Routing_Reason__c"], bristol
+
+
+@pytest.fixture
+def northwind_with(tmp_path, sandbox_factory, monkeypatch):
+    """Northwind's org with fields of its own added to the Lead: (sandbox, ids, config)."""
+    from sandbox import schema as schema_module
+
+    from . import other_org
+
+    def make(*lead_fields):
+        fields = {k: list(v) for k, v in other_org.OTHER_FIELDS.items()}
+        fields["Lead"] += lead_fields
+        monkeypatch.setattr(other_org, "OTHER_FIELDS", fields)
+        schema = schema_module.load_schema(other_org.other_sfdx(tmp_path / "sfdx"))
+        monkeypatch.setattr(schema_module, "_default_schema", schema)
+        sb = sandbox_factory()
+        ids = other_org.build(sb.org)
+        work = tmp_path / "ops"
+        work.mkdir()
+        return sb, ids, other_org.write_workdir(work, sb.connection)
+
+    return make
+
+
+def validate_findings(config, capsys):
+    import json
+
+    code = main(["validate", "--config", str(config), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, report["findings"]
+    return report["findings"]
+
+
+def test_validate_says_amounts_of_a_multi_currency_org_are_each_leads_own_currency(northwind_with, capsys):
+    """In an org with several currencies, Budget__c comes back in each lead's CurrencyIsoCode:
+    `amount >= 100000` would hold for 100,000 JPY and fail for 90,000 GBP. validate says so,
+    naming the field and a fix an admin can make (a formula in the corporate currency)."""
+    from .other_org import _picklist
+
+    sb, ids, config = northwind_with(("CurrencyIsoCode", "Picklist", _picklist(["USD", "EUR", "JPY"])))
+    sb.org.update("Lead", ids.leads["munich"], {"CurrencyIsoCode": "EUR"})
+    found = [f for f in validate_findings(config, capsys) if "CurrencyIsoCode" in f["message"]]
+    by_field = {f["message"].split(" holds ")[0].rsplit(" ", 1)[-1]: f for f in found}
+    assert set(by_field) == {"Budget__c", "AnnualRevenue"}, found
+    budget = by_field["Budget__c"]
+    assert budget["severity"] == "warning" and "amount" in budget["key"], budget
+    assert "CURRENCYRATE(TEXT(CurrencyIsoCode))" in budget["fix"], budget
+
+
+def test_validate_is_quiet_about_currency_in_a_single_currency_org(other_org, capsys):
+    sb, ids, config = other_org
+    found = validate_findings(config, capsys)
+    assert not [f for f in found if "currenc" in f["message"].lower()], found
