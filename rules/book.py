@@ -30,6 +30,7 @@ from rules.expressions import Compiler, Condition, ExpressionError, schema_of
 from rules.literals import LEAD_PICKLISTS, PARTNER_PICKLISTS, compared_values
 from rules.fiscal import OrgCalendar
 from rules.model import Lead, Partner
+from rules.sides import other_sides_attribute
 from rules.windows import offer_deadline, zone
 
 DEFAULT_PATH = Path(__file__).parent / "defaults" / "rules.toml"
@@ -318,7 +319,11 @@ class _Loader:
         try:
             cond = compiler.compile(text)
         except ExpressionError as exc:
-            self.error(key, f"{owner}: {exc.message}" if owner else exc.message, exc.fix, line)
+            message, fix = exc.message, exc.fix
+            other_side = self.partner if compiler is not self.partner else self.lead
+            if exc.symbol and exc.symbol in other_side.schema:
+                message, fix = other_sides_attribute(exc.symbol, text, lead_side=compiler is not self.partner)
+            self.error(key, f"{owner}: {message}" if owner else message, fix, line)
             return compiler.compile("false")
         lead_side = compiler is not self.partner
         picklists = self.values["lead" if lead_side else "partner"]

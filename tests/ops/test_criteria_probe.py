@@ -113,3 +113,31 @@ def test_validate_is_quiet_about_currency_in_a_single_currency_org(other_org, ca
     sb, ids, config = other_org
     found = validate_findings(config, capsys)
     assert not [f for f in found if "currenc" in f["message"].lower()], found
+
+
+def test_a_lead_attribute_in_a_partner_condition_is_explained_with_the_matcher_that_pairs_them(other_org, capsys):
+    """The channel manager wants "the lead's industry among the partner's industries" and
+    writes `partners = 'industry in industries'`. Offering "did you mean 'industries'?"
+    leads to `industries in industries`; the fix is the matcher that reads both sides."""
+    import json
+
+    sb, ids, config = other_org
+    rules = config.parent / "rules.toml"
+    rules.write_text(rules.read_text().replace(
+        '  name = "Small business"\n',
+        '  name = "Small business"\n  partners = \'industry in industries and tier == "Gold"\'\n', 1).replace(
+        '  name = "Anyone covering"\n',
+        '  name = "Anyone covering"\n  when = \'tier == "Gold"\'\n', 1))
+    assert main(["validate", "--config", str(config), "--json"]) == 1
+    errors = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["severity"] == "error"]
+    import re
+
+    by_attr = {re.search(r"attribute '(\w+)'", f["message"]).group(1): f for f in errors if "attribute" in f["message"]}
+    assert set(by_attr) == {"industry", "tier"}, errors
+    industry = by_attr["industry"]
+    assert "the lead's" in industry["message"] and "partners" in industry["message"], industry
+    assert "match = { industry = true }" in industry["fix"], industry
+    assert "did you mean" not in industry["fix"], industry
+    tier = by_attr["tier"]
+    assert "the partner's" in tier["message"], tier
+    assert "tiers" in tier["fix"] and "partners" in tier["fix"], tier
