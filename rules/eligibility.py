@@ -294,6 +294,7 @@ class Eligibility:
                 trial.eligible = len(near)
             else:
                 trial.notes.append("eligible counts partners before the distance limit")
+                trial.any_distance = True
         if not eligible:
             trial.outcome = nobody_eligible(trial)
             return None

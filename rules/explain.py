@@ -12,7 +12,7 @@ class RuleTrial:
     made per run, and dataclass field factories cost more than the rest of a trial."""
 
     __slots__ = ("rule", "ruleset", "outcome", "candidates", "eligible", "excluded", "excluded_counts", "scores",
-                 "notes", "applied", "_counted")
+                 "notes", "applied", "_counted", "any_distance")
 
     def __init__(self, rule: str, ruleset: str, outcome: str = "", *, candidates: int = 0, eligible: int = 0,
                  applied: bool = False):
@@ -26,6 +26,7 @@ class RuleTrial:
         self.scores: list[dict[str, Any]] = []  # top candidates, best first
         self.notes: list[str] = []
         self.applied = applied  # its condition held (and the lead lies in its territories)
+        self.any_distance = False  # `eligible` counted before a proximity rule's radius (read lazily)
         self._counted: set[str] = set()
 
     def __repr__(self) -> str:

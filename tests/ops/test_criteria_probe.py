@@ -141,3 +141,38 @@ def test_a_lead_attribute_in_a_partner_condition_is_explained_with_the_matcher_t
     tier = by_attr["tier"]
     assert "the partner's" in tier["message"], tier
     assert "tiers" in tier["fix"] and "partners" in tier["fix"], tier
+
+
+def test_a_nearest_partner_reason_does_not_count_far_partners_as_eligible(other_org, capsys):
+    """A proximity rule ("within 50 km, nearest") found one partner 21 km away; other
+    partners with reps cover the world but are thousands of km off. The Lead's reason said
+    "6 eligible", which an admin reads as eight partners able to take it."""
+    sb, ids, config = other_org
+    ids.partners["fiji"] = sb.org.create("Account", {
+        "IsPartner": True, "Name": "Suva Systems", "BillingCountry": "Fiji", "Partner_Level__c": "Level 2",
+        "BillingLatitude": -17.0, "BillingLongitude": 179.9, "Sales_Territory__c": "FJ"})
+    _rep(sb.org, ids, "fiji", ids.partners["fiji"], "Sefa", "Rep", tz="Pacific/Fiji")
+    ids.leads["taveuni"] = sb.org.create("Lead", {  # across the antimeridian from Suva Systems
+        "LastName": "Buyer", "OwnerId": ids.queues["Web_Leads"], "LeadSource": "Web", "Company": "Taveuni Traders",
+        "Country": "Fiji", "Latitude": -17.0, "Longitude": -179.9})
+    rules = config.parent / "rules.toml"
+    rules.write_text(rules.read_text().replace('[[ruleset]]\nname = "Inbound"', '''[[ruleset]]
+name = "Islands"
+when = 'country == "FJ"'
+
+  [[ruleset.rule]]
+  name = "Nearest partner"
+  match = { within_km = 50 }
+  distribute = "nearest"
+
+[[ruleset]]
+name = "Inbound"''', 1))
+    assert main(["once", "--init", "--config", str(config)]) == 0
+    capsys.readouterr()
+    row = lead_row(salesforce_client(sb), ids.leads["taveuni"])
+    assert (row["PartnerAccountId"], row["Routing_Rule__c"]) == (ids.partners["fiji"], "Nearest partner"), row
+    assert "nearest (21 km)" in row["Routing_Reason__c"], row
+    import re
+
+    assert not re.search(r"; \d+ eligible,", row["Routing_Reason__c"]), row
+    assert "eligible at any distance" in row["Routing_Reason__c"], row
