@@ -69,9 +69,10 @@ def northwind_with(tmp_path, sandbox_factory, monkeypatch):
 
     from . import other_org
 
-    def make(*lead_fields):
+    def make(*lead_fields, user_fields=()):
         fields = {k: list(v) for k, v in other_org.OTHER_FIELDS.items()}
         fields["Lead"] += lead_fields
+        fields["User"] = list(user_fields)
         monkeypatch.setattr(other_org, "OTHER_FIELDS", fields)
         schema = schema_module.load_schema(other_org.other_sfdx(tmp_path / "sfdx"))
         monkeypatch.setattr(schema_module, "_default_schema", schema)
@@ -176,3 +177,38 @@ name = "Inbound"''', 1))
 
     assert not re.search(r"; \d+ eligible,", row["Routing_Reason__c"]), row
     assert "eligible at any distance" in row["Routing_Reason__c"], row
+
+
+def test_a_rep_who_leaves_the_rep_filter_gets_no_new_offers_before_the_daily_full_sync(northwind_with, capsys):
+    """Only Sales reps get leads: the channel manager writes the [rep] mapping's filter as
+    mappings/README.md says (a SOQL condition). Lone Star's Sally moves to a Technical role
+    and Travis to Sales; the next run must offer Texas leads to Travis. The partners' sync
+    read reps by SystemModstamp within the filter, so it never saw Sally leave it and kept
+    offering her leads until the whole re-read a day later."""
+    from datetime import timedelta
+
+    from .other_org import _picklist
+
+    sb, ids, config = northwind_with(user_fields=[("Lead_Role__c", "Picklist", _picklist(["Sales", "Technical"]))])
+    org = sb.org
+    org.update("User", ids.reps["lonestar"], {"Lead_Role__c": "Technical"})
+    sally = _rep(org, ids, "sally", ids.partners["lonestar"], "Sally", "Sales", tz="America/Chicago")
+    org.update("User", sally, {"Lead_Role__c": "Sales"})
+    mapping = config.parent / "mappings" / "partner.toml"
+    mapping.write_text(mapping.read_text().replace(
+        "filter = \"UserType = 'PowerPartner'\"", "filter = \"UserType = 'PowerPartner' AND Lead_Role__c = 'Sales'\""))
+    assert main(["once", "--init", "--config", str(config)]) == 0
+    sf = salesforce_client(sb)
+    assert lead_row(sf, ids.leads["texas_zip4"])["OwnerId"] == sally
+    sb.clock.advance(timedelta(minutes=20))
+    org.update("User", sally, {"Lead_Role__c": "Technical"})
+    org.update("User", ids.reps["lonestar"], {"Lead_Role__c": "Sales"})
+    sb.clock.advance(timedelta(minutes=20))
+    for key in ("after_a", "after_b"):
+        ids.leads[key] = org.create("Lead", {"LastName": "Buyer", "OwnerId": ids.queues["Web_Leads"],
+                                             "LeadSource": "Web", "Company": f"Amarillo {key}", "Country": "US",
+                                             "State": "TX"})
+    assert main(["once", "--config", str(config)]) == 0
+    capsys.readouterr()
+    owners = {key: lead_row(sf, ids.leads[key])["OwnerId"] for key in ("after_a", "after_b")}
+    assert owners == {"after_a": ids.reps["lonestar"], "after_b": ids.reps["lonestar"]}, (owners, sally)
