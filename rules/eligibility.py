@@ -157,7 +157,7 @@ class Eligibility:
             before, last = cand, 1
             cand &= cov
             if steps is not None:
-                steps.append((f"cover {_where(m, lead)}", cand.bit_count()))
+                steps.append((f"cover {_covered(m, lead, coverage_hits)}", cand.bit_count()))
         if m.industry and cand:
             if not lead.industry:
                 trial.outcome = "lead has no industry"
@@ -346,6 +346,14 @@ class Eligibility:
                 return itertools.chain((first,), found)
             return [first, *found]
         return None
+
+
+def _covered(m: Match, lead: Lead, hits: Mapping[str, int]) -> str:
+    """The coverage that let partners in, most specific last ("US-TX, US:750"); a partner
+    covering a postal district is not said to cover the whole country."""
+    if m.territories or not hits:
+        return _where(m, lead)
+    return ", ".join(sorted(hits, key=hits.__getitem__))
 
 
 def _where(m: Match, lead: Lead) -> str:

@@ -60,6 +60,10 @@ def test_uk_postcode_areas_and_districts_cover_their_own_postcodes_only(other_or
     bristol = lead_row(sf, ids.leads["bristol"])
     assert bristol["Routing_Status__c"] == "Fallback", bristol
     assert "no partner covers GB" in bristol["Routing_Reason__c"], bristol
+    # explain names the coverage that let the partner in: its district, not all of GB
+    assert main(["explain", ids.leads["whitehall"], "--config", str(config)]) == 0
+    text = capsys.readouterr().out
+    assert "1 cover GB:SW1" in text and "cover GB\n" not in text and "cover GB " not in text, text
 
 
 @pytest.fixture
