@@ -192,6 +192,13 @@ def _read_checks(c: _Check) -> None:
                         _currency_check(c, (table, name, "field"), name, field_name, entry, own_fields)
                     ok = _READ_OK.get(compiled.type)
                     sf_type = entry.get("type")
+                    if compiled.type == "date" and sf_type == "datetime" and not _parsed_by_transform(spec):
+                        c.add((table, name, "field"),
+                              f"{field_name} is a date-time field but {name} is a date: each value is read as its day "
+                              "in UTC, as Salesforce's DATEVALUE does, so 02:30 UTC on 1 January is the 1st even "
+                              "where the org's day is still the 31st of December",
+                              f"map {name} to a Date field, or to a Date formula field of the org's day, e.g. "
+                              f"DATEVALUE({field_name} - 5/24) for New York in winter", severity="warning")
                     if ok is not None and sf_type not in ok and not _parsed_by_transform(spec):
                         c.add((table, name, "field"),
                               f"{field_name} is a {sf_type} field but {name} is {compiled.type}; values that do not parse make the record unroutable",

@@ -216,3 +216,21 @@ def test_a_rep_who_leaves_the_rep_filter_gets_no_new_offers_before_the_daily_ful
     capsys.readouterr()
     owners = {key: lead_row(sf, ids.leads[key])["OwnerId"] for key in ("after_a", "after_b")}
     assert owners == {"after_a": ids.reps["lonestar"], "after_b": ids.reps["lonestar"]}, (owners, sally)
+
+
+def test_validate_says_a_date_time_field_mapped_to_the_close_date_is_read_as_its_utc_day(northwind_with, capsys):
+    """The org keeps the expected close as a date-time (Decision_At__c). 02:30 UTC on the
+    1st of January is the 31st of December in the org's New York: `close_date <= year_end`
+    reads it as next year. validate names the field and the zone it is read in."""
+    sb, ids, config = northwind_with(("Decision_At__c", "DateTime", ""))
+    lead = config.parent / "mappings" / "lead.toml"
+    lead.write_text(lead.read_text().replace('close_date = "Purchase_By__c"', 'close_date = "Decision_At__c"'))
+    found = [f for f in validate_findings(config, capsys) if "Decision_At__c" in f["message"]]
+    assert len(found) == 1, found
+    assert found[0]["severity"] == "warning" and "close_date" in found[0]["key"], found
+    assert "UTC" in found[0]["message"] and "Date field" in found[0]["fix"], found
+
+
+def test_validate_is_quiet_about_a_date_field_mapped_to_the_close_date(other_org, capsys):
+    sb, ids, config = other_org
+    assert not [f for f in validate_findings(config, capsys) if "Purchase_By__c" in f["message"]]
