@@ -342,8 +342,10 @@ class _Loader:
         known = tuple(self.values[side].get(attr, ()))
         if not known:  # the org's field for it is no picklist: nothing to check against
             return
+        # leads and partners are read in the rule file's spelling (rules/spelling.py): "cloud" meets Cloud
+        folded = {k.strip().casefold() for k in known}
         for v in values:
-            if v not in known:
+            if v not in known and v.strip().casefold() not in folded:
                 self.warn(key, f"{what} {v!r} is not a value of {self.values_from}; no partner can match it",
                           did_you_mean(v, known), line)
 

@@ -234,3 +234,37 @@ def test_validate_says_a_date_time_field_mapped_to_the_close_date_is_read_as_its
 def test_validate_is_quiet_about_a_date_field_mapped_to_the_close_date(other_org, capsys):
     sb, ids, config = other_org
     assert not [f for f in validate_findings(config, capsys) if "Purchase_By__c" in f["message"]]
+
+
+def test_a_product_and_certification_written_in_another_case_are_not_called_unmatchable(other_org, capsys):
+    """The rule file writes `"cloud" = ["aws migration"]`; the org's picklists say Cloud and
+    AWS Migration. The router reads both in the rule file's spelling (rules/spelling.py) and
+    routes a Cloud lead to the AWS-certified partner, so validate must not warn that "no
+    partner can match it"."""
+    import json
+
+    sb, ids, config = other_org
+    ids.partners["okc"] = sb.org.create("Account", {
+        "IsPartner": True, "Name": "Sooner Cloud", "BillingCountry": "US", "Partner_Level__c": "Level 2",
+        "Sales_Territory__c": "US-OK", "Certifications__c": "AWS Migration"})
+    _rep(sb.org, ids, "okc", ids.partners["okc"], "Sue", "Rep", tz="America/Chicago")
+    ids.leads["norman"] = sb.org.create("Lead", {
+        "LastName": "Buyer", "OwnerId": ids.queues["Web_Leads"], "LeadSource": "Web", "Company": "Norman Co",
+        "Country": "US", "State": "OK", "Solutions__c": "Cloud"})
+    rules = config.parent / "rules.toml"
+    rules.write_text(rules.read_text().replace('"Cloud" = ["AWS Migration"]', '"cloud" = ["aws migration"]').replace(
+        '[[ruleset]]\nname = "Inbound"', '''[[ruleset]]
+name = "Certified"
+when = 'company == "Norman Co"'
+
+  [[ruleset.rule]]
+  name = "Certified for cloud"
+  match = { geography = true, certified_for_products = true }
+
+[[ruleset]]
+name = "Inbound"''', 1))
+    found = validate_findings(config, capsys)
+    assert not [f for f in found if "no partner can match" in f["message"]], found
+    assert main(["dry-run", "--config", str(config), "--format", "json"]) == 0
+    rows = {r["lead_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows[ids.leads["norman"]]["rule"] == "Certified for cloud", rows[ids.leads["norman"]]
