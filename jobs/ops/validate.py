@@ -562,6 +562,9 @@ _COVERAGE_FIX = ("write each item as a code: a country (US), a state or province
                  "(US:750, CA:K1A) or a territory of the rule file (@NA), separated by ';'")
 
 
+_SHIPPED_REP_FILTER = "UserType = 'PowerPartner'"  # mappings/defaults/partner.toml
+
+
 def _never_offered(cx, index, book, coverage_field: str) -> list[Finding]:
     """Partner accounts the router can never offer a lead, whatever the rules say: no active
     rep to own it (none invited yet, or the only ones deactivated), or no coverage while
@@ -570,12 +573,17 @@ def _never_offered(cx, index, book, coverage_field: str) -> list[Finding]:
     out = []
     no_rep = [p for i, p in enumerate(index.partners) if index.unavailable_why[i] == "no active rep"]
     if no_rep:
-        said = ", ".join(p.name + (" (its reps are inactive)" if p.reps else " (no rep)") for p in no_rep[:8])
+        # an org that narrowed the [rep] filter (only Sales reps get leads) may have reps it leaves out
+        narrowed = cx.mappings.filter("rep") != _SHIPPED_REP_FILTER
+        none = " (no rep the [rep] filter reads)" if narrowed else " (no rep)"
+        said = ", ".join(p.name + (" (its reps are inactive)" if p.reps else none) for p in no_rep[:8])
         out.append(Finding("warning", f"org: {sobject}", "partner reps",
                            f"{len(no_rep)} partner account(s) never offered a lead, having no active rep to own it: "
                            f"{said}{' …' if len(no_rep) > 8 else ''}",
                            "give each an active partner user (a User of the account's contact with a partner "
-                           "licence); an account that is no partner any more: untick IsPartner"))
+                           "licence)" + (f"{' the [rep] filter reads' if narrowed else ''}; an account that is no "
+                                         "partner any more: untick IsPartner")
+                           + (f"; or widen the [rep] filter ({cx.mappings.filter('rep')})" if narrowed else "")))
     rules = [r for r in book.rules if r is not book.hand_down and not r.pool]
     if rules and all(r.match.geography for r in rules):
         bare = [p for i, p in enumerate(index.partners) if not p.coverage and not index.unavailable_why[i]]

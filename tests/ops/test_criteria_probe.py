@@ -268,3 +268,21 @@ name = "Inbound"''', 1))
     assert main(["dry-run", "--config", str(config), "--format", "json"]) == 0
     rows = {r["lead_id"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows[ids.leads["norman"]]["rule"] == "Certified for cloud", rows[ids.leads["norman"]]
+
+
+def test_validate_says_a_partner_whose_reps_the_rep_filter_leaves_out_has_none_it_reads(northwind_with, capsys):
+    """Maple Leaf's only rep is Technical; the [rep] filter reads Sales reps. "(no rep)" sent
+    the channel manager to invite a user the account already has."""
+    from .other_org import _picklist
+
+    sb, ids, config = northwind_with(user_fields=[("Lead_Role__c", "Picklist", _picklist(["Sales", "Technical"]))])
+    sb.org.update("User", ids.reps["maple"], {"Lead_Role__c": "Technical"})
+    for key in ("lonestar", "prairie", "bayern", "nocoverage"):
+        sb.org.update("User", ids.reps[key], {"Lead_Role__c": "Sales"})
+    mapping = config.parent / "mappings" / "partner.toml"
+    mapping.write_text(mapping.read_text().replace(
+        "filter = \"UserType = 'PowerPartner'\"", "filter = \"UserType = 'PowerPartner' AND Lead_Role__c = 'Sales'\""))
+    found = [f for f in validate_findings(config, capsys) if f["key"] == "partner reps"]
+    assert len(found) == 1, found
+    assert "Maple Leaf Integrators (no rep the [rep] filter reads)" in found[0]["message"], found
+    assert "[rep] filter" in found[0]["fix"], found
