@@ -286,3 +286,37 @@ def test_validate_says_a_partner_whose_reps_the_rep_filter_leaves_out_has_none_i
     assert len(found) == 1, found
     assert "Maple Leaf Integrators (no rep the [rep] filter reads)" in found[0]["message"], found
     assert "[rep] filter" in found[0]["fix"], found
+
+
+def test_partners_of_routing_weight_0_are_not_said_to_be_at_a_cap(other_org, capsys):
+    """Kansas's two partners both have Routing_Weight__c 0 (validate warns: never drawn by
+    weight). The lead falls through to the next rule; its reason said "every eligible partner
+    is at a cap", and an admin went looking at capacities that were fine."""
+    import json
+
+    sb, ids, config = other_org
+    for key, name in (("okc1", "Sunflower One"), ("okc2", "Sunflower Two")):
+        ids.partners[key] = sb.org.create("Account", {
+            "IsPartner": True, "Name": name, "BillingCountry": "US", "Partner_Level__c": "Level 2",
+            "Sales_Territory__c": "US-KS", "Routing_Weight__c": 0})
+        _rep(sb.org, ids, key, ids.partners[key], name.split()[1], "Rep", tz="America/Chicago")
+    lead_id = sb.org.create("Lead", {"LastName": "Buyer", "OwnerId": ids.queues["Web_Leads"], "LeadSource": "Other",
+                                     "Company": "Wichita Co", "Country": "US", "State": "KS"})
+    rules = config.parent / "rules.toml"
+    rules.write_text(rules.read_text().replace('name = "Everything else"\n', '''name = "Everything else"
+
+  [[ruleset.rule]]
+  name = "By weight"
+  match = { geography = true }
+  distribute = "weighted"
+  weight_by = "weight"
+  otherwise = "escalate"
+''', 1))
+    assert main(["once", "--init", "--config", str(config)]) == 0
+    capsys.readouterr()
+    row = lead_row(salesforce_client(sb), lead_id)
+    assert (row["Routing_Status__c"], row["Routing_Rule__c"]) == ("Escalated", "By weight"), row
+    assert "cap" not in row["Routing_Reason__c"], row
+    assert "routing weight of 0" in row["Routing_Reason__c"], row
+    assert main(["explain", lead_id, "--config", str(config), "--json"]) == 0
+    assert "routing weight of 0" in json.loads(capsys.readouterr().out)["now"]["summary"]
