@@ -320,3 +320,21 @@ def test_partners_of_routing_weight_0_are_not_said_to_be_at_a_cap(other_org, cap
     assert "routing weight of 0" in row["Routing_Reason__c"], row
     assert main(["explain", lead_id, "--config", str(config), "--json"]) == 0
     assert "routing weight of 0" in json.loads(capsys.readouterr().out)["now"]["summary"]
+
+
+def test_validate_says_when_a_lead_product_is_no_partners_product_value(northwind_with, capsys):
+    """The Lead's Solutions__c offers "Cloud-Migration", a value the partners' Solutions__c
+    lacks. A `match.products` rule can never place a lead that names only it: each such lead
+    went silently to the next rule. validate names the value and the rule."""
+    from . import other_org
+
+    lead_values = [*other_org.SOLUTIONS, "Cloud-Migration"]
+    sb, ids, config = northwind_with(("Solutions__c", "MultiselectPicklist", "\n    <visibleLines>4</visibleLines>"
+                                      + other_org._picklist(lead_values)))
+    rules = config.parent / "rules.toml"
+    rules.write_text(rules.read_text().replace('  name = "Small business"\n  when = \'segment == "SMB"\'\n  match = { geography = true }',
+                                               '  name = "Small business"\n  when = \'segment == "SMB"\'\n  match = { geography = true, products = "any" }', 1))
+    found = [f for f in validate_findings(config, capsys) if "Cloud-Migration" in f["message"]]
+    assert len(found) == 1, found
+    assert found[0]["severity"] == "warning" and "products" in found[0]["key"], found
+    assert "Small business" in found[0]["message"], found
