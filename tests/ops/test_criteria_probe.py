@@ -338,3 +338,47 @@ def test_validate_says_when_a_lead_product_is_no_partners_product_value(northwin
     assert len(found) == 1, found
     assert found[0]["severity"] == "warning" and "products" in found[0]["key"], found
     assert "Small business" in found[0]["message"], found
+
+
+def test_amounts_typed_the_european_way_are_read_as_written(northwind_with, capsys):
+    """The org's web form stores the budget as text (Budget_Text__c), typed by buyers in
+    Munich and Lyon: "120.000,00 €", "1.250.000", "9.999,50". The `number` transform read
+    the first as 120 (the comma dropped as a thousands mark, the point kept as a decimal
+    one), refused the second, read the third as 9.99950: `amount >= 100000` sent the large
+    deals to the small-deal rule."""
+    import json
+
+    sb, ids, config = northwind_with(("Budget_Text__c", "Text", "\n    <length>40</length>"))
+    lead = config.parent / "mappings" / "lead.toml"
+    lead.write_text(lead.read_text().replace('amount = "Budget__c"',
+                                             'amount = { field = "Budget_Text__c", type = "float", transforms = ["number"] }'))
+    keyed = {}
+    for key, text in (("munich", "120.000,00 €"), ("lyon", "1.250.000"), ("bonn", "9.999,50"), ("austin", "1,234.50")):
+        keyed[key] = sb.org.create("Lead", {"LastName": "Buyer", "OwnerId": ids.queues["Web_Leads"],
+                                            "LeadSource": "Web", "Company": f"{key} GmbH", "Country": "DE",
+                                            "Budget_Text__c": text})
+    rules = config.parent / "rules.toml"
+    rules.write_text(rules.read_text().replace('[[ruleset]]\nname = "Inbound"', '''[[ruleset]]
+name = "Budgets"
+when = 'amount != null'
+
+  [[ruleset.rule]]
+  name = "Large"
+  when = "amount >= 100000"
+  match = { geography = true }
+
+  [[ruleset.rule]]
+  name = "Mid"
+  when = "amount >= 5000"
+  match = { geography = true }
+
+  [[ruleset.rule]]
+  name = "Small"
+  match = { geography = true }
+
+[[ruleset]]
+name = "Inbound"''', 1))
+    assert main(["dry-run", "--config", str(config), "--format", "json"]) == 0
+    rows = {r["lead_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert {k: rows[v]["rule"] for k, v in keyed.items()} == {
+        "munich": "Large", "lyon": "Large", "bonn": "Mid", "austin": "Small"}, {k: rows[v] for k, v in keyed.items()}
