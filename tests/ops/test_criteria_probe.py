@@ -382,3 +382,36 @@ name = "Inbound"''', 1))
     rows = {r["lead_id"]: r for r in json.loads(capsys.readouterr().out)}
     assert {k: rows[v]["rule"] for k, v in keyed.items()} == {
         "munich": "Large", "lyon": "Large", "bonn": "Mid", "austin": "Small"}, {k: rows[v] for k, v in keyed.items()}
+
+
+def test_a_fallback_where_no_rule_applied_names_no_rule_that_did_not(other_org, capsys):
+    """A rule set for big deals whose one rule asks amount >= 100000; a lead of the set with
+    a negative Budget__c meets no rule. The Lead said Routing_Rule__c = "Big deals" (a rule
+    whose condition it fails), and validate, counting that, never warned the rule matched nothing."""
+    import json
+
+    sb, ids, config = other_org
+    lead_id = sb.org.create("Lead", {"LastName": "Buyer", "OwnerId": ids.queues["Web_Leads"], "LeadSource": "Web",
+                                     "Company": "Credit Note Co", "Country": "US", "State": "TX", "Budget__c": -5000})
+    rules = config.parent / "rules.toml"
+    rules.write_text(rules.read_text().replace('[[ruleset]]\nname = "Inbound"', '''[[ruleset]]
+name = "Budgeted"
+when = 'amount != null and company == "Credit Note Co"'
+
+  [[ruleset.rule]]
+  name = "Big deals"
+  when = "amount >= 100000"
+  match = { geography = true }
+
+[[ruleset]]
+name = "Inbound"''', 1))
+    code = main(["validate", "--config", str(config), "--json"])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 0, found
+    assert [f for f in found if f["key"] == "rule 'Big deals'" and "matched none" in f["message"]], found
+    assert main(["once", "--init", "--config", str(config)]) == 0
+    capsys.readouterr()
+    row = lead_row(salesforce_client(sb), lead_id)
+    assert row["Routing_Status__c"] == "Fallback", row
+    assert row["Routing_Rule__c"] != "Big deals" and "Budgeted" in row["Routing_Rule__c"], row
+    assert "no rule of 'Budgeted' applies" in row["Routing_Reason__c"], row
