@@ -423,6 +423,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
                                 f"{problem.partner}: {problem.message}", fix))
     findings += _partner_records(routing, cx.mappings)
     findings += _pools_not_read(book, index, cx.mappings, rules_file)
+    findings += _pool_members_not_admitted(book, index, rules_file)
     findings += _never_offered(cx, index, book, coverage_field)
     reachable = 0
     for rule in book.rules:
@@ -537,6 +538,26 @@ def _pools_not_read(book, index, ms, rules_file: str) -> list[Finding]:
                 f"{ms.filter('pool') or 'none'}): who may pull its leads is not known",
                 f"name the queue Partner_Pool_… in Salesforce, or widen [pool] filter in {ms.file('pool')} "
                 f"(e.g. \"Type = 'Queue' AND DeveloperName IN ('{queue}', …)\")", rule.line))
+    return out
+
+
+def _pool_members_not_admitted(book, index, rules_file: str) -> list[Finding]:
+    """Members of a rule's pool that its partner-only criteria (tiers, programs,
+    certifications, role, `partners`) never admit: Salesforce lets every member take a
+    queue's lead, so they can take the leads the rule keeps for others (README, pools)."""
+    out = []
+    for rule in book.rules:
+        admitted = index.rule_mask.get(rule.name, index.all)
+        for queue in dict.fromkeys([*([rule.pool] if rule.pool else []), *(q for _, q in rule.pools_by_territory)]):
+            outside = index.pool_members.get(queue, 0) & ~admitted
+            if not outside:
+                continue
+            names = [index.partners[pos].name for pos in index.positions(outside)]
+            out.append(Finding(
+                "warning", rules_file, f"rule {rule.name!r}",
+                f"{len(names)} member partner(s) of pool {queue!r} that this rule never admits can still take its "
+                f"leads (a queue's lead is any member's to take): {', '.join(names[:5])}{' …' if len(names) > 5 else ''}",
+                f"take their reps out of {queue!r}, or give the rule a pool of its own partners", rule.line))
     return out
 
 

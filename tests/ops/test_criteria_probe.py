@@ -415,3 +415,31 @@ name = "Inbound"''', 1))
     assert row["Routing_Status__c"] == "Fallback", row
     assert row["Routing_Rule__c"] != "Big deals" and "Budgeted" in row["Routing_Rule__c"], row
     assert "no rule of 'Budgeted' applies" in row["Routing_Reason__c"], row
+
+
+def test_validate_names_pool_members_the_pool_rule_never_admits(other_org, capsys):
+    """Gold partners pull the NA pool's leads; the queue also holds Lone Star's rep (Silver).
+    Salesforce lets every member take a queue's lead, so Lone Star can take what the rule
+    keeps for Gold partners: validate names it, before a lead goes astray."""
+    from sandbox.bootstrap import add_queue
+
+    sb, ids, config = other_org
+    pool = add_queue(sb.org, "Partner_Pool_NA", "Partner Pool NA")
+    for key in ("lonestar", "maple"):
+        sb.org.create("GroupMember", {"GroupId": pool, "UserOrGroupId": ids.reps[key]})
+    rules = config.parent / "rules.toml"
+    rules.write_text(rules.read_text().replace('[[ruleset]]\nname = "Inbound"', '''[[ruleset]]
+name = "Gold pool"
+when = 'rating == "Hot"'
+
+  [[ruleset.rule]]
+  name = "Gold partners pull"
+  match = { geography = true, tiers = ["Gold"] }
+  pool = "Partner_Pool_NA"
+
+[[ruleset]]
+name = "Inbound"''', 1))
+    found = [f for f in validate_findings(config, capsys) if "Partner_Pool_NA" in f["message"]]
+    assert len(found) == 1, found
+    assert found[0]["key"] == "rule 'Gold partners pull'" and "Lone Star Solutions" in found[0]["message"], found
+    assert "Maple" not in found[0]["message"], found
