@@ -158,9 +158,23 @@ class _Check:
         return described
 
 
-def _read_checks(c: _Check) -> None:
-    if c.sobject() is None:
+def _currency_check(c: _Check, path: tuple, name: str, field_name: str, entry: dict, fields: dict) -> None:
+    """A multi-currency org (its objects carry CurrencyIsoCode) answers a currency field in
+    each record's own currency: a rule's `amount >= 100000` would take 100,000 JPY for a
+    large deal and 90,000 GBP for a small one. Salesforce converts in formulas (CURRENCYRATE)."""
+    if entry.get("type") != "currency" or "CurrencyIsoCode" not in fields or "." in field_name:
         return
+    c.add(path, f"the org has several currencies (CurrencyIsoCode): {field_name} holds each record's amount in its own "
+                f"currency, so a rule comparing {name} with a number compares 100,000 EUR and 100,000 JPY alike",
+          f"map {name} to a Number formula field of the amount in the corporate currency: "
+          f"{field_name} / CURRENCYRATE(TEXT(CurrencyIsoCode))", severity="warning")
+
+
+def _read_checks(c: _Check) -> None:
+    described = c.sobject()
+    if described is None:
+        return
+    own_fields = _Org.fields(described)
     sobject = c.m.spec.sobject
     if c.m.spec.filter:
         for name in filter_fields(c.m.spec.filter):
@@ -179,8 +193,17 @@ def _read_checks(c: _Check) -> None:
                 entry = c.resolve((table, name, "field"), sobject, field_name)
                 if entry is not None:
                     entries.append(entry)
+                    if compiled.type in ("int", "float"):
+                        _currency_check(c, (table, name, "field"), name, field_name, entry, own_fields)
                     ok = _READ_OK.get(compiled.type)
                     sf_type = entry.get("type")
+                    if compiled.type == "date" and sf_type == "datetime" and not _parsed_by_transform(spec):
+                        c.add((table, name, "field"),
+                              f"{field_name} is a date-time field but {name} is a date: each value is read as its day "
+                              "in UTC, as Salesforce's DATEVALUE does, so 02:30 UTC on 1 January is the 1st even "
+                              "where the org's day is still the 31st of December",
+                              f"map {name} to a Date field, or to a Date formula field of the org's day, e.g. "
+                              f"DATEVALUE({field_name} - 5/24) for New York in winter", severity="warning")
                     if ok is not None and sf_type not in ok and not _parsed_by_transform(spec):
                         c.add((table, name, "field"),
                               f"{field_name} is a {sf_type} field but {name} is {compiled.type}; values that do not parse make the record unroutable",
