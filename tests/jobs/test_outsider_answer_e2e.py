@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 
 from sandbox.simulator import Profile
 
+from .conftest import as_user
 from .test_portal_answer_e2e import ANSWERS
 
 pytestmark = pytest.mark.e2e
@@ -22,15 +23,10 @@ NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1
 
 def save_as(sb, user_id: str, lead_id: str, fields: dict) -> requests.Response:
     """PATCH the Lead with `user_id`'s own session (no assignment rule, as the portal saves)."""
-    c = sb.connection
-    with requests.Session() as http:
-        http.verify, http.trust_env = c["ca_file"], False
-        token = http.post(c["login_url"] + "/services/oauth2/token", data={
-            "grant_type": "password", "client_id": c["client_id"], "client_secret": c["client_secret"],
-            "username": sb.org.get("User", user_id)["Username"], "password": c["password"]}, timeout=10).json()  # fmt: skip
-        return http.patch(f"{c['instance_url']}/services/data/v62.0/sobjects/Lead/{lead_id}", json=fields,
-                          headers={"Authorization": f"Bearer {token['access_token']}", "Sforce-Auto-Assign": "FALSE"},
-                          timeout=10)  # fmt: skip
+    http, base = as_user(sb, user_id)
+    with http:
+        return http.patch(f"{base}/sobjects/Lead/{lead_id}", json=fields, headers={"Sforce-Auto-Assign": "FALSE"},
+                          timeout=10)
 
 
 def an_offer(loop) -> tuple[str, dict]:

@@ -12,7 +12,6 @@ import copy
 import json
 
 import pytest
-import requests
 from structlog.testing import capture_logs
 
 from jobs.app import Connector
@@ -21,7 +20,7 @@ from jobs.config import load
 from jobs.ops.demo import write_config
 from jobs.timeutil import CallableClock
 
-from .conftest import Loop
+from .conftest import Loop, as_user
 from .rules_for_tests import write_rules
 from .test_portal_answer_e2e import ANSWERS, NEVER_ANSWER, an_offer, answer_as_rep
 
@@ -55,15 +54,9 @@ def about_code(logs) -> list[dict]:
 
 def lead_as_rep(sb, lead_id: str, rep_id: str) -> dict:
     """The Lead as the rep's own session reads it (the portal page), over HTTPS."""
-    c = sb.connection
-    rep = sb.org.get("User", rep_id)
-    with requests.Session() as http:
-        http.verify, http.trust_env = c["ca_file"], False
-        token = http.post(c["login_url"] + "/services/oauth2/token", data={
-            "grant_type": "password", "client_id": c["client_id"], "client_secret": c["client_secret"],
-            "username": rep["Username"], "password": c["password"]}, timeout=10).json()["access_token"]  # fmt: skip
-        r = http.get(f"{c['instance_url']}/services/data/v62.0/sobjects/Lead/{lead_id}",
-                     headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    http, base = as_user(sb, rep_id)
+    with http:
+        r = http.get(f"{base}/sobjects/Lead/{lead_id}", timeout=10)
     assert r.status_code == 200, r.text
     return r.json()
 
