@@ -8,6 +8,9 @@ from __future__ import annotations
 import pytest
 
 from .test_lifecycle_e2e import ALWAYS_ACCEPT, ALWAYS_REJECT
+from .test_outsider_answer_e2e import opened, rep_elsewhere, save_as  # noqa: F401  (opened: a fixture)
+from .test_pool_answers_e2e import pooled  # noqa: F401  (a fixture)
+from .test_portal_answer_e2e import ANSWERS
 
 pytestmark = pytest.mark.e2e
 
@@ -49,3 +52,37 @@ def test_a_lead_back_with_its_distributor_shows_the_distributors_offer_not_the_l
     assert lead["Offer_Deadline__c"] != resellers[-1]["deadline"].replace(
         microsecond=lead["Offer_Deadline__c"].microsecond), "the rejected reseller's deadline is still on the Lead"
     assert abs((lead["Offer_Deadline__c"] - dist_offer["deadline"]).total_seconds()) < 1
+
+
+def test_a_pool_lead_taken_after_a_members_decline_no_longer_says_it_is_in_the_pool(org, pooled):
+    """A member declines a pool lead: the Lead says so ("... the other partners of the pool can
+    still take it"). Another member then takes it: the Lead is Accepted, and its reason is
+    the pool offer's again, not the decline's, which no longer holds (nobody can take it now)."""
+    loop, lead_id, offer, (_, decliner), (taker_partner, taker) = pooled
+    offered_reason = loop.lead(lead_id)["Routing_Reason__c"]
+    assert save_as(org, decliner, lead_id, ANSWERS["reject_out_of_territory"]["fields"]).status_code == 204
+    loop.cycle(partners_act=False)
+    assert "can still take it" in loop.lead(lead_id)["Routing_Reason__c"]
+    assert save_as(org, taker, lead_id, {**ANSWERS["accept"], "OwnerId": taker}).status_code == 204
+    loop.cycle(partners_act=False)
+    lead = loop.lead(lead_id)
+    assert (lead["OwnerId"], lead["PartnerAccountId"], lead["Routing_Status__c"]) == (taker, taker_partner, "Accepted")
+    assert lead["Routing_Reason__c"] == offered_reason
+
+
+def test_an_offer_accepted_after_an_outsiders_answer_was_refused_no_longer_says_the_offer_stands(org, loop, opened):
+    """Another partner's rep answered; the connector refused it and the Lead said "the
+    offer stands". The offered partner then accepts: the Lead says why it has the lead,
+    not that an offer stands that is over."""
+    lead_id, offer = opened
+    offered_reason = loop.lead(lead_id)["Routing_Reason__c"]
+    outsider = rep_elsewhere(org, offer["partner_id"])
+    assert save_as(org, outsider, lead_id, ANSWERS["reject_out_of_territory"]["fields"]).status_code == 204
+    loop.cycle(partners_act=False)
+    assert "the offer stands" in loop.lead(lead_id)["Routing_Reason__c"]
+    assert save_as(org, offer["rep_id"], lead_id, ANSWERS["accept"]).status_code == 204
+    loop.cycle(partners_act=False)
+    lead = loop.lead(lead_id)
+    assert (lead["OwnerId"], lead["PartnerAccountId"], lead["Routing_Status__c"]) == (
+        offer["rep_id"], offer["partner_id"], "Accepted")
+    assert lead["Routing_Reason__c"] == offered_reason
