@@ -86,3 +86,36 @@ def test_an_offer_accepted_after_an_outsiders_answer_was_refused_no_longer_says_
     assert (lead["OwnerId"], lead["PartnerAccountId"], lead["Routing_Status__c"]) == (
         offer["rep_id"], offer["partner_id"], "Accepted")
     assert lead["Routing_Reason__c"] == offered_reason
+
+
+def _an_offer(loop) -> tuple[str, dict]:
+    return next((lid, o) for lid, o in sorted(loop.live().items()) if o["kind"] == "offer")
+
+
+def _admin(org, loop) -> str:
+    return next(u["Id"] for u in sorted(org.org.table("User").values(), key=lambda u: u["Id"])
+                if u["IsActive"] and not u.get("AccountId") and u["Id"] != loop.cx.client.user_id)
+
+
+@pytest.mark.parametrize("change, cause", [
+    (("Account", "partner_id", {"Routing_Paused__c": True}), "its partner paused routing"),
+    (("User", "rep_id", {"IsActive": False}), "the rep it was offered to was deactivated"),
+    (("Account", "partner_id", {"IsPartner": False}), "its account is no longer a partner"),
+])
+def test_an_offer_withdrawn_says_on_the_lead_why_and_names_no_partner(org, loop, change, cause):
+    """A live offer is withdrawn when its partner pauses, its rep is deactivated or the
+    account stops being a partner, and the lead goes to another partner. The Lead says why
+    the previous offer went (the admin has no other place to read it), in words the next
+    partner's reps may read: no partner's name."""
+    from .test_lifecycle_e2e import NEVER_ANSWER
+
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id, offer = _an_offer(loop)
+    sobject, key, values = change
+    org.org.update(sobject, offer[key], values, as_user=_admin(org, loop))
+    loop.cycle(hours=1, partners_act=False)
+    lead = loop.lead(lead_id)
+    assert lead["PartnerAccountId"] not in (None, offer["partner_id"]), lead
+    assert lead["Routing_Reason__c"].startswith(f"the previous offer was withdrawn: {cause}; "), lead["Routing_Reason__c"]
+    assert org.org.get("Account", offer["partner_id"])["Name"] not in lead["Routing_Reason__c"]
