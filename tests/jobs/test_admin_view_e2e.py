@@ -119,3 +119,28 @@ def test_an_offer_withdrawn_says_on_the_lead_why_and_names_no_partner(org, loop,
     assert lead["PartnerAccountId"] not in (None, offer["partner_id"]), lead
     assert lead["Routing_Reason__c"].startswith(f"the previous offer was withdrawn: {cause}; "), lead["Routing_Reason__c"]
     assert org.org.get("Account", offer["partner_id"])["Name"] not in lead["Routing_Reason__c"]
+
+
+def test_a_write_refused_by_a_validation_rule_says_what_was_refused_and_how_to_route_again(org, loop):
+    """A partner rejects; the next offer's write is refused by a validation rule. The Lead
+    goes Unroutable with Salesforce's words, and says which write it was (the offer, its
+    rule and attempt: Routing_Rule__c still names the previous one) and what to do once
+    the data or the rule is fixed. The reason fits the field."""
+    from .test_lifecycle_e2e import NEVER_ANSWER
+    from .test_portal_answer_e2e import answer_as_rep
+
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id, offer = _an_offer(loop)
+    answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["reject_out_of_territory"]["fields"])
+    org.faults.plan("record_failures", code="FIELD_CUSTOM_VALIDATION_EXCEPTION")
+    loop.cycle(partners_act=False)
+    lead = loop.lead(lead_id)
+    refused = loop.offers(lead_id)[-1]
+    assert refused["partner_id"] != offer["partner_id"] and refused["attempt"] == 2
+    reason = lead["Routing_Reason__c"]
+    assert lead["Routing_Status__c"] == "Unroutable" and len(reason) <= 255
+    assert reason.startswith(f"Salesforce refused leadrouter's offer (rule {refused['rule']}, attempt 2): "
+                             "FIELD_CUSTOM_VALIDATION_EXCEPTION"), reason
+    assert reason.endswith("once fixed, set Routing_Status__c to Pending to route it again"), reason
+    assert org.org.get("Account", refused["partner_id"])["Name"] not in reason  # the rejecting partner's rep reads it
