@@ -144,3 +144,9 @@ def test_a_write_refused_by_a_validation_rule_says_what_was_refused_and_how_to_r
                              "FIELD_CUSTOM_VALIDATION_EXCEPTION"), reason
     assert reason.endswith("once fixed, set Routing_Status__c to Pending to route it again"), reason
     assert org.org.get("Account", refused["partner_id"])["Name"] not in reason  # the rejecting partner's rep reads it
+    # and it does: once set to Pending the lead is routed again, never back to the partner that rejected it
+    org.org.update("Lead", lead_id, {"Routing_Status__c": "Pending"}, as_user=_admin(org, loop))
+    loop.cycle(partners_act=False)
+    lead = loop.lead(lead_id)
+    assert lead["Routing_Status__c"] in ("Offered", "Escalated"), lead["Routing_Reason__c"]
+    assert lead["PartnerAccountId"] != offer["partner_id"]
