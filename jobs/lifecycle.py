@@ -264,8 +264,9 @@ def handed_down_by(cx: Context, conn: Connection, lead_id: str) -> dict[str, Any
 
 
 def said_why(decision: Decision, moved: str | None) -> Decision:
-    """An offer made again says why the lead moved on, before the rule's own reason."""
-    if not moved or decision.kind not in (DecisionKind.OFFER, DecisionKind.POOL):
+    """An offer made again, or a rule's fallback queue taking the lead on, says why the lead
+    moved on, before the rule's own reason (an escalation says it in its own words)."""
+    if not moved or decision.kind not in (DecisionKind.OFFER, DecisionKind.POOL, DecisionKind.FALLBACK):
         return decision
     return dataclasses.replace(decision, reason=f"{moved}; {decision.reason}"[:255])
 

@@ -150,3 +150,36 @@ def test_a_write_refused_by_a_validation_rule_says_what_was_refused_and_how_to_r
     lead = loop.lead(lead_id)
     assert lead["Routing_Status__c"] in ("Offered", "Escalated"), lead["Routing_Reason__c"]
     assert lead["PartnerAccountId"] != offer["partner_id"]
+
+
+def test_a_lead_moved_on_to_a_fallback_queue_says_what_became_of_its_offer(org, tmp_path):
+    """A partner rejects and no other partner can take the lead now (every other one has
+    paused): its rule sends it to the fallback queue. The Lead says what became of the offer
+    before the rule's own reason, as an offer made again and an escalation do, and names no
+    partner (the queue's members may be partner users)."""
+    from .conftest import Loop, build_connector
+    from .rules_for_tests import BASE, ROTATION
+    from .test_lifecycle_e2e import NEVER_ANSWER
+    from .test_portal_answer_e2e import answer_as_rep
+
+    rules = tmp_path / "fallback.toml"
+    rules.write_text(BASE + ROTATION.replace('otherwise = "escalate"', 'otherwise = "Unassigned_Partner_Leads"'))
+    cx = build_connector(org, f"sqlite:///{tmp_path}/state.sqlite", rules=rules)
+    try:
+        loop = Loop(org, cx)
+        org.simulator.set_profile("*", NEVER_ANSWER)
+        loop.cycle()
+        lead_id, offer = _an_offer(loop)
+        admin = _admin(org, loop)
+        for account in org.org.records("Account"):
+            if account.get("IsPartner") and account["Id"] != offer["partner_id"]:
+                org.org.update("Account", account["Id"], {"Routing_Paused__c": True}, as_user=admin)
+        answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["reject_out_of_territory"]["fields"])
+        loop.cycle(partners_act=False)
+        lead = loop.lead(lead_id)
+        assert (lead["Routing_Status__c"], lead["OwnerId"]) == ("Fallback", loop.queue_id("Unassigned_Partner_Leads"))
+        assert lead["Routing_Reason__c"].startswith("offer 1 was rejected; Fallback queue"), lead["Routing_Reason__c"]
+        assert org.org.get("Account", offer["partner_id"])["Name"] not in lead["Routing_Reason__c"]
+    finally:
+        cx.client.close()
+        cx.store.dispose()
