@@ -54,7 +54,7 @@ def test_a_lead_back_with_its_distributor_shows_the_distributors_offer_not_the_l
     assert abs((lead["Offer_Deadline__c"] - dist_offer["deadline"]).total_seconds()) < 1
 
 
-def test_a_pool_lead_taken_after_a_members_decline_no_longer_says_it_is_in_the_pool(org, pooled):
+def test_a_pool_lead_taken_after_a_members_decline_no_longer_says_it_is_in_the_pool(org, pooled):  # noqa: F811
     """A member declines a pool lead: the Lead says so ("... the other partners of the pool can
     still take it"). Another member then takes it: the Lead is Accepted, and its reason is
     the pool offer's again, not the decline's, which no longer holds (nobody can take it now)."""
@@ -70,7 +70,8 @@ def test_a_pool_lead_taken_after_a_members_decline_no_longer_says_it_is_in_the_p
     assert lead["Routing_Reason__c"] == offered_reason
 
 
-def test_an_offer_accepted_after_an_outsiders_answer_was_refused_no_longer_says_the_offer_stands(org, loop, opened):
+def test_an_offer_accepted_after_an_outsiders_answer_was_refused_no_longer_says_the_offer_stands(
+        org, loop, opened):  # noqa: F811
     """Another partner's rep answered; the connector refused it and the Lead said "the
     offer stands". The offered partner then accepts: the Lead says why it has the lead,
     not that an offer stands that is over."""
