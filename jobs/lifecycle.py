@@ -264,8 +264,9 @@ def handed_down_by(cx: Context, conn: Connection, lead_id: str) -> dict[str, Any
 
 
 def said_why(decision: Decision, moved: str | None) -> Decision:
-    """An offer made again says why the lead moved on, before the rule's own reason."""
-    if not moved or decision.kind not in (DecisionKind.OFFER, DecisionKind.POOL):
+    """An offer made again, or a rule's fallback queue taking the lead on, says why the lead
+    moved on, before the rule's own reason (an escalation says it in its own words)."""
+    if not moved or decision.kind not in (DecisionKind.OFFER, DecisionKind.POOL, DecisionKind.FALLBACK):
         return decision
     return dataclasses.replace(decision, reason=f"{moved}; {decision.reason}"[:255])
 
@@ -297,9 +298,12 @@ def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, di
     state.record_held(lead.id, dist_id)  # its accepted lead again: it counts against its capacity
     of.put_lead(conn, lead.id, now, state=LeadState.ACCEPTED.value, owner_id=owner, reason=back.reason,
                 **({"modstamp": seen_modstamp} if seen_modstamp else {}))
+    # the offer fields go back to the distributor's accepted offer: the last reseller's are of an
+    # offer that is over (its deadline read as a clock running, and a rebuilt state took it for the offer)
     payload = cx.mappings.writeback({"owner_id": owner, "partner_id": dist_id,
                                      "routing_status": RoutingStatus.ACCEPTED.value,
-                                     "reason": back.reason}) | cx.mappings.cleared_answer()
+                                     "reason": back.reason, "offered_at": distributor.get("offered_at"),
+                                     "deadline": distributor.get("deadline")}) | cx.mappings.cleared_answer()
     ob.add(conn, lead_id=lead.id, purpose="hand_back", payload=jsonable(payload), now=now,
            seen_modstamp=seen_modstamp, offer_id=distributor["id"])
     return back

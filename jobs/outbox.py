@@ -208,9 +208,7 @@ def _refused(cx: Context, conn, state, entry: dict[str, Any], result, now: datet
     validation rule, a field the user may not edit) leaves the lead Unroutable with
     Salesforce's own words as the reason — never silently dropped, never in a live
     offer that does not exist in Salesforce. A refused fallback write is the end of it."""
-    reason = f"Salesforce refused the write: {result.code}: {result.message}"
-    if result.fix:
-        reason += f" — {result.fix}"
+    reason = refused_reason(cx, entry, result)
     if result.code in GONE:
         _drop_one(conn, state, entry, f"{GONE[result.code]} ({result.code})", now, final_state="closed")
         return
@@ -222,6 +220,36 @@ def _refused(cx: Context, conn, state, entry: dict[str, Any], result, now: datet
     of.put_lead(conn, entry["lead_id"], now, state="unroutable", reason=reason[:255], owner_id=None)
     ob.add(conn, lead_id=entry["lead_id"], purpose="refused",
            payload=lifecycle.jsonable(cx.mappings.writeback(values)), now=now, seen_modstamp=None)
+
+
+# what each write is, in the words of the Lead's reason when Salesforce refuses it
+WRITES = {"offer": "offer", "pool": "pool offer", "escalate": "escalation", "fallback": "hand-over to a fallback queue",
+          "unroutable": "Unroutable status", "accept": "acceptance", "put_back": "put-back", "release": "release",
+          "hand_back": "hand-back to the distributor"}
+AGAIN = "; once fixed, set Routing_Status__c to Pending to route it again"
+REASON_LENGTH = 255
+
+
+def refused_reason(cx: Context, entry: dict[str, Any], result) -> str:
+    """Why the Lead is Unroutable: which of our writes Salesforce refused (the rule and attempt
+    of a decision: Routing_Rule__c still names the previous one; never the partner, whose name
+    the lead's current owner must not read), Salesforce's words and fix, and how to route it
+    again. Salesforce's message is what gives way to fit the field."""
+    fields = cx.mappings.writeback_fields()
+    payload = entry.get("payload") or {}
+    rule, attempt = payload.get(fields.get("rule", "")), payload.get(fields.get("attempt", ""))
+    detail = ", ".join(x for x in (f"rule {rule}" if rule else "", f"attempt {attempt:g}" if isinstance(
+        attempt, (int, float)) else "") if x)
+    what = WRITES.get(entry.get("purpose") or "", "write") + (f" ({detail})" if detail else "")
+    head = f"Salesforce refused leadrouter's {what}: {result.code}: "
+    fix = f" — {result.fix}" if result.fix else ""
+    message = result.message or ""
+    room = REASON_LENGTH - len(head) - len(fix) - len(AGAIN)
+    if room < 40:  # a long rule name: the fix is in the log (write_refused) too
+        fix, room = "", REASON_LENGTH - len(head) - len(AGAIN)
+    if len(message) > room:
+        message = message[:max(room - 1, 0)] + "…"
+    return f"{head}{message}{fix}{AGAIN}"[:REASON_LENGTH]
 
 
 DECISION_PURPOSES = ("offer", "pool", "escalate", "fallback", "unroutable")

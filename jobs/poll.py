@@ -238,7 +238,7 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         # accepted in the field with the lead left in the queue: the rep who saved it takes it
         taker = rec.get(SAVED_BY) if lead.owner_id == live.get("queue_id") else lead.owner_id
         return _accept(cx, conn, state, lead, rec, live, taker, who, seen, now,
-                       via_pool=event is Event.POOL_PICKUP)
+                       via_pool=event is Event.POOL_PICKUP, shown=local.get("reason"))
     if action is Action.DECLINE_IN_POOL:
         assert live is not None and who is not None
         declined = lead.rejection_reason or NO_REASON
@@ -305,7 +305,9 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
     raise AssertionError(f"{action} for {event} is not carried out by the lead stream")  # a table/jobs mismatch
 
 
-def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id, seen, now, *, via_pool: bool) -> str:
+def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id, seen, now, *, via_pool: bool,
+            shown: str | None = None) -> str:
+    """`shown`: the reason the Lead shows (as the state last wrote it)."""
     lifecycle.end_offer(conn, state, offer, "accepted", "accepted", now, outcome=None)
     # when the rep answered (the lead's SystemModstamp), not when we happened to read it
     answered = min(now, seen) if seen is not None else now
@@ -322,6 +324,12 @@ def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id,
         values["partner_id"] = partner_id  # who picked it from the pool
     if via_pool and owner and owner != lead.owner_id:
         values["owner_id"] = owner  # accepted in the field, left in the queue: the rep takes it
+    # a put-back since the offer (a member's decline, a refused pick-up or outsider's answer)
+    # left words that no longer hold ("can still take it", "the offer stands"): the offer's own
+    # reason, why this partner has the lead, is what the Lead says once it is accepted
+    offered = ob.offer_reason(conn, lead.id, offer.get("attempt")) if shown is not None else None
+    if offered and offered != shown[:255]:
+        values["reason"] = offered
     ob.add(conn, lead_id=lead.id, purpose="accept", payload=lifecycle.jsonable(cx.mappings.writeback(values)),
            now=now, seen_modstamp=seen, offer_id=offer["id"])
     if not via_pool and lifecycle.is_distributor(cx, partner_id):

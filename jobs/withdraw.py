@@ -59,15 +59,16 @@ def run(cx: Context, now: datetime) -> int:
         leads = of.get_leads(conn, [o["lead_id"] for o in live])
         for offer in live:
             pid = offer["partner_id"] or ""
+            # words naming no partner: the next partner's reps read them on the Lead
             if pid in gone:
-                why = "the account is no longer a partner"
+                cause = "its account is no longer a partner"
             elif pid in paused:
-                why = "the partner paused routing"
+                cause = "its partner paused routing"
             elif (offer.get("owner_id") or offer["rep_id"]) in inactive:
-                why = "the rep it was offered to was deactivated"
+                cause = "the rep it was offered to was deactivated"
             else:
                 continue  # the rep passed it to an active colleague: the offer stands
-            why += "; offer withdrawn, decided again"
+            why = f"{cause}; offer withdrawn, decided again"
             # a withdrawal bars nobody, forgets none of the lead's earlier declines, and is
             # neither a conversion nor the partner's fault on its track record
             lifecycle.end_offer(conn, state, offer, "closed", f"withdrawn: {why}", now, outcome="withdrawn")
@@ -77,7 +78,7 @@ def run(cx: Context, now: datetime) -> int:
             if isinstance(lead, Unroutable):
                 lead = Lead(id=offer["lead_id"])
             lifecycle.redistribute(cx, conn, state, lead, attempt=offer["attempt"], why=why, record=rec,
-                                   moved="the previous offer was withdrawn",
+                                   moved=f"the previous offer was withdrawn: {cause}",
                                    seen_modstamp=local.get("modstamp"), now=now)
             n += 1
         lifecycle.save_state(conn, state, now)

@@ -114,3 +114,13 @@ def record_decision(conn: Connection, *, lead_id: str, at: datetime, kind: str, 
 
 def record_decisions(conn: Connection, rows: list[Any], *, names: Sequence[str] | None = None) -> None:
     st.insert_rows(conn, D, rows, names=names)
+
+
+def offer_reason(conn: Connection, lead_id: str, attempt: int | None) -> str | None:
+    """The reason the decision that made the lead's offer at `attempt` gave (what the Lead
+    said when it was offered), or None when the audit no longer has it."""
+    row = conn.execute(select(D.c.decision).where(D.c.lead_id == lead_id, D.c.attempt == attempt,
+                                                  D.c.kind.in_(("offer", "pool")))
+                       .order_by(D.c.id.desc()).limit(1)).first()
+    reason = (row[0] or {}).get("reason") if row else None
+    return reason[:255] if isinstance(reason, str) else None

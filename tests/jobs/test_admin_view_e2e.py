@@ -1,0 +1,186 @@
+"""What an admin sees on the Lead after an automatic action: its fields say what the
+connector did, and nothing on them belongs to an offer that is over.
+
+Each test drives one action end to end against the sandbox org and reads the Lead as an
+admin does (its fields, LeadHistory), not the connector's state."""
+from __future__ import annotations
+
+import pytest
+
+from .test_lifecycle_e2e import ALWAYS_ACCEPT, ALWAYS_REJECT
+from .test_outsider_answer_e2e import opened, rep_elsewhere, save_as  # noqa: F401  (opened: a fixture)
+from .test_pool_answers_e2e import pooled  # noqa: F401  (a fixture)
+from .test_portal_answer_e2e import ANSWERS
+
+pytestmark = pytest.mark.e2e
+
+
+def _distributors(org) -> set[str]:
+    return {a["Id"] for a in org.org.records("Account") if a.get("Partner_Role__c") == "Distributor"}
+
+
+def test_a_lead_back_with_its_distributor_shows_the_distributors_offer_not_the_last_resellers(org, loop):
+    """Every reseller rejects the lead a distributor handed down: it goes back to the
+    distributor, Accepted. The Lead's offer fields are the distributor's accepted offer,
+    not the rejected reseller's (whose deadline, a day ahead, would read as a clock still
+    running on an accepted lead, and which a rebuilt state would take for the offer)."""
+    org.simulator.set_profile("*", ALWAYS_REJECT)
+    distributors = _distributors(org)
+    for d in distributors:
+        org.simulator.set_profile(d, ALWAYS_ACCEPT)
+    from jobs.state.schema import offers
+
+    def distributor_accepts():
+        with loop.cx.store.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(offers.select().where(
+                offers.c.status == "accepted", offers.c.partner_id.in_(distributors)))]
+
+    for _ in range(8):
+        loop.cycle(hours=1)
+        if distributor_accepts():
+            break
+    dist_offer = distributor_accepts()[0]
+    lead_id = dist_offer["lead_id"]
+    for _ in range(6):  # every reseller rejects
+        loop.cycle(hours=1)
+    lead = loop.lead(lead_id)
+    assert (lead["PartnerAccountId"], lead["Routing_Status__c"]) == (dist_offer["partner_id"], "Accepted")
+    assert lead["Routing_Reason__c"].startswith("Back to the distributor")
+    resellers = [o for o in loop.offers(lead_id) if o["id"] > dist_offer["id"]]
+    assert resellers and all(o["status"] == "rejected" for o in resellers)
+    assert lead["Offered_At__c"] == dist_offer["offered_at"].replace(microsecond=lead["Offered_At__c"].microsecond)
+    assert lead["Offer_Deadline__c"] != resellers[-1]["deadline"].replace(
+        microsecond=lead["Offer_Deadline__c"].microsecond), "the rejected reseller's deadline is still on the Lead"
+    assert abs((lead["Offer_Deadline__c"] - dist_offer["deadline"]).total_seconds()) < 1
+
+
+def test_a_pool_lead_taken_after_a_members_decline_no_longer_says_it_is_in_the_pool(org, pooled):  # noqa: F811
+    """A member declines a pool lead: the Lead says so ("... the other partners of the pool can
+    still take it"). Another member then takes it: the Lead is Accepted, and its reason is
+    the pool offer's again, not the decline's, which no longer holds (nobody can take it now)."""
+    loop, lead_id, offer, (_, decliner), (taker_partner, taker) = pooled
+    offered_reason = loop.lead(lead_id)["Routing_Reason__c"]
+    assert save_as(org, decliner, lead_id, ANSWERS["reject_out_of_territory"]["fields"]).status_code == 204
+    loop.cycle(partners_act=False)
+    assert "can still take it" in loop.lead(lead_id)["Routing_Reason__c"]
+    assert save_as(org, taker, lead_id, {**ANSWERS["accept"], "OwnerId": taker}).status_code == 204
+    loop.cycle(partners_act=False)
+    lead = loop.lead(lead_id)
+    assert (lead["OwnerId"], lead["PartnerAccountId"], lead["Routing_Status__c"]) == (taker, taker_partner, "Accepted")
+    assert lead["Routing_Reason__c"] == offered_reason
+
+
+def test_an_offer_accepted_after_an_outsiders_answer_was_refused_no_longer_says_the_offer_stands(
+        org, loop, opened):  # noqa: F811
+    """Another partner's rep answered; the connector refused it and the Lead said "the
+    offer stands". The offered partner then accepts: the Lead says why it has the lead,
+    not that an offer stands that is over."""
+    lead_id, offer = opened
+    offered_reason = loop.lead(lead_id)["Routing_Reason__c"]
+    outsider = rep_elsewhere(org, offer["partner_id"])
+    assert save_as(org, outsider, lead_id, ANSWERS["reject_out_of_territory"]["fields"]).status_code == 204
+    loop.cycle(partners_act=False)
+    assert "the offer stands" in loop.lead(lead_id)["Routing_Reason__c"]
+    assert save_as(org, offer["rep_id"], lead_id, ANSWERS["accept"]).status_code == 204
+    loop.cycle(partners_act=False)
+    lead = loop.lead(lead_id)
+    assert (lead["OwnerId"], lead["PartnerAccountId"], lead["Routing_Status__c"]) == (
+        offer["rep_id"], offer["partner_id"], "Accepted")
+    assert lead["Routing_Reason__c"] == offered_reason
+
+
+def _an_offer(loop) -> tuple[str, dict]:
+    return next((lid, o) for lid, o in sorted(loop.live().items()) if o["kind"] == "offer")
+
+
+def _admin(org, loop) -> str:
+    return next(u["Id"] for u in sorted(org.org.table("User").values(), key=lambda u: u["Id"])
+                if u["IsActive"] and not u.get("AccountId") and u["Id"] != loop.cx.client.user_id)
+
+
+@pytest.mark.parametrize("change, cause", [
+    (("Account", "partner_id", {"Routing_Paused__c": True}), "its partner paused routing"),
+    (("User", "rep_id", {"IsActive": False}), "the rep it was offered to was deactivated"),
+    (("Account", "partner_id", {"IsPartner": False}), "its account is no longer a partner"),
+])
+def test_an_offer_withdrawn_says_on_the_lead_why_and_names_no_partner(org, loop, change, cause):
+    """A live offer is withdrawn when its partner pauses, its rep is deactivated or the
+    account stops being a partner, and the lead goes to another partner. The Lead says why
+    the previous offer went (the admin has no other place to read it), in words the next
+    partner's reps may read: no partner's name."""
+    from .test_lifecycle_e2e import NEVER_ANSWER
+
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id, offer = _an_offer(loop)
+    sobject, key, values = change
+    org.org.update(sobject, offer[key], values, as_user=_admin(org, loop))
+    loop.cycle(hours=1, partners_act=False)
+    lead = loop.lead(lead_id)
+    assert lead["PartnerAccountId"] not in (None, offer["partner_id"]), lead
+    assert lead["Routing_Reason__c"].startswith(f"the previous offer was withdrawn: {cause}; "), lead["Routing_Reason__c"]
+    assert org.org.get("Account", offer["partner_id"])["Name"] not in lead["Routing_Reason__c"]
+
+
+def test_a_write_refused_by_a_validation_rule_says_what_was_refused_and_how_to_route_again(org, loop):
+    """A partner rejects; the next offer's write is refused by a validation rule. The Lead
+    goes Unroutable with Salesforce's words, and says which write it was (the offer, its
+    rule and attempt: Routing_Rule__c still names the previous one) and what to do once
+    the data or the rule is fixed. The reason fits the field."""
+    from .test_lifecycle_e2e import NEVER_ANSWER
+    from .test_portal_answer_e2e import answer_as_rep
+
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id, offer = _an_offer(loop)
+    answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["reject_out_of_territory"]["fields"])
+    org.faults.plan("record_failures", code="FIELD_CUSTOM_VALIDATION_EXCEPTION")
+    loop.cycle(partners_act=False)
+    lead = loop.lead(lead_id)
+    refused = loop.offers(lead_id)[-1]
+    assert refused["partner_id"] != offer["partner_id"] and refused["attempt"] == 2
+    reason = lead["Routing_Reason__c"]
+    assert lead["Routing_Status__c"] == "Unroutable" and len(reason) <= 255
+    assert reason.startswith(f"Salesforce refused leadrouter's offer (rule {refused['rule']}, attempt 2): "
+                             "FIELD_CUSTOM_VALIDATION_EXCEPTION"), reason
+    assert reason.endswith("once fixed, set Routing_Status__c to Pending to route it again"), reason
+    assert org.org.get("Account", refused["partner_id"])["Name"] not in reason  # the rejecting partner's rep reads it
+    # and it does: once set to Pending the lead is routed again, never back to the partner that rejected it
+    org.org.update("Lead", lead_id, {"Routing_Status__c": "Pending"}, as_user=_admin(org, loop))
+    loop.cycle(partners_act=False)
+    lead = loop.lead(lead_id)
+    assert lead["Routing_Status__c"] in ("Offered", "Escalated"), lead["Routing_Reason__c"]
+    assert lead["PartnerAccountId"] != offer["partner_id"]
+
+
+def test_a_lead_moved_on_to_a_fallback_queue_says_what_became_of_its_offer(org, tmp_path):
+    """A partner rejects and no other partner can take the lead now (every other one has
+    paused): its rule sends it to the fallback queue. The Lead says what became of the offer
+    before the rule's own reason, as an offer made again and an escalation do, and names no
+    partner (the queue's members may be partner users)."""
+    from .conftest import Loop, build_connector
+    from .rules_for_tests import BASE, ROTATION
+    from .test_lifecycle_e2e import NEVER_ANSWER
+    from .test_portal_answer_e2e import answer_as_rep
+
+    rules = tmp_path / "fallback.toml"
+    rules.write_text(BASE + ROTATION.replace('otherwise = "escalate"', 'otherwise = "Unassigned_Partner_Leads"'))
+    cx = build_connector(org, f"sqlite:///{tmp_path}/state.sqlite", rules=rules)
+    try:
+        loop = Loop(org, cx)
+        org.simulator.set_profile("*", NEVER_ANSWER)
+        loop.cycle()
+        lead_id, offer = _an_offer(loop)
+        admin = _admin(org, loop)
+        for account in org.org.records("Account"):
+            if account.get("IsPartner") and account["Id"] != offer["partner_id"]:
+                org.org.update("Account", account["Id"], {"Routing_Paused__c": True}, as_user=admin)
+        answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["reject_out_of_territory"]["fields"])
+        loop.cycle(partners_act=False)
+        lead = loop.lead(lead_id)
+        assert (lead["Routing_Status__c"], lead["OwnerId"]) == ("Fallback", loop.queue_id("Unassigned_Partner_Leads"))
+        assert lead["Routing_Reason__c"].startswith("offer 1 was rejected; Fallback queue"), lead["Routing_Reason__c"]
+        assert org.org.get("Account", offer["partner_id"])["Name"] not in lead["Routing_Reason__c"]
+    finally:
+        cx.client.close()
+        cx.store.dispose()
