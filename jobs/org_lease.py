@@ -1,0 +1,115 @@
+"""Both locks: the state database's leader lock AND the org's lease (connector/lease.py).
+
+The leader lock keeps apart instances that share one state database; the org lease keeps
+apart connectors that share only the org (each its own SQLite file, a second VM). A
+connector leads when it holds both, and stops writing as soon as either is lost. The
+fencing token stays the state database's: the lease guards the org, the token the state.
+
+The state's lock is taken first and kept while the lease is waited for: trying it again
+every round would take a new fencing token each time.
+
+An org without the lease object, or an integration user without access to it, runs with
+the leader lock alone, as before the lease existed, and says so once at start.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from jobs.leader import LeaderLock, NotLeader
+from jobs.logging import get_logger
+
+log = get_logger(component="org_lease")
+
+
+class LeasedLock:
+    """A LeaderLock that is held when the state's lock and the org lease both are."""
+
+    def __init__(self, inner: LeaderLock, lease: Any) -> None:
+        self.inner = inner
+        self.lease = lease
+        self.description = f"{inner.description} + org lease {lease.prefix}* ({lease.ttl.total_seconds():.0f} s)"
+
+    @property
+    def token(self) -> int | None:
+        return self.inner.token
+
+    @token.setter
+    def token(self, value: int | None) -> None:
+        self.inner.token = value
+
+    def __getattr__(self, name: str) -> Any:  # gone, unreachable, path, held_elsewhere: the state lock's
+        return getattr(self.inner, name)
+
+    def try_acquire(self) -> bool:
+        return self.inner.try_acquire() and self.lease.try_acquire()
+
+    def still_held(self) -> bool:
+        return self.inner.still_held() and self.lease.still_leader()
+
+    def still_leader(self) -> bool:
+        return self.inner.still_leader() and self.lease.still_leader()
+
+    def assert_leader(self) -> None:
+        if not self.inner.still_leader():
+            self.inner.assert_leader()  # raises, naming the state's lock
+        if not self.lease.still_leader():
+            holder = self.lease.holder_elsewhere()
+            raise NotLeader(f"the org lease is no longer ours{f' ({holder} holds it)' if holder else ''}; "
+                            "nothing more is written")
+
+    def release(self) -> None:
+        try:
+            self.lease.release()
+        finally:
+            self.inner.release()
+
+    def holder_elsewhere(self) -> str | None:
+        """Who holds the org lease, when another connector does (for the standby's log line)."""
+        return self.lease.holder_elsewhere()
+
+
+def config_hash(path: Path | None) -> str:
+    """A short hash of the config file's resolved path: tells two deployments on one host
+    apart without putting a path (or anything in the file) into the org."""
+    where = str(Path(path).resolve()) if path else "(no config file)"
+    return hashlib.sha256(where.encode()).hexdigest()[:16]
+
+
+def with_org_lease(lock: LeaderLock, cx: Any, loaded: Any, *, instance: str | None = None) -> LeaderLock:
+    """`lock` joined with the org's lease, or `lock` alone (said once) when the org has no
+    lease object or the integration user cannot use it."""
+    from connector.lease import DEPLOY_FIX, OBJECT, Holder, OrgLease
+
+    from connector.errors import ConnectorError
+
+    organization_id = getattr(cx.store, "organization_id", None) or _organization_id(cx.client)
+    if not organization_id:
+        log.warning("org_lease_unavailable", object=OBJECT,
+                    problem="the org did not tell its Organization id, which names the lease's terms",
+                    note="running with the state's leader lock only: two connectors with their own state "
+                         "databases on this org would both route")
+        return lock
+    holder = Holder(instance=instance or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}",
+                    host=socket.gethostname(), pid=os.getpid(), config_hash=config_hash(loaded.path))
+    lease = OrgLease(cx.client, organization_id, holder, poll_seconds=loaded.settings.schedule.leads,
+                     logger=get_logger(component="org_lease", org=loaded.settings.org.name))
+    try:
+        problem = lease.problem()
+    except ConnectorError as e:
+        problem = f"the org did not answer the describe of {OBJECT}: {e}"
+    if problem:
+        log.warning("org_lease_unavailable", object=OBJECT, problem=problem, fix=DEPLOY_FIX,
+                    note="running with the state's leader lock only, as before: two connectors with their own "
+                         "state databases on this org would both route")
+        return lock
+    return LeasedLock(lock, lease)
+
+
+def _organization_id(client: Any) -> str | None:
+    from jobs.state.orgs import organization_id
+
+    return organization_id(client)
