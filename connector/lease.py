@@ -81,6 +81,29 @@ class Term:
         return f"{self.instance or '?'} (pid {self.pid if self.pid is not None else '?'} on {self.host or '?'})"
 
 
+def problem(client: Any) -> str | None:
+    """Why the lease cannot be used in this org (None: it can): the object missing, or the
+    integration user lacking a right on it or a field of it. One describe call."""
+    try:
+        d = client.describe(OBJECT)
+    except ConnectorError as e:
+        if e.code in ("NOT_FOUND", "INVALID_TYPE"):
+            return (f"the org has no {OBJECT} object (the salesforce/ metadata is not deployed, or the "
+                    "integration user cannot see it)")
+        if e.code.startswith("INSUFFICIENT_ACCESS"):
+            return f"the integration user may not read {OBJECT}: {e}"
+        raise
+    rights = [r for r in ("queryable", "createable", "updateable", "deletable") if not d.get(r)]
+    fields = {f.get("name") for f in d.get("fields") or []}
+    missing = [f for f in ("Key__c", "Term__c", *WRITTEN) if f not in fields]
+    if rights or missing:
+        said = "; ".join(x for x in (
+            f"not {', '.join(rights)}" if rights else "",
+            f"fields not visible: {', '.join(missing)}" if missing else "") if x)
+        return f"the integration user lacks access to {OBJECT} ({said})"
+    return None
+
+
 def ttl_for(poll_seconds: float) -> float:
     """Three poll intervals, at least 30 s: a holder misses two heartbeats before anyone may
     take over, and a 1-second test schedule still leaves room for the Date header's seconds."""
@@ -105,31 +128,12 @@ class OrgLease:
         self._renewed_at: datetime | None = None
         self._lock = threading.RLock()  # jobs ask still_leader() from scheduler threads
 
-    # ------------------------------------------------------------------ checks
     def problem(self) -> str | None:
-        """Why the lease cannot be used in this org (None: it can): the object missing, or the
-        integration user lacking a right on it. One describe call."""
-        try:
-            d = self.client.describe(OBJECT)
-        except ConnectorError as e:
-            if e.code in ("NOT_FOUND", "INVALID_TYPE"):
-                return f"the org has no {OBJECT} object (the salesforce/ metadata is not deployed, or the " \
-                       "integration user cannot see it)"
-            if e.code.startswith("INSUFFICIENT_ACCESS"):
-                return f"the integration user may not read {OBJECT}: {e}"
-            raise
-        rights = [r for r in ("queryable", "createable", "updateable", "deletable") if not d.get(r)]
-        fields = {f.get("name") for f in d.get("fields") or []}
-        missing = [f for f in ("Key__c", "Term__c", *WRITTEN) if f not in fields]
-        if rights or missing:
-            said = "; ".join(x for x in (
-                f"not {', '.join(rights)}" if rights else "",
-                f"fields not visible: {', '.join(missing)}" if missing else "") if x)
-            return f"the integration user lacks access to {OBJECT} ({said})"
-        return None
+        return problem(self.client)
 
     def now(self) -> datetime:
-        return self.client.server_now()
+        now: datetime = self.client.server_now()  # Salesforce's clock (servertime.py), never the host's
+        return now
 
     # ------------------------------------------------------------------ holding
     def try_acquire(self) -> bool:

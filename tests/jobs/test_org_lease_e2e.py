@@ -68,7 +68,7 @@ def test_two_once_runs_with_their_own_states_started_together_route_each_lead_on
     # the write-back slowed down: the first to take the lease is still routing when the other asks
     sb.faults.plan("latency", count=1000, endpoint="composite/sobjects", latency_ms=300)
     a, b = leadrouter(cfg_a, "once"), leadrouter(cfg_b, "once")
-    (out_a, err_a), (out_b, err_b) = a.communicate(timeout=180), b.communicate(timeout=180)
+    (_, err_a), (_, err_b) = a.communicate(timeout=180), b.communicate(timeout=180)
     codes = sorted([a.returncode, b.returncode])
     assert codes == [0, 3], (codes, err_a[-3000:], err_b[-3000:])
     loser_err = err_a if a.returncode == 3 else err_b
@@ -100,7 +100,7 @@ def test_two_runs_one_leads_the_other_waits_then_a_kill_hands_over_after_the_ttl
             assert time.monotonic() < deadline, "".join(la.raw + lb.raw)[-4000:]
             time.sleep(0.1)
         leader_lines, standby_lines = (la, lb) if any(x.get("event") == "leader" for x in la.lines) else (lb, la)
-        leader, standby = leader_lines.proc, standby_lines.proc
+        leader = leader_lines.proc
         waiting = standby_lines.wait_for("standby")
         assert f"pid {leader.pid} on" in waiting["leader"], waiting
         assert "another connector routes this org" in waiting["note"], waiting
@@ -161,7 +161,8 @@ def test_a_clean_stop_hands_the_org_over_at_once(sandbox_factory, tmp_path, monk
                 proc.wait()
 
 
-def test_an_org_without_the_lease_object_routes_as_before_and_says_so(sandbox_factory, tmp_path, monkeypatch):
+def test_an_org_without_the_lease_object_routes_as_before_and_says_so(sandbox_factory, tmp_path, monkeypatch,
+                                                                     capsys):
     sb = sandbox_factory(seed="demo", partners=5, leads=10, random_seed=3)
     sb.org.without_object(OBJECT)
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
@@ -175,7 +176,9 @@ def test_an_org_without_the_lease_object_routes_as_before_and_says_so(sandbox_fa
 
     from jobs.cli import main
 
-    assert main(["validate", "--config", str(cfg)]) in (0, 1)
+    main(["validate", "--config", str(cfg)])
+    said = capsys.readouterr().out
+    assert f"the org has no {OBJECT} object" in said and "deploy salesforce/" in said, said
 
 
 def test_the_lease_lost_while_writing_stops_the_writes(sandbox_factory, tmp_path, monkeypatch):
@@ -201,5 +204,7 @@ def test_the_lease_lost_while_writing_stops_the_writes(sandbox_factory, tmp_path
     writes_at_takeover = sb.counters.count("PATCH composite/sobjects")
     _, err = proc.communicate(timeout=120)
     assert '"org_lease_lost"' in err and "vm-b" in err, err[-3000:]
+    print(f"write batches: {writes_at_takeover} when the term was taken, "
+          f"{sb.counters.count('PATCH composite/sobjects')} at the end; exit {proc.returncode}")
     # the batch on the wire when the term was taken may land; nothing after it
     assert sb.counters.count("PATCH composite/sobjects") <= writes_at_takeover + 1, err[-3000:]
