@@ -43,7 +43,7 @@ from .soql import format_soql
 
 OBJECT = "LeadRouter_Lease__c"
 # written by the connector; Key__c and Term__c are required fields (no permission set entry)
-WRITTEN = ("Instance__c", "Host__c", "Pid__c", "Config_Hash__c", "Beat__c", "Released__c")
+WRITTEN = ("Instance__c", "Host__c", "Pid__c", "Config_Hash__c", "State_Key__c", "Beat__c", "Released__c")
 FIELDS = ("Id", "Key__c", "Term__c", *WRITTEN, "LastModifiedDate")
 KEEP_LISTED = 20  # terms read at a takeover: the newest two, and older ones to delete
 DEPLOY_FIX = ("deploy salesforce/ (`sf project deploy start` in salesforce/, salesforce/README.md) and assign the "
@@ -57,6 +57,9 @@ class Holder:
     host: str
     pid: int
     config_hash: str
+    # names the state database whose leader lock the holder took with the lease: of two terms
+    # with one key only one process can be alive and leading, and that is the caller
+    state_key: str
 
 
 @dataclass(frozen=True)
@@ -69,13 +72,15 @@ class Term:
     released: bool
     beat: int
     heartbeat: datetime  # LastModifiedDate: Salesforce's clock
+    state_key: str | None = None
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> Term:
         return cls(id=row["Id"], number=int(row["Term__c"] or 0), instance=row.get("Instance__c"),
                    host=row.get("Host__c"), pid=int(row["Pid__c"]) if row.get("Pid__c") is not None else None,
                    released=bool(row.get("Released__c")), beat=int(row.get("Beat__c") or 0),
-                   heartbeat=parse_sf_datetime(row["LastModifiedDate"]))  # type: ignore[arg-type]
+                   heartbeat=parse_sf_datetime(row["LastModifiedDate"]),  # type: ignore[arg-type]
+                   state_key=row.get("State_Key__c"))
 
     def who(self) -> str:
         return f"{self.instance or '?'} (pid {self.pid if self.pid is not None else '?'} on {self.host or '?'})"
@@ -144,7 +149,7 @@ class OrgLease:
                 return self._renew()
             newest = self._terms(limit=1)
             top = newest[0] if newest else None
-            if top is not None and top.instance != self.holder.instance and not top.released \
+            if top is not None and top.instance != self.holder.instance and not self._gone(top) \
                     and self.now() - top.heartbeat <= self.ttl:
                 self._note_other(top)
                 return False
@@ -184,6 +189,13 @@ class OrgLease:
         return self.other.who() if self.other is not None else None
 
     # ------------------------------------------------------------------ internals
+    def _gone(self, term: Term) -> bool:
+        """A term nobody leads under any more, whatever its heartbeat: released by a clean stop,
+        or held on the state database whose leader lock the caller holds now (a crashed or
+        killed process restarted on the same state: the kernel or the database server freed
+        that lock, so its holder is dead, and its fencing token is stale besides)."""
+        return term.released or (term.state_key is not None and term.state_key == self.holder.state_key)
+
     def _valid(self, now: datetime) -> bool:
         return (self._valid_until is not None and now < self._valid_until
                 and (self._not_before is None or now >= self._not_before))
@@ -218,7 +230,7 @@ class OrgLease:
         insert = {"method": "POST", "url": f"/services/data/v{version}/sobjects/{OBJECT}/",
                   "body": {"Name": f"{self.prefix}{number}", "Key__c": f"{self.prefix}{number}", "Term__c": number,
                            "Instance__c": h.instance, "Host__c": h.host[:255], "Pid__c": h.pid,
-                           "Config_Hash__c": h.config_hash, "Beat__c": 0}}
+                           "Config_Hash__c": h.config_hash, "State_Key__c": h.state_key, "Beat__c": 0}}
         write, terms = self._composite(insert, self._select(self._mine(), KEEP_LISTED), f"take {OBJECT} term {number}")
         ours = next((t for t in terms if t.number == number), None)
         refused = write.get("body") if write.get("httpStatusCode") not in (200, 201) else None
@@ -236,7 +248,7 @@ class OrgLease:
         self._renewed_at = ours.heartbeat
         self._valid_until = ours.heartbeat + self.ttl - self.margin
         # a previous holder that renewed after we read it lapsed may lead until its heartbeat + ttl
-        self._not_before = previous.heartbeat + self.ttl if previous is not None and not previous.released else None
+        self._not_before = previous.heartbeat + self.ttl if previous is not None and not self._gone(previous) else None
         if self._not_before is not None and self._not_before <= ours.heartbeat:
             self._not_before = None
         self.log.info("org_lease_taken", term=number, instance=h.instance,

@@ -79,6 +79,27 @@ def config_hash(path: Path | None) -> str:
     return hashlib.sha256(where.encode()).hexdigest()[:16]
 
 
+def state_key(lock: LeaderLock, state_url: str) -> str:
+    """A short hash naming the state database `lock` guards, as its leader lock does: for
+    SQLite the host, the resolved path and the file (a lost state rebuilt is another file: its
+    restart waits out the TTL like a stranger); for PostgreSQL the server, database and the
+    advisory lock's key (the org), whichever host connects."""
+    from sqlalchemy.engine import make_url
+
+    database = getattr(lock, "database", None)
+    if database is not None:
+        try:
+            st = os.stat(database)
+            file = f"{st.st_dev}:{st.st_ino}"
+        except OSError:
+            file = "?"
+        raw = f"sqlite|{socket.gethostname()}|{database}|{file}"
+    else:
+        url = make_url(state_url)
+        raw = f"{url.get_backend_name()}|{url.host}|{url.port}|{url.database}|{getattr(lock, 'key', '')}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
 def with_org_lease(lock: LeaderLock, cx: Any, loaded: Any, *, instance: str | None = None) -> LeaderLock:
     """`lock` joined with the org's lease, or `lock` alone (said once) when the org has no
     lease object or the integration user cannot use it."""
@@ -94,7 +115,8 @@ def with_org_lease(lock: LeaderLock, cx: Any, loaded: Any, *, instance: str | No
                          "databases on this org would both route")
         return lock
     holder = Holder(instance=instance or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}",
-                    host=socket.gethostname(), pid=os.getpid(), config_hash=config_hash(loaded.path))
+                    host=socket.gethostname(), pid=os.getpid(), config_hash=config_hash(loaded.path),
+                    state_key=state_key(lock, loaded.state_url()))
     lease = OrgLease(cx.client, organization_id, holder, poll_seconds=loaded.settings.schedule.leads,
                      logger=get_logger(component="org_lease", org=loaded.settings.org.name))
     try:
