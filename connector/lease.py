@@ -26,8 +26,8 @@ deposed holder's next renewal finds its record gone. A clean stop marks its term
 `Released__c`, and the next connector takes over at its next try instead of after `ttl`.
 
 An org without the object (the metadata not deployed yet), or an integration user without
-access to it: `problem()` says so, and the caller runs without the lease, as before it
-existed.
+access to it: the first try finds out (`problem()`), says so once, and the connector runs
+without the lease, as before it existed. An outage at that moment only delays the check.
 """
 from __future__ import annotations
 
@@ -131,10 +131,24 @@ class OrgLease:
         self._valid_until: datetime | None = None  # leader until then (Salesforce's clock)
         self._not_before: datetime | None = None  # a previous holder may lead until then
         self._renewed_at: datetime | None = None
+        self._tried_at: datetime | None = None  # the last renewal that got no answer
+        self._failing = False  # renewals get no answer (said once)
         self._lock = threading.RLock()  # jobs ask still_leader() from scheduler threads
+        self._checked = False
+        # why this org cannot hold the lease (no object, no right): then every answer is yes
+        self.unavailable: str | None = None
 
-    def problem(self) -> str | None:
-        return problem(self.client)
+    def _check(self) -> None:
+        """Once, before the first term: whether this org can hold the lease at all. No answer
+        (an outage) raises, and the next try checks again; a missing object or right is said
+        once, and the connector runs without the lease, as before the object existed."""
+        said = problem(self.client)
+        self._checked = True
+        if said is not None:
+            self.unavailable = said
+            self.log.warning("org_lease_unavailable", object=OBJECT, problem=said, fix=DEPLOY_FIX,
+                             note="running with the state's leader lock only, as before: two connectors with "
+                                  "their own state databases on this org would both route")
 
     def now(self) -> datetime:
         now: datetime = self.client.server_now()  # Salesforce's clock (servertime.py), never the host's
@@ -145,6 +159,12 @@ class OrgLease:
         """Lead under the lease: renew the term we hold, or take the next one when the newest
         has lapsed or was released. False while another connector holds a live term."""
         with self._lock:
+            if self.unavailable is not None:
+                return True
+            if not self._checked:
+                self._check()
+                if self.unavailable is not None:
+                    return True
             if self.term is not None:
                 return self._renew()
             newest = self._terms(limit=1)
@@ -159,18 +179,24 @@ class OrgLease:
         """Asked before each job and write batch: no call unless a heartbeat is due, so the
         API cost is one renewal per poll interval however many batches go out."""
         with self._lock:
+            if self.unavailable is not None:
+                return True
             if self.term is None:
                 return False
             now = self.now()
-            if self._renewed_at is None or now - self._renewed_at >= self.renew_every or not self._valid(now):
+            last = max(t for t in (self._renewed_at, self._tried_at) if t is not None) \
+                if (self._renewed_at or self._tried_at) else None
+            if last is None or now - last >= self.renew_every:
                 return self._renew()
-            return True
+            # between heartbeats, and after one that got no answer (an outage: one try per interval,
+            # not one per batch): the last confirmed heartbeat decides
+            return self._valid(now)
 
     def release(self) -> None:
         """A clean stop: the term is marked released so the next connector takes over now."""
         with self._lock:
             term, self.term = self.term, None
-            self._valid_until = self._not_before = self._renewed_at = None
+            self._valid_until = self._not_before = self._renewed_at = self._tried_at = None
             if term is None:
                 return
             try:
@@ -268,14 +294,22 @@ class OrgLease:
             write, terms = self._composite(beat, self._select(self._mine(), 1), f"renew {OBJECT} term {term.number}")
         except (ConnectorError, LeaseReadFailed) as e:
             # no answer is not a takeover: lead on until the last heartbeat's validity ends
-            now = self.now()
-            self.log.warning("org_lease_renewal_failed", term=term.number, error=str(e),
-                             leads_until=self._valid_until.isoformat() if self._valid_until else None)
+            now = self._tried_at = self.now()
+            # said once per outage, as the jobs say theirs (salesforce_unavailable)
+            (self.log.debug if self._failing else self.log.warning)(
+                "org_lease_renewal_failed", term=term.number, error=str(e),
+                leads_until=self._valid_until.isoformat() if self._valid_until else None,
+                note="no heartbeat without an answer: this connector stops writing at leads_until (Salesforce's "
+                     "clock) unless one gets through")
+            self._failing = True
             return self._valid(now)
         newest = terms[0] if terms else None
         if write.get("httpStatusCode") not in (200, 204) or newest is None or newest.id != term.id:
             self._lost(newest)
             return False
+        if self._failing:
+            self._failing = False
+            self.log.info("org_lease_renewed_again", term=newest.number)
         self.term = newest
         self._renewed_at = newest.heartbeat
         self._valid_until = newest.heartbeat + self.ttl - self.margin
@@ -283,8 +317,8 @@ class OrgLease:
 
     def _lost(self, newest: Term | None) -> None:
         lost = self.term
-        self.term = None
-        self._valid_until = self._not_before = self._renewed_at = None
+        self.term, self._failing = None, False
+        self._valid_until = self._not_before = self._renewed_at = self._tried_at = None
         if newest is not None and newest.instance != self.holder.instance:
             self._note_other(newest, announce=False)
         self.log.error("org_lease_lost", term=lost.number if lost else None, instance=self.holder.instance,

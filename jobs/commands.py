@@ -249,15 +249,22 @@ def _org_lease_for_once(lock, cx, loaded, wait: float, stop):
     from jobs.logging import get_logger
     from jobs.org_lease import LeasedLock, with_org_lease
 
+    from connector.errors import ConnectorError
+
     joined = with_org_lease(lock, cx, loaded)
     if not isinstance(joined, LeasedLock):
-        return joined  # no lease in this org: said once, the state's lock alone as before
-    if wait:
-        from jobs.leader import wait_for_leadership
+        return joined  # the org did not tell its id: said once, the state's lock alone as before
+    try:
+        if wait:
+            from jobs.leader import wait_for_leadership
 
-        got = wait_for_leadership(joined.lease, min(5.0, wait), stop, timeout=wait)
-    else:
-        got = joined.lease.try_acquire()
+            got = wait_for_leadership(joined.lease, min(5.0, wait), stop, timeout=wait)
+        else:
+            got = joined.lease.try_acquire()
+    except ConnectorError as e:  # Salesforce stopped answering between the login and the lease
+        print(f"leadrouter: Salesforce did not answer (exit {EXIT_JOB_FAILED}: run again later)\n"
+              f"the org lease ({joined.lease.description}): {e}", file=sys.stderr)
+        raise SystemExit(EXIT_JOB_FAILED) from None
     if got:
         return joined
     get_logger().warning("not_leader", holder=joined.lease.holder_elsewhere(),

@@ -101,11 +101,9 @@ def state_key(lock: LeaderLock, state_url: str) -> str:
 
 
 def with_org_lease(lock: LeaderLock, cx: Any, loaded: Any, *, instance: str | None = None) -> LeaderLock:
-    """`lock` joined with the org's lease, or `lock` alone (said once) when the org has no
-    lease object or the integration user cannot use it."""
-    from connector.lease import DEPLOY_FIX, OBJECT, Holder, OrgLease
-
-    from connector.errors import ConnectorError
+    """`lock` joined with the org's lease; the lease's first try finds out whether the org
+    can hold it (connector/lease.py), and says so once when it cannot."""
+    from connector.lease import OBJECT, Holder, OrgLease
 
     organization_id = getattr(cx.store, "organization_id", None) or _organization_id(cx.client)
     if not organization_id:
@@ -119,15 +117,6 @@ def with_org_lease(lock: LeaderLock, cx: Any, loaded: Any, *, instance: str | No
                     state_key=state_key(lock, loaded.state_url()))
     lease = OrgLease(cx.client, organization_id, holder, poll_seconds=loaded.settings.schedule.leads,
                      logger=get_logger(component="org_lease", org=loaded.settings.org.name))
-    try:
-        problem = lease.problem()
-    except ConnectorError as e:
-        problem = f"the org did not answer the describe of {OBJECT}: {e}"
-    if problem:
-        log.warning("org_lease_unavailable", object=OBJECT, problem=problem, fix=DEPLOY_FIX,
-                    note="running with the state's leader lock only, as before: two connectors with their own "
-                         "state databases on this org would both route")
-        return lock
     return LeasedLock(lock, lease)
 
 
