@@ -34,7 +34,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 from .errors import ConnectorError
@@ -117,8 +117,11 @@ def ttl_for(poll_seconds: float) -> float:
 
 class OrgLease:
     def __init__(self, client: Any, organization_id: str, holder: Holder, *, poll_seconds: float,
-                 logger: Any) -> None:
+                 logger: Any, clock: Callable[[], datetime] | None = None) -> None:
         self.client = client
+        # the org's time: the client's ServerClock in production (the Date headers), the
+        # sandbox's clock where a test injects it; never the host's
+        self.clock = clock or client.server_now
         self.prefix = f"{organization_id}:"
         self.description = f"org lease {OBJECT} {self.prefix}*"
         self.holder = holder
@@ -151,8 +154,7 @@ class OrgLease:
                                   "their own state databases on this org would both route")
 
     def now(self) -> datetime:
-        now: datetime = self.client.server_now()  # Salesforce's clock (servertime.py), never the host's
-        return now
+        return self.clock()
 
     # ------------------------------------------------------------------ holding
     def try_acquire(self) -> bool:

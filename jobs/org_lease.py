@@ -116,7 +116,8 @@ def with_org_lease(lock: LeaderLock, cx: Any, loaded: Any, *, instance: str | No
                     host=socket.gethostname(), pid=os.getpid(), config_hash=config_hash(loaded.path),
                     state_key=state_key(lock, loaded.state_url()))
     lease = OrgLease(cx.client, organization_id, holder, poll_seconds=loaded.settings.schedule.leads,
-                     logger=get_logger(component="org_lease", org=loaded.settings.org.name))
+                     logger=get_logger(component="org_lease", org=loaded.settings.org.name),
+                     clock=cx.clock.now)  # Salesforce's time, as every job reads it
     return LeasedLock(lock, lease)
 
 
