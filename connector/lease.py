@@ -212,6 +212,11 @@ class OrgLease:
                                  note=f"the next connector takes over once this term's heartbeat is "
                                       f"{self.ttl.total_seconds():.0f} s old (Salesforce's clock)")
 
+    @property
+    def unanswered(self) -> bool:
+        """Our term's renewals get no answer (an outage), as opposed to finding it taken."""
+        return self._failing
+
     def holder_elsewhere(self) -> str | None:
         """Who holds the lease, as last read, when another connector does."""
         return self.other.who() if self.other is not None else None

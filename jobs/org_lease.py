@@ -32,6 +32,8 @@ class LeasedLock:
         self.inner = inner
         self.lease = lease
         self.description = f"{inner.description} + org lease {lease.prefix}* ({lease.ttl.total_seconds():.0f} s)"
+        self._retry_at: Any = None  # the org's time of the next try to take the lease, after one got no answer
+        self._unconfirmed_said = False
 
     @property
     def token(self) -> int | None:
@@ -45,21 +47,52 @@ class LeasedLock:
         return getattr(self.inner, name)
 
     def try_acquire(self) -> bool:
-        return self.inner.try_acquire() and self.lease.try_acquire()
+        return self.inner.try_acquire() and self._lease(strict=False)
 
     def still_held(self) -> bool:
-        return self.inner.still_held() and self.lease.still_leader()
+        return self.inner.still_held() and self._lease(strict=False)
 
     def still_leader(self) -> bool:
-        return self.inner.still_leader() and self.lease.still_leader()
+        return self.inner.still_leader() and self._lease(strict=False)
 
     def assert_leader(self) -> None:
+        """Before each write batch: the lease must be confirmed, not merely not lost."""
         if not self.inner.still_leader():
             self.inner.assert_leader()  # raises, naming the state's lock
-        if not self.lease.still_leader():
+        if not self._lease(strict=True):
             holder = self.lease.holder_elsewhere()
-            raise NotLeader(f"the org lease is no longer ours{f' ({holder} holds it)' if holder else ''}; "
+            raise NotLeader(f"the org lease is not ours{f' ({holder} holds it)' if holder else ' (not confirmed)'}; "
                             "nothing more is written")
+
+    def _lease(self, strict: bool) -> bool:
+        """Whether the org lease lets this connector lead (lenient) or write (strict).
+
+        While Salesforce does not answer, the lease can be neither taken nor renewed, and no
+        write can go out either: the state's lock alone decides who leads the state (its jobs
+        fail and say so), and every write batch waits for a confirmed term. Lost — another
+        connector holds the newest term — is lost in both senses."""
+        from connector.errors import ConnectorError
+
+        lease = self.lease
+        if lease.term is not None or lease.unavailable is not None:
+            if lease.still_leader():
+                return True
+            return not strict and lease.term is not None and lease.unanswered
+        if self._retry_at is not None and lease.now() < self._retry_at:
+            return not strict  # no answer a moment ago: one try per interval, not one per batch
+        try:
+            got = bool(lease.try_acquire())
+        except ConnectorError as e:
+            self._retry_at = lease.now() + lease.renew_every
+            if not self._unconfirmed_said:
+                self._unconfirmed_said = True
+                log.warning("org_lease_unconfirmed", error=str(e), lease=lease.description,
+                            note="Salesforce does not answer, so this org's lease cannot be taken: this connector "
+                                 "leads its state database but writes nothing to the org until the lease is "
+                                 "confirmed (tried every poll interval)")
+            return not strict
+        self._retry_at, self._unconfirmed_said = None, False
+        return got
 
     def release(self) -> None:
         try:
