@@ -276,14 +276,15 @@ class OrgLease:
             if ours is not None:
                 self._note_other(ours)
             return False
-        previous = next((t for t in terms if t.number < number), None)
+        older = [t for t in terms if t.number < number]
+        previous = older[0] if older else None
         self.term, self.other = ours, None
         self._renewed_at = ours.heartbeat
         self._valid_until = ours.heartbeat + self.ttl - self.margin
         # a previous holder that renewed after we read it lapsed may lead until its heartbeat + ttl
-        self._not_before = previous.heartbeat + self.ttl if previous is not None and not self._gone(previous) else None
-        if self._not_before is not None and self._not_before <= ours.heartbeat:
-            self._not_before = None
+        # (every older term still listed: an earlier take of ours may have failed half-way)
+        ends = [t.heartbeat + self.ttl for t in older if not self._gone(t) and t.instance != h.instance]
+        self._not_before = max(ends) if ends and max(ends) > ours.heartbeat else None
         self.log.info("org_lease_taken", term=number, instance=h.instance,
                       previous=previous.who() if previous is not None else None,
                       previous_released=previous.released if previous is not None else None,
@@ -300,20 +301,15 @@ class OrgLease:
         try:
             write, terms = self._composite(beat, self._select(self._mine(), 1), f"renew {OBJECT} term {term.number}")
         except (ConnectorError, LeaseReadFailed) as e:
-            # no answer is not a takeover: lead on until the last heartbeat's validity ends
-            now = self._tried_at = self.now()
-            # said once per outage, as the jobs say theirs (salesforce_unavailable)
-            (self.log.debug if self._failing else self.log.warning)(
-                "org_lease_renewal_failed", term=term.number, error=str(e),
-                leads_until=self._valid_until.isoformat() if self._valid_until else None,
-                note="no heartbeat without an answer: this connector stops writing at leads_until (Salesforce's "
-                     "clock) unless one gets through")
-            self._failing = True
-            return self._valid(now)
+            return self._unrenewed(term, str(e))
         newest = terms[0] if terms else None
-        if write.get("httpStatusCode") not in (200, 204) or newest is None or newest.id != term.id:
+        if newest is None or newest.id != term.id:  # our term deleted, or a newer one: taken over
             self._lost(newest)
             return False
+        if write.get("httpStatusCode") not in (200, 204):
+            # still the newest, but the heartbeat itself was refused (a row lock, a 503 inside the
+            # composite): no heartbeat, not a takeover
+            return self._unrenewed(term, f"the heartbeat answered {write.get('httpStatusCode')}: {write.get('body')}")
         if self._failing:
             self._failing = False
             self.log.info("org_lease_renewed_again", term=newest.number)
@@ -321,6 +317,18 @@ class OrgLease:
         self._renewed_at = newest.heartbeat
         self._valid_until = newest.heartbeat + self.ttl - self.margin
         return self._valid(self.now())
+
+    def _unrenewed(self, term: Term, error: str) -> bool:
+        """No heartbeat this time: lead on until the last one's validity ends."""
+        now = self._tried_at = self.now()
+        # said once per outage, as the jobs say theirs (salesforce_unavailable)
+        (self.log.debug if self._failing else self.log.warning)(
+            "org_lease_renewal_failed", term=term.number, error=error[:500],
+            leads_until=self._valid_until.isoformat() if self._valid_until else None,
+            note="no heartbeat without an answer: this connector stops writing at leads_until (Salesforce's "
+                 "clock) unless one gets through")
+        self._failing = True
+        return self._valid(now)
 
     def _lost(self, newest: Term | None) -> None:
         lost = self.term

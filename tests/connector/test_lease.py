@@ -85,3 +85,15 @@ def test_a_holder_asked_between_heartbeats_makes_no_call(connect, org):
     assert client.calls == calls
     org.clock.advance(timedelta(seconds=1))
     assert a.still_leader() and client.calls == calls + 1, "one heartbeat per poll interval"
+
+
+def test_a_heartbeat_refused_inside_the_composite_is_no_takeover(connect, org):
+    client = connect()
+    a = lease(client, "a")
+    assert a.try_acquire()
+    org.clock.advance(timedelta(seconds=1))
+    org.faults.plan("lock", count=1, endpoint="PATCH sobjects/{type}/{id}")  # the heartbeat subrequest only
+    assert a.still_leader() is True, "still the newest term, its last heartbeat still valid"
+    assert a.term is not None and a.unanswered
+    org.clock.advance(timedelta(seconds=1))
+    assert a.still_leader() is True and not a.unanswered, "the next heartbeat gets through"
