@@ -190,9 +190,12 @@ class LeadRouter:
         lead_attributes, partner_attributes = rule_attributes(ms)
         book = load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
                           queue_names=queue_names)
+        # an optional write-back field the org lacks is left out of every write: learnt at
+        # each start (one describe), even when the full check passed recently
+        warnings = pf.check_mappings(client, ms) if checked else pf.check_optional_fields(client, ms)
+        for warning in warnings:
+            get_logger(component="preflight").warning("mapping_warning", problem=str(warning))
         if checked:
-            for warning in pf.check_mappings(client, ms):
-                get_logger(component="preflight").warning("mapping_warning", problem=str(warning))
             pf.remember_pass(store, key, clock.now())
         return cls(client=client, mappings=ms, book=book, store=store,
                    clock=clock, settings=s, lookback=timedelta(seconds=s.routing.lookback_seconds))

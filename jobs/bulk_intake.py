@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from connector.reads import incremental_query
 from connector.soql import and_where, format_soql, ident, soql_datetime
-from jobs import bulk_writeback, outbox, read_window
+from jobs import bulk_writeback, outbox, poll, read_window
 from jobs.echoes import echoes_once
 
 if TYPE_CHECKING:
@@ -84,7 +84,9 @@ def _run(cx: Context, now: datetime, backlog: int, handle_page: HandlePage) -> d
     flushed = bulk_writeback.resume(cx, now, settle=outbox.settle)  # a killed run's ingest job first
     start = read_window.begin(cx, now)
     where = and_where(ms.filter("lead"), echoes_once(cx, start))
-    soql = incremental_query(ms.sobject("lead"), ms.soql_fields("lead"), watermark=start, lookback=cx.lookback,
+    # the REST read's fields, who saved the lead last included: an outsider's answer read
+    # through a bulk job must not count as the offered partner's
+    soql = incremental_query(ms.sobject("lead"), poll.read_fields(ms), watermark=start, lookback=cx.lookback,
                              where=where)  # fmt: skip
     cx.log(component="bulk_intake").info("bulk_read_started", backlog=backlog)
     page: list[dict[str, Any]] = []

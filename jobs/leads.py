@@ -33,10 +33,7 @@ UNKNOWN_CHECKED = 3000  # leads new to the state but offered or accepted, checke
 
 
 def lead_fields(cx: Context) -> list[str]:
-    # with who saved the lead last: an answer saved by a rep of a partner the lead is not
-    # offered to is not that partner's answer (jobs/poll.py, Event.OUTSIDER_ANSWER)
-    fields = cx.mappings.soql_fields("lead")
-    return fields if poll.SAVED_BY in fields else [*fields, poll.SAVED_BY]
+    return poll.read_fields(cx.mappings)
 
 
 def run(cx: Context, now: datetime) -> dict[str, int]:

@@ -102,7 +102,7 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
     audit, offer_rows, with_record, without, writes = [], [], [], [], []
     writeback = cx.mappings.decision_writeback
     # The previous partner's answer must not read as the new partner's.
-    cleared = cx.mappings.writeback({"response": None, "rejection_reason": None}) if redistribution else None
+    cleared = cx.mappings.cleared_answer() if redistribution else None
     offered = (DecisionKind.OFFER, DecisionKind.POOL)
     for lead, decision, record, seen in items:
         kind = decision.kind
@@ -299,7 +299,7 @@ def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, di
                 **({"modstamp": seen_modstamp} if seen_modstamp else {}))
     payload = cx.mappings.writeback({"owner_id": owner, "partner_id": dist_id,
                                      "routing_status": RoutingStatus.ACCEPTED.value,
-                                     "reason": back.reason, "response": None, "rejection_reason": None})
+                                     "reason": back.reason}) | cx.mappings.cleared_answer()
     ob.add(conn, lead_id=lead.id, purpose="hand_back", payload=jsonable(payload), now=now,
            seen_modstamp=seen_modstamp, offer_id=distributor["id"])
     return back
@@ -374,10 +374,10 @@ def released_update(cx: Context, reason: str, *, partner_id: Any = ...) -> dict[
     the one we set no longer fits the owner (None clears it)."""
     values: dict[str, Any] = {"routing_status": RoutingStatus.RELEASED.value,
                               "reason": f"{reason}; set Routing Status to Pending to have it routed again"[:255],
-                              "offered_at": None, "deadline": None, "response": None, "rejection_reason": None}
+                              "offered_at": None, "deadline": None}
     if partner_id is not ...:
         values["partner_id"] = partner_id
-    return cx.mappings.writeback(values)
+    return cx.mappings.writeback(values) | cx.mappings.cleared_answer()
 
 
 def put_back(cx: Context, conn: Connection, lead_id: str, *, owner_id: str | None, partner_id: str | None,
@@ -385,12 +385,12 @@ def put_back(cx: Context, conn: Connection, lead_id: str, *, owner_id: str | Non
              offer_id: int | None = None, clear_answer: bool = False) -> None:
     """Undo a move that does not stand (a barred partner's pick-up, a second pick-up, an
     outsider's answer): the owner goes back, and the Lead says what happened.
-    `clear_answer`: the response and reason on the Lead are not the offered partner's;
-    they are cleared so its reps can still answer."""
+    `clear_answer`: the answer on the Lead (response, reason, code) is not the offered
+    partner's; it is cleared so its reps can still answer."""
     values: dict[str, Any] = {"owner_id": owner_id, "partner_id": partner_id,
                               "routing_status": status.value, "reason": reason[:255]}
-    if clear_answer:
-        values.update(response=None, rejection_reason=None)
     payload = cx.mappings.writeback(values)
+    if clear_answer:
+        payload |= cx.mappings.cleared_answer()
     ob.add(conn, lead_id=lead_id, purpose="put_back", payload=jsonable(payload), now=now,
            seen_modstamp=seen_modstamp, offer_id=offer_id)

@@ -110,10 +110,44 @@ def _flush_chunk(cx: Context, entries: list[dict[str, Any]], now: datetime, coun
         with cx.store.begin() as conn:
             fence(conn, getattr(cx, "lock", None))
             ob.mark(conn, [e["id"] for e in batch], "sent", sent_at(cx, now), count_attempt=True)
-        results = cx.client.update(sobject, [{"Id": e["lead_id"], **e["payload"]} for e in batch])
+        dropped = cx.mappings.writeback_dropped_fields()
+        results = cx.client.update(sobject, [{"Id": e["lead_id"], **written(e["payload"], dropped)} for e in batch])
         settle(cx, batch, results, now, counts)
         if cx.stop.is_set():
             break  # graceful stop: this batch is settled; the rest stays pending
+
+
+def written(payload: dict[str, Any], dropped: frozenset[str]) -> dict[str, Any]:
+    """A stored payload as it goes out: without the optional fields left out since it was
+    decided (the outbox outlives a restart, and a field can go while the service runs)."""
+    if not dropped or dropped.isdisjoint(payload):
+        return payload
+    return {k: v for k, v in payload.items() if k not in dropped}
+
+
+# refusals that name the fields at fault: for optional write-back fields, those are left out
+FIELD_REFUSALS = frozenset({"INVALID_FIELD", "INVALID_FIELD_FOR_INSERT_UPDATE"})
+
+
+def _left_out(cx: Context, result) -> bool:
+    """An optional write-back field that went from the org (or lost its edit permission)
+    while running: it is left out from now on, said once, and the write goes again
+    without it instead of making the lead Unroutable."""
+    if result.code not in FIELD_REFUSALS or not result.fields:
+        return False
+    before = cx.mappings.writeback_left_out()
+    names = cx.mappings.leave_out_fields(result.fields)
+    if not names:
+        return False
+    fields = ", ".join(result.fields)
+    for name in sorted(names - before):
+        cx.log(component="outbox").warning(
+            "optional_field_left_out", attribute=name, fields=list(result.fields), code=result.code,
+            problem=f"Salesforce refused {fields} ({result.code}); {name} is optional, so leadrouter goes on "
+                    "without writing it",
+            fix="deploy the field (salesforce/) and give the integration user edit access to it (permission set "
+                "LeadRouter_Integration), then restart")
+    return True
 
 
 def fence(conn, lock) -> None:
@@ -154,6 +188,9 @@ def settle(cx: Context, batch: list[dict[str, Any]], results, now: datetime, cou
             elif r.kind == "stale":
                 _drop_one(conn, state, e, f"{r.code}: {r.message}", now)
                 counts["stale"] = counts.get("stale", 0) + 1
+            elif _left_out(cx, r):
+                ob.mark(conn, [e["id"]], "pending", now, error=f"{r.code}: {r.message}; sent again without it")
+                counts["optional_left_out"] = counts.get("optional_left_out", 0) + 1
             else:
                 cx.log(lead_id=e["lead_id"]).error("write_refused", code=r.code, message=r.message, fix=r.fix)
                 _refused(cx, conn, state, e, r, now)
@@ -289,19 +326,20 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
             return {"in_flight_held": held}
     elif not let_in_flight_land(cx, sent):
         return {}  # stopping: the next run reads them back
-    fields = sorted({f for e in sent for f in e["payload"]} | {"Id", "SystemModstamp"})
+    dropped = cx.mappings.writeback_dropped_fields()
+    fields = sorted({f for e in sent for f in e["payload"] if f not in dropped} | {"Id", "SystemModstamp"})
     sobject = cx.mappings.writeback_sobject()
     found = {r["Id"]: r for r in cx.client.read_by_ids(sobject, fields, [e["lead_id"] for e in sent])}
     counts = {"reconciled_confirmed": 0, "reconciled_resend": 0, "reconciled_dropped": 0}
     if held:
         counts["in_flight_held"] = held
-    answers = set(cx.mappings.writeback({"response": None, "rejection_reason": None}))
+    answers = set(cx.mappings.cleared_answer())
     offered_at = next(iter(cx.mappings.writeback({"offered_at": None})), None)
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn, [e["lead_id"] for e in sent])
         for e in sent:
             rec = found.get(e["lead_id"])
-            if rec is not None and landed(rec, e["payload"], answers, offered_at):
+            if rec is not None and landed(rec, written(e["payload"], dropped), answers, offered_at):
                 ob.mark(conn, [e["id"]], "confirmed", now)
                 counts["reconciled_confirmed"] += 1
             elif rec is not None and parse_sf_datetime(rec.get("SystemModstamp")) == e["seen_modstamp"]:

@@ -27,7 +27,15 @@ from rules.state import RoutingState
 # a rejection answered without a reason, as the offer's close reason (recovery rebuilds the same)
 NO_REASON = "no reason given"
 ANSWERS = (Response.ACCEPTED.value, Response.REJECTED.value)
-SAVED_BY = "LastModifiedById"  # jobs/leads.py reads it with every lead
+SAVED_BY = "LastModifiedById"  # read with every lead (read_fields)
+
+
+def read_fields(mappings: Any) -> list[str]:
+    """The Lead fields every read of leads asks for (REST, Bulk, the event stream's
+    re-reads): the mapping's, and who saved the lead last — an answer saved by a rep of a
+    partner the lead is not offered to is not that partner's answer (Event.OUTSIDER_ANSWER)."""
+    fields = mappings.soql_fields("lead")
+    return fields if SAVED_BY in fields else [*fields, SAVED_BY]
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -140,6 +148,13 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         if moved:
             return Event.PASSED_TO_COLLEAGUE, owner_partner
         return None, None
+    if local["state"] == LeadState.ACCEPTED.value and lead.response == Response.REJECTED.value:
+        # the accepting partner's rep hands the lead back; a Rejected set by anyone else (a
+        # person of the org, another partner's rep) is not that partner's answer
+        holder = (of.accepted_offers(conn, [lead.id]).get(lead.id) or {}).get("partner_id")
+        saver = routing.rep_partner.get(saved_by or "") if saved_by else owner_partner
+        if holder and owner_partner == holder and saver == holder:
+            return Event.REJECT, holder
     if local["state"] == LeadState.ACCEPTED.value and lead.partner_id != owner_partner:
         accepted = of.accepted_offers(conn, [lead.id]).get(lead.id) or {}
         if owner_partner == accepted.get("partner_id") and _partner_removed(cx, lead, accepted.get("partner_id")):
@@ -238,8 +253,10 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         cx.log(lead_id=lead.id).info("pool_member_declined", partner_id=who, reason=declined)
         return "declined_in_pool"
     if action is Action.REDISTRIBUTE:
-        assert live is not None and event is Event.REJECT
+        assert event is Event.REJECT
         reason = lead.rejection_reason or NO_REASON
+        if live is None:
+            return _handed_back(cx, conn, state, lead, rec, who, reason, seen, now)
         lifecycle.end_offer(conn, state, live, "rejected", reason, now, outcome="rejected")
         decision = lifecycle.redistribute(cx, conn, state, lead, attempt=live["attempt"] + 1,
                                           why=f"rejected by {_name(routing, live['partner_id'])}: {reason}",
@@ -316,6 +333,28 @@ def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id,
                                        record=rec, seen_modstamp=seen, now=now)
         return f"accepted_then_hand_down_{decision.kind.value}"
     return "accepted_from_pool" if via_pool else "accepted"
+
+
+def _handed_back(cx: Context, conn, state, lead: Lead, rec, partner_id, reason: str, seen, now) -> str:
+    """The partner's rep rejected a lead the partner had accepted: its acceptance ends as a
+    rejection with the rep's reason (feedback and the track record read it as one), the
+    partner is barred, and the lead goes to the next partner (a reseller's goes back into
+    its distributor's hand-down), as an offer rejected would."""
+    accepted = of.accepted_offers(conn, [lead.id]).get(lead.id)
+    if accepted is None or accepted.get("partner_id") != partner_id:
+        return "unchanged"
+    answered = min(now, seen) if seen is not None else now
+    of.set_offer(conn, accepted["id"], status="rejected", closed_at=answered,
+                 close_reason=f"handed back after accepting: {reason}"[:255])
+    state.record_outcome(lead.id, partner_id, "rejected", now)
+    of.exclude(conn, lead.id, partner_id, "rejected", reason, now)
+    decision = lifecycle.redistribute(cx, conn, state, lead, attempt=accepted["attempt"] + 1,
+                                      why=f"handed back by {_name(cx.routing(), partner_id)} after accepting it: {reason}",
+                                      record=rec, seen_modstamp=seen, now=now,
+                                      moved=f"offer {accepted['attempt']} was accepted, then handed back")
+    cx.log(lead_id=lead.id).info("accepted_lead_handed_back", partner_id=partner_id, reason=reason,
+                                 then=decision.kind.value)
+    return f"handed_back_then_{decision.kind.value}"
 
 
 def _our_partner(conn, lead_id: str, live: dict[str, Any] | None) -> str | None:

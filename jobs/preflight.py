@@ -5,6 +5,8 @@ mapped field must exist and, for write-back, be updateable — checked with desc
 That costs a query and a handful of describe calls, so a pass is remembered in the state
 database for a day, keyed by the exact mapping and rule files and the org: a cron job
 running `leadrouter once` every minute pays for it once, and any edit checks again.
+Optional write-back fields are checked at every start all the same (one describe): what
+the org lacks must be left out of this process's writes, whatever passed yesterday.
 """
 from __future__ import annotations
 
@@ -55,3 +57,10 @@ def queue_names(client) -> set[str]:
 def check_mappings(client, ms) -> list[Any]:
     """MappingError when a mapping does not fit the org; the warnings otherwise."""
     return ms.ensure_valid(client.describe)
+
+
+def check_optional_fields(client, ms) -> list[Any]:
+    """The optional write-back fields alone (a start whose full check passed recently, or
+    that skips it): those the org lacks, or the integration user may not edit, are left out
+    of every write and named in the warnings returned. No call when none is optional."""
+    return ms.ensure_optional_fields(client.describe)

@@ -5,7 +5,10 @@ record that stops matching the mapping's filter or is deleted cannot show up in 
 incremental read, so once a day each kind is re-read whole and the snapshot replaced.
 An account that stops being a partner is looked for at every sync (one more query, for
 the ids of changed accounts the filter no longer lets in): a day of new offers to it,
-and its live offers standing, would be a day of leads nobody can work. Queues and pool memberships are small and
+and its live offers standing, would be a day of leads nobody can work. So is a rep or a
+deal registration that leaves its filter (a rep moved out of the role an org's [rep]
+filter asks for, a registration no longer approved): a day of offers to a rep the org
+said gets none, or of leads kept for a registration it withdrew. Queues and pool memberships are small and
 GroupMember rows are hard-deleted, so they are re-read whole every time.
 
 Partner Accounts are read with the feedback fields the org has (jobs/feedback_account.py: ops
@@ -46,11 +49,12 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         fields = list(dict.fromkeys([*ms.soql_fields(kind), *extra.get(kind, ())]))
         fetched[kind] = list(client.read_incremental(ms.sobject(kind), fields, watermark=wm,
                                                      lookback=cx.lookback, where=ms.filter(kind)))
-    left: list[str] = []
-    if not full and marks["partner"] is not None and ms.filter("partner"):
-        left = [r["Id"] for r in client.read_incremental(ms.sobject("partner"), ["Id"], watermark=marks["partner"],
-                                                         lookback=cx.lookback,
-                                                         where=f"NOT ({ms.filter('partner')})")]
+    left: dict[str, list[str]] = {}
+    for kind in INCREMENTAL if not full else ():
+        if marks[kind] is not None and ms.filter(kind):
+            left[kind] = [r["Id"] for r in client.read_incremental(ms.sobject(kind), ["Id"], watermark=marks[kind],
+                                                                   lookback=cx.lookback,
+                                                                   where=f"NOT ({ms.filter(kind)})")]
     for kind in WHOLE:
         fields = ms.soql_fields(kind)
         fields = fields if "Id" in fields else ["Id", *fields]  # the snapshot is keyed by Id
@@ -71,9 +75,11 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
             if kind in INCREMENTAL and records:
                 newest = max(r["SystemModstamp"] for r in records)
                 st.set_watermark(conn, f"sync:{kind}", min(parse_sf_datetime(newest), now), now)
-        if left and st.drop_from_snapshot(conn, "partner", left):
-            changed = True
-        counts["left"] = len(left)
+        for kind, ids in left.items():
+            if ids and st.drop_from_snapshot(conn, kind, ids):
+                changed = True
+        counts["left"] = len(left.get("partner", ()))
+        counts["reps_left"] = len(left.get("rep", ()))
         if full:
             st.set_watermark(conn, "sync:full", now, now)
     if changed:

@@ -32,8 +32,18 @@ _COUNTRY_ALIASES = {
 
 # English names of subdivisions that pycountry only knows by their local name
 _SUBDIVISION_ALIASES = {
-    "US": {"washington dc": "US-DC"},
-    "CA": {"newfoundland": "CA-NL", "pq": "CA-QC"},
+    # with the abbreviations newspapers and old address books use ('Calif.', 'Mass.', 'Ont.'):
+    # a state left unread routes the lead by its country alone, to any of the country's partners
+    "US": {"washington dc": "US-DC", "ala": "US-AL", "ariz": "US-AZ", "ark": "US-AR", "calif": "US-CA",
+           "cal": "US-CA", "colo": "US-CO", "conn": "US-CT", "del": "US-DE", "fla": "US-FL", "ill": "US-IL",
+           "ind": "US-IN", "kan": "US-KS", "kans": "US-KS", "mass": "US-MA", "mich": "US-MI", "minn": "US-MN",
+           "miss": "US-MS", "mont": "US-MT", "neb": "US-NE", "nebr": "US-NE", "nev": "US-NV", "okla": "US-OK",
+           "ore": "US-OR", "oreg": "US-OR", "penn": "US-PA", "penna": "US-PA", "tenn": "US-TN", "tex": "US-TX",
+           "wash": "US-WA", "w va": "US-WV", "wva": "US-WV", "wis": "US-WI", "wisc": "US-WI", "wyo": "US-WY"},
+    "CA": {"newfoundland": "CA-NL", "pq": "CA-QC", "nf": "CA-NL", "nfld": "CA-NL", "alta": "CA-AB",
+           "man": "CA-MB", "ont": "CA-ON", "que": "CA-QC", "sask": "CA-SK", "pei": "CA-PE", "yuk": "CA-YT",
+           "nwt": "CA-NT"},
+    "MX": {"cdmx": "MX-CMX", "df": "MX-CMX", "distrito federal": "MX-CMX", "mexico city": "MX-CMX"},
     "DE": {"bavaria": "DE-BY", "lower saxony": "DE-NI", "north rhine westphalia": "DE-NW",
            "hesse": "DE-HE", "rhineland palatinate": "DE-RP", "saxony": "DE-SN",
            "saxony anhalt": "DE-ST", "thuringia": "DE-TH",

@@ -175,6 +175,7 @@ _SHAPE_HINTS = {
     "map": 'write a table, e.g. map = { Hot = "A", Cold = "C" }',
     "flags": 'write a table of value = checkbox field, e.g. flags = { Analytics = "Wants_BI__c" }',
     "required": "write required = true or required = false",
+    "optional": "write optional = true (or leave the key out: the field must then exist in the org)",
     "length": "write a whole number, e.g. length = 255",
     "fields": 'write a table: [<section>.fields] with lines like company = "Company"',
     "extra": 'write a table: [<section>.extra] with lines like segment = "Segment__c"',
@@ -314,6 +315,11 @@ def _attribute(mapping: ObjectMapping, table: str, name: str, spec: AttributeSpe
     if spec.length is not None:
         problems.append(mapping.problem(path + ("length",), "length only applies to write-back fields",
                                         "remove it"))
+    if spec.optional:
+        problems.append(mapping.problem(path + ("optional",), "optional only applies to write-back fields "
+                                        f"([writeback.fields]): every field [{kind.name}] reads must exist in the org, "
+                                        "a read naming a missing field fails",
+                                        "remove it, or deploy the field (salesforce/) before mapping it"))
     vocab = kind.vocab.get(name, ()) if table == "fields" else ()
     if vocab:
         _vocab_warnings(mapping, path, name, spec, vocab, problems)

@@ -182,6 +182,32 @@ class MappingSet:
     def decision_writeback(self, decision: model.Decision, routing_status: Any) -> dict[str, Any]:
         return self._writeback.decision(decision, routing_status)
 
+    def cleared_answer(self) -> dict[str, Any]:
+        """The updates that clear the partner's answer on the lead (response, reason, code:
+        writeback.ANSWER), wherever the lead is offered on or put back; only the fields written."""
+        return self._writeback.cleared_answer()
+
+    def writeback_left_out(self) -> frozenset[str]:
+        """Optional write-back attributes not written: the org lacks their field, or the
+        integration user may not edit it (found by validate / ensure_optional_fields)."""
+        return self._writeback.left_out
+
+    def writeback_dropped_fields(self) -> frozenset[str]:
+        """The Salesforce fields of writeback_left_out(): a write stored before they were
+        left out (the outbox outlives a restart) goes out without them."""
+        return self._writeback.dropped_fields()
+
+    def leave_out_fields(self, fields: tuple[str, ...] | list[str]) -> frozenset[str]:
+        """Salesforce refused a write naming `fields` (gone from the org, or no longer
+        editable, since the start): when every one is an optional attribute's field, those
+        attributes are left out from now on and returned; else nothing changes and the
+        answer is empty (the refusal stands)."""
+        wb = self._writeback
+        names = wb.optional_named(fields)
+        if names:
+            wb.leave_out(wb.left_out | names)
+        return names
+
     def writeback_sobject(self) -> str:
         return self._writeback.sobject
 
@@ -195,6 +221,17 @@ class MappingSet:
         from .validate import validate
 
         return validate(self, describe)
+
+    def ensure_optional_fields(self, describe: Describe) -> list[Problem]:
+        """The optional write-back fields alone against the org (a start whose full check
+        passed recently): raises MappingError on an error, else returns the warnings, one
+        per field left out of the writes."""
+        from .validate import optional_writeback
+
+        found = optional_writeback(self, describe)
+        if any(p.is_error for p in found):
+            raise MappingError(found)
+        return found
 
     def ensure_valid(self, describe: Describe) -> list[Problem]:
         """validate() for start-up: raises MappingError when anything is an error,

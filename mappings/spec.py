@@ -46,12 +46,12 @@ TRANSFORM_ALIASES = {
 
 ATTRIBUTE_KEYS = (
     "field", "constant", "flags", "type", "transforms", "map", "map_default",
-    "required", "default", "split", "length", "note",
+    "required", "default", "split", "length", "optional", "note",
 )
 ATTRIBUTE_KEY_ALIASES = {
     "fields": "field", "transform": "transforms", "values": "map", "value_map": "map",
     "separator": "split", "description": "note", "comment": "note", "checkboxes": "flags",
-    "max_length": "length",
+    "max_length": "length", "if_present": "optional", "if_exists": "optional",
 }
 OBJECT_KEYS = ("sobject", "filter", "fields", "extra", "note")
 OBJECT_KEY_ALIASES = {"object": "sobject", "where": "filter", "description": "note",
@@ -147,6 +147,9 @@ class AttributeSpec(BaseModel):
     default: Any = UNSET
     split: str | None = None
     length: int | None = None
+    # write-back only: a field the org may lack (or the integration user may not edit) is
+    # left unwritten with a warning instead of stopping the start (mappings/validate.py)
+    optional: bool = False
     note: str | None = None
 
     @model_validator(mode="before")
@@ -195,9 +198,9 @@ class AttributeSpec(BaseModel):
     def _transforms(cls, value: Any) -> Any:
         return [value] if isinstance(value, (str, dict)) else value
 
-    @field_validator("required", mode="before")
+    @field_validator("required", "optional", mode="before")
     @classmethod
-    def _required(cls, value: Any) -> Any:
+    def _yes_no(cls, value: Any) -> Any:
         if isinstance(value, str):
             low = value.strip().lower()
             if low in _TRUE:

@@ -164,12 +164,31 @@ def _coverage(spec: TransformSpec, ctx: Any) -> Step:
     return step
 
 
-_NUMBER_NOISE = re.compile(r"[\s,$€£¥_']")
+_NUMBER_NOISE = re.compile(r"[\s$€£¥_']")
+
+
+def _separators(s: str) -> str:
+    """A number as people type it, with the decimal mark as a point: "1,234.50" and
+    "1.234,50" are both 1234.5, "1.250.000" 1250000, "9,50" 9.5. The last of two different
+    marks is the decimal one; a mark repeated is a thousands mark; a lone comma followed by
+    three digits is read as thousands ("120,000"), a lone point as a decimal mark ("120.5")."""
+    last_comma, last_point = s.rfind(","), s.rfind(".")
+    if last_comma >= 0 and last_point >= 0:
+        thousands = "." if last_comma > last_point else ","
+        s = s.replace(thousands, "")
+        return s.replace(",", ".")
+    if last_comma >= 0:
+        if s.count(",") > 1 or len(s) - last_comma - 1 == 3:
+            return s.replace(",", "")
+        return s.replace(",", ".")
+    if s.count(".") > 1:
+        return s.replace(".", "")
+    return s
 
 
 def _number(spec: TransformSpec, ctx: Any) -> Step:
     def number(s: str) -> Any:
-        return to_float(_NUMBER_NOISE.sub("", s))
+        return to_float(_separators(_NUMBER_NOISE.sub("", s)))
 
     return _each(number)
 

@@ -93,8 +93,11 @@ class _Check:
     def add(self, path: tuple, message: str, fix: str | None = None, severity: str = "error") -> None:
         self.out.append(self.m.problem(path, message, fix, severity))
 
-    def resolve(self, path: tuple, sobject: str, dotted: str) -> dict | None:
-        """The describe entry of `dotted` on `sobject`, or None after reporting why."""
+    def resolve(self, path: tuple, sobject: str, dotted: str,
+                absent: Callable[[], None] | None = None) -> dict | None:
+        """The describe entry of `dotted` on `sobject`, or None after reporting why.
+        The one place a field is found absent from the org: `absent` (an optional
+        write-back field) is called instead of reporting that as an error."""
         described = self.org.get(sobject)
         if described is None:
             return None
@@ -109,6 +112,8 @@ class _Check:
                     if twin is not None:
                         self.add(path, f"{sobject} field is spelled {twin!r}, not {part!r}; records come back keyed by {twin!r}",
                                  f"write {twin!r}")
+                    elif absent is not None:
+                        absent()
                     else:
                         self.add(path, f"{sobject} has no field {part!r}" + meant(part, fields),
                                  "use the field's API name from Setup › Object Manager › Fields (custom ones end "
@@ -153,9 +158,23 @@ class _Check:
         return described
 
 
-def _read_checks(c: _Check) -> None:
-    if c.sobject() is None:
+def _currency_check(c: _Check, path: tuple, name: str, field_name: str, entry: dict, fields: dict) -> None:
+    """A multi-currency org (its objects carry CurrencyIsoCode) answers a currency field in
+    each record's own currency: a rule's `amount >= 100000` would take 100,000 JPY for a
+    large deal and 90,000 GBP for a small one. Salesforce converts in formulas (CURRENCYRATE)."""
+    if entry.get("type") != "currency" or "CurrencyIsoCode" not in fields or "." in field_name:
         return
+    c.add(path, f"the org has several currencies (CurrencyIsoCode): {field_name} holds each record's amount in its own "
+                f"currency, so a rule comparing {name} with a number compares 100,000 EUR and 100,000 JPY alike",
+          f"map {name} to a Number formula field of the amount in the corporate currency: "
+          f"{field_name} / CURRENCYRATE(TEXT(CurrencyIsoCode))", severity="warning")
+
+
+def _read_checks(c: _Check) -> None:
+    described = c.sobject()
+    if described is None:
+        return
+    own_fields = _Org.fields(described)
     sobject = c.m.spec.sobject
     if c.m.spec.filter:
         for name in filter_fields(c.m.spec.filter):
@@ -174,8 +193,17 @@ def _read_checks(c: _Check) -> None:
                 entry = c.resolve((table, name, "field"), sobject, field_name)
                 if entry is not None:
                     entries.append(entry)
+                    if compiled.type in ("int", "float"):
+                        _currency_check(c, (table, name, "field"), name, field_name, entry, own_fields)
                     ok = _READ_OK.get(compiled.type)
                     sf_type = entry.get("type")
+                    if compiled.type == "date" and sf_type == "datetime" and not _parsed_by_transform(spec):
+                        c.add((table, name, "field"),
+                              f"{field_name} is a date-time field but {name} is a date: each value is read as its day "
+                              "in UTC, as Salesforce's DATEVALUE does, so 02:30 UTC on 1 January is the 1st even "
+                              "where the org's day is still the 31st of December",
+                              f"map {name} to a Date field, or to a Date formula field of the org's day, e.g. "
+                              f"DATEVALUE({field_name} - 5/24) for New York in winter", severity="warning")
                     if ok is not None and sf_type not in ok and not _parsed_by_transform(spec):
                         c.add((table, name, "field"),
                               f"{field_name} is a {sf_type} field but {name} is {compiled.type}; values that do not parse make the record unroutable",
@@ -217,22 +245,51 @@ def _picklist_checks(c: _Check, table: str, name: str, compiled: Any, entries: l
                       f"add map = {{ \"{unknown[0]}\" = \"{expected[0]}\" }} (or the value it stands for)", severity="warning")
 
 
-def _writeback_checks(c: _Check, lengths: dict[str, int | None]) -> None:
+def _writeback_checks(c: _Check, wb: Any, only_optional: bool = False) -> None:
+    """Every write-back field against the org. An optional one the org lacks, or the
+    integration user may not edit, is a warning and is left out of every write (`wb`,
+    the compiled write-back, learns which); `only_optional`: just those, at a start whose
+    full check passed recently (jobs/preflight.py)."""
+    if only_optional and not wb.optional:
+        return
     described = c.sobject()
     if described is None:
         return
     sobject = c.m.spec.sobject
+    lengths = wb.lengths
+    left_out: set[str] = set()
     for table, attrs in (("fields", c.m.attrs), ("extra", c.m.extras)):
         for name, compiled in attrs.items():
+            optional = compiled.spec.optional
+            if only_optional and not optional:
+                continue
             path = (table, name, "field")
             field_name = compiled.fields[0]
-            entry = c.resolve(path, sobject, field_name)
+            where = f"[{c.m.kind.name}.{table}]"
+
+            def absent(name: str = name, field_name: str = field_name, path: tuple = path, where: str = where) -> None:
+                left_out.add(name)
+                c.add(path, f"{sobject}.{field_name} is not in the org (or field-level security hides it from the "
+                      f"integration user); {name} is optional, so leadrouter runs without writing it",
+                      f"deploy the field (salesforce/ ships the product's fields) and give the integration user "
+                      f"access to it (permission set LeadRouter_Integration), then restart; or remove {name} "
+                      f"from {where}", severity="warning")
+
+            entry = c.resolve(path, sobject, field_name, absent=absent if optional else None)
             if entry is None:
                 continue
             if not entry.get("updateable", False):
+                if optional:
+                    left_out.add(name)
+                    c.add(path, f"{sobject}.{field_name} is not editable by the integration user; {name} is "
+                          "optional, so leadrouter runs without writing it",
+                          f"give the integration user edit access to {field_name} (permission set "
+                          f"LeadRouter_Integration, or field-level security: Edit), then restart; or remove {name} "
+                          f"from {where}", severity="warning")
+                    continue
                 c.add(path, f"{sobject}.{field_name} is not updateable for the integration user",
                       f"give the integration user edit access to {field_name} (field-level security), "
-                      f"or remove {name} from [{c.m.kind.name}.{table}]")
+                      f"or remove {name} from {where}")
             ok = _WRITE_OK.get(compiled.type)
             if ok is not None and entry.get("type") not in ok:
                 c.add(path, f"{field_name} is a {entry.get('type')} field; {name} writes {compiled.type}",
@@ -255,6 +312,7 @@ def _writeback_checks(c: _Check, lengths: dict[str, int | None]) -> None:
                         c.add((table, name), f"{field_name} has no picklist value {written!r}, which the router writes"
                               + meant(str(written), values),
                               f"add it to the picklist, or map it: map = {{ {value} = \"<your value>\" }}")
+    wb.leave_out(left_out)
 
 
 def validate(ms: Any, describe: Callable[[str], dict] | dict[str, dict]) -> list[Problem]:
@@ -264,7 +322,15 @@ def validate(ms: Any, describe: Callable[[str], dict] | dict[str, dict]) -> list
         mapping = ms.objects.get(kind)
         if mapping is not None:
             _read_checks(_Check(mapping, org, out))
-    _writeback_checks(_Check(ms.objects["writeback"], org, out), ms._writeback.lengths)
+    _writeback_checks(_Check(ms.objects["writeback"], org, out), ms._writeback)
+    return out
+
+
+def optional_writeback(ms: Any, describe: Callable[[str], dict] | dict[str, dict]) -> list[Problem]:
+    """Only the optional write-back fields against the org (one describe, none when the
+    mapping has none): which of them are left out of writes, each named in a warning."""
+    out: list[Problem] = []
+    _writeback_checks(_Check(ms.objects["writeback"], _Org(describe), out), ms._writeback, only_optional=True)
     return out
 
 

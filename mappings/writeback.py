@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from enum import Enum
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from rules.model import Decision, DecisionKind
 
@@ -18,6 +18,12 @@ from .sfid import to18
 from .transforms import map_key
 
 Encoder = Callable[[Any], Any]
+
+# What a partner fills in answering an offer (the portal component writes all three): cleared
+# together whenever the lead is offered on, so the next partner sees no earlier answer and the
+# next poll does not read one as theirs. Who answered what stays in the Lead's field history
+# (the shipped three are history-tracked) and in the offer's close reason in the state.
+ANSWER = ("response", "rejection_reason", "rejection_code")
 
 
 def format_datetime(value: datetime) -> str:
@@ -38,11 +44,39 @@ class Writeback:
         self.mapping = mapping
         self.sobject = mapping.spec.sobject
         self.lengths: dict[str, int | None] = {}
-        self._encoders: dict[str, tuple[str, Encoder]] = {}
+        self._mapped: dict[str, tuple[str, Encoder]] = {}
         for name, compiled in {**mapping.attrs, **mapping.extras}.items():
             self.lengths[name] = compiled.spec.length
-            self._encoders[name] = (compiled.fields[0], self._encoder(name, compiled.type, compiled.spec.map))
+            self._mapped[name] = (compiled.fields[0], self._encoder(name, compiled.type, compiled.spec.map))
+        self._encoders = dict(self._mapped)
         self.known = set(mapping.kind.attrs) | set(mapping.extras)
+        self.optional = frozenset(n for n, c in {**mapping.attrs, **mapping.extras}.items() if c.spec.optional)
+        self.left_out: frozenset[str] = frozenset()
+
+    def leave_out(self, names: set[str] | frozenset[str]) -> None:
+        """Stop writing these optional attributes (their field is not in the org or not
+        editable by the integration user; validate said so). Replaces the previous set: a
+        check against an org that has the fields again writes them again."""
+        wrong = set(names) - self.optional
+        if wrong:
+            raise ValueError(f"only optional write-back attributes can be left out, not {', '.join(sorted(wrong))}")
+        self.left_out = frozenset(names)
+        # one dict, replaced whole: threads encoding meanwhile see the old set or the new
+        self._encoders = {n: e for n, e in self._mapped.items() if n not in self.left_out}
+
+    def dropped_fields(self) -> frozenset[str]:
+        """The Salesforce fields of the attributes left out: taken out of writes decided
+        (and stored in the outbox) before they were left out."""
+        return frozenset(self._mapped[n][0] for n in self.left_out)
+
+    def optional_named(self, fields: Iterable[str]) -> frozenset[str]:
+        """The optional attributes written to `fields` (Salesforce's names, any case), or
+        nothing when one of them is not an optional attribute's field."""
+        by_field = {f.lower(): n for n, (f, _) in self._mapped.items() if n in self.optional}
+        names = [by_field.get(str(f).lower()) for f in fields]
+        if not names or None in names:
+            return frozenset()
+        return frozenset(n for n in names if n is not None)
 
     def field(self, name: str) -> str | None:
         entry = self._encoders.get(name)
@@ -146,8 +180,7 @@ class Writeback:
             values["offered_at"] = decision.offered_at
             values["deadline"] = decision.deadline
             # a new offer starts clean: the previous partner's answer must not be read as this one's
-            values["response"] = None
-            values["rejection_reason"] = None
+            values.update(dict.fromkeys(ANSWER))
         elif kind is DecisionKind.ESCALATE or kind is DecisionKind.FALLBACK:
             if decision.queue_id:
                 values["owner_id"] = decision.queue_id
@@ -157,3 +190,7 @@ class Writeback:
 
     def decision(self, decision: Decision, routing_status: Any) -> dict[str, Any]:
         return self.encode(self.decision_values(decision, routing_status))
+
+    def cleared_answer(self) -> dict[str, Any]:
+        """The field updates that clear the partner's answer (ANSWER), for the fields written."""
+        return self.encode(dict.fromkeys(ANSWER))

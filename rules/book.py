@@ -30,6 +30,7 @@ from rules.expressions import Compiler, Condition, ExpressionError, schema_of
 from rules.literals import LEAD_PICKLISTS, PARTNER_PICKLISTS, compared_values
 from rules.fiscal import OrgCalendar
 from rules.model import Lead, Partner
+from rules.sides import other_sides_attribute
 from rules.windows import offer_deadline, zone
 
 DEFAULT_PATH = Path(__file__).parent / "defaults" / "rules.toml"
@@ -318,7 +319,11 @@ class _Loader:
         try:
             cond = compiler.compile(text)
         except ExpressionError as exc:
-            self.error(key, f"{owner}: {exc.message}" if owner else exc.message, exc.fix, line)
+            message, fix = exc.message, exc.fix
+            other_side = self.partner if compiler is not self.partner else self.lead
+            if exc.symbol and exc.symbol in other_side.schema:
+                message, fix = other_sides_attribute(exc.symbol, text, lead_side=compiler is not self.partner)
+            self.error(key, f"{owner}: {message}" if owner else message, fix, line)
             return compiler.compile("false")
         lead_side = compiler is not self.partner
         picklists = self.values["lead" if lead_side else "partner"]
@@ -337,10 +342,36 @@ class _Loader:
         known = tuple(self.values[side].get(attr, ()))
         if not known:  # the org's field for it is no picklist: nothing to check against
             return
+        # leads and partners are read in the rule file's spelling (rules/spelling.py): "cloud" meets Cloud
+        folded = {k.strip().casefold() for k in known}
         for v in values:
-            if v not in known:
+            if v not in known and v.strip().casefold() not in folded:
                 self.warn(key, f"{what} {v!r} is not a value of {self.values_from}; no partner can match it",
                           did_you_mean(v, known), line)
+
+    def unpaired_values(self, rules: list[Rule]) -> None:
+        """A matcher pairs a lead's picklist with the partners' (industry with Industries__c…):
+        a value only the lead's picklist has never meets a partner, and a lead naming it passes
+        every such rule by. Checked against the org's picklists only (the shipped ones agree)."""
+        if self.values_from != "the org's picklist":
+            return
+        for attr, (lead_attr, partner_attr) in _PAIRED.items():
+            users = [r for r in rules if r is not None and getattr(r.match, attr)]
+            lead_values = self.values["lead"].get(lead_attr)
+            partner_values = self.values["partner"].get(partner_attr)
+            if not users or not lead_values or not partner_values:
+                continue
+            folded = {v.strip().casefold() for v in partner_values}
+            alone = [v for v in lead_values if v.strip().casefold() not in folded]
+            if not alone:
+                continue
+            names = ", ".join(repr(r.name) for r in users[:3]) + (" …" if len(users) > 3 else "")
+            theirs = ", ".join(partner_values[:8]) + (" …" if len(partner_values) > 8 else "")
+            self.warn(f"match.{attr}", f"the lead's {lead_attr} picklist has {', '.join(repr(v) for v in alone[:5])}"
+                                       f"{' …' if len(alone) > 5 else ''}, which the partners' {partner_attr} picklist "
+                                       f"lacks: rule(s) {names} never find a partner by it",
+                      f"add it to the partners' picklist, or map the lead's value onto theirs in the mappings "
+                      f"(map = {{ {alone[0]!r} = \"…\" }}); theirs: {theirs}", users[0].line)
 
     def queue(self, name: str, key: str, line: int | None) -> None:
         if self.queue_names is not None and name not in self.queue_names:
@@ -757,10 +788,16 @@ class _Loader:
         if "hand_down" in data:
             hand_down = self.rule(data["hand_down"], "hand_down", "hand_down", self.lines.header("hand_down"),
                                   settings, territories, fixed_name="hand_down")
+        self.unpaired_values([r for rs in rulesets for r in rs.rules] + ([hand_down] if hand_down else []))
         if self.problems:
             raise RulesError(self.problems + self.warnings)
         return RuleBook(settings=settings, gate=gate, rulesets=rulesets, territories=territories,
                         hand_down=hand_down, source=self.file, warnings=tuple(self.warnings), geofences=self.fences)
+
+
+# match key -> (lead attribute, partner attribute) it compares
+_PAIRED = {"industry": ("industry", "industries"), "products": ("products", "products"),
+           "language": ("language", "languages")}
 
 
 def _check_size(size: int, filename: str) -> None:

@@ -234,10 +234,16 @@ class Distribution:
                     classes.append((f"{w:g}", w, m, m.bit_count()))
         draw = unit(lead.id, rule.name, attempt)
         trial.scores = [{"class": c, "weight": w, "partners": n} for c, w, _, n in classes]
+        tried = False
         while classes:
             total = sum([w * n for _, w, _, n in classes if w > 0])  # a list: sum() of it as of a generator
             if total <= 0:
+                # nobody left with a weight to draw by: not a cap, whatever else held the others
+                zero = "every eligible partner has a routing weight of 0" if rule.weight_by == "weight" else \
+                    "every eligible partner's tier has a weight of 0"
+                trial.outcome = zero if not tried else "the partners not at a cap have a weight of 0"
                 return None
+            tried = True
             x = draw * total
             i = -1  # total > 0: some class has weight, so the loop sets it
             for j, (_, w, _, n) in enumerate(classes):

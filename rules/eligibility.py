@@ -15,6 +15,7 @@ from typing import Callable, Iterator, Mapping
 from rules.bits import lowest, positions
 from rules.book import Match, Rule, RuleBook
 from rules.explain import EXCLUSIONS_LISTED, RuleTrial, nobody_eligible, nobody_left
+from rules.geo import postal_under
 from rules.index import PartnerIndex
 from rules.model import Lead
 from rules.state import RoutingState
@@ -111,7 +112,7 @@ class Eligibility:
                 return True
             if postal and lead.postal_code:
                 for c, prefix in postal:
-                    if lead.country == c and lead.postal_code.startswith(prefix):
+                    if lead.country == c and postal_under(c, lead.postal_code, prefix):
                         return True
             if self.index.fences and self.index.fences.holds(name.lstrip("@"), lead.lat, lead.lon):
                 return True  # a drawn shape holding the lead's point (rules/geofence.py)
@@ -156,7 +157,7 @@ class Eligibility:
             before, last = cand, 1
             cand &= cov
             if steps is not None:
-                steps.append((f"cover {_where(m, lead)}", cand.bit_count()))
+                steps.append((f"cover {_covered(m, lead, coverage_hits)}", cand.bit_count()))
         if m.industry and cand:
             if not lead.industry:
                 trial.outcome = "lead has no industry"
@@ -293,6 +294,7 @@ class Eligibility:
                 trial.eligible = len(near)
             else:
                 trial.notes.append("eligible counts partners before the distance limit")
+                trial.any_distance = True
         if not eligible:
             trial.outcome = nobody_eligible(trial)
             return None
@@ -344,6 +346,14 @@ class Eligibility:
                 return itertools.chain((first,), found)
             return [first, *found]
         return None
+
+
+def _covered(m: Match, lead: Lead, hits: Mapping[str, int]) -> str:
+    """The coverage that let partners in, most specific last ("US-TX, US:750"); a partner
+    covering a postal district is not said to cover the whole country."""
+    if m.territories or not hits:
+        return _where(m, lead)
+    return ", ".join(sorted(hits, key=hits.__getitem__))
 
 
 def _where(m: Match, lead: Lead) -> str:

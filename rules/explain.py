@@ -12,7 +12,7 @@ class RuleTrial:
     made per run, and dataclass field factories cost more than the rest of a trial."""
 
     __slots__ = ("rule", "ruleset", "outcome", "candidates", "eligible", "excluded", "excluded_counts", "scores",
-                 "notes", "applied", "_counted")
+                 "notes", "applied", "_counted", "any_distance")
 
     def __init__(self, rule: str, ruleset: str, outcome: str = "", *, candidates: int = 0, eligible: int = 0,
                  applied: bool = False):
@@ -26,6 +26,7 @@ class RuleTrial:
         self.scores: list[dict[str, Any]] = []  # top candidates, best first
         self.notes: list[str] = []
         self.applied = applied  # its condition held (and the lead lies in its territories)
+        self.any_distance = False  # `eligible` counted before a proximity rule's radius (read lazily)
         self._counted: set[str] = set()
 
     def __repr__(self) -> str:
@@ -201,13 +202,14 @@ def nobody_eligible(trial: RuleTrial) -> str:
 
 
 def why_nobody(trials: list[RuleTrial], ruleset: str) -> tuple[str | None, str]:
-    """(the rule that came last, why no rule of `ruleset` found a partner): each applied
-    rule's own outcome, so the reason names the criterion and the lead's value."""
+    """(the rule that came last — the rule set's `otherwise` when no rule applied —, why no
+    rule of `ruleset` found a partner): each applied rule's own outcome, so the reason names
+    the criterion and the lead's value."""
     mine = [t for t in trials if t.ruleset == ruleset]
     applied = [t for t in mine if t.applied or t.outcome.startswith("lead ")]
     if not applied:
-        last = mine[-1].rule if mine else None
-        return last, f"no rule of {ruleset!r} applies to this lead (every rule's condition is unmet)"
+        # no rule decided: Routing_Rule__c names the rule set's `otherwise`, not a rule the lead failed
+        return f"{ruleset} (otherwise)", f"no rule of {ruleset!r} applies to this lead (every rule's condition is unmet)"
     seen: list[str] = []
     for t in applied:
         if t.outcome and t.outcome not in seen:

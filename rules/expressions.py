@@ -114,10 +114,11 @@ def schema_of(attributes: Mapping[str, Any] | type) -> dict[str, Any]:
 # ---------------------------------------------------------------- compiling
 
 class ExpressionError(Exception):
-    def __init__(self, message: str, fix: str | None = None):
+    def __init__(self, message: str, fix: str | None = None, symbol: str | None = None):
         super().__init__(message)
         self.message = message
         self.fix = fix
+        self.symbol = symbol  # the unknown attribute, when that is what is wrong
 
 
 def _re_resolver(thing: Any, name: str) -> Any:
@@ -207,7 +208,7 @@ class Compiler:
         except re_errors.SymbolResolutionError as exc:
             guess = nearest(exc.symbol_name, self.names) or exc.suggestion  # by meaning first: lead_source → source
             fix = f"did you mean {guess!r}?" if guess else "known attributes: " + ", ".join(sorted(self.names))
-            raise ExpressionError(f"unknown attribute {exc.symbol_name!r} in {text!r}", fix) from None
+            raise ExpressionError(f"unknown attribute {exc.symbol_name!r} in {text!r}", fix, exc.symbol_name) from None
         except re_errors.RuleSyntaxError as exc:
             token = getattr(exc, "token", None)
             at = f" near {token.value!r}" if token is not None and getattr(token, "value", None) else " (incomplete expression)"

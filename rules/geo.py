@@ -57,6 +57,34 @@ def postal_key(country: str, prefix: str) -> str:
     return f"{country}:{prefix}"
 
 
+# Postcodes of the British kind: an outward code (area letters, district digits, maybe a
+# sub-district letter) then an inward code of a digit and two letters. A prefix that cuts
+# the outward code inside its letters or inside its digits names another place: area "B"
+# (Birmingham) is not the start of "BS" (Bristol), district "E1" not of "E14".
+_OUTWARD_STYLE = frozenset({"GB", "GG", "JE", "IM"})
+_OUTWARD = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)(?:[0-9][A-Z]{2})?$")
+
+
+def postal_cuts(country: str | None, postal: str) -> frozenset[int] | None:
+    """Prefix lengths of a lead's postal code that name no place of its own (None: every
+    prefix is a place, as in US ZIP codes or Canadian ones)."""
+    if country not in _OUTWARD_STYLE:
+        return None
+    m = _OUTWARD.match(postal)
+    if m is None:
+        return None
+    outward = m.group(1)
+    return frozenset(n for n in range(1, len(outward)) if outward[n - 1].isdigit() == outward[n].isdigit())
+
+
+def postal_under(country: str | None, postal: str, prefix: str) -> bool:
+    """Whether a postal-code prefix of coverage or a territory holds the lead's postal code."""
+    if not postal.startswith(prefix):
+        return False
+    cuts = postal_cuts(country, postal)
+    return cuts is None or len(prefix) not in cuts
+
+
 def lead_keys(country: str | None, state: str | None, postal: str | None,
               prefix_lengths: Iterable[int]) -> Iterator[tuple[str, int]]:
     """Coverage keys a lead falls under, with a specificity (1 country … 3+ postal)."""
@@ -66,8 +94,9 @@ def lead_keys(country: str | None, state: str | None, postal: str | None,
     if state:
         yield state, 2
     if postal:
+        cuts = postal_cuts(country, postal) or ()
         for n in prefix_lengths:
-            if n <= len(postal):
+            if n <= len(postal) and n not in cuts:
                 yield postal_key(country, postal[:n]), 2 + n
 
 

@@ -17,7 +17,7 @@ from rules import vocabulary as vocab
 from rules.bits import from_positions, positions
 from rules.book import Rule, RuleBook
 from rules.dealreg import DealRegistrations
-from rules.geo import Grid, parse_coverage
+from rules.geo import Grid, parse_coverage, postal_cuts
 from rules.model import DealRegistration, Partner, Pool, Rep
 from rules.spelling import Spelling
 from rules.windows import zone_fix
@@ -248,9 +248,12 @@ class PartnerIndex:
                 mask |= m
                 hit[state] = 2
         if postal:
+            cuts = postal_cuts(country, postal) or ()
             for n in self.prefix_lengths:
                 if n > len(postal):
                     break
+                if n in cuts:
+                    continue  # "B" is not Bristol's "BS1" (rules/geo.py)
                 key = f"{country}:{postal[:n]}"
                 m = coverage.get(key)
                 if m:

@@ -220,8 +220,11 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
     t[s.ACCEPTED, e.CLOSED_UNCONVERTED] = _CLOSED_UNCONVERTED
     t[s.ACCEPTED, e.UNTOUCHED] = Step(None, Action.REDISTRIBUTE, None,
                                       "accepted and never worked: reclaimed, the partner is barred; next partner")
-    t[s.ACCEPTED, e.REJECT] = Ignored("an accepted lead is the partner's; handing it back is a conversation, "
-                                      "not a field (a channel manager reassigns it)")
+    t[s.ACCEPTED, e.REJECT] = Step(None, Action.REDISTRIBUTE, None,
+                                   "the partner handed the accepted lead back (its rep set the answer to Rejected, "
+                                   "with a reason): a rejection like any other, the partner is barred from this lead; "
+                                   "next partner, or escalation (left alone, the Lead said Accepted and Rejected at "
+                                   "once and nobody worked it)")
     t[s.ACCEPTED, e.PARTNER_PAUSED] = Ignored("pausing stops new offers; a lead already accepted stays")
     t[s.ACCEPTED, e.REP_DEACTIVATED] = Ignored("the partner's admin reassigns its leads; a person's move is seen then")
     t[s.ACCEPTED, e.PARTNER_REMOVED] = _PARTNER_REMOVED

@@ -101,7 +101,8 @@ class Outcomes:
         ex.chosen = {"partner_id": p.id, "partner": p.name, "rep_id": rep.id if rep else None, "how": pick.how}
         counts = ""
         if trial is not None:
-            counts = f"; {trial.eligible} eligible"
+            # a nearest pick reads partners lazily: the count is of those at any distance
+            counts = f"; {trial.eligible} eligible{' at any distance' if trial.any_distance else ''}"
             excluded = trial.excluded_total
             if excluded:
                 counts += f", {excluded} excluded"

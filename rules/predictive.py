@@ -58,6 +58,7 @@ writes here; `record_offer(decision)` once a decision is committed, as for Routi
 """
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from dataclasses import dataclass
@@ -90,24 +91,39 @@ def size_band(employees: int | None) -> str:
     return "mid" if employees < 2000 else "enterprise"
 
 
+def _fold(value: str) -> str:
+    return value.strip().casefold()
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded(values: frozenset[str]) -> frozenset[str]:
+    return frozenset(_fold(v) for v in values)
+
+
 def segment_of(lead: Lead) -> tuple[str, ...]:
-    """The lead's segment as keys: place, industry, products, size, source."""
-    keys = [f"country={lead.country or ''}", f"industry={lead.industry or ''}",
-            f"size={size_band(lead.employees)}", f"source={lead.source or ''}"]
-    keys.extend(f"product={p}" for p in sorted(lead.products))
+    """The lead's segment as keys: place, industry, products, size, source. Values are
+    folded (case, surrounding spaces): a lead decided is read in the rules' spelling
+    (rules/spelling.py) but an outcome is learnt from the lead as stored, so "technology"
+    and "Technology" must be one segment or what is learnt is never read."""
+    keys = [f"country={_fold(lead.country or '')}", f"industry={_fold(lead.industry or '')}",
+            f"size={size_band(lead.employees)}", f"source={_fold(lead.source or '')}"]
+    keys.extend(sorted({f"product={_fold(p)}" for p in lead.products}))
     return tuple(keys)
 
 
 def claim_keys(lead: Lead, industries: frozenset[str], products: frozenset[str]) -> tuple[str, ...]:
     """How the partner's own account describes its fit to this lead: does it list the lead's
-    industry, and how many of the lead's products. Their lift is learnt pooled over every
-    partner (do claims mean anything here?), so it helps from the first outcomes on."""
+    industry, and how many of the lead's products (compared folded, as segments are). Their
+    lift is learnt pooled over every partner (do claims mean anything here?), so it helps
+    from the first outcomes on."""
     keys = []
     if lead.industry:
-        keys.append(f"claims_industry={'yes' if lead.industry in industries else 'no'}")
+        claims = lead.industry in industries or _fold(lead.industry) in _folded(industries)
+        keys.append(f"claims_industry={'yes' if claims else 'no'}")
     if lead.products:
-        shared = len(lead.products & products)
-        keys.append("claims_products=" + ("all" if shared == len(lead.products) else "some" if shared else "none"))
+        wanted = {_fold(p) for p in lead.products}
+        shared = len(wanted & _folded(products))
+        keys.append("claims_products=" + ("all" if shared == len(wanted) else "some" if shared else "none"))
     return tuple(keys)
 
 

@@ -215,7 +215,9 @@ class Router:
         if pick is None:
             # which caps, in the words of the trial's exclusions: "(2 at capacity, 1 at daily cap)"
             held = [f"{n} {kind}" for kind, n in trial.excluded_counts.items() if kind in _CAP_KINDS]
-            trial.outcome = "every eligible partner is at a cap" + (f" ({', '.join(held)})" if held else "")
+            cap = "every eligible partner is at a cap" + (f" ({', '.join(held)})" if held else "")
+            # a strategy that said why itself (weights of 0) keeps its words, with the caps it met
+            trial.outcome = cap if not trial.outcome else trial.outcome + (f" ({', '.join(held)})" if held else "")
             return None
         trial.outcome = "chosen"
         return self.outcomes.offer(lead, ex, pick, trial, state, now, attempt, rule_name=rule.name,

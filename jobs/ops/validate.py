@@ -441,6 +441,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
                                 f"{problem.partner}: {problem.message}", fix))
     findings += _partner_records(routing, cx.mappings)
     findings += _pools_not_read(book, index, cx.mappings, rules_file)
+    findings += _pool_members_not_admitted(book, index, rules_file)
     findings += _never_offered(cx, index, book, coverage_field)
     reachable = 0
     for rule in book.rules:
@@ -558,6 +559,26 @@ def _pools_not_read(book, index, ms, rules_file: str) -> list[Finding]:
     return out
 
 
+def _pool_members_not_admitted(book, index, rules_file: str) -> list[Finding]:
+    """Members of a rule's pool that its partner-only criteria (tiers, programs,
+    certifications, role, `partners`) never admit: Salesforce lets every member take a
+    queue's lead, so they can take the leads the rule keeps for others (README, pools)."""
+    out = []
+    for rule in book.rules:
+        admitted = index.rule_mask.get(rule.name, index.all)
+        for queue in dict.fromkeys([*([rule.pool] if rule.pool else []), *(q for _, q in rule.pools_by_territory)]):
+            outside = index.pool_members.get(queue, 0) & ~admitted
+            if not outside:
+                continue
+            names = [index.partners[pos].name for pos in index.positions(outside)]
+            out.append(Finding(
+                "warning", rules_file, f"rule {rule.name!r}",
+                f"{len(names)} member partner(s) of pool {queue!r} that this rule never admits can still take its "
+                f"leads (a queue's lead is any member's to take): {', '.join(names[:5])}{' …' if len(names) > 5 else ''}",
+                f"take their reps out of {queue!r}, or give the rule a pool of its own partners", rule.line))
+    return out
+
+
 def _partner_records(routing, ms) -> list[Finding]:
     """Partner data the mappings could not read, or read in part: a partner left out of
     routing (a required value empty), coverage items or a country not understood. Routing
@@ -580,6 +601,9 @@ _COVERAGE_FIX = ("write each item as a code: a country (US), a state or province
                  "(US:750, CA:K1A) or a territory of the rule file (@NA), separated by ';'")
 
 
+_SHIPPED_REP_FILTER = "UserType = 'PowerPartner'"  # mappings/defaults/partner.toml
+
+
 def _never_offered(cx, index, book, coverage_field: str) -> list[Finding]:
     """Partner accounts the router can never offer a lead, whatever the rules say: no active
     rep to own it (none invited yet, or the only ones deactivated), or no coverage while
@@ -588,12 +612,17 @@ def _never_offered(cx, index, book, coverage_field: str) -> list[Finding]:
     out = []
     no_rep = [p for i, p in enumerate(index.partners) if index.unavailable_why[i] == "no active rep"]
     if no_rep:
-        said = ", ".join(p.name + (" (its reps are inactive)" if p.reps else " (no rep)") for p in no_rep[:8])
+        # an org that narrowed the [rep] filter (only Sales reps get leads) may have reps it leaves out
+        narrowed = cx.mappings.filter("rep") != _SHIPPED_REP_FILTER
+        none = " (no rep the [rep] filter reads)" if narrowed else " (no rep)"
+        said = ", ".join(p.name + (" (its reps are inactive)" if p.reps else none) for p in no_rep[:8])
         out.append(Finding("warning", f"org: {sobject}", "partner reps",
                            f"{len(no_rep)} partner account(s) never offered a lead, having no active rep to own it: "
                            f"{said}{' …' if len(no_rep) > 8 else ''}",
                            "give each an active partner user (a User of the account's contact with a partner "
-                           "licence); an account that is no partner any more: untick IsPartner"))
+                           "licence)" + (f"{' the [rep] filter reads' if narrowed else ''}; an account that is no "
+                                         "partner any more: untick IsPartner")
+                           + (f"; or widen the [rep] filter ({cx.mappings.filter('rep')})" if narrowed else "")))
     rules = [r for r in book.rules if r is not book.hand_down and not r.pool]
     if rules and all(r.match.geography for r in rules):
         bare = [p for i, p in enumerate(index.partners) if not p.coverage and not index.unavailable_why[i]]

@@ -1,7 +1,7 @@
 """The benchmark scripts still run and still report what BENCHMARKS.md quotes.
 
 Not benchmarks: tiny sizes, run as a user runs them (`python bench/X.py ... --json`),
-all three at once so the whole file stays well under half a minute. The figures are
+all four at once so the whole file stays well under half a minute. The figures are
 checked for sense (calls made, memory used, time passed), never for speed.
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ RUNS = {
     "sync": ["--leads", "300", "--partners", "30", "--offers", "300", "--answer-share", "0.05"],
     "backfill": ["--leads", "600", "--templates", "200", "--partners", "30"],
     "latency": ["--samples", "1", "--partners", "30"],
+    "rebuild": ["--leads", "300", "--partners", "30"],
 }
 
 pytestmark = pytest.mark.e2e
@@ -76,3 +77,11 @@ def test_latency_measures_a_new_lead_until_its_owner_is_written(reports):
     assert r["latency_default_expected_seconds"] == pytest.approx(
         r["default_schedule"]["leads"] / 2 + r["processing_seconds"]["p50"], abs=0.01)
     assert r["default_measured"] is False
+
+
+def test_rebuild_puts_back_every_routed_lead_of_the_org_and_reports_its_cost(reports):
+    r = reports["rebuild"]
+    c = r["counts"]
+    assert c.get("offered", 0) + c.get("pooled", 0) + c.get("accepted", 0) + c.get("parked", 0) == r["leads"]
+    assert c.get("declines", 0) == r["offers"].get("rejected", 0)  # each decline, with its reason
+    assert r["api_calls"] > 0 and r["rebuild_s"] > 0 and r["peak_rss_mb"] > 0

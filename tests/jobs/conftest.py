@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from jobs.app import Connector
 from jobs.config import Settings
@@ -202,3 +203,16 @@ def _no_process_left_behind():
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def as_user(sb, user_id: str) -> tuple[requests.Session, str]:
+    """An HTTPS session logged in as this user of the org with its own password (a partner
+    rep in the portal, an admin), and the REST base URL: the caller closes the session."""
+    c = sb.connection
+    http = requests.Session()
+    http.verify, http.trust_env = c["ca_file"], False
+    token = http.post(c["login_url"] + "/services/oauth2/token", data={
+        "grant_type": "password", "client_id": c["client_id"], "client_secret": c["client_secret"],
+        "username": sb.org.get("User", user_id)["Username"], "password": c["password"]}, timeout=10).json()  # fmt: skip
+    http.headers["Authorization"] = f"Bearer {token['access_token']}"
+    return http, f"{c['instance_url']}/services/data/v62.0"

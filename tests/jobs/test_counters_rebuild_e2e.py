@@ -51,3 +51,38 @@ def test_fair_rotation_goes_on_where_it_stood_after_the_state_is_lost(org, make_
         after = lifecycle.load_state(conn)
     assert after.rotation == before.rotation  # each rule's next turn: the partner after its last offer
     assert after.rep_rotation == before.rep_rotation
+
+
+def test_a_pool_pickup_is_no_offer_against_the_daily_cap_after_the_state_is_lost(org, make_loop):
+    """A rep taking a lead from a pool was offered nothing: the live state counts the lead
+    against the partner's capacity, not its Daily_Cap__c, and a state rebuilt from the org
+    must count the same (it counted the partner our user set at the pick-up as an offer,
+    so a partner one under its cap was held at it all day)."""
+    from jobs import recovery
+
+    from .test_outsider_answer_e2e import save_as
+    from .test_pool_answers_e2e import NEVER_ANSWER
+    from .test_portal_answer_e2e import ANSWERS
+
+    loop = make_loop(org, pools=True)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id, offer = next((i, o) for i, o in sorted(loop.live().items()) if o["kind"] == "pool")
+    rep = next(m["UserOrGroupId"] for m in sorted(org.org.table("GroupMember").values(), key=lambda m: m["Id"])
+               if m["GroupId"] == offer["queue_id"] and org.org.get("User", m["UserOrGroupId"])["IsActive"])
+    assert save_as(org, rep, lead_id, {**ANSWERS["accept"], "OwnerId": rep}).status_code == 204
+    loop.cycle(partners_act=False)
+    partner = loop.partner_of_rep(rep)
+    assert (loop.lead(lead_id)["PartnerAccountId"], loop.lead(lead_id)["Routing_Status__c"]) == (partner, "Accepted")
+    now = org.clock.now()
+    with loop.cx.store.connect() as conn:
+        live = lifecycle.load_state(conn)
+    loop.cx.routing().router.caps.remember_day(live, now)
+
+    fresh = make_loop(org, pools=True, name="fresh")  # the state file is gone: a new one
+    recovery.ensure(fresh.cx, now)
+    with fresh.cx.store.connect() as conn:
+        rebuilt = lifecycle.load_state(conn)
+    fresh.cx.routing().router.caps.remember_day(rebuilt, now)
+    assert rebuilt.today_count(partner, now) == live.today_count(partner, now)
+    assert rebuilt.open_offers.get(partner) == live.open_offers.get(partner)  # the pick-up holds a place in both

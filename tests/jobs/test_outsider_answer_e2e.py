@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 
 from sandbox.simulator import Profile
 
+from .conftest import as_user
 from .test_portal_answer_e2e import ANSWERS
 
 pytestmark = pytest.mark.e2e
@@ -22,15 +23,10 @@ NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1
 
 def save_as(sb, user_id: str, lead_id: str, fields: dict) -> requests.Response:
     """PATCH the Lead with `user_id`'s own session (no assignment rule, as the portal saves)."""
-    c = sb.connection
-    with requests.Session() as http:
-        http.verify, http.trust_env = c["ca_file"], False
-        token = http.post(c["login_url"] + "/services/oauth2/token", data={
-            "grant_type": "password", "client_id": c["client_id"], "client_secret": c["client_secret"],
-            "username": sb.org.get("User", user_id)["Username"], "password": c["password"]}, timeout=10).json()  # fmt: skip
-        return http.patch(f"{c['instance_url']}/services/data/v62.0/sobjects/Lead/{lead_id}", json=fields,
-                          headers={"Authorization": f"Bearer {token['access_token']}", "Sforce-Auto-Assign": "FALSE"},
-                          timeout=10)  # fmt: skip
+    http, base = as_user(sb, user_id)
+    with http:
+        return http.patch(f"{base}/sobjects/Lead/{lead_id}", json=fields, headers={"Sforce-Auto-Assign": "FALSE"},
+                          timeout=10)
 
 
 def an_offer(loop) -> tuple[str, dict]:
@@ -129,3 +125,21 @@ def test_a_pool_lead_taken_by_a_rep_outside_the_pool_goes_back_to_the_pool(org, 
     assert save_as(org, member_rep, lead_id, {"OwnerId": member_rep}).status_code == 204
     loop.cycle(partners_act=False)
     assert loop.lead(lead_id)["Routing_Status__c"] == "Accepted"
+
+
+def test_an_outsiders_answer_read_through_a_bulk_job_is_not_taken_either(org, loop, opened):
+    """The connector stopped for two hours and a large backlog read through a Bulk API 2.0
+    query job: that read carries who saved each lead too, so the outsider's rejection is
+    refused as the REST read refuses it (it was taken as the offered partner's)."""
+    from .test_bulk_e2e import bulk_from
+
+    lead_id, offer = opened
+    outsider = rep_elsewhere(org, offer["partner_id"])
+    assert save_as(org, outsider, lead_id, ANSWERS["reject_out_of_territory"]["fields"]).status_code == 204
+    bulk_from(loop, 1)
+    run = loop.cycle(hours=2, partners_act=False)
+    assert run["leads"].counts.get("bulk_read"), run["leads"].counts
+    assert [o["status"] for o in loop.offers(lead_id)][0] == "live"
+    lead = loop.lead(lead_id)
+    assert (lead["PartnerAccountId"], lead["OwnerId"], lead["Partner_Response__c"]) == (
+        offer["partner_id"], offer["rep_id"], None)

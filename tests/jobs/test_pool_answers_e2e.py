@@ -41,8 +41,9 @@ def test_a_members_rejection_leaves_the_pool_lead_to_the_others(org, pooled):
     assert save_as(org, decliner, lead_id, ANSWERS["reject_out_of_territory"]["fields"]).status_code == 204
     loop.cycle(partners_act=False)
     lead = loop.lead(lead_id)
-    # the answer is cleared: the other members' component offers the lead again
-    assert (lead["Partner_Response__c"], lead["Rejection_Reason__c"]) == (None, None)
+    # the answer is cleared, its code too: the other members' component offers the lead again
+    assert (lead["Partner_Response__c"], lead["Rejection_Reason__c"], lead["Rejection_Reason_Code__c"]) == (
+        None, None, None)
     assert (lead["OwnerId"], lead["Routing_Status__c"]) == (offer["queue_id"], "Offered")
     assert "a partner of the pool declined it" in lead["Routing_Reason__c"]
     assert loop.live()[lead_id]["id"] == offer["id"]

@@ -8,9 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-import requests
 
 from sandbox.simulator import Profile
+
+from .conftest import as_user
 
 pytestmark = pytest.mark.e2e
 
@@ -21,17 +22,12 @@ NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1
 
 def answer_as_rep(sb, lead_id: str, rep_id: str, fields: dict) -> None:
     """PATCH the Lead as the rep, the way the component's updateRecord reaches the org."""
-    c = sb.connection
-    rep = sb.org.get("User", rep_id)
-    with requests.Session() as http:
-        http.verify, http.trust_env = c["ca_file"], False
-        token = http.post(c["login_url"] + "/services/oauth2/token", data={
-            "grant_type": "password", "client_id": c["client_id"], "client_secret": c["client_secret"],
-            "username": rep["Username"], "password": c["password"]}, timeout=10).json()["access_token"]  # fmt: skip
+    http, base = as_user(sb, rep_id)
+    with http:
         # the component saves through Lightning's UI API, which runs no lead assignment
         # rule; the REST API does unless told not to
-        r = http.patch(f"{c['instance_url']}/services/data/v62.0/sobjects/Lead/{lead_id}", json=fields,
-                       headers={"Authorization": f"Bearer {token}", "Sforce-Auto-Assign": "FALSE"}, timeout=10)  # fmt: skip
+        r = http.patch(f"{base}/sobjects/Lead/{lead_id}", json=fields, headers={"Sforce-Auto-Assign": "FALSE"},
+                       timeout=10)
     assert r.status_code == 204, r.text
 
 

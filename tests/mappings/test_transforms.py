@@ -70,7 +70,13 @@ def test_unknown_country_stays_unknown_unless_required(tmp_path):
                                                   ("Canada", "on", "CA-ON"), (None, "US-NY", "US-NY"),
                                                   ("Australia", "New South Wales", "AU-NSW"),
                                                   ("U.S.A.", "N.Y.", "US-NY"), ("US", "Washington, D.C.", "US-DC"),
-                                                  ("Canada", "Newfoundland", "CA-NL")])
+                                                  ("Canada", "Newfoundland", "CA-NL"),
+                                                  # abbreviations of newspapers and old address books
+                                                  ("US", "Calif.", "US-CA"), ("USA", "Mass.", "US-MA"),
+                                                  ("US", "W. Va.", "US-WV"), ("US", "Tex.", "US-TX"),
+                                                  ("Canada", "Ont.", "CA-ON"), ("Canada", "NF", "CA-NL"),
+                                                  ("Canada", "Que.", "CA-QC"), ("Mexico", "CDMX", "MX-CMX"),
+                                                  ("MX", "D.F.", "MX-CMX")])
 def test_subdivision_uses_the_records_country(tmp_path, country, state, code):
     toml = ('country = { field = "Country", transforms = ["country"] }\n'
             'state = { field = "State", transforms = [{ subdivision = "country" }] }\n')

@@ -66,7 +66,7 @@ def test_an_offer_sets_owner_partner_deadline_and_clears_the_previous_answer(ms)
         "Routing_Status__c": "Offered", "Routing_Reason__c": "Gold partner covering US-CA", "Routing_Rule__c": "west",
         "Routing_Attempt__c": 2, "OwnerId": REP, "PartnerAccountId": PARTNER,
         "Offered_At__c": "2024-05-01T10:00:00.123+0000", "Offer_Deadline__c": "2024-05-03T10:00:00.123+0000",
-        "Partner_Response__c": None, "Rejection_Reason__c": None,
+        "Partner_Response__c": None, "Rejection_Reason__c": None, "Rejection_Reason_Code__c": None,
     }
 
 

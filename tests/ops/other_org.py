@@ -71,6 +71,7 @@ def other_sfdx(directory: Path) -> Path:
     for sobject, fields in OTHER_FIELDS.items():
         for name, type_, extra in fields:
             label = name.removesuffix("__c").replace("_", " ")
+            (objects / sobject / "fields").mkdir(parents=True, exist_ok=True)  # an object the package leaves alone
             (objects / sobject / "fields" / f"{name}.field-meta.xml").write_text(
                 _FIELD.format(name=name, label=label, type=type_, extra=extra)
             )

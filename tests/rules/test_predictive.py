@@ -320,3 +320,23 @@ def test_the_claims_prior_yields_to_outcomes_that_say_claims_mean_nothing():
     after = learner.estimate(claims, lead("00QC", industry="Banking")).convert / \
         learner.estimate(other, lead("00QC", industry="Banking")).convert
     assert before > 1.3 and after < 1.1
+
+
+def test_outcomes_of_leads_stored_in_another_case_teach_the_segment_the_router_reads():
+    """The router decides a lead respelt as the rules write it ("Banking"), but outcomes are
+    learnt from the lead as stored in the org ("banking ", from a web form): one segment."""
+    learner = Predictor(seed=2, floor=0.0)
+    _teach(learner, "001A00", "banking ", 60, 30)
+    _teach(learner, "001B00", "banking ", 60, 3)
+    _teach(learner, "001A00", "Retail", 60, 3)
+    _teach(learner, "001B00", "Retail", 60, 30)
+    router = _router([partner("001A00"), partner("001B00")], learner)
+    banking = _decide_many(router, 100, industry="Banking", prefix="00QBK")
+    assert banking.count("001A00") > 80
+
+
+def test_a_partner_listing_the_industry_in_another_case_claims_it():
+    claims, other = partner("001L01", industries={"banking"}), partner("001L02", industries={"Retail"})
+    d = _router([other, claims], Predictor(seed=1, floor=0.0)).decide(lead("00QB", industry="Banking"),
+                                                                     RoutingState(), NOW)
+    assert d.partner_id == claims.id
