@@ -112,25 +112,46 @@ def config_hash(path: Path | None) -> str:
     return hashlib.sha256(where.encode()).hexdigest()[:16]
 
 
-def state_key(lock: LeaderLock, state_url: str) -> str:
-    """A short hash naming the state database `lock` guards, as its leader lock does: for
-    SQLite the host, the resolved path and the file (a lost state rebuilt is another file: its
-    restart waits out the TTL like a stranger); for PostgreSQL the server, database and the
-    advisory lock's key (the org), whichever host connects."""
+def state_key(lock: LeaderLock, state_url: str, store: Any = None) -> str:
+    """A short hash naming the state database `lock` guards, as far as that lock reaches: a
+    term with this key was held under this very lock, so whoever holds the lock now knows
+    that holder is gone. For SQLite the lock is a file lock of the host's kernel, named from
+    the database's resolved path: the key names this boot of this host and that path (a
+    cloned VM with the same hostname and path is another boot). For PostgreSQL the lock is
+    the server's: the key names the server by its address, database and start time (a
+    copied deployment with a server of its own at the same address is another server) and
+    the advisory lock's key, whichever host connects."""
     from sqlalchemy.engine import make_url
 
     database = getattr(lock, "database", None)
     if database is not None:
-        try:
-            st = os.stat(database)
-            file = f"{st.st_dev}:{st.st_ino}"
-        except OSError:
-            file = "?"
-        raw = f"sqlite|{socket.gethostname()}|{database}|{file}"
+        raw = f"sqlite|{_boot_id()}|{socket.gethostname()}|{database}"
     else:
         url = make_url(state_url)
-        raw = f"{url.get_backend_name()}|{url.host}|{url.port}|{url.database}|{getattr(lock, 'key', '')}"
+        raw = (f"{url.get_backend_name()}|{url.host}|{url.port}|{url.database}|{getattr(lock, 'key', '')}"
+               f"|{_server_started(store)}")
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _boot_id() -> str:
+    """This boot of this host (Linux); elsewhere the host name alone stands for it."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _server_started(store: Any) -> str:
+    """When the state's PostgreSQL server started: tells two servers at one address apart."""
+    if store is None:
+        return ""
+    from sqlalchemy import text
+
+    try:
+        with store.engine.connect() as conn:
+            return str(conn.execute(text("SELECT pg_postmaster_start_time()")).scalar())
+    except Exception:  # noqa: BLE001 - no answer: the address alone names the server then
+        return "?"
 
 
 def with_org_lease(lock: LeaderLock, cx: Any, loaded: Any, *, instance: str | None = None) -> LeaderLock:
@@ -147,7 +168,7 @@ def with_org_lease(lock: LeaderLock, cx: Any, loaded: Any, *, instance: str | No
         return lock
     holder = Holder(instance=instance or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}",
                     host=socket.gethostname(), pid=os.getpid(), config_hash=config_hash(loaded.path),
-                    state_key=state_key(lock, loaded.state_url()))
+                    state_key=state_key(lock, loaded.state_url(), cx.store))
     lease = OrgLease(cx.client, organization_id, holder, poll_seconds=loaded.settings.schedule.leads,
                      logger=get_logger(component="org_lease", org=loaded.settings.org.name),
                      clock=cx.clock.now)  # Salesforce's time, as every job reads it

@@ -55,3 +55,16 @@ def test_a_lease_held_by_another_connector_ends_the_leadership_once_salesforce_a
     assert "b:1:x (pid 1 on host-b)" == lock.holder_elsewhere()
     with pytest.raises(NotLeader, match="b:1:x"):
         lock.assert_leader()
+
+
+def test_the_state_key_names_the_state_lock_so_only_its_next_holder_takes_over_at_once(tmp_path):
+    from jobs.org_lease import state_key
+
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    key = state_key(lock_for(url), url)
+    assert state_key(lock_for(url), url) == key, "a restart on the same state: the same lock, the same key"
+    (tmp_path / "link.sqlite").symlink_to(tmp_path / "state.sqlite")
+    linked = f"sqlite:///{tmp_path / 'link.sqlite'}"
+    assert state_key(lock_for(linked), linked) == key, "one database by another name is one lock"
+    other = f"sqlite:///{tmp_path / 'other.sqlite'}"
+    assert state_key(lock_for(other), other) != key, "another state (a second deployment) waits out the TTL"
