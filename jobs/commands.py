@@ -120,6 +120,11 @@ def cmd_run(args) -> int:
     if cx is None:  # stopped while waiting
         service.close_endpoint()
         return 0
+    from jobs.org_lease import with_org_lease
+
+    # both the state's lock and the org's lease (connector/lease.py): a connector with its own
+    # state on the same org waits as this one's standby
+    lock = service.lock = with_org_lease(lock, cx, loaded, instance=service.instance)
     cx.lock = lock  # write batches are fenced by its token (jobs/outbox.py fence)
     # a dead leader's last batch may still land: read back by a later outbox run, not waited for
     cx.defer_in_flight = True
@@ -220,6 +225,10 @@ def cmd_once(args) -> int:
         return EXIT_NOT_LEADER
     try:
         cx = _connector(loaded)
+        joined = _org_lease_for_once(lock, cx, loaded, args.wait_for_leader, stop)
+        if joined is None:
+            return EXIT_NOT_LEADER
+        lock = joined  # released below: the lease too (a clean end hands the org over at once)
         cx.lock = lock  # write batches are fenced by its token (jobs/outbox.py fence)
         _stop_on_sigterm(cx.stop)
         results = cx.run_cycle(raise_errors=False, only_due=args.due)
@@ -231,6 +240,37 @@ def cmd_once(args) -> int:
         return EXIT_JOB_FAILED if failed else 0
     finally:
         lock.release()
+
+
+def _org_lease_for_once(lock, cx, loaded, wait: float, stop):
+    """The state's lock joined with the org's lease, or None (exit 3) when another connector
+    with its own state holds the lease. The state's lock stays ours either way: the caller
+    releases it."""
+    from jobs.logging import get_logger
+    from jobs.org_lease import LeasedLock, with_org_lease
+
+    from connector.errors import ConnectorError
+
+    joined = with_org_lease(lock, cx, loaded)
+    if not isinstance(joined, LeasedLock):
+        return joined  # the org did not tell its id: said once, the state's lock alone as before
+    try:
+        if wait:
+            from jobs.leader import wait_for_leadership
+
+            got = wait_for_leadership(joined.lease, min(5.0, wait), stop, timeout=wait)
+        else:
+            got = joined.lease.try_acquire()
+    except ConnectorError as e:  # Salesforce stopped answering between the login and the lease
+        print(f"leadrouter: Salesforce did not answer (exit {EXIT_JOB_FAILED}: run again later)\n"
+              f"the org lease ({joined.lease.description}): {e}", file=sys.stderr)
+        raise SystemExit(EXIT_JOB_FAILED) from None
+    if got:
+        return joined
+    get_logger().warning("not_leader", holder=joined.lease.holder_elsewhere(),
+                         note="another connector holds this org's lease (its own state database, another host "
+                              "or deployment); nothing done")
+    return None
 
 
 def _stop_on_sigterm(stop) -> None:

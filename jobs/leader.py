@@ -24,6 +24,11 @@ it lives and dies with the data it guards). Writes stored with their token let t
 store refuse a deposed leader's late batch. `still_leader()` asks the lock itself (the
 PostgreSQL server; for a file, that the lock file is still the one we locked), and is
 called before each job and each write batch — not only once per poll interval.
+
+These locks keep apart the instances of ONE state database. Connectors with their own
+states on one org (a second VM, a copied deployment) share only the org: `run` and `once`
+join this lock with the org's lease (jobs/org_lease.py, connector/lease.py), and lead
+only while they hold both.
 """
 from __future__ import annotations
 

@@ -425,10 +425,13 @@ class Service:
             if not announced:
                 # a second `run` on the same state (by mistake, or a standby on purpose): say
                 # who leads and what this one does, not only which lock it waits for
-                leader = self._who_leads()
+                elsewhere = getattr(self.lock, "holder_elsewhere", None)
+                on_org = elsewhere() if callable(elsewhere) else None  # the org lease's holder (jobs/org_lease.py)
+                leader = on_org or self._who_leads()
+                what = "another connector routes this org" if on_org else "another instance leads this state"
                 log.info("standby", lock=self.lock.description, retry_seconds=self.poll_seconds,
                          leader=leader, instance=self.instance, org=self.org,
-                         note=f"another instance leads this state ({leader}): this one does nothing but wait "
+                         note=f"{what} ({leader}): this one does nothing but wait "
                               "as its standby, and takes over if that one stops. Intended for a failover; if "
                               "not, stop this one (Ctrl-C or SIGTERM) — `leadrouter status` shows who leads")
                 announced = True

@@ -43,6 +43,11 @@ class FieldDef:
     track_history: bool = False
     calculated: bool = False  # Name on Lead/Contact/User: derived, never written
     description: str | None = None
+    # a unique field: an insert or update repeating another live record's value is refused
+    # (DUPLICATE_VALUE), compared case-insensitively unless case_sensitive
+    unique: bool = False
+    case_sensitive: bool = False
+    external_id: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_TYPES:

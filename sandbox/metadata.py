@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
-from sandbox.definitions import FieldDef
+from sandbox.definitions import FieldDef, ObjectDef
 
 NS = "{http://soap.sforce.com/2006/04/metadata}"
 
@@ -105,6 +105,9 @@ def parse_field(path: Path) -> FieldDef:
         custom=True,
         track_history=_text(root, "trackHistory") == "true",
         description=_text(root, "description"),
+        unique=_text(root, "unique") == "true",
+        case_sensitive=_text(root, "caseSensitive") == "true",
+        external_id=_text(root, "externalId") == "true",
     )
 
 
@@ -119,3 +122,28 @@ def custom_fields(sfdx_dir: Path) -> Iterator[tuple[str, FieldDef]]:
     for objects_dir in objects_dirs:
         for path in sorted(objects_dir.glob("*/fields/*.field-meta.xml")):
             yield path.parent.parent.name, parse_field(path)
+
+
+def custom_objects(sfdx_dir: Path) -> Iterator[ObjectDef]:
+    """A custom object for every `objects/<Name>__c/<Name>__c.object-meta.xml`: the standard
+    fields Salesforce gives every custom object (Id, Name, OwnerId, the audit fields), its
+    own fields come from its fields/ folder like any other object's. Key prefixes are
+    handed out a00, a01, … in name order, as an org numbers its custom objects."""
+    from sandbox.standard import custom_object_fields
+
+    paths = sorted(p for d in sorted(sfdx_dir.glob("**/objects")) for p in d.glob("*__c/*__c.object-meta.xml"))
+    for n, path in enumerate(paths):
+        try:
+            root = ET.parse(path).getroot()
+        except ET.ParseError as exc:
+            raise ValueError(f"{path}: not well-formed XML ({exc})") from None
+        if root.tag != NS + "CustomObject":
+            raise ValueError(f"{path}: expected a <CustomObject> in the {NS[1:-1]} namespace, found <{root.tag}>")
+        name_field = root.find(NS + "nameField")
+        if name_field is None or _text(name_field, "type") != "Text":
+            raise ValueError(f"{path}: only a Text <nameField> is emulated (an AutoNumber name is not)")
+        name = path.name.removesuffix(".object-meta.xml")
+        label = _text(root, "label") or name
+        yield ObjectDef(name=name, label=label, key_prefix=f"a{n:02d}", custom=True,
+                        fields={f.name: f for f in custom_object_fields(_text(name_field, "label") or "Name")},
+                        label_plural=_text(root, "pluralLabel") or label + "s")

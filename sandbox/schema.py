@@ -52,6 +52,8 @@ def _load(sfdx_dir: Path) -> Schema:
     from sandbox import metadata, standard
 
     objects = standard.objects()
+    for custom in metadata.custom_objects(sfdx_dir):
+        objects[custom.name] = custom
     for obj_name, fdef in metadata.custom_fields(sfdx_dir):
         obj = objects.get(obj_name)
         if obj is None:

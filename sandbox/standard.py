@@ -292,6 +292,14 @@ def objects() -> dict[str, ObjectDef]:
     return out
 
 
+def custom_object_fields(name_label: str) -> list[FieldDef]:
+    """What Salesforce puts on every custom object before its own fields: Id, OwnerId, Name
+    (Text, 80) and the audit fields."""
+    audit = _audit()
+    return [audit[0], ref("OwnerId", ["User", "Group"], "Owner", label="Owner ID", nillable=False),
+            s("Name", 80, label=name_label), *audit[1:]]
+
+
 def history_field_name(f: FieldDef) -> str:
     """How LeadHistory.Field names a tracked field: standard lookups by relationship
     (OwnerId -> Owner, PartnerAccountId -> PartnerAccount), everything else by API name."""

@@ -133,6 +133,7 @@ class Org:
             if "OwnerId" in record and record["OwnerId"] is None:
                 record["OwnerId"] = user
             self._check_owner(obj, record)
+            self._check_unique(obj, record, None)
             if obj.name == "User" and record.get("ContactId") and not record.get("AccountId"):
                 contact = self._tables["Contact"].get(record["ContactId"])
                 record["AccountId"] = contact.get("AccountId") if contact else None
@@ -187,6 +188,7 @@ class Org:
             candidate = {**record, **values}
             self._log_undo(("update", record, before))
             self._check_owner(obj, candidate, changed=values)
+            self._check_unique(obj, candidate, record["Id"])
             record.update(values)
             stamp = self._stamp()
             record["LastModifiedDate"] = values.get("LastModifiedDate") or stamp
@@ -313,6 +315,38 @@ class Org:
                     400, "INACTIVE_OWNER_OR_USER",
                     f"operation performed with inactive user [{owner}] as owner of {obj.name.lower()}", ["OwnerId"],
                 )  # fmt: skip
+
+    def _check_unique(self, obj: ObjectDef, record: dict, record_id: str | None) -> None:
+        """A unique field's value may be on one live record only: checked and written under the
+        org's lock, so of two inserts racing with one value exactly one is refused, as
+        Salesforce's unique index refuses it. The answer names the field and the record that
+        has the value, with empty `fields`, in Salesforce's words. Rows in the recycle bin are
+        not compared (whether Salesforce compares them is not confirmed)."""
+        for f in obj.fields.values():
+            value = record.get(f.name) if f.unique else None
+            if value is None:
+                continue
+            key = value if f.case_sensitive or not isinstance(value, str) else value.lower()
+            for other in self._tables[obj.name].values():
+                theirs = other.get(f.name)
+                if theirs is None or other["Id"] == record_id or other["IsDeleted"]:
+                    continue
+                if (theirs if f.case_sensitive or not isinstance(theirs, str) else theirs.lower()) == key:
+                    raise SalesforceError(
+                        400, "DUPLICATE_VALUE",
+                        f"duplicate value found: {f.name} duplicates value on record with id: {other['Id']}", [])
+
+    def without_object(self, sobject: str) -> None:
+        """The org as if `sobject`'s metadata had never been deployed (a custom object not
+        installed yet): describe, SOQL and writes answer as for any unknown object."""
+        from sandbox.schema import Schema
+
+        with self.lock:
+            obj = self._obj(sobject)
+            self.schema = Schema({k: v for k, v in self.schema.objects.items() if k != obj.name})
+            self._tables.pop(obj.name, None)
+            self._templates.pop(obj.name, None)
+            self.version += 1
 
     def _derive(self, obj: ObjectDef, record: dict) -> None:
         name = obj.fields.get("Name")

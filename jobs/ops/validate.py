@@ -139,6 +139,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         picklists = {side: ms.picklist_values(side, describe) for side in ("lead", "partner")}
         findings += _rating_field(describe, ms.sobject("lead"))
         findings += _feedback_fields(describe, ms.sobject("partner"))
+        findings += _org_lease(client, cfg_name)
         if loaded is not None:
             findings += _activity_tasks(describe, loaded.settings.notifications, cfg_name)
             findings += _lead_statuses(describe, ms, loaded.settings.offers, cfg_name)
@@ -163,6 +164,23 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
     if online and ms is not None and book is not None and not any(f.severity == "error" for f in findings):
         findings += _data_warnings_for(loaded, client, clock, str(rules_path or "rules"), book)
     return findings
+
+
+def _org_lease(client, cfg_name: str) -> list[Finding]:
+    """The org lease keeps a second connector with its own state from routing the same leads
+    (connector/lease.py): without its object the connector runs as before, unprotected."""
+    from connector.errors import ConnectorError
+    from connector.lease import DEPLOY_FIX, OBJECT, problem
+
+    try:
+        said = problem(client)
+    except ConnectorError as e:
+        said = f"the org did not answer the describe of {OBJECT}: {e}"
+    if said is None:
+        return []
+    return [Finding("warning", cfg_name, "salesforce", f"{said}: the connector routes without the org lease, so "
+                    "two connectors with their own state databases on this org would both route every lead",
+                    DEPLOY_FIX)]
 
 
 def _org_calendar(client, book, rules_file: str) -> list[Finding]:

@@ -39,6 +39,7 @@ class Store:
                  organization_id: str | None = None) -> None:
         self.url = url
         self.org = org or orgs.org_of(url)
+        self.organization_id = organization_id  # the 00D… the org reported (the org lease's key names it)
         if url.startswith("sqlite"):
             _private_file(url)
         self.engine: Engine = _engine(url, pool_size)

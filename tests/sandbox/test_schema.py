@@ -83,7 +83,9 @@ def test_standard_lead_picklists_are_salesforces():
 def test_every_object_has_read_only_audit_fields_and_its_id_prefix():
     schema = load_schema()
     for name, obj in schema.objects.items():
-        assert obj.key_prefix == ids.PREFIXES[name]
+        # custom objects are numbered a00, a01, … in name order, as an org numbers its own
+        assert obj.key_prefix == (ids.PREFIXES[name] if not obj.custom else obj.key_prefix), name
+        assert not obj.custom or (name.endswith("__c") and obj.key_prefix[0] == "a"), name
         for audit in ("Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById",
                       "SystemModstamp"):
             f = obj.field(audit)
@@ -110,3 +112,11 @@ def test_metadata_for_an_object_the_sandbox_lacks_is_an_error(tmp_path: Path):
     )
     with pytest.raises(ValueError, match="fields on Case, which the sandbox does not emulate"):
         load_schema(tmp_path)
+
+
+def test_a_custom_object_comes_from_its_metadata_with_the_standard_fields_and_its_unique_key():
+    lease = load_schema().object("LeadRouter_Lease__c")
+    assert lease is not None and lease.custom and lease.key_prefix == "a00"
+    assert {"Id", "OwnerId", "Name", "LastModifiedDate"} <= set(lease.fields)
+    key = lease.field("Key__c")
+    assert key.unique and key.case_sensitive and key.external_id and key.required

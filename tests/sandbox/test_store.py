@@ -239,3 +239,19 @@ def test_users_are_deactivated_not_deleted(org: Org):
     assert (e.error_code, e.message) == ("INVALID_TYPE_FOR_OPERATION", "entity type cannot be deleted: User")
     org.update("User", org.admin_user_id, {"IsActive": False})
     assert org.get("User", org.admin_user_id)["IsActive"] is False
+
+
+def test_a_unique_field_refuses_a_second_record_with_its_value_as_salesforce_words_it():
+    from sandbox.errors import SalesforceError
+
+    org = Org()
+    first = org.create("LeadRouter_Lease__c", {"Name": "k:1", "Key__c": "k:1", "Term__c": 1})
+    with pytest.raises(SalesforceError) as refused:
+        org.create("LeadRouter_Lease__c", {"Name": "k:1", "Key__c": "k:1", "Term__c": 1})
+    assert refused.value.to_json() == {
+        "message": f"duplicate value found: Key__c duplicates value on record with id: {first}",
+        "errorCode": "DUPLICATE_VALUE", "fields": []}
+    # case-sensitive: another case is another value; an update onto a taken value is refused too
+    other = org.create("LeadRouter_Lease__c", {"Name": "K:1", "Key__c": "K:1", "Term__c": 1})
+    with pytest.raises(SalesforceError, match="DUPLICATE_VALUE"):
+        org.update("LeadRouter_Lease__c", other, {"Key__c": "k:1"})
