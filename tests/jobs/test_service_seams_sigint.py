@@ -66,6 +66,14 @@ def test_a_second_sigint_stops_at_once_with_exit_130_and_the_rerun_settles_the_i
     assert set(per_lead.values()) == {1}, "a lead was decided (and offered) twice"
 
 
+def own_logger(svc):
+    """A logger like jobs.service's own, for a test to break one method of. Patched on the
+    module's shared logger instead, pytest 9.1's monkeypatch puts back a method bound to the
+    logging configuration of that moment, and every later test on the worker logs the service's
+    info lines there (tests/jobs/test_service_seams_standby_login.py then misses them)."""
+    return svc.get_logger(component="service")
+
+
 def test_the_forced_stop_exits_even_when_its_log_line_cannot_be_written(tmp_path, monkeypatch):
     """It runs in a signal handler: a write the main thread was in the middle of can make
     the log line raise (a reentrant call). The exit must not depend on it."""
@@ -88,6 +96,7 @@ def test_the_forced_stop_exits_even_when_its_log_line_cannot_be_written(tmp_path
         raise RuntimeError("reentrant call inside <_io.BufferedWriter name='<stderr>'>")
 
     monkeypatch.setattr(svc.os, "_exit", fake_exit)
+    monkeypatch.setattr(svc, "log", own_logger(svc))
     monkeypatch.setattr(svc.log, "warning", broken_log)
     with pytest.raises(Exited):
         service.stop_now()
@@ -106,6 +115,7 @@ def test_the_graceful_stop_is_set_even_when_its_log_line_cannot_be_written(tmp_p
     before = sig.getsignal(sig.SIGTERM), sig.getsignal(sig.SIGINT)
     try:
         service.install_signal_handlers()
+        monkeypatch.setattr(svc, "log", own_logger(svc))
         monkeypatch.setattr(svc.log, "info", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("reentrant call")))
         sig.getsignal(sig.SIGTERM)(sig.SIGTERM, None)  # no exception into the main thread
         assert service.stop.is_set()

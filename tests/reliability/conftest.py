@@ -3,7 +3,7 @@
 Each test hands its measured figures to `figures.record(name, {...})`. They are
 - written to `reliability-figures.json` (in pytest's base temp dir, or the path in
   $LEADROUTER_FIGURES), merged test by test;
-- printed at once to stderr with capture suspended: under `pytest -n 2` the workers'
+- printed at once to stderr with capture suspended: under `pytest -n 3` the workers'
   stderr reaches the terminal, their stdout does not;
 - attached to the test report, and printed again as one table at the end of the run
   when this conftest is loaded by the process that writes the summary.
