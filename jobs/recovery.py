@@ -171,8 +171,8 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     """Rows for every routed lead in the org, from the Lead and its LeadHistory; then
     one read of those leads through the lead stream's own handling. The leads are read,
     and their rows written, a page at a time (one transaction still: a rebuild cut short
-    leaves the state empty, and the next start rebuilds again); only the live ones are
-    kept in memory for the re-read."""
+    leaves the state empty, and the next start rebuilds again); of the live ones only
+    their ids are kept, for the re-read."""
     ms, client = cx.mappings, cx.client
     wb = ms.writeback_fields()
     field, spelled = _status_values(cx)
@@ -189,7 +189,8 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     keep = cx.minimiser()
     convert = ms.lead_converter()
     counts = {"offered": 0, "pooled": 0, "accepted": 0, "parked": 0, "asked_again": 0, "bars": 0, "declines": 0}
-    live: list[dict[str, Any]] = []
+    live: list[str] = []  # the leads the re-read below reads again: their ids only
+    rotations = Rotations(wb, routing.router, convert)
     rows = _Rows(now)
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn)
@@ -202,8 +203,10 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                                   routing, wb, keep, convert, counts, now)
             rows.write(conn)
             offers_by_day(state, routing.router.caps, history.values(), now, accepted, add=True)
-            live += [r for r in page if r["Id"] in wrote and spelled.get(str(r.get(field))) in (*LIVE, RoutingStatus.PENDING)]
-            del history, page
+            alive = [r for r in page if r["Id"] in wrote and spelled.get(str(r.get(field))) in (*LIVE, RoutingStatus.PENDING)]
+            rotations.add(alive)
+            live += [r["Id"] for r in alive]
+            del history, page, alive
         # the engine's load counters: what each partner holds now, and what it was offered today
         state.open_offers = {}
         for pid, n in conn.execute(select(schema.offers.c.partner_id, func.count())
@@ -212,13 +215,13 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                                    .group_by(schema.offers.c.partner_id)):
             state.open_offers[pid] = n
         counts["offered_today"] = sum(state.today_count(pid, now) for pid in {p for d in state.daily.values() for p in d})
-        rotations_from_leads(state, live, wb, routing.router, convert)
+        rotations.apply(state)
         lifecycle.save_state(conn, state, now)
     # answers given while the state was gone are in the records: take them in now
     # (the rows above hold the owner we set, so a pick-up or a person's move shows)
     seen_counts: dict[str, int] = {}
     if live:
-        cx.refresh_leads([r["Id"] for r in live], now, seen_counts)
+        cx.refresh_leads(live, now, seen_counts)
     counts.update({f"then_{k}": v for k, v in seen_counts.items() if k != "read"})
     return {k: v for k, v in counts.items() if v}
 
@@ -324,34 +327,42 @@ def offers_by_day(state: RoutingState, caps: Caps, history: Iterable[list[tuple[
     return sum(state.today_count(pid, now) for pid in {p for d in state.daily.values() for p in d})
 
 
-def rotations_from_leads(state: RoutingState, records: list[dict[str, Any]], wb: dict[str, str],
-                         router: Router, convert: Callable[[dict[str, Any]], Any]) -> None:
+class Rotations:
     """Fair rotation goes on where it stood: each rule's turn (for each set of partners it
     admits: a country's, a distributor's resellers) passes the partner of its latest offer
     still on a Lead, and each partner's rep turn the rep that offer went to (a new state
-    would otherwise start every rotation again at the first partner)."""
-    rule_field, at_field = wb.get("rule"), wb.get("offered_at")
-    if not rule_field or not at_field:
-        return
-    latest_rule: dict[str, tuple[datetime, str]] = {}
-    latest_rep: dict[str, tuple[datetime, str]] = {}
-    # one run offers its batch at one time, in the order it read the leads (oldest first):
-    # among offers made at the same time the lead read last (the highest id) was offered last
-    for rec in sorted(records, key=lambda r: r["Id"]):
-        at, partner, rule = parse_sf_datetime(rec.get(at_field)), rec.get("PartnerAccountId"), rec.get(rule_field)
-        if at is None or not partner:
-            continue
-        if rule:
-            lead = convert(rec)  # a record that no longer converts moves its rule's pointer only
-            keys = router.rotation_of(lead, rule, partner) if isinstance(lead, Lead) else {rule: partner}
-            for key, pid in keys.items():
-                if at >= latest_rule.get(key, (at,))[0]:
-                    latest_rule[key] = (at, pid)
-        owner = rec.get("OwnerId")
-        if owner and not owner.startswith(QUEUE_PREFIX) and at >= latest_rep.get(partner, (at,))[0]:
-            latest_rep[partner] = (at, owner)
-    state.rotation.update({rule: pid for rule, (_, pid) in latest_rule.items()})
-    state.rep_rotation.update({pid: rep for pid, (_, rep) in latest_rep.items()})
+    would otherwise start every rotation again at the first partner). Leads are added a
+    page at a time; only the latest offer per rotation is kept, never the leads."""
+
+    def __init__(self, wb: dict[str, str], router: Router, convert: Callable[[dict[str, Any]], Any]):
+        self.rule_field, self.at_field = wb.get("rule"), wb.get("offered_at")
+        self.router, self.convert = router, convert
+        # one run offers its batch at one time, in the order it read the leads (oldest first):
+        # among offers made at the same time the lead read last (the highest id) was offered last
+        self.rules: dict[str, tuple[datetime, str, str]] = {}  # key → (offered at, lead id, partner)
+        self.reps: dict[str, tuple[datetime, str, str]] = {}  # partner → (offered at, lead id, rep)
+
+    def add(self, records: Iterable[dict[str, Any]]) -> None:
+        if not self.rule_field or not self.at_field:
+            return
+        for rec in records:
+            at, partner, rule = parse_sf_datetime(rec.get(self.at_field)), rec.get("PartnerAccountId"), \
+                rec.get(self.rule_field)
+            if at is None or not partner:
+                continue
+            if rule:
+                lead = self.convert(rec)  # a record that no longer converts moves its rule's pointer only
+                keys = self.router.rotation_of(lead, rule, partner) if isinstance(lead, Lead) else {rule: partner}
+                for key, pid in keys.items():
+                    if (at, rec["Id"]) >= self.rules.get(key, (at, "", ""))[:2]:
+                        self.rules[key] = (at, rec["Id"], pid)
+            owner = rec.get("OwnerId")
+            if owner and not owner.startswith(QUEUE_PREFIX) and (at, rec["Id"]) >= self.reps.get(partner, (at, "", ""))[:2]:
+                self.reps[partner] = (at, rec["Id"], owner)
+
+    def apply(self, state: RoutingState) -> None:
+        state.rotation.update({key: pid for key, (_, _, pid) in self.rules.items()})
+        state.rep_rotation.update({pid: rep for pid, (_, _, rep) in self.reps.items()})
 
 
 ASKED_AGAIN_DAYS = 30  # a Pending older than this was seen by the connector that ran then
