@@ -404,5 +404,11 @@ def same_value(actual: Any, wanted: Any) -> bool:
             a, w = parse_sf_datetime(actual), parse_sf_datetime(wanted)
         except ValueError:
             return False
-        return a is not None and a == w
+        # Salesforce keeps milliseconds: a value we wrote with microseconds (a time read back
+        # from the state database) comes back cut, and is still the value we wrote
+        return a is not None and w is not None and _ms(a) == _ms(w)
     return False
+
+
+def _ms(t: datetime) -> datetime:
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)

@@ -48,3 +48,17 @@ def test_a_batch_stamped_ahead_of_salesforces_time_is_read_back_not_held_for_eve
     loop.cx.defer_in_flight = True
     counts = _counts(loop, "outbox")
     assert counts.get("reconciled_confirmed") == 1 and "in_flight_held" not in counts, counts
+
+
+def test_a_time_written_with_microseconds_is_read_back_as_landed_from_salesforces_milliseconds():
+    """A hand-back writes the distributor's offer time as the state database kept it
+    (microseconds); Salesforce keeps milliseconds. Read back, it is the value we wrote: taken
+    for a write that never landed, it was sent until given up, and the Lead stayed Offered
+    while the state said Accepted (tests/reliability/test_faults.py found it)."""
+    from jobs.outbox import landed, same_value
+
+    assert same_value("2026-12-07T10:15:30.123Z", "2026-12-07T10:15:30.123456+00:00")
+    assert not same_value("2026-12-07T10:15:30.124Z", "2026-12-07T10:15:30.123456+00:00")
+    assert landed({"Offered_At__c": "2026-12-07T10:15:30.123+0000"},
+                  {"Offered_At__c": "2026-12-07T10:15:30.123999+00:00", "Routing_Status__c": "Accepted"},
+                  set(), "Offered_At__c")
