@@ -298,12 +298,13 @@ def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, di
     state.record_held(lead.id, dist_id)  # its accepted lead again: it counts against its capacity
     of.put_lead(conn, lead.id, now, state=LeadState.ACCEPTED.value, owner_id=owner, reason=back.reason,
                 **({"modstamp": seen_modstamp} if seen_modstamp else {}))
-    # the offer fields go back to the distributor's accepted offer: the last reseller's are of an
-    # offer that is over (its deadline read as a clock running, and a rebuilt state took it for the offer)
+    # the last reseller's deadline is of an offer that is over: cleared, it no longer reads as a
+    # clock running on an accepted lead. Offered_At__c is left as it is: it is the witness the
+    # read-back of a write lost in flight trusts (jobs/outbox.landed), and the distributor's own
+    # time, written again, would read as landed on a Lead the write never reached
     payload = cx.mappings.writeback({"owner_id": owner, "partner_id": dist_id,
                                      "routing_status": RoutingStatus.ACCEPTED.value,
-                                     "reason": back.reason, "offered_at": distributor.get("offered_at"),
-                                     "deadline": distributor.get("deadline")}) | cx.mappings.cleared_answer()
+                                     "reason": back.reason, "deadline": None}) | cx.mappings.cleared_answer()
     ob.add(conn, lead_id=lead.id, purpose="hand_back", payload=jsonable(payload), now=now,
            seen_modstamp=seen_modstamp, offer_id=distributor["id"])
     return back
