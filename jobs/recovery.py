@@ -39,7 +39,6 @@ from jobs.poll import NO_REASON  # a rebuilt decline reads (and counts in feedba
 from jobs.state import schema
 from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
-from rules.caps import Caps
 from rules.lifecycle import LeadState
 from rules.model import Lead, Response, RoutingStatus
 from rules.router import Router
@@ -194,7 +193,9 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     rows = _Rows(now)
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn)
-        state.daily = {}
+        state.daily = {}  # counted a page at a time, each offer on the partner's own day
+        caps = routing.router.caps
+        state.day_zone, state.day_zones = caps.time_zone, caps.zones
         for page in _pages(itertools.chain(routed, asked)):
             history, wrote = _our_history(cx, [r["Id"] for r in page], field, reason_field, rejected)
             for rec in page:
@@ -202,11 +203,10 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                     _rebuild_lead(cx, rows, rec, spelled.get(str(rec.get(field))), history.get(rec["Id"], []),
                                   routing, wb, keep, convert, counts, now)
             rows.write(conn)
-            offers_by_day(state, routing.router.caps, history.values(), now, accepted, add=True)
+            add_offers_by_day(state, history.values(), now, accepted)
             alive = [r for r in page if r["Id"] in wrote and spelled.get(str(r.get(field))) in (*LIVE, RoutingStatus.PENDING)]
             rotations.add(alive)
             live += [r["Id"] for r in alive]
-            del history, page, alive
         # the engine's load counters: what each partner holds now, and what it was offered today
         state.open_offers = {}
         for pid, n in conn.execute(select(schema.offers.c.partner_id, func.count())
@@ -304,27 +304,21 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
         rows.lead(rec["Id"], state=_STATE_OF[status].value, owner_id=rec.get("OwnerId"), **row)
 
 
-def offers_by_day(state: RoutingState, caps: Caps, history: Iterable[list[tuple[datetime, str, str]]],
-                  now: datetime, accepted: str | None = None, *, add: bool = False) -> int:
-    """The daily caps' counts, from the partners our user set on the leads (each one an
+def add_offers_by_day(state: RoutingState, history: Iterable[list[tuple[datetime, str, str]]], now: datetime,
+                      accepted: str | None) -> None:
+    """Add to the daily caps' counts the partners our user set on these leads (each one an
     offer) in the last two days, each on the partner's own day as the caps count it: a
     partner at its Daily_Cap__c this morning stays there when the state is lost at noon.
     A partner set in the same save as the routing status `accepted` (the org's spelling of
     Accepted) was no offer: a rep's pool pick-up, or a lead back with its distributor; the
-    live state counts those against capacity, not the daily cap, and so does this.
-    Returns how many of the offers fell on the partner's today. `add`: add these leads'
-    offers to the counts already made (a rebuild counts a page of leads at a time)."""
-    state.day_zone, state.day_zones = caps.time_zone, caps.zones
+    live state counts those against capacity, not the daily cap, and so does this."""
     since = now - timedelta(days=2)
-    if not add:
-        state.daily = {}
     for entries in history:
         held = {at for at, field, value in entries if field == "status" and value == accepted}
         for at, field, value in entries:
             if field == "PartnerAccount" and value and since <= at <= now and at not in held:
                 day = state.daily.setdefault(state.day_of(value, at), {})
                 day[value] = day.get(value, 0) + 1
-    return sum(state.today_count(pid, now) for pid in {p for d in state.daily.values() for p in d})
 
 
 class Rotations:
