@@ -47,13 +47,19 @@ def _int(el: ET.Element, tag: str) -> int:
     return int(value) if value else 0
 
 
-def parse_field(path: Path) -> FieldDef:
+def _root(path: Path, tag: str) -> ET.Element:
+    """The metadata file's root element, which must be `tag` in the metadata namespace."""
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
         raise ValueError(f"{path}: not well-formed XML ({exc})") from None
-    if root.tag != NS + "CustomField":
-        raise ValueError(f"{path}: expected a <CustomField> in the {NS[1:-1]} namespace, found <{root.tag}>")
+    if root.tag != NS + tag:
+        raise ValueError(f"{path}: expected a <{tag}> in the {NS[1:-1]} namespace, found <{root.tag}>")
+    return root
+
+
+def parse_field(path: Path) -> FieldDef:
+    root = _root(path, "CustomField")
     name = _text(root, "fullName") or path.name.removesuffix(".field-meta.xml")
     meta_type = _text(root, "type")
     if meta_type not in _TYPES:
@@ -133,12 +139,7 @@ def custom_objects(sfdx_dir: Path) -> Iterator[ObjectDef]:
 
     paths = sorted(p for d in sorted(sfdx_dir.glob("**/objects")) for p in d.glob("*__c/*__c.object-meta.xml"))
     for n, path in enumerate(paths):
-        try:
-            root = ET.parse(path).getroot()
-        except ET.ParseError as exc:
-            raise ValueError(f"{path}: not well-formed XML ({exc})") from None
-        if root.tag != NS + "CustomObject":
-            raise ValueError(f"{path}: expected a <CustomObject> in the {NS[1:-1]} namespace, found <{root.tag}>")
+        root = _root(path, "CustomObject")
         name_field = root.find(NS + "nameField")
         if name_field is None or _text(name_field, "type") != "Text":
             raise ValueError(f"{path}: only a Text <nameField> is emulated (an AutoNumber name is not)")
