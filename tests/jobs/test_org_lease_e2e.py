@@ -29,7 +29,9 @@ RUNS_SERVICE = pytest.mark.skipif("faketime" in os.environ.get("LD_PRELOAD", "")
                                   reason="`leadrouter run`'s timed waits hang under libfaketime")
 
 
-def two_configs(tmp_path: Path, sb, **kw) -> tuple[Path, Path]:
+def two_configs(tmp_path: Path, sb, *, every_second: bool = False, **kw) -> tuple[Path, Path]:
+    """Two connectors' configs on one org, each with its own state; `every_second`: `run`'s
+    lead stream and offer jobs every second."""
     out = []
     for name in ("vm_a", "vm_b"):
         d = tmp_path / name
@@ -37,7 +39,8 @@ def two_configs(tmp_path: Path, sb, **kw) -> tuple[Path, Path]:
         cfg = write_config(d, sb, **kw)
         # offer alerts as custom notifications: a rep alerted twice shows in the sandbox's record
         cfg.write_text(cfg.read_text() + '[notifications]\nmode = "custom"\noffer_alert = "custom"\n'
-                       f'custom_notification_type_id = "{notification_type_id(sb)}"\n')
+                       f'custom_notification_type_id = "{notification_type_id(sb)}"\n'
+                       + ("[schedule]\nleads = 1\noffers = 1\n" if every_second else ""))
         out.append(cfg)
     return out[0], out[1]
 
@@ -94,9 +97,7 @@ def test_two_runs_one_leads_the_other_waits_then_a_kill_hands_over_after_the_ttl
     sb = sandbox_factory(seed="demo", partners=5, leads=20, random_seed=3)
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
     monkeypatch.setenv("LEADROUTER_LOG_LEVEL", "info")
-    cfg_a, cfg_b = two_configs(tmp_path, sb, stream="poll")
-    for cfg in (cfg_a, cfg_b):
-        cfg.write_text(cfg.read_text() + "[schedule]\nleads = 1\noffers = 1\n")
+    cfg_a, cfg_b = two_configs(tmp_path, sb, every_second=True, stream="poll")
     first, second = leadrouter(cfg_a, "run"), leadrouter(cfg_b, "run")
     la, lb = Lines(first), Lines(second)
     try:
@@ -145,9 +146,7 @@ def test_a_clean_stop_hands_the_org_over_at_once(sandbox_factory, tmp_path, monk
     sb = sandbox_factory(seed="demo", partners=5, leads=10, random_seed=3)
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
     monkeypatch.setenv("LEADROUTER_LOG_LEVEL", "info")
-    cfg_a, cfg_b = two_configs(tmp_path, sb, stream="poll")
-    for cfg in (cfg_a, cfg_b):
-        cfg.write_text(cfg.read_text() + "[schedule]\nleads = 1\noffers = 1\n")
+    cfg_a, cfg_b = two_configs(tmp_path, sb, every_second=True, stream="poll")
     first = leadrouter(cfg_a, "run")
     la = Lines(first)
     try:
