@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_lifecycle_e2e import ALWAYS_ACCEPT, ALWAYS_REJECT
+from .test_lifecycle_e2e import a_distributor_accepts
 from .test_outsider_answer_e2e import opened, rep_elsewhere, save_as  # noqa: F401  (opened: a fixture)
 from .test_pool_answers_e2e import pooled  # noqa: F401  (a fixture)
 from .test_portal_answer_e2e import ANSWERS
@@ -15,30 +15,11 @@ from .test_portal_answer_e2e import ANSWERS
 pytestmark = pytest.mark.e2e
 
 
-def _distributors(org) -> set[str]:
-    return {a["Id"] for a in org.org.records("Account") if a.get("Partner_Role__c") == "Distributor"}
-
-
-def test_a_lead_back_with_its_distributor_shows_the_distributors_offer_not_the_last_resellers(org, loop):
+def test_a_lead_back_with_its_distributor_no_longer_shows_the_last_resellers_deadline(org, loop):
     """Every reseller rejects the lead a distributor handed down: it goes back to the
     distributor, Accepted. The rejected reseller's deadline, a day ahead, is cleared: it
     would read as a clock still running on an accepted lead."""
-    org.simulator.set_profile("*", ALWAYS_REJECT)
-    distributors = _distributors(org)
-    for d in distributors:
-        org.simulator.set_profile(d, ALWAYS_ACCEPT)
-    from jobs.state.schema import offers
-
-    def distributor_accepts():
-        with loop.cx.store.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(offers.select().where(
-                offers.c.status == "accepted", offers.c.partner_id.in_(distributors)))]
-
-    for _ in range(8):
-        loop.cycle(hours=1)
-        if distributor_accepts():
-            break
-    dist_offer = distributor_accepts()[0]
+    _, dist_offer = a_distributor_accepts(org, loop)
     lead_id = dist_offer["lead_id"]
     for _ in range(6):  # every reseller rejects
         loop.cycle(hours=1)

@@ -305,13 +305,15 @@ def test_a_released_lead_set_back_to_pending_by_a_person_is_routed_again(org, lo
     assert loop.lead(lead_id)["Routing_Status__c"] == "Offered"
 
 
-def test_a_distributor_accepting_hands_the_lead_down_to_a_reseller_and_gets_it_back_if_none_takes_it(org, loop):
+def a_distributor_accepts(org, loop) -> tuple[set[str], dict]:
+    """Distributors accept, everyone else rejects: the distributors, and the first offer a
+    distributor accepted (its resellers are offered the lead next)."""
+    from jobs.state.schema import offers
+
     org.simulator.set_profile("*", ALWAYS_REJECT)
     distributors = {a["Id"] for a in org.org.records("Account") if a.get("Partner_Role__c") == "Distributor"}
     for d in distributors:
         org.simulator.set_profile(d, ALWAYS_ACCEPT)
-    resellers = {a["Id"]: a["ParentId"] for a in org.org.records("Account") if a.get("ParentId") in distributors}
-    from jobs.state.schema import offers
 
     def distributor_accepts():
         with loop.cx.store.connect() as conn:
@@ -322,7 +324,12 @@ def test_a_distributor_accepting_hands_the_lead_down_to_a_reseller_and_gets_it_b
         loop.cycle(hours=1)
         if distributor_accepts():
             break
-    accepted_by_distributor = distributor_accepts()[0]
+    return distributors, distributor_accepts()[0]
+
+
+def test_a_distributor_accepting_hands_the_lead_down_to_a_reseller_and_gets_it_back_if_none_takes_it(org, loop):
+    distributors, accepted_by_distributor = a_distributor_accepts(org, loop)
+    resellers = {a["Id"]: a["ParentId"] for a in org.org.records("Account") if a.get("ParentId") in distributors}
     lead_id = accepted_by_distributor["lead_id"]
     history = loop.offers(lead_id)
     after = history[history.index(next(o for o in history if o["id"] == accepted_by_distributor["id"])) + 1:]
