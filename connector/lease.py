@@ -221,6 +221,18 @@ class OrgLease:
         """Who holds the lease, as last read, when another connector does."""
         return self.other.who() if self.other is not None else None
 
+    def summary(self) -> dict[str, Any]:
+        """The lease as this connector last saw it, for `leadrouter status` (which reads the
+        state, not the org): the term it holds, or who else does, or why there is none."""
+        with self._lock:
+            term, other = self.term, self.other
+            return {"object": OBJECT, "holder": self.holder.instance, "host": self.holder.host,
+                    "pid": self.holder.pid, "term": term.number if term else None,
+                    "renewed_at": self._renewed_at.isoformat() if self._renewed_at else None,
+                    "valid_until": self._valid_until.isoformat() if term and self._valid_until else None,
+                    "renewals_unanswered": self._failing, "other": other.who() if other else None,
+                    "other_term": other.number if other else None, "unavailable": self.unavailable}
+
     # ------------------------------------------------------------------ internals
     def _gone(self, term: Term) -> bool:
         """A term nobody leads under any more, whatever its heartbeat: released by a clean stop,

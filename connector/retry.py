@@ -157,6 +157,14 @@ class RetryPolicy:
         """Every call since `failing_since` gave up after its retries."""
         return self.failing_since is not None
 
+    def outage(self) -> tuple[float, int] | None:
+        """The outage in progress, for `leadrouter status`: how many seconds since the first
+        call gave up, and how many have given up since (None: Salesforce answers)."""
+        with self._outage_lock:
+            if self.failing_since is None:
+                return None
+            return self._monotonic() - self.failing_since, self._failed_calls
+
     def _gave_up(self, context: str | None, code: str | None) -> None:
         with self._outage_lock:
             now = self._monotonic()

@@ -288,11 +288,24 @@ class LeadRouter:
             with self.store.begin() as conn:
                 st.finish_job_run(conn, row, self.clock.now(), counts, api_calls, error)
                 if budget is not None:
-                    st.put_api_budget(conn, self.instance, {**budget.status(), "clock_skew_seconds": skew},
-                                      self.clock.now())
+                    st.put_api_budget(conn, self.instance, {**budget.status(), "clock_skew_seconds": skew,
+                                                            **self._health()}, self.clock.now())
             self.log().info("job_run", counts=counts, api_calls=api_calls, seconds=seconds,
                             ok=error is None)
         return JobResult(name, run_id, counts, api_calls, seconds, error)
+
+    def _health(self) -> dict[str, Any]:
+        """What `leadrouter status` (another process, reading the state) says of this one's
+        link to the org: since when Salesforce has not answered (by the connector's clock,
+        which runs on from Salesforce's last Date header), and the org lease as last seen."""
+        policy = getattr(self.client, "policy", None)
+        outage = policy.outage() if callable(getattr(policy, "outage", None)) else None
+        since = (self.clock.now() - timedelta(seconds=outage[0])).isoformat() if outage else None
+        health: dict[str, Any] = {"salesforce_unavailable_since": since, "failed_calls": outage[1] if outage else 0}
+        lease = getattr(self.lock, "lease", None)
+        if callable(getattr(lease, "summary", None)):
+            health["org_lease"] = lease.summary()
+        return health
 
     def _clock_skew(self) -> float | None:
         """Salesforce's clock minus this host's, in seconds, warned about when large.

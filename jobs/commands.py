@@ -373,6 +373,7 @@ def cmd_status(args) -> int:
     from jobs.ops import status as people
 
     report["leader"] = people.leader(loaded.state_url(), report["instances"])
+    report["salesforce"], report["org_lease"] = people.link(report["api_budget"])
     if args.json:
         print(json.dumps(report, default=_json_default, indent=2))
     else:

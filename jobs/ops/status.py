@@ -42,6 +42,42 @@ def leader(state_url: str, instances: list[dict[str, Any]]) -> dict[str, Any]:
     return {"held": False, "instance": None, "how": "nobody holds the lock: no connector is running"}
 
 
+def link(budgets: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Salesforce's answering and the org lease, as the instance that ran a job last saw
+    them (its api_budget row, newest first): `status` reads the state, never the org."""
+    if not budgets:
+        return {"unavailable_since": None, "failed_calls": 0, "instance": None, "as_of": None}, None
+    b = budgets[0]
+    salesforce = {"unavailable_since": b.get("salesforce_unavailable_since"), "failed_calls": b.get("failed_calls", 0),
+                  "instance": b["instance"], "as_of": b["updated_at"]}
+    lease = b.get("org_lease")
+    return salesforce, ({**lease, "as_of": b["updated_at"]} if lease else None)
+
+
+def _lease_text(lease: dict[str, Any]) -> str:
+    if lease.get("unavailable"):
+        return (f"not used: {lease['unavailable']} — two connectors with their own state databases would both "
+                "route this org; deploy salesforce/ to use it")
+    if lease.get("term") is not None:
+        text = (f"term {lease['term']} held by {lease['holder']} (pid {lease.get('pid')} on {lease.get('host') or '?'})"
+                f", renewed {when(_at(lease.get('renewed_at')))}")
+        if lease.get("renewals_unanswered"):
+            text += "; renewals get no answer: nothing is written until one does"
+        return text
+    if lease.get("other"):
+        return f"term {lease.get('other_term')} held by another connector: {lease['other']}; {lease['holder']} waits"
+    return f"not held by {lease['holder']} (as of {when(lease.get('as_of'))})"
+
+
+def _at(v: Any) -> datetime | None:
+    if isinstance(v, str):
+        try:
+            return datetime.fromisoformat(v)
+        except ValueError:
+            return None
+    return v
+
+
 def _pg_lock_held(lock) -> bool:
     """Advisory locks are per database, and every org's key is the same in each one
     (`lock_key(org)`): only this database's lock counts."""
@@ -100,6 +136,14 @@ def render(r: dict[str, Any]) -> str:
     if r.get("instances"):
         out += line("Instances", "; ".join(f"{i['instance']} {i['role']} (seen {when(i['seen_at'])})"
                                             for i in r["instances"]))
+    if r.get("org_lease"):
+        out += line("Org lease", _lease_text(r["org_lease"]))
+    down = r.get("salesforce") or {}
+    if down.get("unavailable_since"):
+        out += line("Salesforce", f"unavailable since {when(_at(down['unavailable_since']))}: "
+                                  f"{down.get('failed_calls', 0):,} call(s) gave up after their retries (seen by "
+                                  f"{down['instance']} at {when(down['as_of'])}); the jobs try again every poll "
+                                  "interval and nothing is lost meanwhile")
     out.append("")
     out.append("Jobs, last run (UTC)")
     for j in r.get("jobs") or ():

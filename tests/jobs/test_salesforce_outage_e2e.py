@@ -52,3 +52,61 @@ def test_an_outage_is_said_once_and_its_end_once_and_nothing_is_lost(sandbox_fac
         if run.poll() is None:
             run.kill()
             run.wait()
+
+
+def _status(cfg) -> tuple[str, dict]:
+    import json
+
+    plain = leadrouter(cfg, "status")
+    out, err = plain.communicate(timeout=60)
+    assert plain.returncode == 0, err
+    machine = leadrouter(cfg, "status", "--json")
+    data, err = machine.communicate(timeout=60)
+    assert machine.returncode == 0, err
+    return out, json.loads(data)
+
+
+def test_status_says_since_when_salesforce_is_unavailable_and_who_holds_the_org_lease(sandbox_factory, tmp_path,
+                                                                                       monkeypatch):
+    sb = sandbox_factory(seed="demo", partners=5, leads=20, random_seed=3)
+    monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
+    cfg = write_config(tmp_path, sb, stream="poll")
+    with cfg.open("a") as f:
+        f.write("[schedule]\nleads = 1\noffers = 1\noutbox = 1\n")
+    monkeypatch.setenv("LEADROUTER_LOG_LEVEL", "info")
+    run = leadrouter(cfg, "run", "--init")
+    log = Lines(run)
+    try:
+        log.wait_for("leader")
+        while sum(1 for x in log.lines if x.get("event") == "job_run") < 8:
+            time.sleep(0.1)
+        out, data = _status(cfg)
+        leader = next(i["instance"] for i in data["instances"] if i["role"] == "leader")
+        lease = data["org_lease"]
+        assert lease["holder"] == leader and lease["term"] >= 1, lease
+        assert "Org lease" in out and f"term {lease['term']}" in out, out
+        assert "unavailable" not in out.lower(), out
+
+        sb.faults.plan("503", count=100_000)  # Salesforce down until cleared
+        log.wait_for("salesforce_unavailable", timeout=60)
+        # the next job run after the give-up writes the outage into the state
+        n = sum(1 for x in log.lines if x.get("event") == "job_run")
+        while sum(1 for x in log.lines if x.get("event") == "job_run") < n + 2:
+            time.sleep(0.1)
+        out, data = _status(cfg)
+        down = data["salesforce"]
+        assert down["unavailable_since"] and down["failed_calls"] >= 1, down
+        assert "Salesforce" in out and "unavailable since" in out, out
+
+        sb.faults.clear()
+        log.wait_for("salesforce_available_again", timeout=120)
+        n = sum(1 for x in log.lines if x.get("event") == "job_run")
+        while sum(1 for x in log.lines if x.get("event") == "job_run") < n + 2:
+            time.sleep(0.1)
+        out, data = _status(cfg)
+        assert data["salesforce"]["unavailable_since"] is None, data["salesforce"]
+        assert "unavailable since" not in out, out
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
