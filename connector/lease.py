@@ -138,6 +138,9 @@ class OrgLease:
         self._failing = False  # renewals get no answer (said once)
         self._lock = threading.RLock()  # jobs ask still_leader() from scheduler threads
         self._checked = False
+        # the term was taken from us while we held it (a `once` run then exits 3, as when it
+        # never got the lease): who holds it now, as far as the last read saw
+        self.deposed = False
         # why this org cannot hold the lease (no object, no right): then every answer is yes
         self.unavailable: str | None = None
 
@@ -344,7 +347,7 @@ class OrgLease:
 
     def _lost(self, newest: Term | None) -> None:
         lost = self.term
-        self.term, self._failing = None, False
+        self.term, self._failing, self.deposed = None, False, True
         self._valid_until = self._not_before = self._renewed_at = self._tried_at = None
         if newest is not None and newest.instance != self.holder.instance:
             self._note_other(newest, announce=False)

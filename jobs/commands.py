@@ -236,6 +236,14 @@ def cmd_once(args) -> int:
         if gone:  # the state file was deleted or replaced mid-run: said, jobs stopped
             print(f"leadrouter: state database problem\n{gone}", file=sys.stderr)
             return EXIT_STATE
+        lease = getattr(lock, "lease", None)
+        if getattr(lease, "deposed", False):  # another connector took the org over mid-run
+            holder = lease.holder_elsewhere()
+            print(f"leadrouter: another connector took this org's lease during the run"
+                  f"{f' ({holder} holds it)' if holder else ''}; nothing was written after that, and the rest is "
+                  f"left to it (exit {EXIT_NOT_LEADER}: expected when two connectors share an org; if not meant, "
+                  "stop one of them)", file=sys.stderr)
+            return EXIT_NOT_LEADER
         failed = [r for r in results.values() if r.error]
         return EXIT_JOB_FAILED if failed else 0
     finally:

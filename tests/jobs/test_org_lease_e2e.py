@@ -214,3 +214,6 @@ def test_the_lease_lost_while_writing_stops_the_writes(sandbox_factory, tmp_path
           f"{sb.counters.count('PATCH composite/sobjects')} at the end; exit {proc.returncode}")
     # the batch on the wire when the term was taken may land; nothing after it
     assert sb.counters.count("PATCH composite/sobjects") <= writes_at_takeover + 1, err[-3000:]
+    # deposed is "not the leader", as a `once` that never got the lease: exit 3, naming who took it
+    assert proc.returncode == 3, err[-3000:]
+    assert "another connector took this org's lease during the run (vm-b:4242:abcdef" in err, err[-3000:]
