@@ -85,14 +85,30 @@ def postal_under(country: str | None, postal: str, prefix: str) -> bool:
     return cuts is None or len(prefix) not in cuts
 
 
+# The United States' inhabited territories are countries in ISO 3166-1 and US subdivisions
+# in ISO 3166-2 — and in Salesforce's state picklist, which lists Puerto Rico under United
+# States while its country picklist lists it too. One place, two spellings: a lead either way
+# reaches coverage written either way, and its ZIP code is a US ZIP code.
+US_TERRITORIES = frozenset({"PR", "GU", "VI", "AS", "MP", "UM"})
+
+
+def place_keys(country: str, state: str | None) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """The country a lead's postal code is read in, and the country and subdivision coverage
+    keys it falls under with their specificity (1 country, 2 subdivision)."""
+    if country in US_TERRITORIES and (not state or state == f"US-{country}"):
+        return "US", (("US", 1), (f"US-{country}", 2), (country, 2))
+    if country == "US" and state and state.startswith("US-") and state[3:] in US_TERRITORIES:
+        return "US", (("US", 1), (state, 2), (state[3:], 2))
+    return country, ((country, 1), (state, 2)) if state else ((country, 1),)
+
+
 def lead_keys(country: str | None, state: str | None, postal: str | None,
               prefix_lengths: Iterable[int]) -> Iterator[tuple[str, int]]:
     """Coverage keys a lead falls under, with a specificity (1 country … 3+ postal)."""
     if not country:
         return
-    yield country, 1
-    if state:
-        yield state, 2
+    country, keys = place_keys(country, state)
+    yield from keys
     if postal:
         cuts = postal_cuts(country, postal) or ()
         for n in prefix_lengths:

@@ -17,7 +17,7 @@ from rules import vocabulary as vocab
 from rules.bits import from_positions, positions
 from rules.book import Rule, RuleBook
 from rules.dealreg import DealRegistrations
-from rules.geo import Grid, parse_coverage, postal_cuts
+from rules.geo import Grid, parse_coverage, place_keys, postal_cuts
 from rules.model import DealRegistration, Partner, Pool, Rep
 from rules.spelling import Spelling
 from rules.windows import zone_fix
@@ -238,15 +238,12 @@ class PartnerIndex:
         hit: dict[str, int] = {}
         if not country:
             return 0, hit
-        m = coverage.get(country)
-        if m:
-            mask = m
-            hit[country] = 1
-        if state:
-            m = coverage.get(state)
+        country, keys = place_keys(country, state)
+        for key, specificity in keys:
+            m = coverage.get(key)
             if m:
                 mask |= m
-                hit[state] = 2
+                hit[key] = specificity
         if postal:
             cuts = postal_cuts(country, postal) or ()
             for n in self.prefix_lengths:

@@ -109,3 +109,24 @@ def test_tier_and_role_given_as_enums_index_like_their_text():
     idx = PartnerIndex.build([partner("001A", tier=Tier.PLATINUM, role=Role.DISTRIBUTOR, enterprise_team=True)], book)
     assert idx.tier == {"Platinum": 1} and idx.role == {"Distributor": 1}
     assert idx.rule_mask["Enterprise to top tier with enterprise team"] == 1
+
+
+@pytest.mark.parametrize("country, state", [("PR", None), ("US", "US-PR"), ("PR", "US-PR")])
+def test_puerto_rico_is_one_place_whether_the_lead_spells_it_a_country_or_a_us_state(country, state):
+    """ISO 3166 and Salesforce's picklists name Puerto Rico both ways (country PR, and the US
+    state US-PR): a partner covering it either way gets its leads, more specifically than a
+    partner covering the US, and its ZIP codes are US ZIP codes."""
+    book = load_rules()
+    idx = PartnerIndex.build([partner("001A", coverage=("US-PR",)), partner("001B", coverage=("PR",)),
+                              partner("001C", coverage=("US",)), partner("001D", coverage=("US:009",)),
+                              partner("001E", coverage=("MX",))], book)
+    mask, hit = idx.coverage_mask(country, state, "00907")
+    assert [(mask >> i) & 1 for i in range(5)] == [1, 1, 1, 1, 0]
+    assert hit["US-PR"] == hit["PR"] == 2 and hit["US"] == 1 and hit["US:009"] > 2
+
+
+def test_a_us_state_lead_does_not_reach_a_partner_covering_a_territory():
+    book = load_rules()
+    idx = PartnerIndex.build([partner("001A", coverage=("PR", "GU"))], book)
+    assert idx.coverage_mask("US", "US-CA", "94105")[0] == 0
+    assert idx.coverage_mask("GU", None, None)[0] == 1
