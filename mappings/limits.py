@@ -9,6 +9,7 @@ the record), a negative weight 0 (never drawn when offers are weighted by weight
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 from rules import model
@@ -23,10 +24,25 @@ _EFFECT = {
 }
 
 
-def checked_partners(convert: Callable[[dict], Any], labels: dict[str, str], warn: Warn | None) -> Callable[[dict], Any]:
-    """Wrap a partner converter: values of 0 or less are warned about; negatives become 0."""
+# limits counted in leads: a fraction is read as the whole number below it (warned), where it
+# would otherwise fail the whole-number check and drop the partner from routing for a decimal
+_WHOLE = ("capacity", "daily_cap")
+
+
+def checked_partners(convert: Callable[[dict], Any], labels: dict[str, str], warn: Warn | None,
+                     whole: dict[str, tuple[str, ...]] | None = None) -> Callable[[dict], Any]:
+    """Wrap a partner converter: values of 0 or less are warned about; negatives become 0.
+    `whole`: attribute → the fields it reads, for the limits counted in whole leads."""
+    fields = [(attr, f) for attr, fs in (whole or {}).items() if attr in _WHOLE for f in fs]
 
     def check(record: dict) -> Any:
+        for attr, f in fields:
+            value = _fraction(record.get(f))
+            if value is not None:
+                record = {**record, f: float(math.floor(value))}
+                if warn is not None:
+                    warn(record.get("Id") or "?", f"partner {record.get('Name')!r}: {labels.get(attr, f)} is "
+                                                   f"{value:g}, not a whole number; read as {math.floor(value)}")
         p = convert(record)
         if p.__class__ is not model.Partner:
             return p
@@ -42,3 +58,15 @@ def checked_partners(convert: Callable[[dict], Any], labels: dict[str, str], war
         return p
 
     return check
+
+
+def _fraction(v: Any) -> float | None:
+    """A finite number with a fractional part (2.5, "2.5"), else None."""
+    if type(v) is str:
+        try:
+            v = float(v.strip())
+        except ValueError:
+            return None
+    if type(v) is float and math.isfinite(v) and not v.is_integer():
+        return v
+    return None

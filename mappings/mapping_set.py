@@ -71,7 +71,8 @@ class MappingSet:
 
         attrs = self._object("partner").attrs
         labels = {name: attrs[name].label for name in ("capacity", "daily_cap", "weight") if name in attrs}
-        return checked_partners(self._converter("partner", model.Partner, warn), labels, warn)
+        whole = {name: attrs[name].fields for name in ("capacity", "daily_cap") if name in attrs}
+        return checked_partners(self._converter("partner", model.Partner, warn), labels, warn, whole)
 
     def rep_converter(self, warn: Warn | None = None) -> Callable[[dict], model.Rep | Unroutable]:
         return self._converter("rep", model.Rep, warn)

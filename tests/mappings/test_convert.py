@@ -155,6 +155,20 @@ def test_a_partner_account_with_coverage_and_programs(ms):
     assert heard == ["Coverage__c: coverage items not understood: 'Atlantis'"]
 
 
+@pytest.mark.parametrize("capacity, read_as", [(2.5, 2), ("7.9", 7), (0.5, 0)])
+def test_a_partner_whose_capacity_field_holds_a_fraction_is_read_at_the_whole_number_below(ms, capacity, read_as):
+    """Another org's Capacity__c may be Number(5,1): a decimal is not a reason to drop the
+    partner from routing. It is read as the whole number of leads below it, and said."""
+    heard = []
+    got = ms.partner_converter(lambda rid, msg: heard.append(msg))(
+        {"Id": "0015g0000000001AAA", "Name": "Northwind", "Coverage__c": "US", "Capacity__c": capacity,
+         "Daily_Cap__c": 4.5})
+    assert isinstance(got, Partner)
+    assert (got.capacity, got.daily_cap) == (read_as, 4)
+    assert f"partner 'Northwind': Capacity__c is {float(capacity):g}, not a whole number; read as {read_as}" in heard
+    assert "partner 'Northwind': Daily_Cap__c is 4.5, not a whole number; read as 4" in heard
+
+
 def test_a_partner_without_a_name_is_rejected_with_the_reason(ms):
     got = ms.partner_converter()({"Id": "0015g0000000001AAA", "Name": "  "})
     assert isinstance(got, Unroutable)
