@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sandbox.errors import SalesforceError
@@ -76,13 +76,22 @@ def _number(f: FieldDef, value: Any) -> float | int:
             raise _parser_error(value, "int")
         number: float | int = int(value)
     else:
-        number = round(float(value), f.scale) if f.scale or f.precision else float(value)
+        # Salesforce rounds to the field's scale half away from zero (2.5 → 3, -2.5 → -3), where
+        # Python's round() goes to the even neighbour (2.5 → 2); from the decimal digits as sent
+        number = _rounded(value, f.scale) if f.scale or f.precision else float(value)
     if f.precision and abs(number) >= 10 ** (f.precision - f.scale):
         raise SalesforceError(
             400, "NUMBER_OUTSIDE_VALID_RANGE",
             f"{f.label}: value outside of valid range on numeric field: {value}", [f.name],
         )  # fmt: skip
     return number
+
+
+def _rounded(value: Any, scale: int) -> float:
+    try:
+        return float(Decimal(str(value)).quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP))
+    except InvalidOperation:  # beyond the digits a quantize keeps, or not finite: the range check says so
+        return float(value)
 
 
 def _text(f: FieldDef, value: Any) -> str:

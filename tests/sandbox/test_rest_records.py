@@ -169,3 +169,12 @@ def test_keep_alive_connections_are_reused(sandbox, raw):
     for _ in range(5):
         assert raw.get("limits").status_code == 200
     assert len(raw.session.get_adapter(raw.base).poolmanager.pools) == 1
+
+
+@pytest.mark.parametrize(("sent", "stored"), [(2.5, 3), (3.5, 4), (-2.5, -3), ("2.5", 3), (2.49, 2)])
+def test_a_number_saved_with_more_decimals_than_the_field_keeps_is_rounded_half_away_from_zero(sf, sent, stored):
+    """Salesforce rounds a value to the field's scale half up (away from zero: ROUND(1.5, 0) = 2,
+    ROUND(-1.5, 0) = -2), not to the even neighbour as Python's round() does."""
+    account = sf.Account.create({"Name": f"Rounding {sent}"})["id"]
+    sf.Account.update(account, {"Capacity__c": sent})
+    assert sf.Account.get(account)["Capacity__c"] == stored
