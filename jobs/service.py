@@ -116,7 +116,10 @@ class Service:
         self.misfire_grace = misfire_grace
         self.on_leader = on_leader
         self.instance = instance or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.started = datetime.now(timezone.utc)
+        # when this instance started, on Salesforce's clock like its heartbeat: taken at the
+        # first beat (the org's clock is known by then) as that clock's now less the
+        # monotonic time since this stamp; the host's wall clock says nothing of the org's
+        self.started: datetime | None = None
         self.stop = threading.Event()
         self.role = "standby"
         self.metrics_bind = metrics_bind  # [metrics] bind: /healthz and /metrics, off when None
@@ -132,7 +135,7 @@ class Service:
         self._job_failures: dict[str, int] = {}  # failed runs in a row, per job: the retry's backoff
         self.monotonic = monotonic or time.monotonic  # /livez: elapsed time only, never the wall clock
         self.stuck_after = max(STUCK_POLLS * poll_seconds, STUCK_MIN_SECONDS)
-        self._ticked = self.monotonic()  # the main loop's last stamp
+        self._ticked = self._born = self.monotonic()  # the main loop's last stamp; the start
         self._doing = "starting"  # what the main thread was doing when it last stamped
         self._settling = False  # a new leader's on_leader has not returned yet: not ready
         # replaced, never changed in place: /healthz and the signal handler read them meanwhile
@@ -356,9 +359,11 @@ class Service:
         try:
             if self.store is None:
                 return
+            now = self.now()  # Salesforce's clock: hosts' clocks differ
+            if self.started is None:
+                self.started = now - timedelta(seconds=self.monotonic() - self._born)
             with self.store.begin() as conn:
-                st.heartbeat(conn, self.instance, self.role, os.getpid(), socket.gethostname(),
-                             self.started, self.now())  # Salesforce's clock: hosts' clocks differ
+                st.heartbeat(conn, self.instance, self.role, os.getpid(), socket.gethostname(), self.started, now)
             self.beat_error = None
         except Exception as e:  # a heartbeat is for humans and /healthz; never fatal
             self.beat_error = str(getattr(e, "orig", None) or e).splitlines()[0][:300]
