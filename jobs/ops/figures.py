@@ -43,12 +43,14 @@ def summary(store: Store) -> dict[str, int]:
 
 
 def org_now(conn) -> datetime | None:
-    """Salesforce's time as the state last recorded it: the end of the latest job run, on
-    the org's clock. A report is made offline, maybe on another host: this host's clock
-    says nothing of the org's, nor does the skew the connector's host measured against
-    it (added to this host's clock, it dated a report hours off). None before any run."""
-    latest = conn.execute(select(func.max(t.job_runs.c.finished), func.max(t.job_runs.c.started))).one()
-    known = [as_utc(v) for v in latest if v is not None]
+    """Salesforce's time as the state last recorded it: the end of the latest job run (or
+    of a `state rebuild`, by the watermarks it saved), on the org's clock. A report is made
+    offline, maybe on another host: this host's clock says nothing of the org's, nor does
+    the skew the connector's host measured against it (added to this host's clock, it
+    dated a report hours off). None before any run."""
+    runs = conn.execute(select(func.max(t.job_runs.c.finished), func.max(t.job_runs.c.started))).one()
+    saved = conn.execute(select(func.max(t.watermarks.c.updated_at))).scalar()
+    known = [as_utc(v) for v in (*runs, saved) if v is not None]
     return max(known) if known else None
 
 
