@@ -4,8 +4,9 @@ Every HTTP response carries a `Date` header written by Salesforce's clock. The
 connector bounds its incremental reads and dates its watermarks and deadlines by
 that clock, never by the host's: a host ten minutes fast once made every new lead
 fall outside the read window for good. `ServerClock` keeps the last `Date` seen and
-the host's monotonic time when it arrived, so between responses it runs on without
-being disturbed by the host's wall clock being set, stepped or wrong.
+the host's elapsed time (since boot, sleep included) when it arrived, so between
+responses it runs on without being disturbed by the host's wall clock being set,
+stepped or wrong, or by the host being suspended.
 
 The header has whole seconds and travels for a round trip, so the estimate trails
 the truth by up to about a second plus half a round trip; the reads' lookback
@@ -33,6 +34,17 @@ def parse_http_date(value: str | None) -> datetime | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
+_BOOTTIME = getattr(time, "CLOCK_BOOTTIME", None)
+
+
+def since_boot() -> float:
+    """Elapsed seconds that go on while the host is suspended (Linux's CLOCK_BOOTTIME):
+    the monotonic clock stops then, and a host woken from a day's sleep would carry the
+    org's time on from where it fell asleep. Elsewhere, the monotonic clock. Neither
+    moves when the wall clock is set."""
+    return time.clock_gettime(_BOOTTIME) if _BOOTTIME is not None else time.monotonic()
+
+
 class ServerClock:
     """The org's "now": the last `Date` header seen plus the monotonic time since.
 
@@ -41,7 +53,7 @@ class ServerClock:
     runs on server time."""
 
     def __init__(self, host: Callable[[], datetime] | None = None,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = since_boot):
         self._host = host or (lambda: datetime.now(timezone.utc))
         self._monotonic = monotonic
         self._lock = threading.Lock()

@@ -8,8 +8,9 @@ suspended laptop does not silently skip a run.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from apscheduler.events import (
@@ -76,3 +77,38 @@ class _Events:
             log.warning("job_still_running", job=event.job_id,
                         note="previous run not finished; runs due meanwhile are skipped (max_instances=1), "
                              "said once until it finishes")
+
+
+class WallClockSteps:
+    """How far the host's wall clock was set (stepped) since the last look, beyond the time
+    that passed. APScheduler dates each next run on the wall clock (the last run plus the
+    interval): a clock set back an hour held every job for that hour. Small differences
+    (NTP slewing, a loaded host) are no step: each look starts afresh from the last."""
+
+    def __init__(self, monotonic=time.monotonic, tolerance: float = 2.0) -> None:  # noqa: ANN001
+        self._monotonic = monotonic
+        self._tolerance = timedelta(seconds=tolerance)
+        self._anchor = (datetime.now(timezone.utc), monotonic())
+
+    def step(self) -> timedelta:
+        wall, mono = datetime.now(timezone.utc), self._monotonic()
+        then_wall, then_mono = self._anchor
+        self._anchor = (wall, mono)
+        step = (wall - then_wall) - timedelta(seconds=mono - then_mono)
+        return step if abs(step) > self._tolerance else timedelta(0)
+
+
+def follow_step_back(sched: BackgroundScheduler, step: timedelta) -> int:
+    """After the wall clock was set back by `-step`, bring every job's next run back by as
+    much, so it comes after its interval of elapsed time; how many jobs moved. A clock set
+    forward needs nothing: APScheduler runs what is due at once (coalesced; a run later
+    than the misfire grace is skipped and said, as after a suspended host)."""
+    if step >= timedelta(0):
+        return 0
+    moved = 0
+    for job in sched.get_jobs():
+        if job.next_run_time is not None:
+            job.modify(next_run_time=job.next_run_time + step)
+            moved += 1
+    sched.wakeup()
+    return moved

@@ -59,7 +59,7 @@ from typing import Any, Callable, TypeVar
 
 from jobs.leader import LeaderLock, pause
 from jobs.logging import get_logger
-from jobs.scheduler import JobSpec, build
+from jobs.scheduler import JobSpec, WallClockSteps, build, follow_step_back
 from jobs.state import Store
 from jobs.state import store as st
 from jobs.state.store import sqlite_trouble
@@ -116,7 +116,10 @@ class Service:
         self.misfire_grace = misfire_grace
         self.on_leader = on_leader
         self.instance = instance or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.started = datetime.now(timezone.utc)
+        # when this instance started, on Salesforce's clock like its heartbeat: taken at the
+        # first beat (the org's clock is known by then) as that clock's now less the
+        # monotonic time since this stamp; the host's wall clock says nothing of the org's
+        self.started: datetime | None = None
         self.stop = threading.Event()
         self.role = "standby"
         self.metrics_bind = metrics_bind  # [metrics] bind: /healthz and /metrics, off when None
@@ -132,7 +135,7 @@ class Service:
         self._job_failures: dict[str, int] = {}  # failed runs in a row, per job: the retry's backoff
         self.monotonic = monotonic or time.monotonic  # /livez: elapsed time only, never the wall clock
         self.stuck_after = max(STUCK_POLLS * poll_seconds, STUCK_MIN_SECONDS)
-        self._ticked = self.monotonic()  # the main loop's last stamp
+        self._ticked = self._born = self.monotonic()  # the main loop's last stamp; the start
         self._doing = "starting"  # what the main thread was doing when it last stamped
         self._settling = False  # a new leader's on_leader has not returned yet: not ready
         # replaced, never changed in place: /healthz and the signal handler read them meanwhile
@@ -356,9 +359,11 @@ class Service:
         try:
             if self.store is None:
                 return
+            now = self.now()  # Salesforce's clock: hosts' clocks differ
+            if self.started is None:
+                self.started = now - timedelta(seconds=self.monotonic() - self._born)
             with self.store.begin() as conn:
-                st.heartbeat(conn, self.instance, self.role, os.getpid(), socket.gethostname(),
-                             self.started, self.now())  # Salesforce's clock: hosts' clocks differ
+                st.heartbeat(conn, self.instance, self.role, os.getpid(), socket.gethostname(), self.started, now)
             self.beat_error = None
         except Exception as e:  # a heartbeat is for humans and /healthz; never fatal
             self.beat_error = str(getattr(e, "orig", None) or e).splitlines()[0][:300]
@@ -520,9 +525,15 @@ class Service:
             self._settling = False  # only now: the first runs take over saying why not ready
         sched = build([self._watched(j, job_stop) for j in specs], self.misfire_grace)
         self._sched = sched
+        steps = WallClockSteps()  # the real monotonic clock: self.monotonic is a test's to move
         sched.start()
         try:
             while not self._pause(self.poll_seconds, "leading: between checks of the leader lock"):
+                step = steps.step()
+                if step:
+                    moved = follow_step_back(sched, step)
+                    log.warning("host_clock_stepped", seconds=round(step.total_seconds()), jobs_moved=moved,
+                                note="the jobs keep their intervals of elapsed time; check NTP on this host")
                 self._tick("checking the leader lock")
                 if not self.lock.still_held():
                     if getattr(self.lock, "gone", None):

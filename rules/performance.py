@@ -106,13 +106,17 @@ def partner_facts(events: Iterable[OutcomeEvent], now: datetime,
     q0 = calendar.quarter_start(now)
     today = calendar.day(now).date()
     since = now - _RECENT
+    # a date's last 90 days are the org's last 90 dates, today included: `since`, an
+    # instant, would take one date fewer in an org behind UTC late in its day, one more ahead
+    first_date = today - _RECENT + timedelta(days=1)
     facts: dict[str, PartnerFacts] = {}
     hours: dict[str, list[float]] = {}
     holding: dict[str, set[str]] = {}  # partner → leads it holds open
     for e in sorted(events, key=lambda e: _utc(e.at)):
         at = _utc(e.at)
         kind = e.kind
-        if (at.date() > today) if kind in _DATED and at.time() == _MIDNIGHT else (at > now):
+        dated = kind in _DATED and at.time() == _MIDNIGHT
+        if (at.date() > today) if dated else (at > now):
             continue
         f = facts.get(e.partner_id)
         if f is None:
@@ -136,7 +140,8 @@ def partner_facts(events: Iterable[OutcomeEvent], now: datetime,
             if kind == "converted":
                 held.discard(e.lead_id)
             amount = float(e.amount or 0.0)
-            for window, recent in (("this_quarter", at >= q0), ("90d", at >= since)):
+            for window, recent in (("this_quarter", at >= q0),
+                                   ("90d", at.date() >= first_date if dated else at >= since)):
                 if recent:
                     name = f"{kind}_{window}"
                     setattr(f, name, getattr(f, name) + 1)

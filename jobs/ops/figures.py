@@ -6,14 +6,15 @@ partner snapshot already hold everything the summary and the report show.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from jobs.ops.report import ActionItem, PartnerFigures, ReportData
 from jobs.state import schema as t
-from jobs.state.store import Store, api_budgets, snapshot_records
+from jobs.state.store import Store, snapshot_records
+from jobs.timeutil import as_utc
 
 
 def summary(store: Store) -> dict[str, int]:
@@ -41,16 +42,16 @@ def summary(store: Store) -> dict[str, int]:
     }
 
 
-def org_now(conn) -> datetime:
-    """Salesforce's time, for a report made offline from the state: the host's clock plus
-    the skew the connector last measured against the org's Date header (a host hours off
-    would otherwise date the report wrong)."""
-    host = datetime.now(timezone.utc)
-    for budget in api_budgets(conn):
-        skew = budget.get("clock_skew_seconds")
-        if isinstance(skew, (int, float)):
-            return host + timedelta(seconds=skew)
-    return host
+def org_now(conn) -> datetime | None:
+    """Salesforce's time as the state last recorded it: the end of the latest job run (or
+    of a `state rebuild`, by the watermarks it saved), on the org's clock. A report is made
+    offline, maybe on another host: this host's clock says nothing of the org's, nor does
+    the skew the connector's host measured against it (added to this host's clock, it
+    dated a report hours off). None before any run."""
+    runs = conn.execute(select(func.max(t.job_runs.c.finished), func.max(t.job_runs.c.started))).one()
+    saved = conn.execute(select(func.max(t.watermarks.c.updated_at))).scalar()
+    known = [as_utc(v) for v in (*runs, saved) if v is not None]
+    return max(known) if known else None
 
 
 def report_data(store: Store, *, title: str = "leadrouter report", now: datetime | None = None,
@@ -100,7 +101,7 @@ def report_data(store: Store, *, title: str = "leadrouter report", now: datetime
     labels, timeline = _timeline(events)
     return ReportData(
         title=title,
-        generated_at=now.strftime("%Y-%m-%d %H:%M UTC"),
+        generated_at=now.strftime("%Y-%m-%d %H:%M UTC") if now else "-",
         totals=summary(store),
         partners=sorted(partners.values(), key=lambda p: p.partner_id),
         rejection_reasons=Counter({(reason or "(no reason given)"): n for reason, n in reasons}),

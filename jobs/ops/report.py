@@ -192,6 +192,13 @@ def _feedback_section(fb: dict[str, Any] | None) -> str:
             + "</div>")
 
 
+def _as_of(generated_at: str) -> str:
+    """The heading's date: the state's, on Salesforce's clock (jobs/ops/figures.org_now)."""
+    if generated_at in ("", "-"):
+        return "no job has run yet"
+    return f"figures as of {generated_at} (Salesforce's time at the connector's last run)"
+
+
 def render(data: ReportData) -> str:
     tiles = "".join(
         f'<div class="tile"><b>{value:,}</b>{escape(TILE_LABELS.get(key, key.replace("_", " ")))}</div>'
@@ -269,7 +276,7 @@ def render(data: ReportData) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>{escape(data.title)}</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>
 <body>
-<h1>{escape(data.title)}</h1><div class="meta">generated {escape(data.generated_at)}</div>
+<h1>{escape(data.title)}</h1><div class="meta">{escape(_as_of(data.generated_at))}</div>
 <div class="tiles">{tiles}</div>
 {concentration_html}
 {actions_html}

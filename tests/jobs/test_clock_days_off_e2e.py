@@ -85,3 +85,40 @@ def test_offers_are_dated_and_lapse_on_salesforces_clock_when_the_host_is_days_o
     finally:
         cx.client.close()
         cx.store.dispose()
+
+
+@pytest.mark.skipif(not hasattr(__import__("time"), "CLOCK_BOOTTIME"), reason="CLOCK_BOOTTIME is Linux's")
+def test_a_host_that_slept_through_a_deadline_lapses_the_offer_at_its_first_job_after_waking(
+        sandbox_factory, tmp_path, monkeypatch):
+    """Between Salesforce's answers the connector carries the org's time on with elapsed
+    time. The monotonic clock stops while the host is suspended (a laptop shut, a VM
+    paused): a host that slept a day woke a day behind the org, so its first jobs dated
+    offers a day early and lapsed nothing that was due, until some answer came back."""
+    import time
+    from datetime import datetime, timezone
+
+    from .rules_for_tests import write_rules
+
+    sb = sandbox_factory(seed="demo", partners=30, leads=30, random_seed=7,
+                         start_at=datetime(2031, 2, 27, 9, 0, tzinfo=timezone.utc))
+    sb.simulator.set_profile("*", NEVER_ANSWER)
+    cx = build_connector(sb, f"sqlite:///{tmp_path}/state.sqlite", server_time=True, rules=write_rules(tmp_path))
+    loop = Loop(sb, cx)
+    try:
+        loop.cycle()
+        offered = [r for r in sb.org.records("Lead") if r.get("Routing_Status__c") == "Offered"]
+        assert offered and {loop.offers(r["Id"])[0]["status"] for r in offered} == {"live"}
+        # the host sleeps 25 hours: the org's clock and the time since boot go on, the
+        # monotonic clock does not (nothing is asked of Salesforce meanwhile)
+        slept = timedelta(hours=25).total_seconds()
+        real = time.clock_gettime
+        monkeypatch.setattr(time, "clock_gettime",
+                            lambda clk: real(clk) + (slept if clk == time.CLOCK_BOOTTIME else 0.0))
+        sb.clock.advance(timedelta(hours=25))
+        result = cx.run_job("expire")  # no call to Salesforce before it takes its `now`
+        assert result.error is None, result.error
+        assert {loop.offers(r["Id"])[0]["status"] for r in offered} == {"lapsed"}, \
+            "every 24-hour offer lapsed at the first job after waking"
+    finally:
+        cx.client.close()
+        cx.store.dispose()

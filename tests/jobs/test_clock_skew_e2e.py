@@ -73,3 +73,28 @@ def test_no_lead_is_lost_whatever_the_hosts_clock_says(sandbox_factory, tmp_path
     finally:
         loop.cx.client.close()
         loop.cx.store.dispose()
+
+
+def test_a_report_made_on_another_host_is_dated_by_salesforces_clock_not_by_either_host(sandbox_factory, tmp_path):
+    """The connector ran on a host three hours slow; the report is made later from the same
+    state on a host whose clock is right (an operator's machine, or the same host after
+    NTP stepped its clock). The skew one host measured says nothing of another's clock:
+    added to this host's, it dated the report three hours off Salesforce's time."""
+    from datetime import datetime, timezone
+
+    from jobs.ops import figures
+
+    sb = sandbox_factory(seed="demo", partners=10, leads=10, random_seed=5,
+                         start_at=datetime(2031, 2, 28, 10, 0, tzinfo=timezone.utc))
+    sb.simulator.set_profile("*", NEVER_ANSWER)
+    loop = server_timed_loop(sb, tmp_path)
+    try:
+        slow_host = loop.cx.client.server_clock
+        slow_host._host = lambda: datetime.now(timezone.utc) - timedelta(hours=3)  # that host's wall clock
+        loop.cycle()
+        last_run = sb.clock.now()
+        dated = datetime.strptime(figures.report_data(loop.cx.store).generated_at, "%Y-%m-%d %H:%M UTC")
+        assert abs(dated.replace(tzinfo=timezone.utc) - last_run) < timedelta(minutes=2), (dated, last_run)
+    finally:
+        loop.cx.client.close()
+        loop.cx.store.dispose()

@@ -35,3 +35,24 @@ def test_the_heartbeat_and_the_standbys_judgement_are_on_salesforces_clock(tmp_p
         assert standby._who_leads().startswith("leader-host:1:a, pid "), standby._who_leads()
     finally:
         store.dispose()
+
+
+def test_an_instances_start_is_stamped_on_salesforces_clock_like_its_heartbeat(tmp_path):
+    """`status --json` lists each instance's start and last beat: the start was the host's
+    clock, the beat the org's, so against an org four years ahead an instance seemed to
+    have started four years before it was last seen."""
+    url = f"sqlite:///{tmp_path}/state.sqlite"
+    store = Store(url)
+    org_now = datetime(2031, 2, 28, 10, 59, tzinfo=timezone.utc)  # far from this host's clock, either way
+    ticks = iter([100.0, 130.0])  # the service started; 30 s later it beats
+    try:
+        service = Service(store=store, lock=lock_for(url), poll_seconds=60, misfire_grace=30,
+                          make_jobs=lambda stop: [], now=lambda: org_now, instance="org-host:1:a",
+                          monotonic=lambda: next(ticks))
+        service._beat()
+        with store.connect() as conn:
+            row = next(r for r in st.list_instances(conn) if r["instance"] == "org-host:1:a")
+        started = row["started"] if row["started"].tzinfo else row["started"].replace(tzinfo=timezone.utc)
+        assert started == org_now - timedelta(seconds=30), (started, org_now)
+    finally:
+        store.dispose()

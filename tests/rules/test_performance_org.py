@@ -81,3 +81,31 @@ def test_this_quarter_is_the_orgs_fiscal_quarter_on_the_orgs_clock(sandbox_facto
     assert calendar.won_this_quarter == 1  # January's
     assert from_february.won_this_quarter == 2 and from_february.revenue_this_quarter == 200.0  # December's too
     assert calendar.won_90d == from_february.won_90d == 2  # October 15th is more than 90 days before
+
+
+def test_the_last_90_days_are_the_orgs_last_90_dates_in_any_time_zone(sandbox_factory, tmp_path):
+    """A close date is an org date. "The last 90 days" are the org's last 90 dates, today
+    included, whatever the org's zone and the hour: at 20:00 in Los Angeles (already the
+    next day in UTC) a win of 89 days ago dropped out, and at 08:00 in Sydney (still the day
+    before in UTC) one of 90 days ago still counted."""
+    from datetime import date, datetime, timezone
+
+    from rules.fiscal import OrgCalendar
+
+    utc = timezone.utc
+    for zone, org_now in (("America/Los_Angeles", datetime(2031, 3, 2, 4, 0, tzinfo=utc)),  # 1 March, 20:00 there
+                          ("Australia/Sydney", datetime(2031, 2, 28, 21, 0, tzinfo=utc)),  # 1 March, 08:00 there
+                          ("UTC", datetime(2031, 3, 1, 12, 0, tzinfo=utc))):
+        sb = sandbox_factory()
+        now = sb.clock.set(org_now)
+        a = sb.org.create("Account", {"Name": "Alpha Partners", "IsPartner": True})
+        for day in (date(2030, 12, 1), date(2030, 12, 2)):  # 90 and 89 days before 1 March
+            sb.org.create("Opportunity", {"Name": f"Deal {day}", "StageName": "Closed Won", "CloseDate": day,
+                                          "Amount": 100, "PartnerAccountId": a})
+        os.environ[SECRET_ENV] = sb.connection["client_secret"]
+        client = SalesforceClient.connect(ConnectorConfig.model_validate(connector_config_data(sb, notify="none")),
+                                          clock=sb.clock.now)
+        with Store(f"sqlite:///{tmp_path / (zone.replace('/', '-') + '.sqlite')}").connect() as conn:
+            facts = performance.facts(conn, client, now, OrgCalendar(time_zone=zone))[a]
+        client.close()
+        assert (facts.won_90d, facts.revenue_90d) == (1, 100.0), f"{zone}: the win of 2 December only"
