@@ -11,7 +11,9 @@ from datetime import datetime, timedelta
 
 from connector.notify import Notification
 from jobs import activity, leads, lifecycle, outbox
+from jobs.alerts import lead_link, rep_of
 from jobs.state import offers as of
+from jobs.wording import reminder_words, stored_facts
 from mappings import Unroutable
 from rules.model import Lead
 
@@ -41,13 +43,20 @@ def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, in
     untouched = cx.settings.offers.untouched_status
     mode = cx.settings.notifications.mode
     with_rep = [o for o in remind if o.get("accepted_by")]
-    notes = [Notification(recipient_ids=(o["accepted_by"],), title="Accepted lead not worked yet",
-                          body=f"You accepted this lead {(now - o['accepted_at']).days} days ago and its "
-                               f"status is still {untouched}.",
-                          target_id=o["lead_id"])
-             for o in with_rep]
     if mode == "none":  # the org notifies with a Flow: nothing sent here, nothing to show
         return
+    routing = cx.routing()
+    facts = stored_facts(cx, [o["lead_id"] for o in with_rep])
+    notes = []
+    for o in with_rep:
+        rep = rep_of(routing, o["accepted_by"])
+        words = reminder_words(rep.language if rep else None)
+        about = facts.get(o["lead_id"]) or {"lead": "a lead", "company": "a lead"}
+        notes.append(Notification(
+            recipient_ids=(o["accepted_by"],), title=words["followup_title"].format(company=about["company"]),
+            body=words["followup_body"].format(lead=about["lead"], days=(now - o["accepted_at"]).days,
+                                               status=untouched, link=lead_link(cx, o["lead_id"])),
+            target_id=o["lead_id"]))
     results = activity.send(cx, mode, notes, log=cx.log(component="followup"), event="followup_reminders_not_sent")
     by_lead = {r.notification.target_id: r for r in results}
     marks = []

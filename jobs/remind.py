@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 
 from connector.notify import Notification, NotifyResult
 from jobs import activity
-from jobs.alerts import deadline_lines, deadline_text, rep_of
+from jobs.alerts import deadline_lines, deadline_text, lead_link, rep_of
 from jobs.state import offers as of
+from jobs.wording import reminder_words, stored_facts
 from rules.windows import reminder_time
 
 if TYPE_CHECKING:
@@ -48,17 +49,21 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     notes: list[Notification] = []
     of_offer: list[list[int]] = []  # each offer's notifications, by index in notes
     zones_of: list[list[str | None]] = []
+    facts = stored_facts(cx, [o["lead_id"] for o in due]) if mode != "none" else {}
     for offer in due:
         mine: list[int] = []
         zones: list[str | None] = []
-        for zone, reps in _by_zone(routing, _recipients(routing, offer, declined.get(offer["lead_id"], {}))):
+        about = facts.get(offer["lead_id"]) or {"lead": "a lead", "company": "a lead"}
+        link = lead_link(cx, offer["lead_id"])
+        for zone, language, reps in _by_zone(routing, _recipients(routing, offer, declined.get(offer["lead_id"], {}))):
+            words = reminder_words(language)
             mine.append(len(notes))
             zones.append(zone)
             notes.append(Notification(
                 recipient_ids=reps,
-                title="Lead offer expires soon",
-                body=f"Please accept or reject this lead before {deadline_text(offer['deadline'], zone)}, "
-                     "or it goes to another partner.",
+                title=words["reminder_title"].format(company=about["company"]),
+                body=words["reminder_body"].format(lead=about["lead"], deadline=deadline_text(offer["deadline"], zone),
+                                                   link=link),
                 target_id=offer["lead_id"],
             ))
         of_offer.append(mine)
@@ -126,16 +131,17 @@ def _mark(offer: dict[str, Any], mode: str, outcome: list[NotifyResult], zones: 
     return activity.Mark(offer["lead_id"], subject, "\n".join(lines + facts))
 
 
-def _by_zone(routing, reps: tuple[str, ...]) -> list[tuple[str | None, tuple[str, ...]]]:
-    """The recipients grouped by time zone and partner: one message per zone says each rep's
-    own time, and none goes to reps of two partners (a pool's members do not learn of each
-    other through a shared notification)."""
-    groups: dict[tuple[str, str], list[str]] = {}
+def _by_zone(routing, reps: tuple[str, ...]) -> list[tuple[str | None, str | None, tuple[str, ...]]]:
+    """The recipients grouped by time zone, language and partner: one message per zone says
+    each rep's own time in their own words, and none goes to reps of two partners (a pool's
+    members do not learn of each other through a shared notification)."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
     for rep_id in reps:
         rep = rep_of(routing, rep_id)
-        key = (rep.time_zone if rep else None) or "", routing.rep_partner.get(rep_id, "")
+        key = ((rep.time_zone if rep else None) or "", (rep.language if rep else None) or "",
+               routing.rep_partner.get(rep_id, ""))
         groups.setdefault(key, []).append(rep_id)
-    return [(zone or None, tuple(r)) for (zone, _), r in sorted(groups.items())]
+    return [(zone or None, language or None, tuple(r)) for (zone, language, _), r in sorted(groups.items())]
 
 
 def _recipients(routing, offer, declined: dict[str, str]) -> tuple[str, ...]:

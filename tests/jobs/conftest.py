@@ -216,3 +216,11 @@ def as_user(sb, user_id: str) -> tuple[requests.Session, str]:
         "username": sb.org.get("User", user_id)["Username"], "password": c["password"]}, timeout=10).json()  # fmt: skip
     http.headers["Authorization"] = f"Bearer {token['access_token']}"
     return http, f"{c['instance_url']}/services/data/v62.0"
+
+
+def is_reminder(title: str, kind: str = "reminder") -> bool:
+    """An offer reminder (kind "reminder") or an accepted lead's follow-up ("followup"), in
+    any of the reps' languages: the seeded orgs' reps speak several (jobs/wording.py)."""
+    from jobs.wording import REMINDER
+
+    return any(title.startswith(w[f"{kind}_title"].split("{")[0]) for w in REMINDER.values())

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from .conftest import is_reminder
 from .test_business_hours_zones_e2e import live_offers, loop_for, org_on_friday
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +21,7 @@ MONDAY_10AM_NEW_YORK = datetime(2027, 3, 15, 14, 0, tzinfo=UTC)  # summer time s
 
 def reminded(sb, lead_ids) -> set[str]:
     return {n.inputs["targetId"] for n in sb.notifications.all("customNotificationAction")
-            if n.inputs.get("targetId") in lead_ids and "expires" in n.inputs["title"]}
+            if n.inputs.get("targetId") in lead_ids and is_reminder(n.inputs["title"])}
 
 
 def test_a_working_hours_offer_is_reminded_four_working_hours_before_its_deadline(sandbox_factory, tmp_path):
@@ -39,7 +40,7 @@ def test_a_working_hours_offer_is_reminded_four_working_hours_before_its_deadlin
         assert reminded(sb, live) == set(live)
         sb.clock.set(MONDAY_10AM_NEW_YORK - timedelta(hours=4))  # the old wall-clock moment: nothing more
         loop.cycle()
-        assert len([n for n in sb.notifications.all("customNotificationAction") if "expires" in n.inputs["title"]
+        assert len([n for n in sb.notifications.all("customNotificationAction") if is_reminder(n.inputs["title"])
                     and n.inputs.get("targetId") in live]) == len(live)
     finally:
         loop.cx.client.close()

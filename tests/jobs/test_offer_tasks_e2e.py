@@ -13,6 +13,8 @@ from structlog.testing import capture_logs
 
 from sandbox.simulator import Profile
 
+from .conftest import is_reminder
+
 pytestmark = pytest.mark.e2e
 
 NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1, 0.2))
@@ -37,7 +39,7 @@ def live_offers(loop) -> list[dict]:
 def reminders(org, lead_id: str, action: str = "emailSimple") -> list:
     return [n for n in org.notifications.all(action)
             if n.inputs.get("relatedRecordId", n.inputs.get("targetId")) == lead_id
-            and "expires soon" in (n.inputs.get("emailSubject") or n.inputs.get("title") or "")]
+            and is_reminder(n.inputs.get("emailSubject") or n.inputs.get("title") or "")]
 
 
 def counted(results: dict, key: str) -> int:

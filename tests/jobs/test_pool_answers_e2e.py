@@ -8,6 +8,7 @@ import pytest
 
 from sandbox.simulator import Profile
 
+from .conftest import is_reminder
 from .test_outsider_answer_e2e import save_as
 from .test_portal_answer_e2e import ANSWERS
 
@@ -78,6 +79,6 @@ def test_the_pool_reminder_skips_the_partner_that_declined(org, pooled):
     hours_left = (offer["deadline"] - org.clock.now()).total_seconds() / 3600
     loop.cycle(hours=hours_left - 1, partners_act=False)  # inside the reminder window
     reminders = [n for n in org.notifications.all("customNotificationAction")
-                 if n.inputs.get("targetId") == lead_id and "expires" in n.inputs["title"]]  # one per time zone
+                 if n.inputs.get("targetId") == lead_id and is_reminder(n.inputs["title"])]  # one per zone and language
     told = {loop.partner_of_rep(r) for n in reminders for r in n.inputs["recipientIds"]}
     assert other_partner in told and loop.partner_of_rep(decliner) not in told

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.jobs.conftest import Loop, build_connector
+from tests.jobs.conftest import Loop, build_connector, is_reminder
 
 pytestmark = pytest.mark.e2e
 
@@ -287,7 +287,7 @@ def test_lapsed_offer_is_reminded_then_redistributed_and_the_lead_says_so(so, sc
     first_rep = sc.view(lead)["OwnerId"]
     sc.step(hours=21)  # 3 h left: the reminder goes to the rep
     reminders = [n for n in sc.sb.notifications.all("customNotificationAction") if n.inputs["targetId"] == lead
-                 and "expires" in n.inputs["title"]]
+                 and is_reminder(n.inputs["title"])]
     assert [n.inputs["recipientIds"] for n in reminders] == [[first_rep]]
     assert sc.view(lead)["PartnerAccountId"] == first
     sc.step(hours=4)  # past the deadline
