@@ -137,7 +137,11 @@ def render(r: dict[str, Any]) -> str:
         out += line("Instances", "; ".join(f"{i['instance']} {i['role']} (seen {when(i['seen_at'])})"
                                             for i in r["instances"]))
     if r.get("org_lease"):
-        out += line("Org lease", _lease_text(r["org_lease"]))
+        text = _lease_text(r["org_lease"])
+        if lead and not lead.get("held"):  # as the last run saw it: that run has ended
+            text = f"as the last run saw it ({when(r['org_lease'].get('as_of'))}): {text}; no connector of this " \
+                   "state runs now (a clean stop releases the lease)"
+        out += line("Org lease", text)
     down = r.get("salesforce") or {}
     if down.get("unavailable_since"):
         out += line("Salesforce", f"unavailable since {when(_at(down['unavailable_since']))}: "
