@@ -195,6 +195,10 @@ class LeadRouter:
         warnings = pf.check_mappings(client, ms) if checked else pf.check_optional_fields(client, ms)
         for warning in warnings:
             get_logger(component="preflight").warning("mapping_warning", problem=str(warning))
+        if checked:  # a rule file on another calendar than the org's: validate says so, and so does a start
+            for key, problem, fix in pf.org_calendar(client, book):
+                get_logger(component="preflight").warning("calendar_warning", key=f"{rules_path}: {key}",
+                                                          problem=problem, fix=fix)
         if checked:
             pf.remember_pass(store, key, clock.now())
         return cls(client=client, mappings=ms, book=book, store=store,

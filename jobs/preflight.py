@@ -64,3 +64,42 @@ def check_optional_fields(client, ms) -> list[Any]:
     that skips it): those the org lacks, or the integration user may not edit, are left out
     of every write and named in the warnings returned. No call when none is optional."""
     return ms.ensure_optional_fields(client.describe)
+
+
+def org_calendar(client, book) -> list[tuple[str, str, str]]:
+    """Where the rule file's calendar is not the org's: (settings key, problem, fix). A
+    rule file counting quarters from January in an org whose fiscal year starts in February
+    is a month off; one on UTC in a Los Angeles org turns the day 8 hours early — for
+    `today`, "this quarter", the day a daily cap counts and the working hours of partners
+    without a Time_Zone__c. One query; a user that cannot read Organization: nothing said."""
+    import calendar
+
+    from connector.errors import ConnectorError
+
+    try:
+        rows = list(client.query("SELECT FiscalYearStartMonth, TimeZoneSidKey FROM Organization LIMIT 1"))
+    except ConnectorError:  # the rule file's settings stand
+        return []
+    org = rows[0] if rows else {}
+    out = []
+    month, ours = org.get("FiscalYearStartMonth"), book.settings.fiscal_year_start_month
+    if isinstance(month, int) and 1 <= month <= 12 and month != ours:
+        names = calendar.month_name
+        out.append(("settings.fiscal_year_start_month",
+                    f"the org's fiscal year starts in {names[month]} (Organization.FiscalYearStartMonth = {month}); "
+                    f"this rule file counts quarters from {names[ours]}, so quarter_start, quarter_end, year_end and "
+                    "the performance facts \"this quarter\" are not the org's quarters",
+                    f"set fiscal_year_start_month = {month} under [settings]"))
+    tz, our_tz = org.get("TimeZoneSidKey"), book.settings.time_zone
+    if isinstance(tz, str) and tz and _zone_name(tz) != _zone_name(our_tz):
+        out.append(("settings.time_zone",
+                    f"the org's time zone is {tz} (Organization.TimeZoneSidKey); this rule file's day turns in "
+                    f"{our_tz or 'UTC'}, so `today`, quarter_end, \"this quarter\", the day a daily cap counts and "
+                    "the working hours of partners without a Time_Zone__c turn at another hour than the org's",
+                    f'set time_zone = "{tz}" under [settings]'))
+    return out
+
+
+def _zone_name(name: str | None) -> str:
+    """UTC by any of its names (or none) is one zone."""
+    return "UTC" if not name or name.upper() in ("UTC", "GMT", "ETC/UTC", "ETC/GMT", "Z") else name

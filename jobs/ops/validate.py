@@ -7,7 +7,6 @@ that partners of the same tier share.
 """
 from __future__ import annotations
 
-import calendar
 import json
 import re
 import sys
@@ -184,37 +183,11 @@ def _org_lease(client, cfg_name: str) -> list[Finding]:
 
 
 def _org_calendar(client, book, rules_file: str) -> list[Finding]:
-    """The rule file's calendar (today, quarter_end, won_this_quarter) must be the org's: a
-    rule file counting quarters from January in an org whose fiscal year starts in February
-    is a month off, and one on UTC in a Los Angeles org turns the day 8 hours early."""
-    from connector.errors import ConnectorError
+    """The rule file's calendar must be the org's (jobs/preflight.org_calendar; a run says
+    it at start too)."""
+    from jobs.preflight import org_calendar
 
-    try:
-        rows = list(client.query("SELECT FiscalYearStartMonth, TimeZoneSidKey FROM Organization LIMIT 1"))
-    except ConnectorError:  # a user that cannot read Organization: the rule file's settings stand
-        return []
-    org = rows[0] if rows else {}
-    out = []
-    month, ours = org.get("FiscalYearStartMonth"), book.settings.fiscal_year_start_month
-    if isinstance(month, int) and 1 <= month <= 12 and month != ours:
-        names = calendar.month_name
-        out.append(Finding("warning", rules_file, "settings.fiscal_year_start_month",
-                           f"the org's fiscal year starts in {names[month]} (Organization.FiscalYearStartMonth = "
-                           f"{month}); this rule file counts quarters from {names[ours]}, so quarter_start, "
-                           "quarter_end, year_end and the performance facts \"this quarter\" are not the org's quarters",
-                           f"set fiscal_year_start_month = {month} under [settings]"))
-    tz, our_tz = org.get("TimeZoneSidKey"), book.settings.time_zone
-    if isinstance(tz, str) and tz and _zone_name(tz) != _zone_name(our_tz):
-        out.append(Finding("warning", rules_file, "settings.time_zone",
-                           f"the org's time zone is {tz} (Organization.TimeZoneSidKey); this rule file's day turns in "
-                           f"{our_tz}, so `today`, quarter_end and \"this quarter\" change date at another hour than "
-                           "the org's", f'set time_zone = "{tz}" under [settings]'))
-    return out
-
-
-def _zone_name(name: str) -> str:
-    """UTC by any of its names is one zone."""
-    return "UTC" if name.upper() in ("UTC", "GMT", "ETC/UTC", "ETC/GMT", "Z") else name
+    return [Finding("warning", rules_file, key, problem, fix) for key, problem, fix in org_calendar(client, book)]
 
 
 def _api_version(client, cfg_name: str) -> Finding | None:
