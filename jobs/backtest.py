@@ -251,7 +251,7 @@ def render(result: dict) -> str:
     rows = [[label, _cell(actual.get(key))] + [_cell(result["rule_files"][f].get(key)) for f in files]
             for key, label in _ROWS]
     widths = [max(len(str(r[i])) for r in rows + [heads]) for i in range(len(heads))]
-    lines = [f"backtest: {result['leads']} leads since {result['since'][:10]} (expected figures: the learner's "
+    lines = [f"backtest: {result['leads']} leads since {result['since'][:16].replace('T', ' ')} UTC (expected figures: the learner's "
              "estimates; as routed: what happened)", "  ".join(h.ljust(w) for h, w in zip(heads, widths))]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
     return "\n".join(lines)

@@ -185,7 +185,7 @@ def render(lead_id: str, current: dict[str, Any], now_part: dict[str, Any], past
             out.append(f"  Problem:  {one_line(problem)}")
     out.append("")
     if past or offers:
-        out.append("History, oldest first:")
+        out.append("History, oldest first (times UTC):")
         out += timeline(past, offers, names)
     else:
         out.append("History: no decision recorded for this lead"

@@ -61,6 +61,8 @@ def test_backtest_replays_history_through_each_rule_file_side_by_side(loop, tmp_
     assert nobody["offered"] == 0 and nobody["coverage"] == 0 and nobody["expected_conversions"] == 0
     table = backtest.render(result)
     assert "as routed" in table and "predictive.toml" in table and "conversions (expected)" in table
+    # the window's start is Salesforce's time, in UTC, and says so (a date alone read as the viewer's)
+    assert f"since {(now - timedelta(days=30)):%Y-%m-%d %H:%M} UTC" in table.splitlines()[0]
 
 
 @pytest.mark.parametrize("since", ["90", "0d", "3y", "soon", "99999999999999d", "600w"])

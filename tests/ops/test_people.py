@@ -77,7 +77,7 @@ def test_explain_starts_with_where_the_lead_stands_then_its_history_then_a_what_
     lines = text.splitlines()
     assert lines[0].startswith(f"Lead {good}: Explain Me Ltd — Okafor")
     assert lines[1].startswith(f"  Now:      {lead['Routing_Status__c']};")
-    assert text.index("History, oldest first:") < text.index("If routed now")
+    assert text.index("History, oldest first (times UTC):") < text.index("If routed now")
     assert "{" not in text and "}" not in text, "no raw dicts"
     if lead.get("PartnerAccountId"):
         partner = seeded_org.org.get("Account", lead["PartnerAccountId"])["Name"]
