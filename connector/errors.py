@@ -227,10 +227,21 @@ def error_list(errors: Any) -> list[dict[str, Any]]:
 
 
 def _retry_after(headers: Any) -> float | None:
+    """Seconds to wait, from Retry-After: a number of seconds, or an HTTP date counted from
+    the response's own Date header (Salesforce's clock; the host's may be hours off)."""
     raw = headers.get("Retry-After") if headers is not None else None
+    if raw is None:
+        return None
     try:
-        return max(0.0, float(raw)) if raw is not None else None
+        return max(0.0, float(raw))
     except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        until, sent = parsedate_to_datetime(str(raw)), parsedate_to_datetime(str(headers.get("Date") or ""))
+        return max(0.0, (until - sent).total_seconds())
+    except (TypeError, ValueError):  # not a date, or no Date to count from
         return None
 
 

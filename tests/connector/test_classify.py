@@ -65,6 +65,22 @@ def test_retry_after_header_is_read_from_a_response():
     assert failure == Failure("transient", "SERVER_UNAVAILABLE", "down", None, 503, (), 3.0)
 
 
+def test_retry_after_as_an_http_date_is_counted_from_the_responses_own_date():
+    """RFC 9110 allows Retry-After as an HTTP date. The wait is that date less the response's
+    Date header (Salesforce's clock), never less this host's clock, which may be hours off."""
+    resp = requests.Response()
+    resp.status_code = 503
+    resp.headers["Date"] = "Mon, 07 Dec 2026 04:00:00 GMT"
+    resp.headers["Retry-After"] = "Mon, 07 Dec 2026 04:00:45 GMT"
+    resp._content = b'[{"errorCode":"SERVER_UNAVAILABLE","message":"down"}]'
+    assert classify(resp).retry_after == 45.0
+    resp.headers["Retry-After"] = "Mon, 07 Dec 2026 03:59:00 GMT"  # already past: no floor beyond none
+    assert classify(resp).retry_after == 0.0
+    del resp.headers["Date"]  # no date to count from: the server's wish cannot be read, so it is not
+    resp.headers["Retry-After"] = "Mon, 07 Dec 2026 04:00:45 GMT"
+    assert classify(resp).retry_after is None
+
+
 def test_per_record_error_keeps_its_fields():
     failure = classify({"statusCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "message": "bad value",
                         "fields": ["Routing_Status__c"]})
