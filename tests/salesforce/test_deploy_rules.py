@@ -25,7 +25,34 @@ def _true(node: ET.Element, tag: str) -> bool:
     return _text(node, tag) == "true"
 
 
+PERMISSION_SETS = sorted((SOURCE / "permissionsets").glob("*.permissionset-meta.xml"))
 CUSTOM_OBJECTS = sorted((SOURCE / "objects").glob("*__c/*.object-meta.xml"))
+
+# Object permissions each one depends on (Salesforce Help, "Object Permissions": Create,
+# Edit and Delete include Read, Delete includes Edit, Modify All Records is "read, edit,
+# delete, transfer, and approve all records"). The Metadata API refuses a permission set
+# that enables one without what it depends on, e.g. "Permission Modify All Lead depends
+# on permission(s): Delete Lead".
+DEPENDS_ON = {
+    "allowCreate": ("allowRead",),
+    "allowEdit": ("allowRead",),
+    "allowDelete": ("allowRead", "allowEdit"),
+    "viewAllRecords": ("allowRead",),
+    "modifyAllRecords": ("allowRead", "allowEdit", "allowDelete", "viewAllRecords"),
+}
+
+
+@pytest.mark.parametrize("path", PERMISSION_SETS, ids=lambda p: p.name.split(".")[0])
+def test_object_permissions_carry_what_they_depend_on(path):
+    refused = []
+    for op in _root(path).findall(f"{NS}objectPermissions"):
+        obj = _text(op, "object")
+        for perm, needs in DEPENDS_ON.items():
+            missing = [n for n in needs if _true(op, perm) and not _true(op, n)]
+            if missing:
+                refused.append(f"{obj}: {perm} without {', '.join(missing)}")
+    assert refused == [], f"{path.name}: a deploy refuses {refused}"
+
 
 @pytest.mark.parametrize("path", CUSTOM_OBJECTS, ids=lambda p: p.parent.name)
 def test_bulk_sharing_and_streaming_are_on_or_off_together(path):
