@@ -62,3 +62,17 @@ def test_bulk_sharing_and_streaming_are_on_or_off_together(path):
     root = _root(path)
     flags = {tag: _true(root, tag) for tag in ("enableBulkApi", "enableSharing", "enableStreamingApi")}
     assert len(set(flags.values())) == 1, f"{path.name}: {flags}"
+
+
+LIST_VIEWS = sorted((SOURCE / "objects").glob("*/listViews/*.listView-meta.xml"))
+
+
+@pytest.mark.parametrize("path", LIST_VIEWS, ids=lambda p: p.name.split(".")[0])
+def test_admin_list_views_are_shared_with_internal_users_only(path):
+    """SharedTo (Metadata API Developer Guide): "SharedTo isn't in the metadata for public
+    list views" — a list view without it is public, which in an org with a partner portal
+    means every partner user too; `allInternalUsers` is "all internal and nonportal users".
+    These views are the Salesforce admins' (README.md), not the partner reps'."""
+    shared = _root(path).find(f"{NS}sharedTo")
+    assert shared is not None, f"{path.name} has no sharedTo: it would be public, partner users included"
+    assert [c.tag[len(NS):] for c in shared] == ["allInternalUsers"], f"{path.name}: shared with {list(shared)}"
