@@ -76,3 +76,32 @@ def test_admin_list_views_are_shared_with_internal_users_only(path):
     shared = _root(path).find(f"{NS}sharedTo")
     assert shared is not None, f"{path.name} has no sharedTo: it would be public, partner users included"
     assert [c.tag[len(NS):] for c in shared] == ["allInternalUsers"], f"{path.name}: shared with {list(shared)}"
+
+
+ROOT = SOURCE.parents[2].parent
+# Salesforce Help, "Field History Tracking": at most 20 fields tracked per object; a deploy
+# of a tracked field past that fails ("exceeded the allowed number of fields to track").
+TRACKED_PER_OBJECT = 20
+
+
+def _tracked(obj: str) -> list[str]:
+    return sorted(p.name.split(".")[0] for p in (SOURCE / "objects" / obj / "fields").glob("*.field-meta.xml")
+                  if _true(_root(p), "trackHistory"))
+
+
+def test_the_deploy_steps_say_lead_history_must_be_on_with_room_for_the_tracked_fields():
+    """A field with trackHistory on an object whose history tracking is off is refused ("The
+    entity: Lead does not have history tracking enabled", forcedotcom/salesforcedx-vscode#501)
+    or tracks nothing, and Lead's "Enable Lead History" is a per-org setting this source does
+    not ship (a Lead.object-meta.xml would overwrite the org's own Lead settings). The state
+    rebuild reads these fields' LeadHistory, so both deploy instructions must say to turn it on
+    and leave room for them under the 20-field limit."""
+    tracked = _tracked("Lead")
+    assert 0 < len(tracked) < TRACKED_PER_OBJECT
+    for doc in (ROOT / "README.md", ROOT / "salesforce" / "README.md"):
+        text = doc.read_text(encoding="utf-8")
+        deploy = text[text.index("sf project deploy start"):][:3000]
+        assert "Enable Lead History" in deploy, f"{doc.name}: the deploy step does not say to enable Lead history"
+        missing = [f for f in tracked if f not in deploy]
+        assert missing == [], f"{doc.name}: the deploy step does not name the tracked fields {missing}"
+        assert f"{TRACKED_PER_OBJECT - len(tracked)}" in deploy, f"{doc.name}: the room left under the limit"
