@@ -105,3 +105,17 @@ def test_the_deploy_steps_say_lead_history_must_be_on_with_room_for_the_tracked_
         missing = [f for f in tracked if f not in deploy]
         assert missing == [], f"{doc.name}: the deploy step does not name the tracked fields {missing}"
         assert f"{TRACKED_PER_OBJECT - len(tracked)}" in deploy, f"{doc.name}: the room left under the limit"
+
+
+def test_the_partner_rep_set_fits_every_partner_license_and_the_readme_names_them():
+    """Experience Cloud licenses (Salesforce Help, "Experience Cloud User Licenses"): Leads
+    come with Partner Community (and its Login flavour) only; Customer Community and
+    Customer Community Plus carry no Lead access, so assigning a set granting Lead edit to
+    such a user is refused. A `license` on the set would bind it to one flavour (Partner
+    Community Login users could not take a Partner Community set), so it declares none,
+    and the README says which users can take it."""
+    root = _root(SOURCE / "permissionsets" / "LeadRouter_Partner_Rep.permissionset-meta.xml")
+    assert _text(root, "license") == "" and _text(root, "userLicense") == ""
+    text = (ROOT / "salesforce" / "README.md").read_text(encoding="utf-8")
+    about = text[text.index("Partner reps get `LeadRouter_Partner_Rep`"):][:800]
+    assert "Partner Community" in about and "Customer Community Plus" in about, about
