@@ -119,3 +119,84 @@ def test_the_partner_rep_set_fits_every_partner_license_and_the_readme_names_the
     text = (ROOT / "salesforce" / "README.md").read_text(encoding="utf-8")
     about = text[text.index("Partner reps get `LeadRouter_Partner_Rep`"):][:800]
     assert "Partner Community" in about and "Customer Community Plus" in about, about
+
+
+FIELDS = sorted((SOURCE / "objects").glob("*/fields/*.field-meta.xml"))
+
+
+def _field_errors(path: Path) -> list[str]:
+    """What the Metadata API refuses in one CustomField (Metadata API Developer Guide,
+    CustomField; Salesforce Help, "Custom Field Attributes" and "Custom Field Types")."""
+    root = _root(path)
+    kind = _text(root, "type")
+    errors = []
+    if not 0 < len(_text(root, "label")) <= 40:
+        errors.append("label must have 1-40 characters")
+    if len(_text(root, "description")) > 1000:
+        errors.append("description over 1,000 characters")
+    if len(_text(root, "inlineHelpText")) > 510:
+        errors.append("inlineHelpText over 510 characters")
+    length = int(_text(root, "length") or 0)
+    if kind == "Text" and not 1 <= length <= 255:
+        errors.append("Text needs a length of 1-255")
+    if kind in ("LongTextArea", "Html") and not (256 <= length <= 131072 and _text(root, "visibleLines")):
+        errors.append(f"{kind} needs a length of 256-131,072 and visibleLines")
+    if kind in ("Number", "Currency", "Percent"):
+        precision, scale = int(_text(root, "precision") or 0), int(_text(root, "scale") or -1)
+        if not (1 <= precision <= 18 and 0 <= scale <= precision):
+            errors.append(f"{kind} needs precision 1-18 and scale 0-precision")
+    if kind in ("Picklist", "MultiselectPicklist"):
+        values = root.findall(f"{NS}valueSet/{NS}valueSetDefinition/{NS}value")
+        if not values:
+            errors.append("a picklist needs its values")
+        if kind == "MultiselectPicklist" and not _text(root, "visibleLines"):
+            errors.append("MultiselectPicklist needs visibleLines")
+        if kind == "MultiselectPicklist" and any(";" in _text(v, "fullName") for v in values):
+            errors.append("a multi-select value cannot contain ';'")
+    if kind == "Checkbox" and _text(root, "defaultValue") not in ("true", "false"):
+        errors.append("Checkbox needs defaultValue true or false")
+    if (_true(root, "unique") or _true(root, "externalId")) and kind not in ("Text", "Number", "Email", "AutoNumber"):
+        errors.append("unique/externalId only on Text, Number, Email or AutoNumber")
+    if _true(root, "caseSensitive") and not _true(root, "unique"):
+        errors.append("caseSensitive only with unique")
+    return errors
+
+
+@pytest.mark.parametrize("path", FIELDS, ids=lambda p: f"{p.parents[1].name}.{p.name.split('.')[0]}")
+def test_each_custom_field_is_one_the_metadata_api_accepts(path):
+    assert _field_errors(path) == []
+
+
+def test_the_field_rules_catch_what_a_deploy_refuses(tmp_path):
+    bad = tmp_path / "Bad__c.field-meta.xml"
+    bad.write_text(f"""<CustomField xmlns="{NS[1:-1]}"><fullName>Bad__c</fullName>
+        <label>A label far longer than forty characters, refused</label><type>Text</type>
+        <caseSensitive>true</caseSensitive></CustomField>""", encoding="utf-8")
+    assert _field_errors(bad) == ["label must have 1-40 characters", "Text needs a length of 1-255",
+                                  "caseSensitive only with unique"]
+
+
+@pytest.mark.parametrize("path", PERMISSION_SETS, ids=lambda p: p.name.split(".")[0])
+def test_permission_sets_grant_no_field_salesforce_keeps_out_of_field_permissions(path):
+    """A required field, or one that is not custom (standard fields differ by org and
+    edition), in fieldPermissions fails the deploy ("You cannot deploy to a required field");
+    a permission set's description holds 255 characters (PermissionSet.Description)."""
+    root = _root(path)
+    assert len(_text(root, "description")) <= 255 and 0 < len(_text(root, "label")) <= 80
+    for fp in root.findall(f"{NS}fieldPermissions"):
+        obj, _, name = _text(fp, "field").partition(".")
+        path_ = SOURCE / "objects" / obj / "fields" / f"{name}.field-meta.xml"
+        assert path_.exists(), f"{obj}.{name}: not a field this source ships"
+        assert not _true(_root(path_), "required"), f"{obj}.{name} is required: it takes no field permission"
+        if _true(fp, "editable"):
+            assert _true(fp, "readable"), f"{obj}.{name}: edit without read"
+
+
+def test_every_api_version_is_the_projects_source_api_version():
+    """sfdx-project.json's sourceApiVersion is the version `sf project deploy` sends; a
+    bundle declaring another one is compiled against a different platform version."""
+    import json
+
+    project = json.loads((ROOT / "salesforce" / "sfdx-project.json").read_text(encoding="utf-8"))
+    versions = {p.name: _text(_root(p), "apiVersion") for p in (SOURCE / "lwc").glob("*/*.js-meta.xml")}
+    assert versions and set(versions.values()) == {project["sourceApiVersion"]}, versions
