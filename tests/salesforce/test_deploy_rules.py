@@ -200,3 +200,14 @@ def test_every_api_version_is_the_projects_source_api_version():
     project = json.loads((ROOT / "salesforce" / "sfdx-project.json").read_text(encoding="utf-8"))
     versions = {p.name: _text(_root(p), "apiVersion") for p in (SOURCE / "lwc").glob("*/*.js-meta.xml")}
     assert versions and set(versions.values()) == {project["sourceApiVersion"]}, versions
+
+
+def test_the_readme_says_how_to_find_the_shipped_notification_types_id():
+    """`[notifications] custom_notification_type_id` wants the 0ML… Id of a
+    CustomNotificationType (config.example.toml points at salesforce/): the deploy creates
+    the one shipped here, and its Id differs in every org, so the README must say how to read it."""
+    names = [p.name.split(".")[0] for p in (SOURCE / "notificationtypes").glob("*.notiftype-meta.xml")]
+    text = (ROOT / "salesforce" / "README.md").read_text(encoding="utf-8")
+    for name in names:
+        assert f"SELECT Id FROM CustomNotificationType WHERE DeveloperName = '{name}'" in text
+    assert "custom_notification_type_id" in text
