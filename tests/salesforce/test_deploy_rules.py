@@ -4,6 +4,7 @@ fails. No org here, so each rule is checked on the shipped XML, citing where it 
 """
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -130,6 +131,12 @@ def _field_errors(path: Path) -> list[str]:
     root = _root(path)
     kind = _text(root, "type")
     errors = []
+    name = path.name.split(".")[0]
+    # API names: a letter first, letters, digits and single underscores, at most 40 before __c
+    if not (re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*__c", name) and len(name) <= 43):
+        errors.append("not a valid custom field API name")
+    if _text(root, "fullName") not in ("", name):
+        errors.append("fullName differs from the file name")
     if not 0 < len(_text(root, "label")) <= 40:
         errors.append("label must have 1-40 characters")
     if len(_text(root, "description")) > 1000:
@@ -174,6 +181,9 @@ def test_the_field_rules_catch_what_a_deploy_refuses(tmp_path):
         <caseSensitive>true</caseSensitive></CustomField>""", encoding="utf-8")
     assert _field_errors(bad) == ["label must have 1-40 characters", "Text needs a length of 1-255",
                                   "caseSensitive only with unique"]
+    twice = tmp_path / "Two__Parts__c.field-meta.xml"
+    twice.write_text(bad.read_text(encoding="utf-8").replace("Bad__c", "Two__Parts__c"), encoding="utf-8")
+    assert _field_errors(twice)[0] == "not a valid custom field API name"
 
 
 @pytest.mark.parametrize("path", PERMISSION_SETS, ids=lambda p: p.name.split(".")[0])
