@@ -221,3 +221,16 @@ def test_the_readme_says_how_to_find_the_shipped_notification_types_id():
     for name in names:
         assert f"SELECT Id FROM CustomNotificationType WHERE DeveloperName = '{name}'" in text
     assert "custom_notification_type_id" in text
+
+
+@pytest.mark.parametrize("path", sorted((SOURCE / "platformEventChannelMembers").glob("*.xml")), ids=lambda p: p.name.split(".")[0])
+def test_change_data_capture_members_name_a_change_event_on_the_standard_channel(path):
+    """PlatformEventChannelMember (Metadata API Developer Guide): a member of the standard
+    `ChangeEvents` channel selects `<Object>ChangeEvent` (`<Name>__ChangeEvent` for a custom
+    object), and its file is named `<channel>_<selectedEntity>`."""
+    root = _root(path)
+    channel, entity = _text(root, "eventChannel"), _text(root, "selectedEntity")
+    assert channel == "ChangeEvents" and path.name.split(".")[0] == f"{channel}_{entity}"
+    obj = entity.removesuffix("__ChangeEvent") + "__c" if entity.endswith("__ChangeEvent") else entity.removesuffix("ChangeEvent")
+    assert obj != entity and (obj in ("Lead", "Account", "Contact", "Opportunity", "Case")
+                              or (SOURCE / "objects" / obj).is_dir()), entity
