@@ -7,6 +7,8 @@ import secrets
 from typing import Protocol
 
 from sandbox import ids
+from sandbox.metadata import notification_types
+from sandbox.schema import default_sfdx_dir
 
 
 class Org(Protocol):
@@ -23,7 +25,6 @@ class Org(Protocol):
 
 INTEGRATION_USERNAME = "integration@leadrouter.sandbox"
 ADMIN_USERNAME = "admin@leadrouter.sandbox"
-NOTIFICATION_TYPE = "Lead_Routing"
 # DeveloperName -> label; Inside_Sales is where the org's active lead assignment rule sends leads
 BOOTSTRAP_QUEUES = {
     "Inside_Sales": "Inside Sales",
@@ -60,8 +61,9 @@ def bootstrap_org(org: Org) -> None:
     )  # fmt: skip
     for developer_name, label in BOOTSTRAP_QUEUES.items():
         add_queue(org, developer_name, label)
-    # what customNotificationAction needs (Setup > Custom Notifications in a real org)
-    org.create("CustomNotificationType", {"DeveloperName": NOTIFICATION_TYPE, "MasterLabel": "Lead routing"})
+    # what customNotificationAction needs: the types the shipped metadata deploys (salesforce/)
+    for name, label in notification_types(default_sfdx_dir()):
+        org.create("CustomNotificationType", {"DeveloperName": name, "MasterLabel": label})
 
 
 def add_queue(org: Org, developer_name: str, label: str, sobjects: tuple[str, ...] = ("Lead",)) -> str:

@@ -148,3 +148,11 @@ def custom_objects(sfdx_dir: Path) -> Iterator[ObjectDef]:
         yield ObjectDef(name=name, label=label, key_prefix=f"a{n:02d}", custom=True,
                         fields={f.name: f for f in custom_object_fields(_text(name_field, "label") or "Name")},
                         label_plural=_text(root, "pluralLabel") or label + "s")
+
+
+def notification_types(sfdx_dir: Path) -> Iterator[tuple[str, str]]:
+    """(DeveloperName, MasterLabel) of each custom notification type the metadata deploys."""
+    for path in sorted((sfdx_dir / "force-app/main/default/notificationtypes").glob("*.notiftype-meta.xml")):
+        root = _root(path, "CustomNotificationType")
+        name = path.name.removesuffix(".notiftype-meta.xml")
+        yield name, _text(root, "masterLabel") or name

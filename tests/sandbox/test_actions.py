@@ -8,7 +8,15 @@ from tests.sandbox.raw import Raw
 
 
 def notification_type_id(sf) -> str:
-    return sf.query("SELECT Id FROM CustomNotificationType WHERE DeveloperName = 'Lead_Routing'")["records"][0]["Id"]
+    """The query salesforce/README.md gives an admin, for the type the deploy creates."""
+    return sf.query("SELECT Id FROM CustomNotificationType WHERE DeveloperName = 'LeadRouter_Offer'")["records"][0]["Id"]
+
+
+def test_the_org_has_the_notification_type_the_shipped_metadata_deploys(sf):
+    """The sandbox is an org the metadata in salesforce/ was deployed to: its notification
+    type is the shipped one, by name and label, as the README's query finds it."""
+    [row] = sf.query("SELECT DeveloperName, MasterLabel FROM CustomNotificationType")["records"]
+    assert (row["DeveloperName"], row["MasterLabel"]) == ("LeadRouter_Offer", "LeadRouter Offer")
 
 
 def test_custom_notification_is_recorded_with_salesforces_answer(sandbox, sf):
