@@ -75,16 +75,23 @@ def resources(sb: Sandbox, request: Request) -> Response:
 
 # ---- describe ------------------------------------------------------------------------
 def describe_global(sb: Sandbox, request: Request) -> Response:
-    return Response(200, describe.describe_global(sb.org.schema, request.version))
+    body = describe.describe_global(sb.org.schema, request.version)
+    for summary in body["sobjects"]:
+        sharing.describe_for(sb.org, request.user_id, summary)
+    return Response(200, body)
 
 
 def sobject_info(sb: Sandbox, request: Request) -> Response:
-    return Response(200, describe.sobject_info(sobject(sb, request.params["type"]), request.version))
+    body = describe.sobject_info(sobject(sb, request.params["type"]), request.version)
+    sharing.describe_for(sb.org, request.user_id, body["objectDescribe"])
+    return Response(200, body)
 
 
 def describe_sobject(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
-    return Response(200, describe.describe_sobject(obj, sb.org.schema, request.version))
+    body = describe.describe_sobject(obj, sb.org.schema, request.version)
+    sharing.describe_for(sb.org, request.user_id, body, body["fields"])
+    return Response(200, body)
 
 
 # ---- records ---------------------------------------------------------------------------
@@ -132,6 +139,7 @@ def create_record(sb: Sandbox, request: Request) -> Response:
     fields = _body_fields(request, obj)
     if any(k.lower() == "id" for k in fields):
         raise SalesforceError(400, "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: Id. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", ["Id"])  # fmt: skip
+    sharing.check_create(sb.org, request.user_id, obj.name)
     new_id = sb.org.create(obj.name, fields, as_user=request.user_id, auto_assign=auto_assign(request))
     sb.counters.add_records_written(1)
     return Response(201, {"id": new_id, "success": True, "errors": []},

@@ -115,6 +115,12 @@ def check_update(org: Org, user_id: str | None, sobject: str, record_id: object,
         _check_new_owner(org, user, owner)
 
 
+def check_create(org: Org, user_id: str | None, sobject: str) -> None:
+    """The partner rep permission set grants no Lead create (allowCreate false)."""
+    if sobject == "Lead" and external_user(org, user_id) is not None:
+        raise _insufficient_access()
+
+
 def check_delete(org: Org, user_id: str | None, sobject: str) -> None:
     """The partner rep permission set grants no Lead delete."""
     if sobject == "Lead" and external_user(org, user_id) is not None:
@@ -140,6 +146,26 @@ def _check_new_owner(org: Org, user: dict, owner: object) -> None:
             return
     raise SalesforceError(400, "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
                           "insufficient access rights on cross-reference id", ["OwnerId"])  # fmt: skip
+
+
+def describe_for(org: Org, user_id: str | None, summary: dict, fields: list[dict] | None = None) -> None:
+    """Narrow a Lead describe (its object summary, and its fields when given) in place to
+    what an external user may do, as Salesforce answers describe for the caller: a tool
+    that offers the fields describe calls updateable must not meet a refusal on save."""
+    if summary.get("name") != "Lead" or external_user(org, user_id) is None:
+        return
+    summary.update(createable=False, deletable=False, undeletable=False, mergeable=False)
+    if fields is None:
+        return
+    readable, editable = partner_field_access()
+    kept = []
+    for f in fields:
+        if f["custom"] and f["name"] not in readable:
+            continue
+        if (f["custom"] and f["name"] not in editable) or f["name"] in INTERNAL_ONLY:
+            f.update(createable=False, updateable=False)
+        kept.append(f)
+    fields[:] = kept
 
 
 def _permission_set_file() -> Path:

@@ -1,0 +1,100 @@
+"""A partner rep working their offers with jsforce (Node), logged in the way the org lets a
+partner user log in through the API (OAuth username-password flow of the connected app):
+what the rep's describe says they may do must be what the org then lets them do, as a
+tool (or a portal page) built on describe decides which fields to offer for editing."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.salesforce.toolchain import SALESFORCE, require
+
+pytestmark = pytest.mark.e2e
+
+PRELUDE = r"""
+const jsforce = require(process.env.JSFORCE_DIR);
+const conn = new jsforce.Connection({version: '62.0', oauth2: {loginUrl: process.env.SF_LOGIN_URL,
+  clientId: process.env.SF_CLIENT_ID, clientSecret: process.env.SF_CLIENT_SECRET}});
+const out = {};
+async function step(name, call) {  // each call's answer, or the error jsforce raised
+  try { out[name] = await call(); }
+  catch (e) { out[name] = {error: e.errorCode || e.name, message: String(e.message)}; }
+}
+"""
+POSTLUDE = r"""
+conn.login(process.env.SF_USERNAME, process.env.SF_PASSWORD).then(main)
+    .then(() => console.log(JSON.stringify(out)))
+    .catch((err) => { console.error(err.stack || String(err)); process.exit(1); });
+"""
+
+
+@pytest.fixture
+def org(sandbox):
+    """One partner with one rep, a lead offered to the rep and one offered to another partner."""
+    o = sandbox.org
+    ids = {}
+    for p in ("A", "B"):
+        account = o.create("Account", {"Name": f"Partner {p}", "IsPartner": True})
+        contact = o.create("Contact", {"AccountId": account, "LastName": f"Rep {p}"})
+        ids[p] = o.create("User", {"Username": f"rep.{p.lower()}@partner.sandbox", "LastName": f"Rep {p}",
+                                   "Email": f"rep.{p.lower()}@partner.test", "UserType": "PowerPartner",
+                                   "AccountId": account, "ContactId": contact})  # fmt: skip
+        ids[f"lead_{p}"] = o.create("Lead", {"LastName": "Lead", "Company": f"Offered to {p}", "OwnerId": ids[p],
+                                             "PartnerAccountId": account, "Routing_Status__c": "Offered"})  # fmt: skip
+    sandbox.ids = ids
+    return sandbox
+
+
+@pytest.fixture
+def as_rep(org, tmp_path):
+    env = require()
+    jsforce_dir = SALESFORCE / "node_modules" / "@jsforce" / "jsforce-node"
+    if not (jsforce_dir / "package.json").exists():
+        pytest.skip(f"jsforce is not installed in {jsforce_dir} (it comes with Salesforce's CLI: cd salesforce && npm ci)")
+    c = org.connection
+    env.update(JSFORCE_DIR=str(jsforce_dir), SF_LOGIN_URL=c["login_url"], SF_CLIENT_ID=c["client_id"],
+               SF_CLIENT_SECRET=c["client_secret"], SF_USERNAME="rep.a@partner.sandbox", SF_PASSWORD=c["password"],
+               NODE_EXTRA_CA_CERTS=c["ca_file"])  # fmt: skip
+
+    def run(main: str, **values: str) -> dict:
+        script = tmp_path / "rep.js"
+        script.write_text(PRELUDE + main + POSTLUDE)
+        done = subprocess.run(["node", str(script)], env={**env, **values}, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    return run
+
+
+def test_the_reps_describe_says_which_lead_fields_it_may_edit(as_rep, org):
+    """Describe answers for the caller: a field the rep's permission set leaves read-only is
+    neither createable nor updateable, a field it does not grant is not there at all, and
+    Lead is neither createable nor deletable for a rep — each as the org then enforces it."""
+    out = as_rep("""
+    async function main() {
+      await step('describe', async () => {
+        const d = await conn.sobject('Lead').describe();
+        return {createable: d.createable, deletable: d.deletable, updateable: d.updateable,
+                fields: Object.fromEntries(d.fields.map((f) => [f.name, [f.createable, f.updateable]]))};
+      });
+      await step('global', async () => (await conn.describeGlobal()).sobjects.filter((s) => s.name === 'Lead')
+        .map((s) => [s.createable, s.deletable, s.updateable])[0]);
+      await step('create', () => conn.sobject('Lead').create({LastName: 'Mine', Company: 'Self-made'}));
+      await step('status', () => conn.sobject('Lead').update({Id: process.env.LEAD, Routing_Status__c: 'Accepted'}));
+    }
+    """, LEAD=org.ids["lead_A"])
+    described = out["describe"]
+    fields = described["fields"]
+    assert fields["Partner_Response__c"][1] is True and fields["Rejection_Reason_Code__c"][1] is True
+    assert fields["Routing_Status__c"] == [False, False]
+    assert fields["Offer_Deadline__c"] == [False, False]
+    assert fields["PartnerAccountId"] == [False, False]
+    assert "Routing_Attempt__c" not in fields and "Routing_Rule__c" not in fields  # not granted: invisible
+    assert fields["Company"][1] is True
+    assert (described["createable"], described["deletable"], described["updateable"]) == (False, False, True)
+    assert out["global"] == [False, False, True]
+    assert out["create"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY", out["create"]
+    assert out["status"]["error"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    assert org.org.get("Lead", org.ids["lead_A"])["Routing_Status__c"] == "Offered"
