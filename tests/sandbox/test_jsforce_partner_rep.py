@@ -98,3 +98,32 @@ def test_the_reps_describe_says_which_lead_fields_it_may_edit(as_rep, org):
     assert out["create"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY", out["create"]
     assert out["status"]["error"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
     assert org.org.get("Lead", org.ids["lead_A"])["Routing_Status__c"] == "Offered"
+
+
+def test_the_rep_works_its_offers_and_a_list_view_shows_only_its_own(as_rep, org):
+    """The rep's round: its offered leads (the shipped list view runs with the rep's sharing,
+    so only the rep's lead is in it), accept one, a reason code outside the restricted
+    picklist refused naming the field, and another partner's lead out of reach."""
+    mine, theirs = org.ids["lead_A"], org.ids["lead_B"]
+    out = as_rep("""
+    async function main() {
+      const views = await conn.sobject('Lead').listviews();
+      const offered = views.listviews.find((v) => v.developerName === 'Leads_Offered_To_Partners');
+      await step('view', async () => (await conn.sobject('Lead').listview(offered.id).results()).records
+        .map((r) => r.columns.find((c) => c.fieldNameOrPath === 'Id').value));
+      await step('badCode', () => conn.sobject('Lead').update({Id: process.env.MINE, Partner_Response__c: 'Rejected',
+                                                               Rejection_Reason_Code__c: 'Too far away'}));
+      await step('accept', () => conn.sobject('Lead').update({Id: process.env.MINE, Partner_Response__c: 'Accepted'},
+                                                             {headers: {'Sforce-Auto-Assign': 'FALSE'}}));
+      await step('theirs', () => conn.sobject('Lead').retrieve(process.env.THEIRS));
+      await step('touch', () => conn.sobject('Lead').update({Id: process.env.THEIRS, Partner_Response__c: 'Accepted'}));
+    }
+    """, MINE=mine, THEIRS=theirs)
+    assert out["view"] == [mine]
+    assert out["badCode"]["error"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    assert "Too far away" in out["badCode"]["message"]
+    assert out["accept"]["success"] is True
+    assert org.org.get("Lead", mine)["Partner_Response__c"] == "Accepted"
+    assert out["theirs"]["error"] == "NOT_FOUND"
+    assert out["touch"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY"
+    assert org.org.get("Lead", theirs)["Partner_Response__c"] is None
