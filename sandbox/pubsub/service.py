@@ -194,3 +194,51 @@ class PubSubService(pb_grpc.PubSubServicer):
                                          replay_id=bus.replay_id(e.serial)) for e in events],
                 latest_replay_id=latest, rpc_id=str(uuid.uuid4()), pending_num_requested=pending)
             last_sent = time.monotonic()
+
+    # ---- publishing ---------------------------------------------------------------------
+    # The org's topics are change event channels only: Salesforce publishes change events
+    # itself (GetTopic: can_publish false) and refuses a client's publish on them. The
+    # status is gRPC's for a caller not allowed the operation; the error code is the
+    # sandbox's reading (Salesforce's table does not name one for this case).
+    def _refuse_publish(self, context: grpc.ServicerContext, topic: str) -> None:
+        self._user({k: v for k, v in context.invocation_metadata()})
+        self._entities(topic)
+        raise _Abort(grpc.StatusCode.PERMISSION_DENIED, "sfdc.platform.eventbus.grpc.publish.not.permitted",
+                     f"Publishing to {topic!r} is not allowed: change events are published by Salesforce when "
+                     "records change (GetTopic answers can_publish false). Publish platform events to an "
+                     "/event/... topic instead.")
+
+    def Publish(self, request: pb.PublishRequest, context: grpc.ServicerContext) -> pb.PublishResponse:
+        try:
+            self._check(context, "Publish")
+            self._refuse_publish(context, request.topic_name)
+        except _Abort as e:
+            self._fail(context, e)
+        return pb.PublishResponse()  # not reached: every topic here refuses a publish
+
+    def PublishStream(self, requests: Iterator[pb.PublishRequest], context: grpc.ServicerContext) -> Iterator[pb.PublishResponse]:  # fmt: skip
+        try:
+            self._check(context, "PublishStream")
+            first = next(requests, None)
+            if first is None:
+                return
+            self._refuse_publish(context, first.topic_name)
+        except _Abort as e:
+            self._fail(context, e)
+        yield from ()
+
+    def ManagedSubscribe(self, requests: Iterator[pb.ManagedFetchRequest], context: grpc.ServicerContext) -> Iterator[pb.ManagedFetchResponse]:  # fmt: skip
+        """A managed subscription is a ManagedEventSubscription record (Tooling API); the org
+        has none, so whichever one the first request names is not found."""
+        try:
+            self._check(context, "ManagedSubscribe")
+            first = next(requests, None)
+            if first is None:
+                return
+            name = first.subscription_id or first.developer_name
+            raise _Abort(grpc.StatusCode.NOT_FOUND, "sfdc.platform.eventbus.grpc.managed.subscription.not.found",
+                         f"Managed subscription {name!r} was not found: the org has no ManagedEventSubscription "
+                         "of that id or developer name. Use Subscribe with a replay id instead.")
+        except _Abort as e:
+            self._fail(context, e)
+        yield from ()
