@@ -127,3 +127,40 @@ def test_the_rep_works_its_offers_and_a_list_view_shows_only_its_own(as_rep, org
     assert out["theirs"]["error"] == "NOT_FOUND"
     assert out["touch"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY"
     assert org.org.get("Lead", theirs)["Partner_Response__c"] is None
+
+
+def test_jsforces_default_login_soap_works_for_a_rep(org, tmp_path):
+    """jsforce's `conn.login(username, password)` without OAuth settings is the partner
+    SOAP API's login(): the rep gets a session that then works over REST; a wrong password
+    is INVALID_LOGIN, as Salesforce's login fault says it."""
+    env = require()
+    jsforce_dir = SALESFORCE / "node_modules" / "@jsforce" / "jsforce-node"
+    if not (jsforce_dir / "package.json").exists():
+        pytest.skip(f"jsforce is not installed in {jsforce_dir}")
+    c = org.connection
+    script = tmp_path / "soap.js"
+    script.write_text(r"""
+    const jsforce = require(process.env.JSFORCE_DIR);
+    const out = {};
+    async function attempt(name, password) {
+      const conn = new jsforce.Connection({loginUrl: process.env.SF_LOGIN_URL, version: '62.0'});
+      try {
+        const info = await conn.login('rep.a@partner.sandbox', password);
+        out[name] = {user: info.id, org: info.organizationId, instance: conn.instanceUrl,
+                     leads: (await conn.query('SELECT Id FROM Lead')).records.map((r) => r.Id)};
+      } catch (e) { out[name] = {error: e.errorCode || e.name, message: String(e.message)}; }
+    }
+    attempt('good', process.env.SF_PASSWORD).then(() => attempt('bad', 'wrong'))
+      .then(() => console.log(JSON.stringify(out)));
+    """)
+    done = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=120,
+                          env={**env, "JSFORCE_DIR": str(jsforce_dir), "SF_LOGIN_URL": c["login_url"],
+                               "SF_PASSWORD": c["password"], "NODE_EXTRA_CA_CERTS": c["ca_file"]})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    good = out["good"]
+    assert good.get("error") is None, good
+    assert good["user"] == org.ids["A"] and good["org"] == org.org.organization_id
+    assert good["instance"] == c["instance_url"]
+    assert good["leads"] == [org.ids["lead_A"]]  # the rep's own session, with the rep's sharing
+    assert "INVALID_LOGIN" in out["bad"]["message"], out["bad"]
