@@ -69,3 +69,21 @@ def test_every_url_of_the_tokens_identity_answers(sandbox):
         answers = {k: session.get(u.replace("{version}", "62.0"), headers=auth, timeout=10).status_code
                    for k, u in urls.items()}
     assert not {k: s for k, s in answers.items() if s == 404}, answers
+
+
+@pytest.mark.parametrize("path", ["sobjects", "sobjects/Lead", "sobjects/Lead/describe"])
+def test_every_url_a_describe_names_answers(raw, sandbox, path):
+    """describeGlobal, sObject Basic Information and describe name each object's `urls`
+    (jsforce's compactLayouts(), listviews() … follow them): each answers, `{ID}` standing
+    for a record; Lead names its list views, which the org has."""
+    lead = sandbox.org.create("Lead", {"LastName": "Url", "Company": "Url Co"})
+    body = raw.get(path).json()
+    summaries = body["sobjects"] if "sobjects" in body else [body.get("objectDescribe", body)]
+    for summary in summaries:
+        # a record url is tried on Lead, where the test has a record
+        urls = {k: u.replace("{ID}", lead) for k, u in summary["urls"].items()
+                if "{ID}" not in u or summary["name"] == "Lead"}  # fmt: skip
+        missing = {k: u for k, u in urls.items() if _answers(raw, u) == 404}
+        assert not missing, f"{summary['name']}: advertised, not served: {missing}"
+    lead_urls = next(s for s in summaries if s["name"] == "Lead")["urls"]
+    assert lead_urls["listviews"].endswith("/sobjects/Lead/listviews")
