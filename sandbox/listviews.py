@@ -181,7 +181,10 @@ def _entry(view: ListView, version: str) -> dict[str, Any]:
 
 
 def _view(sb: Sandbox, request: Request) -> tuple[ObjectDef, ListView]:
+    """The view and its object as the caller's field-level security shows it: a column the
+    caller may not read is left out of the view, as Salesforce shows the view to that user."""
     obj = sobject(sb, request.params["type"])
+    obj = sharing.schema_for(sb.org, request.user_id).object(obj.name) or obj
     raw = request.params["id"]
     wanted = ids.to18(raw) if ids.is_valid(raw) else raw
     view = next((v for v in views_of(obj.name) if v.id == wanted or v.developer_name == raw), None)
@@ -246,7 +249,8 @@ def results(sb: Sandbox, request: Request) -> Response:
     with sb.org.lock:
         user = sharing.external_user(sb.org, request.user_id)
         also = sharing.lead_filter(sb.org, user) if user is not None else None
-        result = execute(soql, sb.org, include_deleted=False, version=request.version, also=also)
+        result = execute(soql, sb.org, include_deleted=False, version=request.version, also=also,
+                         schema=sharing.schema_for(sb.org, request.user_id))
         rows = result.rows[offset:offset + limit]
         records = []
         for row in rows:

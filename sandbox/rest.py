@@ -116,6 +116,7 @@ def _field_list(obj: ObjectDef, raw: str | None) -> list[str] | None:
 def get_record(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
     id18 = _url_id(obj, request.params["id"])
+    obj = sharing.schema_for(sb.org, request.user_id).object(obj.name) or obj  # the fields the caller may read
     fields = _field_list(obj, request.query.get("fields"))
     with sb.org.lock:
         record = sb.org.get(obj.name, id18)
@@ -227,7 +228,8 @@ def _run_query(sb: Sandbox, request: Request, include_deleted: bool) -> Response
     with sb.org.lock:
         user = sharing.external_user(sb.org, request.user_id)
         also = sharing.lead_filter(sb.org, user) if user is not None else None
-        result = execute(soql, sb.org, include_deleted=include_deleted, version=request.version, also=also)
+        result = execute(soql, sb.org, include_deleted=include_deleted, version=request.version, also=also,
+                         schema=sharing.schema_for(sb.org, request.user_id))
     batch = batch_size(request.header("Sforce-Query-Options"))
     endpoint = "queryAll" if include_deleted else "query"
     return Response(200, _page(sb, request, result, 0, batch, endpoint, None))

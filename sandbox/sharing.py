@@ -21,6 +21,7 @@ View All / Modify All give it.
 """
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Callable
 from sandbox.errors import SalesforceError
 
 if TYPE_CHECKING:
+    from sandbox.schema import Schema
     from sandbox.store import Org
 
 EXTERNAL_TYPES = frozenset({"PowerPartner", "PowerCustomerSuccess", "CustomerSuccess", "CspLitePortal", "Guest"})
@@ -146,6 +148,27 @@ def _check_new_owner(org: Org, user: dict, owner: object) -> None:
             return
     raise SalesforceError(400, "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
                           "insufficient access rights on cross-reference id", ["OwnerId"])  # fmt: skip
+
+
+def schema_for(org: Org, user_id: str | None) -> Schema:
+    """The org's schema as this user's field-level security shows it: for an external user,
+    Lead without the custom fields the permission set does not let it read — so a record
+    read leaves them out and a query naming one is INVALID_FIELD, as Salesforce answers."""
+    if external_user(org, user_id) is None:
+        return org.schema
+    return _external_schema(org.schema)
+
+
+@lru_cache(maxsize=8)
+def _external_schema(schema: Schema) -> Schema:
+    from sandbox.schema import Schema
+
+    lead = schema.object("Lead")
+    if lead is None:
+        return schema
+    readable, _ = partner_field_access()
+    fields = {n: f for n, f in lead.fields.items() if not f.custom or n in readable}
+    return Schema({**schema.objects, lead.name: dataclasses.replace(lead, fields=fields)})
 
 
 def describe_for(org: Org, user_id: str | None, summary: dict, fields: list[dict] | None = None) -> None:

@@ -111,6 +111,8 @@ def test_the_rep_works_its_offers_and_a_list_view_shows_only_its_own(as_rep, org
       const offered = views.listviews.find((v) => v.developerName === 'Leads_Offered_To_Partners');
       await step('view', async () => (await conn.sobject('Lead').listview(offered.id).results()).records
         .map((r) => r.columns.find((c) => c.fieldNameOrPath === 'Id').value));
+      await step('columns', async () => (await conn.sobject('Lead').listview(offered.id).describe()).columns
+        .map((c) => c.fieldNameOrPath));
       await step('badCode', () => conn.sobject('Lead').update({Id: process.env.MINE, Partner_Response__c: 'Rejected',
                                                                Rejection_Reason_Code__c: 'Too far away'}));
       await step('accept', () => conn.sobject('Lead').update({Id: process.env.MINE, Partner_Response__c: 'Accepted'},
@@ -120,6 +122,8 @@ def test_the_rep_works_its_offers_and_a_list_view_shows_only_its_own(as_rep, org
     }
     """, MINE=mine, THEIRS=theirs)
     assert out["view"] == [mine]
+    # the view's columns the rep's permission set does not grant are not in the rep's view
+    assert "Routing_Status__c" in out["columns"] and "Routing_Rule__c" not in out["columns"]
     assert out["badCode"]["error"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
     assert "Too far away" in out["badCode"]["message"]
     assert out["accept"]["success"] is True
@@ -164,3 +168,30 @@ def test_jsforces_default_login_soap_works_for_a_rep(org, tmp_path):
     assert good["instance"] == c["instance_url"]
     assert good["leads"] == [org.ids["lead_A"]]  # the rep's own session, with the rep's sharing
     assert "INVALID_LOGIN" in out["bad"]["message"], out["bad"]
+
+
+def test_fields_the_permission_set_does_not_grant_are_not_there_for_the_rep(as_rep, org):
+    """Field-level security on reads, as on describe: the rep's record read leaves out the
+    routing internals its permission set does not grant, and a query naming one is refused
+    as Salesforce refuses a field the user cannot see (INVALID_FIELD, No such column)."""
+    lead = org.ids["lead_A"]
+    org.org.update("Lead", lead, {"Routing_Attempt__c": 2, "Routing_Rule__c": "Covering partner"})
+    out = as_rep("""
+    async function main() {
+      await step('record', () => conn.sobject('Lead').retrieve(process.env.LEAD));
+      await step('records', () => conn.sobject('Lead').retrieve([process.env.LEAD]));
+      await step('asked', () => conn.request('/services/data/v62.0/sobjects/Lead/' + process.env.LEAD + '?fields=Routing_Rule__c'));
+      await step('query', () => conn.query('SELECT Id, Routing_Rule__c FROM Lead'));
+      await step('where', () => conn.query("SELECT Id FROM Lead WHERE Routing_Attempt__c > 1"));
+      await step('allowed', () => conn.query('SELECT Id, Routing_Status__c, Offer_Deadline__c FROM Lead'));
+    }
+    """, LEAD=lead)
+    for name in ("record", "records"):
+        record = out[name][0] if isinstance(out[name], list) else out[name]
+        assert record.get("error") is None, record
+        assert record["Routing_Status__c"] == "Offered" and record["Company"] == "Offered to A"
+        assert "Routing_Attempt__c" not in record and "Routing_Rule__c" not in record
+    for name in ("asked", "query", "where"):
+        assert out[name]["error"] == "INVALID_FIELD", (name, out[name])
+    assert "Routing_" in out["query"]["message"] and "No such column" in out["query"]["message"]
+    assert out["allowed"]["totalSize"] == 1
