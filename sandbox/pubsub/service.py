@@ -92,16 +92,38 @@ class PubSubService(pb_grpc.PubSubServicer):
                          "(Setup → Change Data Capture) and check the topic name.")
         return {entity}
 
+    def _may_view_all(self, user_id: str) -> bool:
+        """Change Data Capture ignores sharing, so an object's events need View All on it (or
+        View All Data): the integration user and admins have it, no partner (external) user
+        does — the shipped partner permission set grants Lead read without View All."""
+        from sandbox.sharing import external_user
+
+        org = getattr(self.auth, "org", None)
+        return org is None or external_user(org, user_id) is None
+
+    def _readable(self, user_id: str, topic: str, entities: set[str]) -> set[str]:
+        """The entities whose events this user receives; an object's own channel the user
+        may not read is refused at subscription, /data/ChangeEvents is filtered per event
+        (as Salesforce enforces each)."""
+        if self._may_view_all(user_id):
+            return entities
+        if topic != ALL_CHANGES:
+            raise _Abort(grpc.StatusCode.PERMISSION_DENIED, "sfdc.platform.eventbus.grpc.subscription.permission.denied",
+                         f"Subscribing to {topic!r} needs the View All permission on {', '.join(sorted(entities))} "
+                         "(or View All Data): change events ignore sharing.")  # fmt: skip
+        return set()
+
     # ---- unary calls -------------------------------------------------------------------
     def GetTopic(self, request: pb.TopicRequest, context: grpc.ServicerContext) -> pb.TopicInfo:
         try:
-            self._check(context, "GetTopic")
+            user_id = self._check(context, "GetTopic")
             entities = self._entities(request.topic_name)
         except _Abort as e:
             self._fail(context, e)
         schema_id = self.bus.schemas[next(iter(entities))].id if len(entities) == 1 and request.topic_name != ALL_CHANGES else ""
+        can_subscribe = request.topic_name == ALL_CHANGES or self._may_view_all(user_id)
         return pb.TopicInfo(topic_name=request.topic_name, tenant_guid=self.org_id, can_publish=False,
-                            can_subscribe=True, schema_id=schema_id, rpc_id=str(uuid.uuid4()))
+                            can_subscribe=can_subscribe, schema_id=schema_id, rpc_id=str(uuid.uuid4()))
 
     def GetSchema(self, request: pb.SchemaRequest, context: grpc.ServicerContext) -> pb.SchemaInfo:
         try:
@@ -117,11 +139,11 @@ class PubSubService(pb_grpc.PubSubServicer):
     # ---- the stream --------------------------------------------------------------------
     def Subscribe(self, requests: Iterator[pb.FetchRequest], context: grpc.ServicerContext) -> Iterator[pb.FetchResponse]:
         try:
-            self._check(context, "Subscribe")
+            user_id = self._check(context, "Subscribe")
             first = next(requests, None)
             if first is None:
                 return
-            entities = self._entities(first.topic_name)
+            entities = self._readable(user_id, first.topic_name, self._entities(first.topic_name))
             try:
                 position = self.bus.start_after(int(first.replay_preset), bytes(first.replay_id))
             except ReplayIdError as e:
