@@ -195,3 +195,27 @@ def test_fields_the_permission_set_does_not_grant_are_not_there_for_the_rep(as_r
         assert out[name]["error"] == "INVALID_FIELD", (name, out[name])
     assert "Routing_" in out["query"]["message"] and "No such column" in out["query"]["message"]
     assert out["allowed"]["totalSize"] == 1
+
+
+def test_bulk_api_jobs_of_a_rep_run_with_the_reps_sharing(as_rep, org):
+    """Bulk API 2.0 runs as the user who created the job, sharing and field-level security
+    included: a rep's query job reads its own lead only, and its ingest job cannot touch
+    another partner's lead or create one."""
+    out = as_rep("""
+    async function main() {
+      conn.bulk2.pollInterval = 100;
+      await step('query', async () => (await conn.bulk2.query('SELECT Id, Company FROM Lead')).toArray());
+      await step('hidden', async () => (await conn.bulk2.query('SELECT Id, Routing_Rule__c FROM Lead')).toArray());
+      await step('update', () => conn.bulk2.loadAndWaitForResults({object: 'Lead', operation: 'update',
+        input: [{Id: process.env.MINE, Partner_Response__c: 'Accepted'}, {Id: process.env.THEIRS, Partner_Response__c: 'Accepted'}]}));
+      await step('insert', () => conn.bulk2.loadAndWaitForResults({object: 'Lead', operation: 'insert',
+        input: [{LastName: 'Mine', Company: 'Self-made'}]}));
+    }
+    """, MINE=org.ids["lead_A"], THEIRS=org.ids["lead_B"])
+    assert [r["Id"] for r in out["query"]] == [org.ids["lead_A"]], out["query"]
+    assert out["hidden"]["error"] == "INVALIDJOB" or "Routing_Rule__c" in out["hidden"]["message"], out["hidden"]
+    update = out["update"]
+    assert [r["sf__Id"] for r in update["successfulResults"]] == [org.ids["lead_A"]]
+    assert [r["sf__Error"].split(":")[0] for r in update["failedResults"]] == ["INSUFFICIENT_ACCESS_OR_READONLY"]
+    assert org.org.get("Lead", org.ids["lead_B"])["Partner_Response__c"] is None
+    assert out["insert"]["successfulResults"] == [] and len(out["insert"]["failedResults"]) == 1
