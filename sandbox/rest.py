@@ -224,7 +224,7 @@ def _run_query(sb: Sandbox, request: Request, include_deleted: bool) -> Response
     if request.query.get("columns", "").lower() == "true":
         from sandbox.soql.columns import column_metadata
 
-        return Response(200, column_metadata(soql, sb.org.schema, request.version))
+        return Response(200, column_metadata(soql, sharing.schema_for(sb.org, request.user_id), request.version))
     with sb.org.lock:
         user = sharing.external_user(sb.org, request.user_id)
         also = sharing.lead_filter(sb.org, user) if user is not None else None

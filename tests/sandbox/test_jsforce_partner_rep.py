@@ -183,6 +183,8 @@ def test_fields_the_permission_set_does_not_grant_are_not_there_for_the_rep(as_r
       await step('asked', () => conn.request('/services/data/v62.0/sobjects/Lead/' + process.env.LEAD + '?fields=Routing_Rule__c'));
       await step('query', () => conn.query('SELECT Id, Routing_Rule__c FROM Lead'));
       await step('where', () => conn.query("SELECT Id FROM Lead WHERE Routing_Attempt__c > 1"));
+      await step('columns', () => conn.request('/services/data/v62.0/query?columns=true&q=' +
+                                               encodeURIComponent('SELECT Id, Routing_Rule__c FROM Lead')));
       await step('allowed', () => conn.query('SELECT Id, Routing_Status__c, Offer_Deadline__c FROM Lead'));
     }
     """, LEAD=lead)
@@ -191,7 +193,7 @@ def test_fields_the_permission_set_does_not_grant_are_not_there_for_the_rep(as_r
         assert record.get("error") is None, record
         assert record["Routing_Status__c"] == "Offered" and record["Company"] == "Offered to A"
         assert "Routing_Attempt__c" not in record and "Routing_Rule__c" not in record
-    for name in ("asked", "query", "where"):
+    for name in ("asked", "query", "where", "columns"):
         assert out[name]["error"] == "INVALID_FIELD", (name, out[name])
     assert "Routing_" in out["query"]["message"] and "No such column" in out["query"]["message"]
     assert out["allowed"]["totalSize"] == 1
