@@ -261,7 +261,7 @@ def search(sb: Sandbox, request: Request) -> Response:
     from sandbox.soql.sosl import search as run_search  # the SOQL engine is its own package
 
     with sb.org.lock:
-        records = run_search(sosl, sb.org, version=request.version)
+        records = run_search(sosl, sb.org, version=request.version, schema=sharing.schema_for(sb.org, request.user_id))
         user = sharing.external_user(sb.org, request.user_id)
         if user is not None:  # a partner user finds only the leads shared with them
             visible = sharing.lead_filter(sb.org, user)

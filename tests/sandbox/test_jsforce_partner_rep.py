@@ -185,6 +185,8 @@ def test_fields_the_permission_set_does_not_grant_are_not_there_for_the_rep(as_r
       await step('where', () => conn.query("SELECT Id FROM Lead WHERE Routing_Attempt__c > 1"));
       await step('columns', () => conn.request('/services/data/v62.0/query?columns=true&q=' +
                                                encodeURIComponent('SELECT Id, Routing_Rule__c FROM Lead')));
+      await step('search', () => conn.search('FIND {Offered} IN ALL FIELDS RETURNING Lead(Id, Routing_Rule__c)'));
+      await step('found', () => conn.search('FIND {Offered} IN ALL FIELDS RETURNING Lead(Id, Company)'));
       await step('allowed', () => conn.query('SELECT Id, Routing_Status__c, Offer_Deadline__c FROM Lead'));
     }
     """, LEAD=lead)
@@ -193,10 +195,11 @@ def test_fields_the_permission_set_does_not_grant_are_not_there_for_the_rep(as_r
         assert record.get("error") is None, record
         assert record["Routing_Status__c"] == "Offered" and record["Company"] == "Offered to A"
         assert "Routing_Attempt__c" not in record and "Routing_Rule__c" not in record
-    for name in ("asked", "query", "where", "columns"):
+    for name in ("asked", "query", "where", "columns", "search"):
         assert out[name]["error"] == "INVALID_FIELD", (name, out[name])
     assert "Routing_" in out["query"]["message"] and "No such column" in out["query"]["message"]
     assert out["allowed"]["totalSize"] == 1
+    assert [r["Id"] for r in out["found"]["searchRecords"]] == [lead]
 
 
 def test_bulk_api_jobs_of_a_rep_run_with_the_reps_sharing(as_rep, org):
