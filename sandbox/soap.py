@@ -13,7 +13,8 @@ use them, and the one SOAP call clients still make to log in.
   `conn.login(username, password)` without OAuth settings): a session for an active user and
   the org's password, answered as Salesforce's partner WSDL answers it; a wrong username or
   password is the `INVALID_LOGIN` fault. Every other SOAP call is a fault saying the sandbox
-  serves only login() over SOAP (use REST).
+  serves only login() over SOAP (use REST). The Apex and Tooling SOAP APIs (`/s/`, `/T/`:
+  `sf apex run`) answer an INSUFFICIENT_ACCESS fault: the org runs no Apex.
 """
 from __future__ import annotations
 
@@ -71,6 +72,12 @@ def metadata(sb: Sandbox, request: Request) -> Response:
           "restart it to pick up changes)", file=sys.stderr)  # fmt: skip
     return _fault("INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS: use of the Metadata API requires a user with the "
                   "ModifyAllData or ModifyMetadata permissions")  # fmt: skip
+
+
+def apex(sb: Sandbox, request: Request) -> Response:
+    """The Apex and Tooling SOAP APIs (`sf apex run`'s executeAnonymous): the org runs no Apex."""
+    return _fault("INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS: the sandbox org runs no Apex (no Apex or Tooling "
+                  "SOAP API): executeAnonymous and compile calls are refused")  # fmt: skip
 
 
 def _body_call(request: Request) -> tuple[str, dict[str, str]]:
@@ -140,6 +147,9 @@ def add_routes(r: Any) -> None:
     for kind in ("u", "c"):
         r.add("other", "POST", f"/services/Soap/{kind}/{{version}}", partner)
         r.add("other", "POST", f"/services/Soap/{kind}/{{version}}/{{org}}", partner)
+    for kind in ("s", "T"):
+        r.add("other", "POST", f"/services/Soap/{kind}/{{version}}", apex)
+        r.add("other", "POST", f"/services/Soap/{kind}/{{version}}/{{org}}", apex)
     r.add("other", "POST", "/services/Soap/m/{version}", metadata)
     r.add("other", "POST", "/services/Soap/m/{version}/{org}", metadata)
 

@@ -52,3 +52,13 @@ def test_a_tooling_api_query_is_refused_with_salesforces_error_shape(sf, sandbox
     assert out.get("name") == "INSUFFICIENT_ACCESS" or "INSUFFICIENT_ACCESS" in json.dumps(out), out
     unknown = [(e.method, e.path) for e in sandbox.counters.requests("(no such resource)")]
     assert unknown == [], f"sf asked for paths the sandbox does not answer: {unknown}"
+
+
+def test_anonymous_apex_is_refused_with_a_soap_fault_that_says_why(sf, sandbox, tmp_path):
+    script = tmp_path / "hello.apex"
+    script.write_text("System.debug('hello');\n")
+    out = sf("apex", "run", "--file", str(script), "--target-org", "sandbox")
+    assert out["status"] != 0
+    assert "INSUFFICIENT_ACCESS" in out["message"] and "Apex" in out["message"], out["message"]
+    unknown = [(e.method, e.path) for e in sandbox.counters.requests("(no such resource)")]
+    assert unknown == [], f"sf asked for paths the sandbox does not answer: {unknown}"
