@@ -15,6 +15,8 @@ use them, and the one SOAP call clients still make to log in.
   password is the `INVALID_LOGIN` fault. Every other SOAP call is a fault saying the sandbox
   serves only login() over SOAP (use REST). The Apex and Tooling SOAP APIs (`/s/`, `/T/`:
   `sf apex run`) answer an INSUFFICIENT_ACCESS fault: the org runs no Apex.
+- **Bulk API 1.0** (`/services/async/…`): 400 with Bulk API 1.0's XML error,
+  `FeatureNotEnabled`, naming Bulk API 2.0.
 """
 from __future__ import annotations
 
@@ -78,6 +80,15 @@ def apex(sb: Sandbox, request: Request) -> Response:
     """The Apex and Tooling SOAP APIs (`sf apex run`'s executeAnonymous): the org runs no Apex."""
     return _fault("INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS: the sandbox org runs no Apex (no Apex or Tooling "
                   "SOAP API): executeAnonymous and compile calls are refused")  # fmt: skip
+
+
+def bulk_v1(sb: Sandbox, request: Request) -> Response:
+    """Bulk API 1.0 (`/services/async/…`, jsforce's conn.bulk, `sf data resume`): its own XML
+    error, with the exception code Salesforce gives when the feature is off for the org."""
+    body = ('<?xml version="1.0" encoding="UTF-8"?><error xmlns="http://www.force.com/2009/06/asyncapi/dataload">'
+            "<exceptionCode>FeatureNotEnabled</exceptionCode><exceptionMessage>Bulk API 1.0 is not available in the "
+            "sandbox org: use Bulk API 2.0 (/services/data/vXX.X/jobs/ingest and jobs/query)</exceptionMessage></error>")
+    return Response(400, body.encode(), {"Content-Type": "application/xml;charset=UTF-8"})
 
 
 def _body_call(request: Request) -> tuple[str, dict[str, str]]:
@@ -147,6 +158,8 @@ def add_routes(r: Any) -> None:
     for kind in ("u", "c"):
         r.add("other", "POST", f"/services/Soap/{kind}/{{version}}", partner)
         r.add("other", "POST", f"/services/Soap/{kind}/{{version}}/{{org}}", partner)
+    for method in _METHODS:
+        r.other.append(Route(method, re.compile(r"^/services/async(/.*)?$"), f"{method} async (Bulk API 1.0)", bulk_v1))
     for kind in ("s", "T"):
         r.add("other", "POST", f"/services/Soap/{kind}/{{version}}", apex)
         r.add("other", "POST", f"/services/Soap/{kind}/{{version}}/{{org}}", apex)

@@ -174,3 +174,18 @@ def test_the_shipped_lead_list_views_read_through_jsforce(jsforce, sandbox):
     assert (len(out["page2"]["records"]), out["page2"]["done"]) == (5, True)
     assert out["accounts"]["listviews"] == [] and out["accounts"]["sobjectType"] == "Account"
     assert out["unknown"]["error"] == "NOT_FOUND"
+
+
+def test_bulk_api_1_is_refused_in_bulk_api_1s_own_error_format(jsforce, sandbox):
+    """jsforce's conn.bulk (Bulk API 1.0, /services/async) is not modelled: its calls answer
+    Bulk API 1.0's XML error (FeatureNotEnabled) naming Bulk API 2.0 to use instead, which
+    jsforce reports as such — not a JSON 404 it cannot read."""
+    lead = sandbox.org.create("Lead", {"LastName": "Bulk", "Company": "One"})
+    out = jsforce("""
+    async function main() {
+      await step('load', () => conn.bulk.load('Lead', 'update', [{Id: process.env.LEAD, Rating: 'Hot'}]));
+    }
+    """, LEAD=lead)
+    assert "FeatureNotEnabled" in json.dumps(out["load"]) and "Bulk API 2.0" in out["load"]["message"], out["load"]
+    assert sandbox.org.get("Lead", lead)["Rating"] is None
+    assert [(e.method, e.path) for e in sandbox.counters.requests("(no such resource)")] == []
