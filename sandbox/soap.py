@@ -17,6 +17,8 @@ use them, and the one SOAP call clients still make to log in.
   `sf apex run`) answer an INSUFFICIENT_ACCESS fault: the org runs no Apex.
 - **Bulk API 1.0** (`/services/async/…`): 400 with Bulk API 1.0's XML error,
   `FeatureNotEnabled`, naming Bulk API 2.0.
+- **Streaming API** (CometD, `/cometd/…`): each Bayeux message answered unsuccessful,
+  `403::Handshake denied: …`, with advice `reconnect: none`; CDC is on the Pub/Sub API.
 """
 from __future__ import annotations
 
@@ -91,6 +93,24 @@ def bulk_v1(sb: Sandbox, request: Request) -> Response:
     return Response(400, body.encode(), {"Content-Type": "application/xml;charset=UTF-8"})
 
 
+def cometd(sb: Sandbox, request: Request) -> Response:
+    """The Streaming API (CometD, `/cometd/{version}`: jsforce's conn.streaming): every
+    Bayeux message is answered unsuccessful with advice not to reconnect, so a client stops
+    rather than retries a handshake forever; change events are served over the Pub/Sub API."""
+    try:
+        messages = request.json()
+    except SalesforceError:
+        messages = []
+    if isinstance(messages, dict):
+        messages = [messages]
+    reason = ("403::Handshake denied: the sandbox org has no Streaming API (CometD); subscribe to "
+              "change events over the Pub/Sub API (connection.json pubsub_url)")
+    out = [{"channel": m.get("channel", "/meta/handshake"), "id": m.get("id"), "successful": False, "error": reason,
+            "advice": {"reconnect": "none"}} for m in messages if isinstance(m, dict)]  # fmt: skip
+    return Response(200, out or [{"channel": "/meta/handshake", "successful": False, "error": reason,
+                                  "advice": {"reconnect": "none"}}])  # fmt: skip
+
+
 def _body_call(request: Request) -> tuple[str, dict[str, str]]:
     """The SOAP body's first element (its local name) and its children's texts."""
     try:
@@ -160,6 +180,8 @@ def add_routes(r: Any) -> None:
         r.add("other", "POST", f"/services/Soap/{kind}/{{version}}/{{org}}", partner)
     for method in _METHODS:
         r.other.append(Route(method, re.compile(r"^/services/async(/.*)?$"), f"{method} async (Bulk API 1.0)", bulk_v1))
+    for method in ("GET", "POST"):
+        r.other.append(Route(method, re.compile(r"^/cometd(/.*)?$"), f"{method} cometd", cometd))
     for kind in ("s", "T"):
         r.add("other", "POST", f"/services/Soap/{kind}/{{version}}", apex)
         r.add("other", "POST", f"/services/Soap/{kind}/{{version}}/{{org}}", apex)

@@ -10,6 +10,8 @@ import urllib.request
 
 import pytest
 
+from tests.conftest import client_credentials_token
+
 
 def test_urllib_logs_in_queries_and_updates(sandbox):
     c = sandbox.connection
@@ -49,3 +51,23 @@ def test_curl_logs_in_and_reads_limits(sandbox):
     created = curl(c["instance_url"] + "/services/data/v62.0/sobjects/Lead", "-H", f"Authorization: Bearer {token}",
                    "-H", "Content-Type: application/json", "-d", json.dumps(big))  # fmt: skip
     assert created["success"] is True
+
+
+def test_a_cometd_handshake_is_denied_with_advice_not_to_retry(sandbox):
+    """The Streaming API (CometD: jsforce's conn.streaming, older CDC clients) is not in the
+    sandbox: a handshake gets Bayeux's own refusal, naming the Pub/Sub API, with advice
+    `reconnect: none` — not a 404 a Bayeux client retries forever without saying why."""
+    import requests
+
+    c = sandbox.connection
+    token = client_credentials_token(c)
+    with requests.Session() as http:
+        http.verify, http.trust_env = c["ca_file"], False
+        r = http.post(f"{c['instance_url']}/cometd/62.0/handshake", headers={"Authorization": f"Bearer {token}"},
+                      json=[{"channel": "/meta/handshake", "version": "1.0", "id": "1",
+                             "supportedConnectionTypes": ["long-polling"]}], timeout=10)  # fmt: skip
+    assert r.status_code == 200, r.text
+    (answer,) = r.json()
+    assert (answer["channel"], answer["id"], answer["successful"]) == ("/meta/handshake", "1", False)
+    assert answer["error"].startswith("403::") and "Pub/Sub API" in answer["error"]
+    assert answer["advice"] == {"reconnect": "none"}
