@@ -120,7 +120,7 @@ def _columns(sb: Sandbox, obj: ObjectDef, view: ListView) -> list[dict[str, Any]
             "selectListItem": f"toLabel({path})" if f is not None and f.type == "picklist" else path,
             "sortDirection": "ascending" if i == 0 else None, "sortIndex": 0 if i == 0 else None,
             "sortable": f is not None and f.type not in ("textarea", "multipicklist"),
-            "type": "string" if f is None or f.type == "id" and path != "Id" else f.type,
+            "type": f.type if f is not None else "string",
         })  # fmt: skip
     return out
 
