@@ -46,8 +46,6 @@ def versions(sb: Sandbox, request: Request) -> Response:
 
 # Resources by Version as Salesforce lists them; the sandbox names only those it serves
 # (`served`), so a client following the list never meets a 404 the real org would not give.
-# Recently viewed items are left out rather than faked: nothing here marks a record viewed
-# (no UI, no FOR VIEW), so an empty list would be a guess, not the org's answer.
 RESOURCES = ("sobjects", "query", "queryAll", "limits", "composite", "actions", "search", "recent", "tooling")
 _API_PATH = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
 
@@ -322,6 +320,17 @@ def deleted(sb: Sandbox, request: Request) -> Response:
         "earliestDateAvailable": json_value(earliest.replace(second=0, microsecond=0)),
         "latestDateCovered": json_value(end),
     })  # fmt: skip
+
+
+# ---- recently viewed ---------------------------------------------------------------------
+def recent(sb: Sandbox, request: Request) -> Response:
+    """Recently viewed records: only the UI and SOQL `FOR VIEW` mark a record viewed, and the
+    sandbox has neither, so every user has viewed nothing — what a real org answers a user
+    who works through the API (sObject Basic Information's recentItems say the same)."""
+    raw = request.query.get("limit")
+    if raw is not None and (not raw.isdigit() or not 1 <= int(raw) <= 200):
+        raise SalesforceError(400, "INVALID_PARAMETER_VALUE", f"limit must be a whole number from 1 to 200, got {raw!r}")
+    return Response(200, [])
 
 
 # ---- limits ------------------------------------------------------------------------------

@@ -189,3 +189,18 @@ def test_bulk_api_1_is_refused_in_bulk_api_1s_own_error_format(jsforce, sandbox)
     assert "FeatureNotEnabled" in json.dumps(out["load"]) and "Bulk API 2.0" in out["load"]["message"], out["load"]
     assert sandbox.org.get("Lead", lead)["Rating"] is None
     assert [(e.method, e.path) for e in sandbox.counters.requests("(no such resource)")] == []
+
+
+def test_recently_viewed_items_are_none_for_an_api_user(jsforce, sandbox):
+    """Records read over the API are not "viewed" (only the UI or SOQL FOR VIEW marks them,
+    neither of which the sandbox has): jsforce's conn.recent() and sobject().recent() both
+    answer an empty list, as an org answers an API-only user — not a 404."""
+    sandbox.org.create("Lead", {"LastName": "Seen", "Company": "Never"})
+    out = jsforce("""
+    async function main() {
+      await step('all', () => conn.recent());
+      await step('limited', () => conn.recent(5));
+      await step('lead', () => conn.sobject('Lead').recent());
+    }
+    """)
+    assert out == {"all": [], "limited": [], "lead": []}
