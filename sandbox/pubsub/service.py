@@ -56,7 +56,8 @@ class PubSubService(pb_grpc.PubSubServicer):
     # ---- helpers ----------------------------------------------------------------------
     def _fail(self, context: grpc.ServicerContext, abort: _Abort) -> None:
         context.set_trailing_metadata((("error-code", abort.code),))
-        context.abort(abort.status, abort.message)
+        # Salesforce ends every error's message with the call's RPC id, for support cases
+        context.abort(abort.status, f"{abort.message} rpcId: {uuid.uuid4()}")
 
     def _check(self, context: grpc.ServicerContext, rpc: str) -> str:
         """The caller's user id, or _Abort; an injected `unavailable` fault first."""

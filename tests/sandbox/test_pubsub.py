@@ -293,3 +293,15 @@ def test_a_partner_rep_cannot_subscribe_to_lead_changes(org):
         everything.close()
     finally:
         rep.close()
+
+
+def test_an_error_carries_its_rpc_id_as_salesforce_appends_it(org):
+    """Salesforce's Pub/Sub errors end their message with `rpcId: …`, the id support asks
+    for, besides the `error-code` trailer."""
+    sb, raw = org
+    with pytest.raises(grpc.RpcError) as err:
+        raw.topic("/data/NoSuchChangeEvent")
+    details = err.value.details()
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    assert " rpcId: " in details and len(details.rsplit("rpcId: ", 1)[1].strip()) == 36
+    assert dict(err.value.trailing_metadata())["error-code"].startswith("sfdc.platform.eventbus.grpc.")
