@@ -157,12 +157,13 @@ def _login_result(sb: Sandbox, request: Request, user_id: str) -> str:
         "userTimeZone": "GMT", "userType": user.get("UserType") or "Standard", "userUiSkin": "Theme3",
     }  # fmt: skip
     fields = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in info.items())
+    wsdl = "enterprise" if "/Soap/c/" in request.path else "partner"
     return (f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{_ENV}" '
-            'xmlns="urn:partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+            f'xmlns="urn:{wsdl}.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
             "<soapenv:Body><loginResponse><result>"
             f"<metadataServerUrl>{sb.url}/services/Soap/m/{version}/{org[:15]}</metadataServerUrl>"
             "<passwordExpired>false</passwordExpired><sandbox>true</sandbox>"
-            f"<serverUrl>{sb.url}/services/Soap/u/{version}/{org[:15]}</serverUrl>"
+            f"<serverUrl>{sb.url}/services/Soap/{'c' if wsdl == 'enterprise' else 'u'}/{version}/{org[:15]}</serverUrl>"
             f"<sessionId>{escape(token)}</sessionId><userId>{user_id}</userId><userInfo>{fields}</userInfo>"
             "</result></loginResponse></soapenv:Body></soapenv:Envelope>")  # fmt: skip
 
