@@ -54,7 +54,8 @@ def _queues_of(org: Org, user_id: str) -> frozenset[str]:
 
 
 def lead_filter(org: Org, user: dict) -> Callable[[dict], bool]:
-    """A row test: may this external user see (and edit) the lead? Non-Lead rows pass."""
+    """A row test: may this external user see (and edit) the lead? A LeadHistory row goes
+    with its lead; other rows pass."""
     if getattr(org, "lead_sharing_external", "Private") == "ReadWrite":
         return lambda row: True
     me, account = user["Id"], user.get("AccountId")
@@ -63,7 +64,11 @@ def lead_filter(org: Org, user: dict) -> Callable[[dict], bool]:
                            if account and u.get("AccountId") == account) if user.get("IsPrmSuperUser") else frozenset()  # fmt: skip
 
     def visible(row: dict) -> bool:
-        if not str(row.get("Id", "")).startswith("00Q"):
+        prefix = str(row.get("Id", ""))[:3]
+        if prefix == "017":  # LeadHistory: readable as far as its lead is
+            lead = org.get("Lead", row.get("LeadId") or "")
+            return lead is not None and visible(lead)
+        if prefix != "00Q":
             return True
         owner = row.get("OwnerId")
         return owner == me or owner in queues or owner in colleagues
@@ -76,8 +81,8 @@ def _insufficient_access() -> SalesforceError:
 
 
 def check_read(org: Org, user_id: str | None, sobject: str, record: dict) -> None:
-    """404 for a lead the external user cannot see, as Salesforce hides it."""
-    user = external_user(org, user_id) if sobject == "Lead" else None
+    """404 for a lead (or a lead's history row) the external user cannot see, as Salesforce hides it."""
+    user = external_user(org, user_id) if sobject in ("Lead", "LeadHistory") else None
     if user is not None and not lead_filter(org, user)(record):
         raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
 

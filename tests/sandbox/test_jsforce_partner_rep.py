@@ -224,3 +224,23 @@ def test_bulk_api_jobs_of_a_rep_run_with_the_reps_sharing(as_rep, org):
     assert [r["sf__Error"].split(":")[0] for r in update["failedResults"]] == ["INSUFFICIENT_ACCESS_OR_READONLY"]
     assert org.org.get("Lead", org.ids["lead_B"])["Partner_Response__c"] is None
     assert out["insert"]["successfulResults"] == [] and len(out["insert"]["failedResults"]) == 1
+
+
+def test_the_rep_reads_the_history_of_its_own_leads_only(as_rep, org):
+    """LeadHistory is readable as far as its lead is: the rep sees who changed what on the
+    lead offered to it, not another partner's rejections."""
+    mine, theirs = org.ids["lead_A"], org.ids["lead_B"]
+    org.org.update("Lead", mine, {"Routing_Status__c": "Accepted"})
+    org.org.update("Lead", theirs, {"Rejection_Reason_Code__c": "No capacity"})
+    out = as_rep("""
+    async function main() {
+      await step('history', async () => (await conn.query('SELECT LeadId, Field, NewValue FROM LeadHistory')).records
+        .map((r) => [r.LeadId, r.Field, r.NewValue]));
+      await step('count', async () => (await conn.query('SELECT COUNT() FROM LeadHistory')).totalSize);
+      await step('row', () => conn.sobject('LeadHistory').retrieve(process.env.THEIRS_ROW));
+    }
+    """, THEIRS_ROW=next(h["Id"] for h in org.org.records("LeadHistory") if h["LeadId"] == theirs))
+    assert out["history"] and {lead for lead, _, _ in out["history"]} == {mine}, out["history"]
+    assert [mine, "Routing_Status__c", "Accepted"] in out["history"]
+    assert out["count"] == len(out["history"])
+    assert out["row"]["error"] == "NOT_FOUND"
