@@ -54,8 +54,8 @@ def _queues_of(org: Org, user_id: str) -> frozenset[str]:
 
 
 def lead_filter(org: Org, user: dict) -> Callable[[dict], bool]:
-    """A row test: may this external user see (and edit) the lead? A LeadHistory row goes
-    with its lead; other rows pass."""
+    """A row test: may this external user see (and edit) the lead? A LeadHistory row, and a
+    Task on a lead the user does not own, go with the lead; other rows pass."""
     if getattr(org, "lead_sharing_external", "Private") == "ReadWrite":
         return lambda row: True
     me, account = user["Id"], user.get("AccountId")
@@ -67,6 +67,12 @@ def lead_filter(org: Org, user: dict) -> Callable[[dict], bool]:
         prefix = str(row.get("Id", ""))[:3]
         if prefix == "017":  # LeadHistory: readable as far as its lead is
             lead = org.get("Lead", row.get("LeadId") or "")
+            return lead is not None and visible(lead)
+        if prefix == "00T":  # a Task: its owner's, else controlled by its lead (activities' default)
+            who = str(row.get("WhoId") or "")
+            if row.get("OwnerId") == me or not who.startswith("00Q"):
+                return True
+            lead = org.get("Lead", who)
             return lead is not None and visible(lead)
         if prefix != "00Q":
             return True
@@ -81,8 +87,8 @@ def _insufficient_access() -> SalesforceError:
 
 
 def check_read(org: Org, user_id: str | None, sobject: str, record: dict) -> None:
-    """404 for a lead (or a lead's history row) the external user cannot see, as Salesforce hides it."""
-    user = external_user(org, user_id) if sobject in ("Lead", "LeadHistory") else None
+    """404 for a lead (its history row, a task on it) the external user cannot see, as Salesforce hides it."""
+    user = external_user(org, user_id) if sobject in ("Lead", "LeadHistory", "Task") else None
     if user is not None and not lead_filter(org, user)(record):
         raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
 

@@ -244,3 +244,19 @@ def test_the_rep_reads_the_history_of_its_own_leads_only(as_rep, org):
     assert [mine, "Routing_Status__c", "Accepted"] in out["history"]
     assert out["count"] == len(out["history"])
     assert out["row"]["error"] == "NOT_FOUND"
+
+
+def test_the_rep_sees_its_own_tasks_and_those_on_its_leads_only(as_rep, org):
+    """Activities are controlled by their parent: a Task on another partner's lead, owned
+    by another partner's rep, is out of the rep's reach; its own are there."""
+    ids = org.ids
+    mine = org.org.create("Task", {"Subject": "Call the lead", "WhoId": ids["lead_A"], "OwnerId": ids["A"]})
+    theirs = org.org.create("Task", {"Subject": "Call the lead", "WhoId": ids["lead_B"], "OwnerId": ids["B"]})
+    out = as_rep("""
+    async function main() {
+      await step('tasks', async () => (await conn.query('SELECT Id FROM Task')).records.map((r) => r.Id));
+      await step('theirs', () => conn.sobject('Task').retrieve(process.env.THEIRS));
+    }
+    """, THEIRS=theirs)
+    assert out["tasks"] == [mine]
+    assert out["theirs"]["error"] == "NOT_FOUND"
