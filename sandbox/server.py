@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sandbox import actions, admin, bulk, composite, identity, listviews, persist, rest, soap
+from sandbox import actions, admin, bulk, composite, identity, listviews, other_apis, persist, rest
 from sandbox import composite_request  # /composite, /composite/batch, /composite/tree
 from sandbox.app import Router, handle
 from sandbox.auth import Auth, OAuthError
@@ -102,7 +102,7 @@ def build_router() -> Router:
     r.add("api", "POST", "/actions/standard/{action}", actions.invoke)
     bulk.add_routes(r)
     composite_request.add_routes(r)
-    soap.add_routes(r)
+    other_apis.add_routes(r)
     return r
 
 

@@ -42,7 +42,7 @@ def test_every_resource_in_the_resource_list_answers(raw):
 def test_resources_not_served_are_not_advertised(raw, sandbox):
     """Every resource the org serves is listed, and only those. The Tooling API is listed, as
     a real org lists it, and answers as a real org answers a user who may not use it
-    (sandbox/soap.py); recently viewed items answer the empty list an API user has."""
+    (sandbox/other_apis.py); recently viewed items answer the empty list an API user has."""
     listed = raw.get("").json()
     assert "recent" in listed and "tooling" in listed
     assert raw.get(listed["tooling"]).status_code == 403
