@@ -96,8 +96,13 @@ def check_read(org: Org, user_id: str | None, sobject: str, record: dict) -> Non
 def check_update(org: Org, user_id: str | None, sobject: str, record_id: object, fields: dict) -> None:
     """Refuse an external user's Lead update the org would refuse: a lead out of their
     reach, a field their permissions do not let them edit, an owner outside their partner."""
-    user = external_user(org, user_id) if sobject == "Lead" else None
+    user = external_user(org, user_id) if sobject in ("Lead", "Task") else None
     if user is None or not isinstance(record_id, str):
+        return
+    if sobject == "Task":  # a task the user cannot see, it cannot edit either
+        task = org.get("Task", record_id)
+        if task is not None and not lead_filter(org, user)(task):
+            raise _insufficient_access()
         return
     obj = org.schema.object("Lead")
     record = org.get("Lead", record_id)

@@ -256,7 +256,10 @@ def test_the_rep_sees_its_own_tasks_and_those_on_its_leads_only(as_rep, org):
     async function main() {
       await step('tasks', async () => (await conn.query('SELECT Id FROM Task')).records.map((r) => r.Id));
       await step('theirs', () => conn.sobject('Task').retrieve(process.env.THEIRS));
+      await step('close', () => conn.sobject('Task').update({Id: process.env.THEIRS, Status: 'Completed'}));
     }
     """, THEIRS=theirs)
     assert out["tasks"] == [mine]
     assert out["theirs"]["error"] == "NOT_FOUND"
+    assert out["close"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY"
+    assert org.org.get("Task", theirs)["Status"] == "Not Started"
