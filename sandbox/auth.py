@@ -143,6 +143,18 @@ class Auth:
                     return u["Id"]
         return None
 
+    def soap_login(self, username: str, password: str) -> str | None:
+        """The user id SOAP login() opens a session for, or None (INVALID_LOGIN): an active
+        user and the org's password, as the password grant checks them, without a client."""
+        try:
+            return self._check_password(username, password)
+        except OAuthError:
+            return None
+
+    def issue(self, user_id: str) -> dict:
+        """A new session for this user, as the token endpoint answers it."""
+        return self._issue(user_id)
+
     def _issue(self, user_id: str) -> dict:
         token = f"{self.org.organization_id[:15]}!" + secrets.token_urlsafe(72)
         now = self.org.clock.now()

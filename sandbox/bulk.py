@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
-from sandbox import ids
+from sandbox import ids, sharing
 from sandbox.errors import SalesforceError
 from sandbox.https_server import Request, Response
 from sandbox.rest import sobject
@@ -290,7 +290,11 @@ def create_query(sb: Sandbox, request: Request) -> Response:
                                                  "object with a child-to-parent path (Account.Name) or use the REST query resource")  # fmt: skip
 
     with sb.org.lock:  # the matching rows are fixed now; rendering them is the job's work
-        result = execute(soql, sb.org, include_deleted=operation == "queryAll", version=request.version)
+        # a job runs as the user who created it: its sharing and field-level security apply
+        user = sharing.external_user(sb.org, request.user_id)
+        result = execute(soql, sb.org, include_deleted=operation == "queryAll", version=request.version,
+                         also=sharing.lead_filter(sb.org, user) if user is not None else None,
+                         schema=sharing.schema_for(sb.org, request.user_id))
         if result.is_count:
             raise SalesforceError(400, "INVALIDJOB", "Bulk API 2.0 query jobs do not support COUNT(); use the REST query resource")  # fmt: skip
         if result.is_aggregate:  # Salesforce's documented limits for query jobs: no GROUP BY, no aggregate functions
@@ -498,7 +502,8 @@ def _process(sb: Sandbox, user_id: str | None, planned: Any, job: Job) -> None:
         job.final_state = "Failed"
         job.error_message = "InvalidBatch : no data was uploaded to this job"
         return
-    unknown = [name for name in header if sb.org.schema.object(job.object).field(name) is None]
+    visible = sharing.schema_for(sb.org, user_id).object(job.object)  # what the job's user may see
+    unknown = [name for name in header if visible.field(name) is None]
     if unknown:
         job.final_state = "Failed"
         job.error_message = f"InvalidBatch : Field name not found : {unknown[0]}"
@@ -548,19 +553,23 @@ def _write_row(sb: Sandbox, user_id: str | None, job: Job, header: list[str], ro
         if id_column is not None and row[id_column]:
             operation = "update"
         else:  # no Id in the row: Salesforce's way to ask an upsert for a new record
+            sharing.check_create(sb.org, user_id, job.object)
             return sb.org.create(job.object, fields, as_user=user_id, auto_assign=assign), True
     if operation == "insert":
         if id_column is not None:
             raise SalesforceError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
+        sharing.check_create(sb.org, user_id, job.object)
         return sb.org.create(job.object, fields, as_user=user_id, auto_assign=assign), True
     record_id = fields.pop(header[id_column], None) if id_column is not None else None
     if not record_id:
         raise SalesforceError(400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
     if operation in ("delete", "hardDelete"):
+        sharing.check_delete(sb.org, user_id, job.object)
         sb.org.delete(job.object, record_id, as_user=user_id)
         return ids.to18(record_id), False
     if operation == "upsert":
         raise SalesforceError(400, "INVALID_FIELD", f"upsert by {job.external_id} is not in the sandbox; use Id")
+    sharing.check_update(sb.org, user_id, job.object, record_id, fields)
     sb.org.update(job.object, record_id, fields, as_user=user_id, auto_assign=assign)
     return ids.to18(record_id), False
 

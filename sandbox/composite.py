@@ -111,6 +111,7 @@ def create(sb: Sandbox, request: Request) -> Response:
         fields = {k: v for k, v in record.items() if k != "attributes"}
         if any(k.lower() == "id" for k in fields):
             raise SalesforceError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
+        sharing.check_create(sb.org, request.user_id, kind)
         return sb.org.create(kind, fields, as_user=request.user_id, auto_assign=assign)
 
     return Response(200, _run(sb, request, records, all_or_none, write))
@@ -154,8 +155,14 @@ def delete(sb: Sandbox, request: Request) -> Response:
     return Response(200, _run(sb, request, id_list, all_or_none, write))
 
 
-def retrieve(sb: Sandbox, request: Request) -> Response:
+def _readable(sb: Sandbox, request: Request) -> ObjectDef:
+    """The object with the fields the caller may read (sandbox/sharing.py)."""
     obj = sobject(sb, request.params["type"])
+    return sharing.schema_for(sb.org, request.user_id).object(obj.name) or obj
+
+
+def retrieve(sb: Sandbox, request: Request) -> Response:
+    obj = _readable(sb, request)
     id_list = [i.strip() for i in request.query.get("ids", "").split(",") if i.strip()]
     return _retrieve(sb, request, obj, id_list, _field_list(obj, request.query.get("fields")))
 
@@ -163,7 +170,7 @@ def retrieve(sb: Sandbox, request: Request) -> Response:
 def retrieve_post(sb: Sandbox, request: Request) -> Response:
     """The same read with the ids and fields in the body: a GET URL holds about 800 ids,
     a POST up to 2,000 (jsforce's `retrieve([ids])` always posts)."""
-    obj = sobject(sb, request.params["type"])
+    obj = _readable(sb, request)
     body = request.json()
     if not isinstance(body, dict):
         raise SalesforceError(400, "JSON_PARSER_ERROR", 'Expected {"ids": [...], "fields": [...]} in the request body')

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sandbox import composite, describe
+from sandbox import composite, describe, sharing
 from sandbox.errors import SalesforceError
 from sandbox.https_server import Request, Response
 from sandbox.rest import auto_assign, sobject
@@ -140,6 +140,7 @@ def _create(sb: Sandbox, request: Request, node: _Node, faulted: bool, fault: An
         fields = {k: v for k, v in fields.items() if k.lower() != node.parent_field.lower()}
         fields[node.parent_field] = node.parent.id
     try:
+        sharing.check_create(sb.org, request.user_id, node.obj.name)
         node.id = sb.org.create(node.obj.name, fields, as_user=request.user_id, auto_assign=assign)
     except SalesforceError as exc:
         raise _Failed(node, exc.to_save_error()) from None

@@ -13,11 +13,13 @@ _SOAP_TYPES = {
 
 
 def _urls(version: str, name: str) -> dict[str, str]:
+    """Salesforce's urls for an object, less those the sandbox does not serve (compact
+    layouts, layouts, default values, quick actions, the UI templates): a client that
+    follows one (jsforce's compactLayouts()) must not meet a 404 the org would not give."""
     base = f"/services/data/v{version}/sobjects/{name}"
     return {
-        "compactLayouts": f"{base}/describe/compactLayouts",
         "rowTemplate": f"{base}/{{ID}}",
-        "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
+        "listviews": f"{base}/listviews",
         "describe": f"{base}/describe",
         "sobject": base,
     }

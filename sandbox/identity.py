@@ -33,7 +33,7 @@ def _session_user(sb: Sandbox, request: Request) -> dict | None:
 
 
 def _urls(sb: Sandbox, user_id: str) -> dict[str, str]:
-    """Salesforce's set of URLs, less those the sandbox does not serve (SOAP, Tooling,
+    """Salesforce's set of URLs, less those the sandbox does not answer a GET on (SOAP,
     recent items, Chatter, the UI): a tool that follows one must not meet a 404."""
     base = f"{sb.url}/services/data/v{{version}}"
     urls = {

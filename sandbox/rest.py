@@ -46,8 +46,6 @@ def versions(sb: Sandbox, request: Request) -> Response:
 
 # Resources by Version as Salesforce lists them; the sandbox names only those it serves
 # (`served`), so a client following the list never meets a 404 the real org would not give.
-# Recently viewed items are left out rather than faked: nothing here marks a record viewed
-# (no UI, no FOR VIEW), so an empty list would be a guess, not the org's answer.
 RESOURCES = ("sobjects", "query", "queryAll", "limits", "composite", "actions", "search", "recent", "tooling")
 _API_PATH = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
 
@@ -75,16 +73,23 @@ def resources(sb: Sandbox, request: Request) -> Response:
 
 # ---- describe ------------------------------------------------------------------------
 def describe_global(sb: Sandbox, request: Request) -> Response:
-    return Response(200, describe.describe_global(sb.org.schema, request.version))
+    body = describe.describe_global(sb.org.schema, request.version)
+    for summary in body["sobjects"]:
+        sharing.describe_for(sb.org, request.user_id, summary)
+    return Response(200, body)
 
 
 def sobject_info(sb: Sandbox, request: Request) -> Response:
-    return Response(200, describe.sobject_info(sobject(sb, request.params["type"]), request.version))
+    body = describe.sobject_info(sobject(sb, request.params["type"]), request.version)
+    sharing.describe_for(sb.org, request.user_id, body["objectDescribe"])
+    return Response(200, body)
 
 
 def describe_sobject(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
-    return Response(200, describe.describe_sobject(obj, sb.org.schema, request.version))
+    body = describe.describe_sobject(obj, sb.org.schema, request.version)
+    sharing.describe_for(sb.org, request.user_id, body, body["fields"])
+    return Response(200, body)
 
 
 # ---- records ---------------------------------------------------------------------------
@@ -109,6 +114,7 @@ def _field_list(obj: ObjectDef, raw: str | None) -> list[str] | None:
 def get_record(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
     id18 = _url_id(obj, request.params["id"])
+    obj = sharing.schema_for(sb.org, request.user_id).object(obj.name) or obj  # the fields the caller may read
     fields = _field_list(obj, request.query.get("fields"))
     with sb.org.lock:
         record = sb.org.get(obj.name, id18)
@@ -132,6 +138,7 @@ def create_record(sb: Sandbox, request: Request) -> Response:
     fields = _body_fields(request, obj)
     if any(k.lower() == "id" for k in fields):
         raise SalesforceError(400, "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: Id. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", ["Id"])  # fmt: skip
+    sharing.check_create(sb.org, request.user_id, obj.name)
     new_id = sb.org.create(obj.name, fields, as_user=request.user_id, auto_assign=auto_assign(request))
     sb.counters.add_records_written(1)
     return Response(201, {"id": new_id, "success": True, "errors": []},
@@ -215,11 +222,12 @@ def _run_query(sb: Sandbox, request: Request, include_deleted: bool) -> Response
     if request.query.get("columns", "").lower() == "true":
         from sandbox.soql.columns import column_metadata
 
-        return Response(200, column_metadata(soql, sb.org.schema, request.version))
+        return Response(200, column_metadata(soql, sharing.schema_for(sb.org, request.user_id), request.version))
     with sb.org.lock:
         user = sharing.external_user(sb.org, request.user_id)
         also = sharing.lead_filter(sb.org, user) if user is not None else None
-        result = execute(soql, sb.org, include_deleted=include_deleted, version=request.version, also=also)
+        result = execute(soql, sb.org, include_deleted=include_deleted, version=request.version, also=also,
+                         schema=sharing.schema_for(sb.org, request.user_id))
     batch = batch_size(request.header("Sforce-Query-Options"))
     endpoint = "queryAll" if include_deleted else "query"
     return Response(200, _page(sb, request, result, 0, batch, endpoint, None))
@@ -251,7 +259,7 @@ def search(sb: Sandbox, request: Request) -> Response:
     from sandbox.soql.sosl import search as run_search  # the SOQL engine is its own package
 
     with sb.org.lock:
-        records = run_search(sosl, sb.org, version=request.version)
+        records = run_search(sosl, sb.org, version=request.version, schema=sharing.schema_for(sb.org, request.user_id))
         user = sharing.external_user(sb.org, request.user_id)
         if user is not None:  # a partner user finds only the leads shared with them
             visible = sharing.lead_filter(sb.org, user)
@@ -312,6 +320,17 @@ def deleted(sb: Sandbox, request: Request) -> Response:
         "earliestDateAvailable": json_value(earliest.replace(second=0, microsecond=0)),
         "latestDateCovered": json_value(end),
     })  # fmt: skip
+
+
+# ---- recently viewed ---------------------------------------------------------------------
+def recent(sb: Sandbox, request: Request) -> Response:
+    """Recently viewed records: only the UI and SOQL `FOR VIEW` mark a record viewed, and the
+    sandbox has neither, so every user has viewed nothing — what a real org answers a user
+    who works through the API (sObject Basic Information's recentItems say the same)."""
+    raw = request.query.get("limit")
+    if raw is not None and (not raw.isdigit() or not 1 <= int(raw) <= 200):
+        raise SalesforceError(400, "INVALID_PARAMETER_VALUE", f"limit must be a whole number from 1 to 200, got {raw!r}")
+    return Response(200, [])
 
 
 # ---- limits ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sandbox import actions, admin, bulk, composite, identity, persist, rest
+from sandbox import actions, admin, bulk, composite, identity, listviews, other_apis, persist, rest
 from sandbox import composite_request  # /composite, /composite/batch, /composite/tree
 from sandbox.app import Router, handle
 from sandbox.auth import Auth, OAuthError
@@ -83,6 +83,7 @@ def build_router() -> Router:
     r.add("api", "GET", "/sobjects/{type}/describe", rest.describe_sobject)
     r.add("api", "GET", "/sobjects/{type}/updated", rest.updated)
     r.add("api", "GET", "/sobjects/{type}/deleted", rest.deleted)
+    listviews.add_routes(r)
     r.add("api", "GET", "/sobjects/{type}/{id}", rest.get_record)
     r.add("api", "PATCH", "/sobjects/{type}/{id}", rest.update_record)
     r.add("api", "DELETE", "/sobjects/{type}/{id}", rest.delete_record)
@@ -96,10 +97,12 @@ def build_router() -> Router:
     r.add("api", "DELETE", "/composite/sobjects", composite.delete, composite_write=True)
     r.add("api", "GET", "/composite/sobjects/{type}", composite.retrieve)
     r.add("api", "GET", "/limits", rest.limits)
+    r.add("api", "GET", "/recent", rest.recent)
     r.add("api", "GET", "/actions/standard", actions.list_actions)
     r.add("api", "POST", "/actions/standard/{action}", actions.invoke)
     bulk.add_routes(r)
     composite_request.add_routes(r)
+    other_apis.add_routes(r)
     return r
 
 

@@ -21,6 +21,7 @@ View All / Modify All give it.
 """
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Callable
 from sandbox.errors import SalesforceError
 
 if TYPE_CHECKING:
+    from sandbox.schema import Schema
     from sandbox.store import Org
 
 EXTERNAL_TYPES = frozenset({"PowerPartner", "PowerCustomerSuccess", "CustomerSuccess", "CspLitePortal", "Guest"})
@@ -52,7 +54,8 @@ def _queues_of(org: Org, user_id: str) -> frozenset[str]:
 
 
 def lead_filter(org: Org, user: dict) -> Callable[[dict], bool]:
-    """A row test: may this external user see (and edit) the lead? Non-Lead rows pass."""
+    """A row test: may this external user see (and edit) the lead? A LeadHistory row, and a
+    Task on a lead the user does not own, go with the lead; other rows pass."""
     if getattr(org, "lead_sharing_external", "Private") == "ReadWrite":
         return lambda row: True
     me, account = user["Id"], user.get("AccountId")
@@ -61,7 +64,17 @@ def lead_filter(org: Org, user: dict) -> Callable[[dict], bool]:
                            if account and u.get("AccountId") == account) if user.get("IsPrmSuperUser") else frozenset()  # fmt: skip
 
     def visible(row: dict) -> bool:
-        if not str(row.get("Id", "")).startswith("00Q"):
+        prefix = str(row.get("Id", ""))[:3]
+        if prefix == "017":  # LeadHistory: readable as far as its lead is
+            lead = org.get("Lead", row.get("LeadId") or "")
+            return lead is not None and visible(lead)
+        if prefix == "00T":  # a Task: its owner's, else controlled by its lead (activities' default)
+            who = str(row.get("WhoId") or "")
+            if row.get("OwnerId") == me or not who.startswith("00Q"):
+                return True
+            lead = org.get("Lead", who)
+            return lead is not None and visible(lead)
+        if prefix != "00Q":
             return True
         owner = row.get("OwnerId")
         return owner == me or owner in queues or owner in colleagues
@@ -74,8 +87,8 @@ def _insufficient_access() -> SalesforceError:
 
 
 def check_read(org: Org, user_id: str | None, sobject: str, record: dict) -> None:
-    """404 for a lead the external user cannot see, as Salesforce hides it."""
-    user = external_user(org, user_id) if sobject == "Lead" else None
+    """404 for a lead (its history row, a task on it) the external user cannot see, as Salesforce hides it."""
+    user = external_user(org, user_id) if sobject in ("Lead", "LeadHistory", "Task") else None
     if user is not None and not lead_filter(org, user)(record):
         raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
 
@@ -83,8 +96,13 @@ def check_read(org: Org, user_id: str | None, sobject: str, record: dict) -> Non
 def check_update(org: Org, user_id: str | None, sobject: str, record_id: object, fields: dict) -> None:
     """Refuse an external user's Lead update the org would refuse: a lead out of their
     reach, a field their permissions do not let them edit, an owner outside their partner."""
-    user = external_user(org, user_id) if sobject == "Lead" else None
+    user = external_user(org, user_id) if sobject in ("Lead", "Task") else None
     if user is None or not isinstance(record_id, str):
+        return
+    if sobject == "Task":  # a task the user cannot see, it cannot edit either
+        task = org.get("Task", record_id)
+        if task is not None and not lead_filter(org, user)(task):
+            raise _insufficient_access()
         return
     obj = org.schema.object("Lead")
     record = org.get("Lead", record_id)
@@ -115,6 +133,12 @@ def check_update(org: Org, user_id: str | None, sobject: str, record_id: object,
         _check_new_owner(org, user, owner)
 
 
+def check_create(org: Org, user_id: str | None, sobject: str) -> None:
+    """The partner rep permission set grants no Lead create (allowCreate false)."""
+    if sobject == "Lead" and external_user(org, user_id) is not None:
+        raise _insufficient_access()
+
+
 def check_delete(org: Org, user_id: str | None, sobject: str) -> None:
     """The partner rep permission set grants no Lead delete."""
     if sobject == "Lead" and external_user(org, user_id) is not None:
@@ -140,6 +164,47 @@ def _check_new_owner(org: Org, user: dict, owner: object) -> None:
             return
     raise SalesforceError(400, "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
                           "insufficient access rights on cross-reference id", ["OwnerId"])  # fmt: skip
+
+
+def schema_for(org: Org, user_id: str | None) -> Schema:
+    """The org's schema as this user's field-level security shows it: for an external user,
+    Lead without the custom fields the permission set does not let it read — so a record
+    read leaves them out and a query naming one is INVALID_FIELD, as Salesforce answers."""
+    if external_user(org, user_id) is None:
+        return org.schema
+    return _external_schema(org.schema)
+
+
+@lru_cache(maxsize=8)
+def _external_schema(schema: Schema) -> Schema:
+    from sandbox.schema import Schema
+
+    lead = schema.object("Lead")
+    if lead is None:
+        return schema
+    readable, _ = partner_field_access()
+    fields = {n: f for n, f in lead.fields.items() if not f.custom or n in readable}
+    return Schema({**schema.objects, lead.name: dataclasses.replace(lead, fields=fields)})
+
+
+def describe_for(org: Org, user_id: str | None, summary: dict, fields: list[dict] | None = None) -> None:
+    """Narrow a Lead describe (its object summary, and its fields when given) in place to
+    what an external user may do, as Salesforce answers describe for the caller: a tool
+    that offers the fields describe calls updateable must not meet a refusal on save."""
+    if summary.get("name") != "Lead" or external_user(org, user_id) is None:
+        return
+    summary.update(createable=False, deletable=False, undeletable=False, mergeable=False)
+    if fields is None:
+        return
+    readable, editable = partner_field_access()
+    kept = []
+    for f in fields:
+        if f["custom"] and f["name"] not in readable:
+            continue
+        if (f["custom"] and f["name"] not in editable) or f["name"] in INTERNAL_ONLY:
+            f.update(createable=False, updateable=False)
+        kept.append(f)
+    fields[:] = kept
 
 
 def _permission_set_file() -> Path:

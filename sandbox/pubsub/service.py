@@ -56,7 +56,8 @@ class PubSubService(pb_grpc.PubSubServicer):
     # ---- helpers ----------------------------------------------------------------------
     def _fail(self, context: grpc.ServicerContext, abort: _Abort) -> None:
         context.set_trailing_metadata((("error-code", abort.code),))
-        context.abort(abort.status, abort.message)
+        # Salesforce ends every error's message with the call's RPC id, for support cases
+        context.abort(abort.status, f"{abort.message} rpcId: {uuid.uuid4()}")
 
     def _check(self, context: grpc.ServicerContext, rpc: str) -> str:
         """The caller's user id, or _Abort; an injected `unavailable` fault first."""
@@ -92,16 +93,38 @@ class PubSubService(pb_grpc.PubSubServicer):
                          "(Setup → Change Data Capture) and check the topic name.")
         return {entity}
 
+    def _may_view_all(self, user_id: str) -> bool:
+        """Change Data Capture ignores sharing, so an object's events need View All on it (or
+        View All Data): the integration user and admins have it, no partner (external) user
+        does — the shipped partner permission set grants Lead read without View All."""
+        from sandbox.sharing import external_user
+
+        org = getattr(self.auth, "org", None)
+        return org is None or external_user(org, user_id) is None
+
+    def _readable(self, user_id: str, topic: str, entities: set[str]) -> set[str]:
+        """The entities whose events this user receives; an object's own channel the user
+        may not read is refused at subscription, /data/ChangeEvents is filtered per event
+        (as Salesforce enforces each)."""
+        if self._may_view_all(user_id):
+            return entities
+        if topic != ALL_CHANGES:
+            raise _Abort(grpc.StatusCode.PERMISSION_DENIED, "sfdc.platform.eventbus.grpc.subscription.permission.denied",
+                         f"Subscribing to {topic!r} needs the View All permission on {', '.join(sorted(entities))} "
+                         "(or View All Data): change events ignore sharing.")  # fmt: skip
+        return set()
+
     # ---- unary calls -------------------------------------------------------------------
     def GetTopic(self, request: pb.TopicRequest, context: grpc.ServicerContext) -> pb.TopicInfo:
         try:
-            self._check(context, "GetTopic")
+            user_id = self._check(context, "GetTopic")
             entities = self._entities(request.topic_name)
         except _Abort as e:
             self._fail(context, e)
         schema_id = self.bus.schemas[next(iter(entities))].id if len(entities) == 1 and request.topic_name != ALL_CHANGES else ""
+        can_subscribe = request.topic_name == ALL_CHANGES or self._may_view_all(user_id)
         return pb.TopicInfo(topic_name=request.topic_name, tenant_guid=self.org_id, can_publish=False,
-                            can_subscribe=True, schema_id=schema_id, rpc_id=str(uuid.uuid4()))
+                            can_subscribe=can_subscribe, schema_id=schema_id, rpc_id=str(uuid.uuid4()))
 
     def GetSchema(self, request: pb.SchemaRequest, context: grpc.ServicerContext) -> pb.SchemaInfo:
         try:
@@ -117,11 +140,11 @@ class PubSubService(pb_grpc.PubSubServicer):
     # ---- the stream --------------------------------------------------------------------
     def Subscribe(self, requests: Iterator[pb.FetchRequest], context: grpc.ServicerContext) -> Iterator[pb.FetchResponse]:
         try:
-            self._check(context, "Subscribe")
+            user_id = self._check(context, "Subscribe")
             first = next(requests, None)
             if first is None:
                 return
-            entities = self._entities(first.topic_name)
+            entities = self._readable(user_id, first.topic_name, self._entities(first.topic_name))
             try:
                 position = self.bus.start_after(int(first.replay_preset), bytes(first.replay_id))
             except ReplayIdError as e:
@@ -194,3 +217,51 @@ class PubSubService(pb_grpc.PubSubServicer):
                                          replay_id=bus.replay_id(e.serial)) for e in events],
                 latest_replay_id=latest, rpc_id=str(uuid.uuid4()), pending_num_requested=pending)
             last_sent = time.monotonic()
+
+    # ---- publishing ---------------------------------------------------------------------
+    # The org's topics are change event channels only: Salesforce publishes change events
+    # itself (GetTopic: can_publish false) and refuses a client's publish on them. The
+    # status is gRPC's for a caller not allowed the operation; the error code is the
+    # sandbox's reading (Salesforce's table does not name one for this case).
+    def _refuse_publish(self, context: grpc.ServicerContext, topic: str) -> None:
+        self._user({k: v for k, v in context.invocation_metadata()})
+        self._entities(topic)
+        raise _Abort(grpc.StatusCode.PERMISSION_DENIED, "sfdc.platform.eventbus.grpc.publish.not.permitted",
+                     f"Publishing to {topic!r} is not allowed: change events are published by Salesforce when "
+                     "records change (GetTopic answers can_publish false). Publish platform events to an "
+                     "/event/... topic instead.")
+
+    def Publish(self, request: pb.PublishRequest, context: grpc.ServicerContext) -> pb.PublishResponse:
+        try:
+            self._check(context, "Publish")
+            self._refuse_publish(context, request.topic_name)
+        except _Abort as e:
+            self._fail(context, e)
+        return pb.PublishResponse()  # not reached: every topic here refuses a publish
+
+    def PublishStream(self, requests: Iterator[pb.PublishRequest], context: grpc.ServicerContext) -> Iterator[pb.PublishResponse]:  # fmt: skip
+        try:
+            self._check(context, "PublishStream")
+            first = next(requests, None)
+            if first is None:
+                return
+            self._refuse_publish(context, first.topic_name)
+        except _Abort as e:
+            self._fail(context, e)
+        yield from ()
+
+    def ManagedSubscribe(self, requests: Iterator[pb.ManagedFetchRequest], context: grpc.ServicerContext) -> Iterator[pb.ManagedFetchResponse]:  # fmt: skip
+        """A managed subscription is a ManagedEventSubscription record (Tooling API); the org
+        has none, so whichever one the first request names is not found."""
+        try:
+            self._check(context, "ManagedSubscribe")
+            first = next(requests, None)
+            if first is None:
+                return
+            name = first.subscription_id or first.developer_name
+            raise _Abort(grpc.StatusCode.NOT_FOUND, "sfdc.platform.eventbus.grpc.managed.subscription.not.found",
+                         f"Managed subscription {name!r} was not found: the org has no ManagedEventSubscription "
+                         "of that id or developer name. Use Subscribe with a replay id instead.")
+        except _Abort as e:
+            self._fail(context, e)
+        yield from ()

@@ -202,14 +202,15 @@ def _plan_for(soql: str, schema, max_child_levels: int) -> Plan:
 
 def execute(
     soql: str, org, *, include_deleted: bool = False, version: str = DEFAULT_VERSION,
-    also: Callable[[dict], bool] | None = None,
+    also: Callable[[dict], bool] | None = None, schema=None,
 ) -> QueryResult:  # fmt: skip
     """Run one SOQL query on `org`; raises SoqlError as Salesforce would refuse it.
 
     `also`: a further row test ANDed to the WHERE (SOSL's search match), before ORDER BY
-    and LIMIT.
+    and LIMIT. `schema`: the objects and fields as the caller may see them (field-level
+    security), the org's own by default.
     """
-    plan = plan_for(soql, org.schema, version)
+    plan = plan_for(soql, schema if schema is not None else org.schema, version)
     with org.lock:
         ctx = cq.Context(org, org.clock.now())
         table = ctx.table(plan.sobject.name)

@@ -317,22 +317,24 @@ def _bare(err: SoqlError) -> SalesforceError:
     return SalesforceError(err.status, err.error_code, text)
 
 
-def search(sosl: str, org, *, version: str = DEFAULT_VERSION) -> list[dict]:
-    """Run one SOSL search; the `searchRecords` of Salesforce's answer, rendered.
+def search(sosl: str, org, *, version: str = DEFAULT_VERSION, schema=None) -> list[dict]:
+    """Run one SOSL search; the `searchRecords` of Salesforce's answer, rendered. `schema`:
+    the objects and fields as the caller may see them, the org's own by default.
 
     The caller holds `org.lock` (records are rendered here, from the live store)."""
+    schema = schema if schema is not None else org.schema
     parsed = parse(sosl)
     specs = parsed.returning or tuple(Returning(name, "Id", "") for name in SEARCHABLE)
     out: list[dict] = []
     for spec in specs:
-        obj = org.schema.object(spec.sobject)
+        obj = schema.object(spec.sobject)
         if obj is None:
             raise SalesforceError(400, "INVALID_TYPE", f"sObject type '{spec.sobject}' is not supported. {TYPE_HINT}")
         soql = f"SELECT {spec.fields} FROM {obj.name} {spec.clauses}".strip()
         try:
             if any(isinstance(item, SubQuery) for item in parse_soql(soql).fields):
                 raise _malformed(f"RETURNING {spec.sobject}(...) takes fields, not parent-to-child subqueries")
-            result = execute(soql, org, version=version, also=matcher(parsed, obj))
+            result = execute(soql, org, version=version, also=matcher(parsed, obj), schema=schema)
         except SoqlError as err:
             raise _bare(err) from None
         if result.is_count or result.is_aggregate:

@@ -131,3 +131,76 @@ def test_query_with_a_child_relationship_subquery(jsforce, sandbox):
     assert sandbox.counters.snapshot()["endpoints"]["GET query/{locator}"] == 1  # 151 records, then 151 + 1
     assert out["unknown"]["error"] == "INVALID_TYPE"
     assert "Didn't understand relationship 'Contactz' in FROM part of query call" in out["unknown"]["message"]
+
+
+def test_the_shipped_lead_list_views_read_through_jsforce(jsforce, sandbox):
+    """The list views salesforce/ ships (Leads offered to partners, Escalated leads) are what
+    an admin's tool lists and runs: jsforce's listviews(), listview(id).describe() and
+    .results(), with the view's filter applied and its columns in order, then the hidden
+    ones; an unknown view is 404 NOT_FOUND, not a record lookup."""
+    org = sandbox.org
+    offered = [org.create("Lead", {"LastName": f"Offered {i}", "Company": f"Co {i}", "Country": "DE",
+                                   "Routing_Status__c": "Offered", "Routing_Attempt__c": 1}) for i in range(30)]  # fmt: skip
+    org.create("Lead", {"LastName": "Escalated", "Company": "Esc", "Routing_Status__c": "Escalated"})
+    out = jsforce("""
+    async function main() {
+      await step('views', () => conn.sobject('Lead').listviews());
+      const offered = out.views.listviews.find((v) => v.developerName === 'Leads_Offered_To_Partners');
+      await step('describe', () => conn.sobject('Lead').listview(offered.id).describe());
+      await step('results', () => conn.sobject('Lead').listview(offered.id).results());
+      await step('page2', () => conn.request(offered.resultsUrl + '?limit=10&offset=25'));
+      await step('accounts', () => conn.sobject('Account').listviews());
+      await step('unknown', () => conn.sobject('Lead').listview('00B5g0000000zzzEAA').results());
+    }
+    """)
+    views = out["views"]
+    assert views.get("error") is None, views
+    assert {v["developerName"]: v["label"] for v in views["listviews"]} == {
+        "Escalated_Leads": "Escalated leads", "Leads_Offered_To_Partners": "Leads offered to partners"}
+    assert views["size"] == 2 and views["done"] is True and all(v["id"].startswith("00B") for v in views["listviews"])
+    described = out["describe"]
+    assert described["sobjectType"] == "Lead" and described["scope"] == "everything"
+    assert described["whereCondition"] == {"field": "Routing_Status__c", "operator": "equals", "values": ["Offered"]}
+    assert "FROM Lead WHERE Routing_Status__c = 'Offered'" in described["query"]
+    results = out["results"]
+    assert results.get("error") is None, results
+    paths = [c["fieldNameOrPath"] for c in results["columns"]]
+    assert paths[:4] == ["Name", "Company", "Country", "Routing_Status__c"] and "Owner.Alias" in paths
+    assert [c["fieldNameOrPath"] for c in results["columns"] if c["hidden"]][0] == "Id"
+    assert (results["size"], len(results["records"]), results["done"]) == (30, 25, False)  # 25 by default
+    first = {c["fieldNameOrPath"]: c["value"] for c in results["records"][0]["columns"]}
+    assert first["Name"] == "Offered 0" and first["Routing_Status__c"] == "Offered" and first["Id"] in offered
+    assert first["Routing_Attempt__c"] == "1"  # values come as strings
+    assert (len(out["page2"]["records"]), out["page2"]["done"]) == (5, True)
+    assert out["accounts"]["listviews"] == [] and out["accounts"]["sobjectType"] == "Account"
+    assert out["unknown"]["error"] == "NOT_FOUND"
+
+
+def test_bulk_api_1_is_refused_in_bulk_api_1s_own_error_format(jsforce, sandbox):
+    """jsforce's conn.bulk (Bulk API 1.0, /services/async) is not modelled: its calls answer
+    Bulk API 1.0's XML error (FeatureNotEnabled) naming Bulk API 2.0 to use instead, which
+    jsforce reports as such — not a JSON 404 it cannot read."""
+    lead = sandbox.org.create("Lead", {"LastName": "Bulk", "Company": "One"})
+    out = jsforce("""
+    async function main() {
+      await step('load', () => conn.bulk.load('Lead', 'update', [{Id: process.env.LEAD, Rating: 'Hot'}]));
+    }
+    """, LEAD=lead)
+    assert "FeatureNotEnabled" in json.dumps(out["load"]) and "Bulk API 2.0" in out["load"]["message"], out["load"]
+    assert sandbox.org.get("Lead", lead)["Rating"] is None
+    assert [(e.method, e.path) for e in sandbox.counters.requests("(no such resource)")] == []
+
+
+def test_recently_viewed_items_are_none_for_an_api_user(jsforce, sandbox):
+    """Records read over the API are not "viewed" (only the UI or SOQL FOR VIEW marks them,
+    neither of which the sandbox has): jsforce's conn.recent() and sobject().recent() both
+    answer an empty list, as an org answers an API-only user — not a 404."""
+    sandbox.org.create("Lead", {"LastName": "Seen", "Company": "Never"})
+    out = jsforce("""
+    async function main() {
+      await step('all', () => conn.recent());
+      await step('limited', () => conn.recent(5));
+      await step('lead', () => conn.sobject('Lead').recent());
+    }
+    """)
+    assert out == {"all": [], "limited": [], "lead": []}

@@ -250,3 +250,58 @@ def test_the_org_selects_for_change_data_capture_what_the_salesforce_metadata_se
 
     sb, raw = org
     assert set(selected_entities()) == {"Lead", "Account"} == sb.pubsub.bus.selected
+
+
+def _partner_rep_token(sb) -> str:
+    """A partner rep's session (the password grant, as the portal's API users log in)."""
+    import requests
+
+    o = sb.org
+    account = o.create("Account", {"Name": "Partner P", "IsPartner": True})
+    contact = o.create("Contact", {"AccountId": account, "LastName": "Rep"})
+    o.create("User", {"Username": "rep@partner.sandbox", "LastName": "Rep", "Email": "rep@partner.test",
+                      "UserType": "PowerPartner", "AccountId": account, "ContactId": contact})  # fmt: skip
+    c = sb.connection
+    with requests.Session() as http:
+        http.verify, http.trust_env = c["ca_file"], False
+        r = http.post(c["login_url"] + "/services/oauth2/token", data={
+            "grant_type": "password", "client_id": c["client_id"], "client_secret": c["client_secret"],
+            "username": "rep@partner.sandbox", "password": c["password"]}, timeout=10)  # fmt: skip
+    return r.json()["access_token"]
+
+
+def test_a_partner_rep_cannot_subscribe_to_lead_changes(org):
+    """Change Data Capture ignores sharing: an object's channel needs View All on the object
+    (or View All Data), which no partner user has. Its GetTopic says it cannot subscribe,
+    its Subscribe is refused, and on /data/ChangeEvents (checked per event) it gets no Lead
+    or Account event — a rep must not read every other partner's leads off the stream."""
+    sb, _ = org
+    rep = RawPubSub(sb, token=_partner_rep_token(sb))
+    try:
+        assert rep.topic().can_subscribe is False
+        stream = rep.subscribe()
+        with pytest.raises(grpc.RpcError) as err:
+            stream.next(timeout=5)
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "View All" in err.value.details()
+        stream.close()
+        everything = rep.subscribe("/data/ChangeEvents", num_requested=10)
+        _lead(sb)
+        sb.org.create("Account", {"Name": "Elsewhere"})
+        time.sleep(0.5)
+        assert everything.responses.empty()  # nothing delivered (a keep-alive comes after 270 s)
+        everything.close()
+    finally:
+        rep.close()
+
+
+def test_an_error_carries_its_rpc_id_as_salesforce_appends_it(org):
+    """Salesforce's Pub/Sub errors end their message with `rpcId: …`, the id support asks
+    for, besides the `error-code` trailer."""
+    sb, raw = org
+    with pytest.raises(grpc.RpcError) as err:
+        raw.topic("/data/NoSuchChangeEvent")
+    details = err.value.details()
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    assert " rpcId: " in details and len(details.rsplit("rpcId: ", 1)[1].strip()) == 36
+    assert dict(err.value.trailing_metadata())["error-code"].startswith("sfdc.platform.eventbus.grpc.")

@@ -99,3 +99,63 @@ def test_committed_stubs_match_the_proto(tmp_path):
         committed = (ROOT / "eventbus" / "v1" / name).read_text()
         assert fresh == committed, (f"eventbus/v1/{name} is stale: regenerate it from the .proto "
                                     "(see eventbus/__init__.py)")
+
+
+PUBLISHER = textwrap.dedent('''
+    import json, os, sys
+    import grpc
+    import pubsub_api_pb2 as pb, pubsub_api_pb2_grpc as pb_grpc
+
+    conn = json.load(open(sys.argv[1]))
+    token = os.environ["PUBSUB_TOKEN"]
+    channel = grpc.secure_channel(conn["pubsub_url"], grpc.ssl_channel_credentials(open(conn["ca_file"], "rb").read()))
+    stub = pb_grpc.PubSubStub(channel)
+    meta = (("accesstoken", token), ("instanceurl", conn["instance_url"]), ("tenantid", token.split("!")[0]))
+    topic = stub.GetTopic(pb.TopicRequest(topic_name="/data/LeadChangeEvent"), metadata=meta, timeout=10)
+    event = pb.ProducerEvent(id="1", schema_id=topic.schema_id, payload=b"\\x00")
+    out = {"can_publish": topic.can_publish}
+
+    def outcome(call):
+        try:
+            return {"ok": str(call())}
+        except grpc.RpcError as e:
+            return {"status": e.code().name, "details": e.details(), "error_code": dict(e.trailing_metadata() or ()).get("error-code")}
+
+    out["publish"] = outcome(lambda: stub.Publish(pb.PublishRequest(topic_name=topic.topic_name, events=[event]),
+                                                  metadata=meta, timeout=10))
+    out["stream"] = outcome(lambda: list(stub.PublishStream(iter([pb.PublishRequest(topic_name=topic.topic_name, events=[event])]),
+                                                            metadata=meta, timeout=10)))
+    out["unknown"] = outcome(lambda: stub.Publish(pb.PublishRequest(topic_name="/event/Nope__e", events=[event]),
+                                                  metadata=meta, timeout=10))
+    out["anonymous"] = outcome(lambda: stub.Publish(pb.PublishRequest(topic_name=topic.topic_name, events=[event]), timeout=10))
+    out["managed"] = outcome(lambda: list(stub.ManagedSubscribe(iter([pb.ManagedFetchRequest(developer_name="Lead_Changes", num_requested=1)]),
+                                                                metadata=meta, timeout=10)))
+    print(json.dumps(out))
+''')
+
+
+def test_publishing_a_change_event_is_refused_as_salesforce_refuses_it(sandbox_factory, tmp_path):
+    """Change events are Salesforce's to publish (GetTopic says can_publish false): Publish and
+    PublishStream on a change event channel answer PERMISSION_DENIED, not UNIMPLEMENTED (a
+    server that lacks the method); an unknown topic is NOT_FOUND, no session UNAUTHENTICATED;
+    ManagedSubscribe names a managed subscription the org does not have: NOT_FOUND."""
+    client_dir = tmp_path / "client"
+    client_dir.mkdir()
+    shutil.copy(PROTO, client_dir / "pubsub_api.proto")
+    _protoc(client_dir, client_dir)
+    (client_dir / "publisher.py").write_text(PUBLISHER)
+    sb = sandbox_factory()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    env["PUBSUB_TOKEN"] = sb.token()
+    env["PYTHONPATH"] = str(client_dir)
+    done = subprocess.run([sys.executable, "-P", str(client_dir / "publisher.py"), str(sb.data_dir / "connection.json")],
+                          cwd=client_dir, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["can_publish"] is False
+    for call in ("publish", "stream"):
+        assert out[call]["status"] == "PERMISSION_DENIED", out[call]
+        assert "/data/LeadChangeEvent" in out[call]["details"] and out[call]["error_code"]
+    assert out["unknown"]["status"] == "NOT_FOUND"
+    assert out["anonymous"]["status"] == "UNAUTHENTICATED"
+    assert out["managed"]["status"] == "NOT_FOUND" and "Lead_Changes" in out["managed"]["details"]
