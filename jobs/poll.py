@@ -132,10 +132,28 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         if owner_partner and (pool is None or owner in pool.member_rep_ids):
             barred = owner_partner in state.declined(lead.id)
             return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), owner_partner
+        member = routing.rep_partner.get(saved_by or "") if pool and saved_by in pool.member_rep_ids else None
+        if member and not owner_partner and owner_set_by_rule(cx, lead.id):
+            # a member's own save, and the org's assignment rule took the lead out of the pool
+            if lead.response == Response.REJECTED.value:
+                return Event.REJECT, member
+            if lead.response == Response.ACCEPTED.value:
+                barred = member in state.declined(lead.id)
+                return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), member
+            return Event.ASSIGNED_BY_RULE, member
         return Event.PERSON_TAKES_OVER, None
     if live is not None:
         moved = bool(live.get("owner_id")) and owner != live["owner_id"]
         if moved and owner_partner != live["partner_id"]:
+            if (not owner_partner and routing.rep_partner.get(saved_by or "") == live["partner_id"]
+                    and owner_set_by_rule(cx, lead.id)):
+                # the offered partner's own save, and the org's assignment rule moved the lead in
+                # it: Salesforce's doing, not a person's; an answer in that save is the partner's
+                if lead.response == Response.REJECTED.value:
+                    return Event.REJECT, live["partner_id"]
+                if lead.response == Response.ACCEPTED.value:
+                    return Event.ACCEPT, live["partner_id"]
+                return Event.ASSIGNED_BY_RULE, live["partner_id"]
             # Someone outside the partner took the lead: that outranks an answer given in
             # the same moment (an acceptance must not settle the lead on an admin).
             return Event.PERSON_TAKES_OVER, None
@@ -155,6 +173,8 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         saver = routing.rep_partner.get(saved_by or "") if saved_by else owner_partner
         if holder and owner_partner == holder and saver == holder:
             return Event.REJECT, holder
+        if holder and saver == holder and not owner_partner and owner_set_by_rule(cx, lead.id):
+            return Event.REJECT, holder  # handed back in a save the assignment rule also moved
     if local["state"] == LeadState.ACCEPTED.value and lead.partner_id != owner_partner:
         accepted = of.accepted_offers(conn, [lead.id]).get(lead.id) or {}
         if owner_partner == accepted.get("partner_id") and _partner_removed(cx, lead, accepted.get("partner_id")):
@@ -165,10 +185,32 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         accepted = of.accepted_offers(conn, [lead.id]).get(lead.id) or {}
         if owner_partner and owner_partner == accepted.get("partner_id"):
             return Event.PASSED_TO_COLLEAGUE, owner_partner
+        holder = accepted.get("partner_id")
+        if (holder and not owner_partner and routing.rep_partner.get(saved_by or "") == holder
+                and owner_set_by_rule(cx, lead.id)):
+            return Event.ASSIGNED_BY_RULE, holder
         pool = routing.pools.get(accepted.get("queue_id") or "")
         if accepted.get("kind") == "pool" and owner_partner and pool is not None and owner in pool.member_rep_ids:
             return Event.SECOND_PICKUP, owner_partner
     return Event.PERSON_TAKES_OVER, None
+
+
+def owner_set_by_rule(cx: Context, lead_id: str) -> bool:
+    """Did the org's lead assignment rule set the lead's current owner? LeadHistory marks
+    such a change `ownerAssignment`, a person's `Owner`. Asked only when the holding
+    partner's own rep saved a change that took the lead off the partner — an API save
+    without `Sforce-Auto-Assign: FALSE`, which runs the rule (REST's default) — so one query
+    for a rare save. Without Owner history (the README asks for it) or an answer: no."""
+    from connector.errors import ConnectorError
+    from connector.soql import format_soql
+
+    soql = format_soql("SELECT Field FROM LeadHistory WHERE LeadId = {} AND Field IN ('Owner', 'ownerAssignment') "
+                       "ORDER BY CreatedDate DESC LIMIT 1", lead_id)
+    try:
+        rows = list(cx.client.query(soql))
+    except ConnectorError:
+        return False
+    return bool(rows) and rows[0].get("Field") == "ownerAssignment"
 
 
 def _outsider(routing, live: dict[str, Any] | None, saved_by: str | None) -> str | None:
@@ -235,8 +277,10 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         return "reassigned_within_partner"
     if action is Action.SETTLE_ACCEPTED:
         assert live is not None
-        # accepted in the field with the lead left in the queue: the rep who saved it takes it
-        taker = rec.get(SAVED_BY) if lead.owner_id == live.get("queue_id") else lead.owner_id
+        # accepted in the field with the lead left in the queue, or moved off the partner by the
+        # org's assignment rule in the same save: the rep who saved it takes it
+        off_partner = lead.owner_id == live.get("queue_id") or not routing.rep_partner.get(lead.owner_id or "")
+        taker = rec.get(SAVED_BY) if off_partner and rec.get(SAVED_BY) else lead.owner_id
         return _accept(cx, conn, state, lead, rec, live, taker, who, seen, now,
                        via_pool=event is Event.POOL_PICKUP, shown=local.get("reason"))
     if action is Action.DECLINE_IN_POOL:
@@ -290,6 +334,29 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
                                         offered_to=live["queue_id"] if pool else live["partner_id"],
                                         response=lead.response, owner_id=lead.owner_id)
         return "outsider_answer_refused"
+    if action is Action.OWNER_BACK:
+        at = seen or now
+        if live is not None:
+            pool = live["kind"] == "pool"
+            owner_id, partner_id, status, offer_id = (_live_owner(live), None if pool else live["partner_id"],
+                                                      RoutingStatus.OFFERED, live["id"])
+        else:
+            accepted = of.accepted_offers(conn, [lead.id]).get(lead.id) or {}
+            owner_id, partner_id, status, offer_id = (local.get("owner_id") or accepted.get("accepted_by"),
+                                                      accepted.get("partner_id"), RoutingStatus.ACCEPTED,
+                                                      accepted.get("id"))
+        # the partner's reps read it: it names no one
+        why = (f"Salesforce's lead assignment rule moved this lead when the partner's rep saved it at "
+               f"{at:%Y-%m-%d %H:%M} UTC (an API save without Sforce-Auto-Assign: FALSE); the owner was put back"
+               + ("; the offer stands" if live is not None else ""))
+        lifecycle.put_back(cx, conn, lead.id, owner_id=owner_id, partner_id=partner_id, status=status, reason=why,
+                           now=now, seen_modstamp=seen, offer_id=offer_id)
+        of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
+        cx.log(lead_id=lead.id).warning("owner_put_back_after_assignment_rule", saved_by=rec.get(SAVED_BY),
+                                        rule_owner=lead.owner_id, owner_id=owner_id,
+                                        fix="a partner integration saving leads through the API should send the "
+                                            "header Sforce-Auto-Assign: FALSE")
+        return "owner_back_after_assignment_rule"
     if action is Action.BACK_TO_FIRST_TAKER:
         accepted = of.accepted_offers(conn, [lead.id]).get(lead.id) or {}
         first, first_partner = local.get("owner_id"), accepted.get("partner_id")
@@ -322,8 +389,9 @@ def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id,
     values: dict[str, Any] = {"routing_status": RoutingStatus.ACCEPTED.value}
     if via_pool and partner_id:
         values["partner_id"] = partner_id  # who picked it from the pool
-    if via_pool and owner and owner != lead.owner_id:
-        values["owner_id"] = owner  # accepted in the field, left in the queue: the rep takes it
+    if owner and owner != lead.owner_id:
+        # accepted in the field, left in the queue (or moved off by the assignment rule): the rep takes it
+        values["owner_id"] = owner
     # a put-back since the offer (a member's decline, a refused pick-up or outsider's answer)
     # left words that no longer hold ("can still take it", "the offer stands"): the offer's own
     # reason, why this partner has the lead, is what the Lead says once it is accepted

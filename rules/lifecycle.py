@@ -45,6 +45,9 @@ class Event(str, Enum):
     PASSED_TO_COLLEAGUE = "passed_to_colleague"  # the owner moved to another rep of the same partner
     OUTSIDER_ANSWER = "outsider_answer"  # a rep of a partner the lead is not offered to answered it or took it
     PERSON_TAKES_OVER = "person_takes_over"  # the owner moved to someone who is not the partner's
+    # the org's lead assignment rule moved the lead in a save by the holding partner's own rep, with
+    # no answer in it (an API save without Sforce-Auto-Assign: FALSE: REST runs the rule by default)
+    ASSIGNED_BY_RULE = "assigned_by_rule"
     PARTNER_REMOVED = "partner_removed"  # a person cleared (or changed) the PartnerAccountId we set
     DO_NOT_ROUTE = "do_not_route"  # a person ticked Do_Not_Route__c
     REROUTE_REQUESTED = "reroute_requested"  # a person (LeadHistory: not us) set Routing_Status__c back to Pending
@@ -69,6 +72,7 @@ class Action(str, Enum):
     FOLLOW_OWNER = "follow_owner"  # keep the offer, note the new owner (same partner)
     DECLINE_IN_POOL = "decline_in_pool"  # bar the declining pool member; answer cleared, the others may take it
     REFUSE_ANSWER = "refuse_answer"  # the answer or pick-up does not stand: answer cleared, owner back, with why
+    OWNER_BACK = "owner_back"  # the owner put back where the offer or acceptance has it, with why; nothing else
     RELEASE = "release"  # end our interest; the Lead says a person has it (Released) and offer fields clear
     CLOSE = "close"  # end our interest without writing (the lead is gone or converted)
     ROUTE = "route"  # withdraw any live offer or acceptance (no bar), decide afresh at attempt 1, saying why
@@ -140,6 +144,11 @@ _PARTNER_REMOVED = Step(LeadState.RELEASED, Action.RELEASE, RoutingStatus.RELEAS
                         "the owner's partner while a rep of it still owns the lead")
 
 
+_BY_RULE = ("the org's lead assignment rule moved the lead when the holding partner's own rep saved it (an API "
+            "save without Sforce-Auto-Assign: FALSE runs it; LeadHistory says ownerAssignment): Salesforce's doing, "
+            "not a person taking it over; ")
+
+
 def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
     t: dict[tuple[LeadState, Event], Step | Ignored] = {}
     s, e = LeadState, Event
@@ -162,6 +171,7 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
         t[state, e.DEAL_REGISTRATION] = Ignored(
             "decided already; a registration counts when the lead is next decided (it outranks every rule then)")
         t[state, e.UNTOUCHED] = Ignored("only an accepted lead can sit untouched")
+        t[state, e.ASSIGNED_BY_RULE] = Ignored("no partner holds the lead: the owner the assignment rule set stands")
         t[state, e.CLOSED_UNCONVERTED] = Ignored(
             "only an accepted lead is the partner's to close; an offer is answered by accepting or rejecting")
 
@@ -186,6 +196,9 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
                                            "let it reach the lead): not the offered partner's answer; the answer is "
                                            "cleared, the owner put back, the offer stands and the Lead says so")
     t[s.OFFERED, e.REROUTE_REQUESTED] = _REROUTE_HELD
+    t[s.OFFERED, e.ASSIGNED_BY_RULE] = Step(s.OFFERED, Action.OWNER_BACK, RoutingStatus.OFFERED,
+                                            _BY_RULE + "the owner is put back to the rep, the offer runs on and the "
+                                            "Lead says so (an answer in that save is taken as the partner's)")
 
     # --- an offer to a pool
     t[s.POOLED, e.POOL_PICKUP] = Step(s.ACCEPTED, Action.SETTLE_ACCEPTED, RoutingStatus.ACCEPTED,
@@ -207,6 +220,9 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
     t[s.POOLED, e.DEAL_REGISTRATION] = t[s.OFFERED, e.DEAL_REGISTRATION]
     t[s.POOLED, e.PARTNER_REMOVED] = Ignored("a pool offer names no partner")
     t[s.POOLED, e.REROUTE_REQUESTED] = _REROUTE_HELD
+    t[s.POOLED, e.ASSIGNED_BY_RULE] = Step(s.POOLED, Action.OWNER_BACK, RoutingStatus.OFFERED,
+                                           _BY_RULE + "back to the pool queue, and the Lead says so (a member's "
+                                           "answer in that save is taken as its pick-up or decline)")
     t[s.POOLED, e.OUTSIDER_ANSWER] = Step(s.POOLED, Action.REFUSE_ANSWER, RoutingStatus.OFFERED,
                                           "a rep of a partner outside the pool answered or took the lead: back to "
                                           "the pool, the answer cleared, and the Lead says so")
@@ -229,6 +245,9 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
     t[s.ACCEPTED, e.REP_DEACTIVATED] = Ignored("the partner's admin reassigns its leads; a person's move is seen then")
     t[s.ACCEPTED, e.PARTNER_REMOVED] = _PARTNER_REMOVED
     t[s.ACCEPTED, e.REROUTE_REQUESTED] = _REROUTE_HELD
+    t[s.ACCEPTED, e.ASSIGNED_BY_RULE] = Step(s.ACCEPTED, Action.OWNER_BACK, RoutingStatus.ACCEPTED,
+                                             _BY_RULE + "back to the rep who holds it, and the Lead says so (a "
+                                             "Rejected in that save hands the lead back)")
 
     # --- parked: a person decides next (routed again on Pending, as every state but closed)
     t[s.ESCALATED, e.PERSON_TAKES_OVER] = Step(s.RELEASED, Action.RELEASE, RoutingStatus.RELEASED,
