@@ -1,0 +1,102 @@
+"""Weighted rotation with caps and load on Kestrel's Singapore resellers
+(tests/jobs/kestrel_org.py): Lion City 3, Straits Digital 2, Merlion 1 (Routing_Weight__c).
+
+Over a few hundred leads the shares follow the weights; no partner is offered more than its
+Daily_Cap__c in a day or holds more open leads than its Capacity__c; a lead nobody has room
+for escalates. A partner's day turns at midnight in its own zone (Time_Zone__c) or, without
+one, at the org's midnight in the org's zone (Australia/Sydney): not UTC, not the host's.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.jobs.kestrel_org import UTC, kestrel_fixture
+
+pytestmark = pytest.mark.e2e
+
+kestrel = pytest.fixture(kestrel_fixture)
+SYDNEY = ZoneInfo("Australia/Sydney")
+
+
+def sydney(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:
+    return datetime(y, mo, d, h, mi, tzinfo=SYDNEY).astimezone(UTC)
+
+
+def batch(k, n: int, tag: str) -> list[str]:
+    return [k.new_lead(f"{tag} Trading {i}", "SG") for i in range(n)]
+
+
+def shares(k, leads: list[str]) -> Counter:
+    got: Counter = Counter()
+    for lead in leads:
+        v = k.org.get("Lead", lead)
+        got[k.name_of(v.get("PartnerAccountId")) if v["Routing_Status__c"] == "Offered" else v["Routing_Status__c"]] += 1
+    return got
+
+
+def test_three_hundred_leads_are_shared_by_weight_3_2_1(kestrel):
+    k = kestrel
+    leads = batch(k, 300, "Orchard")
+    k.once(init=True)
+    got = shares(k, leads)
+    assert sum(got[p] for p in ("lion", "straits", "merlion")) == 300, got
+    for partner, weight in (("lion", 3), ("straits", 2), ("merlion", 1)):
+        expected = 300 * weight / 6
+        assert abs(got[partner] - expected) <= 0.1 * 300 / 3, (partner, got)
+
+
+def test_no_partner_goes_over_its_daily_cap_or_its_capacity_and_the_rest_escalates(kestrel):
+    k = kestrel
+    k.org.update("Account", k.partners["lion"], {"Daily_Cap__c": 20.0}, as_user=k.admin)
+    k.org.update("Account", k.partners["straits"], {"Capacity__c": 15.0}, as_user=k.admin)
+    k.org.update("Account", k.partners["merlion"], {"Daily_Cap__c": 25.0}, as_user=k.admin)
+    leads = batch(k, 80, "Raffles")
+    k.once(init=True)
+    got = shares(k, leads)
+    assert (got["lion"], got["straits"], got["merlion"]) == (20, 15, 25), got
+    assert got["Escalated"] == 20, got
+    escalated = next(x for x in leads if k.org.get("Lead", x)["Routing_Status__c"] == "Escalated")
+    reason = k.view(escalated)["Routing_Reason__c"].lower()
+    assert "cap" in reason or "capacity" in reason, reason
+
+
+def test_a_partners_daily_cap_resets_at_the_orgs_midnight_in_sydney_without_a_zone_of_its_own(kestrel):
+    k = kestrel
+    for short in ("lion", "straits", "merlion"):  # no Time_Zone__c: the org's day counts
+        k.org.update("Account", k.partners[short], {"Time_Zone__c": None, "Daily_Cap__c": 10.0}, as_user=k.admin)
+    first = batch(k, 30, "Monday")
+    k.once(init=True)
+    assert shares(k, first) == Counter(lion=10, straits=10, merlion=10)
+
+    k.at(sydney(2031, 3, 3, 23, 50))  # Monday, ten to midnight in Sydney: 12:50 UTC
+    late = batch(k, 3, "Late Monday")
+    k.once()
+    assert shares(k, late) == Counter(Escalated=3), "every cap is spent for Sydney's Monday"
+
+    k.at(sydney(2031, 3, 4, 0, 10))  # Tuesday in Sydney; still Monday 13:10 in UTC
+    tuesday = batch(k, 12, "Tuesday")
+    k.once()
+    got = shares(k, tuesday)
+    assert got["Escalated"] == 0 and sum(got.values()) == 12, got
+
+
+def test_a_partner_with_its_own_zone_gets_a_new_day_at_its_own_midnight(kestrel):
+    k = kestrel
+    for short in ("lion", "straits", "merlion"):  # Asia/Singapore: midnight there is 16:00 UTC
+        k.org.update("Account", k.partners[short], {"Daily_Cap__c": 10.0}, as_user=k.admin)
+    monday = batch(k, 30, "Monday")
+    k.once(init=True)
+    assert shares(k, monday) == Counter(lion=10, straits=10, merlion=10)
+    k.at(sydney(2031, 3, 4, 0, 10))  # Tuesday in Sydney, still Monday 21:10 in Singapore
+    early = batch(k, 3, "Not yet")
+    k.once()
+    assert shares(k, early) == Counter(Escalated=3), "Singapore's Monday is not over"
+    k.at(datetime(2031, 3, 4, 0, 10, tzinfo=ZoneInfo("Asia/Singapore")).astimezone(UTC))
+    tuesday = batch(k, 12, "Tuesday")
+    k.once()
+    got = shares(k, tuesday)
+    assert got["Escalated"] == 0 and sum(got.values()) == 12, got
