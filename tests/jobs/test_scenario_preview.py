@@ -1,0 +1,84 @@
+"""`dry-run` and `explain` tell an ops person what `leadrouter once` will do, on Kestrel's
+org (tests/jobs/kestrel_org.py): for leads of every kind of rule (a deal registration,
+nearest, a pool, a distributor, a fiscal quarter, a weighted rotation, caps spent, a lead
+left alone), before the first run and again with a state that has rotations and counts in
+it, the preview names the same outcome, rule and partner (or queue) that `once` then
+writes on the Lead.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.jobs.kestrel_org import kestrel_fixture, register_deal
+
+pytestmark = pytest.mark.e2e
+
+kestrel = pytest.fixture(kestrel_fixture)
+
+LONDON = {"Latitude": 51.5155, "Longitude": -0.0922}
+STATUS = {"offer": "Offered", "pool": "Offered", "escalate": "Escalated", "fallback": "Fallback",
+          "unroutable": "Unroutable"}
+
+
+def mixed_leads(k, tag: str) -> list[str]:
+    register_deal(k, "pennine", f"{tag} Guildhall Partners")
+    leads = [
+        k.new_lead(f"{tag} Guildhall Partners", "GB", **LONDON),
+        k.new_lead(f"{tag} Barbican Books", "GB", **LONDON),
+        k.new_lead(f"{tag} Leeds Looms", "GB"),
+        k.new_lead(f"{tag} Yokohama Yards", "JP"),
+        k.new_lead(f"{tag} Perth Pearls", "AU"),
+        k.new_lead(f"{tag} Auckland Apps", "NZ"),
+        k.new_lead(f"{tag} Bengaluru Bytes", "IN", Expected_Close_Date__c="2031-03-20"),
+        k.new_lead(f"{tag} Hyderabad Hubs", "IN", Expected_Close_Date__c="2031-08-20"),
+        k.new_lead(f"{tag} Left Alone Pte", "SG", Do_Not_Route__c=True),
+    ]
+    leads += [k.new_lead(f"{tag} Sentosa {i}", "SG") for i in range(8)]
+    return leads
+
+
+def what_once_did(k, lead: str) -> tuple:
+    v = k.view(lead)
+    who = v["partner"] or v["OwnerId"]
+    return v["Routing_Status__c"], v["Routing_Rule__c"], who
+
+
+def what_preview_said(k, row: dict) -> tuple:
+    outcome = row["outcome"]
+    return STATUS.get(outcome, outcome), row.get("rule"), row.get("to")
+
+
+def agree(k, leads: list[str]) -> None:
+    rows = k.dry_run()
+    said = {lead: rows.get(lead) for lead in leads}
+    explained = {lead: k.explain(lead)["now"] for lead in leads}
+    k.once()
+    for lead in leads:
+        status, rule, who = what_once_did(k, lead)
+        row, ex = said[lead], explained[lead]
+        if status is None:  # left alone
+            assert row is None or row["outcome"] in ("left alone", "skip", "left_alone"), row
+            continue
+        assert row is not None, f"dry-run did not list {lead}, which once routed ({status}, {rule})"
+        assert STATUS.get(row["outcome"]) == status, (lead, row, status, rule)
+        assert row.get("rule") == rule, (lead, row, rule)
+        name = k.org.get("Account", k.partners[who])["Name"] if who in k.partners else None
+        if name:
+            assert name in row["to"], (lead, row, name)
+            assert name in ex["text"] or name in ex.get("summary", ""), (lead, ex.get("summary"))
+        assert STATUS.get(ex["kind"]) == status, (lead, ex["kind"], status)
+
+
+def test_dry_run_and_explain_agree_with_the_first_once(kestrel):
+    k = kestrel
+    k.once(init=True)  # the state exists, empty
+    agree(k, mixed_leads(k, "First"))
+
+
+def test_dry_run_and_explain_agree_with_once_when_rotations_and_caps_are_under_way(kestrel):
+    k = kestrel
+    k.org.update("Account", k.partners["merlion"], {"Daily_Cap__c": 2.0}, as_user=k.admin)
+    k.once(init=True)
+    mixed_leads(k, "Earlier")
+    k.once()
+    agree(k, mixed_leads(k, "Later"))
