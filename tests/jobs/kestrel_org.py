@@ -43,6 +43,12 @@ max_offers_per_day = 1000
 time_zone = "Australia/Sydney"
 fiscal_year_start_month = 7
 
+[settings.certifications_for_products]
+"Security Suite" = ["Security"]
+"Data Platform" = ["Data Analytics"]
+"Cloud Migration" = ["AWS Migration", "Azure Migration"]
+"ERP Connector" = ["SAP"]
+
 [territories]
 ANZ = ["AU", "NZ"]
 
@@ -88,6 +94,33 @@ when = 'country == "SG"'
   match = { geography = true }
   distribute = "weighted"
   weight_by = "weight"
+  otherwise = "escalate"
+
+[[ruleset]]
+name = "Gulf"
+when = 'country == "AE"'
+
+  [[ruleset.rule]]
+  name = "Hot referral to a Preferred Platinum"
+  when = 'source == "Partner Referral" and rating == "Hot" and amount >= 100000'
+  match = { geography = true, min_tier = "Platinum", programs = ["Preferred"] }
+  distribute = "round_robin"
+
+  [[ruleset.rule]]
+  name = "Certified for the products"
+  when = 'not products.is_empty and "Managed Services" not in products'
+  match = { geography = true, certified_for_products = true }
+  distribute = "round_robin"
+
+  [[ruleset.rule]]
+  name = "Industry specialist"
+  match = { geography = true, industry = true }
+  distribute = "least_loaded"
+
+  [[ruleset.rule]]
+  name = "Anyone in the Gulf"
+  match = { geography = true }
+  distribute = "round_robin"
   otherwise = "escalate"
 
 [[ruleset]]
@@ -292,6 +325,16 @@ PARTNERS: list[tuple[str, str, dict]] = [
      "Time_Zone__c": "Asia/Kolkata"}),
     ("deccan", "Deccan Data Pvt", {"BillingCountry": "India", "Coverage__c": "IN", "Partner_Tier__c": "Silver",
      "Time_Zone__c": "Asia/Kolkata"}),
+    # the Gulf: criteria of the lead (source, rating, amount, products, industry) and the
+    # partner (tier, programs, certifications, industries)
+    ("dune", "Dune Digital FZ-LLC", {"BillingCountry": "United Arab Emirates", "Coverage__c": "AE",
+     "Partner_Tier__c": "Platinum", "Partner_Programs__c": "Preferred;MSP", "Certifications__c": "Security",
+     "Industries__c": "Banking", "Time_Zone__c": "Asia/Dubai"}),
+    ("oasis", "Oasis Technology LLC", {"BillingCountry": "United Arab Emirates", "Coverage__c": "AE",
+     "Partner_Tier__c": "Gold", "Partner_Programs__c": "Cloud", "Certifications__c": "Data Analytics;AWS Migration",
+     "Industries__c": "Retail", "Time_Zone__c": "Asia/Dubai"}),
+    ("falcon", "Falcon IT Services LLC", {"BillingCountry": "United Arab Emirates", "Coverage__c": "AE",
+     "Partner_Tier__c": "Platinum", "Time_Zone__c": "Asia/Dubai"}),
 ]
 
 

@@ -95,3 +95,42 @@ def test_two_partners_registered_for_the_same_company_escalate_naming_both(kestr
     v = k.view(lead)
     assert (v["Routing_Status__c"], v["OwnerId"]) == ("Escalated", k.queues["Channel_Escalations"]), v
     assert "Mersey" in v["Routing_Reason__c"] and "Pennine" in v["Routing_Reason__c"], v
+
+
+def test_a_resellers_registration_skips_the_distributor_tier(kestrel):
+    """ANZ leads go to a distributor first; Outback Systems (a reseller under Southern Cross)
+    registered this customer, so the lead goes to Outback directly."""
+    k = kestrel
+    register_deal(k, "outback", "Kalgoorlie Gold Mines")
+    lead = k.new_lead("Kalgoorlie Gold Mines", "AU", State="WA")
+    k.once(init=True)
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["partner"], v["OwnerId"]) == ("Offered", "outback", k.reps["outback"]), v
+
+
+def test_when_the_registering_partner_rejects_the_rule_decides_and_never_offers_it_back(kestrel):
+    k = kestrel
+    register_deal(k, "mersey", "Southwark Signs")
+    lead = k.new_lead("Southwark Signs", "GB", **LONDON)
+    k.once(init=True)
+    assert k.view(lead)["partner"] == "mersey"
+    k.reject(lead, "Existing customer")
+    k.once(hours=1)
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["partner"], v["Routing_Rule__c"]) == ("Offered", "thames", "Nearest UK partner"), v
+    assert v["Routing_Reason__c"].startswith("offer 1 was rejected; "), v
+    k.reject(lead, "No capacity")
+    k.once(hours=1)
+    v = k.view(lead)
+    assert v["partner"] not in ("mersey", "thames"), v
+
+
+def test_a_registering_partner_that_is_paused_escalates_rather_than_going_to_a_rival(kestrel):
+    k = kestrel
+    register_deal(k, "mersey", "Lambeth Lighting")
+    k.org.update("Account", k.partners["mersey"], {"Routing_Paused__c": True}, as_user=k.admin)
+    lead = k.new_lead("Lambeth Lighting", "GB", **LONDON)
+    k.once(init=True)
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["OwnerId"]) == ("Escalated", k.queues["Channel_Escalations"]), v
+    assert "Mersey" in v["Routing_Reason__c"] and "registration" in v["Routing_Reason__c"].lower(), v

@@ -82,3 +82,23 @@ def test_dry_run_and_explain_agree_with_once_when_rotations_and_caps_are_under_w
     mixed_leads(k, "Earlier")
     k.once()
     agree(k, mixed_leads(k, "Later"))
+
+
+def test_validate_passes_kestrels_setup_whose_zone_and_fiscal_year_match_the_org(kestrel, capsys):
+    from jobs.cli import main
+
+    code = main(["validate", "--config", str(kestrel.config)])
+    said = capsys.readouterr()
+    assert code == 0 and "0 error(s)" in said.out + said.err, said.out + said.err
+
+
+def test_validate_names_a_rule_file_whose_calendar_is_not_the_orgs(kestrel, capsys):
+    """The rule file left at the shipped UTC and January: the org is Sydney's, July's."""
+    from jobs.cli import main
+
+    rules = kestrel.work / "rules.toml"
+    rules.write_text(rules.read_text().replace('time_zone = "Australia/Sydney"\n', "")
+                     .replace("fiscal_year_start_month = 7\n", ""))
+    main(["validate", "--config", str(kestrel.config)])
+    said = (lambda c: c.out + c.err)(capsys.readouterr())
+    assert "Australia/Sydney" in said and "fiscal_year_start_month" in said, said
