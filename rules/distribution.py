@@ -270,6 +270,10 @@ class Distribution:
                     if x < 0:
                         break
             c, w, m, n = classes[i]
+            # Where the draw fell inside the class, as a fresh draw in [0, 1): should the class
+            # be capped, the draw picks among the others by their weights. Reused as it stood,
+            # a capped class's whole share went to the class next to it in weight order.
+            draw = min(max((x + w * n) / (w * n), 0.0), 0.999999) if x < 0 else draw
             words = self._class_words.get((rule.name, c, w))
             if words is None:  # (class, how): the same few per rule, worded once
                 if len(self._class_words) >= 10_000:

@@ -100,3 +100,17 @@ def test_a_partner_with_its_own_zone_gets_a_new_day_at_its_own_midnight(kestrel)
     k.once()
     got = shares(k, tuesday)
     assert got["Escalated"] == 0 and sum(got.values()) == 12, got
+
+
+def test_when_the_heaviest_partner_is_capped_the_others_share_the_rest_by_their_weights(kestrel):
+    """Lion City (weight 3) takes 20 a day; of the other 280 leads Straits (2) and Merlion (1)
+    take two thirds and one third, not whatever the draws that fell on Lion happen to spill."""
+    k = kestrel
+    k.org.update("Account", k.partners["lion"], {"Daily_Cap__c": 20.0}, as_user=k.admin)
+    leads = batch(k, 300, "Marina")
+    k.once(init=True)
+    got = shares(k, leads)
+    assert got["lion"] == 20, got
+    rest = got["straits"] + got["merlion"]
+    assert rest == 280, got
+    assert abs(got["straits"] - rest * 2 / 3) <= 0.1 * rest / 2, got
