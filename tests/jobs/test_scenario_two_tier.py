@@ -144,3 +144,36 @@ def test_a_lapse_overnight_waits_for_the_partners_working_day(kestrel):
     assert deadline_of(v).astimezone(ZoneInfo(zone)).weekday() == 0, (zone, deadline_of(v), handed_at)
     k.once(hours=60)  # Monday, early morning everywhere: still offered
     assert k.view(lead)["Routing_Status__c"] == "Offered"
+
+
+def test_a_distributor_with_no_reseller_for_the_place_keeps_the_lead_it_accepted(kestrel):
+    """Southern Cross's resellers cover Australia only: a New Zealand lead it accepts stays
+    with it, Accepted, no clock running."""
+    k = kestrel
+    leads = [k.new_lead("Rotorua Rafting", "NZ"), k.new_lead("Taupo Trout", "NZ")]
+    k.once(init=True)
+    lead = next(x for x in leads if k.view(x)["partner"] == "southern")
+    k.accept(lead)
+    k.once(hours=1)
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["partner"], v["OwnerId"]) == ("Accepted", "southern", k.reps["southern"]), v
+
+
+def test_a_hand_down_reminder_comes_in_the_resellers_working_hours(kestrel):
+    """Kiwi Cloud (Auckland) is handed a lead at Monday 12:30 there; eight working hours end
+    Tuesday 12:30, and the reminder one working hour before, Tuesday 11:30 Auckland."""
+    k = kestrel
+    leads = [k.new_lead("Napier Wines", "NZ"), k.new_lead("Nelson Hops", "NZ")]
+    k.once(init=True)
+    lead = next(x for x in leads if k.view(x)["partner"] == "pacific")
+    k.accept(lead)
+    k.once(hours=1)  # Monday 10:30 Sydney, 12:30 Auckland
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["partner"]) == ("Offered", "kiwi"), v
+    assert abs(deadline_of(v) - local("Pacific/Auckland", 2031, 3, 4, 12, 30)) < timedelta(minutes=2), v
+    k.at(local("Pacific/Auckland", 2031, 3, 4, 11, 20))
+    k.once()
+    assert reminded(k, lead) == 0
+    k.at(local("Pacific/Auckland", 2031, 3, 4, 11, 40))
+    k.once()
+    assert reminded(k, lead) == 1

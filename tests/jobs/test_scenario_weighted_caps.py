@@ -114,3 +114,20 @@ def test_when_the_heaviest_partner_is_capped_the_others_share_the_rest_by_their_
     rest = got["straits"] + got["merlion"]
     assert rest == 280, got
     assert abs(got["straits"] - rest * 2 / 3) <= 0.1 * rest / 2, got
+
+
+def test_a_lead_every_partner_rejected_escalates_and_the_lead_says_why(kestrel):
+    k = kestrel
+    lead = k.new_lead("Jurong Jetties", "SG")
+    k.once(init=True)
+    seen = []
+    for _ in range(3):
+        v = k.view(lead)
+        assert v["Routing_Status__c"] == "Offered" and v["partner"] not in seen, (seen, v)
+        seen.append(v["partner"])
+        k.reject(lead, "Not our product/industry")
+        k.once(hours=1)
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["OwnerId"], v["PartnerAccountId"]) == (
+        "Escalated", k.queues["Channel_Escalations"], None), v
+    assert "3 already rejected this lead" in v["Routing_Reason__c"], v
