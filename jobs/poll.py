@@ -319,7 +319,9 @@ def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id,
             state.record_held(lead.id, partner_id)
     of.put_lead(conn, lead.id, now, state=LeadState.ACCEPTED.value, owner_id=owner, modstamp=seen,
                 status=lead.status, record=rec, reason="accepted")
-    values: dict[str, Any] = {"routing_status": RoutingStatus.ACCEPTED.value}
+    # no clock runs on an accepted lead: a deadline left on it read, in an admin's list
+    # view or report, as an offer still waiting (or long overdue)
+    values: dict[str, Any] = {"routing_status": RoutingStatus.ACCEPTED.value, "deadline": None}
     if via_pool and partner_id:
         values["partner_id"] = partner_id  # who picked it from the pool
     if via_pool and owner and owner != lead.owner_id:

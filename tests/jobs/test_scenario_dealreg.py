@@ -30,6 +30,10 @@ def test_an_approved_registration_wins_over_the_nearest_partner_rule(kestrel):
     assert (v["Routing_Status__c"], v["partner"], v["OwnerId"]) == ("Offered", "mersey", k.reps["mersey"]), v
     assert "registration" in v["Routing_Reason__c"].lower(), v
     assert "registration" in (v["Routing_Rule__c"] or "").lower(), v
+    k.accept(lead)
+    k.once(hours=1)
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["partner"], v["Offer_Deadline__c"]) == ("Accepted", "mersey", None), v
 
 
 def test_a_registration_matching_the_email_domain_wins_whatever_the_company_is_typed(kestrel):

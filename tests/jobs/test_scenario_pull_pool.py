@@ -36,6 +36,7 @@ def test_a_pool_lead_taken_by_one_member_is_that_partners(kestrel):
     k.once(hours=1)
     v = k.view(lead)
     assert (v["Routing_Status__c"], v["partner"], v["OwnerId"]) == ("Accepted", "fuji", k.reps["fuji"]), v
+    assert v["Offer_Deadline__c"] is None, "no clock runs on an accepted lead"
 
 
 def test_two_members_race_the_first_keeps_it_and_the_loser_is_told(kestrel):
