@@ -175,7 +175,7 @@ def _set_compared_with_null(expression: Any) -> str | None:
             for one, other in ((node.left, node.right), (node.right, node.left)):
                 if (isinstance(one, SymbolExpression) and isinstance(other, NullExpression)
                         and getattr(one.result_type, "name", "") == "SET"):
-                    return one.name
+                    return str(one.name)
     return None
 
 
