@@ -56,6 +56,26 @@ def test_two_members_race_the_first_keeps_it_and_the_loser_is_told(kestrel):
     assert k.view(lead)["OwnerId"] == k.reps["sakura"], "and it stays so"
 
 
+def test_in_an_org_open_to_every_partner_user_the_first_taker_keeps_a_lead_raced_for_between_two_runs(kestrel):
+    """An org whose sharing lets every partner user save every lead: both saves succeed
+    before the connector's next read. The first taker keeps it, and the Lead says why."""
+    k = kestrel
+    k.org.lead_sharing_external = "ReadWrite"
+    lead = k.new_lead("Kobe Beef Exporters", "JP")
+    k.once(init=True)
+    pooled(k, lead)
+    assert k.take_from_pool(lead, k.reps["sakura"]).status_code == 204
+    k.sb.clock.advance(timedelta(seconds=30))
+    assert k.take_from_pool(lead, k.reps["fuji"]).status_code == 204
+    k.once(hours=1)
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["partner"], v["OwnerId"]) == ("Accepted", "sakura", k.reps["sakura"]), v
+    assert "taken" in v["Routing_Reason__c"].lower() and v["Offer_Deadline__c"] is None, v
+    k.once(hours=1)
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["partner"], v["OwnerId"]) == ("Accepted", "sakura", k.reps["sakura"]), v
+
+
 def test_a_race_seen_across_two_runs_goes_back_to_the_first_taker(kestrel):
     k = kestrel
     lead = k.new_lead("Nagoya Motors", "JP")
