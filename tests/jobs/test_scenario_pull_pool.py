@@ -101,3 +101,19 @@ def test_a_pool_lead_nobody_takes_escalates_when_its_window_ends(kestrel):
     v = k.view(lead)
     assert (v["Routing_Status__c"], v["OwnerId"]) == ("Escalated", k.queues["Channel_Escalations"]), v
     assert "pool" in v["Routing_Reason__c"].lower(), v
+
+
+def test_every_member_is_reminded_before_a_pool_lead_lapses_and_a_decliner_is_not(kestrel):
+    k = kestrel
+    lead = k.new_lead("Hiroshima Harbour", "JP")
+    k.once(init=True)
+    k.reject(lead, "No capacity", as_user=k.reps["fuji"])  # Fuji's rep declines it in the pool
+    k.once(hours=1)
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["OwnerId"]) == ("Offered", k.queues["Partner_Pool_JP"]), v
+    assert "can still take it" in v["Routing_Reason__c"], v
+    k.once(hours=22.5)  # 23.5 h after the offer: half an hour left
+    told = {r for n in k.sb.notifications.all("customNotificationAction")
+            if n.inputs.get("targetId") == lead and "expires" in n.inputs.get("title", "")
+            for r in n.inputs["recipientIds"]}
+    assert told == {k.reps["sakura"]}, told
