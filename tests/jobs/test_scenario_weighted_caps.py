@@ -131,3 +131,21 @@ def test_a_lead_every_partner_rejected_escalates_and_the_lead_says_why(kestrel):
     assert (v["Routing_Status__c"], v["OwnerId"], v["PartnerAccountId"]) == (
         "Escalated", k.queues["Channel_Escalations"], None), v
     assert "3 already rejected this lead" in v["Routing_Reason__c"], v
+
+
+def test_capacity_counts_open_and_accepted_leads_and_a_rejection_frees_a_place(kestrel):
+    k = kestrel
+    k.org.update("Account", k.partners["straits"], {"Capacity__c": 5.0}, as_user=k.admin)
+    first = batch(k, 30, "Bugis")
+    k.once(init=True)
+    held = [x for x in first if k.org.get("Lead", x)["PartnerAccountId"] == k.partners["straits"]]
+    assert len(held) == 5, shares(k, first)
+    k.accept(held[0])
+    k.reject(held[1], "Bad data")  # not "No capacity": that one lowers the partner's capacity (feedback)
+    k.reject(held[2], "Bad data")
+    k.once(hours=1)
+    assert k.view(held[0])["Routing_Status__c"] == "Accepted"
+    assert {k.view(x)["partner"] for x in held[1:3]} <= {"lion", "merlion"}, "rejected: never back to Straits"
+    more = batch(k, 30, "Clarke Quay")
+    k.once(hours=1)
+    assert shares(k, more)["straits"] == 2, shares(k, more)  # 5 places: 1 accepted + 2 open + 2 freed
