@@ -177,3 +177,25 @@ def test_a_hand_down_reminder_comes_in_the_resellers_working_hours(kestrel):
     k.at(local("Pacific/Auckland", 2031, 3, 4, 11, 40))
     k.once()
     assert reminded(k, lead) == 1
+
+
+def test_the_hand_down_goes_to_the_reseller_covering_the_leads_state(kestrel):
+    """Harbour IT covers New South Wales, Outback Systems Western Australia (Coverage__c by
+    state code); Kiwi Cloud the whole of ANZ by territory name (@ANZ). A lead's state is
+    read as people type it ("WA", "New South Wales")."""
+    k = kestrel
+    k.org.update("Account", k.partners["harbour"], {"Coverage__c": "AU-NSW"}, as_user=k.admin)
+    k.org.update("Account", k.partners["outback"], {"Coverage__c": "AU-WA"}, as_user=k.admin)
+    k.org.update("Account", k.partners["kiwi"], {"Coverage__c": "@ANZ"}, as_user=k.admin)
+    perth = [k.new_lead(f"Perth Mint Supplies {i}", "Australia", State="WA") for i in range(2)]
+    sydney = [k.new_lead(f"Sydney Opera Catering {i}", "AU", State="New South Wales") for i in range(2)]
+    k.once(init=True)
+    by = {lead: k.view(lead)["partner"] for lead in perth + sydney}
+    for lead in by:
+        k.accept(lead)
+    k.once(hours=1)
+    want = {("southern", True): "outback", ("southern", False): "harbour", ("pacific", True): "kiwi",
+            ("pacific", False): "kiwi"}
+    for lead, dist in by.items():
+        v = k.view(lead)
+        assert (v["Routing_Status__c"], v["partner"]) == ("Offered", want[(dist, lead in perth)]), (dist, v)
