@@ -79,3 +79,16 @@ def test_a_paused_partner_and_a_partner_without_an_active_rep_are_never_offered(
     leads = [gulf(k, f"Al Ain Farms {i}") for i in range(4)]
     k.once(init=True)
     assert {k.view(x)["partner"] for x in leads} == {"oasis"}
+
+
+def test_a_lead_no_rule_set_takes_says_so_and_names_a_country_that_could_not_be_read(kestrel):
+    """Kestrel's rule sets go by country and it wrote no country gate: a Brazilian lead is
+    Unroutable as no rule set applies; a lead whose Country reads "Atlantis" says that is
+    why, with the value, as a gate would."""
+    k = kestrel
+    brazil, atlantis = k.new_lead("Rio Cafe", "Brazil"), k.new_lead("Poseidon Pearls", "Atlantis")
+    k.once(init=True)
+    v = k.view(brazil)
+    assert (v["Routing_Status__c"], v["Routing_Reason__c"]) == ("Unroutable", "Rules: no rule set applies to this lead")
+    v = k.view(atlantis)
+    assert v["Routing_Status__c"] == "Unroutable" and "'Atlantis' is not a recognised country" in v["Routing_Reason__c"]
