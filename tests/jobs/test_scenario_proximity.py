@@ -53,6 +53,13 @@ def test_two_partners_at_the_same_distance_take_turns(kestrel):
     got = [k.view(x)["partner"] for x in leads]
     assert sorted(set(got)) == ["irwell", "pennine"], got
     assert abs(got.count("irwell") - got.count("pennine")) <= 1, got
+    assert "as near" in k.view(leads[0])["Routing_Reason__c"], k.view(leads[0])
+    later = []
+    for i in range(4):  # one lead a run: the turn is kept between runs
+        lead = k.new_lead(f"Eccles Cakes {i}", "GB", Latitude=53.4875, Longitude=-2.2901)
+        k.once(hours=0.5)
+        later.append(k.view(lead)["partner"])
+    assert later.count("irwell") == 2 and later[0] != later[1], later
 
 
 def test_a_lead_without_coordinates_falls_to_the_rule_without_distance(kestrel):
@@ -62,3 +69,14 @@ def test_a_lead_without_coordinates_falls_to_the_rule_without_distance(kestrel):
     v = k.view(lead)
     assert (v["Routing_Status__c"], v["Routing_Rule__c"]) == ("Offered", "UK rotation"), v
     assert v["partner"] in ("thames", "mersey", "pennine"), v
+
+
+def test_the_rotation_turns_fairly_across_runs_one_lead_each(kestrel):
+    k = kestrel
+    got = []
+    for i in range(6):
+        lead = k.new_lead(f"Midlands Motors {i}", "GB")
+        k.once(init=(i == 0), hours=0 if i == 0 else 0.5)
+        got.append(k.view(lead)["partner"])
+    assert sorted(got) == ["mersey", "mersey", "pennine", "pennine", "thames", "thames"], got
+    assert got[:3] == got[3:], got
