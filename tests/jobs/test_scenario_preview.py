@@ -7,6 +7,8 @@ writes on the Lead.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.jobs.kestrel_org import kestrel_fixture, register_deal
@@ -102,3 +104,14 @@ def test_validate_names_a_rule_file_whose_calendar_is_not_the_orgs(kestrel, caps
     main(["validate", "--config", str(kestrel.config)])
     said = (lambda c: c.out + c.err)(capsys.readouterr())
     assert "Australia/Sydney" in said and "fiscal_year_start_month" in said, said
+
+
+def test_dry_run_and_explain_take_the_leads_in_the_order_once_reads_them(kestrel):
+    """`once` reads leads by SystemModstamp: a lead created first but edited after the others
+    (a person fixed its phone number) is routed last, and a rotation gives it the last turn."""
+    k = kestrel
+    k.once(init=True)
+    first, second, third = (k.new_lead(f"Docklands {n}", "GB") for n in ("One", "Two", "Three"))
+    k.sb.clock.advance(timedelta(seconds=5))
+    k.org.update("Lead", first, {"Phone": "+44 20 7946 0000"}, as_user=k.admin)
+    agree(k, [first, second, third])
