@@ -115,3 +115,16 @@ def test_dry_run_and_explain_take_the_leads_in_the_order_once_reads_them(kestrel
     k.sb.clock.advance(timedelta(seconds=5))
     k.org.update("Lead", first, {"Phone": "+44 20 7946 0000"}, as_user=k.admin)
     agree(k, [first, second, third])
+
+
+def test_dry_run_and_explain_agree_with_once_on_a_lead_a_person_sent_back_to_pending(kestrel):
+    """A person sets Routing_Status__c = Pending on an offered lead: `once` withdraws the
+    offer and routes it afresh past the partner that held it; the preview says the same."""
+    k = kestrel
+    lead = k.new_lead("Greenwich Glassworks", "GB")
+    k.once(init=True)
+    held = k.view(lead)["partner"]
+    k.answer(lead, {"Routing_Status__c": "Pending"}, as_user=k.admin)
+    k.sb.clock.advance(timedelta(seconds=2))
+    agree(k, [lead])
+    assert k.view(lead)["partner"] != held, k.view(lead)
