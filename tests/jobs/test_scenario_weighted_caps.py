@@ -149,3 +149,19 @@ def test_capacity_counts_open_and_accepted_leads_and_a_rejection_frees_a_place(k
     more = batch(k, 30, "Clarke Quay")
     k.once(hours=1)
     assert shares(k, more)["straits"] == 2, shares(k, more)  # 5 places: 1 accepted + 2 open + 2 freed
+
+
+def test_after_max_attempts_offers_the_lead_escalates_though_a_partner_is_left(kestrel):
+    k = kestrel
+    rules = k.work / "rules.toml"
+    rules.write_text(rules.read_text().replace("max_attempts = 4", "max_attempts = 2"))
+    lead = k.new_lead("Changi Cargo", "SG")
+    k.once(init=True)
+    k.reject(lead, "Bad data")
+    k.once(hours=1)
+    assert k.view(lead)["Routing_Attempt__c"] == 2
+    k.reject(lead, "Bad data")
+    k.once(hours=1)
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["OwnerId"]) == ("Escalated", k.queues["Channel_Escalations"]), v
+    assert "no partner took it after 2 offers" in v["Routing_Reason__c"], v
