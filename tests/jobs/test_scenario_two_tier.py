@@ -199,3 +199,22 @@ def test_the_hand_down_goes_to_the_reseller_covering_the_leads_state(kestrel):
     for lead, dist in by.items():
         v = k.view(lead)
         assert (v["Routing_Status__c"], v["partner"]) == ("Offered", want[(dist, lead in perth)]), (dist, v)
+
+
+def test_resellers_that_let_the_hand_down_lapse_pass_it_on_and_then_back_to_the_distributor(kestrel):
+    k = kestrel
+    leads = [k.new_lead("Geelong Grain", "AU"), k.new_lead("Ballarat Bricks", "AU")]
+    k.once(init=True)
+    lead = next(x for x in leads if k.view(x)["partner"] == "southern")
+    k.accept(lead)
+    k.once(hours=1)
+    tried = []
+    for _ in RESELLERS["southern"]:
+        v = k.view(lead)
+        assert v["Routing_Status__c"] == "Offered" and v["partner"] in RESELLERS["southern"] - set(tried), (tried, v)
+        tried.append(v["partner"])
+        k.at(deadline_of(v) + timedelta(minutes=5))
+        k.once()
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["partner"], v["OwnerId"]) == ("Accepted", "southern", k.reps["southern"]), v
+    assert "lapsed" in v["Routing_Reason__c"] and v["Offer_Deadline__c"] is None, v
