@@ -165,3 +165,20 @@ def test_after_max_attempts_offers_the_lead_escalates_though_a_partner_is_left(k
     v = k.view(lead)
     assert (v["Routing_Status__c"], v["OwnerId"]) == ("Escalated", k.queues["Channel_Escalations"]), v
     assert "no partner took it after 2 offers" in v["Routing_Reason__c"], v
+
+
+def test_a_daily_cap_spent_before_the_state_was_lost_stays_spent_for_the_rest_of_sydneys_day(kestrel):
+    """Offers made at 09:30 Monday in Sydney (Sunday 22:30 UTC); the state file is lost; at
+    noon Monday in Sydney (already Monday 01:00 UTC) the rebuilt counts are still Monday's."""
+    k = kestrel
+    for short in ("lion", "straits", "merlion"):
+        k.org.update("Account", k.partners[short], {"Time_Zone__c": None, "Daily_Cap__c": 4.0}, as_user=k.admin)
+    monday = batch(k, 12, "Sentosa Morning")
+    k.once(init=True)
+    assert shares(k, monday) == Counter(lion=4, straits=4, merlion=4)
+    for suffix in ("", "-wal", "-shm"):
+        (k.work / f"leadrouter.sqlite{suffix}").unlink(missing_ok=True)
+    k.at(sydney(2031, 3, 3, 12, 0))
+    noon = batch(k, 3, "Sentosa Noon")
+    k.once()
+    assert shares(k, noon) == Counter(Escalated=3), "the caps were spent this morning, Sydney's Monday"
