@@ -51,11 +51,13 @@ def first_takers(cx: Context, records: list[dict[str, Any]]) -> dict[str, tuple[
         for row in cx.client.query(soql):
             lead_id, rep, at = row["LeadId"], row.get("NewValue"), parse_sf_datetime(row.get("CreatedDate"))
             offer = pooled.get(lead_id)
-            if lead_id in taken or offer is None or at is None or not isinstance(rep, str):
+            if offer is None or at is None or not isinstance(rep, str):
                 continue
             if offer.get("offered_at") and at < offer["offered_at"]:
                 continue  # an owner before this pool offer
-            if rep in routing.pools[offer["queue_id"]].member_rep_ids:
+            if rep == offer["queue_id"]:
+                taken.pop(lead_id, None)  # put back in the pool by its taker: the next one is first
+            elif lead_id not in taken and rep in routing.pools[offer["queue_id"]].member_rep_ids:
                 taken[lead_id] = (rep, at)
     # only a race: the first taker's partner is not the partner whose rep owns the lead now
     return {lid: first for lid, first in taken.items()

@@ -117,3 +117,19 @@ def test_every_member_is_reminded_before_a_pool_lead_lapses_and_a_decliner_is_no
             if n.inputs.get("targetId") == lead and "expires" in n.inputs.get("title", "")
             for r in n.inputs["recipientIds"]}
     assert told == {k.reps["sakura"]}, told
+
+
+def test_a_member_that_put_the_lead_back_in_the_pool_before_another_took_it_is_not_first(kestrel):
+    k = kestrel
+    k.org.lead_sharing_external = "ReadWrite"
+    lead = k.new_lead("Sendai Salmon", "JP")
+    k.once(init=True)
+    assert k.take_from_pool(lead, k.reps["sakura"]).status_code == 204
+    k.sb.clock.advance(timedelta(seconds=10))
+    back = k.save_as(k.reps["sakura"], lead, {"OwnerId": k.queues["Partner_Pool_JP"], "Partner_Response__c": None})
+    assert back.status_code == 204, back.text
+    k.sb.clock.advance(timedelta(seconds=10))
+    assert k.take_from_pool(lead, k.reps["fuji"]).status_code == 204
+    k.once(hours=1)
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["partner"], v["OwnerId"]) == ("Accepted", "fuji", k.reps["fuji"]), v
