@@ -182,3 +182,14 @@ def test_a_daily_cap_spent_before_the_state_was_lost_stays_spent_for_the_rest_of
     noon = batch(k, 3, "Sentosa Noon")
     k.once()
     assert shares(k, noon) == Counter(Escalated=3), "the caps were spent this morning, Sydney's Monday"
+
+
+def test_a_daily_cap_holds_across_the_days_runs(kestrel):
+    k = kestrel
+    k.org.update("Account", k.partners["lion"], {"Daily_Cap__c": 10.0}, as_user=k.admin)
+    leads = []
+    for run in range(4):
+        leads += batch(k, 20, f"Tiong Bahru {run}")
+        k.once(init=(run == 0), hours=0 if run == 0 else 1)
+    got = shares(k, leads)
+    assert got["lion"] == 10 and got["straits"] + got["merlion"] == 70, got
