@@ -114,8 +114,13 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
         words = texts(rep.language if rep else None)
         zone = rep.time_zone if rep else None
         if digest and len(mine) > 1:
+            # a bell notification must open a record (Salesforce refuses one without targetId
+            # or targetPageRef): the rep's most urgent lead. An email is not attached to one:
+            # the Lead's activities would list the other leads to the next partner's reps.
+            urgent = min(mine, key=lambda i: (alerted[i][0].get("deadline") is None, alerted[i][0].get("deadline"), i))
             notes.append(Notification(recipient_ids=(rep_id,), title=words["digest"].format(n=len(mine)),
-                                      body="\n\n".join(_body(words, alerted[i][1], zone) for i in mine)[:32_000]))
+                                      body="\n\n".join(_body(words, alerted[i][1], zone) for i in mine)[:32_000],
+                                      target_id=alerted[urgent][1]["lead_id"] if mode == "custom" else None))
             covers.append(mine)
         else:
             for i in mine:

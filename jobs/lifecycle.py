@@ -394,6 +394,8 @@ def put_back(cx: Context, conn: Connection, lead_id: str, *, owner_id: str | Non
     partner's; it is cleared so its reps can still answer."""
     values: dict[str, Any] = {"owner_id": owner_id, "partner_id": partner_id,
                               "routing_status": status.value, "reason": reason[:255]}
+    if status is RoutingStatus.ACCEPTED:
+        values["deadline"] = None  # no clock runs on an accepted lead
     payload = cx.mappings.writeback(values)
     if clear_answer:
         payload |= cx.mappings.cleared_answer()

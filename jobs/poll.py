@@ -64,16 +64,22 @@ def closed_unconverted(cx: Context, lead: Lead) -> bool:
 
 def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec: dict[str, Any], local: dict[str, Any],
              live: dict[str, Any] | None, now: datetime, seen_only: list[dict[str, Any]] | None = None, *,
-             asked: bool = False) -> str:
+             asked: bool = False, first_taker: tuple[str, datetime] | None = None) -> str:
     """`seen_only`: where to note leads that changed nothing of ours (the caller writes
     them in one statement per page); None writes each at once. `asked`: a person set the
-    lead's Routing_Status__c to Pending (`wants_reroute`)."""
+    lead's Routing_Status__c to Pending (`wants_reroute`). `first_taker`: (rep, when) of
+    another partner's rep who took this pool lead before its owner now did
+    (jobs/pool_race.py)."""
     seen = parse_sf_datetime(rec.get("SystemModstamp"))
     if isinstance(lead, Unroutable):
         of.put_lead(conn, rec["Id"], now, modstamp=seen, record=rec)
         return "unreadable"
     event, who = classify(cx, conn, state, lead, local, live, asked=asked, saved_by=rec.get(SAVED_BY))
     move = rl.step(local["state"], event) if event is not None else None
+    if first_taker is not None and event is Event.POOL_PICKUP and live is not None:
+        first = cx.routing().rep_partner.get(first_taker[0])
+        if first and first != who and first not in state.declined(lead.id):
+            return _first_taker_keeps(cx, conn, state, lead, rec, live, first_taker, first, who, seen, now)
     if move is None or isinstance(move, Ignored):
         if seen_only is None:
             of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec)
@@ -372,12 +378,29 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
     raise AssertionError(f"{action} for {event} is not carried out by the lead stream")  # a table/jobs mismatch
 
 
+def _first_taker_keeps(cx: Context, conn, state, lead: Lead, rec, live, first_taker: tuple[str, datetime],
+                       first_partner: str, second_partner: str | None, seen, now) -> str:
+    """Both picked the pool lead up between two reads: the first taker's pick-up is the one
+    that counts, and the later one is undone, as when the two are read apart."""
+    rep, taken_at = first_taker
+    _accept(cx, conn, state, lead, rec, live, rep, first_partner, seen, now, via_pool=True, answered=taken_at)
+    why = (f"taken from the pool first at {taken_at:%Y-%m-%d %H:%M} UTC; a later pick-up by another partner's "
+           "rep was undone")  # names no partner: both partners' reps can read it
+    lifecycle.put_back(cx, conn, lead.id, owner_id=rep, partner_id=first_partner, status=RoutingStatus.ACCEPTED,
+                       reason=why, now=now, seen_modstamp=seen, offer_id=live["id"])
+    of.put_lead(conn, lead.id, now, owner_id=rep, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
+    cx.log(lead_id=lead.id).info("second_pickup_undone", first_partner_id=first_partner,
+                                 second_partner_id=second_partner, same_read=True)
+    return "second_pickup_undone"
+
+
 def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id, seen, now, *, via_pool: bool,
-            shown: str | None = None) -> str:
-    """`shown`: the reason the Lead shows (as the state last wrote it)."""
+            shown: str | None = None, answered: datetime | None = None) -> str:
+    """`shown`: the reason the Lead shows (as the state last wrote it). `answered`: when
+    the rep took it, where the lead's SystemModstamp is a later save's."""
     lifecycle.end_offer(conn, state, offer, "accepted", "accepted", now, outcome=None)
     # when the rep answered (the lead's SystemModstamp), not when we happened to read it
-    answered = min(now, seen) if seen is not None else now
+    answered = answered or (min(now, seen) if seen is not None else now)
     of.set_offer(conn, offer["id"], accepted_at=answered, accepted_by=owner, partner_id=partner_id)
     if partner_id:
         hours = max(0.0, (answered - offer["offered_at"]).total_seconds() / 3600)
@@ -386,7 +409,9 @@ def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id,
             state.record_held(lead.id, partner_id)
     of.put_lead(conn, lead.id, now, state=LeadState.ACCEPTED.value, owner_id=owner, modstamp=seen,
                 status=lead.status, record=rec, reason="accepted")
-    values: dict[str, Any] = {"routing_status": RoutingStatus.ACCEPTED.value}
+    # no clock runs on an accepted lead: a deadline left on it read, in an admin's list
+    # view or report, as an offer still waiting (or long overdue)
+    values: dict[str, Any] = {"routing_status": RoutingStatus.ACCEPTED.value, "deadline": None}
     if via_pool and partner_id:
         values["partner_id"] = partner_id  # who picked it from the pool
     if owner and owner != lead.owner_id:

@@ -34,6 +34,7 @@ from rules.outcomes import Pick
 from rules.state import RoutingState
 
 _PERF_DEFAULT_RESPONSE = 0.5
+TIE_KM = 0.1  # partners this much nearer or farther than the nearest are as near as it
 
 
 class _Walk:
@@ -120,18 +121,7 @@ class Distribution:
                         return Pick(pos, "incumbent: already works this company", {})
         strategy = rule.distribute
         if strategy == "nearest":
-            chosen = None
-            for d, pos in near or ():
-                if chosen is None:
-                    why = self.caps.blocked(pos, state, now)
-                    if why:
-                        self.caps.exclude(trial, pos, why)
-                        continue
-                    chosen = Pick(pos, f"nearest ({d:.0f} km)", {})
-                trial.scores.append({"partner_id": idx.ids[pos], "km": round(d, 1)})
-                if len(trial.scores) == 3:
-                    break
-            return chosen
+            return self.nearest(near, seg, state, now, trial)
         if strategy == "predictive":
             # the learner tests the caps as rotate does, through this distribution's index and caps
             found = self.learner.pick(self, rule, lead, eligible, state, now, trial, attempt)
@@ -148,6 +138,33 @@ class Distribution:
             return self.rotate(seg, eligible, state, now, trial, "round robin")
         # best fit's floor share: a rotation of its own, so every eligible partner gets a turn
         return self.rotate(seg.sub("floor"), eligible, state, now, trial, "best fit floor: round robin")
+
+    def nearest(self, near: Near | None, seg: Segment, state: RoutingState, now: datetime,
+                trial: RuleTrial) -> Pick | None:
+        """The nearest partner not at a cap. Partners equally near (within TIE_KM: two
+        partners at one address, or geocoded to the same city centre) take turns in a
+        rotation of their own: always the first by id starved the other for good."""
+        first: float | None = None
+        tied = 0
+        for d, pos in near or ():
+            if first is not None and d - first > TIE_KM:
+                if len(trial.scores) >= 3:
+                    break
+            else:
+                why = self.caps.blocked(pos, state, now)
+                if why:
+                    self.caps.exclude(trial, pos, why)
+                    continue
+                first = d if first is None else first
+                tied |= 1 << pos
+            if len(trial.scores) < 3:
+                trial.scores.append({"partner_id": self.index.ids[pos], "km": round(d, 1)})
+        if first is None:
+            return None
+        if tied & (tied - 1) == 0:
+            return Pick(tied.bit_length() - 1, f"nearest ({first:.0f} km)", {})
+        how = f"nearest ({first:.0f} km, {tied.bit_count()} partners as near: round robin)"
+        return self.rotate(self.segment(f"{seg.rule}|nearest", tied), tied, state, now, trial, how)
 
     @staticmethod
     def resume(seg: Segment, state: RoutingState) -> str | None:
@@ -253,6 +270,10 @@ class Distribution:
                     if x < 0:
                         break
             c, w, m, n = classes[i]
+            # Where the draw fell inside the class, as a fresh draw in [0, 1): should the class
+            # be capped, the draw picks among the others by their weights. Reused as it stood,
+            # a capped class's whole share went to the class next to it in weight order.
+            draw = min(max((x + w * n) / (w * n), 0.0), 0.999999) if x < 0 else draw
             words = self._class_words.get((rule.name, c, w))
             if words is None:  # (class, how): the same few per rule, worded once
                 if len(self._class_words) >= 10_000:

@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping
 import rule_engine
 from rule_engine import DataType, errors as re_errors
 
-from rules.bounded import RegexRefused, TooDeep, bound_regexes, check_depth
+from rules.bounded import RegexRefused, TooDeep, _nodes, bound_regexes, check_depth
 from rules.codegen import CodeGen
 from rules.errors import nearest
 from rules.fiscal import UTC_CALENDAR, OrgCalendar, months_after as _months_after
@@ -166,6 +166,19 @@ class Condition:
         return f"Condition({self.text!r})"
 
 
+def _set_compared_with_null(expression: Any) -> str | None:
+    """The set attribute an `==` / `!=` compares with null, if any."""
+    from rule_engine.ast import ComparisonExpression, NullExpression, SymbolExpression
+
+    for node in _nodes(expression):
+        if isinstance(node, ComparisonExpression) and node.type in ("eq", "ne"):
+            for one, other in ((node.left, node.right), (node.right, node.left)):
+                if (isinstance(one, SymbolExpression) and isinstance(other, NullExpression)
+                        and getattr(one.result_type, "name", "") == "SET"):
+                    return str(one.name)
+    return None
+
+
 class Compiler:
     """Compiles conditions against one schema (lead or partner)."""
 
@@ -226,6 +239,12 @@ class Compiler:
                                   self._same_type_fix(text)) from None
         except (RecursionError, MemoryError):  # the text checks above should make this unreachable
             raise ExpressionError(f"condition too deeply nested to read: {text[:80]!r}…", TooDeep("").fix) from None
+        empty = _set_compared_with_null(rule.statement.expression)
+        if empty:
+            raise ExpressionError(
+                f"{empty} is a set (a multi-select picklist) and is never null in {text!r}: a record without "
+                f"any has the empty set, so `{empty} != null` holds for every record and `{empty} == null` for none",
+                f"write `not {empty}.is_empty` (has at least one) or `{empty}.is_empty` (has none)", empty)
         try:
             bound_regexes(rule.statement.expression)
         except RegexRefused as exc:

@@ -168,8 +168,12 @@ class Router:
                                                    f"{rule.name}: {ex.trials[-1].outcome}"), ex
             last_rule, why = why_nobody(ex.trials, rs.name)
             return self.outcomes.otherwise(lead, ex, rs.otherwise, attempt, now, last_rule, rs.name, why), ex
+        none = "Rules: no rule set applies to this lead"
+        # a rule set's `when` may have failed on a value the mappings could not read: say which
+        symbols = frozenset().union(*(rs.when.symbols for rs in self.book.rulesets))
+        unread = dropped_value_reason(none, symbols, lead.extra)
         return self.outcomes.finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now,
-                                    "Rules: no rule set applies to this lead", rule="[[ruleset]]"), ex
+                                    none if unread == none else f"{none}: {unread}", rule="[[ruleset]]"), ex
 
     # ================================================================ one rule
     def try_rule(self, rule: Rule, lead: Lead, state: RoutingState, now: datetime, tv: Mapping[str, datetime],

@@ -117,4 +117,7 @@ def unrouted_leads_soql(cx, limit: int | None = None) -> str:
     extra = ms.filter("lead")
     if extra:
         where = f"({extra}) AND {where}"
-    return select(ms.sobject("lead"), ms.soql_fields("lead"), where=where, order_by=("CreatedDate", "Id"), limit=limit)
+    # in the order the lead stream reads them (connector/reads.py): a rotation's turns, the
+    # caps and `--limit` then fall on the leads `once` gives them to, not on the oldest
+    return select(ms.sobject("lead"), ms.soql_fields("lead"), where=where, order_by=("SystemModstamp", "Id"),
+                  limit=limit)

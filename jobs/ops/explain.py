@@ -88,15 +88,19 @@ def run(args) -> int:
             else:
                 current["problems"] = sorted((lead.extra or {}).get("dropped_values", {}).values())
                 state = ctx.live_state or RoutingState()
+                now = cx.clock.now()
+                ahead = 0
+                if lead.routing_status in (None, "", "Pending") and not lead.do_not_route:
+                    state, ahead = state_at_its_turn(cx, state, full_id, now)
                 attempt = (lead.attempt or 0) + 1 if lead.routing_status in ("Offered",) else max(1, lead.attempt or 1)
                 # as the connector routes it: the lead score on it, partners its feedback keeps away skipped
                 learning.score(routing.learning, lead)
                 skipped = feedback.skipped(lead, routing.feedback)
-                ex = routing.router.explain(lead, state, cx.clock.now(), attempt=attempt)
+                ex = routing.router.explain(lead, state, now, attempt=attempt)
                 funnels = {t.rule: routing.router.funnel(lead, t.rule) for t in ex.trials if t.applied}
                 now_part = {"found": True, "kind": ex.kind, "summary": ex.summary, "text": ex.text(),
                             "explanation": ex.to_dict(), "funnels": {k: v for k, v in funnels.items() if v},
-                            "feedback": feedback_part(lead, skipped, routing, names, ex)}
+                            "feedback": feedback_part(lead, skipped, routing, names, ex), "ahead": ahead}
                 skip = not_ours(lead) if lead.routing_status in (None, "", "Pending") or lead.do_not_route else None
                 if skip is not None:  # what `once` does with it, whatever the rules would
                     now_part["left_alone"] = skip[1]
@@ -106,6 +110,27 @@ def run(args) -> int:
         return 0 if now_part.get("found") or past else 1
     print(for_terminal(render(lead_id, current, now_part, past, offers, names, has_state=ctx.live_store is not None)))
     return 0 if now_part.get("found") or past else 1
+
+
+def state_at_its_turn(cx, state, lead_id: str, now) -> tuple[Any, int]:
+    """The routing state as the next run has it when it reaches this lead: the unrouted leads
+    ahead of it (dry-run's order) decided first, on a copy. Explained on the state as it is,
+    the third of three new leads of a round robin was said to go where the first one went."""
+    import copy
+
+    from jobs.ops.context import unrouted_leads_soql
+    from jobs.ops.dryrun import route_all
+
+    ahead = []
+    for rec in cx.client.query(unrouted_leads_soql(cx)):
+        if rec.get("Id") == lead_id:
+            break
+        ahead.append(rec)
+    else:
+        return state, 0  # not among the leads the next run picks up
+    state = copy.deepcopy(state)
+    route_all(cx, ahead, state, now)
+    return state, len(ahead)
 
 
 # ------------------------------------------------------------------ for people
@@ -197,6 +222,9 @@ def render(lead_id: str, current: dict[str, Any], now_part: dict[str, Any], past
                        "below is only what the rules alone would say")
             out.append("")
         out.append("If routed now (what the rules would do today; nothing is written):")
+        if now_part.get("ahead"):
+            out.append(f"  (after the {now_part['ahead']} unrouted lead(s) the next run decides before it, in "
+                       "dry-run's order: rotations and caps turn with them)")
         out += what_if(now_part, names)
     return "\n".join(out)
 

@@ -44,6 +44,20 @@ def test_weighted_by_tier_gives_platinum_about_four_times_registered():
     assert 0.76 < share < 0.84  # 4 / (4 + 1) = 0.8
 
 
+def test_weighted_shares_the_capped_partners_part_among_the_others_by_their_weights():
+    """Weights 3 : 2 : 1, the heaviest capped at 20 a day: of the rest, 2 : 1. The draw that
+    fell on the capped class was reused as it stood, so its whole share went to the class
+    next to it in weight order (2,478 : 502 of 2,980, not 1,987 : 993)."""
+    rules = simple_rules("weighted").replace('distribute = "weighted"', 'distribute = "weighted"\n  weight_by = "weight"')
+    partners = [partner("001L", weight=3.0, daily_cap=20), partner("001S", weight=2.0), partner("001M", weight=1.0)]
+    router = router_for(rules, partners)
+    decisions, _ = route_many(router, [lead(f"00Q{i:05d}") for i in range(3000)])
+    counts = Counter(d.partner_id for d in decisions)
+    assert counts["001L"] == 20
+    rest = counts["001S"] + counts["001M"]
+    assert rest == 2980 and abs(counts["001S"] / rest - 2 / 3) < 0.03, counts
+
+
 def test_least_loaded_offers_to_the_partner_with_most_room():
     partners = [partner("001A", capacity=10), partner("001B", capacity=10)]
     router = router_for(simple_rules("least_loaded"), partners)

@@ -58,6 +58,18 @@ def test_missing_value_makes_the_condition_not_match_instead_of_failing():
     assert LEADS.compile("amount == null or amount < 10").matches(Lead(id="x"), TV) is True
 
 
+@pytest.mark.parametrize("text", ["products != null", "products == null", "null != products",
+                                  'rating == "Hot" and not (products == null)'])
+def test_a_set_compared_with_null_is_refused_with_is_empty_as_the_fix(text):
+    """A lead without products has the empty set, never null: `products != null` held for
+    every lead and `products == null` for none, silently."""
+    with pytest.raises(ExpressionError) as err:
+        LEADS.compile(text)
+    assert "products" in str(err.value) and "is_empty" in err.value.fix
+    assert LEADS.compile("not products.is_empty").matches(Lead(id="x"), TV) is False
+    assert LEADS.compile("products.is_empty").matches(Lead(id="x"), TV) is True
+
+
 def test_partner_conditions_see_partner_attributes():
     cond = Compiler(schema_of(Partner), with_time=False).compile('tier == "Gold" and enterprise_team')
     assert cond.matches(Partner(id="p", name="n", tier="Gold", enterprise_team=True), {})

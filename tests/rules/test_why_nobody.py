@@ -115,3 +115,32 @@ def test_the_funnel_counts_the_partners_left_after_each_criterion():
     assert router.funnel(jp, "APAC product specialist") == [
         ("admitted by the rule's partner conditions", 4), ("sell 'Security Suite'", 0)]
     assert router.funnel(jp, "no such rule") == []
+
+
+BY_COUNTRY = """
+[settings]
+fallback_queue = "Unassigned_Partner_Leads"
+
+[[ruleset]]
+name = "Japan"
+when = 'country == "JP"'
+
+  [[ruleset.rule]]
+  name = "Japan partners"
+  match = { geography = true }
+  distribute = "round_robin"
+"""
+
+
+def test_no_rule_set_for_a_lead_whose_value_could_not_be_read_names_that_value():
+    """An org without a country gate, whose rule sets go by country: a lead from a web form
+    with "Atlantis" in Country was Unroutable because "no rule set applies", not because
+    its country could not be read."""
+    router = router_for(BY_COUNTRY, [partner("001JP", coverage=("JP",))])
+    unread = lead(country=None, state=None, postal_code=None,
+                  extra={"dropped_values": {"country": "Country: 'Atlantis' is not a recognised country"}})
+    d = router.decide(unread, RoutingState(), NOW)
+    assert d.kind is DecisionKind.UNROUTABLE
+    assert "no rule set applies" in d.reason and "'Atlantis' is not a recognised country" in d.reason, d.reason
+    plain = router.decide(lead(country="FR", state=None, postal_code=None), RoutingState(), NOW)
+    assert plain.reason == "Rules: no rule set applies to this lead", plain.reason

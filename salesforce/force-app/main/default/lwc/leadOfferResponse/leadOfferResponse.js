@@ -54,6 +54,17 @@ export function reasonText(code, details) {
     return text.length > REASON_TEXT_MAX ? text.slice(0, REASON_TEXT_MAX - 1) + '…' : text;
 }
 
+// A pool lead another member's rep took a moment earlier is theirs: Salesforce's sharing
+// refuses the loser's save with this code, whose own words ("insufficient access rights on
+// object id") read as a permission problem to fix rather than a race lost.
+const TAKEN_FIRST = 'This lead was taken from the pool by another partner a moment ago: it is no longer offered to you.';
+
+function refusedAccess(error) {
+    const body = (error && error.body) || {};
+    const errors = [...((body.output || {}).errors || []), ...(Array.isArray(body) ? body : [body])];
+    return errors.some((e) => e && e.errorCode === 'INSUFFICIENT_ACCESS_OR_READONLY');
+}
+
 function errorMessage(error) {
     // uiRecordApi errors: body.message, or field/record errors under body.output
     const body = (error && error.body) || {};
@@ -206,10 +217,11 @@ export default class LeadOfferResponse extends LightningElement {
         };
         // a pool (queue) lead becomes the accepting rep's, as Salesforce's own Accept does
         const owner = this.field(OWNER_FIELD);
-        if (owner && owner.startsWith(QUEUE_PREFIX)) {
+        const fromPool = Boolean(owner && owner.startsWith(QUEUE_PREFIX));
+        if (fromPool) {
             fields[OWNER_FIELD.fieldApiName] = USER_ID;
         }
-        return this.save(fields, 'Lead accepted', `${this.company} is yours: contact them soon.`);
+        return this.save(fields, 'Lead accepted', `${this.company} is yours: contact them soon.`, fromPool);
     }
 
     handleRejectStart() {
@@ -244,7 +256,7 @@ export default class LeadOfferResponse extends LightningElement {
         return this.save(fields, 'Lead rejected', 'Thanks: the lead goes to the next partner.');
     }
 
-    async save(fields, title, message) {
+    async save(fields, title, message, fromPool = false) {
         this.saving = true;
         this.saveError = undefined;
         try {
@@ -252,7 +264,7 @@ export default class LeadOfferResponse extends LightningElement {
             this.rejecting = false;
             this.dispatchEvent(new ShowToastEvent({ title, message, variant: 'success' }));
         } catch (error) {
-            this.saveError = errorMessage(error);
+            this.saveError = fromPool && refusedAccess(error) ? TAKEN_FIRST : errorMessage(error);
         } finally {
             this.saving = false;
         }

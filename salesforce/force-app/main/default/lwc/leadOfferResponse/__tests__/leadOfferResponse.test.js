@@ -126,6 +126,17 @@ describe('accepting', () => {
         await settle();
         expect($(element, '.save-error').textContent).toContain('insufficient access rights on object id');
     });
+
+    it('tells the rep who lost a race for a pool lead that another partner took it first', async () => {
+        // Salesforce's sharing: the lead is the winner's rep's now, the loser may not save it
+        updateRecord.mockRejectedValueOnce({ body: { message: 'An error occurred', output: { errors: [
+            { errorCode: 'INSUFFICIENT_ACCESS_OR_READONLY', message: 'insufficient access rights on object id' }] } } });
+        const element = mount(lead({ owner: '00G5g0000000004AAA' }));
+        await settle();
+        await click(element, '.accept');
+        await settle();
+        expect($(element, '.save-error').textContent).toContain('taken from the pool by another partner');
+    });
 });
 
 describe('rejecting', () => {
