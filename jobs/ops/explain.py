@@ -198,7 +198,8 @@ def render(lead_id: str, current: dict[str, Any], now_part: dict[str, Any], past
             out.append("")
         out.append("If routed now (what the rules would do today; nothing is written):")
         out += what_if(now_part, names)
-    return "\n".join(out)
+    # each line on its own: a partner's name or a reason quoted anywhere in it cannot break it in two
+    return "\n".join(one_line(line) for line in out)
 
 
 def _not_found_why(cx, ms, lead_id: str) -> str:

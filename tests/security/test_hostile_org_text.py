@@ -1,0 +1,99 @@
+"""Text the org holds, typed by anyone (a partner's Account Name, a Company from a web form),
+as the ops commands print it: never a forged line, never a terminal escape.
+
+tests/ops/test_hostile_text.py checks the Company in the first lines of explain and in the
+dry-run table; here the same text comes back through every other place a command shows
+it: the partner a lead would go to ("If routed now", the history), the undo listing, the
+CSV on a terminal. A forged line here reads as the connector's own words ("Routed to:
+…") to whoever is deciding what to do with a lead.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobs.cli import main
+from tests.badinput.harness import ROOMY, config_text
+from tests.badinput.lead_cases import BASE
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_hostile_org_text")]
+
+FORGED = "Routed to: Acme Gold Partner"
+PARTNER = f"Evil Partners\r\n{FORGED}\x1b[2J\x1b]0;owned\x07"
+COMPANY = f"Line One\r\n{FORGED}\x1b[31m"
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory) -> Any:
+    import sandbox
+
+    directory = tmp_path_factory.mktemp("hostile-org-text")
+    sb = sandbox.start(directory / "org", seed="demo", partners=10, leads=0, autosave=None)
+    try:
+        partners = [a for a in sb.org.records("Account") if a.get("IsPartner")]
+        for account in partners:
+            sb.org.update("Account", account["Id"], ROOMY)
+        # the only partner covering San Francisco, where BASE is: every lead goes to it
+        covering = next(a for a in partners if a.get("Coverage__c") == "US-CA")
+        sb.org.update("Account", covering["Id"], {"Name": PARTNER})
+        lead, _second = (sb.org.create("Lead", {**BASE, "Company": COMPANY, "LastName": f"Hostile {i}"},
+                                       as_user=sb.org.admin_user_id) for i in range(2))
+        config = directory / "leadrouter.toml"
+        config.write_text(config_text(sb.connection), encoding="utf-8")
+        yield sb, config, lead
+    finally:
+        sb.stop()
+
+
+def _forged(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.lstrip().startswith("Routed to:") or "\x1b" in line
+            or "\r" in line]
+
+
+def test_explain_shows_a_partner_name_on_one_line_in_every_section(org, capsys):
+    sb, config, lead = org
+    assert main(["once", "--init", "--config", str(config)]) == 0
+    assert sb.org.get("Lead", lead)["Routing_Status__c"] == "Offered"
+    capsys.readouterr()
+    assert main(["explain", lead, "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "If routed now" in out and "History, oldest first:" in out
+    assert _forged(out) == [], out
+    assert "Evil Partners\\r\\nRouted to: Acme Gold Partner\\x1b[2J" in out
+
+
+def test_undo_lists_a_company_on_one_line(org, capsys):
+    sb, config, lead = org
+    from jobs.config import load
+    from jobs.ops.context import open_live_store
+    from jobs.ops.undo import recent_runs
+
+    store = open_live_store(load(Path(config), env={}))
+    try:
+        run_id = next(r["run_id"] for r in recent_runs(store) if r["decisions"])
+    finally:
+        store.dispose()
+    capsys.readouterr()
+    assert main(["undo", "--run", run_id, "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert lead in out
+    assert _forged(out) == [], out
+
+
+def test_feedback_lists_a_partner_name_on_one_line(org, capsys):
+    sb, config, _ = org
+    offered = [ld for ld in sb.org.records("Lead") if ld.get("Routing_Status__c") == "Offered"]
+    assert len(offered) >= 2
+    for ld in offered[:2]:  # two "No capacity" declines throttle the partner
+        sb.org.update("Lead", ld["Id"], {"Partner_Response__c": "Rejected", "Rejection_Reason_Code__c": "No capacity",
+                                         "Rejection_Reason__c": "No capacity: two reps on leave"})
+    sb.clock.advance(timedelta(seconds=2))
+    assert main(["once", "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["feedback", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "capacity  Evil Partners" in out, out
+    assert _forged(out) == [], out
