@@ -16,6 +16,8 @@ from typing import Any
 # C0 and C1 controls, DEL, and the invisible marks that reorder or hide text (bidi
 # embeddings, overrides and isolates, zero-width joiners are harmless and kept).
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# The same without the line breaks and tab a quoted CSV cell holds as text.
+_UNSAFE_IN_CELL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # What a spreadsheet reads as the start of a formula (OWASP's list for CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -46,11 +48,14 @@ def plain(value: Any) -> str:
 
 
 def csv_cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet shows as text: a leading formula character is quoted.
+    """A CSV cell a spreadsheet shows as text: a leading formula character is quoted, and
+    every control but a line break or a tab escaped (the CSV goes to a terminal when no
+    --out is given, where an ESC sequence would run).
 
     Numbers stay numbers; only text that would start a formula gets the apostrophe
     spreadsheets themselves use to mean "this is text".
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    value = _UNSAFE_IN_CELL.sub(_escaped, value)
+    return "'" + value if value.startswith(_FORMULA_START) else value

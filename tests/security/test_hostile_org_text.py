@@ -65,6 +65,15 @@ def test_explain_shows_a_partner_name_on_one_line_in_every_section(org, capsys):
     assert "Evil Partners\\r\\nRouted to: Acme Gold Partner\\x1b[2J" in out
 
 
+def test_the_dry_run_csv_on_a_terminal_carries_no_escape_sequence(org, capsys):
+    sb, config, _ = org
+    sb.org.create("Lead", {**BASE, "Company": COMPANY}, as_user=sb.org.admin_user_id)
+    assert main(["dry-run", "--format", "csv", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out, out
+    assert "\\x1b[31m" in out
+
+
 def test_undo_lists_a_company_on_one_line(org, capsys):
     sb, config, lead = org
     from jobs.config import load
