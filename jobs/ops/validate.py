@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.printable import for_terminal
+from jobs.printable import for_terminal, one_line
 
 SAMPLE_LEADS = 5000
 
@@ -32,9 +32,11 @@ class Finding:
     line: int | None = None
 
     def __str__(self) -> str:
+        # a message quotes the org's text (a partner's name, a zone typed by a person): on its
+        # own line, whatever line breaks that text holds
         where = f"{self.file}:{self.line}" if self.line else self.file
-        text = f"{self.severity.upper():7} {where}: {self.key}: {self.message}"
-        return f"{text}\n        fix: {self.fix}" if self.fix else text
+        text = one_line(f"{self.severity.upper():7} {where}: {self.key}: {self.message}")
+        return f"{text}\n        fix: {one_line(self.fix)}" if self.fix else text
 
 
 def as_json(f: Finding) -> dict[str, Any]:

@@ -106,3 +106,18 @@ def test_feedback_lists_a_partner_name_on_one_line(org, capsys):
     out = capsys.readouterr().out
     assert "capacity  Evil Partners" in out, out
     assert _forged(out) == [], out
+
+
+def test_validate_names_a_partner_on_one_line(org, capsys):
+    sb, config, _ = org
+    covering = next(a for a in sb.org.records("Account") if a.get("Name") == PARTNER)
+    # a zone that is no IANA name: validate names the partner and the value, with the fix
+    sb.org.update("Account", covering["Id"], {"Time_Zone__c": "Berlin\r\nRouted to: tz\x1b[31m"})
+    try:
+        capsys.readouterr()
+        main(["validate", "--config", str(config)])
+        out = capsys.readouterr().out
+    finally:
+        sb.org.update("Account", covering["Id"], {"Time_Zone__c": None})
+    assert "Evil Partners\\r\\nRouted to: Acme Gold Partner" in out and "Berlin\\r\\n" in out, out
+    assert _forged(out) == [], out
