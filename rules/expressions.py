@@ -159,7 +159,7 @@ class Condition:
         """rule-engine's own evaluation; the reference the fast path is tested against."""
         try:
             return bool(self.rule.matches((record, tv)))
-        except (re_errors.EvaluationError, TypeError, decimal.InvalidOperation):
+        except (re_errors.EvaluationError, TypeError, OverflowError, decimal.InvalidOperation):
             return False
 
     def __repr__(self) -> str:
