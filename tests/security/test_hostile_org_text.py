@@ -121,3 +121,21 @@ def test_validate_names_a_partner_on_one_line(org, capsys):
         sb.org.update("Account", covering["Id"], {"Time_Zone__c": None})
     assert "Evil Partners\\r\\nRouted to: Acme Gold Partner" in out and "Berlin\\r\\n" in out, out
     assert _forged(out) == [], out
+
+
+def test_a_partner_value_of_100k_characters_is_quoted_short(org, capsys):
+    """A log line of 100 KB is split by the container's log driver (16 KB) into pieces no
+    longer JSON; a finding of 100 KB buries every other one."""
+    sb, config, _ = org
+    covering = next(a for a in sb.org.records("Account") if a.get("Name") == PARTNER)
+    with sb.org.lock:
+        sb.org.table("Account")[covering["Id"]]["Time_Zone__c"] = "Z" * 100_000
+    try:
+        capsys.readouterr()
+        main(["validate", "--config", str(config)])
+        said = capsys.readouterr()
+    finally:
+        sb.org.update("Account", covering["Id"], {"Time_Zone__c": None})
+    out = said.out + said.err
+    assert "ZZZZZZZZZZ" in out and "is not an IANA time zone" in out, out[-2000:]
+    assert max(len(line) for line in out.splitlines()) < 2000
