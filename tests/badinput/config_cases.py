@@ -236,6 +236,16 @@ CASES: list[ConfigCase] = [
                broken_file="partner.toml",
                mappings={"partner.toml": replace('filter = "IsPartner = true"', "filter = \"IsPartner = 'true\"")},
                line_needle="IsPartner = 'true"),
+    # a field of a type that never holds the attribute's kind of value: every lead (or partner)
+    # it reads would be Unroutable (left out), so the start stops instead, naming both types
+    ConfigCase("amount_read_from_a_checkbox_stops_the_start_naming_both_types",
+               ("lead.toml", "amount", "IsConverted", "boolean", "float"), broken_file="lead.toml",
+               mappings={"lead.toml": replace('amount = "Deal_Amount__c"', 'amount = "IsConverted"')},
+               line_needle='amount = "IsConverted"'),
+    ConfigCase("close_date_read_from_an_email_field_stops_the_start",
+               ("lead.toml", "close_date", "Email", "email", "date"), broken_file="lead.toml",
+               mappings={"lead.toml": replace('close_date = "Expected_Close_Date__c"', 'close_date = "Email"')},
+               line_needle='close_date = "Email"'),
     ConfigCase("required_as_words_names_the_key", ("lead.toml", "required"), broken_file="lead.toml",
                mappings={"lead.toml": replace('id = { field = "Id", required = true }',
                                               'id = { field = "Id", required = "yes please" }')},
