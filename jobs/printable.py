@@ -13,9 +13,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rules.errors import UNSAFE
+
 # C0 and C1 controls, DEL, and the invisible marks that reorder or hide text (bidi
-# embeddings, overrides and isolates, zero-width joiners are harmless and kept).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# embeddings, overrides and isolates, zero-width joiners are harmless and kept): the one
+# definition every problem message is escaped by too (rules/errors.py).
+_UNSAFE = UNSAFE
 # The same without the line breaks and tab a quoted CSV cell holds as text.
 _UNSAFE_IN_CELL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
