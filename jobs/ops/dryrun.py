@@ -173,7 +173,11 @@ def run(args) -> int:
             render([asdict(r) for r in current], args.format, out, f"dry-run: {len(records)} unrouted leads")
             footer = f"{len(records)} leads: {counts(current)} (nothing was written)"
         if buffer is not None:
-            write_whole(args.out, buffer.getvalue())
+            try:
+                write_whole(args.out, buffer.getvalue())
+            except OSError as e:
+                print(f"leadrouter dry-run: --out {args.out} cannot be written: {e.strerror or e}", file=sys.stderr)
+                return 2
         _footer(footer, args)
     return 0
 
