@@ -68,7 +68,7 @@ def route_all(cx, records: Iterable[dict[str, Any]], state, now: datetime, *, bo
         if decision.kind is DecisionKind.OFFER:
             to = names.get(decision.partner_id or "", decision.partner_id or "")
             if decision.rep_id:
-                to += f" / {rep_names.get(decision.rep_id, decision.rep_id)}"
+                to += f" / {rep_names.get(decision.rep_id) or decision.rep_id}"  # a rep without a Name: its id
         else:
             to = queue_names.get(decision.queue_id or "", decision.queue_id or "")
         rows.append(Row(lead.id, company, country, decision.kind.value, to, decision.rule or "", decision.reason))

@@ -140,3 +140,27 @@ def test_a_partner_value_of_100k_characters_is_quoted_short(org, capsys):
     out = said.out + said.err
     assert "ZZZZZZZZZZ" in out and "is not an IANA time zone" in out, out[-2000:]
     assert max(len(line) for line in out.splitlines()) < 2000
+
+
+def test_dry_run_names_a_rep_without_a_name_by_its_id(org, capsys):
+    """A User whose Name comes back empty (a data load, a field hidden from the integration
+    user) was shown as 'Partner / None'."""
+    sb, config, _ = org
+    covering = next(a for a in sb.org.records("Account") if a.get("Name") == PARTNER)
+    reps = [u for u in sb.org.records("User") if u.get("AccountId") == covering["Id"]]
+    before = {u["Id"]: u["Name"] for u in reps}
+    with sb.org.lock:
+        for u in reps:
+            sb.org.table("User")[u["Id"]]["Name"] = None
+    sb.org.create("Lead", {**BASE, "LastName": "Nameless rep"}, as_user=sb.org.admin_user_id)
+    try:
+        capsys.readouterr()
+        assert main(["dry-run", "--config", str(config)]) == 0
+        out = capsys.readouterr().out
+    finally:
+        with sb.org.lock:
+            for uid, name in before.items():
+                sb.org.table("User")[uid]["Name"] = name
+    offered = [line for line in out.splitlines() if "\toffer\t" in line]
+    assert offered and not [line for line in offered if "/ None" in line], out
+    assert any(f"/ {uid}" in line for line in offered for uid in before), out
