@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from typing import Iterable
 
 
-# What a terminal acts on instead of showing: C0 and C1 controls, DEL, and the marks that
-# reorder text (bidi overrides, isolates). jobs/printable.py escapes org text by the same.
-UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What a terminal acts on instead of showing: C0 and C1 controls, DEL, the line and
+# paragraph separators (a line break to editors, log viewers and str.splitlines) and the
+# marks that reorder text (bidi overrides, isolates). jobs/printable.py escapes org text by
+# the same.
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _escaped(match: re.Match[str]) -> str:

@@ -22,7 +22,8 @@ from tests.badinput.lead_cases import BASE
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_hostile_org_text")]
 
 FORGED = "Routed to: Acme Gold Partner"
-PARTNER = f"Evil Partners\r\n{FORGED}\x1b[2J\x1b]0;owned\x07"
+# U+2028, LINE SEPARATOR: a line break to Python's splitlines, editors and log viewers
+PARTNER = f"Evil Partners\r\n{FORGED}\x1b[2J\x1b]0;owned\x07\u2028{FORGED}"
 COMPANY = f"Line One\r\n{FORGED}\x1b[31m"
 
 
