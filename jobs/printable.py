@@ -10,6 +10,7 @@ The text itself is never changed in the org or the state; only what is printed.
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -21,6 +22,9 @@ from rules.errors import UNSAFE
 _UNSAFE = UNSAFE
 # The same without the line breaks and tab a quoted CSV cell holds as text.
 _UNSAFE_IN_CELL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# The same without C0, which JSON escapes in a string itself: one outside a string is the
+# document's own indentation.
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # What a spreadsheet reads as the start of a formula (OWASP's list for CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -62,3 +66,11 @@ def csv_cell(value: Any) -> Any:
         return value
     value = _UNSAFE_IN_CELL.sub(_escaped, value)
     return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def json_text(value: Any, **kwargs: Any) -> str:
+    """`value` as JSON that names stay readable in (non-ASCII kept) and a terminal cannot act
+    on: JSON escapes C0 controls itself, not DEL, C1 (a one-byte CSI), the line separators or
+    a bidi override; those become \\uXXXX, which reads back as the same text."""
+    text = json.dumps(value, ensure_ascii=False, **kwargs)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

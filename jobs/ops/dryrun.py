@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import csv
 import io
-import json
 import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from jobs.ops.output import why_not_writable, write_whole
-from jobs.printable import csv_cell, one_line
+from jobs.printable import csv_cell, json_text, one_line
 from rules.model import DecisionKind
 
 
@@ -102,7 +101,7 @@ def diff(current: list[Row], proposed: list[Row]) -> list[dict[str, str]]:
 
 def render(rows: list[dict[str, Any]], fmt: str, out: io.TextIOBase, title: str) -> None:
     if fmt == "json":
-        json.dump(rows, out, ensure_ascii=False, indent=1)
+        out.write(json_text(rows, indent=1))
         out.write("\n")
         return
     if fmt == "csv" or not rows:

@@ -11,7 +11,6 @@ the state lets go of the lead (its offer closes) so the next run does not chase 
 """
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from jobs.printable import for_terminal, one_line
+from jobs.printable import for_terminal, json_text, one_line
 
 HISTORY_NAMES = {"owner_id": ("Owner", "ownerAssignment", "OwnerId"), "partner_id": ("PartnerAccount", "PartnerAccountId")}
 
@@ -222,8 +221,8 @@ def run(args) -> int:
         if args.apply:
             apply(cx, items, args.run, cx.clock.now(), store)
         if args.json:
-            print(json.dumps({"run_id": args.run, "applied": bool(args.apply), "leads": [asdict(i) for i in items]},
-                             default=str, ensure_ascii=False))
+            print(json_text({"run_id": args.run, "applied": bool(args.apply), "leads": [asdict(i) for i in items]},
+                            default=str))
         else:
             print(for_terminal(render(args.run, window, items, bool(args.apply))))
         return 0

@@ -8,7 +8,6 @@ that partners of the same tier share.
 from __future__ import annotations
 
 import calendar
-import json
 import re
 import sys
 import tomllib
@@ -17,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.printable import for_terminal, one_line
+from jobs.printable import for_terminal, json_text, one_line
 
 SAMPLE_LEADS = 5000
 
@@ -651,8 +650,8 @@ def run(args) -> int:
     findings = validate(config, offline=args.offline)
     errors = [f for f in findings if f.severity == "error"]
     if args.json:
-        print(json.dumps({"ok": not errors, "errors": len(errors), "warnings": len(findings) - len(errors),
-                          "findings": [as_json(f) for f in findings]}, ensure_ascii=False))
+        print(json_text({"ok": not errors, "errors": len(errors), "warnings": len(findings) - len(errors),
+                         "findings": [as_json(f) for f in findings]}))
     else:
         for f in sorted(findings, key=lambda f: (f.severity != "error", f.file, f.line or 0)):
             print(for_terminal(str(f)))

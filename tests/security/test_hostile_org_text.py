@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_hostile_org_text")]
 FORGED = "Routed to: Acme Gold Partner"
 # U+2028, LINE SEPARATOR: a line break to Python's splitlines, editors and log viewers
 PARTNER = f"Evil Partners\r\n{FORGED}\x1b[2J\x1b]0;owned\x07\u2028{FORGED}"
-COMPANY = f"Line One\r\n{FORGED}\x1b[31m"
+# \x9b: the one-byte CSI, which a UTF-8 xterm acts on as ESC [ does; U+202E turns text around
+COMPANY = f"Line One\r\n{FORGED}\x1b[31m\x9b2J\u202e"
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +166,33 @@ def test_dry_run_names_a_rep_without_a_name_by_its_id(org, capsys):
     offered = [line for line in out.splitlines() if "\toffer\t" in line]
     assert offered and not [line for line in offered if "/ None" in line], out
     assert any(f"/ {uid}" in line for line in offered for uid in before), out
+
+
+@pytest.mark.parametrize("command", [["explain", "LEAD", "--json"], ["dry-run", "--format", "json"]])
+def test_json_output_escapes_what_a_terminal_would_act_on(org, capsys, command):
+    """JSON escapes C0 controls itself; with non-ASCII kept as it is (names in any script),
+    a one-byte CSI, a bidi override or a line separator went out raw — and people read
+    `--json` on a terminal. Escaped as \\uXXXX, the document is the same JSON."""
+    import json
+
+    sb, config, lead = org
+    if "LEAD" in command:  # a lead not yet routed reads the same in both commands
+        lead = sb.org.create("Lead", {**BASE, "Company": COMPANY, "LastName": "Json"}, as_user=sb.org.admin_user_id)
+    else:
+        sb.org.create("Lead", {**BASE, "Company": COMPANY, "LastName": "Json"}, as_user=sb.org.admin_user_id)
+    capsys.readouterr()
+    main([lead if part == "LEAD" else part for part in command] + ["--config", str(config)])
+    out = capsys.readouterr().out
+    assert not any(c in out for c in "\x1b\x9b\u202e\u2028\x7f"), repr(out[:500])
+    assert COMPANY in _strings(json.loads(out)), out[:300]
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
