@@ -9,6 +9,7 @@ CSV on a terminal. A forged line here reads as the connector's own words ("Route
 """
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,9 @@ def test_undo_lists_a_company_on_one_line(org, capsys):
     out = capsys.readouterr().out
     assert lead in out
     assert _forged(out) == [], out
+    assert main(["undo", "--run", run_id, "--json", "--config", str(config)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert lead in {item["lead_id"] for item in listed["leads"]}
 
 
 def test_feedback_lists_a_partner_name_on_one_line(org, capsys):
@@ -173,8 +177,6 @@ def test_json_output_escapes_what_a_terminal_would_act_on(org, capsys, command):
     """JSON escapes C0 controls itself; with non-ASCII kept as it is (names in any script),
     a one-byte CSI, a bidi override or a line separator went out raw — and people read
     `--json` on a terminal. Escaped as \\uXXXX, the document is the same JSON."""
-    import json
-
     sb, config, lead = org
     if "LEAD" in command:  # a lead not yet routed reads the same in both commands
         lead = sb.org.create("Lead", {**BASE, "Company": COMPANY, "LastName": "Json"}, as_user=sb.org.admin_user_id)
