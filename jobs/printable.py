@@ -10,6 +10,7 @@ The text itself is never changed in the org or the state; only what is printed.
 """
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -74,3 +75,10 @@ def json_text(value: Any, **kwargs: Any) -> str:
     a bidi override; those become \\uXXXX, which reads back as the same text."""
     text = json.dumps(value, ensure_ascii=False, **kwargs)
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def html_text(value: Any) -> str:
+    """A value for the HTML report: escaped for HTML, and on one line as on a terminal — a
+    browser lays U+202E out right to left ("Evil \\u202egnp.exe" reads "Evil exe.png"), and
+    the file is also read with `cat`."""
+    return html.escape(one_line(value))

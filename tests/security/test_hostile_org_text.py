@@ -198,3 +198,14 @@ def _strings(value):
     elif isinstance(value, list):
         for v in value:
             yield from _strings(v)
+
+
+def test_the_html_report_shows_a_partner_name_as_text(org, tmp_path, capsys):
+    """A browser does not act on ESC, but it does on U+202E: "Evil \\u202egnp.exe" reads
+    "Evil exe.png" in the page; and `cat report.html` is a terminal."""
+    _, config, _ = org
+    page = tmp_path / "report.html"
+    assert main(["report", "--out", str(page), "--config", str(config)]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert "Evil Partners\\r\\nRouted to: Acme Gold Partner\\x1b[2J" in html
+    assert not any(c in html for c in "\x1b\x07\r\u2028\u202e\x9b"), [c for c in "\x1b\x07\r\u2028\u202e\x9b" if c in html]
