@@ -69,7 +69,7 @@ def _reset(cx: Any, partner_id: str, now: Any, area: str | None) -> int:
 
     partners = cx.routing().partners
     if partner_id not in partners:
-        print(f"leadrouter feedback reset: {partner_id} is not a partner in the snapshot; "
+        print(f"leadrouter feedback reset: {partner_id!r} is not a partner in the snapshot; "
               "`leadrouter feedback` lists the partners with adjustments", file=sys.stderr)
         return 2
     sobject = cx.mappings.sobject("partner")

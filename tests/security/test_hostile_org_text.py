@@ -209,3 +209,12 @@ def test_the_html_report_shows_a_partner_name_as_text(org, tmp_path, capsys):
     html = page.read_text(encoding="utf-8")
     assert "Evil Partners\\r\\nRouted to: Acme Gold Partner\\x1b[2J" in html
     assert not any(c in html for c in "\x1b\x07\r\u2028\u202e\x9b"), [c for c in "\x1b\x07\r\u2028\u202e\x9b" if c in html]
+
+
+def test_feedback_reset_names_a_pasted_id_on_one_line(org, capsys):
+    _, config, _ = org
+    code = main(["feedback", "reset", "\x1b[2J0015g00000\nFAKE: reset done", "--config", str(config)])
+    said = capsys.readouterr()
+    out = said.out + said.err
+    assert code == 2 and "is not a partner" in out, out
+    assert _forged(out) == [] and not any(line.startswith("FAKE") for line in out.splitlines()), out
