@@ -83,7 +83,17 @@ def action_inputs(
 
 
 def _fit(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Cut to `limit` as Salesforce counts: in UTF-16 code units, an emoji two (as
+    mappings/textlen.py counts for fields; importing mappings here would put all of it
+    under the connector's strict type check)."""
+    if len(text.encode("utf-16-le", "surrogatepass")) // 2 <= limit:
+        return text
+    used = 0
+    for i, c in enumerate(text):
+        used += 2 if ord(c) > 0xFFFF else 1
+        if used > limit - 1:
+            return text[:i] + "…"
+    return text
 
 
 def outcome(notification: Notification, results: Sequence[Mapping[str, Any]]) -> NotifyResult:

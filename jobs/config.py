@@ -64,14 +64,20 @@ class SalesforceUnreachable(ConfigFileError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # nan and inf are TOML numbers, and no duration or share: "Input should be a finite number"
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# Upper bounds of the durations: each value becomes a timedelta or a timer, which a value past
+# the calendar breaks (OverflowError) in a job at every run, after validate said it was fine.
+WEEK_SECONDS = 7 * 86_400
 
 
 class StateSettings(_Strict):
     url: str = "sqlite:///leadrouter.sqlite"
     # Leads whose routing ended (closed, released) this many days ago leave the state:
     # their stored copy, offers, bars and audit. The org keeps the history (LeadHistory).
-    retention_days: int = Field(default=90, ge=1)
+    retention_days: int = Field(default=90, ge=1, le=36_500)
 
     @field_validator("url")
     @classmethod
@@ -96,23 +102,23 @@ class StateSettings(_Strict):
 class ScheduleSettings(_Strict):
     """Seconds between runs of each job."""
 
-    sync_partners: int = Field(900, ge=5)
-    leads: int = Field(60, ge=1)  # one incremental Lead read: new leads AND partner responses
-    offers: int = Field(60, ge=1)  # deadlines, reminders, follow-ups: local, no reads
-    outbox: int = Field(30, ge=1)
-    deleted: int = Field(900, ge=5)
-    housekeeping: int = Field(3600, ge=60)  # prune old job runs and settled outbox entries
-    misfire_grace: int = Field(30, ge=1)
+    sync_partners: int = Field(900, ge=5, le=WEEK_SECONDS)
+    leads: int = Field(60, ge=1, le=WEEK_SECONDS)  # one incremental Lead read: new leads AND partner responses
+    offers: int = Field(60, ge=1, le=WEEK_SECONDS)  # deadlines, reminders, follow-ups: local, no reads
+    outbox: int = Field(30, ge=1, le=WEEK_SECONDS)
+    deleted: int = Field(900, ge=5, le=WEEK_SECONDS)
+    housekeeping: int = Field(3600, ge=60, le=WEEK_SECONDS)  # prune old job runs and settled outbox entries
+    misfire_grace: int = Field(30, ge=1, le=WEEK_SECONDS)
 
 
 class RoutingSettings(_Strict):
     rules: Path = Path("rules.toml")
     # How far back each incremental read reaches behind its watermark: a commit that
     # lands late in Salesforce still gets read.
-    lookback_seconds: int = Field(300, ge=0)
+    lookback_seconds: int = Field(300, ge=0, le=WEEK_SECONDS)
     # The very first run (no watermark yet) starts this far back, so switching the
     # connector on does not route years of old, never-routed leads.
-    backfill_hours: float = Field(168.0, gt=0)
+    backfill_hours: float = Field(168.0, gt=0, le=87_600)  # ten years
 
 
 class MappingsSettings(_Strict):
@@ -120,10 +126,10 @@ class MappingsSettings(_Strict):
 
 
 class OffersSettings(_Strict):
-    reminder_before_hours: float = Field(4.0, gt=0)
-    followup_days: float = Field(3.0, gt=0)
+    reminder_before_hours: float = Field(4.0, gt=0, le=8_760)  # a year
+    followup_days: float = Field(3.0, gt=0, le=3_650)
     reclaim: bool = False
-    reclaim_after_days: float = Field(7.0, gt=0)
+    reclaim_after_days: float = Field(7.0, gt=0, le=3_650)
     # A lead still in this Status after acceptance counts as untouched.
     untouched_status: str = "Open - Not Contacted"
     # Lead Status values that mean the partner closed an accepted lead without converting
@@ -184,9 +190,9 @@ class StreamSettings(_Strict):
     mode: Literal["auto", "cdc", "poll"] = "auto"
     pubsub_url: str = "api.pubsub.salesforce.com:7443"  # host:port of the Pub/Sub API
     # with CDC connected, the lead stream's read becomes a reconciliation read this often
-    reconcile_seconds: int = Field(900, ge=60)
+    reconcile_seconds: int = Field(900, ge=60, le=WEEK_SECONDS)
     # and partners (Account events drive it) and deletions (DELETE events) are read this often
-    reconcile_partners_seconds: int = Field(21600, ge=300)
+    reconcile_partners_seconds: int = Field(21600, ge=300, le=WEEK_SECONDS)
     batch_size: int = Field(100, ge=1, le=100)  # events requested at a time
 
     @field_validator("pubsub_url")

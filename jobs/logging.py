@@ -30,7 +30,9 @@ _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]{20,}"), "[redacted session]"),
     (re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"), "[redacted jwt]"),
     (re.compile(r"((?:access_token|refresh_token|client_secret|password)=)[^&\s]+", re.I), r"\1[redacted]"),
-    (re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"), "[email]"),
+    # starting only where a run of such characters starts: the same leftmost matches, but a
+    # long run with no "@" is scanned once, not once from each of its positions (quadratic)
+    (re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"), "[email]"),
     (re.compile(r"(?<![\w.:+-])\+?\(?\d[\d ()\-.]{7,}\d(?![\w.:])"), lambda m: _phone(m.group(0))),
 ]
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

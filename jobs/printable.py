@@ -10,12 +10,22 @@ The text itself is never changed in the org or the state; only what is printed.
 """
 from __future__ import annotations
 
+import html
+import json
 import re
 from typing import Any
 
+from rules.errors import UNSAFE
+
 # C0 and C1 controls, DEL, and the invisible marks that reorder or hide text (bidi
-# embeddings, overrides and isolates, zero-width joiners are harmless and kept).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# embeddings, overrides and isolates, zero-width joiners are harmless and kept): the one
+# definition every problem message is escaped by too (rules/errors.py).
+_UNSAFE = UNSAFE
+# The same without the line breaks and tab a quoted CSV cell holds as text.
+_UNSAFE_IN_CELL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# The same without C0, which JSON escapes in a string itself: one outside a string is the
+# document's own indentation.
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # What a spreadsheet reads as the start of a formula (OWASP's list for CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -46,11 +56,29 @@ def plain(value: Any) -> str:
 
 
 def csv_cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet shows as text: a leading formula character is quoted.
+    """A CSV cell a spreadsheet shows as text: a leading formula character is quoted, and
+    every control but a line break or a tab escaped (the CSV goes to a terminal when no
+    --out is given, where an ESC sequence would run).
 
     Numbers stay numbers; only text that would start a formula gets the apostrophe
     spreadsheets themselves use to mean "this is text".
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    value = _UNSAFE_IN_CELL.sub(_escaped, value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def json_text(value: Any, **kwargs: Any) -> str:
+    """`value` as JSON that names stay readable in (non-ASCII kept) and a terminal cannot act
+    on: JSON escapes C0 controls itself, not DEL, C1 (a one-byte CSI), the line separators or
+    a bidi override; those become \\uXXXX, which reads back as the same text."""
+    text = json.dumps(value, ensure_ascii=False, **kwargs)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def html_text(value: Any) -> str:
+    """A value for the HTML report: escaped for HTML, and on one line as on a terminal — a
+    browser lays U+202E out right to left ("Evil \\u202egnp.exe" reads "Evil exe.png"), and
+    the file is also read with `cat`."""
+    return html.escape(one_line(value))

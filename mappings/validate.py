@@ -31,6 +31,18 @@ _READ_OK = {
     "set": {"multipicklist", "picklist", "string", "textarea"},
     "list": {"multipicklist", "picklist", "string", "textarea"},
 }
+# Salesforce types whose values an attribute type can never read (a checkbox is never a
+# number, an email never a date): an error, not the warning a text field holding numbers gets.
+_TYPED = {"boolean", "date", "datetime", "time", "email", "url", "reference", "id", "int", "double", "currency",
+          "percent", "long", "location", "address", "base64"}
+_NEVER_READS = {
+    "int": _TYPED - _READ_OK["int"],
+    "float": _TYPED - _READ_OK["float"],
+    "date": _TYPED - _READ_OK["date"],
+    "datetime": _TYPED - _READ_OK["datetime"],
+    "bool": _TYPED - _READ_OK["bool"] - {"int", "double", "long"},  # 0 and 1 read as a checkbox
+    "id": _TYPED - _READ_OK["id"],
+}
 _WRITE_OK = {
     "id": {"reference", "id"},
     "string": {"string", "textarea", "picklist", "email", "url", "phone"},
@@ -205,6 +217,13 @@ def _read_checks(c: _Check) -> None:
                               f"map {name} to a Date field, or to a Date formula field of the org's day, e.g. "
                               f"DATEVALUE({field_name} - 5/24) for New York in winter", severity="warning")
                     if ok is not None and sf_type not in ok and not _parsed_by_transform(spec):
+                        if sf_type in _NEVER_READS.get(compiled.type, ()):
+                            # not one record could be read: every lead Unroutable, every partner left out
+                            c.add((table, name, "field"),
+                                  f"{field_name} is a {sf_type} field, which never holds a {compiled.type} value "
+                                  f"for {name}: every record with a value there would be unroutable",
+                                  f"point {name} at a field of type {' or '.join(sorted(ok))}")
+                            continue
                         c.add((table, name, "field"),
                               f"{field_name} is a {sf_type} field but {name} is {compiled.type}; values that do not parse make the record unroutable",
                               "check the field, or add a transform (number, date) that parses it", severity="warning")

@@ -15,6 +15,7 @@ from rules.model import Decision, DecisionKind
 from .errors import meant
 from .object_mapping import ObjectMapping
 from .sfid import to18
+from .textlen import fit
 from .transforms import map_key
 
 Encoder = Callable[[Any], Any]
@@ -34,9 +35,7 @@ def format_datetime(value: datetime) -> str:
 
 
 def truncate(text: str, length: int | None) -> str:
-    if length is None or len(text) <= length:
-        return text
-    return text[: length - 1] + "…"
+    return fit(text, length)
 
 
 class Writeback:

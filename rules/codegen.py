@@ -44,7 +44,9 @@ def _interpreted(node: Any) -> Callable[[Any], Any]:
     def evaluate(thing: Any) -> Any:
         try:
             return _coerce(node.evaluate(thing))
-        except (re_errors.EvaluationError, TypeError, decimal.InvalidOperation):
+        # OverflowError: date arithmetic past year 1 or 9999 (a 0001-01-01 placeholder minus
+        # 30 days); no date, as no value: the condition does not hold for this lead
+        except (re_errors.EvaluationError, TypeError, OverflowError, decimal.InvalidOperation):
             raise _Missing from None
     return evaluate
 

@@ -3,8 +3,20 @@ the name a typo meant. The bottom of the layers: config, mappings and rules repo
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Iterable
+
+
+# What a terminal acts on instead of showing: C0 and C1 controls, DEL, the line and
+# paragraph separators (a line break to editors, log viewers and str.splitlines) and the
+# marks that reorder text (bidi overrides, isolates). jobs/printable.py escapes org text by
+# the same.
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +41,8 @@ class Problem:
         where = f"{self.file}:{self.line}" if self.line else self.file
         text = f"{where}: {self.severity}: {self.key}: {self.message}" if self.key else (
             f"{where}: {self.severity}: {self.message}")
-        return f"{text} — fix: {self.fix}" if self.fix else text
+        # one line whatever it quotes: a key written "\u001b[2J…" or "a\nb" in a TOML file
+        return UNSAFE.sub(_escaped, f"{text} — fix: {self.fix}" if self.fix else text)
 
 
 class RulesError(ValueError):

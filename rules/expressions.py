@@ -159,7 +159,7 @@ class Condition:
         """rule-engine's own evaluation; the reference the fast path is tested against."""
         try:
             return bool(self.rule.matches((record, tv)))
-        except (re_errors.EvaluationError, TypeError, decimal.InvalidOperation):
+        except (re_errors.EvaluationError, TypeError, OverflowError, decimal.InvalidOperation):
             return False
 
     def __repr__(self) -> str:
@@ -237,6 +237,11 @@ class Compiler:
         except re_errors.EngineError as exc:
             raise ExpressionError(f"{exc.message if hasattr(exc, 'message') else exc} in {text!r}",
                                   self._same_type_fix(text)) from None
+        except OverflowError:  # rule-engine works out constant parts as it reads: d"9999-12-31" + t"P1D"
+            raise ExpressionError(f"a value in {text!r} is out of range (a date falls between 0001-01-01 and "
+                                  "9999-12-31)",
+                                  "write a date within those years; compare with today, quarter_end… plus or "
+                                  "minus a duration (today + t\"P30D\") instead of a far-off date") from None
         except (RecursionError, MemoryError):  # the text checks above should make this unreachable
             raise ExpressionError(f"condition too deeply nested to read: {text[:80]!r}…", TooDeep("").fix) from None
         empty = _set_compared_with_null(rule.statement.expression)

@@ -123,7 +123,7 @@ class PartnerIndex:
                 if fix:
                     bad_zones += 1
                     idx.problems.append(IndexProblem(p.id, p.name, (
-                        f"time zone {p.time_zone!r} is not an IANA time zone: its offer windows count in UTC and "
+                        f"time zone {_short(p.time_zone)} is not an IANA time zone: its offer windows count in UTC and "
                         "its daily cap on the org's day"), fix))
             items, bad = parse_coverage(p.coverage)
             if bad:
@@ -293,3 +293,9 @@ def parent_cycles(partners: dict[str, Partner]) -> dict[str, str]:
             loop = path[path.index(at):] + [at]
             cyclic[start] = " → ".join(partners[x].name or x for x in loop)
     return cyclic
+
+
+def _short(value: str, limit: int = 40) -> str:
+    """An org value quoted in a warning, cut: a 100 KB field makes a 100 KB log line, which a
+    container's log driver splits (16 KB) into pieces that are no JSON."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + "…"

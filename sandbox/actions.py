@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.errors import SalesforceError
 from sandbox.https_server import Request, Response
 from sandbox.notifications import Notification
+from sandbox.values import utf16_length
 
 if TYPE_CHECKING:
     from sandbox.handle import RunningOrg as Sandbox
@@ -53,10 +54,10 @@ def _problems(sb: Sandbox, action: str, inputs: Any) -> list[dict]:
     if action == "customNotificationAction" and not problems:
         for name, limit in CUSTOM_LIMITS.items():
             value = inputs[name]
-            if isinstance(value, str) and len(value) > limit:
+            if isinstance(value, str) and utf16_length(value) > limit:
                 problems.append({"statusCode": "STRING_TOO_LONG",
                                  "message": f"{name}: data value too large: the notification's {name} holds at most "
-                                            f"{limit} characters, got {len(value)}", "fields": [name]})  # fmt: skip
+                                            f"{limit} characters, got {utf16_length(value)}", "fields": [name]})  # fmt: skip
         type_id = inputs["customNotifTypeId"]
         found = sb.org.lookup(type_id) if isinstance(type_id, str) else None
         if found is None or found[0] != "CustomNotificationType" or found[1]["IsDeleted"]:

@@ -178,7 +178,11 @@ def _report(args: argparse.Namespace) -> int:
     try:
         data = figures.report_data(store, instance_url=figures.org_url(loaded), mappings=_mappings(loaded))
         data.feedback = _feedback(store, loaded)
-        write_whole(args.out, report.render(data))
+        try:
+            write_whole(args.out, report.render(data))
+        except OSError as e:
+            print(f"leadrouter report: --out {args.out} cannot be written: {e.strerror or e}", file=sys.stderr)
+            return 2
     finally:
         store.dispose()
     print(f"report: {args.out.resolve()}")

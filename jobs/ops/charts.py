@@ -7,8 +7,9 @@ shapes — horizontal bars, stacked bars, a small multi-line chart — are all i
 from __future__ import annotations
 
 import math
-from html import escape
 from typing import Sequence
+
+from jobs.printable import html_text as escape  # escaped, and org text on one line
 
 PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#f59e0b", "#7c3aed", "#0891b2", "#db2777", "#65a30d")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import csv
 import io
-import json
 import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from jobs.ops.output import why_not_writable, write_whole
-from jobs.printable import csv_cell, one_line
+from jobs.printable import csv_cell, json_text, one_line
 from rules.model import DecisionKind
 
 
@@ -68,7 +67,7 @@ def route_all(cx, records: Iterable[dict[str, Any]], state, now: datetime, *, bo
         if decision.kind is DecisionKind.OFFER:
             to = names.get(decision.partner_id or "", decision.partner_id or "")
             if decision.rep_id:
-                to += f" / {rep_names.get(decision.rep_id, decision.rep_id)}"
+                to += f" / {rep_names.get(decision.rep_id) or decision.rep_id}"  # a rep without a Name: its id
         else:
             to = queue_names.get(decision.queue_id or "", decision.queue_id or "")
         rows.append(Row(lead.id, company, country, decision.kind.value, to, decision.rule or "", decision.reason))
@@ -102,7 +101,7 @@ def diff(current: list[Row], proposed: list[Row]) -> list[dict[str, str]]:
 
 def render(rows: list[dict[str, Any]], fmt: str, out: io.TextIOBase, title: str) -> None:
     if fmt == "json":
-        json.dump(rows, out, ensure_ascii=False, indent=1)
+        out.write(json_text(rows, indent=1))
         out.write("\n")
         return
     if fmt == "csv" or not rows:
@@ -173,7 +172,11 @@ def run(args) -> int:
             render([asdict(r) for r in current], args.format, out, f"dry-run: {len(records)} unrouted leads")
             footer = f"{len(records)} leads: {counts(current)} (nothing was written)"
         if buffer is not None:
-            write_whole(args.out, buffer.getvalue())
+            try:
+                write_whole(args.out, buffer.getvalue())
+            except OSError as e:
+                print(f"leadrouter dry-run: --out {args.out} cannot be written: {e.strerror or e}", file=sys.stderr)
+                return 2
         _footer(footer, args)
     return 0
 

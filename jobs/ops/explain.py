@@ -1,13 +1,12 @@
 """`leadrouter explain LEAD_ID`: the full trace for one lead — now, and as it was decided."""
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 from sqlalchemy import select
 
-from jobs.printable import for_terminal, one_line
+from jobs.printable import for_terminal, json_text, one_line
 
 
 def history(store, lead_id: str) -> list[dict[str, Any]]:
@@ -105,8 +104,8 @@ def run(args) -> int:
                 if skip is not None:  # what `once` does with it, whatever the rules would
                     now_part["left_alone"] = skip[1]
     if args.json:
-        print(json.dumps({"lead_id": lead_id, "current": current, "now": now_part, "history": past,
-                          "offers": offers}, default=str, ensure_ascii=False))
+        print(json_text({"lead_id": lead_id, "current": current, "now": now_part, "history": past,
+                         "offers": offers}, default=str))
         return 0 if now_part.get("found") or past else 1
     print(for_terminal(render(lead_id, current, now_part, past, offers, names, has_state=ctx.live_store is not None)))
     return 0 if now_part.get("found") or past else 1
@@ -226,7 +225,8 @@ def render(lead_id: str, current: dict[str, Any], now_part: dict[str, Any], past
             out.append(f"  (after the {now_part['ahead']} unrouted lead(s) the next run decides before it, in "
                        "dry-run's order: rotations and caps turn with them)")
         out += what_if(now_part, names)
-    return "\n".join(out)
+    # each line on its own: a partner's name or a reason quoted anywhere in it cannot break it in two
+    return "\n".join(one_line(line) for line in out)
 
 
 def _not_found_why(cx, ms, lead_id: str) -> str:

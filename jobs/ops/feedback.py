@@ -11,7 +11,7 @@ from typing import Any
 from jobs.feedback import NO_CAPACITY, NOT_OUR_FIT, OUT_OF_TERRITORY, gather, reset
 from jobs.feedback_account import AREA, REVIEW_FIELD, review_time, save_review
 from jobs.ratings import RATING_FIELD, ratings
-from jobs.printable import for_terminal
+from jobs.printable import for_terminal, one_line
 
 
 def register(sub: Any) -> None:
@@ -69,7 +69,7 @@ def _reset(cx: Any, partner_id: str, now: Any, area: str | None) -> int:
 
     partners = cx.routing().partners
     if partner_id not in partners:
-        print(f"leadrouter feedback reset: {partner_id} is not a partner in the snapshot; "
+        print(f"leadrouter feedback reset: {partner_id!r} is not a partner in the snapshot; "
               "`leadrouter feedback` lists the partners with adjustments", file=sys.stderr)
         return 2
     sobject = cx.mappings.sobject("partner")
@@ -117,7 +117,9 @@ def render(data: dict[str, Any]) -> str:
     if not lines and not quality:
         text = "no adjustment from partner feedback in force"
     else:
-        text = "\n".join(lines + quality + (["undo one partner's: leadrouter feedback reset PARTNER_ID"] if lines else []))
+        # a partner's name on its own line each time: a line break in an Account Name cannot add one
+        text = "\n".join(one_line(line) for line in
+                         lines + quality + (["undo one partner's: leadrouter feedback reset PARTNER_ID"] if lines else []))
     if data.get("ratings_read") is False and "lead_quality" in data:
         text += f"\n(partners' ratings not read: the org has no readable Lead.{RATING_FIELD})"
     return text

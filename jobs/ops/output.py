@@ -19,12 +19,21 @@ def why_not_writable(path: Path) -> str | None:
 
 
 def write_whole(path: Path, text: str) -> None:
-    """Write through a temporary file beside `path`, so a reader never sees half a report."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
+    """Write through a temporary file beside `path`, so a reader never sees half a report.
+
+    A symlink's target gets the text (the link stays); a pipe or a device (`/dev/stdout`) is
+    written straight into: renamed over, the node itself would be replaced by a file.
+    Raises OSError (the caller names the path) when nothing could be written."""
+    real = path.resolve()
+    if real.exists() and not real.is_file():
+        with open(real, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", dir=real.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
-        os.replace(tmp, path)
+        os.replace(tmp, real)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -7,11 +7,11 @@ the figures on a real run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from html import escape
 from statistics import mean
 from typing import Any
 
 from jobs.ops import charts
+from jobs.printable import html_text as escape  # escaped, and org text on one line
 
 
 @dataclass

@@ -11,7 +11,6 @@ the state lets go of the lead (its offer closes) so the next run does not chase 
 """
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from jobs.printable import for_terminal
+from jobs.printable import for_terminal, json_text, one_line
 
 HISTORY_NAMES = {"owner_id": ("Owner", "ownerAssignment", "OwnerId"), "partner_id": ("PartnerAccount", "PartnerAccountId")}
 
@@ -181,14 +180,15 @@ def render(run_id: str, window: dict[str, Any], items: list[LeadUndo], applied: 
     out.append(f"{verb}: {len(restore)}")
     for i in restore:
         changes = "; ".join(f"{f} {_v(i.now.get(f))} → {_v(v)}" for f, v in i.restore.items())
-        out.append(f"  {i.lead_id}  {i.company[:30]:<30}  {changes}")
+        out.append(f"  {i.lead_id}  {one_line(i.company)[:30]:<30}  {changes}")
     out.append(f"Left alone: {len(left)}")
     for i in left:
-        out.append(f"  {i.lead_id}  {i.company[:30]:<30}  {i.skipped}")
+        out.append(f"  {i.lead_id}  {one_line(i.company)[:30]:<30}  {i.skipped}")
     if not applied:
         out.append("")
         out.append("Dry run: nothing was written. Add --apply to write these values back.")
-    return "\n".join(out)
+    # the org's text (a Company, an old reason) cannot add a line of its own
+    return "\n".join(one_line(line) for line in out)
 
 
 def _v(v: Any) -> str:
@@ -221,8 +221,8 @@ def run(args) -> int:
         if args.apply:
             apply(cx, items, args.run, cx.clock.now(), store)
         if args.json:
-            print(json.dumps({"run_id": args.run, "applied": bool(args.apply), "leads": [asdict(i) for i in items]},
-                             default=str, ensure_ascii=False))
+            print(json_text({"run_id": args.run, "applied": bool(args.apply), "leads": [asdict(i) for i in items]},
+                            default=str))
         else:
             print(for_terminal(render(args.run, window, items, bool(args.apply))))
         return 0

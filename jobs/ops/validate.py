@@ -7,7 +7,6 @@ that partners of the same tier share.
 """
 from __future__ import annotations
 
-import json
 import re
 import sys
 import tomllib
@@ -16,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.printable import for_terminal
+from jobs.printable import for_terminal, json_text, one_line
 
 SAMPLE_LEADS = 5000
 
@@ -31,9 +30,11 @@ class Finding:
     line: int | None = None
 
     def __str__(self) -> str:
+        # a message quotes the org's text (a partner's name, a zone typed by a person): on its
+        # own line, whatever line breaks that text holds
         where = f"{self.file}:{self.line}" if self.line else self.file
-        text = f"{self.severity.upper():7} {where}: {self.key}: {self.message}"
-        return f"{text}\n        fix: {self.fix}" if self.fix else text
+        text = one_line(f"{self.severity.upper():7} {where}: {self.key}: {self.message}")
+        return f"{text}\n        fix: {one_line(self.fix)}" if self.fix else text
 
 
 def as_json(f: Finding) -> dict[str, Any]:
@@ -622,8 +623,8 @@ def run(args) -> int:
     findings = validate(config, offline=args.offline)
     errors = [f for f in findings if f.severity == "error"]
     if args.json:
-        print(json.dumps({"ok": not errors, "errors": len(errors), "warnings": len(findings) - len(errors),
-                          "findings": [as_json(f) for f in findings]}, ensure_ascii=False))
+        print(json_text({"ok": not errors, "errors": len(errors), "warnings": len(findings) - len(errors),
+                         "findings": [as_json(f) for f in findings]}))
     else:
         for f in sorted(findings, key=lambda f: (f.severity != "error", f.file, f.line or 0)):
             print(for_terminal(str(f)))

@@ -20,11 +20,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     text,
 )
 
-from jobs.state.types import UTCDateTime
+from jobs.state.types import OrgString, OrgText, UTCDateTime
 
 SCHEMA_VERSION = 6
 
@@ -69,9 +68,9 @@ leads = Table(
     Column("state", String(16), nullable=False),
     Column("attempt", Integer, nullable=False, default=0),
     Column("owner_id", ID),  # the owner we last wrote (or saw accepted)
-    Column("status", String(80)),  # the Lead.Status we last saw
+    Column("status", OrgString(80)),  # the Lead.Status we last saw
     Column("modstamp", UTCDateTime),  # SystemModstamp we last saw
-    Column("reason", String(255)),
+    Column("reason", OrgString(255)),
     Column("record", JSON),  # the Lead as last read: redistribution after a lapse needs no API read
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_leads_state", "state"),
@@ -89,7 +88,7 @@ offers = Table(
     Column("rep_id", ID),
     Column("queue_id", ID),
     Column("owner_id", ID),  # what OwnerId we set: the rep, or the pool's queue
-    Column("rule", String(80)),
+    Column("rule", OrgString(80)),
     Column("attempt", Integer, nullable=False),
     Column("offered_at", UTCDateTime, nullable=False),
     Column("deadline", UTCDateTime),
@@ -100,7 +99,7 @@ offers = Table(
     Column("accepted_by", ID),
     Column("followup_at", UTCDateTime),  # untouched-after-acceptance reminder sent
     Column("closed_at", UTCDateTime),
-    Column("close_reason", String(255)),
+    Column("close_reason", OrgString(255)),
     Index("ix_offers_status_deadline", "status", "deadline"),
     Index("ix_offers_lead", "lead_id"),
     # the predictive learner's catch-up reads answers and closes after a moment (jobs/learning.py)
@@ -124,7 +123,7 @@ exclusions = Table(
     Column("lead_id", ID, nullable=False),
     Column("partner_id", ID, nullable=False),
     Column("outcome", String(12), nullable=False),
-    Column("reason", String(255)),
+    Column("reason", OrgString(255)),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_exclusions_lead", "lead_id"),
 )
@@ -153,7 +152,7 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("last_error", Text),
+    Column("last_error", OrgText),
     Index("ix_outbox_status", "status", "id"),
     Index("ix_outbox_lead", "lead_id"),
 )
@@ -165,7 +164,7 @@ decisions = Table(
     Column("lead_id", ID, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("kind", String(12), nullable=False),
-    Column("rule", String(80)),
+    Column("rule", OrgString(80)),
     Column("partner_id", ID),
     Column("attempt", Integer),
     Column("decision", JSON, nullable=False),  # the whole Decision incl. explanation
@@ -183,7 +182,7 @@ job_runs = Table(
     Column("finished", UTCDateTime),
     Column("counts", JSON, nullable=False, default=dict),
     Column("api_calls", Integer, nullable=False, default=0),
-    Column("error", Text),
+    Column("error", OrgText),
     Index("ix_job_runs_job_started", "job", "started"),
 )
 
@@ -235,7 +234,7 @@ stream_state = Table(
     Column("events_per_min", Float),
     Column("lag_s", Float),  # commitTimestamp of the batch's newest event -> its decisions committed
     Column("reconcile_finds", Integer, default=0),
-    Column("note", Text),
+    Column("note", OrgText),
 )
 
 # Bulk API 2.0 ingest jobs in flight (jobs/bulk_writeback.py): a chunk is recorded before
@@ -251,6 +250,6 @@ bulk_jobs = Table(
     Column("entries", JSON, nullable=False),  # outbox ids of this chunk
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    Column("note", Text),
+    Column("note", OrgText),
     Index("ix_bulk_jobs_state", "state"),
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String, Text
 from sqlalchemy.types import TypeDecorator
 
 
@@ -57,3 +57,28 @@ class UTCDateTime(TypeDecorator):
             return datetime.fromisoformat(value).replace(tzinfo=utc)
 
         return process
+
+
+def _no_nul(value: str | None) -> str | None:
+    # PostgreSQL's text refuses a NUL byte ("text fields cannot contain NUL"): one in a
+    # partner's decline reason failed the whole job at every run. SQLite takes it; the
+    # same replacement on both keeps what is read back the same.
+    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
+
+
+class OrgString(TypeDecorator):
+    """A String column holding text typed in the org (a reason, a Lead Status) or built from
+    it (an error message): stored with any NUL character as U+FFFD."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect) -> str | None:
+        return _no_nul(value)
+
+
+class OrgText(OrgString):
+    """OrgString without a length."""
+
+    impl = Text
+    cache_ok = True

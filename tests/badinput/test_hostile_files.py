@@ -84,3 +84,16 @@ def test_a_byte_order_mark_from_a_windows_editor_is_forgiven(tmp_path, capsys, m
     _break(tmp_path / FILES[which], "bom")
     code, said = _run(config, "validate", "--offline", capsys=capsys)
     assert code == 0 and "0 error(s)" in said, said[-1500:]
+
+
+@pytest.mark.parametrize("command", [("once",), ("status",), ("dry-run",), ("validate", "--offline")])
+def test_a_key_written_with_escapes_is_named_on_one_line(tmp_path, capsys, monkeypatch, command):
+    """A quoted TOML key may hold any character as an escape ("\\u001b[2J", "\\n"): the
+    message naming it must not clear the terminal or add a line of its own."""
+    monkeypatch.chdir(tmp_path)
+    config = _workdir(tmp_path)
+    config.write_text(config.read_text() + '\n["\\u001b[2Jrouting\\nFAKE: all fine"]\nrules = "x"\n', encoding="utf-8")
+    code, said = _run(config, *command, capsys=capsys)
+    assert code not in (0, None), said[-1500:]
+    assert "unknown key" in said and "\\x1b[2Jrouting\\nFAKE: all fine" in said, said[-1500:]
+    assert "\x1b" not in said and not any(line.startswith("FAKE") for line in said.splitlines()), said[-1500:]

@@ -128,3 +128,27 @@ def test_a_partner_with_negative_capacity_is_named_in_a_warning_and_offered_noth
         assert not [ld for ld in after if ld.get("PartnerAccountId") == partner["Id"]]
     finally:
         org.org.update("Account", partner["Id"], {"Capacity__c": 36})
+
+
+def test_date_arithmetic_past_the_calendar_on_a_placeholder_close_date_is_no_match_not_a_crash(org, tmp_path):
+    """`close_date - t"P30D"` is an ordinary rule; 0001-01-01 an ordinary placeholder from an
+    import. Past year 1 there is no date: the condition does not hold for that lead (as
+    for a lead without a close date), and validate and dry-run run on."""
+    placeholder = org.org.create("Lead", {**BASE, "LastName": "Placeholder date", "Expected_Close_Date__c": "0001-01-01"})
+    dated = org.org.create("Lead", {**BASE, "LastName": "Dated", "Expected_Close_Date__c": "9999-12-31"})
+    soon = ("[[ruleset]]\nname = \"Closing soon\"\nwhen = 'close_date - t\"P30D\" <= today or "
+            "close_date + t\"P30D\" <= today'\n\n  [[ruleset.rule]]\n  name = \"Closing soon to a covering partner\"\n"
+            "  match = { geography = true }\n  distribute = \"round_robin\"\n  otherwise = \"escalate\"\n\n")
+    lay_out(tmp_path, org, CORPUS_RULES.replace("[[ruleset]]", soon + "[[ruleset]]", 1))
+    for command in ("validate", "dry-run"):
+        code, said, _ = leadrouter(tmp_path, command)
+        assert code == 0 and "Traceback" not in said and "OverflowError" not in said, f"{command}: {said[-2000:]}"
+    code, said, _ = leadrouter(tmp_path, "once")
+    assert code == 0 and "Traceback" not in said, said[-2000:]
+    for lead_id in (placeholder, dated):
+        lead = org.org.get("Lead", lead_id)
+        reason = lead["Routing_Reason__c"] or ""
+        # routed by the next rule set like any lead (offered, or escalated when this shared
+        # org's only covering partner is at its daily cap): never 'a defect in leadrouter'
+        assert lead["Routing_Status__c"] in ("Offered", "Escalated"), reason
+        assert "Closing soon" not in reason and "defect" not in reason and "OverflowError" not in reason

@@ -50,3 +50,23 @@ def test_module_level_loggers_write_through_the_configured_pipeline():
     assert astray == [], f"these loggers bypass the configured pipeline (and its redaction): {astray}"
     assert FAKE_TOKEN.split("!")[1] not in done.stdout + done.stderr, "a token reached the output unredacted"
     assert "probe_debug" not in done.stdout + done.stderr, "the configured level is not respected"
+
+
+def test_a_long_value_is_redacted_in_linear_time():
+    """The email pattern tried every position of a run of letters or digits to its end: a
+    60,000-character value (a long text field, an error echoing a record) held the logging
+    thread ~10 s, quadratically more for longer ones. Values as long still lose their emails."""
+    import io
+    import time
+
+    from jobs.logging import configure, get_logger
+
+    buf = io.StringIO()
+    configure("json", "info", stream=buf)
+    started = time.monotonic()
+    get_logger().info("probe", letters="a" * 60_000, digits="1" * 60_000, dotted="a." * 30_000,
+                      mail="x" * 60_000 + " write to jane.doe@example.com")
+    took = time.monotonic() - started
+    line = json.loads(buf.getvalue().splitlines()[-1])
+    assert "jane.doe@example.com" not in line["mail"] and "[email]" in line["mail"]
+    assert took < 1.0, f"{took:.1f} s to log one line"
