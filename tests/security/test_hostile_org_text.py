@@ -64,7 +64,7 @@ def test_explain_shows_a_partner_name_on_one_line_in_every_section(org, capsys):
     capsys.readouterr()
     assert main(["explain", lead, "--config", str(config)]) == 0
     out = capsys.readouterr().out
-    assert "If routed now" in out and "History, oldest first:" in out
+    assert "If routed now" in out and "History, oldest first (times UTC):" in out
     assert _forged(out) == [], out
     assert "Evil Partners\\r\\nRouted to: Acme Gold Partner\\x1b[2J" in out
 
