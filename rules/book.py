@@ -134,7 +134,7 @@ class Rule:
     prefer_incumbent: bool = False
     pool: str | None = None  # queue DeveloperName: pull instead of push
     pools_by_territory: tuple[tuple[str, str], ...] = ()  # (territory, queue): the lead's region picks the pool
-    rep: str = "rotate"  # "rotate" among active reps, or "partner_queue"
+    rep: str = "rotate"  # "rotate" among the partner's active reps (the only way an offer reaches a user)
     offer_hours: float = 48.0
     business_hours: bool = True
     otherwise: str = "next"
@@ -665,9 +665,17 @@ class _Loader:
             self.error(f"{where}.weight_by", f"expected \"tier\" or \"weight\", got {weight_by!r}", None,
                        self.lines.key("weight_by", line))
         rep = g("rep", str, "rotate")
-        if rep not in ("rotate", "partner_queue"):
-            self.error(f"{where}.rep", f"expected \"rotate\" or \"partner_queue\", got {rep!r}",
-                       did_you_mean(rep, ("rotate", "partner_queue")), self.lines.key("rep", line))
+        if rep == "partner_queue":
+            # offered to no user of the partner, the lead stays where it came from with only its
+            # partner set: under Private sharing no partner user can open it, and it only lapses
+            self.error(f"{where}.rep", "\"partner_queue\" offers the lead to no user of the partner: it stays in "
+                       "its queue with only the partner set, which no partner user can open under the org's "
+                       "Private sharing, so it could only lapse",
+                       "leave rep out (the partner's active reps take turns), or offer to a pool (pool = \"…\") the "
+                       "partner's reps pull from", self.lines.key("rep", line))
+        elif rep != "rotate":
+            self.error(f"{where}.rep", f"expected \"rotate\", got {rep!r}", "leave rep out: the partner's active "
+                       "reps take turns", self.lines.key("rep", line))
         pool = g("pool", (str, dict), None)
         by_territory: list[tuple[str, str]] = []
         if isinstance(pool, dict):

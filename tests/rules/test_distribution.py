@@ -4,7 +4,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from rules import RoutingState
+import pytest
+
+from rules import RoutingState, RulesError
 from rules.model import DecisionKind
 
 from tests.rules.conftest import NOW, lead, partner, route_many, router_for, simple_rules
@@ -131,10 +133,15 @@ def test_reps_inside_a_partner_take_turns():
     assert [d.rep_id for d in decisions] == ["001A-rep0", "001A-rep1", "001A-rep2", "001A-rep0"]
 
 
-def test_partner_queue_mode_offers_to_the_partner_without_naming_a_rep():
+def test_an_offer_to_a_partner_without_a_rep_is_refused_at_load_with_the_fix():
+    """`rep = "partner_queue"` offered the lead to the partner and to none of its users: the
+    lead stayed in the queue it came from with only PartnerAccountId set, which under the
+    Private sharing the product needs no partner user can open — it could only lapse."""
     text = simple_rules().replace('distribute = "round_robin"', 'distribute = "round_robin"\n  rep = "partner_queue"')
-    d = router_for(text, [partner("001A", reps=2)]).decide(lead(), RoutingState(), NOW)
-    assert d.partner_id == "001A" and d.rep_id is None
+    with pytest.raises(RulesError) as err:
+        router_for(text, [partner("001A", reps=2)])
+    said = str(err.value)
+    assert "rep" in said and "no partner user can open" in said and "pool" in said
 
 
 def test_same_inputs_and_state_give_the_same_decision():
