@@ -52,7 +52,7 @@ class DealRegistrations:
         self.words: set[str] = set()  # every word of a registered name: most leads share fewer than two
         self.count = 0
         for reg in sorted(registrations, key=lambda r: r.id):
-            if (reg.status or "").lower() != "approved":
+            if (reg.status or "").strip().lower() != "approved":
                 continue  # only approved registrations protect; expiry is checked per decision
             self.count += 1
             d = normalise_domain(reg.email_domain)

@@ -54,3 +54,12 @@ def test_registration_matches_are_those_found_by_scoring_each_one(rows, company,
     lead = Lead(id="00Q1", company=company, email_domain=domain)
     got = [m.registration.id for m in DealRegistrations(regs, min_score).matching(lead, NOW)]
     assert got == by_hand(regs, lead, min_score)
+
+
+def test_a_registration_approved_with_stray_spaces_or_another_case_still_protects():
+    """Statuses come from the org as typed into an unrestricted picklist or by an import:
+    " Approved", "APPROVED " are Approved."""
+    lead = Lead(id="00Q1", company="Globex Corporation")
+    for status in (" Approved", "APPROVED ", "approved"):
+        reg = DealRegistration(id="a1", partner_id="001A", status=status, company="Globex Corporation")
+        assert [m.registration.id for m in DealRegistrations([reg]).matching(lead, NOW)] == ["a1"], status
