@@ -47,7 +47,9 @@ def ident(name: str, *, what: str = "field") -> str:
 
 def check_id(value: str) -> str:
     if not isinstance(value, str) or not SF_ID.fullmatch(value):
-        raise ValueError(f"{value!r} is not a Salesforce id (15 or 18 letters and digits)")
+        shown = repr(value) if not isinstance(value, str) or len(value) <= 40 else \
+            f"{value[:24]!r}… ({len(value)} characters)"
+        raise ValueError(f"{shown} is not a Salesforce id (15 or 18 letters and digits)")
     return value
 
 

@@ -107,3 +107,14 @@ def test_write_values_take_salesforce_json_forms():
 ])
 def test_the_object_a_query_reads_is_its_own_from(soql, name):
     assert queried_object(soql) == name
+
+
+def test_a_pasted_non_id_is_quoted_short_in_the_refusal():
+    """A whole page pasted where an id goes: the message names the start and the length,
+    not 100,000 characters (explain prints it to the terminal)."""
+    from connector.soql import check_id
+
+    with pytest.raises(ValueError) as err:
+        check_id("x" * 100_000)
+    said = str(err.value)
+    assert len(said) < 200 and "100000 characters" in said and "is not a Salesforce id" in said
