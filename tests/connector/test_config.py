@@ -116,3 +116,13 @@ def test_ca_bundle_must_exist(tmp_path):
             {"ca_bundle": str(tmp_path / "nope.pem"),
              "auth": {"method": "client_credentials", "client_id": "a", "client_secret_env": "X"}}
         )
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_timeout_that_is_not_a_finite_number_is_said_to_be_one(value):
+    """TOML has nan and inf: `timeout = nan` was refused as "must be ≤ 600", which it is not
+    about."""
+    with pytest.raises(ValidationError, match="finite number"):
+        ConnectorConfig.model_validate({"login_url": "https://test.salesforce.com", "timeout": value,
+                                        "auth": {"method": "client_credentials", "client_id": "a",
+                                                 "client_secret_env": "X"}})
