@@ -23,7 +23,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif("faketime" in os.environ.get("
                                                   reason="`leadrouter run`'s timed waits hang under libfaketime")]
 
 
-def test_an_outage_is_said_once_and_its_end_once_and_nothing_is_lost(sandbox_factory, tmp_path, monkeypatch):
+def running(sandbox_factory, tmp_path, monkeypatch):
+    """A small org and `leadrouter run` leading it, every job each second, logging at info:
+    (org, config, process, its log lines) once it leads."""
     sb = sandbox_factory(seed="demo", partners=5, leads=20, random_seed=3)
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
     cfg = write_config(tmp_path, sb, stream="poll")
@@ -32,6 +34,11 @@ def test_an_outage_is_said_once_and_its_end_once_and_nothing_is_lost(sandbox_fac
     monkeypatch.setenv("LEADROUTER_LOG_LEVEL", "info")
     run = leadrouter(cfg, "run", "--init")
     log = Lines(run)
+    return sb, cfg, run, log
+
+
+def test_an_outage_is_said_once_and_its_end_once_and_nothing_is_lost(sandbox_factory, tmp_path, monkeypatch):
+    sb, cfg, run, log = running(sandbox_factory, tmp_path, monkeypatch)
     try:
         log.wait_for("leader")
         while sum(1 for x in log.lines if x.get("event") == "job_run") < 8:  # every job has run once
@@ -68,14 +75,7 @@ def _status(cfg) -> tuple[str, dict]:
 
 def test_status_says_since_when_salesforce_is_unavailable_and_who_holds_the_org_lease(sandbox_factory, tmp_path,
                                                                                        monkeypatch):
-    sb = sandbox_factory(seed="demo", partners=5, leads=20, random_seed=3)
-    monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
-    cfg = write_config(tmp_path, sb, stream="poll")
-    with cfg.open("a") as f:
-        f.write("[schedule]\nleads = 1\noffers = 1\noutbox = 1\n")
-    monkeypatch.setenv("LEADROUTER_LOG_LEVEL", "info")
-    run = leadrouter(cfg, "run", "--init")
-    log = Lines(run)
+    sb, cfg, run, log = running(sandbox_factory, tmp_path, monkeypatch)
     try:
         log.wait_for("leader")
         while sum(1 for x in log.lines if x.get("event") == "job_run") < 8:
