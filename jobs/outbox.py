@@ -355,7 +355,8 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
     elif not let_in_flight_land(cx, sent):
         return {}  # stopping: the next run reads them back
     dropped = cx.mappings.writeback_dropped_fields()
-    fields = sorted({f for e in sent for f in e["payload"] if f not in dropped} | {"Id", "SystemModstamp"})
+    fields = sorted({f for e in sent for f in e["payload"] if f not in dropped}
+                    | {"Id", "SystemModstamp", "OwnerId", "LastModifiedById"})
     sobject = cx.mappings.writeback_sobject()
     found = {r["Id"]: r for r in cx.client.read_by_ids(sobject, fields, [e["lead_id"] for e in sent])}
     counts = {"reconciled_confirmed": 0, "reconciled_resend": 0, "reconciled_dropped": 0}
@@ -373,6 +374,14 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
             elif rec is not None and parse_sf_datetime(rec.get("SystemModstamp")) == e["seen_modstamp"]:
                 ob.mark(conn, [e["id"]], "pending", now, error="unknown outcome after a restart; sending again")
                 counts["reconciled_resend"] += 1
+            elif rec is not None and _partner_worked_it(cx, conn, e, rec):
+                # not landed, and since then only the holding partner's own rep saved the lead
+                # (working it): no person took it over, the transition stands; sent again, on
+                # the lead as it now is
+                ob.mark(conn, [e["id"]], "pending", now,
+                        error="unknown outcome; the partner's rep has edited the lead since; sending again")
+                ob.set_seen(conn, e["id"], parse_sf_datetime(rec.get("SystemModstamp")))
+                counts["reconciled_resend"] += 1
             else:
                 why = "lead deleted" if rec is None else "the lead changed in Salesforce while our write was unconfirmed"
                 _drop_one(conn, state, e, why, now, final_state="closed" if rec is None else "released")
@@ -380,6 +389,22 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
         lifecycle.save_state(conn, state, now)
     cx.log(component="outbox").info("outbox_reconciled", **counts)
     return counts
+
+
+def _partner_worked_it(cx: Context, conn, entry: dict[str, Any], rec: dict[str, Any]) -> bool:
+    """Was the last save of this lead by a rep of the partner that holds it, with the lead
+    still owned within that partner? Then a write following a transition already made (an
+    acceptance, a put-back: not a decision, which is decided again) still holds."""
+    if entry["purpose"] in DECISION_PURPOSES:
+        return False
+    routing = cx.routing()
+    holder = (of.accepted_offers(conn, [entry["lead_id"]]).get(entry["lead_id"]) or {}).get("partner_id") \
+        or (of.live_offers(conn, [entry["lead_id"]]).get(entry["lead_id"]) or {}).get("partner_id")
+    if not holder:
+        return False
+    saver = routing.rep_partner.get(rec.get("LastModifiedById") or "")
+    owner = routing.rep_partner.get(rec.get("OwnerId") or "")
+    return saver == holder and owner == holder
 
 
 def landed(rec: dict[str, Any], payload: dict[str, Any], answers: set[str], offered_at: str | None) -> bool:

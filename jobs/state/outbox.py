@@ -96,6 +96,11 @@ def mark(conn: Connection, ids: Iterable[int], status: str, now: datetime, error
         conn.execute(update(OB).where(OB.c.id.in_(ids[i:i + 500])).values(**values))
 
 
+def set_seen(conn: Connection, entry_id: int, modstamp: datetime | None) -> None:
+    """The version of the lead this entry is now meant for (its SystemModstamp)."""
+    _set_by_id(conn, [entry_id], seen_modstamp=modstamp)
+
+
 def status_counts(conn: Connection) -> dict[str, int]:
     return {s: n for s, n in conn.execute(select(OB.c.status, func.count()).group_by(OB.c.status))}
 
