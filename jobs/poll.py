@@ -64,7 +64,7 @@ def closed_unconverted(cx: Context, lead: Lead) -> bool:
 
 def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec: dict[str, Any], local: dict[str, Any],
              live: dict[str, Any] | None, now: datetime, seen_only: list[dict[str, Any]] | None = None, *,
-             asked: bool = False, first_taker: tuple[str, datetime] | None = None) -> str:
+             asked: bool = False, first_taker: tuple[str, datetime] | None = None, by_rule: bool = False) -> str:
     """`seen_only`: where to note leads that changed nothing of ours (the caller writes
     them in one statement per page); None writes each at once. `asked`: a person set the
     lead's Routing_Status__c to Pending (`wants_reroute`). `first_taker`: (rep, when) of
@@ -74,7 +74,8 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
     if isinstance(lead, Unroutable):
         of.put_lead(conn, rec["Id"], now, modstamp=seen, record=rec)
         return "unreadable"
-    event, who = classify(cx, conn, state, lead, local, live, asked=asked, saved_by=rec.get(SAVED_BY))
+    event, who = classify(cx, conn, state, lead, local, live, asked=asked, saved_by=rec.get(SAVED_BY),
+                          by_rule=by_rule)
     move = rl.step(local["state"], event) if event is not None else None
     if first_taker is not None and event is Event.POOL_PICKUP and live is not None:
         first = cx.routing().rep_partner.get(first_taker[0])
@@ -100,11 +101,12 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
 
 def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, local: dict[str, Any],
              live: dict[str, Any] | None, *, asked: bool = False,
-             saved_by: str | None = None) -> tuple[Event | None, str | None]:
+             saved_by: str | None = None, by_rule: bool = False) -> tuple[Event | None, str | None]:
     """The one event this change of the lead amounts to (None: nothing of ours changed),
     and the partner it concerns, when one does. A person's Pending outranks whatever else
     they changed in the same save (a new owner, the partner cleared): they asked for the
-    lead to be routed again. `saved_by`: the lead's LastModifiedById."""
+    lead to be routed again. `saved_by`: the lead's LastModifiedById. `by_rule`: the org's
+    assignment rule set the lead's owner in that save (jobs/owner_history.py)."""
     if lead.converted:
         return Event.CONVERTED, None
     if lead.do_not_route:
@@ -139,7 +141,7 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
             barred = owner_partner in state.declined(lead.id)
             return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), owner_partner
         member = routing.rep_partner.get(saved_by or "") if pool and saved_by in pool.member_rep_ids else None
-        if member and not owner_partner and owner_set_by_rule(cx, lead.id):
+        if member and not owner_partner and by_rule:
             # a member's own save, and the org's assignment rule took the lead out of the pool
             if lead.response == Response.REJECTED.value:
                 return Event.REJECT, member
@@ -152,7 +154,7 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         moved = bool(live.get("owner_id")) and owner != live["owner_id"]
         if moved and owner_partner != live["partner_id"]:
             if (not owner_partner and routing.rep_partner.get(saved_by or "") == live["partner_id"]
-                    and owner_set_by_rule(cx, lead.id)):
+                    and by_rule):
                 # the offered partner's own save, and the org's assignment rule moved the lead in
                 # it: Salesforce's doing, not a person's; an answer in that save is the partner's
                 if lead.response == Response.REJECTED.value:
@@ -179,7 +181,7 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         saver = routing.rep_partner.get(saved_by or "") if saved_by else owner_partner
         if holder and owner_partner == holder and saver == holder:
             return Event.REJECT, holder
-        if holder and saver == holder and not owner_partner and owner_set_by_rule(cx, lead.id):
+        if holder and saver == holder and not owner_partner and by_rule:
             return Event.REJECT, holder  # handed back in a save the assignment rule also moved
     if local["state"] == LeadState.ACCEPTED.value and lead.partner_id != owner_partner:
         accepted = of.accepted_offers(conn, [lead.id]).get(lead.id) or {}
@@ -193,30 +195,12 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
             return Event.PASSED_TO_COLLEAGUE, owner_partner
         holder = accepted.get("partner_id")
         if (holder and not owner_partner and routing.rep_partner.get(saved_by or "") == holder
-                and owner_set_by_rule(cx, lead.id)):
+                and by_rule):
             return Event.ASSIGNED_BY_RULE, holder
         pool = routing.pools.get(accepted.get("queue_id") or "")
         if accepted.get("kind") == "pool" and owner_partner and pool is not None and owner in pool.member_rep_ids:
             return Event.SECOND_PICKUP, owner_partner
     return Event.PERSON_TAKES_OVER, None
-
-
-def owner_set_by_rule(cx: Context, lead_id: str) -> bool:
-    """Did the org's lead assignment rule set the lead's current owner? LeadHistory marks
-    such a change `ownerAssignment`, a person's `Owner`. Asked only when the holding
-    partner's own rep saved a change that took the lead off the partner — an API save
-    without `Sforce-Auto-Assign: FALSE`, which runs the rule (REST's default) — so one query
-    for a rare save. Without Owner history (the README asks for it) or an answer: no."""
-    from connector.errors import ConnectorError
-    from connector.soql import format_soql
-
-    soql = format_soql("SELECT Field FROM LeadHistory WHERE LeadId = {} AND Field IN ('Owner', 'ownerAssignment') "
-                       "ORDER BY CreatedDate DESC LIMIT 1", lead_id)
-    try:
-        rows = list(cx.client.query(soql))
-    except ConnectorError:
-        return False
-    return bool(rows) and rows[0].get("Field") == "ownerAssignment"
 
 
 def _outsider(routing, live: dict[str, Any] | None, saved_by: str | None) -> str | None:
