@@ -51,7 +51,7 @@ def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, in
     for o in with_rep:
         rep = rep_of(routing, o["accepted_by"])
         words = reminder_words(rep.language if rep else None)
-        about = facts.get(o["lead_id"]) or {"lead": "a lead", "company": "a lead"}
+        about = facts[o["lead_id"]]
         notes.append(Notification(
             recipient_ids=(o["accepted_by"],), title=words["followup_title"].format(company=about["company"]),
             body=words["followup_body"].format(lead=about["lead"], days=(now - o["accepted_at"]).days,

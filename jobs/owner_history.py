@@ -11,17 +11,18 @@ lead a partner rep saved that no partner rep owns now.
 """
 from __future__ import annotations
 
-from datetime import timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Iterator
 
 from connector.soql import format_soql, select as soql_select
+from jobs.recovery import OWNER_FIELDS
 from jobs.timeutil import parse_sf_datetime
 
 if TYPE_CHECKING:
     from jobs.context import Context
 
 SAVED_BY = "LastModifiedById"  # read with every lead (jobs/poll.py read_fields)
-CHUNK = 300  # lead ids per LeadHistory query
+CHUNK = 300  # lead ids per LeadHistory query (the SOQL length stays well inside its limit)
 
 
 def moved_by_rule(cx: Context, records: list[dict[str, Any]]) -> set[str]:
@@ -34,14 +35,20 @@ def moved_by_rule(cx: Context, records: list[dict[str, Any]]) -> set[str]:
         return set()
     stamps = [t for t in saved.values() if t is not None]
     since = min(stamps) - timedelta(seconds=1) if stamps else None
-    ids = sorted(saved)
     newest: dict[str, str] = {}
+    for row in owner_changes(cx, sorted(saved), ["LeadId", "Field", "CreatedDate"], since):
+        newest[row["LeadId"]] = row.get("Field") or ""  # oldest first: the last one read is the newest
+    return {lead_id for lead_id, field in newest.items() if field == "ownerAssignment"}
+
+
+def owner_changes(cx: Context, ids: list[str], fields: list[str], since: datetime | None,
+                  not_by: str | None = None) -> Iterator[dict[str, Any]]:
+    """LeadHistory's owner changes (a person's and an assignment rule's) of these leads since
+    `since`, oldest first, `not_by` a user left out; one query per CHUNK ids."""
     for i in range(0, len(ids), CHUNK):
-        where = format_soql("LeadId IN {} AND Field IN {}", ids[i:i + CHUNK], ["Owner", "ownerAssignment"])
+        where = format_soql("LeadId IN {} AND Field IN {}", ids[i:i + CHUNK], list(OWNER_FIELDS))
+        if not_by:
+            where += format_soql(" AND CreatedById != {}", not_by)
         if since is not None:
             where += f" AND CreatedDate >= {since.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
-        soql = soql_select("LeadHistory", ["LeadId", "Field", "CreatedDate"], where=where,
-                           order_by=("CreatedDate", "Id"))
-        for row in cx.client.query(soql):
-            newest[row["LeadId"]] = row.get("Field") or ""  # ascending: the last one read is the newest
-    return {lead_id for lead_id, field in newest.items() if field == "ownerAssignment"}
+        yield from cx.client.query(soql_select("LeadHistory", fields, where=where, order_by=("CreatedDate", "Id")))

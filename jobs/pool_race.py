@@ -9,19 +9,15 @@ was pooled. One query per page of leads, and only when the page holds such a pic
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from connector.soql import format_soql, select as soql_select
-from jobs.recovery import OWNER_FIELDS
+from jobs.owner_history import owner_changes
 from jobs.state import offers as of
 from jobs.timeutil import parse_sf_datetime
 
 if TYPE_CHECKING:
     from jobs.context import Context
-
-CHUNK = 300  # lead ids per LeadHistory query (the SOQL length stays well inside its limit)
-
 
 def first_takers(cx: Context, records: list[dict[str, Any]]) -> dict[str, tuple[str, datetime]]:
     """{lead id: (the rep who took it first, when)} for pool leads a partner's rep owns now
@@ -41,24 +37,17 @@ def first_takers(cx: Context, records: list[dict[str, Any]]) -> dict[str, tuple[
         o.get("offered_at") for o in pooled.values()) else None
     ids = sorted(pooled)
     taken: dict[str, tuple[str, datetime]] = {}
-    for i in range(0, len(ids), CHUNK):
-        where = format_soql("LeadId IN {} AND Field IN {} AND CreatedById != {}", ids[i:i + CHUNK],
-                            list(OWNER_FIELDS), me)
-        if since is not None:
-            where += f" AND CreatedDate >= {since.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
-        soql = soql_select("LeadHistory", ["LeadId", "NewValue", "CreatedDate"], where=where,
-                           order_by=("CreatedDate", "Id"))
-        for row in cx.client.query(soql):
-            lead_id, rep, at = row["LeadId"], row.get("NewValue"), parse_sf_datetime(row.get("CreatedDate"))
-            offer = pooled.get(lead_id)
-            if offer is None or at is None or not isinstance(rep, str):
-                continue
-            if offer.get("offered_at") and at < offer["offered_at"]:
-                continue  # an owner before this pool offer
-            if rep == offer["queue_id"]:
-                taken.pop(lead_id, None)  # put back in the pool by its taker: the next one is first
-            elif lead_id not in taken and rep in routing.pools[offer["queue_id"]].member_rep_ids:
-                taken[lead_id] = (rep, at)
+    for row in owner_changes(cx, ids, ["LeadId", "NewValue", "CreatedDate"], since, not_by=me):
+        lead_id, rep, at = row["LeadId"], row.get("NewValue"), parse_sf_datetime(row.get("CreatedDate"))
+        offer = pooled.get(lead_id)
+        if offer is None or at is None or not isinstance(rep, str):
+            continue
+        if offer.get("offered_at") and at < offer["offered_at"]:
+            continue  # an owner before this pool offer
+        if rep == offer["queue_id"]:
+            taken.pop(lead_id, None)  # put back in the pool by its taker: the next one is first
+        elif lead_id not in taken and rep in routing.pools[offer["queue_id"]].member_rep_ids:
+            taken[lead_id] = (rep, at)
     # only a race: the first taker's partner is not the partner whose rep owns the lead now
     return {lid: first for lid, first in taken.items()
             if routing.rep_partner.get(first[0]) != routing.rep_partner.get(owned[lid] or "")}

@@ -49,11 +49,11 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     notes: list[Notification] = []
     of_offer: list[list[int]] = []  # each offer's notifications, by index in notes
     zones_of: list[list[str | None]] = []
-    facts = stored_facts(cx, [o["lead_id"] for o in due]) if mode != "none" else {}
+    facts = stored_facts(cx, [o["lead_id"] for o in due])
     for offer in due:
         mine: list[int] = []
         zones: list[str | None] = []
-        about = facts.get(offer["lead_id"]) or {"lead": "a lead", "company": "a lead"}
+        about = facts[offer["lead_id"]]
         link = lead_link(cx, offer["lead_id"])
         for zone, language, reps in _by_zone(routing, _recipients(routing, offer, declined.get(offer["lead_id"], {}))):
             words = reminder_words(language)

@@ -58,18 +58,12 @@ def stored_facts(cx, lead_ids: list[str]) -> dict[str, dict]:
     """What a reminder says of each lead — its company, the person where the state keeps the
     name — from the record the state keeps (jobs/minimise.py): reminders run without API
     reads. A lead whose record the mappings cannot read is "a lead"."""
-    from sqlalchemy import select
-
     from jobs.alerts import _lead_facts
-    from jobs.state import schema
+    from jobs.state import offers as of
 
-    table = schema.leads
-    records: dict[str, dict] = {}
     ids = sorted(set(lead_ids))
     with cx.store.connect() as conn:
-        for i in range(0, len(ids), 500):
-            records.update(conn.execute(select(table.c.lead_id, table.c.record)
-                                        .where(table.c.lead_id.in_(ids[i:i + 500]))).all())
+        records = {lead_id: row.get("record") for lead_id, row in of.get_leads(conn, ids).items()}
     convert = cx.mappings.lead_converter()
     out = {}
     for lead_id in ids:

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox import ids, sharing
 from sandbox.errors import SalesforceError
+from sandbox.metadata import NS, _root  # the shipped metadata is read one way
+from sandbox.metadata import _text as _element_text
 from sandbox.https_server import Request, Response
 from sandbox.rest import resource_not_found, sobject
 
@@ -33,7 +35,6 @@ if TYPE_CHECKING:
     from sandbox.handle import RunningOrg as Sandbox
     from sandbox.schema import ObjectDef
 
-_NS = "{http://soap.sforce.com/2006/04/metadata}"
 KEY_PREFIX = "00B"
 HIDDEN = ("Id", "CreatedDate", "LastModifiedDate", "SystemModstamp", "Owner.Id", "OwnerId")
 # list view column names that are not `<OBJECT>.<FIELD_NAME>` or an API name
@@ -61,18 +62,16 @@ def _load(sfdx_dir: Path) -> tuple[ListView, ...]:
     paths = sorted(p for d in sorted(sfdx_dir.glob("**/objects")) for p in d.glob("*/listViews/*.listView-meta.xml"))
     views = []
     for n, path in enumerate(sorted(paths, key=lambda p: (p.parent.parent.name, p.name)), start=1):
-        root = ET.parse(path).getroot()
-        if root.tag != _NS + "ListView":
-            raise ValueError(f"{path}: expected a <ListView> in the {_NS[1:-1]} namespace, found <{root.tag}>")
+        root = _root(path, "ListView")
 
         def text(el: ET.Element, tag: str) -> str:
-            return (el.findtext(_NS + tag) or "").strip()
+            return _element_text(el, tag) or ""
 
         views.append(ListView(
             id=ids.make_id(KEY_PREFIX, n), sobject=path.parent.parent.name,
             developer_name=text(root, "fullName") or path.name.split(".")[0], label=text(root, "label"),
-            columns=tuple((c.text or "").strip() for c in root.iter(_NS + "columns")),
-            filters=tuple((text(f, "field"), text(f, "operation"), text(f, "value")) for f in root.iter(_NS + "filters")),
+            columns=tuple((c.text or "").strip() for c in root.iter(NS + "columns")),
+            filters=tuple((text(f, "field"), text(f, "operation"), text(f, "value")) for f in root.iter(NS + "filters")),
             scope=text(root, "filterScope") or "Everything", queue=text(root, "queue") or None,
         ))  # fmt: skip
     return tuple(views)

@@ -10,6 +10,8 @@ import textwrap
 from datetime import datetime, timezone
 from typing import Any
 
+from jobs.timeutil import parse_sf_datetime
+
 WIDTH = 80
 LABEL = 11  # "Watermarks " — the widest label, so values line up
 
@@ -60,22 +62,13 @@ def _lease_text(lease: dict[str, Any]) -> str:
                 "route this org; deploy salesforce/ to use it")
     if lease.get("term") is not None:
         text = (f"term {lease['term']} held by {lease['holder']} (pid {lease.get('pid')} on {lease.get('host') or '?'})"
-                f", renewed {when(_at(lease.get('renewed_at')))}")
+                f", renewed {when(parse_sf_datetime(lease.get('renewed_at')))}")
         if lease.get("renewals_unanswered"):
             text += "; renewals get no answer: nothing is written until one does"
         return text
     if lease.get("other"):
         return f"term {lease.get('other_term')} held by another connector: {lease['other']}; {lease['holder']} waits"
     return f"not held by {lease['holder']} (as of {when(lease.get('as_of'))})"
-
-
-def _at(v: Any) -> datetime | None:
-    if isinstance(v, str):
-        try:
-            return datetime.fromisoformat(v)
-        except ValueError:
-            return None
-    return v
 
 
 def _pg_lock_held(lock) -> bool:
@@ -144,7 +137,7 @@ def render(r: dict[str, Any]) -> str:
         out += line("Org lease", text)
     down = r.get("salesforce") or {}
     if down.get("unavailable_since"):
-        out += line("Salesforce", f"unavailable since {when(_at(down['unavailable_since']))}: "
+        out += line("Salesforce", f"unavailable since {when(parse_sf_datetime(down['unavailable_since']))}: "
                                   f"{down.get('failed_calls', 0):,} call(s) gave up after their retries (seen by "
                                   f"{down['instance']} at {when(down['as_of'])}); the jobs try again every poll "
                                   "interval and nothing is lost meanwhile")
