@@ -37,7 +37,7 @@ class JobSpec:
 
 
 def build(specs: list[JobSpec], misfire_grace: int, start_now: bool = True) -> BackgroundScheduler:
-    sched = BackgroundScheduler(
+    sched = _ElapsedTimeScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=1)},
         job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": misfire_grace},
         timezone=timezone.utc,
@@ -98,17 +98,35 @@ class WallClockSteps:
         return step if abs(step) > self._tolerance else timedelta(0)
 
 
-def follow_step_back(sched: BackgroundScheduler, step: timedelta) -> int:
-    """After the wall clock was set back by `-step`, bring every job's next run back by as
-    much, so it comes after its interval of elapsed time; how many jobs moved. A clock set
-    forward needs nothing: APScheduler runs what is due at once (coalesced; a run later
-    than the misfire grace is skipped and said, as after a suspended host)."""
-    if step >= timedelta(0):
-        return 0
+def follow_step(sched: BackgroundScheduler, step: timedelta) -> int:
+    """After the wall clock was stepped by `step`, move every job's next run by as much,
+    so it comes after its interval of elapsed time; how many jobs moved. Back: a clock set
+    back an hour would hold every job for the hour. Forward: a job due in ten minutes would
+    look fifty minutes late, be skipped as a misfire, and wait for its next interval."""
     moved = 0
     for job in sched.get_jobs():
         if job.next_run_time is not None:
             job.modify(next_run_time=job.next_run_time + step)
             moved += 1
-    sched.wakeup()
     return moved
+
+
+class _ElapsedTimeScheduler(BackgroundScheduler):
+    """APScheduler, with a step of the host's wall clock followed where the jobs are
+    looked at: each time the scheduler wakes, before it decides what is due or missed.
+    Its sleep runs on elapsed time, so it wakes when a job was due in elapsed time, the
+    step is seen, and no job is taken for missed by a clock that merely moved. (A look from
+    another thread would lose the race to this one's wake-up, the lead poll's interval
+    being longer than the outbox's.)"""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - BackgroundScheduler's own
+        super().__init__(*args, **kwargs)
+        self._steps = WallClockSteps()
+
+    def _process_jobs(self):  # noqa: ANN202 - APScheduler's own; returns its wait in seconds
+        step = self._steps.step()
+        if step:
+            moved = follow_step(self, step)
+            log.warning("host_clock_stepped", seconds=round(step.total_seconds()), jobs_moved=moved,
+                        note="the jobs keep their intervals of elapsed time; check NTP on this host")
+        return super()._process_jobs()

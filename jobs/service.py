@@ -59,7 +59,7 @@ from typing import Any, Callable, TypeVar
 
 from jobs.leader import LeaderLock, pause
 from jobs.logging import get_logger
-from jobs.scheduler import JobSpec, WallClockSteps, build, follow_step_back
+from jobs.scheduler import JobSpec, build
 from jobs.state import Store
 from jobs.state import store as st
 from jobs.state.store import sqlite_trouble
@@ -525,15 +525,9 @@ class Service:
             self._settling = False  # only now: the first runs take over saying why not ready
         sched = build([self._watched(j, job_stop) for j in specs], self.misfire_grace)
         self._sched = sched
-        steps = WallClockSteps()  # the real monotonic clock: self.monotonic is a test's to move
         sched.start()
         try:
             while not self._pause(self.poll_seconds, "leading: between checks of the leader lock"):
-                step = steps.step()
-                if step:
-                    moved = follow_step_back(sched, step)
-                    log.warning("host_clock_stepped", seconds=round(step.total_seconds()), jobs_moved=moved,
-                                note="the jobs keep their intervals of elapsed time; check NTP on this host")
                 self._tick("checking the leader lock")
                 if not self.lock.still_held():
                     if getattr(self.lock, "gone", None):

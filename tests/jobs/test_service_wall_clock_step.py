@@ -66,3 +66,53 @@ def test_jobs_go_on_at_their_intervals_when_the_hosts_clock_is_set_back_an_hour(
         thread.join(timeout=20)
         store.dispose()
     assert not thread.is_alive()
+
+
+def test_a_job_runs_after_its_interval_of_elapsed_time_when_the_hosts_clock_is_set_forward(tmp_path, monkeypatch):
+    """Set forward an hour and two seconds, a job due in four seconds looked an hour late:
+    APScheduler took its run for missed (`job_missed`) and ran the next one on the wall
+    clock's grid, two seconds later — a day's job would have waited most of a day, or run
+    hours early. It runs after its interval of elapsed time, and nothing is said missed."""
+    import apscheduler.events as aps_events
+
+    import jobs.scheduler
+    import jobs.service
+
+    for module in (aps_base, aps_executors, jobs.scheduler, jobs.service):
+        monkeypatch.setattr(module, "datetime", _HostWallClock)
+    monkeypatch.setattr(_HostWallClock, "offset", timedelta(0))
+    url = f"sqlite:///{tmp_path}/state.sqlite"
+    store = Store(url)
+    daily: list[float] = []
+    missed: list[str] = []
+
+    def leads() -> JobResult:
+        return JobResult("leads", "r", {}, 1, 0.0, None)
+
+    def housekeeping() -> JobResult:
+        daily.append(time.monotonic())
+        return JobResult("housekeeping", f"h{len(daily)}", {}, 1, 0.0, None)
+
+    service = Service(store=store, lock=lock_for(url), poll_seconds=0.3, misfire_grace=1,
+                      make_jobs=lambda stop: [JobSpec("leads", 1, leads), JobSpec("housekeeping", 4, housekeeping)])
+    thread = threading.Thread(target=service.run, daemon=True)
+    thread.start()
+    try:
+        end = time.monotonic() + 10
+        while (not daily or service._sched is None) and time.monotonic() < end:
+            time.sleep(0.01)
+        assert daily, "housekeeping runs at the start"
+        service._sched.add_listener(lambda event: missed.append(event.job_id), aps_events.EVENT_JOB_MISSED)
+        _HostWallClock.offset = timedelta(hours=1, seconds=2)  # just after its run: its next is due in 4 s
+        first = daily[-1]
+        while len(daily) < 2 and time.monotonic() < first + 10:
+            time.sleep(0.02)
+        assert len(daily) >= 2, "housekeeping ran again within 10 s"
+        gap = daily[1] - daily[0]
+        assert 3.5 <= gap <= 5.5, f"housekeeping (every 4 s) ran {gap:.1f} s of elapsed time after its last run"
+        assert missed == [], f"runs said missed though no time was lost: {missed}"
+    finally:
+        service.stop.set()
+        thread.join(timeout=20)
+        store.dispose()
+    assert not thread.is_alive()
