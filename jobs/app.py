@@ -190,6 +190,16 @@ class LeadRouter:
         lead_attributes, partner_attributes = rule_attributes(ms)
         book = load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
                           queue_names=queue_names)
+        # an org on custom fiscal years keeps its quarters itself (Period): read at each start
+        periods, period_problems = pf.fiscal_periods(client)
+        if periods:
+            book = book.with_fiscal_periods(periods)
+            get_logger(component="preflight").info(
+                "custom_fiscal_year", periods=len(periods),
+                note="\"this quarter\", quarter_start, quarter_end and year_end follow the org's custom fiscal "
+                     "periods; days outside them follow fiscal_year_start_month")
+        for problem in period_problems:
+            get_logger(component="preflight").warning("calendar_warning", key="Period", problem=problem)
         # an optional write-back field the org lacks is left out of every write: learnt at
         # each start (one describe), even when the full check passed recently
         warnings = pf.check_mappings(client, ms) if checked else pf.check_optional_fields(client, ms)

@@ -103,3 +103,41 @@ def org_calendar(client, book) -> list[tuple[str, str, str]]:
 def _zone_name(name: str | None) -> str:
     """UTC by any of its names (or none) is one zone."""
     return "UTC" if not name or name.upper() in ("UTC", "GMT", "ETC/UTC", "ETC/GMT", "Z") else name
+
+
+FISCAL_PERIODS = ("SELECT Type, StartDate, EndDate, FullyQualifiedLabel FROM Period "
+                  "WHERE Type IN ('Quarter', 'Year') AND FiscalYearSettings.IsStandardYear = false "
+                  "ORDER BY StartDate")
+
+
+def fiscal_periods(client) -> tuple[list[Any], list[str]]:
+    """The org's custom fiscal quarters and years (Setup → Fiscal Year → Custom), and what
+    could not be used, each said with its fix. An org on standard fiscal years has none:
+    its quarters follow Organization.FiscalYearStartMonth. One query at each start: a
+    custom year an admin defines later counts from the next start."""
+    from datetime import date
+
+    from connector.errors import ConnectorError
+    from rules.fiscal import FiscalPeriod
+
+    try:
+        rows = list(client.query(FISCAL_PERIODS))
+    except ConnectorError as e:
+        return [], [f"could not read the org's fiscal periods ({e}); \"this quarter\" and quarter_end follow "
+                    "fiscal_year_start_month — give the integration user Read on Period and FiscalYearSettings "
+                    "if the org uses custom fiscal years"]
+    periods, problems = [], []
+    for row in rows:
+        label = str(row.get("FullyQualifiedLabel") or row.get("Type") or "a period")
+        try:
+            start, end = date.fromisoformat(str(row.get("StartDate"))), date.fromisoformat(str(row.get("EndDate")))
+        except ValueError:
+            problems.append(f"the fiscal period {label!r} has no usable StartDate/EndDate "
+                            f"({row.get('StartDate')!r}, {row.get('EndDate')!r}); its days follow fiscal_year_start_month")
+            continue
+        if end < start:
+            problems.append(f"the fiscal period {label!r} ends ({end}) before it starts ({start}); "
+                            "its days follow fiscal_year_start_month — fix it in Setup → Fiscal Year")
+            continue
+        periods.append(FiscalPeriod(str(row.get("Type")), start, end, label))
+    return periods, problems

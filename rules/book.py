@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -28,7 +28,7 @@ from rules.tomllines import TomlLines
 from rules.tomllines import loads as toml_loads
 from rules.expressions import Compiler, Condition, ExpressionError, schema_of
 from rules.literals import LEAD_PICKLISTS, PARTNER_PICKLISTS, compared_values
-from rules.fiscal import OrgCalendar
+from rules.fiscal import FiscalPeriod, OrgCalendar
 from rules.model import Lead, Partner
 from rules.sides import other_sides_attribute
 from rules.windows import offer_deadline, zone
@@ -85,11 +85,15 @@ class Settings:
     # predictive rules: at its cap, a lead must look this share of the best one's chance better
     # on a partner than on the others for the partner to be offered it (0 = greedy)
     capacity_price: float = 0.7
+    # the org's custom fiscal quarters and years (Period), read from the org at start, never
+    # from the rule file: `with_fiscal_periods`
+    fiscal_periods: tuple[FiscalPeriod, ...] = ()
 
     @property
     def calendar(self) -> OrgCalendar:
-        """The org's calendar these settings name (fiscal year start, time zone)."""
-        return OrgCalendar(self.fiscal_year_start_month, self.time_zone)
+        """The org's calendar these settings name (fiscal year start, time zone), with its
+        custom fiscal periods."""
+        return OrgCalendar(self.fiscal_year_start_month, self.time_zone, self.fiscal_periods)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +196,11 @@ class RuleBook:
             if r.otherwise not in OTHERWISE_WORDS:
                 names.add(r.otherwise)
         return frozenset(names)
+
+    def with_fiscal_periods(self, periods: Iterable[FiscalPeriod]) -> RuleBook:
+        """This book on the org's custom fiscal quarters and years (jobs/preflight reads them)."""
+        settings = replace(self.settings, fiscal_periods=tuple(sorted(periods, key=lambda p: (p.start, p.kind))))
+        return replace(self, settings=settings)
 
 
 # ------------------------------------------------------------------ loading

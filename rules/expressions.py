@@ -44,17 +44,14 @@ def time_values(now: dt.datetime, calendar: OrgCalendar = UTC_CALENDAR) -> dict[
         now = now.replace(tzinfo=UTC)
     now = now.astimezone(UTC)
     today = calendar.day(now)
-    q0 = calendar.quarter_start(now)
-    start = calendar.fiscal_start
-    year_start = today.replace(year=today.year if today.month >= start else today.year - 1, month=start, day=1)
     last = dt.timedelta(microseconds=1)
     return {
         "now": now,
         "today": today,
-        "quarter_start": q0,
-        "quarter_end": _months_after(q0, 3) - last,
+        "quarter_start": calendar.quarter_start(now),
+        "quarter_end": calendar.quarter_end(now),
         "month_end": _months_after(today.replace(day=1), 1) - last,
-        "year_end": _months_after(year_start, 12) - last,
+        "year_end": calendar.year_end(now),
     }
 
 

@@ -25,6 +25,8 @@ PREFIXES = {
     "CustomNotificationType": "0ML",
     "Organization": "00D",
     "Task": "00T",
+    "FiscalYearSettings": "022",
+    "Period": "026",
 }
 
 

@@ -263,6 +263,27 @@ def _declare() -> dict[str, tuple[str, list[FieldDef], dict]]:
             num("FiscalYearStartMonth", 2, 0, type="int", label="Fiscal Year Starts In", **RO),
             flag("UsesStartDateAsFiscalYearName", label="Fiscal Year Name by Start", **RO),
         ], {"createable": False, "updateable": False, "deletable": False}),
+        # Setup → Fiscal Year: a custom fiscal year and its periods, which the admin defines in
+        # Setup (read-only to the API; a test seeds them with system=True). None in a new org.
+        "FiscalYearSettings": ("Fiscal Year Settings", [
+            s("Name", 80, nillable=False, **RO),
+            date("StartDate", **RO),
+            date("EndDate", **RO),
+            flag("IsStandardYear", **RO),
+            pick("YearType", ["Standard", "Custom", "Placeholder"], **RO),
+            s("Description", 255, **RO),
+        ], {"createable": False, "updateable": False, "deletable": False}),
+        "Period": ("Period", [
+            ref("FiscalYearSettingsId", ["FiscalYearSettings"], "FiscalYearSettings", **RO),
+            pick("Type", ["Month", "Quarter", "Week", "Year"], **RO),
+            date("StartDate", nillable=False, **RO),
+            date("EndDate", nillable=False, **RO),
+            num("Number", 9, 0, type="int", **RO),
+            pick("QuarterLabel", [], label="Quarter Name", **RO),
+            pick("PeriodLabel", [], label="Period Name", **RO),
+            s("FullyQualifiedLabel", 80, **RO),
+            flag("IsForecastPeriod", **RO),
+        ], {"createable": False, "updateable": False, "deletable": False}),
         "LeadHistory": ("Lead History", [
             ref("LeadId", ["Lead"], "Lead", nillable=False, **RO),
             pick("Field", [], label="Changed Field", nillable=False, **RO),
@@ -273,7 +294,8 @@ def _declare() -> dict[str, tuple[str, list[FieldDef], dict]]:
     }
 
 
-_PLURALS = {"Opportunity": "Opportunities", "LeadHistory": "Lead History", "QueueSobject": "Queue Sobjects"}
+_PLURALS = {"Opportunity": "Opportunities", "LeadHistory": "Lead History", "QueueSobject": "Queue Sobjects",
+            "FiscalYearSettings": "Fiscal Year Settings"}
 
 
 def objects() -> dict[str, ObjectDef]:

@@ -77,7 +77,8 @@ def open_context(loaded: LoadedConfig, *, rules: Path | None = None, client: Any
     private = Store(f"sqlite:///{Path(tmp.name) / 'ops.sqlite'}")
     cx = Connector.from_config(loaded, client=client, store=private, clock=clock)  # no clock: Salesforce's
     if rules is not None:
-        cx.book = load_book(rules, cx.mappings)
+        # the org's custom fiscal periods, read at the connector's start, hold for any rule file
+        cx.book = load_book(rules, cx.mappings).with_fiscal_periods(cx.book.settings.fiscal_periods)
     cx.instance = "ops"
     live = open_live_store(loaded)
     # offers, answers and reviews come from the live state: the learner, the performance

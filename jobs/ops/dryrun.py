@@ -79,7 +79,7 @@ def routing_with(cx, book):
     from jobs.partners import build_routing
 
     current = cx.book
-    cx.book = book
+    cx.book = book.with_fiscal_periods(current.settings.fiscal_periods)  # the org's, read at start
     try:
         with cx.store.connect() as conn:
             return build_routing(cx, conn, generation=-1)

@@ -4,14 +4,14 @@ performance facts' "this quarter" and in the daily caps; UTC and 1 keep UTC cale
 quarters."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from rules import PartnerIndex, Router, RoutingState, load_rules
 from rules.errors import RulesError
 from rules.expressions import time_values
-from rules.fiscal import OrgCalendar
+from rules.fiscal import FiscalPeriod, OrgCalendar
 from rules.model import DecisionKind
 from rules.performance import OutcomeEvent, partner_facts
 
@@ -170,3 +170,52 @@ def test_a_run_at_one_moment_counts_each_offer_against_the_partners_own_day():
         state.record_offer(decision, one_am_in_tokyo)
         got.append(offered(decision))
     assert got == [True, True, False]
+
+
+# A custom 4-4-5 fiscal year (Setup → Fiscal Year → Custom): FY2027 runs from Sunday
+# 4 October 2026 to Saturday 2 October 2027, its quarters 13 weeks each.
+FY2027 = (
+    FiscalPeriod("Year", date(2026, 10, 4), date(2027, 10, 2), "FY2027"),
+    FiscalPeriod("Quarter", date(2026, 10, 4), date(2027, 1, 2), "Q1 FY2027"),
+    FiscalPeriod("Quarter", date(2027, 1, 3), date(2027, 4, 3), "Q2 FY2027"),
+    FiscalPeriod("Quarter", date(2027, 4, 4), date(2027, 7, 3), "Q3 FY2027"),
+    FiscalPeriod("Quarter", date(2027, 7, 4), date(2027, 10, 2), "Q4 FY2027"),
+)
+CUSTOM = OrgCalendar(periods=FY2027)
+
+
+def test_a_custom_fiscal_years_quarter_and_year_are_the_orgs():
+    there = time_values(JAN_20, CUSTOM)
+    assert there["quarter_start"] == datetime(2027, 1, 3, tzinfo=UTC)
+    assert there["quarter_end"].date() == date(2027, 4, 3) and there["year_end"].date() == date(2027, 10, 2)
+    assert there["quarter_end"] == datetime(2027, 4, 4, tzinfo=UTC) - timedelta(microseconds=1)
+
+
+def test_the_custom_quarter_turns_on_the_orgs_day():
+    """Saturday 2 January 2027, 20:00 in Los Angeles, is 3 January in UTC: still Q1 there."""
+    there = OrgCalendar(time_zone="America/Los_Angeles", periods=FY2027)
+    saturday_evening = datetime(2027, 1, 3, 4, 0, tzinfo=UTC)
+    assert there.quarter_start(saturday_evening) == datetime(2026, 10, 4, tzinfo=UTC)
+    assert CUSTOM.quarter_start(saturday_evening) == datetime(2027, 1, 3, tzinfo=UTC)
+
+
+def test_days_no_custom_year_covers_follow_the_month_rule():
+    after_fy2027 = datetime(2027, 11, 15, tzinfo=UTC)
+    assert CUSTOM.quarter_start(after_fy2027) == datetime(2027, 10, 1, tzinfo=UTC)
+    assert CUSTOM.year_end(after_fy2027).date() == date(2027, 12, 31)
+
+
+@pytest.mark.parametrize("periods, routed", [(FY2027, True), ((), False)])
+def test_closing_this_quarter_means_the_orgs_custom_quarter(periods, routed):
+    book = load_rules(text=RULES.format(setting="", when='when = "close_date <= quarter_end"\n'))
+    book = book.with_fiscal_periods(periods)
+    router = Router(book, PartnerIndex.build([partner("001A")], book), queue_ids=QUEUES)
+    decision = router.decide(lead(close_date=date(2027, 4, 2)), RoutingState(), JAN_20)
+    # Q2 FY2027 runs to 3 April: a lead closing 2 April closes this quarter; calendar Q1 ended in March
+    assert offered(decision) is routed, decision
+
+
+def test_won_this_quarter_counts_the_custom_quarter():
+    won = [OutcomeEvent("001A", "won", datetime(2027, 1, d, tzinfo=UTC), amount=100.0) for d in (2, 5)]
+    assert partner_facts(won, JAN_20, CUSTOM)["001A"].won_this_quarter == 1  # 2 January was Q1 FY2027
+    assert partner_facts(won, JAN_20)["001A"].won_this_quarter == 2
