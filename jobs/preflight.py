@@ -141,3 +141,29 @@ def fiscal_periods(client) -> tuple[list[Any], list[str]]:
             continue
         periods.append(FiscalPeriod(str(row.get("Type")), start, end, label))
     return periods, problems
+
+
+def org_currencies(client, ms) -> Any:
+    """The org's currencies when multi-currency is on (mappings/currency.OrgCurrencies), or
+    None: a single-currency org has no CurrencyType (INVALID_TYPE), and one query says so.
+    In a multi-currency org, one describe of the lead object finds the currency fields."""
+    from connector.errors import ConnectorError
+    from mappings.currency import OrgCurrencies, currency_attributes
+
+    try:
+        rows = list(client.query("SELECT IsoCode, ConversionRate, IsCorporate FROM CurrencyType WHERE IsActive = true"))
+    except ConnectorError as e:
+        if getattr(e, "code", None) == "INVALID_TYPE":
+            return None
+        raise
+    corporate = next((r.get("IsoCode") for r in rows if r.get("IsCorporate")), None)
+    if not corporate:
+        return None
+    rates = {str(r["IsoCode"]): float(r["ConversionRate"]) for r in rows
+             if r.get("IsoCode") and isinstance(r.get("ConversionRate"), (int, float)) and r["ConversionRate"] > 0}
+    described = client.describe(ms.sobject("lead"))
+    types = {f.get("name"): f.get("type") for f in described.get("fields", [])}
+    sources = ms.source_fields("lead")
+    attributes = currency_attributes(sources, types)
+    labels = {name: "/".join(sources[name]) for name in attributes}
+    return OrgCurrencies(str(corporate), rates, attributes, labels)

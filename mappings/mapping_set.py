@@ -19,6 +19,12 @@ class MappingSet:
         self.objects = objects
         self.warnings = list(warnings or [])
         self._writeback = Writeback(objects["writeback"])
+        self.currencies: Any = None  # mappings/currency.OrgCurrencies in a multi-currency org
+
+    def use_currencies(self, currencies: Any) -> None:
+        """Read each lead's currency, and give its amounts in the corporate currency
+        (mappings/currency.py); None: a single-currency org."""
+        self.currencies = currencies
 
     # -- what to read -------------------------------------------------------------
     def _object(self, kind: str) -> ObjectMapping:
@@ -42,6 +48,10 @@ class MappingSet:
             out.update(dict.fromkeys(id_attr.fields))
         for compiled in (*mapping.attrs.values(), *mapping.extras.values()):
             out.update(dict.fromkeys(compiled.fields))
+        if kind == "lead" and self.currencies is not None and self.currencies.attributes:
+            from .currency import CURRENCY_FIELD
+
+            out[CURRENCY_FIELD] = None
         return list(out)
 
     def source_fields(self, kind: str) -> dict[str, tuple[str, ...]]:
@@ -62,7 +72,9 @@ class MappingSet:
     def lead_converter(self, warn: Warn | None = None) -> Callable[[dict], model.Lead | Unroutable]:
         """record dict → Lead, or Unroutable with `<field>: <why>`. `warn(id, message)`
         hears about values dropped but not fatal (an unknown country on an optional field)."""
-        return self._converter("lead", model.Lead, warn)
+        from .currency import in_corporate_currency
+
+        return in_corporate_currency(self._converter("lead", model.Lead, warn), self.currencies)
 
     def partner_converter(self, warn: Warn | None = None) -> Callable[[dict], model.Partner | Unroutable]:
         """record dict → Partner; a capacity, daily cap or weight of 0 or less is warned

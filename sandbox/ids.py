@@ -27,6 +27,7 @@ PREFIXES = {
     "Task": "00T",
     "FiscalYearSettings": "022",
     "Period": "026",
+    "CurrencyType": "02c",
 }
 
 

@@ -294,6 +294,21 @@ def _declare() -> dict[str, tuple[str, list[FieldDef], dict]]:
     }
 
 
+def currency_type(codes: list[str]) -> ObjectDef:
+    """CurrencyType, which only a multi-currency org has (Store.with_multi_currency)."""
+    fields = [
+        pick("IsoCode", codes, label="Currency ISO Code", nillable=False, restricted_picklist=True),
+        num("ConversionRate", 18, 6, label="Conversion Rate"),
+        num("DecimalPlaces", 9, 0, type="int"),
+        flag("IsActive", label="Active"),
+        flag("IsCorporate", label="Corporate Currency"),
+    ]
+    audit = _audit()
+    return ObjectDef(name="CurrencyType", label="Currency Type", key_prefix=PREFIXES["CurrencyType"], custom=False,
+                     fields={f.name: f for f in (audit[0], *fields, *audit[1:])}, label_plural="Currency Types",
+                     deletable=False)
+
+
 _PLURALS = {"Opportunity": "Opportunities", "LeadHistory": "Lead History", "QueueSobject": "Queue Sobjects",
             "FiscalYearSettings": "Fiscal Year Settings"}
 

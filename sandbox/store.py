@@ -348,6 +348,38 @@ class Org:
             self._templates.pop(obj.name, None)
             self.version += 1
 
+    def with_multi_currency(self, corporate: str, rates: dict[str, float]) -> None:
+        """The org after an admin turned on multiple currencies (Setup → Company Information)
+        and added these (ISO code → units per one of `corporate`): CurrencyType lists them,
+        and Lead, Account and Opportunity gain CurrencyIsoCode (a restricted picklist of
+        the codes), every record so far in the corporate currency, as Salesforce converts
+        an org. Salesforce cannot turn it off again; nor can the sandbox."""
+        from dataclasses import replace as copy
+
+        from sandbox import standard
+        from sandbox.schema import Schema
+
+        codes = [corporate, *sorted(c for c in rates if c != corporate)]
+        with self.lock:
+            objects = dict(self.schema.objects)
+            iso = standard.pick("CurrencyIsoCode", codes, label="Currency ISO Code", nillable=False,
+                                restricted_picklist=True, default=corporate)
+            for name in ("Lead", "Account", "Opportunity"):
+                obj = copy(objects[name], fields=dict(objects[name].fields))  # the shared schema stays as it is
+                obj.add_field(iso)
+                objects[name] = obj
+                self._templates.pop(name, None)
+                for record in self._tables[name].values():
+                    record.setdefault("CurrencyIsoCode", corporate)
+            objects["CurrencyType"] = standard.currency_type(codes)
+            self.schema = Schema(objects)
+            self._tables.setdefault("CurrencyType", {})
+            self.version += 1
+        for code in codes:
+            self.create("CurrencyType", {"IsoCode": code, "ConversionRate": 1.0 if code == corporate else rates[code],
+                                         "DecimalPlaces": 0 if code in ("JPY", "KRW") else 2, "IsActive": True,
+                                         "IsCorporate": code == corporate}, system=True)
+
     def _derive(self, obj: ObjectDef, record: dict) -> None:
         name = obj.fields.get("Name")
         if name is not None and name.calculated:

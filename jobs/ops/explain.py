@@ -86,6 +86,9 @@ def run(args) -> int:
                             "explanation": {"mapping": lead.reason}}
             else:
                 current["problems"] = sorted((lead.extra or {}).get("dropped_values", {}).values())
+                converted = _converted(lead, ms)
+                if converted:
+                    current["currency"] = converted
                 state = ctx.live_state or RoutingState()
                 now = cx.clock.now()
                 ahead = 0
@@ -205,6 +208,8 @@ def render(lead_id: str, current: dict[str, Any], now_part: dict[str, Any], past
         if current.get("reason"):
             out.append(f"  Reason:   {one_line(current['reason'])}"
                        + (f"  (rule {current['rule']!r})" if current.get("rule") else ""))
+        if current.get("currency"):
+            out.append(f"  Currency: {one_line(current['currency'])}")
         for problem in current.get("problems") or ():
             out.append(f"  Problem:  {one_line(problem)}")
     out.append("")
@@ -335,3 +340,19 @@ def what_if(now_part: dict[str, Any], names: Names) -> list[str]:
     if passed:
         out.append(f"  Passed over: {passed} rule(s) whose condition or territory does not fit this lead")
     return out
+
+
+def _converted(lead: Any, ms: Any) -> str | None:
+    """How the lead's amounts were put in the corporate currency (mappings/currency.py)."""
+    from mappings.currency import CONVERTED_FROM
+
+    currencies = ms.currencies
+    source = (lead.extra or {}).get(CONVERTED_FROM)
+    if currencies is None or not source:
+        return None
+    code, rate = source
+    return (f"amounts in {code}, compared in {currencies.corporate} at the org's rate of {rate:g} {code} "
+            f"to 1 {currencies.corporate}: " + ", ".join(
+                f"{name} {getattr(lead, name, None) if name not in lead.extra else lead.extra[name]:,.2f}"
+                for name in sorted(currencies.attributes)
+                if (getattr(lead, name, None) if name not in lead.extra else lead.extra[name]) is not None))
