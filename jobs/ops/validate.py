@@ -140,6 +140,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         findings += _rating_field(describe, ms.sobject("lead"))
         findings += _feedback_fields(describe, ms.sobject("partner"))
         findings += _org_lease(client, cfg_name)
+        findings += _history_tracking(client, ms)
         if loaded is not None:
             findings += _activity_tasks(describe, loaded.settings.notifications, cfg_name)
             findings += _lead_statuses(describe, ms, loaded.settings.offers, cfg_name)
@@ -181,6 +182,32 @@ def _org_lease(client, cfg_name: str) -> list[Finding]:
     return [Finding("warning", cfg_name, "salesforce", f"{said}: the connector routes without the org lease, so "
                     "two connectors with their own state databases on this org would both route every lead",
                     DEPLOY_FIX)]
+
+
+def _history_tracking(client, ms) -> list[Finding]:
+    """A lost state is rebuilt from LeadHistory, and an assignment rule's owner change is told
+    from a person's by it (jobs/recovery.py, jobs/owner_history.py): of a field the org does
+    not track there is no history to read (jobs/preflight.history_tracking)."""
+    from jobs.preflight import HISTORY_FIX, history_tracking
+    from jobs.recovery import history_fields
+
+    sobject = ms.sobject("lead")
+    untracked, refused = history_tracking(client, ms)
+    if refused is not None:
+        fields = ", ".join(history_fields(ms))
+        return [Finding("warning", f"org: {sobject}", "field history",
+                        f"could not check which {sobject} fields' history the org tracks (it refused the "
+                        f"FieldDefinition query: {refused}); the state's rebuild and the owner-change checks read "
+                        f"the history of {fields}",
+                        "check by hand: " + HISTORY_FIX.format(sobject=sobject, fields=fields)
+                        + "; or give the integration user View Setup and Configuration so validate can check")]
+    if not untracked:
+        return []
+    fields = ", ".join(f for f, _ in untracked)
+    return [Finding("warning", f"org: {sobject}", "field history",
+                    f"{sobject} field history is not tracked for {fields}: "
+                    + "; ".join(f"without {f}'s, {why}" for f, why in untracked),
+                    HISTORY_FIX.format(sobject=sobject, fields=fields))]
 
 
 def _org_calendar(client, book, rules_file: str) -> list[Finding]:
