@@ -144,7 +144,7 @@ def _re_resolver(thing: Any, name: str) -> Any:
 class Condition:
     """A compiled, type-checked condition. `matches(record, time_vars)`."""
 
-    __slots__ = ("text", "symbols", "rule", "matches", "always")
+    __slots__ = ("text", "symbols", "rule", "matches", "always", "_reads")
 
     def __init__(self, text: str, rule: rule_engine.Rule, fast: Callable[[Any, Any], bool], symbols: frozenset[str]):
         self.text = text
@@ -154,6 +154,7 @@ class Condition:
         self.matches = fast
         self.symbols = symbols
         self.always = text.strip().lower() in ("", "true")
+        self._reads: tuple[str, ...] | None = None  # the attributes its own AST names, once asked
 
     def matches_interpreted(self, record: Any, tv: Mapping[str, Any]) -> bool:
         """rule-engine's own evaluation; the reference the fast path is tested against."""
@@ -164,15 +165,19 @@ class Condition:
 
     def holds_values(self, record: Any, tv: Mapping[str, Any]) -> bool:
         """Whether the record holds every value this condition reads (none missing or null)."""
-        from rule_engine.ast import SymbolExpression
+        if self._reads is None:
+            from rule_engine.ast import SymbolExpression
 
-        for node in _nodes(self.rule.statement.expression):
-            if isinstance(node, SymbolExpression) and node.name not in tv:
-                try:
-                    if _re_resolver((record, tv), node.name) is None:
-                        return False
-                except re_errors.SymbolResolutionError:
+            self._reads = tuple(sorted({n.name for n in _nodes(self.rule.statement.expression)
+                                        if isinstance(n, SymbolExpression)}))
+        for name in self._reads:
+            if name in tv:
+                continue
+            try:
+                if _re_resolver((record, tv), name) is None:
                     return False
+            except re_errors.SymbolResolutionError:
+                return False
         return True
 
     def evaluation_error(self, record: Any, tv: Mapping[str, Any]) -> str | None:
