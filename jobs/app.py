@@ -205,7 +205,7 @@ class LeadRouter:
                 fields = ", ".join(f for f, _ in untracked)
                 get_logger(component="preflight").warning(
                     "history_not_tracked", fields=fields, problem="; ".join(f"without {f}'s, {why}" for f, why in untracked),
-                    fix=pf.HISTORY_FIX.format(sobject=ms.sobject("lead"), fields=fields))
+                    fix=pf.history_fix(ms.sobject("lead"), [f for f, _ in untracked]))
         if checked:
             pf.remember_pass(store, key, clock.now())
         return cls(client=client, mappings=ms, book=book, store=store,

@@ -109,6 +109,13 @@ def _zone_name(name: str | None) -> str:
 
 HISTORY_FIX = ("Setup → Object Manager → {sobject} → Fields & Relationships → Set History Tracking: tick "
                "Enable {sobject} History and {fields}, then Save")
+_SETUP_LABELS = {"OwnerId": "Lead Owner", "PartnerAccountId": "Partner Account"}  # as that page lists them
+
+
+def history_fix(sobject: str, fields: list[str]) -> str:
+    """HISTORY_FIX for these fields, a standard one by the label Setup shows it under too."""
+    named = [f"{_SETUP_LABELS[f]} ({f})" if f in _SETUP_LABELS else f for f in fields]
+    return HISTORY_FIX.format(sobject=sobject, fields=", ".join(named))
 
 
 def history_tracking(client, ms) -> tuple[list[tuple[str, str]], str | None]:
@@ -126,8 +133,9 @@ def history_tracking(client, ms) -> tuple[list[tuple[str, str]], str | None]:
         rows = list(client.query(format_soql(
             "SELECT QualifiedApiName, IsFieldHistoryTracked FROM FieldDefinition "
             "WHERE EntityDefinition.QualifiedApiName = {}", sobject)))
-    except ConnectorError as e:
-        return [], str(e)
+    except ConnectorError as e:  # its code and the message's last line: not the query echoed back
+        said = [line for line in (e.failure.message or "").splitlines() if line.strip()]
+        return [], f"{e.code}: {said[-1]}" if said else e.code
     # a standard lookup may be named by its field (OwnerId) or its relationship (Owner)
     tracked = {}
     for r in rows:

@@ -188,7 +188,7 @@ def _history_tracking(client, ms) -> list[Finding]:
     """A lost state is rebuilt from LeadHistory, and an assignment rule's owner change is told
     from a person's by it (jobs/recovery.py, jobs/owner_history.py): of a field the org does
     not track there is no history to read (jobs/preflight.history_tracking)."""
-    from jobs.preflight import HISTORY_FIX, history_tracking
+    from jobs.preflight import history_fix, history_tracking
     from jobs.recovery import history_fields
 
     sobject = ms.sobject("lead")
@@ -199,7 +199,7 @@ def _history_tracking(client, ms) -> list[Finding]:
                         f"could not check which {sobject} fields' history the org tracks (it refused the "
                         f"FieldDefinition query: {refused}); the state's rebuild and the owner-change checks read "
                         f"the history of {fields}",
-                        "check by hand: " + HISTORY_FIX.format(sobject=sobject, fields=fields)
+                        "check by hand: " + history_fix(sobject, list(history_fields(ms)))
                         + "; or give the integration user View Setup and Configuration so validate can check")]
     if not untracked:
         return []
@@ -207,7 +207,7 @@ def _history_tracking(client, ms) -> list[Finding]:
     return [Finding("warning", f"org: {sobject}", "field history",
                     f"{sobject} field history is not tracked for {fields}: "
                     + "; ".join(f"without {f}'s, {why}" for f, why in untracked),
-                    HISTORY_FIX.format(sobject=sobject, fields=fields))]
+                    history_fix(sobject, [f for f, _ in untracked]))]
 
 
 def _org_calendar(client, book, rules_file: str) -> list[Finding]:

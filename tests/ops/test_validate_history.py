@@ -38,7 +38,7 @@ def test_an_org_that_does_not_track_owner_or_partner_history_is_warned_naming_th
     assert "Routing_Status__c" not in warning["message"]  # tracked, as the shipped metadata says
     assert "assignment rule" in warning["message"] and "rebuilt state" in warning["message"]
     assert warning["fix"].startswith("Setup → Object Manager → Lead → Fields & Relationships → Set History Tracking")
-    assert "OwnerId, PartnerAccountId" in warning["fix"]
+    assert "Lead Owner (OwnerId), Partner Account (PartnerAccountId)" in warning["fix"]
 
 
 def test_an_org_tracking_every_field_read_from_history_says_nothing_of_it(sandbox_factory, tmp_path, capsys):
