@@ -218,6 +218,13 @@ class LeadRouter:
             for key, problem, fix in pf.org_calendar(client, book):
                 get_logger(component="preflight").warning("calendar_warning", key=f"{rules_path}: {key}",
                                                           problem=problem, fix=fix)
+            # a field whose history the org does not track leaves nothing to rebuild a lost state from
+            untracked, _ = pf.history_tracking(client, ms)
+            if untracked:
+                fields = ", ".join(f for f, _ in untracked)
+                get_logger(component="preflight").warning(
+                    "history_not_tracked", fields=fields, problem="; ".join(f"without {f}'s, {why}" for f, why in untracked),
+                    fix=pf.history_fix(ms.sobject("lead"), [f for f, _ in untracked]))
         if checked:
             pf.remember_pass(store, key, clock.now())
         return cls(client=client, mappings=ms, book=book, store=store,

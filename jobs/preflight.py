@@ -6,7 +6,9 @@ That costs a query and a handful of describe calls, so a pass is remembered in t
 database for a day, keyed by the exact mapping and rule files and the org: a cron job
 running `leadrouter once` every minute pays for it once, and any edit checks again.
 Optional write-back fields are checked at every start all the same (one describe): what
-the org lacks must be left out of this process's writes, whatever passed yesterday.
+the org lacks must be left out of this process's writes, whatever passed yesterday. With
+the full check, whether the org tracks the history of the Lead fields a lost state is
+rebuilt from (FieldDefinition, one query): a warning once, as `validate` says it.
 """
 from __future__ import annotations
 
@@ -167,3 +169,39 @@ def org_currencies(client, ms) -> Any:
     attributes = currency_attributes(sources, types)
     labels = {name: "/".join(sources[name]) for name in attributes}
     return OrgCurrencies(str(corporate), rates, attributes, labels)
+
+HISTORY_FIX = ("Setup → Object Manager → {sobject} → Fields & Relationships → Set History Tracking: tick "
+               "Enable {sobject} History and {fields}, then Save")
+_SETUP_LABELS = {"OwnerId": "Lead Owner", "PartnerAccountId": "Partner Account"}  # as that page lists them
+
+
+def history_fix(sobject: str, fields: list[str]) -> str:
+    """HISTORY_FIX for these fields, a standard one by the label Setup shows it under too."""
+    named = [f"{_SETUP_LABELS[f]} ({f})" if f in _SETUP_LABELS else f for f in fields]
+    return HISTORY_FIX.format(sobject=sobject, fields=", ".join(named))
+
+
+def history_tracking(client, ms) -> tuple[list[tuple[str, str]], str | None]:
+    """([(Lead field, what goes without its history)] for the fields jobs/recovery.py and
+    jobs/owner_history.py read from LeadHistory that the org does not track, None), or
+    ([], why) when the org would not say (FieldDefinition refused: a user without View Setup
+    and Configuration). One query; a field the org lacks is the mapping check's to name."""
+    from connector.errors import ConnectorError
+    from connector.soql import format_soql
+    from jobs.recovery import history_fields
+
+    sobject = ms.sobject("lead")
+    wanted = history_fields(ms)
+    try:
+        rows = list(client.query(format_soql(
+            "SELECT QualifiedApiName, IsFieldHistoryTracked FROM FieldDefinition "
+            "WHERE EntityDefinition.QualifiedApiName = {}", sobject)))
+    except ConnectorError as e:  # its code and the message's last line: not the query echoed back
+        said = [line for line in (e.failure.message or "").splitlines() if line.strip()]
+        return [], f"{e.code}: {said[-1]}" if said else e.code
+    # a standard lookup may be named by its field (OwnerId) or its relationship (Owner)
+    tracked = {}
+    for r in rows:
+        name = str(r.get("QualifiedApiName") or "").lower()
+        tracked[name] = tracked[name + "id"] = bool(r.get("IsFieldHistoryTracked"))
+    return [(field, why) for field, why in wanted.items() if tracked.get(field.lower()) is False], None

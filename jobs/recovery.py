@@ -58,6 +58,28 @@ HISTORY_FIELDS = (*OWNER_FIELDS, "PartnerAccount")
 QUEUE_PREFIX = "00G"
 
 
+def history_fields(ms: Any) -> dict[str, str]:
+    """The Lead fields whose LeadHistory this module and jobs/owner_history.py read, each
+    with what goes without it: the org tracks only the fields set to be (Setup → Set History
+    Tracking), and an untracked field leaves no row (jobs/preflight.history_tracking asks)."""
+    wb = ms.writeback_fields()
+    out = {
+        "OwnerId": "a rebuilt state does not know who held each lead before, and an owner set by the org's "
+                   "assignment rule (a rep's API save) reads as a person taking the lead over",
+        "PartnerAccountId": "a rebuilt state does not know which partners had each lead before: their declines, "
+                            "bars and today's offers (daily caps) are lost",
+    }
+    if wb.get("routing_status"):
+        out[wb["routing_status"]] = ("a lost state is not rebuilt at all: the leads the connector routed are "
+                                     "found by this field's history")
+    if wb.get("rejection_reason"):
+        out[wb["rejection_reason"]] = "a rebuilt state loses the partners' declines and their reasons (feedback, bars)"
+    response = next(iter(ms.writeback({"response": Response.REJECTED.value})), None)
+    if response:
+        out[response] = "a rejection given without a reason is rebuilt as a lapse"
+    return out
+
+
 def state_is_empty(cx: Context) -> bool:
     with cx.store.connect() as conn:
         return not conn.execute(select(func.count()).select_from(schema.leads)).scalar()

@@ -160,6 +160,7 @@ class RuleSet:
 class GateCheck:
     when: Condition
     reason: str  # "<field>: <why>", goes to Routing_Reason__c
+    line: int | None = None  # of its `when` in the rule file
 
 
 @dataclass(frozen=True, slots=True)
@@ -557,15 +558,15 @@ class _Loader:
                 self.error(key, "a gate check needs `when` (what must hold) and `reason` (\"<field>: <why>\")",
                            None, line)
                 continue
-            cond = self.condition(self.lead, entry["when"], f"{key}.when", self.lines.key("when", line),
-                                  f"gate check {entry['reason']!r}")
+            when_line = self.lines.key("when", line)
+            cond = self.condition(self.lead, entry["when"], f"{key}.when", when_line, f"gate check {entry['reason']!r}")
             reason = entry["reason"]
             if not isinstance(reason, str) or not reason.strip():
                 self.error(f"{key}.reason", "expected text like \"Company: missing\"", None, line)
                 continue
             if len(reason) > 255:
                 self.error(f"{key}.reason", "longer than the 255 characters Routing_Reason__c holds", None, line)
-            out.append(GateCheck(cond, reason))
+            out.append(GateCheck(cond, reason, when_line))
         return tuple(out)
 
     def match(self, data: Any, where: str, line: int | None, territories: Mapping[str, Any]) -> Match:

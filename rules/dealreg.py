@@ -71,10 +71,16 @@ class DealRegistrations:
         """Approved, unexpired registrations for this lead, one per registration, by id.
         `now`: the org's date (a registration expires at the end of it), or a moment,
         whose UTC date is taken."""
+        return self.matches(lead, now)[0]
+
+    def matches(self, lead: Lead, now: datetime | date) -> tuple[list[RegistrationMatch], list[RegistrationMatch]]:
+        """(the approved, unexpired registrations for this lead; the approved ones that would
+        match it but expired before `now`'s date), each one per registration, by id."""
         if not self.count:
-            return []
+            return [], []
         today = None
         found: dict[str, RegistrationMatch] = {}
+        expired: dict[str, RegistrationMatch] = {}
         domain = normalise_domain(lead.email_domain or (lead.email or "").rpartition("@")[2] or lead.website)
         if domain and domain not in _FREE_MAIL:
             # the company's domain or one under it: a registration for acme.com covers jo@us.acme.com
@@ -84,8 +90,8 @@ class DealRegistrations:
             if by_domain:
                 today = now.date() if isinstance(now, datetime) else now
                 for reg in by_domain:
-                    if _live(reg, today):
-                        found.setdefault(reg.id, RegistrationMatch(reg, f"email domain {domain}"))
+                    into = found if _live(reg, today) else expired
+                    into.setdefault(reg.id, RegistrationMatch(reg, f"email domain {domain}"))
         words = company_words(lead.company)
         vocabulary = self.words
         known = [w for w in words if w in vocabulary]
@@ -107,15 +113,19 @@ class DealRegistrations:
                 for _, score, k in process.extract(company, names, scorer=fuzz.ratio, score_cutoff=self.min_score,
                                                    limit=None):
                     reg = regs[k]
-                    if reg.id not in found:
+                    if reg.id not in found and reg.id not in expired:
                         if today is None:
                             today = now.date() if isinstance(now, datetime) else now
-                        if _live(reg, today):
-                            found[reg.id] = RegistrationMatch(
-                                reg, f"company {lead.company!r} ~ {reg.company!r} ({score:.0f})")
-        if not found:
-            return []
-        return [found[k] for k in sorted(found)] if len(found) > 1 else list(found.values())
+                        into = found if _live(reg, today) else expired
+                        into[reg.id] = RegistrationMatch(
+                            reg, f"company {lead.company!r} ~ {reg.company!r} ({score:.0f})")
+        return _by_id(found), _by_id(expired)
+
+
+def _by_id(found: dict[str, RegistrationMatch]) -> list[RegistrationMatch]:
+    if not found:
+        return []
+    return [found[k] for k in sorted(found)] if len(found) > 1 else list(found.values())
 
 
 def _parents(domain: str) -> list[str]:

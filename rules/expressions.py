@@ -141,7 +141,7 @@ def _re_resolver(thing: Any, name: str) -> Any:
 class Condition:
     """A compiled, type-checked condition. `matches(record, time_vars)`."""
 
-    __slots__ = ("text", "symbols", "rule", "matches", "always")
+    __slots__ = ("text", "symbols", "rule", "matches", "always", "_reads")
 
     def __init__(self, text: str, rule: rule_engine.Rule, fast: Callable[[Any, Any], bool], symbols: frozenset[str]):
         self.text = text
@@ -151,6 +151,7 @@ class Condition:
         self.matches = fast
         self.symbols = symbols
         self.always = text.strip().lower() in ("", "true")
+        self._reads: tuple[str, ...] | None = None  # the attributes its own AST names, once asked
 
     def matches_interpreted(self, record: Any, tv: Mapping[str, Any]) -> bool:
         """rule-engine's own evaluation; the reference the fast path is tested against."""
@@ -158,6 +159,43 @@ class Condition:
             return bool(self.rule.matches((record, tv)))
         except (re_errors.EvaluationError, TypeError, OverflowError, decimal.InvalidOperation):
             return False
+
+    def holds_values(self, record: Any, tv: Mapping[str, Any]) -> bool:
+        """Whether the record holds every value this condition reads (none missing or null)."""
+        if self._reads is None:
+            from rule_engine.ast import SymbolExpression
+
+            self._reads = tuple(sorted({n.name for n in _nodes(self.rule.statement.expression)
+                                        if isinstance(n, SymbolExpression)}))
+        for name in self._reads:
+            if name in tv:
+                continue
+            try:
+                if _re_resolver((record, tv), name) is None:
+                    return False
+            except re_errors.SymbolResolutionError:
+                return False
+        return True
+
+    def evaluation_error(self, record: Any, tv: Mapping[str, Any]) -> str | None:
+        """Why this condition cannot be evaluated on a record that holds every value it reads
+        (`amount / (amount - amount)`), as rule-engine says it; None when it can be, or when a
+        value it reads is missing (no match, by policy, not an error). Decisions never ask:
+        an error is no match there; `leadrouter validate` asks, over the org's leads."""
+        if not self.holds_values(record, tv):
+            return None
+        try:
+            self.rule.evaluate((record, tv))
+        except re_errors.ArithmeticError as exc:
+            cause = exc.__context__
+            if cause is not None and not isinstance(cause, ZeroDivisionError) and "division" not in str(exc):
+                return f"a number too large to compute (overflow: {type(cause).__name__})"
+            return str(exc.message)
+        except re_errors.EvaluationError as exc:
+            return str(exc.message)
+        except (TypeError, OverflowError, ValueError, decimal.InvalidOperation) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
     def __repr__(self) -> str:
         return f"Condition({self.text!r})"
@@ -174,6 +212,34 @@ def _set_compared_with_null(expression: Any) -> str | None:
                         and getattr(one.result_type, "name", "") == "SET"):
                     return str(one.name)
     return None
+
+
+_DIVISIONS = {"tdiv": "/", "fdiv": "//", "mod": "%"}
+
+
+def _divided_by_zero(expression: Any) -> str | None:
+    """`amount / 0`, `amount % (1 - 1)`: a division by a constant zero (rule-engine has worked
+    out the constant part as it read) errs for every record; the division as written, if any."""
+    from rule_engine.ast import ArithmeticExpression, FloatExpression, SymbolExpression
+
+    for node in _nodes(expression):
+        if (isinstance(node, ArithmeticExpression) and node.type in _DIVISIONS
+                and isinstance(node.right, FloatExpression) and node.right.value == 0):
+            left = node.left.name if isinstance(node.left, SymbolExpression) else "…"
+            return f"{left} {_DIVISIONS[node.type]} 0"
+    return None
+
+
+def _arithmetic_error(exc: Exception, text: str) -> ExpressionError:
+    """rule-engine's 'arithmetic error' on a constant part, said for what it is: a division
+    by zero, or a number past the largest one a condition can hold."""
+    if "division by zero" in str(getattr(exc, "message", exc)):
+        return ExpressionError(f"division by zero in {text!r}: the condition has no value for any lead",
+                               "divide by a number other than 0, or leave the division out")
+    return ExpressionError(f"a number in {text!r} is too large to compute (overflow): it is past the largest "
+                           "number a condition can hold",
+                           "write the number the condition means (e.g. amount < 1e12), not a power that "
+                           "overflows")
 
 
 class Compiler:
@@ -231,6 +297,8 @@ class Compiler:
                                   f"{exc.error.pos}) in {text!r}",
                                   "check the pattern's brackets ( ) [ ] and escapes; in a TOML \"…\" string a "
                                   "backslash is written twice (\"\\\\d+\"), in a '…' string once") from None
+        except re_errors.ArithmeticError as exc:  # rule-engine works out constant parts as it reads: 1 / 0
+            raise _arithmetic_error(exc, text) from None
         except re_errors.EngineError as exc:
             raise ExpressionError(f"{exc.message if hasattr(exc, 'message') else exc} in {text!r}",
                                   self._same_type_fix(text)) from None
@@ -247,6 +315,11 @@ class Compiler:
                 f"{empty} is a set (a multi-select picklist) and is never null in {text!r}: a record without "
                 f"any has the empty set, so `{empty} != null` holds for every record and `{empty} == null` for none",
                 f"write `not {empty}.is_empty` (has at least one) or `{empty}.is_empty` (has none)", empty)
+        zero = _divided_by_zero(rule.statement.expression)
+        if zero:
+            raise ExpressionError(
+                f"division by zero in {text!r}: `{zero}` has no value for any lead, so the condition never holds",
+                "divide by a number other than 0 (or by an attribute), or leave the division out")
         try:
             bound_regexes(rule.statement.expression)
         except RegexRefused as exc:

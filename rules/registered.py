@@ -13,7 +13,7 @@ from rules.caps import Caps
 from rules.dealreg import RegistrationMatch
 from rules.explain import Explanation
 from rules.index import PartnerIndex
-from rules.model import Decision, DecisionKind, Lead
+from rules.model import Decision, DecisionKind, DealRegistration, Lead
 from rules.outcomes import Outcomes, Pick
 from rules.state import RoutingState
 
@@ -39,12 +39,14 @@ class RegisteredDeals:
         if today is None or today[0] is not now:  # a run decides its batch at one `now`
             # an expiration date is the org's date: it lapses at midnight where the org is, not in UTC
             today = self._today = (now, self.settings.calendar.day(now).date())
-        matches = registrations.matching(lead, today[1])
-        if not matches:
+        matches, expired = registrations.matches(lead, today[1])
+        if not matches and not expired:
             return None
         declined = state.declined(lead.id)
         by_partner: dict[str, list[RegistrationMatch]] = {}
-        notes = []
+        # an expired registration is passed by, never in silence: explain says which and since when
+        notes = [f"registration {_named(m.registration)} for {self.outcomes.name(m.registration.partner_id)} expired "
+                 f"on {m.registration.expires:%Y-%m-%d}; not protecting" for m in expired]
         for m in matches:
             pid = m.registration.partner_id
             if pid not in self.index.pos:
@@ -59,6 +61,11 @@ class RegisteredDeals:
                         for m in matches],
             "notes": notes,
         }
+        if expired:
+            ex.deal_registration["expired"] = [
+                {"registration": m.registration.id, "partner_id": m.registration.partner_id, "how": m.how,
+                 "expired_on": m.registration.expires.isoformat() if m.registration.expires else None}
+                for m in expired]
         if not by_partner:
             return None
         if len(by_partner) > 1:
@@ -82,3 +89,8 @@ class RegisteredDeals:
         return self.outcomes.offer(lead, ex, pick, None, state, now, attempt, rule_name=DEAL_REGISTRATION_RULE,
                            ruleset=None, hours=self.settings.offer_hours, business_hours=self.settings.business_hours,
                            rep_mode="rotate", summary_extra="")
+
+
+def _named(reg: DealRegistration) -> str:
+    """A registration as an admin finds it: its Opportunity's name and id, or the id alone."""
+    return f"{reg.name!r} ({reg.id})" if reg.name else reg.id

@@ -27,15 +27,20 @@ def start(
     autosave: float | None = 10.0,
     clock_offset: timedelta | None = None,
     start_at: datetime | None = None,
+    history_untracked: tuple[str, ...] = (),
 ) -> SandboxHandle:
-    """Start a sandbox org serving HTTPS on 127.0.0.1 (port 0 = any free port)."""
+    """Start a sandbox org serving HTTPS on 127.0.0.1 (port 0 = any free port).
+
+    `history_untracked`: Lead fields whose history this org does not track, e.g.
+    ("OwnerId", "PartnerAccountId") for an org that never set Lead history tracking (the
+    shipped metadata and sandbox/standard.py track them otherwise)."""
     from sandbox.limits import DEFAULT_DAILY_LIMIT
     from sandbox.server import Sandbox
 
     return Sandbox(
         data_dir, seed=seed, partners=partners, leads=leads, faults=faults, random_seed=random_seed,
         port=port, token_ttl=token_ttl, api_limit=api_limit or DEFAULT_DAILY_LIMIT, autosave=autosave,
-        clock_offset=clock_offset, start_at=start_at,
+        clock_offset=clock_offset, start_at=start_at, history_untracked=history_untracked,
     )  # fmt: skip
 
 

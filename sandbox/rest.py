@@ -223,6 +223,10 @@ def _run_query(sb: Sandbox, request: Request, include_deleted: bool) -> Response
         from sandbox.soql.columns import column_metadata
 
         return Response(200, column_metadata(soql, sharing.schema_for(sb.org, request.user_id), request.version))
+    from sandbox import field_definitions
+
+    if field_definitions.asked(soql):  # setup data, not records: no sharing, no cursor
+        return Response(200, field_definitions.query(sb.org, soql, request.version))
     with sb.org.lock:
         user = sharing.external_user(sb.org, request.user_id)
         also = sharing.lead_filter(sb.org, user) if user is not None else None

@@ -122,6 +122,7 @@ class Sandbox:
         autosave: float | None = AUTOSAVE_SECONDS,
         clock_offset: timedelta | None = None,
         start_at: datetime | None = None,
+        history_untracked: tuple[str, ...] = (),
     ):
         self._autosave_interval = autosave
         self._stopped = True  # until the server runs: stop() has nothing to do
@@ -139,6 +140,8 @@ class Sandbox:
         saved = persist.load(self.data_dir)
         if saved is not None:
             self.org.restore(saved["org"])
+        if history_untracked:  # before the seed: its leads' history is what this org records
+            self.org.set_history_tracking("Lead", {name: False for name in history_untracked})
         self.clock = self.org.clock
         self.counters = Counters()
         self.faults = Faults(faults, seed=random_seed)

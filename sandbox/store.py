@@ -61,6 +61,9 @@ class Org:
         self.lead_sharing_external = "Private"
         # Setup → Deliverability → Access level: "all", or "system" / "none" (emailSimple refused)
         self.email_deliverability = "all"
+        # an integration user without View Setup and Configuration: FieldDefinition refused
+        # (sandbox/field_definitions.py)
+        self.field_definitions_refused = False
         self._organization_id = ""
         if bootstrap:
             from sandbox.bootstrap import bootstrap_org
@@ -335,6 +338,25 @@ class Org:
                     raise SalesforceError(
                         400, "DUPLICATE_VALUE",
                         f"duplicate value found: {f.name} duplicates value on record with id: {other['Id']}", [])
+
+    def set_history_tracking(self, sobject: str, tracked: dict[str, bool]) -> None:
+        """Setup → Object Manager → <object> → Set History Tracking, for this org: each named
+        field's history tracked or not, from now on (LeadHistory records only tracked fields;
+        FieldDefinition.IsFieldHistoryTracked says so)."""
+        import dataclasses
+
+        from sandbox.schema import Schema
+
+        with self.lock:
+            obj = self._obj(sobject)
+            unknown = sorted(n for n in tracked if obj.field(n) is None)
+            if unknown:
+                raise ValueError(f"{obj.name} has no field {', '.join(unknown)}")
+            wanted = {obj.field(n).name: bool(v) for n, v in tracked.items()}  # type: ignore[union-attr]
+            fields = {name: dataclasses.replace(f, track_history=wanted[name]) if name in wanted else f
+                      for name, f in obj.fields.items()}
+            self.schema = Schema({**self.schema.objects, obj.name: dataclasses.replace(obj, fields=fields)})
+            self.version += 1
 
     def without_object(self, sobject: str) -> None:
         """The org as if `sobject`'s metadata had never been deployed (a custom object not

@@ -305,6 +305,8 @@ def what_if(now_part: dict[str, Any], names: Names) -> list[str]:
     out = [f"  Outcome:  {now_part.get('kind')} — {now_part.get('summary') or ''}".rstrip(" —")]
     for reason in ex.get("gate") or ():
         out.append(f"  Stopped:  {reason}")
+    for note in (ex.get("deal_registration") or {}).get("notes") or ():  # expired, declined, not a partner's
+        out.append(f"  Deal registration: {note}")
     fb = now_part.get("feedback") or {}
     if fb.get("score") is not None:
         lift = fb.get("rating_lift") or 0.0

@@ -140,6 +140,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         findings += _rating_field(describe, ms.sobject("lead"))
         findings += _feedback_fields(describe, ms.sobject("partner"))
         findings += _org_lease(client, cfg_name)
+        findings += _history_tracking(client, ms)
         if loaded is not None:
             findings += _activity_tasks(describe, loaded.settings.notifications, cfg_name)
             findings += _lead_statuses(describe, ms, loaded.settings.offers, cfg_name)
@@ -181,6 +182,32 @@ def _org_lease(client, cfg_name: str) -> list[Finding]:
     return [Finding("warning", cfg_name, "salesforce", f"{said}: the connector routes without the org lease, so "
                     "two connectors with their own state databases on this org would both route every lead",
                     DEPLOY_FIX)]
+
+
+def _history_tracking(client, ms) -> list[Finding]:
+    """A lost state is rebuilt from LeadHistory, and an assignment rule's owner change is told
+    from a person's by it (jobs/recovery.py, jobs/owner_history.py): of a field the org does
+    not track there is no history to read (jobs/preflight.history_tracking)."""
+    from jobs.preflight import history_fix, history_tracking
+    from jobs.recovery import history_fields
+
+    sobject = ms.sobject("lead")
+    untracked, refused = history_tracking(client, ms)
+    if refused is not None:
+        fields = ", ".join(history_fields(ms))
+        return [Finding("warning", f"org: {sobject}", "field history",
+                        f"could not check which {sobject} fields' history the org tracks (it refused the "
+                        f"FieldDefinition query: {refused}); the state's rebuild and the owner-change checks read "
+                        f"the history of {fields}",
+                        "check by hand: " + history_fix(sobject, list(history_fields(ms)))
+                        + "; or give the integration user View Setup and Configuration so validate can check")]
+    if not untracked:
+        return []
+    fields = ", ".join(f for f, _ in untracked)
+    return [Finding("warning", f"org: {sobject}", "field history",
+                    f"{sobject} field history is not tracked for {fields}: "
+                    + "; ".join(f"without {f}'s, {why}" for f, why in untracked),
+                    history_fix(sobject, [f for f, _ in untracked]))]
 
 
 def _org_calendar(client, book, rules_file: str) -> list[Finding]:
@@ -436,6 +463,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
     holes: Counter[str] = Counter()
     stopped: Counter[str] = Counter()  # why leads would be marked Unroutable before any rule
     now = cx.clock.now()
+    sampled = []  # the leads rules are tried on
     for rec in records:
         lead = convert(rec)
         if isinstance(lead, Unroutable):
@@ -443,6 +471,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
             continue
         if not_ours(lead):  # `once` leaves it alone: no rule is tried
             continue
+        sampled.append(lead)
         learning.score(routing.learning, lead)  # as jobs/route.py routes it (feedback: the router's hook)
         ex = routing.router.explain(lead, state, now)
         for trial in ex.trials:
@@ -456,6 +485,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
             holes[" / ".join(x for x in (lead.country, lead.state) if x) or "(no place)"] += 1
         elif ex.gate:
             stopped["; ".join(ex.gate)] += 1
+    findings += _unevaluable(book, sampled, now, rules_file)
     if records:
         for rule in book.rules:
             if rule is book.hand_down:
@@ -506,6 +536,47 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
                                     f"{len(overlaps)} coverage area(s) shared by several {tier} partners — {text}",
                                     "intended if the rules distribute among them (round robin, weights); otherwise narrow the coverage"))
     return findings
+
+
+ERRED_AT_LEAST = 3  # leads: one or two with a placeholder value (a close date of 0001-01-01) are the data's doing
+
+
+def _unevaluable(book, leads: list, now, rules_file: str) -> list[Finding]:
+    """A condition that errs for every sampled lead holding the values it reads (`amount /
+    (amount - amount) > 5`) never holds: a decision counts the error as no match, so a rule
+    takes no lead and a [[gate]] check stops every lead as Unroutable. Not ready to run."""
+    from rules.expressions import time_values
+
+    tv = time_values(now, book.settings.calendar)
+    conditions = [(f"gate check {g.reason!r}", "[[gate]]", g.when, g.line) for g in book.gate]
+    for rs in book.rulesets:
+        conditions.append((f"rule set {rs.name!r}", "[[ruleset]]", rs.when, rs.line))
+        conditions += [(f"rule {r.name!r}", "[[ruleset.rule]]", r.when, r.line) for r in rs.rules]
+    out = []
+    for key, where, cond, line in conditions:
+        if cond.always:
+            continue
+        erred: Counter[str] = Counter()
+        for lead in leads:
+            if not cond.holds_values(lead, tv):  # a missing value: no match, not an error
+                continue
+            error = cond.evaluation_error(lead, tv)
+            if error is None:
+                break  # evaluated for this lead: not an error for every lead
+            erred[error] += 1
+        else:
+            n = sum(erred.values())
+            if n >= ERRED_AT_LEAST:
+                said = "; ".join(f"{e} ({k})" for e, k in erred.most_common(3))
+                effect = ("so this check stops every lead as Unroutable" if where == "[[gate]]"
+                          else "so it never holds and takes no lead")
+                out.append(Finding("error", rules_file, key,
+                                   f"its condition {cond.text!r} could not be evaluated for any of the {n} sampled "
+                                   f"lead(s) holding the values it reads: {said}; a condition that cannot be "
+                                   f"evaluated counts as no match, {effect}",
+                                   f"correct the `when` of this {where} so it can be worked out for a lead "
+                                   "(no division by a value that is 0, no number too large to compute)", line))
+    return out
 
 
 def _partner_field(ms, attribute: str) -> str:

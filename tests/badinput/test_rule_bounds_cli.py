@@ -152,3 +152,27 @@ def test_date_arithmetic_past_the_calendar_on_a_placeholder_close_date_is_no_mat
         # org's only covering partner is at its daily cap): never 'a defect in leadrouter'
         assert lead["Routing_Status__c"] in ("Offered", "Escalated"), reason
         assert "Closing soon" not in reason and "defect" not in reason and "OverflowError" not in reason
+
+
+def test_validate_is_not_ready_when_a_condition_errs_for_every_lead_naming_it_and_the_error(org, tmp_path):
+    """`amount / (amount - amount)` loads (no constant zero) but errs for every lead with an
+    amount: an error counts as no match, so the gate would stop every lead as Unroutable.
+    validate must not say "ready"; it names the check, the condition and the error."""
+    leads = [org.org.create("Lead", {**BASE, "LastName": f"Amount {i}", "Deal_Amount__c": 1000 + i}) for i in range(3)]
+    try:
+        lay_out(tmp_path, org, with_gate("amount / (amount - amount) > 5"))
+        code, said, _ = leadrouter(tmp_path, "validate")
+        assert code == 1 and "Traceback" not in said and "ready to run" not in said, said[-2000:]
+        line = next(ln for ln in said.splitlines() if "amount / (amount - amount) > 5" in ln)
+        assert line.startswith("ERROR") and "rules.toml:" in line and "Company: looks like a test entry" in line
+        assert "division by zero" in line and "Unroutable" in line
+    finally:
+        for lead_id in leads:
+            org.org.delete("Lead", lead_id)
+
+
+def test_a_division_by_zero_in_a_gate_is_refused_at_load_by_validate(org, tmp_path):
+    lay_out(tmp_path, org, with_gate("amount / 0 > 5"))
+    code, said, _ = leadrouter(tmp_path, "validate")
+    assert code == 1 and "Traceback" not in said, said[-2000:]
+    assert "division by zero" in said and "amount / 0" in said and "rules.toml:" in said and "quotes" not in said

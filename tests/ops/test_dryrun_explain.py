@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import re
+from datetime import timedelta
 
 from jobs.cli import main
 
@@ -105,3 +106,29 @@ def test_dry_run_ends_with_a_count_per_outcome_a_channel_manager_reads(workdir, 
     assert main(["dry-run", "--config", str(workdir / "leadrouter.toml")]) == 0
     footer = capsys.readouterr().err.strip().splitlines()[-1]
     assert re.fullmatch(r"\d+ leads: \d+ [a-z]+(, \d+ [a-z]+)* \(nothing was written\)", footer), footer
+
+
+def test_explain_names_an_expired_registration_that_matched_the_lead_and_the_date_it_expired(workdir, seeded_org,
+                                                                                              capsys):
+    """An approved registration past its expiry (the org's date) no longer protects the deal:
+    explain says so, naming the registration, its partner and the date, not nothing."""
+    org = seeded_org.org
+    today = org.clock.now().date()  # the org's clock, never the host's
+    expired_on = today - timedelta(days=3)
+    partner = next(a for a in org.records("Account") if a.get("IsPartner"))
+    lead_id = org.create("Lead", {"LastName": "Quarry", "Company": "Zephyrine Quarry Holdings", "Country": "US",
+                                  "State": "CA", "City": "San Francisco", "PostalCode": "94105", "LeadSource": "Web",
+                                  "Email": "jo@zephyrine-quarry.example"})
+    reg_id = org.create("Opportunity", {
+        "Name": "Zephyrine expansion", "PartnerAccountId": partner["Id"], "StageName": "Qualification",
+        "CloseDate": today + timedelta(days=90), "Deal_Registration_Status__c": "Approved",
+        "Registration_Expires__c": expired_on, "Registered_Company__c": "Zephyrine Quarry Holdings",
+        "Registered_Email_Domain__c": "zephyrine-quarry.example"}, as_user=org.integration_user_id)
+    try:
+        assert main(["explain", lead_id, "--config", str(workdir / "leadrouter.toml")]) == 0
+        said = capsys.readouterr().out
+        assert (f"registration 'Zephyrine expansion' ({reg_id}) for {partner['Name']} expired on "
+                f"{expired_on:%Y-%m-%d}; not protecting") in said, said
+    finally:
+        org.delete("Opportunity", reg_id)
+        org.delete("Lead", lead_id)

@@ -145,3 +145,31 @@ def test_partner_record_with_sound_limits_is_not_warned_about():
     convert = load_mappings().partner_converter(lambda rid, why: warned.append(why))
     p = convert({"Id": "001000000000001AAA", "Name": "Acme Partners", "Capacity__c": 5, "Routing_Weight__c": 0.5})
     assert (p.capacity, p.weight, warned) == (5, 0.5, [])
+
+
+@pytest.mark.parametrize("when, written", [("amount / 0 > 5", "amount / 0"), ("amount // (1 - 1) > 5", "amount // 0"),
+                                           ("amount % 0.0 > 1", "amount % 0"), ("amount > 1 / 0", "")])
+def test_a_division_by_a_constant_zero_is_refused_at_load_with_its_place(when, written):
+    """It errs for every lead, so the condition could never hold (a gate would stop every lead)."""
+    (p,) = problems(rules(when=f"'{when}'"))
+    assert p.key == "ruleset[1].rule[1].when" and p.line == 11
+    assert "'Everyone'" in p.message and "division by zero" in p.message and written in p.message
+    assert "other than 0" in p.fix and "quotes" not in p.fix
+
+
+def test_a_number_too_large_to_compute_is_named_as_such_not_as_a_matter_of_quotes():
+    (p,) = problems(rules(when="'amount < 10.0 ** 4000000'"))
+    assert p.line == 11 and "too large" in p.message and "overflow" in p.message
+    assert "quotes" not in p.fix
+
+
+def test_a_large_number_that_can_be_computed_still_compares():
+    cond = LEADS.compile("amount < 10.0 ** 400")
+    assert cond.matches(Lead(id="00Q1", amount=5e300), TV)
+
+
+def test_a_condition_that_errs_on_a_lead_says_why_and_a_missing_value_is_no_error():
+    cond = LEADS.compile("amount / (amount - amount) > 5")
+    assert cond.evaluation_error(Lead(id="00Q1", amount=5.0), TV) == "arithmetic error: division by zero"
+    assert cond.evaluation_error(Lead(id="00Q2"), TV) is None and not cond.holds_values(Lead(id="00Q2"), TV)
+    assert LEADS.compile("amount > 5").evaluation_error(Lead(id="00Q1", amount=5.0), TV) is None

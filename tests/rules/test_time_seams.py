@@ -128,6 +128,22 @@ def test_a_deal_registration_that_expired_yesterday_in_the_org_no_longer_protect
     assert router.decide(lead(), RoutingState(), eight_am_on_1_april_in_tokyo).rule != "Deal registration"
 
 
+def test_an_expired_registration_that_matched_the_lead_is_named_in_the_explanation_not_ignored_in_silence():
+    """The registration no longer protects the deal; the decision's trace says which one, whose,
+    and the org's date it expired on (the day counted at the given `now`, in the org's zone)."""
+    reg = DealRegistration(id="006R1", partner_id="001R", status="Approved", expires=date(2027, 3, 31),
+                           company="Acme Corp", name="Acme rollout")
+    router = router_for('time_zone = "Asia/Tokyo"', [partner("001A"), partner("001R", "Registered Reseller")], [reg])
+    eight_am_on_1_april_in_tokyo = datetime(2027, 3, 31, 23, 0, tzinfo=UTC)
+    decision = router.decide(lead(), RoutingState(), eight_am_on_1_april_in_tokyo)
+    assert decision.rule != "Deal registration"
+    assert ("registration 'Acme rollout' (006R1) for Registered Reseller expired on 2027-03-31; not protecting"
+            in decision.explanation["deal_registration"]["notes"])
+    the_day_before_in_tokyo = datetime(2027, 3, 30, 23, 0, tzinfo=UTC)
+    live = router.decide(lead(), RoutingState(), the_day_before_in_tokyo)
+    assert live.rule == "Deal registration" and not live.explanation["deal_registration"]["notes"]
+
+
 def test_a_win_closed_today_in_an_org_ahead_of_utc_counts_this_quarter():
     """A Sydney org at 09:00 on 1 April (still 31 March in UTC): an Opportunity won today
     (CloseDate 1 April, read as midnight UTC of that date) is a win of this quarter and of
