@@ -170,6 +170,7 @@ def org_currencies(client, ms) -> Any:
     labels = {name: "/".join(sources[name]) for name in attributes}
     return OrgCurrencies(str(corporate), rates, attributes, labels)
 
+
 HISTORY_FIX = ("Setup → Object Manager → {sobject} → Fields & Relationships → Set History Tracking: tick "
                "Enable {sobject} History and {fields}, then Save")
 _SETUP_LABELS = {"OwnerId": "Lead Owner", "PartnerAccountId": "Partner Account"}  # as that page lists them
