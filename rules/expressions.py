@@ -230,6 +230,15 @@ def _divided_by_zero(expression: Any) -> str | None:
     return None
 
 
+def _symbols_read(expression: Any) -> frozenset[str]:
+    """The names this condition reads. Not the compiler's context's symbols: one context
+    serves every condition of a rule file and gathers the names of all conditions read so
+    far, so a gate check failing on `amount` blamed an unreadable Country another check read."""
+    from rule_engine.ast import SymbolExpression
+
+    return frozenset(n.name for n in _nodes(expression) if isinstance(n, SymbolExpression) and not n.scope)
+
+
 def _arithmetic_error(exc: Exception, text: str) -> ExpressionError:
     """rule-engine's 'arithmetic error' on a constant part, said for what it is: a division
     by zero, or a number past the largest one a condition can hold."""
@@ -328,4 +337,4 @@ class Compiler:
             fast = CodeGen(self.schema, self.direct).compile(rule.statement.expression)
         except (RecursionError, MemoryError, SyntaxError):  # Python's own nesting limits
             raise ExpressionError(f"condition too deeply nested to compile: {text[:80]!r}…", TooDeep("").fix) from None
-        return Condition(text, rule, fast, frozenset(self.context.symbols))
+        return Condition(text, rule, fast, _symbols_read(rule.statement.expression))

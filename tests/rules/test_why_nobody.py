@@ -144,3 +144,16 @@ def test_no_rule_set_for_a_lead_whose_value_could_not_be_read_names_that_value()
     assert "no rule set applies" in d.reason and "'Atlantis' is not a recognised country" in d.reason, d.reason
     plain = router.decide(lead(country="FR", state=None, postal_code=None), RoutingState(), NOW)
     assert plain.reason == "Rules: no rule set applies to this lead", plain.reason
+
+
+def test_each_gate_check_blames_only_a_value_it_reads():
+    """The status check was blamed on an unreadable Country: every condition of a rule file
+    was said to read every name read before it in the file."""
+    router = router_for(None, [partner("001A")])
+    closed = lead(country=None, state=None, postal_code=None, status="Closed - Converted",
+                  extra={"dropped_values": {"country": "Country: 'Atlantis' is not a recognised country"}})
+    d = router.decide(closed, RoutingState(), NOW)
+    assert d.kind is DecisionKind.UNROUTABLE
+    country, status = d.reason.split("; ")[:2]
+    assert country == "Country: 'Atlantis' is not a recognised country", d.reason
+    assert status.startswith("Status:") and "Atlantis" not in status, d.reason
