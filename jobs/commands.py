@@ -371,6 +371,7 @@ def cmd_status(args) -> int:
             "api_budget": st.api_budgets(conn),
             "outbox": ob.status_counts(conn),
             "oldest_open_outbox": ob.oldest_open(conn),
+            "refusals": ob.unwritten_refusals(conn),
             "snapshot": st.snapshot_counts(conn),
             "watermarks": {r.name: r.value for r in conn.execute(watermarks.select())},
             "stream": stream.status(conn),

@@ -162,6 +162,8 @@ def render(r: dict[str, Any]) -> str:
                         f"deadline {when(oldest.get('deadline'))}")
     out += line("Leads", counts(r.get("leads")))
     out += line("Outbox", counts(r.get("outbox"), "empty") + f"; oldest open {when(r.get('oldest_open_outbox'))}")
+    for x in r.get("refusals") or ():  # a lead nothing could be written to: a person must see it
+        out += line("Refused", f"lead {x['lead_id']} ({when(x.get('at'))}): {x['error']}")
     for b in r.get("api_budget") or ():
         used = f"{b['org_used']:,} of {b['org_max']:,}" if b.get("org_max") else "not seen yet"
         allowance = f"{b['allowance_24h']:,}" if b.get("allowance_24h") is not None else "?"
