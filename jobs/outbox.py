@@ -24,6 +24,7 @@ from jobs.state import outbox as ob
 from jobs.timeutil import parse_sf_datetime
 from mappings import Unroutable
 from rules.lifecycle import LeadState
+from rules.model import Response
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -399,7 +400,10 @@ def current_modstamps(cx: Context, entries: list[dict[str, Any]], *, guard: Guar
 
 
 def reconcile(cx: Context, now: datetime) -> dict[str, int]:
-    """Settle entries a crash left `sent`: confirmed, send again, or dropped."""
+    """Settle entries a crash left `sent`: confirmed, send again, or dropped. A write that
+    followed a transition (an acceptance) and did not land while the holding partner's rep
+    saved the lead since is sent again; if that save handed the lead back (Rejected), the
+    write is dropped and the lead read as the stream reads it, so the hand-back is taken now."""
     with cx.store.connect() as conn:
         sent = [e for e in ob.open_entries(conn) if e["status"] == "sent"]
     if not sent:
@@ -417,7 +421,8 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
         return {}  # stopping: the next run reads them back
     dropped = cx.mappings.writeback_dropped_fields()
     fields = sorted({f for e in sent for f in e["payload"] if f not in dropped}
-                    | {"Id", "SystemModstamp", "OwnerId", "LastModifiedById"})
+                    | {"Id", "SystemModstamp", "OwnerId", "LastModifiedById"}
+                    | (set(cx.mappings.writeback({"response": None})) - dropped))
     sobject = cx.mappings.writeback_sobject()
     found = {r["Id"]: r for r in cx.client.read_by_ids(sobject, fields, [e["lead_id"] for e in sent])}
     counts = {"reconciled_confirmed": 0, "reconciled_resend": 0, "reconciled_dropped": 0}
@@ -425,6 +430,7 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
         counts["in_flight_held"] = held
     answers = set(cx.mappings.cleared_answer())
     offered_at = next(iter(cx.mappings.writeback({"offered_at": None})), None)
+    handed_back: list[str] = []  # leads whose partner's rep rejected them since: read as the stream does
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn, [e["lead_id"] for e in sent])
         for e in sent:
@@ -436,6 +442,14 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
                 ob.mark(conn, [e["id"]], "pending", now, error="unknown outcome after a restart; sending again")
                 counts["reconciled_resend"] += 1
             elif rec is not None and _partner_worked_it(cx, conn, e, rec):
+                if _rejected(cx, rec):
+                    # the rep handed the lead back since (Rejected over the acceptance): our
+                    # write is let go and the lead taken as it is now, below — a hand-back,
+                    # honoured in this cycle, not at the lead's next save
+                    ob.mark(conn, [e["id"]], "dropped", now,
+                            error="unknown outcome; the partner's rep has handed the lead back since")
+                    handed_back.append(e["lead_id"])
+                    continue
                 # not landed, and since then only the holding partner's own rep saved the lead
                 # (working it): no person took it over, the transition stands; sent again, on
                 # the lead as it now is
@@ -448,8 +462,17 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
                 _drop_one(conn, state, e, why, now, final_state="closed" if rec is None else "released")
                 counts["reconciled_dropped"] += 1
         lifecycle.save_state(conn, state, now)
+    if handed_back:
+        counts["reconciled_handed_back"] = len(handed_back)
+        cx.refresh_leads(sorted(set(handed_back)), now, counts)
     cx.log(component="outbox").info("outbox_reconciled", **counts)
     return counts
+
+
+def _rejected(cx: Context, rec: dict[str, Any]) -> bool:
+    """Does the lead read the partner's Rejected (its response field, as the org spells it)?"""
+    wanted = cx.mappings.writeback({"response": Response.REJECTED.value})
+    return bool(wanted) and all(rec.get(k) == v for k, v in wanted.items())
 
 
 def _partner_worked_it(cx: Context, conn, entry: dict[str, Any], rec: dict[str, Any]) -> bool:
