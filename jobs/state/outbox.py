@@ -136,6 +136,12 @@ def record_decisions(conn: Connection, rows: list[Any], *, names: Sequence[str] 
     st.insert_rows(conn, D, rows, names=names)
 
 
+def last_decision(conn: Connection, lead_id: str) -> dict[str, Any] | None:
+    """The lead's latest decision in the audit, as stored (None when the audit no longer has it)."""
+    row = conn.execute(select(D.c.decision).where(D.c.lead_id == lead_id).order_by(D.c.id.desc()).limit(1)).first()
+    return row[0] if row and isinstance(row[0], dict) else None
+
+
 def offer_reason(conn: Connection, lead_id: str, attempt: int | None) -> str | None:
     """The reason the decision that made the lead's offer at `attempt` gave (what the Lead
     said when it was offered), or None when the audit no longer has it."""
