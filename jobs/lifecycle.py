@@ -104,6 +104,12 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
     # The previous partner's answer must not read as the new partner's.
     cleared = cx.mappings.cleared_answer() if redistribution else None
     offered = (DecisionKind.OFFER, DecisionKind.POOL)
+    # A lead escalated or handed to a fallback queue is in no offer: the last offer's time
+    # goes with its deadline. The read-back of a write lost in flight (jobs/outbox.landed)
+    # is not weakened: only an offer's own time is its witness; this write is judged by all
+    # its fields, and a Lead still showing the offer's time is one it did not reach.
+    no_offer = cx.mappings.writeback({"offered_at": None})
+    queued = (DecisionKind.ESCALATE, DecisionKind.FALLBACK)
     for lead, decision, record, seen in items:
         kind = decision.kind
         value, lead_id, attempt = kind.value, lead.id, decision.attempt
@@ -118,6 +124,8 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
         else:  # without a fresh record (a lapse decided from state): keep the lead as last read
             without.append((lead_id, _STATE[kind], attempt, owner, reason, seen, lead.status, now))
         payload = dict(writeback(decision, _STATUS[kind]))
+        if kind in queued:
+            payload.update(no_offer)
         if cleared is not None:
             payload.update(cleared)
         # as it is: the JSON column's serializer (rules.serial) writes what jsonable would

@@ -224,7 +224,7 @@ def _refused(cx: Context, conn, state, entry: dict[str, Any], result, now: datet
     _drop_one(conn, state, entry, reason, now, final_state="closed")
     values: dict[str, Any] = {"routing_status": "Unroutable", "reason": reason[:255]}
     if queue_id:  # nobody of the partner that gave the lead up is left holding it
-        values |= {"owner_id": queue_id, "partner_id": None, "deadline": None}
+        values |= {"owner_id": queue_id, "partner_id": None, "deadline": None, "offered_at": None}
     # the owner we meant to set never landed: the lead's owner is no change of a person's
     of.put_lead(conn, entry["lead_id"], now, state="unroutable", reason=reason[:255], owner_id=queue_id)
     ob.add(conn, lead_id=entry["lead_id"], purpose="refused",
@@ -259,7 +259,7 @@ def _refusal_refused(cx: Context, conn, state, entry: dict[str, Any], result, no
     and the fix (`leadrouter status` lists it until a person routes it again)."""
     payload = entry.get("payload") or {}
     fields = cx.mappings.writeback_fields()
-    moved = {fields[k] for k in ("owner_id", "partner_id", "deadline") if k in fields}
+    moved = {fields[k] for k in ("owner_id", "partner_id", "deadline", "offered_at") if k in fields}
     said = f"{result.code}: {result.message}"
     if fields.get("owner_id") in payload:
         _drop_one(conn, state, entry, f"the move to the escalation queue was refused ({said}); "
