@@ -371,6 +371,8 @@ def cmd_status(args) -> int:
             "api_budget": st.api_budgets(conn),
             "outbox": ob.status_counts(conn),
             "oldest_open_outbox": ob.oldest_open(conn),
+            "refusals": ob.unwritten_refusals(conn),
+            "held_escalations": held_escalations(conn),
             "snapshot": st.snapshot_counts(conn),
             "watermarks": {r.name: r.value for r in conn.execute(watermarks.select())},
             "stream": stream.status(conn),
@@ -389,6 +391,26 @@ def cmd_status(args) -> int:
 
         print(for_terminal(people.render(report)))
     return 0
+
+
+def held_escalations(conn) -> dict[str, Any]:
+    """Leads held because the escalation queue is not in the org (jobs/lifecycle.hold_escalation):
+    how many, the queue their reason names, and the fix."""
+    from jobs.lifecycle import ESCALATION_HELD
+    from jobs.state import offers as of
+
+    waiting = of.leads_in_state(conn, "unroutable", ESCALATION_HELD)
+    if not waiting:
+        return {"leads": 0}
+    said = waiting[0]["reason"] or ""
+    queue = said[len(ESCALATION_HELD):].removeprefix("queue ").split(" is not in the org", 1)[0]
+    return {"leads": len(waiting), "queue": queue, "since": waiting[0]["updated_at"],
+            "first": [w["lead_id"] for w in waiting[:5]],
+            "problem": f"the escalation queue {queue} is not in the org: leads that must escalate are held "
+                       "(Unroutable, their reason saying so); every other lead routes on",
+            "fix": f"create the queue {queue} again (Setup > Queues, supported object Lead) or name an existing "
+                   "queue in the rules file's [settings] escalation_queue; the held leads escalate at the next "
+                   "cycle after that"}
 
 
 def _org_status(conn, loaded) -> dict[str, Any]:

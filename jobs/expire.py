@@ -65,6 +65,7 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
             lifecycle.save_state(conn, state, now)
         if not progressed:
             break
+    counts.update(lifecycle.escalate_held(cx, now))  # held for want of the escalation queue: back now?
     if counts:
         for k, v in outbox.flush(cx, now).items():
             counts[f"flush_{k}"] = v

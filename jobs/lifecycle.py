@@ -104,6 +104,12 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
     # The previous partner's answer must not read as the new partner's.
     cleared = cx.mappings.cleared_answer() if redistribution else None
     offered = (DecisionKind.OFFER, DecisionKind.POOL)
+    # A lead escalated or handed to a fallback queue is in no offer: the last offer's time
+    # goes with its deadline. The read-back of a write lost in flight (jobs/outbox.landed)
+    # is not weakened: only an offer's own time is its witness; this write is judged by all
+    # its fields, and a Lead still showing the offer's time is one it did not reach.
+    no_offer = cx.mappings.writeback({"offered_at": None})
+    queued = (DecisionKind.ESCALATE, DecisionKind.FALLBACK)
     for lead, decision, record, seen in items:
         kind = decision.kind
         value, lead_id, attempt = kind.value, lead.id, decision.attempt
@@ -118,6 +124,8 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
         else:  # without a fresh record (a lapse decided from state): keep the lead as last read
             without.append((lead_id, _STATE[kind], attempt, owner, reason, seen, lead.status, now))
         payload = dict(writeback(decision, _STATUS[kind]))
+        if kind in queued:
+            payload.update(no_offer)
         if cleared is not None:
             payload.update(cleared)
         # as it is: the JSON column's serializer (rules.serial) writes what jsonable would
@@ -143,14 +151,73 @@ _STATUS = {kind: status.value for kind, status in DECISION_STATUS.items()}
 
 
 def escalation(cx: Context, lead: Lead, reason: str, attempt: int) -> Decision:
-    """Nobody took the lead: hand it to the escalation queue, saying why."""
+    """Nobody took the lead: hand it to the escalation queue, saying why (held, while the
+    queue is not in the org)."""
     routing = cx.routing()
     name = cx.book.settings.escalation_queue
     queue_id = routing.queue_ids.get(name)
-    return Decision(lead_id=lead.id, kind=DecisionKind.ESCALATE if queue_id else DecisionKind.UNROUTABLE,
-                    reason=reason[:255], rule="escalation", queue_id=queue_id, attempt=attempt,
-                    explanation={"escalation": reason, "queue": name,
-                                 **({} if queue_id else {"problem": f"queue {name} not found in the org"})})
+    decision = Decision(lead_id=lead.id, kind=DecisionKind.ESCALATE, reason=reason[:255], rule="escalation",
+                        queue_id=queue_id, attempt=attempt, explanation={"escalation": reason, "queue": name})
+    return decision if queue_id else hold_escalation(name, decision)
+
+
+ESCALATION_HELD = "Escalation held: "  # how a held escalation's reason starts, on the Lead and in the state
+HELD_THEN = "; the lead escalates once it is. "  # what comes after: the escalation's own reason
+
+
+def hold_escalation(name: str, decision: Decision) -> Decision:
+    """An escalation whose queue is not in the org (deleted while running, or renamed): the
+    lead is held, Unroutable, its reason saying so; the expire job escalates it once the
+    queue is back (`escalate_held`). Everything else routes on meanwhile. `name`: the
+    escalation queue's DeveloperName."""
+    said = f"{ESCALATION_HELD}queue {name} is not in the org{HELD_THEN}{decision.reason or ''}"
+    return dataclasses.replace(decision, kind=DecisionKind.UNROUTABLE, queue_id=None, reason=said[:255],
+                               explanation={**(decision.explanation or {}),
+                                            "held": {"queue": name, "reason": decision.reason, "rule": decision.rule},
+                                            "problem": f"queue {name} not found in the org"})
+
+
+def escalation_reason(decision: Decision) -> str:
+    """What a decision says of why the lead escalates: a held escalation's own reason."""
+    was = (decision.explanation or {}).get("held")
+    return (was.get("reason") or "") if isinstance(was, dict) else (decision.reason or "")
+
+
+def said_first(decision: Decision, words: str) -> Decision:
+    """The decision with `words` put before its reason; a held escalation keeps its reason
+    starting as it does (`escalate_held` finds the held leads by it), the words going
+    before the escalation's own reason."""
+    was = (decision.explanation or {}).get("held")
+    if isinstance(was, dict):
+        return hold_escalation(was.get("queue") or "", dataclasses.replace(
+            decision, reason=f"{words}{was.get('reason') or ''}"[:255]))
+    return dataclasses.replace(decision, reason=f"{words}{decision.reason}"[:255])
+
+
+def escalate_held(cx: Context, now: datetime) -> dict[str, int]:
+    """Leads held for want of the escalation queue escalate once it is in the org again;
+    while it is not, they are counted (`leadrouter status` names them and the fix)."""
+    with cx.store.connect() as conn:
+        waiting = of.leads_in_state(conn, LeadState.UNROUTABLE.value, ESCALATION_HELD)
+    if not waiting:
+        return {}
+    queue_id = cx.routing().queue_ids.get(cx.book.settings.escalation_queue)
+    if not queue_id:
+        return {"escalation_held": len(waiting)}
+    with cx.store.begin() as conn:
+        state = load_state(conn, [w["lead_id"] for w in waiting])
+        for w in waiting:
+            was = ((ob.last_decision(conn, w["lead_id"]) or {}).get("explanation") or {}).get("held") or {}
+            reason = was.get("reason") or (w["reason"] or "").split(HELD_THEN, 1)[-1]
+            decision = Decision(lead_id=w["lead_id"], kind=DecisionKind.ESCALATE, reason=reason[:255],
+                                rule=was.get("rule") or "escalation", queue_id=queue_id, attempt=w.get("attempt") or 1,
+                                explanation={"escalation": reason, "queue": cx.book.settings.escalation_queue,
+                                             "held_since": jsonable(w.get("updated_at"))})
+            commit_decision(cx, conn, state, Lead(id=w["lead_id"]), decision, record=None,
+                            seen_modstamp=w.get("modstamp"), now=now)
+        save_state(conn, state, now)
+    _log.info("held_escalations_released", leads=len(waiting), queue=cx.book.settings.escalation_queue)
+    return {"escalated_after_hold": len(waiting)}
 
 
 def decide(routing: Any, lead: Lead, state: RoutingState, now: datetime, *, attempt: int) -> Decision:
@@ -162,6 +229,8 @@ def decide(routing: Any, lead: Lead, state: RoutingState, now: datetime, *, atte
         skipped = feedback.skipped(lead, routing.feedback)
         decision = routing.router.decide(lead, state, now, attempt=attempt)
         feedback.note(decision, skipped, routing.feedback)
+        if decision.kind is DecisionKind.ESCALATE and not decision.queue_id:
+            decision = hold_escalation(routing.router.settings.escalation_queue, decision)
     except Exception as exc:  # a defect met by one lead must not stop the leads behind it
         _log.error("decision_failed", lead_id=lead.id, error=type(exc).__name__, exc_info=True,
                    fix="a defect in leadrouter: report this log line; the lead shows why (Unroutable, or escalated "
@@ -199,7 +268,7 @@ def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead,
     else:
         decision = decide(cx.routing(), lead, state, now, attempt=attempt)
         if decision.kind is DecisionKind.UNROUTABLE or barred(state, lead.id, decision):
-            decision = escalation(cx, lead, f"{why}; {decision.reason}", attempt)
+            decision = escalation(cx, lead, f"{why}; {escalation_reason(decision)}", attempt)
         else:
             decision = said_why(decision, moved)
     commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
@@ -234,9 +303,9 @@ def reroute(cx: Context, conn: Connection, state: RoutingState, lead: Lead, *, r
         else:
             state.excluded[lead.id] = declined
     if held and decision.kind is DecisionKind.UNROUTABLE:
-        decision = escalation(cx, lead, f"{REROUTE_WHY}; {decision.reason}", 1)
+        decision = escalation(cx, lead, f"{REROUTE_WHY}; {escalation_reason(decision)}", 1)
     else:
-        decision = dataclasses.replace(decision, reason=f"{REROUTE_WHY}: {decision.reason}"[:255])
+        decision = said_first(decision, f"{REROUTE_WHY}: ")
     decision.explanation["rerouted"] = {"why": REROUTE_WHY, "withdrawn_from": sorted(held)}
     commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
                     redistribution=True)

@@ -24,6 +24,7 @@ from jobs.state import outbox as ob
 from jobs.timeutil import parse_sf_datetime
 from mappings import Unroutable
 from rules.lifecycle import LeadState
+from rules.model import Response
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -207,19 +208,80 @@ def _refused(cx: Context, conn, state, entry: dict[str, Any], result, now: datet
     A deleted or converted lead is simply let go. Anything else (an inactive owner, a
     validation rule, a field the user may not edit) leaves the lead Unroutable with
     Salesforce's own words as the reason — never silently dropped, never in a live
-    offer that does not exist in Salesforce. A refused fallback write is the end of it."""
-    reason = refused_reason(cx, entry, result)
+    offer that does not exist in Salesforce. A lead we had put in front of a partner
+    before (it was moving on: rejected, lapsed, withdrawn) is also moved to the escalation
+    queue, off the rep who no longer works it, where an admin sees it. When Salesforce
+    refuses that too, the status alone is written; when it refuses even that, the log
+    and `leadrouter status` name the lead (jobs/state/outbox.unwritten_refusals)."""
     if result.code in GONE:
         _drop_one(conn, state, entry, f"{GONE[result.code]} ({result.code})", now, final_state="closed")
         return
-    _drop_one(conn, state, entry, reason, now, final_state="closed")
     if entry["purpose"] == "refused":
+        _refusal_refused(cx, conn, state, entry, result, now)
         return
-    values = {"routing_status": "Unroutable", "reason": reason[:255]}
+    reason = refused_reason(cx, entry, result)
+    queue_id = _escalation_queue_for(cx, conn, entry)
+    _drop_one(conn, state, entry, reason, now, final_state="closed")
+    values: dict[str, Any] = {"routing_status": "Unroutable", "reason": reason[:255]}
+    if queue_id:  # nobody of the partner that gave the lead up is left holding it
+        values |= {"owner_id": queue_id, "partner_id": None, "deadline": None, "offered_at": None}
     # the owner we meant to set never landed: the lead's owner is no change of a person's
-    of.put_lead(conn, entry["lead_id"], now, state="unroutable", reason=reason[:255], owner_id=None)
+    of.put_lead(conn, entry["lead_id"], now, state="unroutable", reason=reason[:255], owner_id=queue_id)
     ob.add(conn, lead_id=entry["lead_id"], purpose="refused",
            payload=lifecycle.jsonable(cx.mappings.writeback(values)), now=now, seen_modstamp=None)
+
+
+MOVED_ON = ("rejected", "lapsed", "closed", "lost")  # an offer of ours that is over
+
+
+def _escalation_queue_for(cx: Context, conn, entry: dict[str, Any]) -> str | None:
+    """The escalation queue's id, when the refused write was moving the lead on from an
+    offer of ours that is over (its owner is still that offer's rep or pool); else None
+    (a new lead keeps the owner the org gave it, an acceptance its accepting rep)."""
+    if entry["purpose"] not in (*DECISION_PURPOSES, "hand_back"):
+        return None
+    earlier = [o for o in of.offers_for_lead(conn, entry["lead_id"]) if o["id"] != entry.get("offer_id")]
+    if not any(o["status"] in MOVED_ON and o.get("owner_id") for o in earlier):
+        return None
+    try:
+        return cx.routing().queue_ids.get(cx.book.settings.escalation_queue)
+    except Exception:  # noqa: BLE001 — no routing now: the status alone is written, as before
+        return None
+
+
+UNWRITTEN = "Salesforce refused every write of leadrouter to this lead"
+
+
+def _refusal_refused(cx: Context, conn, state, entry: dict[str, Any], result, now: datetime) -> None:
+    """The write that makes a refused lead Unroutable was refused too. If it was moving the
+    lead to the escalation queue, the status and reason go again without the move; else
+    nothing more can be written, and the log says so, naming the lead, Salesforce's words
+    and the fix (`leadrouter status` lists it until a person routes it again)."""
+    payload = entry.get("payload") or {}
+    fields = cx.mappings.writeback_fields()
+    moved = {fields[k] for k in ("owner_id", "partner_id", "deadline", "offered_at") if k in fields}
+    said = f"{result.code}: {result.message}"
+    if fields.get("owner_id") in payload:
+        _drop_one(conn, state, entry, f"the move to the escalation queue was refused ({said}); "
+                                      "the status goes alone", now, final_state="closed")
+        cx.log(lead_id=entry["lead_id"]).warning(
+            "escalation_move_refused", code=result.code, message=result.message,
+            problem=f"Salesforce refused moving lead {entry['lead_id']} to the escalation queue "
+                    f"{cx.book.settings.escalation_queue} ({said}); its Unroutable status and reason go alone",
+            fix=result.fix)
+        of.put_lead(conn, entry["lead_id"], now, state="unroutable", owner_id=None)
+        ob.add(conn, lead_id=entry["lead_id"], purpose="refused",
+               payload={k: v for k, v in payload.items() if k not in moved}, now=now, seen_modstamp=None)
+        return
+    queue = cx.book.settings.escalation_queue
+    problem = (f"{UNWRITTEN} ({said}): lead {entry['lead_id']} could be neither moved to the escalation queue "
+               f"{queue} nor marked Unroutable, and stays with its owner as Salesforce has it")
+    fix = ((result.fix + "; ") if result.fix else "") + (
+        "fix the lead's data or let the integration user past the rule, then set its Routing_Status__c to "
+        f"Pending to route it again (or give it to the queue {queue} by hand)")
+    cx.log(lead_id=entry["lead_id"]).error("lead_left_with_its_owner", code=result.code, message=result.message,
+                                           problem=problem, fix=fix)
+    _drop_one(conn, state, entry, f"{problem}. Fix: {fix}", now, final_state="closed")
 
 
 # what each write is, in the words of the Lead's reason when Salesforce refuses it
@@ -338,7 +400,10 @@ def current_modstamps(cx: Context, entries: list[dict[str, Any]], *, guard: Guar
 
 
 def reconcile(cx: Context, now: datetime) -> dict[str, int]:
-    """Settle entries a crash left `sent`: confirmed, send again, or dropped."""
+    """Settle entries a crash left `sent`: confirmed, send again, or dropped. A write that
+    followed a transition (an acceptance) and did not land while the holding partner's rep
+    saved the lead since is sent again; if that save handed the lead back (Rejected), the
+    write is dropped and the lead read as the stream reads it, so the hand-back is taken now."""
     with cx.store.connect() as conn:
         sent = [e for e in ob.open_entries(conn) if e["status"] == "sent"]
     if not sent:
@@ -356,7 +421,8 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
         return {}  # stopping: the next run reads them back
     dropped = cx.mappings.writeback_dropped_fields()
     fields = sorted({f for e in sent for f in e["payload"] if f not in dropped}
-                    | {"Id", "SystemModstamp", "OwnerId", "LastModifiedById"})
+                    | {"Id", "SystemModstamp", "OwnerId", "LastModifiedById"}
+                    | (set(cx.mappings.writeback({"response": None})) - dropped))
     sobject = cx.mappings.writeback_sobject()
     found = {r["Id"]: r for r in cx.client.read_by_ids(sobject, fields, [e["lead_id"] for e in sent])}
     counts = {"reconciled_confirmed": 0, "reconciled_resend": 0, "reconciled_dropped": 0}
@@ -364,6 +430,7 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
         counts["in_flight_held"] = held
     answers = set(cx.mappings.cleared_answer())
     offered_at = next(iter(cx.mappings.writeback({"offered_at": None})), None)
+    handed_back: list[str] = []  # leads whose partner's rep rejected them since: read as the stream does
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn, [e["lead_id"] for e in sent])
         for e in sent:
@@ -375,6 +442,14 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
                 ob.mark(conn, [e["id"]], "pending", now, error="unknown outcome after a restart; sending again")
                 counts["reconciled_resend"] += 1
             elif rec is not None and _partner_worked_it(cx, conn, e, rec):
+                if _rejected(cx, rec):
+                    # the rep handed the lead back since (Rejected over the acceptance): our
+                    # write is let go and the lead taken as it is now, below — a hand-back,
+                    # honoured in this cycle, not at the lead's next save
+                    ob.mark(conn, [e["id"]], "dropped", now,
+                            error="unknown outcome; the partner's rep has handed the lead back since")
+                    handed_back.append(e["lead_id"])
+                    continue
                 # not landed, and since then only the holding partner's own rep saved the lead
                 # (working it): no person took it over, the transition stands; sent again, on
                 # the lead as it now is
@@ -387,8 +462,17 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
                 _drop_one(conn, state, e, why, now, final_state="closed" if rec is None else "released")
                 counts["reconciled_dropped"] += 1
         lifecycle.save_state(conn, state, now)
+    if handed_back:
+        counts["reconciled_handed_back"] = len(handed_back)
+        cx.refresh_leads(sorted(set(handed_back)), now, counts)
     cx.log(component="outbox").info("outbox_reconciled", **counts)
     return counts
+
+
+def _rejected(cx: Context, rec: dict[str, Any]) -> bool:
+    """Does the lead read the partner's Rejected (its response field, as the org spells it)?"""
+    wanted = cx.mappings.writeback({"response": Response.REJECTED.value})
+    return bool(wanted) and all(rec.get(k) == v for k, v in wanted.items())
 
 
 def _partner_worked_it(cx: Context, conn, entry: dict[str, Any], rec: dict[str, Any]) -> bool:

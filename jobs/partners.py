@@ -96,7 +96,20 @@ def build_routing(cx: Context, conn: Connection, generation: int):
         adjustments = feedback.gather(past, partners, ms.lead_converter(), now, rated, reviewed or {})
     feedback.apply(partners.values(), adjustments)  # "No capacity" declines throttle the caps
     index = PartnerIndex.build(partners.values(), cx.book, pools=pools, deal_registrations=dealregs)
-    router = Router(cx.book, index, queue_ids=queue_ids, learner=live.learner if live else None)
+    escalation = cx.book.settings.escalation_queue
+    known = dict(queue_ids)
+    if escalation not in queue_ids and escalation not in index.pools:
+        # The escalation queue went from the org (deleted while running, or renamed): the
+        # leads that must escalate are held, saying so (jobs/lifecycle.hold_escalation), and
+        # everything else routes on; the router is told the queue has no id for now.
+        known[escalation] = None  # type: ignore[assignment]
+        log.warning("escalation_queue_missing", queue=escalation,
+                    problem=f"the escalation queue {escalation} is not in the org (deleted or renamed): leads that "
+                            "must escalate are held, Unroutable with a reason saying so; every other lead routes on",
+                    fix=f"create the queue {escalation} again (Setup > Queues, supported object Lead) or name an "
+                        "existing queue in the rules file's [settings] escalation_queue; the held leads escalate at "
+                        "the next cycle after that")
+    router = Router(cx.book, index, queue_ids=known, learner=live.learner if live else None)
     feedback.hook(router, adjustments)  # excluded industries and stopped areas, in every decision
     rep_partner = {r.id: r.partner_id for r in reps}
     if problems or index.problems:

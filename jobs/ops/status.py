@@ -162,6 +162,13 @@ def render(r: dict[str, Any]) -> str:
                         f"deadline {when(oldest.get('deadline'))}")
     out += line("Leads", counts(r.get("leads")))
     out += line("Outbox", counts(r.get("outbox"), "empty") + f"; oldest open {when(r.get('oldest_open_outbox'))}")
+    held = r.get("held_escalations") or {}
+    if held.get("leads"):
+        n = held["leads"]
+        out += line("Escalation", f"{n:,} lead{'' if n == 1 else 's'} held since {when(held.get('since'))} "
+                                  f"(first {', '.join(held.get('first') or ())}): {held['problem']}; fix: {held['fix']}")
+    for x in r.get("refusals") or ():  # a lead nothing could be written to: a person must see it
+        out += line("Refused", f"lead {x['lead_id']} ({when(x.get('at'))}): {x['error']}")
     for b in r.get("api_budget") or ():
         used = f"{b['org_used']:,} of {b['org_max']:,}" if b.get("org_max") else "not seen yet"
         allowance = f"{b['allowance_24h']:,}" if b.get("allowance_24h") is not None else "?"

@@ -57,6 +57,14 @@ def lead_state_counts(conn: Connection) -> dict[str, int]:
     return {s: n for s, n in conn.execute(select(L.c.state, func.count()).group_by(L.c.state))}
 
 
+def leads_in_state(conn: Connection, state: str, reason_prefix: str, limit: int = 10_000) -> list[dict[str, Any]]:
+    """The leads in `state` whose reason starts with `reason_prefix` (held escalations:
+    jobs/lifecycle.py), oldest change first."""
+    rows = conn.execute(select(L).where(L.c.state == state, L.c.reason.like(f"{reason_prefix}%"))
+                        .order_by(L.c.updated_at, L.c.lead_id).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
 # --- offers --------------------------------------------------------------------------
 
 def insert_offer(conn: Connection, **values: Any) -> int:

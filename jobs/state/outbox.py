@@ -109,6 +109,21 @@ def oldest_open(conn: Connection) -> datetime | None:
     return conn.execute(select(func.min(OB.c.created_at)).where(OB.c.status.in_(OPEN))).scalar()
 
 
+def unwritten_refusals(conn: Connection, marker: str = "Salesforce refused every write") -> list[dict[str, Any]]:
+    """Leads Salesforce refused every write of, even the Unroutable status (jobs/outbox.py:
+    the entry's error says so), that nothing of ours has written since: `leadrouter status`
+    lists them, with the error, until a person routes the lead again."""
+    rows = conn.execute(select(OB.c.id, OB.c.lead_id, OB.c.updated_at, OB.c.last_error).where(
+        OB.c.purpose == "refused", OB.c.status == "dropped", OB.c.last_error.like(f"{marker}%")).order_by(OB.c.id))
+    found = {r.lead_id: r for r in rows}
+    if not found:
+        return []
+    later = {lead_id for lead_id, entry_id in st.where_in(conn, OB, ("lead_id", "id"), "lead_id", list(found))
+             if entry_id > found[lead_id].id}
+    return [{"lead_id": r.lead_id, "at": r.updated_at, "error": r.last_error}
+            for lead_id, r in found.items() if lead_id not in later]
+
+
 # --- decision audit ------------------------------------------------------------------
 
 def record_decision(conn: Connection, *, lead_id: str, at: datetime, kind: str, rule: str | None,
@@ -119,6 +134,12 @@ def record_decision(conn: Connection, *, lead_id: str, at: datetime, kind: str, 
 
 def record_decisions(conn: Connection, rows: list[Any], *, names: Sequence[str] | None = None) -> None:
     st.insert_rows(conn, D, rows, names=names)
+
+
+def last_decision(conn: Connection, lead_id: str) -> dict[str, Any] | None:
+    """The lead's latest decision in the audit, as stored (None when the audit no longer has it)."""
+    row = conn.execute(select(D.c.decision).where(D.c.lead_id == lead_id).order_by(D.c.id.desc()).limit(1)).first()
+    return row[0] if row and isinstance(row[0], dict) else None
 
 
 def offer_reason(conn: Connection, lead_id: str, attempt: int | None) -> str | None:

@@ -161,3 +161,45 @@ def test_a_lead_moved_on_to_a_fallback_queue_says_what_became_of_its_offer(org, 
     finally:
         cx.client.close()
         cx.store.dispose()
+
+
+def _only_partner_offer(org, loop) -> tuple[str, dict]:
+    """A live offer to the one partner that could take its lead: a rejection escalates it."""
+    from .test_lifecycle_e2e import NEVER_ANSWER
+
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    return next((lid, o) for lid, o in sorted(loop.live().items()) if o["kind"] == "offer"
+                and "; 1 eligible" in (loop.lead(lid)["Routing_Reason__c"] or ""))
+
+
+def test_an_escalated_lead_no_longer_shows_the_last_offers_time(org, loop):
+    """The only partner that could take the lead rejects it: it escalates. The Lead no longer
+    says when the offer that is over was made (Offered_At__c), as it no longer shows its
+    deadline: no offer is running."""
+    from .test_portal_answer_e2e import answer_as_rep
+
+    lead_id, offer = _only_partner_offer(org, loop)
+    assert loop.lead(lead_id)["Offered_At__c"] is not None
+    answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["reject_out_of_territory"]["fields"])
+    loop.cycle(partners_act=False)
+    lead = loop.lead(lead_id)
+    assert (lead["Routing_Status__c"], lead["OwnerId"]) == ("Escalated", loop.queue_id("Channel_Escalations"))
+    assert (lead["Offered_At__c"], lead["Offer_Deadline__c"]) == (None, None), "the last offer's time is still on it"
+
+
+def test_an_escalation_whose_write_got_no_answer_and_did_not_land_is_sent_again(org, loop):
+    """Clearing Offered_At__c does not fool the read-back of a write lost in flight: the Lead
+    still showing the offer's time is an escalation that did not land, and it goes again."""
+    from .test_portal_answer_e2e import answer_as_rep
+
+    lead_id, offer = _only_partner_offer(org, loop)
+    answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["reject_out_of_territory"]["fields"])
+    org.faults.plan("drop", count=50, endpoint="PATCH composite/sobjects")  # the escalation's write: no answer
+    loop.cycle(partners_act=False, raise_errors=False)
+    org.faults.clear()
+    assert loop.lead(lead_id)["Routing_Status__c"] == "Offered", "the write did not reach Salesforce"
+    loop.cycle(partners_act=False)
+    lead = loop.lead(lead_id)
+    assert (lead["Routing_Status__c"], lead["OwnerId"]) == ("Escalated", loop.queue_id("Channel_Escalations"))
+    assert lead["Offered_At__c"] is None
