@@ -128,7 +128,7 @@ def compare(cx: Any, conn: Connection, books: list[tuple[str, Any]], now: dateti
     base = cx.routing()
     partners: dict[str, Partner] = base.partners
     learner = learning.rebuild(conn, cx.client, partners, to_lead, now)
-    facts = performance.facts(conn, cx.client, now, cx.book.settings.calendar)
+    facts = performance.facts(conn, cx.client, now, cx.book.settings.calendar, cx.mappings.currencies)
     out: dict[str, Any] = {"since": since.isoformat(), "until": now.isoformat(), "leads": len(leads),
                            "as_routed": as_routed(conn, cx.client, since), "rule_files": {}}
     for name, book in books:

@@ -89,7 +89,8 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     history = getattr(cx, "history_store", None)
     with history.connect() if history is not None else nullcontext(conn) as past:
         if performance.wanted(cx.book):
-            performance.attach(partners.values(), performance.facts(past, cx.client, now, cx.book.settings.calendar),
+            performance.attach(partners.values(), performance.facts(past, cx.client, now, cx.book.settings.calendar,
+                                                                 cx.mappings.currencies),
                                ratings.quality(rated or (), now))
         live = learning.for_routing(cx, past, partners, now)
         learning.rate(past, live, rated)  # leads like ones partners rated low score lower

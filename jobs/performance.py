@@ -92,8 +92,12 @@ def offer_events(conn: Connection, since: datetime) -> list[OutcomeEvent]:
     return out
 
 
-def org_events(client: _Queries, since: datetime) -> list[OutcomeEvent]:
-    """Conversions and partner wins from the org since `since`."""
+def org_events(client: _Queries, since: datetime, currencies: Any = None) -> list[OutcomeEvent]:
+    """Conversions and partner wins from the org since `since`; in a multi-currency org
+    (`currencies`: mappings/currency.OrgCurrencies) each win's amount in the corporate
+    currency, at the org's static rate (advanced currency management's dated rates for
+    opportunities are not applied), a win in a currency the org no longer lists adding no
+    revenue."""
     day = as_utc(since).date()
     out: list[OutcomeEvent] = []
     for r in client.query(format_soql(
@@ -102,21 +106,26 @@ def org_events(client: _Queries, since: datetime) -> list[OutcomeEvent]:
         at = _day(r.get("ConvertedDate"))
         if at is not None:
             out.append(OutcomeEvent(r["PartnerAccountId"], "converted", at, r["Id"]))
+    code = ", CurrencyIsoCode" if currencies is not None else ""
     for r in client.query(format_soql(
-            "SELECT Id, PartnerAccountId, Amount, CloseDate FROM Opportunity WHERE IsWon = true "
+            f"SELECT Id, PartnerAccountId, Amount{code}, CloseDate FROM Opportunity WHERE IsWon = true "
             "AND PartnerAccountId != null AND CloseDate >= {}", day)):
         at = _day(r.get("CloseDate"))
         if at is not None:
-            out.append(OutcomeEvent(r["PartnerAccountId"], "won", at, amount=r.get("Amount")))
+            amount = r.get("Amount")
+            if currencies is not None and amount is not None and r.get("CurrencyIsoCode") != currencies.corporate:
+                rate = currencies.rates.get(r.get("CurrencyIsoCode"))
+                amount = amount / rate if rate else None
+            out.append(OutcomeEvent(r["PartnerAccountId"], "won", at, amount=amount))
     return out
 
 
 def facts(conn: Connection, client: _Queries, now: datetime,
-          calendar: OrgCalendar = UTC_CALENDAR) -> dict[str, PartnerFacts]:
+          calendar: OrgCalendar = UTC_CALENDAR, currencies: Any = None) -> dict[str, PartnerFacts]:
     """Every partner's facts as of `now`; "this quarter" is the org's fiscal quarter
     (`calendar`: the rule book's, `settings.calendar`)."""
     since = window_start(now, calendar)
-    return partner_facts(offer_events(conn, since) + org_events(client, since), now, calendar)
+    return partner_facts(offer_events(conn, since) + org_events(client, since, currencies), now, calendar)
 
 
 def attach(partners: Iterable[Partner], by_partner: dict[str, PartnerFacts],

@@ -109,3 +109,26 @@ def test_the_last_90_days_are_the_orgs_last_90_dates_in_any_time_zone(sandbox_fa
             facts = performance.facts(conn, client, now, OrgCalendar(time_zone=zone))[a]
         client.close()
         assert (facts.won_90d, facts.revenue_90d) == (1, 100.0), f"{zone}: the win of 2 December only"
+
+
+def test_revenue_won_in_several_currencies_adds_up_in_the_corporate_one(sandbox_factory, tmp_path):
+    """A multi-currency org: 8,000 euros at 0.8 to the dollar are 10,000 dollars, not 8,000
+    of them; a win in a currency the org no longer lists counts as a win and adds nothing."""
+    from mappings.currency import OrgCurrencies
+
+    sb = sandbox_factory()
+    now = sb.clock.now()
+    org = sb.org
+    org.with_multi_currency("USD", {"EUR": 0.8, "GBP": 0.75})
+    a = org.create("Account", {"Name": "Alpha Partners", "IsPartner": True})
+    for amount, code in ((8000, "EUR"), (2000, "USD"), (300, "GBP")):
+        org.create("Opportunity", {"Name": f"Deal {code}", "StageName": "Closed Won", "CloseDate": now.date(),
+                                   "Amount": amount, "PartnerAccountId": a, "CurrencyIsoCode": code})
+    store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    os.environ[SECRET_ENV] = sb.connection["client_secret"]
+    client = SalesforceClient.connect(ConnectorConfig.model_validate(connector_config_data(sb, notify="none")),
+                                      clock=sb.clock.now)
+    currencies = OrgCurrencies("USD", {"USD": 1.0, "EUR": 0.8}, frozenset({"amount"}), {})  # pounds since dropped
+    with store.connect() as conn:
+        facts = performance.facts(conn, client, now, currencies=currencies)[a]
+    assert facts.won_this_quarter == 3 and facts.revenue_this_quarter == 12_000.0
