@@ -182,7 +182,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     pending = next((v for v, st_ in spelled.items() if st_ is RoutingStatus.PENDING), None)
     asked = _asked_again(cx, field, pending, fields, now) if pending is not None else []
     reason_field = wb.get("rejection_reason")
-    rejected = _response_values(cx)
+    rejected = response_values(cx)
     accepted = next((v for v, s in spelled.items() if s is RoutingStatus.ACCEPTED), None)
     routing = cx.routing()
     keep = cx.minimiser()
@@ -429,7 +429,7 @@ def accepted_by(history: list[tuple[datetime, str, str]], partner: str | None,
     return None, None, None
 
 
-def _response_values(cx: Context) -> tuple[str, str, str] | None:
+def response_values(cx: Context) -> tuple[str, str, str] | None:
     """(the Lead field the partner's answer is in, its rejected and accepted values as the
     org spells them), or None when the org maps no answer field."""
     field = next(iter(cx.mappings.writeback({"response": Response.REJECTED.value}).items()), None)
