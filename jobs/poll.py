@@ -78,11 +78,13 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
         of.put_lead(conn, rec["Id"], now, modstamp=seen, record=rec)
         return "unreadable"
     event, who = classify(cx, conn, state, lead, local, live, asked=asked, saved_by=rec.get(SAVED_BY),
-                          by_rule=by_rule, answered_by=answerer)
+                          by_rule=by_rule, answered_by=answerer, now=now)
     move = rl.step(local["state"], event) if event is not None else None
     if first_taker is not None and event is Event.POOL_PICKUP and live is not None:
         first = cx.routing().rep_partner.get(first_taker[0])
-        if first and first != who and first not in state.declined(lead.id):
+        # a pick-up refused before (barred, or not admitted by the pool's rule) put it back: not first
+        if first and first != who and first not in state.declined(lead.id) \
+                and not not_admitted(cx, state, lead, live, first, now):
             return _first_taker_keeps(cx, conn, state, lead, rec, live, first_taker, first, who, seen, now)
     if move is None or isinstance(move, Ignored):
         if seen_only is None:
@@ -105,14 +107,15 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
 def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, local: dict[str, Any],
              live: dict[str, Any] | None, *, asked: bool = False,
              saved_by: str | None = None, by_rule: bool = False,
-             answered_by: str | None = None) -> tuple[Event | None, str | None]:
+             answered_by: str | None = None, now: datetime | None = None) -> tuple[Event | None, str | None]:
     """The one event this change of the lead amounts to (None: nothing of ours changed),
     and the partner it concerns, when one does. A person's Pending outranks whatever else
     they changed in the same save (a new owner, the partner cleared): they asked for the
     lead to be routed again. `saved_by`: the lead's LastModifiedById. `by_rule`: the org's
     assignment rule set the lead's owner in that save (jobs/owner_history.py). `answered_by`:
     who set the answer the lead holds (LeadHistory), else `saved_by` — an answer is its
-    setter's, whoever saved the lead after."""
+    setter's, whoever saved the lead after. `now`: when a pool pick-up is held to the pool's
+    rule (without it, every member's pick-up stands)."""
     if lead.converted:
         return Event.CONVERTED, None
     if lead.do_not_route:
@@ -144,20 +147,17 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
             if member and lead.response == Response.REJECTED.value:
                 return Event.REJECT, member
             if member and lead.response == Response.ACCEPTED.value:
-                barred = member in state.declined(lead.id)
-                return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), member
+                return _pickup(cx, state, lead, live, member, now), member
             return None, None
         if owner_partner and (pool is None or owner in pool.member_rep_ids):
-            barred = owner_partner in state.declined(lead.id)
-            return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), owner_partner
+            return _pickup(cx, state, lead, live, owner_partner, now), owner_partner
         member = routing.rep_partner.get(saved_by or "") if pool and saved_by in pool.member_rep_ids else None
         if member and not owner_partner and by_rule:
             # a member's own save, and the org's assignment rule took the lead out of the pool
             if lead.response == Response.REJECTED.value:
                 return Event.REJECT, member
             if lead.response == Response.ACCEPTED.value:
-                barred = member in state.declined(lead.id)
-                return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), member
+                return _pickup(cx, state, lead, live, member, now), member
             return Event.ASSIGNED_BY_RULE, member
         return Event.PERSON_TAKES_OVER, None
     if live is not None:
@@ -211,6 +211,28 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         if accepted.get("kind") == "pool" and owner_partner and pool is not None and owner in pool.member_rep_ids:
             return Event.SECOND_PICKUP, owner_partner
     return Event.PERSON_TAKES_OVER, None
+
+
+def _pickup(cx: Context, state: RoutingState, lead: Lead, live: dict[str, Any], partner: str,
+            now: datetime | None) -> Event:
+    """A pool member's pick-up: barred (it rejected the lead or let it lapse), not admitted
+    by the pool's rule for this lead, or the partner's."""
+    if partner in state.declined(lead.id):
+        return Event.BARRED_PICKUP
+    if now is not None and not_admitted(cx, state, lead, live, partner, now):
+        return Event.UNADMITTED_PICKUP
+    return Event.POOL_PICKUP
+
+
+def not_admitted(cx: Context, state: RoutingState, lead: Lead, live: dict[str, Any], partner: str | None,
+                 now: datetime) -> str | None:
+    """Why the rule that pooled the lead does not admit this member for it (coverage,
+    certification, another partner's registered deal, a cap…), or None: it does, or the
+    offer names no rule the book still has."""
+    rule = live.get("rule")
+    if not rule or not partner:
+        return None
+    return cx.routing().router.admits(lead, rule, partner, state, now)
 
 
 def _outsider(routing, live: dict[str, Any] | None, saved_by: str | None) -> str | None:
@@ -321,6 +343,20 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
         cx.log(lead_id=lead.id).info("pickup_refused_barred", partner_id=who)
         return "pickup_refused_barred"
+    if action is Action.REFUSE_ANSWER and event is Event.UNADMITTED_PICKUP:
+        assert live is not None
+        why_not = not_admitted(cx, state, lead, live, who, now) or "not admitted"
+        taker = lead.owner_id if routing.rep_partner.get(lead.owner_id or "") == who else answerer
+        # Every pool member reads this reason: it names the rule and the criterion, not the partner.
+        why = (f"a pick-up at {(seen or now):%Y-%m-%d %H:%M} UTC by a partner the rule {live.get('rule')!r} does not "
+               f"admit for this lead ({why_not}) was undone; back in the pool for the partners it admits")
+        lifecycle.put_back(cx, conn, lead.id, owner_id=live["queue_id"], partner_id=None,
+                           status=RoutingStatus.OFFERED, reason=why, now=now, seen_modstamp=seen, offer_id=live["id"],
+                           clear_answer=True)
+        of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
+        cx.log(lead_id=lead.id).warning("pickup_refused_not_admitted", partner_id=who, taken_by=taker,
+                                        rule=live.get("rule"), why=why_not)
+        return "pickup_refused_not_admitted"
     if action is Action.REFUSE_ANSWER:
         assert live is not None
         pool = live["kind"] == "pool"
