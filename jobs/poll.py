@@ -227,7 +227,7 @@ def _pickup(cx: Context, state: RoutingState, lead: Lead, live: dict[str, Any], 
 def not_admitted(cx: Context, state: RoutingState, lead: Lead, live: dict[str, Any], partner: str | None,
                  now: datetime) -> str | None:
     """Why the rule that pooled the lead does not admit this member for it (coverage,
-    certification, another partner's registered deal, a cap…), or None: it does, or the
+    certification, another partner's registered deal, its capacity…), or None: it does, or the
     offer names no rule the book still has."""
     rule = live.get("rule")
     if not rule or not partner:

@@ -42,7 +42,7 @@ class Event(str, Enum):
     POOL_PICKUP = "pool_pickup"  # a rep of an eligible pool member took the lead from the queue
     BARRED_PICKUP = "barred_pickup"  # a rep of a partner barred from this lead took it from the pool
     # a rep of a pool member the pool's rule does not admit for this lead (coverage, certification,
-    # another partner's registered deal, a cap…) took it from the pool, or accepted it there
+    # another partner's registered deal, its capacity…) took it from the pool, or accepted it there
     UNADMITTED_PICKUP = "unadmitted_pickup"
     SECOND_PICKUP = "second_pickup"  # a rep of another partner took a pool lead someone already took
     PASSED_TO_COLLEAGUE = "passed_to_colleague"  # the owner moved to another rep of the same partner

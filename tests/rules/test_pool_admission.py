@@ -31,6 +31,7 @@ MEMBERS = [
     partner("001B", coverage=("US",)),  # not certified
     partner("001C", coverage=("DE",), certifications={"Security"}),  # covers elsewhere
     partner("001D", coverage=("US",), certifications={"Security"}, capacity=0),
+    partner("001E", coverage=("US",), certifications={"Security"}, daily_cap=0),
 ]
 
 
@@ -49,6 +50,8 @@ def test_the_rule_admits_a_covering_certified_member_and_says_why_not_for_the_ot
     assert router.admits(the_lead, "Certified pool", "001B", state, NOW) == "not certified for 'Security'"
     assert router.admits(the_lead, "Certified pool", "001C", state, NOW) == "does not cover US-CA, where the lead is"
     assert router.admits(the_lead, "Certified pool", "001D", state, NOW).startswith("at capacity")
+    # a pick-up is no offer: a partner at its daily cap of offers may still take one
+    assert router.admits(the_lead, "Certified pool", "001E", state, NOW) is None
 
 
 def test_another_partners_registered_deal_keeps_the_others_out_and_its_owner_in():
