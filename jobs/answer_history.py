@@ -22,13 +22,15 @@ from rules.lifecycle import LeadState
 if TYPE_CHECKING:
     from jobs.context import Context
 
-FOLLOWED = (LeadState.OFFERED.value, LeadState.POOLED.value, LeadState.ACCEPTED.value)
+OFFERED = (LeadState.OFFERED.value, LeadState.POOLED.value)  # any answer is read against the offer
 
 
 def answered_by(cx: Context, records: list[dict[str, Any]]) -> dict[str, str]:
     """{lead id: the user who set the answer it holds now} for these leads that hold an
-    answer and that we follow (offered, pooled, accepted); a lead whose history has no row
-    setting that value (the field not tracked) is left out."""
+    answer that means something to us: any answer on a lead offered or pooled, a Rejected
+    on an accepted one (a hand-back; its Accepted stays on the lead while the partner works
+    it, and is not read again). A lead whose history has no row setting that value (the
+    field not tracked) is left out."""
     spelled = response_values(cx)
     if spelled is None:
         return {}
@@ -38,7 +40,8 @@ def answered_by(cx: Context, records: list[dict[str, Any]]) -> dict[str, str]:
         return {}
     with cx.store.connect() as conn:
         known = of.get_leads(conn, list(answers))
-    ids = sorted(i for i, local in known.items() if local.get("state") in FOLLOWED)
+    ids = sorted(i for i, local in known.items() if local.get("state") in OFFERED
+                 or (local.get("state") == LeadState.ACCEPTED.value and answers[i] == rejected))
     newest: dict[str, dict[str, Any]] = {}
     for row in field_changes(cx, ids, [field], ["LeadId", "NewValue", "CreatedById", "CreatedDate"], None):
         newest[row["LeadId"]] = row  # oldest first: the last one read is the newest
