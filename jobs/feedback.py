@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 
 from jobs.feedback_account import SHOWN_FIELD, SHOWN_LENGTH, account_fields, org_reviews
 from jobs.logging import get_logger
-from jobs.ratings import Rating, quality
+from jobs.ratings import Rating, org_quality, quality
 from jobs.state import store as st
 from jobs.state.schema import offers as OFFERS
 from jobs.state.schema import watermarks as WATERMARKS
@@ -69,6 +69,7 @@ class Adjustments:
     names: dict[str, str] = field(default_factory=dict)  # partner → name, for the words on the Lead
     rated: list[Rating] | None = None  # the partners' ratings of their leads; None: not read (or no field)
     quality: dict[str, tuple[float, int]] = field(default_factory=dict)  # partner → (average rating, ratings)
+    org_quality: tuple[float, int] | None = None  # the org's own people's (average rating, ratings)
     _by_key: dict[tuple[str, str], dict[str, str]] | None = field(default=None, repr=False, compare=False)
 
     def barred_for(self, lead: Lead) -> dict[str, str]:
@@ -120,6 +121,10 @@ class Adjustments:
                                  for p, per in sorted(self.territory.items()) for a, n in sorted(per.items())],
             "lead_quality": [{"partner_id": p, "partner": name(p, p), "average_rating": avg, "ratings": n}
                              for p, (avg, n) in sorted(self.quality.items())],
+            "org_lead_quality": ({"average_rating": self.org_quality[0], "ratings": self.org_quality[1]}
+                                 if self.org_quality else None),
+            # ratings LeadHistory did not say who set: credited to the partner holding the lead
+            "ratings_credited_to_holder": sum(1 for r in self.rated or () if r.by_holder),
             "ratings_read": self.rated is not None,
             "reviewed": {p: t.isoformat() for p, t in sorted(self.reviewed.items())},
         }
@@ -186,6 +191,7 @@ def gather(conn: Connection, partners: Mapping[str, Partner], to_lead: Any, now:
     if rated is not None:
         adj.rated = rated
         adj.quality = quality(rated, now)
+        adj.org_quality = org_quality(rated, now)
     return adj
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from jobs import alerts, bulk_intake, lifecycle, outbox, owner_history, poll, pool_race, read_window, recovery, route
+from jobs import (alerts, answer_history, bulk_intake, lifecycle, outbox, owner_history, poll, pool_race, read_window,
+                  recovery, route)
 from jobs.echoes import echoes_once
 from jobs.state import offers as of
 from jobs.state import outbox as ob
@@ -147,6 +148,7 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
     ids = [r["Id"] for r in unique]
     races = pool_race.first_takers(cx, unique)  # LeadHistory, read before the transaction
     by_rule = owner_history.moved_by_rule(cx, unique)  # so is who set an owner (the assignment rule?)
+    answered = answer_history.answered_by(cx, unique)  # and who set the answer a lead holds
     with cx.store.begin() as conn:
         known = of.get_leads(conn, ids)
         live = of.live_offers(conn, ids)
@@ -187,7 +189,8 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
                 pending.append((lead, rec, local))
                 continue
             outcome = poll.evaluate(cx, conn, state, lead, rec, local, live.get(lead_id), now, seen_only,
-                                    first_taker=races.get(lead_id), by_rule=lead_id in by_rule)
+                                    first_taker=races.get(lead_id), by_rule=lead_id in by_rule,
+                                    answered_by=answered.get(lead_id))
             _bump(counts, outcome)
         if pending:
             # Pending on a lead we follow is a request to route it again, whoever wrote it:

@@ -45,8 +45,15 @@ def owner_changes(cx: Context, ids: list[str], fields: list[str], since: datetim
                   not_by: str | None = None) -> Iterator[dict[str, Any]]:
     """LeadHistory's owner changes (a person's and an assignment rule's) of these leads since
     `since`, oldest first, `not_by` a user left out; one query per CHUNK ids."""
+    yield from field_changes(cx, ids, list(OWNER_FIELDS), fields, since, not_by)
+
+
+def field_changes(cx: Context, ids: list[str], names: list[str], fields: list[str], since: datetime | None,
+                  not_by: str | None = None) -> Iterator[dict[str, Any]]:
+    """LeadHistory's rows of these leads for these fields (`names`, as LeadHistory.Field
+    spells them) since `since`, oldest first, `not_by` a user left out; one query per CHUNK ids."""
     for i in range(0, len(ids), CHUNK):
-        where = format_soql("LeadId IN {} AND Field IN {}", ids[i:i + CHUNK], list(OWNER_FIELDS))
+        where = format_soql("LeadId IN {} AND Field IN {}", ids[i:i + CHUNK], names)
         if not_by:
             where += format_soql(" AND CreatedById != {}", not_by)
         if since is not None:

@@ -64,22 +64,27 @@ def closed_unconverted(cx: Context, lead: Lead) -> bool:
 
 def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec: dict[str, Any], local: dict[str, Any],
              live: dict[str, Any] | None, now: datetime, seen_only: list[dict[str, Any]] | None = None, *,
-             asked: bool = False, first_taker: tuple[str, datetime] | None = None, by_rule: bool = False) -> str:
+             asked: bool = False, first_taker: tuple[str, datetime] | None = None, by_rule: bool = False,
+             answered_by: str | None = None) -> str:
     """`seen_only`: where to note leads that changed nothing of ours (the caller writes
     them in one statement per page); None writes each at once. `asked`: a person set the
     lead's Routing_Status__c to Pending (`wants_reroute`). `first_taker`: (rep, when) of
     another partner's rep who took this pool lead before its owner now did
-    (jobs/pool_race.py)."""
+    (jobs/pool_race.py). `answered_by`: who set the answer the lead holds (LeadHistory,
+    jobs/answer_history.py); without it, whoever saved the lead last."""
+    answerer = answered_by or rec.get(SAVED_BY)
     seen = parse_sf_datetime(rec.get("SystemModstamp"))
     if isinstance(lead, Unroutable):
         of.put_lead(conn, rec["Id"], now, modstamp=seen, record=rec)
         return "unreadable"
     event, who = classify(cx, conn, state, lead, local, live, asked=asked, saved_by=rec.get(SAVED_BY),
-                          by_rule=by_rule)
+                          by_rule=by_rule, answered_by=answerer, now=now)
     move = rl.step(local["state"], event) if event is not None else None
     if first_taker is not None and event is Event.POOL_PICKUP and live is not None:
         first = cx.routing().rep_partner.get(first_taker[0])
-        if first and first != who and first not in state.declined(lead.id):
+        # a pick-up refused before (barred, or not admitted by the pool's rule) put it back: not first
+        if first and first != who and first not in state.declined(lead.id) \
+                and not not_admitted(cx, state, lead, live, first, now):
             return _first_taker_keeps(cx, conn, state, lead, rec, live, first_taker, first, who, seen, now)
     if move is None or isinstance(move, Ignored):
         if seen_only is None:
@@ -87,7 +92,7 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
         else:
             seen_only.append({"lead_id": lead.id, "modstamp": seen, "status": lead.status, "record": rec})
         return "unchanged" if event is None else f"ignored_{event.value}"
-    done = carry_out(cx, conn, state, move, event, who, lead, rec, local, live, seen, now)
+    done = carry_out(cx, conn, state, move, event, who, lead, rec, local, live, seen, now, answered_by=answerer)
     if move.action is Action.SETTLE_ACCEPTED and closed_unconverted(cx, lead) \
             and of.get_leads(conn, [lead.id]).get(lead.id, {}).get("state") == LeadState.ACCEPTED.value:
         # accepted and closed in one save (and not handed down): the lead will not change
@@ -101,12 +106,16 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
 
 def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, local: dict[str, Any],
              live: dict[str, Any] | None, *, asked: bool = False,
-             saved_by: str | None = None, by_rule: bool = False) -> tuple[Event | None, str | None]:
+             saved_by: str | None = None, by_rule: bool = False,
+             answered_by: str | None = None, now: datetime | None = None) -> tuple[Event | None, str | None]:
     """The one event this change of the lead amounts to (None: nothing of ours changed),
     and the partner it concerns, when one does. A person's Pending outranks whatever else
     they changed in the same save (a new owner, the partner cleared): they asked for the
     lead to be routed again. `saved_by`: the lead's LastModifiedById. `by_rule`: the org's
-    assignment rule set the lead's owner in that save (jobs/owner_history.py)."""
+    assignment rule set the lead's owner in that save (jobs/owner_history.py). `answered_by`:
+    who set the answer the lead holds (LeadHistory), else `saved_by` — an answer is its
+    setter's, whoever saved the lead after. `now`: when a pool pick-up is held to the pool's
+    rule (without it, every member's pick-up stands)."""
     if lead.converted:
         return Event.CONVERTED, None
     if lead.do_not_route:
@@ -118,36 +127,37 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
     routing = cx.routing()
     owner = lead.owner_id
     owner_partner = routing.rep_partner.get(owner or "")
-    outsider = _outsider(routing, live, saved_by)
-    if outsider and (lead.response in ANSWERS or (owner_partner == outsider and owner != _live_owner(live))):
+    answerer = answered_by or saved_by
+    outsider = _outsider(routing, live, answerer) if lead.response in ANSWERS else None
+    if outsider:
         # Only the offered partner's reps answer its offer. Salesforce's sharing keeps other
-        # partners' reps off the lead unless the org opened it to them; then this save is
-        # theirs, not the partner's (and not a person of the org's taking over).
+        # partners' reps off the lead unless the org opened it to them; then this answer is
+        # theirs, not the partner's (and not a person of the org's).
         return Event.OUTSIDER_ANSWER, outsider
+    outsider = _outsider(routing, live, saved_by)
+    if outsider and owner_partner == outsider and owner != _live_owner(live):
+        return Event.OUTSIDER_ANSWER, outsider  # an outsider's rep took the lead: not a person's takeover
     if live is not None and live["kind"] == "pool":
         pool = routing.pools.get(live["queue_id"])
         if owner and owner == live["queue_id"]:
             # an answer in the response field, the lead left in the pool: a member's rep
             # rejecting it, or accepting it without taking it (a page layout without the
             # offer component); anyone else's was dealt with above
-            member = routing.rep_partner.get(saved_by or "") if pool and saved_by in pool.member_rep_ids else None
+            member = routing.rep_partner.get(answerer or "") if pool and answerer in pool.member_rep_ids else None
             if member and lead.response == Response.REJECTED.value:
                 return Event.REJECT, member
             if member and lead.response == Response.ACCEPTED.value:
-                barred = member in state.declined(lead.id)
-                return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), member
+                return _pickup(cx, state, lead, live, member, now), member
             return None, None
         if owner_partner and (pool is None or owner in pool.member_rep_ids):
-            barred = owner_partner in state.declined(lead.id)
-            return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), owner_partner
+            return _pickup(cx, state, lead, live, owner_partner, now), owner_partner
         member = routing.rep_partner.get(saved_by or "") if pool and saved_by in pool.member_rep_ids else None
         if member and not owner_partner and by_rule:
             # a member's own save, and the org's assignment rule took the lead out of the pool
             if lead.response == Response.REJECTED.value:
                 return Event.REJECT, member
             if lead.response == Response.ACCEPTED.value:
-                barred = member in state.declined(lead.id)
-                return (Event.BARRED_PICKUP if barred else Event.POOL_PICKUP), member
+                return _pickup(cx, state, lead, live, member, now), member
             return Event.ASSIGNED_BY_RULE, member
         return Event.PERSON_TAKES_OVER, None
     if live is not None:
@@ -178,7 +188,7 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         # the accepting partner's rep hands the lead back; a Rejected set by anyone else (a
         # person of the org, another partner's rep) is not that partner's answer
         holder = (of.accepted_offers(conn, [lead.id]).get(lead.id) or {}).get("partner_id")
-        saver = routing.rep_partner.get(saved_by or "") if saved_by else owner_partner
+        saver = routing.rep_partner.get(answerer or "") if answerer else owner_partner
         if holder and owner_partner == holder and saver == holder:
             return Event.REJECT, holder
         if holder and saver == holder and not owner_partner and by_rule:
@@ -201,6 +211,28 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         if accepted.get("kind") == "pool" and owner_partner and pool is not None and owner in pool.member_rep_ids:
             return Event.SECOND_PICKUP, owner_partner
     return Event.PERSON_TAKES_OVER, None
+
+
+def _pickup(cx: Context, state: RoutingState, lead: Lead, live: dict[str, Any], partner: str,
+            now: datetime | None) -> Event:
+    """A pool member's pick-up: barred (it rejected the lead or let it lapse), not admitted
+    by the pool's rule for this lead, or the partner's."""
+    if partner in state.declined(lead.id):
+        return Event.BARRED_PICKUP
+    if now is not None and not_admitted(cx, state, lead, live, partner, now):
+        return Event.UNADMITTED_PICKUP
+    return Event.POOL_PICKUP
+
+
+def not_admitted(cx: Context, state: RoutingState, lead: Lead, live: dict[str, Any], partner: str | None,
+                 now: datetime) -> str | None:
+    """Why the rule that pooled the lead does not admit this member for it (coverage,
+    certification, another partner's registered deal, its capacity…), or None: it does, or the
+    offer names no rule the book still has."""
+    rule = live.get("rule")
+    if not rule or not partner:
+        return None
+    return cx.routing().router.admits(lead, rule, partner, state, now)
 
 
 def _outsider(routing, live: dict[str, Any] | None, saved_by: str | None) -> str | None:
@@ -237,8 +269,10 @@ def _partner_removed(cx: Context, lead: Lead, ours: str | None) -> bool:
 
 def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step, event: Event, who: str | None, lead: Lead,
               rec: dict[str, Any], local: dict[str, Any], live: dict[str, Any] | None, seen: datetime | None,
-              now: datetime) -> str:
+              now: datetime, *, answered_by: str | None = None) -> str:
+    """`answered_by`: who set the answer the lead holds (else whoever saved it last)."""
     routing = cx.routing()
+    answerer = answered_by or rec.get(SAVED_BY)
     action = move.action
     if action is Action.ROUTE:
         decision = lifecycle.reroute(cx, conn, state, lead, record=rec, seen_modstamp=seen, now=now)
@@ -270,7 +304,7 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         # accepted in the field with the lead left in the queue, or moved off the partner by the
         # org's assignment rule in the same save: the rep who saved it takes it
         off_partner = lead.owner_id == live.get("queue_id") or not routing.rep_partner.get(lead.owner_id or "")
-        taker = rec.get(SAVED_BY) if off_partner and rec.get(SAVED_BY) else lead.owner_id
+        taker = answerer if off_partner and answerer else lead.owner_id
         return _accept(cx, conn, state, lead, rec, live, taker, who, seen, now,
                        via_pool=event is Event.POOL_PICKUP, shown=local.get("reason"))
     if action is Action.DECLINE_IN_POOL:
@@ -309,6 +343,20 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
         cx.log(lead_id=lead.id).info("pickup_refused_barred", partner_id=who)
         return "pickup_refused_barred"
+    if action is Action.REFUSE_ANSWER and event is Event.UNADMITTED_PICKUP:
+        assert live is not None
+        why_not = not_admitted(cx, state, lead, live, who, now) or "not admitted"
+        taker = lead.owner_id if routing.rep_partner.get(lead.owner_id or "") == who else answerer
+        # Every pool member reads this reason: it names the rule and the criterion, not the partner.
+        why = (f"a pick-up at {(seen or now):%Y-%m-%d %H:%M} UTC by a partner the rule {live.get('rule')!r} does not "
+               f"admit for this lead ({why_not}) was undone; back in the pool for the partners it admits")
+        lifecycle.put_back(cx, conn, lead.id, owner_id=live["queue_id"], partner_id=None,
+                           status=RoutingStatus.OFFERED, reason=why, now=now, seen_modstamp=seen, offer_id=live["id"],
+                           clear_answer=True)
+        of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
+        cx.log(lead_id=lead.id).warning("pickup_refused_not_admitted", partner_id=who, taken_by=taker,
+                                        rule=live.get("rule"), why=why_not)
+        return "pickup_refused_not_admitted"
     if action is Action.REFUSE_ANSWER:
         assert live is not None
         pool = live["kind"] == "pool"
@@ -320,7 +368,8 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
                            status=RoutingStatus.OFFERED, reason=why, now=now, seen_modstamp=seen, offer_id=live["id"],
                            clear_answer=True)
         of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
-        cx.log(lead_id=lead.id).warning("answer_not_taken", saved_by=rec.get(SAVED_BY), saved_by_partner_id=who,
+        cx.log(lead_id=lead.id).warning("answer_not_taken", saved_by=answerer, saved_by_partner_id=who,
+                                        last_saved_by=rec.get(SAVED_BY),
                                         offered_to=live["queue_id"] if pool else live["partner_id"],
                                         response=lead.response, owner_id=lead.owner_id)
         return "outsider_answer_refused"

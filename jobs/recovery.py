@@ -59,7 +59,8 @@ QUEUE_PREFIX = "00G"
 
 
 def history_fields(ms: Any) -> dict[str, str]:
-    """The Lead fields whose LeadHistory this module and jobs/owner_history.py read, each
+    """The Lead fields whose LeadHistory this module, jobs/owner_history.py and
+    jobs/answer_history.py read, each
     with what goes without it: the org tracks only the fields set to be (Setup → Set History
     Tracking), and an untracked field leaves no row (jobs/preflight.history_tracking asks)."""
     wb = ms.writeback_fields()
@@ -76,7 +77,8 @@ def history_fields(ms: Any) -> dict[str, str]:
         out[wb["rejection_reason"]] = "a rebuilt state loses the partners' declines and their reasons (feedback, bars)"
     response = next(iter(ms.writeback({"response": Response.REJECTED.value})), None)
     if response:
-        out[response] = "a rejection given without a reason is rebuilt as a lapse"
+        out[response] = ("a rejection given without a reason is rebuilt as a lapse, and a partner's answer is "
+                         "taken as given by whoever saved the lead last (jobs/answer_history.py)")
     return out
 
 
@@ -204,7 +206,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     pending = next((v for v, st_ in spelled.items() if st_ is RoutingStatus.PENDING), None)
     asked = _asked_again(cx, field, pending, fields, now) if pending is not None else []
     reason_field = wb.get("rejection_reason")
-    rejected = _response_values(cx)
+    rejected = response_values(cx)
     accepted = next((v for v, s in spelled.items() if s is RoutingStatus.ACCEPTED), None)
     routing = cx.routing()
     keep = cx.minimiser()
@@ -451,7 +453,7 @@ def accepted_by(history: list[tuple[datetime, str, str]], partner: str | None,
     return None, None, None
 
 
-def _response_values(cx: Context) -> tuple[str, str, str] | None:
+def response_values(cx: Context) -> tuple[str, str, str] | None:
     """(the Lead field the partner's answer is in, its rejected and accepted values as the
     org spells them), or None when the org maps no answer field."""
     field = next(iter(cx.mappings.writeback({"response": Response.REJECTED.value}).items()), None)

@@ -41,6 +41,9 @@ class Event(str, Enum):
     LAPSE = "lapse"  # the offer's deadline passed unanswered
     POOL_PICKUP = "pool_pickup"  # a rep of an eligible pool member took the lead from the queue
     BARRED_PICKUP = "barred_pickup"  # a rep of a partner barred from this lead took it from the pool
+    # a rep of a pool member the pool's rule does not admit for this lead (coverage, certification,
+    # another partner's registered deal, its capacity…) took it from the pool, or accepted it there
+    UNADMITTED_PICKUP = "unadmitted_pickup"
     SECOND_PICKUP = "second_pickup"  # a rep of another partner took a pool lead someone already took
     PASSED_TO_COLLEAGUE = "passed_to_colleague"  # the owner moved to another rep of the same partner
     OUTSIDER_ANSWER = "outsider_answer"  # a rep of a partner the lead is not offered to answered it or took it
@@ -162,7 +165,7 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
         t[state, e.PARTNER_REMOVED] = Ignored("no partner of ours is on the lead: the partner field is the person's")
         for ev in (e.ACCEPT, e.REJECT, e.LAPSE):
             t[state, ev] = Ignored("no offer is live: an answer or a deadline only counts on a live offer")
-        for ev in (e.POOL_PICKUP, e.BARRED_PICKUP, e.SECOND_PICKUP):
+        for ev in (e.POOL_PICKUP, e.BARRED_PICKUP, e.UNADMITTED_PICKUP, e.SECOND_PICKUP):
             t[state, ev] = Ignored("the lead is not in a pool")
         t[state, e.PASSED_TO_COLLEAGUE] = Ignored("no partner holds the lead")
         t[state, e.OUTSIDER_ANSWER] = Ignored("no offer is live: an answer or a deadline only counts on a live offer")
@@ -206,6 +209,10 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
     t[s.POOLED, e.BARRED_PICKUP] = Step(s.POOLED, Action.BACK_TO_POOL, RoutingStatus.OFFERED,
                                         "taken by a rep whose partner rejected or let this lead lapse before: "
                                         "back to the pool, with why")
+    t[s.POOLED, e.UNADMITTED_PICKUP] = Step(s.POOLED, Action.REFUSE_ANSWER, RoutingStatus.OFFERED,
+                                            "taken (or accepted) by a rep of a pool member the pool's rule does not "
+                                            "admit for this lead: refused as an outsider's pick-up; back to the pool, "
+                                            "the answer cleared, and the Lead says why")
     t[s.POOLED, e.LAPSE] = Step(None, Action.REDISTRIBUTE, None,
                                 "nobody took it from the pool in time: the pool is barred from this lead; "
                                 "next rule, or escalation")

@@ -119,6 +119,40 @@ class Router:
             seg = seg.sub(cls)
         return {seg.key: partner_id, seg.rule: partner_id}
 
+    def admits(self, lead: Lead, rule_name: str, partner_id: str, state: RoutingState, now: datetime) -> str | None:
+        """Does the pool rule `rule_name` admit `partner_id` for `lead` now? A pool is offered
+        a lead for the members its rule admits, but every member's rep reaches the queue.
+        None when it does (or the book no longer has the rule, or the partner is not one the
+        index knows: nothing to hold the pick-up to); else why not, in words naming the
+        criterion and the lead's value. A bar (rejected, lapsed) is the caller's to check
+        first; a paused partner's pick-up is a pick-up (rules/lifecycle.py), and one by a
+        partner at its daily cap too (a pick-up is no offer); one at its capacity is not."""
+        rule = self._rules_by_name.get(rule_name)
+        pos = self.index.pos.get(partner_id)
+        if rule is None or pos is None:
+            return None
+        now = _aware(now)
+        lead = self.spelling.lead(lead)
+        if self.settings.deal_registration and self.index.registrations.count:
+            owners = {m.registration.partner_id for m in self.index.registrations.matching(
+                lead, self.settings.calendar.day(now).date())} - set(state.declined(lead.id))
+            owners &= set(self.index.pos)
+            if partner_id in owners:
+                return None  # its own registered deal: that outranks every rule
+            if owners:
+                return "another partner registered this deal (deal registration)"
+        trial = RuleTrial(rule.name, rule.ruleset, "")
+        steps: list[tuple[str, int]] = []
+        found = self.eligibility.candidates(rule, lead, trial, 1 << pos, steps)
+        if found is None:
+            failed = next((step for step, n in steps if n == 0), None)
+            if failed and failed.startswith("cover "):  # the lead's place, not the rule's territory
+                return f"does not cover {lead.state or lead.country}, where the lead is"
+            return _not(failed) if failed else trial.outcome
+        if rule.match.proximity and self.eligibility.nearby(rule, lead, found[0], trial, lazy=False) is None:
+            return trial.excluded.get(partner_id) or f"not within {max(rule.match.radii):g} km of the lead"
+        return self.caps.at_capacity(pos, state)  # a pick-up is no offer: the daily cap does not hold it
+
     def funnel(self, lead: Lead, rule_name: str) -> list[tuple[str, int]]:
         """How many partners each of a rule's criteria left for `lead`, in order — what
         `leadrouter explain` shows as the eliminations per criterion."""
@@ -231,3 +265,11 @@ class Router:
 
 def _aware(now: datetime) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+
+
+def _not(step: str) -> str:
+    """A funnel step one partner failed, said of it: "cover 'US-TX'" → "does not cover 'US-TX'"."""
+    if step == "admitted by the rule's partner conditions":
+        return "not admitted by the rule's partner conditions (tier, programs, role, partners)"
+    verb = step.split(" ", 1)[0]
+    return f"does not {step}" if verb in ("cover", "sell", "speak") else f"not {step}"

@@ -114,6 +114,10 @@ def render(data: dict[str, Any]) -> str:
                      f"{c.get('area') or c['country']} — {c['fix']}")
     quality = [f"rating    {q['partner']}: rates its leads {q['average_rating']:.1f} of 5 on average "
                f"({q['ratings']} rated, last 90 days)" for q in data.get("lead_quality", ())]
+    org = data.get("org_lead_quality")
+    if org:  # set by the org's own people (internal users): no partner's
+        quality.append(f"rating    the org's own people rate leads {org['average_rating']:.1f} of 5 on average "
+                       f"({org['ratings']} rated, last 90 days; no partner's)")
     if not lines and not quality:
         text = "no adjustment from partner feedback in force"
     else:
@@ -122,4 +126,13 @@ def render(data: dict[str, Any]) -> str:
                          lines + quality + (["undo one partner's: leadrouter feedback reset PARTNER_ID"] if lines else []))
     if data.get("ratings_read") is False and "lead_quality" in data:
         text += f"\n(partners' ratings not read: the org has no readable Lead.{RATING_FIELD})"
+    held = data.get("ratings_credited_to_holder") or 0
+    if held:
+        text += "\n" + credited_to_holder(held)
     return text
+
+
+def credited_to_holder(n: int) -> str:
+    """The note for ratings LeadHistory did not say who set (jobs/ratings.py)."""
+    return (f"({n} rating{'s' if n != 1 else ''} credited to the partner holding the lead, which may not be the one "
+            f"whose rep rated it: LeadHistory does not say who set Lead.{RATING_FIELD} — turn on its field history)")

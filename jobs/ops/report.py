@@ -182,6 +182,14 @@ def _feedback_section(fb: dict[str, Any] | None) -> str:
                     for c in fb.get("out_of_territory", ()))
     quality = "".join(f"<tr><td>{escape(q['partner'])}</td><td>{q['average_rating']:.1f}</td><td>{q['ratings']}</td></tr>"
                       for q in fb.get("lead_quality", ()))
+    org = fb.get("org_lead_quality")
+    if org:  # set by the org's own people (internal users): no partner's
+        quality += (f"<tr><td>(the org's own people)</td><td>{org['average_rating']:.1f}</td>"
+                    f"<td>{org['ratings']}</td></tr>")
+    if quality and fb.get("ratings_credited_to_holder"):
+        from jobs.ops.feedback import credited_to_holder
+
+        quality += f"<tr><td colspan=\"3\">{escape(credited_to_holder(fb['ratings_credited_to_holder']))}</td></tr>"
     return ('<div class="card" id="feedback"><h2>Partner feedback — '
             f'{len(rows)} automatic adjustment(s) in force</h2>'
             + (f"<table><thead><tr><th>partner</th><th>adjustment</th><th>why</th><th>undo</th></tr></thead>"

@@ -224,3 +224,22 @@ def is_reminder(title: str, kind: str = "reminder") -> bool:
     from jobs.wording import REMINDER
 
     return any(title.startswith(w[f"{kind}_title"].split("{")[0]) for w in REMINDER.values())
+
+
+def pool_members_covering(loop: Loop, queue_id: str, lead_id: str) -> dict[str, str]:
+    """{partner: its first active rep} of the pool's members that cover the lead's whole
+    country or its state, the lead's place read as the connector reads it: the members the
+    test rules' pool rule (coverage only) admits for the lead. A member it does not admit
+    has its pick-up refused (tests/jobs/test_pool_unadmitted_e2e.py)."""
+    sb = loop.sb.org
+    lead = loop.cx.mappings.lead_converter()(sb.get("Lead", lead_id))
+    places = {p for p in (lead.country, lead.state) if p}
+    out: dict[str, str] = {}
+    for m in sorted(sb.table("GroupMember").values(), key=lambda m: m["Id"]):
+        user = sb.get("User", m["UserOrGroupId"]) if str(m["UserOrGroupId"]).startswith("005") else None
+        if m["GroupId"] != queue_id or m["IsDeleted"] or not user or not user["IsActive"]:
+            continue
+        coverage = {c.strip() for c in (sb.get("Account", user["AccountId"]).get("Coverage__c") or "").split(";")}
+        if places & coverage:
+            out.setdefault(user["AccountId"], user["Id"])
+    return out

@@ -13,7 +13,7 @@ import pytest
 
 from sandbox.simulator import Profile
 
-from .conftest import as_user
+from .conftest import as_user, pool_members_covering
 
 pytestmark = pytest.mark.e2e
 
@@ -121,7 +121,7 @@ def test_a_pool_members_acceptance_through_the_api_gives_it_the_lead_though_the_
     pooled = sorted((lid, o) for lid, o in loop.live().items() if o["kind"] == "pool")
     assert pooled, "the pool rules put some leads in a pool"
     lead_id, offer = pooled[0]
-    member = sorted(loop.cx.routing().pools[offer["queue_id"]].member_rep_ids)[0]
+    member = next(iter(pool_members_covering(loop, offer["queue_id"], lead_id).values()))  # one the rule admits
     api_save(org, member, lead_id, {"Partner_Response__c": "Accepted"})
     assert moved_by_the_rule(org, lead_id)
     loop.cycle(partners_act=False)

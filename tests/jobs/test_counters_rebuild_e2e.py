@@ -60,6 +60,7 @@ def test_a_pool_pickup_is_no_offer_against_the_daily_cap_after_the_state_is_lost
     so a partner one under its cap was held at it all day)."""
     from jobs import recovery
 
+    from .conftest import pool_members_covering
     from .test_outsider_answer_e2e import save_as
     from .test_pool_answers_e2e import NEVER_ANSWER
     from .test_portal_answer_e2e import ANSWERS
@@ -68,8 +69,7 @@ def test_a_pool_pickup_is_no_offer_against_the_daily_cap_after_the_state_is_lost
     org.simulator.set_profile("*", NEVER_ANSWER)
     loop.cycle()
     lead_id, offer = next((i, o) for i, o in sorted(loop.live().items()) if o["kind"] == "pool")
-    rep = next(m["UserOrGroupId"] for m in sorted(org.org.table("GroupMember").values(), key=lambda m: m["Id"])
-               if m["GroupId"] == offer["queue_id"] and org.org.get("User", m["UserOrGroupId"])["IsActive"])
+    rep = next(iter(pool_members_covering(loop, offer["queue_id"], lead_id).values()))  # a member the rule admits
     assert save_as(org, rep, lead_id, {**ANSWERS["accept"], "OwnerId": rep}).status_code == 204
     loop.cycle(partners_act=False)
     partner = loop.partner_of_rep(rep)

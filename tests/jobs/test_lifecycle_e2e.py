@@ -10,7 +10,7 @@ import pytest
 
 from sandbox.simulator import Profile
 
-from .conftest import is_reminder
+from .conftest import is_reminder, pool_members_covering
 
 pytestmark = pytest.mark.e2e
 
@@ -128,11 +128,17 @@ def test_each_offer_gets_exactly_one_reminder_before_its_deadline(org, loop):
 
 def test_pool_acceptance_is_seen_as_owner_moving_from_queue_to_a_rep(org, make_loop):
     loop = make_loop(org, pools=True)
-    org.simulator.set_profile("*", ALWAYS_ACCEPT)
     loop.cycle(partners_act=False)
     pool = loop.queue_id("Partner_Pool_NA")
     pooled = {lid: o for lid, o in loop.live().items() if o["kind"] == "pool"}
     assert pooled and all(loop.lead(lid)["OwnerId"] == pool for lid in pooled)
+    # members the pool's rule admits for every one of its leads take them (the pick-up of a member
+    # it does not admit for a lead is refused: tests/jobs/test_pool_unadmitted_e2e.py)
+    takers = set.intersection(*(set(pool_members_covering(loop, pool, lead_id)) for lead_id in pooled))
+    assert takers, "a member covers every pooled lead"
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    for partner in takers:
+        org.simulator.set_profile(partner, ALWAYS_ACCEPT)
     loop.cycle(hours=1)
     for lead_id in pooled:
         lead = loop.lead(lead_id)

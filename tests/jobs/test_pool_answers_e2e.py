@@ -8,7 +8,7 @@ import pytest
 
 from sandbox.simulator import Profile
 
-from .conftest import is_reminder
+from .conftest import is_reminder, pool_members_covering
 from .test_outsider_answer_e2e import save_as
 from .test_portal_answer_e2e import ANSWERS
 
@@ -19,22 +19,18 @@ NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1
 
 @pytest.fixture
 def pooled(org, make_loop):
-    """A live pool offer and one active rep of each of two member partners."""
+    """A live pool offer and one active rep of each of two member partners the pool's rule admits."""
     loop = make_loop(org, pools=True)
     org.simulator.set_profile("*", NEVER_ANSWER)
     loop.cycle()
     for lead_id, offer in sorted(loop.live().items()):
         if offer["kind"] != "pool":
             continue
-        reps: dict[str, str] = {}
-        for m in sorted(org.org.table("GroupMember").values(), key=lambda m: m["Id"]):
-            user = org.org.get("User", m["UserOrGroupId"])
-            if m["GroupId"] == offer["queue_id"] and not m["IsDeleted"] and user["IsActive"]:
-                reps.setdefault(user["AccountId"], user["Id"])
+        reps = pool_members_covering(loop, offer["queue_id"], lead_id)
         if len(reps) >= 2:
             first, second = sorted(reps.items())[:2]
             return loop, lead_id, offer, first, second
-    pytest.skip("no pool with two member partners in this org")
+    pytest.skip("no pool lead two member partners are admitted for in this org")
 
 
 def test_a_members_rejection_leaves_the_pool_lead_to_the_others(org, pooled):

@@ -113,15 +113,22 @@ class Verdict:
 def offers_in_history(rows: list[tuple[Any, str, str]]) -> list[str]:
     """The owners the integration user gave a lead *as an offer*: an OwnerId change
     whose write leaves Routing_Status__c at Offered. A hand-back to a distributor that
-    already accepted (status Accepted) or an escalation is not an offer. One write's
-    history rows are stamped within microseconds of each other."""
+    already accepted (status Accepted) or an escalation is not an offer, and neither is
+    the owner put back where the integration user last set it (a pick-up refused — barred,
+    not admitted by the pool's rule, an outsider's: someone else moved it in between; a
+    write of an unchanged owner leaves no row). One write's history rows are stamped within
+    microseconds of each other."""
     rows = sorted(rows)
     offered: list[str] = []
     status = None
+    last = None  # the owner the integration user set last
     for i, (at, fld, value) in enumerate(rows):
         if fld == "Routing_Status__c":
             status = value
             continue
+        if value and value == last:
+            continue  # put back: the same offer goes on
+        last = value
         after = status
         for later_at, later_fld, later_value in rows[i + 1:]:
             if (later_at - at).total_seconds() > SAME_WRITE_SECONDS:
