@@ -354,8 +354,10 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
                            status=RoutingStatus.OFFERED, reason=why, now=now, seen_modstamp=seen, offer_id=live["id"],
                            clear_answer=True)
         of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
-        cx.log(lead_id=lead.id).warning("pickup_refused_not_admitted", partner_id=who, taken_by=taker,
-                                        rule=live.get("rule"), why=why_not)
+        # info, as a barred partner's: the Lead says it, and a pool open to more members than its
+        # rule admits makes it routine (the README's advice on membership; validate names them)
+        cx.log(lead_id=lead.id).info("pickup_refused_not_admitted", partner_id=who, taken_by=taker,
+                                     rule=live.get("rule"), why=why_not)
         return "pickup_refused_not_admitted"
     if action is Action.REFUSE_ANSWER:
         assert live is not None

@@ -64,21 +64,10 @@ class Caps:
                 out.update((pid, n) for pid, n in counts.items() if zones.get(pid) == tz)
         return out
 
-    def at_capacity(self, pos: int, state: RoutingState) -> str | None:
-        """Why the partner at `pos` may hold no more leads now (its open offers and leads
-        taken at its capacity), or None. A pool pick-up is held to it; it is no offer, so
-        not to the daily cap."""
-        pid, cap, _ = self.table[pos]
-        if cap is not None:
-            n = state.open_offers.get(pid, 0)
-            if n >= cap:
-                return f"at capacity ({n}/{cap} open offers)"
-        return None
-
     def blocked(self, pos: int, state: RoutingState, now: datetime) -> str | None:
         """Why the partner at `pos` may take no offer now, or None."""
         pid, cap, daily = self.table[pos]
-        if cap is not None:  # as at_capacity, inline: this runs per candidate of every decision
+        if cap is not None:  # this runs per candidate of every decision: kept inline
             n = state.open_offers.get(pid, 0)
             if n >= cap:
                 return f"at capacity ({n}/{cap} open offers)"

@@ -125,8 +125,9 @@ class Router:
         None when it does (or the book no longer has the rule, or the partner is not one the
         index knows: nothing to hold the pick-up to); else why not, in words naming the
         criterion and the lead's value. A bar (rejected, lapsed) is the caller's to check
-        first; a paused partner's pick-up is a pick-up (rules/lifecycle.py), and one by a
-        partner at its daily cap too (a pick-up is no offer); one at its capacity is not."""
+        first; a paused partner's pick-up is a pick-up (rules/lifecycle.py), and so is one by
+        a partner at its daily cap or its capacity: caps keep the connector from pushing
+        more on a partner, and a pick-up is the partner's own choice to take one more."""
         rule = self._rules_by_name.get(rule_name)
         pos = self.index.pos.get(partner_id)
         if rule is None or pos is None:
@@ -151,7 +152,7 @@ class Router:
             return _not(failed) if failed else trial.outcome
         if rule.match.proximity and self.eligibility.nearby(rule, lead, found[0], trial, lazy=False) is None:
             return trial.excluded.get(partner_id) or f"not within {max(rule.match.radii):g} km of the lead"
-        return self.caps.at_capacity(pos, state)  # a pick-up is no offer: the daily cap does not hold it
+        return None
 
     def funnel(self, lead: Lead, rule_name: str) -> list[tuple[str, int]]:
         """How many partners each of a rule's criteria left for `lead`, in order — what

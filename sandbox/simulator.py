@@ -154,6 +154,7 @@ class PartnerSimulator:
         for key, value in (profiles or {}).items():
             self.set_profile(key, value)
         self._plans: dict[tuple[str, datetime], _Plan | None] = {}
+        self._refused: dict[tuple[str, datetime], set[str]] = {}  # pool pick-ups the connector put back
         self.market = market
         self._loads: dict[str, int] | None = None  # partner → leads its reps hold, per step (market only)
         self._closes: dict[tuple[str, str], tuple[datetime, Any]] = {}  # (lead, owner) → (due, market Close)
@@ -198,6 +199,13 @@ class PartnerSimulator:
                 key = (lead["Id"], lead["Offered_At__c"])
                 live.add(key)
                 plan = self._plans.get(key)
+                if plan is not None and plan.done and plan.action == "pool_taken" and self._queue_of(lead):
+                    # the connector put the lead back in the pool (a taker its rule does not
+                    # admit): the other members see it in the queue again, and may take it
+                    refused = self._refused.setdefault(key, set())
+                    refused.add(plan.rep_id or "")
+                    plan = self._plans[key] = self._decide_pool(lead, lead["OwnerId"], lead["Offered_At__c"],
+                                                                refused=refused, seen=now)
                 if plan is None:
                     # no plan yet, or nothing to do last time (no portal owner, already
                     # answered): look again, someone may have moved the lead since
@@ -214,6 +222,7 @@ class PartnerSimulator:
             # offers that moved on (answered, re-offered, closed) need no memory
             for key in [k for k in self._plans if k not in live]:
                 del self._plans[key]
+                self._refused.pop(key, None)
             if self.market is not None:
                 self._market_closes(now, stats)
             if self.people:
@@ -321,7 +330,10 @@ class PartnerSimulator:
         for key in [k for k in self._closes if k not in seen]:
             del self._closes[key]
 
-    def _decide_pool(self, lead: dict, queue_id: str, offered_at: datetime) -> _Plan | None:
+    def _decide_pool(self, lead: dict, queue_id: str, offered_at: datetime, refused: set[str] | frozenset[str] = frozenset(),
+                     seen: datetime | None = None) -> _Plan | None:
+        """Which member rep takes the pool's lead, and when; `refused`: reps whose pick-up the
+        connector put back, who do not try again; `seen`: when the others saw it back."""
         if self._members is None:
             self._members = {}
             for m in self.org.records("GroupMember"):
@@ -329,15 +341,15 @@ class PartnerSimulator:
         members = self._members.get(queue_id, [])
         takers = []
         # one stream per pool offer, drawn member by member in id order
-        rng = random.Random(f"{self.random_seed}:pool:{lead['Id']}:{offered_at.isoformat()}")
+        rng = random.Random(f"{self.random_seed}:pool:{lead['Id']}:{offered_at.isoformat()}:{len(refused)}")
         users = self.org.table("User")  # member ids are stored 18-char: no need to normalise
         for rep_id in sorted(members):
             rep = users.get(rep_id)
-            if rep is None or not rep.get("IsActive") or not rep.get("AccountId"):
+            if rep is None or not rep.get("IsActive") or not rep.get("AccountId") or rep_id in refused:
                 continue
             profile = self.profile_for(rep["AccountId"])
             wants = rng.random() < profile.accept
-            due = offered_at + profile.delay(rng)
+            due = (seen or offered_at) + profile.delay(rng)
             if wants:
                 takers.append((due, rep_id))
         if not takers:

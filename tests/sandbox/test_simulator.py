@@ -229,6 +229,26 @@ def test_in_a_pool_the_first_rep_to_accept_takes_ownership(world):
     assert sim.step(T0 + timedelta(hours=6)).pool_taken == 0  # the slow rep finds it gone
 
 
+def test_a_pool_lead_the_connector_put_back_is_taken_by_another_member(world):
+    """The connector undid the fast rep's pick-up (its partner is not one the pool's rule
+    admits for the lead): the lead is back in the queue for the others, and the slow rep,
+    who sees it there again, takes it; the fast rep does not try twice."""
+    org, summary = world
+    (slow_p, slow_rep), (fast_p, fast_rep) = reps_of(summary, 2)
+    queue = make_pool(org, [slow_rep, fast_rep])
+    lead = summary.lead_ids[9]
+    offer(org, lead, queue)
+    sim = PartnerSimulator(org, profiles={
+        slow_p: Profile("slow", accept=1.0, reject=0.0, delay_hours=(5, 5)),
+        fast_p: Profile("fast", accept=1.0, reject=0.0, delay_hours=(1, 1)),
+    })
+    assert sim.step(T0 + timedelta(hours=2)).events == [(lead, "pool_taken", fast_rep)]
+    org.update("Lead", lead, {"OwnerId": queue})  # put back, the same offer (Offered_At__c) standing
+    assert sim.step(T0 + timedelta(hours=3)).pool_taken == 0  # the others see it back now, and take their time
+    stats = sim.step(T0 + timedelta(hours=9))
+    assert stats.events == [(lead, "pool_taken", slow_rep)] and org.get("Lead", lead)["OwnerId"] == slow_rep
+
+
 def test_in_a_pool_nobody_takes_a_lead_nobody_wants(world):
     org, summary = world
     (p1, rep1), (p2, rep2) = reps_of(summary, 2)
