@@ -110,6 +110,16 @@ def build_routing(cx: Context, conn: Connection, generation: int):
                     fix=f"create the queue {escalation} again (Setup > Queues, supported object Lead) or name an "
                         "existing queue in the rules file's [settings] escalation_queue; the held leads escalate at "
                         "the next cycle after that")
+    gone = sorted(n for n in cx.book.queue_names() if n not in known and n not in index.pools)
+    if gone:
+        # A pool or fallback queue went from the org while running: a pool rule passes the
+        # lead to the next rule, a fallback escalates it, and everything else routes on.
+        known.update(dict.fromkeys(gone))  # type: ignore[arg-type]
+        log.warning("queues_missing", queues=gone,
+                    problem=f"the rules file names {', '.join(gone)}, which the org no longer has (deleted or "
+                            "renamed): a pool rule naming one passes its leads to the next rule, a fallback to one "
+                            "escalates them",
+                    fix="create the queues again (Setup > Queues, supported object Lead) or change the rules file")
     router = Router(cx.book, index, queue_ids=known, learner=live.learner if live else None)
     feedback.hook(router, adjustments)  # excluded industries and stopped areas, in every decision
     rep_partner = {r.id: r.partner_id for r in reps}

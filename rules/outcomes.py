@@ -62,13 +62,22 @@ class Outcomes:
         if outcome in OTHERWISE_WORDS:  # unroutable (or "next" with nothing after it)
             return self.finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, f"Unroutable: {why}", rule=rule,
                                ruleset=ruleset)
+        queue_id = self.queue(outcome)
+        if queue_id is None:  # the queue went from the org while running: a person still sees the lead
+            ex.notes.append(f"fallback queue {outcome} is not in the org (deleted or renamed): escalated instead")
+            return self.finish(lead, ex, DecisionKind.ESCALATE, attempt, now,
+                               f"Escalated: fallback queue {outcome} is not in the org; {why}", rule=rule,
+                               ruleset=ruleset, queue_id=self.queue(self.settings.escalation_queue))
         return self.finish(lead, ex, DecisionKind.FALLBACK, attempt, now, f"Fallback queue {outcome}: {why}",
-                           rule=rule, ruleset=ruleset, queue_id=self.queue(outcome))
+                           rule=rule, ruleset=ruleset, queue_id=queue_id)
 
     def pool(self, rule: Rule, pool: str, lead: Lead, eligible: int, trial: RuleTrial, ex: Explanation,
              now: datetime, attempt: int, state: RoutingState) -> Decision | None:
         queue_id = self.queue(pool)
-        barred = state.declined(lead.id).get(queue_id or "") if queue_id else None
+        if queue_id is None:  # the queue went from the org while running: the next rule has the lead
+            trial.outcome = f"pool {pool} is not in the org (deleted or renamed)"
+            return None
+        barred = state.declined(lead.id).get(queue_id)
         if barred:  # a pool is an offer target like a partner: one that let the lead lapse is not asked again
             trial.outcome = f"pool {pool} already {barred} this lead"
             return None
