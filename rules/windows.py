@@ -143,7 +143,12 @@ def _business_before(deadline: datetime, hours: float, time_zone: str | None, wo
             finish = min(t, midnight + timedelta(hours=workday[1]))
             if finish > start:
                 if remaining <= finish - start:
-                    return (finish - remaining).replace(tzinfo=tz).astimezone(UTC)
+                    # A wall time the clock skips (the night summer time starts) or shows twice
+                    # (the night it ends): the later reading that is still before the deadline —
+                    # never the deadline itself, nor the first pass an hour too early.
+                    local = finish - remaining
+                    later = local.replace(tzinfo=tz, fold=1).astimezone(UTC)
+                    return later if later < deadline else local.replace(tzinfo=tz, fold=0).astimezone(UTC)
                 remaining -= finish - start
         midnight -= timedelta(days=1)
         t = midnight + timedelta(days=1)

@@ -1,7 +1,7 @@
 """Offer windows in wall-clock hours or the partner's business hours."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -106,3 +106,36 @@ def test_a_reminder_counts_back_the_working_hours_its_window_counted():
     for hours in (0.5, 4, 8, 40, 333):
         back = reminder_time(monday_10am_new_york, hours, business_hours=True, time_zone="Europe/Berlin")
         assert offer_deadline(back, hours, business_hours=True, time_zone="Europe/Berlin") == monday_10am_new_york
+
+
+ROUND_THE_CLOCK = {"workday": (0, 24), "weekdays": (0, 1, 2, 3, 4, 5, 6)}
+
+
+@pytest.mark.parametrize("zone_name, deadline_local", [
+    ("America/New_York", "2027-03-14T03:30"),  # 02:00 → 03:00, spring
+    ("Europe/Berlin", "2027-03-28T03:30"),  # 02:00 → 03:00, spring
+    ("Australia/Sydney", "2027-10-03T03:30"),  # 02:00 → 03:00, the southern spring
+], ids=["New York", "Berlin", "Sydney"])
+def test_a_reminder_due_in_the_hour_the_clocks_skip_comes_an_hour_before_the_deadline_not_at_it(
+        zone_name, deadline_local):
+    from zoneinfo import ZoneInfo
+
+    deadline = datetime.fromisoformat(deadline_local).replace(tzinfo=ZoneInfo(zone_name)).astimezone(UTC)
+    # one working hour back from 03:30 is "02:30", a time the clock never shows that night
+    remind = reminder_time(deadline, 1, business_hours=True, time_zone=zone_name, **ROUND_THE_CLOCK)
+    assert remind == deadline - timedelta(hours=1)
+
+
+@pytest.mark.parametrize("zone_name, deadline_utc", [
+    ("America/New_York", datetime(2027, 11, 7, 6, 45, tzinfo=UTC)),  # 01:45 EST, the second 01:45
+    ("Europe/Berlin", datetime(2027, 10, 31, 1, 45, tzinfo=UTC)),  # 02:45 CET, the second 02:45
+    ("Australia/Sydney", datetime(2027, 4, 3, 16, 45, tzinfo=UTC)),  # 02:45 AEST, the second 02:45
+], ids=["New York", "Berlin", "Sydney"])
+def test_a_reminder_due_in_the_hour_that_repeats_is_on_the_pass_just_before_the_deadline(zone_name, deadline_utc):
+    # a quarter of an hour back from the second 01:45 is the second 01:30, not the first
+    remind = reminder_time(deadline_utc, 0.25, business_hours=True, time_zone=zone_name, **ROUND_THE_CLOCK)
+    assert remind == deadline_utc - timedelta(minutes=15)
+    # and back from the first pass, the first pass (not the second, after the deadline)
+    first = deadline_utc - timedelta(hours=1)
+    assert reminder_time(first, 0.25, business_hours=True, time_zone=zone_name, **ROUND_THE_CLOCK) == \
+        first - timedelta(minutes=15)
