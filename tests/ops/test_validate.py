@@ -92,7 +92,7 @@ def test_a_parent_account_cycle_is_reported_naming_the_accounts(workdir, seeded_
 
 
 def test_a_partner_time_zone_that_is_not_an_iana_name_is_warned_with_the_zone_meant(workdir, seeded_org):
-    """"Berlin" in Time_Zone__c: the partner's offer windows would count in UTC and its daily
+    """"Berlin" in Time_Zone__c: the partner's offer windows would count in the org's zone and its daily
     cap on the org's day, silently; validate names the account, the value and the zone meant."""
     org = seeded_org.org
     partner = next(a for a in org.records("Account") if a.get("IsPartner"))

@@ -89,6 +89,27 @@ def test_a_partner_with_an_unknown_time_zone_is_an_index_problem_naming_it():
     assert "time zone 'Berlin'" in index.problems[0].message
 
 
+def test_a_partner_zone_python_does_not_know_is_said_to_count_in_the_org_zone_routing_uses():
+    text = """
+[settings]
+offer_hours = 4
+business_hours = true
+time_zone = "America/New_York"
+[[ruleset]]
+name = "All"
+  [[ruleset.rule]]
+  name = "Any"
+"""
+    monday_8_utc = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    router = router_for(text, [partner("001X", time_zone="Nowhere/Land")])
+    decision = router.decide(lead(), RoutingState(), monday_8_utc)
+    assert decision.deadline == datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # 09:00 + 4h in New York
+    assert any("America/New_York" in n for n in decision.explanation["notes"])
+    # what validate and the log tell the admin is what routing did: New York's hours, not UTC's
+    [problem] = router.index.problems
+    assert "America/New_York" in problem.message and "UTC" not in problem.message, problem.message
+
+
 def test_a_time_zone_too_long_for_a_file_name_is_an_unknown_zone_not_an_os_error():
     with pytest.raises(ValueError, match="unknown time zone"):
         offer_deadline(datetime(2026, 12, 4, 16, 0, tzinfo=UTC), 8, business_hours=True, time_zone="Europe/" + "x" * 300)
