@@ -7,6 +7,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 UTC = timezone.utc
+_HOST_FILES = frozenset({"localtime", "posixrules"})
 
 
 @lru_cache(maxsize=512)
@@ -14,6 +15,10 @@ def zone(name: str | None) -> tzinfo:
     """The IANA zone, or UTC when unnamed. Raises ValueError naming the bad zone."""
     if not name:
         return UTC
+    if name in _HOST_FILES or name.startswith(("right/", "posix/")):
+        # files beside the IANA zones: the host's own setting ("localtime": whatever the machine
+        # running the connector is set to), or copies counting leap seconds: never a partner's
+        raise ValueError(f"unknown time zone {str(name)[:60]!r}; use an IANA name such as 'Europe/Berlin'")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError, TypeError):  # OSError: a name too long for a file name

@@ -110,6 +110,18 @@ name = "All"
     assert "America/New_York" in problem.message and "UTC" not in problem.message, problem.message
 
 
+@pytest.mark.parametrize("name", ["localtime", "posixrules", "right/Europe/Berlin"])
+def test_a_zone_name_that_means_the_host_machines_own_clock_is_not_a_partners_zone(name):
+    # the zone files next to the IANA ones: "localtime" is whatever the host running the
+    # connector is set to, "posixrules" its default rules, "right/…" counts leap seconds (27 s off);
+    # Salesforce's clock is the truth, never the host's
+    from rules.windows import known_zone
+
+    assert not known_zone(name)
+    with pytest.raises(ValueError, match="unknown time zone"):
+        offer_deadline(datetime(2026, 12, 4, 16, 0, tzinfo=UTC), 8, business_hours=True, time_zone=name)
+
+
 def test_a_time_zone_too_long_for_a_file_name_is_an_unknown_zone_not_an_os_error():
     with pytest.raises(ValueError, match="unknown time zone"):
         offer_deadline(datetime(2026, 12, 4, 16, 0, tzinfo=UTC), 8, business_hours=True, time_zone="Europe/" + "x" * 300)
