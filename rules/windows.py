@@ -56,6 +56,46 @@ def zone_fix(name: str, suggest: bool = True) -> str | None:
     return "set Time_Zone__c to an IANA name such as 'Europe/Berlin'"
 
 
+_SAME_FROM, _SAME_TO = datetime(2000, 1, 1, tzinfo=UTC), datetime(2050, 1, 1, tzinfo=UTC)
+
+
+@lru_cache(maxsize=64)
+def same_clock(a: str | None, b: str | None) -> bool:
+    """Whether two zone names keep one clock from 2000 to 2050: an alias and its zone
+    (Asia/Calcutta, Asia/Kolkata; Europe/Kiev, Europe/Kyiv), UTC by any name (none: UTC),
+    two cities that keep the same time (Berlin and Paris: their days turn at one moment).
+    A name Python does not know is no clock. Compared day by day, and where the offset
+    changes, to the second it changes (a few tens of ms: asked at start and by validate)."""
+    if (a or "UTC") == (b or "UTC"):
+        return True
+    try:
+        za, zb = zone(a), zone(b)
+    except ValueError:
+        return False
+    day = timedelta(days=1)
+    t, before = _SAME_FROM, None
+    while t <= _SAME_TO:
+        now = t.astimezone(za).utcoffset()
+        if now != t.astimezone(zb).utcoffset():
+            return False
+        if before is not None and now != before and _change(za, t - day, t) != _change(zb, t - day, t):
+            return False
+        before, t = now, t + day
+    return True
+
+
+def _change(tz: tzinfo, lo: datetime, hi: datetime) -> datetime:
+    """The second within (lo, hi] the zone's offset becomes the one it has at `hi`."""
+    last = hi.astimezone(tz).utcoffset()
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).utcoffset() == last:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 @lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
     from zoneinfo import available_timezones  # reads the zone database: only when a name is wrong

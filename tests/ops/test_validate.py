@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from jobs.cli import main
 from jobs.ops.validate import validate
 
@@ -178,6 +180,28 @@ def test_a_rule_file_on_another_time_zone_than_the_org_is_warned_with_the_settin
     assert tz.severity == "warning" and "America/Los_Angeles" in tz.message and "UTC" in tz.message
     assert tz.fix == 'set time_zone = "America/Los_Angeles" under [settings]'
     assert not [f for f in agreed if f.key == "settings.time_zone"]
+
+
+@pytest.mark.parametrize("org_zone, ours", [
+    ("Asia/Kolkata", "Asia/Calcutta"),  # the rule file on the old name
+    ("Europe/Kiev", "Europe/Kyiv"),  # the org on the old name, the rule file on the new
+    ("America/Indiana/Indianapolis", "US/East-Indiana"),
+    ("GMT", "Etc/UTC"),
+])
+def test_a_rule_file_on_another_name_of_the_orgs_own_time_zone_is_not_warned(workdir, seeded_org, org_zone, ours):
+    """An alias is the same clock: the day turns at the org's hour, and validate must not
+    tell the admin otherwise (nor ask for a change that changes nothing)."""
+    org = seeded_org.org
+    org.update("Organization", org.organization_id, {"TimeZoneSidKey": org_zone}, system=True)
+    try:
+        plant(workdir / "rules.toml", 'time_zone = "UTC"', f'time_zone = "{ours}"')
+        findings = validate(workdir / "leadrouter.toml")
+        plant(workdir / "rules.toml", f'time_zone = "{ours}"', 'time_zone = "Asia/Tokyo"')
+        differs = validate(workdir / "leadrouter.toml")
+    finally:
+        org.update("Organization", org.organization_id, {"TimeZoneSidKey": "GMT"}, system=True)
+    assert not [f for f in findings if f.key == "settings.time_zone"], findings
+    assert [f for f in differs if f.key == "settings.time_zone"], "another clock is still warned"
 
 
 def test_an_integration_user_that_cannot_create_tasks_is_warned_the_leads_will_not_show_reminders(workdir, seeded_org):
