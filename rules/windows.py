@@ -122,35 +122,37 @@ def _business_deadline(offered_at: datetime, hours: float, time_zone: str | None
     if not weekdays or not 0 <= workday[0] < workday[1] <= 24:
         raise ValueError(f"business hours {workday} on days {weekdays} leave no working time")
     tz = zone(time_zone)
-    # Business hours are wall-clock hours (9 to 17 is eight hours on a DST day too), so
-    # count in local wall time and only attach the zone to the answer.
-    offered_local = offered_at.astimezone(tz)
-    t = offered_local.replace(tzinfo=None)
+    # Working time is the time that passes while the partner's clock reads inside `workday`
+    # (9 to 17 is eight hours on the days the clocks change too, as they change at night);
+    # the hour the clocks skip is worked by nobody, the one they repeat passes twice.
+    start = offered_at.astimezone(UTC)
+    local = offered_at.astimezone(tz)
+    midnight = datetime(local.year, local.month, local.day)  # wall time
     remaining = timedelta(hours=hours)
     day_length = timedelta(hours=workday[1] - workday[0])
-    week = day_length * len(set(weekdays))
-    midnight = t.replace(hour=0, minute=0, second=0, microsecond=0)
-    for _ in range(3700):
-        start = midnight + timedelta(hours=workday[0])
-        end = midnight + timedelta(hours=workday[1])
-        if midnight.weekday() in weekdays:
-            begin = max(t, start)
-            if begin < end:
-                if remaining <= end - begin:
-                    local = begin + remaining
-                    # A wall time the clock shows twice (the night summer time ends): on the
-                    # offer's own day it is the pass the offer was made in or a later one,
-                    # never the earlier — that one can be before the offer itself.
-                    fold = offered_local.fold if local.date() == offered_local.date() else 0
-                    return local.replace(tzinfo=tz, fold=fold).astimezone(UTC)
-                remaining -= end - begin
+    days = frozenset(weekdays)
+    week = day_length * len(days)
+    whole = False  # the offer's own day is counted from the offer on
+    for _ in range(_DAYS):
+        if whole and remaining > week + day_length:  # a whole week at once: same weekdays, same hours
+            if tz is UTC:
+                skip = (remaining - day_length) // week
+                remaining -= week * skip
+                midnight += timedelta(weeks=skip)
+                continue
+            if _steady(tz, midnight):  # no change of the clocks in it
+                remaining -= week
+                midnight += timedelta(weeks=1)
+                continue
+        if midnight.weekday() in days:
+            opens, closes = _opening(tz, midnight, workday)
+            begin = max(start, opens)
+            if begin < closes:
+                if remaining <= closes - begin:
+                    return begin + remaining
+                remaining -= closes - begin
         midnight += timedelta(days=1)
-        t = midnight
-        if remaining > week + day_length:  # whole weeks at once: same weekdays, same hours
-            skip = (remaining - day_length) // week
-            remaining -= week * skip
-            midnight += timedelta(weeks=skip)
-            t = midnight
+        whole = True
     raise ValueError(f"offer window of {hours} hours does not end within ten years")
 
 
@@ -173,28 +175,69 @@ def _business_before(deadline: datetime, hours: float, time_zone: str | None, wo
     if not weekdays or not 0 <= workday[0] < workday[1] <= 24:
         raise ValueError(f"business hours {workday} on days {weekdays} leave no working time")
     tz = zone(time_zone)
-    t = deadline.astimezone(tz).replace(tzinfo=None)  # wall time, as the window was counted
+    end = deadline.astimezone(UTC)
+    local = deadline.astimezone(tz)
+    midnight = datetime(local.year, local.month, local.day)  # wall time
     remaining = timedelta(hours=hours)
-    midnight = t.replace(hour=0, minute=0, second=0, microsecond=0)
-    week = timedelta(hours=workday[1] - workday[0]) * len(set(weekdays))
-    if remaining > week * 2:  # whole weeks at once: same weekdays, same hours
-        skip = remaining // week - 1
-        remaining -= week * skip
-        midnight -= timedelta(weeks=skip)
-        t -= timedelta(weeks=skip)
-    for _ in range(3700):
-        if midnight.weekday() in weekdays:
-            start = midnight + timedelta(hours=workday[0])
-            finish = min(t, midnight + timedelta(hours=workday[1]))
-            if finish > start:
-                if remaining <= finish - start:
-                    # A wall time the clock skips (the night summer time starts) or shows twice
-                    # (the night it ends): the later reading that is still before the deadline —
-                    # never the deadline itself, nor the first pass an hour too early.
-                    local = finish - remaining
-                    later = local.replace(tzinfo=tz, fold=1).astimezone(UTC)
-                    return later if later < deadline else local.replace(tzinfo=tz, fold=0).astimezone(UTC)
-                remaining -= finish - start
+    day_length = timedelta(hours=workday[1] - workday[0])
+    days = frozenset(weekdays)
+    week = day_length * len(days)
+    whole = False  # the deadline's own day is counted up to the deadline
+    for _ in range(_DAYS):
+        if whole and remaining > week + day_length:  # this day and the six before it at once
+            if tz is UTC:
+                skip = (remaining - day_length) // week
+                remaining -= week * skip
+                midnight -= timedelta(weeks=skip)
+                continue
+            if _steady(tz, midnight - timedelta(days=6)):
+                remaining -= week
+                midnight -= timedelta(weeks=1)
+                continue
+        if midnight.weekday() in days:
+            opens, closes = _opening(tz, midnight, workday)
+            finish = min(end, closes)
+            if finish > opens:
+                if remaining <= finish - opens:
+                    return finish - remaining
+                remaining -= finish - opens
         midnight -= timedelta(days=1)
-        t = midnight + timedelta(days=1)
+        whole = True
     raise ValueError(f"{hours} working hours before {deadline} reach back more than ten years")
+
+
+_DAYS = 3700  # days or weeks looked at: ten years of weeks, and the days the clocks change in them
+_TICK = timedelta(microseconds=1)
+
+
+def _opening(tz: tzinfo, midnight: datetime, workday: tuple[int, int]) -> tuple[datetime, datetime]:
+    """When the working day of the date at wall time `midnight` starts and ends, in UTC."""
+    return (_first_reading(tz, midnight + timedelta(hours=workday[0])),
+            _first_reading(tz, midnight + timedelta(hours=workday[1])))
+
+
+def _first_reading(tz: tzinfo, wall: datetime) -> datetime:
+    """The first moment (UTC) the zone's clock reads `wall` or later: its first pass where
+    the clock shows it twice, the moment the clock jumps where it skips it."""
+    at = wall.replace(tzinfo=tz).astimezone(UTC)
+    if tz is UTC or at.astimezone(tz).replace(tzinfo=None) == wall:
+        return at
+    lo = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)  # the reading before the jump
+    while at - lo > _TICK:
+        mid = lo + (at - lo) / 2
+        if mid.astimezone(tz).replace(tzinfo=None) >= wall:
+            at = mid
+        else:
+            lo = mid
+    return at
+
+
+def _steady(tz: tzinfo, midnight: datetime) -> bool:
+    """Whether the zone keeps one offset through the week from wall-time `midnight` (then its
+    working time is the nominal week's; the clocks change at most once a week)."""
+    return _offset(tz, midnight) == _offset(tz, midnight + timedelta(days=7))
+
+
+@lru_cache(maxsize=8192)  # the weeks a batch of offers counts through are the same weeks
+def _offset(tz: tzinfo, wall: datetime) -> timedelta | None:
+    return wall.replace(tzinfo=tz).utcoffset()

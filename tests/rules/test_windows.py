@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -172,3 +173,32 @@ def test_a_reminder_due_in_the_hour_that_repeats_is_on_the_pass_just_before_the_
     first = deadline_utc - timedelta(hours=1)
     assert reminder_time(first, 0.25, business_hours=True, time_zone=zone_name, **ROUND_THE_CLOCK) == \
         first - timedelta(minutes=15)
+
+
+@pytest.mark.parametrize("zone_name, offered", [
+    ("America/New_York", datetime(2027, 3, 13, 17, 0, tzinfo=UTC)),  # Saturday noon; 02:00 → 03:00 on Sunday
+    ("America/New_York", datetime(2027, 11, 6, 16, 0, tzinfo=UTC)),  # Saturday noon; 02:00 → 01:00 on Sunday
+    ("Europe/Berlin", datetime(2027, 3, 27, 11, 0, tzinfo=UTC)),
+    ("Europe/Berlin", datetime(2027, 10, 30, 10, 0, tzinfo=UTC)),
+    ("Australia/Sydney", datetime(2027, 10, 2, 2, 0, tzinfo=UTC)),  # the southern spring
+    ("Australia/Sydney", datetime(2027, 4, 3, 1, 0, tzinfo=UTC)),  # the southern autumn
+], ids=["New York spring", "New York autumn", "Berlin spring", "Berlin autumn", "Sydney spring", "Sydney autumn"])
+@pytest.mark.parametrize("hours", [0.5, 1, 3, 24, 48, 24 * 30])
+def test_a_round_the_clock_workday_counts_as_the_clock_does_across_the_night_the_clocks_change(zone_name, offered, hours):
+    # the hour the clocks skip is worked by nobody, and the hour they repeat passes twice: a
+    # partner working every hour of every day has as long as with business_hours = false
+    deadline = offer_deadline(offered, hours, business_hours=True, time_zone=zone_name, **ROUND_THE_CLOCK)
+    assert deadline == offered + timedelta(hours=hours)
+    assert reminder_time(deadline, hours, business_hours=True, time_zone=zone_name, **ROUND_THE_CLOCK) == offered
+
+
+def test_a_night_shift_through_the_hour_the_clocks_skip_is_an_hour_shorter():
+    # a Sunday night shift 00:00–08:00 in Berlin: seven working hours the night summer time starts
+    sunday_midnight = datetime(2027, 3, 28, 0, 0, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+    shift = {"workday": (0, 8), "weekdays": (6,)}
+    assert offer_deadline(sunday_midnight, 7, business_hours=True, time_zone="Europe/Berlin", **shift) == \
+        datetime(2027, 3, 28, 8, 0, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+    # and nine the night it ends
+    autumn = datetime(2027, 10, 31, 0, 0, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+    assert offer_deadline(autumn, 9, business_hours=True, time_zone="Europe/Berlin", **shift) == \
+        datetime(2027, 10, 31, 8, 0, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
