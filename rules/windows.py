@@ -45,6 +45,9 @@ def zone_fix(name: str, suggest: bool = True) -> str | None:
         return None
     if not suggest:
         return "set Time_Zone__c to an IANA name such as 'Europe/Berlin'"
+    bare = name.split("/", 1)[1] if name.startswith(("right/", "posix/")) else None
+    if bare and known_zone(bare):  # a copy of a zone beside the zone itself
+        return f"set Time_Zone__c to {bare!r}"
     city = name.strip().replace(" ", "_").lower()
     names = _zone_names()
     meant = sorted(z for z in names if z.rsplit("/", 1)[-1].lower() == city or z.lower() == city)
@@ -100,7 +103,8 @@ def _change(tz: tzinfo, lo: datetime, hi: datetime) -> datetime:
 def _zone_names() -> frozenset[str]:
     from zoneinfo import available_timezones  # reads the zone database: only when a name is wrong
 
-    return frozenset(available_timezones())
+    return frozenset(z for z in available_timezones()  # not the host's "localtime", nor copies
+                     if z not in _HOST_FILES and not z.startswith(("right/", "posix/")))
 
 
 def offer_deadline(offered_at: datetime, hours: float, *, business_hours: bool, time_zone: str | None,

@@ -121,6 +121,11 @@ def test_a_zone_name_that_means_the_host_machines_own_clock_is_not_a_partners_zo
     assert not known_zone(name)
     with pytest.raises(ValueError, match="unknown time zone"):
         offer_deadline(datetime(2026, 12, 4, 16, 0, tzinfo=UTC), 8, business_hours=True, time_zone=name)
+    # and the fix named is a zone, never the name refused
+    fix = zone_fix(name)
+    assert fix in ("set Time_Zone__c to 'Europe/Berlin'", "set Time_Zone__c to an IANA name such as 'Europe/Berlin'")
+    assert name == "right/Europe/Berlin" or fix.endswith("such as 'Europe/Berlin'"), fix
+    assert name != "right/Europe/Berlin" or fix == "set Time_Zone__c to 'Europe/Berlin'", fix
 
 
 def test_a_time_zone_too_long_for_a_file_name_is_an_unknown_zone_not_an_os_error():
