@@ -78,12 +78,12 @@ def same_clock(a: str | None, b: str | None) -> bool:
     day = timedelta(days=1)
     t, before = _SAME_FROM, None
     while t <= _SAME_TO:
-        now = t.astimezone(za).utcoffset()
-        if now != t.astimezone(zb).utcoffset():
+        offset = t.astimezone(za).utcoffset()
+        if offset != t.astimezone(zb).utcoffset():
             return False
-        if before is not None and now != before and _change(za, t - day, t) != _change(zb, t - day, t):
+        if before is not None and offset != before and _change(za, t - day, t) != _change(zb, t - day, t):
             return False
-        before, t = now, t + day
+        before, t = offset, t + day
     return True
 
 
