@@ -204,6 +204,20 @@ def test_a_rule_file_on_another_name_of_the_orgs_own_time_zone_is_not_warned(wor
     assert [f for f in differs if f.key == "settings.time_zone"], "another clock is still warned"
 
 
+def test_an_org_time_zone_this_python_does_not_know_is_not_given_as_the_fix(workdir, seeded_org):
+    """Salesforce adds zones before a host's tz database has them: the fix must not be a
+    time_zone the rule file then fails on (the connector would not start)."""
+    org = seeded_org.org
+    org.update("Organization", org.organization_id, {"TimeZoneSidKey": "America/Atlantis_City"}, system=True)
+    try:
+        findings = validate(workdir / "leadrouter.toml")
+    finally:
+        org.update("Organization", org.organization_id, {"TimeZoneSidKey": "GMT"}, system=True)
+    [tz] = [f for f in findings if f.key == "settings.time_zone"]
+    assert "America/Atlantis_City" in tz.message and "does not know" in tz.message, tz.message
+    assert not tz.fix.startswith("set time_zone") and "pip install -U tzdata" in tz.fix, tz.fix
+
+
 def test_an_integration_user_that_cannot_create_tasks_is_warned_the_leads_will_not_show_reminders(workdir, seeded_org):
     """Reminders show on the Lead as completed Tasks: without Edit Tasks they still go out,
     but nothing shows where an admin looks. validate says so before the first run."""
