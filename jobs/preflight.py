@@ -77,6 +77,7 @@ def org_calendar(client, book) -> list[tuple[str, str, str]]:
     import calendar
 
     from connector.errors import ConnectorError
+    from rules.windows import known_zone, same_clock
 
     try:
         rows = list(client.query("SELECT FiscalYearStartMonth, TimeZoneSidKey FROM Organization LIMIT 1"))
@@ -93,12 +94,15 @@ def org_calendar(client, book) -> list[tuple[str, str, str]]:
                     "the performance facts \"this quarter\" are not the org's quarters",
                     f"set fiscal_year_start_month = {month} under [settings]"))
     tz, our_tz = org.get("TimeZoneSidKey"), book.settings.time_zone
-    if isinstance(tz, str) and tz and _zone_name(tz) != _zone_name(our_tz):
+    if isinstance(tz, str) and tz and not same_clock(tz, our_tz) and _zone_name(tz) != _zone_name(our_tz):
         out.append(("settings.time_zone",
                     f"the org's time zone is {tz} (Organization.TimeZoneSidKey); this rule file's day turns in "
                     f"{our_tz or 'UTC'}, so `today`, quarter_end, \"this quarter\", the day a daily cap counts and "
-                    "the working hours of partners without a Time_Zone__c turn at another hour than the org's",
-                    f'set time_zone = "{tz}" under [settings]'))
+                    "the working hours of partners without a Time_Zone__c turn at another hour than the org's"
+                    + ("" if known_zone(tz) else f"; this Python's time zone database does not know {tz}"),
+                    f'set time_zone = "{tz}" under [settings]' if known_zone(tz) else
+                    f'update the tzdata package (pip install -U tzdata) so Python knows it, then set time_zone = '
+                    f'"{tz}" under [settings]; until then, a zone that keeps the same time'))
     return out
 
 

@@ -123,8 +123,8 @@ class PartnerIndex:
                 if fix:
                     bad_zones += 1
                     idx.problems.append(IndexProblem(p.id, p.name, (
-                        f"time zone {_short(p.time_zone)} is not an IANA time zone: its offer windows count in UTC and "
-                        "its daily cap on the org's day"), fix))
+                        f"time zone {_short(p.time_zone)} is not an IANA time zone: its offer windows count in the org's "
+                        f"time zone ({book.settings.time_zone}) and its daily cap on the org's day"), fix))
             items, bad = parse_coverage(p.coverage)
             if bad:
                 idx.problems.append(IndexProblem(p.id, p.name, f"coverage items ignored: {', '.join(bad)}"))

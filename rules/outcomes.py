@@ -16,7 +16,7 @@ from rules.explain import REASON_MAX, Explanation, RuleTrial, clip
 from rules.index import PartnerIndex
 from rules.model import Decision, DecisionKind, Lead
 from rules.state import RoutingState
-from rules.windows import offer_deadline
+from rules.windows import known_zone, offer_deadline
 
 _KIND_TEXT = {k: k.value for k in DecisionKind}  # Enum .value is a descriptor call; a dict is cheaper
 _OFFERED = frozenset({DecisionKind.OFFER, DecisionKind.POOL})  # kinds that put the lead in front of someone
@@ -115,6 +115,10 @@ class Outcomes:
             excluded = trial.excluded_total
             if excluded:
                 counts += f", {excluded} excluded"
+        if business_hours and p.time_zone and not known_zone(p.time_zone):
+            # the deadline on the Lead is in another zone's working hours than its partner's: say whose
+            zone_name = p.time_zone if len(p.time_zone) <= 40 else p.time_zone[:40] + "…"
+            counts += f"; working hours of {self.settings.time_zone}: Time_Zone__c {zone_name!r} is no time zone"
         summary = f"{summary_extra or rule_name}: {p.name} — {pick.how}{counts}"
         return self.finish(lead, ex, DecisionKind.OFFER, attempt, now, summary, rule=rule_name, ruleset=ruleset,
                            partner_id=p.id, rep_id=rep.id if rep else None, deadline=deadline)

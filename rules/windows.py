@@ -7,6 +7,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 UTC = timezone.utc
+_HOST_FILES = frozenset({"localtime", "posixrules"})
 
 
 @lru_cache(maxsize=512)
@@ -14,6 +15,10 @@ def zone(name: str | None) -> tzinfo:
     """The IANA zone, or UTC when unnamed. Raises ValueError naming the bad zone."""
     if not name:
         return UTC
+    if name in _HOST_FILES or name.startswith(("right/", "posix/")):
+        # files beside the IANA zones: the host's own setting ("localtime": whatever the machine
+        # running the connector is set to), or copies counting leap seconds: never a partner's
+        raise ValueError(f"unknown time zone {str(name)[:60]!r}; use an IANA name such as 'Europe/Berlin'")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError, TypeError):  # OSError: a name too long for a file name
@@ -40,6 +45,9 @@ def zone_fix(name: str, suggest: bool = True) -> str | None:
         return None
     if not suggest:
         return "set Time_Zone__c to an IANA name such as 'Europe/Berlin'"
+    bare = name.split("/", 1)[1] if name.startswith(("right/", "posix/")) else None
+    if bare and known_zone(bare):  # a copy of a zone beside the zone itself
+        return f"set Time_Zone__c to {bare!r}"
     city = name.strip().replace(" ", "_").lower()
     names = _zone_names()
     meant = sorted(z for z in names if z.rsplit("/", 1)[-1].lower() == city or z.lower() == city)
@@ -51,11 +59,52 @@ def zone_fix(name: str, suggest: bool = True) -> str | None:
     return "set Time_Zone__c to an IANA name such as 'Europe/Berlin'"
 
 
+_SAME_FROM, _SAME_TO = datetime(2000, 1, 1, tzinfo=UTC), datetime(2050, 1, 1, tzinfo=UTC)
+
+
+@lru_cache(maxsize=64)
+def same_clock(a: str | None, b: str | None) -> bool:
+    """Whether two zone names keep one clock from 2000 to 2050: an alias and its zone
+    (Asia/Calcutta, Asia/Kolkata; Europe/Kiev, Europe/Kyiv), UTC by any name (none: UTC),
+    two cities that keep the same time (Berlin and Paris: their days turn at one moment).
+    A name Python does not know is no clock. Compared day by day, and where the offset
+    changes, to the second it changes (a few tens of ms: asked at start and by validate)."""
+    if (a or "UTC") == (b or "UTC"):
+        return True
+    try:
+        za, zb = zone(a), zone(b)
+    except ValueError:
+        return False
+    day = timedelta(days=1)
+    t, before = _SAME_FROM, None
+    while t <= _SAME_TO:
+        offset = t.astimezone(za).utcoffset()
+        if offset != t.astimezone(zb).utcoffset():
+            return False
+        if before is not None and offset != before and _change(za, t - day, t) != _change(zb, t - day, t):
+            return False
+        before, t = offset, t + day
+    return True
+
+
+def _change(tz: tzinfo, lo: datetime, hi: datetime) -> datetime:
+    """The second within (lo, hi] the zone's offset becomes the one it has at `hi`."""
+    last = hi.astimezone(tz).utcoffset()
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).utcoffset() == last:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 @lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
     from zoneinfo import available_timezones  # reads the zone database: only when a name is wrong
 
-    return frozenset(available_timezones())
+    return frozenset(z for z in available_timezones()  # not the host's "localtime", nor copies
+                     if z not in _HOST_FILES and not z.startswith(("right/", "posix/")))
 
 
 def offer_deadline(offered_at: datetime, hours: float, *, business_hours: bool, time_zone: str | None,
@@ -77,35 +126,37 @@ def _business_deadline(offered_at: datetime, hours: float, time_zone: str | None
     if not weekdays or not 0 <= workday[0] < workday[1] <= 24:
         raise ValueError(f"business hours {workday} on days {weekdays} leave no working time")
     tz = zone(time_zone)
-    # Business hours are wall-clock hours (9 to 17 is eight hours on a DST day too), so
-    # count in local wall time and only attach the zone to the answer.
-    offered_local = offered_at.astimezone(tz)
-    t = offered_local.replace(tzinfo=None)
+    # Working time is the time that passes while the partner's clock reads inside `workday`
+    # (9 to 17 is eight hours on the days the clocks change too, as they change at night);
+    # the hour the clocks skip is worked by nobody, the one they repeat passes twice.
+    start = offered_at.astimezone(UTC)
+    local = offered_at.astimezone(tz)
+    midnight = datetime(local.year, local.month, local.day)  # wall time
     remaining = timedelta(hours=hours)
     day_length = timedelta(hours=workday[1] - workday[0])
-    week = day_length * len(set(weekdays))
-    midnight = t.replace(hour=0, minute=0, second=0, microsecond=0)
-    for _ in range(3700):
-        start = midnight + timedelta(hours=workday[0])
-        end = midnight + timedelta(hours=workday[1])
-        if midnight.weekday() in weekdays:
-            begin = max(t, start)
-            if begin < end:
-                if remaining <= end - begin:
-                    local = begin + remaining
-                    # A wall time the clock shows twice (the night summer time ends): on the
-                    # offer's own day it is the pass the offer was made in or a later one,
-                    # never the earlier — that one can be before the offer itself.
-                    fold = offered_local.fold if local.date() == offered_local.date() else 0
-                    return local.replace(tzinfo=tz, fold=fold).astimezone(UTC)
-                remaining -= end - begin
+    days = frozenset(weekdays)
+    week = day_length * len(days)
+    whole = False  # the offer's own day is counted from the offer on
+    for _ in range(_DAYS):
+        if whole and remaining > week + day_length:  # a whole week at once: same weekdays, same hours
+            if tz is UTC:
+                skip = (remaining - day_length) // week
+                remaining -= week * skip
+                midnight += timedelta(weeks=skip)
+                continue
+            if _steady(tz, midnight):  # no change of the clocks in it
+                remaining -= week
+                midnight += timedelta(weeks=1)
+                continue
+        if midnight.weekday() in days:
+            opens, closes = _opening(tz, midnight, workday)
+            begin = max(start, opens)
+            if begin < closes:
+                if remaining <= closes - begin:
+                    return begin + remaining
+                remaining -= closes - begin
         midnight += timedelta(days=1)
-        t = midnight
-        if remaining > week + day_length:  # whole weeks at once: same weekdays, same hours
-            skip = (remaining - day_length) // week
-            remaining -= week * skip
-            midnight += timedelta(weeks=skip)
-            t = midnight
+        whole = True
     raise ValueError(f"offer window of {hours} hours does not end within ten years")
 
 
@@ -128,23 +179,69 @@ def _business_before(deadline: datetime, hours: float, time_zone: str | None, wo
     if not weekdays or not 0 <= workday[0] < workday[1] <= 24:
         raise ValueError(f"business hours {workday} on days {weekdays} leave no working time")
     tz = zone(time_zone)
-    t = deadline.astimezone(tz).replace(tzinfo=None)  # wall time, as the window was counted
+    end = deadline.astimezone(UTC)
+    local = deadline.astimezone(tz)
+    midnight = datetime(local.year, local.month, local.day)  # wall time
     remaining = timedelta(hours=hours)
-    midnight = t.replace(hour=0, minute=0, second=0, microsecond=0)
-    week = timedelta(hours=workday[1] - workday[0]) * len(set(weekdays))
-    if remaining > week * 2:  # whole weeks at once: same weekdays, same hours
-        skip = remaining // week - 1
-        remaining -= week * skip
-        midnight -= timedelta(weeks=skip)
-        t -= timedelta(weeks=skip)
-    for _ in range(3700):
-        if midnight.weekday() in weekdays:
-            start = midnight + timedelta(hours=workday[0])
-            finish = min(t, midnight + timedelta(hours=workday[1]))
-            if finish > start:
-                if remaining <= finish - start:
-                    return (finish - remaining).replace(tzinfo=tz).astimezone(UTC)
-                remaining -= finish - start
+    day_length = timedelta(hours=workday[1] - workday[0])
+    days = frozenset(weekdays)
+    week = day_length * len(days)
+    whole = False  # the deadline's own day is counted up to the deadline
+    for _ in range(_DAYS):
+        if whole and remaining > week + day_length:  # this day and the six before it at once
+            if tz is UTC:
+                skip = (remaining - day_length) // week
+                remaining -= week * skip
+                midnight -= timedelta(weeks=skip)
+                continue
+            if _steady(tz, midnight - timedelta(days=6)):
+                remaining -= week
+                midnight -= timedelta(weeks=1)
+                continue
+        if midnight.weekday() in days:
+            opens, closes = _opening(tz, midnight, workday)
+            finish = min(end, closes)
+            if finish > opens:
+                if remaining <= finish - opens:
+                    return finish - remaining
+                remaining -= finish - opens
         midnight -= timedelta(days=1)
-        t = midnight + timedelta(days=1)
+        whole = True
     raise ValueError(f"{hours} working hours before {deadline} reach back more than ten years")
+
+
+_DAYS = 3700  # days or weeks looked at: ten years of weeks, and the days the clocks change in them
+_TICK = timedelta(microseconds=1)
+
+
+def _opening(tz: tzinfo, midnight: datetime, workday: tuple[int, int]) -> tuple[datetime, datetime]:
+    """When the working day of the date at wall time `midnight` starts and ends, in UTC."""
+    return (_first_reading(tz, midnight + timedelta(hours=workday[0])),
+            _first_reading(tz, midnight + timedelta(hours=workday[1])))
+
+
+def _first_reading(tz: tzinfo, wall: datetime) -> datetime:
+    """The first moment (UTC) the zone's clock reads `wall` or later: its first pass where
+    the clock shows it twice, the moment the clock jumps where it skips it."""
+    at = wall.replace(tzinfo=tz).astimezone(UTC)
+    if tz is UTC or at.astimezone(tz).replace(tzinfo=None) == wall:
+        return at
+    lo = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)  # the reading before the jump
+    while at - lo > _TICK:
+        mid = lo + (at - lo) / 2
+        if mid.astimezone(tz).replace(tzinfo=None) >= wall:
+            at = mid
+        else:
+            lo = mid
+    return at
+
+
+def _steady(tz: tzinfo, midnight: datetime) -> bool:
+    """Whether the zone keeps one offset through the week from wall-time `midnight` (then its
+    working time is the nominal week's; the clocks change at most once a week)."""
+    return _offset(tz, midnight) == _offset(tz, midnight + timedelta(days=7))
+
+
+@lru_cache(maxsize=8192)  # the weeks a batch of offers counts through are the same weeks
+def _offset(tz: tzinfo, wall: datetime) -> timedelta | None:
+    return wall.replace(tzinfo=tz).utcoffset()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from jobs.cli import main
 from jobs.ops.validate import validate
 
@@ -92,7 +94,7 @@ def test_a_parent_account_cycle_is_reported_naming_the_accounts(workdir, seeded_
 
 
 def test_a_partner_time_zone_that_is_not_an_iana_name_is_warned_with_the_zone_meant(workdir, seeded_org):
-    """"Berlin" in Time_Zone__c: the partner's offer windows would count in UTC and its daily
+    """"Berlin" in Time_Zone__c: the partner's offer windows would count in the org's zone and its daily
     cap on the org's day, silently; validate names the account, the value and the zone meant."""
     org = seeded_org.org
     partner = next(a for a in org.records("Account") if a.get("IsPartner"))
@@ -178,6 +180,42 @@ def test_a_rule_file_on_another_time_zone_than_the_org_is_warned_with_the_settin
     assert tz.severity == "warning" and "America/Los_Angeles" in tz.message and "UTC" in tz.message
     assert tz.fix == 'set time_zone = "America/Los_Angeles" under [settings]'
     assert not [f for f in agreed if f.key == "settings.time_zone"]
+
+
+@pytest.mark.parametrize("org_zone, ours", [
+    ("Asia/Kolkata", "Asia/Calcutta"),  # the rule file on the old name
+    ("Europe/Kiev", "Europe/Kyiv"),  # the org on the old name, the rule file on the new
+    ("America/Indiana/Indianapolis", "US/East-Indiana"),
+    ("GMT", "Etc/UTC"),
+])
+def test_a_rule_file_on_another_name_of_the_orgs_own_time_zone_is_not_warned(workdir, seeded_org, org_zone, ours):
+    """An alias is the same clock: the day turns at the org's hour, and validate must not
+    tell the admin otherwise (nor ask for a change that changes nothing)."""
+    org = seeded_org.org
+    org.update("Organization", org.organization_id, {"TimeZoneSidKey": org_zone}, system=True)
+    try:
+        plant(workdir / "rules.toml", 'time_zone = "UTC"', f'time_zone = "{ours}"')
+        findings = validate(workdir / "leadrouter.toml")
+        plant(workdir / "rules.toml", f'time_zone = "{ours}"', 'time_zone = "Asia/Tokyo"')
+        differs = validate(workdir / "leadrouter.toml")
+    finally:
+        org.update("Organization", org.organization_id, {"TimeZoneSidKey": "GMT"}, system=True)
+    assert not [f for f in findings if f.key == "settings.time_zone"], findings
+    assert [f for f in differs if f.key == "settings.time_zone"], "another clock is still warned"
+
+
+def test_an_org_time_zone_this_python_does_not_know_is_not_given_as_the_fix(workdir, seeded_org):
+    """Salesforce adds zones before a host's tz database has them: the fix must not be a
+    time_zone the rule file then fails on (the connector would not start)."""
+    org = seeded_org.org
+    org.update("Organization", org.organization_id, {"TimeZoneSidKey": "America/Atlantis_City"}, system=True)
+    try:
+        findings = validate(workdir / "leadrouter.toml")
+    finally:
+        org.update("Organization", org.organization_id, {"TimeZoneSidKey": "GMT"}, system=True)
+    [tz] = [f for f in findings if f.key == "settings.time_zone"]
+    assert "America/Atlantis_City" in tz.message and "does not know" in tz.message, tz.message
+    assert not tz.fix.startswith("set time_zone") and "pip install -U tzdata" in tz.fix, tz.fix
 
 
 def test_an_integration_user_that_cannot_create_tasks_is_warned_the_leads_will_not_show_reminders(workdir, seeded_org):

@@ -51,13 +51,26 @@ def test_a_business_hours_deadline_in_the_repeated_hour_is_after_the_offer(offer
     assert deadline == offered_at + timedelta(minutes=30)
 
 
-def test_a_business_hours_deadline_counted_through_the_repeated_hour_counts_it_once():
-    """Working hours are wall-clock hours: from 00:30 EDT, two of them end at 02:30 EST,
-    three real hours later (the hour the clock repeats is counted once)."""
+def test_a_business_hours_deadline_counted_through_the_repeated_hour_counts_it_twice():
+    """Working time is the time that passes while the clock reads inside the workday: from
+    00:30 EDT, two working hours end at 01:30 EST, two real hours later — the hour the clock
+    repeats is worked twice (were it counted once, the partner would get three hours)."""
     half_past_midnight = datetime(2027, 11, 7, 4, 30, tzinfo=UTC)
     deadline = offer_deadline(half_past_midnight, 2, business_hours=True, time_zone="America/New_York",
                               **ALL_DAY_EVERY_DAY)
-    assert deadline == datetime(2027, 11, 7, 7, 30, tzinfo=UTC)
+    assert deadline == datetime(2027, 11, 7, 6, 30, tzinfo=UTC)
+
+
+def test_a_business_hours_deadline_counted_through_the_skipped_hour_does_not_count_it():
+    """From 00:30 EST on the night New York skips 02:00–03:00, three working hours end at
+    04:30 EDT, three real hours later — not at 03:30 EDT, two hours later, as if someone had
+    worked the hour that never happened (two and three hours would end at one moment)."""
+    half_past_midnight = datetime(2027, 3, 14, 5, 30, tzinfo=UTC)
+    three = offer_deadline(half_past_midnight, 3, business_hours=True, time_zone="America/New_York",
+                           **ALL_DAY_EVERY_DAY)
+    two = offer_deadline(half_past_midnight, 2, business_hours=True, time_zone="America/New_York",
+                         **ALL_DAY_EVERY_DAY)
+    assert (two, three) == (datetime(2027, 3, 14, 7, 30, tzinfo=UTC), datetime(2027, 3, 14, 8, 30, tzinfo=UTC))
 
 
 def test_a_business_hours_deadline_in_the_hour_that_never_happens_is_an_hour_of_real_time():

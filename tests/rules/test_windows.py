@@ -1,7 +1,8 @@
 """Offer windows in wall-clock hours or the partner's business hours."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -89,6 +90,44 @@ def test_a_partner_with_an_unknown_time_zone_is_an_index_problem_naming_it():
     assert "time zone 'Berlin'" in index.problems[0].message
 
 
+def test_a_partner_zone_python_does_not_know_is_said_to_count_in_the_org_zone_routing_uses():
+    text = """
+[settings]
+offer_hours = 4
+business_hours = true
+time_zone = "America/New_York"
+[[ruleset]]
+name = "All"
+  [[ruleset.rule]]
+  name = "Any"
+"""
+    monday_8_utc = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    router = router_for(text, [partner("001X", time_zone="Nowhere/Land")])
+    decision = router.decide(lead(), RoutingState(), monday_8_utc)
+    assert decision.deadline == datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # 09:00 + 4h in New York
+    assert any("America/New_York" in n for n in decision.explanation["notes"])
+    # what validate and the log tell the admin is what routing did: New York's hours, not UTC's
+    [problem] = router.index.problems
+    assert "America/New_York" in problem.message and "UTC" not in problem.message, problem.message
+
+
+@pytest.mark.parametrize("name", ["localtime", "posixrules", "right/Europe/Berlin"])
+def test_a_zone_name_that_means_the_host_machines_own_clock_is_not_a_partners_zone(name):
+    # the zone files next to the IANA ones: "localtime" is whatever the host running the
+    # connector is set to, "posixrules" its default rules, "right/…" counts leap seconds (27 s off);
+    # Salesforce's clock is the truth, never the host's
+    from rules.windows import known_zone
+
+    assert not known_zone(name)
+    with pytest.raises(ValueError, match="unknown time zone"):
+        offer_deadline(datetime(2026, 12, 4, 16, 0, tzinfo=UTC), 8, business_hours=True, time_zone=name)
+    # and the fix named is a zone, never the name refused
+    fix = zone_fix(name)
+    assert fix in ("set Time_Zone__c to 'Europe/Berlin'", "set Time_Zone__c to an IANA name such as 'Europe/Berlin'")
+    assert name == "right/Europe/Berlin" or fix.endswith("such as 'Europe/Berlin'"), fix
+    assert name != "right/Europe/Berlin" or fix == "set Time_Zone__c to 'Europe/Berlin'", fix
+
+
 def test_a_time_zone_too_long_for_a_file_name_is_an_unknown_zone_not_an_os_error():
     with pytest.raises(ValueError, match="unknown time zone"):
         offer_deadline(datetime(2026, 12, 4, 16, 0, tzinfo=UTC), 8, business_hours=True, time_zone="Europe/" + "x" * 300)
@@ -106,3 +145,65 @@ def test_a_reminder_counts_back_the_working_hours_its_window_counted():
     for hours in (0.5, 4, 8, 40, 333):
         back = reminder_time(monday_10am_new_york, hours, business_hours=True, time_zone="Europe/Berlin")
         assert offer_deadline(back, hours, business_hours=True, time_zone="Europe/Berlin") == monday_10am_new_york
+
+
+ROUND_THE_CLOCK = {"workday": (0, 24), "weekdays": (0, 1, 2, 3, 4, 5, 6)}
+
+
+@pytest.mark.parametrize("zone_name, deadline_local", [
+    ("America/New_York", "2027-03-14T03:30"),  # 02:00 → 03:00, spring
+    ("Europe/Berlin", "2027-03-28T03:30"),  # 02:00 → 03:00, spring
+    ("Australia/Sydney", "2027-10-03T03:30"),  # 02:00 → 03:00, the southern spring
+], ids=["New York", "Berlin", "Sydney"])
+def test_a_reminder_due_in_the_hour_the_clocks_skip_comes_an_hour_before_the_deadline_not_at_it(
+        zone_name, deadline_local):
+    from zoneinfo import ZoneInfo
+
+    deadline = datetime.fromisoformat(deadline_local).replace(tzinfo=ZoneInfo(zone_name)).astimezone(UTC)
+    # one working hour back from 03:30 is "02:30", a time the clock never shows that night
+    remind = reminder_time(deadline, 1, business_hours=True, time_zone=zone_name, **ROUND_THE_CLOCK)
+    assert remind == deadline - timedelta(hours=1)
+
+
+@pytest.mark.parametrize("zone_name, deadline_utc", [
+    ("America/New_York", datetime(2027, 11, 7, 6, 45, tzinfo=UTC)),  # 01:45 EST, the second 01:45
+    ("Europe/Berlin", datetime(2027, 10, 31, 1, 45, tzinfo=UTC)),  # 02:45 CET, the second 02:45
+    ("Australia/Sydney", datetime(2027, 4, 3, 16, 45, tzinfo=UTC)),  # 02:45 AEST, the second 02:45
+], ids=["New York", "Berlin", "Sydney"])
+def test_a_reminder_due_in_the_hour_that_repeats_is_on_the_pass_just_before_the_deadline(zone_name, deadline_utc):
+    # a quarter of an hour back from the second 01:45 is the second 01:30, not the first
+    remind = reminder_time(deadline_utc, 0.25, business_hours=True, time_zone=zone_name, **ROUND_THE_CLOCK)
+    assert remind == deadline_utc - timedelta(minutes=15)
+    # and back from the first pass, the first pass (not the second, after the deadline)
+    first = deadline_utc - timedelta(hours=1)
+    assert reminder_time(first, 0.25, business_hours=True, time_zone=zone_name, **ROUND_THE_CLOCK) == \
+        first - timedelta(minutes=15)
+
+
+@pytest.mark.parametrize("zone_name, offered", [
+    ("America/New_York", datetime(2027, 3, 13, 17, 0, tzinfo=UTC)),  # Saturday noon; 02:00 → 03:00 on Sunday
+    ("America/New_York", datetime(2027, 11, 6, 16, 0, tzinfo=UTC)),  # Saturday noon; 02:00 → 01:00 on Sunday
+    ("Europe/Berlin", datetime(2027, 3, 27, 11, 0, tzinfo=UTC)),
+    ("Europe/Berlin", datetime(2027, 10, 30, 10, 0, tzinfo=UTC)),
+    ("Australia/Sydney", datetime(2027, 10, 2, 2, 0, tzinfo=UTC)),  # the southern spring
+    ("Australia/Sydney", datetime(2027, 4, 3, 1, 0, tzinfo=UTC)),  # the southern autumn
+], ids=["New York spring", "New York autumn", "Berlin spring", "Berlin autumn", "Sydney spring", "Sydney autumn"])
+@pytest.mark.parametrize("hours", [0.5, 1, 3, 24, 48, 24 * 30])
+def test_a_round_the_clock_workday_counts_as_the_clock_does_across_the_night_the_clocks_change(zone_name, offered, hours):
+    # the hour the clocks skip is worked by nobody, and the hour they repeat passes twice: a
+    # partner working every hour of every day has as long as with business_hours = false
+    deadline = offer_deadline(offered, hours, business_hours=True, time_zone=zone_name, **ROUND_THE_CLOCK)
+    assert deadline == offered + timedelta(hours=hours)
+    assert reminder_time(deadline, hours, business_hours=True, time_zone=zone_name, **ROUND_THE_CLOCK) == offered
+
+
+def test_a_night_shift_through_the_hour_the_clocks_skip_is_an_hour_shorter():
+    # a Sunday night shift 00:00–08:00 in Berlin: seven working hours the night summer time starts
+    sunday_midnight = datetime(2027, 3, 28, 0, 0, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+    shift = {"workday": (0, 8), "weekdays": (6,)}
+    assert offer_deadline(sunday_midnight, 7, business_hours=True, time_zone="Europe/Berlin", **shift) == \
+        datetime(2027, 3, 28, 8, 0, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+    # and nine the night it ends
+    autumn = datetime(2027, 10, 31, 0, 0, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+    assert offer_deadline(autumn, 9, business_hours=True, time_zone="Europe/Berlin", **shift) == \
+        datetime(2027, 10, 31, 8, 0, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
