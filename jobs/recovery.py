@@ -31,7 +31,7 @@ import itertools
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 
 from connector.soql import format_soql, ident, select as soql_select
 from jobs import lifecycle
@@ -217,13 +217,39 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
         counts["offered_today"] = sum(state.today_count(pid, now) for pid in {p for d in state.daily.values() for p in d})
         rotations.apply(state)
         lifecycle.save_state(conn, state, now)
+        counts.update(reminders_sent(cx, conn, now))
     # answers given while the state was gone are in the records: take them in now
     # (the rows above hold the owner we set, so a pick-up or a person's move shows)
     seen_counts: dict[str, int] = {}
     if live:
         cx.refresh_leads(live, now, seen_counts)
     counts.update({f"then_{k}": v for k, v in seen_counts.items() if k != "read"})
-    return {k: v for k, v in counts.items() if v}
+    counts = {k: v for k, v in counts.items() if v}
+    unsure = not_rebuilt(cx, counts)
+    with cx.store.begin() as conn:  # `leadrouter status` says it until the next rebuild
+        st.put_snapshot(conn, "rebuild", [{"Id": "last", "at": now.isoformat(), "counts": counts,
+                                            "not_rebuilt": unsure}], now, modstamp_field="at")
+    if unsure:
+        cx.log(component="recovery").warning("state_not_rebuilt_exactly", **unsure)
+    return counts
+
+
+def not_rebuilt(cx: Context, counts: Mapping[str, int]) -> dict[str, str]:
+    """What the org did not hold to rebuild exactly, and which way the rebuild erred."""
+    kept = cx.settings.notifications.reminder_tasks
+    out = {}
+    for key, what in (("reminders_assumed_sent", "offer reminder"), ("followups_assumed_sent", "follow-up reminder")):
+        if counts.get(key):
+            out[key] = (f"{counts[key]} {what}(s) due before the rebuild: the org keeps no Task of one sent "
+                        f"([notifications] reminder_tasks = \"{kept}\"), so each is taken as sent and not sent "
+                        "again (a rep may have missed one; none is reminded twice)")
+    return out
+
+
+def last_rebuild(conn: Any) -> dict[str, Any] | None:
+    """The latest rebuild from the org (when, its counts, what it could not rebuild), if any."""
+    found = st.snapshot_records(conn, "rebuild")
+    return found[-1] if found else None
 
 
 def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: RoutingStatus | None,
@@ -302,6 +328,82 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
     elif status in _STATE_OF:
         counts["parked"] += 1
         rows.lead(rec["Id"], state=_STATE_OF[status].value, owner_id=rec.get("OwnerId"), **row)
+
+
+REMINDER_SUBJECTS = ("Offer reminder sent", "Offer reminder not sent")  # jobs/remind.py's Tasks
+FOLLOWUP_SUBJECTS = ("Follow-up reminder sent", "Follow-up reminder not sent")  # jobs/followup.py's
+
+
+def reminders_sent(cx: Context, conn: Any, now: datetime) -> dict[str, int]:
+    """Mark the rebuilt offers whose reminder, and the accepted leads whose follow-up, went
+    out already: a rep is reminded once per offer, whichever state sent it. Each one the
+    connector sent (or tried to) left a completed Task on the Lead (jobs/activity.py),
+    written by our integration user after the offer was made (or accepted). Where the
+    org keeps only the failed ones, or none ([notifications] reminder_tasks = "failed" or
+    "off"), a reminder whose time has passed is taken as sent — a rep may miss one, but is
+    never reminded twice — and counted (`reminders_assumed_sent`, `followups_assumed_sent`)."""
+    mode = cx.settings.notifications.mode
+    if mode == "none":  # a Flow reminds: nothing of ours was sent, nothing to send twice
+        return {}
+    from jobs import remind
+
+    O = schema.offers
+    live = [dict(r._mapping) for r in conn.execute(select(O).where(O.c.status == "live", O.c.deadline.is_not(None)))]
+    taken = [dict(r._mapping) for r in conn.execute(select(O).where(O.c.status == "accepted"))]
+    if not live and not taken:
+        return {}
+    tasks = _our_tasks(cx, sorted({o["lead_id"] for o in live + taken}))
+    all_kept = cx.settings.notifications.reminder_tasks == "all"
+    hours = cx.settings.offers.reminder_before_hours
+    rules = {r.name: r for r in cx.book.rules}
+    routing = cx.routing()
+    counts = {"reminders_found": 0, "reminders_assumed_sent": 0, "followups_found": 0, "followups_assumed_sent": 0}
+    marks: list[dict[str, Any]] = []
+    for offer in live:
+        at = max((t for subject, t in tasks.get(offer["lead_id"], ()) if subject in REMINDER_SUBJECTS
+                  and t >= offer["offered_at"]), default=None)
+        if at is not None:
+            counts["reminders_found"] += 1
+        elif not all_kept and (due := remind._remind_at(cx.book, rules, routing, offer, hours)) <= now:
+            at = due
+            counts["reminders_assumed_sent"] += 1
+        if at is not None:
+            marks.append({"oid": offer["id"], "at": at})
+    if marks:
+        conn.execute(update(O).where(O.c.id == bindparam("oid")).values(reminded_at=bindparam("at")), marks)
+    marks = []
+    after = timedelta(days=cx.settings.offers.followup_days)
+    for offer in taken:
+        since = offer.get("accepted_at") or offer["offered_at"]
+        at = max((t for subject, t in tasks.get(offer["lead_id"], ()) if subject in FOLLOWUP_SUBJECTS and t >= since),
+                 default=None)
+        if at is not None:
+            counts["followups_found"] += 1
+        elif not all_kept and since + after <= now:
+            at = since + after
+            counts["followups_assumed_sent"] += 1
+        if at is not None:
+            marks.append({"oid": offer["id"], "at": at})
+    if marks:
+        conn.execute(update(O).where(O.c.id == bindparam("oid")).values(followup_at=bindparam("at")), marks)
+    return {k: v for k, v in counts.items() if v}
+
+
+def _our_tasks(cx: Context, lead_ids: list[str]) -> dict[str, list[tuple[str, datetime]]]:
+    """Per lead, the (Subject, CreatedDate) of the reminder and follow-up Tasks our
+    integration user wrote on it."""
+    me = getattr(cx.client, "user_id", None)
+    out: dict[str, list[tuple[str, datetime]]] = {}
+    if not me:
+        return out
+    for i in range(0, len(lead_ids), 300):
+        where = format_soql("WhoId IN {} AND CreatedById = {} AND Subject IN {}", lead_ids[i:i + 300], me,
+                            [*REMINDER_SUBJECTS, *FOLLOWUP_SUBJECTS])
+        for r in cx.client.query(soql_select("Task", ["WhoId", "Subject", "CreatedDate"], where=where)):
+            at = parse_sf_datetime(r.get("CreatedDate"))
+            if at is not None and r.get("WhoId"):
+                out.setdefault(r["WhoId"], []).append((r.get("Subject") or "", at))
+    return out
 
 
 def add_offers_by_day(state: RoutingState, history: Iterable[list[tuple[datetime, str, str]]], now: datetime,
