@@ -186,6 +186,7 @@ def _first_as_leader(cx) -> None:
     """Before the scheduler starts: settle what a previous leader left in the outbox,
     and have partners to route to before the first lead is read."""
     cx.snapshot_changed()  # another leader may have refreshed partners since we last built the index
+    cx.new_term()  # and another connector may have run the org meanwhile (jobs/recovery.py caught_up)
     cx.run_job("outbox")
     cx.run_job("sync_partners")
 

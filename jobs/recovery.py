@@ -99,9 +99,9 @@ def routed_in_org(cx: Context) -> int:
 
 def ensure(cx: Context, now: datetime) -> dict[str, int]:
     """At start: rebuild from the org when the state knows no lead but the org has
-    routed ones. Nothing happens (and no API call is made) once the state knows leads."""
+    routed ones. Once the state knows leads, only whether it fell behind the org (caught_up)."""
     if not state_is_empty(cx):
-        return {}
+        return caught_up(cx, now)
     routed = routed_in_org(cx)
     if not routed:
         return {}
@@ -118,6 +118,72 @@ def ensure(cx: Context, now: datetime) -> dict[str, int]:
     counts = rebuild(cx, now)
     cx.log(component="recovery").warning("state_rebuilt", **counts)
     return counts
+
+
+SAME_RUN = timedelta(seconds=5)  # a write's LeadHistory row and the end of its job run: one moment
+
+
+def behind_org(cx: Context, since: datetime, until: datetime) -> datetime | None:
+    """The first routing status our integration user wrote in the org after this state's
+    last run ended (`since`) and before this one began (`until`): another state ran the org
+    meanwhile (a second connector by turns, a backup put back). A Pending does not count:
+    an admin's tool may write it as the integration user, and the lead stream takes it in."""
+    field, spelled = _status_values(cx)
+    me = getattr(cx.client, "user_id", None)
+    # a write marked just before a kill lands within a request's timeout of its mark
+    since += max(SAME_RUN, timedelta(seconds=float(getattr(getattr(cx.client, "config", None), "timeout", 0) or 0)))
+    if not field or not me or until <= since:
+        return None
+    pending = {v for v, s_ in spelled.items() if s_ is RoutingStatus.PENDING}
+    soql = soql_select("LeadHistory", ["CreatedDate", "NewValue"], where=format_soql(
+        "Field = {} AND CreatedById = {} AND CreatedDate > {} AND CreatedDate < {}", field, me, since, until),
+        order_by=("CreatedDate",), limit=200)
+    for r in cx.client.query(soql):
+        if r.get("NewValue") not in pending:
+            return parse_sf_datetime(r.get("CreatedDate"))
+    return None
+
+
+def caught_up(cx: Context, now: datetime) -> dict[str, int]:
+    """A state that knows leads, but fell behind the org: the leads it knows have moved on
+    since (re-offered, accepted, escalated, reminded by the other state), and read as they
+    are they would look like a person's takeover and be released, their reps reminded
+    twice. Holding the org lease (no other connector runs the org now), the state's leads
+    are dropped and rebuilt from the org, as after a lost state; without it, the other
+    state may still run: said, with the fix, and left as before."""
+    since, until = getattr(cx, "_known_until", None), getattr(cx, "_term_started", None)
+    if since is None or until is None:
+        return {}
+    at = behind_org(cx, since, until)
+    if at is None:
+        return {}
+    lease = getattr(cx.lock, "lease", None)
+    log = cx.log(component="recovery")
+    if lease is None or getattr(lease, "term", None) is None:
+        log.warning("state_behind_org", state_known_until=since.isoformat(), org_written_at=at.isoformat(),
+                    note="our integration user wrote routing statuses this state does not know (a backup put "
+                         "back, or another connector with its own state on this org); without the org lease "
+                         "this state cannot tell that the other is not running now, so it goes on as it is",
+                    fix="the only connector: stop it, move the state aside, `leadrouter state rebuild`; else "
+                        "deploy salesforce/ so the org lease keeps the connectors apart")
+        return {"behind_org": 1}
+    log.warning("state_behind_org", state_known_until=since.isoformat(), org_written_at=at.isoformat(),
+                note="another state ran this org after this one (a second connector by turns, a backup put back): "
+                     "this state's leads are rebuilt from the org before any job acts on them")
+    with cx.store.begin() as conn:
+        # a write this state had not sent yet was decided on what it knew then: the org has moved on
+        ob = schema.outbox
+        dropped = conn.execute(ob.update().where(ob.c.status.in_(("pending", "sent"))).values(
+            status="dropped", last_error="the state fell behind the org and was rebuilt from it",
+            updated_at=now)).rowcount
+        conn.execute(ob.update().where(ob.c.offer_id.is_not(None)).values(offer_id=None))
+        for table in (schema.offers, schema.exclusions, schema.leads):
+            conn.execute(table.delete())
+    counts = rebuild(cx, now)
+    if dropped:
+        counts["stale_writes_dropped"] = dropped
+    log.warning("state_rebuilt", **counts)
+    return {"behind_org": 1, **counts}
 
 
 PAGE = 2_100  # leads per page: 7 LeadHistory reads of 300, their rows written in a few statements
