@@ -329,10 +329,11 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
     seen = parse_sf_datetime(rec.get("SystemModstamp"))
     current_partner = rec.get("PartnerAccountId")
     declined = declines(ours)
-    handed = hand_down_in_history(ours, current_partner, routing.partners) if status is RoutingStatus.OFFERED else None
+    handed = hand_down_in_history(ours, current_partner, routing.partners) if status in LIVE else None
     if handed is not None:
-        # the distributor accepted and handed it down: its acceptance comes back, so a
-        # reseller's rejection goes on to the next reseller, and in the end back to it
+        # the distributor accepted and handed it down: its acceptance comes back (beside the
+        # reseller's, once that accepted too, as live), so a reseller's rejection — or its
+        # hand-back after accepting — goes on to the next reseller, and in the end back to it
         dist, dist_rep, since, at = handed
         rows.offer(lead_id=rec["Id"], kind="offer", partner_id=dist, rep_id=dist_rep, owner_id=dist_rep, rule=None,
                    attempt=1, offered_at=since, status="accepted", accepted_at=at, accepted_by=dist_rep)
@@ -543,8 +544,8 @@ def _asked_again(cx: Context, field: str, pending: str, fields: list[str], now: 
 
 def hand_down_in_history(history: list[tuple[datetime, str, str]], reseller: str | None,
                    partners: Mapping[str, Any]) -> tuple[str, str | None, datetime, datetime] | None:
-    """(distributor, its rep, offered since, handed down at) when the live offer to
-    `reseller` is a hand-down: our user set the reseller's distributor on the lead, its rep
+    """(distributor, its rep, offered since, handed down at) when the offer to `reseller`
+    (live or accepted) is a hand-down: our user set the reseller's distributor on the lead, its rep
     accepted (an "accepted" answer), and our user then set one of its resellers. None
     otherwise — a distributor that declined or let the lead lapse handed nothing down."""
     parent = getattr(partners.get(reseller or ""), "parent_id", None)

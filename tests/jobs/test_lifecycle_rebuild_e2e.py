@@ -84,3 +84,34 @@ def test_where_the_org_keeps_no_reminder_task_a_due_reminder_is_taken_as_sent_an
     assert proc.returncode == 0, err[-2000:]
     text = " ".join(out.split())
     assert "Rebuilt from the org" in text and f"{len(reminded)} offer reminder(s)" in text, out
+
+
+def test_a_lead_a_reseller_accepted_from_its_distributor_stays_in_the_family_after_the_state_is_lost(org, make_loop):
+    """A distributor accepted, handed the lead down, and its reseller accepted: the
+    distributor's acceptance stands beside the reseller's (jobs/state/offers.py). Rebuilt
+    from the org, it still does — so when the reseller hands the lead back, it goes to the
+    distributor's next reseller or back to the distributor, as with the state kept, not
+    out of the family as a new lead."""
+    from .test_lifecycle_e2e import a_distributor_accepts
+    from .test_outsider_answer_e2e import save_as
+
+    loop = make_loop(org)
+    distributors, by_distributor = a_distributor_accepts(org, loop)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    lead_id = by_distributor["lead_id"]
+    family = {by_distributor["partner_id"]} | {a["Id"] for a in org.org.records("Account")
+                                               if a.get("ParentId") == by_distributor["partner_id"]}
+    lead = loop.lead(lead_id)
+    reseller, rep = lead["PartnerAccountId"], lead["OwnerId"]
+    assert lead["Routing_Status__c"] == "Offered" and reseller in family - {by_distributor["partner_id"]}
+    assert save_as(org, rep, lead_id, {"Partner_Response__c": "Accepted"}).status_code == 204
+    loop.cycle(partners_act=False)
+    assert loop.lead(lead_id)["Routing_Status__c"] == "Accepted"
+
+    fresh = make_loop(org, name="fresh")  # the state file is gone
+    fresh.cycle(hours=1, partners_act=False)
+    assert save_as(org, rep, lead_id, {"Partner_Response__c": "Rejected", "Rejection_Reason_Code__c": "No capacity",
+                                       "Rejection_Reason__c": "No capacity: full"}).status_code == 204
+    fresh.cycle(partners_act=False)
+    lead = fresh.lead(lead_id)
+    assert lead["PartnerAccountId"] in family - {reseller}, (lead["PartnerAccountId"], lead["Routing_Reason__c"])
