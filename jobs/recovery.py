@@ -28,6 +28,7 @@ rotation goes on from each rule's latest offer, not from the first partner again
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
@@ -273,13 +274,16 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
             alive = [r for r in page if r["Id"] in wrote and spelled.get(str(r.get(field))) in (*LIVE, RoutingStatus.PENDING)]
             rotations.add(alive)
             live += [r["Id"] for r in alive]
-        # the engine's load counters: what each partner holds now, and what it was offered today
-        state.open_offers = {}
-        for pid, n in conn.execute(select(schema.offers.c.partner_id, func.count())
-                                   .where(schema.offers.c.status.in_(("live", "accepted")),
-                                          schema.offers.c.partner_id.is_not(None))
-                                   .group_by(schema.offers.c.partner_id)):
-            state.open_offers[pid] = n
+        # the engine's load counters: what each partner holds now, and what it was offered today.
+        # A lead is held by one partner, its latest live or accepted offer's (as lead_facts reads
+        # it): a distributor that handed a lead down holds it no more while its reseller does
+        holder: dict[str, str] = {}
+        for lead_id, pid in conn.execute(select(schema.offers.c.lead_id, schema.offers.c.partner_id)
+                                         .where(schema.offers.c.status.in_(("live", "accepted")),
+                                                schema.offers.c.partner_id.is_not(None))
+                                         .order_by(schema.offers.c.id)):
+            holder[lead_id] = pid
+        state.open_offers = dict(Counter(holder.values()))
         counts["offered_today"] = sum(state.today_count(pid, now) for pid in {p for d in state.daily.values() for p in d})
         rotations.apply(state)
         lifecycle.save_state(conn, state, now)

@@ -86,3 +86,27 @@ def test_a_pool_pickup_is_no_offer_against_the_daily_cap_after_the_state_is_lost
     fresh.cx.routing().router.caps.remember_day(rebuilt, now)
     assert rebuilt.today_count(partner, now) == live.today_count(partner, now)
     assert rebuilt.open_offers.get(partner) == live.open_offers.get(partner)  # the pick-up holds a place in both
+
+
+def test_a_distributor_that_handed_leads_down_holds_as_many_after_the_state_is_lost(org, make_loop):
+    """A lead handed down is held by the reseller, no longer by its distributor (whose
+    acceptance stays on record): the live state counts it once, against the reseller's
+    capacity, and a state rebuilt from the org must count the same (it counted it against
+    both, so a distributor filled its Capacity__c with leads its resellers held)."""
+    from jobs import recovery
+
+    from .test_lifecycle_e2e import a_distributor_accepts
+
+    loop = make_loop(org)
+    _, by_distributor = a_distributor_accepts(org, loop)
+    distributor = by_distributor["partner_id"]
+    now = org.clock.now()
+    with loop.cx.store.connect() as conn:
+        live = lifecycle.load_state(conn)
+
+    fresh = make_loop(org, name="fresh")
+    recovery.ensure(fresh.cx, now)
+    with fresh.cx.store.connect() as conn:
+        rebuilt = lifecycle.load_state(conn)
+    assert rebuilt.open_offers.get(distributor) == live.open_offers.get(distributor)
+    assert rebuilt.open_offers == live.open_offers
