@@ -23,7 +23,9 @@ rebuilt as such, so partner feedback (a throttle after "No capacity", an area st
 after "Out of territory") acts on the same answers it acted on before the state was lost.
 So do the daily caps: each partner our user set on a lead in the last two days is an offer,
 counted on the partner's day, so a partner at its Daily_Cap__c stays there. And fair
-rotation goes on from each rule's latest offer, not from the first partner again.
+rotation goes on from each rule's latest offer (ended since or not), not from the first
+partner again. A reminder or follow-up already sent is read from the Tasks it left on the
+Lead, and not sent again.
 """
 from __future__ import annotations
 
@@ -256,7 +258,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     convert = ms.lead_converter()
     counts = {"offered": 0, "pooled": 0, "accepted": 0, "parked": 0, "asked_again": 0, "bars": 0, "declines": 0}
     live: list[str] = []  # the leads the re-read below reads again: their ids only
-    rotations = Rotations(wb, routing.router, convert)
+    rotations = Rotations(wb, routing.router, convert, (r.name for r in cx.book.rules))
     rows = _Rows(now)
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn)
@@ -273,6 +275,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
             add_offers_by_day(state, history.values(), now, accepted)
             alive = [r for r in page if r["Id"] in wrote and spelled.get(str(r.get(field))) in (*LIVE, RoutingStatus.PENDING)]
             rotations.add(alive)
+            rotations.add_history([r for r in page if r["Id"] in wrote], history, routing.rep_partner, accepted)
             live += [r["Id"] for r in alive]
         # the engine's load counters: what each partner holds now, and what it was offered today.
         # A lead is held by one partner, its latest live or accepted offer's (as lead_facts reads
@@ -496,13 +499,16 @@ def add_offers_by_day(state: RoutingState, history: Iterable[list[tuple[datetime
 
 class Rotations:
     """Fair rotation goes on where it stood: each rule's turn (for each set of partners it
-    admits: a country's, a distributor's resellers) passes the partner of its latest offer
-    still on a Lead, and each partner's rep turn the rep that offer went to (a new state
-    would otherwise start every rotation again at the first partner). Leads are added a
+    admits: a country's, a distributor's resellers) passes the partner of its latest offer —
+    still on a Lead, or since ended as LeadHistory dates it — and each partner's rep turn
+    the rep that offer went to (a new state would otherwise start every rotation again at
+    the first partner). Leads are added a
     page at a time; only the latest offer per rotation is kept, never the leads."""
 
-    def __init__(self, wb: dict[str, str], router: Router, convert: Callable[[dict[str, Any]], Any]):
+    def __init__(self, wb: dict[str, str], router: Router, convert: Callable[[dict[str, Any]], Any],
+                 rule_names: Iterable[str] = ()):
         self.rule_field, self.at_field = wb.get("rule"), wb.get("offered_at")
+        self.rule_names = list(rule_names)
         self.router, self.convert = router, convert
         # one run offers its batch at one time, in the order it read the leads (oldest first):
         # among offers made at the same time the lead read last (the highest id) was offered last
@@ -526,6 +532,43 @@ class Rotations:
             owner = rec.get("OwnerId")
             if owner and not owner.startswith(QUEUE_PREFIX) and (at, rec["Id"]) >= self.reps.get(partner, (at, "", ""))[:2]:
                 self.reps[partner] = (at, rec["Id"], owner)
+
+    def add_history(self, records: Iterable[dict[str, Any]], history: Mapping[str, list[tuple[datetime, str, str]]],
+                    rep_partner: Mapping[str, str], accepted: str | None) -> None:
+        """The offers our user made on these leads, as LeadHistory dates them: an offer since
+        ended (lapsed, rejected, escalated, released) moved its rotations too, and the Lead
+        holds it no more. Each partner set counts under the lead's rule where that rule
+        admits the partner for the lead; each rep set moves its partner's rep turn. A
+        partner or owner set in the same save as the status Accepted was no offer (a pool
+        pick-up, a lead back with its distributor)."""
+        for rec in records:
+            entries = history.get(rec["Id"])
+            if not entries:
+                continue
+            held = {at for at, field, value in entries if field == "status" and value == accepted}
+            rule, lead = rec.get(self.rule_field or ""), None
+            for at, field, value in entries:
+                if not value or at in held:
+                    continue
+                if field == "PartnerAccount":
+                    lead = lead if lead is not None else self.convert(rec)
+                    if not isinstance(lead, Lead):
+                        continue
+                    # the lead's rule; else (an escalated lead names the escalation) the book's
+                    # first rule that admits this partner for the lead, as routing tries them
+                    for name in dict.fromkeys([*([rule] if rule else []), *self.rule_names]):
+                        keys = self.router.rotation_of(lead, name, value)
+                        if len(keys) >= 2:
+                            break
+                    else:
+                        continue
+                    for key, pid in keys.items():
+                        if (at, rec["Id"]) >= self.rules.get(key, (at, "", ""))[:2]:
+                            self.rules[key] = (at, rec["Id"], pid)
+                elif field in OWNER_FIELDS and not value.startswith(QUEUE_PREFIX):
+                    partner = rep_partner.get(value)
+                    if partner and (at, rec["Id"]) >= self.reps.get(partner, (at, "", ""))[:2]:
+                        self.reps[partner] = (at, rec["Id"], value)
 
     def apply(self, state: RoutingState) -> None:
         state.rotation.update({key: pid for key, (_, _, pid) in self.rules.items()})
