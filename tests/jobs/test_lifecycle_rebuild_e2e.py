@@ -115,3 +115,50 @@ def test_a_lead_a_reseller_accepted_from_its_distributor_stays_in_the_family_aft
     fresh.cycle(partners_act=False)
     lead = fresh.lead(lead_id)
     assert lead["PartnerAccountId"] in family - {reseller}, (lead["PartnerAccountId"], lead["Routing_Reason__c"])
+
+
+def answer_some(sb, seed: str) -> None:
+    """Reps answer some open offers, the same ones for the same seed whichever state runs:
+    accepts, and rejections with each reason code (a "No capacity" throttles the partner)."""
+    import hashlib
+
+    from .test_outsider_answer_e2e import save_as
+
+    codes = ["No capacity", "Out of territory", "Not our product/industry"]
+    for r in sorted(sb.org.records("Lead"), key=lambda r: r["Id"]):
+        if r.get("Routing_Status__c") != "Offered" or not r["OwnerId"].startswith("005"):
+            continue
+        h = int(hashlib.sha1(f"{r['Id']}{seed}".encode()).hexdigest(), 16) % 7
+        if h == 0:
+            save_as(sb, r["OwnerId"], r["Id"], {"Partner_Response__c": "Accepted"})
+        elif h <= 3:
+            save_as(sb, r["OwnerId"], r["Id"], {"Partner_Response__c": "Rejected", "Rejection_Reason_Code__c":
+                                                codes[h - 1], "Rejection_Reason__c": f"{codes[h - 1]}: sorry"})
+
+
+def test_answers_given_while_the_state_was_lost_move_the_leads_on_as_with_the_state_kept(sandbox_factory, make_loop):
+    """Two identical orgs, the same answers: one connector keeps its state, the other's is
+    lost just before the answers are read. The rebuilt state reads them in the lead
+    stream's order (as given), so each rejected lead goes to the same next partner (the
+    rotation and the capacity the earlier redistributions fill are the same); read in
+    another order, the rotation handed the leads to other partners."""
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+    seen = []
+    for lose in (False, True):
+        sb = sandbox_factory(seed="demo", partners=40, leads=60, random_seed=3, start_at=start)
+        sb.simulator.set_profile("*", NEVER_ANSWER)
+        loop = make_loop(sb, name=f"first-{lose}")
+        loop.cycle(partners_act=False)
+        sb.clock.advance(timedelta(hours=1))
+        answer_some(sb, "1")
+        if lose:
+            loop = make_loop(sb, name="rebuilt")
+        loop.cycle(partners_act=False)
+        seen.append({r["Id"]: (r.get("Routing_Status__c"), r.get("PartnerAccountId"), r.get("OwnerId"))
+                     for r in sb.org.records("Lead")})
+    kept, rebuilt = seen
+    assert any(v[0] == "Offered" for v in kept.values())
+    moved = {k: (kept[k], rebuilt[k]) for k in kept if kept[k] != rebuilt[k]}
+    assert not moved, f"{len(moved)} leads went elsewhere: {list(moved.items())[:3]}"
