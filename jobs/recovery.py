@@ -603,7 +603,8 @@ def hand_down_in_history(history: list[tuple[datetime, str, str]], reseller: str
             if value and value == parent:
                 dist, accepted_at = (value, at), None
             elif dist is not None and accepted_at is not None and value == reseller:
-                return dist[0], _owner_at(history, dist[1], at), dist[1], accepted_at
+                # its rep: the owner our user set with the distributor, before any hand-down
+                return dist[0], _owner_at(history, dist[1], accepted_at), dist[1], accepted_at
             elif value != parent and getattr(partners.get(value), "parent_id", None) != parent:
                 dist = None  # the lead left the distributor's family
         elif field == "accepted" and dist is not None:

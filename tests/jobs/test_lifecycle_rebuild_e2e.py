@@ -162,3 +162,42 @@ def test_answers_given_while_the_state_was_lost_move_the_leads_on_as_with_the_st
     assert any(v[0] == "Offered" for v in kept.values())
     moved = {k: (kept[k], rebuilt[k]) for k in kept if kept[k] != rebuilt[k]}
     assert not moved, f"{len(moved)} leads went elsewhere: {list(moved.items())[:3]}"
+
+
+def test_a_lead_back_with_its_distributor_after_the_state_is_lost_goes_to_the_distributors_rep(org, make_loop):
+    """The distributor accepted, its first reseller declined, the second has the offer when
+    the state is lost. When the resellers are done, the lead goes back to the rep of the
+    distributor who accepted it — as with the state kept — not to the first reseller's rep
+    (the rebuilt acceptance named the last owner set before the current hand-down)."""
+    from .test_lifecycle_e2e import a_distributor_accepts
+    from .test_outsider_answer_e2e import save_as
+
+    from datetime import timedelta
+
+    loop = make_loop(org)
+    _, by_distributor = a_distributor_accepts(org, loop)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    lead_id, distributor = by_distributor["lead_id"], by_distributor["partner_id"]
+    reject = {"Partner_Response__c": "Rejected", "Rejection_Reason_Code__c": "No capacity",
+              "Rejection_Reason__c": "No capacity: full"}
+    first = dict(loop.lead(lead_id))
+    assert first["PartnerAccountId"] != distributor
+    org.clock.advance(timedelta(minutes=10))  # the rep reads the offer, then answers
+    assert save_as(org, first["OwnerId"], lead_id, reject).status_code == 204
+    loop.cycle(partners_act=False)
+    second = loop.lead(lead_id)
+    assert second["Routing_Status__c"] == "Offered" and second["PartnerAccountId"] not in (distributor,
+                                                                                        first["PartnerAccountId"])
+
+    fresh = make_loop(org, name="fresh")  # the state file is gone
+    fresh.cycle(partners_act=False)
+    for _ in range(6):  # each reseller left declines in turn
+        lead = fresh.lead(lead_id)
+        if lead["Routing_Status__c"] != "Offered":
+            break
+        org.clock.advance(timedelta(minutes=10))
+        assert save_as(org, lead["OwnerId"], lead_id, reject).status_code == 204
+        fresh.cycle(partners_act=False)
+    lead = fresh.lead(lead_id)
+    assert (lead["Routing_Status__c"], lead["PartnerAccountId"]) == ("Accepted", distributor), lead["Routing_Reason__c"]
+    assert lead["OwnerId"] == by_distributor["accepted_by"], "back with the distributor's own rep"
