@@ -100,3 +100,41 @@ def test_a_day_old_backup_put_back_takes_the_org_in_and_changes_nothing_a_person
     moved = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
     assert not moved, f"{len(moved)} leads changed by the restored state: {list(moved.items())[:4]}"
     assert sent(sb) == told, "no rep alerted or reminded again"
+
+
+def test_a_bulk_job_of_this_state_landing_after_its_run_is_not_read_as_another_state(org, make_loop, tmp_path):
+    """A Bulk API job lands its writes when Salesforce processes it, possibly after the run
+    that sent it ended: while this state has one unsettled (or settled since its last run),
+    routing statuses our user wrote since are this state's own, not a sign it fell behind."""
+    from datetime import datetime, timezone
+
+    import structlog
+
+    from jobs.state.schema import bulk_jobs
+
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    mine = make_loop(org, name="mine")
+    mine.cycle()
+    mine.cx.store.dispose()
+    other = make_loop(org, name="other")  # writes statuses after `mine` last ran
+    other.cycle(hours=25)
+    other.cx.store.dispose()
+
+    def behind(with_bulk: bool) -> bool:
+        import shutil
+
+        name = f"mine-{with_bulk}"
+        shutil.copy(tmp_path / "mine.sqlite", tmp_path / f"{name}.sqlite")
+        again = make_loop(org, name=name)
+        if with_bulk:
+            with again.cx.store.begin() as conn:
+                at = datetime(2020, 1, 1, tzinfo=timezone.utc)
+                conn.execute(bulk_jobs.insert().values(upload="u", job_id="750x", sobject="Lead", state="running",
+                                                       entries=[], created_at=at, updated_at=at))
+        with structlog.testing.capture_logs() as logs:
+            again.cycle(partners_act=False)
+        again.cx.store.dispose()
+        return any(e["event"] == "state_behind_org" for e in logs)
+
+    assert behind(with_bulk=False), "the other state's writes are seen"
+    assert not behind(with_bulk=True)
