@@ -128,6 +128,10 @@ class LeadRouter:
     _skew_warned: float = float("-inf")
     _minimiser: Any = None
     _state_checked: bool = False
+    # how far this state knew the org when this process (or this leadership term) began:
+    # the end of its latest job run then, and the time the term began (jobs/recovery.py caught_up)
+    _known_until: datetime | None = None
+    _term_started: datetime | None = None
     lock: Any = None  # the leader lock, when a command holds one: write batches are fenced by its token
     # `run`: a batch a dead leader may still have on the wire is read back by a later outbox
     # run (the rest goes on); `once` waits for it (jobs/in_flight.py)
@@ -248,6 +252,11 @@ class LeadRouter:
         return get_logger(instance=self.instance, **bound)
 
     # ------------------------------------------------------------------ routing
+    def new_term(self) -> None:
+        """This connector leads again (`run` took the lock back): another state may have run
+        the org meanwhile, so the next lead job checks again how far this state knows it."""
+        self._state_checked, self._known_until, self._term_started = False, None, None
+
     def snapshot_changed(self) -> None:
         self._snapshot_generation += 1
 
@@ -268,6 +277,8 @@ class LeadRouter:
         started = time.monotonic()
         with structlog.contextvars.bound_contextvars(run_id=run_id, job=name):
             with self.store.begin() as conn:
+                if self._term_started is None:
+                    self._known_until, self._term_started = st.last_finished(conn), now
                 row = st.start_job_run(conn, run_id, name, self.instance, now)
             counts: dict[str, int] = {}
             error = None

@@ -186,6 +186,7 @@ def _first_as_leader(cx) -> None:
     """Before the scheduler starts: settle what a previous leader left in the outbox,
     and have partners to route to before the first lead is read."""
     cx.snapshot_changed()  # another leader may have refreshed partners since we last built the index
+    cx.new_term()  # and another connector may have run the org meanwhile (jobs/recovery.py caught_up)
     cx.run_job("outbox")
     cx.run_job("sync_partners")
 
@@ -379,6 +380,7 @@ def cmd_status(args) -> int:
             "bulk_jobs": _bulk_jobs_status(conn),
             "feedback": _feedback_status(conn, loaded),
         }
+        report["rebuilt"] = _rebuild_status(conn, report["snapshot"])
     store.dispose()
     from jobs.ops import status as people
 
@@ -420,6 +422,15 @@ def _org_status(conn, loaded) -> dict[str, Any]:
     found = orgs.recorded(conn)
     name, org_id = found if found else (None, None)
     return {"configured": loaded.settings.org.name, "recorded": name, "organization_id": org_id}
+
+
+def _rebuild_status(conn, snapshot: dict[str, int]) -> dict[str, Any] | None:
+    """The latest rebuild of this state from the org (jobs/recovery.py), and what it could not rebuild."""
+    if not snapshot.pop("rebuild", None):
+        return None
+    from jobs import recovery
+
+    return recovery.last_rebuild(conn)
 
 
 def _bulk_jobs_status(conn) -> list[dict[str, Any]]:

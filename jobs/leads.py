@@ -107,6 +107,9 @@ def refresh(cx: Context, lead_ids: list[str], now: datetime, counts: dict[str, i
     made on the lead as it is — and the outbox guard compares against that."""
     ms = cx.mappings
     found = list(cx.client.read_by_ids(ms.sobject("lead"), lead_fields(cx), lead_ids))
+    # in the stream's order (SystemModstamp, Id): answers are acted on as they were given,
+    # so the partners the redistributions turn to, and the capacity they fill, are the same
+    found.sort(key=lambda r: (parse_sf_datetime(r.get("SystemModstamp")) or now, r["Id"]))
     seen = {r["Id"] for r in found}
     gone = [i for i in lead_ids if i not in seen]
     if gone:

@@ -23,15 +23,18 @@ rebuilt as such, so partner feedback (a throttle after "No capacity", an area st
 after "Out of territory") acts on the same answers it acted on before the state was lost.
 So do the daily caps: each partner our user set on a lead in the last two days is an offer,
 counted on the partner's day, so a partner at its Daily_Cap__c stays there. And fair
-rotation goes on from each rule's latest offer, not from the first partner again.
+rotation goes on from each rule's latest offer (ended since or not), not from the first
+partner again. A reminder or follow-up already sent is read from the Tasks it left on the
+Lead, and not sent again.
 """
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 
 from connector.soql import format_soql, ident, select as soql_select
 from jobs import lifecycle
@@ -123,9 +126,9 @@ def routed_in_org(cx: Context) -> int:
 
 def ensure(cx: Context, now: datetime) -> dict[str, int]:
     """At start: rebuild from the org when the state knows no lead but the org has
-    routed ones. Nothing happens (and no API call is made) once the state knows leads."""
+    routed ones. Once the state knows leads, only whether it fell behind the org (caught_up)."""
     if not state_is_empty(cx):
-        return {}
+        return caught_up(cx, now)
     routed = routed_in_org(cx)
     if not routed:
         return {}
@@ -142,6 +145,80 @@ def ensure(cx: Context, now: datetime) -> dict[str, int]:
     counts = rebuild(cx, now)
     cx.log(component="recovery").warning("state_rebuilt", **counts)
     return counts
+
+
+SAME_RUN = timedelta(seconds=5)  # a write's LeadHistory row and the end of its job run: one moment
+
+
+def behind_org(cx: Context, since: datetime, until: datetime) -> datetime | None:
+    """The first routing status our integration user wrote in the org after this state's
+    last run ended (`since`) and before this one began (`until`): another state ran the org
+    meanwhile (a second connector by turns, a backup put back). A Pending does not count:
+    an admin's tool may write it as the integration user, and the lead stream takes it in."""
+    field, spelled = _status_values(cx)
+    me = getattr(cx.client, "user_id", None)
+    # a write marked just before a kill lands within a request's timeout of its mark
+    since += max(SAME_RUN, timedelta(seconds=float(getattr(getattr(cx.client, "config", None), "timeout", 0) or 0)))
+    if not field or not me or until <= since:
+        return None
+    pending = {v for v, s_ in spelled.items() if s_ is RoutingStatus.PENDING}
+    soql = soql_select("LeadHistory", ["CreatedDate", "NewValue"], where=format_soql(
+        "Field = {} AND CreatedById = {} AND CreatedDate > {} AND CreatedDate < {}", field, me, since, until),
+        order_by=("CreatedDate",), limit=200)
+    for r in cx.client.query(soql):
+        if r.get("NewValue") not in pending:
+            return parse_sf_datetime(r.get("CreatedDate"))
+    return None
+
+
+def caught_up(cx: Context, now: datetime) -> dict[str, int]:
+    """A state that knows leads, but fell behind the org: the leads it knows have moved on
+    since (re-offered, accepted, escalated, reminded by the other state), and read as they
+    are they would look like a person's takeover and be released, their reps reminded
+    twice. Holding the org lease (no other connector runs the org now), the state's leads
+    are dropped and rebuilt from the org, as after a lost state; without it, the other
+    state may still run: said, with the fix, and left as before."""
+    since, until = getattr(cx, "_known_until", None), getattr(cx, "_term_started", None)
+    if since is None or until is None:
+        return {}
+    bulk = schema.bulk_jobs
+    with cx.store.connect() as conn:
+        # a Bulk API job of this state's lands its writes when Salesforce processes it, after
+        # the run that sent it may have ended: those are this state's own (checked next start)
+        ours_later = conn.execute(select(func.count()).select_from(bulk).where(
+            (bulk.c.state != "settled") | (bulk.c.updated_at > since))).scalar()
+    if ours_later:
+        return {}
+    at = behind_org(cx, since, until)
+    if at is None:
+        return {}
+    lease = getattr(cx.lock, "lease", None)
+    log = cx.log(component="recovery")
+    if lease is None or getattr(lease, "term", None) is None:
+        log.warning("state_behind_org", state_known_until=since.isoformat(), org_written_at=at.isoformat(),
+                    note="our integration user wrote routing statuses this state does not know (a backup put "
+                         "back, or another connector with its own state on this org); without the org lease "
+                         "this state cannot tell that the other is not running now, so it goes on as it is",
+                    fix="the only connector: stop it, move the state aside, `leadrouter state rebuild`; else "
+                        "deploy salesforce/ so the org lease keeps the connectors apart")
+        return {"behind_org": 1}
+    log.warning("state_behind_org", state_known_until=since.isoformat(), org_written_at=at.isoformat(),
+                note="another state ran this org after this one (a second connector by turns, a backup put back): "
+                     "this state's leads are rebuilt from the org before any job acts on them")
+    with cx.store.begin() as conn:
+        # a write this state had not sent yet was decided on what it knew then: the org has moved on
+        ob = schema.outbox
+        dropped = conn.execute(ob.update().where(ob.c.status.in_(("pending", "sent"))).values(
+            status="dropped", last_error="the state fell behind the org and was rebuilt from it",
+            updated_at=now)).rowcount
+        conn.execute(ob.update().where(ob.c.offer_id.is_not(None)).values(offer_id=None))
+        for table in (schema.offers, schema.exclusions, schema.leads):
+            conn.execute(table.delete())
+    counts = rebuild(cx, now)
+    if dropped:
+        counts["stale_writes_dropped"] = dropped
+    log.warning("state_rebuilt", **counts)
+    return {"behind_org": 1, **counts}
 
 
 PAGE = 2_100  # leads per page: 7 LeadHistory reads of 300, their rows written in a few statements
@@ -213,7 +290,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     convert = ms.lead_converter()
     counts = {"offered": 0, "pooled": 0, "accepted": 0, "parked": 0, "asked_again": 0, "bars": 0, "declines": 0}
     live: list[str] = []  # the leads the re-read below reads again: their ids only
-    rotations = Rotations(wb, routing.router, convert)
+    rotations = Rotations(wb, routing.router, convert, (r.name for r in cx.book.rules))
     rows = _Rows(now)
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn)
@@ -230,24 +307,54 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
             add_offers_by_day(state, history.values(), now, accepted)
             alive = [r for r in page if r["Id"] in wrote and spelled.get(str(r.get(field))) in (*LIVE, RoutingStatus.PENDING)]
             rotations.add(alive)
+            rotations.add_history([r for r in page if r["Id"] in wrote], history, routing.rep_partner, accepted)
             live += [r["Id"] for r in alive]
-        # the engine's load counters: what each partner holds now, and what it was offered today
-        state.open_offers = {}
-        for pid, n in conn.execute(select(schema.offers.c.partner_id, func.count())
-                                   .where(schema.offers.c.status.in_(("live", "accepted")),
-                                          schema.offers.c.partner_id.is_not(None))
-                                   .group_by(schema.offers.c.partner_id)):
-            state.open_offers[pid] = n
+        # the engine's load counters: what each partner holds now, and what it was offered today.
+        # A lead is held by one partner, its latest live or accepted offer's (as lead_facts reads
+        # it): a distributor that handed a lead down holds it no more while its reseller does
+        holder: dict[str, str] = {}
+        for lead_id, pid in conn.execute(select(schema.offers.c.lead_id, schema.offers.c.partner_id)
+                                         .where(schema.offers.c.status.in_(("live", "accepted")),
+                                                schema.offers.c.partner_id.is_not(None))
+                                         .order_by(schema.offers.c.id)):
+            holder[lead_id] = pid
+        state.open_offers = dict(Counter(holder.values()))
         counts["offered_today"] = sum(state.today_count(pid, now) for pid in {p for d in state.daily.values() for p in d})
         rotations.apply(state)
         lifecycle.save_state(conn, state, now)
+        counts.update(reminders_sent(cx, conn, now))
     # answers given while the state was gone are in the records: take them in now
     # (the rows above hold the owner we set, so a pick-up or a person's move shows)
     seen_counts: dict[str, int] = {}
     if live:
         cx.refresh_leads(live, now, seen_counts)
     counts.update({f"then_{k}": v for k, v in seen_counts.items() if k != "read"})
-    return {k: v for k, v in counts.items() if v}
+    counts = {k: v for k, v in counts.items() if v}
+    unsure = not_rebuilt(cx, counts)
+    with cx.store.begin() as conn:  # `leadrouter status` says it until the next rebuild
+        st.put_snapshot(conn, "rebuild", [{"Id": "last", "at": now.isoformat(), "counts": counts,
+                                            "not_rebuilt": unsure}], now, modstamp_field="at")
+    if unsure:
+        cx.log(component="recovery").warning("state_not_rebuilt_exactly", **unsure)
+    return counts
+
+
+def not_rebuilt(cx: Context, counts: Mapping[str, int]) -> dict[str, str]:
+    """What the org did not hold to rebuild exactly, and which way the rebuild erred."""
+    kept = cx.settings.notifications.reminder_tasks
+    out = {}
+    for key, what in (("reminders_assumed_sent", "offer reminder"), ("followups_assumed_sent", "follow-up reminder")):
+        if counts.get(key):
+            out[key] = (f"{counts[key]} {what}(s) due before the rebuild: the org keeps no Task of one sent "
+                        f"([notifications] reminder_tasks = \"{kept}\"), so each is taken as sent and not sent "
+                        "again (a rep may have missed one; none is reminded twice)")
+    return out
+
+
+def last_rebuild(conn: Any) -> dict[str, Any] | None:
+    """The latest rebuild from the org (when, its counts, what it could not rebuild), if any."""
+    found = st.snapshot_records(conn, "rebuild")
+    return found[-1] if found else None
 
 
 def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: RoutingStatus | None,
@@ -261,10 +368,11 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
     seen = parse_sf_datetime(rec.get("SystemModstamp"))
     current_partner = rec.get("PartnerAccountId")
     declined = declines(ours)
-    handed = hand_down_in_history(ours, current_partner, routing.partners) if status is RoutingStatus.OFFERED else None
+    handed = hand_down_in_history(ours, current_partner, routing.partners) if status in LIVE else None
     if handed is not None:
-        # the distributor accepted and handed it down: its acceptance comes back, so a
-        # reseller's rejection goes on to the next reseller, and in the end back to it
+        # the distributor accepted and handed it down: its acceptance comes back (beside the
+        # reseller's, once that accepted too, as live), so a reseller's rejection — or its
+        # hand-back after accepting — goes on to the next reseller, and in the end back to it
         dist, dist_rep, since, at = handed
         rows.offer(lead_id=rec["Id"], kind="offer", partner_id=dist, rep_id=dist_rep, owner_id=dist_rep, rule=None,
                    attempt=1, offered_at=since, status="accepted", accepted_at=at, accepted_by=dist_rep)
@@ -328,6 +436,82 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
         rows.lead(rec["Id"], state=_STATE_OF[status].value, owner_id=rec.get("OwnerId"), **row)
 
 
+REMINDER_SUBJECTS = ("Offer reminder sent", "Offer reminder not sent")  # jobs/remind.py's Tasks
+FOLLOWUP_SUBJECTS = ("Follow-up reminder sent", "Follow-up reminder not sent")  # jobs/followup.py's
+
+
+def reminders_sent(cx: Context, conn: Any, now: datetime) -> dict[str, int]:
+    """Mark the rebuilt offers whose reminder, and the accepted leads whose follow-up, went
+    out already: a rep is reminded once per offer, whichever state sent it. Each one the
+    connector sent (or tried to) left a completed Task on the Lead (jobs/activity.py),
+    written by our integration user after the offer was made (or accepted). Where the
+    org keeps only the failed ones, or none ([notifications] reminder_tasks = "failed" or
+    "off"), a reminder whose time has passed is taken as sent — a rep may miss one, but is
+    never reminded twice — and counted (`reminders_assumed_sent`, `followups_assumed_sent`)."""
+    mode = cx.settings.notifications.mode
+    if mode == "none":  # a Flow reminds: nothing of ours was sent, nothing to send twice
+        return {}
+    from jobs import remind
+
+    O = schema.offers
+    live = [dict(r._mapping) for r in conn.execute(select(O).where(O.c.status == "live", O.c.deadline.is_not(None)))]
+    taken = [dict(r._mapping) for r in conn.execute(select(O).where(O.c.status == "accepted"))]
+    if not live and not taken:
+        return {}
+    tasks = _our_tasks(cx, sorted({o["lead_id"] for o in live + taken}))
+    all_kept = cx.settings.notifications.reminder_tasks == "all"
+    hours = cx.settings.offers.reminder_before_hours
+    rules = {r.name: r for r in cx.book.rules}
+    routing = cx.routing()
+    counts = {"reminders_found": 0, "reminders_assumed_sent": 0, "followups_found": 0, "followups_assumed_sent": 0}
+    marks: list[dict[str, Any]] = []
+    for offer in live:
+        at = max((t for subject, t in tasks.get(offer["lead_id"], ()) if subject in REMINDER_SUBJECTS
+                  and t >= offer["offered_at"]), default=None)
+        if at is not None:
+            counts["reminders_found"] += 1
+        elif not all_kept and (due := remind._remind_at(cx.book, rules, routing, offer, hours)) <= now:
+            at = due
+            counts["reminders_assumed_sent"] += 1
+        if at is not None:
+            marks.append({"oid": offer["id"], "at": at})
+    if marks:
+        conn.execute(update(O).where(O.c.id == bindparam("oid")).values(reminded_at=bindparam("at")), marks)
+    marks = []
+    after = timedelta(days=cx.settings.offers.followup_days)
+    for offer in taken:
+        since = offer.get("accepted_at") or offer["offered_at"]
+        at = max((t for subject, t in tasks.get(offer["lead_id"], ()) if subject in FOLLOWUP_SUBJECTS and t >= since),
+                 default=None)
+        if at is not None:
+            counts["followups_found"] += 1
+        elif not all_kept and since + after <= now:
+            at = since + after
+            counts["followups_assumed_sent"] += 1
+        if at is not None:
+            marks.append({"oid": offer["id"], "at": at})
+    if marks:
+        conn.execute(update(O).where(O.c.id == bindparam("oid")).values(followup_at=bindparam("at")), marks)
+    return {k: v for k, v in counts.items() if v}
+
+
+def _our_tasks(cx: Context, lead_ids: list[str]) -> dict[str, list[tuple[str, datetime]]]:
+    """Per lead, the (Subject, CreatedDate) of the reminder and follow-up Tasks our
+    integration user wrote on it."""
+    me = getattr(cx.client, "user_id", None)
+    out: dict[str, list[tuple[str, datetime]]] = {}
+    if not me:
+        return out
+    for i in range(0, len(lead_ids), 300):
+        where = format_soql("WhoId IN {} AND CreatedById = {} AND Subject IN {}", lead_ids[i:i + 300], me,
+                            [*REMINDER_SUBJECTS, *FOLLOWUP_SUBJECTS])
+        for r in cx.client.query(soql_select("Task", ["WhoId", "Subject", "CreatedDate"], where=where)):
+            at = parse_sf_datetime(r.get("CreatedDate"))
+            if at is not None and r.get("WhoId"):
+                out.setdefault(r["WhoId"], []).append((r.get("Subject") or "", at))
+    return out
+
+
 def add_offers_by_day(state: RoutingState, history: Iterable[list[tuple[datetime, str, str]]], now: datetime,
                       accepted: str | None) -> None:
     """Add to the daily caps' counts the partners our user set on these leads (each one an
@@ -347,13 +531,16 @@ def add_offers_by_day(state: RoutingState, history: Iterable[list[tuple[datetime
 
 class Rotations:
     """Fair rotation goes on where it stood: each rule's turn (for each set of partners it
-    admits: a country's, a distributor's resellers) passes the partner of its latest offer
-    still on a Lead, and each partner's rep turn the rep that offer went to (a new state
-    would otherwise start every rotation again at the first partner). Leads are added a
+    admits: a country's, a distributor's resellers) passes the partner of its latest offer —
+    still on a Lead, or since ended as LeadHistory dates it — and each partner's rep turn
+    the rep that offer went to (a new state would otherwise start every rotation again at
+    the first partner). Leads are added a
     page at a time; only the latest offer per rotation is kept, never the leads."""
 
-    def __init__(self, wb: dict[str, str], router: Router, convert: Callable[[dict[str, Any]], Any]):
+    def __init__(self, wb: dict[str, str], router: Router, convert: Callable[[dict[str, Any]], Any],
+                 rule_names: Iterable[str] = ()):
         self.rule_field, self.at_field = wb.get("rule"), wb.get("offered_at")
+        self.rule_names = list(rule_names)
         self.router, self.convert = router, convert
         # one run offers its batch at one time, in the order it read the leads (oldest first):
         # among offers made at the same time the lead read last (the highest id) was offered last
@@ -378,6 +565,43 @@ class Rotations:
             if owner and not owner.startswith(QUEUE_PREFIX) and (at, rec["Id"]) >= self.reps.get(partner, (at, "", ""))[:2]:
                 self.reps[partner] = (at, rec["Id"], owner)
 
+    def add_history(self, records: Iterable[dict[str, Any]], history: Mapping[str, list[tuple[datetime, str, str]]],
+                    rep_partner: Mapping[str, str], accepted: str | None) -> None:
+        """The offers our user made on these leads, as LeadHistory dates them: an offer since
+        ended (lapsed, rejected, escalated, released) moved its rotations too, and the Lead
+        holds it no more. Each partner set counts under the lead's rule where that rule
+        admits the partner for the lead; each rep set moves its partner's rep turn. A
+        partner or owner set in the same save as the status Accepted was no offer (a pool
+        pick-up, a lead back with its distributor)."""
+        for rec in records:
+            entries = history.get(rec["Id"])
+            if not entries:
+                continue
+            held = {at for at, field, value in entries if field == "status" and value == accepted}
+            rule, lead = rec.get(self.rule_field or ""), None
+            for at, field, value in entries:
+                if not value or at in held:
+                    continue
+                if field == "PartnerAccount":
+                    lead = lead if lead is not None else self.convert(rec)
+                    if not isinstance(lead, Lead):
+                        continue
+                    # the lead's rule; else (an escalated lead names the escalation) the book's
+                    # first rule that admits this partner for the lead, as routing tries them
+                    for name in dict.fromkeys([*([rule] if rule else []), *self.rule_names]):
+                        keys = self.router.rotation_of(lead, name, value)
+                        if len(keys) >= 2:
+                            break
+                    else:
+                        continue
+                    for key, pid in keys.items():
+                        if (at, rec["Id"]) >= self.rules.get(key, (at, "", ""))[:2]:
+                            self.rules[key] = (at, rec["Id"], pid)
+                elif field in OWNER_FIELDS and not value.startswith(QUEUE_PREFIX):
+                    partner = rep_partner.get(value)
+                    if partner and (at, rec["Id"]) >= self.reps.get(partner, (at, "", ""))[:2]:
+                        self.reps[partner] = (at, rec["Id"], value)
+
     def apply(self, state: RoutingState) -> None:
         state.rotation.update({key: pid for key, (_, _, pid) in self.rules.items()})
         state.rep_rotation.update({pid: rep for pid, (_, _, rep) in self.reps.items()})
@@ -399,8 +623,8 @@ def _asked_again(cx: Context, field: str, pending: str, fields: list[str], now: 
 
 def hand_down_in_history(history: list[tuple[datetime, str, str]], reseller: str | None,
                    partners: Mapping[str, Any]) -> tuple[str, str | None, datetime, datetime] | None:
-    """(distributor, its rep, offered since, handed down at) when the live offer to
-    `reseller` is a hand-down: our user set the reseller's distributor on the lead, its rep
+    """(distributor, its rep, offered since, handed down at) when the offer to `reseller`
+    (live or accepted) is a hand-down: our user set the reseller's distributor on the lead, its rep
     accepted (an "accepted" answer), and our user then set one of its resellers. None
     otherwise — a distributor that declined or let the lead lapse handed nothing down."""
     parent = getattr(partners.get(reseller or ""), "parent_id", None)
@@ -411,7 +635,8 @@ def hand_down_in_history(history: list[tuple[datetime, str, str]], reseller: str
             if value and value == parent:
                 dist, accepted_at = (value, at), None
             elif dist is not None and accepted_at is not None and value == reseller:
-                return dist[0], _owner_at(history, dist[1], at), dist[1], accepted_at
+                # its rep: the owner our user set with the distributor, before any hand-down
+                return dist[0], _owner_at(history, dist[1], accepted_at), dist[1], accepted_at
             elif value != parent and getattr(partners.get(value), "parent_id", None) != parent:
                 dist = None  # the lead left the distributor's family
         elif field == "accepted" and dist is not None:

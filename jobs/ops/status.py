@@ -190,6 +190,12 @@ def render(r: dict[str, Any]) -> str:
                 ": " + "; ".join(listed[:6]) + (" …" if len(listed) > 6 else "") if listed else "")
                 + (f"; {len(fb['out_of_territory'])} coverage fix(es) to review" if fb["out_of_territory"] else "")
                 + ("; `leadrouter feedback` for all" if listed or fb["out_of_territory"] else ""))
+    rebuilt = r.get("rebuilt")
+    if rebuilt:
+        text = f"from the org at {when(parse_sf_datetime(rebuilt.get('at')))}: " + counts(rebuilt.get("counts"), "nothing")
+        for why in (rebuilt.get("not_rebuilt") or {}).values():
+            text += f"; could not rebuild: {why}"
+        out += line("Rebuilt", text)
     for b in r.get("bulk_jobs") or ():
         out += line("Bulk job", f"{b['job_id'] or 'not created yet'} ({b['sobject']}, {b['entries']:,} leads): "
                                 f"{b['state']} since {when(b['created_at'])}" + (f"; {b['note']}" if b.get("note") else "")

@@ -657,6 +657,15 @@ def finish_job_run(conn: Connection, row_id: int, now: datetime, counts: dict[st
         finished=now, counts=counts, api_calls=api_calls, error=error))
 
 
+def last_finished(conn: Connection) -> datetime | None:
+    """How far this state knows the org (the org's time): when its latest job run ended, or
+    its latest write to the org was marked (a run killed mid-write ended no job run)."""
+    ends = [conn.execute(select(func.max(schema.job_runs.c.finished))).scalar(),
+            conn.execute(select(func.max(schema.outbox.c.updated_at))).scalar()]
+    known = [e for e in ends if e is not None]
+    return max(known) if known else None
+
+
 def last_job_runs(conn: Connection) -> list[dict[str, Any]]:
     """The latest run of each job."""
     t = schema.job_runs

@@ -86,3 +86,58 @@ def test_a_pool_pickup_is_no_offer_against_the_daily_cap_after_the_state_is_lost
     fresh.cx.routing().router.caps.remember_day(rebuilt, now)
     assert rebuilt.today_count(partner, now) == live.today_count(partner, now)
     assert rebuilt.open_offers.get(partner) == live.open_offers.get(partner)  # the pick-up holds a place in both
+
+
+def test_a_distributor_that_handed_leads_down_holds_as_many_after_the_state_is_lost(org, make_loop):
+    """A lead handed down is held by the reseller, no longer by its distributor (whose
+    acceptance stays on record): the live state counts it once, against the reseller's
+    capacity, and a state rebuilt from the org must count the same (it counted it against
+    both, so a distributor filled its Capacity__c with leads its resellers held)."""
+    from jobs import recovery
+
+    from .test_lifecycle_e2e import a_distributor_accepts
+
+    loop = make_loop(org)
+    _, by_distributor = a_distributor_accepts(org, loop)
+    distributor = by_distributor["partner_id"]
+    now = org.clock.now()
+    with loop.cx.store.connect() as conn:
+        live = lifecycle.load_state(conn)
+
+    fresh = make_loop(org, name="fresh")
+    recovery.ensure(fresh.cx, now)
+    with fresh.cx.store.connect() as conn:
+        rebuilt = lifecycle.load_state(conn)
+    assert rebuilt.open_offers.get(distributor) == live.open_offers.get(distributor)
+    assert rebuilt.open_offers == live.open_offers
+
+
+def test_fair_rotation_goes_on_from_offers_that_have_since_ended_after_the_state_is_lost(org, make_loop):
+    """A rotation's latest offer may have lapsed since, its lead escalated or offered to
+    another partner: the live state's turn moved with that offer all the same. The rebuilt
+    one reads it from LeadHistory, not only from the offers still on a Lead (else such a
+    rotation, and the rep turn of a partner whose leads all lapsed, started again at the first).
+    Each set's turn (the rule's rotation among the partners it admits for a lead) comes back
+    as it stood; the rule-wide turn, read only for a set not seen yet, may come back at
+    another offer of the same run (LeadHistory dates a run's writes alike)."""
+    from jobs import recovery
+
+    from .test_lifecycle_e2e import NEVER_ANSWER
+
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop = make_loop(org)
+    loop.cycle()
+    loop.cycle(hours=25)  # every offer lapses: the leads go to their next partners
+    loop.cycle(hours=25)
+    loop.cycle(hours=25)  # and after three offers to the escalation queue
+    with loop.cx.store.connect() as conn:
+        before = lifecycle.load_state(conn)
+
+    fresh = make_loop(org, name="fresh")
+    recovery.ensure(fresh.cx, org.clock.now())
+    with fresh.cx.store.connect() as conn:
+        after = lifecycle.load_state(conn)
+    per_set = {k: v for k, v in before.rotation.items() if "|" in k}
+    assert per_set and {k: v for k, v in after.rotation.items() if "|" in k} == per_set
+    assert after.rotation.keys() == before.rotation.keys()
+    assert after.rep_rotation == before.rep_rotation
