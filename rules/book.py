@@ -56,7 +56,7 @@ class Settings:
     max_attempts: int = 3
     offer_hours: float = 48.0
     business_hours: bool = True
-    workday: tuple[int, int] = (9, 17)
+    workday: tuple[float, float] = (9, 17)  # hours of the day; 9.5 is 09:30
     weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
     max_open_offers: int | None = None  # per partner, when the partner sets no Capacity__c
     max_offers_per_day: int | None = None  # per partner, when the partner sets no Daily_Cap__c
@@ -394,11 +394,11 @@ class _Loader:
         d = Settings()
         def g(k: str, kind: Kind) -> Any:
             return self.get(data, k, kind, getattr(d, k), "settings", line)
-        workday = data.get("workday", list(d.workday))
-        if not (isinstance(workday, list) and len(workday) == 2 and all(isinstance(h, int) for h in workday)
-                and 0 <= workday[0] < workday[1] <= 24):
-            self.error("settings.workday", f"expected [start_hour, end_hour] like [9, 17], got {workday!r}", None,
-                       self.lines.key("workday", line))
+        workday = _workday(data.get("workday", list(d.workday)))
+        if workday is None:
+            self.error("settings.workday", f"expected [start, end] like [9, 17], got {data.get('workday')!r}",
+                       'whole hours [9, 17], or times of day ["09:30", "18:30"] (24-hour clock; the end after the '
+                       "start, within the day: [0, 24] round the clock)", self.lines.key("workday", line))
             workday = list(d.workday)
         weekdays = data.get("weekdays", list(d.weekdays))
         if not (isinstance(weekdays, list) and weekdays and all(isinstance(x, int) and 0 <= x <= 6 for x in weekdays)):
@@ -899,3 +899,22 @@ def load_rules(path: str | Path | None = None, *, text: str | None = None,
     lead_schema = _merged(schema_of(Lead), lead_attributes)
     partner_schema = _merged(schema_of(Partner), partner_attributes)
     return _Loader(text, filename, lead_schema, partner_schema, queue_names, picklists).load()
+
+
+def _workday(value: Any) -> list[float] | None:
+    """`workday` as hours of the day: [9, 17] ([9.5, 18.5]), or ["09:30", "18:30"] (a working day that does
+    not start on the hour, as in much of India); None when it is neither."""
+    if not (isinstance(value, list) and len(value) == 2):
+        return None
+    hours: list[float] = []
+    for v in value:
+        if isinstance(v, str):
+            hh, sep, mm = v.strip().partition(":")
+            if not (sep and hh.isdigit() and mm.isdigit() and len(mm) == 2 and int(mm) < 60 and len(hh) <= 2):
+                return None
+            hours.append(int(hh) + int(mm) / 60)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+            hours.append(v)
+        else:
+            return None
+    return hours if 0 <= hours[0] < hours[1] <= 24 else None

@@ -108,7 +108,7 @@ def _zone_names() -> frozenset[str]:
 
 
 def offer_deadline(offered_at: datetime, hours: float, *, business_hours: bool, time_zone: str | None,
-                   workday: tuple[int, int] = (9, 17), weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)) -> datetime:
+                   workday: tuple[float, float] = (9, 17), weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)) -> datetime:
     """`hours` after `offered_at`; with `business_hours`, only hours inside `workday` on
     `weekdays` in `time_zone` count. Naive datetimes are taken as UTC; the answer is UTC."""
     if offered_at.tzinfo is None:
@@ -121,7 +121,7 @@ def offer_deadline(offered_at: datetime, hours: float, *, business_hours: bool, 
 
 
 @lru_cache(maxsize=4096)  # a routing run offers a whole batch at one `now`
-def _business_deadline(offered_at: datetime, hours: float, time_zone: str | None, workday: tuple[int, int],
+def _business_deadline(offered_at: datetime, hours: float, time_zone: str | None, workday: tuple[float, float],
                        weekdays: tuple[int, ...]) -> datetime:
     if not weekdays or not 0 <= workday[0] < workday[1] <= 24:
         raise ValueError(f"business hours {workday} on days {weekdays} leave no working time")
@@ -161,7 +161,7 @@ def _business_deadline(offered_at: datetime, hours: float, time_zone: str | None
 
 
 def reminder_time(deadline: datetime, hours: float, *, business_hours: bool, time_zone: str | None,
-                  workday: tuple[int, int] = (9, 17), weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)) -> datetime:
+                  workday: tuple[float, float] = (9, 17), weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)) -> datetime:
     """When to remind of an offer ending at `deadline`: `hours` before it; with
     `business_hours`, `hours` of working time before it, as its window was counted — a
     deadline early in the working day is reminded of the working day before, not at
@@ -174,7 +174,7 @@ def reminder_time(deadline: datetime, hours: float, *, business_hours: bool, tim
 
 
 @lru_cache(maxsize=4096)  # a burst's offers share a handful of deadlines
-def _business_before(deadline: datetime, hours: float, time_zone: str | None, workday: tuple[int, int],
+def _business_before(deadline: datetime, hours: float, time_zone: str | None, workday: tuple[float, float],
                      weekdays: tuple[int, ...]) -> datetime:
     if not weekdays or not 0 <= workday[0] < workday[1] <= 24:
         raise ValueError(f"business hours {workday} on days {weekdays} leave no working time")
@@ -214,7 +214,7 @@ _DAYS = 3700  # days or weeks looked at: ten years of weeks, and the days the cl
 _TICK = timedelta(microseconds=1)
 
 
-def _opening(tz: tzinfo, midnight: datetime, workday: tuple[int, int]) -> tuple[datetime, datetime]:
+def _opening(tz: tzinfo, midnight: datetime, workday: tuple[float, float]) -> tuple[datetime, datetime]:
     """When the working day of the date at wall time `midnight` starts and ends, in UTC."""
     return (_first_reading(tz, midnight + timedelta(hours=workday[0])),
             _first_reading(tz, midnight + timedelta(hours=workday[1])))

@@ -207,3 +207,35 @@ def test_a_night_shift_through_the_hour_the_clocks_skip_is_an_hour_shorter():
     autumn = datetime(2027, 10, 31, 0, 0, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
     assert offer_deadline(autumn, 9, business_hours=True, time_zone="Europe/Berlin", **shift) == \
         datetime(2027, 10, 31, 8, 0, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+
+
+ANYONE = '[[ruleset]]\nname = "All"\n  [[ruleset.rule]]\n  name = "Anyone"\n'
+
+
+def test_a_working_day_that_starts_at_half_past_counts_from_then():
+    """Much of India works 09:30 to 18:30: written ["09:30", "18:30"], a one-hour offer made
+    at 18:00 in Kolkata ends at 10:00 the next working morning, not at 09:30."""
+    book = load_rules(text='[settings]\nescalation_queue = "Channel_Escalations"\ntime_zone = "Asia/Kolkata"\n'
+                           'workday = ["09:30", "18:30"]\n' + ANYONE)
+    assert book.settings.workday == (9.5, 18.5)
+    kolkata = ZoneInfo("Asia/Kolkata")
+    six_pm_monday = datetime(2026, 12, 7, 18, 0, tzinfo=kolkata)
+    deadline = offer_deadline(six_pm_monday, 1, business_hours=True, time_zone="Asia/Kolkata",
+                              workday=book.settings.workday, weekdays=book.settings.weekdays)
+    assert deadline.astimezone(kolkata) == datetime(2026, 12, 8, 10, 0, tzinfo=kolkata)
+
+
+def test_a_working_day_may_be_written_in_hours_and_fractions():
+    book = load_rules(text='[settings]\nescalation_queue = "Channel_Escalations"\nworkday = [9.5, 18.5]\n' + ANYONE)
+    assert book.settings.workday == (9.5, 18.5)
+
+
+@pytest.mark.parametrize("workday", ['["9h30", "18:30"]', '["18:30", "09:30"]', '["25:00", "26:00"]', '[true, 17]',
+                                     '[9, nan]'])
+def test_a_workday_that_is_no_span_of_the_day_names_the_key_and_both_ways_to_write_it(workday):
+    from rules.errors import RulesError
+
+    with pytest.raises(RulesError) as err:
+        load_rules(text=f'[settings]\nescalation_queue = "Channel_Escalations"\nworkday = {workday}\n' + ANYONE)
+    (p,) = err.value.problems
+    assert p.key == "settings.workday" and p.line == 3 and '["09:30", "18:30"]' in p.fix
