@@ -212,7 +212,9 @@ class LeadRouter:
                 note="\"this quarter\", quarter_start, quarter_end and year_end follow the org's custom fiscal "
                      "periods; days outside them follow fiscal_year_start_month")
         for problem in period_problems:
-            get_logger(component="preflight").warning("calendar_warning", key="Period", problem=problem)
+            said = get_logger(component="preflight")
+            (said.info if problem.startswith(pf.UNREAD_PERIODS) else said.warning)(
+                "calendar_warning", key="Period", problem=problem)
         # an optional write-back field the org lacks is left out of every write: learnt at
         # each start (one describe), even when the full check passed recently
         warnings = pf.check_mappings(client, ms) if checked else pf.check_optional_fields(client, ms)

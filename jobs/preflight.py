@@ -111,6 +111,7 @@ def _zone_name(name: str | None) -> str:
     return "UTC" if not name or name.upper() in ("UTC", "GMT", "ETC/UTC", "ETC/GMT", "Z") else name
 
 
+UNREAD_PERIODS = "could not read the org's fiscal periods "
 FISCAL_PERIODS = ("SELECT Type, StartDate, EndDate, FullyQualifiedLabel FROM Period "
                   "WHERE Type IN ('Quarter', 'Year') AND FiscalYearSettings.IsStandardYear = false "
                   "ORDER BY StartDate")
@@ -129,9 +130,11 @@ def fiscal_periods(client) -> tuple[list[Any], list[str]]:
     try:
         rows = list(client.query(FISCAL_PERIODS))
     except ConnectorError as e:
-        return [], [f"could not read the org's fiscal periods ({e}); \"this quarter\" and quarter_end follow "
-                    "fiscal_year_start_month — give the integration user Read on Period and FiscalYearSettings "
-                    "if the org uses custom fiscal years"]
+        # said at info by the caller: most orgs use standard years, and an integration user
+        # Salesforce does not let read Period should not warn at every start
+        return [], [f"{UNREAD_PERIODS}({e}); \"this quarter\" and quarter_end follow fiscal_year_start_month — "
+                    "if the org uses custom fiscal years, let the integration user read Period and "
+                    "FiscalYearSettings"]
     periods, problems = [], []
     for row in rows:
         label = str(row.get("FullyQualifiedLabel") or row.get("Type") or "a period")
