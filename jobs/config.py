@@ -16,7 +16,7 @@ from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rules.errors import Problem, nearest
+from rules.errors import Problem, nearest, toml_problem
 from rules.tomllines import TomlLines
 from rules.tomllines import loads as toml_loads
 
@@ -341,7 +341,7 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
         try:
             data = toml_loads(text)
         except tomllib.TOMLDecodeError as e:
-            raise ConfigFileError(f"{p}: not valid TOML: {e}") from None
+            raise ConfigFileError([toml_problem(str(p), text, e)]) from None
     _refuse_secrets(data, text, p)
     for var, loc in ENV_OVERRIDES.items():
         if env.get(var):

@@ -20,7 +20,7 @@ from rules.tomllines import loads as toml_loads
 from rules.values import LEAD_SCORE, RESERVED_NAMES
 
 from .compile import CompiledAttribute, LoadProblem, compile_attribute
-from .errors import MappingError, Problem, meant
+from .errors import MappingError, Problem, meant, toml_problem
 from .filters import syntax_problems
 from .kinds import KINDS, Attr, Kind
 from .mapping_set import MappingSet
@@ -83,9 +83,7 @@ def _read(path: Path, problems: list[Problem]) -> Source | None:
     try:
         raw = toml_loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        problems.append(Problem(str(path), int(match.group(1)) if match else None, "",
-                                f"not valid TOML: {exc}", "fix the syntax at that line (quotes, brackets, `key = value`)"))
+        problems.append(toml_problem(str(path), text, exc))
         return None
     return Source(str(path), TomlLines(text), raw)
 

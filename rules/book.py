@@ -14,7 +14,6 @@ Everything that can be wrong is collected and raised together as RulesError.
 from __future__ import annotations
 
 import math
-import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -23,7 +22,7 @@ from typing import Any, Iterable, Mapping
 
 from rules import vocabulary as vocab
 from rules.bounded import MAX_RULE_FILE_BYTES
-from rules.errors import Problem, RulesError, did_you_mean
+from rules.errors import Problem, RulesError, did_you_mean, toml_problem
 from rules.tomllines import TomlLines
 from rules.tomllines import loads as toml_loads
 from rules.expressions import Compiler, Condition, ExpressionError, schema_of
@@ -794,9 +793,7 @@ class _Loader:
         try:
             data = toml_loads(self.text)
         except tomllib.TOMLDecodeError as exc:
-            at = re.search(r"at line (\d+)", str(exc))
-            raise RulesError([Problem(self.file, int(at.group(1)) if at else None, "(file)", f"not valid TOML: {exc}",
-                                      "check quotes and brackets on that line")]) from None
+            raise RulesError([toml_problem(self.file, self.text, exc, "(file)")]) from None
         self.unknown_keys(data, _TOP_KEYS, "", None)
         settings = self.settings(self.table(data, "settings"))
         territories = self.territories(self.table(data, "territories"))

@@ -33,7 +33,8 @@ class Finding:
         # a message quotes the org's text (a partner's name, a zone typed by a person): on its
         # own line, whatever line breaks that text holds
         where = f"{self.file}:{self.line}" if self.line else self.file
-        text = one_line(f"{self.severity.upper():7} {where}: {self.key}: {self.message}")
+        key = f"{self.key}: " if self.key else ""  # a problem with the file itself (not TOML) has none
+        text = one_line(f"{self.severity.upper():7} {where}: {key}{self.message}")
         return f"{text}\n        fix: {one_line(self.fix)}" if self.fix else text
 
 
@@ -57,17 +58,18 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
     cfg_name = str(config) if config else "(defaults)"
     loaded = None
     raw: dict[str, Any] = {}
+    unread = False  # the file is no TOML: what it seems to lack is nothing it lacks
     if config is not None and config.exists():
         try:
             raw = toml_loads(read_config_text(config))
         except (tomllib.TOMLDecodeError, ConfigFileError):  # load() below says what is wrong
-            raw = {}
+            raw, unread = {}, True
     try:
         loaded = load(config)
     except ConfigFileError as e:
         findings += [_from_problem(p) for p in e.problems] or [
             _config_finding(cfg_name, line.strip()) for line in str(e).splitlines() if line.strip()]
-        loaded = _essentials(config, raw)
+        loaded = None if unread else _essentials(config, raw)
 
     base = config.resolve().parent if config else Path.cwd()
 
