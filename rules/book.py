@@ -885,7 +885,8 @@ def load_rules(path: str | Path | None = None, *, text: str | None = None,
             text = raw.decode("utf-8")
         except OSError as exc:
             raise RulesError([Problem(str(p), None, "(file)", f"cannot read the rule file: {exc.strerror}",
-                                      "check the path in the config's [rules] section")]) from None
+                                      "check the path: the config's [routing] rules (or $LEADROUTER_RULES), or the "
+                                      "file given with --rules")]) from None
         except UnicodeDecodeError as exc:
             raise RulesError([Problem(str(p), None, "(file)", f"not UTF-8 text (byte {exc.start})",
                                       "save the rule file as UTF-8")]) from None
