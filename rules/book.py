@@ -14,6 +14,7 @@ Everything that can be wrong is collected and raised together as RulesError.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -276,7 +277,8 @@ class _Loader:
             value = float(value)
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool) and kind in (int, float)):
             want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            self.error(f"{where}.{key}", f"expected {_human(want)}, got {value!r}", None, self.lines.key(key, line))
+            self.error(f"{where}.{key}", f"expected {_human(want)}, got {value!r}", _written_as(key, want, value),
+                       self.lines.key(key, line))
             return default
         if isinstance(value, float) and not math.isfinite(value):  # TOML's nan and inf are no setting's value
             self.error(f"{where}.{key}", f"expected a finite number, got {value!r}", None, self.lines.key(key, line))
@@ -287,7 +289,8 @@ class _Loader:
                      line: int | None) -> None:
         """An offer window routing can count: refused here rather than in every decision's deadline."""
         if hours <= 0:
-            self.error(key, "must be more than 0 hours", None, line)
+            self.error(key, f"must be more than 0 hours, got {hours:g}",
+                       "the hours a partner has to answer, e.g. offer_hours = 48", line)
             return
         try:
             if hours > MAX_OFFER_HOURS:
@@ -831,6 +834,23 @@ def _shape(value: Any) -> str:
     if isinstance(value, dict):
         return "a table"
     return repr(value)
+
+
+def _written_as(key: str, want: str, value: Any) -> str | None:
+    """The fix for a value of the wrong type: the line as it should read, where the value says
+    it ("48h" → offer_hours = 48), else how such a value is written."""
+    if want in ("float", "int") and isinstance(value, str):
+        hours = key.endswith("_hours")
+        number = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(h|hrs?|hours?)?\s*" if hours else r"\s*(\d+(?:\.\d+)?)()\s*", value)
+        if number and (want == "float" or "." not in number.group(1)):
+            return f"write {key} = {number.group(1)} (a number, without quotes{' or a unit' if hours else ''})"
+        return f"write {key} as a number of hours, without quotes or a unit, e.g. {key} = 48" if hours else (
+            f"write {key} as a number, without quotes")
+    if want == "bool":
+        return f"write {key} = true or false, without quotes"
+    if want == "str" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f'put the text in quotes: {key} = "{value}"'
+    return None
 
 
 def _human(kind: str) -> str:

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import re
+
+import pytest
 
 from jobs.cli import main
 from jobs.ops.validate import validate
@@ -224,3 +227,26 @@ def test_an_offers_status_the_org_lead_status_lacks_is_warned_with_the_value_mea
     closed, untouched = found["offers.closed_unconverted_statuses"], found["offers.untouched_status"]
     assert closed.severity == "warning" and "'Closed - Not Converted'" in closed.fix and "capacity" in closed.message
     assert "Open - Not Contacted" in untouched.fix and "follow-up" in untouched.message
+
+
+@pytest.mark.parametrize("written, fix", [
+    ('"48h"', "offer_hours = 48 "), ('"2 days"', "a number of hours"), ("-1", "offer_hours = 48"),
+])
+def test_an_offer_window_that_is_not_a_number_of_hours_says_how_to_write_one(workdir, capsys, written, fix):
+    plant(workdir / "rules.toml", "offer_hours = 72", f"offer_hours = {written}")
+    assert main(["validate", "--config", str(workdir / "leadrouter.toml"), "--json"]) == 1
+    found = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["key"].endswith("offer_hours")]
+    assert len(found) == 1 and found[0]["line"] and fix in (found[0].get("fix") or ""), found
+
+
+@pytest.mark.parametrize("key, written, fix", [
+    ("max_attempts", '"3"', "max_attempts = 3 "), ("business_hours", '"yes"', "business_hours = true or false"),
+    ("escalation_queue", "7", 'escalation_queue = "7"'),
+])
+def test_a_setting_of_the_wrong_type_says_how_to_write_it(workdir, capsys, key, written, fix):
+    plant(workdir / "rules.toml", "[settings]\n", f"[settings]\n{key} = {written}\n")
+    text = (workdir / "rules.toml").read_text()
+    (workdir / "rules.toml").write_text(re.sub(rf"(?m)^({key} = (?!{re.escape(written)}).*)$", r"# \1", text))
+    assert main(["validate", "--config", str(workdir / "leadrouter.toml"), "--json"]) == 1
+    found = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["key"] == f"settings.{key}"]
+    assert len(found) == 1 and fix in (found[0].get("fix") or ""), found
