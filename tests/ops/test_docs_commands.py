@@ -244,3 +244,22 @@ def test_a_mapping_section_without_its_sobject_says_where_to_add_it(tmp_path):
         load_mappings(tmp_path)
     [missing] = [p for p in e.value.problems if "sobject is missing" in p.message]
     assert missing.fix and "[lead]" in missing.fix and 'sobject = "' in missing.fix, missing
+
+
+def _options() -> list[str]:
+    def walk(parser: argparse.ArgumentParser, path: str):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, f"{path} {name}".strip())
+            else:
+                yield from (f"{path} {o}" for o in action.option_strings if o not in ("--help", "--config", "-h"))
+    return sorted(set(walk(build_parser(), "")))
+
+
+@pytest.mark.parametrize("option", _options())
+def test_every_option_the_cli_takes_is_in_the_docs(option):
+    """What `--help` offers, a reader finds in the docs too: what it does and when to use it."""
+    text = "\n".join(p.read_text() for p in [*DOCS, ROOT / "config.example.toml"])
+    flag = option.split()[-1]
+    assert re.search(rf"{re.escape(flag)}(?![\w-])", text), f"`leadrouter {option}` is in --help, in no doc"
