@@ -157,7 +157,7 @@ def _feedback(store, loaded) -> dict | None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from jobs.config import ConfigFileError, load
+    from jobs.commands import _load as load_config_or_exit
     from jobs.ops import figures, report
     from jobs.ops.context import open_live_store, why_no_live_store
     from jobs.ops.output import why_not_writable, write_whole
@@ -166,11 +166,7 @@ def _report(args: argparse.Namespace) -> int:
     if why:
         print(f"leadrouter report: --out {args.out} {why}", file=sys.stderr)
         return 2
-    try:
-        loaded = load(args.config if os.path.exists(args.config) else None)
-    except ConfigFileError as e:
-        print(f"leadrouter: configuration problem\n{e}", file=sys.stderr)
-        return 2
+    loaded = load_config_or_exit(args)  # a --config naming no file is said, as by every command
     store = open_live_store(loaded)
     if store is None:
         print(f"leadrouter report: {why_no_live_store(loaded)}", file=sys.stderr)

@@ -107,3 +107,17 @@ def test_a_rules_option_naming_no_file_names_the_option(workdir, capsys, monkeyp
     said = capsys.readouterr().err
     assert code != 0 and "proposed.toml" in said and "--rules" in said, said
     assert "[rules] section" not in said, said
+
+
+@pytest.mark.parametrize("command", [["report", "--out", "r.html"], ["status"], ["dry-run"], ["validate"]])
+def test_a_config_file_that_is_not_there_is_said_before_anything_else(workdir, command, capsys, monkeypatch):
+    """`--config leadrouter.tmol`: every command says the file is missing, none goes on
+    without it (report said there was no state database yet)."""
+    monkeypatch.chdir(workdir)
+    try:
+        code = main([*command, "--config", str(workdir / "leadrouter.tmol")])
+    except SystemExit as e:
+        code = e.code
+    said = capsys.readouterr().err
+    assert code == 2 and "leadrouter.tmol" in said and "no such config file" in said, said
+    assert "state database" not in said, said
