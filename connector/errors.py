@@ -15,6 +15,7 @@ API calls without a reason to expect a different answer.
 """
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -172,6 +173,12 @@ RECORD_HINTS: dict[str, str] = {
 }
 
 
+# Salesforce's answer to an id it does not take in a query (cut short, a character mistyped,
+# its three check letters not fitting the first 15), under INVALID_QUERY_FILTER_OPERATOR.
+INVALID_ID = re.compile(r"invalid ID field: \S*")
+INVALID_ID_FIX = "the query names an id Salesforce does not take: check where the id was copied from (all 15 or 18 characters)"
+
+
 def _kind_for_code(code: str, status: int | None) -> Kind | None:
     if code in TRANSIENT_CODES:
         return "transient"
@@ -210,7 +217,10 @@ def _first_error(content: Any, depth: int = 0) -> tuple[str | None, str, tuple[s
         message = content.get("message") or content.get("error_description") or ""
         raw_fields = content.get("fields")
         fields = tuple(str(f) for f in raw_fields) if isinstance(raw_fields, list) else ()
-        return (str(code) if isinstance(code, (str, int)) and code != "" else None), str(message)[:1000], fields
+        message = str(message)
+        bad_id = INVALID_ID.search(message)  # after the query echoed back, which says nothing more
+        return (str(code) if isinstance(code, (str, int)) and code != "" else None), \
+            (bad_id.group() if bad_id else message[:1000]), fields
     if isinstance(content, str):
         return None, content.strip()[:500], ()
     return None, "", ()
@@ -253,6 +263,8 @@ def _from_parts(status: int | None, content: Any, headers: Any = None) -> Failur
     if not code:
         code = f"HTTP_{status}" if status is not None else "UNKNOWN"
     fix = CONFIG_FIXES.get(code) if kind == "config" else RECORD_HINTS.get(code)
+    if INVALID_ID.match(message):  # the id, not the operator: an id cut short or mistyped
+        fix = INVALID_ID_FIX
     if kind == "session":
         fix = (
             "if a fresh login is refused too: check the connected app's session policies (IP "
