@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -349,14 +349,31 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
             for part in loc[:-1]:
                 node = node.setdefault(part, {})
             node[loc[-1]] = env[var]
+    overridden = {".".join(loc): var for var, loc in ENV_OVERRIDES.items() if env.get(var)}
     try:
-        settings = Settings.model_validate(data)
-    except ValidationError as e:
-        raise ConfigFileError(_explain(e, text, p)) from None
-    loaded = LoadedConfig(settings, p, text)
-    if settings.salesforce is not None:
-        loaded.connector_config()  # fail at load time, with file and line, not at first call
+        try:
+            settings = Settings.model_validate(data)
+        except ValidationError as e:
+            raise ConfigFileError(_explain(e, text, p)) from None
+        loaded = LoadedConfig(settings, p, text)
+        if settings.salesforce is not None:
+            loaded.connector_config()  # fail at load time, with file and line, not at first call
+    except ConfigFileError as e:
+        if not any(q.key in overridden for q in e.problems):
+            raise
+        raise ConfigFileError([_from_environment(q, overridden) for q in e.problems]) from None
     return loaded
+
+
+def _from_environment(problem: Problem, overridden: Mapping[str, str]) -> Problem:
+    """A wrong value an environment variable gave: said as the variable's, not at the file's
+    line (which holds another value, or none)."""
+    var = overridden.get(problem.key)
+    if var is None:
+        return problem
+    return replace(problem, line=None, message=f"{problem.message} (the value of ${var}, which overrides the file)",
+                   fix=f"correct ${var} or unset it to use the file's value; {problem.fix}" if problem.fix
+                   else f"correct ${var} or unset it to use the file's value")
 
 
 def _refuse_secrets(data: dict, text: str, path: Path | None, loc: tuple[str, ...] = ()) -> None:

@@ -120,3 +120,29 @@ def test_the_connectors_own_tables_under_salesforce_are_named_where_they_go(tmp_
     with pytest.raises(ConfigFileError) as e:
         load(p, env={})
     assert f"[salesforce.{inner}]" in str(e.value) and f"[{table}]" in str(e.value)
+
+
+@pytest.mark.parametrize("var, value, key", [
+    ("LEADROUTER_LOGIN_URL", "http://acme.my.salesforce.com", "salesforce.login_url"),
+    ("LEADROUTER_LOG_LEVEL", "verbose", "log.level"),
+    ("LEADROUTER_ORG", "Acme-Prod", "org.name"),
+])
+def test_a_wrong_value_from_the_environment_is_blamed_on_the_variable_not_the_files_line(tmp_path, var, value, key):
+    """The file's line holds a good value; pointing at it sends the reader to the wrong place."""
+    p = write(tmp_path, """
+        [org]
+        name = "acme"
+        [salesforce]
+        login_url = "https://acme.my.salesforce.com"
+        [salesforce.auth]
+        method = "client_credentials"
+        client_id = "x"
+        client_secret_env = "S"
+        [log]
+        level = "info"
+    """)
+    with pytest.raises(ConfigFileError) as err:
+        load(p, env={var: value})
+    [problem] = err.value.problems
+    assert problem.key == key and problem.line is None, problem
+    assert var in problem.message and var in (problem.fix or ""), problem
