@@ -250,3 +250,14 @@ def test_a_setting_of_the_wrong_type_says_how_to_write_it(workdir, capsys, key, 
     assert main(["validate", "--config", str(workdir / "leadrouter.toml"), "--json"]) == 1
     found = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["key"] == f"settings.{key}"]
     assert len(found) == 1 and fix in (found[0].get("fix") or ""), found
+
+
+def test_a_key_file_that_is_not_there_is_named_as_once_names_it(workdir, capsys):
+    """validate said 'the JWT private key could not be used (SecretResolutionError)' where
+    once says which file cannot be read."""
+    config = workdir / "leadrouter.toml"
+    config.write_text(re.sub(r'(?m)^private_key_file = "(.*)"', r'private_key_file = "\1.missing"', config.read_text()))
+    assert main(["validate", "--config", str(config)]) == 1
+    said = capsys.readouterr().out
+    assert ".missing" in said and "cannot read" in said and "No such file" in said, said
+    assert "SecretResolutionError" not in said, said
