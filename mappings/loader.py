@@ -73,8 +73,12 @@ def _read(path: Path, problems: list[Problem]) -> Source | None:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        problems.append(Problem(str(path), None, "", f"cannot read the mapping file: {exc.strerror or exc}",
-                                "check the path given to load_mappings / --mappings"))
+        missing = not path.exists()
+        problems.append(Problem(str(path), None, "", "cannot read the mapping file: no such folder or file" if missing else
+                                f"cannot read the mapping file: {exc.strerror or exc}",
+                                "point the config's [mappings] dir (or $LEADROUTER_MAPPINGS_DIR) at your copy of "
+                                f"mappings/defaults ({DEFAULTS_DIR}), or leave it unset for the shipped mappings"
+                                if missing else "let the user running leadrouter read it"))
         return None
     except UnicodeDecodeError as exc:
         problems.append(Problem(str(path), None, "", f"not UTF-8 text (byte {exc.start})",

@@ -121,3 +121,14 @@ def test_a_config_file_that_is_not_there_is_said_before_anything_else(workdir, c
     said = capsys.readouterr().err
     assert code == 2 and "leadrouter.tmol" in said and "no such config file" in said, said
     assert "state database" not in said, said
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_mappings_dir_that_is_not_there_names_the_key_that_points_at_it(workdir, command, capsys, monkeypatch):
+    """Not 'check the path given to load_mappings / --mappings': no ops person calls a
+    function, and no command takes --mappings."""
+    plant(workdir / "leadrouter.toml", 'dir = "mappings"', 'dir = "mapping"')
+    code, said = said_by(workdir, command, capsys, monkeypatch)
+    assert code == 2, said
+    assert "mapping" in said and "[mappings] dir" in said and "mappings/defaults" in said, said
+    assert "load_mappings" not in said and "--mappings" not in said, said
