@@ -254,7 +254,8 @@ def _load_object(kind: Kind, source: Source, body: Any, problems: list[Problem])
                 parsed[(table, name)] = AttributeSpec.model_validate(raw)
             except ValidationError as exc:
                 problems.extend(_pydantic_problems(exc, source, (kind.name, table, name), ATTRIBUTE_KEYS))
-    known = [n for (t, n) in parsed if t == "fields" and n in kind.attrs] + [n for (t, n) in parsed if t == "extra"]
+    # every attribute the file maps, its own problems (a mistyped transform) named once, at it
+    known = [n for n in spec.fields if n in kind.attrs] + list(spec.extra)
     # getters resolve lazily, so the order of attributes in the file does not matter
     ctx = _Context(_Merged(mapping), known)
     for (table, name), attr_spec in parsed.items():
