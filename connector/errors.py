@@ -179,6 +179,11 @@ INVALID_ID = re.compile(r"invalid ID field: \S*")
 INVALID_ID_FIX = "the query names an id Salesforce does not take: check where the id was copied from (all 15 or 18 characters)"
 
 
+# urllib3's words for a host name DNS does not know (inside a requests.ConnectionError)
+_UNRESOLVED = re.compile(r"host='([^']+)'.*(?:NameResolutionError|Failed to resolve|Name or service not known|"
+                         r"nodename nor servname|getaddrinfo failed)", re.S)
+
+
 def _kind_for_code(code: str, status: int | None) -> Kind | None:
     if code in TRANSIENT_CODES:
         return "transient"
@@ -337,6 +342,12 @@ def classify(fault: Any) -> Failure:
                        "the server's TLS certificate is not trusted: set [salesforce] ca_bundle to the CA that "
                        "signed it (the local sandbox's is in its connection.json); verification stays on")
     if isinstance(fault, (requests.Timeout, requests.ConnectionError)):
+        unresolved = _UNRESOLVED.search(str(fault))
+        if unresolved:  # a misspelt My Domain far more often than DNS down: said, not urllib3's words
+            host = unresolved.group(1)
+            return Failure("transient", "NameResolutionError", f"the host name {host} does not resolve (DNS has no "
+                           "such name)", f"check the URL that names {host} ([salesforce] login_url: Setup → My "
+                           "Domain shows your org's address); if it is right, this host's DNS is not answering")
         return Failure("transient", type(fault).__name__, str(fault)[:300])
     if isinstance(fault, requests.exceptions.ChunkedEncodingError):
         return Failure("transient", "ChunkedEncodingError", str(fault)[:300])

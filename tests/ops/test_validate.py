@@ -261,3 +261,15 @@ def test_a_key_file_that_is_not_there_is_named_as_once_names_it(workdir, capsys)
     said = capsys.readouterr().out
     assert ".missing" in said and "cannot read" in said and "No such file" in said, said
     assert "SecretResolutionError" not in said, said
+
+
+def test_a_login_url_whose_host_does_not_exist_is_named_as_such(workdir, capsys):
+    """A misspelt My Domain (.invalid never resolves) was urllib3's 'HTTPSConnectionPool(host=…):
+    Max retries exceeded … NameResolutionError(…)', cut off mid-sentence."""
+    config = workdir / "leadrouter.toml"
+    config.write_text(re.sub(r'(?m)^login_url = ".*"', 'login_url = "https://acme-dev.my.salesforce.invalid"',
+                             config.read_text()))
+    assert main(["validate", "--config", str(config)]) == 1
+    said = capsys.readouterr().out
+    assert "acme-dev.my.salesforce.invalid" in said and "does not resolve" in said and "login_url" in said, said
+    assert "HTTPSConnectionPool" not in said and "Max retries" not in said, said
