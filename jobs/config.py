@@ -408,9 +408,34 @@ def _explain(err: ValidationError, text: str, path: Path | None, prefix: tuple[s
                 fix = f"did you mean {hint!r}?" if hint else "remove it; config.example.toml lists every key"
             problems.append(_problem(path, text, loc, f"unknown key {key!r}", fix))
         else:
-            problems.append(_problem(path, text, loc, e["msg"].removeprefix("Value error, "),
-                                     "see config.example.toml for this key's type and default"))
+            # a validator of ours says the fix in its words; pydantic's own ("Input should be…") do not
+            default = _default_of(inner, model or Settings) if e["type"] != "value_error" else None
+            fix = (f"e.g. {loc[-1]} = {default} (its default; config.example.toml says what it means)"
+                   if default is not None else "see config.example.toml for this key's type and default")
+            problems.append(_problem(path, text, loc, e["msg"].removeprefix("Value error, "), fix))
     return problems
+
+
+def _default_of(loc: tuple[str, ...], model: type[BaseModel]) -> str | None:
+    """A plain key's default as TOML writes it (share = 0.25, leads = 60), or None."""
+    import json
+
+    field = None
+    for part in loc:
+        if field is not None:
+            ann = field.annotation
+            if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+                return None
+            model = ann
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+    default = field.default if field is not None else None
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if isinstance(default, (int, float, str)) and default != "":
+        return json.dumps(default, ensure_ascii=False)
+    return None
 
 
 def _file_loc(prefix: tuple[str, ...], inner: tuple[str, ...]) -> tuple[str, ...]:

@@ -146,3 +146,20 @@ def test_a_wrong_value_from_the_environment_is_blamed_on_the_variable_not_the_fi
     [problem] = err.value.problems
     assert problem.key == key and problem.line is None, problem
     assert var in problem.message and var in (problem.fix or ""), problem
+
+
+@pytest.mark.parametrize("table, written, fix", [
+    ("budget", "share = -1", "share = 0.25"),
+    ("schedule", 'leads = "60s"', "leads = 60"),
+    ("offers", 'followup_days = "3 days"', "followup_days = 3.0"),
+    ("state", "retention_days = 0", "retention_days = 90"),
+])
+def test_a_value_out_of_range_or_of_the_wrong_type_shows_the_line_as_the_example_has_it(tmp_path, table, written,
+                                                                                        fix):
+    """'Input should be greater than 0 — fix: see config.example.toml for this key's type and
+    default' sent the reader to another file for what one line can say."""
+    p = write(tmp_path, f"[{table}]\n{written}\n")
+    with pytest.raises(ConfigFileError) as err:
+        load(p, env={})
+    [problem] = err.value.problems
+    assert problem.line == 2 and fix in (problem.fix or ""), problem
