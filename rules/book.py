@@ -264,8 +264,8 @@ class _Loader:
     def unknown_keys(self, table: Mapping[str, Any], allowed: Iterable[str], where: str, line: int | None) -> None:
         for k in table:
             if k not in allowed:
-                self.error(f"{where}.{k}" if where else k, f"unknown key {k!r}", did_you_mean(k, allowed),
-                           self.lines.key(k, line) if line else self.lines.key(k))
+                at = self.lines.key(k, line) if line else (self.lines.key(k) or self.lines.header(k))  # [[gates]]
+                self.error(f"{where}.{k}" if where else k, f"unknown key {k!r}", did_you_mean(k, allowed), at)
 
     # -- typed getters
     def get(self, table: Mapping[str, Any], key: str, kind: Kind, default: Any, where: str,

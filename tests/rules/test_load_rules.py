@@ -211,3 +211,13 @@ name = "Website"
     [problem] = err.value.problems
     assert problem.key.endswith("pool.NA") and "known:" not in problem.fix, problem
     assert "no [territories] table" in problem.fix and 'NA = ["US", "CA"]' in problem.fix, problem
+
+
+@pytest.mark.parametrize("written, meant", [("[[gates]]", "gate"), ("[territory]", "territories"),
+                                            ("[setting]", "settings")])
+def test_a_misspelt_top_level_table_is_named_at_its_header_line(written, meant):
+    text = f'[[ruleset]]\nname = "x"\n\n{written}\nx = 1\n'
+    with pytest.raises(RulesError) as err:
+        load_rules(text=text)
+    [problem] = [p for p in err.value.problems if "unknown key" in p.message]
+    assert problem.line == 4 and f"did you mean {meant!r}?" in (problem.fix or ""), problem
