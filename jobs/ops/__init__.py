@@ -59,7 +59,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
     )
     dry.add_argument("--rules", type=Path, help="another rule file: show what would change against the current rules")
     dry.add_argument("--limit", type=_at_least_one, default=None, help="at most this many leads (oldest first)")
-    dry.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    dry.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                     help="table (default) for the terminal, csv for a spreadsheet, json for scripts")
     dry.add_argument("--out", type=Path, help="write to this file instead of the terminal")
     dry.set_defaults(handler=_lazy("jobs.ops.dryrun"))
 
@@ -69,7 +70,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
         epilog="examples:\n  leadrouter explain 00Q5g00000001ABEAY\n  leadrouter explain 00Q5g00000001AB --json",
     )
     explain.add_argument("lead_id", metavar="LEAD_ID", help="the Lead's id (15 or 18 characters)")
-    explain.add_argument("--json", action="store_true")
+    explain.add_argument("--json", action="store_true", help="the trace as one JSON object")
     explain.set_defaults(handler=_lazy("jobs.ops.explain"))
 
     undo = sub.add_parser(
@@ -81,7 +82,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
     )
     undo.add_argument("--run", required=True, metavar="ID", help="the run's id (run_id in the logs)")
     undo.add_argument("--apply", action="store_true", help="write the old values (default: dry run)")
-    undo.add_argument("--json", action="store_true")
+    undo.add_argument("--json", action="store_true", help="what would be (or was) put back, as one JSON object")
     undo.set_defaults(handler=_lazy("jobs.ops.undo"))
 
     report = sub.add_parser(
@@ -89,7 +90,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
         help="write a self-contained HTML report from the state database",
         epilog="example:\n  leadrouter report --out report.html",
     )
-    report.add_argument("--out", type=Path, default=Path("report.html"))
+    report.add_argument("--out", type=Path, default=Path("report.html"),
+                        help="the HTML file to write (default: report.html in the current directory)")
     report.set_defaults(handler=_report)
 
 

@@ -24,11 +24,12 @@ def register(sub: Any) -> None:
                "  leadrouter feedback reset 0015g00000ABCDEAAA --area US-CA   # only its 'Out of territory' there")
     p.add_argument("--config", default=os.environ.get("LEADROUTER_CONFIG", "leadrouter.toml"),
                    help="the TOML config (default: $LEADROUTER_CONFIG or leadrouter.toml)")
-    p.add_argument("action", nargs="?", choices=("list", "reset"), default="list")
+    p.add_argument("action", nargs="?", choices=("list", "reset"), default="list",
+                   help="list (default): the adjustments in force; reset: count a partner's feedback afresh")
     p.add_argument("partner_id", nargs="?", help="the partner Account id (reset)")
     p.add_argument("--area", help="reset: only the partner's 'Out of territory' declines in this area "
                                    "(a country, US, or a state, US-CA — as `leadrouter feedback` lists it)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the list as one JSON object")
     p.set_defaults(handler=run)
 
 

@@ -263,3 +263,19 @@ def test_every_option_the_cli_takes_is_in_the_docs(option):
     text = "\n".join(p.read_text() for p in [*DOCS, ROOT / "config.example.toml"])
     flag = option.split()[-1]
     assert re.search(rf"{re.escape(flag)}(?![\w-])", text), f"`leadrouter {option}` is in --help, in no doc"
+
+
+def _unexplained() -> list[str]:
+    def walk(parser: argparse.ArgumentParser, path: str):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, f"{path} {name}".strip())
+            elif not action.help and not isinstance(action, argparse._HelpAction):
+                yield f"{path} {'/'.join(action.option_strings) or action.dest}"
+    return list(walk(build_parser(), ""))
+
+
+def test_every_option_and_argument_says_what_it_does_in_help():
+    """`leadrouter report --help` showed `--out OUT` and nothing more: not its default, not what it writes."""
+    assert not _unexplained(), _unexplained()
