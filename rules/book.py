@@ -410,15 +410,19 @@ class _Loader:
         tier_weights = dict(d.tier_weights)
         raw_tw = g("tier_weights", dict)
         for tier, w in raw_tw.items():
+            at = self.lines.key(tier, self.lines.header("settings.tier_weights") or self.lines.key("tier_weights", line))
             if not isinstance(w, (int, float)) or isinstance(w, bool) or not 0 < w < math.inf:
                 self.error(f"settings.tier_weights.{tier}", f"expected a number above 0, got {w!r}",
                            "a tier's share of weighted offers; leave the tier out of `weighted` rules "
-                           "(match.tiers) rather than weigh it 0", self.lines.key(tier, self.lines.header("settings.tier_weights")
-                                                         or self.lines.key("tier_weights", line)))
+                           "(match.tiers) rather than weigh it 0", at)
+                continue
+            same = [t for t in vocab.TIERS if t.lower() == tier.strip().lower() and t != tier]
+            if same:  # weights are looked up by the tier's own name: this one would never be used
+                self.error(f"settings.tier_weights.{tier}", f"unknown tier {tier!r}", f"did you mean {same[0]!r}?", at)
                 continue
             if tier not in vocab.TIERS:
                 self.warn(f"settings.tier_weights.{tier}", f"tier {tier!r} is not a Partner_Tier__c value",
-                          did_you_mean(tier, vocab.TIERS), self.lines.key("tier_weights", line))
+                          did_you_mean(tier, vocab.TIERS), at)
             tier_weights[tier] = float(w)
         cfp = {}
         for product, certs in g("certifications_for_products", dict).items():
