@@ -356,6 +356,9 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
         except ValidationError as e:
             raise ConfigFileError(_explain(e, text, p)) from None
         loaded = LoadedConfig(settings, p, text)
+        unsendable = _unsendable(settings.notifications, text, p)
+        if unsendable:
+            raise ConfigFileError(unsendable)
         if settings.salesforce is not None:
             loaded.connector_config()  # fail at load time, with file and line, not at first call
     except ConfigFileError as e:
@@ -363,6 +366,26 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
             raise
         raise ConfigFileError([_from_environment(q, overridden) for q in e.problems]) from None
     return loaded
+
+
+def _unsendable(n: NotificationSettings, text: str, path: Path | None) -> list[Problem]:
+    """[notifications] settings Salesforce would refuse at every send (each alert of each run
+    failing with a warning): said at load and by validate, at the key's line."""
+    out = []
+    if not n.custom_notification_type_id:
+        for key in ("mode", "offer_alert"):
+            if getattr(n, key) == "custom":
+                out.append(_problem(path, text, ("notifications", key),
+                                    f'{key} = "custom" (bell notifications) needs custom_notification_type_id',
+                                    "create a Custom Notification Type in Setup (salesforce/ ships Lead_Routing) and "
+                                    "set custom_notification_type_id = \"0ML…\" (its Id) under [notifications], "
+                                    f'or {key} = "email"'))
+    if n.email_sender_type == "OrgWideEmailAddress" and not n.email_sender_address:
+        out.append(_problem(path, text, ("notifications", "email_sender_type"),
+                            'email_sender_type = "OrgWideEmailAddress" needs email_sender_address',
+                            "set email_sender_address to a verified address from Setup → Organization-Wide "
+                            "Addresses, or leave email_sender_type unset"))
+    return out
 
 
 def _from_environment(problem: Problem, overridden: Mapping[str, str]) -> Problem:

@@ -163,3 +163,19 @@ def test_a_value_out_of_range_or_of_the_wrong_type_shows_the_line_as_the_example
         load(p, env={})
     [problem] = err.value.problems
     assert problem.line == 2 and fix in (problem.fix or ""), problem
+
+
+@pytest.mark.parametrize("lines, key, said", [
+    ('offer_alert = "custom"', "offer_alert", "custom_notification_type_id"),
+    ('mode = "custom"', "mode", "custom_notification_type_id"),
+    ('email_sender_type = "OrgWideEmailAddress"', "email_sender_type", "email_sender_address"),
+])
+def test_a_notification_setting_that_cannot_work_is_refused_at_its_line_in_the_files_words(tmp_path, lines, key, said):
+    """offer_alert = "custom" without a type id passed validate and then failed every alert
+    of every run; mode = "custom" was said as 'notify.kind', a key of no file."""
+    p = write(tmp_path, f"[notifications]\n{lines}\n")
+    with pytest.raises(ConfigFileError) as err:
+        load(p, env={})
+    [problem] = err.value.problems
+    assert problem.line == 2 and key in problem.message and said in problem.message, problem
+    assert "notify.kind" not in str(problem), problem
