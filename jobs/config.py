@@ -430,6 +430,13 @@ def _explain(err: ValidationError, text: str, path: Path | None, prefix: tuple[s
             else:
                 fix = f"did you mean {hint!r}?" if hint else "remove it; config.example.toml lists every key"
             problems.append(_problem(path, text, loc, f"unknown key {key!r}", fix))
+        elif e["type"] == "union_tag_invalid":  # [salesforce.auth] method = "jwt": a choice, not pydantic's "tag"
+            ctx = e.get("ctx") or {}
+            field, tag = str(ctx.get("discriminator", "")).strip("'\""), str(ctx.get("tag", ""))
+            tags = [t.strip(" '\"") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip()]
+            problems.append(_problem(path, text, (*loc, field), f"unknown {field} {tag!r}",
+                                     f"did you mean {_tag_meant(tag, tags)!r}? ({', '.join(tags)})"
+                                     if _tag_meant(tag, tags) else f"one of: {', '.join(tags)}"))
         else:
             # a validator of ours says the fix in its words; pydantic's own ("Input should be…") do not
             default = _default_of(inner, model or Settings) if e["type"] != "value_error" else None
@@ -437,6 +444,16 @@ def _explain(err: ValidationError, text: str, path: Path | None, prefix: tuple[s
                    if default is not None else "see config.example.toml for this key's type and default")
             problems.append(_problem(path, text, loc, e["msg"].removeprefix("Value error, "), fix))
     return problems
+
+
+def _tag_meant(tag: str, tags: list[str]) -> str | None:
+    """The choice a written one abbreviates or contains (jwt → jwt_bearer), else the nearest."""
+    folded = tag.lower().replace("_", "").replace("-", "").replace(" ", "")
+    for t in tags:
+        plain = t.replace("_", "")
+        if folded and (plain.startswith(folded) or plain in folded):
+            return t
+    return nearest(tag, tags)
 
 
 def _default_of(loc: tuple[str, ...], model: type[BaseModel]) -> str | None:
@@ -461,6 +478,9 @@ def _default_of(loc: tuple[str, ...], model: type[BaseModel]) -> str | None:
     return None
 
 
+_AUTH_METHODS = ("jwt_bearer", "client_credentials", "refresh_token", "password")
+
+
 def _file_loc(prefix: tuple[str, ...], inner: tuple[str, ...]) -> tuple[str, ...]:
     """Where a ConnectorConfig error sits in OUR file: budget/notify are top-level there."""
     if prefix == ("salesforce",) and inner[:1] == ("budget",):
@@ -468,7 +488,8 @@ def _file_loc(prefix: tuple[str, ...], inner: tuple[str, ...]) -> tuple[str, ...
     if prefix == ("salesforce",) and inner[:1] == ("notify",):
         return ("notifications", *inner[1:])
     # discriminated unions add the tag to the path: salesforce.auth.jwt_bearer.client_id
-    if prefix == ("salesforce",) and inner[:1] == ("auth",) and len(inner) > 2:
+    if prefix == ("salesforce",) and inner[:1] == ("auth",) and (
+            len(inner) > 2 or (len(inner) == 2 and inner[1] in _AUTH_METHODS)):
         inner = ("auth", *inner[2:])
     return (*prefix, *inner)
 

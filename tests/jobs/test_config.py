@@ -179,3 +179,45 @@ def test_a_notification_setting_that_cannot_work_is_refused_at_its_line_in_the_f
     [problem] = err.value.problems
     assert problem.line == 2 and key in problem.message and said in problem.message, problem
     assert "notify.kind" not in str(problem), problem
+
+
+@pytest.mark.parametrize("method, meant", [("jwt", "jwt_bearer"), ("JWT_Bearer", "jwt_bearer"),
+                                           ("oauth_client_credentials", "client_credentials")])
+def test_an_unknown_auth_method_is_said_in_words_with_the_one_meant(tmp_path, method, meant):
+    """Not pydantic's "Input tag 'jwt' found using 'method' does not match any of the expected tags"."""
+    p = write(tmp_path, f"""
+        [salesforce]
+        login_url = "https://acme.my.salesforce.com"
+        [salesforce.auth]
+        method = "{method}"
+        client_id = "x"
+    """)
+    with pytest.raises(ConfigFileError) as err:
+        load(p, env={})
+    [problem] = err.value.problems
+    assert problem.key == "salesforce.auth.method" and problem.line == 5, problem
+    assert "tag" not in problem.message and f"did you mean {meant!r}?" in (problem.fix or ""), problem
+
+
+def test_a_missing_secret_of_the_password_method_is_not_said_as_a_key_named_password(tmp_path):
+    p = write(tmp_path, """
+        [salesforce]
+        login_url = "https://acme.my.salesforce.com"
+        [salesforce.auth]
+        method = "password"
+        client_id = "x"
+        username = "me@acme.com"
+        password_env = "P"
+    """)
+    with pytest.raises(ConfigFileError) as err:
+        load(p, env={})
+    [problem] = err.value.problems
+    assert problem.key == "salesforce.auth" and "client_secret" in problem.message, problem
+
+
+def test_the_auth_methods_the_messages_know_are_the_connectors():
+    from connector.config import AuthConfig
+    from jobs.config import _AUTH_METHODS
+
+    members = AuthConfig.__origin__.__args__  # type: ignore[attr-defined]
+    assert set(_AUTH_METHODS) == {a for m in members for a in m.model_fields["method"].annotation.__args__}
