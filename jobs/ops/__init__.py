@@ -25,15 +25,16 @@ def register(sub: "argparse._SubParsersAction") -> None:
         epilog=EXAMPLES_DEMO,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    demo.add_argument("--partners", type=int, default=100, help="partner accounts to seed (default 100)")
-    demo.add_argument("--leads", type=int, default=2000, help="leads to seed (default 2000)")
-    demo.add_argument("--days", type=float, default=2.0, help="simulated days to run (default 2)")
-    demo.add_argument("--faults", default=None, metavar="PROFILE", help="sandbox fault profile, e.g. flaky")
+    demo.add_argument("--partners", type=_count(1), default=100, help="partner accounts to seed (default 100)")
+    demo.add_argument("--leads", type=_count(0), default=2000, help="leads to seed (default 2000)")
+    demo.add_argument("--days", type=_above_zero, default=2.0, help="simulated days to run (default 2)")
+    demo.add_argument("--faults", type=_fault_profile, default=None, metavar="PROFILE",
+                      help="sandbox fault profile, e.g. flaky")
     demo.add_argument("--data", type=Path, default=None, metavar="DIR",
                       help="keep the sandbox org, config and state here (default: a temporary folder)")
     demo.add_argument("--report", type=Path, default=Path("report.html"), help="where to write the HTML report")
     demo.add_argument("--random-seed", type=int, default=0, help="seed of the org and the partner simulator")
-    demo.add_argument("--step-minutes", type=int, default=30, help="simulated minutes per connector cycle")
+    demo.add_argument("--step-minutes", type=_count(1), default=30, help="simulated minutes per connector cycle")
     demo.add_argument("--json", action="store_true", help="print the final summary as one JSON object")
     demo.set_defaults(handler=_demo)
 
@@ -95,6 +96,39 @@ def register(sub: "argparse._SubParsersAction") -> None:
     report.set_defaults(handler=_report)
 
 
+def _count(least: int):
+    """A whole number of at least `least` (argparse names the option)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"expected at least {least}, got {value}")
+        return value
+    return parse
+
+
+def _above_zero(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
+
+
+def _fault_profile(text: str) -> str:
+    try:
+        from sandbox.faults import PROFILES
+    except ImportError:  # no sandbox extra: the demo says so itself
+        return text
+    if text not in PROFILES:
+        raise argparse.ArgumentTypeError(f"unknown fault profile {text!r}; use one of {', '.join(PROFILES)}")
+    return text
+
+
 def _at_least_one(text: str) -> int:
     """A count typed by hand: a whole number of at least 1 (argparse names the option)."""
     try:
@@ -114,6 +148,12 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"leadrouter: {needs}", file=sys.stderr)
         return extras.EXIT_MISSING_EXTRA
     from jobs.ops.demo import DemoOptions, print_summary, run
+    from jobs.ops.output import why_not_writable
+
+    why = why_not_writable(args.report)  # before a run of minutes, not after it
+    if why:
+        print(f"leadrouter demo: --report {args.report} {why}", file=sys.stderr)
+        return 2
 
     summary = run(DemoOptions(partners=args.partners, leads=args.leads, days=args.days, faults=args.faults,
                               data=args.data, json=args.json, random_seed=args.random_seed,
