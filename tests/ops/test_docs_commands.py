@@ -279,3 +279,20 @@ def _unexplained() -> list[str]:
 def test_every_option_and_argument_says_what_it_does_in_help():
     """`leadrouter report --help` showed `--out OUT` and nothing more: not its default, not what it writes."""
     assert not _unexplained(), _unexplained()
+
+
+def test_every_setting_the_docs_show_as_key_equals_value_is_one_a_file_takes():
+    """`explore = 1` in docs/LEARNING.md read as a setting a channel manager may write; no
+    rule file, config or mapping takes it ([settings] refuses it as an unknown key)."""
+    from jobs.config import Settings
+    from mappings.kinds import KINDS
+    from mappings.spec import ATTRIBUTE_KEYS, OBJECT_KEYS
+    from rules.book import _MATCH_KEYS, _RULE_KEYS, _RULESET_KEYS, _SETTINGS_KEYS, _TOP_KEYS
+
+    known = {*_SETTINGS_KEYS, *_RULE_KEYS, *_MATCH_KEYS, *_RULESET_KEYS, *_TOP_KEYS, *ATTRIBUTE_KEYS, *OBJECT_KEYS,
+             *(k for f in Settings.model_fields.values() for k in getattr(f.annotation, "model_fields", {})),
+             *(k for keys in _connector_keys().values() for k in keys),
+             *(a for kind in KINDS.values() for a in kind.attrs)}  # a mapping's attributes
+    shown = [(doc.name, key) for doc in DOCS if doc.parent.name != "rules"  # rules/README is the model's own
+             for key in re.findall(r"`([a-z_]+) = [^`]+`", doc.read_text())]
+    assert shown and not [s for s in shown if s[1] not in known], shown
