@@ -1,6 +1,7 @@
 """`leadrouter explain LEAD_ID`: the full trace for one lead — now, and as it was decided."""
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -65,6 +66,9 @@ def run(args) -> int:
     from connector.soql import check_id
 
     lead_id = args.lead_id.strip()
+    pasted = re.search(r"/Lead/([A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?)(?:[/?#]|$)", lead_id)
+    if pasted:  # the Lead's URL, copied from the browser as the README says the id is found there
+        lead_id = pasted.group(1)
     try:
         check_id(lead_id)  # before any query: a non-id never reaches SOQL
     except ValueError as e:

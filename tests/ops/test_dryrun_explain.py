@@ -156,3 +156,11 @@ def test_explain_names_an_expired_registration_that_matched_the_lead_and_the_dat
     finally:
         org.delete("Opportunity", reg_id)
         org.delete("Lead", lead_id)
+
+
+def test_explain_takes_the_leads_url_as_pasted_from_the_browser(workdir, seeded_org, capsys):
+    """The README says the id is in the Lead's URL; the URL itself was 'not a Salesforce id'."""
+    lead = next(r["Id"] for r in seeded_org.org.records("Lead"))
+    url = f"https://acme.lightning.force.com/lightning/r/Lead/{lead}/view"
+    assert main(["explain", url, "--config", str(workdir / "leadrouter.toml"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lead_id"] == lead
