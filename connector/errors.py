@@ -184,6 +184,31 @@ _UNRESOLVED = re.compile(r"host='([^']+)'.*(?:NameResolutionError|Failed to reso
                          r"nodename nor servname|getaddrinfo failed)", re.S)
 
 
+# The token endpoint's invalid_grant, by its error_description: the fix for that cause.
+INVALID_GRANT_FIXES: dict[str, str] = {
+    "audience is invalid": (
+        "the JWT's audience is not this login server: for a sandbox use login_url https://test.salesforce.com "
+        "(or the sandbox's My Domain), for production https://login.salesforce.com or your My Domain; "
+        "[salesforce.auth] audience overrides it"
+    ),
+    "hasn't approved this consumer": (
+        "the username is not a user of this org, or it is not pre-authorised for the connected app: check "
+        "[salesforce.auth] username; in the connected app's Manage → Edit Policies choose 'Admin approved users "
+        "are pre-authorized' and add the user's profile or permission set"
+    ),
+    "invalid assertion": (
+        "the JWT was signed with a key whose certificate the connected app does not have: upload the certificate "
+        "of private_key_file (or point private_key_file at the key of the uploaded certificate)"
+    ),
+    "authentication failure": (
+        "the username, password or security token is wrong (a password reset issues a new security token), "
+        "or the login is outside the profile's IP ranges"
+    ),
+    "inactive user": "the integration user is deactivated: reactivate it (Setup → Users)",
+    "expired access/refresh token": "the refresh token was revoked or expired: authorise again and store the new one",
+}
+
+
 def _kind_for_code(code: str, status: int | None) -> Kind | None:
     if code in TRANSIENT_CODES:
         return "transient"
@@ -268,6 +293,8 @@ def _from_parts(status: int | None, content: Any, headers: Any = None) -> Failur
     if not code:
         code = f"HTTP_{status}" if status is not None else "UNKNOWN"
     fix = CONFIG_FIXES.get(code) if kind == "config" else RECORD_HINTS.get(code)
+    if code == "invalid_grant":  # what Salesforce said names the cause: its fix, not every cause's
+        fix = next((f for said, f in INVALID_GRANT_FIXES.items() if said in message.lower()), fix)
     if INVALID_ID.match(message):  # the id, not the operator: an id cut short or mistyped
         fix = INVALID_ID_FIX
     if kind == "session":
