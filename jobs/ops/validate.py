@@ -350,7 +350,30 @@ def _state_findings(loaded, cfg_name: str) -> list[Finding]:
         return [Finding("warning", cfg_name, "state.url", f"no state database at {path} yet",
                         "expected before the first run: `leadrouter once --init` creates it; on a deployment that "
                         "has run before, the state was lost — restore it or `leadrouter state rebuild`")]
+    if path is None:  # a database server: once and status need it to answer
+        said = _server_unanswered(url)
+        if said:
+            message, _, fix = said.partition("\n  fix: ")
+            return [Finding("error", cfg_name, "state.url", message, fix or None)]
     return []
+
+
+def _server_unanswered(url: str) -> str | None:
+    """Why the state's database server does not take a connection (refused, no such host,
+    role or password refused), in jobs/state/store.py's words; None when it does."""
+    from sqlalchemy import create_engine, text
+
+    from jobs.state.store import server_connect_args, unreachable
+
+    engine = create_engine(url, connect_args={**server_connect_args(url), "connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return None
+    except Exception as e:  # noqa: BLE001 - whatever the driver raises is said, not raised
+        return unreachable(url, str(getattr(e, "orig", None) or e).splitlines()[0])
+    finally:
+        engine.dispose()
 
 
 def _alert_findings(loaded, cfg_name: str) -> list[Finding]:

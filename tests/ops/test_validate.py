@@ -273,3 +273,15 @@ def test_a_login_url_whose_host_does_not_exist_is_named_as_such(workdir, capsys)
     said = capsys.readouterr().out
     assert "acme-dev.my.salesforce.invalid" in said and "does not resolve" in said and "login_url" in said, said
     assert "HTTPSConnectionPool" not in said and "Max retries" not in said, said
+
+
+def test_a_state_database_server_that_does_not_answer_is_said_not_ready_to_run(workdir, capsys):
+    """validate said 'ready to run' with [state] url on a PostgreSQL server that refuses
+    connections; status then exited 4 and once could not start."""
+    config = workdir / "leadrouter.toml"
+    config.write_text(re.sub(r'(?m)^url = "sqlite:.*"', 'url = "postgresql+psycopg://leadrouter@127.0.0.1:1/leadrouter"',
+                             config.read_text()))
+    assert "127.0.0.1:1" in config.read_text()
+    main(["validate", "--config", str(config)])
+    said = capsys.readouterr().out
+    assert "state.url" in said and "cannot reach the state database" in said and "ready to run" not in said, said
