@@ -92,7 +92,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         findings += [_from_problem(p) for p in e.problems]
 
     if loaded is not None:
-        findings += _state_findings(loaded, cfg_name)
+        findings += _state_findings(loaded, cfg_name, offline=offline)
         findings += _alert_findings(loaded, cfg_name)
     rules_path = path_of("routing", "rules", "rules.toml")
     online = not offline and loaded is not None and loaded.settings.salesforce is not None
@@ -333,7 +333,7 @@ def _lead_statuses(describe, ms, offers: Any, cfg_name: str) -> list[Finding]:
     return findings
 
 
-def _state_findings(loaded, cfg_name: str) -> list[Finding]:
+def _state_findings(loaded, cfg_name: str, *, offline: bool = False) -> list[Finding]:
     """The state path as `once`/`run` will find it (jobs/state_path.py): usable, or why not."""
     from jobs.state_path import problem, sqlite_path
 
@@ -350,7 +350,7 @@ def _state_findings(loaded, cfg_name: str) -> list[Finding]:
         return [Finding("warning", cfg_name, "state.url", f"no state database at {path} yet",
                         "expected before the first run: `leadrouter once --init` creates it; on a deployment that "
                         "has run before, the state was lost — restore it or `leadrouter state rebuild`")]
-    if path is None:  # a database server: once and status need it to answer
+    if path is None and not offline:  # a database server: once and status need it to answer
         said = _server_unanswered(url)
         if said:
             message, _, fix = said.partition("\n  fix: ")
