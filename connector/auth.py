@@ -72,8 +72,9 @@ def jwt_assertion(auth: JwtBearerAuth, login_url: str, now: float) -> str:
         "aud": auth.audience or default_audience(login_url),
         "exp": int(now) + JWT_LIFETIME_SECONDS,
     }
+    key = auth.private_key().get_secret_value()  # an unset variable, a file not there: said as such (missing_secret)
     try:
-        return jwt.encode(claims, auth.private_key().get_secret_value(), algorithm="RS256")
+        return jwt.encode(claims, key, algorithm="RS256")
     except (ValueError, TypeError, jwt.exceptions.PyJWTError) as exc:
         raise ConfigError(
             Failure(

@@ -15,6 +15,7 @@ API calls without a reason to expect a different answer.
 """
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -172,6 +173,42 @@ RECORD_HINTS: dict[str, str] = {
 }
 
 
+# Salesforce's answer to an id it does not take in a query (cut short, a character mistyped,
+# its three check letters not fitting the first 15), under INVALID_QUERY_FILTER_OPERATOR.
+INVALID_ID = re.compile(r"invalid ID field: \S*")
+INVALID_ID_FIX = "the query names an id Salesforce does not take: check where the id was copied from (all 15 or 18 characters)"
+
+
+# urllib3's words for a host name DNS does not know (inside a requests.ConnectionError)
+_UNRESOLVED = re.compile(r"host='([^']+)'.*(?:NameResolutionError|Failed to resolve|Name or service not known|"
+                         r"nodename nor servname|getaddrinfo failed)", re.S)
+
+
+# The token endpoint's invalid_grant, by its error_description: the fix for that cause.
+INVALID_GRANT_FIXES: dict[str, str] = {
+    "audience is invalid": (
+        "the JWT's audience is not this login server: for a sandbox use login_url https://test.salesforce.com "
+        "(or the sandbox's My Domain), for production https://login.salesforce.com or your My Domain; "
+        "[salesforce.auth] audience overrides it"
+    ),
+    "hasn't approved this consumer": (
+        "the username is not a user of this org, or it is not pre-authorised for the connected app: check "
+        "[salesforce.auth] username; in the connected app's Manage → Edit Policies choose 'Admin approved users "
+        "are pre-authorized' and add the user's profile or permission set"
+    ),
+    "invalid assertion": (
+        "the JWT was signed with a key whose certificate the connected app does not have: upload the certificate "
+        "of private_key_file (or point private_key_file at the key of the uploaded certificate)"
+    ),
+    "authentication failure": (
+        "the username, password or security token is wrong (a password reset issues a new security token), "
+        "or the login is outside the profile's IP ranges"
+    ),
+    "inactive user": "the integration user is deactivated: reactivate it (Setup → Users)",
+    "expired access/refresh token": "the refresh token was revoked or expired: authorise again and store the new one",
+}
+
+
 def _kind_for_code(code: str, status: int | None) -> Kind | None:
     if code in TRANSIENT_CODES:
         return "transient"
@@ -210,7 +247,10 @@ def _first_error(content: Any, depth: int = 0) -> tuple[str | None, str, tuple[s
         message = content.get("message") or content.get("error_description") or ""
         raw_fields = content.get("fields")
         fields = tuple(str(f) for f in raw_fields) if isinstance(raw_fields, list) else ()
-        return (str(code) if isinstance(code, (str, int)) and code != "" else None), str(message)[:1000], fields
+        message = str(message)
+        bad_id = INVALID_ID.search(message)  # after the query echoed back, which says nothing more
+        return (str(code) if isinstance(code, (str, int)) and code != "" else None), \
+            (bad_id.group() if bad_id else message[:1000]), fields
     if isinstance(content, str):
         return None, content.strip()[:500], ()
     return None, "", ()
@@ -253,6 +293,10 @@ def _from_parts(status: int | None, content: Any, headers: Any = None) -> Failur
     if not code:
         code = f"HTTP_{status}" if status is not None else "UNKNOWN"
     fix = CONFIG_FIXES.get(code) if kind == "config" else RECORD_HINTS.get(code)
+    if code == "invalid_grant":  # what Salesforce said names the cause: its fix, not every cause's
+        fix = next((f for said, f in INVALID_GRANT_FIXES.items() if said in message.lower()), fix)
+    if INVALID_ID.match(message):  # the id, not the operator: an id cut short or mistyped
+        fix = INVALID_ID_FIX
     if kind == "session":
         fix = (
             "if a fresh login is refused too: check the connected app's session policies (IP "
@@ -325,6 +369,12 @@ def classify(fault: Any) -> Failure:
                        "the server's TLS certificate is not trusted: set [salesforce] ca_bundle to the CA that "
                        "signed it (the local sandbox's is in its connection.json); verification stays on")
     if isinstance(fault, (requests.Timeout, requests.ConnectionError)):
+        unresolved = _UNRESOLVED.search(str(fault))
+        if unresolved:  # a misspelt My Domain far more often than DNS down: said, not urllib3's words
+            host = unresolved.group(1)
+            return Failure("transient", "NameResolutionError", f"the host name {host} does not resolve (DNS has no "
+                           "such name)", f"check the URL that names {host} ([salesforce] login_url: Setup → My "
+                           "Domain shows your org's address); if it is right, this host's DNS is not answering")
         return Failure("transient", type(fault).__name__, str(fault)[:300])
     if isinstance(fault, requests.exceptions.ChunkedEncodingError):
         return Failure("transient", "ChunkedEncodingError", str(fault)[:300])

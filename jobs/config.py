@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rules.errors import Problem, nearest
+from rules.errors import Problem, nearest, toml_problem
 from rules.tomllines import TomlLines
 from rules.tomllines import loads as toml_loads
 
@@ -341,7 +341,7 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
         try:
             data = toml_loads(text)
         except tomllib.TOMLDecodeError as e:
-            raise ConfigFileError(f"{p}: not valid TOML: {e}") from None
+            raise ConfigFileError([toml_problem(str(p), text, e)]) from None
     _refuse_secrets(data, text, p)
     for var, loc in ENV_OVERRIDES.items():
         if env.get(var):
@@ -349,14 +349,54 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
             for part in loc[:-1]:
                 node = node.setdefault(part, {})
             node[loc[-1]] = env[var]
+    overridden = {".".join(loc): var for var, loc in ENV_OVERRIDES.items() if env.get(var)}
     try:
-        settings = Settings.model_validate(data)
-    except ValidationError as e:
-        raise ConfigFileError(_explain(e, text, p)) from None
-    loaded = LoadedConfig(settings, p, text)
-    if settings.salesforce is not None:
-        loaded.connector_config()  # fail at load time, with file and line, not at first call
+        try:
+            settings = Settings.model_validate(data)
+        except ValidationError as e:
+            raise ConfigFileError(_explain(e, text, p)) from None
+        loaded = LoadedConfig(settings, p, text)
+        unsendable = _unsendable(settings.notifications, text, p)
+        if unsendable:
+            raise ConfigFileError(unsendable)
+        if settings.salesforce is not None:
+            loaded.connector_config()  # fail at load time, with file and line, not at first call
+    except ConfigFileError as e:
+        if not any(q.key in overridden for q in e.problems):
+            raise
+        raise ConfigFileError([_from_environment(q, overridden) for q in e.problems]) from None
     return loaded
+
+
+def _unsendable(n: NotificationSettings, text: str, path: Path | None) -> list[Problem]:
+    """[notifications] settings Salesforce would refuse at every send (each alert of each run
+    failing with a warning): said at load and by validate, at the key's line."""
+    out = []
+    if not n.custom_notification_type_id:
+        for key in ("mode", "offer_alert"):
+            if getattr(n, key) == "custom":
+                out.append(_problem(path, text, ("notifications", key),
+                                    f'{key} = "custom" (bell notifications) needs custom_notification_type_id',
+                                    "create a Custom Notification Type in Setup (salesforce/ ships Lead_Routing) and "
+                                    "set custom_notification_type_id = \"0ML…\" (its Id) under [notifications], "
+                                    f'or {key} = "email"'))
+    if n.email_sender_type == "OrgWideEmailAddress" and not n.email_sender_address:
+        out.append(_problem(path, text, ("notifications", "email_sender_type"),
+                            'email_sender_type = "OrgWideEmailAddress" needs email_sender_address',
+                            "set email_sender_address to a verified address from Setup → Organization-Wide "
+                            "Addresses, or leave email_sender_type unset"))
+    return out
+
+
+def _from_environment(problem: Problem, overridden: Mapping[str, str]) -> Problem:
+    """A wrong value an environment variable gave: said as the variable's, not at the file's
+    line (which holds another value, or none)."""
+    var = overridden.get(problem.key)
+    if var is None:
+        return problem
+    return replace(problem, line=None, message=f"{problem.message} (the value of ${var}, which overrides the file)",
+                   fix=f"correct ${var} or unset it to use the file's value; {problem.fix}" if problem.fix
+                   else f"correct ${var} or unset it to use the file's value")
 
 
 def _refuse_secrets(data: dict, text: str, path: Path | None, loc: tuple[str, ...] = ()) -> None:
@@ -390,10 +430,55 @@ def _explain(err: ValidationError, text: str, path: Path | None, prefix: tuple[s
             else:
                 fix = f"did you mean {hint!r}?" if hint else "remove it; config.example.toml lists every key"
             problems.append(_problem(path, text, loc, f"unknown key {key!r}", fix))
+        elif e["type"] == "union_tag_invalid":  # [salesforce.auth] method = "jwt": a choice, not pydantic's "tag"
+            ctx = e.get("ctx") or {}
+            field, tag = str(ctx.get("discriminator", "")).strip("'\""), str(ctx.get("tag", ""))
+            tags = [t.strip(" '\"") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip()]
+            problems.append(_problem(path, text, (*loc, field), f"unknown {field} {tag!r}",
+                                     f"did you mean {_tag_meant(tag, tags)!r}? ({', '.join(tags)})"
+                                     if _tag_meant(tag, tags) else f"one of: {', '.join(tags)}"))
         else:
-            problems.append(_problem(path, text, loc, e["msg"].removeprefix("Value error, "),
-                                     "see config.example.toml for this key's type and default"))
+            # a validator of ours says the fix in its words; pydantic's own ("Input should be…") do not
+            default = _default_of(inner, model or Settings) if e["type"] != "value_error" else None
+            fix = (f"e.g. {loc[-1]} = {default} (its default; config.example.toml says what it means)"
+                   if default is not None else "see config.example.toml for this key's type and default")
+            problems.append(_problem(path, text, loc, e["msg"].removeprefix("Value error, "), fix))
     return problems
+
+
+def _tag_meant(tag: str, tags: list[str]) -> str | None:
+    """The choice a written one abbreviates or contains (jwt → jwt_bearer), else the nearest."""
+    folded = tag.lower().replace("_", "").replace("-", "").replace(" ", "")
+    for t in tags:
+        plain = t.replace("_", "")
+        if folded and (plain.startswith(folded) or plain in folded):
+            return t
+    return nearest(tag, tags)
+
+
+def _default_of(loc: tuple[str, ...], model: type[BaseModel]) -> str | None:
+    """A plain key's default as TOML writes it (share = 0.25, leads = 60), or None."""
+    import json
+
+    field = None
+    for part in loc:
+        if field is not None:
+            ann = field.annotation
+            if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+                return None
+            model = ann
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+    default = field.default if field is not None else None
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if isinstance(default, (int, float, str)) and default != "":
+        return json.dumps(default, ensure_ascii=False)
+    return None
+
+
+_AUTH_METHODS = ("jwt_bearer", "client_credentials", "refresh_token", "password")
 
 
 def _file_loc(prefix: tuple[str, ...], inner: tuple[str, ...]) -> tuple[str, ...]:
@@ -403,7 +488,8 @@ def _file_loc(prefix: tuple[str, ...], inner: tuple[str, ...]) -> tuple[str, ...
     if prefix == ("salesforce",) and inner[:1] == ("notify",):
         return ("notifications", *inner[1:])
     # discriminated unions add the tag to the path: salesforce.auth.jwt_bearer.client_id
-    if prefix == ("salesforce",) and inner[:1] == ("auth",) and len(inner) > 2:
+    if prefix == ("salesforce",) and inner[:1] == ("auth",) and (
+            len(inner) > 2 or (len(inner) == 2 and inner[1] in _AUTH_METHODS)):
         inner = ("auth", *inner[2:])
     return (*prefix, *inner)
 

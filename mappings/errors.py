@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rules.errors import Problem, did_you_mean
+from rules.errors import Problem, did_you_mean, toml_problem
 
-__all__ = ["MappingError", "Problem", "meant"]
+__all__ = ["MappingError", "Problem", "meant", "toml_problem"]
 
 
 def meant(name: str, candidates: Iterable[str]) -> str:

@@ -20,7 +20,7 @@ from rules.tomllines import loads as toml_loads
 from rules.values import LEAD_SCORE, RESERVED_NAMES
 
 from .compile import CompiledAttribute, LoadProblem, compile_attribute
-from .errors import MappingError, Problem, meant
+from .errors import MappingError, Problem, meant, toml_problem
 from .filters import syntax_problems
 from .kinds import KINDS, Attr, Kind
 from .mapping_set import MappingSet
@@ -73,8 +73,12 @@ def _read(path: Path, problems: list[Problem]) -> Source | None:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        problems.append(Problem(str(path), None, "", f"cannot read the mapping file: {exc.strerror or exc}",
-                                "check the path given to load_mappings / --mappings"))
+        missing = not path.exists()
+        problems.append(Problem(str(path), None, "", "cannot read the mapping file: no such folder or file" if missing else
+                                f"cannot read the mapping file: {exc.strerror or exc}",
+                                "point the config's [mappings] dir (or $LEADROUTER_MAPPINGS_DIR) at your copy of "
+                                f"mappings/defaults ({DEFAULTS_DIR}), or leave it unset for the shipped mappings"
+                                if missing else "let the user running leadrouter read it"))
         return None
     except UnicodeDecodeError as exc:
         problems.append(Problem(str(path), None, "", f"not UTF-8 text (byte {exc.start})",
@@ -83,9 +87,7 @@ def _read(path: Path, problems: list[Problem]) -> Source | None:
     try:
         raw = toml_loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        problems.append(Problem(str(path), int(match.group(1)) if match else None, "",
-                                f"not valid TOML: {exc}", "fix the syntax at that line (quotes, brackets, `key = value`)"))
+        problems.append(toml_problem(str(path), text, exc))
         return None
     return Source(str(path), TomlLines(text), raw)
 
@@ -252,7 +254,8 @@ def _load_object(kind: Kind, source: Source, body: Any, problems: list[Problem])
                 parsed[(table, name)] = AttributeSpec.model_validate(raw)
             except ValidationError as exc:
                 problems.extend(_pydantic_problems(exc, source, (kind.name, table, name), ATTRIBUTE_KEYS))
-    known = [n for (t, n) in parsed if t == "fields" and n in kind.attrs] + [n for (t, n) in parsed if t == "extra"]
+    # every attribute the file maps, its own problems (a mistyped transform) named once, at it
+    known = [n for n in spec.fields if n in kind.attrs] + list(spec.extra)
     # getters resolve lazily, so the order of attributes in the file does not matter
     ctx = _Context(_Merged(mapping), known)
     for (table, name), attr_spec in parsed.items():

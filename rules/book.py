@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping
 
 from rules import vocabulary as vocab
 from rules.bounded import MAX_RULE_FILE_BYTES
-from rules.errors import Problem, RulesError, did_you_mean
+from rules.errors import Problem, RulesError, did_you_mean, toml_problem
 from rules.tomllines import TomlLines
 from rules.tomllines import loads as toml_loads
 from rules.expressions import Compiler, Condition, ExpressionError, schema_of
@@ -264,8 +264,8 @@ class _Loader:
     def unknown_keys(self, table: Mapping[str, Any], allowed: Iterable[str], where: str, line: int | None) -> None:
         for k in table:
             if k not in allowed:
-                self.error(f"{where}.{k}" if where else k, f"unknown key {k!r}", did_you_mean(k, allowed),
-                           self.lines.key(k, line) if line else self.lines.key(k))
+                at = self.lines.key(k, line) if line else (self.lines.key(k) or self.lines.header(k))  # [[gates]]
+                self.error(f"{where}.{k}" if where else k, f"unknown key {k!r}", did_you_mean(k, allowed), at)
 
     # -- typed getters
     def get(self, table: Mapping[str, Any], key: str, kind: Kind, default: Any, where: str,
@@ -277,7 +277,8 @@ class _Loader:
             value = float(value)
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool) and kind in (int, float)):
             want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            self.error(f"{where}.{key}", f"expected {_human(want)}, got {value!r}", None, self.lines.key(key, line))
+            self.error(f"{where}.{key}", f"expected {_human(want)}, got {value!r}", _written_as(key, want, value),
+                       self.lines.key(key, line))
             return default
         if isinstance(value, float) and not math.isfinite(value):  # TOML's nan and inf are no setting's value
             self.error(f"{where}.{key}", f"expected a finite number, got {value!r}", None, self.lines.key(key, line))
@@ -288,7 +289,8 @@ class _Loader:
                      line: int | None) -> None:
         """An offer window routing can count: refused here rather than in every decision's deadline."""
         if hours <= 0:
-            self.error(key, "must be more than 0 hours", None, line)
+            self.error(key, f"must be more than 0 hours, got {hours:g}",
+                       "the hours a partner has to answer, e.g. offer_hours = 48", line)
             return
         try:
             if hours > MAX_OFFER_HOURS:
@@ -408,15 +410,19 @@ class _Loader:
         tier_weights = dict(d.tier_weights)
         raw_tw = g("tier_weights", dict)
         for tier, w in raw_tw.items():
+            at = self.lines.key(tier, self.lines.header("settings.tier_weights") or self.lines.key("tier_weights", line))
             if not isinstance(w, (int, float)) or isinstance(w, bool) or not 0 < w < math.inf:
                 self.error(f"settings.tier_weights.{tier}", f"expected a number above 0, got {w!r}",
                            "a tier's share of weighted offers; leave the tier out of `weighted` rules "
-                           "(match.tiers) rather than weigh it 0", self.lines.key(tier, self.lines.header("settings.tier_weights")
-                                                         or self.lines.key("tier_weights", line)))
+                           "(match.tiers) rather than weigh it 0", at)
+                continue
+            same = [t for t in vocab.TIERS if t.lower() == tier.strip().lower() and t != tier]
+            if same:  # weights are looked up by the tier's own name: this one would never be used
+                self.error(f"settings.tier_weights.{tier}", f"unknown tier {tier!r}", f"did you mean {same[0]!r}?", at)
                 continue
             if tier not in vocab.TIERS:
                 self.warn(f"settings.tier_weights.{tier}", f"tier {tier!r} is not a Partner_Tier__c value",
-                          did_you_mean(tier, vocab.TIERS), self.lines.key("tier_weights", line))
+                          did_you_mean(tier, vocab.TIERS), at)
             tier_weights[tier] = float(w)
         cfp = {}
         for product, certs in g("certifications_for_products", dict).items():
@@ -794,9 +800,7 @@ class _Loader:
         try:
             data = toml_loads(self.text)
         except tomllib.TOMLDecodeError as exc:
-            at = re.search(r"at line (\d+)", str(exc))
-            raise RulesError([Problem(self.file, int(at.group(1)) if at else None, "(file)", f"not valid TOML: {exc}",
-                                      "check quotes and brackets on that line")]) from None
+            raise RulesError([toml_problem(self.file, self.text, exc, "(file)")]) from None
         self.unknown_keys(data, _TOP_KEYS, "", None)
         settings = self.settings(self.table(data, "settings"))
         territories = self.territories(self.table(data, "territories"))
@@ -834,6 +838,23 @@ def _shape(value: Any) -> str:
     if isinstance(value, dict):
         return "a table"
     return repr(value)
+
+
+def _written_as(key: str, want: str, value: Any) -> str | None:
+    """The fix for a value of the wrong type: the line as it should read, where the value says
+    it ("48h" → offer_hours = 48), else how such a value is written."""
+    if want in ("float", "int") and isinstance(value, str):
+        hours = key.endswith("_hours")
+        number = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(h|hrs?|hours?)?\s*" if hours else r"\s*(\d+(?:\.\d+)?)()\s*", value)
+        if number and (want == "float" or "." not in number.group(1)):
+            return f"write {key} = {number.group(1)} (a number, without quotes{' or a unit' if hours else ''})"
+        return f"write {key} as a number of hours, without quotes or a unit, e.g. {key} = 48" if hours else (
+            f"write {key} as a number, without quotes")
+    if want == "bool":
+        return f"write {key} = true or false, without quotes"
+    if want == "str" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f'put the text in quotes: {key} = "{value}"'
+    return None
 
 
 def _human(kind: str) -> str:
@@ -888,7 +909,8 @@ def load_rules(path: str | Path | None = None, *, text: str | None = None,
             text = raw.decode("utf-8")
         except OSError as exc:
             raise RulesError([Problem(str(p), None, "(file)", f"cannot read the rule file: {exc.strerror}",
-                                      "check the path in the config's [rules] section")]) from None
+                                      "check the path: the config's [routing] rules (or $LEADROUTER_RULES), or the "
+                                      "file given with --rules")]) from None
         except UnicodeDecodeError as exc:
             raise RulesError([Problem(str(p), None, "(file)", f"not UTF-8 text (byte {exc.start})",
                                       "save the rule file as UTF-8")]) from None

@@ -141,3 +141,26 @@ def did_you_mean(word: str, choices: Iterable[str], *, or_known: bool = True) ->
         return ""
     shown = ", ".join(choices[:12]) + (" …" if len(choices) > 12 else "")
     return f"known: {shown}"
+
+
+def toml_problem(file: str, text: str, exc: Exception, key: str = "") -> Problem:
+    """tomllib's refusal of a file (config, mapping or rule file) in words, at its line, with
+    the fix for what it refused: a key or table given twice is no quote or bracket problem."""
+    said = str(exc)
+    at = re.search(r"\(at line (\d+), column \d+\)$", said)
+    line = int(at.group(1)) if at else None
+    lines = text.splitlines()
+    written = lines[line - 1].strip() if line is not None and line <= len(lines) else ""
+    header = re.fullmatch(r"\[\[?[^\[\]]+\]\]?\s*(#.*)?", written)  # else the brackets are the problem
+    twice = re.match(r"Cannot declare \((.*)\) twice", said)
+    if twice and header:
+        table = ".".join(part.strip().strip("'\"") for part in twice.group(1).split(",") if part.strip())
+        return Problem(file, line, key, f"table [{table}] declared twice",
+                       f"merge the two [{table}] tables into one: TOML declares a table once")
+    if said.startswith("Cannot overwrite a value") and (header or "=" in written):
+        name = written.partition("#")[0].strip("[] ") if header else written.partition("=")[0].strip()
+        if name:
+            return Problem(file, line, key, f"{name!r} is set twice (here and above)",
+                           "keep one of the lines that set it and delete the other")
+    return Problem(file, line, key, f"not valid TOML: {said}",
+                   "fix the syntax at that line (quotes, brackets, `key = value`)")

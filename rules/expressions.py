@@ -251,6 +251,30 @@ def _arithmetic_error(exc: Exception, text: str) -> ExpressionError:
                            "overflows")
 
 
+def _unquoted_value(symbol: str, source: str) -> str | None:
+    """The fix when the unknown name is a value written without quotes (rating == Hot, a
+    list [Web, "Partner"]): not the attribute spelt most like it."""
+    name = re.escape(symbol)
+    compared = re.search(rf"(\b\w+\s*(?:==|!=)\s*){name}\b(?!\s*\()", source)
+    if compared:
+        return f'text goes in quotes: {compared.group(1)}"{symbol}"'
+    if re.search(rf"\[[^\]]*(?<![\w\"']){name}\b[^\]]*\]", source):
+        return f'text goes in quotes: "{symbol}" in the list'
+    return None
+
+
+def _foreign_operator(source: str) -> str | None:
+    """The fix for an operator of another language: SQL's =, C's && and ||."""
+    bare = re.sub(r'"[^"]*"|\'[^\']*\'', '""', source)  # not inside a quoted value
+    if "&&" in bare:
+        return "write and, not &&"
+    if "||" in bare:
+        return "write or, not ||"
+    if re.search(r"(?<![=!<>])=(?![=~])", bare):
+        return "compare with ==, not =: e.g. rating == \"Hot\""
+    return None
+
+
 class Compiler:
     """Compiles conditions against one schema (lead or partner)."""
 
@@ -292,14 +316,16 @@ class Compiler:
             rule = rule_engine.Rule(source, context=self.context)
         except re_errors.SymbolResolutionError as exc:
             guess = nearest(exc.symbol_name, self.names) or exc.suggestion  # by meaning first: lead_source → source
-            fix = f"did you mean {guess!r}?" if guess else "known attributes: " + ", ".join(sorted(self.names))
+            fix = _unquoted_value(exc.symbol_name, source) or (
+                f"did you mean {guess!r}?" if guess else "known attributes: " + ", ".join(sorted(self.names)))
             raise ExpressionError(f"unknown attribute {exc.symbol_name!r} in {text!r}", fix, exc.symbol_name) from None
         except re_errors.RuleSyntaxError as exc:
             token = getattr(exc, "token", None)
             at = f" near {token.value!r}" if token is not None and getattr(token, "value", None) else " (incomplete expression)"
             raise ExpressionError(
                 f"syntax error{at} in {text!r}",
-                "rule-engine syntax: ==, !=, <, >=, and, or, not, 'x' in products, [\"a\", \"b\"] arrays",
+                _foreign_operator(source)
+                or "rule-engine syntax: ==, !=, <, >=, and, or, not, 'x' in products, [\"a\", \"b\"] arrays",
             ) from None
         except re_errors.RegexSyntaxError as exc:  # before EngineError: the pattern, not the types, is wrong
             raise ExpressionError(f"{exc.value!r} is not a regular expression ({exc.error.msg}, at position "

@@ -47,6 +47,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "its clock never goes back)")
 
 
+def _serving(data_dir: str) -> object | None:
+    """An exclusive lock on the org's folder for as long as this process serves it (released by
+    the OS when it ends, however it ends); None when another process holds it."""
+    import fcntl
+
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    handle = open(Path(data_dir) / "serve.lock", "a+")  # noqa: SIM115 - held for the process's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _previous_url(data_dir: str) -> str | None:
+    try:
+        return str(json.loads((Path(data_dir) / "connection.json").read_text())["instance_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _previous_port(data_dir: str) -> int | None:
     """The port a reopened org had: its connection.json still names it."""
     from pathlib import Path
@@ -99,6 +121,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"leadrouter sandbox serve: --import {import_dir}: no such folder; unzip the Data Export "
                   f"(Setup > Data Export) and give its folder", file=sys.stderr)  # fmt: skip
             return 2
+    held = _serving(args.data)
+    if held is None:
+        url = _previous_url(args.data) or "its instance_url in connection.json"
+        print(f"leadrouter sandbox serve: the org in {args.data} is already being served at {url}: use that one "
+              "(another terminal, or a demo, has it), or stop it first — two servers of one org overwrite each "
+              "other's saves", file=sys.stderr)
+        return 2
     fresh = not (Path(args.data) / persist.FILE_NAME).exists()
     stop = threading.Event()
 

@@ -25,15 +25,16 @@ def register(sub: "argparse._SubParsersAction") -> None:
         epilog=EXAMPLES_DEMO,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    demo.add_argument("--partners", type=int, default=100, help="partner accounts to seed (default 100)")
-    demo.add_argument("--leads", type=int, default=2000, help="leads to seed (default 2000)")
-    demo.add_argument("--days", type=float, default=2.0, help="simulated days to run (default 2)")
-    demo.add_argument("--faults", default=None, metavar="PROFILE", help="sandbox fault profile, e.g. flaky")
+    demo.add_argument("--partners", type=_count(1), default=100, help="partner accounts to seed (default 100)")
+    demo.add_argument("--leads", type=_count(0), default=2000, help="leads to seed (default 2000)")
+    demo.add_argument("--days", type=_above_zero, default=2.0, help="simulated days to run (default 2)")
+    demo.add_argument("--faults", type=_fault_profile, default=None, metavar="PROFILE",
+                      help="sandbox fault profile, e.g. flaky")
     demo.add_argument("--data", type=Path, default=None, metavar="DIR",
                       help="keep the sandbox org, config and state here (default: a temporary folder)")
     demo.add_argument("--report", type=Path, default=Path("report.html"), help="where to write the HTML report")
     demo.add_argument("--random-seed", type=int, default=0, help="seed of the org and the partner simulator")
-    demo.add_argument("--step-minutes", type=int, default=30, help="simulated minutes per connector cycle")
+    demo.add_argument("--step-minutes", type=_count(1), default=30, help="simulated minutes per connector cycle")
     demo.add_argument("--json", action="store_true", help="print the final summary as one JSON object")
     demo.set_defaults(handler=_demo)
 
@@ -59,7 +60,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
     )
     dry.add_argument("--rules", type=Path, help="another rule file: show what would change against the current rules")
     dry.add_argument("--limit", type=_at_least_one, default=None, help="at most this many leads (oldest first)")
-    dry.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    dry.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                     help="table (default) for the terminal, csv for a spreadsheet, json for scripts")
     dry.add_argument("--out", type=Path, help="write to this file instead of the terminal")
     dry.set_defaults(handler=_lazy("jobs.ops.dryrun"))
 
@@ -69,7 +71,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
         epilog="examples:\n  leadrouter explain 00Q5g00000001ABEAY\n  leadrouter explain 00Q5g00000001AB --json",
     )
     explain.add_argument("lead_id", metavar="LEAD_ID", help="the Lead's id (15 or 18 characters)")
-    explain.add_argument("--json", action="store_true")
+    explain.add_argument("--json", action="store_true", help="the trace as one JSON object")
     explain.set_defaults(handler=_lazy("jobs.ops.explain"))
 
     undo = sub.add_parser(
@@ -81,7 +83,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
     )
     undo.add_argument("--run", required=True, metavar="ID", help="the run's id (run_id in the logs)")
     undo.add_argument("--apply", action="store_true", help="write the old values (default: dry run)")
-    undo.add_argument("--json", action="store_true")
+    undo.add_argument("--json", action="store_true", help="what would be (or was) put back, as one JSON object")
     undo.set_defaults(handler=_lazy("jobs.ops.undo"))
 
     report = sub.add_parser(
@@ -89,8 +91,42 @@ def register(sub: "argparse._SubParsersAction") -> None:
         help="write a self-contained HTML report from the state database",
         epilog="example:\n  leadrouter report --out report.html",
     )
-    report.add_argument("--out", type=Path, default=Path("report.html"))
+    report.add_argument("--out", type=Path, default=Path("report.html"),
+                        help="the HTML file to write (default: report.html in the current directory)")
     report.set_defaults(handler=_report)
+
+
+def _count(least: int):
+    """A whole number of at least `least` (argparse names the option)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"expected at least {least}, got {value}")
+        return value
+    return parse
+
+
+def _above_zero(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
+
+
+def _fault_profile(text: str) -> str:
+    try:
+        from sandbox.faults import PROFILES
+    except ImportError:  # no sandbox extra: the demo says so itself
+        return text
+    if text not in PROFILES:
+        raise argparse.ArgumentTypeError(f"unknown fault profile {text!r}; use one of {', '.join(PROFILES)}")
+    return text
 
 
 def _at_least_one(text: str) -> int:
@@ -112,6 +148,12 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"leadrouter: {needs}", file=sys.stderr)
         return extras.EXIT_MISSING_EXTRA
     from jobs.ops.demo import DemoOptions, print_summary, run
+    from jobs.ops.output import why_not_writable
+
+    why = why_not_writable(args.report)  # before a run of minutes, not after it
+    if why:
+        print(f"leadrouter demo: --report {args.report} {why}", file=sys.stderr)
+        return 2
 
     summary = run(DemoOptions(partners=args.partners, leads=args.leads, days=args.days, faults=args.faults,
                               data=args.data, json=args.json, random_seed=args.random_seed,
@@ -157,7 +199,7 @@ def _feedback(store, loaded) -> dict | None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from jobs.config import ConfigFileError, load
+    from jobs.commands import _load as load_config_or_exit
     from jobs.ops import figures, report
     from jobs.ops.context import open_live_store, why_no_live_store
     from jobs.ops.output import why_not_writable, write_whole
@@ -166,11 +208,7 @@ def _report(args: argparse.Namespace) -> int:
     if why:
         print(f"leadrouter report: --out {args.out} {why}", file=sys.stderr)
         return 2
-    try:
-        loaded = load(args.config if os.path.exists(args.config) else None)
-    except ConfigFileError as e:
-        print(f"leadrouter: configuration problem\n{e}", file=sys.stderr)
-        return 2
+    loaded = load_config_or_exit(args)  # a --config naming no file is said, as by every command
     store = open_live_store(loaded)
     if store is None:
         print(f"leadrouter report: {why_no_live_store(loaded)}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """`leadrouter explain LEAD_ID`: the full trace for one lead — now, and as it was decided."""
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -43,6 +44,16 @@ def feedback_part(lead, skipped: dict[str, str], routing, names: "Names", ex) ->
     return part
 
 
+def _meant(lead_id: str) -> str:
+    """An 18-character id whose check letters do not fit its first 15: the id those 15 make."""
+    from connector.records import id18
+
+    if len(lead_id) != 18:
+        return ""
+    whole = id18(lead_id[:15])
+    return f": its last three characters do not fit the first 15 (did you mean {whole}?)" if whole != lead_id else ""
+
+
 def run(args) -> int:
     from jobs import feedback, learning
     from jobs.ops.context import open_context
@@ -51,9 +62,13 @@ def run(args) -> int:
     from mappings import Unroutable
     from rules.state import RoutingState
 
+    from connector.errors import ConnectorError
     from connector.soql import check_id
 
     lead_id = args.lead_id.strip()
+    pasted = re.search(r"/Lead/([A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?)(?:[/?#]|$)", lead_id)
+    if pasted:  # the Lead's URL, copied from the browser as the README says the id is found there
+        lead_id = pasted.group(1)
     try:
         check_id(lead_id)  # before any query: a non-id never reaches SOQL
     except ValueError as e:
@@ -67,7 +82,14 @@ def run(args) -> int:
         try:
             records = list(cx.client.read_by_ids(ms.sobject("lead"), fields, [lead_id]))
         except Exception:  # noqa: BLE001 — a write-back field the org lacks: the mapped fields still answer
-            records = list(cx.client.read_by_ids(ms.sobject("lead"), ms.soql_fields("lead"), [lead_id]))
+            try:
+                records = list(cx.client.read_by_ids(ms.sobject("lead"), ms.soql_fields("lead"), [lead_id]))
+            except ConnectorError as e:
+                if e.code != "INVALID_QUERY_FILTER_OPERATOR":  # the query's one filter is the id
+                    raise
+                print(f"leadrouter explain: Salesforce does not take {lead_id!r} as an id (invalid ID field){_meant(lead_id)}; "
+                      "copy the Lead's id from its URL in Salesforce", file=sys.stderr)
+                return 2
         full_id = records[0]["Id"] if records else lead_id
         past = history(ctx.live_store, full_id) if ctx.live_store else []
         offers = offer_history(ctx.live_store, full_id) if ctx.live_store else []

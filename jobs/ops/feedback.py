@@ -24,11 +24,12 @@ def register(sub: Any) -> None:
                "  leadrouter feedback reset 0015g00000ABCDEAAA --area US-CA   # only its 'Out of territory' there")
     p.add_argument("--config", default=os.environ.get("LEADROUTER_CONFIG", "leadrouter.toml"),
                    help="the TOML config (default: $LEADROUTER_CONFIG or leadrouter.toml)")
-    p.add_argument("action", nargs="?", choices=("list", "reset"), default="list")
+    p.add_argument("action", nargs="?", choices=("list", "reset"), default="list",
+                   help="list (default): the adjustments in force; reset: count a partner's feedback afresh")
     p.add_argument("partner_id", nargs="?", help="the partner Account id (reset)")
     p.add_argument("--area", help="reset: only the partner's 'Out of territory' declines in this area "
                                    "(a country, US, or a state, US-CA — as `leadrouter feedback` lists it)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the list as one JSON object")
     p.set_defaults(handler=run)
 
 
@@ -45,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"leadrouter feedback: --area {args.area!r}: " + (
             "only with reset" if args.action != "reset" else "write a country (US) or a state (US-CA)"), file=sys.stderr)
         return 2
+    unknown = _not_an_area(area) if area else None
+    if unknown:  # a mistyped area (UK for GB, CA-Q) would be written on the Account as a review of nothing
+        print(f"leadrouter feedback reset: --area {area}: {unknown}; nothing was written", file=sys.stderr)
+        return 2
     cx = _connector(load_config_or_exit(args))
     now = cx.clock.now()  # Salesforce's time: the review is compared with the org's answers
     if args.action == "reset":
@@ -59,6 +64,21 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(for_terminal(render(data)))
     return 0
+
+
+def _not_an_area(area: str) -> str | None:
+    """Why `area` is no area a lead is read into (ISO 3166: US, GB, US-CA, CA-QC), with the one meant."""
+    from mappings.geo import country_code, subdivision_code
+
+    country, _, state = area.partition("-")
+    code = country_code(country)
+    if code is None:
+        return f"{country} is no country code (ISO 3166: US, GB, DE…)"
+    if code != country:
+        return f"{country} is no country code here: did you mean {code + area[len(country):]}?"
+    if state and subdivision_code(area, code) != area:
+        return f"{area} is no state of {code} (ISO 3166-2, as `leadrouter feedback` lists areas: US-CA, CA-QC)"
+    return None
 
 
 def _reset(cx: Any, partner_id: str, now: Any, area: str | None) -> int:

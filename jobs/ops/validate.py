@@ -33,7 +33,8 @@ class Finding:
         # a message quotes the org's text (a partner's name, a zone typed by a person): on its
         # own line, whatever line breaks that text holds
         where = f"{self.file}:{self.line}" if self.line else self.file
-        text = one_line(f"{self.severity.upper():7} {where}: {self.key}: {self.message}")
+        key = f"{self.key}: " if self.key else ""  # a problem with the file itself (not TOML) has none
+        text = one_line(f"{self.severity.upper():7} {where}: {key}{self.message}")
         return f"{text}\n        fix: {one_line(self.fix)}" if self.fix else text
 
 
@@ -57,17 +58,18 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
     cfg_name = str(config) if config else "(defaults)"
     loaded = None
     raw: dict[str, Any] = {}
+    unread = False  # the file is no TOML: what it seems to lack is nothing it lacks
     if config is not None and config.exists():
         try:
             raw = toml_loads(read_config_text(config))
         except (tomllib.TOMLDecodeError, ConfigFileError):  # load() below says what is wrong
-            raw = {}
+            raw, unread = {}, True
     try:
         loaded = load(config)
     except ConfigFileError as e:
         findings += [_from_problem(p) for p in e.problems] or [
             _config_finding(cfg_name, line.strip()) for line in str(e).splitlines() if line.strip()]
-        loaded = _essentials(config, raw)
+        loaded = None if unread else _essentials(config, raw)
 
     base = config.resolve().parent if config else Path.cwd()
 
@@ -90,7 +92,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         findings += [_from_problem(p) for p in e.problems]
 
     if loaded is not None:
-        findings += _state_findings(loaded, cfg_name)
+        findings += _state_findings(loaded, cfg_name, offline=offline)
         findings += _alert_findings(loaded, cfg_name)
     rules_path = path_of("routing", "rules", "rules.toml")
     online = not offline and loaded is not None and loaded.settings.salesforce is not None
@@ -331,7 +333,7 @@ def _lead_statuses(describe, ms, offers: Any, cfg_name: str) -> list[Finding]:
     return findings
 
 
-def _state_findings(loaded, cfg_name: str) -> list[Finding]:
+def _state_findings(loaded, cfg_name: str, *, offline: bool = False) -> list[Finding]:
     """The state path as `once`/`run` will find it (jobs/state_path.py): usable, or why not."""
     from jobs.state_path import problem, sqlite_path
 
@@ -348,7 +350,30 @@ def _state_findings(loaded, cfg_name: str) -> list[Finding]:
         return [Finding("warning", cfg_name, "state.url", f"no state database at {path} yet",
                         "expected before the first run: `leadrouter once --init` creates it; on a deployment that "
                         "has run before, the state was lost — restore it or `leadrouter state rebuild`")]
+    if path is None and not offline:  # a database server: once and status need it to answer
+        said = _server_unanswered(url)
+        if said:
+            message, _, fix = said.partition("\n  fix: ")
+            return [Finding("error", cfg_name, "state.url", message, fix or None)]
     return []
+
+
+def _server_unanswered(url: str) -> str | None:
+    """Why the state's database server does not take a connection (refused, no such host,
+    role or password refused), in jobs/state/store.py's words; None when it does."""
+    from sqlalchemy import create_engine, text
+
+    from jobs.state.store import server_connect_args, unreachable
+
+    engine = create_engine(url, connect_args={**server_connect_args(url), "connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return None
+    except Exception as e:  # noqa: BLE001 - whatever the driver raises is said, not raised
+        return unreachable(url, str(getattr(e, "orig", None) or e).splitlines()[0])
+    finally:
+        engine.dispose()
 
 
 def _alert_findings(loaded, cfg_name: str) -> list[Finding]:

@@ -103,3 +103,18 @@ def test_classify_answers_for_any_error_body_salesforce_could_send(status, body)
     failure = classify(SalesforceGeneralError("u", status, "q", body))
     assert failure.kind in {"transient", "session", "budget", "config", "permanent"}
     assert isinstance(failure.code, str) and failure.code
+
+
+@pytest.mark.parametrize("said, fix_names, not_named", [
+    ("audience is invalid", "https://test.salesforce.com", "refresh token"),
+    ("user hasn't approved this consumer", "Admin approved users are pre-authorized", "refresh token"),
+    ("invalid assertion", "certificate", "refresh token"),
+    ("authentication failure", "security token", "certificate"),
+    ("inactive user", "deactivated", "certificate"),
+    ("expired access/refresh token", "refresh token", "certificate"),
+])
+def test_a_refused_login_gets_the_fix_for_what_salesforce_said(said, fix_names, not_named):
+    """One fix listed every cause (username, pre-authorisation, certificate, audience, a
+    revoked refresh token) whatever Salesforce said; a JWT login was told of refresh tokens."""
+    failure = classify({"error": "invalid_grant", "error_description": said})
+    assert fix_names in failure.fix and not_named not in failure.fix, failure.fix

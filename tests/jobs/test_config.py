@@ -120,3 +120,104 @@ def test_the_connectors_own_tables_under_salesforce_are_named_where_they_go(tmp_
     with pytest.raises(ConfigFileError) as e:
         load(p, env={})
     assert f"[salesforce.{inner}]" in str(e.value) and f"[{table}]" in str(e.value)
+
+
+@pytest.mark.parametrize("var, value, key", [
+    ("LEADROUTER_LOGIN_URL", "http://acme.my.salesforce.com", "salesforce.login_url"),
+    ("LEADROUTER_LOG_LEVEL", "verbose", "log.level"),
+    ("LEADROUTER_ORG", "Acme-Prod", "org.name"),
+])
+def test_a_wrong_value_from_the_environment_is_blamed_on_the_variable_not_the_files_line(tmp_path, var, value, key):
+    """The file's line holds a good value; pointing at it sends the reader to the wrong place."""
+    p = write(tmp_path, """
+        [org]
+        name = "acme"
+        [salesforce]
+        login_url = "https://acme.my.salesforce.com"
+        [salesforce.auth]
+        method = "client_credentials"
+        client_id = "x"
+        client_secret_env = "S"
+        [log]
+        level = "info"
+    """)
+    with pytest.raises(ConfigFileError) as err:
+        load(p, env={var: value})
+    [problem] = err.value.problems
+    assert problem.key == key and problem.line is None, problem
+    assert var in problem.message and var in (problem.fix or ""), problem
+
+
+@pytest.mark.parametrize("table, written, fix", [
+    ("budget", "share = -1", "share = 0.25"),
+    ("schedule", 'leads = "60s"', "leads = 60"),
+    ("offers", 'followup_days = "3 days"', "followup_days = 3.0"),
+    ("state", "retention_days = 0", "retention_days = 90"),
+])
+def test_a_value_out_of_range_or_of_the_wrong_type_shows_the_line_as_the_example_has_it(tmp_path, table, written,
+                                                                                        fix):
+    """'Input should be greater than 0 — fix: see config.example.toml for this key's type and
+    default' sent the reader to another file for what one line can say."""
+    p = write(tmp_path, f"[{table}]\n{written}\n")
+    with pytest.raises(ConfigFileError) as err:
+        load(p, env={})
+    [problem] = err.value.problems
+    assert problem.line == 2 and fix in (problem.fix or ""), problem
+
+
+@pytest.mark.parametrize("lines, key, said", [
+    ('offer_alert = "custom"', "offer_alert", "custom_notification_type_id"),
+    ('mode = "custom"', "mode", "custom_notification_type_id"),
+    ('email_sender_type = "OrgWideEmailAddress"', "email_sender_type", "email_sender_address"),
+])
+def test_a_notification_setting_that_cannot_work_is_refused_at_its_line_in_the_files_words(tmp_path, lines, key, said):
+    """offer_alert = "custom" without a type id passed validate and then failed every alert
+    of every run; mode = "custom" was said as 'notify.kind', a key of no file."""
+    p = write(tmp_path, f"[notifications]\n{lines}\n")
+    with pytest.raises(ConfigFileError) as err:
+        load(p, env={})
+    [problem] = err.value.problems
+    assert problem.line == 2 and key in problem.message and said in problem.message, problem
+    assert "notify.kind" not in str(problem), problem
+
+
+@pytest.mark.parametrize("method, meant", [("jwt", "jwt_bearer"), ("JWT_Bearer", "jwt_bearer"),
+                                           ("oauth_client_credentials", "client_credentials")])
+def test_an_unknown_auth_method_is_said_in_words_with_the_one_meant(tmp_path, method, meant):
+    """Not pydantic's "Input tag 'jwt' found using 'method' does not match any of the expected tags"."""
+    p = write(tmp_path, f"""
+        [salesforce]
+        login_url = "https://acme.my.salesforce.com"
+        [salesforce.auth]
+        method = "{method}"
+        client_id = "x"
+    """)
+    with pytest.raises(ConfigFileError) as err:
+        load(p, env={})
+    [problem] = err.value.problems
+    assert problem.key == "salesforce.auth.method" and problem.line == 5, problem
+    assert "tag" not in problem.message and f"did you mean {meant!r}?" in (problem.fix or ""), problem
+
+
+def test_a_missing_secret_of_the_password_method_is_not_said_as_a_key_named_password(tmp_path):
+    p = write(tmp_path, """
+        [salesforce]
+        login_url = "https://acme.my.salesforce.com"
+        [salesforce.auth]
+        method = "password"
+        client_id = "x"
+        username = "me@acme.com"
+        password_env = "P"
+    """)
+    with pytest.raises(ConfigFileError) as err:
+        load(p, env={})
+    [problem] = err.value.problems
+    assert problem.key == "salesforce.auth" and "client_secret" in problem.message, problem
+
+
+def test_the_auth_methods_the_messages_know_are_the_connectors():
+    from connector.config import AuthConfig
+    from jobs.config import _AUTH_METHODS
+
+    members = AuthConfig.__origin__.__args__  # type: ignore[attr-defined]
+    assert set(_AUTH_METHODS) == {a for m in members for a in m.model_fields["method"].annotation.__args__}

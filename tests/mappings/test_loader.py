@@ -254,3 +254,12 @@ def test_values_of_the_wrong_shape_say_what_to_write(tmp_path):
         ("lead.fields.email.required", "Input should be a valid boolean, unable to interpret input (got 'perhaps')",
          "write required = true or required = false"),
     ]
+
+
+def test_a_mistyped_transform_on_country_is_one_problem_not_one_more_for_the_state_reading_it(tmp_path):
+    """state's subdivision transform reads country: a typo in country's own transforms
+    made it 'not mapped (did you mean amount?)' — a second error the reader cannot fix."""
+    found = problems(tmp_path, LEAD + (
+        'country = { field = "Country", transforms = ["countries"] }\n'
+        'state = { field = "State", transforms = [{ subdivision = "country" }] }\n'))
+    assert "unknown transform 'countries'" in one(found).message

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from jobs.cli import main
 
 
@@ -46,3 +48,21 @@ def test_feedback_lists_what_partners_answers_changed_and_resets_one(workdir, se
     assert partner in json.loads(capsys.readouterr().out)["reviewed"]
     assert main(["feedback", "reset", "001000000000000AAA", "--config", config]) == 2
     assert "not a partner" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("area, said_meant", [("XX-YY", "no country code"), ("UK", "did you mean GB?"),
+                                              ("CA-Q", "no state of CA")])
+def test_an_area_reset_of_no_area_is_refused_and_writes_nothing(workdir, seeded_org, capsys, area, said_meant):
+    """`--area XX-YY` (or UK for GB, CA-Q for CA-QC) was taken and written on the Account as
+    a review, and said 'declines in XX-YY no longer count' — of declines there never were."""
+    config = str(workdir / "leadrouter.toml")
+    time.sleep(1.1)
+    assert main(["once", "--config", config]) == 0
+    capsys.readouterr()
+    partner = next(a["Id"] for a in seeded_org.org.records("Account") if a.get("IsPartner"))
+    before = seeded_org.org.get("Account", partner).get("Routing_Feedback_Review__c")
+    assert main(["feedback", "reset", partner, "--area", area, "--config", config]) == 2
+    said = capsys.readouterr()
+    assert area in said.err and said_meant in said.err and "nothing was written" in said.err, said
+    assert "no longer count" not in said.out, said
+    assert seeded_org.org.get("Account", partner).get("Routing_Feedback_Review__c") == before

@@ -90,3 +90,45 @@ def test_salesforce_failing_a_read_mid_command_is_a_message_not_a_traceback(work
     assert code == 1, said
     assert "query" in said and "503" in said or "unavailable" in said.lower(), said
     assert "run again" in said, said
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_rule_file_that_is_not_there_names_the_key_that_points_at_it(workdir, command, capsys, monkeypatch):
+    plant(workdir / "leadrouter.toml", "rules.toml", "my-rules.toml")
+    code, said = said_by(workdir, command, capsys, monkeypatch)
+    assert code == 2, said
+    assert "my-rules.toml" in said and "[routing] rules" in said, said
+    assert "[rules] section" not in said, said  # the config has no such section
+
+
+def test_a_rules_option_naming_no_file_names_the_option(workdir, capsys, monkeypatch):
+    monkeypatch.chdir(workdir)
+    code = main(["dry-run", "--rules", "proposed.toml", "--config", str(workdir / "leadrouter.toml")])
+    said = capsys.readouterr().err
+    assert code != 0 and "proposed.toml" in said and "--rules" in said, said
+    assert "[rules] section" not in said, said
+
+
+@pytest.mark.parametrize("command", [["report", "--out", "r.html"], ["status"], ["dry-run"], ["validate"]])
+def test_a_config_file_that_is_not_there_is_said_before_anything_else(workdir, command, capsys, monkeypatch):
+    """`--config leadrouter.tmol`: every command says the file is missing, none goes on
+    without it (report said there was no state database yet)."""
+    monkeypatch.chdir(workdir)
+    try:
+        code = main([*command, "--config", str(workdir / "leadrouter.tmol")])
+    except SystemExit as e:
+        code = e.code
+    said = capsys.readouterr().err
+    assert code == 2 and "leadrouter.tmol" in said and "no such config file" in said, said
+    assert "state database" not in said, said
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_mappings_dir_that_is_not_there_names_the_key_that_points_at_it(workdir, command, capsys, monkeypatch):
+    """Not 'check the path given to load_mappings / --mappings': no ops person calls a
+    function, and no command takes --mappings."""
+    plant(workdir / "leadrouter.toml", 'dir = "mappings"', 'dir = "mapping"')
+    code, said = said_by(workdir, command, capsys, monkeypatch)
+    assert code == 2, said
+    assert "mapping" in said and "[mappings] dir" in said and "mappings/defaults" in said, said
+    assert "load_mappings" not in said and "--mappings" not in said, said

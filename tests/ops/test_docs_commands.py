@@ -244,3 +244,55 @@ def test_a_mapping_section_without_its_sobject_says_where_to_add_it(tmp_path):
         load_mappings(tmp_path)
     [missing] = [p for p in e.value.problems if "sobject is missing" in p.message]
     assert missing.fix and "[lead]" in missing.fix and 'sobject = "' in missing.fix, missing
+
+
+def _options() -> list[str]:
+    def walk(parser: argparse.ArgumentParser, path: str):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, f"{path} {name}".strip())
+            else:
+                yield from (f"{path} {o}" for o in action.option_strings if o not in ("--help", "--config", "-h"))
+    return sorted(set(walk(build_parser(), "")))
+
+
+@pytest.mark.parametrize("option", _options())
+def test_every_option_the_cli_takes_is_in_the_docs(option):
+    """What `--help` offers, a reader finds in the docs too: what it does and when to use it."""
+    text = "\n".join(p.read_text() for p in [*DOCS, ROOT / "config.example.toml"])
+    flag = option.split()[-1]
+    assert re.search(rf"{re.escape(flag)}(?![\w-])", text), f"`leadrouter {option}` is in --help, in no doc"
+
+
+def _unexplained() -> list[str]:
+    def walk(parser: argparse.ArgumentParser, path: str):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, f"{path} {name}".strip())
+            elif not action.help and not isinstance(action, argparse._HelpAction):
+                yield f"{path} {'/'.join(action.option_strings) or action.dest}"
+    return list(walk(build_parser(), ""))
+
+
+def test_every_option_and_argument_says_what_it_does_in_help():
+    """`leadrouter report --help` showed `--out OUT` and nothing more: not its default, not what it writes."""
+    assert not _unexplained(), _unexplained()
+
+
+def test_every_setting_the_docs_show_as_key_equals_value_is_one_a_file_takes():
+    """`explore = 1` in docs/LEARNING.md read as a setting a channel manager may write; no
+    rule file, config or mapping takes it ([settings] refuses it as an unknown key)."""
+    from jobs.config import Settings
+    from mappings.kinds import KINDS
+    from mappings.spec import ATTRIBUTE_KEYS, OBJECT_KEYS
+    from rules.book import _MATCH_KEYS, _RULE_KEYS, _RULESET_KEYS, _SETTINGS_KEYS, _TOP_KEYS
+
+    known = {*_SETTINGS_KEYS, *_RULE_KEYS, *_MATCH_KEYS, *_RULESET_KEYS, *_TOP_KEYS, *ATTRIBUTE_KEYS, *OBJECT_KEYS,
+             *(k for f in Settings.model_fields.values() for k in getattr(f.annotation, "model_fields", {})),
+             *(k for keys in _connector_keys().values() for k in keys),
+             *(a for kind in KINDS.values() for a in kind.attrs)}  # a mapping's attributes
+    shown = [(doc.name, key) for doc in DOCS if doc.parent.name != "rules"  # rules/README is the model's own
+             for key in re.findall(r"`([a-z_]+) = [^`]+`", doc.read_text())]
+    assert shown and not [s for s in shown if s[1] not in known], shown

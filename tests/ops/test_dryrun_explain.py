@@ -71,6 +71,30 @@ def test_explain_given_an_account_id_says_it_is_not_a_lead(workdir, seeded_org, 
     assert "not a Lead id: those begin with 00Q, this one with 001" in capsys.readouterr().out
 
 
+def test_explain_of_an_id_mistyped_in_its_last_letters_says_so_not_a_mapping_problem(workdir, seeded_org, capsys):
+    """An 18-character id whose three check letters do not fit its first 15 (one letter
+    mistyped): Salesforce answers INVALID_QUERY_FILTER_OPERATOR 'invalid ID field'. That is
+    no mapping filter and no configuration problem: the id is named, with the id meant."""
+    lead = next(r["Id"] for r in seeded_org.org.records("Lead"))
+    mistyped = lead[:15] + ("AAB" if lead[15:] != "AAB" else "AAC")
+    try:
+        code = main(["explain", mistyped, "--config", str(workdir / "leadrouter.toml")])
+    except SystemExit as e:
+        code = e.code
+    said = capsys.readouterr().err
+    assert code == 2 and mistyped in said and f"did you mean {lead}?" in said, said
+    assert "mapping" not in said and "SELECT" not in said and "configuration problem" not in said, said
+
+
+def test_an_invalid_id_in_a_query_is_not_blamed_on_a_mapping_filter():
+    from connector.errors import classify
+
+    failure = classify({"errorCode": "INVALID_QUERY_FILTER_OPERATOR",
+                        "message": "\nSELECT Id FROM Lead WHERE Id IN ('00Q5g0000000001EAB')\n"
+                                   "ERROR at Row:1:Column:35\ninvalid ID field: 00Q5g0000000001EAB"})
+    assert "id" in failure.fix and "filter" not in failure.fix, failure
+
+
 def test_validate_and_dry_run_accept_the_score_and_performance_facts_as_once_does(workdir, capsys):
     """A rule naming the lead score or a partner performance fact is valid everywhere:
     `validate` and `dry-run` read the same attributes as the running connector."""
@@ -132,3 +156,11 @@ def test_explain_names_an_expired_registration_that_matched_the_lead_and_the_dat
     finally:
         org.delete("Opportunity", reg_id)
         org.delete("Lead", lead_id)
+
+
+def test_explain_takes_the_leads_url_as_pasted_from_the_browser(workdir, seeded_org, capsys):
+    """The README says the id is in the Lead's URL; the URL itself was 'not a Salesforce id'."""
+    lead = next(r["Id"] for r in seeded_org.org.records("Lead"))
+    url = f"https://acme.lightning.force.com/lightning/r/Lead/{lead}/view"
+    assert main(["explain", url, "--config", str(workdir / "leadrouter.toml"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lead_id"] == lead

@@ -46,3 +46,19 @@ def test_an_output_path_that_cannot_be_written_is_named(with_state, tmp_path, ca
 def test_a_limit_below_one_is_refused_before_anything_is_read(with_state, capsys, limit):
     code, said = said_by(["dry-run", "--limit", limit, "--config", str(with_state)], capsys)
     assert code == 2 and "--limit" in said and "MALFORMED_QUERY" not in said, said
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--faults", "nope"], "--faults"), (["--step-minutes", "0"], "--step-minutes"), (["--days", "0"], "--days"),
+    (["--days", "-1"], "--days"), (["--partners", "0"], "--partners"), (["--leads", "-3"], "--leads"),
+    (["--report", "missing-dir/report.html"], "--report"),
+])
+def test_a_demo_option_that_cannot_work_is_named_before_the_demo_runs(tmp_path, capsys, monkeypatch, args, named):
+    """Each of these was a traceback — at once (ZeroDivisionError, ValueError) or, for
+    --report, after the whole simulated run (FileNotFoundError)."""
+    import sandbox
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sandbox, "start", lambda *a, **k: pytest.fail("the demo started"))
+    code, said = said_by(["demo", *args], capsys)
+    assert code == 2 and named in said and "Traceback" not in said, said

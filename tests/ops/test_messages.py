@@ -88,3 +88,18 @@ def test_an_unreachable_org_prints_its_fix_once(workdir, capsys):
     fix = out.split("could not connect", 1)[1].split("fix: ", 1)[1].splitlines()[0]
     assert fix and out.count(fix) == 1, out
     assert "— fix:" not in line
+
+
+@pytest.mark.parametrize("when, fix", [
+    ('rating == Hot', 'text goes in quotes: rating == "Hot"'),
+    ('source in [Web, "Partner"]', 'text goes in quotes: "Web"'),
+    ('rating = "Hot"', "compare with ==, not ="),
+    ('rating == "Hot" && amount > 5', "write and, not &&"),
+    ('rating == "Hot" || amount > 5', "write or, not ||"),
+])
+def test_a_condition_written_as_in_another_language_gets_the_fix_for_it(when, fix):
+    """A value without quotes is no misspelt attribute (Hot was 'did you mean country?'),
+    and `=`, `&&`, `||` are named, not answered with the whole syntax."""
+    text = rule_error(when)
+    assert fix in text, text
+    assert "did you mean" not in text, text

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import re
+
+import pytest
 
 import pytest
 
@@ -262,3 +265,61 @@ def test_an_offers_status_the_org_lead_status_lacks_is_warned_with_the_value_mea
     closed, untouched = found["offers.closed_unconverted_statuses"], found["offers.untouched_status"]
     assert closed.severity == "warning" and "'Closed - Not Converted'" in closed.fix and "capacity" in closed.message
     assert "Open - Not Contacted" in untouched.fix and "follow-up" in untouched.message
+
+
+@pytest.mark.parametrize("written, fix", [
+    ('"48h"', "offer_hours = 48 "), ('"2 days"', "a number of hours"), ("-1", "offer_hours = 48"),
+])
+def test_an_offer_window_that_is_not_a_number_of_hours_says_how_to_write_one(workdir, capsys, written, fix):
+    plant(workdir / "rules.toml", "offer_hours = 72", f"offer_hours = {written}")
+    assert main(["validate", "--config", str(workdir / "leadrouter.toml"), "--json"]) == 1
+    found = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["key"].endswith("offer_hours")]
+    assert len(found) == 1 and found[0]["line"] and fix in (found[0].get("fix") or ""), found
+
+
+@pytest.mark.parametrize("key, written, fix", [
+    ("max_attempts", '"3"', "max_attempts = 3 "), ("business_hours", '"yes"', "business_hours = true or false"),
+    ("escalation_queue", "7", 'escalation_queue = "7"'),
+])
+def test_a_setting_of_the_wrong_type_says_how_to_write_it(workdir, capsys, key, written, fix):
+    plant(workdir / "rules.toml", "[settings]\n", f"[settings]\n{key} = {written}\n")
+    text = (workdir / "rules.toml").read_text()
+    (workdir / "rules.toml").write_text(re.sub(rf"(?m)^({key} = (?!{re.escape(written)}).*)$", r"# \1", text))
+    assert main(["validate", "--config", str(workdir / "leadrouter.toml"), "--json"]) == 1
+    found = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["key"] == f"settings.{key}"]
+    assert len(found) == 1 and fix in (found[0].get("fix") or ""), found
+
+
+def test_a_key_file_that_is_not_there_is_named_as_once_names_it(workdir, capsys):
+    """validate said 'the JWT private key could not be used (SecretResolutionError)' where
+    once says which file cannot be read."""
+    config = workdir / "leadrouter.toml"
+    config.write_text(re.sub(r'(?m)^private_key_file = "(.*)"', r'private_key_file = "\1.missing"', config.read_text()))
+    assert main(["validate", "--config", str(config)]) == 1
+    said = capsys.readouterr().out
+    assert ".missing" in said and "cannot read" in said and "No such file" in said, said
+    assert "SecretResolutionError" not in said, said
+
+
+def test_a_login_url_whose_host_does_not_exist_is_named_as_such(workdir, capsys):
+    """A misspelt My Domain (.invalid never resolves) was urllib3's 'HTTPSConnectionPool(host=…):
+    Max retries exceeded … NameResolutionError(…)', cut off mid-sentence."""
+    config = workdir / "leadrouter.toml"
+    config.write_text(re.sub(r'(?m)^login_url = ".*"', 'login_url = "https://acme-dev.my.salesforce.invalid"',
+                             config.read_text()))
+    assert main(["validate", "--config", str(config)]) == 1
+    said = capsys.readouterr().out
+    assert "acme-dev.my.salesforce.invalid" in said and "does not resolve" in said and "login_url" in said, said
+    assert "HTTPSConnectionPool" not in said and "Max retries" not in said, said
+
+
+def test_a_state_database_server_that_does_not_answer_is_said_not_ready_to_run(workdir, capsys):
+    """validate said 'ready to run' with [state] url on a PostgreSQL server that refuses
+    connections; status then exited 4 and once could not start."""
+    config = workdir / "leadrouter.toml"
+    config.write_text(re.sub(r'(?m)^url = "sqlite:.*"', 'url = "postgresql+psycopg://leadrouter@127.0.0.1:1/leadrouter"',
+                             config.read_text()))
+    assert "127.0.0.1:1" in config.read_text()
+    main(["validate", "--config", str(config)])
+    said = capsys.readouterr().out
+    assert "state.url" in said and "cannot reach the state database" in said and "ready to run" not in said, said

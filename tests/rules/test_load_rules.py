@@ -211,3 +211,23 @@ name = "Website"
     [problem] = err.value.problems
     assert problem.key.endswith("pool.NA") and "known:" not in problem.fix, problem
     assert "no [territories] table" in problem.fix and 'NA = ["US", "CA"]' in problem.fix, problem
+
+
+@pytest.mark.parametrize("written, meant", [("[[gates]]", "gate"), ("[territory]", "territories"),
+                                            ("[setting]", "settings")])
+def test_a_misspelt_top_level_table_is_named_at_its_header_line(written, meant):
+    text = f'[[ruleset]]\nname = "x"\n\n{written}\nx = 1\n'
+    with pytest.raises(RulesError) as err:
+        load_rules(text=text)
+    [problem] = [p for p in err.value.problems if "unknown key" in p.message]
+    assert problem.line == 4 and f"did you mean {meant!r}?" in (problem.fix or ""), problem
+
+
+def test_a_tier_weight_spelt_in_lower_case_is_an_error_at_its_line_not_a_weight_never_used():
+    """`platinum = 10` left Platinum at its default 4 with a warning pointing at [settings];
+    min_tier = "gold" is an error, and so is this."""
+    text = '[settings]\nmax_attempts = 3\n\n[settings.tier_weights]\nGold = 3\nplatinum = 10\n\n[[ruleset]]\nname = "x"\n'
+    with pytest.raises(RulesError) as err:
+        load_rules(text=text)
+    [problem] = [p for p in err.value.problems if "platinum" in p.key]
+    assert problem.is_error and problem.line == 6 and "did you mean 'Platinum'?" in (problem.fix or ""), problem

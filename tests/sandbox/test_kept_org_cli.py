@@ -120,3 +120,30 @@ def test_serve_import_refuses_a_missing_folder_and_seed_with_import(tmp_path, ca
     assert "no such folder" in capsys.readouterr().err
     assert main(["sandbox", "serve", "--data", str(tmp_path / "o"), "--import", str(EXPORT), "--seed", "demo"]) == 2
     assert "give one of them" in capsys.readouterr().err
+
+
+def test_a_second_serve_of_an_org_being_served_is_refused_naming_the_first(tmp_path):
+    """A second terminal's `sandbox serve --data` of the same org started another server on a
+    new port, rewrote connection.json to it, and on Ctrl-C saved its copy over the first's."""
+    data = tmp_path / "org"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobs.cli", "sandbox", "serve", "--data", str(data), "--seed", "demo",
+         "--partners", "3", "--leads", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not proc.stderr.readline().startswith("sandbox ready"):
+            pass
+        first = json.loads((data / "connection.json").read_text())["instance_url"]
+        second = subprocess.run(
+            [sys.executable, "-m", "jobs.cli", "sandbox", "serve", "--data", str(data)],
+            capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
+        )  # fmt: skip
+        assert second.returncode == 2, second.stderr
+        assert "already being served" in second.stderr and first in second.stderr, second.stderr
+        assert json.loads((data / "connection.json").read_text())["instance_url"] == first
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
