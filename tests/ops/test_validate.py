@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-
 from jobs.cli import main
 from jobs.ops.validate import validate
 
