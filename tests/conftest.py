@@ -113,6 +113,26 @@ def salesforce_client(sb: Any, version: str = "62.0"):
     )
 
 
+def communicate_or_dump(proc: Any, timeout: float) -> tuple[Any, Any]:
+    """`proc.communicate(timeout)`; a process that does not end in time is asked for every
+    thread's stack (SIGABRT: the child runs with PYTHONFAULTHANDLER=1), and the test fails
+    with it, so a hang seen once under load says where it hung."""
+    import signal
+    import subprocess
+
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        try:
+            out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        text = err.decode(errors="replace") if isinstance(err, bytes) else (err or "")
+        raise AssertionError(f"{proc.args} did not end within {timeout} s; its threads then:\n{text[-6000:]}") from None
+
+
 @pytest.fixture
 def sandbox_factory(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     import sandbox as sandbox_pkg

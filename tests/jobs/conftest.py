@@ -167,7 +167,7 @@ def wait_routed(sb, lead_ids, deadline: float, why: str) -> None:
 
 
 def leadrouter(cfg: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"}  # a hang can be asked for its stacks
     if args and args[0] == "run":
         _assert_offline(cfg, env)
     proc = subprocess.Popen([sys.executable, "-m", "jobs.cli", *args, "--config", str(cfg)], cwd=ROOT, env=env,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import https_session
+from tests.conftest import communicate_or_dump, https_session
 from tests.sandbox.raw import Raw
 
 
@@ -132,7 +132,8 @@ def _serve_once(data: Path) -> dict:
     """Start `leadrouter sandbox serve` on DATA until it is ready, then stop it cleanly."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "jobs.cli", "sandbox", "serve", "--data", str(data)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
         cwd=Path(__file__).resolve().parents[2],
     )  # fmt: skip
     try:
@@ -141,7 +142,7 @@ def _serve_once(data: Path) -> dict:
                 break
         connection = json.loads((data / "connection.json").read_text())
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=20)
+        communicate_or_dump(proc, 20)  # hung once under a CI run's load: its stacks if again
     finally:
         if proc.poll() is None:
             proc.kill()
