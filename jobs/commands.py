@@ -28,8 +28,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
     run.set_defaults(handler=cmd_run)
     once = sub.add_parser("once", parents=[common, starting],
                           help="run every job once and exit (for cron / a CronJob)")
-    once.add_argument("--wait-for-leader", type=float, default=0, metavar="SECONDS",
-                      help="wait this long for the leader lock instead of exiting at once")
+    once.add_argument("--wait-for-leader", type=_wait_seconds, default=0, metavar="SECONDS",
+                      help="wait this long for the leader lock instead of exiting at once (0 to 86400)")
     once.add_argument("--due", action="store_true",
                       help="run only the jobs whose [schedule] interval has passed since their last run "
                            "(for a cron entry firing every minute)")
@@ -48,6 +48,20 @@ def register(sub: "argparse._SubParsersAction") -> None:
     status = sub.add_parser("status", parents=[common], help="what the state database says: jobs, offers, outbox")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=cmd_status)
+
+
+def _wait_seconds(text: str) -> float:
+    """--wait-for-leader: seconds, 0 to a day; -1 or 1e12 was taken silently (no wait, or for ever)."""
+    import math
+
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (e.g. 60)") from None
+    if not math.isfinite(seconds) or not 0 <= seconds <= 86_400:
+        raise argparse.ArgumentTypeError(f"{text} is not 0 to 86400 seconds (a day): a cron job that waits longer "
+                                         "overlaps its next run")
+    return seconds
 
 
 def _load(args) -> Any:

@@ -62,3 +62,9 @@ def test_a_demo_option_that_cannot_work_is_named_before_the_demo_runs(tmp_path, 
     monkeypatch.setattr(sandbox, "start", lambda *a, **k: pytest.fail("the demo started"))
     code, said = said_by(["demo", *args], capsys)
     assert code == 2 and named in said and "Traceback" not in said, said
+
+
+@pytest.mark.parametrize("wait", ["-1", "1e12", "nan", "soon"])
+def test_a_wait_for_the_leader_that_is_no_span_of_seconds_is_refused_before_anything_runs(wait, capsys):
+    code, said = said_by(["once", "--wait-for-leader", wait], capsys)
+    assert code == 2 and "--wait-for-leader" in said and "seconds" in said, said
