@@ -194,17 +194,17 @@ class LeadRouter:
         lead_attributes, partner_attributes = rule_attributes(ms)
         book = load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
                           queue_names=queue_names)
-        # a multi-currency org: each lead's amounts in the corporate currency, at the org's rates
-        currencies = pf.org_currencies(client, ms)
+        # a multi-currency org: each lead's amounts in the corporate currency, at the org's rates;
+        # an org on custom fiscal years keeps its quarters itself (Period). Read with the day's
+        # full check, kept in the state between.
+        currencies, periods, period_problems = pf.org_setup(client, ms, store, checked, clock.now())
         if currencies is not None:
             ms.use_currencies(currencies)
             get_logger(component="preflight").info(
                 "org_currencies", corporate=currencies.corporate, active=sorted(currencies.rates),
                 converted=sorted(currencies.attributes),
                 note="lead amounts are compared in the corporate currency, at the org's conversion rates "
-                     "(Setup → Manage Currencies), as read at this start")
-        # an org on custom fiscal years keeps its quarters itself (Period): read at each start
-        periods, period_problems = pf.fiscal_periods(client)
+                     "(Setup → Manage Currencies), as read with the day's full check")
         if periods:
             book = book.with_fiscal_periods(periods)
             get_logger(component="preflight").info(

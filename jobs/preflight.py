@@ -213,3 +213,38 @@ def history_tracking(client, ms) -> tuple[list[tuple[str, str]], str | None]:
         name = str(r.get("QualifiedApiName") or "").lower()
         tracked[name] = tracked[name + "id"] = bool(r.get("IsFieldHistoryTracked"))
     return [(field, why) for field, why in wanted.items() if tracked.get(field.lower()) is False], None
+
+
+ORG_SETUP = "org_setup"  # snapshot kind: the org's currencies and custom fiscal periods, as last read
+
+
+def org_setup(client, ms, store, fresh: bool, now: datetime) -> tuple[Any, list[Any], list[str]]:
+    """(currencies, custom fiscal periods, problems): read from the org with the day's full
+    check (`fresh`, or none kept yet), kept in the state, and taken from there by the starts
+    between — a cron `once` every minute would pay two queries a start for what an admin
+    changes a few times a year. A lost state reads them again."""
+    from datetime import date
+
+    from mappings.currency import OrgCurrencies
+    from rules.fiscal import FiscalPeriod
+
+    with store.connect() as conn:
+        kept = None if fresh else next(iter(st.snapshot_records(conn, ORG_SETUP)), None)
+    if kept is not None:
+        money = kept.get("currencies")
+        currencies = None if money is None else OrgCurrencies(
+            money["corporate"], money["rates"], frozenset(money["attributes"]), money["labels"])
+        periods = [FiscalPeriod(p["kind"], date.fromisoformat(p["start"]), date.fromisoformat(p["end"]), p["label"])
+                   for p in kept.get("periods", [])]
+        return currencies, periods, list(kept.get("problems", []))
+    currencies = org_currencies(client, ms)
+    periods, problems = fiscal_periods(client)
+    record = {"Id": "org", "at": now.isoformat(), "problems": problems,
+              "periods": [{"kind": p.kind, "start": p.start.isoformat(), "end": p.end.isoformat(), "label": p.label}
+                          for p in periods],
+              "currencies": None if currencies is None else {
+                  "corporate": currencies.corporate, "rates": dict(currencies.rates),
+                  "attributes": sorted(currencies.attributes), "labels": dict(currencies.labels)}}
+    with store.begin() as conn:
+        st.put_snapshot(conn, ORG_SETUP, [record], now, modstamp_field="at")
+    return currencies, periods, problems

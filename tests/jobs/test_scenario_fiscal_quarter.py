@@ -88,3 +88,21 @@ def test_days_after_the_last_custom_year_follow_the_fiscal_start_month(kestrel):
     sept = k.new_lead("Mumbai Metals", "IN", Expected_Close_Date__c="2031-09-30")
     k.once()
     assert k.view(sept)["partner"] == "ganges", k.view(sept)
+
+
+def test_the_orgs_periods_and_currencies_are_read_with_the_days_full_check_not_at_every_start(kestrel, monkeypatch):
+    """A cron `once` every minute would pay two queries a start for what an admin changes a
+    few times a year: they are read with the day's full check and kept in the state between,
+    and a start on a lost state reads them again."""
+    from jobs import preflight
+
+    k, asked = kestrel, []
+    custom_fiscal_year(k)
+    real = preflight.fiscal_periods
+    monkeypatch.setattr(preflight, "fiscal_periods", lambda client: asked.append(1) or real(client))
+    k.once(init=True)
+    k.once()
+    assert len(asked) == 1, "the second start read the periods again"
+    lead = k.new_lead("Chennai Chips", "IN", Expected_Close_Date__c="2031-03-31")  # after Q3's 29 March
+    k.once()
+    assert k.view(lead)["partner"] == "deccan", "the kept periods were not used"
