@@ -61,6 +61,8 @@ _READ_VALUES = {
     ("partner", "tier"): [t.value for t in Tier],
     ("partner", "role"): [r.value for r in Role],
 }
+# how salesforce/README.md deploys the package that brings the fields and values above
+DEPLOY = "`sf project deploy start --source-dir salesforce/force-app --target-org <your org>`"
 _WRITE_VALUES = {
     "routing_status": [s.value for s in RoutingStatus],
     "response": [r.value for r in Response],
@@ -330,7 +332,9 @@ def _writeback_checks(c: _Check, wb: Any, only_optional: bool = False) -> None:
                     if written not in values:
                         c.add((table, name), f"{field_name} has no picklist value {written!r}, which the router writes"
                               + meant(str(written), values),
-                              f"add it to the picklist, or map it: map = {{ {value} = \"<your value>\" }}")
+                              f"deploy this leadrouter's salesforce/ package, whose {field_name} has it ({DEPLOY}; "
+                              "an org upgraded from an earlier release lacks the values added since), or add it to "
+                              f"the picklist, or map it: map = {{ {value} = \"<your value>\" }}")
     wb.leave_out(left_out)
 
 

@@ -1,0 +1,131 @@
+"""Upgrading, as an ops person does it: an org that still has the package an earlier
+release shipped (no Routing_Status__c values Fallback and Released, which this release
+writes; no Rejection_Reason_Code__c, Lead_Quality_Rating__c, feedback fields or
+LeadRouter_Lease__c), a state database an earlier release wrote. Through `leadrouter`
+(validate, once) against the sandbox org over HTTPS."""
+from __future__ import annotations
+
+import copy
+import hashlib
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from jobs.cli import main
+from jobs.ops.demo import write_config
+from jobs.state.migrations import MIGRATIONS
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+NEW_VALUES = ("Fallback", "Released")  # Routing_Status__c values added to salesforce/ on 2026-12-05
+DEPLOY = "sf project deploy start --source-dir salesforce/force-app"  # as salesforce/README.md says it
+
+
+def older_package(sb) -> None:
+    """The org as salesforce/ of 2026-11-23 left it: Routing_Status__c without the values
+    added since (its own schema: the default one is shared by every org of the process)."""
+    with sb.org.lock:
+        schema = copy.deepcopy(sb.org.schema)
+        lead = schema.object("Lead")
+        status = lead.fields["Routing_Status__c"]
+        status.picklist_values = [v for v in status.picklist_values if v not in NEW_VALUES]
+        lead._reindex()
+        sb.org.schema = schema
+
+
+def config_for(sb, tmp_path: Path) -> Path:
+    """The ops person's own copies of the rule file and mappings, as the README sets them up."""
+    mine = tmp_path / "mine"
+    (mine / "mappings").mkdir(parents=True)
+    (mine / "rules.toml").write_text((ROOT / "rules/defaults/rules.toml").read_text())
+    for f in (ROOT / "mappings/defaults").glob("*.toml"):
+        (mine / "mappings" / f.name).write_text(f.read_text())
+    cfg = write_config(mine, sb.connection, mine / "rules.toml")
+    cfg.write_text(cfg.read_text().replace('url = "sqlite:///leadrouter.sqlite"',
+                                           f'url = "sqlite:///{mine}/state.sqlite"')
+                   + f'\n[mappings]\ndir = "{mine / "mappings"}"\n')
+    return cfg
+
+
+def leadrouter(*args: str) -> int:
+    """The exit code `leadrouter ARGS` ends with."""
+    try:
+        return main(list(args))
+    except SystemExit as e:
+        return int(e.code or 0)
+
+
+def leads(sb) -> dict[str, dict]:
+    return {r["Id"]: dict(r) for r in sb.org.records("Lead")}
+
+
+def said_of_the_missing_values(out: str) -> None:
+    for value in NEW_VALUES:
+        line = next((ln for ln in out.splitlines() if f"no picklist value '{value}'" in ln), None)
+        assert line is not None, out
+    assert DEPLOY in out, out
+
+
+def test_an_org_with_the_older_package_is_named_with_the_deploy_command_before_any_lead_is_written(
+        sandbox_factory, tmp_path, capsys):
+    sb = sandbox_factory(seed="demo", partners=20, leads=30, random_seed=5)
+    older_package(sb)
+    cfg = config_for(sb, tmp_path)
+    before = leads(sb)
+
+    capsys.readouterr()
+    assert leadrouter("validate", "--config", str(cfg)) == 1
+    said_of_the_missing_values(capsys.readouterr().out)
+
+    assert leadrouter("once", "--init", "--config", str(cfg)) == 2
+    said_of_the_missing_values(capsys.readouterr().err)
+    assert leads(sb) == before, "nothing written to any Lead"
+
+
+def _key_as_releases_until_2026_12_07_made_it(cfg: Path, sb) -> str:
+    """The preflight pass's key as every release up to 2026-12-07 computed it: the org, the
+    mapping and rule files and the write-back fields; nothing of the release itself."""
+    from mappings import load_mappings
+
+    mine = cfg.parent
+    ms = load_mappings(mine / "mappings")
+    c = sb.connection
+    h = hashlib.sha1(f"{c['instance_url']}|{c['login_url']}|{c['api_version']}".encode())
+    files = sorted({ms.file(kind) for kind in ("lead", "partner", "rep", "pool", "pool_member", "dealreg")}
+                   | {str(mine / "rules.toml")})
+    for name in files:
+        h.update(name.encode())
+        h.update(Path(name).read_bytes())
+    h.update(repr(sorted(ms.writeback_fields().items())).encode())
+    return h.hexdigest()
+
+
+def test_a_pass_an_earlier_release_remembered_does_not_stand_for_this_one(sandbox_factory, tmp_path, capsys):
+    """An earlier release run by cron each minute checked the same files against this org an
+    hour ago and passed: it wrote no Fallback or Released. This release writes them, so its
+    start checks again, and stops before any Lead is written."""
+    sb = sandbox_factory(seed="demo", partners=20, leads=30, random_seed=5)
+    older_package(sb)
+    cfg = config_for(sb, tmp_path)
+    state = cfg.parent / "state.sqlite"
+    engine = create_engine(f"sqlite:///{state}")
+    with engine.begin() as conn:  # the state as the earlier release left it (schema of the time)
+        for m in MIGRATIONS:
+            m.apply(conn)
+            conn.execute(text("INSERT INTO schema_version (version, name, applied_at) VALUES (:v, :n, :at)"),
+                         {"v": m.version, "n": m.name, "at": datetime(2026, 12, 6)})
+        passed = sb.clock.now().replace(tzinfo=None)
+        conn.execute(text("INSERT INTO watermarks (name, value, updated_at) VALUES (:n, :v, :v)"),
+                     {"n": f"preflight:{_key_as_releases_until_2026_12_07_made_it(cfg, sb)}"[:64], "v": passed})
+    engine.dispose()
+    before = leads(sb)
+
+    capsys.readouterr()
+    code = leadrouter("once", "--config", str(cfg))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    said_of_the_missing_values(err)
+    assert leads(sb) == before, "nothing written to any Lead"
