@@ -180,7 +180,17 @@ class LeadRouter:
             clock = SalesforceTime(client) if callable(getattr(client, "server_now", None)) else SystemClock()
         if store is None:  # refused (exit 4) when it is another org's state: jobs/state/orgs.py
             from jobs.state.orgs import organization_id
+            from jobs.state.store import behind
 
+            if preflight and behind(loaded.state_url()) is not None:
+                # an upgrade: the org is checked before the state is migrated past the earlier
+                # release, so a start refused (the package not deployed yet) leaves it usable by that one
+                pf.check_mappings(client, ms)
+                from jobs.performance import rule_attributes
+
+                lead_attributes, partner_attributes = rule_attributes(ms)
+                load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
+                           queue_names=pf.queue_names(client))
             store = Store(loaded.state_url(), org=s.org.name, organization_id=organization_id(client))
         # the API version is part of what passed: an org serves a range of versions
         org = (f"{client.instance_url or ''}|{s.salesforce and s.salesforce.get('login_url')}"

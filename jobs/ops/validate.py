@@ -355,6 +355,14 @@ def _state_findings(loaded, cfg_name: str, *, offline: bool = False) -> list[Fin
         if said:
             message, _, fix = said.partition("\n  fix: ")
             return [Finding("error", cfg_name, "state.url", message, fix or None)]
+    if path is not None or not offline:
+        from jobs.ops.context import earlier_state
+        from jobs.state.store import behind
+
+        version = behind(url)
+        if version is not None:  # an upgrade: said, and left for the first start to migrate
+            message, _, fix = earlier_state(url, version).partition(" The first ")
+            return [Finding("warning", cfg_name, "state.url", message, "the first " + fix)]
     return []
 
 

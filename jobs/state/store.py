@@ -9,6 +9,7 @@ from __future__ import annotations
 import zlib
 from contextlib import contextmanager
 from itertools import chain
+from pathlib import Path
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -96,6 +97,28 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def behind(url: str) -> int | None:
+    """The schema version of an existing state an earlier leadrouter wrote (a migration
+    is pending), read without changing it; None for a current, newer, missing or unreadable
+    one (opening it with Store says what is wrong). A check (validate, dry-run, a start the
+    org's checks refuse) must leave such a state as it is: the earlier release may still run
+    on it, and it refuses a state migrated past it."""
+    from jobs.state.migrations import current_version
+
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else None
+    if path is not None and (not path or path == ":memory:" or not Path(path).is_file()):
+        return None
+    engine = create_engine(url, connect_args=server_connect_args(url))
+    try:
+        with engine.connect() as conn:
+            have = current_version(conn)
+    except exc.SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+    return have if have is not None and have < schema.SCHEMA_VERSION else None
 
 
 def describe_problem(e: BaseException, url: str | None = None) -> str:

@@ -129,3 +129,78 @@ def test_a_pass_an_earlier_release_remembered_does_not_stand_for_this_one(sandbo
     assert code == 2, err
     said_of_the_missing_values(err)
     assert leads(sb) == before, "nothing written to any Lead"
+
+
+def earlier_state(path: Path, version: int) -> None:
+    """A state database as a release of schema `version` left it (made by the frozen steps,
+    stamped as that release stamped it), with a watermark and a job run in it."""
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        for m in MIGRATIONS:
+            if m.version <= version:
+                m.apply(conn)
+                conn.execute(text("INSERT INTO schema_version (version, name, applied_at) VALUES (:v, :n, :at)"),
+                             {"v": m.version, "n": m.name, "at": datetime(2026, 11, 23)})
+        conn.execute(text("INSERT INTO watermarks (name, value, updated_at) VALUES ('leads', :at, :at)"),
+                     {"at": datetime(2026, 11, 23, 18)})
+    engine.dispose()
+
+
+def state_of(path: Path) -> tuple[int, list[str]]:
+    """(schema version, the tables and indexes) of a state file, read without leadrouter. The
+    leader lock's one-row token table is left out: every start takes the lock before anything
+    else and makes the table if missing (CREATE TABLE IF NOT EXISTS, as releases since
+    2026-12-05 do); releases before it never look at it."""
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        version = conn.execute(text("SELECT max(version) FROM schema_version")).scalar_one()
+        objects = conn.execute(text("SELECT type || ' ' || name FROM sqlite_master "
+                                    "WHERE name != 'leader_token' ORDER BY 1")).scalars().all()
+    engine.dispose()
+    return version, list(objects)
+
+
+def test_validate_of_a_new_release_leaves_the_running_releases_state_as_it_was(sandbox_factory, tmp_path, capsys):
+    """Before switching, the ops person runs the new release's `validate` against the live
+    config while the earlier release still runs from cron on that state: validate checks, it
+    does not migrate the state under the running release (which would then refuse it)."""
+    sb = sandbox_factory(seed="demo", partners=20, leads=30, random_seed=5)
+    cfg = config_for(sb, tmp_path)
+    state = cfg.parent / "state.sqlite"
+    earlier_state(state, 2)
+    before = state_of(state)
+
+    capsys.readouterr()
+    code = leadrouter("validate", "--config", str(cfg))
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert state_of(state) == before, "validate changed the state"
+    assert "schema version 2" in out and "once" in out, out  # said: the first start of this version migrates it
+
+    assert leadrouter("once", "--config", str(cfg)) == 0
+    assert state_of(state)[0] == MIGRATIONS[-1].version
+
+
+def test_a_start_refused_for_the_org_leaves_an_earlier_releases_state_for_it_to_run_on(
+        sandbox_factory, tmp_path, capsys):
+    """Connector upgraded before the package (the wrong order): the start stops naming the
+    deploy, and the state is still the earlier release's, so going back to it works until
+    the package is deployed."""
+    from sandbox.schema import load_schema
+
+    sb = sandbox_factory(seed="demo", partners=20, leads=30, random_seed=5)
+    older_package(sb)
+    cfg = config_for(sb, tmp_path)
+    state = cfg.parent / "state.sqlite"
+    earlier_state(state, 3)
+    before = state_of(state)
+
+    capsys.readouterr()
+    assert leadrouter("once", "--config", str(cfg)) == 2
+    said_of_the_missing_values(capsys.readouterr().err)
+    assert state_of(state) == before, "a refused start migrated the state"
+
+    with sb.org.lock:  # the package deployed
+        sb.org.schema = load_schema()
+    assert leadrouter("once", "--config", str(cfg)) == 0
+    assert state_of(state)[0] == MIGRATIONS[-1].version
