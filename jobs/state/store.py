@@ -105,6 +105,18 @@ def behind(url: str) -> int | None:
     one (opening it with Store says what is wrong). A check (validate, dry-run, a start the
     org's checks refuse) must leave such a state as it is: the earlier release may still run
     on it, and it refuses a state migrated past it."""
+    have = _version_of(url)
+    return have if have is not None and have < schema.SCHEMA_VERSION else None
+
+
+def ahead(url: str) -> int | None:
+    """The schema version of a state a newer leadrouter wrote (a rolled-back upgrade), which
+    this one refuses to open (SchemaTooNew); None otherwise. Read without changing it."""
+    have = _version_of(url)
+    return have if have is not None and have > schema.SCHEMA_VERSION else None
+
+
+def _version_of(url: str) -> int | None:
     from jobs.state.migrations import current_version
 
     path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else None
@@ -113,12 +125,11 @@ def behind(url: str) -> int | None:
     engine = create_engine(url, connect_args=server_connect_args(url))
     try:
         with engine.connect() as conn:
-            have = current_version(conn)
+            return current_version(conn)
     except exc.SQLAlchemyError:
         return None
     finally:
         engine.dispose()
-    return have if have is not None and have < schema.SCHEMA_VERSION else None
 
 
 def describe_problem(e: BaseException, url: str | None = None) -> str:

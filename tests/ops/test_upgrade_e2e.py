@@ -204,3 +204,28 @@ def test_a_start_refused_for_the_org_leaves_an_earlier_releases_state_for_it_to_
         sb.org.schema = load_schema()
     assert leadrouter("once", "--config", str(cfg)) == 0
     assert state_of(state)[0] == MIGRATIONS[-1].version
+
+
+def test_validate_after_a_rollback_names_the_state_a_newer_release_wrote(sandbox_factory, tmp_path, capsys):
+    """The program rolled back, its state not: once stops (exit 4) and so must validate's
+    verdict, in once's words, rather than 'ready to run'."""
+    sb = sandbox_factory(seed="demo", partners=20, leads=30, random_seed=5)
+    cfg = config_for(sb, tmp_path)
+    state = cfg.parent / "state.sqlite"
+    earlier_state(state, MIGRATIONS[-1].version)
+    engine = create_engine(f"sqlite:///{state}")
+    with engine.begin() as conn:  # the next release's first migration
+        conn.execute(text("INSERT INTO schema_version (version, name, applied_at) VALUES (:v, 'next', :at)"),
+                     {"v": MIGRATIONS[-1].version + 1, "at": datetime(2027, 1, 4)})
+    engine.dispose()
+    before = state_of(state)
+    newer = f"is at schema version {MIGRATIONS[-1].version + 1}, written by a newer leadrouter"
+
+    capsys.readouterr()
+    assert leadrouter("once", "--config", str(cfg)) == 4
+    assert newer in capsys.readouterr().err
+    for args in (("validate",), ("validate", "--offline")):
+        code = leadrouter(*args, "--config", str(cfg))
+        out = capsys.readouterr().out
+        assert code == 1 and newer in out and "restore the state's backup" in out, out
+    assert state_of(state) == before
