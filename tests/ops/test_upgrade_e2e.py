@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -229,3 +230,40 @@ def test_validate_after_a_rollback_names_the_state_a_newer_release_wrote(sandbox
         out = capsys.readouterr().out
         assert code == 1 and newer in out and "restore the state's backup" in out, out
     assert state_of(state) == before
+
+
+EARLIEST = Path(__file__).parent / "upgrade"  # config.example.toml, rules and mappings as 2026-11-23's release shipped them
+
+
+def test_the_files_of_the_earliest_release_load_unchanged(tmp_path, capsys):
+    """An ops person's files from the first release (copied as shipped, with their mapping
+    folder named) are read by this one key for key: nothing refused, nothing left unread."""
+    mine = tmp_path / "mine"
+    (mine / "mappings").mkdir(parents=True)
+    for f in [*EARLIEST.glob("*.toml"), *EARLIEST.glob("mappings/*.toml")]:
+        (mine / f.relative_to(EARLIEST)).write_text(f.read_text())
+    cfg = mine / "leadrouter.toml"
+    assert '# dir = "mappings"' in cfg.read_text()
+    cfg.write_text(cfg.read_text().replace('# dir = "mappings"', 'dir = "mappings"'))
+
+    capsys.readouterr()
+    code = leadrouter("validate", "--offline", "--config", str(cfg), "--json")
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 0, found
+    said = [f for f in found if f["key"] not in ("state.url", "notifications.portal_url")]
+    assert said == [], said
+
+
+def test_the_upgrade_section_puts_the_package_before_the_connector_and_a_backup_before_the_migration():
+    """What the messages of an upgrade point at (docs/DEPLOY.md, Upgrading) is there, in
+    the order that works: package, validate, stop and back up, start."""
+    from jobs.ops.context import earlier_state
+
+    assert "docs/DEPLOY.md, Upgrading" in earlier_state("sqlite:///x.sqlite", 2)
+    text = (ROOT / "docs" / "DEPLOY.md").read_text()
+    section = text.split("\n## Upgrading\n", 1)[1].split("\n## ", 1)[0]
+    steps = [section.index(s) for s in ("sf project deploy start --source-dir salesforce/force-app",
+                                        "leadrouter validate --config", ".backup", "Start the new connector")]
+    assert steps == sorted(steps), steps
+    for default in ('offer_alert = "email"', 'reminder_tasks = "all"', 'mode = "auto"'):
+        assert default in section and default in (ROOT / "config.example.toml").read_text(), default
