@@ -13,7 +13,7 @@ from pathlib import Path
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import JSON, Connection, Engine, Null, create_engine, delete, event, exc, func, select, update
+from sqlalchemy import JSON, Connection, Engine, Null, create_engine, delete, event, exc, func, select, text, update
 
 from jobs.state import orgs, schema
 from jobs.state.orgs import location  # noqa: F401 - where callers (st.location) find it
@@ -125,11 +125,30 @@ def _version_of(url: str) -> int | None:
     engine = create_engine(url, connect_args=server_connect_args(url))
     try:
         with engine.connect() as conn:
-            return current_version(conn)
+            have = current_version(conn)
+            if have is None and engine.dialect.name == "postgresql" and orgs.schema_for(orgs.org_of(url)):
+                have = _single_org_version(conn)
+            return have
     except exc.SQLAlchemyError:
         return None
     finally:
         engine.dispose()
+
+
+def _single_org_version(conn: Connection) -> int | None:
+    """A named org's schema not made yet: the version of the single-org state in the default
+    schema its first start would carry over (migrations/carry_over.py), if there is one."""
+    from jobs.state.migrations.carry_over import SOURCE
+
+    tables = set(conn.execute(text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
+                              {"s": SOURCE}).scalars())
+    if "schema_version" not in tables:
+        return None
+    if "org_identity" in tables:
+        row = conn.execute(text(f"SELECT name FROM {SOURCE}.org_identity WHERE id = 1")).first()
+        if row is not None and row[0] not in (None, orgs.DEFAULT_ORG):
+            return None  # another org's, or the note one left behind: never carried over
+    return conn.execute(text(f"SELECT max(version) FROM {SOURCE}.schema_version")).scalar()
 
 
 def describe_problem(e: BaseException, url: str | None = None) -> str:

@@ -132,10 +132,10 @@ def test_a_pass_an_earlier_release_remembered_does_not_stand_for_this_one(sandbo
     assert leads(sb) == before, "nothing written to any Lead"
 
 
-def earlier_state(path: Path, version: int) -> None:
-    """A state database as a release of schema `version` left it (made by the frozen steps,
-    stamped as that release stamped it), with a watermark and a job run in it."""
-    engine = create_engine(f"sqlite:///{path}")
+def earlier_state(path: Path | str, version: int) -> None:
+    """A state database (a SQLite file, or a database URL) as a release of schema `version`
+    left it (made by the frozen steps, stamped as that release stamped it), with a watermark."""
+    engine = create_engine(path if isinstance(path, str) else f"sqlite:///{path}")
     with engine.begin() as conn:
         for m in MIGRATIONS:
             if m.version <= version:
@@ -267,3 +267,39 @@ def test_the_upgrade_section_puts_the_package_before_the_connector_and_a_backup_
     assert steps == sorted(steps), steps
     for default in ('offer_alert = "email"', 'reminder_tasks = "all"', 'mode = "auto"'):
         assert default in section and default in (ROOT / "config.example.toml").read_text(), default
+
+
+@pytest.mark.postgres
+def test_validate_with_an_org_name_leaves_an_earlier_single_org_postgresql_state_where_it_is(
+        sandbox_factory, tmp_path, capsys):
+    """The new release configured with [org] name over the earlier release's single-org
+    state (default schema, version 3): validate neither migrates it nor moves it into the
+    org's schema under the earlier release; the first start does both."""
+    from tests.jobs.pg import temp_database
+
+    def where(url: str) -> dict[str, object]:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            found = {schema: conn.execute(text("SELECT max(version) FROM %s.schema_version" % schema)).scalar()
+                     for schema in conn.execute(text("SELECT table_schema FROM information_schema.tables "
+                                                     "WHERE table_name = 'schema_version'")).scalars()}
+        engine.dispose()
+        return found
+
+    sb = sandbox_factory(seed="demo", partners=20, leads=30, random_seed=5)
+    with temp_database() as url:
+        earlier_state(url, 3)
+        cfg = config_for(sb, tmp_path)
+        cfg.write_text(cfg.read_text().replace(f'url = "sqlite:///{cfg.parent}/state.sqlite"', f'url = "{url}"')
+                       + '\n[org]\nname = "acme"\n')
+        assert where(url) == {"public": 3}
+
+        capsys.readouterr()
+        code = leadrouter("validate", "--config", str(cfg))
+        out = capsys.readouterr().out
+        assert code == 0, out
+        assert "schema version 3" in out, out
+        assert where(url) == {"public": 3}, "validate moved or migrated the state"
+
+        assert leadrouter("once", "--config", str(cfg)) == 0
+        assert where(url) == {"leadrouter_acme": MIGRATIONS[-1].version}
