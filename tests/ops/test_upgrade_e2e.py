@@ -303,3 +303,26 @@ def test_validate_with_an_org_name_leaves_an_earlier_single_org_postgresql_state
 
         assert leadrouter("once", "--config", str(cfg)) == 0
         assert where(url) == {"leadrouter_acme": MIGRATIONS[-1].version}
+
+
+def test_a_value_the_org_refuses_after_the_check_is_said_with_the_deploy(sandbox_factory, tmp_path, capsys):
+    """The day's check passed, then the org lost Released (an earlier release's salesforce/
+    deployed over the new one): the first Released the connector writes is refused by the
+    org, classified by Salesforce's code, and the fix names the deploy."""
+    from datetime import timedelta
+
+    sb = sandbox_factory(seed="demo", partners=20, leads=30, random_seed=5)
+    cfg = config_for(sb, tmp_path)
+    assert leadrouter("once", "--init", "--config", str(cfg)) == 0
+    offered = next(r["Id"] for r in sb.org.records("Lead") if r["Routing_Status__c"] == "Offered")
+    older_package(sb)
+    admin = next(u["Id"] for u in sb.org.records("User") if u["Name"] == "Sandbox Admin")
+    sb.org.update("Lead", offered, {"OwnerId": admin}, as_user=admin)  # a person takes it over
+    sb.clock.advance(timedelta(minutes=2))
+
+    capsys.readouterr()
+    assert leadrouter("once", "--config", str(cfg)) == 0
+    refused = [json.loads(line) for line in capsys.readouterr().err.splitlines()
+               if line.startswith("{") and '"write_refused"' in line]
+    assert [(e["lead_id"], e["code"]) for e in refused] == [(offered, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")]
+    assert "Released" in refused[0]["message"] and DEPLOY in refused[0]["fix"], refused
