@@ -17,7 +17,7 @@ from sqlalchemy import JSON, Connection, Engine, Null, create_engine, delete, ev
 
 from jobs.state import orgs, schema
 from jobs.state.orgs import location  # noqa: F401 - where callers (st.location) find it
-from jobs.state.migrations import SchemaTooNew, migrate, too_new
+from jobs.state.migrations import MigrationFailed, SchemaTooNew, failed, migrate, too_new
 from jobs.state.types import UTCDateTime
 from jobs.timeutil import parse_sf_datetime
 # JSON columns take decisions (dataclasses, enums, datetimes) as they are: the C encoder
@@ -58,6 +58,9 @@ class Store:
         except SchemaTooNew as e:
             self.engine.dispose()
             raise StateProblem(too_new(location(url), e.have, e.known)) from None
+        except MigrationFailed as e:
+            self.engine.dispose()
+            raise StateProblem(failed(location(url), e)) from None
         except StateProblem:
             self.engine.dispose()
             raise

@@ -326,3 +326,35 @@ def test_a_value_the_org_refuses_after_the_check_is_said_with_the_deploy(sandbox
                if line.startswith("{") and '"write_refused"' in line]
     assert [(e["lead_id"], e["code"]) for e in refused] == [(offered, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")]
     assert "Released" in refused[0]["message"] and DEPLOY in refused[0]["fix"], refused
+
+
+def test_a_migration_step_that_fails_on_the_states_data_is_said_with_the_rebuild_and_leaves_the_state_as_it_was(
+        sandbox_factory, tmp_path, capsys):
+    """A state whose data a migration step cannot carry (here version 2's routing document,
+    its declines in a shape no release wrote): not a traceback, but exit 4 naming the step,
+    the state left at the version it had, and the fix — the state is a cache of the org."""
+    sb = sandbox_factory(seed="demo", partners=20, leads=30, random_seed=5)
+    cfg = config_for(sb, tmp_path)
+    state = cfg.parent / "state.sqlite"
+    earlier_state(state, 2)
+    engine = create_engine(f"sqlite:///{state}")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO routing_state (id, data, updated_at) VALUES (1, :d, :at)"),
+                     {"d": json.dumps({"version": 1, "excluded": ["00Q5g0000000001EAA"]}),
+                      "at": datetime(2026, 11, 23, 18)})
+    engine.dispose()
+    before = state_of(state)
+
+    capsys.readouterr()
+    assert leadrouter("once", "--config", str(cfg)) == 4
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "state database problem" in err, err
+    step = MIGRATIONS[2]
+    assert f"from schema version 2 to {step.version} ({step.name})" in err, err
+    assert "leadrouter state rebuild" in err, err
+    assert state_of(state) == before
+
+    state.rename(state.with_suffix(".unmigrated"))  # the fix, as said
+    assert leadrouter("state", "rebuild", "--config", str(cfg)) == 0
+    assert leadrouter("once", "--config", str(cfg)) == 0
+    assert state_of(state)[0] == MIGRATIONS[-1].version
