@@ -358,3 +358,58 @@ def test_a_migration_step_that_fails_on_the_states_data_is_said_with_the_rebuild
     assert leadrouter("state", "rebuild", "--config", str(cfg)) == 0
     assert leadrouter("once", "--config", str(cfg)) == 0
     assert state_of(state)[0] == MIGRATIONS[-1].version
+
+
+def test_run_of_a_new_release_beside_a_running_earlier_one_migrates_only_once_it_leads(sandbox_factory, tmp_path):
+    """A rolling upgrade (Kubernetes replaces one replica at a time): the new `run` starts
+    while the earlier release leads on the state. It waits as the standby it is, without
+    migrating the state under the leader, and migrates when it takes over."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from jobs.leader import lock_for
+    from tests.conftest import communicate_or_dump
+
+    sb = sandbox_factory(seed="demo", partners=20, leads=30, random_seed=5)
+    cfg = config_for(sb, tmp_path)
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    cfg.write_text(cfg.read_text().replace('level = "warning"', 'level = "info"')
+                   + f'\n[schedule]\nleads = 2\n\n[metrics]\nbind = "127.0.0.1:{port}"\n')
+    state = cfg.parent / "state.sqlite"
+    earlier_state(state, 3)
+    earlier = lock_for(f"sqlite:///{state}")
+    assert earlier.try_acquire()  # the earlier release leads
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"}
+    run = subprocess.Popen([sys.executable, "-m", "jobs.cli", "run", "--config", str(cfg)], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        until, health = time.monotonic() + 8, None
+        while time.monotonic() < until:
+            assert run.poll() is None
+            assert state_of(state)[0] == 3, "migrated under the running leader"
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.5)
+        # ready, as a standby: a rolling update stops the earlier leader only after this one is ready
+        assert health is not None and health.status_code == 200 and health.json()["role"] == "standby", health
+        earlier.release()  # the earlier release's replica stops
+        until = time.monotonic() + 30  # the standby asks every [schedule] leads seconds
+        while state_of(state)[0] != MIGRATIONS[-1].version:
+            assert time.monotonic() < until and run.poll() is None, "not migrated once it could lead"
+            time.sleep(0.5)
+    finally:
+        earlier.release()
+        run.terminate()
+        _, err = communicate_or_dump(run, 60)
+    assert "Traceback" not in err, err[-3000:]
+    waited = [json.loads(line) for line in err.splitlines() if '"upgrade_waits_to_lead"' in line]
+    assert waited and "schema version 3" in waited[0]["note"], err[-3000:]
