@@ -182,7 +182,8 @@ class LeadRouter:
             from jobs.state.orgs import organization_id
             from jobs.state.store import behind
 
-            if preflight and behind(loaded.state_url()) is not None:
+            earlier = behind(loaded.state_url())
+            if preflight and earlier is not None:
                 # an upgrade: the org is checked before the state is migrated past the earlier
                 # release, so a start refused (the package not deployed yet) leaves it usable by that one
                 pf.check_mappings(client, ms)
@@ -192,6 +193,11 @@ class LeadRouter:
                 load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
                            queue_names=pf.queue_names(client))
             store = Store(loaded.state_url(), org=s.org.name, organization_id=organization_id(client))
+            if earlier is not None:
+                get_logger(component="state").info(
+                    "state_migrated", org=store.org, from_version=earlier, to_version=store.version,
+                    note="the state an earlier leadrouter wrote is migrated in place: earlier versions refuse it now "
+                         "(docs/DEPLOY.md, Upgrading)")
         # the API version is part of what passed: an org serves a range of versions
         org = (f"{client.instance_url or ''}|{s.salesforce and s.salesforce.get('login_url')}"
                f"|{getattr(getattr(client, 'config', None), 'api_version', '')}")

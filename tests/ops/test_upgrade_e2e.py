@@ -161,7 +161,8 @@ def state_of(path: Path) -> tuple[int, list[str]]:
     return version, list(objects)
 
 
-def test_validate_of_a_new_release_leaves_the_running_releases_state_as_it_was(sandbox_factory, tmp_path, capsys):
+def test_validate_of_a_new_release_leaves_the_running_releases_state_as_it_was(sandbox_factory, tmp_path, capsys,
+                                                                              monkeypatch):
     """Before switching, the ops person runs the new release's `validate` against the live
     config while the earlier release still runs from cron on that state: validate checks, it
     does not migrate the state under the running release (which would then refuse it)."""
@@ -178,8 +179,11 @@ def test_validate_of_a_new_release_leaves_the_running_releases_state_as_it_was(s
     assert state_of(state) == before, "validate changed the state"
     assert "schema version 2" in out and "once" in out, out  # said: the first start of this version migrates it
 
+    monkeypatch.setenv("LEADROUTER_LOG_LEVEL", "info")
     assert leadrouter("once", "--config", str(cfg)) == 0
     assert state_of(state)[0] == MIGRATIONS[-1].version
+    migrated = [json.loads(line) for line in capsys.readouterr().err.splitlines() if '"state_migrated"' in line]
+    assert [(e["from_version"], e["to_version"]) for e in migrated] == [(2, MIGRATIONS[-1].version)]
 
 
 def test_a_start_refused_for_the_org_leaves_an_earlier_releases_state_for_it_to_run_on(
