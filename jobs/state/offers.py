@@ -173,12 +173,18 @@ def offers_to_remind(conn: Connection, now: datetime, lead_time: timedelta, limi
 
 def accepted_untouched(conn: Connection, accepted_before: datetime, untouched_status: str,
                        limit: int = 1000) -> list[dict[str, Any]]:
-    """Accepted offers older than the cut-off whose lead still shows the untouched Status."""
+    """Accepted offers older than the cut-off whose lead still shows the untouched Status,
+    each the offer of the partner holding the lead now: a distributor that handed the lead
+    down holds it no more while a reseller's later offer is live or accepted (as lead_facts
+    reads the holder), so its rep is not followed up, nor its acceptance reclaimed."""
+    later = O.alias("later")
+    handed_on = (select(later.c.id).where(later.c.lead_id == O.c.lead_id, later.c.id > O.c.id,
+                                          later.c.status.in_(("live", "accepted")))).exists()
     rows = conn.execute(
         select(O, L.c.status.label("lead_status"))
         .join(L, L.c.lead_id == O.c.lead_id)
         .where(O.c.status == "accepted", O.c.accepted_at <= accepted_before,
-               L.c.state == "accepted", L.c.status == untouched_status)
+               L.c.state == "accepted", L.c.status == untouched_status, ~handed_on)
         .order_by(O.c.accepted_at).limit(limit))
     return [dict(r._mapping) for r in rows]
 
