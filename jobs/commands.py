@@ -413,10 +413,10 @@ def cmd_status(args) -> int:
 def held_escalations(conn) -> dict[str, Any]:
     """Leads held because the escalation queue is not in the org (jobs/lifecycle.hold_escalation):
     how many, the queue their reason names, and the fix."""
-    from jobs.lifecycle import ESCALATION_HELD
+    from jobs.lifecycle import ESCALATION_HELD, HELD_RULE
     from jobs.state import offers as of
 
-    waiting = of.leads_in_state(conn, "unroutable", ESCALATION_HELD)
+    waiting = of.leads_in_state(conn, "unroutable", HELD_RULE, ESCALATION_HELD)
     if not waiting:
         return {"leads": 0}
     said = waiting[0]["reason"] or ""
