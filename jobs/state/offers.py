@@ -185,12 +185,13 @@ def accepted_untouched(conn: Connection, accepted_before: datetime, untouched_st
     """Accepted offers older than the cut-off whose lead still shows the untouched Status,
     each the offer of the partner holding the lead now: a distributor that handed the lead
     down holds it no more while a reseller's later offer is live or accepted (as lead_facts
-    reads the holder), so its rep is not followed up, nor its acceptance reclaimed."""
+    reads the holder), so its rep is not followed up, nor its acceptance reclaimed. Each
+    with `lead_owner`, the owner the state last saw (a colleague the rep passed it to)."""
     later = O.alias("later")
     handed_on = (select(later.c.id).where(later.c.lead_id == O.c.lead_id, later.c.id > O.c.id,
                                           later.c.status.in_(("live", "accepted")))).exists()
     rows = conn.execute(
-        select(O, L.c.status.label("lead_status"))
+        select(O, L.c.status.label("lead_status"), L.c.owner_id.label("lead_owner"))
         .join(L, L.c.lead_id == O.c.lead_id)
         .where(O.c.status == "accepted", O.c.accepted_at <= accepted_before,
                L.c.state == "accepted", L.c.status == untouched_status, ~handed_on)

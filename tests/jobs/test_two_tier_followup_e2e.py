@@ -44,3 +44,66 @@ def test_only_the_reseller_holding_a_handed_down_lead_is_followed_up(kestrel):
     v = k.view(lead)
     assert (v["Routing_Status__c"], v["partner"]) == ("Offered", next(iter(RESELLERS[dist] - {reseller}))), v
     assert _followups(k, lead) == [k.reps[reseller]], "reminded twice"
+
+
+def test_an_accepted_lead_passed_to_a_colleague_is_followed_up_with_the_colleague(org, make_loop):
+    """The rep who accepted passed the lead to a colleague of the same partner (OwnerId): the
+    lead stays accepted, the colleague holds it. Before, the follow-up still went to the
+    rep who accepted, who no longer has it in their list."""
+    from .conftest import is_reminder
+    from .test_outsider_answer_e2e import save_as
+    from .test_portal_answer_e2e import ANSWERS, NEVER_ANSWER, answer_as_rep
+
+    loop = make_loop(org, settings={"offers": {"followup_days": 3}})
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle(partners_act=False)
+    sb = org.org
+    reps_of: dict[str, list[str]] = {}
+    for u in sorted(sb.table("User").values(), key=lambda u: u["Id"]):
+        if u.get("AccountId") and u["IsActive"] and u["UserType"] == "PowerPartner":
+            reps_of.setdefault(u["AccountId"], []).append(u["Id"])
+    lead_id, offer = next((lid, o) for lid, o in sorted(loop.live().items())
+                          if o["kind"] == "offer" and len(reps_of.get(o["partner_id"], ())) >= 2)
+    answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["accept"])
+    loop.cycle(partners_act=False)
+    assert loop.lead(lead_id)["Routing_Status__c"] == "Accepted"
+    colleague = next(r for r in reps_of[offer["partner_id"]] if r != offer["rep_id"])
+    r = save_as(org, offer["rep_id"], lead_id, {"OwnerId": colleague})
+    assert r.status_code == 204, r.text
+    loop.cycle(partners_act=False)
+    assert (loop.lead(lead_id)["OwnerId"], loop.lead(lead_id)["Routing_Status__c"]) == (colleague, "Accepted")
+    loop.cycle(hours=3 * 24 + 1, partners_act=False)
+    told = [rid for n in org.notifications.all("customNotificationAction")
+            if n.inputs.get("targetId") == lead_id and is_reminder(n.inputs["title"], "followup")
+            for rid in n.inputs["recipientIds"]]
+    assert told == [colleague], (told, offer["rep_id"], colleague)
+
+
+def test_an_offer_passed_to_a_colleague_is_reminded_to_the_colleague(org, make_loop):
+    """A rep passed an open offer to a colleague of the same partner (OwnerId): the offer
+    stands, with the colleague. Before, the reminder before the deadline went to the rep
+    the lead was first offered to."""
+    from .conftest import is_reminder
+    from .test_outsider_answer_e2e import save_as
+    from .test_portal_answer_e2e import NEVER_ANSWER
+
+    loop = make_loop(org)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle(partners_act=False)
+    sb = org.org
+    reps_of: dict[str, list[str]] = {}
+    for u in sorted(sb.table("User").values(), key=lambda u: u["Id"]):
+        if u.get("AccountId") and u["IsActive"] and u["UserType"] == "PowerPartner":
+            reps_of.setdefault(u["AccountId"], []).append(u["Id"])
+    lead_id, offer = next((lid, o) for lid, o in sorted(loop.live().items())
+                          if o["kind"] == "offer" and len(reps_of.get(o["partner_id"], ())) >= 2)
+    colleague = next(r for r in reps_of[offer["partner_id"]] if r != offer["rep_id"])
+    r = save_as(org, offer["rep_id"], lead_id, {"OwnerId": colleague})
+    assert r.status_code == 204, r.text
+    loop.cycle(partners_act=False)
+    assert (loop.lead(lead_id)["OwnerId"], loop.lead(lead_id)["Routing_Status__c"]) == (colleague, "Offered")
+    loop.cycle(hours=24 - 2, partners_act=False)  # within reminder_before_hours of the deadline
+    told = [rid for n in org.notifications.all("customNotificationAction")
+            if n.inputs.get("targetId") == lead_id and is_reminder(n.inputs["title"])
+            for rid in n.inputs["recipientIds"]]
+    assert told == [colleague], (told, offer["rep_id"], colleague)
