@@ -147,9 +147,13 @@ class LeadRouter:
     # ------------------------------------------------------------------ assembly
     @classmethod
     def from_config(cls, loaded: LoadedConfig, *, clock: Clock | None = None, client: Any = None,
-                    store: Store | None = None, preflight: bool = True) -> "LeadRouter":
+                    store: Store | None = None, preflight: bool = True,
+                    missing_queues: str = "warn") -> "LeadRouter":
         """Log in, load mappings and rules, and (unless told not to) check both against
-        the org before anything runs: a broken set-up stops here, with file and line."""
+        the org before anything runs: a broken set-up stops here, with file and line.
+        `missing_queues`: "warn" (a start: a queue the rules file names that the org lacks is
+        said with the fix, and routed past as a running connector does) or "refuse" (ops
+        previews, as validate: an error naming the queue meant)."""
         from connector.client import SalesforceClient
         from connector.errors import ConfigError, ConnectorError, TransientError
         from jobs import preflight as pf
@@ -187,13 +191,19 @@ class LeadRouter:
                f"|{getattr(getattr(client, 'config', None), 'api_version', '')}")
         key = pf.fingerprint(ms, rules_path, org)
         checked = preflight and not pf.recently_passed(store, key, clock.now())
-        queue_names = pf.queue_names(client) if checked else None
+        org_queues = pf.queue_names(client) if checked else None
         from jobs.performance import rule_attributes
 
         # the lead score and partner performance facts are usable in conditions too
         lead_attributes, partner_attributes = rule_attributes(ms)
+        # A queue the org lacks does not stop a start: the connector routes past it as it does
+        # when one goes while it runs (jobs/partners.py); said here with the fix, and by
+        # `leadrouter validate` as an error. Ops tools (dry-run, explain) refuse it, naming it.
         book = load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
-                          queue_names=queue_names)
+                          queue_names=None if missing_queues == "warn" else org_queues)
+        if org_queues is not None and missing_queues == "warn":
+            for gone in pf.missing_queues(book, org_queues, rules_path):
+                get_logger(component="preflight").warning("queue_missing", **gone)
         # a multi-currency org: each lead's amounts in the corporate currency, at the org's rates;
         # an org on custom fiscal years keeps its quarters itself (Period). Read with the day's
         # full check, kept in the state between.

@@ -145,6 +145,9 @@ def _by_zone(routing, reps: tuple[str, ...]) -> list[tuple[str | None, str | Non
 
 
 def _recipients(routing, offer, declined: dict[str, str]) -> tuple[str, ...]:
+    owner = offer.get("owner_id")  # followed when the rep passes the lead to a colleague
+    if owner and offer.get("partner_id") and routing.rep_partner.get(owner) == offer["partner_id"]:
+        return (owner,)  # whoever of the partner holds the lead now
     if offer.get("rep_id"):
         return (offer["rep_id"],)
     pool = routing.pools.get(offer.get("queue_id") or "")

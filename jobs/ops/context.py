@@ -75,7 +75,9 @@ def open_context(loaded: LoadedConfig, *, rules: Path | None = None, client: Any
 
     tmp = tempfile.TemporaryDirectory(prefix="leadrouter-ops-")
     private = Store(f"sqlite:///{Path(tmp.name) / 'ops.sqlite'}")
-    cx = Connector.from_config(loaded, client=client, store=private, clock=clock)  # no clock: Salesforce's
+    # no clock: Salesforce's. A queue the org lacks is refused, named with the one meant, as
+    # validate does: a preview is where ops fix the rules file (a start routes past it)
+    cx = Connector.from_config(loaded, client=client, store=private, clock=clock, missing_queues="refuse")
     if rules is not None:
         # the org's custom fiscal periods, read at the connector's start, hold for any rule file
         cx.book = load_book(rules, cx.mappings).with_fiscal_periods(cx.book.settings.fiscal_periods)

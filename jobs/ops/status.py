@@ -167,6 +167,8 @@ def render(r: dict[str, Any]) -> str:
         n = held["leads"]
         out += line("Escalation", f"{n:,} lead{'' if n == 1 else 's'} held since {when(held.get('since'))} "
                                   f"(first {', '.join(held.get('first') or ())}): {held['problem']}; fix: {held['fix']}")
+    for q in r.get("queues_missing") or ():  # the org lacks a queue the rules file names
+        out += line("Queues", f"{q['queue']} not in the org ({q['where']}): {q['problem']}; fix: {q['fix']}")
     for x in r.get("refusals") or ():  # a lead nothing could be written to: a person must see it
         out += line("Refused", f"lead {x['lead_id']} ({when(x.get('at'))}): {x['error']}")
     for b in r.get("api_budget") or ():

@@ -25,7 +25,7 @@ from sqlalchemy import (
 
 from jobs.state.types import OrgString, OrgText, UTCDateTime
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 metadata = MetaData()
 
@@ -73,6 +73,10 @@ leads = Table(
     Column("reason", OrgString(255)),
     Column("record", JSON),  # the Lead as last read: redistribution after a lapse needs no API read
     Column("updated_at", UTCDateTime, nullable=False),
+    # the rule (Routing_Rule__c) of the decision that put the lead in its state, as written
+    # or, rebuilt, as the org holds it: with the state, what marks a held escalation
+    # (jobs/lifecycle.HELD_RULE), wording-free; a change of state without a decision clears it
+    Column("rule", OrgString(80)),
     Index("ix_leads_state", "state"),
 )
 
