@@ -126,6 +126,8 @@ class Partner:
     radius_km: float | None = None
     enterprise_team: bool = False
     time_zone: str | None = None
+    # the days it works (Account.Working_Days__c: "Sunday", "Monday", …); none: the org's `weekdays`
+    working_days: frozenset[str] = EMPTY
     modstamp: datetime | None = None
     reps: tuple[Rep, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)

@@ -341,6 +341,8 @@ def what_if(now_part: dict[str, Any], names: Names) -> list[str]:
     chosen = ex.get("chosen") or {}
     if chosen.get("partner_id"):
         out.append(f"  Chosen:   {chosen.get('partner') or names.partner(chosen['partner_id'])} ({chosen.get('how')})")
+    if chosen.get("window"):  # the offer's window: which zone and working week it counts in
+        out.append(f"  Window:   {chosen['window']}")
     rules = ex.get("rules") or []
     applied = [r for r in rules if r.get("applied")]
     passed = len(rules) - len(applied)

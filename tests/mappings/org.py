@@ -90,6 +90,8 @@ def _account() -> list[dict]:
         field("Capacity__c", "double"), field("Daily_Cap__c", "double"), field("Routing_Weight__c", "double"),
         field("Routing_Paused__c", "boolean"), field("Service_Radius_Km__c", "double"),
         field("Enterprise_Team__c", "boolean"), text("Time_Zone__c", 40),
+        field("Working_Days__c", "multipicklist",
+              values=["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]),
     ]
 
 

@@ -28,6 +28,7 @@ CONTRACT_CUSTOM_FIELDS = {
         "Languages__c": "multipicklist", "Coverage__c": "textarea", "Capacity__c": "double",
         "Daily_Cap__c": "double", "Routing_Weight__c": "double", "Routing_Paused__c": "boolean",
         "Service_Radius_Km__c": "double", "Enterprise_Team__c": "boolean", "Time_Zone__c": "string",
+        "Working_Days__c": "multipicklist",
         "Routing_Feedback_Review__c": "textarea", "Routing_Feedback__c": "textarea",
     },
     "Opportunity": {
