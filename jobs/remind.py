@@ -21,7 +21,7 @@ from jobs import activity
 from jobs.alerts import deadline_lines, deadline_text, lead_link, rep_of
 from jobs.state import offers as of
 from jobs.wording import reminder_words, stored_facts
-from rules.windows import reminder_time, week_of
+from rules.windows import parse_calendar, reminder_time, week_of
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -103,8 +103,18 @@ def _horizon(book, hours: float, routing=None) -> timedelta:
 
 
 def _remind_at(book, rules: dict[str, Any], routing, offer: dict[str, Any], hours: float) -> datetime:
-    """The reminder's time: `hours` before the deadline, counted as the offer's window was
-    (its rule's business hours, in the partner's zone, else the org's)."""
+    """The reminder's time: `hours` before the deadline, counted as the offer's window was:
+    in the calendar it was promised in (the zone, working days and hours kept with the offer,
+    whatever the partner's Account says since), else — an offer made before offers kept it —
+    its rule's business hours in the partner's zone and week, else the org's."""
+    kept = parse_calendar(offer.get("calendar"))
+    if kept is not None:
+        zone_name, weekdays, workday = kept
+        try:
+            return reminder_time(offer["deadline"], hours, business_hours=True, time_zone=zone_name,
+                                 workday=workday, weekdays=weekdays)
+        except ValueError:
+            pass
     rule = rules.get(offer.get("rule") or "")
     business = rule.business_hours if rule is not None else book.settings.business_hours
     partner = routing.partners.get(offer.get("partner_id") or "")

@@ -181,3 +181,7 @@ class Decision:
     deadline: datetime | None = None
     attempt: int = 1
     explanation: dict[str, Any] = field(default_factory=dict)  # full form, for the audit log
+    # the calendar a working-hours window was counted in, as promised at the offer ("Asia/Dubai;
+    # Sun Mon Tue Wed Thu; 09:00-17:00", rules.windows.calendar_text): its reminder counts back in
+    # it even if the partner's zone or week changes while the offer is open. None: wall-clock hours
+    calendar: str | None = None

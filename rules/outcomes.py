@@ -41,7 +41,8 @@ class Outcomes:
 
     def finish(self, lead: Lead, ex: Explanation, kind: DecisionKind, attempt: int, now: datetime, summary: str, *,
                rule: str | None = None, ruleset: str | None = None, partner_id: str | None = None,
-               rep_id: str | None = None, queue_id: str | None = None, deadline: datetime | None = None) -> Decision:
+               rep_id: str | None = None, queue_id: str | None = None, deadline: datetime | None = None,
+               calendar: str | None = None) -> Decision:
         ex.kind = _KIND_TEXT[kind]
         ex.summary = summary
         if ruleset and not ex.ruleset:
@@ -50,7 +51,7 @@ class Outcomes:
             lead_id=lead.id, kind=kind, reason=summary if len(summary) <= REASON_MAX else clip(summary), rule=rule,
             ruleset=ruleset or ex.ruleset, partner_id=partner_id, rep_id=rep_id, queue_id=queue_id,
             offered_at=now if kind in _OFFERED else None,
-            deadline=deadline, attempt=attempt, explanation=ex.to_dict(),
+            deadline=deadline, attempt=attempt, explanation=ex.to_dict(), calendar=calendar,
         )
 
     def otherwise(self, lead: Lead, ex: Explanation, outcome: str, attempt: int, now: datetime,
@@ -92,9 +93,9 @@ class Outcomes:
         deadline = self.deadline(now, rule.offer_hours, rule.business_hours, None, ex)
         summary = f"{rule.name}: pool {pool}, {trial.eligible} eligible partner(s) may pull it"
         ex.chosen = {"pool": pool, "eligible": trial.eligible}
-        self.window(ex, rule.offer_hours, rule.business_hours, None, None)
+        calendar = self.window(ex, rule.offer_hours, rule.business_hours, None, None)
         return self.finish(lead, ex, DecisionKind.POOL, attempt, now, summary, rule=rule.name, ruleset=rule.ruleset,
-                           queue_id=queue_id, deadline=deadline)
+                           queue_id=queue_id, deadline=deadline, calendar=calendar)
 
     def offer(self, lead: Lead, ex: Explanation, pick: Pick, trial: RuleTrial | None, state: RoutingState,
               now: datetime, attempt: int, *, rule_name: str, ruleset: str | None, hours: float,
@@ -110,7 +111,7 @@ class Outcomes:
         deadline = self.deadline(now, hours, business_hours, p.time_zone, ex, week)
         ex.rotation.update(pick.rotation)
         ex.chosen = {"partner_id": p.id, "partner": p.name, "rep_id": rep.id if rep else None, "how": pick.how}
-        self.window(ex, hours, business_hours, p.time_zone, week)
+        calendar = self.window(ex, hours, business_hours, p.time_zone, week)
         counts = ""
         if trial is not None:
             # a nearest pick reads partners lazily: the count is of those at any distance
@@ -124,7 +125,7 @@ class Outcomes:
             counts += f"; working hours of {self.settings.time_zone}: Time_Zone__c {zone_name!r} is no time zone"
         summary = f"{summary_extra or rule_name}: {p.name} — {pick.how}{counts}"
         return self.finish(lead, ex, DecisionKind.OFFER, attempt, now, summary, rule=rule_name, ruleset=ruleset,
-                           partner_id=p.id, rep_id=rep.id if rep else None, deadline=deadline)
+                           partner_id=p.id, rep_id=rep.id if rep else None, deadline=deadline, calendar=calendar)
 
     def calendar(self, time_zone: str | None, week: tuple[int, ...] | None) -> tuple[str, tuple[int, ...]]:
         """The zone and days an offer's working hours count in: the partner's where it names
@@ -134,17 +135,19 @@ class Outcomes:
         return zone_name, week or self.settings.weekdays
 
     def window(self, ex: Explanation, hours: float, business_hours: bool, time_zone: str | None,
-               week: tuple[int, ...] | None) -> None:
-        """Says in the trace how the offer's window was counted, and on whose week."""
-        if ex.chosen is None:
-            return
+               week: tuple[int, ...] | None) -> str | None:
+        """The calendar the offer's window counts in (None for wall-clock hours), said in the
+        trace with whose week it is."""
         if not business_hours:
-            ex.chosen["window"] = f"{hours:g} hours round the clock"
-            return
+            if ex.chosen is not None:
+                ex.chosen["window"] = f"{hours:g} hours round the clock"
+            return None
         zone_name, days = self.calendar(time_zone, week)
-        whose = "the partner's Working_Days__c" if week else "the org's [settings] weekdays"
-        ex.chosen["window"] = (f"{hours:g} working hours, {calendar_text(zone_name, days, self.settings.workday)} "
-                               f"({whose})")
+        text = calendar_text(zone_name, days, self.settings.workday)
+        if ex.chosen is not None:
+            whose = "the partner's Working_Days__c" if week else "the org's [settings] weekdays"
+            ex.chosen["window"] = f"{hours:g} working hours, {text} ({whose})"
+        return text
 
     def deadline(self, now: datetime, hours: float, business_hours: bool, time_zone: str | None,
                  ex: Explanation, week: tuple[int, ...] | None = None) -> datetime:
