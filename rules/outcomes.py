@@ -38,6 +38,8 @@ class Outcomes:
         self.queue_ids = queue_ids
         self._deadlines: dict[tuple[float, bool, str | None, tuple[int, ...] | None], datetime] = {}  # → deadline at _deadlines_for
         self._deadlines_for: datetime | None = None
+        # (hours, business hours, zone, week) → (the calendar kept with the offer, the trace's words)
+        self._windows: dict[tuple[float, bool, str | None, tuple[int, ...] | None], tuple[str | None, str]] = {}
 
     def finish(self, lead: Lead, ex: Explanation, kind: DecisionKind, attempt: int, now: datetime, summary: str, *,
                rule: str | None = None, ruleset: str | None = None, partner_id: str | None = None,
@@ -138,16 +140,20 @@ class Outcomes:
                week: tuple[int, ...] | None) -> str | None:
         """The calendar the offer's window counts in (None for wall-clock hours), said in the
         trace with whose week it is."""
-        if not business_hours:
-            if ex.chosen is not None:
-                ex.chosen["window"] = f"{hours:g} hours round the clock"
-            return None
-        zone_name, days = self.calendar(time_zone, week)
-        text = calendar_text(zone_name, days, self.settings.workday)
+        key = (hours, business_hours, time_zone, week)
+        known = self._windows.get(key)
+        if known is None:  # a handful of windows per rule book: worded once
+            if not business_hours:
+                known = (None, f"{hours:g} hours round the clock")
+            else:
+                zone_name, days = self.calendar(time_zone, week)
+                text = calendar_text(zone_name, days, self.settings.workday)
+                whose = "the partner's Working_Days__c" if week else "the org's [settings] weekdays"
+                known = (text, f"{hours:g} working hours, {text} ({whose})")
+            self._windows[key] = known
         if ex.chosen is not None:
-            whose = "the partner's Working_Days__c" if week else "the org's [settings] weekdays"
-            ex.chosen["window"] = f"{hours:g} working hours, {text} ({whose})"
-        return text
+            ex.chosen["window"] = known[1]
+        return known[0]
 
     def deadline(self, now: datetime, hours: float, business_hours: bool, time_zone: str | None,
                  ex: Explanation, week: tuple[int, ...] | None = None) -> datetime:

@@ -296,6 +296,7 @@ def _clock(hours: float) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+@lru_cache(maxsize=1024)  # every offer of a run names one of a few calendars
 def calendar_text(time_zone: str | None, weekdays: tuple[int, ...], workday: tuple[float, float]) -> str:
     """The calendar an offer's window is counted in, as it is kept with the offer (on the
     Lead, in the state): "Asia/Dubai; Sun Mon Tue Wed Thu; 09:00-17:00"."""
