@@ -10,6 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from jobs.ops.explain import timeline
+
 from .conftest import Loop, build_connector, is_reminder
 from .rules_for_tests import write_rules
 from .test_business_hours_zones_e2e import live_offers, org_on_friday
@@ -49,6 +51,8 @@ def test_a_partner_moved_to_another_zone_is_reminded_as_its_offer_was_promised(s
         assert live and all(timedelta(0) <= o["deadline"] - MONDAY_10AM_NEW_YORK < timedelta(minutes=1)
                             for o in live.values())
         assert {sb.org.get("Lead", lid)["Offer_Calendar__c"] for lid in live} == {NEW_YORK_WEEK}
+        lead_id = next(iter(live))
+        assert f"working hours of {NEW_YORK_WEEK}" in "\n".join(timeline([], loop.offers(lead_id), _Names()))
         move_partners(sb, "Asia/Tokyo")  # while the offers are open
         if state_lost:
             loop.cx.client.close()
@@ -67,3 +71,11 @@ def test_a_partner_moved_to_another_zone_is_reminded_as_its_offer_was_promised(s
     finally:
         loop.cx.client.close()
         loop.cx.store.dispose()
+
+
+class _Names:
+    def partner(self, pid):
+        return pid
+
+    def owner(self, oid):
+        return oid
