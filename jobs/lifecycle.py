@@ -117,7 +117,8 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
         owner = decision.rep_id or decision.queue_id
         if kind in offered:
             offer_rows.append((lead_id, value, decision.partner_id, decision.rep_id, decision.queue_id, owner,
-                               decision.rule, attempt, decision.offered_at or now, decision.deadline, seen, "live"))
+                               decision.rule, attempt, decision.offered_at or now, decision.deadline, seen, "live",
+                               decision.calendar))
         reason = (decision.reason or "")[:255]
         rule = (decision.rule or "")[:80] or None
         if record is not None:
@@ -145,7 +146,7 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
 
 _AUDIT = ("lead_id", "at", "kind", "rule", "partner_id", "attempt", "decision")
 _OFFER = ("lead_id", "kind", "partner_id", "rep_id", "queue_id", "owner_id", "rule", "attempt", "offered_at",
-          "deadline", "lead_modstamp", "status")
+          "deadline", "lead_modstamp", "status", "calendar")
 _LEAD = ("lead_id", "state", "attempt", "owner_id", "reason", "modstamp", "status", "updated_at", "rule", "record")
 _STATE = {kind: state.value for kind, state in DECISION_STATE.items()}
 _STATUS = {kind: status.value for kind, status in DECISION_STATUS.items()}

@@ -226,7 +226,22 @@ def org_currencies(client, ms) -> Any:
     sources = ms.source_fields("lead")
     attributes = currency_attributes(sources, types)
     labels = {name: "/".join(sources[name]) for name in attributes}
-    return OrgCurrencies(str(corporate), rates, attributes, labels)
+    return OrgCurrencies(str(corporate), rates, attributes, labels, dated=dated_rates_enabled(client))
+
+
+def dated_rates_enabled(client) -> bool:
+    """Whether the org has advanced currency management (dated exchange rates for
+    opportunities): Salesforce offers DatedConversionRate to such orgs only, and answers
+    INVALID_TYPE elsewhere. One query of one row."""
+    from connector.errors import ConnectorError
+
+    try:
+        list(client.query("SELECT Id FROM DatedConversionRate LIMIT 1"))
+    except ConnectorError as e:
+        if getattr(e, "code", None) == "INVALID_TYPE":
+            return False
+        raise
+    return True
 
 
 HISTORY_FIX = ("Setup → Object Manager → {sobject} → Fields & Relationships → Set History Tracking: tick "
@@ -284,7 +299,8 @@ def org_setup(client, ms, store, fresh: bool, now: datetime) -> tuple[Any, list[
     if kept is not None:
         money = kept.get("currencies")
         currencies = None if money is None else OrgCurrencies(
-            money["corporate"], money["rates"], frozenset(money["attributes"]), money["labels"])
+            money["corporate"], money["rates"], frozenset(money["attributes"]), money["labels"],
+            dated=bool(money.get("dated")))
         periods = [FiscalPeriod(p["kind"], date.fromisoformat(p["start"]), date.fromisoformat(p["end"]), p["label"])
                    for p in kept.get("periods", [])]
         return currencies, periods, list(kept.get("problems", []))
@@ -295,7 +311,8 @@ def org_setup(client, ms, store, fresh: bool, now: datetime) -> tuple[Any, list[
                           for p in periods],
               "currencies": None if currencies is None else {
                   "corporate": currencies.corporate, "rates": dict(currencies.rates),
-                  "attributes": sorted(currencies.attributes), "labels": dict(currencies.labels)}}
+                  "attributes": sorted(currencies.attributes), "labels": dict(currencies.labels),
+                  "dated": currencies.dated}}
     with store.begin() as conn:
         st.put_snapshot(conn, ORG_SETUP, [record], now, modstamp_field="at")
     return currencies, periods, problems

@@ -25,7 +25,7 @@ from sqlalchemy import (
 
 from jobs.state.types import OrgString, OrgText, UTCDateTime
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 metadata = MetaData()
 
@@ -96,6 +96,10 @@ offers = Table(
     Column("attempt", Integer, nullable=False),
     Column("offered_at", UTCDateTime, nullable=False),
     Column("deadline", UTCDateTime),
+    # the zone, working days and hours a working-hours window was counted in at the offer
+    # ("Asia/Dubai; Sun Mon Tue Wed Thu; 09:00-17:00"); none: wall-clock hours, or an offer
+    # made before offers kept it. Its reminder counts back in it (jobs/remind.py).
+    Column("calendar", OrgString(80)),
     Column("reminded_at", UTCDateTime),
     Column("status", String(12), nullable=False),
     Column("lead_modstamp", UTCDateTime),
