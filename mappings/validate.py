@@ -97,10 +97,11 @@ class _Org:
 
 
 class _Check:
-    def __init__(self, mapping: ObjectMapping, org: _Org, out: list[Problem]):
+    def __init__(self, mapping: ObjectMapping, org: _Org, out: list[Problem], converted: frozenset[str] = frozenset()):
         self.m = mapping
         self.org = org
         self.out = out
+        self.converted = converted  # attributes read into the corporate currency (mappings/currency.py)
 
     def add(self, path: tuple, message: str, fix: str | None = None, severity: str = "error") -> None:
         self.out.append(self.m.problem(path, message, fix, severity))
@@ -173,8 +174,12 @@ class _Check:
 def _currency_check(c: _Check, path: tuple, name: str, field_name: str, entry: dict, fields: dict) -> None:
     """A multi-currency org (its objects carry CurrencyIsoCode) answers a currency field in
     each record's own currency: a rule's `amount >= 100000` would take 100,000 JPY for a
-    large deal and 90,000 GBP for a small one. Salesforce converts in formulas (CURRENCYRATE)."""
+    large deal and 90,000 GBP for a small one. Salesforce converts in formulas (CURRENCYRATE).
+    A lead attribute the connector converts itself (the org's CurrencyType read: `converted`)
+    is no such problem."""
     if entry.get("type") != "currency" or "CurrencyIsoCode" not in fields or "." in field_name:
+        return
+    if name in c.converted:  # the connector puts it in the corporate currency itself (mappings/currency.py)
         return
     c.add(path, f"the org has several currencies (CurrencyIsoCode): {field_name} holds each record's amount in its own "
                 f"currency, so a rule comparing {name} with a number compares 100,000 EUR and 100,000 JPY alike",
@@ -340,7 +345,8 @@ def validate(ms: Any, describe: Callable[[str], dict] | dict[str, dict]) -> list
     for kind in READ_KINDS:
         mapping = ms.objects.get(kind)
         if mapping is not None:
-            _read_checks(_Check(mapping, org, out))
+            currencies = getattr(ms, "currencies", None) if kind == "lead" else None
+            _read_checks(_Check(mapping, org, out, currencies.attributes if currencies is not None else frozenset()))
     _writeback_checks(_Check(ms.objects["writeback"], org, out), ms._writeback)
     return out
 
