@@ -173,6 +173,9 @@ class RuleBook:
     source: str
     warnings: tuple[Problem, ...] = ()
     geofences: Mapping[str, Any] = field(default_factory=dict)  # territory → shapely shape (rules/geofence.py)
+    # the tiers as the org spells them (its picklist as mapped, else the shipped schema's): a
+    # rule's tier in another case means the same tier, as Salesforce compares picklist values
+    tier_names: tuple[str, ...] = vocab.TIERS
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -235,6 +238,10 @@ class _Loader:
                            for side in ("lead", "partner")}
             self.values_from = "the org's picklist"
 
+        # the org's spelling first, then the shipped schema's: `min_tier` orders by the latter
+        org_tiers = tuple(self.values["partner"].get("tier", ()))
+        self.tier_names = tuple(dict.fromkeys([*org_tiers, *(t for t in vocab.TIERS
+                                                              if t.casefold() not in {o.casefold() for o in org_tiers})]))
         self.file = filename
         self.lines = TomlLines(text)
         self.problems: list[Problem] = []
@@ -254,6 +261,15 @@ class _Loader:
         if not bounds[0] <= value <= bounds[1]:
             self.error(f"settings.{key}", f"must be between {bounds[0]:g} and {bounds[1]:g}{unit}, got {value:g}", fix,
                        self.lines.key(key, line))
+
+    def tier(self, name: str, among: Iterable[str] | None = None) -> str | None:
+        """The tier `name` means, as the org spells it — whatever its case, as Salesforce
+        compares picklist values — or None when it is no tier."""
+        known = tuple(among) if among is not None else self.tier_names
+        if name in known:
+            return name
+        folded = name.strip().casefold()
+        return next((t for t in known if t.casefold() == folded), None)
 
     def error(self, key: str, message: str, fix: str | None = None, line: int | None = None) -> None:
         self.problems.append(Problem(self.file, line, key, message, fix))
@@ -328,8 +344,10 @@ class _Loader:
         if not isinstance(text, str):
             self.error(key, f"expected an expression in quotes, got {text!r}", None, line)
             return compiler.compile("true")
+        # a partner's tier is read in the org's spelling (rules/index.py): so is the rule's
+        respell = {"tier": self.tier} if compiler is self.partner else None
         try:
-            cond = compiler.compile(text)
+            cond = compiler.compile(text, respell)
         except ExpressionError as exc:
             message, fix = exc.message, exc.fix
             other_side = self.partner if compiler is not self.partner else self.lead
@@ -343,8 +361,8 @@ class _Loader:
             known = picklists.get(attr)
             if not known or value in known:
                 continue
-            # a lead's value is read in the rule's spelling whatever its case (rules/spelling.py)
-            if lead_side and value.strip().casefold() in {k.casefold() for k in known}:
+            # a lead's or partner's value is read in the rule's spelling whatever its case (rules/spelling.py)
+            if value.strip().casefold() in {k.casefold() for k in known}:
                 continue
             self.warn(key, f"{attr} is never {value!r} in {self.values_from}, so this comparison never holds",
                       did_you_mean(value, known), line)
@@ -408,6 +426,7 @@ class _Loader:
                        self.lines.key("weekdays", line))
             weekdays = list(d.weekdays)
         tier_weights = dict(d.tier_weights)
+        weighed: dict[str, str] = {}  # tier → the key that set its weight
         raw_tw = g("tier_weights", dict)
         for tier, w in raw_tw.items():
             at = self.lines.key(tier, self.lines.header("settings.tier_weights") or self.lines.key("tier_weights", line))
@@ -416,14 +435,18 @@ class _Loader:
                            "a tier's share of weighted offers; leave the tier out of `weighted` rules "
                            "(match.tiers) rather than weigh it 0", at)
                 continue
-            same = [t for t in vocab.TIERS if t.lower() == tier.strip().lower() and t != tier]
-            if same:  # weights are looked up by the tier's own name: this one would never be used
-                self.error(f"settings.tier_weights.{tier}", f"unknown tier {tier!r}", f"did you mean {same[0]!r}?", at)
-                continue
-            if tier not in vocab.TIERS:
+            meant = self.tier(tier)  # `platinum = 10` is Platinum's weight, as the org spells it
+            if meant is None:
                 self.warn(f"settings.tier_weights.{tier}", f"tier {tier!r} is not a Partner_Tier__c value",
-                          did_you_mean(tier, vocab.TIERS), at)
-            tier_weights[tier] = float(w)
+                          did_you_mean(tier, self.tier_names), at)
+                meant = tier
+            elif meant in weighed:
+                self.error(f"settings.tier_weights.{tier}", f"{meant}'s weight is set twice ({weighed[meant]!r} "
+                           f"and {tier!r}: tiers are the same whatever their case)", "keep one of the two lines", at)
+                continue
+            weighed[meant] = tier
+            tier_weights.pop(next((t for t in tier_weights if t.casefold() == meant.casefold()), meant), None)
+            tier_weights[meant] = float(w)
         cfp = {}
         for product, certs in g("certifications_for_products", dict).items():
             certs = [certs] if isinstance(certs, str) else certs
@@ -607,6 +630,20 @@ class _Loader:
         if widen and within is not None and sorted(widen) != widen or (widen and within and widen[0] <= within):
             self.error(f"{where}.widen_km", "radii must grow: each larger than within_km and the one before", None,
                        self.lines.key("widen_km", line))
+        tline = self.lines.key("tiers", line)
+        tiers = []
+        for tier in self.strings(data, "tiers", where, line):
+            meant = self.tier(tier)
+            if meant is None:
+                self.error(f"{where}.tiers", f"unknown tier {tier!r}", did_you_mean(tier, self.tier_names), tline)
+            tiers.append(meant or tier)
+        min_tier = g("min_tier", str, None)
+        if min_tier is not None:  # ordered by the shipped schema's tiers: Registered < Silver < Gold < Platinum
+            meant = self.tier(min_tier, vocab.TIERS)
+            if meant is None:
+                self.error(f"{where}.min_tier", f"unknown tier {min_tier!r}", did_you_mean(min_tier, vocab.TIERS),
+                           self.lines.key("min_tier", line))
+            min_tier = meant
         m = Match(
             geography=g("geography", bool, False),
             territories=self.strings(data, "territories", where, line),
@@ -617,8 +654,8 @@ class _Loader:
             within_km=within,
             widen_km=tuple(widen),
             partner_radius=g("partner_radius", bool, False),
-            tiers=self.strings(data, "tiers", where, line),
-            min_tier=g("min_tier", str, None),
+            tiers=tuple(dict.fromkeys(tiers)),
+            min_tier=min_tier,
             programs=self.strings(data, "programs", where, line),
             certifications=self.strings(data, "certifications", where, line),
             certifications_all=self.strings(data, "certifications_all", where, line),
@@ -628,13 +665,6 @@ class _Loader:
             if t.lstrip("@") not in territories:
                 self.error(f"{where}.territories", f"unknown territory {t!r}", _territory_fix(t.lstrip("@"), territories),
                            self.lines.key("territories", line))
-        tline = self.lines.key("tiers", line)
-        for tier in m.tiers:
-            if tier not in vocab.TIERS:
-                self.error(f"{where}.tiers", f"unknown tier {tier!r}", did_you_mean(tier, vocab.TIERS), tline)
-        if m.min_tier and m.min_tier not in vocab.TIERS:
-            self.error(f"{where}.min_tier", f"unknown tier {m.min_tier!r}", did_you_mean(m.min_tier, vocab.TIERS),
-                       self.lines.key("min_tier", line))
         if m.role and m.role not in vocab.ROLES:
             self.error(f"{where}.role", f"unknown role {m.role!r}", did_you_mean(m.role, vocab.ROLES),
                        self.lines.key("role", line))
@@ -814,7 +844,8 @@ class _Loader:
         if self.problems:
             raise RulesError(self.problems + self.warnings)
         return RuleBook(settings=settings, gate=gate, rulesets=rulesets, territories=territories,
-                        hand_down=hand_down, source=self.file, warnings=tuple(self.warnings), geofences=self.fences)
+                        hand_down=hand_down, source=self.file, warnings=tuple(self.warnings), geofences=self.fences,
+                        tier_names=self.tier_names)
 
 
 # match key -> (lead attribute, partner attribute) it compares
