@@ -107,10 +107,8 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
             client = client or _connect(loaded, clock)
         except Exception as e:  # noqa: BLE001 — an unreachable org or bad credentials is a finding, not a crash
             fix = getattr(e, "fix", None) or "check [salesforce] login_url, ca_bundle and the auth settings"
-            said = str(e)
-            if getattr(e, "fix", None):  # the fix goes on its own line, once — not inside the message too
-                said = said.replace(f" — fix: {e.fix}", "")
-            findings.append(Finding("error", cfg_name, "salesforce", f"could not connect to the org: {said}", fix))
+            # the fix goes on its own line, once — not inside the message too
+            findings.append(Finding("error", cfg_name, "salesforce", f"could not connect to the org: {_said(e)}", fix))
             online = False
     if online:
         problem = _api_version(client, cfg_name)
@@ -126,7 +124,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
                                                                            where="Type = 'Queue'"))
                            if r.get("DeveloperName")}
         except ConnectorError as e:  # the user cannot read queues, or the org refused: a finding, not a crash
-            findings.append(Finding("error", cfg_name, "salesforce", f"the org refused the queue check: {e}",
+            findings.append(Finding("error", cfg_name, "salesforce", f"the org refused the queue check: {_said(e)}",
                                     getattr(e, "fix", None) or "give the integration user the LeadRouter permission "
                                                                "set (salesforce/README.md)"))
             online = False
@@ -176,6 +174,12 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
     return findings
 
 
+def _said(e: Exception) -> str:
+    """A connector error's what, without the fix its text carries (the finding's fix says it)."""
+    fix = getattr(e, "fix", None)
+    return str(e).replace(f" — fix: {fix}", "") if fix else str(e)
+
+
 def _org_currencies(client, ms) -> tuple[Any, list[Finding]]:
     """A multi-currency org (jobs/preflight.org_currencies, as a start reads it): said, with
     its corporate currency and the lead attributes converted into it before any rule
@@ -187,9 +191,9 @@ def _org_currencies(client, ms) -> tuple[Any, list[Finding]]:
         currencies = org_currencies(client, ms)
     except ConnectorError as e:
         return None, [Finding("warning", "org: CurrencyType", "currencies",
-                              f"could not read the org's currencies: {e}",
-                              "give the integration user read access to CurrencyType (View Setup and "
-                              "Configuration); a start needs it too")]
+                              f"could not read the org's currencies: {_said(e)}",
+                              e.fix or "give the integration user read access to CurrencyType (View Setup and "
+                                       "Configuration); a start needs it too")]
     if currencies is None:
         return None, []
     active = ", ".join(sorted(currencies.rates))
@@ -231,15 +235,16 @@ def _org_lease(client, cfg_name: str) -> list[Finding]:
     from connector.errors import ConnectorError
     from connector.lease import DEPLOY_FIX, OBJECT, problem
 
+    fix = DEPLOY_FIX
     try:
         said = problem(client)
     except ConnectorError as e:
-        said = f"the org did not answer the describe of {OBJECT}: {e}"
+        said = f"the org did not answer the describe of {OBJECT}: {_said(e)}"
+        fix = f"{e.fix}; or {DEPLOY_FIX}" if e.fix else DEPLOY_FIX
     if said is None:
         return []
     return [Finding("warning", cfg_name, "salesforce", f"{said}: the connector routes without the org lease, so "
-                    "two connectors with their own state databases on this org would both route every lead",
-                    DEPLOY_FIX)]
+                    "two connectors with their own state databases on this org would both route every lead", fix)]
 
 
 def _history_tracking(client, ms) -> list[Finding]:
