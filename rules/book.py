@@ -666,6 +666,12 @@ class _Loader:
                 self.error(f"{where}.min_tier", f"unknown tier {min_tier!r}", did_you_mean(min_tier, vocab.TIERS),
                            self.lines.key("min_tier", line))
             min_tier = meant
+        # a tier the org's picklist lacks (the shipped schema's Platinum in an org of three levels)
+        self.check_values([t for t in tiers if self.tier(t) is not None], "partner", "tier", f"{where}.tiers", tline,
+                          "tier")
+        if min_tier is not None:
+            self.check_values([min_tier], "partner", "tier", f"{where}.min_tier", self.lines.key("min_tier", line),
+                              "tier")
         m = Match(
             geography=g("geography", bool, False),
             territories=self.strings(data, "territories", where, line),
