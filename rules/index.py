@@ -191,9 +191,9 @@ class PartnerIndex:
         m = rule.match
         mask = self.all
         if m.tiers:
-            mask &= self.any_of(self.tier, m.tiers)
+            mask &= self.tiers_of(m.tiers)
         if m.min_tier:
-            mask &= self.any_of(self.tier, vocab.TIERS[vocab.TIERS.index(m.min_tier):])
+            mask &= self.tiers_of(vocab.TIERS[vocab.TIERS.index(m.min_tier):])
         for program in m.programs:
             mask &= self.program.get(program, 0)
         if m.certifications:
@@ -209,6 +209,11 @@ class PartnerIndex:
                     keep |= 1 << i
             mask = keep
         return mask
+
+    def tiers_of(self, names: Iterable[str]) -> int:
+        """Partners of any of these tiers, whatever the case either side writes them in."""
+        wanted = {n.casefold() for n in names}
+        return self.any_of(self.tier, [t for t in self.tier if t.casefold() in wanted])
 
     @staticmethod
     def any_of(postings: dict[str, int], keys: Iterable[str]) -> int:

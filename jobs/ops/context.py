@@ -60,7 +60,8 @@ def why_no_live_store(loaded: LoadedConfig) -> str:
 
     url = loaded.state_url()
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        return f"no state database at {url[len('sqlite:///'):]} yet — run the connector first"
+        return (f"no state database at {url[len('sqlite:///'):]} yet\n  fix: check [state] url; the first "
+                "`leadrouter once --init` (or run) creates it")
     try:
         Store(url).dispose()
     except Exception as e:  # noqa: BLE001 — said, not raised: the caller stops with this message

@@ -112,6 +112,35 @@ def line(label: str, text: str) -> list[str]:
                          break_on_hyphens=False) or [label]
 
 
+def api_usage(budgets: list[dict[str, Any]]) -> list[str]:
+    """Two figures of another kind, each said as what it is: the whole org's daily API
+    requests as Salesforce reports them (every app and user; one figure, the newest any
+    instance saw), and this connector's own calls, counted by each process (an instance:
+    `local` for `once`, host:pid:… for `run`) since it started, the last 24 hours at most."""
+    if not budgets:
+        return []
+    seen = [b for b in budgets if b.get("org_max")]  # newest first (store.api_budgets)
+    if seen:
+        b = seen[0]
+        org = (f"the whole org (every app and user, as Salesforce reports it for the last 24 h): "
+               f"{b.get('org_used') or 0:,} of {b['org_max']:,} requests at {when(b['updated_at'])}")
+    else:
+        org = "the whole org: not reported by Salesforce yet"
+    out = line("API usage", org)
+    ours = []
+    for b in budgets:
+        allowance = b.get("allowance_24h")
+        text = f"{b['instance']} {b.get('spent_24h') or 0:,}"
+        if allowance is not None:
+            text += f" of its {allowance:,} ({b.get('share', 0):.0%} of the org's limit)"
+        text += f" at {when(b['updated_at'])}"
+        if b.get("holding_back"):
+            text += ", holding back non-urgent jobs"
+        ours.append(text)
+    out += line("", "this connector's own calls, per process since it started (24 h at most): " + "; ".join(ours))
+    return out
+
+
 def render(r: dict[str, Any]) -> str:
     out = ["leadrouter status", ""]
     org = r.get("org") or {}
@@ -171,14 +200,7 @@ def render(r: dict[str, Any]) -> str:
         out += line("Queues", f"{q['queue']} not in the org ({q['where']}): {q['problem']}; fix: {q['fix']}")
     for x in r.get("refusals") or ():  # a lead nothing could be written to: a person must see it
         out += line("Refused", f"lead {x['lead_id']} ({when(x.get('at'))}): {x['error']}")
-    for b in r.get("api_budget") or ():
-        used = f"{b['org_used']:,} of {b['org_max']:,}" if b.get("org_max") else "not seen yet"
-        allowance = f"{b['allowance_24h']:,}" if b.get("allowance_24h") is not None else "?"
-        text = (f"{b['instance']}: org {used}; ours {b['spent_24h']:,} of {allowance} in 24 h "
-                f"(share {b['share']:.0%}) at {when(b['updated_at'])}")
-        if b.get("holding_back"):
-            text += "; holding back non-urgent jobs"
-        out += line("API usage", text)
+    out += api_usage(r.get("api_budget") or [])
     out += line("Partners", counts(r.get("snapshot"), "not read yet"))
     fb = r.get("feedback")
     if fb:
