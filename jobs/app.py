@@ -40,6 +40,19 @@ CLOCK_SKEW_WARN_SECONDS = 60.0
 JOBS = ("outbox", "sync_partners", "leads", "deleted", "expire", "remind", "followup", "housekeeping")
 
 
+def _carry_budget(client: Any, store: Store) -> None:
+    """`[budget] share` bounds the connector's last 24 hours, not this process's: a cron
+    `once` is a new process every run, so the calls earlier processes kept in the state
+    count from the start's first check on (a lost state forgets them; the org's own limit
+    still stands)."""
+    budget = getattr(client, "budget", None)
+    if not callable(getattr(budget, "carry", None)):
+        return
+    with store.connect() as conn:
+        rows = st.api_budgets(conn)
+    budget.carry({b["instance"]: b["hours"] for b in rows if isinstance(b.get("hours"), dict)})
+
+
 def _job_module(name: str):
     """The job modules by name (each `run(cx: Context, now)`); they import the seam in
     jobs/context.py, never this module."""
@@ -132,6 +145,7 @@ class LeadRouter:
     # the end of its latest job run then, and the time the term began (jobs/recovery.py caught_up)
     _known_until: datetime | None = None
     _term_started: datetime | None = None
+    _budget_carried: bool = False
     lock: Any = None  # the leader lock, when a command holds one: write batches are fenced by its token
     # `run`: a batch a dead leader may still have on the wire is read back by a later outbox
     # run (the rest goes on); `once` waits for it (jobs/in_flight.py)
@@ -186,6 +200,7 @@ class LeadRouter:
             from jobs.state.orgs import organization_id
 
             store = Store(loaded.state_url(), org=s.org.name, organization_id=organization_id(client))
+            _carry_budget(client, store)
         # the API version is part of what passed: an org serves a range of versions
         org = (f"{client.instance_url or ''}|{s.salesforce and s.salesforce.get('login_url')}"
                f"|{getattr(getattr(client, 'config', None), 'api_version', '')}")
@@ -291,6 +306,8 @@ class LeadRouter:
             with self.store.begin() as conn:
                 if self._term_started is None:
                     self._known_until, self._term_started = st.last_finished(conn), now
+                if not self._budget_carried:
+                    self._carry_budget(conn)
                 row = st.start_job_run(conn, run_id, name, self.instance, now)
             counts: dict[str, int] = {}
             error = None
@@ -346,6 +363,17 @@ class LeadRouter:
             self.log().info("job_run", counts=counts, api_calls=api_calls, seconds=seconds,
                             ok=error is None)
         return JobResult(name, run_id, counts, api_calls, seconds, error)
+
+    def _carry_budget(self, conn: Any) -> None:
+        """This instance's calls of earlier processes, kept on in its row of the state (the
+        connector's, all instances', were counted when the state was opened: from_config)."""
+        self._budget_carried = True
+        budget = getattr(self.client, "budget", None)
+        if not callable(getattr(budget, "carry", None)):
+            return
+        for b in st.api_budgets(conn):
+            if b["instance"] == self.instance and isinstance(b.get("hours"), dict):
+                budget.adopt(b["hours"])
 
     def _health(self) -> dict[str, Any]:
         """What `leadrouter status` (another process, reading the state) says of this one's

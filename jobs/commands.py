@@ -272,7 +272,7 @@ def _org_lease_for_once(lock, cx, loaded, wait: float, stop):
     from jobs.logging import get_logger
     from jobs.org_lease import LeasedLock, with_org_lease
 
-    from connector.errors import ConnectorError
+    from connector.errors import BudgetExceeded, ConnectorError
 
     joined = with_org_lease(lock, cx, loaded)
     if not isinstance(joined, LeasedLock):
@@ -284,6 +284,10 @@ def _org_lease_for_once(lock, cx, loaded, wait: float, stop):
             got = wait_for_leadership(joined.lease, min(5.0, wait), stop, timeout=wait)
         else:
             got = joined.lease.try_acquire()
+    except BudgetExceeded as e:  # the org answers: it is the connector's own day that is spent
+        print(f"leadrouter: the API budget is spent (exit {EXIT_JOB_FAILED}: run again later)\n"
+              f"{e}", file=sys.stderr)
+        raise SystemExit(EXIT_JOB_FAILED) from None
     except ConnectorError as e:  # Salesforce stopped answering between the login and the lease
         print(f"leadrouter: Salesforce did not answer (exit {EXIT_JOB_FAILED}: run again later)\n"
               f"the org lease ({joined.lease.description}): {e}", file=sys.stderr)
