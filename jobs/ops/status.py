@@ -115,8 +115,9 @@ def line(label: str, text: str) -> list[str]:
 def api_usage(budgets: list[dict[str, Any]]) -> list[str]:
     """Two figures of another kind, each said as what it is: the whole org's daily API
     requests as Salesforce reports them (every app and user; one figure, the newest any
-    instance saw), and this connector's own calls, counted by each process (an instance:
-    `local` for `once`, host:pid:… for `run`) since it started, the last 24 hours at most."""
+    instance saw), and this connector's own calls in the last 24 hours, in all and by
+    instance (`local` for `once`, whose runs carry each other's on; host:pid:… for `run`).
+    The share bounds the total (connector/budget.py)."""
     if not budgets:
         return []
     seen = [b for b in budgets if b.get("org_max")]  # newest first (store.api_budgets)
@@ -127,17 +128,24 @@ def api_usage(budgets: list[dict[str, Any]]) -> list[str]:
     else:
         org = "the whole org: not reported by Salesforce yet"
     out = line("API usage", org)
-    ours = []
+    ours, total = [], 0
     for b in budgets:
-        allowance = b.get("allowance_24h")
-        text = f"{b['instance']} {b.get('spent_24h') or 0:,}"
-        if allowance is not None:
-            text += f" of its {allowance:,} ({b.get('share', 0):.0%} of the org's limit)"
-        text += f" at {when(b['updated_at'])}"
+        hours = b.get("hours")
+        # each instance's own calls by hour, earlier runs' included (connector/budget.py);
+        # a row of an earlier release has only its process's count
+        spent = sum(v for v in hours.values() if isinstance(v, int)) if isinstance(hours, dict) \
+            else b.get("spent_24h") or 0
+        total += spent
+        text = f"{b['instance']} {spent:,} at {when(b['updated_at'])}"
         if b.get("holding_back"):
             text += ", holding back non-urgent jobs"
         ours.append(text)
-    out += line("", "this connector's own calls, per process since it started (24 h at most): " + "; ".join(ours))
+    allowance = next((b.get("allowance_24h") for b in budgets if b.get("allowance_24h") is not None), None)
+    head = f"this connector's own calls in the last 24 h: {total:,}"
+    if allowance is not None:
+        share = next(b.get("share", 0) for b in budgets if b.get("allowance_24h") is not None)
+        head += f" of its {allowance:,} ({share:.0%} of the org's limit)"
+    out += line("", head + "; by instance (each `run` process; `local`: every `once`): " + "; ".join(ours))
     return out
 
 

@@ -30,7 +30,7 @@ def test_status_after_a_run_shows_offers_the_oldest_open_one_api_usage_and_jobs(
 def test_status_says_which_api_figure_is_the_orgs_and_which_this_connectors_own(workdir, capsys):
     """Two 'API usage' lines, one per instance, each 'org X of Y; ours Z of A': nothing said
     the org's figure is every app's and user's use as Salesforce counts it (the same org seen
-    twice), nor that 'ours' is one process's own calls."""
+    twice), nor that "ours" is this connector's own calls (now: over 24 hours, by instance)."""
     from datetime import datetime, timezone
 
     from jobs.config import load
