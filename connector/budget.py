@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import structlog
 
@@ -53,6 +53,9 @@ class ApiBudget:
         self.org_used: int | None = None
         self.org_max: int | None = None
         self._buckets: deque[list[int]] = deque()  # [hour, calls], oldest first
+        # this instance's own calls by hour: those of its earlier processes (a cron `once`
+        # is a new process every run) and this one's, kept in the state between (`hours`)
+        self._own: dict[int, int] = {}
         self._holding_back = False
         self._org_seen_at: datetime | None = None  # when org_used/org_max were last read
 
@@ -65,11 +68,53 @@ class ApiBudget:
 
     def spend(self, calls: int = 1) -> None:
         hour = int(self._clock().timestamp()) // _HOUR
+        self._add(hour, calls)
+        self._own[hour] = self._own.get(hour, 0) + calls
+        self._expire(hour)
+
+    def _add(self, hour: int, calls: int) -> None:
         if self._buckets and self._buckets[-1][0] == hour:
             self._buckets[-1][1] += calls
+            return
+        at = len(self._buckets)
+        while at and self._buckets[at - 1][0] > hour:
+            at -= 1
+        if at and self._buckets[at - 1][0] == hour:
+            self._buckets[at - 1][1] += calls
         else:
-            self._buckets.append([hour, calls])
-        self._expire(hour)
+            self._buckets.insert(at, [hour, calls])
+
+    def carry(self, instances: Mapping[str, Mapping[str, int]]) -> None:
+        """The calls of the last 24 hours made before this process started, by every instance
+        of this connector (`instances`: instance → {hour: calls}, as `hours` of status() kept
+        them in the state): the share bounds the connector's day, not one process's life."""
+        for hours in instances.values():
+            for hour, calls in self._recent(hours):
+                self._add(hour, calls)
+
+    def adopt(self, hours: Mapping[str, int]) -> None:
+        """This instance's own earlier calls (its row in the state), carried on in `hours`."""
+        for hour, calls in self._recent(hours):
+            self._own[hour] = self._own.get(hour, 0) + calls
+
+    def _recent(self, hours: Mapping[str, int]) -> list[tuple[int, int]]:
+        now_hour = int(self._clock().timestamp()) // _HOUR
+        out = []
+        for key, calls in hours.items():
+            try:
+                hour, count = int(key), int(calls)
+            except (TypeError, ValueError):
+                continue  # not ours to judge: a row another release wrote
+            if now_hour - 24 < hour <= now_hour and count > 0:
+                out.append((hour, count))
+        return out
+
+    def hours(self) -> dict[str, int]:
+        """This instance's calls by hour over the last 24 hours, earlier processes' included."""
+        now_hour = int(self._clock().timestamp()) // _HOUR
+        for hour in [h for h in self._own if h <= now_hour - 24]:
+            del self._own[hour]
+        return {str(h): c for h, c in sorted(self._own.items())}
 
     def _expire(self, hour: int) -> None:
         while self._buckets and self._buckets[0][0] <= hour - 24:
@@ -135,9 +180,12 @@ class ApiBudget:
         if pause != self._holding_back:
             self._holding_back = pause
             if pause:
-                self._log.warning("api budget: holding back non-urgent jobs", **self.status())
+                self._log.warning("api budget: holding back non-urgent jobs", **self._said())
             else:
-                self._log.info("api budget: non-urgent jobs may run again", **self.status())
+                self._log.info("api budget: non-urgent jobs may run again", **self._said())
+
+    def _said(self) -> dict[str, Any]:
+        return {k: v for k, v in self.status().items() if k != "hours"}
 
     def status(self) -> dict[str, Any]:
         """A status entry for `leadrouter status` and health output."""
@@ -151,4 +199,5 @@ class ApiBudget:
             "share": self.config.share,
             "pause_non_urgent_at": self.config.pause_non_urgent_at,
             "holding_back": self.should_pause_non_urgent(),
+            "hours": self.hours(),
         }

@@ -11,6 +11,9 @@ stepped or wrong, or by the host being suspended.
 The header has whole seconds and travels for a round trip, so the estimate trails
 the truth by up to about a second plus half a round trip; the reads' lookback
 (minutes) absorbs that.
+
+The clock that last read a `Date` header is also the process's estimate of the org's time
+for its log lines (`org_now`; jobs/logging.py adds it to every line as `org_time`).
 """
 from __future__ import annotations
 
@@ -81,9 +84,11 @@ class ServerClock:
                 predicted = self._anchor[0] + timedelta(seconds=mono - self._anchor[1])
                 if timedelta(0) <= predicted - server < timedelta(seconds=1):
                     self._skew = predicted - host
+                    _note(self)
                     return
             self._anchor = (server, mono)
             self._skew = server - host
+        _note(self)
 
     def now(self) -> datetime:
         with self._lock:
@@ -92,3 +97,18 @@ class ServerClock:
             return self._host()
         server, at = anchor
         return server + timedelta(seconds=self._monotonic() - at)
+
+
+_latest: ServerClock | None = None  # the clock that last heard from Salesforce
+
+
+def _note(clock: ServerClock) -> None:
+    global _latest
+    _latest = clock
+
+
+def org_now() -> datetime | None:
+    """The org's time by the clock that last read a Salesforce response's `Date` in this
+    process; None before any answer (the host's time is not passed off as the org's)."""
+    clock = _latest
+    return clock.now() if clock is not None and clock.known else None

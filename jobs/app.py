@@ -40,6 +40,19 @@ CLOCK_SKEW_WARN_SECONDS = 60.0
 JOBS = ("outbox", "sync_partners", "leads", "deleted", "expire", "remind", "followup", "housekeeping")
 
 
+def _carry_budget(client: Any, store: Store) -> None:
+    """`[budget] share` bounds the connector's last 24 hours, not this process's: a cron
+    `once` is a new process every run, so the calls earlier processes kept in the state
+    count from the start's first check on (a lost state forgets them; the org's own limit
+    still stands)."""
+    budget = getattr(client, "budget", None)
+    if not callable(getattr(budget, "carry", None)):
+        return
+    with store.connect() as conn:
+        rows = st.api_budgets(conn)
+    budget.carry({b["instance"]: b["hours"] for b in rows if isinstance(b.get("hours"), dict)})
+
+
 def _job_module(name: str):
     """The job modules by name (each `run(cx: Context, now)`); they import the seam in
     jobs/context.py, never this module."""
@@ -132,6 +145,7 @@ class LeadRouter:
     # the end of its latest job run then, and the time the term began (jobs/recovery.py caught_up)
     _known_until: datetime | None = None
     _term_started: datetime | None = None
+    _budget_carried: bool = False
     lock: Any = None  # the leader lock, when a command holds one: write batches are fenced by its token
     # `run`: a batch a dead leader may still have on the wire is read back by a later outbox
     # run (the rest goes on); `once` waits for it (jobs/in_flight.py)
@@ -147,9 +161,13 @@ class LeadRouter:
     # ------------------------------------------------------------------ assembly
     @classmethod
     def from_config(cls, loaded: LoadedConfig, *, clock: Clock | None = None, client: Any = None,
-                    store: Store | None = None, preflight: bool = True) -> "LeadRouter":
+                    store: Store | None = None, preflight: bool = True,
+                    missing_queues: str = "warn") -> "LeadRouter":
         """Log in, load mappings and rules, and (unless told not to) check both against
-        the org before anything runs: a broken set-up stops here, with file and line."""
+        the org before anything runs: a broken set-up stops here, with file and line.
+        `missing_queues`: "warn" (a start: a queue the rules file names that the org lacks is
+        said with the fix, and routed past as a running connector does) or "refuse" (ops
+        previews, as validate: an error naming the queue meant)."""
         from connector.client import SalesforceClient
         from connector.errors import ConfigError, ConnectorError, TransientError
         from jobs import preflight as pf
@@ -191,25 +209,32 @@ class LeadRouter:
 
                 lead_attributes, partner_attributes = rule_attributes(ms)
                 load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
-                           queue_names=pf.queue_names(client))
+                           queue_names=None if missing_queues == "warn" else pf.queue_names(client))
             store = Store(loaded.state_url(), org=s.org.name, organization_id=organization_id(client))
             if earlier is not None:
                 get_logger(component="state").info(
                     "state_migrated", org=store.org, from_version=earlier, to_version=store.version,
                     note="the state an earlier leadrouter wrote is migrated in place: earlier versions refuse it now "
                          "(docs/DEPLOY.md, Upgrading)")
+            _carry_budget(client, store)
         # the API version is part of what passed: an org serves a range of versions
         org = (f"{client.instance_url or ''}|{s.salesforce and s.salesforce.get('login_url')}"
                f"|{getattr(getattr(client, 'config', None), 'api_version', '')}")
         key = pf.fingerprint(ms, rules_path, org)
         checked = preflight and not pf.recently_passed(store, key, clock.now())
-        queue_names = pf.queue_names(client) if checked else None
+        org_queues = pf.queue_names(client) if checked else None
         from jobs.performance import rule_attributes
 
         # the lead score and partner performance facts are usable in conditions too
         lead_attributes, partner_attributes = rule_attributes(ms)
+        # A queue the org lacks does not stop a start: the connector routes past it as it does
+        # when one goes while it runs (jobs/partners.py); said here with the fix, and by
+        # `leadrouter validate` as an error. Ops tools (dry-run, explain) refuse it, naming it.
         book = load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
-                          queue_names=queue_names)
+                          queue_names=None if missing_queues == "warn" else org_queues)
+        if org_queues is not None and missing_queues == "warn":
+            for gone in pf.missing_queues(book, org_queues, rules_path):
+                get_logger(component="preflight").warning("queue_missing", **gone)
         # a multi-currency org: each lead's amounts in the corporate currency, at the org's rates;
         # an org on custom fiscal years keeps its quarters itself (Period). Read with the day's
         # full check, kept in the state between.
@@ -297,6 +322,8 @@ class LeadRouter:
             with self.store.begin() as conn:
                 if self._term_started is None:
                     self._known_until, self._term_started = st.last_finished(conn), now
+                if not self._budget_carried:
+                    self._carry_budget(conn)
                 row = st.start_job_run(conn, run_id, name, self.instance, now)
             counts: dict[str, int] = {}
             error = None
@@ -352,6 +379,17 @@ class LeadRouter:
             self.log().info("job_run", counts=counts, api_calls=api_calls, seconds=seconds,
                             ok=error is None)
         return JobResult(name, run_id, counts, api_calls, seconds, error)
+
+    def _carry_budget(self, conn: Any) -> None:
+        """This instance's calls of earlier processes, kept on in its row of the state (the
+        connector's, all instances', were counted when the state was opened: from_config)."""
+        self._budget_carried = True
+        budget = getattr(self.client, "budget", None)
+        if not callable(getattr(budget, "carry", None)):
+            return
+        for b in st.api_budgets(conn):
+            if b["instance"] == self.instance and isinstance(b.get("hours"), dict):
+                budget.adopt(b["hours"])
 
     def _health(self) -> dict[str, Any]:
         """What `leadrouter status` (another process, reading the state) says of this one's

@@ -92,8 +92,11 @@ def run(args: argparse.Namespace) -> int:
     with open_context(loaded) as ctx:
         cx = ctx.connector
         if ctx.live_store is None:
-            print(f"leadrouter backtest: nothing to replay: {why_no_live_store(loaded)}", file=sys.stderr)
-            return 1
+            from jobs.commands import EXIT_STATE
+
+            print(f"leadrouter backtest: nothing to replay: state database problem\n{why_no_live_store(loaded)}",
+                  file=sys.stderr)
+            return EXIT_STATE
         books = []
         for path in args.rules:
             try:

@@ -278,7 +278,7 @@ def _org_lease_for_once(lock, cx, loaded, wait: float, stop):
     from jobs.logging import get_logger
     from jobs.org_lease import LeasedLock, with_org_lease
 
-    from connector.errors import ConnectorError
+    from connector.errors import BudgetExceeded, ConnectorError
 
     joined = with_org_lease(lock, cx, loaded)
     if not isinstance(joined, LeasedLock):
@@ -290,6 +290,10 @@ def _org_lease_for_once(lock, cx, loaded, wait: float, stop):
             got = wait_for_leadership(joined.lease, min(5.0, wait), stop, timeout=wait)
         else:
             got = joined.lease.try_acquire()
+    except BudgetExceeded as e:  # the org answers: it is the connector's own day that is spent
+        print(f"leadrouter: the API budget is spent (exit {EXIT_JOB_FAILED}: run again later)\n"
+              f"{e}", file=sys.stderr)
+        raise SystemExit(EXIT_JOB_FAILED) from None
     except ConnectorError as e:  # Salesforce stopped answering between the login and the lease
         print(f"leadrouter: Salesforce did not answer (exit {EXIT_JOB_FAILED}: run again later)\n"
               f"the org lease ({joined.lease.description}): {e}", file=sys.stderr)
@@ -394,6 +398,7 @@ def cmd_status(args) -> int:
             "oldest_open_outbox": ob.oldest_open(conn),
             "refusals": ob.unwritten_refusals(conn),
             "held_escalations": held_escalations(conn),
+            "queues_missing": _queues_missing(conn, loaded),
             "snapshot": st.snapshot_counts(conn),
             "watermarks": {r.name: r.value for r in conn.execute(watermarks.select())},
             "stream": stream.status(conn),
@@ -418,10 +423,10 @@ def cmd_status(args) -> int:
 def held_escalations(conn) -> dict[str, Any]:
     """Leads held because the escalation queue is not in the org (jobs/lifecycle.hold_escalation):
     how many, the queue their reason names, and the fix."""
-    from jobs.lifecycle import ESCALATION_HELD
+    from jobs.lifecycle import ESCALATION_HELD, HELD_RULE
     from jobs.state import offers as of
 
-    waiting = of.leads_in_state(conn, "unroutable", ESCALATION_HELD)
+    waiting = of.leads_in_state(conn, "unroutable", HELD_RULE, ESCALATION_HELD)
     if not waiting:
         return {"leads": 0}
     said = waiting[0]["reason"] or ""
@@ -433,6 +438,29 @@ def held_escalations(conn) -> dict[str, Any]:
             "fix": f"create the queue {queue} again (Setup > Queues, supported object Lead) or name an existing "
                    "queue in the rules file's [settings] escalation_queue; the held leads escalate at the next "
                    "cycle after that"}
+
+
+def _queues_missing(conn, loaded) -> list[dict[str, str]]:
+    """The queues the rules file names that the org lacked at the last partner sync (the
+    queues it read then, kept in the state), each with what becomes of their leads and the fix."""
+    from jobs import preflight as pf
+    from jobs.state import store as st
+
+    known = {r["DeveloperName"] for r in st.snapshot_records(conn, "queue") if r.get("DeveloperName")}
+    if not known:  # no partner sync yet: nothing to compare with
+        return []
+    try:
+        from jobs.performance import rule_attributes
+        from mappings import load_mappings
+        from rules import load_rules
+
+        rules_path = loaded.resolve(loaded.settings.routing.rules)
+        lead_attributes, partner_attributes = rule_attributes(load_mappings(loaded.resolve(loaded.settings.mappings.dir)))
+        book = load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes)
+    except Exception as e:  # noqa: BLE001 — status reports what it can; this part says why it cannot
+        return [{"queue": "?", "where": "rules", "problem": f"the rules file could not be read: {str(e)[:200]}",
+                 "fix": "run leadrouter validate"}]
+    return pf.missing_queues(book, known, rules_path)
 
 
 def _org_status(conn, loaded) -> dict[str, Any]:

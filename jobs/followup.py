@@ -37,23 +37,33 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     return counts
 
 
+def holder(routing, offer: dict) -> str | None:
+    """The rep holding an accepted lead now: its owner, when a rep of the partner that
+    accepted it (the rep who accepted passed it to a colleague), else the rep who accepted."""
+    owner = offer.get("lead_owner")
+    if owner and offer.get("partner_id") and routing.rep_partner.get(owner) == offer["partner_id"]:
+        return owner
+    return offer.get("accepted_by")
+
+
 def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, int]) -> None:
-    """Remind each rep who accepted and did nothing; the reminder (or why it did not go
-    out) shows on the Lead as a completed Task, as the offer reminder does (jobs/activity.py)."""
+    """Remind the rep holding each accepted lead nobody worked; the reminder (or why it did
+    not go out) shows on the Lead as a completed Task, as the offer reminder does (jobs/activity.py)."""
     untouched = cx.settings.offers.untouched_status
     mode = cx.settings.notifications.mode
-    with_rep = [o for o in remind if o.get("accepted_by")]
     if mode == "none":  # the org notifies with a Flow: nothing sent here, nothing to show
         return
     routing = cx.routing()
+    with_rep = [{**o, "holder": holder(routing, o)} for o in remind]
+    with_rep = [o for o in with_rep if o["holder"]]
     facts = stored_facts(cx, [o["lead_id"] for o in with_rep])
     notes = []
     for o in with_rep:
-        rep = rep_of(routing, o["accepted_by"])
+        rep = rep_of(routing, o["holder"])
         words = reminder_words(rep.language if rep else None)
         about = facts[o["lead_id"]]
         notes.append(Notification(
-            recipient_ids=(o["accepted_by"],), title=words["followup_title"].format(company=about["company"]),
+            recipient_ids=(o["holder"],), title=words["followup_title"].format(company=about["company"]),
             body=words["followup_body"].format(lead=about["lead"], days=(now - o["accepted_at"]).days,
                                                status=untouched, link=lead_link(cx, o["lead_id"])),
             target_id=o["lead_id"]))
@@ -67,10 +77,10 @@ def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, in
             continue
         days = (now - o["accepted_at"]).days
         if sent:
-            subject, line = "Follow-up reminder sent", f"leadrouter reminded the rep who accepted this lead {activity.HOW.get(mode, mode)} to work it."
+            subject, line = "Follow-up reminder sent", f"leadrouter reminded the rep holding this lead {activity.HOW.get(mode, mode)} to work it."
         else:
             why = activity.reason(r.code, r.message) if r is not None else "no rep recorded as accepting it"
-            subject, line = "Follow-up reminder not sent", f"leadrouter could not remind the rep who accepted this lead ({why})."
+            subject, line = "Follow-up reminder not sent", f"leadrouter could not remind the rep holding this lead ({why})."
         marks.append(activity.Mark(o["lead_id"], subject,
                                    f"{line}\nAccepted {days} days ago; Status still {untouched}."))
     activity.write(cx, now, marks, kind="followup", setting="reminder_tasks", counts=counts)

@@ -117,12 +117,14 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
         owner = decision.rep_id or decision.queue_id
         if kind in offered:
             offer_rows.append((lead_id, value, decision.partner_id, decision.rep_id, decision.queue_id, owner,
-                               decision.rule, attempt, decision.offered_at or now, decision.deadline, seen, "live"))
+                               decision.rule, attempt, decision.offered_at or now, decision.deadline, seen, "live",
+                               decision.calendar))
         reason = (decision.reason or "")[:255]
+        rule = (decision.rule or "")[:80] or None
         if record is not None:
-            with_record.append((lead_id, _STATE[kind], attempt, owner, reason, seen, lead.status, now, record))
+            with_record.append((lead_id, _STATE[kind], attempt, owner, reason, seen, lead.status, now, rule, record))
         else:  # without a fresh record (a lapse decided from state): keep the lead as last read
-            without.append((lead_id, _STATE[kind], attempt, owner, reason, seen, lead.status, now))
+            without.append((lead_id, _STATE[kind], attempt, owner, reason, seen, lead.status, now, rule))
         payload = dict(writeback(decision, _STATUS[kind]))
         if kind in queued:
             payload.update(no_offer)
@@ -144,8 +146,8 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
 
 _AUDIT = ("lead_id", "at", "kind", "rule", "partner_id", "attempt", "decision")
 _OFFER = ("lead_id", "kind", "partner_id", "rep_id", "queue_id", "owner_id", "rule", "attempt", "offered_at",
-          "deadline", "lead_modstamp", "status")
-_LEAD = ("lead_id", "state", "attempt", "owner_id", "reason", "modstamp", "status", "updated_at", "record")
+          "deadline", "lead_modstamp", "status", "calendar")
+_LEAD = ("lead_id", "state", "attempt", "owner_id", "reason", "modstamp", "status", "updated_at", "rule", "record")
 _STATE = {kind: state.value for kind, state in DECISION_STATE.items()}
 _STATUS = {kind: status.value for kind, status in DECISION_STATUS.items()}
 
@@ -161,7 +163,11 @@ def escalation(cx: Context, lead: Lead, reason: str, attempt: int) -> Decision:
     return decision if queue_id else hold_escalation(name, decision)
 
 
-ESCALATION_HELD = "Escalation held: "  # how a held escalation's reason starts, on the Lead and in the state
+# A held escalation's mark, on the Lead and in the state: Unroutable, Routing_Rule__c this
+# (the rule that escalated it is kept in the decision's trace). The org holds it, so a state
+# rebuilt from the org finds the held leads (jobs/recovery.py); the reason is wording.
+HELD_RULE = "Escalation held"
+ESCALATION_HELD = "Escalation held: "  # how a held escalation's reason starts (rows from before HELD_RULE: their mark)
 HELD_THEN = "; the lead escalates once it is. "  # what comes after: the escalation's own reason
 
 
@@ -170,10 +176,12 @@ def hold_escalation(name: str, decision: Decision) -> Decision:
     lead is held, Unroutable, its reason saying so; the expire job escalates it once the
     queue is back (`escalate_held`). Everything else routes on meanwhile. `name`: the
     escalation queue's DeveloperName."""
+    was = (decision.explanation or {}).get("held")
+    rule = was.get("rule") if decision.rule == HELD_RULE and isinstance(was, dict) else decision.rule
     said = f"{ESCALATION_HELD}queue {name} is not in the org{HELD_THEN}{decision.reason or ''}"
-    return dataclasses.replace(decision, kind=DecisionKind.UNROUTABLE, queue_id=None, reason=said[:255],
+    return dataclasses.replace(decision, kind=DecisionKind.UNROUTABLE, queue_id=None, reason=said[:255], rule=HELD_RULE,
                                explanation={**(decision.explanation or {}),
-                                            "held": {"queue": name, "reason": decision.reason, "rule": decision.rule},
+                                            "held": {"queue": name, "reason": decision.reason, "rule": rule},
                                             "problem": f"queue {name} not found in the org"})
 
 
@@ -184,9 +192,8 @@ def escalation_reason(decision: Decision) -> str:
 
 
 def said_first(decision: Decision, words: str) -> Decision:
-    """The decision with `words` put before its reason; a held escalation keeps its reason
-    starting as it does (`escalate_held` finds the held leads by it), the words going
-    before the escalation's own reason."""
+    """The decision with `words` put before its reason; a held escalation stays one (its
+    mark, its reason starting as it does), the words going before the escalation's own reason."""
     was = (decision.explanation or {}).get("held")
     if isinstance(was, dict):
         return hold_escalation(was.get("queue") or "", dataclasses.replace(
@@ -198,7 +205,7 @@ def escalate_held(cx: Context, now: datetime) -> dict[str, int]:
     """Leads held for want of the escalation queue escalate once it is in the org again;
     while it is not, they are counted (`leadrouter status` names them and the fix)."""
     with cx.store.connect() as conn:
-        waiting = of.leads_in_state(conn, LeadState.UNROUTABLE.value, ESCALATION_HELD)
+        waiting = of.leads_in_state(conn, LeadState.UNROUTABLE.value, HELD_RULE, ESCALATION_HELD)
     if not waiting:
         return {}
     queue_id = cx.routing().queue_ids.get(cx.book.settings.escalation_queue)

@@ -7,15 +7,26 @@ masked no matter which module logged it.
 Libraries that log through the standard library (psycopg's "error ignored terminating
 Pipeline" when the server drops mid-write, APScheduler, urllib3) go through the same
 processors and renderer: every line of a JSON log is JSON, and redacted.
+
+Two times on every line: `timestamp` is the host's clock (UTC, ISO 8601: what log
+tooling sorts and ships by), and `org_time` Salesforce's, as the connector estimates it
+from the `Date` header of the org's last response and the time since
+(connector/servertime.py), in the same form. The org's time is the one its audit fields
+(CreatedDate, SystemModstamp, LeadHistory) and the Lead's deadlines are in: an admin
+matches a line to a record by `org_time`. Before the first answer from Salesforce (the
+login) it is not known, and the line has no `org_time`.
 """
 from __future__ import annotations
 
 import logging
 import re
 import sys
+from datetime import timezone
 from typing import Any, TextIO
 
 import structlog
+
+from connector.servertime import org_now
 
 # Keys whose values are secrets whatever they contain.
 _SECRET_KEY = re.compile(
@@ -64,6 +75,15 @@ def _redact_value(key: str, value: Any) -> Any:
     return value
 
 
+def add_org_time(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: `org_time`, Salesforce's time, beside the host's `timestamp`
+    (same ISO form, UTC) once an answer from the org has told it."""
+    now = org_now()
+    if now is not None:
+        event_dict.setdefault("org_time", now.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z")
+    return event_dict
+
+
 def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: mask secrets by key name, and tokens/emails/phones by shape."""
     return {k: _redact_value(k, v) for k, v in event_dict.items()}
@@ -87,7 +107,7 @@ def configure(format: str = "auto", level: str = "info", stream: TextIO | None =
     stream = _Stderr() if stream is None or stream is sys.stderr else stream
     pretty = format == "pretty" or (format == "auto" and stream.isatty())
     renderer: Any = structlog.dev.ConsoleRenderer(colors=stream.isatty()) if pretty else structlog.processors.JSONRenderer()
-    stamp = [structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso", utc=True)]
+    stamp = [structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso", utc=True), add_org_time]
     last = [
         structlog.processors.format_exc_info,
         redact,  # last before rendering: exception text is redacted too

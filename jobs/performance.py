@@ -95,9 +95,10 @@ def offer_events(conn: Connection, since: datetime) -> list[OutcomeEvent]:
 def org_events(client: _Queries, since: datetime, currencies: Any = None) -> list[OutcomeEvent]:
     """Conversions and partner wins from the org since `since`; in a multi-currency org
     (`currencies`: mappings/currency.OrgCurrencies) each win's amount in the corporate
-    currency, at the org's static rate (advanced currency management's dated rates for
-    opportunities are not applied), a win in a currency the org no longer lists adding no
-    revenue."""
+    currency: with advanced currency management (`currencies.dated`) at the dated rate whose
+    range holds its CloseDate, as Salesforce converts opportunities (one more query, of the
+    ranges that reach into the window), else at the org's static rate; a win in a currency
+    the org no longer lists adding no revenue."""
     day = as_utc(since).date()
     out: list[OutcomeEvent] = []
     for r in client.query(format_soql(
@@ -107,6 +108,13 @@ def org_events(client: _Queries, since: datetime, currencies: Any = None) -> lis
         if at is not None:
             out.append(OutcomeEvent(r["PartnerAccountId"], "converted", at, r["Id"]))
     code = ", CurrencyIsoCode" if currencies is not None else ""
+    dated = None
+    if currencies is not None and getattr(currencies, "dated", False):
+        from mappings.currency import DatedRates
+
+        dated = DatedRates(client.query(format_soql(
+            "SELECT IsoCode, ConversionRate, StartDate, NextStartDate FROM DatedConversionRate "
+            "WHERE NextStartDate = null OR NextStartDate > {}", day)))
     for r in client.query(format_soql(
             f"SELECT Id, PartnerAccountId, Amount{code}, CloseDate FROM Opportunity WHERE IsWon = true "
             "AND PartnerAccountId != null AND CloseDate >= {}", day)):
@@ -114,7 +122,9 @@ def org_events(client: _Queries, since: datetime, currencies: Any = None) -> lis
         if at is not None:
             amount = r.get("Amount")
             if currencies is not None and amount is not None and r.get("CurrencyIsoCode") != currencies.corporate:
-                rate = currencies.rates.get(r.get("CurrencyIsoCode"))
+                iso = r.get("CurrencyIsoCode")
+                rate = dated.rate(iso, at.date()) if dated is not None else None  # at: the CloseDate
+                rate = rate or currencies.rates.get(iso)  # no dated range holds the day: the static rate
                 amount = amount / rate if rate else None
             out.append(OutcomeEvent(r["PartnerAccountId"], "won", at, amount=amount))
     return out

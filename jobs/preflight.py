@@ -76,6 +76,57 @@ def queue_names(client) -> set[str]:
             if r.get("DeveloperName")}
 
 
+_WHAT_BECOMES = {
+    "pool": "the org lacks it (deleted, renamed or misspelt): a pool rule naming it passes its leads to the next "
+            "rule (or its otherwise), as a running connector does",
+    "fallback": "the org lacks it (deleted, renamed or misspelt): leads sent to it are escalated instead, as a "
+                "running connector does",
+    "escalation": "the org lacks it (deleted, renamed or misspelt): leads that must escalate are held, Unroutable "
+                  "with a reason saying so, and escalate once it is there; every other lead routes on",
+}
+
+
+def missing_queues(book, org_queues: set[str], rules_path: Path | str | None) -> list[dict[str, str]]:
+    """The queues the rules file names that the org lacks, each with where the file names it,
+    what becomes of its leads meanwhile and the fix. A start says them as warnings and routes
+    on, with the outcomes a running connector has for a queue gone from the org (jobs/partners.py);
+    `leadrouter validate` calls them errors."""
+    from rules.book import OTHERWISE_WORDS
+    from rules.errors import did_you_mean
+
+    uses: dict[str, list[tuple[str, str]]] = {}  # queue -> [(role, where)]
+
+    def use(name: str | None, role: str, where: str) -> None:
+        if name and name not in org_queues:
+            uses.setdefault(name, []).append((role, where))
+
+    settings = book.settings
+    use(settings.escalation_queue, "escalation", "[settings] escalation_queue")
+    use(settings.fallback_queue, "fallback", "[settings] fallback_queue")
+    for rs in book.rulesets:
+        if rs.otherwise not in OTHERWISE_WORDS:
+            use(rs.otherwise, "fallback", f"rule set {rs.name!r} otherwise")
+    for r in book.rules:
+        use(r.pool, "pool", f"rule {r.name!r} pool")
+        for territory, queue in r.pools_by_territory:
+            use(queue, "pool", f"rule {r.name!r} pool for {territory}")
+        if r.otherwise not in OTHERWISE_WORDS:
+            use(r.otherwise, "fallback", f"rule {r.name!r} otherwise")
+    out = []
+    for name in sorted(uses):
+        roles = [role for role, _ in uses[name]]
+        role = "escalation" if "escalation" in roles else "pool" if "pool" in roles else "fallback"
+        wheres = list(dict.fromkeys(w for _, w in uses[name]))
+        meant = did_you_mean(name, sorted(org_queues)) if org_queues else ""
+        change = ("name an existing queue in the rules file's [settings] escalation_queue" if role == "escalation"
+                  else f"change {', '.join(wheres)} in the rules file")
+        out.append({"queue": name, "where": f"{rules_path or 'rules'}: {', '.join(wheres)}",
+                    "problem": f"the rules file names the queue {name}; {_WHAT_BECOMES[role]}",
+                    "fix": f"create the queue {name} (Setup > Queues, supported object Lead) or {change}"
+                           + (f" ({meant})" if meant else "")})
+    return out
+
+
 def check_mappings(client, ms) -> list[Any]:
     """MappingError when a mapping does not fit the org; the warnings otherwise."""
     return ms.ensure_valid(client.describe)
@@ -195,7 +246,22 @@ def org_currencies(client, ms) -> Any:
     sources = ms.source_fields("lead")
     attributes = currency_attributes(sources, types)
     labels = {name: "/".join(sources[name]) for name in attributes}
-    return OrgCurrencies(str(corporate), rates, attributes, labels)
+    return OrgCurrencies(str(corporate), rates, attributes, labels, dated=dated_rates_enabled(client))
+
+
+def dated_rates_enabled(client) -> bool:
+    """Whether the org has advanced currency management (dated exchange rates for
+    opportunities): Salesforce offers DatedConversionRate to such orgs only, and answers
+    INVALID_TYPE elsewhere. One query of one row."""
+    from connector.errors import ConnectorError
+
+    try:
+        list(client.query("SELECT Id FROM DatedConversionRate LIMIT 1"))
+    except ConnectorError as e:
+        if getattr(e, "code", None) == "INVALID_TYPE":
+            return False
+        raise
+    return True
 
 
 HISTORY_FIX = ("Setup → Object Manager → {sobject} → Fields & Relationships → Set History Tracking: tick "
@@ -253,7 +319,8 @@ def org_setup(client, ms, store, fresh: bool, now: datetime) -> tuple[Any, list[
     if kept is not None:
         money = kept.get("currencies")
         currencies = None if money is None else OrgCurrencies(
-            money["corporate"], money["rates"], frozenset(money["attributes"]), money["labels"])
+            money["corporate"], money["rates"], frozenset(money["attributes"]), money["labels"],
+            dated=bool(money.get("dated")))
         periods = [FiscalPeriod(p["kind"], date.fromisoformat(p["start"]), date.fromisoformat(p["end"]), p["label"])
                    for p in kept.get("periods", [])]
         return currencies, periods, list(kept.get("problems", []))
@@ -264,7 +331,8 @@ def org_setup(client, ms, store, fresh: bool, now: datetime) -> tuple[Any, list[
                           for p in periods],
               "currencies": None if currencies is None else {
                   "corporate": currencies.corporate, "rates": dict(currencies.rates),
-                  "attributes": sorted(currencies.attributes), "labels": dict(currencies.labels)}}
+                  "attributes": sorted(currencies.attributes), "labels": dict(currencies.labels),
+                  "dated": currencies.dated}}
     with store.begin() as conn:
         st.put_snapshot(conn, ORG_SETUP, [record], now, modstamp_field="at")
     return currencies, periods, problems

@@ -223,8 +223,10 @@ def caught_up(cx: Context, now: datetime) -> dict[str, int]:
 
 PAGE = 2_100  # leads per page: 7 LeadHistory reads of 300, their rows written in a few statements
 _OFFER_COLUMNS = ("lead_id", "kind", "partner_id", "rep_id", "queue_id", "owner_id", "rule", "attempt", "offered_at",
-                  "deadline", "lead_modstamp", "status", "accepted_at", "accepted_by", "closed_at", "close_reason")
-_LEAD_COLUMNS = ("lead_id", "state", "attempt", "owner_id", "status", "modstamp", "reason", "record", "updated_at")
+                  "deadline", "lead_modstamp", "status", "accepted_at", "accepted_by", "closed_at", "close_reason",
+                  "calendar")
+_LEAD_COLUMNS = ("lead_id", "state", "attempt", "owner_id", "status", "modstamp", "reason", "record", "updated_at",
+                 "rule")
 _EXCLUSION_COLUMNS = ("lead_id", "partner_id", "outcome", "reason", "at")
 
 
@@ -277,7 +279,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     wb = ms.writeback_fields()
     field, spelled = _status_values(cx)
     values = [v for v, s in spelled.items() if s in ROUTED]
-    extra = [wb[k] for k in ("rule", "attempt", "offered_at", "deadline") if k in wb]
+    extra = [wb[k] for k in ("rule", "attempt", "offered_at", "deadline", "reason", "calendar") if k in wb]
     fields = list(dict.fromkeys([*ms.soql_fields("lead"), *extra, "LastModifiedDate"]))
     routed = client.query(soql_select(ms.sobject("lead"), fields, where=format_soql(f"{ident(field)} IN {{}}", values)))
     pending = next((v for v, st_ in spelled.items() if st_ is RoutingStatus.PENDING), None)
@@ -403,7 +405,8 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
                    queue_id=last_owner if pooled else None, owner_id=last_owner,
                    rule=rec.get(wb.get("rule", "")), attempt=attempt,
                    offered_at=parse_sf_datetime(rec.get(wb.get("offered_at", ""))) or now,
-                   deadline=parse_sf_datetime(rec.get(wb.get("deadline", ""))), lead_modstamp=seen)
+                   deadline=parse_sf_datetime(rec.get(wb.get("deadline", ""))), lead_modstamp=seen,
+                   calendar=rec.get(wb["calendar"]) if "calendar" in wb else None)  # as the offer promised it
         lead_state = LeadState.POOLED if pooled else LeadState.OFFERED
         if status is RoutingStatus.PENDING:
             row["modstamp"] = None  # the person's Pending is news to this state: the re-read acts on it
@@ -433,6 +436,14 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
         rows.lead(rec["Id"], state=LeadState.ACCEPTED.value, owner_id=taker, **row)
     elif status in _STATE_OF:
         counts["parked"] += 1
+        row["rule"] = rec.get(wb.get("rule", ""))
+        said = str(rec.get(wb.get("reason", "")) or "")
+        if status is RoutingStatus.UNROUTABLE and (row["rule"] == lifecycle.HELD_RULE
+                                                   or said.startswith(lifecycle.ESCALATION_HELD)):
+            # a held escalation (marked, or held before the mark: its reason's words): held
+            # again, its reason kept — the escalation's own, once the queue is back
+            row.update(rule=lifecycle.HELD_RULE, reason=said[:255])
+            counts["escalations_held"] = counts.get("escalations_held", 0) + 1
         rows.lead(rec["Id"], state=_STATE_OF[status].value, owner_id=rec.get("OwnerId"), **row)
 
 

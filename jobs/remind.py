@@ -21,7 +21,7 @@ from jobs import activity
 from jobs.alerts import deadline_lines, deadline_text, lead_link, rep_of
 from jobs.state import offers as of
 from jobs.wording import reminder_words, stored_facts
-from rules.windows import reminder_time
+from rules.windows import parse_calendar, reminder_time, week_of
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -31,11 +31,11 @@ SETTING = "reminder_tasks"
 
 def run(cx: Context, now: datetime) -> dict[str, int]:
     hours = cx.settings.offers.reminder_before_hours
+    routing = cx.routing()
     with cx.store.connect() as conn:
-        near = of.offers_to_remind(conn, now, _horizon(cx.book, hours), limit=5000)
+        near = of.offers_to_remind(conn, now, _horizon(cx.book, hours, routing), limit=5000)
     if not near:
         return {}
-    routing = cx.routing()
     rules = {r.name: r for r in cx.book.rules}
     due = [o for o in near if _remind_at(cx.book, rules, routing, o, hours) <= now]
     with cx.store.begin() as conn:
@@ -88,28 +88,43 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     return counts
 
 
-def _horizon(book, hours: float) -> timedelta:
+def _horizon(book, hours: float, routing=None) -> timedelta:
     """How far ahead a deadline can be and still be due for its reminder: `hours` of wall
     time, or — where a window counts working hours — as many weeks as those hours span."""
     calendars = [r.business_hours for r in book.rules] + [book.settings.business_hours]
     if not any(calendars):
         return timedelta(hours=hours)
     s = book.settings
-    weekly = (s.workday[1] - s.workday[0]) * len(set(s.weekdays)) or 1
+    # the shortest working week any offer may count in: the org's, or a partner's own
+    # (Working_Days__c) with fewer days
+    days = min([len(set(s.weekdays)), *(len(w) for w in (routing.index.weeks if routing is not None else ()) if w)])
+    weekly = (s.workday[1] - s.workday[0]) * days or 1
     return timedelta(weeks=math.ceil(hours / weekly) + 1)
 
 
 def _remind_at(book, rules: dict[str, Any], routing, offer: dict[str, Any], hours: float) -> datetime:
-    """The reminder's time: `hours` before the deadline, counted as the offer's window was
-    (its rule's business hours, in the partner's zone, else the org's)."""
+    """The reminder's time: `hours` before the deadline, counted as the offer's window was:
+    in the calendar it was promised in (the zone, working days and hours kept with the offer,
+    whatever the partner's Account says since), else — an offer made before offers kept it —
+    its rule's business hours in the partner's zone and week, else the org's."""
+    kept = parse_calendar(offer.get("calendar"))
+    if kept is not None:
+        zone_name, weekdays, workday = kept
+        try:
+            return reminder_time(offer["deadline"], hours, business_hours=True, time_zone=zone_name,
+                                 workday=workday, weekdays=weekdays)
+        except ValueError:
+            pass
     rule = rules.get(offer.get("rule") or "")
     business = rule.business_hours if rule is not None else book.settings.business_hours
     partner = routing.partners.get(offer.get("partner_id") or "")
     s = book.settings
+    # the partner's working days (Working_Days__c), else the org's, as its window counted them
+    weekdays = (week_of(partner.working_days) if partner is not None and partner.working_days else None) or s.weekdays
     for zone_name in dict.fromkeys(((partner.time_zone if partner else None) or s.time_zone, s.time_zone, None)):
         try:
             return reminder_time(offer["deadline"], hours, business_hours=business, time_zone=zone_name,
-                                 workday=s.workday, weekdays=s.weekdays)
+                                 workday=s.workday, weekdays=weekdays)
         except ValueError:  # a zone the deadline could not use either: as it fell back
             continue
     return offer["deadline"] - timedelta(hours=hours)
@@ -145,6 +160,9 @@ def _by_zone(routing, reps: tuple[str, ...]) -> list[tuple[str | None, str | Non
 
 
 def _recipients(routing, offer, declined: dict[str, str]) -> tuple[str, ...]:
+    owner = offer.get("owner_id")  # followed when the rep passes the lead to a colleague
+    if owner and offer.get("partner_id") and routing.rep_partner.get(owner) == offer["partner_id"]:
+        return (owner,)  # whoever of the partner holds the lead now
     if offer.get("rep_id"):
         return (offer["rep_id"],)
     pool = routing.pools.get(offer.get("queue_id") or "")

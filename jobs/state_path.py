@@ -203,6 +203,12 @@ class Reader:
                 self.version = current_version(conn)
         except Exception as e:  # noqa: BLE001 - a database we cannot read is an answer, not a traceback
             self.engine.dispose()
+            if path is None:  # a server: said as `once`, `report` and `undo` say it (cannot reach … at host:port)
+                from jobs.state.store import unreachable
+
+                message, _, fix = unreachable(url, str(getattr(e, "orig", None) or e).splitlines()[0]).partition(
+                    "\n  fix: ")
+                raise StatePathError(message, fix) from None
             raise StatePathError(f"cannot read the state database: {str(e).splitlines()[0]}",
                                  "check [state] url and that the user running leadrouter can read it; "
                                  "a busy database answers on the next try") from None

@@ -9,14 +9,23 @@ Leads use these static rates even where advanced currency management dates the r
 opportunities (Salesforce converts only opportunities with dated rates), so this is the
 figure an admin's report on Leads shows in the corporate currency.
 
+An org with advanced currency management (`dated`) keeps rates by date range for
+opportunities (DatedConversionRate: StartDate up to NextStartDate, none for the range that
+runs on): a won opportunity's Amount converts at the rate of the range holding its
+CloseDate, as Salesforce's reports convert it (`DatedRates`). An API client tells such an
+org by DatedConversionRate answering a query at all: Salesforce offers the object only to
+multi-currency orgs with advanced currency management enabled (INVALID_TYPE otherwise).
+
 A lead in a currency the org does not list as active has no usable amount: the value is
 dropped as an unknown country is (the condition needing it is false), and the reason says
 which currency, and where to activate it.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping
+from datetime import date
+from typing import Any, Callable, Iterable, Mapping
 
 from .converter import DROPPED, Unroutable
 
@@ -34,6 +43,7 @@ class OrgCurrencies:
     rates: Mapping[str, float]
     attributes: frozenset[str]
     labels: Mapping[str, str]  # attribute → the label a reason names ("Deal Amount")
+    dated: bool = False  # advanced currency management: opportunities convert at DatedConversionRate
 
     def convert(self, lead: Any, record: Mapping[str, Any]) -> Any:
         """`lead` with its currency attributes in the corporate currency."""
@@ -80,3 +90,42 @@ def in_corporate_currency(convert: Callable[[dict], Any], currencies: OrgCurrenc
         return currencies.convert(convert(record), record)
 
     return converted
+
+
+class DatedRates:
+    """An org's dated conversion rates (DatedConversionRate rows: IsoCode, ConversionRate,
+    StartDate, NextStartDate), asked for the rate of a currency on a day."""
+
+    def __init__(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        ranges: dict[str, list[tuple[date, date | None, float]]] = {}
+        for r in rows:
+            code, rate, start = r.get("IsoCode"), r.get("ConversionRate"), _date(r.get("StartDate"))
+            if not isinstance(code, str) or not isinstance(rate, (int, float)) or not rate > 0 or start is None:
+                continue
+            ranges.setdefault(code, []).append((start, _date(r.get("NextStartDate")), float(rate)))
+        self._starts: dict[str, list[date]] = {}
+        self._ranges: dict[str, list[tuple[date, date | None, float]]] = {}
+        for code, rs in ranges.items():
+            rs.sort(key=lambda x: x[0])
+            self._ranges[code] = rs
+            self._starts[code] = [x[0] for x in rs]
+
+    def rate(self, code: str | None, day: date | None) -> float | None:
+        """Units of `code` per one of the corporate currency on `day`: the range whose
+        StartDate ≤ day < NextStartDate; None where no range holds the day."""
+        if code is None or day is None or code not in self._ranges:
+            return None
+        i = bisect_right(self._starts[code], day) - 1
+        if i < 0:
+            return None
+        start, following, rate = self._ranges[code][i]
+        return rate if following is None or day < following else None
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None

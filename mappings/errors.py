@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from rules.errors import Problem, did_you_mean, toml_problem
 
-__all__ = ["MappingError", "Problem", "meant", "toml_problem"]
+__all__ = ["MappingError", "Problem", "fix_meant", "meant", "toml_problem"]
 
 
 def meant(name: str, candidates: Iterable[str]) -> str:
@@ -18,6 +18,13 @@ def meant(name: str, candidates: Iterable[str]) -> str:
     or "" when none is close (the message or its fix lists the choices)."""
     hint = did_you_mean(name, candidates, or_known=False)
     return f" ({hint})" if hint else ""
+
+
+def fix_meant(name: str, candidates: Iterable[str], fix: str) -> str:
+    """The fix for a name that is not one of `candidates`: the one a typo meant first —
+    "did you mean 'Company'? If not, …" — then `fix`; the message says only what is wrong."""
+    hint = did_you_mean(name, candidates, or_known=False)
+    return f"{hint} If not, {fix}" if hint else fix
 
 
 class MappingError(Exception):

@@ -75,7 +75,7 @@ def _writeback() -> dict[str, Attr]:
     spec = {
         "owner_id": "id", "partner_id": "id", "routing_status": "string", "rule": "string",
         "reason": "string", "attempt": "int", "offered_at": "datetime", "deadline": "datetime",
-        "response": "string", "rejection_reason": "string", "rejection_code": "string",
+        "response": "string", "rejection_reason": "string", "rejection_code": "string", "calendar": "string",
     }
     return {n: Attr(n, t, False, None) for n, t in spec.items()}
 

@@ -20,7 +20,7 @@ from rules.tomllines import loads as toml_loads
 from rules.values import LEAD_SCORE, RESERVED_NAMES
 
 from .compile import CompiledAttribute, LoadProblem, compile_attribute
-from .errors import MappingError, Problem, meant, toml_problem
+from .errors import MappingError, Problem, fix_meant, meant, toml_problem
 from .filters import syntax_problems
 from .kinds import KINDS, Attr, Kind
 from .mapping_set import MappingSet
@@ -102,8 +102,8 @@ def _sections(paths: list[Path], problems: list[Problem]) -> dict[str, tuple[Sou
             kind = name.lower() if name.lower() in KINDS else None
             if kind is None:
                 problems.append(Problem(source.file, source.lines.line((name,)), name,
-                                        f"unknown section [{name}]" + meant(name, KINDS),
-                                        f"use one of: {', '.join(f'[{k}]' for k in KINDS)}"))
+                                        f"unknown section [{name}]",
+                                        fix_meant(name, KINDS, f"use one of: {', '.join(f'[{k}]' for k in KINDS)}")))
                 continue
             if kind in found:
                 other = found[kind][0]
@@ -203,8 +203,8 @@ def _pydantic_problems(exc: ValidationError, source: Source, prefix: tuple, keys
         fix = None
         if err["type"] == "extra_forbidden":
             bad = str(loc[-1])
-            message = f"unknown key {bad!r}" + meant(bad, keys if len(loc) == 1 else ("options",))
-            fix = f"keys allowed here: {', '.join(keys)}"
+            message = f"unknown key {bad!r}"
+            fix = fix_meant(bad, keys if len(loc) == 1 else ("options",), f"keys allowed here: {', '.join(keys)}")
         elif err["type"] == "missing":
             message = f"{loc[-1]} is missing"
             where = ".".join(str(p) for p in path[:-1])
@@ -214,12 +214,11 @@ def _pydantic_problems(exc: ValidationError, source: Source, prefix: tuple, keys
             fix = _SHAPE_HINTS.get(str(loc[-1]) if loc else "")
         if "unknown transform" in message:
             bad = message.split("unknown transform ", 1)[1].strip("'\"")
-            message += meant(bad, TRANSFORMS)
-            fix = f"transforms: {', '.join(TRANSFORMS)}"
+            fix = fix_meant(bad, TRANSFORMS, f"transforms: {', '.join(TRANSFORMS)}")
         if "unknown type" in message:
             bad = message.split("unknown type ", 1)[1].split(";")[0].strip("'\"")
-            message = message.split(";")[0] + meant(bad, TYPES)
-            fix = f"types: {', '.join(TYPES)}"
+            message = message.split(";")[0]
+            fix = fix_meant(bad, TYPES, f"types: {', '.join(TYPES)}")
         out.append(Problem(source.file, source.lines.line(path), key, message, fix))
     return out
 
@@ -247,8 +246,8 @@ def _load_object(kind: Kind, source: Source, body: Any, problems: list[Problem])
             if table == "fields" and name not in kind.attrs:
                 fix = (f"move it to [{kind.name}.extra] if it is an attribute of your own"
                        if kind.extras else f"{kind.name} has no extra attributes; remove it")
-                problems.append(mapping.problem((table, name), f"{name!r} is not a standard {kind.name} attribute"
-                                                + meant(name, kind.attrs), fix))
+                problems.append(mapping.problem((table, name), f"{name!r} is not a standard {kind.name} attribute",
+                                                fix_meant(name, kind.attrs, fix)))
                 continue
             try:
                 parsed[(table, name)] = AttributeSpec.model_validate(raw)
@@ -342,8 +341,8 @@ def _vocab_warnings(mapping: ObjectMapping, path: tuple, name: str, spec: Attrib
                 ((("constant",),), spec.constant)]
     for (where,), value in written:
         if isinstance(value, str) and value.strip().casefold() not in folded:
-            problems.append(mapping.problem(path + where, f"{value!r} is not a {name} the router knows"
-                                            + meant(value, vocab), f"the router knows: {', '.join(vocab)}",
+            problems.append(mapping.problem(path + where, f"{value!r} is not a {name} the router knows",
+                                            fix_meant(value, vocab, f"the router knows: {', '.join(vocab)}"),
                                             severity="warning"))
 
 
@@ -365,8 +364,8 @@ def _writeback_attribute(mapping: ObjectMapping, path: tuple, name: str, spec: A
     folded = {v.casefold() for v in vocab}
     for key in (spec.map or {}) if vocab else ():
         if key.strip().casefold() not in folded:
-            problems.append(mapping.problem(path + ("map", key), f"the router never writes {key!r} as {name}"
-                                            + meant(key, vocab), f"map keys are the router's values: {', '.join(vocab)}"))
+            problems.append(mapping.problem(path + ("map", key), f"the router never writes {key!r} as {name}",
+                                            fix_meant(key, vocab, f"map keys are the router's values: {', '.join(vocab)}")))
     if len(problems) != before:
         return None
     return CompiledAttribute(name, type_name, spec.field[0], lambda r: None, spec.field, spec)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from rules.model import Response, Role, RoutingStatus, Tier
 
-from .errors import Problem, meant
+from .errors import Problem, fix_meant
 from .filters import filter_fields
 from .kinds import READ_KINDS
 from .object_mapping import ObjectMapping
@@ -99,10 +99,11 @@ class _Org:
 
 
 class _Check:
-    def __init__(self, mapping: ObjectMapping, org: _Org, out: list[Problem]):
+    def __init__(self, mapping: ObjectMapping, org: _Org, out: list[Problem], converted: frozenset[str] = frozenset()):
         self.m = mapping
         self.org = org
         self.out = out
+        self.converted = converted  # attributes read into the corporate currency (mappings/currency.py)
 
     def add(self, path: tuple, message: str, fix: str | None = None, severity: str = "error") -> None:
         self.out.append(self.m.problem(path, message, fix, severity))
@@ -129,17 +130,19 @@ class _Check:
                     elif absent is not None:
                         absent()
                     else:
-                        self.add(path, f"{sobject} has no field {part!r}" + meant(part, fields),
-                                 "use the field's API name from Setup › Object Manager › Fields (custom ones end "
-                                 "in __c); a field hidden from the integration user by field-level security "
-                                 "is missing from describe too")
+                        self.add(path, f"{sobject} has no field {part!r}",
+                                 fix_meant(part, fields,
+                                           "use the field's API name from Setup › Object Manager › Fields (custom "
+                                           "ones end in __c); a field hidden from the integration user by "
+                                           "field-level security is missing from describe too"))
                     return None
                 return entry
             rel = next((f for f in fields.values() if f.get("relationshipName") == part), None)
             if rel is None:
                 names = [f["relationshipName"] for f in fields.values() if f.get("relationshipName")]
-                self.add(path, f"{sobject} has no relationship {part!r} (in {dotted!r})" + meant(part, names),
-                         "relationship names are the lookup field without Id/__c (OwnerId → Owner, Parent__c → Parent__r)")
+                self.add(path, f"{sobject} has no relationship {part!r} (in {dotted!r})",
+                         fix_meant(part, names, "relationship names are the lookup field without Id/__c (OwnerId → "
+                                                "Owner, Parent__c → Parent__r)"))
                 return None
             targets = [self.org.get(t) for t in rel.get("referenceTo") or []]
             targets = [t for t in targets if t is not None]
@@ -166,17 +169,21 @@ class _Check:
         name = self.m.spec.sobject
         described = self.org.get(name)
         if described is None:
-            self.add(("sobject",), f"the org has no object {name!r} (or the integration user cannot see it)"
-                     + meant(name, self.org.known()),
-                     "check the API name, and that the integration user's profile can read it")
+            self.add(("sobject",), f"the org has no object {name!r} (or the integration user cannot see it)",
+                     fix_meant(name, self.org.known(),
+                               "check the API name, and that the integration user's profile can read it"))
         return described
 
 
 def _currency_check(c: _Check, path: tuple, name: str, field_name: str, entry: dict, fields: dict) -> None:
     """A multi-currency org (its objects carry CurrencyIsoCode) answers a currency field in
     each record's own currency: a rule's `amount >= 100000` would take 100,000 JPY for a
-    large deal and 90,000 GBP for a small one. Salesforce converts in formulas (CURRENCYRATE)."""
+    large deal and 90,000 GBP for a small one. Salesforce converts in formulas (CURRENCYRATE).
+    A lead attribute the connector converts itself (the org's CurrencyType read: `converted`)
+    is no such problem."""
     if entry.get("type") != "currency" or "CurrencyIsoCode" not in fields or "." in field_name:
+        return
+    if name in c.converted:  # the connector puts it in the corporate currency itself (mappings/currency.py)
         return
     c.add(path, f"the org has several currencies (CurrencyIsoCode): {field_name} holds each record's amount in its own "
                 f"currency, so a rule comparing {name} with a number compares 100,000 EUR and 100,000 JPY alike",
@@ -249,8 +256,8 @@ def _picklist_checks(c: _Check, table: str, name: str, compiled: Any, entries: l
         folded = {map_key(v) for v in values}
         for key in (spec.map or {}):
             if map_key(key) not in folded:
-                c.add((table, name, "map", key), f"{key!r} is not a value of {entry['name']}" + meant(key, values),
-                      f"values: {', '.join(values)}", severity="warning")
+                c.add((table, name, "map", key), f"{key!r} is not a value of {entry['name']}",
+                      fix_meant(key, values, f"values: {', '.join(values)}"), severity="warning")
         expected = _READ_VALUES.get((c.m.kind.name, name))
         if expected:
             table_map = {map_key(k): v for k, v in (spec.map or {}).items()}
@@ -330,11 +337,12 @@ def _writeback_checks(c: _Check, wb: Any, only_optional: bool = False) -> None:
                 for value in expected:
                     written = table_map.get(map_key(value), value)
                     if written not in values:
-                        c.add((table, name), f"{field_name} has no picklist value {written!r}, which the router writes"
-                              + meant(str(written), values),
-                              f"deploy this leadrouter's salesforce/ package, whose {field_name} has it ({DEPLOY}; "
-                              "an org upgraded from an earlier release lacks the values added since), or add it to "
-                              f"the picklist, or map it: map = {{ {value} = \"<your value>\" }}")
+                        c.add((table, name), f"{field_name} has no picklist value {written!r}, which the router writes",
+                              fix_meant(str(written), values,
+                                        f"deploy this leadrouter's salesforce/ package, whose {field_name} has it "
+                                        f"({DEPLOY}; an org upgraded from an earlier release lacks the values added "
+                                        f"since), or add it to the picklist, or map it: "
+                                        f"map = {{ {value} = \"<your value>\" }}"))
     wb.leave_out(left_out)
 
 
@@ -344,7 +352,8 @@ def validate(ms: Any, describe: Callable[[str], dict] | dict[str, dict]) -> list
     for kind in READ_KINDS:
         mapping = ms.objects.get(kind)
         if mapping is not None:
-            _read_checks(_Check(mapping, org, out))
+            currencies = getattr(ms, "currencies", None) if kind == "lead" else None
+            _read_checks(_Check(mapping, org, out, currencies.attributes if currencies is not None else frozenset()))
     _writeback_checks(_Check(ms.objects["writeback"], org, out), ms._writeback)
     return out
 

@@ -178,6 +178,7 @@ class Writeback:
             values["partner_id"] = decision.partner_id if kind is DecisionKind.OFFER else None
             values["offered_at"] = decision.offered_at
             values["deadline"] = decision.deadline
+            values["calendar"] = decision.calendar  # the calendar the window was promised in
             # a new offer starts clean: the previous partner's answer must not be read as this one's
             values.update(dict.fromkeys(ANSWER))
         elif kind is DecisionKind.ESCALATE or kind is DecisionKind.FALLBACK:
@@ -185,6 +186,7 @@ class Writeback:
                 values["owner_id"] = decision.queue_id
             values["partner_id"] = None
             values["deadline"] = None  # no offer is running: nothing may lapse
+            values["calendar"] = None
         return values
 
     def decision(self, decision: Decision, routing_status: Any) -> dict[str, Any]:

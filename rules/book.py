@@ -173,6 +173,9 @@ class RuleBook:
     source: str
     warnings: tuple[Problem, ...] = ()
     geofences: Mapping[str, Any] = field(default_factory=dict)  # territory → shapely shape (rules/geofence.py)
+    # the tiers as the org spells them (its picklist as mapped, else the shipped schema's): a
+    # rule's tier in another case means the same tier, as Salesforce compares picklist values
+    tier_names: tuple[str, ...] = vocab.TIERS
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -235,6 +238,10 @@ class _Loader:
                            for side in ("lead", "partner")}
             self.values_from = "the org's picklist"
 
+        # the org's spelling first, then the shipped schema's: `min_tier` orders by the latter
+        org_tiers = tuple(self.values["partner"].get("tier", ()))
+        self.tier_names = tuple(dict.fromkeys([*org_tiers, *(t for t in vocab.TIERS
+                                                              if t.casefold() not in {o.casefold() for o in org_tiers})]))
         self.file = filename
         self.lines = TomlLines(text)
         self.problems: list[Problem] = []
@@ -254,6 +261,15 @@ class _Loader:
         if not bounds[0] <= value <= bounds[1]:
             self.error(f"settings.{key}", f"must be between {bounds[0]:g} and {bounds[1]:g}{unit}, got {value:g}", fix,
                        self.lines.key(key, line))
+
+    def tier(self, name: str, among: Iterable[str] | None = None) -> str | None:
+        """The tier `name` means, as the org spells it — whatever its case, as Salesforce
+        compares picklist values — or None when it is no tier."""
+        known = tuple(among) if among is not None else self.tier_names
+        if name in known:
+            return name
+        folded = name.strip().casefold()
+        return next((t for t in known if t.casefold() == folded), None)
 
     def error(self, key: str, message: str, fix: str | None = None, line: int | None = None) -> None:
         self.problems.append(Problem(self.file, line, key, message, fix))
@@ -281,7 +297,9 @@ class _Loader:
                        self.lines.key(key, line))
             return default
         if isinstance(value, float) and not math.isfinite(value):  # TOML's nan and inf are no setting's value
-            self.error(f"{where}.{key}", f"expected a finite number, got {value!r}", None, self.lines.key(key, line))
+            self.error(f"{where}.{key}", f"expected a finite number, got {value!r}",
+                       f"write a number such as {key} = 10 (nan and inf are no setting's value)",
+                       self.lines.key(key, line))
             return default
         return value
 
@@ -319,17 +337,20 @@ class _Loader:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.error(f"{where}.{key}", f"expected a list of text values, got {value!r}", None,
-                       self.lines.key(key, line))
+            self.error(f"{where}.{key}", f"expected a list of text values, got {value!r}",
+                       f'write each value in quotes inside brackets, e.g. {key} = ["A", "B"]', self.lines.key(key, line))
             return ()
         return tuple(value)
 
     def condition(self, compiler: Compiler, text: Any, key: str, line: int | None, owner: str | None = None) -> Condition:
         if not isinstance(text, str):
-            self.error(key, f"expected an expression in quotes, got {text!r}", None, line)
+            self.error(key, f"expected an expression in quotes, got {text!r}",
+                       f"""write the condition as text: {key.rsplit('.', 1)[-1]} = 'amount >= 10000'""", line)
             return compiler.compile("true")
+        # a partner's tier is read in the org's spelling (rules/index.py): so is the rule's
+        respell = {"tier": self.tier} if compiler is self.partner else None
         try:
-            cond = compiler.compile(text)
+            cond = compiler.compile(text, respell)
         except ExpressionError as exc:
             message, fix = exc.message, exc.fix
             other_side = self.partner if compiler is not self.partner else self.lead
@@ -343,8 +364,8 @@ class _Loader:
             known = picklists.get(attr)
             if not known or value in known:
                 continue
-            # a lead's value is read in the rule's spelling whatever its case (rules/spelling.py)
-            if lead_side and value.strip().casefold() in {k.casefold() for k in known}:
+            # a lead's or partner's value is read in the rule's spelling whatever its case (rules/spelling.py)
+            if value.strip().casefold() in {k.casefold() for k in known}:
                 continue
             self.warn(key, f"{attr} is never {value!r} in {self.values_from}, so this comparison never holds",
                       did_you_mean(value, known), line)
@@ -404,10 +425,12 @@ class _Loader:
             workday = list(d.workday)
         weekdays = data.get("weekdays", list(d.weekdays))
         if not (isinstance(weekdays, list) and weekdays and all(isinstance(x, int) and 0 <= x <= 6 for x in weekdays)):
-            self.error("settings.weekdays", f"expected day numbers 0 (Mon) … 6 (Sun), got {weekdays!r}", None,
+            self.error("settings.weekdays", f"expected day numbers 0 (Mon) … 6 (Sun), got {weekdays!r}",
+                       "list the working days by number, Monday 0 to Sunday 6: weekdays = [0, 1, 2, 3, 4]",
                        self.lines.key("weekdays", line))
             weekdays = list(d.weekdays)
         tier_weights = dict(d.tier_weights)
+        weighed: dict[str, str] = {}  # tier → the key that set its weight
         raw_tw = g("tier_weights", dict)
         for tier, w in raw_tw.items():
             at = self.lines.key(tier, self.lines.header("settings.tier_weights") or self.lines.key("tier_weights", line))
@@ -416,19 +439,26 @@ class _Loader:
                            "a tier's share of weighted offers; leave the tier out of `weighted` rules "
                            "(match.tiers) rather than weigh it 0", at)
                 continue
-            same = [t for t in vocab.TIERS if t.lower() == tier.strip().lower() and t != tier]
-            if same:  # weights are looked up by the tier's own name: this one would never be used
-                self.error(f"settings.tier_weights.{tier}", f"unknown tier {tier!r}", f"did you mean {same[0]!r}?", at)
-                continue
-            if tier not in vocab.TIERS:
+            meant = self.tier(tier)  # `platinum = 10` is Platinum's weight, as the org spells it
+            if meant is None:
                 self.warn(f"settings.tier_weights.{tier}", f"tier {tier!r} is not a Partner_Tier__c value",
-                          did_you_mean(tier, vocab.TIERS), at)
-            tier_weights[tier] = float(w)
+                          did_you_mean(tier, self.tier_names), at)
+                meant = tier
+            elif meant in weighed:
+                self.error(f"settings.tier_weights.{tier}", f"{meant}'s weight is set twice ({weighed[meant]!r} "
+                           f"and {tier!r}: tiers are the same whatever their case)", "keep one of the two lines", at)
+                continue
+            weighed[meant] = tier
+            tier_weights.pop(next((t for t in tier_weights if t.casefold() == meant.casefold()), meant), None)
+            tier_weights[meant] = float(w)
         cfp = {}
         for product, certs in g("certifications_for_products", dict).items():
             certs = [certs] if isinstance(certs, str) else certs
             if not isinstance(certs, list) or not all(isinstance(c, str) for c in certs):
-                self.error(f"settings.certifications_for_products.{product}", "expected a list of certifications")
+                self.error(f"settings.certifications_for_products.{product}",
+                           f"expected a list of certifications, got {certs!r}",
+                           f'write the certifications the product needs in quotes: "{product}" = ["AWS Migration"]',
+                           self.lines.anywhere(product))
                 continue
             self.check_values([product], "lead", "products", f"settings.certifications_for_products.{product}",
                               self.lines.anywhere(product), "product")
@@ -465,7 +495,9 @@ class _Loader:
             if value is not None and value < 1:
                 self.error(f"settings.{cap}", f"must be at least 1, got {value}", CAP_FIX, self.lines.key(cap, line))
         if s.max_attempts < 1:
-            self.error("settings.max_attempts", "must be at least 1", None, self.lines.key("max_attempts", line))
+            self.error("settings.max_attempts", f"must be at least 1, got {s.max_attempts}",
+                       "how many partners a lead is offered to before it escalates, e.g. max_attempts = 3",
+                       self.lines.key("max_attempts", line))
         self.offer_window(s.offer_hours, s.business_hours, s, "settings.offer_hours", self.lines.key("offer_hours", line))
         self.between(s, "deal_registration_min_score", MATCH_SCORE, "",
                      "how alike a lead's company and a registration's must be to match, on rapidfuzz's 0–100 scale "
@@ -531,7 +563,9 @@ class _Loader:
             if isinstance(items, str):
                 items = [p for p in items.split(";") if p.strip()]
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-                self.error(key, f"expected a list of coverage items like [\"BE\", \"NL\"], got {items!r}", None, iline)
+                self.error(key, f"expected a list of coverage items, got {items!r}",
+                           'write the countries, states or postal prefixes in quotes, e.g. ["BE", "NL", "US-TX", "US:750"]',
+                           iline)
                 continue
             parsed = []
             for item in items:
@@ -548,8 +582,9 @@ class _Loader:
 
     def gate(self, data: Any) -> tuple[GateCheck, ...]:
         if not isinstance(data, list):
-            self.error("gate", "expected [[gate]] entries, each with `when` and `reason`", None,
-                       self.lines.header("gate"))
+            self.error("gate", f"expected [[gate]] entries, got {_shape(data)}",
+                       "write each check as its own [[gate]] table (double brackets) with when = '…' and reason = "
+                       "\"<field>: <why>\"", self.lines.header("gate") or self.lines.line(("gate",)))
             return ()
         out = []
         for i, entry in enumerate(data):
@@ -561,23 +596,28 @@ class _Loader:
                 continue
             self.unknown_keys(entry, ("when", "reason"), key, line)
             if "when" not in entry or "reason" not in entry:
-                self.error(key, "a gate check needs `when` (what must hold) and `reason` (\"<field>: <why>\")",
-                           None, line)
+                missing = " and ".join(k for k in ("when", "reason") if k not in entry)
+                self.error(key, f"a gate check without {missing}",
+                           "give it when (what a lead must satisfy) and reason (\"<field>: <why>\", written to the "
+                           "Lead it stops), e.g. when = 'company != null', reason = \"Company: missing\"", line)
                 continue
             when_line = self.lines.key("when", line)
             cond = self.condition(self.lead, entry["when"], f"{key}.when", when_line, f"gate check {entry['reason']!r}")
             reason = entry["reason"]
             if not isinstance(reason, str) or not reason.strip():
-                self.error(f"{key}.reason", "expected text like \"Company: missing\"", None, line)
+                self.error(f"{key}.reason", f"expected the reason as text, got {reason!r}",
+                           'write "<field>: <why>", e.g. reason = "Company: missing"', line)
                 continue
             if len(reason) > 255:
-                self.error(f"{key}.reason", "longer than the 255 characters Routing_Reason__c holds", None, line)
+                self.error(f"{key}.reason", f"{len(reason)} characters, longer than the 255 Routing_Reason__c holds",
+                           "shorten it to 255 characters: the field and why, e.g. \"Company: missing\"", line)
             out.append(GateCheck(cond, reason, when_line))
         return tuple(out)
 
     def match(self, data: Any, where: str, line: int | None, territories: Mapping[str, Any]) -> Match:
         if not isinstance(data, dict):
-            self.error(where, f"expected a table of matchers, got {data!r}", None, line)
+            self.error(where, f"expected a table of matchers, got {data!r}",
+                       "write match = { geography = true } (matchers in braces), or leave match out", line)
             return Match()
         self.unknown_keys(data, _MATCH_KEYS, where, line)
         def g(k: str, kind: Kind, default: Any) -> Any:
@@ -588,7 +628,8 @@ class _Loader:
         if products is False:
             products = None
         if products not in (None, "any", "all"):
-            self.error(f"{where}.products", f"expected \"any\" or \"all\", got {products!r}", None,
+            self.error(f"{where}.products", f"expected \"any\" or \"all\", got {products!r}",
+                       'products = "any" (a partner selling one of the lead\'s products) or "all" (every one)',
                        self.lines.key("products", line))
             products = None
         within = g("within_km", float, None)
@@ -597,16 +638,40 @@ class _Loader:
             if isinstance(r, (int, float)) and not isinstance(r, bool) and 0 < r < math.inf:
                 widen.append(float(r))
             else:
-                self.error(f"{where}.widen_km", f"expected radii in km like [100, 250], got {r!r}", None,
+                self.error(f"{where}.widen_km", f"expected radii in km above 0, got {r!r}",
+                           "write the radii as numbers of km, growing, e.g. widen_km = [100, 250]",
                            self.lines.key("widen_km", line))
         if widen and within is None:
             self.error(f"{where}.widen_km", "widening needs a starting radius", "add within_km = 50",
                        self.lines.key("widen_km", line))
         if within is not None and within <= 0:
-            self.error(f"{where}.within_km", "must be more than 0 km", None, self.lines.key("within_km", line))
+            self.error(f"{where}.within_km", f"must be more than 0 km, got {within:g}",
+                       "the radius in km around the lead that partners are looked for within, e.g. within_km = 50",
+                       self.lines.key("within_km", line))
         if widen and within is not None and sorted(widen) != widen or (widen and within and widen[0] <= within):
-            self.error(f"{where}.widen_km", "radii must grow: each larger than within_km and the one before", None,
-                       self.lines.key("widen_km", line))
+            self.error(f"{where}.widen_km", f"radii {widen} do not grow from within_km = {within:g}",
+                       "make each radius larger than within_km and the one before, e.g. within_km = 50, "
+                       "widen_km = [150, 400]", self.lines.key("widen_km", line))
+        tline = self.lines.key("tiers", line)
+        tiers = []
+        for tier in self.strings(data, "tiers", where, line):
+            meant = self.tier(tier)
+            if meant is None:
+                self.error(f"{where}.tiers", f"unknown tier {tier!r}", did_you_mean(tier, self.tier_names), tline)
+            tiers.append(meant or tier)
+        min_tier = g("min_tier", str, None)
+        if min_tier is not None:  # ordered by the shipped schema's tiers: Registered < Silver < Gold < Platinum
+            meant = self.tier(min_tier, vocab.TIERS)
+            if meant is None:
+                self.error(f"{where}.min_tier", f"unknown tier {min_tier!r}", did_you_mean(min_tier, vocab.TIERS),
+                           self.lines.key("min_tier", line))
+            min_tier = meant
+        # a tier the org's picklist lacks (the shipped schema's Platinum in an org of three levels)
+        self.check_values([t for t in tiers if self.tier(t) is not None], "partner", "tier", f"{where}.tiers", tline,
+                          "tier")
+        if min_tier is not None:
+            self.check_values([min_tier], "partner", "tier", f"{where}.min_tier", self.lines.key("min_tier", line),
+                              "tier")
         m = Match(
             geography=g("geography", bool, False),
             territories=self.strings(data, "territories", where, line),
@@ -617,8 +682,8 @@ class _Loader:
             within_km=within,
             widen_km=tuple(widen),
             partner_radius=g("partner_radius", bool, False),
-            tiers=self.strings(data, "tiers", where, line),
-            min_tier=g("min_tier", str, None),
+            tiers=tuple(dict.fromkeys(tiers)),
+            min_tier=min_tier,
             programs=self.strings(data, "programs", where, line),
             certifications=self.strings(data, "certifications", where, line),
             certifications_all=self.strings(data, "certifications_all", where, line),
@@ -628,13 +693,6 @@ class _Loader:
             if t.lstrip("@") not in territories:
                 self.error(f"{where}.territories", f"unknown territory {t!r}", _territory_fix(t.lstrip("@"), territories),
                            self.lines.key("territories", line))
-        tline = self.lines.key("tiers", line)
-        for tier in m.tiers:
-            if tier not in vocab.TIERS:
-                self.error(f"{where}.tiers", f"unknown tier {tier!r}", did_you_mean(tier, vocab.TIERS), tline)
-        if m.min_tier and m.min_tier not in vocab.TIERS:
-            self.error(f"{where}.min_tier", f"unknown tier {m.min_tier!r}", did_you_mean(m.min_tier, vocab.TIERS),
-                       self.lines.key("min_tier", line))
         if m.role and m.role not in vocab.ROLES:
             self.error(f"{where}.role", f"unknown role {m.role!r}", did_you_mean(m.role, vocab.ROLES),
                        self.lines.key("role", line))
@@ -647,15 +705,18 @@ class _Loader:
     def rule(self, data: Any, ruleset: str, where: str, line: int | None, settings: Settings,
              territories: Mapping[str, Any], *, fixed_name: str | None = None) -> Rule | None:
         if not isinstance(data, dict):
-            self.error(where, "expected a table", None, line)
+            self.error(where, f"expected a table, got {_shape(data)}",
+                       "write each rule as a [[ruleset.rule]] table under its [[ruleset]], with name = \"…\"", line)
             return None
         self.unknown_keys(data, _RULE_KEYS, where, line)
         name = fixed_name or data.get("name")
         if not isinstance(name, str) or not name.strip():
-            self.error(f"{where}.name", "every rule needs a name (it is written to Routing_Rule__c)", None, line)
+            self.error(f"{where}.name", "a rule without a name (every rule needs one: it is written to "
+                       "Routing_Rule__c)", 'add name = "…", up to 80 characters', line)
             name = where
         elif len(name) > 80:
-            self.error(f"{where}.name", "longer than the 80 characters Routing_Rule__c holds", None, line)
+            self.error(f"{where}.name", f"{len(name)} characters, longer than the 80 Routing_Rule__c holds",
+                       "shorten the name to 80 characters", self.lines.key("name", line) or line)
         if name in self.rule_names:
             self.error(f"{where}.name", f"rule name {name!r} is used twice", "give each rule its own name",
                        self.lines.key("name", line))
@@ -678,7 +739,8 @@ class _Loader:
                        self.lines.key("distribute", line))
         weight_by = g("weight_by", str, "tier")
         if weight_by not in ("tier", "weight"):
-            self.error(f"{where}.weight_by", f"expected \"tier\" or \"weight\", got {weight_by!r}", None,
+            self.error(f"{where}.weight_by", f"expected \"tier\" or \"weight\", got {weight_by!r}",
+                       'weight_by = "tier" ([settings.tier_weights]) or "weight" (each partner\'s Routing_Weight__c)',
                        self.lines.key("weight_by", line))
         rep = g("rep", str, "rotate")
         if rep == "partner_queue":
@@ -701,7 +763,8 @@ class _Loader:
                     self.error(f"{where}.pool.{territory}", f"unknown territory {territory!r}",
                                _territory_fix(territory, territories), self.lines.key("pool", line))
                 elif not isinstance(queue, str):
-                    self.error(f"{where}.pool.{territory}", f"expected a queue name in quotes, got {queue!r}", None,
+                    self.error(f"{where}.pool.{territory}", f"expected a queue name in quotes, got {queue!r}",
+                               f'write the queue\'s DeveloperName in quotes, e.g. {territory} = "Partner_Pool_{territory}"',
                                self.lines.key("pool", line))
                 else:
                     self.queue(queue, f"{where}.pool.{territory}", self.lines.key("pool", line))
@@ -720,8 +783,8 @@ class _Loader:
         when_failed = any(p.key == f"{where}.when" for p in self.problems)
         if not when_failed and when.rule.statement.expression.__class__.__name__ == "BooleanExpression" \
                 and not when.rule.statement.expression.value:
-            self.warn(f"{where}.when", f"condition {when.text!r} can never be true; the rule never applies", None,
-                      self.lines.key("when", line))
+            self.warn(f"{where}.when", f"condition {when.text!r} can never be true; the rule never applies",
+                      "correct the condition, or delete the rule if it is meant to be off", self.lines.key("when", line))
         return Rule(
             name=name, ruleset=ruleset, when=when, partners=partners, match=match, distribute=distribute,
             weight_by=weight_by, prefer_incumbent=g("prefer_incumbent", bool, False), pool=pool,
@@ -737,8 +800,9 @@ class _Loader:
         if "hand_down" not in data:
             return None
         if fixed_name:
-            self.error(f"{where}.hand_down", "a hand-down rule cannot hand down again", None,
-                       self.lines.key("hand_down", line))
+            self.error(f"{where}.hand_down", "a hand-down rule cannot hand down again",
+                       "leave hand_down out of this nested rule: only a rule of a [[ruleset]] hands down (one level, "
+                       "distributor to reseller)", self.lines.key("hand_down", line))
             return None
         label = f"{name[:66]} (hand-down)"  # Routing_Rule__c holds 80 characters
         return self.rule(data["hand_down"], "hand_down", f"{where}.hand_down", self.lines.key("hand_down", line),
@@ -755,20 +819,23 @@ class _Loader:
             line = self.lines.header("ruleset", i) or self.lines.line(("ruleset",))
             where = f"ruleset[{i + 1}]"
             if not isinstance(rs, dict):
-                self.error(where, "expected a table", None, line)
+                self.error(where, f"expected a table, got {_shape(rs)}",
+                           "write each rule set as a [[ruleset]] table (double brackets) with name = \"…\"", line)
                 continue
             self.unknown_keys({k: v for k, v in rs.items()}, _RULESET_KEYS, where, line)
             name = rs.get("name", where)
             if not isinstance(name, str) or not name.strip():
-                self.error(f"{where}.name", f"expected the rule set's name in quotes, got {name!r}", None,
-                           self.lines.key("name", line))
+                self.error(f"{where}.name", f"expected the rule set's name in quotes, got {name!r}",
+                           'write name = "…", the name explain and the reasons show', self.lines.key("name", line))
                 name = where
             when = self.condition(self.lead, rs.get("when", "true"), f"{where}.when", self.lines.key("when", line),
                                   f"rule set {name!r}")
             otherwise = rs.get("otherwise", settings.fallback_queue or "unroutable")
             if not isinstance(otherwise, str):
                 self.error(f"{where}.otherwise", f"expected a queue name or \"unroutable\" / \"escalate\" in quotes, "
-                                                 f"got {otherwise!r}", None, self.lines.key("otherwise", line))
+                                                 f"got {otherwise!r}",
+                           'otherwise = "unroutable", "escalate" or a queue\'s DeveloperName, in quotes',
+                           self.lines.key("otherwise", line))
                 otherwise = "unroutable"
             elif otherwise == "next":
                 self.error(f"{where}.otherwise", "a rule set has no next step", "use \"unroutable\", \"escalate\" or a queue name",
@@ -782,7 +849,8 @@ class _Loader:
                            "write each rule as [[ruleset.rule]] under its [[ruleset]]", self.lines.key("rule", line))
                 raw_rules = []
             elif not raw_rules:
-                self.warn(where, f"rule set {name!r} has no rules; every lead it selects goes to {otherwise!r}", None, line)
+                self.warn(where, f"rule set {name!r} has no rules; every lead it selects goes to {otherwise!r}",
+                          "add its rules as [[ruleset.rule]] tables under it, or delete the rule set", line)
             for j, r in enumerate(raw_rules):
                 rline = self.lines.header("ruleset.rule", rule_occurrence) or line
                 rule_occurrence += 1
@@ -814,7 +882,8 @@ class _Loader:
         if self.problems:
             raise RulesError(self.problems + self.warnings)
         return RuleBook(settings=settings, gate=gate, rulesets=rulesets, territories=territories,
-                        hand_down=hand_down, source=self.file, warnings=tuple(self.warnings), geofences=self.fences)
+                        hand_down=hand_down, source=self.file, warnings=tuple(self.warnings), geofences=self.fences,
+                        tier_names=self.tier_names)
 
 
 # match key -> (lead attribute, partner attribute) it compares
@@ -840,7 +909,7 @@ def _shape(value: Any) -> str:
     return repr(value)
 
 
-def _written_as(key: str, want: str, value: Any) -> str | None:
+def _written_as(key: str, want: str, value: Any) -> str:
     """The fix for a value of the wrong type: the line as it should read, where the value says
     it ("48h" → offer_hours = 48), else how such a value is written."""
     if want in ("float", "int") and isinstance(value, str):
@@ -854,7 +923,11 @@ def _written_as(key: str, want: str, value: Any) -> str | None:
         return f"write {key} = true or false, without quotes"
     if want == "str" and isinstance(value, (int, float)) and not isinstance(value, bool):
         return f'put the text in quotes: {key} = "{value}"'
-    return None
+    return {"str": f'write {key} = "…" (text in quotes)', "int": f"write {key} as a whole number, e.g. {key} = 3",
+            "float": f"write {key} as a number, e.g. {key} = 10", "dict": f"write {key} as a table: {key} = {{ … }}",
+            "str or bool": f'write {key} = "any", "all" or true',
+            "str or dict": f'write {key} = "Queue_Name", or {key} = {{ NA = "Queue_Name" }} by territory'}.get(
+        want, f"write {key} as {_human(want)}")
 
 
 def _human(kind: str) -> str:

@@ -241,7 +241,7 @@ class Distribution:
                 m = eligible & idx.tier[tier]
                 if m:
                     rest ^= m
-                    classes.append((tier, float(self.settings.tier_weights.get(tier, 1.0)), m, m.bit_count()))
+                    classes.append((tier, _tier_weight(self.settings.tier_weights, tier), m, m.bit_count()))
             if rest:
                 classes.append(("(no tier)", 1.0, rest, trial.eligible - sum([n for *_, n in classes])))
         else:
@@ -384,3 +384,12 @@ class Distribution:
         score, match, acceptance, conversion, response = fit
         return {"score": round(score, 4), "match": round(match, 3), "acceptance": round(acceptance, 3),
                 "conversion": round(conversion, 3), "response": round(response, 3)}
+
+
+def _tier_weight(weights: Any, tier: str) -> float:
+    """A tier's weight, whatever the case [settings.tier_weights] and the org write it in."""
+    w = weights.get(tier)
+    if w is None:
+        folded = tier.casefold()
+        w = next((v for k, v in weights.items() if k.casefold() == folded), 1.0)
+    return float(w)

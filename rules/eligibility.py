@@ -30,7 +30,9 @@ Near = list[tuple[float, int]] | Iterator[tuple[float, int]]  # (km, position), 
 class Eligibility:
     # Partners kept from a lead by their own feedback (jobs/feedback.py sets it): lead →
     # {partner id: why}. They drop out like partners that declined this very lead, so every
-    # decision honours them: a new lead, a redistribution, explain, dry-run.
+    # decision honours them: a new lead, a redistribution, explain, dry-run, a pool pick-up
+    # (Router.admits). A why's parenthesis, and what follows " — ", are for ops: a pool
+    # pick-up's refusal, which every member reads, leaves them out.
     barred: Callable[[Lead], Mapping[str, str]] | None = None
 
     def __init__(self, book: RuleBook, index: PartnerIndex) -> None:

@@ -31,6 +31,7 @@ from rule_engine import DataType, errors as re_errors
 from rules.bounded import RegexRefused, TooDeep, _nodes, bound_regexes, check_depth
 from rules.codegen import CodeGen
 from rules.errors import nearest
+from rules.literals import respell_compared
 from rules.fiscal import UTC_CALENDAR, OrgCalendar, months_after as _months_after
 from rules.values import TIME_SYMBOLS, UTC
 
@@ -306,7 +307,9 @@ class Compiler:
             return f"{numeric[0]} is a number: write it without quotes, e.g. {numeric[0]} >= 10000"
         return "compare values of the same type (numbers with numbers, text with quoted text)"
 
-    def compile(self, text: str) -> Condition:
+    def compile(self, text: str, respell: Mapping[str, Callable[[str], str | None]] | None = None) -> Condition:
+        """`respell`: attribute → how a quoted value compared with it is meant (rules/literals.py
+        respell_compared), applied before the condition is compiled."""
         source = text if text.strip() else "true"
         try:
             check_depth(source)  # before the recursive parser sees it
@@ -359,6 +362,8 @@ class Compiler:
             bound_regexes(rule.statement.expression)
         except RegexRefused as exc:
             raise ExpressionError(exc.message, exc.fix) from None
+        for attr, spell in (respell or {}).items():
+            respell_compared(rule.statement.expression, attr, spell)
         try:
             fast = CodeGen(self.schema, self.direct).compile(rule.statement.expression)
         except (RecursionError, MemoryError, SyntaxError):  # Python's own nesting limits

@@ -20,7 +20,7 @@ from rules.dealreg import DealRegistrations
 from rules.geo import Grid, parse_coverage, place_keys, postal_cuts
 from rules.model import DealRegistration, Partner, Pool, Rep
 from rules.spelling import Spelling
-from rules.windows import zone_fix
+from rules.windows import unknown_days, week_of, week_text, zone_fix
 
 if TYPE_CHECKING:  # shapely is loaded only when a book draws a shape
     from rules.geofence import Fences
@@ -81,6 +81,7 @@ class PartnerIndex:
         self.active_reps: list[tuple[Rep, ...]] = []
         self.active_rep_ids: list[list[str]] = []
         self.problems: list[IndexProblem] = []
+        self.weeks: list[tuple[int, ...] | None] = []  # by position: the partner's working days, None: the org's
         self.fences: Fences | None = None  # when the book draws shape territories
 
     # ---------------------------------------------------------------- build
@@ -125,6 +126,13 @@ class PartnerIndex:
                     idx.problems.append(IndexProblem(p.id, p.name, (
                         f"time zone {_short(p.time_zone)} is not an IANA time zone: its offer windows count in the org's "
                         f"time zone ({book.settings.time_zone}) and its daily cap on the org's day"), fix))
+            week = week_of(p.working_days) if p.working_days else None
+            idx.weeks.append(week)
+            if p.working_days and week is None:
+                idx.problems.append(IndexProblem(p.id, p.name, (
+                    f"working days {', '.join(_short(n) for n in unknown_days(p.working_days)[:3])} are no days of the "
+                    f"week: its offer windows count the org's working days ({week_text(book.settings.weekdays)})"),
+                    "set Working_Days__c to English day names: Sunday, Monday, …"))
             items, bad = parse_coverage(p.coverage)
             if bad:
                 idx.problems.append(IndexProblem(p.id, p.name, f"coverage items ignored: {', '.join(bad)}"))
@@ -183,9 +191,9 @@ class PartnerIndex:
         m = rule.match
         mask = self.all
         if m.tiers:
-            mask &= self.any_of(self.tier, m.tiers)
+            mask &= self.tiers_of(m.tiers)
         if m.min_tier:
-            mask &= self.any_of(self.tier, vocab.TIERS[vocab.TIERS.index(m.min_tier):])
+            mask &= self.tiers_of(vocab.TIERS[vocab.TIERS.index(m.min_tier):])
         for program in m.programs:
             mask &= self.program.get(program, 0)
         if m.certifications:
@@ -201,6 +209,11 @@ class PartnerIndex:
                     keep |= 1 << i
             mask = keep
         return mask
+
+    def tiers_of(self, names: Iterable[str]) -> int:
+        """Partners of any of these tiers, whatever the case either side writes them in."""
+        wanted = {n.casefold() for n in names}
+        return self.any_of(self.tier, [t for t in self.tier if t.casefold() in wanted])
 
     @staticmethod
     def any_of(postings: dict[str, int], keys: Iterable[str]) -> int:

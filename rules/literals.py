@@ -7,7 +7,7 @@ the nearest known one. LeadSource is left out: orgs extend it more than any othe
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from rule_engine.ast import base as ast_base
 from rule_engine.ast import literal as ast_lit
@@ -70,3 +70,30 @@ def compared_values(node: Any) -> Iterator[tuple[str, str]]:
                 yield node.container.name, v
     for child in _children(node):
         yield from compared_values(child)
+
+
+def _string_nodes(node: Any) -> list[Any]:
+    if isinstance(node, ast_lit.StringExpression):
+        return [node]
+    if isinstance(node, (ast_lit.ArrayExpression, ast_lit.SetExpression)):
+        return [n for e in node.value for n in _string_nodes(e)]
+    return []
+
+
+def respell_compared(node: Any, attr: str, spell: Callable[[str], str | None]) -> None:
+    """Write each quoted value compared with `attr` (`attr == "v"`, `attr in ["v", …]`) as
+    `spell` gives it (None: as written), in place, before the condition is compiled: a rule's
+    `tier == "gold"` compares with the org's "Gold", as Salesforce compares picklist values."""
+    pairs = []
+    if isinstance(node, ComparisonExpression) and node.type in ("eq", "ne"):
+        pairs += [(sym, lit) for sym, lit in ((node.left, node.right), (node.right, node.left))]
+    if isinstance(node, ContainsExpression):
+        pairs.append((node.member, node.container))
+    for sym, lit in pairs:
+        if isinstance(sym, SymbolExpression) and sym.name == attr:
+            for string in _string_nodes(lit):
+                meant = spell(str(string.value))
+                if meant is not None:
+                    string.value = meant
+    for child in _children(node):
+        respell_compared(child, attr, spell)

@@ -126,6 +126,8 @@ class Partner:
     radius_km: float | None = None
     enterprise_team: bool = False
     time_zone: str | None = None
+    # the days it works (Account.Working_Days__c: "Sunday", "Monday", …); none: the org's `weekdays`
+    working_days: frozenset[str] = EMPTY
     modstamp: datetime | None = None
     reps: tuple[Rep, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
@@ -179,3 +181,7 @@ class Decision:
     deadline: datetime | None = None
     attempt: int = 1
     explanation: dict[str, Any] = field(default_factory=dict)  # full form, for the audit log
+    # the calendar a working-hours window was counted in, as promised at the offer ("Asia/Dubai;
+    # Sun Mon Tue Wed Thu; 09:00-17:00", rules.windows.calendar_text): its reminder counts back in
+    # it even if the partner's zone or week changes while the offer is open. None: wall-clock hours
+    calendar: str | None = None

@@ -16,7 +16,7 @@ from rules.explain import REASON_MAX, Explanation, RuleTrial, clip
 from rules.index import PartnerIndex
 from rules.model import Decision, DecisionKind, Lead
 from rules.state import RoutingState
-from rules.windows import known_zone, offer_deadline
+from rules.windows import calendar_text, known_zone, offer_deadline
 
 _KIND_TEXT = {k: k.value for k in DecisionKind}  # Enum .value is a descriptor call; a dict is cheaper
 _OFFERED = frozenset({DecisionKind.OFFER, DecisionKind.POOL})  # kinds that put the lead in front of someone
@@ -36,12 +36,15 @@ class Outcomes:
         self.index = index
         self.settings = settings
         self.queue_ids = queue_ids
-        self._deadlines: dict[tuple[float, bool, str | None], datetime] = {}  # → deadline at _deadlines_for
+        self._deadlines: dict[tuple[float, bool, str | None, tuple[int, ...] | None], datetime] = {}  # → deadline at _deadlines_for
         self._deadlines_for: datetime | None = None
+        # (hours, business hours, zone, week) → (the calendar kept with the offer, the trace's words)
+        self._windows: dict[tuple[float, bool, str | None, tuple[int, ...] | None], tuple[str | None, str]] = {}
 
     def finish(self, lead: Lead, ex: Explanation, kind: DecisionKind, attempt: int, now: datetime, summary: str, *,
                rule: str | None = None, ruleset: str | None = None, partner_id: str | None = None,
-               rep_id: str | None = None, queue_id: str | None = None, deadline: datetime | None = None) -> Decision:
+               rep_id: str | None = None, queue_id: str | None = None, deadline: datetime | None = None,
+               calendar: str | None = None) -> Decision:
         ex.kind = _KIND_TEXT[kind]
         ex.summary = summary
         if ruleset and not ex.ruleset:
@@ -50,7 +53,7 @@ class Outcomes:
             lead_id=lead.id, kind=kind, reason=summary if len(summary) <= REASON_MAX else clip(summary), rule=rule,
             ruleset=ruleset or ex.ruleset, partner_id=partner_id, rep_id=rep_id, queue_id=queue_id,
             offered_at=now if kind in _OFFERED else None,
-            deadline=deadline, attempt=attempt, explanation=ex.to_dict(),
+            deadline=deadline, attempt=attempt, explanation=ex.to_dict(), calendar=calendar,
         )
 
     def otherwise(self, lead: Lead, ex: Explanation, outcome: str, attempt: int, now: datetime,
@@ -92,8 +95,9 @@ class Outcomes:
         deadline = self.deadline(now, rule.offer_hours, rule.business_hours, None, ex)
         summary = f"{rule.name}: pool {pool}, {trial.eligible} eligible partner(s) may pull it"
         ex.chosen = {"pool": pool, "eligible": trial.eligible}
+        calendar = self.window(ex, rule.offer_hours, rule.business_hours, None, None)
         return self.finish(lead, ex, DecisionKind.POOL, attempt, now, summary, rule=rule.name, ruleset=rule.ruleset,
-                           queue_id=queue_id, deadline=deadline)
+                           queue_id=queue_id, deadline=deadline, calendar=calendar)
 
     def offer(self, lead: Lead, ex: Explanation, pick: Pick, trial: RuleTrial | None, state: RoutingState,
               now: datetime, attempt: int, *, rule_name: str, ruleset: str | None, hours: float,
@@ -105,9 +109,11 @@ class Outcomes:
         if rep_mode == "rotate" and reps:
             last = state.rep_rotation.get(p.id)
             rep = reps[bisect_right(idx.active_rep_ids[pick.pos], last) % len(reps) if last else 0]
-        deadline = self.deadline(now, hours, business_hours, p.time_zone, ex)
+        week = idx.weeks[pick.pos]
+        deadline = self.deadline(now, hours, business_hours, p.time_zone, ex, week)
         ex.rotation.update(pick.rotation)
         ex.chosen = {"partner_id": p.id, "partner": p.name, "rep_id": rep.id if rep else None, "how": pick.how}
+        calendar = self.window(ex, hours, business_hours, p.time_zone, week)
         counts = ""
         if trial is not None:
             # a nearest pick reads partners lazily: the count is of those at any distance
@@ -121,29 +127,56 @@ class Outcomes:
             counts += f"; working hours of {self.settings.time_zone}: Time_Zone__c {zone_name!r} is no time zone"
         summary = f"{summary_extra or rule_name}: {p.name} — {pick.how}{counts}"
         return self.finish(lead, ex, DecisionKind.OFFER, attempt, now, summary, rule=rule_name, ruleset=ruleset,
-                           partner_id=p.id, rep_id=rep.id if rep else None, deadline=deadline)
+                           partner_id=p.id, rep_id=rep.id if rep else None, deadline=deadline, calendar=calendar)
+
+    def calendar(self, time_zone: str | None, week: tuple[int, ...] | None) -> tuple[str, tuple[int, ...]]:
+        """The zone and days an offer's working hours count in: the partner's where it names
+        them (Time_Zone__c, Working_Days__c), else the org's (`time_zone`, `weekdays`)."""
+        org = self.settings.time_zone
+        zone_name = time_zone if time_zone and known_zone(time_zone) else (org if known_zone(org) else "UTC")
+        return zone_name, week or self.settings.weekdays
+
+    def window(self, ex: Explanation, hours: float, business_hours: bool, time_zone: str | None,
+               week: tuple[int, ...] | None) -> str | None:
+        """The calendar the offer's window counts in (None for wall-clock hours), said in the
+        trace with whose week it is."""
+        key = (hours, business_hours, time_zone, week)
+        known = self._windows.get(key)
+        if known is None:  # a handful of windows per rule book: worded once
+            if not business_hours:
+                known = (None, f"{hours:g} hours round the clock")
+            else:
+                zone_name, days = self.calendar(time_zone, week)
+                text = calendar_text(zone_name, days, self.settings.workday)
+                whose = "the partner's Working_Days__c" if week else "the org's [settings] weekdays"
+                known = (text, f"{hours:g} working hours, {text} ({whose})")
+            self._windows[key] = known
+        if ex.chosen is not None:
+            ex.chosen["window"] = known[1]
+        return known[0]
 
     def deadline(self, now: datetime, hours: float, business_hours: bool, time_zone: str | None,
-                 ex: Explanation) -> datetime:
+                 ex: Explanation, week: tuple[int, ...] | None = None) -> datetime:
         if now is not self._deadlines_for:  # a run offers its whole batch at one `now`
             self._deadlines_for, self._deadlines = now, {}
-        key = (hours, business_hours, time_zone)
+        key = (hours, business_hours, time_zone, week)
         hit = self._deadlines.get(key)
         if hit is not None:
             return hit
         # A partner that names no zone of its own works the org's hours, as its daily cap
         # counts the org's day (9 to 5 in UTC is the night in Los Angeles).
         org = self.settings.time_zone
+        weekdays = week or self.settings.weekdays  # the partner's working days, else the org's
         try:
             deadline = offer_deadline(now, hours, business_hours=business_hours, time_zone=time_zone or org,
-                                      workday=self.settings.workday, weekdays=self.settings.weekdays)
+                                      workday=self.settings.workday, weekdays=weekdays)
         except ValueError as exc:
             if time_zone is not None and time_zone != org:
                 ex.notes.append(f"{exc}; offer window counted in the org's time zone {org}")
-                return self.deadline(now, hours, business_hours, None, ex)
+                return self.deadline(now, hours, business_hours, None, ex, week)
             ex.notes.append(f"{exc}; offer window counted in UTC")  # the org's own zone is unknown
             deadline = offer_deadline(now, hours, business_hours=business_hours, time_zone=None,
-                                      workday=self.settings.workday, weekdays=self.settings.weekdays)
+                                      workday=self.settings.workday, weekdays=weekdays)
         self._deadlines[key] = deadline
         return deadline
 

@@ -17,6 +17,13 @@ from rules.eligibility import Eligibility
 from rules.router import Router
 
 
+_ORDER = [t.casefold() for t in vocab.TIERS]
+
+
+def _folded(tier: str | None) -> str | None:
+    return tier.casefold() if isinstance(tier, str) else tier
+
+
 class ScanEligibility(Eligibility):
     """Candidates and distances by testing every partner; the rest as the indexed router."""
 
@@ -35,10 +42,10 @@ class ScanEligibility(Eligibility):
 
     def _admits(self, rule: Rule, lead: Lead, p: Partner, pos: int, lead_geo: frozenset[str], certs: list[str]) -> bool:
         m = rule.match
-        tier = p.tier.value if isinstance(p.tier, Enum) else p.tier
-        if m.tiers and tier not in m.tiers:
+        tier = _folded(p.tier.value if isinstance(p.tier, Enum) else p.tier)  # tiers match in any case
+        if m.tiers and tier not in {t.casefold() for t in m.tiers}:
             return False
-        if m.min_tier and (tier not in vocab.TIERS or vocab.TIERS.index(tier) < vocab.TIERS.index(m.min_tier)):
+        if m.min_tier and (tier not in _ORDER or _ORDER.index(tier) < _ORDER.index(m.min_tier.casefold())):
             return False
         if any(prog not in p.programs for prog in m.programs):
             return False
@@ -140,10 +147,10 @@ class FairScanEligibility(ScanEligibility):
             m = rule.match
             ok = []
             for pos, p in enumerate(self.index.partners):
-                tier = p.tier.value if isinstance(p.tier, Enum) else p.tier
-                if m.tiers and tier not in m.tiers:
+                tier = _folded(p.tier.value if isinstance(p.tier, Enum) else p.tier)  # tiers match in any case
+                if m.tiers and tier not in {t.casefold() for t in m.tiers}:
                     continue
-                if m.min_tier and (tier not in vocab.TIERS or vocab.TIERS.index(tier) < vocab.TIERS.index(m.min_tier)):
+                if m.min_tier and (tier not in _ORDER or _ORDER.index(tier) < _ORDER.index(m.min_tier.casefold())):
                     continue
                 if any(prog not in p.programs for prog in m.programs):
                     continue

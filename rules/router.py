@@ -152,6 +152,11 @@ class Router:
             return _not(failed) if failed else trial.outcome
         if rule.match.proximity and self.eligibility.nearby(rule, lead, found[0], trial, lazy=False) is None:
             return trial.excluded.get(partner_id) or f"not within {max(rule.match.radii):g} km of the lead"
+        # its own feedback ("Out of territory" in this area, "Not our product/industry" for this
+        # industry) keeps it from the lead in every decision: its pick-up is refused alike
+        kept = self.eligibility.barred(lead).get(partner_id) if self.eligibility.barred is not None else None
+        if kept:
+            return f"its own feedback keeps it from such leads: {_said(kept)}"
         return None
 
     def funnel(self, lead: Lead, rule_name: str) -> list[tuple[str, int]]:
@@ -266,6 +271,12 @@ class Router:
 
 def _aware(now: datetime) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+
+
+def _said(why: str) -> str:
+    """A feedback bar's why as every pool member may read it: what it says of the lead, without
+    the parenthesis or the tail after a dash, which are for ops (how to undo it: the partner's id)."""
+    return why.split(" (", 1)[0].split(" — ", 1)[0].strip()
 
 
 def _not(step: str) -> str:

@@ -75,6 +75,10 @@ class Spelling:
         """For partners: the rule file's values for them (partner conditions, matchers), and
         its lead values for what a lead's industry, products and language meet."""
         known: dict[str, dict[str, str]] = {}
+        # a tier in the org's spelling, whatever case an Account or the rule file gives it
+        # (the rule file's tiers are read in it too: rules/book.py): what explain names, and
+        # what [settings.tier_weights] and `weighted` rules count by
+        _add(known, "tier", getattr(book, "tier_names", ()))
         for rule in book.rules:
             for attr, value in compared_values(rule.partners.rule.statement):
                 _add(known, attr, (value,))

@@ -245,3 +245,81 @@ def _steady(tz: tzinfo, midnight: datetime) -> bool:
 @lru_cache(maxsize=8192)  # the weeks a batch of offers counts through are the same weeks
 def _offset(tz: tzinfo, wall: datetime) -> timedelta | None:
     return wall.replace(tzinfo=tz).utcoffset()
+
+
+# ------------------------------------------------------------------ a partner's working week
+
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # as `weekdays` numbers them: 0 is Monday
+_FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def day_number(name: str) -> int | None:
+    """0 (Monday) … 6 (Sunday) for a day's English name or its first three letters, whatever
+    the case ("Sunday", "sun", "SUN"); None for anything else."""
+    word = str(name).strip().lower()
+    if len(word) >= 3:
+        for i, full in enumerate(_FULL):
+            if full.startswith(word):
+                return i
+    return None
+
+
+@lru_cache(maxsize=256)
+def week_of(names: frozenset[str]) -> tuple[int, ...] | None:
+    """A partner's working days (Account.Working_Days__c) as `weekdays` numbers, sorted; None
+    when it names none, or names one that is no day (its windows then count the org's week,
+    and the partner index says which name it did not know)."""
+    if not names:
+        return None
+    days = [day_number(n) for n in names]
+    if any(d is None for d in days):
+        return None
+    return tuple(sorted(set(d for d in days if d is not None)))
+
+
+def unknown_days(names: frozenset[str]) -> list[str]:
+    return sorted(n for n in names if day_number(n) is None)
+
+
+def week_text(weekdays: tuple[int, ...]) -> str:
+    """`(6, 0, 1, 2, 3)` → "Sun Mon Tue Wed Thu": the days in the week's order from its first
+    working day after a day off (a Sunday-to-Thursday week reads from Sunday)."""
+    days = sorted(set(weekdays))
+    if not days:
+        return ""
+    start = next((d for d in days if (d - 1) % 7 not in days), days[0])
+    return " ".join(DAY_NAMES[d] for d in sorted(days, key=lambda d: (d - start) % 7))
+
+
+def _clock(hours: float) -> str:
+    minutes = round(hours * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@lru_cache(maxsize=1024)  # every offer of a run names one of a few calendars
+def calendar_text(time_zone: str | None, weekdays: tuple[int, ...], workday: tuple[float, float]) -> str:
+    """The calendar an offer's window is counted in, as it is kept with the offer (on the
+    Lead, in the state): "Asia/Dubai; Sun Mon Tue Wed Thu; 09:00-17:00"."""
+    return f"{time_zone or 'UTC'}; {week_text(weekdays)}; {_clock(workday[0])}-{_clock(workday[1])}"
+
+
+def parse_calendar(text: str | None) -> tuple[str, tuple[int, ...], tuple[float, float]] | None:
+    """`calendar_text` read back: (zone, weekdays sorted, workday); None for anything else
+    (an offer made before calendars were kept, a field an admin typed into)."""
+    if not text or not isinstance(text, str):
+        return None
+    parts = [p.strip() for p in text.split(";")]
+    if len(parts) != 3:
+        return None
+    name, days, hours = parts
+    week = week_of(frozenset(days.split()))
+    bounds = hours.split("-")
+    if not name or week is None or len(bounds) != 2 or not known_zone(name):
+        return None
+    try:
+        workday = tuple(int(h) + int(m) / 60 for h, m in (b.split(":") for b in bounds))
+    except ValueError:
+        return None
+    if not 0 <= workday[0] < workday[1] <= 24:
+        return None
+    return name, week, (workday[0], workday[1])

@@ -28,6 +28,7 @@ PREFIXES = {
     "FiscalYearSettings": "022",
     "Period": "026",
     "CurrencyType": "02c",
+    "DatedConversionRate": "04w",
 }
 
 

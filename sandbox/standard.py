@@ -309,6 +309,24 @@ def currency_type(codes: list[str]) -> ObjectDef:
                      deletable=False)
 
 
+def dated_conversion_rate(codes: list[str]) -> ObjectDef:
+    """DatedConversionRate, which only an org with advanced currency management has
+    (Store.with_dated_rates): one rate per currency and date range, `NextStartDate` the
+    start of the next range (none: the range runs on). Read-only to the API here: the
+    connector only reads it, and a test must not be able to move an org's rates by it."""
+    fields = [
+        pick("IsoCode", codes, label="Currency ISO Code", nillable=False, restricted_picklist=True, **RO),
+        num("ConversionRate", 18, 6, label="Conversion Rate", **RO),
+        date("StartDate", label="Start Date", nillable=False, **RO),
+        date("NextStartDate", label="Next Start Date", **RO),
+    ]
+    audit = _audit()
+    return ObjectDef(name="DatedConversionRate", label="Dated Conversion Rate",
+                     key_prefix=PREFIXES["DatedConversionRate"], custom=False,
+                     fields={f.name: f for f in (audit[0], *fields, *audit[1:])}, label_plural="Dated Conversion Rates",
+                     createable=False, updateable=False, deletable=False)
+
+
 _PLURALS = {"Opportunity": "Opportunities", "LeadHistory": "Lead History", "QueueSobject": "Queue Sobjects",
             "FiscalYearSettings": "Fiscal Year Settings"}
 

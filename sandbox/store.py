@@ -402,6 +402,38 @@ class Org:
                                          "DecimalPlaces": 0 if code in ("JPY", "KRW") else 2, "IsActive": True,
                                          "IsCorporate": code == corporate}, system=True)
 
+    def with_dated_rates(self, rates: dict[str, list[tuple[Any, float]]]) -> None:
+        """The org after an admin enabled advanced currency management (Setup → Manage
+        Currencies) and entered dated rates: `rates` maps an ISO code to (start date, units
+        per one of the corporate currency) ranges. As Salesforce does, each active currency
+        gets a first range from 0001-01-01 at its static rate (CurrencyType), which runs
+        until the first date given; every range ends where the next starts (NextStartDate).
+        DatedConversionRate becomes queryable (INVALID_TYPE before); the API cannot write it.
+        Needs with_multi_currency first."""
+        from datetime import date as _date
+
+        from sandbox import standard
+        from sandbox.schema import Schema
+
+        with self.lock:
+            if "CurrencyType" not in self.schema.objects:
+                raise ValueError("advanced currency management needs multiple currencies: with_multi_currency first")
+            static = {r["IsoCode"]: r["ConversionRate"] for r in self._tables["CurrencyType"].values()
+                      if r.get("IsActive")}
+            codes = list(self.schema.objects["CurrencyType"].fields["IsoCode"].picklist_values or static)
+            objects = dict(self.schema.objects)
+            objects["DatedConversionRate"] = standard.dated_conversion_rate(codes)
+            self.schema = Schema(objects)
+            self._tables.setdefault("DatedConversionRate", {})
+            self.version += 1
+        for code, first in static.items():
+            ranges = sorted([(_date(1, 1, 1), first), *((_date.fromisoformat(str(d)), float(r))
+                                                         for d, r in rates.get(code, ()))], key=lambda x: x[0])
+            for (start, rate), after in zip(ranges, [*ranges[1:], None]):
+                self.create("DatedConversionRate", {
+                    "IsoCode": code, "ConversionRate": rate, "StartDate": start.isoformat(),
+                    "NextStartDate": after[0].isoformat() if after else None}, system=True)
+
     def _derive(self, obj: ObjectDef, record: dict) -> None:
         name = obj.fields.get("Name")
         if name is not None and name.calculated:

@@ -211,8 +211,10 @@ def _report(args: argparse.Namespace) -> int:
     loaded = load_config_or_exit(args)  # a --config naming no file is said, as by every command
     store = open_live_store(loaded)
     if store is None:
-        print(f"leadrouter report: {why_no_live_store(loaded)}", file=sys.stderr)
-        return 1
+        from jobs.commands import EXIT_STATE
+
+        print(f"leadrouter report: state database problem\n{why_no_live_store(loaded)}", file=sys.stderr)
+        return EXIT_STATE
     try:
         data = figures.report_data(store, instance_url=figures.org_url(loaded), mappings=_mappings(loaded))
         data.feedback = _feedback(store, loaded)

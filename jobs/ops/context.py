@@ -60,13 +60,12 @@ def why_no_live_store(loaded: LoadedConfig) -> str:
     """Why `open_live_store` gave nothing: no state yet, or a database that cannot be reached
     or used — two different things to do about it."""
     from jobs.state import Store
-    from jobs.state.store import describe_problem
-
-    from jobs.state.store import behind
+    from jobs.state.store import behind, describe_problem
 
     url = loaded.state_url()
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        return f"no state database at {url[len('sqlite:///'):]} yet — run the connector first"
+        return (f"no state database at {url[len('sqlite:///'):]} yet\n  fix: check [state] url; the first "
+                "`leadrouter once --init` (or run) creates it")
     version = behind(url)
     if version is not None:
         return earlier_state(url, version)
@@ -83,8 +82,8 @@ def earlier_state(url: str, version: int) -> str:
     from jobs.state.schema import SCHEMA_VERSION
 
     return (f"the state database {location(url)} is at schema version {version}, written by an earlier leadrouter; "
-            f"this one (schema version {SCHEMA_VERSION}) left it as it is, so the earlier one can still run on it. "
-            "The first `leadrouter once` (or `run`) of this version migrates it in place, after which earlier "
+            f"this one (schema version {SCHEMA_VERSION}) left it as it is, so the earlier one can still run on it\n"
+            "  fix: the first `leadrouter once` (or `run`) of this version migrates it in place, after which earlier "
             "versions refuse it: deploy this version's salesforce/ package first, back the state up, then start "
             "it (docs/DEPLOY.md, Upgrading)")
 
@@ -96,7 +95,9 @@ def open_context(loaded: LoadedConfig, *, rules: Path | None = None, client: Any
 
     tmp = tempfile.TemporaryDirectory(prefix="leadrouter-ops-")
     private = Store(f"sqlite:///{Path(tmp.name) / 'ops.sqlite'}")
-    cx = Connector.from_config(loaded, client=client, store=private, clock=clock)  # no clock: Salesforce's
+    # no clock: Salesforce's. A queue the org lacks is refused, named with the one meant, as
+    # validate does: a preview is where ops fix the rules file (a start routes past it)
+    cx = Connector.from_config(loaded, client=client, store=private, clock=clock, missing_queues="refuse")
     if rules is not None:
         # the org's custom fiscal periods, read at the connector's start, hold for any rule file
         cx.book = load_book(rules, cx.mappings).with_fiscal_periods(cx.book.settings.fiscal_periods)

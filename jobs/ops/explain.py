@@ -302,7 +302,9 @@ def timeline(past: list[dict[str, Any]], offers: list[dict[str, Any]], names: Na
             why = f": {o['close_reason']}" if o.get("close_reason") else ""
             events.append((_at(o["closed_at"]), f"{o['status']} at {target}{why}"))
         elif o.get("status") == "live" and o.get("deadline"):
-            events.append((_at(o["offered_at"]), f"open at {target} until {_at(o['deadline'])} UTC"))
+            # the calendar its window was promised in: its reminder counts back in it (rules/README.md)
+            kept = f", working hours of {o['calendar']}" if o.get("calendar") else ""
+            events.append((_at(o["offered_at"]), f"open at {target} until {_at(o['deadline'])} UTC{kept}"))
     events.sort(key=lambda e: e[0])
     return [f"  {at}  {text}" for at, text in events]
 
@@ -341,6 +343,8 @@ def what_if(now_part: dict[str, Any], names: Names) -> list[str]:
     chosen = ex.get("chosen") or {}
     if chosen.get("partner_id"):
         out.append(f"  Chosen:   {chosen.get('partner') or names.partner(chosen['partner_id'])} ({chosen.get('how')})")
+    if chosen.get("window"):  # the offer's window: which zone and working week it counts in
+        out.append(f"  Window:   {chosen['window']}")
     rules = ex.get("rules") or []
     applied = [r for r in rules if r.get("applied")]
     passed = len(rules) - len(applied)

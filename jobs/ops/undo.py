@@ -202,8 +202,10 @@ def run(args) -> int:
     loaded = _load(args.config)
     store = open_live_store(loaded)
     if store is None:
-        print(f"leadrouter undo: {why_no_live_store(loaded)}", file=sys.stderr)
-        return 2
+        from jobs.commands import EXIT_STATE
+
+        print(f"leadrouter undo: state database problem\n{why_no_live_store(loaded)}", file=sys.stderr)
+        return EXIT_STATE
     try:
         window = run_window(store, args.run)
         if window is None:

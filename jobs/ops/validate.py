@@ -22,7 +22,7 @@ SAMPLE_LEADS = 5000
 
 @dataclass
 class Finding:
-    severity: str  # error | warning
+    severity: str  # error | warning | note (what the org makes of the files: no problem, worth knowing)
     file: str
     key: str
     message: str
@@ -100,16 +100,15 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         findings.append(Finding("warning", cfg_name, "salesforce", "no [salesforce] section: the org was not checked",
                                 "add [salesforce] (see config.example.toml) or pass --offline"))
     queue_names = None
+    currencies = None  # the org's, in a multi-currency org (mappings/currency.OrgCurrencies)
     picklists = None  # the org's picklist values as mapped, once describe has answered
     if online:
         try:
             client = client or _connect(loaded, clock)
         except Exception as e:  # noqa: BLE001 — an unreachable org or bad credentials is a finding, not a crash
             fix = getattr(e, "fix", None) or "check [salesforce] login_url, ca_bundle and the auth settings"
-            said = str(e)
-            if getattr(e, "fix", None):  # the fix goes on its own line, once — not inside the message too
-                said = said.replace(f" — fix: {e.fix}", "")
-            findings.append(Finding("error", cfg_name, "salesforce", f"could not connect to the org: {said}", fix))
+            # the fix goes on its own line, once — not inside the message too
+            findings.append(Finding("error", cfg_name, "salesforce", f"could not connect to the org: {_said(e)}", fix))
             online = False
     if online:
         problem = _api_version(client, cfg_name)
@@ -125,7 +124,7 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
                                                                            where="Type = 'Queue'"))
                            if r.get("DeveloperName")}
         except ConnectorError as e:  # the user cannot read queues, or the org refused: a finding, not a crash
-            findings.append(Finding("error", cfg_name, "salesforce", f"the org refused the queue check: {e}",
+            findings.append(Finding("error", cfg_name, "salesforce", f"the org refused the queue check: {_said(e)}",
                                     getattr(e, "fix", None) or "give the integration user the LeadRouter permission "
                                                                "set (salesforce/README.md)"))
             online = False
@@ -137,6 +136,10 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
                 describes[name] = client.describe(name)
             return describes[name]
 
+        currencies, said = _org_currencies(client, ms)
+        if currencies is not None:  # its lead amounts are converted, as a start converts them
+            ms.use_currencies(currencies)
+        findings += said
         findings += [_from_problem(p) for p in ms.validate(describe)]
         picklists = {side: ms.picklist_values(side, describe) for side in ("lead", "partner")}
         findings += _rating_field(describe, ms.sobject("lead"))
@@ -162,11 +165,68 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         except RulesError as e:
             findings += [_from_problem(p) for p in e.problems]
 
+    if currencies is not None and book is not None:
+        findings += _amount_conditions(currencies, book, str(rules_path or "rules"))
     if online and book is not None:
         findings += _org_calendar(client, book, str(rules_path or "rules"))
     if online and ms is not None and book is not None and not any(f.severity == "error" for f in findings):
         findings += _data_warnings_for(loaded, client, clock, str(rules_path or "rules"), book)
     return findings
+
+
+def _said(e: Exception) -> str:
+    """A connector error's what, without the fix its text carries (the finding's fix says it)."""
+    fix = getattr(e, "fix", None)
+    return str(e).replace(f" — fix: {fix}", "") if fix else str(e)
+
+
+def _org_currencies(client, ms) -> tuple[Any, list[Finding]]:
+    """A multi-currency org (jobs/preflight.org_currencies, as a start reads it): said, with
+    its corporate currency and the lead attributes converted into it before any rule
+    compares them — the start's log said it, validate did not."""
+    from connector.errors import ConnectorError
+    from jobs.preflight import org_currencies
+
+    try:
+        currencies = org_currencies(client, ms)
+    except ConnectorError as e:
+        return None, [Finding("warning", "org: CurrencyType", "currencies",
+                              f"could not read the org's currencies: {_said(e)}",
+                              e.fix or "give the integration user read access to CurrencyType (View Setup and "
+                                       "Configuration); a start needs it too")]
+    if currencies is None:
+        return None, []
+    active = ", ".join(sorted(currencies.rates))
+    sources = ms.source_fields("lead")
+    converted = ", ".join(f"{a} ({'/'.join(sources.get(a) or ()) or a})" for a in sorted(currencies.attributes))
+    said = (f"a multi-currency org: corporate currency {currencies.corporate}, active currencies {active}; "
+            + (f"each lead's {converted} is converted from the lead's own currency (CurrencyIsoCode) to "
+               f"{currencies.corporate} at the org's static conversion rates before any rule compares it, as "
+               "the org's reports on Leads convert it; the Lead keeps its own currency and amount"
+               if converted else "no mapped lead attribute is read from a currency field: nothing is converted"))
+    return currencies, [Finding("note", f"org: {ms.sobject('lead')}", "CurrencyIsoCode", said)]
+
+
+def _amount_conditions(currencies, book, rules_file: str) -> list[Finding]:
+    """Each condition comparing an attribute read from currency fields (`amount >= 100000`):
+    in the corporate currency, at the org's static rates — whatever the lead's currency."""
+    conditions = [(f"gate check {g.reason!r}", g.when, g.line) for g in book.gate]
+    for rs in book.rulesets:
+        conditions.append((f"rule set {rs.name!r}", rs.when, rs.line))
+        conditions += [(f"rule {r.name!r}", r.when, r.line) for r in rs.rules]
+    corporate = currencies.corporate
+    others = sorted((code, rate) for code, rate in currencies.rates.items() if code != corporate)
+    example = (f" (a lead's 100,000 {others[0][0]} counts as {100_000 / others[0][1]:,.2f} {corporate} at "
+               f"{others[0][1]:g} {others[0][0]} to 1 {corporate})" if others else "")
+    out = []
+    for key, cond, line in conditions:
+        read = sorted(cond.symbols & currencies.attributes)
+        if cond.always or not read:
+            continue
+        out.append(Finding("note", rules_file, key,
+                           f"its condition {cond.text!r} compares {', '.join(read)} in {corporate}, the org's "
+                           f"corporate currency, at the org's static conversion rates{example}", None, line))
+    return out
 
 
 def _org_lease(client, cfg_name: str) -> list[Finding]:
@@ -175,15 +235,16 @@ def _org_lease(client, cfg_name: str) -> list[Finding]:
     from connector.errors import ConnectorError
     from connector.lease import DEPLOY_FIX, OBJECT, problem
 
+    fix = DEPLOY_FIX
     try:
         said = problem(client)
     except ConnectorError as e:
-        said = f"the org did not answer the describe of {OBJECT}: {e}"
+        said = f"the org did not answer the describe of {OBJECT}: {_said(e)}"
+        fix = f"{e.fix}; or {DEPLOY_FIX}" if e.fix else DEPLOY_FIX
     if said is None:
         return []
     return [Finding("warning", cfg_name, "salesforce", f"{said}: the connector routes without the org lease, so "
-                    "two connectors with their own state databases on this org would both route every lead",
-                    DEPLOY_FIX)]
+                    "two connectors with their own state databases on this org would both route every lead", fix)]
 
 
 def _history_tracking(client, ms) -> list[Finding]:
@@ -364,8 +425,8 @@ def _state_findings(loaded, cfg_name: str, *, offline: bool = False) -> list[Fin
 
         version = behind(url)
         if version is not None:  # an upgrade: said, and left for the first start to migrate
-            message, _, fix = earlier_state(url, version).partition(" The first ")
-            return [Finding("warning", cfg_name, "state.url", message, "the first " + fix)]
+            message, _, fix = earlier_state(url, version).partition("\n  fix: ")
+            return [Finding("warning", cfg_name, "state.url", message, fix)]
         version = ahead(url)
         if version is not None:  # a rollback: once and run stop (exit 4) on it, in these words
             message, _, fix = too_new(location(url), version, SCHEMA_VERSION).partition("\n  fix: ")
@@ -526,6 +587,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
         elif ex.gate:
             stopped["; ".join(ex.gate)] += 1
     findings += _unevaluable(book, sampled, now, rules_file)
+    findings += _inactive_currencies(cx.mappings, records)
     if records:
         for rule in book.rules:
             if rule is book.hand_down:
@@ -576,6 +638,43 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
                                     f"{len(overlaps)} coverage area(s) shared by several {tier} partners — {text}",
                                     "intended if the rules distribute among them (round robin, weights); otherwise narrow the coverage"))
     return findings
+
+
+def _inactive_currencies(ms, records: list) -> list[Finding]:
+    """Unrouted leads in a currency the org does not list as active (deactivated after they
+    were entered): their amounts cannot be put in the corporate currency, so no condition
+    on them holds (mappings/currency.py drops the value) — named with the count and ids."""
+    from mappings.currency import CURRENCY_FIELD
+
+    currencies = getattr(ms, "currencies", None)
+    if currencies is None or not currencies.attributes:
+        return []
+    sources = ms.source_fields("lead")
+    fields = sorted({f for a in currencies.attributes for f in sources.get(a) or ()})
+    unlisted: dict[str, list[str]] = defaultdict(list)
+    held: dict[str, set[str]] = defaultdict(set)  # the fields those leads fill in
+    for rec in records:
+        code = rec.get(CURRENCY_FIELD)
+        filled = {f for f in fields if rec.get(f) is not None}
+        if code in currencies.rates or not filled:
+            continue
+        unlisted[str(code) if code else ""].append(str(rec.get("Id")))
+        held[str(code) if code else ""] |= filled
+    out = []
+    for code, ids in sorted(unlisted.items()):
+        fields = sorted(held[code])
+        attrs = sorted(a for a in currencies.attributes if set(sources.get(a) or ()) & held[code])
+        first = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
+        what = f"in {code!r}, a currency the org does not list as active" if code else "without a currency"
+        out.append(Finding(
+            "warning", f"org: {ms.sobject('lead')}", CURRENCY_FIELD,
+            f"{len(ids)} of the {len(records)} unrouted leads are {what}: their {', '.join(fields)} cannot be put "
+            f"in {currencies.corporate}, so no condition on {', '.join(attrs)} holds for "
+            f"them (first: {first})",
+            (f"activate {code} again in Setup → Company Information → Manage Currencies (with its rate), or set "
+             "these leads' Currency to an active one" if code else
+             "set these leads' Currency (CurrencyIsoCode) to one of the org's active currencies")))
+    return out
 
 
 ERRED_AT_LEAST = 3  # leads: one or two with a placeholder value (a close date of 0001-01-01) are the data's doing
@@ -733,12 +832,15 @@ def run(args) -> int:
         config = None
     findings = validate(config, offline=args.offline)
     errors = [f for f in findings if f.severity == "error"]
+    warnings = sum(f.severity == "warning" for f in findings)
+    notes = len(findings) - len(errors) - warnings
     if args.json:
-        print(json_text({"ok": not errors, "errors": len(errors), "warnings": len(findings) - len(errors),
+        print(json_text({"ok": not errors, "errors": len(errors), "warnings": warnings, "notes": notes,
                          "findings": [as_json(f) for f in findings]}))
     else:
-        for f in sorted(findings, key=lambda f: (f.severity != "error", f.file, f.line or 0)):
+        rank = {"error": 0, "warning": 1}
+        for f in sorted(findings, key=lambda f: (rank.get(f.severity, 2), f.file, f.line or 0)):
             print(for_terminal(str(f)))
-        print(f"\n{len(errors)} error(s), {len(findings) - len(errors)} warning(s)"
+        print(f"\n{len(errors)} error(s), {warnings} warning(s)" + (f", {notes} note(s)" if notes else "")
               + ("" if errors else " — ready to run"))
     return 1 if errors else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jobs.state import schema
@@ -31,7 +31,11 @@ def get_leads(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, Any]]
 
 
 def put_lead(conn: Connection, lead_id: str, now: datetime, **fields: Any) -> None:
+    """The lead's row, these fields changed. A new state given without a rule clears the
+    rule: it was the mark of the decision that put the lead in its former state."""
     row = {"lead_id": lead_id, "updated_at": now, **fields}
+    if "state" in fields:
+        row.setdefault("rule", None)
     existing = conn.execute(select(L.c.lead_id).where(L.c.lead_id == lead_id)).first()
     if existing:
         conn.execute(update(L).where(L.c.lead_id == lead_id).values(**row))
@@ -57,10 +61,15 @@ def lead_state_counts(conn: Connection) -> dict[str, int]:
     return {s: n for s, n in conn.execute(select(L.c.state, func.count()).group_by(L.c.state))}
 
 
-def leads_in_state(conn: Connection, state: str, reason_prefix: str, limit: int = 10_000) -> list[dict[str, Any]]:
-    """The leads in `state` whose reason starts with `reason_prefix` (held escalations:
-    jobs/lifecycle.py), oldest change first."""
-    rows = conn.execute(select(L).where(L.c.state == state, L.c.reason.like(f"{reason_prefix}%"))
+def leads_in_state(conn: Connection, state: str, rule: str, reason_prefix: str | None = None,
+                   limit: int = 10_000) -> list[dict[str, Any]]:
+    """The leads in `state` put there by a decision of `rule` (held escalations:
+    jobs/lifecycle.py), or — rows written before the rule was kept — whose reason starts
+    with `reason_prefix`; oldest change first."""
+    marked = L.c.rule == rule
+    if reason_prefix is not None:
+        marked = or_(marked, (L.c.rule.is_(None) & L.c.reason.like(f"{reason_prefix}%")))
+    rows = conn.execute(select(L).where(L.c.state == state, marked)
                         .order_by(L.c.updated_at, L.c.lead_id).limit(limit))
     return [dict(r._mapping) for r in rows]
 
@@ -173,12 +182,19 @@ def offers_to_remind(conn: Connection, now: datetime, lead_time: timedelta, limi
 
 def accepted_untouched(conn: Connection, accepted_before: datetime, untouched_status: str,
                        limit: int = 1000) -> list[dict[str, Any]]:
-    """Accepted offers older than the cut-off whose lead still shows the untouched Status."""
+    """Accepted offers older than the cut-off whose lead still shows the untouched Status,
+    each the offer of the partner holding the lead now: a distributor that handed the lead
+    down holds it no more while a reseller's later offer is live or accepted (as lead_facts
+    reads the holder), so its rep is not followed up, nor its acceptance reclaimed. Each
+    with `lead_owner`, the owner the state last saw (a colleague the rep passed it to)."""
+    later = O.alias("later")
+    handed_on = (select(later.c.id).where(later.c.lead_id == O.c.lead_id, later.c.id > O.c.id,
+                                          later.c.status.in_(("live", "accepted")))).exists()
     rows = conn.execute(
-        select(O, L.c.status.label("lead_status"))
+        select(O, L.c.status.label("lead_status"), L.c.owner_id.label("lead_owner"))
         .join(L, L.c.lead_id == O.c.lead_id)
         .where(O.c.status == "accepted", O.c.accepted_at <= accepted_before,
-               L.c.state == "accepted", L.c.status == untouched_status)
+               L.c.state == "accepted", L.c.status == untouched_status, ~handed_on)
         .order_by(O.c.accepted_at).limit(limit))
     return [dict(r._mapping) for r in rows]
 

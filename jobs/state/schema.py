@@ -25,7 +25,7 @@ from sqlalchemy import (
 
 from jobs.state.types import OrgString, OrgText, UTCDateTime
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 8
 
 metadata = MetaData()
 
@@ -73,6 +73,10 @@ leads = Table(
     Column("reason", OrgString(255)),
     Column("record", JSON),  # the Lead as last read: redistribution after a lapse needs no API read
     Column("updated_at", UTCDateTime, nullable=False),
+    # the rule (Routing_Rule__c) of the decision that put the lead in its state, as written
+    # or, rebuilt, as the org holds it: with the state, what marks a held escalation
+    # (jobs/lifecycle.HELD_RULE), wording-free; a change of state without a decision clears it
+    Column("rule", OrgString(80)),
     Index("ix_leads_state", "state"),
 )
 
@@ -92,6 +96,10 @@ offers = Table(
     Column("attempt", Integer, nullable=False),
     Column("offered_at", UTCDateTime, nullable=False),
     Column("deadline", UTCDateTime),
+    # the zone, working days and hours a working-hours window was counted in at the offer
+    # ("Asia/Dubai; Sun Mon Tue Wed Thu; 09:00-17:00"); none: wall-clock hours, or an offer
+    # made before offers kept it. Its reminder counts back in it (jobs/remind.py).
+    Column("calendar", OrgString(80)),
     Column("reminded_at", UTCDateTime),
     Column("status", String(12), nullable=False),
     Column("lead_modstamp", UTCDateTime),

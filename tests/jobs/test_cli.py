@@ -116,11 +116,56 @@ def test_report_and_undo_tell_an_unreachable_state_from_a_missing_one(tmp_path, 
     down.write_text('[state]\nurl = "postgresql+psycopg://postgres@127.0.0.1:9/leadrouter"\n')
     missing = tmp_path / "missing.toml"
     missing.write_text(f'[state]\nurl = "sqlite:///{tmp_path}/none.sqlite"\n')
-    assert main(["report", "--config", str(down), "--out", str(tmp_path / "r.html")]) == 1
+    assert main(["report", "--config", str(down), "--out", str(tmp_path / "r.html")]) == 4
     err = capsys.readouterr().err
-    assert "cannot reach the state database" in err and "run the connector first" not in err
-    assert main(["report", "--config", str(missing), "--out", str(tmp_path / "r.html")]) == 1
-    assert "run the connector first" in capsys.readouterr().err
-    assert main(["undo", "--run", "r1", "--config", str(down)]) == 2
+    assert "cannot reach the state database" in err and "no state database" not in err
+    assert main(["report", "--config", str(missing), "--out", str(tmp_path / "r.html")]) == 4
+    assert "no state database at" in capsys.readouterr().err
+    assert main(["undo", "--run", "r1", "--config", str(down)]) == 4
     assert "cannot reach the state database" in capsys.readouterr().err
     assert not (tmp_path / "none.sqlite").exists(), "asking why creates nothing"
+
+
+@pytest.mark.parametrize("command", [["status"], ["report", "--out", "r.html"], ["undo", "--run", "r1"]])
+def test_before_the_first_run_every_command_reading_the_state_exits_4_naming_the_first_run(tmp_path, command, capsys,
+                                                                                           monkeypatch):
+    """`status` exited 4 before the first run, `report` 1 and `undo` 2 for the same missing
+    state: a wrapper script could not tell "nothing yet" from a failed job or a typo."""
+    from jobs.commands import EXIT_STATE
+
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "missing.toml"
+    missing.write_text(f'[state]\nurl = "sqlite:///{tmp_path}/none.sqlite"\n[log]\nformat = "json"\n')
+    assert main([*command, "--config", str(missing)]) == EXIT_STATE
+    err = capsys.readouterr().err
+    assert f"no state database at {tmp_path}/none.sqlite" in err and "--init" in err, err
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+@pytest.mark.parametrize("command", [["status"], ["report", "--out", "r.html"], ["undo", "--run", "r1"]])
+def test_every_command_reading_the_state_exits_4_when_its_server_does_not_answer(tmp_path, command, capsys,
+                                                                                 monkeypatch):
+    from jobs.commands import EXIT_STATE
+
+    monkeypatch.chdir(tmp_path)
+    down = tmp_path / "down.toml"
+    down.write_text('[state]\nurl = "postgresql+psycopg://postgres@127.0.0.1:9/leadrouter"\n[log]\nformat = "json"\n')
+    assert main([*command, "--config", str(down)]) == EXIT_STATE
+    err = capsys.readouterr().err
+    assert "127.0.0.1:9" in err and "Traceback" not in err, err
+
+
+def test_the_readme_lists_every_exit_code_the_cli_uses():
+    """The codes a cron wrapper or a CI step acts on are documented in one table, each with
+    what it means and what to do."""
+    import re
+    from pathlib import Path
+
+    from jobs import commands, extras, service
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("### Exit codes", 1)[1].split("\n\n", 2)[1]
+    documented = {int(m) for m in re.findall(r"^\| `?(\d+)`? \|", table, re.M)}
+    used = {0, commands.EXIT_JOB_FAILED, commands.EXIT_CONFIG, commands.EXIT_NOT_LEADER, commands.EXIT_STATE,
+            extras.EXIT_MISSING_EXTRA, service.EXIT_INTERRUPTED}
+    assert documented == used, (documented, used)

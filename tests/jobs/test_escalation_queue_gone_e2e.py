@@ -100,3 +100,60 @@ def test_a_held_lead_a_person_asks_to_route_again_stays_held_and_escalates_once_
     lead = loop.lead(lead_id)
     assert (lead["OwnerId"], lead["Routing_Status__c"]) == (queue_id, "Escalated"), lead["Routing_Reason__c"]
     assert lead["Routing_Reason__c"].startswith("a person asked for routing again"), lead["Routing_Reason__c"]
+
+
+def test_held_leads_are_found_by_a_marker_the_org_holds_so_a_lost_state_still_escalates_them(org, make_loop):
+    """A held escalation is marked by what the org holds — Routing_Status__c Unroutable and
+    Routing_Rule__c "Escalation held" — not by its reason's wording. Before, the held leads
+    were found by the reason's first words in the state alone: a state lost and rebuilt from
+    the org (its rows' reason "rebuilt from the org") forgot them, and they stayed Unroutable
+    after the queue was back. Leads held before the marker (their reason's prefix only) are
+    found too."""
+    from jobs.commands import held_escalations
+    from jobs.lifecycle import ESCALATION_HELD, HELD_RULE
+    from jobs.state import offers as of
+
+    loop = make_loop(org)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    queue_id = loop.queue_id(QUEUE)
+    escalated = next(r["Id"] for r in sorted(org.org.records("Lead"), key=lambda r: r["Id"])
+                     if r.get("Routing_Status__c") == "Escalated")
+    org.org.delete("Group", queue_id, as_user=_admin(org, loop))
+    lead_id, unmarked = _new_lead_like(loop, escalated, 1), _new_lead_like(loop, escalated, 3)
+    loop.cycle(hours=1, partners_act=False)
+    for lid in (lead_id, unmarked):
+        held = loop.lead(lid)
+        assert (held["Routing_Status__c"], held["Routing_Rule__c"]) == ("Unroutable", HELD_RULE), held
+        assert held["Routing_Reason__c"].startswith(ESCALATION_HELD), held["Routing_Reason__c"]
+    # one as an earlier version left it in the org: the rule that escalated it, the reason's words only
+    org.org.update("Lead", unmarked, {"Routing_Rule__c": "Covering partner, fair rotation"},
+                   as_user=org.org.integration_user_id)
+
+    # the state is lost: a new one is rebuilt from the org at its first job
+    rebuilt = make_loop(org, name="rebuilt")
+    rebuilt.cycle(partners_act=False)
+    with rebuilt.cx.store.connect() as conn:
+        said = held_escalations(conn)
+    assert said["leads"] == 2 and said["queue"] == QUEUE, said
+
+    # a lead held by an earlier version: its reason's prefix, no marker in the state
+    older = _new_lead_like(loop, escalated, 2)
+    with rebuilt.cx.store.begin() as conn:
+        of.put_lead(conn, older, rebuilt.cx.clock.now(), state="unroutable", attempt=1,
+                    reason=f"{ESCALATION_HELD}queue {QUEUE} is not in the org; the lead escalates once it is. "
+                           "Escalated: nobody covers it")
+    org.org.update("Lead", older, {"Routing_Status__c": "Unroutable", "Routing_Reason__c": "held before"})
+    with rebuilt.cx.store.connect() as conn:
+        assert held_escalations(conn)["leads"] == 3
+
+    from sandbox.bootstrap import add_queue
+
+    queue_id = add_queue(org.org, QUEUE, "Channel Escalations")
+    rebuilt.cycle(hours=1, partners_act=False)
+    for lid in (lead_id, unmarked, older):
+        lead = loop.lead(lid)
+        assert (lead["OwnerId"], lead["Routing_Status__c"]) == (queue_id, "Escalated"), lead["Routing_Reason__c"]
+    assert loop.lead(lead_id)["Routing_Reason__c"].startswith("Escalated: "), loop.lead(lead_id)["Routing_Reason__c"]
+    with rebuilt.cx.store.connect() as conn:
+        assert held_escalations(conn)["leads"] == 0

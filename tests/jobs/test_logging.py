@@ -68,3 +68,30 @@ def test_counts_and_ids_made_of_digits_stay_readable():
     get_logger().info("x", run_id="r93746120398", n="123456789012", phone="+14155550100")
     (event,) = lines(out)
     assert event["run_id"] == "r93746120398" and event["n"] == "123456789012" and event["phone"] == "[phone]"
+
+
+def test_every_line_carries_the_orgs_time_beside_the_hosts_once_salesforce_has_answered():
+    """The host's clock stamps `timestamp` (log tooling sorts by it); `org_time` is
+    Salesforce's, from the last Date header and the time since (connector/servertime.py),
+    so a line can be matched to an audit field (SystemModstamp, CreatedDate). Before any
+    answer it is unknown and left out."""
+    from datetime import datetime, timezone
+
+    from connector.servertime import ServerClock
+
+    seconds = [1000.0]
+    clock = ServerClock(host=lambda: datetime(2031, 1, 1, tzinfo=timezone.utc), monotonic=lambda: seconds[0])
+    out = capture()
+    get_logger().info("before")
+    clock.observe("Mon, 05 Apr 2027 08:00:00 GMT")
+    seconds[0] += 90.25
+    get_logger().info("after")
+    import logging
+
+    logging.getLogger("apscheduler.scheduler").warning("a library's warning")
+    before, after, library = lines(out)
+    assert "org_time" not in before or before["org_time"] != "2027-04-05T08:00:00Z"
+    assert after["org_time"] == "2027-04-05T08:01:30.250000Z"
+    assert library["org_time"] == "2027-04-05T08:01:30.250000Z"
+    host = datetime.fromisoformat(after["timestamp"].replace("Z", "+00:00"))
+    assert abs(host - datetime.now(timezone.utc)).total_seconds() < 60, "the host's stamp stays the host's"

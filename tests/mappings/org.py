@@ -60,7 +60,7 @@ def _lead() -> list[dict]:
         field("Routing_Status__c", "picklist", length=255,
               values=["Pending", "Offered", "Accepted", "Escalated", "Fallback", "Unroutable", "Released", "Closed"]),
         text("Routing_Rule__c", 80), text("Routing_Reason__c", 255), field("Routing_Attempt__c", "double"),
-        field("Offered_At__c", "datetime"), field("Offer_Deadline__c", "datetime"),
+        field("Offered_At__c", "datetime"), field("Offer_Deadline__c", "datetime"), text("Offer_Calendar__c", 80),
         field("Partner_Response__c", "picklist", values=["Accepted", "Rejected"]),
         text("Rejection_Reason__c", 255),
         field("Rejection_Reason_Code__c", "picklist", values=["Out of territory", "No capacity",
@@ -90,6 +90,8 @@ def _account() -> list[dict]:
         field("Capacity__c", "double"), field("Daily_Cap__c", "double"), field("Routing_Weight__c", "double"),
         field("Routing_Paused__c", "boolean"), field("Service_Radius_Km__c", "double"),
         field("Enterprise_Team__c", "boolean"), text("Time_Zone__c", 40),
+        field("Working_Days__c", "multipicklist",
+              values=["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]),
     ]
 
 

@@ -55,3 +55,24 @@ def test_only_attributes_read_from_currency_fields_are_converted():
 
 def test_a_single_currency_org_keeps_the_converter_as_it_is():
     assert in_corporate_currency(lead_of, None) is lead_of
+
+
+def test_a_dated_rate_holds_from_its_start_date_up_to_the_next_ranges_start():
+    from datetime import date
+
+    from mappings.currency import DatedRates
+
+    rates = DatedRates([
+        {"IsoCode": "EUR", "ConversionRate": 0.9, "StartDate": "0001-01-01", "NextStartDate": "2027-01-01"},
+        {"IsoCode": "EUR", "ConversionRate": 0.5, "StartDate": "2027-01-01", "NextStartDate": "2027-03-01"},
+        {"IsoCode": "EUR", "ConversionRate": 0.8, "StartDate": "2027-03-01", "NextStartDate": None},
+    ])
+    assert rates.rate("EUR", date(2026, 12, 31)) == 0.9
+    assert rates.rate("EUR", date(2027, 1, 1)) == 0.5
+    assert rates.rate("EUR", date(2027, 2, 28)) == 0.5
+    assert rates.rate("EUR", date(2027, 3, 1)) == 0.8  # the day the next range starts is the next range's
+    assert rates.rate("EUR", date(2031, 1, 1)) == 0.8
+    assert rates.rate("GBP", date(2027, 1, 1)) is None
+    # only the ranges that reach into a window were read: a day before them has no dated rate
+    assert DatedRates([{"IsoCode": "EUR", "ConversionRate": 0.5, "StartDate": "2027-01-01",
+                        "NextStartDate": "2027-03-01"}]).rate("EUR", date(2027, 3, 2)) is None

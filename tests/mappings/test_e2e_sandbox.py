@@ -24,10 +24,11 @@ def test_shipped_defaults_validate_cleanly_against_the_sandbox_org(sf):
 def test_a_typo_fails_naming_the_file_the_key_and_the_nearest_real_field(sf, tmp_path):
     ms = load(tmp_path, LEAD + 'company = "Compnay"\n[lead.extra]\ntier = "PartnerAccount.Partner_Teir__c"\n')
     found = ms.validate(lambda name: getattr(sf, name).describe())
-    assert [(p.file, p.key, p.line, p.message) for p in found] == [
-        (str(tmp_path / "lead.toml"), "lead.fields.company.field", 6, "Lead has no field 'Compnay' (did you mean 'Company'?)"),
+    assert [(p.file, p.key, p.line, p.message, p.fix.split(" If not, ")[0]) for p in found] == [
+        (str(tmp_path / "lead.toml"), "lead.fields.company.field", 6, "Lead has no field 'Compnay'",
+         "did you mean 'Company'?"),
         (str(tmp_path / "lead.toml"), "lead.extra.tier.field", 8,
-         "Account has no field 'Partner_Teir__c' (did you mean 'Partner_Tier__c'?)"),
+         "Account has no field 'Partner_Teir__c'", "did you mean 'Partner_Tier__c'?"),
     ]
 
 

@@ -139,7 +139,9 @@ def test_a_mistake_is_named_with_file_line_key_and_fix(tmp_path, text, line, key
     assert problem.file == str(tmp_path / "lead.toml")
     assert problem.line == line
     assert problem.key == key
-    assert message in problem.message
+    what, _, hint = message.partition(" (did you mean ")  # what is wrong in the message, the name meant in the fix
+    assert what in problem.message and "did you mean" not in problem.message
+    assert not hint or (problem.fix or "").startswith(f"did you mean {hint[:-1]} If not, "), problem
     assert problem.is_error
 
 
@@ -195,7 +197,8 @@ def test_all_problems_are_reported_at_once_in_line_order(tmp_path):
                                       "lead.fields.employees.type", "lead.extra.segment.typ"]
     text = str(MappingError(found))
     assert text.startswith("4 problems in the field mappings:")
-    assert "lead.toml:6: error: lead.fields.compnay: 'compnay' is not a standard lead attribute (did you mean 'company'?)" in text
+    assert ("lead.toml:6: error: lead.fields.compnay: 'compnay' is not a standard lead attribute — fix: did you mean "
+            "'company'? If not, ") in text
 
 
 # -- the router's own vocabularies (tiers, roles, routing statuses, responses) --------
@@ -216,7 +219,8 @@ def test_a_map_onto_a_tier_the_router_does_not_know_is_a_warning_with_the_neares
               "partner.toml")
     warning, = ms.warnings
     assert (warning.severity, warning.key, warning.line) == ("warning", "partner.fields.tier.map.Level 3", 6)
-    assert warning.message == "'Goldd' is not a tier the router knows (did you mean 'Gold'?)"
+    assert warning.message == "'Goldd' is not a tier the router knows"
+    assert warning.fix.startswith("did you mean 'Gold'? If not, the router knows: Registered"), warning
 
 
 def test_a_writeback_map_key_the_router_never_writes_is_an_error(tmp_path):
@@ -224,7 +228,8 @@ def test_a_writeback_map_key_the_router_never_writes_is_an_error(tmp_path):
                                      'routing_status = { field = "Stage__c", map = { Offerd = "With Partner" } }\n',
                            "writeback.toml"))
     assert problem.key == "writeback.fields.routing_status.map.Offerd"
-    assert problem.message == "the router never writes 'Offerd' as routing_status (did you mean 'Offered'?)"
+    assert problem.message == "the router never writes 'Offerd' as routing_status"
+    assert problem.fix.startswith("did you mean 'Offered'? If not, map keys are the router's values"), problem
 
 
 def test_a_map_value_that_does_not_fit_the_attribute_type(tmp_path):

@@ -58,8 +58,8 @@ def test_a_misspelt_optional_flag_names_the_key_the_file_the_line_and_the_word_m
                         "writeback.toml")
     assert problem.file.endswith("writeback.toml") and problem.line == 9
     assert problem.key == "writeback.fields.rejection_code.optinal"
-    assert problem.message == "unknown key 'optinal' (did you mean 'optional'?)"
-    assert "optional" in problem.fix
+    assert problem.message == "unknown key 'optinal'"
+    assert problem.fix.startswith("did you mean 'optional'? If not, keys allowed here:"), problem
 
 
 def test_an_optional_flag_that_is_not_yes_or_no_says_how_to_write_it(tmp_path):

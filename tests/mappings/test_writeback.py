@@ -61,11 +61,13 @@ def test_an_attribute_the_org_does_not_keep_is_skipped(tmp_path):
 
 def test_an_offer_sets_owner_partner_deadline_and_clears_the_previous_answer(ms):
     decision = Decision(lead_id=LEAD_ID, kind=DecisionKind.OFFER, reason="Gold partner covering US-CA", rule="west",
-                        partner_id=PARTNER, rep_id=REP, offered_at=NOW, deadline=NOW + timedelta(hours=48), attempt=2)
+                        partner_id=PARTNER, rep_id=REP, offered_at=NOW, deadline=NOW + timedelta(hours=48), attempt=2,
+                        calendar="America/Los_Angeles; Mon Tue Wed Thu Fri; 09:00-17:00")
     assert ms.decision_writeback(decision, RoutingStatus.OFFERED) == {
         "Routing_Status__c": "Offered", "Routing_Reason__c": "Gold partner covering US-CA", "Routing_Rule__c": "west",
         "Routing_Attempt__c": 2, "OwnerId": REP, "PartnerAccountId": PARTNER,
         "Offered_At__c": "2024-05-01T10:00:00.123+0000", "Offer_Deadline__c": "2024-05-03T10:00:00.123+0000",
+        "Offer_Calendar__c": "America/Los_Angeles; Mon Tue Wed Thu Fri; 09:00-17:00",
         "Partner_Response__c": None, "Rejection_Reason__c": None, "Rejection_Reason_Code__c": None,
     }
 
@@ -77,12 +79,13 @@ def test_a_pool_decision_gives_the_lead_to_the_queue_and_no_single_partner(ms):
     assert (out["OwnerId"], out["PartnerAccountId"], out["Partner_Response__c"]) == (QUEUE, None, None)
 
 
-def test_an_escalation_clears_the_partner_and_the_deadline_so_nothing_lapses(ms):
+def test_an_escalation_clears_the_partner_the_deadline_and_its_calendar_so_nothing_lapses(ms):
     decision = Decision(lead_id=LEAD_ID, kind=DecisionKind.ESCALATE, reason="rejected by 3 partners", queue_id=QUEUE,
                         attempt=4)
     out = ms.decision_writeback(decision, RoutingStatus.ESCALATED)
     assert out == {"Routing_Status__c": "Escalated", "Routing_Reason__c": "rejected by 3 partners", "Routing_Rule__c": None,
-                   "Routing_Attempt__c": 4, "OwnerId": QUEUE, "PartnerAccountId": None, "Offer_Deadline__c": None}
+                   "Routing_Attempt__c": 4, "OwnerId": QUEUE, "PartnerAccountId": None, "Offer_Deadline__c": None,
+                   "Offer_Calendar__c": None}
 
 
 def test_an_unroutable_decision_leaves_owner_and_partner_alone(ms):

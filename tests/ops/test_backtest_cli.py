@@ -13,7 +13,7 @@ from jobs.cli import main
 def test_backtest_compares_the_shipped_rules_with_a_proposal_after_a_run(workdir, capsys):
     config = str(workdir / "leadrouter.toml")
     rules = workdir / "rules.toml"
-    assert main(["backtest", "--config", config, "--rules", str(rules)]) == 1  # no run yet: no history
+    assert main(["backtest", "--config", config, "--rules", str(rules)]) == 4  # no run yet: no state, as status
     assert "nothing to replay" in capsys.readouterr().err
     time.sleep(1.1)  # SOQL reads whole seconds: let the seeding's second end before the run
     assert main(["once", "--config", config]) == 0

@@ -164,3 +164,46 @@ def test_explain_takes_the_leads_url_as_pasted_from_the_browser(workdir, seeded_
     url = f"https://acme.lightning.force.com/lightning/r/Lead/{lead}/view"
     assert main(["explain", url, "--config", str(workdir / "leadrouter.toml"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["lead_id"] == lead
+
+
+def _tiers_in_lower_case(text: str) -> str:
+    for old, new in (('min_tier = "Gold"', 'min_tier = "gold"'), ('tiers = ["Platinum"]', 'tiers = ["platinum"]'),
+                     ("\nGold = 3", "\ngold = 3"), ("\nPlatinum = 4", "\nPLATINUM = 4"),
+                     ('["Registered", "Silver", "Gold", "Platinum"]', '["registered", "silver", "gold", "platinum"]')):
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def test_tiers_a_rule_file_writes_in_another_case_route_as_the_orgs_spelling_does(workdir, seeded_org, capsys):
+    """Programs matched whatever their case, tiers did not: `tiers = ["platinum"]` and
+    `min_tier = "gold"` were errors, `platinum = 10` under [settings.tier_weights] too, and a
+    partner condition `tier == "gold"` read every partner's tier as "gold" — so weighted
+    offers looked up the weight of "gold", found none, and weighed Gold as 1. Salesforce
+    compares picklist values without case; so do tiers now, and explain names the org's."""
+    rules, config = workdir / "rules.toml", str(workdir / "leadrouter.toml")
+    weighted = 'name = "Anyone covering the country"\n'
+    base = rules.read_text().replace(
+        weighted, weighted + """  partners = 'tier in ["Registered", "Silver", "Gold", "Platinum"]'\n""")
+    rules.write_text(base)
+    lower = workdir / "lower.toml"
+    lower.write_text(_tiers_in_lower_case(base))
+
+    assert main(["dry-run", "--config", config, "--rules", str(lower), "--format", "json"]) == 0
+    changed = json.loads(capsys.readouterr().out)
+    assert changed == [], changed
+
+    rules.write_text(lower.read_text())
+    assert main(["validate", "--config", config, "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert not [f for f in found if f["file"].endswith("rules.toml") and (
+        "tier" in f["key"] or "tier" in f["message"] and ("never" in f["message"] or "unknown" in f["message"]))], found
+
+    assert main(["dry-run", "--config", config, "--format", "json"]) == 0
+    weighted_leads = [r for r in json.loads(capsys.readouterr().out) if r.get("rule") == "Anyone covering the country"]
+    assert weighted_leads, "the seeded org has leads only the weighted rule places"
+    assert main(["explain", weighted_leads[0]["lead_id"], "--config", config]) == 0
+    said = capsys.readouterr().out
+    named = re.findall(r"weighted by tier \((\w+): weight ([\d.]+)\)", said)
+    assert named and all(t in ("Registered", "Silver", "Gold", "Platinum") for t, _ in named), said
+    assert all(float(w) == {"Registered": 1, "Silver": 2, "Gold": 3, "Platinum": 4}[t] for t, w in named), said

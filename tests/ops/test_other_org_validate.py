@@ -110,3 +110,22 @@ def test_a_pool_queue_named_otherwise_than_the_pool_mapping_reads_is_named(other
     partner_toml.write_text(partner_toml.read_text().replace("DeveloperName LIKE 'Partner_Pool_%'",
                                                              "DeveloperName IN ('West_Partners')"))
     assert not [f for f in findings(config, capsys) if "mapping does not read" in f["message"]]
+
+
+def test_a_tier_the_orgs_levels_lack_is_named_and_one_in_another_case_is_the_orgs(other_org, capsys):
+    """Northwind's partners have three levels (Registered, Silver, Gold): a rule keeping leads
+    for Platinum partners finds none, and validate said nothing. `gold` in lower case is the
+    org's Gold, as Salesforce compares picklist values: no finding."""
+    sb, ids, config = other_org
+    rules = config.parent / "rules.toml"
+    text = rules.read_text()
+    old = 'name = "Small business"\n  when = \'segment == "SMB"\'\n  match = { geography = true }'
+    assert old in text
+    rules.write_text(text.replace(old, 'name = "Small business"\n  when = \'segment == "SMB"\'\n'
+                                       '  match = { geography = true, tiers = ["gold", "Platinum"] }'))
+    found = findings(config, capsys)
+    [platinum] = about(found, "'Platinum'")
+    assert platinum["severity"] == "warning" and "match.tiers" in platinum["key"] and platinum["line"], platinum
+    assert "org's picklist" in platinum["message"] and "no partner" in platinum["message"], platinum
+    assert "Gold" in platinum["fix"] or "known" in platinum["fix"], platinum
+    assert not about(found, "'gold'"), found

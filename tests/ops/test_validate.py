@@ -135,6 +135,7 @@ def test_an_org_refusing_the_queue_check_is_a_finding_not_a_traceback(workdir, s
     findings = validate(workdir / "leadrouter.toml", client=NoQueues())
     [refused] = [f for f in findings if "refused the queue check" in f.message]
     assert refused.severity == "error" and "read access to queues" in refused.fix
+    assert "read access to queues" not in refused.message and "fix:" not in refused.message, refused  # said once
 
 
 def test_offer_alerts_without_the_partner_portal_url_are_a_warning_and_a_lead_page_is_an_error(workdir):

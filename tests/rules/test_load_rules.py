@@ -223,11 +223,37 @@ def test_a_misspelt_top_level_table_is_named_at_its_header_line(written, meant):
     assert problem.line == 4 and f"did you mean {meant!r}?" in (problem.fix or ""), problem
 
 
-def test_a_tier_weight_spelt_in_lower_case_is_an_error_at_its_line_not_a_weight_never_used():
-    """`platinum = 10` left Platinum at its default 4 with a warning pointing at [settings];
-    min_tier = "gold" is an error, and so is this."""
+def test_a_tier_weight_spelt_in_lower_case_is_that_tiers_weight_as_salesforce_compares_picklists():
+    """`platinum = 10` left Platinum at its default 4 with a warning, then was refused as an
+    unknown tier; Salesforce compares picklist values without case, and programs matched
+    whatever their case: it is Platinum's weight. Twice in two cases is an error at the line."""
     text = '[settings]\nmax_attempts = 3\n\n[settings.tier_weights]\nGold = 3\nplatinum = 10\n\n[[ruleset]]\nname = "x"\n'
+    book = load_rules(text=text)
+    assert book.settings.tier_weights["Platinum"] == 10 and "platinum" not in book.settings.tier_weights
+    assert not [w for w in book.warnings if "tier" in w.key], book.warnings
     with pytest.raises(RulesError) as err:
-        load_rules(text=text)
-    [problem] = [p for p in err.value.problems if "platinum" in p.key]
-    assert problem.is_error and problem.line == 6 and "did you mean 'Platinum'?" in (problem.fix or ""), problem
+        load_rules(text=text.replace("platinum = 10", "platinum = 10\nPLATINUM = 8"))
+    [problem] = [p for p in err.value.problems if "PLATINUM" in p.key]
+    assert problem.is_error and problem.line == 7 and "twice" in problem.message, problem
+
+
+def test_tiers_in_a_rule_are_the_orgs_tiers_whatever_their_case():
+    """`tiers = ["platinum"]`, `min_tier = "gold"` and `partners = 'tier == "gold"'` were an error,
+    an error and a warning that the comparison never holds (while it did: the partners were
+    read as "gold"); each now means the org's tier, and the index keeps the org's spelling."""
+    from tests.rules.conftest import NOW, lead, partner, router_for, simple_rules
+
+    from rules import RoutingState
+
+    partners = [partner("001A", tier="Gold"), partner("001B", tier="Silver"), partner("001C", tier="platinum")]
+    for match in ('tiers = ["platinum", "GOLD"]', 'min_tier = "gold"'):
+        text = simple_rules().replace("match = { geography = true }", f"match = {{ geography = true, {match} }}")
+        router = router_for(text, partners)
+        assert not router.book.warnings, router.book.warnings
+        assert {router.decide(lead(f"00Q{i}"), RoutingState(), NOW).partner_id for i in range(6)} <= {"001A", "001C"}
+    text = simple_rules("weighted").replace("match = { geography = true }",
+                                            "partners = 'tier == \"gold\"'\n  match = { geography = true }")
+    router = router_for(text, partners)
+    assert not router.book.warnings, router.book.warnings
+    assert router.decide(lead(), RoutingState(), NOW).partner_id == "001A"
+    assert set(router.index.tier) == {"Gold", "Silver", "Platinum"}  # as the org spells them, never "gold"

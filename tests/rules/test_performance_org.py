@@ -3,7 +3,7 @@ partner wins from a sandbox org over HTTPS, facts as of the org's clock."""
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from connector import ConnectorConfig, SalesforceClient
 from jobs import performance
@@ -132,3 +132,62 @@ def test_revenue_won_in_several_currencies_adds_up_in_the_corporate_one(sandbox_
     with store.connect() as conn:
         facts = performance.facts(conn, client, now, currencies=currencies)[a]
     assert facts.won_this_quarter == 3 and facts.revenue_this_quarter == 12_000.0
+
+
+def test_with_advanced_currency_management_a_win_converts_at_the_rate_dated_for_its_close_date(
+        sandbox_factory, tmp_path):
+    """An org with advanced currency management dates its rates for opportunities: a win
+    closed in a month when the euro stood at 0.5 to the dollar converts at 0.5, as
+    Salesforce's own reports show it, not at today's static 0.8. The org says it has dated
+    rates by letting DatedConversionRate be queried (INVALID_TYPE without it)."""
+    from datetime import date
+
+    from jobs import preflight as pf
+    from mappings import load_mappings
+
+    sb = sandbox_factory()
+    now = sb.clock.set(datetime(2027, 3, 20, 12, 0, tzinfo=timezone.utc))
+    org = sb.org
+    org.with_multi_currency("USD", {"EUR": 0.8})
+    os.environ[SECRET_ENV] = sb.connection["client_secret"]
+    client = SalesforceClient.connect(ConnectorConfig.model_validate(connector_config_data(sb, notify="none")),
+                                      clock=sb.clock.now)
+    ms = load_mappings(None)
+    assert pf.org_currencies(client, ms).dated is False, "static rates only, until dated ones are enabled"
+    org.with_dated_rates({"EUR": [(date(2027, 1, 1), 0.5), (date(2027, 3, 1), 0.8)]})
+    store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    currencies = pf.org_setup(client, ms, store, True, now)[0]
+    assert currencies.dated is True
+    assert pf.org_setup(None, ms, store, False, now)[0].dated is True, "kept in the state between full checks"
+    a = org.create("Account", {"Name": "Alpha Partners", "IsPartner": True})
+    for close in (date(2027, 2, 10), date(2027, 3, 10)):
+        org.create("Opportunity", {"Name": f"Deal {close}", "StageName": "Closed Won", "CloseDate": close,
+                                   "Amount": 8000, "PartnerAccountId": a, "CurrencyIsoCode": "EUR"})
+    with store.connect() as conn:
+        facts = performance.facts(conn, client, now, currencies=currencies)[a]
+    client.close()
+    # 8,000 € at 0.5 (February's rate) and 8,000 € at 0.8 (March's): 16,000 $ + 10,000 $
+    assert facts.won_this_quarter == 2 and facts.revenue_this_quarter == 26_000.0
+
+
+def test_dated_rates_are_read_only_to_the_api(sandbox_factory):
+    from datetime import date
+
+    from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+    from tests.conftest import salesforce_client
+
+    sb = sandbox_factory()
+    sb.org.with_multi_currency("USD", {"EUR": 0.8})
+    sb.org.with_dated_rates({"EUR": [(date(2027, 1, 1), 0.5)]})
+    sf = salesforce_client(sb)
+    rows = sf.query("SELECT IsoCode, ConversionRate, StartDate, NextStartDate FROM DatedConversionRate "
+                    "WHERE IsoCode = 'EUR' ORDER BY StartDate")["records"]
+    assert [(r["StartDate"], r["NextStartDate"], r["ConversionRate"]) for r in rows] == [
+        ("0001-01-01", "2027-01-01", 0.8), ("2027-01-01", None, 0.5)]
+    try:
+        sf.DatedConversionRate.create({"IsoCode": "EUR", "ConversionRate": 2.0, "StartDate": "2027-02-01"})
+    except SalesforceMalformedRequest as e:
+        assert "DatedConversionRate" in str(e.content)
+    else:
+        raise AssertionError("the API may not add a dated rate here")

@@ -66,3 +66,20 @@ def test_another_partners_registered_deal_keeps_the_others_out_and_its_owner_in(
 
 def test_a_rule_the_book_no_longer_has_holds_no_pick_up_back():
     assert _router().admits(lead(), "Gone rule", "001C", RoutingState(), NOW) is None
+
+
+def test_a_member_its_own_feedback_keeps_from_the_leads_area_or_industry_is_not_admitted():
+    """A partner stopped in the lead's area ("Out of territory" N times) or excluded from its
+    industry ("Not our product/industry") is skipped by every decision; its pick-up from a
+    pool is refused alike, in words naming the criterion and the value, not the partner."""
+    router, state = _router(), RoutingState()
+    the_lead = lead(products={"Security Suite"})
+    router.eligibility.barred = lambda l: {"001A": "said 'Out of territory' 3× for US-CA leads (feedback; undo: "
+                                                   "leadrouter feedback reset 001A --area US-CA) — skips"} \
+        if l.state == "US-CA" else {}
+    why = router.admits(the_lead, "Certified pool", "001A", state, NOW)
+    assert why is not None and "own feedback" in why and "'Out of territory' 3× for US-CA" in why, why
+    assert "001A" not in why, "every pool member reads the reason: it names no partner"
+    assert router.admits(lead(state="US-NY", postal_code="10001", products={"Security Suite"}),
+                         "Certified pool", "001A", state, NOW) is None, "other areas: as before"
+    assert router.admits(the_lead, "Certified pool", "001D", state, NOW) is None, "other partners: as before"

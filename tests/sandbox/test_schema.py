@@ -17,7 +17,7 @@ CONTRACT_CUSTOM_FIELDS = {
     "Lead": {
         "Routing_Status__c": "picklist", "Routing_Rule__c": "string", "Routing_Reason__c": "string",
         "Routing_Attempt__c": "double", "Offered_At__c": "datetime", "Offer_Deadline__c": "datetime",
-        "Partner_Response__c": "picklist", "Rejection_Reason__c": "string", "Do_Not_Route__c": "boolean",
+        "Partner_Response__c": "picklist", "Rejection_Reason__c": "string", "Offer_Calendar__c": "string", "Do_Not_Route__c": "boolean",
         "Rejection_Reason_Code__c": "picklist", "Lead_Quality_Rating__c": "picklist",
         "Products__c": "multipicklist", "Deal_Amount__c": "currency", "Expected_Close_Date__c": "date",
         "Preferred_Language__c": "picklist",
@@ -28,6 +28,7 @@ CONTRACT_CUSTOM_FIELDS = {
         "Languages__c": "multipicklist", "Coverage__c": "textarea", "Capacity__c": "double",
         "Daily_Cap__c": "double", "Routing_Weight__c": "double", "Routing_Paused__c": "boolean",
         "Service_Radius_Km__c": "double", "Enterprise_Team__c": "boolean", "Time_Zone__c": "string",
+        "Working_Days__c": "multipicklist",
         "Routing_Feedback_Review__c": "textarea", "Routing_Feedback__c": "textarea",
     },
     "Opportunity": {

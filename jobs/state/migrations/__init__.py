@@ -42,6 +42,8 @@ from jobs.state.migrations import (
     v4_org_identity,
     v5_stream_and_bulk_jobs,
     v6_offer_answer_indexes,
+    v7_lead_rule,
+    v8_offer_calendar,
 )
 
 
@@ -59,6 +61,8 @@ MIGRATIONS: list[Migration] = [
     Migration(4, v4_org_identity.NAME, v4_org_identity.apply),
     Migration(5, v5_stream_and_bulk_jobs.NAME, v5_stream_and_bulk_jobs.apply),
     Migration(6, v6_offer_answer_indexes.NAME, v6_offer_answer_indexes.apply),
+    Migration(7, v7_lead_rule.NAME, v7_lead_rule.apply),
+    Migration(8, v8_offer_calendar.NAME, v8_offer_calendar.apply),
 ]
 
 
