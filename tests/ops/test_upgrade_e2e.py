@@ -417,3 +417,29 @@ def test_run_of_a_new_release_beside_a_running_earlier_one_migrates_only_once_it
     assert "Traceback" not in err, err[-3000:]
     waited = [json.loads(line) for line in err.splitlines() if '"upgrade_waits_to_lead"' in line]
     assert waited and "schema version 3" in waited[0]["note"], err[-3000:]
+
+
+def test_a_field_the_new_package_brings_is_named_with_the_deploy_not_a_lookalike(sandbox_factory, tmp_path, capsys):
+    """An org on an earlier day's package lacks Account.Working_Days__c, which the shipped
+    partner mapping reads since: the start stops naming the field and the deploy command,
+    not 'did you mean Routing_Paused__c?'."""
+    sb = sandbox_factory(seed="demo", partners=20, leads=30, random_seed=5)
+    with sb.org.lock:
+        schema = copy.deepcopy(sb.org.schema)
+        account = schema.object("Account")
+        account.fields.pop("Working_Days__c")
+        account._reindex()
+        sb.org.schema = schema
+    cfg = config_for(sb, tmp_path)
+    before = leads(sb)
+
+    capsys.readouterr()
+    assert leadrouter("validate", "--config", str(cfg)) == 1
+    out = capsys.readouterr().out
+    assert leadrouter("once", "--init", "--config", str(cfg)) == 2
+    err = capsys.readouterr().err
+    for said in (out, err):
+        line = next(ln for ln in said.splitlines() if "Working_Days__c" in ln)
+        assert "Account has no field 'Working_Days__c'" in line, said
+        assert DEPLOY in said and "did you mean" not in said.split("Working_Days__c", 1)[1][:300], said
+    assert leads(sb) == before, "nothing written to any Lead"
