@@ -160,7 +160,11 @@ CONFIG_FIXES: dict[str, str] = {
 # Per-record codes whose fix is the person's, not the connector's (still permanent).
 RECORD_HINTS: dict[str, str] = {
     "FIELD_CUSTOM_VALIDATION_EXCEPTION": "a validation rule in the org rejected the values",
-    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": "a picklist value is not allowed: add it to the picklist or fix the mapping's value map",
+    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": (
+        "a picklist value is not allowed: one leadrouter writes comes with its salesforce/ package (deploy this "
+        "release's: `sf project deploy start --source-dir salesforce/force-app --target-org <your org>`); "
+        "else add it to the picklist or fix the mapping's value map"
+    ),
     "ENTITY_IS_DELETED": "the record was deleted in the org",
     "INVALID_CROSS_REFERENCE_KEY": "a referenced id (owner, partner account) does not exist or is not visible",
     "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY": "the integration user cannot see the referenced owner/account: check sharing",

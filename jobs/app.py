@@ -198,8 +198,24 @@ class LeadRouter:
             clock = SalesforceTime(client) if callable(getattr(client, "server_now", None)) else SystemClock()
         if store is None:  # refused (exit 4) when it is another org's state: jobs/state/orgs.py
             from jobs.state.orgs import organization_id
+            from jobs.state.store import behind
 
+            earlier = behind(loaded.state_url())
+            if preflight and earlier is not None:
+                # an upgrade: the org is checked before the state is migrated past the earlier
+                # release, so a start refused (the package not deployed yet) leaves it usable by that one
+                pf.check_mappings(client, ms)
+                from jobs.performance import rule_attributes
+
+                lead_attributes, partner_attributes = rule_attributes(ms)
+                load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
+                           queue_names=None if missing_queues == "warn" else pf.queue_names(client))
             store = Store(loaded.state_url(), org=s.org.name, organization_id=organization_id(client))
+            if earlier is not None:
+                get_logger(component="state").info(
+                    "state_migrated", org=store.org, from_version=earlier, to_version=store.version,
+                    note="the state an earlier leadrouter wrote is migrated in place: earlier versions refuse it now "
+                         "(docs/DEPLOY.md, Upgrading)")
             _carry_budget(client, store)
         # the API version is part of what passed: an org serves a range of versions
         org = (f"{client.instance_url or ''}|{s.salesforce and s.salesforce.get('login_url')}"

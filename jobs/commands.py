@@ -127,6 +127,12 @@ def cmd_run(args) -> int:
                       make_jobs=lambda stop: [], misfire_grace=loaded.settings.schedule.misfire_grace,
                       metrics_bind=loaded.settings.metrics.bind, org=loaded.settings.org.name)
     service.install_signal_handlers()
+    from jobs.state.store import behind
+
+    earlier = behind(loaded.state_url())
+    if earlier is not None and not service.lead_before_migrating(earlier):  # stopped while waiting
+        service.close_endpoint()
+        return 0
     # A service waits for Salesforce and the database server instead of exiting (`once`
     # exits 1 / 4 for cron to run it again): under systemd or Kubernetes an exit is a
     # restart loop, and /healthz meanwhile says what it waits for.

@@ -91,6 +91,12 @@ class StateReader:
         body: dict[str, Any] = {"org": self.org, "instance": self.instance, "role": self.role(), "ready": False,
                                 "problems": problems}
         if self.store is None:
+            if self.role() == "standby" and not problems:
+                # an upgrade's standby (jobs/service.py lead_before_migrating): it opens the state
+                # when it leads, being the failover meanwhile — a rolling update goes on to stop
+                # the earlier release's leader only once this one is ready
+                body.update(status="ok", ready=True, state_db=None, last_successful_cycle=None)
+                return 200, body
             body.update(status="starting", state_db=None, last_successful_cycle=None)
             return 503, body
         try:

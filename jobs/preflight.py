@@ -3,8 +3,9 @@
 The rule file's queues must exist in the org (a typo names the nearest queue) and every
 mapped field must exist and, for write-back, be updateable — checked with describe().
 That costs a query and a handful of describe calls, so a pass is remembered in the state
-database for a day, keyed by the exact mapping and rule files and the org: a cron job
-running `leadrouter once` every minute pays for it once, and any edit checks again.
+database for a day, keyed by the exact mapping and rule files, the org and the release
+(what it writes): a cron job running `leadrouter once` every minute pays for it once, and
+any edit, or an upgrade, checks again.
 Optional write-back fields are checked at every start all the same (one describe): what
 the org lacks must be left out of this process's writes, whatever passed yesterday. With
 the full check, whether the org tracks the history of the Lead fields a lost state is
@@ -37,7 +38,26 @@ def fingerprint(ms: Any, rules_path: Path | None, org: str) -> str:
         h.update(repr(sorted(ms.writeback_fields().items())).encode())
     except Exception:  # noqa: BLE001 - only a cache key
         pass
+    h.update(release().encode())
     return h.hexdigest()
+
+
+def release() -> str:
+    """What this leadrouter asks of the org beyond the files: the picklist values it writes
+    (an upgrade adds some: Fallback and Released came with 2026-12-05's package) and its
+    version and state schema. A pass an earlier release remembered (cron ran it a minute
+    before the upgrade) does not stand for this one."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from jobs.state.schema import SCHEMA_VERSION
+    from rules.model import Response, RoutingStatus
+
+    try:
+        ours = version("leadrouter")
+    except PackageNotFoundError:
+        ours = "source"
+    return (f"leadrouter {ours}; state schema {SCHEMA_VERSION}; writes "
+            f"{sorted(s.value for s in RoutingStatus)} {sorted(r.value for r in Response)}")
 
 
 def recently_passed(store, key: str, now: datetime) -> bool:

@@ -399,6 +399,31 @@ class Service:
             self._endpoint_closed = True
             self.metrics.stop()
 
+    def lead_before_migrating(self, version: int) -> bool:
+        """The state is at schema `version`, an earlier leadrouter's (a rolling upgrade: that
+        one may still lead on it). Wait as a standby (ready: the failover) until the leader
+        lock is ours, so the state is migrated by its leader only, never under a running
+        earlier one; False when told to stop meanwhile."""
+        self.role = "standby"
+        self.start_endpoint()
+        announced = False
+        while not self.stop.is_set():
+            self._tick("asking for the leader lock before migrating the state")
+            try:
+                if self.lock.try_acquire():
+                    return True
+            except Exception as e:  # noqa: BLE001 - the database's outage: said, tried again
+                log.warning("lock_unavailable", lock=self.lock.description, error=str(e),
+                            retry_seconds=self.poll_seconds, instance=self.instance, org=self.org)
+            if not announced:
+                log.info("upgrade_waits_to_lead", lock=self.lock.description, instance=self.instance, org=self.org,
+                         note=f"the state is at schema version {version}, written by an earlier leadrouter, and "
+                              "another instance leads on it: this one waits as its standby and migrates the state "
+                              "when it takes over (docs/DEPLOY.md, Upgrading)")
+                announced = True
+            self._pause(self.poll_seconds, "waiting to lead before migrating the state")
+        return False
+
     def _standby(self) -> bool:
         self.role = "standby"
         announced = False

@@ -8,6 +8,7 @@ described too.
 """
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Callable
 
 from rules.model import Response, Role, RoutingStatus, Tier
@@ -61,6 +62,8 @@ _READ_VALUES = {
     ("partner", "tier"): [t.value for t in Tier],
     ("partner", "role"): [r.value for r in Role],
 }
+# how salesforce/README.md deploys the package that brings the fields and values above
+DEPLOY = "`sf project deploy start --source-dir salesforce/force-app --target-org <your org>`"
 _WRITE_VALUES = {
     "routing_status": [s.value for s in RoutingStatus],
     "response": [r.value for r in Response],
@@ -127,6 +130,13 @@ class _Check:
                                  f"write {twin!r}")
                     elif absent is not None:
                         absent()
+                    elif depth == 0 and (sobject.lower(), part.lower()) in package_fields():
+                        # a field leadrouter's package brings (an org on an earlier release's lacks it)
+                        self.add(path, f"{sobject} has no field {part!r}",
+                                 f"{part} comes with leadrouter's salesforce/ package: deploy this release's "
+                                 f"({DEPLOY}) and give the integration user access to it (permission set "
+                                 "LeadRouter_Integration); a field hidden from the integration user by field-level "
+                                 "security is missing from describe too")
                     else:
                         self.add(path, f"{sobject} has no field {part!r}",
                                  fix_meant(part, fields,
@@ -337,8 +347,28 @@ def _writeback_checks(c: _Check, wb: Any, only_optional: bool = False) -> None:
                     if written not in values:
                         c.add((table, name), f"{field_name} has no picklist value {written!r}, which the router writes",
                               fix_meant(str(written), values,
-                                        f"add it to the picklist, or map it: map = {{ {value} = \"<your value>\" }}"))
+                                        f"deploy this leadrouter's salesforce/ package, whose {field_name} has it "
+                                        f"({DEPLOY}; an org upgraded from an earlier release lacks the values added "
+                                        f"since), or add it to the picklist, or map it: "
+                                        f"map = {{ {value} = \"<your value>\" }}"))
     wb.leave_out(left_out)
+
+
+@cache
+def package_fields() -> frozenset[tuple[str, str]]:
+    """(object, field), lowercased, of the custom fields the shipped mappings read and write:
+    the fields salesforce/ brings, which an org on an earlier release's package may lack."""
+    from .loader import load_mappings
+
+    shipped = load_mappings(None)
+    out = set()
+    for mapping in shipped.objects.values():
+        sobject = mapping.spec.sobject.lower()
+        for attrs in (mapping.attrs, mapping.extras):
+            out |= {(sobject, f.lower()) for c in attrs.values() for f in c.spec.field if f.endswith("__c")}
+    lead = shipped.objects["writeback"].spec.sobject.lower()
+    out |= {(lead, f.lower()) for f in shipped.writeback_fields().values() if f.endswith("__c")}
+    return frozenset(out)
 
 
 def validate(ms: Any, describe: Callable[[str], dict] | dict[str, dict]) -> list[Problem]:

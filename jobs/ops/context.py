@@ -42,10 +42,14 @@ def open_live_store(loaded: LoadedConfig):
     """The live state database, only if it already exists (never create one here)."""
     from jobs.state import Store
 
+    from jobs.state.store import behind
+
     url = loaded.state_url()
     if url.startswith("sqlite:///"):
         if not Path(url[len("sqlite:///"):]).exists():
             return None
+    if behind(url) is not None:  # an earlier release's: migrated by this one's first start, not by a look
+        return None
     try:
         return Store(url)
     except Exception:  # noqa: BLE001 — an unreachable database only costs the live counters
@@ -56,17 +60,32 @@ def why_no_live_store(loaded: LoadedConfig) -> str:
     """Why `open_live_store` gave nothing: no state yet, or a database that cannot be reached
     or used — two different things to do about it."""
     from jobs.state import Store
-    from jobs.state.store import describe_problem
+    from jobs.state.store import behind, describe_problem
 
     url = loaded.state_url()
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         return (f"no state database at {url[len('sqlite:///'):]} yet\n  fix: check [state] url; the first "
                 "`leadrouter once --init` (or run) creates it")
+    version = behind(url)
+    if version is not None:
+        return earlier_state(url, version)
     try:
         Store(url).dispose()
     except Exception as e:  # noqa: BLE001 — said, not raised: the caller stops with this message
         return describe_problem(e, url)
     return "the state database could be opened only on a second try: run the command again"
+
+
+def earlier_state(url: str, version: int) -> str:
+    """What to say of a state an earlier leadrouter wrote, which a look leaves as it is."""
+    from jobs.state.orgs import location
+    from jobs.state.schema import SCHEMA_VERSION
+
+    return (f"the state database {location(url)} is at schema version {version}, written by an earlier leadrouter; "
+            f"this one (schema version {SCHEMA_VERSION}) left it as it is, so the earlier one can still run on it\n"
+            "  fix: the first `leadrouter once` (or `run`) of this version migrates it in place, after which earlier "
+            "versions refuse it: deploy this version's salesforce/ package first, back the state up, then start "
+            "it (docs/DEPLOY.md, Upgrading)")
 
 
 def open_context(loaded: LoadedConfig, *, rules: Path | None = None, client: Any = None, clock: Any = None) -> OpsContext:

@@ -416,6 +416,21 @@ def _state_findings(loaded, cfg_name: str, *, offline: bool = False) -> list[Fin
         if said:
             message, _, fix = said.partition("\n  fix: ")
             return [Finding("error", cfg_name, "state.url", message, fix or None)]
+    if path is not None or not offline:
+        from jobs.ops.context import earlier_state
+        from jobs.state.migrations import too_new
+        from jobs.state.orgs import location
+        from jobs.state.schema import SCHEMA_VERSION
+        from jobs.state.store import ahead, behind
+
+        version = behind(url)
+        if version is not None:  # an upgrade: said, and left for the first start to migrate
+            message, _, fix = earlier_state(url, version).partition("\n  fix: ")
+            return [Finding("warning", cfg_name, "state.url", message, fix)]
+        version = ahead(url)
+        if version is not None:  # a rollback: once and run stop (exit 4) on it, in these words
+            message, _, fix = too_new(location(url), version, SCHEMA_VERSION).partition("\n  fix: ")
+            return [Finding("error", cfg_name, "state.url", message, fix)]
     return []
 
 

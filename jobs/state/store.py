@@ -9,14 +9,15 @@ from __future__ import annotations
 import zlib
 from contextlib import contextmanager
 from itertools import chain
+from pathlib import Path
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import JSON, Connection, Engine, Null, create_engine, delete, event, exc, func, select, update
+from sqlalchemy import JSON, Connection, Engine, Null, create_engine, delete, event, exc, func, select, text, update
 
 from jobs.state import orgs, schema
 from jobs.state.orgs import location  # noqa: F401 - where callers (st.location) find it
-from jobs.state.migrations import SchemaTooNew, migrate, too_new
+from jobs.state.migrations import MigrationFailed, SchemaTooNew, failed, migrate, too_new
 from jobs.state.types import UTCDateTime
 from jobs.timeutil import parse_sf_datetime
 # JSON columns take decisions (dataclasses, enums, datetimes) as they are: the C encoder
@@ -57,6 +58,9 @@ class Store:
         except SchemaTooNew as e:
             self.engine.dispose()
             raise StateProblem(too_new(location(url), e.have, e.known)) from None
+        except MigrationFailed as e:
+            self.engine.dispose()
+            raise StateProblem(failed(location(url), e)) from None
         except StateProblem:
             self.engine.dispose()
             raise
@@ -96,6 +100,58 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def behind(url: str) -> int | None:
+    """The schema version of an existing state an earlier leadrouter wrote (a migration
+    is pending), read without changing it; None for a current, newer, missing or unreadable
+    one (opening it with Store says what is wrong). A check (validate, dry-run, a start the
+    org's checks refuse) must leave such a state as it is: the earlier release may still run
+    on it, and it refuses a state migrated past it."""
+    have = _version_of(url)
+    return have if have is not None and have < schema.SCHEMA_VERSION else None
+
+
+def ahead(url: str) -> int | None:
+    """The schema version of a state a newer leadrouter wrote (a rolled-back upgrade), which
+    this one refuses to open (SchemaTooNew); None otherwise. Read without changing it."""
+    have = _version_of(url)
+    return have if have is not None and have > schema.SCHEMA_VERSION else None
+
+
+def _version_of(url: str) -> int | None:
+    from jobs.state.migrations import current_version
+
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else None
+    if path is not None and (not path or path == ":memory:" or not Path(path).is_file()):
+        return None
+    engine = create_engine(url, connect_args=server_connect_args(url))
+    try:
+        with engine.connect() as conn:
+            have = current_version(conn)
+            if have is None and engine.dialect.name == "postgresql" and orgs.schema_for(orgs.org_of(url)):
+                have = _single_org_version(conn)
+            return have
+    except exc.SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+
+
+def _single_org_version(conn: Connection) -> int | None:
+    """A named org's schema not made yet: the version of the single-org state in the default
+    schema its first start would carry over (migrations/carry_over.py), if there is one."""
+    from jobs.state.migrations.carry_over import SOURCE
+
+    tables = set(conn.execute(text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
+                              {"s": SOURCE}).scalars())
+    if "schema_version" not in tables:
+        return None
+    if "org_identity" in tables:
+        row = conn.execute(text(f"SELECT name FROM {SOURCE}.org_identity WHERE id = 1")).first()
+        if row is not None and row[0] not in (None, orgs.DEFAULT_ORG):
+            return None  # another org's, or the note one left behind: never carried over
+    return conn.execute(text(f"SELECT max(version) FROM {SOURCE}.schema_version")).scalar()
 
 
 def describe_problem(e: BaseException, url: str | None = None) -> str:

@@ -140,7 +140,8 @@ def test_routing_status_values_the_router_writes_must_exist_in_the_picklist(tmp_
     problem, = errors(load_mappings().validate(org))
     assert problem.key == "writeback.fields.routing_status"
     assert problem.message == "Routing_Status__c has no picklist value 'Escalated', which the router writes"
-    assert problem.fix.startswith("did you mean 'Escalate'? If not, add it to the picklist"), problem
+    assert problem.fix.startswith("did you mean 'Escalate'? If not, deploy this leadrouter's salesforce/"), problem
+    assert "or add it to the picklist" in problem.fix, problem
 
 
 def test_a_writeback_map_onto_the_orgs_own_picklist_values_validates(tmp_path):

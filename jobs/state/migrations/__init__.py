@@ -31,6 +31,7 @@ from typing import Callable, Iterator
 
 from filelock import FileLock
 from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.state import orgs, schema
 from jobs.state.migrations import (
@@ -72,6 +73,25 @@ class SchemaTooNew(RuntimeError):
         super().__init__(f"the state database is at schema version {have}, this leadrouter knows up to "
                          f"{known}; upgrade leadrouter (or point [state] url at another database)")
         self.have, self.known = have, known
+
+
+class MigrationFailed(RuntimeError):
+    """A step could not carry the state's data: its transaction rolled back, the state is
+    still at `have` (as usable by the release that wrote it as before)."""
+
+    def __init__(self, have: int, step: Migration, error: BaseException) -> None:
+        super().__init__(f"migration {step.version} ({step.name}) failed: {type(error).__name__}: {error}")
+        self.have, self.step, self.error = have, step, error
+
+
+def failed(where: str, e: MigrationFailed) -> str:
+    """What to say of a state a migration step could not carry."""
+    return (f"the state database {where} could not be migrated from schema version {e.have} to {e.step.version} "
+            f"({e.step.name}): {type(e.error).__name__}: {e.error}; that step changed nothing (the state is at "
+            f"version {e.have}).\n"
+            "  fix: the state is a cache of the org: move it aside and run `leadrouter state rebuild` with this "
+            "version (it reads every routed lead back from the org), or put back the backup from before the upgrade "
+            "and run the earlier leadrouter; keep the file moved aside for a bug report")
 
 
 def too_new(where: str, have: int, known: int) -> str:
@@ -121,9 +141,15 @@ def migrate(engine: Engine, migrations: list[Migration] | None = None, *,
             return target
         for m in migrations:
             if have < m.version <= target:
-                with engine.begin() as conn:
-                    m.apply(conn)
-                    _stamp(conn, m.version, m.name)
+                try:
+                    with engine.begin() as conn:
+                        m.apply(conn)
+                        _stamp(conn, m.version, m.name)
+                except (SQLAlchemyError, SchemaTooNew, orgs.OrgRefused):
+                    raise  # the database itself (unreachable, damaged): said by the store as such
+                except Exception as e:  # noqa: BLE001 - a step that cannot carry the data it finds
+                    raise MigrationFailed(have, m, e) from e
+                have = m.version
         return target
 
 
