@@ -97,12 +97,13 @@ def _connector(loaded, *, raise_unreachable: bool = False):
         raise SystemExit(EXIT_CONFIG)
 
 
-def _state_ready(loaded, init: bool, rebuild: bool = False) -> None:
-    """The state path checked before any lock or database is opened (jobs/state_path.py)."""
+def _state_ready(loaded, init: bool, rebuild: bool = False):
+    """The state path checked before any lock or database is opened (jobs/state_path.py);
+    what `prepare` made (its `created`: a new, empty database file)."""
     from jobs.state_path import StatePathError, prepare
 
     try:
-        prepare(loaded.state_url(), init=init, rebuild=rebuild)
+        prepared = prepare(loaded.state_url(), init=init, rebuild=rebuild)
     except StatePathError as e:
         print(f"leadrouter: state database problem\n{e}", file=sys.stderr)
         raise SystemExit(EXIT_STATE)
@@ -113,6 +114,31 @@ def _state_ready(loaded, init: bool, rebuild: bool = False) -> None:
     except StateProblem as e:
         print(f"leadrouter: state database problem\n{e}", file=sys.stderr)
         raise SystemExit(EXIT_STATE)
+    return prepared
+
+
+def _forget_unused_state(prepared) -> None:
+    """A start that made a new state file and then stopped before the connector was built
+    (a key that cannot be read, a login refused) leaves no empty file behind: the next start
+    would take it for a state that had run, and not say that it starts from nothing."""
+    path = getattr(prepared, "path", None)
+    if path is None or not getattr(prepared, "created", False):
+        return
+    import sqlite3
+
+    try:
+        if path.stat().st_size:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            finally:
+                db.close()
+            if tables - {"leader_token"}:
+                return  # the state was opened: its tables and version, a state like any other
+        for p in (path, path.with_name(path.name + ".migrate.lock"), path.with_name(path.name + ".leader.lock")):
+            p.unlink(missing_ok=True)
+    except (OSError, sqlite3.Error):
+        pass  # left as it was: the next start opens it as a new state
 
 
 def cmd_run(args) -> int:
@@ -218,9 +244,10 @@ def cmd_once(args) -> int:
     from jobs.logging import get_logger
 
     loaded = _load(args)
-    _state_ready(loaded, args.init)
+    prepared = _state_ready(loaded, args.init)
     lock = lock_for(loaded.state_url())
     stop = threading.Event()
+    unused = False
     try:
         if args.wait_for_leader:
             from jobs.leader import wait_for_leadership
@@ -245,7 +272,11 @@ def cmd_once(args) -> int:
         get_logger().warning("not_leader", note="another instance holds the leader lock; nothing done")
         return EXIT_NOT_LEADER
     try:
-        cx = _connector(loaded)
+        try:
+            cx = _connector(loaded)
+        except SystemExit:
+            unused = True
+            raise
         joined = _org_lease_for_once(lock, cx, loaded, args.wait_for_leader, stop)
         if joined is None:
             return EXIT_NOT_LEADER
@@ -269,6 +300,8 @@ def cmd_once(args) -> int:
         return EXIT_JOB_FAILED if failed else 0
     finally:
         lock.release()
+        if unused:
+            _forget_unused_state(prepared)
 
 
 def _org_lease_for_once(lock, cx, loaded, wait: float, stop):
