@@ -275,7 +275,7 @@ def cmd_once(args) -> int:
         try:
             cx = _connector(loaded)
         except SystemExit:
-            unused = True
+            unused = not args.init  # --init: the operator made this state on purpose
             raise
         joined = _org_lease_for_once(lock, cx, loaded, args.wait_for_leader, stop)
         if joined is None:
