@@ -5,9 +5,17 @@ adjust how it is routed to — visibly, and undone by ops.
 - "No capacity": the partner's inferred capacity drops to 70 % of what it was (never
   below 1, never above its declared Capacity__c) and rises by one with each offer it
   accepts: gradual throttling that recovers. It is the cap every strategy respects.
-- "Not our product/industry": after `EXCLUDE_AFTER` such declines of one industry's
-  leads, the partner is no longer offered that industry's leads; `explain` names why
-  ("already said … — skips this lead") on each lead it skips.
+- "Not our product/industry": the rep does not say which, so each such decline counts
+  against the lead's industry and against each of its products, and each lead the
+  partner took (an accepted offer, a pool pick-up) counts for its industry and each of
+  its products. A key — an industry, or a product — is excluded when its declines reach
+  `EXCLUDE_AFTER` and outnumber the leads with that key the partner took, in the same
+  window: said 3× for Security Suite leads, took 0 → no Security Suite leads; said 2× for
+  Banking leads (both of them Security Suite leads), took 5 Banking leads → Banking stays.
+  A lead without an industry counts for its products alone. The partner is not offered a
+  lead of an excluded industry, nor one carrying any excluded product; `explain` names
+  why ("already said 'Not our product/industry' 3× for Security Suite leads, took 0 … —
+  skips this lead") on each lead it skips. Keys compare without regard to case.
 - "Out of territory": counted per area — the lead's state (`US-CA`) when it has one, else
   its country, the finest place the coverage model knows besides postal prefixes — and
   listed as a coverage fix to review (`validate`, `leadrouter feedback`, the report);
@@ -19,6 +27,7 @@ recomputed at each routing build and at least hourly; nothing is stored but an o
 review: `leadrouter feedback reset PARTNER_ID` sets a time from which that partner's
 feedback counts afresh (its throttle lifted, its exclusions and stops cleared);
 `reset PARTNER_ID --area US-CA` clears only that area's territory declines.
+(Acceptances before a review count no more either: a review starts the count afresh.)
 `leadrouter feedback [--json]` lists every adjustment in force.
 
 The org holds what outlives the state: the declines themselves (Rejection_Reason__c is
@@ -46,7 +55,10 @@ from jobs.timeutil import as_utc
 from rules.model import DecisionKind, Lead, Partner
 
 NO_CAPACITY, NOT_OUR_FIT, OUT_OF_TERRITORY = "No capacity", "Not our product/industry", "Out of territory"
-EXCLUDE_AFTER = 2  # "Not our product/industry" declines of one industry's leads before it is excluded
+INDUSTRY, PRODUCT = "industry", "product"  # what a "Not our product/industry" decline counts against
+# "Not our product/industry" declines of one industry's (or one product's) leads before it is
+# excluded — and only if they outnumber the leads with it that the partner took
+EXCLUDE_AFTER = 2
 # "Out of territory" declines in one area before the partner stops getting it: one more than
 # for an industry, because a lead's address is wrong more often than its industry (a
 # head-office country, a mistyped state), and a stop takes a whole area from the partner
@@ -63,6 +75,10 @@ class Adjustments:
     at: datetime
     capacity: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # partner → (inferred, declared, declines)
     excluded: dict[str, dict[str, int]] = field(default_factory=dict)  # partner → industry → declines (≥ N)
+    excluded_products: dict[str, dict[str, int]] = field(default_factory=dict)  # partner → product → declines (≥ N)
+    # partner → (INDUSTRY | PRODUCT, key) → leads with it the partner took: kept for the keys
+    # it said "Not our product/industry" about (what an exclusion is weighed against)
+    took: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
     territory: dict[str, dict[str, int]] = field(default_factory=dict)  # partner → area → declines
     stopped: dict[str, dict[str, int]] = field(default_factory=dict)  # partner → area → declines (≥ STOP_AFTER)
     reviewed: dict[str, datetime] = field(default_factory=dict)  # partner, or "partner@area" → last ops review
@@ -73,15 +89,17 @@ class Adjustments:
     _by_key: dict[tuple[str, str], dict[str, str]] | None = field(default=None, repr=False, compare=False)
 
     def barred_for(self, lead: Lead) -> dict[str, str]:
-        """Partners kept from this lead by their own feedback — excluded from its industry,
-        or stopped in its area (a stop on a country holds for its states) — and why."""
+        """Partners kept from this lead by their own feedback — excluded from its industry or
+        from any of its products, or stopped in its area (a stop on a country holds for its
+        states) — and why."""
         if self._by_key is None:
             by: dict[tuple[str, str], dict[str, str]] = {}
-            for pid, per in self.excluded.items():
-                for industry, n in per.items():
-                    by.setdefault(("industry", industry), {})[pid] = (
-                        f"said '{NOT_OUR_FIT}' {n}× for {industry} leads (feedback; undo: "
-                        f"leadrouter feedback reset {pid}) — skips")
+            for kind, table in ((INDUSTRY, self.excluded), (PRODUCT, self.excluded_products)):
+                for pid, per in table.items():
+                    for key, n in per.items():
+                        by.setdefault((kind, _fold(key)), {})[pid] = (
+                            f"{self.fit_words(pid, kind, key)} (feedback; undo: "
+                            f"leadrouter feedback reset {pid}) — skips")
             for pid, per in self.stopped.items():
                 for area, n in per.items():
                     by.setdefault(("area", area), {})[pid] = (
@@ -91,14 +109,25 @@ class Adjustments:
         if not self._by_key:
             return {}
         out: dict[str, str] = {}
-        for key in (("area", lead.country), ("area", lead.state), ("industry", lead.industry)):
+        for key in (("area", lead.country), ("area", lead.state), (INDUSTRY, lead.industry)):
             if key[1]:
-                out.update(self._by_key.get(key) or {})
+                out.update(self._by_key.get(key if key[0] == "area" else (INDUSTRY, _fold(key[1]))) or {})
+        for product in sorted(lead.products) if lead.products else ():  # its industry's why first, then by name
+            for pid, why in (self._by_key.get((PRODUCT, _fold(product))) or {}).items():
+                out.setdefault(pid, why)
         return out
 
+    def fit_words(self, partner_id: str, kind: str, key: str) -> str:
+        """ "said 'Not our product/industry' 3× for Security Suite leads, took 0": the rule in
+        words — its declines of leads with that industry or product, against those it took."""
+        n = (self.excluded if kind == INDUSTRY else self.excluded_products).get(partner_id, {}).get(key, 0)
+        took = self.took.get(partner_id, {}).get((kind, key), 0)
+        return f"said '{NOT_OUR_FIT}' {n}× for {key} leads, took {took}"
+
     def count(self) -> int:
-        """Adjustments in force: throttles, excluded industries, stopped areas."""
+        """Adjustments in force: throttles, excluded industries and products, stopped areas."""
         return (len(self.capacity) + sum(len(v) for v in self.excluded.values())
+                + sum(len(v) for v in self.excluded_products.values())
                 + sum(len(v) for v in self.stopped.values()))
 
     def stale(self, now: datetime) -> bool:
@@ -110,8 +139,14 @@ class Adjustments:
             "count": self.count(),
             "throttled": [{"partner_id": p, "partner": name(p, p), "capacity": c, "declared": d, "declines": n}
                           for p, (c, d, n) in sorted(self.capacity.items())],
-            "excluded": [{"partner_id": p, "partner": name(p, p), "industry": i, "declines": n}
+            # industries, as ever: a consumer reading e["industry"] of each entry reads on; products
+            # are a list of their own (a product entry here would have broken that reader)
+            "excluded": [{"partner_id": p, "partner": name(p, p), "industry": i, "declines": n,
+                          "accepted": self.took.get(p, {}).get((INDUSTRY, i), 0)}
                          for p, per in sorted(self.excluded.items()) for i, n in sorted(per.items())],
+            "excluded_products": [{"partner_id": p, "partner": name(p, p), "product": i, "declines": n,
+                                   "accepted": self.took.get(p, {}).get((PRODUCT, i), 0)}
+                                  for p, per in sorted(self.excluded_products.items()) for i, n in sorted(per.items())],
             "stopped": [{"partner_id": p, "partner": name(p, p), "area": a, "declines": n}
                         for p, per in sorted(self.stopped.items()) for a, n in sorted(per.items())],
             "out_of_territory": [{"partner_id": p, "partner": name(p, p), "area": a, "country": a[:2], "declines": n,
@@ -142,21 +177,29 @@ def gather(conn: Connection, partners: Mapping[str, Partner], to_lead: Any, now:
         org = org_reviews(st.snapshot_records(conn, "partner"))
     reviewed = later(reviews(conn), org or {})
     rows = list(conn.execute(
-        select(OFFERS.c.lead_id, OFFERS.c.partner_id, OFFERS.c.status, OFFERS.c.accepted_at, OFFERS.c.closed_at,
-               OFFERS.c.close_reason)
-        .where(OFFERS.c.kind == "offer", OFFERS.c.partner_id.is_not(None), OFFERS.c.offered_at >= now - WINDOW)))
-    answers: list[tuple[datetime, str, str, str | None]] = []  # (when, partner, accepted | reason, lead)
+        select(OFFERS.c.lead_id, OFFERS.c.partner_id, OFFERS.c.kind, OFFERS.c.status, OFFERS.c.accepted_at,
+               OFFERS.c.closed_at, OFFERS.c.close_reason)
+        .where(OFFERS.c.partner_id.is_not(None), OFFERS.c.offered_at >= now - WINDOW)))
+    # (when, partner, accepted | taken | reason, lead): "taken", a pool pick-up, is a lead the
+    # partner took as an accepted offer is, but gives no capacity back (no offer was made to it)
+    answers: list[tuple[datetime, str, str, str | None]] = []
     for r in rows:
         if r.accepted_at is not None:
-            answers.append((as_utc(r.accepted_at), r.partner_id, "accepted", r.lead_id))
-        elif r.status == "rejected" and r.closed_at is not None:
+            answers.append((as_utc(r.accepted_at), r.partner_id, "accepted" if r.kind == "offer" else "taken",
+                            r.lead_id))
+        elif r.kind == "offer" and r.status == "rejected" and r.closed_at is not None:
             answers.append((as_utc(r.closed_at), r.partner_id, code_of(r.close_reason), r.lead_id))
-    need = {lid for _, _, what, lid in answers if what in (NOT_OUR_FIT, OUT_OF_TERRITORY)}
+    # the leads taken are read only for partners that said "Not our product/industry" at all
+    fitting = {pid for _, pid, what, _ in answers if what == NOT_OUR_FIT}
+    need = {lid for _, pid, what, lid in answers
+            if what in (NOT_OUR_FIT, OUT_OF_TERRITORY) or (pid in fitting and what in ("accepted", "taken"))}
     leads: dict[str, Lead] = _leads(conn, need, to_lead) if need else {}
     adj = Adjustments(at=now, reviewed=reviewed, names={p.id: p.name for p in partners.values()})
     level: dict[str, float] = {}
     declines: dict[str, int] = {}
-    fit: dict[str, dict[str, int]] = {}
+    said: dict[str, dict[tuple[str, str], int]] = {}  # partner → (kind, folded key) → "Not our …" declines
+    took: dict[str, dict[tuple[str, str], int]] = {}  # partner → (kind, folded key) → leads taken
+    spelt: dict[tuple[str, str], str] = {}  # (kind, folded key) → its spelling as first met
     for at, pid, what, lid in sorted(answers, key=lambda a: a[0]):
         if pid not in partners or (pid in reviewed and at <= reviewed[pid]):
             continue
@@ -166,24 +209,33 @@ def gather(conn: Connection, partners: Mapping[str, Partner], to_lead: Any, now:
             declines[pid] = declines.get(pid, 0) + 1
         elif what == "accepted" and pid in level and declared:
             level[pid] = min(float(declared), level[pid] + 1)
-        elif what in (NOT_OUR_FIT, OUT_OF_TERRITORY):
-            lead = leads.get(lid or "")
-            key = (lead.industry if what == NOT_OUR_FIT else area_of(lead)) if lead is not None else None
+        if what in (NOT_OUR_FIT, "accepted", "taken"):
+            if what != NOT_OUR_FIT and pid not in fitting:
+                continue
+            per = (said if what == NOT_OUR_FIT else took).setdefault(pid, {})
+            for kind, folded, spelling in fit_keys(leads.get(lid or "")):
+                spelt.setdefault((kind, folded), spelling)
+                per[(kind, folded)] = per.get((kind, folded), 0) + 1
+        elif what == OUT_OF_TERRITORY:
+            key = area_of(leads.get(lid or ""))
             if not key:
                 continue
-            area_review = reviewed.get(f"{pid}@{key}") if what == OUT_OF_TERRITORY else None
+            area_review = reviewed.get(f"{pid}@{key}")
             if area_review is not None and at <= area_review:
                 continue
-            per = (fit if what == NOT_OUR_FIT else adj.territory).setdefault(pid, {})
+            per = adj.territory.setdefault(pid, {})
             per[key] = per.get(key, 0) + 1
     for pid, lv in level.items():
         declared = partners[pid].capacity or 0
         if int(lv) < declared:
             adj.capacity[pid] = (int(lv), declared, declines[pid])
-    for pid, per in fit.items():
-        out = {i: n for i, n in per.items() if n >= EXCLUDE_AFTER}
-        if out:
-            adj.excluded[pid] = out
+    for pid, per in said.items():
+        mine = took.get(pid, {})
+        adj.took[pid] = {(kind, spelt[(kind, folded)]): mine.get((kind, folded), 0) for kind, folded in per}
+        for (kind, folded), n in per.items():
+            if n >= EXCLUDE_AFTER and n > mine.get((kind, folded), 0):
+                table = adj.excluded if kind == INDUSTRY else adj.excluded_products
+                table.setdefault(pid, {})[spelt[(kind, folded)]] = n
     for pid, per in adj.territory.items():
         stop = {a: n for a, n in per.items() if n >= STOP_AFTER}
         if stop:
@@ -219,6 +271,20 @@ def area_of(lead: Lead | None) -> str | None:
     if lead is None:
         return None
     return lead.state or lead.country or None
+
+
+def fit_keys(lead: Lead | None) -> list[tuple[str, str, str]]:
+    """What a "Not our product/industry" decline of this lead counts against, and an
+    acceptance of it for: (INDUSTRY | PRODUCT, the key without regard to case, as spelt)."""
+    if lead is None:
+        return []
+    keys = [(INDUSTRY, lead.industry)] if lead.industry and lead.industry.strip() else []
+    keys += [(PRODUCT, p) for p in sorted(lead.products or ()) if p and p.strip()]
+    return [(kind, _fold(key), key.strip()) for kind, key in keys]
+
+
+def _fold(key: str) -> str:
+    return key.strip().casefold()
 
 
 def code_of(reason: str | None) -> str:
@@ -286,8 +352,10 @@ def note(decision: Any, skipped: Mapping[str, str], adj: Adjustments | None) -> 
 
 
 def _short(why: str) -> str:
-    """ "said 'Out of territory' 3× for US-CA leads (feedback; …) — skips" → "said 'Out of territory' 3× for US-CA" """
-    return why.split(" leads (feedback", 1)[0]
+    """ "said 'Out of territory' 3× for US-CA leads (feedback; …) — skips" → "said 'Out of territory' 3× for US-CA";
+    "said 'Not our product/industry' 2× for Security Suite leads, took 0 (feedback; …) — skips" → all before " (" """
+    said = why.split(" (feedback", 1)[0]
+    return said[:-len(" leads")] if said.endswith(" leads") else said
 
 
 def reviews(conn: Connection) -> dict[str, datetime]:
@@ -320,8 +388,10 @@ def words(adj: Adjustments, partner_id: str) -> str:
     if partner_id in adj.capacity:
         c, d, n = adj.capacity[partner_id]
         parts.append(f"capacity {c} of {d} after {n} '{NO_CAPACITY}' decline{'s' if n != 1 else ''}")
-    parts += [f"no {industry} leads after {n} '{NOT_OUR_FIT}'"
-              for industry, n in sorted(adj.excluded.get(partner_id, {}).items())]
+    for kind, table in ((INDUSTRY, adj.excluded), (PRODUCT, adj.excluded_products)):
+        for key, n in sorted(table.get(partner_id, {}).items()):
+            took = adj.took.get(partner_id, {}).get((kind, key), 0)
+            parts.append(f"no {key} leads after {n} '{NOT_OUR_FIT}'" + (f", took {took}" if took else ""))
     stopped = sorted(adj.stopped.get(partner_id, {}).items())
     parts += [f"stopped in {area} after {n} '{OUT_OF_TERRITORY}'" for area, n in stopped]
     if not parts:

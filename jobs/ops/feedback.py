@@ -17,8 +17,8 @@ from jobs.printable import for_terminal, one_line
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "feedback", formatter_class=argparse.RawDescriptionHelpFormatter,
-        help="what partners' feedback changed (throttled capacity, excluded industries, areas stopped, coverage to "
-             "review, their rating of lead quality); reset one partner's",
+        help="what partners' feedback changed (throttled capacity, excluded industries and products, areas stopped, "
+             "coverage to review, their rating of lead quality); reset one partner's",
         epilog="examples:\n  leadrouter feedback\n  leadrouter feedback --json\n"
                "  leadrouter feedback reset 0015g00000ABCDEAAA   # reviewed: its feedback counts afresh\n"
                "  leadrouter feedback reset 0015g00000ABCDEAAA --area US-CA   # only its 'Out of territory' there")
@@ -106,7 +106,7 @@ def _reset(cx: Any, partner_id: str, now: Any, area: str | None) -> int:
               "(offered that area again from the next routing build)")
     else:
         print(f"{name}: feedback before {when} no longer counts "
-              "(capacity, industries and areas back at the next routing build)")
+              "(capacity, industries, products and areas back at the next routing build)")
     if saved is not None:
         print(f"saved on its Account ({sobject}.{REVIEW_FIELD}): a lost state database does not bring it back")
         return 0
@@ -125,8 +125,10 @@ def render(data: dict[str, Any]) -> str:
     for t in data["throttled"]:
         lines.append(f"capacity  {t['partner']}: {t['capacity']} of {t['declared']} open leads "
                      f"({t['declines']} '{NO_CAPACITY}' declines; recovers by one per accepted offer)")
-    for e in data["excluded"]:
-        lines.append(f"excluded  {e['partner']}: no {e['industry']} leads ({e['declines']} '{NOT_OUR_FIT}' declines)")
+    for kind, key in (("industry", "excluded"), ("product", "excluded_products")):
+        for e in data.get(key, ()):
+            lines.append(f"excluded  {e['partner']}: no {e[kind]} leads ({kind}; {e['declines']} '{NOT_OUR_FIT}' "
+                         f"declines, took {e.get('accepted', 0)})")
     for a in data.get("stopped", ()):
         lines.append(f"stopped   {a['partner']}: no {a['area']} leads ({a['declines']} '{OUT_OF_TERRITORY}' declines)")
     for c in data["out_of_territory"]:

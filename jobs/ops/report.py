@@ -170,8 +170,9 @@ def _feedback_section(fb: dict[str, Any] | None) -> str:
     rows = [(t["partner"], "capacity throttled", f"{t['capacity']} of {t['declared']} open leads after "
              f"{t['declines']} 'No capacity' declines; recovers by one per accepted offer", t["partner_id"], "")
             for t in fb.get("throttled", ())]
-    rows += [(e["partner"], "industry excluded", f"no {e['industry']} leads after {e['declines']} "
-              f"'Not our product/industry' declines", e["partner_id"], "") for e in fb.get("excluded", ())]
+    rows += [(e["partner"], f"{kind} excluded", f"no {e[kind]} leads after {e['declines']} "
+              f"'Not our product/industry' declines, took {e.get('accepted', 0)}", e["partner_id"], "")
+             for kind, key in (("industry", "excluded"), ("product", "excluded_products")) for e in fb.get(key, ())]
     rows += [(a["partner"], "area stopped", f"no {a['area']} leads after {a['declines']} 'Out of territory' "
               f"declines", a["partner_id"], f" --area {a['area']}") for a in fb.get("stopped", ())]
     body = "".join(f"<tr><td>{escape(who)}</td><td>{escape(what)}</td><td>{escape(detail)}</td>"

@@ -217,6 +217,7 @@ def render(r: dict[str, Any]) -> str:
         else:
             listed = ([f"{t['partner']} capacity {t['capacity']} of {t['declared']}" for t in fb["throttled"]]
                       + [f"{e['partner']} no {e['industry']}" for e in fb["excluded"]]
+                      + [f"{e['partner']} no {e['product']}" for e in fb.get("excluded_products", ())]
                       + [f"{a['partner']} no {a['area']}" for a in fb["stopped"]])
             out += line("Feedback", f"{fb['count']} adjustment(s) in force" + (
                 ": " + "; ".join(listed[:6]) + (" …" if len(listed) > 6 else "") if listed else "")

@@ -36,7 +36,7 @@ def test_feedback_lists_what_partners_answers_changed_and_resets_one(workdir, se
     capsys.readouterr()
     assert main(["feedback", "--config", config, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"count", "throttled", "excluded", "stopped", "out_of_territory", "lead_quality",
+    assert set(data) == {"count", "throttled", "excluded", "excluded_products", "stopped", "out_of_territory", "lead_quality",
                          "org_lead_quality", "ratings_credited_to_holder", "ratings_read", "reviewed"}
     assert data["ratings_read"] is True  # the sandbox has Lead_Quality_Rating__c (salesforce/)
     assert main(["feedback", "--config", config]) == 0
