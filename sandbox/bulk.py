@@ -35,6 +35,8 @@ from sandbox import ids, sharing
 from sandbox.errors import SalesforceError
 from sandbox.https_server import Request, Response
 from sandbox.rest import sobject
+from sandbox.upsert import external_id_field
+from sandbox.upsert import upsert as upsert_record
 
 if TYPE_CHECKING:
     from sandbox.handle import RunningOrg as Sandbox
@@ -435,6 +437,10 @@ def create_ingest(sb: Sandbox, request: Request) -> Response:
     external_id = body.get("externalIdFieldName")
     if operation == "upsert" and not external_id:
         raise SalesforceError(400, "INVALIDJOB", 'an upsert job needs "externalIdFieldName" (Id or an external id field)')  # fmt: skip
+    if operation == "upsert":
+        field = obj.field(external_id)
+        if field is None or not (field.name == "Id" or field.external_id):
+            raise SalesforceError(400, "INVALIDJOB", f"Field name provided, {external_id} is not an External ID or indexed field for {obj.name}")  # fmt: skip
     delimiter, line_ending = _format(body)
     job = Job(_jobs(sb).new_id(), "ingest", operation, obj.name, request.user_id or "", sb.clock.now(), request.version,
               delimiter, line_ending, external_id=external_id, assignment_rule=body.get("assignmentRuleId"))  # fmt: skip
@@ -549,6 +555,14 @@ def _write_row(sb: Sandbox, user_id: str | None, job: Job, header: list[str], ro
         fields[name] = None if value == "#N/A" else value
     assign = bool(job.assignment_rule)
     operation = job.operation
+    if operation == "upsert" and (job.external_id or "").lower() != "id":
+        obj = sb.org.schema.object(job.object)
+        assert obj is not None
+        f = external_id_field(obj, job.external_id or "")
+        value = next((v for k, v in fields.items() if k.lower() == f.name.lower()), None)
+        if value is None:
+            raise SalesforceError(400, "MISSING_ARGUMENT", f"{f.name} not specified", [])
+        return upsert_record(sb.org, obj, f, value, fields, user_id=user_id, auto_assign=assign)
     if operation == "upsert" and (job.external_id or "").lower() == "id":
         if id_column is not None and row[id_column]:
             operation = "update"
@@ -567,8 +581,6 @@ def _write_row(sb: Sandbox, user_id: str | None, job: Job, header: list[str], ro
         sharing.check_delete(sb.org, user_id, job.object)
         sb.org.delete(job.object, record_id, as_user=user_id)
         return ids.to18(record_id), False
-    if operation == "upsert":
-        raise SalesforceError(400, "INVALID_FIELD", f"upsert by {job.external_id} is not in the sandbox; use Id")
     sharing.check_update(sb.org, user_id, job.object, record_id, fields)
     sb.org.update(job.object, record_id, fields, as_user=user_id, auto_assign=assign)
     return ids.to18(record_id), False

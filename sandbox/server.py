@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sandbox import actions, admin, bulk, composite, identity, listviews, other_apis, persist, rest
+from sandbox import actions, admin, bulk, composite, identity, listviews, other_apis, persist, rest, upsert
 from sandbox import composite_request  # /composite, /composite/batch, /composite/tree
 from sandbox.app import Router, handle
 from sandbox.auth import Auth, OAuthError
@@ -87,6 +87,10 @@ def build_router() -> Router:
     r.add("api", "GET", "/sobjects/{type}/{id}", rest.get_record)
     r.add("api", "PATCH", "/sobjects/{type}/{id}", rest.update_record)
     r.add("api", "DELETE", "/sobjects/{type}/{id}", rest.delete_record)
+    r.add("api", "POST", "/sobjects/{type}/{field}", upsert.create_by_id)
+    r.add("api", "GET", "/sobjects/{type}/{field}/{value}", upsert.get_by_external_id)
+    r.add("api", "PATCH", "/sobjects/{type}/{field}/{value}", upsert.upsert_by_external_id)
+    r.add("api", "DELETE", "/sobjects/{type}/{field}/{value}", upsert.delete_by_external_id)
     r.add("api", "GET", "/query", rest.query)
     r.add("api", "GET", "/query/{locator}", rest.query_more)
     r.add("api", "GET", "/queryAll", rest.query_all)
@@ -95,6 +99,7 @@ def build_router() -> Router:
     r.add("api", "POST", "/composite/sobjects", composite.create, composite_write=True)
     r.add("api", "PATCH", "/composite/sobjects", composite.update, composite_write=True)
     r.add("api", "DELETE", "/composite/sobjects", composite.delete, composite_write=True)
+    r.add("api", "PATCH", "/composite/sobjects/{type}/{field}", composite.upsert, composite_write=True)
     r.add("api", "GET", "/composite/sobjects/{type}", composite.retrieve)
     r.add("api", "GET", "/limits", rest.limits)
     r.add("api", "GET", "/recent", rest.recent)

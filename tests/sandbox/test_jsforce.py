@@ -204,3 +204,39 @@ def test_recently_viewed_items_are_none_for_an_api_user(jsforce, sandbox):
     }
     """)
     assert out == {"all": [], "limited": [], "lead": []}
+
+
+def test_upsert_by_an_external_id_field_creates_then_updates(jsforce, sandbox):
+    """jsforce's upsert(record, 'Key__c') is a PATCH of sobjects/X/Key__c/value (201 and
+    created: true for a new record, 200 and created: false for a known one, API 46.0+);
+    upsert([...], 'Key__c') is the sObject Collections upsert (composite/sobjects/X/Key__c:
+    UpsertResults in order); a Bulk API 2.0 upsert job names the field in
+    externalIdFieldName. Salesforce's "Upsert Records Using sObject Rows by External ID" and
+    "… Using sObject Collections"; the sandbox answered 404 NOT_FOUND to each."""
+    out = jsforce("""
+    async function main() {
+      const lease = conn.sobject('LeadRouter_Lease__c');
+      await step('created', () => lease.upsert({Key__c: 'org:1', Name: 'one', Term__c: 1}, 'Key__c'));
+      await step('updated', () => lease.upsert({Key__c: 'org:1', Name: 'one', Term__c: 2}, 'Key__c'));
+      await step('many', () => lease.upsert([{Key__c: 'org:1', Name: 'one', Term__c: 3},
+                                             {Key__c: 'org:2', Name: 'two', Term__c: 1},
+                                             {Key__c: 'org:3', Name: 'three'}], 'Key__c'));
+      conn.bulk2.pollInterval = 100;
+      await step('bulk', () => conn.bulk2.loadAndWaitForResults({object: 'LeadRouter_Lease__c', operation: 'upsert',
+        externalIdFieldName: 'Key__c', input: [{Key__c: 'org:2', Name: 'two', Term__c: 5},
+                                               {Key__c: 'org:4', Name: 'four', Term__c: 1}]}));
+      await step('rows', () => conn.query("SELECT Key__c, Term__c FROM LeadRouter_Lease__c ORDER BY Key__c"));
+    }
+    """)
+    created, updated = out["created"], out["updated"]
+    assert created.get("error") is None, created
+    assert (created["success"], created["created"], created["errors"]) == (True, True, [])
+    assert (updated["id"], updated["success"], updated["created"]) == (created["id"], True, False)
+    many = out["many"]
+    assert [(r.get("id"), r["success"], r.get("created")) for r in many[:2]] == [(created["id"], True, False), (many[1]["id"], True, True)]  # fmt: skip
+    assert many[2]["success"] is False and many[2]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING", many[2]
+    bulk = out["bulk"]
+    assert bulk.get("error") is None, bulk
+    assert bulk["failedResults"] == []
+    assert {r["Key__c"]: r["sf__Created"] for r in bulk["successfulResults"]} == {"org:2": "false", "org:4": "true"}
+    assert [(r["Key__c"], r["Term__c"]) for r in out["rows"]["records"]] == [("org:1", 3), ("org:2", 5), ("org:4", 1)]
