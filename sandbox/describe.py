@@ -142,9 +142,25 @@ def describe_sobject(obj: ObjectDef, schema: Schema, version: str) -> dict[str, 
         **_object_summary(obj, version),
         "childRelationships": children,
         "fields": [describe_field(f) for f in obj.fields.values()],
-        "recordTypeInfos": [],
+        "recordTypeInfos": _record_types(obj),
         "supportedScopes": [{"label": "All " + obj.label_plural.lower(), "name": "everything"}],
     }
+
+
+# The objects that can have record types; an org that defines none still describes the
+# master one on each (Salesforce's fixed id). Its `urls.layout` (describe/layouts/012…) is
+# left out: the sandbox serves no page layouts, and advertises only what it serves.
+_RECORD_TYPE_OBJECTS = frozenset({"Account", "Contact", "Lead", "Opportunity", "Task"})
+MASTER_RECORD_TYPE_ID = "012000000000000AAA"
+
+
+def _record_types(obj: ObjectDef) -> list[dict[str, Any]]:
+    if not (obj.custom or obj.name in _RECORD_TYPE_OBJECTS):
+        return []
+    return [{
+        "active": True, "available": True, "defaultRecordTypeMapping": True, "developerName": "Master",
+        "master": True, "name": "Master", "recordTypeId": MASTER_RECORD_TYPE_ID, "urls": {},
+    }]  # fmt: skip
 
 
 # Salesforce's names for the standard lookups the sandbox has; a lookup not named here has

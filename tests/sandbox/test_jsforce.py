@@ -240,3 +240,26 @@ def test_upsert_by_an_external_id_field_creates_then_updates(jsforce, sandbox):
     assert bulk["failedResults"] == []
     assert {r["Key__c"]: r["sf__Created"] for r in bulk["successfulResults"]} == {"org:2": "false", "org:4": "true"}
     assert [(r["Key__c"], r["Term__c"]) for r in out["rows"]["records"]] == [("org:1", 3), ("org:2", 5), ("org:4", 1)]
+
+
+def test_describe_names_the_master_record_type_of_objects_that_take_record_types(jsforce):
+    """An org without record types still describes the master one on every object that can
+    have them (Lead, Account, Task, a custom object…): recordTypeId 012000000000000AAA,
+    master, default mapping. A client choosing the record type of a new record
+    (recordTypeInfos.find(r => r.defaultRecordTypeMapping)) found none in the sandbox."""
+    out = jsforce("""
+    async function main() {
+      for (const name of ['Lead', 'Account', 'LeadRouter_Lease__c', 'User', 'LeadHistory']) {
+        await step(name, async () => (await conn.sobject(name).describe()).recordTypeInfos);
+      }
+    }
+    """)
+    for name in ("Lead", "Account", "LeadRouter_Lease__c"):
+        infos = out[name]
+        assert isinstance(infos, list) and len(infos) == 1, (name, infos)
+        master = infos[0]
+        assert {k: master[k] for k in ("active", "available", "defaultRecordTypeMapping", "developerName", "master",
+                                       "name", "recordTypeId")} == {
+            "active": True, "available": True, "defaultRecordTypeMapping": True, "developerName": "Master",
+            "master": True, "name": "Master", "recordTypeId": "012000000000000AAA"}, name
+    assert out["User"] == [] and out["LeadHistory"] == []
