@@ -50,8 +50,11 @@ class Router:
         self.other: list[Route] = []  # absolute paths (oauth, admin, version list)
 
     def add(self, table: str, method: str, template: str, handler: Handler, *, composite_write: bool = False) -> None:
-        regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template.rstrip("/")) + "/?$"
-        name = f"{method} {template.strip('/')}"
+        # {name} matches one path segment; {name:regex} one matching the regex
+        regex = "^" + re.sub(r"\{(\w+)(?::([^}]+))?\}", lambda m: f"(?P<{m[1]}>{m[2] or '[^/]+'})",
+                             template.rstrip("/")) + "/?$"  # fmt: skip
+        shown = re.sub(r"\{(\w+):[^}]+\}", r"{\1}", template.strip("/"))
+        name = f"{method} {shown}"
         getattr(self, table).append(Route(method, re.compile(regex), name, handler, composite_write))
 
     def match(self, routes: list[Route], method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:

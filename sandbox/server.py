@@ -87,10 +87,12 @@ def build_router() -> Router:
     r.add("api", "GET", "/sobjects/{type}/{id}", rest.get_record)
     r.add("api", "PATCH", "/sobjects/{type}/{id}", rest.update_record)
     r.add("api", "DELETE", "/sobjects/{type}/{id}", rest.delete_record)
-    r.add("api", "POST", "/sobjects/{type}/{field}", upsert.create_by_id)
-    r.add("api", "GET", "/sobjects/{type}/{field}/{value}", upsert.get_by_external_id)
-    r.add("api", "PATCH", "/sobjects/{type}/{field}/{value}", upsert.upsert_by_external_id)
-    r.add("api", "DELETE", "/sobjects/{type}/{field}/{value}", upsert.delete_by_external_id)
+    # by external id: the Id or a custom field (only those can be external ids); other paths
+    # of this shape (quickActions/…, …) stay unknown resources
+    r.add("api", "POST", "/sobjects/{type}/{field:(?i:id)}", upsert.create_by_id)
+    r.add("api", "GET", "/sobjects/{type}/{field:(?i:id|[^/]+__c)}/{value}", upsert.get_by_external_id)
+    r.add("api", "PATCH", "/sobjects/{type}/{field:(?i:id|[^/]+__c)}/{value}", upsert.upsert_by_external_id)
+    r.add("api", "DELETE", "/sobjects/{type}/{field:(?i:id|[^/]+__c)}/{value}", upsert.delete_by_external_id)
     r.add("api", "GET", "/query", rest.query)
     r.add("api", "GET", "/query/{locator}", rest.query_more)
     r.add("api", "GET", "/queryAll", rest.query_all)
