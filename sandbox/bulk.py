@@ -434,6 +434,7 @@ def create_ingest(sb: Sandbox, request: Request) -> Response:
     if not isinstance(name, str) or not name:
         raise SalesforceError(400, "INVALIDJOB", 'an ingest job needs "object", e.g. "Lead"')
     obj = sobject(sb, name)
+    sharing.check_object(sb.org, request.user_id, obj.name)  # an object not there for the user
     external_id = body.get("externalIdFieldName")
     if operation == "upsert" and not external_id:
         raise SalesforceError(400, "INVALIDJOB", 'an upsert job needs "externalIdFieldName" (Id or an external id field)')  # fmt: skip
@@ -578,7 +579,7 @@ def _write_row(sb: Sandbox, user_id: str | None, job: Job, header: list[str], ro
     if not record_id:
         raise SalesforceError(400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
     if operation in ("delete", "hardDelete"):
-        sharing.check_delete(sb.org, user_id, job.object)
+        sharing.check_delete(sb.org, user_id, job.object, record_id)
         sb.org.delete(job.object, record_id, as_user=user_id)
         return ids.to18(record_id), False
     sharing.check_update(sb.org, user_id, job.object, record_id, fields)

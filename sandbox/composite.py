@@ -176,7 +176,7 @@ def delete(sb: Sandbox, request: Request) -> Response:
         obj = sb.org.schema.object_for_id(record_id) if ids.is_valid(record_id) else None
         if obj is None:
             raise SalesforceError(400, "MALFORMED_ID", f"malformed id {record_id}", [])
-        sharing.check_delete(sb.org, request.user_id, obj.name)
+        sharing.check_delete(sb.org, request.user_id, obj.name, ids.to18(record_id))
         sb.org.delete(obj.name, record_id, as_user=request.user_id)
         return ids.to18(record_id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from sandbox import describe, ids, sharing
 from sandbox.app import VERSIONS, release_label
@@ -73,21 +73,26 @@ def resources(sb: Sandbox, request: Request) -> Response:
 
 # ---- describe ------------------------------------------------------------------------
 def describe_global(sb: Sandbox, request: Request) -> Response:
-    body = describe.describe_global(sb.org.schema, request.version)
+    body = describe.describe_global(sharing.schema_for(sb.org, request.user_id), request.version)
     for summary in body["sobjects"]:
         sharing.describe_for(sb.org, request.user_id, summary)
     return Response(200, body)
 
 
 def sobject_info(sb: Sandbox, request: Request) -> Response:
-    body = describe.sobject_info(sobject(sb, request.params["type"]), request.version)
+    obj = sobject(sb, request.params["type"])
+    sharing.check_object(sb.org, request.user_id, obj.name)
+    body = describe.sobject_info(obj, request.version)
     sharing.describe_for(sb.org, request.user_id, body["objectDescribe"])
     return Response(200, body)
 
 
 def describe_sobject(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
-    body = describe.describe_sobject(obj, sb.org.schema, request.version)
+    sharing.check_object(sb.org, request.user_id, obj.name)
+    schema = sharing.schema_for(sb.org, request.user_id)
+    obj = schema.object(obj.name) or obj
+    body = describe.describe_sobject(obj, schema, request.version)
     sharing.describe_for(sb.org, request.user_id, body, body["fields"])
     return Response(200, body)
 
@@ -172,7 +177,7 @@ def _check_unmodified_since(sb: Sandbox, obj: ObjectDef, id18: str, since: str) 
 def delete_record(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
     id18 = _url_id(obj, request.params["id"])
-    sharing.check_delete(sb.org, request.user_id, obj.name)
+    sharing.check_delete(sb.org, request.user_id, obj.name, id18)
     sb.org.delete(obj.name, id18, as_user=request.user_id)
     return Response(204)
 
@@ -265,10 +270,13 @@ def search(sb: Sandbox, request: Request) -> Response:
     with sb.org.lock:
         records = run_search(sosl, sb.org, version=request.version, schema=sharing.schema_for(sb.org, request.user_id))
         user = sharing.external_user(sb.org, request.user_id)
-        if user is not None:  # a partner user finds only the leads shared with them
+        if user is not None:  # a partner user finds only the records shared with them
             visible = sharing.lead_filter(sb.org, user)
-            records = [r for r in records if (r.get("attributes") or {}).get("type") != "Lead"
-                       or visible(sb.org.get("Lead", r.get("Id") or "") or {"Id": "00Q"})]
+            def found(r: dict) -> dict:  # the stored record behind a search result (its url names it)
+                record_id = str((r.get("attributes") or {}).get("url") or "").rsplit("/", 1)[-1]
+                return (sb.org.lookup(record_id) or ("", {"Id": "00Q"}))[1]
+
+            records = [r for r in records if visible(found(r))]
     return Response(200, {"searchRecords": records})
 
 
@@ -297,13 +305,23 @@ def _replication_window(sb: Sandbox, request: Request) -> tuple[datetime, dateti
     return start, end
 
 
+def _visible(sb: Sandbox, request: Request) -> Callable[[dict], bool]:
+    """getUpdated / getDeleted return only the records the caller has access to (SOAP API
+    Developer Guide, "Data Replication"): a partner user's sharing applies."""
+    user = sharing.external_user(sb.org, request.user_id)
+    return sharing.lead_filter(sb.org, user) if user is not None else (lambda row: True)
+
+
 def updated(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
     start, end = _replication_window(sb, request)
+    sharing.check_object(sb.org, request.user_id, obj.name)
     with sb.org.lock:
+        visible = _visible(sb, request)
         hits = sorted(
-            (r["SystemModstamp"], r["Id"]) for r in sb.org.records(obj.name) if start <= r["SystemModstamp"] < end
-        )
+            (r["SystemModstamp"], r["Id"]) for r in sb.org.records(obj.name)
+            if start <= r["SystemModstamp"] < end and visible(r)
+        )  # fmt: skip
     if len(hits) > MAX_REPLICATION_IDS:
         raise SalesforceError(400, "EXCEEDED_ID_LIMIT", f"too many ids: more than {MAX_REPLICATION_IDS} records changed in the window; use a shorter window")  # fmt: skip
     return Response(200, {"ids": [i for _, i in hits], "latestDateCovered": json_value(end)})
@@ -312,11 +330,14 @@ def updated(sb: Sandbox, request: Request) -> Response:
 def deleted(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
     start, end = _replication_window(sb, request)
+    sharing.check_object(sb.org, request.user_id, obj.name)
     table = sb.org.table(obj.name)
     with sb.org.lock:
+        visible = _visible(sb, request)
         hits = sorted(
             (when, id18) for id18, when in sb.org.deleted_at.items()
             if id18[:3] == obj.key_prefix and start <= when < end and table.get(id18, {}).get("IsDeleted")
+            and visible(table[id18])
         )  # fmt: skip
         earliest = min((w for i, w in sb.org.deleted_at.items() if i[:3] == obj.key_prefix), default=start)
     return Response(200, {

@@ -131,7 +131,7 @@ def delete_by_external_id(sb: Sandbox, request: Request) -> Response:
             record = _one(sb, request, obj, f, value)
         except _Several as exc:
             return _several(request, obj, exc)
-        sharing.check_delete(sb.org, request.user_id, obj.name)
+        sharing.check_delete(sb.org, request.user_id, obj.name, record["Id"])
         sb.org.delete(obj.name, record["Id"], as_user=request.user_id)
     return Response(204)
 

@@ -5,6 +5,7 @@ tool (or a portal page) built on describe decides which fields to offer for edit
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 import subprocess
 
 import pytest
@@ -263,3 +264,85 @@ def test_the_rep_sees_its_own_tasks_and_those_on_its_leads_only(as_rep, org):
     assert out["theirs"]["error"] == "NOT_FOUND"
     assert out["close"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY"
     assert org.org.get("Task", theirs)["Status"] == "Not Started"
+
+
+def test_the_rep_reads_its_own_partner_account_and_contacts_only(as_rep, org):
+    """The external org-wide defaults are Private: a partner user reads its own partner
+    account (Read, through its portal role) and the contacts on it (Controlled by Parent),
+    no other partner's; the Account fields the connector routes by (weights, tiers,
+    capacity) are granted only to the integration user, so the rep's FLS hides them. The
+    rep read every partner's account with its routing weight, and renamed its own."""
+    o, ids = org.org, org.ids
+    mine = o.get("User", ids["A"])["AccountId"]
+    colleague = o.create("User", {"Username": "rep.a2@partner.sandbox", "LastName": "Rep A2", "Email": "a2@partner.test",
+                                  "UserType": "PowerPartner", "AccountId": mine})  # fmt: skip
+    o.create("Lead", {"LastName": "Lead", "Company": "Colleague's", "OwnerId": colleague, "PartnerAccountId": mine})
+    out = as_rep("""
+    async function main() {
+      await step('accounts', async () => (await conn.query('SELECT Id, Name FROM Account')).records.map((r) => r.Name));
+      await step('contacts', async () => (await conn.query('SELECT LastName FROM Contact')).records.map((r) => r.LastName));
+      await step('partnerLeads', async () => (await conn.query('SELECT Name, (SELECT Company FROM PartnerLeads) FROM Account'))
+        .records.map((r) => [r.Name, r.PartnerLeads && r.PartnerLeads.records.map((l) => l.Company)]));
+      await step('other', () => conn.sobject('Account').retrieve(process.env.OTHER));
+      await step('weights', () => conn.query('SELECT Id, Routing_Weight__c FROM Account'));
+      await step('rename', () => conn.sobject('Account').update({Id: process.env.MINE, Name: 'Renamed'}));
+      await step('search', async () => (await conn.search('FIND {Partner} IN NAME FIELDS RETURNING Account(Name)')).searchRecords
+        .map((r) => r.Name));
+    }
+    """, MINE=mine, OTHER=o.get("User", ids["B"])["AccountId"])
+    assert out["accounts"] == ["Partner A"], out["accounts"]
+    assert out["contacts"] == ["Rep A"], out["contacts"]
+    assert out["partnerLeads"] == [["Partner A", ["Offered to A"]]], out["partnerLeads"]
+    assert out["other"]["error"] == "NOT_FOUND", out["other"]
+    assert out["weights"]["error"] == "INVALID_FIELD", out["weights"]
+    assert out["rename"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY", out["rename"]
+    assert o.get("Account", mine)["Name"] == "Partner A"
+    assert out["search"] == ["Partner A"], out["search"]
+
+
+def test_the_rep_cannot_take_the_connectors_lease_or_join_a_queue(as_rep, org):
+    """The rep's permission set grants no access to LeadRouter_Lease__c, and a partner user
+    has no Manage Users: the lease object is not there for it (describe, SOQL, create), and
+    it cannot add itself to a queue (which would share the queue's leads with it) or edit
+    another user. Before, a rep's token could write a lease the connector obeys."""
+    o = org.org
+    queue = next(g["Id"] for g in o.records("Group") if g.get("Type") == "Queue")
+    out = as_rep("""
+    async function main() {
+      await step('create', () => conn.sobject('LeadRouter_Lease__c').create({Name: 'x', Key__c: 'rep:1', Term__c: 99}));
+      await step('upsert', () => conn.sobject('LeadRouter_Lease__c').upsert({Key__c: 'rep:1', Name: 'x', Term__c: 99}, 'Key__c'));
+      await step('query', () => conn.query('SELECT Id FROM LeadRouter_Lease__c'));
+      await step('describe', () => conn.sobject('LeadRouter_Lease__c').describe());
+      await step('global', async () => (await conn.describeGlobal()).sobjects.map((s) => s.name));
+      await step('join', () => conn.sobject('GroupMember').create({GroupId: process.env.QUEUE, UserOrGroupId: process.env.ME}));
+      await step('admin', () => conn.sobject('User').update({Id: process.env.ADMIN, LastName: 'Renamed'}));
+    }
+    """, QUEUE=queue, ME=org.ids["A"], ADMIN=o.admin_user_id)
+    assert out["create"].get("error") == "NOT_FOUND", out["create"]
+    assert out["upsert"].get("error") == "NOT_FOUND", out["upsert"]
+    assert out["query"]["error"] == "INVALID_TYPE", out["query"]
+    assert out["describe"]["error"] == "NOT_FOUND", out["describe"]
+    assert "LeadRouter_Lease__c" not in out["global"] and "Lead" in out["global"]
+    assert list(o.records("LeadRouter_Lease__c")) == []
+    assert out["join"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY", out["join"]
+    assert not any(m["UserOrGroupId"] == org.ids["A"] for m in o.records("GroupMember"))
+    assert out["admin"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY", out["admin"]
+
+
+def test_get_updated_and_deleted_follow_the_reps_sharing(as_rep, org):
+    """getUpdated and getDeleted return only the records the caller has access to (SOAP API
+    Developer Guide, Data Replication): the rep's replication of Lead listed every lead."""
+    o, ids = org.org, org.ids
+    gone = o.create("Lead", {"LastName": "Gone", "Company": "Deleted", "OwnerId": ids["B"]})
+    o.delete("Lead", gone)
+    start = (o.clock.now() - timedelta(hours=1)).isoformat()
+    org.clock.advance(timedelta(minutes=2))  # getUpdated covers whole minutes up to the org's present
+    end = o.clock.now().isoformat()
+    out = as_rep("""
+    async function main() {
+      await step('updated', async () => (await conn.sobject('Lead').updated(process.env.START, process.env.END)).ids);
+      await step('deleted', async () => (await conn.sobject('Lead').deleted(process.env.START, process.env.END)).deletedRecords);
+    }
+    """, START=start, END=end)
+    assert out["updated"] == [ids["lead_A"]], out["updated"]
+    assert out["deleted"] == [], out["deleted"]
