@@ -128,7 +128,30 @@ def get_record(sb: Sandbox, request: Request) -> Response:
         if record["IsDeleted"]:
             raise SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted")
         sharing.check_read(sb.org, request.user_id, obj.name, record)
+        modified = record["LastModifiedDate"].replace(microsecond=0)
+        since = _http_date(request, "If-Modified-Since")
+        if since is not None and modified <= since:
+            return Response(304)  # the caller's copy is current: no body
+        since = _http_date(request, "If-Unmodified-Since")
+        if since is not None and modified > since:
+            raise _precondition_failed()
         return Response(200, record_json(obj, record, request.version, fields))
+
+
+def _http_date(request: Request, header: str) -> datetime | None:
+    """A conditional request header's date (HTTP-date, as EEE, dd MMM yyyy HH:mm:ss z)."""
+    raw = request.header(header)
+    if not raw:
+        return None
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        raise SalesforceError(400, "INVALID_HEADER_TYPE", f"{header} must be an HTTP date, got {raw!r}") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
+def _precondition_failed() -> SalesforceError:
+    return SalesforceError(412, "PRECONDITION_FAILED", "The requested entity has been modified since the time specified in If-Unmodified-Since.")  # fmt: skip
 
 
 def _body_fields(request: Request, obj: ObjectDef) -> dict:

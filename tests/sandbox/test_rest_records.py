@@ -165,6 +165,26 @@ def test_conditional_patch_refuses_a_record_changed_since(sandbox, raw):
     assert r.status_code == 204
 
 
+def test_conditional_get_answers_304_for_a_record_not_modified_since(sandbox, raw):
+    """If-Modified-Since on sObject Rows (REST API Developer Guide, Conditional Request
+    Headers): 304 Not Modified with no body when the record has not changed since, the
+    record when it has; If-Unmodified-Since on a GET: 412 when it has changed. A client
+    caching records got the whole record every time, and a 200 where it waits for a 304."""
+    from datetime import timedelta
+
+    lead_id = sandbox.org.create("Lead", {"LastName": "Hopper", "Company": "Navy"})
+    modified = sandbox.org.get("Lead", lead_id)["LastModifiedDate"]
+    later = format_datetime(modified + timedelta(minutes=1), usegmt=True)
+    earlier = format_datetime(modified - timedelta(minutes=1), usegmt=True)
+    cached = raw.get(f"sobjects/Lead/{lead_id}", headers={"If-Modified-Since": later})
+    assert (cached.status_code, cached.content) == (304, b"")
+    fresh = raw.get(f"sobjects/Lead/{lead_id}?fields=Company", headers={"If-Modified-Since": earlier})
+    assert (fresh.status_code, fresh.json()["Company"]) == (200, "Navy")
+    changed = raw.get(f"sobjects/Lead/{lead_id}", headers={"If-Unmodified-Since": earlier})
+    assert (changed.status_code, changed.json()[0]["errorCode"]) == (412, "PRECONDITION_FAILED")
+    assert raw.get(f"sobjects/Lead/{lead_id}", headers={"If-Unmodified-Since": later}).status_code == 200
+
+
 def test_keep_alive_connections_are_reused(sandbox, raw):
     for _ in range(5):
         assert raw.get("limits").status_code == 200
