@@ -179,6 +179,9 @@ class BulkJobs:
     def __init__(self, polls_in_progress: int = 1):
         self.polls_in_progress = polls_in_progress
         self._jobs: dict[str, Job] = {}
+        # what the limits resource counts, kept when a job is deleted: (org time, "query" for a
+        # query job — DailyBulkV2QueryJobs — or "batch" for 10,000 ingested records — DailyBulkApiBatches)
+        self._usage: list[tuple[datetime, str]] = []
         self._serial = 0
         self._lock = threading.Lock()
 
@@ -206,6 +209,15 @@ class BulkJobs:
     def all(self, kind: str) -> list[Job]:
         with self._lock:
             return [j for j in self._jobs.values() if j.kind == kind]
+
+    def count_use(self, when: datetime, what: str, n: int = 1) -> None:
+        with self._lock:
+            self._usage.extend([(when, what)] * n)
+
+    def used(self, what: str, since: datetime) -> int:
+        """Query jobs or ingest batches counted since `since` (the limits' 24-hour window)."""
+        with self._lock:
+            return sum(1 for when, kind in self._usage if kind == what and when > since)
 
 
 def _jobs(sb: Sandbox) -> BulkJobs:
@@ -321,6 +333,7 @@ def create_query(sb: Sandbox, request: Request) -> Response:
             job.lines.append(buffer.getvalue())
 
     _jobs(sb).add(job)
+    _jobs(sb).count_use(sb.clock.now(), "query")
     _in_background(job, render)
     return Response(200, job.info())
 
@@ -544,6 +557,8 @@ def _process(sb: Sandbox, user_id: str | None, planned: Any, job: Job) -> None:
             continue
         job.successful.append([record_id, "true" if created else "false", *row])
     sb.counters.add_records_written(len(job.successful))
+    # Bulk API 2.0 counts an ingest job's records in batches of 10,000 against DailyBulkApiBatches
+    _jobs(sb).count_use(sb.clock.now(), "batch", max(1, -(-len(rows) // 10_000)))
 
 
 def _write_row(sb: Sandbox, user_id: str | None, job: Job, header: list[str], row: list[str], id_column: int | None) -> tuple[str, bool]:  # fmt: skip

@@ -384,12 +384,13 @@ def recent(sb: Sandbox, request: Request) -> Response:
 # ---- limits ------------------------------------------------------------------------------
 def limits(sb: Sandbox, request: Request) -> Response:
     remaining = sb.limit.remaining()
+    day_ago = sb.clock.now() - timedelta(hours=24)
     emails = sum(len(str(n.inputs.get("emailAddresses", "")).split(",")) for n in sb.notifications.all("emailSimple"))
     return Response(200, {
         "DailyApiRequests": {"Max": sb.limit.maximum, "Remaining": remaining},
         "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
-        "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
-        "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+        "DailyBulkApiBatches": {"Max": 15000, "Remaining": max(0, 15000 - sb.bulk.used("batch", day_ago))},
+        "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": max(0, 10000 - sb.bulk.used("query", day_ago))},
         "DataStorageMB": {"Max": 5, "Remaining": 5},
         "FileStorageMB": {"Max": 20, "Remaining": 20},
         "SingleEmail": {"Max": 5000, "Remaining": max(0, 5000 - emails)},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import timedelta
 
 import pytest
 
@@ -263,3 +264,31 @@ def test_describe_names_the_master_record_type_of_objects_that_take_record_types
             "active": True, "available": True, "defaultRecordTypeMapping": True, "developerName": "Master",
             "master": True, "name": "Master", "recordTypeId": "012000000000000AAA"}, name
     assert out["User"] == [] and out["LeadHistory"] == []
+
+
+def test_limits_count_the_days_bulk_jobs(jsforce, sandbox):
+    """The limits resource counts Bulk API 2.0 use as Salesforce does: a query job against
+    DailyBulkV2QueryJobs, an ingest job's records in batches of 10,000 against
+    DailyBulkApiBatches, over the last 24 hours; a client watching its bulk allowance saw
+    both stay full whatever it ran."""
+    sandbox.org.create("Lead", {"LastName": "One", "Company": "Acme"})
+    out = jsforce("""
+    async function main() {
+      await step('before', () => conn.limits());
+      conn.bulk2.pollInterval = 100;
+      await step('query', async () => (await conn.bulk2.query('SELECT Id FROM Lead')).toArray());
+      await step('load', () => conn.bulk2.loadAndWaitForResults({object: 'Lead', operation: 'insert',
+        input: [{LastName: 'A', Company: 'A'}, {LastName: 'B', Company: 'B'}]}));
+      await step('after', () => conn.limits());
+    }
+    """)
+    before, after = out["before"], out["after"]
+    assert before.get("error") is None and len(out["query"]) == 1, out
+    assert after["DailyBulkV2QueryJobs"]["Remaining"] == before["DailyBulkV2QueryJobs"]["Remaining"] - 1
+    assert after["DailyBulkApiBatches"]["Remaining"] == before["DailyBulkApiBatches"]["Remaining"] - 1
+    sandbox.clock.advance(timedelta(hours=24, minutes=1))
+    again = jsforce("""
+    async function main() { await step('limits', () => conn.limits()); }
+    """, SF_TOKEN=client_credentials_token(sandbox.connection))["limits"]  # the first session expired meanwhile
+    assert again["DailyBulkV2QueryJobs"] == before["DailyBulkV2QueryJobs"]
+    assert again["DailyBulkApiBatches"] == before["DailyBulkApiBatches"]
