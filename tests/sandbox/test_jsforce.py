@@ -292,3 +292,41 @@ def test_limits_count_the_days_bulk_jobs(jsforce, sandbox):
     """, SF_TOKEN=client_credentials_token(sandbox.connection))["limits"]  # the first session expired meanwhile
     assert again["DailyBulkV2QueryJobs"] == before["DailyBulkV2QueryJobs"]
     assert again["DailyBulkApiBatches"] == before["DailyBulkApiBatches"]
+
+
+def test_fiscal_date_literals_and_functions_follow_the_orgs_fiscal_year(jsforce, sandbox):
+    """An org whose fiscal year starts in April (Setup → Fiscal Year; Organization.
+    FiscalYearStartMonth = 4, named by the year it ends in, Salesforce's default): in May
+    2026 THIS_FISCAL_QUARTER is April–June, THIS_FISCAL_YEAR April 2026–March 2027 (FY
+    2027), LAST_FISCAL_YEAR ends with March 2026; FISCAL_YEAR() and FISCAL_QUARTER() say
+    so. The sandbox took every fiscal year for the calendar year."""
+    from datetime import datetime, timezone
+
+    org = sandbox.org
+    org.update("Organization", org.organization_id, {"FiscalYearStartMonth": 4}, system=True)
+    sandbox.clock.set(datetime(2026, 5, 15, 12, 0, tzinfo=timezone.utc))
+    for name, when in (("April", datetime(2026, 4, 10, 9, 0, tzinfo=timezone.utc)),
+                       ("March", datetime(2026, 3, 20, 9, 0, tzinfo=timezone.utc)),
+                       ("January", datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc))):
+        org.create("Lead", {"LastName": name, "Company": "Acme", "CreatedDate": when}, system=True)
+    out = jsforce("""
+    async function main() {
+      const names = async (where) => (await conn.query('SELECT LastName FROM Lead WHERE ' + where + ' ORDER BY CreatedDate'))
+        .records.map((r) => r.LastName);
+      await step('quarter', () => names('CreatedDate = THIS_FISCAL_QUARTER'));
+      await step('lastQuarter', () => names('CreatedDate = LAST_FISCAL_QUARTER'));
+      await step('year', () => names('CreatedDate = THIS_FISCAL_YEAR'));
+      await step('lastYear', () => names('CreatedDate = LAST_FISCAL_YEAR'));
+      await step('calendar', () => names('CreatedDate = THIS_QUARTER'));
+      await step('grouped', async () => (await conn.query('SELECT FISCAL_YEAR(CreatedDate) y, FISCAL_QUARTER(CreatedDate) q, '
+        + 'FISCAL_MONTH(CreatedDate) m, COUNT(Id) n FROM Lead GROUP BY FISCAL_YEAR(CreatedDate), FISCAL_QUARTER(CreatedDate), '
+        + 'FISCAL_MONTH(CreatedDate) ORDER BY FISCAL_YEAR(CreatedDate), FISCAL_QUARTER(CreatedDate)')).records
+        .map((r) => [r.y, r.q, r.m, r.n]));
+    }
+    """)
+    assert out["quarter"] == ["April"], out
+    assert out["lastQuarter"] == ["January", "March"], out
+    assert out["year"] == ["April"], out
+    assert out["lastYear"] == ["January", "March"], out
+    assert out["calendar"] == ["April"], out
+    assert sorted(out["grouped"]) == [[2026, 4, 10, 1], [2026, 4, 12, 1], [2027, 1, 1, 1]], out  # Jan, Mar: Q4 of FY 2026
