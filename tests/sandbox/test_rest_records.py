@@ -185,6 +185,19 @@ def test_conditional_get_answers_304_for_a_record_not_modified_since(sandbox, ra
     assert raw.get(f"sobjects/Lead/{lead_id}", headers={"If-Unmodified-Since": later}).status_code == 200
 
 
+def test_head_answers_as_get_without_a_body(sandbox, raw):
+    """HEAD is served wherever GET is (the REST API lists GET, HEAD for sObject Rows,
+    describe, the resource lists): the status and headers of the GET, no body. A client
+    checking that a record exists before fetching it got 405 METHOD_NOT_ALLOWED."""
+    lead_id = sandbox.org.create("Lead", {"LastName": "Hopper", "Company": "Navy"})
+    for path in (f"sobjects/Lead/{lead_id}", "sobjects/Lead/describe", "sobjects", "", "/services/data"):
+        head = raw.request("HEAD", path)
+        assert (head.status_code, head.content) == (200, b""), path
+    missing = raw.request("HEAD", "sobjects/Lead/00Q000000000000AAA")
+    assert missing.status_code == 404
+    assert raw.get(f"sobjects/Lead/{lead_id}?fields=Company").json()["Company"] == "Navy"  # the connection is still sound
+
+
 def test_keep_alive_connections_are_reused(sandbox, raw):
     for _ in range(5):
         assert raw.get("limits").status_code == 200
