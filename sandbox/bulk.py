@@ -583,12 +583,12 @@ def _write_row(sb: Sandbox, user_id: str | None, job: Job, header: list[str], ro
         if id_column is not None and row[id_column]:
             operation = "update"
         else:  # no Id in the row: Salesforce's way to ask an upsert for a new record
-            sharing.check_create(sb.org, user_id, job.object)
+            sharing.check_create(sb.org, user_id, job.object, fields)
             return sb.org.create(job.object, fields, as_user=user_id, auto_assign=assign), True
     if operation == "insert":
         if id_column is not None:
             raise SalesforceError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
-        sharing.check_create(sb.org, user_id, job.object)
+        sharing.check_create(sb.org, user_id, job.object, fields)
         return sb.org.create(job.object, fields, as_user=user_id, auto_assign=assign), True
     record_id = fields.pop(header[id_column], None) if id_column is not None else None
     if not record_id:

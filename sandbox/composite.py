@@ -117,7 +117,7 @@ def create(sb: Sandbox, request: Request) -> Response:
         fields = {k: v for k, v in record.items() if k != "attributes"}
         if any(k.lower() == "id" for k in fields):
             raise SalesforceError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
-        sharing.check_create(sb.org, request.user_id, kind)
+        sharing.check_create(sb.org, request.user_id, kind, fields)
         return sb.org.create(kind, fields, as_user=request.user_id, auto_assign=assign)
 
     return Response(200, _run(sb, request, records, all_or_none, write))

@@ -166,7 +166,7 @@ def create_record(sb: Sandbox, request: Request) -> Response:
     fields = _body_fields(request, obj)
     if any(k.lower() == "id" for k in fields):
         raise SalesforceError(400, "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: Id. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", ["Id"])  # fmt: skip
-    sharing.check_create(sb.org, request.user_id, obj.name)
+    sharing.check_create(sb.org, request.user_id, obj.name, fields)
     new_id = sb.org.create(obj.name, fields, as_user=request.user_id, auto_assign=auto_assign(request))
     sb.counters.add_records_written(1)
     return Response(201, {"id": new_id, "success": True, "errors": []},

@@ -155,6 +155,7 @@ def check_update(org: Org, user_id: str | None, sobject: str, record_id: object,
         return
     if sobject not in ("Lead", "Task"):
         _check_write(org, user, sobject, record_id)
+        _check_references(org, user, sobject, fields)
         return
     if not isinstance(record_id, str):
         return
@@ -162,6 +163,7 @@ def check_update(org: Org, user_id: str | None, sobject: str, record_id: object,
         task = org.get("Task", record_id)
         if task is not None and not lead_filter(org, user)(task):
             raise _insufficient_access()
+        _check_references(org, user, sobject, fields)
         return
     obj = org.schema.object("Lead")
     record = org.get("Lead", record_id)
@@ -192,15 +194,38 @@ def check_update(org: Org, user_id: str | None, sobject: str, record_id: object,
         _check_new_owner(org, user, owner)
 
 
-def check_create(org: Org, user_id: str | None, sobject: str) -> None:
+def check_create(org: Org, user_id: str | None, sobject: str, fields: dict | None = None) -> None:
     """The partner rep permission set grants no Lead create (allowCreate false); no
-    external user creates a read-only object's record or one of an object not there for it."""
+    external user creates a read-only object's record or one of an object not there for it,
+    nor one whose lookups (`fields`) name a record out of its reach."""
     user = external_user(org, user_id)
     if user is None:
         return
     check_object(org, user_id, sobject)
     if sobject == "Lead" or sobject in _READ_ONLY:
         raise _insufficient_access()
+    _check_references(org, user, sobject, fields or {})
+
+
+def _check_references(org: Org, user: dict, sobject: str, fields: dict) -> None:
+    """A lookup an external user writes must name a record it can see (a lead, an account…):
+    Salesforce answers INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY otherwise. Owners are
+    checked apart (_check_new_owner); a malformed or unknown id is the store's to refuse."""
+    obj = org.schema.object(sobject)
+    if obj is None:
+        return
+    visible = None
+    for key, value in fields.items():
+        f = obj.field(key) if isinstance(key, str) else None
+        if f is None or f.type != "reference" or f.name == "OwnerId" or not isinstance(value, str) or not value:
+            continue
+        found = org.lookup(value)
+        if found is None or found[0] not in _SHARED:
+            continue
+        visible = visible or lead_filter(org, user)
+        if not visible(found[1]):
+            raise SalesforceError(400, "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+                                  "insufficient access rights on cross-reference id", [f.name])  # fmt: skip
 
 
 def check_delete(org: Org, user_id: str | None, sobject: str, record_id: object = None) -> None:

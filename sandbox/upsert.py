@@ -82,7 +82,7 @@ def upsert(org: Org, obj: ObjectDef, f: FieldDef, value: Any, fields: dict, *, u
             fields[f.name] = value
         elif f.name == "Id" and value not in (None, ""):
             raise _not_found()  # an Id that names no live record: nothing to update, and an Id cannot be created
-        sharing.check_create(org, user_id, obj.name)
+        sharing.check_create(org, user_id, obj.name, fields)
         return org.create(obj.name, fields, as_user=user_id, auto_assign=auto_assign), True
 
 
@@ -168,6 +168,6 @@ def create_by_id(sb: Sandbox, request: Request) -> Response:
     if any(k.lower() == "id" and v not in (None, "") for k, v in fields.items()):
         raise SalesforceError(400, "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: Id. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", ["Id"])  # fmt: skip
     fields = {k: v for k, v in fields.items() if k.lower() != "id"}
-    sharing.check_create(sb.org, request.user_id, obj.name)
+    sharing.check_create(sb.org, request.user_id, obj.name, fields)
     record_id = sb.org.create(obj.name, fields, as_user=request.user_id, auto_assign=auto_assign(request))
     return _answer(sb, request, obj, record_id, True)

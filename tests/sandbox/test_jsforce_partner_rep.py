@@ -346,3 +346,30 @@ def test_get_updated_and_deleted_follow_the_reps_sharing(as_rep, org):
     """, START=start, END=end)
     assert out["updated"] == [ids["lead_A"]], out["updated"]
     assert out["deleted"] == [], out["deleted"]
+
+
+def test_the_rep_cannot_point_a_record_at_one_it_cannot_see(as_rep, org):
+    """A lookup the user writes must name a record it can see: Salesforce refuses a Task
+    about another partner's lead (WhoId), or an opportunity on another partner's account,
+    with INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY; the rep logged a task on a lead it
+    could not read. On its own lead and account the same writes go through."""
+    o, ids = org.org, org.ids
+    theirs_account = o.get("User", ids["B"])["AccountId"]
+    mine_account = o.get("User", ids["A"])["AccountId"]
+    out = as_rep("""
+    async function main() {
+      await step('theirs', () => conn.sobject('Task').create({Subject: 'Call', WhoId: process.env.THEIRS}));
+      await step('mine', () => conn.sobject('Task').create({Subject: 'Call', WhoId: process.env.MINE}));
+      await step('oppTheirs', () => conn.sobject('Opportunity').create({Name: 'Deal', StageName: 'Prospecting',
+        CloseDate: '2027-01-01', AccountId: process.env.THEIR_ACCOUNT}));
+      await step('oppMine', () => conn.sobject('Opportunity').create({Name: 'Deal', StageName: 'Prospecting',
+        CloseDate: '2027-01-01', AccountId: process.env.MY_ACCOUNT}));
+      await step('move', async () => conn.sobject('Task').update({Id: out.mine.id, WhoId: process.env.THEIRS}));
+    }
+    """, THEIRS=ids["lead_B"], MINE=ids["lead_A"], THEIR_ACCOUNT=theirs_account, MY_ACCOUNT=mine_account)
+    assert out["theirs"]["error"] == "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", out["theirs"]
+    assert out["mine"]["success"] is True, out["mine"]
+    assert out["oppTheirs"]["error"] == "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", out["oppTheirs"]
+    assert out["oppMine"]["success"] is True, out["oppMine"]
+    assert out["move"]["error"] == "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", out["move"]
+    assert [t["WhoId"] for t in o.records("Task")] == [ids["lead_A"]]
