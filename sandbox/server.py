@@ -104,6 +104,7 @@ def build_router() -> Router:
     r.add("api", "PATCH", "/composite/sobjects/{type}/{field}", composite.upsert, composite_write=True)
     r.add("api", "GET", "/composite/sobjects/{type}", composite.retrieve)
     r.add("api", "GET", "/limits", rest.limits)
+    r.add("api", "GET", "/limits/recordCount", rest.record_count)
     r.add("api", "GET", "/recent", rest.recent)
     r.add("api", "GET", "/actions/standard", actions.list_actions)
     r.add("api", "POST", "/actions/standard/{action}", actions.invoke)
