@@ -186,6 +186,7 @@ def delete(sb: Sandbox, request: Request) -> Response:
 def _readable(sb: Sandbox, request: Request) -> ObjectDef:
     """The object with the fields the caller may read (sandbox/sharing.py)."""
     obj = sobject(sb, request.params["type"])
+    sharing.check_object(sb.org, request.user_id, obj.name)  # an object not there for the caller
     return sharing.schema_for(sb.org, request.user_id).object(obj.name) or obj
 
 

@@ -307,8 +307,11 @@ def test_the_rep_cannot_take_the_connectors_lease_or_join_a_queue(as_rep, org):
     another user. Before, a rep's token could write a lease the connector obeys."""
     o = org.org
     queue = next(g["Id"] for g in o.records("Group") if g.get("Type") == "Queue")
+    lease = o.create("LeadRouter_Lease__c", {"Name": "org:1", "Key__c": "org:1", "Term__c": 1})
     out = as_rep("""
     async function main() {
+      await step('retrieve', () => conn.sobject('LeadRouter_Lease__c').retrieve([process.env.LEASE], {fields: ['Key__c']}));
+      await step('get', () => conn.sobject('LeadRouter_Lease__c').retrieve(process.env.LEASE));
       await step('create', () => conn.sobject('LeadRouter_Lease__c').create({Name: 'x', Key__c: 'rep:1', Term__c: 99}));
       await step('upsert', () => conn.sobject('LeadRouter_Lease__c').upsert({Key__c: 'rep:1', Name: 'x', Term__c: 99}, 'Key__c'));
       await step('query', () => conn.query('SELECT Id FROM LeadRouter_Lease__c'));
@@ -317,13 +320,15 @@ def test_the_rep_cannot_take_the_connectors_lease_or_join_a_queue(as_rep, org):
       await step('join', () => conn.sobject('GroupMember').create({GroupId: process.env.QUEUE, UserOrGroupId: process.env.ME}));
       await step('admin', () => conn.sobject('User').update({Id: process.env.ADMIN, LastName: 'Renamed'}));
     }
-    """, QUEUE=queue, ME=org.ids["A"], ADMIN=o.admin_user_id)
+    """, QUEUE=queue, ME=org.ids["A"], ADMIN=o.admin_user_id, LEASE=lease)
+    assert out["retrieve"].get("error") == "NOT_FOUND", out["retrieve"]
+    assert out["get"].get("error") == "NOT_FOUND", out["get"]
     assert out["create"].get("error") == "NOT_FOUND", out["create"]
     assert out["upsert"].get("error") == "NOT_FOUND", out["upsert"]
     assert out["query"]["error"] == "INVALID_TYPE", out["query"]
     assert out["describe"]["error"] == "NOT_FOUND", out["describe"]
     assert "LeadRouter_Lease__c" not in out["global"] and "Lead" in out["global"]
-    assert list(o.records("LeadRouter_Lease__c")) == []
+    assert [r["Key__c"] for r in o.records("LeadRouter_Lease__c")] == ["org:1"]
     assert out["join"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY", out["join"]
     assert not any(m["UserOrGroupId"] == org.ids["A"] for m in o.records("GroupMember"))
     assert out["admin"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY", out["admin"]
