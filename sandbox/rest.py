@@ -2,6 +2,9 @@
 getDeleted, limits. Composite and actions live in their own modules."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -135,7 +138,51 @@ def get_record(sb: Sandbox, request: Request) -> Response:
         since = _http_date(request, "If-Unmodified-Since")
         if since is not None and modified > since:
             raise _precondition_failed()
-        return Response(200, record_json(obj, record, request.version, fields))
+        body = record_json(obj, record, request.version, fields)
+        if obj.name not in ETAG_OBJECTS:
+            return Response(200, body)
+        etag = _etag(body)
+        if _etag_listed(request.header("If-None-Match"), etag):
+            return Response(304, None, {"ETag": etag})
+        if request.header("If-Match") and not _etag_listed(request.header("If-Match"), etag):
+            raise _etag_mismatch()
+        return Response(200, body, {"ETag": etag})
+
+
+# Salesforce returns an ETag, and honours If-Match / If-None-Match, on account records only
+ETAG_OBJECTS = frozenset({"Account"})
+
+
+def _etag(body: dict) -> str:
+    """A strong entity tag: a hash of the record as this GET answers it."""
+    digest = hashlib.sha1(json.dumps(body, sort_keys=True, default=str).encode()).digest()
+    return '"' + base64.b64encode(digest).decode() + '"'
+
+
+def _etag_listed(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _etag_mismatch() -> SalesforceError:
+    return SalesforceError(412, "PRECONDITION_FAILED", "The requested entity's ETag does not match the ETag in If-Match (or matches the one in If-None-Match).")  # fmt: skip
+
+
+def _check_etag(sb: Sandbox, request: Request, obj: ObjectDef, id18: str) -> None:
+    """If-Match / If-None-Match on a PATCH of an account: 412 unless the record's ETag (that
+    of a full GET by the caller) passes."""
+    match, none_match = request.header("If-Match"), request.header("If-None-Match")
+    if obj.name not in ETAG_OBJECTS or not (match or none_match):
+        return
+    record = sb.org.get(obj.name, id18)
+    if record is None or record["IsDeleted"]:
+        return  # the update answers NOT_FOUND / ENTITY_IS_DELETED as usual
+    readable = sharing.schema_for(sb.org, request.user_id).object(obj.name) or obj
+    etag = _etag(record_json(readable, record, request.version, None))
+    if (match and not _etag_listed(match, etag)) or _etag_listed(none_match, etag):
+        raise _etag_mismatch()
 
 
 def _http_date(request: Request, header: str) -> datetime | None:
@@ -181,6 +228,7 @@ def update_record(sb: Sandbox, request: Request) -> Response:
         since = request.header("If-Unmodified-Since")
         if since:
             _check_unmodified_since(sb, obj, id18, since)
+        _check_etag(sb, request, obj, id18)
         sharing.check_update(sb.org, request.user_id, obj.name, id18, fields)
         sb.org.update(obj.name, id18, fields, as_user=request.user_id, auto_assign=auto_assign(request))
     sb.counters.add_records_written(1)

@@ -185,6 +185,27 @@ def test_conditional_get_answers_304_for_a_record_not_modified_since(sandbox, ra
     assert raw.get(f"sobjects/Lead/{lead_id}", headers={"If-Unmodified-Since": later}).status_code == 200
 
 
+def test_account_records_carry_an_etag_for_if_match_and_if_none_match(sandbox, raw):
+    """ETag, If-Match and If-None-Match on sObject Rows, which Salesforce supports for
+    account records (Conditional Request Headers): GET answers an ETag; If-None-Match with
+    it is 304 on GET and 412 on PATCH; If-Match with a stale one is 412 and the record is
+    left alone; after a change the ETag differs."""
+    account = sandbox.org.create("Account", {"Name": "Initech"})
+    first = raw.get(f"sobjects/Account/{account}")
+    etag = first.headers.get("ETag")
+    assert first.status_code == 200 and etag and etag.startswith('"'), first.headers
+    assert raw.get(f"sobjects/Account/{account}", headers={"If-None-Match": etag}).status_code == 304
+    same = raw.patch(f"sobjects/Account/{account}", json={"Name": "Initrode"}, headers={"If-None-Match": etag})
+    assert (same.status_code, same.json()[0]["errorCode"]) == (412, "PRECONDITION_FAILED")
+    assert raw.patch(f"sobjects/Account/{account}", json={"Name": "Initrode"}, headers={"If-Match": etag}).status_code == 204
+    stale = raw.patch(f"sobjects/Account/{account}", json={"Name": "Penetrode"}, headers={"If-Match": etag})
+    assert (stale.status_code, stale.json()[0]["errorCode"]) == (412, "PRECONDITION_FAILED")
+    assert sandbox.org.get("Account", account)["Name"] == "Initrode"
+    now = raw.get(f"sobjects/Account/{account}")
+    assert now.headers["ETag"] != etag
+    assert raw.get(f"sobjects/Account/{account}", headers={"If-Match": etag}).status_code == 412
+
+
 def test_head_answers_as_get_without_a_body(sandbox, raw):
     """HEAD is served wherever GET is (the REST API lists GET, HEAD for sObject Rows,
     describe, the resource lists): the status and headers of the GET, no body. A client
