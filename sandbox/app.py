@@ -49,9 +49,11 @@ class Router:
         self.api: list[Route] = []  # under /services/data/vXX.X
         self.other: list[Route] = []  # absolute paths (oauth, admin, version list)
 
-    def add(self, table: str, method: str, template: str, handler: Handler, *, composite_write: bool = False) -> None:
-        # {name} matches one path segment; {name:regex} one matching the regex
-        regex = "^" + re.sub(r"\{(\w+)(?::([^}]+))?\}", lambda m: f"(?P<{m[1]}>{m[2] or '[^/]+'})",
+    def add(self, table: str, method: str, template: str, handler: Handler, *, composite_write: bool = False,
+            patterns: dict[str, str] | None = None) -> None:  # fmt: skip
+        # {name} matches one path segment; {name:regex}, or a `patterns` entry, one matching the regex
+        regex = "^" + re.sub(r"\{(\w+)(?::([^}]+))?\}",
+                             lambda m: f"(?P<{m[1]}>{m[2] or (patterns or {}).get(m[1], '[^/]+')})",
                              template.rstrip("/")) + "/?$"  # fmt: skip
         shown = re.sub(r"\{(\w+):[^}]+\}", r"{\1}", template.strip("/"))
         name = f"{method} {shown}"

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sandbox import actions, admin, bulk, composite, identity, listviews, other_apis, persist, rest, upsert
+from sandbox import actions, admin, bulk, composite, identity, listviews, other_apis, persist, relationships, rest, upsert
 from sandbox import composite_request  # /composite, /composite/batch, /composite/tree
 from sandbox.app import Router, handle
 from sandbox.auth import Auth, OAuthError
@@ -93,6 +93,9 @@ def build_router() -> Router:
     r.add("api", "GET", "/sobjects/{type}/{field:(?i:id|[^/]+__c)}/{value}", upsert.get_by_external_id)
     r.add("api", "PATCH", "/sobjects/{type}/{field:(?i:id|[^/]+__c)}/{value}", upsert.upsert_by_external_id)
     r.add("api", "DELETE", "/sobjects/{type}/{field:(?i:id|[^/]+__c)}/{value}", upsert.delete_by_external_id)
+    # friendly URLs: a record id (15 or 18 characters), then a relationship name
+    r.add("api", "GET", "/sobjects/{type}/{id}/{relationship}", relationships.get_related,
+          patterns={"id": "[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?"})
     r.add("api", "GET", "/query", rest.query)
     r.add("api", "GET", "/query/{locator}", rest.query_more)
     r.add("api", "GET", "/queryAll", rest.query_all)
