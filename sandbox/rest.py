@@ -75,7 +75,15 @@ def resources(sb: Sandbox, request: Request) -> Response:
 
 
 # ---- describe ------------------------------------------------------------------------
+def _metadata_unchanged(sb: Sandbox, request: Request) -> bool:
+    """If-Modified-Since on describe: true when the org's setup has not changed since."""
+    since = _http_date(request, "If-Modified-Since")
+    return since is not None and sb.org.metadata_modified.replace(microsecond=0) <= since
+
+
 def describe_global(sb: Sandbox, request: Request) -> Response:
+    if _metadata_unchanged(sb, request):
+        return Response(304)
     body = describe.describe_global(sharing.schema_for(sb.org, request.user_id), request.version)
     for summary in body["sobjects"]:
         sharing.describe_for(sb.org, request.user_id, summary)
@@ -93,6 +101,8 @@ def sobject_info(sb: Sandbox, request: Request) -> Response:
 def describe_sobject(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
     sharing.check_object(sb.org, request.user_id, obj.name)
+    if _metadata_unchanged(sb, request):
+        return Response(304)
     schema = sharing.schema_for(sb.org, request.user_id)
     obj = schema.object(obj.name) or obj
     body = describe.describe_sobject(obj, schema, request.version)

@@ -206,6 +206,23 @@ def test_account_records_carry_an_etag_for_if_match_and_if_none_match(sandbox, r
     assert raw.get(f"sobjects/Account/{account}", headers={"If-Match": etag}).status_code == 412
 
 
+def test_describe_answers_304_when_the_metadata_has_not_changed_since(sandbox, raw):
+    """If-Modified-Since on sObject Describe and Describe Global ("Get Object Metadata
+    Changes"): 304 with no body when no object's metadata changed since the date, the
+    describe when it did (the sandbox's metadata changes at its start and when a test
+    changes the org's setup). A client caching describe got the whole body every time."""
+    from datetime import timedelta
+
+    later = format_datetime(sandbox.clock.now() + timedelta(minutes=1), usegmt=True)
+    for path in ("sobjects/Lead/describe", "sobjects"):
+        cached = raw.get(path, headers={"If-Modified-Since": later})
+        assert (cached.status_code, cached.content) == (304, b""), path
+    sandbox.clock.advance(timedelta(minutes=5))
+    sandbox.org.set_history_tracking("Lead", {"Status": False})  # an admin changes Lead's setup
+    changed = raw.get("sobjects/Lead/describe", headers={"If-Modified-Since": later})
+    assert (changed.status_code, changed.json()["name"]) == (200, "Lead")
+
+
 def test_head_answers_as_get_without_a_body(sandbox, raw):
     """HEAD is served wherever GET is (the REST API lists GET, HEAD for sObject Rows,
     describe, the resource lists): the status and headers of the GET, no body. A client
