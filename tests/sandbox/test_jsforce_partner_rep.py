@@ -312,6 +312,7 @@ def test_the_rep_cannot_take_the_connectors_lease_or_join_a_queue(as_rep, org):
     async function main() {
       await step('retrieve', () => conn.sobject('LeadRouter_Lease__c').retrieve([process.env.LEASE], {fields: ['Key__c']}));
       await step('get', () => conn.sobject('LeadRouter_Lease__c').retrieve(process.env.LEASE));
+      await step('views', () => conn.sobject('LeadRouter_Lease__c').listviews());
       await step('create', () => conn.sobject('LeadRouter_Lease__c').create({Name: 'x', Key__c: 'rep:1', Term__c: 99}));
       await step('upsert', () => conn.sobject('LeadRouter_Lease__c').upsert({Key__c: 'rep:1', Name: 'x', Term__c: 99}, 'Key__c'));
       await step('query', () => conn.query('SELECT Id FROM LeadRouter_Lease__c'));
@@ -323,6 +324,7 @@ def test_the_rep_cannot_take_the_connectors_lease_or_join_a_queue(as_rep, org):
     """, QUEUE=queue, ME=org.ids["A"], ADMIN=o.admin_user_id, LEASE=lease)
     assert out["retrieve"].get("error") == "NOT_FOUND", out["retrieve"]
     assert out["get"].get("error") == "NOT_FOUND", out["get"]
+    assert out["views"].get("error") == "NOT_FOUND", out["views"]
     assert out["create"].get("error") == "NOT_FOUND", out["create"]
     assert out["upsert"].get("error") == "NOT_FOUND", out["upsert"]
     assert out["query"]["error"] == "INVALID_TYPE", out["query"]
