@@ -294,10 +294,20 @@ def _external_schema(schema: Schema) -> Schema:
 
 
 def describe_for(org: Org, user_id: str | None, summary: dict, fields: list[dict] | None = None) -> None:
-    """Narrow a Lead describe (its object summary, and its fields when given) in place to
-    what an external user may do, as Salesforce answers describe for the caller: a tool
-    that offers the fields describe calls updateable must not meet a refusal on save."""
-    if summary.get("name") != "Lead" or external_user(org, user_id) is None:
+    """Narrow a describe (its object summary, and its fields when given) in place to what
+    an external user may do, as Salesforce answers describe for the caller: a tool that
+    offers the fields describe calls updateable must not meet a refusal on save. Lead as
+    the permission set grants it; a read-only object (an account, a contact, setup objects
+    but the user's own User row) neither createable nor updateable."""
+    name = summary.get("name")
+    if (name not in _READ_ONLY and name != "Lead") or external_user(org, user_id) is None:
+        return
+    if name in _READ_ONLY and name != "User":  # its own User row aside, nothing it may write
+        summary.update(createable=False, updateable=False, deletable=False, undeletable=False, mergeable=False)
+        for f in fields or ():
+            f.update(createable=False, updateable=False)
+        return
+    if name != "Lead":
         return
     summary.update(createable=False, deletable=False, undeletable=False, mergeable=False)
     if fields is None:

@@ -380,3 +380,22 @@ def test_the_rep_cannot_point_a_record_at_one_it_cannot_see(as_rep, org):
     assert out["oppMine"]["success"] is True, out["oppMine"]
     assert out["move"]["error"] == "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", out["move"]
     assert [t["WhoId"] for t in o.records("Task")] == [ids["lead_A"]]
+
+
+def test_the_reps_describe_of_read_only_objects_offers_no_edit(as_rep, org):
+    """Describe answers for the caller: the partner account and its contacts, and the setup
+    objects, are read only to a rep, so describe says neither the object nor a field is
+    createable or updateable (a tool offering edits by describe met INSUFFICIENT_ACCESS on
+    save); an opportunity, which the rep may create, stays createable."""
+    out = as_rep("""
+    async function main() {
+      await step('account', async () => { const d = await conn.sobject('Account').describe();
+        return [d.createable, d.updateable, d.deletable, d.fields.find((f) => f.name === 'Name').updateable]; });
+      await step('groupMember', async () => { const d = await conn.sobject('GroupMember').describe(); return d.createable; });
+      await step('global', async () => Object.fromEntries((await conn.describeGlobal()).sobjects
+        .filter((s) => ['Account', 'Contact', 'Opportunity'].includes(s.name)).map((s) => [s.name, s.createable])));
+    }
+    """)
+    assert out["account"] == [False, False, False, False], out["account"]
+    assert out["groupMember"] is False
+    assert out["global"] == {"Account": False, "Contact": False, "Opportunity": True}, out["global"]
