@@ -32,6 +32,7 @@ class Context:
         self.today = self.now.date()
         self._tables: dict[str, dict] = {}
         self._fiscal: tuple[int, bool] | None = None
+        self.also: Callable[[Row], bool] | None = None  # the caller's sharing, for semi-joins' inner rows
 
     @property
     def fiscal(self) -> tuple[int, bool]:
@@ -205,11 +206,32 @@ def _is_relative(v) -> bool:
     return isinstance(v, tuple) and len(v) == 3 and v[0] == "relative"
 
 
+def _semi_join_values(plan, ctx: Context) -> frozenset:
+    """The ids a semi-join's inner query selects: its live rows that pass its WHERE and the
+    caller's sharing (ctx.also), ordered and limited as it says."""
+    where = predicate(plan.where, ctx)
+    also = ctx.also
+    rows = [r for r in ctx.table(plan.sobject.name).values()
+            if not r["IsDeleted"] and (where is None or where(r)) and (also is None or also(r))]  # fmt: skip
+    if plan.order_by:
+        sort_rows(rows, plan.order_by, ctx)
+    if plan.offset or plan.limit is not None:
+        rows = rows[plan.offset : None if plan.limit is None else plan.offset + plan.limit]
+    get = getter(plan.fields[0], ctx)
+    return frozenset(v for v in map(get, rows) if v is not None)
+
+
 def _test(t: Test, ctx: Context) -> Predicate:
     get = value_getter(t.path, ctx, t.fn, t.slot)
     kind = t.path.kind
     norm = _NORMALISE.get(kind, _same)
     op = t.op
+
+    if op in ("semi", "antisemi"):
+        ids = _semi_join_values(t.values[0], ctx)
+        if op == "semi":
+            return lambda r: get(r) in ids
+        return lambda r: get(r) not in ids  # an empty lookup is in no set: an anti-join keeps it
 
     if op == "like":
         rx = re.compile(t.values[0], re.IGNORECASE | re.DOTALL)

@@ -207,22 +207,24 @@ def _plan_for(soql: str, schema, max_child_levels: int) -> Plan:
 
 def execute(
     soql: str, org, *, include_deleted: bool = False, version: str = DEFAULT_VERSION,
-    also: Callable[[dict], bool] | None = None, schema=None,
+    also: Callable[[dict], bool] | None = None, schema=None, match: Callable[[dict], bool] | None = None,
 ) -> QueryResult:  # fmt: skip
     """Run one SOQL query on `org`; raises SoqlError as Salesforce would refuse it.
 
-    `also`: a further row test ANDed to the WHERE (SOSL's search match, the caller's
-    sharing), before ORDER BY and LIMIT; subqueries' child records pass it too (SOSL takes
-    no subqueries). `schema`: the objects and fields as the caller may see them (field-level
+    `also`: the caller's sharing, a row test ANDed to the WHERE before ORDER BY and LIMIT;
+    subqueries' child records and semi-joins' inner rows pass it too. `match`: a further
+    row test for the root rows only (SOSL's search match). `schema`: the objects and fields as the caller may see them (field-level
     security), the org's own by default.
     """
     plan = plan_for(soql, schema if schema is not None else org.schema, version)
     with org.lock:
         ctx = cq.Context(org, org.clock.now())
+        ctx.also = also
         table = ctx.table(plan.sobject.name)
         where = cq.predicate(plan.where, ctx)
-        if also is not None:
-            where = also if where is None else cq._all([where, also])
+        for extra in (also, match):
+            if extra is not None:
+                where = extra if where is None else cq._all([where, extra])
         wanted = cq.id_candidates(plan.where) if plan.where is not None else None
         source = table.values() if wanted is None else [r for r in map(table.get, wanted) if r is not None]
         if include_deleted:

@@ -330,3 +330,35 @@ def test_fiscal_date_literals_and_functions_follow_the_orgs_fiscal_year(jsforce,
     assert out["lastYear"] == ["January", "March"], out
     assert out["calendar"] == ["April"], out
     assert sorted(out["grouped"]) == [[2026, 4, 10, 1], [2026, 4, 12, 1], [2027, 1, 1, 1]], out  # Jan, Mar: Q4 of FY 2026
+
+
+def test_semi_join_and_anti_join_subqueries_in_where(jsforce, sandbox):
+    """WHERE Id IN (SELECT …) and NOT IN (SELECT …): Salesforce's semi-join and anti-join
+    (the inner query selects one Id or lookup field); the sandbox refused them as
+    MALFORMED_QUERY. A lookup on the left works too, and the inner query's own WHERE holds."""
+    org = sandbox.org
+    acme, globex, initech = (org.create("Account", {"Name": n}) for n in ("Acme", "Globex", "Initech"))
+    org.create("Contact", {"LastName": "Road Runner", "AccountId": acme})
+    org.create("Contact", {"LastName": "Hank", "AccountId": globex, "Email": "hank@globex.test"})
+    org.create("Opportunity", {"Name": "Anvils", "StageName": "Prospecting", "CloseDate": "2027-01-01", "AccountId": acme})
+    out = jsforce("""
+    async function main() {
+      const names = async (soql) => (await conn.query(soql)).records.map((r) => r.Name || r.LastName).sort();
+      await step('semi', () => names('SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact)'));
+      await step('anti', () => names('SELECT Name FROM Account WHERE Id NOT IN (SELECT AccountId FROM Contact)'));
+      await step('filtered', () => names("SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE Email != null)"));
+      await step('lookup', () => names('SELECT LastName FROM Contact WHERE AccountId IN (SELECT AccountId FROM Opportunity)'));
+      await step('both', () => names('SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact) AND Id NOT IN (SELECT AccountId FROM Opportunity)'));
+      await step('twoFields', () => conn.query('SELECT Name FROM Account WHERE Id IN (SELECT Id, AccountId FROM Contact)'));
+      await step('notId', () => conn.query('SELECT Name FROM Account WHERE Name IN (SELECT LastName FROM Contact)'));
+      await step('or', () => conn.query("SELECT Name FROM Account WHERE Name = 'Acme' OR Id IN (SELECT AccountId FROM Contact)"));
+    }
+    """)
+    assert out["semi"] == ["Acme", "Globex"], out
+    assert out["anti"] == ["Initech"], out
+    assert out["filtered"] == ["Globex"], out
+    assert out["lookup"] == ["Road Runner"], out
+    assert out["both"] == ["Globex"], out
+    assert out["twoFields"]["error"] == "MALFORMED_QUERY", out["twoFields"]
+    assert out["notId"]["error"] == "MALFORMED_QUERY", out["notId"]
+    assert out["or"]["error"] == "MALFORMED_QUERY" and "'OR' operator" in out["or"]["message"], out["or"]
