@@ -79,12 +79,15 @@ def lead_filter(org: Org, user: dict) -> Callable[[dict], bool]:
         if prefix == "017":  # LeadHistory: readable as far as its lead is
             lead = org.get("Lead", row.get("LeadId") or "")
             return lead is not None and visible(lead)
-        if prefix == "00T":  # a Task: its owner's, else controlled by its lead (activities' default)
-            who = str(row.get("WhoId") or "")
-            if row.get("OwnerId") == me or not who.startswith("00Q"):
+        if prefix == "00T":  # a Task: its owner's, else controlled by its parents (activities' default)
+            if row.get("OwnerId") == me:
                 return True
-            lead = org.get("Lead", who)
-            return lead is not None and visible(lead)
+            for parent_id in (str(row.get("WhoId") or ""), str(row.get("WhatId") or "")):
+                if parent_id[:3] in ("00Q", "001", "003", "006"):  # a lead, an account, a contact, an opportunity
+                    parent = org.lookup(parent_id)
+                    if parent is None or not visible(parent[1]):
+                        return False
+            return True
         if prefix == "001":  # Account: its own partner account, through its portal role
             return bool(account) and row.get("Id") == account
         if prefix == "003":  # Contact: controlled by its account

@@ -399,3 +399,17 @@ def test_the_reps_describe_of_read_only_objects_offers_no_edit(as_rep, org):
     assert out["account"] == [False, False, False, False], out["account"]
     assert out["groupMember"] is False
     assert out["global"] == {"Account": False, "Contact": False, "Opportunity": True}, out["global"]
+
+
+def test_a_task_about_another_partners_account_is_out_of_the_reps_reach(as_rep, org):
+    """Activities are controlled by their parents, the What as much as the Who: a task
+    another partner's rep logged on its own account (WhatId) is not the rep's to read."""
+    o, ids = org.org, org.ids
+    theirs = o.create("Task", {"Subject": "QBR", "WhatId": o.get("User", ids["B"])["AccountId"], "OwnerId": ids["B"]})
+    mine = o.create("Task", {"Subject": "QBR", "WhatId": o.get("User", ids["A"])["AccountId"], "OwnerId": ids["B"]})
+    out = as_rep("""
+    async function main() {
+      await step('tasks', async () => (await conn.query('SELECT Id FROM Task')).records.map((r) => r.Id));
+    }
+    """)
+    assert out["tasks"] == [mine], (out, theirs)
