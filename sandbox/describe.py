@@ -74,6 +74,9 @@ def _picklist(f: FieldDef) -> list[dict[str, Any]]:
 def describe_field(f: FieldDef) -> dict[str, Any]:
     numeric = f.type in ("double", "currency", "percent")
     default = f.default
+    # a long text area (over 255 characters) is neither filtered, sorted nor grouped; a
+    # textarea of 255 (Street) is, as SOQL takes it (sandbox/soql/bind.py's long_text)
+    long_text = f.type == "anyType" or (f.type == "textarea" and f.length > 255)
     return {
         "aggregatable": f.type not in ("textarea", "multipicklist", "anyType"),
         "autoNumber": False,
@@ -90,8 +93,8 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         "dependentPicklist": False,
         "digits": f.precision if f.type == "int" else 0,
         "externalId": f.external_id,
-        "filterable": f.type not in ("textarea",),
-        "groupable": f.type not in ("textarea", "double", "currency", "percent", "datetime", "anyType"),
+        "filterable": not long_text,
+        "groupable": not long_text and f.type not in ("double", "currency", "percent", "datetime", "multipicklist"),
         "htmlFormatted": False,
         "idLookup": f.name in ("Id", "Username") or f.external_id,
         "inlineHelpText": f.description,
@@ -110,7 +113,7 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         "restrictedPicklist": f.restricted_picklist,
         "scale": f.scale if numeric else 0,
         "soapType": _SOAP_TYPES.get(f.type, "xsd:string"),
-        "sortable": f.type not in ("textarea", "multipicklist"),
+        "sortable": not long_text and f.type != "multipicklist",
         "type": f.type,
         "unique": f.name == "Username" or f.unique,
         "updateable": f.updateable,
