@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sandbox import actions, admin, bulk, composite, identity, listviews, other_apis, persist, relationships, rest, upsert
+from sandbox import actions, admin, bulk, composite, identity, listviews, other_apis, persist, relationships, rest, ui_api, upsert
 from sandbox import composite_request  # /composite, /composite/batch, /composite/tree
 from sandbox.app import Router, handle
 from sandbox.auth import Auth, OAuthError
@@ -114,6 +114,7 @@ def build_router() -> Router:
     bulk.add_routes(r)
     composite_request.add_routes(r)
     other_apis.add_routes(r)
+    ui_api.add_routes(r)
     return r
 
 
