@@ -49,9 +49,14 @@ class Router:
         self.api: list[Route] = []  # under /services/data/vXX.X
         self.other: list[Route] = []  # absolute paths (oauth, admin, version list)
 
-    def add(self, table: str, method: str, template: str, handler: Handler, *, composite_write: bool = False) -> None:
-        regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template.rstrip("/")) + "/?$"
-        name = f"{method} {template.strip('/')}"
+    def add(self, table: str, method: str, template: str, handler: Handler, *, composite_write: bool = False,
+            patterns: dict[str, str] | None = None) -> None:  # fmt: skip
+        # {name} matches one path segment; {name:regex}, or a `patterns` entry, one matching the regex
+        regex = "^" + re.sub(r"\{(\w+)(?::([^}]+))?\}",
+                             lambda m: f"(?P<{m[1]}>{m[2] or (patterns or {}).get(m[1], '[^/]+')})",
+                             template.rstrip("/")) + "/?$"  # fmt: skip
+        shown = re.sub(r"\{(\w+):[^}]+\}", r"{\1}", template.strip("/"))
+        name = f"{method} {shown}"
         getattr(self, table).append(Route(method, re.compile(regex), name, handler, composite_write))
 
     def match(self, routes: list[Route], method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
@@ -85,7 +90,7 @@ def handle(sb: Sandbox, request: Request) -> Response:
         return error_response(not_found(), {"Sforce-Limit-Info": sb.limit.header()})
     began = time.perf_counter()
     request.version = version
-    route, params, allowed = sb.router.match(sb.router.api, request.method, rest)
+    route, params, allowed = sb.router.match(sb.router.api, _routed(request.method), rest)
     name = route.name if route else f"{request.method} (no such resource)"
     try:
         session = sb.auth.session_user(request.header("Authorization"))
@@ -131,6 +136,12 @@ def handle(sb: Sandbox, request: Request) -> Response:
     return response
 
 
+def _routed(method: str) -> str:
+    """HEAD is answered as GET (Salesforce lists GET, HEAD on its read resources); the
+    server sends the GET's status and headers without its body."""
+    return "GET" if method == "HEAD" else method
+
+
 def _log_unknown(sb: Sandbox, request: Request, began: float) -> None:
     """A path the sandbox does not emulate goes in the request log and on stderr, with its
     method and path: a client (sf, Workbench, a new connector call) failing on a 404 must
@@ -156,7 +167,7 @@ def _raise_fault(sb: Sandbox, request: Request, kind: str) -> None:
 
 
 def _handle_other(sb: Sandbox, request: Request) -> Response:
-    route, params, allowed = sb.router.match(sb.router.other, request.method, request.path)
+    route, params, allowed = sb.router.match(sb.router.other, _routed(request.method), request.path)
     name = route.name if route else f"{request.method} (no such resource)"
     admin = request.path.startswith("/__sandbox")
     decision = sb.faults.decide(name, api=False) if route is not None and not admin else None

@@ -35,6 +35,8 @@ from sandbox import ids, sharing
 from sandbox.errors import SalesforceError
 from sandbox.https_server import Request, Response
 from sandbox.rest import sobject
+from sandbox.upsert import external_id_field
+from sandbox.upsert import upsert as upsert_record
 
 if TYPE_CHECKING:
     from sandbox.handle import RunningOrg as Sandbox
@@ -177,6 +179,9 @@ class BulkJobs:
     def __init__(self, polls_in_progress: int = 1):
         self.polls_in_progress = polls_in_progress
         self._jobs: dict[str, Job] = {}
+        # what the limits resource counts, kept when a job is deleted: (org time, "query" for a
+        # query job — DailyBulkV2QueryJobs — or "batch" for 10,000 ingested records — DailyBulkApiBatches)
+        self._usage: list[tuple[datetime, str]] = []
         self._serial = 0
         self._lock = threading.Lock()
 
@@ -204,6 +209,15 @@ class BulkJobs:
     def all(self, kind: str) -> list[Job]:
         with self._lock:
             return [j for j in self._jobs.values() if j.kind == kind]
+
+    def count_use(self, when: datetime, what: str, n: int = 1) -> None:
+        with self._lock:
+            self._usage.extend([(when, what)] * n)
+
+    def used(self, what: str, since: datetime) -> int:
+        """Query jobs or ingest batches counted since `since` (the limits' 24-hour window)."""
+        with self._lock:
+            return sum(1 for when, kind in self._usage if kind == what and when > since)
 
 
 def _jobs(sb: Sandbox) -> BulkJobs:
@@ -319,6 +333,7 @@ def create_query(sb: Sandbox, request: Request) -> Response:
             job.lines.append(buffer.getvalue())
 
     _jobs(sb).add(job)
+    _jobs(sb).count_use(sb.clock.now(), "query")
     _in_background(job, render)
     return Response(200, job.info())
 
@@ -432,9 +447,14 @@ def create_ingest(sb: Sandbox, request: Request) -> Response:
     if not isinstance(name, str) or not name:
         raise SalesforceError(400, "INVALIDJOB", 'an ingest job needs "object", e.g. "Lead"')
     obj = sobject(sb, name)
+    sharing.check_object(sb.org, request.user_id, obj.name)  # an object not there for the user
     external_id = body.get("externalIdFieldName")
     if operation == "upsert" and not external_id:
         raise SalesforceError(400, "INVALIDJOB", 'an upsert job needs "externalIdFieldName" (Id or an external id field)')  # fmt: skip
+    if operation == "upsert":
+        field = obj.field(external_id)
+        if field is None or not (field.name == "Id" or field.external_id):
+            raise SalesforceError(400, "INVALIDJOB", f"Field name provided, {external_id} is not an External ID or indexed field for {obj.name}")  # fmt: skip
     delimiter, line_ending = _format(body)
     job = Job(_jobs(sb).new_id(), "ingest", operation, obj.name, request.user_id or "", sb.clock.now(), request.version,
               delimiter, line_ending, external_id=external_id, assignment_rule=body.get("assignmentRuleId"))  # fmt: skip
@@ -537,6 +557,8 @@ def _process(sb: Sandbox, user_id: str | None, planned: Any, job: Job) -> None:
             continue
         job.successful.append([record_id, "true" if created else "false", *row])
     sb.counters.add_records_written(len(job.successful))
+    # Bulk API 2.0 counts an ingest job's records in batches of 10,000 against DailyBulkApiBatches
+    _jobs(sb).count_use(sb.clock.now(), "batch", max(1, -(-len(rows) // 10_000)))
 
 
 def _write_row(sb: Sandbox, user_id: str | None, job: Job, header: list[str], row: list[str], id_column: int | None) -> tuple[str, bool]:  # fmt: skip
@@ -549,26 +571,32 @@ def _write_row(sb: Sandbox, user_id: str | None, job: Job, header: list[str], ro
         fields[name] = None if value == "#N/A" else value
     assign = bool(job.assignment_rule)
     operation = job.operation
+    if operation == "upsert" and (job.external_id or "").lower() != "id":
+        obj = sb.org.schema.object(job.object)
+        assert obj is not None
+        f = external_id_field(obj, job.external_id or "")
+        value = next((v for k, v in fields.items() if k.lower() == f.name.lower()), None)
+        if value is None:
+            raise SalesforceError(400, "MISSING_ARGUMENT", f"{f.name} not specified", [])
+        return upsert_record(sb.org, obj, f, value, fields, user_id=user_id, auto_assign=assign)
     if operation == "upsert" and (job.external_id or "").lower() == "id":
         if id_column is not None and row[id_column]:
             operation = "update"
         else:  # no Id in the row: Salesforce's way to ask an upsert for a new record
-            sharing.check_create(sb.org, user_id, job.object)
+            sharing.check_create(sb.org, user_id, job.object, fields)
             return sb.org.create(job.object, fields, as_user=user_id, auto_assign=assign), True
     if operation == "insert":
         if id_column is not None:
             raise SalesforceError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
-        sharing.check_create(sb.org, user_id, job.object)
+        sharing.check_create(sb.org, user_id, job.object, fields)
         return sb.org.create(job.object, fields, as_user=user_id, auto_assign=assign), True
     record_id = fields.pop(header[id_column], None) if id_column is not None else None
     if not record_id:
         raise SalesforceError(400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
     if operation in ("delete", "hardDelete"):
-        sharing.check_delete(sb.org, user_id, job.object)
+        sharing.check_delete(sb.org, user_id, job.object, record_id)
         sb.org.delete(job.object, record_id, as_user=user_id)
         return ids.to18(record_id), False
-    if operation == "upsert":
-        raise SalesforceError(400, "INVALID_FIELD", f"upsert by {job.external_id} is not in the sandbox; use Id")
     sharing.check_update(sb.org, user_id, job.object, record_id, fields)
     sb.org.update(job.object, record_id, fields, as_user=user_id, auto_assign=assign)
     return ids.to18(record_id), False

@@ -17,6 +17,8 @@ from sandbox.https_server import Request, Response
 from sandbox.jsonvalues import record_json
 from sandbox.rest import _field_list, auto_assign, sobject
 from sandbox.schema import ObjectDef
+from sandbox.upsert import external_id_field
+from sandbox.upsert import upsert as upsert_record
 
 if TYPE_CHECKING:
     from sandbox.handle import RunningOrg as Sandbox
@@ -82,7 +84,11 @@ def _run(sb: Sandbox, request: Request, items: list, all_or_none: bool, write) -
                     results.append({"success": False, "errors": [_fault_error(fault.code)]})
                     continue
                 try:
-                    results.append({"id": write(item), "success": True, "errors": []})
+                    written = write(item)
+                    if isinstance(written, tuple):  # an upsert: (id, created), an UpsertResult
+                        results.append({"id": written[0], "success": True, "errors": [], "created": written[1]})
+                    else:
+                        results.append({"id": written, "success": True, "errors": []})
                 except SalesforceError as exc:
                     results.append({"success": False, "errors": [exc.to_save_error()]})
             if all_or_none and any(not r["success"] for r in results):
@@ -111,7 +117,7 @@ def create(sb: Sandbox, request: Request) -> Response:
         fields = {k: v for k, v in record.items() if k != "attributes"}
         if any(k.lower() == "id" for k in fields):
             raise SalesforceError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
-        sharing.check_create(sb.org, request.user_id, kind)
+        sharing.check_create(sb.org, request.user_id, kind, fields)
         return sb.org.create(kind, fields, as_user=request.user_id, auto_assign=assign)
 
     return Response(200, _run(sb, request, records, all_or_none, write))
@@ -135,6 +141,28 @@ def update(sb: Sandbox, request: Request) -> Response:
     return Response(200, _run(sb, request, records, all_or_none, write))
 
 
+def upsert(sb: Sandbox, request: Request) -> Response:
+    """PATCH composite/sobjects/X/Field: each record created or updated by its external id
+    (sandbox/upsert.py), UpsertResults in order; records of the URL's type only (API 46.0+)."""
+    obj = sobject(sb, request.params["type"])
+    f = external_id_field(obj, request.params["field"])
+    all_or_none, records = _body(request)
+    assign = auto_assign(request)
+
+    def write(record: Any) -> tuple[str, bool]:
+        kind = _record_type(sb, record)
+        if kind != obj.name:
+            raise SalesforceError(400, "INVALID_TYPE", f"this upsert takes {obj.name} records only (the type in the URL), got {kind}")  # fmt: skip
+        fields = {k: v for k, v in record.items() if k != "attributes"}
+        named = next((k for k in fields if k.lower() == f.name.lower()), None)
+        value = fields.get(named) if named is not None else None
+        if value in (None, "") and f.name != "Id":
+            raise SalesforceError(400, "MISSING_ARGUMENT", f"{f.name} not specified", [])
+        return upsert_record(sb.org, obj, f, value, fields, user_id=request.user_id, auto_assign=assign)
+
+    return Response(200, _run(sb, request, records, all_or_none, write))
+
+
 def delete(sb: Sandbox, request: Request) -> Response:
     raw = request.query.get("ids", "")
     id_list = [i.strip() for i in raw.split(",") if i.strip()]
@@ -148,7 +176,7 @@ def delete(sb: Sandbox, request: Request) -> Response:
         obj = sb.org.schema.object_for_id(record_id) if ids.is_valid(record_id) else None
         if obj is None:
             raise SalesforceError(400, "MALFORMED_ID", f"malformed id {record_id}", [])
-        sharing.check_delete(sb.org, request.user_id, obj.name)
+        sharing.check_delete(sb.org, request.user_id, obj.name, ids.to18(record_id))
         sb.org.delete(obj.name, record_id, as_user=request.user_id)
         return ids.to18(record_id)
 
@@ -158,6 +186,7 @@ def delete(sb: Sandbox, request: Request) -> Response:
 def _readable(sb: Sandbox, request: Request) -> ObjectDef:
     """The object with the fields the caller may read (sandbox/sharing.py)."""
     obj = sobject(sb, request.params["type"])
+    sharing.check_object(sb.org, request.user_id, obj.name)  # an object not there for the caller
     return sharing.schema_for(sb.org, request.user_id).object(obj.name) or obj
 
 

@@ -140,7 +140,7 @@ def _create(sb: Sandbox, request: Request, node: _Node, faulted: bool, fault: An
         fields = {k: v for k, v in fields.items() if k.lower() != node.parent_field.lower()}
         fields[node.parent_field] = node.parent.id
     try:
-        sharing.check_create(sb.org, request.user_id, node.obj.name)
+        sharing.check_create(sb.org, request.user_id, node.obj.name, fields)
         node.id = sb.org.create(node.obj.name, fields, as_user=request.user_id, auto_assign=assign)
     except SalesforceError as exc:
         raise _Failed(node, exc.to_save_error()) from None

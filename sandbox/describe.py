@@ -74,6 +74,9 @@ def _picklist(f: FieldDef) -> list[dict[str, Any]]:
 def describe_field(f: FieldDef) -> dict[str, Any]:
     numeric = f.type in ("double", "currency", "percent")
     default = f.default
+    # a long text area (over 255 characters) is neither filtered, sorted nor grouped; a
+    # textarea of 255 (Street) is, as SOQL takes it (sandbox/soql/bind.py's long_text)
+    long_text = f.type == "anyType" or (f.type == "textarea" and f.length > 255)
     return {
         "aggregatable": f.type not in ("textarea", "multipicklist", "anyType"),
         "autoNumber": False,
@@ -90,8 +93,8 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         "dependentPicklist": False,
         "digits": f.precision if f.type == "int" else 0,
         "externalId": f.external_id,
-        "filterable": f.type not in ("textarea",),
-        "groupable": f.type not in ("textarea", "double", "currency", "percent", "datetime", "anyType"),
+        "filterable": not long_text,
+        "groupable": not long_text and f.type not in ("double", "currency", "percent", "datetime", "multipicklist"),
         "htmlFormatted": False,
         "idLookup": f.name in ("Id", "Username") or f.external_id,
         "inlineHelpText": f.description,
@@ -110,7 +113,7 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         "restrictedPicklist": f.restricted_picklist,
         "scale": f.scale if numeric else 0,
         "soapType": _SOAP_TYPES.get(f.type, "xsd:string"),
-        "sortable": f.type not in ("textarea", "multipicklist"),
+        "sortable": not long_text and f.type != "multipicklist",
         "type": f.type,
         "unique": f.name == "Username" or f.unique,
         "updateable": f.updateable,
@@ -142,9 +145,25 @@ def describe_sobject(obj: ObjectDef, schema: Schema, version: str) -> dict[str, 
         **_object_summary(obj, version),
         "childRelationships": children,
         "fields": [describe_field(f) for f in obj.fields.values()],
-        "recordTypeInfos": [],
+        "recordTypeInfos": _record_types(obj),
         "supportedScopes": [{"label": "All " + obj.label_plural.lower(), "name": "everything"}],
     }
+
+
+# The objects that can have record types; an org that defines none still describes the
+# master one on each (Salesforce's fixed id). Its `urls.layout` (describe/layouts/012…) is
+# left out: the sandbox serves no page layouts, and advertises only what it serves.
+_RECORD_TYPE_OBJECTS = frozenset({"Account", "Contact", "Lead", "Opportunity", "Task"})
+MASTER_RECORD_TYPE_ID = "012000000000000AAA"
+
+
+def _record_types(obj: ObjectDef) -> list[dict[str, Any]]:
+    if not (obj.custom or obj.name in _RECORD_TYPE_OBJECTS):
+        return []
+    return [{
+        "active": True, "available": True, "defaultRecordTypeMapping": True, "developerName": "Master",
+        "master": True, "name": "Master", "recordTypeId": MASTER_RECORD_TYPE_ID, "urls": {},
+    }]  # fmt: skip
 
 
 # Salesforce's names for the standard lookups the sandbox has; a lookup not named here has

@@ -183,6 +183,7 @@ def _view(sb: Sandbox, request: Request) -> tuple[ObjectDef, ListView]:
     """The view and its object as the caller's field-level security shows it: a column the
     caller may not read is left out of the view, as Salesforce shows the view to that user."""
     obj = sobject(sb, request.params["type"])
+    sharing.check_object(sb.org, request.user_id, obj.name)
     obj = sharing.schema_for(sb.org, request.user_id).object(obj.name) or obj
     raw = request.params["id"]
     wanted = ids.to18(raw) if ids.is_valid(raw) else raw
@@ -194,6 +195,7 @@ def _view(sb: Sandbox, request: Request) -> tuple[ObjectDef, ListView]:
 
 def list_views(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
+    sharing.check_object(sb.org, request.user_id, obj.name)  # an object not there for the caller
     views = [_entry(v, request.version) for v in views_of(obj.name)]
     return Response(200, {"done": True, "listviews": views, "nextRecordsUrl": None, "size": len(views),
                           "sobjectType": obj.name})  # fmt: skip

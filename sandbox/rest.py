@@ -2,10 +2,13 @@
 getDeleted, limits. Composite and actions live in their own modules."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from sandbox import describe, ids, sharing
 from sandbox.app import VERSIONS, release_label
@@ -72,22 +75,37 @@ def resources(sb: Sandbox, request: Request) -> Response:
 
 
 # ---- describe ------------------------------------------------------------------------
+def _metadata_unchanged(sb: Sandbox, request: Request) -> bool:
+    """If-Modified-Since on describe: true when the org's setup has not changed since."""
+    since = _http_date(request, "If-Modified-Since")
+    return since is not None and sb.org.metadata_modified.replace(microsecond=0) <= since
+
+
 def describe_global(sb: Sandbox, request: Request) -> Response:
-    body = describe.describe_global(sb.org.schema, request.version)
+    if _metadata_unchanged(sb, request):
+        return Response(304)
+    body = describe.describe_global(sharing.schema_for(sb.org, request.user_id), request.version)
     for summary in body["sobjects"]:
         sharing.describe_for(sb.org, request.user_id, summary)
     return Response(200, body)
 
 
 def sobject_info(sb: Sandbox, request: Request) -> Response:
-    body = describe.sobject_info(sobject(sb, request.params["type"]), request.version)
+    obj = sobject(sb, request.params["type"])
+    sharing.check_object(sb.org, request.user_id, obj.name)
+    body = describe.sobject_info(obj, request.version)
     sharing.describe_for(sb.org, request.user_id, body["objectDescribe"])
     return Response(200, body)
 
 
 def describe_sobject(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
-    body = describe.describe_sobject(obj, sb.org.schema, request.version)
+    sharing.check_object(sb.org, request.user_id, obj.name)
+    if _metadata_unchanged(sb, request):
+        return Response(304)
+    schema = sharing.schema_for(sb.org, request.user_id)
+    obj = schema.object(obj.name) or obj
+    body = describe.describe_sobject(obj, schema, request.version)
     sharing.describe_for(sb.org, request.user_id, body, body["fields"])
     return Response(200, body)
 
@@ -123,7 +141,74 @@ def get_record(sb: Sandbox, request: Request) -> Response:
         if record["IsDeleted"]:
             raise SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted")
         sharing.check_read(sb.org, request.user_id, obj.name, record)
-        return Response(200, record_json(obj, record, request.version, fields))
+        modified = record["LastModifiedDate"].replace(microsecond=0)
+        since = _http_date(request, "If-Modified-Since")
+        if since is not None and modified <= since:
+            return Response(304)  # the caller's copy is current: no body
+        since = _http_date(request, "If-Unmodified-Since")
+        if since is not None and modified > since:
+            raise _precondition_failed()
+        body = record_json(obj, record, request.version, fields)
+        if obj.name not in ETAG_OBJECTS:
+            return Response(200, body)
+        etag = _etag(body)
+        if _etag_listed(request.header("If-None-Match"), etag):
+            return Response(304, None, {"ETag": etag})
+        if request.header("If-Match") and not _etag_listed(request.header("If-Match"), etag):
+            raise _etag_mismatch()
+        return Response(200, body, {"ETag": etag})
+
+
+# Salesforce returns an ETag, and honours If-Match / If-None-Match, on account records only
+ETAG_OBJECTS = frozenset({"Account"})
+
+
+def _etag(body: dict) -> str:
+    """A strong entity tag: a hash of the record as this GET answers it."""
+    digest = hashlib.sha1(json.dumps(body, sort_keys=True, default=str).encode()).digest()
+    return '"' + base64.b64encode(digest).decode() + '"'
+
+
+def _etag_listed(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _etag_mismatch() -> SalesforceError:
+    return SalesforceError(412, "PRECONDITION_FAILED", "The requested entity's ETag does not match the ETag in If-Match (or matches the one in If-None-Match).")  # fmt: skip
+
+
+def _check_etag(sb: Sandbox, request: Request, obj: ObjectDef, id18: str) -> None:
+    """If-Match / If-None-Match on a PATCH of an account: 412 unless the record's ETag (that
+    of a full GET by the caller) passes."""
+    match, none_match = request.header("If-Match"), request.header("If-None-Match")
+    if obj.name not in ETAG_OBJECTS or not (match or none_match):
+        return
+    record = sb.org.get(obj.name, id18)
+    if record is None or record["IsDeleted"]:
+        return  # the update answers NOT_FOUND / ENTITY_IS_DELETED as usual
+    readable = sharing.schema_for(sb.org, request.user_id).object(obj.name) or obj
+    etag = _etag(record_json(readable, record, request.version, None))
+    if (match and not _etag_listed(match, etag)) or _etag_listed(none_match, etag):
+        raise _etag_mismatch()
+
+
+def _http_date(request: Request, header: str) -> datetime | None:
+    """A conditional request header's date (HTTP-date, as EEE, dd MMM yyyy HH:mm:ss z)."""
+    raw = request.header(header)
+    if not raw:
+        return None
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        raise SalesforceError(400, "INVALID_HEADER_TYPE", f"{header} must be an HTTP date, got {raw!r}") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
+def _precondition_failed() -> SalesforceError:
+    return SalesforceError(412, "PRECONDITION_FAILED", "The requested entity has been modified since the time specified in If-Unmodified-Since.")  # fmt: skip
 
 
 def _body_fields(request: Request, obj: ObjectDef) -> dict:
@@ -138,7 +223,7 @@ def create_record(sb: Sandbox, request: Request) -> Response:
     fields = _body_fields(request, obj)
     if any(k.lower() == "id" for k in fields):
         raise SalesforceError(400, "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: Id. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", ["Id"])  # fmt: skip
-    sharing.check_create(sb.org, request.user_id, obj.name)
+    sharing.check_create(sb.org, request.user_id, obj.name, fields)
     new_id = sb.org.create(obj.name, fields, as_user=request.user_id, auto_assign=auto_assign(request))
     sb.counters.add_records_written(1)
     return Response(201, {"id": new_id, "success": True, "errors": []},
@@ -153,6 +238,7 @@ def update_record(sb: Sandbox, request: Request) -> Response:
         since = request.header("If-Unmodified-Since")
         if since:
             _check_unmodified_since(sb, obj, id18, since)
+        _check_etag(sb, request, obj, id18)
         sharing.check_update(sb.org, request.user_id, obj.name, id18, fields)
         sb.org.update(obj.name, id18, fields, as_user=request.user_id, auto_assign=auto_assign(request))
     sb.counters.add_records_written(1)
@@ -172,7 +258,7 @@ def _check_unmodified_since(sb: Sandbox, obj: ObjectDef, id18: str, since: str) 
 def delete_record(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
     id18 = _url_id(obj, request.params["id"])
-    sharing.check_delete(sb.org, request.user_id, obj.name)
+    sharing.check_delete(sb.org, request.user_id, obj.name, id18)
     sb.org.delete(obj.name, id18, as_user=request.user_id)
     return Response(204)
 
@@ -265,10 +351,13 @@ def search(sb: Sandbox, request: Request) -> Response:
     with sb.org.lock:
         records = run_search(sosl, sb.org, version=request.version, schema=sharing.schema_for(sb.org, request.user_id))
         user = sharing.external_user(sb.org, request.user_id)
-        if user is not None:  # a partner user finds only the leads shared with them
+        if user is not None:  # a partner user finds only the records shared with them
             visible = sharing.lead_filter(sb.org, user)
-            records = [r for r in records if (r.get("attributes") or {}).get("type") != "Lead"
-                       or visible(sb.org.get("Lead", r.get("Id") or "") or {"Id": "00Q"})]
+            def found(r: dict) -> dict:  # the stored record behind a search result (its url names it)
+                record_id = str((r.get("attributes") or {}).get("url") or "").rsplit("/", 1)[-1]
+                return (sb.org.lookup(record_id) or ("", {"Id": "00Q"}))[1]
+
+            records = [r for r in records if visible(found(r))]
     return Response(200, {"searchRecords": records})
 
 
@@ -297,13 +386,23 @@ def _replication_window(sb: Sandbox, request: Request) -> tuple[datetime, dateti
     return start, end
 
 
+def _visible(sb: Sandbox, request: Request) -> Callable[[dict], bool]:
+    """getUpdated / getDeleted return only the records the caller has access to (SOAP API
+    Developer Guide, "Data Replication"): a partner user's sharing applies."""
+    user = sharing.external_user(sb.org, request.user_id)
+    return sharing.lead_filter(sb.org, user) if user is not None else (lambda row: True)
+
+
 def updated(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
     start, end = _replication_window(sb, request)
+    sharing.check_object(sb.org, request.user_id, obj.name)
     with sb.org.lock:
+        visible = _visible(sb, request)
         hits = sorted(
-            (r["SystemModstamp"], r["Id"]) for r in sb.org.records(obj.name) if start <= r["SystemModstamp"] < end
-        )
+            (r["SystemModstamp"], r["Id"]) for r in sb.org.records(obj.name)
+            if start <= r["SystemModstamp"] < end and visible(r)
+        )  # fmt: skip
     if len(hits) > MAX_REPLICATION_IDS:
         raise SalesforceError(400, "EXCEEDED_ID_LIMIT", f"too many ids: more than {MAX_REPLICATION_IDS} records changed in the window; use a shorter window")  # fmt: skip
     return Response(200, {"ids": [i for _, i in hits], "latestDateCovered": json_value(end)})
@@ -312,11 +411,14 @@ def updated(sb: Sandbox, request: Request) -> Response:
 def deleted(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
     start, end = _replication_window(sb, request)
+    sharing.check_object(sb.org, request.user_id, obj.name)
     table = sb.org.table(obj.name)
     with sb.org.lock:
+        visible = _visible(sb, request)
         hits = sorted(
             (when, id18) for id18, when in sb.org.deleted_at.items()
             if id18[:3] == obj.key_prefix and start <= when < end and table.get(id18, {}).get("IsDeleted")
+            and visible(table[id18])
         )  # fmt: skip
         earliest = min((w for i, w in sb.org.deleted_at.items() if i[:3] == obj.key_prefix), default=start)
     return Response(200, {
@@ -340,14 +442,40 @@ def recent(sb: Sandbox, request: Request) -> Response:
 # ---- limits ------------------------------------------------------------------------------
 def limits(sb: Sandbox, request: Request) -> Response:
     remaining = sb.limit.remaining()
+    day_ago = sb.clock.now() - timedelta(hours=24)
     emails = sum(len(str(n.inputs.get("emailAddresses", "")).split(",")) for n in sb.notifications.all("emailSimple"))
     return Response(200, {
         "DailyApiRequests": {"Max": sb.limit.maximum, "Remaining": remaining},
         "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
-        "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
-        "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+        "DailyBulkApiBatches": {"Max": 15000, "Remaining": max(0, 15000 - sb.bulk.used("batch", day_ago))},
+        "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": max(0, 10000 - sb.bulk.used("query", day_ago))},
         "DataStorageMB": {"Max": 5, "Remaining": 5},
         "FileStorageMB": {"Max": 20, "Remaining": 20},
         "SingleEmail": {"Max": 5000, "Remaining": max(0, 5000 - emails)},
         "HourlyPublishedPlatformEvents": {"Max": 250000, "Remaining": 250000},
     })  # fmt: skip
+
+
+# objects the Record Count resource leaves out ("associated objects such as ChangeEvent, Feed,
+# History, … Share"): here the field history and the org's setup rows
+_NOT_COUNTED = frozenset({"LeadHistory", "Organization", "FiscalYearSettings", "Period"})
+
+
+def record_count(sb: Sandbox, request: Request) -> Response:
+    """`limits/recordCount?sObjects=A,B` (`sf org list sobject record-counts`): each named
+    object's records, the recycle bin left out; an object the org does not have is left
+    out of the answer, and without sObjects every object is counted. Salesforce's counts
+    are a snapshot taken now and then; the sandbox's are live. It needs View Setup and
+    Configuration, which no partner user has."""
+    if sharing.external_user(sb.org, request.user_id) is not None:
+        raise SalesforceError(403, "INSUFFICIENT_ACCESS", "The Record Count resource needs the View Setup and Configuration permission.")  # fmt: skip
+    schema = sb.org.schema
+    raw = request.query.get("sObjects")
+    if raw:
+        found = (schema.object(n.strip()) for n in raw.split(",") if n.strip())
+        names = list(dict.fromkeys(o.name for o in found if o is not None))
+    else:
+        names = [n for n in schema.objects if n not in _NOT_COUNTED]
+    with sb.org.lock:
+        counts = [{"count": sum(1 for _ in sb.org.records(n)), "name": n} for n in names]
+    return Response(200, {"sObjects": counts})

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sandbox import actions, admin, bulk, composite, identity, listviews, other_apis, persist, rest
+from sandbox import actions, admin, bulk, composite, identity, listviews, other_apis, persist, relationships, rest, ui_api, upsert
 from sandbox import composite_request  # /composite, /composite/batch, /composite/tree
 from sandbox.app import Router, handle
 from sandbox.auth import Auth, OAuthError
@@ -87,6 +87,15 @@ def build_router() -> Router:
     r.add("api", "GET", "/sobjects/{type}/{id}", rest.get_record)
     r.add("api", "PATCH", "/sobjects/{type}/{id}", rest.update_record)
     r.add("api", "DELETE", "/sobjects/{type}/{id}", rest.delete_record)
+    # by external id: the Id or a custom field (only those can be external ids); other paths
+    # of this shape (quickActions/…, …) stay unknown resources
+    r.add("api", "POST", "/sobjects/{type}/{field:(?i:id)}", upsert.create_by_id)
+    r.add("api", "GET", "/sobjects/{type}/{field:(?i:id|[^/]+__c)}/{value}", upsert.get_by_external_id)
+    r.add("api", "PATCH", "/sobjects/{type}/{field:(?i:id|[^/]+__c)}/{value}", upsert.upsert_by_external_id)
+    r.add("api", "DELETE", "/sobjects/{type}/{field:(?i:id|[^/]+__c)}/{value}", upsert.delete_by_external_id)
+    # friendly URLs: a record id (15 or 18 characters), then a relationship name
+    r.add("api", "GET", "/sobjects/{type}/{id}/{relationship}", relationships.get_related,
+          patterns={"id": "[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?"})
     r.add("api", "GET", "/query", rest.query)
     r.add("api", "GET", "/query/{locator}", rest.query_more)
     r.add("api", "GET", "/queryAll", rest.query_all)
@@ -95,14 +104,17 @@ def build_router() -> Router:
     r.add("api", "POST", "/composite/sobjects", composite.create, composite_write=True)
     r.add("api", "PATCH", "/composite/sobjects", composite.update, composite_write=True)
     r.add("api", "DELETE", "/composite/sobjects", composite.delete, composite_write=True)
+    r.add("api", "PATCH", "/composite/sobjects/{type}/{field}", composite.upsert, composite_write=True)
     r.add("api", "GET", "/composite/sobjects/{type}", composite.retrieve)
     r.add("api", "GET", "/limits", rest.limits)
+    r.add("api", "GET", "/limits/recordCount", rest.record_count)
     r.add("api", "GET", "/recent", rest.recent)
     r.add("api", "GET", "/actions/standard", actions.list_actions)
     r.add("api", "POST", "/actions/standard/{action}", actions.invoke)
     bulk.add_routes(r)
     composite_request.add_routes(r)
     other_apis.add_routes(r)
+    ui_api.add_routes(r)
     return r
 
 

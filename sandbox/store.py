@@ -50,6 +50,9 @@ class Org:
         self.deleted_at: dict[str, datetime] = {}  # id18 -> when it went to the recycle bin
         self.version = 0  # moves on every write; persistence saves when it changed
         self.listeners: list[Listener] = []
+        # when the org's setup (objects, fields, tracking) last changed, for describe's
+        # If-Modified-Since: the sandbox reads its metadata when it starts
+        self.metadata_modified = self.clock.now()
         self._undo: list[tuple] | None = None  # set inside atomic(): how to take writes back
         self._deferred: list[tuple] = []
         self._templates: dict[str, tuple[dict, list[str]]] = {}
@@ -343,6 +346,7 @@ class Org:
         """Setup → Object Manager → <object> → Set History Tracking, for this org: each named
         field's history tracked or not, from now on (LeadHistory records only tracked fields;
         FieldDefinition.IsFieldHistoryTracked says so)."""
+        self.metadata_modified = self.clock.now()
         import dataclasses
 
         from sandbox.schema import Schema
@@ -361,6 +365,7 @@ class Org:
     def without_object(self, sobject: str) -> None:
         """The org as if `sobject`'s metadata had never been deployed (a custom object not
         installed yet): describe, SOQL and writes answer as for any unknown object."""
+        self.metadata_modified = self.clock.now()
         from sandbox.schema import Schema
 
         with self.lock:
@@ -376,6 +381,7 @@ class Org:
         and Lead, Account and Opportunity gain CurrencyIsoCode (a restricted picklist of
         the codes), every record so far in the corporate currency, as Salesforce converts
         an org. Salesforce cannot turn it off again; nor can the sandbox."""
+        self.metadata_modified = self.clock.now()
         from dataclasses import replace as copy
 
         from sandbox import standard
@@ -556,6 +562,7 @@ class Org:
             self._last_stamp = snap["last_stamp"]
             self.deleted_at = snap["deleted_at"]
             self.clock.advance(snap["clock_offset"] - self.clock.offset)
+            self.metadata_modified = self.clock.now()  # read again at this start
             self.integration_user_id = snap["integration_user_id"]
             self.admin_user_id = snap["admin_user_id"]
             self.queue_ids = snap["queue_ids"]

@@ -19,9 +19,11 @@ over the child relationships describe advertises (`sandbox.describe.child_relati
 nested one level below the root up to API 57.0 and four from 58.0, at most 20 in a query.
 SOSL: `sosl.search`.
 
-Left out, answered with MALFORMED_QUERY and a message that says so: semi-joins and anti-joins
-(`WHERE Id IN (SELECT ...)`), TYPEOF, GROUP BY ROLLUP/CUBE, FORMAT(), convertCurrency(),
-FOR UPDATE/VIEW, WITH DATA CATEGORY, USING SCOPE.
+Semi-joins and anti-joins (`WHERE Id [NOT] IN (SELECT AccountId FROM Contact …)`): one Id or
+lookup field selected, no nesting; the inner rows follow the caller's sharing.
+
+Left out, answered with MALFORMED_QUERY and a message that says so: TYPEOF, GROUP BY
+ROLLUP/CUBE, FORMAT(), convertCurrency(), FOR UPDATE/VIEW, WITH DATA CATEGORY, USING SCOPE.
 """
 from sandbox.soql.errors import SoqlError
 from sandbox.soql.execute import QueryResult, execute, json_value

@@ -95,6 +95,16 @@ class SubQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class SemiJoin:
+    """`Id IN (SELECT AccountId FROM Contact …)` (NOT IN: an anti-join): the inner query,
+    whose FROM names an object; the value of a `semi` / `antisemi` Comparison."""
+
+    query: "Query"
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
 class Query:
     # the SELECT list in order: fields, function calls and parent-to-child subqueries;
     # empty for COUNT(); FIELDS(...) still unexpanded

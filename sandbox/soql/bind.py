@@ -114,6 +114,15 @@ class Test:
     slot: int | None = None  # HAVING: the test reads this slot of a group, not a record
 
 
+def _comparisons(cond) -> list:
+    """Every Comparison under a condition."""
+    if isinstance(cond, ast.Comparison):
+        return [cond]
+    if isinstance(cond, ast.Not):
+        return _comparisons(cond.item)
+    return [c for item in cond.items for c in _comparisons(item)]
+
+
 @dataclass(frozen=True, slots=True)
 class BoundOrder:
     path: Path
@@ -329,6 +338,8 @@ class Binder:
         else:
             path = self.path(cmp.field, root)
         op = cmp.op
+        if op in ("semi", "antisemi"):
+            return self.semi_join(cmp, path, root)
         if path.long_text:
             raise positioned(
                 INVALID_FIELD, self.soql, cmp.field.line, cmp.field.column,
@@ -351,9 +362,35 @@ class Binder:
             return Test(path, op, (lit.like,), fn)
         return Test(path, op, tuple(self.coerce(path, v) for v in cmp.values), fn)
 
+    def semi_join(self, cmp: ast.Comparison, path: Path, root: ObjectDef) -> Test:
+        """`field IN (SELECT f FROM Object …)`: `field` an Id or a lookup, the inner query one
+        Id or lookup field of an object, no aggregate, subquery or semi-join of its own; the
+        Test's value is the inner query's plan, run per execution (compile.py)."""
+        sub: ast.SemiJoin = cmp.values[0]  # type: ignore[assignment]
+        if getattr(self, "_in_semi_join", False):
+            raise self._malformed(sub, "Nesting of semi join sub-selects is not supported")
+        if path.type not in ("id", "reference") or cmp.field is None or isinstance(cmp.field, ast.Call):
+            raise self._malformed(cmp.field, f"a semi-join's left operand must be an Id or a reference field, not {path.type} field {path.name}")  # fmt: skip
+        inner_root = self.schema.object(sub.query.sobject)
+        if inner_root is None:
+            raise unsupported_type(self.soql, sub.line, sub.column, sub.query.sobject)
+        self._in_semi_join = True
+        try:
+            plan = self._plan(sub.query, inner_root, 1)
+        finally:
+            self._in_semi_join = False
+        if plan.is_count or plan.children or len(plan.fields) != 1 or plan.fields[0].type not in ("id", "reference") \
+                or plan.fields[0].hops:  # fmt: skip
+            raise self._malformed(sub, "a semi-join's inner query selects exactly one Id or reference field of its object")  # fmt: skip
+        return Test(path, cmp.op, (plan,), None)
+
     def condition(self, cond, root: ObjectDef):
         if isinstance(cond, ast.Comparison):
             return self.test(cond, root)
+        if isinstance(cond, ast.Or):
+            semi = next((c for c in _comparisons(cond) if c.op in ("semi", "antisemi")), None)
+            if semi is not None:
+                raise self._malformed(semi.values[0], "Semi join sub-selects are not allowed with the 'OR' operator")
         if isinstance(cond, ast.Not):
             return ast.Not(self.condition(cond.item, root))
         return type(cond)(tuple(self.condition(c, root) for c in cond.items))

@@ -31,6 +31,19 @@ class Context:
         self.now = now.astimezone(timezone.utc)
         self.today = self.now.date()
         self._tables: dict[str, dict] = {}
+        self._fiscal: tuple[int, bool] | None = None
+        self.also: Callable[[Row], bool] | None = None  # the caller's sharing, for semi-joins' inner rows
+
+    @property
+    def fiscal(self) -> tuple[int, bool]:
+        """(the month the org's fiscal year starts, whether a fiscal year is named by the
+        year it starts in): the Organization row's FiscalYearStartMonth and
+        UsesStartDateAsFiscalYearName; January and the ending year when there is no row."""
+        if self._fiscal is None:
+            row = next((r for r in self.table("Organization").values()), None) if self.org.schema.object("Organization") else None
+            month = (row or {}).get("FiscalYearStartMonth") or 1
+            self._fiscal = (int(month) if 1 <= int(month) <= 12 else 1, bool((row or {}).get("UsesStartDateAsFiscalYearName")))
+        return self._fiscal
 
     def table(self, sobject: str) -> dict:
         t = self._tables.get(sobject)
@@ -118,10 +131,13 @@ def getter(path: Path, ctx: Context) -> Getter:
 
 
 # ---- date functions (CALENDAR_YEAR(CreatedDate) ...): in UTC, the org's clock zone --------
-def _date_function(name: str) -> Callable[[object], object]:
-    """Salesforce's date functions; the fiscal year is taken to start in January (the
-    default fiscal year), so FISCAL_X equals CALENDAR_X."""
-    base = name.replace("FISCAL_", "CALENDAR_")
+def _date_function(name: str, fiscal: tuple[int, bool] = (1, False)) -> Callable[[object], object]:
+    """Salesforce's date functions; FISCAL_X count from the month the org's fiscal year
+    starts (`fiscal`: that month, and whether a year is named by its start), and
+    FISCAL_YEAR names the year by the year it ends in unless the org says otherwise: in an
+    org starting in April, 10 May 2026 is FISCAL_YEAR 2027, FISCAL_QUARTER 1, FISCAL_MONTH 2."""
+    start, named_by_start = fiscal
+    base = name if start != 1 else name.replace("FISCAL_", "CALENDAR_")
     if base == "HOUR_IN_DAY":
         return lambda v: None if v is None else v.astimezone(timezone.utc).hour
     if base == "DAY_ONLY":
@@ -135,6 +151,9 @@ def _date_function(name: str) -> Callable[[object], object]:
         "DAY_IN_YEAR": lambda d: d.timetuple().tm_yday,
         "WEEK_IN_MONTH": lambda d: (d.day - 1) // 7 + 1,  # days 1-7 are week 1
         "WEEK_IN_YEAR": lambda d: (d.timetuple().tm_yday - 1) // 7 + 1,  # January 1-7 is week 1
+        "FISCAL_MONTH": lambda d: (d.month - start) % 12 + 1,
+        "FISCAL_QUARTER": lambda d: (d.month - start) % 12 // 3 + 1,
+        "FISCAL_YEAR": lambda d: dates.fiscal_year_start(d, start).year + (0 if named_by_start else 1),
     }[base]
 
     def apply(v):
@@ -155,7 +174,7 @@ def value_getter(path: Path, ctx: Context, fn: str | None = None, slot: int | No
     get = getter(path, ctx)
     if fn is None:
         return get
-    transform = _date_function(fn)
+    transform = _date_function(fn, ctx.fiscal if fn.startswith("FISCAL_") else (1, False))
     return lambda r: transform(get(r))
 
 
@@ -177,7 +196,7 @@ _NORMALISE = {"text": _text, "multi": _multi}
 
 def _bounds(value: tuple, kind: str, ctx: Context):
     _, word, n = value
-    start, end = dates.date_range(word, n, ctx.today)
+    start, end = dates.date_range(word, n, ctx.today, ctx.fiscal[0])
     if kind == "datetime":
         return (datetime.combine(start, time(), timezone.utc), datetime.combine(end, time(), timezone.utc))
     return start, end
@@ -187,11 +206,32 @@ def _is_relative(v) -> bool:
     return isinstance(v, tuple) and len(v) == 3 and v[0] == "relative"
 
 
+def _semi_join_values(plan, ctx: Context) -> frozenset:
+    """The ids a semi-join's inner query selects: its live rows that pass its WHERE and the
+    caller's sharing (ctx.also), ordered and limited as it says."""
+    where = predicate(plan.where, ctx)
+    also = ctx.also
+    rows = [r for r in ctx.table(plan.sobject.name).values()
+            if not r["IsDeleted"] and (where is None or where(r)) and (also is None or also(r))]  # fmt: skip
+    if plan.order_by:
+        sort_rows(rows, plan.order_by, ctx)
+    if plan.offset or plan.limit is not None:
+        rows = rows[plan.offset : None if plan.limit is None else plan.offset + plan.limit]
+    get = getter(plan.fields[0], ctx)
+    return frozenset(v for v in map(get, rows) if v is not None)
+
+
 def _test(t: Test, ctx: Context) -> Predicate:
     get = value_getter(t.path, ctx, t.fn, t.slot)
     kind = t.path.kind
     norm = _NORMALISE.get(kind, _same)
     op = t.op
+
+    if op in ("semi", "antisemi"):
+        ids = _semi_join_values(t.values[0], ctx)
+        if op == "semi":
+            return lambda r: get(r) in ids
+        return lambda r: get(r) not in ids  # an empty lookup is in no set: an anti-join keeps it
 
     if op == "like":
         rx = re.compile(t.values[0], re.IGNORECASE | re.DOTALL)

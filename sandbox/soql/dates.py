@@ -2,8 +2,10 @@
 
 Each literal names a half-open range [start, end) of whole days, evaluated against the
 org clock in UTC (the sandbox's users all have a UTC locale). Weeks start on Sunday
-as in the en_US locale; the fiscal year is the calendar year (Salesforce's default),
-so the FISCAL variants equal the calendar ones. Ranges follow Salesforce's table:
+as in the en_US locale; the FISCAL variants follow the org's standard fiscal year, which
+starts in Organization.FiscalYearStartMonth (January by default: then they equal the
+calendar ones; custom fiscal years, Period rows, are not applied). Ranges follow
+Salesforce's table:
 LAST_N_DAYS:n includes today (LAST_N_DAYS:1 = yesterday and today), NEXT_N_DAYS:n
 starts tomorrow.
 """
@@ -28,8 +30,21 @@ def _quarter_start(d: date) -> date:
     return date(d.year, (d.month - 1) // 3 * 3 + 1, 1)
 
 
-def _unit_starts(unit: str):
+def fiscal_year_start(d: date, start_month: int) -> date:
+    """The first day of the fiscal year holding `d`, in an org whose year starts in `start_month`."""
+    return date(d.year if d.month >= start_month else d.year - 1, start_month, 1)
+
+
+def _unit_starts(unit: str, fiscal_start: int = 1):
     """(start of the current period, function shifting a period start by k periods)."""
+    if unit == "FISCAL_QUARTER":
+        def quarter(t: date) -> date:
+            year = fiscal_year_start(t, fiscal_start)
+            return _add_months(year, (t.year * 12 + t.month - year.year * 12 - year.month) // 3 * 3)
+
+        return quarter, (lambda s, k: _add_months(s, 3 * k))
+    if unit == "FISCAL_YEAR":
+        return (lambda t: fiscal_year_start(t, fiscal_start)), (lambda s, k: _add_months(s, 12 * k))
     if unit == "DAY":
         return (lambda t: t), (lambda s, k: s + timedelta(days=k))
     if unit == "WEEK":
@@ -42,9 +57,9 @@ def _unit_starts(unit: str):
 
 
 _UNITS = {"DAYS": "DAY", "WEEKS": "WEEK", "MONTHS": "MONTH", "QUARTERS": "QUARTER", "YEARS": "YEAR",
-          "FISCAL_QUARTERS": "QUARTER", "FISCAL_YEARS": "YEAR"}  # fmt: skip
+          "FISCAL_QUARTERS": "FISCAL_QUARTER", "FISCAL_YEARS": "FISCAL_YEAR"}  # fmt: skip
 _SINGLE = {"WEEK": "WEEK", "MONTH": "MONTH", "QUARTER": "QUARTER", "YEAR": "YEAR",
-           "FISCAL_QUARTER": "QUARTER", "FISCAL_YEAR": "YEAR"}  # fmt: skip
+           "FISCAL_QUARTER": "FISCAL_QUARTER", "FISCAL_YEAR": "FISCAL_YEAR"}  # fmt: skip
 
 
 def _shape(word: str) -> tuple[str, str] | None:
@@ -81,8 +96,9 @@ def check(word: str, n: int | None) -> str | None:
     return None
 
 
-def date_range(word: str, n: int | None, today: date) -> Range:
-    """The [start, end) days `word` (with `n` for the _N_ forms) covers on `today`."""
+def date_range(word: str, n: int | None, today: date, fiscal_start: int = 1) -> Range:
+    """The [start, end) days `word` (with `n` for the _N_ forms) covers on `today`, in an
+    org whose fiscal year starts in month `fiscal_start`."""
     day = timedelta(days=1)
     if word == "TODAY":
         return today, today + day
@@ -98,7 +114,7 @@ def date_range(word: str, n: int | None, today: date) -> Range:
     if shape is None:
         raise ValueError(f"not a date literal: {word}")
     form, unit = shape
-    start_of, shift = _unit_starts(unit)
+    start_of, shift = _unit_starts(unit, fiscal_start)
     current = start_of(today)
     if unit == "DAY":
         # the day forms are anchored on today itself, and LAST_N_DAYS includes it

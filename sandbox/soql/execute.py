@@ -38,7 +38,9 @@ class _Node:
 
 
 class _Renderer:
-    def __init__(self, plan: Plan, ctx: cq.Context, version: str, include_deleted: bool = False):
+    def __init__(self, plan: Plan, ctx: cq.Context, version: str, include_deleted: bool = False,
+                 also: Callable[[dict], bool] | None = None):  # fmt: skip
+        self.also = also
         self.base = f"/services/data/v{version}/sobjects/"
         self.ctx = ctx
         self.root_type = plan.sobject.name
@@ -53,7 +55,7 @@ class _Renderer:
             self._add_children(child, version, include_deleted)
 
     def _add_children(self, child: ChildPlan, version: str, include_deleted: bool) -> None:
-        children = _Children(child, self.ctx, version, include_deleted)
+        children = _Children(child, self.ctx, version, include_deleted, self.also)
         self.children.append(children)
         # a reader like a field's: json_value passes the nested result through unchanged
         self.root.entries.append((child.relationship, children.render))
@@ -112,13 +114,16 @@ class _Children:
     """One subquery's records per parent: matched, ordered and limited once per execution
     (the child table is scanned once, not once per parent), rendered per page."""
 
-    def __init__(self, child: ChildPlan, ctx: cq.Context, version: str, include_deleted: bool):
+    def __init__(self, child: ChildPlan, ctx: cq.Context, version: str, include_deleted: bool,
+                 also: Callable[[dict], bool] | None = None):  # fmt: skip
         plan = child.plan
         where = cq.predicate(plan.where, ctx)
         fk = child.fk
         by_parent: dict[str, list[dict]] = {}
         for row in ctx.table(plan.sobject.name).values():
             if (row["IsDeleted"] and not include_deleted) or (where is not None and not where(row)):
+                continue
+            if also is not None and not also(row):  # the caller's sharing holds for child records too
                 continue
             parent = row.get(fk)
             if parent:
@@ -129,7 +134,7 @@ class _Children:
                 cq.sort_rows(rows, plan.order_by, ctx)
             by_parent[parent] = rows[window]
         self.by_parent = by_parent
-        self.renderer = _Renderer(plan, ctx, version, include_deleted)
+        self.renderer = _Renderer(plan, ctx, version, include_deleted, also)
         self.sobject = plan.sobject.name
 
     def render(self, record: dict) -> dict | None:
@@ -202,21 +207,24 @@ def _plan_for(soql: str, schema, max_child_levels: int) -> Plan:
 
 def execute(
     soql: str, org, *, include_deleted: bool = False, version: str = DEFAULT_VERSION,
-    also: Callable[[dict], bool] | None = None, schema=None,
+    also: Callable[[dict], bool] | None = None, schema=None, match: Callable[[dict], bool] | None = None,
 ) -> QueryResult:  # fmt: skip
     """Run one SOQL query on `org`; raises SoqlError as Salesforce would refuse it.
 
-    `also`: a further row test ANDed to the WHERE (SOSL's search match), before ORDER BY
-    and LIMIT. `schema`: the objects and fields as the caller may see them (field-level
+    `also`: the caller's sharing, a row test ANDed to the WHERE before ORDER BY and LIMIT;
+    subqueries' child records and semi-joins' inner rows pass it too. `match`: a further
+    row test for the root rows only (SOSL's search match). `schema`: the objects and fields as the caller may see them (field-level
     security), the org's own by default.
     """
     plan = plan_for(soql, schema if schema is not None else org.schema, version)
     with org.lock:
         ctx = cq.Context(org, org.clock.now())
+        ctx.also = also
         table = ctx.table(plan.sobject.name)
         where = cq.predicate(plan.where, ctx)
-        if also is not None:
-            where = also if where is None else cq._all([where, also])
+        for extra in (also, match):
+            if extra is not None:
+                where = extra if where is None else cq._all([where, extra])
         wanted = cq.id_candidates(plan.where) if plan.where is not None else None
         source = table.values() if wanted is None else [r for r in map(table.get, wanted) if r is not None]
         if include_deleted:
@@ -240,7 +248,7 @@ def execute(
         if plan.is_count:
             renderer = None
         else:
-            r = _Renderer(plan, ctx, version, include_deleted)
+            r = _Renderer(plan, ctx, version, include_deleted, also)
             # bound once, without a Python frame per row in between: rendering is the hot path
             renderer = partial(r.render, sobject=r.root_type, node=r.root)
             weigh = r.weigh if r.children else None

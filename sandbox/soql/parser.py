@@ -15,7 +15,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from sandbox.soql import dates
-from sandbox.soql.ast import And, Call, Comparison, Expr, FieldRef, Literal, Not, Or, OrderKey, Query, SubQuery
+from sandbox.soql.ast import And, Call, Comparison, Expr, FieldRef, Literal, Not, Or, OrderKey, Query, SemiJoin, SubQuery
 from sandbox.soql.errors import MALFORMED_QUERY, positioned
 
 AGGREGATES = frozenset(("COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"))
@@ -185,13 +185,10 @@ class _ToAst(Transformer):
     def excludes(self, children: list) -> Comparison:
         return Comparison(children[0], "excludes", children[-1])
 
-    def semi_join(self, children: list) -> None:
+    def semi_join(self, children: list) -> Comparison:
         sub: SubQuery = children[-1]
-        raise _Problem(
-            sub.line, sub.column,
-            "semi-joins (WHERE Id IN (SELECT ...)) are not supported by the sandbox: query the other object "
-            "separately and filter on its ids",
-        )  # fmt: skip
+        negated = any(isinstance(c, Token) and c.type == "NOT" for c in children)
+        return Comparison(children[0], "antisemi" if negated else "semi", (SemiJoin(sub.query, sub.line, sub.column),))  # type: ignore[arg-type]
 
     def and_(self, children: list) -> And:
         return And(tuple(c for c in children if not isinstance(c, Token)))

@@ -334,7 +334,7 @@ def search(sosl: str, org, *, version: str = DEFAULT_VERSION, schema=None) -> li
         try:
             if any(isinstance(item, SubQuery) for item in parse_soql(soql).fields):
                 raise _malformed(f"RETURNING {spec.sobject}(...) takes fields, not parent-to-child subqueries")
-            result = execute(soql, org, version=version, also=matcher(parsed, obj), schema=schema)
+            result = execute(soql, org, version=version, match=matcher(parsed, obj), schema=schema)
         except SoqlError as err:
             raise _bare(err) from None
         if result.is_count or result.is_aggregate:

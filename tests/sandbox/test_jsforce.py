@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import timedelta
 
 import pytest
 
@@ -204,3 +205,160 @@ def test_recently_viewed_items_are_none_for_an_api_user(jsforce, sandbox):
     }
     """)
     assert out == {"all": [], "limited": [], "lead": []}
+
+
+def test_upsert_by_an_external_id_field_creates_then_updates(jsforce, sandbox):
+    """jsforce's upsert(record, 'Key__c') is a PATCH of sobjects/X/Key__c/value (201 and
+    created: true for a new record, 200 and created: false for a known one, API 46.0+);
+    upsert([...], 'Key__c') is the sObject Collections upsert (composite/sobjects/X/Key__c:
+    UpsertResults in order); a Bulk API 2.0 upsert job names the field in
+    externalIdFieldName. Salesforce's "Upsert Records Using sObject Rows by External ID" and
+    "… Using sObject Collections"; the sandbox answered 404 NOT_FOUND to each."""
+    out = jsforce("""
+    async function main() {
+      const lease = conn.sobject('LeadRouter_Lease__c');
+      await step('created', () => lease.upsert({Key__c: 'org:1', Name: 'one', Term__c: 1}, 'Key__c'));
+      await step('updated', () => lease.upsert({Key__c: 'org:1', Name: 'one', Term__c: 2}, 'Key__c'));
+      await step('many', () => lease.upsert([{Key__c: 'org:1', Name: 'one', Term__c: 3},
+                                             {Key__c: 'org:2', Name: 'two', Term__c: 1},
+                                             {Key__c: 'org:3', Name: 'three'}], 'Key__c'));
+      conn.bulk2.pollInterval = 100;
+      await step('bulk', () => conn.bulk2.loadAndWaitForResults({object: 'LeadRouter_Lease__c', operation: 'upsert',
+        externalIdFieldName: 'Key__c', input: [{Key__c: 'org:2', Name: 'two', Term__c: 5},
+                                               {Key__c: 'org:4', Name: 'four', Term__c: 1}]}));
+      await step('rows', () => conn.query("SELECT Key__c, Term__c FROM LeadRouter_Lease__c ORDER BY Key__c"));
+    }
+    """)
+    created, updated = out["created"], out["updated"]
+    assert created.get("error") is None, created
+    assert (created["success"], created["created"], created["errors"]) == (True, True, [])
+    assert (updated["id"], updated["success"], updated["created"]) == (created["id"], True, False)
+    many = out["many"]
+    assert [(r.get("id"), r["success"], r.get("created")) for r in many[:2]] == [(created["id"], True, False), (many[1]["id"], True, True)]  # fmt: skip
+    assert many[2]["success"] is False and many[2]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING", many[2]
+    bulk = out["bulk"]
+    assert bulk.get("error") is None, bulk
+    assert bulk["failedResults"] == []
+    assert {r["Key__c"]: r["sf__Created"] for r in bulk["successfulResults"]} == {"org:2": "false", "org:4": "true"}
+    assert [(r["Key__c"], r["Term__c"]) for r in out["rows"]["records"]] == [("org:1", 3), ("org:2", 5), ("org:4", 1)]
+
+
+def test_describe_names_the_master_record_type_of_objects_that_take_record_types(jsforce):
+    """An org without record types still describes the master one on every object that can
+    have them (Lead, Account, Task, a custom object…): recordTypeId 012000000000000AAA,
+    master, default mapping. A client choosing the record type of a new record
+    (recordTypeInfos.find(r => r.defaultRecordTypeMapping)) found none in the sandbox."""
+    out = jsforce("""
+    async function main() {
+      for (const name of ['Lead', 'Account', 'LeadRouter_Lease__c', 'User', 'LeadHistory']) {
+        await step(name, async () => (await conn.sobject(name).describe()).recordTypeInfos);
+      }
+    }
+    """)
+    for name in ("Lead", "Account", "LeadRouter_Lease__c"):
+        infos = out[name]
+        assert isinstance(infos, list) and len(infos) == 1, (name, infos)
+        master = infos[0]
+        assert {k: master[k] for k in ("active", "available", "defaultRecordTypeMapping", "developerName", "master",
+                                       "name", "recordTypeId")} == {
+            "active": True, "available": True, "defaultRecordTypeMapping": True, "developerName": "Master",
+            "master": True, "name": "Master", "recordTypeId": "012000000000000AAA"}, name
+    assert out["User"] == [] and out["LeadHistory"] == []
+
+
+def test_limits_count_the_days_bulk_jobs(jsforce, sandbox):
+    """The limits resource counts Bulk API 2.0 use as Salesforce does: a query job against
+    DailyBulkV2QueryJobs, an ingest job's records in batches of 10,000 against
+    DailyBulkApiBatches, over the last 24 hours; a client watching its bulk allowance saw
+    both stay full whatever it ran."""
+    sandbox.org.create("Lead", {"LastName": "One", "Company": "Acme"})
+    out = jsforce("""
+    async function main() {
+      await step('before', () => conn.limits());
+      conn.bulk2.pollInterval = 100;
+      await step('query', async () => (await conn.bulk2.query('SELECT Id FROM Lead')).toArray());
+      await step('load', () => conn.bulk2.loadAndWaitForResults({object: 'Lead', operation: 'insert',
+        input: [{LastName: 'A', Company: 'A'}, {LastName: 'B', Company: 'B'}]}));
+      await step('after', () => conn.limits());
+    }
+    """)
+    before, after = out["before"], out["after"]
+    assert before.get("error") is None and len(out["query"]) == 1, out
+    assert after["DailyBulkV2QueryJobs"]["Remaining"] == before["DailyBulkV2QueryJobs"]["Remaining"] - 1
+    assert after["DailyBulkApiBatches"]["Remaining"] == before["DailyBulkApiBatches"]["Remaining"] - 1
+    sandbox.clock.advance(timedelta(hours=24, minutes=1))
+    again = jsforce("""
+    async function main() { await step('limits', () => conn.limits()); }
+    """, SF_TOKEN=client_credentials_token(sandbox.connection))["limits"]  # the first session expired meanwhile
+    assert again["DailyBulkV2QueryJobs"] == before["DailyBulkV2QueryJobs"]
+    assert again["DailyBulkApiBatches"] == before["DailyBulkApiBatches"]
+
+
+def test_fiscal_date_literals_and_functions_follow_the_orgs_fiscal_year(jsforce, sandbox):
+    """An org whose fiscal year starts in April (Setup → Fiscal Year; Organization.
+    FiscalYearStartMonth = 4, named by the year it ends in, Salesforce's default): in May
+    2026 THIS_FISCAL_QUARTER is April–June, THIS_FISCAL_YEAR April 2026–March 2027 (FY
+    2027), LAST_FISCAL_YEAR ends with March 2026; FISCAL_YEAR() and FISCAL_QUARTER() say
+    so. The sandbox took every fiscal year for the calendar year."""
+    from datetime import datetime, timezone
+
+    org = sandbox.org
+    org.update("Organization", org.organization_id, {"FiscalYearStartMonth": 4}, system=True)
+    sandbox.clock.set(datetime(2026, 5, 15, 12, 0, tzinfo=timezone.utc))
+    for name, when in (("April", datetime(2026, 4, 10, 9, 0, tzinfo=timezone.utc)),
+                       ("March", datetime(2026, 3, 20, 9, 0, tzinfo=timezone.utc)),
+                       ("January", datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc))):
+        org.create("Lead", {"LastName": name, "Company": "Acme", "CreatedDate": when}, system=True)
+    out = jsforce("""
+    async function main() {
+      const names = async (where) => (await conn.query('SELECT LastName FROM Lead WHERE ' + where + ' ORDER BY CreatedDate'))
+        .records.map((r) => r.LastName);
+      await step('quarter', () => names('CreatedDate = THIS_FISCAL_QUARTER'));
+      await step('lastQuarter', () => names('CreatedDate = LAST_FISCAL_QUARTER'));
+      await step('year', () => names('CreatedDate = THIS_FISCAL_YEAR'));
+      await step('lastYear', () => names('CreatedDate = LAST_FISCAL_YEAR'));
+      await step('calendar', () => names('CreatedDate = THIS_QUARTER'));
+      await step('grouped', async () => (await conn.query('SELECT FISCAL_YEAR(CreatedDate) y, FISCAL_QUARTER(CreatedDate) q, '
+        + 'FISCAL_MONTH(CreatedDate) m, COUNT(Id) n FROM Lead GROUP BY FISCAL_YEAR(CreatedDate), FISCAL_QUARTER(CreatedDate), '
+        + 'FISCAL_MONTH(CreatedDate) ORDER BY FISCAL_YEAR(CreatedDate), FISCAL_QUARTER(CreatedDate)')).records
+        .map((r) => [r.y, r.q, r.m, r.n]));
+    }
+    """)
+    assert out["quarter"] == ["April"], out
+    assert out["lastQuarter"] == ["January", "March"], out
+    assert out["year"] == ["April"], out
+    assert out["lastYear"] == ["January", "March"], out
+    assert out["calendar"] == ["April"], out
+    assert sorted(out["grouped"]) == [[2026, 4, 10, 1], [2026, 4, 12, 1], [2027, 1, 1, 1]], out  # Jan, Mar: Q4 of FY 2026
+
+
+def test_semi_join_and_anti_join_subqueries_in_where(jsforce, sandbox):
+    """WHERE Id IN (SELECT …) and NOT IN (SELECT …): Salesforce's semi-join and anti-join
+    (the inner query selects one Id or lookup field); the sandbox refused them as
+    MALFORMED_QUERY. A lookup on the left works too, and the inner query's own WHERE holds."""
+    org = sandbox.org
+    acme, globex, initech = (org.create("Account", {"Name": n}) for n in ("Acme", "Globex", "Initech"))
+    org.create("Contact", {"LastName": "Road Runner", "AccountId": acme})
+    org.create("Contact", {"LastName": "Hank", "AccountId": globex, "Email": "hank@globex.test"})
+    org.create("Opportunity", {"Name": "Anvils", "StageName": "Prospecting", "CloseDate": "2027-01-01", "AccountId": acme})
+    out = jsforce("""
+    async function main() {
+      const names = async (soql) => (await conn.query(soql)).records.map((r) => r.Name || r.LastName).sort();
+      await step('semi', () => names('SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact)'));
+      await step('anti', () => names('SELECT Name FROM Account WHERE Id NOT IN (SELECT AccountId FROM Contact)'));
+      await step('filtered', () => names("SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE Email != null)"));
+      await step('lookup', () => names('SELECT LastName FROM Contact WHERE AccountId IN (SELECT AccountId FROM Opportunity)'));
+      await step('both', () => names('SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact) AND Id NOT IN (SELECT AccountId FROM Opportunity)'));
+      await step('twoFields', () => conn.query('SELECT Name FROM Account WHERE Id IN (SELECT Id, AccountId FROM Contact)'));
+      await step('notId', () => conn.query('SELECT Name FROM Account WHERE Name IN (SELECT LastName FROM Contact)'));
+      await step('or', () => conn.query("SELECT Name FROM Account WHERE Name = 'Acme' OR Id IN (SELECT AccountId FROM Contact)"));
+    }
+    """)
+    assert out["semi"] == ["Acme", "Globex"], out
+    assert out["anti"] == ["Initech"], out
+    assert out["filtered"] == ["Globex"], out
+    assert out["lookup"] == ["Road Runner"], out
+    assert out["both"] == ["Globex"], out
+    assert out["twoFields"]["error"] == "MALFORMED_QUERY", out["twoFields"]
+    assert out["notId"]["error"] == "MALFORMED_QUERY", out["notId"]
+    assert out["or"]["error"] == "MALFORMED_QUERY" and "'OR' operator" in out["or"]["message"], out["or"]

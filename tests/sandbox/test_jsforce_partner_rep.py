@@ -5,6 +5,7 @@ tool (or a portal page) built on describe decides which fields to offer for edit
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 import subprocess
 
 import pytest
@@ -263,3 +264,152 @@ def test_the_rep_sees_its_own_tasks_and_those_on_its_leads_only(as_rep, org):
     assert out["theirs"]["error"] == "NOT_FOUND"
     assert out["close"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY"
     assert org.org.get("Task", theirs)["Status"] == "Not Started"
+
+
+def test_the_rep_reads_its_own_partner_account_and_contacts_only(as_rep, org):
+    """The external org-wide defaults are Private: a partner user reads its own partner
+    account (Read, through its portal role) and the contacts on it (Controlled by Parent),
+    no other partner's; the Account fields the connector routes by (weights, tiers,
+    capacity) are granted only to the integration user, so the rep's FLS hides them. The
+    rep read every partner's account with its routing weight, and renamed its own."""
+    o, ids = org.org, org.ids
+    mine = o.get("User", ids["A"])["AccountId"]
+    colleague = o.create("User", {"Username": "rep.a2@partner.sandbox", "LastName": "Rep A2", "Email": "a2@partner.test",
+                                  "UserType": "PowerPartner", "AccountId": mine})  # fmt: skip
+    o.create("Lead", {"LastName": "Lead", "Company": "Colleague's", "OwnerId": colleague, "PartnerAccountId": mine})
+    out = as_rep("""
+    async function main() {
+      await step('accounts', async () => (await conn.query('SELECT Id, Name FROM Account')).records.map((r) => r.Name));
+      await step('contacts', async () => (await conn.query('SELECT LastName FROM Contact')).records.map((r) => r.LastName));
+      await step('partnerLeads', async () => (await conn.query('SELECT Name, (SELECT Company FROM PartnerLeads) FROM Account'))
+        .records.map((r) => [r.Name, r.PartnerLeads && r.PartnerLeads.records.map((l) => l.Company)]));
+      await step('other', () => conn.sobject('Account').retrieve(process.env.OTHER));
+      await step('weights', () => conn.query('SELECT Id, Routing_Weight__c FROM Account'));
+      await step('rename', () => conn.sobject('Account').update({Id: process.env.MINE, Name: 'Renamed'}));
+      await step('search', async () => (await conn.search('FIND {Partner} IN NAME FIELDS RETURNING Account(Name)')).searchRecords
+        .map((r) => r.Name));
+    }
+    """, MINE=mine, OTHER=o.get("User", ids["B"])["AccountId"])
+    assert out["accounts"] == ["Partner A"], out["accounts"]
+    assert out["contacts"] == ["Rep A"], out["contacts"]
+    assert out["partnerLeads"] == [["Partner A", ["Offered to A"]]], out["partnerLeads"]
+    assert out["other"]["error"] == "NOT_FOUND", out["other"]
+    assert out["weights"]["error"] == "INVALID_FIELD", out["weights"]
+    assert out["rename"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY", out["rename"]
+    assert o.get("Account", mine)["Name"] == "Partner A"
+    assert out["search"] == ["Partner A"], out["search"]
+
+
+def test_the_rep_cannot_take_the_connectors_lease_or_join_a_queue(as_rep, org):
+    """The rep's permission set grants no access to LeadRouter_Lease__c, and a partner user
+    has no Manage Users: the lease object is not there for it (describe, SOQL, create), and
+    it cannot add itself to a queue (which would share the queue's leads with it) or edit
+    another user. Before, a rep's token could write a lease the connector obeys."""
+    o = org.org
+    queue = next(g["Id"] for g in o.records("Group") if g.get("Type") == "Queue")
+    lease = o.create("LeadRouter_Lease__c", {"Name": "org:1", "Key__c": "org:1", "Term__c": 1})
+    out = as_rep("""
+    async function main() {
+      await step('retrieve', () => conn.sobject('LeadRouter_Lease__c').retrieve([process.env.LEASE], {fields: ['Key__c']}));
+      await step('get', () => conn.sobject('LeadRouter_Lease__c').retrieve(process.env.LEASE));
+      await step('views', () => conn.sobject('LeadRouter_Lease__c').listviews());
+      await step('create', () => conn.sobject('LeadRouter_Lease__c').create({Name: 'x', Key__c: 'rep:1', Term__c: 99}));
+      await step('upsert', () => conn.sobject('LeadRouter_Lease__c').upsert({Key__c: 'rep:1', Name: 'x', Term__c: 99}, 'Key__c'));
+      await step('query', () => conn.query('SELECT Id FROM LeadRouter_Lease__c'));
+      await step('describe', () => conn.sobject('LeadRouter_Lease__c').describe());
+      await step('global', async () => (await conn.describeGlobal()).sobjects.map((s) => s.name));
+      await step('join', () => conn.sobject('GroupMember').create({GroupId: process.env.QUEUE, UserOrGroupId: process.env.ME}));
+      await step('admin', () => conn.sobject('User').update({Id: process.env.ADMIN, LastName: 'Renamed'}));
+    }
+    """, QUEUE=queue, ME=org.ids["A"], ADMIN=o.admin_user_id, LEASE=lease)
+    assert out["retrieve"].get("error") == "NOT_FOUND", out["retrieve"]
+    assert out["get"].get("error") == "NOT_FOUND", out["get"]
+    assert out["views"].get("error") == "NOT_FOUND", out["views"]
+    assert out["create"].get("error") == "NOT_FOUND", out["create"]
+    assert out["upsert"].get("error") == "NOT_FOUND", out["upsert"]
+    assert out["query"]["error"] == "INVALID_TYPE", out["query"]
+    assert out["describe"]["error"] == "NOT_FOUND", out["describe"]
+    assert "LeadRouter_Lease__c" not in out["global"] and "Lead" in out["global"]
+    assert [r["Key__c"] for r in o.records("LeadRouter_Lease__c")] == ["org:1"]
+    assert out["join"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY", out["join"]
+    assert not any(m["UserOrGroupId"] == org.ids["A"] for m in o.records("GroupMember"))
+    assert out["admin"]["error"] == "INSUFFICIENT_ACCESS_OR_READONLY", out["admin"]
+
+
+def test_get_updated_and_deleted_follow_the_reps_sharing(as_rep, org):
+    """getUpdated and getDeleted return only the records the caller has access to (SOAP API
+    Developer Guide, Data Replication): the rep's replication of Lead listed every lead."""
+    o, ids = org.org, org.ids
+    gone = o.create("Lead", {"LastName": "Gone", "Company": "Deleted", "OwnerId": ids["B"]})
+    o.delete("Lead", gone)
+    start = (o.clock.now() - timedelta(hours=1)).isoformat()
+    org.clock.advance(timedelta(minutes=2))  # getUpdated covers whole minutes up to the org's present
+    end = o.clock.now().isoformat()
+    out = as_rep("""
+    async function main() {
+      await step('updated', async () => (await conn.sobject('Lead').updated(process.env.START, process.env.END)).ids);
+      await step('deleted', async () => (await conn.sobject('Lead').deleted(process.env.START, process.env.END)).deletedRecords);
+    }
+    """, START=start, END=end)
+    assert out["updated"] == [ids["lead_A"]], out["updated"]
+    assert out["deleted"] == [], out["deleted"]
+
+
+def test_the_rep_cannot_point_a_record_at_one_it_cannot_see(as_rep, org):
+    """A lookup the user writes must name a record it can see: Salesforce refuses a Task
+    about another partner's lead (WhoId), or an opportunity on another partner's account,
+    with INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY; the rep logged a task on a lead it
+    could not read. On its own lead and account the same writes go through."""
+    o, ids = org.org, org.ids
+    theirs_account = o.get("User", ids["B"])["AccountId"]
+    mine_account = o.get("User", ids["A"])["AccountId"]
+    out = as_rep("""
+    async function main() {
+      await step('theirs', () => conn.sobject('Task').create({Subject: 'Call', WhoId: process.env.THEIRS}));
+      await step('mine', () => conn.sobject('Task').create({Subject: 'Call', WhoId: process.env.MINE}));
+      await step('oppTheirs', () => conn.sobject('Opportunity').create({Name: 'Deal', StageName: 'Prospecting',
+        CloseDate: '2027-01-01', AccountId: process.env.THEIR_ACCOUNT}));
+      await step('oppMine', () => conn.sobject('Opportunity').create({Name: 'Deal', StageName: 'Prospecting',
+        CloseDate: '2027-01-01', AccountId: process.env.MY_ACCOUNT}));
+      await step('move', async () => conn.sobject('Task').update({Id: out.mine.id, WhoId: process.env.THEIRS}));
+    }
+    """, THEIRS=ids["lead_B"], MINE=ids["lead_A"], THEIR_ACCOUNT=theirs_account, MY_ACCOUNT=mine_account)
+    assert out["theirs"]["error"] == "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", out["theirs"]
+    assert out["mine"]["success"] is True, out["mine"]
+    assert out["oppTheirs"]["error"] == "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", out["oppTheirs"]
+    assert out["oppMine"]["success"] is True, out["oppMine"]
+    assert out["move"]["error"] == "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", out["move"]
+    assert [t["WhoId"] for t in o.records("Task")] == [ids["lead_A"]]
+
+
+def test_the_reps_describe_of_read_only_objects_offers_no_edit(as_rep, org):
+    """Describe answers for the caller: the partner account and its contacts, and the setup
+    objects, are read only to a rep, so describe says neither the object nor a field is
+    createable or updateable (a tool offering edits by describe met INSUFFICIENT_ACCESS on
+    save); an opportunity, which the rep may create, stays createable."""
+    out = as_rep("""
+    async function main() {
+      await step('account', async () => { const d = await conn.sobject('Account').describe();
+        return [d.createable, d.updateable, d.deletable, d.fields.find((f) => f.name === 'Name').updateable]; });
+      await step('groupMember', async () => { const d = await conn.sobject('GroupMember').describe(); return d.createable; });
+      await step('global', async () => Object.fromEntries((await conn.describeGlobal()).sobjects
+        .filter((s) => ['Account', 'Contact', 'Opportunity'].includes(s.name)).map((s) => [s.name, s.createable])));
+    }
+    """)
+    assert out["account"] == [False, False, False, False], out["account"]
+    assert out["groupMember"] is False
+    assert out["global"] == {"Account": False, "Contact": False, "Opportunity": True}, out["global"]
+
+
+def test_a_task_about_another_partners_account_is_out_of_the_reps_reach(as_rep, org):
+    """Activities are controlled by their parents, the What as much as the Who: a task
+    another partner's rep logged on its own account (WhatId) is not the rep's to read."""
+    o, ids = org.org, org.ids
+    theirs = o.create("Task", {"Subject": "QBR", "WhatId": o.get("User", ids["B"])["AccountId"], "OwnerId": ids["B"]})
+    mine = o.create("Task", {"Subject": "QBR", "WhatId": o.get("User", ids["A"])["AccountId"], "OwnerId": ids["B"]})
+    out = as_rep("""
+    async function main() {
+      await step('tasks', async () => (await conn.query('SELECT Id FROM Task')).records.map((r) => r.Id));
+    }
+    """)
+    assert out["tasks"] == [mine], (out, theirs)

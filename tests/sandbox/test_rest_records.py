@@ -165,6 +165,77 @@ def test_conditional_patch_refuses_a_record_changed_since(sandbox, raw):
     assert r.status_code == 204
 
 
+def test_conditional_get_answers_304_for_a_record_not_modified_since(sandbox, raw):
+    """If-Modified-Since on sObject Rows (REST API Developer Guide, Conditional Request
+    Headers): 304 Not Modified with no body when the record has not changed since, the
+    record when it has; If-Unmodified-Since on a GET: 412 when it has changed. A client
+    caching records got the whole record every time, and a 200 where it waits for a 304."""
+    from datetime import timedelta
+
+    lead_id = sandbox.org.create("Lead", {"LastName": "Hopper", "Company": "Navy"})
+    modified = sandbox.org.get("Lead", lead_id)["LastModifiedDate"]
+    later = format_datetime(modified + timedelta(minutes=1), usegmt=True)
+    earlier = format_datetime(modified - timedelta(minutes=1), usegmt=True)
+    cached = raw.get(f"sobjects/Lead/{lead_id}", headers={"If-Modified-Since": later})
+    assert (cached.status_code, cached.content) == (304, b"")
+    fresh = raw.get(f"sobjects/Lead/{lead_id}?fields=Company", headers={"If-Modified-Since": earlier})
+    assert (fresh.status_code, fresh.json()["Company"]) == (200, "Navy")
+    changed = raw.get(f"sobjects/Lead/{lead_id}", headers={"If-Unmodified-Since": earlier})
+    assert (changed.status_code, changed.json()[0]["errorCode"]) == (412, "PRECONDITION_FAILED")
+    assert raw.get(f"sobjects/Lead/{lead_id}", headers={"If-Unmodified-Since": later}).status_code == 200
+
+
+def test_account_records_carry_an_etag_for_if_match_and_if_none_match(sandbox, raw):
+    """ETag, If-Match and If-None-Match on sObject Rows, which Salesforce supports for
+    account records (Conditional Request Headers): GET answers an ETag; If-None-Match with
+    it is 304 on GET and 412 on PATCH; If-Match with a stale one is 412 and the record is
+    left alone; after a change the ETag differs."""
+    account = sandbox.org.create("Account", {"Name": "Initech"})
+    first = raw.get(f"sobjects/Account/{account}")
+    etag = first.headers.get("ETag")
+    assert first.status_code == 200 and etag and etag.startswith('"'), first.headers
+    assert raw.get(f"sobjects/Account/{account}", headers={"If-None-Match": etag}).status_code == 304
+    same = raw.patch(f"sobjects/Account/{account}", json={"Name": "Initrode"}, headers={"If-None-Match": etag})
+    assert (same.status_code, same.json()[0]["errorCode"]) == (412, "PRECONDITION_FAILED")
+    assert raw.patch(f"sobjects/Account/{account}", json={"Name": "Initrode"}, headers={"If-Match": etag}).status_code == 204
+    stale = raw.patch(f"sobjects/Account/{account}", json={"Name": "Penetrode"}, headers={"If-Match": etag})
+    assert (stale.status_code, stale.json()[0]["errorCode"]) == (412, "PRECONDITION_FAILED")
+    assert sandbox.org.get("Account", account)["Name"] == "Initrode"
+    now = raw.get(f"sobjects/Account/{account}")
+    assert now.headers["ETag"] != etag
+    assert raw.get(f"sobjects/Account/{account}", headers={"If-Match": etag}).status_code == 412
+
+
+def test_describe_answers_304_when_the_metadata_has_not_changed_since(sandbox, raw):
+    """If-Modified-Since on sObject Describe and Describe Global ("Get Object Metadata
+    Changes"): 304 with no body when no object's metadata changed since the date, the
+    describe when it did (the sandbox's metadata changes at its start and when a test
+    changes the org's setup). A client caching describe got the whole body every time."""
+    from datetime import timedelta
+
+    later = format_datetime(sandbox.clock.now() + timedelta(minutes=1), usegmt=True)
+    for path in ("sobjects/Lead/describe", "sobjects"):
+        cached = raw.get(path, headers={"If-Modified-Since": later})
+        assert (cached.status_code, cached.content) == (304, b""), path
+    sandbox.clock.advance(timedelta(minutes=5))
+    sandbox.org.set_history_tracking("Lead", {"Status": False})  # an admin changes Lead's setup
+    changed = raw.get("sobjects/Lead/describe", headers={"If-Modified-Since": later})
+    assert (changed.status_code, changed.json()["name"]) == (200, "Lead")
+
+
+def test_head_answers_as_get_without_a_body(sandbox, raw):
+    """HEAD is served wherever GET is (the REST API lists GET, HEAD for sObject Rows,
+    describe, the resource lists): the status and headers of the GET, no body. A client
+    checking that a record exists before fetching it got 405 METHOD_NOT_ALLOWED."""
+    lead_id = sandbox.org.create("Lead", {"LastName": "Hopper", "Company": "Navy"})
+    for path in (f"sobjects/Lead/{lead_id}", "sobjects/Lead/describe", "sobjects", "", "/services/data"):
+        head = raw.request("HEAD", path)
+        assert (head.status_code, head.content) == (200, b""), path
+    missing = raw.request("HEAD", "sobjects/Lead/00Q000000000000AAA")
+    assert missing.status_code == 404
+    assert raw.get(f"sobjects/Lead/{lead_id}?fields=Company").json()["Company"] == "Navy"  # the connection is still sound
+
+
 def test_keep_alive_connections_are_reused(sandbox, raw):
     for _ in range(5):
         assert raw.get("limits").status_code == 200

@@ -52,3 +52,19 @@ def test_sf_logs_in_queries_updates_and_describes_against_the_sandbox(sf_cli):
 
     unknown = [(e.method, e.path) for e in sb.counters.requests("(no such resource)")]
     assert unknown == [], f"sf asked for paths the sandbox does not emulate: {unknown}"
+
+
+def test_sf_lists_record_counts(sf_cli):
+    """`sf org list sobject record-counts` reads the Record Count resource
+    (limits/recordCount?sObjects=…): live records of each object named, an object the org
+    does not have left out, all objects when none is named. It answered 404."""
+    sb = sf_cli.sb
+    sf_cli("org", "login", "access-token", "--instance-url", sb.url, "--no-prompt", "--alias", "sandbox")
+    gone = sb.org.create("Lead", {"LastName": "Gone", "Company": "Deleted"})
+    sb.org.delete("Lead", gone)
+    counts = sf_cli("org", "list", "sobject", "record-counts", "--sobject", "Lead", "--sobject", "Account",
+                    "--sobject", "Nope__c", "--target-org", "sandbox")
+    live = {name: sum(1 for _ in sb.org.records(name)) for name in ("Lead", "Account")}
+    assert {c["name"]: c["count"] for c in counts} == live
+    every = {c["name"] for c in sf_cli("org", "list", "sobject", "record-counts", "--target-org", "sandbox")}
+    assert {"Lead", "Account", "User", "LeadRouter_Lease__c"} <= every and "LeadHistory" not in every

@@ -160,10 +160,11 @@ def test_empty_query_is_malformed():
     malformed("   ")
 
 
-def test_semi_joins_are_refused_with_a_clear_message():
-    err = malformed("SELECT Id FROM Lead WHERE Id IN (SELECT LeadId FROM LeadHistory)")
-    assert "semi-joins (WHERE Id IN (SELECT ...)) are not supported by the sandbox" in err.message
-    assert "Column:33" in err.message
+def test_semi_and_anti_joins_parse_into_comparisons_holding_the_inner_query():
+    semi = parse("SELECT Id FROM Lead WHERE Id IN (SELECT LeadId FROM LeadHistory WHERE Field = 'Owner')").where
+    assert (semi.op, semi.values[0].query.sobject) == ("semi", "LeadHistory")
+    anti = parse("SELECT Id FROM Lead WHERE Id NOT IN (SELECT LeadId FROM LeadHistory)").where
+    assert anti.op == "antisemi"
 
 
 def test_a_parent_to_child_subquery_parses_into_the_select_list_in_order():

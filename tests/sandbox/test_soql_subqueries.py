@@ -153,8 +153,8 @@ def test_what_salesforce_refuses_in_a_subquery(sf, accounts):
     one = sf.query(f"SELECT Id, (SELECT LastName FROM Contacts ORDER BY LastName LIMIT 1 OFFSET 1) FROM Account "
                    f"WHERE Id = '{accounts['Acme']}' LIMIT 1")  # fmt: skip
     assert [c["LastName"] for c in one["records"][0]["Contacts"]["records"]] == ["Kim"]
-    semi = refused(sf, "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact)")
-    assert semi["errorCode"] == "MALFORMED_QUERY" and "semi-joins" in semi["message"]
+    nested = refused(sf, "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE Id IN (SELECT WhoId FROM Task))")
+    assert nested["errorCode"] == "MALFORMED_QUERY" and "Nesting of semi join sub-selects" in nested["message"]
     path = refused(sf, "SELECT Id FROM Account WHERE Contacts.LastName = 'Amy'")
     assert path["errorCode"] == "INVALID_FIELD" and "Didn't understand relationship 'Contacts'" in path["message"]
 
