@@ -405,6 +405,7 @@ def cmd_status(args) -> int:
     from jobs import stream
 
     from jobs.state_path import Reader, StatePathError
+    from jobs.state.schema import SCHEMA_VERSION
 
     loaded = _load(args)
     from jobs.state.store import check_sqlite_file
@@ -415,30 +416,43 @@ def cmd_status(args) -> int:
         print(f"leadrouter: state database problem\n{e}", file=sys.stderr)
         return EXIT_STATE
     check_sqlite_file(loaded.state_url())  # damaged mid-file: one message and exit 4 (jobs/cli.py)
-    with store.connect() as conn:
-        report: dict[str, Any] = {
-            "state": _safe_url(loaded.state_url()),
-            "org": _org_status(conn, loaded),
-            "schema_version": store.version,
-            "instances": st.list_instances(conn),
-            "jobs": st.last_job_runs(conn),
-            "offers": of.offer_status_counts(conn),
-            "leads": of.lead_state_counts(conn),
-            "next_deadline": of.next_deadline(conn),
-            "oldest_open_offer": of.oldest_live_offer(conn),
-            "api_budget": st.api_budgets(conn),
-            "outbox": ob.status_counts(conn),
-            "oldest_open_outbox": ob.oldest_open(conn),
-            "refusals": ob.unwritten_refusals(conn),
-            "held_escalations": held_escalations(conn),
-            "queues_missing": _queues_missing(conn, loaded),
-            "snapshot": st.snapshot_counts(conn),
-            "watermarks": {r.name: r.value for r in conn.execute(watermarks.select())},
-            "stream": stream.status(conn),
-            "bulk_jobs": _bulk_jobs_status(conn),
-            "feedback": _feedback_status(conn, loaded),
-        }
-        report["rebuilt"] = _rebuild_status(conn, report["snapshot"])
+    parts: dict[str, Any] = {
+        "org": lambda c: _org_status(c, loaded),
+        "instances": st.list_instances,
+        "jobs": st.last_job_runs,
+        "offers": of.offer_status_counts,
+        "leads": of.lead_state_counts,
+        "next_deadline": of.next_deadline,
+        "oldest_open_offer": of.oldest_live_offer,
+        "api_budget": st.api_budgets,
+        "outbox": ob.status_counts,
+        "oldest_open_outbox": ob.oldest_open,
+        "refusals": ob.unwritten_refusals,
+        "held_escalations": held_escalations,
+        "queues_missing": lambda c: _queues_missing(c, loaded),
+        "snapshot": st.snapshot_counts,
+        "watermarks": lambda c: {r.name: r.value for r in c.execute(watermarks.select())},
+        "stream": stream.status,
+        "bulk_jobs": _bulk_jobs_status,
+        "feedback": lambda c: _feedback_status(c, loaded),
+    }
+    report: dict[str, Any] = {"state": _safe_url(loaded.state_url()), "schema_version": store.version}
+    if store.version is not None and store.version < SCHEMA_VERSION:
+        # an earlier release's state, not migrated by a look: each part it can answer, each in
+        # its own connection (on PostgreSQL a failed read ends its transaction), the rest unsaid
+        import sqlalchemy as sa
+
+        for name, read in parts.items():
+            try:
+                with store.connect() as conn:
+                    report[name] = read(conn)
+            except sa.exc.SQLAlchemyError:
+                report[name] = None
+        report["rebuilt"] = None
+    else:
+        with store.connect() as conn:
+            report.update({name: read(conn) for name, read in parts.items()})
+            report["rebuilt"] = _rebuild_status(conn, report["snapshot"])
     store.dispose()
     from jobs.ops import status as people
 

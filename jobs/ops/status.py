@@ -149,6 +149,18 @@ def api_usage(budgets: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _schema_note(version: Any) -> str:
+    """An earlier release's state, said with what the next start does to it."""
+    from jobs.state.schema import SCHEMA_VERSION
+
+    if not isinstance(version, int) or version == SCHEMA_VERSION:
+        return ""
+    if version < SCHEMA_VERSION:
+        return (f", written by an earlier leadrouter: this version's first `once` or `run` migrates it to "
+                f"v{SCHEMA_VERSION}, after which earlier versions refuse it (docs/DEPLOY.md, Upgrading)")
+    return f", written by a newer leadrouter than this one (v{SCHEMA_VERSION}): run that version"
+
+
 def render(r: dict[str, Any]) -> str:
     out = ["leadrouter status", ""]
     org = r.get("org") or {}
@@ -160,7 +172,7 @@ def render(r: dict[str, Any]) -> str:
         text += f"; Organization Id {org['organization_id']}" if org.get("organization_id") else \
             "; Organization Id not recorded yet (the first connection records it)"
         out += line("Org", text)
-    out += line("State", f"{r['state']} (schema v{r['schema_version']})")
+    out += line("State", f"{r['state']} (schema v{r['schema_version']}{_schema_note(r.get('schema_version'))})")
     lead = r.get("leader") or {}
     out += line("Leader", lead.get("how", "-"))
     if r.get("instances"):

@@ -178,6 +178,10 @@ def test_validate_of_a_new_release_leaves_the_running_releases_state_as_it_was(s
     assert code == 0, out
     assert state_of(state) == before, "validate changed the state"
     assert "schema version 2" in out and "once" in out, out  # said: the first start of this version migrates it
+    assert leadrouter("status", "--config", str(cfg)) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "(schema v2, written by an earlier leadrouter" in said and "migrates it" in said, said
+    assert state_of(state) == before, "status changed the state"
 
     monkeypatch.setenv("LEADROUTER_LOG_LEVEL", "info")
     assert leadrouter("once", "--config", str(cfg)) == 0
