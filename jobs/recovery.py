@@ -45,7 +45,7 @@ from jobs.timeutil import parse_sf_datetime
 from rules.lifecycle import LeadState
 from rules.model import Lead, Response, RoutingStatus
 from rules.router import Router
-from rules.state import RoutingState
+from rules.state import Performance, RoutingState
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -294,6 +294,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     live: list[str] = []  # the leads the re-read below reads again: their ids only
     rotations = Rotations(wb, routing.router, convert, (r.name for r in cx.book.rules))
     rows = _Rows(now)
+    converted: Counter[str] = Counter()  # partner → routed leads converted while it held them
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn)
         state.daily = {}  # counted a page at a time, each offer on the partner's own day
@@ -302,6 +303,8 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
         for page in _pages(itertools.chain(routed, asked)):
             history, wrote = _our_history(cx, [r["Id"] for r in page], field, reason_field, rejected)
             for rec in page:
+                if rec["Id"] in wrote and rec.get("IsConverted") is True and rec.get("PartnerAccountId"):
+                    converted[rec["PartnerAccountId"]] += 1
                 if rec["Id"] in wrote:  # leads whose status we wrote: ours to carry on
                     _rebuild_lead(cx, rows, rec, spelled.get(str(rec.get(field))), history.get(rec["Id"], []),
                                   routing, wb, keep, convert, counts, now)
@@ -321,6 +324,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                                          .order_by(schema.offers.c.id)):
             holder[lead_id] = pid
         state.open_offers = dict(Counter(holder.values()))
+        state.performance = track_records(conn, converted)
         counts["offered_today"] = sum(state.today_count(pid, now) for pid in {p for d in state.daily.values() for p in d})
         rotations.apply(state)
         lifecycle.save_state(conn, state, now)
@@ -339,6 +343,45 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     if unsure:
         cx.log(component="recovery").warning("state_not_rebuilt_exactly", **unsure)
     return counts
+
+
+def track_records(conn: Any, converted: Mapping[str, int]) -> dict[str, Performance]:
+    """Each partner's track record (best fit weighs it half: rules/distribution.py) from the
+    rows just rebuilt, as the live state counted it: each offer the partner had; accepted,
+    with the hours to the acceptance; rejected, with the hours to the decline; a partner
+    that had the lead before and said nothing, lapsed; and the routed leads converted while
+    it held them (`converted`)."""
+    out: dict[str, Performance] = {}
+
+    def of(pid: str) -> Performance:
+        perf = out.get(pid)
+        if perf is None:
+            perf = out[pid] = Performance()
+        return perf
+
+    o = schema.offers.c
+    for pid, offered, status, accepted, closed in conn.execute(
+            select(o.partner_id, o.offered_at, o.status, o.accepted_at, o.closed_at)
+            .where(o.kind == "offer", o.partner_id.is_not(None))):
+        perf = of(pid)
+        perf.offers += 1
+        answered = accepted if accepted is not None else closed if status == "rejected" else None
+        if accepted is not None:
+            perf.accepted += 1
+        elif status == "rejected":
+            perf.rejected += 1
+        if answered is not None and offered is not None:
+            perf.response_hours_total += max(0.0, (answered - offered).total_seconds() / 3600)
+            perf.responses += 1
+    x = schema.exclusions.c
+    for (pid,) in conn.execute(select(x.partner_id).where(x.outcome == "lapsed")):
+        if pid and not pid.startswith(QUEUE_PREFIX):
+            perf = of(pid)
+            perf.offers += 1
+            perf.lapsed += 1
+    for pid, n in converted.items():
+        of(pid).closed += n
+    return out
 
 
 def not_rebuilt(cx: Context, counts: Mapping[str, int]) -> dict[str, str]:

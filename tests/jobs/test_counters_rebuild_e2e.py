@@ -141,3 +141,30 @@ def test_fair_rotation_goes_on_from_offers_that_have_since_ended_after_the_state
     assert per_set and {k: v for k, v in after.rotation.items() if "|" in k} == per_set
     assert after.rotation.keys() == before.rotation.keys()
     assert after.rep_rotation == before.rep_rotation
+
+
+def test_each_partners_track_record_comes_back_after_the_state_is_lost(org, make_loop):
+    """Best fit weighs each partner's track record (acceptance, conversion, response time:
+    RoutingState.performance) half and half with how it matches the lead. A rebuilt state
+    started every partner at an even 50 %: the partners that had answered for weeks were
+    scored as strangers. The offers LeadHistory dates, and who answered them how, come back
+    as the same record."""
+    from jobs import recovery
+
+    loop = make_loop(org)
+    for _ in range(3):
+        loop.cycle(hours=6)
+    with loop.cx.store.connect() as conn:
+        before = lifecycle.load_state(conn).performance
+    answered = {p: (r.accepted, r.rejected) for p, r in before.items() if r.accepted or r.rejected}
+    assert sum(a for a, _ in answered.values()) >= 3 and sum(r for _, r in answered.values()) >= 1, answered
+
+    fresh = make_loop(org, name="fresh")
+    recovery.ensure(fresh.cx, org.clock.now())
+    with fresh.cx.store.connect() as conn:
+        after = lifecycle.load_state(conn).performance
+    assert {p: (r.accepted, r.rejected) for p, r in after.items() if r.accepted or r.rejected} == answered
+    for pid in answered:
+        assert after[pid].offers >= sum(answered[pid]), (pid, vars(after[pid]))
+        was, now = before[pid].mean_response_hours, after[pid].mean_response_hours
+        assert now is not None and was is not None and abs(now - was) <= 0.05 * was + 0.01, (pid, was, now)
