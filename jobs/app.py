@@ -227,12 +227,15 @@ class LeadRouter:
 
         # the lead score and partner performance facts are usable in conditions too
         lead_attributes, partner_attributes = rule_attributes(ms)
-        # A queue the org lacks does not stop a start: the connector routes past it as it does
-        # when one goes while it runs (jobs/partners.py); said here with the fix, and by
-        # `leadrouter validate` as an error. Ops tools (dry-run, explain) refuse it, naming it.
+        # A queue the org lacks, named by rules that passed this check before, went from the org:
+        # it does not stop a start, which routes past it as the connector does when one goes
+        # while it runs (jobs/partners.py), said here with the fix and by `leadrouter validate`
+        # as an error. Rules that never passed (a first start, a rules file just edited) naming
+        # one are refused as a mistake in them, before anything is written; so do ops tools.
+        route_past = missing_queues == "warn" and (org_queues is None or pf.ever_passed(store, key))
         book = load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
-                          queue_names=None if missing_queues == "warn" else org_queues)
-        if org_queues is not None and missing_queues == "warn":
+                          queue_names=None if route_past else org_queues)
+        if org_queues is not None and route_past:
             for gone in pf.missing_queues(book, org_queues, rules_path):
                 get_logger(component="preflight").warning("queue_missing", **gone)
         # a multi-currency org: each lead's amounts in the corporate currency, at the org's rates;

@@ -66,6 +66,14 @@ def recently_passed(store, key: str, now: datetime) -> bool:
     return at is not None and now - at < FRESH_FOR
 
 
+def ever_passed(store, key: str) -> bool:
+    """These files passed a full check against this org before, however long ago: a queue
+    they name that the org now lacks went from the org (an admin deleted or renamed it),
+    not from a rules file just written."""
+    with store.connect() as conn:
+        return st.get_watermark(conn, f"preflight:{key}"[:64]) is not None
+
+
 def remember_pass(store, key: str, now: datetime) -> None:
     with store.begin() as conn:
         st.set_watermark(conn, f"preflight:{key}"[:64], now, now)

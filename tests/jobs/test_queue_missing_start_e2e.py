@@ -33,12 +33,13 @@ def _json_of(args: list[str]) -> tuple[int, dict]:
 
 def test_a_start_routes_past_queues_the_org_lacks_as_a_running_connector_does(kestrel, capfd):
     k = kestrel
+    k.once(init=True)  # these rules pass the full check: their queues are in the org
     k.org.delete("Group", k.queues[POOL], as_user=k.admin)
     k.org.delete("Group", k.queues[ESCALATIONS], as_user=k.admin)
     japan = k.new_lead("Osaka Optics", "JP")
     anz = k.new_lead("Bondi Surf Supplies", "AU", State="NSW")
     capfd.readouterr()
-    k.once(init=True)  # exit 0: before, 2 (a configuration problem)
+    k.once(hours=25)  # the next day's first start runs the full check: exit 0 (before, 2)
     logged = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
 
     assert k.view(anz)["Routing_Status__c"] == "Offered", "every other lead routes"
@@ -73,3 +74,22 @@ def test_a_start_routes_past_queues_the_org_lacks_as_a_running_connector_does(ke
     errors = [f for f in (findings["findings"] if isinstance(findings, dict) else findings)
               if f["severity"] == "error"]
     assert any(POOL in f["message"] for f in errors), errors
+
+
+def test_a_first_start_whose_rules_name_a_queue_the_org_lacks_is_refused_before_any_write(kestrel, capfd):
+    """Rules that never passed the check (a first start, a file just edited): a queue the org
+    lacks is a mistake in them (a typo, a queue not created yet), not one an admin deleted."""
+
+    k = kestrel
+    rules = k.config.parent / "rules.toml"
+    rules.write_text(rules.read_text().replace(f'"{ESCALATIONS}"', '"Escalations_Typo"'))
+    lead = k.new_lead("Osaka Optics", "JP")
+    capfd.readouterr()
+    try:
+        code = main(["once", "--config", str(k.config), "--init"])
+    except SystemExit as stopped:
+        code = stopped.code
+    said = capfd.readouterr().err
+    assert code == 2, said
+    assert "Escalations_Typo" in said and ESCALATIONS in said, said
+    assert k.view(lead)["Routing_Status__c"] in (None, "New"), k.view(lead)
