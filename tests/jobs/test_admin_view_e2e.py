@@ -203,3 +203,83 @@ def test_an_escalation_whose_write_got_no_answer_and_did_not_land_is_sent_again(
     lead = loop.lead(lead_id)
     assert (lead["Routing_Status__c"], lead["OwnerId"]) == ("Escalated", loop.queue_id("Channel_Escalations"))
     assert lead["Offered_At__c"] is None
+
+
+LONG_NAME = (" — Channel Services Division for Enterprise, Public Sector and Mid-Market Accounts in North, "
+             "Central and South America (formerly the Regional Alliances Group)")
+
+
+def _long_partner_names(org, loop) -> None:
+    """Partners with long legal names (Account.Name holds 255): an offer's reason, the rule
+    and the partner, then fills Routing_Reason__c, and the rules cut it with a mark."""
+    admin = _admin(org, loop)
+    for account in org.org.records("Account"):
+        if account.get("IsPartner"):
+            org.org.update("Account", account["Id"], {"Name": account["Name"] + LONG_NAME}, as_user=admin)
+
+
+def _as_admin(org, lead_id: str) -> dict:
+    """The Lead as the admin reads it: SOQL through simple-salesforce."""
+    from tests.conftest import salesforce_client
+
+    sf = salesforce_client(org)
+    try:
+        return sf.query(f"SELECT Id, OwnerId, PartnerAccountId, Routing_Status__c, Routing_Rule__c, "
+                        f"Routing_Reason__c, Offered_At__c, Offer_Deadline__c FROM Lead WHERE Id = '{lead_id}'")["records"][0]
+    finally:
+        sf.session.close()
+
+
+def _cut_with_a_mark(reason: str) -> bool:
+    return len(reason) <= 255 and (len(reason) < 250 or reason.endswith("…"))
+
+
+@pytest.mark.parametrize("how", ["rejected", "pending"])
+def test_a_reason_said_after_an_earlier_step_is_cut_with_a_mark_not_mid_word(org, loop, how):
+    """A lead offered again (after a rejection, or because a person set it to Pending) says
+    why before the new offer's reason. With a long partner name that reason fills the field,
+    cut by the rules with '…'; the words put before it pushed the mark off, the text was cut
+    at 255 characters mid-word, and the Lead read as if that were the whole reason."""
+    from .test_lifecycle_e2e import NEVER_ANSWER
+    from .test_portal_answer_e2e import answer_as_rep
+
+    _long_partner_names(org, loop)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id, offer = next((lid, o) for lid, o in sorted(loop.live().items()) if o["kind"] == "offer"
+                          and "; 1 eligible" not in (loop.lead(lid)["Routing_Reason__c"] or ""))
+    if how == "rejected":
+        answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["reject_out_of_territory"]["fields"])
+        said = "offer 1 was rejected; "
+    else:
+        org.org.update("Lead", lead_id, {"Routing_Status__c": "Pending"}, as_user=_admin(org, loop))
+        said = "a person asked for routing again (Routing_Status__c set to Pending): "
+    loop.cycle(partners_act=False)
+    lead = _as_admin(org, lead_id)
+    reason = lead["Routing_Reason__c"]
+    assert lead["Routing_Status__c"] == "Offered" and lead["PartnerAccountId"] != offer["partner_id"], lead
+    assert reason.startswith(said), reason
+    assert _cut_with_a_mark(reason), f"cut without a mark: {reason!r}"
+
+
+def test_a_released_lead_still_says_how_to_route_it_again_when_its_reason_is_long(org, loop):
+    """A person sets another partner on an offered lead (its rep still owns it): the lead is
+    Released, and its reason names both partners, then says how to route it again. With long
+    partner names the reason was cut at 255 characters inside that instruction, so the Lead
+    no longer said it; now the names give way, cut with a mark, and the instruction is whole."""
+    from .test_lifecycle_e2e import NEVER_ANSWER
+
+    _long_partner_names(org, loop)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id, offer = _an_offer(loop)
+    other = next(a["Id"] for a in org.org.records("Account") if a.get("IsPartner") and a["Id"] != offer["partner_id"])
+    org.org.update("Lead", lead_id, {"PartnerAccountId": other}, as_user=_admin(org, loop))
+    loop.cycle(partners_act=False)
+    lead = _as_admin(org, lead_id)
+    reason = lead["Routing_Reason__c"]
+    assert lead["Routing_Status__c"] == "Released", lead
+    assert reason.startswith("taken over by a person: the partner account was set to "), reason
+    assert len(reason) <= 255 and "…" in reason, reason
+    assert reason.endswith("; set Routing Status to Pending to have it routed again"), reason
+
