@@ -111,6 +111,10 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
     # its fields, and a Lead still showing the offer's time is one it did not reach.
     no_offer = cx.mappings.writeback({"offered_at": None})
     queued = (DecisionKind.ESCALATE, DecisionKind.FALLBACK)
+    # A lead left Unroutable after its offer ended (an escalation held while its queue is
+    # gone) is in no offer either: neither its time nor its deadline (a day ahead after a
+    # rejection) may read as a clock still running.
+    none_running = cx.mappings.writeback({"offered_at": None, "deadline": None, "calendar": None})
     for lead, decision, record, seen in items:
         kind = decision.kind
         value, lead_id, attempt = kind.value, lead.id, decision.attempt
@@ -129,6 +133,8 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
         payload = dict(writeback(decision, _STATUS[kind]))
         if kind in queued:
             payload.update(no_offer)
+        elif redistribution and kind is DecisionKind.UNROUTABLE:
+            payload.update(none_running)
         if cleared is not None:
             payload.update(cleared)
         # as it is: the JSON column's serializer (rules.serial) writes what jsonable would

@@ -283,3 +283,24 @@ def test_a_released_lead_still_says_how_to_route_it_again_when_its_reason_is_lon
     assert len(reason) <= 255 and "…" in reason, reason
     assert reason.endswith("; set Routing Status to Pending to have it routed again"), reason
 
+
+@pytest.mark.parametrize("ended", ["rejected", "lapsed"])
+def test_a_lead_held_for_a_missing_escalation_queue_shows_no_offer_running(org, loop, ended):
+    """The only partner that could take the lead rejects it (or lets it lapse) while the
+    escalation queue is gone: the lead is held, Unroutable, saying so. It showed the offer
+    that was over as still running — its time and its deadline (a day ahead, after a
+    rejection) on an Unroutable lead; it shows none, as an escalation does."""
+    from .test_portal_answer_e2e import answer_as_rep
+
+    lead_id, offer = _only_partner_offer(org, loop)
+    org.org.delete("Group", loop.queue_id("Channel_Escalations"), as_user=_admin(org, loop))
+    if ended == "rejected":
+        answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["reject_out_of_territory"]["fields"])
+        loop.cycle(hours=1, partners_act=False)
+    else:
+        loop.cycle(hours=25, partners_act=False)
+    lead = _as_admin(org, lead_id)
+    assert (lead["Routing_Status__c"], lead["Routing_Rule__c"]) == ("Unroutable", "Escalation held"), lead
+    assert lead["Routing_Reason__c"].startswith("Escalation held: queue Channel_Escalations is not in the org")
+    assert (lead["Offered_At__c"], lead["Offer_Deadline__c"]) == (None, None), "the offer that is over still shows"
+
