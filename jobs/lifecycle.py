@@ -372,7 +372,10 @@ def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, di
     said = moved or why
     reason = f"{said}; " if said else ""
     reason += f"{decision.reason}" if decision.kind is not DecisionKind.OFFER else "no reseller left to offer it to"
-    back = Decision(lead_id=lead.id, kind=DecisionKind.UNROUTABLE, reason=clip(f"Back to the distributor: {reason}"),
+    # a lead that never went down (no reseller qualified when the distributor accepted) is not
+    # "back": the reason says why it stays with the distributor
+    back = Decision(lead_id=lead.id, kind=DecisionKind.UNROUTABLE,
+                    reason=clip(f"Back to the distributor: {reason}" if said else reason),
                     rule="hand_down", ruleset="hand_down", partner_id=dist_id, attempt=attempt,
                     explanation={"hand_down": reason, "distributor": dist_id})
     ob.record_decision(conn, lead_id=lead.id, at=now, kind="hand_back", rule="hand_down", partner_id=dist_id,

@@ -304,3 +304,20 @@ def test_a_lead_held_for_a_missing_escalation_queue_shows_no_offer_running(org, 
     assert lead["Routing_Reason__c"].startswith("Escalation held: queue Channel_Escalations is not in the org")
     assert (lead["Offered_At__c"], lead["Offer_Deadline__c"]) == (None, None), "the offer that is over still shows"
 
+
+def test_a_distributor_keeping_a_lead_no_reseller_can_take_does_not_say_it_came_back(org, loop):
+    """A distributor accepts; none of its resellers can take the lead (every one paused). The
+    lead never went down, so it stays with the distributor, Accepted, and its reason says
+    so; it read "Back to the distributor: …", as if resellers had had it and given it back."""
+    admin = _admin(org, loop)
+    for account in org.org.records("Account"):
+        if account.get("ParentId"):
+            org.org.update("Account", account["Id"], {"Routing_Paused__c": True}, as_user=admin)
+    _, dist_offer = a_distributor_accepts(org, loop)
+    lead_id = dist_offer["lead_id"]
+    assert [o for o in loop.offers(lead_id) if o["id"] > dist_offer["id"]] == [], "a reseller was offered it"
+    lead = _as_admin(org, lead_id)
+    assert (lead["PartnerAccountId"], lead["Routing_Status__c"]) == (dist_offer["partner_id"], "Accepted"), lead
+    name = org.org.get("Account", dist_offer["partner_id"])["Name"]
+    assert lead["Routing_Reason__c"] == f"Hand-down: no reseller of {name} qualifies; the lead stays with it", \
+        lead["Routing_Reason__c"]
