@@ -362,7 +362,7 @@ def admin_sees(org, loop, lead_id: str, *, status: str, reason_starts: str, sinc
     st = lead["Routing_Status__c"]
     # what happened, by which rule, why
     assert st == status, lead
-    assert lead["Routing_Rule__c"], lead
+    assert lead["Routing_Rule__c"] and not SNAKE.fullmatch(lead["Routing_Rule__c"]), lead
     assert reason.startswith(reason_starts), reason
     # in words: within the field, cut only with a mark, no identifier of ours
     assert len(reason) <= 255 and (len(reason) < 250 or reason.endswith("…")), reason
