@@ -38,8 +38,9 @@ def test_a_lead_back_with_its_distributor_no_longer_shows_the_last_resellers_dea
 
 def test_a_pool_lead_taken_after_a_members_decline_no_longer_says_it_is_in_the_pool(org, pooled):  # noqa: F811
     """A member declines a pool lead: the Lead says so ("... the other partners of the pool can
-    still take it"). Another member then takes it: the Lead is Accepted, and its reason is
-    the pool offer's again, not the decline's, which no longer holds (nobody can take it now)."""
+    still take it"). Another member then takes it: the Lead is Accepted, and its reason says
+    when it was taken and the pool offer's words in the past, not the decline's, which no
+    longer holds (nobody can take it now), nor "may pull it"."""
     loop, lead_id, offer, (_, decliner), (taker_partner, taker) = pooled
     offered_reason = loop.lead(lead_id)["Routing_Reason__c"]
     assert save_as(org, decliner, lead_id, ANSWERS["reject_out_of_territory"]["fields"]).status_code == 204
@@ -49,7 +50,8 @@ def test_a_pool_lead_taken_after_a_members_decline_no_longer_says_it_is_in_the_p
     loop.cycle(partners_act=False)
     lead = loop.lead(lead_id)
     assert (lead["OwnerId"], lead["PartnerAccountId"], lead["Routing_Status__c"]) == (taker, taker_partner, "Accepted")
-    assert lead["Routing_Reason__c"] == offered_reason
+    assert lead["Routing_Reason__c"].endswith("; " + offered_reason.replace("may pull it", "could pull it"))
+    assert lead["Routing_Reason__c"].startswith("taken from the pool at "), lead["Routing_Reason__c"]
 
 
 def test_an_offer_accepted_after_an_outsiders_answer_was_refused_no_longer_says_the_offer_stands(
@@ -387,6 +389,8 @@ def admin_sees(org, loop, lead_id: str, *, status: str, reason_starts: str, sinc
             assert partner == org.org.get("User", owner)["AccountId"], f"the offered rep is not the partner's: {lead}"
     if st == "Accepted":
         assert not owner.startswith("00G") and partner == org.org.get("User", owner)["AccountId"], lead
+        assert not re.search(r"may pull it|can still take it|the offer stands", reason), \
+            f"an accepted lead still said to be open: {reason!r}"
     # LeadHistory shows the change, by the connector, in this action's span
     ours = loop.cx.client.user_id
     changed = [h for h in history if h["CreatedById"][:15] == ours[:15]
@@ -566,7 +570,7 @@ def pool_pick_up(org, pooled):  # noqa: F811
     since = org.clock.now()
     assert save_as(org, taker, lead_id, {**ANSWERS["accept"], "OwnerId": taker}).status_code == 204
     loop.cycle(partners_act=False)
-    return loop, lead_id, "Accepted", "North America pool: pool Partner_Pool_NA", since
+    return loop, lead_id, "Accepted", "taken from the pool at ", since
 
 
 def pool_pick_up_by_a_member_that_declined_is_undone(org, pooled):  # noqa: F811
