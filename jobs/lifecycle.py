@@ -22,6 +22,7 @@ from jobs.state import schema
 from jobs.state import outbox as ob
 from jobs.state import store as st
 from jobs.timeutil import format_sf_datetime
+from rules.explain import REASON_MAX, clip
 from rules.lifecycle import DECISION_STATE, DECISION_STATUS, LeadState
 from rules.model import Decision, DecisionKind, Lead, RoutingStatus
 from rules.state import RoutingState
@@ -110,6 +111,10 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
     # its fields, and a Lead still showing the offer's time is one it did not reach.
     no_offer = cx.mappings.writeback({"offered_at": None})
     queued = (DecisionKind.ESCALATE, DecisionKind.FALLBACK)
+    # A lead left Unroutable after its offer ended (an escalation held while its queue is
+    # gone) is in no offer either: neither its time nor its deadline (a day ahead after a
+    # rejection) may read as a clock still running.
+    none_running = cx.mappings.writeback({"offered_at": None, "deadline": None, "calendar": None})
     for lead, decision, record, seen in items:
         kind = decision.kind
         value, lead_id, attempt = kind.value, lead.id, decision.attempt
@@ -119,7 +124,7 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
             offer_rows.append((lead_id, value, decision.partner_id, decision.rep_id, decision.queue_id, owner,
                                decision.rule, attempt, decision.offered_at or now, decision.deadline, seen, "live",
                                decision.calendar))
-        reason = (decision.reason or "")[:255]
+        reason = clip(decision.reason or "")
         rule = (decision.rule or "")[:80] or None
         if record is not None:
             with_record.append((lead_id, _STATE[kind], attempt, owner, reason, seen, lead.status, now, rule, record))
@@ -128,6 +133,8 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
         payload = dict(writeback(decision, _STATUS[kind]))
         if kind in queued:
             payload.update(no_offer)
+        elif redistribution and kind is DecisionKind.UNROUTABLE:
+            payload.update(none_running)
         if cleared is not None:
             payload.update(cleared)
         # as it is: the JSON column's serializer (rules.serial) writes what jsonable would
@@ -158,7 +165,7 @@ def escalation(cx: Context, lead: Lead, reason: str, attempt: int) -> Decision:
     routing = cx.routing()
     name = cx.book.settings.escalation_queue
     queue_id = routing.queue_ids.get(name)
-    decision = Decision(lead_id=lead.id, kind=DecisionKind.ESCALATE, reason=reason[:255], rule="escalation",
+    decision = Decision(lead_id=lead.id, kind=DecisionKind.ESCALATE, reason=clip(reason), rule="escalation",
                         queue_id=queue_id, attempt=attempt, explanation={"escalation": reason, "queue": name})
     return decision if queue_id else hold_escalation(name, decision)
 
@@ -179,7 +186,7 @@ def hold_escalation(name: str, decision: Decision) -> Decision:
     was = (decision.explanation or {}).get("held")
     rule = was.get("rule") if decision.rule == HELD_RULE and isinstance(was, dict) else decision.rule
     said = f"{ESCALATION_HELD}queue {name} is not in the org{HELD_THEN}{decision.reason or ''}"
-    return dataclasses.replace(decision, kind=DecisionKind.UNROUTABLE, queue_id=None, reason=said[:255], rule=HELD_RULE,
+    return dataclasses.replace(decision, kind=DecisionKind.UNROUTABLE, queue_id=None, reason=clip(said), rule=HELD_RULE,
                                explanation={**(decision.explanation or {}),
                                             "held": {"queue": name, "reason": decision.reason, "rule": rule},
                                             "problem": f"queue {name} not found in the org"})
@@ -197,8 +204,8 @@ def said_first(decision: Decision, words: str) -> Decision:
     was = (decision.explanation or {}).get("held")
     if isinstance(was, dict):
         return hold_escalation(was.get("queue") or "", dataclasses.replace(
-            decision, reason=f"{words}{was.get('reason') or ''}"[:255]))
-    return dataclasses.replace(decision, reason=f"{words}{decision.reason}"[:255])
+            decision, reason=clip(f"{words}{was.get('reason') or ''}")))
+    return dataclasses.replace(decision, reason=clip(f"{words}{decision.reason}"))
 
 
 def escalate_held(cx: Context, now: datetime) -> dict[str, int]:
@@ -216,7 +223,7 @@ def escalate_held(cx: Context, now: datetime) -> dict[str, int]:
         for w in waiting:
             was = ((ob.last_decision(conn, w["lead_id"]) or {}).get("explanation") or {}).get("held") or {}
             reason = was.get("reason") or (w["reason"] or "").split(HELD_THEN, 1)[-1]
-            decision = Decision(lead_id=w["lead_id"], kind=DecisionKind.ESCALATE, reason=reason[:255],
+            decision = Decision(lead_id=w["lead_id"], kind=DecisionKind.ESCALATE, reason=clip(reason),
                                 rule=was.get("rule") or "escalation", queue_id=queue_id, attempt=w.get("attempt") or 1,
                                 explanation={"escalation": reason, "queue": cx.book.settings.escalation_queue,
                                              "held_since": jsonable(w.get("updated_at"))})
@@ -252,7 +259,7 @@ def failed(lead: Lead, exc: Exception, attempt: int = 1) -> Decision:
     the field)."""
     reason = (f"routing this lead failed ({type(exc).__name__}, a defect in leadrouter; see the connector's "
               "log, decision_failed); set Routing_Status__c to Pending to route it again")
-    return Decision(lead_id=lead.id, kind=DecisionKind.UNROUTABLE, reason=reason[:255], attempt=attempt,
+    return Decision(lead_id=lead.id, kind=DecisionKind.UNROUTABLE, reason=clip(reason), attempt=attempt,
                     explanation={"failed": type(exc).__name__})
 
 
@@ -344,7 +351,7 @@ def said_why(decision: Decision, moved: str | None) -> Decision:
     moved on, before the rule's own reason (an escalation says it in its own words)."""
     if not moved or decision.kind not in (DecisionKind.OFFER, DecisionKind.POOL, DecisionKind.FALLBACK):
         return decision
-    return dataclasses.replace(decision, reason=f"{moved}; {decision.reason}"[:255])
+    return dataclasses.replace(decision, reason=clip(f"{moved}; {decision.reason}"))
 
 
 def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, distributor: dict[str, Any], *, attempt: int,
@@ -365,7 +372,10 @@ def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, di
     said = moved or why
     reason = f"{said}; " if said else ""
     reason += f"{decision.reason}" if decision.kind is not DecisionKind.OFFER else "no reseller left to offer it to"
-    back = Decision(lead_id=lead.id, kind=DecisionKind.UNROUTABLE, reason=f"Back to the distributor: {reason}"[:255],
+    # a lead that never went down (no reseller qualified when the distributor accepted) is not
+    # "back": the reason says why it stays with the distributor
+    back = Decision(lead_id=lead.id, kind=DecisionKind.UNROUTABLE,
+                    reason=clip(f"Back to the distributor: {reason}" if said else reason),
                     rule="hand_down", ruleset="hand_down", partner_id=dist_id, attempt=attempt,
                     explanation={"hand_down": reason, "distributor": dist_id})
     ob.record_decision(conn, lead_id=lead.id, at=now, kind="hand_back", rule="hand_down", partner_id=dist_id,
@@ -420,7 +430,7 @@ def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, no
         ob.drop_open(conn, lead_id, reason, now)
     if final_state is LeadState.RELEASED:
         reason = f"{reason}; set Routing_Status__c to Pending to have it routed again"
-    values: dict[str, Any] = {"state": final_state.value, "reason": reason[:255]}
+    values: dict[str, Any] = {"state": final_state.value, "reason": clip(reason)}
     if modstamp is not None:
         values["modstamp"] = modstamp
     of.put_lead(conn, lead_id, now, **values)
@@ -449,12 +459,15 @@ def withdraw_held(conn: Connection, state: RoutingState, lead_id: str, reason: s
     return held
 
 
+AGAIN = "; set Routing Status to Pending to have it routed again"  # a released lead's reason ends so, whole
+
+
 def released_update(cx: Context, reason: str, *, partner_id: Any = ...) -> dict[str, Any]:
     """What the Lead shows once a person has it: Released, why, and no offer fields
     (no deadline ticking, no stale answer). `partner_id`: the partner to show, when
     the one we set no longer fits the owner (None clears it)."""
     values: dict[str, Any] = {"routing_status": RoutingStatus.RELEASED.value,
-                              "reason": f"{reason}; set Routing Status to Pending to have it routed again"[:255],
+                              "reason": clip(reason, REASON_MAX - len(AGAIN)) + AGAIN,
                               "offered_at": None, "deadline": None}
     if partner_id is not ...:
         values["partner_id"] = partner_id
@@ -469,7 +482,7 @@ def put_back(cx: Context, conn: Connection, lead_id: str, *, owner_id: str | Non
     `clear_answer`: the answer on the Lead (response, reason, code) is not the offered
     partner's; it is cleared so its reps can still answer."""
     values: dict[str, Any] = {"owner_id": owner_id, "partner_id": partner_id,
-                              "routing_status": status.value, "reason": reason[:255]}
+                              "routing_status": status.value, "reason": clip(reason)}
     if status is RoutingStatus.ACCEPTED:
         values["deadline"] = None  # no clock runs on an accepted lead
     payload = cx.mappings.writeback(values)

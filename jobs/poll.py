@@ -21,7 +21,9 @@ from jobs.timeutil import parse_sf_datetime
 from mappings import Unroutable
 from rules import lifecycle as rl
 from rules.lifecycle import Action, Event, Ignored, LeadState
+from rules.explain import clip
 from rules.model import Lead, Response, RoutingStatus
+from rules.outcomes import POOL_OPEN, POOL_TAKEN
 from rules.state import RoutingState
 
 # a rejection answered without a reason, as the offer's close reason (recovery rebuilds the same)
@@ -455,8 +457,13 @@ def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id,
     # a put-back since the offer (a member's decline, a refused pick-up or outsider's answer)
     # left words that no longer hold ("can still take it", "the offer stands"): the offer's own
     # reason, why this partner has the lead, is what the Lead says once it is accepted
-    offered = ob.offer_reason(conn, lead.id, offer.get("attempt")) if shown is not None else None
-    if offered and offered != shown[:255]:
+    offered = ob.offer_reason(conn, lead.id, offer.get("attempt")) if shown is not None or via_pool else None
+    if via_pool:
+        # taken from the pool: it is open to the others no more, and the pool offer's words
+        # ("… may pull it") would say it is; the Lead says when it was taken, and the offer in the past
+        said = (offered or shown or "").replace(POOL_OPEN, POOL_TAKEN)
+        values["reason"] = clip(f"taken from the pool at {answered:%Y-%m-%d %H:%M} UTC" + (f"; {said}" if said else ""))
+    elif offered and offered != (shown or "")[:255]:
         values["reason"] = offered
     ob.add(conn, lead_id=lead.id, purpose="accept", payload=lifecycle.jsonable(cx.mappings.writeback(values)),
            now=now, seen_modstamp=seen, offer_id=offer["id"])

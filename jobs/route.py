@@ -11,6 +11,7 @@ from jobs.logging import get_logger
 from jobs.state import offers as of
 from jobs.timeutil import parse_sf_datetime
 from mappings import Unroutable
+from rules.explain import clip
 from rules.model import Decision, DecisionKind, Lead
 from rules.state import RoutingState
 
@@ -36,7 +37,7 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
         seen = parse(rec.get("SystemModstamp"))
         if isinstance(lead, Unroutable):
             lead_id = lead.record_id or rec["Id"]
-            decision = Decision(lead_id=lead_id, kind=DecisionKind.UNROUTABLE, reason=lead.reason[:255],
+            decision = Decision(lead_id=lead_id, kind=DecisionKind.UNROUTABLE, reason=clip(lead.reason),
                                 explanation={"mapping": lead.reason})
             decided.append((Lead(id=lead_id), decision, rec, seen))
             outcomes.append("unroutable")

@@ -210,6 +210,9 @@ class RuleBook:
 # ------------------------------------------------------------------ loading
 
 _TOP_KEYS = ("settings", "territories", "gate", "ruleset", "hand_down")
+# the name a reseller's offer shows in Routing_Rule__c under the file's [hand_down] (or the
+# built-in round robin): an admin's words, not the table's key
+HAND_DOWN_RULE = "Hand-down to a reseller"
 _SETTINGS_KEYS = tuple(Settings.__dataclass_fields__)
 _RULE_KEYS = ("name", "when", "partners", "match", "distribute", "weight_by", "prefer_incumbent", "pool",
               "rep", "offer_hours", "business_hours", "otherwise", "hand_down")
@@ -877,7 +880,7 @@ class _Loader:
         hand_down = None
         if "hand_down" in data:
             hand_down = self.rule(data["hand_down"], "hand_down", "hand_down", self.lines.header("hand_down"),
-                                  settings, territories, fixed_name="hand_down")
+                                  settings, territories, fixed_name=HAND_DOWN_RULE)
         self.unpaired_values([r for rs in rulesets for r in rs.rules] + ([hand_down] if hand_down else []))
         if self.problems:
             raise RulesError(self.problems + self.warnings)

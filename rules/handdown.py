@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Mapping, Protocol
 
-from rules.book import Match, Rule, RuleBook
+from rules.book import HAND_DOWN_RULE, Match, Rule, RuleBook
 from rules.caps import Caps
 from rules.explain import Explanation
 from rules.expressions import Compiler, schema_of, time_values
@@ -33,7 +33,7 @@ class RuleTrier(Protocol):
 
 def _default_rule() -> Rule:
     true = Compiler(schema_of(Partner), with_time=False).compile("true")
-    return Rule(name="hand_down", ruleset="hand_down", when=true, partners=true, match=Match())
+    return Rule(name=HAND_DOWN_RULE, ruleset="hand_down", when=true, partners=true, match=Match())
 
 
 DEFAULT_RULE = _default_rule()  # round robin among the distributor's active resellers, in the book's offer window

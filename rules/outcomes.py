@@ -18,6 +18,8 @@ from rules.model import Decision, DecisionKind, Lead
 from rules.state import RoutingState
 from rules.windows import calendar_text, known_zone, offer_deadline
 
+# how a pool offer's reason says the pool is open, and how it says so once a rep took the lead
+POOL_OPEN, POOL_TAKEN = "may pull it", "could pull it"
 _KIND_TEXT = {k: k.value for k in DecisionKind}  # Enum .value is a descriptor call; a dict is cheaper
 _OFFERED = frozenset({DecisionKind.OFFER, DecisionKind.POOL})  # kinds that put the lead in front of someone
 
@@ -93,7 +95,7 @@ class Outcomes:
         trial.outcome = "pool"
         trial.eligible = eligible.bit_count()
         deadline = self.deadline(now, rule.offer_hours, rule.business_hours, None, ex)
-        summary = f"{rule.name}: pool {pool}, {trial.eligible} eligible partner(s) may pull it"
+        summary = f"{rule.name}: pool {pool}, {trial.eligible} eligible partner(s) {POOL_OPEN}"
         ex.chosen = {"pool": pool, "eligible": trial.eligible}
         calendar = self.window(ex, rule.offer_hours, rule.business_hours, None, None)
         return self.finish(lead, ex, DecisionKind.POOL, attempt, now, summary, rule=rule.name, ruleset=rule.ruleset,

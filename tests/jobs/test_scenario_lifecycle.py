@@ -397,7 +397,7 @@ def test_a_handed_down_offer_lapses_in_the_rule_files_offer_window_and_moves_on(
     sc.step(hours=25)
     v = sc.view(lead)
     second = offered_partner(sc, lead)
-    assert second != first and v["Routing_Attempt__c"] == 3 and v["Routing_Rule__c"] == "hand_down", v
+    assert second != first and v["Routing_Attempt__c"] == 3 and v["Routing_Rule__c"] == "Hand-down to a reseller", v
     sc.step(hours=25)  # the last reseller lets it lapse too: back to the distributor's rep, accepted
     v = sc.view(lead)
     assert (v["Routing_Status__c"], v["PartnerAccountId"], v["OwnerId"]) == \

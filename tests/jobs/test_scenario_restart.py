@@ -77,7 +77,7 @@ def test_a_hand_down_goes_on_to_the_next_reseller_across_restarts(so, sc, mode):
     sc.step()
     v = sc.view(lead)
     second = offered_partner(sc, lead)
-    assert second != first and v["Routing_Rule__c"] == "hand_down" and v["Routing_Attempt__c"] == 3, v
+    assert second != first and v["Routing_Rule__c"] == "Hand-down to a reseller" and v["Routing_Attempt__c"] == 3, v
 
 
 def test_weights_and_daily_caps_give_the_shares_they_promise(so, sc):

@@ -187,7 +187,7 @@ distribute = "round_robin"
     state.record_offer(handed[0], NOW)
     handed.append(router.hand_down(lead("00Q2"), "001DIST", state, NOW, attempt=1))
     assert [d.partner_id for d in handed] == ["001R1", "001R2"]
-    assert all(d.rule == "hand_down" and d.kind is DecisionKind.OFFER for d in handed)
+    assert all(d.rule == "Hand-down to a reseller" and d.kind is DecisionKind.OFFER for d in handed)
 
 
 def test_nobody_eligible_goes_to_the_fallback_queue_with_the_reason():
@@ -327,7 +327,7 @@ distribute = "round_robin"
     small = lead("00QSMB", employees=10)
     state = distributor_accepts(small)
     first = router.hand_down(small, "001DIST", state, NOW, attempt=2)
-    assert (first.partner_id, first.rule) == ("001R1", "hand_down")  # the file's [hand_down]: round robin
+    assert (first.partner_id, first.rule) == ("001R1", "Hand-down to a reseller")  # the file's [hand_down]: round robin
 
 
 def test_hot_lead_whose_close_date_has_passed_is_not_treated_as_closing_this_quarter():
