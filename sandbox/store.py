@@ -58,6 +58,7 @@ class Org:
         self._templates: dict[str, tuple[dict, list[str]]] = {}
         self.integration_user_id = ""
         self.admin_user_id = ""
+        self.deployments: dict[str, Any] = {}  # Metadata API deploys by id (sandbox.metadata_deploy)
         self.queue_ids: dict[str, str] = {}
         # external users' org-wide default for Lead (sandbox/sharing.py): Private as
         # Salesforce sets it; "ReadWrite" for an org that opened leads to every partner user
@@ -373,6 +374,33 @@ class Org:
             self.schema = Schema({k: v for k, v in self.schema.objects.items() if k != obj.name})
             self._tables.pop(obj.name, None)
             self._templates.pop(obj.name, None)
+            self.version += 1
+
+    def deploy_objects(self, objects: dict[str, ObjectDef]) -> None:
+        """The org after a Metadata API deploy (sandbox.metadata_deploy): each object named is
+        as the deploy left it, a new custom object or an object whose fields the deploy added
+        or changed. Existing records take a new field's default (null, false for a checkbox),
+        as Salesforce adds a field to every row; describe, SOQL and writes see the new schema."""
+        import dataclasses
+
+        from sandbox import standard
+        from sandbox.schema import Schema
+
+        self.metadata_modified = self.clock.now()
+        with self.lock:
+            merged = {**self.schema.objects, **objects}
+            history = merged["LeadHistory"]  # the shared schema's objects stay as they are
+            merged["LeadHistory"] = dataclasses.replace(history, fields={
+                **history.fields, "Field": dataclasses.replace(history.fields["Field"], picklist_values=[])})
+            standard.name_history_fields(merged)
+            for name, obj in objects.items():
+                self._templates.pop(name, None)
+                table = self._tables.setdefault(name, {})
+                for record in table.values():
+                    for f in obj.fields.values():
+                        record.setdefault(f.name, f.default if f.default is not None
+                                          else (False if f.type == "boolean" else None))
+            self.schema = Schema(merged)
             self.version += 1
 
     def with_multi_currency(self, corporate: str, rates: dict[str, float]) -> None:
