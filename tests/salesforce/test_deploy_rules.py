@@ -257,3 +257,36 @@ def test_every_code_block_of_the_install_docs_closes():
             else:
                 opened = number
         assert not opened, f"{doc.name}:{opened}: a code block never closes"
+
+
+def _picklist(obj: str, field: str) -> tuple[list[str], bool]:
+    root = _root(SOURCE / "objects" / obj / "fields" / f"{field}.field-meta.xml")
+    values = [_text(v, "fullName") for v in root.findall(f"{NS}valueSet/{NS}valueSetDefinition/{NS}value")]
+    return values, _text(root.find(f"{NS}valueSet"), "restricted") == "true"
+
+
+def test_every_value_the_connector_and_the_portal_component_write_is_in_the_packages_picklists():
+    """Routing_Status__c, Partner_Response__c and Rejection_Reason_Code__c are restricted: a
+    value the package lacks is refused on save (INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST), the
+    connector's whole write of that lead with it. What the connector writes (rules/model.py's
+    RoutingStatus and Response, through the shipped writeback mapping, which maps no value)
+    and what the portal component writes or compares with must all be in the package."""
+    import tomllib
+
+    from jobs.feedback import NO_CAPACITY, NOT_OUR_FIT, OUT_OF_TERRITORY
+    from rules.model import Response, RoutingStatus
+
+    writeback = tomllib.loads((ROOT / "mappings/defaults/writeback.toml").read_text(encoding="utf-8"))["writeback"]
+    assert all(not isinstance(v, dict) or "map" not in v for v in writeback["fields"].values())
+    status, restricted = _picklist("Lead", writeback["fields"]["routing_status"])
+    assert restricted and [s.value for s in RoutingStatus if s.value not in status] == []
+    response, restricted = _picklist("Lead", writeback["fields"]["response"])
+    assert restricted and [r.value for r in Response if r.value not in response] == []
+    codes, restricted = _picklist("Lead", "Rejection_Reason_Code__c")
+    assert restricted and [c for c in (NO_CAPACITY, NOT_OUR_FIT, OUT_OF_TERRITORY) if c not in codes] == []
+    component = (SOURCE / "lwc/leadOfferResponse/leadOfferResponse.js").read_text(encoding="utf-8")
+    compared = set(re.findall(r"STATUS_FIELD\) === '([^']+)'", component))
+    written = set(re.findall(r"RESPONSE_FIELD\.fieldApiName\]: '([^']+)'", component))
+    other = set(re.findall(r"const OTHER = '([^']+)'", component))
+    assert compared and written and other, "the component's literals moved: update this test"
+    assert compared <= set(status) and written <= set(response) and other <= set(codes)

@@ -43,3 +43,22 @@ def test_the_cli_converts_every_shipped_component_and_no_test(tmp_path):
     project = json.loads((SALESFORCE / "sfdx-project.json").read_text(encoding="utf-8"))
     assert package.findtext(f"{NS}version") == project["sourceApiVersion"]
     assert not list(out.rglob("__tests__")), "the Jest tests would be deployed"
+
+
+def test_the_cli_generates_a_manifest_naming_every_shipped_component(tmp_path):
+    """`sf project generate manifest` (offline) writes the package.xml an admin deploys with
+    `sf project deploy start --manifest`: it must name what the source holds, at the
+    project's API version."""
+    env = require("sf")
+    env.update({"HOME": str(tmp_path / "home"), "SF_DISABLE_TELEMETRY": "true", "SF_AUTOUPDATE_DISABLE": "true",
+                "SF_SKIP_NEW_VERSION_CHECK": "true", "SF_CONTAINER_MODE": "true"})  # fmt: skip
+    (tmp_path / "home").mkdir()
+    run = subprocess.run(["sf", "project", "generate", "manifest", "--source-dir", "force-app", "--output-dir",
+                          str(tmp_path), "--json"], cwd=SALESFORCE, env=env, capture_output=True, text=True,
+                         timeout=240)  # fmt: skip
+    assert run.returncode == 0, f"sf refused the source:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    package = ET.parse(tmp_path / "package.xml").getroot()
+    named = {t.findtext(f"{NS}name"): {m.text for m in t.findall(f"{NS}members")} for t in package.findall(f"{NS}types")}
+    assert named == _shipped()
+    project = json.loads((SALESFORCE / "sfdx-project.json").read_text(encoding="utf-8"))
+    assert package.findtext(f"{NS}version") == project["sourceApiVersion"]

@@ -124,6 +124,16 @@ def test_the_upgrade_deploy_brings_the_new_fields_and_values_into_describe(admin
     assert _unknown(sb) == [], f"sf asked for paths the sandbox does not answer: {_unknown(sb)}"
 
 
+def test_a_deploy_by_the_generated_manifest_brings_the_same(admin_sf):
+    """`sf project generate manifest`, then `sf project deploy start --manifest package.xml`."""
+    made = admin_sf("project", "generate", "manifest", "--source-dir", "force-app", "--output-dir", ".")
+    assert made["status"] == 0, made
+    done = admin_sf("project", "deploy", "start", "--manifest", "package.xml", "--target-org", "sandbox", "--wait", "2")
+    assert done["status"] == 0, done
+    after = _described(admin_sf.sb)
+    assert after["Working_Days__c"] and after["Offer_Calendar__c"] and set(NEW_STATUS) <= set(after["status"])
+
+
 @pytest.mark.parametrize("rest", [False, True], ids=["soap", "rest"])
 def test_a_validation_changes_nothing_until_it_is_quick_deployed(admin_sf, rest):
     """Over SOAP (sf's default) and over the REST deployRequest resource
