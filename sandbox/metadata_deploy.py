@@ -12,7 +12,10 @@ bundle, notification types, change-event channel members) are checked against th
 schema as Salesforce checks them, and reported deployed, but not applied: the sandbox's
 field-level security and channel selections stay salesforce/'s as of its start. A component
 type the sandbox does not model (a Flow, a layout) is reported deployed with a warning saying
-so. Any failure fails the whole request, as rollbackOnError (sf's default) does.
+so. Any failure fails the whole request, as rollbackOnError (sf's default) does. The REST
+resource `metadata/deployRequest` (POST multipart, GET /{id}?includeDetails=true, PATCH) answers
+the same DeployResult as JSON. A kept org saves the zips it applied (Org.deployed_zips) and
+applies them again when it is reopened.
 
 Who may deploy: an internal user with Modify Metadata; in the sandbox, its admin
 (admin@leadrouter.sandbox). Every other user (the integration user, partner reps) meets
@@ -102,6 +105,7 @@ class Deployment:
     changes: dict[str, ObjectDef] = field(default_factory=dict)
     quick_deployed: bool = False
     validated_id: str | None = None
+    raw: bytes = b""
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -244,10 +248,18 @@ def deploy(sb: Sandbox, user_id: str, raw: bytes, options: dict[str, str]) -> De
         if deployment.failures:
             deployment.status = "Failed"
             deployment.changes = {}
-        elif not deployment.check_only and deployment.changes:
-            sb.org.deploy_objects(deployment.changes)
+        elif deployment.check_only:
+            deployment.raw = raw  # for a quick deploy
+        else:
+            _apply(sb, deployment.changes, raw)
     sb.org.deployments[deployment.id] = deployment
     return deployment
+
+
+def _apply(sb: Sandbox, changes: dict[str, ObjectDef], raw: bytes) -> None:
+    if changes:
+        sb.org.deploy_objects(changes)
+    sb.org.deployed_zips.append(raw)  # kept with the org: a restart applies it again
 
 
 def _quick(sb: Sandbox, user_id: str, validated: Deployment) -> Deployment:
@@ -257,8 +269,7 @@ def _quick(sb: Sandbox, user_id: str, validated: Deployment) -> Deployment:
     deployment = _new_deployment(sb, user_id, False)
     deployment.messages = [replace(m) for m in validated.messages]
     deployment.changes = validated.changes
-    if deployment.changes:
-        sb.org.deploy_objects(deployment.changes)
+    _apply(sb, deployment.changes, validated.raw)
     validated.quick_deployed = True
     deployment.validated_id = validated.id
     sb.org.deployments[deployment.id] = deployment

@@ -59,6 +59,7 @@ class Org:
         self.integration_user_id = ""
         self.admin_user_id = ""
         self.deployments: dict[str, Any] = {}  # Metadata API deploys by id (sandbox.metadata_deploy)
+        self.deployed_zips: list[bytes] = []  # what they applied, in order: saved, and applied again at a restart
         self.queue_ids: dict[str, str] = {}
         # external users' org-wide default for Lead (sandbox/sharing.py): Private as
         # Salesforce sets it; "ReadWrite" for an org that opened leads to every partner user
@@ -578,6 +579,7 @@ class Org:
                 "integration_user_id": self.integration_user_id,
                 "admin_user_id": self.admin_user_id,
                 "queue_ids": dict(self.queue_ids),
+                "deployed_zips": list(self.deployed_zips),
             }
 
     def restore(self, snap: dict) -> None:
@@ -595,3 +597,26 @@ class Org:
             self.admin_user_id = snap["admin_user_id"]
             self.queue_ids = snap["queue_ids"]
             self.version += 1
+        self._redeploy(snap.get("deployed_zips", []))
+
+    def _redeploy(self, zips: list[bytes]) -> None:
+        """What Metadata API deploys added to this org, applied again over the schema of this
+        start (salesforce/ as it now is), as an org keeps what was deployed to it. A deploy
+        the schema of this start refuses (a field salesforce/ now defines otherwise) is left
+        out, and said on stderr."""
+        import io
+        import sys
+        import zipfile
+
+        from sandbox.metadata_deploy import check
+
+        for raw in zips:
+            messages, changes = check(zipfile.ZipFile(io.BytesIO(raw)), self.schema.objects)
+            failed = [f"{m.fullName}: {m.problem}" for m in messages if not m.success]
+            if failed:
+                print(f"sandbox: an earlier Metadata API deploy is not applied again: {'; '.join(failed)}",
+                      file=sys.stderr)  # fmt: skip
+                continue
+            if changes:
+                self.deploy_objects(changes)
+            self.deployed_zips.append(raw)

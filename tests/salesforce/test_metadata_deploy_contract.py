@@ -185,3 +185,26 @@ def test_only_the_admin_may_deploy(sandbox):
     r = http.get(f"{sandbox.url}/services/data/v62.0/metadata/deployRequest/0Af5g0000000001AAA",
                  headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip
     assert r.status_code == 403 and r.json()[0]["errorCode"] == "INSUFFICIENT_ACCESS"
+
+
+def test_a_kept_org_keeps_what_was_deployed_to_it_across_a_restart(sandbox_factory, tmp_path):
+    """An org keeps its deployed metadata: a sandbox reopened from its data directory has
+    the deployed field, with the values written to it, not salesforce/'s schema alone."""
+    data = tmp_path / "kept"
+    sb = sandbox_factory(data, seed="demo", partners=3, leads=5)
+    assert Soap(sb, sb.org.admin_user_id).deploy(_zip({"objects/Lead.object": _object(_text_field("Kept_Note__c"))},
+                                                      {"CustomField": ["Lead.Kept_Note__c"]}))["status"] == "Succeeded"
+    sf = salesforce_client(sb)
+    try:
+        lead = sf.query("SELECT Id FROM Lead LIMIT 1")["records"][0]["Id"]
+        sf.Lead.update(lead, {"Kept_Note__c": "still here"})
+    finally:
+        sf.session.close()
+    sb.stop()
+    again = sandbox_factory(data)
+    assert "Kept_Note__c" in _lead_fields(again)
+    sf = salesforce_client(again)
+    try:
+        assert sf.Lead.get(lead)["Kept_Note__c"] == "still here"
+    finally:
+        sf.session.close()
