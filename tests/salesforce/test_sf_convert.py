@@ -62,3 +62,21 @@ def test_the_cli_generates_a_manifest_naming_every_shipped_component(tmp_path):
     assert named == _shipped()
     project = json.loads((SALESFORCE / "sfdx-project.json").read_text(encoding="utf-8"))
     assert package.findtext(f"{NS}version") == project["sourceApiVersion"]
+
+
+def test_the_root_project_file_is_salesforce_s_seen_from_the_root():
+    """The docs' `sf project deploy start --source-dir salesforce/force-app` runs from the
+    checkout's root, where sf reads ./sfdx-project.json and ./.forceignore: they must say what
+    salesforce/'s say (its package directory, API version, what is left out), or a deploy from
+    the root sends something else than one from salesforce/."""
+    root = SALESFORCE.parent
+    ours, theirs = (json.loads((d / "sfdx-project.json").read_text(encoding="utf-8")) for d in (root, SALESFORCE))
+    assert [p["path"] for p in ours["packageDirectories"]] == [f"salesforce/{p['path']}" for p in theirs["packageDirectories"]]
+    assert {k: ours[k] for k in ("sourceApiVersion", "namespace", "sfdcLoginUrl", "name")} == {
+        k: theirs[k] for k in ("sourceApiVersion", "namespace", "sfdcLoginUrl", "name")}
+
+    def patterns(path):
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("#")]
+
+    assert patterns(root / ".forceignore") == patterns(SALESFORCE / ".forceignore")

@@ -18,6 +18,8 @@ import pytest
 from tests.conftest import salesforce_client
 from tests.salesforce.toolchain import SALESFORCE, sf_env
 
+ROOT = SALESFORCE.parent
+
 pytestmark = pytest.mark.e2e
 
 NEW_STATUS = ("Fallback", "Released")
@@ -53,10 +55,10 @@ def admin_sf(sandbox_factory, tmp_path):
         env["SF_ACCESS_TOKEN"] = sb.auth.issue(user)["access_token"]
         envs[who] = env
 
-    def run(*args: str, who: str = "admin", rest: bool = False) -> dict:
+    def run(*args: str, who: str = "admin", rest: bool = False, cwd=project) -> dict:
         env = {**envs[who], "SF_ORG_METADATA_REST_DEPLOY": "true"} if rest else envs[who]
         done = subprocess.run(["sf", *args, "--json"], env=env, capture_output=True, text=True, timeout=240,
-                              cwd=project)  # fmt: skip
+                              cwd=cwd)  # fmt: skip
         try:
             return json.loads(done.stdout)
         except ValueError:
@@ -122,6 +124,28 @@ def test_the_upgrade_deploy_brings_the_new_fields_and_values_into_describe(admin
     finally:
         sf.session.close()
     assert _unknown(sb) == [], f"sf asked for paths the sandbox does not answer: {_unknown(sb)}"
+
+
+def test_the_documented_command_works_from_the_checkouts_root(admin_sf, tmp_path):
+    """README.md, salesforce/README.md, docs/DEPLOY.md and the connector's own fix messages
+    (mappings/validate.py, connector/errors.py) all say `sf project deploy start --source-dir
+    salesforce/force-app`, from the repository's root: sf looks for sfdx-project.json there
+    (and up), and refused with InvalidProjectWorkspaceError when only salesforce/ had one."""
+    checkout = tmp_path / "checkout"
+    (checkout / "salesforce").mkdir(parents=True)
+    for name in (".forceignore", "sfdx-project.json"):  # what sf reads of the root, if the repo has it
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, checkout / name)
+    for name in (".forceignore", "sfdx-project.json"):
+        shutil.copy(SALESFORCE / name, checkout / "salesforce" / name)
+    shutil.copytree(SALESFORCE / "force-app", checkout / "salesforce/force-app")
+    done = admin_sf("project", "deploy", "start", "--source-dir", "salesforce/force-app", "--target-org", "sandbox",
+                    "--wait", "2", cwd=checkout)  # fmt: skip
+    assert done["status"] == 0, done.get("message", done)
+    deployed = {(f["type"], f["fullName"]) for f in done["result"]["files"]}
+    assert ("CustomField", "Account.Working_Days__c") in deployed and ("PermissionSet", "LeadRouter_Integration") in deployed
+    assert not any("__tests__" in (f.get("filePath") or "") for f in done["result"]["files"]), "the Jest tests went along"
+    assert _described(admin_sf.sb)["Working_Days__c"] is True
 
 
 def test_a_deploy_by_the_generated_manifest_brings_the_same(admin_sf):
