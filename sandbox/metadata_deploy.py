@@ -581,10 +581,12 @@ class _Context:
         except ET.ParseError as exc:
             return Message("LightningComponentBundle", bundle, meta_name, False, problemType="Error",
                            problem=f"Error parsing file: {exc}")
-        version = _text(meta, "apiVersion")
-        if not re.fullmatch(r"\d+\.0", version) or not 45 <= float(version) <= 62:
-            problems.append(f"Invalid apiVersion {version or '(none)'}: a bundle's apiVersion is 45.0-62.0 "
-                            "(the sandbox org's API version is 62.0)")
+        from sandbox.app import VERSIONS
+
+        version, newest = _text(meta, "apiVersion"), max(float(v) for v in VERSIONS)
+        if not re.fullmatch(r"\d+\.0", version) or not 45 <= float(version) <= newest:
+            problems.append(f"Invalid apiVersion {version or '(none)'}: a bundle's apiVersion is 45.0 to the org's "
+                            f"{newest:.1f}")
         targets = [(t.text or "").strip() for t in meta.iter(NS + "target")]
         unknown = [t for t in targets if t not in _LWC_TARGETS]
         if unknown:
