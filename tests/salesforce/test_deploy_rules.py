@@ -290,3 +290,19 @@ def test_every_value_the_connector_and_the_portal_component_write_is_in_the_pack
     other = set(re.findall(r"const OTHER = '([^']+)'", component))
     assert compared and written and other, "the component's literals moved: update this test"
     assert compared <= set(status) and written <= set(response) and other <= set(codes)
+
+
+def test_the_portal_component_reads_and_writes_only_fields_the_partner_rep_set_grants():
+    """The component runs as the rep: getRecord leaves out (and updateRecord refuses) a field
+    the rep's field-level security hides or keeps read-only, and the rep then sees an empty
+    deadline or a save error, not the offer. Each custom field it imports must be readable
+    through LeadRouter_Partner_Rep, each it writes editable."""
+    component = (SOURCE / "lwc/leadOfferResponse/leadOfferResponse.js").read_text(encoding="utf-8")
+    imported = dict(re.findall(r"import (\w+) from '@salesforce/schema/Lead\.(\w+__c)'", component))
+    written = {imported[name] for name in re.findall(r"\[(\w+)\.fieldApiName\]:", component) if name in imported}
+    assert imported and written, "the component's imports moved: update this test"
+    root = _root(SOURCE / "permissionsets/LeadRouter_Partner_Rep.permissionset-meta.xml")
+    grants = {_text(fp, "field"): (_true(fp, "readable"), _true(fp, "editable")) for fp in root.findall(f"{NS}fieldPermissions")}
+    unread = sorted(f for f in imported.values() if not grants.get(f"Lead.{f}", (False, False))[0])
+    unwritable = sorted(f for f in written if not grants.get(f"Lead.{f}", (False, False))[1])
+    assert (unread, unwritable) == ([], [])
