@@ -17,9 +17,10 @@ resource `metadata/deployRequest` (POST multipart, GET /{id}?includeDetails=true
 the same DeployResult as JSON. A kept org saves the zips it applied (Org.deployed_zips) and
 applies them again when it is reopened.
 
-Who may deploy: an internal user with Modify Metadata; in the sandbox, its admin
-(admin@leadrouter.sandbox). Every other user (the integration user, partner reps) meets
-Salesforce's INSUFFICIENT_ACCESS fault, whose message names the admin login.
+Who may deploy: a user with Modify Metadata. The sandbox models no profiles or system
+permissions for its internal users (they may do everything, describe and writes alike), so
+every internal user may deploy — its admin, admin@leadrouter.sandbox, and the integration
+user of connection.json; a partner (portal) user meets Salesforce's INSUFFICIENT_ACCESS fault.
 """
 from __future__ import annotations
 
@@ -162,7 +163,8 @@ def _values(d: dict[str, Any]) -> str:
 # ---- the SOAP calls ----------------------------------------------------------------------------
 
 NOT_ALLOWED = ("use of the Metadata API requires a user with the ModifyAllData or ModifyMetadata permissions "
-               "(the sandbox org's admin, admin@leadrouter.sandbox, has them: log in as that user to deploy)")
+               "(a partner user has neither: deploy as an internal user, e.g. the sandbox org's admin, "
+               "admin@leadrouter.sandbox, or the integration user of connection.json)")
 
 
 def soap(sb: Sandbox, request: Request) -> Response:
@@ -180,7 +182,7 @@ def soap(sb: Sandbox, request: Request) -> Response:
     if found is None:
         return _fault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session")
     user_id = found[1]
-    if user_id != sb.org.admin_user_id:
+    if not _may_deploy(sb, user_id):
         return _fault("INSUFFICIENT_ACCESS", NOT_ALLOWED)
     args = {_local(c.tag): c for c in call_el}
     try:
@@ -199,6 +201,13 @@ def soap(sb: Sandbox, request: Request) -> Response:
     return _fault("INVALID_OPERATION", f"the sandbox org's Metadata API serves deploy(), checkDeployStatus(), "
                   f"deployRecentValidation() and cancelDeploy(), not {call}(): its metadata is salesforce/ "
                   "plus what was deployed to it (retrieve that from your project, not from the sandbox)")  # fmt: skip
+
+
+def _may_deploy(sb: Sandbox, user_id: str | None) -> bool:
+    from sandbox.sharing import external_user
+
+    with sb.org.lock:
+        return bool(user_id) and external_user(sb.org, user_id) is None
 
 
 def _find(sb: Sandbox, args: dict[str, ET.Element], name: str) -> Deployment:
@@ -664,7 +673,7 @@ def field_problems(name: str, el: ET.Element) -> list[str]:
 
 
 def _rest_user(sb: Sandbox, request: Request) -> str:
-    if request.user_id != sb.org.admin_user_id:
+    if request.user_id is None or not _may_deploy(sb, request.user_id):
         raise SalesforceError(403, "INSUFFICIENT_ACCESS", NOT_ALLOWED)
     return request.user_id
 

@@ -177,15 +177,18 @@ def test_the_rest_deploy_request_resource_answers_as_the_soap_calls_do(sandbox):
     assert "Rest_Note__c" in _lead_fields(sandbox)
 
 
-def test_only_the_admin_may_deploy(sandbox):
-    for user in (sandbox.org.integration_user_id,):
-        with pytest.raises(AssertionError, match="INSUFFICIENT_ACCESS.*admin@leadrouter.sandbox"):
-            Soap(sandbox, user).deploy(_zip({}, {}))
+def test_a_partner_user_may_not_deploy(sandbox_factory):
+    sandbox = sandbox_factory(seed="demo", partners=3, leads=5)
+    with sandbox.org.lock:
+        rep = next(u["Id"] for u in sandbox.org.records("User") if u["UserType"] == "PowerPartner" and u["IsActive"])
+    with pytest.raises(AssertionError, match="INSUFFICIENT_ACCESS.*admin@leadrouter.sandbox"):
+        Soap(sandbox, rep).deploy(_zip({}, {}))
     http = https_session(sandbox.connection["ca_file"])
-    token = sandbox.auth.issue(sandbox.org.integration_user_id)["access_token"]
+    token = sandbox.auth.issue(rep)["access_token"]
     r = http.get(f"{sandbox.url}/services/data/v62.0/metadata/deployRequest/0Af5g0000000001AAA",
                  headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip
     assert r.status_code == 403 and r.json()[0]["errorCode"] == "INSUFFICIENT_ACCESS"
+    assert Soap(sandbox, sandbox.org.integration_user_id).deploy(_zip({}, {}))["status"] == "Succeeded"
 
 
 def test_a_kept_org_keeps_what_was_deployed_to_it_across_a_restart(sandbox_factory, tmp_path):

@@ -3,9 +3,8 @@ rehearsed with Salesforce's own CLI against a sandbox org on an earlier package:
 admin deploys, and describe shows what the package brings (Account.Working_Days__c,
 Lead.Offer_Calendar__c, Routing_Status__c's Fallback and Released); a dry run and a
 validation change nothing until the validated request is quick-deployed; a malformed
-package fails whole, each broken component named with Salesforce's problem; and a user
-without Modify Metadata (the integration user) meets Salesforce's refusal, which names the
-admin."""
+package fails whole, each broken component named with Salesforce's problem; and a partner
+user, who has no Modify Metadata, meets Salesforce's refusal."""
 from __future__ import annotations
 
 import copy
@@ -50,7 +49,9 @@ def admin_sf(sandbox_factory, tmp_path):
     shutil.copy(SALESFORCE / ".forceignore", project / ".forceignore")
     shutil.copytree(SALESFORCE / "force-app", project / "force-app")
     envs = {}
-    for who, user in (("admin", sb.org.admin_user_id), ("integration", sb.org.integration_user_id)):
+    with sb.org.lock:
+        rep = next(u["Id"] for u in sb.org.records("User") if u["UserType"] == "PowerPartner" and u["IsActive"])
+    for who, user in (("admin", sb.org.admin_user_id), ("integration", sb.org.integration_user_id), ("rep", rep)):
         env = sf_env(sb.connection, tmp_path / f"home-{who}")
         env["SF_ACCESS_TOKEN"] = sb.auth.issue(user)["access_token"]
         envs[who] = env
@@ -201,9 +202,16 @@ def test_a_malformed_package_fails_whole_naming_each_broken_component(admin_sf):
     assert _described(sb) == before, "a failed deploy changed the org (rollbackOnError)"
 
 
-def test_a_user_without_modify_metadata_is_refused_naming_the_admin(admin_sf):
+def test_the_integration_user_deploys_and_a_partner_user_is_refused(admin_sf):
+    """The sandbox models no internal user's profile: the integration user of connection.json
+    (what sf_env logs in as) deploys like the admin. A partner user has no Modify Metadata
+    in any org: Salesforce's INSUFFICIENT_ACCESS fault, naming who may deploy."""
     out = admin_sf("project", "deploy", "start", "--source-dir", "force-app", "--target-org", "sandbox",
-                   "--wait", "1", who="integration")  # fmt: skip
+                   "--wait", "1", who="rep")  # fmt: skip
     assert out["status"] != 0
     assert "INSUFFICIENT_ACCESS" in out["message"] and "admin@leadrouter.sandbox" in out["message"], out["message"]
     assert _described(admin_sf.sb)["Working_Days__c"] is False
+    done = admin_sf("project", "deploy", "start", "--source-dir", "force-app", "--target-org", "sandbox",
+                    "--wait", "2", who="integration")  # fmt: skip
+    assert done["status"] == 0, done
+    assert _described(admin_sf.sb)["Working_Days__c"] is True
