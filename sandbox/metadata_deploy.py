@@ -679,8 +679,13 @@ def _rest_user(sb: Sandbox, request: Request) -> str:
 
 
 def _rest_body(d: Deployment, details: bool) -> dict[str, Any]:
+    shown = result(d, details)
+    for key in ("completedDate", "createdDate", "lastModifiedDate", "startDate"):  # REST's dateTime form
+        shown[key] = shown[key].removesuffix("Z") + "+0000"
+    for m in [*shown.get("details", {}).get("componentSuccesses", []), *shown.get("details", {}).get("componentFailures", [])]:
+        m["createdDate"] = m["createdDate"].removesuffix("Z") + "+0000"
     return {"id": d.id, "validatedDeployRequestId": d.validated_id, "deployOptions": d.options,
-            "deployResult": result(d, details)}  # fmt: skip
+            "deployResult": shown}  # fmt: skip
 
 
 def _multipart(request: Request) -> tuple[dict[str, Any], bytes]:

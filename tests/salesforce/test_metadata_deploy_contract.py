@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import zipfile
 from xml.etree import ElementTree as ET
 
@@ -173,6 +174,7 @@ def test_the_rest_deploy_request_resource_answers_as_the_soap_calls_do(sandbox):
                    headers={"Authorization": f"Bearer {token}"}, timeout=30).json()  # fmt: skip
     result = got["deployResult"]
     assert (result["done"], result["status"], result["success"]) == (True, "Succeeded", True)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", result["completedDate"]), result  # REST's dateTime
     assert [m["fullName"] for m in result["details"]["componentSuccesses"] if m["componentType"]] == ["Lead.Rest_Note__c"]
     assert "Rest_Note__c" in _lead_fields(sandbox)
 
