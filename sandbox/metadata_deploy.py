@@ -427,6 +427,10 @@ class _Context:
             return [Message("CustomObject", name, rel, False, problemType="Error",
                             problem=f"Error parsing file: expected a CustomObject in the {_MD} namespace")]
         existing = self.object(name)
+        if name in self.listed.get("CustomObject", set()) and not name.endswith("__c"):
+            found.add(("CustomObject", name))  # a standard object named whole: its settings stay the org's
+            if existing is not None:
+                messages.append(Message("CustomObject", name, rel, changed=True))
         if name.endswith("__c") and name in self.listed.get("CustomObject", set()):
             found.add(("CustomObject", name))
             if existing is None:

@@ -214,3 +214,13 @@ def test_a_kept_org_keeps_what_was_deployed_to_it_across_a_restart(sandbox_facto
         assert sf.Lead.get(lead)["Kept_Note__c"] == "still here"
     finally:
         sf.session.close()
+
+
+def test_a_standard_object_named_whole_in_package_xml_deploys_its_fields(admin, sandbox):
+    """A manifest from `sf project generate manifest --metadata CustomObject:Lead` (or a
+    hand-written one) names Lead as a CustomObject beside, or instead of, its fields: the
+    objects/Lead.object file is that component, not a member missing from the zip."""
+    done = admin.deploy(_zip({"objects/Lead.object": _object(_text_field("Whole_Note__c"))},
+                             {"CustomObject": ["Lead"]}))  # fmt: skip
+    assert done["status"] == "Succeeded", done["failures"]
+    assert "Whole_Note__c" in _lead_fields(sandbox)
