@@ -621,10 +621,21 @@ class _Context:
         return Message("LightningComponentBundle", bundle, rel, changed=True)
 
 
+# the Metadata API's FieldType enumeration (Metadata API Developer Guide, CustomField)
+FIELD_TYPES = {
+    "AutoNumber", "Lookup", "MasterDetail", "MetadataRelationship", "Checkbox", "Currency", "Date", "DateTime",
+    "Email", "EncryptedText", "Note", "ExternalLookup", "IndirectLookup", "Number", "Percent", "Phone", "Picklist",
+    "MultiselectPicklist", "Summary", "Text", "TextArea", "LongTextArea", "Url", "Hierarchy", "File", "Html",
+    "Location", "Time",
+}  # fmt: skip
+
+
 def field_problems(name: str, el: ET.Element) -> list[str]:
     """What the Metadata API refuses in one CustomField (Metadata API Developer Guide, CustomField;
     Salesforce Help, "Custom Field Attributes")."""
     kind = _text(el, "type")
+    if kind not in FIELD_TYPES and el.find(NS + "formula") is None:
+        return [f"Error parsing file: '{kind}' is not a valid value for the enum 'FieldType'"]
     problems = []
     if not (_FIELD_NAME.fullmatch(name) and len(name) <= 43):
         problems.append(f"The API name {name} is not valid: it must begin with a letter, use only letters, digits "

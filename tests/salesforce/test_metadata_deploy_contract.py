@@ -140,10 +140,13 @@ def test_what_a_real_org_refuses_fails_the_whole_request_component_by_component(
                 "</LightningComponentBundle>")  # fmt: skip
     lwc_js = "import F from '@salesforce/schema/Lead.No_Such_Field__c';\nexport default class X {}\n"
     files = {"objects/Lead.object": _object(*tracked, "<fields><fullName>Too_Long__c</fullName><label>Too long"
-                                            "</label><length>256</length><type>Text</type></fields>"),
+                                            "</label><length>256</length><type>Text</type></fields>",
+                                            "<fields><fullName>Typo__c</fullName><label>Typo</label>"
+                                            "<type>Texty</type></fields>"),
              "permissionsets/Broken.permissionset": permset,
              "lwc/broken/broken.js": lwc_js, "lwc/broken/broken.js-meta.xml": lwc_meta}  # fmt: skip
-    types = {"CustomField": [f"Lead.Tracked_{n}__c" for n in range(15)] + ["Lead.Too_Long__c", "Lead.Missing__c"],
+    types = {"CustomField": [f"Lead.Tracked_{n}__c" for n in range(15)] + ["Lead.Too_Long__c", "Lead.Missing__c",
+                                                                          "Lead.Typo__c"],
              "PermissionSet": ["Broken"], "LightningComponentBundle": ["broken"]}  # fmt: skip
     before = _lead_fields(sandbox)
     done = admin.deploy(_zip(files, types))
@@ -155,7 +158,8 @@ def test_what_a_real_org_refuses_fails_the_whole_request_component_by_component(
     assert failures["broken"].startswith("Invalid apiVersion 99.0: a bundle's apiVersion is 45.0 to the org's ")
     assert failures["broken"].endswith("; Invalid reference Lead.No_Such_Field__c of type sobjectField in file broken.js")
     assert "named in package.xml, but was not found in zipped directory" in failures["Lead.Missing__c"]
-    assert done["errors"] == len(failures) == 15 + 4
+    assert failures["Lead.Typo__c"] == "Error parsing file: 'Texty' is not a valid value for the enum 'FieldType'"
+    assert done["errors"] == len(failures) == 15 + 5
     assert _lead_fields(sandbox).keys() == before.keys(), "a failed deploy changed the org"
 
 
