@@ -60,10 +60,16 @@ def _root(path: Path, tag: str) -> ET.Element:
 
 def parse_field(path: Path) -> FieldDef:
     root = _root(path, "CustomField")
-    name = _text(root, "fullName") or path.name.removesuffix(".field-meta.xml")
+    return field_from_element(root, path.name.removesuffix(".field-meta.xml"), str(path))
+
+
+def field_from_element(root: ET.Element, name: str, where: str) -> FieldDef:
+    """A field from its CustomField element: a field-meta.xml file's root, or a <fields>
+    of a Metadata API .object file (what a deploy's zip carries)."""
+    name = _text(root, "fullName") or name
     meta_type = _text(root, "type")
     if meta_type not in _TYPES:
-        raise ValueError(f"{path}: field type {meta_type!r} is not emulated; use one of {sorted(_TYPES)}")
+        raise ValueError(f"{where}: field type {meta_type!r} is not emulated; use one of {sorted(_TYPES)}")
     ftype = _TYPES[meta_type]
     values: list[str] = []
     restricted = False
@@ -135,19 +141,24 @@ def custom_objects(sfdx_dir: Path) -> Iterator[ObjectDef]:
     fields Salesforce gives every custom object (Id, Name, OwnerId, the audit fields), its
     own fields come from its fields/ folder like any other object's. Key prefixes are
     handed out a00, a01, … in name order, as an org numbers its custom objects."""
-    from sandbox.standard import custom_object_fields
-
     paths = sorted(p for d in sorted(sfdx_dir.glob("**/objects")) for p in d.glob("*__c/*__c.object-meta.xml"))
     for n, path in enumerate(paths):
-        root = _root(path, "CustomObject")
-        name_field = root.find(NS + "nameField")
-        if name_field is None or _text(name_field, "type") != "Text":
-            raise ValueError(f"{path}: only a Text <nameField> is emulated (an AutoNumber name is not)")
-        name = path.name.removesuffix(".object-meta.xml")
-        label = _text(root, "label") or name
-        yield ObjectDef(name=name, label=label, key_prefix=f"a{n:02d}", custom=True,
-                        fields={f.name: f for f in custom_object_fields(_text(name_field, "label") or "Name")},
-                        label_plural=_text(root, "pluralLabel") or label + "s")
+        yield object_from_element(_root(path, "CustomObject"), path.name.removesuffix(".object-meta.xml"),
+                                  f"a{n:02d}", str(path))
+
+
+def object_from_element(root: ET.Element, name: str, key_prefix: str, where: str) -> ObjectDef:
+    """A custom object from its CustomObject element (an object-meta.xml file's root, or a
+    deploy's .object file), with the standard fields Salesforce gives every custom object."""
+    from sandbox.standard import custom_object_fields
+
+    name_field = root.find(NS + "nameField")
+    if name_field is None or _text(name_field, "type") != "Text":
+        raise ValueError(f"{where}: only a Text <nameField> is emulated (an AutoNumber name is not)")
+    label = _text(root, "label") or name
+    return ObjectDef(name=name, label=label, key_prefix=key_prefix, custom=True,
+                     fields={f.name: f for f in custom_object_fields(_text(name_field, "label") or "Name")},
+                     label_plural=_text(root, "pluralLabel") or label + "s")
 
 
 def notification_types(sfdx_dir: Path) -> Iterator[tuple[str, str]]:

@@ -5,10 +5,8 @@ use them, and the one SOAP call clients still make to log in.
   `[{"errorCode": "INSUFFICIENT_ACCESS", "message": …}]` — 403 is Salesforce's status for a
   request refused for want of permission; the message is the sandbox's and says why.
 - **Metadata API** (`POST /services/Soap/m/{version}[/{org id}]`, what `sf project deploy`
-  and `retrieve` call): the SOAP fault Salesforce gives a user without Modify Metadata,
-  `INSUFFICIENT_ACCESS: use of the Metadata API requires a user with the ModifyAllData or
-  ModifyMetadata permissions`. The sandbox's metadata is salesforce/ as it was when it
-  started; deploying to it changes nothing, so it refuses rather than pretends.
+  calls): served by `sandbox.metadata_deploy` — deploy() and checkDeployStatus() for the org's
+  admin, Salesforce's INSUFFICIENT_ACCESS fault for any other user; retrieve() is refused.
 - **SOAP login()** (`POST /services/Soap/u/{version}` and `/c/`: jsforce's
   `conn.login(username, password)` without OAuth settings): a session for an active user and
   the org's password, answered as Salesforce's partner WSDL answers it; a wrong username or
@@ -23,7 +21,6 @@ use them, and the one SOAP call clients still make to log in.
 from __future__ import annotations
 
 import re
-import sys
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
@@ -69,13 +66,6 @@ def _fault(code: str, message: str, detail: str = "") -> Response:
             f"{detail}</soapenv:Fault></soapenv:Body></soapenv:Envelope>")  # fmt: skip
     # SOAP faults travel with HTTP 500, as the SOAP 1.1 binding (and Salesforce) sends them
     return Response(500, body.encode(), dict(_XML))
-
-
-def metadata(sb: Sandbox, request: Request) -> Response:
-    print("sandbox: Metadata API call refused (the sandbox's metadata is salesforce/ as of its start; "
-          "restart it to pick up changes)", file=sys.stderr)  # fmt: skip
-    return _fault("INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS: use of the Metadata API requires a user with the "
-                  "ModifyAllData or ModifyMetadata permissions")  # fmt: skip
 
 
 def apex(sb: Sandbox, request: Request) -> Response:
@@ -186,6 +176,7 @@ def add_routes(r: Any) -> None:
     for kind in ("s", "T"):
         r.add("other", "POST", f"/services/Soap/{kind}/{{version}}", apex)
         r.add("other", "POST", f"/services/Soap/{kind}/{{version}}/{{org}}", apex)
-    r.add("other", "POST", "/services/Soap/m/{version}", metadata)
-    r.add("other", "POST", "/services/Soap/m/{version}/{org}", metadata)
+    from sandbox import metadata_deploy
+
+    metadata_deploy.add_routes(r)
 

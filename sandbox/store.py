@@ -58,6 +58,8 @@ class Org:
         self._templates: dict[str, tuple[dict, list[str]]] = {}
         self.integration_user_id = ""
         self.admin_user_id = ""
+        self.deployments: dict[str, Any] = {}  # Metadata API deploys by id (sandbox.metadata_deploy)
+        self.deployed_zips: list[bytes] = []  # what they applied, in order: saved, and applied again at a restart
         self.queue_ids: dict[str, str] = {}
         # external users' org-wide default for Lead (sandbox/sharing.py): Private as
         # Salesforce sets it; "ReadWrite" for an org that opened leads to every partner user
@@ -375,6 +377,33 @@ class Org:
             self._templates.pop(obj.name, None)
             self.version += 1
 
+    def deploy_objects(self, objects: dict[str, ObjectDef]) -> None:
+        """The org after a Metadata API deploy (sandbox.metadata_deploy): each object named is
+        as the deploy left it, a new custom object or an object whose fields the deploy added
+        or changed. Existing records take a new field's default (null, false for a checkbox),
+        as Salesforce adds a field to every row; describe, SOQL and writes see the new schema."""
+        import dataclasses
+
+        from sandbox import standard
+        from sandbox.schema import Schema
+
+        self.metadata_modified = self.clock.now()
+        with self.lock:
+            merged = {**self.schema.objects, **objects}
+            history = merged["LeadHistory"]  # the shared schema's objects stay as they are
+            merged["LeadHistory"] = dataclasses.replace(history, fields={
+                **history.fields, "Field": dataclasses.replace(history.fields["Field"], picklist_values=[])})
+            standard.name_history_fields(merged)
+            for name, obj in objects.items():
+                self._templates.pop(name, None)
+                table = self._tables.setdefault(name, {})
+                for record in table.values():
+                    for f in obj.fields.values():
+                        record.setdefault(f.name, f.default if f.default is not None
+                                          else (False if f.type == "boolean" else None))
+            self.schema = Schema(merged)
+            self.version += 1
+
     def with_multi_currency(self, corporate: str, rates: dict[str, float]) -> None:
         """The org after an admin turned on multiple currencies (Setup → Company Information)
         and added these (ISO code → units per one of `corporate`): CurrencyType lists them,
@@ -550,6 +579,7 @@ class Org:
                 "integration_user_id": self.integration_user_id,
                 "admin_user_id": self.admin_user_id,
                 "queue_ids": dict(self.queue_ids),
+                "deployed_zips": list(self.deployed_zips),
             }
 
     def restore(self, snap: dict) -> None:
@@ -567,3 +597,26 @@ class Org:
             self.admin_user_id = snap["admin_user_id"]
             self.queue_ids = snap["queue_ids"]
             self.version += 1
+        self._redeploy(snap.get("deployed_zips", []))
+
+    def _redeploy(self, zips: list[bytes]) -> None:
+        """What Metadata API deploys added to this org, applied again over the schema of this
+        start (salesforce/ as it now is), as an org keeps what was deployed to it. A deploy
+        the schema of this start refuses (a field salesforce/ now defines otherwise) is left
+        out, and said on stderr."""
+        import io
+        import sys
+        import zipfile
+
+        from sandbox.metadata_deploy import check
+
+        for raw in zips:
+            messages, changes = check(zipfile.ZipFile(io.BytesIO(raw)), self.schema.objects)
+            failed = [f"{m.fullName}: {m.problem}" for m in messages if not m.success]
+            if failed:
+                print(f"sandbox: an earlier Metadata API deploy is not applied again: {'; '.join(failed)}",
+                      file=sys.stderr)  # fmt: skip
+                continue
+            if changes:
+                self.deploy_objects(changes)
+            self.deployed_zips.append(raw)

@@ -43,3 +43,40 @@ def test_the_cli_converts_every_shipped_component_and_no_test(tmp_path):
     project = json.loads((SALESFORCE / "sfdx-project.json").read_text(encoding="utf-8"))
     assert package.findtext(f"{NS}version") == project["sourceApiVersion"]
     assert not list(out.rglob("__tests__")), "the Jest tests would be deployed"
+
+
+def test_the_cli_generates_a_manifest_naming_every_shipped_component(tmp_path):
+    """`sf project generate manifest` (offline) writes the package.xml an admin deploys with
+    `sf project deploy start --manifest`: it must name what the source holds, at the
+    project's API version."""
+    env = require("sf")
+    env.update({"HOME": str(tmp_path / "home"), "SF_DISABLE_TELEMETRY": "true", "SF_AUTOUPDATE_DISABLE": "true",
+                "SF_SKIP_NEW_VERSION_CHECK": "true", "SF_CONTAINER_MODE": "true"})  # fmt: skip
+    (tmp_path / "home").mkdir()
+    run = subprocess.run(["sf", "project", "generate", "manifest", "--source-dir", "force-app", "--output-dir",
+                          str(tmp_path), "--json"], cwd=SALESFORCE, env=env, capture_output=True, text=True,
+                         timeout=240)  # fmt: skip
+    assert run.returncode == 0, f"sf refused the source:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    package = ET.parse(tmp_path / "package.xml").getroot()
+    named = {t.findtext(f"{NS}name"): {m.text for m in t.findall(f"{NS}members")} for t in package.findall(f"{NS}types")}
+    assert named == _shipped()
+    project = json.loads((SALESFORCE / "sfdx-project.json").read_text(encoding="utf-8"))
+    assert package.findtext(f"{NS}version") == project["sourceApiVersion"]
+
+
+def test_the_root_project_file_is_salesforce_s_seen_from_the_root():
+    """The docs' `sf project deploy start --source-dir salesforce/force-app` runs from the
+    checkout's root, where sf reads ./sfdx-project.json and ./.forceignore: they must say what
+    salesforce/'s say (its package directory, API version, what is left out), or a deploy from
+    the root sends something else than one from salesforce/."""
+    root = SALESFORCE.parent
+    ours, theirs = (json.loads((d / "sfdx-project.json").read_text(encoding="utf-8")) for d in (root, SALESFORCE))
+    assert [p["path"] for p in ours["packageDirectories"]] == [f"salesforce/{p['path']}" for p in theirs["packageDirectories"]]
+    assert {k: ours[k] for k in ("sourceApiVersion", "namespace", "sfdcLoginUrl", "name")} == {
+        k: theirs[k] for k in ("sourceApiVersion", "namespace", "sfdcLoginUrl", "name")}
+
+    def patterns(path):
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("#")]
+
+    assert patterns(root / ".forceignore") == patterns(SALESFORCE / ".forceignore")

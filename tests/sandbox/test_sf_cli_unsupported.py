@@ -1,7 +1,7 @@
 """What an admin meets running Salesforce's CLI commands whose APIs the sandbox does not
-model (the Metadata API behind `sf project deploy|retrieve`, the Tooling API behind
-`--use-tooling-api`): Salesforce's own refusal for a user without those permissions, not a
-404 of the sandbox's making — and never a request on a path the sandbox does not know."""
+model (the Metadata API's retrieve behind `sf project retrieve`, the Tooling API behind
+`--use-tooling-api`): Salesforce's own refusal, not a 404 of the sandbox's making — and
+never a request on a path the sandbox does not know."""
 from __future__ import annotations
 
 import json
@@ -32,15 +32,17 @@ def sf(sandbox, tmp_path):
     return run
 
 
-def test_deploy_and_retrieve_meet_salesforces_metadata_api_refusal(sf, sandbox):
+def test_deploy_is_served_and_retrieve_is_refused_saying_what_is_served(sf, sandbox):
+    """The Metadata API's deploy is served (sandbox/metadata_deploy.py,
+    tests/salesforce/test_sf_deploy_sandbox.py); retrieve is not: a SOAP fault naming the calls
+    the sandbox serves, never a request on an unknown path."""
     deploy = sf("project", "deploy", "start", "--source-dir", "force-app/main/default/objects/Lead/fields",
                 "--target-org", "sandbox", "--wait", "1")  # fmt: skip
-    assert deploy["status"] != 0
-    assert "INSUFFICIENT_ACCESS" in deploy["message"] and "Metadata API" in deploy["message"], deploy["message"]
+    assert deploy["status"] == 0, deploy
     retrieve = sf("project", "retrieve", "start", "--metadata", "CustomField:Lead.Routing_Status__c",
                   "--target-org", "sandbox", "--wait", "1")  # fmt: skip
     assert retrieve["status"] != 0
-    assert "INSUFFICIENT_ACCESS" in retrieve["message"], retrieve["message"]
+    assert "INVALID_OPERATION" in retrieve["message"] and "deploy()" in retrieve["message"], retrieve["message"]
     unknown = [(e.method, e.path) for e in sandbox.counters.requests("(no such resource)")]
     assert unknown == [], f"sf asked for paths the sandbox does not answer: {unknown}"
 
