@@ -9,7 +9,9 @@ described too.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Callable
+import re
+from pathlib import Path
+from typing import Any, Callable, Iterable
 
 from rules.model import Response, Role, RoutingStatus, Tier
 
@@ -357,18 +359,37 @@ def _writeback_checks(c: _Check, wb: Any, only_optional: bool = False) -> None:
 @cache
 def package_fields() -> frozenset[tuple[str, str]]:
     """(object, field), lowercased, of the custom fields the shipped mappings read and write:
-    the fields salesforce/ brings, which an org on an earlier release's package may lack."""
-    from .loader import load_mappings
+    the fields salesforce/ brings, which an org on an earlier release's package may lack.
+    Read from the shipped files themselves (not through the loader, which validates with
+    this module): every field name of each table that names its sobject."""
+    import tomllib
 
-    shipped = load_mappings(None)
-    out = set()
-    for mapping in shipped.objects.values():
-        sobject = mapping.spec.sobject.lower()
-        for attrs in (mapping.attrs, mapping.extras):
-            out |= {(sobject, f.lower()) for c in attrs.values() for f in c.spec.field if f.endswith("__c")}
-    lead = shipped.objects["writeback"].spec.sobject.lower()
-    out |= {(lead, f.lower()) for f in shipped.writeback_fields().values() if f.endswith("__c")}
+    out: set[tuple[str, str]] = set()
+
+    def names(value: Any) -> Iterable[str]:
+        if isinstance(value, str):
+            if _CUSTOM_FIELD.fullmatch(value):
+                yield value
+        elif isinstance(value, list):
+            for v in value:
+                yield from names(v)
+        elif isinstance(value, dict):
+            yield from names(value.get("field"))
+
+    def walk(table: dict[str, Any], sobject: str | None) -> None:
+        sobject = table.get("sobject") if isinstance(table.get("sobject"), str) else sobject
+        for key, value in table.items():
+            if isinstance(value, dict) and "field" not in value:
+                walk(value, sobject)
+            elif sobject and key not in ("sobject", "filter"):
+                out.update((sobject.lower(), f.lower()) for f in names(value))
+
+    for path in sorted((Path(__file__).parent / "defaults").glob("*.toml")):
+        walk(tomllib.loads(path.read_text(encoding="utf-8")), None)
     return frozenset(out)
+
+
+_CUSTOM_FIELD = re.compile(r"[A-Za-z]\w*__c")
 
 
 def validate(ms: Any, describe: Callable[[str], dict] | dict[str, dict]) -> list[Problem]:

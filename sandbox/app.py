@@ -21,7 +21,7 @@ from sandbox.https_server import Drop, Request, Response
 if TYPE_CHECKING:
     from sandbox.handle import RunningOrg as Sandbox
 
-VERSIONS = [f"{n}.0" for n in range(50, 65)]
+from sandbox.versions import VERSIONS  # noqa: E402 - re-exported: rest, composite_request
 _RELEASES = ["Winter", "Spring", "Summer"]
 _VERSION_PATH = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
 

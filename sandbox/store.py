@@ -608,7 +608,7 @@ class Org:
         import sys
         import zipfile
 
-        from sandbox.metadata_deploy import check
+        from sandbox.metadata_check import check
 
         for raw in zips:
             messages, changes = check(zipfile.ZipFile(io.BytesIO(raw)), self.schema.objects)

@@ -221,7 +221,7 @@ def _private_file(url: str) -> None:
     db = url.split("///", 1)[-1]
     if not db or db == ":memory:" or not Path(db).parent.is_dir():
         return
-    from jobs.state_path import create_private
+    from jobs.state.files import create_private
 
     try:
         create_private(Path(db))
