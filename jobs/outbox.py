@@ -19,6 +19,8 @@ from connector.soql import format_soql, select, soql_datetime
 from jobs import alerts, bulk_writeback, lifecycle, read_window
 from jobs.in_flight import IN_FLIGHT_WHY, let_in_flight_land, sent_at, still_in_flight
 from jobs.echoes import not_our_echo
+from jobs.lead_history import Change, LeadHistory, newest
+from jobs.recovery import OWNER_FIELDS
 from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.timeutil import parse_sf_datetime
@@ -431,6 +433,12 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
     answers = set(cx.mappings.cleared_answer())
     offered_at = next(iter(cx.mappings.writeback({"offered_at": None})), None)
     handed_back: list[str] = []  # leads whose partner's rep rejected them since: read as the stream does
+    # who changed the owner and the answer since each decision (LeadHistory), read before the
+    # transaction and only for writes following a transition on a lead changed since
+    unsure = [e for e in sent if e["purpose"] not in DECISION_PURPOSES and (rec := found.get(e["lead_id"])) is not None
+              and not landed(rec, written(e["payload"], dropped), answers, offered_at)
+              and parse_sf_datetime(rec.get("SystemModstamp")) != e["seen_modstamp"]]
+    history = LeadHistory(cx).rows({e["lead_id"]: e["seen_modstamp"] for e in unsure}) if unsure else {}
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn, [e["lead_id"] for e in sent])
         for e in sent:
@@ -441,8 +449,8 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
             elif rec is not None and parse_sf_datetime(rec.get("SystemModstamp")) == e["seen_modstamp"]:
                 ob.mark(conn, [e["id"]], "pending", now, error="unknown outcome after a restart; sending again")
                 counts["reconciled_resend"] += 1
-            elif rec is not None and _partner_worked_it(cx, conn, e, rec):
-                if _rejected(cx, rec):
+            elif rec is not None and _partner_worked_it(cx, conn, e, rec, history.get(e["lead_id"])):
+                if _rejected(cx, rec, history.get(e["lead_id"])):
                     # the rep handed the lead back since (Rejected over the acceptance): our
                     # write is let go and the lead taken as it is now, below — a hand-back,
                     # honoured in this cycle, not at the lead's next save
@@ -469,16 +477,34 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
     return counts
 
 
-def _rejected(cx: Context, rec: dict[str, Any]) -> bool:
-    """Does the lead read the partner's Rejected (its response field, as the org spells it)?"""
+def _rejected(cx: Context, rec: dict[str, Any], changes: list[Change] | None = None) -> bool:
+    """Does the lead read the partner's Rejected (its response field, as the org spells it)?
+    With `changes` (its LeadHistory), only a Rejected set by a rep of the partner holding the
+    lead, or that the history does not date (the field not tracked: the last saver's, as
+    `_partner_worked_it` took it), is that partner's hand-back; another partner's rep's is not."""
     wanted = cx.mappings.writeback({"response": Response.REJECTED.value})
-    return bool(wanted) and all(rec.get(k) == v for k, v in wanted.items())
+    if not wanted or not all(rec.get(k) == v for k, v in wanted.items()):
+        return False
+    field, value = next(iter(wanted.items()))
+    setter = newest(changes or [], [field])
+    if setter is None or setter.value != value or not setter.by:
+        return True
+    routing = cx.routing()
+    holder = routing.rep_partner.get(rec.get("OwnerId") or "")  # `_partner_worked_it`: the holder's own rep
+    return routing.rep_partner.get(setter.by) == holder
 
 
-def _partner_worked_it(cx: Context, conn, entry: dict[str, Any], rec: dict[str, Any]) -> bool:
-    """Was the last save of this lead by a rep of the partner that holds it, with the lead
-    still owned within that partner? Then a write following a transition already made (an
-    acceptance, a put-back: not a decision, which is decided again) still holds."""
+def _partner_worked_it(cx: Context, conn, entry: dict[str, Any], rec: dict[str, Any],
+                       changes: list[Change] | None = None) -> bool:
+    """Was the lead, since the decision, worked within the partner that holds it, its owner
+    still one of that partner's reps? Then a write following a transition already made (an
+    acceptance, a put-back: not a decision, which is decided again) still holds.
+
+    Who changed what matters — the owner, the answer — is LeadHistory's (`changes`, from the
+    decision's version on): an owner moved by anyone but the partner's reps is not the
+    partner's working it, and an answer set by anyone is judged as an answer (`_rejected`).
+    Where the history dates no such change (an edit of fields it does not track, or the org
+    tracks neither), the lead's last saver (LastModifiedById) must be the partner's rep."""
     if entry["purpose"] in DECISION_PURPOSES:
         return False
     routing = cx.routing()
@@ -486,9 +512,17 @@ def _partner_worked_it(cx: Context, conn, entry: dict[str, Any], rec: dict[str, 
         or (of.live_offers(conn, [entry["lead_id"]]).get(entry["lead_id"]) or {}).get("partner_id")
     if not holder:
         return False
-    saver = routing.rep_partner.get(rec.get("LastModifiedById") or "")
     owner = routing.rep_partner.get(rec.get("OwnerId") or "")
-    return saver == holder and owner == holder
+    if owner != holder:
+        return False
+    me = getattr(cx.client, "user_id", None)
+    seen = entry.get("seen_modstamp")
+    answer = next(iter(cx.mappings.writeback({"response": Response.REJECTED.value})), None)
+    since = [c for c in changes or [] if c.by != me and (seen is None or c.at > seen)
+             and (c.field in OWNER_FIELDS or c.field == answer)]
+    if since:
+        return all(routing.rep_partner.get(c.by or "") == holder for c in since if c.field in OWNER_FIELDS)
+    return routing.rep_partner.get(rec.get("LastModifiedById") or "") == holder
 
 
 def landed(rec: dict[str, Any], payload: dict[str, Any], answers: set[str], offered_at: str | None) -> bool:

@@ -68,8 +68,9 @@ def history_fields(ms: Any) -> dict[str, str]:
     Tracking), and an untracked field leaves no row (jobs/preflight.history_tracking asks)."""
     wb = ms.writeback_fields()
     out = {
-        "OwnerId": "a rebuilt state does not know who held each lead before, and an owner set by the org's "
-                   "assignment rule (a rep's API save) reads as a person taking the lead over",
+        "OwnerId": "a rebuilt state does not know who held each lead before, an owner set by the org's "
+                   "assignment rule (a rep's API save) reads as a person taking the lead over, and who gave a lead "
+                   "to another partner's rep is taken to be whoever saved it last (jobs/owner_history.py)",
         "PartnerAccountId": "a rebuilt state does not know which partners had each lead before: their declines, "
                             "bars and today's offers (daily caps) are lost",
     }
