@@ -339,6 +339,8 @@ def decide_again(cx: Context, conn, state, entry: dict[str, Any], lead: Any, rec
     if live is not None:
         lifecycle.end_offer(conn, state, live, "closed", "withdrawn: the lead changed before the offer reached it",
                             now, outcome="withdrawn")
+    if before is not None and rec.get("OwnerId") != before and _late_take(cx, conn, lead.id, rec):
+        before = rec.get("OwnerId")  # a partner's rep answered an offer of ours late: no person's takeover
     if before is None or rec.get("OwnerId") != before or lead.converted or lead.do_not_route:
         reason = ("lead converted" if lead.converted else "Do_Not_Route__c ticked by a person" if lead.do_not_route
                   else f"taken over by a person before our write landed: owner set to {rec.get('OwnerId')}")
@@ -349,10 +351,43 @@ def decide_again(cx: Context, conn, state, entry: dict[str, Any], lead: Any, rec
                           lead_update=lifecycle.released_update(cx, reason))
         return "released_person"
     attempt = (live or {}).get("attempt") or local.get("attempt") or 1
+    if live is not None:
+        _never_made(conn, live)
     decision = lifecycle.redistribute(cx, conn, state, lead, attempt=attempt,
                                       why="decided again: the lead changed before our write landed",
                                       record=rec, seen_modstamp=seen, now=now)
     return f"decided_again_{decision.kind.value}"
+
+
+def _never_made(conn, offer: dict[str, Any]) -> None:
+    """A withdrawn offer whose write never reached the lead was never made: the org saw none.
+    Its row goes (the decision stays in the audit), so deciding the lead again — now, or
+    after the next offer lapses — may go to that target as its one offer, not a second."""
+    from sqlalchemy import delete, update
+
+    from jobs.state import schema
+
+    conn.execute(update(schema.outbox).where(schema.outbox.c.offer_id == offer["id"]).values(offer_id=None))
+    conn.execute(delete(schema.offers).where(schema.offers.c.id == offer["id"]))
+
+
+def _owner_moved(cx: Context, conn, entry: dict[str, Any], rec: dict[str, Any]) -> bool:
+    """Has someone other than a partner's rep answering late moved the lead's owner since
+    this decision was made on it (decide_again's test: a person took the lead over)?"""
+    before = ((of.get_leads(conn, [entry["lead_id"]]).get(entry["lead_id"]) or {}).get("record") or {}).get("OwnerId")
+    return rec.get("OwnerId") != before and not _late_take(cx, conn, entry["lead_id"], rec)
+
+
+def _late_take(cx: Context, conn, lead_id: str, rec: dict[str, Any]) -> bool:
+    """Did a partner's rep take the lead himself, a lead we had offered to his partner or to
+    a pool (the offer since over, our next write not landed: the pool queue still held it)?
+    That is a late answer to our offer, decided again like one, not a person of the org taking
+    the lead over (who is no partner's rep)."""
+    owner = rec.get("OwnerId") or ""
+    partner = cx.routing().rep_partner.get(owner)
+    if not partner or rec.get("LastModifiedById") != owner:
+        return False
+    return any(o["kind"] == "pool" or o["partner_id"] == partner for o in of.offers_for_lead(conn, lead_id))
 
 
 def _drop_one(conn, state, entry: dict[str, Any], reason: str, now: datetime, final_state: str = "released") -> None:
@@ -433,6 +468,7 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
     answers = set(cx.mappings.cleared_answer())
     offered_at = next(iter(cx.mappings.writeback({"offered_at": None})), None)
     handed_back: list[str] = []  # leads whose partner's rep rejected them since: read as the stream does
+    decide_again_ids: list[str] = []  # decisions that never landed on leads changed since: decided again
     # who changed the owner and the answer since each decision (LeadHistory), read before the
     # transaction and only for writes following a transition on a lead changed since
     unsure = [e for e in sent if e["purpose"] not in DECISION_PURPOSES and (rec := found.get(e["lead_id"])) is not None
@@ -465,6 +501,14 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
                         error="unknown outcome; the partner's rep has edited the lead since; sending again")
                 ob.set_seen(conn, e["id"], parse_sf_datetime(rec.get("SystemModstamp")))
                 counts["reconciled_resend"] += 1
+            elif rec is not None and e["purpose"] in DECISION_PURPOSES and not _owner_moved(cx, conn, e, rec):
+                # a decision that never reached the lead, changed since by no person taking it
+                # over (a rep's edit, a late answer to the offer before): it goes back to pending
+                # on the version it was decided on, and the lead is read as the stream reads a
+                # pending write whose lead changed (decide_again): decided again as it now is
+                ob.mark(conn, [e["id"]], "pending", now,
+                        error="unknown outcome; not on the lead, which changed since: decided again")
+                decide_again_ids.append(e["lead_id"])
             else:
                 why = "lead deleted" if rec is None else "the lead changed in Salesforce while our write was unconfirmed"
                 _drop_one(conn, state, e, why, now, final_state="closed" if rec is None else "released")
@@ -473,6 +517,9 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
     if handed_back:
         counts["reconciled_handed_back"] = len(handed_back)
         cx.refresh_leads(sorted(set(handed_back)), now, counts)
+    if decide_again_ids:
+        counts["reconciled_decided_again"] = len(decide_again_ids)
+        cx.refresh_leads(sorted(set(decide_again_ids)), now, counts)
     cx.log(component="outbox").info("outbox_reconciled", **counts)
     return counts
 
