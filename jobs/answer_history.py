@@ -5,16 +5,16 @@ leads to every partner user the offered rep may answer and another partner's rep
 lead after (or an outsider answer and the offered rep then edit another field) before the
 connector reads it. LeadHistory of the answer field (history-tracked as shipped:
 salesforce/…/Partner_Response__c.field-meta.xml) says who set the value the lead holds.
-Read before the page's transaction, as jobs/owner_history.py reads, so a failed query fails
-the page (read again next run); one query per page, only for a page holding an answer on a
-lead we follow. Where the field's history is not tracked LeadHistory has no row for it,
+Read from the read batch's LeadHistory (jobs/lead_history.py) before the page's
+transaction, so a failed query fails the page (read again next run); only for leads we
+follow that hold an answer. Where the field's history is not tracked LeadHistory has no row for it,
 and the lead's LastModifiedById stands in (jobs/poll.py evaluate).
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from jobs.owner_history import field_changes
+from jobs.lead_history import NO_OWNER, LeadHistory, Wants, newest
 from jobs.recovery import response_values
 from jobs.state import offers as of
 from rules.lifecycle import LeadState
@@ -25,25 +25,42 @@ if TYPE_CHECKING:
 OFFERED = (LeadState.OFFERED.value, LeadState.POOLED.value)  # any answer is read against the offer
 
 
-def answered_by(cx: Context, records: list[dict[str, Any]]) -> dict[str, str]:
-    """{lead id: the user who set the answer it holds now} for these leads that hold an
-    answer that means something to us: any answer on a lead offered or pooled, a Rejected
-    on an accepted one (a hand-back; its Accepted stays on the lead while the partner works
-    it, and is not read again). A lead whose history has no row setting that value (the
-    field not tracked) is left out."""
+def _answered(cx: Context, records: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
+    """(the answer field, {lead id: the answer it holds}) for these leads whose answer
+    means something to us: any answer on a lead offered or pooled, a Rejected on an
+    accepted one (a hand-back; its Accepted stays on the lead while the partner works it,
+    and is not read again); None when the org maps no answer field."""
     spelled = response_values(cx)
     if spelled is None:
-        return {}
+        return None
     field, rejected, accepted = spelled
     answers = {r["Id"]: r.get(field) for r in records if r.get(field) in (rejected, accepted)}
     if not answers:
-        return {}
+        return field, {}
     with cx.store.connect() as conn:
         known = of.get_leads(conn, list(answers))
-    ids = sorted(i for i, local in known.items() if local.get("state") in OFFERED
-                 or (local.get("state") == LeadState.ACCEPTED.value and answers[i] == rejected))
-    newest: dict[str, dict[str, Any]] = {}
-    for row in field_changes(cx, ids, [field], ["LeadId", "NewValue", "CreatedById", "CreatedDate"], None):
-        newest[row["LeadId"]] = row  # oldest first: the last one read is the newest
-    return {lid: row["CreatedById"] for lid, row in newest.items()
-            if row.get("NewValue") == answers.get(lid) and row.get("CreatedById")}
+    return field, {i: answers[i] for i, local in known.items() if local.get("state") in OFFERED
+                   or (local.get("state") == LeadState.ACCEPTED.value and answers[i] == rejected)}
+
+
+def wanted(cx: Context, records: list[dict[str, Any]]) -> Wants:
+    """The leads `answered_by` asks LeadHistory about (the answer field's rows only)."""
+    found = _answered(cx, records)
+    return {i: NO_OWNER for i in found[1]} if found else {}
+
+
+def answered_by(cx: Context, records: list[dict[str, Any]], history: LeadHistory | None = None) -> dict[str, str]:
+    """{lead id: the user who set the answer it holds now} for these leads that hold an
+    answer that means something to us (`_answered`). A lead whose history has no row
+    setting that value (the field not tracked) is left out. `history`: the read batch's."""
+    found = _answered(cx, records)
+    if not found or not found[1]:
+        return {}
+    field, answers = found
+    rows = (history or LeadHistory(cx)).rows({i: NO_OWNER for i in answers})
+    out: dict[str, str] = {}
+    for lead_id, changes in rows.items():
+        last = newest(changes, [field])
+        if last is not None and last.value == answers[lead_id] and last.by:
+            out[lead_id] = last.by
+    return out

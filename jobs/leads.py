@@ -6,9 +6,11 @@ ticking do-not-route, a conversion. So one incremental query (watermark − look
 up to the run's start, oldest first) serves both routing and the response poll; a
 separate poll over open offers would cost calls and see nothing more.
 
-Records are handled in pages of 200, each page in one transaction; the watermark
-only advances to the last record of a committed page, and records at the boundary
-repeat harmlessly because handling is idempotent by Id.
+Records are read in batches of a query page (2,000) and handled in pages of 200, each
+page in one transaction; the watermark only advances to the last record of a committed
+page, and records at the boundary repeat harmlessly because handling is idempotent by Id.
+What a page's decisions need from LeadHistory is asked once per read batch, for all its
+pages (jobs/lead_history.py).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from jobs import (alerts, answer_history, bulk_intake, lifecycle, outbox, owner_history, poll, pool_race, read_window,
                   recovery, route)
 from jobs.echoes import echoes_once
+from jobs.lead_history import LeadHistory, Wants, merge
 from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.state import store as st
@@ -35,6 +38,25 @@ UNKNOWN_CHECKED = 3000  # leads new to the state but offered or accepted, checke
 
 def lead_fields(cx: Context) -> list[str]:
     return poll.read_fields(cx.mappings)
+
+
+def read_batch(cx: Context) -> int:
+    """Records per read batch: one query page (`[salesforce] query_batch_size`), whose
+    LeadHistory is asked once for all its pages of PAGE."""
+    return max(PAGE, int(getattr(getattr(cx.client, "config", None), "query_batch_size", 2000) or 2000))
+
+
+def history_wanted(cx: Context, records: list[dict[str, Any]]) -> Wants:
+    """Every lead of a read batch that a page's LeadHistory reader will ask about, and the
+    owner changes it wants: who took a pool lead first, whether the assignment rule set an
+    owner, who set the owner, who set the answer."""
+    unique = list({r["Id"]: r for r in records}.values())
+    return merge(pool_race.wanted(cx, unique), owner_history.wanted(cx, unique), answer_history.wanted(cx, unique))
+
+
+def history_for(cx: Context, records: list[dict[str, Any]]) -> LeadHistory:
+    """The LeadHistory of one read batch: one query per CHUNK leads any page will ask about."""
+    return LeadHistory(cx, records, wanted=history_wanted)
 
 
 def run(cx: Context, now: datetime) -> dict[str, int]:
@@ -74,22 +96,33 @@ def _stream(cx: Context, now: datetime) -> dict[str, int]:
     stream = client.read_incremental(ms.sobject("lead"), lead_fields(cx), watermark=wm,
                                      lookback=cx.lookback, where=where)
     counts: dict[str, int] = {"read": 0}
-    page: list[dict[str, Any]] = []
+    batch: list[dict[str, Any]] = []
+    size = read_batch(cx)
     # A burst's decided pages are written while the next ones are read (jobs/writer.py).
     writer = BackgroundWriter(cx, now)
+
+    def handle_batch() -> bool:
+        """The batch's pages, its LeadHistory read once for all; False: stopping."""
+        history = history_for(cx, batch)
+        for i in range(0, len(batch), PAGE):
+            page = batch[i:i + PAGE]
+            with writer.turn():
+                handle_page(cx, page, now, counts, history=history)
+            writer.decided(len(page))
+            if cx.stop.is_set():
+                return False  # graceful stop: this page is done, the rest is read next time
+        return True
+
     try:
         for record in stream:
-            page.append(record)
-            if len(page) >= PAGE:
-                with writer.turn():
-                    handle_page(cx, page, now, counts)
-                writer.decided(len(page))
-                page = []
-                if cx.stop.is_set():
-                    break  # graceful stop: this page is done, the rest is read next time
-        if page:
-            with writer.turn():
-                handle_page(cx, page, now, counts)
+            batch.append(record)
+            if len(batch) >= size:  # a query page read (the next is not asked for yet)
+                going = handle_batch()
+                batch = []
+                if not going:
+                    break
+        if batch:
+            handle_batch()
     finally:
         written = writer.finish()
     counts.update({f"flush_{k}": v for k, v in written.items()})
@@ -119,13 +152,15 @@ def refresh(cx: Context, lead_ids: list[str], now: datetime, counts: dict[str, i
                 lifecycle.release(conn, state, lead_id, "lead deleted in Salesforce", now, final_state=LeadState.CLOSED)
             lifecycle.save_state(conn, state, now)
         _bump(counts, "closed_deleted", len(gone))
+    history = history_for(cx, found)
     for i in range(0, len(found), PAGE):
-        handle_page(cx, found[i:i + PAGE], now, counts, advance_watermark=False)
+        handle_page(cx, found[i:i + PAGE], now, counts, advance_watermark=False, history=history)
 
 
 def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, counts: dict[str, int],
-                advance_watermark: bool = True) -> None:
-    """Route the new leads and evaluate the known ones, in one transaction."""
+                advance_watermark: bool = True, history: LeadHistory | None = None) -> None:
+    """Route the new leads and evaluate the known ones, in one transaction. `history`: the
+    read batch's LeadHistory (`history_for`); without it, this page is its own batch."""
     unique = list({r["Id"]: r for r in records}.values())  # boundaries repeat: last copy wins
     counts["read"] = counts.get("read", 0) + len(records)
     convert = cx.mappings.lead_converter()
@@ -149,9 +184,13 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
         return at
 
     ids = [r["Id"] for r in unique]
-    races = pool_race.first_takers(cx, unique)  # LeadHistory, read before the transaction
-    by_rule = owner_history.moved_by_rule(cx, unique)  # so is who set an owner (the assignment rule?)
-    answered = answer_history.answered_by(cx, unique)  # and who set the answer a lead holds
+    # LeadHistory, read before the transaction: once for the read batch, each reader its slice
+    history = history or history_for(cx, unique)
+    history.prime()  # the batch's wants, read before its first page changes the state
+    races = pool_race.first_takers(cx, unique, history)  # who took a pool lead first
+    by_rule = owner_history.moved_by_rule(cx, unique, history)  # did the assignment rule set an owner
+    answered = answer_history.answered_by(cx, unique, history)  # who set the answer a lead holds
+    owner_set = owner_history.owner_set_by(cx, unique, history)  # who gave another partner's rep the lead
     with cx.store.begin() as conn:
         known = of.get_leads(conn, ids)
         live = of.live_offers(conn, ids)
@@ -193,7 +232,7 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
                 continue
             outcome = poll.evaluate(cx, conn, state, lead, rec, local, live.get(lead_id), now, seen_only,
                                     first_taker=races.get(lead_id), by_rule=lead_id in by_rule,
-                                    answered_by=answered.get(lead_id))
+                                    answered_by=answered.get(lead_id), owner_set_by=owner_set.get(lead_id))
             _bump(counts, outcome)
         if pending:
             # Pending on a lead we follow is a request to route it again, whoever wrote it:

@@ -19,6 +19,8 @@ from connector.soql import format_soql, select, soql_datetime
 from jobs import alerts, bulk_writeback, lifecycle, read_window
 from jobs.in_flight import IN_FLIGHT_WHY, let_in_flight_land, sent_at, still_in_flight
 from jobs.echoes import not_our_echo
+from jobs.lead_history import Change, LeadHistory, newest
+from jobs.recovery import OWNER_FIELDS
 from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.timeutil import parse_sf_datetime
@@ -337,6 +339,8 @@ def decide_again(cx: Context, conn, state, entry: dict[str, Any], lead: Any, rec
     if live is not None:
         lifecycle.end_offer(conn, state, live, "closed", "withdrawn: the lead changed before the offer reached it",
                             now, outcome="withdrawn")
+    if before is not None and rec.get("OwnerId") != before and _late_take(cx, conn, lead.id, rec):
+        before = rec.get("OwnerId")  # a partner's rep answered an offer of ours late: no person's takeover
     if before is None or rec.get("OwnerId") != before or lead.converted or lead.do_not_route:
         reason = ("lead converted" if lead.converted else "Do_Not_Route__c ticked by a person" if lead.do_not_route
                   else f"taken over by a person before our write landed: owner set to {rec.get('OwnerId')}")
@@ -347,10 +351,43 @@ def decide_again(cx: Context, conn, state, entry: dict[str, Any], lead: Any, rec
                           lead_update=lifecycle.released_update(cx, reason))
         return "released_person"
     attempt = (live or {}).get("attempt") or local.get("attempt") or 1
+    if live is not None:
+        _never_made(conn, live)
     decision = lifecycle.redistribute(cx, conn, state, lead, attempt=attempt,
                                       why="decided again: the lead changed before our write landed",
                                       record=rec, seen_modstamp=seen, now=now)
     return f"decided_again_{decision.kind.value}"
+
+
+def _never_made(conn, offer: dict[str, Any]) -> None:
+    """A withdrawn offer whose write never reached the lead was never made: the org saw none.
+    Its row goes (the decision stays in the audit), so deciding the lead again — now, or
+    after the next offer lapses — may go to that target as its one offer, not a second."""
+    from sqlalchemy import delete, update
+
+    from jobs.state import schema
+
+    conn.execute(update(schema.outbox).where(schema.outbox.c.offer_id == offer["id"]).values(offer_id=None))
+    conn.execute(delete(schema.offers).where(schema.offers.c.id == offer["id"]))
+
+
+def _owner_moved(cx: Context, conn, entry: dict[str, Any], rec: dict[str, Any]) -> bool:
+    """Has someone other than a partner's rep answering late moved the lead's owner since
+    this decision was made on it (decide_again's test: a person took the lead over)?"""
+    before = ((of.get_leads(conn, [entry["lead_id"]]).get(entry["lead_id"]) or {}).get("record") or {}).get("OwnerId")
+    return rec.get("OwnerId") != before and not _late_take(cx, conn, entry["lead_id"], rec)
+
+
+def _late_take(cx: Context, conn, lead_id: str, rec: dict[str, Any]) -> bool:
+    """Did a partner's rep take the lead himself, a lead we had offered to his partner or to
+    a pool (the offer since over, our next write not landed: the pool queue still held it)?
+    That is a late answer to our offer, decided again like one, not a person of the org taking
+    the lead over (who is no partner's rep)."""
+    owner = rec.get("OwnerId") or ""
+    partner = cx.routing().rep_partner.get(owner)
+    if not partner or rec.get("LastModifiedById") != owner:
+        return False
+    return any(o["kind"] == "pool" or o["partner_id"] == partner for o in of.offers_for_lead(conn, lead_id))
 
 
 def _drop_one(conn, state, entry: dict[str, Any], reason: str, now: datetime, final_state: str = "released") -> None:
@@ -431,6 +468,13 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
     answers = set(cx.mappings.cleared_answer())
     offered_at = next(iter(cx.mappings.writeback({"offered_at": None})), None)
     handed_back: list[str] = []  # leads whose partner's rep rejected them since: read as the stream does
+    decide_again_ids: list[str] = []  # decisions that never landed on leads changed since: decided again
+    # who changed the owner and the answer since each decision (LeadHistory), read before the
+    # transaction and only for writes following a transition on a lead changed since
+    unsure = [e for e in sent if e["purpose"] not in DECISION_PURPOSES and (rec := found.get(e["lead_id"])) is not None
+              and not landed(rec, written(e["payload"], dropped), answers, offered_at)
+              and parse_sf_datetime(rec.get("SystemModstamp")) != e["seen_modstamp"]]
+    history = LeadHistory(cx).rows({e["lead_id"]: e["seen_modstamp"] for e in unsure}) if unsure else {}
     with cx.store.begin() as conn:
         state = lifecycle.load_state(conn, [e["lead_id"] for e in sent])
         for e in sent:
@@ -441,8 +485,8 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
             elif rec is not None and parse_sf_datetime(rec.get("SystemModstamp")) == e["seen_modstamp"]:
                 ob.mark(conn, [e["id"]], "pending", now, error="unknown outcome after a restart; sending again")
                 counts["reconciled_resend"] += 1
-            elif rec is not None and _partner_worked_it(cx, conn, e, rec):
-                if _rejected(cx, rec):
+            elif rec is not None and _partner_worked_it(cx, conn, e, rec, history.get(e["lead_id"])):
+                if _rejected(cx, rec, history.get(e["lead_id"])):
                     # the rep handed the lead back since (Rejected over the acceptance): our
                     # write is let go and the lead taken as it is now, below — a hand-back,
                     # honoured in this cycle, not at the lead's next save
@@ -457,6 +501,14 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
                         error="unknown outcome; the partner's rep has edited the lead since; sending again")
                 ob.set_seen(conn, e["id"], parse_sf_datetime(rec.get("SystemModstamp")))
                 counts["reconciled_resend"] += 1
+            elif rec is not None and e["purpose"] in DECISION_PURPOSES and not _owner_moved(cx, conn, e, rec):
+                # a decision that never reached the lead, changed since by no person taking it
+                # over (a rep's edit, a late answer to the offer before): it goes back to pending
+                # on the version it was decided on, and the lead is read as the stream reads a
+                # pending write whose lead changed (decide_again): decided again as it now is
+                ob.mark(conn, [e["id"]], "pending", now,
+                        error="unknown outcome; not on the lead, which changed since: decided again")
+                decide_again_ids.append(e["lead_id"])
             else:
                 why = "lead deleted" if rec is None else "the lead changed in Salesforce while our write was unconfirmed"
                 _drop_one(conn, state, e, why, now, final_state="closed" if rec is None else "released")
@@ -465,20 +517,41 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
     if handed_back:
         counts["reconciled_handed_back"] = len(handed_back)
         cx.refresh_leads(sorted(set(handed_back)), now, counts)
+    if decide_again_ids:
+        counts["reconciled_decided_again"] = len(decide_again_ids)
+        cx.refresh_leads(sorted(set(decide_again_ids)), now, counts)
     cx.log(component="outbox").info("outbox_reconciled", **counts)
     return counts
 
 
-def _rejected(cx: Context, rec: dict[str, Any]) -> bool:
-    """Does the lead read the partner's Rejected (its response field, as the org spells it)?"""
+def _rejected(cx: Context, rec: dict[str, Any], changes: list[Change] | None = None) -> bool:
+    """Does the lead read the partner's Rejected (its response field, as the org spells it)?
+    With `changes` (its LeadHistory), only a Rejected set by a rep of the partner holding the
+    lead, or that the history does not date (the field not tracked: the last saver's, as
+    `_partner_worked_it` took it), is that partner's hand-back; another partner's rep's is not."""
     wanted = cx.mappings.writeback({"response": Response.REJECTED.value})
-    return bool(wanted) and all(rec.get(k) == v for k, v in wanted.items())
+    if not wanted or not all(rec.get(k) == v for k, v in wanted.items()):
+        return False
+    field, value = next(iter(wanted.items()))
+    setter = newest(changes or [], [field])
+    if setter is None or setter.value != value or not setter.by:
+        return True
+    routing = cx.routing()
+    holder = routing.rep_partner.get(rec.get("OwnerId") or "")  # `_partner_worked_it`: the holder's own rep
+    return routing.rep_partner.get(setter.by) == holder
 
 
-def _partner_worked_it(cx: Context, conn, entry: dict[str, Any], rec: dict[str, Any]) -> bool:
-    """Was the last save of this lead by a rep of the partner that holds it, with the lead
-    still owned within that partner? Then a write following a transition already made (an
-    acceptance, a put-back: not a decision, which is decided again) still holds."""
+def _partner_worked_it(cx: Context, conn, entry: dict[str, Any], rec: dict[str, Any],
+                       changes: list[Change] | None = None) -> bool:
+    """Was the lead, since the decision, worked within the partner that holds it, its owner
+    still one of that partner's reps? Then a write following a transition already made (an
+    acceptance, a put-back: not a decision, which is decided again) still holds.
+
+    Who changed what matters — the owner, the answer — is LeadHistory's (`changes`, from the
+    decision's version on): an owner moved by anyone but the partner's reps is not the
+    partner's working it, and an answer set by anyone is judged as an answer (`_rejected`).
+    Where the history dates no such change (an edit of fields it does not track, or the org
+    tracks neither), the lead's last saver (LastModifiedById) must be the partner's rep."""
     if entry["purpose"] in DECISION_PURPOSES:
         return False
     routing = cx.routing()
@@ -486,9 +559,17 @@ def _partner_worked_it(cx: Context, conn, entry: dict[str, Any], rec: dict[str, 
         or (of.live_offers(conn, [entry["lead_id"]]).get(entry["lead_id"]) or {}).get("partner_id")
     if not holder:
         return False
-    saver = routing.rep_partner.get(rec.get("LastModifiedById") or "")
     owner = routing.rep_partner.get(rec.get("OwnerId") or "")
-    return saver == holder and owner == holder
+    if owner != holder:
+        return False
+    me = getattr(cx.client, "user_id", None)
+    seen = entry.get("seen_modstamp")
+    answer = next(iter(cx.mappings.writeback({"response": Response.REJECTED.value})), None)
+    since = [c for c in changes or [] if c.by != me and (seen is None or c.at > seen)
+             and (c.field in OWNER_FIELDS or c.field == answer)]
+    if since:
+        return all(routing.rep_partner.get(c.by or "") == holder for c in since if c.field in OWNER_FIELDS)
+    return routing.rep_partner.get(rec.get("LastModifiedById") or "") == holder
 
 
 def landed(rec: dict[str, Any], payload: dict[str, Any], answers: set[str], offered_at: str | None) -> bool:

@@ -67,20 +67,21 @@ def closed_unconverted(cx: Context, lead: Lead) -> bool:
 def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec: dict[str, Any], local: dict[str, Any],
              live: dict[str, Any] | None, now: datetime, seen_only: list[dict[str, Any]] | None = None, *,
              asked: bool = False, first_taker: tuple[str, datetime] | None = None, by_rule: bool = False,
-             answered_by: str | None = None) -> str:
+             answered_by: str | None = None, owner_set_by: str | None = None) -> str:
     """`seen_only`: where to note leads that changed nothing of ours (the caller writes
     them in one statement per page); None writes each at once. `asked`: a person set the
     lead's Routing_Status__c to Pending (`wants_reroute`). `first_taker`: (rep, when) of
     another partner's rep who took this pool lead before its owner now did
     (jobs/pool_race.py). `answered_by`: who set the answer the lead holds (LeadHistory,
-    jobs/answer_history.py); without it, whoever saved the lead last."""
+    jobs/answer_history.py); without it, whoever saved the lead last. `owner_set_by`: who set
+    the owner it has, where another partner's rep owns it (LeadHistory, jobs/owner_history.py)."""
     answerer = answered_by or rec.get(SAVED_BY)
     seen = parse_sf_datetime(rec.get("SystemModstamp"))
     if isinstance(lead, Unroutable):
         of.put_lead(conn, rec["Id"], now, modstamp=seen, record=rec)
         return "unreadable"
     event, who = classify(cx, conn, state, lead, local, live, asked=asked, saved_by=rec.get(SAVED_BY),
-                          by_rule=by_rule, answered_by=answerer, now=now)
+                          by_rule=by_rule, answered_by=answerer, owner_set_by=owner_set_by, now=now)
     move = rl.step(local["state"], event) if event is not None else None
     if first_taker is not None and event is Event.POOL_PICKUP and live is not None:
         first = cx.routing().rep_partner.get(first_taker[0])
@@ -109,15 +110,18 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
 def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, local: dict[str, Any],
              live: dict[str, Any] | None, *, asked: bool = False,
              saved_by: str | None = None, by_rule: bool = False,
-             answered_by: str | None = None, now: datetime | None = None) -> tuple[Event | None, str | None]:
+             answered_by: str | None = None, owner_set_by: str | None = None,
+             now: datetime | None = None) -> tuple[Event | None, str | None]:
     """The one event this change of the lead amounts to (None: nothing of ours changed),
     and the partner it concerns, when one does. A person's Pending outranks whatever else
     they changed in the same save (a new owner, the partner cleared): they asked for the
     lead to be routed again. `saved_by`: the lead's LastModifiedById. `by_rule`: the org's
     assignment rule set the lead's owner in that save (jobs/owner_history.py). `answered_by`:
     who set the answer the lead holds (LeadHistory), else `saved_by` — an answer is its
-    setter's, whoever saved the lead after. `now`: when a pool pick-up is held to the pool's
-    rule (without it, every member's pick-up stands)."""
+    setter's, whoever saved the lead after. `owner_set_by`: who set the owner it has
+    (LeadHistory), else `saved_by` — a lead another partner's rep owns was taken by that rep
+    only if that rep set the owner, not if a person of the org gave it to them. `now`: when a
+    pool pick-up is held to the pool's rule (without it, every member's pick-up stands)."""
     if lead.converted:
         return Event.CONVERTED, None
     if lead.do_not_route:
@@ -136,7 +140,7 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         # partners' reps off the lead unless the org opened it to them; then this answer is
         # theirs, not the partner's (and not a person of the org's).
         return Event.OUTSIDER_ANSWER, outsider
-    outsider = _outsider(routing, live, saved_by)
+    outsider = _outsider(routing, live, owner_set_by or saved_by)
     if outsider and owner_partner == outsider and owner != _live_owner(live):
         return Event.OUTSIDER_ANSWER, outsider  # an outsider's rep took the lead: not a person's takeover
     if live is not None and live["kind"] == "pool":

@@ -68,8 +68,9 @@ def history_fields(ms: Any) -> dict[str, str]:
     Tracking), and an untracked field leaves no row (jobs/preflight.history_tracking asks)."""
     wb = ms.writeback_fields()
     out = {
-        "OwnerId": "a rebuilt state does not know who held each lead before, and an owner set by the org's "
-                   "assignment rule (a rep's API save) reads as a person taking the lead over",
+        "OwnerId": "a rebuilt state does not know who held each lead before, an owner set by the org's "
+                   "assignment rule (a rep's API save) reads as a person taking the lead over, and who gave a lead "
+                   "to another partner's rep is taken to be whoever saved it last (jobs/owner_history.py)",
         "PartnerAccountId": "a rebuilt state does not know which partners had each lead before: their declines, "
                             "bars and today's offers (daily caps) are lost",
     }
@@ -307,7 +308,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                     converted[rec["PartnerAccountId"]] += 1
                 if rec["Id"] in wrote:  # leads whose status we wrote: ours to carry on
                     _rebuild_lead(cx, rows, rec, spelled.get(str(rec.get(field))), history.get(rec["Id"], []),
-                                  routing, wb, keep, convert, counts, now)
+                                  routing, wb, keep, convert, counts, now, accepted=accepted)
             rows.write(conn)
             add_offers_by_day(state, history.values(), now, accepted)
             alive = [r for r in page if r["Id"] in wrote and spelled.get(str(r.get(field))) in (*LIVE, RoutingStatus.PENDING)]
@@ -336,6 +337,14 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
         cx.refresh_leads(live, now, seen_counts)
     counts.update({f"then_{k}": v for k, v in seen_counts.items() if k != "read"})
     counts = {k: v for k, v in counts.items() if v}
+    if counts.get("accepted_at_from_last_save"):
+        cx.log(component="recovery").warning(
+            "accepted_at_not_in_history", count=counts["accepted_at_from_last_save"],
+            note="LeadHistory holds no row of these accepted leads' answer or routing status set to Accepted (the "
+                 "fields' history not tracked when they were accepted): each acceptance is dated at the lead's last "
+                 "save (LastModifiedDate), so a later edit delays its follow-up",
+            fix="track the history of the answer and routing status fields (Setup → Object Manager → Lead → "
+                "Set History Tracking), as the shipped metadata does")
     unsure = not_rebuilt(cx, counts)
     with cx.store.begin() as conn:  # `leadrouter status` says it until the next rebuild
         st.put_snapshot(conn, "rebuild", [{"Id": "last", "at": now.isoformat(), "counts": counts,
@@ -404,8 +413,9 @@ def last_rebuild(conn: Any) -> dict[str, Any] | None:
 
 def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: RoutingStatus | None,
                   ours: list[tuple[datetime, str, str]], routing: Any, wb: dict[str, str], keep: Callable,
-                  convert: Callable, counts: dict[str, int], now: datetime) -> None:
-    """One routed lead's rows, from the Lead and what LeadHistory says of it."""
+                  convert: Callable, counts: dict[str, int], now: datetime, *, accepted: str | None = None) -> None:
+    """One routed lead's rows, from the Lead and what LeadHistory says of it. `accepted`: the
+    routing status Accepted as the org spells it."""
     owners = [v for _, f, v in ours if f in OWNER_FIELDS]
     partners = [v for _, f, v in ours if f == "PartnerAccount"]
     last_owner = owners[-1] if owners else rec.get("OwnerId")
@@ -460,6 +470,11 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
         # (a second pool pick-up, a person taking over) is then seen by the re-read below
         queue, taker, taken_at = accepted_by(ours, current_partner, routing)
         taker = taker or rec.get("OwnerId")
+        # when the rep took it or accepted it, as LeadHistory dates it (the follow-up counts from
+        # then); the lead's last save only where the history holds no trace of the acceptance
+        taken_at = taken_at or accepted_at(ours, current_partner, accepted)
+        if taken_at is None:
+            counts["accepted_at_from_last_save"] = counts.get("accepted_at_from_last_save", 0) + 1
         offer = dict(lead_id=rec["Id"], kind="pool" if queue else "offer", partner_id=current_partner, queue_id=queue,
                      rep_id=taker, owner_id=taker, rule=rec.get(wb.get("rule", "")), attempt=attempt,
                      offered_at=parse_sf_datetime(rec.get(wb.get("offered_at", ""))) or now, lead_modstamp=seen,
@@ -730,6 +745,29 @@ def accepted_by(history: list[tuple[datetime, str, str]], partner: str | None,
     if ours and not ours.startswith(QUEUE_PREFIX) and routing.rep_partner.get(ours) == partner:
         return None, ours, None
     return None, None, None
+
+
+def accepted_at(history: list[tuple[datetime, str, str]], partner: str | None,
+                accepted: str | None) -> datetime | None:
+    """When the acceptance a lead holds was given, from its history (`_our_history`): the
+    partner's rep setting the answer to Accepted — the time the live state keeps (the rep's
+    save) — after our user last set that partner on the lead and no later than our user
+    then set the routing status to `accepted`; without that row (the answer field's history
+    not tracked) the routing status's own row, a poll interval later at most. None when the
+    history holds neither (not tracked when the lead was accepted)."""
+    offered: datetime | None = None  # our user last set this partner on the lead
+    answered: datetime | None = None  # a rep's Accepted since
+    marked: tuple[datetime, datetime | None] | None = None  # (our Accepted status, the answer before it)
+    for at, field, value in history:  # oldest first
+        if field == "PartnerAccount" and value == partner:
+            offered, answered = at, None
+        elif field == "accepted" and (offered is None or at >= offered):
+            answered = at
+        elif field == "status" and accepted is not None and value == accepted:
+            marked = (at, answered)
+    if marked is not None:
+        return marked[1] or marked[0]
+    return answered
 
 
 def response_values(cx: Context) -> tuple[str, str, str] | None:

@@ -355,8 +355,10 @@ class Streams:
         counts: dict[str, int] = {"overwrites_undone": len(undone)} if undone else {}
         if undone:
             records = [r for r in records if r["Id"] not in undone]
+        history = leads.history_for(self.cx, records)  # one LeadHistory read for these reads' pages
         for i in range(0, len(records), leads.PAGE):
-            leads.handle_page(self.cx, records[i:i + leads.PAGE], now, counts, advance_watermark=False)
+            leads.handle_page(self.cx, records[i:i + leads.PAGE], now, counts, advance_watermark=False,
+                              history=history)
         counts.update(leads.unknown_routed(self.cx))  # routed by a state this one does not know: said now
         horizon = now - SEEN_FOR
         self._seen = {k: v for k, v in self._seen.items() if v >= horizon}

@@ -132,6 +132,7 @@ def handle(sb: Sandbox, request: Request) -> Response:
         sb.counters.log(LoggedRequest(
             request.method, path, name, status, round((time.perf_counter() - began) * 1000, 2),
             request.header("Sforce-Auto-Assign"), request.header("Sforce-Query-Options"),
+            request.soql,
         ))  # fmt: skip
     return response
 

@@ -22,6 +22,7 @@ class LoggedRequest:
     elapsed_ms: float
     auto_assign: str | None  # the Sforce-Auto-Assign header as sent (None = absent)
     query_options: str | None  # Sforce-Query-Options as sent
+    soql: str | None = None  # a query's SOQL (its first page; a next page is logged without it)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -44,6 +45,13 @@ class Counters:
         """The most recent requests (up to 10,000), oldest first; optionally one endpoint's."""
         with self._lock:
             return [r for r in self._log if endpoint is None or r.endpoint == endpoint]
+
+    def queries(self, sobject: str) -> list[LoggedRequest]:
+        """The queries (their first pages) that read this object, oldest first: what a test
+        counts to say "one LeadHistory query per read batch"."""
+        wanted = f" from {sobject.lower()} "
+        with self._lock:
+            return [r for r in self._log if r.soql and wanted in f" {' '.join(r.soql.lower().split())} "]
 
     def record(self, endpoint: str, status: int, api_call: bool) -> None:
         with self._lock:

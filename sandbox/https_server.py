@@ -30,6 +30,7 @@ class Request:
     version: str = ""  # API version of /services/data/vXX.X/ routes
     token: str | None = None
     user_id: str | None = None
+    soql: str | None = None  # a query's, for the request log (sandbox/counters.py)
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)

@@ -303,6 +303,7 @@ def _run_query(sb: Sandbox, request: Request, include_deleted: bool) -> Response
     soql = request.query.get("q")
     if soql is None or not soql.strip():
         raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified: GET .../query?q=SELECT+Id+FROM+Lead")  # fmt: skip
+    request.soql = soql  # the request log keeps it (counters.queries)
     from sandbox.soql import execute  # the SOQL engine is its own package
 
     if request.query.get("columns", "").lower() == "true":
