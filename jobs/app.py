@@ -326,7 +326,7 @@ class LeadRouter:
                 if self._term_started is None:
                     self._known_until, self._term_started = st.last_finished(conn), now
                 if not self._budget_carried:
-                    self._carry_budget(conn)
+                    self._adopt_budget(conn)
                 row = st.start_job_run(conn, run_id, name, self.instance, now)
             counts: dict[str, int] = {}
             error = None
@@ -383,7 +383,7 @@ class LeadRouter:
                             ok=error is None)
         return JobResult(name, run_id, counts, api_calls, seconds, error)
 
-    def _carry_budget(self, conn: Any) -> None:
+    def _adopt_budget(self, conn: Any) -> None:
         """This instance's calls of earlier processes, kept on in its row of the state (the
         connector's, all instances', were counted when the state was opened: from_config)."""
         self._budget_carried = True

@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sandbox import describe, sharing
-from sandbox.errors import SalesforceError
 from sandbox.https_server import Request, Response
 from sandbox.jsonvalues import record_json
-from sandbox.rest import _field_list, _url_id, resource_not_found, sobject
+from sandbox.rest import _field_list, _url_id, readable_record, resource_not_found, sobject
 
 if TYPE_CHECKING:
     from sandbox.handle import RunningOrg as Sandbox
@@ -28,12 +27,7 @@ def get_related(sb: Sandbox, request: Request) -> Response:
     name = request.params["relationship"]
     schema = sharing.schema_for(sb.org, request.user_id)
     with sb.org.lock:
-        record = sb.org.get(obj.name, id18)
-        if record is None:
-            raise resource_not_found()
-        if record["IsDeleted"]:
-            raise SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted")
-        sharing.check_read(sb.org, request.user_id, obj.name, record)
+        record = readable_record(sb, request.user_id, obj.name, id18)
         lookup = obj.relationship(name)
         if lookup is not None:
             target = record.get(lookup.name)

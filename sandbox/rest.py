@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from sandbox import describe, ids, sharing
 from sandbox.app import VERSIONS, release_label
 from sandbox.cursors import batch_size
-from sandbox.errors import SalesforceError
+from sandbox.errors import SalesforceError, entity_is_deleted
 from sandbox.https_server import Request, Response
 from sandbox.jsonvalues import json_value, record_json
 from sandbox.schema import ObjectDef
@@ -129,18 +129,25 @@ def _field_list(obj: ObjectDef, raw: str | None) -> list[str] | None:
     return out
 
 
+def readable_record(sb: Sandbox, user_id: str | None, sobject_name: str, id18: str) -> dict:
+    """The record the caller asked for by its URL, as sObject Rows finds it (the caller holds
+    the org's lock): NOT_FOUND, ENTITY_IS_DELETED, or what sharing does not let it read."""
+    record = sb.org.get(sobject_name, id18)
+    if record is None:
+        raise resource_not_found()
+    if record["IsDeleted"]:
+        raise entity_is_deleted()
+    sharing.check_read(sb.org, user_id, sobject_name, record)
+    return record
+
+
 def get_record(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
     id18 = _url_id(obj, request.params["id"])
     obj = sharing.schema_for(sb.org, request.user_id).object(obj.name) or obj  # the fields the caller may read
     fields = _field_list(obj, request.query.get("fields"))
     with sb.org.lock:
-        record = sb.org.get(obj.name, id18)
-        if record is None:
-            raise resource_not_found()
-        if record["IsDeleted"]:
-            raise SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted")
-        sharing.check_read(sb.org, request.user_id, obj.name, record)
+        record = readable_record(sb, request.user_id, obj.name, id18)
         modified = record["LastModifiedDate"].replace(microsecond=0)
         since = _http_date(request, "If-Modified-Since")
         if since is not None and modified <= since:
