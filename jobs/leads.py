@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 WATERMARK, READ_START = read_window.WATERMARK, read_window.READ_START
 PAGE = 200
+REFRESH_BATCH = 2_000  # leads a refresh reads and handles at a time (about 3 KB each while held)
 UNKNOWN_CHECKED = 3000  # leads new to the state but offered or accepted, checked against LeadHistory per run
 
 
@@ -137,7 +138,16 @@ def refresh(cx: Context, lead_ids: list[str], now: datetime, counts: dict[str, i
 
     For jobs that act on the clock (expire, reclaim): a partner's late answer, a person's
     edit or our own last write's echo is taken in first, so the decision that follows is
-    made on the lead as it is — and the outbox guard compares against that."""
+    made on the lead as it is — and the outbox guard compares against that.
+
+    A rebuilt state refreshes every live lead of the org: they are read and handled
+    REFRESH_BATCH at a time, so memory holds one batch's records, not the org's (a caller
+    with more passes them in the order the stream would read them)."""
+    for i in range(0, len(lead_ids), REFRESH_BATCH):
+        _refresh_batch(cx, lead_ids[i:i + REFRESH_BATCH], now, counts)
+
+
+def _refresh_batch(cx: Context, lead_ids: list[str], now: datetime, counts: dict[str, int]) -> None:
     ms = cx.mappings
     found = list(cx.client.read_by_ids(ms.sobject("lead"), lead_fields(cx), lead_ids))
     # in the stream's order (SystemModstamp, Id): answers are acted on as they were given,

@@ -292,7 +292,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     keep = cx.minimiser()
     convert = ms.lead_converter()
     counts = {"offered": 0, "pooled": 0, "accepted": 0, "parked": 0, "asked_again": 0, "bars": 0, "declines": 0}
-    live: list[str] = []  # the leads the re-read below reads again: their ids only
+    live: list[tuple[datetime, str]] = []  # the leads the re-read below reads again: their ids and last change only
     rotations = Rotations(wb, routing.router, convert, (r.name for r in cx.book.rules))
     rows = _Rows(now)
     converted: Counter[str] = Counter()  # partner → routed leads converted while it held them
@@ -314,7 +314,7 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
             alive = [r for r in page if r["Id"] in wrote and spelled.get(str(r.get(field))) in (*LIVE, RoutingStatus.PENDING)]
             rotations.add(alive)
             rotations.add_history([r for r in page if r["Id"] in wrote], history, routing.rep_partner, accepted)
-            live += [r["Id"] for r in alive]
+            live += [(parse_sf_datetime(r.get("SystemModstamp")) or now, r["Id"]) for r in alive]
         # the engine's load counters: what each partner holds now, and what it was offered today.
         # A lead is held by one partner, its latest live or accepted offer's (as lead_facts reads
         # it): a distributor that handed a lead down holds it no more while its reseller does
@@ -333,8 +333,8 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
     # answers given while the state was gone are in the records: take them in now
     # (the rows above hold the owner we set, so a pick-up or a person's move shows)
     seen_counts: dict[str, int] = {}
-    if live:
-        cx.refresh_leads(live, now, seen_counts)
+    if live:  # in the stream's order, as the answers were given: the refresh reads them a batch at a time
+        cx.refresh_leads([lead_id for _, lead_id in sorted(live)], now, seen_counts)
     counts.update({f"then_{k}": v for k, v in seen_counts.items() if k != "read"})
     counts = {k: v for k, v in counts.items() if v}
     if counts.get("accepted_at_from_last_save"):
