@@ -124,11 +124,36 @@ def _check(geometry: BaseGeometry) -> None:
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise FenceError(f"points outside longitude -180…180 / latitude -90…90 (bounds {geometry.bounds})",
                          "points are [longitude, latitude]; check for swapped pairs")
+    if jump := _across_the_antimeridian(geometry):
+        raise FenceError(f"the outline crosses the 180th meridian (from longitude {jump[0]:g} to {jump[1]:g}): it would "
+                         "be read as the area the long way round the globe, not the one drawn",
+                         "split the area at 180° into a MultiPolygon, one part up to 180 and one from -180 "
+                         "(RFC 7946, 3.1.9)")
     if geometry.convex_hull.area == 0:
         raise FenceError("the polygon has no area (its points lie on one line)", "list at least three corners around the area")
     if not geometry.is_valid:
         raise FenceError(f"invalid polygon: {explain_validity(geometry)}",
                          "the outline must not cross itself: list the corners in order around the area")
+
+
+def _across_the_antimeridian(geometry: BaseGeometry) -> tuple[float, float] | None:
+    """Two points in a row more than half the globe apart in longitude: an outline drawn
+    across the 180th meridian, which a plane reads as the rest of the globe. An edge along
+    the meridian itself (both ends at ±180, a world's or a split part's) is no crossing."""
+    for polygon in _polygons(geometry):
+        for ring in [polygon.exterior, *polygon.interiors]:
+            points = list(ring.coords)
+            for (a, _), (b, _) in zip(points, points[1:]):
+                if abs(a - b) > 180 and not (abs(a) == 180 and abs(b) == 180):
+                    return a, b
+    return None
+
+
+def _polygons(geometry: BaseGeometry) -> Iterable[Any]:
+    if geometry.geom_type == "Polygon":
+        yield geometry
+    for part in getattr(geometry, "geoms", ()):
+        yield from _polygons(part)
 
 
 class Fences:

@@ -93,6 +93,10 @@ def test_shapes_from_a_geojson_file_next_to_the_rule_file(tmp_path):
     ('{ geojson_file = "nowhere.geojson" }', "cannot read", "relative to the rule file"),
     ('{ geojson = { type = "Point", coordinates = [0, 0] } }', "must be an area", "closed ring"),
     ("{ polygon = [[0, 0], [1, 1], [2, 0]], radius = 5 }", "unknown key 'radius'", "longitude, latitude"),
+    # Fiji drawn across the 180th meridian: read as the rest of the globe, not the islands
+    ("{ polygon = [[177, -16], [-179, -16], [-179, -19], [177, -19]] }", "crosses the 180th meridian", "MultiPolygon"),
+    ('{ geojson = { type = "Polygon", coordinates = [[[177, -16], [-179, -16], [-179, -19], [177, -19], [177, -16]]] } }',
+     "crosses the 180th meridian", "MultiPolygon"),
 ])
 def test_a_bad_shape_is_named_with_file_key_and_fix(shape, message, fix, tmp_path):
     path = tmp_path / "rules.toml"
@@ -116,3 +120,17 @@ def test_the_index_finds_the_same_shapes_as_testing_every_one():
         lat, lon = rng.uniform(-80, 78), rng.uniform(-170, 168)
         brute = tuple(sorted(n for n, g in shapes.items() if g.intersects(shapely.Point(lon, lat))))
         assert fences.containing(lat, lon) == brute
+
+
+def test_an_area_across_the_180th_meridian_drawn_as_two_parts_holds_the_islands_on_both_sides(tmp_path):
+    fiji = ('{ geojson = { type = "MultiPolygon", coordinates = ['
+            '[[[177, -16], [180, -16], [180, -19], [177, -19], [177, -16]]], '
+            '[[[-180, -16], [-179, -16], [-179, -19], [-180, -19], [-180, -16]]]] } }')
+    world = "{ polygon = [[-180, -90], [180, -90], [180, 90], [-180, 90]] }"
+    path = tmp_path / "rules.toml"
+    path.write_text(RULES.format(bay=BAY_AREA, extra=f"Fiji = {fiji}\nWorld = {world}"))
+    book = load_rules(path)
+    router = Router(book, PartnerIndex.build([partner("001FJI", coverage=("@Fiji",))], book), queue_ids=QUEUES)
+    assert router.decide(lead("00Q1", lat=-18.1, lon=178.4), RoutingState(), NOW).partner_id == "001FJI"  # Suva
+    assert router.decide(lead("00Q2", lat=-16.8, lon=-179.9), RoutingState(), NOW).partner_id == "001FJI"  # Taveuni's east
+    assert router.decide(lead("00Q3", **SAN_FRANCISCO), RoutingState(), NOW).kind is DecisionKind.UNROUTABLE
