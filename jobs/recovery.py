@@ -469,7 +469,7 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
         # the rep who had it when it was accepted, not whoever has it now: a move since
         # (a second pool pick-up, a person taking over) is then seen by the re-read below
         queue, taker, taken_at = accepted_by(ours, current_partner, routing)
-        taker = taker or rec.get("OwnerId")
+        taker = taker or accepting_rep(rec.get("OwnerId"), current_partner, routing)
         # when the rep took it or accepted it, as LeadHistory dates it (the follow-up counts from
         # then); the lead's last save only where the history holds no trace of the acceptance
         taken_at = taken_at or accepted_at(ours, current_partner, accepted)
@@ -745,6 +745,20 @@ def accepted_by(history: list[tuple[datetime, str, str]], partner: str | None,
     if ours and not ours.startswith(QUEUE_PREFIX) and routing.rep_partner.get(ours) == partner:
         return None, ours, None
     return None, None, None
+
+
+def accepting_rep(owner: str | None, partner: str | None, routing: Any) -> str | None:
+    """The rep the rebuilt acceptance names where LeadHistory no longer says which rep our
+    user gave the lead to (Owner not tracked, or its rows past retention): the owner, when
+    one of the partner's reps; else one of that partner's reps stands in for the unknown
+    one. An owner who is no rep of the partner — a person of the org, another partner's rep
+    — moved the lead after the acceptance, and the re-read after the rebuild then finds the
+    owner changed and takes the move for what it is (a person's takeover), as the running
+    connector did. (Taking that owner for the accepting rep left the lead Accepted, the
+    partner's, on a person's desk.)"""
+    if owner and routing.rep_partner.get(owner) == partner:
+        return owner
+    return min((r for r, p in routing.rep_partner.items() if p == partner), default=owner) if partner else owner
 
 
 def accepted_at(history: list[tuple[datetime, str, str]], partner: str | None,
