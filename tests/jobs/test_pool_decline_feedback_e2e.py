@@ -33,10 +33,37 @@ def test_a_pool_members_decline_counts_in_its_feedback_and_the_pool_offer_stands
     with loop.cx.store.begin() as conn:
         from jobs import lifecycle
 
-        state = lifecycle.load_state(conn)
+        state = lifecycle.load_state(conn, [lead_id])
     assert state.performance[declined_partner].rejected >= 1, state.performance.get(declined_partner)
 
     # the pool offer stands for the other members
     lead = loop.lead(lead_id)
     assert (lead["OwnerId"], lead["Routing_Status__c"]) == (offer["queue_id"], "Offered")
     assert loop.live()[lead_id]["id"] == offer["id"]
+
+
+def test_a_pool_members_decline_is_rebuilt_with_the_state(org, pooled, make_loop):  # noqa: F811
+    """The state is lost after a member declined the pool lead: the rebuilt state bars that
+    member (its pick-up is undone, as live), counts the decline in its feedback and on its
+    track record, and leaves the pool offer to the others."""
+    loop, lead_id, offer, (declined_partner, decliner), (other_partner, _) = pooled
+    assert save_as(org, decliner, lead_id, ANSWERS["reject_out_of_territory"]["fields"]).status_code == 204
+    loop.cycle(partners_act=False)
+
+    rebuilt = make_loop(org, pools=True, name="rebuilt")  # the state file is gone
+    rebuilt.cycle(partners_act=False)
+    from jobs import lifecycle
+
+    with rebuilt.cx.store.begin() as conn:
+        state = lifecycle.load_state(conn, [lead_id])
+    assert state.excluded.get(lead_id, {}).get(declined_partner) == "rejected", state.excluded.get(lead_id)
+    assert other_partner not in state.excluded.get(lead_id, {})
+    assert state.performance[declined_partner].rejected >= 1, state.performance.get(declined_partner)
+    rebuilt.cx.snapshot_changed()
+    area = feedback.area_of(rebuilt.cx.mappings.lead_converter()(rebuilt.lead(lead_id)))
+    assert rebuilt.cx.routing().feedback.territory.get(declined_partner, {}).get(area) == 1
+    assert rebuilt.live()[lead_id]["kind"] == "pool"
+    # the member that declined does not get it after all: its pick-up is undone, as live
+    assert save_as(org, decliner, lead_id, {**ANSWERS["accept"], "OwnerId": decliner}).status_code == 204
+    rebuilt.cycle(partners_act=False)
+    assert rebuilt.lead(lead_id)["OwnerId"] == offer["queue_id"]
