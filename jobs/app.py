@@ -162,12 +162,14 @@ class LeadRouter:
     @classmethod
     def from_config(cls, loaded: LoadedConfig, *, clock: Clock | None = None, client: Any = None,
                     store: Store | None = None, preflight: bool = True,
-                    missing_queues: str = "warn") -> "LeadRouter":
+                    missing_queues: str = "warn", passes: Store | None = None) -> "LeadRouter":
         """Log in, load mappings and rules, and (unless told not to) check both against
         the org before anything runs: a broken set-up stops here, with file and line.
         `missing_queues`: "warn" (a start: a queue the rules file names that the org lacks is
-        said with the fix, and routed past as a running connector does) or "refuse" (ops
-        previews, as validate: an error naming the queue meant)."""
+        said with the fix, and routed past as a running connector does), "refuse" (as validate:
+        an error naming the queue meant) or "preview" (ops previews, on a store of their own:
+        as a start when these rules passed the full check in `passes`, the live state's store;
+        else refused)."""
         from connector.client import SalesforceClient
         from connector.errors import ConfigError, ConnectorError, TransientError
         from jobs import preflight as pf
@@ -232,7 +234,8 @@ class LeadRouter:
         # while it runs (jobs/partners.py), said here with the fix and by `leadrouter validate`
         # as an error. Rules that never passed (a first start, a rules file just edited) naming
         # one are refused as a mistake in them, before anything is written; so do ops tools.
-        route_past = missing_queues == "warn" and (org_queues is None or pf.ever_passed(store, key))
+        route_past = ((missing_queues == "warn" and (org_queues is None or pf.ever_passed(store, key)))
+                      or (missing_queues == "preview" and passes is not None and pf.ever_passed(passes, key)))
         book = load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
                           queue_names=None if route_past else org_queues)
         if org_queues is not None and route_past:

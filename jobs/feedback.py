@@ -48,6 +48,7 @@ from jobs.feedback_account import SHOWN_FIELD, SHOWN_LENGTH, account_fields, org
 from jobs.logging import get_logger
 from jobs.ratings import Rating, org_quality, quality
 from jobs.state import store as st
+from jobs.state.schema import exclusions as EXCLUSIONS
 from jobs.state.schema import offers as OFFERS
 from jobs.state.schema import watermarks as WATERMARKS
 from rules.explain import clip
@@ -189,6 +190,7 @@ def gather(conn: Connection, partners: Mapping[str, Partner], to_lead: Any, now:
                             r.lead_id))
         elif r.kind == "offer" and r.status == "rejected" and r.closed_at is not None:
             answers.append((as_utc(r.closed_at), r.partner_id, code_of(r.close_reason), r.lead_id))
+    answers += pool_declines(conn, now)
     # the leads taken are read only for partners that said "Not our product/industry" at all
     fitting = {pid for _, pid, what, _ in answers if what == NOT_OUR_FIT}
     need = {lid for _, pid, what, lid in answers
@@ -245,6 +247,21 @@ def gather(conn: Connection, partners: Mapping[str, Partner], to_lead: Any, now:
         adj.quality = quality(rated, now)
         adj.org_quality = org_quality(rated, now)
     return adj
+
+
+def pool_declines(conn: Connection, now: datetime) -> list[tuple[datetime, str, str, str | None]]:
+    """A pool member's decline, as (when, partner, reason code, lead): no offer was made to
+    the partner itself, so only its bar on the lead (an exclusion "rejected") holds it. A
+    bar whose partner had an offer of the lead (a pushed offer, a hand-back) is that
+    offer's decline, counted from the offers already."""
+    offered = select(OFFERS.c.id).where(OFFERS.c.lead_id == EXCLUSIONS.c.lead_id,
+                                        OFFERS.c.partner_id == EXCLUSIONS.c.partner_id)
+    pooled = select(OFFERS.c.id).where(OFFERS.c.lead_id == EXCLUSIONS.c.lead_id, OFFERS.c.kind == "pool")
+    rows = conn.execute(
+        select(EXCLUSIONS.c.lead_id, EXCLUSIONS.c.partner_id, EXCLUSIONS.c.reason, EXCLUSIONS.c.at)
+        .where(EXCLUSIONS.c.outcome == "rejected", EXCLUSIONS.c.at >= now - WINDOW,
+               pooled.exists(), ~offered.exists()))
+    return [(as_utc(r.at), r.partner_id, code_of(r.reason), r.lead_id) for r in rows]
 
 
 def from_state(conn: Connection, ms: Any) -> Adjustments | None:

@@ -115,11 +115,16 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
     # gone) is in no offer either: neither its time nor its deadline (a day ahead after a
     # rejection) may read as a clock still running.
     none_running = cx.mappings.writeback({"offered_at": None, "deadline": None, "calendar": None})
+    # ... and, held for want of the escalation queue, it shows as an escalated lead does: off the
+    # rep and the partner that gave it up (our integration user keeps it until the queue is back)
+    holder = getattr(cx.client, "user_id", None)
+    held_off_partner = cx.mappings.writeback({"partner_id": None, **({"owner_id": holder} if holder else {})})
     for lead, decision, record, seen in items:
         kind = decision.kind
         value, lead_id, attempt = kind.value, lead.id, decision.attempt
         audit.append((lead_id, now, value, decision.rule, decision.partner_id, attempt, decision))
-        owner = decision.rep_id or decision.queue_id
+        held = redistribution and kind is DecisionKind.UNROUTABLE and decision.rule == HELD_RULE
+        owner = decision.rep_id or decision.queue_id or (holder if held else None)
         if kind in offered:
             offer_rows.append((lead_id, value, decision.partner_id, decision.rep_id, decision.queue_id, owner,
                                decision.rule, attempt, decision.offered_at or now, decision.deadline, seen, "live",
@@ -135,6 +140,8 @@ def commit_decisions(cx: Context, conn: Connection, state: RoutingState,
             payload.update(no_offer)
         elif redistribution and kind is DecisionKind.UNROUTABLE:
             payload.update(none_running)
+            if held:
+                payload.update(held_off_partner)
         if cleared is not None:
             payload.update(cleared)
         # as it is: the JSON column's serializer (rules.serial) writes what jsonable would

@@ -222,11 +222,14 @@ def _refused(cx: Context, conn, state, entry: dict[str, Any], result, now: datet
         _refusal_refused(cx, conn, state, entry, result, now)
         return
     reason = refused_reason(cx, entry, result)
-    queue_id = _escalation_queue_for(cx, conn, entry)
+    moving_on = _moving_on(conn, entry)
+    queue_id = _escalation_queue(cx) if moving_on else None
     _drop_one(conn, state, entry, reason, now, final_state="closed")
     values: dict[str, Any] = {"routing_status": "Unroutable", "reason": reason[:255]}
+    if moving_on:  # the offer it moves on from is over: no clock of it may read as running
+        values |= OFFER_CLOCK
     if queue_id:  # nobody of the partner that gave the lead up is left holding it
-        values |= {"owner_id": queue_id, "partner_id": None, "deadline": None, "offered_at": None}
+        values |= {"owner_id": queue_id, "partner_id": None}
     # the owner we meant to set never landed: the lead's owner is no change of a person's
     of.put_lead(conn, entry["lead_id"], now, state="unroutable", reason=reason[:255], owner_id=queue_id)
     ob.add(conn, lead_id=entry["lead_id"], purpose="refused",
@@ -234,17 +237,22 @@ def _refused(cx: Context, conn, state, entry: dict[str, Any], result, now: datet
 
 
 MOVED_ON = ("rejected", "lapsed", "closed", "lost")  # an offer of ours that is over
+OFFER_CLOCK = {"offered_at": None, "deadline": None, "calendar": None}  # an offer's time on the Lead
+MOVE = ("owner_id", "partner_id")  # the move to the escalation queue, left out when refused
 
 
-def _escalation_queue_for(cx: Context, conn, entry: dict[str, Any]) -> str | None:
-    """The escalation queue's id, when the refused write was moving the lead on from an
-    offer of ours that is over (its owner is still that offer's rep or pool); else None
-    (a new lead keeps the owner the org gave it, an acceptance its accepting rep)."""
+def _moving_on(conn, entry: dict[str, Any]) -> bool:
+    """Was the refused write moving the lead on from an offer of ours that is over (its
+    owner still that offer's rep or pool, its time and deadline still on the Lead)? A new
+    lead keeps the owner the org gave it, an acceptance its accepting rep."""
     if entry["purpose"] not in (*DECISION_PURPOSES, "hand_back"):
-        return None
+        return False
     earlier = [o for o in of.offers_for_lead(conn, entry["lead_id"]) if o["id"] != entry.get("offer_id")]
-    if not any(o["status"] in MOVED_ON and o.get("owner_id") for o in earlier):
-        return None
+    return any(o["status"] in MOVED_ON and o.get("owner_id") for o in earlier)
+
+
+def _escalation_queue(cx: Context) -> str | None:
+    """The escalation queue's id; None while it is not in the org."""
     try:
         return cx.routing().queue_ids.get(cx.book.settings.escalation_queue)
     except Exception:  # noqa: BLE001 — no routing now: the status alone is written, as before
@@ -261,7 +269,7 @@ def _refusal_refused(cx: Context, conn, state, entry: dict[str, Any], result, no
     and the fix (`leadrouter status` lists it until a person routes it again)."""
     payload = entry.get("payload") or {}
     fields = cx.mappings.writeback_fields()
-    moved = {fields[k] for k in ("owner_id", "partner_id", "deadline", "offered_at") if k in fields}
+    moved = {fields[k] for k in MOVE if k in fields}  # the offer's clock stays cleared: no offer runs
     said = f"{result.code}: {result.message}"
     if fields.get("owner_id") in payload:
         _drop_one(conn, state, entry, f"the move to the escalation queue was refused ({said}); "
@@ -269,7 +277,8 @@ def _refusal_refused(cx: Context, conn, state, entry: dict[str, Any], result, no
         cx.log(lead_id=entry["lead_id"]).warning(
             "escalation_move_refused", code=result.code, message=result.message,
             problem=f"Salesforce refused moving lead {entry['lead_id']} to the escalation queue "
-                    f"{cx.book.settings.escalation_queue} ({said}); its Unroutable status and reason go alone",
+                    f"{cx.book.settings.escalation_queue} ({said}); its Unroutable status and reason go without "
+                    "the move (the ended offer's time and deadline cleared)",
             fix=result.fix)
         of.put_lead(conn, entry["lead_id"], now, state="unroutable", owner_id=None)
         ob.add(conn, lead_id=entry["lead_id"], purpose="refused",

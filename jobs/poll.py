@@ -316,7 +316,9 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
     if action is Action.DECLINE_IN_POOL:
         assert live is not None and who is not None
         declined = lead.rejection_reason or NO_REASON
-        state.bar(lead.id, who, "rejected")
+        # a decline on the member's track record, as a pushed offer's is (the pool's offer runs on)
+        hours = (now - live["offered_at"]).total_seconds() / 3600 if live.get("offered_at") else None
+        state.record_outcome(lead.id, who, "rejected", now, response_hours=hours)
         of.exclude(conn, lead.id, who, "rejected", declined, now)
         # Every pool member reads this reason: it names no partner.
         why = (f"a partner of the pool declined it at {(seen or now):%Y-%m-%d %H:%M} UTC; "

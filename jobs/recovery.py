@@ -249,8 +249,8 @@ class _Rows:
         values.update(lead_id=lead_id, updated_at=self.now)
         self.leads.append(tuple(values.get(c) for c in _LEAD_COLUMNS))
 
-    def exclude(self, lead_id: str, target: str, outcome: str, reason: str | None) -> None:
-        self.exclusions.append((lead_id, target, outcome, (reason or "")[:255] or None, self.now))
+    def exclude(self, lead_id: str, target: str, outcome: str, reason: str | None, at: datetime | None = None) -> None:
+        self.exclusions.append((lead_id, target, outcome, (reason or "")[:255] or None, at or self.now))
 
     def write(self, conn: Any) -> None:
         st.insert_rows(conn, schema.offers, self.offers, names=_OFFER_COLUMNS)
@@ -383,6 +383,11 @@ def track_records(conn: Any, converted: Mapping[str, int]) -> dict[str, Performa
             perf.response_hours_total += max(0.0, (answered - offered).total_seconds() / 3600)
             perf.responses += 1
     x = schema.exclusions.c
+    # a pool member's decline (no offer of the lead was its own): a decline, as live
+    offered = select(o.id).where(o.lead_id == x.lead_id, o.partner_id == x.partner_id)
+    for (pid,) in conn.execute(select(x.partner_id).where(x.outcome == "rejected", ~offered.exists())):
+        if pid and not pid.startswith(QUEUE_PREFIX):
+            of(pid).rejected += 1
     for (pid,) in conn.execute(select(x.partner_id).where(x.outcome == "lapsed")):
         if pid and not pid.startswith(QUEUE_PREFIX):
             perf = of(pid)
@@ -442,6 +447,11 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
             else:
                 rows.exclude(rec["Id"], pid, "lapsed", "rebuilt from LeadHistory: had the lead before")
             counts["bars"] += 1
+    for pid, (at, reason) in pool_declines_in_history(ours, routing).items():
+        if pid != current_partner:  # a member's decline of the pool lead: it bars that member alone
+            rows.exclude(rec["Id"], pid, "rejected", reason, at)
+            counts["declines"] += 1
+            counts["bars"] += 1
     for qid in dict.fromkeys(o for o in owners[:-1] if o and o.startswith(QUEUE_PREFIX)):
         if qid in routing.pools and qid != rec.get("OwnerId"):
             rows.exclude(rec["Id"], qid, "lapsed", "rebuilt from LeadHistory: the pool had it before")
@@ -469,7 +479,7 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
         # the rep who had it when it was accepted, not whoever has it now: a move since
         # (a second pool pick-up, a person taking over) is then seen by the re-read below
         queue, taker, taken_at = accepted_by(ours, current_partner, routing)
-        taker = taker or rec.get("OwnerId")
+        taker = taker or accepting_rep(rec.get("OwnerId"), current_partner, routing)
         # when the rep took it or accepted it, as LeadHistory dates it (the follow-up counts from
         # then); the lead's last save only where the history holds no trace of the acceptance
         taken_at = taken_at or accepted_at(ours, current_partner, accepted)
@@ -747,6 +757,20 @@ def accepted_by(history: list[tuple[datetime, str, str]], partner: str | None,
     return None, None, None
 
 
+def accepting_rep(owner: str | None, partner: str | None, routing: Any) -> str | None:
+    """The rep the rebuilt acceptance names where LeadHistory no longer says which rep our
+    user gave the lead to (Owner not tracked, or its rows past retention): the owner, when
+    one of the partner's reps; else one of that partner's reps stands in for the unknown
+    one. An owner who is no rep of the partner — a person of the org, another partner's rep
+    — moved the lead after the acceptance, and the re-read after the rebuild then finds the
+    owner changed and takes the move for what it is (a person's takeover), as the running
+    connector did. (Taking that owner for the accepting rep left the lead Accepted, the
+    partner's, on a person's desk.)"""
+    if owner and routing.rep_partner.get(owner) == partner:
+        return owner
+    return min((r for r, p in routing.rep_partner.items() if p == partner), default=owner) if partner else owner
+
+
 def accepted_at(history: list[tuple[datetime, str, str]], partner: str | None,
                 accepted: str | None) -> datetime | None:
     """When the acceptance a lead holds was given, from its history (`_our_history`): the
@@ -816,10 +840,12 @@ def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_fie
             if r["Field"] == reason_field:
                 if isinstance(value, str) and value.strip():
                     out.setdefault(r["LeadId"], []).append((at, "reason", value.strip()))
+                    out[r["LeadId"]].append((at, "declined_by", str(r.get("CreatedById") or "")))
             elif rejected and r["Field"] == rejected[0]:
                 # NewValue cannot be filtered in SOQL (anyType): only a change to an answer counts
                 if value == rejected[1]:
                     out.setdefault(r["LeadId"], []).append((at, "declined", value))
+                    out[r["LeadId"]].append((at, "declined_by", str(r.get("CreatedById") or "")))
                 elif value == rejected[2]:
                     out.setdefault(r["LeadId"], []).append((at, "accepted", value))
             elif r["Field"] in OWNER_FIELDS and r.get("CreatedById") != me:
@@ -831,6 +857,28 @@ def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_fie
                 # a pool or a queue held it after: an answer then is no earlier partner's
                 out.setdefault(r["LeadId"], []).append((at, r["Field"], ""))
     return out, ours
+
+
+def pool_declines_in_history(history: list[tuple[datetime, str, str]], routing: Any) -> dict[str, tuple[datetime, str]]:
+    """{member partner: (declined at, reason)}: the declines pool members' reps gave while
+    our user had the lead in one of the pools (the partner is off a pool lead, so `declines`
+    cannot name them: the rep who answered does). A reason and its answer are one save."""
+    pooled = False
+    reasons: dict[datetime, str] = {}
+    by: list[tuple[datetime, str]] = []
+    for at, field, value in history:
+        if field in OWNER_FIELDS:  # our user's: in a pool from now on, or not
+            pooled = value in routing.pools
+        elif field == "reason":
+            reasons[at] = value
+        elif field == "declined_by" and pooled:
+            by.append((at, value))
+    out: dict[str, tuple[datetime, str]] = {}
+    for at, rep in by:
+        partner = routing.rep_partner.get(rep)
+        if partner:
+            out.setdefault(partner, (at, reasons.get(at, NO_REASON)))
+    return out
 
 
 def declines(history: list[tuple[datetime, str, str]]) -> dict[str, tuple[datetime, datetime, str]]:

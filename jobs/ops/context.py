@@ -95,14 +95,24 @@ def open_context(loaded: LoadedConfig, *, rules: Path | None = None, client: Any
 
     tmp = tempfile.TemporaryDirectory(prefix="leadrouter-ops-")
     private = Store(f"sqlite:///{Path(tmp.name) / 'ops.sqlite'}")
-    # no clock: Salesforce's. A queue the org lacks is refused, named with the one meant, as
-    # validate does: a preview is where ops fix the rules file (a start routes past it)
-    cx = Connector.from_config(loaded, client=client, store=private, clock=clock, missing_queues="refuse")
+    live = open_live_store(loaded)
+    # no clock: Salesforce's. A queue the org lacks, named by rules that passed the full check
+    # before (the live state remembers it), went from the org: the preview routes past it as
+    # a start does, with the same warning; rules that never passed are refused, naming the
+    # queue meant, as validate does: a preview is where ops fix the rules file
+    try:
+        cx = Connector.from_config(loaded, client=client, store=private, clock=clock, missing_queues="preview",
+                                   passes=live)
+    except BaseException:
+        private.dispose()
+        if live is not None:
+            live.dispose()
+        tmp.cleanup()
+        raise
     if rules is not None:
         # the org's custom fiscal periods, read at the connector's start, hold for any rule file
         cx.book = load_book(rules, cx.mappings).with_fiscal_periods(cx.book.settings.fiscal_periods)
     cx.instance = "ops"
-    live = open_live_store(loaded)
     # offers, answers and reviews come from the live state: the learner, the performance
     # facts and partners' feedback route here as they do in production
     cx.history_store = live

@@ -33,12 +33,11 @@ class Row:
 
 def route_all(cx, records: Iterable[dict[str, Any]], state, now: datetime, *, book=None) -> list[Row]:
     """Decide every lead in turn, consuming capacity as production would."""
-    from jobs import feedback, learning
+    from jobs import lifecycle
     from jobs.route import not_ours
     from mappings import Unroutable
 
     routing = cx.routing() if book is None else routing_with(cx, book)
-    router = routing.router
     names = {p.id: p.name for p in routing.partners.values()}
     rep_names = {r.id: r.name for p in routing.partners.values() for r in p.reps}
     queue_names = {qid: name for name, qid in routing.queue_ids.items()}
@@ -59,10 +58,9 @@ def route_all(cx, records: Iterable[dict[str, Any]], state, now: datetime, *, bo
         if skip is not None:  # `once` writes nothing on it: neither does its preview
             rows.append(Row(lead.id, company, country, "left alone", "", "", skip[1]))
             continue
-        learning.score(routing.learning, lead)  # as jobs/route.py: the score; the Lead's words on feedback
-        skipped = feedback.skipped(lead, routing.feedback)
-        decision = router.decide(lead, state, now, attempt=1)
-        feedback.note(decision, skipped, routing.feedback)
+        # as jobs/route.py decides it: the score, the Lead's words on feedback, an escalation
+        # held while the escalation queue is not in the org
+        decision = lifecycle.decide(routing, lead, state, now, attempt=1)
         state.record_offer(decision, now)
         if decision.kind is DecisionKind.OFFER:
             to = names.get(decision.partner_id or "", decision.partner_id or "")

@@ -125,6 +125,7 @@ def run(args) -> int:
                 now_part = {"found": True, "kind": ex.kind, "summary": ex.summary, "text": ex.text(),
                             "explanation": ex.to_dict(), "funnels": {k: v for k, v in funnels.items() if v},
                             "feedback": feedback_part(lead, skipped, routing, names, ex), "ahead": ahead}
+                held_escalation(now_part, routing, cx.book.settings.escalation_queue)
                 skip = not_ours(lead) if lead.routing_status in (None, "", "Pending") or lead.do_not_route else None
                 if skip is not None:  # what `once` does with it, whatever the rules would
                     now_part["left_alone"] = skip[1]
@@ -134,6 +135,18 @@ def run(args) -> int:
         return 0 if now_part.get("found") or past else 1
     print(for_terminal(render(lead_id, current, now_part, past, offers, names, has_state=ctx.live_store is not None)))
     return 0 if now_part.get("found") or past else 1
+
+
+def held_escalation(now_part: dict[str, Any], routing, queue: str) -> None:
+    """An escalation while the escalation queue is not in the org is held, as the connector
+    holds it (jobs/lifecycle.hold_escalation): said first, in the Lead's own words."""
+    from jobs.lifecycle import ESCALATION_HELD, HELD_THEN
+
+    if now_part.get("kind") != "escalate" or routing.queue_ids.get(queue):
+        return
+    held = f"{ESCALATION_HELD}queue {queue} is not in the org{HELD_THEN}"
+    now_part.update(kind="unroutable", held=held, summary=held + (now_part.get("summary") or ""),
+                    text=f"{held}\n{now_part.get('text') or ''}")
 
 
 def state_at_its_turn(cx, state, lead_id: str, now) -> tuple[Any, int]:
