@@ -73,7 +73,7 @@ class Action(str, Enum):
     BACK_TO_POOL = "back_to_pool"  # the pick-up does not stand: owner back to the pool queue, with why
     BACK_TO_FIRST_TAKER = "back_to_first_taker"  # owner back to the rep who took it first, with why
     FOLLOW_OWNER = "follow_owner"  # keep the offer, note the new owner (same partner)
-    DECLINE_IN_POOL = "decline_in_pool"  # bar the declining pool member; answer cleared, the others may take it
+    DECLINE_IN_POOL = "decline_in_pool"  # bar the declining pool member (its reason counts in feedback); the others may take it
     REFUSE_ANSWER = "refuse_answer"  # the answer or pick-up does not stand: answer cleared, owner back, with why
     OWNER_BACK = "owner_back"  # the owner put back where the offer or acceptance has it, with why; nothing else
     RELEASE = "release"  # end our interest; the Lead says a person has it (Released) and offer fields clear
@@ -220,7 +220,8 @@ def _table() -> dict[tuple[LeadState, Event], Step | Ignored]:
                                     "a member's rep is that rep's pick-up")
     t[s.POOLED, e.REJECT] = Step(s.POOLED, Action.DECLINE_IN_POOL, RoutingStatus.OFFERED,
                                  "a pool member's rep rejected it: that partner is barred from this lead (its pick-up "
-                                 "is undone), the answer is cleared and the other members can still take it")
+                                 "is undone) and its reason counts in its feedback, as a pushed offer's; the answer is "
+                                 "cleared and the other members can still take it")
     t[s.POOLED, e.PARTNER_PAUSED] = Ignored("the other pool members can still take it; a paused partner's "
                                             "pick-up is handled as a pick-up")
     t[s.POOLED, e.REP_DEACTIVATED] = Ignored("a pool is offered to no rep in particular")
