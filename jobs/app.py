@@ -212,7 +212,7 @@ class LeadRouter:
                 lead_attributes, partner_attributes = rule_attributes(ms)
                 load_rules(rules_path, lead_attributes=lead_attributes, partner_attributes=partner_attributes,
                            queue_names=None if missing_queues == "warn" else pf.queue_names(client))
-            store = Store(loaded.state_url(), org=s.org.name, organization_id=organization_id(client))
+            store = Store(loaded.state_url(), org=s.org.name, organization_id=organization_id(client), now=clock.now)
             if earlier is not None:
                 get_logger(component="state").info(
                     "state_migrated", org=store.org, from_version=earlier, to_version=store.version,

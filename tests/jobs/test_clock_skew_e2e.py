@@ -98,3 +98,34 @@ def test_a_report_made_on_another_host_is_dated_by_salesforces_clock_not_by_eith
     finally:
         loop.cx.client.close()
         loop.cx.store.dispose()
+
+
+def test_a_new_state_is_stamped_with_salesforces_time_not_the_hosts(sandbox_factory, tmp_path):
+    """The state dates everything on the org's clock; its schema version's `applied_at`
+    was the one time in it taken from the host's: under a host three days fast, a state
+    migrated "three days after" its first job ran."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from jobs.app import Connector
+    from jobs.config import load
+    from jobs.ops.demo import write_config
+    from jobs.state import schema
+
+    from .rules_for_tests import write_rules
+
+    sb = sandbox_factory(seed="demo", partners=5, leads=5, random_seed=5,
+                         start_at=datetime(2031, 2, 28, 10, 0, tzinfo=timezone.utc))
+    cfg = write_config(tmp_path, sb.connection, write_rules(tmp_path))
+    cfg.write_text(cfg.read_text().replace('url = "sqlite:///leadrouter.sqlite"',
+                                           f'url = "sqlite:///{tmp_path}/state.sqlite"'))
+    cx = Connector.from_config(load(cfg))  # no clock given: Salesforce's, as `once` and `run` run
+    try:
+        with cx.store.connect() as conn:
+            stamped = conn.execute(select(schema.schema_version.c.applied_at)).scalars().all()
+        assert stamped and all(abs(at - sb.clock.now()) < timedelta(minutes=2) for at in stamped), \
+            (stamped, sb.clock.now())
+    finally:
+        cx.client.close()
+        cx.store.dispose()

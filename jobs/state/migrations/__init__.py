@@ -112,10 +112,14 @@ def current_version(conn: Connection) -> int | None:
 
 
 def migrate(engine: Engine, migrations: list[Migration] | None = None, *,
-            organization_id: str | None = None) -> int:
+            organization_id: str | None = None, now: Callable[[], datetime] | None = None) -> int:
     """Bring the database to the latest version; return the version reached.
     `organization_id`: the Salesforce org of the worker opening it, when known — a
-    single-org state of another org is never carried into this one's schema."""
+    single-org state of another org is never carried into this one's schema.
+    `now`: the connector's clock (Salesforce's), which dates each version applied as every
+    other time in the state; only a store opened without an org (a tool's scratch state,
+    a test) falls back on the host's."""
+    now = now or (lambda: datetime.now(timezone.utc))
     migrations = MIGRATIONS if migrations is None else migrations
     target = max(m.version for m in migrations)
     org = orgs.org_of(engine.url)
@@ -137,14 +141,14 @@ def migrate(engine: Engine, migrations: list[Migration] | None = None, *,
             with engine.begin() as conn:
                 schema.metadata.create_all(conn)
                 conn.execute(schema.org_identity.insert().values(id=1))  # named by the first worker (orgs.claim)
-                _stamp(conn, target, f"created at version {target}")
+                _stamp(conn, target, f"created at version {target}", now())
             return target
         for m in migrations:
             if have < m.version <= target:
                 try:
                     with engine.begin() as conn:
                         m.apply(conn)
-                        _stamp(conn, m.version, m.name)
+                        _stamp(conn, m.version, m.name, now())
                 except (SQLAlchemyError, SchemaTooNew, orgs.OrgRefused):
                     raise  # the database itself (unreachable, damaged): said by the store as such
                 except Exception as e:  # noqa: BLE001 - a step that cannot carry the data it finds
@@ -153,9 +157,8 @@ def migrate(engine: Engine, migrations: list[Migration] | None = None, *,
         return target
 
 
-def _stamp(conn: Connection, version: int, name: str) -> None:
-    conn.execute(schema.schema_version.insert().values(
-        version=version, name=name, applied_at=datetime.now(timezone.utc)))
+def _stamp(conn: Connection, version: int, name: str, at: datetime) -> None:
+    conn.execute(schema.schema_version.insert().values(version=version, name=name, applied_at=at))
 
 
 @contextmanager
