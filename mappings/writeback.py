@@ -38,12 +38,32 @@ def truncate(text: str, length: int | None) -> str:
     return fit(text, length)
 
 
+# How a reason tells the admin to have a lead routed again, in the shipped field's words
+_SHIPPED_STATUS = ("Routing_Status__c", "Routing Status")
+
+
+def _pending_words(status: Any) -> list[tuple[str, str]]:
+    """Where the routing status is another field, or Pending another word of the org's
+    picklist, the reasons' "set Routing_Status__c to Pending" named a change that routes
+    nothing: (the shipped words, the org's) to put in their place; none for the shipped
+    mapping."""
+    if status is None:
+        return []
+    field = status.fields[0]
+    pending = {map_key(k): v for k, v in (status.spec.map or {}).items()}.get(map_key("Pending"), "Pending")
+    if field == _SHIPPED_STATUS[0] and pending == "Pending":
+        return []
+    return [(f"{shipped} {verb} Pending", f"{field} {verb} {pending}")
+            for shipped in _SHIPPED_STATUS for verb in ("set to", "to")]
+
+
 class Writeback:
     def __init__(self, mapping: ObjectMapping):
         self.mapping = mapping
         self.sobject = mapping.spec.sobject
         self.lengths: dict[str, int | None] = {}
         self._mapped: dict[str, tuple[str, Encoder]] = {}
+        self._pending_words = _pending_words(mapping.attrs.get("routing_status"))
         for name, compiled in {**mapping.attrs, **mapping.extras}.items():
             self.lengths[name] = compiled.spec.length
             self._mapped[name] = (compiled.fields[0], self._encoder(name, compiled.type, compiled.spec.map))
@@ -107,6 +127,16 @@ class Writeback:
                 if out is None:
                     raise ValueError(f"write-back {name}: {v!r} is not a Salesforce id")
                 return out
+        elif type_name == "string" and name == "reason" and self._pending_words:
+            lengths, words = self.lengths, self._pending_words
+
+            def encode(v: Any) -> Any:
+                if v is None:
+                    return None
+                text = str(plain(v))
+                for ours, theirs in words:
+                    text = text.replace(ours, theirs)
+                return truncate(text, lengths.get(name))
         elif type_name == "string":
             lengths = self.lengths
 

@@ -41,3 +41,26 @@ def test_dry_run_lists_a_lead_set_to_the_orgs_word_for_pending_as_once_routes_it
 
     a.once(init=True)
     assert a.lead(asked)["Zuweisung__c"] == "Angeboten"  # once routed it: dry-run showed what once does
+
+
+def test_a_released_leads_reason_names_the_orgs_field_and_word_and_following_it_routes_again(alpen):
+    """A person takes an offered lead over: the Lead says Released and how to have it
+    routed again. In this org that is Zuweisung__c set to Ausstehend: the shipped
+    Routing_Status__c (still deployed, unread) set to Pending would change nothing."""
+    a = alpen
+    lead = a.new_lead("Übernommen GmbH", "DE")
+    a.once(init=True)
+    assert a.lead(lead)["Zuweisung__c"] == "Angeboten"
+    a.org.update("Lead", lead, {"OwnerId": a.admin}, as_user=a.admin)  # a person takes it
+    a.once(hours=1)
+    seen = a.lead(lead)
+    assert seen["Zuweisung__c"] == "Freigegeben", seen
+    reason = seen["Routing_Reason__c"]
+    assert reason.endswith("set Zuweisung__c to Ausstehend to have it routed again"), reason
+    assert "Routing_Status" not in reason and "Routing Status" not in reason and "Pending" not in reason, reason
+
+    a.org.update("Lead", lead, {"Zuweisung__c": "Ausstehend"}, as_user=a.admin)  # as the reason says
+    a.once(hours=1)
+    seen = a.lead(lead)
+    assert seen["Zuweisung__c"] == "Angeboten", seen
+    assert seen["Routing_Reason__c"].startswith("a person asked for routing again (Zuweisung__c set to Ausstehend)"), seen
