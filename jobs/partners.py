@@ -125,9 +125,15 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     rep_partner = {r.id: r.partner_id for r in reps}
     if problems or index.problems:
         log.warning("partner_snapshot_problems", count=len(problems) + len(index.problems),
-                    first=[f"{rid}: {why}" for rid, why in problems[:5]] + [str(p) for p in index.problems[:5]])
+                    first=[f"{rid}: {why}" for rid, why in problems[:5]] + [_said(cx, p) for p in index.problems[:5]])
     log.info("routing_built", partners=len(partners), reps=len(reps), pools=len(pools),
              deal_registrations=len(dealregs), queues=len(queue_ids))
     return Routing(router=router, index=index, partners=partners, rep_partner=rep_partner,
                    pools={p.id: p for p in pools}, queue_ids=queue_ids, generation=generation, learning=live,
                    feedback=adjustments, problems=tuple(problems))
+
+
+def _said(cx: Context, problem: Any) -> str:
+    """A partner index problem naming the org's field for its attribute (partner.toml)."""
+    fields = cx.mappings.source_fields("partner").get(problem.attribute or "") or ()
+    return f"partner {problem.partner} ({problem.partner_id}): {problem.said(' / '.join(fields) or None)}"

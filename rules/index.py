@@ -32,9 +32,22 @@ class IndexProblem:
     partner: str
     message: str
     fix: str | None = None
+    # the partner attribute the message is about, said first in the field the org keeps it
+    # in (`said`): an org may keep its hierarchy in a lookup of its own, not ParentId
+    attribute: str | None = None
+
+    def said(self, field: str | None = None) -> str:
+        """The message, naming `field` (else the attribute's shipped field) for its attribute."""
+        if self.attribute is None:
+            return self.message
+        return f"{field or SHIPPED_FIELDS.get(self.attribute, self.attribute)} {self.message}"
 
     def __str__(self) -> str:
-        return f"partner {self.partner} ({self.partner_id}): {self.message}"
+        return f"partner {self.partner} ({self.partner_id}): {self.said()}"
+
+
+# the fields the shipped mappings read these attributes from (mappings/defaults/partner.toml)
+SHIPPED_FIELDS = {"parent_id": "ParentId"}
 
 
 def _text(value: object) -> str:
@@ -98,7 +111,7 @@ class PartnerIndex:
         for pid, chain in sorted(cyclic.items()):
             p = seen[pid]
             idx.problems.append(IndexProblem(pid, p.name, (
-                f"ParentId makes a cycle ({chain}); its hand-down link is ignored until fixed")))
+                f"makes a cycle ({chain}); its hand-down link is ignored until fixed"), attribute="parent_id"))
         idx.ids = [p.id for p in idx.partners]
         idx.pos = {pid: i for i, pid in enumerate(idx.ids)}
         idx.all = (1 << len(idx.ids)) - 1

@@ -60,6 +60,10 @@ FIELDS: dict[str, list[tuple[str, str, str, bool]]] = {
     "Account": [
         ("Partner_Stufe__c", "Picklist", _picklist(list(LEVELS), restricted=False), False),
         ("Vertriebsgebiet__c", "Text", "\n    <length>255</length>", False),
+        # the two-tier channel: a reseller names its distributor here, not in ParentId
+        ("Partnertyp__c", "Picklist", _picklist(["Großhändler", "Händler"], restricted=False), False),
+        ("Distributor__c", "Lookup", "\n    <referenceTo>Account</referenceTo>\n    <relationshipName>Haendler</relationshipName>"
+                                     "\n    <deleteConstraint>SetNull</deleteConstraint>", False),
     ],
 }
 
@@ -101,6 +105,10 @@ def write_mappings(directory: Path) -> Path:
     _edit(wb, 'routing_status = "Routing_Status__c"', f'routing_status = {{ field = "Zuweisung__c", map = {_toml_map(STATUS)} }}')
     _edit(wb, 'response = "Partner_Response__c"', f'response = {{ field = "Partner_Antwort__c", map = {_toml_map(ANSWER)} }}')
     _edit(partner, 'tier = "Partner_Tier__c"', f'tier = {{ field = "Partner_Stufe__c", map = {_toml_map(LEVELS)} }}')
+    _edit(partner, 'role = { field = "Partner_Role__c", default = "Reseller" }',
+          'role = { field = "Partnertyp__c", map = { "Großhändler" = "Distributor", "Händler" = "Reseller" }, '
+          'default = "Reseller" }')
+    _edit(partner, 'parent_id = "ParentId"', 'parent_id = "Distributor__c"')
     _edit(partner, 'coverage = { field = "Coverage__c", transforms = ["coverage"] }',
           'coverage = { field = "Vertriebsgebiet__c", transforms = ["coverage"] }')
     return directory
