@@ -136,4 +136,5 @@ def build_routing(cx: Context, conn: Connection, generation: int):
 def _said(cx: Context, problem: Any) -> str:
     """A partner index problem naming the org's field for its attribute (partner.toml)."""
     fields = cx.mappings.source_fields("partner").get(problem.attribute or "") or ()
-    return f"partner {problem.partner} ({problem.partner_id}): {problem.said(' / '.join(fields) or None)}"
+    said = problem.said(" / ".join(fields) or None)
+    return f"partner {problem.partner} ({problem.partner_id}): {said}"

@@ -32,22 +32,27 @@ class IndexProblem:
     partner: str
     message: str
     fix: str | None = None
-    # the partner attribute the message is about, said first in the field the org keeps it
-    # in (`said`): an org may keep its hierarchy in a lookup of its own, not ParentId
+    # the partner attribute the message and fix are about: they name its shipped field
+    # (SHIPPED_FIELDS), which `said` and `fix_said` put in the org's field's words, as an org
+    # may keep its hierarchy in a lookup of its own, not ParentId
     attribute: str | None = None
 
     def said(self, field: str | None = None) -> str:
-        """The message, naming `field` (else the attribute's shipped field) for its attribute."""
-        if self.attribute is None:
-            return self.message
-        return f"{field or SHIPPED_FIELDS.get(self.attribute, self.attribute)} {self.message}"
+        return self._in(self.message, field)
+
+    def fix_said(self, field: str | None = None) -> str | None:
+        return None if self.fix is None else self._in(self.fix, field)
+
+    def _in(self, text: str, field: str | None) -> str:
+        shipped = SHIPPED_FIELDS.get(self.attribute or "")
+        return text.replace(shipped, field) if shipped and field else text
 
     def __str__(self) -> str:
-        return f"partner {self.partner} ({self.partner_id}): {self.said()}"
+        return f"partner {self.partner} ({self.partner_id}): {self.message}"
 
 
 # the fields the shipped mappings read these attributes from (mappings/defaults/partner.toml)
-SHIPPED_FIELDS = {"parent_id": "ParentId"}
+SHIPPED_FIELDS = {"parent_id": "ParentId", "time_zone": "Time_Zone__c", "working_days": "Working_Days__c"}
 
 
 def _text(value: object) -> str:
@@ -111,7 +116,7 @@ class PartnerIndex:
         for pid, chain in sorted(cyclic.items()):
             p = seen[pid]
             idx.problems.append(IndexProblem(pid, p.name, (
-                f"makes a cycle ({chain}); its hand-down link is ignored until fixed"), attribute="parent_id"))
+                f"ParentId makes a cycle ({chain}); its hand-down link is ignored until fixed"), attribute="parent_id"))
         idx.ids = [p.id for p in idx.partners]
         idx.pos = {pid: i for i, pid in enumerate(idx.ids)}
         idx.all = (1 << len(idx.ids)) - 1
@@ -138,14 +143,14 @@ class PartnerIndex:
                     bad_zones += 1
                     idx.problems.append(IndexProblem(p.id, p.name, (
                         f"time zone {_short(p.time_zone)} is not an IANA time zone: its offer windows count in the org's "
-                        f"time zone ({book.settings.time_zone}) and its daily cap on the org's day"), fix))
+                        f"time zone ({book.settings.time_zone}) and its daily cap on the org's day"), fix, "time_zone"))
             week = week_of(p.working_days) if p.working_days else None
             idx.weeks.append(week)
             if p.working_days and week is None:
                 idx.problems.append(IndexProblem(p.id, p.name, (
                     f"working days {', '.join(_short(n) for n in unknown_days(p.working_days)[:3])} are no days of the "
                     f"week: its offer windows count the org's working days ({week_text(book.settings.weekdays)})"),
-                    "set Working_Days__c to English day names: Sunday, Monday, …"))
+                    "set Working_Days__c to English day names: Sunday, Monday, …", "working_days"))
             items, bad = parse_coverage(p.coverage)
             if bad:
                 idx.problems.append(IndexProblem(p.id, p.name, f"coverage items ignored: {', '.join(bad)}"))

@@ -538,8 +538,9 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
     # what the partner data itself gets wrong: a ParentId cycle, coverage we cannot read
     for problem in index.problems:
         field = _partner_field(cx.mappings, problem.attribute) if problem.attribute else None
-        fix = problem.fix or (f"set {field} so each reseller points to its distributor and none to itself"
-                              if problem.attribute == "parent_id" else f"correct the account's {coverage_field}")
+        fix = problem.fix_said(field) or (f"set {field} so each reseller points to its distributor and none to "
+                                          "itself" if problem.attribute == "parent_id"
+                                          else f"correct the account's {coverage_field}")
         findings.append(Finding("warning", f"Account {problem.partner_id}", "partner",
                                 f"{problem.partner}: {problem.said(field)}", fix))
     findings += _partner_records(routing, cx.mappings)

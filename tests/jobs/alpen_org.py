@@ -60,6 +60,8 @@ FIELDS: dict[str, list[tuple[str, str, str, bool]]] = {
     "Account": [
         ("Partner_Stufe__c", "Picklist", _picklist(list(LEVELS), restricted=False), False),
         ("Vertriebsgebiet__c", "Text", "\n    <length>255</length>", False),
+        ("Zeitzone__c", "Text", "\n    <length>40</length>", False),  # what a test maps time_zone to
+        ("Arbeitstage__c", "Text", "\n    <length>80</length>", False),  # what a test maps working_days to
         # the two-tier channel: a reseller names its distributor here, not in ParentId
         ("Partnertyp__c", "Picklist", _picklist(["Großhändler", "Händler"], restricted=False), False),
         ("Distributor__c", "Lookup", "\n    <referenceTo>Account</referenceTo>\n    <relationshipName>Haendler</relationshipName>"
