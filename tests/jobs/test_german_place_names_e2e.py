@@ -1,0 +1,43 @@
+"""Alpen Systeme's leads come from German web forms (tests/jobs/alpen_org.py): the Country
+and State fields hold what people type there — "Niederlande", "Tschechien", "Oesterreich"
+(no umlaut on the keyboard), "Tessin", "NRW". Each is a place a partner covers; a lead
+whose country was not recognised was escalated ("lead has no country") although a partner
+covering it was there to take it."""
+from __future__ import annotations
+
+import pytest
+
+from .alpen_org import _rep, alpen_fixture
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def alpen(sandbox_factory, tmp_path, monkeypatch):
+    a = alpen_fixture(sandbox_factory, tmp_path, monkeypatch)
+    org, integration = a.org, a.org.integration_user_id
+    for short in ("isar", "rhein"):
+        org.update("Account", a.partners[short], {"Vertriebsgebiet__c": "LI"}, system=True)
+    org.update("Account", a.partners["donau"], {"Vertriebsgebiet__c": "AT"}, system=True)
+    for short, cover in (("polder", "NL"), ("moldau", "CZ"), ("ticino", "CH-TI"), ("ruhr", "DE-NW")):
+        a.partners[short] = org.create("Account", {
+            "Name": f"{short.title()} BV", "IsPartner": True, "OwnerId": integration, "Vertriebsgebiet__c": cover,
+            "Partner_Stufe__c": "Stufe 2", "Time_Zone__c": "Europe/Berlin"}, as_user=integration)
+        a.reps[short] = _rep(org, integration, short, a.partners[short], "Europe/Berlin")
+    return a
+
+
+@pytest.mark.parametrize("country, state, partner", [
+    ("Niederlande", None, "polder"),
+    ("Tschechien", None, "moldau"),
+    ("Oesterreich", None, "donau"),
+    ("Schweiz", "Tessin", "ticino"),
+    ("Deutschland", "NRW", "ruhr"),
+    ("Deutschland", "Nordrhein-Westfalen", "ruhr"),
+])
+def test_a_place_typed_in_german_reaches_the_partner_covering_it(alpen, country, state, partner):
+    a = alpen
+    lead = a.new_lead(f"Kunde in {state or country}", country, State=state)
+    a.once(init=True)
+    seen = a.lead(lead)
+    assert (seen["partner"], seen["Zuweisung__c"]) == (partner, "Angeboten"), seen
