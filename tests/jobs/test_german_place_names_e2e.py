@@ -41,3 +41,17 @@ def test_a_place_typed_in_german_reaches_the_partner_covering_it(alpen, country,
     a.once(init=True)
     seen = a.lead(lead)
     assert (seen["partner"], seen["Zuweisung__c"]) == (partner, "Angeboten"), seen
+
+
+def test_a_country_nobody_can_read_is_named_on_the_escalated_lead(alpen):
+    """The Lead said "lead has no country" while its Country said "Narnia": the admin
+    looking at it saw a country and no reason. It names the field and the value, as an
+    Unroutable lead's reason does (explain already did)."""
+    a = alpen
+    typed = a.new_lead("Narnia GmbH", "Narnia")
+    empty = a.new_lead("Ohne Land GmbH", None)
+    a.once(init=True)
+    seen = a.lead(typed)
+    assert seen["Zuweisung__c"] == "Eskaliert", seen
+    assert "Country: 'Narnia' is not a recognised country" in seen["Routing_Reason__c"], seen
+    assert a.lead(empty)["Routing_Reason__c"].endswith("lead has no country")
