@@ -40,6 +40,8 @@ def truncate(text: str, length: int | None) -> str:
 
 # How a reason tells the admin to have a lead routed again, in the shipped field's words
 _SHIPPED_STATUS = ("Routing_Status__c", "Routing Status")
+# lead attributes a reason names by their shipped field
+_SHIPPED_LEAD_FIELDS = {"do_not_route": "Do_Not_Route__c"}
 
 
 def _pending_words(status: Any) -> list[tuple[str, str]]:
@@ -58,12 +60,16 @@ def _pending_words(status: Any) -> list[tuple[str, str]]:
 
 
 class Writeback:
-    def __init__(self, mapping: ObjectMapping):
+    def __init__(self, mapping: ObjectMapping, read_from: dict[str, str] | None = None):
+        """`read_from`: lead attribute → the field the org's [lead] mapping reads it from, for
+        the reasons that name one (do_not_route: 'Do_Not_Route__c ticked by a person')."""
         self.mapping = mapping
         self.sobject = mapping.spec.sobject
         self.lengths: dict[str, int | None] = {}
         self._mapped: dict[str, tuple[str, Encoder]] = {}
-        self._pending_words = _pending_words(mapping.attrs.get("routing_status"))
+        self._pending_words = _pending_words(mapping.attrs.get("routing_status")) + [
+            (shipped, read_from[attr]) for attr, shipped in _SHIPPED_LEAD_FIELDS.items()
+            if read_from and read_from.get(attr) not in (None, shipped)]
         for name, compiled in {**mapping.attrs, **mapping.extras}.items():
             self.lengths[name] = compiled.spec.length
             self._mapped[name] = (compiled.fields[0], self._encoder(name, compiled.type, compiled.spec.map))

@@ -5,6 +5,7 @@ by an admin who kept the routing lifecycle on the org's own German picklists.
   partner's answer in `Partner_Antwort__c` (Angenommen / Abgelehnt), both history-tracked;
   the mappings map the router's words to these (mappings/README.md: `map` in
   writeback.toml, read back mapped the other way in lead.toml).
+* "Keep this lead in house" is the checkbox `Nicht_Routen__c`, not Do_Not_Route__c.
 * The partner tier is `Partner_Stufe__c` ("Stufe 1…3"), the territory `Vertriebsgebiet__c`.
 * The org's Default Time Zone is Europe/Berlin; partners in DE, AT and CH.
 
@@ -56,6 +57,7 @@ FIELDS: dict[str, list[tuple[str, str, str, bool]]] = {
     "Lead": [
         ("Zuweisung__c", "Picklist", _picklist(list(STATUS.values())), True),
         ("Partner_Antwort__c", "Picklist", _picklist(list(ANSWER.values())), True),
+        ("Nicht_Routen__c", "Checkbox", "\n    <defaultValue>false</defaultValue>", False),  # "keep it in house"
     ],
     "Account": [
         ("Partner_Stufe__c", "Picklist", _picklist(list(LEVELS), restricted=False), False),
@@ -106,6 +108,8 @@ def write_mappings(directory: Path) -> Path:
           f'response = {{ field = "Partner_Antwort__c", map = {_toml_map({v: k for k, v in ANSWER.items()})} }}')
     _edit(wb, 'routing_status = "Routing_Status__c"', f'routing_status = {{ field = "Zuweisung__c", map = {_toml_map(STATUS)} }}')
     _edit(wb, 'response = "Partner_Response__c"', f'response = {{ field = "Partner_Antwort__c", map = {_toml_map(ANSWER)} }}')
+    _edit(lead, 'do_not_route = { field = "Do_Not_Route__c", default = false }',
+          'do_not_route = { field = "Nicht_Routen__c", default = false }')
     _edit(partner, 'tier = "Partner_Tier__c"', f'tier = {{ field = "Partner_Stufe__c", map = {_toml_map(LEVELS)} }}')
     _edit(partner, 'role = { field = "Partner_Role__c", default = "Reseller" }',
           'role = { field = "Partnertyp__c", map = { "Großhändler" = "Distributor", "Händler" = "Reseller" }, '
@@ -127,7 +131,7 @@ time_zone = "Europe/Berlin"
 
 [[gate]]
 when = "not do_not_route"
-reason = "Do_Not_Route__c: ticked by a person"
+reason = "Nicht_Routen__c: von Hand angekreuzt"
 
 [[ruleset]]
 name = "DACH"

@@ -64,3 +64,18 @@ def test_a_released_leads_reason_names_the_orgs_field_and_word_and_following_it_
     seen = a.lead(lead)
     assert seen["Zuweisung__c"] == "Angeboten", seen
     assert seen["Routing_Reason__c"].startswith("a person asked for routing again (Zuweisung__c set to Ausstehend)"), seen
+
+
+def test_a_lead_a_person_keeps_in_house_says_so_in_the_orgs_field(alpen):
+    """This org ticks Nicht_Routen__c (mapped as do_not_route) to keep a lead: the released
+    Lead said 'Do_Not_Route__c ticked by a person', a box the admin finds unticked."""
+    a = alpen
+    lead = a.new_lead("Hausintern GmbH", "DE")
+    a.once(init=True)
+    assert a.lead(lead)["Zuweisung__c"] == "Angeboten"
+    a.org.update("Lead", lead, {"Nicht_Routen__c": True}, as_user=a.admin)
+    a.once(hours=1)
+    seen = a.lead(lead)
+    assert seen["Zuweisung__c"] == "Freigegeben", seen
+    assert "Nicht_Routen__c ticked by a person" in seen["Routing_Reason__c"], seen
+    assert "Do_Not_Route__c" not in seen["Routing_Reason__c"], seen
