@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from sqlalchemy import bindparam, func, select, update
 
+from connector.records import id18
 from connector.soql import format_soql, ident, select as soql_select
 from jobs import lifecycle
 from jobs.poll import NO_REASON  # a rebuilt decline reads (and counts in feedback) as the live one
@@ -422,6 +423,8 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
     attempt = int(rec.get(wb.get("attempt", "")) or 1)
     seen = parse_sf_datetime(rec.get("SystemModstamp"))
     current_partner = rec.get("PartnerAccountId")
+    if "partner_id" not in wb:  # no partner on the Lead: the last one our owner changes named
+        current_partner = partners[-1] if partners and partners[-1] else None
     declined = declines(ours)
     handed = hand_down_in_history(ours, current_partner, routing.partners) if status in LIVE else None
     if handed is not None:
@@ -796,6 +799,9 @@ def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_fie
     # a rep's answer, never our own clearing of it when the lead moves on; and who else
     # moved the lead (a rep's pool pick-up is the rep's own owner change)
     answers = [f for f in (reason_field, rejected[0] if rejected else None) if f]
+    # an org that keeps no partner on the Lead (no partner_id in writeback.toml): each owner
+    # our user set is the partner of its rep (none for a queue), as PartnerAccount says elsewhere
+    rep_partner = None if "partner_id" in cx.mappings.writeback_fields() else cx.routing().rep_partner
     for i in range(0, len(lead_ids), 300):
         chunk = lead_ids[i:i + 300]
         where = format_soql("LeadId IN {} AND ((CreatedById = {} AND Field IN {}) OR "
@@ -827,6 +833,10 @@ def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_fie
                     out.setdefault(r["LeadId"], []).append((at, "taken", value))
             elif isinstance(value, str) and len(value) in (15, 18):
                 out.setdefault(r["LeadId"], []).append((at, r["Field"], value))
+                # Salesforce logs an owner change twice, as ids and as names: the id's row only
+                if rep_partner is not None and r["Field"] in OWNER_FIELDS and value.isalnum() \
+                        and value[:3] in ("005", QUEUE_PREFIX):
+                    out[r["LeadId"]].append((at, "PartnerAccount", rep_partner.get(id18(value), "")))
             elif r["Field"] == "PartnerAccount" and value is None:
                 # a pool or a queue held it after: an answer then is no earlier partner's
                 out.setdefault(r["LeadId"], []).append((at, r["Field"], ""))

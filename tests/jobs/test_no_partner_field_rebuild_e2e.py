@@ -1,0 +1,54 @@
+"""An org whose leads carry no partner account: the admin removed `partner_id` from
+writeback.toml, as the README's troubleshooting says when the org does not let the
+integration user set PartnerAccountId. The partner of an offer is then its rep's account.
+When the state is lost and rebuilt from the org, the live offer's partner and the partners
+that declined the lead before must come back from the owners our user set (LeadHistory),
+as they come back from PartnerAccount in an org that writes it: the rebuilt offer knew no
+partner, so the offered partner's own rep's rejection was "not taken" (the lead stuck with
+a partner that had said no), and a partner that had rejected it could get it again."""
+from __future__ import annotations
+
+import pytest
+
+from .alpen_org import alpen_fixture
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def alpen(sandbox_factory, tmp_path, monkeypatch):
+    a = alpen_fixture(sandbox_factory, tmp_path, monkeypatch)
+    wb = a.work / "mappings" / "writeback.toml"
+    assert 'partner_id = "PartnerAccountId"\n' in wb.read_text()
+    wb.write_text(wb.read_text().replace('partner_id = "PartnerAccountId"\n', ""))
+    a.org.update("Account", a.partners["rhein"], {"Vertriebsgebiet__c": "CH"}, system=True)  # DE: Isar, Donau
+    return a
+
+
+def _holder(a, lead_id: str) -> str | None:
+    owner = a.lead(lead_id)["OwnerId"]
+    user = a.org.get("User", owner) if owner.startswith("005") else None
+    return a.name_of(user["AccountId"]) if user else None
+
+
+def test_a_rebuilt_offer_knows_its_partner_from_its_rep_and_the_partner_that_declined_stays_barred(alpen):
+    a = alpen
+    lead = a.new_lead("Ohne Partnerfeld GmbH", "DE")
+    a.once(init=True)
+    first = _holder(a, lead)
+    assert first in ("isar", "donau") and a.lead(lead)["PartnerAccountId"] is None
+    a.reject(lead)
+    a.once(hours=1)
+    second = _holder(a, lead)
+    assert second == ({"isar", "donau"} - {first}).pop(), a.lead(lead)
+
+    (a.work / "leadrouter.sqlite").unlink()  # the state is lost; the next run rebuilds it from the org
+    a.once(hours=1)
+    assert (_holder(a, lead), a.lead(lead)["Zuweisung__c"]) == (second, "Angeboten")
+
+    a.reject(lead)  # the offered partner's own rep says no
+    a.once(hours=1)
+    seen = a.lead(lead)
+    assert "was not taken" not in seen["Routing_Reason__c"], seen["Routing_Reason__c"]
+    # nobody is left who has not declined it: escalated, not offered back to the first
+    assert (seen["Zuweisung__c"], _holder(a, lead)) == ("Eskaliert", None), (seen["Routing_Reason__c"], _holder(a, lead))
