@@ -79,3 +79,16 @@ def test_a_lead_a_person_keeps_in_house_says_so_in_the_orgs_field(alpen):
     assert seen["Zuweisung__c"] == "Freigegeben", seen
     assert "Nicht_Routen__c ticked by a person" in seen["Routing_Reason__c"], seen
     assert "Do_Not_Route__c" not in seen["Routing_Reason__c"], seen
+
+
+def test_dry_run_and_explain_name_the_orgs_box_for_a_lead_kept_in_house(alpen, capsys):
+    """dry-run and explain said 'Do_Not_Route__c is ticked' of a lead whose Nicht_Routen__c
+    (this org's box, mapped as do_not_route) a person ticked."""
+    a = alpen
+    kept = a.new_lead("Bleibt im Haus GmbH", "DE", Nicht_Routen__c=True)
+    row = _dry_run(a)[kept]
+    assert (row["outcome"], row["reason"]) == ("left alone", "Nicht_Routen__c is ticked"), row
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["explain", kept, "--config", str(a.config), "--json"]) == 0
+    assert json.loads(buf.getvalue())["now"]["left_alone"] == "Nicht_Routen__c is ticked"
