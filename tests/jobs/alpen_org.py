@@ -58,6 +58,10 @@ FIELDS: dict[str, list[tuple[str, str, str, bool]]] = {
         ("Zuweisung__c", "Picklist", _picklist(list(STATUS.values())), True),
         ("Partner_Antwort__c", "Picklist", _picklist(list(ANSWER.values())), True),
         ("Nicht_Routen__c", "Checkbox", "\n    <defaultValue>false</defaultValue>", False),  # "keep it in house"
+        # what a test maps partner_id to, for an org whose PartnerAccountId is not writable
+        ("Vertriebspartner__c", "Lookup", "\n    <referenceTo>Account</referenceTo>\n    <relationshipName>"
+                                          "Partner_Leads</relationshipName>\n    <deleteConstraint>SetNull</deleteConstraint>",
+         True),
     ],
     "Account": [
         ("Partner_Stufe__c", "Picklist", _picklist(list(LEVELS), restricted=False), False),

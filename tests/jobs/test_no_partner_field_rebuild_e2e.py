@@ -1,6 +1,6 @@
 """An org whose leads carry no partner account: the admin removed `partner_id` from
 writeback.toml, as the README's troubleshooting says when the org does not let the
-integration user set PartnerAccountId. The partner of an offer is then its rep's account.
+integration user set PartnerAccountId. The partner of an offer is then its rep's account; or the org keeps it in a lookup of its own.
 When the state is lost and rebuilt from the org, the live offer's partner and the partners
 that declined the lead before must come back from the owners our user set (LeadHistory),
 as they come back from PartnerAccount in an org that writes it: the rebuilt offer knew no
@@ -15,12 +15,16 @@ from .alpen_org import alpen_fixture
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def alpen(sandbox_factory, tmp_path, monkeypatch):
+@pytest.fixture(params=["none", "own lookup"])
+def alpen(request, sandbox_factory, tmp_path, monkeypatch):
+    """No partner field at all, or the org's own lookup (Vertriebspartner__c, history-tracked)
+    mapped as partner_id both ways."""
     a = alpen_fixture(sandbox_factory, tmp_path, monkeypatch)
-    wb = a.work / "mappings" / "writeback.toml"
-    assert 'partner_id = "PartnerAccountId"\n' in wb.read_text()
-    wb.write_text(wb.read_text().replace('partner_id = "PartnerAccountId"\n', ""))
+    for name in ("writeback.toml", "lead.toml"):
+        path = a.work / "mappings" / name
+        assert 'partner_id = "PartnerAccountId"\n' in path.read_text()
+        mapped = 'partner_id = "Vertriebspartner__c"\n' if request.param == "own lookup" else ""
+        path.write_text(path.read_text().replace('partner_id = "PartnerAccountId"\n', mapped))
     a.org.update("Account", a.partners["rhein"], {"Vertriebsgebiet__c": "CH"}, system=True)  # DE: Isar, Donau
     return a
 
