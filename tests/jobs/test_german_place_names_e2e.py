@@ -55,3 +55,24 @@ def test_a_country_nobody_can_read_is_named_on_the_escalated_lead(alpen):
     assert seen["Zuweisung__c"] == "Eskaliert", seen
     assert "Country: 'Narnia' is not a recognised country" in seen["Routing_Reason__c"], seen
     assert a.lead(empty)["Routing_Reason__c"].endswith("lead has no country")
+
+
+@pytest.mark.parametrize("country, postal", [("DE", "D-80331"), ("DE", "d-80331"), ("Österreich", "A-1010"),
+                                             ("CH", "CH-8001")])
+def test_a_postal_code_written_with_its_country_letter_reaches_the_partner_covering_it(alpen, country, postal):
+    """"D-80331 München", "A-1010 Wien", "CH-8001 Zürich": the postal code as German address
+    books still write it, with the country's letters before it. A partner covering DE:80
+    never matched D-80331 (the prefix compared was "D-")."""
+    a = alpen
+    org, integration = a.org, a.org.integration_user_id
+    org.update("Account", a.partners["donau"], {"Vertriebsgebiet__c": "LI"}, system=True)
+    for short, cover in (("muenchen", "DE:80"), ("wien", "AT:10"), ("zuerich", "CH:80")):
+        a.partners[short] = org.create("Account", {
+            "Name": f"{short.title()} GmbH", "IsPartner": True, "OwnerId": integration, "Vertriebsgebiet__c": cover,
+            "Partner_Stufe__c": "Stufe 2", "Time_Zone__c": "Europe/Berlin"}, as_user=integration)
+        a.reps[short] = _rep(org, integration, short, a.partners[short], "Europe/Berlin")
+    lead = a.new_lead(f"Kunde {postal}", country, PostalCode=postal)
+    a.once(init=True)
+    seen = a.lead(lead)
+    assert (seen["partner"], seen["Zuweisung__c"]) == ({"DE": "muenchen", "Österreich": "wien", "CH": "zuerich"}[country],
+                                                       "Angeboten"), seen
