@@ -52,7 +52,17 @@ class IndexProblem:
 
 
 # the fields the shipped mappings read these attributes from (mappings/defaults/partner.toml)
-SHIPPED_FIELDS = {"parent_id": "ParentId", "time_zone": "Time_Zone__c", "working_days": "Working_Days__c"}
+SHIPPED_FIELDS = {"parent_id": "ParentId", "time_zone": "Time_Zone__c", "working_days": "Working_Days__c",
+                  "tier": "Partner_Tier__c"}
+
+
+def _tier_ladder(book: RuleBook) -> frozenset[str]:
+    """The tiers a partner's tier is ranked among (casefolded), where the rules rank partners
+    by tier (a min_tier, or offers weighted by tier); else none: a tier is then a label."""
+    ranked = any(r.match.min_tier or (r.distribute == "weighted" and r.weight_by == "tier") for r in book.rules)
+    if not ranked:
+        return frozenset()
+    return frozenset(t.casefold() for t in (*vocab.TIERS, *book.settings.tier_weights))
 
 
 def _text(value: object) -> str:
@@ -126,6 +136,7 @@ class PartnerIndex:
             idx.fences = Fences(book.geofences)
         prefix_lengths: set[int] = set()
         bad_zones = 0
+        ladder = _tier_ladder(book)
         for i, p in enumerate(idx.partners):
             bit = 1 << i
             reps = tuple(sorted((r for r in p.reps if r.active), key=lambda r: r.id))
@@ -144,6 +155,13 @@ class PartnerIndex:
                     idx.problems.append(IndexProblem(p.id, p.name, (
                         f"time zone {_short(p.time_zone)} is not an IANA time zone: its offer windows count in the org's "
                         f"time zone ({book.settings.time_zone}) and its daily cap on the org's day"), fix, "time_zone"))
+            if ladder and isinstance(p.tier, str) and p.tier and p.tier.casefold() not in ladder:
+                idx.problems.append(IndexProblem(p.id, p.name, (
+                    f"Partner_Tier__c {_short(p.tier)} is none of the tiers {', '.join(vocab.TIERS)}: it meets no "
+                    "rule's min_tier and weighs 1 where offers are weighted by tier"),
+                    "map it to one of them in mappings/partner.toml, beside the values mapped already (tier = { field = "
+                    f"\"Partner_Tier__c\", map = {{ {_toml_text(p.tier)} = \"Platinum\", … }} }}), or correct the "
+                    "account's Partner_Tier__c", "tier"))
             week = week_of(p.working_days) if p.working_days else None
             idx.weeks.append(week)
             if p.working_days and week is None:
@@ -324,6 +342,12 @@ def parent_cycles(partners: dict[str, Partner]) -> dict[str, str]:
             loop = path[path.index(at):] + [at]
             cyclic[start] = " → ".join(partners[x].name or x for x in loop)
     return cyclic
+
+
+def _toml_text(value: str) -> str:
+    """A value as a TOML basic string, for a fix to copy (cut as `_short` cuts)."""
+    value = value[:40]
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _short(value: str, limit: int = 40) -> str:
