@@ -53,7 +53,7 @@ class IndexProblem:
 
 # the fields the shipped mappings read these attributes from (mappings/defaults/partner.toml)
 SHIPPED_FIELDS = {"parent_id": "ParentId", "time_zone": "Time_Zone__c", "working_days": "Working_Days__c",
-                  "tier": "Partner_Tier__c"}
+                  "tier": "Partner_Tier__c", "role": "Partner_Role__c"}
 
 
 def _tier_ladder(book: RuleBook) -> frozenset[str]:
@@ -137,6 +137,8 @@ class PartnerIndex:
         prefix_lengths: set[int] = set()
         bad_zones = 0
         ladder = _tier_ladder(book)
+        # a role the rules name ("Distributor") must be one of vocab.ROLES to be met
+        roles = frozenset(vocab.ROLES) if any(r.match.role for r in book.rules) else frozenset()
         for i, p in enumerate(idx.partners):
             bit = 1 << i
             reps = tuple(sorted((r for r in p.reps if r.active), key=lambda r: r.id))
@@ -162,6 +164,13 @@ class PartnerIndex:
                     "map it to one of them in mappings/partner.toml, beside the values mapped already (tier = { field = "
                     f"\"Partner_Tier__c\", map = {{ {_toml_text(p.tier)} = \"Platinum\", … }} }}), or correct the "
                     "account's Partner_Tier__c", "tier"))
+            if roles and p.role and _text(p.role) not in roles:
+                idx.problems.append(IndexProblem(p.id, p.name, (
+                    f"Partner_Role__c {_short(_text(p.role))} is none of the roles {', '.join(vocab.ROLES)}: it meets "
+                    "no rule's role"),
+                    "map it to one of them in mappings/partner.toml, beside the values mapped already (role = { field "
+                    f"= \"Partner_Role__c\", map = {{ {_toml_text(_text(p.role))} = \"Distributor\", … }} }}), or "
+                    "correct the account's Partner_Role__c", "role"))
             week = week_of(p.working_days) if p.working_days else None
             idx.weeks.append(week)
             if p.working_days and week is None:

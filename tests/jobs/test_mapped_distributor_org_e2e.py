@@ -99,3 +99,18 @@ def test_a_distributor_cycle_names_the_field_the_org_keeps_it_in(alpen, capsys):
     logged = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     problems = next(e for e in logged if e["event"] == "partner_snapshot_problems")
     assert all("Distributor__c makes a cycle" in p for p in problems["first"]), problems
+
+
+def test_a_partner_type_the_mapping_does_not_know_is_named_with_the_fix(alpen, capsys):
+    """'Grosshaendler' typed without the ß: the map knows 'Großhändler' only, so Nord was no
+    distributor and every lead of the distributor rule escalated ('no partner meets the
+    rule's partner conditions'), validate naming nothing about Nord."""
+    a = alpen
+    a.org.update("Account", a.partners["nord"], {"Partnertyp__c": "Grosshaendler"}, system=True)
+    capsys.readouterr()
+    assert main(["validate", "--config", str(a.config), "--json"]) == 0
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    role = [f for f in findings if f["file"] == f"Account {a.partners['nord']}" and "Grosshaendler" in f["message"]]
+    assert role, [f["message"] for f in findings]
+    assert "Partnertyp__c 'Grosshaendler' is none of the roles" in role[0]["message"], role[0]
+    assert "partner.toml" in role[0]["fix"] and "Partnertyp__c" in role[0]["fix"], role[0]
