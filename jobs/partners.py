@@ -90,7 +90,8 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     with history.connect() if history is not None else nullcontext(conn) as past:
         if performance.wanted(cx.book):
             performance.attach(partners.values(), performance.facts(past, cx.client, now, cx.book.settings.calendar,
-                                                                 cx.mappings.currencies),
+                                                                 cx.mappings.currencies,
+                                                                 performance.lead_partner_field(cx.mappings)),
                                ratings.quality(rated or (), now))
         live = learning.for_routing(cx, past, partners, now)
         learning.rate(past, live, rated)  # leads like ones partners rated low score lower

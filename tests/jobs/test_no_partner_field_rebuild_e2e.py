@@ -56,3 +56,49 @@ def test_a_rebuilt_offer_knows_its_partner_from_its_rep_and_the_partner_that_dec
     assert "was not taken" not in seen["Routing_Reason__c"], seen["Routing_Reason__c"]
     # nobody is left who has not declined it: escalated, not offered back to the first
     assert (seen["Zuweisung__c"], _holder(a, lead)) == ("Eskaliert", None), (seen["Routing_Reason__c"], _holder(a, lead))
+
+
+PROVEN = """
+[settings]
+escalation_queue = "Channel_Escalations"
+fallback_queue = "Unassigned_Partner_Leads"
+offer_hours = 24
+business_hours = false
+time_zone = "Europe/Berlin"
+
+[[ruleset]]
+name = "DACH"
+
+  [[ruleset.rule]]
+  name = "Proven converters"
+  partners = "converted_90d >= 1"
+  match = { geography = true }
+  distribute = "round_robin"
+
+  [[ruleset.rule]]
+  name = "Anyone covering"
+  match = { geography = true }
+  distribute = "round_robin"
+  otherwise = "escalate"
+"""
+
+
+def test_a_lead_the_partner_converted_counts_for_it_without_partner_account_id(alpen):
+    """The partner performance facts (converted_90d) counted a lead converted while a partner
+    held it by Lead.PartnerAccountId alone: in these orgs no conversion counted for anyone,
+    so a rule for proven converters never matched (and the learner saw no conversion)."""
+    a = alpen
+    (a.work / "rules.toml").write_text(PROVEN)
+    first = a.new_lead("Erster Abschluss GmbH", "DE")
+    a.once(init=True)
+    converter = _holder(a, first)
+    assert a.lead(first)["Routing_Rule__c"] == "Anyone covering"
+    a.accept(first)
+    a.once(hours=1)
+    a.org.update("Lead", first, {"IsConverted": True, "ConvertedDate": a.now().date(), "Status": "Closed - Converted"},
+                 system=True)  # the partner converts it (as sandbox/simulator.py does)
+    a.once(hours=1)
+    second = a.new_lead("Zweiter Kunde GmbH", "DE")
+    a.once(hours=1)
+    seen = a.lead(second)
+    assert (seen["Routing_Rule__c"], _holder(a, second)) == ("Proven converters", converter), seen["Routing_Reason__c"]
