@@ -200,8 +200,9 @@ def current_state(record: dict[str, Any], ms, names: Names) -> dict[str, Any]:
         "company": record.get("Company"), "name": " ".join(x for x in (record.get("FirstName"), record.get("LastName")) if x),
         "place": ", ".join(str(x) for x in (record.get("City"), record.get("State"), record.get("Country")) if x),
         "status": record.get("Status"), "routing_status": field("routing_status"),
-        "owner": names.owner(record.get("OwnerId")), "partner": names.partner(record.get("PartnerAccountId"))
-        if record.get("PartnerAccountId") else "-",
+        "owner": names.owner(record.get("OwnerId")),
+        # the org's partner field (writeback.toml's partner_id: an org's own lookup, or none)
+        "partner": names.partner(field("partner_id")) if field("partner_id") else "-",
         "reason": field("reason"), "rule": field("rule"), "deadline": field("deadline"),
         "response": field("response"), "attempt": field("attempt"),
     }

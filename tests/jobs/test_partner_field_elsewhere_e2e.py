@@ -102,3 +102,25 @@ def test_a_lead_the_partner_converted_counts_for_it_without_partner_account_id(a
     a.once(hours=1)
     seen = a.lead(second)
     assert (seen["Routing_Rule__c"], _holder(a, second)) == ("Proven converters", converter), seen["Routing_Reason__c"]
+
+
+def test_explain_shows_the_partner_the_org_keeps_in_its_own_field(alpen, request):
+    """explain's 'Now:' line read the partner from PartnerAccountId: '-' for every lead of an
+    org whose partner is its own lookup."""
+    import contextlib
+    import io
+    import json
+
+    from jobs.cli import main
+
+    a = alpen
+    lead = a.new_lead("Erklärt GmbH", "DE")
+    a.once(init=True)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["explain", lead, "--config", str(a.config), "--json"]) == 0
+    shown = json.loads(buf.getvalue())["current"]["partner"]
+    if "own lookup" in request.node.callspec.id:
+        assert shown == a.org.get("Account", a.lead(lead)["Vertriebspartner__c"])["Name"], shown
+    else:
+        assert shown == "-"  # nothing on the Lead says it
