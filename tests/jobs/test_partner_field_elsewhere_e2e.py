@@ -124,3 +124,41 @@ def test_explain_shows_the_partner_the_org_keeps_in_its_own_field(alpen, request
         assert shown == a.org.get("Account", a.lead(lead)["Vertriebspartner__c"])["Name"], shown
     else:
         assert shown == "-"  # nothing on the Lead says it
+
+
+def test_undo_puts_back_the_partner_the_org_keeps_in_its_own_field(alpen, request):
+    """undo read the partner's old value from LeadHistory rows named PartnerAccount alone:
+    in an org whose partner is its own lookup, the run's partner stayed on the lead."""
+    import contextlib
+    import io
+    import json
+
+    from sqlalchemy import select
+
+    from jobs.cli import main
+    from jobs.config import load
+    from jobs.state import Store
+    from jobs.state.schema import job_runs
+
+    if "own lookup" not in request.node.callspec.id:
+        pytest.skip("an org with no partner field has no partner to put back")
+    a = alpen
+    lead = a.new_lead("Rückgängig GmbH", "DE")
+    a.once(init=True)
+    assert a.lead(lead)["Vertriebspartner__c"]
+    store = Store(load(a.config).state_url())
+    try:
+        with store.connect() as conn:
+            run_id = conn.execute(select(job_runs.c.run_id).where(job_runs.c.job == "leads")
+                                  .order_by(job_runs.c.id.desc())).scalar()
+    finally:
+        store.dispose()
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["undo", "--run", run_id, "--config", str(a.config), "--apply", "--json"]) == 0
+    done = {x["lead_id"]: x for x in json.loads(buf.getvalue())["leads"]}[lead]
+    assert done["written"], done
+    seen = a.lead(lead)
+    assert (seen["Vertriebspartner__c"], seen["OwnerId"], seen["Zuweisung__c"]) == (None, a.queues["Inside_Sales"], None), \
+        done
