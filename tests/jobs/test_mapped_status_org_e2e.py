@@ -92,3 +92,18 @@ def test_dry_run_and_explain_name_the_orgs_box_for_a_lead_kept_in_house(alpen, c
     with contextlib.redirect_stdout(buf):
         assert main(["explain", kept, "--config", str(a.config), "--json"]) == 0
     assert json.loads(buf.getvalue())["now"]["left_alone"] == "Nicht_Routen__c is ticked"
+
+
+def test_a_mistyped_status_word_is_fixed_in_the_orgs_picklist_not_by_deploying_the_package(alpen, capsys):
+    """'Angebotten' in writeback.toml's map: validate's fix said to deploy salesforce/, 'whose
+    Zuweisung__c has it' — the package brings no Zuweisung__c; the org's own picklist or the
+    map is where the fix is."""
+    a = alpen
+    wb = a.work / "mappings" / "writeback.toml"
+    wb.write_text(wb.read_text().replace('"Offered" = "Angeboten"', '"Offered" = "Angebotten"'))
+    capsys.readouterr()
+    assert main(["validate", "--config", str(a.config), "--json"]) == 1
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    typo = next(f for f in findings if "Angebotten" in f["message"])
+    assert "'Angeboten'" in typo["fix"] and "Zuweisung__c's picklist" in typo["fix"], typo
+    assert "salesforce/" not in typo["fix"], typo
