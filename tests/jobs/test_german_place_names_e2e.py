@@ -76,3 +76,26 @@ def test_a_postal_code_written_with_its_country_letter_reaches_the_partner_cover
     seen = a.lead(lead)
     assert (seen["partner"], seen["Zuweisung__c"]) == ({"DE": "muenchen", "Österreich": "wien", "CH": "zuerich"}[country],
                                                        "Angeboten"), seen
+
+
+@pytest.mark.parametrize("registered, typed", [("Müller Maschinenbau GmbH", "Mueller Maschinenbau GmbH"),
+                                               ("Baeckerei Schaefer e.K.", "Bäckerei Schäfer"),
+                                               ("Straßenbau Köln AG", "Strassenbau Koeln AG")])
+def test_a_registered_deal_is_met_whether_its_umlauts_are_typed_or_spelt_out(alpen, registered, typed):
+    """Rhein registered 'Müller Maschinenbau GmbH'; the web form brought 'Mueller
+    Maschinenbau GmbH' (a keyboard without umlauts): the registration did not match and
+    the lead went to whoever the rule picked, undercutting the partner that registered it."""
+    from datetime import timedelta
+
+    a = alpen
+    today = a.now().date()
+    a.org.update("Account", a.partners["rhein"], {"Vertriebsgebiet__c": "CH; DE"}, system=True)
+    a.org.create("Opportunity", {
+        "Name": f"{registered} - registration", "PartnerAccountId": a.partners["rhein"], "StageName": "Qualification",
+        "CloseDate": today + timedelta(days=90), "Deal_Registration_Status__c": "Approved",
+        "Registration_Expires__c": today + timedelta(days=30), "Registered_Company__c": registered,
+    }, as_user=a.org.integration_user_id)
+    lead = a.new_lead(typed, "DE")
+    a.once(init=True)
+    seen = a.lead(lead)
+    assert seen["partner"] == "rhein" and "registration" in seen["Routing_Reason__c"].lower(), seen["Routing_Reason__c"]
