@@ -2,7 +2,8 @@
 and State fields hold what people type there — "Niederlande", "Tschechien", "Oesterreich"
 (no umlaut on the keyboard), "Tessin", "NRW". Each is a place a partner covers; a lead
 whose country was not recognised was escalated ("lead has no country") although a partner
-covering it was there to take it."""
+covering it was there to take it. Company names come the same way ("Mueller" for Müller),
+and a registered deal must be met either way."""
 from __future__ import annotations
 
 import pytest
