@@ -354,9 +354,11 @@ def parent_cycles(partners: dict[str, Partner]) -> dict[str, str]:
 
 
 def _toml_text(value: str) -> str:
-    """A value as a TOML basic string, for a fix to copy (cut as `_short` cuts)."""
-    value = value[:40]
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A value as a TOML basic string, for a fix to copy (cut as `_short` cuts): JSON's
+    escapes are TOML's, control characters (an org's line break) included."""
+    import json
+
+    return json.dumps(value[:40], ensure_ascii=False)
 
 
 def _short(value: str, limit: int = 40) -> str:
