@@ -130,10 +130,11 @@ def compare(cx: Any, conn: Connection, books: list[tuple[str, Any]], now: dateti
     leads = history(conn, to_lead, since)
     base = cx.routing()
     partners: dict[str, Partner] = base.partners
-    learner = learning.rebuild(conn, cx.client, partners, to_lead, now)
-    facts = performance.facts(conn, cx.client, now, cx.book.settings.calendar, cx.mappings.currencies)
+    field = performance.lead_partner_field(cx.mappings)
+    learner = learning.rebuild(conn, cx.client, partners, to_lead, now, partner_field=field)
+    facts = performance.facts(conn, cx.client, now, cx.book.settings.calendar, cx.mappings.currencies, field)
     out: dict[str, Any] = {"since": since.isoformat(), "until": now.isoformat(), "leads": len(leads),
-                           "as_routed": as_routed(conn, cx.client, since), "rule_files": {}}
+                           "as_routed": as_routed(conn, cx.client, since, field), "rule_files": {}}
     for name, book in books:
         # each rule file's own fairness_floor and accept_weight: the backtest compares them too
         out["rule_files"][name] = replay(cx, book, leads, Predictor.from_dict(learner.to_dict(), **tuning(book.settings)),
@@ -209,7 +210,7 @@ def replay(cx: Any, book: Any, leads: Iterable[Lead], learner: Predictor, facts:
     }
 
 
-def as_routed(conn: Connection, client: Any, since: datetime) -> dict:
+def as_routed(conn: Connection, client: Any, since: datetime, partner_field: str | None = "PartnerAccountId") -> dict:
     """What really happened to the offers made in the window."""
     events = performance.offer_events(conn, since)
     made = [e for e in events if e.kind == "offered"]
@@ -217,8 +218,8 @@ def as_routed(conn: Connection, client: Any, since: datetime) -> dict:
     taken = [e for e in settled if e.kind == "accepted"]
     hours = [(e.at - e.offered_at).total_seconds() / 3600 for e in taken if e.offered_at]
     offered_leads = {(e.lead_id, e.partner_id) for e in made}
-    converted = [e for e in performance.org_events(client, since)
-                 if e.kind == "converted" and (e.lead_id, e.partner_id) in offered_leads]
+    converted = [e for e in performance.converted_events(client, since, conn, partner_field)
+                 if (e.lead_id, e.partner_id) in offered_leads]
     per: dict[str, int] = {}
     for e in made:
         per[e.partner_id] = per.get(e.partner_id, 0) + 1

@@ -46,11 +46,13 @@ HISTORY = timedelta(days=365)
 
 
 def rebuild(conn: Connection, client: Any, partners: Mapping[str, Partner] | Iterable[Partner],
-            to_lead: Callable[[dict], Any], now: datetime, *, seed: int = 0, **settings: Any) -> Predictor:
+            to_lead: Callable[[dict], Any], now: datetime, *, seed: int = 0,
+            partner_field: str | None = "PartnerAccountId", **settings: Any) -> Predictor:
     """A Predictor that has seen every outcome of the last year, oldest first."""
     by_id = partners if isinstance(partners, Mapping) else {p.id: p for p in partners}
     since = now - HISTORY
-    events = performance.offer_events(conn, since) + performance.org_events(client, since)
+    events = performance.offer_events(conn, since) + performance.org_events(client, since, conn=conn,
+                                                                             partner_field=partner_field)
     leads = _leads(conn, {e.lead_id for e in events if e.lead_id}, to_lead)
     # whether a lead converted is learnt only of the partner that accepted it, and once:
     # a converted lead's offer also ends ("lost" from the offers table) — the conversion wins
@@ -115,7 +117,8 @@ def for_routing(cx: Any, conn: Connection, partners: Mapping[str, Partner], now:
         live.learner.tune(cx.book.settings)  # a reloaded rule book's fairness_floor, accept_weight
         return live
     to_lead = cx.mappings.lead_converter()
-    live = Live(rebuild(conn, cx.client, partners, to_lead, now, **tuning(cx.book.settings)), partners, to_lead, now)
+    live = Live(rebuild(conn, cx.client, partners, to_lead, now, partner_field=performance.lead_partner_field(cx.mappings),
+                        **tuning(cx.book.settings)), partners, to_lead, now)
     # the rebuild read everything up to now: those answers are learnt
     live.learnt = {key: e.at for key, e in _recent(conn, now - LAG, to_lead)}
     cx.learning = live

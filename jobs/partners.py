@@ -90,7 +90,8 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     with history.connect() if history is not None else nullcontext(conn) as past:
         if performance.wanted(cx.book):
             performance.attach(partners.values(), performance.facts(past, cx.client, now, cx.book.settings.calendar,
-                                                                 cx.mappings.currencies),
+                                                                 cx.mappings.currencies,
+                                                                 performance.lead_partner_field(cx.mappings)),
                                ratings.quality(rated or (), now))
         live = learning.for_routing(cx, past, partners, now)
         learning.rate(past, live, rated)  # leads like ones partners rated low score lower
@@ -125,9 +126,16 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     rep_partner = {r.id: r.partner_id for r in reps}
     if problems or index.problems:
         log.warning("partner_snapshot_problems", count=len(problems) + len(index.problems),
-                    first=[f"{rid}: {why}" for rid, why in problems[:5]] + [str(p) for p in index.problems[:5]])
+                    first=[f"{rid}: {why}" for rid, why in problems[:5]] + [_said(cx, p) for p in index.problems[:5]])
     log.info("routing_built", partners=len(partners), reps=len(reps), pools=len(pools),
              deal_registrations=len(dealregs), queues=len(queue_ids))
     return Routing(router=router, index=index, partners=partners, rep_partner=rep_partner,
                    pools={p.id: p for p in pools}, queue_ids=queue_ids, generation=generation, learning=live,
                    feedback=adjustments, problems=tuple(problems))
+
+
+def _said(cx: Context, problem: Any) -> str:
+    """A partner index problem naming the org's field for its attribute (partner.toml)."""
+    fields = cx.mappings.source_fields("partner").get(problem.attribute or "") or ()
+    said = problem.said(" / ".join(fields) or None)
+    return f"partner {problem.partner} ({problem.partner_id}): {said}"

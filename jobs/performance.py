@@ -16,6 +16,7 @@ starts earlier).
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Protocol
 
@@ -92,7 +93,38 @@ def offer_events(conn: Connection, since: datetime) -> list[OutcomeEvent]:
     return out
 
 
-def org_events(client: _Queries, since: datetime, currencies: Any = None) -> list[OutcomeEvent]:
+def converted_events(client: _Queries, since: datetime, conn: Connection | None = None,
+                     partner_field: str | None = "PartnerAccountId") -> list[OutcomeEvent]:
+    """Leads converted since `since`, each credited to the partner that held it: the Lead's
+    partner field (writeback.toml's partner_id: PartnerAccountId as shipped, or the org's own
+    lookup); where the org keeps no partner on the Lead, the partner that accepted it in our
+    offers table (`conn`), whose leads alone are read."""
+    day = as_utc(since).date()
+    if partner_field:
+        field = partner_field if re.fullmatch(r"[A-Za-z0-9_]+", partner_field) else "PartnerAccountId"
+        return [OutcomeEvent(r[field], "converted", at, r["Id"]) for r in client.query(format_soql(
+                    f"SELECT Id, {field}, ConvertedDate FROM Lead WHERE IsConverted = true "
+                    f"AND {field} != null AND ConvertedDate >= {{}}", day))
+                if (at := _day(r.get("ConvertedDate"))) is not None]
+    if conn is None:
+        return []
+    held = {r.lead_id: r.partner_id for r in conn.execute(
+        select(OFFERS.c.lead_id, OFFERS.c.partner_id).where(OFFERS.c.accepted_at.is_not(None),
+                                                            OFFERS.c.partner_id.is_not(None))
+        .order_by(OFFERS.c.id))}  # the latest acceptance of a lead wins
+    out: list[OutcomeEvent] = []
+    ids = sorted(held)
+    for i in range(0, len(ids), 200):
+        for r in client.query(format_soql("SELECT Id, ConvertedDate FROM Lead WHERE IsConverted = true "
+                                          "AND ConvertedDate >= {} AND Id IN {}", day, ids[i:i + 200])):
+            at = _day(r.get("ConvertedDate"))
+            if at is not None and r["Id"] in held:
+                out.append(OutcomeEvent(held[r["Id"]], "converted", at, r["Id"]))
+    return out
+
+
+def org_events(client: _Queries, since: datetime, currencies: Any = None, *, conn: Connection | None = None,
+               partner_field: str | None = "PartnerAccountId") -> list[OutcomeEvent]:
     """Conversions and partner wins from the org since `since`; in a multi-currency org
     (`currencies`: mappings/currency.OrgCurrencies) each win's amount in the corporate
     currency: with advanced currency management (`currencies.dated`) at the dated rate whose
@@ -100,13 +132,7 @@ def org_events(client: _Queries, since: datetime, currencies: Any = None) -> lis
     ranges that reach into the window), else at the org's static rate; a win in a currency
     the org no longer lists adding no revenue."""
     day = as_utc(since).date()
-    out: list[OutcomeEvent] = []
-    for r in client.query(format_soql(
-            "SELECT Id, PartnerAccountId, ConvertedDate FROM Lead WHERE IsConverted = true "
-            "AND PartnerAccountId != null AND ConvertedDate >= {}", day)):
-        at = _day(r.get("ConvertedDate"))
-        if at is not None:
-            out.append(OutcomeEvent(r["PartnerAccountId"], "converted", at, r["Id"]))
+    out = converted_events(client, since, conn, partner_field)
     code = ", CurrencyIsoCode" if currencies is not None else ""
     dated = None
     if currencies is not None and getattr(currencies, "dated", False):
@@ -131,11 +157,18 @@ def org_events(client: _Queries, since: datetime, currencies: Any = None) -> lis
 
 
 def facts(conn: Connection, client: _Queries, now: datetime,
-          calendar: OrgCalendar = UTC_CALENDAR, currencies: Any = None) -> dict[str, PartnerFacts]:
+          calendar: OrgCalendar = UTC_CALENDAR, currencies: Any = None,
+          partner_field: str | None = "PartnerAccountId") -> dict[str, PartnerFacts]:
     """Every partner's facts as of `now`; "this quarter" is the org's fiscal quarter
-    (`calendar`: the rule book's, `settings.calendar`)."""
+    (`calendar`: the rule book's, `settings.calendar`); `partner_field`: see converted_events."""
     since = window_start(now, calendar)
-    return partner_facts(offer_events(conn, since) + org_events(client, since, currencies), now, calendar)
+    return partner_facts(offer_events(conn, since) + org_events(client, since, currencies, conn=conn,
+                                                                partner_field=partner_field), now, calendar)
+
+
+def lead_partner_field(mappings: Any) -> str | None:
+    """The Lead field holding the partner of a lead (writeback.toml's partner_id), if any."""
+    return mappings.writeback_fields().get("partner_id")
 
 
 def attach(partners: Iterable[Partner], by_partner: dict[str, PartnerFacts],

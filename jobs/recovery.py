@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from sqlalchemy import bindparam, func, select, update
 
+from connector.records import id18
 from connector.soql import format_soql, ident, select as soql_select
 from jobs import lifecycle
 from jobs.poll import NO_REASON  # a rebuilt decline reads (and counts in feedback) as the live one
@@ -57,8 +58,21 @@ _STATE_OF = {RoutingStatus.ACCEPTED: LeadState.ACCEPTED, RoutingStatus.ESCALATED
              RoutingStatus.RELEASED: LeadState.RELEASED}
 LIVE = (RoutingStatus.OFFERED, RoutingStatus.ACCEPTED)  # work still followed up: offers, accepted leads
 OWNER_FIELDS = ("Owner", "ownerAssignment")
-HISTORY_FIELDS = (*OWNER_FIELDS, "PartnerAccount")
 QUEUE_PREFIX = "00G"
+
+
+def partner_field(wb: Mapping[str, str]) -> str | None:
+    """The Lead field holding the offer's partner (writeback.toml's partner_id): PartnerAccountId
+    as shipped, an org's own lookup, or None where the org keeps no partner on the Lead."""
+    return wb.get("partner_id")
+
+
+def _partner_history_name(field: str | None) -> str | None:
+    """How LeadHistory names that field: PartnerAccount for PartnerAccountId (as Owner for
+    OwnerId), a custom field by its API name."""
+    if field is None:
+        return None
+    return "PartnerAccount" if field.lower() == "partneraccountid" else field
 
 
 def history_fields(ms: Any) -> dict[str, str]:
@@ -71,9 +85,10 @@ def history_fields(ms: Any) -> dict[str, str]:
         "OwnerId": "a rebuilt state does not know who held each lead before, an owner set by the org's "
                    "assignment rule (a rep's API save) reads as a person taking the lead over, and who gave a lead "
                    "to another partner's rep is taken to be whoever saved it last (jobs/owner_history.py)",
-        "PartnerAccountId": "a rebuilt state does not know which partners had each lead before: their declines, "
-                            "bars and today's offers (daily caps) are lost",
     }
+    if partner_field(wb):  # none kept: the owners' history stands for it
+        out[str(partner_field(wb))] = ("a rebuilt state does not know which partners had each lead before: their "
+                                       "declines, bars and today's offers (daily caps) are lost")
     if wb.get("routing_status"):
         out[wb["routing_status"]] = ("a lost state is not rebuilt at all: the leads the connector routed are "
                                      "found by this field's history")
@@ -304,8 +319,9 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
         for page in _pages(itertools.chain(routed, asked)):
             history, wrote = _our_history(cx, [r["Id"] for r in page], field, reason_field, rejected)
             for rec in page:
-                if rec["Id"] in wrote and rec.get("IsConverted") is True and rec.get("PartnerAccountId"):
-                    converted[rec["PartnerAccountId"]] += 1
+                holder = rec.get(partner_field(wb) or "")
+                if rec["Id"] in wrote and rec.get("IsConverted") is True and holder:
+                    converted[holder] += 1
                 if rec["Id"] in wrote:  # leads whose status we wrote: ours to carry on
                     _rebuild_lead(cx, rows, rec, spelled.get(str(rec.get(field))), history.get(rec["Id"], []),
                                   routing, wb, keep, convert, counts, now, accepted=accepted)
@@ -426,7 +442,10 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
     last_owner = owners[-1] if owners else rec.get("OwnerId")
     attempt = int(rec.get(wb.get("attempt", "")) or 1)
     seen = parse_sf_datetime(rec.get("SystemModstamp"))
-    current_partner = rec.get("PartnerAccountId")
+    if partner_field(wb):
+        current_partner = rec.get(partner_field(wb) or "")
+    else:  # no partner on the Lead: the last one our owner changes named
+        current_partner = partners[-1] if partners and partners[-1] else None
     declined = declines(ours)
     handed = hand_down_in_history(ours, current_partner, routing.partners) if status in LIVE else None
     if handed is not None:
@@ -619,6 +638,7 @@ class Rotations:
     def __init__(self, wb: dict[str, str], router: Router, convert: Callable[[dict[str, Any]], Any],
                  rule_names: Iterable[str] = ()):
         self.rule_field, self.at_field = wb.get("rule"), wb.get("offered_at")
+        self.partner_field = partner_field(wb) or ""
         self.rule_names = list(rule_names)
         self.router, self.convert = router, convert
         # one run offers its batch at one time, in the order it read the leads (oldest first):
@@ -630,7 +650,7 @@ class Rotations:
         if not self.rule_field or not self.at_field:
             return
         for rec in records:
-            at, partner, rule = parse_sf_datetime(rec.get(self.at_field)), rec.get("PartnerAccountId"), \
+            at, partner, rule = parse_sf_datetime(rec.get(self.at_field)), rec.get(self.partner_field), \
                 rec.get(self.rule_field)
             if at is None or not partner:
                 continue
@@ -820,16 +840,24 @@ def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_fie
     # a rep's answer, never our own clearing of it when the lead moves on; and who else
     # moved the lead (a rep's pool pick-up is the rep's own owner change)
     answers = [f for f in (reason_field, rejected[0] if rejected else None) if f]
+    # an org that keeps no partner on the Lead (no partner_id in writeback.toml): each owner
+    # our user set is the partner of its rep (none for a queue), as PartnerAccount says elsewhere
+    partner_name = _partner_history_name(partner_field(cx.mappings.writeback_fields()))
+    rep_partner = None if partner_name else cx.routing().rep_partner
+    # the partner field's rows, whatever it is called, read as PartnerAccount's
+    fields = [*OWNER_FIELDS, *([partner_name] if partner_name else []), status_field]
     for i in range(0, len(lead_ids), 300):
         chunk = lead_ids[i:i + 300]
         where = format_soql("LeadId IN {} AND ((CreatedById = {} AND Field IN {}) OR "
                             "(Field IN {} AND CreatedById != {}))", chunk, me,
-                            [*HISTORY_FIELDS, status_field], [*answers, *OWNER_FIELDS], me)
+                            fields, [*answers, *OWNER_FIELDS], me)
         soql = soql_select("LeadHistory", ["LeadId", "Field", "NewValue", "CreatedDate", "CreatedById"],
                            where=where, order_by=("CreatedDate", "Id"))
         for r in cx.client.query(soql):
             value = r.get("NewValue")
             at = parse_sf_datetime(r.get("CreatedDate"))
+            if partner_name and r["Field"] == partner_name:
+                r = {**r, "Field": "PartnerAccount"}
             if r["Field"] == status_field:
                 ours.add(r["LeadId"])
                 if at is not None and isinstance(value, str):
@@ -853,6 +881,10 @@ def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_fie
                     out.setdefault(r["LeadId"], []).append((at, "taken", value))
             elif isinstance(value, str) and len(value) in (15, 18):
                 out.setdefault(r["LeadId"], []).append((at, r["Field"], value))
+                # Salesforce logs an owner change twice, as ids and as names: the id's row only
+                if rep_partner is not None and r["Field"] in OWNER_FIELDS and value.isalnum() \
+                        and value[:3] in ("005", QUEUE_PREFIX):
+                    out[r["LeadId"]].append((at, "PartnerAccount", rep_partner.get(id18(value), "")))
             elif r["Field"] == "PartnerAccount" and value is None:
                 # a pool or a queue held it after: an answer then is no earlier partner's
                 out.setdefault(r["LeadId"], []).append((at, r["Field"], ""))

@@ -43,7 +43,7 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
             outcomes.append("unroutable")
             logger.info("not_routed", lead_id=lead_id, reason=decision.reason)
             continue
-        skip = not_ours(lead)
+        skip = not_ours(lead, cx.mappings)
         if skip:
             state_name, reason = skip
             of.put_lead(conn, lead.id, now, state=state_name, reason=reason, modstamp=seen, status=lead.status,
@@ -69,14 +69,25 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
     return outcomes
 
 
-def not_ours(lead: Lead) -> tuple[str, str] | None:
+def not_ours(lead: Lead, ms: Any = None) -> tuple[str, str] | None:
     """Leads the connector must leave alone, with the state we remember them in and why.
     Whatever the rule file says (it may have no Do_Not_Route gate): dry-run, explain and
-    validate ask this too, so they never show an offer `once` would not make."""
+    validate ask this too, so they never show an offer `once` would not make. `ms`: the
+    mappings, whose fields and words the reason names (an org may tick its own box)."""
     if lead.converted:
         return "closed", "converted before routing"
     if lead.do_not_route:
-        return "released", "Do_Not_Route__c is ticked"
+        return "released", f"{_field(ms, 'do_not_route', 'Do_Not_Route__c')} is ticked"
     if lead.routing_status not in ROUTABLE_STATUSES:
-        return "released", f"already has Routing_Status__c = {lead.routing_status}; set it to Pending to route it"
+        field, said = "Routing_Status__c", {"status": lead.routing_status, "pending": "Pending"}
+        if ms is not None:
+            field = ms.writeback_fields().get("routing_status", field)
+            said = {k: ms.writeback({"routing_status": v}).get(field, v) for k, v in said.items()}
+        return "released", f"already has {field} = {said['status']}; set it to {said['pending']} to route it"
     return None
+
+
+def _field(ms: Any, attribute: str, shipped: str) -> str:
+    """The Lead field the [lead] mapping reads `attribute` from (the shipped one without mappings)."""
+    fields = ms.source_fields("lead").get(attribute) if ms is not None else None
+    return " / ".join(fields) if fields else shipped

@@ -28,6 +28,8 @@ _COUNTRY_ALIASES = {
     "kosovo": "XK", "palestine": "PS", "vatican": "VA", "cape verde": "CV", "swaziland": "SZ",
     "日本": "JP", "bharat": "IN", "burma": "MM", "macedonia": "MK", "prc": "CN", "china": "CN",
     "republic of ireland": "IE", "eire": "IE", "hong kong sar": "HK",
+    # short forms the translations below lack (they carry "Russische Föderation")
+    "brd": "DE", "russland": "RU", "russie": "RU", "rusia": "RU",
 }
 
 # English names of subdivisions that pycountry only knows by their local name
@@ -44,7 +46,7 @@ _SUBDIVISION_ALIASES = {
            "man": "CA-MB", "ont": "CA-ON", "que": "CA-QC", "sask": "CA-SK", "pei": "CA-PE", "yuk": "CA-YT",
            "nwt": "CA-NT"},
     "MX": {"cdmx": "MX-CMX", "df": "MX-CMX", "distrito federal": "MX-CMX", "mexico city": "MX-CMX"},
-    "DE": {"bavaria": "DE-BY", "lower saxony": "DE-NI", "north rhine westphalia": "DE-NW",
+    "DE": {"bavaria": "DE-BY", "lower saxony": "DE-NI", "north rhine westphalia": "DE-NW", "nrw": "DE-NW",
            "hesse": "DE-HE", "rhineland palatinate": "DE-RP", "saxony": "DE-SN",
            "saxony anhalt": "DE-ST", "thuringia": "DE-TH",
            "mecklenburg western pomerania": "DE-MV"},
@@ -140,12 +142,65 @@ _country_memo: dict[str, str | None] = {}
 _sub_memo: dict[tuple[str | None, str], str | None] = {}
 
 
+# Languages CRMs are kept in: a web form in German fills Country with "Niederlande". Their
+# names come from pycountry's own translations (iso3166-1, iso3166-2), indexed only when
+# a name is not found in English or the local language, so the usual lookup stays a dict get.
+_LANGUAGES = ("de", "fr", "es", "it", "pt", "pt_BR", "nl", "sv", "da", "nb_NO", "fi", "pl", "cs", "tr", "ru",
+              "ja", "zh_CN", "ko")
+# umlauts typed out where the keyboard has none: "Oesterreich", "Thueringen", "Zuerich"
+_TYPED_OUT = re.compile(r"([aou])e")
+
+
+def _translated(domain: str, names: list[tuple[str, str]]) -> dict[str, str]:
+    """{folded name in any of _LANGUAGES: code} for (English name, code) pairs; the first
+    language naming a key keeps it."""
+    import gettext
+
+    index: dict[str, str] = {}
+    for language in _LANGUAGES:
+        try:
+            catalog = gettext.translation(domain, pycountry.LOCALES_DIR, languages=[language])
+        except OSError:
+            continue
+        for name, code in names:
+            for said in _names(catalog.gettext(name)):
+                index.setdefault(fold(said), code)
+    return index
+
+
+@lru_cache(maxsize=1)
+def _countries_translated() -> dict[str, str]:
+    return _translated("iso3166-1", [(c.name, c.alpha_2) for c in pycountry.countries])
+
+
+@lru_cache(maxsize=1)
+def _subdivisions_translated() -> dict[tuple[str, str], str]:
+    by_name = _translated("iso3166-2", [(s.name, s.code) for s in pycountry.subdivisions])
+    return {(code.partition("-")[0], name): code for name, code in by_name.items()}
+
+
+def _spellings(folded: str) -> tuple[str, ...]:
+    """The folded text, and with umlauts typed out folded as the umlaut is ('oe' → 'o')."""
+    plain = _TYPED_OUT.sub(r"\1", folded)
+    return (folded, plain) if plain != folded else (folded,)
+
+
+def _country(folded: str) -> str | None:
+    for key in _spellings(folded):
+        hit = _countries().get(key) or _countries_translated().get(key)
+        if hit:
+            return hit
+    return None
+
+
 def country_code(text: str) -> str | None:
-    """ISO 3166-1 alpha-2 for a name, alpha-3 or alpha-2 in any case; None when unknown."""
+    """ISO 3166-1 alpha-2 for a name (English, local, or in one of _LANGUAGES), alpha-3 or
+    alpha-2 in any case; None when unknown."""
     hit = _country_memo.get(text, _country_memo)
     if hit is not _country_memo:
         return hit  # type: ignore[return-value]
-    result = _countries().get(fold(text))
+    folded = fold(text)
+    result = _countries().get(folded) or _country(folded)
     if len(_country_memo) < 50_000:  # free text could otherwise grow it without end
         _country_memo[text] = result
     return result
@@ -162,6 +217,10 @@ def subdivision_code(text: str, country: str | None) -> str | None:
     result = None
     if country:
         result = by_country.get((country, folded)) or by_country.get((country, text.strip().lower()))
+        for key in _spellings(folded) if result is None else ():
+            result = by_country.get((country, key)) or _subdivisions_translated().get((country, key))
+            if result:
+                break
     if result is None:
         full = by_code.get(text.strip().lower())
         if full is not None and (country is None or full.startswith(country + "-")):

@@ -18,7 +18,9 @@ class MappingSet:
     def __init__(self, objects: dict[str, ObjectMapping], warnings: list[Problem] | None = None):
         self.objects = objects
         self.warnings = list(warnings or [])
-        self._writeback = Writeback(objects["writeback"])
+        lead = objects.get("lead")
+        read_from = {n: c.fields[0] for n, c in lead.attrs.items() if len(c.fields) == 1} if lead else {}
+        self._writeback = Writeback(objects["writeback"], read_from)
         self.currencies: Any = None  # mappings/currency.OrgCurrencies in a multi-currency org
 
     def use_currencies(self, currencies: Any) -> None:

@@ -55,8 +55,13 @@ def _upper(spec: TransformSpec, ctx: Any) -> Step:
 _WHITESPACE = re.compile(r"\s+")
 
 
+# "D-80331", "A-1010", "CH-8001": a country's letters before a postal code of digits, as
+# European address books write it; the code is the digits (a partner covers DE:80)
+_COUNTRY_LETTERS = re.compile(r"^[A-Z]{1,3}-(?=\d+$)")
+
+
 def _postal(spec: TransformSpec, ctx: Any) -> Step:
-    return _each(lambda s: "".join(s.split()).upper())
+    return _each(lambda s: _COUNTRY_LETTERS.sub("", "".join(s.split()).upper()))
 
 
 def _email_domain(spec: TransformSpec, ctx: Any) -> Step:

@@ -347,11 +347,14 @@ def _writeback_checks(c: _Check, wb: Any, only_optional: bool = False) -> None:
                 for value in expected:
                     written = table_map.get(map_key(value), value)
                     if written not in values:
+                        # the package brings the value only to its own fields, not to an org's field mapped here
+                        ours = (sobject.lower(), field_name.lower()) in package_fields()
+                        deploy = (f"deploy this leadrouter's salesforce/ package, whose {field_name} has it ({DEPLOY}; "
+                                  "an org upgraded from an earlier release lacks the values added since), or "
+                                  if ours else "")
                         c.add((table, name), f"{field_name} has no picklist value {written!r}, which the router writes",
                               fix_meant(str(written), values,
-                                        f"deploy this leadrouter's salesforce/ package, whose {field_name} has it "
-                                        f"({DEPLOY}; an org upgraded from an earlier release lacks the values added "
-                                        f"since), or add it to the picklist, or map it: "
+                                        f"{deploy}add it to " + ("the" if ours else f"{field_name}'s") + " picklist, or map it: "
                                         f"map = {{ {value} = \"<your value>\" }}"))
     wb.leave_out(left_out)
 

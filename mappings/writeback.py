@@ -38,12 +38,38 @@ def truncate(text: str, length: int | None) -> str:
     return fit(text, length)
 
 
+# How a reason tells the admin to have a lead routed again, in the shipped field's words
+_SHIPPED_STATUS = ("Routing_Status__c", "Routing Status")
+# lead attributes a reason names by their shipped field
+_SHIPPED_LEAD_FIELDS = {"do_not_route": "Do_Not_Route__c"}
+
+
+def _pending_words(status: Any) -> list[tuple[str, str]]:
+    """Where the routing status is another field, or Pending another word of the org's
+    picklist, the reasons' "set Routing_Status__c to Pending" named a change that routes
+    nothing: (the shipped words, the org's) to put in their place; none for the shipped
+    mapping."""
+    if status is None:
+        return []
+    field = status.fields[0]
+    pending = {map_key(k): v for k, v in (status.spec.map or {}).items()}.get(map_key("Pending"), "Pending")
+    if field == _SHIPPED_STATUS[0] and pending == "Pending":
+        return []
+    return [(f"{shipped} {verb} Pending", f"{field} {verb} {pending}")
+            for shipped in _SHIPPED_STATUS for verb in ("set to", "to")]
+
+
 class Writeback:
-    def __init__(self, mapping: ObjectMapping):
+    def __init__(self, mapping: ObjectMapping, read_from: dict[str, str] | None = None):
+        """`read_from`: lead attribute → the field the org's [lead] mapping reads it from, for
+        the reasons that name one (do_not_route: 'Do_Not_Route__c ticked by a person')."""
         self.mapping = mapping
         self.sobject = mapping.spec.sobject
         self.lengths: dict[str, int | None] = {}
         self._mapped: dict[str, tuple[str, Encoder]] = {}
+        self._pending_words = _pending_words(mapping.attrs.get("routing_status")) + [
+            (shipped, read_from[attr]) for attr, shipped in _SHIPPED_LEAD_FIELDS.items()
+            if read_from and read_from.get(attr) not in (None, shipped)]
         for name, compiled in {**mapping.attrs, **mapping.extras}.items():
             self.lengths[name] = compiled.spec.length
             self._mapped[name] = (compiled.fields[0], self._encoder(name, compiled.type, compiled.spec.map))
@@ -107,6 +133,16 @@ class Writeback:
                 if out is None:
                     raise ValueError(f"write-back {name}: {v!r} is not a Salesforce id")
                 return out
+        elif type_name == "string" and name == "reason" and self._pending_words:
+            lengths, words = self.lengths, self._pending_words
+
+            def encode(v: Any) -> Any:
+                if v is None:
+                    return None
+                text = str(plain(v))
+                for ours, theirs in words:
+                    text = text.replace(ours, theirs)
+                return truncate(text, lengths.get(name))
         elif type_name == "string":
             lengths = self.lengths
 

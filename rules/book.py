@@ -411,7 +411,11 @@ class _Loader:
 
     def queue(self, name: str, key: str, line: int | None) -> None:
         if self.queue_names is not None and name not in self.queue_names:
-            self.error(key, f"unknown queue {name!r}", did_you_mean(name, self.queue_names), line)
+            # an org that never made the queue (a first start) needs it made, or another named
+            where = f"[settings] {key.removeprefix('settings.')}" if key.startswith("settings.") else key
+            self.error(key, f"unknown queue {name!r}",
+                       f"{did_you_mean(name, self.queue_names)}; or create the queue {name} (Setup > Queues, supported "
+                       f"object Lead), or name an existing queue in {where}", line)
 
     # -- sections
     def settings(self, data: Mapping[str, Any]) -> Settings:

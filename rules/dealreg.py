@@ -6,13 +6,15 @@ for fuzzy matching. A lead only fuzzy-compares against registrations that share 
 blocking key with it — the pair of any two words of the normalised name, or the name
 itself when it is one word — so common words ("global", "systems") cost nothing.
 
-What that tolerates: case, punctuation, accents, legal forms (Inc., GmbH & Co. KG, B.V.
-with or without its dots, a leading "The"), word order and a typo
+What that tolerates: case, punctuation, accents, umlauts spelt out (Mueller for Müller),
+legal forms (Inc., GmbH & Co. KG, B.V. with or without its dots, e.K., a leading "The"),
+word order and a typo
 in one word of a name with three words or more (two words still match exactly). A typo
 in one of only two words is not caught by name; the email domain usually is.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
@@ -31,6 +33,17 @@ _FREE_MAIL = frozenset({"gmail.com", "yahoo.com", "hotmail.com", "outlook.com", 
 class RegistrationMatch:
     registration: DealRegistration
     how: str  # "email domain acme.com" | "company 'Acme' ~ 'ACME Inc.' (96)"
+
+
+# German umlauts spelt out where a keyboard lacks them ("Mueller" for Müller, whose accent
+# company_words drops: "muller"), and the legal forms of sole traders and associations
+# ("e.K.", "e.V.", "GbR"), read alike on both sides of the comparison
+_SPELT_OUT = re.compile(r"([aou])e")
+_MORE_FORMS = frozenset({"ek", "ev", "eg", "gbr"})
+
+
+def _words(name: str | None) -> list[str]:
+    return [_SPELT_OUT.sub(r"\1", w) for w in company_words(name) if w not in _MORE_FORMS]
 
 
 def _keys(words: list[str]) -> list[str]:
@@ -58,7 +71,7 @@ class DealRegistrations:
             d = normalise_domain(reg.email_domain)
             if d:
                 self.by_domain.setdefault(d, []).append(reg)
-            words = company_words(reg.company)
+            words = _words(reg.company)
             if words:
                 name = " ".join(sorted(words))  # sorted once: token-sort similarity is then plain ratio
                 self.words.update(words)
@@ -92,7 +105,7 @@ class DealRegistrations:
                 for reg in by_domain:
                     into = found if _live(reg, today) else expired
                     into.setdefault(reg.id, RegistrationMatch(reg, f"email domain {domain}"))
-        words = company_words(lead.company)
+        words = _words(lead.company)
         vocabulary = self.words
         known = [w for w in words if w in vocabulary]
         if known and (len(known) >= 2 or len(set(words)) == 1):

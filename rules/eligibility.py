@@ -14,7 +14,7 @@ from typing import Callable, Iterator, Mapping
 
 from rules.bits import lowest, positions
 from rules.book import Match, Rule, RuleBook
-from rules.explain import EXCLUSIONS_LISTED, RuleTrial, nobody_eligible, nobody_left
+from rules.explain import EXCLUSIONS_LISTED, RuleTrial, no_country, nobody_eligible, nobody_left
 from rules.geo import postal_under
 from rules.index import PartnerIndex
 from rules.model import Lead
@@ -146,7 +146,7 @@ class Eligibility:
         coverage_hits: dict[str, int] = {}
         if m.geography and cand:
             if not lead.country:
-                trial.outcome = "lead has no country"
+                trial.outcome = no_country(lead.extra)
                 return None
             place = (lead.country, lead.state, lead.postal_code)
             if self._coverage_for[0] != place:  # several rules of one decision ask for the same place

@@ -181,6 +181,13 @@ def dropped_value_reason(reason: str, symbols: frozenset[str], extra: dict[str, 
     return reason
 
 
+def no_country(lead_extra: dict[str, Any] | None) -> str:
+    """Why a geography rule cannot place the lead: no country, or the one typed that the
+    mappings could not read ("Country: 'Narnia' is not a recognised country"), as the Lead
+    shows it to the admin who must fix it."""
+    return dropped_value_reason("lead has no country", frozenset({"country"}), lead_extra)
+
+
 def nobody_left(last: str, before: int, so_far: str) -> str:
     """A rule's outcome when its criteria left no partner: the criterion that removed the
     last ones, and how many the ones before it had left ("3 cover APAC but not 'Security Suite'")."""

@@ -32,9 +32,37 @@ class IndexProblem:
     partner: str
     message: str
     fix: str | None = None
+    # the partner attribute the message and fix are about: they name its shipped field
+    # (SHIPPED_FIELDS), which `said` and `fix_said` put in the org's field's words, as an org
+    # may keep its hierarchy in a lookup of its own, not ParentId
+    attribute: str | None = None
+
+    def said(self, field: str | None = None) -> str:
+        return self._in(self.message, field)
+
+    def fix_said(self, field: str | None = None) -> str | None:
+        return None if self.fix is None else self._in(self.fix, field)
+
+    def _in(self, text: str, field: str | None) -> str:
+        shipped = SHIPPED_FIELDS.get(self.attribute or "")
+        return text.replace(shipped, field) if shipped and field else text
 
     def __str__(self) -> str:
         return f"partner {self.partner} ({self.partner_id}): {self.message}"
+
+
+# the fields the shipped mappings read these attributes from (mappings/defaults/partner.toml)
+SHIPPED_FIELDS = {"parent_id": "ParentId", "time_zone": "Time_Zone__c", "working_days": "Working_Days__c",
+                  "tier": "Partner_Tier__c", "role": "Partner_Role__c"}
+
+
+def _tier_ladder(book: RuleBook) -> frozenset[str]:
+    """The tiers a partner's tier is ranked among (casefolded), where the rules rank partners
+    by tier (a min_tier, or offers weighted by tier); else none: a tier is then a label."""
+    ranked = any(r.match.min_tier or (r.distribute == "weighted" and r.weight_by == "tier") for r in book.rules)
+    if not ranked:
+        return frozenset()
+    return frozenset(t.casefold() for t in (*vocab.TIERS, *book.settings.tier_weights))
 
 
 def _text(value: object) -> str:
@@ -98,7 +126,7 @@ class PartnerIndex:
         for pid, chain in sorted(cyclic.items()):
             p = seen[pid]
             idx.problems.append(IndexProblem(pid, p.name, (
-                f"ParentId makes a cycle ({chain}); its hand-down link is ignored until fixed")))
+                f"ParentId makes a cycle ({chain}); its hand-down link is ignored until fixed"), attribute="parent_id"))
         idx.ids = [p.id for p in idx.partners]
         idx.pos = {pid: i for i, pid in enumerate(idx.ids)}
         idx.all = (1 << len(idx.ids)) - 1
@@ -108,6 +136,9 @@ class PartnerIndex:
             idx.fences = Fences(book.geofences)
         prefix_lengths: set[int] = set()
         bad_zones = 0
+        ladder = _tier_ladder(book)
+        # a role the rules name ("Distributor") must be one of vocab.ROLES to be met
+        roles = frozenset(vocab.ROLES) if any(r.match.role for r in book.rules) else frozenset()
         for i, p in enumerate(idx.partners):
             bit = 1 << i
             reps = tuple(sorted((r for r in p.reps if r.active), key=lambda r: r.id))
@@ -125,14 +156,28 @@ class PartnerIndex:
                     bad_zones += 1
                     idx.problems.append(IndexProblem(p.id, p.name, (
                         f"time zone {_short(p.time_zone)} is not an IANA time zone: its offer windows count in the org's "
-                        f"time zone ({book.settings.time_zone}) and its daily cap on the org's day"), fix))
+                        f"time zone ({book.settings.time_zone}) and its daily cap on the org's day"), fix, "time_zone"))
+            if ladder and isinstance(p.tier, str) and p.tier and p.tier.casefold() not in ladder:
+                idx.problems.append(IndexProblem(p.id, p.name, (
+                    f"Partner_Tier__c {_short(p.tier)} is none of the tiers {', '.join(vocab.TIERS)}: it meets no "
+                    "rule's min_tier and weighs 1 where offers are weighted by tier"),
+                    "map it to one of them in mappings/partner.toml, beside the values mapped already (tier = { field = "
+                    f"\"Partner_Tier__c\", map = {{ {_toml_text(p.tier)} = \"Platinum\", … }} }}), or correct the "
+                    "account's Partner_Tier__c", "tier"))
+            if roles and p.role and _text(p.role) not in roles:
+                idx.problems.append(IndexProblem(p.id, p.name, (
+                    f"Partner_Role__c {_short(_text(p.role))} is none of the roles {', '.join(vocab.ROLES)}: it meets "
+                    "no rule's role"),
+                    "map it to one of them in mappings/partner.toml, beside the values mapped already (role = { field "
+                    f"= \"Partner_Role__c\", map = {{ {_toml_text(_text(p.role))} = \"Distributor\", … }} }}), or "
+                    "correct the account's Partner_Role__c", "role"))
             week = week_of(p.working_days) if p.working_days else None
             idx.weeks.append(week)
             if p.working_days and week is None:
                 idx.problems.append(IndexProblem(p.id, p.name, (
                     f"working days {', '.join(_short(n) for n in unknown_days(p.working_days)[:3])} are no days of the "
                     f"week: its offer windows count the org's working days ({week_text(book.settings.weekdays)})"),
-                    "set Working_Days__c to English day names: Sunday, Monday, …"))
+                    "set Working_Days__c to English day names: Sunday, Monday, …", "working_days"))
             items, bad = parse_coverage(p.coverage)
             if bad:
                 idx.problems.append(IndexProblem(p.id, p.name, f"coverage items ignored: {', '.join(bad)}"))
@@ -306,6 +351,14 @@ def parent_cycles(partners: dict[str, Partner]) -> dict[str, str]:
             loop = path[path.index(at):] + [at]
             cyclic[start] = " → ".join(partners[x].name or x for x in loop)
     return cyclic
+
+
+def _toml_text(value: str) -> str:
+    """A value as a TOML basic string, for a fix to copy (cut as `_short` cuts): JSON's
+    escapes are TOML's, control characters (an org's line break) included."""
+    import json
+
+    return json.dumps(value[:40], ensure_ascii=False)
 
 
 def _short(value: str, limit: int = 40) -> str:

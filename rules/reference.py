@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from rules import vocabulary as vocab
 from rules.book import Rule, RuleBook
-from rules.explain import RuleTrial
+from rules.explain import RuleTrial, no_country
 from rules.geo import haversine_km, lead_keys, parse_coverage
 from rules.index import PartnerIndex
 from rules.model import Lead, Partner
@@ -75,7 +75,7 @@ class ScanEligibility(Eligibility):
                    steps: list[tuple[str, int]] | None = None) -> tuple[int, dict[str, int]] | None:
         m = rule.match
         if m.geography and not lead.country:
-            trial.outcome = "lead has no country"
+            trial.outcome = no_country(lead.extra)
             return None
         if m.industry and not lead.industry:
             trial.outcome = "lead has no industry"
@@ -181,7 +181,7 @@ class FairScanEligibility(ScanEligibility):
                    steps: list[tuple[str, int]] | None = None) -> tuple[int, dict[str, int]] | None:
         m = rule.match
         if m.geography and not lead.country:
-            trial.outcome = "lead has no country"
+            trial.outcome = no_country(lead.extra)
             return None
         if m.industry and not lead.industry:
             trial.outcome = "lead has no industry"

@@ -142,9 +142,17 @@ class Org:
                 record["OwnerId"] = user
             self._check_owner(obj, record)
             self._check_unique(obj, record, None)
-            if obj.name == "User" and record.get("ContactId") and not record.get("AccountId"):
+            if obj.name == "User" and record.get("ContactId"):
+                # a partner user's account is its contact's (Salesforce derives it); the sandbox
+                # takes AccountId on create for its seeds, never one the contact contradicts
                 contact = self._tables["Contact"].get(record["ContactId"])
-                record["AccountId"] = contact.get("AccountId") if contact else None
+                theirs = contact.get("AccountId") if contact else None
+                if record.get("AccountId") and theirs and record["AccountId"] != theirs:
+                    raise SalesforceError(
+                        400, "FIELD_INTEGRITY_EXCEPTION",
+                        f"Account ID: a partner user's account is its contact's ({theirs}), not {record['AccountId']}",
+                        ["AccountId"])
+                record["AccountId"] = record.get("AccountId") or theirs
             if obj.name == "Group" and not record.get("DeveloperName"):
                 record["DeveloperName"] = "".join(c if c.isalnum() else "_" for c in record["Name"])
             stamp = self._stamp()

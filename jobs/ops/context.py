@@ -142,11 +142,14 @@ def load_book(path: Path, mappings: Any):
 
 def unrouted_leads_soql(cx, limit: int | None = None) -> str:
     """Leads the route job would pick up: not yet routed (status empty or Pending)."""
-    from connector.soql import ident, select
+    from connector.soql import format_soql, ident, select
 
     ms = cx.mappings
-    status = ident(ms.writeback_fields().get("routing_status", "Routing_Status__c"))
-    where = f"({status} = null OR {status} = 'Pending') AND IsConverted = false"
+    field = ms.writeback_fields().get("routing_status", "Routing_Status__c")
+    # Pending in the org's own word where writeback.toml maps it (once reads it back mapped)
+    pending = ms.writeback({"routing_status": "Pending"}).get(field, "Pending")
+    status = ident(field)
+    where = format_soql(f"({status} = null OR {status} = {{}}) AND IsConverted = false", pending)
     extra = ms.filter("lead")
     if extra:
         where = f"({extra}) AND {where}"

@@ -126,7 +126,7 @@ def run(args) -> int:
                             "explanation": ex.to_dict(), "funnels": {k: v for k, v in funnels.items() if v},
                             "feedback": feedback_part(lead, skipped, routing, names, ex), "ahead": ahead}
                 held_escalation(now_part, routing, cx.book.settings.escalation_queue)
-                skip = not_ours(lead) if lead.routing_status in (None, "", "Pending") or lead.do_not_route else None
+                skip = not_ours(lead, ms) if lead.routing_status in (None, "", "Pending") or lead.do_not_route else None
                 if skip is not None:  # what `once` does with it, whatever the rules would
                     now_part["left_alone"] = skip[1]
     if args.json:
@@ -213,8 +213,9 @@ def current_state(record: dict[str, Any], ms, names: Names) -> dict[str, Any]:
         "company": record.get("Company"), "name": " ".join(x for x in (record.get("FirstName"), record.get("LastName")) if x),
         "place": ", ".join(str(x) for x in (record.get("City"), record.get("State"), record.get("Country")) if x),
         "status": record.get("Status"), "routing_status": field("routing_status"),
-        "owner": names.owner(record.get("OwnerId")), "partner": names.partner(record.get("PartnerAccountId"))
-        if record.get("PartnerAccountId") else "-",
+        "owner": names.owner(record.get("OwnerId")),
+        # the org's partner field (writeback.toml's partner_id: an org's own lookup, or none)
+        "partner": names.partner(field("partner_id")) if field("partner_id") else "-",
         "reason": field("reason"), "rule": field("rule"), "deadline": field("deadline"),
         "response": field("response"), "attempt": field("attempt"),
     }

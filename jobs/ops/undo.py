@@ -79,7 +79,9 @@ def plan(client, ms, lead_ids: list[str], window: dict[str, Any]) -> list[LeadUn
 
     wb = ms.writeback_fields()
     api = {k: wb[k] for k in ("owner_id", "partner_id", "routing_status") if k in wb}
-    names = {k: HISTORY_NAMES.get(k, (v,)) for k, v in api.items()}
+    # LeadHistory names a standard lookup by its relationship (PartnerAccount), a custom field
+    # (an org's own partner lookup) by its API name
+    names = {k: HISTORY_NAMES[k] if k in HISTORY_NAMES and v in HISTORY_NAMES[k] else (v,) for k, v in api.items()}
     me = getattr(client, "user_id", None)
     started = window["started"]
     finished = (window["finished"] or started) + timedelta(seconds=1)  # SOQL datetimes: whole seconds

@@ -537,10 +537,12 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
     coverage_field = _partner_field(cx.mappings, "coverage")
     # what the partner data itself gets wrong: a ParentId cycle, coverage we cannot read
     for problem in index.problems:
-        fix = problem.fix or ("set Parent Account so each reseller points to its distributor and none to itself"
-                              if "ParentId" in problem.message else f"correct the account's {coverage_field}")
+        field = _partner_field(cx.mappings, problem.attribute) if problem.attribute else None
+        fix = problem.fix_said(field) or (f"set {field} so each reseller points to its distributor and none to "
+                                          "itself" if problem.attribute == "parent_id"
+                                          else f"correct the account's {coverage_field}")
         findings.append(Finding("warning", f"Account {problem.partner_id}", "partner",
-                                f"{problem.partner}: {problem.message}", fix))
+                                f"{problem.partner}: {problem.said(field)}", fix))
     findings += _partner_records(routing, cx.mappings)
     findings += _pools_not_read(book, index, cx.mappings, rules_file)
     findings += _pool_members_not_admitted(book, index, rules_file)
@@ -570,7 +572,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
         if isinstance(lead, Unroutable):
             stopped[lead.reason] += 1
             continue
-        if not_ours(lead):  # `once` leaves it alone: no rule is tried
+        if not_ours(lead, cx.mappings):  # `once` leaves it alone: no rule is tried
             continue
         sampled.append(lead)
         learning.score(routing.learning, lead)  # as jobs/route.py routes it (feedback: the router's hook)
