@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 from sqlalchemy import select
 
-from connector.notify import INPUTS_PER_CALL, Notification, NotifyResult
+from connector.notify import INPUTS_PER_CALL, OUTCOME_UNKNOWN, Notification, NotifyResult
 from jobs import activity
 from jobs.printable import plain
 from jobs.state import schema
@@ -163,6 +163,11 @@ def _mark(routing, offer: dict[str, Any], kind: str, outcome: list[NotifyResult]
     failure = next((r for r in outcome if not r.ok), None)
     if outcome and failure is None:
         subject, lines = "Offer alert sent", [f"leadrouter told {who} {how} that this lead was offered to them."]
+    elif failure is not None and failure.code == OUTCOME_UNKNOWN:
+        subject = "Offer alert may not have been sent"
+        lines = [f"leadrouter asked Salesforce to tell {who} {how} that this lead was offered to them, and no answer "
+                 f"came back ({activity.reason(failure.code, failure.message)}).",
+                 "The offer stands; the reminder before the deadline still comes."]
     else:
         reason = activity.reason(failure.code, failure.message) if failure else "no active partner user to tell"
         subject = "Offer alert not sent"

@@ -1,0 +1,36 @@
+"""An offer alert reaches its rep once, whatever the network does to the call that sends it.
+
+An action call that Salesforce carried out but whose answer was lost (a read timeout, a
+connection closed on the way back) cannot be told from one that never arrived: sending
+it again emails up to 200 reps a second time. The alert is sent at most once; the lead
+says on its Task that it may not have gone out, and the reminder still comes."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from sandbox.simulator import Profile
+
+pytestmark = pytest.mark.e2e
+
+NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1, 0.2))
+
+
+def alerts(org) -> list:
+    return [n for n in org.notifications.all("emailSimple") if "relatedRecordId" in n.inputs]
+
+
+def test_an_alert_call_whose_answer_is_lost_is_not_sent_again(org, make_loop):
+    loop = make_loop(org, settings={"notifications": {"mode": "email", "alert_tasks": "failed"}})
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    org.faults.plan("lost_answer", endpoint="emailSimple")  # the first alert call: done, answer lost
+    loop.cycle()
+    offered = {o["lead_id"] for o in loop.live().values() if o["kind"] == "offer"}
+    sent = Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"]) for n in alerts(org))
+    assert offered and set(sent) and {lead for lead, _ in sent} == offered
+    assert max(sent.values()) == 1, f"{sum(v - 1 for v in sent.values())} reps were emailed the same alert twice"
+    # the lead says what is known: the call went out, its answer did not come back
+    unsure = [t for t in org.org.records("Task") if t["Subject"] == "Offer alert may not have been sent"]
+    assert {t["WhoId"] for t in unsure} == offered
+    assert all("not sent again" in t["Description"] for t in unsure)
