@@ -98,7 +98,7 @@ def _fit(text: str, limit: int) -> str:
 
 
 # An action call that got no answer it could trust (a read timeout, a connection closed on
-# the way back, a 500): Salesforce may have sent its messages. They are not sent again —
+# the way back, a 500 after its retries): Salesforce may have sent its messages. They are not sent again —
 # a person told twice, 200 at a time, is worse than a lead whose Task says it is unsure.
 OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 
@@ -112,8 +112,8 @@ def unanswered(inputs: int, exc: ConnectorError) -> list[dict[str, Any]]:
         error = {"statusCode": failure.code, "message": failure.message}
     else:
         error = {"statusCode": OUTCOME_UNKNOWN,
-                 "message": f"no answer from Salesforce ({failure.code}: {failure.message[:200]}); the message may "
-                            "have gone out and is not sent again"}
+                 "message": f"Salesforce's answer was lost or said nothing of the outcome ({failure.code}: "
+                            f"{failure.message[:200]}); the message may have gone out and is not sent again"}
     return [{"isSuccess": False, "errors": [error]} for _ in range(inputs)]
 
 

@@ -9,8 +9,12 @@ Budget: one alert per offer costs an action input, and an action call carries 20
 A run that offers more than that (a backlog, a first import) folds each rep's offers
 into one message listing them, so 10,000 offers to 180 reps are one call, not fifty.
 
-At most once: the alert goes out after the write is confirmed; a crash in between
-costs the alert, never a second one (the reminder before the deadline still comes).
+At most once: the alert goes out after the write is confirmed — by Salesforce's answer, or
+by the outbox finding the write landed when the answer was lost or a crash came first (no
+alert went for it then); a crash between confirmation and alert costs the alert, never a
+second one (the reminder before the deadline still comes). An offer over by then is not
+announced. An action call whose answer is lost is not sent again (connector/notify.py):
+its leads' Task says the alert may not have gone out.
 
 On the Lead: an alert that did not go out (refused, or no active user to tell) leaves a
 completed Task "Offer alert not sent" with Salesforce's reason; with [notifications]
@@ -165,8 +169,8 @@ def _mark(routing, offer: dict[str, Any], kind: str, outcome: list[NotifyResult]
         subject, lines = "Offer alert sent", [f"leadrouter told {who} {how} that this lead was offered to them."]
     elif failure is not None and failure.code == OUTCOME_UNKNOWN:
         subject = "Offer alert may not have been sent"
-        lines = [f"leadrouter asked Salesforce to tell {who} {how} that this lead was offered to them, and no answer "
-                 f"came back ({activity.reason(failure.code, failure.message)}).",
+        lines = [f"leadrouter asked Salesforce to tell {who} {how} that this lead was offered to them, and cannot "
+                 f"tell whether it did ({activity.reason(failure.code, failure.message)}).",
                  "The offer stands; the reminder before the deadline still comes."]
     else:
         reason = activity.reason(failure.code, failure.message) if failure else "no active partner user to tell"
@@ -208,8 +212,11 @@ def _confirmed_offers(cx, entry_ids: list[int]) -> list[tuple[dict[str, Any], di
     offers = []
     with cx.store.connect() as conn:
         for i in range(0, len(entry_ids), 500):
+            # an offer over by now (answered, lapsed, taken back) is not announced: a write
+            # confirmed late (after a restart) can find it so
             q = (select(o).select_from(ob.join(o, o.c.id == ob.c.offer_id))
-                 .where(ob.c.id.in_(entry_ids[i:i + 500]), ob.c.status == "confirmed").order_by(o.c.id))
+                 .where(ob.c.id.in_(entry_ids[i:i + 500]), ob.c.status == "confirmed", o.c.status == "live")
+                 .order_by(o.c.id))
             offers += [dict(row) for row in conn.execute(q).mappings()]
         missing = sorted({x["lead_id"] for x in offers if x["lead_id"] not in memo})
         records: dict[str, Any] = {}

@@ -139,8 +139,8 @@ def _mark(offer: dict[str, Any], mode: str, outcome: list[NotifyResult], zones: 
         subject, lines = "Offer reminder sent", [f"leadrouter reminded {who} {how} that the offer ends soon."]
     elif failure.code == OUTCOME_UNKNOWN:
         subject = "Offer reminder may not have been sent"
-        lines = [f"leadrouter asked Salesforce to remind {who} {how} that the offer ends soon, and no answer came "
-                 f"back ({activity.reason(failure.code, failure.message)}).",
+        lines = [f"leadrouter asked Salesforce to remind {who} {how} that the offer ends soon, and cannot tell "
+                 f"whether it did ({activity.reason(failure.code, failure.message)}).",
                  "The offer stands; it lapses at its deadline as usual."]
     else:
         reason = activity.reason(failure.code, failure.message) if outcome else "no active partner user to remind"

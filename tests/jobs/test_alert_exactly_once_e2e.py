@@ -34,3 +34,20 @@ def test_an_alert_call_whose_answer_is_lost_is_not_sent_again(org, make_loop):
     unsure = [t for t in org.org.records("Task") if t["Subject"] == "Offer alert may not have been sent"]
     assert {t["WhoId"] for t in unsure} == offered
     assert all("not sent again" in t["Description"] for t in unsure)
+
+
+def test_an_offer_whose_write_landed_unconfirmed_is_alerted_once_when_the_next_run_finds_it(org, make_loop):
+    """The offers' write reached Salesforce but no answer came back (every retry too): they
+    stay `sent`, not alerted. The outbox's next look finds them landed and confirms them;
+    that is when their reps hear of them, once (they never heard of them before)."""
+    loop = make_loop(org, settings={"notifications": {"mode": "email"}})
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    org.faults.plan("lost_answer", endpoint="PATCH composite/sobjects", count=50)
+    loop.cycle(raise_errors=False)  # its outbox job finds the writes landed, as a restart would
+    org.faults.clear()
+    loop.cycle()
+    loop.cycle(hours=1)
+    offered = {o["lead_id"]: o for o in loop.live().values() if o["kind"] == "offer"}
+    sent = Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"]) for n in alerts(org))
+    assert offered and {lead for lead, _ in sent} == set(offered)
+    assert sent == Counter((lead, o["rep_id"]) for lead, o in offered.items())
