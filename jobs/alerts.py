@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from connector.notify import INPUTS_PER_CALL, OUTCOME_UNKNOWN, Notification, NotifyResult
 from jobs import activity
-from jobs.printable import plain
+from jobs.printable import in_sentence
 from jobs.state import schema
 from rules.windows import zone as time_zone
 
@@ -263,11 +263,13 @@ def _lead_facts(lead: Any, *, person: bool = True) -> dict[str, Any]:
     get = (lambda name: getattr(lead, name, None)) if lead is not None and hasattr(lead, "company") else (lambda _: None)
     # The state keeps no personal fields: the person's name is there only if a mapping kept it.
     # Web forms fill these: each goes into the alert as one plain line (jobs/printable.plain).
-    person = " ".join(p for p in (plain(get("first_name")), plain(get("last_name"))) if p) if person else ""
-    company = plain(get("company")) or person or "a lead"
-    region = ", ".join(p for p in (plain(get("city")), plain(get("state")), plain(get("country"))) if p)
+    # A name in Arabic or Hebrew is isolated, so the sentence around it keeps its order.
+    person = " ".join(p for p in (in_sentence(get("first_name")), in_sentence(get("last_name"))) if p) if person else ""
+    company = in_sentence(get("company")) or person or "a lead"
+    region = ", ".join(p for p in (in_sentence(get("city")), in_sentence(get("state")), in_sentence(get("country")))
+                       if p)
     return {"lead": f"{person} ({company})" if person else company, "company": company,
-            "region": region or "?", "products": sorted(plain(p) for p in get("products") or ())}
+            "region": region or "?", "products": sorted(in_sentence(p) for p in get("products") or ())}
 
 
 def _body(words: dict[str, str], f: dict[str, Any], zone: str | None) -> str:
