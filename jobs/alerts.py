@@ -12,8 +12,10 @@ into one message listing them, so 10,000 offers to 180 reps are one call, not fi
 At most once: the alert goes out after the write is confirmed — by Salesforce's answer, or
 by the outbox finding the write landed when the answer was lost or a crash came first (no
 alert went for it then); a crash between confirmation and alert costs the alert, never a
-second one (the reminder before the deadline still comes). An offer over by then is not
-announced. An action call whose answer is lost is not sent again (connector/notify.py):
+second one (the reminder before the deadline still comes). Each offer's alert is claimed
+in the state (`offers.alerted_at`) before it goes, so two confirmations of one write (an
+active/standby pair, a deposed leader's late answer) announce it once. An offer over by
+then is not announced. An action call whose answer is lost is not sent again (connector/notify.py):
 its leads' Task says the alert may not have gone out.
 
 On the Lead: an alert that did not go out (refused, or no active user to tell) leaves a
@@ -25,7 +27,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from connector.notify import INPUTS_PER_CALL, OUTCOME_UNKNOWN, Notification, NotifyResult
 from jobs import activity
@@ -98,7 +100,7 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
     entries = [e for e in offers if e.get("purpose") in ALERTED_PURPOSES and e.get("offer_id")]
     if mode == "off" or not entries:
         return {}
-    rows = _confirmed_offers(cx, [e["id"] for e in entries])
+    rows = _claimed(cx, now, _confirmed_offers(cx, [e["id"] for e in entries]))
     if not rows:
         return {}
     routing = cx.routing()
@@ -224,6 +226,20 @@ def _confirmed_offers(cx, entry_ids: list[int]) -> list[tuple[dict[str, Any], di
             records.update(conn.execute(select(lead.c.lead_id, lead.c.record)
                                         .where(lead.c.lead_id.in_(missing[i:i + 500]))).all())
     return [(x, records.get(x["lead_id"])) for x in offers]
+
+
+def _claimed(cx, now: datetime, rows: list[tuple[dict[str, Any], Any]]) -> list[tuple[dict[str, Any], Any]]:
+    """The offers whose alert this call claims: each offer's once, in one statement a second
+    connector (or a later confirmation of the same write) cannot also win."""
+    o = schema.offers
+    ids = [offer["id"] for offer, _ in rows]
+    won: set[int] = set()
+    with cx.store.begin() as conn:
+        for i in range(0, len(ids), 500):
+            q = (update(o).where(o.c.id.in_(ids[i:i + 500]), o.c.alerted_at.is_(None))
+                 .values(alerted_at=now).returning(o.c.id))
+            won.update(conn.execute(q).scalars())
+    return [(offer, record) for offer, record in rows if offer["id"] in won]
 
 
 def _recipients(routing, offer: dict[str, Any]) -> tuple[str, ...]:

@@ -51,3 +51,30 @@ def test_an_offer_whose_write_landed_unconfirmed_is_alerted_once_when_the_next_r
     sent = Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"]) for n in alerts(org))
     assert offered and {lead for lead, _ in sent} == set(offered)
     assert sent == Counter((lead, o["rep_id"]) for lead, o in offered.items())
+
+
+def test_a_deposed_leader_whose_write_answer_comes_late_does_not_alert_again(org, make_loop):
+    """Active/standby on one state: the standby, now leader, found the old leader's writes
+    landed and alerted their reps. The old leader, paused mid-write, then gets its answer:
+    it settles the batch and announces what it confirmed, as its flush does. The reps
+    were told already: the alert is claimed once per offer in the state, whoever sends it."""
+    from connector.writes import WriteResult
+    from jobs import alerts as al
+    from jobs import outbox
+    from jobs.state.schema import outbox as table
+
+    standby = make_loop(org, settings={"notifications": {"mode": "email"}})
+    old = make_loop(org, settings={"notifications": {"mode": "email"}}, name="state")  # the same state database
+    assert str(old.cx.store.engine.url) == str(standby.cx.store.engine.url)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    org.faults.plan("lost_answer", endpoint="PATCH composite/sobjects", count=50)
+    standby.cycle(raise_errors=False)  # writes landed unanswered; its outbox job confirmed and alerted them
+    org.faults.clear()
+    told = len(alerts(org))
+    with old.cx.store.connect() as conn:
+        batch = [dict(r) for r in conn.execute(table.select().where(table.c.purpose == "offer")).mappings()]
+    assert told and batch
+    now = org.clock.now()
+    outbox.settle(old.cx, batch, [WriteResult(e["lead_id"], True, "ok") for e in batch], now, {})
+    al.send_offer_alerts(old.cx, now, batch)
+    assert len(alerts(org)) == told, "the reps were emailed the same alert a second time"
