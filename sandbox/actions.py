@@ -85,9 +85,14 @@ def _problems(sb: Sandbox, action: str, inputs: Any) -> list[dict]:
 
 
 def external_addresses(inputs: dict[str, Any]) -> int:
-    """What one emailSimple input counts against the daily limit: each email address, and a
+    """What one emailSimple input counts against the daily single-email limit. Only an input
+    that logs the email (logEmailOnSend) or uses a template counts against it, as the Actions
+    Developer Guide says from API 244.0 on; the others count against the daily workflow email
+    limit, which the sandbox does not keep. Of one that counts: each email address, and a
     recipient by id that is not a user of the org (a lead, a contact); a user told by id is
     not counted, as Salesforce documents for an email to a User by its id."""
+    if not (inputs.get("logEmailOnSend") in (True, "true") or inputs.get("emailTemplateId")):
+        return 0
     listed = inputs.get("emailAddressesArray")
     addresses = [a for a in (listed if isinstance(listed, list) else str(inputs.get("emailAddresses") or "").split(","))
                  if str(a).strip()]

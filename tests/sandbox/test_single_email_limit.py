@@ -1,10 +1,12 @@
 """The org's daily single-email limit as Salesforce documents it for the emailSimple action
-(Actions Developer Guide, "Simple Email Actions"): single emails to at most 5,000 *external
-email addresses* per day, the day by Greenwich Mean Time; an email to a user of the org by
-their id does not count (Salesforce Help, "Daily limits for sending single emails using API
-methods": an email to a User through setTargetObjectId is not counted). `/limits` says
-what is left as `SingleEmail`; past it, the input is refused with SINGLE_EMAIL_LIMIT_EXCEEDED
-and nothing is sent."""
+(Actions Developer Guide, "Simple Email Actions"): an email that is logged (logEmailOnSend)
+or uses a template counts against it (from API 244.0; one that does neither counts against
+the daily workflow email limit instead); single emails to at most 5,000 *external email
+addresses* per day, the day by Greenwich Mean Time; an email to a user of the org by their
+id does not count (Salesforce Help, "Daily limits for sending single emails using API
+methods": an email to a User through setTargetObjectId is not counted). `/limits` says what
+is left as `SingleEmail`; past it, the input is refused with SINGLE_EMAIL_LIMIT_EXCEEDED and
+nothing is sent."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -17,7 +19,8 @@ from tests.conftest import salesforce_client
 
 def _email(sf, **to):
     return sf.restful("actions/standard/emailSimple", method="POST",
-                      json={"inputs": [{"emailSubject": "Offer", "emailBody": "A lead for you", **to}]})
+                      json={"inputs": [{"emailSubject": "Offer", "emailBody": "A lead for you", "logEmailOnSend": True,
+                                        **to}]})
 
 
 def _left(sf) -> int:
@@ -40,6 +43,8 @@ def test_emails_to_addresses_count_per_gmt_day_and_emails_to_users_do_not(sandbo
     _email(sf, emailAddressesArray=["c@partner.example"])
     assert _left(sf) == 0
     _email(sf, recipientId=sandbox.org.admin_user_id)  # users are still told
+    sf.restful("actions/standard/emailSimple", method="POST", json={"inputs": [  # not logged: not this limit
+        {"emailSubject": "Offer", "emailBody": "A lead for you", "emailAddresses": "e@partner.example"}]})
     # the count starts again at midnight GMT, not 24 hours after the first email
     now = sandbox.clock.now()
     midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
