@@ -428,6 +428,12 @@ class SalesforceClient:
                 answer = self._call(lambda: self._invoke_action(path, chunk), f"notify {kind}", idempotent=False)
             except TransientError as exc:
                 answer = _notify.unanswered(len(chunk), exc)
+                unknown = answer[0]["errors"][0]["statusCode"] == _notify.OUTCOME_UNKNOWN
+                self.log.warning("notifications_unanswered", kind=kind, notifications=len(chunk),
+                                 code=exc.failure.code, outcome="unknown" if unknown else "not sent",
+                                 note="not sent again: a person told twice is worse than a lead whose "
+                                      "Task says it may not have been told" if unknown else
+                                      "Salesforce refused the call; each lead's Task says so")
             for owner, result in zip(owners[start : start + len(chunk)], answer):
                 per_notification[owner].append(result)
         results = [_notify.outcome(n, r) for n, r in zip(notifications, per_notification)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from structlog.testing import capture_logs
 
 from sandbox.simulator import Profile
 
@@ -25,7 +26,10 @@ def test_an_alert_call_whose_answer_is_lost_is_not_sent_again(org, make_loop):
     loop = make_loop(org, settings={"notifications": {"mode": "email", "alert_tasks": "failed"}})
     org.simulator.set_profile("*", NEVER_ANSWER)
     org.faults.plan("lost_answer", endpoint="emailSimple")  # the first alert call: done, answer lost
-    loop.cycle()
+    with capture_logs() as logs:
+        loop.cycle()
+    [said] = [e for e in logs if e["event"] == "notifications_unanswered"]
+    assert said["outcome"] == "unknown" and said["code"] == "ConnectionError"
     offered = {o["lead_id"] for o in loop.live().values() if o["kind"] == "offer"}
     sent = Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"]) for n in alerts(org))
     assert offered and set(sent) and {lead for lead, _ in sent} == offered
