@@ -422,7 +422,18 @@ class SalesforceClient:
         per_notification: list[list[dict[str, Any]]] = [[] for _ in notifications]
         for start in range(0, len(inputs), _notify.INPUTS_PER_CALL):
             chunk = inputs[start : start + _notify.INPUTS_PER_CALL]
-            answer = self._call(lambda: self._invoke_action(path, chunk), f"notify {kind}")
+            try:
+                # not idempotent: a call Salesforce carried out whose answer was lost, sent
+                # again, messages up to 200 people a second time
+                answer = self._call(lambda: self._invoke_action(path, chunk), f"notify {kind}", idempotent=False)
+            except TransientError as exc:
+                answer = _notify.unanswered(len(chunk), exc)
+                unknown = answer[0]["errors"][0]["statusCode"] == _notify.OUTCOME_UNKNOWN
+                self.log.warning("notifications_unanswered", kind=kind, notifications=len(chunk),
+                                 code=exc.failure.code, outcome="unknown" if unknown else "not sent",
+                                 note="not sent again: a person told twice is worse than a lead whose "
+                                      "Task says it may not have been told" if unknown else
+                                      "Salesforce refused the call; each lead's Task says so")
             for owner, result in zip(owners[start : start + len(chunk)], answer):
                 per_notification[owner].append(result)
         results = [_notify.outcome(n, r) for n, r in zip(notifications, per_notification)]

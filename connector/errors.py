@@ -138,6 +138,12 @@ CONFIG_FIXES: dict[str, str] = {
         "or 'No access'): set it to 'All email', or tell reps by Salesforce notification instead "
         "([notifications] offer_alert = \"custom\" and mode = \"custom\")"
     ),
+    "SINGLE_EMAIL_LIMIT_EXCEEDED": (
+        "the org's daily allowance of single emails to external addresses (SingleEmail in /limits; 5,000 a day, "
+        "far fewer in a Developer Edition or trial) is spent until midnight GMT: emails resume then, and those "
+        "refused are not sent again. Ask Salesforce to raise it, or tell reps by Salesforce notification "
+        "([notifications] offer_alert = \"custom\" and mode = \"custom\")"
+    ),
     "NOT_FOUND": "the resource does not exist in this org or API version: check api_version and the object names",
     "MALFORMED_QUERY": "the query is invalid: check the field names and the `where` filter in the mapping",
     "INVALID_QUERY_FILTER_OPERATOR": "a filter uses an operator the field type does not support: fix the mapping's `where` filter",

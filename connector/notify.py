@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
 from .config import NotifyConfig
-from .errors import classify, error_list
+from .errors import ConnectorError, classify, error_list
+from .retry import surely_not_applied
 from .soql import check_id
 
 NotifyKind = Literal["custom", "email", "none"]
@@ -94,6 +95,26 @@ def _fit(text: str, limit: int) -> str:
         if used > limit - 1:
             return text[:i] + "…"
     return text
+
+
+# An action call that got no answer it could trust (a read timeout, a connection closed on
+# the way back, a 500 after its retries): Salesforce may have sent its messages. They are not sent again —
+# a person told twice, 200 at a time, is worse than a lead whose Task says it is unsure.
+OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
+
+
+def unanswered(inputs: int, exc: ConnectorError) -> list[dict[str, Any]]:
+    """Each input's result for a call that failed after its retries: not sent when Salesforce
+    surely did nothing (it answered 503, the connection never opened), else unknown."""
+    failure = exc.failure
+    cause = exc.__cause__ or exc
+    if surely_not_applied(cause):
+        error = {"statusCode": failure.code, "message": failure.message}
+    else:
+        error = {"statusCode": OUTCOME_UNKNOWN,
+                 "message": f"Salesforce's answer was lost or said nothing of the outcome ({failure.code}: "
+                            f"{failure.message[:200]}); the message may have gone out and is not sent again"}
+    return [{"isSuccess": False, "errors": [error]} for _ in range(inputs)]
 
 
 def outcome(notification: Notification, results: Sequence[Mapping[str, Any]]) -> NotifyResult:

@@ -9,8 +9,14 @@ Budget: one alert per offer costs an action input, and an action call carries 20
 A run that offers more than that (a backlog, a first import) folds each rep's offers
 into one message listing them, so 10,000 offers to 180 reps are one call, not fifty.
 
-At most once: the alert goes out after the write is confirmed; a crash in between
-costs the alert, never a second one (the reminder before the deadline still comes).
+At most once: the alert goes out after the write is confirmed — by Salesforce's answer, or
+by the outbox finding the write landed when the answer was lost or a crash came first (no
+alert went for it then); a crash between confirmation and alert costs the alert, never a
+second one (the reminder before the deadline still comes). Each offer's alert is claimed
+in the state (`offers.alerted_at`) before it goes, so two confirmations of one write (an
+active/standby pair, a deposed leader's late answer) announce it once. An offer over by
+then is not announced. An action call whose answer is lost is not sent again (connector/notify.py):
+its leads' Task says the alert may not have gone out.
 
 On the Lead: an alert that did not go out (refused, or no active user to tell) leaves a
 completed Task "Offer alert not sent" with Salesforce's reason; with [notifications]
@@ -21,11 +27,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from connector.notify import INPUTS_PER_CALL, Notification, NotifyResult
+from connector.notify import INPUTS_PER_CALL, OUTCOME_UNKNOWN, Notification, NotifyResult
 from jobs import activity
-from jobs.printable import plain
+from jobs.printable import in_sentence
 from jobs.state import schema
 from rules.windows import zone as time_zone
 
@@ -94,7 +100,7 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
     entries = [e for e in offers if e.get("purpose") in ALERTED_PURPOSES and e.get("offer_id")]
     if mode == "off" or not entries:
         return {}
-    rows = _confirmed_offers(cx, [e["id"] for e in entries])
+    rows = _claimed(cx, now, _confirmed_offers(cx, [e["id"] for e in entries]))
     if not rows:
         return {}
     routing = cx.routing()
@@ -163,6 +169,11 @@ def _mark(routing, offer: dict[str, Any], kind: str, outcome: list[NotifyResult]
     failure = next((r for r in outcome if not r.ok), None)
     if outcome and failure is None:
         subject, lines = "Offer alert sent", [f"leadrouter told {who} {how} that this lead was offered to them."]
+    elif failure is not None and failure.code == OUTCOME_UNKNOWN:
+        subject = "Offer alert may not have been sent"
+        lines = [f"leadrouter asked Salesforce to tell {who} {how} that this lead was offered to them, and cannot "
+                 f"tell whether it did ({activity.reason(failure.code, failure.message)}).",
+                 "The offer stands; the reminder before the deadline still comes."]
     else:
         reason = activity.reason(failure.code, failure.message) if failure else "no active partner user to tell"
         subject = "Offer alert not sent"
@@ -203,8 +214,11 @@ def _confirmed_offers(cx, entry_ids: list[int]) -> list[tuple[dict[str, Any], di
     offers = []
     with cx.store.connect() as conn:
         for i in range(0, len(entry_ids), 500):
+            # an offer over by now (answered, lapsed, taken back) is not announced: a write
+            # confirmed late (after a restart) can find it so
             q = (select(o).select_from(ob.join(o, o.c.id == ob.c.offer_id))
-                 .where(ob.c.id.in_(entry_ids[i:i + 500]), ob.c.status == "confirmed").order_by(o.c.id))
+                 .where(ob.c.id.in_(entry_ids[i:i + 500]), ob.c.status == "confirmed", o.c.status == "live")
+                 .order_by(o.c.id))
             offers += [dict(row) for row in conn.execute(q).mappings()]
         missing = sorted({x["lead_id"] for x in offers if x["lead_id"] not in memo})
         records: dict[str, Any] = {}
@@ -212,6 +226,20 @@ def _confirmed_offers(cx, entry_ids: list[int]) -> list[tuple[dict[str, Any], di
             records.update(conn.execute(select(lead.c.lead_id, lead.c.record)
                                         .where(lead.c.lead_id.in_(missing[i:i + 500]))).all())
     return [(x, records.get(x["lead_id"])) for x in offers]
+
+
+def _claimed(cx, now: datetime, rows: list[tuple[dict[str, Any], Any]]) -> list[tuple[dict[str, Any], Any]]:
+    """The offers whose alert this call claims: each offer's once, in one statement a second
+    connector (or a later confirmation of the same write) cannot also win."""
+    o = schema.offers
+    ids = [offer["id"] for offer, _ in rows]
+    won: set[int] = set()
+    with cx.store.begin() as conn:
+        for i in range(0, len(ids), 500):
+            q = (update(o).where(o.c.id.in_(ids[i:i + 500]), o.c.alerted_at.is_(None))
+                 .values(alerted_at=now).returning(o.c.id))
+            won.update(conn.execute(q).scalars())
+    return [(offer, record) for offer, record in rows if offer["id"] in won]
 
 
 def _recipients(routing, offer: dict[str, Any]) -> tuple[str, ...]:
@@ -251,11 +279,13 @@ def _lead_facts(lead: Any, *, person: bool = True) -> dict[str, Any]:
     get = (lambda name: getattr(lead, name, None)) if lead is not None and hasattr(lead, "company") else (lambda _: None)
     # The state keeps no personal fields: the person's name is there only if a mapping kept it.
     # Web forms fill these: each goes into the alert as one plain line (jobs/printable.plain).
-    person = " ".join(p for p in (plain(get("first_name")), plain(get("last_name"))) if p) if person else ""
-    company = plain(get("company")) or person or "a lead"
-    region = ", ".join(p for p in (plain(get("city")), plain(get("state")), plain(get("country"))) if p)
+    # A name in Arabic or Hebrew is isolated, so the sentence around it keeps its order.
+    person = " ".join(p for p in (in_sentence(get("first_name")), in_sentence(get("last_name"))) if p) if person else ""
+    company = in_sentence(get("company")) or person or "a lead"
+    region = ", ".join(p for p in (in_sentence(get("city")), in_sentence(get("state")), in_sentence(get("country")))
+                       if p)
     return {"lead": f"{person} ({company})" if person else company, "company": company,
-            "region": region or "?", "products": sorted(plain(p) for p in get("products") or ())}
+            "region": region or "?", "products": sorted(in_sentence(p) for p in get("products") or ())}
 
 
 def _body(words: dict[str, str], f: dict[str, Any], zone: str | None) -> str:

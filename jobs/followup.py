@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from datetime import datetime, timedelta
 
-from connector.notify import Notification
+from connector.notify import OUTCOME_UNKNOWN, Notification
 from jobs import activity, leads, lifecycle, outbox
 from jobs.alerts import lead_link, rep_of
 from jobs.state import offers as of
@@ -78,6 +78,10 @@ def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, in
         days = (now - o["accepted_at"]).days
         if sent:
             subject, line = "Follow-up reminder sent", f"leadrouter reminded the rep holding this lead {activity.HOW.get(mode, mode)} to work it."
+        elif r is not None and r.code == OUTCOME_UNKNOWN:
+            subject = "Follow-up reminder may not have been sent"
+            line = (f"leadrouter asked Salesforce to remind the rep holding this lead to work it, and cannot tell "
+                    f"whether it did ({activity.reason(r.code, r.message)}).")
         else:
             why = activity.reason(r.code, r.message) if r is not None else "no rep recorded as accepting it"
             subject, line = "Follow-up reminder not sent", f"leadrouter could not remind the rep holding this lead ({why})."

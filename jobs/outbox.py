@@ -478,6 +478,7 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
     offered_at = next(iter(cx.mappings.writeback({"offered_at": None})), None)
     handed_back: list[str] = []  # leads whose partner's rep rejected them since: read as the stream does
     decide_again_ids: list[str] = []  # decisions that never landed on leads changed since: decided again
+    confirmed: list[dict[str, Any]] = []  # landed: an offer's alert waits for its confirmation, so none went yet
     # who changed the owner and the answer since each decision (LeadHistory), read before the
     # transaction and only for writes following a transition on a lead changed since
     unsure = [e for e in sent if e["purpose"] not in DECISION_PURPOSES and (rec := found.get(e["lead_id"])) is not None
@@ -491,6 +492,7 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
             if rec is not None and landed(rec, written(e["payload"], dropped), answers, offered_at):
                 ob.mark(conn, [e["id"]], "confirmed", now)
                 counts["reconciled_confirmed"] += 1
+                confirmed.append(e)
             elif rec is not None and parse_sf_datetime(rec.get("SystemModstamp")) == e["seen_modstamp"]:
                 ob.mark(conn, [e["id"]], "pending", now, error="unknown outcome after a restart; sending again")
                 counts["reconciled_resend"] += 1
@@ -530,6 +532,8 @@ def reconcile(cx: Context, now: datetime) -> dict[str, int]:
         counts["reconciled_decided_again"] = len(decide_again_ids)
         cx.refresh_leads(sorted(set(decide_again_ids)), now, counts)
     cx.log(component="outbox").info("outbox_reconciled", **counts)
+    # an alert goes out only for a confirmed write, so one confirmed here was never sent: now it is
+    alerts.send_offer_alerts(cx, now, confirmed, counts)
     return counts
 
 

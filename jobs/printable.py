@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from typing import Any
 
 from rules.errors import UNSAFE
@@ -53,6 +54,20 @@ def plain(value: Any) -> str:
     with line breaks cannot add lines of its own to the alert ("URGENT: log in at …")."""
     text = "" if value is None else str(value)
     return " ".join(_UNSAFE.sub(" ", text).split())
+
+
+_RIGHT_TO_LEFT = frozenset(("R", "AL"))
+
+
+def in_sentence(value: Any) -> str:
+    """`plain`, for a value set inside a sentence of ours (an offer alert): a name in Arabic or
+    Hebrew is isolated (U+2068 … U+2069), else a line starting with it is laid out right to
+    left and the words around it come out mirrored (Unicode's bidi algorithm takes a line's
+    direction from its first strong letter, skipping isolates). Other text is left as it is."""
+    text = plain(value)
+    if any(unicodedata.bidirectional(c) in _RIGHT_TO_LEFT for c in text):
+        return f"\u2068{text}\u2069"
+    return text
 
 
 def csv_cell(value: Any) -> Any:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from datetime import datetime, timedelta
 
-from connector.notify import Notification, NotifyResult
+from connector.notify import OUTCOME_UNKNOWN, Notification, NotifyResult
 from jobs import activity
 from jobs.alerts import deadline_lines, deadline_text, lead_link, rep_of
 from jobs.state import offers as of
@@ -137,6 +137,11 @@ def _mark(offer: dict[str, Any], mode: str, outcome: list[NotifyResult], zones: 
     how = activity.HOW.get(mode, mode)
     if failure is None:
         subject, lines = "Offer reminder sent", [f"leadrouter reminded {who} {how} that the offer ends soon."]
+    elif failure.code == OUTCOME_UNKNOWN:
+        subject = "Offer reminder may not have been sent"
+        lines = [f"leadrouter asked Salesforce to remind {who} {how} that the offer ends soon, and cannot tell "
+                 f"whether it did ({activity.reason(failure.code, failure.message)}).",
+                 "The offer stands; it lapses at its deadline as usual."]
     else:
         reason = activity.reason(failure.code, failure.message) if outcome else "no active partner user to remind"
         subject = "Offer reminder not sent"

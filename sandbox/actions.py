@@ -3,6 +3,7 @@ emailSimple. Inputs are checked as Salesforce checks them; nothing is sent - eve
 accepted input is recorded in `sandbox.notifications` for tests and the demo."""
 from __future__ import annotations
 
+from datetime import timezone
 from typing import TYPE_CHECKING, Any
 
 from sandbox.errors import SalesforceError
@@ -51,6 +52,12 @@ def _problems(sb: Sandbox, action: str, inputs: Any) -> list[dict]:
         # action sends nothing (the code is the one Apex's single email answers with)
         problems.append({"statusCode": "NO_MASS_MAIL_PERMISSION",
                          "message": "Single email is not enabled for your organization or profile.", "fields": []})
+    if action == "emailSimple" and not problems:
+        wanted = external_addresses(inputs)
+        if wanted and wanted > single_emails_left(sb):
+            problems.append({"statusCode": "SINGLE_EMAIL_LIMIT_EXCEEDED",
+                             "message": "Email limit exceeded: the org's daily limit of single emails to external "
+                                        "addresses is used up until midnight GMT", "fields": []})  # fmt: skip
     if action == "customNotificationAction" and not problems:
         for name, limit in CUSTOM_LIMITS.items():
             value = inputs[name]
@@ -75,6 +82,32 @@ def _problems(sb: Sandbox, action: str, inputs: Any) -> list[dict]:
                 if found is None or found[0] not in ("User", "Group", "Account"):
                     problems.append({"statusCode": "INVALID_ID_FIELD", "message": f"Invalid recipient id: {rid}", "fields": []})  # fmt: skip
     return problems
+
+
+def external_addresses(inputs: dict[str, Any]) -> int:
+    """What one emailSimple input counts against the daily single-email limit. Only an input
+    that logs the email (logEmailOnSend) or uses a template counts against it, as the Actions
+    Developer Guide says from API 244.0 on; the others count against the daily workflow email
+    limit, which the sandbox does not keep. Of one that counts: each email address, and a
+    recipient by id that is not a user of the org (a lead, a contact); a user told by id is
+    not counted, as Salesforce documents for an email to a User by its id."""
+    if not (inputs.get("logEmailOnSend") in (True, "true") or inputs.get("emailTemplateId")):
+        return 0
+    listed = inputs.get("emailAddressesArray")
+    addresses = [a for a in (listed if isinstance(listed, list) else str(inputs.get("emailAddresses") or "").split(","))
+                 if str(a).strip()]
+    recipient = inputs.get("recipientId")
+    by_id = 1 if isinstance(recipient, str) and recipient and not recipient.startswith("005") else 0
+    return len(addresses) + by_id
+
+
+def single_emails_left(sb: Sandbox) -> int:
+    """`SingleEmail` Remaining: the day is Greenwich Mean Time's, from midnight to midnight."""
+    now = sb.clock.now().astimezone(timezone.utc)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    used = sum(external_addresses(n.inputs) for n in sb.notifications.all("emailSimple")
+               if n.at.astimezone(timezone.utc) >= day)
+    return max(0, getattr(sb.org, "single_email_max", 5000) - used)
 
 
 def invoke(sb: Sandbox, request: Request) -> Response:

@@ -103,7 +103,7 @@ def handle(sb: Sandbox, request: Request) -> Response:
         if decision.latency_ms:
             time.sleep(decision.latency_ms / 1000)
         fault = decision.fault
-        if fault is not None:
+        if fault is not None and fault.kind != "lost_answer":
             _raise_fault(sb, request, fault.kind)
         if route is None:
             if allowed:
@@ -115,6 +115,8 @@ def handle(sb: Sandbox, request: Request) -> Response:
         request.params = params
         request.record_faults = decision.records  # type: ignore[attr-defined]
         response = route.handler(sb, request)
+        if fault is not None and fault.kind == "lost_answer":
+            raise Drop()  # done, and the answer never arrives
     except SalesforceError as exc:
         response = error_response(exc)
     except Drop:

@@ -15,6 +15,7 @@ from sandbox.app import VERSIONS, release_label
 from sandbox.cursors import batch_size
 from sandbox.errors import SalesforceError, entity_is_deleted
 from sandbox.https_server import Request, Response
+from sandbox.actions import single_emails_left
 from sandbox.jsonvalues import json_value, record_json
 from sandbox.schema import ObjectDef
 
@@ -451,7 +452,6 @@ def recent(sb: Sandbox, request: Request) -> Response:
 def limits(sb: Sandbox, request: Request) -> Response:
     remaining = sb.limit.remaining()
     day_ago = sb.clock.now() - timedelta(hours=24)
-    emails = sum(len(str(n.inputs.get("emailAddresses", "")).split(",")) for n in sb.notifications.all("emailSimple"))
     return Response(200, {
         "DailyApiRequests": {"Max": sb.limit.maximum, "Remaining": remaining},
         "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
@@ -459,7 +459,7 @@ def limits(sb: Sandbox, request: Request) -> Response:
         "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": max(0, 10000 - sb.bulk.used("query", day_ago))},
         "DataStorageMB": {"Max": 5, "Remaining": 5},
         "FileStorageMB": {"Max": 20, "Remaining": 20},
-        "SingleEmail": {"Max": 5000, "Remaining": max(0, 5000 - emails)},
+        "SingleEmail": {"Max": getattr(sb.org, "single_email_max", 5000), "Remaining": single_emails_left(sb)},
         "HourlyPublishedPlatformEvents": {"Max": 250000, "Remaining": 250000},
     })  # fmt: skip
 

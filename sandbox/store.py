@@ -66,6 +66,9 @@ class Org:
         self.lead_sharing_external = "Private"
         # Setup → Deliverability → Access level: "all", or "system" / "none" (emailSimple refused)
         self.email_deliverability = "all"
+        # single emails to external addresses a day (GMT): 5,000 for a licensed org, far fewer
+        # in a Developer Edition or trial (sandbox/actions.py)
+        self.single_email_max = 5000
         # an integration user without View Setup and Configuration: FieldDefinition refused
         # (sandbox/field_definitions.py)
         self.field_definitions_refused = False

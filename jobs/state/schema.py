@@ -25,7 +25,7 @@ from sqlalchemy import (
 
 from jobs.state.types import OrgString, OrgText, UTCDateTime
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 metadata = MetaData()
 
@@ -101,6 +101,8 @@ offers = Table(
     # made before offers kept it. Its reminder counts back in it (jobs/remind.py).
     Column("calendar", OrgString(80)),
     Column("reminded_at", UTCDateTime),
+    # the offer's alert claimed (jobs/alerts.py): once, whichever connector confirms the write
+    Column("alerted_at", UTCDateTime),
     Column("status", String(12), nullable=False),
     Column("lead_modstamp", UTCDateTime),
     Column("accepted_at", UTCDateTime),

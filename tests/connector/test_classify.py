@@ -51,6 +51,18 @@ def test_config_errors_carry_a_fix_that_says_what_to_change():
     assert "query Lead" in str(err) and "No such column 'Foo__c'" in str(err) and "fix:" in str(err)
 
 
+def test_a_spent_daily_email_allowance_says_when_it_comes_back_and_what_else_to_do():
+    """emailSimple refuses an input with SINGLE_EMAIL_LIMIT_EXCEEDED once the org's daily
+    allowance (by GMT) is spent: the warning and the lead's Task name the way out."""
+    from connector.notify import Notification, outcome
+
+    note = Notification(recipient_ids=("005000000000001AAA",), title="t", body="b")
+    refused = outcome(note, [{"isSuccess": False, "errors": [
+        {"statusCode": "SINGLE_EMAIL_LIMIT_EXCEEDED", "message": "Email limit exceeded"}]}])
+    assert not refused.ok and refused.code == "SINGLE_EMAIL_LIMIT_EXCEEDED"
+    assert "midnight GMT" in refused.fix and 'offer_alert = "custom"' in refused.fix
+
+
 def test_unknown_403_is_a_config_problem_with_a_generic_fix():
     failure = classify(sf_error(SalesforceRefusedRequest, 403, "SOMETHING_NEW"))
     assert failure.kind == "config" and "permission set" in failure.fix

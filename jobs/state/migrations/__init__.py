@@ -44,6 +44,7 @@ from jobs.state.migrations import (
     v6_offer_answer_indexes,
     v7_lead_rule,
     v8_offer_calendar,
+    v9_offer_alerted_at,
 )
 
 
@@ -63,6 +64,7 @@ MIGRATIONS: list[Migration] = [
     Migration(6, v6_offer_answer_indexes.NAME, v6_offer_answer_indexes.apply),
     Migration(7, v7_lead_rule.NAME, v7_lead_rule.apply),
     Migration(8, v8_offer_calendar.NAME, v8_offer_calendar.apply),
+    Migration(9, v9_offer_alerted_at.NAME, v9_offer_alerted_at.apply),
 ]
 
 
