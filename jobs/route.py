@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from sqlalchemy import Connection
 
 from jobs import feedback, learning, lifecycle
+from jobs import lead_words as words
 from jobs.logging import get_logger
 from jobs.state import offers as of
 from jobs.timeutil import parse_sf_datetime
@@ -76,7 +77,7 @@ def not_ours(lead: Lead) -> tuple[str, str] | None:
     if lead.converted:
         return "closed", "converted before routing"
     if lead.do_not_route:
-        return "released", "Do_Not_Route__c is ticked"
+        return "released", words.DO_NOT_ROUTE
     if lead.routing_status not in ROUTABLE_STATUSES:
-        return "released", f"already has Routing_Status__c = {lead.routing_status}; set it to Pending to route it"
+        return "released", f"its Routing Status is already {lead.routing_status}; {words.ROUTE_AGAIN}"
     return None
