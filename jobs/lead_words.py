@@ -50,3 +50,7 @@ REROUTED = "routed again because a person set Routing Status to Pending"
 RELEASED_BY_PERSON = "Taken over by a person"
 RELEASED_BY_DO_NOT_ROUTE = "Do Not Route ticked"
 DO_NOT_ROUTE = "Do Not Route is ticked"
+DO_NOT_ROUTE_TICKED = f"{DO_NOT_ROUTE}: leadrouter keeps away from this lead"
+# with the box ticked, Pending alone routes nothing: the box goes first
+ROUTE_AGAIN_UNTICKED = ("to have it routed again, untick Do Not Route and set Routing Status to Pending: leadrouter "
+                        "routes it at its next run")

@@ -431,7 +431,7 @@ def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, no
     if not lost:  # a lead the partner closed is still there: what we last wrote (Accepted) must land
         ob.drop_open(conn, lead_id, reason, now)
     if final_state is LeadState.RELEASED:
-        reason = f"{reason}{AGAIN}"
+        reason = f"{reason}{AGAIN}"  # the state's copy: the Lead's is released_update's
     values: dict[str, Any] = {"state": final_state.value, "reason": clip(reason)}
     if modstamp is not None:
         values["modstamp"] = modstamp
@@ -470,8 +470,9 @@ def released_update(cx: Context, reason: str, *, partner_id: Any = ...,
     Routing_Rule__c: the rule of the offer that is over decides nothing now), and no offer
     fields (no deadline ticking, no calendar it is counted in, no stale answer). `partner_id`:
     the partner to show, when the one we set no longer fits the owner (None clears it)."""
+    again = f"; {words.ROUTE_AGAIN_UNTICKED}" if rule == words.RELEASED_BY_DO_NOT_ROUTE else AGAIN
     values: dict[str, Any] = {"routing_status": RoutingStatus.RELEASED.value,
-                              "reason": clip(reason, REASON_MAX - len(AGAIN)) + AGAIN, "rule": rule,
+                              "reason": clip(reason, REASON_MAX - len(again)) + again, "rule": rule,
                               "offered_at": None, "deadline": None, "calendar": None}
     if partner_id is not ...:
         values["partner_id"] = partner_id

@@ -345,7 +345,7 @@ def decide_again(cx: Context, conn, state, entry: dict[str, Any], lead: Any, rec
     if before is not None and rec.get("OwnerId") != before and _late_take(cx, conn, lead.id, rec):
         before = rec.get("OwnerId")  # a partner's rep answered an offer of ours late: no person's takeover
     if before is None or rec.get("OwnerId") != before or lead.converted or lead.do_not_route:
-        reason = ("lead converted" if lead.converted else f"{words.DO_NOT_ROUTE} (ticked by a person)"
+        reason = ("lead converted" if lead.converted else words.DO_NOT_ROUTE_TICKED
                   if lead.do_not_route else "taken over by a person before our write landed: owner set to "
                   f"{called(rec.get('OwnerId'), owner_names)}")
         if lead.converted:

@@ -3,7 +3,8 @@
 A Released lead's reason says who took it over; an Id (005…) means nothing on the page.
 The names are read in one query per page of leads, before the page's transaction (no call
 to Salesforce is made inside it), and only for leads whose owner is a user other than the
-one the state last knew — a takeover, or a rep taking an offer. A name that cannot be read
+one the state last knew, and who are no partner's rep (the partner snapshot names those):
+a person of the org taking a lead over, which is rare. A name that cannot be read
 (the query fails, the user is not visible) leaves the Id: the one thing we have of them.
 """
 from __future__ import annotations
@@ -23,8 +24,10 @@ CHUNK = 200  # ids per query: well inside SOQL's length
 def new_owners(cx: Context, records: list[dict[str, Any]]) -> dict[str, str]:
     """{user id: name} of the users who own leads of this page that the state knew with
     another owner; empty when there are none or their names cannot be read."""
+    reps = cx.routing().rep_partner  # a partner's rep is named from the partner snapshot
+    ours = (cx.client.user_id or "")[:15]
     owners = {r["Id"]: r.get("OwnerId") or "" for r in records}
-    owners = {k: v for k, v in owners.items() if v.startswith(USER_PREFIX) and v[:15] != (cx.client.user_id or "")[:15]}
+    owners = {k: v for k, v in owners.items() if v.startswith(USER_PREFIX) and v[:15] != ours and v not in reps}
     if not owners:
         return {}
     with cx.store.connect() as conn:

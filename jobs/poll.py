@@ -526,7 +526,7 @@ def _released_by(event: Event) -> str:
 
 def _takeover_reason(routing, event: Event, lead: Lead, now: datetime, owner_names: dict[str, str] | None = None) -> str:
     if event is Event.DO_NOT_ROUTE:
-        return f"{words.DO_NOT_ROUTE} (ticked by a person)"
+        return words.DO_NOT_ROUTE_TICKED
     if event is Event.PARTNER_REMOVED:
         now_on = f"set to {_name(routing, lead.partner_id)}" if lead.partner_id else "cleared"
         why = f"taken over by a person: the partner account was {now_on} at {now:%Y-%m-%d %H:%M} UTC"

@@ -98,6 +98,9 @@ def test_do_not_route_ticked_on_an_offered_lead_is_said_by_its_label(org, loop):
     lead = admin_sees(org, loop, lead_id, status="Released", reason_starts="Do Not Route is ticked", since=since)
     plain(lead["Routing_Reason__c"])
     assert lead["Routing_Rule__c"] == "Do Not Route ticked", lead
+    # Pending alone routes nothing while the box is ticked: the Lead says to untick it first
+    assert lead["Routing_Reason__c"].endswith("untick Do Not Route and set Routing Status to Pending: leadrouter "
+                                              "routes it at its next run"), lead["Routing_Reason__c"]
 
 
 # ---------------------------------------------------------------- Pending: what it asks for, what happens
