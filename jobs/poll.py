@@ -23,7 +23,7 @@ from jobs.timeutil import parse_sf_datetime
 from mappings import Unroutable
 from rules import lifecycle as rl
 from rules.lifecycle import Action, Event, Ignored, LeadState
-from rules.explain import clip
+from rules.explain import clip, quoted
 from rules.model import Lead, Response, RoutingStatus
 from rules.outcomes import POOL_OPEN, POOL_TAKEN
 from rules.state import RoutingState
@@ -361,7 +361,7 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         why_not = not_admitted(cx, state, lead, live, who, now) or "not admitted"
         taker = lead.owner_id if routing.rep_partner.get(lead.owner_id or "") == who else answerer
         # Every pool member reads this reason: it names the rule and the criterion, not the partner.
-        why = (f"a pick-up at {(seen or now):%Y-%m-%d %H:%M} UTC by a partner the rule {live.get('rule')!r} does not "
+        why = (f"a pick-up at {(seen or now):%Y-%m-%d %H:%M} UTC by a partner the rule {quoted(live.get('rule'))} does not "
                f"admit for this lead ({why_not}) was undone; back in the pool for the partners it admits")
         lifecycle.put_back(cx, conn, lead.id, owner_id=live["queue_id"], partner_id=None,
                            status=RoutingStatus.OFFERED, reason=why, now=now, seen_modstamp=seen, offer_id=live["id"],

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Mapping
 
 from rules.book import OTHERWISE_WORDS, Rule, Settings
-from rules.explain import REASON_MAX, Explanation, RuleTrial, clip
+from rules.explain import REASON_MAX, Explanation, RuleTrial, clip, quoted
 from rules.index import PartnerIndex
 from rules.model import Decision, DecisionKind, Lead
 from rules.state import RoutingState
@@ -126,7 +126,8 @@ class Outcomes:
         if business_hours and p.time_zone and not known_zone(p.time_zone):
             # the deadline on the Lead is in another zone's working hours than its partner's: say whose
             zone_name = p.time_zone if len(p.time_zone) <= 40 else p.time_zone[:40] + "…"
-            counts += f"; working hours of {self.settings.time_zone}: Time_Zone__c {zone_name!r} is no time zone"
+            counts += (f"; working hours of {self.settings.time_zone}: the partner's Time Zone "
+                       f"{quoted(zone_name)} is no time zone")
         summary = f"{summary_extra or rule_name}: {p.name} — {pick.how}{counts}"
         return self.finish(lead, ex, DecisionKind.OFFER, attempt, now, summary, rule=rule_name, ruleset=ruleset,
                            partner_id=p.id, rep_id=rep.id if rep else None, deadline=deadline, calendar=calendar)

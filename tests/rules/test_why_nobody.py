@@ -39,7 +39,7 @@ def test_fallback_reason_names_the_criterion_and_the_value_that_left_nobody():
                       RoutingState(), NOW)
     assert d.kind is DecisionKind.FALLBACK
     assert d.reason.startswith("Fallback queue Unassigned_Partner_Leads: no partner covers JP; "
-                               "3 partners qualify but not 'Security Suite'")
+                               '3 partners qualify but not "Security Suite"')
     assert d.rule == "APAC product specialist", "Routing_Rule__c names the rule that came last"
     assert len(d.reason) <= REASON_MAX
 
@@ -49,8 +49,8 @@ def test_one_partner_left_reads_in_the_singular():
                         [partner("001AU", coverage=("AU",), products=frozenset({"Analytics"}))])
     d = router.decide(lead(country="AU", state=None, postal_code=None, products=frozenset({"Security Suite"})),
                       RoutingState(), NOW)
-    assert d.reason == ("Fallback queue Unassigned_Partner_Leads: 1 covers AU but not 'Security Suite' "
-                        "(rule set 'All leads')")
+    assert d.reason == ('Fallback queue Unassigned_Partner_Leads: 1 covers AU but not "Security Suite" '
+                        '(rule set "All leads")')
 
 
 def test_partners_that_match_but_are_all_out_are_counted_by_why():
@@ -67,7 +67,7 @@ def test_no_rule_applying_says_so_and_still_names_a_rule():
                                  'match = { territories = ["APAC"], products = "all" }\n  when = "amount > 1"')
     router = router_for(text, [partner("001A")])
     d = router.decide(lead(country="DE", state=None, postal_code=None), RoutingState(), NOW)
-    assert "no rule of 'All leads' applies to this lead" in d.reason or "lead outside APAC" in d.reason
+    assert 'no rule of "All leads" applies to this lead' in d.reason or "lead outside APAC" in d.reason
     assert d.rule is not None
 
 
@@ -83,7 +83,7 @@ def test_a_reason_stays_within_the_field_however_many_rules_failed():
     router = router_for(rules, [partner("001AU", coverage=("AU",))])
     d = router.decide(lead(country="AU", state=None, postal_code=None, products=frozenset({"Security Suite"})),
                       RoutingState(), NOW)
-    assert "1 covers Region0 but not 'Security Suite'; 1 covers Region1" in d.reason
+    assert '1 covers Region0 but not "Security Suite"; 1 covers Region1' in d.reason
     assert len(d.reason) == REASON_MAX and d.reason.endswith("…")
 
 
@@ -113,7 +113,7 @@ def test_the_funnel_counts_the_partners_left_after_each_criterion():
     router = router_for(PRODUCTS_APAC, apac + [partner("001US")])
     jp = lead(country="AU", state=None, postal_code=None, products=frozenset({"Security Suite"}))
     assert router.funnel(jp, "APAC product specialist") == [
-        ("admitted by the rule's partner conditions", 4), ("sell 'Security Suite'", 0)]
+        ("admitted by the rule's partner conditions", 4), ('sell "Security Suite"', 0)]
     assert router.funnel(jp, "no such rule") == []
 
 
