@@ -232,3 +232,18 @@ def test_a_paused_registering_partner_names_the_opportunity_not_its_id(kestrel):
     reason = k.view(lead)["Routing_Reason__c"]
     assert reason.startswith("Deal registration Lambeth Lighting - registration by Mersey"), reason
     assert not re.search(r"\b006\w{12}", reason), f"an Opportunity's Id in {reason!r}"
+
+
+# ---------------------------------------------------------------- the shipped rules' own words
+
+def test_the_shipped_gates_name_fields_by_their_labels():
+    """A gate's reason is what an Unroutable lead says: the shipped rules name the box the
+    admin ticks (Do Not Route), not its API name."""
+    import tomllib
+    from pathlib import Path
+
+    shipped = tomllib.loads((Path(__file__).parents[2] / "rules" / "defaults" / "rules.toml").read_text())
+    reasons = [g["reason"] for g in shipped["gate"]]
+    assert "Do Not Route: ticked by a person; the connector stays away" in reasons, reasons
+    for reason in reasons:
+        assert not API_NAME.search(reason), reason
