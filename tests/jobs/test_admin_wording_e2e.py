@@ -247,3 +247,34 @@ def test_the_shipped_gates_name_fields_by_their_labels():
     assert "Do Not Route: ticked by a person; the connector stays away" in reasons, reasons
     for reason in reasons:
         assert not API_NAME.search(reason), reason
+
+
+# ---------------------------------------------------------------- tiers: the org's spelling
+
+def test_tiers_written_in_lower_case_in_the_rules_show_in_the_orgs_spelling(kestrel):
+    """A rules file may write tiers in any case (Salesforce compares picklist values without
+    case): the Lead, `explain` and the decision `once` logs name the tier as the org's
+    picklist spells it (Silver), never the rules file's "silver"."""
+    import contextlib
+    import io
+
+    from jobs.cli import main
+
+    k = kestrel
+    rules = k.work / "rules.toml"
+    text = rules.read_text().replace('tiers = ["Silver"]', 'tiers = ["silver"]').replace(
+        '  distribute = "weighted"\n  weight_by = "weight"',
+        '  partners = \'tier in ["gold", "silver", "platinum", "registered"]\'\n  distribute = "weighted"\n'
+        '  weight_by = "tier"').replace("fiscal_year_start_month = 7", "fiscal_year_start_month = 7\n"
+                                        "tier_weights = { gold = 3, silver = 1 }")
+    assert text.count("silver") == 3
+    rules.write_text(text)
+    lead = k.new_lead("Marina Bay Freight", "SG")
+    k.once(init=True)
+    reason = k.view(lead)["Routing_Reason__c"]
+    assert "weighted by tier (Silver: weight 1)" in reason, reason
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["explain", lead, "--config", str(k.config)]) == 0
+    said = out.getvalue()
+    assert "Silver: 3 partner(s), weight 1" in said and "silver" not in said, said
