@@ -556,7 +556,7 @@ def test_an_automatic_action_shows_on_the_lead(org, loop, action):
 # the pool: one live pool offer, two member reps the pool's rule admits
 def pool_offer(org, pooled):  # noqa: F811
     loop, lead_id, offer, _, _ = pooled
-    return loop, lead_id, "Offered", "North America pool: pool Partner_Pool_NA", None
+    return loop, lead_id, "Offered", "North America pool: pool Partner Pool NA", None
 
 
 def pool_member_declines(org, pooled):  # noqa: F811

@@ -129,6 +129,48 @@ def test_a_refused_write_says_how_to_route_again_in_the_pages_words(org, loop):
     assert not API_NAME.search(reason), reason
 
 
+# ---------------------------------------------------------------- queues by the names the org gives them
+
+def test_a_pool_offer_names_the_pool_by_its_label(org, make_loop):
+    """The admin sees the pool queue as the Lead's owner by its label; the reason named its
+    API name (Partner_Pool_NA). A label renamed in the org shows as renamed."""
+    from .test_pool_answers_e2e import NEVER_ANSWER
+
+    queue = next(g for g in org.org.records("Group") if g.get("DeveloperName") == "Partner_Pool_NA")
+    org.org.update("Group", queue["Id"], {"Name": "North America Partner Pool"}, as_user=org.org.integration_user_id)
+    loop = make_loop(org, pools=True)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id = next(lid for lid, o in sorted(loop.live().items()) if o["queue_id"] == queue["Id"])
+    reason = as_admin(org, lead_id)["Routing_Reason__c"]
+    assert reason.startswith("North America pool: pool North America Partner Pool, "), reason
+    assert "Partner_Pool_NA" not in reason, reason
+
+
+def test_a_lead_in_a_fallback_queue_names_the_queue_by_its_label(org, tmp_path):
+    from .conftest import Loop, build_connector
+    from .rules_for_tests import BASE, ROTATION
+
+    rules = tmp_path / "fallback.toml"
+    rules.write_text(BASE + ROTATION.replace('otherwise = "escalate"', 'otherwise = "Unassigned_Partner_Leads"'))
+    for account in org.org.records("Account"):  # nobody can take a lead: every lead falls back
+        if account.get("IsPartner"):
+            org.org.update("Account", account["Id"], {"Routing_Paused__c": True})
+    cx = build_connector(org, f"sqlite:///{tmp_path}/state.sqlite", rules=rules)
+    try:
+        loop = Loop(org, cx)
+        loop.cycle()
+        queue_id = loop.queue_id("Unassigned_Partner_Leads")
+        lead = next(r for r in org.org.records("Lead") if r.get("OwnerId") == queue_id
+                    and r.get("Routing_Status__c") == "Fallback")
+        reason = lead["Routing_Reason__c"]
+        assert reason.startswith("Fallback queue Unassigned Partner Leads: "), reason
+        assert "Unassigned_Partner_Leads" not in reason, reason
+    finally:
+        cx.client.close()
+        cx.store.dispose()
+
+
 # ---------------------------------------------------------------- an offer over leaves no calendar behind
 
 @pytest.fixture
