@@ -97,7 +97,7 @@ def test_an_unrecognised_country_is_shown_as_written_not_as_missing():
     router = router_for(None, [partner("001A")])
     d = router.decide(atlantis, RoutingState(), NOW)
     assert d.kind is DecisionKind.UNROUTABLE
-    assert d.reason == "Country: 'Atlantis' is not a recognised country"
+    assert d.reason == 'Country: "Atlantis" is not a recognised country'
     nowhere = convert({**record, "Country": None})
     assert router.decide(nowhere, RoutingState(), NOW).reason == "Country: missing or not a recognised country"
 
@@ -138,10 +138,10 @@ def test_no_rule_set_for_a_lead_whose_value_could_not_be_read_names_that_value()
     its country could not be read."""
     router = router_for(BY_COUNTRY, [partner("001JP", coverage=("JP",))])
     unread = lead(country=None, state=None, postal_code=None,
-                  extra={"dropped_values": {"country": "Country: 'Atlantis' is not a recognised country"}})
+                  extra={"dropped_values": {"country": 'Country: "Atlantis" is not a recognised country'}})
     d = router.decide(unread, RoutingState(), NOW)
     assert d.kind is DecisionKind.UNROUTABLE
-    assert "no rule set applies" in d.reason and "'Atlantis' is not a recognised country" in d.reason, d.reason
+    assert "no rule set applies" in d.reason and '"Atlantis" is not a recognised country' in d.reason, d.reason
     plain = router.decide(lead(country="FR", state=None, postal_code=None), RoutingState(), NOW)
     assert plain.reason == "Rules: no rule set applies to this lead", plain.reason
 
@@ -151,9 +151,9 @@ def test_each_gate_check_blames_only_a_value_it_reads():
     was said to read every name read before it in the file."""
     router = router_for(None, [partner("001A")])
     closed = lead(country=None, state=None, postal_code=None, status="Closed - Converted",
-                  extra={"dropped_values": {"country": "Country: 'Atlantis' is not a recognised country"}})
+                  extra={"dropped_values": {"country": 'Country: "Atlantis" is not a recognised country'}})
     d = router.decide(closed, RoutingState(), NOW)
     assert d.kind is DecisionKind.UNROUTABLE
     country, status = d.reason.split("; ")[:2]
-    assert country == "Country: 'Atlantis' is not a recognised country", d.reason
+    assert country == 'Country: "Atlantis" is not a recognised country', d.reason
     assert status.startswith("Status:") and "Atlantis" not in status, d.reason
