@@ -2,10 +2,11 @@
 
 A Released lead's reason says who took it over; an Id (005…) means nothing on the page.
 The names are read in one query per page of leads, before the page's transaction (no call
-to Salesforce is made inside it), and only for leads whose owner is a user other than the
-one the state last knew, and who are no partner's rep (the partner snapshot names those):
-a person of the org taking a lead over, which is rare. A name that cannot be read
-(the query fails, the user is not visible) leaves the Id: the one thing we have of them.
+to Salesforce is made inside it), and only for users who own a lead the state knew with
+another owner, not yet released or closed, and who are no partner's rep (the partner
+snapshot names those): a person of the org taking a lead over, which is rare. A name that
+cannot be read (the query fails, the user is not visible) leaves the Id: the one thing we
+have of them.
 """
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from connector.soql import format_soql, select
 from jobs.state import offers as of
+from rules.lifecycle import LeadState
 
 if TYPE_CHECKING:
     from jobs.context import Context
 
 USER_PREFIX = "005"
 CHUNK = 200  # ids per query: well inside SOQL's length
+DONE = (LeadState.RELEASED.value, LeadState.CLOSED.value)
 
 
 def new_owners(cx: Context, records: list[dict[str, Any]]) -> dict[str, str]:
@@ -32,7 +35,9 @@ def new_owners(cx: Context, records: list[dict[str, Any]]) -> dict[str, str]:
         return {}
     with cx.store.connect() as conn:
         known = of.get_leads(conn, list(owners))
-    wanted = sorted({o for lead_id, o in owners.items() if lead_id in known and known[lead_id].get("owner_id") != o})
+    # a lead already released or closed is a person's: a new owner there is no takeover to say
+    wanted = sorted({o for lead_id, o in owners.items() if lead_id in known and known[lead_id].get("owner_id") != o
+                     and known[lead_id].get("state") not in DONE})
     return names(cx, wanted)
 
 
