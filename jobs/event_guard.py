@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from sqlalchemy import select
 
+from jobs.lead_words import label
 from jobs.logging import get_logger
 
 # The event guard answers for a lead while what the events cannot yet have told of (the
@@ -127,8 +128,9 @@ class EventGuard:
                           and not same_value(v, payload[f]))
             if not lost:
                 continue  # their change stands (it came after our write), or they chose what we wrote
-            reason = (f"a person changed {', '.join(lost)} while our write was on its way; our write had "
-                      "replaced their change, which is put back")
+            # the fields by the labels on the page (Lead Owner, not OwnerId): an admin reads it
+            reason = (f"a person changed {', '.join(label(f) for f in lost)} while our write was on its way; our "
+                      "write had replaced their change, which is put back")
             update = {**lifecycle.released_update(self.cx, reason), **{f: values[f] for f in lost}}
             with self.cx.store.begin() as conn:
                 state = lifecycle.load_state(conn, [rec["Id"]])

@@ -17,8 +17,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from jobs import (alerts, answer_history, bulk_intake, lifecycle, outbox, owner_history, poll, pool_race, read_window,
-                  recovery, route)
+from jobs import (alerts, answer_history, bulk_intake, lifecycle, outbox, owner_history, owner_names, poll, pool_race,
+                  read_window, recovery, route)
 from jobs.echoes import echoes_once
 from jobs.lead_history import LeadHistory, Wants, merge
 from jobs.state import offers as of
@@ -201,6 +201,7 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
     by_rule = owner_history.moved_by_rule(cx, unique, history)  # did the assignment rule set an owner
     answered = answer_history.answered_by(cx, unique, history)  # who set the answer a lead holds
     owner_set = owner_history.owner_set_by(cx, unique, history)  # who gave another partner's rep the lead
+    names = owner_names.new_owners(cx, unique)  # who a person gave a lead to, by name
     with cx.store.begin() as conn:
         known = of.get_leads(conn, ids)
         live = of.live_offers(conn, ids)
@@ -219,7 +220,8 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
                     # must not land. What the change means is worked out as for any lead.
                     lead = to_lead(rec)
                     _bump(counts, "stale_dropped")
-                    outcome = outbox.decide_again(cx, conn, state, entry, lead, rec, known.get(lead_id), now)
+                    outcome = outbox.decide_again(cx, conn, state, entry, lead, rec, known.get(lead_id), now,
+                                                  owner_names=names)
                     if outcome is not None:
                         _bump(counts, outcome)
                         continue
@@ -242,7 +244,8 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
                 continue
             outcome = poll.evaluate(cx, conn, state, lead, rec, local, live.get(lead_id), now, seen_only,
                                     first_taker=races.get(lead_id), by_rule=lead_id in by_rule,
-                                    answered_by=answered.get(lead_id), owner_set_by=owner_set.get(lead_id))
+                                    answered_by=answered.get(lead_id), owner_set_by=owner_set.get(lead_id),
+                                    owner_names=names)
             _bump(counts, outcome)
         if pending:
             # Pending on a lead we follow is a request to route it again, whoever wrote it:

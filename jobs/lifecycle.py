@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from jobs import feedback, learning
+from jobs import lead_words as words
 from jobs.logging import get_logger
 from jobs.state import offers as of
 from jobs.state import schema
@@ -264,8 +265,8 @@ def failed(lead: Lead, exc: Exception, attempt: int = 1) -> Decision:
     """The decision a lead gets when deciding it failed: nothing automatic, and the Lead
     says so (the error's type only: its text may quote the lead, and partner reps read
     the field)."""
-    reason = (f"routing this lead failed ({type(exc).__name__}, a defect in leadrouter; see the connector's "
-              "log, decision_failed); set Routing_Status__c to Pending to route it again")
+    reason = (f"routing this lead failed on a defect in leadrouter ({type(exc).__name__}; the connector's log has "
+              f"it as decision_failed); {words.ROUTE_AGAIN}")
     return Decision(lead_id=lead.id, kind=DecisionKind.UNROUTABLE, reason=clip(reason), attempt=attempt,
                     explanation={"failed": type(exc).__name__})
 
@@ -297,7 +298,7 @@ def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead,
     return decision
 
 
-REROUTE_WHY = "a person asked for routing again (Routing_Status__c set to Pending)"
+REROUTE_WHY = words.REROUTED
 HELD = "had"  # how a partner that held the lead shows among the exclusions of its fresh decision
 
 
@@ -326,7 +327,7 @@ def reroute(cx: Context, conn: Connection, state: RoutingState, lead: Lead, *, r
     if held and decision.kind is DecisionKind.UNROUTABLE:
         decision = escalation(cx, lead, f"{REROUTE_WHY}; {escalation_reason(decision)}", 1)
     else:
-        decision = said_first(decision, f"{REROUTE_WHY}: ")
+        decision = said_first(decision, f"{REROUTE_WHY}; ")
     decision.explanation["rerouted"] = {"why": REROUTE_WHY, "withdrawn_from": sorted(held)}
     commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,
                     redistribution=True)
@@ -397,7 +398,8 @@ def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, di
     # time, written again, would read as landed on a Lead the write never reached
     payload = cx.mappings.writeback({"owner_id": owner, "partner_id": dist_id,
                                      "routing_status": RoutingStatus.ACCEPTED.value,
-                                     "reason": back.reason, "deadline": None}) | cx.mappings.cleared_answer()
+                                     "reason": back.reason, "deadline": None,
+                                     "calendar": None}) | cx.mappings.cleared_answer()
     ob.add(conn, lead_id=lead.id, purpose="hand_back", payload=jsonable(payload), now=now,
            seen_modstamp=seen_modstamp, offer_id=distributor["id"])
     return back
@@ -436,7 +438,7 @@ def release(conn: Connection, state: RoutingState, lead_id: str, reason: str, no
     if not lost:  # a lead the partner closed is still there: what we last wrote (Accepted) must land
         ob.drop_open(conn, lead_id, reason, now)
     if final_state is LeadState.RELEASED:
-        reason = f"{reason}; set Routing_Status__c to Pending to have it routed again"
+        reason = f"{reason}{AGAIN}"  # the state's copy: the Lead's is released_update's
     values: dict[str, Any] = {"state": final_state.value, "reason": clip(reason)}
     if modstamp is not None:
         values["modstamp"] = modstamp
@@ -466,16 +468,19 @@ def withdraw_held(conn: Connection, state: RoutingState, lead_id: str, reason: s
     return held
 
 
-AGAIN = "; set Routing Status to Pending to have it routed again"  # a released lead's reason ends so, whole
+AGAIN = f"; {words.ROUTE_AGAIN}"  # a released lead's reason ends so, whole
 
 
-def released_update(cx: Context, reason: str, *, partner_id: Any = ...) -> dict[str, Any]:
-    """What the Lead shows once a person has it: Released, why, and no offer fields
-    (no deadline ticking, no stale answer). `partner_id`: the partner to show, when
-    the one we set no longer fits the owner (None clears it)."""
+def released_update(cx: Context, reason: str, *, partner_id: Any = ...,
+                    rule: str = words.RELEASED_BY_PERSON) -> dict[str, Any]:
+    """What the Lead shows once a person has it: Released, why, what released it (in
+    Routing_Rule__c: the rule of the offer that is over decides nothing now), and no offer
+    fields (no deadline ticking, no calendar it is counted in, no stale answer). `partner_id`:
+    the partner to show, when the one we set no longer fits the owner (None clears it)."""
+    again = f"; {words.ROUTE_AGAIN_UNTICKED}" if rule == words.RELEASED_BY_DO_NOT_ROUTE else AGAIN
     values: dict[str, Any] = {"routing_status": RoutingStatus.RELEASED.value,
-                              "reason": clip(reason, REASON_MAX - len(AGAIN)) + AGAIN,
-                              "offered_at": None, "deadline": None}
+                              "reason": clip(reason, REASON_MAX - len(again)) + again, "rule": rule,
+                              "offered_at": None, "deadline": None, "calendar": None}
     if partner_id is not ...:
         values["partner_id"] = partner_id
     return cx.mappings.writeback(values) | cx.mappings.cleared_answer()
@@ -491,7 +496,7 @@ def put_back(cx: Context, conn: Connection, lead_id: str, *, owner_id: str | Non
     values: dict[str, Any] = {"owner_id": owner_id, "partner_id": partner_id,
                               "routing_status": status.value, "reason": clip(reason)}
     if status is RoutingStatus.ACCEPTED:
-        values["deadline"] = None  # no clock runs on an accepted lead
+        values["deadline"] = values["calendar"] = None  # no clock runs on an accepted lead
     payload = cx.mappings.writeback(values)
     if clear_answer:
         payload |= cx.mappings.cleared_answer()

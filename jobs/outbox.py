@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from connector.soql import format_soql, select, soql_datetime
 from jobs import alerts, bulk_writeback, lifecycle, read_window
+from jobs import lead_words as words
 from jobs.in_flight import IN_FLIGHT_WHY, let_in_flight_land, sent_at, still_in_flight
 from jobs.echoes import not_our_echo
 from jobs.lead_history import Change, LeadHistory, newest
+from jobs.owner_names import called
 from jobs.recovery import OWNER_FIELDS
 from jobs.state import offers as of
 from jobs.state import outbox as ob
@@ -288,8 +290,8 @@ def _refusal_refused(cx: Context, conn, state, entry: dict[str, Any], result, no
     problem = (f"{UNWRITTEN} ({said}): lead {entry['lead_id']} could be neither moved to the escalation queue "
                f"{queue} nor marked Unroutable, and stays with its owner as Salesforce has it")
     fix = ((result.fix + "; ") if result.fix else "") + (
-        "fix the lead's data or let the integration user past the rule, then set its Routing_Status__c to "
-        f"Pending to route it again (or give it to the queue {queue} by hand)")
+        "fix the lead's data or let the integration user past the rule, then set its Routing Status "
+        f"(Routing_Status__c) to Pending to route it again (or give it to the queue {queue} by hand)")
     cx.log(lead_id=entry["lead_id"]).error("lead_left_with_its_owner", code=result.code, message=result.message,
                                            problem=problem, fix=fix)
     _drop_one(conn, state, entry, f"{problem}. Fix: {fix}", now, final_state="closed")
@@ -299,7 +301,7 @@ def _refusal_refused(cx: Context, conn, state, entry: dict[str, Any], result, no
 WRITES = {"offer": "offer", "pool": "pool offer", "escalate": "escalation", "fallback": "hand-over to a fallback queue",
           "unroutable": "Unroutable status", "accept": "acceptance", "put_back": "put-back", "release": "release",
           "hand_back": "hand-back to the distributor"}
-AGAIN = "; once fixed, set Routing_Status__c to Pending to route it again"
+AGAIN = f"; {words.ROUTE_AGAIN_FIXED}"
 REASON_LENGTH = 255
 
 
@@ -329,7 +331,7 @@ DECISION_PURPOSES = ("offer", "pool", "escalate", "fallback", "unroutable")
 
 
 def decide_again(cx: Context, conn, state, entry: dict[str, Any], lead: Any, rec: dict[str, Any],
-                 local: dict[str, Any] | None, now: datetime) -> str | None:
+                 local: dict[str, Any] | None, now: datetime, owner_names: dict[str, str] | None = None) -> str | None:
     """A pending write whose lead changed before it went out is dropped, and the change
     is taken for what it is rather than assumed to be a person taking over.
 
@@ -338,7 +340,8 @@ def decide_again(cx: Context, conn, state, entry: dict[str, Any], lead: Any, rec
     offer that has lapsed) — decide again at the same attempt, on the lead as it now
     is. If the owner moved, a person has it. Returns the outcome, or None when the
     lead stream should now evaluate the lead as usual (a write that followed a
-    transition already made: an acceptance, a put-back, a release)."""
+    transition already made: an acceptance, a put-back, a release). `owner_names`: {user id:
+    name} (jobs/owner_names.py), for the Lead to name a person who took it over."""
     ob.mark(conn, [entry["id"]], "dropped", now, error="the lead changed in Salesforce before this write went out")
     if entry["purpose"] not in DECISION_PURPOSES or local is None or isinstance(lead, Unroutable):
         return None
@@ -351,13 +354,15 @@ def decide_again(cx: Context, conn, state, entry: dict[str, Any], lead: Any, rec
     if before is not None and rec.get("OwnerId") != before and _late_take(cx, conn, lead.id, rec):
         before = rec.get("OwnerId")  # a partner's rep answered an offer of ours late: no person's takeover
     if before is None or rec.get("OwnerId") != before or lead.converted or lead.do_not_route:
-        reason = ("lead converted" if lead.converted else "Do_Not_Route__c ticked by a person" if lead.do_not_route
-                  else f"taken over by a person before our write landed: owner set to {rec.get('OwnerId')}")
+        reason = ("lead converted" if lead.converted else words.DO_NOT_ROUTE_TICKED
+                  if lead.do_not_route else "taken over by a person before our write landed: owner set to "
+                  f"{called(rec.get('OwnerId'), owner_names)}")
         if lead.converted:
             lifecycle.release(conn, state, lead.id, reason, now, final_state=LeadState.CLOSED, modstamp=seen)
             return "closed_converted"
+        released_by = words.RELEASED_BY_DO_NOT_ROUTE if lead.do_not_route else words.RELEASED_BY_PERSON
         lifecycle.release(conn, state, lead.id, reason, now, modstamp=seen,
-                          lead_update=lifecycle.released_update(cx, reason))
+                          lead_update=lifecycle.released_update(cx, reason, rule=released_by))
         return "released_person"
     attempt = (live or {}).get("attempt") or local.get("attempt") or 1
     if live is not None:

@@ -121,7 +121,9 @@ def build_routing(cx: Context, conn: Connection, generation: int):
                             "renamed): a pool rule naming one passes its leads to the next rule, a fallback to one "
                             "escalates them",
                     fix="create the queues again (Setup > Queues, supported object Lead) or change the rules file")
-    router = Router(cx.book, index, queue_ids=known, learner=live.learner if live else None)
+    labels = {r["DeveloperName"]: r["Name"] for r in st.snapshot_records(conn, "queue")
+              if r.get("DeveloperName") and r.get("Name")}
+    router = Router(cx.book, index, queue_ids=known, learner=live.learner if live else None, queue_labels=labels)
     feedback.hook(router, adjustments)  # excluded industries and stopped areas, in every decision
     rep_partner = {r.id: r.partner_id for r in reps}
     if problems or index.problems:

@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from jobs import lead_words as words
 from jobs import lifecycle
+from jobs.owner_names import called as owner_names_called
 from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.timeutil import parse_sf_datetime
 from mappings import Unroutable
 from rules import lifecycle as rl
 from rules.lifecycle import Action, Event, Ignored, LeadState
-from rules.explain import clip
+from rules.explain import clip, quoted
 from rules.model import Lead, Response, RoutingStatus
 from rules.outcomes import POOL_OPEN, POOL_TAKEN
 from rules.state import RoutingState
@@ -67,14 +69,16 @@ def closed_unconverted(cx: Context, lead: Lead) -> bool:
 def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec: dict[str, Any], local: dict[str, Any],
              live: dict[str, Any] | None, now: datetime, seen_only: list[dict[str, Any]] | None = None, *,
              asked: bool = False, first_taker: tuple[str, datetime] | None = None, by_rule: bool = False,
-             answered_by: str | None = None, owner_set_by: str | None = None) -> str:
+             answered_by: str | None = None, owner_set_by: str | None = None,
+             owner_names: dict[str, str] | None = None) -> str:
     """`seen_only`: where to note leads that changed nothing of ours (the caller writes
     them in one statement per page); None writes each at once. `asked`: a person set the
     lead's Routing_Status__c to Pending (`wants_reroute`). `first_taker`: (rep, when) of
     another partner's rep who took this pool lead before its owner now did
     (jobs/pool_race.py). `answered_by`: who set the answer the lead holds (LeadHistory,
     jobs/answer_history.py); without it, whoever saved the lead last. `owner_set_by`: who set
-    the owner it has, where another partner's rep owns it (LeadHistory, jobs/owner_history.py)."""
+    the owner it has, where another partner's rep owns it (LeadHistory, jobs/owner_history.py).
+    `owner_names`: {user id: name} of new owners (jobs/owner_names.py), for the Lead to say who."""
     answerer = answered_by or rec.get(SAVED_BY)
     seen = parse_sf_datetime(rec.get("SystemModstamp"))
     if isinstance(lead, Unroutable):
@@ -95,7 +99,8 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
         else:
             seen_only.append({"lead_id": lead.id, "modstamp": seen, "status": lead.status, "record": rec})
         return "unchanged" if event is None else f"ignored_{event.value}"
-    done = carry_out(cx, conn, state, move, event, who, lead, rec, local, live, seen, now, answered_by=answerer)
+    done = carry_out(cx, conn, state, move, event, who, lead, rec, local, live, seen, now, answered_by=answerer,
+                     owner_names=owner_names)
     if move.action is Action.SETTLE_ACCEPTED and closed_unconverted(cx, lead) \
             and of.get_leads(conn, [lead.id]).get(lead.id, {}).get("state") == LeadState.ACCEPTED.value:
         # accepted and closed in one save (and not handed down): the lead will not change
@@ -275,8 +280,9 @@ def _partner_removed(cx: Context, lead: Lead, ours: str | None) -> bool:
 
 def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step, event: Event, who: str | None, lead: Lead,
               rec: dict[str, Any], local: dict[str, Any], live: dict[str, Any] | None, seen: datetime | None,
-              now: datetime, *, answered_by: str | None = None) -> str:
-    """`answered_by`: who set the answer the lead holds (else whoever saved it last)."""
+              now: datetime, *, answered_by: str | None = None, owner_names: dict[str, str] | None = None) -> str:
+    """`answered_by`: who set the answer the lead holds (else whoever saved it last).
+    `owner_names`: {user id: name}, for a takeover's reason to name the new owner."""
     routing = cx.routing()
     answerer = answered_by or rec.get(SAVED_BY)
     action = move.action
@@ -288,7 +294,7 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
                           converted=event is Event.CONVERTED, lost=event is Event.CLOSED_UNCONVERTED)
         return event.value if event is Event.CLOSED_UNCONVERTED else f"closed_{event.value}"
     if action is Action.RELEASE:
-        reason = _takeover_reason(routing, event, lead, now)
+        reason = _takeover_reason(routing, event, lead, now, owner_names)
         keep_partner = ...
         owner_partner = routing.rep_partner.get(lead.owner_id or "")
         if owner_partner:
@@ -298,7 +304,8 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         elif lead.partner_id and lead.partner_id == _our_partner(conn, lead.id, live):
             keep_partner = None  # the partner we set does not fit an internal owner
         lifecycle.release(conn, state, lead.id, reason, now, modstamp=seen,
-                          lead_update=lifecycle.released_update(cx, reason, partner_id=keep_partner))
+                          lead_update=lifecycle.released_update(cx, reason, partner_id=keep_partner,
+                                                                rule=_released_by(event)))
         return f"released_{event.value}"
     if action is Action.FOLLOW_OWNER:
         if live is not None:
@@ -356,7 +363,7 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         why_not = not_admitted(cx, state, lead, live, who, now) or "not admitted"
         taker = lead.owner_id if routing.rep_partner.get(lead.owner_id or "") == who else answerer
         # Every pool member reads this reason: it names the rule and the criterion, not the partner.
-        why = (f"a pick-up at {(seen or now):%Y-%m-%d %H:%M} UTC by a partner the rule {live.get('rule')!r} does not "
+        why = (f"a pick-up at {(seen or now):%Y-%m-%d %H:%M} UTC by a partner the rule {quoted(live.get('rule'))} does not "
                f"admit for this lead ({why_not}) was undone; back in the pool for the partners it admits")
         lifecycle.put_back(cx, conn, lead.id, owner_id=live["queue_id"], partner_id=None,
                            status=RoutingStatus.OFFERED, reason=why, now=now, seen_modstamp=seen, offer_id=live["id"],
@@ -454,7 +461,8 @@ def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id,
                 status=lead.status, record=rec, reason="accepted")
     # no clock runs on an accepted lead: a deadline left on it read, in an admin's list
     # view or report, as an offer still waiting (or long overdue)
-    values: dict[str, Any] = {"routing_status": RoutingStatus.ACCEPTED.value, "deadline": None}
+    # nor a calendar it is counted in (Offer_Calendar__c is the window's, and the window is over)
+    values: dict[str, Any] = {"routing_status": RoutingStatus.ACCEPTED.value, "deadline": None, "calendar": None}
     if via_pool and partner_id:
         values["partner_id"] = partner_id  # who picked it from the pool
     if owner and owner != lead.owner_id:
@@ -513,9 +521,14 @@ def _our_partner(conn, lead_id: str, live: dict[str, Any] | None) -> str | None:
     return (of.accepted_offers(conn, [lead_id]).get(lead_id) or {}).get("partner_id")
 
 
-def _takeover_reason(routing, event: Event, lead: Lead, now: datetime) -> str:
+def _released_by(event: Event) -> str:
+    """Routing_Rule__c of a released lead: what released it."""
+    return words.RELEASED_BY_DO_NOT_ROUTE if event is Event.DO_NOT_ROUTE else words.RELEASED_BY_PERSON
+
+
+def _takeover_reason(routing, event: Event, lead: Lead, now: datetime, owner_names: dict[str, str] | None = None) -> str:
     if event is Event.DO_NOT_ROUTE:
-        return "Do_Not_Route__c ticked by a person"
+        return words.DO_NOT_ROUTE_TICKED
     if event is Event.PARTNER_REMOVED:
         now_on = f"set to {_name(routing, lead.partner_id)}" if lead.partner_id else "cleared"
         why = f"taken over by a person: the partner account was {now_on} at {now:%Y-%m-%d %H:%M} UTC"
@@ -523,10 +536,17 @@ def _takeover_reason(routing, event: Event, lead: Lead, now: datetime) -> str:
         if owner_partner:  # the Lead names the owner's partner (see RELEASE): say how to take it off
             why += f"; a rep of {_name(routing, owner_partner)} still owns it: change the owner to take it off them"
         return why
-    who = lead.owner_id or "nobody"
-    partner = routing.rep_partner.get(who)
-    whom = f"a rep of {_name(routing, partner)} ({who})" if partner else who
+    partner = routing.rep_partner.get(lead.owner_id or "")
+    whom = owner_names_called(lead.owner_id, {**_rep_names(routing, partner), **(owner_names or {})})
+    if partner:
+        whom = f"{whom}, a rep of {_name(routing, partner)},"
     return f"taken over by a person: owner set to {whom} at {now:%Y-%m-%d %H:%M} UTC"
+
+
+def _rep_names(routing, partner_id: str | None) -> dict[str, str]:
+    """{rep id: name} of a partner's reps, as the partner snapshot has them."""
+    p = routing.partners.get(partner_id or "")
+    return {r.id: r.name for r in (p.reps if p else ()) if r.name}
 
 
 def _name(routing, partner_id: str | None) -> str:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from sqlalchemy import Connection
 
 from jobs import feedback, learning, lifecycle
+from jobs import lead_words as words
 from jobs.logging import get_logger
 from jobs.state import offers as of
 from jobs.timeutil import parse_sf_datetime
@@ -77,13 +78,17 @@ def not_ours(lead: Lead, ms: Any = None) -> tuple[str, str] | None:
     if lead.converted:
         return "closed", "converted before routing"
     if lead.do_not_route:
-        return "released", f"{_field(ms, 'do_not_route', 'Do_Not_Route__c')} is ticked"
+        box = _field(ms, "do_not_route", "Do_Not_Route__c")
+        return "released", words.DO_NOT_ROUTE if box == "Do_Not_Route__c" else f"{box} is ticked"
     if lead.routing_status not in ROUTABLE_STATUSES:
         field, said = "Routing_Status__c", {"status": lead.routing_status, "pending": "Pending"}
         if ms is not None:
             field = ms.writeback_fields().get("routing_status", field)
             said = {k: ms.writeback({"routing_status": v}).get(field, v) for k, v in said.items()}
-        return "released", f"already has {field} = {said['status']}; set it to {said['pending']} to route it"
+        if field == "Routing_Status__c" and said["pending"] == "Pending":
+            return "released", f"its Routing Status is already {said['status']}; {words.ROUTE_AGAIN}"
+        return "released", (f"its {field} is already {said['status']}; to have it routed again, set {field} to "
+                            f"{said['pending']}: leadrouter routes it at its next run")
     return None
 
 

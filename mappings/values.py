@@ -5,6 +5,7 @@ into `<field>: <why>` on an Unroutable — exceptions stay off the hot path.
 """
 from __future__ import annotations
 
+import json
 import math
 from datetime import date, datetime, timezone
 from typing import Any, Callable
@@ -27,7 +28,13 @@ class Bad:
 
 
 def show(value: Any, limit: int = 40) -> str:
-    """A value quoted for a reason that must fit 255 chars."""
+    """A value quoted for a reason that must fit 255 chars: text in double quotes as written
+    (an admin reads the Lead's reason; Python's repr quoted it in single quotes, or double
+    ones when it held an apostrophe), a control character escaped so the reason stays one
+    line; anything else as it prints."""
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= limit else text[: limit - 2] + '…"'
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -40,8 +40,8 @@ def truncate(text: str, length: int | None) -> str:
 
 # How a reason tells the admin to have a lead routed again, in the shipped field's words
 _SHIPPED_STATUS = ("Routing_Status__c", "Routing Status")
-# lead attributes a reason names by their shipped field
-_SHIPPED_LEAD_FIELDS = {"do_not_route": "Do_Not_Route__c"}
+# lead attributes a reason names by their shipped field: its API name, or its label
+_SHIPPED_LEAD_FIELDS = {"do_not_route": ("Do_Not_Route__c", "Do Not Route")}
 
 
 def _pending_words(status: Any) -> list[tuple[str, str]]:
@@ -68,8 +68,8 @@ class Writeback:
         self.lengths: dict[str, int | None] = {}
         self._mapped: dict[str, tuple[str, Encoder]] = {}
         self._pending_words = _pending_words(mapping.attrs.get("routing_status")) + [
-            (shipped, read_from[attr]) for attr, shipped in _SHIPPED_LEAD_FIELDS.items()
-            if read_from and read_from.get(attr) not in (None, shipped)]
+            (said, read_from[attr]) for attr, (shipped, label) in _SHIPPED_LEAD_FIELDS.items()
+            if read_from and read_from.get(attr) not in (None, shipped) for said in (shipped, label)]
         for name, compiled in {**mapping.attrs, **mapping.extras}.items():
             self.lengths[name] = compiled.spec.length
             self._mapped[name] = (compiled.fields[0], self._encoder(name, compiled.type, compiled.spec.map))

@@ -131,7 +131,8 @@ class DealRegistrations:
                             today = now.date() if isinstance(now, datetime) else now
                         into = found if _live(reg, today) else expired
                         into[reg.id] = RegistrationMatch(
-                            reg, f"company {lead.company!r} ~ {reg.company!r} ({score:.0f})")
+                            reg, f"company {lead.company} matches the registered {reg.company} "
+                                 f"(names {score:.0f}% alike)")
         return _by_id(found), _by_id(expired)
 
 

@@ -14,7 +14,7 @@ from typing import Callable, Iterator, Mapping
 
 from rules.bits import lowest, positions
 from rules.book import Match, Rule, RuleBook
-from rules.explain import EXCLUSIONS_LISTED, RuleTrial, no_country, nobody_eligible, nobody_left
+from rules.explain import EXCLUSIONS_LISTED, RuleTrial, no_country, nobody_eligible, nobody_left, quoted
 from rules.geo import postal_under
 from rules.index import PartnerIndex
 from rules.model import Lead
@@ -167,7 +167,7 @@ class Eligibility:
             before, last = cand, 2
             cand &= idx.industry.get(lead.industry, 0)
             if steps is not None:
-                steps.append((f"in industry {lead.industry!r}", cand.bit_count()))
+                steps.append((f"in industry {quoted(lead.industry)}", cand.bit_count()))
         if m.products and cand:
             if not lead.products:
                 trial.outcome = "lead names no products"
@@ -177,28 +177,29 @@ class Eligibility:
                 for prod in (sorted(lead.products) if steps is not None else lead.products):
                     cand &= idx.product.get(prod, 0)
                     if steps is not None:
-                        steps.append((f"sell {prod!r}", cand.bit_count()))
+                        steps.append((f"sell {quoted(prod)}", cand.bit_count()))
                     if not cand:
                         break
             else:
                 before, last = cand, 4
                 cand &= idx.any_of(idx.product, lead.products)
                 if steps is not None:
-                    steps.append((f"sell any of {', '.join(repr(p) for p in sorted(lead.products))}", cand.bit_count()))
+                    steps.append((f"sell any of {', '.join(quoted(p) for p in sorted(lead.products))}",
+                                  cand.bit_count()))
         if m.certified_for_products and cand:
             needed = sorted({c for prod in lead.products or () for c in self.settings.certifications_for_products.get(prod, ())})
             if needed:
                 before, last = cand, 5
                 cand &= idx.any_of(idx.certification, needed)
                 if steps is not None:
-                    steps.append((f"certified for {', '.join(repr(c) for c in needed)}", cand.bit_count()))
+                    steps.append((f"certified for {', '.join(quoted(c) for c in needed)}", cand.bit_count()))
             else:
                 trial.notes.append("no product of the lead needs a certification")
         if m.language and cand and lead.language:
             before, last = cand, 6
             cand &= idx.language.get(lead.language, 0)
             if steps is not None:
-                steps.append((f"speak {lead.language!r}", cand.bit_count()))
+                steps.append((f"speak {quoted(lead.language)}", cand.bit_count()))
         if m.proximity and cand:
             if lead.lat is None or lead.lon is None:
                 trial.outcome = "lead has no coordinates"
@@ -220,14 +221,14 @@ class Eligibility:
             for prod in sorted(lead.products):
                 left = pstart & self.index.product.get(prod, 0)
                 if not left:
-                    what, before = f"not {prod!r}", pstart
+                    what, before = f"not {quoted(prod)}", pstart
                     break
                 pstart = left
         else:
-            what = {2: lambda: f"not industry {lead.industry!r}",
-                    4: lambda: f"none of {', '.join(repr(p) for p in sorted(lead.products))}",
-                    5: lambda: f"not certified for {', '.join(repr(c) for c in needed or ())}",
-                    6: lambda: f"not speaking {lead.language!r}"}[last]()
+            what = {2: lambda: f"not industry {quoted(lead.industry)}",
+                    4: lambda: f"none of {', '.join(quoted(p) for p in sorted(lead.products))}",
+                    5: lambda: f"not certified for {', '.join(quoted(c) for c in needed or ())}",
+                    6: lambda: f"not speaking {quoted(lead.language)}"}[last]()
         return nobody_left(what, before.bit_count(), f"cover {_where(m, lead)}" if m.geography else "match")
 
     def eligible(self, rule: Rule, lead: Lead, cand: int, state: RoutingState, trial: RuleTrial, *,

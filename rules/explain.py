@@ -208,6 +208,12 @@ def nobody_eligible(trial: RuleTrial) -> str:
     return f"{n} partner{'s' if n != 1 else ''} matched but none is eligible" + (f" ({out})" if out else "")
 
 
+def quoted(value: object) -> str:
+    """A value or a name as a reason quotes it, in double quotes as written: Python's repr
+    ('Security Suite', "Women's Health", frozenset(...)) is not how an admin reads a value."""
+    return f'"{value}"'
+
+
 def why_nobody(trials: list[RuleTrial], ruleset: str) -> tuple[str | None, str]:
     """(the rule that came last — the rule set's `otherwise` when no rule applied —, why no
     rule of `ruleset` found a partner): each applied rule's own outcome, so the reason names
@@ -216,11 +222,11 @@ def why_nobody(trials: list[RuleTrial], ruleset: str) -> tuple[str | None, str]:
     applied = [t for t in mine if t.applied or t.outcome.startswith("lead ")]
     if not applied:
         # no rule decided: Routing_Rule__c names the rule set's `otherwise`, not a rule the lead failed
-        return f"{ruleset} (otherwise)", f"no rule of {ruleset!r} applies to this lead (every rule's condition is unmet)"
+        return f"{ruleset} (otherwise)", f"no rule of {quoted(ruleset)} applies to this lead (every rule's condition is unmet)"
     seen: list[str] = []
     for t in applied:
         if t.outcome and t.outcome not in seen:
             seen.append(t.outcome)
     if not seen:
-        return applied[-1].rule, f"no rule of {ruleset!r} found a partner"
-    return applied[-1].rule, f"{'; '.join(seen)} (rule set {ruleset!r})"
+        return applied[-1].rule, f"no rule of {quoted(ruleset)} found a partner"
+    return applied[-1].rule, f"{'; '.join(seen)} (rule set {quoted(ruleset)})"

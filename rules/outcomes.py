@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Mapping
 
 from rules.book import OTHERWISE_WORDS, Rule, Settings
-from rules.explain import REASON_MAX, Explanation, RuleTrial, clip
+from rules.explain import REASON_MAX, Explanation, RuleTrial, clip, quoted
 from rules.index import PartnerIndex
 from rules.model import Decision, DecisionKind, Lead
 from rules.state import RoutingState
@@ -34,10 +34,12 @@ class Pick:
 
 
 class Outcomes:
-    def __init__(self, index: PartnerIndex, settings: Settings, queue_ids: Mapping[str, str]) -> None:
+    def __init__(self, index: PartnerIndex, settings: Settings, queue_ids: Mapping[str, str],
+                 queue_labels: Mapping[str, str] | None = None) -> None:
         self.index = index
         self.settings = settings
         self.queue_ids = queue_ids
+        self.queue_labels = dict(queue_labels or {})
         self._deadlines: dict[tuple[float, bool, str | None, tuple[int, ...] | None], datetime] = {}  # → deadline at _deadlines_for
         self._deadlines_for: datetime | None = None
         # (hours, business hours, zone, week) → (the calendar kept with the offer, the trace's words)
@@ -73,7 +75,7 @@ class Outcomes:
             return self.finish(lead, ex, DecisionKind.ESCALATE, attempt, now,
                                f"Escalated: fallback queue {outcome} is not in the org; {why}", rule=rule,
                                ruleset=ruleset, queue_id=self.queue(self.settings.escalation_queue))
-        return self.finish(lead, ex, DecisionKind.FALLBACK, attempt, now, f"Fallback queue {outcome}: {why}",
+        return self.finish(lead, ex, DecisionKind.FALLBACK, attempt, now, f"Fallback queue {self.label(outcome)}: {why}",
                            rule=rule, ruleset=ruleset, queue_id=queue_id)
 
     def pool(self, rule: Rule, pool: str, lead: Lead, eligible: int, trial: RuleTrial, ex: Explanation,
@@ -95,7 +97,7 @@ class Outcomes:
         trial.outcome = "pool"
         trial.eligible = eligible.bit_count()
         deadline = self.deadline(now, rule.offer_hours, rule.business_hours, None, ex)
-        summary = f"{rule.name}: pool {pool}, {trial.eligible} eligible partner(s) {POOL_OPEN}"
+        summary = f"{rule.name}: pool {self.label(pool)}, {trial.eligible} eligible partner(s) {POOL_OPEN}"
         ex.chosen = {"pool": pool, "eligible": trial.eligible}
         calendar = self.window(ex, rule.offer_hours, rule.business_hours, None, None)
         return self.finish(lead, ex, DecisionKind.POOL, attempt, now, summary, rule=rule.name, ruleset=rule.ruleset,
@@ -126,7 +128,8 @@ class Outcomes:
         if business_hours and p.time_zone and not known_zone(p.time_zone):
             # the deadline on the Lead is in another zone's working hours than its partner's: say whose
             zone_name = p.time_zone if len(p.time_zone) <= 40 else p.time_zone[:40] + "…"
-            counts += f"; working hours of {self.settings.time_zone}: Time_Zone__c {zone_name!r} is no time zone"
+            counts += (f"; working hours of {self.settings.time_zone}: the partner's Time Zone "
+                       f"{quoted(zone_name)} is no time zone")
         summary = f"{summary_extra or rule_name}: {p.name} — {pick.how}{counts}"
         return self.finish(lead, ex, DecisionKind.OFFER, attempt, now, summary, rule=rule_name, ruleset=ruleset,
                            partner_id=p.id, rep_id=rep.id if rep else None, deadline=deadline, calendar=calendar)
@@ -181,6 +184,11 @@ class Outcomes:
                                       workday=self.settings.workday, weekdays=weekdays)
         self._deadlines[key] = deadline
         return deadline
+
+    def label(self, name: str) -> str:
+        """A queue as the Lead's owner field shows it: its label, where the org gave us one; else
+        the rules file's name (a queue gone from the org is named as the rules file names it)."""
+        return self.queue_labels.get(name) or name
 
     def queue(self, name: str) -> str | None:
         """A queue's id: from the org's queues, else a known pool's."""

@@ -69,7 +69,8 @@ class RegisteredDeals:
         if not by_partner:
             return None
         if len(by_partner) > 1:
-            names = " and ".join(f"{self.outcomes.name(pid)} ({by_partner[pid][0].registration.id})" for pid in sorted(by_partner))
+            names = " and ".join(f"{self.outcomes.name(pid)} ({_called(by_partner[pid][0].registration)})"
+                                 for pid in sorted(by_partner))
             return self.outcomes.finish(lead, ex, DecisionKind.ESCALATE, attempt, now,
                                 f"Conflicting deal registrations: {names}", rule=DEAL_REGISTRATION_RULE,
                                 queue_id=self.outcomes.queue(self.settings.escalation_queue))
@@ -83,7 +84,7 @@ class RegisteredDeals:
             problem = self.caps.blocked(pos, state, now)
         if problem:
             return self.outcomes.finish(lead, ex, DecisionKind.ESCALATE, attempt, now,
-                                f"Deal registration {regs[0].registration.id} by {name}, but {name} is {problem}",
+                                f"Deal registration {_called(regs[0].registration)} by {name}, but {name} is {problem}",
                                 rule=DEAL_REGISTRATION_RULE, queue_id=self.outcomes.queue(self.settings.escalation_queue))
         pick = Pick(pos, f"registered deal ({regs[0].how})", {})
         return self.outcomes.offer(lead, ex, pick, None, state, now, attempt, rule_name=DEAL_REGISTRATION_RULE,
@@ -92,5 +93,12 @@ class RegisteredDeals:
 
 
 def _named(reg: DealRegistration) -> str:
-    """A registration as an admin finds it: its Opportunity's name and id, or the id alone."""
+    """A registration as explain names it to ops: its Opportunity's name (quoted: a name may
+    hold any words) and id, or the id alone."""
     return f"{reg.name!r} ({reg.id})" if reg.name else reg.id
+
+
+def _called(reg: DealRegistration) -> str:
+    """A registration as the Lead's reason names it: its Opportunity's name, the words an
+    admin finds it by (search, the partner's Opportunities); the id only where it has none."""
+    return reg.name or reg.id

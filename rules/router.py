@@ -38,7 +38,7 @@ _CAP_KINDS = ("at capacity", "at daily cap")  # rules/caps.py: the kinds a cappe
 
 class Router:
     def __init__(self, book: RuleBook, index: PartnerIndex, *, queue_ids: Mapping[str, str] | None = None,
-                 learner: Any = None):
+                 learner: Any = None, queue_labels: Mapping[str, str] | None = None):
         self.book = book
         self.index = index
         self.settings = book.settings
@@ -47,7 +47,8 @@ class Router:
             from rules.predictive import Predictor, tuning  # numpy: loaded only when a rule predicts
             learner = Predictor(**tuning(book.settings))  # priors only: nothing learnt yet
         self.caps = Caps(index, book.settings)
-        self.outcomes = Outcomes(index, book.settings, self.queue_ids)
+        # a queue as the admin sees it owning the lead (its label), by the rules file's name
+        self.outcomes = Outcomes(index, book.settings, self.queue_ids, queue_labels)
         self.eligibility = Eligibility(book, index)
         self.distribution = Distribution(index, book.settings, self.caps, self.outcomes.name, learner)
         self.registered = RegisteredDeals(index, book.settings, self.caps, self.outcomes)

@@ -186,11 +186,11 @@ CASES: list[LeadCase] = [
     # ---------------------------------------------------------------- not ours to route
     LeadCase("closed_status_is_unroutable_naming_status", Unroutable("Status", ("closed",)),
              fields={"Status": "Closed - Not Converted"}),
-    LeadCase("do_not_route_ticked_is_left_alone", LeftAlone(("Do_Not_Route__c",)),
+    LeadCase("do_not_route_ticked_is_left_alone", LeftAlone(("Do Not Route",)),
              fields={"Do_Not_Route__c": True}),
     LeadCase("converted_before_routing_is_left_alone", LeftAlone(("converted",)),
              raw={"IsConverted": True, "Status": "Closed - Converted"}),
-    LeadCase("already_accepted_by_a_person_is_left_alone", LeftAlone(("Routing_Status__c", "Pending")),
+    LeadCase("already_accepted_by_a_person_is_left_alone", LeftAlone(("Routing Status", "Pending")),
              fields={"Routing_Status__c": "Accepted"}),
     LeadCase("lead_deleted_before_it_is_read_is_never_written", LeftAlone(), deleted=True),
 ]

@@ -38,7 +38,7 @@ def test_a_decision_that_fails_parks_its_lead_as_unroutable_and_the_others_are_r
         before, poison, after = (rig.lead(i) for i in ids)
         assert before["Routing_Status__c"] == after["Routing_Status__c"] == "Offered", (before, after)
         assert poison["Routing_Status__c"] == "Unroutable"
-        assert "routing this lead failed (KeyError" in poison["Routing_Reason__c"]
+        assert "routing this lead failed on a defect in leadrouter (KeyError" in poison["Routing_Reason__c"]
         assert "Pending" in poison["Routing_Reason__c"]
         failed = [e for e in rig.logs.events() if e.get("event") == "decision_failed"]
         assert [e["lead_id"] for e in failed] == [ids[1]] and failed[0]["error"] == "KeyError"
@@ -68,7 +68,7 @@ def test_a_redistribution_that_fails_escalates_the_lead_saying_why_and_the_poll_
         assert all(r.get("ok", True) for r in results.values() if isinstance(r, dict)), results
         poison, fine = (rig.lead(i) for i in ids)
         assert poison["Routing_Status__c"] in ("Escalated", "Unroutable"), poison
-        assert "routing this lead failed (KeyError" in poison["Routing_Reason__c"], poison
+        assert "routing this lead failed on a defect in leadrouter (KeyError" in poison["Routing_Reason__c"], poison
         assert fine["Routing_Status__c"] in ("Offered", "Escalated") and fine["Routing_Attempt__c"] == 2, fine
         assert fine["PartnerAccountId"] != leads[1]["PartnerAccountId"] or fine["Routing_Status__c"] == "Escalated"
     finally:

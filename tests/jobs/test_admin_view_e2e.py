@@ -127,7 +127,8 @@ def test_a_write_refused_by_a_validation_rule_says_what_was_refused_and_how_to_r
     assert lead["Routing_Status__c"] == "Unroutable" and len(reason) <= 255
     assert reason.startswith(f"Salesforce refused leadrouter's offer (rule {refused['rule']}, attempt 2): "
                              "FIELD_CUSTOM_VALIDATION_EXCEPTION"), reason
-    assert reason.endswith("once fixed, set Routing_Status__c to Pending to route it again"), reason
+    assert reason.endswith("once fixed, set Routing Status to Pending: leadrouter routes it again at its next run"), \
+        reason
     assert org.org.get("Account", refused["partner_id"])["Name"] not in reason  # the rejecting partner's rep reads it
     # and it does: once set to Pending the lead is routed again, never back to the partner that rejected it
     org.org.update("Lead", lead_id, {"Routing_Status__c": "Pending"}, as_user=_admin(org, loop))
@@ -260,7 +261,7 @@ def test_a_reason_said_after_an_earlier_step_is_cut_with_a_mark_not_mid_word(org
         said = "offer 1 was rejected; "
     else:
         org.org.update("Lead", lead_id, {"Routing_Status__c": "Pending"}, as_user=_admin(org, loop))
-        said = "a person asked for routing again (Routing_Status__c set to Pending): "
+        said = "routed again because a person set Routing Status to Pending; "
     loop.cycle(partners_act=False)
     lead = _as_admin(org, lead_id)
     reason = lead["Routing_Reason__c"]
@@ -288,7 +289,8 @@ def test_a_released_lead_still_says_how_to_route_it_again_when_its_reason_is_lon
     assert lead["Routing_Status__c"] == "Released", lead
     assert reason.startswith("taken over by a person: the partner account was set to "), reason
     assert len(reason) <= 255 and "…" in reason, reason
-    assert reason.endswith("; set Routing Status to Pending to have it routed again"), reason
+    assert reason.endswith("; to have it routed again, set Routing Status to Pending: leadrouter routes it at its next run"), \
+        reason
 
 
 @pytest.mark.parametrize("ended", ["rejected", "lapsed"])
@@ -482,7 +484,7 @@ def routed_again_when_a_person_sets_pending(org, loop):
     since = org.clock.now()
     org.org.update("Lead", lead_id, {"Routing_Status__c": "Pending"}, as_user=_admin(org, loop))
     loop.cycle(partners_act=False)
-    return lead_id, "Offered", "a person asked for routing again (Routing_Status__c set to Pending): ", since
+    return lead_id, "Offered", "routed again because a person set Routing Status to Pending; ", since
 
 
 def released_when_a_person_takes_it(org, loop):
@@ -491,7 +493,7 @@ def released_when_a_person_takes_it(org, loop):
     admin = _admin(org, loop)
     org.org.update("Lead", lead_id, {"OwnerId": admin}, as_user=admin)
     loop.cycle(partners_act=False)
-    return lead_id, "Released", f"taken over by a person: owner set to {admin} at ", since
+    return lead_id, "Released", f"taken over by a person: owner set to {org.org.get('User', admin)['Name']} at ", since
 
 
 def held_while_the_escalation_queue_is_gone(org, loop):
@@ -554,7 +556,7 @@ def test_an_automatic_action_shows_on_the_lead(org, loop, action):
 # the pool: one live pool offer, two member reps the pool's rule admits
 def pool_offer(org, pooled):  # noqa: F811
     loop, lead_id, offer, _, _ = pooled
-    return loop, lead_id, "Offered", "North America pool: pool Partner_Pool_NA", None
+    return loop, lead_id, "Offered", "North America pool: pool Partner Pool NA", None
 
 
 def pool_member_declines(org, pooled):  # noqa: F811

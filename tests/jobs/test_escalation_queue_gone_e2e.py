@@ -92,14 +92,15 @@ def test_a_held_lead_a_person_asks_to_route_again_stays_held_and_escalates_once_
     lead = loop.lead(lead_id)
     assert lead["Routing_Status__c"] == "Unroutable"
     assert lead["Routing_Reason__c"].startswith("Escalation held: "), lead["Routing_Reason__c"]
-    assert "a person asked for routing again" in lead["Routing_Reason__c"]
+    assert "routed again because a person set Routing Status to Pending" in lead["Routing_Reason__c"]
     from sandbox.bootstrap import add_queue
 
     queue_id = add_queue(org.org, QUEUE, "Channel Escalations")
     loop.cycle(hours=1, partners_act=False)
     lead = loop.lead(lead_id)
     assert (lead["OwnerId"], lead["Routing_Status__c"]) == (queue_id, "Escalated"), lead["Routing_Reason__c"]
-    assert lead["Routing_Reason__c"].startswith("a person asked for routing again"), lead["Routing_Reason__c"]
+    assert lead["Routing_Reason__c"].startswith("routed again because a person set Routing Status to Pending"), \
+        lead["Routing_Reason__c"]
 
 
 def test_held_leads_are_found_by_a_marker_the_org_holds_so_a_lost_state_still_escalates_them(org, make_loop):

@@ -193,7 +193,7 @@ def test_do_not_route_is_respected_on_new_and_offered_leads(org, loop):
     org.org.update("Lead", lead_id, {"Do_Not_Route__c": True}, as_user=admin)
     loop.cycle()
     (offer,) = loop.offers(lead_id)
-    assert offer["status"] == "closed" and "Do_Not_Route__c" in offer["close_reason"]
+    assert offer["status"] == "closed" and "Do Not Route" in offer["close_reason"]
     lead = loop.lead(lead_id)
     assert lead["Routing_Status__c"] == "Released" and lead["Offer_Deadline__c"] is None, "the Lead says hands off"
     stamp = lead["SystemModstamp"]

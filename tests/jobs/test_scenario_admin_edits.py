@@ -40,7 +40,7 @@ def barred_from(sc, lead: str) -> dict:
 
 
 def asked_again(reason: str | None) -> bool:
-    return bool(reason) and "a person asked for routing again" in reason
+    return bool(reason) and "routed again because a person set Routing Status to Pending" in reason
 
 
 # ------------------------------------------------------------------ Pending on a lead we follow

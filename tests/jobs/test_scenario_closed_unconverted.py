@@ -106,4 +106,4 @@ def test_a_person_reopening_the_closed_lead_routes_it_past_the_partner_that_clos
     v = sc.view(lead)
     # both have room again; the one that closed it has had its go
     assert v["Routing_Status__c"] == "Offered" and v["PartnerAccountId"] == other, v
-    assert "asked" in v["Routing_Reason__c"], v
+    assert "a person set Routing Status to Pending" in v["Routing_Reason__c"], v

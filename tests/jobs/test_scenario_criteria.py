@@ -91,4 +91,4 @@ def test_a_lead_no_rule_set_takes_says_so_and_names_a_country_that_could_not_be_
     v = k.view(brazil)
     assert (v["Routing_Status__c"], v["Routing_Reason__c"]) == ("Unroutable", "Rules: no rule set applies to this lead")
     v = k.view(atlantis)
-    assert v["Routing_Status__c"] == "Unroutable" and "'Atlantis' is not a recognised country" in v["Routing_Reason__c"]
+    assert v["Routing_Status__c"] == "Unroutable" and '"Atlantis" is not a recognised country' in v["Routing_Reason__c"]

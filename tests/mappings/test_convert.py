@@ -69,16 +69,16 @@ def test_fifteen_char_ids_are_compared_in_their_eighteen_char_form(to_lead):
 def test_an_id_with_a_wrong_checksum_is_reported(to_lead):
     got = to_lead(lead(OwnerId="0055g0000000001ZZZ"))
     assert isinstance(got, Unroutable)
-    assert got.reason == "OwnerId: not a Salesforce id (15 or 18 letters and digits): '0055g0000000001ZZZ'"
+    assert got.reason == 'OwnerId: not a Salesforce id (15 or 18 letters and digits): "0055g0000000001ZZZ"'
 
 
 @pytest.mark.parametrize("field, value, why", [
-    ("NumberOfEmployees", "lots", "NumberOfEmployees: expected a whole number, got 'lots'"),
+    ("NumberOfEmployees", "lots", 'NumberOfEmployees: expected a whole number, got "lots"'),
     ("NumberOfEmployees", 12.5, "NumberOfEmployees: expected a whole number, got 12.5"),
-    ("AnnualRevenue", "a million", "AnnualRevenue: expected a number, got 'a million'"),
-    ("Do_Not_Route__c", "yes", "Do_Not_Route__c: expected a checkbox value true or false, got 'yes'"),
-    ("Expected_Close_Date__c", "2024-02-30", "Expected_Close_Date__c: expected a date like 2024-05-01, got '2024-02-30'"),
-    ("CreatedDate", "yesterday", "CreatedDate: expected a date-time like 2024-05-01T10:00:00.000+0000, got 'yesterday'"),
+    ("AnnualRevenue", "a million", 'AnnualRevenue: expected a number, got "a million"'),
+    ("Do_Not_Route__c", "yes", 'Do_Not_Route__c: expected a checkbox value true or false, got "yes"'),
+    ("Expected_Close_Date__c", "2024-02-30", 'Expected_Close_Date__c: expected a date like 2024-05-01, got "2024-02-30"'),
+    ("CreatedDate", "yesterday", 'CreatedDate: expected a date-time like 2024-05-01T10:00:00.000+0000, got "yesterday"'),
     ("Latitude", float("inf"), "Latitude: expected a finite number, got inf"),
     ("Company", {"nested": 1}, "Company: expected text, got dict {'nested': 1}"),
     ("Products__c", 42, "Products__c: expected a list of values, got int 42"),
@@ -92,8 +92,8 @@ def test_a_value_that_cannot_be_converted_makes_the_lead_unroutable(to_lead, fie
 
 def test_every_problem_of_a_record_is_listed_and_the_first_is_the_reason(to_lead):
     got = to_lead(lead(NumberOfEmployees="many", Do_Not_Route__c="maybe"))
-    assert got.problems == ["NumberOfEmployees: expected a whole number, got 'many'",
-                            "Do_Not_Route__c: expected a checkbox value true or false, got 'maybe'"]
+    assert got.problems == ['NumberOfEmployees: expected a whole number, got "many"',
+                            'Do_Not_Route__c: expected a checkbox value true or false, got "maybe"']
     assert got.reason == got.problems[0]
 
 
@@ -152,7 +152,7 @@ def test_a_partner_account_with_coverage_and_programs(ms):
     assert (got.country, got.state, got.capacity) == ("US", "US-CA", 25)
     assert (got.weight, got.role, got.paused) == (1.0, "Reseller", False)  # defaults when empty
     assert got.languages == frozenset({"en", "de"})
-    assert heard == ["Coverage__c: coverage items not understood: 'Atlantis'"]
+    assert heard == ['Coverage__c: coverage items not understood: "Atlantis"']
 
 
 @pytest.mark.parametrize("capacity, read_as", [(2.5, 2), ("7.9", 7), (0.5, 0)])

@@ -36,5 +36,5 @@ def test_bad_rows_are_reported_not_dropped_silently():
                             [{"Id": R1, "AccountId": None}], warn=lambda rid, msg: heard.append((rid, msg)))
     assert pools == []
     assert heard == [(R1, "AccountId: required, but empty"),
-                     ("not-an-id", "Id: not a Salesforce id (15 or 18 letters and digits): 'not-an-id'"),
+                     ("not-an-id", 'Id: not a Salesforce id (15 or 18 letters and digits): "not-an-id"'),
                      (None, "UserOrGroupId: required, but empty")]

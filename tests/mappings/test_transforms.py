@@ -42,7 +42,7 @@ def test_email_without_a_domain_is_dropped_with_a_warning_not_a_crash(tmp_path):
     result = convert_extra(tmp_path, 'x = { field = "E__c", transforms = ["email_domain"] }', {"E__c": "bob"},
                            warn=lambda rid, msg: heard.append((rid, msg)))
     assert result.extra["x"] is None
-    assert heard == [(LEAD_ID, "E__c: no e-mail domain in 'bob'")]
+    assert heard == [(LEAD_ID, 'E__c: no e-mail domain in "bob"')]
 
 
 @pytest.mark.parametrize("raw", ["https://www.Acme.com/contact?x=1", "www.acme.com", "acme.com:8080/x", "http://acme.com"])
@@ -62,7 +62,7 @@ def test_unknown_country_stays_unknown_unless_required(tmp_path):
     assert extra_value(tmp_path, 'x = { field = "C__c", transforms = ["country"] }', {"C__c": "Narnia"}) is None
     result = convert_extra(tmp_path, 'x = { field = "C__c", transforms = ["country"], required = true }', {"C__c": "Narnia"})
     assert isinstance(result, Unroutable)
-    assert result.reason == "C__c: 'Narnia' is not a recognised country"
+    assert result.reason == 'C__c: "Narnia" is not a recognised country'
 
 
 @pytest.mark.parametrize("country, state, code", [("US", "CA", "US-CA"), ("USA", "California", "US-CA"),
@@ -91,7 +91,7 @@ def test_state_that_is_not_in_the_country_is_dropped_with_a_reason(tmp_path):
                              'state = { field = "State", transforms = ["subdivision"] }\n')
     lead = ms.lead_converter(lambda rid, msg: heard.append(msg))({"Id": LEAD_ID, "Country": "France", "State": "Texas"})
     assert lead.state is None and lead.country == "FR"
-    assert heard == ["State: unknown state or province 'Texas' in FR"]
+    assert heard == ['State: unknown state or province "Texas" in FR']
 
 
 def test_coverage_items_are_normalised_and_bad_ones_reported(tmp_path):
@@ -100,7 +100,7 @@ def test_coverage_items_are_normalised_and_bad_ones_reported(tmp_path):
                            {"Cov__c": " us ; US-ca;us:941 ; @Benelux; Narnia;DE; de ; Germany:10"},
                            warn=lambda rid, msg: heard.append(msg))
     assert result.extra["x"] == ("US", "US-CA", "US:941", "@Benelux", "DE", "DE:10")
-    assert heard == ["Cov__c: coverage items not understood: 'Narnia'"]
+    assert heard == ['Cov__c: coverage items not understood: "Narnia"']
 
 
 @pytest.mark.parametrize("raw, number", [("1,234.50", 1234.5), ("$ 90 000", 90000.0), ("€12", 12.0), ("-3.5", -3.5)])
@@ -152,7 +152,7 @@ def test_date_not_in_the_custom_format_makes_the_lead_unroutable(tmp_path):
     result = convert_extra(tmp_path, 'x = { field = "D__c", type = "date", transforms = [{ date = "%d/%m/%Y" }] }',
                            {"D__c": "2024-12-31"})
     assert isinstance(result, Unroutable)
-    assert result.reason == "D__c: expected a date in the form %d/%m/%Y, got '2024-12-31'"
+    assert result.reason == 'D__c: expected a date in the form %d/%m/%Y, got "2024-12-31"'
 
 
 def test_first_non_empty_of_several_fields(tmp_path):

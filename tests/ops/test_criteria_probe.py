@@ -414,7 +414,7 @@ name = "Inbound"''', 1))
     row = lead_row(salesforce_client(sb), lead_id)
     assert row["Routing_Status__c"] == "Fallback", row
     assert row["Routing_Rule__c"] != "Big deals" and "Budgeted" in row["Routing_Rule__c"], row
-    assert "no rule of 'Budgeted' applies" in row["Routing_Reason__c"], row
+    assert 'no rule of "Budgeted" applies' in row["Routing_Reason__c"], row
 
 
 def test_validate_names_pool_members_the_pool_rule_never_admits(other_org, capsys):

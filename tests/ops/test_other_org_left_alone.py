@@ -22,10 +22,10 @@ def test_dry_run_and_explain_show_a_do_not_route_lead_left_alone_as_once_leaves_
     rows = {r["lead_id"]: r for r in json.loads(capsys.readouterr().out)}
     row = rows[lead_id]
     assert (row["outcome"], row["to"]) == ("left alone", ""), row
-    assert "Do_Not_Route__c" in row["reason"]
+    assert "Do Not Route is ticked" in row["reason"]
     assert main(["explain", lead_id, "--config", str(config)]) == 0
     text = capsys.readouterr().out
-    assert "Left alone: the connector does not route this lead (Do_Not_Route__c is ticked)" in text, text
+    assert "Left alone: the connector does not route this lead (Do Not Route is ticked)" in text, text
 
     assert main(["once", "--init", "--config", str(config)]) == 0
     capsys.readouterr()

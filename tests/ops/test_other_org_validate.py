@@ -75,7 +75,7 @@ def test_coverage_written_as_names_is_named_with_the_codes_meant(other_org, caps
     found = findings(config, capsys)
     [prairie] = [f for f in found if f["file"] == f"Account {ids.partners['prairie']}"]
     assert "Prairie Partners" in prairie["message"], prairie
-    assert "'Texas' (US-TX?)" in prairie["message"] and "'Ontario' (CA-ON?)" in prairie["message"], prairie
+    assert '"Texas" (US-TX?)' in prairie["message"] and '"Ontario" (CA-ON?)' in prairie["message"], prairie
     assert "US-TX" in prairie["fix"] and "US:750" in prairie["fix"], prairie
 
 

@@ -87,8 +87,8 @@ def test_explain_starts_with_where_the_lead_stands_then_its_history_then_a_what_
     assert funnel and "admitted by the rule's partner conditions" in funnel[0]
     assert main(["explain", bad, "--config", config]) == 0
     text = capsys.readouterr().out
-    assert "  Problem:  Country: 'Atlantis' is not a recognised country" in text
-    assert "Reason:   Country: 'Atlantis' is not a recognised country" in text
+    assert '  Problem:  Country: "Atlantis" is not a recognised country' in text
+    assert 'Reason:   Country: "Atlantis" is not a recognised country' in text
 
 
 def test_validate_routes_with_the_live_state_so_no_rule_dry_run_uses_is_called_dead(workdir, seeded_org, capsys):

@@ -27,7 +27,7 @@ def many_partners() -> ReportData:
         timeline={"offered": [40.0] * 11 + [900.0] + [40.0] * 12, "accepted": [20.0] * 24,
                   "lapsed": [3.0] * 24, "escalated": [1.0] * 24},
         actions=[ActionItem("00Q000000000001AAA", "escalated", "Escalated: no partner covers JP; 3 cover APAC but "
-                            "not 'Security Suite' (rule set 'All leads')", "Kumo KK", "2026-11-23 09:00",
+                            'not "Security Suite" (rule set "All leads")', "Kumo KK", "2026-11-23 09:00",
                             "https://org.example/lightning/r/Lead/00Q000000000001AAA/view"),
                  ActionItem("00Q000000000002AAA", "unroutable", "Country: 'Atlantis' is not a recognised country",
                             "Sunken Co", "2026-11-23 09:30", "https://org.example/lightning/r/Lead/00Q000000000002AAA/view"),

@@ -47,7 +47,7 @@ def test_the_rule_admits_a_covering_certified_member_and_says_why_not_for_the_ot
     the_lead = lead(products={"Security Suite"})
     assert router.decide(the_lead, state, NOW).kind.value == "pool"
     assert router.admits(the_lead, "Certified pool", "001A", state, NOW) is None
-    assert router.admits(the_lead, "Certified pool", "001B", state, NOW) == "not certified for 'Security'"
+    assert router.admits(the_lead, "Certified pool", "001B", state, NOW) == 'not certified for "Security"'
     assert router.admits(the_lead, "Certified pool", "001C", state, NOW) == "does not cover US-CA, where the lead is"
     # a pick-up is the partner's own choice to take one more: its capacity and daily cap hold
     # back what the connector pushes, not what the partner takes

@@ -39,7 +39,7 @@ def test_fallback_reason_names_the_criterion_and_the_value_that_left_nobody():
                       RoutingState(), NOW)
     assert d.kind is DecisionKind.FALLBACK
     assert d.reason.startswith("Fallback queue Unassigned_Partner_Leads: no partner covers JP; "
-                               "3 partners qualify but not 'Security Suite'")
+                               '3 partners qualify but not "Security Suite"')
     assert d.rule == "APAC product specialist", "Routing_Rule__c names the rule that came last"
     assert len(d.reason) <= REASON_MAX
 
@@ -49,8 +49,8 @@ def test_one_partner_left_reads_in_the_singular():
                         [partner("001AU", coverage=("AU",), products=frozenset({"Analytics"}))])
     d = router.decide(lead(country="AU", state=None, postal_code=None, products=frozenset({"Security Suite"})),
                       RoutingState(), NOW)
-    assert d.reason == ("Fallback queue Unassigned_Partner_Leads: 1 covers AU but not 'Security Suite' "
-                        "(rule set 'All leads')")
+    assert d.reason == ('Fallback queue Unassigned_Partner_Leads: 1 covers AU but not "Security Suite" '
+                        '(rule set "All leads")')
 
 
 def test_partners_that_match_but_are_all_out_are_counted_by_why():
@@ -67,7 +67,7 @@ def test_no_rule_applying_says_so_and_still_names_a_rule():
                                  'match = { territories = ["APAC"], products = "all" }\n  when = "amount > 1"')
     router = router_for(text, [partner("001A")])
     d = router.decide(lead(country="DE", state=None, postal_code=None), RoutingState(), NOW)
-    assert "no rule of 'All leads' applies to this lead" in d.reason or "lead outside APAC" in d.reason
+    assert 'no rule of "All leads" applies to this lead' in d.reason or "lead outside APAC" in d.reason
     assert d.rule is not None
 
 
@@ -83,7 +83,7 @@ def test_a_reason_stays_within_the_field_however_many_rules_failed():
     router = router_for(rules, [partner("001AU", coverage=("AU",))])
     d = router.decide(lead(country="AU", state=None, postal_code=None, products=frozenset({"Security Suite"})),
                       RoutingState(), NOW)
-    assert "1 covers Region0 but not 'Security Suite'; 1 covers Region1" in d.reason
+    assert '1 covers Region0 but not "Security Suite"; 1 covers Region1' in d.reason
     assert len(d.reason) == REASON_MAX and d.reason.endswith("…")
 
 
@@ -97,7 +97,7 @@ def test_an_unrecognised_country_is_shown_as_written_not_as_missing():
     router = router_for(None, [partner("001A")])
     d = router.decide(atlantis, RoutingState(), NOW)
     assert d.kind is DecisionKind.UNROUTABLE
-    assert d.reason == "Country: 'Atlantis' is not a recognised country"
+    assert d.reason == 'Country: "Atlantis" is not a recognised country'
     nowhere = convert({**record, "Country": None})
     assert router.decide(nowhere, RoutingState(), NOW).reason == "Country: missing or not a recognised country"
 
@@ -113,7 +113,7 @@ def test_the_funnel_counts_the_partners_left_after_each_criterion():
     router = router_for(PRODUCTS_APAC, apac + [partner("001US")])
     jp = lead(country="AU", state=None, postal_code=None, products=frozenset({"Security Suite"}))
     assert router.funnel(jp, "APAC product specialist") == [
-        ("admitted by the rule's partner conditions", 4), ("sell 'Security Suite'", 0)]
+        ("admitted by the rule's partner conditions", 4), ('sell "Security Suite"', 0)]
     assert router.funnel(jp, "no such rule") == []
 
 
@@ -138,10 +138,10 @@ def test_no_rule_set_for_a_lead_whose_value_could_not_be_read_names_that_value()
     its country could not be read."""
     router = router_for(BY_COUNTRY, [partner("001JP", coverage=("JP",))])
     unread = lead(country=None, state=None, postal_code=None,
-                  extra={"dropped_values": {"country": "Country: 'Atlantis' is not a recognised country"}})
+                  extra={"dropped_values": {"country": 'Country: "Atlantis" is not a recognised country'}})
     d = router.decide(unread, RoutingState(), NOW)
     assert d.kind is DecisionKind.UNROUTABLE
-    assert "no rule set applies" in d.reason and "'Atlantis' is not a recognised country" in d.reason, d.reason
+    assert "no rule set applies" in d.reason and '"Atlantis" is not a recognised country' in d.reason, d.reason
     plain = router.decide(lead(country="FR", state=None, postal_code=None), RoutingState(), NOW)
     assert plain.reason == "Rules: no rule set applies to this lead", plain.reason
 
@@ -151,9 +151,9 @@ def test_each_gate_check_blames_only_a_value_it_reads():
     was said to read every name read before it in the file."""
     router = router_for(None, [partner("001A")])
     closed = lead(country=None, state=None, postal_code=None, status="Closed - Converted",
-                  extra={"dropped_values": {"country": "Country: 'Atlantis' is not a recognised country"}})
+                  extra={"dropped_values": {"country": 'Country: "Atlantis" is not a recognised country'}})
     d = router.decide(closed, RoutingState(), NOW)
     assert d.kind is DecisionKind.UNROUTABLE
     country, status = d.reason.split("; ")[:2]
-    assert country == "Country: 'Atlantis' is not a recognised country", d.reason
+    assert country == 'Country: "Atlantis" is not a recognised country', d.reason
     assert status.startswith("Status:") and "Atlantis" not in status, d.reason
