@@ -54,7 +54,7 @@ def test_a_country_nobody_can_read_is_named_on_the_escalated_lead(alpen):
     a.once(init=True)
     seen = a.lead(typed)
     assert seen["Zuweisung__c"] == "Eskaliert", seen
-    assert "Country: 'Narnia' is not a recognised country" in seen["Routing_Reason__c"], seen
+    assert 'Country: "Narnia" is not a recognised country' in seen["Routing_Reason__c"], seen
     assert a.lead(empty)["Routing_Reason__c"].endswith("lead has no country")
 
 

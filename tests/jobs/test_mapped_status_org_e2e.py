@@ -56,14 +56,14 @@ def test_a_released_leads_reason_names_the_orgs_field_and_word_and_following_it_
     seen = a.lead(lead)
     assert seen["Zuweisung__c"] == "Freigegeben", seen
     reason = seen["Routing_Reason__c"]
-    assert reason.endswith("set Zuweisung__c to Ausstehend to have it routed again"), reason
+    assert reason.endswith("set Zuweisung__c to Ausstehend: leadrouter routes it at its next run"), reason
     assert "Routing_Status" not in reason and "Routing Status" not in reason and "Pending" not in reason, reason
 
     a.org.update("Lead", lead, {"Zuweisung__c": "Ausstehend"}, as_user=a.admin)  # as the reason says
     a.once(hours=1)
     seen = a.lead(lead)
     assert seen["Zuweisung__c"] == "Angeboten", seen
-    assert seen["Routing_Reason__c"].startswith("a person asked for routing again (Zuweisung__c set to Ausstehend)"), seen
+    assert seen["Routing_Reason__c"].startswith("routed again because a person set Zuweisung__c to Ausstehend"), seen
 
 
 def test_a_lead_a_person_keeps_in_house_says_so_in_the_orgs_field(alpen):
@@ -77,8 +77,9 @@ def test_a_lead_a_person_keeps_in_house_says_so_in_the_orgs_field(alpen):
     a.once(hours=1)
     seen = a.lead(lead)
     assert seen["Zuweisung__c"] == "Freigegeben", seen
-    assert "Nicht_Routen__c ticked by a person" in seen["Routing_Reason__c"], seen
-    assert "Do_Not_Route__c" not in seen["Routing_Reason__c"], seen
+    assert "Nicht_Routen__c is ticked" in seen["Routing_Reason__c"], seen
+    assert "untick Nicht_Routen__c and set Zuweisung__c to Ausstehend" in seen["Routing_Reason__c"], seen
+    assert "Do_Not_Route__c" not in seen["Routing_Reason__c"] and "Do Not Route" not in seen["Routing_Reason__c"], seen
 
 
 def test_dry_run_and_explain_name_the_orgs_box_for_a_lead_kept_in_house(alpen, capsys):
