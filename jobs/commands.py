@@ -144,6 +144,7 @@ def _forget_unused_state(prepared) -> None:
 def cmd_run(args) -> int:
     from jobs.leader import guard_jobs, lock_for
     from jobs.service import Service
+    from jobs.stop_flush import flush_before_stopping
     from jobs.stream import Streams
 
     loaded = _load(args)
@@ -175,8 +176,11 @@ def cmd_run(args) -> int:
     # a dead leader's last batch may still land: read back by a later outbox run, not waited for
     cx.defer_in_flight = True
     # CDC first; the jobs poll to reconcile; each job first asks the lock whether we still lead
-    service.attach(cx.store, make_jobs=guard_jobs(Streams(cx).make_jobs, lock),
-                   on_leader=lambda: _first_as_leader(cx), now=cx.clock.now, check_login=cx.client.login_again)
+    streams = Streams(cx)
+    stop_flush = loaded.settings.schedule.stop_flush
+    service.attach(cx.store, make_jobs=guard_jobs(streams.make_jobs, lock),
+                   on_leader=lambda: _first_as_leader(cx), now=cx.clock.now, check_login=cx.client.login_again,
+                   on_stop=lambda: flush_before_stopping(cx, stop_flush, hold=streams.lock))
     cx.instance = service.instance
     return service.run()
 
