@@ -235,8 +235,13 @@ _PASSING_REFUSALS = ("starting up", "shutting down", "recovery", "too many clien
 def _first_as_leader(cx) -> None:
     """Before the scheduler starts: settle what a previous leader left in the outbox,
     and have partners to route to before the first lead is read."""
+    import threading
+
     cx.snapshot_changed()  # another leader may have refreshed partners since we last built the index
     cx.new_term()  # and another connector may have run the org meanwhile (jobs/recovery.py caught_up)
+    # the last term's stop, set when that term ended (a lost lock), would end the flush
+    # before its first batch: a leader back after losing the lock wrote no leftovers first
+    cx.stop = threading.Event()
     cx.run_job("outbox")
     cx.run_job("sync_partners")
 
