@@ -27,9 +27,11 @@ from .test_crash_e2e import outbox_counts, write_config, writing
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 
 
-def stop_flush_config(tmp_path, sb, seconds: int):
-    cfg = write_config(tmp_path, sb, stream="poll")
-    cfg.write_text(cfg.read_text() + f"[schedule]\nstop_flush = {seconds}\n")
+def stop_flush_config(tmp_path, sb, seconds: int, *, cdc: bool = False):
+    """`cdc`: the change event stream on the sandbox's loopback Pub/Sub (its lock held by the flush)."""
+    cfg = write_config(tmp_path, sb, stream=None if cdc else "poll")
+    stream = f'[stream]\nmode = "cdc"\npubsub_url = "{sb.connection["pubsub_url"]}"\n' if cdc else ""
+    cfg.write_text(cfg.read_text() + f"[schedule]\nstop_flush = {seconds}\n" + stream)
     return cfg
 
 
@@ -62,10 +64,11 @@ def logged(err: str, event: str) -> list[dict]:
     return lines
 
 
-def test_sigterm_mid_write_back_writes_what_was_decided_before_exiting(sandbox_factory, tmp_path, monkeypatch):
+@pytest.mark.parametrize("cdc", [False, True], ids=["poll", "cdc"])
+def test_sigterm_mid_write_back_writes_what_was_decided_before_exiting(sandbox_factory, tmp_path, monkeypatch, cdc):
     sb = sandbox_factory(seed="demo", partners=40, leads=1200, random_seed=6)
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
-    cfg = stop_flush_config(tmp_path, sb, 30)
+    cfg = stop_flush_config(tmp_path, sb, 30, cdc=cdc)
     time.sleep(1.1)  # SOQL datetimes are whole seconds: let the seed fall before the run's start
     proc = writing(sb, cfg, "run", batches=2, latency_ms=400)
     time.sleep(0.15)  # the third batch is on the wire
