@@ -42,7 +42,8 @@ short, and service.py keeps no list of which job calls what, to go stale.
 
 Stopping: the first SIGTERM or SIGINT is graceful (the job in flight finishes its
 current batch, then a leader's `on_stop` writes the outbox's pending entries for at most
-[schedule] stop_flush seconds: jobs/stop_flush.py); a second SIGINT (Ctrl-C again) stops at once, exit 130. That is as safe
+[schedule] stop_flush seconds: jobs/stop_flush.py); a second SIGINT (Ctrl-C again) stops
+at once, exit 130. That is as safe
 as a kill: a write batch is marked `sent` in the state before it goes to Salesforce, and
 the next leader reads those leads back and settles them (jobs/outbox.py reconcile);
 what was being decided was never committed, and is read again.

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import threading
 from contextlib import nullcontext
-from datetime import datetime
 from typing import Any, ContextManager
 
 from jobs import outbox
@@ -36,10 +35,6 @@ log = get_logger(component="outbox")
 def pending(cx: Any) -> int:
     with cx.store.connect() as conn:
         return ob.status_counts(conn).get("pending", 0)
-
-
-def _flush(cx: Any, now: datetime) -> dict[str, int]:
-    return outbox.flush(cx, now)
 
 
 def flush_before_stopping(cx: Any, seconds: float, *, hold: ContextManager[Any] | None = None) -> int:
@@ -61,7 +56,7 @@ def flush_before_stopping(cx: Any, seconds: float, *, hold: ContextManager[Any] 
             timer.start()
             try:
                 # a job run like any other: recorded, its errors said as any job's are
-                written = cx.run_job("outbox", run=_flush).counts.get("confirmed", 0)
+                written = cx.run_job("outbox", run=outbox.flush).counts.get("confirmed", 0)
             finally:
                 timer.cancel()
                 cx.stop = job_stop
