@@ -144,6 +144,7 @@ def _forget_unused_state(prepared) -> None:
 def cmd_run(args) -> int:
     from jobs.leader import guard_jobs, lock_for
     from jobs.service import Service
+    from jobs.stop_flush import flush_before_stopping
     from jobs.stream import Streams
 
     loaded = _load(args)
@@ -175,8 +176,11 @@ def cmd_run(args) -> int:
     # a dead leader's last batch may still land: read back by a later outbox run, not waited for
     cx.defer_in_flight = True
     # CDC first; the jobs poll to reconcile; each job first asks the lock whether we still lead
-    service.attach(cx.store, make_jobs=guard_jobs(Streams(cx).make_jobs, lock),
-                   on_leader=lambda: _first_as_leader(cx), now=cx.clock.now, check_login=cx.client.login_again)
+    streams = Streams(cx)
+    stop_flush = loaded.settings.schedule.stop_flush
+    service.attach(cx.store, make_jobs=guard_jobs(streams.make_jobs, lock),
+                   on_leader=lambda: _first_as_leader(cx), now=cx.clock.now, check_login=cx.client.login_again,
+                   on_stop=lambda: flush_before_stopping(cx, stop_flush, hold=streams.lock))
     cx.instance = service.instance
     return service.run()
 
@@ -231,8 +235,13 @@ _PASSING_REFUSALS = ("starting up", "shutting down", "recovery", "too many clien
 def _first_as_leader(cx) -> None:
     """Before the scheduler starts: settle what a previous leader left in the outbox,
     and have partners to route to before the first lead is read."""
+    import threading
+
     cx.snapshot_changed()  # another leader may have refreshed partners since we last built the index
     cx.new_term()  # and another connector may have run the org meanwhile (jobs/recovery.py caught_up)
+    # the last term's stop, set when that term ended (a lost lock), would end the flush
+    # before its first batch: a leader back after losing the lock wrote no leftovers first
+    cx.stop = threading.Event()
     cx.run_job("outbox")
     cx.run_job("sync_partners")
 

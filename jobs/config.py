@@ -109,6 +109,9 @@ class ScheduleSettings(_Strict):
     deleted: int = Field(900, ge=5, le=WEEK_SECONDS)
     housekeeping: int = Field(3600, ge=60, le=WEEK_SECONDS)  # prune old job runs and settled outbox entries
     misfire_grace: int = Field(30, ge=1, le=WEEK_SECONDS)
+    # `run` stopped (SIGTERM): after the job in flight, the decided writes go out for at most
+    # this long before the lock is released (jobs/stop_flush.py); 0 leaves them to the next leader
+    stop_flush: int = Field(10, ge=0, le=3600)
 
 
 class RoutingSettings(_Strict):

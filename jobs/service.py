@@ -3,7 +3,8 @@
 The main thread owns leadership: it waits as a standby, starts the scheduler when the
 lock is ours, checks the lock and writes a heartbeat every poll interval, and on
 SIGTERM (or a lost lock) stops scheduling and lets the job in flight finish its
-current batch before returning.
+current batch before returning; on SIGTERM a leader then writes what it had decided
+(`on_stop`, bounded) before it releases the lock.
 
 A service serves one org (the store's): its lock is that org's, its log lines and
 metrics name it. Many orgs run as many services, one process each, sharing nothing
@@ -40,7 +41,9 @@ talk to Salesforce": all but housekeeping do, housekeeping's first run is local 
 short, and service.py keeps no list of which job calls what, to go stale.
 
 Stopping: the first SIGTERM or SIGINT is graceful (the job in flight finishes its
-current batch); a second SIGINT (Ctrl-C again) stops at once, exit 130. That is as safe
+current batch, then a leader's `on_stop` writes the outbox's pending entries for at most
+[schedule] stop_flush seconds: jobs/stop_flush.py); a second SIGINT (Ctrl-C again) stops
+at once, exit 130. That is as safe
 as a kill: a write batch is marked `sent` in the state before it goes to Salesforce, and
 the next leader reads those leads back and settles them (jobs/outbox.py reconcile);
 what was being decided was never committed, and is read again.
@@ -107,7 +110,8 @@ class Service:
                  metrics_bind: str | None = None, now: Callable[[], datetime] | None = None,
                  org: str | None = None, monotonic: Callable[[], float] | None = None,
                  check_login: Callable[[], None] | None = None,
-                 login_check_seconds: float = LOGIN_CHECK_SECONDS) -> None:
+                 login_check_seconds: float = LOGIN_CHECK_SECONDS,
+                 on_stop: Callable[[], None] | None = None) -> None:
         # `store` is None until `wait_for` has connected: `attach` gives it then
         self.store = store
         self.lock = lock
@@ -115,6 +119,9 @@ class Service:
         self.make_jobs = make_jobs
         self.misfire_grace = misfire_grace
         self.on_leader = on_leader
+        # a leader told to stop, once its job in flight has finished and before the lock is
+        # released: e.g. write what it decided (jobs/stop_flush.py), bounded by its own deadline
+        self.on_stop = on_stop
         self.instance = instance or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         # when this instance started, on Salesforce's clock like its heartbeat: taken at the
         # first beat (the org's clock is known by then) as that clock's now less the
@@ -151,9 +158,11 @@ class Service:
 
     def attach(self, store: Store, *, make_jobs: Callable[[threading.Event], list[JobSpec]] | None = None,
                on_leader: Callable[[], None] | None = None, now: Callable[[], datetime] | None = None,
-               check_login: Callable[[], None] | None = None) -> None:
+               check_login: Callable[[], None] | None = None,
+               on_stop: Callable[[], None] | None = None) -> None:
         """What `wait_for` connected: the state, the jobs made from it, and its login."""
         self.store = store
+        self.on_stop = on_stop or self.on_stop
         self.check_login = check_login or self.check_login
         self.make_jobs = make_jobs or self.make_jobs
         self.on_leader = on_leader or self.on_leader
@@ -288,7 +297,8 @@ class Service:
             self.stop.set()  # first: the stop must not depend on the log line below
             try:
                 if self.role == "leader":
-                    note = ("the job in flight finishes its current batch, no other job starts, then it exits 0"
+                    note = ("the job in flight finishes its current batch, no other job starts, the writes already "
+                            "decided go out (at most [schedule] stop_flush seconds), then it exits 0"
                             + ("; a second Ctrl-C stops at once" if signum == signal.SIGINT else ""))
                 else:  # waiting to connect, or a standby: nothing of ours is in flight
                     note = f"not leading ({self.role}): nothing is in flight; it exits 0 now"
@@ -575,5 +585,20 @@ class Service:
             self._sched = None
             self._first_runs = frozenset()
             log.info("scheduler_stopped", instance=self.instance)
+        if self.stop.is_set() and not self.exit_code:
+            self._before_stopping()
         if not self.stop.is_set():
             self.lock.release()
+
+    def _before_stopping(self) -> None:
+        """`on_stop` while the lock is still ours, on a helper thread (the main loop ticks,
+        and a second Ctrl-C still stops at once). A failure leaves the writes in the outbox,
+        where the next leader finds them: said, never a reason not to stop."""
+        if self.on_stop is None:
+            return
+        try:
+            self._await(self.on_stop, "stopping: writing what was decided (the outbox)")
+        except Exception as e:  # noqa: BLE001 - stopping goes on whatever this met
+            log.error("stop_flush_failed", error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300],
+                      instance=self.instance, org=self.org,
+                      note="the decided writes stay in the outbox; the next leader sends them before its first job")

@@ -131,9 +131,11 @@ def test_sigkill_during_write_back_loses_nothing_and_offers_nothing_twice(sandbo
 
 
 def test_sigterm_finishes_the_batch_in_flight_and_leaves_the_rest_pending(sandbox_factory, tmp_path, monkeypatch):
+    """With `[schedule] stop_flush = 0`; the flush before stopping is tests/jobs/test_stop_flush_e2e.py's."""
     sb = sandbox_factory(seed="demo", partners=40, leads=1200, random_seed=6)
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
     cfg = write_config(tmp_path, sb, stream="poll")
+    cfg.write_text(cfg.read_text() + "[schedule]\nstop_flush = 0\n")
     time.sleep(1.1)
     proc = writing(sb, cfg, "run", batches=2, latency_ms=400)
     time.sleep(0.15)
