@@ -110,7 +110,7 @@ def test_report_from_a_run_lists_the_escalated_and_unroutable_leads_with_links(w
     url = seeded_org.connection["instance_url"].rstrip("/")
     assert f'<a href="{url}/lightning/r/Lead/{atlantis}/view">{atlantis}</a>' in html
     row = re.search(rf"{atlantis}</a></td>(.*?)</tr>", html, flags=re.S).group(1)
-    assert "unroutable" in row and "Country: &#x27;Atlantis&#x27; is not a recognised country" in row
+    assert "unroutable" in row and "Country: &quot;Atlantis&quot; is not a recognised country" in row
     escalated = [r for r in seeded_org.org.records("Lead") if r.get("Routing_Status__c") == "Escalated"]
     assert all(r["Id"] in html for r in escalated)
 

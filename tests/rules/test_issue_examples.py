@@ -210,7 +210,7 @@ def test_lead_without_company_is_unroutable_with_the_field_named():
 def test_do_not_route_keeps_the_connector_away():
     router = router_for(None, [partner("001A")])
     d = router.decide(lead(do_not_route=True), RoutingState(), NOW)
-    assert d.kind is DecisionKind.UNROUTABLE and d.reason.startswith("Do_Not_Route__c")
+    assert d.kind is DecisionKind.UNROUTABLE and d.reason.startswith("Do Not Route: ticked by a person")
 
 
 def test_nearest_partner_rule_offers_the_closest_partner_within_the_radius():
