@@ -64,7 +64,7 @@ def ratings(client: Any, now: datetime, since: timedelta = RATINGS_WINDOW, *,
 
     start = soql_datetime(as_utc(now) - since)
     field = partner_field if partner_field and re.fullmatch(r"[A-Za-z0-9_]+", partner_field) else None
-    held = performance.accepted_partners(conn) if field is None and conn is not None else {}
+    accepted = performance.accepted_partners(conn) if field is None and conn is not None else {}
     soql = format_soql(f"SELECT Id, {field or 'PartnerAccountId'}, {RATING_FIELD}, LastModifiedDate FROM Lead "
                        f"WHERE {RATING_FIELD} != null AND LastModifiedDate >= {{}}", start)
     try:
@@ -87,7 +87,7 @@ def ratings(client: Any, now: datetime, since: timedelta = RATINGS_WINDOW, *,
             out.append(Rating(r["Id"], partner, value, set_by[1], by_org=partner is None))
             continue
         at = parse_sf_datetime(r.get("LastModifiedDate"))
-        holder = r.get(field) if field else held.get(r["Id"])
+        holder = r.get(field) if field else accepted.get(r["Id"])
         if at is not None and holder:
             out.append(Rating(r["Id"], holder, value, as_utc(at), by_holder=True))
     held = sum(1 for r in out if r.by_holder)
