@@ -82,12 +82,13 @@ def build_routing(cx: Context, conn: Connection, generation: int):
     queue_ids = {r["DeveloperName"]: r["Id"] for r in st.snapshot_records(conn, "queue") if r.get("DeveloperName")}
     # issue 17: performance facts as partner attributes, and the predictive rules' learner
     now = cx.clock.now()
-    # partners' ratings of their leads (one query, when the score or `lead_quality` is used)
-    rated = ratings.ratings(cx.client, now) if ratings.wants_ratings(cx.book) else None
     # what happened to offers: this state's, or — for an ops tool routing on a private
     # snapshot (jobs/ops/context.py) — the live state's, so it shows what production does
     history = getattr(cx, "history_store", None)
     with history.connect() if history is not None else nullcontext(conn) as past:
+        # partners' ratings of their leads (one query, when the score or `lead_quality` is used)
+        rated = ratings.ratings(cx.client, now, partner_field=performance.lead_partner_field(cx.mappings),
+                                conn=past) if ratings.wants_ratings(cx.book) else None
         if performance.wanted(cx.book):
             performance.attach(partners.values(), performance.facts(past, cx.client, now, cx.book.settings.calendar,
                                                                  cx.mappings.currencies,

@@ -108,10 +108,7 @@ def converted_events(client: _Queries, since: datetime, conn: Connection | None 
                 if (at := _day(r.get("ConvertedDate"))) is not None]
     if conn is None:
         return []
-    held = {r.lead_id: r.partner_id for r in conn.execute(
-        select(OFFERS.c.lead_id, OFFERS.c.partner_id).where(OFFERS.c.accepted_at.is_not(None),
-                                                            OFFERS.c.partner_id.is_not(None))
-        .order_by(OFFERS.c.id))}  # the latest acceptance of a lead wins
+    held = accepted_partners(conn)
     out: list[OutcomeEvent] = []
     ids = sorted(held)
     for i in range(0, len(ids), 200):
@@ -121,6 +118,15 @@ def converted_events(client: _Queries, since: datetime, conn: Connection | None 
             if at is not None and r["Id"] in held:
                 out.append(OutcomeEvent(held[r["Id"]], "converted", at, r["Id"]))
     return out
+
+
+def accepted_partners(conn: Connection) -> dict[str, str]:
+    """{lead id: the partner that accepted it in our offers table} — who holds a lead in an
+    org that keeps no partner on the Lead; the latest acceptance of a lead wins."""
+    return {r.lead_id: r.partner_id for r in conn.execute(
+        select(OFFERS.c.lead_id, OFFERS.c.partner_id).where(OFFERS.c.accepted_at.is_not(None),
+                                                            OFFERS.c.partner_id.is_not(None))
+        .order_by(OFFERS.c.id))}
 
 
 def org_events(client: _Queries, since: datetime, currencies: Any = None, *, conn: Connection | None = None,

@@ -12,14 +12,20 @@ pool): LeadHistory of the field (history-tracked as shipped) names the user who 
 value the lead holds, and that user's partner Account is credited; a person of the org
 (an internal user) rates as the org, no partner. Where LeadHistory has no row for it (the
 field not tracked, or rated before tracking began or before the window), the partner
-holding the lead is credited, and the log and `leadrouter feedback` say how many.
+holding the lead is credited — the Lead's mapped partner field (PartnerAccountId as shipped,
+or the org's own lookup), or in an org that keeps none on the Lead the partner that accepted
+it in our offers — and the log and `leadrouter feedback` say how many.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
+from sqlalchemy.engine import Connection
+
+from jobs import performance
 from jobs.logging import get_logger
 from jobs.timeutil import as_utc, parse_sf_datetime
 
@@ -45,16 +51,21 @@ class Rating:
     by_holder: bool = False  # LeadHistory did not say who set it: credited to the partner holding the lead
 
 
-def ratings(client: Any, now: datetime, since: timedelta = RATINGS_WINDOW) -> list[Rating] | None:
+def ratings(client: Any, now: datetime, since: timedelta = RATINGS_WINDOW, *,
+            partner_field: str | None = "PartnerAccountId", conn: Connection | None = None) -> list[Rating] | None:
     """Every rated Lead modified in the window, each rating credited to whoever set it (see
     the module's words) — or None when the org has no readable `Lead_Quality_Rating__c` (not
     deployed, or hidden from the integration user: `validate` says so; routing goes on
     without ratings). Three queries: the rated leads, the field's LeadHistory in the window,
-    the users who set them."""
+    the users who set them. The partner holding a lead is the Lead's `partner_field`
+    (jobs/performance.lead_partner_field: the org's own lookup, or PartnerAccountId); with
+    none, the partner that accepted it in our offers table (`conn`)."""
     from connector.soql import format_soql, soql_datetime
 
     start = soql_datetime(as_utc(now) - since)
-    soql = format_soql(f"SELECT Id, PartnerAccountId, {RATING_FIELD}, LastModifiedDate FROM Lead "
+    field = partner_field if partner_field and re.fullmatch(r"[A-Za-z0-9_]+", partner_field) else None
+    accepted = performance.accepted_partners(conn) if field is None and conn is not None else {}
+    soql = format_soql(f"SELECT Id, {field or 'PartnerAccountId'}, {RATING_FIELD}, LastModifiedDate FROM Lead "
                        f"WHERE {RATING_FIELD} != null AND LastModifiedDate >= {{}}", start)
     try:
         records = list(client.query(soql))
@@ -76,8 +87,9 @@ def ratings(client: Any, now: datetime, since: timedelta = RATINGS_WINDOW) -> li
             out.append(Rating(r["Id"], partner, value, set_by[1], by_org=partner is None))
             continue
         at = parse_sf_datetime(r.get("LastModifiedDate"))
-        if at is not None and r.get("PartnerAccountId"):
-            out.append(Rating(r["Id"], r["PartnerAccountId"], value, as_utc(at), by_holder=True))
+        holder = r.get(field) if field else accepted.get(r["Id"])
+        if at is not None and holder:
+            out.append(Rating(r["Id"], holder, value, as_utc(at), by_holder=True))
     held = sum(1 for r in out if r.by_holder)
     if held:
         log.warning("lead_quality_ratings_credited_to_holder", count=held, field=RATING_FIELD,

@@ -15,7 +15,7 @@ from rules.model import Decision, DecisionKind
 from .errors import meant
 from .object_mapping import ObjectMapping
 from .sfid import to18
-from .textlen import fit
+from .textlen import fit, sf_length
 from .transforms import map_key
 
 Encoder = Callable[[Any], Any]
@@ -57,6 +57,21 @@ def _pending_words(status: Any) -> list[tuple[str, str]]:
         return []
     return [(f"{shipped} {verb} Pending", f"{field} {verb} {pending}")
             for shipped in _SHIPPED_STATUS for verb in ("set to", "to")]
+
+
+def fit_reason(text: str, limit: int | None, instructions: Iterable[str]) -> str:
+    """A reason in the org's words cut to `limit`, its closing instruction whole: the released
+    reasons leave room for it in the shipped words ("…; to have it routed again, set Routing
+    Status to Pending: …"), and the org's own field and word can be longer. Where the part
+    after the last "; " names one of `instructions`, the part before gives way, with "…",
+    as the released reasons cut their names and details; otherwise the end is cut."""
+    if limit is None or sf_length(text) <= limit:
+        return text
+    head, sep, tail = text.rpartition("; ")
+    room = limit - sf_length(sep + tail)
+    if sep and room > 1 and any(words in tail for words in instructions):
+        return fit(head, room) + sep + tail
+    return fit(text, limit)
 
 
 class Writeback:
@@ -135,6 +150,7 @@ class Writeback:
                 return out
         elif type_name == "string" and name == "reason" and self._pending_words:
             lengths, words = self.lengths, self._pending_words
+            instructions = [theirs for _, theirs in words]
 
             def encode(v: Any) -> Any:
                 if v is None:
@@ -142,7 +158,7 @@ class Writeback:
                 text = str(plain(v))
                 for ours, theirs in words:
                     text = text.replace(ours, theirs)
-                return truncate(text, lengths.get(name))
+                return fit_reason(text, lengths.get(name), instructions)
         elif type_name == "string":
             lengths = self.lengths
 

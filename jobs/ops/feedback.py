@@ -10,6 +10,7 @@ from typing import Any
 
 from jobs.feedback import NO_CAPACITY, NOT_OUR_FIT, OUT_OF_TERRITORY, gather, reset
 from jobs.feedback_account import AREA, REVIEW_FIELD, review_time, save_review
+from jobs.performance import lead_partner_field
 from jobs.ratings import RATING_FIELD, ratings
 from jobs.printable import for_terminal, one_line
 
@@ -55,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "reset":
         return _reset(cx, args.partner_id, review_time(now), area)
     routing = cx.routing()
-    rated = ratings(cx.client, now)
     with cx.store.connect() as conn:
+        rated = ratings(cx.client, now, partner_field=lead_partner_field(cx.mappings), conn=conn)
         adj = gather(conn, routing.partners, cx.mappings.lead_converter(), now, rated)
     data = adj.to_dict({p.id: p.name for p in routing.partners.values()})
     if args.json:
