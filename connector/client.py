@@ -77,6 +77,11 @@ class SalesforceClient:
         self.log = logger or structlog.get_logger("connector")
         self._sleep = sleep
         self._lock = threading.Lock()
+        # Sessions in order: each login makes the next. A call that meets an expired session
+        # logs in only if the session it used is still the newest: calls on other threads
+        # that met the same expiry carry on with the first one's login (one login, not N).
+        self._login_lock = threading.Lock()
+        self._session = 0
         self.calls = 0  # HTTP requests to /services/data, retries included
         self.token_calls = 0  # OAuth token requests, counted apart
         self._usage: tuple[int, int] | None = None
@@ -110,7 +115,16 @@ class SalesforceClient:
         """Log in again, the same way as at start (a standby's periodic check that its
         credentials still work): raises as `connect` would, and on success the client
         carries on with the fresh session."""
-        self._login()
+        with self._login_lock:
+            self._login()
+
+    def _refresh(self, used: int) -> None:
+        """Log in again after session `used` expired, unless another call did since."""
+        with self._login_lock:
+            if self._session != used:
+                self.log.debug("salesforce session already renewed by another call")
+                return
+            self._login()
 
     def _login(self) -> None:
         signed: list[datetime] = []  # the times token requests were stamped with (a JWT's exp)
@@ -147,6 +161,7 @@ class SalesforceClient:
         )
         self.instance_url = grant.instance_url
         self.user_id = grant.user_id
+        self._session += 1
         self.log.info(
             "salesforce login ok", method=self.config.auth.method, instance_url=grant.instance_url,
             api_version=self.config.api_version,
@@ -203,7 +218,14 @@ class SalesforceClient:
         return self._usage
 
     def _call(self, fn: Callable[[], T], context: str, *, idempotent: bool = True) -> T:
-        return self.policy.call(fn, refresh=self._login, context=context, idempotent=idempotent)
+        used = [self._session]  # the session each attempt went out with
+
+        def attempt() -> T:
+            used[0] = self._session
+            return fn()
+
+        return self.policy.call(attempt, refresh=lambda: self._refresh(used[0]), context=context,
+                                idempotent=idempotent)
 
     @property
     def sf(self) -> Salesforce:

@@ -73,10 +73,15 @@ class Credentials:
 def credentials_from(client: Any) -> Callable[[bool], Credentials]:
     """The REST client's session as Pub/Sub credentials; `refresh=True` logs in again first.
 
-    The tenant id is the org id, which Salesforce puts before the "!" of every session id."""
+    The tenant id is the org id, which Salesforce puts before the "!" of every session id.
+    A refresh logs in only if no REST call has since the stream took its session (the jobs
+    and the stream meet one expiry: one login, the client's `_refresh`)."""
+    taken = [client._session]
+
     def get(refresh: bool) -> Credentials:
         if refresh:
-            client._login()
+            client._refresh(taken[0])
+        taken[0] = client._session
         token = client.sf.session_id
         return Credentials(SecretStr(token), str(client.instance_url), token.split("!", 1)[0])
 

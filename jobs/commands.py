@@ -14,6 +14,7 @@ EXIT_CONFIG = 2
 EXIT_NOT_LEADER = 3
 EXIT_JOB_FAILED = 1
 EXIT_STATE = 4  # the state database's path is unusable (jobs/state_path.py)
+EXIT_TERMINATED = 143  # 128 + SIGTERM: `once` stopped before every job ran (a cron timeout, a CronJob deadline)
 
 
 def register(sub: "argparse._SubParsersAction") -> None:
@@ -291,7 +292,7 @@ def cmd_once(args) -> int:
             return EXIT_NOT_LEADER
         lock = joined  # released below: the lease too (a clean end hands the org over at once)
         cx.lock = lock  # write batches are fenced by its token (jobs/outbox.py fence)
-        _stop_on_sigterm(cx.stop)
+        stopped_by = _stop_on_sigterm(cx.stop)
         results = cx.run_cycle(raise_errors=False, only_due=args.due)
         gone = getattr(lock, "gone", None)
         if gone:  # the state file was deleted or replaced mid-run: said, jobs stopped
@@ -306,6 +307,8 @@ def cmd_once(args) -> int:
                   "stop one of them)", file=sys.stderr)
             return EXIT_NOT_LEADER
         failed = [r for r in results.values() if r.error]
+        if stopped_by:  # the lock and the lease still ours: write what was decided first
+            return _write_before_exit(cx, loaded.settings.schedule.stop_flush, stopped_by[0], bool(failed))
         return EXIT_JOB_FAILED if failed else 0
     finally:
         lock.release()
@@ -348,9 +351,34 @@ def _org_lease_for_once(lock, cx, loaded, wait: float, stop):
     return None
 
 
-def _stop_on_sigterm(stop) -> None:
-    """A CronJob pod being stopped, or Ctrl-C: finish the batch in flight, leave the rest for
-    next time. A second Ctrl-C stops at once, as `run` does (jobs/service.py stop_now)."""
+def _write_before_exit(cx, seconds: int, signum: int, failed: bool) -> int:
+    """After a stop, the writes decided and still pending go out for at most `seconds`, as
+    `run` does (jobs/stop_flush.py): a cron job killed by its timeout, or a CronJob past its
+    deadline, otherwise left leads decided in the state and unchanged in the org until the
+    next run. SIGTERM exits non-zero (the run did not do all its jobs) with a line saying so;
+    Ctrl-C, a person trying `once` in a terminal, keeps its exit 0."""
+    import signal
+
+    from jobs.stop_flush import flush_before_stopping
+
+    left = flush_before_stopping(cx, seconds)
+    if signum != signal.SIGTERM:
+        return EXIT_JOB_FAILED if failed else 0
+    print(f"leadrouter: `once` stopped by SIGTERM before every job ran (exit {EXIT_TERMINATED}); the batch in "
+          "flight was finished and "
+          + ("every decided write was sent to Salesforce" if not left else
+             f"{left} decided writes left pending: [schedule] stop_flush ({seconds} s) ran out before they were "
+             "sent; they stay in the outbox, and the next run writes them")
+          + ". The jobs not run run at the next run; if the stop was a timeout, give the cron job longer",
+          file=sys.stderr)
+    return EXIT_TERMINATED
+
+
+def _stop_on_sigterm(stop) -> list[int]:
+    """A CronJob pod being stopped, or Ctrl-C: finish the batch in flight, start no other
+    job; the caller then writes what was decided (`_write_before_exit`). A second Ctrl-C
+    stops at once, as `run` does (jobs/service.py stop_now). The signal received, once
+    one is, in the list returned."""
     import os
     import signal
 
@@ -366,13 +394,17 @@ def _stop_on_sigterm(stop) -> None:
                                           "Salesforce, and the next run reads those leads back and settles them")
             finally:
                 os._exit(EXIT_INTERRUPTED)
+        received.append(signum)
         stop.set()
         get_logger().info("stopping", signal=signal.Signals(signum).name,
-                          note="the job in flight finishes its current batch; no other job starts"
+                          note="the job in flight finishes its current batch; no other job starts; the writes "
+                               "already decided go out (at most [schedule] stop_flush seconds)"
                                + ("; a second Ctrl-C stops at once" if signum == signal.SIGINT else ""))
 
+    received: list[int] = []
     signal.signal(signal.SIGTERM, _graceful)
     signal.signal(signal.SIGINT, _graceful)
+    return received
 
 
 def cmd_state_rebuild(args) -> int:

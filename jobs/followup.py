@@ -27,8 +27,10 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     with cx.store.begin() as conn:
         stale = of.accepted_untouched(conn, now - timedelta(days=cfg.followup_days), cfg.untouched_status)
         remind = [o for o in stale if o["followup_at"] is None]
-        for o in remind:
-            of.set_offer(conn, o["id"], followup_at=now)
+        # claimed, not just set: an overlapping leader that read the same leads may have
+        # followed them up since (on PostgreSQL nothing else keeps the two apart)
+        won = of.claim(conn, [o["id"] for o in remind], "followup_at", "accepted", now) if remind else set()
+        remind = [o for o in remind if o["id"] in won]
     if remind:
         counts["followup_reminded"] = len(remind)
         _remind(cx, now, remind, counts)

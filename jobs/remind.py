@@ -1,7 +1,8 @@
 """Job: one reminder per offer, some hours before its deadline.
 
-The reminder is marked sent in the state BEFORE it is sent: a crash in between costs
-one reminder rather than sending two (a partner rep pinged twice is the worse error).
+The reminder is claimed in the state BEFORE it is sent: a crash in between costs one
+reminder rather than sending two (a partner rep pinged twice is the worse error), and of
+two connectors overlapping on one state only the one whose claim wins sends it.
 Each rep reads the deadline in their own time zone with UTC alongside, as in the offer
 alert (jobs/alerts.py); reps of one offer in different zones get a message each.
 
@@ -39,8 +40,10 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     rules = {r.name: r for r in cx.book.rules}
     due = [o for o in near if _remind_at(cx.book, rules, routing, o, hours) <= now]
     with cx.store.begin() as conn:
-        for offer in due:
-            of.set_offer(conn, offer["id"], reminded_at=now)
+        # claimed, not just set: another connector that read the same offers as due (an
+        # overlapping leader) may have claimed some since; only what is won here is sent
+        won = of.claim(conn, [o["id"] for o in due], "reminded_at", "live", now) if due else set()
+        due = [o for o in due if o["id"] in won]
         # a pool member that declined the lead is not asked for it again
         declined = of.lead_facts(conn, [o["lead_id"] for o in due if o.get("queue_id")])[0] if due else {}
     if not due:

@@ -28,6 +28,9 @@ def test_ctrl_c_on_once_finishes_the_batch_and_a_second_stops_at_once(sandbox_fa
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
     monkeypatch.setenv("LEADROUTER_LOG_LEVEL", "info")
     cfg = write_config(tmp_path, sb, stream="poll")
+    # no writing of the rest before exiting (tests/jobs/test_once_sigterm_e2e.py): the second
+    # `once` below needs writes left to be stopped in the middle of
+    cfg.write_text(cfg.read_text() + "[schedule]\nstop_flush = 0\n")
     time.sleep(1.1)  # SOQL datetimes are whole seconds: let the seed fall before the run's start
 
     proc = writing(sb, cfg, "once", batches=1, latency_ms=1500)
