@@ -27,11 +27,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from connector.notify import INPUTS_PER_CALL, OUTCOME_UNKNOWN, Notification, NotifyResult
 from jobs import activity
 from jobs.printable import in_sentence
+from jobs.state import offers as of
 from jobs.state import schema
 from rules.windows import zone as time_zone
 
@@ -231,14 +232,8 @@ def _confirmed_offers(cx, entry_ids: list[int]) -> list[tuple[dict[str, Any], di
 def _claimed(cx, now: datetime, rows: list[tuple[dict[str, Any], Any]]) -> list[tuple[dict[str, Any], Any]]:
     """The offers whose alert this call claims: each offer's once, in one statement a second
     connector (or a later confirmation of the same write) cannot also win."""
-    o = schema.offers
-    ids = [offer["id"] for offer, _ in rows]
-    won: set[int] = set()
     with cx.store.begin() as conn:
-        for i in range(0, len(ids), 500):
-            q = (update(o).where(o.c.id.in_(ids[i:i + 500]), o.c.alerted_at.is_(None))
-                 .values(alerted_at=now).returning(o.c.id))
-            won.update(conn.execute(q).scalars())
+        won = of.claim(conn, [offer["id"] for offer, _ in rows], "alerted_at", None, now)
     return [(offer, record) for offer, record in rows if offer["id"] in won]
 
 

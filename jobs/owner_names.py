@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from connector.errors import ConnectorError
 from connector.soql import format_soql, select
 from jobs.state import offers as of
 from rules.lifecycle import LeadState
@@ -51,7 +52,7 @@ def names(cx: Context, user_ids: list[str]) -> dict[str, str]:
                 if r.get("Name"):
                     out[r["Id"]] = r["Name"]
                     out[r["Id"][:15]] = r["Name"]
-    except Exception as e:  # noqa: BLE001 — a name is a nicety: the Lead says the Id instead
+    except ConnectorError as e:  # a name is a nicety: the Lead says the Id instead
         cx.log(component="owner_names").warning("owner_names_not_read", users=len(user_ids),
                                                 error=f"{type(e).__name__}: {e}"[:300],
                                                 fix="let the integration user read User (View Setup); the Lead "

@@ -158,16 +158,19 @@ def set_offer(conn: Connection, offer_id: int, **values: Any) -> None:
     conn.execute(update(O).where(O.c.id == offer_id).values(**values))
 
 
-def claim(conn: Connection, offer_ids: Iterable[int], mark: str, status: str, now: datetime) -> set[int]:
-    """The offers, still in `status`, whose `mark` (reminded_at, followup_at) this call sets:
-    each once, in one statement a second connector on the same state (a standby taking
-    over, an old leader waking from a pause) cannot also win. Only what is won is sent."""
+def claim(conn: Connection, offer_ids: Iterable[int], mark: str, status: str | None, now: datetime) -> set[int]:
+    """The offers (still in `status`, unless None) whose `mark` (alerted_at, reminded_at,
+    followup_at) this call sets: each once, in one statement a second connector on the same
+    state (a standby taking over, an old leader waking from a pause) cannot also win. Only
+    what is won is sent."""
     column = O.c[mark]
     ids = list(offer_ids)
     won: set[int] = set()
     for i in range(0, len(ids), 500):
-        q = (update(O).where(O.c.id.in_(ids[i:i + 500]), column.is_(None), O.c.status == status)
-             .values({mark: now}).returning(O.c.id))
+        where = [O.c.id.in_(ids[i:i + 500]), column.is_(None)]
+        if status is not None:
+            where.append(O.c.status == status)
+        q = update(O).where(*where).values({mark: now}).returning(O.c.id)
         won.update(conn.execute(q).scalars())
     return won
 
