@@ -20,6 +20,7 @@ from apscheduler.events import (
     EVENT_JOB_MISSED,
     JobExecutionEvent,
 )
+from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -38,7 +39,7 @@ class JobSpec:
 
 def build(specs: list[JobSpec], misfire_grace: int, start_now: bool = True) -> BackgroundScheduler:
     sched = _ElapsedTimeScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        executors={"default": _ElapsedTimeExecutor(max_workers=1)},
         job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": misfire_grace},
         timezone=timezone.utc,
     )
@@ -90,6 +91,12 @@ class WallClockSteps:
         self._tolerance = timedelta(seconds=tolerance)
         self._anchor = (datetime.now(timezone.utc), monotonic())
 
+    def now(self) -> datetime:
+        """The wall clock as of the last look, moved on by the time elapsed since: what a
+        step of the host's clock after that look does not change."""
+        wall, mono = self._anchor
+        return wall + timedelta(seconds=self._monotonic() - mono)
+
     def step(self) -> timedelta:
         wall, mono = datetime.now(timezone.utc), self._monotonic()
         then_wall, then_mono = self._anchor
@@ -123,6 +130,11 @@ class _ElapsedTimeScheduler(BackgroundScheduler):
         super().__init__(*args, **kwargs)
         self._steps = WallClockSteps()
 
+    def elapsed_now(self) -> datetime:
+        """The wall clock as this scheduler last saw it, on elapsed time since (see
+        `_ElapsedTimeExecutor`)."""
+        return self._steps.now()
+
     def _process_jobs(self):  # noqa: ANN202 - APScheduler's own; returns its wait in seconds
         step = self._steps.step()
         if step:
@@ -130,3 +142,53 @@ class _ElapsedTimeScheduler(BackgroundScheduler):
             log.warning("host_clock_stepped", seconds=round(step.total_seconds()), jobs_moved=moved,
                         note="the jobs keep their intervals of elapsed time; check NTP on this host")
         return super()._process_jobs()
+
+
+class _Ungraced:
+    """A job as APScheduler's `run_job` sees it once our executor has decided the run is
+    not missed: no grace to check again on the wall clock."""
+
+    misfire_grace_time = None
+
+    def __init__(self, job) -> None:  # noqa: ANN001 - APScheduler's Job
+        self._job = job
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self._job, name)
+
+    def __str__(self) -> str:
+        return str(self._job)
+
+
+class _ElapsedTimeExecutor(ThreadPoolExecutor):
+    """APScheduler's worker took a run for missed by comparing the wall clock, when the
+    worker thread picked the run up, with the run's due time: a host clock set forward
+    between dispatch and pick-up skipped a due run. Here how late a run is comes from the
+    scheduler's own view at dispatch (steps followed) plus the elapsed time it then waited
+    for the worker; a run waiting longer than the grace behind another job is still missed,
+    as `misfire_grace` says."""
+
+    def _do_submit_job(self, job, run_times):  # noqa: ANN001, ANN202 - APScheduler's own
+        now = getattr(self._scheduler, "elapsed_now", lambda: datetime.now(timezone.utc))()
+        late = [now - run_time for run_time in run_times]
+        queued = time.monotonic()
+        alias, logger_name = job._jobstore_alias, self._logger.name
+
+        def run():  # noqa: ANN202 - run_job's events
+            waited = timedelta(seconds=time.monotonic() - queued)
+            grace = None if job.misfire_grace_time is None else timedelta(seconds=job.misfire_grace_time)
+            events, due = [], []
+            for run_time, lateness in zip(run_times, late):
+                if grace is not None and lateness + waited > grace:
+                    events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, alias, run_time))
+                else:
+                    due.append(run_time)
+            return events + (run_job(_Ungraced(job), alias, due, logger_name) if due else [])
+
+        def done(future) -> None:  # noqa: ANN001 - a concurrent.futures.Future
+            if future.exception() is not None:
+                self._run_job_error(job.id, future.exception(), future.exception().__traceback__)
+            else:
+                self._run_job_success(job.id, future.result())
+
+        self._pool.submit(run).add_done_callback(done)
