@@ -151,6 +151,10 @@ class NotificationSettings(_Strict):
     email_sender_type: Literal["CurrentUser", "DefaultWorkflowUser", "OrgWideEmailAddress"] | None = None
     email_sender_address: str | None = None
     offer_alert: Literal["email", "custom", "off"] = "email"  # tell the offered rep (jobs/alerts.py); off: a Flow does
+    # a lead put into a pool: tell the reps of the members it is for, by the offer_alert channel.
+    # Off when unset: a config written before pool alerts may have a Flow telling the pool
+    # already, and each pool lead emails every member's reps (config.example.toml turns it on)
+    pool_alert: Literal["members", "off"] = "off"
     portal_url: str | None = None  # the partner portal's base URL (…/s): alerts link the Lead there
     # A completed Task on the Lead saying what was sent (jobs/activity.py): all, failed (only what
     # did not go out), off. Needs Edit Tasks. An alert coincides with the offer the Lead shows

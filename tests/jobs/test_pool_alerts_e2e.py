@@ -1,0 +1,115 @@
+"""The pool alert end to end: a lead put into a pool reaches the reps of the pool's members
+as a pushed offer reaches its rep — once per offer, through the same emailSimple action,
+saying it is a pool lead the first to accept gets, and by when. Partners in the field do not
+watch list views. A member the lead is not for (barred, at its cap, not admitted by the
+pool's rule) is not told of it: its pick-up would be undone."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from sandbox.simulator import Profile
+
+pytestmark = pytest.mark.e2e
+
+NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1, 0.2))
+POOL_ALERTS = {"notifications": {"mode": "email", "offer_alert": "email", "pool_alert": "members"}}
+
+
+def alerts(org, lead_id: str | None = None) -> list:
+    return [n for n in org.notifications.all("emailSimple")
+            if "relatedRecordId" in n.inputs and lead_id in (None, n.inputs["relatedRecordId"])]
+
+
+def admitted_member_reps(loop, queue_id: str, lead_id: str) -> dict[str, set[str]]:
+    """{partner: its active reps in the queue} of the pool's members that cover the lead's
+    country or state: those the test rules' pool rule (coverage only) admits for it."""
+    sb = loop.sb.org
+    lead = loop.cx.mappings.lead_converter()(sb.get("Lead", lead_id))
+    places = {p for p in (lead.country, lead.state) if p}
+    out: dict[str, set[str]] = {}
+    for m in sb.table("GroupMember").values():
+        user = sb.get("User", m["UserOrGroupId"]) if str(m["UserOrGroupId"]).startswith("005") else None
+        if m["GroupId"] != queue_id or m["IsDeleted"] or not user or not user["IsActive"]:
+            continue
+        coverage = {c.strip() for c in (sb.get("Account", user["AccountId"]).get("Coverage__c") or "").split(";")}
+        if places & coverage:
+            out.setdefault(user["AccountId"], set()).add(user["Id"])
+    return out
+
+
+def pool_offers(loop) -> dict[str, dict]:
+    return {lead: o for lead, o in loop.live().items() if o["kind"] == "pool"}
+
+
+def test_each_admitted_members_reps_hear_of_a_pool_lead_once(org, make_loop):
+    loop = make_loop(org, pools=True, settings=POOL_ALERTS)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    pooled = pool_offers(loop)
+    assert pooled, "the test rules pool North American leads"
+    for lead_id, offer in pooled.items():
+        members = admitted_member_reps(loop, offer["queue_id"], lead_id)
+        told = Counter(n.inputs["recipientId"] for n in alerts(org, lead_id))
+        assert set(told) == set().union(*members.values()), lead_id
+        assert max(told.values()) == 1, f"a rep was emailed the pool lead {lead_id} twice"
+    loop.cycle(hours=1)
+    loop.cycle(hours=1)
+    again = Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"]) for n in alerts(org)
+                    if n.inputs["relatedRecordId"] in pooled)
+    assert max(again.values()) == 1, "a later run told a pool member of the same offer again"
+
+
+def test_a_pool_alert_says_the_first_to_accept_gets_the_lead_and_by_when(org, make_loop):
+    loop = make_loop(org, pools=True, settings=POOL_ALERTS)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id, offer = sorted(pool_offers(loop).items())[0]
+    [first, *_] = [n for n in alerts(org, lead_id)]
+    body = first.inputs["emailBody"]
+    assert "pool" in first.inputs["emailSubject"].lower() or "pool" in body.lower()
+    assert "first" in body.lower() and "accept" in body.lower()
+    assert f"{offer['deadline']:%Y-%m-%d %H:%M} UTC" in body
+    assert f"/lightning/r/Lead/{lead_id}/view" in body
+
+
+def test_a_member_at_its_capacity_is_not_told_of_a_pool_lead(org, make_loop):
+    """Caps keep the connector from pushing more on a partner; telling it of a pool lead
+    is pushing one. It may still pick the lead up from its list view."""
+    loop = make_loop(org, pools=True, settings=POOL_ALERTS)
+    queue = loop.queue_id("Partner_Pool_NA")
+    shared = [(lead["Id"], m) for lead in org.org.records("Lead") if lead.get("Country") in ("US", "CA", "MX")
+              and len(m := admitted_member_reps(loop, queue, lead["Id"])) >= 2]
+    assert shared, "the seeded org has North American leads several members cover"
+    lead_id, members = shared[0]
+    full, *others = sorted(members)
+    org.org.update("Account", full, {"Capacity__c": 0})  # no open offer more
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    assert pool_offers(loop)[lead_id]["queue_id"] == queue
+    told = {loop.partner_of_rep(n.inputs["recipientId"]) for n in alerts(org, lead_id)}
+    assert full not in told, "the member at its capacity was told of a pool lead"
+    assert told == set(others)
+
+
+def test_pool_alerts_stay_off_for_a_config_written_before_them(org, make_loop):
+    """An existing config has no pool_alert: its pool members hear nothing new (a Flow may
+    tell them already, and every pool lead would email every member's reps)."""
+    loop = make_loop(org, pools=True, settings={"notifications": {"mode": "email"}})
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    pooled = pool_offers(loop)
+    assert pooled and not [n for n in alerts(org) if n.inputs["relatedRecordId"] in pooled]
+
+
+def test_a_state_rebuilt_from_the_org_does_not_alert_open_pool_offers_again(org, make_loop):
+    loop = make_loop(org, pools=True, settings=POOL_ALERTS)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    told = len(alerts(org))
+    assert told and pool_offers(loop)
+    rebuilt = make_loop(org, pools=True, settings=POOL_ALERTS, name="rebuilt")  # the state file lost
+    rebuilt.cycle(hours=1)
+    assert pool_offers(rebuilt), "the rebuilt state carries the open pool offers on"
+    assert len(alerts(org)) == told, "a rebuilt state told the pools' members again"
