@@ -24,6 +24,7 @@ alert_tasks = "all" every alert does ("Offer alert sent"), at one call per 200 o
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -37,42 +38,63 @@ from jobs.state import schema
 from rules.windows import zone as time_zone
 
 TASK_SETTING = "alert_tasks"  # [notifications]: a Task on the Lead for each alert (jobs/activity.py)
-ALERTED_PURPOSES = ("offer",)  # pool offers: the queue's members see the lead in their list view
+# the outbox purposes whose confirmation may be announced: a pushed offer always, a pool offer
+# when [notifications] pool_alert = "members" (`purposes`)
+ALERTED_PURPOSES = ("offer", "pool")
+# what emailSimple answers once the org's daily email allowance is spent: what is left goes by
+# the bell where the org has a Custom Notification Type, and every lead says it on its Task
+EMAIL_LIMIT = "SINGLE_EMAIL_LIMIT_EXCEEDED"
 
 # Wording per language (User.LanguageLocaleKey, first part); English when unknown.
 TEXTS: dict[str, dict[str, str]] = {
     "en": {"title": "New lead for you: {company}", "digest": "{n} new leads for you",
            "body": "{lead} in {region} was offered to you.\nProducts: {products}\n"
                    "Accept or reject by {deadline}, or it goes to another partner.\n{link}",
-           "none": "none given", "nodeadline": "no deadline"},
+           "none": "none given", "nodeadline": "no deadline",
+           "pool_title": "Pool lead, first to accept gets it: {company}",
+           "pool_body": "{lead} in {region} is in a pool your company belongs to: the first partner to accept it gets it.\nProducts: {products}\nAccept by {deadline}, or it goes to another partner.\n{link}"},
     "de": {"title": "Neuer Lead für Sie: {company}", "digest": "{n} neue Leads für Sie",
            "body": "{lead} in {region} wurde Ihnen angeboten.\nProdukte: {products}\n"
                    "Bitte bis {deadline} annehmen oder ablehnen, sonst geht der Lead an einen anderen Partner.\n{link}",
-           "none": "keine Angabe", "nodeadline": "keine Frist"},
+           "none": "keine Angabe", "nodeadline": "keine Frist",
+           "pool_title": "Pool-Lead, wer zuerst annimmt, erhält ihn: {company}",
+           "pool_body": "{lead} in {region} liegt in einem Pool, zu dem Ihr Unternehmen gehört: der Partner, der ihn zuerst annimmt, erhält ihn.\nProdukte: {products}\nBitte bis {deadline} annehmen, sonst geht der Lead an einen anderen Partner.\n{link}"},
     "fr": {"title": "Nouveau lead pour vous : {company}", "digest": "{n} nouveaux leads pour vous",
            "body": "{lead} à {region} vous a été proposé.\nProduits : {products}\n"
                    "Acceptez ou refusez avant le {deadline}, sinon il sera proposé à un autre partenaire.\n{link}",
-           "none": "non précisé", "nodeadline": "sans échéance"},
+           "none": "non précisé", "nodeadline": "sans échéance",
+           "pool_title": "Lead de pool, au premier qui l'accepte : {company}",
+           "pool_body": "{lead} à {region} est dans un pool dont votre société fait partie : le premier partenaire qui l'accepte l'obtient.\nProduits : {products}\nAcceptez avant le {deadline}, sinon il sera proposé à un autre partenaire.\n{link}"},
     "es": {"title": "Nuevo lead para usted: {company}", "digest": "{n} leads nuevos para usted",
            "body": "Se le ha ofrecido {lead} en {region}.\nProductos: {products}\n"
                    "Acéptelo o recházelo antes del {deadline}, o pasará a otro socio.\n{link}",
-           "none": "no indicado", "nodeadline": "sin plazo"},
+           "none": "no indicado", "nodeadline": "sin plazo",
+           "pool_title": "Lead de pool, para el primero que lo acepte: {company}",
+           "pool_body": "{lead} en {region} está en un pool del que forma parte su empresa: el primer socio que lo acepte se lo queda.\nProductos: {products}\nAcéptelo antes del {deadline}, o pasará a otro socio.\n{link}"},
     "it": {"title": "Nuovo lead per lei: {company}", "digest": "{n} nuovi lead per lei",
            "body": "Le è stato offerto {lead} in {region}.\nProdotti: {products}\n"
                    "Accetti o rifiuti entro il {deadline}, altrimenti passerà a un altro partner.\n{link}",
-           "none": "non indicati", "nodeadline": "nessuna scadenza"},
+           "none": "non indicati", "nodeadline": "nessuna scadenza",
+           "pool_title": "Lead del pool, al primo che lo accetta: {company}",
+           "pool_body": "{lead} in {region} è in un pool di cui fa parte la sua azienda: lo ottiene il primo partner che lo accetta.\nProdotti: {products}\nLo accetti entro il {deadline}, altrimenti passerà a un altro partner.\n{link}"},
     "pt": {"title": "Novo lead para você: {company}", "digest": "{n} novos leads para você",
            "body": "{lead} em {region} foi oferecido a você.\nProdutos: {products}\n"
                    "Aceite ou recuse até {deadline}, ou ele irá para outro parceiro.\n{link}",
-           "none": "não informado", "nodeadline": "sem prazo"},
+           "none": "não informado", "nodeadline": "sem prazo",
+           "pool_title": "Lead do pool, para quem aceitar primeiro: {company}",
+           "pool_body": "{lead} em {region} está num pool do qual sua empresa faz parte: o primeiro parceiro que aceitar fica com ele.\nProdutos: {products}\nAceite até {deadline}, ou ele irá para outro parceiro.\n{link}"},
     "nl": {"title": "Nieuwe lead voor u: {company}", "digest": "{n} nieuwe leads voor u",
            "body": "{lead} in {region} is u aangeboden.\nProducten: {products}\n"
                    "Accepteer of weiger vóór {deadline}, anders gaat de lead naar een andere partner.\n{link}",
-           "none": "niet opgegeven", "nodeadline": "geen termijn"},
+           "none": "niet opgegeven", "nodeadline": "geen termijn",
+           "pool_title": "Poollead, wie eerst accepteert krijgt hem: {company}",
+           "pool_body": "{lead} in {region} staat in een pool waartoe uw bedrijf behoort: de partner die hem als eerste accepteert, krijgt hem.\nProducten: {products}\nAccepteer vóór {deadline}, anders gaat de lead naar een andere partner.\n{link}"},
     "ja": {"title": "新しいリード: {company}", "digest": "新しいリード {n} 件",
            "body": "{region} の {lead} があなたに割り当てられました。\n製品: {products}\n"
                    "{deadline} までに承諾または辞退してください。期限を過ぎると他のパートナーに回ります。\n{link}",
-           "none": "指定なし", "nodeadline": "期限なし"},
+           "none": "指定なし", "nodeadline": "期限なし",
+           "pool_title": "プールのリード（先着順）: {company}",
+           "pool_body": "{region} の {lead} は貴社が参加するプールにあります。最初に承諾したパートナーに割り当てられます。\n製品: {products}\n{deadline} までに承諾してください。期限を過ぎると他のパートナーに回ります。\n{link}"},
 }
 
 
@@ -90,6 +112,14 @@ def lead_link(cx, lead_id: str) -> str:
     return f"{base}/lightning/r/Lead/{lead_id}/view"
 
 
+def purposes(cx) -> tuple[str, ...]:
+    """The outbox purposes whose confirmed writes this config announces."""
+    n = cx.settings.notifications
+    if getattr(n, "offer_alert", "email") == "off":
+        return ()
+    return ALERTED_PURPOSES if getattr(n, "pool_alert", "off") == "members" else ("offer",)
+
+
 def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
                       counts: dict[str, int] | None = None) -> dict[str, int]:
     """Alert the reps of offers whose write Salesforce has confirmed.
@@ -98,7 +128,8 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
     the state says which of them were confirmed — only those are announced. Counts go
     into `counts` when given (the flush's own), and are returned."""
     mode = getattr(cx.settings.notifications, "offer_alert", "email")
-    entries = [e for e in offers if e.get("purpose") in ALERTED_PURPOSES and e.get("offer_id")]
+    wanted = purposes(cx)
+    entries = [e for e in offers if e.get("purpose") in wanted and e.get("offer_id")]
     if mode == "off" or not entries:
         return {}
     rows = _claimed(cx, now, _confirmed_offers(cx, [e["id"] for e in entries]))
@@ -106,8 +137,11 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
         return {}
     routing = cx.routing()
     convert = cx.mappings.lead_converter()
+    members = _pool_members(cx, routing, now, [(o, r) for o, r in rows if o.get("kind") == "pool"], convert)
     # each offer's facts once (what the lead stream remembered is used up by the first read)
-    alerted = [(offer, _facts(cx, offer, record, convert), _recipients(routing, offer)) for offer, record in rows]
+    alerted = [(offer, _facts(cx, offer, record, convert),
+                members[offer["id"]][0] if offer["id"] in members else _recipients(routing, offer))
+               for offer, record in rows]
     by_rep: dict[str, list[int]] = {}
     for i, (_, _, recipients) in enumerate(alerted):
         for rep_id in recipients:
@@ -132,7 +166,8 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
         else:
             for i in mine:
                 f = alerted[i][1]
-                notes.append(Notification(recipient_ids=(rep_id,), title=words["title"].format(company=f["company"]),
+                title = words["pool_title" if f["pool"] else "title"].format(company=f["company"])
+                notes.append(Notification(recipient_ids=(rep_id,), title=title,
                                           body=_body(words, f, zone), target_id=f["lead_id"]))
                 covers.append([i])
     log = cx.log(component="alerts")
@@ -140,6 +175,7 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
     # the offers stand when this fails; only their announcement is lost (the reminder still comes)
     results = activity.send(cx, kind, notes, log=log, event="offer_alerts_not_sent", offers=singles,
                             config_fix="offer_alert = \"custom\" needs [notifications] custom_notification_type_id")
+    results, limited = _past_email_limit(cx, kind, results, covers, alerted, log)
     failed = [r for r in results if not r.ok]
     if failed:
         log.warning("offer_alerts_failed", failed=len(failed), code=failed[0].code, message=failed[0].message,
@@ -147,12 +183,24 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
     out = {"alerted": singles, "alert_messages": len(notes) - len(failed)} if notes else {}
     if failed:
         out["alerts_failed"] = len(failed)
+    if limited:
+        out["alerts_email_limit"] = len(limited)
+    told_of_pools = sum(len(members[o["id"]][0]) for o, _, _ in alerted if o["id"] in members)
+    if told_of_pools:
+        out["pool_alerted"] = told_of_pools
     outcomes: list[list[NotifyResult]] = [[] for _ in alerted]
     for note_result, mine in zip(results, covers):
         for i in mine:
             outcomes[i].append(note_result)
-    marks = [_mark(routing, offer, kind, outcome) for (offer, _, _), outcome in zip(alerted, outcomes)
-             if activity.wanted(cx, TASK_SETTING, bool(outcome) and all(r.ok for r in outcome))]
+    refused: list[list[NotifyResult]] = [[] for _ in alerted]  # the email limit's refusals, per offer
+    for j, refusal in limited.items():
+        for i in covers[j]:
+            refused[i].append(refusal)
+    # an alert the email limit stopped shows on its Lead whatever alert_tasks says: nothing else
+    # tells an admin that the rep was never emailed
+    marks = [_mark(routing, offer, kind, outcome, refused[i], members.get(offer["id"], ((), {}))[1])
+             for i, ((offer, _, _), outcome) in enumerate(zip(alerted, outcomes))
+             if refused[i] or activity.wanted(cx, TASK_SETTING, bool(outcome) and all(r.ok for r in outcome))]
     activity.write(cx, now, marks, kind="alert", setting=TASK_SETTING, counts=out,
                    warned=bool(counts and counts.get("alert_tasks_failed")))
     if counts is not None:
@@ -161,28 +209,73 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
     return out
 
 
-def _mark(routing, offer: dict[str, Any], kind: str, outcome: list[NotifyResult]) -> activity.Mark:
+def _mark(routing, offer: dict[str, Any], kind: str, outcome: list[NotifyResult],
+          limited: list[NotifyResult] | None = None, left_out: dict[str, int] | None = None) -> activity.Mark:
     """The Task on the Lead for its alert: who was told how (never their names: a later
-    partner's reps read the lead's activities too), the deadline in their zones."""
+    partner's reps read the lead's activities too), the deadline in their zones. `limited`:
+    the email limit's refusals (each then went by the bell, or not at all); `left_out`: for a
+    pool, how many members were not told, by why."""
+    pool = offer.get("kind") == "pool"
     users = sorted({u for r in outcome for u in r.notification.recipient_ids})
-    who = activity.users(len(users), "offered partner")
+    who = activity.users(len(users), "pool" if pool else "offered partner")
+    what = "this lead is in their pool, for the first partner to accept it" if pool else "this lead was offered to them"
     how = activity.HOW[kind]
     failure = next((r for r in outcome if not r.ok), None)
-    if outcome and failure is None:
-        subject, lines = "Offer alert sent", [f"leadrouter told {who} {how} that this lead was offered to them."]
+    if outcome and failure is None and limited:
+        subject = "Offer alert not sent by email"
+        lines = [f"leadrouter could not email {who} that {what} "
+                 f"({activity.reason(limited[0].code, limited[0].message)}); it told them "
+                 f"{activity.HOW['custom']} instead."]
+    elif outcome and failure is None:
+        subject, lines = "Offer alert sent", [f"leadrouter told {who} {how} that {what}."]
     elif failure is not None and failure.code == OUTCOME_UNKNOWN:
         subject = "Offer alert may not have been sent"
-        lines = [f"leadrouter asked Salesforce to tell {who} {how} that this lead was offered to them, and cannot "
+        lines = [f"leadrouter asked Salesforce to tell {who} {how} that {what}, and cannot "
                  f"tell whether it did ({activity.reason(failure.code, failure.message)}).",
                  "The offer stands; the reminder before the deadline still comes."]
     else:
-        reason = activity.reason(failure.code, failure.message) if failure else "no active partner user to tell"
+        if failure is not None:
+            reason = activity.reason(failure.code, failure.message)
+        elif pool:
+            reason = "no member the lead is for has an active user in the pool's queue"
+        else:
+            reason = "no active partner user to tell"
         subject = "Offer alert not sent"
-        lines = [f"leadrouter could not tell {who if outcome else 'anyone'} {how} that this lead was offered to them "
-                 f"({reason}).", "The offer stands; the partner sees the lead in its list views."]
+        lines = [f"leadrouter could not tell {who if outcome else 'anyone'} {how} that {what} ({reason}).",
+                 "The offer stands; the partner sees the lead in its list views."]
+    if left_out:
+        lines.append("Pool members not told: " + ", ".join(f"{n} {why}" for why, n in sorted(left_out.items())) + ".")
     zones = [rep.time_zone if rep else None for rep in (rep_of(routing, u) for u in users)]
     facts = [f"Offer attempt: {offer.get('attempt')}", *deadline_lines(offer.get("deadline"), zones)]
     return activity.Mark(offer["lead_id"], subject, "\n".join(lines + facts))
+
+
+def _past_email_limit(cx, kind: str, results: list[NotifyResult], covers: list[list[int]], alerted: list,
+                      log: Any) -> tuple[list[NotifyResult], dict[int, NotifyResult]]:
+    """The messages emailSimple refused for the org's email limit, sent by the bell instead
+    where the connector has a Custom Notification Type to send with. Returns the results
+    (those sent again replaced by the bell's) and {message index: the email's refusal}. A
+    refused email went to nobody, so the bell tells each rep once."""
+    limited = {j: r for j, r in enumerate(results) if kind == "email" and not r.ok and r.code == EMAIL_LIMIT}
+    if not limited:
+        return results, {}
+    notify = getattr(getattr(cx.client, "config", None), "notify", None)
+    results = list(results)
+    by_bell = 0
+    if getattr(notify, "custom_notification_type_id", None):
+        # a bell notification must open a record: a folded message opens its first lead
+        again = [replace(results[j].notification,
+                         target_id=results[j].notification.target_id or alerted[covers[j][0]][1]["lead_id"])
+                 for j in limited]
+        for j, r in zip(limited, activity.send(cx, "custom", again, log=log, event="offer_alerts_not_sent",
+                                               offers=len(again))):
+            results[j] = r
+            by_bell += r.ok
+    first = next(iter(limited.values()))
+    log.warning("offer_alerts_email_limit", refused=len(limited), sent_by_notification=by_bell,
+                not_sent=len(limited) - by_bell, code=EMAIL_LIMIT, message=(first.message or "")[:300],
+                note="each lead's Task says its alert was not emailed", fix=first.fix or "")
+    return results, limited
 
 
 # What an alert says about a lead is kept (cx.alert_facts, bounded) from when the lead
@@ -209,7 +302,7 @@ def remember(cx, leads: Iterable[tuple[Any, dict[str, Any]]]) -> None:
 
 def _confirmed_offers(cx, entry_ids: list[int]) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     """The offers of confirmed outbox entries, with the lead as last read (the stored
-    record is read only for leads whose facts are not remembered)."""
+    record is read only for leads whose facts are not remembered, and for pool offers)."""
     ob, o, lead = schema.outbox, schema.offers, schema.leads
     memo = getattr(cx, "alert_facts", None) or {}
     offers = []
@@ -221,7 +314,9 @@ def _confirmed_offers(cx, entry_ids: list[int]) -> list[tuple[dict[str, Any], di
                  .where(ob.c.id.in_(entry_ids[i:i + 500]), ob.c.status == "confirmed", o.c.status == "live")
                  .order_by(o.c.id))
             offers += [dict(row) for row in conn.execute(q).mappings()]
-        missing = sorted({x["lead_id"] for x in offers if x["lead_id"] not in memo})
+        # a pool offer's lead is read whatever is remembered: which members its rule admits
+        # is decided on the lead itself, not on what the alert says of it
+        missing = sorted({x["lead_id"] for x in offers if x["lead_id"] not in memo or x["kind"] == "pool"})
         records: dict[str, Any] = {}
         for i in range(0, len(missing), 500):
             records.update(conn.execute(select(lead.c.lead_id, lead.c.record)
@@ -235,6 +330,60 @@ def _claimed(cx, now: datetime, rows: list[tuple[dict[str, Any], Any]]) -> list[
     with cx.store.begin() as conn:
         won = of.claim(conn, [offer["id"] for offer, _ in rows], "alerted_at", None, now)
     return [(offer, record) for offer, record in rows if offer["id"] in won]
+
+
+def _pool_members(cx, routing, now: datetime, rows: list[tuple[dict[str, Any], Any]],
+                  convert) -> dict[int, tuple[tuple[str, ...], dict[str, int]]]:
+    """For each pool offer: the reps to tell — each member's active reps in the pool's queue,
+    as a pushed offer's partner's are told — and how many members were left out, by why: one
+    barred from the lead (it rejected it or let it lapse), one at its capacity or daily cap
+    (caps keep the connector from pushing a partner more, and telling it of a lead is pushing
+    one), one the pool's rule does not admit for the lead (its pick-up would be undone)."""
+    if not rows:
+        return {}
+    from jobs.lifecycle import load_state  # lifecycle imports the jobs that import alerts
+
+    router = routing.router
+    with cx.store.connect() as conn:
+        state = load_state(conn, [offer["lead_id"] for offer, _ in rows])
+    router.caps.remember_day(state, now)
+    out: dict[int, tuple[tuple[str, ...], dict[str, int]]] = {}
+    for offer, record in rows:
+        pool = routing.pools.get(offer.get("queue_id") or "")
+        if pool is None:
+            out[offer["id"]] = ((), {})
+            continue
+        try:
+            lead = convert(record) if record else None
+        except Exception:  # a record the mappings cannot read: the rule's admission goes unchecked
+            lead = None
+        lead = lead if hasattr(lead, "company") else None
+        declined = state.declined(offer["lead_id"])
+        reps: list[str] = []
+        left_out: dict[str, int] = {}
+        for pid in sorted(pool.member_partner_ids):
+            why = _not_told(router, state, now, lead, offer.get("rule"), pid, declined)
+            if why:
+                left_out[why] = left_out.get(why, 0) + 1
+                continue
+            partner = routing.partners.get(pid)
+            reps += [r.id for r in (partner.active_reps if partner else ()) if r.id in pool.member_rep_ids]
+        out[offer["id"]] = (tuple(dict.fromkeys(reps)), left_out)
+    return out
+
+
+def _not_told(router, state, now: datetime, lead: Any, rule: str | None, partner_id: str,
+              declined: dict[str, str]) -> str | None:
+    """Why a pool member is not told of the lead (as the Task counts it), or None."""
+    if partner_id in declined:
+        return "barred (it rejected the lead or let it lapse)"
+    pos = router.index.pos.get(partner_id)
+    capped = router.caps.blocked(pos, state, now) if pos is not None else None
+    if capped:
+        return "at capacity" if capped.startswith("at capacity") else "at daily cap"
+    if lead is not None and rule and router.admits(lead, rule, partner_id, state, now):
+        return "not admitted by the pool's rule"
+    return None
 
 
 def _recipients(routing, offer: dict[str, Any]) -> tuple[str, ...]:
@@ -262,7 +411,7 @@ def _facts(cx, offer: dict[str, Any], record: dict[str, Any] | None, convert) ->
                 lead = None
         about = _lead_facts(lead)
     return {"lead_id": offer["lead_id"], **about, "deadline": offer.get("deadline"),
-            "link": lead_link(cx, offer["lead_id"])}
+            "link": lead_link(cx, offer["lead_id"]), "pool": offer.get("kind") == "pool"}
 
 
 def _name_fields(cx) -> dict[str, tuple[str, ...]]:
@@ -284,7 +433,7 @@ def _lead_facts(lead: Any, *, person: bool = True) -> dict[str, Any]:
 
 
 def _body(words: dict[str, str], f: dict[str, Any], zone: str | None) -> str:
-    return words["body"].format(lead=f["lead"], company=f["company"], region=f["region"],
+    return words["pool_body" if f.get("pool") else "body"].format(lead=f["lead"], company=f["company"], region=f["region"],
                                 products=", ".join(f["products"]) or words["none"],
                                 deadline=deadline_text(f["deadline"], zone) or words["nodeadline"], link=f["link"])
 

@@ -255,14 +255,14 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
                 outcome = poll.evaluate(cx, conn, state, lead, rec, local, live.get(lead.id), now, seen_only,
                                         asked=True)
                 _bump(counts, outcome)
-                if outcome in {f"rerouted_{purpose}" for purpose in alerts.ALERTED_PURPOSES}:
+                if outcome in {f"rerouted_{purpose}" for purpose in alerts.purposes(cx)}:
                     alerts.remember(cx, [(lead, kept_by_id[lead.id])])
         of.note_seen(conn, seen_only, now)
         if fresh:
             outcomes = route.route(cx, conn, state, fresh, now, parse=stamp)
             # What an offer alert will say of the leads just offered (a backfill's pooled
             # thousands are never alerted about: nothing kept for them).
-            alerted = {f"routed_{purpose}" for purpose in alerts.ALERTED_PURPOSES}
+            alerted = {f"routed_{purpose}" for purpose in alerts.purposes(cx)}
             alerts.remember(cx, ((lead, kept_by_id[lead.id]) for (lead, _), outcome in zip(fresh, outcomes)
                                  if outcome in alerted))
             for outcome in outcomes:
