@@ -53,7 +53,7 @@ def _problems(sb: Sandbox, action: str, inputs: Any) -> list[dict]:
         problems.append({"statusCode": "NO_MASS_MAIL_PERMISSION",
                          "message": "Single email is not enabled for your organization or profile.", "fields": []})
     if action == "emailSimple" and not problems:
-        wanted = external_addresses(inputs)
+        wanted = external_addresses(inputs, everyone=getattr(sb.org, "single_email_counts_all", False))
         if wanted and wanted > single_emails_left(sb):
             problems.append({"statusCode": "SINGLE_EMAIL_LIMIT_EXCEEDED",
                              "message": "Email limit exceeded: the org's daily limit of single emails to external "
@@ -84,20 +84,21 @@ def _problems(sb: Sandbox, action: str, inputs: Any) -> list[dict]:
     return problems
 
 
-def external_addresses(inputs: dict[str, Any]) -> int:
+def external_addresses(inputs: dict[str, Any], *, everyone: bool = False) -> int:
     """What one emailSimple input counts against the daily single-email limit. Only an input
     that logs the email (logEmailOnSend) or uses a template counts against it, as the Actions
     Developer Guide says from API 244.0 on; the others count against the daily workflow email
     limit, which the sandbox does not keep. Of one that counts: each email address, and a
     recipient by id that is not a user of the org (a lead, a contact); a user told by id is
-    not counted, as Salesforce documents for an email to a User by its id."""
-    if not (inputs.get("logEmailOnSend") in (True, "true") or inputs.get("emailTemplateId")):
+    not counted, as Salesforce documents for an email to a User by its id. `everyone`
+    (`sb.org.single_email_counts_all`): every input counts, each address and recipient."""
+    if not everyone and not (inputs.get("logEmailOnSend") in (True, "true") or inputs.get("emailTemplateId")):
         return 0
     listed = inputs.get("emailAddressesArray")
     addresses = [a for a in (listed if isinstance(listed, list) else str(inputs.get("emailAddresses") or "").split(","))
                  if str(a).strip()]
     recipient = inputs.get("recipientId")
-    by_id = 1 if isinstance(recipient, str) and recipient and not recipient.startswith("005") else 0
+    by_id = 1 if isinstance(recipient, str) and recipient and (everyone or not recipient.startswith("005")) else 0
     return len(addresses) + by_id
 
 
@@ -105,7 +106,8 @@ def single_emails_left(sb: Sandbox) -> int:
     """`SingleEmail` Remaining: the day is Greenwich Mean Time's, from midnight to midnight."""
     now = sb.clock.now().astimezone(timezone.utc)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    used = sum(external_addresses(n.inputs) for n in sb.notifications.all("emailSimple")
+    everyone = getattr(sb.org, "single_email_counts_all", False)
+    used = sum(external_addresses(n.inputs, everyone=everyone) for n in sb.notifications.all("emailSimple")
                if n.at.astimezone(timezone.utc) >= day)
     return max(0, getattr(sb.org, "single_email_max", 5000) - used)
 

@@ -69,6 +69,10 @@ class Org:
         # single emails to external addresses a day (GMT): 5,000 for a licensed org, far fewer
         # in a Developer Edition or trial (sandbox/actions.py)
         self.single_email_max = 5000
+        # True: every emailSimple recipient counts against it, users told by id and unlogged
+        # emails too — the reading of Salesforce's older Actions guide (API 228: enforced for
+        # simple email actions in orgs created from Spring '19). False: the API 244 reading
+        self.single_email_counts_all = False
         # an integration user without View Setup and Configuration: FieldDefinition refused
         # (sandbox/field_definitions.py)
         self.field_definitions_refused = False
