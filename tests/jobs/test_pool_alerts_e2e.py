@@ -113,3 +113,59 @@ def test_a_state_rebuilt_from_the_org_does_not_alert_open_pool_offers_again(org,
     rebuilt.cycle(hours=1)
     assert pool_offers(rebuilt), "the rebuilt state carries the open pool offers on"
     assert len(alerts(org)) == told, "a rebuilt state told the pools' members again"
+
+
+def test_a_member_that_declined_the_lead_is_not_told_of_it_again(org, make_loop):
+    """A pool member's rep rejected the pool lead: that partner is barred from it. Were the
+    lead pooled again (its offer's write confirmed once more), that member is left out."""
+    from jobs import alerts as al
+    from jobs.state.schema import leads as table
+
+    from .test_outsider_answer_e2e import save_as
+    from .test_portal_answer_e2e import ANSWERS
+
+    loop = make_loop(org, pools=True, settings=POOL_ALERTS)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    shared = [(lead, o, m) for lead, o in sorted(pool_offers(loop).items())
+              if len(m := admitted_member_reps(loop, o["queue_id"], lead)) >= 2]
+    assert shared, "a pool lead several members are admitted for"
+    lead_id, offer, members = shared[0]
+    decliner, *others = sorted(members)
+    rep = sorted(members[decliner])[0]
+    assert save_as(org, rep, lead_id, ANSWERS["reject_out_of_territory"]["fields"]).status_code == 204
+    loop.cycle(partners_act=False)
+    with loop.cx.store.connect() as conn:
+        record = conn.execute(table.select().where(table.c.lead_id == lead_id)).mappings().one()["record"]
+    live = loop.live()[lead_id]
+    cx = loop.cx
+    [(reps, left_out)] = al._pool_members(cx, cx.routing(), org.clock.now(), [(live, record)],
+                                          cx.mappings.lead_converter()).values()
+    assert not set(reps) & members[decliner], "the member that declined the lead was told of it"
+    assert set(reps) == set().union(*(members[p] for p in others))
+    assert left_out.get("barred (it rejected the lead or let it lapse)") == 1
+
+
+def test_a_deposed_leader_whose_answer_comes_late_does_not_tell_the_pool_again(org, make_loop):
+    """Active/standby on one state: the standby confirmed the old leader's pool writes and told
+    the members. The old leader's late answer announces nothing more: one claim per offer."""
+    from connector.writes import WriteResult
+    from jobs import alerts as al
+    from jobs import outbox
+    from jobs.state.schema import outbox as table
+
+    standby = make_loop(org, pools=True, settings=POOL_ALERTS)
+    old = make_loop(org, pools=True, settings=POOL_ALERTS, name="state")
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    org.faults.plan("lost_answer", endpoint="PATCH composite/sobjects", count=50)
+    standby.cycle(raise_errors=False)
+    org.faults.clear()
+    told = len(alerts(org))
+    with old.cx.store.connect() as conn:
+        batch = [dict(r) for r in conn.execute(table.select().where(table.c.purpose == "pool")).mappings()]
+    assert told and batch
+    assert {e["lead_id"] for e in batch} <= {n.inputs["relatedRecordId"] for n in alerts(org)}
+    now = org.clock.now()
+    outbox.settle(old.cx, batch, [WriteResult(e["lead_id"], True, "ok") for e in batch], now, {})
+    al.send_offer_alerts(old.cx, now, batch)
+    assert len(alerts(org)) == told, "the pool's members were emailed the same lead a second time"
