@@ -52,49 +52,57 @@ TEXTS: dict[str, dict[str, str]] = {
                    "Accept or reject by {deadline}, or it goes to another partner.\n{link}",
            "none": "none given", "nodeadline": "no deadline",
            "pool_title": "Pool lead, first to accept gets it: {company}",
-           "pool_body": "{lead} in {region} is in a pool your company belongs to: the first partner to accept it gets it.\nProducts: {products}\nAccept by {deadline}, or it goes to another partner.\n{link}"},
+           "pool_body": "{lead} in {region} is in a pool your company belongs to: the first partner to accept it gets it.\n"
+                        "Products: {products}\nAccept by {deadline}, or it goes to another partner.\n{link}"},
     "de": {"title": "Neuer Lead für Sie: {company}", "digest": "{n} neue Leads für Sie",
            "body": "{lead} in {region} wurde Ihnen angeboten.\nProdukte: {products}\n"
                    "Bitte bis {deadline} annehmen oder ablehnen, sonst geht der Lead an einen anderen Partner.\n{link}",
            "none": "keine Angabe", "nodeadline": "keine Frist",
            "pool_title": "Pool-Lead, wer zuerst annimmt, erhält ihn: {company}",
-           "pool_body": "{lead} in {region} liegt in einem Pool, zu dem Ihr Unternehmen gehört: der Partner, der ihn zuerst annimmt, erhält ihn.\nProdukte: {products}\nBitte bis {deadline} annehmen, sonst geht der Lead an einen anderen Partner.\n{link}"},
+           "pool_body": "{lead} in {region} liegt in einem Pool, zu dem Ihr Unternehmen gehört: der Partner, der ihn zuerst annimmt, erhält ihn.\n"
+                        "Produkte: {products}\nBitte bis {deadline} annehmen, sonst geht der Lead an einen anderen Partner.\n{link}"},
     "fr": {"title": "Nouveau lead pour vous : {company}", "digest": "{n} nouveaux leads pour vous",
            "body": "{lead} à {region} vous a été proposé.\nProduits : {products}\n"
                    "Acceptez ou refusez avant le {deadline}, sinon il sera proposé à un autre partenaire.\n{link}",
            "none": "non précisé", "nodeadline": "sans échéance",
            "pool_title": "Lead de pool, au premier qui l'accepte : {company}",
-           "pool_body": "{lead} à {region} est dans un pool dont votre société fait partie : le premier partenaire qui l'accepte l'obtient.\nProduits : {products}\nAcceptez avant le {deadline}, sinon il sera proposé à un autre partenaire.\n{link}"},
+           "pool_body": "{lead} à {region} est dans un pool dont votre société fait partie : le premier partenaire qui l'accepte l'obtient.\n"
+                        "Produits : {products}\nAcceptez avant le {deadline}, sinon il sera proposé à un autre partenaire.\n{link}"},
     "es": {"title": "Nuevo lead para usted: {company}", "digest": "{n} leads nuevos para usted",
            "body": "Se le ha ofrecido {lead} en {region}.\nProductos: {products}\n"
                    "Acéptelo o recházelo antes del {deadline}, o pasará a otro socio.\n{link}",
            "none": "no indicado", "nodeadline": "sin plazo",
            "pool_title": "Lead de pool, para el primero que lo acepte: {company}",
-           "pool_body": "{lead} en {region} está en un pool del que forma parte su empresa: el primer socio que lo acepte se lo queda.\nProductos: {products}\nAcéptelo antes del {deadline}, o pasará a otro socio.\n{link}"},
+           "pool_body": "{lead} en {region} está en un pool del que forma parte su empresa: el primer socio que lo acepte se lo queda.\n"
+                        "Productos: {products}\nAcéptelo antes del {deadline}, o pasará a otro socio.\n{link}"},
     "it": {"title": "Nuovo lead per lei: {company}", "digest": "{n} nuovi lead per lei",
            "body": "Le è stato offerto {lead} in {region}.\nProdotti: {products}\n"
                    "Accetti o rifiuti entro il {deadline}, altrimenti passerà a un altro partner.\n{link}",
            "none": "non indicati", "nodeadline": "nessuna scadenza",
            "pool_title": "Lead del pool, al primo che lo accetta: {company}",
-           "pool_body": "{lead} in {region} è in un pool di cui fa parte la sua azienda: lo ottiene il primo partner che lo accetta.\nProdotti: {products}\nLo accetti entro il {deadline}, altrimenti passerà a un altro partner.\n{link}"},
+           "pool_body": "{lead} in {region} è in un pool di cui fa parte la sua azienda: lo ottiene il primo partner che lo accetta.\n"
+                        "Prodotti: {products}\nLo accetti entro il {deadline}, altrimenti passerà a un altro partner.\n{link}"},
     "pt": {"title": "Novo lead para você: {company}", "digest": "{n} novos leads para você",
            "body": "{lead} em {region} foi oferecido a você.\nProdutos: {products}\n"
                    "Aceite ou recuse até {deadline}, ou ele irá para outro parceiro.\n{link}",
            "none": "não informado", "nodeadline": "sem prazo",
            "pool_title": "Lead do pool, para quem aceitar primeiro: {company}",
-           "pool_body": "{lead} em {region} está num pool do qual sua empresa faz parte: o primeiro parceiro que aceitar fica com ele.\nProdutos: {products}\nAceite até {deadline}, ou ele irá para outro parceiro.\n{link}"},
+           "pool_body": "{lead} em {region} está num pool do qual sua empresa faz parte: o primeiro parceiro que aceitar fica com ele.\n"
+                        "Produtos: {products}\nAceite até {deadline}, ou ele irá para outro parceiro.\n{link}"},
     "nl": {"title": "Nieuwe lead voor u: {company}", "digest": "{n} nieuwe leads voor u",
            "body": "{lead} in {region} is u aangeboden.\nProducten: {products}\n"
                    "Accepteer of weiger vóór {deadline}, anders gaat de lead naar een andere partner.\n{link}",
            "none": "niet opgegeven", "nodeadline": "geen termijn",
            "pool_title": "Poollead, wie eerst accepteert krijgt hem: {company}",
-           "pool_body": "{lead} in {region} staat in een pool waartoe uw bedrijf behoort: de partner die hem als eerste accepteert, krijgt hem.\nProducten: {products}\nAccepteer vóór {deadline}, anders gaat de lead naar een andere partner.\n{link}"},
+           "pool_body": "{lead} in {region} staat in een pool waartoe uw bedrijf behoort: de partner die hem als eerste accepteert, krijgt hem.\n"
+                        "Producten: {products}\nAccepteer vóór {deadline}, anders gaat de lead naar een andere partner.\n{link}"},
     "ja": {"title": "新しいリード: {company}", "digest": "新しいリード {n} 件",
            "body": "{region} の {lead} があなたに割り当てられました。\n製品: {products}\n"
                    "{deadline} までに承諾または辞退してください。期限を過ぎると他のパートナーに回ります。\n{link}",
            "none": "指定なし", "nodeadline": "期限なし",
            "pool_title": "プールのリード（先着順）: {company}",
-           "pool_body": "{region} の {lead} は貴社が参加するプールにあります。最初に承諾したパートナーに割り当てられます。\n製品: {products}\n{deadline} までに承諾してください。期限を過ぎると他のパートナーに回ります。\n{link}"},
+           "pool_body": "{region} の {lead} は貴社が参加するプールにあります。最初に承諾したパートナーに割り当てられます。\n"
+                        "製品: {products}\n{deadline} までに承諾してください。期限を過ぎると他のパートナーに回ります。\n{link}"},
 }
 
 
