@@ -9,6 +9,15 @@ Budget: one alert per offer costs an action input, and an action call carries 20
 A run that offers more than that (a backlog, a first import) folds each rep's offers
 into one message listing them, so 10,000 offers to 180 reps are one call, not fifty.
 
+Pool offers ([notifications] pool_alert = "members"; off when unset): the reps in the pool's
+queue of each member the lead is for hear of it as a pool lead the first partner to accept
+gets — not a member barred from it, at its capacity or daily cap, or not admitted by the
+pool's rule. Claimed, batched and folded as pushed offers are.
+
+Past the email limit (SINGLE_EMAIL_LIMIT_EXCEEDED) the refused alerts go by the bell where the
+connector has a Custom Notification Type; each such lead gets its Task whatever alert_tasks
+says, and the run logs and counts them.
+
 At most once: the alert goes out after the write is confirmed — by Salesforce's answer, or
 by the outbox finding the write landed when the answer was lost or a crash came first (no
 alert went for it then); a crash between confirmation and alert costs the alert, never a
@@ -25,7 +34,7 @@ alert_tasks = "all" every alert does ("Offer alert sent"), at one call per 200 o
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from sqlalchemy import select
@@ -354,7 +363,11 @@ def _pool_members(cx, routing, now: datetime, rows: list[tuple[dict[str, Any], A
     router = routing.router
     with cx.store.connect() as conn:
         state = load_state(conn, [offer["lead_id"] for offer, _ in rows])
-    router.caps.remember_day(state, now)
+    # the caps' day as the router counts it, without touching the router's own day cache (the
+    # stream's writer thread alerts while the lead job decides): a `now` of our own is never
+    # taken for the day the router cached counts for
+    state.day_zone, state.day_zones = router.caps.time_zone, router.caps.zones
+    now = now + timedelta(0)
     out: dict[int, tuple[tuple[str, ...], dict[str, int]]] = {}
     for offer, record in rows:
         pool = routing.pools.get(offer.get("queue_id") or "")
