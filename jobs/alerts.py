@@ -395,10 +395,14 @@ def _pool_members(cx, routing, now: datetime, rows: list[tuple[dict[str, Any], A
 
 def _not_told(router, state, now: datetime, lead: Any, rule: str | None, partner_id: str,
               declined: dict[str, str]) -> str | None:
-    """Why a pool member is not told of the lead (as the Task counts it), or None."""
+    """Why a pool member is not told of the lead (as the Task counts it), or None. A paused
+    partner is pushed nothing, and an email about a pool lead is a push; its reps still see
+    the lead in the queue."""
     if partner_id in declined:
         return "barred (it rejected the lead or let it lapse)"
     pos = router.index.pos.get(partner_id)
+    if pos is not None and router.index.paused >> pos & 1:
+        return "paused"
     capped = router.caps.blocked(pos, state, now) if pos is not None else None
     if capped:
         return "at capacity" if capped.startswith("at capacity") else "at daily cap"

@@ -93,6 +93,26 @@ def test_a_member_at_its_capacity_is_not_told_of_a_pool_lead(org, make_loop):
     assert told == set(others)
 
 
+def test_a_paused_member_is_not_told_of_a_pool_lead(org, make_loop):
+    """Routing_Paused__c stops the connector pushing leads on a partner (an admin's hold:
+    holidays, a dispute); an email about a pool lead is one. Its reps may still pick the
+    lead up from the queue's list view."""
+    loop = make_loop(org, pools=True, settings=POOL_ALERTS)
+    queue = loop.queue_id("Partner_Pool_NA")
+    shared = [(lead["Id"], m) for lead in org.org.records("Lead") if lead.get("Country") in ("US", "CA", "MX")
+              and len(m := admitted_member_reps(loop, queue, lead["Id"])) >= 2]
+    assert shared, "the seeded org has North American leads several members cover"
+    lead_id, members = shared[0]
+    paused, *others = sorted(members)
+    org.org.update("Account", paused, {"Routing_Paused__c": True})
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    assert pool_offers(loop)[lead_id]["queue_id"] == queue
+    told = {loop.partner_of_rep(n.inputs["recipientId"]) for n in alerts(org, lead_id)}
+    assert paused not in told, "a paused member was told of a pool lead"
+    assert told == set(others)
+
+
 def test_pool_alerts_stay_off_for_a_config_written_before_them(org, make_loop):
     """An existing config has no pool_alert: its pool members hear nothing new (a Flow may
     tell them already, and every pool lead would email every member's reps)."""
