@@ -89,9 +89,11 @@ def _address_picklists(sobject: str, part: str, path: tuple, fields: dict[str, d
                 "so its addresses have no code fields",
                 f"map it to {text!r}, the text people typed, with transforms = {transform} to read it as ISO codes "
                 "(or turn the picklists on: Setup › State and Country/Territory Picklists)")
-    words = [str(p).lower() for p in path] + [part.lower()]
+    # the attribute is country or state, or the field is named so ("Billing_Country__c"),
+    # not any name holding the letters ("Statement__c")
+    words = {str(p).lower() for p in path} | {w.lower() for w in re.split(r"_+|(?<=[a-z])(?=[A-Z])", part.removesuffix("__c"))}
     for kind in ("country", "state"):
-        if any(kind in w for w in words):
+        if kind in words:
             codes = [f for f in fields if f.endswith(kind.title() + "Code") and fields[f].get("type") == "picklist"]
             if not codes:
                 return None

@@ -62,10 +62,13 @@ def test_a_country_field_not_there_in_an_org_with_picklists_gets_the_code_field_
         picklist_org, tmp_path, capsys):
     config = _workdir(tmp_path, picklist_org, {
         "lead.toml": ('country = { field = "Country",', 'country = { field = "Country_ISO__c",'),
+        "partner.toml": ('city = { field = "BillingCity",', 'city = { field = "Statement__c",'),
     })
     [country] = _findings(config, capsys, "'Country_ISO__c'")
     assert "has State and Country/Territory Picklists" in country["message"], country
     assert "map country to CountryCode" in country["fix"] and "'Country'" in country["fix"], country
+    [other] = _findings(config, capsys, "'Statement__c'")  # no address field: no word of picklists
+    assert "Picklists" not in other["message"] + other["fix"], other
 
 
 def test_the_code_fields_pass_in_an_org_with_picklists(picklist_org, tmp_path, capsys):
