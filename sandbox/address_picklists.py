@@ -29,8 +29,8 @@ from sandbox.errors import SalesforceError
 # Salesforce's standard states: the countries it ships states for (Salesforce Help)
 STANDARD_STATE_COUNTRIES = ("US", "CA", "AU", "BR", "CN", "IN", "IE", "IT", "MX")
 
-# the addresses that get code picklists, by object (the sandbox's Account has only Billing)
-ADDRESSES = {"Lead": ("",), "Account": ("Billing",)}
+# the addresses that get code picklists, by object
+ADDRESSES = {"Lead": ("",), "Account": ("Billing", "Shipping")}
 
 
 def _standard() -> tuple[dict[str, str], dict[str, dict[str, str]]]:

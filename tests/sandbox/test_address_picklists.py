@@ -121,5 +121,7 @@ def test_soql_filters_on_the_codes(picklist_org, sf):
 
 
 def test_billing_codes_sync_on_accounts(picklist_org, sf):
-    account_id = sf.Account.create({"Name": "Isar Informatik", "BillingCountryCode": "DE"})["id"]
-    assert sf.Account.get(account_id)["BillingCountry"] == "Germany"
+    account_id = sf.Account.create({"Name": "Isar Informatik", "BillingCountryCode": "DE",
+                                    "ShippingCountry": "Austria"})["id"]
+    got = sf.Account.get(account_id)
+    assert (got["BillingCountry"], got["ShippingCountryCode"]) == ("Germany", "AT")
