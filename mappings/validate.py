@@ -72,6 +72,38 @@ _WRITE_VALUES = {
 }
 
 
+_ADDRESS_CODE = re.compile(r"^(Billing|Shipping|Mailing|Other)?(Country|State)Code$", re.IGNORECASE)
+
+
+def _address_picklists(sobject: str, part: str, path: tuple, fields: dict[str, dict]) -> tuple[str, str] | None:
+    """(message, fix) for an address field mapped as in the other kind of org: with State and
+    Country/Territory Picklists on, <prefix>CountryCode / <prefix>StateCode hold ISO codes
+    and <prefix>Country / <prefix>State the labels; without them only the text fields exist."""
+    code = _ADDRESS_CODE.match(part)
+    if code is not None:
+        text = part[:-4]
+        if text not in fields:
+            return None
+        transform = "['country']" if code.group(2).lower() == "country" else "[{ subdivision = \"country\" }]"
+        return (f"{sobject} has no field {part!r}: this org has no State and Country/Territory Picklists, "
+                "so its addresses have no code fields",
+                f"map it to {text!r}, the text people typed, with transforms = {transform} to read it as ISO codes "
+                "(or turn the picklists on: Setup › State and Country/Territory Picklists)")
+    # the attribute is country or state, or the field is named so ("Billing_Country__c"),
+    # not any name holding the letters ("Statement__c")
+    words = {str(p).lower() for p in path} | {w.lower() for w in re.split(r"_+|(?<=[a-z])(?=[A-Z])", part.removesuffix("__c"))}
+    for kind in ("country", "state"):
+        if kind in words:
+            codes = [f for f in fields if f.endswith(kind.title() + "Code") and fields[f].get("type") == "picklist"]
+            if not codes:
+                return None
+            names = " or ".join(repr(c[:-4]) for c in codes)
+            return (f"{sobject} has no field {part!r}; this org has State and Country/Territory Picklists",
+                    f"map {kind} to {' or '.join(codes)} (ISO codes), or to {names} (the labels the org keeps beside "
+                    "them: 'Germany', 'Bavaria'); both read as ISO codes with the shipped transforms")
+    return None
+
+
 class _Org:
     """describe() answers, fetched once per object, case-forgiving lookups."""
 
@@ -139,6 +171,8 @@ class _Check:
                                  f"({DEPLOY}) and give the integration user access to it (permission set "
                                  "LeadRouter_Integration); a field hidden from the integration user by field-level "
                                  "security is missing from describe too")
+                    elif depth == 0 and (said := _address_picklists(sobject, part, path, fields)):
+                        self.add(path, *said)
                     else:
                         self.add(path, f"{sobject} has no field {part!r}",
                                  fix_meant(part, fields,

@@ -14,7 +14,6 @@ in one of only two words is not caught by name; the email domain usually is.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
@@ -22,7 +21,7 @@ from typing import Iterable
 from rapidfuzz import fuzz, process
 
 from rules.model import DealRegistration, Lead
-from rules.state import company_words, normalise_domain
+from rules.state import company_key_words, normalise_domain
 
 _MAX_WORDS = 6  # words of a name used for blocking keys (15 pairs at most)
 _FREE_MAIL = frozenset({"gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "gmx.de", "web.de",
@@ -35,15 +34,8 @@ class RegistrationMatch:
     how: str  # "email domain acme.com" | "company 'Acme' ~ 'ACME Inc.' (96)"
 
 
-# German umlauts spelt out where a keyboard lacks them ("Mueller" for Müller, whose accent
-# company_words drops: "muller"), and the legal forms of sole traders and associations
-# ("e.K.", "e.V.", "GbR"), read alike on both sides of the comparison
-_SPELT_OUT = re.compile(r"([aou])e")
-_MORE_FORMS = frozenset({"ek", "ev", "eg", "gbr"})
-
-
 def _words(name: str | None) -> list[str]:
-    return [_SPELT_OUT.sub(r"\1", w) for w in company_words(name) if w not in _MORE_FORMS]
+    return company_key_words(name)
 
 
 def _keys(words: list[str]) -> list[str]:

@@ -67,6 +67,23 @@ def normalise_company(name: str | None) -> str:
     return " ".join(company_words(name))
 
 
+# German umlauts spelt out where a keyboard lacks them ("Mueller" for Müller, whose accent
+# company_words drops: "muller"), and the legal forms of sole traders and associations
+# ("e.K.", "e.V.", "GbR"), read alike on both sides of a comparison
+_SPELT_OUT = re.compile(r"([aou])e")
+_MORE_FORMS = frozenset({"ek", "ev", "eg", "gbr"})
+
+
+def company_key_words(name: str | None) -> list[str]:
+    """The words a company is recognised by: Müller, Mueller and MUELLER e.K. alike."""
+    return [_SPELT_OUT.sub(r"\1", w) for w in company_words(name) if w not in _MORE_FORMS]
+
+
+def company_key(name: str | None) -> str:
+    """The key incumbents are kept under, read as deal registrations read a company."""
+    return " ".join(company_key_words(name))
+
+
 # Not memoised: nearly every lead has a domain of its own, and a cache that always misses
 # costs more (its bookkeeping, and the memory it keeps warm) than the string operations.
 def normalise_domain(domain: str | None) -> str:
@@ -147,7 +164,7 @@ class RoutingState:
         d = normalise_domain(domain)
         if d and f"domain:{d}" in self.incumbents:
             return self.incumbents[f"domain:{d}"]
-        c = normalise_company(company)
+        c = company_key(company)
         return self.incumbents.get(f"company:{c}") if c else None
 
     def perf(self, partner_id: str) -> Performance:
@@ -158,8 +175,8 @@ class RoutingState:
         """The partner already works this company (its account or an open opportunity)."""
         if normalise_domain(domain):
             self.incumbents[f"domain:{normalise_domain(domain)}"] = partner_id
-        if normalise_company(company):
-            self.incumbents[f"company:{normalise_company(company)}"] = partner_id
+        if key := company_key(company):
+            self.incumbents[f"company:{key}"] = partner_id
 
     def record_offer(self, decision: Decision, now: datetime) -> None:
         """The decision was committed: count the offer and move the rotations past the chosen ones."""
@@ -275,7 +292,7 @@ class RoutingState:
     def to_dict(self) -> dict[str, Any]:
         """The counters (small: per partner, per rotation key), not the per-lead facts."""
         return {
-            "version": 2,
+            "version": 3,
             "open_offers": dict(self.open_offers),
             "daily": {k: dict(v) for k, v in self.daily.items()},
             "rotation": dict(self.rotation),
@@ -286,7 +303,8 @@ class RoutingState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RoutingState":
-        if data.get("version", 1) not in (1, 2):
+        version = data.get("version", 1)
+        if version not in (1, 2, 3):
             raise ValueError(f"routing state version {data.get('version')!r} is newer than this leadrouter understands")
         # version 1 carried per-lead maps too; they are read from rows now (state migration 3)
         return cls(
@@ -295,5 +313,23 @@ class RoutingState:
             rotation=dict(data.get("rotation", {})),
             rep_rotation=dict(data.get("rep_rotation", {})),
             performance={k: Performance(**v) for k, v in data.get("performance", {}).items()},
-            incumbents=dict(data.get("incumbents", {})),
+            incumbents=_incumbents(data.get("incumbents", {}), version),
         )
+
+
+def _incumbents(saved: dict[str, str], version: int) -> dict[str, str]:
+    """Incumbents as saved; before version 3 a company was keyed as typed ("mueller" for
+    a Mueller, "muller" for a Müller), so the keys are made again from the saved ones: the
+    key is all a saved document keeps of the name, and company_key of a key is its key.
+    Where two old keys now meet, the one already in the new form wins."""
+    if version >= 3:
+        return dict(saved)
+    def already_new(key: str) -> bool:
+        kind, _, value = key.partition(":")
+        return kind == "company" and value == company_key(value)
+
+    out: dict[str, str] = {}
+    for key, partner in sorted(saved.items(), key=lambda kv: already_new(kv[0])):  # new-form keys last: they win
+        kind, _, value = key.partition(":")
+        out[f"company:{company_key(value)}" if kind == "company" else key] = partner
+    return out

@@ -48,6 +48,11 @@ class FieldDef:
     unique: bool = False
     case_sensitive: bool = False
     external_id: bool = False
+    # a dependent picklist (StateCode): the field whose value decides which of its values
+    # apply, and each value's (value, label, controlling value) in describe's order; a
+    # value may repeat for another controlling value ('WA': Washington, Western Australia)
+    controller_name: str | None = None
+    picklist_entries: list[tuple[str, str, str | None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_TYPES:

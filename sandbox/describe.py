@@ -1,6 +1,7 @@
 """describeGlobal and describeSObject bodies, built from the schema."""
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from sandbox.schema import FieldDef, ObjectDef, Schema
@@ -64,14 +65,29 @@ def sobject_info(obj: ObjectDef, version: str) -> dict[str, Any]:
     return {"objectDescribe": _object_summary(obj, version), "recentItems": []}
 
 
-def _picklist(f: FieldDef) -> list[dict[str, Any]]:
+def _picklist(f: FieldDef, controller: FieldDef | None = None) -> list[dict[str, Any]]:
+    if f.picklist_entries:
+        return [{"active": True, "defaultValue": False, "label": label, "validFor": _valid_for(controller, on),
+                 "value": value} for value, label, on in f.picklist_entries]
     return [
         {"active": True, "defaultValue": v == f.default, "label": v, "validFor": None, "value": v}
         for v in f.picklist_values
     ]
 
 
-def describe_field(f: FieldDef) -> dict[str, Any]:
+def _valid_for(controller: FieldDef | None, value: str | None) -> str | None:
+    """Salesforce's validFor: base64 of a bitmap, one bit per controlling value in describe's
+    order, the first value the highest bit of the first byte."""
+    if controller is None or value is None:
+        return None
+    values = [v for v, _, _ in controller.picklist_entries] or controller.picklist_values
+    bits = bytearray((len(values) + 7) // 8)
+    i = values.index(value)
+    bits[i >> 3] |= 0x80 >> (i % 8)
+    return base64.b64encode(bytes(bits)).decode()
+
+
+def describe_field(f: FieldDef, obj: ObjectDef | None = None) -> dict[str, Any]:
     numeric = f.type in ("double", "currency", "percent")
     default = f.default
     # a long text area (over 255 characters) is neither filtered, sorted nor grouped; a
@@ -90,7 +106,8 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         "defaultedOnCreate": f.default is not None or f.name in ("Id", "IsDeleted", "OwnerId", "CreatedDate",
                                                                   "CreatedById", "LastModifiedDate",
                                                                   "LastModifiedById", "SystemModstamp"),
-        "dependentPicklist": False,
+        "controllerName": f.controller_name,
+        "dependentPicklist": f.controller_name is not None,
         "digits": f.precision if f.type == "int" else 0,
         "externalId": f.external_id,
         "filterable": not long_text,
@@ -105,7 +122,7 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         "namePointing": f.name == "OwnerId" and len(f.reference_to) > 1,
         "nillable": f.nillable,
         "permissionable": f.custom or (f.nillable and f.updateable),
-        "picklistValues": _picklist(f),
+        "picklistValues": _picklist(f, obj.fields.get(f.controller_name) if obj and f.controller_name else None),
         "polymorphicForeignKey": len(f.reference_to) > 1,
         "precision": f.precision if numeric else 0,
         "referenceTo": list(f.reference_to),
@@ -144,7 +161,7 @@ def describe_sobject(obj: ObjectDef, schema: Schema, version: str) -> dict[str, 
     return {
         **_object_summary(obj, version),
         "childRelationships": children,
-        "fields": [describe_field(f) for f in obj.fields.values()],
+        "fields": [describe_field(f, obj) for f in obj.fields.values()],
         "recordTypeInfos": _record_types(obj),
         "supportedScopes": [{"label": "All " + obj.label_plural.lower(), "name": "everything"}],
     }

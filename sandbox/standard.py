@@ -150,6 +150,7 @@ def _declare() -> dict[str, tuple[str, list[FieldDef], dict]]:
             pick("Type", ACCOUNT_TYPES, label="Account Type"),
             ref("ParentId", ["Account"], "Parent", label="Parent Account ID"),
             *_address("Billing"),
+            *_address("Shipping"),
             s("Phone", 40, type="phone"),
             s("Website", 255, type="url"),
             pick("Industry", INDUSTRIES),

@@ -76,6 +76,8 @@ class Org:
         # an integration user without View Setup and Configuration: FieldDefinition refused
         # (sandbox/field_definitions.py)
         self.field_definitions_refused = False
+        # Setup → State and Country/Territory Picklists (with_state_country_picklists)
+        self.address_picklists: Any = None
         self._organization_id = ""
         if bootstrap:
             from sandbox.bootstrap import bootstrap_org
@@ -136,6 +138,7 @@ class Org:
             raise SalesforceError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be inserted: {obj.name}")
         with self.lock:
             values = self._validate(obj, fields, creating=True, system=system)
+            self._sync_addresses(obj, None, values, creating=True)
             user = as_user or self.integration_user_id
             template, required = self._template(obj)
             missing = [name for name in required if values.get(name) is None]
@@ -198,6 +201,7 @@ class Org:
             values = self._validate(obj, fields, creating=False, system=system, record_id=record["Id"])
             if obj.name == "Lead" and record.get("IsConverted") and not system:
                 raise SalesforceError(400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
+            self._sync_addresses(obj, record, values, creating=False)
             for name, value in values.items():
                 f = obj.fields[name]
                 if value is None and not f.nillable and f.type != "boolean":
@@ -451,6 +455,47 @@ class Org:
             self.create("CurrencyType", {"IsoCode": code, "ConversionRate": 1.0 if code == corporate else rates[code],
                                          "DecimalPlaces": 0 if code in ("JPY", "KRW") else 2, "IsActive": True,
                                          "IsCorporate": code == corporate}, system=True)
+
+    def with_state_country_picklists(self, states: dict[str, dict[str, str]] | None = None) -> None:
+        """The org after an admin turned on State and Country/Territory Picklists
+        (sandbox.address_picklists): Lead gains CountryCode and StateCode, Account
+        BillingCountryCode and BillingStateCode; `states` adds an admin's own states
+        (country code → state code → name: {"DE": {"BY": "Bavaria"}}). Records whose
+        Country and State already hold a picklist's values get their codes, as the
+        conversion Setup runs before enabling leaves them."""
+        from dataclasses import replace as copy
+
+        from sandbox.address_picklists import ADDRESSES, AddressPicklists
+        from sandbox.schema import Schema
+
+        picklists = AddressPicklists.standard(states)
+        self.metadata_modified = self.clock.now()
+        with self.lock:
+            objects = dict(self.schema.objects)
+            for name, prefixes in ADDRESSES.items():
+                obj = copy(objects[name], fields=dict(objects[name].fields))  # the shared schema stays as it is
+                for prefix in prefixes:
+                    for f in picklists.fields(prefix):
+                        obj.add_field(f)
+                objects[name] = obj
+                self._templates.pop(name, None)
+                for record in self._tables[name].values():
+                    for prefix in prefixes:
+                        code = picklists._country_of(record.get(prefix + "Country") or "")
+                        states_in = picklists.states.get(code or "", {})
+                        state = next((k for k, v in states_in.items() if v == record.get(prefix + "State")), None)
+                        record[prefix + "CountryCode"], record[prefix + "StateCode"] = code, state
+            self.schema = Schema(objects)
+            self.address_picklists = picklists
+            self.version += 1
+
+    def _sync_addresses(self, obj: ObjectDef, before: dict | None, values: dict, *, creating: bool) -> None:
+        if self.address_picklists is None:
+            return
+        from sandbox.address_picklists import ADDRESSES
+
+        for prefix in ADDRESSES.get(obj.name, ()):
+            self.address_picklists.sync(obj, prefix, before, values, creating)
 
     def with_dated_rates(self, rates: dict[str, list[tuple[Any, float]]]) -> None:
         """The org after an admin enabled advanced currency management (Setup → Manage

@@ -126,3 +126,23 @@ def test_ascii_fast_path_normalises_names_as_the_unicode_pattern_does(name):
     low = _DOTTED.sub(lambda m: m.group().replace(".", ""), name.lower())
     expected = " ".join(w for w in _PUNCTUATION.sub(" ", low).split() if w not in _LEGAL_FORMS)
     assert normalise_company(name) == expected
+
+
+def test_an_incumbent_is_found_for_its_company_spelt_with_or_without_umlauts():
+    s = RoutingState()
+    s.set_incumbent("001B", company="Müller Maschinenbau GmbH")
+    assert s.incumbent("Mueller Maschinenbau", None) == "001B"
+    assert s.incumbent("MUELLER MASCHINENBAU e.K.", None) == "001B"  # read as deal registrations read it
+
+
+def test_incumbents_saved_before_umlauts_were_spelt_out_still_match():
+    # an earlier leadrouter keyed "Mueller Maschinenbau" as typed: "mueller maschinenbau"
+    saved = {"version": 2, "open_offers": {}, "daily": {}, "rotation": {}, "rep_rotation": {}, "performance": {},
+             "incumbents": {"company:mueller maschinenbau": "001B", "company:boehm ek": "001C",
+                            "domain:mueller.de": "001B"}}
+    back = RoutingState.from_dict(saved)
+    assert back.incumbent("Müller Maschinenbau GmbH", None) == "001B"
+    assert back.incumbent("Böhm", None) == "001C"
+    assert back.incumbent(None, "mueller.de") == "001B"
+    again = RoutingState.from_dict(json.loads(json.dumps(back.to_dict())))  # saved with the new keys
+    assert again.incumbents == back.incumbents and again.to_dict()["version"] == 3
