@@ -513,12 +513,16 @@ def held_escalations(conn) -> dict[str, Any]:
     how many, the queue their reason names, and the fix."""
     from jobs.lifecycle import ESCALATION_HELD, HELD_RULE
     from jobs.state import offers as of
+    from jobs.state import outbox as ob
 
     waiting = of.leads_in_state(conn, "unroutable", HELD_RULE, ESCALATION_HELD)
     if not waiting:
         return {"leads": 0}
+    # the queue as the rules file names it (the key to change): the reason names it by its label
+    held = ((ob.last_decision(conn, waiting[0]["lead_id"]) or {}).get("explanation") or {}).get("held")
     said = waiting[0]["reason"] or ""
-    queue = said[len(ESCALATION_HELD):].removeprefix("queue ").split(" is not in the org", 1)[0]
+    queue = (held.get("queue") if isinstance(held, dict) else None) or \
+        said[len(ESCALATION_HELD):].removeprefix("queue ").split(" is not in the org", 1)[0]
     return {"leads": len(waiting), "queue": queue, "since": waiting[0]["updated_at"],
             "first": [w["lead_id"] for w in waiting[:5]],
             "problem": f"the escalation queue {queue} is not in the org: leads that must escalate are held "
