@@ -63,8 +63,7 @@ ESCALATED = "Escalation"
 def escalation_held(queue: str) -> str:
     """What a lead held for want of the escalation queue says first: the queue by the name the
     admin knew it by, and what brings it back."""
-    return (f"Escalation held: queue {queue} is not in the org (create it in Setup > Queues for Lead, or name an "
-            "existing queue in the rules file's [settings] escalation_queue)")
+    return f"Escalation held: queue {queue} is not in the org (create it or set [settings] escalation_queue)"
 
 
 def field_labels(describe: dict) -> dict[str, str]:
