@@ -63,7 +63,8 @@ ESCALATED = "Escalation"
 def escalation_held(queue: str) -> str:
     """What a lead held for want of the escalation queue says first: the queue by the name the
     admin knew it by, and what brings it back."""
-    return f"Escalation held: queue {queue} is not in the org (create it or set [settings] escalation_queue)"
+    # the rules file's key is an identifier of ours: said in words ([settings] escalation queue)
+    return f"Escalation held: queue {queue} is not in the org (create it, or name another as the rules' escalation queue)"
 
 
 def field_labels(describe: dict) -> dict[str, str]:

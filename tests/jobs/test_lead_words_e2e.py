@@ -76,8 +76,8 @@ def test_a_lead_held_for_a_missing_escalation_queue_names_it_as_the_admin_knew_i
     lead = as_admin(org, lead_id)
     reason = lead["Routing_Reason__c"]
     assert (lead["Routing_Status__c"], lead["Routing_Rule__c"]) == ("Unroutable", "Escalation held"), lead
-    assert reason.startswith("Escalation held: queue Channel Escalations Desk is not in the org (create it or set "
-                             "[settings] escalation_queue); the lead escalates once it is. rejected by "), reason
+    assert reason.startswith("Escalation held: queue Channel Escalations Desk is not in the org (create it, or name "
+                             "another as the rules' escalation queue); the lead escalates once it is. rejected by "), reason
     assert "Channel_Escalations" not in reason and len(reason) <= 255, reason
 
 
