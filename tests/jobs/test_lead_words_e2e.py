@@ -126,6 +126,52 @@ def test_a_partner_account_set_by_a_person_is_named_not_by_its_id(org, loop):
     assert other["Id"][:15] not in reason, reason
 
 
+@pytest.fixture
+def strict_partners(org, tmp_path):
+    """The demo org, with partner mappings that need each partner's Billing Country, and one
+    offer a lead."""
+    from mappings import load_mappings
+    from mappings import loader
+
+    from .conftest import Loop, build_connector
+    from .rules_for_tests import BASE, ROTATION
+
+    maps = tmp_path / "mappings"
+    shutil.copytree(Path(loader.__file__).parent / "defaults", maps)
+    partner_toml = maps / "partner.toml"
+    text = partner_toml.read_text()
+    old = 'country = { field = "BillingCountry", transforms = ["country"] }'
+    assert old in text
+    partner_toml.write_text(text.replace(old, 'country = { field = "BillingCountry", transforms = ["country"], '
+                                              'required = true }'))
+    rules = tmp_path / "one_attempt.toml"  # a lead one partner rejects escalates, saying who
+    rules.write_text(BASE.replace("max_attempts = 3", "max_attempts = 1") + ROTATION)
+    cx = build_connector(org, f"sqlite:///{tmp_path}/state.sqlite", rules=rules)
+    cx.mappings = load_mappings(maps)
+    yield Loop(org, cx)
+    cx.client.close()
+    cx.store.dispose()
+
+
+def test_a_partner_the_mappings_can_no_longer_read_is_named_by_its_name(org, strict_partners):
+    """The offered partner loses its Billing Country, which the mappings need: it stays in the
+    snapshot (no offer is withdrawn for a typo) but routing cannot read it. It then rejects
+    the lead, which escalates: the reason said "rejected by 001…"."""
+    loop = strict_partners
+    lead_id, offer = _offered(org, loop)
+    name = org.org.get("Account", offer["partner_id"])["Name"]
+    org.org.update("Account", offer["partner_id"], {"BillingCountry": None}, as_user=_admin(org, loop))
+    loop.cycle(partners_act=False)
+    assert offer["partner_id"] not in loop.cx.routing().partners  # read no more
+    answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["reject_out_of_territory"]["fields"])
+    loop.cycle(partners_act=False)
+    lead = as_admin(org, lead_id)
+    reason = lead["Routing_Reason__c"]
+    assert lead["Routing_Status__c"] == "Escalated", lead
+    assert reason.startswith(f"rejected by {name}: "), reason
+    assert offer["partner_id"][:15] not in reason, reason
+
+
 # ---------------------------------------------------------------- another org's fields, by its labels
 
 @pytest.fixture
