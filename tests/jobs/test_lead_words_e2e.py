@@ -172,6 +172,23 @@ def test_a_partner_the_mappings_can_no_longer_read_is_named_by_its_name(org, str
     assert offer["partner_id"][:15] not in reason, reason
 
 
+def test_a_pool_that_let_a_lead_lapse_is_named_by_its_label(org, make_loop):
+    """A pool lets a lead lapse; the lead moves on, and the Lead says why the pool was not
+    asked again: it named the pool Partner_Pool_NA (its API name), not as the admin sees it."""
+    from .test_pool_answers_e2e import NEVER_ANSWER
+
+    queue = next(g for g in org.org.records("Group") if g.get("DeveloperName") == "Partner_Pool_NA")
+    org.org.update("Group", queue["Id"], {"Name": "North America Partner Pool"}, as_user=org.org.integration_user_id)
+    loop = make_loop(org, pools=True)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id = next(lid for lid, o in sorted(loop.live().items()) if o["queue_id"] == queue["Id"])
+    loop.cycle(hours=25, partners_act=False)
+    reason = as_admin(org, lead_id)["Routing_Reason__c"]
+    assert "pool North America Partner Pool already lapsed this lead" in reason, reason
+    assert "Partner_Pool_NA" not in reason, reason
+
+
 # ---------------------------------------------------------------- another org's fields, by its labels
 
 @pytest.fixture
