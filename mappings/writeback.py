@@ -60,6 +60,24 @@ def _pending_words(status: Any, labels: dict[str, str] | None = None) -> list[tu
             for shipped in _SHIPPED_STATUS for verb in ("set to", "to")]
 
 
+# the reasons that begin with the status they give the lead ("Escalated: …", "Unroutable: …",
+# rules/outcomes.py): in an org with its own status words, the reason says the org's word
+_STATUS_LEADS = ("Escalated", "Unroutable")
+
+
+def _status_words(status: Any) -> list[tuple[str, str]]:
+    """(the router's word as a reason begins with it, the org's) where the org's differs."""
+    if status is None:
+        return []
+    mapped = {map_key(k): v for k, v in (status.spec.map or {}).items()}
+    out = []
+    for word in _STATUS_LEADS:
+        theirs = mapped.get(map_key(word))
+        if isinstance(theirs, str) and theirs and theirs != word:
+            out.append((f"{word}: ", f"{theirs}: "))
+    return out
+
+
 def fit_reason(text: str, limit: int | None, instructions: Iterable[str]) -> str:
     """A reason in the org's words cut to `limit`, its closing instruction whole: the released
     reasons leave room for it in the shipped words ("…; to have it routed again, set Routing
@@ -85,6 +103,7 @@ class Writeback:
         self._mapped: dict[str, tuple[str, Encoder]] = {}
         self._read_from = dict(read_from or {})
         self._pending_words = self._org_words(None)
+        self._status_words = _status_words(mapping.attrs.get("routing_status"))
         for name, compiled in {**mapping.attrs, **mapping.extras}.items():
             self.lengths[name] = compiled.spec.length
             self._mapped[name] = (compiled.fields[0], self._encoder(name, compiled.type, compiled.spec.map))
@@ -160,14 +179,14 @@ class Writeback:
                 if out is None:
                     raise ValueError(f"write-back {name}: {v!r} is not a Salesforce id")
                 return out
-        elif type_name == "string" and name == "reason" and self._pending_words:
-            lengths, words = self.lengths, self._pending_words
+        elif type_name == "string" and name == "reason" and (self._pending_words or self._status_words):
+            lengths, words, statuses = self.lengths, self._pending_words, self._status_words
 
             def encode(v: Any) -> Any:
                 if v is None:
                     return None
                 text = str(plain(v))
-                for ours, theirs in words:
+                for ours, theirs in (*words, *statuses):
                     text = text.replace(ours, theirs)
                 return fit_reason(text, lengths.get(name), [theirs for _, theirs in words])
         elif type_name == "string":

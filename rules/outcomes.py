@@ -73,7 +73,7 @@ class Outcomes:
         if queue_id is None:  # the queue went from the org while running: a person still sees the lead
             ex.notes.append(f"fallback queue {outcome} is not in the org (deleted or renamed): escalated instead")
             return self.finish(lead, ex, DecisionKind.ESCALATE, attempt, now,
-                               f"Escalated: fallback queue {outcome} is not in the org; {why}", rule=rule,
+                               f"Escalated: fallback queue {self.label(outcome)} is not in the org; {why}", rule=rule,
                                ruleset=ruleset, queue_id=self.queue(self.settings.escalation_queue))
         return self.finish(lead, ex, DecisionKind.FALLBACK, attempt, now, f"Fallback queue {self.label(outcome)}: {why}",
                            rule=rule, ruleset=ruleset, queue_id=queue_id)

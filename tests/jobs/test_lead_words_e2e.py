@@ -213,3 +213,14 @@ def test_a_lead_kept_in_house_in_a_german_org_names_its_box_and_status_field_by_
     assert reason.endswith("untick Nicht routen and set Zuweisungsstatus to Ausstehend: leadrouter routes it at its "
                            "next run"), reason
     assert not API_NAME.search(reason), reason
+
+
+def test_a_lead_no_partner_covers_in_a_german_org_says_the_orgs_status_word(alpen):
+    """No Alpen partner covers France: the lead escalates, its status "Eskaliert" as the org
+    spells it; its reason began "Escalated: ", a status word this org does not have."""
+    a = alpen
+    lead = a.new_lead("Pariser Kunde SARL", "FR")
+    a.once(init=True)
+    seen = a.lead(lead)
+    assert seen["Zuweisung__c"] == "Eskaliert", seen
+    assert seen["Routing_Reason__c"].startswith("Eskaliert: Anyone covering: "), seen["Routing_Reason__c"]
