@@ -85,9 +85,10 @@ def lead_labels(cx: Context) -> dict[str, str]:
     start describes the Lead: that one is used); empty when the org would not say, and the
     Lead names its fields by their API names meanwhile."""
     ms = cx.mappings
-    if ms.field_labels is None:
+    describe = getattr(cx.client, "describe", None)
+    if ms.field_labels is None and describe is not None:
         try:
-            ms.use_labels(field_labels(cx.client.describe(ms.sobject("lead"))))
+            ms.use_labels(field_labels(describe(ms.sobject("lead"))))
         except ConnectorError as e:
             cx.log(component="owner_names").warning("field_labels_not_read", error=f"{type(e).__name__}: {e}"[:300],
                                                     fix="let the integration user describe the Lead; reasons name "

@@ -552,5 +552,6 @@ def _rep_names(routing, partner_id: str | None) -> dict[str, str]:
 def _name(routing, partner_id: str | None, names: dict[str, str] | None = None) -> str:
     """A partner as the Lead names it: its name from the snapshot, else the Account's Name read
     with the page (`names`: jobs/owner_names.py), its Id only when no name could be read."""
-    named = routing.partner_name(partner_id) if hasattr(routing, "partner_name") else None
-    return named or owner_names_called(partner_id, names) if partner_id else str(partner_id)
+    if not partner_id:
+        return str(partner_id)
+    return routing.partner_name(partner_id) or owner_names_called(partner_id, names)
