@@ -265,6 +265,9 @@ class LeadRouter:
         # an optional write-back field the org lacks is left out of every write: learnt at
         # each start (one describe), even when the full check passed recently
         warnings = pf.check_mappings(client, ms) if checked else pf.check_optional_fields(client, ms)
+        from jobs.owner_names import described_labels
+
+        described_labels(client, ms)  # the reasons name the org's Lead fields by their labels
         for warning in warnings:
             get_logger(component="preflight").warning("mapping_warning", problem=str(warning))
         if checked:  # a rule file on another calendar than the org's: validate says so, and so does a start
@@ -314,7 +317,7 @@ class LeadRouter:
             from jobs.partners import build_routing
 
             with self.store.connect() as conn:
-                self._routing = build_routing(self, conn, self._snapshot_generation)
+                self._routing = build_routing(self, conn, self._snapshot_generation, self._routing)
         return self._routing
 
     # ------------------------------------------------------------------ running

@@ -469,7 +469,7 @@ def cmd_status(args) -> int:
         "outbox": ob.status_counts,
         "oldest_open_outbox": ob.oldest_open,
         "refusals": ob.unwritten_refusals,
-        "held_escalations": held_escalations,
+        "held_escalations": lambda c: held_escalations(c, _escalation_queue(loaded)),
         "queues_missing": lambda c: _queues_missing(c, loaded),
         "snapshot": st.snapshot_counts,
         "watermarks": lambda c: {r.name: r.value for r in c.execute(watermarks.select())},
@@ -508,17 +508,34 @@ def cmd_status(args) -> int:
     return 0
 
 
-def held_escalations(conn) -> dict[str, Any]:
+def _escalation_queue(loaded) -> str | None:
+    """The rules file's [settings] escalation_queue (None when the file cannot be read)."""
+    import tomllib
+    from pathlib import Path
+
+    try:
+        rules_path = loaded.resolve(loaded.settings.routing.rules)
+        return tomllib.loads(Path(rules_path).read_text()).get("settings", {}).get("escalation_queue")
+    except Exception:  # noqa: BLE001 — status says the queue as the held leads name it
+        return None
+
+
+def held_escalations(conn, queue: str | None = None) -> dict[str, Any]:
     """Leads held because the escalation queue is not in the org (jobs/lifecycle.hold_escalation):
-    how many, the queue their reason names, and the fix."""
+    how many, the queue (`queue`: as the rules file names it; else as their decision, or
+    their reason, names it), and the fix."""
     from jobs.lifecycle import ESCALATION_HELD, HELD_RULE
     from jobs.state import offers as of
+    from jobs.state import outbox as ob
 
     waiting = of.leads_in_state(conn, "unroutable", HELD_RULE, ESCALATION_HELD)
     if not waiting:
         return {"leads": 0}
+    # the queue as the rules file names it (the key to change): the reason names it by its label
+    held = ((ob.last_decision(conn, waiting[0]["lead_id"]) or {}).get("explanation") or {}).get("held")
     said = waiting[0]["reason"] or ""
-    queue = said[len(ESCALATION_HELD):].removeprefix("queue ").split(" is not in the org", 1)[0]
+    queue = queue or (held.get("queue") if isinstance(held, dict) else None) or \
+        said[len(ESCALATION_HELD):].removeprefix("queue ").split(" is not in the org", 1)[0]
     return {"leads": len(waiting), "queue": queue, "since": waiting[0]["updated_at"],
             "first": [w["lead_id"] for w in waiting[:5]],
             "problem": f"the escalation queue {queue} is not in the org: leads that must escalate are held "

@@ -53,8 +53,8 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
                 lead = to_lead(rec) if rec else Lead(id=offer["lead_id"])
                 if isinstance(lead, Unroutable):
                     lead = Lead(id=offer["lead_id"])
-                who = cx.routing().partners.get(offer["partner_id"] or "")
-                name = who.name if who else (offer["partner_id"] or "the pool")
+                # a partner the snapshot no longer reads is still named; its Id only where it has no name
+                name = cx.routing().partner_name(offer["partner_id"]) or offer["partner_id"] or "the pool"
                 why = f"offer to {name} lapsed at {offer['deadline']:%Y-%m-%d %H:%M} UTC"
                 lifecycle.end_offer(conn, state, offer, "lapsed", why, now, outcome="lapsed")
                 decision = lifecycle.redistribute(cx, conn, state, lead, attempt=offer["attempt"] + 1, why=why,

@@ -54,3 +54,25 @@ DO_NOT_ROUTE_TICKED = f"{DO_NOT_ROUTE}: leadrouter keeps away from this lead"
 # with the box ticked, Pending alone routes nothing: the box goes first
 ROUTE_AGAIN_UNTICKED = ("to have it routed again, untick Do Not Route and set Routing Status to Pending: leadrouter "
                         "routes it at its next run")
+
+# Routing_Rule__c of a lead the connector escalated itself (no partner took it, or none is
+# left): capitalised as the other words it writes there, not an identifier of ours
+ESCALATED = "Escalation"
+
+
+def escalation_held(queue: str) -> str:
+    """What a lead held for want of the escalation queue says first: the queue by the name the
+    admin knew it by, and what brings it back."""
+    # the rules file's key is an identifier of ours: said in words ([settings] escalation queue)
+    return f"Escalation held: queue {queue} is not in the org (create it, or name another as the rules' escalation queue)"
+
+
+def field_labels(describe: dict) -> dict[str, str]:
+    """{API name: label} of an object's fields, from its describe."""
+    return {f["name"]: f["label"] for f in describe.get("fields", ()) if f.get("name") and f.get("label")}
+
+
+def said(fields: tuple[str, ...] | list[str], labels: dict[str, str]) -> str:
+    """Fields as a reason names them: each by the org's label, its API name where the org
+    gave none (a field the describe did not answer for)."""
+    return " / ".join(labels.get(f) or f for f in fields)

@@ -173,9 +173,9 @@ def escalation(cx: Context, lead: Lead, reason: str, attempt: int) -> Decision:
     routing = cx.routing()
     name = cx.book.settings.escalation_queue
     queue_id = routing.queue_ids.get(name)
-    decision = Decision(lead_id=lead.id, kind=DecisionKind.ESCALATE, reason=clip(reason), rule="escalation",
+    decision = Decision(lead_id=lead.id, kind=DecisionKind.ESCALATE, reason=clip(reason), rule=words.ESCALATED,
                         queue_id=queue_id, attempt=attempt, explanation={"escalation": reason, "queue": name})
-    return decision if queue_id else hold_escalation(name, decision)
+    return decision if queue_id else hold_escalation(name, decision, routing.router.outcomes.label(name))
 
 
 # A held escalation's mark, on the Lead and in the state: Unroutable, Routing_Rule__c this
@@ -186,17 +186,20 @@ ESCALATION_HELD = "Escalation held: "  # how a held escalation's reason starts (
 HELD_THEN = "; the lead escalates once it is. "  # what comes after: the escalation's own reason
 
 
-def hold_escalation(name: str, decision: Decision) -> Decision:
+def hold_escalation(name: str, decision: Decision, label: str | None = None) -> Decision:
     """An escalation whose queue is not in the org (deleted while running, or renamed): the
-    lead is held, Unroutable, its reason saying so; the expire job escalates it once the
-    queue is back (`escalate_held`). Everything else routes on meanwhile. `name`: the
-    escalation queue's DeveloperName."""
+    lead is held, Unroutable, its reason saying so and what brings the queue back; the expire
+    job escalates it once the queue is back (`escalate_held`). Everything else routes on
+    meanwhile. `name`: the escalation queue's DeveloperName; `label`: the name the admin knew
+    it by (its label, as last read from the org), where known."""
     was = (decision.explanation or {}).get("held")
     rule = was.get("rule") if decision.rule == HELD_RULE and isinstance(was, dict) else decision.rule
-    said = f"{ESCALATION_HELD}queue {name} is not in the org{HELD_THEN}{decision.reason or ''}"
+    label = label or (was.get("label") if isinstance(was, dict) else None) or name
+    said = f"{words.escalation_held(label)}{HELD_THEN}{decision.reason or ''}"
     return dataclasses.replace(decision, kind=DecisionKind.UNROUTABLE, queue_id=None, reason=clip(said), rule=HELD_RULE,
                                explanation={**(decision.explanation or {}),
-                                            "held": {"queue": name, "reason": decision.reason, "rule": rule},
+                                            "held": {"queue": name, "label": label, "reason": decision.reason,
+                                                     "rule": rule},
                                             "problem": f"queue {name} not found in the org"})
 
 
@@ -212,7 +215,7 @@ def said_first(decision: Decision, words: str) -> Decision:
     was = (decision.explanation or {}).get("held")
     if isinstance(was, dict):
         return hold_escalation(was.get("queue") or "", dataclasses.replace(
-            decision, reason=clip(f"{words}{was.get('reason') or ''}")))
+            decision, reason=clip(f"{words}{was.get('reason') or ''}")), was.get("label"))
     return dataclasses.replace(decision, reason=clip(f"{words}{decision.reason}"))
 
 
@@ -232,7 +235,7 @@ def escalate_held(cx: Context, now: datetime) -> dict[str, int]:
             was = ((ob.last_decision(conn, w["lead_id"]) or {}).get("explanation") or {}).get("held") or {}
             reason = was.get("reason") or (w["reason"] or "").split(HELD_THEN, 1)[-1]
             decision = Decision(lead_id=w["lead_id"], kind=DecisionKind.ESCALATE, reason=clip(reason),
-                                rule=was.get("rule") or "escalation", queue_id=queue_id, attempt=w.get("attempt") or 1,
+                                rule=was.get("rule") or words.ESCALATED, queue_id=queue_id, attempt=w.get("attempt") or 1,
                                 explanation={"escalation": reason, "queue": cx.book.settings.escalation_queue,
                                              "held_since": jsonable(w.get("updated_at"))})
             commit_decision(cx, conn, state, Lead(id=w["lead_id"]), decision, record=None,
@@ -252,7 +255,8 @@ def decide(routing: Any, lead: Lead, state: RoutingState, now: datetime, *, atte
         decision = routing.router.decide(lead, state, now, attempt=attempt)
         feedback.note(decision, skipped, routing.feedback)
         if decision.kind is DecisionKind.ESCALATE and not decision.queue_id:
-            decision = hold_escalation(routing.router.settings.escalation_queue, decision)
+            queue = routing.router.settings.escalation_queue
+            decision = hold_escalation(queue, decision, routing.router.outcomes.label(queue))
     except Exception as exc:  # a defect met by one lead must not stop the leads behind it
         _log.error("decision_failed", lead_id=lead.id, error=type(exc).__name__, exc_info=True,
                    fix="a defect in leadrouter: report this log line; the lead shows why (Unroutable, or escalated "

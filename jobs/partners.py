@@ -6,7 +6,7 @@ build time: a mapping edit takes effect at the next start without a re-download.
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
@@ -50,9 +50,27 @@ class Routing:
     # (record id, why) for partner, rep and pool records the mappings dropped or read in
     # part ('Sales_Territory__c: coverage items not understood: …'): validate shows them all
     problems: tuple[tuple[str | None, str], ...] = ()
+    queue_labels: dict[str, str] = field(default_factory=dict)  # queue DeveloperName -> label
+    # partner (Account) id -> its name, of every partner record in the snapshot: one the
+    # mappings could not read is still named by its name on the Lead, not by its Id
+    partner_names: dict[str, str] = field(default_factory=dict)
+
+    def partner_name(self, partner_id: str | None) -> str | None:
+        """A partner as the Lead names it; None when no name can be read of it."""
+        p = self.partners.get(partner_id or "")
+        return p.name if p is not None and p.name else self.partner_names.get(partner_id or "")
 
 
-def build_routing(cx: Context, conn: Connection, generation: int):
+def _partner_names(ms: Any, records: list[dict[str, Any]]) -> dict[str, str]:
+    id_field = (ms.source_fields("partner").get("id") or ("Id",))[0]
+    name_field = (ms.source_fields("partner").get("name") or ("Name",))[0]
+    return {r[id_field]: str(r[name_field]).strip() for r in records
+            if isinstance(r.get(id_field), str) and r.get(name_field) and str(r[name_field]).strip()}
+
+
+def build_routing(cx: Context, conn: Connection, generation: int, earlier: Routing | None = None):
+    """`earlier`: the routing this one replaces, whose words for what the org no longer has
+    (the label of a queue deleted since) the Lead still says."""
     ms = cx.mappings
     log = cx.log(component="partners")
     problems: list[tuple[str | None, str]] = []
@@ -122,8 +140,10 @@ def build_routing(cx: Context, conn: Connection, generation: int):
                             "renamed): a pool rule naming one passes its leads to the next rule, a fallback to one "
                             "escalates them",
                     fix="create the queues again (Setup > Queues, supported object Lead) or change the rules file")
-    labels = {r["DeveloperName"]: r["Name"] for r in st.snapshot_records(conn, "queue")
-              if r.get("DeveloperName") and r.get("Name")}
+    # a queue deleted since the last build is named as the admin knew it: its last label
+    labels = {**(earlier.queue_labels if earlier is not None else {}),
+              **{r["DeveloperName"]: r["Name"] for r in st.snapshot_records(conn, "queue")
+                 if r.get("DeveloperName") and r.get("Name")}}
     router = Router(cx.book, index, queue_ids=known, learner=live.learner if live else None, queue_labels=labels)
     feedback.hook(router, adjustments)  # excluded industries and stopped areas, in every decision
     rep_partner = {r.id: r.partner_id for r in reps}
@@ -134,7 +154,8 @@ def build_routing(cx: Context, conn: Connection, generation: int):
              deal_registrations=len(dealregs), queues=len(queue_ids))
     return Routing(router=router, index=index, partners=partners, rep_partner=rep_partner,
                    pools={p.id: p for p in pools}, queue_ids=queue_ids, generation=generation, learning=live,
-                   feedback=adjustments, problems=tuple(problems))
+                   feedback=adjustments, problems=tuple(problems), queue_labels=labels,
+                   partner_names=_partner_names(ms, records))
 
 
 def _said(cx: Context, problem: Any) -> str:

@@ -530,7 +530,7 @@ def _takeover_reason(routing, event: Event, lead: Lead, now: datetime, owner_nam
     if event is Event.DO_NOT_ROUTE:
         return words.DO_NOT_ROUTE_TICKED
     if event is Event.PARTNER_REMOVED:
-        now_on = f"set to {_name(routing, lead.partner_id)}" if lead.partner_id else "cleared"
+        now_on = f"set to {_name(routing, lead.partner_id, owner_names)}" if lead.partner_id else "cleared"
         why = f"taken over by a person: the partner account was {now_on} at {now:%Y-%m-%d %H:%M} UTC"
         owner_partner = routing.rep_partner.get(lead.owner_id or "")
         if owner_partner:  # the Lead names the owner's partner (see RELEASE): say how to take it off
@@ -549,6 +549,9 @@ def _rep_names(routing, partner_id: str | None) -> dict[str, str]:
     return {r.id: r.name for r in (p.reps if p else ()) if r.name}
 
 
-def _name(routing, partner_id: str | None) -> str:
-    p = routing.partners.get(partner_id or "")
-    return p.name if p else str(partner_id)
+def _name(routing, partner_id: str | None, names: dict[str, str] | None = None) -> str:
+    """A partner as the Lead names it: its name from the snapshot, else the Account's Name read
+    with the page (`names`: jobs/owner_names.py), its Id only when no name could be read."""
+    if not partner_id:
+        return str(partner_id)
+    return routing.partner_name(partner_id) or owner_names_called(partner_id, names)

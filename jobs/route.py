@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from jobs import feedback, learning, lifecycle
 from jobs import lead_words as words
 from jobs.logging import get_logger
+from jobs.owner_names import lead_labels
 from jobs.state import offers as of
 from jobs.timeutil import parse_sf_datetime
 from mappings import Unroutable
@@ -38,7 +39,9 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
         seen = parse(rec.get("SystemModstamp"))
         if isinstance(lead, Unroutable):
             lead_id = lead.record_id or rec["Id"]
-            decision = Decision(lead_id=lead_id, kind=DecisionKind.UNROUTABLE, reason=clip(lead.reason),
+            # the field by the label the admin sees on the page, not its API name
+            said = f"{words.said(lead.fields, lead_labels(cx))}: {lead.why}" if lead.fields else lead.reason
+            decision = Decision(lead_id=lead_id, kind=DecisionKind.UNROUTABLE, reason=clip(said),
                                 explanation={"mapping": lead.reason})
             decided.append((Lead(id=lead_id), decision, rec, seen))
             outcomes.append("unroutable")
@@ -87,7 +90,8 @@ def not_ours(lead: Lead, ms: Any = None) -> tuple[str, str] | None:
             said = {k: ms.writeback({"routing_status": v}).get(field, v) for k, v in said.items()}
         if field == "Routing_Status__c" and said["pending"] == "Pending":
             return "released", f"its Routing Status is already {said['status']}; {words.ROUTE_AGAIN}"
-        return "released", (f"its {field} is already {said['status']}; to have it routed again, set {field} to "
+        shown = ms.label(field) if hasattr(ms, "label") else field
+        return "released", (f"its {shown} is already {said['status']}; to have it routed again, set {shown} to "
                             f"{said['pending']}: leadrouter routes it at its next run")
     return None
 
@@ -95,4 +99,7 @@ def not_ours(lead: Lead, ms: Any = None) -> tuple[str, str] | None:
 def _field(ms: Any, attribute: str, shipped: str) -> str:
     """The Lead field the [lead] mapping reads `attribute` from (the shipped one without mappings)."""
     fields = ms.source_fields("lead").get(attribute) if ms is not None else None
-    return " / ".join(fields) if fields else shipped
+    if fields and tuple(fields) == (shipped,):
+        return shipped
+    # the org's own box by its label, where the org gave one
+    return words.said(fields, getattr(ms, "field_labels", None) or {}) if fields else shipped

@@ -22,6 +22,9 @@ class Unroutable:
     reason: str
     problems: list[str] = field(default_factory=list)
     sobject: str = "Lead"
+    # the first problem's fields and why, for a reason naming the fields by their labels
+    fields: tuple[str, ...] = ()
+    why: str = ""
 
     @property
     def record_id(self) -> str | None:
@@ -60,6 +63,7 @@ def build_converter(
     def resolve(r: dict, vals: list) -> Any:
         problems: list[str] = []
         dropped: dict[str, str] = {}
+        first: tuple[tuple[str, ...], str] | None = None
         for i, v in enumerate(vals):
             if v.__class__ is not Bad:
                 continue
@@ -71,8 +75,12 @@ def build_converter(
                     warn(_record_id(r, vals), f"{label}: {v.why}")
             else:
                 problems.append(f"{label}: {v.why}")
+                compiled = all_attrs[i]
+                if len(problems) == 1 and compiled is not None and compiled.fields and label == "/".join(compiled.fields):
+                    first = (tuple(compiled.fields), v.why)
         if problems:
-            return Unroutable(_record_id(r, vals), problems[0], problems, sobject)
+            fields, why = first or ((), "")
+            return Unroutable(_record_id(r, vals), problems[0], problems, sobject, fields, why)
         vals.append(dropped)  # only warnings: carry on with the values kept, saying which were dropped
         return vals
 

@@ -22,6 +22,17 @@ class MappingSet:
         read_from = {n: c.fields[0] for n, c in lead.attrs.items() if len(c.fields) == 1} if lead else {}
         self._writeback = Writeback(objects["writeback"], read_from)
         self.currencies: Any = None  # mappings/currency.OrgCurrencies in a multi-currency org
+        self.field_labels: dict[str, str] | None = None  # the lead object's fields: API name → label, once known
+
+    def use_labels(self, labels: dict[str, str]) -> None:
+        """The labels of the lead object's fields (API name → label, from the org's describe):
+        the reasons name the org's fields by them, as the admin sees them on the page."""
+        self.field_labels = dict(labels)
+        self._writeback.use_labels(self.field_labels)
+
+    def label(self, field: str) -> str:
+        """A lead field as the page shows it: its label where the org gave one, else its API name."""
+        return (self.field_labels or {}).get(field) or field
 
     def use_currencies(self, currencies: Any) -> None:
         """Read each lead's currency, and give its amounts in the corporate currency

@@ -44,19 +44,38 @@ _SHIPPED_STATUS = ("Routing_Status__c", "Routing Status")
 _SHIPPED_LEAD_FIELDS = {"do_not_route": ("Do_Not_Route__c", "Do Not Route")}
 
 
-def _pending_words(status: Any) -> list[tuple[str, str]]:
+def _pending_words(status: Any, labels: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """Where the routing status is another field, or Pending another word of the org's
     picklist, the reasons' "set Routing_Status__c to Pending" named a change that routes
     nothing: (the shipped words, the org's) to put in their place; none for the shipped
-    mapping."""
+    mapping. The org's field by its label (`labels`: API name → label) where known."""
     if status is None:
         return []
     field = status.fields[0]
     pending = {map_key(k): v for k, v in (status.spec.map or {}).items()}.get(map_key("Pending"), "Pending")
     if field == _SHIPPED_STATUS[0] and pending == "Pending":
         return []
-    return [(f"{shipped} {verb} Pending", f"{field} {verb} {pending}")
+    shown = (labels or {}).get(field) or field
+    return [(f"{shipped} {verb} Pending", f"{shown} {verb} {pending}")
             for shipped in _SHIPPED_STATUS for verb in ("set to", "to")]
+
+
+# the reasons that begin with the status they give the lead ("Escalated: …", "Unroutable: …",
+# rules/outcomes.py): in an org with its own status words, the reason says the org's word
+_STATUS_LEADS = ("Escalated", "Unroutable")
+
+
+def _status_words(status: Any) -> list[tuple[str, str]]:
+    """(the router's word as a reason begins with it, the org's) where the org's differs."""
+    if status is None:
+        return []
+    mapped = {map_key(k): v for k, v in (status.spec.map or {}).items()}
+    out = []
+    for word in _STATUS_LEADS:
+        theirs = mapped.get(map_key(word))
+        if isinstance(theirs, str) and theirs and theirs != word:
+            out.append((f"{word}: ", f"{theirs}: "))
+    return out
 
 
 def fit_reason(text: str, limit: int | None, instructions: Iterable[str]) -> str:
@@ -82,9 +101,9 @@ class Writeback:
         self.sobject = mapping.spec.sobject
         self.lengths: dict[str, int | None] = {}
         self._mapped: dict[str, tuple[str, Encoder]] = {}
-        self._pending_words = _pending_words(mapping.attrs.get("routing_status")) + [
-            (said, read_from[attr]) for attr, (shipped, label) in _SHIPPED_LEAD_FIELDS.items()
-            if read_from and read_from.get(attr) not in (None, shipped) for said in (shipped, label)]
+        self._read_from = dict(read_from or {})
+        self._pending_words = self._org_words(None)
+        self._status_words = _status_words(mapping.attrs.get("routing_status"))
         for name, compiled in {**mapping.attrs, **mapping.extras}.items():
             self.lengths[name] = compiled.spec.length
             self._mapped[name] = (compiled.fields[0], self._encoder(name, compiled.type, compiled.spec.map))
@@ -92,6 +111,18 @@ class Writeback:
         self.known = set(mapping.kind.attrs) | set(mapping.extras)
         self.optional = frozenset(n for n, c in {**mapping.attrs, **mapping.extras}.items() if c.spec.optional)
         self.left_out: frozenset[str] = frozenset()
+
+    def _org_words(self, labels: dict[str, str] | None) -> list[tuple[str, str]]:
+        read_from = self._read_from
+        return _pending_words(self.mapping.attrs.get("routing_status"), labels) + [
+            (said, (labels or {}).get(read_from[attr]) or read_from[attr])
+            for attr, (shipped, label) in _SHIPPED_LEAD_FIELDS.items()
+            if read_from.get(attr) not in (None, shipped) for said in (shipped, label)]
+
+    def use_labels(self, labels: dict[str, str]) -> None:
+        """Name the org's own fields in the reasons by their labels (API name → label, from
+        the org's describe of the Lead), as the admin sees them on the page."""
+        self._pending_words[:] = self._org_words(labels)  # in place: the reason's encoder reads this list
 
     def leave_out(self, names: set[str] | frozenset[str]) -> None:
         """Stop writing these optional attributes (their field is not in the org or not
@@ -148,17 +179,16 @@ class Writeback:
                 if out is None:
                     raise ValueError(f"write-back {name}: {v!r} is not a Salesforce id")
                 return out
-        elif type_name == "string" and name == "reason" and self._pending_words:
-            lengths, words = self.lengths, self._pending_words
-            instructions = [theirs for _, theirs in words]
+        elif type_name == "string" and name == "reason" and (self._pending_words or self._status_words):
+            lengths, words, statuses = self.lengths, self._pending_words, self._status_words
 
             def encode(v: Any) -> Any:
                 if v is None:
                     return None
                 text = str(plain(v))
-                for ours, theirs in words:
+                for ours, theirs in (*words, *statuses):
                     text = text.replace(ours, theirs)
-                return fit_reason(text, lengths.get(name), instructions)
+                return fit_reason(text, lengths.get(name), [theirs for _, theirs in words])
         elif type_name == "string":
             lengths = self.lengths
 

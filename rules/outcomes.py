@@ -73,7 +73,7 @@ class Outcomes:
         if queue_id is None:  # the queue went from the org while running: a person still sees the lead
             ex.notes.append(f"fallback queue {outcome} is not in the org (deleted or renamed): escalated instead")
             return self.finish(lead, ex, DecisionKind.ESCALATE, attempt, now,
-                               f"Escalated: fallback queue {outcome} is not in the org; {why}", rule=rule,
+                               f"Escalated: fallback queue {self.label(outcome)} is not in the org; {why}", rule=rule,
                                ruleset=ruleset, queue_id=self.queue(self.settings.escalation_queue))
         return self.finish(lead, ex, DecisionKind.FALLBACK, attempt, now, f"Fallback queue {self.label(outcome)}: {why}",
                            rule=rule, ruleset=ruleset, queue_id=queue_id)
@@ -82,17 +82,17 @@ class Outcomes:
              now: datetime, attempt: int, state: RoutingState) -> Decision | None:
         queue_id = self.queue(pool)
         if queue_id is None:  # the queue went from the org while running: the next rule has the lead
-            trial.outcome = f"pool {pool} is not in the org (deleted or renamed)"
+            trial.outcome = f"pool {self.label(pool)} is not in the org (deleted or renamed)"
             return None
         barred = state.declined(lead.id).get(queue_id)
         if barred:  # a pool is an offer target like a partner: one that let the lead lapse is not asked again
-            trial.outcome = f"pool {pool} already {barred} this lead"
+            trial.outcome = f"pool {self.label(pool)} already {barred} this lead"
             return None
         members = self.index.pool_members.get(pool)
         if members:  # the org told us who is in the queue: someone in it must be eligible
             eligible &= members
             if not eligible:
-                trial.outcome = f"no eligible partner is a member of {pool}"
+                trial.outcome = f"no eligible partner is a member of {self.label(pool)}"
                 return None
         trial.outcome = "pool"
         trial.eligible = eligible.bit_count()

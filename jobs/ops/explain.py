@@ -140,11 +140,12 @@ def run(args) -> int:
 def held_escalation(now_part: dict[str, Any], routing, queue: str) -> None:
     """An escalation while the escalation queue is not in the org is held, as the connector
     holds it (jobs/lifecycle.hold_escalation): said first, in the Lead's own words."""
-    from jobs.lifecycle import ESCALATION_HELD, HELD_THEN
+    from jobs.lead_words import escalation_held
+    from jobs.lifecycle import HELD_THEN
 
     if now_part.get("kind") != "escalate" or routing.queue_ids.get(queue):
         return
-    held = f"{ESCALATION_HELD}queue {queue} is not in the org{HELD_THEN}"
+    held = f"{escalation_held(routing.router.outcomes.label(queue))}{HELD_THEN}"
     now_part.update(kind="unroutable", held=held, summary=held + (now_part.get("summary") or ""),
                     text=f"{held}\n{now_part.get('text') or ''}")
 

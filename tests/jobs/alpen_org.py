@@ -76,6 +76,10 @@ FIELDS: dict[str, list[tuple[str, str, str, bool]]] = {
 }
 
 
+# the labels the admin gave the org's fields (what the Lead's page shows); the others read as their API names
+LABELS = {"Zuweisung__c": "Zuweisungsstatus", "Nicht_Routen__c": "Nicht routen", "Partner_Antwort__c": "Partner-Antwort"}
+
+
 def alpen_sfdx(directory: Path) -> Path:
     """The shipped metadata (an admin deploys salesforce/) plus the org's own fields."""
     objects = directory / "force-app/main/default/objects"
@@ -84,7 +88,7 @@ def alpen_sfdx(directory: Path) -> Path:
         for name, type_, extra, track in fields:
             (objects / sobject / "fields").mkdir(parents=True, exist_ok=True)
             (objects / sobject / "fields" / f"{name}.field-meta.xml").write_text(_FIELD.format(
-                name=name, label=name.removesuffix("__c").replace("_", " "), type=type_, extra=extra,
+                name=name, label=LABELS.get(name) or name.removesuffix("__c").replace("_", " "), type=type_, extra=extra,
                 track=str(track).lower()))
     return directory
 

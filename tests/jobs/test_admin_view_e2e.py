@@ -310,7 +310,7 @@ def test_a_lead_held_for_a_missing_escalation_queue_shows_no_offer_running(org, 
         loop.cycle(hours=25, partners_act=False)
     lead = _as_admin(org, lead_id)
     assert (lead["Routing_Status__c"], lead["Routing_Rule__c"]) == ("Unroutable", "Escalation held"), lead
-    assert lead["Routing_Reason__c"].startswith("Escalation held: queue Channel_Escalations is not in the org")
+    assert lead["Routing_Reason__c"].startswith("Escalation held: queue Channel Escalations is not in the org")
     assert (lead["Offered_At__c"], lead["Offer_Deadline__c"]) == (None, None), "the offer that is over still shows"
 
 
@@ -502,7 +502,7 @@ def held_while_the_escalation_queue_is_gone(org, loop):
     org.org.delete("Group", loop.queue_id("Channel_Escalations"), as_user=_admin(org, loop))
     answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["reject_out_of_territory"]["fields"])
     loop.cycle(hours=1, partners_act=False)
-    return lead_id, "Unroutable", "Escalation held: queue Channel_Escalations is not in the org", since
+    return lead_id, "Unroutable", "Escalation held: queue Channel Escalations is not in the org", since
 
 
 def held_when_a_person_sets_pending_while_the_queue_is_gone(org, loop):
@@ -512,7 +512,7 @@ def held_when_a_person_sets_pending_while_the_queue_is_gone(org, loop):
     org.org.delete("Group", loop.queue_id("Channel_Escalations"), as_user=admin)
     org.org.update("Lead", lead_id, {"Routing_Status__c": "Pending"}, as_user=admin)
     loop.cycle(hours=1, partners_act=False)
-    return lead_id, "Unroutable", "Escalation held: queue Channel_Escalations is not in the org", since
+    return lead_id, "Unroutable", "Escalation held: queue Channel Escalations is not in the org", since
 
 
 def handed_down_to_a_reseller(org, loop):

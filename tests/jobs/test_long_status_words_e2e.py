@@ -17,6 +17,7 @@ from .alpen_org import STATUS, _picklist, alpen_fixture
 pytestmark = pytest.mark.e2e
 
 FIELD, PENDING = "Vertriebspartner_Zuweisungsstatus__c", "Wartet_auf_Verteilung"
+LABEL = "Vertriebspartner Zuweisungsstatus"  # the field as the Lead's page shows it (alpen_org: its label)
 
 
 @pytest.fixture
@@ -49,6 +50,6 @@ def test_a_long_owner_name_gives_way_and_the_orgs_long_instruction_stays_whole(a
     assert seen[FIELD] == "Freigegeben", seen
     reason = seen["Routing_Reason__c"]
     assert sf_length(reason) <= 255, reason
-    assert reason.endswith(f"; to have it routed again, set {FIELD} to {PENDING}: leadrouter routes it at its next "
+    assert reason.endswith(f"; to have it routed again, set {LABEL} to {PENDING}: leadrouter routes it at its next "
                            "run"), reason
     assert reason.startswith("taken over by a person: owner set to Maximiliane") and "…; to have" in reason, reason

@@ -56,14 +56,14 @@ def test_a_released_leads_reason_names_the_orgs_field_and_word_and_following_it_
     seen = a.lead(lead)
     assert seen["Zuweisung__c"] == "Freigegeben", seen
     reason = seen["Routing_Reason__c"]
-    assert reason.endswith("set Zuweisung__c to Ausstehend: leadrouter routes it at its next run"), reason
+    assert reason.endswith("set Zuweisungsstatus to Ausstehend: leadrouter routes it at its next run"), reason
     assert "Routing_Status" not in reason and "Routing Status" not in reason and "Pending" not in reason, reason
 
     a.org.update("Lead", lead, {"Zuweisung__c": "Ausstehend"}, as_user=a.admin)  # as the reason says
     a.once(hours=1)
     seen = a.lead(lead)
     assert seen["Zuweisung__c"] == "Angeboten", seen
-    assert seen["Routing_Reason__c"].startswith("routed again because a person set Zuweisung__c to Ausstehend"), seen
+    assert seen["Routing_Reason__c"].startswith("routed again because a person set Zuweisungsstatus to Ausstehend"), seen
 
 
 def test_a_lead_a_person_keeps_in_house_says_so_in_the_orgs_field(alpen):
@@ -77,8 +77,8 @@ def test_a_lead_a_person_keeps_in_house_says_so_in_the_orgs_field(alpen):
     a.once(hours=1)
     seen = a.lead(lead)
     assert seen["Zuweisung__c"] == "Freigegeben", seen
-    assert "Nicht_Routen__c is ticked" in seen["Routing_Reason__c"], seen
-    assert "untick Nicht_Routen__c and set Zuweisung__c to Ausstehend" in seen["Routing_Reason__c"], seen
+    assert "Nicht routen is ticked" in seen["Routing_Reason__c"], seen
+    assert "untick Nicht routen and set Zuweisungsstatus to Ausstehend" in seen["Routing_Reason__c"], seen
     assert "Do_Not_Route__c" not in seen["Routing_Reason__c"] and "Do Not Route" not in seen["Routing_Reason__c"], seen
 
 
@@ -88,11 +88,11 @@ def test_dry_run_and_explain_name_the_orgs_box_for_a_lead_kept_in_house(alpen, c
     a = alpen
     kept = a.new_lead("Bleibt im Haus GmbH", "DE", Nicht_Routen__c=True)
     row = _dry_run(a)[kept]
-    assert (row["outcome"], row["reason"]) == ("left alone", "Nicht_Routen__c is ticked"), row
+    assert (row["outcome"], row["reason"]) == ("left alone", "Nicht routen is ticked"), row
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         assert main(["explain", kept, "--config", str(a.config), "--json"]) == 0
-    assert json.loads(buf.getvalue())["now"]["left_alone"] == "Nicht_Routen__c is ticked"
+    assert json.loads(buf.getvalue())["now"]["left_alone"] == "Nicht routen is ticked"
 
 
 def test_a_mistyped_status_word_is_fixed_in_the_orgs_picklist_not_by_deploying_the_package(alpen, capsys):

@@ -34,6 +34,7 @@ def test_a_pool_gone_from_the_org_passes_its_leads_on_and_the_rest_route_on(org,
     assert loop.lead(elsewhere)["Routing_Status__c"] == "Offered", "routing stopped for every lead"
     pooled = loop.lead(us)
     assert pooled["Routing_Status__c"] == "Unroutable", pooled
-    assert f"pool {POOL} is not in the org" in pooled["Routing_Reason__c"], pooled["Routing_Reason__c"]
+    # named as the admin knew it: its label, read before it went
+    assert "pool Partner Pool NA is not in the org" in pooled["Routing_Reason__c"], pooled["Routing_Reason__c"]
     [said] = [e for e in logs if e["event"] == "queues_missing"]
     assert said["queues"] == [POOL] and POOL in said["problem"] and "Setup > Queues" in said["fix"]
