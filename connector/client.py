@@ -6,7 +6,8 @@ simple-salesforce `Salesforce` built from our own OAuth token. Every HTTP reques
 `/services/data` passes through `_ApiSession.request`, which is where calls are
 counted, the budget is checked before and `Sforce-Limit-Info` read after — so the
 count is exact, including describes and retries. Every call goes through the retry
-policy, which refreshes an expired session once and retries transient faults.
+policy, which renews an expired session (once per expiry, a few in a row at most)
+and retries transient faults.
 """
 from __future__ import annotations
 
