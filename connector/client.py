@@ -200,7 +200,8 @@ class SalesforceClient:
         """A JWT assertion refused as expired, said with how far this host's clock is from
         Salesforce's (as its refusal's Date told it): the number an ops person sets right."""
         failure = exc.failure
-        if self.config.auth.method != "jwt_bearer" or "expired" not in failure.message.lower():
+        if (self.config.auth.method != "jwt_bearer" or failure.code != "invalid_grant"
+                or "expired" not in failure.message.lower()):
             return exc
         skew = self.server_clock.skew
         if skew is None:
