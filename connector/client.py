@@ -6,12 +6,14 @@ simple-salesforce `Salesforce` built from our own OAuth token. Every HTTP reques
 `/services/data` passes through `_ApiSession.request`, which is where calls are
 counted, the budget is checked before and `Sforce-Limit-Info` read after — so the
 count is exact, including describes and retries. Every call goes through the retry
-policy, which refreshes an expired session once and retries transient faults.
+policy, which renews an expired session (once per expiry, a few in a row at most)
+and retries transient faults.
 """
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
@@ -26,7 +28,7 @@ from . import writes as _writes
 from .auth import TokenGrant, request_token
 from .budget import ApiBudget, parse_limit_info
 from .config import ConnectorConfig
-from .errors import ConfigError, ConnectorError, Failure, RecordError, TransientError, classify
+from .errors import INVALID_GRANT_FIXES, ConfigError, ConnectorError, Failure, RecordError, TransientError, classify
 from .records import id18, strip_attributes
 from .retry import RetryPolicy
 from .schema import SchemaCache
@@ -35,6 +37,18 @@ from .soql import check_id, format_soql, ident, of_object, select
 from .writes import GuardedUpdate, WriteResult
 
 T = TypeVar("T")
+
+
+def _span(d: timedelta) -> str:
+    """A clock difference in the unit a person sets a clock by."""
+    seconds = d.total_seconds()
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.1f} hours"
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds:.0f} seconds"
 _AUTO_ASSIGN_OFF = {"Sforce-Auto-Assign": "FALSE"}
 
 
@@ -147,11 +161,14 @@ class SalesforceClient:
             grant = self.policy.call(once, context="login")
         except ConfigError as exc:
             if not self._stamped_off_salesforce_time(exc, signed):
-                raise
+                raise self._with_clock_skew(exc) from None
             self.log.warning("jwt_assertion_signed_again_on_salesforce_time",
                              seconds=round((self.server_clock.now() - signed[-1]).total_seconds()),
                              fix="this host's clock differs from Salesforce's; set it right (NTP)")
-            grant = self.policy.call(once, context="login")
+            try:  # one more, never a loop: refused on Salesforce's own time, it is said
+                grant = self.policy.call(once, context="login")
+            except ConfigError as again:
+                raise self._with_clock_skew(again, retried=True) from None
         self._sf = Salesforce(
             instance_url=grant.instance_url,
             session_id=grant.access_token.get_secret_value(),
@@ -178,6 +195,25 @@ class SalesforceClient:
         if self._clock != self.server_clock.now or not self.server_clock.known:
             return False  # an injected clock is the test's or the demo's: it is not re-read
         return abs(self.server_clock.now() - signed[-1]) > timedelta(seconds=60)
+
+    def _with_clock_skew(self, exc: ConfigError, *, retried: bool = False) -> ConfigError:
+        """A JWT assertion refused as expired, said with how far this host's clock is from
+        Salesforce's (as its refusal's Date told it): the number an ops person sets right."""
+        failure = exc.failure
+        if (self.config.auth.method != "jwt_bearer" or failure.code != "invalid_grant"
+                or "expired" not in failure.message.lower()):
+            return exc
+        skew = self.server_clock.skew
+        if skew is None:
+            measured = "Salesforce's answer told no time to compare this host's clock with"
+        else:
+            side = "behind" if skew > timedelta(0) else "ahead of"
+            measured = f"this host's clock is {_span(abs(skew))} {side} Salesforce's"
+        if retried:
+            measured += ("; one more assertion, stamped with Salesforce's time as its answers' Date tells it, was "
+                         "refused too: a proxy between may be rewriting Date")
+        fix = INVALID_GRANT_FIXES["expired authorization code"]
+        return ConfigError(replace(failure, message=f"{failure.message} ({measured})", fix=fix), context=exc.context)
 
     def close(self) -> None:
         self._http.close()

@@ -214,6 +214,11 @@ INVALID_GRANT_FIXES: dict[str, str] = {
         "the username, password or security token is wrong (a password reset issues a new security token), "
         "or the login is outside the profile's IP ranges"
     ),
+    "expired authorization code": (
+        "the JWT assertion lives 3 minutes from the time it is stamped with and had expired on Salesforce's clock: "
+        "this host's clock is behind Salesforce's; set it right and keep it synchronised (NTP: "
+        "`timedatectl set-ntp true`, chrony or ntpd; a container takes its host's clock)"
+    ),
     "inactive user": "the integration user is deactivated: reactivate it (Setup → Users)",
     "expired access/refresh token": "the refresh token was revoked or expired: authorise again and store the new one",
 }

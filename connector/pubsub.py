@@ -13,7 +13,8 @@ it too: an idle subscriber's position stays inside the 72-hour retention).
 
 Faults go through the one classifier (`errors.classify`): a dropped stream or
 UNAVAILABLE resubscribes from the last batch handed over, with the retry policy's
-backoff; UNAUTHENTICATED logs in again once; a replay id Salesforce no longer keeps
+backoff; UNAUTHENTICATED logs in again, once per expiry and a few times in a row at most
+(retry.SESSION_RENEWALS); a replay id Salesforce no longer keeps
 yields `Batch(reconcile=True)` and resubscribes from EARLIEST — the caller reads what
 changed meanwhile (its reconciliation read) and loses nothing. Anything else raises
 the connector exception for its kind, with the fix.
@@ -39,7 +40,7 @@ from eventbus.v1 import pubsub_api_pb2 as pb
 from eventbus.v1 import pubsub_api_pb2_grpc as pb_grpc
 
 from .errors import REPLAY_ID_UNAVAILABLE, as_exception, classify
-from .retry import RetryPolicy
+from .retry import SESSION_RENEWALS, RetryPolicy, session_keeps_ending
 
 DEFAULT_URL = "api.pubsub.salesforce.com:7443"
 # Salesforce owes a Subscribe call at most this many events across all its FetchRequests;
@@ -215,11 +216,11 @@ class Subscriber:
     def batches(self, topic: str, replay_id: bytes | None, stop: threading.Event) -> Iterator[Batch]:
         """Batches from after `replay_id` (from the tip when None) until `stop` is set."""
         position, preset = (replay_id, pb.CUSTOM) if replay_id else (b"", pb.LATEST)
-        attempts, refreshed = 0, False
+        attempts, renewals = 0, 0
         while not stop.is_set():
             try:
                 for batch in self._stream(topic, preset, position, stop):
-                    attempts, refreshed = 0, False
+                    attempts, renewals = 0, 0
                     if batch.replay_id:
                         position, preset = batch.replay_id, pb.CUSTOM
                     yield batch
@@ -233,9 +234,12 @@ class Subscriber:
                     position, preset = b"", pb.EARLIEST
                     yield Batch([], b"", reconcile=True)
                     continue
-                if failure.kind == "session" and not refreshed:
-                    refreshed = True
-                    self.log.info("pubsub session expired, logging in again", topic=topic)
+                if failure.kind == "session":
+                    if renewals >= SESSION_RENEWALS:  # as a REST call: the org's policy, not a stale session
+                        raise as_exception(session_keeps_ending(failure, renewals),
+                                           context=f"pubsub Subscribe {topic}") from exc
+                    renewals += 1
+                    self.log.info("pubsub session expired, logging in again", topic=topic, renewal=renewals)
                     self._refresh()
                     continue
                 if failure.kind == "transient" and attempts < self.policy.config.max_attempts:

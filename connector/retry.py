@@ -2,7 +2,8 @@
 
 Transient faults are retried with exponential backoff and full jitter, capped by
 attempts and by total time (a server's Retry-After is honoured as a floor). An
-expired session is refreshed once and the call repeated, invisibly to the caller.
+expired session is renewed and the call repeated, invisibly to the caller: once per
+expiry, up to SESSION_RENEWALS in a row, then said with what to check in the org.
 Everything else is raised at once as the connector exception for its kind — a
 configuration error is never retried, however many attempts are allowed.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Callable, TypeVar, cast
 
@@ -26,7 +28,7 @@ from tenacity import (
 )
 
 from .config import RetryConfig
-from .errors import ConnectorError, as_exception, classify
+from .errors import ConnectorError, Failure, as_exception, classify
 
 T = TypeVar("T")
 
@@ -35,6 +37,28 @@ T = TypeVar("T")
 # call is answered. Before, each try logged every retry, the give-up and the job's failure —
 # a dozen lines a minute, for hours.
 OUTAGE_REMINDER_SECONDS = 3600.0
+
+# A call whose session ends logs in again and repeats, once per expiry it meets: an admin
+# revoking the user's sessions twice, or a session timeout shorter than a long job, ends a
+# renewed session too. A session that ends however often it is renewed is the org's policy
+# or something revoking it, which another login will not change: given up after this many.
+SESSION_RENEWALS = 3
+SESSION_KEEPS_ENDING_FIX = (
+    "Salesforce ended every session this connector logged in with, right after the login. Check in Setup: "
+    "Session Settings ('Lock sessions to the IP address from which they originated' when this host's outgoing "
+    "address changes, as behind a NAT pool or proxy; 'Enforce login IP ranges on every request' and the "
+    "integration user's profile Login IP Ranges), the session Timeout Value of the user's profile and of the "
+    "connected app (Manage Connected Apps → Edit Policies), and whether something revokes the user's sessions "
+    "or OAuth tokens (Session Management, Connected Apps OAuth Usage → Revoke, another tool logging in as this "
+    "user and revoking its tokens)"
+)
+
+
+def session_keeps_ending(failure: Failure, renewals: int) -> Failure:
+    """What to say of a session Salesforce ended again after each of `renewals` logins."""
+    return replace(failure, message=f"{failure.message or 'session expired or invalid'} ({renewals + 1} times in a "
+                   f"row: the session was ended again after each of {renewals} fresh logins)",
+                   fix=SESSION_KEEPS_ENDING_FIX)
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -125,14 +149,15 @@ class RetryPolicy:
         context: str | None = None,
         idempotent: bool = True,
     ) -> T:
-        """Run `fn`; retry transient faults; refresh an expired session once.
+        """Run `fn`; retry transient faults; refresh an expired session, once per expiry
+        met and at most SESSION_RENEWALS times.
 
         With `idempotent=False` (inserts) a fault that leaves the outcome unknown — a
         read timeout, a connection dropped mid-answer, a 500 — is not retried: sending
         again could create the records twice. It is raised as TransientError so the
         caller can look before it tries again.
         """
-        refreshed = False
+        renewals = 0
         while True:
             try:
                 answer = self._retrying(idempotent, context)(fn)
@@ -140,12 +165,15 @@ class RetryPolicy:
                 raise
             except Exception as exc:
                 failure = classify(exc)
-                if failure.kind == "session" and refresh is not None and not refreshed:
-                    refreshed = True
-                    self.refreshes += 1
-                    self._log.info("salesforce session expired, logging in again", call=context)
-                    refresh()
-                    continue
+                if failure.kind == "session" and refresh is not None:
+                    if renewals < SESSION_RENEWALS:
+                        renewals += 1
+                        self.refreshes += 1
+                        self._log.info("salesforce session expired, logging in again", call=context,
+                                       renewal=renewals)
+                        refresh()
+                        continue
+                    raise as_exception(session_keeps_ending(failure, renewals), context=context) from exc
                 if failure.kind == "transient":
                     self._gave_up(context, failure.code)
                 raise as_exception(failure, context=context) from exc

@@ -130,3 +130,11 @@ def test_a_refused_login_gets_the_fix_for_what_salesforce_said(said, fix_names, 
     revoked refresh token) whatever Salesforce said; a JWT login was told of refresh tokens."""
     failure = classify({"error": "invalid_grant", "error_description": said})
     assert fix_names in failure.fix and not_named not in failure.fix, failure.fix
+
+
+def test_an_assertion_refused_as_expired_is_said_to_be_the_hosts_clock_with_the_fix():
+    """Salesforce answers an assertion whose exp has passed on its clock with 'expired
+    authorization code': a host clock behind Salesforce's, not a wrong username or key."""
+    failure = classify({"error": "invalid_grant", "error_description": "expired authorization code"})
+    assert failure.kind == "config"
+    assert "clock" in failure.fix and "NTP" in failure.fix

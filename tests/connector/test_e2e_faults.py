@@ -50,6 +50,30 @@ def test_an_expired_session_is_refreshed_once_without_the_caller_noticing(org, c
     assert client.policy.refreshes == 1
 
 
+def test_a_session_ended_again_right_after_its_renewal_is_renewed_again(org, client):
+    """Two expiries in a row (an admin revoking the user's sessions twice, a session timeout
+    shorter than a job): one login for each, and the call goes through."""
+    add_leads(org, 2)
+    logins = client.token_calls
+    org.faults.plan("expire", count=2, endpoint="query")
+    assert len(list(client.query("SELECT Id FROM Lead WHERE LastName LIKE 'L%'"))) == 2
+    assert client.token_calls == logins + 2, "one login per expiry"
+
+
+def test_a_session_that_keeps_ending_is_given_up_after_a_few_logins_naming_what_to_check(org, client):
+    from connector import SessionError
+    from connector.retry import SESSION_RENEWALS
+
+    logins = client.token_calls
+    org.faults.plan("expire", count=50, endpoint="query")
+    with pytest.raises(SessionError) as raised:
+        client.count("SELECT COUNT() FROM Lead")
+    assert client.token_calls == logins + SESSION_RENEWALS, "a bounded number of logins, not one per expiry forever"
+    said = str(raised.value)
+    assert "INVALID_SESSION_ID" in said and "count of Lead" in said
+    assert "Session Settings" in said and "connected app" in said
+
+
 def test_a_session_that_times_out_in_org_time_is_renewed(org, client):
     add_leads(org, 1)
     logins = client.token_calls

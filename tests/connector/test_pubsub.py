@@ -134,6 +134,39 @@ def test_token_expiry_mid_stream_logs_in_again_and_carries_on(org, subscriber, c
     assert subscriber.refreshes == 1
 
 
+def test_a_stream_session_ended_again_right_after_its_renewal_logs_in_again_and_carries_on(org, client):
+    """As a REST call: one login per expiry, even two in a row (the renewed session is
+    ended before the stream uses it)."""
+    first = _lead(org)
+    login = credentials_from(client)
+    renewals = []
+
+    def ended_right_after_the_first_renewal(refresh: bool):
+        creds = login(refresh)
+        if refresh:
+            renewals.append(1)
+            if len(renewals) == 1:
+                org.auth.expire()  # an admin revoking the user's sessions once more
+        return creds
+
+    sub = Subscriber(PubSubConfig(url=org.connection["pubsub_url"], ca_bundle=Path(org.connection["ca_file"]),
+                                  batch_size=10), ended_right_after_the_first_renewal, client.policy)
+    seen = []
+
+    def expire_after_first(batch: Batch) -> None:
+        if batch.events and not seen:
+            seen.append(1)
+            org.auth.expire()
+            _lead(org, Company="After two expiries")
+
+    try:
+        events, _, _ = _collect(sub, _earliest(org), 2, keep=expire_after_first)
+        assert events[0].record_ids == (first,) and events[1].values["Company"] == "After two expiries"
+        assert sub.refreshes == 2
+    finally:
+        sub.close()
+
+
 def test_a_topic_not_enabled_is_a_config_error_naming_the_setup_step(org, subscriber):
     org.pubsub.bus.select("Account")
     with pytest.raises(ConfigError) as err:

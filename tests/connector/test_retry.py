@@ -65,13 +65,28 @@ def test_an_expired_session_is_refreshed_once_and_the_call_repeated():
     assert refreshed == [1] and fn.calls == 2
 
 
-def test_a_session_that_expires_again_after_refresh_is_a_session_error():
+def test_a_session_that_expires_again_after_its_renewal_is_renewed_again():
+    """An admin revoking sessions twice, a timeout policy shorter than a job: each expiry
+    met gets its own login, and the call goes through."""
     p, _ = policy()
     refreshed = []
     fn = Flaky(expired(), expired())
-    with pytest.raises(SessionError):
-        p.call(fn, refresh=lambda: refreshed.append(1))
-    assert refreshed == [1]
+    assert p.call(fn, refresh=lambda: refreshed.append(1)) == "done"
+    assert refreshed == [1, 1] and fn.calls == 3
+
+
+def test_a_session_that_keeps_expiring_is_renewed_a_bounded_number_of_times_then_said_with_what_to_check():
+    from connector.retry import SESSION_RENEWALS
+
+    p, _ = policy()
+    refreshed = []
+    fn = Flaky(*[expired()] * 50)
+    with pytest.raises(SessionError) as raised:
+        p.call(fn, refresh=lambda: refreshed.append(1), context="query Lead")
+    assert len(refreshed) == SESSION_RENEWALS and fn.calls == SESSION_RENEWALS + 1, "not forever"
+    said = str(raised.value)
+    assert f"{SESSION_RENEWALS + 1} times in a row" in said and "query Lead" in said
+    assert "session" in raised.value.fix and "Session Settings" in raised.value.fix
 
 
 def test_retry_after_is_a_floor_for_the_wait():

@@ -49,6 +49,50 @@ def test_a_jwt_login_from_a_host_three_days_behind_salesforce_goes_through(sandb
         client.close()
 
 
+@pytest.mark.parametrize("skew", [THREE_DAYS, -THREE_DAYS], ids=["host 3 days behind", "host 3 days ahead"])
+def test_once_salesforces_clock_is_known_a_jwt_login_again_takes_one_token_request(sandbox_factory, skew):
+    """A session ended (an admin, a timeout) and a standby's periodic login check: the
+    assertion is stamped with Salesforce's time as its answers tell it, never refused."""
+    from connector import ConnectorConfig, SalesforceClient
+
+    sb = sandbox_factory(clock_offset=skew)
+    sb.auth.jwt_exp_clock = sb.clock.now
+    client = SalesforceClient.connect(ConnectorConfig.model_validate(jwt_config(sb)))
+    try:
+        assert client.count("SELECT COUNT() FROM User") >= 1
+        logins = client.token_calls
+        sb.auth.expire()  # every session ends
+        assert client.count("SELECT COUNT() FROM User") >= 1
+        assert client.token_calls == logins + 1, "one token request for the expired session"
+        client.login_again()
+        assert client.token_calls == logins + 2, "one token request for a standby's login check"
+    finally:
+        client.close()
+
+
+def test_a_jwt_login_refused_as_expired_even_on_salesforces_time_names_the_hosts_clock_and_ntp(sandbox_factory):
+    """When the assertion stamped with Salesforce's time is refused too (Salesforce's token
+    service judging by a time its answers' Date does not show, a proxy rewriting Date), one
+    retry is all: the error says how far this host's clock is from Salesforce's and the fix."""
+    from datetime import timedelta as td
+
+    from connector import ConfigError, ConnectorConfig, SalesforceClient
+
+    sb = sandbox_factory(clock_offset=THREE_DAYS)
+    sb.auth.jwt_exp_clock = lambda: sb.clock.now() + td(minutes=10)
+    client = SalesforceClient(ConnectorConfig.model_validate(jwt_config(sb)))
+    try:
+        with pytest.raises(ConfigError) as raised:
+            client._login()
+        assert client.token_calls == 2, "the first assertion and one on Salesforce's time, no more"
+        said = str(raised.value)
+        assert "expired authorization code" in said
+        assert "this host's clock is 3.0 days behind Salesforce's" in said, said
+        assert "NTP" in raised.value.fix
+    finally:
+        client.close()
+
+
 def test_a_jwt_login_refused_for_another_reason_is_still_a_config_error(sandbox_factory):
     from connector import ConfigError, ConnectorConfig, SalesforceClient
 

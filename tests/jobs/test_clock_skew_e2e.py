@@ -129,3 +129,47 @@ def test_a_new_state_is_stamped_with_salesforces_time_not_the_hosts(sandbox_fact
     finally:
         cx.client.close()
         cx.store.dispose()
+
+
+def test_an_upgraded_state_dates_the_bars_it_carries_over_with_salesforces_time(sandbox_factory, tmp_path):
+    """A version-2 state's routing document kept who declined which lead; the upgrade carries
+    each bar into a row dated when it runs: by the org's clock, as the jobs date theirs (the
+    partner feedback counts a rejection within its window by that date)."""
+    import json
+    from datetime import datetime, timezone
+
+    from sqlalchemy import create_engine, select, text
+
+    from jobs.app import Connector
+    from jobs.config import load
+    from jobs.ops.demo import write_config
+    from jobs.state import schema
+    from jobs.state.migrations import MIGRATIONS
+
+    from .rules_for_tests import write_rules
+
+    sb = sandbox_factory(seed="demo", partners=5, leads=5, random_seed=5,
+                         start_at=datetime(2031, 2, 28, 10, 0, tzinfo=timezone.utc))
+    state = tmp_path / "state.sqlite"
+    engine = create_engine(f"sqlite:///{state}")
+    with engine.begin() as conn:  # as a version-2 leadrouter left it
+        for m in MIGRATIONS[:2]:
+            m.apply(conn, datetime(2030, 1, 1))
+            conn.execute(text("INSERT INTO schema_version (version, name, applied_at) VALUES (:v, :n, :at)"),
+                         {"v": m.version, "n": m.name, "at": datetime(2030, 1, 1)})
+        doc = {"version": 1, "excluded": {"00Q5g0000000001EAA": {"0015g0000000001EAA": "rejected"}}}
+        conn.execute(text("INSERT INTO routing_state (id, data, updated_at) VALUES (1, :d, :at)"),
+                     {"d": json.dumps(doc), "at": datetime(2030, 1, 1)})
+    engine.dispose()
+    cfg = write_config(tmp_path, sb.connection, write_rules(tmp_path))
+    cfg.write_text(cfg.read_text().replace('url = "sqlite:///leadrouter.sqlite"', f'url = "sqlite:///{state}"'))
+    cx = Connector.from_config(load(cfg))  # no clock given: Salesforce's, as `once` and `run` run
+    try:
+        with cx.store.connect() as conn:
+            carried = conn.execute(select(schema.exclusions.c.at)).scalars().all()
+        assert len(carried) == 1
+        at = carried[0] if carried[0].tzinfo else carried[0].replace(tzinfo=timezone.utc)
+        assert abs(at - sb.clock.now()) < timedelta(minutes=2), (at, sb.clock.now())
+    finally:
+        cx.client.close()
+        cx.store.dispose()

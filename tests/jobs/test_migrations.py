@@ -49,7 +49,7 @@ def replay(engine, upto: int) -> None:
     with engine.begin() as conn:
         for m in MIGRATIONS:
             if m.version <= upto:
-                m.apply(conn)
+                m.apply(conn, datetime(2026, 1, 1))
                 conn.execute(text("INSERT INTO schema_version (version, name, applied_at) VALUES (:v, :n, :at)"),
                              {"v": m.version, "n": m.name, "at": datetime(2026, 1, 1)})
 

@@ -98,7 +98,7 @@ def test_migrations_run_in_order_on_an_existing_database(tmp_path):
     applied = []
     nxt = MIGRATIONS[-1].version + 1
 
-    def add_column(conn):
+    def add_column(conn, now):
         applied.append(nxt)
         conn.execute(text("ALTER TABLE offers ADD COLUMN note VARCHAR(40)"))
 
@@ -187,3 +187,35 @@ def test_migration_3_moves_per_lead_facts_to_rows_without_losing_a_live_offer_or
         assert conn.execute(text("SELECT COUNT(*) FROM exclusions WHERE lead_id = '00Q1' AND partner_id = '001A'"))\
             .scalar() == 1, "a bar the table had is not doubled"
     store.dispose()
+
+
+def test_migration_3_dates_the_bars_it_carries_over_by_salesforces_clock_not_the_hosts(tmp_path):
+    """A bar carried over from the version-1 document is dated when the migration runs, by
+    the connector's clock (Salesforce's), as every other time in the state: the partner
+    feedback counts a rejection by that date, so a host days off moved it in or out of its
+    window."""
+    import json
+
+    from sqlalchemy import select
+
+    from jobs.state.schema import exclusions
+    from jobs.timeutil import as_utc
+
+    org_now = datetime(2031, 2, 27, 9, 0, tzinfo=timezone.utc)  # years from any host's today
+    url = f"sqlite:///{tmp_path}/v2.sqlite"
+    store = Store(url)
+    with store.begin() as conn:  # make it look like version 2 with a v1 document
+        conn.execute(text("DELETE FROM schema_version"))
+        conn.execute(text("INSERT INTO schema_version (version, name, applied_at) VALUES (2, 'v2', '2026-01-01')"))
+        doc = {"version": 1, "excluded": {"00Q7": {"001C": "rejected"}}, "open_offers": {}, "daily": {},
+               "rotation": {}, "rep_rotation": {}, "performance": {}, "incumbents": {}}
+        conn.execute(text("INSERT INTO routing_state (id, data, updated_at) VALUES (1, :d, '2026-01-01')"),
+                     {"d": json.dumps(doc)})
+    store.dispose()
+    store = Store(url, now=lambda: org_now)  # migrates on open, on the org's clock
+    try:
+        with store.connect() as conn:
+            at = conn.execute(select(exclusions.c.at).where(exclusions.c.lead_id == "00Q7")).scalar_one()
+        assert as_utc(at) == org_now, f"carried over at {at}, the host's time, not the org's {org_now}"
+    finally:
+        store.dispose()

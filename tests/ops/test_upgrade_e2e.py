@@ -115,7 +115,7 @@ def test_a_pass_an_earlier_release_remembered_does_not_stand_for_this_one(sandbo
     engine = create_engine(f"sqlite:///{state}")
     with engine.begin() as conn:  # the state as the earlier release left it (schema of the time)
         for m in MIGRATIONS:
-            m.apply(conn)
+            m.apply(conn, datetime(2026, 12, 6))
             conn.execute(text("INSERT INTO schema_version (version, name, applied_at) VALUES (:v, :n, :at)"),
                          {"v": m.version, "n": m.name, "at": datetime(2026, 12, 6)})
         passed = sb.clock.now().replace(tzinfo=None)
@@ -139,7 +139,7 @@ def earlier_state(path: Path | str, version: int) -> None:
     with engine.begin() as conn:
         for m in MIGRATIONS:
             if m.version <= version:
-                m.apply(conn)
+                m.apply(conn, datetime(2026, 11, 23))
                 conn.execute(text("INSERT INTO schema_version (version, name, applied_at) VALUES (:v, :n, :at)"),
                              {"v": m.version, "n": m.name, "at": datetime(2026, 11, 23)})
         conn.execute(text("INSERT INTO watermarks (name, value, updated_at) VALUES ('leads', :at, :at)"),

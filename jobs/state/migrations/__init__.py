@@ -19,7 +19,9 @@ owned by one package are served by a few short modules we can read in one go.
 
 Adding a change: edit `schema.py`, bump `SCHEMA_VERSION`, add a module `vN_<what>.py`
 doing the same change with explicit, frozen DDL for databases at the previous version,
-and list it in MIGRATIONS.
+and list it in MIGRATIONS. Each step's `apply(conn, now)` is handed the time it runs at,
+by the connector's clock (Salesforce's): a step that stores a time takes it from there,
+never from the host, whose clock may be days off the org's.
 """
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ from jobs.state.migrations import (
 class Migration:
     version: int
     name: str
-    apply: Callable[[Connection], None]
+    apply: Callable[[Connection, datetime], None]  # (conn, now: the org's time it runs at)
 
 
 MIGRATIONS: list[Migration] = [
@@ -149,8 +151,9 @@ def migrate(engine: Engine, migrations: list[Migration] | None = None, *,
             if have < m.version <= target:
                 try:
                     with engine.begin() as conn:
-                        m.apply(conn)
-                        _stamp(conn, m.version, m.name, now())
+                        at = now()
+                        m.apply(conn, at)
+                        _stamp(conn, m.version, m.name, at)
                 except (SQLAlchemyError, SchemaTooNew, orgs.OrgRefused):
                     raise  # the database itself (unreachable, damaged): said by the store as such
                 except Exception as e:  # noqa: BLE001 - a step that cannot carry the data it finds

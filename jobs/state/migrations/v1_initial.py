@@ -7,6 +7,8 @@ would create columns or tables a later step then adds again (migration 2 did, wi
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import JSON, Column, Connection, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, text
 
 NAME = "initial: offers, outbox, snapshot, audit, job runs"
@@ -121,5 +123,5 @@ def tables() -> MetaData:
     return md
 
 
-def apply(conn: Connection) -> None:
+def apply(conn: Connection, now: datetime) -> None:  # noqa: ARG001 - stores no time
     tables().create_all(conn)

@@ -19,7 +19,7 @@ _exclusions = table("exclusions", column("lead_id", String), column("partner_id"
                     column("outcome", String), column("reason", String), column("at", DateTime))
 
 
-def apply(conn: Connection) -> None:
+def apply(conn: Connection, now: datetime) -> None:
     row = conn.execute(text("SELECT data FROM routing_state WHERE id = 1")).first()
     if row is None or row[0] is None:
         return
@@ -28,10 +28,11 @@ def apply(conn: Connection) -> None:
     data.pop("open_by_lead", None)
     data.pop("offer_rule", None)
     have = {(r[0], r[1]) for r in conn.execute(text("SELECT lead_id, partner_id FROM exclusions"))}
-    # the migration's own bookkeeping time, stored naive UTC as the state stores every time
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    # dated when carried over, by the org's clock as every time in the state (the partner
+    # feedback counts a rejection within its window by it); stored naive UTC
+    at = now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now
     missing = [{"lead_id": lead, "partner_id": target, "outcome": outcome,
-                "reason": "carried over from the routing state document", "at": now}
+                "reason": "carried over from the routing state document", "at": at}
                for lead, targets in excluded.items() for target, outcome in targets.items()
                if (lead, target) not in have]
     if missing:

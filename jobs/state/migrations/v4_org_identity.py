@@ -8,12 +8,14 @@ was moved into the org's own schema first (carry_over.py). Frozen DDL.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Column, Connection, Integer, MetaData, String, Table
 
 NAME = "the state names the org it belongs to"
 
 
-def apply(conn: Connection) -> None:
+def apply(conn: Connection, now: datetime) -> None:  # noqa: ARG001 - stores no time
     identity = Table("org_identity", MetaData(),
                      Column("id", Integer, primary_key=True),
                      Column("name", String(40)),

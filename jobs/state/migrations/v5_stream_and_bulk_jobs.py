@@ -7,6 +7,8 @@ them as they are (checkfirst), a new one gets them here like every other table.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import (
     JSON,
     Column,
@@ -25,7 +27,7 @@ from sqlalchemy import (
 NAME = "the change-event stream's position and the Bulk API jobs in flight"
 
 
-def apply(conn: Connection) -> None:
+def apply(conn: Connection, now: datetime) -> None:  # noqa: ARG001 - stores no time
     meta = MetaData()
     Table("stream_state", meta,
           Column("topic", String(120), primary_key=True),

@@ -6,12 +6,14 @@ every offer the state holds, per batch.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, Table, inspect
 
 NAME = "offers indexed by when they were accepted and closed"
 
 
-def apply(conn: Connection) -> None:
+def apply(conn: Connection, now: datetime) -> None:  # noqa: ARG001 - stores no time
     offers = Table("offers", MetaData(), Column("id", Integer, primary_key=True),
                    Column("accepted_at", DateTime), Column("closed_at", DateTime))
     have = {i["name"] for i in inspect(conn).get_indexes("offers")}

@@ -8,11 +8,13 @@ words still find those.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Connection, inspect, text
 
 NAME = "each lead's rule: a held escalation's mark"
 
 
-def apply(conn: Connection) -> None:
+def apply(conn: Connection, now: datetime) -> None:  # noqa: ARG001 - stores no time
     if "rule" not in {c["name"] for c in inspect(conn).get_columns("leads")}:
         conn.execute(text("ALTER TABLE leads ADD COLUMN rule VARCHAR(80)"))

@@ -5,11 +5,13 @@ Offers made before have none, and are reminded in the partner's calendar as befo
 Frozen DDL."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Connection, inspect, text
 
 NAME = "offers keep the calendar their window was counted in"
 
 
-def apply(conn: Connection) -> None:
+def apply(conn: Connection, now: datetime) -> None:  # noqa: ARG001 - stores no time
     if "calendar" not in {c["name"] for c in inspect(conn).get_columns("offers")}:
         conn.execute(text("ALTER TABLE offers ADD COLUMN calendar VARCHAR(80)"))
