@@ -145,4 +145,4 @@ def test_incumbents_saved_before_umlauts_were_spelt_out_still_match():
     assert back.incumbent("Böhm", None) == "001C"
     assert back.incumbent(None, "mueller.de") == "001B"
     again = RoutingState.from_dict(json.loads(json.dumps(back.to_dict())))  # saved with the new keys
-    assert again.incumbents == back.incumbents and again.to_dict()["version"] == 3
+    assert again.incumbents == back.incumbents and again.to_dict()["version"] == 4
