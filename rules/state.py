@@ -11,7 +11,7 @@ import unicodedata
 from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from itertools import islice
+from heapq import nsmallest
 from typing import Any
 
 from rules.model import Decision, DecisionKind
@@ -25,8 +25,7 @@ _KEEP_DAYS = 3  # daily counters older than this are dropped; only today's matte
 _KEEP_ROTATIONS = 20_000
 # Incumbents kept: a company's name and its email domain are a key each, so some 10,000
 # companies at least. Beyond this many (and a tenth more, so the trim is not paid on every
-# acceptance) the least recently learned go first; an org with a million accepted leads keeps
-# its latest. Facts older than INCUMBENT_DAYS go at each partner sync (`forget_incumbents`).
+# acceptance) the oldest go first; an org with a million accepted leads keeps its latest. Facts older than INCUMBENT_DAYS go at each partner sync (`forget_incumbents`).
 _KEEP_INCUMBENTS = 20_000
 INCUMBENT_DAYS = 365
 # Domains of webmail: a lead from a gmail.com address says nothing of its company, and
@@ -154,7 +153,7 @@ class RoutingState:
     rep_rotation: dict[str, str] = field(default_factory=dict)  # partner → last rep id offered
     performance: dict[str, Performance] = field(default_factory=dict)
     # "company:acme" / "domain:acme.com" → (partner, since when it works it: epoch seconds,
-    # 0 when undated; how: a key of INCUMBENT_HOW), the least recently learned first
+    # 0 when undated; how: a key of INCUMBENT_HOW)
     incumbents: dict[str, tuple[str, int, str]] = field(default_factory=dict)
     offer_rule: dict[str, str] = field(default_factory=dict)  # lead → rule of its current offer (for hand-down)
     # the time zone whose days the daily caps count (the org's: the router sets it from the rule
@@ -213,13 +212,12 @@ class RoutingState:
         value = (partner_id, since, how)
         for k in keys:
             old = kept.get(k)
-            if old is not None:
-                if old[1] > since:
-                    continue
-                del kept[k]  # moved to the end: the order is when each was last learned
-            kept[k] = value
+            if old is None or old[1] <= since:
+                kept[k] = value
         if len(kept) > _KEEP_INCUMBENTS + _KEEP_INCUMBENTS // 10:
-            for k in list(islice(kept, len(kept) - _KEEP_INCUMBENTS)):
+            # the oldest facts go, whatever order they were learned in: a state rebuilt from
+            # the org (its leads in no order of time) keeps the same ones as the live state
+            for k, _ in nsmallest(len(kept) - _KEEP_INCUMBENTS, kept.items(), key=_since):
                 del kept[k]
 
     def forget_incumbents(self, before: datetime) -> int:
@@ -367,6 +365,10 @@ class RoutingState:
             performance={k: Performance(**v) for k, v in data.get("performance", {}).items()},
             incumbents=_incumbents(data.get("incumbents", {}), version),
         )
+
+
+def _since(item: tuple[str, tuple[str, int, str]]) -> int:
+    return item[1][1]
 
 
 def _incumbents(saved: dict[str, Any], version: int) -> dict[str, tuple[str, int, str]]:
