@@ -37,14 +37,15 @@ _PERF_DEFAULT_RESPONSE = 0.5
 TIE_KM = 0.1  # partners this much nearer or farther than the nearest are as near as it
 
 
-def incumbent_words(name: str, found: tuple[str, int, str]) -> str:
-    """Why the incumbent has the lead, as the Lead's reason says it: who, how and since when
-    (the latest partner on the company: another that worked it before is not the incumbent)."""
+def incumbent_words(found: tuple[str, int, str]) -> str:
+    """Why the incumbent has the lead, as the Lead's reason says it after the partner's name:
+    how and since when (the latest partner on the company: one that worked it before is not
+    the incumbent)."""
     _, since, how = found
     words = INCUMBENT_HOW.get(how, how)
     if since:
-        words += f", {datetime.fromtimestamp(since, timezone.utc):%Y-%m-%d}"
-    return f"incumbent {name} already works this company (the partner most recently on it: {words})"
+        words += f" as of {datetime.fromtimestamp(since, timezone.utc):%Y-%m-%d}"
+    return f"incumbent: already works this company (of the partners on it, the latest: {words})"
 
 
 class _Walk:
@@ -131,7 +132,7 @@ class Distribution:
                     if why:
                         trial.notes.append(f"incumbent {self.name(pid)} works this company but is {why}")
                     else:
-                        return Pick(pos, incumbent_words(self.name(pid), found), {})
+                        return Pick(pos, incumbent_words(found), {})
         strategy = rule.distribute
         if strategy == "nearest":
             return self.nearest(near, seg, state, now, trial)

@@ -33,7 +33,7 @@ INCUMBENT_DAYS = 365
 FREE_MAIL = frozenset({"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com",
                        "gmx.de", "gmx.net", "web.de", "aol.com", "proton.me", "protonmail.com", "live.com", "msn.com"})
 # How a partner came to work a company, as the Lead's reason says it
-INCUMBENT_HOW = {"lead": "accepted a lead of it", "opportunity": "its partner on an opportunity"}
+INCUMBENT_HOW = {"lead": "accepted one of its leads", "opportunity": "on an opportunity of it"}
 # Legal-form words dropped from company names before comparing them (and "the": "The Acme
 # Company" is Acme Co.). Written with dots, a form is one word: "B.V." is "bv" (below).
 _LEGAL_FORMS = frozenset(
@@ -155,6 +155,8 @@ class RoutingState:
     # "company:acme" / "domain:acme.com" → (partner, since when it works it: epoch seconds,
     # 0 when undated; how: a key of INCUMBENT_HOW)
     incumbents: dict[str, tuple[str, int, str]] = field(default_factory=dict)
+    # the newest fact the cap let go since loaded: one as old is not taken again; not saved
+    incumbents_floor: int = field(default=0, compare=False, repr=False)
     offer_rule: dict[str, str] = field(default_factory=dict)  # lead → rule of its current offer (for hand-down)
     # the time zone whose days the daily caps count (the org's: the router sets it from the rule
     # book before deciding, so an offer is counted on the day its cap was checked); not saved
@@ -212,13 +214,16 @@ class RoutingState:
         value = (partner_id, since, how)
         for k in keys:
             old = kept.get(k)
-            if old is None or old[1] <= since:
+            if (old is None and (since > self.incumbents_floor or not since)) or (old is not None and old[1] <= since):
                 kept[k] = value
         if len(kept) > _KEEP_INCUMBENTS + _KEEP_INCUMBENTS // 10:
-            # the oldest facts go, whatever order they were learned in: a state rebuilt from
-            # the org (its leads in no order of time) keeps the same ones as the live state
-            for k, _ in nsmallest(len(kept) - _KEEP_INCUMBENTS, kept.items(), key=_since):
+            # the oldest facts go, whatever order they were learned in, and none as old comes
+            # back: a state rebuilt from the org (its leads in no order of time) keeps the
+            # latest, as the live state does
+            gone = nsmallest(len(kept) - _KEEP_INCUMBENTS, kept.items(), key=_since)
+            for k, _ in gone:
                 del kept[k]
+            self.incumbents_floor = max(self.incumbents_floor, gone[-1][1][1])
 
     def forget_incumbents(self, before: datetime) -> int:
         """Drop what partners were learned to work before `before` (undated facts stay): how many."""

@@ -66,7 +66,8 @@ def test_a_partner_that_accepted_a_lead_of_a_company_is_offered_its_next_leads(k
         got, reason = offered_to(k, lead)
         assert got == partner, (typed, got, reason)
         name = k.org.get("Account", k.partners[partner])["Name"]
-        assert f"incumbent {name} already works this company" in reason, reason
+        assert f"{name} — incumbent: already works this company" in reason, reason
+        assert "accepted one of its leads as of 2031-03-0" in reason, reason
 
 
 def test_a_partner_on_an_open_opportunity_of_the_company_is_its_incumbent(kestrel):
@@ -79,8 +80,8 @@ def test_a_partner_on_an_open_opportunity_of_the_company_is_its_incumbent(kestre
     for one in (lead, by_mail):
         got, reason = offered_to(k, one)
         assert got == "merlion", (got, reason)
-        assert "incumbent Merlion Systems Pte already works this company" in reason, reason
-        assert "opportunity" in reason, reason
+        assert "Merlion Systems Pte — incumbent: already works this company" in reason, reason
+        assert "on an opportunity of it" in reason, reason
 
 
 def test_a_lost_or_long_ago_won_opportunity_makes_no_incumbent(kestrel):
@@ -94,7 +95,7 @@ def test_a_lost_or_long_ago_won_opportunity_makes_no_incumbent(kestrel):
     reasons = {c: offered_to(k, lead)[1] for c, lead in leads.items()}
     assert "incumbent" not in reasons["Sentosa Shipping"], reasons
     assert "incumbent" not in reasons["Changi Chemicals"], reasons
-    assert "incumbent Merlion Systems Pte already works this company" in reasons["Jurong Joinery"], reasons
+    assert "Merlion Systems Pte — incumbent: already works this company" in reasons["Jurong Joinery"], reasons
 
 
 def test_when_two_partners_work_the_company_the_latest_wins_and_the_reason_says_so(kestrel):
@@ -117,7 +118,7 @@ def test_when_two_partners_work_the_company_the_latest_wins_and_the_reason_says_
     k.once(hours=1)
     got, reason = offered_to(k, lead)
     assert got == other, (got, reason)
-    assert "most recently" in reason, reason
+    assert "of the partners on it, the latest: accepted one of its leads" in reason, reason
 
 
 def test_an_incumbent_that_is_paused_is_passed_over_and_the_rule_decides(kestrel):
