@@ -40,7 +40,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from connector.records import id18
 from connector.soql import format_soql, ident, select as soql_select
-from jobs import lifecycle
+from jobs import incumbents, lifecycle
 from jobs.poll import NO_REASON  # a rebuilt decline reads (and counts in feedback) as the live one
 from jobs.state import schema
 from jobs.state import store as st
@@ -517,7 +517,8 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
                      status="accepted", accepted_by=taker,
                      accepted_at=taken_at or parse_sf_datetime(rec.get("LastModifiedDate")) or now)
         lead = convert(rec)
-        if current_partner and isinstance(lead, Lead):  # as live: the partner works its company since then
+        if current_partner and isinstance(lead, Lead) and incumbents.wanted(cx.book):
+            # as live: the partner works its company since then
             rows.accepted.append((current_partner, lead, offer["accepted_at"]))
         if getattr(lead, "status", None) in cx.settings.offers.closed_unconverted_statuses:
             # the partner closed it unconverted meanwhile: lost, its place free (as live)

@@ -65,7 +65,7 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     fetched["queue"] = list(client.query(select("Group", ["Id", "DeveloperName", "Name"], where="Type = 'Queue'")))
     # whom the org says works which company, for rules that prefer incumbents: one query (none without such a rule)
     opportunities = incumbents.read(cx, now, None if full else incumbent_mark) \
-        if (wants_incumbents := any(r.prefer_incumbent for r in cx.book.rules)) else []
+        if (wants_incumbents := incumbents.wanted(cx.book)) else []
     with cx.store.begin() as conn:
         if wants_incumbents:
             data = st.load_routing_state(conn)

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from heapq import nsmallest
 from typing import Any
 
@@ -388,11 +388,12 @@ def _incumbents(saved: dict[str, Any], version: int) -> dict[str, tuple[str, int
         return {k: (partners.setdefault(p, p), int(at), hows.get(how, how)) for k, (p, at, how) in saved.items()}
     if version >= 3:
         return {k: (p, 0, "lead") for k, p in saved.items()}
+
     def already_new(key: str) -> bool:
         kind, _, value = key.partition(":")
         return kind == "company" and value == company_key(value)
 
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, int, str]] = {}
     for key, partner in sorted(saved.items(), key=lambda kv: already_new(kv[0])):  # new-form keys last: they win
         kind, _, value = key.partition(":")
         out[f"company:{company_key(value)}" if kind == "company" else key] = (partner, 0, "lead")
