@@ -156,3 +156,22 @@ def test_a_lost_state_rebuilt_from_the_org_picks_the_same_incumbents(kestrel):
         got, reason = offered_to(k, lead)
         assert got == before[company][0], (company, got, reason, before[company])
         assert "already works this company" in reason, reason
+
+
+def test_the_opportunities_cost_one_query_per_partner_sync_and_none_without_a_rule_that_prefers_incumbents(kestrel):
+    k = kestrel
+    for n in range(3):
+        opportunity(k, "merlion", customer(k, f"Customer {n}"))
+    rules = k.work / "rules.toml"
+    preferring = rules.read_text()
+
+    def opportunity_reads(text: str) -> int:
+        """Queries of Opportunities (and their next pages) in one `leadrouter once`."""
+        rules.write_text(text)
+        before = len(k.sb.counters.requests())
+        k.once(hours=1)
+        return sum(1 for r in k.sb.counters.requests()[before:] if r.soql and "isclosed" in r.soql.lower())
+
+    k.once(init=True)
+    assert opportunity_reads(preferring) == 1
+    assert opportunity_reads(RULES) == 0
