@@ -31,20 +31,20 @@ from rules.explain import RuleTrial
 from rules.index import PartnerIndex
 from rules.model import Lead
 from rules.outcomes import Pick
-from rules.state import INCUMBENT_HOW, RoutingState, lead_domain
+from rules.state import INCUMBENT_HOW, RoutingState, day_key, lead_domain
 
 _PERF_DEFAULT_RESPONSE = 0.5
 TIE_KM = 0.1  # partners this much nearer or farther than the nearest are as near as it
 
 
-def incumbent_words(found: tuple[str, int, str]) -> str:
+def incumbent_words(found: tuple[str, int, str], time_zone: str | None = None) -> str:
     """Why the incumbent has the lead, as the Lead's reason says it after the partner's name:
-    how and since when (the latest partner on the company: one that worked it before is not
-    the incumbent)."""
+    how and since when, the org's date (the latest partner on the company: one that worked
+    it before is not the incumbent)."""
     _, since, how = found
     words = INCUMBENT_HOW.get(how, how)
     if since:
-        words += f" as of {datetime.fromtimestamp(since, timezone.utc):%Y-%m-%d}"
+        words += f" as of {day_key(datetime.fromtimestamp(since, timezone.utc), time_zone)}"  # the org's date
     return f"incumbent: already works this company (of the partners on it, the latest: {words})"
 
 
@@ -125,14 +125,15 @@ class Distribution:
                 pos = idx.pos.get(pid)
                 if pos is None or not (eligible >> pos) & 1:
                     # paused, not covering the lead, or no longer a partner: the rule decides
-                    trial.notes.append(f"incumbent {self.name(pid)} works this company but is not eligible for "
-                                       "this rule")
+                    why = trial.excluded.get(pid) or "not eligible for this rule"
+                    trial.notes.append(f"incumbent {self.name(pid)} works this company but is {why}: the rule decides")
                 else:
                     why = self.caps.blocked(pos, state, now)
                     if why:
-                        trial.notes.append(f"incumbent {self.name(pid)} works this company but is {why}")
+                        trial.notes.append(f"incumbent {self.name(pid)} works this company but is {why}: the rule "
+                                           "decides")
                     else:
-                        return Pick(pos, incumbent_words(found), {})
+                        return Pick(pos, incumbent_words(found, state.day_zone), {})
         strategy = rule.distribute
         if strategy == "nearest":
             return self.nearest(near, seg, state, now, trial)

@@ -67,7 +67,7 @@ def test_a_partner_that_accepted_a_lead_of_a_company_is_offered_its_next_leads(k
         assert got == partner, (typed, got, reason)
         name = k.org.get("Account", k.partners[partner])["Name"]
         assert f"{name} — incumbent: already works this company" in reason, reason
-        assert "accepted one of its leads as of 2031-03-0" in reason, reason
+        assert "accepted one of its leads as of 2031-03-03" in reason, reason  # the org's date: Sydney
 
 
 def test_a_partner_on_an_open_opportunity_of_the_company_is_its_incumbent(kestrel):
@@ -130,6 +130,8 @@ def test_an_incumbent_that_is_paused_is_passed_over_and_the_rule_decides(kestrel
     k.once(hours=1)
     got, reason = offered_to(k, lead)
     assert got != "merlion" and "incumbent" not in reason, (got, reason)
+    [trial] = k.explain(lead)["history"][-1]["decision"]["explanation"]["rules"]
+    assert "incumbent Merlion Systems Pte works this company but is paused: the rule decides" in trial["notes"], trial
 
 
 def test_a_lost_state_rebuilt_from_the_org_picks_the_same_incumbents(kestrel):
