@@ -462,6 +462,7 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
         dist, dist_rep, since, at = handed
         rows.offer(lead_id=rec["Id"], kind="offer", partner_id=dist, rep_id=dist_rep, owner_id=dist_rep, rule=None,
                    attempt=1, offered_at=since, status="accepted", accepted_at=at, accepted_by=dist_rep)
+        learned(cx, rows, dist, convert(rec), at)
     for pid in dict.fromkeys(partners):
         if pid and pid != current_partner and (handed is None or pid != handed[0]):
             if pid in declined:
@@ -517,9 +518,7 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
                      status="accepted", accepted_by=taker,
                      accepted_at=taken_at or parse_sf_datetime(rec.get("LastModifiedDate")) or now)
         lead = convert(rec)
-        if current_partner and isinstance(lead, Lead) and incumbents.wanted(cx.book):
-            # as live: the partner works its company since then
-            rows.accepted.append((current_partner, lead, offer["accepted_at"]))
+        learned(cx, rows, current_partner, lead, offer["accepted_at"])
         if getattr(lead, "status", None) in cx.settings.offers.closed_unconverted_statuses:
             # the partner closed it unconverted meanwhile: lost, its place free (as live)
             rows.offer(**{**offer, "status": "lost",
@@ -543,6 +542,13 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
             row.update(rule=lifecycle.HELD_RULE, reason=said[:255])
             counts["escalations_held"] = counts.get("escalations_held", 0) + 1
         rows.lead(rec["Id"], state=_STATE_OF[status].value, owner_id=rec.get("OwnerId"), **row)
+
+
+def learned(cx: Context, rows: _Rows, partner: str | None, lead: Any, at: datetime) -> None:
+    """The partner accepted the lead at `at`: as live (jobs/poll.py), it works the lead's
+    company since then, where a rule prefers incumbents."""
+    if partner and isinstance(lead, Lead) and incumbents.wanted(cx.book):
+        rows.accepted.append((partner, lead, at))
 
 
 REMINDER_SUBJECTS = ("Offer reminder sent", "Offer reminder not sent")  # jobs/remind.py's Tasks

@@ -18,13 +18,15 @@ from tests.jobs.kestrel_org import RULES, kestrel_fixture
 pytestmark = pytest.mark.e2e
 
 WEIGHTED = '  name = "Singapore weighted"\n'
-assert WEIGHTED in RULES
+DISTRIBUTOR = '  name = "ANZ distributor"\n'
+assert WEIGHTED in RULES and DISTRIBUTOR in RULES
 
 
 @pytest.fixture
 def kestrel(sandbox_factory, tmp_path):
     for k in kestrel_fixture(sandbox_factory, tmp_path):
-        (k.work / "rules.toml").write_text(RULES.replace(WEIGHTED, WEIGHTED + "  prefer_incumbent = true\n"))
+        (k.work / "rules.toml").write_text(RULES.replace(WEIGHTED, WEIGHTED + "  prefer_incumbent = true\n")
+                                        .replace(DISTRIBUTOR, DISTRIBUTOR + "  prefer_incumbent = true\n"))
         yield k
 
 
@@ -147,10 +149,7 @@ def test_a_lost_state_rebuilt_from_the_org_picks_the_same_incumbents(kestrel):
     assert before["Bugis Bakeries"][0] == "merlion" and before["Clarke Quay Clinics"][0] == partner, before
     assert before["CQC"][0] == partner, before
 
-    states = list(k.work.glob("*.sqlite*"))
-    assert states, list(k.work.iterdir())
-    for f in states:
-        f.unlink()
+    lose_the_state(k)
     k.once(hours=1)  # the state is gone: rebuilt from the org before anything routes
     for company, email in (("Bugis Bakeries", None), ("Clarke Quay Clinics", None), ("CQC", "it@clarkequay.example")):
         lead = k.new_lead(company, "SG", Email=email)
@@ -177,3 +176,32 @@ def test_the_opportunities_cost_one_query_per_partner_sync_and_none_without_a_ru
     k.once(init=True)
     assert opportunity_reads(preferring) == 1
     assert opportunity_reads(RULES) == 0
+
+
+def lose_the_state(k) -> None:
+    states = list(k.work.glob("*.sqlite*"))
+    assert states, list(k.work.iterdir())
+    for f in states:
+        f.unlink()
+
+
+def test_a_distributor_that_accepted_and_handed_the_lead_down_stays_the_incumbent_through_a_rebuild(kestrel):
+    k = kestrel
+    k.once(init=True)
+    first = k.new_lead("Bondi Brewing Pty Ltd", "AU", State="NSW")
+    k.once()
+    distributor, _ = offered_to(k, first)
+    assert distributor in ("southern", "pacific")
+    k.accept(first)
+    k.once(hours=1)
+    assert offered_to(k, first)[0] not in ("southern", "pacific"), "handed down to a reseller"
+    picks = []
+    for rebuilt in (False, True):
+        if rebuilt:
+            lose_the_state(k)
+            k.once(hours=1)
+        lead = k.new_lead("Bondi Brewing", "AU", State="NSW")
+        k.once(hours=1)
+        picks.append(offered_to(k, lead))
+    assert [p for p, _ in picks] == [distributor, distributor], picks
+    assert all("incumbent: already works this company" in why for _, why in picks), picks
