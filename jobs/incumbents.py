@@ -21,6 +21,7 @@ import re
 from datetime import datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Iterable
 
+from connector.errors import ConfigError
 from connector.soql import format_soql
 from jobs.timeutil import parse_sf_datetime
 from rules.state import INCUMBENT_DAYS, RoutingState
@@ -51,18 +52,28 @@ def partner_field(mappings: Any) -> str:
 
 def read(cx: Context, now: datetime, watermark: datetime | None) -> list[dict[str, Any]]:
     """The open and recently won Opportunities with a partner, changed since `watermark`
-    (None: all of them): one query."""
+    (None: all of them): one query. An org whose Opportunities have no such field (no
+    partner portal) or that hides them from our user: none, said in the log at each sync,
+    and incumbents are learned from accepted leads alone — the partners' sync goes on."""
     field = partner_field(cx.mappings)
     since = (now - timedelta(days=INCUMBENT_DAYS)).date()
     where = format_soql(f"{field} != null AND (IsClosed = false OR (IsWon = true AND CloseDate >= {{}}))", since)
-    return list(cx.client.read_incremental(
-        "Opportunity", [field, "Account.Name", "Account.Website", "IsClosed", "IsWon", "CloseDate", "LastModifiedDate"],
-        watermark=watermark, lookback=cx.lookback, where=where))
+    try:
+        return list(cx.client.read_incremental(
+            "Opportunity", [field, "Account.Name", "Account.Website", "IsClosed", "IsWon", "CloseDate",
+                            "LastModifiedDate"], watermark=watermark, lookback=cx.lookback, where=where))
+    except ConfigError as e:
+        cx.log(component="incumbents").warning(
+            "incumbent_opportunities_not_read", error=str(e)[:300],
+            fix=f"give the integration user read access to Opportunity and its {field} and Account fields, or "
+                "map dealreg.toml's partner_id to the Opportunity field naming the partner; meanwhile a rule's "
+                "prefer_incumbent knows the partners that accepted leads only")
+        return []
 
 
-def learn(state: RoutingState, records: Iterable[dict[str, Any]], field: str, now: datetime) -> int:
-    """Each Opportunity's partner works its Account's company (name and website): how many
-    taught one. Facts older than a year are forgotten."""
+def learn(state: RoutingState, records: Iterable[dict[str, Any]], field: str, now: datetime) -> tuple[int, int]:
+    """Each Opportunity's partner works its Account's company (name and website); facts
+    older than a year are forgotten: (how many Opportunities taught one, facts forgotten)."""
     n = 0
     for r in records:
         partner = r.get(field)
@@ -73,8 +84,7 @@ def learn(state: RoutingState, records: Iterable[dict[str, Any]], field: str, no
         at = _won_at(r.get("CloseDate")) if r.get("IsWon") else parse_sf_datetime(r.get("LastModifiedDate"))
         state.set_incumbent(partner, company=name, domain=website, at=min(at or now, now), how="opportunity")
         n += 1
-    state.forget_incumbents(now - timedelta(days=INCUMBENT_DAYS))
-    return n
+    return n, state.forget_incumbents(now - timedelta(days=INCUMBENT_DAYS))
 
 
 def _won_at(value: Any) -> datetime | None:

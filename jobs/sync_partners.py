@@ -70,9 +70,10 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         if wants_incumbents:
             data = st.load_routing_state(conn)
             state = RoutingState.from_dict(data) if data else RoutingState()
-            counts["incumbent_opportunities"] = incumbents.learn(state, opportunities,
-                                                                 incumbents.partner_field(ms), now)
-            st.save_routing_state(conn, state.to_dict(), now)
+            learned, forgotten = incumbents.learn(state, opportunities, incumbents.partner_field(ms), now)
+            counts["incumbent_opportunities"], counts["incumbents_forgotten"] = learned, forgotten
+            if learned or forgotten:
+                st.save_routing_state(conn, state.to_dict(), now)
             if opportunities:
                 newest = max(r["SystemModstamp"] for r in opportunities)
                 st.set_watermark(conn, incumbents.WATERMARK, min(parse_sf_datetime(newest), now), now)
