@@ -125,12 +125,12 @@ class Distribution:
                 pos = idx.pos.get(pid)
                 if pos is None or not (eligible >> pos) & 1:
                     # paused, not covering the lead, or no longer a partner: the rule decides
-                    why = trial.excluded.get(pid) or "not eligible for this rule"
-                    trial.notes.append(f"incumbent {self.name(pid)} works this company but is {why}: the rule decides")
+                    out = trial.excluded.get(pid) or "not eligible for this rule"
+                    trial.notes.append(f"incumbent {self.name(pid)} works this company but is {out}: the rule decides")
                 else:
-                    why = self.caps.blocked(pos, state, now)
-                    if why:
-                        trial.notes.append(f"incumbent {self.name(pid)} works this company but is {why}: the rule "
+                    capped = self.caps.blocked(pos, state, now)
+                    if capped:
+                        trial.notes.append(f"incumbent {self.name(pid)} works this company but is {capped}: the rule "
                                            "decides")
                     else:
                         return Pick(pos, incumbent_words(found, state.day_zone), {})

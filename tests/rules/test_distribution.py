@@ -109,6 +109,9 @@ def test_an_incumbent_at_its_capacity_is_passed_over_and_the_explanation_names_i
     state.set_incumbent("001C", company="ACME Corporation", at=NOW)
     d = router.decide(lead(company="Acme Corp."), state, NOW)
     assert d.partner_id != "001C" and "incumbent" not in d.reason
+    notes = [n for r in d.explanation["rules"] for n in r["notes"]]
+    assert any(n.startswith("incumbent Partner 001C works this company but is at ") and n.endswith(": the rule decides")
+               for n in notes), notes
 
 
 def test_partner_at_capacity_is_skipped():
