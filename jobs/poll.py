@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from jobs import lead_words as words
-from jobs import lifecycle
+from jobs import incumbents, lifecycle
 from jobs.owner_names import called as owner_names_called
 from jobs.state import offers as of
 from jobs.state import outbox as ob
@@ -26,7 +26,7 @@ from rules.lifecycle import Action, Event, Ignored, LeadState
 from rules.explain import clip, quoted
 from rules.model import Lead, Response, RoutingStatus
 from rules.outcomes import POOL_OPEN, POOL_TAKEN
-from rules.state import RoutingState
+from rules.state import RoutingState, lead_domain
 
 # a rejection answered without a reason, as the offer's close reason (recovery rebuilds the same)
 NO_REASON = "no reason given"
@@ -457,6 +457,9 @@ def _accept(cx: Context, conn, state, lead: Lead, rec, offer, owner, partner_id,
         state.record_outcome(lead.id, partner_id, "accepted", now, response_hours=hours)
         if via_pool:
             state.record_held(lead.id, partner_id)
+        if incumbents.wanted(cx.book):
+            # the partner works this company now: a rule that prefers incumbents offers it the next lead of it
+            state.set_incumbent(partner_id, company=lead.company, domain=lead_domain(lead), at=answered)
     of.put_lead(conn, lead.id, now, state=LeadState.ACCEPTED.value, owner_id=owner, modstamp=seen,
                 status=lead.status, record=rec, reason="accepted")
     # no clock runs on an accepted lead: a deadline left on it read, in an admin's list

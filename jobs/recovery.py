@@ -24,7 +24,9 @@ after "Out of territory") acts on the same answers it acted on before the state 
 So do the daily caps: each partner our user set on a lead in the last two days is an offer,
 counted on the partner's day, so a partner at its Daily_Cap__c stays there. And fair
 rotation goes on from each rule's latest offer (ended since or not), not from the first
-partner again. A reminder or follow-up already sent is read from the Tasks it left on the
+partner again. Each accepted lead makes its partner the incumbent of its company again, dated
+when it accepted (the Opportunities that do are read again at the next partner sync:
+jobs/incumbents.py). A reminder or follow-up already sent is read from the Tasks it left on the
 Lead, and not sent again.
 """
 from __future__ import annotations
@@ -38,7 +40,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from connector.records import id18
 from connector.soql import format_soql, ident, select as soql_select
-from jobs import lifecycle
+from jobs import incumbents, lifecycle
 from jobs.poll import NO_REASON  # a rebuilt decline reads (and counts in feedback) as the live one
 from jobs.state import schema
 from jobs.state import store as st
@@ -46,7 +48,7 @@ from jobs.timeutil import parse_sf_datetime
 from rules.lifecycle import LeadState
 from rules.model import Lead, Response, RoutingStatus
 from rules.router import Router
-from rules.state import Performance, RoutingState
+from rules.state import Performance, RoutingState, lead_domain
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -255,6 +257,8 @@ class _Rows:
         self.offers: list[tuple[Any, ...]] = []
         self.leads: list[tuple[Any, ...]] = []
         self.exclusions: list[tuple[Any, ...]] = []
+        # (partner, the lead, when it accepted it): the partner works the lead's company (jobs/poll.py)
+        self.accepted: list[tuple[str, Any, datetime]] = []
 
     def offer(self, **values: Any) -> None:
         values.setdefault("status", "live")
@@ -326,6 +330,9 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
                     _rebuild_lead(cx, rows, rec, spelled.get(str(rec.get(field))), history.get(rec["Id"], []),
                                   routing, wb, keep, convert, counts, now, accepted=accepted)
             rows.write(conn)
+            for pid, lead, at in rows.accepted:
+                state.set_incumbent(pid, company=lead.company, domain=lead_domain(lead), at=at)
+            rows.accepted = []
             add_offers_by_day(state, history.values(), now, accepted)
             alive = [r for r in page if r["Id"] in wrote and spelled.get(str(r.get(field))) in (*LIVE, RoutingStatus.PENDING)]
             rotations.add(alive)
@@ -455,6 +462,7 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
         dist, dist_rep, since, at = handed
         rows.offer(lead_id=rec["Id"], kind="offer", partner_id=dist, rep_id=dist_rep, owner_id=dist_rep, rule=None,
                    attempt=1, offered_at=since, status="accepted", accepted_at=at, accepted_by=dist_rep)
+        learned(cx, rows, dist, convert(rec), at)
     for pid in dict.fromkeys(partners):
         if pid and pid != current_partner and (handed is None or pid != handed[0]):
             if pid in declined:
@@ -509,7 +517,9 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
                      offered_at=parse_sf_datetime(rec.get(wb.get("offered_at", ""))) or now, lead_modstamp=seen,
                      status="accepted", accepted_by=taker,
                      accepted_at=taken_at or parse_sf_datetime(rec.get("LastModifiedDate")) or now)
-        if getattr(convert(rec), "status", None) in cx.settings.offers.closed_unconverted_statuses:
+        lead = convert(rec)
+        learned(cx, rows, current_partner, lead, offer["accepted_at"])
+        if getattr(lead, "status", None) in cx.settings.offers.closed_unconverted_statuses:
             # the partner closed it unconverted meanwhile: lost, its place free (as live)
             rows.offer(**{**offer, "status": "lost",
                           "closed_at": parse_sf_datetime(rec.get("LastModifiedDate")) or now,
@@ -532,6 +542,13 @@ def _rebuild_lead(cx: Context, rows: _Rows, rec: dict[str, Any], status: Routing
             row.update(rule=lifecycle.HELD_RULE, reason=said[:255])
             counts["escalations_held"] = counts.get("escalations_held", 0) + 1
         rows.lead(rec["Id"], state=_STATE_OF[status].value, owner_id=rec.get("OwnerId"), **row)
+
+
+def learned(cx: Context, rows: _Rows, partner: str | None, lead: Any, at: datetime) -> None:
+    """The partner accepted the lead at `at`: as live (jobs/poll.py), it works the lead's
+    company since then, where a rule prefers incumbents."""
+    if partner and isinstance(lead, Lead) and incumbents.wanted(cx.book):
+        rows.accepted.append((partner, lead, at))
 
 
 REMINDER_SUBJECTS = ("Offer reminder sent", "Offer reminder not sent")  # jobs/remind.py's Tasks

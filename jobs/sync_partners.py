@@ -9,7 +9,8 @@ and its live offers standing, would be a day of leads nobody can work. So is a r
 deal registration that leaves its filter (a rep moved out of the role an org's [rep]
 filter asks for, a registration no longer approved): a day of offers to a rep the org
 said gets none, or of leads kept for a registration it withdrew. Queues and pool memberships are small and
-GroupMember rows are hard-deleted, so they are re-read whole every time.
+GroupMember rows are hard-deleted, so they are re-read whole every time. Where a rule prefers
+incumbents, the Opportunities that make a partner one are read too (jobs/incumbents.py).
 
 Partner Accounts are read with the feedback fields the org has (jobs/feedback_account.py: ops
 reviews, and the adjustments in force in words), apart from the mapping so an org
@@ -22,9 +23,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from connector.soql import select
-from jobs import feedback, feedback_account
+from jobs import feedback, feedback_account, incumbents
 from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
+from rules.state import RoutingState
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -41,6 +43,7 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     with cx.store.connect() as conn:
         marks = {k: st.get_watermark(conn, f"sync:{k}") for k in INCREMENTAL}
         full_at = st.get_watermark(conn, "sync:full")
+        incumbent_mark = st.get_watermark(conn, incumbents.WATERMARK)
     full = full_at is None or now - full_at >= FULL_REFRESH
     fetched: dict[str, list[dict[str, Any]]] = {}
     extra = {"partner": list(feedback_account.account_fields(client, ms.sobject("partner")))}
@@ -60,7 +63,20 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         fields = fields if "Id" in fields else ["Id", *fields]  # the snapshot is keyed by Id
         fetched[kind] = list(client.query(select(ms.sobject(kind), fields, where=ms.filter(kind))))
     fetched["queue"] = list(client.query(select("Group", ["Id", "DeveloperName", "Name"], where="Type = 'Queue'")))
+    # whom the org says works which company, for rules that prefer incumbents: one query (none without such a rule)
+    opportunities = incumbents.read(cx, now, None if full else incumbent_mark) \
+        if (wants_incumbents := incumbents.wanted(cx.book)) else []
     with cx.store.begin() as conn:
+        if wants_incumbents:
+            data = st.load_routing_state(conn)
+            state = RoutingState.from_dict(data) if data else RoutingState()
+            learned, forgotten = incumbents.learn(state, opportunities, incumbents.partner_field(ms), now)
+            counts["incumbent_opportunities"], counts["incumbents_forgotten"] = learned, forgotten
+            if learned or forgotten:
+                st.save_routing_state(conn, state.to_dict(), now)
+            if opportunities:
+                newest = max(r["SystemModstamp"] for r in opportunities)
+                st.set_watermark(conn, incumbents.WATERMARK, min(parse_sf_datetime(newest), now), now)
         for kind, records in fetched.items():
             counts[kind] = len(records)
             if kind in INCREMENTAL and not full:

@@ -21,11 +21,9 @@ from typing import Iterable
 from rapidfuzz import fuzz, process
 
 from rules.model import DealRegistration, Lead
-from rules.state import company_key_words, normalise_domain
+from rules.state import FREE_MAIL, company_key_words, normalise_domain
 
 _MAX_WORDS = 6  # words of a name used for blocking keys (15 pairs at most)
-_FREE_MAIL = frozenset({"gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "gmx.de", "web.de",
-                        "aol.com", "proton.me", "protonmail.com", "live.com", "msn.com"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +85,7 @@ class DealRegistrations:
         found: dict[str, RegistrationMatch] = {}
         expired: dict[str, RegistrationMatch] = {}
         domain = normalise_domain(lead.email_domain or (lead.email or "").rpartition("@")[2] or lead.website)
-        if domain and domain not in _FREE_MAIL:
+        if domain and domain not in FREE_MAIL:
             # the company's domain or one under it: a registration for acme.com covers jo@us.acme.com
             by_domain = self.by_domain.get(domain)
             if by_domain is None and domain.count(".") > 1:

@@ -18,7 +18,7 @@ partner.
 from __future__ import annotations
 
 import zlib
-from datetime import datetime
+from datetime import datetime, timezone
 from itertools import repeat
 from operator import eq
 from typing import Any, Callable
@@ -31,10 +31,21 @@ from rules.explain import RuleTrial
 from rules.index import PartnerIndex
 from rules.model import Lead
 from rules.outcomes import Pick
-from rules.state import RoutingState
+from rules.state import INCUMBENT_HOW, RoutingState, day_key, lead_domain
 
 _PERF_DEFAULT_RESPONSE = 0.5
 TIE_KM = 0.1  # partners this much nearer or farther than the nearest are as near as it
+
+
+def incumbent_words(found: tuple[str, int, str], time_zone: str | None = None) -> str:
+    """Why the incumbent has the lead, as the Lead's reason says it after the partner's name:
+    how and since when, the org's date (the latest partner on the company: one that worked
+    it before is not the incumbent)."""
+    _, since, how = found
+    words = INCUMBENT_HOW.get(how, how)
+    if since:
+        words += f" as of {day_key(datetime.fromtimestamp(since, timezone.utc), time_zone)}"  # the org's date
+    return f"incumbent: already works this company (of the partners on it, the latest: {words})"
 
 
 class _Walk:
@@ -108,17 +119,21 @@ class Distribution:
         idx = self.index
         seg = segment or Segment(rule.name, rule.name)
         if rule.prefer_incumbent:
-            pid = state.incumbent(lead.company, lead.email_domain or (lead.email or "").rpartition("@")[2])
-            if pid is not None:
+            found = state.incumbent_of(lead.company, lead_domain(lead))
+            if found is not None:
+                pid = found[0]
                 pos = idx.pos.get(pid)
                 if pos is None or not (eligible >> pos) & 1:
-                    trial.notes.append(f"incumbent {self.name(pid)} is not eligible for this rule")
+                    # paused, not covering the lead, or no longer a partner: the rule decides
+                    out = trial.excluded.get(pid) or "not eligible for this rule"
+                    trial.notes.append(f"incumbent {self.name(pid)} works this company but is {out}: the rule decides")
                 else:
-                    why = self.caps.blocked(pos, state, now)
-                    if why:
-                        trial.notes.append(f"incumbent {self.name(pid)} is {why}")
+                    capped = self.caps.blocked(pos, state, now)
+                    if capped:
+                        trial.notes.append(f"incumbent {self.name(pid)} works this company but is {capped}: the rule "
+                                           "decides")
                     else:
-                        return Pick(pos, "incumbent: already works this company", {})
+                        return Pick(pos, incumbent_words(found, state.day_zone), {})
         strategy = rule.distribute
         if strategy == "nearest":
             return self.nearest(near, seg, state, now, trial)

@@ -11,6 +11,7 @@ import unicodedata
 from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime
+from heapq import nsmallest
 from typing import Any
 
 from rules.model import Decision, DecisionKind
@@ -22,6 +23,17 @@ _KEEP_DAYS = 3  # daily counters older than this are dropped; only today's matte
 # industry…); a set that changed (a partner joined it) leaves its old pointer unused, so
 # the least recently moved go first beyond this many.
 _KEEP_ROTATIONS = 20_000
+# Incumbents kept: a company's name and its email domain are a key each, so some 10,000
+# companies at least. Beyond this many (and a tenth more, so the trim is not paid on every
+# acceptance) the oldest go first; an org with a million accepted leads keeps its latest. Facts older than INCUMBENT_DAYS go at each partner sync (`forget_incumbents`).
+_KEEP_INCUMBENTS = 20_000
+INCUMBENT_DAYS = 365
+# Domains of webmail: a lead from a gmail.com address says nothing of its company, and
+# taken for one, the first partner to accept a gmail lead would be offered every other.
+FREE_MAIL = frozenset({"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com",
+                       "gmx.de", "gmx.net", "web.de", "aol.com", "proton.me", "protonmail.com", "live.com", "msn.com"})
+# How a partner came to work a company, as the Lead's reason says it
+INCUMBENT_HOW = {"lead": "accepted one of its leads", "opportunity": "on an opportunity of it"}
 # Legal-form words dropped from company names before comparing them (and "the": "The Acme
 # Company" is Acme Co.). Written with dots, a form is one word: "B.V." is "bv" (below).
 _LEGAL_FORMS = frozenset(
@@ -96,6 +108,11 @@ def normalise_domain(domain: str | None) -> str:
     return d[4:] if d.startswith("www.") else d
 
 
+def lead_domain(lead: Any) -> str | None:
+    """The domain a lead's company is known by: its email domain, else its email's."""
+    return lead.email_domain or (lead.email or "").rpartition("@")[2] or None
+
+
 @lru_cache(maxsize=64)  # one `now` per routing run, asked once per offer
 def day_key(now: datetime, time_zone: str | None = None) -> str:
     """The date daily caps count `now` on: the org's date (its time zone, UTC when unnamed)."""
@@ -135,7 +152,11 @@ class RoutingState:
     rotation: dict[str, str] = field(default_factory=dict)  # rotation key → last partner id chosen
     rep_rotation: dict[str, str] = field(default_factory=dict)  # partner → last rep id offered
     performance: dict[str, Performance] = field(default_factory=dict)
-    incumbents: dict[str, str] = field(default_factory=dict)  # "company:acme" / "domain:acme.com" → partner
+    # "company:acme" / "domain:acme.com" → (partner, since when it works it: epoch seconds,
+    # 0 when undated; how: a key of INCUMBENT_HOW)
+    incumbents: dict[str, tuple[str, int, str]] = field(default_factory=dict)
+    # the newest fact the cap let go since loaded: one as old is not taken again; not saved
+    incumbents_floor: int = field(default=0, compare=False, repr=False)
     offer_rule: dict[str, str] = field(default_factory=dict)  # lead → rule of its current offer (for hand-down)
     # the time zone whose days the daily caps count (the org's: the router sets it from the rule
     # book before deciding, so an offer is counted on the day its cap was checked); not saved
@@ -161,22 +182,56 @@ class RoutingState:
         return self.excluded.get(lead_id) or {}
 
     def incumbent(self, company: str | None, domain: str | None) -> str | None:
+        found = self.incumbent_of(company, domain)
+        return found[0] if found else None
+
+    def incumbent_of(self, company: str | None, domain: str | None) -> tuple[str, int, str] | None:
+        """(partner, since, how) of the partner working the lead's company, known by its
+        email domain or its name; where the two name different partners, the later one."""
         d = normalise_domain(domain)
-        if d and f"domain:{d}" in self.incumbents:
-            return self.incumbents[f"domain:{d}"]
+        by_domain = self.incumbents.get(f"domain:{d}") if d and d not in FREE_MAIL else None
         c = company_key(company)
-        return self.incumbents.get(f"company:{c}") if c else None
+        by_name = self.incumbents.get(f"company:{c}") if c else None
+        if by_domain and by_name:
+            return by_name if by_name[1] > by_domain[1] else by_domain
+        return by_domain or by_name
 
     def perf(self, partner_id: str) -> Performance:
         return self.performance.get(partner_id) or Performance()
 
     # ---------------------------------------------------------------- writes
-    def set_incumbent(self, partner_id: str, *, company: str | None = None, domain: str | None = None) -> None:
-        """The partner already works this company (its account or an open opportunity)."""
-        if normalise_domain(domain):
-            self.incumbents[f"domain:{normalise_domain(domain)}"] = partner_id
+    def set_incumbent(self, partner_id: str, *, company: str | None = None, domain: str | None = None,
+                      at: datetime | None = None, how: str = "lead") -> None:
+        """The partner works this company since `at` (it accepted a lead of it, or is the
+        partner on an open or recently won opportunity of it). A fact older than the one
+        kept for the company changes nothing: the partner most recently on it wins."""
+        since = int(at.timestamp()) if at is not None else 0
+        d = normalise_domain(domain)
+        keys = [f"domain:{d}"] if d and d not in FREE_MAIL else []
         if key := company_key(company):
-            self.incumbents[f"company:{key}"] = partner_id
+            keys.append(f"company:{key}")
+        kept = self.incumbents
+        value = (partner_id, since, how)
+        for k in keys:
+            old = kept.get(k)
+            if (old is None and (since > self.incumbents_floor or not since)) or (old is not None and old[1] <= since):
+                kept[k] = value
+        if len(kept) > _KEEP_INCUMBENTS + _KEEP_INCUMBENTS // 10:
+            # the oldest facts go, whatever order they were learned in, and none as old comes
+            # back: a state rebuilt from the org (its leads in no order of time) keeps the
+            # latest, as the live state does
+            gone = nsmallest(len(kept) - _KEEP_INCUMBENTS, kept.items(), key=_since)
+            for k, _ in gone:
+                del kept[k]
+            self.incumbents_floor = max(self.incumbents_floor, gone[-1][1][1])
+
+    def forget_incumbents(self, before: datetime) -> int:
+        """Drop what partners were learned to work before `before` (undated facts stay): how many."""
+        cut = int(before.timestamp())
+        old = [k for k, (_, since, _) in self.incumbents.items() if 0 < since < cut]
+        for k in old:
+            del self.incumbents[k]
+        return len(old)
 
     def record_offer(self, decision: Decision, now: datetime) -> None:
         """The decision was committed: count the offer and move the rotations past the chosen ones."""
@@ -292,19 +347,19 @@ class RoutingState:
     def to_dict(self) -> dict[str, Any]:
         """The counters (small: per partner, per rotation key), not the per-lead facts."""
         return {
-            "version": 3,
+            "version": 4,
             "open_offers": dict(self.open_offers),
             "daily": {k: dict(v) for k, v in self.daily.items()},
             "rotation": dict(self.rotation),
             "rep_rotation": dict(self.rep_rotation),
             "performance": {k: vars(v).copy() for k, v in self.performance.items()},
-            "incumbents": dict(self.incumbents),
+            "incumbents": {k: list(v) for k, v in self.incumbents.items()},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RoutingState":
         version = data.get("version", 1)
-        if version not in (1, 2, 3):
+        if version not in (1, 2, 3, 4):
             raise ValueError(f"routing state version {data.get('version')!r} is newer than this leadrouter understands")
         # version 1 carried per-lead maps too; they are read from rows now (state migration 3)
         return cls(
@@ -317,19 +372,29 @@ class RoutingState:
         )
 
 
-def _incumbents(saved: dict[str, str], version: int) -> dict[str, str]:
-    """Incumbents as saved; before version 3 a company was keyed as typed ("mueller" for
+def _since(item: tuple[str, tuple[str, int, str]]) -> int:
+    return item[1][1]
+
+
+def _incumbents(saved: dict[str, Any], version: int) -> dict[str, tuple[str, int, str]]:
+    """Incumbents as saved; before version 4 each was a partner alone (undated, learned
+    from an accepted lead); before version 3 a company was keyed as typed ("mueller" for
     a Mueller, "muller" for a Müller), so the keys are made again from the saved ones: the
     key is all a saved document keeps of the name, and company_key of a key is its key.
     Where two old keys now meet, the one already in the new form wins."""
+    if version >= 4:
+        partners: dict[str, str] = {}  # one string per partner, not one per company it works
+        hows = {h: h for h in INCUMBENT_HOW}
+        return {k: (partners.setdefault(p, p), int(at), hows.get(how, how)) for k, (p, at, how) in saved.items()}
     if version >= 3:
-        return dict(saved)
+        return {k: (p, 0, "lead") for k, p in saved.items()}
+
     def already_new(key: str) -> bool:
         kind, _, value = key.partition(":")
         return kind == "company" and value == company_key(value)
 
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, int, str]] = {}
     for key, partner in sorted(saved.items(), key=lambda kv: already_new(kv[0])):  # new-form keys last: they win
         kind, _, value = key.partition(":")
-        out[f"company:{company_key(value)}" if kind == "company" else key] = partner
+        out[f"company:{company_key(value)}" if kind == "company" else key] = (partner, 0, "lead")
     return out

@@ -99,7 +99,19 @@ def test_incumbent_partner_gets_its_customers_new_lead():
     state.set_incumbent("001C", company="ACME Corporation")
     d = router.decide(lead(company="Acme Corp."), state, NOW)
     assert d.partner_id == "001C"
-    assert "incumbent" in d.reason
+    assert "incumbent: already works this company" in d.reason
+
+
+def test_an_incumbent_at_its_capacity_is_passed_over_and_the_explanation_names_it():
+    text = simple_rules().replace('distribute = "round_robin"', 'distribute = "round_robin"\n  prefer_incumbent = true')
+    router = router_for(text, [partner("001A"), partner("001B"), partner("001C", capacity=0)])
+    state = RoutingState()
+    state.set_incumbent("001C", company="ACME Corporation", at=NOW)
+    d = router.decide(lead(company="Acme Corp."), state, NOW)
+    assert d.partner_id != "001C" and "incumbent" not in d.reason
+    notes = [n for r in d.explanation["rules"] for n in r["notes"]]
+    assert any(n.startswith("incumbent Partner 001C works this company but is at ") and n.endswith(": the rule decides")
+               for n in notes), notes
 
 
 def test_partner_at_capacity_is_skipped():

@@ -145,4 +145,57 @@ def test_incumbents_saved_before_umlauts_were_spelt_out_still_match():
     assert back.incumbent("Böhm", None) == "001C"
     assert back.incumbent(None, "mueller.de") == "001B"
     again = RoutingState.from_dict(json.loads(json.dumps(back.to_dict())))  # saved with the new keys
-    assert again.incumbents == back.incumbents and again.to_dict()["version"] == 3
+    assert again.incumbents == back.incumbents and again.to_dict()["version"] == 4
+
+
+def test_of_two_partners_working_a_company_the_one_most_recently_on_it_is_the_incumbent():
+    s = RoutingState()
+    s.set_incumbent("001OPP", company="Acme", at=NOW - timedelta(days=30), how="opportunity")
+    s.set_incumbent("001LEAD", company="ACME Inc.", at=NOW, how="lead")
+    s.set_incumbent("001OLD", company="Acme", at=NOW - timedelta(days=90), how="opportunity")  # learned late, older
+    assert s.incumbent_of("Acme", None) == ("001LEAD", int(NOW.timestamp()), "lead")
+    # known by its domain and its name as two partners: the later of the two
+    s.set_incumbent("001WEB", domain="acme.example", at=NOW - timedelta(days=1))
+    assert s.incumbent("Acme", "jo@acme.example".rpartition("@")[2]) == "001LEAD"
+
+
+def test_a_webmail_address_names_no_company():
+    s = RoutingState()
+    s.set_incumbent("001A", company="Jo Bloggs", domain="gmail.com", at=NOW)
+    assert s.incumbent(None, "gmail.com") is None and "domain:gmail.com" not in s.incumbents
+    assert s.incumbent("Someone Else", "gmail.com") is None
+
+
+def test_incumbents_are_capped_keeping_the_latest_whatever_order_they_were_learned_in():
+    from rules.state import _KEEP_INCUMBENTS
+
+    live, rebuilt = RoutingState(), RoutingState()
+    facts = [(f"company {i}", NOW + timedelta(minutes=i)) for i in range(_KEEP_INCUMBENTS * 2)]
+    for name, at in facts:  # as they happened
+        live.set_incumbent("001A", company=name, at=at)
+    for name, at in reversed(facts):  # a rebuild reads the leads in no order of time
+        rebuilt.set_incumbent("001A", company=name, at=at)
+    assert len(live.incumbents) <= _KEEP_INCUMBENTS * 11 // 10 and len(rebuilt.incumbents) <= _KEEP_INCUMBENTS * 11 // 10
+    assert live.incumbent(facts[-1][0], None) == rebuilt.incumbent(facts[-1][0], None) == "001A"
+    assert live.incumbent(facts[0][0], None) is None and rebuilt.incumbent(facts[0][0], None) is None
+    newest = set(sorted(live.incumbents)[-100:])
+    assert newest <= set(rebuilt.incumbents)
+
+
+def test_incumbents_older_than_a_year_are_forgotten():
+    from rules.state import INCUMBENT_DAYS
+
+    s = RoutingState()
+    s.set_incumbent("001A", company="Old Co", at=NOW - timedelta(days=INCUMBENT_DAYS + 1))
+    s.set_incumbent("001B", company="New Co", at=NOW - timedelta(days=10))
+    assert s.forget_incumbents(NOW - timedelta(days=INCUMBENT_DAYS)) == 1
+    assert s.incumbent("Old Co", None) is None and s.incumbent("New Co", None) == "001B"
+
+
+def test_incumbents_saved_as_partners_alone_are_read_as_undated():
+    back = RoutingState.from_dict({"version": 3, "incumbents": {"company:acme": "001B"}})
+    assert back.incumbent_of("Acme", None) == ("001B", 0, "lead")
+    back.set_incumbent("001C", company="Acme", at=NOW)  # any dated fact is later
+    assert back.incumbent("Acme", None) == "001C"
+    again = RoutingState.from_dict(json.loads(json.dumps(back.to_dict())))
+    assert again.incumbents == back.incumbents
