@@ -45,7 +45,9 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
                                 explanation={"mapping": lead.reason})
             decided.append((Lead(id=lead_id), decision, rec, seen))
             outcomes.append("unroutable")
-            logger.info("not_routed", lead_id=lead_id, reason=decision.reason)
+            # the log is read by whoever fixes the mappings: the field by its API name beside the
+            # admin's words
+            logger.info("not_routed", lead_id=lead_id, reason=decision.reason, mapping=lead.reason)
             continue
         skip = not_ours(lead, cx.mappings)
         if skip:

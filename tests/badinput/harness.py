@@ -126,6 +126,10 @@ class Rig:
     def lead(self, lead_id: str) -> dict[str, Any]:
         return self.sb.org.get("Lead", lead_id)
 
+    def label(self, field: str) -> str:
+        """A Lead field's label, as the org's describe (and the Lead's page) gives it."""
+        return self.sb.org.schema.objects["Lead"].fields[field].label
+
     def local(self, lead_id: str) -> dict[str, Any] | None:
         from jobs.state import offers as of
 

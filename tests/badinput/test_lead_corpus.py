@@ -78,7 +78,9 @@ def test_lead_case(corpus, case: LeadCase):
 def _assert_unroutable(rig: Rig, lead: dict[str, Any], expect: Unroutable) -> None:
     status, reason = lead["Routing_Status__c"], lead["Routing_Reason__c"] or ""
     assert status == "Unroutable", f"expected Unroutable naming {expect.field}, got {status!r} ({reason!r})"
-    assert reason.startswith(f"{expect.field}:"), f"the reason must name {expect.field} first: {reason!r}"
+    # an admin reads the field by the label the Lead's page shows (the describe's), not its API name
+    label = rig.label(expect.field)
+    assert reason.startswith(f"{label}:"), f"the reason must name {label} ({expect.field}) first: {reason!r}"
     for word in expect.words:
         assert word.lower() in reason.lower(), f"the reason must say {word!r}: {reason!r}"
     assert len(reason) <= 255
