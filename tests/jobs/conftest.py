@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -177,6 +178,23 @@ def leadrouter(cfg: Path, *args: str) -> subprocess.Popen:
 
 
 _spawned: list[subprocess.Popen] = []
+
+
+def drained(proc: subprocess.Popen) -> list[str]:
+    """Read a long-running connector's output as it comes, into the list returned: a pipe
+    nobody reads fills (64 KB, a minute or two of `run`'s job lines) and the connector then
+    blocks on its next log line — a test of a leader that stops leading for that reason
+    would fail for the test's own fault."""
+    said: list[str] = []
+
+    def pump(stream) -> None:  # noqa: ANN001 - a text pipe
+        for line in stream:
+            said.append(line)
+
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            threading.Thread(target=pump, args=(stream,), daemon=True).start()
+    return said
 
 
 def _assert_offline(cfg: Path, env: dict[str, str]) -> None:

@@ -11,7 +11,7 @@ from jobs.state import Store
 from jobs.state import store as st
 from jobs.state.schema import decisions, offers
 
-from .conftest import SECRET_ENV, leadrouter
+from .conftest import SECRET_ENV, drained, leadrouter
 from .pg import temp_database
 from .test_crash_e2e import write_config
 
@@ -52,10 +52,12 @@ misfire_grace = 5
         time.sleep(1.1)
         store = Store(url)
         a = leadrouter(cfg, "run")
+        drained(a)
         b = None
         try:
             wait_for("the first instance to lead", lambda: roles(store).get(a.pid) == "leader")
             b = leadrouter(cfg, "run")
+            drained(b)
             wait_for("the second instance to stand by", lambda: roles(store).get(b.pid) == "standby")
             time.sleep(3 * POLL)
             assert roles(store)[a.pid] == "leader" and roles(store)[b.pid] == "standby", "exactly one active"
