@@ -681,6 +681,17 @@ def drop_from_snapshot(conn: Connection, kind: str, ids: list[str]) -> int:
     return gone
 
 
+def snapshot_differs(conn: Connection, kind: str, records: list[dict[str, Any]]) -> bool:
+    """Whether any of `records` is new to the snapshot or differs from the one it holds."""
+    t = schema.snapshot
+    for i in range(0, len(records), 500):
+        part = {r["Id"]: r for r in records[i:i + 500]}
+        held = dict(conn.execute(select(t.c.id, t.c.record).where(t.c.kind == kind, t.c.id.in_(list(part)))).all())
+        if any(held.get(rid) != rec for rid, rec in part.items()):
+            return True
+    return False
+
+
 def snapshot_records(conn: Connection, kind: str) -> list[dict[str, Any]]:
     rows = conn.execute(select(schema.snapshot.c.record).where(schema.snapshot.c.kind == kind).order_by(schema.snapshot.c.id))
     return [r[0] for r in rows]
