@@ -149,9 +149,12 @@ class Eligibility:
                 trial.outcome = no_country(lead.extra)
                 return None
             place = (lead.country, lead.state, lead.postal_code)
-            if self._coverage_for[0] != place:  # several rules of one decision ask for the same place
-                self._coverage_for = (place, idx.coverage_mask(*place))
-            cov, coverage_hits = self._coverage_for[1]
+            # several rules of one decision ask for the same place; read once, as another
+            # thread (the stream's pool alerts, jobs/alerts.py) may memo its own place meanwhile
+            memo = self._coverage_for
+            if memo[0] != place:
+                memo = self._coverage_for = (place, idx.coverage_mask(*place))
+            cov, coverage_hits = memo[1]
             if idx.fences:  # shapes partners cover: the lead's point decides (rules/geofence.py)
                 fmask, fhits = idx.fence_mask(lead.lat, lead.lon)
                 if fmask:

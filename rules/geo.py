@@ -149,8 +149,9 @@ class Grid:
         # cell by cell cost more than the rest of a search. Leads cluster where people live,
         # so a few thousand coarse cells serve a whole run.
         self._rings: dict[tuple[int, int], tuple[int, tuple[tuple[int, tuple[tuple[int, int], ...]], ...]]] = {}
-        self._cols_by_row: dict[int, list[int]] | None = None  # occupied coarse columns per row, sorted
-        self._rows: list[int] = []  # occupied coarse rows, sorted
+        # occupied coarse columns per row (sorted), and the occupied rows (sorted): one tuple,
+        # so a reader on another thread never sees the rows of one build with the other's columns
+        self._occupied: tuple[dict[int, list[int]], list[int]] | None = None
 
     def add(self, pos: int, lat: float, lon: float) -> None:
         key = self._key(lat, lon)
@@ -159,7 +160,7 @@ class Grid:
             bucket = self.cells[key] = []
             self.coarse.setdefault((key[0] // self.group, key[1] // self.group), []).append(key)
             self._rings.clear()
-            self._cols_by_row = None
+            self._occupied = None
         p = math.radians(lat)
         bucket.append((pos, lat, lon, p, math.cos(p)))
 
@@ -293,14 +294,15 @@ class Grid:
         kept = self._rings.get(key)
         if kept is not None and kept[0] >= max_ring:
             return kept[1]
-        if self._cols_by_row is None:
+        occupied = self._occupied
+        if occupied is None:
             by_row: dict[int, list[int]] = {}
             for row, col in self.coarse:
                 by_row.setdefault(row, []).append(col)
             for cols in by_row.values():
                 cols.sort()
-            self._cols_by_row, self._rows = by_row, sorted(by_row)
-        by_row, rows = self._cols_by_row, self._rows
+            occupied = self._occupied = (by_row, sorted(by_row))
+        by_row, rows = occupied
         ncols, half = self.coarse_cols, self.coarse_cols // 2
         grouped: dict[int, list[tuple[int, int]]] = {}
         for row in rows[bisect_left(rows, r0 - max_ring):bisect_right(rows, r0 + max_ring)]:

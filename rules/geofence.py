@@ -176,8 +176,9 @@ class Fences:
         if self.tree is None or lat is None or lon is None:
             return ()
         key = (lat, lon)
-        if self._last[0] == key:  # several rules of one decision ask about the same lead
-            return self._last[1]
+        last = self._last  # read once: another thread may memo its own lead meanwhile
+        if last[0] == key:  # several rules of one decision ask about the same lead
+            return last[1]
         hits = self.tree.query(Point(float(lon), float(lat)), predicate="intersects")
         found = tuple(self.names[i] for i in sorted(hits))
         self._last = (key, found)
