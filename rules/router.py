@@ -32,6 +32,10 @@ from rules.registered import RegisteredDeals
 from rules.spelling import Spelling
 from rules.state import RoutingState
 
+# Routing_Rule__c of a lead a [[gate]] check stopped: in words an admin reads on the Lead,
+# as "Deal registration" and "Escalation" are, not the rule file's table name
+GATE_RULE = "Gate check"
+
 
 _CAP_KINDS = ("at capacity", "at daily cap")  # rules/caps.py: the kinds a capped partner is excluded as
 
@@ -190,7 +194,7 @@ class Router:
             ex.gate = failed
             # Routing_Rule__c names where in the rule file it stopped: the [[gate]] checks
             return self.outcomes.finish(lead, ex, DecisionKind.UNROUTABLE, attempt, now, "; ".join(failed),
-                                        rule="[[gate]]"), ex
+                                        rule=GATE_RULE), ex
         if self.settings.deal_registration:
             decision = self.registered.decide(lead, state, now, ex, attempt)
             if decision:

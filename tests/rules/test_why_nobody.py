@@ -105,7 +105,7 @@ def test_an_unrecognised_country_is_shown_as_written_not_as_missing():
 def test_a_lead_stopped_at_the_gate_says_so_in_the_rule_field_too():
     router = router_for(None, [partner("001A")])
     d = router.decide(lead(company=None), RoutingState(), NOW)
-    assert d.kind is DecisionKind.UNROUTABLE and d.reason == "Company: missing" and d.rule == "[[gate]]"
+    assert d.kind is DecisionKind.UNROUTABLE and d.reason == "Company: missing" and d.rule == "Gate check"
 
 
 def test_the_funnel_counts_the_partners_left_after_each_criterion():
