@@ -25,7 +25,9 @@ _KEEP_DAYS = 3  # daily counters older than this are dropped; only today's matte
 _KEEP_ROTATIONS = 20_000
 # Incumbents kept: a company's name and its email domain are a key each, so some 10,000
 # companies at least. Beyond this many (and a tenth more, so the trim is not paid on every
-# acceptance) the oldest go first; an org with a million accepted leads keeps its latest. Facts older than INCUMBENT_DAYS go at each partner sync (`forget_incumbents`).
+# acceptance) the oldest go first; an org with a million accepted leads keeps its latest.
+# Facts older than INCUMBENT_DAYS go at each partner sync (`forget_incumbents`). The job
+# layer keeps them in a table of its own, capped alike (jobs/state/incumbents.py).
 KEEP_INCUMBENTS = 20_000
 KEEP_INCUMBENTS_MOST = KEEP_INCUMBENTS + KEEP_INCUMBENTS // 10
 INCUMBENT_DAYS = 365
