@@ -177,3 +177,29 @@ def test_the_document_a_job_saves_holds_no_incumbents(tmp_path):
         assert json.loads(json.dumps(rows.read_all(conn))) == {"company:acme": ["001A", AT, "lead"],
                                                                "domain:acme.example": ["001A", AT, "lead"]}
     store.dispose()
+
+
+@pytest.mark.postgres
+def test_a_single_org_state_taken_over_by_its_named_org_keeps_its_incumbents():
+    """A default-org state of version 10 in the database's default schema moves into the
+    schema of the org that takes it over: its incumbents' table goes with it."""
+    from sqlalchemy import create_engine
+
+    from jobs.state.migrations import MIGRATIONS
+    from jobs.state.orgs import url_for
+
+    with temp_database() as url:
+        engine = create_engine(url)
+        with engine.begin() as conn:  # as a single-org connector of version 10 left it
+            for m in MIGRATIONS:
+                m.apply(conn, NOW)
+                conn.execute(text("INSERT INTO schema_version (version, name, applied_at) VALUES (:v, :n, :at)"),
+                             {"v": m.version, "n": m.name, "at": NOW.replace(tzinfo=None)})
+            rows.write(conn, {"company:acme": ("001B", AT, "lead")})
+        acme = Store(url_for(url, "acme"), org="acme", organization_id="00D5g0000000001EAA")
+        try:
+            with acme.connect() as conn:
+                assert incumbent(conn, "Acme Ltd") == "001B"
+        finally:
+            acme.dispose()
+            engine.dispose()
