@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """What the incumbents a state knows cost each job transaction, at 0, 5,000 and 22,000.
 
-    python bench/incumbents.py [--counts 0 5000 22000] [--repeat 30] [--json]
+    python bench/incumbents.py [--counts 0 5000 22000] [--repeat 30] [--state POSTGRESQL-URL] [--json]
 
-For each count: a fresh state (a SQLite file) learns that many incumbents (companies and email domains, as the
+For each count: a fresh state (a SQLite file; with `--state`, a scratch org's schema in that
+PostgreSQL database, dropped after) learns that many incumbents (companies and email domains, as the
 partners' acceptances and the sync's Opportunities teach them), then one job
 transaction is timed `--repeat` times, as a page of the lead stream runs it: the routing
 state loaded for a page of 200 leads (with the incumbents of their companies, 20 of which
@@ -42,7 +43,7 @@ def _page(n: int, known: int) -> list:
 
 
 def run(url: str, n: int, repeat: int) -> dict:
-    from sqlalchemy import func, select
+    from sqlalchemy import String, cast, func, select
 
     from jobs import lifecycle
     from jobs.state import Store, schema
@@ -81,7 +82,7 @@ def run(url: str, n: int, repeat: int) -> dict:
                 lifecycle.save_state(conn, state, NOW)
             times.append(time.perf_counter() - began)
         with store.connect() as conn:
-            doc = conn.execute(select(func.length(schema.routing_state.c.data))).scalar() or 0
+            doc = conn.execute(select(func.length(cast(schema.routing_state.c.data, String)))).scalar() or 0
             kept = conn.execute(select(func.count()).select_from(schema.incumbents)).scalar() \
                 if hasattr(schema, "incumbents") else None
     finally:
@@ -90,22 +91,44 @@ def run(url: str, n: int, repeat: int) -> dict:
             "document_bytes": doc, "incumbent_rows": kept}
 
 
+def _scratch(url: str, n: int) -> str:
+    from jobs.state.orgs import url_for
+
+    _drop(url, n)
+    return url_for(url, f"bench_incumbents_{n}")
+
+
+def _drop(url: str, n: int) -> None:
+    from sqlalchemy import create_engine, text
+
+    from jobs.state.orgs import schema_for
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema_for(f"bench_incumbents_{n}")}" CASCADE'))
+    engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1].strip())
     parser.add_argument("--counts", type=int, nargs="+", default=[0, 5_000, 22_000])
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--state", help="a PostgreSQL URL: each count in a scratch org's schema (dropped after)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     results = {}
     with tempfile.TemporaryDirectory(prefix="lr-bench-incumbents-") as tmp:
         for n in args.counts:
             say(f"incumbents: {n:,} known, one page's transaction x{args.repeat}")
-            results[n] = run(f"sqlite:///{tmp}/state-{n}.sqlite", n, args.repeat)
+            results[n] = run(_scratch(args.state, n) if args.state else f"sqlite:///{tmp}/state-{n}.sqlite", n,
+                             args.repeat)
+            if args.state:
+                _drop(args.state, n)
             say(f"  {results[n]}")
     out = {"txn_ms": {str(n): r["txn_ms"] for n, r in results.items()},
            "txn_ms_max": {str(n): r["txn_ms_max"] for n, r in results.items()},
            "document_bytes": {str(n): r["document_bytes"] for n, r in results.items()},
-           "state": "sqlite", "machine": machine()}
+           "state": "postgresql" if args.state else "sqlite", "machine": machine()}
     rows = [(f"transaction at {n:,} incumbents (median)", r["txn_ms"], f"ms; document {r['document_bytes']:,} B")
             for n, r in results.items()]
     emit("incumbents in the state", rows, out, args.json)
