@@ -13,7 +13,8 @@ company at its last change, a won one at its CloseDate: where two partners work 
 company, the one most recently on it is the incumbent (rules/state.py).
 
 An Opportunity lost, or won longer ago, makes nobody the incumbent; one that learned its
-partner before stays until a later partner is learned or its year is up (`forget`).
+partner before stays until a later partner is learned or its year is up (`save_learned`
+forgets it at the next sync).
 
 Incumbents are rows of their own table (jobs/state/incumbents.py, state migration 10):
 the router is handed those of the companies of the leads it is about to decide (`take`,

@@ -203,3 +203,17 @@ def test_a_single_org_state_taken_over_by_its_named_org_keeps_its_incumbents():
         finally:
             acme.dispose()
             engine.dispose()
+
+
+def test_facts_older_than_a_year_are_forgotten_in_the_table_and_undated_ones_stay(tmp_path):
+    from rules.state import INCUMBENT_DAYS
+
+    store = Store(f"sqlite:///{tmp_path}/state.sqlite")
+    year_ago = int((NOW - timedelta(days=INCUMBENT_DAYS)).timestamp())
+    with store.begin() as conn:
+        rows.write(conn, {"company:old co": ("001A", year_ago - 1, "opportunity"),
+                          "company:new co": ("001B", AT - 86400, "lead"),
+                          "company:undated co": ("001C", 0, "lead")})
+        assert rows.forget(conn, NOW - timedelta(days=INCUMBENT_DAYS)) == 1
+        assert set(rows.read_all(conn)) == {"company:new co", "company:undated co"}
+    store.dispose()
