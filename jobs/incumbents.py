@@ -13,7 +13,13 @@ company at its last change, a won one at its CloseDate: where two partners work 
 company, the one most recently on it is the incumbent (rules/state.py).
 
 An Opportunity lost, or won longer ago, makes nobody the incumbent; one that learned its
-partner before stays until a later partner is learned or its year is up (`forget_incumbents`).
+partner before stays until a later partner is learned or its year is up (`save_learned`
+forgets it at the next sync).
+
+Incumbents are rows of their own table (jobs/state/incumbents.py, state migration 10):
+the router is handed those of the companies of the leads it is about to decide (`take`,
+one indexed query per page), and what is learned is written as learned (the job's
+lifecycle.save_state; the sync's Opportunities here).
 """
 from __future__ import annotations
 
@@ -23,8 +29,10 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from connector.errors import ConfigError
 from connector.soql import format_soql
+from jobs.state import incumbents as rows
 from jobs.timeutil import parse_sf_datetime
-from rules.state import INCUMBENT_DAYS, RoutingState
+from rules.model import Lead
+from rules.state import INCUMBENT_DAYS, RoutingState, incumbent_keys, lead_domain
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -33,9 +41,26 @@ WATERMARK = "sync:incumbent"
 
 
 def wanted(book: Any) -> bool:
-    """Does a rule prefer incumbents? Only then are they learned: kept in the routing state's
-    document, they cost every load and save of it (some 70 bytes of JSON each, 1.4 MB at the cap)."""
+    """Does a rule prefer incumbents? Only then are they learned, and read for the leads
+    being decided (a query per page that nothing would read otherwise)."""
     return any(r.prefer_incumbent for r in book.rules)
+
+
+def take(cx: Context, conn: Any, state: RoutingState, leads: Iterable[Any]) -> None:
+    """Hand the router the incumbents of these leads' companies (by name and email domain),
+    read in one query, where a rule prefers incumbents."""
+    if not wanted(cx.book):
+        return
+    keys = [k for lead in leads if isinstance(lead, Lead) for k in incumbent_keys(lead.company, lead_domain(lead))]
+    state.take_incumbents(rows.read(conn, keys))
+
+
+def save_learned(conn: Any, state: RoutingState, now: datetime) -> tuple[int, int]:
+    """The sync's facts, written without the counters' document (the sync changes none of
+    its counters); then those older than INCUMBENT_DAYS go: (cap let go, forgotten)."""
+    capped = rows.write(conn, state.learned)
+    state.learned = {}
+    return capped, rows.forget(conn, now - timedelta(days=INCUMBENT_DAYS))
 
 
 def partner_field(mappings: Any) -> str:

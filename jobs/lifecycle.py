@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from jobs import feedback, learning
+from jobs import feedback, incumbents, learning
 from jobs import lead_words as words
 from jobs.logging import get_logger
+from jobs.state import incumbents as incumbent_rows
 from jobs.state import offers as of
 from jobs.state import schema
 from jobs.state import outbox as ob
@@ -73,7 +74,8 @@ def jsonable(value: Any) -> Any:
 
 def load_state(conn: Connection, lead_ids: Any = ()) -> RoutingState:
     """The engine's counters, plus the per-lead facts of `lead_ids` (the leads the caller
-    is about to act on) read from their rows."""
+    is about to act on) read from their rows. The incumbents of the leads' companies are
+    the router's caller's to hand it (jobs/incumbents.take): it has the leads."""
     data = st.load_routing_state(conn)
     state = RoutingState.from_dict(data) if data else RoutingState()
     ids = list(lead_ids)
@@ -83,7 +85,11 @@ def load_state(conn: Connection, lead_ids: Any = ()) -> RoutingState:
 
 
 def save_state(conn: Connection, state: RoutingState, now: datetime) -> None:
+    """The counters' document, and the incumbents learned since loaded as their rows."""
     st.save_routing_state(conn, state.to_dict(), now)
+    if state.learned:
+        incumbent_rows.write(conn, state.learned)
+        state.learned = {}
 
 
 def commit_decision(cx: Context, conn: Connection, state: RoutingState, lead: Lead, decision: Decision, *,
@@ -284,6 +290,7 @@ def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead,
 
     A lead a distributor accepted and handed down goes to its next reseller instead, and
     back to the distributor when none is left."""
+    incumbents.take(cx, conn, state, [lead])
     distributor = handed_down_by(cx, conn, lead.id)
     if distributor is not None:
         return hand_down(cx, conn, state, lead, distributor, attempt=attempt, why=why, record=record,
@@ -315,6 +322,7 @@ def reroute(cx: Context, conn: Connection, state: RoutingState, lead: Lead, *, r
     decision (routing it again to the same partner would leave the Lead as the person
     found it). A lead a partner's rep still owns never stays with it: when nothing can be
     offered it goes to escalation, where a channel manager sees it."""
+    incumbents.take(cx, conn, state, [lead])
     held = withdraw_held(conn, state, lead.id, f"withdrawn: {REROUTE_WHY}", now)
     # a partner that closed the lead unconverted has had its go: a person reopening it wants another
     held |= {o["partner_id"] for o in of.offers_for_lead(conn, lead.id) if o["status"] == "lost" and o["partner_id"]}
@@ -372,6 +380,7 @@ def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, di
     """Offer a distributor's lead to one of its resellers; when none qualifies (or all
     declined, or the attempts ran out) the lead stays with the distributor's rep."""
     dist_id = distributor["partner_id"]
+    incumbents.take(cx, conn, state, [lead])
     decision = cx.routing().router.hand_down(lead, dist_id, state, now, attempt=attempt)
     if (decision.kind is DecisionKind.OFFER and not barred(state, lead.id, decision) and decision.partner_id != dist_id
             and attempt <= cx.book.settings.max_attempts):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from sqlalchemy import Connection
 
-from jobs import feedback, learning, lifecycle
+from jobs import feedback, incumbents, learning, lifecycle
 from jobs import lead_words as words
 from jobs.logging import get_logger
 from jobs.owner_names import lead_labels
@@ -28,6 +28,9 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
           now: datetime, *, parse: Callable[[Any], datetime | None] = parse_sf_datetime) -> list[str]:
     """Decide and commit each lead; returns one outcome label per lead, for the counts.
     `parse`: how a record's SystemModstamp is read (the caller's memo of its page's)."""
+    items = list(items)
+    # the page's companies' incumbents, in one query, before the first of them is decided
+    incumbents.take(cx, conn, state, (lead for lead, _ in items))
     outcomes = []
     routing = None  # built (or refreshed) once a lead needs deciding
     decided: list[tuple[Lead, Decision, dict[str, Any] | None, datetime | None]] = []

@@ -68,12 +68,11 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         if (wants_incumbents := incumbents.wanted(cx.book)) else []
     with cx.store.begin() as conn:
         if wants_incumbents:
-            data = st.load_routing_state(conn)
-            state = RoutingState.from_dict(data) if data else RoutingState()
+            # rows of their own: the routing state's counters are neither read nor written here
+            state = RoutingState()
             learned, forgotten = incumbents.learn(state, opportunities, incumbents.partner_field(ms), now)
+            forgotten += incumbents.save_learned(conn, state, now)[1]
             counts["incumbent_opportunities"], counts["incumbents_forgotten"] = learned, forgotten
-            if learned or forgotten:
-                st.save_routing_state(conn, state.to_dict(), now)
             if opportunities:
                 newest = max(r["SystemModstamp"] for r in opportunities)
                 st.set_watermark(conn, incumbents.WATERMARK, min(parse_sf_datetime(newest), now), now)

@@ -25,8 +25,11 @@ _KEEP_DAYS = 3  # daily counters older than this are dropped; only today's matte
 _KEEP_ROTATIONS = 20_000
 # Incumbents kept: a company's name and its email domain are a key each, so some 10,000
 # companies at least. Beyond this many (and a tenth more, so the trim is not paid on every
-# acceptance) the oldest go first; an org with a million accepted leads keeps its latest. Facts older than INCUMBENT_DAYS go at each partner sync (`forget_incumbents`).
-_KEEP_INCUMBENTS = 20_000
+# acceptance) the oldest go first; an org with a million accepted leads keeps its latest.
+# Facts older than INCUMBENT_DAYS go at each partner sync (`forget_incumbents`). The job
+# layer keeps them in a table of its own, capped alike (jobs/state/incumbents.py).
+KEEP_INCUMBENTS = 20_000
+KEEP_INCUMBENTS_MOST = KEEP_INCUMBENTS + KEEP_INCUMBENTS // 10
 INCUMBENT_DAYS = 365
 # Domains of webmail: a lead from a gmail.com address says nothing of its company, and
 # taken for one, the first partner to accept a gmail lead would be offered every other.
@@ -153,8 +156,13 @@ class RoutingState:
     rep_rotation: dict[str, str] = field(default_factory=dict)  # partner → last rep id offered
     performance: dict[str, Performance] = field(default_factory=dict)
     # "company:acme" / "domain:acme.com" → (partner, since when it works it: epoch seconds,
-    # 0 when undated; how: a key of INCUMBENT_HOW)
+    # 0 when undated; how: a key of INCUMBENT_HOW). Those of the companies at hand: the job
+    # layer keeps them all in a table of their own and hands the router the page's
+    # (`take_incumbents`); what is learned meanwhile is kept here too, and in `learned`.
     incumbents: dict[str, tuple[str, int, str]] = field(default_factory=dict)
+    # the facts learned since loaded (an acceptance, an Opportunity, a rebuild), for the job
+    # layer to write to its table; not in the document
+    learned: dict[str, tuple[str, int, str]] = field(default_factory=dict, compare=False, repr=False)
     # the newest fact the cap let go since loaded: one as old is not taken again; not saved
     incumbents_floor: int = field(default=0, compare=False, repr=False)
     offer_rule: dict[str, str] = field(default_factory=dict)  # lead → rule of its current offer (for hand-down)
@@ -188,10 +196,12 @@ class RoutingState:
     def incumbent_of(self, company: str | None, domain: str | None) -> tuple[str, int, str] | None:
         """(partner, since, how) of the partner working the lead's company, known by its
         email domain or its name; where the two name different partners, the later one."""
-        d = normalise_domain(domain)
-        by_domain = self.incumbents.get(f"domain:{d}") if d and d not in FREE_MAIL else None
-        c = company_key(company)
-        by_name = self.incumbents.get(f"company:{c}") if c else None
+        by_domain = by_name = None
+        for key in incumbent_keys(company, domain):
+            if key.startswith("domain:"):
+                by_domain = self.incumbents.get(key)
+            else:
+                by_name = self.incumbents.get(key)
         if by_domain and by_name:
             return by_name if by_name[1] > by_domain[1] else by_domain
         return by_domain or by_name
@@ -206,24 +216,30 @@ class RoutingState:
         partner on an open or recently won opportunity of it). A fact older than the one
         kept for the company changes nothing: the partner most recently on it wins."""
         since = int(at.timestamp()) if at is not None else 0
-        d = normalise_domain(domain)
-        keys = [f"domain:{d}"] if d and d not in FREE_MAIL else []
-        if key := company_key(company):
-            keys.append(f"company:{key}")
-        kept = self.incumbents
+        kept, learned = self.incumbents, self.learned
         value = (partner_id, since, how)
-        for k in keys:
+        for k in incumbent_keys(company, domain):
             old = kept.get(k)
             if (old is None and (since > self.incumbents_floor or not since)) or (old is not None and old[1] <= since):
-                kept[k] = value
-        if len(kept) > _KEEP_INCUMBENTS + _KEEP_INCUMBENTS // 10:
+                kept[k] = learned[k] = value
+        if len(kept) > KEEP_INCUMBENTS_MOST:
             # the oldest facts go, whatever order they were learned in, and none as old comes
             # back: a state rebuilt from the org (its leads in no order of time) keeps the
-            # latest, as the live state does
-            gone = nsmallest(len(kept) - _KEEP_INCUMBENTS, kept.items(), key=_since)
+            # latest, as the live state does (the job layer's table is capped alike)
+            gone = nsmallest(len(kept) - KEEP_INCUMBENTS, kept.items(), key=_since)
             for k, _ in gone:
                 del kept[k]
+                learned.pop(k, None)
             self.incumbents_floor = max(self.incumbents_floor, gone[-1][1][1])
+
+    def take_incumbents(self, found: dict[str, tuple[str, int, str]]) -> None:
+        """The incumbents the job layer read for the companies at hand (`incumbent_keys` of
+        each lead); a fact learned since loaded that is as late stands."""
+        kept = self.incumbents
+        for k, value in found.items():
+            old = kept.get(k)
+            if old is None or old[1] < value[1]:
+                kept[k] = value
 
     def forget_incumbents(self, before: datetime) -> int:
         """Drop what partners were learned to work before `before` (undated facts stay): how many."""
@@ -231,6 +247,7 @@ class RoutingState:
         old = [k for k, (_, since, _) in self.incumbents.items() if 0 < since < cut]
         for k in old:
             del self.incumbents[k]
+            self.learned.pop(k, None)
         return len(old)
 
     def record_offer(self, decision: Decision, now: datetime) -> None:
@@ -345,31 +362,49 @@ class RoutingState:
 
     # ---------------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
-        """The counters (small: per partner, per rotation key), not the per-lead facts."""
+        """The counters (small: per partner, per rotation key), not the per-lead facts nor the
+        incumbents (some 70 bytes each, 1.4 MB at the cap: they are rows, written as learned)."""
         return {
-            "version": 4,
+            "version": 5,
             "open_offers": dict(self.open_offers),
             "daily": {k: dict(v) for k, v in self.daily.items()},
             "rotation": dict(self.rotation),
             "rep_rotation": dict(self.rep_rotation),
             "performance": {k: vars(v).copy() for k, v in self.performance.items()},
-            "incumbents": {k: list(v) for k, v in self.incumbents.items()},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RoutingState":
         version = data.get("version", 1)
-        if version not in (1, 2, 3, 4):
+        if version not in (1, 2, 3, 4, 5):
             raise ValueError(f"routing state version {data.get('version')!r} is newer than this leadrouter understands")
-        # version 1 carried per-lead maps too; they are read from rows now (state migration 3)
+        # version 1 carried per-lead maps too; they are read from rows now (state migration 3).
+        # Up to version 4 the document carried the incumbents: read as learned, so the next
+        # save writes them where they are kept now (state migration 10 does it at once)
+        found = document_incumbents(data)
         return cls(
             open_offers={k: int(v) for k, v in data.get("open_offers", {}).items()},
             daily={k: {p: int(n) for p, n in v.items()} for k, v in data.get("daily", {}).items()},
             rotation=dict(data.get("rotation", {})),
             rep_rotation=dict(data.get("rep_rotation", {})),
             performance={k: Performance(**v) for k, v in data.get("performance", {}).items()},
-            incumbents=_incumbents(data.get("incumbents", {}), version),
+            incumbents=found, learned=dict(found),
         )
+
+
+def incumbent_keys(company: str | None, domain: str | None) -> list[str]:
+    """The keys a company's incumbent is kept under: its email domain (not a webmail one)
+    and its name as deal registrations read it (umlauts spelt out, no legal form)."""
+    d = normalise_domain(domain)
+    keys = [f"domain:{d}"] if d and d not in FREE_MAIL else []
+    if key := company_key(company):
+        keys.append(f"company:{key}")
+    return keys
+
+
+def document_incumbents(data: dict[str, Any]) -> dict[str, tuple[str, int, str]]:
+    """The incumbents a routing-state document of version 4 or before carried (none after)."""
+    return _incumbents(data.get("incumbents") or {}, data.get("version", 1))
 
 
 def _since(item: tuple[str, tuple[str, int, str]]) -> int:

@@ -92,6 +92,7 @@ def open_context(loaded: LoadedConfig, *, rules: Path | None = None, client: Any
     from jobs.app import Connector
     from jobs.lifecycle import load_state
     from jobs.state import Store
+    from jobs.state import incumbents as incumbent_rows
 
     tmp = tempfile.TemporaryDirectory(prefix="leadrouter-ops-")
     private = Store(f"sqlite:///{Path(tmp.name) / 'ops.sqlite'}")
@@ -129,6 +130,8 @@ def open_context(loaded: LoadedConfig, *, rules: Path | None = None, client: Any
     if live is not None:
         with live.connect() as conn:
             state = load_state(conn)
+            # a one-off previews any lead: every incumbent, read once (jobs read a page's)
+            state.take_incumbents(incumbent_rows.read_all(conn))
     return OpsContext(loaded, cx, state, live, tmp)
 
 

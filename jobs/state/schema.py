@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -25,7 +26,7 @@ from sqlalchemy import (
 
 from jobs.state.types import OrgString, OrgText, UTCDateTime
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 metadata = MetaData()
 
@@ -146,6 +147,20 @@ routing_state = Table(
     Column("id", Integer, primary_key=True),
     Column("data", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Which partner works a company (jobs/incumbents.py), one row per key: "company:<name as
+# deal registrations read it>" or "domain:<email domain>". Read for the companies of the
+# leads at hand, written as learned — never the whole set per transaction (it was part
+# of the document above until version 10: 1.4 MB at the cap, loaded and saved by each job).
+incumbents = Table(
+    "incumbents",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("partner_id", ID, nullable=False),
+    Column("since", BigInteger, nullable=False),  # epoch seconds it works the company since; 0: undated
+    Column("how", String(16), nullable=False),  # a key of rules.state.INCUMBENT_HOW
+    Index("ix_incumbents_since", "since"),  # the cap lets the oldest go, the year's end forgets them
 )
 
 OUTBOX_STATUSES = ("pending", "sent", "confirmed", "dropped")

@@ -340,10 +340,11 @@ def keep_lock_session_alive(engine: Engine) -> None:
 
 
 def upsert(conn: Connection, table, rows: list[Any], keys: Iterable[str], *,
-           names: Sequence[str] | None = None) -> None:
+           names: Sequence[str] | None = None, only_where: str = "") -> None:
     """INSERT … ON CONFLICT DO UPDATE, on whichever of the two databases we are on (rows as
-    `insert_rows` takes them)."""
-    insert_rows(conn, table, rows, names=names, conflict=tuple(keys))
+    `insert_rows` takes them); `only_where`: the update's condition, SQL naming the row kept
+    by its table's name and the row offered as `excluded` (a later fact wins, not the last)."""
+    insert_rows(conn, table, rows, names=names, conflict=tuple(keys), only_where=only_where)
 
 
 # --- many rows at once -----------------------------------------------------------
@@ -357,7 +358,8 @@ _PARAMS_PER_STATEMENT = {"sqlite": 999, "postgresql": 30_000}  # SQLite's smalle
 
 
 def insert_rows(conn: Connection, table, rows: list[Any], *, names: Sequence[str] | None = None,
-                returning: tuple[str, ...] = (), conflict: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
+                returning: tuple[str, ...] = (), conflict: tuple[str, ...] = (),
+                only_where: str = "") -> list[tuple[Any, ...]]:
     """`conn.execute(table.insert(), rows)` for rows that all have the keys of the first, or
     for tuples of the `names` columns in that order (a commit builds those directly: no
     dict per row) — an upsert on `conflict` when given: the last row of a key wins, as
@@ -388,7 +390,8 @@ def insert_rows(conn: Connection, table, rows: list[Any], *, names: Sequence[str
     if conflict:
         rest = [prep.quote(n) for n in names if n not in conflict]
         target = ", ".join(prep.quote(n) for n in conflict)
-        tail = (f" ON CONFLICT ({target}) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in rest)) if rest \
+        tail = (f" ON CONFLICT ({target}) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in rest)
+                + (f" WHERE {only_where}" if only_where else "")) if rest \
             else f" ON CONFLICT ({target}) DO NOTHING"
     if returning:
         tail += " RETURNING " + ", ".join(prep.quote(table.c[n].name) for n in returning)

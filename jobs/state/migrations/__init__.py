@@ -47,6 +47,7 @@ from jobs.state.migrations import (
     v7_lead_rule,
     v8_offer_calendar,
     v9_offer_alerted_at,
+    v10_incumbent_rows,
 )
 
 
@@ -67,6 +68,7 @@ MIGRATIONS: list[Migration] = [
     Migration(7, v7_lead_rule.NAME, v7_lead_rule.apply),
     Migration(8, v8_offer_calendar.NAME, v8_offer_calendar.apply),
     Migration(9, v9_offer_alerted_at.NAME, v9_offer_alerted_at.apply),
+    Migration(10, v10_incumbent_rows.NAME, v10_incumbent_rows.apply),
 ]
 
 

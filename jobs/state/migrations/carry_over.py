@@ -21,7 +21,8 @@ from jobs.state import orgs
 
 # every table a leadrouter state ever had (the fencing token's table included)
 TABLES = ("schema_version", "watermarks", "snapshot", "leads", "offers", "exclusions", "routing_state", "outbox",
-          "decisions", "job_runs", "instances", "api_budget", "leader_token", "org_identity")
+          "decisions", "job_runs", "instances", "api_budget", "leader_token", "org_identity",
+          "incumbents")
 SOURCE = "public"
 
 
