@@ -40,7 +40,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from connector.records import id18
 from connector.soql import format_soql, ident, select as soql_select
-from jobs import incumbents, lifecycle
+from jobs import incumbents, lifecycle, remind
 from jobs.poll import NO_REASON  # a rebuilt decline reads (and counts in feedback) as the live one
 from jobs.state import schema
 from jobs.state import store as st
@@ -551,7 +551,7 @@ def learned(cx: Context, rows: _Rows, partner: str | None, lead: Any, at: dateti
         rows.accepted.append((partner, lead, at))
 
 
-REMINDER_SUBJECTS = ("Offer reminder sent", "Offer reminder not sent")  # jobs/remind.py's Tasks
+REMINDER_SUBJECTS = remind.TASK_SUBJECTS  # jobs/remind.py's Tasks
 FOLLOWUP_SUBJECTS = ("Follow-up reminder sent", "Follow-up reminder not sent")  # jobs/followup.py's
 
 
@@ -566,8 +566,6 @@ def reminders_sent(cx: Context, conn: Any, now: datetime) -> dict[str, int]:
     mode = cx.settings.notifications.mode
     if mode == "none":  # a Flow reminds: nothing of ours was sent, nothing to send twice
         return {}
-    from jobs import remind
-
     O = schema.offers
     live = [dict(r._mapping) for r in conn.execute(select(O).where(O.c.status == "live", O.c.deadline.is_not(None)))]
     taken = [dict(r._mapping) for r in conn.execute(select(O).where(O.c.status == "accepted"))]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from datetime import datetime, timedelta
 
 from connector.notify import OUTCOME_UNKNOWN, Notification, NotifyResult
-from jobs import activity
+from jobs import activity, email_limit
 from jobs.alerts import deadline_lines, deadline_text, lead_link, rep_of
 from jobs.state import offers as of
 from jobs.wording import reminder_words, stored_facts
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from jobs.context import Context
 
 SETTING = "reminder_tasks"
+# every Subject a reminder's Task may have: a state rebuilt from the org takes an offer whose
+# lead holds one of these as reminded (jobs/recovery.py), whatever the outcome said
+TASK_SUBJECTS = ("Offer reminder sent", "Offer reminder not sent by email", "Offer reminder partly sent",
+                 "Offer reminder may not have been sent", "Offer reminder not sent")
 
 
 def run(cx: Context, now: datetime) -> dict[str, int]:
@@ -60,33 +64,40 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         link = lead_link(cx, offer["lead_id"])
         for zone, language, reps in _by_zone(routing, _recipients(routing, offer, declined.get(offer["lead_id"], {}))):
             words = reminder_words(language)
-            mine.append(len(notes))
-            zones.append(zone)
-            notes.append(Notification(
-                recipient_ids=reps,
-                title=words["reminder_title"].format(company=about["company"]),
-                body=words["reminder_body"].format(lead=about["lead"], deadline=deadline_text(offer["deadline"], zone),
-                                                   link=link),
-                target_id=offer["lead_id"],
-            ))
+            title = words["reminder_title"].format(company=about["company"])
+            body = words["reminder_body"].format(lead=about["lead"], deadline=deadline_text(offer["deadline"], zone),
+                                                 link=link)
+            # an email goes to each rep alone (emailSimple takes one input per rep anyway): one
+            # rep's refusal then neither marks the colleagues unreminded nor, past the email
+            # limit, sends the bell to a colleague whose email went
+            for group in ([(r,) for r in reps] if mode == "email" else [reps]):
+                mine.append(len(notes))
+                zones.append(zone)
+                notes.append(Notification(recipient_ids=group, title=title, body=body, target_id=offer["lead_id"]))
         of_offer.append(mine)
         zones_of.append(zones)
     counts: dict[str, int] = {"reminded": len(due), "notified": 0, "failed": 0}
     if mode == "none":  # the org notifies with a Flow: nothing sent here, nothing to show
         return counts
-    results = activity.send(cx, mode, notes, log=cx.log(component="remind"), event="reminders_not_sent")
+    log = cx.log(component="remind")
+    results = activity.send(cx, mode, notes, log=log, event="reminders_not_sent")
+    results, limited = email_limit.by_bell_instead(cx, mode, results, log=log, event="reminders", noun="reminder")
+    if limited:
+        counts["reminders_email_limit"] = len(limited)
     refused = next((r for r in results if not r.ok and r.fix), None)
     if refused is not None:  # the org or the config refuses every reminder alike: say what to change
-        cx.log(component="remind").warning("reminders_failed", failed=sum(not r.ok for r in results),
-                                           code=refused.code, message=refused.message, fix=refused.fix)
+        log.warning("reminders_failed", failed=sum(not r.ok for r in results),
+                    code=refused.code, message=refused.message, fix=refused.fix)
     marks = []
     for offer, mine, zones in zip(due, of_offer, zones_of):
         outcome = [results[i] for i in mine]
-        failure = next((r for r in outcome if not r.ok), None)
-        sent = bool(outcome) and failure is None
+        refusals = [limited[i] for i in mine if i in limited]
+        sent = bool(outcome) and all(r.ok for r in outcome)
         counts["notified" if sent else "failed"] += 1
-        if activity.wanted(cx, SETTING, sent):
-            marks.append(_mark(offer, mode, outcome, zones, failure))
+        # a reminder the email limit stopped shows on its Lead whatever reminder_tasks says:
+        # nothing else tells an admin that the rep was never emailed
+        if refusals or activity.wanted(cx, SETTING, sent):
+            marks.append(_mark(offer, mode, outcome, zones, refusals))
     activity.write(cx, now, marks, kind="reminder", setting=SETTING, counts=counts)
     return counts
 
@@ -134,24 +145,55 @@ def _remind_at(book, rules: dict[str, Any], routing, offer: dict[str, Any], hour
 
 
 def _mark(offer: dict[str, Any], mode: str, outcome: list[NotifyResult], zones: list[str | None],
-          failure: NotifyResult | None) -> activity.Mark:
-    who = activity.users(sum(len(r.notification.recipient_ids) for r in outcome),
-                         "pool" if offer.get("kind") == "pool" else "offered partner")
-    how = activity.HOW.get(mode, mode)
-    if failure is None:
-        subject, lines = "Offer reminder sent", [f"leadrouter reminded {who} {how} that the offer ends soon."]
-    elif failure.code == OUTCOME_UNKNOWN:
-        subject = "Offer reminder may not have been sent"
-        lines = [f"leadrouter asked Salesforce to remind {who} {how} that the offer ends soon, and cannot tell "
-                 f"whether it did ({activity.reason(failure.code, failure.message)}).",
-                 "The offer stands; it lapses at its deadline as usual."]
-    else:
-        reason = activity.reason(failure.code, failure.message) if outcome else "no active partner user to remind"
+          limited: list[NotifyResult]) -> activity.Mark:
+    """The Task on the Lead for its reminder: how many users were reminded and how, how many
+    were not and why (never their names: a later partner's reps read the lead's activities
+    too). `limited`: the email limit's refusals (each then went by the bell, or not at all)."""
+    of = "pool" if offer.get("kind") == "pool" else "offered partner"
+    count = lambda results: sum(len(r.notification.recipient_ids) for r in results)  # noqa: E731
+    reached = [r for r in outcome if r.ok]
+    missed = [r for r in outcome if not r.ok]
+    refused_email = {r.notification for r in limited}
+    belled = count([r for r in reached if r.notification in refused_email])
+    how = _ways(count(reached) - belled, belled) if belled else activity.HOW.get(mode, mode)
+    if not outcome:
         subject = "Offer reminder not sent"
-        lines = [f"leadrouter could not remind {who if outcome else 'anyone'} {how} that the offer ends soon "
-                 f"({reason}).", "The offer stands; it lapses at its deadline as usual."]
+        lines = [f"leadrouter could not remind anyone {how} that the offer ends soon "
+                 "(no active partner user to remind).", STANDS]
+    elif any(r.code == OUTCOME_UNKNOWN for r in missed):
+        unknown = next(r for r in missed if r.code == OUTCOME_UNKNOWN)
+        subject = "Offer reminder may not have been sent"
+        lines = [f"leadrouter asked Salesforce to remind {activity.users(count(outcome), of)} {how} that the offer "
+                 f"ends soon, and cannot tell whether it did ({activity.reason(unknown.code, unknown.message)}).", STANDS]
+    elif not reached:
+        subject = "Offer reminder not sent"
+        lines = [f"leadrouter could not remind {activity.users(count(outcome), of)} {how} that the offer ends soon "
+                 f"({activity.reason(missed[0].code, missed[0].message)}).", STANDS]
+    else:
+        subject = ("Offer reminder partly sent" if missed else
+                   "Offer reminder not sent by email" if limited else "Offer reminder sent")
+        lines = [f"leadrouter reminded {activity.users(count(reached), of)} {how} that the offer ends soon."]
+        if belled:
+            lines.append(f"Salesforce refused to email {activity.users(belled, of)} "
+                         f"({activity.reason(limited[0].code, limited[0].message)}); they were reminded "
+                         f"{activity.HOW['custom']} instead.")
+        if missed:
+            lines += [f"leadrouter could not remind {activity.users(count(missed), of)} "
+                      f"({activity.reason(missed[0].code, missed[0].message)}).", STANDS]
     facts = [f"Offer attempt: {offer.get('attempt')}", *deadline_lines(offer.get("deadline"), zones)]
     return activity.Mark(offer["lead_id"], subject, "\n".join(lines + facts))
+
+
+STANDS = "The offer stands; it lapses at its deadline as usual."
+
+
+def _ways(emailed: int, belled: int) -> str:
+    """How the reached users were reminded, past the email limit."""
+    if not emailed:
+        return activity.HOW["custom"]
+    if not belled:
+        return activity.HOW["email"]
+    return f"({emailed} {activity.HOW['email']}, {belled} {activity.HOW['custom']})"
 
 
 def _by_zone(routing, reps: tuple[str, ...]) -> list[tuple[str | None, str | None, tuple[str, ...]]]:
