@@ -17,6 +17,10 @@ from jobs.wording import reminder_words, stored_facts
 from mappings import Unroutable
 from rules.model import Lead
 
+# every Subject a follow-up's Task may have: a state rebuilt from the org takes an accepted
+# lead holding one of these as followed up (jobs/recovery.py), whatever the outcome said
+TASK_SUBJECTS = ("Follow-up reminder sent", "Follow-up reminder may not have been sent", "Follow-up reminder not sent")
+
 if TYPE_CHECKING:
     from jobs.context import Context
 
