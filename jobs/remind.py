@@ -6,9 +6,15 @@ two connectors overlapping on one state only the one whose claim wins sends it.
 Each rep reads the deadline in their own time zone with UTC alongside, as in the offer
 alert (jobs/alerts.py); reps of one offer in different zones get a message each.
 
-What happened shows on the Lead as a completed Task, "Offer reminder sent" or "Offer
-reminder not sent" with Salesforce's reason (jobs/activity.py; [notifications]
-reminder_tasks). With notifications mode "none" nothing is sent, and no Task written.
+An email goes to each rep alone, so each rep's outcome is their own: a rep Salesforce refuses
+(one deactivated since the last partner sync) does not hide the colleagues reminded. Past
+the org's email limit the refused reminders go by the bell where the connector has a Custom
+Notification Type (jobs/email_limit.py), each rep once; nothing is tried again later.
+
+What happened shows on the Lead as a completed Task (TASK_SUBJECTS: "Offer reminder sent",
+"partly sent", "not sent" with Salesforce's reason…; jobs/activity.py; [notifications]
+reminder_tasks — whatever it says for one the email limit stopped). With notifications mode
+"none" nothing is sent, and no Task written.
 """
 from __future__ import annotations
 

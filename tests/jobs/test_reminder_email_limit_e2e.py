@@ -22,6 +22,7 @@ from .conftest import is_reminder
 pytestmark = pytest.mark.e2e
 
 NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1, 0.2))
+ALWAYS_ACCEPT = Profile("always accept", accept=1.0, reject=0.0, delay_hours=(0.1, 0.2))
 ALLOWANCE = 7  # emails left today: fewer than the run's reminders
 # the offer alerts by the bell, so the day's email allowance is the reminders' alone
 SETTINGS = {"mode": "email", "offer_alert": "custom", "pool_alert": "members"}
@@ -32,14 +33,14 @@ def spent_midway(org) -> None:
     org.org.single_email_counts_all = True  # this org counts emails to its own users too
 
 
-def emailed(org) -> Counter:
+def emailed(org, kind: str = "reminder") -> Counter:
     return Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"]) for n in org.notifications.all("emailSimple")
-                   if is_reminder(n.inputs["emailSubject"]))
+                   if is_reminder(n.inputs["emailSubject"], kind))
 
 
-def belled(org) -> Counter:
+def belled(org, kind: str = "reminder") -> Counter:
     return Counter((n.inputs["targetId"], r) for n in org.notifications.all("customNotificationAction")
-                   if is_reminder(n.inputs["title"]) for r in n.inputs["recipientIds"])
+                   if is_reminder(n.inputs["title"], kind) for r in n.inputs["recipientIds"])
 
 
 def reminder_tasks(org) -> dict[str, list[dict]]:
@@ -145,3 +146,25 @@ def test_a_reminder_a_deactivated_rep_could_not_get_says_so_and_who_was_reminded
     assert task["Subject"] == "Offer reminder partly sent"
     assert "INVALID_ID_FIELD" in task["Description"] and "1 user" in task["Description"]
     assert result.counts["failed"] >= 1
+
+
+def test_follow_ups_past_the_email_limit_go_by_the_bell_and_each_lead_says_so(org, make_loop):
+    """The follow-up of an accepted lead nobody worked is a reminder too, by the same channel."""
+    loop = make_loop(org, settings={"notifications": {**SETTINGS, "reminder_tasks": "off"}})
+    org.simulator.set_profile("*", ALWAYS_ACCEPT)
+    loop.cycle()
+    loop.cycle(hours=1)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    spent_midway(org)
+    org.clock.advance(timedelta(days=3))
+    with capture_logs() as logs:
+        result = loop.cx.run_job("followup", org.clock.now())
+    mail, bell = emailed(org, "followup"), belled(org, "followup")
+    assert sum(mail.values()) == ALLOWANCE and bell
+    assert not set(mail) & set(bell) and max((mail + bell).values()) == 1
+    tasks = {t["WhoId"]: t for t in org.org.records("Task") if t["Subject"].startswith("Follow-up")}
+    assert set(tasks) == {lead for lead, _ in bell}
+    assert all(t["Subject"] == "Follow-up reminder not sent by email" and "SINGLE_EMAIL_LIMIT_EXCEEDED" in t["Description"]
+               for t in tasks.values())
+    [said] = [e for e in logs if e["event"] == "followup_reminders_email_limit"]
+    assert said["refused"] == result.counts["followup_email_limit"] == said["sent_by_notification"] > 0
