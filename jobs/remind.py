@@ -48,16 +48,23 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     if not near:
         return {}
     rules = {r.name: r for r in cx.book.rules}
-    due = [o for o in near if _remind_at(cx.book, rules, routing, o, hours) <= now]
+    at = {o["id"]: _remind_at(cx.book, rules, routing, o, hours) for o in near}
+    due = [o for o in near if at[o["id"]] <= now]
     with cx.store.begin() as conn:
         # claimed, not just set: another connector that read the same offers as due (an
         # overlapping leader) may have claimed some since; only what is won here is sent
         won = of.claim(conn, [o["id"] for o in due], "reminded_at", "live", now) if due else set()
         due = [o for o in due if o["id"] in won]
-        # a pool member that declined the lead is not asked for it again
-        declined = of.lead_facts(conn, [o["lead_id"] for o in due if o.get("queue_id")])[0] if due else {}
+    # an offer whose alert went out when its reminder was already due (a window no longer than
+    # reminder_before_hours) had the deadline from the alert: a reminder on its heels pings
+    # the rep twice for one offer. Claimed all the same, so that it is not looked at again
+    by_alert = {o["id"] for o in due if o.get("alerted_at") is not None and at[o["id"]] <= o["alerted_at"]}
+    due = [o for o in due if o["id"] not in by_alert]
     if not due:
-        return {}
+        return {"reminded_by_alert": len(by_alert)} if by_alert else {}
+    with cx.store.connect() as conn:
+        # a pool member that declined the lead is not asked for it again
+        declined = of.lead_facts(conn, [o["lead_id"] for o in due if o.get("queue_id")])[0]
     mode = cx.settings.notifications.mode
     notes: list[Notification] = []
     of_offer: list[list[int]] = []  # each offer's notifications, by index in notes
@@ -83,6 +90,8 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         of_offer.append(mine)
         zones_of.append(zones)
     counts: dict[str, int] = {"reminded": len(due), "notified": 0, "failed": 0}
+    if by_alert:
+        counts["reminded_by_alert"] = len(by_alert)
     if mode == "none":  # the org notifies with a Flow: nothing sent here, nothing to show
         return counts
     log = cx.log(component="remind")
