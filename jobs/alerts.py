@@ -150,7 +150,7 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
         return {}
     routing = cx.routing()
     convert = cx.mappings.lead_converter()
-    members = _pool_members(cx, routing, now, [(o, r) for o, r in rows if o.get("kind") == "pool"], convert)
+    members = pool_members(cx, routing, now, [(o, r) for o, r in rows if o.get("kind") == "pool"], convert)
     # each offer's facts once (what the lead stream remembered is used up by the first read)
     alerted = [(offer, _facts(cx, offer, record, convert),
                 members[offer["id"]][0] if offer["id"] in members else _recipients(routing, offer))
@@ -319,7 +319,7 @@ def _claimed(cx, now: datetime, rows: list[tuple[dict[str, Any], Any]]) -> list[
     return [(offer, record) for offer, record in rows if offer["id"] in won]
 
 
-def _pool_members(cx, routing, now: datetime, rows: list[tuple[dict[str, Any], Any]],
+def pool_members(cx, routing, now: datetime, rows: list[tuple[dict[str, Any], Any]],
                   convert) -> dict[int, tuple[tuple[str, ...], dict[str, int]]]:
     """For each pool offer: the reps to tell — each member's active reps in the pool's queue,
     as a pushed offer's partner's are told — and how many members were left out, by why: one

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from connector.notify import OUTCOME_UNKNOWN, Notification, NotifyResult
 from jobs import activity, email_limit
-from jobs.alerts import deadline_lines, deadline_text, lead_link, rep_of
+from jobs.alerts import deadline_lines, deadline_text, lead_link, pool_members, rep_of
 from jobs.state import offers as of
 from jobs.wording import reminder_words, stored_facts
 from rules.windows import parse_calendar, reminder_time, week_of
@@ -62,9 +62,14 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     due = [o for o in due if o["id"] not in by_alert]
     if not due:
         return {"reminded_by_alert": len(by_alert)} if by_alert else {}
+    # a pool lead's reminder goes to the members its alert would tell: not one that declined
+    # it, one paused or at its capacity or daily cap since (a reminder is a push), nor one
+    # the pool's rule does not admit for the lead
+    pooled = [o for o in due if o.get("kind") == "pool"]
     with cx.store.connect() as conn:
-        # a pool member that declined the lead is not asked for it again
-        declined = of.lead_facts(conn, [o["lead_id"] for o in due if o.get("queue_id")])[0]
+        records = {i: row.get("record") for i, row in of.get_leads(conn, [o["lead_id"] for o in pooled]).items()}
+    members = pool_members(cx, routing, now, [(o, records.get(o["lead_id"])) for o in pooled],
+                           cx.mappings.lead_converter()) if pooled else {}
     mode = cx.settings.notifications.mode
     notes: list[Notification] = []
     of_offer: list[list[int]] = []  # each offer's notifications, by index in notes
@@ -75,7 +80,8 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         zones: list[str | None] = []
         about = facts[offer["lead_id"]]
         link = lead_link(cx, offer["lead_id"])
-        for zone, language, reps in _by_zone(routing, _recipients(routing, offer, declined.get(offer["lead_id"], {}))):
+        reps_of = members[offer["id"]][0] if offer["id"] in members else _recipients(routing, offer)
+        for zone, language, reps in _by_zone(routing, reps_of):
             words = reminder_words(language)
             title = words["reminder_title"].format(company=about["company"])
             body = words["reminder_body"].format(lead=about["lead"], deadline=deadline_text(offer["deadline"], zone),
@@ -112,7 +118,7 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         # a reminder the email limit stopped shows on its Lead whatever reminder_tasks says:
         # nothing else tells an admin that the rep was never emailed
         if refusals or activity.wanted(cx, SETTING, sent):
-            marks.append(_mark(offer, mode, outcome, zones, refusals))
+            marks.append(_mark(offer, mode, outcome, zones, refusals, members.get(offer["id"], ((), {}))[1]))
     activity.write(cx, now, marks, kind="reminder", setting=SETTING, counts=counts)
     return counts
 
@@ -160,10 +166,11 @@ def _remind_at(book, rules: dict[str, Any], routing, offer: dict[str, Any], hour
 
 
 def _mark(offer: dict[str, Any], mode: str, outcome: list[NotifyResult], zones: list[str | None],
-          limited: list[NotifyResult]) -> activity.Mark:
+          limited: list[NotifyResult], left_out: dict[str, int]) -> activity.Mark:
     """The Task on the Lead for its reminder: how many users were reminded and how, how many
     were not and why (never their names: a later partner's reps read the lead's activities
-    too). `limited`: the email limit's refusals (each then went by the bell, or not at all)."""
+    too). `limited`: the email limit's refusals (each then went by the bell, or not at all);
+    `left_out`: for a pool, how many members were not reminded, by why."""
     of = "pool" if offer.get("kind") == "pool" else "offered partner"
     count = lambda results: sum(len(r.notification.recipient_ids) for r in results)  # noqa: E731
     reached = [r for r in outcome if r.ok]
@@ -195,6 +202,9 @@ def _mark(offer: dict[str, Any], mode: str, outcome: list[NotifyResult], zones: 
         if missed:
             lines += [f"leadrouter could not remind {activity.users(count(missed), of)} "
                       f"({activity.reason(missed[0].code, missed[0].message)}).", STANDS]
+    if left_out:
+        lines.append("Pool members not reminded: " + ", ".join(f"{n} {why}" for why, n in sorted(left_out.items()))
+                     + ".")
     facts = [f"Offer attempt: {offer.get('attempt')}", *deadline_lines(offer.get("deadline"), zones)]
     return activity.Mark(offer["lead_id"], subject, "\n".join(lines + facts))
 
@@ -224,14 +234,12 @@ def _by_zone(routing, reps: tuple[str, ...]) -> list[tuple[str | None, str | Non
     return [(zone or None, language or None, tuple(r)) for (zone, language, _), r in sorted(groups.items())]
 
 
-def _recipients(routing, offer, declined: dict[str, str]) -> tuple[str, ...]:
+def _recipients(routing, offer) -> tuple[str, ...]:
+    """Who of the partner is reminded of a pushed offer (a pool's: `pool_members`)."""
     owner = offer.get("owner_id")  # followed when the rep passes the lead to a colleague
     if owner and offer.get("partner_id") and routing.rep_partner.get(owner) == offer["partner_id"]:
         return (owner,)  # whoever of the partner holds the lead now
     if offer.get("rep_id"):
         return (offer["rep_id"],)
-    pool = routing.pools.get(offer.get("queue_id") or "")
-    if pool is not None:
-        return tuple(sorted(r for r in pool.member_rep_ids if routing.rep_partner.get(r) not in declined))
     partner = routing.partners.get(offer.get("partner_id") or "")
     return tuple(r.id for r in partner.active_reps) if partner else ()
