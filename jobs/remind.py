@@ -71,30 +71,7 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     members = pool_members(cx, routing, now, [(o, records.get(o["lead_id"])) for o in pooled],
                            cx.mappings.lead_converter()) if pooled else {}
     mode = cx.settings.notifications.mode
-    notes: list[Notification] = []
-    of_offer: list[list[int]] = []  # each offer's notifications, by index in notes
-    zones_of: list[list[str | None]] = []
-    facts = stored_facts(cx, [o["lead_id"] for o in due])
-    for offer in due:
-        mine: list[int] = []
-        zones: list[str | None] = []
-        about = facts[offer["lead_id"]]
-        link = lead_link(cx, offer["lead_id"])
-        reps_of = members[offer["id"]][0] if offer["id"] in members else _recipients(routing, offer)
-        for zone, language, reps in _by_zone(routing, reps_of):
-            words = reminder_words(language)
-            title = words["reminder_title"].format(company=about["company"])
-            body = words["reminder_body"].format(lead=about["lead"], deadline=deadline_text(offer["deadline"], zone),
-                                                 link=link)
-            # an email goes to each rep alone (emailSimple takes one input per rep anyway): one
-            # rep's refusal then neither marks the colleagues unreminded nor, past the email
-            # limit, sends the bell to a colleague whose email went
-            for group in ([(r,) for r in reps] if mode == "email" else [reps]):
-                mine.append(len(notes))
-                zones.append(zone)
-                notes.append(Notification(recipient_ids=group, title=title, body=body, target_id=offer["lead_id"]))
-        of_offer.append(mine)
-        zones_of.append(zones)
+    notes, of_offer, zones_of = _messages(cx, routing, due, members, mode)
     counts: dict[str, int] = {"reminded": len(due), "notified": 0, "failed": 0}
     if by_alert:
         counts["reminded_by_alert"] = len(by_alert)
@@ -121,6 +98,37 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
             marks.append(_mark(offer, mode, outcome, zones, refusals, members.get(offer["id"], ((), {}))[1]))
     activity.write(cx, now, marks, kind="reminder", setting=SETTING, counts=counts)
     return counts
+
+
+def _messages(cx, routing, due: list[dict[str, Any]], members: dict[int, tuple[tuple[str, ...], dict[str, int]]],
+              mode: str) -> tuple[list[Notification], list[list[int]], list[list[str | None]]]:
+    """The reminders to send, in each rep's words and zone; for each offer, its messages (by
+    index) and each one's zone."""
+    notes: list[Notification] = []
+    of_offer: list[list[int]] = []
+    zones_of: list[list[str | None]] = []
+    facts = stored_facts(cx, [o["lead_id"] for o in due])
+    for offer in due:
+        mine: list[int] = []
+        zones: list[str | None] = []
+        about = facts[offer["lead_id"]]
+        link = lead_link(cx, offer["lead_id"])
+        reps_of = members[offer["id"]][0] if offer["id"] in members else _recipients(routing, offer)
+        for zone, language, reps in _by_zone(routing, reps_of):
+            words = reminder_words(language)
+            title = words["reminder_title"].format(company=about["company"])
+            body = words["reminder_body"].format(lead=about["lead"], deadline=deadline_text(offer["deadline"], zone),
+                                                 link=link)
+            # an email goes to each rep alone (emailSimple takes one input per rep anyway): one
+            # rep's refusal then neither marks the colleagues unreminded nor, past the email
+            # limit, sends the bell to a colleague whose email went
+            for group in ([(r,) for r in reps] if mode == "email" else [reps]):
+                mine.append(len(notes))
+                zones.append(zone)
+                notes.append(Notification(recipient_ids=group, title=title, body=body, target_id=offer["lead_id"]))
+        of_offer.append(mine)
+        zones_of.append(zones)
+    return notes, of_offer, zones_of
 
 
 def _horizon(book, hours: float, routing=None) -> timedelta:
