@@ -16,6 +16,7 @@ lead deleted or converted since the state last read it is only counted (`_lead_g
 from __future__ import annotations
 
 from collections.abc import Sequence
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,7 @@ PERMISSION_FIX = ("give the integration user the Edit Tasks permission (EditTask
                   "LeadRouter_Integration permission set)")
 
 
+_USER_ID = re.compile(r"\b005[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?\b")  # a User's id, 15 or 18 characters
 HOW = {"email": "by email", "custom": "by a Salesforce notification"}  # how people were told, by mode
 
 
@@ -67,8 +69,8 @@ class Mark:
 
 def reason(code: str | None, message: str | None) -> str:
     """Salesforce's refusal as a Task may show it: a later partner's reps can read it, so an
-    address or phone number it names (a rep's, another partner's) is left out."""
-    return f"{code}: {redact_text(message or '')[:500]}"
+    address, phone number or user id it names (a rep's, another partner's) is left out."""
+    return f"{code}: {_USER_ID.sub('[user]', redact_text(message or ''))[:500]}"
 
 
 def wanted(cx, setting: str, sent: bool) -> bool:

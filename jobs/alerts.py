@@ -15,8 +15,8 @@ gets — not a member barred from it, at its capacity or daily cap, or not admit
 pool's rule. Claimed, batched and folded as pushed offers are.
 
 Past the email limit (SINGLE_EMAIL_LIMIT_EXCEEDED) the refused alerts go by the bell where the
-connector has a Custom Notification Type; each such lead gets its Task whatever alert_tasks
-says, and the run logs and counts them.
+connector has a Custom Notification Type (jobs/email_limit.py); each such lead gets its Task
+whatever alert_tasks says, and the run logs and counts them.
 
 At most once: the alert goes out after the write is confirmed — by Salesforce's answer, or
 by the outbox finding the write landed when the answer was lost or a crash came first (no
@@ -33,14 +33,13 @@ alert_tasks = "all" every alert does ("Offer alert sent"), at one call per 200 o
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from sqlalchemy import select
 
 from connector.notify import INPUTS_PER_CALL, OUTCOME_UNKNOWN, Notification, NotifyResult
-from jobs import activity
+from jobs import activity, email_limit
 from jobs.printable import in_sentence
 from jobs.state import offers as of
 from jobs.state import schema
@@ -50,9 +49,6 @@ TASK_SETTING = "alert_tasks"  # [notifications]: a Task on the Lead for each ale
 # the outbox purposes whose confirmation may be announced: a pushed offer always, a pool offer
 # when [notifications] pool_alert = "members" (`purposes`)
 ALERTED_PURPOSES = ("offer", "pool")
-# what emailSimple answers once the org's daily email allowance is spent: what is left goes by
-# the bell where the org has a Custom Notification Type, and every lead says it on its Task
-EMAIL_LIMIT = "SINGLE_EMAIL_LIMIT_EXCEEDED"
 
 # Wording per language (User.LanguageLocaleKey, first part); English when unknown.
 TEXTS: dict[str, dict[str, str]] = {
@@ -154,7 +150,7 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
         return {}
     routing = cx.routing()
     convert = cx.mappings.lead_converter()
-    members = _pool_members(cx, routing, now, [(o, r) for o, r in rows if o.get("kind") == "pool"], convert)
+    members = pool_members(cx, routing, now, [(o, r) for o, r in rows if o.get("kind") == "pool"], convert)
     # each offer's facts once (what the lead stream remembered is used up by the first read)
     alerted = [(offer, _facts(cx, offer, record, convert),
                 members[offer["id"]][0] if offer["id"] in members else _recipients(routing, offer))
@@ -192,7 +188,9 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
     # the offers stand when this fails; only their announcement is lost (the reminder still comes)
     results = activity.send(cx, kind, notes, log=log, event="offer_alerts_not_sent", offers=singles,
                             config_fix="offer_alert = \"custom\" needs [notifications] custom_notification_type_id")
-    results, limited = _past_email_limit(cx, kind, results, covers, alerted, log)
+    # a bell notification must open a record: a folded message opens its first lead
+    results, limited = email_limit.by_bell_instead(cx, kind, results, log=log, event="offer_alerts", noun="alert",
+                                                   target_of=lambda j: alerted[covers[j][0]][1]["lead_id"])
     failed = [r for r in results if not r.ok]
     if failed:
         log.warning("offer_alerts_failed", failed=len(failed), code=failed[0].code, message=failed[0].message,
@@ -267,34 +265,6 @@ def _mark(routing, offer: dict[str, Any], kind: str, outcome: list[NotifyResult]
     return activity.Mark(offer["lead_id"], subject, "\n".join(lines + facts))
 
 
-def _past_email_limit(cx, kind: str, results: list[NotifyResult], covers: list[list[int]], alerted: list,
-                      log: Any) -> tuple[list[NotifyResult], dict[int, NotifyResult]]:
-    """The messages emailSimple refused for the org's email limit, sent by the bell instead
-    where the connector has a Custom Notification Type to send with. Returns the results
-    (those sent again replaced by the bell's) and {message index: the email's refusal}. A
-    refused email went to nobody, so the bell tells each rep once."""
-    limited = {j: r for j, r in enumerate(results) if kind == "email" and not r.ok and r.code == EMAIL_LIMIT}
-    if not limited:
-        return results, {}
-    notify = getattr(getattr(cx.client, "config", None), "notify", None)
-    results = list(results)
-    by_bell = 0
-    if getattr(notify, "custom_notification_type_id", None):
-        # a bell notification must open a record: a folded message opens its first lead
-        again = [replace(results[j].notification,
-                         target_id=results[j].notification.target_id or alerted[covers[j][0]][1]["lead_id"])
-                 for j in limited]
-        for j, r in zip(limited, activity.send(cx, "custom", again, log=log, event="offer_alerts_not_sent",
-                                               offers=len(again))):
-            results[j] = r
-            by_bell += r.ok
-    first = next(iter(limited.values()))
-    log.warning("offer_alerts_email_limit", refused=len(limited), sent_by_notification=by_bell,
-                not_sent=len(limited) - by_bell, code=EMAIL_LIMIT, message=(first.message or "")[:300],
-                note="each lead's Task says its alert was not emailed", fix=first.fix or "")
-    return results, limited
-
-
 # What an alert says about a lead is kept (cx.alert_facts, bounded) from when the lead
 # stream converted it: a burst's alerts then neither read the stored record back nor
 # convert it a second time. A miss (a restart, an evicted lead) reads the record.
@@ -349,7 +319,7 @@ def _claimed(cx, now: datetime, rows: list[tuple[dict[str, Any], Any]]) -> list[
     return [(offer, record) for offer, record in rows if offer["id"] in won]
 
 
-def _pool_members(cx, routing, now: datetime, rows: list[tuple[dict[str, Any], Any]],
+def pool_members(cx, routing, now: datetime, rows: list[tuple[dict[str, Any], Any]],
                   convert) -> dict[int, tuple[tuple[str, ...], dict[str, int]]]:
     """For each pool offer: the reps to tell — each member's active reps in the pool's queue,
     as a pushed offer's partner's are told — and how many members were left out, by why: one

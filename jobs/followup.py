@@ -10,12 +10,17 @@ from typing import TYPE_CHECKING
 from datetime import datetime, timedelta
 
 from connector.notify import OUTCOME_UNKNOWN, Notification
-from jobs import activity, leads, lifecycle, outbox
+from jobs import activity, email_limit, leads, lifecycle, outbox
 from jobs.alerts import lead_link, rep_of
 from jobs.state import offers as of
 from jobs.wording import reminder_words, stored_facts
 from mappings import Unroutable
 from rules.model import Lead
+
+# every Subject a follow-up's Task may have: a state rebuilt from the org takes an accepted
+# lead holding one of these as followed up (jobs/recovery.py), whatever the outcome said
+TASK_SUBJECTS = ("Follow-up reminder sent", "Follow-up reminder not sent by email",
+                 "Follow-up reminder may not have been sent", "Follow-up reminder not sent")
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -69,16 +74,29 @@ def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, in
             body=words["followup_body"].format(lead=about["lead"], days=(now - o["accepted_at"]).days,
                                                status=untouched, link=lead_link(cx, o["lead_id"])),
             target_id=o["lead_id"]))
-    results = activity.send(cx, mode, notes, log=cx.log(component="followup"), event="followup_reminders_not_sent")
+    log = cx.log(component="followup")
+    results = activity.send(cx, mode, notes, log=log, event="followup_reminders_not_sent")
+    # past the email limit by the bell where the connector can (one rep per message: each once)
+    results, limited = email_limit.by_bell_instead(cx, mode, results, log=log, event="followup_reminders",
+                                                   noun="follow-up reminder")
+    if limited:
+        counts["followup_email_limit"] = len(limited)
     by_lead = {r.notification.target_id: r for r in results}
+    refused_email = {notes[j].target_id: refusal for j, refusal in limited.items()}
     marks = []
     for o in remind:
         r = by_lead.get(o["lead_id"])
         sent = r is not None and r.ok
-        if not activity.wanted(cx, "reminder_tasks", sent):
+        refusal = refused_email.get(o["lead_id"])
+        # one the email limit stopped shows on its Lead whatever reminder_tasks says
+        if refusal is None and not activity.wanted(cx, "reminder_tasks", sent):
             continue
         days = (now - o["accepted_at"]).days
-        if sent:
+        if sent and refusal is not None:
+            subject = "Follow-up reminder not sent by email"
+            line = (f"leadrouter could not email the rep holding this lead ({activity.reason(refusal.code, refusal.message)}); "
+                    f"it reminded them {activity.HOW['custom']} to work it instead.")
+        elif sent:
             subject, line = "Follow-up reminder sent", f"leadrouter reminded the rep holding this lead {activity.HOW.get(mode, mode)} to work it."
         elif r is not None and r.code == OUTCOME_UNKNOWN:
             subject = "Follow-up reminder may not have been sent"

@@ -551,8 +551,12 @@ def learned(cx: Context, rows: _Rows, partner: str | None, lead: Any, at: dateti
         rows.accepted.append((partner, lead, at))
 
 
-REMINDER_SUBJECTS = ("Offer reminder sent", "Offer reminder not sent")  # jobs/remind.py's Tasks
-FOLLOWUP_SUBJECTS = ("Follow-up reminder sent", "Follow-up reminder not sent")  # jobs/followup.py's
+def _task_subjects() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Every Subject of the reminders' Tasks and of the follow-ups', as those jobs write them
+    (imported here: the follow-up job imports, through the lead job, what imports this)."""
+    from jobs import followup, remind
+
+    return remind.TASK_SUBJECTS, followup.TASK_SUBJECTS
 
 
 def reminders_sent(cx: Context, conn: Any, now: datetime) -> dict[str, int]:
@@ -568,6 +572,7 @@ def reminders_sent(cx: Context, conn: Any, now: datetime) -> dict[str, int]:
         return {}
     from jobs import remind
 
+    reminder_subjects, followup_subjects = _task_subjects()
     O = schema.offers
     live = [dict(r._mapping) for r in conn.execute(select(O).where(O.c.status == "live", O.c.deadline.is_not(None)))]
     taken = [dict(r._mapping) for r in conn.execute(select(O).where(O.c.status == "accepted"))]
@@ -581,7 +586,7 @@ def reminders_sent(cx: Context, conn: Any, now: datetime) -> dict[str, int]:
     counts = {"reminders_found": 0, "reminders_assumed_sent": 0, "followups_found": 0, "followups_assumed_sent": 0}
     marks: list[dict[str, Any]] = []
     for offer in live:
-        at = max((t for subject, t in tasks.get(offer["lead_id"], ()) if subject in REMINDER_SUBJECTS
+        at = max((t for subject, t in tasks.get(offer["lead_id"], ()) if subject in reminder_subjects
                   and t >= offer["offered_at"]), default=None)
         if at is not None:
             counts["reminders_found"] += 1
@@ -596,7 +601,7 @@ def reminders_sent(cx: Context, conn: Any, now: datetime) -> dict[str, int]:
     after = timedelta(days=cx.settings.offers.followup_days)
     for offer in taken:
         since = offer.get("accepted_at") or offer["offered_at"]
-        at = max((t for subject, t in tasks.get(offer["lead_id"], ()) if subject in FOLLOWUP_SUBJECTS and t >= since),
+        at = max((t for subject, t in tasks.get(offer["lead_id"], ()) if subject in followup_subjects and t >= since),
                  default=None)
         if at is not None:
             counts["followups_found"] += 1
@@ -619,7 +624,7 @@ def _our_tasks(cx: Context, lead_ids: list[str]) -> dict[str, list[tuple[str, da
         return out
     for i in range(0, len(lead_ids), 300):
         where = format_soql("WhoId IN {} AND CreatedById = {} AND Subject IN {}", lead_ids[i:i + 300], me,
-                            [*REMINDER_SUBJECTS, *FOLLOWUP_SUBJECTS])
+                            [subject for subjects in _task_subjects() for subject in subjects])
         for r in cx.client.query(soql_select("Task", ["WhoId", "Subject", "CreatedDate"], where=where)):
             at = parse_sf_datetime(r.get("CreatedDate"))
             if at is not None and r.get("WhoId"):

@@ -6,9 +6,15 @@ two connectors overlapping on one state only the one whose claim wins sends it.
 Each rep reads the deadline in their own time zone with UTC alongside, as in the offer
 alert (jobs/alerts.py); reps of one offer in different zones get a message each.
 
-What happened shows on the Lead as a completed Task, "Offer reminder sent" or "Offer
-reminder not sent" with Salesforce's reason (jobs/activity.py; [notifications]
-reminder_tasks). With notifications mode "none" nothing is sent, and no Task written.
+An email goes to each rep alone, so each rep's outcome is their own: a rep Salesforce refuses
+(one deactivated since the last partner sync) does not hide the colleagues reminded. Past
+the org's email limit the refused reminders go by the bell where the connector has a Custom
+Notification Type (jobs/email_limit.py), each rep once; nothing is tried again later.
+
+What happened shows on the Lead as a completed Task (TASK_SUBJECTS: "Offer reminder sent",
+"partly sent", "not sent" with Salesforce's reason…; jobs/activity.py; [notifications]
+reminder_tasks — whatever it says for one the email limit stopped). With notifications mode
+"none" nothing is sent, and no Task written.
 """
 from __future__ import annotations
 
@@ -18,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from datetime import datetime, timedelta
 
 from connector.notify import OUTCOME_UNKNOWN, Notification, NotifyResult
-from jobs import activity
-from jobs.alerts import deadline_lines, deadline_text, lead_link, rep_of
+from jobs import activity, email_limit
+from jobs.alerts import deadline_lines, deadline_text, lead_link, pool_members, rep_of
 from jobs.state import offers as of
 from jobs.wording import reminder_words, stored_facts
 from rules.windows import parse_calendar, reminder_time, week_of
@@ -28,6 +34,10 @@ if TYPE_CHECKING:
     from jobs.context import Context
 
 SETTING = "reminder_tasks"
+# every Subject a reminder's Task may have: a state rebuilt from the org takes an offer whose
+# lead holds one of these as reminded (jobs/recovery.py), whatever the outcome said
+TASK_SUBJECTS = ("Offer reminder sent", "Offer reminder not sent by email", "Offer reminder partly sent",
+                 "Offer reminder may not have been sent", "Offer reminder not sent")
 
 
 def run(cx: Context, now: datetime) -> dict[str, int]:
@@ -38,19 +48,64 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     if not near:
         return {}
     rules = {r.name: r for r in cx.book.rules}
-    due = [o for o in near if _remind_at(cx.book, rules, routing, o, hours) <= now]
+    at = {o["id"]: _remind_at(cx.book, rules, routing, o, hours) for o in near}
+    due = [o for o in near if at[o["id"]] <= now]
     with cx.store.begin() as conn:
         # claimed, not just set: another connector that read the same offers as due (an
         # overlapping leader) may have claimed some since; only what is won here is sent
         won = of.claim(conn, [o["id"] for o in due], "reminded_at", "live", now) if due else set()
         due = [o for o in due if o["id"] in won]
-        # a pool member that declined the lead is not asked for it again
-        declined = of.lead_facts(conn, [o["lead_id"] for o in due if o.get("queue_id")])[0] if due else {}
+    # an offer whose alert went out when its reminder was already due (a window no longer than
+    # reminder_before_hours) had the deadline from the alert: a reminder on its heels pings
+    # the rep twice for one offer. Claimed all the same, so that it is not looked at again
+    by_alert = {o["id"] for o in due if o.get("alerted_at") is not None and at[o["id"]] <= o["alerted_at"]}
+    due = [o for o in due if o["id"] not in by_alert]
     if not due:
-        return {}
+        return {"reminded_by_alert": len(by_alert)} if by_alert else {}
+    # a pool lead's reminder goes to the members its alert would tell: not one that declined
+    # it, one paused or at its capacity or daily cap since (a reminder is a push), nor one
+    # the pool's rule does not admit for the lead
+    pooled = [o for o in due if o.get("kind") == "pool"]
+    with cx.store.connect() as conn:
+        records = {i: row.get("record") for i, row in of.get_leads(conn, [o["lead_id"] for o in pooled]).items()}
+    members = pool_members(cx, routing, now, [(o, records.get(o["lead_id"])) for o in pooled],
+                           cx.mappings.lead_converter()) if pooled else {}
     mode = cx.settings.notifications.mode
+    notes, of_offer, zones_of = _messages(cx, routing, due, members, mode)
+    counts: dict[str, int] = {"reminded": len(due), "notified": 0, "failed": 0}
+    if by_alert:
+        counts["reminded_by_alert"] = len(by_alert)
+    if mode == "none":  # the org notifies with a Flow: nothing sent here, nothing to show
+        return counts
+    log = cx.log(component="remind")
+    results = activity.send(cx, mode, notes, log=log, event="reminders_not_sent")
+    results, limited = email_limit.by_bell_instead(cx, mode, results, log=log, event="reminders", noun="reminder")
+    if limited:
+        counts["reminders_email_limit"] = len(limited)
+    refused = next((r for r in results if not r.ok and r.fix), None)
+    if refused is not None:  # the org or the config refuses every reminder alike: say what to change
+        log.warning("reminders_failed", failed=sum(not r.ok for r in results),
+                    code=refused.code, message=refused.message, fix=refused.fix)
+    marks = []
+    for offer, mine, zones in zip(due, of_offer, zones_of):
+        outcome = [results[i] for i in mine]
+        refusals = [limited[i] for i in mine if i in limited]
+        sent = bool(outcome) and all(r.ok for r in outcome)
+        counts["notified" if sent else "failed"] += 1
+        # a reminder the email limit stopped shows on its Lead whatever reminder_tasks says:
+        # nothing else tells an admin that the rep was never emailed
+        if refusals or activity.wanted(cx, SETTING, sent):
+            marks.append(_mark(offer, mode, outcome, zones, refusals, members.get(offer["id"], ((), {}))[1]))
+    activity.write(cx, now, marks, kind="reminder", setting=SETTING, counts=counts)
+    return counts
+
+
+def _messages(cx, routing, due: list[dict[str, Any]], members: dict[int, tuple[tuple[str, ...], dict[str, int]]],
+              mode: str) -> tuple[list[Notification], list[list[int]], list[list[str | None]]]:
+    """The reminders to send, in each rep's words and zone; for each offer, its messages (by
+    index) and each one's zone."""
     notes: list[Notification] = []
-    of_offer: list[list[int]] = []  # each offer's notifications, by index in notes
+    of_offer: list[list[int]] = []
     zones_of: list[list[str | None]] = []
     facts = stored_facts(cx, [o["lead_id"] for o in due])
     for offer in due:
@@ -58,37 +113,22 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         zones: list[str | None] = []
         about = facts[offer["lead_id"]]
         link = lead_link(cx, offer["lead_id"])
-        for zone, language, reps in _by_zone(routing, _recipients(routing, offer, declined.get(offer["lead_id"], {}))):
+        reps_of = members[offer["id"]][0] if offer["id"] in members else _recipients(routing, offer)
+        for zone, language, reps in _by_zone(routing, reps_of):
             words = reminder_words(language)
-            mine.append(len(notes))
-            zones.append(zone)
-            notes.append(Notification(
-                recipient_ids=reps,
-                title=words["reminder_title"].format(company=about["company"]),
-                body=words["reminder_body"].format(lead=about["lead"], deadline=deadline_text(offer["deadline"], zone),
-                                                   link=link),
-                target_id=offer["lead_id"],
-            ))
+            title = words["reminder_title"].format(company=about["company"])
+            body = words["reminder_body"].format(lead=about["lead"], deadline=deadline_text(offer["deadline"], zone),
+                                                 link=link)
+            # an email goes to each rep alone (emailSimple takes one input per rep anyway): one
+            # rep's refusal then neither marks the colleagues unreminded nor, past the email
+            # limit, sends the bell to a colleague whose email went
+            for group in ([(r,) for r in reps] if mode == "email" else [reps]):
+                mine.append(len(notes))
+                zones.append(zone)
+                notes.append(Notification(recipient_ids=group, title=title, body=body, target_id=offer["lead_id"]))
         of_offer.append(mine)
         zones_of.append(zones)
-    counts: dict[str, int] = {"reminded": len(due), "notified": 0, "failed": 0}
-    if mode == "none":  # the org notifies with a Flow: nothing sent here, nothing to show
-        return counts
-    results = activity.send(cx, mode, notes, log=cx.log(component="remind"), event="reminders_not_sent")
-    refused = next((r for r in results if not r.ok and r.fix), None)
-    if refused is not None:  # the org or the config refuses every reminder alike: say what to change
-        cx.log(component="remind").warning("reminders_failed", failed=sum(not r.ok for r in results),
-                                           code=refused.code, message=refused.message, fix=refused.fix)
-    marks = []
-    for offer, mine, zones in zip(due, of_offer, zones_of):
-        outcome = [results[i] for i in mine]
-        failure = next((r for r in outcome if not r.ok), None)
-        sent = bool(outcome) and failure is None
-        counts["notified" if sent else "failed"] += 1
-        if activity.wanted(cx, SETTING, sent):
-            marks.append(_mark(offer, mode, outcome, zones, failure))
-    activity.write(cx, now, marks, kind="reminder", setting=SETTING, counts=counts)
-    return counts
+    return notes, of_offer, zones_of
 
 
 def _horizon(book, hours: float, routing=None) -> timedelta:
@@ -134,24 +174,59 @@ def _remind_at(book, rules: dict[str, Any], routing, offer: dict[str, Any], hour
 
 
 def _mark(offer: dict[str, Any], mode: str, outcome: list[NotifyResult], zones: list[str | None],
-          failure: NotifyResult | None) -> activity.Mark:
-    who = activity.users(sum(len(r.notification.recipient_ids) for r in outcome),
-                         "pool" if offer.get("kind") == "pool" else "offered partner")
-    how = activity.HOW.get(mode, mode)
-    if failure is None:
-        subject, lines = "Offer reminder sent", [f"leadrouter reminded {who} {how} that the offer ends soon."]
-    elif failure.code == OUTCOME_UNKNOWN:
-        subject = "Offer reminder may not have been sent"
-        lines = [f"leadrouter asked Salesforce to remind {who} {how} that the offer ends soon, and cannot tell "
-                 f"whether it did ({activity.reason(failure.code, failure.message)}).",
-                 "The offer stands; it lapses at its deadline as usual."]
-    else:
-        reason = activity.reason(failure.code, failure.message) if outcome else "no active partner user to remind"
+          limited: list[NotifyResult], left_out: dict[str, int]) -> activity.Mark:
+    """The Task on the Lead for its reminder: how many users were reminded and how, how many
+    were not and why (never their names: a later partner's reps read the lead's activities
+    too). `limited`: the email limit's refusals (each then went by the bell, or not at all);
+    `left_out`: for a pool, how many members were not reminded, by why."""
+    of = "pool" if offer.get("kind") == "pool" else "offered partner"
+    count = lambda results: sum(len(r.notification.recipient_ids) for r in results)  # noqa: E731
+    reached = [r for r in outcome if r.ok]
+    missed = [r for r in outcome if not r.ok]
+    refused_email = {r.notification for r in limited}
+    belled = count([r for r in reached if r.notification in refused_email])
+    how = _ways(count(reached) - belled, belled) if belled else activity.HOW.get(mode, mode)
+    if not outcome:
         subject = "Offer reminder not sent"
-        lines = [f"leadrouter could not remind {who if outcome else 'anyone'} {how} that the offer ends soon "
-                 f"({reason}).", "The offer stands; it lapses at its deadline as usual."]
+        lines = [f"leadrouter could not remind anyone {how} that the offer ends soon "
+                 "(no active partner user to remind).", STANDS]
+    elif any(r.code == OUTCOME_UNKNOWN for r in missed):
+        unknown = next(r for r in missed if r.code == OUTCOME_UNKNOWN)
+        subject = "Offer reminder may not have been sent"
+        lines = [f"leadrouter asked Salesforce to remind {activity.users(count(outcome), of)} {how} that the offer "
+                 f"ends soon, and cannot tell whether it did ({activity.reason(unknown.code, unknown.message)}).", STANDS]
+    elif not reached:
+        subject = "Offer reminder not sent"
+        lines = [f"leadrouter could not remind {activity.users(count(outcome), of)} {how} that the offer ends soon "
+                 f"({activity.reason(missed[0].code, missed[0].message)}).", STANDS]
+    else:
+        subject = ("Offer reminder partly sent" if missed else
+                   "Offer reminder not sent by email" if limited else "Offer reminder sent")
+        lines = [f"leadrouter reminded {activity.users(count(reached), of)} {how} that the offer ends soon."]
+        if belled:
+            lines.append(f"Salesforce refused to email {activity.users(belled, of)} "
+                         f"({activity.reason(limited[0].code, limited[0].message)}); they were reminded "
+                         f"{activity.HOW['custom']} instead.")
+        if missed:
+            lines += [f"leadrouter could not remind {activity.users(count(missed), of)} "
+                      f"({activity.reason(missed[0].code, missed[0].message)}).", STANDS]
+    if left_out:
+        lines.append("Pool members not reminded: " + ", ".join(f"{n} {why}" for why, n in sorted(left_out.items()))
+                     + ".")
     facts = [f"Offer attempt: {offer.get('attempt')}", *deadline_lines(offer.get("deadline"), zones)]
     return activity.Mark(offer["lead_id"], subject, "\n".join(lines + facts))
+
+
+STANDS = "The offer stands; it lapses at its deadline as usual."
+
+
+def _ways(emailed: int, belled: int) -> str:
+    """How the reached users were reminded, past the email limit."""
+    if not emailed:
+        return activity.HOW["custom"]
+    if not belled:
+        return activity.HOW["email"]
+    return f"({emailed} {activity.HOW['email']}, {belled} {activity.HOW['custom']})"
 
 
 def _by_zone(routing, reps: tuple[str, ...]) -> list[tuple[str | None, str | None, tuple[str, ...]]]:
@@ -167,14 +242,12 @@ def _by_zone(routing, reps: tuple[str, ...]) -> list[tuple[str | None, str | Non
     return [(zone or None, language or None, tuple(r)) for (zone, language, _), r in sorted(groups.items())]
 
 
-def _recipients(routing, offer, declined: dict[str, str]) -> tuple[str, ...]:
+def _recipients(routing, offer) -> tuple[str, ...]:
+    """Who of the partner is reminded of a pushed offer (a pool's: `pool_members`)."""
     owner = offer.get("owner_id")  # followed when the rep passes the lead to a colleague
     if owner and offer.get("partner_id") and routing.rep_partner.get(owner) == offer["partner_id"]:
         return (owner,)  # whoever of the partner holds the lead now
     if offer.get("rep_id"):
         return (offer["rep_id"],)
-    pool = routing.pools.get(offer.get("queue_id") or "")
-    if pool is not None:
-        return tuple(sorted(r for r in pool.member_rep_ids if routing.rep_partner.get(r) not in declined))
     partner = routing.partners.get(offer.get("partner_id") or "")
     return tuple(r.id for r in partner.active_reps) if partner else ()

@@ -52,6 +52,14 @@ def _problems(sb: Sandbox, action: str, inputs: Any) -> list[dict]:
         # action sends nothing (the code is the one Apex's single email answers with)
         problems.append({"statusCode": "NO_MASS_MAIL_PERMISSION",
                          "message": "Single email is not enabled for your organization or profile.", "fields": []})
+    if action == "emailSimple" and not problems and isinstance(inputs.get("recipientId"), str):
+        # a deactivated user is no recipient (the code is the one Apex's single email answers a
+        # bad target object with; the exact code for an inactive user is not confirmed)
+        found = sb.org.lookup(inputs["recipientId"])
+        if found is not None and found[0] == "User" and not found[1].get("IsActive", True):
+            problems.append({"statusCode": "INVALID_ID_FIELD",
+                             "message": f"Invalid recipientId: {inputs['recipientId']} is an inactive user",
+                             "fields": ["recipientId"]})  # fmt: skip
     if action == "emailSimple" and not problems:
         wanted = external_addresses(inputs, everyone=getattr(sb.org, "single_email_counts_all", False))
         if wanted and wanted > single_emails_left(sb):

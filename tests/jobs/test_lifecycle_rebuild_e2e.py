@@ -201,3 +201,44 @@ def test_a_lead_back_with_its_distributor_after_the_state_is_lost_goes_to_the_di
     lead = fresh.lead(lead_id)
     assert (lead["Routing_Status__c"], lead["PartnerAccountId"]) == ("Accepted", distributor), lead["Routing_Reason__c"]
     assert lead["OwnerId"] == by_distributor["accepted_by"], "back with the distributor's own rep"
+
+
+def test_a_reminder_that_may_have_gone_out_is_not_sent_again_by_a_rebuilt_state(org, make_loop):
+    """Salesforce's answer to the reminders' call was lost: each lead says its reminder may
+    not have been sent (it went out). A state rebuilt from the org reads that Task as a
+    reminder tried, as it reads "sent" and "not sent", and does not remind again."""
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    settings = {"notifications": {"mode": "custom", "reminder_tasks": "all"}}
+    loop = make_loop(org, settings=settings)
+    loop.cycle()
+    offered = {i for i, o in loop.live().items() if o["kind"] == "offer"}
+    org.faults.plan("lost_answer", endpoint="customNotificationAction", count=20)
+    loop.cycle(hours=21)
+    org.faults.clear()
+    reminded = sent(org, "reminder")
+    assert set(reminded) == offered
+    unsure = {t["WhoId"] for t in org.org.records("Task") if t["Subject"] == "Offer reminder may not have been sent"}
+    assert unsure == offered
+
+    fresh = make_loop(org, settings=settings, name="fresh")
+    fresh.cycle(hours=1, partners_act=False)
+    assert sent(org, "reminder") == reminded, "no rep is reminded twice of one offer"
+
+
+def test_a_follow_up_that_may_have_gone_out_is_not_sent_again_by_a_rebuilt_state(org, make_loop):
+    org.simulator.set_profile("*", ALWAYS_ACCEPT)
+    settings = {"notifications": {"mode": "custom", "reminder_tasks": "all"}}
+    loop = make_loop(org, settings=settings)
+    loop.cycle()
+    loop.cycle(hours=1)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    org.faults.plan("lost_answer", endpoint="customNotificationAction", count=20)
+    loop.cycle(hours=3 * 24)
+    org.faults.clear()
+    followed = sent(org, "followup")
+    assert followed and set(followed.values()) == {1}
+    assert [t for t in org.org.records("Task") if t["Subject"] == "Follow-up reminder may not have been sent"]
+
+    fresh = make_loop(org, settings=settings, name="fresh")
+    fresh.cycle(hours=1, partners_act=False)
+    assert sent(org, "followup") == followed, "no rep is reminded twice to work one accepted lead"

@@ -266,3 +266,12 @@ def test_a_refusal_shown_on_the_lead_names_no_address_or_phone():
     shown = reason("INVALID_EMAIL_ADDRESS", "bad recipient rep@partner-a.example (+49 30 1234 5678)")
     assert shown.startswith("INVALID_EMAIL_ADDRESS: bad recipient ")
     assert "partner-a" not in shown and "1234" not in shown
+
+
+def test_a_refusal_shown_on_the_lead_names_no_user():
+    """Salesforce names the recipient it refused by id ("Invalid recipientId: 005…"): on a
+    Lead another partner's reps may read later, that is a person named."""
+    from jobs.activity import reason
+
+    shown = reason("INVALID_ID_FIELD", "Invalid recipientId: 0055g0000000007AAA is an inactive user; 0055g0000000007 too")
+    assert shown == "INVALID_ID_FIELD: Invalid recipientId: [user] is an inactive user; [user] too"

@@ -155,7 +155,7 @@ def test_a_member_that_declined_the_lead_is_not_told_of_it_again(org, make_loop)
         record = conn.execute(table.select().where(table.c.lead_id == lead_id)).mappings().one()["record"]
     live = loop.live()[lead_id]
     cx = loop.cx
-    [(reps, left_out)] = al._pool_members(cx, cx.routing(), org.clock.now(), [(live, record)],
+    [(reps, left_out)] = al.pool_members(cx, cx.routing(), org.clock.now(), [(live, record)],
                                           cx.mappings.lead_converter()).values()
     assert not set(reps) & members[decliner], "the member that declined the lead was told of it"
     assert set(reps) == set().union(*(members[p] for p in others))

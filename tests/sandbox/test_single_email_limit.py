@@ -56,3 +56,15 @@ def test_emails_to_addresses_count_per_gmt_day_and_emails_to_users_do_not(sandbo
         assert _left(fresh) == 3
     finally:
         fresh.session.close()
+
+
+def test_an_email_to_a_deactivated_user_is_refused_and_not_sent(sandbox, sf):
+    """A partner rep deactivated in Setup is no recipient: the input is refused (the code is
+    Apex's for a bad target object; the exact code Salesforce gives is not confirmed)."""
+    rep = sandbox.org.admin_user_id  # any user but the one calling
+    sandbox.org.update("User", rep, {"IsActive": False})
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        _email(sf, recipientId=rep)
+    [result] = refused.value.content
+    assert result["errors"][0]["statusCode"] == "INVALID_ID_FIELD"
+    assert not sandbox.notifications.all("emailSimple")
