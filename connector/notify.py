@@ -71,14 +71,18 @@ def action_inputs(
             common["senderType"] = config.email_sender_type
         if config.email_sender_address:
             common["senderAddress"] = config.email_sender_address
-        if notification.target_id:
-            common["relatedRecordId"] = check_id(notification.target_id)
         if notification.emails:
+            if notification.target_id:
+                common["relatedRecordId"] = check_id(notification.target_id)
             emails = list(notification.emails)
             return [
                 {**common, "emailAddresses": ",".join(emails[i : i + EMAIL_RECIPIENTS_PER_INPUT])}
                 for i in range(0, len(emails), EMAIL_RECIPIENTS_PER_INPUT)
             ]
+        # To a user, no related record: Salesforce sends the email as a single email to the
+        # user as its target, and refuses a related record ("what") beside a user target
+        # (INVALID_ID_FIELD, "WhatId is not available for sending emails to UserIds"). Nor is it
+        # needed: the body links to the lead, and the Lead's Task says what was sent.
         return [{**common, "recipientId": check_id(r)} for r in notification.recipient_ids]
     raise ValueError(f"notification kind {kind!r} is not one of custom, email, none")
 

@@ -2,9 +2,9 @@
 its first part; English when unknown), in the languages the offer alert speaks
 (jobs/alerts.py TEXTS).
 
-Each names the lead and links to it: an emailed reminder (emailSimple) is logged on the
-Lead by relatedRecordId but carries no link of its own, so a message without them left
-the rep to find which lead was meant.
+Each names the lead and links to it: an email to a rep (emailSimple) is attached to no
+record (connector/notify.py) and carries no link of its own, so a message without them
+left the rep to find which lead was meant.
 """
 from __future__ import annotations
 

@@ -60,6 +60,14 @@ def _problems(sb: Sandbox, action: str, inputs: Any) -> list[dict]:
             problems.append({"statusCode": "INVALID_ID_FIELD",
                              "message": f"Invalid recipientId: {inputs['recipientId']} is an inactive user",
                              "fields": ["recipientId"]})  # fmt: skip
+    if action == "emailSimple" and not problems and isinstance(inputs.get("recipientId"), str) \
+            and inputs.get("relatedRecordId") and str(inputs["recipientId"]).startswith("005"):
+        # a single email's "what" record goes only with a contact as its target (Apex's
+        # SingleEmailMessage rule; for this action without logging it is not confirmed, so the
+        # stand-in takes the stricter side: a client that passes here passes in an org)
+        problems.append({"statusCode": "INVALID_ID_FIELD",
+                         "message": "WhatId is not available for sending emails to UserIds.",
+                         "fields": ["relatedRecordId"]})  # fmt: skip
     if action == "emailSimple" and not problems:
         wanted = external_addresses(inputs, everyone=getattr(sb.org, "single_email_counts_all", False))
         if wanted and wanted > single_emails_left(sb):

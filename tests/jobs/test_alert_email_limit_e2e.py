@@ -11,6 +11,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from sandbox.simulator import Profile
+from tests.emails import lead_of
 
 pytestmark = pytest.mark.e2e
 
@@ -24,8 +25,8 @@ def spent_midway(org) -> None:
 
 
 def emailed(org) -> Counter:
-    return Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"]) for n in org.notifications.all("emailSimple")
-                   if "relatedRecordId" in n.inputs)
+    return Counter((lead_of(n), n.inputs["recipientId"]) for n in org.notifications.all("emailSimple")
+                   if lead_of(n))
 
 
 def belled(org) -> Counter:

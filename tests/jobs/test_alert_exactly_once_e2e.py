@@ -12,6 +12,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from sandbox.simulator import Profile
+from tests.emails import lead_of
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +20,7 @@ NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1
 
 
 def alerts(org) -> list:
-    return [n for n in org.notifications.all("emailSimple") if "relatedRecordId" in n.inputs]
+    return [n for n in org.notifications.all("emailSimple") if lead_of(n)]
 
 
 def test_an_alert_call_whose_answer_is_lost_is_not_sent_again(org, make_loop):
@@ -31,7 +32,7 @@ def test_an_alert_call_whose_answer_is_lost_is_not_sent_again(org, make_loop):
     [said] = [e for e in logs if e["event"] == "notifications_unanswered"]
     assert said["outcome"] == "unknown" and said["code"] == "ConnectionError"
     offered = {o["lead_id"] for o in loop.live().values() if o["kind"] == "offer"}
-    sent = Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"]) for n in alerts(org))
+    sent = Counter((lead_of(n), n.inputs["recipientId"]) for n in alerts(org))
     assert offered and set(sent) and {lead for lead, _ in sent} == offered
     assert max(sent.values()) == 1, f"{sum(v - 1 for v in sent.values())} reps were emailed the same alert twice"
     # the lead says what is known: the call went out, its answer did not come back
@@ -52,7 +53,7 @@ def test_an_offer_whose_write_landed_unconfirmed_is_alerted_once_when_the_next_r
     loop.cycle()
     loop.cycle(hours=1)
     offered = {o["lead_id"]: o for o in loop.live().values() if o["kind"] == "offer"}
-    sent = Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"]) for n in alerts(org))
+    sent = Counter((lead_of(n), n.inputs["recipientId"]) for n in alerts(org))
     assert offered and {lead for lead, _ in sent} == set(offered)
     assert sent == Counter((lead, o["rep_id"]) for lead, o in offered.items())
 

@@ -10,6 +10,7 @@ import unicodedata
 import pytest
 
 from sandbox.simulator import Profile
+from tests.emails import lead_of
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +37,7 @@ def test_a_right_to_left_company_and_city_leave_the_alerts_lines_left_to_right(o
     for lead in org.org.records("Lead"):
         org.org.update("Lead", lead["Id"], {"Company": "شركة الأمل للتقنية", "City": "תל אביב"})
     loop.cycle()
-    sent = [n for n in org.notifications.all("emailSimple") if "relatedRecordId" in n.inputs]
+    sent = [n for n in org.notifications.all("emailSimple") if lead_of(n)]
     assert sent
     for n in sent:
         assert "شركة الأمل للتقنية" in n.inputs["emailSubject"] and "תל אביב" in n.inputs["emailBody"]

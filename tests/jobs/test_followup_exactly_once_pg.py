@@ -18,6 +18,7 @@ from sandbox.simulator import Profile
 from .conftest import Loop, build_connector
 from .pg import temp_database
 from .rules_for_tests import write_rules
+from tests.emails import lead_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
@@ -27,7 +28,7 @@ SETTINGS = {"notifications": {"mode": "email"}, "offers": {"followup_days": 3}}
 
 
 def followups(org) -> Counter:
-    return Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"])
+    return Counter((lead_of(n), n.inputs["recipientId"])
                    for n in org.notifications.all("emailSimple")
                    if n.inputs["emailSubject"].startswith("Accepted lead not worked yet"))
 

@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 
 from sandbox.simulator import Profile
+from tests.emails import lead_of
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +23,7 @@ def offers(loop) -> list[dict]:
 
 
 def alerts(org) -> list:
-    return [n for n in org.notifications.all("emailSimple") if "relatedRecordId" in n.inputs]
+    return [n for n in org.notifications.all("emailSimple") if lead_of(n)]
 
 
 def test_the_offered_rep_gets_one_alert_per_offer_and_no_more(org, loop):
@@ -32,7 +33,7 @@ def test_the_offered_rep_gets_one_alert_per_offer_and_no_more(org, loop):
     loop.cycle(hours=1)
     made = offers(loop)
     assert any(o["attempt"] > 1 for o in made), "redistribution made second offers (else this proves less)"
-    per_offer = Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"]) for n in alerts(org))
+    per_offer = Counter((lead_of(n), n.inputs["recipientId"]) for n in alerts(org))
     assert per_offer == Counter((o["lead_id"], o["rep_id"]) for o in made)
 
 
@@ -41,7 +42,7 @@ def test_the_alert_names_the_lead_its_deadline_and_links_to_it(org, loop):
     loop.cycle()
     offer = offers(loop)[0]
     lead = loop.lead(offer["lead_id"])
-    [alert] = [n for n in alerts(org) if n.inputs["relatedRecordId"] == offer["lead_id"]]
+    [alert] = [n for n in alerts(org) if lead_of(n) == offer["lead_id"]]
     body = alert.inputs["emailBody"]
     assert lead["Company"] in alert.inputs["emailSubject"] and lead["Company"] in body
     assert lead["Country"] in body and (lead.get("City") or "") in body
@@ -80,7 +81,7 @@ def test_the_alert_says_the_same_from_memory_or_after_a_restart_and_no_name_the_
     loop.cycle()
     offer = offers(loop)[0]
     lead = loop.lead(offer["lead_id"])
-    [sent] = [n for n in alerts(org) if n.inputs["relatedRecordId"] == offer["lead_id"]]
+    [sent] = [n for n in alerts(org) if lead_of(n) == offer["lead_id"]]
     assert offer["lead_id"] not in loop.cx.alert_facts, "what was remembered for the alert was used once and let go"
     # as the lead stream remembers it: converted from the full record, kept as the state keeps it
     al.remember(loop.cx, [(loop.cx.mappings.lead_converter()(lead), loop.cx.minimiser()(lead))])
@@ -112,7 +113,7 @@ def test_a_company_from_a_web_form_cannot_write_lines_of_its_own_into_the_alert(
                                    "Products__c") if like.get(k) is not None}
     new_id = org.org.create("Lead", {**fields, "Company": hostile})
     loop.cycle()
-    sent = [n for n in alerts(org) if n.inputs["relatedRecordId"] == new_id]
+    sent = [n for n in alerts(org) if lead_of(n) == new_id]
     assert sent, "the new lead was offered like the one it copies"
     body, subject = sent[0].inputs["emailBody"], sent[0].inputs["emailSubject"]
     shown = "Acme URGENT: your portal password expires, log in at http://evil.example [8m"

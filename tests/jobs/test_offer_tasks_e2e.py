@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 from sandbox.simulator import Profile
 
 from .conftest import is_reminder
+from tests.emails import lead_of
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +39,7 @@ def live_offers(loop) -> list[dict]:
 
 def reminders(org, lead_id: str, action: str = "emailSimple") -> list:
     return [n for n in org.notifications.all(action)
-            if n.inputs.get("relatedRecordId", n.inputs.get("targetId")) == lead_id
+            if (n.inputs.get("targetId") or lead_of(n)) == lead_id
             and is_reminder(n.inputs.get("emailSubject") or n.inputs.get("title") or "")]
 
 

@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from sandbox.simulator import Profile
+from tests.emails import lead_of
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +20,7 @@ POOL_ALERTS = {"notifications": {"mode": "email", "offer_alert": "email", "pool_
 
 def alerts(org, lead_id: str | None = None) -> list:
     return [n for n in org.notifications.all("emailSimple")
-            if "relatedRecordId" in n.inputs and lead_id in (None, n.inputs["relatedRecordId"])]
+            if lead_of(n) and lead_id in (None, lead_of(n))]
 
 
 def admitted_member_reps(loop, queue_id: str, lead_id: str) -> dict[str, set[str]]:
@@ -56,8 +57,8 @@ def test_each_admitted_members_reps_hear_of_a_pool_lead_once(org, make_loop):
         assert max(told.values()) == 1, f"a rep was emailed the pool lead {lead_id} twice"
     loop.cycle(hours=1)
     loop.cycle(hours=1)
-    again = Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"]) for n in alerts(org)
-                    if n.inputs["relatedRecordId"] in pooled)
+    again = Counter((lead_of(n), n.inputs["recipientId"]) for n in alerts(org)
+                    if lead_of(n) in pooled)
     assert max(again.values()) == 1, "a later run told a pool member of the same offer again"
 
 
@@ -116,7 +117,7 @@ def test_pool_alerts_stay_off_for_a_config_written_before_them(org, make_loop):
     org.simulator.set_profile("*", NEVER_ANSWER)
     loop.cycle()
     pooled = pool_offers(loop)
-    assert pooled and not [n for n in alerts(org) if n.inputs["relatedRecordId"] in pooled]
+    assert pooled and not [n for n in alerts(org) if lead_of(n) in pooled]
 
 
 def test_a_state_rebuilt_from_the_org_does_not_alert_open_pool_offers_again(org, make_loop):
@@ -180,7 +181,7 @@ def test_a_deposed_leader_whose_answer_comes_late_does_not_tell_the_pool_again(o
     with old.cx.store.connect() as conn:
         batch = [dict(r) for r in conn.execute(table.select().where(table.c.purpose == "pool")).mappings()]
     assert told and batch
-    assert {e["lead_id"] for e in batch} <= {n.inputs["relatedRecordId"] for n in alerts(org)}
+    assert {e["lead_id"] for e in batch} <= {lead_of(n) for n in alerts(org)}
     now = org.clock.now()
     outbox.settle(old.cx, batch, [WriteResult(e["lead_id"], True, "ok") for e in batch], now, {})
     al.send_offer_alerts(old.cx, now, batch)

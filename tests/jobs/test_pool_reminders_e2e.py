@@ -10,6 +10,7 @@ from sandbox.simulator import Profile
 
 from .conftest import is_reminder
 from .test_pool_alerts_e2e import admitted_member_reps
+from tests.emails import lead_of
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +19,7 @@ NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1
 
 def reminded_partners(loop, lead_id: str) -> set[str]:
     return {loop.partner_of_rep(n.inputs["recipientId"]) for n in loop.sb.notifications.all("emailSimple")
-            if n.inputs["relatedRecordId"] == lead_id and is_reminder(n.inputs["emailSubject"])}
+            if lead_of(n) == lead_id and is_reminder(n.inputs["emailSubject"])}
 
 
 @pytest.mark.parametrize("change", [{"Routing_Paused__c": True}, {"Capacity__c": 0}], ids=["paused", "at capacity"])

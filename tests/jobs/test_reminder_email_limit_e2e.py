@@ -18,6 +18,7 @@ from structlog.testing import capture_logs
 from sandbox.simulator import Profile
 
 from .conftest import is_reminder
+from tests.emails import lead_of
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +35,7 @@ def spent_midway(org) -> None:
 
 
 def emailed(org, kind: str = "reminder") -> Counter:
-    return Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"]) for n in org.notifications.all("emailSimple")
+    return Counter((lead_of(n), n.inputs["recipientId"]) for n in org.notifications.all("emailSimple")
                    if is_reminder(n.inputs["emailSubject"], kind))
 
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from sandbox.simulator import Profile
+from tests.emails import lead_of
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +20,7 @@ NEVER_ANSWER = Profile("never answers", accept=0.0, reject=0.0, delay_hours=(0.1
 
 
 def reminders(org) -> Counter:
-    return Counter((n.inputs["relatedRecordId"], n.inputs["recipientId"])
+    return Counter((lead_of(n), n.inputs["recipientId"])
                    for n in org.notifications.all("emailSimple")
                    if n.inputs["emailSubject"].startswith("Lead offer expires soon"))
 

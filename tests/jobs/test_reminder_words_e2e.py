@@ -2,13 +2,13 @@
 language, with the link that opens it — as the offer alert before them.
 
 Before, an emailed reminder said only "Please accept or reject this lead before …": no
-company, no link (emailSimple's relatedRecordId logs the email on the Lead, it puts no
-link in it), and in English to a rep the alert had addressed in German."""
+company, no link (the email names its lead only through a link in its body), and in English to a rep the alert had addressed in German."""
 from __future__ import annotations
 
 import pytest
 
 from sandbox.simulator import Profile
+from tests.emails import lead_of
 
 pytestmark = pytest.mark.e2e
 
@@ -36,9 +36,9 @@ def test_an_emailed_reminder_names_the_lead_links_to_it_and_speaks_the_reps_lang
     loop.cycle(hours=21)  # 24-hour window, reminders 4 hours before: due now
     loop.cycle(hours=1)
     sent = emails(org, "Angebot läuft bald ab")
-    assert {n.inputs["relatedRecordId"] for n in sent} == set(live)
+    assert {lead_of(n) for n in sent} == set(live)
     for n in sent:
-        lead_id = n.inputs["relatedRecordId"]
+        lead_id = lead_of(n)
         company = loop.lead(lead_id)["Company"]
         assert company in n.inputs["emailSubject"]
         body = n.inputs["emailBody"]
@@ -60,9 +60,9 @@ def test_an_emailed_follow_up_names_the_lead_links_to_it_and_speaks_the_reps_lan
     loop.cycle(hours=3 * 24)
     loop.cycle(hours=1)
     sent = emails(org, "Angenommener Lead noch nicht bearbeitet")
-    assert sent and {n.inputs["relatedRecordId"] for n in sent} <= accepted
+    assert sent and {lead_of(n) for n in sent} <= accepted
     for n in sent:
-        lead_id = n.inputs["relatedRecordId"]
+        lead_id = lead_of(n)
         assert loop.lead(lead_id)["Company"] in n.inputs["emailSubject"]
         assert f"/lightning/r/Lead/{lead_id}/view" in n.inputs["emailBody"]
         assert "Open - Not Contacted" in n.inputs["emailBody"]

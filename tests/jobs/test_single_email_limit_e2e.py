@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.simulator import Profile
+from tests.emails import lead_of
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +22,7 @@ def test_alerts_and_reminders_reach_reps_when_the_orgs_external_email_allowance_
     org.simulator.set_profile("*", NEVER_ANSWER)
     loop.cycle()
     offered = {o["lead_id"] for o in loop.live().values() if o["kind"] == "offer"}
-    alerted = {n.inputs["relatedRecordId"] for n in org.notifications.all("emailSimple")}
+    alerted = {lead_of(n) for n in org.notifications.all("emailSimple")}
     assert offered and alerted == offered
     loop.cycle(hours=21)  # the reminders are due
     assert not [t for t in org.org.records("Task") if t["Subject"].endswith("not sent")]

@@ -68,3 +68,16 @@ def test_an_email_to_a_deactivated_user_is_refused_and_not_sent(sandbox, sf):
     [result] = refused.value.content
     assert result["errors"][0]["statusCode"] == "INVALID_ID_FIELD"
     assert not sandbox.notifications.all("emailSimple")
+
+
+def test_an_email_to_a_user_about_a_record_is_refused_as_a_single_email_to_a_user_is(sandbox, sf):
+    """A single email's related ("what") record goes only with a contact as its target:
+    to a user by id, Salesforce refuses it (INVALID_ID_FIELD, "WhatId is not available for
+    sending emails to UserIds"). The stand-in refuses it with or without logging."""
+    lead = sandbox.org.create("Lead", {"LastName": "Lee", "Company": "Acme"})
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        _email(sf, recipientId=sandbox.org.admin_user_id, relatedRecordId=lead)
+    [result] = refused.value.content
+    assert result["errors"][0]["statusCode"] == "INVALID_ID_FIELD"
+    assert "WhatId" in result["errors"][0]["message"]
+    assert not sandbox.notifications.all("emailSimple")

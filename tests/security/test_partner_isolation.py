@@ -24,6 +24,7 @@ from jobs.timeutil import CallableClock
 from sandbox.simulator import Profile
 
 from .rig import secret_env, write_config
+from tests.emails import lead_of
 
 # one worker runs the whole module: its org is started once
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_partner_isolation")]
@@ -190,7 +191,7 @@ def test_every_notification_goes_to_one_partner_and_speaks_only_of_its_lead(run)
     for n in sent:
         recipients = n.inputs.get("recipientIds") or [n.inputs.get("recipientId")]
         accounts = {users[r].get("AccountId") for r in recipients if r in users}
-        target = n.inputs.get("targetId") or n.inputs.get("relatedRecordId")
+        target = n.inputs.get("targetId") or lead_of(n)
         if len(accounts) > 1:
             problems.append(f"one notification to reps of several partners: {sorted(accounts)}")
         text = " | ".join(str(n.inputs.get(k) or "") for k in ("title", "body", "emailSubject", "emailBody"))
