@@ -56,7 +56,7 @@ def _meant(lead_id: str) -> str:
 
 def run(args) -> int:
     from jobs import feedback, learning
-    from jobs.ops.context import open_context
+    from jobs.ops.context import open_context, why_no_live_store
     from jobs.ops.dryrun import _load
     from jobs.route import not_ours
     from mappings import Unroutable
@@ -133,7 +133,8 @@ def run(args) -> int:
         print(json_text({"lead_id": lead_id, "current": current, "now": now_part, "history": past,
                          "offers": offers}, default=str))
         return 0 if now_part.get("found") or past else 1
-    print(for_terminal(render(lead_id, current, now_part, past, offers, names, has_state=ctx.live_store is not None)))
+    print(for_terminal(render(lead_id, current, now_part, past, offers, names,
+                              no_state=None if ctx.live_store is not None else why_no_live_store(loaded))))
     return 0 if now_part.get("found") or past else 1
 
 
@@ -227,7 +228,9 @@ KIND_WORDS = {"offer": "offered to", "pool": "put in pool", "escalate": "escalat
 
 
 def render(lead_id: str, current: dict[str, Any], now_part: dict[str, Any], past: list[dict[str, Any]],
-           offers: list[dict[str, Any]], names: Names, *, has_state: bool) -> str:
+           offers: list[dict[str, Any]], names: Names, *, no_state: str | None) -> str:
+    """The trace as text; `no_state`: why the state database gave no history (none yet, an
+    earlier release's, out of reach), said with its fix."""
     out: list[str] = []
     if not now_part.get("found"):
         out.append(now_part["text"])
@@ -254,8 +257,9 @@ def render(lead_id: str, current: dict[str, Any], now_part: dict[str, Any], past
         out.append("History, oldest first (times UTC):")
         out += timeline(past, offers, names)
     else:
-        out.append("History: no decision recorded for this lead"
-                   + ("" if has_state else " (no state database found for this config)"))
+        why = (no_state or "").strip().splitlines()
+        out.append("History: no decision recorded for this lead" + (f" ({why[0]})" if why else ""))
+        out += [f"  {line.strip()}" for line in why[1:]]
     if now_part.get("found"):
         out.append("")
         if now_part.get("left_alone"):

@@ -149,5 +149,5 @@ def test_explain_names_a_throttled_partner_a_rule_weighed_and_no_other():
     assert part["throttled"] == {"Acme": "capacity 3 of 10 open leads after 3 'No capacity' declines "
                                          "(feedback; undo: leadrouter feedback reset 001A)"}
     text = render("00Q1", {}, {"found": True, "kind": "offer", "explanation": {}, "feedback": part}, [], [],
-                  names, has_state=True)
+                  names, no_state=None)
     assert "Throttled: Acme: capacity 3 of 10" in text

@@ -182,6 +182,11 @@ def test_validate_of_a_new_release_leaves_the_running_releases_state_as_it_was(s
     said = " ".join(capsys.readouterr().out.split())
     assert "(schema v2, written by an earlier leadrouter" in said and "migrates it" in said, said
     assert state_of(state) == before, "status changed the state"
+    # explain's history is in that state: said as the earlier release's, not as no state at all
+    assert leadrouter("explain", next(iter(leads(sb))), "--config", str(cfg)) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "no state database found" not in said and "schema version 2" in said and "migrates it" in said, said
+    assert state_of(state) == before, "explain changed the state"
 
     monkeypatch.setenv("LEADROUTER_LOG_LEVEL", "info")
     assert leadrouter("once", "--config", str(cfg)) == 0
