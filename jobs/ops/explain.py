@@ -95,6 +95,8 @@ def run(args) -> int:
         offers = offer_history(ctx.live_store, full_id) if ctx.live_store else []
         routing = cx.routing()
         names = Names(routing)
+        if records:
+            names.read_person(cx, records[0].get("OwnerId"))
         now_part: dict[str, Any]
         current: dict[str, Any] = {}
         if not records:
@@ -180,11 +182,24 @@ class Names:
         self.partners = {p.id: one_line(p.name) for p in routing.partners.values()}
         self.reps = {r.id: one_line(r.name or r.id) for p in routing.partners.values() for r in p.reps}
         self.queues = {qid: name for name, qid in routing.queue_ids.items()}
+        self.people: dict[str, str] = {}  # users neither rep nor queue (a salesperson), read by id
         for pool in routing.pools.values():
             self.queues.setdefault(pool.id, pool.name)
 
     def partner(self, pid: str | None) -> str:
         return self.partners.get(pid or "", pid or "-")
+
+    def read_person(self, cx, oid: str | None) -> None:
+        """The name of a user who owns the lead and is no partner's rep, read from the org;
+        the id stays when it cannot be read (an inactive user is still read)."""
+        if not oid or not oid.startswith("005") or oid in self.reps:
+            return
+        try:
+            found = list(cx.client.read_by_ids("User", ["Name"], [oid]))
+        except Exception:  # noqa: BLE001 — a name is a courtesy: the trace stands without it
+            return
+        if found and found[0].get("Name"):
+            self.people[oid] = one_line(found[0]["Name"])
 
     def owner(self, oid: str | None) -> str:
         if not oid:
@@ -193,7 +208,7 @@ class Names:
             return f"{self.reps[oid]} (rep)"
         if oid in self.queues:
             return f"queue {self.queues[oid]}"
-        return oid
+        return self.people.get(oid, oid)
 
 
 def offer_history(store, lead_id: str) -> list[dict[str, Any]]:

@@ -207,3 +207,18 @@ def test_tiers_a_rule_file_writes_in_another_case_route_as_the_orgs_spelling_doe
     named = re.findall(r"weighted by tier \((\w+): weight ([\d.]+)\)", said)
     assert named and all(t in ("Registered", "Silver", "Gold", "Platinum") for t, _ in named), said
     assert all(float(w) == {"Registered": 1, "Silver": 2, "Gold": 3, "Platinum": 4}[t] for t, w in named), said
+
+
+def test_explain_names_a_lead_owned_by_a_person_by_their_name(workdir, seeded_org, capsys):
+    """A lead a salesperson of the vendor owns (no rep, no queue): the admin reads who, not
+    a 005… id to look up."""
+    lead_id = sorted(lead_fields(seeded_org))[5]
+    owner, was = seeded_org.org.admin_user_id, lead_fields(seeded_org)[lead_id][0]
+    name = seeded_org.org.get("User", owner)["Name"]
+    seeded_org.org.update("Lead", lead_id, {"OwnerId": owner})
+    try:
+        assert main(["explain", lead_id, "--config", str(workdir / "leadrouter.toml")]) == 0
+    finally:  # the module's org is shared: the other tests route this lead as seeded
+        seeded_org.org.update("Lead", lead_id, {"OwnerId": was})
+    now = next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("Now:"))
+    assert f"owner {name};" in now and owner not in now, now
