@@ -181,7 +181,9 @@ class Names:
     def __init__(self, routing):
         self.partners = {p.id: one_line(p.name) for p in routing.partners.values()}
         self.reps = {r.id: one_line(r.name or r.id) for p in routing.partners.values() for r in p.reps}
-        self.queues = {qid: name for name, qid in routing.queue_ids.items()}
+        # by the label an admin knows the queue by, the developer name where none was read
+        labels = getattr(routing, "queue_labels", None) or {}
+        self.queues = {qid: labels.get(name) or name for name, qid in routing.queue_ids.items()}
         self.people: dict[str, str] = {}  # users neither rep nor queue (a salesperson), read by id
         for pool in routing.pools.values():
             self.queues.setdefault(pool.id, pool.name)

@@ -222,3 +222,16 @@ def test_explain_names_a_lead_owned_by_a_person_by_their_name(workdir, seeded_or
         seeded_org.org.update("Lead", lead_id, {"OwnerId": was})
     now = next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("Now:"))
     assert f"owner {name};" in now and owner not in now, now
+
+
+def test_explain_names_a_queue_by_the_label_the_admin_knows_it_by(workdir, seeded_org, capsys):
+    lead_id = sorted(lead_fields(seeded_org))[6]
+    was = lead_fields(seeded_org)[lead_id][0]
+    [queue] = [g for g in seeded_org.org.records("Group") if g.get("DeveloperName") == "Channel_Escalations"]
+    seeded_org.org.update("Lead", lead_id, {"OwnerId": queue["Id"]})
+    try:
+        assert main(["explain", lead_id, "--config", str(workdir / "leadrouter.toml")]) == 0
+    finally:  # the module's org is shared: the other tests route this lead as seeded
+        seeded_org.org.update("Lead", lead_id, {"OwnerId": was})
+    now = next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("Now:"))
+    assert f"owner queue {queue['Name']};" in now and queue["Name"] != "Channel_Escalations", now
