@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from datetime import datetime, timedelta
 
 from connector.notify import OUTCOME_UNKNOWN, Notification, NotifyResult
-from jobs import activity, email_limit
+from jobs import activity, alerts, email_limit
 from jobs.alerts import deadline_lines, deadline_text, lead_link, pool_members, rep_of
 from jobs.state import offers as of
 from jobs.wording import reminder_words, stored_facts
@@ -48,17 +48,22 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     if not near:
         return {}
     rules = {r.name: r for r in cx.book.rules}
-    at = {o["id"]: _remind_at(cx.book, rules, routing, o, hours) for o in near}
+    # the offers an alert announces (jobs/alerts.py): the reminder counts from the alert, even
+    # one not sent yet (the alert goes when Salesforce confirms the offer's write, which a
+    # reminder job may read first); the others' reps hear first from the reminder
+    announced = set(alerts.purposes(cx))
+    told = {o["id"]: o.get("alerted_at") or (o.get("offered_at") if o.get("kind") in announced else None)
+            for o in near}
+    at = {o["id"]: _after_alert(cx.book, rules, routing, o, hours, told[o["id"]]) for o in near}
     due = [o for o in near if at[o["id"]] <= now]
     with cx.store.begin() as conn:
         # claimed, not just set: another connector that read the same offers as due (an
         # overlapping leader) may have claimed some since; only what is won here is sent
         won = of.claim(conn, [o["id"] for o in due], "reminded_at", "live", now) if due else set()
         due = [o for o in due if o["id"] in won]
-    # an offer whose alert went out when its reminder was already due (a window no longer than
-    # reminder_before_hours) had the deadline from the alert: a reminder on its heels pings
-    # the rep twice for one offer. Claimed all the same, so that it is not looked at again
-    by_alert = {o["id"] for o in due if o.get("alerted_at") is not None and at[o["id"]] <= o["alerted_at"]}
+    # an offer whose window left too little time after its alert for a reminder to help: the
+    # alert gave the deadline; claimed all the same, so that it is not looked at again
+    by_alert = {o["id"] for o in due if told[o["id"]] is not None and at[o["id"]] <= told[o["id"]]}
     due = [o for o in due if o["id"] not in by_alert]
     if not due:
         return {"reminded_by_alert": len(by_alert)} if by_alert else {}
@@ -143,6 +148,35 @@ def _horizon(book, hours: float, routing=None) -> timedelta:
     days = min([len(set(s.weekdays)), *(len(w) for w in (routing.index.weeks if routing is not None else ()) if w)])
     weekly = (s.workday[1] - s.workday[0]) * days or 1
     return timedelta(weeks=math.ceil(hours / weekly) + 1)
+
+
+# a window with less than this left after its alert gets no reminder: the alert said the deadline
+LEAST_HOURS_AFTER_ALERT = 1.0
+
+
+def _after_alert(book, rules: dict[str, Any], routing, offer: dict[str, Any], hours: float,
+                 alerted: datetime | None) -> datetime:
+    """The reminder's time, where the alert went out when the reminder was already due (a
+    window no longer than `hours`: "New lead for you", then "Lead offer expires soon" the same
+    minute pinged the rep twice): halfway between the alert and the deadline, counted as the
+    window counts (an offer alerted on Friday at 16:30 with two working hours to answer is
+    reminded on Monday morning, not over the weekend). With less than
+    LEAST_HOURS_AFTER_ALERT left, the alert's own time: no reminder follows it."""
+    at = _remind_at(book, rules, routing, offer, hours)
+    if alerted is None or at > alerted:
+        return at
+    # the (working) hours between the alert and the deadline: the most hours before the
+    # deadline whose reminder time is not before the alert (monotone: halve the interval)
+    lo, hi = 0.0, hours
+    for _ in range(20):
+        mid = (lo + hi) / 2
+        if _remind_at(book, rules, routing, offer, mid) >= alerted:
+            lo = mid
+        else:
+            hi = mid
+    if lo < LEAST_HOURS_AFTER_ALERT:
+        return alerted
+    return max(_remind_at(book, rules, routing, offer, lo / 2), alerted)
 
 
 def _remind_at(book, rules: dict[str, Any], routing, offer: dict[str, Any], hours: float) -> datetime:
