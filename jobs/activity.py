@@ -26,6 +26,16 @@ from connector.notify import Notification, NotifyResult
 from connector.writes import BATCH_SIZE
 from jobs.logging import redact_text
 
+
+# every Subject a reminder's or a follow-up's Task may have (jobs/remind.py, jobs/followup.py):
+# a state rebuilt from the org takes an offer (an accepted lead) whose Lead holds one of these
+# as reminded (followed up), whatever the outcome said (jobs/recovery.py). Kept here, with the
+# Tasks, so that the rebuild reads them without importing the jobs that write them.
+REMINDER_SUBJECTS = ("Offer reminder sent", "Offer reminder not sent by email", "Offer reminder partly sent",
+                     "Offer reminder may not have been sent", "Offer reminder not sent")
+FOLLOWUP_SUBJECTS = ("Follow-up reminder sent", "Follow-up reminder not sent by email",
+                     "Follow-up reminder may not have been sent", "Follow-up reminder not sent")
+
 # what a refusal of the Task itself (not of one lead) looks like
 _REFUSED = ("INSUFFICIENT_ACCESS", "INVALID_TYPE", "NOT_FOUND", "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY")
 LEAD_GONE = frozenset(("ENTITY_IS_DELETED", "CANNOT_UPDATE_CONVERTED_LEAD"))

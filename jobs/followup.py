@@ -17,10 +17,7 @@ from jobs.wording import reminder_words, stored_facts
 from mappings import Unroutable
 from rules.model import Lead
 
-# every Subject a follow-up's Task may have: a state rebuilt from the org takes an accepted
-# lead holding one of these as followed up (jobs/recovery.py), whatever the outcome said
-TASK_SUBJECTS = ("Follow-up reminder sent", "Follow-up reminder not sent by email",
-                 "Follow-up reminder may not have been sent", "Follow-up reminder not sent")
+TASK_SUBJECTS = activity.FOLLOWUP_SUBJECTS  # every Subject its Tasks may have (read back by a rebuild)
 
 if TYPE_CHECKING:
     from jobs.context import Context

@@ -41,6 +41,7 @@ from sqlalchemy import bindparam, func, select, update
 from connector.records import id18
 from connector.soql import format_soql, ident, select as soql_select
 from jobs import incumbents, lifecycle
+from jobs.activity import FOLLOWUP_SUBJECTS, REMINDER_SUBJECTS
 from jobs.poll import NO_REASON  # a rebuilt decline reads (and counts in feedback) as the live one
 from jobs.state import schema
 from jobs.state import store as st
@@ -551,14 +552,6 @@ def learned(cx: Context, rows: _Rows, partner: str | None, lead: Any, at: dateti
         rows.accepted.append((partner, lead, at))
 
 
-def _task_subjects() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Every Subject of the reminders' Tasks and of the follow-ups', as those jobs write them
-    (imported here: the follow-up job imports, through the lead job, what imports this)."""
-    from jobs import followup, remind
-
-    return remind.TASK_SUBJECTS, followup.TASK_SUBJECTS
-
-
 def reminders_sent(cx: Context, conn: Any, now: datetime) -> dict[str, int]:
     """Mark the rebuilt offers whose reminder, and the accepted leads whose follow-up, went
     out already: a rep is reminded once per offer, whichever state sent it. Each one the
@@ -572,7 +565,7 @@ def reminders_sent(cx: Context, conn: Any, now: datetime) -> dict[str, int]:
         return {}
     from jobs import remind
 
-    reminder_subjects, followup_subjects = _task_subjects()
+    reminder_subjects, followup_subjects = REMINDER_SUBJECTS, FOLLOWUP_SUBJECTS
     O = schema.offers
     live = [dict(r._mapping) for r in conn.execute(select(O).where(O.c.status == "live", O.c.deadline.is_not(None)))]
     taken = [dict(r._mapping) for r in conn.execute(select(O).where(O.c.status == "accepted"))]
@@ -624,7 +617,7 @@ def _our_tasks(cx: Context, lead_ids: list[str]) -> dict[str, list[tuple[str, da
         return out
     for i in range(0, len(lead_ids), 300):
         where = format_soql("WhoId IN {} AND CreatedById = {} AND Subject IN {}", lead_ids[i:i + 300], me,
-                            [subject for subjects in _task_subjects() for subject in subjects])
+                            [*REMINDER_SUBJECTS, *FOLLOWUP_SUBJECTS])
         for r in cx.client.query(soql_select("Task", ["WhoId", "Subject", "CreatedDate"], where=where)):
             at = parse_sf_datetime(r.get("CreatedDate"))
             if at is not None and r.get("WhoId"):

@@ -34,10 +34,7 @@ if TYPE_CHECKING:
     from jobs.context import Context
 
 SETTING = "reminder_tasks"
-# every Subject a reminder's Task may have: a state rebuilt from the org takes an offer whose
-# lead holds one of these as reminded (jobs/recovery.py), whatever the outcome said
-TASK_SUBJECTS = ("Offer reminder sent", "Offer reminder not sent by email", "Offer reminder partly sent",
-                 "Offer reminder may not have been sent", "Offer reminder not sent")
+TASK_SUBJECTS = activity.REMINDER_SUBJECTS  # every Subject its Tasks may have (read back by a rebuild)
 
 
 def run(cx: Context, now: datetime) -> dict[str, int]:
