@@ -7,9 +7,12 @@ import json
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from jobs import backtest
 from jobs.cli import main
+from jobs.state.schema import offers as OFFERS
+from sandbox.simulator import Profile
 
 from .rules_for_tests import BASE, ROTATION
 
@@ -105,3 +108,67 @@ def test_each_rule_file_replays_with_its_own_fairness_floor_and_accept_weight(lo
     with loop.cx.store.connect() as conn:
         backtest.compare(loop.cx, conn, files, loop.cx.clock.now(), timedelta(days=30))
     assert seen == {0.0: (0.0, 1.0, 150), 0.9: (0.9, 0.25, 30)}
+
+
+TAKES = Profile("takes", accept=1.0, reject=0.0, delay_hours=(0.1, 0.5))
+DECLINES = Profile("declines", accept=0.0, reject=1.0, delay_hours=(0.1, 0.5))
+LIKE = ("Country", "State", "PostalCode", "City", "Industry", "LeadSource", "NumberOfEmployees", "Products__c")
+INCUMBENT = ROTATION.replace('distribute = "round_robin"', 'distribute = "round_robin"\n  prefer_incumbent = true')
+
+
+def _lead_like(org, lead: dict, company: str) -> str:
+    return org.org.create("Lead", {"LastName": "Again", "Company": company,
+                                   **{k: lead[k] for k in LIKE if lead.get(k) is not None}})
+
+
+def _customer_with_opportunity(org, name: str, partner: str) -> None:
+    account = org.org.create("Account", {"Name": name, "OwnerId": org.org.integration_user_id},
+                             as_user=org.org.integration_user_id)
+    org.org.create("Opportunity", {"Name": "Renewal", "AccountId": account, "PartnerAccountId": partner,
+                                   "StageName": "Prospecting", "CloseDate": org.clock.now().date() + timedelta(days=60)},
+                   as_user=org.org.integration_user_id)
+
+
+def test_a_rule_file_preferring_incumbents_is_replayed_with_the_incumbents_known_at_each_lead(org, make_loop, tmp_path):
+    """A partner works a company once it accepted a lead of it, or is on an Opportunity of it:
+    the replay learns both as they happen, so a rule file with `prefer_incumbent` sends the
+    company's next leads to it — and nothing learned after a lead decides that lead."""
+    loop = make_loop(org)
+    partners = sorted(a["Id"] for a in org.org.records("Account") if a.get("IsPartner"))
+    org.simulator.set_profile("*", DECLINES)
+    takers = set(partners[::3])
+    for p in takers:
+        org.simulator.set_profile(p, TAKES)
+    for _ in range(3):
+        loop.cycle(hours=6)
+    with loop.cx.store.connect() as conn:
+        accepted = conn.execute(select(OFFERS.c.lead_id, OFFERS.c.partner_id)
+                                .where(OFFERS.c.accepted_at.is_not(None))).all()
+    assert len(accepted) >= 5 and {p for _, p in accepted} <= takers
+    # a lead of a company a taker is on an Opportunity of, and one of a company whose
+    # Opportunity comes only after its lead: no incumbent yet for that one
+    first = loop.lead(accepted[0].lead_id)
+    _customer_with_opportunity(org, "Harbour Lights Ltd", accepted[0].partner_id)
+    loop.cycle(hours=1, partners_act=False)
+    again = [_lead_like(org, loop.lead(lead_id), loop.lead(lead_id)["Company"]) for lead_id, _ in accepted
+             for _ in range(2)]
+    opportunity_leads = [_lead_like(org, first, "Harbour Lights") for _ in range(3)]
+    late = [_lead_like(org, first, "Late Comer Ltd") for _ in range(3)]
+    loop.cycle(hours=1, partners_act=False)
+    _customer_with_opportunity(org, "Late Comer Ltd", accepted[0].partner_id)
+    loop.cycle(hours=1, partners_act=False)
+    files = []
+    for name, text in (("rotation.toml", BASE + ROTATION), ("incumbent.toml", BASE + INCUMBENT)):
+        (tmp_path / name).write_text(text)
+        files.append((name, backtest.load_book(tmp_path / name, loop.cx.mappings)))
+    with loop.cx.store.connect() as conn:
+        result = backtest.compare(loop.cx, conn, files, loop.cx.clock.now(), timedelta(days=30))
+    plain, preferring = result["rule_files"]["rotation.toml"], result["rule_files"]["incumbent.toml"]
+    assert len(late) == 3
+    print("FIGS", plain, preferring)
+    # every lead of a company a partner worked by then, and no other, went to that partner
+    assert preferring["to_incumbent"] == len(again) + len(opportunity_leads), (preferring, plain)
+    assert plain["to_incumbent"] < preferring["to_incumbent"]
+    # the incumbents are the partners that take their leads: more are expected to be accepted
+    assert preferring["expected_acceptance"] > plain["expected_acceptance"], (preferring, plain)
+    assert "offered to the incumbent" in backtest.render(result)
