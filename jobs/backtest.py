@@ -17,6 +17,10 @@ cover the lead's country) and the least-served such partner's offers / its fair 
 (for each lead it covered, 1 / how many covered it). The column "as routed" is the
 offers table's own record for the same window: actual acceptance, actual conversions.
 
+Where a rule file prefers incumbents, each replay learns who worked which company as the
+connector did, each fact from its own time on, never later (jobs/replay_incumbents), and
+every file's column counts its offers to the incumbent.
+
 The learner is fitted to the very history it scores (in-sample): a comparison of rule
 files, not a forecast. Nothing is written anywhere.
 """
@@ -67,7 +71,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "backtest", formatter_class=argparse.RawDescriptionHelpFormatter,
         help="replay recent leads through one or more rule files and compare expected conversions, acceptance, "
-             "fairness and coverage side by side",
+             "fairness and coverage side by side (and offers to the incumbent, where a rule prefers incumbents)",
         epilog="examples:\n  leadrouter backtest --rules rules.toml --rules proposed.toml\n"
                "  leadrouter backtest --rules proposed.toml --since 30d --json")
     p.add_argument("--config", default=os.environ.get("LEADROUTER_CONFIG", "leadrouter.toml"),
