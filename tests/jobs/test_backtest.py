@@ -131,7 +131,29 @@ def _customer_with_opportunity(org, name: str, partner: str) -> None:
                    as_user=org.org.integration_user_id)
 
 
-def test_a_rule_file_preferring_incumbents_is_replayed_with_the_incumbents_known_at_each_lead(org, make_loop, tmp_path):
+def _reasons_by_company(monkeypatch) -> dict[str, list[str]]:
+    """The replay's decisions, their reasons by the lead's company, as the Lead would show them."""
+    from jobs.ops import dryrun
+
+    said: dict[str, list[str]] = {}
+    routing_with = dryrun.routing_with
+
+    def spying(cx, book):
+        routing = routing_with(cx, book)
+        decide = routing.router.decide
+
+        def decided(lead, *args, **kw):
+            d = decide(lead, *args, **kw)
+            said.setdefault(lead.company, []).append(d.reason)
+            return d
+        routing.router.decide = decided
+        return routing
+    monkeypatch.setattr(dryrun, "routing_with", spying)
+    return said
+
+
+def test_a_rule_file_preferring_incumbents_is_replayed_with_the_incumbents_known_at_each_lead(org, make_loop, tmp_path,
+                                                                                              monkeypatch):
     """A partner works a company once it accepted a lead of it, or is on an Opportunity of it:
     the replay learns both as they happen, so a rule file with `prefer_incumbent` sends the
     company's next leads to it — and nothing learned after a lead decides that lead."""
@@ -164,8 +186,14 @@ def test_a_rule_file_preferring_incumbents_is_replayed_with_the_incumbents_known
     for name, text in (("rotation.toml", BASE + ROTATION), ("incumbent.toml", BASE + INCUMBENT)):
         (tmp_path / name).write_text(text)
         files.append((name, backtest.load_book(tmp_path / name, loop.cx.mappings)))
+    said = _reasons_by_company(monkeypatch)
     with loop.cx.store.connect() as conn:
         result = backtest.compare(loop.cx, conn, files, loop.cx.clock.now(), timedelta(days=30))
+    # the Opportunity older than the leads makes its partner their incumbent; the one made
+    # after its company's leads does not
+    assert any("incumbent: already works this company" in r and "on an opportunity of it" in r
+               for r in said["Harbour Lights"]), said["Harbour Lights"]
+    assert not any("incumbent" in r for r in said["Late Comer Ltd"]), said["Late Comer Ltd"]
     plain, preferring = result["rule_files"]["rotation.toml"], result["rule_files"]["incumbent.toml"]
     # the leads of a company a partner worked by then go to it where it is not at a cap (the
     # replay keeps daily caps); round robin gives it some by chance
