@@ -17,6 +17,10 @@ cover the lead's country) and the least-served such partner's offers / its fair 
 (for each lead it covered, 1 / how many covered it). The column "as routed" is the
 offers table's own record for the same window: actual acceptance, actual conversions.
 
+Where a rule file prefers incumbents, each replay learns who worked which company as the
+connector did, each fact from its own time on, never later (jobs/replay_incumbents), and
+every file's column counts its offers to the incumbent.
+
 The learner is fitted to the very history it scores (in-sample): a comparison of rule
 files, not a forecast. Nothing is written anywhere.
 """
@@ -35,12 +39,13 @@ from typing import Any, Iterable
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from jobs import learning, performance
+from jobs import incumbents, learning, performance
+from jobs.replay_incumbents import Fact, Walk, known
 from jobs.state.schema import leads as LEADS
 from jobs.timeutil import as_utc
 from rules.model import DecisionKind, Lead, Partner
 from rules.predictive import Predictor, tuning
-from rules.state import RoutingState
+from rules.state import RoutingState, lead_domain
 from rules.values import LEAD_SCORE
 
 _SINCE = re.compile(r"^(\d+)([dhw])$")
@@ -66,7 +71,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "backtest", formatter_class=argparse.RawDescriptionHelpFormatter,
         help="replay recent leads through one or more rule files and compare expected conversions, acceptance, "
-             "fairness and coverage side by side",
+             "fairness and coverage side by side (and offers to the incumbent, where a rule prefers incumbents)",
         epilog="examples:\n  leadrouter backtest --rules rules.toml --rules proposed.toml\n"
                "  leadrouter backtest --rules proposed.toml --since 30d --json")
     p.add_argument("--config", default=os.environ.get("LEADROUTER_CONFIG", "leadrouter.toml"),
@@ -135,10 +140,14 @@ def compare(cx: Any, conn: Connection, books: list[tuple[str, Any]], now: dateti
     facts = performance.facts(conn, cx.client, now, cx.book.settings.calendar, cx.mappings.currencies, field)
     out: dict[str, Any] = {"since": since.isoformat(), "until": now.isoformat(), "leads": len(leads),
                            "as_routed": as_routed(conn, cx.client, since, field), "rule_files": {}}
+    # who worked which company when: read only where a rule file prefers incumbents (an
+    # Opportunity query nothing would read otherwise), then replayed beside every file's
+    # leads, so each says how many of its offers went to the incumbent
+    worked = known(cx, conn, to_lead, since, now) if any(incumbents.wanted(b) for _, b in books) else None
     for name, book in books:
         # each rule file's own fairness_floor and accept_weight: the backtest compares them too
         out["rule_files"][name] = replay(cx, book, leads, Predictor.from_dict(learner.to_dict(), **tuning(book.settings)),
-                                         facts)
+                                         facts, worked)
     return out
 
 
@@ -158,7 +167,10 @@ def history(conn: Connection, to_lead: Any, since: datetime) -> list[Lead]:
     return sorted(out, key=lambda ld: (ld.created, ld.id))
 
 
-def replay(cx: Any, book: Any, leads: Iterable[Lead], learner: Predictor, facts: dict[str, Any]) -> dict:
+def replay(cx: Any, book: Any, leads: Iterable[Lead], learner: Predictor, facts: dict[str, Any],
+           worked: list[Fact] | None = None) -> dict:
+    """`worked`: who worked which company when (jobs/replay_incumbents), None where no rule
+    file prefers incumbents."""
     from jobs.ops.dryrun import routing_with
 
     routing = routing_with(cx, book)
@@ -169,6 +181,8 @@ def replay(cx: Any, book: Any, leads: Iterable[Lead], learner: Predictor, facts:
         for c in p.coverage:
             by_country.setdefault(c, []).append(p.id)
     state = RoutingState()
+    walk = Walk(worked) if worked is not None else None
+    to_incumbent = 0
     kinds: dict[str, int] = {}
     offers: dict[str, int] = {}
     fair: dict[str, float] = {}
@@ -178,6 +192,8 @@ def replay(cx: Any, book: Any, leads: Iterable[Lead], learner: Predictor, facts:
         n += 1
         at = lead.created
         lead.extra[LEAD_SCORE] = learner.score(lead)
+        if walk is not None:
+            walk.until(state, at)
         d = router.decide(lead, state, at, attempt=1)
         state.record_offer(d, at)
         learner.record_offer(d)
@@ -188,6 +204,8 @@ def replay(cx: Any, book: Any, leads: Iterable[Lead], learner: Predictor, facts:
         if d.kind is DecisionKind.OFFER and d.partner_id:
             state.record_outcome(lead.id, d.partner_id, "closed", at)  # answered at once: no cap binds
             offers[d.partner_id] = offers.get(d.partner_id, 0) + 1
+            if walk is not None and state.incumbent(lead.company, lead_domain(lead)) == d.partner_id:
+                to_incumbent += 1
             partner = routing.partners.get(d.partner_id)
             if partner is not None:
                 e = learner.estimate(partner, lead)
@@ -207,6 +225,7 @@ def replay(cx: Any, book: Any, leads: Iterable[Lead], learner: Predictor, facts:
         "hours_to_accept": round(mean(hours), 1) if hours else None,
         "gini": gini([offers.get(pid, 0) for pid in fair]),
         "min_share_of_fair": round(min(shares), 3) if shares else None,
+        "to_incumbent": to_incumbent if walk is not None else None,
     }
 
 
@@ -241,7 +260,8 @@ def gini(values: list[int]) -> float | None:
 _ROWS = (("leads", "leads"), ("offered", "offered"), ("pooled", "pooled"), ("escalated", "escalated / fallback"),
          ("unroutable", "unroutable"), ("coverage", "coverage"), ("expected_acceptance", "acceptance (expected)"),
          ("expected_conversions", "conversions (expected)"), ("hours_to_accept", "hours to accept"),
-         ("gini", "Gini of offers"), ("min_share_of_fair", "min share of fair"))
+         ("gini", "Gini of offers"), ("min_share_of_fair", "min share of fair"),
+         ("to_incumbent", "offered to the incumbent"))
 
 
 def render(result: dict) -> str:

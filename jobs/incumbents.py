@@ -24,8 +24,8 @@ lifecycle.save_state; the sync's Opportunities here).
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Iterable
+from datetime import date, datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from connector.errors import ConfigError
 from connector.soql import format_soql
@@ -75,13 +75,14 @@ def partner_field(mappings: Any) -> str:
     return "PartnerAccountId"
 
 
-def read(cx: Context, now: datetime, watermark: datetime | None) -> list[dict[str, Any]]:
+def read(cx: Context, now: datetime, watermark: datetime | None, *, won_since: date | None = None) -> list[dict[str, Any]]:
     """The open and recently won Opportunities with a partner, changed since `watermark`
-    (None: all of them): one query. An org whose Opportunities have no such field (no
+    (None: all of them): one query. Won: since `won_since` (the backtest's replay reaches
+    further back), else in the last INCUMBENT_DAYS. An org whose Opportunities have no such field (no
     partner portal) or that hides them from our user: none, said in the log at each sync,
     and incumbents are learned from accepted leads alone — the partners' sync goes on."""
     field = partner_field(cx.mappings)
-    since = (now - timedelta(days=INCUMBENT_DAYS)).date()
+    since = won_since or (now - timedelta(days=INCUMBENT_DAYS)).date()
     where = format_soql(f"{field} != null AND (IsClosed = false OR (IsWon = true AND CloseDate >= {{}}))", since)
     try:
         return list(cx.client.read_incremental(
@@ -100,6 +101,16 @@ def learn(state: RoutingState, records: Iterable[dict[str, Any]], field: str, no
     """Each Opportunity's partner works its Account's company (name and website); facts
     older than a year are forgotten: (how many Opportunities taught one, facts forgotten)."""
     n = 0
+    for partner, name, website, at in dated(records, field, now):
+        state.set_incumbent(partner, company=name, domain=website, at=at, how="opportunity")
+        n += 1
+    return n, state.forget_incumbents(now - timedelta(days=INCUMBENT_DAYS))
+
+
+def dated(records: Iterable[dict[str, Any]], field: str, now: datetime) -> Iterator[tuple[str, Any, Any, datetime]]:
+    """(partner, company name, website, since when) of each Opportunity that names a
+    partner and a customer Account: an open one since its last change, a won one since
+    the end of its CloseDate."""
     for r in records:
         partner = r.get(field)
         account = r.get("Account") or {}
@@ -107,9 +118,7 @@ def learn(state: RoutingState, records: Iterable[dict[str, Any]], field: str, no
         if not partner or not (name or website):
             continue  # no customer Account on it: no company to know
         at = _won_at(r.get("CloseDate")) if r.get("IsWon") else parse_sf_datetime(r.get("LastModifiedDate"))
-        state.set_incumbent(partner, company=name, domain=website, at=min(at or now, now), how="opportunity")
-        n += 1
-    return n, state.forget_incumbents(now - timedelta(days=INCUMBENT_DAYS))
+        yield partner, name, website, min(at or now, now)
 
 
 def _won_at(value: Any) -> datetime | None:

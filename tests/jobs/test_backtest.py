@@ -4,12 +4,17 @@ sandbox org, its partners answering."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from jobs import backtest
 from jobs.cli import main
+from jobs.replay_incumbents import Walk
+from jobs.state.schema import offers as OFFERS
+from rules.state import RoutingState
+from sandbox.simulator import Profile
 
 from .rules_for_tests import BASE, ROTATION
 
@@ -91,10 +96,10 @@ def test_each_rule_file_replays_with_its_own_fairness_floor_and_accept_weight(lo
     loop.cycle(hours=20)
     seen = {}
     replay = backtest.replay
-    monkeypatch.setattr(backtest, "replay", lambda cx, book, leads, learner, facts: (
+    monkeypatch.setattr(backtest, "replay", lambda cx, book, leads, learner, *rest: (
         seen.__setitem__(book.settings.fairness_floor, (learner.floor, learner.accept_weight,
                                                         learner.logistic.half_life))
-        or replay(cx, book, leads, learner, facts)))
+        or replay(cx, book, leads, learner, *rest)))
     files = []
     for floor, weight, days in ((0.0, 1.0, 150), (0.9, 0.25, 30)):
         text = PREDICTIVE.replace("[settings]", f"[settings]\nfairness_floor = {floor}\naccept_weight = {weight}\n"
@@ -105,3 +110,111 @@ def test_each_rule_file_replays_with_its_own_fairness_floor_and_accept_weight(lo
     with loop.cx.store.connect() as conn:
         backtest.compare(loop.cx, conn, files, loop.cx.clock.now(), timedelta(days=30))
     assert seen == {0.0: (0.0, 1.0, 150), 0.9: (0.9, 0.25, 30)}
+
+
+TAKES = Profile("takes", accept=1.0, reject=0.0, delay_hours=(0.1, 0.5))
+DECLINES = Profile("declines", accept=0.0, reject=1.0, delay_hours=(0.1, 0.5))
+LIKE = ("Country", "State", "PostalCode", "City", "Industry", "LeadSource", "NumberOfEmployees", "Products__c")
+INCUMBENT = ROTATION.replace('distribute = "round_robin"', 'distribute = "round_robin"\n  prefer_incumbent = true')
+
+
+def _lead_like(org, lead: dict, company: str) -> str:
+    return org.org.create("Lead", {"LastName": "Again", "Company": company,
+                                   **{k: lead[k] for k in LIKE if lead.get(k) is not None}})
+
+
+def _customer_with_opportunity(org, name: str, partner: str) -> None:
+    account = org.org.create("Account", {"Name": name, "OwnerId": org.org.integration_user_id},
+                             as_user=org.org.integration_user_id)
+    org.org.create("Opportunity", {"Name": "Renewal", "AccountId": account, "PartnerAccountId": partner,
+                                   "StageName": "Prospecting", "CloseDate": org.clock.now().date() + timedelta(days=60)},
+                   as_user=org.org.integration_user_id)
+
+
+def _reasons_by_company(monkeypatch) -> dict[str, list[str]]:
+    """The replay's decisions, their reasons by the lead's company, as the Lead would show them."""
+    from jobs.ops import dryrun
+
+    said: dict[str, list[str]] = {}
+    routing_with = dryrun.routing_with
+
+    def spying(cx, book):
+        routing = routing_with(cx, book)
+        decide = routing.router.decide
+
+        def decided(lead, *args, **kw):
+            d = decide(lead, *args, **kw)
+            said.setdefault(lead.company, []).append(d.reason)
+            return d
+        routing.router.decide = decided
+        return routing
+    monkeypatch.setattr(dryrun, "routing_with", spying)
+    return said
+
+
+def test_a_rule_file_preferring_incumbents_is_replayed_with_the_incumbents_known_at_each_lead(org, make_loop, tmp_path,
+                                                                                              monkeypatch):
+    """A partner works a company once it accepted a lead of it, or is on an Opportunity of it:
+    the replay learns both as they happen, so a rule file with `prefer_incumbent` sends the
+    company's next leads to it — and nothing learned after a lead decides that lead."""
+    loop = make_loop(org)
+    partners = sorted(a["Id"] for a in org.org.records("Account") if a.get("IsPartner"))
+    org.simulator.set_profile("*", DECLINES)
+    takers = set(partners[::3])
+    for p in takers:
+        org.simulator.set_profile(p, TAKES)
+    for _ in range(3):
+        loop.cycle(hours=6)
+    with loop.cx.store.connect() as conn:
+        accepted = conn.execute(select(OFFERS.c.lead_id, OFFERS.c.partner_id)
+                                .where(OFFERS.c.accepted_at.is_not(None))).all()
+    assert len(accepted) >= 5 and {p for _, p in accepted} <= takers
+    # a lead of a company a taker is on an Opportunity of, and one of a company whose
+    # Opportunity comes only after its lead: no incumbent yet for that one
+    first = loop.lead(accepted[0].lead_id)
+    _customer_with_opportunity(org, "Harbour Lights Ltd", accepted[0].partner_id)
+    loop.cycle(hours=1, partners_act=False)
+    again = [_lead_like(org, loop.lead(lead_id), loop.lead(lead_id)["Company"]) for lead_id, _ in accepted
+             for _ in range(2)]
+    opportunity_leads = [_lead_like(org, first, "Harbour Lights") for _ in range(3)]
+    for _ in range(3):
+        _lead_like(org, first, "Late Comer Ltd")
+    loop.cycle(hours=1, partners_act=False)
+    _customer_with_opportunity(org, "Late Comer Ltd", accepted[0].partner_id)
+    loop.cycle(hours=1, partners_act=False)
+    files = []
+    for name, text in (("rotation.toml", BASE + ROTATION), ("incumbent.toml", BASE + INCUMBENT)):
+        (tmp_path / name).write_text(text)
+        files.append((name, backtest.load_book(tmp_path / name, loop.cx.mappings)))
+    said = _reasons_by_company(monkeypatch)
+    with loop.cx.store.connect() as conn:
+        result = backtest.compare(loop.cx, conn, files, loop.cx.clock.now(), timedelta(days=30))
+    # the Opportunity older than the leads makes its partner their incumbent; the one made
+    # after its company's leads does not
+    assert any("incumbent: already works this company" in r and "on an opportunity of it" in r
+               for r in said["Harbour Lights"]), said["Harbour Lights"]
+    assert not any("incumbent" in r for r in said["Late Comer Ltd"]), said["Late Comer Ltd"]
+    plain, preferring = result["rule_files"]["rotation.toml"], result["rule_files"]["incumbent.toml"]
+    # the leads of a company a partner worked by then go to it where it is not at a cap (the
+    # replay keeps daily caps); round robin gives it some by chance
+    assert len(again) + len(opportunity_leads) >= preferring["to_incumbent"] > plain["to_incumbent"], (preferring, plain)
+    # the figures that do not depend on who gets each lead are the same
+    assert {k: preferring[k] for k in ("leads", "unroutable")} == {k: plain[k] for k in ("leads", "unroutable")}
+    assert "offered to the incumbent" in backtest.render(result)
+
+
+def test_the_replay_knows_an_incumbent_from_its_time_on_and_for_a_year():
+    """Nothing learned after a lead decides it; a fact a year old is forgotten, as the partner sync forgets it."""
+    t0 = datetime(2031, 3, 1, 9, tzinfo=timezone.utc)
+    at = int(t0.timestamp())
+    facts = sorted([(at, "company:acme", "P1", "lead"), (at + 3600, "company:acme", "P2", "opportunity"),
+                    (at + 7200, "company:globex", "P3", "lead")])
+    state, walk = RoutingState(), Walk(facts)
+    walk.until(state, t0 - timedelta(seconds=1))
+    assert state.incumbent("Acme", None) is None
+    walk.until(state, t0 + timedelta(minutes=90))
+    assert state.incumbent("ACME Inc.", None) == "P2" and state.incumbent("Globex", None) is None
+    walk.until(state, t0 + timedelta(hours=2))
+    assert state.incumbent("Globex", None) == "P3"
+    walk.until(state, t0 + timedelta(days=366))
+    assert state.incumbent("Acme", None) is None and state.incumbent("Globex", None) is None
