@@ -56,6 +56,7 @@ LEADS, PARTNERS = "/data/LeadChangeEvent", "/data/AccountChangeEvent"
 SETUP_STEP = ("select Lead and Account for Change Data Capture (deploy salesforce/: "
               "platformEventChannelMembers) and assign the LeadRouter_Integration permission set; "
               "see salesforce/README.md")
+STOPPED = "stopped"  # why a topic disconnects when the service stops
 # a Pub/Sub API that does not answer: an address this host cannot reach (or an outage: nothing to do)
 PUBSUB_UNREACHABLE = ("nothing is lost (the lead stream is polled meanwhile); check that this host reaches [stream] "
                       "pubsub_url (the local sandbox org: its connection.json's pubsub_url), or set [stream] "
@@ -248,7 +249,7 @@ class Streams:
             finally:
                 if sub is not None:
                     sub.close()
-        self._disconnected(topic, "stopped")
+        self._disconnected(topic, STOPPED)
 
     def _consume(self, topic: str, sub: Any, stop: threading.Event) -> None:
         replay = self._stored_replay(topic)
@@ -508,8 +509,8 @@ class Streams:
         self._note(topic, add_events=n, events_per_min=float(len(window)))
 
     def _disconnected(self, topic: str, why: str) -> None:
-        if self.connected.get(topic) is not None:
-            log.warning("stream_disconnected", topic=topic, why=why)
+        if self.connected.get(topic) is not None:  # a stop asked for (SIGTERM) is no trouble
+            (log.info if why == STOPPED else log.warning)("stream_disconnected", topic=topic, why=why)
         self.connected[topic] = None
         try:
             self._note(topic, connected_since=None, note=why[:500])
