@@ -9,6 +9,7 @@ use instead, so a pasted secret never survives into a committed TOML file.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from urllib.parse import urlparse
@@ -29,6 +30,20 @@ _LITERAL_SECRET_KEYS = {
 }
 
 
+# What a `*_env` key holds: the name of a variable. A value no one would name a variable
+# (a dot, a dash, a space; 25 characters or more with no underscore; mixed case with digits)
+# is a secret pasted in its place: refused without being shown, as a literal secret is.
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _looks_like_a_variable_name(value: str) -> bool:
+    if not _ENV_NAME.fullmatch(value):
+        return False
+    if len(value) > 24 and "_" not in value:
+        return False
+    return not (value != value.upper() and value != value.lower() and any(c.isdigit() for c in value))
+
+
 class SecretResolutionError(ValueError):
     """A secret reference points at nothing (unset variable, missing file)."""
 
@@ -46,6 +61,14 @@ class _Strict(BaseModel):
                     raise ValueError(
                         f"`{key}` holds a literal secret, which config files must not contain; "
                         f"set `{refs[0]}` (or `{refs[1]}`) to name where the secret lives instead"
+                    )
+                if str(key).endswith("_env") and isinstance(data[key], str) and data[key] \
+                        and not _looks_like_a_variable_name(data[key]):
+                    raise ValueError(
+                        f"`{key}` names the environment variable that holds the secret (e.g. "
+                        f"LEADROUTER_CLIENT_SECRET), and its value ({len(data[key])} characters, not shown) is no "
+                        f"such name: if it is the secret itself, take it out of the file, export it as a variable "
+                        f"and put the variable's name here"
                     )
         return data
 
