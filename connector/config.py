@@ -73,6 +73,15 @@ class _Strict(BaseModel):
         return data
 
 
+def _path_said(path: Path) -> str:
+    """A secret file's path for a message, unless its name is a secret pasted in its place
+    (no extension, and no name one would give a file: see _looks_like_a_variable_name)."""
+    name = path.name
+    if "." in name or _looks_like_a_variable_name(name):
+        return str(path)
+    return f"{path.parent}/<a name of {len(name)} characters, not shown: the secret itself?>"
+
+
 def _resolve(what: str, env: str | None, file: Path | None, *, required: bool = True) -> SecretStr | None:
     if env:
         value = os.environ.get(env)
@@ -86,7 +95,8 @@ def _resolve(what: str, env: str | None, file: Path | None, *, required: bool = 
             value = Path(file).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise SecretResolutionError(
-                f"{what}: cannot read secret file {file} ({exc.strerror}); check the path and permissions"
+                f"{what}: cannot read secret file {_path_said(Path(file))} ({exc.strerror}); check the path and "
+                f"permissions"
             ) from None
         if not value:
             raise SecretResolutionError(f"{what}: secret file {file} is empty")
