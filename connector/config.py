@@ -9,6 +9,7 @@ use instead, so a pasted secret never survives into a committed TOML file.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from urllib.parse import urlparse
@@ -29,6 +30,20 @@ _LITERAL_SECRET_KEYS = {
 }
 
 
+# What a `*_env` key holds: the name of a variable. A value no one would name a variable
+# (a dot, a dash, a space; 25 characters or more with no underscore; mixed case with digits)
+# is a secret pasted in its place: refused without being shown, as a literal secret is.
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _looks_like_a_variable_name(value: str) -> bool:
+    if not _ENV_NAME.fullmatch(value):
+        return False
+    if len(value) > 24 and "_" not in value:
+        return False
+    return not (value != value.upper() and value != value.lower() and any(c.isdigit() for c in value))
+
+
 class SecretResolutionError(ValueError):
     """A secret reference points at nothing (unset variable, missing file)."""
 
@@ -47,7 +62,24 @@ class _Strict(BaseModel):
                         f"`{key}` holds a literal secret, which config files must not contain; "
                         f"set `{refs[0]}` (or `{refs[1]}`) to name where the secret lives instead"
                     )
+                if str(key).endswith("_env") and isinstance(data[key], str) and data[key] \
+                        and not _looks_like_a_variable_name(data[key]):
+                    raise ValueError(
+                        f"`{key}` names the environment variable that holds the secret (e.g. "
+                        f"LEADROUTER_CLIENT_SECRET), and its value ({len(data[key])} characters, not shown) is no "
+                        f"such name: if it is the secret itself, take it out of the file, export it as a variable "
+                        f"and put the variable's name here"
+                    )
         return data
+
+
+def _path_said(path: Path) -> str:
+    """A secret file's path for a message, unless its name is a secret pasted in its place
+    (no extension, and no name one would give a file: see _looks_like_a_variable_name)."""
+    name = path.name
+    if "." in name or _looks_like_a_variable_name(name):
+        return str(path)
+    return f"{path.parent}/<a name of {len(name)} characters, not shown: the secret itself?>"
 
 
 def _resolve(what: str, env: str | None, file: Path | None, *, required: bool = True) -> SecretStr | None:
@@ -63,7 +95,8 @@ def _resolve(what: str, env: str | None, file: Path | None, *, required: bool = 
             value = Path(file).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise SecretResolutionError(
-                f"{what}: cannot read secret file {file} ({exc.strerror}); check the path and permissions"
+                f"{what}: cannot read secret file {_path_said(Path(file))} ({exc.strerror}); check the path and "
+                f"permissions"
             ) from None
         if not value:
             raise SecretResolutionError(f"{what}: secret file {file} is empty")

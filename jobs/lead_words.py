@@ -60,6 +60,15 @@ ROUTE_AGAIN_UNTICKED = ("to have it routed again, untick Do Not Route and set Ro
 ESCALATED = "Escalation"
 
 
+# How the reason of a lead `leadrouter undo --apply` put back starts: the mark a rebuilt
+# state finds it by (its Routing Status is empty again, as a new lead's), so it is not routed as new
+PUT_BACK_BY_UNDO = "Put back by leadrouter undo"
+
+
+def put_back_by_undo(run_id: str) -> str:
+    return f"{PUT_BACK_BY_UNDO} --run {run_id}"
+
+
 def escalation_held(queue: str) -> str:
     """What a lead held for want of the escalation queue says first: the queue by the name the
     admin knew it by, and what brings it back."""

@@ -41,6 +41,7 @@ from sqlalchemy import bindparam, func, select, update
 from connector.records import id18
 from connector.soql import format_soql, ident, select as soql_select
 from jobs import incumbents, lifecycle
+from jobs import lead_words as words
 from jobs.activity import FOLLOWUP_SUBJECTS, REMINDER_SUBJECTS
 from jobs.poll import NO_REASON  # a rebuilt decline reads (and counts in feedback) as the live one
 from jobs.state import schema
@@ -339,6 +340,13 @@ def rebuild(cx: Context, now: datetime) -> dict[str, int]:
             rotations.add(alive)
             rotations.add_history([r for r in page if r["Id"] in wrote], history, routing.rep_partner, accepted)
             live += [(parse_sf_datetime(r.get("SystemModstamp")) or now, r["Id"]) for r in alive]
+        for page in _pages(_put_back_by_undo(cx, field, fields)):
+            for rec in page:  # as `undo --apply` left them in the state: let go of, not new leads
+                rows.lead(rec["Id"], state=LeadState.RELEASED.value, owner_id=rec.get("OwnerId"), attempt=1,
+                          modstamp=parse_sf_datetime(rec.get("SystemModstamp")), status=rec.get("Status"),
+                          record=keep(rec), reason=str(rec.get(wb["reason"]))[:255])
+                counts["put_back_by_undo"] = counts.get("put_back_by_undo", 0) + 1
+            rows.write(conn)
         # the engine's load counters: what each partner holds now, and what it was offered today.
         # A lead is held by one partner, its latest live or accepted offer's (as lead_facts reads
         # it): a distributor that handed a lead down holds it no more while its reseller does
@@ -722,6 +730,16 @@ class Rotations:
 
 
 ASKED_AGAIN_DAYS = 30  # a Pending older than this was seen by the connector that ran then
+
+
+def _put_back_by_undo(cx: Context, field: str, fields: list[str]) -> Iterable[dict[str, Any]]:
+    """Leads `leadrouter undo --apply` gave back with no routing status (a new lead's): their
+    reason says so (lead_words.PUT_BACK_BY_UNDO). A person routes one again by setting Pending."""
+    reason = cx.mappings.writeback_fields().get("reason")
+    if not reason:  # undo wrote no mark: nothing tells them from new leads
+        return []
+    return cx.client.query(soql_select(cx.mappings.sobject("lead"), fields, where=format_soql(
+        f"{ident(field)} = null AND {ident(reason)} LIKE {{}}", words.PUT_BACK_BY_UNDO + "%")))
 
 
 def _asked_again(cx: Context, field: str, pending: str, fields: list[str], now: datetime) -> list[dict[str, Any]]:

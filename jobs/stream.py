@@ -49,12 +49,18 @@ from jobs import read_window
 from jobs.event_guard import EventGuard, Suspects
 from jobs.leader import pause
 from jobs.logging import get_logger
+from jobs.repeats import Repeats
 from jobs.state.schema import stream_state
 
 LEADS, PARTNERS = "/data/LeadChangeEvent", "/data/AccountChangeEvent"
 SETUP_STEP = ("select Lead and Account for Change Data Capture (deploy salesforce/: "
               "platformEventChannelMembers) and assign the LeadRouter_Integration permission set; "
               "see salesforce/README.md")
+STOPPED = "stopped"  # why a topic disconnects when the service stops
+# a Pub/Sub API that does not answer: an address this host cannot reach (or an outage: nothing to do)
+PUBSUB_UNREACHABLE = ("nothing is lost (the lead stream is polled meanwhile); check that this host reaches [stream] "
+                      "pubsub_url (the local sandbox org: its connection.json's pubsub_url), or set [stream] "
+                      "mode = \"poll\" not to subscribe")
 # leads-job counts that are not work the stream should have done
 _QUIET = frozenset(("read", "unchanged", "in_flight", "unreadable", "withdrawn"))
 _QUIET_PREFIXES = ("ignored_", "flush_", "skipped_")
@@ -119,6 +125,7 @@ class Streams:
         self._wait_idle = 0.0
         self._idle_since = 0.0  # monotonic: since when it has waited for the next
         self._burst_mark: tuple[datetime, str] | None = None  # (second, last Id) the last burst read reached
+        self._down = Repeats()  # a topic that keeps failing to connect: said once, then hourly
 
     @property
     def guarded_by_events(self) -> int:
@@ -228,7 +235,10 @@ class Streams:
                 pause(stop, 300)
             except ConnectorError as e:
                 self._disconnected(topic, str(e))
-                log.warning("stream_down_polling_meanwhile", topic=topic, problem=str(e), retry_s=wait)
+                loud, times, seconds = self._down.failed(topic, topic)
+                (log.warning if loud else log.info)(
+                    "stream_down_polling_meanwhile", topic=topic, problem=str(e), retry_s=wait, times=times,
+                    minutes=round(seconds / 60, 1), fix=PUBSUB_UNREACHABLE)
                 pause(stop, wait)
                 wait = min(wait * 2, 300)
             except Exception as e:  # a bug: say so, poll meanwhile, try again
@@ -239,7 +249,7 @@ class Streams:
             finally:
                 if sub is not None:
                     sub.close()
-        self._disconnected(topic, "stopped")
+        self._disconnected(topic, STOPPED)
 
     def _consume(self, topic: str, sub: Any, stop: threading.Event) -> None:
         replay = self._stored_replay(topic)
@@ -250,6 +260,7 @@ class Streams:
                 self.guard.reconnected()
                 self._busy = False
         self.connected[topic] = since
+        self._down.worked(topic)  # a later failure to connect is news again
         self._note(topic, mode="cdc", connected_since=since, note=None)
         log.info("stream_connected", topic=topic, resume=replay.hex() if replay else "latest")
         for batch in sub.batches(topic, replay, stop):
@@ -498,8 +509,8 @@ class Streams:
         self._note(topic, add_events=n, events_per_min=float(len(window)))
 
     def _disconnected(self, topic: str, why: str) -> None:
-        if self.connected.get(topic) is not None:
-            log.warning("stream_disconnected", topic=topic, why=why)
+        if self.connected.get(topic) is not None:  # a stop asked for (SIGTERM) is no trouble
+            (log.info if why == STOPPED else log.warning)("stream_disconnected", topic=topic, why=why)
         self.connected[topic] = None
         try:
             self._note(topic, connected_since=None, note=why[:500])

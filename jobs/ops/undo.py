@@ -143,6 +143,7 @@ def apply(cx, items: list[LeadUndo], run_id: str, now: datetime, live_store) -> 
     """Write the old values (skipping a lead that changed since we read it), then let the
     state go of the leads put back."""
     from connector.client import GuardedUpdate
+    from jobs import lead_words as words
     from jobs import lifecycle
     from jobs.timeutil import parse_sf_datetime
 
@@ -156,7 +157,7 @@ def apply(cx, items: list[LeadUndo], run_id: str, now: datetime, live_store) -> 
     for i in todo:
         values = dict(i.restore)
         if reason_field:
-            values[reason_field] = f"Put back by leadrouter undo --run {run_id}"[:255]
+            values[reason_field] = words.put_back_by_undo(run_id)[:255]
         updates.append(GuardedUpdate(i.lead_id, values, parse_sf_datetime(modstamps.get(i.lead_id))))
     results = cx.client.update_guarded(cx.mappings.writeback_sobject(), updates)
     for i, r in zip(todo, results):

@@ -145,6 +145,8 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         findings += _rating_field(describe, ms.sobject("lead"))
         findings += _feedback_fields(describe, ms.sobject("partner"))
         findings += _org_lease(client, cfg_name)
+        if loaded is not None:
+            findings += _pub_sub(loaded.settings.stream, client, cfg_name)
         findings += _history_tracking(client, ms)
         if loaded is not None:
             findings += _activity_tasks(describe, loaded.settings.notifications, cfg_name)
@@ -245,6 +247,38 @@ def _org_lease(client, cfg_name: str) -> list[Finding]:
         return []
     return [Finding("warning", cfg_name, "salesforce", f"{said}: the connector routes without the org lease, so "
                     "two connectors with their own state databases on this org would both route every lead", fix)]
+
+
+def _pub_sub(stream: Any, client, cfg_name: str) -> list[Finding]:
+    """What `run` subscribes to (jobs/stream.py): asked once for the lead topic, no retries
+    and no log line, so an address this host cannot reach is a finding with the fix."""
+    import structlog
+
+    from connector.config import RetryConfig
+    from connector.errors import ConfigError, ConnectorError
+    from connector.pubsub import PubSubConfig, Subscriber, credentials_from
+    from connector.retry import RetryPolicy
+    from jobs.stream import LEADS, PUBSUB_UNREACHABLE, SETUP_STEP
+
+    if stream.mode == "poll":
+        return []
+    severity, instead = ("error", "") if stream.mode == "cdc" else ("warning", "; `run` polls instead")
+    sub = None
+    try:
+        sub = Subscriber(PubSubConfig(url=stream.pubsub_url, ca_bundle=client.config.ca_bundle),
+                         credentials_from(client), RetryPolicy(RetryConfig(max_attempts=1), logger=structlog.ReturnLogger()),
+                         logger=structlog.ReturnLogger())
+        sub.topic(LEADS)
+    except ConfigError as e:
+        return [Finding(severity, cfg_name, "stream.mode", f"Change Data Capture of Lead is not offered to the "
+                        f"integration user ({_said(e)}){instead}", SETUP_STEP)]
+    except ConnectorError as e:
+        return [Finding(severity, cfg_name, "stream.pubsub_url", f"the Pub/Sub API at {stream.pubsub_url} did not "
+                        f"answer ({_said(e)}){instead}", PUBSUB_UNREACHABLE)]
+    finally:
+        if sub is not None:
+            sub.close()
+    return []
 
 
 def _history_tracking(client, ms) -> list[Finding]:

@@ -296,3 +296,38 @@ def test_every_setting_the_docs_show_as_key_equals_value_is_one_a_file_takes():
     shown = [(doc.name, key) for doc in DOCS if doc.parent.name != "rules"  # rules/README is the model's own
              for key in re.findall(r"`([a-z_]+) = [^`]+`", doc.read_text())]
     assert shown and not [s for s in shown if s[1] not in known], shown
+
+
+def test_where_the_docs_run_salesforces_cli_against_the_sandbox_they_say_which_node_runs_it():
+    """README's `sf data query` against the sandbox, typed as shown with
+    salesforce/node_modules/.bin/sf on a host whose own node is older, died in undici
+    ("Cannot read properties of undefined (reading 'bind')"): sf runs the first `node` on
+    PATH, and only the Node 22 that `./dev test` installs beside it runs sf."""
+    for doc in (ROOT / "README.md", ROOT / "docs" / "DEPLOY.md"):
+        text = " ".join(doc.read_text().split())
+        for at in [m.start() for m in re.finditer("NODE_EXTRA_CA_CERTS", text)]:
+            near = text[max(0, at - 600):at + 600]
+            assert "salesforce/node_modules/.bin" in near and "PATH" in near, (
+                f"{doc.name}: sf against the sandbox, without saying to put salesforce/node_modules/.bin first on PATH")
+
+
+def test_config_example_lists_every_environment_variable_the_config_reads():
+    """LEADROUTER_PUBSUB_URL and LEADROUTER_METRICS_BIND override the config too; the
+    example's list of overrides, where a container's author looks, left them out."""
+    from jobs.config import ENV_OVERRIDES
+
+    header = (ROOT / "config.example.toml").read_text().split("\n[org]", 1)[0]
+    listed = {name: " ".join(line.split()[2:]) for line in header.splitlines()
+              if (name := (line.split() + ["", ""])[1]).startswith("LEADROUTER_")}
+    missing = [f"{name} [{' '.join(where[:-1])}] {where[-1]}" for name, where in ENV_OVERRIDES.items()
+               if name not in listed or f"[{'.'.join(where[:-1])}] {where[-1]}" not in listed[name]]
+    assert not missing, f"not in config.example.toml's list of environment variables: {missing}"
+
+
+def test_config_example_says_what_the_sandbox_org_needs_for_the_pub_sub_api():
+    """A config written from the example for the local sandbox org kept pubsub_url =
+    api.pubsub.salesforce.com: `run` logged salesforce_unavailable (the name does not
+    resolve) and a stream_down_polling_meanwhile warning every few seconds. The sandbox
+    serves the Pub/Sub API itself, at connection.json's pubsub_url, as it needs its CA."""
+    stream = (ROOT / "config.example.toml").read_text().split("[stream]", 1)[1]
+    assert "sandbox" in stream and "connection.json" in stream and "pubsub_url" in stream

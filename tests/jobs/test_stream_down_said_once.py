@@ -1,0 +1,54 @@
+"""A Pub/Sub API that does not answer is said once per topic, not at every retry. A config
+for the sandbox that kept Salesforce's pubsub_url logged `stream_down_polling_meanwhile`
+as a warning at each try, a dozen lines in the first minute and one every 5 minutes per
+topic after, beside `salesforce_unavailable`; DEPLOY.md promises what every run meets alike
+is said once, then hourly. The retries are info lines; a connection makes it news again."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import structlog
+
+from jobs.stream import LEADS, Streams
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_pub_sub_api_that_does_not_answer_is_warned_of_once_per_topic(org, make_loop):
+    loop = make_loop(org, settings={"stream": {"pubsub_url": "127.0.0.1:1"}})  # nothing listens there
+    streams = Streams(loop.cx)
+    stop = threading.Event()
+    with structlog.testing.capture_logs() as logs:
+        thread = threading.Thread(target=streams._run_topic, args=(LEADS, stop), daemon=True)
+        thread.start()
+        end = time.monotonic() + 30
+        while sum(e["event"] == "stream_down_polling_meanwhile" for e in logs) < 3:
+            assert time.monotonic() < end, "the topic did not try three times"
+            time.sleep(0.05)
+        stop.set()
+        thread.join(10)
+    down = [e for e in logs if e["event"] == "stream_down_polling_meanwhile"]
+    assert [e["log_level"] for e in down][:3] == ["warning", "info", "info"], down
+    assert "pubsub_url" in down[0]["fix"]
+
+
+def test_a_clean_stop_ends_the_stream_without_a_warning(org, make_loop):
+    """SIGTERM to `leadrouter run` logged `stream_disconnected` as a warning for each topic,
+    why "stopped": a stop asked for is no trouble, and an alert on warnings fired at each deploy."""
+    loop = make_loop(org, settings={"stream": {"pubsub_url": org.connection["pubsub_url"]}})
+    loop.cycle()
+    streams = Streams(loop.cx)
+    stop = threading.Event()
+    with structlog.testing.capture_logs() as logs:
+        thread = threading.Thread(target=streams._run_topic, args=(LEADS, stop), daemon=True)
+        thread.start()
+        end = time.monotonic() + 30
+        while streams.connected[LEADS] is None:
+            assert time.monotonic() < end, "the topic did not connect"
+            time.sleep(0.05)
+        stop.set()
+        thread.join(10)
+    [gone] = [e for e in logs if e["event"] == "stream_disconnected"]
+    assert (gone["log_level"], gone["why"]) == ("info", "stopped"), gone
