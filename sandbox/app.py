@@ -92,6 +92,7 @@ def handle(sb: Sandbox, request: Request) -> Response:
     request.version = version
     route, params, allowed = sb.router.match(sb.router.api, _routed(request.method), rest)
     name = route.name if route else f"{request.method} (no such resource)"
+    held = 0
     try:
         session = sb.auth.session_user(request.header("Authorization"))
         if session is None:
@@ -101,6 +102,7 @@ def handle(sb: Sandbox, request: Request) -> Response:
         # only calls the org accepted meet faults: a planned fault is not used up by a 401
         decision = sb.faults.decide(f"{name} {rest}", composite_write=bool(route and route.composite_write))
         if decision.latency_ms:
+            held = decision.latency_ms
             time.sleep(decision.latency_ms / 1000)
         fault = decision.fault
         if fault is not None and fault.kind != "lost_answer":
@@ -134,7 +136,7 @@ def handle(sb: Sandbox, request: Request) -> Response:
         sb.counters.log(LoggedRequest(
             request.method, path, name, status, round((time.perf_counter() - began) * 1000, 2),
             request.header("Sforce-Auto-Assign"), request.header("Sforce-Query-Options"),
-            request.soql,
+            request.soql, held,
         ))  # fmt: skip
     return response
 

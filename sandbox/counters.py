@@ -23,6 +23,7 @@ class LoggedRequest:
     auto_assign: str | None  # the Sforce-Auto-Assign header as sent (None = absent)
     query_options: str | None  # Sforce-Query-Options as sent
     soql: str | None = None  # a query's SOQL (its first page; a next page is logged without it)
+    held_ms: float = 0  # the delay a latency fault added (elapsed_ms also counts the host's own slowness)
 
     def to_json(self) -> dict:
         return asdict(self)
