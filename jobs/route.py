@@ -52,7 +52,7 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
             # admin's words
             logger.info("not_routed", lead_id=lead_id, reason=decision.reason, mapping=lead.reason)
             continue
-        skip = not_ours(lead, cx.mappings)
+        skip = not_ours(lead, cx.mappings, rec)
         if skip:
             state_name, reason = skip
             of.put_lead(conn, lead.id, now, state=state_name, reason=reason, modstamp=seen, status=lead.status,
@@ -78,11 +78,13 @@ def route(cx: Context, conn: Connection, state: RoutingState, items: Iterable[tu
     return outcomes
 
 
-def not_ours(lead: Lead, ms: Any = None) -> tuple[str, str] | None:
+def not_ours(lead: Lead, ms: Any = None, record: dict[str, Any] | None = None) -> tuple[str, str] | None:
     """Leads the connector must leave alone, with the state we remember them in and why.
     Whatever the rule file says (it may have no Do_Not_Route gate): dry-run, explain and
     validate ask this too, so they never show an offer `once` would not make. `ms`: the
-    mappings, whose fields and words the reason names (an org may tick its own box)."""
+    mappings, whose fields and words the reason names (an org may tick its own box).
+    `record`: the Lead as read; where it has the reason field, a lead `undo --apply` put back
+    (its Routing Status empty again, as a new lead's) is left alone, as the state keeps it."""
     if lead.converted:
         return "closed", "converted before routing"
     if lead.do_not_route:
@@ -98,7 +100,18 @@ def not_ours(lead: Lead, ms: Any = None) -> tuple[str, str] | None:
         shown = ms.label(field) if hasattr(ms, "label") else field
         return "released", (f"its {shown} is already {said['status']}; to have it routed again, set {shown} to "
                             f"{said['pending']}: leadrouter routes it at its next run")
+    put_back = _put_back_by_undo(ms, record) if lead.routing_status in (None, "") else None  # Pending: asked again
+    if put_back:
+        return "released", f"{put_back}; {words.ROUTE_AGAIN}"
     return None
+
+
+def _put_back_by_undo(ms: Any, record: dict[str, Any] | None) -> str | None:
+    """The Lead's reason where `leadrouter undo --apply` wrote it (jobs/recovery.py finds such
+    leads by the same words when it rebuilds the state)."""
+    field = ms.writeback_fields().get("reason") if ms is not None else "Routing_Reason__c"
+    said = (record or {}).get(field) if field else None
+    return said if isinstance(said, str) and said.startswith(words.PUT_BACK_BY_UNDO) else None
 
 
 def _field(ms: Any, attribute: str, shipped: str) -> str:

@@ -158,5 +158,9 @@ def unrouted_leads_soql(cx, limit: int | None = None) -> str:
         where = f"({extra}) AND {where}"
     # in the order the lead stream reads them (connector/reads.py): a rotation's turns, the
     # caps and `--limit` then fall on the leads `once` gives them to, not on the oldest
-    return select(ms.sobject("lead"), ms.soql_fields("lead"), where=where, order_by=("SystemModstamp", "Id"),
-                  limit=limit)
+    fields = ms.soql_fields("lead")
+    reason = ms.writeback_fields().get("reason")
+    if reason and ms.writeback_sobject() == ms.sobject("lead") and reason not in fields:
+        # the reason tells a lead `undo --apply` put back from a new one (jobs/route.not_ours)
+        fields = [*fields, reason]
+    return select(ms.sobject("lead"), fields, where=where, order_by=("SystemModstamp", "Id"), limit=limit)

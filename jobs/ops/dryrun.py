@@ -54,7 +54,7 @@ def route_all(cx, records: Iterable[dict[str, Any]], state, now: datetime, *, bo
         if isinstance(lead, Unroutable):
             rows.append(Row(lead.record_id or rec.get("Id", ""), company, country, "unroutable", "", "", lead.reason))
             continue
-        skip = not_ours(lead, cx.mappings)
+        skip = not_ours(lead, cx.mappings, rec)
         if skip is not None:  # `once` writes nothing on it: neither does its preview
             rows.append(Row(lead.id, company, country, "left alone", "", "", skip[1]))
             continue

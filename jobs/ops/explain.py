@@ -128,7 +128,7 @@ def run(args) -> int:
                             "explanation": ex.to_dict(), "funnels": {k: v for k, v in funnels.items() if v},
                             "feedback": feedback_part(lead, skipped, routing, names, ex), "ahead": ahead}
                 held_escalation(now_part, routing, cx.book.settings.escalation_queue)
-                skip = not_ours(lead, ms) if lead.routing_status in (None, "", "Pending") or lead.do_not_route else None
+                skip = not_ours(lead, ms, records[0]) if lead.routing_status in (None, "", "Pending") or lead.do_not_route else None
                 if skip is not None:  # what `once` does with it, whatever the rules would
                     now_part["left_alone"] = skip[1]
     if args.json:
