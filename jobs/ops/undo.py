@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
 
@@ -174,7 +174,9 @@ def apply(cx, items: list[LeadUndo], run_id: str, now: datetime, live_store) -> 
         lifecycle.save_state(conn, state, now)
 
 
-def render(run_id: str, window: dict[str, Any], items: list[LeadUndo], applied: bool) -> str:
+def render(run_id: str, window: dict[str, Any], items: list[LeadUndo], applied: bool,
+           named: Callable[[str, Any], str] | None = None) -> str:
+    """`named(field, value)`: an owner or partner as a person reads it (`namer`); ids without it."""
     restore = [i for i in items if i.restore and (i.written or not applied)]
     left = [i for i in items if not i.restore or (applied and not i.written)]
     out = [f"Run {run_id} ({window['job']}, started {window['started']:%Y-%m-%d %H:%M:%S} UTC): "
@@ -182,7 +184,8 @@ def render(run_id: str, window: dict[str, Any], items: list[LeadUndo], applied: 
     verb = "Put back" if applied else "Would put back"
     out.append(f"{verb}: {len(restore)}")
     for i in restore:
-        changes = "; ".join(f"{f} {_v(i.now.get(f))} → {_v(v)}" for f, v in i.restore.items())
+        show = named or (lambda _f, v: _v(v))
+        changes = "; ".join(f"{f} {show(f, i.now.get(f))} → {show(f, v)}" for f, v in i.restore.items())
         out.append(f"  {i.lead_id}  {one_line(i.company)[:30]:<30}  {changes}")
     out.append(f"Left alone: {len(left)}")
     for i in left:
@@ -196,6 +199,27 @@ def render(run_id: str, window: dict[str, Any], items: list[LeadUndo], applied: 
 
 def _v(v: Any) -> str:
     return "(empty)" if v in (None, "") else str(v)
+
+
+def namer(cx, items: list[LeadUndo]) -> Callable[[str, Any], str]:
+    """Owners and partners by the names explain gives them (queue labels, reps, users' Names),
+    read once for the whole listing."""
+    from jobs.ops.explain import Names
+
+    wb = cx.mappings.writeback_fields()
+    owner, partner = wb.get("owner_id"), wb.get("partner_id")
+    names = Names(cx.routing())
+    names.read_people(cx, [v for i in items for f, v in (*i.now.items(), *i.restore.items()) if f == owner])
+
+    def named(f: str, v: Any) -> str:
+        if v in (None, ""):
+            return _v(v)
+        if f == owner:
+            return names.owner(str(v))
+        if f == partner:
+            return names.partner(str(v))
+        return str(v)
+    return named
 
 
 def run(args) -> int:
@@ -229,7 +253,7 @@ def run(args) -> int:
             print(json_text({"run_id": args.run, "applied": bool(args.apply), "leads": [asdict(i) for i in items]},
                             default=str))
         else:
-            print(for_terminal(render(args.run, window, items, bool(args.apply))))
+            print(for_terminal(render(args.run, window, items, bool(args.apply), namer(cx, items))))
         return 0
     finally:
         store.dispose()
