@@ -606,7 +606,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
         if isinstance(lead, Unroutable):
             stopped[lead.reason] += 1
             continue
-        if not_ours(lead, cx.mappings):  # `once` leaves it alone: no rule is tried
+        if not_ours(lead, cx.mappings, rec):  # `once` leaves it alone: no rule is tried
             continue
         sampled.append(lead)
         learning.score(routing.learning, lead)  # as jobs/route.py routes it (feedback: the router's hook)
