@@ -91,19 +91,31 @@ def not_ours(lead: Lead, ms: Any = None, record: dict[str, Any] | None = None) -
         box = _field(ms, "do_not_route", "Do_Not_Route__c")
         return "released", words.DO_NOT_ROUTE if box == "Do_Not_Route__c" else f"{box} is ticked"
     if lead.routing_status not in ROUTABLE_STATUSES:
-        field, said = "Routing_Status__c", {"status": lead.routing_status, "pending": "Pending"}
-        if ms is not None:
-            field = ms.writeback_fields().get("routing_status", field)
-            said = {k: ms.writeback({"routing_status": v}).get(field, v) for k, v in said.items()}
-        if field == "Routing_Status__c" and said["pending"] == "Pending":
-            return "released", f"its Routing Status is already {said['status']}; {words.ROUTE_AGAIN}"
-        shown = ms.label(field) if hasattr(ms, "label") else field
-        return "released", (f"its {shown} is already {said['status']}; to have it routed again, set {shown} to "
-                            f"{said['pending']}: leadrouter routes it at its next run")
+        field, shown = _status_field(ms)
+        status = ms.writeback({"routing_status": lead.routing_status}).get(field, lead.routing_status) \
+            if ms is not None else lead.routing_status
+        return "released", f"its {shown} is already {status}; {_route_again(ms)}"
     put_back = _put_back_by_undo(ms, record) if lead.routing_status in (None, "") else None  # Pending: asked again
     if put_back:
-        return "released", f"{put_back}; {words.ROUTE_AGAIN}"
+        return "released", f"{put_back}; {_route_again(ms)}"
     return None
+
+
+def _status_field(ms: Any) -> tuple[str, str]:
+    """The routing status field (API name) and how the Lead page labels it."""
+    field = ms.writeback_fields().get("routing_status", "Routing_Status__c") if ms is not None else "Routing_Status__c"
+    if field == "Routing_Status__c":
+        return field, words.label(field)
+    return field, ms.label(field) if hasattr(ms, "label") else field
+
+
+def _route_again(ms: Any) -> str:
+    """How a person has a lead left alone routed again, in the org's field and word for Pending."""
+    field, shown = _status_field(ms)
+    pending = ms.writeback({"routing_status": "Pending"}).get(field, "Pending") if ms is not None else "Pending"
+    if field == "Routing_Status__c" and pending == "Pending":
+        return words.ROUTE_AGAIN
+    return f"to have it routed again, set {shown} to {pending}: leadrouter routes it at its next run"
 
 
 def _put_back_by_undo(ms: Any, record: dict[str, Any] | None) -> str | None:
