@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from jobs import lead_words as words
 from jobs import incumbents, lifecycle
 from jobs.owner_names import called as owner_names_called
+from jobs.route import reason_read
 from jobs.state import offers as of
 from jobs.state import outbox as ob
 from jobs.timeutil import parse_sf_datetime
@@ -36,10 +37,12 @@ SAVED_BY = "LastModifiedById"  # read with every lead (read_fields)
 
 def read_fields(mappings: Any) -> list[str]:
     """The Lead fields every read of leads asks for (REST, Bulk, the event stream's
-    re-reads): the mapping's, and who saved the lead last — an answer saved by a rep of a
-    partner the lead is not offered to is not that partner's answer (Event.OUTSIDER_ANSWER)."""
+    re-reads): the mapping's, who saved the lead last — an answer saved by a rep of a
+    partner the lead is not offered to is not that partner's answer (Event.OUTSIDER_ANSWER) —
+    and the reason the connector wrote (jobs/route.reason_read)."""
     fields = mappings.soql_fields("lead")
-    return fields if SAVED_BY in fields else [*fields, SAVED_BY]
+    # the reason: a lead `undo --apply` put back says so there, and is no new lead (not_ours)
+    return list(dict.fromkeys([*fields, SAVED_BY, *filter(None, [reason_read(mappings)])]))
 
 if TYPE_CHECKING:
     from jobs.context import Context

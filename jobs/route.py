@@ -118,6 +118,14 @@ def _route_again(ms: Any) -> str:
     return f"to have it routed again, set {shown} to {pending}: leadrouter routes it at its next run"
 
 
+def reason_read(ms: Any) -> str | None:
+    """The Lead's reason field, where every read of leads must ask for it: it is how
+    not_ours tells a lead `undo --apply` put back from a new one, also once the state has
+    let go of it (pruned after `[state] retention_days`, or rebuilt)."""
+    reason = ms.writeback_fields().get("reason")
+    return reason if reason and ms.writeback_sobject() == ms.sobject("lead") else None
+
+
 def _put_back_by_undo(ms: Any, record: dict[str, Any] | None) -> str | None:
     """The Lead's reason where `leadrouter undo --apply` wrote it (jobs/recovery.py finds such
     leads by the same words when it rebuilds the state)."""

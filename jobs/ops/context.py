@@ -158,9 +158,10 @@ def unrouted_leads_soql(cx, limit: int | None = None) -> str:
         where = f"({extra}) AND {where}"
     # in the order the lead stream reads them (connector/reads.py): a rotation's turns, the
     # caps and `--limit` then fall on the leads `once` gives them to, not on the oldest
+    from jobs.route import reason_read
+
     fields = ms.soql_fields("lead")
-    reason = ms.writeback_fields().get("reason")
-    if reason and ms.writeback_sobject() == ms.sobject("lead") and reason not in fields:
-        # the reason tells a lead `undo --apply` put back from a new one (jobs/route.not_ours)
+    reason = reason_read(ms)  # as `once` reads leads: not_ours decides on the same fields
+    if reason and reason not in fields:
         fields = [*fields, reason]
     return select(ms.sobject("lead"), fields, where=where, order_by=("SystemModstamp", "Id"), limit=limit)
