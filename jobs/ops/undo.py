@@ -30,6 +30,7 @@ class LeadUndo:
     restore: dict[str, Any] = field(default_factory=dict)  # API field -> previous value
     now: dict[str, Any] = field(default_factory=dict)  # API field -> current value
     skipped: str | None = None  # why it is left alone
+    by: str | None = None  # the user whose change since the run keeps it (named in the listing)
     written: bool = False
 
 
@@ -109,10 +110,12 @@ def plan(client, ms, lead_ids: list[str], window: dict[str, Any]) -> list[LeadUn
         person = next((h for h in rows if me and h.get("CreatedById") != me), None)
         if person is not None:
             item.skipped = f"{person['Field']} changed by {person['CreatedById']} at {person['CreatedDate'][:16]}"
+            item.by = person["CreatedById"]
             continue
         modified = parse_sf_datetime(rec.get("LastModifiedDate"))
         if me and rec.get("LastModifiedById") != me and modified and modified >= started:
             item.skipped = f"edited by {rec['LastModifiedById']} at {rec['LastModifiedDate'][:16]}"
+            item.by = rec["LastModifiedById"]
             continue
         for key, fld in api.items():
             mine = [h for h in rows if h["Field"] in names[key] and _is_value(h, key)]
@@ -189,7 +192,8 @@ def render(run_id: str, window: dict[str, Any], items: list[LeadUndo], applied: 
         out.append(f"  {i.lead_id}  {one_line(i.company)[:30]:<30}  {changes}")
     out.append(f"Left alone: {len(left)}")
     for i in left:
-        out.append(f"  {i.lead_id}  {one_line(i.company)[:30]:<30}  {i.skipped}")
+        why = i.skipped.replace(i.by, named(BY, i.by), 1) if i.by and i.skipped and named else i.skipped
+        out.append(f"  {i.lead_id}  {one_line(i.company)[:30]:<30}  {why}")
     if not applied:
         out.append("")
         out.append("Dry run: nothing was written. Add --apply to write these values back.")
@@ -201,6 +205,9 @@ def _v(v: Any) -> str:
     return "(empty)" if v in (None, "") else str(v)
 
 
+BY = "(changed by)"  # `named`'s key for the person whose change keeps a lead
+
+
 def namer(cx, items: list[LeadUndo]) -> Callable[[str, Any], str]:
     """Owners and partners by the names explain gives them (queue labels, reps, users' Names),
     read once for the whole listing."""
@@ -209,12 +216,13 @@ def namer(cx, items: list[LeadUndo]) -> Callable[[str, Any], str]:
     wb = cx.mappings.writeback_fields()
     owner, partner = wb.get("owner_id"), wb.get("partner_id")
     names = Names(cx.routing())
-    names.read_people(cx, [v for i in items for f, v in (*i.now.items(), *i.restore.items()) if f == owner])
+    names.read_people(cx, [v for i in items for f, v in (*i.now.items(), *i.restore.items()) if f == owner]
+                      + [i.by for i in items if i.by])
 
     def named(f: str, v: Any) -> str:
         if v in (None, ""):
             return _v(v)
-        if f == owner:
+        if f == owner or f == BY:
             return names.owner(str(v))
         if f == partner:
             return names.partner(str(v))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -87,3 +88,24 @@ def test_the_undo_listing_names_the_owners_it_would_put_back(workdir, seeded_org
         owner = line.split("OwnerId", 1)[1].split(";")[0]
         # a queue by its label, a user by their name: no raw ids (00G…, 005…)
         assert not re.search(r"\b00[5G][A-Za-z0-9]{12,15}\b", owner), line
+
+
+def test_the_undo_listing_names_the_person_whose_change_keeps_a_lead(workdir, seeded_org, capsys):
+    """A lead a person changed since the run is left as they left it; the listing says who,
+    by name (not a 005… id to look up)."""
+    config = str(workdir / "leadrouter.toml")
+    with seeded_org.org.lock:
+        some = next(r for r in seeded_org.org.records("Lead") if r.get("Country") and r.get("State"))
+    base = {k: some.get(k) for k in ("Country", "State", "PostalCode", "City", "LeadSource", "Industry")}
+    lead = seeded_org.org.create("Lead", {**base, "LastName": "Kept", "Company": "Kept by a person Ltd"})
+    time.sleep(1.1)  # SOQL reads whole seconds: let the seeding's second end before the run
+    assert main(["once", "--config", config]) == 0
+    run_id = _last_leads_run(workdir)
+    admin = seeded_org.org.admin_user_id
+    seeded_org.clock.advance(timedelta(seconds=2))  # the person's edit comes after the run
+    seeded_org.org.update("Lead", lead, {"Rating": "Hot"}, as_user=admin)
+    capsys.readouterr()
+    assert main(["undo", "--run", run_id, "--config", config]) == 0
+    [line] = [line for line in capsys.readouterr().out.splitlines() if lead[:15] in line]
+    name = seeded_org.org.get("User", admin)["Name"]
+    assert "by " + name in line and admin[:15] not in line, line
