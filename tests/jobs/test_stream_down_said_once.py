@@ -19,16 +19,8 @@ pytestmark = pytest.mark.e2e
 def test_a_pub_sub_api_that_does_not_answer_is_warned_of_once_per_topic(org, make_loop):
     loop = make_loop(org, settings={"stream": {"pubsub_url": "127.0.0.1:1"}})  # nothing listens there
     streams = Streams(loop.cx)
-    stop = threading.Event()
-    with structlog.testing.capture_logs() as logs:
-        thread = threading.Thread(target=streams._run_topic, args=(LEADS, stop), daemon=True)
-        thread.start()
-        end = time.monotonic() + 30
-        while sum(e["event"] == "stream_down_polling_meanwhile" for e in logs) < 3:
-            assert time.monotonic() < end, "the topic did not try three times"
-            time.sleep(0.05)
-        stop.set()
-        thread.join(10)
+    logs = _run_topic_until(streams, lambda logs: sum(e["event"] == "stream_down_polling_meanwhile" for e in logs) >= 3,
+                            "the topic did not try three times")
     down = [e for e in logs if e["event"] == "stream_down_polling_meanwhile"]
     assert [e["log_level"] for e in down][:3] == ["warning", "info", "info"], down
     assert "pubsub_url" in down[0]["fix"]
@@ -40,15 +32,22 @@ def test_a_clean_stop_ends_the_stream_without_a_warning(org, make_loop):
     loop = make_loop(org, settings={"stream": {"pubsub_url": org.connection["pubsub_url"]}})
     loop.cycle()
     streams = Streams(loop.cx)
+    logs = _run_topic_until(streams, lambda _logs: streams.connected[LEADS] is not None, "the topic did not connect")
+    [gone] = [e for e in logs if e["event"] == "stream_disconnected"]
+    assert (gone["log_level"], gone["why"]) == ("info", "stopped"), gone
+
+
+def _run_topic_until(streams, done, what: str) -> list[dict]:
+    """Run the lead topic's loop on its own thread until `done(logs)`, then stop it as a
+    SIGTERM does; the log events it wrote."""
     stop = threading.Event()
     with structlog.testing.capture_logs() as logs:
         thread = threading.Thread(target=streams._run_topic, args=(LEADS, stop), daemon=True)
         thread.start()
         end = time.monotonic() + 30
-        while streams.connected[LEADS] is None:
-            assert time.monotonic() < end, "the topic did not connect"
+        while not done(logs):
+            assert time.monotonic() < end, what
             time.sleep(0.05)
         stop.set()
         thread.join(10)
-    [gone] = [e for e in logs if e["event"] == "stream_disconnected"]
-    assert (gone["log_level"], gone["why"]) == ("info", "stopped"), gone
+    return logs
