@@ -188,7 +188,10 @@ class Sandbox:
         self.auth = Auth(self.org, self.creds, token_ttl, self.url)
         if saved is not None:
             self.auth.restore(saved.get("sessions", {}))
-            self.limit.set(used=saved.get("api_used", 0))
+            if "api_calls" in saved:
+                self.limit.restore(saved["api_calls"])
+            else:  # saved by an earlier sandbox: its count, as of now
+                self.limit.set(used=saved.get("api_used", 0))
         from sandbox.pubsub import PubSubServer  # Change Data Capture over gRPC, same CA
 
         self.pubsub = PubSubServer(self, (self.data_dir / "tls" / "server.pem").read_bytes(),
@@ -265,7 +268,8 @@ class Sandbox:
         with self._save_lock:
             with self.org.lock:
                 version, offset = self.org.version, self.clock.offset
-                state = {"org": self.org.snapshot(), "sessions": self.auth.sessions(), "api_used": self.limit.used}
+                state = {"org": self.org.snapshot(), "sessions": self.auth.sessions(), "api_used": self.limit.used,
+                         "api_calls": self.limit.snapshot()}
             path = persist.save(self.data_dir, state)  # pickling happens outside the org lock
             self._saved_version, self._saved_offset = version, offset
             return path

@@ -82,6 +82,20 @@ def test_restarted_sandbox_is_the_same_org_with_the_same_ca_and_credentials(sand
     assert sf.Lead.create({"LastName": "Next", "Company": "C"})["id"] != lead_id
 
 
+def test_a_restarted_sandbox_counts_the_calls_of_the_last_24_hours_it_was_running(sandbox_factory, sf_for, tmp_path):
+    data = tmp_path / "org"
+    first = sandbox_factory(data, token_ttl=3 * 86400)
+    sf = sf_for(first)
+    sf.limits()
+    first.clock.advance(timedelta(hours=20))
+    sf.limits()
+    first.stop()
+    second = sandbox_factory(data, token_ttl=3 * 86400)
+    assert second.limit.used == first.limit.used >= 2
+    second.clock.advance(timedelta(hours=4, minutes=1))
+    assert second.limit.used == first.limit.used - 1  # the call made 24 hours ago no longer counts
+
+
 def test_sessions_survive_a_restart(sandbox_factory, tmp_path):
     data = tmp_path / "org"
     first = sandbox_factory(data)

@@ -63,6 +63,22 @@ def test_limit_window_rolls_over_after_24_hours(sandbox_factory, sf_for):
     assert sf.limits()["DailyApiRequests"] == {"Max": 1, "Remaining": 0}
 
 
+def test_the_limit_counts_the_calls_of_the_last_24_hours_not_a_day_that_resets(sandbox_factory, sf_for):
+    """Salesforce measures the allocation over a rolling 24 hours: a call made 20 hours ago
+    still counts when one made 24 hours ago no longer does."""
+    sb = sandbox_factory(api_limit=2, token_ttl=3 * 86400)
+    sf = sf_for(sb)
+    sf.limits()
+    sb.clock.advance(timedelta(hours=20))
+    sf.limits()
+    with pytest.raises(SalesforceRefusedRequest):
+        sf.limits()
+    sb.clock.advance(timedelta(hours=4, minutes=1))
+    # the first call has left the window, the second has not: one call's room
+    assert sf.limits()["DailyApiRequests"] == {"Max": 2, "Remaining": 0}
+    assert sf.api_usage["api-usage"].used == 2
+
+
 def test_limits_resource_reports_daily_api_requests(sandbox, raw):
     r = raw.get("limits")
     body = r.json()
