@@ -182,7 +182,7 @@ class Subscriber:
         self._creds = self._credentials(True)
 
     def _unary(self, fn: Callable[[], Any], context: str) -> Any:
-        return self.policy.call(fn, refresh=self._refresh, context=context)
+        return self.policy.call(fn, refresh=self._refresh, context=context, api="pubsub")
 
     def topic(self, name: str) -> pb.TopicInfo:
         """The topic, if this org has it and the user may subscribe (ConfigError otherwise)."""
