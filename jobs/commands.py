@@ -34,6 +34,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
     once.add_argument("--due", action="store_true",
                       help="run only the jobs whose [schedule] interval has passed since their last run "
                            "(for a cron entry firing every minute)")
+    once.add_argument("--json", action="store_true",
+                      help="what the run did as one JSON object on stdout (the log stays on stderr)")
     once.set_defaults(handler=cmd_once)
     state = sub.add_parser("state", help="the state database: rebuild it from the org")
     state_sub = state.add_subparsers(dest="state_command", metavar="SUBCOMMAND")
@@ -294,6 +296,7 @@ def cmd_once(args) -> int:
         cx.lock = lock  # write batches are fenced by its token (jobs/outbox.py fence)
         stopped_by = _stop_on_sigterm(cx.stop)
         results = cx.run_cycle(raise_errors=False, only_due=args.due)
+        _print_summary(results, getattr(args, "json", False))
         gone = getattr(lock, "gone", None)
         if gone:  # the state file was deleted or replaced mid-run: said, jobs stopped
             print(f"leadrouter: state database problem\n{gone}", file=sys.stderr)
@@ -314,6 +317,21 @@ def cmd_once(args) -> int:
         lock.release()
         if unused:
             _forget_unused_state(prepared)
+
+
+def _print_summary(results, as_json: bool) -> None:
+    """What the run did, on stdout for the person who ran it (jobs/run_summary.py); the log
+    lines stay on stderr, the exit code is the run's."""
+    from jobs import run_summary
+
+    said = run_summary.summary(results)
+    if as_json:
+        print(json.dumps(said, default=_json_default, indent=2))
+    else:
+        from jobs.printable import for_terminal
+
+        print(for_terminal(run_summary.text(said)))
+    sys.stdout.flush()
 
 
 def _org_lease_for_once(lock, cx, loaded, wait: float, stop):
