@@ -182,7 +182,8 @@ def cmd_run(args) -> int:
     streams = Streams(cx)
     stop_flush = loaded.settings.schedule.stop_flush
     service.attach(cx.store, make_jobs=guard_jobs(streams.make_jobs, lock),
-                   on_leader=lambda: _first_as_leader(cx), now=cx.clock.now, check_login=cx.client.login_again,
+                   on_leader=lambda: _first_as_leader(cx, service.stop), now=cx.clock.now,
+                   check_login=cx.client.login_again,
                    on_stop=lambda: flush_before_stopping(cx, stop_flush, hold=streams.lock))
     cx.instance = service.instance
     return service.run()
@@ -235,18 +236,31 @@ def _server_down(url: str) -> bool:
 _PASSING_REFUSALS = ("starting up", "shutting down", "recovery", "too many clients", "connection slots")
 
 
-def _first_as_leader(cx) -> None:
+def _first_as_leader(cx, stopping=None) -> None:
     """Before the scheduler starts: settle what a previous leader left in the outbox,
-    and have partners to route to before the first lead is read."""
+    and have partners to route to before the first lead is read.
+
+    `stopping`: the service's stop (SIGTERM, Ctrl-C). Set while the outbox settles, the
+    batch on the wire is finished and settled, no other is started, and the partner sync
+    does not start: the service then writes what is pending as any leader stopped does
+    (its `on_stop`, for at most [schedule] stop_flush seconds)."""
     import threading
+
+    from jobs.logging import get_logger
 
     cx.snapshot_changed()  # another leader may have refreshed partners since we last built the index
     cx.new_term()  # and another connector may have run the org meanwhile (jobs/recovery.py caught_up)
     # the last term's stop, set when that term ended (a lost lock), would end the flush
-    # before its first batch: a leader back after losing the lock wrote no leftovers first
-    cx.stop = threading.Event()
-    cx.run_job("outbox")
-    cx.run_job("sync_partners")
+    # before its first batch: a leader back after losing the lock wrote no leftovers first.
+    # The service's own stop is this process's, set only when it is told to stop.
+    cx.stop = stopping if stopping is not None else threading.Event()
+    for job in ("outbox", "sync_partners"):
+        if cx.stop.is_set():
+            get_logger().info("settle_stopped", job_not_run=job,
+                              note="told to stop while settling as the new leader: nothing more starts; the next "
+                                   "leader settles the rest before its first job")
+            return
+        cx.run_job(job)
 
 
 def cmd_once(args) -> int:

@@ -1,0 +1,60 @@
+"""SIGTERM while `leadrouter run` settles its leadership (the outbox a previous leader left,
+then the partner sync, before the scheduler starts): the settle went on to the end — every
+pending batch written, then the partner sync, API calls and all — after the signal. Now the
+batch on the wire is finished and settled, nothing more starts, and the writes still pending
+are the stop flush's ([schedule] stop_flush, 0 here: left for the next leader)."""
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from .conftest import SECRET_ENV
+from .test_crash_e2e import outbox_counts, write_config, writing
+
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
+
+
+def job_runs(tmp_path, after: int = 0) -> list[tuple[int, str]]:
+    engine = create_engine(f"sqlite:///{tmp_path}/state.sqlite")
+    try:
+        with engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(text("SELECT id, job FROM job_runs WHERE id > :a ORDER BY id"),
+                                                         {"a": after})]
+    finally:
+        engine.dispose()
+
+
+def test_sigterm_while_the_new_leader_settles_stops_after_the_batch_in_flight_and_starts_no_partner_sync(
+        sandbox_factory, tmp_path, monkeypatch):
+    sb = sandbox_factory(seed="demo", partners=40, leads=1200, random_seed=6)
+    monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
+    cfg = write_config(tmp_path, sb, stream="poll")
+    cfg.write_text(cfg.read_text() + "[schedule]\nstop_flush = 0\n")
+    time.sleep(1.1)  # SOQL datetimes are whole seconds: let the seed fall before the run's start
+    first = writing(sb, cfg, "run", batches=2, latency_ms=400)  # a leader stopped mid write-back
+    time.sleep(0.15)
+    first.send_signal(signal.SIGTERM)
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err[-2000:]
+    left = outbox_counts(tmp_path).get("pending", 0)
+    assert left >= 600, f"the next leader's settle needs several batches to write: {left}"
+    before = max(i for i, _ in job_runs(tmp_path))
+
+    # the next leader's settle: its first batch on the wire (slow), then the signal
+    second = writing(sb, cfg, "run", batches=1, latency_ms=1500)
+    on_the_wire = sb.counters.count("PATCH composite/sobjects")
+    second.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    _, err = second.communicate(timeout=60)
+    took = time.monotonic() - signalled
+    assert second.returncode == 0, err[-3000:]
+    after = [job for _, job in job_runs(tmp_path, before)]
+    assert after == ["outbox"], f"jobs run by the leader stopped while settling: {after}"
+    counts = outbox_counts(tmp_path)
+    assert counts.get("sent", 0) == 0, f"a batch left half-known: {counts}"  # finished and settled
+    assert sb.counters.count("PATCH composite/sobjects") == on_the_wire, "a batch was started after the signal"
+    assert counts.get("pending", 0) == left - on_the_wire * 200, counts
+    assert took < 10, f"SIGTERM took {took:.1f} s: it waited for the settle to end"
