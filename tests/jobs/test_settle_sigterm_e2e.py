@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import signal
 import time
+from contextlib import ExitStack
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from jobs.state import Store
+from jobs.state import outbox as ob
+
 from .conftest import SECRET_ENV
-from .test_crash_e2e import outbox_counts, write_config, writing
+from .pg import temp_database
+from .test_crash_e2e import write_config, writing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 
 
-def job_runs(tmp_path, after: int = 0) -> list[tuple[int, str]]:
-    engine = create_engine(f"sqlite:///{tmp_path}/state.sqlite")
+def job_runs(url: str, after: int = 0) -> list[tuple[int, str]]:
+    engine = create_engine(url)
     try:
         with engine.connect() as conn:
             return [(r[0], r[1]) for r in conn.execute(text("SELECT id, job FROM job_runs WHERE id > :a ORDER BY id"),
@@ -27,21 +32,39 @@ def job_runs(tmp_path, after: int = 0) -> list[tuple[int, str]]:
         engine.dispose()
 
 
+def outbox_counts(url: str) -> dict[str, int]:
+    store = Store(url)
+    try:
+        with store.connect() as conn:
+            return dict(ob.status_counts(conn))
+    finally:
+        store.dispose()
+
+
+@pytest.mark.parametrize("state", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_sigterm_while_the_new_leader_settles_stops_after_the_batch_in_flight_and_starts_no_partner_sync(
-        sandbox_factory, tmp_path, monkeypatch):
+        sandbox_factory, tmp_path, monkeypatch, state):
+    with ExitStack() as stack:
+        url = f"sqlite:///{tmp_path}/state.sqlite" if state == "sqlite" else stack.enter_context(temp_database())
+        _settle_stopped(sandbox_factory, tmp_path, monkeypatch, url)
+
+
+def _settle_stopped(sandbox_factory, tmp_path, monkeypatch, url: str) -> None:
     sb = sandbox_factory(seed="demo", partners=40, leads=1200, random_seed=6)
     monkeypatch.setenv(SECRET_ENV, sb.connection["client_secret"])
     cfg = write_config(tmp_path, sb, stream="poll")
-    cfg.write_text(cfg.read_text() + "[schedule]\nstop_flush = 0\n")
+    cfg.write_text(cfg.read_text().replace(f'url = "sqlite:///{tmp_path}/state.sqlite"', f'url = "{url}"')
+                   + "[schedule]\nstop_flush = 0\n")
+    assert url in cfg.read_text()
     time.sleep(1.1)  # SOQL datetimes are whole seconds: let the seed fall before the run's start
     first = writing(sb, cfg, "run", batches=2, latency_ms=400)  # a leader stopped mid write-back
     time.sleep(0.15)
     first.send_signal(signal.SIGTERM)
     _, err = first.communicate(timeout=60)
     assert first.returncode == 0, err[-2000:]
-    left = outbox_counts(tmp_path).get("pending", 0)
+    left = outbox_counts(url).get("pending", 0)
     assert left >= 600, f"the next leader's settle needs several batches to write: {left}"
-    before = max(i for i, _ in job_runs(tmp_path))
+    before = max(i for i, _ in job_runs(url))
 
     # the next leader's settle: its first batch on the wire (slow), then the signal
     second = writing(sb, cfg, "run", batches=1, latency_ms=1500)
@@ -51,9 +74,9 @@ def test_sigterm_while_the_new_leader_settles_stops_after_the_batch_in_flight_an
     _, err = second.communicate(timeout=60)
     took = time.monotonic() - signalled
     assert second.returncode == 0, err[-3000:]
-    after = [job for _, job in job_runs(tmp_path, before)]
+    after = [job for _, job in job_runs(url, before)]
     assert after == ["outbox"], f"jobs run by the leader stopped while settling: {after}"
-    counts = outbox_counts(tmp_path)
+    counts = outbox_counts(url)
     assert counts.get("sent", 0) == 0, f"a batch left half-known: {counts}"  # finished and settled
     assert sb.counters.count("PATCH composite/sobjects") == on_the_wire, "a batch was started after the signal"
     assert counts.get("pending", 0) == left - on_the_wire * 200, counts
