@@ -81,3 +81,42 @@ def _settle_stopped(sandbox_factory, tmp_path, monkeypatch, url: str) -> None:
     assert sb.counters.count("PATCH composite/sobjects") == on_the_wire, "a batch was started after the signal"
     assert counts.get("pending", 0) == left - on_the_wire * 200, counts
     assert took < 10, f"SIGTERM took {took:.1f} s: it waited for the settle to end"
+
+
+def test_a_partner_sync_told_to_stop_ends_after_the_query_in_flight_and_stores_nothing(org, make_loop):
+    """The signal during the partner sync itself (the settle's second step, a scheduled
+    sync, `once`): it read every kind of record, stored them and wrote the partners'
+    feedback to the org before the stop was looked at. Now it ends after the query in
+    flight; what it read is dropped whole (one transaction stores a sync: nothing half of
+    one), and the next sync reads it again."""
+    import threading
+
+    from jobs.state import store as st
+
+    loop = make_loop(org)  # a new state: no partner synced yet
+    cx = loop.cx
+    org.faults.plan("latency", count=1000, endpoint="GET query", latency_ms=400)
+    org.counters.reset()
+    cx.stop = threading.Event()
+    done: dict = {}
+    job = threading.Thread(target=lambda: done.update(result=cx.run_job("sync_partners")), daemon=True)
+    job.start()
+    deadline = time.monotonic() + 30
+    while org.counters.count("GET query") < 1:
+        assert time.monotonic() < deadline and job.is_alive(), "the sync's first query never went out"
+        time.sleep(0.01)
+    cx.stop.set()
+    job.join(30)
+    org.faults.clear()
+    assert not job.is_alive()
+    result = done["result"]
+    assert result.error is None and result.counts.get("stopped") == 1, result
+    assert org.counters.count("GET query") <= 2, "queries were sent after the stop"
+    with cx.store.connect() as conn:
+        assert st.snapshot_records(conn, "partner") == [] and st.get_watermark(conn, "sync:partner") is None
+
+    assert "sync_partners" in cx._due(org.clock.now()), "`once --due` next minute: the sync is still due"
+
+    cx.stop = threading.Event()  # the next sync reads it all
+    assert cx.run_job("sync_partners").counts["partner"] > 0
+    assert "sync_partners" not in cx._due(org.clock.now())
