@@ -257,8 +257,9 @@ def _first_as_leader(cx, stopping=None) -> None:
     for job in ("outbox", "sync_partners"):
         if cx.stop.is_set():
             get_logger().info("settle_stopped", job_not_run=job,
-                              note="told to stop while settling as the new leader: nothing more starts; the next "
-                                   "leader settles the rest before its first job")
+                              note="told to stop while settling as the new leader: nothing more starts; the "
+                                   "writes pending go out for at most [schedule] stop_flush seconds, the rest is "
+                                   "the next leader's, before its first job")
             return
         cx.run_job(job)
 
