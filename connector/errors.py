@@ -12,6 +12,11 @@ SaveResult, an OAuth error — to one of five kinds:
 
 Anything the table does not know is ``permanent``: retrying an unknown error burns
 API calls without a reason to expect a different answer.
+
+Each failure also says which of Salesforce's APIs it came from (``api``): the REST API
+(every query and write) or the Pub/Sub API (the change event stream, gRPC). An outage of
+one is not an outage of the other: a stream that cannot be reached is polled around, and
+must not be said (or counted, on /healthz and in `status`) as Salesforce unavailable.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ import requests
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
 Kind = Literal["transient", "session", "budget", "config", "permanent"]
+Api = Literal["rest", "pubsub"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,7 @@ class Failure:
     status: int | None = None
     fields: tuple[str, ...] = ()
     retry_after: float | None = None  # seconds, when the server said so
+    api: Api = "rest"  # which of Salesforce's APIs failed: REST, or the Pub/Sub API (the change event stream)
 
     def describe(self) -> str:
         text = f"{self.code}: {self.message}" if self.message else self.code
@@ -325,6 +332,11 @@ def _from_parts(status: int | None, content: Any, headers: Any = None) -> Failur
 # Pub/Sub API (gRPC) statuses. A replay id Salesforce no longer keeps is its own code:
 # the subscriber answers it with a reconciliation read, never a retry.
 REPLAY_ID_UNAVAILABLE = "REPLAY_ID_UNAVAILABLE"
+# the Pub/Sub API not reached at all (nothing listens, a blackholed address, TLS never answered)
+_GRPC_UNREACHABLE = frozenset(("UNAVAILABLE", "DEADLINE_EXCEEDED"))
+PUBSUB_UNREACHABLE_FIX = ("check that this host reaches [stream] pubsub_url (Salesforce's is "
+                          "api.pubsub.salesforce.com:7443; the local sandbox org's is in its connection.json), or set "
+                          "[stream] mode = \"poll\" not to subscribe; meanwhile the lead stream is polled and nothing is lost")
 _GRPC_TRANSIENT = frozenset(("UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "RESOURCE_EXHAUSTED", "ABORTED", "UNKNOWN"))
 _GRPC_FIXES = {
     "NOT_FOUND": (
@@ -346,15 +358,19 @@ def _from_grpc(fault: Any) -> Failure:
     error_code = str(trailers.get("error-code") or "")
     if "replayid" in error_code:
         return Failure("permanent", REPLAY_ID_UNAVAILABLE, message,
-                       "the stored replay id is past the 72-hour retention: read what changed instead (reconciliation)")
+                       "the stored replay id is past the 72-hour retention: read what changed instead (reconciliation)",
+                       api="pubsub")
     if name == "UNAUTHENTICATED":
         return Failure("session", error_code or name, message,
-                       "if a fresh login is refused too: check the connected app's session policies and the user")
+                       "if a fresh login is refused too: check the connected app's session policies and the user",
+                       api="pubsub")
+    if name in _GRPC_UNREACHABLE and not error_code:  # no answer from the Pub/Sub API itself
+        return Failure("transient", name, message, PUBSUB_UNREACHABLE_FIX, api="pubsub")
     if name in _GRPC_TRANSIENT:
-        return Failure("transient", error_code or name, message)
+        return Failure("transient", error_code or name, message, api="pubsub")
     if name in _GRPC_FIXES:
-        return Failure("config", error_code or name, message, _GRPC_FIXES[name])
-    return Failure("permanent", error_code or name, message)
+        return Failure("config", error_code or name, message, _GRPC_FIXES[name], api="pubsub")
+    return Failure("permanent", error_code or name, message, api="pubsub")
 
 
 def classify(fault: Any) -> Failure:

@@ -182,12 +182,13 @@ class Subscriber:
         self._creds = self._credentials(True)
 
     def _unary(self, fn: Callable[[], Any], context: str) -> Any:
-        return self.policy.call(fn, refresh=self._refresh, context=context)
+        return self.policy.call(fn, refresh=self._refresh, context=context, api="pubsub")
 
-    def topic(self, name: str) -> pb.TopicInfo:
-        """The topic, if this org has it and the user may subscribe (ConfigError otherwise)."""
+    def topic(self, name: str, *, timeout: float = 30) -> pb.TopicInfo:
+        """The topic, if this org has it and the user may subscribe (ConfigError otherwise).
+        `timeout`: seconds the call may take, connecting included (a check wants few)."""
         return self._unary(lambda: self._stub.GetTopic(pb.TopicRequest(topic_name=name),
-                                                       metadata=self._creds.metadata(), timeout=30),
+                                                       metadata=self._creds.metadata(), timeout=timeout),
                            f"pubsub GetTopic {name}")
 
     def schema(self, schema_id: str) -> _Schema:

@@ -123,8 +123,12 @@ class RetryPolicy:
         failure = classify(exc) if exc else None
         # during a known outage a retry is no news: debug
         log = self._log.debug if self.failing_since is not None else self._log.warning
+        if failure is not None and failure.api == "pubsub":
+            # the change event stream: its topic loop says when it is down, once (jobs/stream.py)
+            log = self._log.info
         log(
-            "salesforce call failed, retrying",
+            "pubsub call failed, retrying" if failure is not None and failure.api == "pubsub"
+            else "salesforce call failed, retrying",
             call=context,
             code=failure.code if failure else None,
             attempt=state.attempt_number,
@@ -148,6 +152,7 @@ class RetryPolicy:
         refresh: Callable[[], None] | None = None,
         context: str | None = None,
         idempotent: bool = True,
+        api: str = "rest",
     ) -> T:
         """Run `fn`; retry transient faults; refresh an expired session, once per expiry
         met and at most SESSION_RENEWALS times.
@@ -156,6 +161,9 @@ class RetryPolicy:
         read timeout, a connection dropped mid-answer, a 500 — is not retried: sending
         again could create the records twice. It is raised as TransientError so the
         caller can look before it tries again.
+
+        `api`: "pubsub" for the Pub/Sub API's unary calls, whose answer does not end an
+        outage of the REST API (its failures say which API they came from: classify).
         """
         renewals = 0
         while True:
@@ -174,10 +182,15 @@ class RetryPolicy:
                         refresh()
                         continue
                     raise as_exception(session_keeps_ending(failure, renewals), context=context) from exc
-                if failure.kind == "transient":
+                if failure.kind == "transient" and failure.api == "pubsub":
+                    # the stream out of reach is not Salesforce unavailable: the REST API may answer
+                    # every query meanwhile, and the lead stream is polled (jobs/stream.py says so)
+                    self._log.info("pubsub_unreachable", call=context, code=failure.code, fix=failure.fix)
+                elif failure.kind == "transient":
                     self._gave_up(context, failure.code)
                 raise as_exception(failure, context=context) from exc
-            self._answered()
+            if api == "rest":  # the stream answering says nothing of an outage of the REST API
+                self._answered()
             return answer
 
     @property

@@ -471,9 +471,12 @@ class LeadRouter:
     def _due(self, now: datetime) -> set[str]:
         with self.store.connect() as conn:
             last = {r["job"]: r for r in st.last_ok_job_runs(conn)}
-        # a little slack: a cron minute and a 60-second interval must not skip every other run
+        # a little slack: a cron minute and a 60-second interval must not skip every other run;
+        # a run told to stop before it stored anything (a partner sync: jobs/sync_partners.py)
+        # did not run
         return {name for name, seconds in self.intervals().items()
-                if name not in last or now - last[name]["started"] >= timedelta(seconds=seconds * 0.9)}
+                if name not in last or (last[name].get("counts") or {}).get("stopped")
+                or now - last[name]["started"] >= timedelta(seconds=seconds * 0.9)}
 
     def scheduled_jobs(self, job_stop: threading.Event):
         """JobSpecs for the scheduler; `job_stop` ends a job after its current batch."""

@@ -34,6 +34,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
     once.add_argument("--due", action="store_true",
                       help="run only the jobs whose [schedule] interval has passed since their last run "
                            "(for a cron entry firing every minute)")
+    once.add_argument("--json", action="store_true",
+                      help="what the run did as one JSON object on stdout (the log stays on stderr)")
     once.set_defaults(handler=cmd_once)
     state = sub.add_parser("state", help="the state database: rebuild it from the org")
     state_sub = state.add_subparsers(dest="state_command", metavar="SUBCOMMAND")
@@ -180,7 +182,8 @@ def cmd_run(args) -> int:
     streams = Streams(cx)
     stop_flush = loaded.settings.schedule.stop_flush
     service.attach(cx.store, make_jobs=guard_jobs(streams.make_jobs, lock),
-                   on_leader=lambda: _first_as_leader(cx), now=cx.clock.now, check_login=cx.client.login_again,
+                   on_leader=lambda: _first_as_leader(cx, service.stop), now=cx.clock.now,
+                   check_login=cx.client.login_again,
                    on_stop=lambda: flush_before_stopping(cx, stop_flush, hold=streams.lock))
     cx.instance = service.instance
     return service.run()
@@ -233,18 +236,32 @@ def _server_down(url: str) -> bool:
 _PASSING_REFUSALS = ("starting up", "shutting down", "recovery", "too many clients", "connection slots")
 
 
-def _first_as_leader(cx) -> None:
+def _first_as_leader(cx, stopping=None) -> None:
     """Before the scheduler starts: settle what a previous leader left in the outbox,
-    and have partners to route to before the first lead is read."""
+    and have partners to route to before the first lead is read.
+
+    `stopping`: the service's stop (SIGTERM, Ctrl-C). Set while the outbox settles, the
+    batch on the wire is finished and settled, no other is started, and the partner sync
+    does not start: the service then writes what is pending as any leader stopped does
+    (its `on_stop`, for at most [schedule] stop_flush seconds)."""
     import threading
+
+    from jobs.logging import get_logger
 
     cx.snapshot_changed()  # another leader may have refreshed partners since we last built the index
     cx.new_term()  # and another connector may have run the org meanwhile (jobs/recovery.py caught_up)
     # the last term's stop, set when that term ended (a lost lock), would end the flush
-    # before its first batch: a leader back after losing the lock wrote no leftovers first
-    cx.stop = threading.Event()
-    cx.run_job("outbox")
-    cx.run_job("sync_partners")
+    # before its first batch: a leader back after losing the lock wrote no leftovers first.
+    # The service's own stop is this process's, set only when it is told to stop.
+    cx.stop = stopping if stopping is not None else threading.Event()
+    for job in ("outbox", "sync_partners"):
+        if cx.stop.is_set():
+            get_logger().info("settle_stopped", job_not_run=job,
+                              note="told to stop while settling as the new leader: nothing more starts; the "
+                                   "writes pending go out for at most [schedule] stop_flush seconds, the rest is "
+                                   "the next leader's, before its first job")
+            return
+        cx.run_job(job)
 
 
 def cmd_once(args) -> int:
@@ -294,6 +311,7 @@ def cmd_once(args) -> int:
         cx.lock = lock  # write batches are fenced by its token (jobs/outbox.py fence)
         stopped_by = _stop_on_sigterm(cx.stop)
         results = cx.run_cycle(raise_errors=False, only_due=args.due)
+        _print_summary(results, getattr(args, "json", False))
         gone = getattr(lock, "gone", None)
         if gone:  # the state file was deleted or replaced mid-run: said, jobs stopped
             print(f"leadrouter: state database problem\n{gone}", file=sys.stderr)
@@ -314,6 +332,21 @@ def cmd_once(args) -> int:
         lock.release()
         if unused:
             _forget_unused_state(prepared)
+
+
+def _print_summary(results, as_json: bool) -> None:
+    """What the run did, on stdout for the person who ran it (jobs/run_summary.py); the log
+    lines stay on stderr, the exit code is the run's."""
+    from jobs import run_summary
+
+    said = run_summary.summary(results)
+    if as_json:
+        print(json.dumps(said, default=_json_default, indent=2))
+    else:
+        from jobs.printable import for_terminal
+
+        print(for_terminal(run_summary.text(said)))
+    sys.stdout.flush()
 
 
 def _org_lease_for_once(lock, cx, loaded, wait: float, stop):

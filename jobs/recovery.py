@@ -436,9 +436,12 @@ def not_rebuilt(cx: Context, counts: Mapping[str, int]) -> dict[str, str]:
     out = {}
     for key, what in (("reminders_assumed_sent", "offer reminder"), ("followups_assumed_sent", "follow-up reminder")):
         if counts.get(key):
-            out[key] = (f"{counts[key]} {what}(s) due before the rebuild: the org keeps no Task of one sent "
-                        f"([notifications] reminder_tasks = \"{kept}\"), so each is taken as sent and not sent "
-                        "again (a rep may have missed one; none is reminded twice)")
+            why = (f"the org keeps no Task of one sent ([notifications] reminder_tasks = \"{kept}\")"
+                   if kept != "all" else "their Lead holds no Task of one (reminder_tasks = \"all\": Salesforce "
+                                         "refused the Task, see activity_tasks_not_written, or the reminder had not "
+                                         "gone out yet)")
+            out[key] = (f"{counts[key]} {what}(s) due before the rebuild: {why}, so each is taken as sent and not "
+                        "sent again (a rep may have missed one; none is reminded twice)")
     return out
 
 
@@ -564,10 +567,13 @@ def reminders_sent(cx: Context, conn: Any, now: datetime) -> dict[str, int]:
     """Mark the rebuilt offers whose reminder, and the accepted leads whose follow-up, went
     out already: a rep is reminded once per offer, whichever state sent it. Each one the
     connector sent (or tried to) left a completed Task on the Lead (jobs/activity.py),
-    written by our integration user after the offer was made (or accepted). Where the
-    org keeps only the failed ones, or none ([notifications] reminder_tasks = "failed" or
-    "off"), a reminder whose time has passed is taken as sent — a rep may miss one, but is
-    never reminded twice — and counted (`reminders_assumed_sent`, `followups_assumed_sent`)."""
+    written by our integration user after the offer was made (or accepted). A reminder
+    whose time has passed and whose Lead holds no such Task is taken as sent — a rep may
+    miss one, but is never reminded twice — and counted (`reminders_assumed_sent`,
+    `followups_assumed_sent`): where the org keeps only the failed ones, or none
+    ([notifications] reminder_tasks = "failed" or "off"), and with "all" too, where
+    Salesforce refused the Task (the integration user without Edit Tasks, a validation rule
+    on Task: `activity_tasks_not_written`) while the reminder itself went out."""
     mode = cx.settings.notifications.mode
     if mode == "none":  # a Flow reminds: nothing of ours was sent, nothing to send twice
         return {}
@@ -580,7 +586,6 @@ def reminders_sent(cx: Context, conn: Any, now: datetime) -> dict[str, int]:
     if not live and not taken:
         return {}
     tasks = _our_tasks(cx, sorted({o["lead_id"] for o in live + taken}))
-    all_kept = cx.settings.notifications.reminder_tasks == "all"
     hours = cx.settings.offers.reminder_before_hours
     rules = {r.name: r for r in cx.book.rules}
     routing = cx.routing()
@@ -591,7 +596,7 @@ def reminders_sent(cx: Context, conn: Any, now: datetime) -> dict[str, int]:
                   and t >= offer["offered_at"]), default=None)
         if at is not None:
             counts["reminders_found"] += 1
-        elif not all_kept and (due := remind._remind_at(cx.book, rules, routing, offer, hours)) <= now:
+        elif (due := remind._remind_at(cx.book, rules, routing, offer, hours)) <= now:
             at = due
             counts["reminders_assumed_sent"] += 1
         if at is not None:
@@ -606,7 +611,7 @@ def reminders_sent(cx: Context, conn: Any, now: datetime) -> dict[str, int]:
                  default=None)
         if at is not None:
             counts["followups_found"] += 1
-        elif not all_kept and since + after <= now:
+        elif since + after <= now:
             at = since + after
             counts["followups_assumed_sent"] += 1
         if at is not None:

@@ -551,6 +551,8 @@ class Service:
             return
         if self.stop.is_set():  # told to stop while settling the outbox: no scheduler to start
             self._settling = False
+            if not self.exit_code:  # the settle stopped after its batch in flight: what is pending goes
+                self._before_stopping()  # out as from any leader stopped (bounded by stop_flush)
             return
         job_stop = threading.Event()
         try:

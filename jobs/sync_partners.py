@@ -36,10 +36,21 @@ WHOLE = ("pool", "pool_member")
 FULL_REFRESH = timedelta(hours=24)
 
 
+STOPPED = {"stopped": 1}  # told to stop (SIGTERM) mid-read: nothing stored, the next sync reads it all again
+
+
 def run(cx: Context, now: datetime) -> dict[str, int]:
+    """One sync. Told to stop (`cx.stop`: SIGTERM, Ctrl-C) it ends after the query in flight:
+    what it read is dropped whole (a sync is stored in one transaction, never half of one),
+    and the partners' feedback is not written to the org (the next sync shows it)."""
     ms, client = cx.mappings, cx.client
     counts: dict[str, int] = {}
     changed = False
+    stop = getattr(cx, "stop", None)
+
+    def stopping() -> bool:
+        return bool(stop is not None and stop.is_set())
+
     with cx.store.connect() as conn:
         marks = {k: st.get_watermark(conn, f"sync:{k}") for k in INCREMENTAL}
         full_at = st.get_watermark(conn, "sync:full")
@@ -48,24 +59,36 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     fetched: dict[str, list[dict[str, Any]]] = {}
     extra = {"partner": list(feedback_account.account_fields(client, ms.sobject("partner")))}
     for kind in INCREMENTAL:
+        if stopping():
+            return dict(STOPPED)
         wm = None if full else marks[kind]
         fields = list(dict.fromkeys([*ms.soql_fields(kind), *extra.get(kind, ())]))
         fetched[kind] = list(client.read_incremental(ms.sobject(kind), fields, watermark=wm,
                                                      lookback=cx.lookback, where=ms.filter(kind)))
     left: dict[str, list[str]] = {}
     for kind in INCREMENTAL if not full else ():
+        if stopping():
+            return dict(STOPPED)
         if marks[kind] is not None and ms.filter(kind):
             left[kind] = [r["Id"] for r in client.read_incremental(ms.sobject(kind), ["Id"], watermark=marks[kind],
                                                                    lookback=cx.lookback,
                                                                    where=f"NOT ({ms.filter(kind)})")]
     for kind in WHOLE:
+        if stopping():
+            return dict(STOPPED)
         fields = ms.soql_fields(kind)
         fields = fields if "Id" in fields else ["Id", *fields]  # the snapshot is keyed by Id
         fetched[kind] = list(client.query(select(ms.sobject(kind), fields, where=ms.filter(kind))))
+    if stopping():
+        return dict(STOPPED)
     fetched["queue"] = list(client.query(select("Group", ["Id", "DeveloperName", "Name"], where="Type = 'Queue'")))
+    if stopping():
+        return dict(STOPPED)
     # whom the org says works which company, for rules that prefer incumbents: one query (none without such a rule)
     opportunities = incumbents.read(cx, now, None if full else incumbent_mark) \
         if (wants_incumbents := incumbents.wanted(cx.book)) else []
+    if stopping():
+        return dict(STOPPED)
     with cx.store.begin() as conn:
         if wants_incumbents:
             # rows of their own: the routing state's counters are neither read nor written here
@@ -105,7 +128,7 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     counts["full_refresh"] = int(full)
     counts["changed"] = int(changed)
     # the ops tools sync into a private snapshot and never write to Salesforce (jobs/ops/context.py)
-    if getattr(cx, "instance", None) != "ops":
+    if getattr(cx, "instance", None) != "ops" and not stopping():
         try:
             counts.update(feedback.show(cx, now))
         except Exception as e:  # noqa: BLE001 — showing adjustments must not stop the partners' sync

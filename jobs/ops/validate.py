@@ -18,6 +18,9 @@ from typing import Any
 from jobs.printable import for_terminal, json_text, one_line
 
 SAMPLE_LEADS = 5000
+# how long `validate` waits for the Pub/Sub API to answer: a blackholed address held it for the
+# call's own 30 s (a TLS handshake never answered: 20 s) with no word of why
+PUBSUB_CHECK_SECONDS = 5.0
 
 
 @dataclass
@@ -268,13 +271,14 @@ def _pub_sub(stream: Any, client, cfg_name: str) -> list[Finding]:
         sub = Subscriber(PubSubConfig(url=stream.pubsub_url, ca_bundle=client.config.ca_bundle),
                          credentials_from(client), RetryPolicy(RetryConfig(max_attempts=1), logger=structlog.ReturnLogger()),
                          logger=structlog.ReturnLogger())
-        sub.topic(LEADS)
+        sub.topic(LEADS, timeout=PUBSUB_CHECK_SECONDS)
     except ConfigError as e:
         return [Finding(severity, cfg_name, "stream.mode", f"Change Data Capture of Lead is not offered to the "
                         f"integration user ({_said(e)}){instead}", SETUP_STEP)]
     except ConnectorError as e:
+        within = f" in {PUBSUB_CHECK_SECONDS:g} s" if e.failure.code == "DEADLINE_EXCEEDED" else ""
         return [Finding(severity, cfg_name, "stream.pubsub_url", f"the Pub/Sub API at {stream.pubsub_url} did not "
-                        f"answer ({_said(e)}){instead}", PUBSUB_UNREACHABLE)]
+                        f"answer{within} ({_said(e)}){instead}", PUBSUB_UNREACHABLE)]
     finally:
         if sub is not None:
             sub.close()

@@ -233,3 +233,51 @@ def test_a_burst_larger_than_what_salesforce_owes_at_once_still_comes_in_large_b
     assert [e.record_ids[0] for e in events] == ids
     assert sum(sizes) == 260 and max(sizes) > 100
     assert org.pubsub.service.over_asked == asked_before  # nothing asked that Salesforce would ignore
+
+
+class _RpcFault(grpc.RpcError):
+    def __init__(self, status, error_code=""):
+        self._status, self._code = status, error_code
+
+    def code(self):
+        return self._status
+
+    def details(self):
+        return "failed to connect to all addresses"
+
+    def trailing_metadata(self):
+        return (("error-code", self._code),) if self._code else ()
+
+
+def test_a_pub_sub_api_out_of_reach_is_the_stream_unreachable_not_salesforce_unavailable():
+    """The stream shares the client's retry policy: a Pub/Sub API that did not answer was
+    logged `salesforce_unavailable` and counted as a REST outage (/healthz, `status`'s
+    "Salesforce down since"), so an operator could not tell the REST API from the stream."""
+    import structlog
+
+    from connector.config import RetryConfig
+    from connector.errors import TransientError
+    from connector.retry import RetryPolicy
+
+    failure = classify(_RpcFault(grpc.StatusCode.UNAVAILABLE))
+    assert (failure.kind, failure.api, failure.code) == ("transient", "pubsub", "UNAVAILABLE"), failure
+    assert "pubsub_url" in (failure.fix or "")
+    assert classify(requests_error()).api == "rest"
+
+    def down():
+        raise _RpcFault(grpc.StatusCode.UNAVAILABLE)
+
+    p = RetryPolicy(RetryConfig(max_attempts=2, initial_wait=0.01, max_wait=0.01), sleep=lambda s: None)
+    with structlog.testing.capture_logs() as logs:
+        with pytest.raises(TransientError):
+            p.call(down, context="pubsub GetTopic /data/LeadChangeEvent")
+    events = [e["event"] for e in logs]
+    assert not any(e.startswith("salesforce") for e in events), events
+    assert "pubsub_unreachable" in events, events
+    assert not p.unavailable and p.outage() is None  # the REST API answers: no outage of it
+
+
+def requests_error():
+    import requests
+
+    return requests.ConnectionError("down")

@@ -169,3 +169,37 @@ def test_the_readme_lists_every_exit_code_the_cli_uses():
     used = {0, commands.EXIT_JOB_FAILED, commands.EXIT_CONFIG, commands.EXIT_NOT_LEADER, commands.EXIT_STATE,
             extras.EXIT_MISSING_EXTRA, service.EXIT_INTERRUPTED}
     assert documented == used, (documented, used)
+
+
+def test_once_tells_the_person_running_it_what_the_run_did_on_stdout(sandbox_factory, tmp_path, capsys):
+    """`once` by hand printed nothing on stdout: the log (stderr) was all there was. A short
+    summary says what the run did; `--json` gives it as one object, as `status --json` does;
+    the log stays on stderr and the exit code is the run's, as before."""
+    from jobs.ops.demo import DEFAULT_RULES, write_config
+
+    sb = sandbox_factory(seed="demo", partners=5, leads=20, random_seed=1)
+    cfg = write_config(tmp_path, sb.connection, DEFAULT_RULES)
+    cfg.write_text(cfg.read_text().replace('level = "warning"', 'level = "info"\nformat = "json"')
+                   .replace('pubsub_url = ', 'mode = "poll"\npubsub_url = '))
+    assert main(["once", "--init", "--config", str(cfg)]) == 0
+    said = capsys.readouterr()
+    text = " ".join(said.out.split())
+    [line] = [x for x in said.out.splitlines() if "new leads routed" in x]
+    routed = {k: int(v) for v, k in __import__("re").findall(r"(\d+) (offered|pooled|escalated)", line)}
+    assert sum(routed.values()) == 20 and routed["offered"] > 0, said.out  # every seeded lead, by how
+    assert "leads read 20" in text and "API calls" in text and "errors none" in text, said.out
+    assert "reminders" in text and "answers read" in text, said.out
+    assert '"event": "job_run"' in said.err and "job_run" not in said.out  # the log stays on stderr
+
+    from datetime import timedelta
+
+    from sandbox.seed import add_leads
+
+    add_leads(sb.org, 1, random_seed=2)  # as a web form brings one
+    sb.clock.advance(timedelta(minutes=5))
+    assert main(["once", "--json", "--config", str(cfg)]) == 0
+    said = capsys.readouterr()
+    report = json.loads(said.out)
+    assert report["leads_read"] >= 1 and report["api_calls"] > 0 and report["errors"] == [], report
+    assert sum(report["routed"].values()) == 1, report
+    assert {j["job"] for j in report["jobs"]} >= {"leads", "expire", "remind", "outbox"}, report

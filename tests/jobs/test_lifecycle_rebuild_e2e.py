@@ -242,3 +242,33 @@ def test_a_follow_up_that_may_have_gone_out_is_not_sent_again_by_a_rebuilt_state
     fresh = make_loop(org, settings=settings, name="fresh")
     fresh.cycle(hours=1, partners_act=False)
     assert sent(org, "followup") == followed, "no rep is reminded twice to work one accepted lead"
+
+
+def test_a_reminder_whose_task_salesforce_refused_is_not_sent_again_by_a_rebuilt_state(org, make_loop):
+    """reminder_tasks = "all": each reminder's Task on the Lead is what a rebuilt state knows
+    it by. When Salesforce refused the Task (the integration user without Edit Tasks) the
+    reminder still went out; a state lost after that reminded every rep a second time. The
+    Lead holding no Task of a reminder already due now means what it means with "failed" or
+    "off": taken as sent, counted and said (`state_not_rebuilt_exactly`)."""
+    import structlog
+
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    settings = {"notifications": {"mode": "custom", "reminder_tasks": "all"}}
+    loop = make_loop(org, settings=settings)
+    loop.cycle()
+    offered = {i for i, o in loop.live().items() if o["kind"] == "offer"}
+    org.faults.plan("record_failures", count=50, endpoint="POST composite/sobjects",
+                    records=list(range(200)), code="INSUFFICIENT_ACCESS_OR_READONLY")
+    loop.cycle(hours=21)  # 3 hours before the 24-hour deadline: each offer's reminder goes out
+    org.faults.clear()
+    reminded = sent(org, "reminder")
+    assert set(reminded) == offered and set(reminded.values()) == {1}
+    assert not [t for t in org.org.records("Task") if t["Subject"].startswith("Offer reminder")]
+
+    fresh = make_loop(org, settings=settings, name="fresh")  # the state file is gone
+    with structlog.testing.capture_logs() as logs:
+        fresh.cycle(hours=1, partners_act=False)
+    assert set(fresh.live()) >= offered, "the offers were rebuilt, not abandoned"
+    assert sent(org, "reminder") == reminded, "no rep is reminded twice of one offer"
+    [said] = [e for e in logs if e["event"] == "state_not_rebuilt_exactly"]
+    assert "taken as sent" in said["reminders_assumed_sent"] and "Task" in said["reminders_assumed_sent"], said

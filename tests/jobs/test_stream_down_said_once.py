@@ -24,6 +24,11 @@ def test_a_pub_sub_api_that_does_not_answer_is_warned_of_once_per_topic(org, mak
     down = [e for e in logs if e["event"] == "stream_down_polling_meanwhile"]
     assert [e["log_level"] for e in down][:3] == ["warning", "info", "info"], down
     assert "pubsub_url" in down[0]["fix"]
+    # the stream, not Salesforce: the REST API answers throughout, and /healthz and `status`
+    # must not say Salesforce is unavailable
+    said = [e["event"] for e in logs]
+    assert not [e for e in said if e.startswith("salesforce_")], said
+    assert "pubsub_unreachable" in said and not loop.cx.client.policy.unavailable, said
 
 
 def test_a_clean_stop_ends_the_stream_without_a_warning(org, make_loop):

@@ -46,3 +46,30 @@ def test_the_sandbox_pub_sub_api_answers_and_nothing_is_said(sandbox_factory, tm
     assert _stream(findings) == []
     _, findings, _ = _validated(sb, tmp_path, capsys, '[stream]\nmode = "poll"\npubsub_url = "127.0.0.1:1"\n')
     assert _stream(findings) == []  # never subscribes: nothing to check
+
+
+def test_a_pub_sub_address_that_accepts_and_never_answers_is_named_within_seconds(sandbox_factory, tmp_path, capsys):
+    """A blackholed address (here a loopback socket that takes the connection and never
+    speaks TLS) held `validate` for the Pub/Sub call's 30-second deadline with no word of
+    why; now it is given a few seconds and the finding says it did not answer in them."""
+    import socket
+    import time
+
+    from jobs.ops.validate import PUBSUB_CHECK_SECONDS
+
+    sb = sandbox_factory(seed="demo", partners=5, leads=5, random_seed=3)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshake; nobody ever answers
+    try:
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        got, findings, err = _validated(sb, tmp_path, capsys, f'[stream]\npubsub_url = "127.0.0.1:{port}"\n')
+        took = time.monotonic() - started
+    finally:
+        silent.close()
+    [said] = _stream(findings)
+    assert said["key"] == "stream.pubsub_url" and said["severity"] == "warning" and got == 0, said
+    assert f"did not answer in {PUBSUB_CHECK_SECONDS:g} s" in said["message"], said
+    assert "connection.json" in said["fix"] and "pubsub_url" in said["fix"], said
+    assert PUBSUB_CHECK_SECONDS <= 10 and took < PUBSUB_CHECK_SECONDS + 10, f"validate took {took:.1f} s"
