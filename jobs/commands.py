@@ -341,7 +341,8 @@ def _print_summary(results, as_json: bool) -> None:
 
     said = run_summary.summary(results)
     if as_json:
-        print(json.dumps(said, default=_json_default, indent=2))
+        # one line: a CronJob's log pipeline reads it as one record beside the JSON log lines
+        print(json.dumps(said, default=_json_default))
     else:
         from jobs.printable import for_terminal
 

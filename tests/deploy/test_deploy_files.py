@@ -133,7 +133,8 @@ def test_two_replicas_run_as_non_root_with_the_key_from_a_secret_and_config_from
         assert mounts["/etc/leadrouter"] == "config"
         key_file = Path(env["LEADROUTER_PRIVATE_KEY_FILE"]["value"])
         assert mounts[str(key_file.parent)] == "secrets"
-    assert _pod("CronJob")["containers"][0]["args"] == ["once", "--due"]
+    # only the jobs due; the run's summary one JSON line, a record like the log's
+    assert _pod("CronJob")["containers"][0]["args"] == ["once", "--due", "--json"]
     assert m["CronJob"]["spec"]["concurrencyPolicy"] == "Forbid"
     container = _pod("Deployment")["containers"][0]
     # liveness is not readiness: a standby, or a pod waiting out an outage, is alive
