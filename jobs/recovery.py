@@ -857,6 +857,17 @@ def response_values(cx: Context) -> tuple[str, str, str] | None:
     return field[0], str(field[1]), str(accepted)
 
 
+def rejection_code_field(cx: Context) -> str | None:
+    """The Lead field of the rejection code (Rejection_Reason_Code__c, the restricted list of
+    reasons), where the connector writes it — and so clears it whenever it offers the lead on,
+    so that the code LeadHistory last shows is the last answering rep's; None where the org
+    lacks it or the integration user may not edit it (left out: writeback.toml marks it
+    optional)."""
+    ms = cx.mappings
+    field = ms.writeback_fields().get("rejection_code")
+    return field if field and ms.writeback_sobject() == ms.sobject("lead") else None
+
+
 def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_field: str | None = None,
                  rejected: tuple[str, str, str] | None = None,
                  ) -> tuple[dict[str, list[tuple[datetime, str, str]]], set[str]]:
