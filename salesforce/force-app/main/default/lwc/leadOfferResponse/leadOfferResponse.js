@@ -58,24 +58,40 @@ export function reasonText(code, details) {
 // refuses the loser's save with this code, whose own words ("insufficient access rights on
 // object id") read as a permission problem to fix rather than a race lost.
 const TAKEN_FIRST = 'This lead was taken from the pool by another partner a moment ago: it is no longer offered to you.';
+// A pushed offer that moved on while the page was open — it lapsed by Salesforce's clock (the
+// rep's own may be behind), the partner was paused, a person set it Pending or took it over:
+// the lead is no longer the rep's, and Salesforce refuses the save, or hides the lead.
+const MOVED_ON = 'This lead is no longer offered to you: the offer lapsed or the lead was moved while this page was '
+    + 'open. Reload the page to see your current leads.';
+// what Salesforce answers a save of a record the user may no longer edit or see
+const NOT_YOURS = ['INSUFFICIENT_ACCESS_OR_READONLY', 'NOT_FOUND', 'ENTITY_IS_DELETED'];
+
+function errorList(error) {
+    // uiRecordApi errors: body.message, with field/record errors under body.output; the UI
+    // API's own answer is a list of {errorCode, message}, as the REST API's
+    const body = (error && error.body) || {};
+    if (Array.isArray(body)) {
+        return { errors: body.filter(Boolean), fieldErrors: [], message: undefined };
+    }
+    const output = body.output || {};
+    return {
+        errors: [...(output.errors || []), ...(body.errorCode ? [body] : [])],
+        fieldErrors: Object.values(output.fieldErrors || {}).flat(),
+        message: body.message
+    };
+}
 
 function refusedAccess(error) {
-    const body = (error && error.body) || {};
-    const errors = [...((body.output || {}).errors || []), ...(Array.isArray(body) ? body : [body])];
-    return errors.some((e) => e && e.errorCode === 'INSUFFICIENT_ACCESS_OR_READONLY');
+    return errorList(error).errors.some((e) => e && NOT_YOURS.includes(e.errorCode));
 }
 
 function errorMessage(error) {
-    // uiRecordApi errors: body.message, or field/record errors under body.output
-    const body = (error && error.body) || {};
-    const output = body.output || {};
-    const fieldErrors = Object.values(output.fieldErrors || {}).flat().map((e) => e.message);
-    const recordErrors = (output.errors || []).map((e) => e.message);
-    const all = [...recordErrors, ...fieldErrors];
+    const { errors, fieldErrors, message } = errorList(error);
+    const all = [...new Set([...errors, ...fieldErrors].map((e) => e && e.message).filter(Boolean))];
     if (all.length) {
         return all.join(' ');
     }
-    return body.message || (error && error.message) || 'Unknown error';
+    return message || (error && error.message) || 'Unknown error';
 }
 
 export default class LeadOfferResponse extends LightningElement {
@@ -264,7 +280,11 @@ export default class LeadOfferResponse extends LightningElement {
             this.rejecting = false;
             this.dispatchEvent(new ShowToastEvent({ title, message, variant: 'success' }));
         } catch (error) {
-            this.saveError = fromPool && refusedAccess(error) ? TAKEN_FIRST : errorMessage(error);
+            if (refusedAccess(error)) {
+                this.saveError = fromPool ? TAKEN_FIRST : MOVED_ON;
+            } else {
+                this.saveError = errorMessage(error);
+            }
         } finally {
             this.saving = false;
         }

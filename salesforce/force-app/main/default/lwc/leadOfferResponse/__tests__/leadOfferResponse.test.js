@@ -137,6 +137,55 @@ describe('accepting', () => {
         await settle();
         expect($(element, '.save-error').textContent).toContain('taken from the pool by another partner');
     });
+
+    // The UI API answers a refused save with a list of errors as its body, as the REST API
+    // does ([{errorCode, message}]); the sandbox answers so too (tests/sandbox/test_ui_api.py).
+    it('shows Salesforce\'s words when the error body is the UI API\'s list of errors', async () => {
+        updateRecord.mockRejectedValueOnce({ status: 400, body: [
+            { errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: 'Leads in Germany need a postal code' }] });
+        const element = mount(lead());
+        await settle();
+        await click(element, '.accept');
+        await settle();
+        expect($(element, '.save-error').textContent).toContain('Leads in Germany need a postal code');
+        expect($(element, '.save-error').textContent).not.toContain('Unknown error');
+    });
+
+    it('tells the rep whose offer moved on while the page was open that the lead is no longer theirs', async () => {
+        // the offer lapsed by Salesforce's clock (the rep's own clock is behind), the partner was
+        // paused or a person set Pending: the lead went on, and the rep may no longer see it
+        updateRecord.mockRejectedValueOnce({ status: 404, body: [
+            { errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }] });
+        const element = mount(lead());
+        await settle();
+        await click(element, '.accept');
+        await settle();
+        const said = $(element, '.save-error').textContent;
+        expect(said).toContain('no longer offered to you');
+        expect(said).not.toContain('The requested resource does not exist');
+    });
+
+    it('tells the rep who lost a pool race that another partner took it, when the lead is hidden from them', async () => {
+        updateRecord.mockRejectedValueOnce({ status: 404, body: [
+            { errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }] });
+        const element = mount(lead({ owner: '00G5g0000000004AAA' }));
+        await settle();
+        await click(element, '.accept');
+        await settle();
+        expect($(element, '.save-error').textContent).toContain('taken from the pool by another partner');
+    });
+
+    it('tells the rep whose rejection came too late that the lead is no longer theirs', async () => {
+        updateRecord.mockRejectedValueOnce({ body: { message: 'An error occurred', output: { errors: [
+            { errorCode: 'INSUFFICIENT_ACCESS_OR_READONLY', message: 'insufficient access rights on object id' }] } } });
+        const element = mount(lead());
+        await settle();
+        await click(element, '.reject');
+        await choose(element, '.reason', 'No capacity');
+        await click(element, '.confirm-reject');
+        await settle();
+        expect($(element, '.save-error').textContent).toContain('no longer offered to you');
+    });
 });
 
 describe('rejecting', () => {
