@@ -59,3 +59,19 @@ def test_an_acceptance_from_the_component_is_kept(org, loop):
     assert loop.offers(lead_id)[0]["status"] == "accepted"
     lead = loop.lead(lead_id)
     assert (lead["Routing_Status__c"], lead["OwnerId"]) == ("Accepted", offer["rep_id"])
+
+
+def test_a_hand_back_from_the_component_moves_the_accepted_lead_on_with_the_reason(org, loop):
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id, offer = an_offer(loop)
+    answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["accept"])
+    loop.cycle(partners_act=False)
+    assert loop.lead(lead_id)["Routing_Status__c"] == "Accepted"
+    answer_as_rep(org, lead_id, offer["rep_id"], ANSWERS["hand_back_no_capacity"]["fields"])
+    loop.cycle(partners_act=False)
+    first = loop.offers(lead_id)[0]
+    assert (first["status"], first["close_reason"]) == (
+        "rejected", "handed back after accepting: No capacity: Two of our reps left")
+    lead = loop.lead(lead_id)
+    assert lead["PartnerAccountId"] != offer["partner_id"] and lead["Partner_Response__c"] is None

@@ -1,6 +1,7 @@
 // A partner rep's answer to an offered lead in one click: Accept, or Reject with a reason
 // from the org's restricted picklist (Rejection_Reason_Code__c), with the offer's deadline
-// counting down. The connector reads the answer from Partner_Response__c on its next poll;
+// counting down; and, once accepted, Hand back with a reason (a rejection the connector
+// takes as the partner handing the lead back). The connector reads the answer from Partner_Response__c on its next poll;
 // Rejection_Reason__c carries the reason as words ("No capacity", "Other: …") so the
 // connector's reason text and the report name it without reading the code field.
 import { LightningElement, api, wire } from 'lwc';
@@ -270,6 +271,22 @@ export default class LeadOfferResponse extends LightningElement {
             [REASON_TEXT_FIELD.fieldApiName]: reasonText(this.reasonCode, this.details)
         };
         return this.save(fields, 'Lead rejected', 'Thanks: the lead goes to the next partner.');
+    }
+
+    handleHandBackConfirm() {
+        // the rep changes their mind about a lead their team accepted: a rejection with a reason,
+        // which the connector takes as the partner handing the lead back (it goes to the next
+        // partner, and this one is not offered it again)
+        if (this.confirmDisabled) {
+            return undefined;
+        }
+        const fields = {
+            [ID_FIELD.fieldApiName]: this.recordId,
+            [RESPONSE_FIELD.fieldApiName]: 'Rejected',
+            [REASON_CODE_FIELD.fieldApiName]: this.reasonCode,
+            [REASON_TEXT_FIELD.fieldApiName]: reasonText(this.reasonCode, this.details)
+        };
+        return this.save(fields, 'Lead handed back', 'Thanks: the lead goes to the next partner.');
     }
 
     async save(fields, title, message, fromPool = false) {

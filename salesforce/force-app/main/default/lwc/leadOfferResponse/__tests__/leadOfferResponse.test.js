@@ -261,3 +261,50 @@ describe('a lead that is not waiting for an answer', () => {
         expect($(element, '.not-offered').textContent).toContain('routing status: Accepted');
     });
 });
+
+// The rep changes their mind: an accepted lead is handed back with a reason, which the
+// connector takes as a rejection (docs/LIFECYCLE.md: accepted × reject) and offers the lead on.
+describe('handing an accepted lead back', () => {
+    const accepted = () => lead({ status: 'Accepted', response: 'Accepted', deadlineIn: null });
+
+    it('is offered to the rep of an accepted lead', async () => {
+        const element = mount(accepted());
+        await settle();
+        expect($(element, '.answered').textContent).toContain('You accepted this lead.');
+        expect($(element, '.hand-back')).not.toBeNull();
+        expect($(element, '.accept')).toBeNull();
+    });
+
+    it('writes a rejection with the reason code and the reason in words', async () => {
+        const element = mount(accepted());
+        await settle();
+        await click(element, '.hand-back');
+        const answer = ANSWERS.hand_back_no_capacity;
+        expect($(element, '.reason').options.map((o) => o.value)).toEqual(REASONS);
+        expect($(element, '.confirm-reject').disabled).toBe(true);
+        await choose(element, '.reason', answer.fields.Rejection_Reason_Code__c);
+        await choose(element, '.details', answer.details);
+        await click(element, '.confirm-reject');
+        expect(updateRecord.mock.calls[0][0]).toEqual({ fields: { Id: LEAD_ID, ...answer.fields } });
+    });
+
+    it('can be cancelled without writing anything', async () => {
+        const element = mount(accepted());
+        await settle();
+        await click(element, '.hand-back');
+        await click(element, '.cancel-reject');
+        expect($(element, '.hand-back')).not.toBeNull();
+        expect(updateRecord).not.toHaveBeenCalled();
+    });
+
+    it('is not offered once the lead is handed back or was never accepted', async () => {
+        let element = mount(lead({ status: 'Accepted', response: 'Rejected', code: 'No capacity', text: 'No capacity',
+            deadlineIn: null }));
+        await settle();
+        expect($(element, '.hand-back')).toBeNull();
+        element.remove();
+        element = mount(lead({ status: 'Released', response: null, deadlineIn: null }));
+        await settle();
+        expect($(element, '.hand-back')).toBeNull();
+    });
+});
