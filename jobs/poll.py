@@ -54,8 +54,15 @@ def rejection_words(lead: Lead, code: str | None = None) -> str:
     reason at all, and feedback (a "No capacity" throttles the partner, an "Out of territory"
     stops the area) never counted it. `code`: the one the answering rep set
     (jobs/answer_history.codes_given)."""
-    words = (lead.rejection_reason or "").strip()
-    code = (code or "").strip()
+    return with_code(lead.rejection_reason, code)
+
+
+def with_code(words: str | None, code: str | None) -> str:
+    """A rejection's reason from its words (Rejection_Reason__c) and its code: "<code>: <words>",
+    the words alone where they start with the code already (the portal component's), the
+    code alone without words, NO_REASON without either. A state rebuilt from the org reads
+    the same (jobs/recovery.py)."""
+    words, code = (words or "").strip(), (code or "").strip()
     if not code or words.casefold().startswith(code.casefold()):
         return words or NO_REASON
     return clip(f"{code}: {words}" if words else code)

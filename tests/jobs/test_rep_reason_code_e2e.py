@@ -89,3 +89,20 @@ def test_an_accepted_lead_handed_back_on_the_page_keeps_the_code(org, loop):
     first = loop.offers(lead_id)[0]
     assert first["status"] == "rejected"
     assert first["close_reason"] == "handed back after accepting: No capacity"
+
+
+def test_a_rejection_with_only_the_code_comes_back_with_it_when_the_state_is_lost(org, make_loop, tmp_path):
+    # the state is a cache of the org: the code is history-tracked (as shipped), so a rebuilt
+    # decline counts in feedback with the reason the live one did
+    from .test_recovery_declines_without_reason_e2e import _lose_state
+
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop = make_loop(org)
+    loop.cycle()
+    lead_id, offer = an_offer(loop)
+    save_on_the_page(org, lead_id, offer["rep_id"],
+                     {"Partner_Response__c": "Rejected", "Rejection_Reason_Code__c": "No capacity"})
+    loop.cycle(partners_act=False)
+    assert declines(loop, lead_id) == {offer["partner_id"]: "No capacity"}
+    fresh = _lose_state(loop, make_loop, tmp_path)
+    assert declines(fresh, lead_id) == {offer["partner_id"]: "No capacity"}
