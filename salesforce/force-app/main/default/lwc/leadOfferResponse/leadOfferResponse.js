@@ -17,9 +17,12 @@ import DEADLINE_FIELD from '@salesforce/schema/Lead.Offer_Deadline__c';
 import RESPONSE_FIELD from '@salesforce/schema/Lead.Partner_Response__c';
 import REASON_CODE_FIELD from '@salesforce/schema/Lead.Rejection_Reason_Code__c';
 import REASON_TEXT_FIELD from '@salesforce/schema/Lead.Rejection_Reason__c';
+// why the lead is the team's, or why a pick-up or an answer was undone: the connector writes it
+// for the partner's reps to read (it names no other partner)
+import ROUTING_REASON_FIELD from '@salesforce/schema/Lead.Routing_Reason__c';
 
 const FIELDS = [COMPANY_FIELD, OWNER_FIELD, STATUS_FIELD, DEADLINE_FIELD, RESPONSE_FIELD, REASON_CODE_FIELD,
-    REASON_TEXT_FIELD];
+    REASON_TEXT_FIELD, ROUTING_REASON_FIELD];
 // orgs without Lead record types answer picklist values for the master record type
 const MASTER_RECORD_TYPE = '012000000000000AAA';
 const OTHER = 'Other';
@@ -183,6 +186,10 @@ export default class LeadOfferResponse extends LightningElement {
 
     get rejected() {
         return this.response === 'Rejected';
+    }
+
+    get routingReason() {
+        return this.field(ROUTING_REASON_FIELD) || '';
     }
 
     get rejectionText() {

@@ -13,7 +13,7 @@ const REASONS = ['Out of territory', 'No capacity', 'Not our product/industry', 
     'Other'];
 
 function lead({ status = 'Offered', deadlineIn = 125 * MINUTE, response = null, owner = '0055g0000000009AAA',
-    code = null, text = null } = {}) {
+    code = null, text = null, reason = null } = {}) {
     const value = (v) => ({ value: v, displayValue: v });
     return {
         id: LEAD_ID,
@@ -24,7 +24,8 @@ function lead({ status = 'Offered', deadlineIn = 125 * MINUTE, response = null, 
             Offer_Deadline__c: value(deadlineIn === null ? null : new Date(NOW + deadlineIn).toISOString()),
             Partner_Response__c: value(response),
             Rejection_Reason_Code__c: value(code),
-            Rejection_Reason__c: value(text)
+            Rejection_Reason__c: value(text),
+            Routing_Reason__c: value(reason)
         }
     };
 }
@@ -306,5 +307,40 @@ describe('handing an accepted lead back', () => {
         element = mount(lead({ status: 'Released', response: null, deadlineIn: null }));
         await settle();
         expect($(element, '.hand-back')).toBeNull();
+    });
+});
+
+// The Lead's Routing_Reason__c is written to be read by the partner's reps (it names no other
+// partner): why the lead is theirs, and why a pick-up or an answer was undone. Without it a rep
+// whose pick-up was put back saw the lead offered again with nothing said.
+describe('why', () => {
+    it('shows why the lead is offered to the team', async () => {
+        const reason = 'Covering partner, fair rotation: Acme Partners GmbH — round robin; 4 eligible';
+        const element = mount(lead({ reason }));
+        await settle();
+        expect($(element, '.why').textContent).toContain(reason);
+    });
+
+    it('shows why a pick-up was undone when the lead is back in the pool', async () => {
+        const reason = 'a pick-up by a partner barred from this lead (it rejected it or let it lapse before) was '
+            + 'undone; back in the pool for the other partners';
+        const element = mount(lead({ owner: '00G5g0000000004AAA', reason }));
+        await settle();
+        expect($(element, '.accept')).not.toBeNull();
+        expect($(element, '.why').textContent).toContain('was undone');
+    });
+
+    it('shows why a lead is no longer waiting for an answer', async () => {
+        const reason = 'taken over by a person: owner set to Dana Admin at 2030-03-29 21:00 UTC';
+        const element = mount(lead({ status: 'Released', deadlineIn: null, reason }));
+        await settle();
+        expect($(element, '.not-offered')).not.toBeNull();
+        expect($(element, '.why').textContent).toContain('taken over by a person');
+    });
+
+    it('shows nothing more when the Lead gives no reason', async () => {
+        const element = mount(lead());
+        await settle();
+        expect($(element, '.why')).toBeNull();
     });
 });
