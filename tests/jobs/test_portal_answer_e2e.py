@@ -75,3 +75,26 @@ def test_a_hand_back_from_the_component_moves_the_accepted_lead_on_with_the_reas
         "rejected", "handed back after accepting: No capacity: Two of our reps left")
     lead = loop.lead(lead_id)
     assert lead["PartnerAccountId"] != offer["partner_id"] and lead["Partner_Response__c"] is None
+
+
+def test_a_pool_lead_taken_with_salesforces_accept_is_handed_back_from_the_component(org, make_loop):
+    # the queue's own Accept only makes the rep the owner (no answer in the field); the
+    # component's hand-back on it is a rejection by the holding partner's rep, as any other
+    from .conftest import pool_members_covering
+
+    loop = make_loop(org, pools=True)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle(partners_act=False)
+    lead_id = sorted(lid for lid, o in loop.live().items() if o["kind"] == "pool")[0]
+    pool = loop.offers(lead_id)[-1]["queue_id"]
+    partner, rep = next(iter(pool_members_covering(loop, pool, lead_id).items()))
+    answer_as_rep(org, lead_id, rep, {"OwnerId": rep})  # Salesforce's Accept: the rep takes it
+    loop.cycle(partners_act=False)
+    lead = loop.lead(lead_id)
+    assert (lead["Routing_Status__c"], lead["OwnerId"], lead["Partner_Response__c"]) == ("Accepted", rep, None)
+    answer_as_rep(org, lead_id, rep, {"Partner_Response__c": "Rejected", "Rejection_Reason_Code__c": "Existing customer",
+                                      "Rejection_Reason__c": "Existing customer"})
+    loop.cycle(partners_act=False)
+    taken = [o for o in loop.offers(lead_id) if o.get("partner_id") == partner or o["kind"] == "pool"][0]
+    assert (taken["status"], taken["close_reason"]) == ("rejected", "handed back after accepting: Existing customer")
+    assert loop.lead(lead_id)["OwnerId"] != rep

@@ -181,7 +181,10 @@ export default class LeadOfferResponse extends LightningElement {
     }
 
     get accepted() {
-        return this.response === 'Accepted';
+        // answered Accepted here, or taken from a pool with Salesforce's own Accept (the rep
+        // became the owner, no answer in the field): either way the team's to hand back
+        return this.response === 'Accepted'
+            || (!this.response && this.field(STATUS_FIELD) === 'Accepted' && this.field(OWNER_FIELD) === USER_ID);
     }
 
     get rejected() {

@@ -9,6 +9,7 @@ const ANSWERS = require('./data/answers.json');
 const NOW = new Date('2030-03-29T22:30:00.000Z').getTime();
 const MINUTE = 60 * 1000;
 const LEAD_ID = '00Q5g0000000001EAA';
+const USER = '005000000000000000'; // @salesforce/user/Id under sfdx-lwc-jest
 const REASONS = ['Out of territory', 'No capacity', 'Not our product/industry', 'Existing customer', 'Bad data',
     'Other'];
 
@@ -296,6 +297,19 @@ describe('handing an accepted lead back', () => {
         await click(element, '.cancel-reject');
         expect($(element, '.hand-back')).not.toBeNull();
         expect(updateRecord).not.toHaveBeenCalled();
+    });
+
+    it('is offered to the rep who took a pool lead with Salesforce\'s own Accept (no answer in the field)', async () => {
+        // the queue's Accept button (or a list view's) only makes the rep the owner; the
+        // connector settles the lead Accepted all the same
+        const element = mount(lead({ status: 'Accepted', response: null, owner: USER, deadlineIn: null }));
+        await settle();
+        expect($(element, '.hand-back')).not.toBeNull();
+        await click(element, '.hand-back');
+        await choose(element, '.reason', 'Existing customer');
+        await click(element, '.confirm-reject');
+        expect(updateRecord.mock.calls[0][0].fields).toEqual({ Id: LEAD_ID, Partner_Response__c: 'Rejected',
+            Rejection_Reason_Code__c: 'Existing customer', Rejection_Reason__c: 'Existing customer' });
     });
 
     it('is not offered once the lead is handed back or was never accepted', async () => {
