@@ -368,10 +368,26 @@ def decide_again(cx: Context, conn, state, entry: dict[str, Any], lead: Any, rec
     if live is not None:
         _never_made(conn, live)
     moved = _what_ended(cx, conn, lead, rec)
+    if moved == words.REROUTED:
+        # a person set Pending, and the decision that never landed routed the lead afresh past
+        # the partner that held it: deciding again must pass it by too (redistributing put the
+        # lead back with that partner, the Lead as the person had found it)
+        decision = lifecycle.reroute(cx, conn, state, lead, record=rec, seen_modstamp=seen, now=now,
+                                     held_before=_rerouted_from(conn, lead.id))
+        return f"decided_again_{decision.kind.value}"
     decision = lifecycle.redistribute(cx, conn, state, lead, attempt=attempt,
                                       why="decided again: the lead changed before our write landed",
                                       record=rec, seen_modstamp=seen, now=now, moved=moved)
     return f"decided_again_{decision.kind.value}"
+
+
+def _rerouted_from(conn, lead_id: str) -> set[str]:
+    """The partners the last Pending withdrew the lead from (their offers, or acceptances,
+    closed together by it)."""
+    why = f"withdrawn: {words.REROUTED}"
+    closed = [o for o in of.offers_for_lead(conn, lead_id) if o.get("close_reason") == why]
+    last = max((o["closed_at"] for o in closed if o.get("closed_at")), default=None)
+    return {o["partner_id"] for o in closed if o.get("partner_id") and o.get("closed_at") == last}
 
 
 def _what_ended(cx: Context, conn, lead: Any, rec: dict[str, Any]) -> str | None:
@@ -399,6 +415,8 @@ def _what_ended(cx: Context, conn, lead: Any, rec: dict[str, Any]) -> str | None
     cause = said.removeprefix("withdrawn: ").split("; offer withdrawn", 1)[0]
     if said.startswith("withdrawn: ") and "; offer withdrawn" in said:
         return f"the previous offer was withdrawn: {cause}"
+    if said == f"withdrawn: {words.REROUTED}":
+        return words.REROUTED  # a person set Pending: the decision that never landed said so first
     return None
 
 

@@ -50,3 +50,23 @@ def test_a_lead_edited_after_the_lapse_still_says_the_offer_lapsed(org, loop):
     reason = loop.lead(lead_id)["Routing_Reason__c"]
     assert reason.startswith("offer 1 lapsed unanswered; "), reason
     assert "not taken" not in reason
+
+
+def test_a_rerouted_lead_decided_again_still_says_a_person_set_pending(org, loop):
+    from jobs import lead_words as words
+
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id, first = sorted((lid, o) for lid, o in loop.live().items() if o["kind"] == "offer")[0]
+    admin = next(u["Id"] for u in org.org.records("User") if u["Name"] == "Sandbox Admin")
+    org.org.update("Lead", lead_id, {"Routing_Status__c": "Pending"}, as_user=admin)
+    org.faults.plan("expire", count=1000, endpoint="composite/sobjects")
+    loop.cycle(partners_act=False, raise_errors=False)  # the new decision's write never lands
+    org.faults.clear()
+    assert loop.lead(lead_id)["OwnerId"] == first["rep_id"]
+    org.org.update("Lead", lead_id, {"Description": "Called them"}, as_user=first["rep_id"])
+    loop.cycle(partners_act=False)
+    lead = loop.lead(lead_id)
+    assert lead["Routing_Reason__c"].startswith(words.REROUTED), lead["Routing_Reason__c"]
+    # routed afresh past the partner that held it, as the decision that never landed was
+    assert lead["PartnerAccountId"] != first["partner_id"], lead["Routing_Reason__c"]
