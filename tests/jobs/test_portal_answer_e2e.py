@@ -5,6 +5,7 @@ an acceptance is kept, a rejection moves the lead on and the reason is kept in w
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,44 @@ def test_a_pool_lead_taken_with_salesforces_accept_is_handed_back_from_the_compo
     taken = [o for o in loop.offers(lead_id) if o.get("partner_id") == partner or o["kind"] == "pool"][0]
     assert (taken["status"], taken["close_reason"]) == ("rejected", "handed back after accepting: Existing customer")
     assert loop.lead(lead_id)["OwnerId"] != rep
+
+
+COMPONENT = (Path(__file__).resolve().parents[2] / "salesforce/force-app/main/default/lwc/"
+             "leadOfferResponse/leadOfferResponse.js").read_text()
+# the error codes the component reads as "this lead is no longer yours" (its NOT_YOURS)
+NOT_YOURS = json.loads(re.search(r"const NOT_YOURS = (\[[^\]]*\]);", COMPONENT).group(1).replace("'", '"'))
+
+
+def save_as_component(sb, lead_id: str, rep_id: str, fields: dict):
+    """The component's save: Lightning Data Service's updateRecord, PATCH ui-api/records/{id}."""
+    http, base = as_user(sb, rep_id)
+    with http:
+        return http.patch(f"{base}/ui-api/records/{lead_id}", json={"fields": fields}, timeout=10)
+
+
+def test_the_loser_of_a_pool_race_is_refused_with_a_code_the_component_reads_as_taken_first(org, make_loop):
+    from .conftest import pool_members_covering
+
+    loop = make_loop(org, pools=True)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle(partners_act=False)
+    for lead_id in sorted(lid for lid, o in loop.live().items() if o["kind"] == "pool"):
+        members = pool_members_covering(loop, loop.offers(lead_id)[-1]["queue_id"], lead_id)
+        if len(members) >= 2:
+            break
+    else:
+        pytest.skip("no pool lead two members cover")
+    first, second = list(members.values())[:2]
+    assert save_as_component(org, lead_id, first, {**ANSWERS["accept"], "OwnerId": first}).status_code == 200
+    lost = save_as_component(org, lead_id, second, {**ANSWERS["accept"], "OwnerId": second})
+    assert lost.status_code in (400, 403, 404) and lost.json()[0]["errorCode"] in NOT_YOURS, lost.text
+
+
+def test_a_rep_whose_offer_moved_on_is_refused_with_a_code_the_component_reads_as_no_longer_theirs(org, loop):
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id, offer = an_offer(loop)
+    loop.cycle(hours=30, partners_act=False)  # the offer lapses; the lead goes to the next partner
+    assert loop.lead(lead_id)["OwnerId"] != offer["rep_id"]
+    late = save_as_component(org, lead_id, offer["rep_id"], ANSWERS["accept"])
+    assert late.status_code in (400, 403, 404) and late.json()[0]["errorCode"] in NOT_YOURS, late.text
