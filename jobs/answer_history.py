@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from jobs.lead_history import NO_OWNER, LeadHistory, Wants, newest
-from jobs.recovery import response_values
+from jobs.recovery import rejection_code_field, response_values
 from jobs.state import offers as of
 from rules.lifecycle import LeadState
 
@@ -63,4 +63,30 @@ def answered_by(cx: Context, records: list[dict[str, Any]], history: LeadHistory
         last = newest(changes, [field])
         if last is not None and last.value == answers[lead_id] and last.by:
             out[lead_id] = last.by
+    return out
+
+
+def codes_given(cx: Context, records: list[dict[str, Any]], history: LeadHistory | None = None) -> dict[str, str]:
+    """{lead id: the rejection code its rejecting rep picked} for these leads that hold a
+    Rejected that means something to us: the newest value LeadHistory shows of the code field
+    (Rejection_Reason_Code__c, history-tracked as shipped), where the user who set the
+    Rejected set it. A rep answering on the Lead's page picks the code there, with or without
+    words in Rejection_Reason__c; the portal component writes the code at the head of those
+    words too (jobs/poll.rejection_words). Read from the rows `answered_by` reads: no query
+    more. Where the code field is not the connector's to clear (left out) it is not read: an
+    earlier partner's code could still be on the lead."""
+    found, spelled, code_field = _answered(cx, records), response_values(cx), rejection_code_field(cx)
+    if not found or not found[1] or not spelled or not code_field:
+        return {}
+    field, answers = found
+    rejected = spelled[1]
+    asked = {i: NO_OWNER for i, answer in answers.items() if answer == rejected}
+    if not asked:
+        return {}
+    out: dict[str, str] = {}
+    for lead_id, changes in (history or LeadHistory(cx)).rows(asked).items():
+        answer, code = newest(changes, [field]), newest(changes, [code_field])
+        if (answer is not None and answer.value == rejected and code is not None and code.by == answer.by
+                and isinstance(code.value, str) and code.value.strip()):
+            out[lead_id] = code.value.strip()
     return out

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 from connector.soql import MAX_QUERY_PARAM_CHARS, format_soql, id_chunks, select as soql_select
-from jobs.recovery import OWNER_FIELDS, response_values
+from jobs.recovery import OWNER_FIELDS, rejection_code_field, response_values
 from jobs.timeutil import parse_sf_datetime
 
 if TYPE_CHECKING:
@@ -98,7 +98,9 @@ class LeadHistory:
 
     def _names(self) -> tuple[list[str], list[str]]:
         spelled = response_values(self.cx)
-        return (list(OWNER_FIELDS), [spelled[0]] if spelled else [])
+        # the rejection code beside the answer: one query still (jobs/answer_history.codes_given)
+        code = rejection_code_field(self.cx) if spelled else None
+        return (list(OWNER_FIELDS), [spelled[0], *filter(None, [code])] if spelled else [])
 
     def _read(self, wants: Wants) -> None:
         if not wants:

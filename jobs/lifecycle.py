@@ -314,16 +314,18 @@ HELD = "had"  # how a partner that held the lead shows among the exclusions of i
 
 
 def reroute(cx: Context, conn: Connection, state: RoutingState, lead: Lead, *, record: dict[str, Any] | None,
-            seen_modstamp: datetime | None, now: datetime) -> Decision:
+            seen_modstamp: datetime | None, now: datetime, held_before: set[str] | None = None) -> Decision:
     """A person set Pending: whatever of ours is on the lead is withdrawn and it is decided
     afresh at attempt 1, with the reason saying who asked (docs/LIFECYCLE.md: reroute_requested).
 
     A withdrawal bars nobody; the partners that held the lead are only passed over by this
     decision (routing it again to the same partner would leave the Lead as the person
     found it). A lead a partner's rep still owns never stays with it: when nothing can be
-    offered it goes to escalation, where a channel manager sees it."""
+    offered it goes to escalation, where a channel manager sees it. `held_before`: partners
+    this request already withdrew the lead from (its decision, deciding again, never landed:
+    jobs/outbox.decide_again)."""
     incumbents.take(cx, conn, state, [lead])
-    held = withdraw_held(conn, state, lead.id, f"withdrawn: {REROUTE_WHY}", now)
+    held = withdraw_held(conn, state, lead.id, f"withdrawn: {REROUTE_WHY}", now) | (held_before or set())
     # a partner that closed the lead unconverted has had its go: a person reopening it wants another
     held |= {o["partner_id"] for o in of.offers_for_lead(conn, lead.id) if o["status"] == "lost" and o["partner_id"]}
     declined = state.excluded.get(lead.id)

@@ -367,10 +367,57 @@ def decide_again(cx: Context, conn, state, entry: dict[str, Any], lead: Any, rec
     attempt = (live or {}).get("attempt") or local.get("attempt") or 1
     if live is not None:
         _never_made(conn, live)
+    moved = _what_ended(cx, conn, lead, rec)
+    if moved == words.REROUTED:
+        # a person set Pending, and the decision that never landed routed the lead afresh past
+        # the partner that held it: deciding again must pass it by too (redistributing put the
+        # lead back with that partner, the Lead as the person had found it)
+        decision = lifecycle.reroute(cx, conn, state, lead, record=rec, seen_modstamp=seen, now=now,
+                                     held_before=_rerouted_from(conn, lead.id))
+        return f"decided_again_{decision.kind.value}"
     decision = lifecycle.redistribute(cx, conn, state, lead, attempt=attempt,
                                       why="decided again: the lead changed before our write landed",
-                                      record=rec, seen_modstamp=seen, now=now)
+                                      record=rec, seen_modstamp=seen, now=now, moved=moved)
     return f"decided_again_{decision.kind.value}"
+
+
+def _rerouted_from(conn, lead_id: str) -> set[str]:
+    """The partners the last Pending withdrew the lead from (their offers, or acceptances,
+    closed together by it)."""
+    why = f"withdrawn: {words.REROUTED}"
+    closed = [o for o in of.offers_for_lead(conn, lead_id) if o.get("close_reason") == why]
+    last = max((o["closed_at"] for o in closed if o.get("closed_at")), default=None)
+    return {o["partner_id"] for o in closed if o.get("partner_id") and o.get("closed_at") == last}
+
+
+def _what_ended(cx: Context, conn, lead: Any, rec: dict[str, Any]) -> str | None:
+    """What became of the lead's previous offer, as the decision that never landed said it
+    first on the Lead ("offer 1 lapsed unanswered; …", naming no partner): deciding the lead
+    again must say it too, or the Lead shows another partner's offer with no word of why the
+    last one ended. A rep of the partner whose offer lapsed who answered since (the lead was
+    still theirs in the org: the next offer had not reached it) learns there that the answer
+    came too late, and so does the admin reading the rep's Accepted in the Lead's history."""
+    ended = [o for o in of.offers_for_lead(conn, lead.id) if o["status"] in ("lapsed", "rejected", "closed")]
+    if not ended:
+        return None
+    last = ended[-1]
+    n, said = last.get("attempt"), last.get("close_reason") or ""
+    if last["status"] == "lapsed":
+        late = (lead.response in (Response.ACCEPTED.value, Response.REJECTED.value) and last.get("partner_id")
+                and cx.routing().rep_partner.get(rec.get("LastModifiedById") or "") == last["partner_id"])
+        if late:
+            cx.log(lead_id=lead.id).info("late_answer_not_taken", partner_id=last["partner_id"],
+                                         saved_by=rec.get("LastModifiedById"), response=lead.response,
+                                         deadline=str(last.get("deadline")))
+        return f"offer {n} lapsed unanswered" + ("; an answer saved after it lapsed was not taken" if late else "")
+    if last["status"] == "rejected":
+        return f"offer {n} was accepted, then handed back" if said.startswith("handed back") else f"offer {n} was rejected"
+    cause = said.removeprefix("withdrawn: ").split("; offer withdrawn", 1)[0]
+    if said.startswith("withdrawn: ") and "; offer withdrawn" in said:
+        return f"the previous offer was withdrawn: {cause}"
+    if said == f"withdrawn: {words.REROUTED}":
+        return words.REROUTED  # a person set Pending: the decision that never landed said so first
+    return None
 
 
 def _never_made(conn, offer: dict[str, Any]) -> None:

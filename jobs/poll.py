@@ -44,6 +44,29 @@ def read_fields(mappings: Any) -> list[str]:
     # the reason: a lead `undo --apply` put back says so there, and is no new lead (not_ours)
     return list(dict.fromkeys([*fields, SAVED_BY, *filter(None, [reason_read(mappings)])]))
 
+
+def rejection_words(lead: Lead, code: str | None = None) -> str:
+    """The rep's reason for a rejection: the code picked from the restricted list and the
+    words written beside it ("No capacity: two reps on leave"), as the portal component
+    writes them in Rejection_Reason__c. A rep answering on the Lead's own page (a layout
+    without the component, a hand-back of an accepted lead, which the component does not
+    offer) picks the code in its own field and perhaps writes words: the code was read as no
+    reason at all, and feedback (a "No capacity" throttles the partner, an "Out of territory"
+    stops the area) never counted it. `code`: the one the answering rep set
+    (jobs/answer_history.codes_given)."""
+    return with_code(lead.rejection_reason, code)
+
+
+def with_code(words: str | None, code: str | None) -> str:
+    """A rejection's reason from its words (Rejection_Reason__c) and its code: "<code>: <words>",
+    the words alone where they start with the code already (the portal component's), the
+    code alone without words, NO_REASON without either. A state rebuilt from the org reads
+    the same (jobs/recovery.py)."""
+    words, code = (words or "").strip(), (code or "").strip()
+    if not code or words.casefold().startswith(code.casefold()):
+        return words or NO_REASON
+    return clip(f"{code}: {words}" if words else code)
+
 if TYPE_CHECKING:
     from jobs.context import Context
 
@@ -73,7 +96,7 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
              live: dict[str, Any] | None, now: datetime, seen_only: list[dict[str, Any]] | None = None, *,
              asked: bool = False, first_taker: tuple[str, datetime] | None = None, by_rule: bool = False,
              answered_by: str | None = None, owner_set_by: str | None = None,
-             owner_names: dict[str, str] | None = None) -> str:
+             owner_names: dict[str, str] | None = None, rejection_code: str | None = None) -> str:
     """`seen_only`: where to note leads that changed nothing of ours (the caller writes
     them in one statement per page); None writes each at once. `asked`: a person set the
     lead's Routing_Status__c to Pending (`wants_reroute`). `first_taker`: (rep, when) of
@@ -81,7 +104,9 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
     (jobs/pool_race.py). `answered_by`: who set the answer the lead holds (LeadHistory,
     jobs/answer_history.py); without it, whoever saved the lead last. `owner_set_by`: who set
     the owner it has, where another partner's rep owns it (LeadHistory, jobs/owner_history.py).
-    `owner_names`: {user id: name} of new owners (jobs/owner_names.py), for the Lead to say who."""
+    `owner_names`: {user id: name} of new owners (jobs/owner_names.py), for the Lead to say who.
+    `rejection_code`: the code from the restricted list the answering rep set with a rejection
+    (LeadHistory, jobs/answer_history.codes_given)."""
     answerer = answered_by or rec.get(SAVED_BY)
     seen = parse_sf_datetime(rec.get("SystemModstamp"))
     if isinstance(lead, Unroutable):
@@ -103,7 +128,7 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
             seen_only.append({"lead_id": lead.id, "modstamp": seen, "status": lead.status, "record": rec})
         return "unchanged" if event is None else f"ignored_{event.value}"
     done = carry_out(cx, conn, state, move, event, who, lead, rec, local, live, seen, now, answered_by=answerer,
-                     owner_names=owner_names)
+                     owner_names=owner_names, rejection_code=rejection_code)
     if move.action is Action.SETTLE_ACCEPTED and closed_unconverted(cx, lead) \
             and of.get_leads(conn, [lead.id]).get(lead.id, {}).get("state") == LeadState.ACCEPTED.value:
         # accepted and closed in one save (and not handed down): the lead will not change
@@ -283,9 +308,11 @@ def _partner_removed(cx: Context, lead: Lead, ours: str | None) -> bool:
 
 def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step, event: Event, who: str | None, lead: Lead,
               rec: dict[str, Any], local: dict[str, Any], live: dict[str, Any] | None, seen: datetime | None,
-              now: datetime, *, answered_by: str | None = None, owner_names: dict[str, str] | None = None) -> str:
+              now: datetime, *, answered_by: str | None = None, owner_names: dict[str, str] | None = None,
+              rejection_code: str | None = None) -> str:
     """`answered_by`: who set the answer the lead holds (else whoever saved it last).
-    `owner_names`: {user id: name}, for a takeover's reason to name the new owner."""
+    `owner_names`: {user id: name}, for a takeover's reason to name the new owner.
+    `rejection_code`: the rejecting rep's code from the restricted list (`rejection_words`)."""
     routing = cx.routing()
     answerer = answered_by or rec.get(SAVED_BY)
     action = move.action
@@ -325,7 +352,7 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
                        via_pool=event is Event.POOL_PICKUP, shown=local.get("reason"))
     if action is Action.DECLINE_IN_POOL:
         assert live is not None and who is not None
-        declined = lead.rejection_reason or NO_REASON
+        declined = rejection_words(lead, rejection_code)
         # a decline on the member's track record, as a pushed offer's is (the pool's offer runs on)
         hours = (now - live["offered_at"]).total_seconds() / 3600 if live.get("offered_at") else None
         state.record_outcome(lead.id, who, "rejected", now, response_hours=hours)
@@ -340,7 +367,7 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         return "declined_in_pool"
     if action is Action.REDISTRIBUTE:
         assert event is Event.REJECT
-        reason = lead.rejection_reason or NO_REASON
+        reason = rejection_words(lead, rejection_code)
         if live is None:
             return _handed_back(cx, conn, state, lead, rec, who, reason, seen, now)
         lifecycle.end_offer(conn, state, live, "rejected", reason, now, outcome="rejected")

@@ -43,7 +43,7 @@ from connector.soql import format_soql, ident, select as soql_select
 from jobs import incumbents, lifecycle
 from jobs import lead_words as words
 from jobs.activity import FOLLOWUP_SUBJECTS, REMINDER_SUBJECTS
-from jobs.poll import NO_REASON  # a rebuilt decline reads (and counts in feedback) as the live one
+from jobs.poll import NO_REASON, with_code  # a rebuilt decline reads (and counts in feedback) as the live one
 from jobs.state import schema
 from jobs.state import store as st
 from jobs.timeutil import parse_sf_datetime
@@ -862,6 +862,17 @@ def response_values(cx: Context) -> tuple[str, str, str] | None:
     return field[0], str(field[1]), str(accepted)
 
 
+def rejection_code_field(cx: Context) -> str | None:
+    """The Lead field of the rejection code (Rejection_Reason_Code__c, the restricted list of
+    reasons), where the connector writes it — and so clears it whenever it offers the lead on,
+    so that the code LeadHistory last shows is the last answering rep's; None where the org
+    lacks it or the integration user may not edit it (left out: writeback.toml marks it
+    optional)."""
+    ms = cx.mappings
+    field = ms.writeback_fields().get("rejection_code")
+    return field if field and ms.writeback_sobject() == ms.sobject("lead") else None
+
+
 def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_field: str | None = None,
                  rejected: tuple[str, str, str] | None = None,
                  ) -> tuple[dict[str, list[tuple[datetime, str, str]]], set[str]]:
@@ -877,7 +888,11 @@ def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_fie
         return out, ours
     # a rep's answer, never our own clearing of it when the lead moves on; and who else
     # moved the lead (a rep's pool pick-up is the rep's own owner change)
-    answers = [f for f in (reason_field, rejected[0] if rejected else None) if f]
+    # the rejection code too (a rep rejecting on the Lead's page may give no words): read with
+    # the reason it was saved with, as the live lead stream reads it (jobs/poll.rejection_words)
+    code_field = rejection_code_field(cx) if reason_field else None
+    answers = [f for f in (reason_field, rejected[0] if rejected else None, code_field) if f]
+    codes: dict[tuple[str, datetime], tuple[str, str]] = {}  # (lead, when) → (code, who)
     # an org that keeps no partner on the Lead (no partner_id in writeback.toml): each owner
     # our user set is the partner of its rep (none for a queue), as PartnerAccount says elsewhere
     partner_name = _partner_history_name(partner_field(cx.mappings.writeback_fields()))
@@ -903,7 +918,10 @@ def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_fie
                 continue
             if at is None:
                 continue
-            if r["Field"] == reason_field:
+            if code_field and r["Field"] == code_field:
+                if isinstance(value, str) and value.strip():
+                    codes[(r["LeadId"], at)] = (value.strip(), str(r.get("CreatedById") or ""))
+            elif r["Field"] == reason_field:
                 if isinstance(value, str) and value.strip():
                     out.setdefault(r["LeadId"], []).append((at, "reason", value.strip()))
                     out[r["LeadId"]].append((at, "declined_by", str(r.get("CreatedById") or "")))
@@ -926,7 +944,22 @@ def _our_history(cx: Context, lead_ids: list[str], status_field: str, reason_fie
             elif r["Field"] == "PartnerAccount" and value is None:
                 # a pool or a queue held it after: an answer then is no earlier partner's
                 out.setdefault(r["LeadId"], []).append((at, r["Field"], ""))
+    _with_codes(out, codes)
     return out, ours
+
+
+def _with_codes(out: dict[str, list[tuple[datetime, str, str]]],
+                codes: dict[tuple[str, datetime], tuple[str, str]]) -> None:
+    """A code saved with a reason joins it ("No capacity: two reps left"); one saved with no
+    words is the reason, by the rep who saved it."""
+    for (lead_id, at), (code, by) in codes.items():
+        rows = out.setdefault(lead_id, [])
+        said = [i for i, (when, field, _) in enumerate(rows) if when == at and field == "reason"]
+        for i in said:
+            rows[i] = (at, "reason", with_code(rows[i][2], code))
+        if not said:
+            rows += [(at, "reason", with_code(None, code)), (at, "declined_by", by)]
+            rows.sort(key=lambda row: row[0])  # stable: rows of one save keep their order
 
 
 def pool_declines_in_history(history: list[tuple[datetime, str, str]], routing: Any) -> dict[str, tuple[datetime, str]]:

@@ -1,6 +1,7 @@
 // A partner rep's answer to an offered lead in one click: Accept, or Reject with a reason
 // from the org's restricted picklist (Rejection_Reason_Code__c), with the offer's deadline
-// counting down. The connector reads the answer from Partner_Response__c on its next poll;
+// counting down; and, once accepted, Hand back with a reason (a rejection the connector
+// takes as the partner handing the lead back). The connector reads the answer from Partner_Response__c on its next poll;
 // Rejection_Reason__c carries the reason as words ("No capacity", "Other: …") so the
 // connector's reason text and the report name it without reading the code field.
 import { LightningElement, api, wire } from 'lwc';
@@ -16,9 +17,12 @@ import DEADLINE_FIELD from '@salesforce/schema/Lead.Offer_Deadline__c';
 import RESPONSE_FIELD from '@salesforce/schema/Lead.Partner_Response__c';
 import REASON_CODE_FIELD from '@salesforce/schema/Lead.Rejection_Reason_Code__c';
 import REASON_TEXT_FIELD from '@salesforce/schema/Lead.Rejection_Reason__c';
+// why the lead is the team's, or why a pick-up or an answer was undone: the connector writes it
+// for the partner's reps to read (it names no other partner)
+import ROUTING_REASON_FIELD from '@salesforce/schema/Lead.Routing_Reason__c';
 
 const FIELDS = [COMPANY_FIELD, OWNER_FIELD, STATUS_FIELD, DEADLINE_FIELD, RESPONSE_FIELD, REASON_CODE_FIELD,
-    REASON_TEXT_FIELD];
+    REASON_TEXT_FIELD, ROUTING_REASON_FIELD];
 // orgs without Lead record types answer picklist values for the master record type
 const MASTER_RECORD_TYPE = '012000000000000AAA';
 const OTHER = 'Other';
@@ -58,24 +62,40 @@ export function reasonText(code, details) {
 // refuses the loser's save with this code, whose own words ("insufficient access rights on
 // object id") read as a permission problem to fix rather than a race lost.
 const TAKEN_FIRST = 'This lead was taken from the pool by another partner a moment ago: it is no longer offered to you.';
+// A pushed offer that moved on while the page was open — it lapsed by Salesforce's clock (the
+// rep's own may be behind), the partner was paused, a person set it Pending or took it over:
+// the lead is no longer the rep's, and Salesforce refuses the save, or hides the lead.
+const MOVED_ON = 'This lead is no longer offered to you: the offer lapsed or the lead was moved while this page was '
+    + 'open. Reload the page to see your current leads.';
+// what Salesforce answers a save of a record the user may no longer edit or see
+const NOT_YOURS = ['INSUFFICIENT_ACCESS_OR_READONLY', 'NOT_FOUND', 'ENTITY_IS_DELETED'];
+
+function errorList(error) {
+    // uiRecordApi errors: body.message, with field/record errors under body.output; the UI
+    // API's own answer is a list of {errorCode, message}, as the REST API's
+    const body = (error && error.body) || {};
+    if (Array.isArray(body)) {
+        return { errors: body.filter(Boolean), fieldErrors: [], message: undefined };
+    }
+    const output = body.output || {};
+    return {
+        errors: [...(output.errors || []), ...(body.errorCode ? [body] : [])],
+        fieldErrors: Object.values(output.fieldErrors || {}).flat(),
+        message: body.message
+    };
+}
 
 function refusedAccess(error) {
-    const body = (error && error.body) || {};
-    const errors = [...((body.output || {}).errors || []), ...(Array.isArray(body) ? body : [body])];
-    return errors.some((e) => e && e.errorCode === 'INSUFFICIENT_ACCESS_OR_READONLY');
+    return errorList(error).errors.some((e) => e && NOT_YOURS.includes(e.errorCode));
 }
 
 function errorMessage(error) {
-    // uiRecordApi errors: body.message, or field/record errors under body.output
-    const body = (error && error.body) || {};
-    const output = body.output || {};
-    const fieldErrors = Object.values(output.fieldErrors || {}).flat().map((e) => e.message);
-    const recordErrors = (output.errors || []).map((e) => e.message);
-    const all = [...recordErrors, ...fieldErrors];
+    const { errors, fieldErrors, message } = errorList(error);
+    const all = [...new Set([...errors, ...fieldErrors].map((e) => e && e.message).filter(Boolean))];
     if (all.length) {
         return all.join(' ');
     }
-    return body.message || (error && error.message) || 'Unknown error';
+    return message || (error && error.message) || 'Unknown error';
 }
 
 export default class LeadOfferResponse extends LightningElement {
@@ -161,11 +181,18 @@ export default class LeadOfferResponse extends LightningElement {
     }
 
     get accepted() {
-        return this.response === 'Accepted';
+        // answered Accepted here, or taken from a pool with Salesforce's own Accept (the rep
+        // became the owner, no answer in the field): either way the team's to hand back
+        return this.response === 'Accepted'
+            || (!this.response && this.field(STATUS_FIELD) === 'Accepted' && this.field(OWNER_FIELD) === USER_ID);
     }
 
     get rejected() {
         return this.response === 'Rejected';
+    }
+
+    get routingReason() {
+        return this.field(ROUTING_REASON_FIELD) || '';
     }
 
     get rejectionText() {
@@ -256,6 +283,22 @@ export default class LeadOfferResponse extends LightningElement {
         return this.save(fields, 'Lead rejected', 'Thanks: the lead goes to the next partner.');
     }
 
+    handleHandBackConfirm() {
+        // the rep changes their mind about a lead their team accepted: a rejection with a reason,
+        // which the connector takes as the partner handing the lead back (it goes to the next
+        // partner, and this one is not offered it again)
+        if (this.confirmDisabled) {
+            return undefined;
+        }
+        const fields = {
+            [ID_FIELD.fieldApiName]: this.recordId,
+            [RESPONSE_FIELD.fieldApiName]: 'Rejected',
+            [REASON_CODE_FIELD.fieldApiName]: this.reasonCode,
+            [REASON_TEXT_FIELD.fieldApiName]: reasonText(this.reasonCode, this.details)
+        };
+        return this.save(fields, 'Lead handed back', 'Thanks: the lead goes to the next partner.');
+    }
+
     async save(fields, title, message, fromPool = false) {
         this.saving = true;
         this.saveError = undefined;
@@ -264,7 +307,11 @@ export default class LeadOfferResponse extends LightningElement {
             this.rejecting = false;
             this.dispatchEvent(new ShowToastEvent({ title, message, variant: 'success' }));
         } catch (error) {
-            this.saveError = fromPool && refusedAccess(error) ? TAKEN_FIRST : errorMessage(error);
+            if (refusedAccess(error)) {
+                this.saveError = fromPool ? TAKEN_FIRST : MOVED_ON;
+            } else {
+                this.saveError = errorMessage(error);
+            }
         } finally {
             this.saving = false;
         }

@@ -9,11 +9,12 @@ const ANSWERS = require('./data/answers.json');
 const NOW = new Date('2030-03-29T22:30:00.000Z').getTime();
 const MINUTE = 60 * 1000;
 const LEAD_ID = '00Q5g0000000001EAA';
+const USER = '005000000000000000'; // @salesforce/user/Id under sfdx-lwc-jest
 const REASONS = ['Out of territory', 'No capacity', 'Not our product/industry', 'Existing customer', 'Bad data',
     'Other'];
 
 function lead({ status = 'Offered', deadlineIn = 125 * MINUTE, response = null, owner = '0055g0000000009AAA',
-    code = null, text = null } = {}) {
+    code = null, text = null, reason = null } = {}) {
     const value = (v) => ({ value: v, displayValue: v });
     return {
         id: LEAD_ID,
@@ -24,7 +25,8 @@ function lead({ status = 'Offered', deadlineIn = 125 * MINUTE, response = null, 
             Offer_Deadline__c: value(deadlineIn === null ? null : new Date(NOW + deadlineIn).toISOString()),
             Partner_Response__c: value(response),
             Rejection_Reason_Code__c: value(code),
-            Rejection_Reason__c: value(text)
+            Rejection_Reason__c: value(text),
+            Routing_Reason__c: value(reason)
         }
     };
 }
@@ -137,6 +139,55 @@ describe('accepting', () => {
         await settle();
         expect($(element, '.save-error').textContent).toContain('taken from the pool by another partner');
     });
+
+    // The UI API answers a refused save with a list of errors as its body, as the REST API
+    // does ([{errorCode, message}]); the sandbox answers so too (tests/sandbox/test_ui_api.py).
+    it('shows Salesforce\'s words when the error body is the UI API\'s list of errors', async () => {
+        updateRecord.mockRejectedValueOnce({ status: 400, body: [
+            { errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: 'Leads in Germany need a postal code' }] });
+        const element = mount(lead());
+        await settle();
+        await click(element, '.accept');
+        await settle();
+        expect($(element, '.save-error').textContent).toContain('Leads in Germany need a postal code');
+        expect($(element, '.save-error').textContent).not.toContain('Unknown error');
+    });
+
+    it('tells the rep whose offer moved on while the page was open that the lead is no longer theirs', async () => {
+        // the offer lapsed by Salesforce's clock (the rep's own clock is behind), the partner was
+        // paused or a person set Pending: the lead went on, and the rep may no longer see it
+        updateRecord.mockRejectedValueOnce({ status: 404, body: [
+            { errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }] });
+        const element = mount(lead());
+        await settle();
+        await click(element, '.accept');
+        await settle();
+        const said = $(element, '.save-error').textContent;
+        expect(said).toContain('no longer offered to you');
+        expect(said).not.toContain('The requested resource does not exist');
+    });
+
+    it('tells the rep who lost a pool race that another partner took it, when the lead is hidden from them', async () => {
+        updateRecord.mockRejectedValueOnce({ status: 404, body: [
+            { errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }] });
+        const element = mount(lead({ owner: '00G5g0000000004AAA' }));
+        await settle();
+        await click(element, '.accept');
+        await settle();
+        expect($(element, '.save-error').textContent).toContain('taken from the pool by another partner');
+    });
+
+    it('tells the rep whose rejection came too late that the lead is no longer theirs', async () => {
+        updateRecord.mockRejectedValueOnce({ body: { message: 'An error occurred', output: { errors: [
+            { errorCode: 'INSUFFICIENT_ACCESS_OR_READONLY', message: 'insufficient access rights on object id' }] } } });
+        const element = mount(lead());
+        await settle();
+        await click(element, '.reject');
+        await choose(element, '.reason', 'No capacity');
+        await click(element, '.confirm-reject');
+        await settle();
+        expect($(element, '.save-error').textContent).toContain('no longer offered to you');
+    });
 });
 
 describe('rejecting', () => {
@@ -210,5 +261,100 @@ describe('a lead that is not waiting for an answer', () => {
         await settle();
         expect($(element, '.accept')).toBeNull();
         expect($(element, '.not-offered').textContent).toContain('routing status: Accepted');
+    });
+});
+
+// The rep changes their mind: an accepted lead is handed back with a reason, which the
+// connector takes as a rejection (docs/LIFECYCLE.md: accepted × reject) and offers the lead on.
+describe('handing an accepted lead back', () => {
+    const accepted = () => lead({ status: 'Accepted', response: 'Accepted', deadlineIn: null });
+
+    it('is offered to the rep of an accepted lead', async () => {
+        const element = mount(accepted());
+        await settle();
+        expect($(element, '.answered').textContent).toContain('You accepted this lead.');
+        expect($(element, '.hand-back')).not.toBeNull();
+        expect($(element, '.accept')).toBeNull();
+    });
+
+    it('writes a rejection with the reason code and the reason in words', async () => {
+        const element = mount(accepted());
+        await settle();
+        await click(element, '.hand-back');
+        const answer = ANSWERS.hand_back_no_capacity;
+        expect($(element, '.reason').options.map((o) => o.value)).toEqual(REASONS);
+        expect($(element, '.confirm-reject').disabled).toBe(true);
+        await choose(element, '.reason', answer.fields.Rejection_Reason_Code__c);
+        await choose(element, '.details', answer.details);
+        await click(element, '.confirm-reject');
+        expect(updateRecord.mock.calls[0][0]).toEqual({ fields: { Id: LEAD_ID, ...answer.fields } });
+    });
+
+    it('can be cancelled without writing anything', async () => {
+        const element = mount(accepted());
+        await settle();
+        await click(element, '.hand-back');
+        await click(element, '.cancel-reject');
+        expect($(element, '.hand-back')).not.toBeNull();
+        expect(updateRecord).not.toHaveBeenCalled();
+    });
+
+    it('is offered to the rep who took a pool lead with Salesforce\'s own Accept (no answer in the field)', async () => {
+        // the queue's Accept button (or a list view's) only makes the rep the owner; the
+        // connector settles the lead Accepted all the same
+        const element = mount(lead({ status: 'Accepted', response: null, owner: USER, deadlineIn: null }));
+        await settle();
+        expect($(element, '.hand-back')).not.toBeNull();
+        await click(element, '.hand-back');
+        await choose(element, '.reason', 'Existing customer');
+        await click(element, '.confirm-reject');
+        expect(updateRecord.mock.calls[0][0].fields).toEqual({ Id: LEAD_ID, Partner_Response__c: 'Rejected',
+            Rejection_Reason_Code__c: 'Existing customer', Rejection_Reason__c: 'Existing customer' });
+    });
+
+    it('is not offered once the lead is handed back or was never accepted', async () => {
+        let element = mount(lead({ status: 'Accepted', response: 'Rejected', code: 'No capacity', text: 'No capacity',
+            deadlineIn: null }));
+        await settle();
+        expect($(element, '.hand-back')).toBeNull();
+        element.remove();
+        element = mount(lead({ status: 'Released', response: null, deadlineIn: null }));
+        await settle();
+        expect($(element, '.hand-back')).toBeNull();
+    });
+});
+
+// The Lead's Routing_Reason__c is written to be read by the partner's reps (it names no other
+// partner): why the lead is theirs, and why a pick-up or an answer was undone. Without it a rep
+// whose pick-up was put back saw the lead offered again with nothing said.
+describe('why', () => {
+    it('shows why the lead is offered to the team', async () => {
+        const reason = 'Covering partner, fair rotation: Acme Partners GmbH — round robin; 4 eligible';
+        const element = mount(lead({ reason }));
+        await settle();
+        expect($(element, '.why').textContent).toContain(reason);
+    });
+
+    it('shows why a pick-up was undone when the lead is back in the pool', async () => {
+        const reason = 'a pick-up by a partner barred from this lead (it rejected it or let it lapse before) was '
+            + 'undone; back in the pool for the other partners';
+        const element = mount(lead({ owner: '00G5g0000000004AAA', reason }));
+        await settle();
+        expect($(element, '.accept')).not.toBeNull();
+        expect($(element, '.why').textContent).toContain('was undone');
+    });
+
+    it('shows why a lead is no longer waiting for an answer', async () => {
+        const reason = 'taken over by a person: owner set to Dana Admin at 2030-03-29 21:00 UTC';
+        const element = mount(lead({ status: 'Released', deadlineIn: null, reason }));
+        await settle();
+        expect($(element, '.not-offered')).not.toBeNull();
+        expect($(element, '.why').textContent).toContain('taken over by a person');
+    });
+
+    it('shows nothing more when the Lead gives no reason', async () => {
+        const element = mount(lead());
+        await settle();
+        expect($(element, '.why')).toBeNull();
     });
 });
