@@ -1,0 +1,39 @@
+"""The full loop on Pacific Edge (tests/jobs/pacific_org.py): an org shaped unlike the demo
+seed, its rules ending in `otherwise = "escalate"`."""
+from __future__ import annotations
+
+import pytest
+
+from tests.jobs.pacific_org import pacific_fixture
+
+pytestmark = pytest.mark.e2e
+
+pacific = pytest.fixture(pacific_fixture)
+
+
+def test_a_lead_escalated_after_its_offer_lapsed_says_the_offer_lapsed(pacific):
+    """Near SF: offered to Pago Pago (14 km), which lets it lapse; the rule's otherwise
+    escalates it. The Lead must not read as if nobody was ever near ("nobody within 50 km")."""
+    k = pacific
+    lead = k.new_lead("Near SF", "US", Latitude=37.80, Longitude=-122.27)
+    k.once(init=True)
+    v = k.view(lead)
+    assert (v["partner"], v["Routing_Status__c"]) == ("pago", "Offered"), v
+    k.once(hours=100)  # 24 working hours in Pago Pago are long over
+    v = k.view(lead)
+    assert v["Routing_Status__c"] == "Escalated" and v["OwnerId"] == k.queues["Channel_Escalations"], v
+    assert "lapsed" in v["Routing_Reason__c"] and "Pago Pago Networks" in v["Routing_Reason__c"], v
+
+
+def test_a_lead_escalated_after_a_rejection_says_who_rejected_it_and_why(pacific):
+    """Postal 94107, no coordinates: Kiritimati (US:94) rejects it; the next rule needs
+    coordinates and escalates. The Lead says the rejection, not only the missing coordinates."""
+    k = pacific
+    lead = k.new_lead("Mission Bay Labs", "US", PostalCode="94107")
+    k.once(init=True)
+    assert k.view(lead)["partner"] == "kiri", k.view(lead)
+    k.reject(lead, "Out of territory")
+    k.once(hours=0.1)
+    v = k.view(lead)
+    assert v["Routing_Status__c"] == "Escalated", v
+    assert "rejected by Kiritimati Atoll IT" in v["Routing_Reason__c"] and "Out of territory" in v["Routing_Reason__c"], v
