@@ -37,3 +37,27 @@ def test_a_lead_escalated_after_a_rejection_says_who_rejected_it_and_why(pacific
     v = k.view(lead)
     assert v["Routing_Status__c"] == "Escalated", v
     assert "rejected by Kiritimati Atoll IT" in v["Routing_Reason__c"] and "Out of territory" in v["Routing_Reason__c"], v
+
+
+def test_validate_does_not_call_a_rules_own_hand_down_dead_for_matching_no_unrouted_lead(pacific, capsys):
+    """A rule's own [ruleset.rule.hand_down] applies to leads its distributors accepted, never
+    to an unrouted lead: validate, trying the rules on the org's unrouted leads, must not warn
+    that it "may never match" (it skips the file's top-level [hand_down] for that reason)."""
+    import json
+
+    from jobs.cli import main
+
+    k = pacific
+    k.org.update("Account", k.partners["kiri"], {"Partner_Role__c": "Distributor"}, system=True)
+    rules = k.work / "rules.toml"
+    rules.write_text(rules.read_text().replace(
+        '  name = "Postal coverage"\n  match = { geography = true }\n  distribute = "round_robin"\n',
+        '  name = "Postal coverage"\n  match = { geography = true, role = "Distributor" }\n  distribute = "round_robin"\n\n'
+        '    [ruleset.rule.hand_down]\n    match = { geography = true }\n    distribute = "round_robin"\n'))
+    assert "[ruleset.rule.hand_down]" in rules.read_text()
+    k.new_lead("Mission Bay Labs", "US", PostalCode="94107")
+    capsys.readouterr()
+    assert main(["validate", "--config", str(k.config), "--json"]) == 0
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    dead = [f for f in findings if "matched none" in f["message"]]
+    assert not [f for f in dead if "hand-down" in f["key"]], dead
