@@ -626,8 +626,8 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
     findings += _inactive_currencies(cx.mappings, records)
     if records:
         for rule in book.rules:
-            if rule is book.hand_down:
-                continue
+            if rule.ruleset == "hand_down":
+                continue  # the file's [hand_down] or a rule's own: only leads a distributor accepted reach it
             if applied[rule.name] == 0:
                 findings.append(Finding("warning", rules_file, f"rule {rule.name!r}",
                                         f"matched none of the {len(records)} unrouted leads in the org",
