@@ -61,3 +61,25 @@ def test_validate_does_not_call_a_rules_own_hand_down_dead_for_matching_no_unrou
     findings = json.loads(capsys.readouterr().out)["findings"]
     dead = [f for f in findings if "matched none" in f["message"]]
     assert not [f for f in dead if "hand-down" in f["key"]], dead
+
+
+def test_explain_tells_the_lapse_before_the_escalation_it_caused(pacific, capsys):
+    """The lapse and the escalation it led to happen in the same run (the same minute):
+    explain's history must tell them in the order they happened, not every decision of a
+    minute before every offer's end."""
+    from jobs.cli import main
+
+    k = pacific
+    lead = k.new_lead("Near SF", "US", Latitude=37.80, Longitude=-122.27)
+    k.once(init=True)
+    k.once(hours=100)
+    assert k.view(lead)["Routing_Status__c"] == "Escalated"
+    capsys.readouterr()
+    assert main(["explain", lead, "--config", str(k.config)]) == 0
+    text = capsys.readouterr().out
+    history = text.split("History, oldest first (times UTC):")[1].split("\n\n")[0].strip().splitlines()
+    said = [line.split("  ", 2)[-1] for line in history]
+    lapsed = next(i for i, s in enumerate(said) if s.startswith("lapsed at Pago Pago Networks"))
+    escalated = next(i for i, s in enumerate(said) if s.startswith("escalated to"))
+    offered = next(i for i, s in enumerate(said) if s.startswith("offered to Pago Pago Networks"))
+    assert offered < lapsed < escalated, history
