@@ -83,3 +83,23 @@ def test_explain_tells_the_lapse_before_the_escalation_it_caused(pacific, capsys
     escalated = next(i for i, s in enumerate(said) if s.startswith("escalated to"))
     offered = next(i for i, s in enumerate(said) if s.startswith("offered to Pago Pago Networks"))
     assert offered < lapsed < escalated, history
+
+
+def test_dry_run_and_explain_of_a_lead_set_pending_pass_over_the_partner_that_let_it_lapse(pacific):
+    """A person sets Pending on the escalated lead to have it routed again: `once` passes
+    over Pago Pago, which let it lapse (a bar outlives the offer), and escalates it again.
+    dry-run and explain must preview that, not an offer to Pago Pago."""
+    k = pacific
+    lead = k.new_lead("Near SF", "US", Latitude=37.80, Longitude=-122.27)
+    k.once(init=True)
+    k.once(hours=100)
+    assert k.view(lead)["Routing_Status__c"] == "Escalated"
+    k.org.update("Lead", lead, {"Routing_Status__c": "Pending"}, as_user=k.admin)
+    previewed = k.dry_run()[lead]
+    explained = k.explain(lead)["now"]
+    k.once(hours=0.1)
+    v = k.view(lead)
+    assert v["Routing_Status__c"] == "Escalated" and v["partner"] is None, v
+    assert (previewed["outcome"], previewed["to"]) == ("escalate", "Channel_Escalations"), previewed
+    assert explained["kind"] == "escalate", explained["summary"]
+    assert "Pago Pago Networks" not in (explained["explanation"].get("chosen") or {}).get("partner", ""), explained
