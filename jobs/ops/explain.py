@@ -60,7 +60,6 @@ def run(args) -> int:
     from jobs.ops.dryrun import _load
     from jobs.route import not_ours
     from mappings import Unroutable
-    from rules.state import RoutingState
 
     from connector.errors import ConnectorError
     from connector.soql import check_id
@@ -113,7 +112,7 @@ def run(args) -> int:
                 converted = _converted(lead, ms)
                 if converted:
                     current["currency"] = converted
-                state = ctx.live_state or RoutingState()
+                state = ctx.state_for([full_id], rerouted=lead.routing_status == "Pending")
                 now = cx.clock.now()
                 ahead = 0
                 if lead.routing_status in (None, "", "Pending") and not lead.do_not_route:
