@@ -103,3 +103,17 @@ def test_dry_run_and_explain_of_a_lead_set_pending_pass_over_the_partner_that_le
     assert (previewed["outcome"], previewed["to"]) == ("escalate", "Channel_Escalations"), previewed
     assert explained["kind"] == "escalate", explained["summary"]
     assert "Pago Pago Networks" not in (explained["explanation"].get("chosen") or {}).get("partner", ""), explained
+
+
+def test_a_deal_registered_by_a_partner_without_a_rep_escalates_in_plain_words(pacific):
+    """Ghost Partner registered the deal but has no rep to offer it to: the lead escalates,
+    its reason saying so in a sentence an admin reads ("has no active rep")."""
+    from tests.jobs.kestrel_org import register_deal
+
+    k = pacific
+    register_deal(k, "ghost", "Bay Widgets Inc")
+    lead = k.new_lead("Bay Widgets", "US", PostalCode="94107")
+    k.once(init=True)
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["Routing_Rule__c"]) == ("Escalated", "Deal registration"), v
+    assert v["Routing_Reason__c"].endswith("but Ghost Partner has no active rep"), v
