@@ -117,3 +117,31 @@ def test_a_deal_registered_by_a_partner_without_a_rep_escalates_in_plain_words(p
     v = k.view(lead)
     assert (v["Routing_Status__c"], v["Routing_Rule__c"]) == ("Escalated", "Deal registration"), v
     assert v["Routing_Reason__c"].endswith("but Ghost Partner has no active rep"), v
+
+
+def test_validate_names_a_rule_matching_on_partner_fields_the_mapping_leaves_out(pacific, capsys):
+    """An ops person writes a partner.toml of their own to read coverage from another field,
+    mapping only what they changed: the section replaces the shipped one whole, so the
+    partners' coordinates and radius are no longer read and 'Nearby' can never offer anyone.
+    validate must say which rule needs which attribute, and the fix."""
+    import json
+
+    from jobs.cli import main
+
+    k = pacific
+    mdir = k.work / "mappings"
+    mdir.mkdir()
+    (mdir / "partner.toml").write_text(
+        '[partner]\nsobject = "Account"\nfilter = "IsPartner = true"\n\n[partner.fields]\nid = "Id"\nname = "Name"\n'
+        'coverage = { field = "Coverage__c", transforms = ["coverage"] }\ntime_zone = "Time_Zone__c"\n')
+    k.config.write_text(k.config.read_text() + f'\n[mappings]\ndir = "{mdir}"\n')
+    k.new_lead("Near SF", "US", Latitude=37.80, Longitude=-122.27)
+    capsys.readouterr()
+    assert main(["validate", "--config", str(k.config), "--json"]) == 0
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    said = [f for f in findings if "Nearby" in f["key"] + f["message"] and "lat" in f["message"]]
+    assert said, [f["message"] for f in findings]
+    assert said[0]["severity"] == "warning" and "radius_km" in said[0]["message"], said[0]
+    assert "partner.toml" in said[0]["fix"] and "BillingLatitude" in said[0]["fix"], said[0]
+    # what the file maps is not named
+    assert not [f for f in findings if "coverage" in f["message"] and "maps no" in f["message"]], findings
