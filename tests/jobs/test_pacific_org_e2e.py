@@ -145,3 +145,23 @@ def test_validate_names_a_rule_matching_on_partner_fields_the_mapping_leaves_out
     assert "partner.toml" in said[0]["fix"] and "BillingLatitude" in said[0]["fix"], said[0]
     # what the file maps is not named
     assert not [f for f in findings if "coverage" in f["message"] and "maps no" in f["message"]], findings
+
+
+def test_validate_of_a_partner_toml_without_sobject_shows_the_partner_sections_own(pacific, capsys):
+    """A partner.toml holding only [partner.fields]: the fix shows the [partner] section's
+    shipped sobject (Account), not the Lead's."""
+    import json
+
+    from jobs.cli import main
+
+    k = pacific
+    mdir = k.work / "mappings"
+    mdir.mkdir()
+    (mdir / "partner.toml").write_text('[partner.fields]\ncoverage = { field = "Coverage__c", transforms = ["coverage"] }\n')
+    k.config.write_text(k.config.read_text() + f'\n[mappings]\ndir = "{mdir}"\n')
+    capsys.readouterr()
+    assert main(["validate", "--config", str(k.config), "--json"]) == 1
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    said = next(f for f in findings if f["key"] == "partner.sobject")
+    assert 'sobject = "Account"' in said["fix"] and '"Lead"' not in said["fix"], said
+    assert "defaults/partner.toml" in said["fix"], said
