@@ -165,3 +165,20 @@ def test_validate_of_a_partner_toml_without_sobject_shows_the_partner_sections_o
     said = next(f for f in findings if f["key"] == "partner.sobject")
     assert 'sobject = "Account"' in said["fix"] and '"Lead"' not in said["fix"], said
     assert "defaults/partner.toml" in said["fix"], said
+
+
+def test_status_says_no_rep_left_when_only_the_orgs_own_users_changed(pacific, capsys):
+    """Between two runs only the org's own users changed (the integration user logging in,
+    an admin editing theirs): no partner rep left the [rep] filter, and `status` must not
+    say "reps left"."""
+    from jobs.cli import main
+
+    k = pacific
+    k.once(init=True)
+    k.org.update("User", k.admin, {"Title": "Channel Director"}, system=True)
+    k.once(hours=1)
+    capsys.readouterr()
+    assert main(["status", "--config", str(k.config)]) == 0
+    text = capsys.readouterr().out
+    sync = text.split("sync_partners", 1)[1].split("\n\n", 1)[0]
+    assert "reps left" not in sync and "left" not in sync.split("\n")[1], sync
