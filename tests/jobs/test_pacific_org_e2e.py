@@ -182,3 +182,20 @@ def test_status_says_no_rep_left_when_only_the_orgs_own_users_changed(pacific, c
     text = capsys.readouterr().out
     sync = text.split("sync_partners", 1)[1].split("\n\n", 1)[0]
     assert "reps left" not in sync and "left" not in sync.split("\n")[1], sync
+
+
+def test_a_lead_a_later_rule_escalates_also_says_why_the_earlier_rule_passed_it_on(pacific):
+    """Kiritimati takes one lead a day (Daily_Cap__c 1). The second lead from a postal code it
+    covers passes 'Postal coverage' for the cap, and 'Nearby' (no coordinates) escalates it:
+    the Lead says the cap too, not only that the lead has no coordinates."""
+    k = pacific
+    k.org.update("Account", k.partners["kiri"], {"Daily_Cap__c": 1.0}, system=True)
+    first = k.new_lead("Mission Bay Labs", "US", PostalCode="94107")
+    second = k.new_lead("Dogpatch Data", "US", PostalCode="94107")
+    k.once(init=True)
+    assert k.view(first)["partner"] == "kiri"
+    v = k.view(second)
+    assert v["Routing_Status__c"] == "Escalated" and v["Routing_Rule__c"] == "Nearby", v
+    reason = v["Routing_Reason__c"]
+    assert reason.startswith("Escalated: Nearby: lead has no coordinates"), reason
+    assert "Postal coverage" in reason and "daily cap" in reason, reason
