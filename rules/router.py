@@ -293,7 +293,7 @@ def _not(step: str) -> str:
     return f"does not {step}" if verb in ("cover", "sell", "speak") else f"not {step}"
 
 
-def _before(trials: list, ruleset: str) -> str:
+def _before(trials: list[RuleTrial], ruleset: str) -> str:
     """What the rules of the set tried before the one whose `otherwise` ends the search found
     (a partner at its cap, a pool that let the lead lapse): said after that rule's own reason,
     which speaks only of itself ("lead has no coordinates")."""
