@@ -199,3 +199,30 @@ def test_a_lead_a_later_rule_escalates_also_says_why_the_earlier_rule_passed_it_
     reason = v["Routing_Reason__c"]
     assert reason.startswith("Escalated: Nearby: lead has no coordinates"), reason
     assert "Postal coverage" in reason and "daily cap" in reason, reason
+
+
+def test_validate_does_not_call_a_pool_member_without_coverage_never_offered(pacific, capsys):
+    """Pago Pago has no coverage, but its rep is in the pool a rule without any geography puts
+    trade-show leads in: it pulls leads from there, so validate must not list it among the
+    partners 'no rule offers a lead'."""
+    import json
+
+    from jobs.cli import main
+    from sandbox.bootstrap import add_queue
+
+    k = pacific
+    queue = add_queue(k.org, "Partner_Pool_Pacific", "Pacific Pool")
+    k.org.create("GroupMember", {"GroupId": queue, "UserOrGroupId": k.reps["pago"]}, as_user=k.org.integration_user_id)
+    rules = k.work / "rules.toml"
+    rules.write_text(rules.read_text().replace(
+        '  [[ruleset.rule]]\n  name = "Postal coverage"',
+        '  [[ruleset.rule]]\n  name = "Trade shows"\n  when = \'source == "Trade Show"\'\n  pool = "Partner_Pool_Pacific"\n\n'
+        '  [[ruleset.rule]]\n  name = "Postal coverage"').replace(
+        '  name = "Nearby"\n  match = { within_km = 50, partner_radius = true }\n  distribute = "nearest"',
+        '  name = "Nearby"\n  match = { geography = true }\n  distribute = "round_robin"'))
+    k.new_lead("Show Floor Inc", "US", PostalCode="94107", LeadSource="Trade Show")
+    capsys.readouterr()
+    assert main(["validate", "--config", str(k.config), "--json"]) == 0
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    bare = [f for f in findings if f["key"] == "coverage" and "with no coverage" in f["message"]]
+    assert not [f for f in bare if "Pago Pago Networks" in f["message"]], bare
