@@ -904,7 +904,14 @@ def _never_offered(cx, index, book, coverage_field: str) -> list[Finding]:
                            + (f"; or widen the [rep] filter ({cx.mappings.filter('rep')})" if narrowed else "")))
     rules = [r for r in book.rules if r is not book.hand_down and not r.pool]
     if rules and all(r.match.geography for r in rules):
-        bare = [p for i, p in enumerate(index.partners) if not p.coverage and not index.unavailable_why[i]]
+        # a pool rule that asks for no coverage lets its pool's members pull the lead
+        pulls = 0
+        for r in book.rules:
+            if (r.pool or r.pools_by_territory) and not r.match.geography:
+                for name in ([r.pool] if r.pool else []) + [q for _, q in r.pools_by_territory]:
+                    pulls |= index.pool_members.get(name, 0)
+        bare = [p for i, p in enumerate(index.partners)
+                if not p.coverage and not index.unavailable_why[i] and not (pulls >> i) & 1]
         if bare:
             names = ", ".join(p.name for p in bare[:8]) + (" …" if len(bare) > 8 else "")
             out.append(Finding("warning", f"org: {sobject}.{coverage_field}", "coverage",
