@@ -226,3 +226,34 @@ def test_validate_does_not_call_a_pool_member_without_coverage_never_offered(pac
     findings = json.loads(capsys.readouterr().out)["findings"]
     bare = [f for f in findings if f["key"] == "coverage" and "with no coverage" in f["message"]]
     assert not [f for f in bare if "Pago Pago Networks" in f["message"]], bare
+
+
+def test_explain_tells_a_lead_back_with_its_distributor_in_words(pacific, capsys):
+    """Kiritimati is a distributor and Pago Pago its reseller. Kiritimati accepts, the lead goes
+    down to Pago Pago, which rejects it: it is back with Kiritimati. explain's history says so
+    in the admin's words, naming the distributor, not the state's "hand_back by rule 'hand_down'"."""
+    from jobs.cli import main
+
+    k = pacific
+    k.org.update("Account", k.partners["kiri"], {"Partner_Role__c": "Distributor"}, system=True)
+    k.org.update("Account", k.partners["pago"], {"ParentId": k.partners["kiri"], "Coverage__c": "US:94"}, system=True)
+    rules = k.work / "rules.toml"
+    rules.write_text(rules.read_text().replace(
+        '  name = "Postal coverage"\n  match = { geography = true }\n  distribute = "round_robin"\n',
+        '  name = "Postal coverage"\n  match = { geography = true, role = "Distributor" }\n  distribute = "round_robin"\n\n'
+        '    [ruleset.rule.hand_down]\n    match = { geography = true }\n    distribute = "round_robin"\n'))
+    lead = k.new_lead("Mission Bay Labs", "US", PostalCode="94107")
+    k.once(init=True)
+    assert k.view(lead)["partner"] == "kiri", k.view(lead)
+    k.accept(lead)
+    k.once(hours=0.1)
+    assert k.view(lead)["partner"] == "pago", k.view(lead)
+    k.reject(lead, "No capacity")
+    k.once(hours=0.1)
+    v = k.view(lead)
+    assert (v["partner"], v["Routing_Status__c"]) == ("kiri", "Accepted"), v
+    capsys.readouterr()
+    assert main(["explain", lead, "--config", str(k.config)]) == 0
+    history = capsys.readouterr().out.split("History, oldest first (times UTC):")[1].split("\n\n")[0]
+    assert "hand_back" not in history and "'hand_down'" not in history, history
+    assert "back to Kiritimati Atoll IT" in history, history
