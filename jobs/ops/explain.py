@@ -353,10 +353,15 @@ def timeline(past: list[dict[str, Any]], offers: list[dict[str, Any]], names: Na
         decision = d.get("decision") or {}
         queue = decision.get("queue_id")
         to = names.partner(d.get("partner_id")) if d["kind"] == "offer" else names.queues.get(queue or "", queue or "")
-        text = f"{KIND_WORDS.get(d['kind'], d['kind'])} {to if to != '-' else ''}".rstrip()
-        if d.get("rule"):
-            text += f" by rule {d['rule']!r}"
-        text += f" (attempt {d.get('attempt') or 1})"
+        if d["kind"] == "hand_back":
+            # the lead stays with (or goes back to) the distributor that accepted it: no rule of the
+            # file decided it (the state's "hand_down" is no name an admin knows), no new offer counted
+            text = f"back to {names.partner(d.get('partner_id'))}, the distributor, as accepted"
+        else:
+            text = f"{KIND_WORDS.get(d['kind'], d['kind'])} {to if to != '-' else ''}".rstrip()
+            if d.get("rule"):
+                text += f" by rule {d['rule']!r}"
+            text += f" (attempt {d.get('attempt') or 1})"
         if d["kind"] != "offer" and decision.get("reason"):
             text += f": {decision['reason']}"
         events.append((_moment(d["at"]), _DECIDED, len(events), _at(d["at"]), text))
