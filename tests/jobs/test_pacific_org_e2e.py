@@ -257,3 +257,23 @@ def test_explain_tells_a_lead_back_with_its_distributor_in_words(pacific, capsys
     history = capsys.readouterr().out.split("History, oldest first (times UTC):")[1].split("\n\n")[0]
     assert "hand_back" not in history and "'hand_down'" not in history, history
     assert "back to Kiritimati Atoll IT" in history, history
+
+
+def test_validate_names_a_mistyped_fallback_queue_once_where_it_is_written(pacific, capsys):
+    """The fallback queue is mistyped in [settings]; the rule set writes no `otherwise` of its
+    own. validate says it once, at [settings] fallback_queue — not again at a
+    ruleset[1].otherwise the file does not have, with a fix to edit that key."""
+    import json
+
+    from jobs.cli import main
+
+    k = pacific
+    rules = k.work / "rules.toml"
+    rules.write_text(rules.read_text().replace('fallback_queue = "Unassigned_Partner_Leads"',
+                                               'fallback_queue = "unassigned_partner_leads"'))
+    capsys.readouterr()
+    assert main(["validate", "--config", str(k.config), "--json"]) == 1
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    said = [f for f in findings if "unassigned_partner_leads" in f["message"]]
+    assert [f["key"] for f in said] == ["settings.fallback_queue"], said
+    assert "Unassigned_Partner_Leads" in said[0]["fix"], said
