@@ -847,7 +847,8 @@ class _Loader:
             elif otherwise == "next":
                 self.error(f"{where}.otherwise", "a rule set has no next step", "use \"unroutable\", \"escalate\" or a queue name",
                            self.lines.key("otherwise", line))
-            elif otherwise not in OTHERWISE_WORDS:
+            elif otherwise not in OTHERWISE_WORDS and "otherwise" in rs:
+                # an `otherwise` left out is [settings] fallback_queue's, checked (and said) there
                 self.queue(otherwise, f"{where}.otherwise", self.lines.key("otherwise", line))
             rules = []
             raw_rules = rs.get("rule", [])
