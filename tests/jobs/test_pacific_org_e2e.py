@@ -277,3 +277,24 @@ def test_validate_names_a_mistyped_fallback_queue_once_where_it_is_written(pacif
     said = [f for f in findings if "unassigned_partner_leads" in f["message"]]
     assert [f["key"] for f in said] == ["settings.fallback_queue"], said
     assert "Unassigned_Partner_Leads" in said[0]["fix"], said
+
+
+def test_validate_of_a_tier_the_router_does_not_know_shows_the_order_and_the_mapping_fix(pacific, capsys):
+    """Pacific Edge calls its partners' levels Diamond and Elite; a rule says min_tier = "Elite".
+    The fix lists the router's tiers lowest first (min_tier goes by that order) and shows how
+    to map the org's own levels onto them."""
+    import json
+
+    from jobs.cli import main
+
+    k = pacific
+    rules = k.work / "rules.toml"
+    rules.write_text(rules.read_text().replace(
+        '  name = "Postal coverage"\n  match = { geography = true }',
+        '  name = "Postal coverage"\n  match = { geography = true, min_tier = "Elite" }'))
+    capsys.readouterr()
+    assert main(["validate", "--config", str(k.config), "--json"]) == 1
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    said = next(f for f in findings if f["key"].endswith("match.min_tier"))
+    assert "Registered, Silver, Gold, Platinum" in said["fix"], said
+    assert "partner.toml" in said["fix"] and '"Elite" =' in said["fix"], said
