@@ -302,6 +302,12 @@ def redistribute(cx: Context, conn: Connection, state: RoutingState, lead: Lead,
         decision = decide(cx.routing(), lead, state, now, attempt=attempt)
         if decision.kind is DecisionKind.UNROUTABLE or barred(state, lead.id, decision):
             decision = escalation(cx, lead, f"{why}; {escalation_reason(decision)}", attempt)
+        elif decision.kind is DecisionKind.ESCALATE:
+            # a rule's `otherwise = "escalate"`: its reason speaks of the rule that ended the
+            # search ("nobody within 50 km", "lead has no coordinates"), not of the offer that
+            # ended: said after it (an escalation's reason starts "Escalated: <rule>: "); the
+            # escalation queue is the channel team's, so it may name the partner
+            decision = dataclasses.replace(decision, reason=clip(f"{decision.reason}; {why}"))
         else:
             decision = said_why(decision, moved)
     commit_decision(cx, conn, state, lead, decision, record=record, seen_modstamp=seen_modstamp, now=now,

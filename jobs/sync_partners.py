@@ -116,11 +116,14 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
             if kind in INCREMENTAL and records:
                 newest = max(r["SystemModstamp"] for r in records)
                 st.set_watermark(conn, f"sync:{kind}", min(parse_sf_datetime(newest), now), now)
-        for kind, ids in left.items():
-            if ids and st.drop_from_snapshot(conn, kind, ids):
-                changed = True
-        counts["left"] = len(left.get("partner", ()))
-        counts["reps_left"] = len(left.get("rep", ()))
+        # what left the filter since the last read, of what the snapshot held: every user the
+        # [rep] filter does not read and that changed (the integration user logging in, an
+        # admin) is read here too, and none of them is a rep that left
+        gone = {kind: st.drop_from_snapshot(conn, kind, ids) if ids else 0 for kind, ids in left.items()}
+        if any(gone.values()):
+            changed = True
+        counts["left"] = gone.get("partner", 0)
+        counts["reps_left"] = gone.get("rep", 0)
         if full:
             st.set_watermark(conn, "sync:full", now, now)
     if changed:

@@ -171,6 +171,17 @@ def _read_back(objects: dict[str, ObjectMapping]) -> list[Problem]:
     return out
 
 
+def _shipped(section: str) -> tuple[str, Path] | None:
+    """A section's sobject as shipped, and the file of mappings/defaults/ that holds it."""
+    import tomllib
+
+    for path in sorted(DEFAULTS_DIR.glob("*.toml")):
+        body = tomllib.loads(path.read_text(encoding="utf-8")).get(section)
+        if isinstance(body, dict) and isinstance(body.get("sobject"), str):
+            return body["sobject"], path
+    return None
+
+
 # what a key should look like, for values of the wrong shape
 _SHAPE_HINTS = {
     "transforms": 'write a list, e.g. transforms = ["trim", "lower"]',
@@ -209,6 +220,11 @@ def _pydantic_problems(exc: ValidationError, source: Source, prefix: tuple, keys
             message = f"{loc[-1]} is missing"
             where = ".".join(str(p) for p in path[:-1])
             fix = f"add it under [{where}]" + (f": {_SHAPE_HINTS[str(loc[-1])]}" if str(loc[-1]) in _SHAPE_HINTS else "")
+            shipped = _shipped(str(prefix[0])) if loc == ("sobject",) and prefix else None
+            if shipped is not None:
+                # a section of the org's own replaces the shipped one whole: its sobject, and the file to start from
+                fix = (f'add it under [{where}]: sobject = "{shipped[0]}" (the shipped one); a [{prefix[0]}] section '
+                       f"of your own replaces the shipped one whole, so start from a copy of {shipped[1]}")
         elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
             message = f"{message} (got {err['input']!r})"
             fix = _SHAPE_HINTS.get(str(loc[-1]) if loc else "")

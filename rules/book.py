@@ -664,13 +664,13 @@ class _Loader:
         for tier in self.strings(data, "tiers", where, line):
             meant = self.tier(tier)
             if meant is None:
-                self.error(f"{where}.tiers", f"unknown tier {tier!r}", did_you_mean(tier, self.tier_names), tline)
+                self.error(f"{where}.tiers", f"unknown tier {tier!r}", _tier_fix(tier, self.tier_names), tline)
             tiers.append(meant or tier)
         min_tier = g("min_tier", str, None)
         if min_tier is not None:  # ordered by the shipped schema's tiers: Registered < Silver < Gold < Platinum
             meant = self.tier(min_tier, vocab.TIERS)
             if meant is None:
-                self.error(f"{where}.min_tier", f"unknown tier {min_tier!r}", did_you_mean(min_tier, vocab.TIERS),
+                self.error(f"{where}.min_tier", f"unknown tier {min_tier!r}", _tier_fix(min_tier, vocab.TIERS, ordered=True),
                            self.lines.key("min_tier", line))
             min_tier = meant
         # a tier the org's picklist lacks (the shipped schema's Platinum in an org of three levels)
@@ -847,7 +847,8 @@ class _Loader:
             elif otherwise == "next":
                 self.error(f"{where}.otherwise", "a rule set has no next step", "use \"unroutable\", \"escalate\" or a queue name",
                            self.lines.key("otherwise", line))
-            elif otherwise not in OTHERWISE_WORDS:
+            elif otherwise not in OTHERWISE_WORDS and "otherwise" in rs:
+                # an `otherwise` left out is [settings] fallback_queue's, checked (and said) there
                 self.queue(otherwise, f"{where}.otherwise", self.lines.key("otherwise", line))
             rules = []
             raw_rules = rs.get("rule", [])
@@ -1020,3 +1021,16 @@ def _workday(value: Any) -> list[float] | None:
         else:
             return None
     return hours if 0 <= hours[0] < hours[1] <= 24 else None
+
+
+def _tier_fix(word: str, names: Iterable[str], *, ordered: bool = False) -> str:
+    """The fix for a tier the router does not know: the one meant, or the tiers (lowest first
+    for min_tier, which goes by that order) and how an org with levels of its own maps them
+    onto these."""
+    known = list(dict.fromkeys(names))
+    meant = did_you_mean(word, known, or_known=False)
+    if meant:
+        return meant
+    return (f"a tier is one of {', '.join(known)}{' (lowest first)' if ordered else ''}; an org with levels of "
+            f"its own maps them onto these in mappings/partner.toml: tier = {{ field = \"Partner_Tier__c\", "
+            f"map = {{ \"{word}\" = \"{known[-1] if known else 'Gold'}\" }} }}")

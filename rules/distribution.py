@@ -27,7 +27,7 @@ from rules.bits import rotation
 from rules.book import Rule, Settings
 from rules.caps import Caps
 from rules.eligibility import Near
-from rules.explain import RuleTrial
+from rules.explain import RuleTrial, of_partner
 from rules.index import PartnerIndex
 from rules.model import Lead
 from rules.outcomes import Pick
@@ -126,11 +126,11 @@ class Distribution:
                 if pos is None or not (eligible >> pos) & 1:
                     # paused, not covering the lead, or no longer a partner: the rule decides
                     out = trial.excluded.get(pid) or "not eligible for this rule"
-                    trial.notes.append(f"incumbent {self.name(pid)} works this company but is {out}: the rule decides")
+                    trial.notes.append(f"incumbent {self.name(pid)} works this company but {of_partner(out)}: the rule decides")
                 else:
                     capped = self.caps.blocked(pos, state, now)
                     if capped:
-                        trial.notes.append(f"incumbent {self.name(pid)} works this company but is {capped}: the rule "
+                        trial.notes.append(f"incumbent {self.name(pid)} works this company but {of_partner(capped)}: the rule "
                                            "decides")
                     else:
                         return Pick(pos, incumbent_words(found, state.day_zone), {})

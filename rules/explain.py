@@ -208,6 +208,16 @@ def nobody_eligible(trial: RuleTrial) -> str:
     return f"{n} partner{'s' if n != 1 else ''} matched but none is eligible" + (f" ({out})" if out else "")
 
 
+def of_partner(why: str) -> str:
+    """Why a partner is passed over, as said after its name: "is paused", "is at capacity
+    (…)", "has no active rep", "already rejected this lead"."""
+    if why.startswith("no "):
+        return f"has {why}"
+    if why.startswith("already "):
+        return why
+    return f"is {why}"
+
+
 def quoted(value: object) -> str:
     """A value or a name as a reason quotes it, in double quotes as written: Python's repr
     ('Security Suite', "Women's Health", frozenset(...)) is not how an admin reads a value."""

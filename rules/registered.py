@@ -11,7 +11,7 @@ from datetime import date, datetime
 from rules.book import Settings
 from rules.caps import Caps
 from rules.dealreg import RegistrationMatch
-from rules.explain import Explanation
+from rules.explain import Explanation, of_partner
 from rules.index import PartnerIndex
 from rules.model import Decision, DecisionKind, DealRegistration, Lead
 from rules.outcomes import Outcomes, Pick
@@ -84,7 +84,7 @@ class RegisteredDeals:
             problem = self.caps.blocked(pos, state, now)
         if problem:
             return self.outcomes.finish(lead, ex, DecisionKind.ESCALATE, attempt, now,
-                                f"Deal registration {_called(regs[0].registration)} by {name}, but {name} is {problem}",
+                                f"Deal registration {_called(regs[0].registration)} by {name}, but {name} {of_partner(problem)}",
                                 rule=DEAL_REGISTRATION_RULE, queue_id=self.outcomes.queue(self.settings.escalation_queue))
         pick = Pick(pos, f"registered deal ({regs[0].how})", {})
         return self.outcomes.offer(lead, ex, pick, None, state, now, attempt, rule_name=DEAL_REGISTRATION_RULE,

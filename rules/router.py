@@ -210,7 +210,8 @@ class Router:
                     return decision, ex
                 if rule.otherwise != "next" and ex.trials[-1].applied:
                     return self.outcomes.otherwise(lead, ex, rule.otherwise, attempt, now, rule.name, rs.name,
-                                                   f"{rule.name}: {ex.trials[-1].outcome}"), ex
+                                                   f"{rule.name}: {ex.trials[-1].outcome}"
+                                                   + _before(ex.trials[:-1], rs.name)), ex
             last_rule, why = why_nobody(ex.trials, rs.name)
             return self.outcomes.otherwise(lead, ex, rs.otherwise, attempt, now, last_rule, rs.name, why), ex
         none = "Rules: no rule set applies to this lead"
@@ -290,3 +291,16 @@ def _not(step: str) -> str:
         return "not admitted by the rule's partner conditions (tier, programs, role, partners)"
     verb = step.split(" ", 1)[0]
     return f"does not {step}" if verb in ("cover", "sell", "speak") else f"not {step}"
+
+
+def _before(trials: list[RuleTrial], ruleset: str) -> str:
+    """What the rules of the set tried before the one whose `otherwise` ends the search found
+    (a partner at its cap, a pool that let the lead lapse): said after that rule's own reason,
+    which speaks only of itself ("lead has no coordinates")."""
+    seen: list[str] = []
+    for t in trials:
+        if t.ruleset == ruleset and t.applied and t.outcome:
+            said = f"{t.rule}: {t.outcome}"
+            if said not in seen:
+                seen.append(said)
+    return f" (before it, {'; '.join(seen)})" if seen else ""

@@ -28,6 +28,7 @@ from sandbox.errors import SalesforceError
 IMPORT_ORDER = ("User", "Group", "QueueSobject", "GroupMember", "Account", "Contact", "Opportunity", "Lead")
 # columns every export has that are the org's bookkeeping, not data to carry over
 _BOOKKEEPING = frozenset(("Id", "IsDeleted", "SystemModstamp", "LastViewedDate", "LastReferencedDate"))
+_NUMBERS = frozenset(("double", "currency", "percent", "int"))
 _TRUE = frozenset(("true", "1", "yes", "y", "on"))
 _FALSE = frozenset(("false", "0", "no", "n", "off"))
 
@@ -174,6 +175,11 @@ class _Importer:
                     self.warn(row, name, f"{text} is not in the export (its file is missing or the row was not "
                                          f"imported); reference dropped"
                               + ("; the integration user owns the record" if f.name == "OwnerId" else ""))
+            elif f.type in _NUMBERS and not _is_number(text):
+                # Salesforce's parser refuses the whole request without naming the field: the
+                # value is dropped here, not the row (a spreadsheet's "12,500.00")
+                self.warn(row, name, f"{text!r} is not a number as Salesforce reads it (digits, one '.' for "
+                                     f"decimals, no thousands separators); value dropped")
             else:
                 fields[f.name] = text
         return fields, later
@@ -271,3 +277,12 @@ def load_export(org: Any, directory: str | Path) -> ImportSummary:
                 importer.run_file(sobject, *loaded[sobject])
         importer.patch_deferred()
     return summary
+
+
+def _is_number(text: str) -> bool:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return Decimal(text.strip()).is_finite()
+    except InvalidOperation:
+        return False

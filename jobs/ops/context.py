@@ -25,6 +25,29 @@ class OpsContext:
     live_store: Any | None
     _tmp: tempfile.TemporaryDirectory
 
+    def state_for(self, lead_ids: Any, *, rerouted: bool = True) -> Any:
+        """A copy of the live routing state holding what `once` loads of these leads before it
+        decides them again: the partners and pools each declined or let lapse, and — for leads a
+        person set Pending (`rerouted`: jobs/lifecycle.reroute) — the partner holding it, all
+        passed over. Without them a preview of a lead set Pending offered it to the very partner
+        that had let it lapse."""
+        import copy
+
+        from jobs.lifecycle import HELD
+        from jobs.state import offers as of
+        from rules.state import RoutingState
+
+        state = copy.deepcopy(self.live_state) if self.live_state is not None else RoutingState()
+        ids = [i for i in dict.fromkeys(lead_ids) if i]
+        if self.live_store is None or not ids:
+            return state
+        with self.live_store.connect() as conn:
+            excluded, holders, _ = of.lead_facts(conn, ids)
+        for lead_id, partner_id in holders.items() if rerouted else ():
+            excluded.setdefault(lead_id, {}).setdefault(partner_id, HELD)
+        state.excluded = {**state.excluded, **excluded}
+        return state
+
     def close(self) -> None:
         self.connector.store.dispose()
         if self.live_store is not None:

@@ -139,7 +139,6 @@ def counts(rows: list[Row]) -> str:
 def run(args) -> int:
     from jobs.ops.context import load_book, open_context, unrouted_leads_soql
     from rules.errors import RulesError
-    from rules.state import RoutingState
 
     if args.out is not None:
         why = why_not_writable(args.out)
@@ -151,7 +150,7 @@ def run(args) -> int:
         cx = ctx.connector
         now = cx.clock.now()
         records = list(cx.client.query(unrouted_leads_soql(cx, args.limit)))
-        start = ctx.live_state or RoutingState()
+        start = ctx.state_for(r.get("Id") for r in records)
         current = route_all(cx, records, copy.deepcopy(start), now)
         # the file is written once the whole output is ready: never half a table
         buffer = io.StringIO() if args.out else None

@@ -60,7 +60,6 @@ def run(args) -> int:
     from jobs.ops.dryrun import _load
     from jobs.route import not_ours
     from mappings import Unroutable
-    from rules.state import RoutingState
 
     from connector.errors import ConnectorError
     from connector.soql import check_id
@@ -113,7 +112,7 @@ def run(args) -> int:
                 converted = _converted(lead, ms)
                 if converted:
                     current["currency"] = converted
-                state = ctx.live_state or RoutingState()
+                state = ctx.state_for([full_id], rerouted=lead.routing_status == "Pending")
                 now = cx.clock.now()
                 ahead = 0
                 if lead.routing_status in (None, "", "Pending") and not lead.do_not_route:
@@ -327,32 +326,61 @@ def _at(v: Any) -> str:
     return text.replace("T", " ")[:16]
 
 
+def _moment(v: Any) -> Any:
+    """A history time to sort by, to the microsecond (shown to the minute): an ISO text of
+    the audit log or a datetime of the offers table, naive ones taken as UTC."""
+    from datetime import datetime, timezone
+
+    if isinstance(v, str):
+        try:
+            v = datetime.fromisoformat(v)
+        except ValueError:
+            return datetime.min.replace(tzinfo=timezone.utc)
+    if isinstance(v, datetime):
+        return v if v.tzinfo else v.replace(tzinfo=timezone.utc)
+    return datetime.min.replace(tzinfo=timezone.utc)
+
+
+# Of what happened at one instant, the order it happened in: an offer ends (accepted,
+# rejected, lapsed, withdrawn) before the decision it leads to, and an offer opens after
+# the decision that made it.
+_ENDED, _DECIDED, _OPENED = 0, 1, 2
+
+
 def timeline(past: list[dict[str, Any]], offers: list[dict[str, Any]], names: Names) -> list[str]:
-    events: list[tuple[str, str]] = []
+    events: list[tuple[Any, int, int, str, str]] = []
     for d in past:
         decision = d.get("decision") or {}
         queue = decision.get("queue_id")
         to = names.partner(d.get("partner_id")) if d["kind"] == "offer" else names.queues.get(queue or "", queue or "")
-        text = f"{KIND_WORDS.get(d['kind'], d['kind'])} {to if to != '-' else ''}".rstrip()
-        if d.get("rule"):
-            text += f" by rule {d['rule']!r}"
-        text += f" (attempt {d.get('attempt') or 1})"
+        if d["kind"] == "hand_back":
+            # the lead stays with (or goes back to) the distributor that accepted it: no rule of the
+            # file decided it (the state's "hand_down" is no name an admin knows), no new offer counted
+            text = f"back to {names.partner(d.get('partner_id'))}, the distributor, as accepted"
+        else:
+            text = f"{KIND_WORDS.get(d['kind'], d['kind'])} {to if to != '-' else ''}".rstrip()
+            if d.get("rule"):
+                text += f" by rule {d['rule']!r}"
+            text += f" (attempt {d.get('attempt') or 1})"
         if d["kind"] != "offer" and decision.get("reason"):
             text += f": {decision['reason']}"
-        events.append((_at(d["at"]), text))
+        events.append((_moment(d["at"]), _DECIDED, len(events), _at(d["at"]), text))
     for o in offers:
         target = names.partner(o.get("partner_id")) if o.get("partner_id") else names.owner(o.get("queue_id"))
         if o.get("accepted_at"):
-            events.append((_at(o["accepted_at"]), f"accepted by {names.owner(o.get('accepted_by'))} at {target}"))
+            events.append((_moment(o["accepted_at"]), _ENDED, len(events), _at(o["accepted_at"]),
+                           f"accepted by {names.owner(o.get('accepted_by'))} at {target}"))
         if o.get("closed_at") and o.get("status") not in ("live", "accepted"):
             why = f": {o['close_reason']}" if o.get("close_reason") else ""
-            events.append((_at(o["closed_at"]), f"{o['status']} at {target}{why}"))
+            events.append((_moment(o["closed_at"]), _ENDED, len(events), _at(o["closed_at"]),
+                           f"{o['status']} at {target}{why}"))
         elif o.get("status") == "live" and o.get("deadline"):
             # the calendar its window was promised in: its reminder counts back in it (rules/README.md)
             kept = f", working hours of {o['calendar']}" if o.get("calendar") else ""
-            events.append((_at(o["offered_at"]), f"open at {target} until {_at(o['deadline'])} UTC{kept}"))
-    events.sort(key=lambda e: e[0])
-    return [f"  {at}  {text}" for at, text in events]
+            events.append((_moment(o["offered_at"]), _OPENED, len(events), _at(o["offered_at"]),
+                           f"open at {target} until {_at(o['deadline'])} UTC{kept}"))
+    events.sort(key=lambda e: e[:3])
+    return [f"  {at}  {text}" for _, _, _, at, text in events]
 
 
 def score_text(s: dict[str, Any], names: Names) -> str:

@@ -170,6 +170,8 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         except RulesError as e:
             findings += [_from_problem(p) for p in e.problems]
 
+    if ms is not None and book is not None:
+        findings += _unmapped_matchers(book, ms, str(rules_path or "rules"))
     if currencies is not None and book is not None:
         findings += _amount_conditions(currencies, book, str(rules_path or "rules"))
     if online and book is not None:
@@ -210,6 +212,63 @@ def _org_currencies(client, ms) -> tuple[Any, list[Finding]]:
                "the org's reports on Leads convert it; the Lead keeps its own currency and amount"
                if converted else "no mapped lead attribute is read from a currency field: nothing is converted"))
     return currencies, [Finding("note", f"org: {ms.sobject('lead')}", "CurrencyIsoCode", said)]
+
+
+# What a rule's match (or distribution) reads of a partner: the [partner] attributes it needs.
+_PARTNER_NEEDS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
+    ("geography = true", lambda r: r.match.geography, ("coverage",)),
+    ("within_km", lambda r: r.match.proximity, ("lat", "lon")),
+    ("partner_radius = true", lambda r: r.match.partner_radius, ("radius_km",)),
+    ("industry = true", lambda r: r.match.industry, ("industries",)),
+    ("products", lambda r: bool(r.match.products), ("products",)),
+    ("certified_for_products = true", lambda r: r.match.certified_for_products, ("certifications",)),
+    ("certifications", lambda r: bool(r.match.certifications or r.match.certifications_all), ("certifications",)),
+    ("language = true", lambda r: r.match.language, ("languages",)),
+    ("tiers / min_tier", lambda r: bool(r.match.tiers or r.match.min_tier), ("tier",)),
+    ("programs", lambda r: bool(r.match.programs), ("programs",)),
+    ("role", lambda r: bool(r.match.role) and r.match.role != "Reseller", ("role",)),  # unread: every partner a Reseller
+    ('weighted by "tier"', lambda r: r.distribute == "weighted" and r.weight_by == "tier", ("tier",)),
+)
+
+
+def _unmapped_matchers(book, ms, rules_file: str) -> list[Finding]:
+    """A rule matching on partner attributes the [partner] mapping does not read: a
+    partner.toml of the org's own replaces the shipped section whole, so an attribute it
+    leaves out is read from no field — a proximity rule then finds nobody near, a tier rule
+    nobody of the tier — and nothing else says why."""
+    try:
+        mapped = ms.source_fields("partner")
+        shipped = _shipped_partner_fields()
+    except Exception:  # noqa: BLE001 — a mapping that failed to load is reported elsewhere
+        return []
+    out: list[Finding] = []
+    file = ms.file("partner")
+    for rule in book.rules:
+        missing: list[str] = []
+        uses: list[str] = []
+        for said, used, attrs in _PARTNER_NEEDS:
+            lost = [a for a in attrs if a not in mapped and a not in missing]
+            if lost and used(rule):
+                missing += lost
+                uses.append(said)
+        if not missing:
+            continue
+        example = "; ".join(f"{a} = {shipped[a]!r}".replace("'", '"') for a in missing if a in shipped)
+        out.append(Finding(
+            "warning", rules_file, f"rule {rule.name!r}",
+            f"matches on {', '.join(uses)}, but the [partner] mapping ({file}) maps no {', '.join(missing)}: "
+            "no partner has it, so the rule can offer a lead to nobody",
+            f"add {'them' if len(missing) > 1 else 'it'} under [partner.fields] in {file}"
+            + (f" ({example}, as the shipped mappings/defaults/partner.toml does)" if example else "")
+            + ": a [partner] section of your own replaces the shipped one whole, so copy the shipped file and edit it",
+            rule.line))
+    return out
+
+
+def _shipped_partner_fields() -> dict[str, str]:
+    from mappings import load_mappings
+
+    return {a: f[0] for a, f in load_mappings().source_fields("partner").items() if len(f) == 1}
 
 
 def _amount_conditions(currencies, book, rules_file: str) -> list[Finding]:
@@ -630,8 +689,8 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
     findings += _inactive_currencies(cx.mappings, records)
     if records:
         for rule in book.rules:
-            if rule is book.hand_down:
-                continue
+            if rule.ruleset == "hand_down":
+                continue  # the file's [hand_down] or a rule's own: only leads a distributor accepted reach it
             if applied[rule.name] == 0:
                 findings.append(Finding("warning", rules_file, f"rule {rule.name!r}",
                                         f"matched none of the {len(records)} unrouted leads in the org",
@@ -849,7 +908,14 @@ def _never_offered(cx, index, book, coverage_field: str) -> list[Finding]:
                            + (f"; or widen the [rep] filter ({cx.mappings.filter('rep')})" if narrowed else "")))
     rules = [r for r in book.rules if r is not book.hand_down and not r.pool]
     if rules and all(r.match.geography for r in rules):
-        bare = [p for i, p in enumerate(index.partners) if not p.coverage and not index.unavailable_why[i]]
+        # a pool rule that asks for no coverage lets its pool's members pull the lead
+        pulls = 0
+        for r in book.rules:
+            if (r.pool or r.pools_by_territory) and not r.match.geography:
+                for name in ([r.pool] if r.pool else []) + [q for _, q in r.pools_by_territory]:
+                    pulls |= index.pool_members.get(name, 0)
+        bare = [p for i, p in enumerate(index.partners)
+                if not p.coverage and not index.unavailable_why[i] and not (pulls >> i) & 1]
         if bare:
             names = ", ".join(p.name for p in bare[:8]) + (" …" if len(bare) > 8 else "")
             out.append(Finding("warning", f"org: {sobject}.{coverage_field}", "coverage",

@@ -171,3 +171,16 @@ def test_file_names_match_whatever_their_case(tmp_path):
     assert summary.counts["Account"] == 3
     # users were not exported: owners fall back, the import still completes
     assert all(a["OwnerId"] == org.integration_user_id for a in org.records("Account") if a["IsPartner"])
+
+
+def test_a_number_written_with_a_thousands_separator_is_dropped_not_its_row(tmp_path):
+    """An export edited in a spreadsheet writes 12,500.00: the org refuses the value, not the
+    lead (the module's promise: a value the org would refuse is dropped from its row)."""
+    (tmp_path / "Lead.csv").write_text('"LastName","Company","Deal_Amount__c","NumberOfEmployees"\n'
+                                       '"Berg","Bergen Bryggeri AS","12,500.00","40"\n', encoding="utf-8")
+    org = Org()
+    summary = load_export(org, tmp_path)
+    lead = by(org, "Lead", "LastName", "Berg")
+    assert lead["Deal_Amount__c"] is None and lead["NumberOfEmployees"] == 40
+    warning = issue_at(summary, "Lead.csv", 2, "Deal_Amount__c")
+    assert warning.severity == "warning" and "12,500.00" in warning.message
