@@ -12,9 +12,10 @@ and the lead's LastModifiedById stands in (jobs/poll.py evaluate).
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from jobs.lead_history import NO_OWNER, LeadHistory, Wants, newest
+from jobs.lead_history import NO_OWNER, Change, LeadHistory, Wants, newest
 from jobs.recovery import rejection_code_field, response_values
 from jobs.state import offers as of
 from rules.lifecycle import LeadState
@@ -53,16 +54,28 @@ def answered_by(cx: Context, records: list[dict[str, Any]], history: LeadHistory
     """{lead id: the user who set the answer it holds now} for these leads that hold an
     answer that means something to us (`_answered`). A lead whose history has no row
     setting that value (the field not tracked) is left out. `history`: the read batch's."""
+    return {i: change.by for i, change in _answers(cx, records, history).items() if change.by}
+
+
+def answered_at(cx: Context, records: list[dict[str, Any]], history: LeadHistory | None = None) -> dict[str, datetime]:
+    """{lead id: when, by Salesforce's clock, the answer it holds was set}, as `answered_by`
+    reads it: an acceptance saved after its offer's deadline is a lapse (jobs/poll.py), not
+    taken because the connector happened to read it before lapsing the offer."""
+    return {i: change.at for i, change in _answers(cx, records, history).items()}
+
+
+def _answers(cx: Context, records: list[dict[str, Any]], history: LeadHistory | None) -> dict[str, Change]:
+    """{lead id: the LeadHistory row that set the answer the lead holds now} (read once a batch)."""
     found = _answered(cx, records)
     if not found or not found[1]:
         return {}
     field, answers = found
     rows = (history or LeadHistory(cx)).rows({i: NO_OWNER for i in answers})
-    out: dict[str, str] = {}
+    out: dict[str, Change] = {}
     for lead_id, changes in rows.items():
         last = newest(changes, [field])
-        if last is not None and last.value == answers[lead_id] and last.by:
-            out[lead_id] = last.by
+        if last is not None and last.value == answers[lead_id]:
+            out[lead_id] = last
     return out
 
 

@@ -200,6 +200,7 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
     races = pool_race.first_takers(cx, unique, history)  # who took a pool lead first
     by_rule = owner_history.moved_by_rule(cx, unique, history)  # did the assignment rule set an owner
     answered = answer_history.answered_by(cx, unique, history)  # who set the answer a lead holds
+    answered_when = answer_history.answered_at(cx, unique, history)  # and when, by Salesforce's clock
     codes = answer_history.codes_given(cx, unique, history)  # the rejection code its rep picked
     owner_set = owner_history.owner_set_by(cx, unique, history)  # who gave another partner's rep the lead
     names = owner_names.new_owners(cx, unique)  # who a person gave a lead to, by name
@@ -246,7 +247,8 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
             outcome = poll.evaluate(cx, conn, state, lead, rec, local, live.get(lead_id), now, seen_only,
                                     first_taker=races.get(lead_id), by_rule=lead_id in by_rule,
                                     answered_by=answered.get(lead_id), owner_set_by=owner_set.get(lead_id),
-                                    owner_names=names, rejection_code=codes.get(lead_id))
+                                    owner_names=names, rejection_code=codes.get(lead_id),
+                                    answered_at=answered_when.get(lead_id))
             _bump(counts, outcome)
         if pending:
             # Pending on a lead we follow is a request to route it again, whoever wrote it:

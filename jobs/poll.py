@@ -96,7 +96,8 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
              live: dict[str, Any] | None, now: datetime, seen_only: list[dict[str, Any]] | None = None, *,
              asked: bool = False, first_taker: tuple[str, datetime] | None = None, by_rule: bool = False,
              answered_by: str | None = None, owner_set_by: str | None = None,
-             owner_names: dict[str, str] | None = None, rejection_code: str | None = None) -> str:
+             owner_names: dict[str, str] | None = None, rejection_code: str | None = None,
+             answered_at: datetime | None = None) -> str:
     """`seen_only`: where to note leads that changed nothing of ours (the caller writes
     them in one statement per page); None writes each at once. `asked`: a person set the
     lead's Routing_Status__c to Pending (`wants_reroute`). `first_taker`: (rep, when) of
@@ -106,14 +107,16 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
     the owner it has, where another partner's rep owns it (LeadHistory, jobs/owner_history.py).
     `owner_names`: {user id: name} of new owners (jobs/owner_names.py), for the Lead to say who.
     `rejection_code`: the code from the restricted list the answering rep set with a rejection
-    (LeadHistory, jobs/answer_history.codes_given)."""
+    (LeadHistory, jobs/answer_history.codes_given). `answered_at`: when that answer was set, by
+    Salesforce's clock (LeadHistory; unknown where the field's history is not tracked)."""
     answerer = answered_by or rec.get(SAVED_BY)
     seen = parse_sf_datetime(rec.get("SystemModstamp"))
     if isinstance(lead, Unroutable):
         of.put_lead(conn, rec["Id"], now, modstamp=seen, record=rec)
         return "unreadable"
     event, who = classify(cx, conn, state, lead, local, live, asked=asked, saved_by=rec.get(SAVED_BY),
-                          by_rule=by_rule, answered_by=answerer, owner_set_by=owner_set_by, now=now)
+                          by_rule=by_rule, answered_by=answerer, owner_set_by=owner_set_by, now=now,
+                          answered_at=answered_at)
     move = rl.step(local["state"], event) if event is not None else None
     if first_taker is not None and event is Event.POOL_PICKUP and live is not None:
         first = cx.routing().rep_partner.get(first_taker[0])
@@ -128,7 +131,7 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
             seen_only.append({"lead_id": lead.id, "modstamp": seen, "status": lead.status, "record": rec})
         return "unchanged" if event is None else f"ignored_{event.value}"
     done = carry_out(cx, conn, state, move, event, who, lead, rec, local, live, seen, now, answered_by=answerer,
-                     owner_names=owner_names, rejection_code=rejection_code)
+                     owner_names=owner_names, rejection_code=rejection_code, answered_at=answered_at)
     if move.action is Action.SETTLE_ACCEPTED and closed_unconverted(cx, lead) \
             and of.get_leads(conn, [lead.id]).get(lead.id, {}).get("state") == LeadState.ACCEPTED.value:
         # accepted and closed in one save (and not handed down): the lead will not change
@@ -144,7 +147,7 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
              live: dict[str, Any] | None, *, asked: bool = False,
              saved_by: str | None = None, by_rule: bool = False,
              answered_by: str | None = None, owner_set_by: str | None = None,
-             now: datetime | None = None) -> tuple[Event | None, str | None]:
+             now: datetime | None = None, answered_at: datetime | None = None) -> tuple[Event | None, str | None]:
     """The one event this change of the lead amounts to (None: nothing of ours changed),
     and the partner it concerns, when one does. A person's Pending outranks whatever else
     they changed in the same save (a new owner, the partner cleared): they asked for the
@@ -209,7 +212,7 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
                 if lead.response == Response.REJECTED.value:
                     return Event.REJECT, live["partner_id"]
                 if lead.response == Response.ACCEPTED.value:
-                    return Event.ACCEPT, live["partner_id"]
+                    return (Event.LAPSE if after_deadline(live, answered_at) else Event.ACCEPT), live["partner_id"]
                 return Event.ASSIGNED_BY_RULE, live["partner_id"]
             # Someone outside the partner took the lead: that outranks an answer given in
             # the same moment (an acceptance must not settle the lead on an admin).
@@ -219,7 +222,8 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         if lead.response == Response.REJECTED.value:
             return Event.REJECT, live["partner_id"]
         if lead.response == Response.ACCEPTED.value:
-            return Event.ACCEPT, live["partner_id"]
+            # the offer ended at its deadline: an acceptance saved after it finds it lapsed
+            return (Event.LAPSE if after_deadline(live, answered_at) else Event.ACCEPT), live["partner_id"]
         if moved:
             return Event.PASSED_TO_COLLEAGUE, owner_partner
         return None, None
@@ -250,6 +254,13 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
         if accepted.get("kind") == "pool" and owner_partner and pool is not None and owner in pool.member_rep_ids:
             return Event.SECOND_PICKUP, owner_partner
     return Event.PERSON_TAKES_OVER, None
+
+
+def after_deadline(live: dict[str, Any], answered_at: datetime | None) -> bool:
+    """Was the answer saved after the offer's deadline, both by Salesforce's clock? An offer
+    with no deadline (no clock runs on it) or an answer of unknown time is in time."""
+    deadline = live.get("deadline")
+    return deadline is not None and answered_at is not None and answered_at > deadline
 
 
 def _pickup(cx: Context, state: RoutingState, lead: Lead, live: dict[str, Any], partner: str,
@@ -309,7 +320,7 @@ def _partner_removed(cx: Context, lead: Lead, ours: str | None) -> bool:
 def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step, event: Event, who: str | None, lead: Lead,
               rec: dict[str, Any], local: dict[str, Any], live: dict[str, Any] | None, seen: datetime | None,
               now: datetime, *, answered_by: str | None = None, owner_names: dict[str, str] | None = None,
-              rejection_code: str | None = None) -> str:
+              rejection_code: str | None = None, answered_at: datetime | None = None) -> str:
     """`answered_by`: who set the answer the lead holds (else whoever saved it last).
     `owner_names`: {user id: name}, for a takeover's reason to name the new owner.
     `rejection_code`: the rejecting rep's code from the restricted list (`rejection_words`)."""
@@ -365,6 +376,9 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         of.put_lead(conn, lead.id, now, modstamp=seen, status=lead.status, record=rec, reason=why[:255])
         cx.log(lead_id=lead.id).info("pool_member_declined", partner_id=who, reason=declined)
         return "declined_in_pool"
+    if action is Action.REDISTRIBUTE and event is Event.LAPSE:
+        assert live is not None and live.get("deadline") is not None and answered_at is not None
+        return _answered_too_late(cx, conn, state, lead, rec, live, answered_by, answered_at, seen, now)
     if action is Action.REDISTRIBUTE:
         assert event is Event.REJECT
         reason = rejection_words(lead, rejection_code)
@@ -588,3 +602,22 @@ def _name(routing, partner_id: str | None, names: dict[str, str] | None = None) 
     if not partner_id:
         return str(partner_id)
     return routing.partner_name(partner_id) or owner_names_called(partner_id, names)
+
+
+def _answered_too_late(cx: Context, conn: Connection, state: RoutingState, lead: Lead, rec: dict[str, Any],
+                       live: dict[str, Any], answered_by: str | None, answered_at: datetime,
+                       seen: datetime | None, now: datetime) -> str:
+    """An acceptance saved after the offer's deadline: the offer lapsed at its deadline, as the
+    expire job would have lapsed it had it looked first. The lead moves on as from any lapse,
+    and the Lead says the answer came too late (naming no partner: the next one reads it)."""
+    name = cx.routing().partner_name(live["partner_id"]) or live["partner_id"]
+    why = (f"offer to {name} lapsed at {live['deadline']:%Y-%m-%d %H:%M} UTC; "
+           f"its acceptance saved at {answered_at:%Y-%m-%d %H:%M} UTC came after")
+    lifecycle.end_offer(conn, state, live, "lapsed", why, now, outcome="lapsed")
+    cx.log(lead_id=lead.id).info("late_answer_not_taken", partner_id=live["partner_id"], saved_by=answered_by,
+                                 response=lead.response, answered_at=str(answered_at), deadline=str(live["deadline"]))
+    decision = lifecycle.redistribute(cx, conn, state, lead, attempt=live["attempt"] + 1, why=why, record=rec,
+                                      seen_modstamp=seen, now=now,
+                                      moved=f"offer {live['attempt']} lapsed unanswered; "
+                                            "an answer saved after it lapsed was not taken")
+    return "escalated" if decision.kind.value == "escalate" else "redistributed"

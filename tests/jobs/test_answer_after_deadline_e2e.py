@@ -1,0 +1,45 @@
+"""An offer ends at its deadline by Salesforce's clock, whenever the connector next runs: an
+acceptance the rep saved after it is not taken, though the connector reads it before it has
+lapsed the offer (it was down, or its lead stream runs before the expire job). Which came first
+is read from Salesforce's own times (the answer's LeadHistory row against the deadline on the
+Lead), so the outcome no longer depends on which job happened to look first."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from .test_rep_reason_code_e2e import NEVER_ANSWER, save_on_the_page
+
+pytestmark = pytest.mark.e2e
+
+
+def _offered(org, loop) -> tuple[str, dict]:
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lead_id, offer = sorted((lid, o) for lid, o in loop.live().items() if o["kind"] == "offer")[0]
+    return lead_id, offer
+
+
+def test_an_acceptance_saved_after_the_deadline_is_a_lapse_not_an_acceptance(org, loop):
+    lead_id, first = _offered(org, loop)
+    org.clock.set(first["deadline"] + timedelta(minutes=20))  # the connector did not run meanwhile
+    save_on_the_page(org, lead_id, first["rep_id"], {"Partner_Response__c": "Accepted"})
+    loop.cycle(partners_act=False)
+    lead = loop.lead(lead_id)
+    assert lead["Routing_Status__c"] != "Accepted" and lead["PartnerAccountId"] != first["partner_id"], lead
+    assert lead["Partner_Response__c"] is None
+    assert loop.offers(lead_id)[0]["status"] == "lapsed"
+    reason = lead["Routing_Reason__c"]
+    assert reason.startswith("offer 1 lapsed unanswered; an answer saved after it lapsed was not taken"), reason
+
+
+def test_an_acceptance_saved_before_the_deadline_is_taken_though_read_after_it(org, loop):
+    lead_id, first = _offered(org, loop)
+    org.clock.set(first["deadline"] - timedelta(minutes=5))
+    save_on_the_page(org, lead_id, first["rep_id"], {"Partner_Response__c": "Accepted"})
+    org.clock.advance(timedelta(hours=2))  # the connector was down past the deadline
+    loop.cycle(partners_act=False)
+    lead = loop.lead(lead_id)
+    assert lead["Routing_Status__c"] == "Accepted" and lead["PartnerAccountId"] == first["partner_id"], lead
+    assert loop.offers(lead_id)[0]["status"] == "accepted"
