@@ -363,15 +363,17 @@ class PartnerSimulator:
         if plan.action in ("accepted", "rejected") and (lead["OwnerId"] != plan.rep_id or lead.get("Partner_Response__c")):
             return  # someone moved the lead or answered for the rep meanwhile: the offer is gone
         if plan.action == "accepted":
-            self.org.update("Lead", lead["Id"], {"Partner_Response__c": "Accepted"}, as_user=plan.rep_id)
+            self.org.update("Lead", lead["Id"], {"Partner_Response__c": "Accepted"}, as_user=plan.rep_id,
+                            acted_at=plan.due)
         elif plan.action == "rejected":
             code, words = plan.reason or ("Other", "Other: no reason given")
             self.org.update("Lead", lead["Id"], {"Partner_Response__c": "Rejected", "Rejection_Reason_Code__c": code,
-                                                 "Rejection_Reason__c": words}, as_user=plan.rep_id)  # fmt: skip
+                                                 "Rejection_Reason__c": words}, as_user=plan.rep_id,
+                            acted_at=plan.due)  # fmt: skip
         elif plan.action == "pool_taken":
             if lead["OwnerId"] != self._queue_of(lead):
                 return
-            self.org.update("Lead", lead["Id"], {"OwnerId": plan.rep_id}, as_user=plan.rep_id)
+            self.org.update("Lead", lead["Id"], {"OwnerId": plan.rep_id}, as_user=plan.rep_id, acted_at=plan.due)
         stats._add(plan.action, lead["Id"], plan.rep_id)
 
     def _queue_of(self, lead: dict) -> str | None:

@@ -192,7 +192,12 @@ class Org:
         as_user: str | None = None,
         auto_assign: bool = False,
         system: bool = False,
+        acted_at: datetime | None = None,
     ) -> None:
+        """`acted_at`: when the person acted, for a simulation stepped more coarsely than its
+        people act (the partner simulator): the edit's LastModifiedDate and history rows carry
+        it, where it falls after the record's last write; SystemModstamp stays the write's
+        own, so incremental readers miss nothing."""
         obj = self._obj(sobject)
         if not obj.updateable and not system:
             raise SalesforceError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be updated: {obj.name}")
@@ -218,13 +223,16 @@ class Org:
             self._check_unique(obj, candidate, record["Id"])
             record.update(values)
             stamp = self._stamp()
-            record["LastModifiedDate"] = values.get("LastModifiedDate") or stamp
+            last = before.get("SystemModstamp")
+            acted = acted_at if acted_at is not None and acted_at < stamp and (last is None or acted_at > last) \
+                else stamp
+            record["LastModifiedDate"] = values.get("LastModifiedDate") or acted
             record["LastModifiedById"] = values.get("LastModifiedById") or user
             record["SystemModstamp"] = stamp
             self._derive(obj, record)
             if obj.name == "Lead":
                 assigned = auto_assign and self._run_assignment_rule(record)
-                self._record_history(obj, before, record, user, owner_by_rule=assigned)
+                self._record_history(obj, before, record, user, owner_by_rule=assigned, at=acted)
             self.version += 1
             self._notify(obj.name, record["Id"], before, record)
 
@@ -548,11 +556,12 @@ class Org:
             return True
         return False
 
-    def _record_history(self, obj: ObjectDef, before: dict, after: dict, user: str, owner_by_rule: bool = False) -> None:
+    def _record_history(self, obj: ObjectDef, before: dict, after: dict, user: str, owner_by_rule: bool = False,
+                        at: datetime | None = None) -> None:
         # Every row of one update carries the update's own time, as Salesforce dates a
         # transaction's history rows: a reader groups them by CreatedDate, and a thread
         # switch between two rows must not split one write in two.
-        stamp = after["SystemModstamp"]
+        stamp = at or after["SystemModstamp"]
         for f in obj.fields.values():
             if f.track_history and before.get(f.name) != after.get(f.name):
                 # Salesforce marks owner changes made by an assignment rule as "ownerAssignment"

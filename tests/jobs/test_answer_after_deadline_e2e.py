@@ -43,3 +43,18 @@ def test_an_acceptance_saved_before_the_deadline_is_taken_though_read_after_it(o
     lead = loop.lead(lead_id)
     assert lead["Routing_Status__c"] == "Accepted" and lead["PartnerAccountId"] == first["partner_id"], lead
     assert loop.offers(lead_id)[0]["status"] == "accepted"
+
+
+def test_partners_who_answered_in_time_are_taken_when_the_connector_next_runs_a_day_later(org, loop):
+    """The partner simulator plays each answer at its own time (its Lead History row says
+    when the rep answered), not at the time the loop steps it: a connector that comes back a
+    day later takes the answers given within their windows."""
+    from sandbox.simulator import Profile
+
+    org.simulator.set_profile("*", Profile("quick", accept=1.0, reject=0.0, delay_hours=(0.1, 0.5)))
+    loop.cycle(partners_act=False)
+    offered = {lid for lid, o in loop.live().items() if o["kind"] == "offer"}
+    assert offered
+    loop.cycle(hours=30)  # every rep answered within half an hour; the connector reads it 30 hours on
+    ends = {lid: loop.offers(lid)[0]["status"] for lid in offered}
+    assert set(ends.values()) == {"accepted"}, ends
