@@ -427,14 +427,16 @@ def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, di
 
 
 def end_offer(conn: Connection, state: RoutingState, offer: dict[str, Any], status: str, reason: str,
-              now: datetime, *, outcome: str | None) -> bool:
+              now: datetime, *, outcome: str | None, answered: datetime | None = None) -> bool:
     """Close a live offer; `outcome` feeds the engine. Rejected or lapsed bars the target
-    — the partner, or the pool's queue — from this lead for good."""
+    — the partner, or the pool's queue — from this lead for good. `answered`: when the rep
+    answered, by Salesforce's clock, where known (else now): the partner's time to answer."""
     if not of.close_offer(conn, offer["id"], status, reason, now):
         return False
     target = offer.get("partner_id") or offer.get("queue_id")
     if outcome and offer.get("partner_id"):
-        hours = (now - offer["offered_at"]).total_seconds() / 3600 if offer.get("offered_at") else None
+        at = answered or now
+        hours = max(0.0, (at - offer["offered_at"]).total_seconds() / 3600) if offer.get("offered_at") else None
         state.record_outcome(offer["lead_id"], offer["partner_id"], outcome, now,
                              response_hours=hours if outcome in ("accepted", "rejected") else None)
     elif outcome in ("rejected", "lapsed") and target:

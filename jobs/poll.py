@@ -256,6 +256,12 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
     return Event.PERSON_TAKES_OVER, None
 
 
+def _in_time(answered_at: datetime | None, seen: datetime | None) -> datetime | None:
+    """When the rep answered (the answer's Lead History row), for a partner's time to answer:
+    not when the connector happened to read it. Never after the save that brought it."""
+    return answered_at if answered_at is not None and seen is not None and answered_at <= seen else None
+
+
 def after_deadline(live: dict[str, Any], answered_at: datetime | None) -> bool:
     """Was the answer saved after the offer's deadline, both by Salesforce's clock? An offer
     with no deadline (no clock runs on it) or an answer of unknown time is in time."""
@@ -360,12 +366,14 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         off_partner = lead.owner_id == live.get("queue_id") or not routing.rep_partner.get(lead.owner_id or "")
         taker = answerer if off_partner and answerer else lead.owner_id
         return _accept(cx, conn, state, lead, rec, live, taker, who, seen, now,
-                       via_pool=event is Event.POOL_PICKUP, shown=local.get("reason"))
+                       via_pool=event is Event.POOL_PICKUP, shown=local.get("reason"),
+                       answered=_in_time(answered_at, seen))
     if action is Action.DECLINE_IN_POOL:
         assert live is not None and who is not None
         declined = rejection_words(lead, rejection_code)
         # a decline on the member's track record, as a pushed offer's is (the pool's offer runs on)
-        hours = (now - live["offered_at"]).total_seconds() / 3600 if live.get("offered_at") else None
+        at = _in_time(answered_at, seen) or now
+        hours = max(0.0, (at - live["offered_at"]).total_seconds() / 3600) if live.get("offered_at") else None
         state.record_outcome(lead.id, who, "rejected", now, response_hours=hours)
         of.exclude(conn, lead.id, who, "rejected", declined, now)
         # Every pool member reads this reason: it names no partner.
@@ -384,7 +392,8 @@ def carry_out(cx: Context, conn: Connection, state: RoutingState, move: rl.Step,
         reason = rejection_words(lead, rejection_code)
         if live is None:
             return _handed_back(cx, conn, state, lead, rec, who, reason, seen, now)
-        lifecycle.end_offer(conn, state, live, "rejected", reason, now, outcome="rejected")
+        lifecycle.end_offer(conn, state, live, "rejected", reason, now, outcome="rejected",
+                            answered=_in_time(answered_at, seen))
         decision = lifecycle.redistribute(cx, conn, state, lead, attempt=live["attempt"] + 1,
                                           why=f"rejected by {_name(routing, live['partner_id'])}: {reason}",
                                           record=rec, seen_modstamp=seen, now=now,
