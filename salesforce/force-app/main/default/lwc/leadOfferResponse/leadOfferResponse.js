@@ -271,22 +271,17 @@ export default class LeadOfferResponse extends LightningElement {
     }
 
     handleRejectConfirm() {
-        if (this.confirmDisabled) {
-            return undefined;
-        }
-        const fields = {
-            [ID_FIELD.fieldApiName]: this.recordId,
-            [RESPONSE_FIELD.fieldApiName]: 'Rejected',
-            [REASON_CODE_FIELD.fieldApiName]: this.reasonCode,
-            [REASON_TEXT_FIELD.fieldApiName]: reasonText(this.reasonCode, this.details)
-        };
-        return this.save(fields, 'Lead rejected', 'Thanks: the lead goes to the next partner.');
+        return this.saveRejection('Lead rejected');
     }
 
     handleHandBackConfirm() {
         // the rep changes their mind about a lead their team accepted: a rejection with a reason,
         // which the connector takes as the partner handing the lead back (it goes to the next
         // partner, and this one is not offered it again)
+        return this.saveRejection('Lead handed back');
+    }
+
+    saveRejection(title) {
         if (this.confirmDisabled) {
             return undefined;
         }
@@ -296,7 +291,7 @@ export default class LeadOfferResponse extends LightningElement {
             [REASON_CODE_FIELD.fieldApiName]: this.reasonCode,
             [REASON_TEXT_FIELD.fieldApiName]: reasonText(this.reasonCode, this.details)
         };
-        return this.save(fields, 'Lead handed back', 'Thanks: the lead goes to the next partner.');
+        return this.save(fields, title, 'Thanks: the lead goes to the next partner.');
     }
 
     async save(fields, title, message, fromPool = false) {
