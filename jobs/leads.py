@@ -198,6 +198,7 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
     history = history or history_for(cx, unique)
     history.prime()  # the batch's wants, read before its first page changes the state
     races = pool_race.first_takers(cx, unique, history)  # who took a pool lead first
+    picked = pool_race.picked_at(cx, unique, history)  # when its owner took it, if after the deadline
     by_rule = owner_history.moved_by_rule(cx, unique, history)  # did the assignment rule set an owner
     answered = answer_history.answered_by(cx, unique, history)  # who set the answer a lead holds
     answered_when = answer_history.answered_at(cx, unique, history)  # and when, by Salesforce's clock
@@ -248,7 +249,7 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
                                     first_taker=races.get(lead_id), by_rule=lead_id in by_rule,
                                     answered_by=answered.get(lead_id), owner_set_by=owner_set.get(lead_id),
                                     owner_names=names, rejection_code=codes.get(lead_id),
-                                    answered_at=answered_when.get(lead_id))
+                                    answered_at=answered_when.get(lead_id), picked_at=picked.get(lead_id))
             _bump(counts, outcome)
         if pending:
             # Pending on a lead we follow is a request to route it again, whoever wrote it:

@@ -97,7 +97,7 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
              asked: bool = False, first_taker: tuple[str, datetime] | None = None, by_rule: bool = False,
              answered_by: str | None = None, owner_set_by: str | None = None,
              owner_names: dict[str, str] | None = None, rejection_code: str | None = None,
-             answered_at: datetime | None = None) -> str:
+             answered_at: datetime | None = None, picked_at: datetime | None = None) -> str:
     """`seen_only`: where to note leads that changed nothing of ours (the caller writes
     them in one statement per page); None writes each at once. `asked`: a person set the
     lead's Routing_Status__c to Pending (`wants_reroute`). `first_taker`: (rep, when) of
@@ -108,7 +108,8 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
     `owner_names`: {user id: name} of new owners (jobs/owner_names.py), for the Lead to say who.
     `rejection_code`: the code from the restricted list the answering rep set with a rejection
     (LeadHistory, jobs/answer_history.codes_given). `answered_at`: when that answer was set, by
-    Salesforce's clock (LeadHistory; unknown where the field's history is not tracked)."""
+    Salesforce's clock (LeadHistory; unknown where the field's history is not tracked).
+    `picked_at`: when the rep who owns a pool lead now took it (jobs/pool_race.picked_at)."""
     answerer = answered_by or rec.get(SAVED_BY)
     seen = parse_sf_datetime(rec.get("SystemModstamp"))
     if isinstance(lead, Unroutable):
@@ -116,9 +117,13 @@ def evaluate(cx: Context, conn: Connection, state: RoutingState, lead: Any, rec:
         return "unreadable"
     event, who = classify(cx, conn, state, lead, local, live, asked=asked, saved_by=rec.get(SAVED_BY),
                           by_rule=by_rule, answered_by=answerer, owner_set_by=owner_set_by, now=now,
-                          answered_at=answered_at)
+                          answered_at=answered_at, picked_at=picked_at)
     move = rl.step(local["state"], event) if event is not None else None
-    if first_taker is not None and event is Event.POOL_PICKUP and live is not None:
+    pooled = live is not None and live["kind"] == "pool"
+    if pooled:
+        answered_at = picked_at or answered_at  # a pool lead is answered by taking it
+    if first_taker is not None and pooled and (event is Event.POOL_PICKUP or event is Event.LAPSE) \
+            and not after_deadline(live, first_taker[1]):
         first = cx.routing().rep_partner.get(first_taker[0])
         # a pick-up refused before (barred, or not admitted by the pool's rule) put it back: not first
         if first and first != who and first not in state.declined(lead.id) \
@@ -147,7 +152,8 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
              live: dict[str, Any] | None, *, asked: bool = False,
              saved_by: str | None = None, by_rule: bool = False,
              answered_by: str | None = None, owner_set_by: str | None = None,
-             now: datetime | None = None, answered_at: datetime | None = None) -> tuple[Event | None, str | None]:
+             now: datetime | None = None, answered_at: datetime | None = None,
+             picked_at: datetime | None = None) -> tuple[Event | None, str | None]:
     """The one event this change of the lead amounts to (None: nothing of ours changed),
     and the partner it concerns, when one does. A person's Pending outranks whatever else
     they changed in the same save (a new owner, the partner cleared): they asked for the
@@ -157,7 +163,9 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
     setter's, whoever saved the lead after. `owner_set_by`: who set the owner it has
     (LeadHistory), else `saved_by` — a lead another partner's rep owns was taken by that rep
     only if that rep set the owner, not if a person of the org gave it to them. `now`: when a
-    pool pick-up is held to the pool's rule (without it, every member's pick-up stands)."""
+    pool pick-up is held to the pool's rule (without it, every member's pick-up stands).
+    `answered_at`, `picked_at`: when, by Salesforce's clock, the answer was set and the owner
+    who holds a pool lead took it: either saved after the offer's deadline is a lapse."""
     if lead.converted:
         return Event.CONVERTED, None
     if lead.do_not_route:
@@ -189,17 +197,17 @@ def classify(cx: Context, conn: Connection, state: RoutingState, lead: Lead, loc
             if member and lead.response == Response.REJECTED.value:
                 return Event.REJECT, member
             if member and lead.response == Response.ACCEPTED.value:
-                return _pickup(cx, state, lead, live, member, now), member
+                return _pickup(cx, state, lead, live, member, now, answered_at), member
             return None, None
         if owner_partner and (pool is None or owner in pool.member_rep_ids):
-            return _pickup(cx, state, lead, live, owner_partner, now), owner_partner
+            return _pickup(cx, state, lead, live, owner_partner, now, picked_at or answered_at), owner_partner
         member = routing.rep_partner.get(saved_by or "") if pool and saved_by in pool.member_rep_ids else None
         if member and not owner_partner and by_rule:
             # a member's own save, and the org's assignment rule took the lead out of the pool
             if lead.response == Response.REJECTED.value:
                 return Event.REJECT, member
             if lead.response == Response.ACCEPTED.value:
-                return _pickup(cx, state, lead, live, member, now), member
+                return _pickup(cx, state, lead, live, member, now, answered_at), member
             return Event.ASSIGNED_BY_RULE, member
         return Event.PERSON_TAKES_OVER, None
     if live is not None:
@@ -270,9 +278,12 @@ def after_deadline(live: dict[str, Any], answered_at: datetime | None) -> bool:
 
 
 def _pickup(cx: Context, state: RoutingState, lead: Lead, live: dict[str, Any], partner: str,
-            now: datetime | None) -> Event:
-    """A pool member's pick-up: barred (it rejected the lead or let it lapse), not admitted
+            now: datetime | None, at: datetime | None = None) -> Event:
+    """A pool member's pick-up: saved after the pool's deadline (`at`, by Salesforce's clock:
+    the pool's offer had lapsed), barred (it rejected the lead or let it lapse), not admitted
     by the pool's rule for this lead, or the partner's."""
+    if after_deadline(live, at):
+        return Event.LAPSE
     if partner in state.declined(lead.id):
         return Event.BARRED_PICKUP
     if now is not None and not_admitted(cx, state, lead, live, partner, now):
@@ -616,17 +627,21 @@ def _name(routing, partner_id: str | None, names: dict[str, str] | None = None) 
 def _answered_too_late(cx: Context, conn: Connection, state: RoutingState, lead: Lead, rec: dict[str, Any],
                        live: dict[str, Any], answered_by: str | None, answered_at: datetime,
                        seen: datetime | None, now: datetime) -> str:
-    """An acceptance saved after the offer's deadline: the offer lapsed at its deadline, as the
-    expire job would have lapsed it had it looked first. The lead moves on as from any lapse,
-    and the Lead says the answer came too late (naming no partner: the next one reads it)."""
-    name = cx.routing().partner_name(live["partner_id"]) or live["partner_id"]
+    """An acceptance (or a pool lead's pick-up) saved after the offer's deadline: the offer
+    lapsed at its deadline, as the expire job would have lapsed it had it looked first. The
+    lead moves on as from any lapse, and the Lead says the answer came too late (naming no
+    partner: the next one reads it)."""
+    pool = live["kind"] == "pool"
+    name = "the pool" if pool else cx.routing().partner_name(live["partner_id"]) or live["partner_id"]
+    answer = "a pick-up" if pool else "an answer"
     why = (f"offer to {name} lapsed at {live['deadline']:%Y-%m-%d %H:%M} UTC; "
-           f"its acceptance saved at {answered_at:%Y-%m-%d %H:%M} UTC came after")
+           f"{'a pick-up' if pool else 'its acceptance'} saved at {answered_at:%Y-%m-%d %H:%M} UTC came after")
     lifecycle.end_offer(conn, state, live, "lapsed", why, now, outcome="lapsed")
-    cx.log(lead_id=lead.id).info("late_answer_not_taken", partner_id=live["partner_id"], saved_by=answered_by,
-                                 response=lead.response, answered_at=str(answered_at), deadline=str(live["deadline"]))
+    cx.log(lead_id=lead.id).info("late_answer_not_taken", partner_id=live["partner_id"], queue_id=live.get("queue_id"),
+                                 saved_by=answered_by, owner_id=lead.owner_id, response=lead.response,
+                                 answered_at=str(answered_at), deadline=str(live["deadline"]))
     decision = lifecycle.redistribute(cx, conn, state, lead, attempt=live["attempt"] + 1, why=why, record=rec,
                                       seen_modstamp=seen, now=now,
                                       moved=f"offer {live['attempt']} lapsed unanswered; "
-                                            "an answer saved after it lapsed was not taken")
+                                            f"{answer} saved after it lapsed was not taken")
     return "escalated" if decision.kind.value == "escalate" else "redistributed"

@@ -6,15 +6,20 @@ told "Lead accepted" by the portal — lost it without a word. The first to take
 it (README: "a second rep taking an already-taken pool lead hands it back to the first"),
 so for a pool lead a partner's rep now owns, LeadHistory says who took it first since it
 was pooled. Read from the read batch's LeadHistory (jobs/lead_history.py), only for such pick-ups.
+
+The same rows say when the rep who owns it now took it (`picked_at`): a pick-up saved after
+the pool's deadline finds the pool's offer lapsed, as a pushed offer's late acceptance does
+(jobs/poll.py), whichever job reads it first.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from jobs.lead_history import LeadHistory, Wants
+from jobs.lead_history import LeadHistory, Wants, merge, newest
 from jobs.recovery import OWNER_FIELDS
 from jobs.state import offers as of
+from jobs.timeutil import parse_sf_datetime
 
 if TYPE_CHECKING:
     from jobs.context import Context
@@ -32,12 +37,38 @@ def _pooled(cx: Context, records: list[dict[str, Any]]) -> tuple[dict[str, Any],
     return owned, {lid: o for lid, o in live.items() if o.get("kind") == "pool" and o.get("queue_id") in routing.pools}
 
 
+def _saved_late(records: list[dict[str, Any]], pooled: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Of these pooled leads, those saved last after their pool's deadline: only there can the
+    pick-up have come too late (a lead saved before it was taken before it)."""
+    saved = {r["Id"]: parse_sf_datetime(r.get("SystemModstamp")) for r in records if r["Id"] in pooled}
+    return {lid: o for lid, o in pooled.items()
+            if o.get("deadline") is not None and (saved.get(lid) is None or saved[lid] > o["deadline"])}
+
+
 def wanted(cx: Context, records: list[dict[str, Any]]) -> Wants:
-    """The leads `first_takers` asks LeadHistory about, each with the owner changes since its
-    pool offer."""
-    if not getattr(cx.client, "user_id", None):
+    """The leads `first_takers` and `picked_at` ask LeadHistory about, each with the owner
+    changes since its pool offer."""
+    pooled = _pooled(cx, records)[1]
+    races = {lid: o.get("offered_at") for lid, o in pooled.items()} if getattr(cx.client, "user_id", None) else {}
+    return merge(races, {lid: o.get("offered_at") for lid, o in _saved_late(records, pooled).items()})
+
+
+def picked_at(cx: Context, records: list[dict[str, Any]], history: LeadHistory | None = None) -> dict[str, datetime]:
+    """{lead id: when, by Salesforce's clock, the partner's rep who owns it now took it from
+    the pool} for pool leads saved after their pool's deadline (LeadHistory's row that set
+    that owner since the pool offer). A lead whose owner's history is not tracked is left
+    out: its pick-up's time is unknown, and the pick-up stands."""
+    owned, pooled = _pooled(cx, records)
+    late = _saved_late(records, pooled)
+    if not late:
         return {}
-    return {lid: o.get("offered_at") for lid, o in _pooled(cx, records)[1].items()}
+    rows = (history or LeadHistory(cx)).rows({lid: o.get("offered_at") for lid, o in late.items()})
+    out: dict[str, datetime] = {}
+    for lead_id, offer in late.items():
+        row = newest(rows.get(lead_id, []), OWNER_FIELDS, value=owned[lead_id], since=offer.get("offered_at"))
+        if row is not None:
+            out[lead_id] = row.at
+    return out
 
 
 def first_takers(cx: Context, records: list[dict[str, Any]],
