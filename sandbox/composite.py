@@ -220,9 +220,10 @@ def _retrieve(sb: Sandbox, request: Request, obj: ObjectDef, id_list: list[str],
     with sb.org.lock:
         user = sharing.external_user(sb.org, request.user_id)
         visible = sharing.lead_filter(sb.org, user) if user is not None else None
+        now = sb.org.clock.now()
         for record_id in id_list:
             record = sb.org.get(obj.name, record_id) if record_id[:3] == obj.key_prefix else None
             if record is not None and visible is not None and not visible(record):
                 record = None  # a record out of the user's reach answers as a missing one
-            out.append(record_json(obj, record, request.version, fields) if record and not record["IsDeleted"] else None)
+            out.append(record_json(obj, record, request.version, fields, now=now) if record and not record["IsDeleted"] else None)
     return Response(200, out)

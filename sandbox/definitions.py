@@ -42,6 +42,9 @@ class FieldDef:
     # beyond the shared contract: field history tracking and describe extras
     track_history: bool = False
     calculated: bool = False  # Name on Lead/Contact/User: derived, never written
+    # a formula field's formula (sandbox/formula.py): evaluated when the record is read, by the
+    # org's clock; nothing is stored for it and no write reaches it
+    formula: str | None = None
     description: str | None = None
     # a unique field: an insert or update repeating another live record's value is refused
     # (DUPLICATE_VALUE), compared case-insensitively unless case_sensitive

@@ -98,6 +98,7 @@ def describe_field(f: FieldDef, obj: ObjectDef | None = None) -> dict[str, Any]:
         "autoNumber": False,
         "byteLength": f.length * 3,
         "calculated": f.calculated,
+        "calculatedFormula": f.formula,
         "caseSensitive": f.case_sensitive,
         "createable": f.createable,
         "custom": f.custom,
@@ -111,6 +112,8 @@ def describe_field(f: FieldDef, obj: ObjectDef | None = None) -> dict[str, Any]:
         "digits": f.precision if f.type == "int" else 0,
         "externalId": f.external_id,
         "filterable": not long_text,
+        # the sandbox evaluates formulas with blanks as blanks only (sandbox/formula.py)
+        "formulaTreatNullNumberAsZero": False,
         "groupable": not long_text and f.type not in ("double", "currency", "percent", "datetime", "multipicklist"),
         "htmlFormatted": False,
         "idLookup": f.name in ("Id", "Username") or f.external_id,

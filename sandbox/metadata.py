@@ -2,7 +2,8 @@
 
 Only the parts of the CustomField metadata type the sandbox needs are read: type,
 label, length/precision/scale, required, default, picklist values (restricted or
-not), lookups, history tracking. An unknown metadata type is an error naming the file,
+not), lookups, history tracking, and a Number formula of the one shape sandbox/formula.py
+evaluates. An unknown metadata type is an error naming the file,
 because silently skipping a field would make the sandbox accept writes the real org
 refuses.
 """
@@ -12,6 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
+from sandbox import formula as formulas
 from sandbox.definitions import FieldDef, ObjectDef
 
 NS = "{http://soap.sforce.com/2006/04/metadata}"
@@ -71,6 +73,15 @@ def field_from_element(root: ET.Element, name: str, where: str) -> FieldDef:
     if meta_type not in _TYPES:
         raise ValueError(f"{where}: field type {meta_type!r} is not emulated; use one of {sorted(_TYPES)}")
     ftype = _TYPES[meta_type]
+    formula = _text(root, "formula")
+    if formula is not None:
+        if meta_type != "Number":
+            raise ValueError(f"{where}: a formula field of type {meta_type} is not emulated; the sandbox org "
+                             f"evaluates Number formulas of the shape {formulas.SHAPE}")  # fmt: skip
+        try:
+            formulas.parse(formula)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
     values: list[str] = []
     restricted = False
     value_set = root.find(NS + "valueSet")
@@ -106,7 +117,7 @@ def field_from_element(root: ET.Element, name: str, where: str) -> FieldDef:
         length=length,
         precision=_int(root, "precision"),
         scale=_int(root, "scale"),
-        nillable=ftype != "boolean" and _text(root, "required") != "true",
+        nillable=formula is not None or (ftype != "boolean" and _text(root, "required") != "true"),
         picklist_values=values,
         restricted_picklist=restricted,
         reference_to=reference_to,
@@ -120,6 +131,11 @@ def field_from_element(root: ET.Element, name: str, where: str) -> FieldDef:
         unique=_text(root, "unique") == "true",
         case_sensitive=_text(root, "caseSensitive") == "true",
         external_id=_text(root, "externalId") == "true",
+        # a formula's value is Salesforce's to calculate: describe says so, and no write reaches it
+        formula=formula,
+        calculated=formula is not None,
+        createable=formula is None,
+        updateable=formula is None,
     )
 
 

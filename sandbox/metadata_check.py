@@ -9,6 +9,7 @@ import zipfile
 from dataclasses import dataclass, replace
 from xml.etree import ElementTree as ET
 
+from sandbox import formula as formulas
 from sandbox.definitions import FieldDef, ObjectDef
 from sandbox.metadata import NS, field_from_element, object_from_element
 from sandbox.versions import VERSIONS
@@ -203,6 +204,7 @@ class _Context:
             return messages
         obj = replace(existing, fields=dict(existing.fields))
         touched = False
+        formula_fields: list[tuple[int, FieldDef]] = []
         for child in root.findall(NS + "fields"):
             fname = _text(child, "fullName")
             found.add(("CustomField", f"{name}.{fname}"))
@@ -211,6 +213,15 @@ class _Context:
             if fdef is not None:
                 obj.fields[fdef.name] = fdef
                 touched = True
+                if fdef.formula is not None:
+                    formula_fields.append((len(messages) - 1, fdef))
+        # a formula names fields of its object, which this same deploy may bring: checked once all are in
+        for at, fdef in formula_fields:
+            problem = formulas.operand_problem(replace(obj, fields=obj.fields), fdef)
+            if problem:
+                messages[at] = replace(messages[at], success=False, created=False, changed=False, problem=problem,
+                                       problemType="Error")  # fmt: skip
+                del obj.fields[fdef.name]
         if touched:
             obj = replace(obj, fields=obj.fields)  # reindexed
             self.changed[name] = obj
@@ -300,6 +311,9 @@ class _Context:
                 problems.append(f"In field: field - no CustomField named {ref} found")
             elif fdef.required:
                 problems.append(f"You cannot deploy to a required field: {ref}")
+            elif fdef.formula is not None and _true(fp, "editable"):
+                problems.append(f"Field permission Edit {ref}: a formula field is read-only, its value is "
+                                "calculated; grant readable only")  # fmt: skip
             elif _true(fp, "editable") and not _true(fp, "readable"):
                 problems.append(f"Field permission Edit {ref} depends on permission(s): Read {ref}")
         for op in root.findall(NS + "objectPermissions"):
@@ -426,6 +440,31 @@ def field_problems(name: str, el: ET.Element) -> list[str]:
         problems.append("Unique and External ID: only on Text, Number, Email or Auto Number fields")
     if _true(el, "caseSensitive") and not _true(el, "unique"):
         problems.append("Case sensitive: only with unique")
+    if el.find(NS + "formula") is not None:
+        problems += formula_problems(el)
+    return problems
+
+
+def formula_problems(el: ET.Element) -> list[str]:
+    """A formula field: what Salesforce refuses on any (no required, unique, external id, tracked
+    history or default value: nothing is stored), and what the sandbox org cannot evaluate
+    (sandbox/formula.py: one shape, Number, blanks as blanks)."""
+    problems = []
+    stored = [t for t in ("required", "unique", "externalId", "trackHistory") if _true(el, t)]
+    stored += ["defaultValue"] if _text(el, "defaultValue") else []
+    if stored:
+        problems.append(f"Formula field: {', '.join(stored)} cannot be set on a formula field (its value is "
+                        "calculated when the record is read, never stored)")  # fmt: skip
+    if _text(el, "type") != "Number":
+        problems.append(f"Formula field: the sandbox org evaluates Number formulas only, not "
+                        f"{_text(el, 'type') or '(no type)'}")  # fmt: skip
+    try:
+        formulas.parse(_text(el, "formula"))
+    except ValueError as exc:
+        problems.append(f"Formula field: {exc}")
+    if _text(el, "formulaTreatBlanksAs") != "BlankAsBlank":
+        problems.append("Formula field: the sandbox org evaluates a formula with blank fields treated as blanks "
+                        "only: set formulaTreatBlanksAs to BlankAsBlank")  # fmt: skip
     return problems
 
 

@@ -39,7 +39,7 @@ def get_related(sb: Sandbox, request: Request) -> Response:
             parent_obj = schema.object(parent_type) or sb.org.schema.object(parent_type)
             assert parent_obj is not None
             fields = _field_list(parent_obj, request.query.get("fields"))
-            return Response(200, record_json(parent_obj, parent, request.version, fields))
+            return Response(200, record_json(parent_obj, parent, request.version, fields, now=sb.org.clock.now()))
         child = next(((c, f) for rel, c, f in describe.child_relationships(obj, sb.org.schema)
                       if rel is not None and rel.lower() == name.lower()), None)  # fmt: skip
         if child is None:
@@ -52,5 +52,6 @@ def get_related(sb: Sandbox, request: Request) -> Response:
         visible = sharing.lead_filter(sb.org, user) if user is not None else None
         rows = [r for r in sb.org.records(child_obj.name)
                 if r.get(fk.name) == id18 and (visible is None or visible(r))]  # fmt: skip
-        records = [record_json(readable, r, request.version, fields) for r in rows]
+        now = sb.org.clock.now()
+        records = [record_json(readable, r, request.version, fields, now=now) for r in rows]
     return Response(200, {"totalSize": len(records), "done": True, "records": records})

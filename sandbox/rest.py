@@ -156,7 +156,7 @@ def get_record(sb: Sandbox, request: Request) -> Response:
         since = _http_date(request, "If-Unmodified-Since")
         if since is not None and modified > since:
             raise _precondition_failed()
-        body = record_json(obj, record, request.version, fields)
+        body = record_json(obj, record, request.version, fields, now=sb.org.clock.now())
         if obj.name not in ETAG_OBJECTS:
             return Response(200, body)
         etag = _etag(body)
@@ -198,7 +198,7 @@ def _check_etag(sb: Sandbox, request: Request, obj: ObjectDef, id18: str) -> Non
     if record is None or record["IsDeleted"]:
         return  # the update answers NOT_FOUND / ENTITY_IS_DELETED as usual
     readable = sharing.schema_for(sb.org, request.user_id).object(obj.name) or obj
-    etag = _etag(record_json(readable, record, request.version, None))
+    etag = _etag(record_json(readable, record, request.version, None, now=sb.org.clock.now()))
     if (match and not _etag_listed(match, etag)) or _etag_listed(none_match, etag):
         raise _etag_mismatch()
 

@@ -49,7 +49,7 @@ def load_schema(sfdx_dir: str | Path | None = None) -> Schema:
 
 
 def _load(sfdx_dir: Path) -> Schema:
-    from sandbox import metadata, standard
+    from sandbox import formula, metadata, standard
 
     objects = standard.objects()
     for custom in metadata.custom_objects(sfdx_dir):
@@ -62,5 +62,10 @@ def _load(sfdx_dir: Path) -> Schema:
                 f"add {obj_name} to sandbox/standard.py or move the field"
             )
         obj.add_field(fdef)
+    for obj in objects.values():
+        for fdef in obj.fields.values():
+            problem = formula.operand_problem(obj, fdef)
+            if problem:
+                raise ValueError(f"salesforce metadata: {problem}")
     standard.name_history_fields(objects)
     return Schema(objects)

@@ -297,7 +297,9 @@ class Org:
             if f.name == "Id" and not creating and isinstance(value, str) and ids.is_valid(value) and ids.to18(value) == record_id:
                 continue  # echoing the record's own id in the body is allowed
             writable = f.createable if creating else f.updateable
-            if not writable and not (system and (f.name in _SYSTEM_SETTABLE or f.name not in AUDIT_FIELDS)):
+            # a formula field holds no value to set, not even for a seeder: it is evaluated on read
+            if not writable and (f.formula is not None
+                                 or not (system and (f.name in _SYSTEM_SETTABLE or f.name not in AUDIT_FIELDS))):
                 read_only.append(f.name)
                 continue
             out[f.name] = self._coerce(obj, f, value)

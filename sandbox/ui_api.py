@@ -14,6 +14,9 @@ getPicklistValues, as the caller (sharing and field-level security apply).
   type's values, `{"controllerValues", "defaultValue", "eTag", "url", "values": [{"attributes",
   "label", "validFor", "value"}]}` (labels are the values: the sandbox keeps no translations).
 
+A formula field (Lead.Offer_Seconds_Left__c) is evaluated as the record is read, by the org's
+clock, as Salesforce evaluates it for Lightning Data Service.
+
 Differences: displayValue is the label for picklists and null otherwise (Salesforce formats
 dates, numbers and names for the user's locale); no layouts, modes or child relationships;
 only the master record type.
@@ -25,7 +28,7 @@ import json
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sandbox import ids, sharing
+from sandbox import formula, ids, sharing
 from sandbox.describe import MASTER_RECORD_TYPE_ID
 from sandbox.errors import SalesforceError
 from sandbox.https_server import Request, Response
@@ -71,11 +74,12 @@ def _names(obj: ObjectDef, raw: str | None, *, required: bool) -> list[str]:
     return out
 
 
-def _representation(obj: ObjectDef, record: dict, names: list[str]) -> dict:
+def _representation(obj: ObjectDef, record: dict, names: list[str], now: datetime) -> dict:
+    """The Record representation; a formula field evaluated at `now`, the org's clock as it is read."""
     fields = {}
     for name in names:
         f = obj.fields[name]
-        value = _value(record.get(name))
+        value = _value(formula.read(f, name, record, now))
         shown = value if f.type in ("picklist", "multipicklist") else None
         fields[name] = {"displayValue": shown, "value": value}
     stamp = record["SystemModstamp"]
@@ -104,7 +108,7 @@ def get_record(sb: Sandbox, request: Request) -> Response:
         names = list(obj.fields)
     with sb.org.lock:
         record = _readable_record(sb, request, obj, ids.to18(request.params["id"]))
-        return Response(200, _representation(obj, record, list(dict.fromkeys(names))))
+        return Response(200, _representation(obj, record, list(dict.fromkeys(names)), sb.org.clock.now()))
 
 
 def update_record(sb: Sandbox, request: Request) -> Response:
@@ -119,7 +123,7 @@ def update_record(sb: Sandbox, request: Request) -> Response:
         sharing.check_update(sb.org, request.user_id, obj.name, id18, fields)
         sb.org.update(obj.name, id18, fields, as_user=request.user_id, auto_assign=False)
         sb.counters.add_records_written(1)
-        return Response(200, _representation(obj, sb.org.get(obj.name, id18), list(obj.fields)))
+        return Response(200, _representation(obj, sb.org.get(obj.name, id18), list(obj.fields), sb.org.clock.now()))
 
 
 def picklist_values(sb: Sandbox, request: Request) -> Response:

@@ -121,7 +121,7 @@ def get_by_external_id(sb: Sandbox, request: Request) -> Response:
             record = _one(sb, request, obj, f, value)
         except _Several as exc:
             return _several(request, obj, exc)
-        return Response(200, record_json(readable, record, request.version, fields))
+        return Response(200, record_json(readable, record, request.version, fields, now=sb.org.clock.now()))
 
 
 def delete_by_external_id(sb: Sandbox, request: Request) -> Response:

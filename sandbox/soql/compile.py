@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timezone
 
+from sandbox import formula
 from sandbox.soql import ast, dates
 from sandbox.soql.bind import BoundOrder, Hop, Path, Test
 
@@ -109,8 +110,22 @@ def polymorphic_value(path: Path, ctx: Context) -> Callable[[Row], object]:
     return read
 
 
+def formula_reader(f, ctx: Context) -> Getter:
+    """A formula field's value, evaluated by the org's clock as this query runs: Salesforce
+    stores none, so SELECT, WHERE and ORDER BY all see what it is now (sandbox/formula.py)."""
+    now = ctx.now
+    return lambda r: formula.evaluate(f, r, now)
+
+
 def getter(path: Path, ctx: Context) -> Getter:
     name = path.name
+    f = path.field
+    if f is not None and f.formula is not None and not (path.hops and path.hops[-1].polymorphic):
+        read = formula_reader(f, ctx)
+        if not path.hops:
+            return read
+        parent_of = parent_getter(path.hops, ctx)
+        return lambda r: (read(p) if (p := parent_of(r)) is not None else None)
     if not path.hops:
         return lambda r: r.get(name)
     parent = parent_getter(path.hops, ctx)

@@ -74,6 +74,8 @@ class _Renderer:
             node = child
         if path.hops and path.hops[-1].polymorphic:
             read = cq.polymorphic_value(path, self.ctx)
+        elif path.field is not None and path.field.formula is not None:
+            read = cq.formula_reader(path.field, self.ctx)
         else:
             name = path.name
             read = lambda rec: rec.get(name)  # noqa: E731

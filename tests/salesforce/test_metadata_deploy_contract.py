@@ -228,3 +228,32 @@ def test_a_standard_object_named_whole_in_package_xml_deploys_its_fields(admin, 
                              {"CustomObject": ["Lead"]}))  # fmt: skip
     assert done["status"] == "Succeeded", done["failures"]
     assert "Whole_Note__c" in _lead_fields(sandbox)
+
+
+def _formula_field(name: str, formula: str) -> str:
+    return (f"<fields><fullName>{name}</fullName><label>{name[:-3].replace('_', ' ')}</label>"
+            f"<formula>{formula}</formula><formulaTreatBlanksAs>BlankAsBlank</formulaTreatBlanksAs>"
+            "<precision>18</precision><scale>0</scale><type>Number</type></fields>")  # fmt: skip
+
+
+def test_a_formula_field_deploys_read_only_and_other_formulas_are_refused_by_name(admin, sandbox):
+    """The sandbox evaluates one formula shape, (<DateTime field> - NOW()) * <number>: a deploy of
+    it is described calculated and read-only; one naming a field the object lacks fails as
+    Salesforce's formula check does; any other formula fails naming the shape it does evaluate,
+    rather than deploy a field the sandbox would answer wrongly."""
+    ok = _zip({"objects/Lead.object": _object(_formula_field("Minutes_Left__c", "(Offer_Deadline__c - NOW()) * 1440"))},
+              {"CustomField": ["Lead.Minutes_Left__c"]})  # fmt: skip
+    done = admin.deploy(ok)
+    assert (done["status"], done["errors"]) == ("Succeeded", 0), done["failures"]
+    field = _lead_fields(sandbox)["Minutes_Left__c"]
+    assert (field["type"], field["calculated"], field["createable"], field["updateable"]) == ("double", True, False, False)
+    assert field["calculatedFormula"] == "(Offer_Deadline__c - NOW()) * 1440"
+
+    bad = _zip({"objects/Lead.object": _object(_formula_field("Typo_Left__c", "(Offer_Dedline__c - NOW()) * 1440"),
+                                               _formula_field("Other_Left__c", "IF(ISBLANK(Company), 1, 0)"))},
+               {"CustomField": ["Lead.Typo_Left__c", "Lead.Other_Left__c"]})  # fmt: skip
+    failed = admin.deploy(bad)
+    assert failed["status"] == "Failed"
+    assert "Field Offer_Dedline__c does not exist. Check spelling." in failed["failures"]["Lead.Typo_Left__c"]
+    assert "(<DateTime field> - NOW()) * <number>" in failed["failures"]["Lead.Other_Left__c"]
+    assert not {"Typo_Left__c", "Other_Left__c"} & set(_lead_fields(sandbox))
