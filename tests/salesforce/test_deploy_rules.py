@@ -171,6 +171,12 @@ def _field_errors(path: Path) -> list[str]:
         errors.append("unique/externalId only on Text, Number, Email or AutoNumber")
     if _true(root, "caseSensitive") and not _true(root, "unique"):
         errors.append("caseSensitive only with unique")
+    # a formula field stores nothing (Salesforce Help, "Formula Field Limits and Restrictions"):
+    # it cannot be required, unique, an external id, history-tracked or defaulted
+    if _text(root, "formula") and any(_true(root, t) for t in ("required", "unique", "externalId", "trackHistory")):
+        errors.append("a formula field cannot be required, unique, an external id or tracked")
+    if _text(root, "formula") and _text(root, "defaultValue"):
+        errors.append("a formula field takes no default value")
     return errors
 
 
@@ -203,6 +209,8 @@ def test_permission_sets_grant_no_field_salesforce_keeps_out_of_field_permission
         path_ = SOURCE / "objects" / obj / "fields" / f"{name}.field-meta.xml"
         assert path_.exists(), f"{obj}.{name}: not a field this source ships"
         assert not _true(_root(path_), "required"), f"{obj}.{name} is required: it takes no field permission"
+        if _text(_root(path_), "formula"):
+            assert not _true(fp, "editable"), f"{obj}.{name} is a formula field: read-only, it takes no edit"
         if _true(fp, "editable"):
             assert _true(fp, "readable"), f"{obj}.{name}: edit without read"
 
@@ -299,6 +307,8 @@ def test_the_portal_component_reads_and_writes_only_fields_the_partner_rep_set_g
     through LeadRouter_Partner_Rep, each it writes editable."""
     component = (SOURCE / "lwc/leadOfferResponse/leadOfferResponse.js").read_text(encoding="utf-8")
     imported = dict(re.findall(r"import (\w+) from '@salesforce/schema/Lead\.(\w+__c)'", component))
+    # fields named as strings (getRecord's optionalFields: an org without one still loads the component)
+    imported |= dict(re.findall(r"const (\w+) = 'Lead\.(\w+__c)'", component))
     written = {imported[name] for name in re.findall(r"\[(\w+)\.fieldApiName\]:", component) if name in imported}
     assert imported and written, "the component's imports moved: update this test"
     root = _root(SOURCE / "permissionsets/LeadRouter_Partner_Rep.permissionset-meta.xml")

@@ -17,6 +17,7 @@ CONTRACT_CUSTOM_FIELDS = {
     "Lead": {
         "Routing_Status__c": "picklist", "Routing_Rule__c": "string", "Routing_Reason__c": "string",
         "Routing_Attempt__c": "double", "Offered_At__c": "datetime", "Offer_Deadline__c": "datetime",
+        "Offer_Seconds_Left__c": "double",
         "Partner_Response__c": "picklist", "Rejection_Reason__c": "string", "Offer_Calendar__c": "string", "Do_Not_Route__c": "boolean",
         "Rejection_Reason_Code__c": "picklist", "Lead_Quality_Rating__c": "picklist",
         "Products__c": "multipicklist", "Deal_Amount__c": "currency", "Expected_Close_Date__c": "date",

@@ -4,6 +4,8 @@
 // takes as the partner handing the lead back). The connector reads the answer from Partner_Response__c on its next poll;
 // Rejection_Reason__c carries the reason as words ("No capacity", "Other: …") so the
 // connector's reason text and the report name it without reading the code field.
+// Whether the offer is still open, its countdown and the urgent style go by Salesforce's
+// clock, never the rep's laptop's: see SECONDS_LEFT_FIELD.
 import { LightningElement, api, wire } from 'lwc';
 import { getRecord, getFieldValue, updateRecord } from 'lightning/uiRecordApi';
 import { getPicklistValues } from 'lightning/uiObjectInfoApi';
@@ -23,12 +25,26 @@ import ROUTING_REASON_FIELD from '@salesforce/schema/Lead.Routing_Reason__c';
 
 const FIELDS = [COMPANY_FIELD, OWNER_FIELD, STATUS_FIELD, DEADLINE_FIELD, RESPONSE_FIELD, REASON_CODE_FIELD,
     REASON_TEXT_FIELD, ROUTING_REASON_FIELD];
+// The seconds left until Offer_Deadline__c by Salesforce's clock: a formula field,
+// (Offer_Deadline__c - NOW()) * 86400, which Salesforce evaluates when it reads the record for
+// us. A laptop clock 15 minutes fast would otherwise show the offer lapsed (no Accept) a quarter
+// of an hour before it is, and one 15 minutes slow would offer Accept after it lapsed.
+// Named as a string and asked for as an optional field, not imported from @salesforce/schema:
+// an org that has not deployed the field (or a rep whose field-level security hides it) still
+// deploys and loads the component, which then falls back to the browser's clock as before.
+const SECONDS_LEFT_FIELD = 'Lead.Offer_Seconds_Left__c';
 // orgs without Lead record types answer picklist values for the master record type
 const MASTER_RECORD_TYPE = '012000000000000AAA';
 const OTHER = 'Other';
 const REASON_TEXT_MAX = 255; // Rejection_Reason__c is Text(255)
 const QUEUE_PREFIX = '00G';
 const TICK_MS = 1000;
+
+// The browser's monotonic clock: it counts the time since the page opened and does not jump when
+// the laptop's wall clock is set or corrected, as Date.now() does.
+function monotonicNow() {
+    return performance.now();
+}
 
 export function remainingText(ms) {
     // what the rep reads: hours and minutes, seconds only in the last ten minutes
@@ -110,13 +126,24 @@ export default class LeadOfferResponse extends LightningElement {
     saving = false;
     saveError;
     now = Date.now();
+    tick = monotonicNow();
+    // Salesforce's seconds left and the monotonic moment the record carrying them arrived; undefined
+    // without the formula field. A record Lightning Data Service serves from its cache counts from
+    // when it arrived here, not when Salesforce read it: it shows as much more time as the record
+    // sat in that cache (LDS keeps records only briefly before reading them again).
+    serverCount;
     timer;
 
-    @wire(getRecord, { recordId: '$recordId', fields: FIELDS })
+    @wire(getRecord, { recordId: '$recordId', fields: FIELDS, optionalFields: [SECONDS_LEFT_FIELD] })
     wiredLead({ data, error }) {
         if (data) {
             this.record = data;
             this.loadError = undefined;
+            const secondsLeft = getFieldValue(data, SECONDS_LEFT_FIELD);
+            this.tick = monotonicNow();
+            this.serverCount = typeof secondsLeft === 'number'
+                ? { msLeft: secondsLeft * 1000, at: this.tick }
+                : undefined;
         } else if (error) {
             this.loadError = errorMessage(error);
         }
@@ -132,6 +159,7 @@ export default class LeadOfferResponse extends LightningElement {
     connectedCallback() {
         this.timer = setInterval(() => {
             this.now = Date.now();
+            this.tick = monotonicNow();
         }, TICK_MS);
     }
 
@@ -160,8 +188,19 @@ export default class LeadOfferResponse extends LightningElement {
         return Boolean(this.record);
     }
 
+    get msLeft() {
+        if (this.deadline === undefined) {
+            return undefined;
+        }
+        if (this.serverCount) {
+            return this.serverCount.msLeft - (this.tick - this.serverCount.at);
+        }
+        // no formula field in this org: the browser's clock, right only while the laptop's is
+        return this.deadline - this.now;
+    }
+
     get lapsed() {
-        return this.deadline !== undefined && this.deadline <= this.now;
+        return this.msLeft !== undefined && this.msLeft <= 0;
     }
 
     get open() {
@@ -200,7 +239,7 @@ export default class LeadOfferResponse extends LightningElement {
     }
 
     get countdown() {
-        return this.deadline === undefined ? '' : remainingText(this.deadline - this.now);
+        return this.msLeft === undefined ? '' : remainingText(this.msLeft);
     }
 
     get hasCountdown() {
@@ -212,7 +251,7 @@ export default class LeadOfferResponse extends LightningElement {
     }
 
     get urgent() {
-        return this.deadline !== undefined && this.deadline - this.now < 60 * 60 * 1000;
+        return this.msLeft !== undefined && this.msLeft < 60 * 60 * 1000;
     }
 
     get countdownClass() {

@@ -13,10 +13,15 @@ const USER = '005000000000000000'; // @salesforce/user/Id under sfdx-lwc-jest
 const REASONS = ['Out of territory', 'No capacity', 'Not our product/industry', 'Existing customer', 'Bad data',
     'Other'];
 
+// deadlineIn: from Salesforce's now (NOW); secondsLeft: Offer_Seconds_Left__c as Salesforce
+// evaluated it when the record was read (by default the same instant), or NO_FIELD for an org
+// that did not deploy the formula field (getRecord leaves an optional field out)
+const NO_FIELD = Symbol('no Offer_Seconds_Left__c');
+
 function lead({ status = 'Offered', deadlineIn = 125 * MINUTE, response = null, owner = '0055g0000000009AAA',
-    code = null, text = null, reason = null } = {}) {
+    code = null, text = null, reason = null, secondsLeft = deadlineIn === null ? null : deadlineIn / 1000 } = {}) {
     const value = (v) => ({ value: v, displayValue: v });
-    return {
+    const record = {
         id: LEAD_ID,
         fields: {
             Company: value('Acme Robotics GmbH'),
@@ -29,6 +34,10 @@ function lead({ status = 'Offered', deadlineIn = 125 * MINUTE, response = null, 
             Routing_Reason__c: value(reason)
         }
     };
+    if (secondsLeft !== NO_FIELD) {
+        record.fields.Offer_Seconds_Left__c = { value: secondsLeft, displayValue: null };
+    }
+    return record;
 }
 
 function mount(record) {
@@ -99,6 +108,98 @@ describe('the deadline counts down', () => {
         expect(remainingText(10 * MINUTE)).toBe('10 min');
         expect(remainingText(59 * 1000)).toBe('0 min 59 s');
         expect(remainingText(0)).toBe('');
+    });
+});
+
+// Salesforce's clock is the truth, never the rep's laptop: the component counts down from
+// Offer_Seconds_Left__c (a formula Salesforce evaluates when the record is read) with the
+// browser's monotonic timer, so a laptop clock 15 minutes off shows the offer as it stands.
+describe('the countdown follows Salesforce\'s clock, not the browser\'s', () => {
+    const FAST = 15 * MINUTE;
+
+    it('asks for the seconds left as an optional field, so an org without it still loads the lead', async () => {
+        mount(lead());
+        await settle();
+        const config = getRecord.getLastConfig();
+        expect(config.optionalFields).toContain('Lead.Offer_Seconds_Left__c');
+        expect(config.fields.map((f) => f.fieldApiName || f)).not.toContain('Offer_Seconds_Left__c');
+    });
+
+    it('keeps the offer open for a rep whose clock runs 15 minutes fast', async () => {
+        jest.setSystemTime(NOW + FAST);
+        const element = mount(lead({ deadlineIn: 10 * MINUTE }));
+        await settle();
+        expect($(element, '.accept')).not.toBeNull();
+        expect($(element, '.lapsed')).toBeNull();
+        expect($(element, '.countdown strong').textContent).toBe('10 min');
+        jest.advanceTimersByTime(9 * MINUTE);
+        await settle();
+        expect($(element, '.countdown strong').textContent).toBe('1 min 00 s');
+        jest.advanceTimersByTime(61 * 1000);
+        await settle();
+        expect($(element, '.accept')).toBeNull();
+        expect($(element, '.lapsed')).not.toBeNull();
+    });
+
+    it('shows the offer lapsed to a rep whose clock runs 15 minutes slow', async () => {
+        jest.setSystemTime(NOW - FAST);
+        const element = mount(lead({ deadlineIn: -5 * MINUTE }));
+        await settle();
+        expect($(element, '.accept')).toBeNull();
+        expect($(element, '.lapsed').textContent).toContain('lapsed without an answer');
+    });
+
+    it('marks the last hour urgent by Salesforce\'s count, whichever way the rep\'s clock is off', async () => {
+        jest.setSystemTime(NOW - FAST);
+        let element = mount(lead({ deadlineIn: 50 * MINUTE }));
+        await settle();
+        expect($(element, '.countdown strong').textContent).toBe('50 min');
+        expect($(element, '.countdown').classList).toContain('slds-text-color_error');
+        element.remove();
+        jest.setSystemTime(NOW + FAST);
+        element = mount(lead({ deadlineIn: 70 * MINUTE }));
+        await settle();
+        expect($(element, '.countdown strong').textContent).toBe('1 h 10 min');
+        expect($(element, '.countdown').classList).not.toContain('slds-text-color_error');
+    });
+
+    it('goes on counting when the laptop\'s clock is set while the page is open', async () => {
+        const element = mount(lead({ deadlineIn: 10 * MINUTE }));
+        await settle();
+        jest.setSystemTime(NOW + 60 * MINUTE); // the wall clock jumps an hour; no time passed
+        jest.advanceTimersByTime(1000);
+        await settle();
+        expect($(element, '.countdown strong').textContent).toBe('9 min 59 s');
+        expect($(element, '.accept')).not.toBeNull();
+    });
+
+    it('counts from Salesforce\'s new figure when the record is read again', async () => {
+        const element = mount(lead({ deadlineIn: 10 * MINUTE }));
+        await settle();
+        jest.advanceTimersByTime(2 * MINUTE);
+        getRecord.emit(lead({ deadlineIn: 10 * MINUTE, secondsLeft: 5 * 60 }));
+        await settle();
+        expect($(element, '.countdown strong').textContent).toBe('5 min 00 s');
+    });
+
+    it('shows the deadline itself as Salesforce stores it', async () => {
+        jest.setSystemTime(NOW + FAST);
+        const element = mount(lead({ deadlineIn: 10 * MINUTE }));
+        await settle();
+        const shown = $(element, 'lightning-formatted-date-time');
+        expect(shown.value).toBe(new Date(NOW + 10 * MINUTE).toISOString());
+    });
+
+    it('falls back to the browser\'s clock in an org without the formula field', async () => {
+        jest.setSystemTime(NOW + FAST);
+        let element = mount(lead({ deadlineIn: 20 * MINUTE, secondsLeft: NO_FIELD }));
+        await settle();
+        expect($(element, '.countdown strong').textContent).toBe('5 min 00 s');
+        element.remove();
+        element = mount(lead({ deadlineIn: 10 * MINUTE, secondsLeft: NO_FIELD }));
+        await settle();
+        expect($(element, '.accept')).toBeNull();
+        expect($(element, '.lapsed')).not.toBeNull();
     });
 });
 
