@@ -57,6 +57,3 @@ def settle(conn: Connection, entry_id: int, status: str, now: datetime, *, task_
         values["next_at"] = next_at
     conn.execute(update(T).where(T.c.id == entry_id).values(**values))
 
-
-def waiting_count(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(T).where(T.c.status.in_(WAITING))).scalar() or 0
