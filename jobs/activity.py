@@ -158,7 +158,10 @@ def _send(cx, now: datetime, entries: list[dict[str, Any]], counts: dict[str, in
         batch = entries[start:start + BATCH_SIZE]
         attempts = {e["id"]: e["attempts"] + 1 for e in batch}
         with cx.store.begin() as conn:  # dated before it goes: a crash now leaves it to be read back
-            tasks_state.sending(conn, list(attempts), now, now + _wait(max(attempts.values())))
+            won = tasks_state.claim(conn, list(attempts), now, now + _wait(max(attempts.values())))
+        batch = [e for e in batch if e["id"] in won]
+        if not batch:
+            continue
         try:
             results = cx.client.create("Task", [e["record"] for e in batch])
             outcomes = [(r.ok, r.id, r.kind, r.code, r.message) for r in results]

@@ -37,13 +37,19 @@ def due(conn: Connection, now: datetime, limit: int) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
-def sending(conn: Connection, ids: list[int], now: datetime, next_at: datetime) -> None:
-    """About to be sent: counted, dated (a Task created from now on may be this one), and
-    not picked up again before `next_at` should the answer never come."""
-    for i in range(0, len(ids), 500):
-        conn.execute(update(T).where(T.c.id.in_(ids[i:i + 500])).values(
+def claim(conn: Connection, ids: list[int], now: datetime, next_at: datetime) -> set[int]:
+    """Take these Tasks to send now: those still waiting and due (another connector's job, or
+    this one's other job, may have taken some since they were read). Each taken is counted,
+    dated (a Task created from now on may be this one) and not due again before `next_at`,
+    should the answer never come."""
+    won: set[int] = set()
+    for entry_id in ids:  # one by one: which were won is what each statement changed
+        changed = conn.execute(update(T).where(T.c.id == entry_id, T.c.status.in_(WAITING), T.c.next_at <= now).values(
             status="sent", attempts=T.c.attempts + 1, next_at=next_at, updated_at=now,
-            first_sent_at=func.coalesce(T.c.first_sent_at, now)))
+            first_sent_at=func.coalesce(T.c.first_sent_at, now))).rowcount
+        if changed:
+            won.add(entry_id)
+    return won
 
 
 def settle(conn: Connection, entry_id: int, status: str, now: datetime, *, task_id: str | None = None,
