@@ -278,10 +278,10 @@ def test_a_refusal_shown_on_the_lead_names_no_user():
     assert shown == "INVALID_ID_FIELD: Invalid recipientId: [user] is an inactive user; [user] too"
 
 
-@pytest.mark.parametrize("fault", ["503", "500", "lost_answer"])
+@pytest.mark.parametrize("fault", ["503", "500", "lost_answer", "limit"])
 def test_a_task_salesforce_could_not_take_for_a_while_is_written_later_and_once(berlin_org, make_loop, sf_for, fault):
-    """A 503 (however often tried), a 500 or an answer lost on the way back leaves the
-    reminder's Task unwritten (or written, unknown to us): it is not lost — a later run
+    """A 503 (however often tried), a 500, an answer lost on the way back or the day's API
+    allowance refused (403 REQUEST_LIMIT_EXCEEDED) leaves the reminder's Task unwritten (or written, unknown to us): it is not lost — a later run
     writes it — and never written twice (a retry reads back what landed before it writes)."""
     org = berlin_org
     sf = lambda: sf_for(org)  # noqa: E731
@@ -289,7 +289,7 @@ def test_a_task_salesforce_could_not_take_for_a_while_is_written_later_and_once(
     loop.cycle()
     offer = live_offers(loop)[0]
     due = [o for o in live_offers(loop) if o["deadline"] - offer["deadline"] <= timedelta(hours=1)]
-    org.faults.plan(fault, count=1 if fault == "lost_answer" else 50, endpoint="POST composite/sobjects")
+    org.faults.plan(fault, count=1 if fault in ("lost_answer", "limit") else 50, endpoint="POST composite/sobjects")
     with capture_logs() as logs:
         result = remind_due(loop, offer["deadline"])
         org.faults.clear()
