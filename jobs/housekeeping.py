@@ -35,6 +35,9 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
         writes = conn.execute(delete(schema.outbox).where(
             schema.outbox.c.status.in_(("confirmed", "dropped")),
             schema.outbox.c.updated_at < now - KEEP_SETTLED_WRITES)).rowcount
+        writes += conn.execute(delete(schema.activity_tasks).where(
+            schema.activity_tasks.c.status.in_(("confirmed", "dropped")),
+            schema.activity_tasks.c.updated_at < now - KEEP_SETTLED_WRITES)).rowcount
         gone = conn.execute(delete(schema.instances).where(
             schema.instances.c.seen_at < now - KEEP_GONE_INSTANCES)).rowcount
     return {k: v for k, v in (("job_runs_pruned", runs), ("outbox_pruned", writes), ("instances_pruned", gone),

@@ -403,12 +403,15 @@ def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, di
     reason += f"{decision.reason}" if decision.kind is not DecisionKind.OFFER else "no reseller left to offer it to"
     # a lead that never went down (no reseller qualified when the distributor accepted) is not
     # "back": the reason says why it stays with the distributor
+    # `attempt` is the offer that would have come next: none is made, so the lead's attempt
+    # stays the last offer's, as its Routing_Attempt__c (it counts offers) and the state say
+    made = max(attempt - 1, 1)
     back = Decision(lead_id=lead.id, kind=DecisionKind.UNROUTABLE,
                     reason=clip(f"Back to the distributor: {reason}" if said else reason),
-                    rule="hand_down", ruleset="hand_down", partner_id=dist_id, attempt=attempt,
+                    rule="hand_down", ruleset="hand_down", partner_id=dist_id, attempt=made,
                     explanation={"hand_down": reason, "distributor": dist_id})
     ob.record_decision(conn, lead_id=lead.id, at=now, kind="hand_back", rule="hand_down", partner_id=dist_id,
-                       attempt=attempt, decision=jsonable(back))
+                       attempt=made, decision=jsonable(back))
     owner = distributor.get("accepted_by")
     state.record_held(lead.id, dist_id)  # its accepted lead again: it counts against its capacity
     of.put_lead(conn, lead.id, now, state=LeadState.ACCEPTED.value, owner_id=owner, reason=back.reason,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
 from connector.soql import format_soql, select, soql_datetime
-from jobs import alerts, bulk_writeback, lifecycle, read_window
+from jobs import activity, alerts, bulk_writeback, lifecycle, read_window
 from jobs import lead_words as words
 from jobs.in_flight import IN_FLIGHT_WHY, let_in_flight_land, sent_at, still_in_flight
 from jobs.echoes import not_our_echo
@@ -44,6 +44,9 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     for k, v in reconcile(cx, now).items():
         counts[k] = counts.get(k, 0) + v
     for k, v in flush(cx, now).items():
+        counts[k] = counts.get(k, 0) + v
+    # the Tasks on Leads Salesforce could not take for a while (jobs/activity.py)
+    for k, v in activity.retry(cx, now).items():
         counts[k] = counts.get(k, 0) + v
     return counts
 

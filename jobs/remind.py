@@ -15,6 +15,10 @@ What happened shows on the Lead as a completed Task (TASK_SUBJECTS: "Offer remin
 "partly sent", "not sent" with Salesforce's reason…; jobs/activity.py; [notifications]
 reminder_tasks — whatever it says for one the email limit stopped). With notifications mode
 "none" nothing is sent, and no Task written.
+
+A rep may have answered in the portal a minute ago, before the connector read it: the due
+offers' Leads are read once first, and one saved since the last read with an answer in it
+is not reminded (`_answered_unread`; counted `reminder_held_for_answer`).
 """
 from __future__ import annotations
 
@@ -23,11 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 from datetime import datetime, timedelta
 
+from connector.errors import ConnectorError
 from connector.notify import OUTCOME_UNKNOWN, Notification, NotifyResult
-from jobs import activity, alerts, email_limit
+from jobs import activity, alerts, email_limit, poll
 from jobs.alerts import deadline_lines, deadline_text, lead_link, pool_members, rep_of
 from jobs.state import offers as of
+from jobs.timeutil import parse_sf_datetime
 from jobs.wording import reminder_words, stored_facts
+from mappings import Unroutable
 from rules.windows import parse_calendar, reminder_time, week_of
 
 if TYPE_CHECKING:
@@ -53,6 +60,8 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
             for o in near}
     at = {o["id"]: _after_alert(cx.book, rules, routing, o, hours, told[o["id"]]) for o in near}
     due = [o for o in near if at[o["id"]] <= now]
+    held = _answered_unread(cx, due)
+    due = [o for o in due if o["id"] not in held]
     with cx.store.begin() as conn:
         # claimed, not just set: another connector that read the same offers as due (an
         # overlapping leader) may have claimed some since; only what is won here is sent
@@ -63,7 +72,8 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     by_alert = {o["id"] for o in due if told[o["id"]] is not None and at[o["id"]] <= told[o["id"]]}
     due = [o for o in due if o["id"] not in by_alert]
     if not due:
-        return {"reminded_by_alert": len(by_alert)} if by_alert else {}
+        return ({"reminded_by_alert": len(by_alert)} if by_alert else {}) | (
+            {"reminder_held_for_answer": len(held)} if held else {})
     # a pool lead's reminder goes to the members its alert would tell: not one that declined
     # it, one paused or at its capacity or daily cap since (a reminder is a push), nor one
     # the pool's rule does not admit for the lead
@@ -77,6 +87,8 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
     counts: dict[str, int] = {"reminded": len(due), "notified": 0, "failed": 0}
     if by_alert:
         counts["reminded_by_alert"] = len(by_alert)
+    if held:
+        counts["reminder_held_for_answer"] = len(held)
     if mode == "none":  # the org notifies with a Flow: nothing sent here, nothing to show
         return counts
     log = cx.log(component="remind")
@@ -100,6 +112,47 @@ def run(cx: Context, now: datetime) -> dict[str, int]:
             marks.append(_mark(offer, mode, outcome, zones, refusals, members.get(offer["id"], ((), {}))[1]))
     activity.write(cx, now, marks, kind="reminder", setting=SETTING, counts=counts)
     return counts
+
+
+def _answered_unread(cx: Context, due: list[dict[str, Any]]) -> set[int]:
+    """The due offers whose rep may have answered since the connector last read the lead: the
+    Lead saved after that read (its SystemModstamp past the one the state holds) with an answer
+    in it — a response, or a pool lead no longer owned by its queue. Their reminders are not
+    claimed: the lead's next read takes the answer in and ends the offer; a save that proves no
+    answer leaves the reminder due for the next run.
+
+    One read of the due leads (the fields every read of leads asks for, so the mapping decides
+    what an answer is), not a LeadHistory query: a reminder held for a save that was no answer
+    only waits for that read. A read that fails holds nothing: the reminders go as before."""
+    if not due:
+        return set()
+    ids = sorted({o["lead_id"] for o in due})
+    try:
+        found = list(cx.client.read_by_ids(cx.mappings.sobject("lead"), poll.read_fields(cx.mappings), ids))
+    except ConnectorError as e:
+        cx.log(component="remind").info("reminder_answers_not_read", leads=len(ids), code=e.failure.code,
+                                        note="reminders go without knowing whether an unread answer came")
+        return set()
+    with cx.store.connect() as conn:
+        last_read = {i: row.get("modstamp") for i, row in of.get_leads(conn, ids).items()}
+    convert = cx.mappings.lead_converter()
+    answered: dict[str, Any] = {}
+    for rec in found:
+        saved, seen = parse_sf_datetime(rec.get("SystemModstamp")), last_read.get(rec["Id"])
+        if saved is not None and seen is not None and saved <= seen:
+            continue  # nothing saved since the connector read it: any answer was taken in
+        lead = convert(rec)
+        if not isinstance(lead, Unroutable):
+            answered[rec["Id"]] = lead
+    held: set[int] = set()
+    for o in due:
+        lead = answered.get(o["lead_id"])
+        if lead is None:
+            continue
+        picked_up = o.get("kind") == "pool" and lead.owner_id and lead.owner_id != o.get("owner_id")
+        if lead.response in poll.ANSWERS or picked_up:
+            held.add(o["id"])
+    return held
 
 
 def _messages(cx, routing, due: list[dict[str, Any]], members: dict[int, tuple[tuple[str, ...], dict[str, int]]],

@@ -164,6 +164,8 @@ def _raise_fault(sb: Sandbox, request: Request, kind: str) -> None:
         raise SalesforceError(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-12345 (-1234567890)")  # fmt: skip
     if kind == "lock":
         raise SalesforceError(400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records")  # fmt: skip
+    if kind == "limit":
+        raise SalesforceError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
     if kind == "expire":
         sb.auth.expire(request.token)
         raise SalesforceError(401, "INVALID_SESSION_ID", "Session expired or invalid")

@@ -8,7 +8,8 @@ Two sources, both reproducible:
   letting `skip` through), checked before the profile.
 
 Kinds: `503`, `500`, `lock` (UNABLE_TO_LOCK_ROW for the whole request), `expire`
-(the caller's session ends: 401 INVALID_SESSION_ID), `latency` (added delay, then the
+(the caller's session ends: 401 INVALID_SESSION_ID), `limit` (403 REQUEST_LIMIT_EXCEEDED, as
+past the daily API allowance, for this request alone; planned only), `latency` (added delay, then the
 request proceeds), `drop` (connection closed without an answer), `lost_answer` (the
 request is carried out, then the connection closes before the answer: a client cannot
 tell it from `drop`, and sending again does the work twice; planned only), `record_failures`
@@ -27,7 +28,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-KINDS = ("503", "500", "lock", "expire", "latency", "drop", "lost_answer", "record_failures", "job_failed", "unavailable", "stream_drop")
+KINDS = ("503", "500", "lock", "expire", "limit", "latency", "drop", "lost_answer", "record_failures", "job_failed", "unavailable", "stream_drop")
 STREAM_KINDS = ("unavailable", "stream_drop")  # the Pub/Sub API's: see decide_stream
 _ROW_KINDS = ("record_failures", "job_failed")  # reach only requests that write rows
 

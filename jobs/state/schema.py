@@ -26,7 +26,7 @@ from sqlalchemy import (
 
 from jobs.state.types import OrgString, OrgText, UTCDateTime
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 metadata = MetaData()
 
@@ -180,6 +180,28 @@ outbox = Table(
     Column("last_error", OrgText),
     Index("ix_outbox_status", "status", "id"),
     Index("ix_outbox_lead", "lead_id"),
+)
+
+# Tasks the connector leaves on a Lead (jobs/activity.py) until Salesforce confirms them:
+# one that could not be written for a while (a 503, a lost answer, the API allowance
+# spent) is tried again later, and a retry first reads back whether the last try landed.
+activity_tasks = Table(
+    "activity_tasks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lead_id", ID, nullable=False),
+    Column("kind", String(16), nullable=False),  # reminder, followup, alert
+    Column("setting", String(32), nullable=False),  # the [notifications] setting that asked for it
+    Column("record", JSON, nullable=False),  # the Task's fields, as first decided
+    Column("status", String(10), nullable=False),  # pending, sent, confirmed, dropped
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("first_sent_at", UTCDateTime),  # a Task found created since then is this one
+    Column("next_at", UTCDateTime, nullable=False),  # not tried again before
+    Column("task_id", ID),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("last_error", OrgText),
+    Index("ix_activity_tasks_status_next", "status", "next_at"),
 )
 
 decisions = Table(

@@ -218,3 +218,34 @@ def test_resellers_that_let_the_hand_down_lapse_pass_it_on_and_then_back_to_the_
     v = k.view(lead)
     assert (v["Routing_Status__c"], v["partner"], v["OwnerId"]) == ("Accepted", "southern", k.reps["southern"]), v
     assert "lapsed" in v["Routing_Reason__c"] and v["Offer_Deadline__c"] is None, v
+
+
+def test_a_lead_back_with_the_distributor_counts_the_offers_it_had_on_the_lead_in_the_state_and_in_explain(kestrel):
+    """Routing_Attempt__c counts offers (docs/CONTRACTS.md): going back to the distributor
+    offers the lead to nobody, so its attempt stays the last reseller's offer's — on the Lead,
+    in the state and in explain's history alike."""
+    from sqlalchemy import create_engine, text
+
+    k = kestrel
+    lead = k.new_lead("Bondi Surf Supplies", "AU", State="NSW")
+    k.once(init=True)
+    dist = k.view(lead)["partner"]
+    k.accept(lead)
+    k.once(hours=1)
+    for _ in RESELLERS[dist]:
+        k.reject(lead, "No capacity")
+        k.once(hours=1)
+    v = k.view(lead)
+    assert (v["Routing_Status__c"], v["partner"]) == ("Accepted", dist), v
+    last_offer = max(o["attempt"] for o in k.explain(lead)["offers"])
+    assert last_offer == 1 + len(RESELLERS[dist]), "the distributor's offer, then one per reseller"
+    history = k.explain(lead)["history"]
+    assert history[-1]["kind"] == "hand_back"
+    engine = create_engine(f"sqlite:///{k.work / 'leadrouter.sqlite'}")
+    try:
+        with engine.connect() as conn:
+            in_state = conn.execute(text("SELECT attempt FROM leads WHERE lead_id = :id"), {"id": lead}).scalar()
+    finally:
+        engine.dispose()
+    assert (v["Routing_Attempt__c"], in_state, history[-1]["attempt"],
+            history[-1]["decision"]["attempt"]) == (last_offer,) * 4

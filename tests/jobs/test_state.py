@@ -220,3 +220,21 @@ def test_migration_3_dates_the_bars_it_carries_over_by_salesforces_clock_not_the
         assert as_utc(at) == org_now, f"carried over at {at}, the host's time, not the org's {org_now}"
     finally:
         store.dispose()
+
+
+def test_an_activity_task_is_sent_by_one_claim_only(store):
+    """The job that decided a Task and the outbox job retrying the waiting ones may take the
+    same row at once: one of them sends it, or it would show twice on the Lead."""
+    from jobs.state import activity as tasks
+
+    with store.begin() as conn:
+        [entry] = tasks.add(conn, [{"lead_id": "00Q000000000001AAA", "kind": "reminder", "setting": "reminder_tasks",
+                                    "record": {"Subject": "Offer reminder sent"}}], NOW)
+    with store.begin() as conn:
+        assert tasks.claim(conn, [entry], NOW, NOW + timedelta(minutes=1)) == {entry}
+    with store.begin() as conn:
+        assert tasks.claim(conn, [entry], NOW, NOW + timedelta(minutes=1)) == set(), "taken already"
+        assert tasks.due(conn, NOW, 10) == []
+    with store.begin() as conn:  # its answer never came: due again after the wait, read back first
+        [row] = tasks.due(conn, NOW + timedelta(minutes=1), 10)
+        assert (row["status"], row["attempts"], row["first_sent_at"]) == ("sent", 1, NOW)

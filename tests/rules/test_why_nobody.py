@@ -2,6 +2,8 @@
 lead's own value — in the reason an admin reads on the Lead, with the rule named."""
 from __future__ import annotations
 
+import pytest
+
 from rules import RoutingState
 from rules.explain import REASON_MAX
 from rules.model import DecisionKind
@@ -157,3 +159,36 @@ def test_each_gate_check_blames_only_a_value_it_reads():
     country, status = d.reason.split("; ")[:2]
     assert country == 'Country: "Atlantis" is not a recognised country', d.reason
     assert status.startswith("Status:") and "Atlantis" not in status, d.reason
+
+
+NO_NAME = ["---", "...", "?!", "- . -", "   ", "\u200b", "\u200b\u200f\u200e", "\ufeff", "\u00a0\u3000",
+           "«»", "「」", "¿¡", "\u202e-\u202c", "\u00ad", "_"]
+NAMES = ["🚀", "🚀 Rocket GmbH 🇩🇪", "Acme\u200b\u200dCorp\ufeff", "\u202eexe.Acme\u202c Ltd", "شركة النور",
+         "O'Brien \"Ltd\" ' OR Id != null --", "x" * 100_000, "3M", "Café", "Cafe\u0301", "A.", "$$$", "旧金山商事",
+         "Acme\x00Corp"]
+
+
+@pytest.mark.parametrize("company", NO_NAME, ids=[c.encode("unicode_escape").decode()[:40] for c in NO_NAME])
+def test_a_company_of_only_punctuation_spaces_or_invisible_characters_is_held_at_the_shipped_gate(company):
+    router = router_for(None, [partner("001A")])
+    d = router.decide(lead(company=company), RoutingState(), NOW)
+    assert d.kind is DecisionKind.UNROUTABLE and d.rule == "Gate check", d.reason
+    assert d.reason.startswith("Company: ") and "enter the company's name" in d.reason, d.reason
+
+
+@pytest.mark.parametrize("company", NAMES, ids=[c.encode("unicode_escape").decode()[:40] for c in NAMES])
+def test_a_company_with_anything_more_than_punctuation_passes_the_shipped_gate(company):
+    router = router_for(None, [partner("001A")])
+    d = router.decide(lead(company=company), RoutingState(), NOW)
+    assert d.rule != "Gate check", d.reason
+
+
+def test_the_lead_corpus_holds_companies_at_the_shipped_gate():
+    """tests/badinput's rule file checks leads end to end through the sandbox: its company
+    gate is the shipped one, so what the corpus proves holds for the shipped rules."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    shipped = (root / "rules" / "defaults" / "rules.toml").read_text(encoding="utf-8")
+    gate = shipped[shipped.index("# A name made only of punctuation"):shipped.index("[[gate]]\nwhen = 'country")]
+    assert gate in (root / "tests" / "badinput" / "rules.toml").read_text(encoding="utf-8")

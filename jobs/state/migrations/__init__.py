@@ -48,6 +48,7 @@ from jobs.state.migrations import (
     v8_offer_calendar,
     v9_offer_alerted_at,
     v10_incumbent_rows,
+    v11_activity_tasks,
 )
 
 
@@ -69,6 +70,7 @@ MIGRATIONS: list[Migration] = [
     Migration(8, v8_offer_calendar.NAME, v8_offer_calendar.apply),
     Migration(9, v9_offer_alerted_at.NAME, v9_offer_alerted_at.apply),
     Migration(10, v10_incumbent_rows.NAME, v10_incumbent_rows.apply),
+    Migration(11, v11_activity_tasks.NAME, v11_activity_tasks.apply),
 ]
 
 
