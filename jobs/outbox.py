@@ -116,6 +116,11 @@ def _flush_chunk(cx: Context, entries: list[dict[str, Any]], now: datetime, coun
     for i in range(0, len(fresh), BATCH):
         batch = fresh[i:i + BATCH]
         with cx.store.begin() as conn:
+            # Looked at again once the write lock is ours: on SQLite taking it waits up to the
+            # busy timeout for another writer, and a stop meanwhile (SIGTERM) must not send a
+            # batch. Nothing is marked yet, so the batch stays pending, whole, for the next run.
+            if cx.stop.is_set():
+                break
             fence(conn, getattr(cx, "lock", None))
             ob.mark(conn, [e["id"] for e in batch], "sent", sent_at(cx, now), count_attempt=True)
         dropped = cx.mappings.writeback_dropped_fields()

@@ -92,6 +92,7 @@ def handle(sb: Sandbox, request: Request) -> Response:
     request.version = version
     route, params, allowed = sb.router.match(sb.router.api, _routed(request.method), rest)
     name = route.name if route else f"{request.method} (no such resource)"
+    sb.counters.arrive(name)
     held = 0
     try:
         session = sb.auth.session_user(request.header("Authorization"))

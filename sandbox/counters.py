@@ -3,6 +3,10 @@
 Endpoints are named by route ("GET query", "PATCH composite/sobjects",
 "POST oauth2/token"), so a test can assert "one composite request for 200 leads".
 `api_calls` counts what the org's daily API limit counts.
+
+A request is counted once answered (after any latency a fault plan adds). `arrived`
+counts it when it reaches the org: a request arrived and not yet counted is still on the
+wire, which is what a test stopping the connector "mid batch" must wait for.
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ class Counters:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._endpoints: Counter[str] = Counter()
+        self._arrived: Counter[str] = Counter()  # REST requests that reached the org, answered or not
         self._statuses: Counter[int] = Counter()
         self._api_calls = 0
         self._records_written = 0
@@ -61,6 +66,15 @@ class Counters:
             if api_call:
                 self._api_calls += 1
 
+    def arrive(self, endpoint: str) -> None:
+        with self._lock:
+            self._arrived[endpoint] += 1
+
+    def arrived(self, endpoint: str) -> int:
+        """Requests to `endpoint` that reached the org, including those still being answered."""
+        with self._lock:
+            return self._arrived.get(endpoint, 0)
+
     def add_records_written(self, n: int) -> None:
         with self._lock:
             self._records_written += n
@@ -82,6 +96,7 @@ class Counters:
     def reset(self) -> None:
         with self._lock:
             self._endpoints.clear()
+            self._arrived.clear()
             self._statuses.clear()
             self._api_calls = 0
             self._records_written = 0
