@@ -58,3 +58,25 @@ def test_a_follow_up_for_a_deactivated_rep_goes_to_an_active_colleague_or_the_es
     assert "no longer active" in said and "another active rep of the partner" in said, said
     said = tasks[alone]["Description"]
     assert "no active rep" in said and "Channel_Escalations" in said, said
+
+
+def test_by_email_a_partner_without_active_reps_is_said_on_the_lead_with_how_to_reach_the_queue(org, make_loop):
+    """emailSimple takes a user, never a queue: the Task says nobody was reminded, and how to
+    have the escalation queue's members reminded instead."""
+    loop = make_loop(org, settings={"offers": {"followup_days": 3},
+                                    "notifications": {"mode": "email", "offer_alert": "email"}})
+    org.simulator.set_profile("*", ALWAYS_ACCEPT)
+    loop.cycle(partners_act=False)
+    first = to_resellers(loop)
+    loop.cycle(hours=1)
+    lead_id, offer = next((lid, o) for lid, o in first.items() if loop.lead(lid)["Status"] == "Open - Not Contacted")
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    for rep in _reps(org, offer["partner_id"]):
+        org.org.update("User", rep, {"IsActive": False})
+    before = len(org.notifications.all("emailSimple"))
+    loop.cycle(hours=3 * 24)
+    assert not [n for n in org.notifications.all("emailSimple")[before:]
+                if lead_id in n.inputs["emailBody"] and n.inputs["emailSubject"].startswith("Accepted lead")]
+    [task] = [t for t in org.org.records("Task") if t["WhoId"] == lead_id and t["Subject"].startswith("Follow-up")]
+    assert task["Subject"] == "Follow-up reminder not sent", task
+    assert "no active rep" in task["Description"] and 'mode = "custom"' in task["Description"], task["Description"]
