@@ -131,7 +131,8 @@ def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, in
             line = (f"leadrouter could not email the rep holding this lead ({activity.reason(refusal.code, refusal.message)}); "
                     f"it reminded them {activity.HOW['custom']} to work it instead.")
         elif sent:
-            subject, line = "Follow-up reminder sent", f"leadrouter reminded the rep holding this lead {activity.HOW.get(mode, mode)} to work it."
+            whom = "someone" if o["lead_id"] in instead else "the rep holding this lead"  # the next sentence says who
+            subject, line = "Follow-up reminder sent", f"leadrouter reminded {whom} {activity.HOW.get(mode, mode)} to work it."
         elif r is not None and r.code == OUTCOME_UNKNOWN:
             subject = "Follow-up reminder may not have been sent"
             line = (f"leadrouter asked Salesforce to remind the rep holding this lead to work it, and cannot tell "
@@ -139,7 +140,8 @@ def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, in
         else:
             why = activity.reason(r.code, r.message) if r is not None else (
                 "no active rep to remind" if o["lead_id"] in instead else "no rep recorded as accepting it")
-            subject, line = "Follow-up reminder not sent", f"leadrouter could not remind the rep holding this lead ({why})."
+            whom = "anyone" if o["lead_id"] in instead else "the rep holding this lead"
+            subject, line = "Follow-up reminder not sent", f"leadrouter could not remind {whom} ({why})."
         marks.append(activity.Mark(o["lead_id"], subject,
                                    f"{line}{instead.get(o['lead_id'], '')}\nAccepted {days} days ago; Status still {untouched}."))
     activity.write(cx, now, marks, kind="followup", setting="reminder_tasks", counts=counts)
