@@ -43,6 +43,7 @@ from jobs import activity, email_limit
 from jobs.printable import in_sentence
 from jobs.state import offers as of
 from jobs.state import schema
+from mappings.geo import place_name
 from rules.windows import zone as time_zone
 
 TASK_SETTING = "alert_tasks"  # [notifications]: a Task on the Lead for each alert (jobs/activity.py)
@@ -165,7 +166,8 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
     covers: list[list[int]] = []  # the offers each message tells of
     for rep_id, mine in sorted(by_rep.items()):
         rep = rep_of(routing, rep_id)
-        words = texts(rep.language if rep else None)
+        language = rep.language if rep else None
+        words = texts(language)
         zone = rep.time_zone if rep else None
         if digest and len(mine) > 1:
             # a bell notification must open a record (Salesforce refuses one without targetId
@@ -173,7 +175,7 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
             # the Lead's activities would list the other leads to the next partner's reps.
             urgent = min(mine, key=lambda i: (alerted[i][0].get("deadline") is None, alerted[i][0].get("deadline"), i))
             notes.append(Notification(recipient_ids=(rep_id,), title=words["digest"].format(n=len(mine)),
-                                      body="\n\n".join(_body(words, alerted[i][1], zone) for i in mine)[:32_000],
+                                      body="\n\n".join(_body(words, alerted[i][1], zone, language) for i in mine)[:32_000],
                                       target_id=alerted[urgent][1]["lead_id"] if mode == "custom" else None))
             covers.append(mine)
         else:
@@ -181,7 +183,7 @@ def send_offer_alerts(cx, now: datetime, offers: Iterable[dict[str, Any]],
                 f = alerted[i][1]
                 title = words["pool_title" if f["pool"] else "title"].format(company=f["company"])
                 notes.append(Notification(recipient_ids=(rep_id,), title=title,
-                                          body=_body(words, f, zone), target_id=f["lead_id"]))
+                                          body=_body(words, f, zone, language), target_id=f["lead_id"]))
                 covers.append([i])
     log = cx.log(component="alerts")
     kind = "custom" if mode == "custom" else "email"
@@ -421,14 +423,25 @@ def _lead_facts(lead: Any, *, person: bool = True) -> dict[str, Any]:
     # A name in Arabic or Hebrew is isolated, so the sentence around it keeps its order.
     person = " ".join(p for p in (in_sentence(get("first_name")), in_sentence(get("last_name"))) if p) if person else ""
     company = in_sentence(get("company")) or person or "a lead"
-    region = ", ".join(p for p in (in_sentence(get("city")), in_sentence(get("state")), in_sentence(get("country")))
-                       if p)
+    places = (get("city"), get("state"), get("country"))
     return {"lead": f"{person} ({company})" if person else company, "company": company,
-            "region": region or "?", "products": sorted(in_sentence(p) for p in get("products") or ())}
+            "region": region_text(places), "places": places,
+            "products": sorted(in_sentence(p) for p in get("products") or ())}
 
 
-def _body(words: dict[str, str], f: dict[str, Any], zone: str | None) -> str:
-    return words["pool_body" if f.get("pool") else "body"].format(lead=f["lead"], company=f["company"], region=f["region"],
+def region_text(places: tuple[str | None, str | None, str | None], language: str | None = None) -> str:
+    """City, state and country as a partner reads them: the lead holds ISO 3166 codes
+    ("US-ND", "US"), named here in the rep's language where pycountry has it ("North
+    Dakota, United States"); a code it does not know stays as it is."""
+    city, state, country = places
+    region = ", ".join(p for p in (in_sentence(city), in_sentence(place_name(state, language)),
+                                   in_sentence(place_name(country, language))) if p)
+    return region or "?"
+
+
+def _body(words: dict[str, str], f: dict[str, Any], zone: str | None, language: str | None = None) -> str:
+    region = region_text(f["places"], language) if f.get("places") else f["region"]
+    return words["pool_body" if f.get("pool") else "body"].format(lead=f["lead"], company=f["company"], region=region,
                                 products=", ".join(f["products"]) or words["none"],
                                 deadline=deadline_text(f["deadline"], zone) or words["nodeadline"], link=f["link"])
 

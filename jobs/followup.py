@@ -50,6 +50,35 @@ def holder(routing, offer: dict) -> str | None:
     return offer.get("accepted_by")
 
 
+def reminded(cx: Context, routing, offer: dict) -> tuple[str | None, str]:
+    """Who is reminded of an accepted lead, and what the Task adds about it. Salesforce
+    delivers a custom notification to a user only while active, and refuses an email to an
+    inactive one, so a holder deactivated since is replaced: by the partner's first active
+    rep (the one an offer's rotation starts with), else by the escalation queue, whose
+    active members are told as for any escalated lead."""
+    who = holder(routing, offer)
+    rep = rep_of(routing, who) if who else None
+    if rep is None or rep.active:
+        return who, ""
+    partner = routing.partners.get(offer.get("partner_id") or rep.partner_id)
+    colleagues = partner.active_reps if partner is not None else ()
+    if colleagues:
+        return colleagues[0].id, (" The rep who held it is no longer active in Salesforce, so another active rep "
+                                  "of the partner was reminded instead.")
+    queue = cx.book.settings.escalation_queue
+    queue_id = routing.queue_ids.get(queue)
+    if queue_id is not None and cx.settings.notifications.mode == "email":
+        # emailSimple takes a user, contact or lead as its recipient, never a queue
+        return None, (f" The rep who held it is no longer active in Salesforce and the partner has no active rep "
+                      f"left; the escalation queue {queue} cannot be emailed (set [notifications] mode = \"custom\" "
+                      "to remind its members by a Salesforce notification).")
+    if queue_id is None:
+        return None, (f" The rep who held it is no longer active in Salesforce, the partner has no active rep "
+                      f"left, and the escalation queue {queue} is not in the org: nobody could be reminded.")
+    return queue_id, (f" The rep who held it is no longer active in Salesforce and the partner has no active rep "
+                      f"left, so the escalation queue {queue} was reminded instead.")
+
+
 def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, int]) -> None:
     """Remind the rep holding each accepted lead nobody worked; the reminder (or why it did
     not go out) shows on the Lead as a completed Task, as the offer reminder does (jobs/activity.py)."""
@@ -58,8 +87,16 @@ def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, in
     if mode == "none":  # the org notifies with a Flow: nothing sent here, nothing to show
         return
     routing = cx.routing()
-    with_rep = [{**o, "holder": holder(routing, o)} for o in remind]
-    with_rep = [o for o in with_rep if o["holder"]]
+    instead: dict[str, str] = {}  # lead -> why someone other than its holder was reminded
+    with_rep = []
+    for o in remind:
+        who, why = reminded(cx, routing, o)
+        if why:
+            instead[o["lead_id"]] = why
+            cx.log(component="followup").info("followup_holder_inactive", lead_id=o["lead_id"],
+                                              holder=holder(routing, o), reminded=who)
+        if who:
+            with_rep.append({**o, "holder": who})
     facts = stored_facts(cx, [o["lead_id"] for o in with_rep])
     notes = []
     for o in with_rep:
@@ -94,16 +131,19 @@ def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, in
             line = (f"leadrouter could not email the rep holding this lead ({activity.reason(refusal.code, refusal.message)}); "
                     f"it reminded them {activity.HOW['custom']} to work it instead.")
         elif sent:
-            subject, line = "Follow-up reminder sent", f"leadrouter reminded the rep holding this lead {activity.HOW.get(mode, mode)} to work it."
+            whom = "someone" if o["lead_id"] in instead else "the rep holding this lead"  # the next sentence says who
+            subject, line = "Follow-up reminder sent", f"leadrouter reminded {whom} {activity.HOW.get(mode, mode)} to work it."
         elif r is not None and r.code == OUTCOME_UNKNOWN:
             subject = "Follow-up reminder may not have been sent"
             line = (f"leadrouter asked Salesforce to remind the rep holding this lead to work it, and cannot tell "
                     f"whether it did ({activity.reason(r.code, r.message)}).")
         else:
-            why = activity.reason(r.code, r.message) if r is not None else "no rep recorded as accepting it"
-            subject, line = "Follow-up reminder not sent", f"leadrouter could not remind the rep holding this lead ({why})."
+            why = activity.reason(r.code, r.message) if r is not None else (
+                "no active rep to remind" if o["lead_id"] in instead else "no rep recorded as accepting it")
+            whom = "anyone" if o["lead_id"] in instead else "the rep holding this lead"
+            subject, line = "Follow-up reminder not sent", f"leadrouter could not remind {whom} ({why})."
         marks.append(activity.Mark(o["lead_id"], subject,
-                                   f"{line}\nAccepted {days} days ago; Status still {untouched}."))
+                                   f"{line}{instead.get(o['lead_id'], '')}\nAccepted {days} days ago; Status still {untouched}."))
     activity.write(cx, now, marks, kind="followup", setting="reminder_tasks", counts=counts)
 
 

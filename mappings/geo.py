@@ -228,3 +228,48 @@ def subdivision_code(text: str, country: str | None) -> str | None:
     if len(_sub_memo) < 50_000:
         _sub_memo[key] = result
     return result
+
+
+def _catalog_language(language: str | None) -> tuple[str, ...]:
+    """gettext languages to try for a Salesforce locale key ('pt_BR' → pt_BR, then pt)."""
+    key = (language or "").replace("-", "_")
+    base = key.split("_")[0].lower()
+    if not base or base == "en":
+        return ()
+    return (key, base) if key != base else (base,)
+
+
+@lru_cache(maxsize=64)
+def _catalog(domain: str, languages: tuple[str, ...]):  # noqa: ANN202 - a gettext catalog or None
+    import gettext
+
+    try:
+        return gettext.translation(domain, pycountry.LOCALES_DIR, languages=list(languages))
+    except OSError:
+        return None
+
+
+def place_name(code: str | None, language: str | None = None) -> str | None:
+    """The name a person reads for an ISO 3166-1 alpha-2 ('US' → 'United States') or ISO
+    3166-2 code ('US-ND' → 'North Dakota'), in `language` (a Salesforce locale key) where
+    pycountry's translations have it, else in English. Anything else comes back as it is:
+    a code pycountry does not know is still better shown than dropped."""
+    if not code:
+        return code
+    text = code.strip()
+    if "-" in text:
+        sub = pycountry.subdivisions.get(code=text.upper())
+        name, domain = (sub.name if sub is not None else None), "iso3166-2"
+    else:
+        country = pycountry.countries.get(alpha_2=text.upper()) if len(text) == 2 else None
+        name = (getattr(country, "common_name", None) or country.name) if country is not None else None
+        domain = "iso3166-1"
+    if name is None:
+        return code
+    languages = _catalog_language(language)
+    catalog = _catalog(domain, languages) if languages else None
+    if catalog is not None:
+        # a common name ("Taiwan") without an entry of its own stays English rather than
+        # becoming the translated formal name ("…, Province of China")
+        name = catalog.gettext(name)
+    return _names(name)[0]

@@ -90,6 +90,25 @@ class Router:
         """The full trace: every rule tried and every candidate's exclusion, not just the first few met."""
         return self._route(lead, state, now, attempt, full=True)[1]
 
+    def would_apply(self, rule_name: str, lead: Lead, now: datetime) -> bool:
+        """Whether the rule would take up `lead` were it reached: its rule set's `when`, its
+        own `when` and its territories hold, whatever the rules before it decided. A rule
+        that took no lead of a sample is dead where this is false for all of them, and
+        pre-empted by the rules before it where it is true for some."""
+        rule = self._rules_by_name.get(rule_name)
+        if rule is None:
+            return False
+        lead = self.spelling.lead(lead)
+        tv = time_values(_aware(now), self.book.settings.calendar)
+        ruleset = next((rs for rs in self.book.rulesets if rs.name == rule.ruleset), None)
+        if ruleset is not None and not ruleset.when.matches(lead, tv):
+            return False
+        if not rule.when.matches(lead, tv):
+            return False
+        if rule.match.territories or rule.pools_by_territory:
+            return self.eligibility.territory_pool(rule, lead, RuleTrial(rule.name, rule.ruleset, ""))[0]
+        return True
+
     def hand_down(self, lead: Lead, distributor_id: str, state: RoutingState, now: datetime, *,
                   attempt: int = 1) -> Decision:
         """Multi-tier: a distributor accepted `lead`; offer it to one of its resellers (child accounts)

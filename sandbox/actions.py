@@ -100,6 +100,11 @@ def _problems(sb: Sandbox, action: str, inputs: Any) -> list[dict]:
     return problems
 
 
+def _inactive_user(sb: Sandbox, record_id: str) -> bool:
+    found = sb.org.lookup(record_id)
+    return found is not None and found[0] == "User" and not found[1].get("IsActive", True)
+
+
 def external_addresses(inputs: dict[str, Any], *, everyone: bool = False) -> int:
     """What one emailSimple input counts against the daily single-email limit. Only an input
     that logs the email (logEmailOnSend) or uses a template counts against it, as the Actions
@@ -143,7 +148,11 @@ def invoke(sb: Sandbox, request: Request) -> Response:
         if problems:
             results.append({"actionName": action, "errors": problems, "isSuccess": False, "outputValues": None})
             continue
-        sb.notifications.record(Notification(action, dict(item), request.user_id or "", now))
+        note = Notification(action, dict(item), request.user_id or "", now)
+        if action == "customNotificationAction":
+            # accepted, but a user is told only "if this user is active" (Actions Developer Guide)
+            note.extra["not_delivered"] = [r for r in item["recipientIds"] if _inactive_user(sb, r)]
+        sb.notifications.record(note)
         results.append({"actionName": action, "errors": None, "isSuccess": True, "outputValues": _SUCCESS[action]})
     status = 200 if all(r["isSuccess"] for r in results) else 400
     return Response(status, results)

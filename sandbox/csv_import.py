@@ -9,8 +9,12 @@ filled in once those exist. Queues the sandbox already has (same DeveloperName) 
 reused rather than duplicated.
 
 Nothing aborts the import: a column the sandbox does not know is skipped with a
-warning, a value the org would refuse is dropped from its row with a warning naming
-file, line and column, and a row that cannot be created at all is reported as an error.
+warning, a value the org would refuse (a malformed date or number among them) is dropped
+from its row with a warning naming file, line, column and value, and a row that cannot
+be created at all is reported as an error. Salesforce's Data Import Wizard too reports
+each refused value by row and imports the rest of the file; it refuses the row where
+this keeps it with the value blank, because a lead missing one date still routes, and
+trying rules on it is what the import is for.
 """
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ IMPORT_ORDER = ("User", "Group", "QueueSobject", "GroupMember", "Account", "Cont
 # columns every export has that are the org's bookkeeping, not data to carry over
 _BOOKKEEPING = frozenset(("Id", "IsDeleted", "SystemModstamp", "LastViewedDate", "LastReferencedDate"))
 _NUMBERS = frozenset(("double", "currency", "percent", "int"))
+_DATES = frozenset(("date", "datetime"))
+_DATE_FORMS = {"date": "YYYY-MM-DD, e.g. 2026-06-30", "datetime": "YYYY-MM-DDThh:mm:ssZ, e.g. 2026-06-30T09:00:00Z"}
 _TRUE = frozenset(("true", "1", "yes", "y", "on"))
 _FALSE = frozenset(("false", "0", "no", "n", "off"))
 
@@ -175,6 +181,12 @@ class _Importer:
                     self.warn(row, name, f"{text} is not in the export (its file is missing or the row was not "
                                          f"imported); reference dropped"
                               + ("; the integration user owns the record" if f.name == "OwnerId" else ""))
+            elif f.type in _DATES and not _is_date(f.type, text):
+                # as a refused number: the org's parser refuses the whole request without naming
+                # the field, so the value is left blank here and named, and the row kept
+                self.warn(row, name, f"{text!r} is not a {'date' if f.type == 'date' else 'date and time'} as "
+                                     f"Salesforce reads it ({_DATE_FORMS[f.type]}); left blank"
+                          + ("; the row is refused for want of it" if f.required else ""))
             elif f.type in _NUMBERS and not _is_number(text):
                 # Salesforce's parser refuses the whole request without naming the field: the
                 # value is dropped here, not the row (a spreadsheet's "12,500.00")
@@ -277,6 +289,16 @@ def load_export(org: Any, directory: str | Path) -> ImportSummary:
                 importer.run_file(sobject, *loaded[sobject])
         importer.patch_deferred()
     return summary
+
+
+def _is_date(kind: str, text: str) -> bool:
+    from sandbox.values import parse_date, parse_datetime
+
+    try:
+        (parse_date if kind == "date" else parse_datetime)(text)
+    except SalesforceError:
+        return False
+    return True
 
 
 def _is_number(text: str) -> bool:

@@ -170,6 +170,8 @@ def validate(config: Path | None, *, offline: bool = False, client: Any = None, 
         except RulesError as e:
             findings += [_from_problem(p) for p in e.problems]
 
+    if loaded is not None and book is not None:
+        findings += _nothing_sent(loaded, raw, book, cfg_name, str(rules_path or "rules"))
     if ms is not None and book is not None:
         findings += _unmapped_matchers(book, ms, str(rules_path or "rules"))
     if currencies is not None and book is not None:
@@ -571,6 +573,29 @@ def _alert_findings(loaded, cfg_name: str) -> list[Finding]:
     return []
 
 
+def _nothing_sent(loaded, raw: dict[str, Any], book, cfg_name: str, rules_name: str) -> list[Finding]:
+    """Offers lapse at their deadline whether or not anyone was told of them: with mode
+    "none" leadrouter sends no offer alert, reminder or follow-up. Said once. A warning when
+    the mode was never set (the default: nobody chose silence), a note when set to "none"
+    on purpose (config.example.toml's case: a Flow on Routing_Status__c tells partners)."""
+    n, offers = loaded.settings.notifications, loaded.settings.offers
+    if n.mode != "none" or not any(r.ruleset != "hand_down" for r in book.rules):
+        return []
+    hours = sorted({float(r.offer_hours) for r in book.rules if getattr(r, "offer_hours", None)}
+                   or {float(book.settings.offer_hours)})
+    window = f"{hours[0]:g}" if len(hours) == 1 else f"{hours[0]:g} to {hours[-1]:g}"
+    chosen = "mode" in (raw.get("notifications") or {})
+    message = (f"[notifications] mode is \"none\"{'' if chosen else ' (the default)'}: offers lapse after their "
+               f"deadline ({window} h in {Path(rules_name).name}), but leadrouter sends no offer alert, no reminder "
+               f"{offers.reminder_before_hours:g} h before the deadline and no follow-up after "
+               f"{offers.followup_days:g} day(s); partners hear of an offer only if a Flow on Routing_Status__c "
+               "tells them")
+    return [Finding("note" if chosen else "warning", cfg_name, "notifications.mode", message,
+                    'set mode = "custom" with custom_notification_type_id (the LeadRouter_Offer type salesforce/ '
+                    'deploys: SELECT Id FROM CustomNotificationType WHERE DeveloperName = \'LeadRouter_Offer\') or '
+                    'mode = "email" under [notifications]; keep "none" only where a Flow tells partners')]
+
+
 def _connect(loaded, clock):
     from connector.client import SalesforceClient
 
@@ -664,6 +689,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
     stopped: Counter[str] = Counter()  # why leads would be marked Unroutable before any rule
     now = cx.clock.now()
     sampled = []  # the leads rules are tried on
+    taken_by: list = []  # for each lead sampled, (rule set, rule) that placed it; None: a gate stopped it
     for rec in records:
         lead = convert(rec)
         if isinstance(lead, Unroutable):
@@ -679,6 +705,8 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
                 applied[trial.rule] += 1
         decision = routing.router.decide(lead, state, now)
         state.record_offer(decision, now)
+        # the rule set it was decided in (None: before any, as a deal registration is)
+        taken_by.append(None if ex.gate else (ex.ruleset, decision.rule))
         if decision.rule:
             applied[decision.rule] += 1
         if ex.kind in ("fallback", "unroutable") and not ex.gate:
@@ -692,10 +720,7 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
             if rule.ruleset == "hand_down":
                 continue  # the file's [hand_down] or a rule's own: only leads a distributor accepted reach it
             if applied[rule.name] == 0:
-                findings.append(Finding("warning", rules_file, f"rule {rule.name!r}",
-                                        f"matched none of the {len(records)} unrouted leads in the org",
-                                        "check its `when` condition and territories; it may never match",
-                                        rule.line))
+                findings.append(_took_none(routing.router, rule, sampled, taken_by, now, len(records), rules_file))
         if stopped:
             top = "; ".join(f"{why} ({n})" for why, n in stopped.most_common(5))
             findings.append(Finding("warning", rules_file, "gate",
@@ -737,6 +762,27 @@ def _data_warnings(cx, routing, book, rules_file: str, soql: str, live_state=Non
                                     f"{len(overlaps)} coverage area(s) shared by several {tier} partners — {text}",
                                     "intended if the rules distribute among them (round robin, weights); otherwise narrow the coverage"))
     return findings
+
+
+def _took_none(router, rule, sampled: list, taken_by: list, now, total: int, rules_file: str) -> Finding:
+    """A rule no lead of the sample reached: dead, or pre-empted — its condition and
+    territories hold for some leads, but rules before it placed each of them first. The
+    two want different fixes, so they are told apart."""
+    # a lead an earlier rule set took never reaches this one by design (a rule set without
+    # `when` takes the rest): only what was placed ahead of it in its own rule set, or by a
+    # deal registration ahead of every rule, pre-empts it
+    earlier: Counter[str] = Counter(
+        taken[1] for lead, taken in zip(sampled, taken_by)
+        if taken and taken[1] and taken[1] != rule.name and taken[0] in (rule.ruleset, None)
+        and router.would_apply(rule.name, lead, now))
+    if not earlier:
+        return Finding("warning", rules_file, f"rule {rule.name!r}", f"matched none of the {total} unrouted leads in the org",
+                       "check its `when` condition and territories; it may never match", rule.line)
+    by = ", ".join(f"{name!r} ({n})" for name, n in earlier.most_common(3)) + (" …" if len(earlier) > 3 else "")
+    return Finding("warning", rules_file, f"rule {rule.name!r}",
+                   f"pre-empted by {by}: of the {total} unrouted leads in the org, the {sum(earlier.values())} it would "
+                   "match were each placed by a rule before it",
+                   "move it above the rules named if it should take those leads, narrow theirs, or remove it", rule.line)
 
 
 def _inactive_currencies(ms, records: list) -> list[Finding]:

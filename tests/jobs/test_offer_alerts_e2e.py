@@ -45,7 +45,9 @@ def test_the_alert_names_the_lead_its_deadline_and_links_to_it(org, loop):
     [alert] = [n for n in alerts(org) if lead_of(n) == offer["lead_id"]]
     body = alert.inputs["emailBody"]
     assert lead["Company"] in alert.inputs["emailSubject"] and lead["Company"] in body
-    assert lead["Country"] in body and (lead.get("City") or "") in body
+    from mappings.geo import country_code, place_name
+
+    assert place_name(country_code(lead["Country"])) in body and (lead.get("City") or "") in body
     assert f"{offer['deadline']:%Y-%m-%d %H:%M} UTC" in body
     assert f"/lightning/r/Lead/{offer['lead_id']}/view" in body
     for product in (lead.get("Products__c") or "").split(";"):
@@ -121,3 +123,20 @@ def test_a_company_from_a_web_form_cannot_write_lines_of_its_own_into_the_alert(
     assert not any(line.startswith("URGENT") for line in body.splitlines())
     assert "\x1b" not in body + subject and "\r" not in body + subject
     assert org.org.get("Lead", new_id)["Company"] == hostile  # the org's own text is untouched
+
+
+def test_the_alert_names_the_region_as_the_rep_reads_it_not_by_its_codes(org, loop):
+    """"Williston, US-ND, US" says nothing to a partner: the alert names the state and the
+    country (ISO 3166 names, pycountry's), in the rep's language where pycountry has one."""
+    import re
+
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    loop.cycle()
+    lines = {}
+    for n in alerts(org):
+        lead = loop.lead(lead_of(n))
+        lines[(lead.get("City"), lead["Country"])] = first = n.inputs["emailBody"].split("\n")[0]
+        assert not re.search(r"\b[A-Z]{2}-[A-Z0-9]{1,3}\b", first), first
+    assert "Williston, North Dakota, United States" in lines[("Williston", "US")]
+    assert "Suibara, 新潟, 日本" in lines[("Suibara", "Japan")], "a Japanese rep reads Japanese names"
+    assert "België" in lines[("Bornem", "BE")], "a Dutch-speaking rep reads Dutch names"

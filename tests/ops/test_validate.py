@@ -322,3 +322,38 @@ def test_a_state_database_server_that_does_not_answer_is_said_not_ready_to_run(w
     main(["validate", "--config", str(config)])
     said = capsys.readouterr().out
     assert "state.url" in said and "cannot reach the state database" in said and "ready to run" not in said, said
+
+
+def test_a_rule_whose_leads_an_earlier_rule_all_takes_is_said_pre_empted_not_matching_none(workdir):
+    """A rule that would take leads of the sample, had an earlier rule not taken each of them
+    first, is pre-empted: "matched none" would send ops hunting in a condition that is right."""
+    rules = workdir / "rules.toml"
+    plant(rules, '  [[ruleset.rule]]\n  name = "Other sources: regional pool"',
+          '  [[ruleset.rule]]\n  name = "Other sources: regional pool"\n  pool = { NA = "Partner_Pool_NA", EMEA = '
+          '"Partner_Pool_EMEA", APAC = "Partner_Pool_APAC" }\n  offer_hours = 72\n\n'
+          '  [[ruleset.rule]]\n  name = "North America, too late"\n  match = { geography = true, territories = ["NA"] }\n'
+          '  distribute = "round_robin"\n\n'
+          '  [[ruleset.rule]]\n  name = "Giants only"\n  when = "employees >= 100000000"\n'
+          '  distribute = "round_robin"\n\n'
+          '  [[ruleset.rule]]\n  name = "Old pool"')
+    said = {f.key: f for f in validate(workdir / "leadrouter.toml")}
+    late = said["rule 'North America, too late'"]
+    assert "pre-empted by " in late.message and "'Other sources: regional pool' (" in late.message, late
+    assert "matched none" not in late.message and late.line
+    giants = said["rule 'Giants only'"]
+    assert "matched none of the" in giants.message and "pre-empted" not in giants.message, giants
+
+
+def test_no_notifications_while_offers_have_deadlines_is_said_once_with_how_to_turn_them_on(workdir):
+    config = workdir / "leadrouter.toml"
+    base = config.read_text()
+    [off] = [f for f in validate(config) if f.key == "notifications.mode"]
+    assert off.severity == "warning", off  # the default, never chosen: nobody hears of an offer
+    assert "(the default)" in off.message and "no offer alert" in off.message and "no reminder" in off.message
+    assert "24 to 72 h in rules.toml" in off.message, off  # the shipped rules' offer windows
+    assert 'mode = "custom"' in off.fix and 'mode = "email"' in off.fix
+    config.write_text(base + '\n[notifications]\nmode = "none"\n')
+    [chosen] = [f for f in validate(config) if f.key == "notifications.mode"]
+    assert chosen.severity == "note" and "Flow" in chosen.message, chosen  # chosen: a Flow may tell them
+    config.write_text(base + '\n[notifications]\nmode = "email"\n')
+    assert [f for f in validate(config) if f.key == "notifications.mode"] == []

@@ -71,3 +71,26 @@ def test_unknown_action_is_404(sf):
 def test_action_list_names_both_actions(sf):
     names = [a["name"] for a in sf.restful("actions/standard")["actions"]]
     assert names == ["customNotificationAction", "emailSimple"]
+
+
+def test_a_custom_notification_to_a_deactivated_user_is_accepted_and_reaches_nobody(sandbox, sf):
+    """customNotificationAction sends to a user "if this user is active" (Actions Developer
+    Guide): the call succeeds, and the stand-in records the inactive recipient as not told."""
+    lead_id = sandbox.org.create("Lead", {"LastName": "L", "Company": "C"})
+    gone = sandbox.org.admin_user_id
+    sandbox.org.update("User", gone, {"IsActive": False})
+    sf.restful("actions/standard/customNotificationAction", method="POST", json={"inputs": [
+        {"customNotifTypeId": notification_type_id(sf), "recipientIds": [gone], "title": "t", "body": "b",
+         "targetId": lead_id}]})
+    (sent,) = sandbox.notifications.all("customNotificationAction")
+    assert sent.extra["not_delivered"] == [gone]
+
+
+def test_a_task_assigned_to_a_deactivated_user_is_refused(sandbox, sf):
+    """A Task's OwnerId must be an active user, as a Lead's: INACTIVE_OWNER_OR_USER."""
+    lead_id = sandbox.org.create("Lead", {"LastName": "L", "Company": "C"})
+    gone = sandbox.org.admin_user_id
+    sandbox.org.update("User", gone, {"IsActive": False})
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.Task.create({"WhoId": lead_id, "Subject": "Follow up", "OwnerId": gone})
+    assert refused.value.content[0]["errorCode"] == "INACTIVE_OWNER_OR_USER"

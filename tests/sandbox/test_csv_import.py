@@ -184,3 +184,27 @@ def test_a_number_written_with_a_thousands_separator_is_dropped_not_its_row(tmp_
     assert lead["Deal_Amount__c"] is None and lead["NumberOfEmployees"] == 40
     warning = issue_at(summary, "Lead.csv", 2, "Deal_Amount__c")
     assert warning.severity == "warning" and "12,500.00" in warning.message
+
+
+def test_a_malformed_date_is_left_blank_and_named_not_its_row(tmp_path):
+    """A date the org cannot read ("30/06/2026" from a spreadsheet, a 31st of June) leaves
+    that field blank, with a warning naming file, line, column and value; the lead itself is
+    imported, as a refused number is. A Data Import Wizard user is told of every value the
+    org refused, row by row, and never loses the rest of the file for it."""
+    (tmp_path / "Lead.csv").write_text(
+        '"LastName","Company","Expected_Close_Date__c","CreatedDate"\n'
+        '"Berg","Bergen Bryggeri AS","30/06/2026","2025-12-01T08:00:00.000Z"\n'
+        '"Ek","Ek Trading AB","2026-06-31",""\n'
+        '"Lund","Lund Data AB","2026-06-30","last week"\n', encoding="utf-8")
+    org = Org()
+    summary = load_export(org, tmp_path)
+    assert not summary.errors, [str(i) for i in summary.errors]
+    assert by(org, "Lead", "LastName", "Berg")["Expected_Close_Date__c"] is None
+    assert by(org, "Lead", "LastName", "Berg")["CreatedDate"] == datetime(2025, 12, 1, 8, 0, tzinfo=timezone.utc)
+    assert by(org, "Lead", "LastName", "Ek")["Expected_Close_Date__c"] is None
+    assert by(org, "Lead", "LastName", "Lund")["Expected_Close_Date__c"] == date(2026, 6, 30)
+    for line, column, value in ((2, "Expected_Close_Date__c", "30/06/2026"), (3, "Expected_Close_Date__c", "2026-06-31"),
+                                (4, "CreatedDate", "last week")):
+        warning = issue_at(summary, "Lead.csv", line, column)
+        assert warning.severity == "warning" and repr(value) in warning.message and "left blank" in warning.message
+        assert str(warning).startswith(f"warning: Lead.csv:{line} column {column}:")
