@@ -56,7 +56,15 @@ def admin_sf(sandbox_factory, tmp_path):
         env["SF_ACCESS_TOKEN"] = sb.auth.issue(user)["access_token"]
         envs[who] = env
 
+    logged_in: set[str] = set()
+
     def run(*args: str, who: str = "admin", rest: bool = False, cwd=project) -> dict:
+        if who not in logged_in:
+            # each user logs in when a test first acts as them (each `sf` start costs seconds)
+            logged_in.add(who)
+            login = run("org", "login", "access-token", "--instance-url", sb.url, "--no-prompt", "--alias", "sandbox",
+                        who=who)  # fmt: skip
+            assert login["status"] == 0, login
         env = {**envs[who], "SF_ORG_METADATA_REST_DEPLOY": "true"} if rest else envs[who]
         done = subprocess.run(["sf", *args, "--json"], env=env, capture_output=True, text=True, timeout=240,
                               cwd=cwd)  # fmt: skip
@@ -65,9 +73,6 @@ def admin_sf(sandbox_factory, tmp_path):
         except ValueError:
             raise AssertionError(f"sf {' '.join(args)} printed no JSON ({done.returncode}):\n{done.stdout}\n{done.stderr}")
 
-    for who in envs:
-        login = run("org", "login", "access-token", "--instance-url", sb.url, "--no-prompt", "--alias", "sandbox", who=who)
-        assert login["status"] == 0, login
     run.sb = sb  # type: ignore[attr-defined]
     run.project = project  # type: ignore[attr-defined]
     return run
