@@ -1,4 +1,4 @@
-"""`./dev test` runs `pytest -n 3 --dist loadgroup`: the tests of one `xdist_group` run on one
+"""`./dev test` runs `pytest -n 4 --dist loadgroup`: the tests of one `xdist_group` run on one
 worker, so a module's org is started once there and the reliability suite runs one test at a
 time. pytest 9.2 with pytest-xdist 3.8 drops the group without a word (pytest-xdist issue
 1386: the group is added to the test's id, which pytest 9.2 no longer reads back) and every

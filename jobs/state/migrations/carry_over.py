@@ -24,7 +24,7 @@ from jobs.state import orgs
 # (tests/jobs/test_state_takeover_tables.py holds every table of the schema to this list)
 TABLES = ("schema_version", "watermarks", "snapshot", "leads", "offers", "exclusions", "routing_state", "outbox",
           "decisions", "job_runs", "instances", "api_budget", "leader_token", "org_identity",
-          "stream_state", "bulk_jobs", "incumbents")
+          "stream_state", "bulk_jobs", "incumbents", "activity_tasks")
 SOURCE = "public"
 
 
