@@ -76,6 +76,45 @@ def test_migration_10_reads_an_older_document_as_its_version_keyed_companies(tmp
     store.dispose()
 
 
+@pytest.mark.parametrize("document, carried", [
+    ({"version": 2, "incumbents": {"company:mueller maschinenbau": "001B", "company:Zoë Müller e.K.": "001C",
+                                   "domain:acme.example": "001D"}},
+     {"company:muller maschinenbau": ("001B", 0, "lead"), "company:zo muller": ("001C", 0, "lead"),
+      "domain:acme.example": ("001D", 0, "lead")}),
+    ({"version": 3, "incumbents": {"company:acme": "001B"}}, {"company:acme": ("001B", 0, "lead")}),
+    ({"version": 4, "incumbents": {"company:acme": ["001B", AT, "opportunity"]}},
+     {"company:acme": ("001B", AT, "opportunity")}),
+], ids=["version 2", "version 3", "version 4"])
+def test_migration_10_carries_what_it_did_when_written_whatever_the_live_reader_becomes(
+        tmp_path, monkeypatch, document, carried):
+    """A step must do next year what it did the day it was written: the rules' reader of old
+    documents and their company key move on (a legal form added, a spelling folded), and a
+    state upgraded after that must not get rows keyed by a reading the step never knew."""
+    import rules.state
+    from sqlalchemy import create_engine
+
+    from jobs.state.migrations import v10_incumbent_rows
+
+    url = f"sqlite:///{tmp_path}/v9.sqlite"
+    store = Store(url)
+    at_version_9(store, {"open_offers": {}, "daily": {}, "rotation": {}, "rep_rotation": {}, "performance": {},
+                         **document})
+    store.dispose()
+    monkeypatch.setattr(rules.state, "document_incumbents", lambda data: {"company:changed": ("001X", 1, "lead")})
+    monkeypatch.setattr(rules.state, "_incumbents", lambda saved, version: {"company:changed": ("001X", 1, "lead")})
+    monkeypatch.setattr(rules.state, "company_key", lambda name: "changed")
+    monkeypatch.setattr(rules.state, "company_words", lambda name: ["changed"])
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            v10_incumbent_rows.apply(conn, NOW)
+            got = {k: (p, since, how) for k, p, since, how in conn.execute(
+                text("SELECT key, partner_id, since, how FROM incumbents"))}
+        assert got == carried
+    finally:
+        engine.dispose()
+
+
 def test_the_cap_holds_in_the_table_and_the_oldest_go(tmp_path):
     store = Store(f"sqlite:///{tmp_path}/state.sqlite")
     facts = {f"company:c{i}": ("001A", AT + i, "lead") for i in range(KEEP_INCUMBENTS_MOST)}
