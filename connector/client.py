@@ -32,7 +32,7 @@ from .errors import INVALID_GRANT_FIXES, ConfigError, ConnectorError, Failure, R
 from .records import id18, strip_attributes
 from .retry import RetryPolicy
 from .schema import SchemaCache
-from .servertime import ServerClock
+from .servertime import LearntOffset, ServerClock
 from .soql import check_id, format_soql, ident, of_object, select
 from .writes import GuardedUpdate, WriteResult
 
@@ -81,6 +81,7 @@ class SalesforceClient:
         clock: Callable[[], datetime] | None = None,
         logger: Any = None,
         sleep: Callable[[float], None] = time.sleep,
+        learnt_offset: LearntOffset | None = None,
     ):
         self.config = config
         # Salesforce's own time, from the Date header of every response (servertime.py).
@@ -88,6 +89,9 @@ class SalesforceClient:
         # day, and (through jobs) watermarks and deadlines never take the host's word.
         self.server_clock = ServerClock()
         self._clock = clock or self.server_clock.now
+        # Salesforce's clock offset as an earlier process learnt it (the state keeps it): the
+        # first JWT assertion of this one is stamped with it (see _login), then it is done with
+        self._learnt_offset = learnt_offset
         self.log = logger or structlog.get_logger("connector")
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -119,9 +123,12 @@ class SalesforceClient:
         clock: Callable[[], datetime] | None = None,
         logger: Any = None,
         sleep: Callable[[float], None] = time.sleep,
+        learnt_offset: LearntOffset | None = None,
     ) -> SalesforceClient:
-        """Log in with the configured method; no API call is made yet."""
-        client = cls(config, clock=clock, logger=logger, sleep=sleep)
+        """Log in with the configured method; no API call is made yet. `learnt_offset`:
+        Salesforce's clock minus the host's as an earlier run measured it, for the first JWT
+        assertion (a process that has not heard from Salesforce yet knows no better)."""
+        client = cls(config, clock=clock, logger=logger, sleep=sleep, learnt_offset=learnt_offset)
         client._login()
         return client
 
@@ -142,33 +149,44 @@ class SalesforceClient:
 
     def _login(self) -> None:
         signed: list[datetime] = []  # the times token requests were stamped with (a JWT's exp)
+        clocks: list[str] = []  # by which clock each token request's assertion was stamped, as the log says
+        offset = self._offset_for_first_assertion()
+        self._learnt_offset = None  # one process, one guess: after this login Salesforce's clock is known
 
         def stamp() -> float:
             at = self._clock()
+            if offset is not None and not self.server_clock.known:
+                at += offset  # the host's clock (the server clock's before any answer) set right
             signed.append(at)
             return at.timestamp()
 
         def once() -> TokenGrant:
             with self._lock:
                 self.token_calls += 1
+            # stamp() is asked again for the grant's issue time, after the answer: named before
+            clocks.append("learnt_offset" if offset is not None and not self.server_clock.known
+                          else self._assertion_clock())
             return request_token(self.config, self._http, now=stamp)
 
         if self.config.auth.method == "password" and self._sf is None:
             self.log.warning(
                 "username-password login is legacy and being retired by Salesforce; prefer jwt_bearer"
             )
-        try:
-            grant = self.policy.call(once, context="login")
-        except ConfigError as exc:
-            if not self._stamped_off_salesforce_time(exc, signed):
-                raise self._with_clock_skew(exc) from None
-            self.log.warning("jwt_assertion_signed_again_on_salesforce_time",
-                             seconds=round((self.server_clock.now() - signed[-1]).total_seconds()),
-                             fix="this host's clock differs from Salesforce's; set it right (NTP)")
-            try:  # one more, never a loop: refused on Salesforce's own time, it is said
+        grant = None
+        if offset is not None:
+            try:
                 grant = self.policy.call(once, context="login")
-            except ConfigError as again:
-                raise self._with_clock_skew(again, retried=True) from None
+            except ConfigError as exc:
+                if not self._stamped_off_salesforce_time(exc, signed) and self.server_clock.known:
+                    raise self._with_clock_skew(exc) from None  # on Salesforce's time already: not the clock
+                # the host's clock was set since, or this is another host: as if none was learnt
+                self.log.warning("jwt_learnt_clock_offset_refused", offset_seconds=offset.total_seconds(),
+                                 note="the clock offset an earlier run learnt is off now (this host's clock was "
+                                      "set since, or it is another host): signing as if none was learnt")
+                signed.clear()
+                offset = None
+        if grant is None:
+            grant = self._grant_on_todays_clock(once, signed)
         self._sf = Salesforce(
             instance_url=grant.instance_url,
             session_id=grant.access_token.get_secret_value(),
@@ -179,10 +197,53 @@ class SalesforceClient:
         self.instance_url = grant.instance_url
         self.user_id = grant.user_id
         self._session += 1
+        said: dict[str, Any] = {}
+        if self.config.auth.method == "jwt_bearer":  # what the assertion's exp was reckoned by, never the assertion
+            said["jwt_clock"] = clocks[-1] if clocks else self._assertion_clock()
+            if said["jwt_clock"] == "learnt_offset" and offset is not None:
+                said["jwt_offset_seconds"] = offset.total_seconds()
         self.log.info(
             "salesforce login ok", method=self.config.auth.method, instance_url=grant.instance_url,
-            api_version=self.config.api_version,
+            api_version=self.config.api_version, **said,
         )
+
+    def _assertion_clock(self) -> str:
+        """Which clock an assertion signed now is stamped with, as a log line names it."""
+        if self._clock != self.server_clock.now:
+            return "given"  # a test's or the demo's
+        return "salesforce" if self.server_clock.known else "host"
+
+    def _offset_for_first_assertion(self) -> timedelta | None:
+        """The learnt offset, when this login is the process's first JWT login on Salesforce's
+        time and the offset is recent; else None (the host's clock, then Salesforce's)."""
+        learnt = self._learnt_offset
+        if (learnt is None or self.config.auth.method != "jwt_bearer" or self.server_clock.known
+                or self._clock != self.server_clock.now):
+            return None
+        host = self.server_clock.host_now()
+        if not learnt.usable(host):
+            self.log.info("jwt_learnt_clock_offset_too_old", offset_seconds=learnt.offset.total_seconds(),
+                          learnt_hours_ago=round(learnt.age(host).total_seconds() / 3600, 1),
+                          note="an offset older than a day (or from a clock set back since) is not trusted: "
+                               "the first assertion is stamped with this host's clock")
+            return None
+        return learnt.offset
+
+    def _grant_on_todays_clock(self, once: Callable[[], TokenGrant], signed: list[datetime]) -> TokenGrant:
+        """A token on the client's clock: the host's until Salesforce has answered; refused
+        as stamped off Salesforce's time, once more on Salesforce's."""
+        try:
+            return self.policy.call(once, context="login")
+        except ConfigError as exc:
+            if not self._stamped_off_salesforce_time(exc, signed):
+                raise self._with_clock_skew(exc) from None
+            self.log.warning("jwt_assertion_signed_again_on_salesforce_time",
+                             seconds=round((self.server_clock.now() - signed[-1]).total_seconds()),
+                             fix="this host's clock differs from Salesforce's; set it right (NTP)")
+            try:  # one more, never a loop: refused on Salesforce's own time, it is said
+                return self.policy.call(once, context="login")
+            except ConfigError as again:
+                raise self._with_clock_skew(again, retried=True) from None
 
     def _stamped_off_salesforce_time(self, exc: ConfigError, signed: list[datetime]) -> bool:
         """A JWT assertion lives three minutes from the time it is stamped with: Salesforce's,

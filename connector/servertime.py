@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Callable
@@ -90,6 +91,10 @@ class ServerClock:
             self._skew = server - host
         _note(self)
 
+    def host_now(self) -> datetime:
+        """The host's wall clock (what `now` answers before Salesforce has)."""
+        return self._host()
+
     def now(self) -> datetime:
         with self._lock:
             anchor = self._anchor
@@ -97,6 +102,31 @@ class ServerClock:
             return self._host()
         server, at = anchor
         return server + timedelta(seconds=self._monotonic() - at)
+
+
+# How long a learnt offset is trusted: a host's clock drifts seconds a day, but NTP may have
+# stepped it, or the process may run on another node, since; older, it is not worth a guess.
+LEARNT_OFFSET_MAX_AGE = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class LearntOffset:
+    """Salesforce's clock minus the host's as an earlier process measured it (kept in the
+    state, which may be lost), and when, by Salesforce's clock. Before this process has
+    heard from Salesforce it is the best guess of Salesforce's time: a JWT login stamps
+    its first assertion with it instead of the host's bare clock."""
+
+    offset: timedelta
+    learnt_at: datetime
+
+    def age(self, host_now: datetime) -> timedelta:
+        """How long ago it was learnt, by the Salesforce time it predicts."""
+        return host_now + self.offset - self.learnt_at
+
+    def usable(self, host_now: datetime) -> bool:
+        # a little negative is the Date header's whole seconds; more, the host's clock was
+        # set back since, and the offset says nothing of it
+        return -timedelta(minutes=1) <= self.age(host_now) <= LEARNT_OFFSET_MAX_AGE
 
 
 _latest: ServerClock | None = None  # the clock that last heard from Salesforce

@@ -53,6 +53,20 @@ def _carry_budget(client: Any, store: Store) -> None:
     budget.carry({b["instance"]: b["hours"] for b in rows if isinstance(b.get("hours"), dict)})
 
 
+def _learnt_offset(cfg: Any, loaded: LoadedConfig) -> Any:
+    """Salesforce's clock offset as an earlier run kept it in the state, for this process's
+    first JWT assertion: a cron `once` is a new process every minute, and on a host minutes
+    behind Salesforce each first assertion stamped with the host's clock was refused, two
+    token requests a run. Other logins stamp nothing with a clock: the state is not read."""
+    if cfg.auth.method != "jwt_bearer":
+        return None
+    from connector.servertime import LearntOffset
+    from jobs.state.store import learnt_clock_offset
+
+    kept = learnt_clock_offset(loaded.state_url())
+    return LearntOffset(timedelta(seconds=kept[0]), kept[1]) if kept else None
+
+
 def _job_module(name: str):
     """The job modules by name (each `run(cx: Context, now)`); they import the seam in
     jobs/context.py, never this module."""
@@ -186,7 +200,8 @@ class LeadRouter:
                 # No clock given: the client runs on Salesforce's own (the Date header of
                 # every response), and so does everything the jobs date.
                 client = SalesforceClient.connect(cfg, clock=clock.now if clock else None,
-                                                  logger=get_logger(component="connector"))
+                                                  logger=get_logger(component="connector"),
+                                                  learnt_offset=None if clock else _learnt_offset(cfg, loaded))
             except ConfigError as e:
                 named = "; ".join(f"[salesforce.auth] {k} = {v}" for k, v in refs.items())
                 raise ConfigFileError(f"{loaded.path or 'config'}: {e}" + (f" (configured: {named})" if named else "")) \

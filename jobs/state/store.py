@@ -139,6 +139,33 @@ def _version_of(url: str) -> int | None:
         engine.dispose()
 
 
+def learnt_clock_offset(url: str) -> tuple[float, datetime] | None:
+    """Salesforce's clock minus the host's in seconds, as the last job that measured it kept
+    it (its api_budget row), and when by Salesforce's clock; read before the login that
+    wants it, so without opening, migrating or creating the state. None when there is
+    none to read: a missing, new, unreadable or damaged state simply has no guess (the
+    state is a cache: the login then stamps with the host's clock, as a first run does)."""
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else None
+    if path is not None and (not path or path == ":memory:" or not Path(path).is_file()):
+        return None
+    try:
+        engine = create_engine(url, connect_args=server_connect_args(url))
+    except (exc.SQLAlchemyError, ImportError, ValueError):
+        return None
+    try:
+        with engine.connect() as conn:
+            for row in api_budgets(conn):  # newest first
+                seconds = row.get("clock_skew_seconds")
+                at = row.get("updated_at")
+                if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and isinstance(at, datetime):
+                    return float(seconds), at
+    except (exc.SQLAlchemyError, ValueError, TypeError, AttributeError):
+        return None
+    finally:
+        engine.dispose()
+    return None
+
+
 def _single_org_version(conn: Connection) -> int | None:
     """A named org's schema not made yet: the version of the single-org state in the default
     schema its first start would carry over (migrations/carry_over.py), if there is one."""
