@@ -11,12 +11,16 @@ requests it receives.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from .conftest import leadrouter
+from .conftest import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -53,11 +57,14 @@ level = "info"
     return cfg
 
 
-def once(sb, cfg: Path) -> tuple[int, list[dict]]:
-    """`leadrouter once` as a process of its own: (token requests it made, its log lines)."""
+def once(sb, cfg: Path, host: list[str]) -> tuple[int, list[dict]]:
+    """`leadrouter once` as a process of its own, its command line after `host` (a clock set
+    back by faketime, or none): (token requests it made, its log lines)."""
     before = sb.counters.count(TOKEN)
-    proc = leadrouter(cfg, "once", "--init")
-    _, err = proc.communicate(timeout=180)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([*host, sys.executable, "-m", "jobs.cli", "once", "--init", "--config", str(cfg)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    err = proc.stderr
     assert proc.returncode == 0, err[-3000:]
     return sb.counters.count(TOKEN) - before, [json.loads(line) for line in err.splitlines() if line.startswith("{")]
 
@@ -66,16 +73,32 @@ def logged(lines: list[dict], event: str) -> list[dict]:
     return [line for line in lines if line.get("event") == event]
 
 
-def test_the_second_once_on_a_host_ten_minutes_behind_makes_one_token_request(sandbox_factory, tmp_path):
-    sb = sandbox_factory(seed="demo", partners=5, leads=5, random_seed=5, clock_offset=TEN_MINUTES)
+UNDER_FAKETIME = "faketime" in os.environ.get("LD_PRELOAD", "")
+BEHIND = {
+    # the org's clock ten minutes ahead of this host's
+    "org ahead": (TEN_MINUTES, []),
+    # the connector's host clock set ten minutes back (libfaketime), the org's on time
+    "host set back": (timedelta(0), ["faketime", "-f", "-10m"]),
+}
+
+
+@pytest.mark.parametrize("org_ahead, host", [
+    BEHIND["org ahead"],
+    pytest.param(*BEHIND["host set back"], marks=pytest.mark.skipif(
+        UNDER_FAKETIME or not shutil.which("faketime"),
+        reason="needs the faketime program, and a test process not under libfaketime already")),
+], ids=list(BEHIND))
+def test_the_second_once_on_a_host_ten_minutes_behind_makes_one_token_request(sandbox_factory, tmp_path,
+                                                                              org_ahead, host):
+    sb = sandbox_factory(seed="demo", partners=5, leads=5, random_seed=5, clock_offset=org_ahead)
     sb.auth.jwt_exp_clock = sb.clock.now
     cfg = jwt_config(tmp_path, sb)
 
-    first, lines = once(sb, cfg)
+    first, lines = once(sb, cfg, host)
     assert first == 2, "no offset known yet: the host's clock is refused, Salesforce's goes through"
     assert logged(lines, "jwt_assertion_signed_again_on_salesforce_time")
 
-    second, lines = once(sb, cfg)
+    second, lines = once(sb, cfg, host)
     assert second == 1, "the offset the first run learnt stamps the first assertion right"
     assert not logged(lines, "jwt_assertion_signed_again_on_salesforce_time")
     ok = logged(lines, "salesforce login ok")
@@ -85,7 +108,7 @@ def test_the_second_once_on_a_host_ten_minutes_behind_makes_one_token_request(sa
     assert "eyJ" not in said and "PRIVATE KEY" not in said, "no assertion, no key in a log line"
 
     (tmp_path / "state.sqlite").unlink()  # the state is a cache: lost, the first login costs two again
-    third, _ = once(sb, cfg)
+    third, _ = once(sb, cfg, host)
     assert third == 2
 
 
