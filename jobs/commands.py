@@ -503,6 +503,7 @@ def cmd_status(args) -> int:
         "outbox": ob.status_counts,
         "oldest_open_outbox": ob.oldest_open,
         "refusals": ob.unwritten_refusals,
+        "activity_tasks": activity_backlog,
         "held_escalations": lambda c: held_escalations(c, _escalation_queue(loaded)),
         "queues_missing": lambda c: _queues_missing(c, loaded),
         "snapshot": st.snapshot_counts,
@@ -540,6 +541,13 @@ def cmd_status(args) -> int:
 
         print(for_terminal(people.render(report)))
     return 0
+
+
+def activity_backlog(conn) -> dict[str, Any]:
+    """Activity Tasks Salesforce could not take yet, which the outbox job tries again."""
+    from jobs.state import activity
+
+    return activity.backlog(conn)
 
 
 def _escalation_queue(loaded) -> str | None:

@@ -44,3 +44,13 @@ def echoes_once(cx: Context, watermark: datetime) -> str | None:
     if echo is None:
         return None
     return format_soql("SystemModstamp >= {} OR ", soql_datetime(watermark)) + f"({echo})"
+
+
+def our_echoes(cx: Context, records: list[dict]) -> int:
+    """How many of these records are our own write-backs read back, by `not_our_echo`'s
+    test: we saved the lead last, and it has a routing status."""
+    me = getattr(cx.client, "user_id", None)
+    status = cx.mappings.writeback_fields().get("routing_status")
+    if not me or not status:
+        return 0
+    return sum(1 for r in records if (r.get("LastModifiedById") or "")[:15] == me[:15] and r.get(status))

@@ -13,7 +13,7 @@ from connector.notify import OUTCOME_UNKNOWN, Notification
 from jobs import activity, email_limit, leads, lifecycle, outbox
 from jobs.alerts import lead_link, rep_of
 from jobs.state import offers as of
-from jobs.wording import reminder_words, stored_facts
+from jobs.wording import QUEUE_FOLLOWUP, reminder_words, stored_facts
 from mappings import Unroutable
 from rules.model import Lead
 
@@ -50,8 +50,12 @@ def holder(routing, offer: dict) -> str | None:
     return offer.get("accepted_by")
 
 
-def reminded(cx: Context, routing, offer: dict) -> tuple[str | None, str]:
-    """Who is reminded of an accepted lead, and what the Task adds about it. Salesforce
+HOLDER, COLLEAGUE, QUEUE = "holder", "colleague", "queue"  # who reads a follow-up: its words differ
+
+
+def reminded(cx: Context, routing, offer: dict) -> tuple[str | None, str, str]:
+    """Who is reminded of an accepted lead, what the Task adds about it, and who that is
+    (HOLDER, COLLEAGUE or QUEUE: the reminder is worded for its reader). Salesforce
     delivers a custom notification to a user only while active, and refuses an email to an
     inactive one, so a holder deactivated since is replaced: by the partner's first active
     rep (the one an offer's rotation starts with), else by the escalation queue, whose
@@ -59,24 +63,24 @@ def reminded(cx: Context, routing, offer: dict) -> tuple[str | None, str]:
     who = holder(routing, offer)
     rep = rep_of(routing, who) if who else None
     if rep is None or rep.active:
-        return who, ""
+        return who, "", HOLDER
     partner = routing.partners.get(offer.get("partner_id") or rep.partner_id)
     colleagues = partner.active_reps if partner is not None else ()
     if colleagues:
         return colleagues[0].id, (" The rep who held it is no longer active in Salesforce, so another active rep "
-                                  "of the partner was reminded instead.")
+                                  "of the partner was reminded instead."), COLLEAGUE
     queue = cx.book.settings.escalation_queue
     queue_id = routing.queue_ids.get(queue)
     if queue_id is not None and cx.settings.notifications.mode == "email":
         # emailSimple takes a user, contact or lead as its recipient, never a queue
         return None, (f" The rep who held it is no longer active in Salesforce and the partner has no active rep "
                       f"left; the escalation queue {queue} cannot be emailed (set [notifications] mode = \"custom\" "
-                      "to remind its members by a Salesforce notification).")
+                      "to remind its members by a Salesforce notification)."), QUEUE
     if queue_id is None:
         return None, (f" The rep who held it is no longer active in Salesforce, the partner has no active rep "
-                      f"left, and the escalation queue {queue} is not in the org: nobody could be reminded.")
+                      f"left, and the escalation queue {queue} is not in the org: nobody could be reminded."), QUEUE
     return queue_id, (f" The rep who held it is no longer active in Salesforce and the partner has no active rep "
-                      f"left, so the escalation queue {queue} was reminded instead.")
+                      f"left, so the escalation queue {queue} was reminded instead."), QUEUE
 
 
 def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, int]) -> None:
@@ -90,23 +94,31 @@ def _remind(cx: Context, now: datetime, remind: list[dict], counts: dict[str, in
     instead: dict[str, str] = {}  # lead -> why someone other than its holder was reminded
     with_rep = []
     for o in remind:
-        who, why = reminded(cx, routing, o)
+        who, why, reader = reminded(cx, routing, o)
         if why:
             instead[o["lead_id"]] = why
             cx.log(component="followup").info("followup_holder_inactive", lead_id=o["lead_id"],
                                               holder=holder(routing, o), reminded=who)
         if who:
-            with_rep.append({**o, "holder": who})
+            with_rep.append({**o, "holder": who, "reader": reader})
     facts = stored_facts(cx, [o["lead_id"] for o in with_rep])
     notes = []
     for o in with_rep:
         rep = rep_of(routing, o["holder"])
         words = reminder_words(rep.language if rep else None)
         about = facts[o["lead_id"]]
+        # only the holder accepted it: a colleague reads which partner did, the queue what to do
+        title, body = words["followup_title"], words["followup_body"]
+        if o["reader"] == COLLEAGUE:
+            body = words["followup_colleague_body"]
+        elif o["reader"] == QUEUE:
+            title, body = reminder_words(None)["followup_title"], QUEUE_FOLLOWUP["body"]
+        partner = routing.partners.get(o.get("partner_id") or "")
         notes.append(Notification(
-            recipient_ids=(o["holder"],), title=words["followup_title"].format(company=about["company"]),
-            body=words["followup_body"].format(lead=about["lead"], days=(now - o["accepted_at"]).days,
-                                               status=untouched, link=lead_link(cx, o["lead_id"])),
+            recipient_ids=(o["holder"],), title=title.format(company=about["company"]),
+            body=body.format(lead=about["lead"], days=(now - o["accepted_at"]).days, status=untouched,
+                             partner=partner.name if partner is not None else "The partner",
+                             link=lead_link(cx, o["lead_id"])),
             target_id=o["lead_id"]))
     log = cx.log(component="followup")
     results = activity.send(cx, mode, notes, log=log, event="followup_reminders_not_sent")

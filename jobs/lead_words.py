@@ -58,6 +58,10 @@ ROUTE_AGAIN_UNTICKED = ("to have it routed again, untick Do Not Route and set Ro
 # Routing_Rule__c of a lead the connector escalated itself (no partner took it, or none is
 # left): capitalised as the other words it writes there, not an identifier of ours
 ESCALATED = "Escalation"
+# Routing_Rule__c of a lead back with its distributor once its resellers declined: the move
+# that put it there, as an escalation's; the last reseller's hand-down rule, left there, told
+# another story than the reason's "Back to the distributor"
+BACK_TO_DISTRIBUTOR = "Back to the distributor"
 
 
 # How the reason of a lead `leadrouter undo --apply` put back starts: the mark a rebuilt

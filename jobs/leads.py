@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobs import (alerts, answer_history, bulk_intake, lifecycle, outbox, owner_history, owner_names, poll, pool_race,
                   read_window, recovery, route)
-from jobs.echoes import echoes_once
+from jobs.echoes import echoes_once, our_echoes
 from jobs.lead_history import LeadHistory, Wants, merge
 from jobs.state import offers as of
 from jobs.state import outbox as ob
@@ -173,6 +173,10 @@ def handle_page(cx: Context, records: list[dict[str, Any]], now: datetime, count
     read batch's LeadHistory (`history_for`); without it, this page is its own batch."""
     unique = list({r["Id"]: r for r in records}.values())  # boundaries repeat: last copy wins
     counts["read"] = counts.get("read", 0) + len(records)
+    # of them, our own writes read back: no activity in the org, which `once` says apart
+    echoes = our_echoes(cx, records)
+    if echoes:
+        counts["own_writes_read"] = counts.get("own_writes_read", 0) + echoes
     convert = cx.mappings.lead_converter()
     # Each lead is converted once, from the full record; the state keeps a copy without
     # the personal fields routing does not use (jobs/minimise.py).

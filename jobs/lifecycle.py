@@ -420,10 +420,11 @@ def hand_down(cx: Context, conn: Connection, state: RoutingState, lead: Lead, di
     # clock running on an accepted lead. Offered_At__c is left as it is: it is the witness the
     # read-back of a write lost in flight trusts (jobs/outbox.landed), and the distributor's own
     # time, written again, would read as landed on a Lead the write never reached
-    payload = cx.mappings.writeback({"owner_id": owner, "partner_id": dist_id,
-                                     "routing_status": RoutingStatus.ACCEPTED.value,
-                                     "reason": back.reason, "deadline": None,
-                                     "calendar": None}) | cx.mappings.cleared_answer()
+    values: dict[str, Any] = {"owner_id": owner, "partner_id": dist_id, "routing_status": RoutingStatus.ACCEPTED.value,
+                              "reason": back.reason, "deadline": None, "calendar": None}
+    if said:  # back from its resellers: the rule of the hand-down that is over decides nothing now
+        values["rule"] = words.BACK_TO_DISTRIBUTOR
+    payload = cx.mappings.writeback(values) | cx.mappings.cleared_answer()
     ob.add(conn, lead_id=lead.id, purpose="hand_back", payload=jsonable(payload), now=now,
            seen_modstamp=seen_modstamp, offer_id=distributor["id"])
     return back

@@ -35,6 +35,7 @@ def summary(results: Mapping[str, Any]) -> dict[str, Any]:
     c = _outcomes(results)
     leads = results.get("leads")
     read = (leads.counts.get("read", 0) + leads.counts.get("bulk_read", 0)) if leads is not None else 0
+    echoes = leads.counts.get("own_writes_read", 0) if leads is not None else 0
     routed = {kind: c.get(f"routed_{kind}", 0) for kind, _ in PLACED}
     routed["unroutable"] += c.get("unroutable", 0)  # the mapping could not read the lead
     again = {kind: sum(c.get(f"{p}{kind}", 0) for p in _AGAIN) for kind, _ in PLACED}
@@ -51,7 +52,8 @@ def summary(results: Mapping[str, Any]) -> dict[str, Any]:
     errors = [{"job": name, "error": r.error} for name, r in results.items() if r.error]
     return {
         "jobs_run": len(results),
-        "leads_read": read,
+        "leads_read": read,  # every lead the stream read, our own writes read back included
+        "own_writes_read": echoes,  # added after leads_read: its meaning, and the key, stay
         "routed": routed,
         "left_alone": sum(v for k, v in c.items() if k.startswith("skipped_")),
         "moved_on": again,
@@ -77,7 +79,9 @@ def text(s: Mapping[str, Any]) -> str:
     failed = s["errors"]
     lines = [
         f"leadrouter once: {s['jobs_run']} job runs in {s['seconds']:g} s, {s['api_calls']} API calls",
-        f"  leads read        {s['leads_read']}",
+        f"  leads read        {s['leads_read']}"
+        # our writes come back through the stream: said apart, they are not the org's activity
+        + (f" ({s['own_writes_read']} of them our own writes read back)" if s.get("own_writes_read") else ""),
         f"  new leads routed  {sum(routed.values())}: {placed(routed)}"
         + (f"; {s['left_alone']} left alone" if s["left_alone"] else ""),
         f"  answers read      {sum(answers.values())}: {answers['accepted']} accepted, {answers['rejected']} "

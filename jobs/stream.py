@@ -62,7 +62,7 @@ PUBSUB_UNREACHABLE = ("nothing is lost (the lead stream is polled meanwhile); ch
                       "pubsub_url (the local sandbox org: its connection.json's pubsub_url), or set [stream] "
                       "mode = \"poll\" not to subscribe")
 # leads-job counts that are not work the stream should have done
-_QUIET = frozenset(("read", "unchanged", "in_flight", "unreadable", "withdrawn"))
+_QUIET = frozenset(("read", "own_writes_read", "unchanged", "in_flight", "unreadable", "withdrawn"))
 _QUIET_PREFIXES = ("ignored_", "flush_", "skipped_")
 BURST = 50  # leads named by one batch of events, from which the incremental read is cheaper
 SEEN_FOR = timedelta(minutes=30)  # how long a handled copy's modstamp is remembered

@@ -161,6 +161,20 @@ def _schema_note(version: Any) -> str:
     return f", written by a newer leadrouter than this one (v{SCHEMA_VERSION}): run that version"
 
 
+def _activity_tasks(waiting: dict[str, Any] | None) -> list[str]:
+    """The activity Tasks Salesforce could not take yet (jobs/activity.py): said only when
+    some wait, as the outbox's backlog is, with the last error, which says why."""
+    if not waiting or not waiting.get("waiting"):
+        return []
+    n = waiting["waiting"]
+    text = (f"{n:,} activity Task{'' if n == 1 else 's'} ({counts(waiting.get('by_kind'))}) waiting to be written "
+            f"again; oldest {when(waiting.get('oldest'))} (lead {waiting.get('oldest_lead')}); next try "
+            f"{when(waiting.get('next_try'))}")
+    if waiting.get("last_error"):
+        text += f"; last error {waiting['last_error'][:200]} ({when(waiting.get('last_error_at'))})"
+    return line("Tasks", text + "; the outbox job writes them, once each, when Salesforce takes them")
+
+
 def render(r: dict[str, Any]) -> str:
     out = ["leadrouter status", ""]
     org = r.get("org") or {}
@@ -211,6 +225,7 @@ def render(r: dict[str, Any]) -> str:
                         f"deadline {when(oldest.get('deadline'))}")
     out += line("Leads", counts(r.get("leads")))
     out += line("Outbox", counts(r.get("outbox"), "empty") + f"; oldest open {when(r.get('oldest_open_outbox'))}")
+    out += _activity_tasks(r.get("activity_tasks"))
     held = r.get("held_escalations") or {}
     if held.get("leads"):
         n = held["leads"]

@@ -551,24 +551,35 @@ def _server_unanswered(url: str) -> str | None:
         engine.dispose()
 
 
+def _linking(n) -> list[str]:
+    """The messages to partner reps that link the lead and go out with these settings: offer
+    alerts by `offer_alert` (whatever `mode` says), reminders and follow-ups by `mode`."""
+    return ([f'offer alerts (offer_alert = "{n.offer_alert}")'] if n.offer_alert != "off" else []) + \
+        ([f'reminders and follow-ups (mode = "{n.mode}")'] if n.mode != "none" else [])
+
+
 def _alert_findings(loaded, cfg_name: str) -> list[Finding]:
-    """Offer alerts link the lead: partner reps log in to the partner portal, not to the
-    org, so a link into the org's own Lightning pages shows them an error page."""
+    """Offer alerts, reminders and follow-ups link the lead: partner reps log in to the
+    partner portal, not to the org, so a link into the org's own Lightning pages shows them an
+    error page. Said only when one of them goes out (with mode "none" and offer_alert "off"
+    nothing does), naming which."""
     from urllib.parse import urlparse
 
     n = loaded.settings.notifications
-    if n.offer_alert == "off":
+    sent = _linking(n)
+    if not sent:
         return []
     if not n.portal_url:
         return [Finding("warning", cfg_name, "notifications.portal_url",
-                        "offer alerts link each lead to the org's Lightning page (…/lightning/r/Lead/…/view), which "
-                        "partner users cannot open",
+                        f"{' and '.join(sent)} link each lead to the org's Lightning page (…/lightning/r/Lead/…/view), "
+                        "which partner users cannot open",
                         'set portal_url = "https://<your site>/s" (Setup → Digital Experiences → All Sites: the '
                         "site's URL) under [notifications]")]
     url = urlparse(n.portal_url)
     if url.scheme != "https" or not url.hostname or url.query or url.fragment or "/lead/" in url.path.lower():
         return [Finding("error", cfg_name, "notifications.portal_url",
-                        f"{n.portal_url!r} is not the site's base URL: alerts add /lead/<id>/detail to it",
+                        f"{n.portal_url!r} is not the site's base URL: {' and '.join(sent)} add /lead/<id>/detail "
+                        "to it",
                         'e.g. portal_url = "https://partners.example.com/s"')]
     return []
 
@@ -585,11 +596,19 @@ def _nothing_sent(loaded, raw: dict[str, Any], book, cfg_name: str, rules_name: 
                    or {float(book.settings.offer_hours)})
     window = f"{hours[0]:g}" if len(hours) == 1 else f"{hours[0]:g} to {hours[-1]:g}"
     chosen = "mode" in (raw.get("notifications") or {})
+    # offer alerts go by their own setting, mode "none" or not: said as sent when they are
+    # (the portal_url finding asks for their links' site)
+    silence = (f"no reminder {offers.reminder_before_hours:g} h before the deadline and no follow-up after "
+               f"{offers.followup_days:g} day(s)")
+    if n.offer_alert == "off":
+        told = f", but leadrouter sends no offer alert, {silence}; partners hear of an offer only if a Flow on " \
+               "Routing_Status__c tells them"
+    else:
+        how = "by email" if n.offer_alert == "email" else "as bell notifications"
+        told = (f"; leadrouter sends offer alerts {how} (offer_alert = \"{n.offer_alert}\") but {silence}; partners "
+                "are reminded of an offer only if a Flow on Routing_Status__c does it")
     message = (f"[notifications] mode is \"none\"{'' if chosen else ' (the default)'}: offers lapse after their "
-               f"deadline ({window} h in {Path(rules_name).name}), but leadrouter sends no offer alert, no reminder "
-               f"{offers.reminder_before_hours:g} h before the deadline and no follow-up after "
-               f"{offers.followup_days:g} day(s); partners hear of an offer only if a Flow on Routing_Status__c "
-               "tells them")
+               f"deadline ({window} h in {Path(rules_name).name}){told}")
     return [Finding("note" if chosen else "warning", cfg_name, "notifications.mode", message,
                     'set mode = "custom" with custom_notification_type_id (the LeadRouter_Offer type salesforce/ '
                     'deploys: SELECT Id FROM CustomNotificationType WHERE DeveloperName = \'LeadRouter_Offer\') or '

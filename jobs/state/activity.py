@@ -63,3 +63,23 @@ def settle(conn: Connection, entry_id: int, status: str, now: datetime, *, task_
         values["next_at"] = next_at
     conn.execute(update(T).where(T.c.id == entry_id).values(**values))
 
+
+
+def backlog(conn: Connection) -> dict[str, Any]:
+    """The Tasks waiting to be written again, for `leadrouter status`: how many (and of which
+    kind), the oldest, the next try, and the last error Salesforce gave (`{"waiting": 0}`
+    when none wait)."""
+    waiting = T.c.status.in_(WAITING)
+    by_kind = {k: n for k, n in conn.execute(select(T.c.kind, func.count()).where(waiting).group_by(T.c.kind)
+                                              .order_by(T.c.kind))}
+    if not by_kind:
+        return {"waiting": 0}
+    oldest = conn.execute(select(T.c.lead_id, T.c.created_at).where(waiting).order_by(T.c.created_at, T.c.id)
+                          .limit(1)).one()
+    # a read-back that could not tell whether the last try landed leaves the error before it:
+    # the newest error said is still the last Salesforce gave
+    last = conn.execute(select(T.c.last_error, T.c.updated_at).where(waiting, T.c.last_error.is_not(None))
+                        .order_by(T.c.updated_at.desc(), T.c.id.desc()).limit(1)).first()
+    return {"waiting": sum(by_kind.values()), "by_kind": by_kind, "oldest": oldest.created_at,
+            "oldest_lead": oldest.lead_id, "next_try": conn.execute(select(func.min(T.c.next_at)).where(waiting)).scalar(),
+            "last_error": last.last_error if last else None, "last_error_at": last.updated_at if last else None}

@@ -36,6 +36,23 @@ def test_a_lead_back_with_its_distributor_no_longer_shows_the_last_resellers_dea
     assert lead["Offer_Deadline__c"] is None, "the rejected reseller's deadline is still on the Lead"
 
 
+def test_a_lead_back_with_its_distributor_names_the_hand_back_as_its_rule_not_the_last_resellers(org, loop):
+    """Every reseller rejects: the lead is back with the distributor. Routing Rule says what
+    put it there, as an escalation's ("Escalation") and a release's ("Taken over by a
+    person") do; it named the last reseller's hand-down rule, while the reason said the lead
+    was back with the distributor: two stories on one record."""
+    _, dist_offer = a_distributor_accepts(org, loop)
+    lead_id = dist_offer["lead_id"]
+    handed = _as_admin(org, lead_id)["Routing_Rule__c"]  # the reseller's offer, made as the distributor accepted
+    for _ in range(6):  # every reseller rejects
+        loop.cycle(hours=1)
+    lead = _as_admin(org, lead_id)
+    assert (lead["Routing_Status__c"], lead["PartnerAccountId"]) == ("Accepted", dist_offer["partner_id"]), lead
+    assert lead["Routing_Reason__c"].startswith("Back to the distributor"), lead
+    assert lead["Routing_Rule__c"] != handed, f"still the reseller's hand-down rule {handed!r}"
+    assert lead["Routing_Rule__c"] == "Back to the distributor", lead
+
+
 def test_a_pool_lead_taken_after_a_members_decline_no_longer_says_it_is_in_the_pool(org, pooled):  # noqa: F811
     """A member declines a pool lead: the Lead says so ("... the other partners of the pool can
     still take it"). Another member then takes it: the Lead is Accepted, and its reason says

@@ -204,3 +204,41 @@ def test_once_tells_the_person_running_it_what_the_run_did_on_stdout(sandbox_fac
     assert report["leads_read"] >= 1 and report["api_calls"] > 0 and report["errors"] == [], report
     assert sum(report["routed"].values()) == 1, report
     assert {j["job"] for j in report["jobs"]} >= {"leads", "expire", "remind", "outbox"}, report
+
+
+SUMMARY_KEYS = {"jobs_run", "leads_read", "routed", "left_alone", "moved_on", "answers", "lapsed", "reminders",
+                "writes_confirmed", "writes_refused", "api_calls", "seconds", "errors", "jobs"}
+
+
+def test_once_says_how_many_leads_read_were_only_its_own_writes_read_back(sandbox_factory, tmp_path, capsys):
+    """The lead stream reads back what the connector wrote (every write moves SystemModstamp):
+    the next `once` counted those echoes as leads read, as if the org had been busy. It says
+    how many of the leads read were its own writes read back; `--json` keeps its keys
+    (`leads_read` still counts every lead read) and adds `own_writes_read`."""
+    from datetime import timedelta
+
+    from jobs.ops.demo import DEFAULT_RULES, write_config
+    from sandbox.seed import add_leads
+
+    sb = sandbox_factory(seed="demo", partners=5, leads=20, random_seed=1)
+    cfg = write_config(tmp_path, sb.connection, DEFAULT_RULES)
+    cfg.write_text(cfg.read_text().replace('pubsub_url = ', 'mode = "poll"\npubsub_url = '))
+    assert main(["once", "--init", "--json", "--config", str(cfg)]) == 0
+    first = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert first["leads_read"] == 20 and first["own_writes_read"] == 0, first
+    written = first["writes_confirmed"]
+    assert written >= 20, first
+
+    add_leads(sb.org, 1, random_seed=2)  # as a web form brings one
+    sb.clock.advance(timedelta(minutes=5))
+    assert main(["once", "--json", "--config", str(cfg)]) == 0
+    report = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert SUMMARY_KEYS <= set(report), SUMMARY_KEYS - set(report)
+    assert report["own_writes_read"] == 20, report  # the first run's writes, each lead once
+    assert report["leads_read"] == 21, report  # and the new lead: every lead read, as before
+    assert sum(report["routed"].values()) == 1, report
+
+    sb.clock.advance(timedelta(minutes=5))
+    assert main(["once", "--config", str(cfg)]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "leads read 1 (1 of them our own writes read back)" in text, text

@@ -80,3 +80,44 @@ def test_by_email_a_partner_without_active_reps_is_said_on_the_lead_with_how_to_
     [task] = [t for t in org.org.records("Task") if t["WhoId"] == lead_id and t["Subject"].startswith("Follow-up")]
     assert task["Subject"] == "Follow-up reminder not sent", task
     assert "no active rep" in task["Description"] and 'mode = "custom"' in task["Description"], task["Description"]
+
+
+def _bodies(org, lead_id: str, before: int) -> list[tuple[str, str]]:
+    return [(n.inputs["title"], n.inputs["body"]) for n in org.notifications.all("customNotificationAction")[before:]
+            if n.inputs.get("targetId") == lead_id]  # an accepted lead: its follow-up only, in any language
+
+
+def test_a_follow_up_sent_instead_of_a_deactivated_rep_is_worded_for_who_reads_it(org, make_loop):
+    """The colleague did not accept the lead, and the queue's members are no partner's reps:
+    neither is told "You accepted …". The colleague reads which partner accepted it and that
+    its rep is no longer active, in the colleague's language; the escalation queue reads what
+    happened and what to do."""
+    loop = make_loop(org, settings={"offers": {"followup_days": 3}})
+    org.simulator.set_profile("*", ALWAYS_ACCEPT)
+    loop.cycle(partners_act=False)
+    first = to_resellers(loop)
+    loop.cycle(hours=1)
+    untouched = {lid: o for lid, o in first.items() if loop.lead(lid)["Status"] == "Open - Not Contacted"}
+    with_colleague = next(lid for lid, o in untouched.items() if len(_reps(org, o["partner_id"])) > 1)
+    partner = untouched[with_colleague]["partner_id"]
+    holder = loop.lead(with_colleague)["OwnerId"]
+    colleague = next(r for r in _reps(org, partner) if r != holder)
+    alone = next(lid for lid, o in untouched.items() if o["partner_id"] != partner)
+    org.simulator.set_profile("*", NEVER_ANSWER)
+    org.org.update("User", holder, {"IsActive": False})
+    org.org.update("User", colleague, {"LanguageLocaleKey": "de"})
+    for rep in _reps(org, untouched[alone]["partner_id"]):
+        org.org.update("User", rep, {"IsActive": False})
+    before = len(org.notifications.all("customNotificationAction"))
+    loop.cycle(hours=3 * 24)
+
+    name = org.org.get("Account", partner)["Name"]
+    [(title, body)] = _bodies(org, with_colleague, before)
+    assert "Sie haben" not in body and "You accepted" not in body, body
+    assert body.startswith(f"{name} hat "), body
+    assert "nicht mehr aktiv" in body, body
+    [(title, body)] = _bodies(org, alone, before)
+    alone_name = org.org.get("Account", untouched[alone]["partner_id"])["Name"]
+    assert "You accepted" not in body, body
+    assert body.startswith(f"{alone_name} accepted "), body
+    assert "no active rep left" in body and "give it to someone who will work it" in body, body

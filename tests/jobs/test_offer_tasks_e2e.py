@@ -302,3 +302,46 @@ def test_a_task_salesforce_could_not_take_for_a_while_is_written_later_and_once(
         assert [t["Subject"] for t in tasks(sf, o["lead_id"])] == ["Offer reminder sent"], \
             "its Task is on the Lead, once"
     assert not [e for e in logs if e["event"] == "activity_tasks_not_written"], "nothing for an admin to fix"
+
+
+def _status(tmp_path, capsys) -> tuple[str, dict]:
+    """`leadrouter status`, its text (unwrapped) and its --json, on the loop's state."""
+    import json
+
+    from jobs.cli import main
+
+    cfg = tmp_path / "status.toml"
+    cfg.write_text(f'[state]\nurl = "sqlite:///{tmp_path}/state.sqlite"\n[log]\nformat = "json"\n')
+    capsys.readouterr()
+    assert main(["status", "--json", "--config", str(cfg)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert main(["status", "--config", str(cfg)]) == 0
+    return " ".join(capsys.readouterr().out.split()), data
+
+
+def test_status_shows_the_tasks_waiting_to_be_written_again_and_nothing_once_written(
+        berlin_org, make_loop, tmp_path, capsys):
+    """Salesforce could not take the reminders' Tasks (a 503 however often tried): they wait
+    in the state for the outbox job's next try. `leadrouter status` says how many wait, since
+    when and the last error, in words and in --json, as it does the outbox's backlog; once
+    written, it says nothing of them."""
+    org = berlin_org
+    loop = make_loop(org)
+    loop.cycle()
+    offer = live_offers(loop)[0]
+    due = [o for o in live_offers(loop) if o["deadline"] - offer["deadline"] <= timedelta(hours=1)]
+    org.faults.plan("503", count=50, endpoint="POST composite/sobjects")
+    result = remind_due(loop, offer["deadline"])
+    org.faults.clear()
+    assert result.counts["reminder_tasks_retrying"] == len(due)
+    text, data = _status(tmp_path, capsys)
+    waiting = data["activity_tasks"]
+    assert waiting["waiting"] == len(due) and waiting["by_kind"] == {"reminder": len(due)}, waiting
+    assert waiting["oldest"] and waiting["last_error"].startswith("SERVER_UNAVAILABLE"), waiting
+    n = len(due)
+    assert f"Tasks {n} activity Task{'' if n == 1 else 's'} (reminder {n}) waiting to be written again" in text, text
+    assert "last error SERVER_UNAVAILABLE" in text, text
+    loop.cycle(hours=0.5, partners_act=False)  # the outbox job's next turn writes what waited
+    text, data = _status(tmp_path, capsys)
+    assert data["activity_tasks"] == {"waiting": 0}, data["activity_tasks"]
+    assert "waiting to be written again" not in text and "Tasks " not in text, text

@@ -153,6 +153,24 @@ def test_offer_alerts_without_the_partner_portal_url_are_a_warning_and_a_lead_pa
     assert [f for f in validate(config) if f.key == "notifications.portal_url"] == []
 
 
+def test_the_portal_url_is_asked_for_only_when_messages_carrying_the_link_go_out_and_says_which(workdir):
+    """The link is in offer alerts (sent by offer_alert, whatever mode says: the demo config's
+    mode is "none", its offer_alert "email", so its alerts go out) and in reminders and
+    follow-ups (sent by mode). validate asks for portal_url when one of them goes out, naming
+    which, and says nothing when none does."""
+    config = workdir / "leadrouter.toml"
+    base = config.read_text()
+    assert "[notifications]" not in base  # the demo config: mode "none", offer_alert "email"
+    [alerts] = [f for f in validate(config) if f.key == "notifications.portal_url"]
+    assert "offer alerts" in alerts.message and "reminders" not in alerts.message, alerts
+    config.write_text(base + '\n[notifications]\nmode = "email"\noffer_alert = "off"\n')
+    [reminders] = [f for f in validate(config) if f.key == "notifications.portal_url"]
+    assert reminders.severity == "warning" and "reminders and follow-ups" in reminders.message, reminders
+    assert "offer alerts" not in reminders.message, reminders
+    config.write_text(base + '\n[notifications]\nmode = "none"\noffer_alert = "off"\n')
+    assert [f for f in validate(config) if f.key == "notifications.portal_url"] == []
+
+
 def test_a_rule_file_counting_quarters_from_another_month_than_the_org_is_warned_with_the_setting(workdir, seeded_org):
     """An org whose fiscal year starts in April: "this quarter" in the rules must be its quarter."""
     org = seeded_org.org
@@ -348,12 +366,18 @@ def test_no_notifications_while_offers_have_deadlines_is_said_once_with_how_to_t
     config = workdir / "leadrouter.toml"
     base = config.read_text()
     [off] = [f for f in validate(config) if f.key == "notifications.mode"]
-    assert off.severity == "warning", off  # the default, never chosen: nobody hears of an offer
-    assert "(the default)" in off.message and "no offer alert" in off.message and "no reminder" in off.message
+    assert off.severity == "warning", off  # the default, never chosen: nobody is reminded of an offer
+    assert "(the default)" in off.message and "no reminder" in off.message, off
+    # offer_alert is "email" by default, mode or not: the alerts go out, and validate says so
+    # (it said "no offer alert" while it asked for portal_url for the alerts' links)
+    assert "no offer alert" not in off.message and 'offer alerts by email (offer_alert = "email")' in off.message, off
     assert "24 to 72 h in rules.toml" in off.message, off  # the shipped rules' offer windows
     assert 'mode = "custom"' in off.fix and 'mode = "email"' in off.fix
     config.write_text(base + '\n[notifications]\nmode = "none"\n')
     [chosen] = [f for f in validate(config) if f.key == "notifications.mode"]
     assert chosen.severity == "note" and "Flow" in chosen.message, chosen  # chosen: a Flow may tell them
+    config.write_text(base + '\n[notifications]\nmode = "none"\noffer_alert = "off"\n')
+    [silent] = [f for f in validate(config) if f.key == "notifications.mode"]
+    assert "no offer alert" in silent.message and "no reminder" in silent.message, silent
     config.write_text(base + '\n[notifications]\nmode = "email"\n')
     assert [f for f in validate(config) if f.key == "notifications.mode"] == []
