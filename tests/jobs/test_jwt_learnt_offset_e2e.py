@@ -103,7 +103,13 @@ def test_the_second_once_on_a_host_ten_minutes_behind_makes_one_token_request(sa
     assert not logged(lines, "jwt_assertion_signed_again_on_salesforce_time")
     ok = logged(lines, "salesforce login ok")
     assert len(ok) == 1 and ok[0]["jwt_clock"] == "learnt_offset", ok
-    assert abs(ok[0]["jwt_offset_seconds"] - TEN_MINUTES.total_seconds()) < 5, ok[0]
+    lag = ok[0]["jwt_offset_seconds"] - TEN_MINUTES.total_seconds()
+    if UNDER_FAKETIME:
+        # the whole run under `faketime -f @…`: each `once` process's fake clock starts over at
+        # that moment, behind this process's (and the sandbox's) by the seconds since it began
+        assert 0 <= lag < 180, ok[0]
+    else:
+        assert abs(lag) < 5, ok[0]
     said = "\n".join(json.dumps(line) for line in lines)
     assert "eyJ" not in said and "PRIVATE KEY" not in said, "no assertion, no key in a log line"
 
