@@ -22,7 +22,10 @@ from sandbox.schema import ObjectDef
 if TYPE_CHECKING:
     from sandbox.handle import RunningOrg as Sandbox
 
-REPLICATION_DAYS = 30
+# How far back each replication resource looks: REST API Developer Guide, "sObject Get
+# Updated" (30 days) and "sObject Get Deleted" (15 days, what the recycle bin keeps).
+UPDATED_DAYS = 30
+DELETED_DAYS = 15
 MAX_REPLICATION_IDS = 600_000
 
 
@@ -371,7 +374,7 @@ def search(sb: Sandbox, request: Request) -> Response:
 
 
 # ---- getUpdated / getDeleted -------------------------------------------------------------
-def _replication_window(sb: Sandbox, request: Request) -> tuple[datetime, datetime]:
+def _replication_window(sb: Sandbox, request: Request, days: int) -> tuple[datetime, datetime]:
     now = sb.clock.now()
     out = []
     for key in ("start", "end"):
@@ -387,11 +390,16 @@ def _replication_window(sb: Sandbox, request: Request) -> tuple[datetime, dateti
         # getUpdated/getDeleted work in whole minutes
         out.append(when.astimezone(timezone.utc).replace(second=0, microsecond=0))
     start, end = out
+    # SOAP API Developer Guide, getUpdated()/getDeleted() Rules and Guidelines: a startDate
+    # the same as, or later than, the endDate is INVALID_REPLICATION_DATE — compared with the
+    # seconds dropped, so 10:30:10 to 10:30:50 is refused, not answered empty.
+    if start >= end:
+        raise SalesforceError(400, "INVALID_REPLICATION_DATE", f"EndDate must be after StartDate: {start:%Y-%m-%dT%H:%M}Z to {end:%Y-%m-%dT%H:%M}Z, with the seconds ignored; end at least a minute after start")  # fmt: skip
     end = min(end, now.replace(second=0, microsecond=0))
     if start > end:
         raise SalesforceError(400, "INVALID_REPLICATION_DATE", "EndDate before StartDate")
-    if start < now - timedelta(days=REPLICATION_DAYS):
-        raise SalesforceError(400, "INVALID_REPLICATION_DATE", f"startDate cannot be more than {REPLICATION_DAYS} days ago")  # fmt: skip
+    if start < now - timedelta(days=days):
+        raise SalesforceError(400, "INVALID_REPLICATION_DATE", f"startDate cannot be more than {days} days ago")  # fmt: skip
     return start, end
 
 
@@ -404,7 +412,7 @@ def _visible(sb: Sandbox, request: Request) -> Callable[[dict], bool]:
 
 def updated(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
-    start, end = _replication_window(sb, request)
+    start, end = _replication_window(sb, request, UPDATED_DAYS)
     sharing.check_object(sb.org, request.user_id, obj.name)
     with sb.org.lock:
         visible = _visible(sb, request)
@@ -419,7 +427,7 @@ def updated(sb: Sandbox, request: Request) -> Response:
 
 def deleted(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
-    start, end = _replication_window(sb, request)
+    start, end = _replication_window(sb, request, DELETED_DAYS)
     sharing.check_object(sb.org, request.user_id, obj.name)
     table = sb.org.table(obj.name)
     with sb.org.lock:
@@ -429,10 +437,16 @@ def deleted(sb: Sandbox, request: Request) -> Response:
             if id18[:3] == obj.key_prefix and start <= when < end and table.get(id18, {}).get("IsDeleted")
             and visible(table[id18])
         )  # fmt: skip
-        earliest = min((w for i, w in sb.org.deleted_at.items() if i[:3] == obj.key_prefix), default=start)
+    # GetDeletedResult (SOAP API Developer Guide): earliestDateAvailable is the last
+    # physically deleted record's time, before which the delete log answers for nothing (a
+    # replicator whose last run is older resyncs everything). The sandbox never empties its
+    # recycle bin, so the log is whole for every window Salesforce accepts: from DELETED_DAYS
+    # back. The first soft delete's minute would tell a replicator that ran before it that
+    # the log had been purged since.
+    earliest = sb.clock.now().replace(second=0, microsecond=0) - timedelta(days=DELETED_DAYS)
     return Response(200, {
         "deletedRecords": [{"id": i, "deletedDate": json_value(w)} for w, i in hits],
-        "earliestDateAvailable": json_value(earliest.replace(second=0, microsecond=0)),
+        "earliestDateAvailable": json_value(earliest),
         "latestDateCovered": json_value(end),
     })  # fmt: skip
 
