@@ -80,9 +80,15 @@ def resources(sb: Sandbox, request: Request) -> Response:
 
 # ---- describe ------------------------------------------------------------------------
 def _metadata_unchanged(sb: Sandbox, request: Request) -> bool:
-    """If-Modified-Since on describe: true when the org's setup has not changed since."""
+    """If-Modified-Since on describe: true when the org's setup has not changed since.
+    If-Unmodified-Since, which Describe Global and sObject Describe take too (REST API
+    Developer Guide), fails with 412 when it has, as on sObject Rows."""
+    modified = sb.org.metadata_modified.replace(microsecond=0)
+    unmodified_since = _http_date(request, "If-Unmodified-Since")
+    if unmodified_since is not None and modified > unmodified_since:
+        raise _precondition_failed()
     since = _http_date(request, "If-Modified-Since")
-    return since is not None and sb.org.metadata_modified.replace(microsecond=0) <= since
+    return since is not None and modified <= since
 
 
 def describe_global(sb: Sandbox, request: Request) -> Response:
