@@ -194,6 +194,7 @@ class Auth:
                 return None
             if self.org.clock.now() >= session.expires_at:
                 del self._sessions[token]
+                self._from_refresh.discard(token)
                 return None
         return token, session.user_id
 
@@ -202,8 +203,10 @@ class Auth:
         with self._lock:
             if token is None:
                 self._sessions.clear()
+                self._from_refresh.clear()
             else:
                 self._sessions.pop(token, None)
+                self._from_refresh.discard(token)
 
     def revoke(self, token: str) -> None:
         """/services/oauth2/revoke: an access token ends its session; the refresh token ends
