@@ -49,6 +49,11 @@ class Auth:
         self.instance_url = login_url
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
+        # Revoking the refresh token ends it and the access tokens issued from it (Salesforce
+        # Help, "Revoke OAuth Tokens Programmatically"). Kept in memory only: a restart of a
+        # kept org gives the refresh token in connection.json back.
+        self._refresh_revoked = False
+        self._from_refresh: set[str] = set()
         cert = x509.load_pem_x509_certificate(creds.certificate_pem())
         self._jwt_public_key = cert.public_key()
         # What a JWT assertion's `exp` is checked against. Salesforce checks it on its own
@@ -77,9 +82,12 @@ class Auth:
             user = self._check_assertion(form.get("assertion", ""))
         elif grant == "refresh_token":
             self._check_client(form, secret_required=False)
-            if not secrets.compare_digest(form.get("refresh_token", ""), self.creds.refresh_token):
+            if self._refresh_revoked or not secrets.compare_digest(form.get("refresh_token", ""), self.creds.refresh_token):
                 raise OAuthError("invalid_grant", "expired access/refresh token")
-            user = self.org.integration_user_id
+            issued = self._issue(self.org.integration_user_id)
+            with self._lock:
+                self._from_refresh.add(issued["access_token"])
+            return issued
         elif grant == "password":
             self._check_client(form, secret_required=True)
             user = self._check_password(form.get("username", ""), form.get("password", ""))
@@ -186,6 +194,7 @@ class Auth:
                 return None
             if self.org.clock.now() >= session.expires_at:
                 del self._sessions[token]
+                self._from_refresh.discard(token)
                 return None
         return token, session.user_id
 
@@ -194,11 +203,26 @@ class Auth:
         with self._lock:
             if token is None:
                 self._sessions.clear()
+                self._from_refresh.clear()
             else:
                 self._sessions.pop(token, None)
+                self._from_refresh.discard(token)
 
     def revoke(self, token: str) -> None:
-        self.expire(token)
+        """/services/oauth2/revoke: an access token ends its session; the refresh token ends
+        itself and the sessions issued from it. Every error is an OAuthError (400)."""
+        if not token:
+            raise OAuthError("unsupported_token_type", "this token type is not supported: give the access or refresh token to revoke as `token`")  # fmt: skip
+        with self._lock:
+            if secrets.compare_digest(token, self.creds.refresh_token) and not self._refresh_revoked:
+                self._refresh_revoked = True
+                for issued in self._from_refresh:
+                    self._sessions.pop(issued, None)
+                self._from_refresh.clear()
+                return
+            if self._sessions.pop(token, None) is None:
+                raise OAuthError("invalid_token", "invalid token: not a live access token or refresh token of this org (already revoked or expired?)")  # fmt: skip
+            self._from_refresh.discard(token)
 
     # ---- persistence -----------------------------------------------------------------
     def sessions(self) -> dict[str, tuple[str, datetime]]:

@@ -10,8 +10,9 @@ use them, and the one SOAP call clients still make to log in.
 - **SOAP login()** (`POST /services/Soap/u/{version}` and `/c/`: jsforce's
   `conn.login(username, password)` without OAuth settings): a session for an active user and
   the org's password, answered as Salesforce's partner WSDL answers it; a wrong username or
-  password is the `INVALID_LOGIN` fault. Every other SOAP call is a fault saying the sandbox
-  serves only login() over SOAP (use REST). The Apex and Tooling SOAP APIs (`/s/`, `/T/`:
+  password is the `INVALID_LOGIN` fault. logout() ends the SessionHeader's session (jsforce's
+  `conn.logout()` after such a login). Every other SOAP call is a fault saying the sandbox
+  serves only login() and logout() over SOAP (use REST). The Apex and Tooling SOAP APIs (`/s/`, `/T/`:
   `sf apex run`) answer an INSUFFICIENT_ACCESS fault: the org runs no Apex.
 - **Bulk API 1.0** (`/services/async/…`): 400 with Bulk API 1.0's XML error,
   `FeatureNotEnabled`, naming Bulk API 2.0.
@@ -115,10 +116,37 @@ def _body_call(request: Request) -> tuple[str, dict[str, str]]:
     return local(call.tag), {local(c.tag): (c.text or "") for c in call}
 
 
+def _session_id(request: Request) -> str:
+    """The SOAP Header's SessionHeader/sessionId: whose session a call is made in."""
+    try:
+        root = ET.fromstring(request.body or b"")
+    except ET.ParseError:
+        return ""
+    for element in root.iter():
+        if element.tag.rsplit("}", 1)[-1] == "sessionId":
+            return (element.text or "").strip()
+    return ""
+
+
+def _logout(sb: Sandbox, request: Request, wsdl: str) -> Response:
+    """logout() (SOAP API Developer Guide): ends the SessionHeader's session, void back; a
+    session already ended is the INVALID_SESSION_ID fault, as every call with one answers."""
+    session = _session_id(request)
+    if not session or sb.auth.session_user(f"Bearer {session}") is None:
+        return _fault("INVALID_SESSION_ID", "INVALID_SESSION_ID: Invalid Session ID found in SessionHeader: "
+                      "Illegal Session. Session not found, missing session hash")  # fmt: skip
+    sb.auth.expire(session)
+    return Response(200, (f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{_ENV}" '
+                          f'xmlns="urn:{wsdl}.soap.sforce.com"><soapenv:Body><logoutResponse/></soapenv:Body>'
+                          "</soapenv:Envelope>").encode(), dict(_XML))  # fmt: skip
+
+
 def partner(sb: Sandbox, request: Request) -> Response:
     call, args = _body_call(request)
+    if call == "logout":
+        return _logout(sb, request, "enterprise" if "/Soap/c/" in request.path else "partner")
     if call != "login":
-        return _fault("UNKNOWN_EXCEPTION", f"UNKNOWN_EXCEPTION: the sandbox org answers only login() over SOAP, "
+        return _fault("UNKNOWN_EXCEPTION", f"UNKNOWN_EXCEPTION: the sandbox org answers only login() and logout() over SOAP, "
                       f"not {call or 'this request'}(); use the REST API")  # fmt: skip
     user_id = sb.auth.soap_login(args.get("username", ""), args.get("password", ""))
     if user_id is None:

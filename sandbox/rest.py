@@ -22,7 +22,10 @@ from sandbox.schema import ObjectDef
 if TYPE_CHECKING:
     from sandbox.handle import RunningOrg as Sandbox
 
-REPLICATION_DAYS = 30
+# How far back each replication resource looks: REST API Developer Guide, "sObject Get
+# Updated" (30 days) and "sObject Get Deleted" (15 days, what the recycle bin keeps).
+UPDATED_DAYS = 30
+DELETED_DAYS = 15
 MAX_REPLICATION_IDS = 600_000
 
 
@@ -77,9 +80,15 @@ def resources(sb: Sandbox, request: Request) -> Response:
 
 # ---- describe ------------------------------------------------------------------------
 def _metadata_unchanged(sb: Sandbox, request: Request) -> bool:
-    """If-Modified-Since on describe: true when the org's setup has not changed since."""
+    """If-Modified-Since on describe: true when the org's setup has not changed since.
+    If-Unmodified-Since, which Describe Global and sObject Describe take too (REST API
+    Developer Guide), fails with 412 when it has, as on sObject Rows."""
+    modified = sb.org.metadata_modified.replace(microsecond=0)
+    unmodified_since = _http_date(request, "If-Unmodified-Since")
+    if unmodified_since is not None and modified > unmodified_since:
+        raise _precondition_failed()
     since = _http_date(request, "If-Modified-Since")
-    return since is not None and sb.org.metadata_modified.replace(microsecond=0) <= since
+    return since is not None and modified <= since
 
 
 def describe_global(sb: Sandbox, request: Request) -> Response:
@@ -307,8 +316,34 @@ def _page_end(rows: Any, start: int, batch: int, weigh: Any) -> int:
     return end
 
 
+def _explain(sb: Sandbox, request: Request, soql: str) -> Response:
+    """Query Performance Feedback (REST API Developer Guide, beta, API 30.0+): the plans the
+    query could run with, best first, without its records. The sandbox has no optimizer and
+    no indexes: one TableScan plan, its cardinality the rows the query matches, relativeCost
+    the rows scanned per 100,000 (the sandbox's reading: above 1 reads as not selective).
+    A report or list view id in place of the SOQL is not explained here."""
+    from sandbox.soql import execute
+
+    if re.fullmatch(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?", soql.strip()):
+        raise SalesforceError(400, "INVALID_ID", f"explain={soql.strip()}: the sandbox explains SOQL queries only, not a report or list view id")  # fmt: skip
+    with sb.org.lock:
+        user = sharing.external_user(sb.org, request.user_id)
+        also = sharing.lead_filter(sb.org, user) if user is not None else None
+        result = execute(soql, sb.org, include_deleted=False, version=request.version, also=also,
+                         schema=sharing.schema_for(sb.org, request.user_id))
+        scanned = sum(1 for _ in sb.org.records(result.sobject))
+    return Response(200, {"plans": [{
+        "cardinality": result.total_size, "fields": [], "leadingOperationType": "TableScan", "notes": [],
+        "relativeCost": round(scanned / 100_000, 4), "sobjectCardinality": scanned, "sobjectType": result.sobject,
+    }]})  # fmt: skip
+
+
 def _run_query(sb: Sandbox, request: Request, include_deleted: bool) -> Response:
     soql = request.query.get("q")
+    explain = request.query.get("explain")
+    if soql is None and explain is not None and explain.strip() and not include_deleted:
+        request.soql = explain
+        return _explain(sb, request, explain)
     if soql is None or not soql.strip():
         raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified: GET .../query?q=SELECT+Id+FROM+Lead")  # fmt: skip
     request.soql = soql  # the request log keeps it (counters.queries)
@@ -371,7 +406,7 @@ def search(sb: Sandbox, request: Request) -> Response:
 
 
 # ---- getUpdated / getDeleted -------------------------------------------------------------
-def _replication_window(sb: Sandbox, request: Request) -> tuple[datetime, datetime]:
+def _replication_window(sb: Sandbox, request: Request, days: int) -> tuple[datetime, datetime]:
     now = sb.clock.now()
     out = []
     for key in ("start", "end"):
@@ -387,11 +422,16 @@ def _replication_window(sb: Sandbox, request: Request) -> tuple[datetime, dateti
         # getUpdated/getDeleted work in whole minutes
         out.append(when.astimezone(timezone.utc).replace(second=0, microsecond=0))
     start, end = out
+    # SOAP API Developer Guide, getUpdated()/getDeleted() Rules and Guidelines: a startDate
+    # the same as, or later than, the endDate is INVALID_REPLICATION_DATE — compared with the
+    # seconds dropped, so 10:30:10 to 10:30:50 is refused, not answered empty.
+    if start >= end:
+        raise SalesforceError(400, "INVALID_REPLICATION_DATE", f"EndDate must be after StartDate: {start:%Y-%m-%dT%H:%M}Z to {end:%Y-%m-%dT%H:%M}Z, with the seconds ignored; end at least a minute after start")  # fmt: skip
     end = min(end, now.replace(second=0, microsecond=0))
     if start > end:
         raise SalesforceError(400, "INVALID_REPLICATION_DATE", "EndDate before StartDate")
-    if start < now - timedelta(days=REPLICATION_DAYS):
-        raise SalesforceError(400, "INVALID_REPLICATION_DATE", f"startDate cannot be more than {REPLICATION_DAYS} days ago")  # fmt: skip
+    if start < now - timedelta(days=days):
+        raise SalesforceError(400, "INVALID_REPLICATION_DATE", f"startDate cannot be more than {days} days ago")  # fmt: skip
     return start, end
 
 
@@ -404,7 +444,7 @@ def _visible(sb: Sandbox, request: Request) -> Callable[[dict], bool]:
 
 def updated(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
-    start, end = _replication_window(sb, request)
+    start, end = _replication_window(sb, request, UPDATED_DAYS)
     sharing.check_object(sb.org, request.user_id, obj.name)
     with sb.org.lock:
         visible = _visible(sb, request)
@@ -419,7 +459,7 @@ def updated(sb: Sandbox, request: Request) -> Response:
 
 def deleted(sb: Sandbox, request: Request) -> Response:
     obj = sobject(sb, request.params["type"])
-    start, end = _replication_window(sb, request)
+    start, end = _replication_window(sb, request, DELETED_DAYS)
     sharing.check_object(sb.org, request.user_id, obj.name)
     table = sb.org.table(obj.name)
     with sb.org.lock:
@@ -429,10 +469,16 @@ def deleted(sb: Sandbox, request: Request) -> Response:
             if id18[:3] == obj.key_prefix and start <= when < end and table.get(id18, {}).get("IsDeleted")
             and visible(table[id18])
         )  # fmt: skip
-        earliest = min((w for i, w in sb.org.deleted_at.items() if i[:3] == obj.key_prefix), default=start)
+    # GetDeletedResult (SOAP API Developer Guide): earliestDateAvailable is the last
+    # physically deleted record's time, before which the delete log answers for nothing (a
+    # replicator whose last run is older resyncs everything). The sandbox never empties its
+    # recycle bin, so the log is whole for every window Salesforce accepts: from DELETED_DAYS
+    # back. The first soft delete's minute would tell a replicator that ran before it that
+    # the log had been purged since.
+    earliest = sb.clock.now().replace(second=0, microsecond=0) - timedelta(days=DELETED_DAYS)
     return Response(200, {
         "deletedRecords": [{"id": i, "deletedDate": json_value(w)} for w, i in hits],
-        "earliestDateAvailable": json_value(earliest.replace(second=0, microsecond=0)),
+        "earliestDateAvailable": json_value(earliest),
         "latestDateCovered": json_value(end),
     })  # fmt: skip
 

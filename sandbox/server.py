@@ -48,10 +48,15 @@ def _token(sb: Sandbox, request: Request) -> Response:
 
 
 def _revoke(sb: Sandbox, request: Request) -> Response:
+    """A form POST of `token`, or the "blind GET" with `token` in the URL (Salesforce Help,
+    "Revoke OAuth Tokens Programmatically"): 200, or 400 with an OAuth error."""
     from urllib.parse import parse_qs
 
     token = (parse_qs(request.body.decode()).get("token") or [request.query.get("token", "")])[-1]
-    sb.auth.revoke(token)
+    try:
+        sb.auth.revoke(token.strip())
+    except OAuthError as exc:
+        return Response(400, {"error": exc.error, "error_description": exc.description})
     return Response(200)
 
 
@@ -59,6 +64,7 @@ def build_router() -> Router:
     r = Router()
     r.add("other", "POST", "/services/oauth2/token", _token)
     r.add("other", "POST", "/services/oauth2/revoke", _revoke)
+    r.add("other", "GET", "/services/oauth2/revoke", _revoke)
     r.add("other", "GET", "/services/oauth2/userinfo", identity.userinfo)
     r.add("other", "GET", "/id/{org}/{user}", identity.identity)
     r.add("other", "GET", "/services/data", rest.versions)

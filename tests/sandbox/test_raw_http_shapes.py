@@ -74,7 +74,9 @@ def test_updated_and_deleted_exact_json(sandbox, raw):
     assert raw.get("sobjects/Lead/deleted/", params=window).json() == {
         "deletedRecords": [{"id": gone, "deletedDate": deleted_at.strftime("%Y-%m-%dT%H:%M:%S.")
                             + f"{deleted_at.microsecond // 1000:03d}+0000"}],
-        "earliestDateAvailable": deleted_at.replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+        # the delete log is whole back to the 15 days Get Deleted covers (nothing purged)
+        "earliestDateAvailable": (sandbox.clock.now().replace(second=0, microsecond=0) - timedelta(days=15))
+        .strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
         "latestDateCovered": covered,
     }  # fmt: skip
 

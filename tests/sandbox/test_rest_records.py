@@ -84,8 +84,8 @@ def test_unsupported_api_version_is_404(raw):
     assert (r.status_code, r.json()[0]["errorCode"]) == (404, "NOT_FOUND")
 
 
-@pytest.mark.parametrize("version", ["50.0", "64.0"])
-def test_every_version_from_50_to_64_serves_the_api(sandbox, sf_for, version):
+@pytest.mark.parametrize("version", ["50.0", "68.0"])
+def test_every_version_from_50_to_68_serves_the_api(sandbox, sf_for, version):
     sf = sf_for(sandbox, version=version)
     assert sf.Lead.describe()["name"] == "Lead"
 
@@ -97,7 +97,7 @@ def test_version_list_needs_no_session(sandbox):
         r = session.get(sandbox.url + "/services/data")
     assert r.status_code == 200
     assert r.json()[0] == {"label": "Winter '21", "url": "/services/data/v50.0", "version": "50.0"}
-    assert r.json()[-1] == {"label": "Summer '25", "url": "/services/data/v64.0", "version": "64.0"}
+    assert r.json()[-1] == {"label": "Winter '27", "url": "/services/data/v68.0", "version": "68.0"}
 
 
 def test_wrong_method_is_405(raw):
