@@ -63,3 +63,27 @@ def test_the_member_who_took_it_in_time_keeps_it_when_another_takes_it_after_the
     loop.cycle(partners_act=False)
     lead = loop.lead(lead_id)
     assert (lead["OwnerId"], lead["PartnerAccountId"], lead["Routing_Status__c"]) == (first, first_partner, "Accepted")
+
+
+def test_a_state_rebuilt_after_a_late_pick_up_also_finds_the_pools_offer_lapsed(org, make_loop, pooled):  # noqa: F811
+    """The state is a cache: one lost and rebuilt from the org reads the same Lead History,
+    and the pick-up saved after the deadline is not taken there either."""
+    loop, lead_id, offer, (partner, rep), _ = pooled
+    org.clock.set(offer["deadline"] + timedelta(minutes=20))
+    assert save_as(org, rep, lead_id, {**ANSWERS["accept"], "OwnerId": rep}).status_code == 204
+    fresh = make_loop(org, name="fresh", pools=True)  # the state file is gone
+    fresh.cycle(partners_act=False)
+    lead = fresh.lead(lead_id)
+    assert lead["Routing_Status__c"] != "Accepted" and lead["OwnerId"] != rep, lead
+    assert lead["PartnerAccountId"] != partner, lead
+
+
+def test_a_state_rebuilt_after_a_pick_up_in_time_takes_it(org, make_loop, pooled):  # noqa: F811
+    loop, lead_id, offer, (partner, rep), _ = pooled
+    org.clock.set(offer["deadline"] - timedelta(minutes=5))
+    assert save_as(org, rep, lead_id, {**ANSWERS["accept"], "OwnerId": rep}).status_code == 204
+    org.clock.advance(timedelta(hours=2))
+    fresh = make_loop(org, name="fresh", pools=True)
+    fresh.cycle(partners_act=False)
+    lead = fresh.lead(lead_id)
+    assert (lead["OwnerId"], lead["PartnerAccountId"], lead["Routing_Status__c"]) == (rep, partner, "Accepted")
