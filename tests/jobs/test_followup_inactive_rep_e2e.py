@@ -23,26 +23,30 @@ def _told(org, lead_id: str, before: int) -> list[list[str]]:
             if n.inputs.get("targetId") == lead_id and n.inputs["title"].startswith("Accepted lead")]
 
 
-def test_a_follow_up_for_a_deactivated_rep_goes_to_an_active_colleague_or_the_escalation_queue(org, make_loop):
+def _holders_deactivated(org, make_loop):
+    """Leads accepted and left untouched; the rep holding one of them (`with_colleague`, of a
+    partner with more reps) deactivated, and every rep of another lead's partner (`alone`).
+    (loop, untouched offers, with_colleague, its partner, its holder, the colleague, alone)."""
     loop = make_loop(org, settings={"offers": {"followup_days": 3}})
     org.simulator.set_profile("*", ALWAYS_ACCEPT)
     loop.cycle(partners_act=False)
     first = to_resellers(loop)
     loop.cycle(hours=1)
     untouched = {lid: o for lid, o in first.items() if loop.lead(lid)["Status"] == "Open - Not Contacted"}
-    by_partner: dict[str, list[str]] = {}
-    for lid, o in untouched.items():
-        by_partner.setdefault(o["partner_id"], []).append(lid)
     with_colleague = next(lid for lid, o in untouched.items() if len(_reps(org, o["partner_id"])) > 1)
     partner = untouched[with_colleague]["partner_id"]
     holder = loop.lead(with_colleague)["OwnerId"]
     colleague = next(r for r in _reps(org, partner) if r != holder)
     alone = next(lid for lid, o in untouched.items() if o["partner_id"] != partner)
-    alone_reps = _reps(org, untouched[alone]["partner_id"])
     org.simulator.set_profile("*", NEVER_ANSWER)
     org.org.update("User", holder, {"IsActive": False})
-    for rep in alone_reps:  # this partner has nobody left to work its leads
+    for rep in _reps(org, untouched[alone]["partner_id"]):  # this partner has nobody left to work its leads
         org.org.update("User", rep, {"IsActive": False})
+    return loop, untouched, with_colleague, partner, holder, colleague, alone
+
+
+def test_a_follow_up_for_a_deactivated_rep_goes_to_an_active_colleague_or_the_escalation_queue(org, make_loop):
+    loop, untouched, with_colleague, partner, holder, colleague, alone = _holders_deactivated(org, make_loop)
     before = len(org.notifications.all("customNotificationAction"))
     loop.cycle(hours=3 * 24)
 
@@ -92,22 +96,8 @@ def test_a_follow_up_sent_instead_of_a_deactivated_rep_is_worded_for_who_reads_i
     neither is told "You accepted …". The colleague reads which partner accepted it and that
     its rep is no longer active, in the colleague's language; the escalation queue reads what
     happened and what to do."""
-    loop = make_loop(org, settings={"offers": {"followup_days": 3}})
-    org.simulator.set_profile("*", ALWAYS_ACCEPT)
-    loop.cycle(partners_act=False)
-    first = to_resellers(loop)
-    loop.cycle(hours=1)
-    untouched = {lid: o for lid, o in first.items() if loop.lead(lid)["Status"] == "Open - Not Contacted"}
-    with_colleague = next(lid for lid, o in untouched.items() if len(_reps(org, o["partner_id"])) > 1)
-    partner = untouched[with_colleague]["partner_id"]
-    holder = loop.lead(with_colleague)["OwnerId"]
-    colleague = next(r for r in _reps(org, partner) if r != holder)
-    alone = next(lid for lid, o in untouched.items() if o["partner_id"] != partner)
-    org.simulator.set_profile("*", NEVER_ANSWER)
-    org.org.update("User", holder, {"IsActive": False})
+    loop, untouched, with_colleague, partner, holder, colleague, alone = _holders_deactivated(org, make_loop)
     org.org.update("User", colleague, {"LanguageLocaleKey": "de"})
-    for rep in _reps(org, untouched[alone]["partner_id"]):
-        org.org.update("User", rep, {"IsActive": False})
     before = len(org.notifications.all("customNotificationAction"))
     loop.cycle(hours=3 * 24)
 
